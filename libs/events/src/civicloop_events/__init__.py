@@ -1,0 +1,40 @@
+"""CivicLoop's event contract.
+
+Every service depends on this package and on nothing of another service. It holds the envelope every event travels
+in, the versioned payload models, the registry that upcasts old versions on read, the JSON codec, and the thin Kafka
+adapters (an idempotent producer and a consumer runner whose effects are exactly-once in PostgreSQL).
+"""
+
+from civicloop_events.envelope import Actor, ActorKind, Event, new_event_id
+from civicloop_events.payloads import (
+    CommentAdded,
+    Location,
+    ServiceAreaDefined,
+    ServiceDefined,
+    ServiceRequestSubmitted,
+    StatusChanged,
+)
+from civicloop_events.personal_data import PersonalData, SealedPersonalData
+from civicloop_events.registry import REGISTRY, UnknownEventType, decode_event, encode_event
+
+CONTRACT_VERSION = "1.0.0"
+
+__all__ = [
+    "CONTRACT_VERSION",
+    "REGISTRY",
+    "Actor",
+    "ActorKind",
+    "CommentAdded",
+    "Event",
+    "Location",
+    "PersonalData",
+    "SealedPersonalData",
+    "ServiceAreaDefined",
+    "ServiceDefined",
+    "ServiceRequestSubmitted",
+    "StatusChanged",
+    "UnknownEventType",
+    "decode_event",
+    "encode_event",
+    "new_event_id",
+]

@@ -1,0 +1,66 @@
+"""`civicloop-events`: the contract's JSON Schemas, and the auditors' replay of a request's history from the log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+import typer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from civicloop_events import schemas
+from civicloop_events.registry import decode_event
+from civicloop_events.topics import Topics
+
+app = typer.Typer(help="CivicLoop event contract tools.", no_args_is_help=True, add_completion=False)
+
+
+@app.command("schemas")
+def schemas_cmd(
+    write: bool = typer.Option(False, "--write", help="regenerate the checked-in schema files"),
+) -> None:
+    """Check (default) or regenerate the JSON Schemas in libs/events/schemas/."""
+    if write:
+        for path in schemas.write():
+            typer.echo(f"wrote {path}")
+        return
+    stale = schemas.drift()
+    if stale:
+        typer.echo("schemas out of date: " + ", ".join(stale) + " (run `make schemas`)", err=True)
+        raise typer.Exit(1)
+    typer.echo("schemas up to date")
+
+
+async def _replay(bootstrap: str, topic: str, request_id: str) -> list[dict]:
+    """Read the whole topic (every partition, from offset 0) and keep the events of one request, in log order."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        history = []
+        while any((await consumer.position(tp)) < ends[tp] for tp in partitions):
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for r in records:
+                    if r.key == request_id.encode():
+                        event = decode_event(r.value)
+                        history.append({"partition": r.partition, "offset": r.offset,
+                                        **json.loads(event.model_dump_json())})
+        return history
+    finally:
+        await consumer.stop()
+
+
+@app.command()
+def replay(
+    request_id: str = typer.Argument(..., help="the request number"),
+    bootstrap: str = typer.Option("127.0.0.1:39092", envvar="CIVICLOOP_KAFKA_BOOTSTRAP"),
+) -> None:
+    """Print a request's complete, timestamped history from the log (JSON lines, upcast to current versions)."""
+    topic = Topics(prefix=os.environ.get("CIVICLOOP_TOPIC_PREFIX", "")).request_events
+    for entry in asyncio.run(_replay(bootstrap, topic, request_id)):
+        typer.echo(json.dumps(entry, sort_keys=True))

@@ -1,0 +1,217 @@
+"""Payload models of the request-lifecycle events, one class per (type, version).
+
+A model is never changed once an event of it was written. A new shape is a new class with `schema_version + 1`
+and a pure upcaster from the previous one (registered in `registry.py`); old classes stay, so golden fixtures of
+every historical version keep validating.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from civicloop_events.personal_data import SealedPersonalData
+
+
+class EventPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int]
+
+
+class Channel(str, enum.Enum):
+    """How the resident prefers to hear back."""
+
+    sms = "sms"
+    whatsapp = "whatsapp"
+    email = "email"
+    push = "push"
+    none = "none"
+
+
+class RequestStatus(str, enum.Enum):
+    """CivicLoop's statuses. Open311 exposes only open/closed; `open311_status` maps them."""
+
+    open = "open"
+    acknowledged = "acknowledged"
+    in_progress = "in_progress"
+    on_hold = "on_hold"
+    closed = "closed"
+
+    @property
+    def open311_status(self) -> str:
+        return "closed" if self is RequestStatus.closed else "open"
+
+
+class Location(BaseModel):
+    """Where the problem is: a WGS84 point, an address, or both (Open311: lat/long, address_string, address_id)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
+    address_string: str | None = Field(default=None, min_length=1, max_length=500)
+    address_id: str | None = Field(default=None, min_length=1, max_length=120)
+
+    @model_validator(mode="after")
+    def _needs_a_place(self) -> Location:
+        if (self.lat is None) != (self.long is None):
+            raise ValueError("lat and long must be given together")
+        if self.lat is None and not self.address_string and not self.address_id:
+            raise ValueError("a location needs lat/long, an address_string or an address_id")
+        return self
+
+    @property
+    def has_point(self) -> bool:
+        return self.lat is not None
+
+
+class ServiceRequestSubmittedV1(EventPayload):
+    """Historical v1: a flat location and a single media URL."""
+
+    event_type: ClassVar[str] = "intake.service_request.submitted"
+    schema_version: ClassVar[int] = 1
+
+    service_code: str = Field(min_length=1, max_length=64)
+    description: str = Field(default="", max_length=4000)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
+    address_string: str | None = None
+    media_url: str | None = None
+    contact: SealedPersonalData | None = None
+
+
+class ServiceRequestSubmitted(EventPayload):
+    """A resident, agent or partner reported a problem. The request number is the envelope's `request_id`."""
+
+    event_type: ClassVar[str] = "intake.service_request.submitted"
+    schema_version: ClassVar[int] = 2
+
+    service_code: str = Field(min_length=1, max_length=64)
+    description: str = Field(default="", max_length=4000)
+    location: Location
+    attributes: dict[str, list[str]] = Field(default_factory=dict, description="Open311 attribute code -> values")
+    media_urls: list[str] = Field(default_factory=list, max_length=10)
+    contact: SealedPersonalData | None = None
+    preferred_channel: Channel = Channel.none
+
+
+class StatusChanged(EventPayload):
+    event_type: ClassVar[str] = "request.status.changed"
+    schema_version: ClassVar[int] = 1
+
+    status: RequestStatus
+    previous_status: RequestStatus | None = None
+    external_status_code: str | None = Field(default=None, max_length=64)
+    public_note: str | None = Field(default=None, max_length=4000)
+
+
+class CommentVisibility(str, enum.Enum):
+    public = "public"
+    internal = "internal"
+
+
+class CommentAdded(EventPayload):
+    event_type: ClassVar[str] = "request.comment.added"
+    schema_version: ClassVar[int] = 1
+
+    text: str = Field(min_length=1, max_length=4000)
+    visibility: CommentVisibility = CommentVisibility.internal
+    media_urls: list[str] = Field(default_factory=list, max_length=10)
+
+
+def upcast_submitted_v1_v2(data: dict) -> dict:
+    """v1 -> v2: the flat point and address become a `Location`; one media URL becomes a list."""
+    data = dict(data)
+    location = {
+        k: v
+        for k, v in (
+            ("lat", data.pop("lat", None)),
+            ("long", data.pop("long", None)),
+            ("address_string", data.pop("address_string", None)),
+        )
+        if v is not None
+    }
+    data["location"] = location
+    media_url = data.pop("media_url", None)
+    data["media_urls"] = [media_url] if media_url else []
+    data.setdefault("attributes", {})
+    data.setdefault("preferred_channel", Channel.email.value if data.get("contact") else Channel.none.value)
+    return data
+
+
+# -- jurisdiction configuration (topic `jurisdiction.config`, keyed by jurisdiction) ------------------------------
+
+
+class ServiceType(str, enum.Enum):
+    """Open311: realtime answers with an id, batch with a token, blackbox with neither."""
+
+    realtime = "realtime"
+    batch = "batch"
+    blackbox = "blackbox"
+
+
+class AttributeDatatype(str, enum.Enum):
+    string = "string"
+    number = "number"
+    datetime = "datetime"
+    text = "text"
+    singlevaluelist = "singlevaluelist"
+    multivaluelist = "multivaluelist"
+
+
+class AttributeValue(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str = Field(min_length=1, max_length=120)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ServiceAttribute(BaseModel):
+    """An Open311 service-definition attribute."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(min_length=1, max_length=64)
+    variable: bool = True
+    datatype: AttributeDatatype
+    required: bool = False
+    datatype_description: str | None = None
+    order: int = 0
+    description: str = ""
+    values: list[AttributeValue] = Field(default_factory=list)
+
+
+class ServiceDefined(EventPayload):
+    """A service of the jurisdiction's catalogue was created or changed (the latest definition wins)."""
+
+    event_type: ClassVar[str] = "jurisdiction.service.defined"
+    schema_version: ClassVar[int] = 1
+
+    service_code: str = Field(min_length=1, max_length=64)
+    service_name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    group: str = ""
+    keywords: list[str] = Field(default_factory=list)
+    type: ServiceType = ServiceType.realtime
+    attributes: list[ServiceAttribute] = Field(default_factory=list)
+    active: bool = True
+
+
+class ServiceAreaDefined(EventPayload):
+    """A service area (council district, planning area, custom) of the jurisdiction, as a GeoJSON geometry in WGS84.
+
+    A new version of an area is a new event; readers keep the versions, so a boundary change never rewrites history.
+    """
+
+    event_type: ClassVar[str] = "jurisdiction.service_area.defined"
+    schema_version: ClassVar[int] = 1
+
+    area_id: str = Field(min_length=1, max_length=120)
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=64, description="council_district, neighborhood_council, ward, ...")
+    geometry: dict = Field(description="GeoJSON Polygon or MultiPolygon, WGS84")
+    source: str = Field(default="", max_length=500, description="where the boundary came from")

@@ -1,0 +1,90 @@
+"""The one way events reach the log: an idempotent aiokafka producer with acks=all, keyed by request id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+from prometheus_client import Counter, Histogram
+
+from civicloop_events.envelope import Event
+from civicloop_events.registry import encode_event
+from civicloop_events.tracing import inject_headers
+
+_tracer = trace.get_tracer("civicloop.events")
+PUBLISHED = Counter("civicloop_events_published_total", "Events acknowledged by the broker", ["type"])
+PUBLISH_SECONDS = Histogram("civicloop_events_publish_seconds", "Time from send to broker acknowledgement")
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where an event landed; a reader that has applied `offset` of `partition` has seen it."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def token(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+
+class EventProducer:
+    """Publishes envelopes. `publish` returns only once every in-sync replica has the event (acks=all)."""
+
+    def __init__(self, bootstrap_servers: str, topic: str, *, client_id: str = "civicloop") -> None:
+        self.topic = topic
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap_servers,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=True,  # broker-side dedupe of the client's own retries
+            linger_ms=1,
+            request_timeout_ms=30_000,
+        )
+        self._started = False
+
+    async def start(self) -> None:
+        await self._producer.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            await self._producer.stop()
+            self._started = False
+
+    @property
+    def connected(self) -> bool:
+        client = self._producer.client
+        return self._started and any(client._conns.values())  # a live connection to at least one broker
+
+    async def publish(self, event: Event[Any], *, topic: str | None = None) -> Position:
+        target = topic or self.topic
+        with _tracer.start_as_current_span(
+            f"publish {event.type}",
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": target,
+                "civicloop.event_id": str(event.event_id),
+                "civicloop.request_id": event.request_id or "",
+            },
+        ) as span, PUBLISH_SECONDS.time():
+            headers = [
+                ("event_type", event.type.encode()),
+                ("schema_version", str(event.schema_version).encode()),
+                *inject_headers(),
+            ]
+            meta = await self._producer.send_and_wait(
+                target, encode_event(event), key=event.key, headers=headers
+            )
+            span.set_attribute("messaging.kafka.partition", meta.partition)
+            span.set_attribute("messaging.kafka.offset", meta.offset)
+        PUBLISHED.labels(event.type).inc()
+        return Position(meta.topic, meta.partition, meta.offset)
+
+    async def publish_raw(self, topic: str, value: bytes, *, key: bytes | None, headers: list[tuple[str, bytes]]) -> Position:
+        """For the dead-letter path: forward bytes exactly as they were read."""
+        meta = await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+        return Position(meta.topic, meta.partition, meta.offset)

@@ -1,0 +1,94 @@
+"""Topic names and their creation with explicit partitions and unlimited retention (the log is the record)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+
+import typer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+
+REQUEST_EVENTS = "requests.events"
+REQUEST_EVENTS_DLQ = "requests.events.dlq"
+JURISDICTION_CONFIG = "jurisdiction.config"
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topic names of one deployment; a prefix isolates test runs that share a broker."""
+
+    prefix: str = ""
+    partitions: int = 6
+
+    @property
+    def request_events(self) -> str:
+        return self.prefix + REQUEST_EVENTS
+
+    @property
+    def dead_letters(self) -> str:
+        return self.prefix + REQUEST_EVENTS_DLQ
+
+    @property
+    def jurisdiction_config(self) -> str:
+        return self.prefix + JURISDICTION_CONFIG
+
+    def specs(self) -> list[NewTopic]:
+        forever = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+        return [
+            NewTopic(self.request_events, self.partitions, 1, topic_configs=forever),
+            NewTopic(self.dead_letters, 1, 1, topic_configs=forever),
+            NewTopic(self.jurisdiction_config, 1, 1, topic_configs=forever),
+        ]
+
+    @classmethod
+    def from_env(cls) -> Topics:
+        return cls(
+            prefix=os.environ.get("CIVICLOOP_TOPIC_PREFIX", ""),
+            partitions=int(os.environ.get("CIVICLOOP_TOPIC_PARTITIONS", "6")),
+        )
+
+
+async def ensure_topics(bootstrap: str, topics: Topics, *, timeout_s: float = 60) -> list[str]:
+    """Create missing topics; wait (bounded) for a broker that is still starting. Returns the names created."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [spec for spec in topics.specs() if spec.name not in existing]
+            if missing:
+                try:
+                    await admin.create_topics(missing)
+                except TopicAlreadyExistsError:
+                    pass  # created concurrently by another process
+            return [spec.name for spec in missing]
+        except KafkaConnectionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+
+
+cli = typer.Typer(help="Kafka topics of CivicLoop.", no_args_is_help=True, add_completion=False)
+
+
+@cli.command()
+def ensure(
+    bootstrap: str = typer.Option(None, envvar="CIVICLOOP_KAFKA_BOOTSTRAP", help="host:port of the broker"),
+) -> None:
+    """Create the topics that are missing (idempotent)."""
+    topics = Topics.from_env()
+    created = asyncio.run(ensure_topics(bootstrap or "127.0.0.1:39092", topics))
+    typer.echo(f"topics: created {', '.join(created)}" if created else "topics: all present")
+
+
+@cli.command("list")
+def list_() -> None:
+    """Show the topic names this deployment uses."""
+    topics = Topics.from_env()
+    for name in (topics.request_events, topics.dead_letters, topics.jurisdiction_config):
+        typer.echo(name)
