@@ -1,0 +1,142 @@
+"""Producer and consumer runner against the real broker and PostgreSQL."""
+
+import asyncio
+import json
+
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_events import Actor, CommentAdded, Event, StatusChanged
+from civicloop_events.consumer import ConsumerRunner, consumer_tables_ddl, read_positions, wait_until_applied
+from civicloop_events.producer import EventProducer
+from civicloop_runtime.telemetry import configure_tracing
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = "evtest"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db(fresh_database_dsn):
+    pool = AsyncConnectionPool(fresh_database_dsn, open=False, kwargs={"autocommit": True})
+    await pool.open()
+    async with pool.connection() as conn:
+        await conn.execute(f"create schema {SCHEMA}")
+        for ddl in consumer_tables_ddl(SCHEMA):
+            await conn.execute(ddl)
+        await conn.execute(f"create table {SCHEMA}.applied (event_id uuid, request_id text, note text)")
+    yield pool
+    await pool.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def producer(kafka_bootstrap, fresh_topics):
+    p = EventProducer(kafka_bootstrap, fresh_topics.request_events)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+def comment(number: str, text: str) -> Event:
+    return Event.create(CommentAdded(text=text), request_id=number, jurisdiction_id="demo",
+                        actor=Actor(kind="agent", id="a1"), source="agent")
+
+
+async def record_applied(conn, event):
+    if event.payload.__class__ is CommentAdded and event.payload.text == "poison":
+        raise RuntimeError("this handler rejects poison")
+    await conn.execute(f"insert into {SCHEMA}.applied values (%s, %s, %s)",
+                       (event.event_id, event.request_id, getattr(event.payload, "text", None)))
+
+
+def runner(name, kafka_bootstrap, fresh_topics, db, producer, **kw):
+    return ConsumerRunner(
+        name=name, bootstrap_servers=kafka_bootstrap, topic=fresh_topics.request_events,
+        dead_letter_topic=fresh_topics.dead_letters, pool=db, schema=SCHEMA, handler=record_applied,
+        producer=producer, backoff_initial_s=0.01, **kw,
+    )
+
+
+async def applied_rows(db):
+    async with db.connection() as conn:
+        cur = await conn.execute(f"select event_id, note from {SCHEMA}.applied order by note")
+        return await cur.fetchall()
+
+
+async def run_until(r: ConsumerRunner, db, positions: dict[int, int], timeout=30):
+    await r.start()
+    task = asyncio.create_task(r.run())
+    try:
+        for partition, offset in positions.items():
+            ok = await wait_until_applied(db, schema=SCHEMA, consumer=r.name, topic=r.topic,
+                                          partition=partition, offset=offset, timeout_s=timeout)
+            assert ok, f"{r.name} did not reach {partition}:{offset}"
+    finally:
+        await r.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_duplicate_publication_is_applied_once(kafka_bootstrap, fresh_topics, db, producer):
+    event = comment("AAAA-0001", "once")
+    first = await producer.publish(event)
+    second = await producer.publish(event)  # a producer that retried after a crash re-sends the same event_id
+    assert (first.partition, first.offset + 1) == (second.partition, second.offset)
+
+    await run_until(runner("t.dupes.v1", kafka_bootstrap, fresh_topics, db, producer), db, {second.partition: second.offset})
+
+    rows = [r for r in await applied_rows(db) if r[1] == "once"]
+    assert rows == [(event.event_id, "once")]
+    async with db.connection() as conn:
+        positions = await read_positions(conn, SCHEMA, "t.dupes.v1", fresh_topics.request_events)
+    assert positions[second.partition] == second.offset + 1
+
+
+async def test_poison_and_undecodable_records_go_to_the_dead_letter_topic(kafka_bootstrap, fresh_topics, db, producer):
+    bad = comment("AAAA-0002", "poison")
+    p_bad = await producer.publish(bad)
+    p_junk = await producer.publish_raw(fresh_topics.request_events, b"{not an event", key=b"AAAA-0002", headers=[])
+    good = comment("AAAA-0002", "after the poison")
+    p_good = await producer.publish(good)
+    assert p_bad.partition == p_junk.partition == p_good.partition  # same key, same partition, in order
+
+    r = runner("t.poison.v1", kafka_bootstrap, fresh_topics, db, producer, max_attempts=3)
+    await run_until(r, db, {p_good.partition: p_good.offset})
+
+    assert ("after the poison",) in [(n,) for _, n in await applied_rows(db)]
+    dlq = AIOKafkaConsumer(fresh_topics.dead_letters, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest")
+    await dlq.start()
+    try:
+        got = []
+        async with asyncio.timeout(20):
+            while len(got) < 2:
+                batch = await dlq.getmany(timeout_ms=500)
+                got += [m for ms in batch.values() for m in ms]
+    finally:
+        await dlq.stop()
+    reasons = sorted(dict(m.headers)["dlq.reason"].decode() for m in got)
+    assert reasons == ["handler_failed", "undecodable"]
+    poisoned = next(m for m in got if dict(m.headers)["dlq.reason"] == b"handler_failed")
+    assert json.loads(poisoned.value)["event_id"] == str(bad.event_id)
+    assert dict(poisoned.headers)["dlq.offset"] == str(p_bad.offset).encode()
+
+
+async def test_trace_context_follows_the_event_into_the_consumer(kafka_bootstrap, fresh_topics, db, producer):
+    exporter = InMemorySpanExporter()
+    configure_tracing("civicloop-test", extra_processor=SimpleSpanProcessor(exporter))
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("http POST /api/v1/requests") as root:
+        pos = await producer.publish(Event.create(
+            StatusChanged(status="acknowledged", previous_status="open"), request_id="AAAA-0003",
+            jurisdiction_id="demo", actor=Actor(kind="agent", id="a1"), source="agent"))
+    await run_until(runner("t.trace.v1", kafka_bootstrap, fresh_topics, db, producer), db, {pos.partition: pos.offset})
+
+    spans = exporter.get_finished_spans()
+    consumed = [s for s in spans if s.name == "apply request.status.changed"
+                and s.attributes.get("civicloop.request_id") == "AAAA-0003"]
+    assert consumed, [s.name for s in spans]
+    assert consumed[0].context.trace_id == root.get_span_context().trace_id

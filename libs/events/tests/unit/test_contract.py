@@ -1,0 +1,109 @@
+"""The contract itself: golden fixtures of every version, upcasting, schemas on disk, registry rules."""
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from civicloop_events import REGISTRY, Event, UnknownEventType, decode_event, encode_event
+from civicloop_events.payloads import Location, ServiceRequestSubmitted, upcast_submitted_v1_v2
+from civicloop_events.registry import EventRegistry
+from civicloop_events.schemas import drift
+
+GOLDEN = Path(__file__).parents[1] / "golden"
+
+
+def golden(name: str) -> dict:
+    return json.loads((GOLDEN / name).read_text())
+
+
+def test_every_registered_version_has_a_golden_fixture():
+    expected = {f"{t}.v{v}.json" for t, v in REGISTRY.models}
+    assert expected == {p.name for p in GOLDEN.glob("*.json")}
+
+
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.json")), ids=lambda p: p.stem)
+def test_golden_fixture_decodes_to_the_latest_version(path: Path):
+    raw = json.loads(path.read_text())
+    event = decode_event(json.dumps(raw).encode())
+    assert event.type == raw["type"]
+    assert event.schema_version == REGISTRY.latest_version(raw["type"])
+    assert str(event.event_id) == raw["event_id"]
+    assert isinstance(event.payload, REGISTRY.models[(event.type, event.schema_version)])
+
+
+def test_v1_submission_is_upcast_to_a_location_and_a_media_list():
+    event = decode_event(golden("intake.service_request.submitted.v1.json"))
+    assert isinstance(event.payload, ServiceRequestSubmitted)
+    assert event.payload.location == Location(
+        lat=34.073216645, long=-118.266861909, address_string="2111 W BELLEVUE AVE, 90026"
+    )
+    assert event.payload.media_urls == ["https://example.org/photos/1.jpg"]
+    assert event.payload.contact is not None and str(event.payload.contact.resident_id).endswith("aa")
+    assert event.payload.preferred_channel.value == "email"
+
+
+def test_upcaster_is_pure():
+    v1 = golden("intake.service_request.submitted.v1.json")["payload"]
+    before = json.dumps(v1, sort_keys=True)
+    upcast_submitted_v1_v2(v1)
+    assert json.dumps(v1, sort_keys=True) == before
+
+
+def test_written_events_keep_their_own_version_on_the_wire():
+    event = decode_event(golden("request.status.changed.v1.json"))
+    again = json.loads(encode_event(event))
+    assert again["schema_version"] == 1 and again["payload"]["status"] == "in_progress"
+
+
+def test_checked_in_json_schemas_match_the_models():
+    assert drift() == [], "run `make schemas` and commit libs/events/schemas/"
+
+
+def test_unknown_type_and_version_are_rejected():
+    raw = golden("request.status.changed.v1.json")
+    with pytest.raises(UnknownEventType):
+        decode_event({**raw, "type": "request.teleported"})
+    with pytest.raises(UnknownEventType):
+        decode_event({**raw, "schema_version": 99})
+    with pytest.raises(UnknownEventType):
+        decode_event(b"{not json")
+    with pytest.raises(UnknownEventType):
+        decode_event(b"[1, 2]")
+
+
+def test_envelope_rejects_naive_times_and_unknown_fields():
+    raw = golden("request.status.changed.v1.json")
+    with pytest.raises(ValidationError):
+        decode_event({**raw, "occurred_at": "2026-11-21T08:30:00"})
+    with pytest.raises(ValidationError):
+        decode_event({**raw, "payload": {**raw["payload"], "phone": "+15551234567"}})
+
+
+def test_a_new_version_needs_an_upcaster():
+    registry = EventRegistry()
+    with pytest.raises(ValueError, match="upcaster"):
+        registry.register(ServiceRequestSubmitted)
+
+
+def test_location_needs_a_place_and_both_coordinates():
+    with pytest.raises(ValidationError):
+        Location()
+    with pytest.raises(ValidationError):
+        Location(lat=1.0)
+    assert Location(address_string="1 Main St").has_point is False
+
+
+def test_caused_events_share_the_correlation_id():
+    first = decode_event(golden("intake.service_request.submitted.v2.json"))
+    from civicloop_events import Actor, StatusChanged
+
+    second = Event.create(
+        StatusChanged(status="closed", previous_status="open"),
+        request_id=first.request_id, jurisdiction_id="demo", actor=Actor(kind="agent", id="a1"), source="agent",
+        causation=first,
+    )
+    assert second.causation_id == first.event_id
+    assert second.correlation_id == first.correlation_id
+    assert second.key == first.request_id.encode()
