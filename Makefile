@@ -33,7 +33,7 @@ migrate: up ## apply every service's Alembic migrations
 	@$(UV) run --frozen civicloop-projections migrate
 
 seed: migrate ## load the demo jurisdiction
-	@$(UV) run --frozen python deploy/local/seed_demo.py
+	@$(UV) run --frozen python deploy/local/seed_demo.py config
 
 run: seed ## install what is missing, start everything with demo data, print the URLs
 	@deploy/local/services.sh start

@@ -1,0 +1,1 @@
+"""CivicLoop intake: residents submit service requests and track them by number and phone."""

@@ -1,0 +1,163 @@
+"""Seed the demo jurisdiction: its service catalogue and service areas, as events on `jurisdiction.config`.
+
+With `../shared/data/` beside the checkout the areas are the real Los Angeles neighborhood councils and the demo
+requests are real 2017 MyLA311 reports; without it (a user's clone) both are generated. Seeding is idempotent: a
+jurisdiction that already has configuration events on the log is left alone.
+
+    python deploy/local/seed_demo.py config            # catalogue + areas
+    python deploy/local/seed_demo.py requests --intake http://127.0.0.1:8001 --count 40
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import random
+from pathlib import Path
+
+import httpx
+import typer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from civicloop_events import Actor, Event, ServiceAreaDefined, ServiceDefined
+from civicloop_events.payloads import AttributeDatatype, AttributeValue, ServiceAttribute, ServiceType
+from civicloop_events.producer import EventProducer
+from civicloop_events.topics import Topics
+
+JURISDICTION = "demo"
+ROOT = Path(__file__).resolve().parents[2]
+app = typer.Typer(add_completion=False, no_args_is_help=True)
+
+
+def shared_data() -> Path | None:
+    for candidate in (os.environ.get("CIVICLOOP_SHARED_DIR"), ROOT.parent / "shared"):
+        if candidate and (Path(candidate) / "data").is_dir():
+            return Path(candidate) / "data"
+    return None
+
+
+def size_attribute() -> ServiceAttribute:
+    return ServiceAttribute(
+        code="item_count", datatype=AttributeDatatype.singlevaluelist, required=True, order=1,
+        description="How many items are there?",
+        values=[AttributeValue(key="1", name="One"), AttributeValue(key="2-5", name="Two to five"),
+                AttributeValue(key="6+", name="Six or more")],
+    )
+
+
+CATALOGUE = [
+    # (code, name, group, keywords, type, attributes) — named after the LA 311 request types of the demo data
+    ("bulky-items", "Bulky Items", "Sanitation", ["couch", "mattress", "furniture"], ServiceType.realtime, [size_attribute()]),
+    ("graffiti", "Graffiti Removal", "Streets", ["tag", "paint", "vandalism"], ServiceType.realtime, []),
+    ("illegal-dumping", "Illegal Dumping Pickup", "Sanitation", ["dumping", "trash"], ServiceType.realtime, [size_attribute()]),
+    ("appliances", "Metal/Household Appliances", "Sanitation", ["fridge", "washer"], ServiceType.realtime, []),
+    ("e-waste", "Electronic Waste", "Sanitation", ["tv", "computer"], ServiceType.realtime, []),
+    ("encampment", "Homeless Encampment", "Outreach", ["tent", "encampment"], ServiceType.batch, []),
+    ("dead-animal", "Dead Animal Removal", "Sanitation", ["animal"], ServiceType.realtime, []),
+    ("streetlight", "Single Streetlight Issue", "Streets", ["light", "lamp", "dark"], ServiceType.realtime, [
+        ServiceAttribute(code="pole_number", datatype=AttributeDatatype.string, order=1,
+                         description="The number on the pole, if you can see it")]),
+    ("streetlights", "Multiple Streetlight Issue", "Streets", ["lights", "outage"], ServiceType.realtime, []),
+    ("pothole", "Pothole", "Streets", ["road", "hole", "asphalt"], ServiceType.realtime, []),
+    ("water-waste", "Report Water Waste", "Water", ["sprinkler", "leak"], ServiceType.realtime, []),
+    ("other", "Other", "General", [], ServiceType.realtime, []),
+]
+LA_TYPES = {name: code for code, name, *_ in CATALOGUE}
+
+
+def generated_areas() -> list[ServiceAreaDefined]:
+    """A 3x3 grid of districts over a fictional city centred on (34.05, -118.25)."""
+    areas = []
+    for i in range(3):
+        for j in range(3):
+            x0, y0 = -118.40 + j * 0.1, 33.95 + i * 0.1
+            ring = [[x0, y0], [x0 + 0.1, y0], [x0 + 0.1, y0 + 0.1], [x0, y0 + 0.1], [x0, y0]]
+            n = i * 3 + j + 1
+            areas.append(ServiceAreaDefined(area_id=f"district-{n}", name=f"District {n}", kind="council_district",
+                                            geometry={"type": "Polygon", "coordinates": [ring]}, source="generated"))
+    return areas
+
+
+def real_areas(data: Path) -> list[ServiceAreaDefined]:
+    doc = json.loads((data / "boundaries" / "la-neighborhood-councils-2019.geojson").read_text())
+    return [
+        ServiceAreaDefined(
+            area_id=f"nc-{f['properties']['nc_id']}", name=f["properties"]["name"].title(), kind="neighborhood_council",
+            geometry=f["geometry"], source="City of Los Angeles, neighborhood councils 2019",
+        )
+        for f in doc["features"]
+    ]
+
+
+async def already_seeded(bootstrap: str, topic: str) -> bool:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        return any(v > 0 for v in (await consumer.end_offsets(tps)).values())
+    finally:
+        await consumer.stop()
+
+
+async def seed_config(bootstrap: str, topics: Topics) -> None:
+    if await already_seeded(bootstrap, topics.jurisdiction_config):
+        typer.echo("seed: jurisdiction 'demo' already configured on the log, left as it is")
+        return
+    data = shared_data()
+    areas = real_areas(data) if data else generated_areas()
+    services = [
+        ServiceDefined(service_code=code, service_name=name, group=group, keywords=kw, type=kind, attributes=attrs,
+                       description=f"{name} ({group})")
+        for code, name, group, kw, kind, attrs in CATALOGUE
+    ]
+    producer = EventProducer(bootstrap, topics.jurisdiction_config, client_id="civicloop-seed")
+    await producer.start()
+    try:
+        for payload in [*services, *areas]:
+            await producer.publish(Event.create(payload, request_id=None, jurisdiction_id=JURISDICTION,
+                                                actor=Actor(kind="system", id="seed"), source="admin"))
+    finally:
+        await producer.stop()
+    typer.echo(f"seed: {len(services)} services and {len(areas)} service areas "
+               f"({'real LA neighborhood councils' if data else 'generated grid'}) for jurisdiction '{JURISDICTION}'")
+
+
+def demo_reports(count: int) -> list[dict]:
+    data = shared_data()
+    rng = random.Random(311)
+    if data:
+        with (data / "requests" / "la-311-2017-sample.csv").open(newline="") as fh:
+            rows = [r for r in csv.DictReader(fh) if r["Latitude"] and r["RequestType"] in LA_TYPES]
+        picked = rng.sample(rows, min(count, len(rows)))
+        return [{"service_code": LA_TYPES[r["RequestType"]], "lat": float(r["Latitude"]), "long": float(r["Longitude"]),
+                 "address_string": r["Address"].strip() or None, "source": "web",
+                 "description": f"{r['RequestType']} reported near {r['Address'].strip() or 'this location'}"}
+                for r in picked]
+    return [{"service_code": rng.choice(CATALOGUE)[0], "lat": 33.95 + rng.random() * 0.3,
+             "long": -118.40 + rng.random() * 0.3, "description": "Generated demo report", "source": "web"}
+            for _ in range(count)]
+
+
+@app.command()
+def config() -> None:
+    """Publish the demo jurisdiction's catalogue and service areas (once)."""
+    asyncio.run(seed_config(os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:39092"), Topics.from_env()))
+
+
+@app.command()
+def requests(intake: str = "http://127.0.0.1:8001", count: int = 40) -> None:
+    """Submit demo reports through intake's public API (the real path: validation, sealing, the log)."""
+    created = 0
+    with httpx.Client(base_url=intake, timeout=30) as client:
+        for i, report in enumerate(demo_reports(count)):
+            r = client.post("/api/v1/requests", json=report, headers={"Idempotency-Key": f"demo-seed-{i}"})
+            if r.status_code not in (200, 201):
+                raise SystemExit(f"seed: intake refused a demo report: {r.status_code} {r.text}")
+            created += 1
+    typer.echo(f"seed: {created} demo requests submitted through intake")
+
+
+if __name__ == "__main__":
+    app()

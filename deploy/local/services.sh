@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Every CivicLoop service as a local process (what `make run` starts), with logs and pid files in the run directory.
+#   services.sh start|stop|status
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+run="${CIVICLOOP_RUN_DIR:-$root/.run}"
+uv="${UV:-uv}"
+
+# name | port | command
+SERVICES=(
+  "intake|8001|civicloop-intake serve --host 127.0.0.1 --port 8001"
+  "public-projections|8002|civicloop-projections serve --host 127.0.0.1 --port 8002"
+)
+
+secret() {
+  # Dev-only secrets, generated once per run directory; production sets them from its secret store.
+  local file="$run/secrets/$1"
+  mkdir -p "$run/secrets"; chmod 700 "$run/secrets"
+  [ -s "$file" ] || python3 -c 'import secrets; print(secrets.token_hex(32))' >"$file"
+  cat "$file"
+}
+
+wait_ready() {
+  local name="$1" port="$2"
+  for _ in $(seq 1 240); do
+    if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null; then
+      tail -n 30 "$run/logs/$name.log" >&2; echo "$name exited during start" >&2; return 1
+    fi
+    sleep 0.25
+  done
+  tail -n 30 "$run/logs/$name.log" >&2; echo "$name was not ready within 60 s" >&2; return 1
+}
+
+start() {
+  mkdir -p "$run/services" "$run/logs"
+  export CIVICLOOP_VAULT_PEPPER="${CIVICLOOP_VAULT_PEPPER:-$(secret vault-pepper)}"
+  for entry in "${SERVICES[@]}"; do
+    IFS='|' read -r name port cmd <<<"$entry"
+    if [ -f "$run/services/$name.pid" ] && kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null; then continue; fi
+    # shellcheck disable=SC2086
+    nohup "$uv" run --frozen $cmd >>"$run/logs/$name.log" 2>&1 &
+    echo $! >"$run/services/$name.pid"
+  done
+  for entry in "${SERVICES[@]}"; do
+    IFS='|' read -r name port _ <<<"$entry"
+    wait_ready "$name" "$port"
+  done
+  "$uv" run --frozen python "$here/seed_demo.py" requests --intake http://127.0.0.1:8001
+  cat <<MSG
+
+CivicLoop is running (jurisdiction "demo"):
+  intake              http://127.0.0.1:8001   (OpenAPI: http://127.0.0.1:8001/docs)
+  public-projections  http://127.0.0.1:8002   (OpenAPI: http://127.0.0.1:8002/docs)
+  Kafka               127.0.0.1:39092         PostgreSQL + PostGIS  postgresql://postgres@127.0.0.1:55432/civicloop
+  logs                $run/logs/
+
+Try:
+  curl -s -X POST http://127.0.0.1:8001/api/v1/requests -H 'Content-Type: application/json' \\
+       -H 'Idempotency-Key: try-1' \\
+       -d '{"service_code":"pothole","description":"Deep pothole","lat":34.0522,"long":-118.2437,
+            "contact":{"phone":"+1 213 555 0100"},"preferred_channel":"sms"}'
+  curl -s http://127.0.0.1:8002/api/v1/agent/requests/<request_number>
+  curl -s 'http://127.0.0.1:8001/api/v1/track?number=<request_number>&phone=%2B12135550100'
+Stop with: make down
+MSG
+}
+
+stop() {
+  for entry in "${SERVICES[@]}"; do
+    IFS='|' read -r name _ _ <<<"$entry"
+    local pidfile="$run/services/$name.pid"
+    if [ -f "$pidfile" ]; then
+      local pid; pid="$(cat "$pidfile")"
+      pkill -TERM -P "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      rm -f "$pidfile"; echo "$name: stopped"
+    fi
+  done
+}
+
+status() {
+  for entry in "${SERVICES[@]}"; do
+    IFS='|' read -r name port _ <<<"$entry"
+    if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then echo "$name: ready on :$port"; else echo "$name: down"; fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
