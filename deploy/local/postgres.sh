@@ -40,7 +40,10 @@ start() {
       || { cat "$run/initdb.log" >&2; exit 1; }
     log "initialised a cluster in $run/data"
   fi
-  if ! pid_alive; then
+  if ! pid_alive && "$bin/pg_isready" -h 127.0.0.1 -p "$port" -q 2>/dev/null; then
+    # Another checkout's cluster holds the port (tests isolate themselves in databases of their own): use it.
+    log "a server of another run directory already listens on 127.0.0.1:$port; using it"
+  elif ! pid_alive; then
     mkdir -p "$run/sock"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$run/sock"
     run_pg "$bin/pg_ctl" -D "$run/data" -l "$run/postgres.log" -w -t 60 \
       -o "-p $port -k $run/sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB -c fsync=on" \

@@ -1,0 +1,28 @@
+"""`make bench` (`python -m bench`): every benchmark, each beside a ceiling measured in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from bench import intake_pipeline
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(
+    concurrency: int = typer.Option(16, help="closed-loop workers"),
+    seconds: float = typer.Option(10, help="duration of each closed-loop phase"),
+    rate: float = typer.Option(50, help="offered load (req/s) for the lag measurement"),
+    lag_seconds: float = typer.Option(20, help="duration of the steady-load phase"),
+) -> None:
+    typer.echo("== intake and agent projection ==")
+    for line in asyncio.run(intake_pipeline.run(concurrency=concurrency, seconds=seconds, rate=rate,
+                                                lag_seconds=lag_seconds)):
+        typer.echo(line)
+
+
+if __name__ == "__main__":
+    app()
