@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from civicloop_events import Actor, Event, ServiceAreaDefined, ServiceDefined
+from civicloop_events.kafka_connection import client_options
 from civicloop_events.payloads import AttributeDatatype, AttributeValue, ServiceAttribute, ServiceType
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
@@ -92,9 +92,10 @@ def real_areas(data: Path) -> list[ServiceAreaDefined]:
 
 
 async def already_seeded(bootstrap: str, topic: str) -> bool:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None)
     await consumer.start()
     try:
+        await consumer.topics()  # fetch metadata first
         tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
         return any(v > 0 for v in (await consumer.end_offsets(tps)).values())
     finally:

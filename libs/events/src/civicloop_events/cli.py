@@ -10,6 +10,7 @@ import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from civicloop_events import schemas
+from civicloop_events.kafka_connection import client_options
 from civicloop_events.registry import decode_event
 from civicloop_events.topics import Topics
 
@@ -34,15 +35,18 @@ def schemas_cmd(
 
 async def _replay(bootstrap: str, topic: str, request_id: str) -> list[dict]:
     """Read the whole topic (every partition, from offset 0) and keep the events of one request, in log order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    # Subscribing without a group assigns every partition of the topic; no offsets are committed.
+    consumer = AIOKafkaConsumer(
+        topic, **client_options(bootstrap), enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
+        if not partitions:
+            raise RuntimeError(f"topic {topic} does not exist")
         ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
         history = []
-        while any((await consumer.position(tp)) < ends[tp] for tp in partitions):
+        while [tp for tp in partitions if await _behind(consumer, tp, ends[tp])]:
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
                 for r in records:
@@ -53,6 +57,14 @@ async def _replay(bootstrap: str, topic: str, request_id: str) -> list[dict]:
         return history
     finally:
         await consumer.stop()
+
+
+async def _behind(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int) -> bool:
+    if end == 0:
+        return False
+    if tp not in consumer.assignment():  # assignment is still being made
+        return True
+    return (await consumer.position(tp)) < end
 
 
 @app.command()

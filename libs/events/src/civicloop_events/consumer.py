@@ -25,6 +25,7 @@ from prometheus_client import Counter, Gauge
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_events.envelope import Event
+from civicloop_events.kafka_connection import client_options
 from civicloop_events.producer import EventProducer
 from civicloop_events.registry import REGISTRY, EventRegistry, UnknownEventType, decode_event
 from civicloop_events.tracing import extract_context
@@ -145,7 +146,7 @@ class ConsumerRunner:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            **client_options(bootstrap_servers),
             group_id=name,
             client_id=name,
             enable_auto_commit=False,
@@ -161,14 +162,17 @@ class ConsumerRunner:
     # -- lifecycle -------------------------------------------------------------------------------------------------
     async def start(self) -> None:
         self._consumer.subscribe([self.topic], listener=_SeekToStoredPositions(self))
-        await self._consumer.start()
+        try:
+            await self._consumer.start()
+        except BaseException:
+            await self._consumer.stop()
+            raise
         self._started = True
 
     async def stop(self) -> None:
         self._stopping.set()
-        if self._started:
-            await self._consumer.stop()
-            self._started = False
+        await self._consumer.stop()  # safe on a client that never started
+        self._started = False
 
     @property
     def connected(self) -> bool:

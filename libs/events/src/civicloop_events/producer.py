@@ -10,6 +10,7 @@ from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 
 from civicloop_events.envelope import Event
+from civicloop_events.kafka_connection import client_options
 from civicloop_events.registry import encode_event
 from civicloop_events.tracing import inject_headers
 
@@ -36,7 +37,7 @@ class EventProducer:
     def __init__(self, bootstrap_servers: str, topic: str, *, client_id: str = "civicloop") -> None:
         self.topic = topic
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
+            **client_options(bootstrap_servers),
             client_id=client_id,
             acks="all",
             enable_idempotence=True,  # broker-side dedupe of the client's own retries
@@ -46,13 +47,16 @@ class EventProducer:
         self._started = False
 
     async def start(self) -> None:
-        await self._producer.start()
+        try:
+            await self._producer.start()
+        except BaseException:
+            await self._producer.stop()  # release the half-open client before the caller retries or gives up
+            raise
         self._started = True
 
     async def stop(self) -> None:
-        if self._started:
-            await self._producer.stop()
-            self._started = False
+        await self._producer.stop()  # safe on a client that never started
+        self._started = False
 
     @property
     def connected(self) -> bool:

@@ -10,6 +10,8 @@ import typer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
+from civicloop_events.kafka_connection import client_options
+
 REQUEST_EVENTS = "requests.events"
 REQUEST_EVENTS_DLQ = "requests.events.dlq"
 JURISDICTION_CONFIG = "jurisdiction.config"
@@ -54,7 +56,7 @@ async def ensure_topics(bootstrap: str, topics: Topics, *, timeout_s: float = 60
     """Create missing topics; wait (bounded) for a broker that is still starting. Returns the names created."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+        admin = AIOKafkaAdminClient(**client_options(bootstrap), request_timeout_ms=10_000)
         try:
             await admin.start()
             existing = set(await admin.list_topics())

@@ -6,15 +6,14 @@ import json
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
-from opentelemetry import trace
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from psycopg_pool import AsyncConnectionPool
-
 from civicloop_events import Actor, CommentAdded, Event, StatusChanged
 from civicloop_events.consumer import ConsumerRunner, consumer_tables_ddl, read_positions, wait_until_applied
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.telemetry import configure_tracing
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from psycopg_pool import AsyncConnectionPool
 
 pytestmark = pytest.mark.integration
 

@@ -2,11 +2,10 @@
 
 import pytest
 import pytest_asyncio
-from psycopg_pool import AsyncConnectionPool
-
 from civicloop_events.personal_data import PersonalData, PersonalDataUnreadable
 from civicloop_events.vault import VAULT_MIGRATIONS, ResidentKeyVault
 from civicloop_runtime.migrations import is_current, upgrade
+from psycopg_pool import AsyncConnectionPool
 
 pytestmark = pytest.mark.integration
 

@@ -4,12 +4,11 @@ import json
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
-
 from civicloop_events import REGISTRY, Event, UnknownEventType, decode_event, encode_event
 from civicloop_events.payloads import Location, ServiceRequestSubmitted, upcast_submitted_v1_v2
 from civicloop_events.registry import EventRegistry
 from civicloop_events.schemas import drift
+from pydantic import ValidationError
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 

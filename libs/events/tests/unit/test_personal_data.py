@@ -1,10 +1,9 @@
 import uuid
 
 import pytest
+from civicloop_events.personal_data import PersonalData, PersonalDataUnreadable, new_key, seal, unseal
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from civicloop_events.personal_data import PersonalData, PersonalDataUnreadable, new_key, seal, unseal
 
 
 @settings(max_examples=50, deadline=None)

@@ -4,9 +4,6 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from civicloop_events import Actor, Event, decode_event, encode_event
 from civicloop_events.payloads import (
     CommentAdded,
@@ -16,6 +13,8 @@ from civicloop_events.payloads import (
     StatusChanged,
 )
 from civicloop_events.personal_data import SealedPersonalData
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 text = st.text(max_size=200)
 lat = st.floats(min_value=-90, max_value=90, allow_nan=False)

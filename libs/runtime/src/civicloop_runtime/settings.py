@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from civicloop_events.topics import Topics
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from civicloop_events.topics import Topics
 
 
 class ServiceSettings(BaseSettings):

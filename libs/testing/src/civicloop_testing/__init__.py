@@ -14,10 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 import pytest_asyncio
+from civicloop_events.topics import Topics, ensure_topics
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
-
-from civicloop_events.topics import Topics, ensure_topics
 
 KAFKA = os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:39092")
 ADMIN_DSN = os.environ.get("CIVICLOOP_PG_DSN", "postgresql://postgres@127.0.0.1:55432/civicloop")

@@ -1,8 +1,8 @@
 """Request numbers: short, read aloud over the phone, unique without a central counter.
 
 40 random bits written in Crockford base32 (no I, L, O, U: nothing to mistake for 1, 0 or a word) as `XXXX-XXXX`.
-A collision among a million requests is about one in two million; the unique index on intake's submissions table
-catches the rest and the caller draws again.
+With a million requests on record, a new draw hits an existing number about once in a million draws; the unique
+index on intake's submissions table catches it and the caller draws again.
 """
 
 from __future__ import annotations

@@ -1,0 +1,95 @@
+"""The event log port over `EventProducer`, kept connected in the background.
+
+The service starts, and answers 503 rather than hanging, while the broker is unreachable: `publish` fails at once
+when no producer is connected and is bounded by `publish_timeout_s` otherwise, and a background task keeps trying to
+connect. A publish that timed out may still reach the log later; the submission stays pending and its retry
+publishes the same event id, which consumers drop as a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from civicloop_events import Event
+from civicloop_events.producer import EventProducer
+
+from civicloop_intake.domain.submissions import LogPosition
+from civicloop_intake.service_layer.ports import EventLog, EventLogUnavailable
+
+log = logging.getLogger("civicloop.intake.kafka")
+
+
+class KafkaEventLog(EventLog):
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        topic: str,
+        client_id: str = "civicloop-intake",
+        publish_timeout_s: float = 10.0,
+        connect_timeout_s: float = 10.0,
+        reconnect_every_s: float = 2.0,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topic = topic
+        self.client_id = client_id
+        self.publish_timeout_s = publish_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.reconnect_every_s = reconnect_every_s
+        self._producer: EventProducer | None = None
+        self._ready = asyncio.Event()
+        self._connecting: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Connect now if the broker answers; otherwise keep trying in the background."""
+        if not await self._try_connect():
+            self._connecting = asyncio.create_task(self._connect_until_done(), name="intake-kafka-connect")
+
+    async def stop(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+        self._ready.clear()
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None and self._producer.connected
+
+    async def producer(self) -> EventProducer:
+        """The connected producer, once there is one (the consumers need it for their dead letters)."""
+        await self._ready.wait()
+        assert self._producer is not None
+        return self._producer
+
+    async def publish(self, event: Event[Any]) -> LogPosition:
+        if self._producer is None:
+            raise EventLogUnavailable(f"not connected to Kafka at {self.bootstrap_servers}")
+        try:
+            position = await asyncio.wait_for(self._producer.publish(event), timeout=self.publish_timeout_s)
+        except (KafkaError, TimeoutError) as exc:
+            raise EventLogUnavailable(f"Kafka did not acknowledge within {self.publish_timeout_s}s: {exc!r}") from exc
+        return LogPosition(position.partition, position.offset)
+
+    async def _try_connect(self) -> bool:
+        producer = EventProducer(self.bootstrap_servers, self.topic, client_id=self.client_id)
+        try:
+            await asyncio.wait_for(producer.start(), timeout=self.connect_timeout_s)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning("Kafka unreachable, will retry", extra={"bootstrap": self.bootstrap_servers,
+                                                                 "error": repr(exc)})
+            return False
+        self._producer = producer
+        self._ready.set()
+        return True
+
+    async def _connect_until_done(self) -> None:
+        while not await self._try_connect():
+            await asyncio.sleep(self.reconnect_every_s)

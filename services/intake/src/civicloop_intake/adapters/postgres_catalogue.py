@@ -1,0 +1,55 @@
+"""The catalogue view `intake.services`, folded from `ServiceDefined` events of the `jurisdiction.config` topic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from civicloop_events import Event
+from civicloop_events.payloads import ServiceAttribute
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_intake.domain.catalogue import CatalogueEntry, entry_from
+from civicloop_intake.service_layer.ports import Catalogue
+
+
+class PostgresCatalogue(Catalogue):
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def get(self, jurisdiction_id: str, service_code: str) -> CatalogueEntry | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "select service_name, active, attributes from intake.services"
+                " where jurisdiction_id = %s and service_code = %s",
+                (jurisdiction_id, service_code),
+            )
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        name, active, attributes = row
+        return CatalogueEntry(
+            jurisdiction_id=jurisdiction_id,
+            service_code=service_code,
+            service_name=name,
+            active=active,
+            attributes=tuple(ServiceAttribute.model_validate(a) for a in attributes),
+        )
+
+
+async def apply_to_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+    """ConsumerRunner handler: the latest definition of a service replaces the previous one."""
+    entry = entry_from(event)
+    if entry is None:
+        return
+    await conn.execute(
+        "insert into intake.services"
+        " (jurisdiction_id, service_code, service_name, active, attributes, event_id, defined_at)"
+        " values (%s, %s, %s, %s, %s, %s, %s)"
+        " on conflict (jurisdiction_id, service_code) do update set"
+        " service_name = excluded.service_name, active = excluded.active, attributes = excluded.attributes,"
+        " event_id = excluded.event_id, defined_at = excluded.defined_at",
+        (entry.jurisdiction_id, entry.service_code, entry.service_name, entry.active,
+         Jsonb([a.model_dump(mode="json") for a in entry.attributes]), event.event_id, event.occurred_at),
+    )

@@ -1,0 +1,89 @@
+"""Submissions in `intake.submissions`: the idempotency key is the primary key, the request number is unique."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_intake.domain.submissions import LogPosition, Submission, SubmissionState
+from civicloop_intake.service_layer.ports import RequestNumberTaken, SubmissionLock, Submissions
+
+REQUEST_NUMBER_UNIQUE = "submissions_request_number_key"
+_COLUMNS = "idempotency_key, request_number, event_id, body_hash, event::text as event_json, state, partition, kafka_offset"
+
+
+def _submission(row: dict[str, Any]) -> Submission:
+    position = None if row["kafka_offset"] is None else LogPosition(row["partition"], row["kafka_offset"])
+    return Submission(
+        idempotency_key=row["idempotency_key"],
+        request_number=row["request_number"],
+        event_id=row["event_id"],
+        body_hash=row["body_hash"],
+        event_json=row["event_json"],
+        state=SubmissionState(row["state"]),
+        position=position,
+    )
+
+
+class _PostgresSubmissionLock(SubmissionLock):
+    def __init__(self, conn: psycopg.AsyncConnection[Any], submission: Submission) -> None:
+        self._conn = conn
+        self.submission = submission
+
+    async def mark_published(self, position: LogPosition) -> Submission:
+        await self._conn.execute(
+            "update intake.submissions set state = 'published', partition = %s, kafka_offset = %s,"
+            " published_at = now() where idempotency_key = %s",
+            (position.partition, position.offset, self.submission.idempotency_key),
+        )
+        self.submission = replace(self.submission, state=SubmissionState.published, position=position)
+        return self.submission
+
+
+class PostgresSubmissions(Submissions):
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def get(self, idempotency_key: str) -> Submission | None:
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(f"select {_COLUMNS} from intake.submissions where idempotency_key = %s",
+                              (idempotency_key,))
+            row = await cur.fetchone()
+        return _submission(row) if row else None
+
+    async def add(self, submission: Submission) -> Submission | None:
+        async with self.pool.connection() as conn:
+            try:
+                cur = await conn.execute(
+                    "insert into intake.submissions"
+                    " (idempotency_key, request_number, event_id, body_hash, event, state)"
+                    " values (%s, %s, %s, %s, %s::json, 'pending')"
+                    " on conflict (idempotency_key) do nothing",
+                    (submission.idempotency_key, submission.request_number, submission.event_id,
+                     submission.body_hash, submission.event_json),
+                )
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name == REQUEST_NUMBER_UNIQUE:
+                    raise RequestNumberTaken(submission.request_number) from exc
+                raise
+        if cur.rowcount == 1:
+            return None
+        return await self.get(submission.idempotency_key)
+
+    @asynccontextmanager
+    async def locked(self, idempotency_key: str) -> AsyncIterator[SubmissionLock]:
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(f"select {_COLUMNS} from intake.submissions where idempotency_key = %s for update",
+                              (idempotency_key,))
+            row = await cur.fetchone()
+            if row is None:
+                raise LookupError(f"no submission under idempotency key {idempotency_key!r}")
+            yield _PostgresSubmissionLock(conn, _submission(row))

@@ -1,0 +1,92 @@
+"""The track view `intake.tracking`, one row per request, folded from `requests.events` by `intake.tracking.v1`.
+
+The contact stays sealed here exactly as it is in the event: the view can check a phone only through the vault, and
+erasing the resident's key makes the row untrackable too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from civicloop_events import Event, SealedPersonalData
+from civicloop_events.consumer import wait_until_applied
+from civicloop_events.payloads import RequestStatus
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_intake.domain.submissions import LogPosition
+from civicloop_intake.domain.tracking import HistoryEntry, HistoryKind, TrackedRequest, fold
+from civicloop_intake.service_layer.ports import TrackingView
+
+SCHEMA = "intake"
+TRACKING_CONSUMER = "intake.tracking.v1"
+
+
+def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
+    return {"kind": entry.kind.value, "at": entry.at.isoformat(),
+            "status": entry.status.value if entry.status else None, "note": entry.note, "text": entry.text}
+
+
+def _entry(data: dict[str, Any]) -> HistoryEntry:
+    return HistoryEntry(kind=HistoryKind(data["kind"]), at=datetime.fromisoformat(data["at"]),
+                        status=RequestStatus(data["status"]) if data.get("status") else None,
+                        note=data.get("note"), text=data.get("text"))
+
+
+def _tracked(row: dict[str, Any]) -> TrackedRequest:
+    return TrackedRequest(
+        request_number=row["request_number"],
+        jurisdiction_id=row["jurisdiction_id"],
+        service_code=row["service_code"],
+        description=row["description"],
+        status=RequestStatus(row["status"]),
+        submitted_at=row["submitted_at"],
+        updated_at=row["updated_at"],
+        contact=SealedPersonalData.model_validate(row["contact"]) if row["contact"] else None,
+        history=tuple(_entry(e) for e in row["history"]),
+    )
+
+
+async def _load(conn: psycopg.AsyncConnection[Any], request_number: str, *, for_update: bool) -> TrackedRequest | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute("select * from intake.tracking where request_number = %s" + (" for update" if for_update else ""),
+                      (request_number,))
+    row = await cur.fetchone()
+    return _tracked(row) if row else None
+
+
+class PostgresTrackingView(TrackingView):
+    def __init__(self, pool: AsyncConnectionPool, *, topic: str, consumer: str = TRACKING_CONSUMER) -> None:
+        self.pool = pool
+        self.topic = topic
+        self.consumer = consumer
+
+    async def get(self, request_number: str) -> TrackedRequest | None:
+        async with self.pool.connection() as conn:
+            return await _load(conn, request_number, for_update=False)
+
+    async def wait_until_applied(self, position: LogPosition, *, timeout_s: float) -> bool:
+        return await wait_until_applied(self.pool, schema=SCHEMA, consumer=self.consumer, topic=self.topic,
+                                        partition=position.partition, offset=position.offset, timeout_s=timeout_s)
+
+
+async def apply_to_tracking(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+    """ConsumerRunner handler: fold one request event into its row."""
+    if event.request_id is None:
+        return
+    before = await _load(conn, event.request_id, for_update=True)
+    after = fold(before, event)
+    if after is None or after is before:
+        return
+    await conn.execute(
+        "insert into intake.tracking (request_number, jurisdiction_id, service_code, description, status, contact,"
+        " submitted_at, updated_at, history) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " on conflict (request_number) do update set status = excluded.status, updated_at = excluded.updated_at,"
+        " history = excluded.history",
+        (after.request_number, after.jurisdiction_id, after.service_code, after.description, after.status.value,
+         Jsonb(after.contact.model_dump(mode="json")) if after.contact else None,
+         after.submitted_at, after.updated_at, Jsonb([_entry_json(e) for e in after.history])),
+    )

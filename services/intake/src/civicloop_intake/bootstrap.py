@@ -1,0 +1,126 @@
+"""The one place that builds intake's adapters and hands them to the handlers."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.db import open_pool
+from civicloop_runtime.ops import Check
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_intake import database
+from civicloop_intake.adapters.kafka_event_log import KafkaEventLog
+from civicloop_intake.adapters.postgres_catalogue import PostgresCatalogue, apply_to_catalogue
+from civicloop_intake.adapters.postgres_submissions import PostgresSubmissions
+from civicloop_intake.adapters.postgres_tracking import (
+    TRACKING_CONSUMER,
+    PostgresTrackingView,
+    apply_to_tracking,
+)
+from civicloop_intake.adapters.projections import CATALOGUE_CONSUMER, SupervisedProjection
+from civicloop_intake.adapters.vault import PostgresVault
+from civicloop_intake.domain.commands import SubmitServiceRequest
+from civicloop_intake.domain.submissions import LogPosition
+from civicloop_intake.service_layer.submit import SubmissionReceipt, submit_service_request
+from civicloop_intake.service_layer.track import TrackedRequestView, track_request
+from civicloop_intake.settings import IntakeSettings
+
+
+@dataclass
+class Intake:
+    """A running intake: its resources and the handlers bound to them."""
+
+    settings: IntakeSettings
+    pool: AsyncConnectionPool
+    event_log: KafkaEventLog
+    vault: PostgresVault
+    catalogue: PostgresCatalogue
+    submissions: PostgresSubmissions
+    tracking: PostgresTrackingView
+    projections: list[SupervisedProjection] = field(default_factory=list)
+
+    async def submit(self, cmd: SubmitServiceRequest, *, idempotency_key: str) -> SubmissionReceipt:
+        return await submit_service_request(
+            cmd,
+            idempotency_key=idempotency_key,
+            catalogue=self.catalogue,
+            submissions=self.submissions,
+            vault=self.vault,
+            event_log=self.event_log,
+            default_jurisdiction=self.settings.default_jurisdiction,
+            default_region=self.settings.default_phone_region,
+            hash_key=self.settings.pepper,
+        )
+
+    async def track(self, *, number: str, phone: str, after: LogPosition | None) -> TrackedRequestView:
+        return await track_request(
+            number=number,
+            phone=phone,
+            after=after,
+            tracking=self.tracking,
+            catalogue=self.catalogue,
+            vault=self.vault,
+            default_region=self.settings.default_phone_region,
+            wait_s=self.settings.read_your_writes_timeout_s,
+        )
+
+    def readiness_checks(self) -> dict[str, Check]:
+        async def database_reachable() -> bool:
+            async with self.pool.connection() as conn:
+                await conn.execute("select 1")
+            return True
+
+        async def migrations_current() -> bool:
+            return await asyncio.to_thread(database.is_current, self.settings.sqlalchemy_url)
+
+        async def kafka_connected() -> bool:
+            return self.event_log.connected
+
+        return {"database": database_reachable, "migrations": migrations_current, "kafka": kafka_connected}
+
+    async def close(self) -> None:
+        for projection in self.projections:
+            await projection.stop()
+        await self.event_log.stop()
+        await self.pool.close()
+
+
+async def start_intake(settings: IntakeSettings) -> Intake:
+    topics = settings.topics
+    prefix = settings.topic_prefix  # isolates consumer groups the way it isolates topics
+    pool = await open_pool(settings.pg_dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
+                           name="civicloop-intake")
+    event_log = KafkaEventLog(
+        bootstrap_servers=settings.kafka_bootstrap,
+        topic=topics.request_events,
+        publish_timeout_s=settings.publish_timeout_s,
+        connect_timeout_s=settings.kafka_connect_timeout_s,
+    )
+    tracking_consumer = prefix + TRACKING_CONSUMER
+    intake = Intake(
+        settings=settings,
+        pool=pool,
+        event_log=event_log,
+        vault=PostgresVault(ResidentKeyVault(pool, pepper=settings.pepper)),
+        catalogue=PostgresCatalogue(pool),
+        submissions=PostgresSubmissions(pool),
+        tracking=PostgresTrackingView(pool, topic=topics.request_events, consumer=tracking_consumer),
+    )
+    intake.projections = [
+        SupervisedProjection(name=prefix + CATALOGUE_CONSUMER, topic=topics.jurisdiction_config,
+                             dead_letter_topic=topics.dead_letters, handler=apply_to_catalogue,
+                             bootstrap_servers=settings.kafka_bootstrap, pool=pool, event_log=event_log),
+        SupervisedProjection(name=tracking_consumer, topic=topics.request_events,
+                             dead_letter_topic=topics.dead_letters, handler=apply_to_tracking,
+                             bootstrap_servers=settings.kafka_bootstrap, pool=pool, event_log=event_log),
+    ]
+    try:
+        await event_log.start()
+        for projection in intake.projections:
+            projection.start()
+    except BaseException:
+        await intake.close()
+        raise
+    return intake

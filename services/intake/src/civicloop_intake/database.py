@@ -1,0 +1,20 @@
+"""Intake's database schemas, in order: the vault's (the resident keys it seals with), then intake's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from civicloop_events.vault import VAULT_MIGRATIONS
+from civicloop_runtime import migrations
+
+INTAKE_MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
+SCHEMAS: tuple[tuple[str, str], ...] = (("vault", VAULT_MIGRATIONS), ("intake", INTAKE_MIGRATIONS))
+
+
+def migrate(sqlalchemy_url: str) -> None:
+    for schema, script_location in SCHEMAS:
+        migrations.upgrade(sqlalchemy_url, script_location, schema)
+
+
+def is_current(sqlalchemy_url: str) -> bool:
+    return all(migrations.is_current(sqlalchemy_url, location, schema) for schema, location in SCHEMAS)

@@ -1,0 +1,101 @@
+"""A submission's life in intake: pending until the broker acknowledged its event, then published.
+
+The event is built once, with its id and request number, and kept with the submission, so a retry after a crash
+publishes the very same event (consumers drop the second copy by `event_id`) and never a second request.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from civicloop_events import Actor, ActorKind, Event, SealedPersonalData, ServiceRequestSubmitted
+
+from civicloop_intake.domain.commands import IntakeSource, SubmitServiceRequest
+from civicloop_intake.domain.validation import AcceptedSubmission
+
+
+class SubmissionState(str, enum.Enum):
+    pending = "pending"
+    published = "published"
+
+
+@dataclass(frozen=True)
+class LogPosition:
+    """Where an event sits in its topic; a reader past `offset` of `partition` has seen it."""
+
+    partition: int
+    offset: int
+
+    def token(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+    @classmethod
+    def parse(cls, token: str) -> LogPosition:
+        partition, _, offset = token.partition(":")
+        position = cls(int(partition), int(offset))
+        if position.partition < 0 or position.offset < 0:
+            raise ValueError("a position is two non-negative integers")
+        return position
+
+
+@dataclass(frozen=True)
+class Submission:
+    idempotency_key: str
+    request_number: str
+    event_id: UUID
+    body_hash: str
+    event_json: str
+    state: SubmissionState = SubmissionState.pending
+    position: LogPosition | None = None
+
+    @property
+    def published(self) -> bool:
+        return self.state is SubmissionState.published
+
+
+class IdempotencyKeyReused(Exception):
+    """The same Idempotency-Key came with a different body."""
+
+
+def body_hash(cmd: SubmitServiceRequest, *, jurisdiction_id: str, key: bytes) -> str:
+    """Fingerprint of what was asked, to tell a retry from a reuse of the key.
+
+    Keyed (HMAC) because the body holds contact details: the stored digest must not be a guessable hash of them.
+    """
+    canonical = json.dumps(
+        {**cmd.model_dump(mode="json"), "jurisdiction_id": jurisdiction_id}, sort_keys=True, separators=(",", ":")
+    )
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def submitted_event(
+    accepted: AcceptedSubmission, *, request_number: str, event_id: UUID, contact: SealedPersonalData | None
+) -> Event[Any]:
+    """The `ServiceRequestSubmitted` event of an accepted submission, whose contact is already sealed."""
+    payload = ServiceRequestSubmitted(
+        service_code=accepted.service_code,
+        description=accepted.description,
+        location=accepted.location,
+        attributes=accepted.attributes,
+        media_urls=accepted.media_urls,
+        contact=contact,
+        preferred_channel=accepted.preferred_channel,
+    )
+    if accepted.source is IntakeSource.agent:
+        actor = Actor(kind=ActorKind.agent)
+    else:
+        actor = Actor(kind=ActorKind.resident, id=str(contact.resident_id) if contact else None)
+    return Event.create(
+        payload,
+        request_id=request_number,
+        jurisdiction_id=accepted.jurisdiction_id,
+        actor=actor,
+        source=accepted.source.value,
+        event_id=event_id,
+    )

@@ -1,0 +1,64 @@
+"""Shapes of the HTTP answers (the request body is the domain's `SubmitServiceRequest`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from civicloop_events.payloads import RequestStatus
+from pydantic import BaseModel, Field
+
+from civicloop_intake.domain.tracking import HistoryKind
+
+
+class PositionRead(BaseModel):
+    """Where the request's event sits on the request-events topic (also sent as `CivicLoop-Position: p:o`)."""
+
+    partition: int
+    offset: int
+
+
+class SubmissionLinks(BaseModel):
+    track: str = Field(description="where the resident follows the request (add &phone=...)")
+
+
+class SubmissionRead(BaseModel):
+    request_number: str = Field(examples=["7K3D-Q9XA"])
+    status: Literal["open"] = "open"
+    position: PositionRead
+    links: SubmissionLinks
+
+
+class HistoryEntryRead(BaseModel):
+    kind: HistoryKind
+    at: datetime
+    status: RequestStatus | None = None
+    note: str | None = Field(default=None, description="the public note of a status change")
+    text: str | None = Field(default=None, description="the text of a public comment")
+
+
+class TrackRead(BaseModel):
+    request_number: str
+    service_code: str
+    service_name: str | None
+    status: RequestStatus
+    description: str
+    submitted_at: datetime
+    updated_at: datetime
+    history: list[HistoryEntryRead]
+
+
+class ErrorRead(BaseModel):
+    error: str
+    detail: str
+    idempotency_key: str | None = Field(default=None, description="retry with this key to complete the request")
+
+
+class FieldErrorRead(BaseModel):
+    type: str
+    loc: list[str | int] = Field(description='where the problem is, e.g. ["body", "contact", "phone"]')
+    msg: str
+
+
+class ValidationErrorRead(BaseModel):
+    detail: list[FieldErrorRead]

@@ -1,0 +1,107 @@
+"""The residents' API: submit a request, track it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from civicloop_events import new_event_id
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from civicloop_intake.bootstrap import Intake
+from civicloop_intake.domain.commands import SubmitServiceRequest
+from civicloop_intake.domain.submissions import LogPosition
+from civicloop_intake.entrypoints.models import (
+    ErrorRead,
+    HistoryEntryRead,
+    PositionRead,
+    SubmissionLinks,
+    SubmissionRead,
+    TrackRead,
+    ValidationErrorRead,
+)
+
+POSITION_HEADER = "CivicLoop-Position"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def get_intake(request: Request) -> Intake:
+    return request.app.state.intake
+
+
+IntakeDep = Annotated[Intake, Depends(get_intake)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias=IDEMPOTENCY_HEADER, min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
+           description="makes retries safe: the same key always answers with the same request"),
+]
+AfterPosition = Annotated[
+    str | None,
+    Header(alias=POSITION_HEADER, pattern=r"^\d{1,9}:\d{1,18}$",
+           description="the CivicLoop-Position of a write to wait for (read-your-writes)"),
+]
+
+router = APIRouter(prefix="/api/v1", tags=["residents"])
+
+
+def track_link(number: str) -> str:
+    return "/api/v1/track?" + urlencode({"number": number})
+
+
+@router.post(
+    "/requests",
+    status_code=201,
+    response_model=SubmissionRead,
+    responses={
+        200: {"model": SubmissionRead, "description": "a retry: the request this Idempotency-Key already made"},
+        409: {"model": ErrorRead, "description": "the Idempotency-Key was used with a different body"},
+        422: {"model": ValidationErrorRead, "description": "field-by-field problems"},
+        503: {"model": ErrorRead, "description": "the event log did not acknowledge; retry with the same key"},
+    },
+)
+async def submit_request(
+    body: SubmitServiceRequest, request: Request, response: Response, intake: IntakeDep,
+    idempotency_key: IdempotencyKey = None,
+) -> SubmissionRead:
+    """Report a problem. Answers once the event log holds the request; retry with the same Idempotency-Key."""
+    key = idempotency_key or f"server-{new_event_id()}"
+    request.state.idempotency_key = key
+    receipt = await intake.submit(body, idempotency_key=key)
+    response.status_code = 201 if receipt.created else 200
+    response.headers[POSITION_HEADER] = receipt.position.token()
+    response.headers[IDEMPOTENCY_HEADER] = key
+    response.headers["Location"] = track_link(receipt.request_number)
+    return SubmissionRead(
+        request_number=receipt.request_number,
+        position=PositionRead(partition=receipt.position.partition, offset=receipt.position.offset),
+        links=SubmissionLinks(track=track_link(receipt.request_number)),
+    )
+
+
+@router.get(
+    "/track",
+    response_model=TrackRead,
+    responses={404: {"model": ErrorRead, "description": "no request matches this number and phone"}},
+)
+async def track(
+    response: Response,
+    intake: IntakeDep,
+    number: Annotated[str, Query(min_length=1, max_length=32, description="the request number, e.g. 7K3D-Q9XA")],
+    phone: Annotated[str, Query(min_length=1, max_length=32, description="the phone given with the request")],
+    after: AfterPosition = None,
+) -> TrackRead:
+    """Follow a request: its status and public history, for whoever knows its number and phone."""
+    view = await intake.track(number=number, phone=phone, after=LogPosition.parse(after) if after else None)
+    response.headers["Cache-Control"] = "no-store"
+    r = view.request
+    return TrackRead(
+        request_number=r.request_number,
+        service_code=r.service_code,
+        service_name=view.service_name,
+        status=r.status,
+        description=r.description,
+        submitted_at=r.submitted_at,
+        updated_at=r.updated_at,
+        history=[HistoryEntryRead(kind=e.kind, at=e.at, status=e.status, note=e.note, text=e.text)
+                 for e in r.history],
+    )

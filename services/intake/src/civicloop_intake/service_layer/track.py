@@ -1,0 +1,75 @@
+"""Track a request by its number and the phone given with it.
+
+Every "not found" — unknown number, wrong phone, erased resident, malformed input — is the same answer at the same
+moment (the end of the read-your-writes wait), so neither the answer nor its timing tells whether a number exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from dataclasses import dataclass
+
+from civicloop_events.personal_data import PersonalDataUnreadable
+
+from civicloop_intake.domain import request_numbers
+from civicloop_intake.domain.contact import InvalidContact, normalise_phone
+from civicloop_intake.domain.submissions import LogPosition
+from civicloop_intake.domain.tracking import TrackedRequest
+from civicloop_intake.service_layer.ports import Catalogue, TrackingView, Vault
+
+POLL_S = 0.05
+
+
+class RequestNotFound(Exception):
+    """No request matches this number and phone (deliberately vague)."""
+
+
+@dataclass(frozen=True)
+class TrackedRequestView:
+    request: TrackedRequest
+    service_name: str | None
+
+
+async def track_request(
+    *,
+    number: str,
+    phone: str,
+    after: LogPosition | None,
+    tracking: TrackingView,
+    catalogue: Catalogue,
+    vault: Vault,
+    default_region: str,
+    wait_s: float,
+) -> TrackedRequestView:
+    deadline = time.monotonic() + wait_s
+    try:
+        canonical = request_numbers.parse(number)
+        e164 = normalise_phone(phone, default_region=default_region)
+    except (request_numbers.InvalidRequestNumber, InvalidContact):
+        return await _not_found(deadline)
+
+    if after is not None:
+        await tracking.wait_until_applied(after, timeout_s=max(0.0, deadline - time.monotonic()))
+    request = await tracking.get(canonical)
+    while request is None and time.monotonic() < deadline:
+        # Just submitted, the view has not caught up yet.
+        await asyncio.sleep(POLL_S)
+        request = await tracking.get(canonical)
+    if request is None or request.contact is None:
+        return await _not_found(deadline)
+    try:
+        contact = await vault.unseal(request.contact)
+    except PersonalDataUnreadable:
+        return await _not_found(deadline)
+    if not contact.phone or not hmac.compare_digest(contact.phone.encode(), e164.encode()):
+        return await _not_found(deadline)
+
+    service = await catalogue.get(request.jurisdiction_id, request.service_code)
+    return TrackedRequestView(request, service.service_name if service else None)
+
+
+async def _not_found(deadline: float) -> TrackedRequestView:
+    await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+    raise RequestNotFound

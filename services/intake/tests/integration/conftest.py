@@ -1,0 +1,1 @@
+from intake_harness import intake, migrated_dsn, producer  # noqa: F401 - fixtures for this directory

@@ -1,0 +1,122 @@
+"""An intake app per test on the real broker (topics of its own) and the run's PostGIS database, migrated once.
+
+Fixtures are re-exported by conftest.py; helpers are imported from here by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from asgi_lifespan import LifespanManager
+from civicloop_events import Actor, ActorKind, Event, ServiceDefined
+from civicloop_events.consumer import wait_until_applied
+from civicloop_events.payloads import AttributeDatatype, AttributeValue, ServiceAttribute
+from civicloop_events.producer import EventProducer
+from civicloop_events.topics import Topics
+from civicloop_intake import database
+from civicloop_intake.adapters.projections import CATALOGUE_CONSUMER
+from civicloop_intake.entrypoints.http import create_app
+from civicloop_intake.settings import Environment, IntakeSettings
+from psycopg_pool import AsyncConnectionPool
+
+SERVICES = [
+    ServiceDefined(service_code="pothole", service_name="Pothole", attributes=[
+        ServiceAttribute(code="depth", datatype=AttributeDatatype.singlevaluelist,
+                         values=[AttributeValue(key="shallow", name="Shallow"), AttributeValue(key="deep", name="Deep")]),
+    ]),
+    ServiceDefined(service_code="graffiti", service_name="Graffiti", active=False),
+]
+
+
+@pytest.fixture(scope="session")
+def migrated_dsn(database_dsn: str) -> str:
+    database.migrate(IntakeSettings(env=Environment.test, pg_dsn=database_dsn).sqlalchemy_url)
+    return database_dsn
+
+
+def intake_settings(dsn: str, bootstrap: str, topics: Topics, **overrides: Any) -> IntakeSettings:
+    return IntakeSettings(
+        env=Environment.test, pg_dsn=dsn, kafka_bootstrap=bootstrap, topic_prefix=topics.prefix,
+        topic_partitions=topics.partitions, read_your_writes_timeout_s=1.5, **overrides,
+    )
+
+
+@asynccontextmanager
+async def running(settings: IntakeSettings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=30) as client:
+            yield client
+
+
+@dataclass
+class Harness:
+    client: httpx.AsyncClient
+    settings: IntakeSettings
+    topics: Topics
+    producer: EventProducer
+    pool: AsyncConnectionPool
+
+    async def publish(self, payload: Any, *, request_id: str | None, topic: str | None = None) -> Any:
+        event = Event.create(payload, request_id=request_id, jurisdiction_id="demo",
+                             actor=Actor(kind=ActorKind.agent, id="agent-7"), source="agent")
+        return await self.producer.publish(event, topic=topic)
+
+    async def records(self) -> list[ConsumerRecord]:
+        return await read_all(self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def producer(kafka_bootstrap: str, fresh_topics: Topics) -> AsyncIterator[EventProducer]:
+    p = EventProducer(kafka_bootstrap, fresh_topics.request_events, client_id="intake-tests")
+    await p.start()
+    yield p
+    await p.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def intake(
+    migrated_dsn: str, kafka_bootstrap: str, fresh_topics: Topics, producer: EventProducer, pool: AsyncConnectionPool
+) -> AsyncIterator[Harness]:
+    """A running intake whose catalogue has an active `pothole` and a withdrawn `graffiti`."""
+    settings = intake_settings(migrated_dsn, kafka_bootstrap, fresh_topics)
+    async with running(settings) as client:
+        harness = Harness(client, settings, fresh_topics, producer, pool)
+        for service in SERVICES:
+            position = await harness.publish(service, request_id=None, topic=fresh_topics.jurisdiction_config)
+        applied = await wait_until_applied(
+            pool, schema="intake", consumer=fresh_topics.prefix + CATALOGUE_CONSUMER,
+            topic=fresh_topics.jurisdiction_config, partition=position.partition, offset=position.offset,
+            timeout_s=30,
+        )
+        assert applied, "the catalogue projection did not apply the service definitions"
+        yield harness
+
+
+async def read_all(bootstrap: str, topic: str, partition_count: int) -> list[ConsumerRecord]:
+    """Every record of `topic`, from the first offset to the end, in partition order."""
+    # "earliest" also for the reset that assign() starts, which would otherwise race the seek below.
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(partition_count)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        out: list[ConsumerRecord] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                out.extend(records)
+        return sorted(out, key=lambda r: (r.partition, r.offset))
+    finally:
+        await consumer.stop()

@@ -1,0 +1,75 @@
+import pytest
+from civicloop_events import CommentAdded, Location, PersonalData, ServiceRequestSubmitted, StatusChanged
+from civicloop_events.payloads import CommentVisibility, RequestStatus
+from civicloop_events.vault import ResidentKeyVault
+
+pytestmark = pytest.mark.integration
+
+BODY = {"service_code": "pothole", "description": "Deep hole", "address_string": "1 Main St",
+        "contact": {"name": "Ana", "phone": "(202) 555-0188"}}
+
+
+async def submit(intake) -> str:
+    r = await intake.client.post("/api/v1/requests", json=BODY)
+    assert r.status_code == 201, r.text
+    return r.json()["request_number"]
+
+
+async def track(intake, number, phone, **headers):
+    return await intake.client.get("/api/v1/track", params={"number": number, "phone": phone}, headers=headers)
+
+
+async def test_right_after_submitting_the_resident_sees_the_request(intake):
+    number = await submit(intake)
+    r = await track(intake, number.lower(), "+12025550188")  # right away, and typed differently
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["request_number"] == number
+    assert (body["status"], body["service_code"], body["service_name"]) == ("open", "pothole", "Pothole")
+    assert body["description"] == "Deep hole" and body["history"] == []
+    assert body["submitted_at"] == body["updated_at"]
+    assert set(body) == {"request_number", "service_code", "service_name", "status", "description",
+                         "submitted_at", "updated_at", "history"}
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+async def test_a_wrong_phone_and_an_unknown_number_are_the_same_404(intake):
+    number = await submit(intake)
+    wrong_phone = await track(intake, number, "(202) 555-0199")
+    unknown = await track(intake, "ZZZZ-ZZZZ", "(202) 555-0188")
+    assert wrong_phone.status_code == unknown.status_code == 404
+    assert wrong_phone.json() == unknown.json()
+
+
+async def test_status_changes_and_public_comments_show_up_internal_ones_do_not(intake):
+    number = await submit(intake)
+    await intake.publish(StatusChanged(status=RequestStatus.in_progress, previous_status=RequestStatus.open,
+                                       public_note="A crew is on its way"), request_id=number)
+    await intake.publish(CommentAdded(text="Resident called twice", visibility=CommentVisibility.internal),
+                         request_id=number)
+    last = await intake.publish(CommentAdded(text="Filled this morning", visibility=CommentVisibility.public),
+                                request_id=number)
+
+    r = await track(intake, number, "2025550188", **{"CivicLoop-Position": last.token()})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "in_progress"
+    assert [(h["kind"], h["status"], h["note"], h["text"]) for h in body["history"]] == [
+        ("status", "in_progress", "A crew is on its way", None),
+        ("comment", None, None, "Filled this morning"),
+    ]
+    assert "Resident called twice" not in r.text
+    assert body["updated_at"] > body["submitted_at"]
+
+
+async def test_requests_from_any_source_are_trackable(intake):
+    # e.g. a partner's request that came in through the Open311 gateway, not through intake's POST
+    vault = ResidentKeyVault(intake.pool, pepper=intake.settings.pepper)
+    sealed = await vault.seal(PersonalData(phone="+12025550166"))
+    position = await intake.publish(
+        ServiceRequestSubmitted(service_code="pothole", description="From a partner",
+                                location=Location(lat=38.9, long=-77.0), contact=sealed),
+        request_id="PRTN-0001",
+    )
+    r = await track(intake, "PRTN-0001", "202-555-0166", **{"CivicLoop-Position": position.token()})
+    assert r.status_code == 200 and r.json()["description"] == "From a partner"

@@ -1,0 +1,138 @@
+"""In-memory twins of intake's ports, for handler tests that run in milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+from uuid import UUID, uuid4
+
+from civicloop_events import Event, PersonalData, SealedPersonalData
+from civicloop_events.personal_data import PersonalDataUnreadable
+from civicloop_intake.domain.catalogue import CatalogueEntry
+from civicloop_intake.domain.submissions import LogPosition, Submission, SubmissionState
+from civicloop_intake.domain.tracking import TrackedRequest
+from civicloop_intake.service_layer.ports import (
+    Catalogue,
+    EventLog,
+    EventLogUnavailable,
+    RequestNumberTaken,
+    SubmissionLock,
+    Submissions,
+    TrackingView,
+    Vault,
+)
+
+
+class FakeCatalogue(Catalogue):
+    def __init__(self, *entries: CatalogueEntry) -> None:
+        self.entries = {(e.jurisdiction_id, e.service_code): e for e in entries}
+
+    async def get(self, jurisdiction_id: str, service_code: str) -> CatalogueEntry | None:
+        return self.entries.get((jurisdiction_id, service_code))
+
+
+class _FakeLock(SubmissionLock):
+    def __init__(self, store: FakeSubmissions, submission: Submission) -> None:
+        self.store = store
+        self.submission = submission
+
+    async def mark_published(self, position: LogPosition) -> Submission:
+        self.submission = replace(self.submission, state=SubmissionState.published, position=position)
+        self.store.rows[self.submission.idempotency_key] = self.submission
+        return self.submission
+
+
+class FakeSubmissions(Submissions):
+    def __init__(self) -> None:
+        self.rows: dict[str, Submission] = {}
+        self.taken_numbers: set[str] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, idempotency_key: str) -> Submission | None:
+        return self.rows.get(idempotency_key)
+
+    async def add(self, submission: Submission) -> Submission | None:
+        if submission.idempotency_key in self.rows:
+            return self.rows[submission.idempotency_key]
+        if submission.request_number in self.taken_numbers | {s.request_number for s in self.rows.values()}:
+            raise RequestNumberTaken(submission.request_number)
+        self.rows[submission.idempotency_key] = submission
+        return None
+
+    @asynccontextmanager
+    async def locked(self, idempotency_key: str) -> AsyncIterator[SubmissionLock]:
+        async with self._locks.setdefault(idempotency_key, asyncio.Lock()):
+            yield _FakeLock(self, self.rows[idempotency_key])
+
+
+class FakeEventLog(EventLog):
+    def __init__(self) -> None:
+        self.events: list[Event[Any]] = []
+        self.down = False
+
+    async def publish(self, event: Event[Any]) -> LogPosition:
+        await asyncio.sleep(0)  # let concurrent callers interleave, as a real broker round-trip would
+        if self.down:
+            raise EventLogUnavailable("broker down")
+        self.events.append(event)
+        return LogPosition(0, len(self.events) - 1)
+
+
+class FakeVault(Vault):
+    """Seals by keeping the clear data aside under a fresh resident id; `erase` forgets it."""
+
+    def __init__(self) -> None:
+        self.kept: dict[UUID, PersonalData] = {}
+
+    async def seal(self, data: PersonalData) -> SealedPersonalData:
+        resident_id = uuid4()
+        self.kept[resident_id] = data
+        return SealedPersonalData(resident_id=resident_id, nonce="AAAAAAAAAAAAAAAA", ciphertext="c2VhbGVk")
+
+    async def unseal(self, sealed: SealedPersonalData) -> PersonalData:
+        if sealed.resident_id not in self.kept:
+            raise PersonalDataUnreadable("erased")
+        return self.kept[sealed.resident_id]
+
+    def erase(self, resident_id: UUID) -> None:
+        self.kept.pop(resident_id, None)
+
+
+class FakeTrackingView(TrackingView):
+    def __init__(self) -> None:
+        self.rows: dict[str, TrackedRequest] = {}
+
+    async def get(self, request_number: str) -> TrackedRequest | None:
+        return self.rows.get(request_number)
+
+    async def wait_until_applied(self, position: LogPosition, *, timeout_s: float) -> bool:
+        return True
+
+
+class FakeIntake:
+    """Stands in for `bootstrap.Intake` behind the HTTP routes: the real handlers over the fakes above."""
+
+    def __init__(self, catalogue: FakeCatalogue) -> None:
+        self.catalogue = catalogue
+        self.submissions = FakeSubmissions()
+        self.vault = FakeVault()
+        self.event_log = FakeEventLog()
+        self.tracking = FakeTrackingView()
+
+    async def submit(self, cmd: Any, *, idempotency_key: str) -> Any:
+        from civicloop_intake.service_layer.submit import submit_service_request
+
+        return await submit_service_request(
+            cmd, idempotency_key=idempotency_key, catalogue=self.catalogue, submissions=self.submissions,
+            vault=self.vault, event_log=self.event_log, default_jurisdiction="demo", default_region="US",
+            hash_key=b"0123456789abcdef",
+        )
+
+    async def track(self, *, number: str, phone: str, after: LogPosition | None) -> Any:
+        from civicloop_intake.service_layer.track import track_request
+
+        return await track_request(number=number, phone=phone, after=after, tracking=self.tracking,
+                                   catalogue=self.catalogue, vault=self.vault, default_region="US", wait_s=0.05)

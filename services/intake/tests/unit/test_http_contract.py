@@ -1,0 +1,107 @@
+"""The HTTP contract (status codes, error shapes, headers) over the real handlers and in-memory ports."""
+
+import httpx
+import pytest
+from civicloop_intake.domain.catalogue import CatalogueEntry
+from civicloop_intake.entrypoints.http import create_app
+from civicloop_intake.entrypoints.routes import get_intake
+from civicloop_intake.settings import Environment, IntakeSettings
+from intake_fakes import FakeCatalogue, FakeIntake
+
+BODY = {"service_code": "pothole", "description": "Deep hole", "lat": 38.9, "long": -77.0}
+
+
+@pytest.fixture
+def intake():
+    return FakeIntake(FakeCatalogue(CatalogueEntry("demo", "pothole", "Pothole", active=True)))
+
+
+@pytest.fixture
+async def client(intake):
+    app = create_app(IntakeSettings(env=Environment.test))
+    app.dependency_overrides[get_intake] = lambda: intake
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as c:
+        yield c
+
+
+async def test_created_answer_shape_and_headers(client):
+    r = await client.post("/api/v1/requests", json=BODY, headers={"Idempotency-Key": "abc"})
+    assert r.status_code == 201
+    body = r.json()
+    number = body["request_number"]
+    assert body == {"request_number": number, "status": "open", "position": {"partition": 0, "offset": 0},
+                    "links": {"track": f"/api/v1/track?number={number}"}}
+    assert r.headers["CivicLoop-Position"] == "0:0"
+    assert r.headers["Idempotency-Key"] == "abc"
+
+
+async def test_a_key_is_generated_when_the_client_sends_none(client):
+    first = await client.post("/api/v1/requests", json=BODY)
+    second = await client.post("/api/v1/requests", json=BODY)
+    assert first.headers["Idempotency-Key"].startswith("server-")
+    assert first.json()["request_number"] != second.json()["request_number"]
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({k: v for k, v in BODY.items() if k != "service_code"}, ["body", "service_code"]),
+        ({**BODY, "service_code": "unicorn"}, ["body", "service_code"]),
+        ({**BODY, "media_url": "javascript:alert(1)"}, ["body", "media_url"]),
+        ({**BODY, "long": None}, ["body", "long"]),
+        ({**BODY, "contact": {"phone": "not a phone"}}, ["body", "contact", "phone"]),
+        ({**BODY, "contact": {"email": "ana@"}}, ["body", "contact", "email"]),
+        ({**BODY, "preferred_channel": "sms", "contact": {"email": "ana@example.org"}}, ["body", "preferred_channel"]),
+        ({**BODY, "attributes": {"depth": "deep"}}, ["body", "attributes", "depth"]),
+    ],
+)
+async def test_invalid_input_is_a_422_naming_the_field(client, body, loc):
+    r = await client.post("/api/v1/requests", json=body)
+    assert r.status_code == 422
+    assert loc in [e["loc"] for e in r.json()["detail"]]
+    assert all(set(e) == {"type", "loc", "msg"} for e in r.json()["detail"])
+
+
+async def test_validation_errors_never_echo_contact_details(client):
+    r = await client.post("/api/v1/requests", json={**BODY, "contact": {"name": "Ana Lopez", "phone": "x" * 40}})
+    assert r.status_code == 422 and "Ana Lopez" not in r.text and "xxxx" not in r.text
+
+
+async def test_a_reused_key_with_another_body_is_409(client):
+    await client.post("/api/v1/requests", json=BODY, headers={"Idempotency-Key": "k"})
+    r = await client.post("/api/v1/requests", json={**BODY, "description": "x"}, headers={"Idempotency-Key": "k"})
+    assert r.status_code == 409 and r.json()["error"] == "idempotency_key_reused"
+
+
+async def test_an_unavailable_event_log_is_503_with_the_key_to_retry(client, intake):
+    intake.event_log.down = True
+    r = await client.post("/api/v1/requests", json=BODY)
+    assert r.status_code == 503
+    assert r.json()["error"] == "event_log_unavailable"
+    key = r.json()["idempotency_key"]
+    assert r.headers["Retry-After"] and r.headers["Idempotency-Key"] == key
+
+    intake.event_log.down = False
+    retry = await client.post("/api/v1/requests", json=BODY, headers={"Idempotency-Key": key})
+    assert retry.status_code == 201
+    assert retry.json()["request_number"] == intake.submissions.rows[key].request_number
+
+
+async def test_track_misses_are_404_without_detail(client):
+    r = await client.get("/api/v1/track", params={"number": "ZZZZ-ZZZZ", "phone": "2025550143"})
+    assert r.status_code == 404
+    assert r.json() == {"error": "not_found", "detail": "no request matches this number and phone"}
+
+
+async def test_track_needs_number_and_phone(client):
+    r = await client.get("/api/v1/track", params={"number": "ZZZZ-ZZZZ"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "phone"]
+
+
+async def test_healthz_answers_without_resources(client):
+    r = await client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+async def test_readyz_is_503_before_the_lifespan_opened_anything(client):
+    assert (await client.get("/readyz")).status_code == 503
