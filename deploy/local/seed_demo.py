@@ -19,12 +19,10 @@ from pathlib import Path
 
 import httpx
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from civicloop_events import Actor, Event, ServiceAreaDefined, ServiceDefined
-from civicloop_events.kafka_connection import client_options
 from civicloop_events.payloads import AttributeDatatype, AttributeValue, ServiceAttribute, ServiceType
 from civicloop_events.producer import EventProducer
-from civicloop_events.topics import Topics
+from civicloop_events.topics import Topics, partition_extents
 
 JURISDICTION = "demo"
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,14 +90,7 @@ def real_areas(data: Path) -> list[ServiceAreaDefined]:
 
 
 async def already_seeded(bootstrap: str, topic: str) -> bool:
-    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None)
-    await consumer.start()
-    try:
-        await consumer.topics()  # fetch metadata first
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        return any(v > 0 for v in (await consumer.end_offsets(tps)).values())
-    finally:
-        await consumer.stop()
+    return any(end > start for start, end in (await partition_extents(bootstrap, topic)).values())
 
 
 async def seed_config(bootstrap: str, topics: Topics) -> None:

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 import typer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
@@ -94,3 +95,19 @@ def list_() -> None:
     topics = Topics.from_env()
     for name in (topics.request_events, topics.dead_letters, topics.jurisdiction_config):
         typer.echo(name)
+
+
+async def partition_extents(bootstrap: str, topic: str) -> dict[int, tuple[int, int]]:
+    """partition -> (first offset, end offset) of a topic right now (for replays, rebuilds and seeding)."""
+    # Subscribed at construction without a group, so `start()` loads the topic's metadata and assigns every partition.
+    consumer = AIOKafkaConsumer(topic, **client_options(bootstrap), group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = sorted(consumer.assignment(), key=lambda tp: tp.partition)
+        if not partitions:
+            raise LookupError(f"topic {topic!r} does not exist")
+        starts = await consumer.beginning_offsets(partitions)
+        ends = await consumer.end_offsets(partitions)
+        return {tp.partition: (starts[tp], ends[tp]) for tp in partitions}
+    finally:
+        await consumer.stop()

@@ -1,0 +1,131 @@
+"""The agent read model's writes in PostgreSQL: load a request for update, save its folded state, append history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from civicloop_projections.adapters.catalogue_lock import lock_catalogue_shared
+from civicloop_projections.domain.agent_request import AgentRequest
+from civicloop_projections.domain.history import HistoryEntry
+from civicloop_projections.service_layer.ports import AgentViewStore
+
+_STATE_COLUMNS = """request_number, jurisdiction_id, service_code, description, status, preferred_channel, source,
+    submitted_at, updated_at, event_count, last_event_id, external_status_code, address_string, address_id,
+    ST_Y(location::geometry) as lat, ST_X(location::geometry) as long, attributes, media_urls, resident_id, closed_at"""
+
+
+class PostgresAgentViewStore(AgentViewStore):
+    """Bound to the consumer runner's connection, inside its transaction."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any], *, consumer: str) -> None:
+        self.conn = conn
+        self.consumer = consumer
+
+    async def load_for_update(self, request_number: str) -> AgentRequest | None:
+        # Before the row lock, and held to the commit: see `catalogue_lock`.
+        await lock_catalogue_shared(self.conn)
+        return await load_for_update(self.conn, request_number)
+
+    async def save(self, state: AgentRequest) -> None:
+        await lock_catalogue_shared(self.conn)  # a no-op when load_for_update took it already
+        await save(self.conn, state)
+
+    async def append_history(self, entry: HistoryEntry) -> None:
+        await append_history(self.conn, entry, consumer=self.consumer)
+
+
+async def load_for_update(conn: psycopg.AsyncConnection[Any], request_number: str) -> AgentRequest | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        f"select {_STATE_COLUMNS} from projections.agent_requests where request_number = %s for update",
+        (request_number,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    row["media_urls"] = tuple(row["media_urls"])
+    return AgentRequest(**row)
+
+
+async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
+    """Upsert the state; the service name and the covering area are read from the catalogue view as it is now."""
+    await conn.execute(
+        """insert into projections.agent_requests as r (
+             request_number, jurisdiction_id, service_code, service_name, description, status, external_status_code,
+             address_string, address_id, location, service_area_id, attributes, media_urls, preferred_channel, source,
+             resident_id, submitted_at, updated_at, closed_at, event_count, last_event_id)
+           select n.request_number, n.jurisdiction_id, n.service_code,
+                  (select s.service_name from projections.services s
+                    where s.jurisdiction_id = n.jurisdiction_id and s.service_code = n.service_code),
+                  n.description, n.status, n.external_status_code, n.address_string, n.address_id, n.location,
+                  projections.covering_area(n.jurisdiction_id, n.location),
+                  n.attributes, n.media_urls, n.preferred_channel, n.source, n.resident_id, n.submitted_at,
+                  n.updated_at, n.closed_at, n.event_count, n.last_event_id
+             from (select %(request_number)s::text as request_number, %(jurisdiction_id)s::text as jurisdiction_id,
+                          %(service_code)s::text as service_code, %(description)s::text as description,
+                          %(status)s::text as status, %(external_status_code)s::text as external_status_code,
+                          %(address_string)s::text as address_string, %(address_id)s::text as address_id,
+                          case when %(lat)s::float8 is null then null
+                               else ST_SetSRID(ST_MakePoint(%(long)s::float8, %(lat)s::float8), 4326)::geography
+                          end as location,
+                          %(attributes)s::jsonb as attributes, %(media_urls)s::text[] as media_urls,
+                          %(preferred_channel)s::text as preferred_channel, %(source)s::text as source,
+                          %(resident_id)s::uuid as resident_id, %(submitted_at)s::timestamptz as submitted_at,
+                          %(updated_at)s::timestamptz as updated_at, %(closed_at)s::timestamptz as closed_at,
+                          %(event_count)s::integer as event_count, %(last_event_id)s::uuid as last_event_id) n
+           on conflict (request_number) do update set
+             jurisdiction_id = excluded.jurisdiction_id, service_code = excluded.service_code,
+             service_name = excluded.service_name, description = excluded.description, status = excluded.status,
+             external_status_code = excluded.external_status_code, address_string = excluded.address_string,
+             address_id = excluded.address_id, location = excluded.location,
+             service_area_id = excluded.service_area_id, attributes = excluded.attributes,
+             media_urls = excluded.media_urls, preferred_channel = excluded.preferred_channel,
+             source = excluded.source, resident_id = excluded.resident_id, submitted_at = excluded.submitted_at,
+             updated_at = excluded.updated_at, closed_at = excluded.closed_at, event_count = excluded.event_count,
+             last_event_id = excluded.last_event_id""",
+        {
+            "request_number": state.request_number,
+            "jurisdiction_id": state.jurisdiction_id,
+            "service_code": state.service_code,
+            "description": state.description,
+            "status": state.status,
+            "external_status_code": state.external_status_code,
+            "address_string": state.address_string,
+            "address_id": state.address_id,
+            "lat": state.lat,
+            "long": state.long,
+            "attributes": Jsonb(state.attributes),
+            "media_urls": list(state.media_urls),
+            "preferred_channel": state.preferred_channel,
+            "source": state.source,
+            "resident_id": state.resident_id,
+            "submitted_at": state.submitted_at,
+            "updated_at": state.updated_at,
+            "closed_at": state.closed_at,
+            "event_count": state.event_count,
+            "last_event_id": state.last_event_id,
+        },
+    )
+
+
+async def append_history(conn: psycopg.AsyncConnection[Any], entry: HistoryEntry, *, consumer: str) -> None:
+    """One history row, placed on the log by the inbox row the consumer runner wrote in this same transaction."""
+    cur = await conn.execute(
+        """insert into projections.agent_request_history (
+             event_id, request_number, jurisdiction_id, partition, kafka_offset, type, schema_version, occurred_at,
+             recorded_at, actor_kind, actor_id, source, causation_id, correlation_id, summary)
+           select %s, %s, %s, i.partition, i.kafka_offset, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
+             from projections.inbox i
+            where i.consumer = %s and i.event_id = %s""",
+        (
+            entry.event_id, entry.request_number, entry.jurisdiction_id, entry.type, entry.schema_version,
+            entry.occurred_at, entry.recorded_at, entry.actor_kind, entry.actor_id, entry.source,
+            entry.causation_id, entry.correlation_id, Jsonb(entry.summary), consumer, entry.event_id,
+        ),
+    )
+    if cur.rowcount != 1:
+        raise LookupError(f"no inbox row for event {entry.event_id} of consumer {consumer!r}")

@@ -1,0 +1,1 @@
+"""Pure folds and value parsing: no IO, unit tested in milliseconds."""

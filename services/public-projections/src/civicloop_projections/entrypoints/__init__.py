@@ -1,0 +1,1 @@
+"""How the outside reaches the projections: HTTP, the consumer processes, the CLI."""

@@ -1,0 +1,155 @@
+"""The agents' read API: queues with filters and keyset paging, a request with its full history, service areas."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from civicloop_events.payloads import RequestStatus
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_projections.adapters import agent_views
+from civicloop_projections.domain.queries import (
+    AgentRequestFilter,
+    Bbox,
+    Cursor,
+    InvalidQueryValue,
+    LogPosition,
+)
+from civicloop_projections.domain.request_numbers import InvalidRequestNumber, canonical_request_number
+from civicloop_projections.entrypoints.read_your_writes import Deadline, poll_until_found, wait_for_positions
+from civicloop_projections.entrypoints.schemas import AgentRequestDetail, AgentRequestPage, ServiceAreaList
+from civicloop_projections.settings import ProjectionSettings
+
+router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+POSITION_HEADER = "CivicLoop-Position"
+APPLIED_HEADER = "CivicLoop-Position-Applied"
+
+
+def _pool(request: Request) -> AsyncConnectionPool:
+    return request.app.state.projections.pool
+
+
+def _settings(request: Request) -> ProjectionSettings:
+    return request.app.state.projections.settings
+
+
+Pool = Annotated[AsyncConnectionPool, Depends(_pool)]
+Settings = Annotated[ProjectionSettings, Depends(_settings)]
+
+
+def _invalid(location: str, parameter: str, message: str, value: Any) -> RequestValidationError:
+    """A 422 in FastAPI's own error shape, naming the parameter."""
+    return RequestValidationError([{"type": "value_error", "loc": (location, parameter), "msg": message, "input": value}])
+
+
+def _positions(
+    header: Annotated[
+        str | None,
+        Header(alias=POSITION_HEADER, description="`<partition>:<offset>` returned by a command; wait until applied"),
+    ] = None,
+    after: Annotated[str | None, Query(description="same as the CivicLoop-Position header")] = None,
+) -> list[LogPosition]:
+    positions = []
+    for location, parameter, value in (("header", POSITION_HEADER, header), ("query", "after", after)):
+        if value is None:
+            continue
+        try:
+            positions.append(LogPosition.parse(value, parameter=parameter))
+        except InvalidQueryValue as exc:
+            raise _invalid(location, parameter, str(exc), value) from None
+    return positions
+
+
+Positions = Annotated[list[LogPosition], Depends(_positions)]
+
+
+async def _wait_for(
+    positions: list[LogPosition], pool: AsyncConnectionPool, settings: ProjectionSettings, response: Response,
+    deadline: Deadline,
+) -> None:
+    if positions:
+        applied = await wait_for_positions(pool, settings, positions, deadline)
+        response.headers[APPLIED_HEADER] = "true" if applied else "false"
+
+
+@router.get("/requests", response_model=AgentRequestPage)
+async def list_requests(
+    pool: Pool,
+    settings: Settings,
+    positions: Positions,
+    response: Response,
+    status: Annotated[list[RequestStatus] | None, Query(description="repeatable: any of these statuses")] = None,
+    service_code: Annotated[str | None, Query(max_length=64)] = None,
+    service_area_id: Annotated[str | None, Query(max_length=120)] = None,
+    jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
+    bbox: Annotated[str | None, Query(description="min_long,min_lat,max_long,max_lat (WGS84)")] = None,
+    since: Annotated[datetime | None, Query(description="updated at or after this ISO 8601 time")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    """Requests for agents' queues, most recently updated first, filtered and paged by cursor."""
+    try:
+        box = Bbox.parse(bbox) if bbox is not None else None
+        after = Cursor.decode(cursor) if cursor is not None else None
+    except InvalidQueryValue as exc:
+        raise _invalid("query", exc.parameter, str(exc), bbox if exc.parameter == "bbox" else cursor) from None
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    await _wait_for(positions, pool, settings, response, Deadline(settings.read_your_writes_timeout_s))
+    query = AgentRequestFilter(
+        statuses=tuple(s.value for s in status or ()),
+        service_code=service_code,
+        service_area_id=service_area_id,
+        jurisdiction_id=jurisdiction_id,
+        bbox=box,
+        since=since,
+    )
+    async with pool.connection() as conn:
+        items, next_cursor = await agent_views.list_requests(conn, query, limit=limit, cursor=after)
+    return {"items": items, "next_cursor": next_cursor.encode() if next_cursor else None}
+
+
+@router.get("/requests/{number}", response_model=AgentRequestDetail, responses={404: {"description": "unknown"}})
+async def get_request(
+    pool: Pool,
+    settings: Settings,
+    positions: Positions,
+    response: Response,
+    number: Annotated[str, Path(description="request number, XXXX-XXXX, any case")],
+) -> dict[str, Any]:
+    """One request with every event of its history, in log order."""
+    try:
+        request_number = canonical_request_number(number)
+    except InvalidRequestNumber as exc:
+        raise _invalid("path", "number", str(exc), number) from None
+    deadline = Deadline(settings.read_your_writes_timeout_s)
+    await _wait_for(positions, pool, settings, response, deadline)
+
+    async def find() -> dict[str, Any] | None:
+        async with pool.connection() as conn:
+            return await agent_views.get_request(conn, request_number)
+
+    found = await poll_until_found(find, deadline)
+    if found is None:
+        raise HTTPException(404, f"no request {request_number}")
+    async with pool.connection() as conn:
+        found["history"] = await agent_views.history_of(conn, request_number)
+    return found
+
+
+@router.get("/service-areas", response_model=ServiceAreaList, response_model_exclude_none=True)
+async def list_service_areas(
+    pool: Pool,
+    jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(max_length=64, description="council_district, neighborhood_council, ...")] = None,
+    geometry: Annotated[bool, Query(description="include each area's GeoJSON geometry")] = False,
+) -> dict[str, Any]:
+    """The current version of each service area, to filter requests by `service_area_id`."""
+    async with pool.connection() as conn:
+        items = await agent_views.list_service_areas(
+            conn, jurisdiction_id=jurisdiction_id, kind=kind, with_geometry=geometry
+        )
+    return {"items": items}

@@ -1,0 +1,37 @@
+"""What the handlers need from storage. Postgres implements these (`adapters/`); the unit tests use fakes."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from civicloop_events import Event
+
+from civicloop_projections.domain.agent_request import AgentRequest
+from civicloop_projections.domain.history import HistoryEntry
+
+
+class AgentViewStore(abc.ABC):
+    """The agent read model, within the transaction that applies one event."""
+
+    @abc.abstractmethod
+    async def append_history(self, entry: HistoryEntry) -> None: ...
+
+    @abc.abstractmethod
+    async def load_for_update(self, request_number: str) -> AgentRequest | None: ...
+
+    @abc.abstractmethod
+    async def save(self, state: AgentRequest) -> None:
+        """Store the state; the service name and the service area are resolved from the catalogue as it is now."""
+
+
+class CatalogueStore(abc.ABC):
+    """The catalogue view, within the transaction that applies one configuration event."""
+
+    @abc.abstractmethod
+    async def define_service(self, event: Event[Any]) -> None:
+        """The latest definition of a service wins; requests of that service take its name."""
+
+    @abc.abstractmethod
+    async def define_service_area(self, event: Event[Any], geometry: dict[str, Any]) -> int:
+        """Add the next version of the area and re-resolve the requests it may gain or lose; returns the version."""

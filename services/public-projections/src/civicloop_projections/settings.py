@@ -1,0 +1,25 @@
+"""Settings of the projections process (environment variables prefixed CIVICLOOP_)."""
+
+from __future__ import annotations
+
+from civicloop_runtime.settings import ServiceSettings
+from pydantic import Field
+
+SCHEMA = "projections"
+
+# Versioned consumer groups (`<service>.<purpose>.v<N>`). A change to what a fold writes ships with a new version:
+# the new group has no stored positions, so it replays the log from offset 0 into the migrated tables.
+AGENT_VIEW_CONSUMER = "projections.agent.v1"
+CATALOGUE_CONSUMER = "projections.catalogue.v1"
+
+
+class ProjectionSettings(ServiceSettings):
+    agent_consumer_name: str = Field(default=AGENT_VIEW_CONSUMER, description="consumer group of the agent view")
+    catalogue_consumer_name: str = Field(default=CATALOGUE_CONSUMER, description="consumer group of the catalogue")
+    read_your_writes_timeout_s: float = Field(
+        default=5.0, gt=0, le=30, description="how long a GET waits for a position (or a not-yet-projected request)"
+    )
+    consumer_max_attempts: int = Field(default=5, ge=1, description="handler attempts before dead-lettering")
+    consumer_backoff_initial_s: float = Field(default=0.1, gt=0)
+    consumer_backoff_max_s: float = Field(default=5.0, gt=0)
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)

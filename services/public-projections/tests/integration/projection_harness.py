@@ -1,0 +1,128 @@
+"""Helpers of the projection's integration tests: migrations, settings, running consumers, waiting for them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from asgi_lifespan import LifespanManager
+from civicloop_events import Event, UnknownEventType, decode_event
+from civicloop_events.consumer import read_positions
+from civicloop_events.producer import Position
+from civicloop_events.topics import Topics
+from civicloop_projections.bootstrap import Projections
+from civicloop_projections.entrypoints.consumers import start_consumers, stop_consumers
+from civicloop_projections.entrypoints.http import MIGRATIONS, create_app
+from civicloop_projections.settings import SCHEMA, ProjectionSettings
+from civicloop_runtime import migrations
+from httpx import ASGITransport, AsyncClient
+
+
+def migrate(dsn: str) -> str:
+    migrations.upgrade(ProjectionSettings(pg_dsn=dsn).sqlalchemy_url, MIGRATIONS, SCHEMA)
+    return dsn
+
+
+def settings_for(dsn: str, topics: Topics, kafka_bootstrap: str, **overrides) -> ProjectionSettings:
+    tag = uuid.uuid4().hex[:8]
+    values = {
+        "pg_dsn": dsn,
+        "kafka_bootstrap": kafka_bootstrap,
+        "topic_prefix": topics.prefix,
+        "topic_partitions": topics.partitions,
+        # Unique groups per test: a test's consumers never wait on another test's group membership.
+        "agent_consumer_name": f"projections.agent.v1.{tag}",
+        "catalogue_consumer_name": f"projections.catalogue.v1.{tag}",
+        "consumer_backoff_initial_s": 0.01,
+        "consumer_backoff_max_s": 0.05,
+        "consumer_max_attempts": 3,
+        "read_your_writes_timeout_s": 5.0,
+    }
+    return ProjectionSettings(**{**values, **overrides})
+
+
+@asynccontextmanager
+async def consumers_running(projections: Projections) -> AsyncIterator[None]:
+    supervisors = start_consumers(projections)
+    try:
+        yield
+    finally:
+        await stop_consumers(supervisors)
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float = 30, what: str = "condition") -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            while not await condition():
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+
+
+async def caught_up(projections: Projections, consumer: str, topic: str, positions: list[Position]) -> None:
+    """Wait until `consumer` has applied every position given (the last event of each partition suffices)."""
+    last: dict[int, int] = {}
+    for p in positions:
+        last[p.partition] = max(last.get(p.partition, -1), p.offset)
+
+    async def applied() -> bool:
+        async with projections.pool.connection() as conn:
+            stored = await read_positions(conn, SCHEMA, consumer, topic)
+        return all(stored.get(partition, 0) > offset for partition, offset in last.items())
+
+    await wait_for(applied, what=f"{consumer} at {last}")
+
+
+async def agent_caught_up(projections: Projections, positions: list[Position]) -> None:
+    s = projections.settings
+    await caught_up(projections, s.agent_consumer_name, s.topics.request_events, positions)
+
+
+async def catalogue_caught_up(projections: Projections, positions: list[Position]) -> None:
+    s = projections.settings
+    await caught_up(projections, s.catalogue_consumer_name, s.topics.jurisdiction_config, positions)
+
+
+@asynccontextmanager
+async def api_client(settings: ProjectionSettings, *, run_consumer: bool = True) -> AsyncIterator[AsyncClient]:
+    app = create_app(settings, run_consumer=run_consumer)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
+        transport = ASGITransport(app=manager.app)
+        async with AsyncClient(transport=transport, base_url="http://projections.test") as client:
+            yield client
+
+
+async def read_log(bootstrap: str, topic: str) -> list[tuple[int, int, Event[Any]]]:
+    """Every decodable event of `topic` as (partition, offset, event), read from offset 0 without a group."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = list(consumer.assignment())
+        assert partitions, f"topic {topic} has no partitions"
+        ends = await consumer.end_offsets(partitions)
+        out = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for r in records:
+                    try:
+                        out.append((r.partition, r.offset, decode_event(r.value)))
+                    except UnknownEventType:
+                        continue
+        return out
+    finally:
+        await consumer.stop()
+
+
+def env_for(settings: ProjectionSettings) -> dict[str, str]:
+    """The environment that makes a `civicloop-projections` process use these settings."""
+    names = ("pg_dsn", "kafka_bootstrap", "topic_prefix", "topic_partitions", "agent_consumer_name",
+             "catalogue_consumer_name", "consumer_session_timeout_ms", "consumer_backoff_initial_s",
+             "consumer_backoff_max_s", "consumer_max_attempts")
+    return {**os.environ, **{f"CIVICLOOP_{n.upper()}": str(getattr(settings, n)) for n in names},
+            "CIVICLOOP_LOG_LEVEL": "WARNING"}

@@ -1,0 +1,140 @@
+"""A projection killed mid-stream and restarted applies every event exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from collections import Counter
+
+import pytest
+import pytest_asyncio
+from civicloop_projections.bootstrap import bootstrap
+from projection_events import comment, new_jurisdiction, new_number, status_changed, submitted
+from projection_harness import agent_caught_up, env_for, read_log, settings_for, wait_for
+
+pytestmark = pytest.mark.integration
+
+REQUESTS = 30
+EVENTS_PER_REQUEST = 10  # 300 events over 30 requests, spread over the topic's partitions
+STATUSES = ["acknowledged", "in_progress", "on_hold", "in_progress", "closed"]
+
+
+@pytest.fixture
+def settings(fresh_migrated_dsn, fresh_topics, kafka_bootstrap):
+    # The broker's minimum session: a killed member's partitions are handed over as soon as the broker allows.
+    return settings_for(fresh_migrated_dsn, fresh_topics, kafka_bootstrap, consumer_session_timeout_ms=6000)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def projections(settings):
+    p = await bootstrap(settings, with_consumers=True)
+    yield p
+    await p.close()
+
+
+async def publish_lifecycles(producer) -> list:
+    rng = random.Random(7)
+    j = new_jurisdiction()
+    positions = []
+    for _ in range(REQUESTS):
+        number = new_number()
+        positions.append(await producer.publish(submitted(number, j, lat=34 + rng.random() / 10, long=-118.3)))
+        for i in range(1, EVENTS_PER_REQUEST):
+            if i % 2:
+                event = status_changed(number, j, STATUSES[(i // 2) % len(STATUSES)], minutes=i)
+            else:
+                event = comment(number, j, f"note {i}", minutes=i)
+            positions.append(await producer.publish(event))
+    return positions
+
+
+async def applied_count(projections) -> int:
+    async with projections.pool.connection() as conn:
+        cur = await conn.execute("select count(*) from projections.inbox where consumer = %s",
+                                 (projections.settings.agent_consumer_name,))
+        return (await cur.fetchone())[0]
+
+
+async def assert_log_applied_exactly_once(projections, kafka_bootstrap) -> None:
+    log = await read_log(kafka_bootstrap, projections.settings.topics.request_events)
+    assert len(log) == REQUESTS * EVENTS_PER_REQUEST
+    per_request = Counter(event.request_id for _, _, event in log)
+    last_status = {}
+    for _, _, event in log:
+        if event.type == "request.status.changed":
+            last_status[event.request_id] = event.payload.status.value
+
+    async with projections.pool.connection() as conn:
+        cur = await conn.execute("select request_number, event_count, status from projections.agent_requests")
+        rows = {number: (count, status) for number, count, status in await cur.fetchall()}
+        cur = await conn.execute(
+            "select event_id, request_number, partition, kafka_offset from projections.agent_request_history")
+        history = await cur.fetchall()
+
+    assert rows == {number: (count, last_status[number]) for number, count in per_request.items()}
+    assert sorted((str(e), n, p, o) for e, n, p, o in history) == sorted(
+        (str(event.event_id), event.request_id, p, o) for p, o, event in log
+    )
+    assert await applied_count(projections) == len(log)
+
+
+async def test_cancelled_mid_stream_and_restarted_applies_every_event_once(
+    projections, request_producer, kafka_bootstrap
+):
+    positions = await publish_lifecycles(request_producer)
+    total = len(positions)
+    killed_at = []
+    for threshold in (20, 90, 170, 240):
+        runner = projections.agent_runner()
+        await runner.start()
+        task = asyncio.create_task(runner.run())
+        await wait_for(lambda t=threshold: _at_least(projections, t), what=f"{threshold} events applied")
+        await asyncio.sleep(random.uniform(0, 0.02))
+        task.cancel()  # wherever it is: mid-transaction, between DB commit and Kafka commit, in a poll
+        await asyncio.gather(task, return_exceptions=True)
+        killed_at.append(await applied_count(projections))
+        # A dead process's group membership ends with its session; releasing it here only saves the wait.
+        await runner.stop()
+    assert all(0 < n < total for n in killed_at), killed_at
+
+    runner = projections.agent_runner()
+    await runner.start()
+    task = asyncio.create_task(runner.run())
+    try:
+        await agent_caught_up(projections, positions)
+    finally:
+        await runner.stop()
+        await asyncio.wait_for(task, 10)
+    await assert_log_applied_exactly_once(projections, kafka_bootstrap)
+
+
+async def _at_least(projections, n: int) -> bool:
+    return await applied_count(projections) >= n
+
+
+async def test_a_consumer_process_killed_with_sigkill_is_resumed_by_another_exactly_once(
+    projections, request_producer, kafka_bootstrap
+):
+    positions = await publish_lifecycles(request_producer)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "civicloop_projections.entrypoints.cli", "consume",
+        env=env_for(projections.settings), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await wait_for(lambda: _at_least(projections, 40), timeout=60, what="the consumer process to apply events")
+    finally:
+        process.kill()  # SIGKILL: no rollback hook, no group leave, no offset commit
+        await asyncio.wait_for(process.wait(), 10)
+    at_kill = await applied_count(projections)
+    assert 0 < at_kill < len(positions)
+
+    runner = projections.agent_runner()
+    await runner.start()
+    task = asyncio.create_task(runner.run())
+    try:
+        await agent_caught_up(projections, positions)
+    finally:
+        await runner.stop()
+        await asyncio.wait_for(task, 10)
+    await assert_log_applied_exactly_once(projections, kafka_bootstrap)

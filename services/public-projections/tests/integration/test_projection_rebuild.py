@@ -1,0 +1,104 @@
+"""`civicloop-projections rebuild` empties the tables and replays the log into identical rows."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+from civicloop_events import Actor, Event
+from civicloop_events.payloads import ServiceRequestSubmittedV1
+from civicloop_events.producer import EventProducer
+from civicloop_projections.adapters import tables
+from projection_events import (
+    area_defined,
+    comment,
+    new_jurisdiction,
+    new_number,
+    service_defined,
+    square,
+    status_changed,
+    submitted,
+)
+from projection_harness import agent_caught_up, catalogue_caught_up, consumers_running, env_for, settings_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(fresh_migrated_dsn, fresh_topics, kafka_bootstrap):
+    """A database of the test's own: a rebuild empties every projection table."""
+    return settings_for(fresh_migrated_dsn, fresh_topics, kafka_bootstrap)
+
+
+async def run_cli(settings, *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "civicloop_projections.entrypoints.cli", *args, env=env_for(settings),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode, out.decode(), err.decode()
+
+
+async def publish_history(kafka_bootstrap, topics, request_producer) -> tuple[list, list]:
+    j = new_jurisdiction()
+    producer = EventProducer(kafka_bootstrap, topics.jurisdiction_config)
+    await producer.start()
+    try:
+        config = [await producer.publish(e) for e in (
+            service_defined(j, "pothole", "Pothole"),
+            area_defined(j, "west", square(-118.4, 34.0, 0.1)),
+            area_defined(j, "east", square(-118.3, 34.0, 0.1)),
+            area_defined(j, "east", square(-118.3, 34.0, 0.2)),  # a second version
+            service_defined(j, "pothole", "Pothole (renamed)"),
+        )]
+    finally:
+        await producer.stop()
+    events = []
+    for i in range(12):
+        number = new_number()
+        events += [submitted(number, j, lat=34.01 + i / 100, long=-118.39 + i / 50, minutes=i),
+                   status_changed(number, j, "acknowledged", minutes=i + 5), comment(number, j, minutes=i + 6)]
+        if i % 3 == 0:
+            events.append(status_changed(number, j, "closed", minutes=i + 9))
+    orphan = status_changed(new_number(), j, "closed")
+    v1 = Event.create(ServiceRequestSubmittedV1(service_code="graffiti", lat=34.05, long=-118.25),
+                      request_id=new_number(), jurisdiction_id=j, actor=Actor(kind="resident"), source="web")
+    events += [orphan, v1, v1]  # the last one is a re-publication of the same event
+    requests = [await request_producer.publish(e) for e in events]
+    return config, requests
+
+
+async def test_rebuild_from_zero_yields_identical_rows(projections, request_producer, kafka_bootstrap, fresh_topics):
+    config, requests = await publish_history(kafka_bootstrap, fresh_topics, request_producer)
+    async with consumers_running(projections):
+        await catalogue_caught_up(projections, config)
+        await agent_caught_up(projections, requests)
+    async with projections.pool.connection() as conn:
+        before = await tables.dump(conn)
+        counts = await tables.row_counts(conn)
+        # Damage the read model: the rebuild must not start from what is there.
+        await conn.execute("update projections.agent_requests set status = 'bogus', service_area_id = null")
+        await conn.execute("delete from projections.agent_request_history where type = 'request.comment.added'")
+    assert counts == {"agent_requests": 13, "agent_request_history": len(requests) - 1, "services": 1,
+                      "service_areas": 3}
+
+    code, out, err = await run_cli(projections.settings, "rebuild")
+    assert code == 0, err
+    for table, count in counts.items():
+        assert f"projections.{table}" in out and str(count) in out
+
+    async with projections.pool.connection() as conn:
+        after = await tables.dump(conn)
+    assert after == before
+
+
+async def test_rebuild_refuses_while_the_consumers_run(projections, request_producer):
+    position = await request_producer.publish(submitted(new_number(), new_jurisdiction()))
+    async with consumers_running(projections):
+        await agent_caught_up(projections, [position])
+        code, _, err = await run_cli(projections.settings, "rebuild")
+    assert code == 1
+    assert "stop them before rebuilding" in err
+    async with projections.pool.connection() as conn:
+        assert (await tables.row_counts(conn))["agent_requests"] >= 1  # nothing was reset

@@ -1,0 +1,55 @@
+"""One contract for the agent view store, held by the in-memory twin and by PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from civicloop_projections.adapters.agent_store import PostgresAgentViewStore
+from civicloop_projections.domain.agent_request import AgentRequest
+from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore
+from civicloop_projections.service_layer.ports import AgentViewStore
+from projection_events import new_number
+
+pytestmark = pytest.mark.integration
+
+
+@asynccontextmanager
+async def in_memory(projections) -> AsyncIterator[AgentViewStore]:
+    yield InMemoryAgentViewStore()
+
+
+@asynccontextmanager
+async def postgres(projections) -> AsyncIterator[AgentViewStore]:
+    async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
+        yield PostgresAgentViewStore(conn, consumer="contract")
+
+
+def full_state(number: str) -> AgentRequest:
+    return AgentRequest(
+        request_number=number, jurisdiction_id="demo", service_code="pothole", description="très profond",
+        status="in_progress", preferred_channel="sms", source="open311:partner-1",
+        submitted_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+        updated_at=datetime(2026, 1, 3, 3, 4, 5, tzinfo=UTC), event_count=7, last_event_id=uuid4(),
+        external_status_code="WO-17", address_string="1 Main St", address_id="addr-9", lat=34.0522, long=-118.2437,
+        attributes={"size": ["large", "deep"]}, media_urls=("https://img/1.jpg", "https://img/2.jpg"),
+        resident_id=uuid4(), closed_at=None,
+    )
+
+
+@pytest.mark.parametrize("make_store", [in_memory, postgres], ids=["in-memory", "postgres"])
+async def test_what_is_saved_loads_back_unchanged(projections, make_store):
+    number = new_number()
+    async with make_store(projections) as store:
+        assert await store.load_for_update(number) is None
+        state = full_state(number)
+        await store.save(state)
+        assert await store.load_for_update(number) == state
+
+        closed = AgentRequest(**{**state.__dict__, "status": "closed", "closed_at": state.updated_at, "lat": None,
+                                 "long": None, "media_urls": (), "resident_id": None})
+        await store.save(closed)
+        assert await store.load_for_update(number) == closed
