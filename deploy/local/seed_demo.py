@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import random
+import time
 from pathlib import Path
 
 import httpx
@@ -144,7 +145,12 @@ def requests(intake: str = "http://127.0.0.1:8001", count: int = 40) -> None:
     created = 0
     with httpx.Client(base_url=intake, timeout=30) as client:
         for i, report in enumerate(demo_reports(count)):
-            r = client.post("/api/v1/requests", json=report, headers={"Idempotency-Key": f"demo-seed-{i}"})
+            # Intake learns the catalogue from the log; right after the seed it may not know a code yet (422).
+            for _ in range(150):
+                r = client.post("/api/v1/requests", json=report, headers={"Idempotency-Key": f"demo-seed-{i}"})
+                if r.status_code != 422 or "unknown_service_code" not in r.text:
+                    break
+                time.sleep(0.2)
             if r.status_code not in (200, 201):
                 raise SystemExit(f"seed: intake refused a demo report: {r.status_code} {r.text}")
             created += 1
