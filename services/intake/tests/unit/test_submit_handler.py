@@ -1,8 +1,7 @@
 import asyncio
 
 import pytest
-from civicloop_events import ServiceRequestSubmitted, encode_event
-from civicloop_intake.domain import request_numbers
+from civicloop_events import ServiceRequestSubmitted, encode_event, request_numbers
 from civicloop_intake.domain.catalogue import CatalogueEntry
 from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.submissions import IdempotencyKeyReused

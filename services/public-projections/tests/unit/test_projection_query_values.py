@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 from civicloop_events import Actor, Event, ServiceAreaDefined
+from civicloop_events.request_numbers import InvalidRequestNumber
+from civicloop_events.request_numbers import parse as canonical_request_number
 from civicloop_projections.domain.catalogue import InvalidAreaGeometry, area_geometry
 from civicloop_projections.domain.queries import Bbox, Cursor, InvalidQueryValue, LogPosition
-from civicloop_projections.domain.request_numbers import InvalidRequestNumber, canonical_request_number
 from hypothesis import given
 from hypothesis import strategies as st
 

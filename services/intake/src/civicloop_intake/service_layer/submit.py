@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from civicloop_events import decode_event, encode_event, new_event_id
+from civicloop_events import decode_event, encode_event, new_event_id, request_numbers
 
-from civicloop_intake.domain import request_numbers
 from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.submissions import (
     IdempotencyKeyReused,

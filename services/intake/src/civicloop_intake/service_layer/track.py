@@ -11,9 +11,9 @@ import hmac
 import time
 from dataclasses import dataclass
 
+from civicloop_events import request_numbers
 from civicloop_events.personal_data import PersonalDataUnreadable
 
-from civicloop_intake.domain import request_numbers
 from civicloop_intake.domain.contact import InvalidContact, normalise_phone
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.domain.tracking import TrackedRequest

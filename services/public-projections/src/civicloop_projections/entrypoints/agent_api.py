@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from civicloop_events.payloads import RequestStatus
+from civicloop_events.request_numbers import InvalidRequestNumber
+from civicloop_events.request_numbers import parse as canonical_request_number
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import AsyncConnectionPool
@@ -18,7 +20,6 @@ from civicloop_projections.domain.queries import (
     InvalidQueryValue,
     LogPosition,
 )
-from civicloop_projections.domain.request_numbers import InvalidRequestNumber, canonical_request_number
 from civicloop_projections.entrypoints.read_your_writes import Deadline, poll_until_found, wait_for_positions
 from civicloop_projections.entrypoints.schemas import AgentRequestDetail, AgentRequestPage, ServiceAreaList
 from civicloop_projections.settings import ProjectionSettings

@@ -2,7 +2,8 @@
 
 40 random bits written in Crockford base32 (no I, L, O, U: nothing to mistake for 1, 0 or a word) as `XXXX-XXXX`.
 With a million requests on record, a new draw hits an existing number about once in a million draws; the unique
-index on intake's submissions table catches it and the caller draws again.
+index on intake's submissions table catches it and the caller draws again. The number is the envelope's
+`request_id`, the Kafka key and the Open311 `service_request_id`, so its format belongs to the contract.
 """
 
 from __future__ import annotations

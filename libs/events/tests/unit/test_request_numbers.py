@@ -1,7 +1,7 @@
 import re
 
 import pytest
-from civicloop_intake.domain import request_numbers as rn
+from civicloop_events import request_numbers as rn
 from hypothesis import given
 from hypothesis import strategies as st
 
