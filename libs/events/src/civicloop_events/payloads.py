@@ -215,3 +215,27 @@ class ServiceAreaDefined(EventPayload):
     kind: str = Field(min_length=1, max_length=64, description="council_district, neighborhood_council, ward, ...")
     geometry: dict = Field(description="GeoJSON Polygon or MultiPolygon, WGS84")
     source: str = Field(default="", max_length=500, description="where the boundary came from")
+
+
+class PartnerAuthorised(EventPayload):
+    """A partner client (a third-party app, a regional partner) may submit to the jurisdiction with this API key.
+
+    Only a SHA-256 digest of the key travels: keys are 256-bit random secrets, so the digest cannot be reversed,
+    and the clear key is shown once, to whoever created it.
+    """
+
+    event_type: ClassVar[str] = "jurisdiction.partner.authorised"
+    schema_version: ClassVar[int] = 1
+
+    client_id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    name: str = Field(min_length=1, max_length=200)
+    key_id: str = Field(min_length=1, max_length=32, description="the key's public prefix, shown in listings")
+    key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class PartnerKeyRevoked(EventPayload):
+    event_type: ClassVar[str] = "jurisdiction.partner.key_revoked"
+    schema_version: ClassVar[int] = 1
+
+    client_id: str = Field(min_length=1, max_length=64)
+    key_id: str = Field(min_length=1, max_length=32)

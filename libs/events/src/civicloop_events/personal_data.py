@@ -27,6 +27,8 @@ class PersonalData(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=32, description="E.164")
+    device_id: str | None = Field(default=None, max_length=200, description="Open311: the submitting device")
+    account_id: str | None = Field(default=None, max_length=200, description="Open311: the partner's user id")
 
     def __repr__(self) -> str:  # never let a stray log line print it
         return "PersonalData(<sealed>)"
@@ -34,7 +36,7 @@ class PersonalData(BaseModel):
     __str__ = __repr__
 
     def is_empty(self) -> bool:
-        return not (self.name or self.email or self.phone)
+        return not (self.name or self.email or self.phone or self.device_id or self.account_id)
 
 
 class SealedPersonalData(BaseModel):

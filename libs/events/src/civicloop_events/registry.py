@@ -14,6 +14,8 @@ from civicloop_events.envelope import Event
 from civicloop_events.payloads import (
     CommentAdded,
     EventPayload,
+    PartnerAuthorised,
+    PartnerKeyRevoked,
     ServiceAreaDefined,
     ServiceDefined,
     ServiceRequestSubmitted,
@@ -80,6 +82,8 @@ REGISTRY.register(StatusChanged)
 REGISTRY.register(CommentAdded)
 REGISTRY.register(ServiceDefined)
 REGISTRY.register(ServiceAreaDefined)
+REGISTRY.register(PartnerAuthorised)
+REGISTRY.register(PartnerKeyRevoked)
 
 
 def encode_event(event: Event[Any]) -> bytes:

@@ -1,0 +1,1 @@
+"""CivicLoop Open311 GeoReport v2 gateway: the standard endpoint partners submit to and query."""

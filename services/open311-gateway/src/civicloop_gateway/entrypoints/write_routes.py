@@ -1,0 +1,5 @@
+"""Open311 writes: POST requests, POST servicerequestupdates."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
