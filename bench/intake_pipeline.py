@@ -18,8 +18,9 @@ import psycopg
 from civicloop_events import Actor, Event, ServiceDefined
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics, ensure_topics
+from civicloop_testing.processes import ServiceProcess
 
-from bench.harness import KAFKA, ServiceProcess, closed_loop, percentile, scratch_database, script
+from bench.harness import KAFKA, closed_loop, percentile, scratch_database
 
 REPORT = {"service_code": "pothole", "description": "Deep pothole in the bus lane", "lat": 34.0522, "long": -118.2437}
 
@@ -94,8 +95,8 @@ async def run(*, concurrency: int, seconds: float, rate: float, lag_seconds: flo
         env = {**os.environ, "CIVICLOOP_PG_DSN": dsn, "CIVICLOOP_TOPIC_PREFIX": topics.prefix,
                "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA, "CIVICLOOP_LOG_LEVEL": "WARNING",
                "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex)}
-        intake = ServiceProcess("intake", script("civicloop-intake"), env)
-        projections = ServiceProcess("public-projections", script("civicloop-projections"), env)
+        intake = ServiceProcess("intake", "civicloop-intake", env, log_prefix="bench")
+        projections = ServiceProcess("public-projections", "civicloop-projections", env, log_prefix="bench")
         intake.run_cli("migrate")
         projections.run_cli("migrate")
         await seed_catalogue(topics)

@@ -54,6 +54,12 @@ class ErrorRead(BaseModel):
     idempotency_key: str | None = Field(default=None, description="retry with this key to complete the request")
 
 
+class MalformedBodyRead(BaseModel):
+    """The body could not be read at all (not JSON, not UTF-8)."""
+
+    detail: str
+
+
 class FieldErrorRead(BaseModel):
     type: str
     loc: list[str | int] = Field(description='where the problem is, e.g. ["body", "contact", "phone"]')

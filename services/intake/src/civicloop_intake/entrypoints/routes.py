@@ -14,6 +14,7 @@ from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.entrypoints.models import (
     ErrorRead,
     HistoryEntryRead,
+    MalformedBodyRead,
     PositionRead,
     SubmissionLinks,
     SubmissionRead,
@@ -54,6 +55,7 @@ def track_link(number: str) -> str:
     response_model=SubmissionRead,
     responses={
         200: {"model": SubmissionRead, "description": "a retry: the request this Idempotency-Key already made"},
+        400: {"model": MalformedBodyRead, "description": "the body is not readable JSON"},
         409: {"model": ErrorRead, "description": "the Idempotency-Key was used with a different body"},
         422: {"model": ValidationErrorRead, "description": "field-by-field problems"},
         503: {"model": ErrorRead, "description": "the event log did not acknowledge; retry with the same key"},

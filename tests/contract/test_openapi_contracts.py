@@ -1,0 +1,54 @@
+"""schemathesis against each service's OpenAPI document, with the service running as a real process.
+
+Any 5xx, or any response that does not match the documented schema, fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+
+import pytest
+import pytest_asyncio
+
+from civicloop_events import Actor, Event, ServiceDefined
+from civicloop_events.producer import EventProducer
+from civicloop_testing.processes import ServiceProcess, script
+
+pytestmark = pytest.mark.integration
+
+SERVICES = [("intake", "civicloop-intake"), ("public-projections", "civicloop-projections")]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def environment(fresh_database_dsn, fresh_topics, kafka_bootstrap):
+    producer = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
+    await producer.start()
+    await producer.publish(Event.create(ServiceDefined(service_code="pothole", service_name="Pothole"),
+                                        request_id=None, jurisdiction_id="demo",
+                                        actor=Actor(kind="system", id="tests"), source="admin"))
+    await producer.stop()
+    return {**os.environ, "CIVICLOOP_PG_DSN": fresh_database_dsn, "CIVICLOOP_TOPIC_PREFIX": fresh_topics.prefix,
+            "CIVICLOOP_TOPIC_PARTITIONS": str(fresh_topics.partitions), "CIVICLOOP_KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "CIVICLOOP_ENV": "test", "CIVICLOOP_LOG_LEVEL": "WARNING",
+            "CIVICLOOP_VAULT_PEPPER": uuid.uuid4().hex, "CIVICLOOP_READ_YOUR_WRITES_TIMEOUT_S": "0.2"}
+
+
+@pytest.mark.parametrize(("name", "console_script"), SERVICES, ids=[s[0] for s in SERVICES])
+async def test_no_5xx_and_every_response_matches_the_schema(name, console_script, environment):
+    service = ServiceProcess(name, console_script, environment, log_prefix="schemathesis")
+    service.run_cli("migrate")
+    service.start()
+    try:
+        await service.wait_ready()
+        result = subprocess.run(
+            [script("schemathesis"), "run", f"{service.url}/openapi.json",
+             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
+                         "response_schema_conformance,response_headers_conformance",
+             "--max-examples", "40", "--generation-deterministic", "--request-timeout", "20", "--no-color"],
+            capture_output=True, text=True, timeout=600,
+        )
+    finally:
+        service.stop()
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
