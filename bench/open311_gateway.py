@@ -1,0 +1,166 @@
+"""The Open311 gateway on a read model of a million requests, as a real process on the real broker and PostGIS.
+
+The gateway's request view (`gateway.requests`) is bulk-loaded with COPY: folding a million events through Kafka
+would only measure the projection again (see intake_pipeline), and what is measured here is the read path and the
+write path of the Open311 endpoint over a table of that size. Ceiling: the same app's no-op `GET /healthz`, same
+client, same concurrency, same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import random
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+from civicloop_events import Actor, Event, ServiceDefined
+from civicloop_events.payloads import PartnerAuthorised
+from civicloop_events.producer import EventProducer
+from civicloop_events.request_numbers import encode as encode_number
+from civicloop_events.topics import Topics, ensure_topics
+from civicloop_gateway.domain.partner_keys import issue_key
+from civicloop_testing.processes import ServiceProcess
+
+from bench.harness import KAFKA, LoadResult, closed_loop, scratch_database
+
+CODES = [("bulky-items", "Bulky Items", 0.44), ("graffiti", "Graffiti Removal", 0.29),
+         ("illegal-dumping", "Illegal Dumping Pickup", 0.08), ("appliances", "Metal/Household Appliances", 0.07),
+         ("e-waste", "Electronic Waste", 0.04), ("encampment", "Homeless Encampment", 0.03),
+         ("dead-animal", "Dead Animal Removal", 0.02), ("streetlight", "Single Streetlight Issue", 0.02),
+         ("other", "Other", 0.01)]
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+SPAN_DAYS = 730
+
+
+def la_points() -> list[tuple[float, float, str]]:
+    """Real LA 311 points and addresses when ../shared/data is there, else points scattered over LA."""
+    shared = Path(os.environ.get("CIVICLOOP_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+    sample = shared / "data" / "requests" / "la-311-2017-sample.csv"
+    if sample.exists():
+        with sample.open(newline="") as fh:
+            return [(float(r["Latitude"]), float(r["Longitude"]), r["Address"]) for r in csv.DictReader(fh)
+                    if r["Latitude"]]
+    rng = random.Random(7)
+    return [(33.95 + rng.random() * 0.3, -118.45 + rng.random() * 0.3, "") for _ in range(5000)]
+
+
+def load_requests(dsn: str, count: int) -> float:
+    """COPY `count` requests into the gateway's view; returns seconds taken."""
+    rng = random.Random(311)
+    points = la_points()
+    codes, names, weights = zip(*CODES, strict=True)
+    started = time.perf_counter()
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        with cur.copy(
+            "copy gateway.requests (service_request_id, jurisdiction_id, status, civicloop_status, service_name,"
+            " service_code, description, requested_datetime, updated_datetime, address, lat, long, location,"
+            " media_urls, source, last_event_id) from stdin"
+        ) as copy:
+            for i in range(count):
+                k = rng.choices(range(len(codes)), weights)[0]
+                lat, long, address = rng.choice(points)
+                lat, long = lat + rng.uniform(-0.001, 0.001), long + rng.uniform(-0.001, 0.001)
+                requested = NOW - timedelta(seconds=rng.uniform(0, SPAN_DAYS * 86400))
+                closed = rng.random() < 0.85
+                updated = requested + timedelta(days=rng.uniform(0, 20) if closed else 0)
+                copy.write_row((
+                    encode_number((i * 1_000_003 + 12345) % (1 << 40)), "demo", "closed" if closed else "open",
+                    "closed" if closed else "open", names[k], codes[k], f"{names[k]} reported", requested, updated,
+                    address or None, lat, long, f"SRID=4326;POINT({long} {lat})", [], "web", uuid.uuid4(),
+                ))
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("vacuum analyze gateway.requests")
+    return time.perf_counter() - started
+
+
+async def publish_configuration(topics: Topics, key_sha256: str, key_id: str) -> None:
+    producer = EventProducer(KAFKA, topics.jurisdiction_config)
+    await producer.start()
+    admin = Actor(kind="system", id="bench")
+    try:
+        for code, name, _ in CODES:
+            await producer.publish(Event.create(ServiceDefined(service_code=code, service_name=name),
+                                                request_id=None, jurisdiction_id="demo", actor=admin, source="admin"))
+        await producer.publish(Event.create(
+            PartnerAuthorised(client_id="bench", name="Bench partner", key_id=key_id, key_sha256=key_sha256),
+            request_id=None, jurisdiction_id="demo", actor=admin, source="admin"))
+    finally:
+        await producer.stop()
+
+
+async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
+    lines: list[str] = []
+    with scratch_database("cl_bench_o311") as dsn:
+        topics = Topics(prefix=f"bench{uuid.uuid4().hex[:8]}.", partitions=6)
+        await ensure_topics(KAFKA, topics)
+        env = {**os.environ, "CIVICLOOP_PG_DSN": dsn, "CIVICLOOP_TOPIC_PREFIX": topics.prefix,
+               "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA, "CIVICLOOP_LOG_LEVEL": "WARNING", "CIVICLOOP_ENV": "dev",
+               "CIVICLOOP_DEFAULT_JURISDICTION_ID": "demo",
+               "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex)}
+        gateway = ServiceProcess("open311-gateway", "civicloop-gateway", env, log_prefix="bench")
+        gateway.run_cli("migrate")
+        load_s = await asyncio.to_thread(load_requests, dsn, rows)
+        lines.append(f"read model: {rows:,} requests loaded with COPY + VACUUM ANALYZE in {load_s:.1f} s")
+        key = issue_key()
+        await publish_configuration(topics, key.key_sha256, key.key_id)
+        gateway.start()
+        try:
+            await gateway.wait_ready()
+            limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+            async with httpx.AsyncClient(base_url=gateway.url, limits=limits, timeout=30) as client:
+                await wait_for_catalogue(client)
+                end = NOW - timedelta(days=30)
+                query = {"jurisdiction_id": "demo", "service_code": "bulky-items,graffiti", "status": "closed",
+                         "start_date": (end - timedelta(days=90)).isoformat(timespec="seconds"),
+                         "end_date": end.isoformat(timespec="seconds")}
+                first = await client.get("/open311/v2/requests.json", params=query)
+                assert first.status_code == 200, first.text
+                returned = len(first.json())
+
+                async def noop(_: int) -> bool:
+                    return (await client.get("/healthz")).status_code == 200
+
+                async def read(_: int) -> bool:
+                    r = await client.get("/open311/v2/requests.json", params=query)
+                    return r.status_code == 200
+
+                async def submit(i: int) -> bool:
+                    form = {"api_key": key.key, "jurisdiction_id": "demo", "service_code": "graffiti",
+                            "lat": "34.0522", "long": "-118.2437", "description": f"Tag on the wall #{i} {uuid.uuid4()}"}
+                    r = await client.post("/open311/v2/requests.json", data=form)
+                    return r.status_code in (200, 201)
+
+                ceiling = await closed_loop("gateway GET /healthz (no-op ceiling)", noop,
+                                            concurrency=concurrency, seconds=seconds)
+                reads = await closed_loop(f"GET requests.json ({returned} results, filtered)", read,
+                                          concurrency=concurrency, seconds=seconds)
+                posts = await closed_loop("POST requests.json (acks=all)", submit,
+                                          concurrency=concurrency, seconds=seconds)
+            lines.append(f"concurrency {concurrency}, {seconds:.0f} s each, same client, same process")
+            lines += [ceiling.line(), reads.line(), posts.line(), ratio(reads, ceiling), ratio(posts, ceiling)]
+        finally:
+            gateway.stop()
+    return lines
+
+
+def ratio(result: LoadResult, ceiling: LoadResult) -> str:
+    return (f"{result.name + ' / ceiling':<44} throughput {result.throughput / ceiling.throughput:6.1%}"
+            f"   p99 {result.p(99) / ceiling.p(99):5.1f}x the ceiling's")
+
+
+async def wait_for_catalogue(client: httpx.AsyncClient, timeout: float = 60) -> None:
+    """The gateway learns services and partners from the log; wait until both are there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = await client.get("/open311/v2/services.json", params={"jurisdiction_id": "demo"})
+        if r.status_code == 200 and len(r.json()) == len(CODES):
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the gateway never listed the bench catalogue")

@@ -1,0 +1,62 @@
+"""The catalogue as the admin API reads it: `gateway.services`, withdrawn services included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from civicloop_events import ServiceDefined
+from civicloop_events.consumer import wait_until_applied
+from civicloop_events.payloads import ServiceAttribute, ServiceType
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_gateway.domain.submit_record import LogPosition
+from civicloop_gateway.service_layer.catalogue_admin import CatalogueView
+
+_COLUMNS = "service_code, service_name, description, service_group, keywords, type, attributes, active"
+
+
+def _definition(row: tuple[Any, ...]) -> ServiceDefined:
+    code, name, description, group, keywords, kind, attributes, active = row
+    return ServiceDefined(
+        service_code=code,
+        service_name=name,
+        description=description,
+        group=group,
+        keywords=[k.strip() for k in keywords.split(",") if k.strip()],
+        type=ServiceType(kind),
+        attributes=[ServiceAttribute.model_validate(a) for a in attributes],
+        active=active,
+    )
+
+
+class PostgresCatalogueView(CatalogueView):
+    def __init__(self, pool: AsyncConnectionPool, *, schema: str, consumer: str, topic: str, timeout_s: float) -> None:
+        self.pool = pool
+        self.schema = schema
+        self.consumer = consumer
+        self.topic = topic
+        self.timeout_s = timeout_s
+
+    async def services(self, jurisdiction_id: str) -> list[ServiceDefined]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"select {_COLUMNS} from gateway.services where jurisdiction_id = %s order by service_code",
+                (jurisdiction_id,),
+            )
+            rows = await cur.fetchall()
+        return [_definition(r) for r in rows]
+
+    async def service(self, jurisdiction_id: str, service_code: str) -> ServiceDefined | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"select {_COLUMNS} from gateway.services where jurisdiction_id = %s and service_code = %s",
+                (jurisdiction_id, service_code),
+            )
+            row = await cur.fetchone()
+        return _definition(row) if row else None
+
+    async def wait_until_applied(self, position: LogPosition) -> bool:
+        return await wait_until_applied(
+            self.pool, schema=self.schema, consumer=self.consumer, topic=self.topic,
+            partition=position.partition, offset=position.offset, timeout_s=self.timeout_s,
+        )

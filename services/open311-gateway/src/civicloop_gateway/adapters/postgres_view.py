@@ -1,0 +1,154 @@
+"""The Open311 view in PostgreSQL: the two consumers' handlers write what the pure folds decide.
+
+A request's service_name comes from the catalogue. The two consumers run concurrently, so both sides take the same
+transaction-scoped advisory lock on (jurisdiction, service_code): whichever commits second sees the other's row,
+and a request never keeps an empty name because its service was defined in the same instant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from civicloop_events import Event
+from civicloop_events.payloads import (
+    PartnerAuthorised,
+    PartnerKeyRevoked,
+    RequestStatus,
+    ServiceDefined,
+    ServiceRequestSubmitted,
+)
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from civicloop_gateway.domain.catalogue import partner_key_row, service_row
+from civicloop_gateway.domain.request_view import RequestRow, UpdateRow, fold
+
+_ROW_COLUMNS = (
+    "service_request_id", "jurisdiction_id", "status", "civicloop_status", "status_notes", "service_name",
+    "service_code", "description", "agency_responsible", "service_notice", "requested_datetime",
+    "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url",
+    "media_urls", "source", "last_event_id",
+)
+
+
+async def _lock_service(conn: psycopg.AsyncConnection[Any], jurisdiction_id: str, service_code: str) -> None:
+    await conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 311))",
+                       (f"gateway.service:{jurisdiction_id}:{service_code}",))
+
+
+async def load_request(conn: psycopg.AsyncConnection[Any], service_request_id: str) -> RequestRow | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        f"select {', '.join(_ROW_COLUMNS)} from gateway.requests where service_request_id = %s for update",
+        (service_request_id,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    row["civicloop_status"] = RequestStatus(row["civicloop_status"])
+    row["media_urls"] = tuple(row["media_urls"] or ())
+    return RequestRow(**row)
+
+
+async def _service_name(conn: psycopg.AsyncConnection[Any], jurisdiction_id: str, service_code: str) -> str | None:
+    cur = await conn.execute(
+        "select service_name from gateway.services where jurisdiction_id = %s and service_code = %s",
+        (jurisdiction_id, service_code),
+    )
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def _store_request(conn: psycopg.AsyncConnection[Any], row: RequestRow) -> None:
+    values = {c: getattr(row, c) for c in _ROW_COLUMNS}
+    values["civicloop_status"] = row.civicloop_status.value
+    values["media_urls"] = list(row.media_urls)
+    names = ", ".join(_ROW_COLUMNS)
+    placeholders = ", ".join(f"%({c})s" for c in _ROW_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _ROW_COLUMNS if c != "service_request_id")
+    await conn.execute(
+        f"insert into gateway.requests ({names}, location) values ({placeholders},"
+        " case when %(lat)s::double precision is null then null"
+        " else ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)::geography end)"
+        f" on conflict (service_request_id) do update set {updates}, location = excluded.location",
+        values,
+    )
+
+
+async def _store_update(conn: psycopg.AsyncConnection[Any], update: UpdateRow) -> None:
+    await conn.execute(
+        "insert into gateway.request_updates (update_id, service_request_id, jurisdiction_id, status,"
+        " updated_datetime, description, media_url, external_status_code)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (update_id) do nothing",
+        (update.update_id, update.service_request_id, update.jurisdiction_id, update.status,
+         update.updated_datetime, update.description, update.media_url, update.external_status_code),
+    )
+
+
+async def apply_request_event(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+    """ConsumerRunner handler of `requests.events`: fold one event into its request's row and the updates."""
+    if event.request_id is None:
+        return
+    service_name = None
+    if isinstance(event.payload, ServiceRequestSubmitted):
+        await _lock_service(conn, event.jurisdiction_id, event.payload.service_code)
+        service_name = await _service_name(conn, event.jurisdiction_id, event.payload.service_code)
+    before = await load_request(conn, event.request_id)
+    change = fold(before, event, service_name=service_name)
+    if change.request is not None:
+        await _store_request(conn, change.request)
+    if change.update is not None:
+        await _store_update(conn, change.update)
+
+
+async def apply_config_event(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+    """ConsumerRunner handler of `jurisdiction.config`: services, jurisdictions and partner keys."""
+    payload = event.payload
+    if isinstance(payload, ServiceDefined):
+        await _apply_service(conn, event)
+    elif isinstance(payload, PartnerAuthorised):
+        row = partner_key_row(event)
+        await conn.execute(
+            "insert into gateway.partners (jurisdiction_id, client_id, name, key_id, key_sha256, authorised_at,"
+            " revoked_at, last_event_id) values (%s, %s, %s, %s, %s, %s, null, %s)"
+            " on conflict (jurisdiction_id, client_id, key_id) do update set name = excluded.name,"
+            " key_sha256 = excluded.key_sha256, authorised_at = excluded.authorised_at, revoked_at = null,"
+            " last_event_id = excluded.last_event_id",
+            (row.jurisdiction_id, row.client_id, row.name, row.key_id, row.key_sha256, row.authorised_at,
+             row.last_event_id),
+        )
+    elif isinstance(payload, PartnerKeyRevoked):
+        await conn.execute(
+            "update gateway.partners set revoked_at = coalesce(revoked_at, %s), last_event_id = %s"
+            " where jurisdiction_id = %s and client_id = %s and key_id = %s",
+            (event.occurred_at, event.event_id, event.jurisdiction_id, payload.client_id, payload.key_id),
+        )
+
+
+async def _apply_service(conn: psycopg.AsyncConnection[Any], event: Event[ServiceDefined]) -> None:
+    row = service_row(event)
+    await _lock_service(conn, row.jurisdiction_id, row.service_code)
+    await conn.execute(
+        "insert into gateway.services (jurisdiction_id, service_code, service_name, description, metadata, type,"
+        " keywords, service_group, attributes, active, changeset, last_event_id)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " on conflict (jurisdiction_id, service_code) do update set service_name = excluded.service_name,"
+        " description = excluded.description, metadata = excluded.metadata, type = excluded.type,"
+        " keywords = excluded.keywords, service_group = excluded.service_group, attributes = excluded.attributes,"
+        " active = excluded.active, changeset = excluded.changeset, last_event_id = excluded.last_event_id",
+        (row.jurisdiction_id, row.service_code, row.service_name, row.description, row.metadata, row.type,
+         row.keywords, row.group, Jsonb(list(row.attributes)), row.active, row.changeset, row.last_event_id),
+    )
+    await conn.execute(
+        "insert into gateway.jurisdictions (jurisdiction_id, changeset, first_seen_at) values (%s, %s, %s)"
+        " on conflict (jurisdiction_id) do update"
+        " set changeset = greatest(gateway.jurisdictions.changeset, excluded.changeset)",
+        (row.jurisdiction_id, row.changeset, row.changeset),
+    )
+    # Requests show the catalogue's current name of their service.
+    await conn.execute(
+        "update gateway.requests set service_name = %s"
+        " where jurisdiction_id = %s and service_code = %s and service_name is distinct from %s",
+        (row.service_name, row.jurisdiction_id, row.service_code, row.service_name),
+    )

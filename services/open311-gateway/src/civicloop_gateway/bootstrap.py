@@ -1,0 +1,132 @@
+"""The one place that wires the gateway: the pool, both producers, the vault and the two consumers of its view."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from civicloop_events.consumer import ConsumerRunner, Handler, wait_until_applied
+from civicloop_events.producer import EventProducer, Position
+from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.db import open_pool
+from civicloop_runtime.ops import Check
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_gateway import database
+from civicloop_gateway.adapters.consumer_supervisor import ConsumerSupervisor
+from civicloop_gateway.adapters.postgres_view import apply_config_event, apply_request_event
+from civicloop_gateway.settings import SCHEMA, GatewaySettings
+
+
+@dataclass
+class Gateway:
+    """A running gateway's open resources; consumer runners are made fresh each time (a stopped one cannot restart)."""
+
+    settings: GatewaySettings
+    pool: AsyncConnectionPool
+    producer: EventProducer
+    config_producer: EventProducer
+    vault: ResidentKeyVault
+    supervisors: list[ConsumerSupervisor] = field(default_factory=list)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+
+    def request_runner(self) -> ConsumerRunner:
+        return self._runner(self.settings.request_consumer_group, self.settings.topics.request_events,
+                            apply_request_event)
+
+    def config_runner(self) -> ConsumerRunner:
+        return self._runner(self.settings.config_consumer_group, self.settings.topics.jurisdiction_config,
+                            apply_config_event)
+
+    def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
+        s = self.settings
+        return ConsumerRunner(
+            name=name,
+            bootstrap_servers=s.kafka_bootstrap,
+            topic=topic,
+            dead_letter_topic=s.topics.dead_letters,
+            pool=self.pool,
+            schema=SCHEMA,
+            handler=handler,
+            producer=self.producer,
+            max_attempts=s.consumer_max_attempts,
+            backoff_initial_s=s.consumer_backoff_initial_s,
+            backoff_max_s=s.consumer_backoff_max_s,
+            session_timeout_ms=s.consumer_session_timeout_ms,
+        )
+
+    def start_consumers(self) -> None:
+        self.supervisors = [ConsumerSupervisor(self.request_runner), ConsumerSupervisor(self.config_runner)]
+        for supervisor in self.supervisors:
+            supervisor.start()
+
+    async def stop_consumers(self) -> None:
+        await asyncio.gather(*(s.stop() for s in self.supervisors))
+        self.supervisors = []
+
+    async def wait_for_request_view(self, position: Position, *, timeout_s: float | None = None) -> bool:
+        """Read-your-writes: wait (bounded) until the request view has applied the event at `position`."""
+        return await wait_until_applied(
+            self.pool, schema=SCHEMA, consumer=self.settings.request_consumer_group, topic=position.topic,
+            partition=position.partition, offset=position.offset,
+            timeout_s=self.settings.read_your_writes_timeout_s if timeout_s is None else timeout_s,
+        )
+
+    async def wait_for_config_view(self, position: Position, *, timeout_s: float | None = None) -> bool:
+        """Read-your-writes for catalogue and partner changes."""
+        return await wait_until_applied(
+            self.pool, schema=SCHEMA, consumer=self.settings.config_consumer_group, topic=position.topic,
+            partition=position.partition, offset=position.offset,
+            timeout_s=self.settings.read_your_writes_timeout_s if timeout_s is None else timeout_s,
+        )
+
+    def readiness_checks(self) -> dict[str, Check]:
+        async def database_reachable() -> bool:
+            async with self.pool.connection() as conn:
+                await conn.execute("select 1")
+            return True
+
+        async def migrations_current() -> bool:
+            return await asyncio.to_thread(database.is_current, self.settings.sqlalchemy_url)
+
+        async def kafka_connected() -> bool:
+            return self.producer.connected and self.config_producer.connected
+
+        checks: dict[str, Check] = {"database": database_reachable, "migrations": migrations_current,
+                                    "kafka": kafka_connected}
+        if self.supervisors:
+            async def consumers() -> bool:
+                return all(s.running for s in self.supervisors)
+
+            checks["consumers"] = consumers
+        return checks
+
+    async def close(self) -> None:
+        await self.stop_consumers()
+        await self.producer.stop()
+        await self.config_producer.stop()
+        await self.pool.close()
+
+
+async def start_gateway(settings: GatewaySettings, *, run_consumer: bool = True) -> Gateway:
+    pool = await open_pool(settings.pg_dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
+                           name="civicloop-gateway")
+    topics = settings.topics
+    gateway = Gateway(
+        settings=settings,
+        pool=pool,
+        producer=EventProducer(settings.kafka_bootstrap, topics.request_events, client_id="civicloop-gateway"),
+        config_producer=EventProducer(settings.kafka_bootstrap, topics.jurisdiction_config,
+                                      client_id="civicloop-gateway-config"),
+        vault=ResidentKeyVault(pool, pepper=settings.pepper),
+    )
+    try:
+        await gateway.producer.start()
+        await gateway.config_producer.start()
+        if run_consumer:
+            gateway.start_consumers()
+    except BaseException:
+        await gateway.close()
+        raise
+    return gateway

@@ -1,0 +1,163 @@
+"""The fold of `requests.events` into the Open311 view: pure, so every rule is testable without a database.
+
+A request's row holds exactly what the Open311 request object shows (SR-01..SR-17) plus its jurisdiction, point,
+source and what `extensions=true` adds; never the contact (SR-21: the sealed contact is not even read). Updates
+for `servicerequestupdates` (FX-01) are status changes and PUBLIC comments, one each, keyed by the event id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from civicloop_events import Event
+from civicloop_events.payloads import (
+    CommentAdded,
+    CommentVisibility,
+    RequestStatus,
+    ServiceRequestSubmitted,
+    StatusChanged,
+)
+
+from civicloop_gateway.domain.statuses import extended_status, open311_status
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    service_request_id: str
+    jurisdiction_id: str
+    status: str
+    civicloop_status: RequestStatus
+    service_code: str
+    description: str
+    requested_datetime: datetime
+    updated_datetime: datetime
+    source: str
+    last_event_id: UUID
+    status_notes: str | None = None
+    service_name: str | None = None
+    agency_responsible: str | None = None
+    service_notice: str | None = None
+    expected_datetime: datetime | None = None
+    address: str | None = None
+    address_id: str | None = None
+    zipcode: str | None = None
+    lat: float | None = None
+    long: float | None = None
+    media_url: str | None = None
+    media_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UpdateRow:
+    update_id: UUID
+    service_request_id: str
+    jurisdiction_id: str
+    status: str
+    updated_datetime: datetime
+    description: str
+    media_url: str | None = None
+    external_status_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one event does to the view: the request's new row (None: leave it) and an update to record."""
+
+    request: RequestRow | None = None
+    update: UpdateRow | None = None
+
+
+NO_CHANGE = Change()
+
+
+def submitted_row(event: Event[ServiceRequestSubmitted], *, service_name: str | None) -> RequestRow:
+    p = event.payload
+    loc = p.location
+    return RequestRow(
+        service_request_id=event.request_id or "",
+        jurisdiction_id=event.jurisdiction_id,
+        status=open311_status(RequestStatus.open),
+        civicloop_status=RequestStatus.open,
+        service_code=p.service_code,
+        service_name=service_name,
+        description=p.description,
+        requested_datetime=event.occurred_at,
+        updated_datetime=event.occurred_at,
+        source=event.source,
+        last_event_id=event.event_id,
+        address=loc.address_string,
+        address_id=loc.address_id,
+        lat=loc.lat,
+        long=loc.long,
+        media_url=p.media_urls[0] if p.media_urls else None,
+        media_urls=tuple(p.media_urls),
+    )
+
+
+def fold(before: RequestRow | None, event: Event[Any], *, service_name: str | None = None) -> Change:
+    """The effect of `event` on the request `before` (None when the view has not seen the request)."""
+    if event.request_id is None:
+        return NO_CHANGE
+    payload = event.payload
+    if isinstance(payload, ServiceRequestSubmitted):
+        if before is not None:
+            return NO_CHANGE  # the request exists: a second submission event never resets it
+        return Change(request=submitted_row(event, service_name=service_name))
+    if isinstance(payload, StatusChanged):
+        return _status_changed(before, event, payload)
+    if isinstance(payload, CommentAdded):
+        return _comment_added(before, event, payload)
+    return NO_CHANGE
+
+
+def _status_changed(before: RequestRow | None, event: Event[Any], p: StatusChanged) -> Change:
+    previous = before.civicloop_status if before is not None else p.previous_status
+    update = UpdateRow(
+        update_id=event.event_id,
+        service_request_id=event.request_id or "",
+        jurisdiction_id=event.jurisdiction_id,
+        status=extended_status(p.status, previous=previous),
+        updated_datetime=event.occurred_at,
+        description=p.public_note or "",
+        external_status_code=p.external_status_code or p.status.value,
+    )
+    if before is None:
+        return Change(update=update)
+    row = replace(
+        before,
+        status=open311_status(p.status),
+        civicloop_status=p.status,
+        status_notes=p.public_note,  # SR-03: why the status is what it is now
+        # SR-10: bumped on every change; a closing change makes it the close time.
+        updated_datetime=event.occurred_at if p.status is RequestStatus.closed
+        else max(before.updated_datetime, event.occurred_at),
+        last_event_id=event.event_id,
+    )
+    return Change(request=row, update=update)
+
+
+def _comment_added(before: RequestRow | None, event: Event[Any], p: CommentAdded) -> Change:
+    if p.visibility is not CommentVisibility.public:
+        return NO_CHANGE  # internal comments never leave CivicLoop
+    current = before.civicloop_status if before is not None else RequestStatus.open
+    update = UpdateRow(
+        update_id=event.event_id,
+        service_request_id=event.request_id or "",
+        jurisdiction_id=event.jurisdiction_id,
+        status=extended_status(current),
+        updated_datetime=event.occurred_at,
+        description=p.text,
+        media_url=p.media_urls[0] if p.media_urls else None,
+        external_status_code=current.value,
+    )
+    if before is None:
+        return Change(update=update)
+    if before.civicloop_status is RequestStatus.closed:
+        # SR-10: a closed request's updated_datetime stays its close time; the comment is still an update.
+        return Change(request=replace(before, last_event_id=event.event_id), update=update)
+    row = replace(before, updated_datetime=max(before.updated_datetime, event.occurred_at),
+                  last_event_id=event.event_id)
+    return Change(request=row, update=update)

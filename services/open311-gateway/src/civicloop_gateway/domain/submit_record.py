@@ -1,0 +1,108 @@
+"""A partner's submission: pending until the broker acknowledged its event, then published.
+
+The event is built once, with its id and request number (and, for a batch service, its token), and kept with the
+submission. A retry of the same POST (PR-11) finds the submission by its body digest and answers with the same
+request; if the first attempt never reached the broker, the retry publishes the very same event, which consumers
+would drop by `event_id` had it arrived twice.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from civicloop_events import Actor, ActorKind, Event, SealedPersonalData, ServiceRequestSubmitted
+from civicloop_events.payloads import ServiceType
+
+from civicloop_gateway.domain.submit_validation import AcceptedRequest
+
+
+class SubmissionState(str, enum.Enum):
+    pending = "pending"
+    published = "published"
+
+
+@dataclass(frozen=True)
+class LogPosition:
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Submission:
+    digest: str
+    jurisdiction_id: str
+    client_id: str
+    request_number: str
+    event_id: UUID
+    service_type: ServiceType
+    event_json: str
+    token: str | None = None
+    service_notice: str | None = None
+    state: SubmissionState = SubmissionState.pending
+    position: LogPosition | None = None
+    created_at: datetime | None = None
+
+    @property
+    def published(self) -> bool:
+        return self.state is SubmissionState.published
+
+
+@dataclass(frozen=True)
+class SubmitAnswer:
+    """PR-09: realtime -> the request id; batch -> a token only; blackbox -> neither (service_notice if any)."""
+
+    service_request_id: str | None
+    token: str | None
+    service_notice: str | None
+    created: bool  # False when a retry was answered with the request an earlier attempt made
+
+    @classmethod
+    def of(cls, submission: Submission, *, created: bool) -> SubmitAnswer:
+        kind = submission.service_type
+        return cls(
+            service_request_id=submission.request_number if kind is ServiceType.realtime else None,
+            token=submission.token if kind is ServiceType.batch else None,
+            service_notice=submission.service_notice,
+            created=created,
+        )
+
+
+def partner_source(client_id: str) -> str:
+    return f"open311:{client_id}"
+
+
+def new_token() -> str:
+    """An opaque batch token (G-03: letters, digits and `-`), unguessable so tokens/ reveals nothing by enumeration."""
+    return str(uuid.uuid4()).upper()
+
+
+def submitted_event(
+    accepted: AcceptedRequest,
+    *,
+    client_id: str,
+    request_number: str,
+    event_id: UUID,
+    contact: SealedPersonalData | None,
+) -> Event[Any]:
+    """The `ServiceRequestSubmitted` of an accepted POST, whose contact is already sealed."""
+    payload = ServiceRequestSubmitted(
+        service_code=accepted.service_code,
+        description=accepted.description,
+        location=accepted.location,
+        attributes=accepted.attributes,
+        media_urls=accepted.media_urls,
+        contact=contact,
+    )
+    return Event.create(
+        payload,
+        request_id=request_number,
+        jurisdiction_id=accepted.jurisdiction_id,
+        actor=Actor(kind=ActorKind.partner, id=client_id),
+        source=partner_source(client_id),
+        event_id=event_id,
+    )

@@ -1,0 +1,33 @@
+"""Which partner is writing, and may it write to this jurisdiction (G-70..G-73: every refusal is a 403)."""
+
+from __future__ import annotations
+
+from civicloop_gateway.domain.partner_keys import key_digest
+from civicloop_gateway.domain.submit_errors import Forbidden
+from civicloop_gateway.service_layer.submit_ports import Jurisdictions, PartnerKey, Partners
+
+
+async def authorised_partner(
+    api_key: str | None, *, given_jurisdiction: str | None, partners: Partners, jurisdictions: Jurisdictions,
+    action: str,
+) -> tuple[PartnerKey, str]:
+    """The partner key and the jurisdiction of a write.
+
+    The key is checked first, so a request without a valid key learns nothing else (G-73: a missing key is 403,
+    as the spec says, not 400). Then the jurisdiction is resolved (400 missing, 404 unknown, G-61), and the key
+    must be authorised, and not revoked, for that jurisdiction.
+    """
+    if not api_key:
+        raise Forbidden(f"api_key was not provided -- can't proceed with {action}.")
+    rows = await partners.by_digest(key_digest(api_key))
+    live = [row for row in rows if not row.revoked]
+    if not rows:
+        raise Forbidden(f"Invalid api_key received -- can't proceed with {action}.")
+    if not live:
+        raise Forbidden(f"The api_key received has been revoked -- can't proceed with {action}.")
+    jurisdiction_id = await jurisdictions.resolve(given_jurisdiction)
+    for row in live:
+        if row.jurisdiction_id == jurisdiction_id:
+            return row, jurisdiction_id
+    raise Forbidden(f"The api_key received is not authorised for jurisdiction {jurisdiction_id!r} "
+                    f"-- can't proceed with {action}.")

@@ -1,0 +1,253 @@
+"""A gateway for the write-side tests: the real app (lifespan, consumers, pool) on the real broker and PostGIS.
+
+One gateway serves the session, on a database and topics of its own. Its configuration arrives as events on the
+real broker, the way production's does: a catalogue (a realtime service with a question of every datatype, a
+realtime one without questions, a batch and a blackbox service), partners with known keys (one of them revoked,
+one authorised in another city only). Tests keep apart by their own request content (POSTs with the same body are
+one request, PR-11), never by resetting anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from asgi_lifespan import LifespanManager
+from civicloop_events import Actor, ActorKind, Event, ServiceDefined, decode_event
+from civicloop_events.consumer import wait_until_applied
+from civicloop_events.payloads import (
+    AttributeDatatype,
+    AttributeValue,
+    PartnerAuthorised,
+    PartnerKeyRevoked,
+    ServiceAttribute,
+    ServiceType,
+)
+from civicloop_events.producer import EventProducer
+from civicloop_events.topics import Topics
+from civicloop_gateway import database
+from civicloop_gateway.domain.partner_keys import IssuedKey, issue_key
+from civicloop_gateway.entrypoints.http import create_app
+from civicloop_gateway.settings import GatewaySettings
+from civicloop_testing import create_database, drop_database, make_topics
+from defusedxml import ElementTree
+from psycopg_pool import AsyncConnectionPool
+
+CITY = "springfield.example.gov"
+OTHER_CITY = "shelbyville.example.gov"
+ADMIN_TOKEN = "admin-token-for-write-tests-0123456789"
+
+STREETLIGHT = "STREETLIGHT"  # realtime, a question of every datatype
+POTHOLE = "POTHOLE"  # realtime, no questions
+BULKY = "BULKY"  # batch
+GRAFFITI = "GRAFFITI"  # blackbox
+
+STREETLIGHT_ATTRIBUTES = [
+    ServiceAttribute(code="POLE_ID", datatype=AttributeDatatype.string, required=True, order=1,
+                     description="The number on the pole's tag"),
+    ServiceAttribute(code="LAMP_STATE", datatype=AttributeDatatype.singlevaluelist, required=True, order=2,
+                     values=[AttributeValue(key="out", name="Completely out"),
+                             AttributeValue(key="flicker", name="Flickering")]),
+    ServiceAttribute(code="HAZARDS", datatype=AttributeDatatype.multivaluelist, order=3,
+                     values=[AttributeValue(key="wires", name="Exposed wires"),
+                             AttributeValue(key="glass", name="Broken glass"),
+                             AttributeValue(key="leaning", name="Pole leaning")]),
+    ServiceAttribute(code="HEIGHT_M", datatype=AttributeDatatype.number, order=4),
+    ServiceAttribute(code="NOTICED_AT", datatype=AttributeDatatype.datetime, order=5),
+    ServiceAttribute(code="NOTES", datatype=AttributeDatatype.text, order=6),
+]
+
+CATALOGUE = [
+    (CITY, ServiceDefined(service_code=STREETLIGHT, service_name="Streetlight out", group="streets",
+                          type=ServiceType.realtime, attributes=STREETLIGHT_ATTRIBUTES)),
+    (CITY, ServiceDefined(service_code=POTHOLE, service_name="Pothole", type=ServiceType.realtime)),
+    (CITY, ServiceDefined(service_code=BULKY, service_name="Bulky item pickup", type=ServiceType.batch)),
+    (CITY, ServiceDefined(service_code=GRAFFITI, service_name="Graffiti removal", type=ServiceType.blackbox)),
+    (OTHER_CITY, ServiceDefined(service_code=POTHOLE, service_name="Road damage")),
+]
+
+
+@dataclass
+class PartnerClient:
+    client_id: str
+    issued: IssuedKey
+
+    @property
+    def key(self) -> str:
+        return self.issued.key
+
+
+@dataclass
+class WriteGateway:
+    """The running app, an HTTP client on its Open311 base path, and what it was configured with."""
+
+    app: Any
+    client: httpx.AsyncClient
+    settings: GatewaySettings
+    topics: Topics
+    pool: AsyncConnectionPool
+    partner: PartnerClient  # authorised in CITY
+    second: PartnerClient  # another client, authorised in CITY
+    revoked: PartnerClient  # authorised in CITY, then revoked
+    foreign: PartnerClient  # authorised in OTHER_CITY only
+
+    async def post(self, path: str, fmt: str, data: Any, **kwargs: Any) -> httpx.Response:
+        return await self.client.post(f"{path}.{fmt}", data=data, **kwargs)
+
+    async def submit(self, fmt: str, partner: PartnerClient | None = None, **fields: Any) -> httpx.Response:
+        body = {"api_key": (partner or self.partner).key, "jurisdiction_id": CITY, **fields}
+        return await self.post("requests", fmt, {k: v for k, v in body.items() if v is not None})
+
+    async def request_records(self) -> list[ConsumerRecord]:
+        return await read_all(self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions)
+
+    async def config_records(self) -> list[ConsumerRecord]:
+        return await read_all(self.settings.kafka_bootstrap, self.topics.jurisdiction_config, 1)
+
+    async def events_of(self, request_id: str) -> list[Event[Any]]:
+        events = [decode_event(r.value) for r in await self.request_records()]
+        return [e for e in events if e.request_id == request_id]
+
+    def cli_env(self) -> dict[str, str]:
+        return {"CIVICLOOP_PG_DSN": self.settings.pg_dsn, "CIVICLOOP_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+                "CIVICLOOP_TOPIC_PREFIX": self.topics.prefix, "CIVICLOOP_ENV": "test", "COLUMNS": "200"}
+
+
+def as_form(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """Pairs with repeated names as httpx wants them (a list per name); each repeat is sent as its own field."""
+    out: dict[str, list[str]] = {}
+    for name, value in pairs:
+        out.setdefault(name, []).append(value)
+    return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
+
+
+def unique(text: str) -> str:
+    """Content no other test sends."""
+    return f"{text} [{uuid.uuid4().hex[:10]}]"
+
+
+def streetlight(**overrides: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "service_code": STREETLIGHT, "lat": "39.7817", "long": "-89.6501",
+        "description": unique("Lamp out at the corner"),
+        "attribute[POLE_ID]": "SL-10442", "attribute[LAMP_STATE]": "out",
+    }
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+async def read_all(bootstrap: str, topic: str, partition_count: int) -> list[ConsumerRecord]:
+    """Every record of `topic`, from the first offset to the end, in partition order."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(partition_count)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        out: list[ConsumerRecord] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                out.extend(records)
+        return sorted(out, key=lambda r: (r.partition, r.offset))
+    finally:
+        await consumer.stop()
+
+
+async def _configure(settings: GatewaySettings, pool: AsyncConnectionPool,
+                     partners: list[tuple[str, PartnerClient]], revoked: PartnerClient) -> None:
+    producer = EventProducer(settings.kafka_bootstrap, settings.topics.jurisdiction_config, client_id="write-tests")
+    await producer.start()
+    admin = Actor(kind=ActorKind.system, id="write-tests")
+    try:
+        events = [Event.create(PartnerAuthorised(client_id=p.client_id, name=p.client_id, key_id=p.issued.key_id,
+                                                 key_sha256=p.issued.key_sha256),
+                               request_id=None, jurisdiction_id=j, actor=admin, source="admin")
+                  for j, p in partners]
+        events.append(Event.create(PartnerKeyRevoked(client_id=revoked.client_id, key_id=revoked.issued.key_id),
+                                   request_id=None, jurisdiction_id=CITY, actor=admin, source="admin"))
+        events += [Event.create(s, request_id=None, jurisdiction_id=j, actor=admin, source="admin")
+                   for j, s in CATALOGUE]
+        position = None
+        for event in events:
+            position = await producer.publish(event)
+    finally:
+        await producer.stop()
+    assert position is not None
+    applied = await wait_until_applied(pool, schema="gateway", consumer=settings.config_consumer_group,
+                                       topic=position.topic, partition=position.partition, offset=position.offset,
+                                       timeout_s=45)
+    assert applied, "the gateway did not fold its configuration"
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def write_gw(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[WriteGateway]:
+    topics = await make_topics(kafka_bootstrap)
+    dsn = create_database(pg_admin_dsn, prefix="cl_gateway_writes")
+    try:
+        settings = GatewaySettings(
+            env="test", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap, topic_prefix=topics.prefix,
+            topic_partitions=topics.partitions, admin_token=ADMIN_TOKEN, read_your_writes_timeout_s=10.0,
+            log_level="WARNING",
+        )
+        database.migrate(settings.sqlalchemy_url)
+        partner = PartnerClient("cityapp", issue_key())
+        second = PartnerClient("second-app", issue_key())
+        revoked = PartnerClient("old-app", issue_key())
+        foreign = PartnerClient("shelby-app", issue_key())
+        app = create_app(settings, run_consumer=True)
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+            pool: AsyncConnectionPool = app.state.pool
+            await _configure(settings, pool, [(CITY, partner), (CITY, second), (CITY, revoked),
+                                              (OTHER_CITY, foreign)], revoked)
+            transport = httpx.ASGITransport(app=manager.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test/open311/v2/",
+                                         timeout=60) as client:
+                yield WriteGateway(app, client, settings, topics, pool, partner, second, revoked, foreign)
+    finally:
+        drop_database(pg_admin_dsn, dsn)
+
+
+@pytest.fixture(params=("xml", "json"))
+def fmt(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def items(r: httpx.Response, fmt: str, *, root: str, item: str) -> list[dict[str, Any]]:
+    """The repeated children of an Open311 document as dicts (XML: empty element -> None)."""
+    if fmt == "json":
+        assert r.headers["content-type"].startswith("application/json"), r.headers["content-type"]
+        body = r.json()
+        assert isinstance(body, list), f"JSON root must be an array (G-30): {body!r}"
+        return body
+    assert r.headers["content-type"].startswith("text/xml"), r.headers["content-type"]
+    assert r.content.startswith(b'<?xml version="1.0" encoding="utf-8"?>'), r.content[:60]
+    doc = ElementTree.fromstring(r.content)
+    assert doc.tag == root, f"root {doc.tag!r}, expected {root!r}"
+    out = []
+    for child in doc:
+        assert child.tag == item, f"child {child.tag!r}, expected {item!r}"
+        out.append({field.tag: (field.text or None) for field in child})
+    return out
+
+
+def answers(r: httpx.Response, fmt: str) -> list[dict[str, Any]]:
+    assert r.status_code == 200, f"{r.status_code}: {r.text[:500]}"
+    return items(r, fmt, root="service_requests", item="request")
+
+
+def errors(r: httpx.Response, fmt: str, status: int) -> str:
+    """ER-01..ER-03: the status, an error document in the requested format; the descriptions joined."""
+    assert r.status_code == status, f"expected {status}, got {r.status_code}: {r.text[:500]}"
+    found = items(r, fmt, root="errors", item="error")
+    assert found, "an error document holds at least one error"
+    assert all(str(e["code"]) == str(status) for e in found), found
+    return " | ".join(str(e["description"]) for e in found)

@@ -1,0 +1,296 @@
+"""The conformance suite's world: two cities' catalogues, partners, requests made long ago, and the gateway app.
+
+Shared by `conftest.py` (the session's gateway) and the test modules; named uniquely so that it never collides with
+another directory's `conftest` when the whole repository's tests run together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from civicloop_events import Actor, Event, Location, ServiceDefined, ServiceRequestSubmitted, request_numbers
+from civicloop_events.payloads import (
+    AttributeDatatype,
+    AttributeValue,
+    PartnerAuthorised,
+    PartnerKeyRevoked,
+    ServiceAttribute,
+    ServiceType,
+)
+from civicloop_events.producer import EventProducer, Position
+from civicloop_events.topics import Topics
+from civicloop_gateway.entrypoints.cli import app as cli
+from civicloop_gateway.entrypoints.http import create_app
+from civicloop_gateway.settings import GatewaySettings
+from typer.testing import CliRunner
+
+# Two cities, named as G-60 suggests (the website root without www), and a third used only for the volume test.
+SPRINGFIELD = "springfield.example.gov"
+SHELBYVILLE = "shelbyville.example.gov"
+OGDENVILLE = "ogdenville.example.gov"
+
+STREETLIGHT = "STREETLIGHT-01"  # realtime, every datatype
+POTHOLE = "POTHOLE"  # realtime, no attributes (metadata=false)
+BULKY = "BULKY_PICKUP"  # batch
+GRAFFITI = "GRAFFITI"  # blackbox
+TREE = "parks.tree"  # Shelbyville only; a dot in the code (G-03: the format is split off at the LAST dot)
+RETIRED = "SNOW_PLOUGH"  # Springfield, withdrawn (active=false)
+SPRINGFIELD_CODES = {STREETLIGHT, POTHOLE, BULKY, GRAFFITI}
+SHELBYVILLE_CODES = {POTHOLE, TREE}
+
+LAMP_STATES = [AttributeValue(key="out", name="Completely out"), AttributeValue(key="flicker", name="Flickering"),
+               AttributeValue(key="day", name="On during the day")]
+HAZARDS = [AttributeValue(key="wires", name="Exposed wires"), AttributeValue(key="glass", name="Broken glass"),
+           AttributeValue(key="leaning", name="Pole leaning")]
+STREETLIGHT_ATTRIBUTES = [
+    ServiceAttribute(code="POLE_ID", datatype=AttributeDatatype.string, required=True, order=1,
+                     description="The number on the pole's metal tag", datatype_description="e.g. SL-10442"),
+    ServiceAttribute(code="LAMP_STATE", datatype=AttributeDatatype.singlevaluelist, required=True, order=2,
+                     description="What is the lamp doing?", values=LAMP_STATES),
+    ServiceAttribute(code="HAZARDS", datatype=AttributeDatatype.multivaluelist, order=3,
+                     description="Any hazards around the pole?", values=HAZARDS),
+    ServiceAttribute(code="HEIGHT_M", datatype=AttributeDatatype.number, order=4,
+                     description="Approximate height of the pole in metres"),
+    ServiceAttribute(code="NOTICED_AT", datatype=AttributeDatatype.datetime, order=5,
+                     description="When did you first notice it?"),
+    ServiceAttribute(code="NOTES", datatype=AttributeDatatype.text, order=6,
+                     description="Anything else the crew should know"),
+    ServiceAttribute(code="SAFETY", variable=False, datatype=AttributeDatatype.text, order=7,
+                     description="Do not touch fallen wires. Call 911 if a wire is sparking."),
+]
+
+
+def catalogue() -> list[tuple[str, ServiceDefined]]:
+    return [
+        (SPRINGFIELD, ServiceDefined(
+            service_code=STREETLIGHT, service_name="Streetlight out", group="streets",
+            description="A streetlight that is out, flickering or on during the day.",
+            keywords=["lamp", "light", "dark street"], type=ServiceType.realtime,
+            attributes=STREETLIGHT_ATTRIBUTES)),
+        (SPRINGFIELD, ServiceDefined(
+            service_code=POTHOLE, service_name="Pothole", group="streets", description="A hole in the road surface.",
+            keywords=["road", "hole"], type=ServiceType.realtime)),
+        (SPRINGFIELD, ServiceDefined(
+            service_code=BULKY, service_name="Bulky item pickup", group="sanitation",
+            description="Schedule a pickup of furniture or appliances.", keywords=["sofa", "fridge"],
+            type=ServiceType.batch)),
+        (SPRINGFIELD, ServiceDefined(
+            service_code=GRAFFITI, service_name="Graffiti removal", group="", description="",
+            type=ServiceType.blackbox)),
+        (SHELBYVILLE, ServiceDefined(
+            service_code=POTHOLE, service_name="Road damage", group="roads", description="Shelbyville's roads.",
+            type=ServiceType.realtime)),
+        (SHELBYVILLE, ServiceDefined(
+            service_code=TREE, service_name="Fallen tree", group="parks", type=ServiceType.realtime,
+            # Orders as an older catalogue tool wrote them: one missing (0) and one used twice (SD-08, SD-15).
+            attributes=[ServiceAttribute(code="BLOCKING", datatype=AttributeDatatype.singlevaluelist, required=True,
+                                         order=1, description="Is the tree blocking the road?",
+                                         values=[AttributeValue(key="yes", name="Yes"),
+                                                 AttributeValue(key="no", name="No")]),
+                        ServiceAttribute(code="SPECIES", datatype=AttributeDatatype.string, description="Species"),
+                        ServiceAttribute(code="GIRTH_CM", datatype=AttributeDatatype.number, order=1,
+                                         description="Trunk girth in centimetres"),
+                        # PR-04: codes may hold spaces and punctuation (`attribute[What is this?]`).
+                        ServiceAttribute(code="Is it leaning?", datatype=AttributeDatatype.singlevaluelist, order=3,
+                                         description="Is the tree leaning over something?",
+                                         values=[AttributeValue(key="yes", name="Yes"),
+                                                 AttributeValue(key="no", name="No")])])),
+        (SPRINGFIELD, ServiceDefined(
+            service_code=RETIRED, service_name="Snow plough request", description="Withdrawn service.",
+            type=ServiceType.realtime, active=False)),
+    ]
+
+
+def partner_key() -> tuple[str, str]:
+    """(key_id, key) in the gateway's key format `o311_<key_id>_<secret>`; only sha256(key) is ever published."""
+    key_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(8))
+    return key_id, f"o311_{key_id}_{secrets.token_urlsafe(32)}"
+
+
+@dataclass
+class Partner:
+    client_id: str
+    key_id: str
+    key: str
+
+    @property
+    def key_sha256(self) -> str:
+        return hashlib.sha256(self.key.encode()).hexdigest()
+
+
+@dataclass
+class Gateway:
+    """The running app, a client on its Open311 base path, and producers on its topics."""
+
+    app: Any
+    client: httpx.AsyncClient
+    settings: GatewaySettings
+    topics: Topics
+    bootstrap: str
+    partner: Partner
+    other_partner: Partner
+    revoked_partner: Partner
+    requests_producer: EventProducer
+    history: dict[str, str] = field(default_factory=dict)  # name -> request number of requests made long ago
+    configured_at: datetime | None = None  # just before the configuration was published
+
+    async def get(self, path: str, fmt: str | None = None, **params: Any) -> httpx.Response:
+        return await self.client.get(f"{path}.{fmt}" if fmt else path, params=_params(params))
+
+    async def post(self, path: str, fmt: str | None, data: Any, *, files: Any = None,
+                   params: dict[str, Any] | None = None) -> httpx.Response:
+        """A form POST; `data` is a mapping or a list of (name, value) pairs (repeated names kept in order)."""
+        url = f"{path}.{fmt}" if fmt else path
+        if isinstance(data, list):
+            if files:
+                grouped: dict[str, list[str]] = {}
+                for name, value in data:
+                    grouped.setdefault(name, []).append(value)
+                return await self.client.post(url, data=grouped, files=files, params=params)
+            return await self.client.post(url, content=urlencode(data).encode(), params=params,
+                                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        return await self.client.post(url, data=data, files=files, params=params)
+
+    async def submit(self, fmt: str, **fields: Any) -> httpx.Response:
+        """POST requests.{fmt} as the partner, in Springfield unless told."""
+        body = {"api_key": self.partner.key, "jurisdiction_id": SPRINGFIELD, **fields}
+        return await self.post("requests", fmt, {k: v for k, v in body.items() if v is not None})
+
+    async def publish_request_event(self, event: Event[Any]) -> Position:
+        return await self.requests_producer.publish(event)
+
+
+def _params(params: dict[str, Any]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for k, v in params.items():
+        for item in v if isinstance(v, (list, tuple)) else [v]:
+            if item is not None:
+                pairs.append((k, str(item)))
+    return pairs
+
+
+def unique(text: str) -> str:
+    """Request content no other test sends (POSTs with the same body are one request, PR-11)."""
+    return f"{text} [{uuid.uuid4().hex[:10]}]"
+
+
+def streetlight_fields(**overrides: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "service_code": STREETLIGHT, "lat": "39.7817", "long": "-89.6501",
+        "address_string": "742 Evergreen Terrace, Springfield", "description": unique("Lamp out at the corner"),
+        "attribute[POLE_ID]": "SL-10442", "attribute[LAMP_STATE]": "out",
+    }
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def historic_submission(number: str, jurisdiction_id: str, service_code: str, when: datetime,
+                        description: str) -> Event[Any]:
+    """A request submitted long ago through another channel (as intake would have published it)."""
+    return Event.create(
+        ServiceRequestSubmitted(service_code=service_code, description=description,
+                                location=Location(lat=39.80, long=-89.64, address_string="1 Main St")),
+        request_id=number, jurisdiction_id=jurisdiction_id, actor=Actor(kind="resident"), source="web",
+        occurred_at=when,
+    )
+
+
+def new_number() -> str:
+    return request_numbers.new_request_number()
+
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+# Requests made in the past, for the 90-day window (RQ-03) and the service_request_id override (RQ-02).
+HISTORY = {
+    "old_120d": (POTHOLE, NOW - timedelta(days=120)),
+    "at_30d": (POTHOLE, NOW - timedelta(days=30)),
+    "at_45d_streetlight": (STREETLIGHT, NOW - timedelta(days=45)),
+    "closed_20d": (POTHOLE, NOW - timedelta(days=20)),  # closed 19 days ago
+}
+CLOSED_AT = NOW - timedelta(days=19)
+
+
+async def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll an async predicate until it returns something truthy; fail naming `what` after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"{what} not seen within {timeout} s", pytrace=False)
+        await asyncio.sleep(interval)
+
+
+async def publish_configuration(bootstrap: str, topics: Topics, partners: list[tuple[str, Partner]],
+                                revoked: list[tuple[str, Partner]] = ()) -> None:
+    producer = EventProducer(bootstrap, topics.jurisdiction_config, client_id="conformance-config")
+    await producer.start()
+    admin = Actor(kind="system", id="conformance")
+    try:
+        # Partners first: once a city's catalogue is served, its partners were folded before it (one partition).
+        events = [
+            Event.create(PartnerAuthorised(client_id=p.client_id, name=f"{p.client_id} (conformance)",
+                                           key_id=p.key_id, key_sha256=p.key_sha256),
+                         request_id=None, jurisdiction_id=j, actor=admin, source="admin")
+            for j, p in [*partners, *revoked]
+        ]
+        events += [Event.create(PartnerKeyRevoked(client_id=p.client_id, key_id=p.key_id), request_id=None,
+                                jurisdiction_id=j, actor=admin, source="admin") for j, p in revoked]
+        events += [Event.create(p, request_id=None, jurisdiction_id=j, actor=admin, source="admin")
+                   for j, p in catalogue()]
+        # Last, so that once Ogdenville's service is served everything before it was folded (one partition).
+        events.append(Event.create(ServiceDefined(service_code=POTHOLE, service_name="Pothole"), request_id=None,
+                                   jurisdiction_id=OGDENVILLE, actor=admin, source="admin"))
+        for event in events:
+            await producer.publish(event)
+    finally:
+        await producer.stop()
+
+
+def gateway_settings(dsn: str, topics: Topics, bootstrap: str, **overrides: Any) -> GatewaySettings:
+    values: dict[str, Any] = {
+        "env": "test", "pg_dsn": dsn, "kafka_bootstrap": bootstrap, "topic_prefix": topics.prefix,
+        "topic_partitions": topics.partitions, "log_level": "WARNING", "public_base_url": "http://gateway.test",
+        "jurisdictions_mode": "multi", "read_your_writes_timeout_s": 5.0,
+    }
+    values.update(overrides)
+    return GatewaySettings(**values)
+
+
+def run_migrations(dsn: str) -> None:
+    """`civicloop-gateway migrate`, as an operator runs it (in this process)."""
+    result = CliRunner().invoke(cli, ["migrate"], env={"CIVICLOOP_PG_DSN": dsn, "CIVICLOOP_ENV": "test"})
+    assert result.exit_code == 0, f"civicloop-gateway migrate failed: {result.output}\n{result.exception!r}"
+
+
+
+@asynccontextmanager
+async def running_gateway(settings: GatewaySettings) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    app = create_app(settings, run_consumer=True)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test/open311/v2/",
+                                     timeout=30) as client:
+            yield app, client
+
+
+async def catalogue_served(client: httpx.AsyncClient) -> bool:
+    """Ogdenville's service, the last configuration event, is in its service list."""
+    r = await client.get("services.json", params={"jurisdiction_id": OGDENVILLE})
+    return r.status_code == 200 and any(s.get("service_code") == POTHOLE for s in r.json())
+
+
+BULK = 1001

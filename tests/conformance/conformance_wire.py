@@ -1,0 +1,192 @@
+"""Reading Open311 answers as a strict client would: one neutral tree for both formats, and the wire rules checked.
+
+`read(response, fmt)` checks what every answer must satisfy (G-10 UTF-8 and the XML declaration, G-11 content
+types, G-20 no namespaces or attributes, G-21/G-22 container and child names) and returns the Spark tree (G-30):
+the root dropped, containers as lists, leaves as text (XML) or JSON values. `leaves_as_text` turns a JSON tree into
+the text an XML client would read, so the two formats of one resource can be compared field by field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import httpx
+from lxml import etree
+
+FORMATS = ("xml", "json")
+
+# G-11 [SPEC]
+CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
+# G-40: seconds precision and a zone, as the conformant reference server emits [ADAPTER Schema.pm rx/datetime]
+W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$")
+# G-10: the root element is preceded by the XML declaration with encoding="UTF-8"
+XML_DECLARATION = re.compile(rb"""^<\?xml\s+version=["']1\.0["']\s+encoding=["']utf-8["']\s*\?>""", re.IGNORECASE)
+
+# G-21: container -> its repeated child
+CONTAINERS = {
+    "services": "service",
+    "service_requests": "request",
+    "errors": "error",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "service_request_updates": "request_update",
+    "groups": "group",
+    "media_urls": "media_url",
+    "notes": "note",
+    "extensions": "extension",
+}
+
+SERVICE_FIELDS = ("service_code", "service_name", "description", "metadata", "type", "keywords", "group")  # SL-08
+ATTRIBUTE_FIELDS = ("variable", "code", "datatype", "required", "datatype_description", "order",
+                    "description")  # SD-12
+REQUEST_FIELDS = (  # §2.7, SR-20: all 17 on every request
+    "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
+    "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
+    "address", "address_id", "zipcode", "lat", "long", "media_url",
+)
+UPDATE_FIELDS = ("update_id", "service_request_id", "status", "updated_datetime", "description", "media_url")  # FX-01
+REQUEST_DATETIMES = ("requested_datetime", "updated_datetime", "expected_datetime")
+REQUEST_STRING_IDS = ("service_request_id", "service_code", "address_id", "zipcode")  # G-31
+
+# A parser that never fetches, never expands entities and never loads a DTD: our own answers must not need one.
+_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                        huge_tree=False, remove_blank_text=True)
+
+
+def _xml_tree(element: etree._Element, *, container_child: str | None = None) -> Any:
+    """Spark: a known container becomes a list of its (checked) children; a leaf its text; else a dict."""
+    assert not element.attrib, f"<{element.tag}> carries XML attributes {dict(element.attrib)} (G-20)"
+    assert isinstance(element.tag, str) and not element.tag.startswith("{"), f"namespaced element {element.tag} (G-20)"
+    children = [c for c in element if isinstance(c.tag, str)]
+    child_name = CONTAINERS.get(element.tag) if container_child is None else container_child
+    if child_name is not None and (children or element.tag in CONTAINERS):
+        names = {c.tag for c in children}
+        assert names <= {child_name}, f"<{element.tag}> holds {sorted(names)}, only <{child_name}> allowed (G-21)"
+        return [_xml_tree(c) for c in children]
+    if not children:
+        text = element.text or ""
+        return text.strip() if text.strip() else None  # G-23: an empty element is null; SR-22: trim
+    fields: dict[str, Any] = {}
+    for c in children:
+        assert c.tag not in fields, f"<{element.tag}> repeats <{c.tag}> outside a container (G-21)"
+        fields[c.tag] = _xml_tree(c)
+    return fields
+
+
+def parse_xml(body: bytes) -> etree._Element:
+    assert XML_DECLARATION.match(body), f"no XML declaration with encoding utf-8 (G-10): {body[:80]!r}"
+    assert b"<!DOCTYPE" not in body.upper(), "an Open311 document has no DOCTYPE"
+    root = etree.fromstring(body, _SAFE)
+    assert root.nsmap == {} or set(root.nsmap.values()) == {"http://wiki.open311.org/GeoReport_v2"}, (
+        f"foreign namespaces {root.nsmap} (G-20)")
+    return root
+
+
+def read(response: httpx.Response, fmt: str, *, root: str | None = None) -> Any:
+    """The Spark tree of an answer after the wire checks; `root` is the XML root element it must have (G-21)."""
+    assert response.headers.get("content-type", "").lower().replace(" ", "") == CONTENT_TYPES[fmt].replace(" ", ""), (
+        f"content type {response.headers.get('content-type')!r}, expected {CONTENT_TYPES[fmt]!r} (G-11)")
+    body = response.content
+    body.decode("utf-8")  # G-10: strictly UTF-8
+    if fmt == "json":
+        return json.loads(body)
+    element = parse_xml(body)
+    if root is not None:
+        assert element.tag == root, f"XML root <{element.tag}>, expected <{root}> (G-21)"
+    return _xml_tree(element)
+
+
+def xml_root(response: httpx.Response) -> etree._Element:
+    return parse_xml(response.content)
+
+
+def errors_of(response: httpx.Response, fmt: str, status: int) -> list[dict[str, Any]]:
+    """ER-01..ER-03: the status, and an Open311 error document in the requested format; returns the errors."""
+    assert response.status_code == status, f"HTTP {response.status_code}, expected {status}: {response.text[:500]}"
+    tree = read(response, fmt, root="errors")
+    assert isinstance(tree, list) and tree, f"errors must be a non-empty list (G-30, ER-01): {tree!r}"
+    for error in tree:
+        assert isinstance(error, dict) and set(error) >= {"code", "description"}, f"error without code/description: {error}"
+        assert error["description"], "an error description is meant to be seen by the user (ER-01)"
+        if fmt == "json":
+            assert isinstance(error["code"], (int, str)) and not isinstance(error["code"], bool)
+        # ER-07 (documented choice): no code table is published, so `code` is the HTTP status.
+        assert str(error["code"]) == str(status), f"error code {error['code']!r} with HTTP {status}"
+    return tree
+
+
+def error_text(errors: list[dict[str, Any]]) -> str:
+    return " | ".join(str(e["description"]) for e in errors)
+
+
+def leaf_text(value: Any) -> Any:
+    """A JSON leaf as the text an XML client reads (`true`, `12.5`); containers recursively."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, list):
+        return [leaf_text(v) for v in value]
+    if isinstance(value, dict):
+        return {k: leaf_text(v) for k, v in value.items()}
+    return value
+
+
+def boolean(value: Any, fmt: str) -> bool:
+    """G-24 (XML `true`/`false`) and G-32 (JSON real booleans) strictly."""
+    if fmt == "json":
+        assert isinstance(value, bool), f"{value!r} is not a JSON boolean (G-32)"
+        return value
+    assert value in ("true", "false"), f"{value!r} is not the literal true/false (G-24)"
+    return value == "true"
+
+
+def number(value: Any, fmt: str) -> float | None:
+    """G-33: a JSON number (never a string); in XML a decimal text. None for null / an empty element."""
+    if value is None:
+        return None
+    if fmt == "json":
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), f"{value!r} is not a JSON number (G-33)"
+        return float(value)
+    return float(value)
+
+
+def string_id(value: Any, fmt: str) -> str:
+    """G-31: identifiers are JSON strings."""
+    if fmt == "json":
+        assert isinstance(value, str), f"identifier {value!r} is not a JSON string (G-31)"
+    assert value, "identifier is empty"
+    return value
+
+
+def requests_of(response: httpx.Response, fmt: str) -> list[dict[str, Any]]:
+    """A `<service_requests>` answer (POST, tokens, list, single): a list of request objects (G-21, G-30)."""
+    tree = read(response, fmt, root="service_requests")
+    assert isinstance(tree, list), f"requests must be a top-level array (G-30), got {type(tree).__name__}"
+    for item in tree:
+        assert isinstance(item, dict), f"request item is not an object: {item!r}"
+    return tree
+
+
+def check_request_object(request: dict[str, Any], fmt: str) -> None:
+    """SR-20 all 17 fields; SR-02/ST-01 status; G-40 datetimes; G-31 string ids; G-33 numbers; SR-21 privacy."""
+    missing = [f for f in REQUEST_FIELDS if f not in request]
+    assert not missing, f"request {request.get('service_request_id')} lacks {missing} (SR-20)"
+    string_id(request["service_request_id"], fmt)
+    string_id(request["service_code"], fmt)
+    assert request["status"] in ("open", "closed"), f"status {request['status']!r} (SR-02, ST-01)"
+    for name in ("requested_datetime", "updated_datetime"):
+        assert request[name] is not None and W3C.match(request[name]), f"{name} {request[name]!r} (G-40, SR-09/10)"
+    if request["expected_datetime"] is not None:
+        assert W3C.match(request["expected_datetime"]), f"expected_datetime {request['expected_datetime']!r} (G-40)"
+    for name in ("address_id", "zipcode"):
+        if request[name] is not None and fmt == "json":
+            assert isinstance(request[name], str), f"{name} {request[name]!r} must be a JSON string (G-31)"
+    lat, long = number(request["lat"], fmt), number(request["long"], fmt)
+    assert (lat is None) == (long is None), "lat and long come together"
+    for personal in ("email", "phone", "first_name", "last_name", "device_id", "account_id"):
+        assert personal not in request, f"public GET carries {personal} (SR-21)"

@@ -1,0 +1,121 @@
+"""End to end through the real broker and PostGIS: a partner's Open311 request, an agent's status changes, and
+what reaches the log.
+
+The partner POSTs through Open311; the request is served by `GET requests/{id}`; an agent's `StatusChanged`
+events, published to the request topic as the agent tools publish them, show in `GET requests/{id}` and in
+`servicerequestupdates`; the raw Kafka record of the submission names the partner as its source and carries none of
+the contact details the partner sent in clear.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from civicloop_events import Actor, Event, StatusChanged
+from civicloop_events.payloads import RequestStatus
+from civicloop_events.topics import partition_extents
+from conformance_harness import SPRINGFIELD, streetlight_fields, unique, wait_for
+from conformance_wire import read, requests_of
+
+pytestmark = pytest.mark.integration
+
+CONTACT = {"email": "lisa.simpson@example.org", "phone": "+1 217 555 0187", "first_name": "Lisa",
+           "last_name": "Simpsonova", "account_id": "acct-lisa-8", "device_id": "dev-lisa-sax"}
+CLEAR = ("lisa.simpson@example.org", "5550187", "555 0187", "Lisa", "Simpsonova", "acct-lisa-8", "dev-lisa-sax")
+
+
+def w3c(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def raw_records_of(bootstrap: str, topic: str, key: str) -> list[bytes]:
+    """Every record of `topic` with this key, as the bytes on the broker."""
+    extents = await partition_extents(bootstrap, topic)
+    total = sum(end - start for start, end in extents.values())
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    await consumer.start()
+    seen, found = 0, []
+    try:
+        async with asyncio.timeout(30):
+            while seen < total:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    seen += len(records)
+                    found += [r.value for r in records if r.key == key.encode()]
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_PR_09_partner_request_to_status_updates_end_to_end(gateway):
+    """PR-09, R1-01, SR-02, SR-03, SR-10, SR-21, FX-01, ST-02, G-70: POST as the partner → GET requests/{id};
+    agent StatusChanged (in progress, then closed) → GET requests/{id} and servicerequestupdates; the raw submission
+    on Kafka has source `open311:<client_id>` and no contact detail in clear."""
+    fmt = "xml"  # as FixMyStreet posts
+    marker = unique("End-to-end streetlight")
+    r = await gateway.submit(fmt, **streetlight_fields(description=marker, **CONTACT))
+    assert r.status_code == 200, r.text
+    number = requests_of(r, fmt)[0]["service_request_id"]
+
+    async def current():
+        r = await gateway.get(f"requests/{number}", "json", jurisdiction_id=SPRINGFIELD)
+        return r.json()[0] if r.status_code == 200 else None
+
+    request = await wait_for(current, timeout=10, what=f"request {number}")
+    assert (request["status"], request["description"]) == ("open", marker)
+
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    agent = Actor(kind="agent", id="agent-12")
+    await gateway.publish_request_event(Event.create(
+        StatusChanged(status=RequestStatus.in_progress, previous_status=RequestStatus.open,
+                      public_note="Crew 7 is on the way"),
+        request_id=number, jurisdiction_id=SPRINGFIELD, actor=agent, source="agent"))
+    closed_event = Event.create(
+        StatusChanged(status=RequestStatus.closed, previous_status=RequestStatus.in_progress,
+                      public_note="Lamp replaced"),
+        request_id=number, jurisdiction_id=SPRINGFIELD, actor=agent, source="agent")
+    await gateway.publish_request_event(closed_event)
+
+    async def closed():
+        now = await current()
+        return now if now and now["status"] == "closed" else None
+
+    request = await wait_for(closed, timeout=15, what=f"{number} closed")
+    assert request["status_notes"] == "Lamp replaced"
+    updated = datetime.fromisoformat(request["updated_datetime"])
+    assert updated == closed_event.occurred_at.replace(microsecond=0), "closed: updated_datetime is the close time"
+
+    for out in ("xml", "json"):
+        r = await gateway.get("servicerequestupdates", out, jurisdiction_id=SPRINGFIELD, start_date=w3c(since),
+                              end_date=w3c(datetime.now(UTC) + timedelta(minutes=1)))
+        assert r.status_code == 200, r.text
+        mine = [u for u in read(r, out, root="service_request_updates") if u["service_request_id"] == number]
+        assert [(u["status"], u["description"]) for u in mine] == [
+            ("in_progress", "Crew 7 is on the way"), ("closed", "Lamp replaced")], mine
+        assert mine[1]["update_id"] == str(closed_event.event_id), "update_id is stable: the event's id"
+        public = r.content.decode()
+        for clear in CLEAR:
+            assert clear not in public, f"{clear} in servicerequestupdates (SR-21)"
+
+    for out in ("xml", "json"):
+        r = await gateway.get(f"requests/{number}", out, jurisdiction_id=SPRINGFIELD, extensions="true")
+        assert r.status_code == 200
+        for clear in CLEAR:
+            assert clear not in r.content.decode(), f"{clear} in the public request with extensions (SR-21)"
+
+    raw = await raw_records_of(gateway.bootstrap, gateway.topics.request_events, number)
+    submitted = [json.loads(v) for v in raw if json.loads(v)["type"] == "intake.service_request.submitted"]
+    assert len(submitted) == 1, f"one submission on the log, got {len(submitted)}"
+    envelope = submitted[0]
+    assert envelope["source"] == f"open311:{gateway.partner.client_id}"
+    assert envelope["actor"] == {"kind": "partner", "id": gateway.partner.client_id}
+    assert envelope["jurisdiction_id"] == SPRINGFIELD and envelope["request_id"] == number
+    assert envelope["payload"]["description"] == marker
+    joined = b"".join(raw)
+    for clear in CLEAR:
+        assert clear.encode() not in joined, f"{clear} in clear on the log"
+    assert envelope["payload"].get("contact"), "the contact travels, sealed"
