@@ -31,6 +31,7 @@ down: stop ## stop every service, Kafka and PostgreSQL
 migrate: up ## apply every service's Alembic migrations
 	@$(UV) run --frozen civicloop-intake migrate
 	@$(UV) run --frozen civicloop-projections migrate
+	@$(UV) run --frozen civicloop-gateway migrate
 
 seed: migrate ## load the demo jurisdiction
 	@$(UV) run --frozen python deploy/local/seed_demo.py config

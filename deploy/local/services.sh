@@ -11,6 +11,7 @@ uv="${UV:-uv}"
 SERVICES=(
   "intake|8001|civicloop-intake serve --host 127.0.0.1 --port 8001"
   "public-projections|8002|civicloop-projections serve --host 127.0.0.1 --port 8002"
+  "open311-gateway|8003|civicloop-gateway serve --host 127.0.0.1 --port 8003"
 )
 
 secret() {
@@ -36,6 +37,9 @@ wait_ready() {
 start() {
   mkdir -p "$run/services" "$run/logs"
   export CIVICLOOP_VAULT_PEPPER="${CIVICLOOP_VAULT_PEPPER:-$(secret vault-pepper)}"
+  export CIVICLOOP_ADMIN_TOKEN="${CIVICLOOP_ADMIN_TOKEN:-$(secret admin-token)}"
+  export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
+  export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
   for entry in "${SERVICES[@]}"; do
     IFS='|' read -r name port cmd <<<"$entry"
     if [ -f "$run/services/$name.pid" ] && kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null; then continue; fi
@@ -48,11 +52,18 @@ start() {
     wait_ready "$name" "$port"
   done
   "$uv" run --frozen python "$here/seed_demo.py" requests --intake http://127.0.0.1:8001
+  local key_file="$run/secrets/demo-partner-key"
+  if [ ! -s "$key_file" ]; then
+    "$uv" run --frozen civicloop-gateway partners create --jurisdiction demo --client-id demo-app \
+        --name "Demo partner app" | grep -E '^o311_' >"$key_file"
+  fi
+  local partner_key; partner_key="$(cat "$key_file")"
   cat <<MSG
 
 CivicLoop is running (jurisdiction "demo"):
   intake              http://127.0.0.1:8001   (OpenAPI: http://127.0.0.1:8001/docs)
   public-projections  http://127.0.0.1:8002   (OpenAPI: http://127.0.0.1:8002/docs)
+  open311-gateway     http://127.0.0.1:8003/open311/v2/discovery.json   (OpenAPI: http://127.0.0.1:8003/docs)
   Kafka               127.0.0.1:39092         PostgreSQL + PostGIS  postgresql://postgres@127.0.0.1:55432/civicloop
   logs                $run/logs/
 
@@ -63,6 +74,10 @@ Try:
             "contact":{"phone":"+1 213 555 0100"},"preferred_channel":"sms"}'
   curl -s http://127.0.0.1:8002/api/v1/agent/requests/<request_number>
   curl -s 'http://127.0.0.1:8001/api/v1/track?number=<request_number>&phone=%2B12135550100'
+  curl -s http://127.0.0.1:8003/open311/v2/services.xml
+  curl -s -X POST http://127.0.0.1:8003/open311/v2/requests.json -d api_key=$partner_key \\
+       -d service_code=graffiti -d lat=34.0522 -d long=-118.2437 -d description='Tag on the wall'
+Demo partner API key (client demo-app): $partner_key   (admin token: $run/secrets/admin-token)
 Stop with: make down
 MSG
 }

@@ -11,7 +11,6 @@ import uuid
 
 import pytest
 import pytest_asyncio
-
 from civicloop_events import Actor, Event, ServiceDefined
 from civicloop_events.producer import EventProducer
 from civicloop_testing.processes import ServiceProcess, script
