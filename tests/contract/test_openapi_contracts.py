@@ -5,6 +5,7 @@ Any 5xx, or any response that does not match the documented schema, fails the te
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import uuid
@@ -43,13 +44,14 @@ async def test_no_5xx_and_every_response_matches_the_schema(name, console_script
     service.start()
     try:
         await service.wait_ready()
-        result = subprocess.run(
+        result = await asyncio.to_thread(
+            subprocess.run,
             [script("schemathesis"), "run", f"{service.url}/openapi.json",
-             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
-                         "response_schema_conformance,response_headers_conformance",
+             "--checks", ("not_a_server_error,status_code_conformance,content_type_conformance,"
+                         "response_schema_conformance,response_headers_conformance"),
              "--header", f"Authorization: Bearer {environment['CIVICLOOP_ADMIN_TOKEN']}",
              "--max-examples", "40", "--generation-deterministic", "--request-timeout", "20", "--no-color"],
-            capture_output=True, text=True, timeout=600,
+            check=False, capture_output=True, text=True, timeout=600,
         )
     finally:
         service.stop()

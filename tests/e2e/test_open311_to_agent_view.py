@@ -30,8 +30,8 @@ pytestmark = pytest.mark.integration
 async def test_open311_submission_is_credited_to_the_partner_and_hears_status_changes(
     fresh_database_dsn, fresh_topics, kafka_bootstrap
 ):
-    common = dict(pg_dsn=fresh_database_dsn, kafka_bootstrap=kafka_bootstrap, topic_prefix=fresh_topics.prefix,
-                  topic_partitions=fresh_topics.partitions)
+    common = {"pg_dsn": fresh_database_dsn, "kafka_bootstrap": kafka_bootstrap, "topic_prefix": fresh_topics.prefix,
+                  "topic_partitions": fresh_topics.partitions}
     gateway_settings = GatewaySettings(env="test", default_jurisdiction_id="demo", **common)
     projection_settings = ProjectionSettings(**common)
     migrate_gateway(gateway_settings.sqlalchemy_url)

@@ -54,8 +54,8 @@ async def test_a_post_to_intake_appears_in_the_agent_view_with_history_and_one_t
 ):
     exporter = InMemorySpanExporter()
     configure_tracing("civicloop-e2e", extra_processor=SimpleSpanProcessor(exporter))
-    common = dict(pg_dsn=fresh_database_dsn, kafka_bootstrap=kafka_bootstrap, topic_prefix=fresh_topics.prefix,
-                  topic_partitions=fresh_topics.partitions)
+    common = {"pg_dsn": fresh_database_dsn, "kafka_bootstrap": kafka_bootstrap, "topic_prefix": fresh_topics.prefix,
+                  "topic_partitions": fresh_topics.partitions}
     intake_settings = IntakeSettings(env=Environment.test, **common)
     projection_settings = ProjectionSettings(**common)
     intake_database.migrate(intake_settings.sqlalchemy_url)
