@@ -12,10 +12,20 @@ from typing import Any
 
 from civicloop_events.envelope import Event
 from civicloop_events.payloads import (
+    BackendUpdateReceived,
+    BodyDefined,
+    BodyPaused,
+    BodyResumed,
     CommentAdded,
     EventPayload,
+    ExternalReferenceAssigned,
     PartnerAuthorised,
     PartnerKeyRevoked,
+    RequestImported,
+    Routed,
+    RoutingRulesDefined,
+    SendFailed,
+    SentToBackend,
     ServiceAreaDefined,
     ServiceDefined,
     ServiceRequestSubmitted,
@@ -84,6 +94,9 @@ REGISTRY.register(ServiceDefined)
 REGISTRY.register(ServiceAreaDefined)
 REGISTRY.register(PartnerAuthorised)
 REGISTRY.register(PartnerKeyRevoked)
+for _model in (BodyDefined, BodyPaused, BodyResumed, RoutingRulesDefined, Routed, SentToBackend, SendFailed,
+               ExternalReferenceAssigned, BackendUpdateReceived, RequestImported):
+    REGISTRY.register(_model)
 
 
 def encode_event(event: Event[Any]) -> bytes:
