@@ -7,8 +7,10 @@
 3. Each overlay renders with `kubectl kustomize` (skipped, and said so, when kubectl is absent), and the rendered
    objects agree with each other: selectors match pod labels, referenced ConfigMaps and Secrets exist or are
    created by an operator or by hand, the partition count is the same everywhere, no consumer group is scaled past
-   it, replication fits the brokers, database and Kafka credentials match their roles and users, and every pod
-   runs with the restricted security settings.
+   it, replication fits the brokers, database and Kafka credentials match their roles and users, every pod
+   runs with the restricted security settings, PostgreSQL's max_connections covers every pool, every pod given the
+   vault pepper shares one Secret and may use the vault, and the Ingress publishes exactly the gateway's public
+   Open311 routes (never its admin API), over TLS, on the host of CIVICLOOP_PUBLIC_BASE_URL.
 
 Exits non-zero on the first file that does not parse or on any failed check.
 """
@@ -20,6 +22,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -65,6 +68,54 @@ def pod_specs(objects: list[dict]):
 
 def matches(selector: dict, labels: dict) -> bool:
     return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+def container_env(container: dict, configmaps: dict[str, dict]) -> dict[str, str]:
+    """The literal environment of a container: its ConfigMaps (envFrom), then its own `value`s."""
+    env: dict[str, str] = {}
+    for ef in container.get("envFrom", []):
+        env.update(configmaps.get(ef.get("configMapRef", {}).get("name"), {}).get("data", {}))
+    env.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
+    return env
+
+
+def deployment_ceilings(objects: list[dict]) -> dict[str, int]:
+    """The most replicas each Deployment may run: its autoscaler's maximum when it has one, else its replicas."""
+    most = {o["metadata"]["name"]: o["spec"].get("replicas", 1) for o in objects if o["kind"] == "Deployment"}
+    for o in objects:
+        ref = o["spec"].get("scaleTargetRef", {}) if o["kind"] == "HorizontalPodAutoscaler" else {}
+        if ref.get("kind") == "Deployment":
+            most[ref["name"]] = o["spec"]["maxReplicas"]
+    return most
+
+
+def ingress_routes(rule_path: dict, path: str) -> bool:
+    """Whether an Ingress path routes this request path (Kubernetes semantics: Prefix matches whole segments)."""
+    if rule_path["pathType"] == "Exact":
+        return path == rule_path["path"]
+    if rule_path["pathType"] == "Prefix":
+        want = [s for s in rule_path["path"].split("/") if s]
+        return [s for s in path.split("/") if s][:len(want)] == want
+    return True  # ImplementationSpecific: whatever the controller makes of it, so assume everything
+
+
+def gateway_paths() -> tuple[list[str], list[str]]:
+    """One request path per route the gateway serves (per format): the public Open311 resources, and the rest
+    (the admin API under /open311/v2/admin/, health, metrics, OpenAPI)."""
+    from civicloop_gateway.entrypoints.http import create_app
+    from civicloop_gateway.settings import OPEN311_BASE_PATH, GatewaySettings
+
+    app = create_app(GatewaySettings.model_construct())
+    # Every route of its OpenAPI document, and those the document leaves out: /metrics and the documentation.
+    routes = set(app.openapi()["paths"]) | {"/healthz", "/readyz", "/metrics"} | \
+        {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
+    public, private = set(), set()
+    for route in routes:
+        for fmt in ("json", "xml"):
+            path = re.sub(r"\{[^}]+\}", "x", route.replace("{fmt}", fmt))
+            is_public = path.startswith(OPEN311_BASE_PATH + "/") and not path.startswith(OPEN311_BASE_PATH + "/admin/")
+            (public if is_public else private).add(path)
+    return sorted(public), sorted(private)
 
 
 def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str, dict]) -> list[str]:
@@ -192,12 +243,12 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
     configured = int(by[("ConfigMap", "civicloop-config")]["data"]["CIVICLOOP_TOPIC_PARTITIONS"])
     if partitions != configured:
         f.append(f"CIVICLOOP_TOPIC_PARTITIONS {configured} != requests.events partitions {partitions}")
-    projections = by[("Deployment", "public-projections")]["spec"].get("replicas", 1)
-    if projections > partitions:
-        f.append(f"public-projections: {projections} replicas for {partitions} partitions")
-    hpa = by.get(("HorizontalPodAutoscaler", "intake"))
-    if hpa and hpa["spec"]["maxReplicas"] > partitions:
-        f.append(f"intake: autoscaled up to {hpa['spec']['maxReplicas']} for {partitions} partitions")
+    # No consuming Deployment may run more replicas (autoscaled or not) than requests.events has partitions.
+    ceilings = deployment_ceilings(objects)
+    for name, most in ceilings.items():
+        labels = by[("Deployment", name)]["spec"]["template"]["metadata"]["labels"]
+        if labels.get("civicloop.io/kafka-client") == "true" and most > partitions:
+            f.append(f"Deployment/{name}: up to {most} replicas for {partitions} partitions")
 
     # PostgreSQL: every managed role's Secret is a template whose username is the role.
     for o in objects:
@@ -206,7 +257,98 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
                 secret = role.get("passwordSecret", {}).get("name")
                 if template_secrets.get(secret, {}).get("username") != role["name"]:
                     f.append(f"Cluster/{o['metadata']['name']}: role {role['name']} has no matching Secret template")
+    f += check_database_users(objects, ceilings)
+    f += check_ingresses(objects)
     return [f"{overlay}: {x}" for x in f]
+
+
+def check_database_users(objects: list[dict], ceilings: dict[str, int]) -> list[str]:
+    """max_connections covers every pool twice (maxSurge 100%); the vault's users share one pepper and may use it."""
+    f: list[str] = []
+    configmaps = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
+    cluster = next(o for o in objects if o["kind"] == "Cluster")
+    max_connections = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+    sql = " ".join(cluster["spec"]["bootstrap"]["initdb"].get("postInitApplicationSQL", []))
+    owner = re.search(r"CREATE SCHEMA vault AUTHORIZATION (\w+)", sql)
+    group = re.search(r"GRANT USAGE ON SCHEMA vault TO (\w+)", sql)
+    vault_roles = {owner.group(1)} if owner else set()
+    for role in cluster["spec"].get("managed", {}).get("roles", []):
+        if group and group.group(1) in role.get("inRoles", []):
+            vault_roles.add(role["name"])
+
+    budget, peppers = 0, set()
+    for owner_name, _, spec in pod_specs(objects):
+        for c in spec["containers"]:
+            env = container_env(c, configmaps)
+            dsn = env.get("CIVICLOOP_PG_DSN")
+            user = re.match(r"postgresql://([^@:]+)@", dsn).group(1) if dsn else None
+            if user and owner_name.startswith("Deployment/"):
+                budget += 2 * ceilings[owner_name.split("/", 1)[1]] * int(env.get("CIVICLOOP_POOL_MAX_SIZE", 10))
+            ref = next((e["valueFrom"]["secretKeyRef"] for e in c.get("env", [])
+                        if e["name"] == "CIVICLOOP_VAULT_PEPPER" and "valueFrom" in e), None)
+            if ref:
+                peppers.add((ref["name"], ref["key"]))
+                if user not in vault_roles:
+                    f.append(f"{owner_name}: seals into the vault as {user}, which may not use it "
+                             f"(vault roles: {sorted(vault_roles)})")
+    if len(peppers) > 1:
+        f.append(f"the vault pepper comes from several Secrets {sorted(peppers)}: residents would be split")
+    if budget > max_connections:
+        f.append(f"Cluster/{cluster['metadata']['name']}: max_connections {max_connections} < {budget}, every "
+                 f"Deployment's pools at its most replicas, twice over during a rollout")
+    return f
+
+
+def check_ingresses(objects: list[dict]) -> list[str]:
+    """Backends exist, every host has TLS, and the gateway's routes are published exactly: its public Open311
+    resources on the host of CIVICLOOP_PUBLIC_BASE_URL, nothing else (no admin API, health, metrics or OpenAPI)."""
+    f: list[str] = []
+    services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
+    configmaps = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
+    published: list[tuple[str | None, bool, str, dict]] = []  # host, has TLS, Service, path
+    for o in objects:
+        if o["kind"] != "Ingress":
+            continue
+        name = o["metadata"]["name"]
+        tls_hosts = {h for t in o["spec"].get("tls", []) if t.get("secretName") for h in t.get("hosts", [])}
+        for rule in o["spec"].get("rules", []):
+            host = rule.get("host")
+            if host not in tls_hosts:
+                f.append(f"Ingress/{name}: host {host} is served without TLS")
+            for p in rule.get("http", {}).get("paths", []):
+                svc = p["backend"].get("service", {})
+                target = services.get(svc.get("name"))
+                if target is None:
+                    f.append(f"Ingress/{name}: path {p['path']} goes to unknown Service {svc.get('name')}")
+                elif not any(port.get("name") == svc["port"].get("name") or port["port"] == svc["port"].get("number")
+                             for port in target["spec"]["ports"]):
+                    f.append(f"Ingress/{name}: path {p['path']} goes to a port Service/{svc['name']} lacks")
+                if p["pathType"] not in ("Exact", "Prefix"):
+                    f.append(f"Ingress/{name}: path {p['path']} is {p['pathType']}; use Exact or Prefix")
+                published.append((host, host in tls_hosts, svc.get("name"), p))
+
+    gateway = next((o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "open311-gateway"),
+                   None)
+    if gateway is None:
+        return f
+    pod = gateway["spec"]["template"]
+    to_gateway = [(host, tls, p) for host, tls, svc, p in published if svc in services
+                  and matches({"matchLabels": services[svc]["spec"]["selector"]}, pod["metadata"]["labels"])]
+    base = urlsplit(container_env(pod["spec"]["containers"][0], configmaps).get("CIVICLOOP_PUBLIC_BASE_URL", ""))
+    if base.scheme != "https" or base.path not in ("", "/"):
+        f.append(f"open311-gateway: CIVICLOOP_PUBLIC_BASE_URL must be https://<host>, not {base.geturl()!r}")
+    try:
+        public, private = gateway_paths()
+    except ImportError as exc:
+        return f + [f"open311-gateway: cannot read its routes ({exc}); run with `uv run`"]
+    for path in public:
+        if not any(host == base.hostname and tls and ingress_routes(p, path) for host, tls, p in to_gateway):
+            f.append(f"open311-gateway: {path} is not published over TLS on {base.hostname}")
+    for path in private:
+        for _, _, p in to_gateway:
+            if ingress_routes(p, path):
+                f.append(f"open311-gateway: {path} is published (Ingress path {p['path']}, {p['pathType']})")
+    return f
 
 
 def main() -> int:
