@@ -76,6 +76,10 @@ async def test_a_post_to_intake_appears_in_the_agent_view_with_history_and_one_t
         body = {"service_code": "pothole", "description": "Deep pothole in the bus lane", "lat": 34.0522,
                 "long": -118.2437, "contact": RESIDENT, "preferred_channel": "sms"}
 
+        # the projection learns the service areas from the log, on its own consumer: wait for it, bounded
+        async with asyncio.timeout(30):
+            while "ward-7" not in (await agent.get("/api/v1/agent/service-areas")).text:
+                await asyncio.sleep(0.1)
         # intake learns the catalogue from the log; until then the code is unknown (422)
         async with asyncio.timeout(30):
             while (r := await intake.post("/api/v1/requests", json=body, headers={"Idempotency-Key": "e2e-1"})).status_code == 422:

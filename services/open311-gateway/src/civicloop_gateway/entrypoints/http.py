@@ -22,6 +22,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from civicloop_gateway.bootstrap import Gateway, start_gateway
 from civicloop_gateway.entrypoints import admin_api, read_routes, write_routes
 from civicloop_gateway.open311.errors import install_open311_error_handlers, openapi_with_open311_errors
+from civicloop_gateway.outbound import http_api as outbound_api
 from civicloop_gateway.settings import OPEN311_BASE_PATH, GatewaySettings
 
 SERVICE = "civicloop-gateway"
@@ -59,6 +60,7 @@ def create_app(settings: GatewaySettings | None = None, *, run_consumer: bool = 
     app.include_router(read_routes.router, prefix=OPEN311_BASE_PATH)
     app.include_router(write_routes.router, prefix=OPEN311_BASE_PATH)
     app.include_router(admin_api.router, prefix=OPEN311_BASE_PATH)
+    app.include_router(outbound_api.router, prefix=OPEN311_BASE_PATH)
     app.include_router(ops_router(lambda: _readiness(app)))
     install_open311_error_handlers(app, base_path=OPEN311_BASE_PATH)
     _document_open311_errors(app)
