@@ -12,6 +12,7 @@ SERVICES=(
   "intake|8001|civicloop-intake serve --host 127.0.0.1 --port 8001"
   "public-projections|8002|civicloop-projections serve --host 127.0.0.1 --port 8002"
   "open311-gateway|8003|civicloop-gateway serve --host 127.0.0.1 --port 8003"
+  "open311-poller|-|civicloop-gateway open311 run"
 )
 
 secret() {
@@ -24,6 +25,10 @@ secret() {
 
 wait_ready() {
   local name="$1" port="$2"
+  if [ "$port" = "-" ]; then  # a worker without HTTP: alive after a moment is all we can ask
+    sleep 1; kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null && return 0
+    tail -n 30 "$run/logs/$name.log" >&2; echo "$name exited during start" >&2; return 1
+  fi
   for _ in $(seq 1 240); do
     if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then return 0; fi
     if ! kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null; then
@@ -40,6 +45,9 @@ start() {
   export CIVICLOOP_ADMIN_TOKEN="${CIVICLOOP_ADMIN_TOKEN:-$(secret admin-token)}"
   export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
   export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
+  # The gateway process also runs the outbound dispatcher and sender loop (bodies are defined with
+  # `civicloop-gateway outbound bodies define`); the Open311 poller runs as its own worker.
+  export CIVICLOOP_OUTBOUND_IN_APP="${CIVICLOOP_OUTBOUND_IN_APP:-true}"
   for entry in "${SERVICES[@]}"; do
     IFS='|' read -r name port cmd <<<"$entry"
     if [ -f "$run/services/$name.pid" ] && kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null; then continue; fi
@@ -64,6 +72,7 @@ CivicLoop is running (jurisdiction "demo"):
   intake              http://127.0.0.1:8001   (OpenAPI: http://127.0.0.1:8001/docs)
   public-projections  http://127.0.0.1:8002   (OpenAPI: http://127.0.0.1:8002/docs)
   open311-gateway     http://127.0.0.1:8003/open311/v2/discovery.json   (OpenAPI: http://127.0.0.1:8003/docs)
+  outbound            uv run civicloop-gateway outbound status     (bodies, queues, pauses)
   Kafka               127.0.0.1:39092         PostgreSQL + PostGIS  postgresql://postgres@127.0.0.1:55432/civicloop
   logs                $run/logs/
 
@@ -98,7 +107,9 @@ stop() {
 status() {
   for entry in "${SERVICES[@]}"; do
     IFS='|' read -r name port _ <<<"$entry"
-    if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then echo "$name: ready on :$port"; else echo "$name: down"; fi
+    if [ "$port" = "-" ]; then
+      if [ -f "$run/services/$name.pid" ] && kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null; then echo "$name: running"; else echo "$name: down"; fi
+    elif curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then echo "$name: ready on :$port"; else echo "$name: down"; fi
   done
 }
 
