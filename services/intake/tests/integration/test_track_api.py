@@ -1,6 +1,12 @@
 import pytest
 from civicloop_events import CommentAdded, Location, PersonalData, ServiceRequestSubmitted, StatusChanged
-from civicloop_events.payloads import CommentVisibility, RequestStatus
+from civicloop_events.payloads import (
+    CommentVisibility,
+    ExternalReferenceAssigned,
+    Priority,
+    RequestStatus,
+    Routed,
+)
 from civicloop_events.vault import ResidentKeyVault
 
 pytestmark = pytest.mark.integration
@@ -26,10 +32,10 @@ async def test_right_after_submitting_the_resident_sees_the_request(intake):
     body = r.json()
     assert body["request_number"] == number
     assert (body["status"], body["service_code"], body["service_name"]) == ("open", "pothole", "Pothole")
-    assert body["description"] == "Deep hole" and body["history"] == []
+    assert body["description"] == "Deep hole" and body["history"] == [] and body["external_references"] == []
     assert body["submitted_at"] == body["updated_at"]
     assert set(body) == {"request_number", "service_code", "service_name", "status", "description",
-                         "submitted_at", "updated_at", "history"}
+                         "submitted_at", "updated_at", "history", "external_references"}
     assert r.headers["Cache-Control"] == "no-store"
 
 
@@ -73,3 +79,25 @@ async def test_requests_from_any_source_are_trackable(intake):
     )
     r = await track(intake, "PRTN-0001", "202-555-0166", **{"CivicLoop-Position": position.token()})
     assert r.status_code == 200 and r.json()["description"] == "From a partner"
+
+
+async def test_the_resident_sees_which_body_has_the_request_and_its_reference_not_the_routing(intake):
+    number = await submit(intake)
+    await intake.publish(Routed(body_id="dpw", team="Night crew 7", priority=Priority.high, rules=["potholes"]),
+                         request_id=number)
+    await intake.publish(ExternalReferenceAssigned(body_id="dpw", external_id="SR-2026-004211"), request_id=number)
+    await intake.publish(ExternalReferenceAssigned(body_id="water", external_id="WO-77"), request_id=number)
+    last = await intake.publish(ExternalReferenceAssigned(body_id="dpw", external_id="SR-2026-004211"),
+                                request_id=number)  # told twice
+
+    r = await track(intake, number, "2025550188", **{"CivicLoop-Position": last.token()})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["external_references"] == [{"body_id": "dpw", "external_id": "SR-2026-004211"},
+                                           {"body_id": "water", "external_id": "WO-77"}]
+    assert [(h["kind"], h["text"], h["body_id"], h["external_id"]) for h in body["history"]] == [
+        ("sent", "Sent to dpw", "dpw", "SR-2026-004211"),
+        ("sent", "Sent to water", "water", "WO-77"),
+    ]
+    assert body["status"] == "open"
+    assert "Night crew 7" not in r.text and "priority" not in r.text and "potholes" not in r.text

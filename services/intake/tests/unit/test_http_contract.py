@@ -105,3 +105,13 @@ async def test_healthz_answers_without_resources(client):
 
 async def test_readyz_is_503_before_the_lifespan_opened_anything(client):
     assert (await client.get("/readyz")).status_code == 503
+
+
+def test_the_track_answer_documents_external_references_and_nothing_internal():
+    schemas = create_app(IntakeSettings(env=Environment.test)).openapi()["components"]["schemas"]
+    track = schemas["TrackRead"]
+    assert "external_references" in track["required"]
+    assert track["properties"]["external_references"]["items"] == {"$ref": "#/components/schemas/ExternalReferenceRead"}
+    assert set(schemas["ExternalReferenceRead"]["required"]) == {"body_id", "external_id"}
+    assert "sent" in schemas["HistoryKind"]["enum"]
+    assert not {"team", "priority"} & (set(track["properties"]) | set(schemas["HistoryEntryRead"]["properties"]))

@@ -11,8 +11,14 @@ from civicloop_events import (
     ServiceRequestSubmitted,
     StatusChanged,
 )
-from civicloop_events.payloads import CommentVisibility, RequestStatus
-from civicloop_intake.domain.tracking import HistoryKind, fold
+from civicloop_events.payloads import (
+    CommentVisibility,
+    ExternalReferenceAssigned,
+    Priority,
+    RequestStatus,
+    Routed,
+)
+from civicloop_intake.domain.tracking import ExternalReference, HistoryKind, fold
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SEALED = SealedPersonalData(resident_id=uuid4(), nonce="bm9uY2U=", ciphertext="c2VhbGVk")
@@ -63,3 +69,39 @@ def test_a_second_submission_under_the_same_number_changes_nothing():
     other = event(ServiceRequestSubmitted(service_code="graffiti", description="Tag",
                                           location=Location(address_string="1 Main St")), 1)
     assert fold(state, other) is state
+
+
+def test_an_external_reference_is_kept_and_shown_as_sent():
+    state = fold(None, SUBMITTED)
+    state = fold(state, event(ExternalReferenceAssigned(body_id="dpw", external_id="SR-4211"), 4))
+    assert state.external_references == (ExternalReference("dpw", "SR-4211"),)
+    assert state.updated_at == T0 + timedelta(minutes=4)
+    assert [(h.kind, h.at, h.text, h.body_id, h.external_id) for h in state.history] == [
+        (HistoryKind.sent, T0 + timedelta(minutes=4), "Sent to dpw", "dpw", "SR-4211"),
+    ]
+
+
+def test_references_from_several_bodies_keep_their_order_and_each_pair_counts_once():
+    state = fold(None, SUBMITTED)
+    state = fold(state, event(ExternalReferenceAssigned(body_id="dpw", external_id="SR-4211"), 1))
+    state = fold(state, event(StatusChanged(status=RequestStatus.acknowledged), 2))
+    state = fold(state, event(ExternalReferenceAssigned(body_id="water", external_id="WO-77"), 3))
+    again = fold(state, event(ExternalReferenceAssigned(body_id="dpw", external_id="SR-4211"), 4))
+    assert again is state
+    state = fold(state, event(ExternalReferenceAssigned(body_id="dpw", external_id="SR-4300"), 5))
+    assert state.external_references == (ExternalReference("dpw", "SR-4211"), ExternalReference("water", "WO-77"),
+                                         ExternalReference("dpw", "SR-4300"))
+    assert [(h.kind, h.text) for h in state.history] == [
+        (HistoryKind.sent, "Sent to dpw"), (HistoryKind.status, None),
+        (HistoryKind.sent, "Sent to water"), (HistoryKind.sent, "Sent to dpw"),
+    ]
+
+
+def test_routing_is_internal_and_leaves_no_trace():
+    state = fold(None, SUBMITTED)
+    after = fold(state, event(Routed(body_id="dpw", team="Night crew", priority=Priority.high), 1))
+    assert after is state
+
+
+def test_a_reference_before_the_submission_tracks_nothing():
+    assert fold(None, event(ExternalReferenceAssigned(body_id="dpw", external_id="SR-4211"))) is None

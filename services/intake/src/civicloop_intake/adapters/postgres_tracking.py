@@ -18,7 +18,13 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake.domain.submissions import LogPosition
-from civicloop_intake.domain.tracking import HistoryEntry, HistoryKind, TrackedRequest, fold
+from civicloop_intake.domain.tracking import (
+    ExternalReference,
+    HistoryEntry,
+    HistoryKind,
+    TrackedRequest,
+    fold,
+)
 from civicloop_intake.service_layer.ports import TrackingView
 
 SCHEMA = "intake"
@@ -27,13 +33,15 @@ TRACKING_CONSUMER = "intake.tracking.v1"
 
 def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
     return {"kind": entry.kind.value, "at": entry.at.isoformat(),
-            "status": entry.status.value if entry.status else None, "note": entry.note, "text": entry.text}
+            "status": entry.status.value if entry.status else None, "note": entry.note, "text": entry.text,
+            "body_id": entry.body_id, "external_id": entry.external_id}
 
 
 def _entry(data: dict[str, Any]) -> HistoryEntry:
     return HistoryEntry(kind=HistoryKind(data["kind"]), at=datetime.fromisoformat(data["at"]),
                         status=RequestStatus(data["status"]) if data.get("status") else None,
-                        note=data.get("note"), text=data.get("text"))
+                        note=data.get("note"), text=data.get("text"),
+                        body_id=data.get("body_id"), external_id=data.get("external_id"))
 
 
 def _tracked(row: dict[str, Any]) -> TrackedRequest:
@@ -47,6 +55,8 @@ def _tracked(row: dict[str, Any]) -> TrackedRequest:
         updated_at=row["updated_at"],
         contact=SealedPersonalData.model_validate(row["contact"]) if row["contact"] else None,
         history=tuple(_entry(e) for e in row["history"]),
+        external_references=tuple(ExternalReference(r["body_id"], r["external_id"])
+                                  for r in row["external_references"]),
     )
 
 
@@ -83,10 +93,11 @@ async def apply_to_tracking(conn: psycopg.AsyncConnection[Any], event: Event[Any
         return
     await conn.execute(
         "insert into intake.tracking (request_number, jurisdiction_id, service_code, description, status, contact,"
-        " submitted_at, updated_at, history) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " submitted_at, updated_at, history, external_references) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " on conflict (request_number) do update set status = excluded.status, updated_at = excluded.updated_at,"
-        " history = excluded.history",
+        " history = excluded.history, external_references = excluded.external_references",
         (after.request_number, after.jurisdiction_id, after.service_code, after.description, after.status.value,
          Jsonb(after.contact.model_dump(mode="json")) if after.contact else None,
-         after.submitted_at, after.updated_at, Jsonb([_entry_json(e) for e in after.history])),
+         after.submitted_at, after.updated_at, Jsonb([_entry_json(e) for e in after.history]),
+         Jsonb([{"body_id": r.body_id, "external_id": r.external_id} for r in after.external_references])),
     )

@@ -1,7 +1,8 @@
 """What a resident sees when tracking a request, folded from the request's events in log order.
 
-Only public facts enter the history: status changes with their public note, and public comments. Internal comments
-leave no trace here, not even a changed `updated_at`.
+Only public facts enter the history: status changes with their public note, public comments, and each body the request
+was sent to with the reference that body's back-end gave it. Internal comments and the routing decision (team,
+priority) leave no trace here, not even a changed `updated_at`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from civicloop_events import CommentAdded, Event, SealedPersonalData, ServiceRequestSubmitted, StatusChanged
-from civicloop_events.payloads import CommentVisibility, RequestStatus
+from civicloop_events.payloads import CommentVisibility, ExternalReferenceAssigned, RequestStatus
 
 
 class HistoryKind(str, enum.Enum):
     status = "status"
     comment = "comment"
+    sent = "sent"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,16 @@ class HistoryEntry:
     status: RequestStatus | None = None
     note: str | None = None
     text: str | None = None
+    body_id: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ExternalReference:
+    """The id a body's back-end gave the request (Open311 service_request_id, work-order number)."""
+
+    body_id: str
+    external_id: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,7 @@ class TrackedRequest:
     updated_at: datetime
     contact: SealedPersonalData | None = None
     history: tuple[HistoryEntry, ...] = ()
+    external_references: tuple[ExternalReference, ...] = ()
 
 
 def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | None:
@@ -66,4 +79,12 @@ def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | No
     if isinstance(payload, CommentAdded) and payload.visibility is CommentVisibility.public:
         entry = HistoryEntry(HistoryKind.comment, event.occurred_at, text=payload.text)
         return replace(state, updated_at=event.occurred_at, history=(*state.history, entry))
+    if isinstance(payload, ExternalReferenceAssigned):
+        reference = ExternalReference(payload.body_id, payload.external_id)
+        if reference in state.external_references:
+            return state  # the same reference again (a re-send, a replay) is no news
+        entry = HistoryEntry(HistoryKind.sent, event.occurred_at, text=f"Sent to {payload.body_id}",
+                             body_id=payload.body_id, external_id=payload.external_id)
+        return replace(state, updated_at=event.occurred_at, history=(*state.history, entry),
+                       external_references=(*state.external_references, reference))
     return state

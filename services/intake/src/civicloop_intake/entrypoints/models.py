@@ -34,7 +34,16 @@ class HistoryEntryRead(BaseModel):
     at: datetime
     status: RequestStatus | None = None
     note: str | None = Field(default=None, description="the public note of a status change")
-    text: str | None = Field(default=None, description="the text of a public comment")
+    text: str | None = Field(default=None, description='the text of a public comment, or "Sent to <body_id>"')
+    body_id: str | None = Field(default=None, description="sent: the body the request was sent to")
+    external_id: str | None = Field(default=None, description="sent: the reference that body's back-end gave it")
+
+
+class ExternalReferenceRead(BaseModel):
+    """The body a request was sent to, and the reference its back-end gave it (quote it when calling that body)."""
+
+    body_id: str = Field(examples=["dpw"])
+    external_id: str = Field(examples=["SR-2026-004211"])
 
 
 class TrackRead(BaseModel):
@@ -46,6 +55,8 @@ class TrackRead(BaseModel):
     submitted_at: datetime
     updated_at: datetime
     history: list[HistoryEntryRead]
+    external_references: list[ExternalReferenceRead] = Field(
+        description="every body the request was sent to, first sent first, with its back-end's reference")
 
 
 class ErrorRead(BaseModel):

@@ -13,6 +13,7 @@ from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.entrypoints.models import (
     ErrorRead,
+    ExternalReferenceRead,
     HistoryEntryRead,
     MalformedBodyRead,
     PositionRead,
@@ -104,6 +105,9 @@ async def track(
         description=r.description,
         submitted_at=r.submitted_at,
         updated_at=r.updated_at,
-        history=[HistoryEntryRead(kind=e.kind, at=e.at, status=e.status, note=e.note, text=e.text)
+        history=[HistoryEntryRead(kind=e.kind, at=e.at, status=e.status, note=e.note, text=e.text,
+                                  body_id=e.body_id, external_id=e.external_id)
                  for e in r.history],
+        external_references=[ExternalReferenceRead(body_id=x.body_id, external_id=x.external_id)
+                             for x in r.external_references],
     )
