@@ -70,6 +70,12 @@ def comment(number: str, jurisdiction: str, text: str = "crew on the way", *, mi
                         source="agent", occurred_at=at(minutes))
 
 
+def outbound(number: str, jurisdiction: str, payload, *, minutes: int = 1) -> Event:
+    """An event of sending a request to its body (routing, attempts, references, imports)."""
+    return Event.create(payload, request_id=number, jurisdiction_id=jurisdiction, actor=SYSTEM, source="outbound",
+                        occurred_at=at(minutes))
+
+
 def service_defined(jurisdiction: str, code: str, name: str) -> Event:
     return Event.create(ServiceDefined(service_code=code, service_name=name, group="Streets"), request_id=None,
                         jurisdiction_id=jurisdiction, actor=SYSTEM, source="admin", occurred_at=at(-60))

@@ -7,14 +7,23 @@ import sys
 
 import pytest
 from civicloop_events import Actor, Event
-from civicloop_events.payloads import ServiceRequestSubmittedV1
+from civicloop_events.payloads import (
+    ExternalReferenceAssigned,
+    RequestImported,
+    Routed,
+    SendFailed,
+    SentToBackend,
+    ServiceRequestSubmittedV1,
+)
 from civicloop_events.producer import EventProducer
 from civicloop_projections.adapters import tables
 from projection_events import (
     area_defined,
+    at,
     comment,
     new_jurisdiction,
     new_number,
+    outbound,
     service_defined,
     square,
     status_changed,
@@ -61,6 +70,23 @@ async def publish_history(kafka_bootstrap, topics, request_producer) -> tuple[li
                    status_changed(number, j, "acknowledged", minutes=i + 5), comment(number, j, minutes=i + 6)]
         if i % 3 == 0:
             events.append(status_changed(number, j, "closed", minutes=i + 9))
+        if i % 2 == 0:
+            events += [
+                outbound(number, j, Routed(body_id="streets", team=f"crew {i % 4}", priority="high" if i % 4 else "low",
+                                           analysis_codes=[f"A{i}"]), minutes=i + 1),
+                outbound(number, j, SendFailed(body_id="streets", method="open311", attempt=1, error="timeout",
+                                               retry_at=at(i + 3) if i % 4 else None), minutes=i + 2),
+            ]
+            if i % 4:
+                events += [
+                    outbound(number, j, SentToBackend(body_id="streets", method="open311", attempt=2), minutes=i + 3),
+                    outbound(number, j, ExternalReferenceAssigned(body_id="streets", external_id=f"SR-{i}"),
+                             minutes=i + 4),
+                ]
+    imported = new_number()
+    events += [outbound(imported, j, RequestImported(body_id="parks", external_id="WO-1", backend_service_code="T"),
+                        minutes=20),
+               submitted(imported, j, minutes=20)]
     orphan = status_changed(new_number(), j, "closed")
     v1 = Event.create(ServiceRequestSubmittedV1(service_code="graffiti", lat=34.05, long=-118.25),
                       request_id=new_number(), jurisdiction_id=j, actor=Actor(kind="resident"), source="web")
@@ -78,9 +104,10 @@ async def test_rebuild_from_zero_yields_identical_rows(projections, request_prod
         before = await tables.dump(conn)
         counts = await tables.row_counts(conn)
         # Damage the read model: the rebuild must not start from what is there.
-        await conn.execute("update projections.agent_requests set status = 'bogus', service_area_id = null")
+        await conn.execute("update projections.agent_requests set status = 'bogus', service_area_id = null,"
+                           " delivery_state = 'sent', external_references = '[]', imported_from = null")
         await conn.execute("delete from projections.agent_request_history where type = 'request.comment.added'")
-    assert counts == {"agent_requests": 13, "agent_request_history": len(requests) - 1, "services": 1,
+    assert counts == {"agent_requests": 14, "agent_request_history": len(requests) - 1, "services": 1,
                       "service_areas": 3}
 
     code, out, err = await run_cli(projections.settings, "rebuild")
@@ -90,7 +117,11 @@ async def test_rebuild_from_zero_yields_identical_rows(projections, request_prod
 
     async with projections.pool.connection() as conn:
         after = await tables.dump(conn)
+        cur = await conn.execute("select count(*) from projections.agent_requests"
+                                 " where delivery_state is not null or imported_from is not null")
+        (with_delivery,) = await cur.fetchone()
     assert after == before
+    assert with_delivery == 7
 
 
 async def test_rebuild_refuses_while_the_consumers_run(projections, request_producer):

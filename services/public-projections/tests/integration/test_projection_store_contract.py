@@ -9,7 +9,12 @@ from uuid import uuid4
 
 import pytest
 from civicloop_projections.adapters.agent_store import PostgresAgentViewStore
-from civicloop_projections.domain.agent_request import AgentRequest
+from civicloop_projections.domain.agent_request import (
+    AgentRequest,
+    Delivery,
+    DeliveryState,
+    ExternalReference,
+)
 from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore
 from civicloop_projections.service_layer.ports import AgentViewStore
 from projection_events import new_number
@@ -36,7 +41,12 @@ def full_state(number: str) -> AgentRequest:
         updated_at=datetime(2026, 1, 3, 3, 4, 5, tzinfo=UTC), event_count=7, last_event_id=uuid4(),
         external_status_code="WO-17", address_string="1 Main St", address_id="addr-9", lat=34.0522, long=-118.2437,
         attributes={"size": ["large", "deep"]}, media_urls=("https://img/1.jpg", "https://img/2.jpg"),
-        resident_id=uuid4(), closed_at=None,
+        resident_id=uuid4(), closed_at=None, body_id="streets", team="north crew", priority="high",
+        analysis_codes=("PH-1", "PH-2"),
+        external_references=(ExternalReference("streets", "SR-1"), ExternalReference("parks", "WO-9")),
+        delivery=Delivery(DeliveryState.failed, attempts=2, last_error="503 Service Unavailable",
+                          retry_at=datetime(2026, 1, 3, 4, 0, 0, 123456, tzinfo=UTC)),
+        imported_from=ExternalReference("parks", "WO-9"),
     )
 
 
@@ -50,6 +60,8 @@ async def test_what_is_saved_loads_back_unchanged(projections, make_store):
         assert await store.load_for_update(number) == state
 
         closed = AgentRequest(**{**state.__dict__, "status": "closed", "closed_at": state.updated_at, "lat": None,
-                                 "long": None, "media_urls": (), "resident_id": None})
+                                 "long": None, "media_urls": (), "resident_id": None,
+                                 "body_id": None, "team": None, "priority": None, "analysis_codes": (),
+                                 "external_references": (), "delivery": None, "imported_from": None})
         await store.save(closed)
         assert await store.load_for_update(number) == closed

@@ -9,13 +9,20 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from civicloop_projections.adapters.catalogue_lock import lock_catalogue_shared
-from civicloop_projections.domain.agent_request import AgentRequest
+from civicloop_projections.domain.agent_request import (
+    AgentRequest,
+    Delivery,
+    DeliveryState,
+    ExternalReference,
+)
 from civicloop_projections.domain.history import HistoryEntry
 from civicloop_projections.service_layer.ports import AgentViewStore
 
 _STATE_COLUMNS = """request_number, jurisdiction_id, service_code, description, status, preferred_channel, source,
     submitted_at, updated_at, event_count, last_event_id, external_status_code, address_string, address_id,
-    ST_Y(location::geometry) as lat, ST_X(location::geometry) as long, attributes, media_urls, resident_id, closed_at"""
+    ST_Y(location::geometry) as lat, ST_X(location::geometry) as long, attributes, media_urls, resident_id, closed_at,
+    body_id, team, priority, analysis_codes, external_references, delivery_state, delivery_attempts,
+    delivery_last_error, delivery_retry_at, imported_from"""
 
 
 class PostgresAgentViewStore(AgentViewStore):
@@ -24,6 +31,9 @@ class PostgresAgentViewStore(AgentViewStore):
     def __init__(self, conn: psycopg.AsyncConnection[Any], *, consumer: str) -> None:
         self.conn = conn
         self.consumer = consumer
+
+    async def history_summaries(self, request_number: str, event_type: str) -> list[dict[str, Any]]:
+        return await history_summaries(self.conn, request_number, event_type)
 
     async def load_for_update(self, request_number: str) -> AgentRequest | None:
         # Before the row lock, and held to the commit: see `catalogue_lock`.
@@ -48,23 +58,51 @@ async def load_for_update(conn: psycopg.AsyncConnection[Any], request_number: st
     if row is None:
         return None
     row["media_urls"] = tuple(row["media_urls"])
+    row["analysis_codes"] = tuple(row["analysis_codes"])
+    row["external_references"] = tuple(ExternalReference(**r) for r in row["external_references"])
+    row["imported_from"] = ExternalReference(**row["imported_from"]) if row["imported_from"] else None
+    delivery = {k: row.pop(f"delivery_{k}") for k in ("state", "attempts", "last_error", "retry_at")}
+    row["delivery"] = (
+        None if delivery["state"] is None else Delivery(**{**delivery, "state": DeliveryState(delivery["state"])})
+    )
     return AgentRequest(**row)
+
+
+async def history_summaries(
+    conn: psycopg.AsyncConnection[Any], request_number: str, event_type: str
+) -> list[dict[str, Any]]:
+    cur = await conn.execute(
+        """select summary from projections.agent_request_history
+            where request_number = %s and type = %s
+            order by partition, kafka_offset""",
+        (request_number, event_type),
+    )
+    return [row[0] for row in await cur.fetchall()]
+
+
+def _reference(reference: ExternalReference) -> dict[str, str]:
+    return {"body_id": reference.body_id, "external_id": reference.external_id}
 
 
 async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
     """Upsert the state; the service name and the covering area are read from the catalogue view as it is now."""
+    delivery = state.delivery
     await conn.execute(
         """insert into projections.agent_requests as r (
              request_number, jurisdiction_id, service_code, service_name, description, status, external_status_code,
              address_string, address_id, location, service_area_id, attributes, media_urls, preferred_channel, source,
-             resident_id, submitted_at, updated_at, closed_at, event_count, last_event_id)
+             resident_id, submitted_at, updated_at, closed_at, event_count, last_event_id, body_id, team, priority,
+             analysis_codes, external_references, delivery_state, delivery_attempts, delivery_last_error,
+             delivery_retry_at, imported_from)
            select n.request_number, n.jurisdiction_id, n.service_code,
                   (select s.service_name from projections.services s
                     where s.jurisdiction_id = n.jurisdiction_id and s.service_code = n.service_code),
                   n.description, n.status, n.external_status_code, n.address_string, n.address_id, n.location,
                   projections.covering_area(n.jurisdiction_id, n.location),
                   n.attributes, n.media_urls, n.preferred_channel, n.source, n.resident_id, n.submitted_at,
-                  n.updated_at, n.closed_at, n.event_count, n.last_event_id
+                  n.updated_at, n.closed_at, n.event_count, n.last_event_id, n.body_id, n.team, n.priority,
+                  n.analysis_codes, n.external_references, n.delivery_state, n.delivery_attempts,
+                  n.delivery_last_error, n.delivery_retry_at, n.imported_from
              from (select %(request_number)s::text as request_number, %(jurisdiction_id)s::text as jurisdiction_id,
                           %(service_code)s::text as service_code, %(description)s::text as description,
                           %(status)s::text as status, %(external_status_code)s::text as external_status_code,
@@ -76,7 +114,15 @@ async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
                           %(preferred_channel)s::text as preferred_channel, %(source)s::text as source,
                           %(resident_id)s::uuid as resident_id, %(submitted_at)s::timestamptz as submitted_at,
                           %(updated_at)s::timestamptz as updated_at, %(closed_at)s::timestamptz as closed_at,
-                          %(event_count)s::integer as event_count, %(last_event_id)s::uuid as last_event_id) n
+                          %(event_count)s::integer as event_count, %(last_event_id)s::uuid as last_event_id,
+                          %(body_id)s::text as body_id, %(team)s::text as team, %(priority)s::text as priority,
+                          %(analysis_codes)s::text[] as analysis_codes,
+                          %(external_references)s::jsonb as external_references,
+                          %(delivery_state)s::text as delivery_state,
+                          %(delivery_attempts)s::integer as delivery_attempts,
+                          %(delivery_last_error)s::text as delivery_last_error,
+                          %(delivery_retry_at)s::timestamptz as delivery_retry_at,
+                          %(imported_from)s::jsonb as imported_from) n
            on conflict (request_number) do update set
              jurisdiction_id = excluded.jurisdiction_id, service_code = excluded.service_code,
              service_name = excluded.service_name, description = excluded.description, status = excluded.status,
@@ -86,7 +132,11 @@ async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
              media_urls = excluded.media_urls, preferred_channel = excluded.preferred_channel,
              source = excluded.source, resident_id = excluded.resident_id, submitted_at = excluded.submitted_at,
              updated_at = excluded.updated_at, closed_at = excluded.closed_at, event_count = excluded.event_count,
-             last_event_id = excluded.last_event_id""",
+             last_event_id = excluded.last_event_id, body_id = excluded.body_id, team = excluded.team,
+             priority = excluded.priority, analysis_codes = excluded.analysis_codes,
+             external_references = excluded.external_references, delivery_state = excluded.delivery_state,
+             delivery_attempts = excluded.delivery_attempts, delivery_last_error = excluded.delivery_last_error,
+             delivery_retry_at = excluded.delivery_retry_at, imported_from = excluded.imported_from""",
         {
             "request_number": state.request_number,
             "jurisdiction_id": state.jurisdiction_id,
@@ -108,6 +158,16 @@ async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
             "closed_at": state.closed_at,
             "event_count": state.event_count,
             "last_event_id": state.last_event_id,
+            "body_id": state.body_id,
+            "team": state.team,
+            "priority": state.priority,
+            "analysis_codes": list(state.analysis_codes),
+            "external_references": Jsonb([_reference(r) for r in state.external_references]),
+            "delivery_state": delivery.state.value if delivery else None,
+            "delivery_attempts": delivery.attempts if delivery else 0,
+            "delivery_last_error": delivery.last_error if delivery else None,
+            "delivery_retry_at": delivery.retry_at if delivery else None,
+            "imported_from": Jsonb(_reference(state.imported_from)) if state.imported_from else None,
         },
     )
 

@@ -14,19 +14,29 @@ _REQUEST_COLUMNS = """request_number, jurisdiction_id, service_code, service_nam
     case when location is null then null
          else json_build_object('lat', ST_Y(location::geometry), 'long', ST_X(location::geometry)) end as location,
     service_area_id, attributes, media_urls, preferred_channel, source, resident_id, submitted_at, updated_at,
-    closed_at, event_count, last_event_id"""
+    closed_at, event_count, last_event_id, body_id, team, priority, analysis_codes, external_references,
+    case when delivery_state is null then null
+         else json_build_object('state', delivery_state, 'attempts', delivery_attempts,
+                                'last_error', delivery_last_error, 'retry_at', delivery_retry_at) end as delivery,
+    imported_from"""
 
 
 def filter_sql(f: AgentRequestFilter, cursor: Cursor | None) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    if f.statuses:
-        clauses.append("status = any(%s)")
-        params.append(list(f.statuses))
+    for column, values in (
+        ("status", f.statuses),
+        ("priority", f.priorities),
+        ("delivery_state", f.delivery_states),
+    ):
+        if values:
+            clauses.append(f"{column} = any(%s)")
+            params.append(list(values))
     for column, value in (
         ("service_code", f.service_code),
         ("service_area_id", f.service_area_id),
         ("jurisdiction_id", f.jurisdiction_id),
+        ("body_id", f.body_id),
     ):
         if value is not None:
             clauses.append(f"{column} = %s")

@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from civicloop_events import Event, ServiceRequestSubmitted, StatusChanged
-from civicloop_events.payloads import RequestStatus
+from civicloop_events.payloads import (
+    ExternalReferenceAssigned,
+    RequestImported,
+    RequestStatus,
+    Routed,
+    SendFailed,
+    SentToBackend,
+)
+
+
+class DeliveryState(str, enum.Enum):
+    """How sending the request to its body is going."""
+
+    queued = "queued"  # routed to a body, no attempt seen yet
+    sent = "sent"
+    failed = "failed"  # the last attempt failed; another is scheduled at `retry_at`
+    given_up = "given_up"  # the last attempt failed and no more automatic retries follow
+
+
+@dataclass(frozen=True)
+class Delivery:
+    state: DeliveryState
+    attempts: int = 0
+    last_error: str | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ExternalReference:
+    """A back-end's own id for the request."""
+
+    body_id: str
+    external_id: str
 
 
 @dataclass(frozen=True)
@@ -35,6 +68,13 @@ class AgentRequest:
     media_urls: tuple[str, ...] = ()
     resident_id: UUID | None = None
     closed_at: datetime | None = None
+    body_id: str | None = None
+    team: str | None = None
+    priority: str | None = None
+    analysis_codes: tuple[str, ...] = ()
+    external_references: tuple[ExternalReference, ...] = ()
+    delivery: Delivery | None = None
+    imported_from: ExternalReference | None = None
 
 
 def fold(state: AgentRequest | None, event: Event[Any]) -> AgentRequest | None:
@@ -47,6 +87,16 @@ def fold(state: AgentRequest | None, event: Event[Any]) -> AgentRequest | None:
         return None
     if isinstance(payload, StatusChanged):
         return status_changed(state, event)
+    if isinstance(payload, Routed):
+        return routed(touched(state, event), payload)
+    if isinstance(payload, SentToBackend):
+        return sent(touched(state, event), payload)
+    if isinstance(payload, SendFailed):
+        return send_failed(touched(state, event), payload)
+    if isinstance(payload, ExternalReferenceAssigned):
+        return reference_assigned(touched(state, event), payload)
+    if isinstance(payload, RequestImported):
+        return imported(touched(state, event), payload)
     return touched(state, event)
 
 
@@ -93,3 +143,56 @@ def status_changed(state: AgentRequest, event: Event[Any]) -> AgentRequest:
         external_status_code=p.external_status_code,
         closed_at=(state.closed_at or event.occurred_at) if closing else None,
     )
+
+
+def routed(state: AgentRequest, p: Routed) -> AgentRequest:
+    """A routing decision replaces the previous one. Routing to another body starts its delivery afresh."""
+    delivery = state.delivery
+    if p.body_id is None:
+        delivery = None
+    elif delivery is None or p.body_id != state.body_id:
+        delivery = Delivery(DeliveryState.queued)
+    return replace(
+        state,
+        body_id=p.body_id,
+        team=p.team,
+        priority=p.priority.value,
+        analysis_codes=tuple(p.analysis_codes),
+        delivery=delivery,
+    )
+
+
+def _attempts(state: AgentRequest, attempt: int) -> int:
+    return max(state.delivery.attempts if state.delivery else 0, attempt)
+
+
+def sent(state: AgentRequest, p: SentToBackend) -> AgentRequest:
+    return replace(state, delivery=Delivery(DeliveryState.sent, attempts=_attempts(state, p.attempt)))
+
+
+def send_failed(state: AgentRequest, p: SendFailed) -> AgentRequest:
+    """A failure with a `retry_at` waits for that retry; one without it is the last attempt."""
+    return replace(
+        state,
+        delivery=Delivery(
+            DeliveryState.failed if p.retry_at is not None else DeliveryState.given_up,
+            attempts=_attempts(state, p.attempt),
+            last_error=p.error,
+            retry_at=p.retry_at,
+        ),
+    )
+
+
+def reference_assigned(state: AgentRequest, p: ExternalReferenceAssigned) -> AgentRequest:
+    """References are kept in the order first assigned; assigning the same one again changes nothing."""
+    reference = ExternalReference(p.body_id, p.external_id)
+    if reference in state.external_references:
+        return state
+    return replace(state, external_references=(*state.external_references, reference))
+
+
+def imported(state: AgentRequest, p: RequestImported) -> AgentRequest:
+    """Where the request came from, when a back-end created it; the first import recorded stays."""
+    if state.imported_from is not None:
+        return state
+    return replace(state, imported_from=ExternalReference(p.body_id, p.external_id))

@@ -81,5 +81,8 @@ class AgentRequestFilter:
     service_code: str | None = None
     service_area_id: str | None = None
     jurisdiction_id: str | None = None
+    body_id: str | None = None
+    priorities: tuple[str, ...] = ()
+    delivery_states: tuple[str, ...] = ()
     bbox: Bbox | None = None
     since: datetime | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from civicloop_events.payloads import RequestStatus
+from civicloop_events.payloads import Priority, RequestStatus
 from civicloop_events.request_numbers import InvalidRequestNumber
 from civicloop_events.request_numbers import parse as canonical_request_number
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_projections.adapters import agent_views
+from civicloop_projections.domain.agent_request import DeliveryState
 from civicloop_projections.domain.queries import (
     AgentRequestFilter,
     Bbox,
@@ -86,6 +87,11 @@ async def list_requests(
     service_code: Annotated[str | None, Query(max_length=64)] = None,
     service_area_id: Annotated[str | None, Query(max_length=120)] = None,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
+    body_id: Annotated[str | None, Query(max_length=64, description="routed to this body")] = None,
+    priority: Annotated[list[Priority] | None, Query(description="repeatable: any of these priorities")] = None,
+    delivery_state: Annotated[
+        list[DeliveryState] | None, Query(description="repeatable: any of these states of sending to the body")
+    ] = None,
     bbox: Annotated[str | None, Query(description="min_long,min_lat,max_long,max_lat (WGS84)")] = None,
     since: Annotated[datetime | None, Query(description="updated at or after this ISO 8601 time")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -105,6 +111,9 @@ async def list_requests(
         service_code=service_code,
         service_area_id=service_area_id,
         jurisdiction_id=jurisdiction_id,
+        body_id=body_id,
+        priorities=tuple(p.value for p in priority or ()),
+        delivery_states=tuple(d.value for d in delivery_state or ()),
         bbox=box,
         since=since,
     )

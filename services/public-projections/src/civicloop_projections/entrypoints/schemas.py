@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -12,6 +12,20 @@ from pydantic import BaseModel, Field
 class Point(BaseModel):
     lat: float
     long: float
+
+
+class ExternalReferenceRead(BaseModel):
+    body_id: str
+    external_id: str = Field(description="the back-end's own id for the request")
+
+
+class DeliveryRead(BaseModel):
+    state: Literal["queued", "sent", "failed", "given_up"] = Field(
+        description="queued: routed, not yet attempted; failed: retried at `retry_at`; given_up: no more retries"
+    )
+    attempts: int = Field(description="the highest attempt seen")
+    last_error: str | None = Field(description="the error of the last attempt, when it failed")
+    retry_at: datetime | None = Field(description="when the next attempt is due, after a failure")
 
 
 class AgentRequestRead(BaseModel):
@@ -36,6 +50,13 @@ class AgentRequestRead(BaseModel):
     closed_at: datetime | None
     event_count: int
     last_event_id: UUID
+    body_id: str | None = Field(description="the body the request is routed to")
+    team: str | None
+    priority: Literal["low", "normal", "high"] | None = Field(description="null until the request is routed")
+    analysis_codes: list[str]
+    external_references: list[ExternalReferenceRead] = Field(description="in the order the back-ends assigned them")
+    delivery: DeliveryRead | None = Field(description="sending to the body; null while not routed to one")
+    imported_from: ExternalReferenceRead | None = Field(description="the back-end the request was imported from")
 
 
 class AgentRequestPage(BaseModel):

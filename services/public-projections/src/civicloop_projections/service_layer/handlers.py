@@ -6,8 +6,9 @@ import logging
 from typing import Any
 
 from civicloop_events import Event, ServiceAreaDefined, ServiceDefined
+from civicloop_events.payloads import RequestImported
 
-from civicloop_projections.domain.agent_request import fold
+from civicloop_projections.domain.agent_request import fold, imported
 from civicloop_projections.domain.catalogue import area_geometry
 from civicloop_projections.domain.history import history_entry
 from civicloop_projections.service_layer.ports import AgentViewStore, CatalogueStore
@@ -22,11 +23,18 @@ async def when_request_event_update_agent_view(store: AgentViewStore, event: Eve
     creates no row. Retrying cannot help it: the request's events share a partition, so a submission could only
     arrive after it, behind the very retries that would block that partition; dead-lettering it would take a fact
     out of the request's audited history. A row needs a submission; the history keeps every fact.
+
+    An imported request's `RequestImported` comes before its submission: when the row is created, the imports
+    already in its history (in log order) are applied to it.
     """
     if event.request_id is None:
         return  # configuration events belong to `jurisdiction.config`, not to a request's history
     await store.append_history(history_entry(event))
-    new_state = fold(await store.load_for_update(event.request_id), event)
+    state = await store.load_for_update(event.request_id)
+    new_state = fold(state, event)
+    if state is None and new_state is not None:
+        for summary in await store.history_summaries(event.request_id, RequestImported.event_type):
+            new_state = imported(new_state, RequestImported.model_validate(summary))
     if new_state is None:
         log.warning(
             "event of an unknown request kept in history only",

@@ -18,6 +18,10 @@ class AgentViewStore(abc.ABC):
     async def append_history(self, entry: HistoryEntry) -> None: ...
 
     @abc.abstractmethod
+    async def history_summaries(self, request_number: str, event_type: str) -> list[dict[str, Any]]:
+        """The summaries of the request's history entries of one type, in log order."""
+
+    @abc.abstractmethod
     async def load_for_update(self, request_number: str) -> AgentRequest | None: ...
 
     @abc.abstractmethod
