@@ -24,7 +24,9 @@ from civicloop_events.payloads import PartnerAuthorised
 from civicloop_events.producer import EventProducer
 from civicloop_events.request_numbers import encode as encode_number
 from civicloop_events.topics import Topics, ensure_topics
+from civicloop_gateway.adapters.open311_queries import requests_sql
 from civicloop_gateway.domain.partner_keys import issue_key
+from civicloop_gateway.domain.queries import Limits, request_query
 from civicloop_testing.processes import ServiceProcess
 
 from bench.harness import KAFKA, LoadResult, closed_loop, scratch_database
@@ -78,6 +80,15 @@ def load_requests(dsn: str, count: int) -> float:
         conn.autocommit = True
         conn.execute("vacuum analyze gateway.requests")
     return time.perf_counter() - started
+
+
+def query_plan(dsn: str, query: dict[str, str]) -> list[str]:
+    """EXPLAIN ANALYZE of the statement the gateway runs for GET requests with `query`."""
+    q = request_query({k: [v] for k, v in query.items() if k != "jurisdiction_id"},
+                      jurisdiction_id=query["jurisdiction_id"], now=datetime.now(UTC), limits=Limits())
+    sql, params = requests_sql(q)
+    with psycopg.connect(dsn) as conn:
+        return [line for (line,) in conn.execute(f"explain (analyze, buffers) {sql}", params).fetchall()]
 
 
 async def publish_configuration(topics: Topics, key_sha256: str, key_id: str) -> None:
@@ -145,6 +156,8 @@ async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
                                           concurrency=concurrency, seconds=seconds)
             lines.append(f"concurrency {concurrency}, {seconds:.0f} s each, same client, same process")
             lines += [ceiling.line(), reads.line(), posts.line(), ratio(reads, ceiling), ratio(posts, ceiling)]
+            lines.append("plan of the GET's query (warm):")
+            lines += [f"  {line}" for line in await asyncio.to_thread(query_plan, dsn, query)]
         finally:
             gateway.stop()
     return lines

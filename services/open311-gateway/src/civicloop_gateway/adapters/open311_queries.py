@@ -5,22 +5,62 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway.domain.queries import RequestQuery, UpdatesQuery
+from civicloop_gateway.open311.documents import REQUEST_FIELDS
 
-REQUEST_COLUMNS = (
-    "service_request_id, status, status_notes, service_name, service_code, description, agency_responsible,"
-    " service_notice, requested_datetime, updated_datetime, expected_datetime, address, address_id, zipcode,"
-    " lat, long, media_url, civicloop_status, source, media_urls"
-)
+
+def _w3c(column: str) -> str:
+    """A timestamptz column as W3C text (G-40), as `format_w3c` writes it: in UTC, seconds truncated, `Z`.
+
+    Not named after the column: `order by requested_datetime` must keep sorting by the column (and its index).
+    """
+    return f"""to_char({column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+
+
+# A request row: the request object's fields in `REQUEST_FIELDS` order, datetimes already W3C text; then, when the
+# extensions are asked for (CX-01), what `extensions=true` adds.
+REQUEST_COLUMNS = ", ".join(_w3c(name) if name.endswith("_datetime") else name for name in REQUEST_FIELDS)
+EXTENSION_COLUMNS = ("civicloop_status", "source", "media_urls")
+
+
+def _request_columns(extensions: bool) -> str:
+    return f"{REQUEST_COLUMNS}, {', '.join(EXTENSION_COLUMNS)}" if extensions else REQUEST_COLUMNS
 
 
 def _in(column: str, values: tuple[str, ...], params: dict[str, Any]) -> str:
     """`column = v` for one value (an ordered index scan), `column = any(...)` for several."""
     params[column] = values[0] if len(values) == 1 else list(values)
     return f"{column} = %({column})s" if len(values) == 1 else f"{column} = any(%({column})s)"
+
+
+def requests_sql(q: RequestQuery, *, extra: int = 1) -> tuple[str, dict[str, Any]]:
+    """The statement `Open311View.requests` runs for `q`, and its parameters."""
+    where = ["jurisdiction_id = %(jurisdiction_id)s"]
+    params: dict[str, Any] = {"jurisdiction_id": q.jurisdiction_id, "limit": q.page.limit + extra,
+                              "offset": q.page.offset}
+    for column, values in (("service_request_id", q.ids), ("service_code", q.service_codes),
+                           ("status", q.statuses)):
+        if values is not None:
+            where.append(_in(column, values, params))
+    if q.requested is not None:
+        where.append("requested_datetime >= %(requested_from)s and requested_datetime < %(requested_to)s")
+        params |= {"requested_from": q.requested.lower, "requested_to": q.requested.upper}
+    if q.updated_after is not None:
+        where.append("updated_datetime >= %(updated_after)s")
+        params["updated_after"] = q.updated_after
+    if q.updated_before is not None:
+        where.append("updated_datetime < %(updated_before)s")
+        params["updated_before"] = q.updated_before
+    if q.near is not None:
+        where.append("ST_DWithin(location, ST_SetSRID(ST_MakePoint(%(near_long)s, %(near_lat)s), 4326)::geography,"
+                     " %(radius)s)")
+        params |= {"near_lat": q.near.lat, "near_long": q.near.long, "radius": q.near.radius_m}
+    sql = (f"select {_request_columns(q.extensions)} from gateway.requests where {' and '.join(where)}"
+           f" order by {q.order.value} limit %(limit)s offset %(offset)s")
+    return sql, params
 
 
 class Open311View:
@@ -30,6 +70,12 @@ class Open311View:
     async def _all(self, query: str, params: Any) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(query, params)
+            return await cur.fetchall()
+
+    async def _rows(self, query: str, params: Any) -> list[tuple[Any, ...]]:
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=tuple_row, binary=True)
             await cur.execute(query, params)
             return await cur.fetchall()
 
@@ -67,39 +113,22 @@ class Open311View:
         return None if row is None else list(row["attributes"])
 
     # -- requests ---------------------------------------------------------------------------------------------
-    async def requests(self, q: RequestQuery, *, extra: int = 1) -> list[dict[str, Any]]:
-        """The page `q` asks for, plus `extra` rows past it (so the caller knows whether another page follows)."""
-        where = ["jurisdiction_id = %(jurisdiction_id)s"]
-        params: dict[str, Any] = {"jurisdiction_id": q.jurisdiction_id, "limit": q.page.limit + extra,
-                                  "offset": q.page.offset}
-        for column, values in (("service_request_id", q.ids), ("service_code", q.service_codes),
-                               ("status", q.statuses)):
-            if values is not None:
-                where.append(_in(column, values, params))
-        if q.requested is not None:
-            where.append("requested_datetime >= %(requested_from)s and requested_datetime < %(requested_to)s")
-            params |= {"requested_from": q.requested.lower, "requested_to": q.requested.upper}
-        if q.updated_after is not None:
-            where.append("updated_datetime >= %(updated_after)s")
-            params["updated_after"] = q.updated_after
-        if q.updated_before is not None:
-            where.append("updated_datetime < %(updated_before)s")
-            params["updated_before"] = q.updated_before
-        if q.near is not None:
-            where.append("ST_DWithin(location, ST_SetSRID(ST_MakePoint(%(near_long)s, %(near_lat)s), 4326)::geography,"
-                         " %(radius)s)")
-            params |= {"near_lat": q.near.lat, "near_long": q.near.long, "radius": q.near.radius_m}
-        return await self._all(
-            f"select {REQUEST_COLUMNS} from gateway.requests where {' and '.join(where)}"
-            f" order by {q.order.value} limit %(limit)s offset %(offset)s",
-            params,
-        )
+    async def requests(self, q: RequestQuery, *, extra: int = 1) -> list[tuple[Any, ...]]:
+        """The page `q` asks for, plus `extra` rows past it (so the caller knows whether another page follows).
 
-    async def request(self, jurisdiction_id: str, service_request_id: str) -> dict[str, Any] | None:
-        return await self._one(
-            f"select {REQUEST_COLUMNS} from gateway.requests where service_request_id = %s and jurisdiction_id = %s",
+        Request rows (`REQUEST_COLUMNS`, then `EXTENSION_COLUMNS` when `q.extensions`).
+        """
+        return await self._rows(*requests_sql(q, extra=extra))
+
+    async def request(self, jurisdiction_id: str, service_request_id: str, *,
+                      extensions: bool = False) -> tuple[Any, ...] | None:
+        """One request row (as `requests` gives them), or None."""
+        rows = await self._rows(
+            f"select {_request_columns(extensions)} from gateway.requests"
+            " where service_request_id = %s and jurisdiction_id = %s",
             (service_request_id, jurisdiction_id),
         )
+        return rows[0] if rows else None
 
     # -- tokens (written by the POST side, gateway.tokens) -----------------------------------------------------
     async def token(self, jurisdiction_id: str, token: str, *, ttl: timedelta) -> tuple[str, str | None] | None:

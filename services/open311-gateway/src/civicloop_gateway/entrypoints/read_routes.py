@@ -3,6 +3,7 @@ requests, one request, tokens, and FixMyStreet's servicerequestupdates (CHECKLIS
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -11,7 +12,7 @@ from civicloop_events.payloads import RequestStatus
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from civicloop_gateway.adapters.open311_queries import Open311View
+from civicloop_gateway.adapters.open311_queries import EXTENSION_COLUMNS, Open311View
 from civicloop_gateway.bootstrap import Gateway
 from civicloop_gateway.domain.jurisdictions import (
     JurisdictionMissing,
@@ -32,12 +33,11 @@ from civicloop_gateway.domain.statuses import citysdk_detailed_status
 from civicloop_gateway.open311 import openapi
 from civicloop_gateway.open311.documents import (
     discovery_document,
-    request_record,
-    requests_document,
     service_definition_document,
     services_document,
     token_document,
     updates_document,
+    view_requests_document,
 )
 from civicloop_gateway.open311.errors import Open311Error
 from civicloop_gateway.open311.formats import Format, UnknownFormat, parse_format
@@ -63,7 +63,8 @@ JurisdictionParam = Annotated[str | None, Query(
 ApiKeyParam = Annotated[str | None, Query(description="Accepted and ignored on reads (G-72).")]
 
 
-def _gateway(request: Request) -> Gateway:
+async def _gateway(request: Request) -> Gateway:
+    """The running gateway (a coroutine, so FastAPI resolves it in the event loop, not in a worker thread)."""
     gateway = request.app.state.gateway
     if gateway is None:
         raise Open311Error(503, description="The gateway is starting; retry shortly.")
@@ -118,12 +119,13 @@ def _next_page_link(request: Request, page: Page) -> dict[str, str]:
     return {"Link": f'<{url}>; rel="next"'}
 
 
-def _extended(row: dict[str, Any]) -> dict[str, Any]:
+def _extended(row: Sequence[Any]) -> dict[str, Any]:
     """CX-01, ST-03: what `extensions=true` adds; the channel without any client's name."""
+    civicloop_status, source, media_urls = row[-len(EXTENSION_COLUMNS):]
     return {
-        "channel": str(row["source"]).split(":", 1)[0],
-        "detailed_status": citysdk_detailed_status(RequestStatus(row["civicloop_status"])),
-        "media_urls": Many("media_url", list(row["media_urls"] or ())),
+        "channel": str(source).split(":", 1)[0],
+        "detailed_status": citysdk_detailed_status(RequestStatus(civicloop_status)),
+        "media_urls": Many("media_url", list(media_urls or ())),
     }
 
 
@@ -224,10 +226,8 @@ async def list_requests(
         raise _bad_query(exc) from None
     rows = await Open311View(gateway.pool).requests(query)
     headers = _next_page_link(request, query.page) if len(rows) > query.page.limit else {}
-    rows = rows[: query.page.limit]
-    records = [request_record(r, extensions=query.extensions, extended=_extended(r) if query.extensions else None)
-               for r in rows]
-    return document_response(requests_document(records), f, headers=headers)
+    document = view_requests_document(rows[: query.page.limit], extended=_extended if query.extensions else None)
+    return document_response(document, f, headers=headers)
 
 
 async def _one_request(service_request_id: str, fmt: str, request: Request, gateway: Gateway) -> Response:
@@ -237,11 +237,11 @@ async def _one_request(service_request_id: str, fmt: str, request: Request, gate
         extended = boolean("extensions", request.query_params.getlist("extensions"))
     except InvalidQuery as exc:
         raise _bad_query(exc) from None
-    row = await Open311View(gateway.pool).request(jurisdiction, service_request_id)
+    row = await Open311View(gateway.pool).request(jurisdiction, service_request_id, extensions=extended)
     if row is None:
         raise Open311Error(404, description=f"Service request not found with id {service_request_id!r}")  # R1-02
-    record = request_record(row, extensions=extended, extended=_extended(row) if extended else None)
-    return document_response(requests_document([record]), f)  # R1-01: a list of one
+    document = view_requests_document([row], extended=_extended if extended else None)
+    return document_response(document, f)  # R1-01: a list of one
 
 
 @router.get(

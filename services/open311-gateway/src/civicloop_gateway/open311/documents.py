@@ -6,11 +6,11 @@ ones as None (SL-08, SD-12, SR-20).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from civicloop_gateway.open311.render import Document, Many, Record
+from civicloop_gateway.open311.render import Document, Many, Record, number
 
 GEOREPORT_V2 = "http://wiki.open311.org/GeoReport_v2"
 LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
@@ -21,7 +21,6 @@ REQUEST_FIELDS = (
     "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
     "address", "address_id", "zipcode", "lat", "long", "media_url",
 )
-ID_FIELDS = ("service_request_id", "service_code", "address_id", "zipcode")
 
 
 def _text(value: Any) -> str | None:
@@ -87,17 +86,44 @@ def service_definition_document(service_code: str, attributes: Sequence[Mapping[
     })
 
 
+def _request(values: Sequence[Any]) -> dict[str, Any]:
+    """The seventeen fields from their values in `REQUEST_FIELDS` order (more values may follow; they are ignored).
+
+    Identifiers are text; any other blank text but the status is None; numbers come through `number()`; datetimes
+    stay what they are (a datetime, or W3C text already). Written out field by field: it runs once per request
+    listed.
+    """
+    (service_request_id, status, status_notes, service_name, service_code, description, agency_responsible,
+     service_notice, requested_datetime, updated_datetime, expected_datetime, address, address_id, zipcode, lat,
+     long, media_url) = values if len(values) == _REQUEST_WIDTH else values[:_REQUEST_WIDTH]
+    return {
+        "service_request_id": _text(service_request_id),
+        "status": status,
+        "status_notes": None if status_notes == "" else status_notes,
+        "service_name": None if service_name == "" else service_name,
+        "service_code": _text(service_code),
+        "description": None if description == "" else description,
+        "agency_responsible": None if agency_responsible == "" else agency_responsible,
+        "service_notice": None if service_notice == "" else service_notice,
+        "requested_datetime": None if requested_datetime == "" else requested_datetime,
+        "updated_datetime": None if updated_datetime == "" else updated_datetime,
+        "expected_datetime": None if expected_datetime == "" else expected_datetime,
+        "address": None if address == "" else address,
+        "address_id": _text(address_id),
+        "zipcode": _text(zipcode),
+        "lat": number(lat),
+        "long": number(long),
+        "media_url": None if media_url == "" else media_url,
+    }
+
+
+_REQUEST_WIDTH = len(REQUEST_FIELDS)
+
+
 def request_record(row: Mapping[str, Any], *, extensions: bool = False,
                    extended: Mapping[str, Any] | None = None) -> Record:
     """SR-01..SR-17, all seventeen; `extended_attributes` only when `extensions=true` was asked for (CX-01)."""
-    record: dict[str, Any] = {}
-    for name in REQUEST_FIELDS:
-        value = row.get(name)
-        if name in ID_FIELDS:
-            value = _text(value)
-        elif isinstance(value, str) and name not in ("service_request_id", "status"):
-            value = value or None
-        record[name] = value
+    record = _request([row.get(name) for name in REQUEST_FIELDS])
     if extensions:
         record["extended_attributes"] = dict(extended or {})
     return record
@@ -106,6 +132,25 @@ def request_record(row: Mapping[str, Any], *, extensions: bool = False,
 def requests_document(records: Iterable[Record]) -> Document:
     """R1-01, RQ-06: always the `service_requests` container, one `request` per request, even for none or one."""
     return Document("service_requests", Many("request", list(records)))
+
+
+def view_requests_document(rows: Iterable[Sequence[Any]], *,
+                           extended: Callable[[Sequence[Any]], Mapping[str, Any]] | None = None) -> Document:
+    """`requests_document` of request rows as the view gives them: values in `REQUEST_FIELDS` order, text as str,
+    datetimes as W3C text, lat and long as floats; with `extended` (extensions=true, CX-01), each request's
+    `extended_attributes` is what it makes of the whole row.
+
+    Every float of such rows comes through `number()`, so the JSON is written without a walk over the values.
+    """
+    if extended is None:
+        records = [_request(row) for row in rows]
+    else:
+        records = []
+        for row in rows:
+            record = _request(row)
+            record["extended_attributes"] = dict(extended(row))
+            records.append(record)
+    return Document("service_requests", Many("request", records, numbers_checked=True))
 
 
 def token_document(token: str, service_request_id: str | None) -> Document:
