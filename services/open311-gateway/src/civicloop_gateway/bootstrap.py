@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 from civicloop_events.consumer import ConsumerRunner, Handler, wait_until_applied
 from civicloop_events.producer import EventProducer, Position
+from civicloop_events.supervisor import ConsumerSupervisor
 from civicloop_events.vault import ResidentKeyVault
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.ops import Check
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway import database
-from civicloop_gateway.adapters.consumer_supervisor import ConsumerSupervisor
 from civicloop_gateway.adapters.postgres_view import apply_config_event, apply_request_event
 from civicloop_gateway.settings import SCHEMA, GatewaySettings
 

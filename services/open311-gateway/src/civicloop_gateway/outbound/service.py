@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from civicloop_events.consumer import ConsumerRunner, Handler
 from civicloop_events.payloads import SendMethod
 from civicloop_events.producer import EventProducer
+from civicloop_events.supervisor import ConsumerSupervisor
 from civicloop_events.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
-from civicloop_gateway.adapters.consumer_supervisor import ConsumerSupervisor
 from civicloop_gateway.outbound.dispatcher import Dispatcher
 from civicloop_gateway.outbound.email_sender import EmailSender
 from civicloop_gateway.outbound.ports import Sender

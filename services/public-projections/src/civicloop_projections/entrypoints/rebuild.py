@@ -13,12 +13,12 @@ import asyncio
 from collections.abc import Callable
 
 from civicloop_events.consumer import read_positions
+from civicloop_events.supervisor import ConsumerSupervisor
 from civicloop_events.topics import partition_extents
 
 from civicloop_projections.adapters import tables
 from civicloop_projections.adapters.consumer_lock import consumers_lock_exclusive
 from civicloop_projections.bootstrap import Projections
-from civicloop_projections.entrypoints.consumers import ConsumerSupervisor
 from civicloop_projections.settings import SCHEMA
 
 Progress = Callable[[int, int], None]

@@ -14,11 +14,11 @@ from datetime import timedelta
 import httpx
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
+from civicloop_events.supervisor import ConsumerSupervisor
 from civicloop_runtime.settings import ServiceSettings
 from psycopg_pool import AsyncConnectionPool
 from pydantic import Field
 
-from civicloop_gateway.adapters.consumer_supervisor import ConsumerSupervisor
 from civicloop_gateway.outbound.open311.polling import Open311Poller, PollerConfig, fold_external_reference
 from civicloop_gateway.outbound.open311.sender import Open311Sender
 from civicloop_gateway.outbound.settings import OutboundSettings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 
-from civicloop_projections.entrypoints.consumers import ConsumerSupervisor
+from civicloop_events.supervisor import ConsumerSupervisor
 
 
 class ScriptedRunner:

@@ -1,6 +1,6 @@
 """Keeps a consumer runner running: a runner that fails (broker gone, database gone) is rebuilt after a back-off.
 
-A new runner resumes from the positions stored with the view's writes, so nothing is skipped or applied twice.
+A new runner resumes from the positions stored with the consumer's writes, so nothing is skipped or applied twice.
 """
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 
 from civicloop_events.consumer import ConsumerRunner
 
-log = logging.getLogger("civicloop.gateway.consumers")
+log = logging.getLogger("civicloop.events.supervisor")
 
 
 class ConsumerSupervisor:
@@ -19,14 +20,18 @@ class ConsumerSupervisor:
         self,
         make_runner: Callable[[], ConsumerRunner],
         *,
+        guard: Callable[[], AbstractAsyncContextManager[object]] | None = None,
         initial_backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
     ) -> None:
+        """`guard` is held while the runner runs (e.g. a lock that keeps a projection rebuild out meanwhile)."""
         self._make_runner = make_runner
+        self._guard = guard or nullcontext
         self._initial_backoff_s = initial_backoff_s
         self._max_backoff_s = max_backoff_s
         self._task: asyncio.Task[None] | None = None
         self._running = False
+        self._started_since_failure = False
 
     @property
     def running(self) -> bool:
@@ -46,21 +51,27 @@ class ConsumerSupervisor:
     async def _supervise(self) -> None:
         failures = 0
         while True:
-            started = False
-            runner = self._make_runner()
+            self._started_since_failure = False
             try:
-                await runner.start()
-                self._running = started = True
-                log.info("consumer started", extra={"consumer": runner.name, "topic": runner.topic})
-                await runner.run()
+                async with self._guard():
+                    await self._run_once()
                 return
             except asyncio.CancelledError:
                 raise
             except Exception:
-                failures = 1 if started else failures + 1
+                # A runner that had started counts as a first failure again: only repeated failures back off long.
+                failures = 1 if self._started_since_failure else failures + 1
                 delay = min(self._initial_backoff_s * 2 ** (failures - 1), self._max_backoff_s)
-                log.exception("consumer failed, restarting", extra={"consumer": runner.name, "backoff_s": delay})
-            finally:
-                self._running = False
-                await runner.stop()
+                log.exception("consumer failed, restarting", extra={"backoff_s": delay})
             await asyncio.sleep(delay)
+
+    async def _run_once(self) -> None:
+        runner = self._make_runner()
+        try:
+            await runner.start()
+            self._running = self._started_since_failure = True
+            log.info("consumer started", extra={"consumer": runner.name, "topic": runner.topic})
+            await runner.run()
+        finally:
+            self._running = False
+            await runner.stop()
