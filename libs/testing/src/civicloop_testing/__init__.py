@@ -14,6 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from civicloop_events.kafka_connection import client_options
 from civicloop_events.topics import Topics, ensure_topics
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
@@ -106,3 +109,23 @@ async def pool(database_dsn: str) -> AsyncIterator[AsyncConnectionPool]:
     await p.open(wait=True)
     yield p
     await p.close()
+
+
+async def read_all_records(bootstrap: str, topic: str, partition_count: int) -> list[ConsumerRecord]:
+    """Every record of `topic`, from the first offset to the end, in partition order (what is on the log, raw)."""
+    # "earliest" also for the reset that assign() starts, which would otherwise race the seek below.
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(partition_count)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        out: list[ConsumerRecord] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                out.extend(records)
+        return sorted(out, key=lambda r: (r.partition, r.offset))
+    finally:
+        await consumer.stop()

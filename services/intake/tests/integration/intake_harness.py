@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from asgi_lifespan import LifespanManager
 from civicloop_events import Actor, ActorKind, Event, ServiceDefined
@@ -25,6 +24,7 @@ from civicloop_intake import database
 from civicloop_intake.adapters.projections import CATALOGUE_CONSUMER
 from civicloop_intake.entrypoints.http import create_app
 from civicloop_intake.settings import Environment, IntakeSettings
+from civicloop_testing import read_all_records as read_all
 from psycopg_pool import AsyncConnectionPool
 
 SERVICES = [
@@ -102,21 +102,3 @@ async def intake(
         yield harness
 
 
-async def read_all(bootstrap: str, topic: str, partition_count: int) -> list[ConsumerRecord]:
-    """Every record of `topic`, from the first offset to the end, in partition order."""
-    # "earliest" also for the reset that assign() starts, which would otherwise race the seek below.
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(partition_count)]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        out: list[ConsumerRecord] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                out.extend(records)
-        return sorted(out, key=lambda r: (r.partition, r.offset))
-    finally:
-        await consumer.stop()

@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 import pytest_asyncio
 import uvicorn
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiosmtpd.controller import Controller
 from asgi_lifespan import LifespanManager
 from civicloop_events import (
@@ -45,6 +44,7 @@ from civicloop_gateway import database
 from civicloop_gateway.entrypoints.http import create_app
 from civicloop_gateway.outbound.settings import OutboundSettings
 from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing import read_all_records as read_all
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
@@ -247,24 +247,6 @@ class OutboundWorld:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         out, _ = await asyncio.wait_for(proc.communicate(), timeout=90)
         return proc.returncode or 0, out.decode()
-
-
-async def read_all(bootstrap: str, topic: str, partition_count: int) -> list[Any]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(partition_count)]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        out: list[Any] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                out.extend(records)
-        return sorted(out, key=lambda r: (r.partition, r.offset))
-    finally:
-        await consumer.stop()
 
 
 def unique_jurisdiction(name: str) -> str:

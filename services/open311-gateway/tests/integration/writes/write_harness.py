@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from asgi_lifespan import LifespanManager
 from civicloop_events import Actor, ActorKind, Event, ServiceDefined, decode_event
@@ -37,6 +36,7 @@ from civicloop_gateway.domain.partner_keys import IssuedKey, issue_key
 from civicloop_gateway.entrypoints.http import create_app
 from civicloop_gateway.settings import GatewaySettings
 from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing import read_all_records as read_all
 from defusedxml import ElementTree
 from psycopg_pool import AsyncConnectionPool
 
@@ -141,25 +141,6 @@ def streetlight(**overrides: Any) -> dict[str, Any]:
     }
     fields.update(overrides)
     return {k: v for k, v in fields.items() if v is not None}
-
-
-async def read_all(bootstrap: str, topic: str, partition_count: int) -> list[ConsumerRecord]:
-    """Every record of `topic`, from the first offset to the end, in partition order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(partition_count)]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        out: list[ConsumerRecord] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                out.extend(records)
-        return sorted(out, key=lambda r: (r.partition, r.offset))
-    finally:
-        await consumer.stop()
 
 
 async def _configure(settings: GatewaySettings, pool: AsyncConnectionPool,
