@@ -17,6 +17,10 @@ class ServiceSettings(BaseSettings):
     pool_min_size: int = 1
     pool_max_size: int = 10
     log_level: str = "INFO"
+    consumer_max_attempts: int = Field(default=5, ge=1, description="handler attempts before dead-lettering")
+    consumer_backoff_initial_s: float = Field(default=0.1, gt=0)
+    consumer_backoff_max_s: float = Field(default=5.0, gt=0)
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
 
     @field_validator("pg_dsn")
     @classmethod

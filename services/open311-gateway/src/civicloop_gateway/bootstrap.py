@@ -10,6 +10,7 @@ from civicloop_events.consumer import ConsumerRunner, Handler, wait_until_applie
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.supervisor import ConsumerSupervisor
 from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.consumers import consumer_runner
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.ops import Check
 from psycopg_pool import AsyncConnectionPool
@@ -40,21 +41,8 @@ class Gateway:
                             apply_config_event)
 
     def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
-        s = self.settings
-        return ConsumerRunner(
-            name=name,
-            bootstrap_servers=s.kafka_bootstrap,
-            topic=topic,
-            dead_letter_topic=s.topics.dead_letters,
-            pool=self.pool,
-            schema=SCHEMA,
-            handler=handler,
-            producer=self.producer,
-            max_attempts=s.consumer_max_attempts,
-            backoff_initial_s=s.consumer_backoff_initial_s,
-            backoff_max_s=s.consumer_backoff_max_s,
-            session_timeout_ms=s.consumer_session_timeout_ms,
-        )
+        return consumer_runner(self.settings, name=name, topic=topic, handler=handler, pool=self.pool,
+                               producer=self.producer, schema=SCHEMA)
 
     def start_consumers(self) -> None:
         self.supervisors = [ConsumerSupervisor(self.request_runner), ConsumerSupervisor(self.config_runner)]

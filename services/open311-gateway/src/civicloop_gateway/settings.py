@@ -73,10 +73,6 @@ class GatewaySettings(ServiceSettings):
 
     consumer_name: str = Field(default=REQUESTS_CONSUMER, description="consumer group of the Open311 request view")
     config_consumer_name: str = Field(default=CONFIG_CONSUMER, description="consumer group of the catalogue view")
-    consumer_max_attempts: int = Field(default=5, ge=1, description="handler attempts before dead-lettering")
-    consumer_backoff_initial_s: float = Field(default=0.1, gt=0)
-    consumer_backoff_max_s: float = Field(default=5.0, gt=0)
-    consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
 
     @field_validator("default_jurisdiction_id")
     @classmethod

@@ -10,6 +10,7 @@ import psycopg
 from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner, Handler
 from civicloop_events.producer import EventProducer
+from civicloop_runtime.consumers import consumer_runner
 from civicloop_runtime.db import open_pool
 from psycopg_pool import AsyncConnectionPool
 
@@ -52,21 +53,8 @@ class Projections:
     def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
         if self.producer is None:
             raise RuntimeError("consumers need the dead-letter producer: bootstrap(..., with_consumers=True)")
-        s = self.settings
-        return ConsumerRunner(
-            name=name,
-            bootstrap_servers=s.kafka_bootstrap,
-            topic=topic,
-            dead_letter_topic=s.topics.dead_letters,
-            pool=self.pool,
-            schema=SCHEMA,
-            handler=handler,
-            producer=self.producer,
-            max_attempts=s.consumer_max_attempts,
-            backoff_initial_s=s.consumer_backoff_initial_s,
-            backoff_max_s=s.consumer_backoff_max_s,
-            session_timeout_ms=s.consumer_session_timeout_ms,
-        )
+        return consumer_runner(self.settings, name=name, topic=topic, handler=handler, pool=self.pool,
+                               producer=self.producer, schema=SCHEMA)
 
     async def close(self) -> None:
         if self.producer is not None:

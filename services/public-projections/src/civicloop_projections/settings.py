@@ -19,7 +19,3 @@ class ProjectionSettings(ServiceSettings):
     read_your_writes_timeout_s: float = Field(
         default=5.0, gt=0, le=30, description="how long a GET waits for a position (or a not-yet-projected request)"
     )
-    consumer_max_attempts: int = Field(default=5, ge=1, description="handler attempts before dead-lettering")
-    consumer_backoff_initial_s: float = Field(default=0.1, gt=0)
-    consumer_backoff_max_s: float = Field(default=5.0, gt=0)
-    consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)

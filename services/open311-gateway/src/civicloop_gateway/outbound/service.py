@@ -16,6 +16,7 @@ from civicloop_events.payloads import SendMethod
 from civicloop_events.producer import EventProducer
 from civicloop_events.supervisor import ConsumerSupervisor
 from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.consumers import consumer_runner
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway.outbound.dispatcher import Dispatcher
@@ -53,13 +54,8 @@ class Outbound:
     _task: asyncio.Task[None] | None = None
 
     def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
-        s = self.settings
-        return ConsumerRunner(
-            name=name, bootstrap_servers=s.kafka_bootstrap, topic=topic, dead_letter_topic=s.topics.dead_letters,
-            pool=self.pool, schema=SCHEMA, handler=handler, producer=self.producer,
-            max_attempts=s.consumer_max_attempts, backoff_initial_s=s.consumer_backoff_initial_s,
-            backoff_max_s=s.consumer_backoff_max_s, session_timeout_ms=s.consumer_session_timeout_ms,
-        )
+        return consumer_runner(self.settings, name=name, topic=topic, handler=handler, pool=self.pool,
+                               producer=self.producer, schema=SCHEMA)
 
     def config_runner(self) -> ConsumerRunner:
         return self._runner(self.settings.outbound_config_consumer_group, self.settings.topics.jurisdiction_config,

@@ -15,6 +15,7 @@ import httpx
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
 from civicloop_events.supervisor import ConsumerSupervisor
+from civicloop_runtime.consumers import consumer_runner
 from civicloop_runtime.settings import ServiceSettings
 from psycopg_pool import AsyncConnectionPool
 from pydantic import Field
@@ -32,10 +33,6 @@ class Open311ClientSettings(ServiceSettings):
 
     open311_refs_consumer_name: str = REFS_CONSUMER
     open311_http_timeout_s: float = Field(default=30.0, gt=0, description="timeout of one call to a back-end")
-    consumer_max_attempts: int = Field(default=5, ge=1)
-    consumer_backoff_initial_s: float = Field(default=0.1, gt=0)
-    consumer_backoff_max_s: float = Field(default=5.0, gt=0)
-    consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
     open311_tick_s: float = Field(default=5.0, gt=0, description="how often the poller looks for due work")
     open311_overlap_s: float = Field(default=300.0, ge=0, description="each poll re-reads this much before the last"
                                                                       " window's end (late-written updates)")
@@ -84,13 +81,8 @@ class Open311Background:
 
     def refs_runner(self) -> ConsumerRunner:
         s = self.settings
-        return ConsumerRunner(
-            name=s.open311_refs_consumer_group, bootstrap_servers=s.kafka_bootstrap, topic=s.topics.request_events,
-            dead_letter_topic=s.topics.dead_letters, pool=self.pool, schema=SCHEMA, handler=fold_external_reference,
-            producer=self.producer, max_attempts=s.consumer_max_attempts,
-            backoff_initial_s=s.consumer_backoff_initial_s, backoff_max_s=s.consumer_backoff_max_s,
-            session_timeout_ms=s.consumer_session_timeout_ms,
-        )
+        return consumer_runner(s, name=s.open311_refs_consumer_group, topic=s.topics.request_events,
+                               handler=fold_external_reference, pool=self.pool, producer=self.producer, schema=SCHEMA)
 
     def start(self, *, consumer: bool = True, polling: bool = True) -> None:
         if consumer:
