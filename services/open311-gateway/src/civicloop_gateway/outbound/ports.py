@@ -76,7 +76,11 @@ class SendFailure(Exception):
 
 
 class TemporaryFailure(SendFailure):
-    """Worth trying again later."""
+    """Worth trying again later; not before `retry_after_s` when the back-end said so (HTTP Retry-After)."""
+
+    def __init__(self, message: str = "", *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class PermanentFailure(SendFailure):

@@ -25,7 +25,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -237,6 +237,9 @@ class SenderLoop:
         retry_at = None if isinstance(error, PermanentFailure) else next_attempt_at(
             item.attempt, now=self.clock(), max_attempts=s.outbound_max_attempts,
             initial_s=s.outbound_backoff_initial_s, max_s=s.outbound_backoff_max_s, rand=self.rand)
+        after = getattr(error, "retry_after_s", None)
+        if retry_at is not None and after is not None:
+            retry_at = max(retry_at, self.clock() + timedelta(seconds=after))  # the back-end asked us to wait
         text = (str(error) or type(error).__name__)[:2000]
         if item.purpose == "deliver":
             await self._publish(self._event(

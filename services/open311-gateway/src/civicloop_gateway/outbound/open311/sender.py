@@ -86,8 +86,8 @@ class Open311Sender(Sender):
             raise PermanentFailure(str(exc)) from exc
         except Open311Temporary as exc:
             failure = TemporaryFailure(str(exc) + (f" (Retry-After {exc.retry_after_s:g} s)"
-                                                   if exc.retry_after_s is not None else ""))
-            failure.retry_after_s = exc.retry_after_s  # type: ignore[attr-defined] - a hint for the sender loop
+                                                   if exc.retry_after_s is not None else ""),
+                                       retry_after_s=exc.retry_after_s)
             raise failure from exc
         destination = self.destination(body, item)
         async with self.pool.connection() as conn:
