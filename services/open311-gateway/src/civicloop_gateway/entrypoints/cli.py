@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 import typer
 from civicloop_runtime.logs import configure_logging
 from civicloop_runtime.settings import ServiceSettings
+from civicloop_runtime.signals import wait_for_stop_signal
 from civicloop_runtime.telemetry import configure_tracing
 
 from civicloop_gateway.backend_adapters import cli as adapters_cli
@@ -63,12 +63,8 @@ def consume() -> None:
 
     async def main() -> None:
         gateway = await start_gateway(settings, run_consumer=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         try:
-            await stop.wait()
+            await wait_for_stop_signal()
         finally:
             await gateway.close()
 

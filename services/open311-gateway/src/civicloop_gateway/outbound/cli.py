@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from civicloop_events.payloads import BodyDefined, BodyPaused, BodyResumed, Rout
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.settings import ServiceSettings
+from civicloop_runtime.signals import wait_for_stop_signal
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
@@ -83,14 +83,10 @@ def run() -> None:
         producer = EventProducer(settings.kafka_bootstrap, settings.topics.request_events, client_id=SERVICE)
         outbound = Outbound(settings=settings, pool=pool, producer=producer,
                             vault=ResidentKeyVault(pool, pepper=settings.pepper), senders=default_senders(settings, pool))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         try:
             await producer.start()
             outbound.start()
-            await stop.wait()
+            await wait_for_stop_signal()
         finally:
             await outbound.stop()
             await producer.stop()

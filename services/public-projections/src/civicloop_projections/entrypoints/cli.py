@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 import typer
 from civicloop_runtime import migrations
 from civicloop_runtime.logs import configure_logging
+from civicloop_runtime.signals import wait_for_stop_signal
 from civicloop_runtime.telemetry import configure_tracing
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -59,12 +59,8 @@ def consume() -> None:
     async def main() -> None:
         projections = await bootstrap(settings, with_consumers=True)
         supervisors = start_consumers(projections)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         try:
-            await stop.wait()
+            await wait_for_stop_signal()
         finally:
             await stop_consumers(supervisors)
             await projections.close()

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 from datetime import UTC, datetime
 from typing import Any
 
 import typer
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.db import open_pool
+from civicloop_runtime.signals import wait_for_stop_signal
 from rich.console import Console
 from rich.table import Table
 
@@ -82,14 +82,10 @@ def run() -> None:
         producer = EventProducer(settings.kafka_bootstrap, settings.topics.request_events, client_id=SERVICE)
         http = http_client(settings.open311_http_timeout_s)
         background = Open311Background(settings=settings, pool=pool, producer=producer, http=http)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         try:
             await producer.start()
             background.start()
-            await stop.wait()
+            await wait_for_stop_signal()
         finally:
             await background.stop()
             await http.aclose()

@@ -1,0 +1,20 @@
+"""How a long-running worker (a consumer, a poller, a sender loop) waits to be told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+
+async def wait_for_stop_signal() -> None:
+    """Return on SIGINT or SIGTERM, so the caller's `finally` closes what it opened (no half-applied work)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
