@@ -5,7 +5,7 @@ in, the versioned payload models, the registry that upcasts old versions on read
 adapters (an idempotent producer and a consumer runner whose effects are exactly-once in PostgreSQL).
 """
 
-from civicloop_events.envelope import Actor, ActorKind, Event, new_event_id
+from civicloop_events.envelope import Actor, ActorKind, Event, derived_event_id, new_event_id
 from civicloop_events.payloads import (
     CommentAdded,
     Location,
@@ -17,7 +17,7 @@ from civicloop_events.payloads import (
 from civicloop_events.personal_data import PersonalData, SealedPersonalData
 from civicloop_events.registry import REGISTRY, UnknownEventType, decode_event, encode_event
 
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"
 
 __all__ = [
     "CONTRACT_VERSION",
@@ -35,6 +35,7 @@ __all__ = [
     "StatusChanged",
     "UnknownEventType",
     "decode_event",
+    "derived_event_id",
     "encode_event",
     "new_event_id",
 ]

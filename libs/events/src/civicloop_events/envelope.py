@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -16,6 +17,18 @@ P = TypeVar("P", bound=BaseModel)
 def new_event_id() -> UUID:
     """UUIDv7: time-ordered, so ids sort by creation and index well."""
     return uuid6.uuid7()
+
+
+_DERIVED_NAMESPACE = UUID("6f1c2a4e-3b0d-5e8a-9c71-0d4b2f7a8e15")
+
+
+def derived_event_id(kind: str, *parts: object) -> UUID:
+    """A deterministic event id for a reaction (e.g. `("routed", cause.event_id)`).
+
+    A consumer that publishes from inside its transaction publishes again when it is retried or replayed; the same id
+    makes the second copy the same event, which every consumer's inbox drops.
+    """
+    return uuid.uuid5(_DERIVED_NAMESPACE, ":".join([kind, *map(str, parts)]))
 
 
 def utcnow() -> datetime:

@@ -16,9 +16,14 @@ from civicloop_events.payloads import (
     BodyDefined,
     BodyPaused,
     BodyResumed,
+    ClusterDetected,
     CommentAdded,
+    DuplicateSuspected,
     EventPayload,
     ExternalReferenceAssigned,
+    LocationResolved,
+    LocationUnresolved,
+    MergedAsDuplicate,
     PartnerAuthorised,
     PartnerKeyRevoked,
     RequestImported,
@@ -95,7 +100,8 @@ REGISTRY.register(ServiceAreaDefined)
 REGISTRY.register(PartnerAuthorised)
 REGISTRY.register(PartnerKeyRevoked)
 for _model in (BodyDefined, BodyPaused, BodyResumed, RoutingRulesDefined, Routed, SentToBackend, SendFailed,
-               ExternalReferenceAssigned, BackendUpdateReceived, RequestImported):
+               ExternalReferenceAssigned, BackendUpdateReceived, RequestImported, LocationResolved,
+               LocationUnresolved, DuplicateSuspected, MergedAsDuplicate, ClusterDetected):
     REGISTRY.register(_model)
 
 

@@ -13,10 +13,9 @@ Requests that came from a back-end are not sent back to one: a `source` starting
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
-from civicloop_events import Actor, ActorKind, Event, ServiceRequestSubmitted
+from civicloop_events import Actor, ActorKind, Event, ServiceRequestSubmitted, derived_event_id
 from civicloop_events.payloads import RequestImported, Routed, SendMethod
 from civicloop_events.producer import EventProducer
 
@@ -27,14 +26,6 @@ from civicloop_gateway.outbound.routing import RoutingDecision, RoutingInput, ro
 OUTBOUND_ACTOR = Actor(kind=ActorKind.system, id="outbound")
 OUTBOUND_SOURCE = "outbound"
 BACKEND_SOURCE_PREFIX = "backend:"
-_NAMESPACE = uuid.UUID("6f1c2a4e-3b0d-5e8a-9c71-0d4b2f7a8e15")
-
-
-def derived_event_id(kind: str, *parts: object) -> uuid.UUID:
-    """A deterministic event id, so re-publishing after a retry or a crash writes the same event again."""
-    return uuid.uuid5(_NAMESPACE, ":".join([kind, *map(str, parts)]))
-
-
 def from_backend(event: Event[Any]) -> bool:
     return event.source.startswith(BACKEND_SOURCE_PREFIX)
 
