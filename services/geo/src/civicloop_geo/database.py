@@ -1,0 +1,19 @@
+"""Where geo's Alembic migrations live, and how to apply them (schema `geo`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from civicloop_runtime import migrations
+
+from civicloop_geo.settings import SCHEMA
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def migrate(sqlalchemy_url: str) -> None:
+    migrations.upgrade(sqlalchemy_url, MIGRATIONS, SCHEMA)
+
+
+def is_current(sqlalchemy_url: str) -> bool:
+    return migrations.is_current(sqlalchemy_url, MIGRATIONS, SCHEMA)
