@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from civicloop_events import Event
 from civicloop_events.payloads import AreaRef
 
+from civicloop_geo.domain.clusters import Announced, ClusterFound
+from civicloop_geo.domain.duplicates import NearbyRequest
 from civicloop_geo.domain.places import GeocodeResult
+
+
+@dataclass(frozen=True)
+class RequestPlace:
+    request_id: str
+    jurisdiction_id: str
+    service_code: str
+    submitted_at: datetime
+    lat: float
+    long: float
+    area_ids: tuple[str, ...]
+    h3_cell: str
 
 
 class GeocoderUnavailable(Exception):
@@ -27,7 +45,63 @@ class Geocoder(abc.ABC):
         """The readable address nearest to a point, or None when nothing is near enough."""
 
 
+class AreaDefinitions(abc.ABC):
+    """Service areas' versions, inside the transaction that applies one configuration event."""
+
+    @abc.abstractmethod
+    async def define(self, event: Event[Any]) -> int:
+        """Store the ServiceAreaDefined event as the area's next version; returns the version."""
+
+
 class AreaResolver(abc.ABC):
     @abc.abstractmethod
     async def areas_at(self, jurisdiction_id: str, lat: float, long: float) -> list[AreaRef]:
         """The current version of every service area covering the point (boundaries included)."""
+
+
+class RequestPlaces(abc.ABC):
+    """geo's own view of requests and their places, inside the transaction that applies one event."""
+
+    @abc.abstractmethod
+    async def record(self, place: RequestPlace) -> bool:
+        """Remember a placed request; False when it was already placed (a replay)."""
+
+    @abc.abstractmethod
+    async def set_status(self, request_id: str, status: str) -> None: ...
+
+    @abc.abstractmethod
+    async def mark_merged(self, request_id: str, original_request_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def nearby_open(self, jurisdiction_id: str, lat: float, long: float, *, service_codes: list[str],
+                          radius_m: float, since: datetime, until: datetime, limit: int) -> list[NearbyRequest]:
+        """Open, unmerged requests of these categories within the radius and the time span, nearest first."""
+
+    @abc.abstractmethod
+    async def related_codes(self, jurisdiction_id: str, service_code: str) -> list[str]:
+        """The category and, when they share a catalogue group, its related categories."""
+
+    @abc.abstractmethod
+    async def define_service(self, jurisdiction_id: str, service_code: str, group: str) -> None: ...
+
+
+class EventPublisher(abc.ABC):
+    @abc.abstractmethod
+    async def publish(self, event: Event[Any]) -> None:
+        """Durably on the log (acks=all) before returning; the same event id may be published twice."""
+
+
+class ClusterStore(abc.ABC):
+    @abc.abstractmethod
+    async def jurisdictions_with_recent_requests(self, since: datetime) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def announced_since(self, jurisdiction_id: str, since: datetime) -> list[Announced]: ...
+
+    @abc.abstractmethod
+    async def find_clusters(self, jurisdiction_id: str, *, since: datetime, until: datetime, eps_m: float,
+                            min_points: int) -> list[ClusterFound]: ...
+
+    @abc.abstractmethod
+    async def remember(self, cluster_id: str, jurisdiction_id: str, found: ClusterFound,
+                       detected_at: datetime) -> None: ...

@@ -14,8 +14,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("create extension if not exists pg_trgm")
-    op.execute("create extension if not exists fuzzystrmatch")
+    # In public, beside PostGIS, so every search_path reaches them (a migration sets its own schema per transaction).
+    op.execute("create extension if not exists pg_trgm with schema public")
+    op.execute("create extension if not exists fuzzystrmatch with schema public")
     for ddl in consumer_tables_ddl("geo"):
         op.execute(ddl)
 

@@ -1,0 +1,70 @@
+"""geo's background work: the two consumers (each kept running by a supervisor) and the cluster sweep loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from civicloop_events import Event
+from civicloop_events.supervisor import ConsumerSupervisor
+
+from civicloop_geo.adapters.clusters import PostgresClusterStore
+from civicloop_geo.bootstrap import Geo, cluster_policy
+from civicloop_geo.service_layer.cluster_sweep import sweep
+
+log = logging.getLogger("civicloop.geo")
+
+# One sweep at a time across replicas: a transaction-scoped advisory lock, released by the commit.
+SWEEP_LOCK_KEY = 0x6765_6F5F_636C  # "geo_cl"
+
+
+def start_consumers(geo: Geo) -> list[ConsumerSupervisor]:
+    supervisors = [ConsumerSupervisor(geo.requests_runner), ConsumerSupervisor(geo.config_runner)]
+    for supervisor in supervisors:
+        supervisor.start()
+    return supervisors
+
+
+async def stop_consumers(supervisors: list[ConsumerSupervisor]) -> None:
+    await asyncio.gather(*(s.stop() for s in supervisors))
+
+
+async def sweep_once(geo: Geo, *, now: datetime | None = None) -> list[Event[Any]] | None:
+    """One sweep in one transaction; None when another replica is sweeping."""
+    async with geo.pool.connection() as conn, conn.transaction():
+        cur = await conn.execute("select pg_try_advisory_xact_lock(%s)", (SWEEP_LOCK_KEY,))
+        row = await cur.fetchone()
+        if not (row and row[0]):
+            return None
+        return await sweep(PostgresClusterStore(conn), geo.publisher, cluster_policy(geo.settings),
+                           now=now or datetime.now(UTC))
+
+
+class ClusterSweeper:
+    """Runs `sweep_once` every `cluster_sweep_interval_s`; a failed sweep is logged and tried again next time."""
+
+    def __init__(self, geo: Geo) -> None:
+        self.geo = geo
+        self._task: asyncio.Task[None] | None = None
+        self.last_success: datetime | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="geo-cluster-sweep")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await sweep_once(self.geo)
+                self.last_success = datetime.now(UTC)
+            except Exception:
+                log.exception("cluster sweep failed; next attempt at the next interval")
+            await asyncio.sleep(self.geo.settings.cluster_sweep_interval_s)

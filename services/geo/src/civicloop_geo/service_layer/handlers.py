@@ -1,0 +1,156 @@
+"""What geo does on each event. Each handler runs in the consumer runner's transaction (effect + inbox + position).
+
+Reactions are published from inside that transaction with ids derived from the cause, so a retried or replayed
+handler publishes the same events again and every consumer's inbox drops the copies.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from civicloop_events import (
+    Actor,
+    ActorKind,
+    Event,
+    ServiceAreaDefined,
+    ServiceDefined,
+    ServiceRequestSubmitted,
+    StatusChanged,
+    derived_event_id,
+)
+from civicloop_events.payloads import (
+    AreaRef,
+    DuplicateSuspected,
+    LocationResolved,
+    LocationUnresolved,
+    MergedAsDuplicate,
+    UnresolvedReason,
+)
+from civicloop_places import public_place
+
+from civicloop_geo.domain.duplicates import DuplicatePolicy, rank_candidates
+from civicloop_geo.domain.placing import NotPlaced, Placed, from_geocoder, from_reporter, geocoding_query
+from civicloop_geo.service_layer.ports import (
+    AreaDefinitions,
+    AreaResolver,
+    EventPublisher,
+    Geocoder,
+    GeocoderUnavailable,
+    RequestPlace,
+    RequestPlaces,
+)
+
+log = logging.getLogger("civicloop.geo")
+
+GEO_ACTOR = Actor(kind=ActorKind.system, id="geo")
+GEO_SOURCE = "geo"
+
+
+@dataclass(frozen=True)
+class PlacingPolicy:
+    min_confidence: float = 0.5
+    public_h3_resolution: int = 9
+    related_by_group: bool = True
+    duplicates: DuplicatePolicy = field(default_factory=DuplicatePolicy)
+
+
+@dataclass
+class PlacingDeps:
+    geocoder: Geocoder
+    areas: AreaResolver
+    places: RequestPlaces
+    publisher: EventPublisher
+    policy: PlacingPolicy
+
+
+def inside_jurisdiction(areas: list[AreaRef]) -> bool:
+    """Inside when any current service area of the jurisdiction covers the point; outside is flagged, not dropped."""
+    return bool(areas)
+
+
+async def when_request_event_place_and_check(deps: PlacingDeps, event: Event[Any]) -> None:
+    payload = event.payload
+    if event.request_id is None:
+        return
+    if isinstance(payload, ServiceRequestSubmitted):
+        await when_submitted_place_request(deps, event)
+    elif isinstance(payload, StatusChanged):
+        await deps.places.set_status(event.request_id, payload.status.value)
+    elif isinstance(payload, MergedAsDuplicate):
+        await deps.places.mark_merged(event.request_id, payload.original_request_id)
+
+
+async def place(deps: PlacingDeps, event: Event[Any]) -> Placed | NotPlaced:
+    p: ServiceRequestSubmitted = event.payload
+    j = event.jurisdiction_id
+    try:
+        if p.location.has_point:
+            reverse = None if p.location.address_string else await deps.geocoder.reverse(
+                j, p.location.lat, p.location.long)  # type: ignore[arg-type]
+            return from_reporter(p.location, reverse)
+        query = geocoding_query(p.location)
+        if query is None:
+            return NotPlaced(UnresolvedReason.address_not_found, detail="only an address_id, which geo cannot read")
+        results = await deps.geocoder.geocode(j, query)
+        return from_geocoder(query, results, min_confidence=deps.policy.min_confidence)
+    except GeocoderUnavailable as exc:
+        if p.location.has_point:  # the point stands; only the readable address is missing
+            return from_reporter(p.location, None)
+        # Not retried here: a long provider outage would stall the partition. Agents (or selfheal) re-place it.
+        return NotPlaced(UnresolvedReason.geocoder_unavailable, detail=str(exc)[:500])
+
+
+async def when_submitted_place_request(deps: PlacingDeps, event: Event[Any]) -> None:
+    p: ServiceRequestSubmitted = event.payload
+    assert event.request_id is not None
+    outcome = await place(deps, event)
+    if isinstance(outcome, NotPlaced):
+        await deps.publisher.publish(Event.create(
+            LocationUnresolved(reason=outcome.reason, best_confidence=outcome.best_confidence, detail=outcome.detail),
+            request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, actor=GEO_ACTOR, source=GEO_SOURCE,
+            causation=event, event_id=derived_event_id("location", event.event_id),
+        ))
+        return
+    areas = await deps.areas.areas_at(event.jurisdiction_id, outcome.lat, outcome.long)
+    public = public_place(outcome.lat, outcome.long, outcome.address, resolution=deps.policy.public_h3_resolution)
+    await deps.publisher.publish(Event.create(
+        LocationResolved(lat=outcome.lat, long=outcome.long, address=outcome.address, method=outcome.method,
+                         provider=outcome.provider, confidence=outcome.confidence, service_areas=areas,
+                         inside_jurisdiction=inside_jurisdiction(areas), public=public),
+        request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, actor=GEO_ACTOR, source=GEO_SOURCE,
+        causation=event, event_id=derived_event_id("location", event.event_id),
+    ))
+    # Candidates are looked up before this request is recorded, so it never finds itself.
+    codes = (await deps.places.related_codes(event.jurisdiction_id, p.service_code)
+             if deps.policy.related_by_group else [p.service_code])
+    dup = deps.policy.duplicates
+    nearby = await deps.places.nearby_open(
+        event.jurisdiction_id, outcome.lat, outcome.long, service_codes=codes, radius_m=dup.radius_m,
+        since=event.occurred_at - dup.window, until=event.occurred_at, limit=dup.max_candidates * 4,
+    )
+    await deps.places.record(RequestPlace(
+        request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, service_code=p.service_code,
+        submitted_at=event.occurred_at, lat=outcome.lat, long=outcome.long,
+        area_ids=tuple(a.area_id for a in areas), h3_cell=public.h3_cell,
+    ))
+    candidates = rank_candidates(nearby, request_id=event.request_id, service_code=p.service_code,
+                                 submitted_at=event.occurred_at, policy=dup)
+    if candidates:
+        await deps.publisher.publish(Event.create(
+            DuplicateSuspected(candidates=candidates, radius_m=dup.radius_m, window_days=dup.window_days),
+            request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, actor=GEO_ACTOR, source=GEO_SOURCE,
+            causation=event, event_id=derived_event_id("duplicates", event.event_id),
+        ))
+
+
+async def when_config_changes_keep_areas_and_services(
+    areas: AreaDefinitions, places: RequestPlaces, event: Event[Any],
+) -> None:
+    """Service areas become new versions; categories' groups say which categories are related for duplicates."""
+    payload = event.payload
+    if isinstance(payload, ServiceAreaDefined):
+        await areas.define(event)
+    elif isinstance(payload, ServiceDefined):
+        await places.define_service(event.jurisdiction_id, payload.service_code, payload.group)

@@ -1,0 +1,108 @@
+"""In-memory twins of geo's ports, for the handler tests (the real ones are tested against PostGIS and Kafka)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from civicloop_events import Event
+from civicloop_events.payloads import AreaRef
+from civicloop_geo.domain.duplicates import NearbyRequest
+from civicloop_geo.domain.places import GeocodeResult
+from civicloop_geo.service_layer.ports import (
+    AreaResolver,
+    EventPublisher,
+    Geocoder,
+    GeocoderUnavailable,
+    RequestPlace,
+    RequestPlaces,
+)
+
+
+def metres(lat1: float, long1: float, lat2: float, long2: float) -> float:
+    dy = (lat2 - lat1) * 111_195.0
+    dx = (long2 - long1) * 111_195.0 * math.cos(math.radians((lat1 + lat2) / 2))
+    return math.hypot(dx, dy)
+
+
+class FakeGeocoder(Geocoder):
+    name = "fake"
+
+    def __init__(self, answers: dict[str, list[GeocodeResult]] | None = None,
+                 nearest: GeocodeResult | None = None, down: bool = False) -> None:
+        self.answers = answers or {}
+        self.nearest = nearest
+        self.down = down
+        self.reverse_calls = 0
+
+    async def geocode(self, jurisdiction_id: str, query: str, *, limit: int = 5) -> list[GeocodeResult]:
+        if self.down:
+            raise GeocoderUnavailable("provider timed out")
+        return self.answers.get(query, [])[:limit]
+
+    async def reverse(self, jurisdiction_id: str, lat: float, long: float) -> GeocodeResult | None:
+        self.reverse_calls += 1
+        if self.down:
+            raise GeocoderUnavailable("provider timed out")
+        return self.nearest
+
+
+class FakeAreas(AreaResolver):
+    """Areas as boxes: (area ref, (min_lat, min_long, max_lat, max_long))."""
+
+    def __init__(self, boxes: list[tuple[AreaRef, tuple[float, float, float, float]]]) -> None:
+        self.boxes = boxes
+
+    async def areas_at(self, jurisdiction_id: str, lat: float, long: float) -> list[AreaRef]:
+        return [ref for ref, (a, b, c, d) in self.boxes if a <= lat <= c and b <= long <= d]
+
+
+class FakePlaces(RequestPlaces):
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.groups: dict[tuple[str, str], str] = {}
+
+    async def record(self, place: RequestPlace) -> bool:
+        if place.request_id in self.rows:
+            return False
+        self.rows[place.request_id] = {"place": place, "status": "open", "merged_into": None}
+        return True
+
+    async def set_status(self, request_id: str, status: str) -> None:
+        if request_id in self.rows:
+            self.rows[request_id]["status"] = status
+
+    async def mark_merged(self, request_id: str, original_request_id: str) -> None:
+        if request_id in self.rows:
+            self.rows[request_id]["merged_into"] = original_request_id
+
+    async def nearby_open(self, jurisdiction_id: str, lat: float, long: float, *, service_codes: list[str],
+                          radius_m: float, since: datetime, until: datetime, limit: int) -> list[NearbyRequest]:
+        found = []
+        for row in self.rows.values():
+            p: RequestPlace = row["place"]
+            d = metres(lat, long, p.lat, p.long)
+            if (p.jurisdiction_id == jurisdiction_id and p.service_code in service_codes and d <= radius_m
+                    and since <= p.submitted_at <= until and row["status"] != "closed" and not row["merged_into"]):
+                found.append(NearbyRequest(p.request_id, p.service_code, d, p.submitted_at))
+        return sorted(found, key=lambda n: n.distance_m)[:limit]
+
+    async def related_codes(self, jurisdiction_id: str, service_code: str) -> list[str]:
+        group = self.groups.get((jurisdiction_id, service_code), "")
+        related = {c for (j, c), g in self.groups.items() if j == jurisdiction_id and group and g == group}
+        return sorted(related | {service_code})
+
+    async def define_service(self, jurisdiction_id: str, service_code: str, group: str) -> None:
+        self.groups[(jurisdiction_id, service_code)] = group
+
+
+class FakePublisher(EventPublisher):
+    def __init__(self) -> None:
+        self.events: list[Event[Any]] = []
+
+    async def publish(self, event: Event[Any]) -> None:
+        self.events.append(event)
+
+    def of_type(self, payload_type: type) -> list[Event[Any]]:
+        return [e for e in self.events if isinstance(e.payload, payload_type)]
