@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import httpx
+from civicloop_places import DEFAULT_RESOLUTION, public_place
 from lxml import etree
 
 FORMATS = ("xml", "json")
@@ -23,6 +24,9 @@ CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; ch
 W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$")
 # G-10: the root element is preceded by the XML declaration with encoding="UTF-8"
 XML_DECLARATION = re.compile(rb"""^<\?xml\s+version=["']1\.0["']\s+encoding=["']utf-8["']\s*\?>""", re.IGNORECASE)
+
+# DESIGN §4: a served address with a number is a block ("2100 block of ..."), never a house number.
+BLOCK_ADDRESS = re.compile(r"^(?:0|\d+00) block of \S")
 
 # G-21: container -> its repeated child
 CONTAINERS = {
@@ -172,8 +176,9 @@ def requests_of(response: httpx.Response, fmt: str) -> list[dict[str, Any]]:
     return tree
 
 
-def check_request_object(request: dict[str, Any], fmt: str) -> None:
-    """SR-20 all 17 fields; SR-02/ST-01 status; G-40 datetimes; G-31 string ids; G-33 numbers; SR-21 privacy."""
+def check_request_object(request: dict[str, Any], fmt: str, *, resolution: int = DEFAULT_RESOLUTION) -> None:
+    """SR-20 all 17 fields; SR-02/ST-01 status; G-40 datetimes; G-31 string ids; G-33 numbers; SR-21 privacy;
+    DESIGN §4: lat/long are an H3 cell's centre at the gateway's `resolution`, the address at most a block."""
     missing = [f for f in REQUEST_FIELDS if f not in request]
     assert not missing, f"request {request.get('service_request_id')} lacks {missing} (SR-20)"
     string_id(request["service_request_id"], fmt)
@@ -188,5 +193,11 @@ def check_request_object(request: dict[str, Any], fmt: str) -> None:
             assert isinstance(request[name], str), f"{name} {request[name]!r} must be a JSON string (G-31)"
     lat, long = number(request["lat"], fmt), number(request["long"], fmt)
     assert (lat is None) == (long is None), "lat and long come together"
+    if lat is not None and long is not None:
+        centre = public_place(lat, long, resolution=resolution)
+        assert (centre.lat, centre.long) == (lat, long), f"({lat}, {long}) is not an H3 cell centre (DESIGN §4)"
+    address = request["address"]
+    if address is not None and address[:1].isdigit():
+        assert BLOCK_ADDRESS.match(address), f"address {address!r} shows a house number (SR-12, DESIGN §4)"
     for personal in ("email", "phone", "first_name", "last_name", "device_id", "account_id"):
         assert personal not in request, f"public GET carries {personal} (SR-21)"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from civicloop_events import Actor, Event
 from civicloop_events.payloads import ServiceRequestSubmittedV1
+from civicloop_places import public_place
 from conformance_harness import (
     BULKY,
     CLOSED_AT,
@@ -254,7 +255,8 @@ async def test_SR_09_requested_and_updated_datetimes_are_when_it_happened(gatewa
 
 
 async def test_SR_12_address_string_in_is_address_out(gateway, fmt):
-    """SR-12, SR-15, SR-16, G-33: input `address_string` is output `address`; lat/long numbers; `long`."""
+    """SR-12, SR-15, SR-16, G-33: input `address_string` is output `address`, generalised to its block (DESIGN §4);
+    lat/long are numbers, the centre of the point's H3 cell and not the point; the field is `long`."""
     marker = unique("Address check")
     r = await gateway.submit(fmt, **streetlight_fields(description=marker, address_string="742 Evergreen Terrace"))
     number_ = requests_of(r, fmt)[0]["service_request_id"]
@@ -264,10 +266,13 @@ async def test_SR_12_address_string_in_is_address_out(gateway, fmt):
         return requests_of(r, fmt)[0] if r.status_code == 200 else None
 
     request = await wait_for(found, timeout=10, what=number_)
-    assert request["address"] == "742 Evergreen Terrace"
+    public = public_place(39.7817, -89.6501, "742 Evergreen Terrace",
+                          resolution=gateway.settings.public_h3_resolution)
+    assert request["address"] == public.address == "700 block of Evergreen Terrace"
     assert "address_string" not in request and "lng" not in request and "lon" not in request
-    assert number(request["lat"], fmt) == pytest.approx(39.7817)
-    assert number(request["long"], fmt) == pytest.approx(-89.6501)
+    assert (number(request["lat"], fmt), number(request["long"], fmt)) == (public.lat, public.long)
+    assert number(request["lat"], fmt) != pytest.approx(39.7817, abs=1e-6)
+    assert number(request["long"], fmt) != pytest.approx(-89.6501, abs=1e-6)
     assert request["service_name"] == "Streetlight out"
     assert request["description"] == marker and request["status"] == "open"
 
@@ -314,8 +319,9 @@ async def test_SR_17_a_request_written_in_an_older_event_version_is_served(gatew
 
     request = await wait_for(found, timeout=10, what=number_)
     check_request_object(request, fmt)
-    assert request["media_url"] == "https://img.example.org/v1.jpg" and request["address"] == "9 Old Mill Rd"
-    assert number(request["lat"], fmt) == pytest.approx(39.77)
+    assert request["media_url"] == "https://img.example.org/v1.jpg" and request["address"] == "0 block of Old Mill Rd"
+    public = public_place(39.77, -89.66, resolution=gateway.settings.public_h3_resolution)
+    assert (number(request["lat"], fmt), number(request["long"], fmt)) == (public.lat, public.long) != (39.77, -89.66)
 
 
 # -- §9.9 GET requests/{id} -------------------------------------------------------------------------------------

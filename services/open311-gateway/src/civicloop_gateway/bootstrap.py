@@ -16,7 +16,7 @@ from civicloop_runtime.ops import Check
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway import database
-from civicloop_gateway.adapters.postgres_view import apply_config_event, apply_request_event
+from civicloop_gateway.adapters.postgres_view import apply_config_event, request_event_handler
 from civicloop_gateway.settings import SCHEMA, GatewaySettings
 
 
@@ -34,7 +34,7 @@ class Gateway:
 
     def request_runner(self) -> ConsumerRunner:
         return self._runner(self.settings.request_consumer_group, self.settings.topics.request_events,
-                            apply_request_event)
+                            request_event_handler(resolution=self.settings.public_h3_resolution))
 
     def config_runner(self) -> ConsumerRunner:
         return self._runner(self.settings.config_consumer_group, self.settings.topics.jurisdiction_config,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from datetime import timedelta
 
+from civicloop_places import DEFAULT_RESOLUTION
 from civicloop_runtime.settings import ServiceSettings
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -23,7 +24,8 @@ DEV_PEPPER = "civicloop-development-pepper-not-secret"
 
 # Versioned consumer groups (`<service>.<purpose>.v<N>`): a change to what a fold writes ships with a new version,
 # whose group has no stored positions and so replays the log from offset 0.
-REQUESTS_CONSUMER = "gateway.open311.v1"
+# v2: requests show a public place (H3 cell centre, block-level address) and fold geo's LocationResolved.
+REQUESTS_CONSUMER = "gateway.open311.v2"
 CONFIG_CONSUMER = "gateway.config.v1"
 
 OPEN311_BASE_PATH = "/open311/v2"
@@ -64,6 +66,9 @@ class GatewaySettings(ServiceSettings):
         default=24, ge=1, description="servicerequestupdates window when no dates are given (FX-02)"
     )
     max_radius_m: float = Field(default=50_000, gt=0, description="largest `radius` of a geographic search")
+    # Block level or coarser: at 11 and finer (cell edges under ~30 m) a cell is close to one building.
+    public_h3_resolution: int = Field(default=DEFAULT_RESOLUTION, ge=0, le=10,
+                                      description="H3 resolution of the public point of a submitted request")
 
     read_your_writes_timeout_s: float = Field(default=2.0, gt=0, le=30,
                                               description="how long a write waits for the view to pass its event")

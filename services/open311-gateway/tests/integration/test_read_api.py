@@ -28,6 +28,7 @@ from civicloop_gateway.bootstrap import Gateway
 from civicloop_gateway.open311.dates import W3C_OUTPUT
 from civicloop_gateway.open311.documents import REQUEST_FIELDS
 from civicloop_gateway.settings import JurisdictionsMode
+from civicloop_places import public_place
 from civicloop_testing import make_topics
 from lxml import etree
 from read_harness import (
@@ -51,6 +52,7 @@ CONTAINERS = {"services": "service", "service_requests": "request", "errors": "e
               "service_request_updates": "request_update", "extensions": "extension"}
 NON_ASCII = "Straße <kaputt> & «déjà vu» 水 — \"quoted\" 'single'"
 POINT = (38.8895, -77.0353)  # lat, long
+RESOLUTION = 8  # not the default 9: the gateway's setting reaches the fold
 FAR = (38.9795, -77.0353)  # 10 km north
 
 
@@ -142,7 +144,7 @@ def read_dsn(database_dsn: str) -> str:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(read_dsn: str, kafka_bootstrap: str):
     topics = await make_topics(kafka_bootstrap)
-    settings = settings_for(read_dsn, topics, kafka_bootstrap)
+    settings = settings_for(read_dsn, topics, kafka_bootstrap, public_h3_resolution=RESOLUTION)
     j, k = unique_jurisdiction("springfield"), unique_jurisdiction("shelbyville")
     now = datetime.now(UTC).replace(microsecond=0)
     def ago(**kw: Any) -> datetime:
@@ -333,21 +335,24 @@ async def test_SR_02_SR_03_SR_10_a_closed_request_shows_its_note_and_close_time(
 
 
 async def test_SR_12_to_SR_17_place_media_and_id_types_in_json(world: World):
+    """The place shown is public (DESIGN §4): the H3 cell's centre at the gateway's resolution, the block."""
     [recent] = await world.requests(service_request_id=world.ids["recent"])
-    assert (recent["lat"], recent["long"]) == POINT
-    assert recent["address"] == "1 Main St" and recent["address_id"] == "ADDR-1"
+    public = public_place(*POINT, resolution=RESOLUTION)
+    assert (recent["lat"], recent["long"]) == (public.lat, public.long) != POINT
+    assert recent["address"] == "0 block of Main St" and recent["address_id"] == "ADDR-1"
     assert recent["media_url"] == "https://img.example/1.jpg"
     assert isinstance(recent["service_request_id"], str) and recent["zipcode"] is None
     [address_only] = await world.requests(service_request_id=world.ids["address_only"])
     assert address_only["lat"] is None and address_only["long"] is None
-    assert address_only["address"] == "Corner of 5th & Main"
+    assert address_only["address"] is None  # free text, no block to show: it could name a home
 
 
 async def test_SR_12_an_address_only_request_has_empty_lat_long_elements_in_xml(world: World):
     r = await world.get("requests", "xml", jurisdiction_id=world.j, service_request_id=world.ids["address_only"])
     request = etree.fromstring(r.content).find("request")
     assert request.find("lat") is not None and request.find("lat").text is None
-    assert request.findtext("address") == "Corner of 5th & Main"
+    assert request.find("address") is not None and request.find("address").text is None
+    assert b"Corner of 5th" not in r.content
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -451,6 +456,9 @@ async def test_UP_01_updated_after_finds_old_requests_that_changed_recently(worl
 async def test_GEO_01_lat_long_radius_in_metres(world: World, fmt: str):
     near = await world.requests(fmt, lat=str(POINT[0]), long=str(POINT[1]), radius="1000")
     assert {r["service_request_id"] for r in near} == {world.ids["recent"], world.ids["closed"], world.ids["late"]}
+    # Found by the exact point, shown at the public one.
+    public = public_place(*POINT, resolution=RESOLUTION)
+    assert {(float(r["lat"]), float(r["long"])) for r in near} == {(public.lat, public.long)}
     wide = await world.requests(fmt, lat=str(POINT[0]), long=str(POINT[1]), radius="11000")
     assert world.ids["far"] in {r["service_request_id"] for r in wide}
     assert world.ids["address_only"] not in {r["service_request_id"] for r in wide}

@@ -56,8 +56,15 @@ def test_G_62_single_mode_needs_its_jurisdiction():
         GatewaySettings(env=Environment.test, jurisdictions_mode=JurisdictionsMode.single)
 
 
+def test_the_public_resolution_is_block_level_or_coarser():
+    assert GatewaySettings(env=Environment.test).public_h3_resolution == 9
+    assert GatewaySettings(env=Environment.test, public_h3_resolution=7).public_h3_resolution == 7
+    with pytest.raises(ValidationError, match="public_h3_resolution"):
+        GatewaySettings(env=Environment.test, public_h3_resolution=12)
+
+
 def test_consumer_groups_carry_the_topic_prefix_and_the_base_url_has_no_trailing_slash():
     s = GatewaySettings(env=Environment.test, topic_prefix="t1.", public_base_url="https://api.city.gov/")
-    assert s.request_consumer_group == "t1.gateway.open311.v1"
+    assert s.request_consumer_group == "t1.gateway.open311.v2"  # v2: the public place (a replay from offset 0)
     assert s.config_consumer_group == "t1.gateway.config.v1"
     assert s.open311_base_url == "https://api.city.gov/open311/v2"

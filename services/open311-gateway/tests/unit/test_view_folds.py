@@ -8,6 +8,8 @@ from civicloop_events.payloads import (
     AttributeDatatype,
     CommentAdded,
     CommentVisibility,
+    LocationMethod,
+    LocationResolved,
     PartnerAuthorised,
     RequestStatus,
     ServiceAttribute,
@@ -15,8 +17,9 @@ from civicloop_events.payloads import (
 )
 from civicloop_events.personal_data import SealedPersonalData
 from civicloop_gateway.domain.catalogue import partner_key_row, service_row
-from civicloop_gateway.domain.request_view import fold
+from civicloop_gateway.domain.request_view import NO_CHANGE, fold
 from civicloop_gateway.domain.statuses import citysdk_detailed_status, extended_status, open311_status
+from civicloop_places import DEFAULT_RESOLUTION, public_place
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 AGENT = Actor(kind=ActorKind.agent, id="agent-7")
@@ -29,7 +32,7 @@ def _event(payload, *, at: datetime, request_id: str | None = "ABCD-1234", sourc
 
 def _submitted(**overrides):
     values = {"service_code": "POTHOLE", "description": "Deep hole",
-                  "location": Location(lat=38.9, long=-77.0, address_string="1 Main St", address_id="A-17"),
+                  "location": Location(lat=38.9, long=-77.0, address_string="1 Main St, Apt 4", address_id="A-17"),
                   "media_urls": ["https://img.example/1.jpg", "https://img.example/2.jpg"]}
     return ServiceRequestSubmitted(**{**values, **overrides})
 
@@ -57,7 +60,10 @@ def test_SR_01_to_SR_17_a_submission_becomes_an_open_request_with_its_place_and_
     assert change.update is None
     assert (row.service_request_id, row.status, row.civicloop_status) == ("ABCD-1234", "open", RequestStatus.open)
     assert (row.service_code, row.service_name, row.description) == ("POTHOLE", "Pothole", "Deep hole")
-    assert (row.address, row.address_id, row.lat, row.long) == ("1 Main St", "A-17", 38.9, -77.0)
+    public = public_place(38.9, -77.0, "1 Main St, Apt 4")
+    assert (row.address, row.address_id, row.lat, row.long) == ("0 block of Main St", "A-17", public.lat, public.long)
+    assert (row.h3_cell, row.h3_resolution) == (public.h3_cell, DEFAULT_RESOLUTION)
+    assert (row.point_lat, row.point_long) == (38.9, -77.0)  # kept apart, for the radius search
     assert row.media_url == "https://img.example/1.jpg" and len(row.media_urls) == 2
     assert row.requested_datetime == row.updated_datetime == T0
     assert row.status_notes is None and row.expected_datetime is None and row.zipcode is None
@@ -119,6 +125,55 @@ def test_FX_01_a_status_change_of_an_unseen_request_is_still_an_update():
     change = fold(None, _event(StatusChanged(status=RequestStatus.in_progress), at=T0))
     assert change.request is None
     assert change.update.status == "in_progress" and change.update.service_request_id == "ABCD-1234"
+
+
+# -- the public place (DESIGN §4: public outputs never show where a resident is) ---------------------------------
+
+
+def _resolved(lat: float, long: float, address: str | None, *, resolution: int = 9) -> LocationResolved:
+    return LocationResolved(lat=lat, long=long, address=address, method=LocationMethod.geocoded,
+                            provider="gazetteer", confidence=0.9, inside_jurisdiction=True,
+                            public=public_place(lat, long, address, resolution=resolution))
+
+
+def test_SR_15_the_public_point_is_the_cell_centre_at_the_configured_resolution():
+    row = fold(None, _event(_submitted(), at=T0), resolution=7).request
+    coarse = public_place(38.9, -77.0, resolution=7)
+    assert (row.lat, row.long, row.h3_cell, row.h3_resolution) == (coarse.lat, coarse.long, coarse.h3_cell, 7)
+    assert (row.lat, row.long) != (38.9, -77.0) and (row.point_lat, row.point_long) == (38.9, -77.0)
+
+
+def test_SR_12_an_address_only_request_shows_its_block_and_no_point():
+    row = fold(None, _event(_submitted(location=Location(address_string="2111 W Bellevue Ave #3")), at=T0)).request
+    assert (row.address, row.lat, row.long, row.h3_cell) == ("2100 block of W Bellevue Ave", None, None, None)
+    assert (row.point_lat, row.point_long) == (None, None)
+    free_text = fold(None, _event(_submitted(location=Location(address_string="behind my house, ask for Jane")),
+                                  at=T0)).request
+    assert free_text.address is None  # a free-form address could name a person or a home
+
+
+def test_location_resolved_gives_the_point_to_search_and_the_public_place_to_show():
+    row = fold(None, _event(_submitted(location=Location(address_string="2111 W Bellevue Ave")), at=T0)).request
+    geo = _resolved(34.073216645, -118.266861909, "2111 W BELLEVUE AVE, LOS ANGELES", resolution=8)
+    resolved = _event(geo, at=T0 + timedelta(minutes=1))
+    change = fold(row, resolved)
+    placed = change.request
+    assert change.update is None  # not a servicerequestupdate: status and comments only (FX-01)
+    assert (placed.point_lat, placed.point_long) == (34.073216645, -118.266861909)
+    assert (placed.lat, placed.long, placed.address) == (geo.public.lat, geo.public.long, geo.public.address)
+    assert placed.address == "2100 block of W BELLEVUE AVE, LOS ANGELES"
+    assert (placed.h3_cell, placed.h3_resolution) == (geo.public.h3_cell, 8)
+    assert placed.updated_datetime == T0 + timedelta(minutes=1)  # SR-10: what partners see changed
+    assert placed.last_event_id == resolved.event_id and placed.status == "open"
+
+
+def test_location_resolved_on_a_closed_request_keeps_its_close_time_and_an_unseen_one_is_nothing():
+    row = fold(None, _event(_submitted(), at=T0)).request
+    closed = fold(row, _event(StatusChanged(status=RequestStatus.closed), at=T0 + timedelta(days=1))).request
+    later = fold(closed, _event(_resolved(38.95, -77.05, None), at=T0 + timedelta(days=2))).request
+    assert later.updated_datetime == T0 + timedelta(days=1) and later.status == "closed"
+    assert (later.lat, later.point_lat, later.address) == (public_place(38.95, -77.05).lat, 38.95, None)
+    assert fold(None, _event(_resolved(38.95, -77.05, None), at=T0)) == NO_CHANGE
 
 
 def test_SL_04_metadata_follows_the_attributes_and_keywords_are_comma_separated():

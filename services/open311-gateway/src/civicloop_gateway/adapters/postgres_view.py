@@ -1,5 +1,8 @@
 """The Open311 view in PostgreSQL: the two consumers' handlers write what the pure folds decide.
 
+A request's exact point lives only in `location` (geography, for the radius search); `lat`, `long` and `address`
+hold the public place GETs serve.
+
 A request's service_name comes from the catalogue. The two consumers run concurrently, so both sides take the same
 transaction-scoped advisory lock on (jurisdiction, service_code): whichever commits second sees the other's row,
 and a request never keeps an empty name because its service was defined in the same instant.
@@ -11,6 +14,7 @@ from typing import Any
 
 import psycopg
 from civicloop_events import Event
+from civicloop_events.consumer import Handler
 from civicloop_events.payloads import (
     PartnerAuthorised,
     PartnerKeyRevoked,
@@ -18,6 +22,7 @@ from civicloop_events.payloads import (
     ServiceDefined,
     ServiceRequestSubmitted,
 )
+from civicloop_places import DEFAULT_RESOLUTION
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -28,8 +33,10 @@ _ROW_COLUMNS = (
     "service_request_id", "jurisdiction_id", "status", "civicloop_status", "status_notes", "service_name",
     "service_code", "description", "agency_responsible", "service_notice", "requested_datetime",
     "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url",
-    "media_urls", "source", "last_event_id",
+    "media_urls", "source", "last_event_id", "h3_cell", "h3_resolution",
 )
+# The exact point, read back from the geography (`point_lat`, `point_long` of the row).
+_POINT_COLUMNS = "ST_Y(location::geometry) as point_lat, ST_X(location::geometry) as point_long"
 
 
 async def _lock_service(conn: psycopg.AsyncConnection[Any], jurisdiction_id: str, service_code: str) -> None:
@@ -40,7 +47,8 @@ async def _lock_service(conn: psycopg.AsyncConnection[Any], jurisdiction_id: str
 async def load_request(conn: psycopg.AsyncConnection[Any], service_request_id: str) -> RequestRow | None:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"select {', '.join(_ROW_COLUMNS)} from gateway.requests where service_request_id = %s for update",
+        f"select {', '.join(_ROW_COLUMNS)}, {_POINT_COLUMNS} from gateway.requests"
+        " where service_request_id = %s for update",
         (service_request_id,),
     )
     row = await cur.fetchone()
@@ -64,13 +72,14 @@ async def _store_request(conn: psycopg.AsyncConnection[Any], row: RequestRow) ->
     values = {c: getattr(row, c) for c in _ROW_COLUMNS}
     values["civicloop_status"] = row.civicloop_status.value
     values["media_urls"] = list(row.media_urls)
+    values |= {"point_lat": row.point_lat, "point_long": row.point_long}
     names = ", ".join(_ROW_COLUMNS)
     placeholders = ", ".join(f"%({c})s" for c in _ROW_COLUMNS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _ROW_COLUMNS if c != "service_request_id")
     await conn.execute(
         f"insert into gateway.requests ({names}, location) values ({placeholders},"
-        " case when %(lat)s::double precision is null then null"
-        " else ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)::geography end)"
+        " case when %(point_lat)s::double precision is null then null"
+        " else ST_SetSRID(ST_MakePoint(%(point_long)s, %(point_lat)s), 4326)::geography end)"
         f" on conflict (service_request_id) do update set {updates}, location = excluded.location",
         values,
     )
@@ -86,7 +95,16 @@ async def _store_update(conn: psycopg.AsyncConnection[Any], update: UpdateRow) -
     )
 
 
-async def apply_request_event(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+def request_event_handler(*, resolution: int) -> Handler:
+    """The handler of `requests.events`, making submitted places public at H3 `resolution`."""
+    async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await apply_request_event(conn, event, resolution=resolution)
+
+    return handle
+
+
+async def apply_request_event(conn: psycopg.AsyncConnection[Any], event: Event[Any], *,
+                              resolution: int = DEFAULT_RESOLUTION) -> None:
     """ConsumerRunner handler of `requests.events`: fold one event into its request's row and the updates."""
     if event.request_id is None:
         return
@@ -95,7 +113,7 @@ async def apply_request_event(conn: psycopg.AsyncConnection[Any], event: Event[A
         await _lock_service(conn, event.jurisdiction_id, event.payload.service_code)
         service_name = await _service_name(conn, event.jurisdiction_id, event.payload.service_code)
     before = await load_request(conn, event.request_id)
-    change = fold(before, event, service_name=service_name)
+    change = fold(before, event, service_name=service_name, resolution=resolution)
     if change.request is not None:
         await _store_request(conn, change.request)
     if change.update is not None:

@@ -3,6 +3,11 @@
 A request's row holds exactly what the Open311 request object shows (SR-01..SR-17) plus its jurisdiction, point,
 source and what `extensions=true` adds; never the contact (SR-21: the sealed contact is not even read). Updates
 for `servicerequestupdates` (FX-01) are status changes and PUBLIC comments, one each, keyed by the event id.
+
+Public outputs never show where a resident is (DESIGN §4): the row's `address`, `lat` and `long` — the fields GETs
+serve — are the public place (an H3 cell's centre and a block-level address, `civicloop_places`), made from what
+was submitted and replaced by geo's `LocationResolved.public`. The exact point is kept apart (`point_lat`,
+`point_long`), only for the radius search; the submitted address is not kept at all.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from civicloop_events import Event
 from civicloop_events.payloads import (
     CommentAdded,
     CommentVisibility,
+    LocationResolved,
+    PublicPlace,
     RequestStatus,
     ServiceRequestSubmitted,
     StatusChanged,
 )
+from civicloop_places import DEFAULT_RESOLUTION, block_address, public_place
 
 from civicloop_gateway.domain.statuses import extended_status, open311_status
 
@@ -41,13 +49,17 @@ class RequestRow:
     agency_responsible: str | None = None
     service_notice: str | None = None
     expected_datetime: datetime | None = None
-    address: str | None = None
+    address: str | None = None  # public: block level, or None
     address_id: str | None = None
     zipcode: str | None = None
-    lat: float | None = None
+    lat: float | None = None  # public: the centre of `h3_cell`
     long: float | None = None
     media_url: str | None = None
     media_urls: tuple[str, ...] = ()
+    h3_cell: str | None = None
+    h3_resolution: int = DEFAULT_RESOLUTION  # what the public place was made at (also when there is no point yet)
+    point_lat: float | None = None  # internal: the exact point, for the radius search only; never served
+    point_long: float | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,8 @@ class Change:
 NO_CHANGE = Change()
 
 
-def submitted_row(event: Event[ServiceRequestSubmitted], *, service_name: str | None) -> RequestRow:
+def submitted_row(event: Event[ServiceRequestSubmitted], *, service_name: str | None,
+                  resolution: int = DEFAULT_RESOLUTION) -> RequestRow:
     p = event.payload
     loc = p.location
     return RequestRow(
@@ -88,29 +101,62 @@ def submitted_row(event: Event[ServiceRequestSubmitted], *, service_name: str | 
         updated_datetime=event.occurred_at,
         source=event.source,
         last_event_id=event.event_id,
-        address=loc.address_string,
         address_id=loc.address_id,
-        lat=loc.lat,
-        long=loc.long,
+        **_submitted_place(loc.lat, loc.long, loc.address_string, resolution),
+        point_lat=loc.lat,
+        point_long=loc.long,
         media_url=p.media_urls[0] if p.media_urls else None,
         media_urls=tuple(p.media_urls),
     )
 
 
-def fold(before: RequestRow | None, event: Event[Any], *, service_name: str | None = None) -> Change:
-    """The effect of `event` on the request `before` (None when the view has not seen the request)."""
+def _shown(place: PublicPlace) -> dict[str, Any]:
+    """The row's public fields from a public place."""
+    return {"h3_cell": place.h3_cell, "h3_resolution": place.h3_resolution, "lat": place.lat, "long": place.long,
+            "address": place.address}
+
+
+def _submitted_place(lat: float | None, long: float | None, address: str | None, resolution: int) -> dict[str, Any]:
+    """The public fields of what was submitted; an address-only request has no public point until geo places it."""
+    if lat is None or long is None:
+        return {"h3_cell": None, "h3_resolution": resolution, "lat": None, "long": None,
+                "address": block_address(address)}
+    return _shown(public_place(lat, long, address, resolution=resolution))
+
+
+def fold(before: RequestRow | None, event: Event[Any], *, service_name: str | None = None,
+         resolution: int = DEFAULT_RESOLUTION) -> Change:
+    """The effect of `event` on the request `before` (None when the view has not seen the request).
+
+    `resolution` is the H3 resolution of the public point made from a submission.
+    """
     if event.request_id is None:
         return NO_CHANGE
     payload = event.payload
     if isinstance(payload, ServiceRequestSubmitted):
         if before is not None:
             return NO_CHANGE  # the request exists: a second submission event never resets it
-        return Change(request=submitted_row(event, service_name=service_name))
+        return Change(request=submitted_row(event, service_name=service_name, resolution=resolution))
     if isinstance(payload, StatusChanged):
         return _status_changed(before, event, payload)
     if isinstance(payload, CommentAdded):
         return _comment_added(before, event, payload)
+    if isinstance(payload, LocationResolved):
+        return _location_resolved(before, event, payload)
     return NO_CHANGE
+
+
+def _location_resolved(before: RequestRow | None, event: Event[Any], p: LocationResolved) -> Change:
+    """geo's point becomes the point searched by radius, and its public form what GETs show (the latest wins)."""
+    if before is None:
+        return NO_CHANGE  # geo answers a submission, which comes first on the request's partition
+    row = replace(before, point_lat=p.lat, point_long=p.long, **_shown(p.public), last_event_id=event.event_id)
+    moved = (row.lat, row.long, row.address) != (before.lat, before.long, before.address)
+    if moved and before.civicloop_status is not RequestStatus.closed:
+        # SR-10: what a partner sees changed, so an `updated_after` sync picks it up; a closed request's
+        # updated_datetime stays its close time.
+        row = replace(row, updated_datetime=max(before.updated_datetime, event.occurred_at))
+    return Change(request=row)
 
 
 def _status_changed(before: RequestRow | None, event: Event[Any], p: StatusChanged) -> Change:

@@ -1,0 +1,122 @@
+"""SR-12, SR-15, SR-16, G-33 with DESIGN §4: Open311 GETs are public, so they show where a problem is only as far as
+a block and an H3 cell — never the point or the house number a resident submitted — in XML and in JSON.
+
+The exact point stays inside the gateway for the radius search (GEO-01); geo's `LocationResolved` gives an
+address-only request its point (so a radius search finds it) and its public place.
+"""
+
+from __future__ import annotations
+
+import pytest
+from civicloop_events import Actor, Event
+from civicloop_events.payloads import LocationMethod, LocationResolved
+from civicloop_places import block_address, public_place
+from conformance_harness import BULKY, POTHOLE, SPRINGFIELD, streetlight_fields, unique, wait_for
+from conformance_wire import check_request_object, number, read, requests_of, string_id
+
+pytestmark = pytest.mark.integration
+
+# A resident's doorstep: neither the coordinates' text nor the house number may appear in any public answer.
+LAT, LONG = "39.723456", "-89.598765"
+ADDRESS = "1234 Sycamore Ave, Apt 5"
+NEVER_SHOWN = (LAT.encode(), LONG.lstrip("-").encode(), b"1234 Sycamore", b"Apt 5")
+
+
+def assert_nothing_exact(body: bytes, what: str) -> None:
+    for text in NEVER_SHOWN:
+        assert text not in body, f"{what} shows {text!r}, part of the submitted place (SR-12, SR-15, DESIGN §4)"
+
+
+def assert_public(request: dict, fmt: str, *, resolution: int) -> None:
+    """SR-12, SR-15, SR-16, G-33: numbers, the cell's centre and the block; not the submitted values."""
+    public = public_place(float(LAT), float(LONG), ADDRESS, resolution=resolution)
+    lat, long = number(request["lat"], fmt), number(request["long"], fmt)
+    assert (lat, long) == (public.lat, public.long)
+    assert (lat, long) != (float(LAT), float(LONG))
+    assert request["address"] == public.address == "1200 block of Sycamore Ave"
+    check_request_object(request, fmt, resolution=resolution)
+
+
+async def test_SR_12_SR_15_G_33_no_get_shows_the_submitted_point_or_house_number(gateway, fmt):
+    """SR-12, SR-15, SR-16, G-33, DESIGN §4: requests/{id}, request/{id}, the list (by id, by radius, with
+    extensions), servicerequestupdates and tokens answer with the public place only; so does the POST's answer."""
+    resolution = gateway.settings.public_h3_resolution
+    posted = await gateway.submit(fmt, **streetlight_fields(lat=LAT, long=LONG, address_string=ADDRESS,
+                                                            description=unique("Privacy check")))
+    assert posted.status_code == 200, posted.text
+    assert_nothing_exact(posted.content, "the POST answer")
+    number_ = string_id(requests_of(posted, fmt)[0]["service_request_id"], fmt)
+
+    answers = {
+        "requests/{id}": await gateway.get(f"requests/{number_}", fmt, jurisdiction_id=SPRINGFIELD),
+        "request/{id}": await gateway.get(f"request/{number_}", fmt, jurisdiction_id=SPRINGFIELD),
+        "requests by id": await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD,
+                                            service_request_id=number_),
+        "requests by radius": await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, lat=LAT, long=LONG,
+                                                radius=25),
+        "requests with extensions": await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD,
+                                                      service_request_id=number_, extensions="true"),
+    }
+    for what, answer in answers.items():
+        assert answer.status_code == 200, f"{what}: {answer.text}"
+        assert_nothing_exact(answer.content, what)
+        [request] = [r for r in requests_of(answer, fmt) if r["service_request_id"] == number_]
+        assert_public(request, fmt, resolution=resolution)
+
+    updates = await gateway.get("servicerequestupdates", fmt, jurisdiction_id=SPRINGFIELD)
+    assert updates.status_code == 200, updates.text
+    read(updates, fmt, root="service_request_updates")
+    assert_nothing_exact(updates.content, "servicerequestupdates")
+
+    batch = await gateway.submit(fmt, service_code=BULKY, lat=LAT, long=LONG, address_string=ADDRESS,
+                                 description=unique("Privacy check, batch"))
+    assert batch.status_code == 200, batch.text
+    token = string_id(requests_of(batch, fmt)[0]["token"], fmt)
+    tokens = await gateway.get(f"tokens/{token}", fmt, jurisdiction_id=SPRINGFIELD)
+    assert tokens.status_code == 200, tokens.text
+    assert_nothing_exact(tokens.content, "tokens/{token}")
+
+
+async def test_GEO_01_SR_15_a_resolved_location_places_an_address_only_request(gateway, fmt):
+    """GEO-01, SR-12, SR-15, DESIGN §4: submitted with only an address, a request has no point and shows its block;
+    once geo publishes LocationResolved, a radius search around the point finds it and it shows geo's public place
+    (the cell's centre and block), never the point geo resolved."""
+    lat, long, address = 39.701234, -89.702345, "2111 Maple Ave, Springfield"
+    posted = await gateway.submit(fmt, service_code=POTHOLE, address_string=address,
+                                  description=unique("Address only, then placed"))
+    assert posted.status_code == 200, posted.text
+    number_ = string_id(requests_of(posted, fmt)[0]["service_request_id"], fmt)
+
+    async def shown() -> dict:
+        r = await gateway.get(f"requests/{number_}", fmt, jurisdiction_id=SPRINGFIELD)
+        assert r.status_code == 200, r.text
+        return requests_of(r, fmt)[0]
+
+    async def by_radius() -> tuple[bytes, set[str]]:
+        r = await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, lat=lat, long=long, radius=50)
+        assert r.status_code == 200, r.text
+        return r.content, {x["service_request_id"] for x in requests_of(r, fmt)}
+
+    before = await shown()
+    assert (before["lat"], before["long"]) == (None, None)
+    assert before["address"] == block_address(address) == "2100 block of Maple Ave, Springfield"
+    assert number_ not in (await by_radius())[1], "no point yet: a radius search cannot find it"
+
+    public = public_place(lat, long, address, resolution=9)  # geo's resolution, whatever the gateway's setting
+    await gateway.publish_request_event(Event.create(
+        LocationResolved(lat=lat, long=long, address=address, method=LocationMethod.geocoded, provider="gazetteer",
+                         confidence=0.93, inside_jurisdiction=True, public=public),
+        request_id=number_, jurisdiction_id=SPRINGFIELD, actor=Actor(kind="system", id="geo"), source="geo"))
+
+    async def placed() -> dict | None:
+        request = await shown()
+        return request if request["lat"] is not None else None
+
+    after = await wait_for(placed, timeout=15, what=f"LocationResolved of {number_}")
+    assert (number(after["lat"], fmt), number(after["long"], fmt)) == (public.lat, public.long) != (lat, long)
+    assert after["address"] == public.address == "2100 block of Maple Ave, Springfield"
+    check_request_object(after, fmt, resolution=9)
+
+    body, found = await by_radius()
+    assert number_ in found, "the resolved point is searched by radius (GEO-01)"
+    assert b"39.701234" not in body and b"89.702345" not in body and b"2111" not in body
