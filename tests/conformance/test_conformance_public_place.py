@@ -1,11 +1,13 @@
 """SR-12, SR-15, SR-16, G-33 with DESIGN §4: Open311 GETs are public, so they show where a problem is only as far as
 a block and an H3 cell — never the point or the house number a resident submitted — in XML and in JSON.
 
-The exact point stays inside the gateway for the radius search (GEO-01); geo's `LocationResolved` gives an
-address-only request its point (so a radius search finds it) and its public place.
+The gateway keeps no exact point: the radius search runs on the public point (GEO-02), and geo's `LocationResolved`
+gives an address-only request its public place, so a radius search finds it (GEO-01).
 """
 
 from __future__ import annotations
+
+import math
 
 import pytest
 from civicloop_events import Actor, Event
@@ -20,6 +22,14 @@ pytestmark = pytest.mark.integration
 LAT, LONG = "39.723456", "-89.598765"
 ADDRESS = "1234 Sycamore Ave, Apt 5"
 NEVER_SHOWN = (LAT.encode(), LONG.lstrip("-").encode(), b"1234 Sycamore", b"Apt 5")
+
+
+def distance_m(lat1: float, long1: float, lat2: float, long2: float) -> float:
+    """Haversine on the mean Earth radius; PostGIS's spheroid differs by < 0.5 %, far inside the test's margins."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(long2 - long1) / 2) ** 2)
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
 
 
 def assert_nothing_exact(body: bytes, what: str) -> None:
@@ -52,8 +62,9 @@ async def test_SR_12_SR_15_G_33_no_get_shows_the_submitted_point_or_house_number
         "request/{id}": await gateway.get(f"request/{number_}", fmt, jurisdiction_id=SPRINGFIELD),
         "requests by id": await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD,
                                             service_request_id=number_),
+        # The search runs on the public point, up to ~200 m from the submitted one at resolution 9.
         "requests by radius": await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, lat=LAT, long=LONG,
-                                                radius=25),
+                                                radius=400),
         "requests with extensions": await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD,
                                                       service_request_id=number_, extensions="true"),
     }
@@ -93,7 +104,7 @@ async def test_GEO_01_SR_15_a_resolved_location_places_an_address_only_request(g
         return requests_of(r, fmt)[0]
 
     async def by_radius() -> tuple[bytes, set[str]]:
-        r = await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, lat=lat, long=long, radius=50)
+        r = await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, lat=lat, long=long, radius=400)
         assert r.status_code == 200, r.text
         return r.content, {x["service_request_id"] for x in requests_of(r, fmt)}
 
@@ -118,5 +129,26 @@ async def test_GEO_01_SR_15_a_resolved_location_places_an_address_only_request(g
     check_request_object(after, fmt, resolution=9)
 
     body, found = await by_radius()
-    assert number_ in found, "the resolved point is searched by radius (GEO-01)"
+    assert number_ in found, "the resolved request is searched by radius (GEO-01)"
     assert b"39.701234" not in body and b"89.702345" not in body and b"2111" not in body
+
+
+async def test_GEO_02_a_radius_search_cannot_narrow_a_request_down_past_its_cell(gateway, fmt):
+    """GEO-02, DESIGN §4: membership in a radius search depends on the public point only, so repeated small-radius
+    searches around a request reveal its cell's centre, never where it was reported."""
+    posted = await gateway.submit(fmt, **streetlight_fields(lat=LAT, long=LONG, address_string=ADDRESS,
+                                                            description=unique("Trilateration check")))
+    assert posted.status_code == 200, posted.text
+    number_ = string_id(requests_of(posted, fmt)[0]["service_request_id"], fmt)
+    public = public_place(float(LAT), float(LONG), ADDRESS, resolution=gateway.settings.public_h3_resolution)
+
+    async def found(lat: float, long: float, radius: float) -> bool:
+        r = await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, lat=str(lat), long=str(long),
+                              radius=str(radius))
+        assert r.status_code == 200, r.text
+        return number_ in {x["service_request_id"] for x in requests_of(r, fmt)}
+
+    gap_m = distance_m(float(LAT), float(LONG), public.lat, public.long)
+    assert gap_m > 20, "the fixture's point must not sit on its cell's centre"
+    assert await found(public.lat, public.long, 5), "found at the public point"
+    assert not await found(float(LAT), float(LONG), gap_m - 10), "not found at the reported point"

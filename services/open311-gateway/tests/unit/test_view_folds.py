@@ -63,7 +63,8 @@ def test_SR_01_to_SR_17_a_submission_becomes_an_open_request_with_its_place_and_
     public = public_place(38.9, -77.0, "1 Main St, Apt 4")
     assert (row.address, row.address_id, row.lat, row.long) == ("0 block of Main St", "A-17", public.lat, public.long)
     assert (row.h3_cell, row.h3_resolution) == (public.h3_cell, DEFAULT_RESOLUTION)
-    assert (row.point_lat, row.point_long) == (38.9, -77.0)  # kept apart, for the radius search
+    # The radius search runs on the public point too: the exact point is not kept anywhere in the view.
+    assert (row.point_lat, row.point_long) == (public.lat, public.long)
     assert row.media_url == "https://img.example/1.jpg" and len(row.media_urls) == 2
     assert row.requested_datetime == row.updated_datetime == T0
     assert row.status_notes is None and row.expected_datetime is None and row.zipcode is None
@@ -140,7 +141,7 @@ def test_SR_15_the_public_point_is_the_cell_centre_at_the_configured_resolution(
     row = fold(None, _event(_submitted(), at=T0), resolution=7).request
     coarse = public_place(38.9, -77.0, resolution=7)
     assert (row.lat, row.long, row.h3_cell, row.h3_resolution) == (coarse.lat, coarse.long, coarse.h3_cell, 7)
-    assert (row.lat, row.long) != (38.9, -77.0) and (row.point_lat, row.point_long) == (38.9, -77.0)
+    assert (row.lat, row.long) != (38.9, -77.0) and (row.point_lat, row.point_long) == (coarse.lat, coarse.long)
 
 
 def test_SR_12_an_address_only_request_shows_its_block_and_no_point():
@@ -152,14 +153,14 @@ def test_SR_12_an_address_only_request_shows_its_block_and_no_point():
     assert free_text.address is None  # a free-form address could name a person or a home
 
 
-def test_location_resolved_gives_the_point_to_search_and_the_public_place_to_show():
+def test_location_resolved_gives_the_public_place_to_show_and_to_search():
     row = fold(None, _event(_submitted(location=Location(address_string="2111 W Bellevue Ave")), at=T0)).request
     geo = _resolved(34.073216645, -118.266861909, "2111 W BELLEVUE AVE, LOS ANGELES", resolution=8)
     resolved = _event(geo, at=T0 + timedelta(minutes=1))
     change = fold(row, resolved)
     placed = change.request
     assert change.update is None  # not a servicerequestupdate: status and comments only (FX-01)
-    assert (placed.point_lat, placed.point_long) == (34.073216645, -118.266861909)
+    assert (placed.point_lat, placed.point_long) == (geo.public.lat, geo.public.long) != (34.073216645, -118.266861909)
     assert (placed.lat, placed.long, placed.address) == (geo.public.lat, geo.public.long, geo.public.address)
     assert placed.address == "2100 block of W BELLEVUE AVE, LOS ANGELES"
     assert (placed.h3_cell, placed.h3_resolution) == (geo.public.h3_cell, 8)
@@ -172,7 +173,7 @@ def test_location_resolved_on_a_closed_request_keeps_its_close_time_and_an_unsee
     closed = fold(row, _event(StatusChanged(status=RequestStatus.closed), at=T0 + timedelta(days=1))).request
     later = fold(closed, _event(_resolved(38.95, -77.05, None), at=T0 + timedelta(days=2))).request
     assert later.updated_datetime == T0 + timedelta(days=1) and later.status == "closed"
-    assert (later.lat, later.point_lat, later.address) == (public_place(38.95, -77.05).lat, 38.95, None)
+    assert (later.lat, later.point_lat, later.address) == (public_place(38.95, -77.05).lat,) * 2 + (None,)
     assert fold(None, _event(_resolved(38.95, -77.05, None), at=T0)) == NO_CHANGE
 
 

@@ -55,8 +55,8 @@ def requests_sql(q: RequestQuery, *, extra: int = 1) -> tuple[str, dict[str, Any
         where.append("updated_datetime < %(updated_before)s")
         params["updated_before"] = q.updated_before
     if q.near is not None:
-        # On the exact point (`location`), not the public cell centre, so a request is found where it is; the rows
-        # still show only the public place. Trade-off (docs/open311.md): membership can be probed by repeated queries.
+        # On the public point (`location` holds the H3 cell centre, never the exact point): repeated small-radius
+        # queries cannot narrow a request down past its cell. A search near a cell's edge may miss by up to ~200 m.
         where.append("ST_DWithin(location, ST_SetSRID(ST_MakePoint(%(near_long)s, %(near_lat)s), 4326)::geography,"
                      " %(radius)s)")
         params |= {"near_lat": q.near.lat, "near_long": q.near.long, "radius": q.near.radius_m}

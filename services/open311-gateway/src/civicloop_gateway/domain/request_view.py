@@ -6,8 +6,9 @@ for `servicerequestupdates` (FX-01) are status changes and PUBLIC comments, one 
 
 Public outputs never show where a resident is (DESIGN §4): the row's `address`, `lat` and `long` — the fields GETs
 serve — are the public place (an H3 cell's centre and a block-level address, `civicloop_places`), made from what
-was submitted and replaced by geo's `LocationResolved.public`. The exact point is kept apart (`point_lat`,
-`point_long`), only for the radius search; the submitted address is not kept at all.
+was submitted and replaced by geo's `LocationResolved.public`. The radius search runs on the same public point
+(`point_lat`, `point_long` -> the `location` column): searching on the exact point would let anyone narrow a request
+down to it with repeated small-radius queries. Neither the exact point nor the submitted address is kept.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class RequestRow:
     media_urls: tuple[str, ...] = ()
     h3_cell: str | None = None
     h3_resolution: int = DEFAULT_RESOLUTION  # what the public place was made at (also when there is no point yet)
-    point_lat: float | None = None  # internal: the exact point, for the radius search only; never served
+    point_lat: float | None = None  # what the radius search finds: the public point too (see the module doc)
     point_long: float | None = None
 
 
@@ -102,9 +103,9 @@ def submitted_row(event: Event[ServiceRequestSubmitted], *, service_name: str | 
         source=event.source,
         last_event_id=event.event_id,
         address_id=loc.address_id,
-        **_submitted_place(loc.lat, loc.long, loc.address_string, resolution),
-        point_lat=loc.lat,
-        point_long=loc.long,
+        **(place := _submitted_place(loc.lat, loc.long, loc.address_string, resolution)),
+        point_lat=place["lat"],
+        point_long=place["long"],
         media_url=p.media_urls[0] if p.media_urls else None,
         media_urls=tuple(p.media_urls),
     )
@@ -147,10 +148,11 @@ def fold(before: RequestRow | None, event: Event[Any], *, service_name: str | No
 
 
 def _location_resolved(before: RequestRow | None, event: Event[Any], p: LocationResolved) -> Change:
-    """geo's point becomes the point searched by radius, and its public form what GETs show (the latest wins)."""
+    """geo's public place becomes what GETs show and what the radius search finds (the latest wins)."""
     if before is None:
         return NO_CHANGE  # geo answers a submission, which comes first on the request's partition
-    row = replace(before, point_lat=p.lat, point_long=p.long, **_shown(p.public), last_event_id=event.event_id)
+    row = replace(before, point_lat=p.public.lat, point_long=p.public.long, **_shown(p.public),
+                  last_event_id=event.event_id)
     moved = (row.lat, row.long, row.address) != (before.lat, before.long, before.address)
     if moved and before.civicloop_status is not RequestStatus.closed:
         # SR-10: what a partner sees changed, so an `updated_after` sync picks it up; a closed request's
