@@ -4,30 +4,44 @@
 
 1. Every YAML file under deploy/k8s parses.
 2. Every path a kustomization.yaml lists (resources, patches) exists.
-3. Each overlay renders with `kubectl kustomize` (skipped, and said so, when kubectl is absent), and the rendered
-   objects agree with each other: selectors match pod labels, referenced ConfigMaps and Secrets exist or are
-   created by an operator or by hand, the partition count is the same everywhere, no consumer group is scaled past
-   it, replication fits the brokers, database and Kafka credentials match their roles and users, every pod
-   runs with the restricted security settings, PostgreSQL's max_connections covers every pool, every pod given the
-   vault pepper shares one Secret and may use the vault, and the Ingress publishes exactly the gateway's public
-   Open311 routes (never its admin API), over TLS, on the host of CIVICLOOP_PUBLIC_BASE_URL.
+3. Each overlay renders with `kubectl kustomize` (skipped, and said so, when kubectl is absent), alone and with
+   every Component under components/ enabled, and the rendered objects agree with each other: selectors match pod
+   labels, referenced ConfigMaps and Secrets exist or are created by an operator or by hand, the partition count is
+   the same everywhere, no consumer group is scaled past it, replication fits the brokers, database and Kafka
+   credentials match their roles and users, each service's KafkaUser may read every consumer group its code names,
+   every pod runs with the restricted security settings, server Deployments are probed and scraped on their own
+   port and have a migration Job, singleton workers stay single, network policies point at ports the pods listen
+   on, PostgreSQL's max_connections covers every pool, every pod given the vault pepper shares one Secret and may
+   use the vault, and the Ingresses publish exactly the public routes of the gateway (its Open311 resources, never
+   its admin API, over TLS, on the host of CIVICLOOP_PUBLIC_BASE_URL) and of geo (its /api/v1/public/ paths, over
+   TLS), nothing else of either.
 
 Exits non-zero on the first file that does not parse or on any failed check.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
 OVERLAYS = ("pilot", "state")
+# Optional pieces an overlay enables (`components:`); checked by rendering each overlay with all of them.
+COMPONENTS = sorted(p.parent.name for p in (HERE / "components").glob("*/kustomization.yaml"))
+IMAGE_REPOSITORY = "ghcr.io/civicloop/"
+
+# Deployments that must run exactly one pod (they coordinate nothing between replicas): replicas 1, Recreate, and
+# no autoscaler. base/open311-gateway-poller.yaml says why.
+SINGLETONS = {"open311-gateway-poller"}
 
 # Secrets the operators create (Strimzi: per KafkaUser and the cluster CA; CloudNativePG: the CA and app owner).
 OPERATOR_SECRETS = {"civicloop-cluster-ca-cert", "civicloop-pg-ca", "civicloop-pg-app"}
@@ -118,6 +132,22 @@ def gateway_paths() -> tuple[list[str], list[str]]:
     return sorted(public), sorted(private)
 
 
+def geo_paths() -> tuple[list[str], list[str]]:
+    """One request path per route geo serves: the public ones (under /api/v1/public/: H3 cells, never a point),
+    and the rest (the internal query API with exact points, health, metrics, OpenAPI)."""
+    from civicloop_geo.entrypoints.http import create_app
+    from civicloop_geo.settings import GeoSettings
+
+    app = create_app(GeoSettings.model_construct())
+    routes = set(app.openapi()["paths"]) | {"/healthz", "/readyz", "/metrics"} | \
+        {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
+    public, private = set(), set()
+    for route in routes:
+        path = re.sub(r"\{[^}]+\}", "x", route)
+        (public if path.startswith("/api/v1/public/") else private).add(path)
+    return sorted(public), sorted(private)
+
+
 def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str, dict]) -> list[str]:
     f: list[str] = []
     by = {(o["kind"], o["metadata"]["name"]): o for o in objects}
@@ -156,7 +186,10 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
                 if m["name"] not in volumes:
                     f.append(f"{where}: mounts unknown volume {m['name']}")
             for ef in c.get("envFrom", []):
-                if ef.get("configMapRef", {}).get("name") not in configmaps:
+                if "secretRef" in ef:
+                    if ef["secretRef"]["name"] not in secrets:
+                        f.append(f"{where}: envFrom unknown Secret {ef['secretRef']['name']}")
+                elif ef.get("configMapRef", {}).get("name") not in configmaps:
                     f.append(f"{where}: envFrom unknown ConfigMap")
             env = {e["name"]: e for e in c.get("env", [])}
             for e in env.values():
@@ -180,14 +213,27 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
                     f.append(f"{where}: Kafka user {sasl_user} / Secret {pw} do not match a KafkaUser")
                 if meta["labels"].get("civicloop.io/kafka-client") != "true":
                     f.append(f"{where}: talks to Kafka without the civicloop.io/kafka-client label")
-        if owner.startswith("Deployment/"):
+        # Servers: probed, scraped on the port they listen on, and migrated by a Job of the same image. Workers (no
+        # HTTP) have nothing to probe or scrape.
+        if owner.startswith("Deployment/") and meta["labels"].get("app.kubernetes.io/component") == "server":
             c = spec["containers"][0]
             if c.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/readyz":
                 f.append(f"{owner}: readiness probe is not /readyz")
             if c.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/healthz":
                 f.append(f"{owner}: liveness probe is not /healthz")
-            if meta.get("annotations", {}).get("prometheus.io/scrape") != "true":
+            annotations = meta.get("annotations", {})
+            if annotations.get("prometheus.io/scrape") != "true":
                 f.append(f"{owner}: not annotated for Prometheus")
+            http = [p["containerPort"] for p in c.get("ports", []) if p.get("name") == "http"]
+            if [str(p) for p in http] != [annotations.get("prometheus.io/port")]:
+                f.append(f"{owner}: prometheus.io/port {annotations.get('prometheus.io/port')} is not its http "
+                         f"port {http}")
+            if not any(w.startswith("Job/") and m["labels"].get("app.kubernetes.io/component") == "migrate"
+                       and m["labels"].get("app.kubernetes.io/name") == meta["labels"].get("app.kubernetes.io/name")
+                       and s["containers"][0]["image"] == c["image"] for w, m, s in pod_specs(objects)):
+                f.append(f"{owner}: no migration Job (component migrate) of the same name and image")
+        elif owner.startswith("Deployment/") and meta["labels"].get("app.kubernetes.io/component") != "worker":
+            f.append(f"{owner}: a Deployment is a server or a worker (app.kubernetes.io/component)")
 
     # Selectors.
     pods = [(owner, meta["labels"]) for owner, meta, _ in pod_specs(objects)]
@@ -199,13 +245,12 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
             others = [w for w, labels in pods if w != f"Deployment/{name}" and matches(o["spec"]["selector"], labels)]
             if others:
                 f.append(f"Deployment/{name}: selector also matches {others}")
-        if kind == "Service":
-            if not any(matches({"matchLabels": o["spec"]["selector"]}, labels) for w, labels in pods
-                       if w.startswith("Deployment/")):
-                f.append(f"Service/{name}: selects no Deployment's pods")
-        if kind == "PodDisruptionBudget":
-            if not any(matches(o["spec"]["selector"], labels) for w, labels in pods if w.startswith("Deployment/")):
-                f.append(f"PodDisruptionBudget/{name}: selects no Deployment's pods")
+        if kind == "Service" and not any(matches({"matchLabels": o["spec"]["selector"]}, labels)
+                                         for w, labels in pods if w.startswith("Deployment/")):
+            f.append(f"Service/{name}: selects no Deployment's pods")
+        if kind == "PodDisruptionBudget" and not any(matches(o["spec"]["selector"], labels)
+                                                     for w, labels in pods if w.startswith("Deployment/")):
+            f.append(f"PodDisruptionBudget/{name}: selects no Deployment's pods")
         if kind == "HorizontalPodAutoscaler":
             ref = o["spec"]["scaleTargetRef"]
             target = by.get((ref["kind"], ref["name"]))
@@ -217,6 +262,7 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
             if not any(matches(o["spec"]["podSelector"], labels) for _, labels in pods) and \
                     "cnpg.io/cluster" not in o["spec"]["podSelector"].get("matchLabels", {}):
                 f.append(f"NetworkPolicy/{name}: selects no CivicLoop pod")
+            f += check_egress_ports(o, objects)
 
     # Kafka: one cluster, replication that fits, partitions agreed everywhere.
     kafka = [o for o in objects if o["kind"] == "Kafka"]
@@ -250,6 +296,14 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
         if labels.get("civicloop.io/kafka-client") == "true" and most > partitions:
             f.append(f"Deployment/{name}: up to {most} replicas for {partitions} partitions")
 
+    for name in SINGLETONS:
+        d = by.get(("Deployment", name))
+        if d is None:
+            f.append(f"Deployment/{name}: missing")
+        elif ceilings[name] != 1 or d["spec"].get("strategy", {}).get("type") != "Recreate":
+            f.append(f"Deployment/{name}: must run one pod (replicas 1, no autoscaler, strategy Recreate)")
+    f += check_consumer_groups(objects)
+
     # PostgreSQL: every managed role's Secret is a template whose username is the role.
     for o in objects:
         if o["kind"] == "Cluster":
@@ -260,6 +314,77 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
     f += check_database_users(objects, ceilings)
     f += check_ingresses(objects)
     return [f"{overlay}: {x}" for x in f]
+
+
+def selector_matches(selector: dict, labels: dict) -> bool:
+    """matchLabels and the In / NotIn / Exists / DoesNotExist matchExpressions of a label selector."""
+    if not matches(selector, labels):
+        return False
+    for e in selector.get("matchExpressions", []):
+        key, op, values = e["key"], e["operator"], e.get("values", [])
+        ok = {"In": labels.get(key) in values, "NotIn": labels.get(key) not in values,
+              "Exists": key in labels, "DoesNotExist": key not in labels}[op]
+        if not ok:
+            return False
+    return True
+
+
+def check_egress_ports(policy: dict, objects: list[dict]) -> list[str]:
+    """An egress rule towards CivicLoop's own pods (a podSelector alone) names ports those pods listen on."""
+    f: list[str] = []
+    name = policy["metadata"]["name"]
+    workloads = list(pod_specs(objects))
+    for rule in policy["spec"].get("egress", []):
+        for peer in rule.get("to", []):
+            if set(peer) != {"podSelector"}:
+                continue
+            targets = [(owner, spec) for owner, meta, spec in workloads
+                       if selector_matches(peer["podSelector"], meta["labels"])]
+            for owner, spec in targets:
+                listening = {p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])} | \
+                            {p["name"] for c in spec["containers"] for p in c.get("ports", []) if "name" in p}
+                for port in rule.get("ports", []):
+                    if port.get("port") not in listening:
+                        f.append(f"NetworkPolicy/{name}: egress to {owner} on port {port.get('port')}, "
+                                 f"which it does not listen on")
+    return f
+
+
+def service_source(image: str) -> Path | None:
+    """The workspace package an image is built from: ghcr.io/civicloop/<dir>[:tag] -> services/<dir>."""
+    if not image.startswith(IMAGE_REPOSITORY):
+        return None
+    path = REPO / "services" / image[len(IMAGE_REPOSITORY):].split(":", 1)[0]
+    return path if (path / "pyproject.toml").is_file() else None
+
+
+def check_consumer_groups(objects: list[dict]) -> list[str]:
+    """Each service's KafkaUser may Read every consumer group its code names (`<NAME>_CONSUMER = "group"`)."""
+    f: list[str] = []
+    users = {o["metadata"]["name"]: o for o in objects if o["kind"] == "KafkaUser"}
+    seen: set[tuple[str, Path]] = set()
+    for owner, _, spec in pod_specs(objects):
+        for c in spec["containers"]:
+            user = next((e.get("value") for e in c.get("env", []) if e["name"] == "CIVICLOOP_KAFKA_SASL_USERNAME"),
+                        None)
+            if user is None or user == "civicloop-operator" or user not in users:
+                continue
+            source = service_source(c["image"])
+            if source is None:
+                f.append(f"{owner}: image {c['image']} is not built from a package under services/")
+                continue
+            if (user, source) in seen:
+                continue
+            seen.add((user, source))
+            acls = users[user]["spec"]["authorization"]["acls"]
+            for py in sorted((source / "src").rglob("*.py")):
+                for group in re.findall(r'^[A-Z_]*CONSUMER = "([^"]+)"', py.read_text(), flags=re.MULTILINE):
+                    if not any(a["resource"]["type"] == "group" and "Read" in a["operations"] and (
+                            group == a["resource"]["name"] if a["resource"].get("patternType", "literal") == "literal"
+                            else group.startswith(a["resource"]["name"])) for a in acls):
+                        f.append(f"KafkaUser/{user}: no Read on consumer group {group} "
+                                 f"({py.relative_to(REPO)}), which {owner} joins")
+    return f
 
 
 def check_database_users(objects: list[dict], ceilings: dict[str, int]) -> list[str]:
@@ -327,6 +452,7 @@ def check_ingresses(objects: list[dict]) -> list[str]:
                     f.append(f"Ingress/{name}: path {p['path']} is {p['pathType']}; use Exact or Prefix")
                 published.append((host, host in tls_hosts, svc.get("name"), p))
 
+    f += check_geo_ingress(objects, services, published)
     gateway = next((o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "open311-gateway"),
                    None)
     if gateway is None:
@@ -351,6 +477,45 @@ def check_ingresses(objects: list[dict]) -> list[str]:
     return f
 
 
+def check_geo_ingress(objects: list[dict], services: dict[str, dict],
+                      published: list[tuple[str | None, bool, str, dict]]) -> list[str]:
+    """geo's public routes are published over TLS, and nothing else of geo is (its query API gives exact points)."""
+    f: list[str] = []
+    geo = next((o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "geo"), None)
+    if geo is None:
+        return f
+    labels = geo["spec"]["template"]["metadata"]["labels"]
+    to_geo = [(host, tls, p) for host, tls, svc, p in published if svc in services
+              and matches({"matchLabels": services[svc]["spec"]["selector"]}, labels)]
+    try:
+        public, private = geo_paths()
+    except ImportError as exc:
+        return f + [f"geo: cannot read its routes ({exc}); run with `uv run`"]
+    for path in public:
+        if not any(tls and ingress_routes(p, path) for _, tls, p in to_geo):
+            f.append(f"geo: {path} is not published over TLS")
+    for path in private:
+        for _, _, p in to_geo:
+            if ingress_routes(p, path):
+                f.append(f"geo: {path} is published (Ingress path {p['path']}, {p['pathType']})")
+    return f
+
+
+def render(kubectl: str, overlay: str, components: list[str]) -> subprocess.CompletedProcess:
+    """`kubectl kustomize` of an overlay, with these Components enabled as a county would in its overlay."""
+    if not components:
+        return subprocess.run([kubectl, "kustomize", str(HERE / "overlays" / overlay)],
+                              capture_output=True, text=True, check=False)
+    # kustomize takes only relative paths to other kustomizations: a throw-away overlay of the overlay, beside it.
+    with tempfile.TemporaryDirectory(dir=HERE, prefix=".check-") as tmp:
+        rel = Path(os.path.relpath(HERE, tmp))
+        (Path(tmp) / "kustomization.yaml").write_text(yaml.safe_dump({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "namespace": "civicloop",
+            "resources": [str(rel / "overlays" / overlay)],
+            "components": [str(rel / "components" / c) for c in components]}))
+        return subprocess.run([kubectl, "kustomize", tmp], capture_output=True, text=True, check=False)
+
+
 def main() -> int:
     failures = check_files()
     if failures:
@@ -363,16 +528,17 @@ def main() -> int:
     if kubectl is None:
         print("kubectl not found: rendering and cross-reference checks skipped")
         return 0
-    for overlay in OVERLAYS:
-        out = subprocess.run([kubectl, "kustomize", str(HERE / "overlays" / overlay)],
-                             capture_output=True, text=True, check=False)
+    variants = [(o, []) for o in OVERLAYS] + ([(o, COMPONENTS) for o in OVERLAYS] if COMPONENTS else [])
+    for overlay, components in variants:
+        label = overlay + (f" + {', '.join(components)}" if components else "")
+        out = render(kubectl, overlay, components)
         if out.returncode != 0:
-            failures.append(f"{overlay}: kubectl kustomize failed: {out.stderr.strip()}")
+            failures.append(f"{label}: kubectl kustomize failed: {out.stderr.strip()}")
             continue
         objects = [d for d in yaml.safe_load_all(out.stdout) if d]
-        found = check_rendered(overlay, objects, template_secrets)
+        found = check_rendered(label, objects, template_secrets)
         failures += found
-        print(f"{overlay}: {len(objects)} objects rendered, {'ok' if not found else f'{len(found)} problem(s)'}")
+        print(f"{label}: {len(objects)} objects rendered, {'ok' if not found else f'{len(found)} problem(s)'}")
     print("\n".join(failures) if failures else "all checks passed")
     return 1 if failures else 0
 
