@@ -14,7 +14,7 @@ from civicloop_runtime.consumers import consumer_runner
 from civicloop_runtime.db import open_pool
 from psycopg_pool import AsyncConnectionPool
 
-from civicloop_geo.adapters.area_store import PostgresAreaResolver, PostgresAreaStore
+from civicloop_geo.adapters.area_store import AreaVersions, PostgresAreaResolver
 from civicloop_geo.adapters.geocoders import make_geocoder
 from civicloop_geo.adapters.kafka_publisher import KafkaEventPublisher
 from civicloop_geo.adapters.request_places import PostgresRequestPlaces
@@ -73,7 +73,7 @@ class Geo:
 
     def config_runner(self) -> ConsumerRunner:
         async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-            await when_config_changes_keep_areas_and_services(PostgresAreaStore(conn), PostgresRequestPlaces(conn),
+            await when_config_changes_keep_areas_and_services(AreaVersions(conn), PostgresRequestPlaces(conn),
                                                               event)
 
         return self._runner(self.settings.config_consumer_name, self.settings.topics.jurisdiction_config, handle)

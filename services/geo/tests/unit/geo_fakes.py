@@ -15,6 +15,7 @@ from civicloop_geo.service_layer.ports import (
     EventPublisher,
     Geocoder,
     GeocoderUnavailable,
+    PointAreas,
     RequestPlace,
     RequestPlaces,
 )
@@ -54,8 +55,11 @@ class FakeAreas(AreaResolver):
     def __init__(self, boxes: list[tuple[AreaRef, tuple[float, float, float, float]]]) -> None:
         self.boxes = boxes
 
-    async def areas_at(self, jurisdiction_id: str, lat: float, long: float) -> list[AreaRef]:
-        return [ref for ref, (a, b, c, d) in self.boxes if a <= lat <= c and b <= long <= d]
+    async def locate(self, jurisdiction_id: str, lat: float, long: float) -> PointAreas:
+        refs = tuple(ref for ref, (a, b, c, d) in self.boxes if a <= lat <= c and b <= long <= d)
+        has_boundary = any(ref.kind == "boundary" for ref, _ in self.boxes)
+        inside = any(r.kind == "boundary" for r in refs) if has_boundary else bool(refs)
+        return PointAreas(refs, inside)
 
 
 class FakePlaces(RequestPlaces):

@@ -96,6 +96,16 @@ async def test_a_point_outside_every_area_is_flagged_not_dropped() -> None:
     assert event.payload.inside_jurisdiction is False and event.payload.service_areas == []
 
 
+async def test_with_a_boundary_only_the_boundary_decides_inside() -> None:
+    boundary = AreaRef(area_id="city", kind="boundary", name="Springfield", version=1)
+    d, out = deps()
+    d.areas = FakeAreas([(WARD_1, (39.7, -89.7, 39.9, -89.6)), (boundary, (39.75, -89.7, 39.9, -89.6))])
+    await when_request_event_place_and_check(d, submitted("AAAA-0006", lat=39.71))  # in the ward, not the city
+    await when_request_event_place_and_check(d, submitted("AAAA-0007", lat=39.80))
+    flags = {e.request_id: e.payload.inside_jurisdiction for e in out.of_type(LocationResolved)}
+    assert flags == {"AAAA-0006": False, "AAAA-0007": True}
+
+
 async def test_a_provider_outage_keeps_a_reporters_point() -> None:
     d, out = deps(FakeGeocoder(down=True))
     await when_request_event_place_and_check(d, submitted("AAAA-0005"))

@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 
 from civicloop_geo.adapters import queries
 from civicloop_geo.bootstrap import Geo
-from civicloop_geo.service_layer.handlers import inside_jurisdiction
 
 router = APIRouter(prefix="/api/v1", tags=["geo"])
 
@@ -155,9 +154,9 @@ async def list_areas(geo: GeoDep, jurisdiction_id: Jurisdiction,
 @router.get("/areas/at", response_model=AreasAtRead)
 async def areas_at(geo: GeoDep, jurisdiction_id: Jurisdiction, lat: Lat, long: Long) -> AreasAtRead:
     """The service areas covering a point; a point in none is outside the jurisdiction."""
-    areas = await geo.areas.areas_at(jurisdiction_id, lat, long)
-    return AreasAtRead(lat=lat, long=long, inside_jurisdiction=inside_jurisdiction(areas),
-                       areas=[AreaRead(**a.model_dump()) for a in areas])
+    located = await geo.areas.locate(jurisdiction_id, lat, long)
+    return AreasAtRead(lat=lat, long=long, inside_jurisdiction=located.inside,
+                       areas=[AreaRead(**a.model_dump()) for a in located.areas])
 
 
 @router.get("/areas/stats", response_model=AreaStatsList)

@@ -21,7 +21,6 @@ from civicloop_events import (
     derived_event_id,
 )
 from civicloop_events.payloads import (
-    AreaRef,
     DuplicateSuspected,
     LocationResolved,
     LocationUnresolved,
@@ -63,11 +62,6 @@ class PlacingDeps:
     places: RequestPlaces
     publisher: EventPublisher
     policy: PlacingPolicy
-
-
-def inside_jurisdiction(areas: list[AreaRef]) -> bool:
-    """Inside when any current service area of the jurisdiction covers the point; outside is flagged, not dropped."""
-    return bool(areas)
 
 
 async def when_request_event_place_and_check(deps: PlacingDeps, event: Event[Any]) -> None:
@@ -113,12 +107,13 @@ async def when_submitted_place_request(deps: PlacingDeps, event: Event[Any]) -> 
             causation=event, event_id=derived_event_id("location", event.event_id),
         ))
         return
-    areas = await deps.areas.areas_at(event.jurisdiction_id, outcome.lat, outcome.long)
+    located = await deps.areas.locate(event.jurisdiction_id, outcome.lat, outcome.long)
+    areas = list(located.areas)
     public = public_place(outcome.lat, outcome.long, outcome.address, resolution=deps.policy.public_h3_resolution)
     await deps.publisher.publish(Event.create(
         LocationResolved(lat=outcome.lat, long=outcome.long, address=outcome.address, method=outcome.method,
                          provider=outcome.provider, confidence=outcome.confidence, service_areas=areas,
-                         inside_jurisdiction=inside_jurisdiction(areas), public=public),
+                         inside_jurisdiction=located.inside, public=public),
         request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, actor=GEO_ACTOR, source=GEO_SOURCE,
         causation=event, event_id=derived_event_id("location", event.event_id),
     ))

@@ -53,10 +53,25 @@ class AreaDefinitions(abc.ABC):
         """Store the ServiceAreaDefined event as the area's next version; returns the version."""
 
 
+@dataclass(frozen=True)
+class PointAreas:
+    """What covers one point: the current version of each area (boundaries included), and whether it is inside.
+
+    Inside: covered by a current area of kind "boundary" when the jurisdiction has one, else by any current area.
+    """
+
+    areas: tuple[AreaRef, ...]
+    inside: bool
+
+    @property
+    def outside(self) -> bool:
+        return not self.inside
+
+
 class AreaResolver(abc.ABC):
     @abc.abstractmethod
-    async def areas_at(self, jurisdiction_id: str, lat: float, long: float) -> list[AreaRef]:
-        """The current version of every service area covering the point (boundaries included)."""
+    async def locate(self, jurisdiction_id: str, lat: float, long: float) -> PointAreas:
+        """The current version of every service area covering the point, and whether it is in the jurisdiction."""
 
 
 class RequestPlaces(abc.ABC):
