@@ -19,7 +19,7 @@ from civicloop_testing.processes import ServiceProcess, script
 pytestmark = pytest.mark.integration
 
 SERVICES = [("intake", "civicloop-intake"), ("public-projections", "civicloop-projections"),
-            ("open311-gateway", "civicloop-gateway")]
+            ("open311-gateway", "civicloop-gateway"), ("geo", "civicloop-geo")]
 
 
 @pytest_asyncio.fixture(loop_scope="session")

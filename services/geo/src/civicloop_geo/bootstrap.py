@@ -85,6 +85,9 @@ class Geo:
                                producer=self.producer, schema=SCHEMA)
 
     async def close(self) -> None:
+        aclose = getattr(self.geocoder, "aclose", None)
+        if aclose is not None:  # a remote geocoder's HTTP client
+            await aclose()
         if self.producer is not None:
             await self.producer.stop()
         await self.pool.close()

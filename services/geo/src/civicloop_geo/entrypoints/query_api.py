@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import h3
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from civicloop_geo.adapters import queries
@@ -25,10 +26,15 @@ def get_geo(request: Request) -> Geo:
 
 
 GeoDep = Annotated[Geo, Depends(get_geo)]
-Jurisdiction = Annotated[str, Query(min_length=1, max_length=120, description="the jurisdiction's id")]
+# Identifiers are printable ASCII and free text has no NUL: PostgreSQL text cannot hold \x00.
+IDENT = r"^[\x21-\x7e]+$"
+NO_NUL = r"^[^\x00]*$"
+Jurisdiction = Annotated[str, Query(min_length=1, max_length=120, pattern=IDENT, description="the jurisdiction's id")]
 Lat = Annotated[float, Query(ge=-90, le=90, description="WGS84 latitude")]
 Long = Annotated[float, Query(ge=-180, le=180, description="WGS84 longitude")]
-ServiceCode = Annotated[str | None, Query(min_length=1, max_length=64, description="only this category")]
+ServiceCode = Annotated[str | None, Query(min_length=1, max_length=64, pattern=IDENT,
+                                          description="only this category")]
+Kind = Annotated[str | None, Query(min_length=1, max_length=64, pattern=IDENT, description="only areas of this kind")]
 OpenOnly = Annotated[bool, Query(description="only open, unmerged requests")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
@@ -123,7 +129,7 @@ class ClusterList(BaseModel):
 
 @router.get("/geocode", response_model=GeocodeRead)
 async def geocode(geo: GeoDep, jurisdiction_id: Jurisdiction,
-                  q: Annotated[str, Query(min_length=1, max_length=500, description="an address, 'A St & B Ave', "
+                  q: Annotated[str, Query(min_length=1, max_length=500, pattern=NO_NUL, description="an address, 'A St & B Ave', "
                                                                                     "or 'near <landmark>'")],
                   limit: Annotated[int, Query(ge=1, le=20)] = 5) -> GeocodeRead:
     """Places for an address, an intersection or a landmark, best first, each with a confidence."""
@@ -144,7 +150,7 @@ async def reverse(geo: GeoDep, jurisdiction_id: Jurisdiction, lat: Lat, long: Lo
 
 @router.get("/areas", response_model=AreaListRead)
 async def list_areas(geo: GeoDep, jurisdiction_id: Jurisdiction,
-                     kind: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> AreaListRead:
+                     kind: Kind = None) -> AreaListRead:
     """The jurisdiction's service areas, each at its current version."""
     async with geo.pool.connection() as conn:
         rows = await queries.current_areas(conn, jurisdiction_id, kind)
@@ -161,7 +167,7 @@ async def areas_at(geo: GeoDep, jurisdiction_id: Jurisdiction, lat: Lat, long: L
 
 @router.get("/areas/stats", response_model=AreaStatsList)
 async def area_stats(geo: GeoDep, jurisdiction_id: Jurisdiction,
-                     kind: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> AreaStatsList:
+                     kind: Kind = None) -> AreaStatsList:
     """Open, closed and merged requests per area, with its commonest open categories."""
     async with geo.pool.connection() as conn:
         rows = await queries.area_statistics(conn, jurisdiction_id, kind)
@@ -180,7 +186,9 @@ async def requests_near(geo: GeoDep, jurisdiction_id: Jurisdiction, lat: Lat, lo
 
 
 @router.get("/requests/in-area/{area_id}", response_model=RequestPlaceList)
-async def requests_in_area(geo: GeoDep, area_id: str, jurisdiction_id: Jurisdiction,
+async def requests_in_area(geo: GeoDep,
+                           area_id: Annotated[str, Path(min_length=1, max_length=120, pattern=IDENT)],
+                           jurisdiction_id: Jurisdiction,
                            service_code: ServiceCode = None, open_only: OpenOnly = False,
                            limit: Limit = 100) -> RequestPlaceList:
     """Requests placed in a service area, newest first."""
@@ -190,13 +198,18 @@ async def requests_in_area(geo: GeoDep, area_id: str, jurisdiction_id: Jurisdict
     return RequestPlaceList(requests=[RequestPlaceRead(**r) for r in rows])
 
 
+def _bbox_error(message: str) -> RequestValidationError:
+    # The same 422 shape as every other invalid parameter, so clients handle one error format.
+    return RequestValidationError([{"type": "value_error", "loc": ("query", "bbox"), "msg": message, "input": None}])
+
+
 def parse_bbox(bbox: str) -> tuple[float, float, float, float]:
     try:
         west, south, east, north = (float(v) for v in bbox.split(","))
     except ValueError:
-        raise HTTPException(422, "bbox is west,south,east,north in WGS84 degrees") from None
+        raise _bbox_error("bbox is west,south,east,north in WGS84 degrees") from None
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise HTTPException(422, "bbox must have west < east within -180..180 and south < north within -90..90")
+        raise _bbox_error("bbox must have west < east within -180..180 and south < north within -90..90")
     return west, south, east, north
 
 
