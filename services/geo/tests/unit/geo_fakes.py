@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from civicloop_events import Event
 from civicloop_events.payloads import AreaRef
@@ -66,11 +67,18 @@ class FakePlaces(RequestPlaces):
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
         self.groups: dict[tuple[str, str], str] = {}
+        self.decided: dict[str, str] = {}
 
     async def record(self, place: RequestPlace) -> bool:
         if place.request_id in self.rows:
             return False
         self.rows[place.request_id] = {"place": place, "status": "open", "merged_into": None}
+        return True
+
+    async def decide_once(self, request_id: str, outcome: str, cause: UUID) -> bool:
+        if request_id in self.decided:
+            return False
+        self.decided[request_id] = outcome
         return True
 
     async def set_status(self, request_id: str, status: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
@@ -27,6 +28,14 @@ class PostgresRequestPlaces(RequestPlaces):
             {"request_id": place.request_id, "jurisdiction_id": place.jurisdiction_id,
              "service_code": place.service_code, "submitted_at": place.submitted_at, "lat": place.lat,
              "long": place.long, "area_ids": list(place.area_ids), "h3_cell": place.h3_cell},
+        )
+        return cur.rowcount == 1
+
+    async def decide_once(self, request_id: str, outcome: str, cause: UUID) -> bool:
+        cur = await self.conn.execute(
+            """insert into geo.decisions (request_id, outcome, cause_event_id) values (%s, %s, %s)
+               on conflict (request_id) do nothing""",
+            (request_id, outcome, cause),
         )
         return cur.rowcount == 1
 

@@ -100,6 +100,10 @@ async def when_submitted_place_request(deps: PlacingDeps, event: Event[Any]) -> 
     p: ServiceRequestSubmitted = event.payload
     assert event.request_id is not None
     outcome = await place(deps, event)
+    # Decided once per request: a replay (a new consumer version, a reset group) must not re-decide with what geo
+    # knows now, which could differ from what it knew then. The decision rolls back with the transaction.
+    if not await deps.places.decide_once(event.request_id, type(outcome).__name__.lower(), event.event_id):
+        return
     if isinstance(outcome, NotPlaced):
         await deps.publisher.publish(Event.create(
             LocationUnresolved(reason=outcome.reason, best_confidence=outcome.best_confidence, detail=outcome.detail),
@@ -121,9 +125,11 @@ async def when_submitted_place_request(deps: PlacingDeps, event: Event[Any]) -> 
     codes = (await deps.places.related_codes(event.jurisdiction_id, p.service_code)
              if deps.policy.related_by_group else [p.service_code])
     dup = deps.policy.duplicates
+    # The window reaches both ways: two reports on different partitions are placed in no defined order, and the
+    # one placed second must still name the other, even when that one was reported a little later.
     nearby = await deps.places.nearby_open(
         event.jurisdiction_id, outcome.lat, outcome.long, service_codes=codes, radius_m=dup.radius_m,
-        since=event.occurred_at - dup.window, until=event.occurred_at, limit=dup.max_candidates * 4,
+        since=event.occurred_at - dup.window, until=event.occurred_at + dup.window, limit=dup.max_candidates * 4,
     )
     await deps.places.record(RequestPlace(
         request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, service_code=p.service_code,

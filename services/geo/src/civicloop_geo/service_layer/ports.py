@@ -6,6 +6,7 @@ import abc
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from civicloop_events import Event
 from civicloop_events.payloads import AreaRef
@@ -80,6 +81,10 @@ class RequestPlaces(abc.ABC):
     @abc.abstractmethod
     async def record(self, place: RequestPlace) -> bool:
         """Remember a placed request; False when it was already placed (a replay)."""
+
+    @abc.abstractmethod
+    async def decide_once(self, request_id: str, outcome: str, cause: UUID) -> bool:
+        """Claim the request's placement decision; False when geo already decided it (under any consumer group)."""
 
     @abc.abstractmethod
     async def set_status(self, request_id: str, status: str) -> None: ...

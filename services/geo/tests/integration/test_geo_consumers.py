@@ -1,0 +1,241 @@
+"""geo's consumers on the real broker and PostGIS: a submission in, LocationResolved / LocationUnresolved /
+DuplicateSuspected out on the log, exactly once, and the same answers when the log is replayed from zero."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from civicloop_events import (
+    Actor,
+    ActorKind,
+    Event,
+    Location,
+    ServiceAreaDefined,
+    ServiceDefined,
+    ServiceRequestSubmitted,
+    decode_event,
+)
+from civicloop_events.payloads import (
+    DuplicateSuspected,
+    LocationMethod,
+    LocationResolved,
+    LocationUnresolved,
+    MergedAsDuplicate,
+    UnresolvedReason,
+)
+from civicloop_events.producer import EventProducer
+from civicloop_events.topics import Topics
+from civicloop_geo.adapters.gazetteer_loader import AddressRecord, load_address_points
+from civicloop_geo.bootstrap import Geo, bootstrap
+from civicloop_geo.domain.addresses import parse_address
+from civicloop_geo.entrypoints.background import start_consumers, stop_consumers
+from civicloop_geo.settings import GeoSettings
+from civicloop_runtime.db import open_pool
+from civicloop_testing import read_all_records
+
+pytestmark = pytest.mark.integration
+
+J = "geo-e2e"
+LAT, LONG = 34.0522, -118.2437
+RESIDENT = Actor(kind=ActorKind.resident)
+
+
+def offset(north_m: float, east_m: float) -> tuple[float, float]:
+    return LAT + north_m / 111_195.0, LONG + east_m / (111_195.0 * math.cos(math.radians(LAT)))
+
+
+def box(south: float, west: float, north: float, east: float) -> dict[str, Any]:
+    return {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
+                                                [west, south]]]}
+
+
+def settings_for(dsn: str, topics: Topics, kafka_bootstrap: str) -> GeoSettings:
+    tag = uuid.uuid4().hex[:8]
+    return GeoSettings(pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap, topic_prefix=topics.prefix,
+                       topic_partitions=topics.partitions, requests_consumer_name=f"geo.requests.v1.{tag}",
+                       config_consumer_name=f"geo.config.v1.{tag}", consumer_backoff_initial_s=0.01,
+                       consumer_backoff_max_s=0.05, consumer_max_attempts=3)
+
+
+@asynccontextmanager
+async def running(settings: GeoSettings) -> AsyncIterator[Geo]:
+    geo = await bootstrap(settings, with_producer=True)
+    supervisors = start_consumers(geo)
+    try:
+        yield geo
+    finally:
+        await stop_consumers(supervisors)
+        await geo.close()
+
+
+async def geo_events(kafka_bootstrap: str, topics: Topics) -> list[Event[Any]]:
+    records = await read_all_records(kafka_bootstrap, topics.request_events, topics.partitions)
+    return [e for e in (decode_event(r.value) for r in records) if e.source == "geo"]
+
+
+async def wait_for_geo_events(kafka_bootstrap: str, topics: Topics, count: int) -> list[Event[Any]]:
+    async with asyncio.timeout(90):
+        while True:
+            events = await geo_events(kafka_bootstrap, topics)
+            if len(events) >= count:
+                return events
+            await asyncio.sleep(0.3)
+
+
+def submission(number: str, location: Location, *, code: str = "pothole", at: datetime) -> Event[Any]:
+    return Event.create(ServiceRequestSubmitted(service_code=code, location=location), request_id=number,
+                        jurisdiction_id=J, actor=RESIDENT, source="web", occurred_at=at)
+
+
+async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
+        fresh_geo_dsn: str, fresh_topics: Topics, kafka_bootstrap: str) -> None:
+    settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
+    pool = await open_pool(fresh_geo_dsn, name="geo-e2e-tests")
+    try:
+        await load_address_points(pool, J, [
+            AddressRecord(parse_address("2111 W BELLEVUE AVE, 90026"), *offset(300, 300)),
+            AddressRecord(parse_address("2121 W BELLEVUE AVE, 90026"), *offset(300, 340)),
+            AddressRecord(parse_address("120 S MAIN ST, 90012"), *offset(0, 0)),
+        ], source="tests")
+    finally:
+        await pool.close()
+
+    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
+    requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
+    await config.start()
+    await requests.start()
+    admin = Actor(kind=ActorKind.system, id="tests")
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    try:
+        for payload in (
+            ServiceDefined(service_code="pothole", service_name="Pothole", group="roads"),
+            ServiceDefined(service_code="sinkhole", service_name="Sinkhole", group="roads"),
+            ServiceAreaDefined(area_id="ward-1", name="Ward 1", kind="ward",
+                               geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01)),
+        ):
+            await config.publish(Event.create(payload, request_id=None, jurisdiction_id=J, actor=admin, source="admin"))
+        async with running(settings):
+            # The areas must be folded before the first placement (separate topics have no mutual order).
+            await asyncio.sleep(0)
+            await _wait_for_area(settings)
+            await requests.publish(submission("GEOE-0001", Location(lat=LAT, long=LONG), at=t0))
+            await requests.publish(submission("GEOE-0002", Location(address_string="2111 w bellvue ave"),
+                                              code="sinkhole", at=t0 + timedelta(minutes=5)))
+            await requests.publish(submission("GEOE-0003", Location(address_string="1 Nowhere Plaza"),
+                                              at=t0 + timedelta(minutes=6)))
+            await requests.publish(submission("GEOE-0004", Location(lat=LAT + 0.5, long=LONG), at=t0))
+            near = offset(40, 0)
+            await requests.publish(submission("GEOE-0005", Location(lat=near[0], long=near[1]),
+                                              at=t0 + timedelta(minutes=10)))
+            events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 7)
+    finally:
+        await config.stop()
+        await requests.stop()
+
+    by = {(e.request_id, type(e.payload)): e for e in events}
+    assert len(by) == len(events) == 7, [(e.request_id, e.type) for e in events]
+
+    gps: LocationResolved = by[("GEOE-0001", LocationResolved)].payload
+    assert (gps.lat, gps.long, gps.method, gps.provider) == (LAT, LONG, LocationMethod.submitted, "reporter")
+    assert gps.address == "120 S MAIN ST, 90012", "no address given: reverse geocoded"
+    assert gps.inside_jurisdiction and [a.area_id for a in gps.service_areas] == ["ward-1"]
+    assert gps.public.address == "100 block of S MAIN ST, 90012" and (gps.public.lat, gps.public.long) != (LAT, LONG)
+
+    typo: LocationResolved = by[("GEOE-0002", LocationResolved)].payload
+    assert typo.method is LocationMethod.geocoded and typo.provider == "gazetteer"
+    assert typo.address is not None and "BELLEVUE" in typo.address and typo.confidence >= 0.5
+    assert abs(typo.lat - offset(300, 300)[0]) < 1e-6
+
+    assert by[("GEOE-0003", LocationUnresolved)].payload.reason in (UnresolvedReason.address_not_found,
+                                                                     UnresolvedReason.low_confidence)
+    far: LocationResolved = by[("GEOE-0004", LocationResolved)].payload
+    assert far.inside_jurisdiction is False and far.service_areas == []
+
+    # A sinkhole ~420 m from an open pothole: the same catalogue group ("roads"), so a related candidate.
+    related = by[("GEOE-0002", DuplicateSuspected)].payload
+    assert [(c.request_id, c.service_code) for c in related.candidates] == [("GEOE-0001", "pothole")]
+    assert 400 < related.candidates[0].distance_m < 450
+
+    dup = by[("GEOE-0005", DuplicateSuspected)]
+    assert [c.request_id for c in dup.payload.candidates] == ["GEOE-0001", "GEOE-0002"]  # same category, nearer
+    assert 35 < dup.payload.candidates[0].distance_m < 45
+    assert dup.payload.candidates[0].score > dup.payload.candidates[1].score
+    assert dup.causation_id is not None
+
+    # Replay from zero (a new consumer group on the same log): the same event ids again, so nothing new lands.
+    replay = settings.model_copy(update={"requests_consumer_name": settings.requests_consumer_name + ".replay",
+                                         "config_consumer_name": settings.config_consumer_name + ".replay"})
+    async with running(replay) as geo:
+        async with asyncio.timeout(30):
+            while await _placed(geo) < 4:
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)
+    again = await geo_events(kafka_bootstrap, fresh_topics)
+    assert {e.event_id for e in again} == {e.event_id for e in events}
+
+
+async def _wait_for_area(settings: GeoSettings) -> None:
+    pool = await open_pool(settings.pg_dsn, name="geo-e2e-wait")
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                async with pool.connection() as conn:
+                    cur = await conn.execute("select count(*) from geo.service_areas where jurisdiction_id = %s", (J,))
+                    if (await cur.fetchone())[0]:
+                        return
+                await asyncio.sleep(0.1)
+    finally:
+        await pool.close()
+
+
+async def _placed(geo: Geo) -> int:
+    async with geo.pool.connection() as conn:
+        cur = await conn.execute("select count(*) from geo.inbox where consumer = %s",
+                                 (geo.settings.requests_consumer_name,))
+        return (await cur.fetchone())[0]
+
+
+async def test_a_merged_request_is_no_longer_a_candidate(fresh_geo_dsn: str, fresh_topics: Topics,
+                                                         kafka_bootstrap: str) -> None:
+    settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
+    requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
+    await requests.start()
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    try:
+        async with running(settings) as geo:
+            # One step at a time: the three requests sit on different partitions, whose relative order is not
+            # defined, and this test is about the merge, not about that race.
+            await requests.publish(submission("GEOM-0001", Location(lat=LAT, long=LONG), at=t0))
+            await wait_for_geo_events(kafka_bootstrap, fresh_topics, 1)
+            await requests.publish(submission("GEOM-0002", Location(lat=LAT, long=LONG),
+                                              at=t0 + timedelta(minutes=1)))
+            await wait_for_geo_events(kafka_bootstrap, fresh_topics, 3)
+            await requests.publish(Event.create(MergedAsDuplicate(original_request_id="GEOM-0001"),
+                                                request_id="GEOM-0002", jurisdiction_id=J,
+                                                actor=Actor(kind=ActorKind.agent, id="a1"), source="agent"))
+            async with asyncio.timeout(30):
+                while not await _merged(geo, "GEOM-0002"):
+                    await asyncio.sleep(0.1)
+            await requests.publish(submission("GEOM-0003", Location(lat=LAT, long=LONG),
+                                              at=t0 + timedelta(minutes=2)))
+            events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 5)
+    finally:
+        await requests.stop()
+    [second] = [e for e in events if e.request_id == "GEOM-0002" and isinstance(e.payload, DuplicateSuspected)]
+    assert [c.request_id for c in second.payload.candidates] == ["GEOM-0001"]
+    [third] = [e for e in events if e.request_id == "GEOM-0003" and isinstance(e.payload, DuplicateSuspected)]
+    assert [c.request_id for c in third.payload.candidates] == ["GEOM-0001"], "the merged GEOM-0002 is not offered"
+
+
+async def _merged(geo: Geo, request_id: str) -> bool:
+    async with geo.pool.connection() as conn:
+        cur = await conn.execute("select merged_into from geo.requests where request_id = %s", (request_id,))
+        row = await cur.fetchone()
+        return bool(row and row[0])
