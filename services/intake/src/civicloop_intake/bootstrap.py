@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_intake import database
 from civicloop_intake.adapters.kafka_event_log import KafkaEventLog
 from civicloop_intake.adapters.postgres_catalogue import PostgresCatalogue, apply_to_catalogue
+from civicloop_intake.adapters.postgres_merges import PostgresMerges
 from civicloop_intake.adapters.postgres_submissions import PostgresSubmissions
 from civicloop_intake.adapters.postgres_tracking import (
     TRACKING_CONSUMER,
@@ -22,7 +23,9 @@ from civicloop_intake.adapters.postgres_tracking import (
 from civicloop_intake.adapters.projections import CATALOGUE_CONSUMER, SupervisedProjection
 from civicloop_intake.adapters.vault import PostgresVault
 from civicloop_intake.domain.commands import SubmitServiceRequest
+from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition
+from civicloop_intake.service_layer.merge import MergeReceipt, merge_duplicate
 from civicloop_intake.service_layer.submit import SubmissionReceipt, submit_service_request
 from civicloop_intake.service_layer.track import TrackedRequestView, track_request
 from civicloop_intake.settings import IntakeSettings
@@ -39,6 +42,7 @@ class Intake:
     catalogue: PostgresCatalogue
     submissions: PostgresSubmissions
     tracking: PostgresTrackingView
+    merges: PostgresMerges
     projections: list[SupervisedProjection] = field(default_factory=list)
 
     async def submit(self, cmd: SubmitServiceRequest, *, idempotency_key: str) -> SubmissionReceipt:
@@ -52,6 +56,17 @@ class Intake:
             default_jurisdiction=self.settings.default_jurisdiction,
             default_region=self.settings.default_phone_region,
             hash_key=self.settings.pepper,
+        )
+
+    async def merge(self, cmd: MergeDuplicate, *, number: str, agent_id: str) -> MergeReceipt:
+        return await merge_duplicate(
+            cmd,
+            number=number,
+            agent_id=agent_id,
+            tracking=self.tracking,
+            merges=self.merges,
+            event_log=self.event_log,
+            wait_s=self.settings.read_your_writes_timeout_s,
         )
 
     async def track(self, *, number: str, phone: str, after: LogPosition | None) -> TrackedRequestView:
@@ -107,6 +122,7 @@ async def start_intake(settings: IntakeSettings) -> Intake:
         catalogue=PostgresCatalogue(pool),
         submissions=PostgresSubmissions(pool),
         tracking=PostgresTrackingView(pool, topic=topics.request_events, consumer=tracking_consumer),
+        merges=PostgresMerges(pool),
     )
     intake.projections = [
         SupervisedProjection(name=prefix + CATALOGUE_CONSUMER, topic=topics.jurisdiction_config,

@@ -35,7 +35,9 @@ async def test_right_after_submitting_the_resident_sees_the_request(intake):
     assert body["description"] == "Deep hole" and body["history"] == [] and body["external_references"] == []
     assert body["submitted_at"] == body["updated_at"]
     assert set(body) == {"request_number", "service_code", "service_name", "status", "description",
-                         "submitted_at", "updated_at", "history", "external_references"}
+                         "submitted_at", "updated_at", "history", "external_references", "merged_into", "original",
+                         "address", "service_areas"}
+    assert (body["merged_into"], body["original"], body["address"], body["service_areas"]) == (None, None, None, [])
     assert r.headers["Cache-Control"] == "no-store"
 
 

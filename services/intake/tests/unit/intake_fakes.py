@@ -12,12 +12,16 @@ from uuid import UUID, uuid4
 from civicloop_events import Event, PersonalData, SealedPersonalData
 from civicloop_events.personal_data import PersonalDataUnreadable
 from civicloop_intake.domain.catalogue import CatalogueEntry
+from civicloop_intake.domain.merging import Merge
 from civicloop_intake.domain.submissions import LogPosition, Submission, SubmissionState
 from civicloop_intake.domain.tracking import TrackedRequest
 from civicloop_intake.service_layer.ports import (
     Catalogue,
     EventLog,
     EventLogUnavailable,
+    MergeLedger,
+    MergeLock,
+    Merges,
     RequestNumberTaken,
     SubmissionLock,
     Submissions,
@@ -101,6 +105,47 @@ class FakeVault(Vault):
         self.kept.pop(resident_id, None)
 
 
+class _FakeLedger(MergeLedger):
+    def __init__(self, store: FakeMerges) -> None:
+        self.store = store
+
+    async def get(self, duplicate: str) -> Merge | None:
+        return self.store.rows.get(duplicate)
+
+    async def add(self, merge: Merge) -> None:
+        if merge.duplicate in self.store.rows:
+            raise KeyError(merge.duplicate)  # the primary key of intake.merges
+        self.store.rows[merge.duplicate] = merge
+
+
+class _FakeMergeLock(MergeLock):
+    def __init__(self, store: FakeMerges, merge: Merge) -> None:
+        self.store = store
+        self.merge = merge
+
+    async def mark_published(self, position: LogPosition) -> Merge:
+        self.merge = replace(self.merge, state=SubmissionState.published, position=position)
+        self.store.rows[self.merge.duplicate] = self.merge
+        return self.merge
+
+
+class FakeMerges(Merges):
+    def __init__(self) -> None:
+        self.rows: dict[str, Merge] = {}
+        self._serial = asyncio.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @asynccontextmanager
+    async def serialised(self) -> AsyncIterator[MergeLedger]:
+        async with self._serial:
+            yield _FakeLedger(self)
+
+    @asynccontextmanager
+    async def locked(self, duplicate: str) -> AsyncIterator[MergeLock]:
+        async with self._locks.setdefault(duplicate, asyncio.Lock()):
+            yield _FakeMergeLock(self, self.rows[duplicate])
+
+
 class FakeTrackingView(TrackingView):
     def __init__(self) -> None:
         self.rows: dict[str, TrackedRequest] = {}
@@ -121,6 +166,7 @@ class FakeIntake:
         self.vault = FakeVault()
         self.event_log = FakeEventLog()
         self.tracking = FakeTrackingView()
+        self.merges = FakeMerges()
 
     async def submit(self, cmd: Any, *, idempotency_key: str) -> Any:
         from civicloop_intake.service_layer.submit import submit_service_request
@@ -136,3 +182,9 @@ class FakeIntake:
 
         return await track_request(number=number, phone=phone, after=after, tracking=self.tracking,
                                    catalogue=self.catalogue, vault=self.vault, default_region="US", wait_s=0.05)
+
+    async def merge(self, cmd: Any, *, number: str, agent_id: str) -> Any:
+        from civicloop_intake.service_layer.merge import merge_duplicate
+
+        return await merge_duplicate(cmd, number=number, agent_id=agent_id, tracking=self.tracking,
+                                     merges=self.merges, event_log=self.event_log, wait_s=0.05)

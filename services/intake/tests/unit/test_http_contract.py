@@ -115,3 +115,77 @@ def test_the_track_answer_documents_external_references_and_nothing_internal():
     assert set(schemas["ExternalReferenceRead"]["required"]) == {"body_id", "external_id"}
     assert "sent" in schemas["HistoryKind"]["enum"]
     assert not {"team", "priority"} & (set(track["properties"]) | set(schemas["HistoryEntryRead"]["properties"]))
+
+
+# -- agents: merge a duplicate ----------------------------------------------------------------------------------------
+
+AGENT = {"CivicLoop-Agent": "agent-7"}
+
+
+def _track_rows(intake, *numbers):
+    from datetime import UTC, datetime
+
+    from civicloop_events.payloads import RequestStatus
+    from civicloop_intake.domain.tracking import TrackedRequest
+
+    t0 = datetime(2026, 11, 24, tzinfo=UTC)
+    for n in numbers:
+        intake.tracking.rows[n] = TrackedRequest(n, "demo", "pothole", "hole", RequestStatus.open, t0, t0)
+
+
+async def test_a_merge_answers_201_with_its_position_then_200_when_repeated(client, intake):
+    _track_rows(intake, "AAAA-0001", "BBBB-0002")
+    r = await client.post("/api/v1/agent/requests/aaaa-0001/merge", json={"original": "BBBB-0002", "note": "same"},
+                          headers=AGENT)
+    assert r.status_code == 201, r.text
+    assert r.json() == {"request_number": "AAAA-0001", "merged_into": "BBBB-0002", "requested_original": "BBBB-0002",
+                        "position": {"partition": 0, "offset": 0}}
+    assert r.headers["CivicLoop-Position"] == "0:0"
+    again = await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=AGENT)
+    assert (again.status_code, again.json()) == (200, r.json())
+    assert intake.event_log.events[0].actor.id == "agent-7"
+
+
+async def test_a_merge_without_the_agent_header_is_refused_before_anything_happens(client, intake):
+    _track_rows(intake, "AAAA-0001", "BBBB-0002")
+    r = await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["header", "CivicLoop-Agent"]
+    assert intake.event_log.events == []
+
+
+@pytest.mark.parametrize(
+    ("number", "body", "status", "expected"),
+    [
+        ("nope", {"original": "nope"}, 422, [["path", "number"], ["body", "original"]]),
+        ("AAAA-0001", {"original": "AAAA-0001"}, 422, [["body", "original"]]),
+        ("AAAA-0001", {"original": "ZZZZ-9999"}, 422, [["body", "original"]]),
+        ("ZZZZ-9999", {"original": "AAAA-0001"}, 404, "not_found"),
+        ("AAAA-0001", {"original": "BBBB-0002", "extra": 1}, 422, [["body", "extra"]]),
+    ],
+)
+async def test_refused_merges_use_the_apis_error_shapes(client, intake, number, body, status, expected):
+    _track_rows(intake, "AAAA-0001", "BBBB-0002")
+    r = await client.post(f"/api/v1/agent/requests/{number}/merge", json=body, headers=AGENT)
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert [e["loc"] for e in r.json()["detail"]] == expected
+    else:
+        assert r.json()["error"] == expected
+
+
+async def test_merging_a_merged_duplicate_elsewhere_or_in_a_circle_is_409(client, intake):
+    _track_rows(intake, "AAAA-0001", "BBBB-0002", "CCCC-0003")
+    await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=AGENT)
+    elsewhere = await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "CCCC-0003"},
+                                  headers=AGENT)
+    circle = await client.post("/api/v1/agent/requests/BBBB-0002/merge", json={"original": "AAAA-0001"}, headers=AGENT)
+    assert (elsewhere.status_code, elsewhere.json()["error"]) == (409, "already_merged")
+    assert (circle.status_code, circle.json()["error"]) == (409, "merge_cycle")
+
+
+async def test_a_merge_the_event_log_did_not_take_is_503_and_says_to_repeat_it(client, intake):
+    _track_rows(intake, "AAAA-0001", "BBBB-0002")
+    intake.event_log.down = True
+    r = await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=AGENT)
+    assert r.status_code == 503 and r.json()["error"] == "event_log_unavailable"
+    assert "repeat" in r.json()["detail"] and "idempotency_key" not in r.json()

@@ -52,3 +52,29 @@ async def test_an_erased_resident_cannot_be_tracked(world):
     vault.erase(sealed.resident_id)
     with pytest.raises(RequestNotFound):
         await track(world, "0011-1ABC", "(202) 555-0143")
+
+
+async def test_a_merged_request_follows_the_root_of_its_chain_and_only_its_own_phone_opens_it(world):
+    vault, tracking, _ = world
+    other = await vault.seal(PersonalData(name="Bo", phone="+12025550111"))
+    tracking.rows["0011-1ABC"] = TrackedRequest("0011-1ABC", "demo", "pothole", "Deep hole", RequestStatus.open,
+                                                T0, T0, contact=tracking.rows["0011-1ABC"].contact,
+                                                merged_into="2222-2222")
+    tracking.rows["2222-2222"] = TrackedRequest("2222-2222", "demo", "pothole", "Hole", RequestStatus.open, T0, T0,
+                                                contact=other, merged_into="3333-3333")
+    tracking.rows["3333-3333"] = TrackedRequest("3333-3333", "demo", "pothole", "Crater", RequestStatus.closed, T0,
+                                                T0, contact=other)
+    view = await track(world, "0011-1ABC", "(202) 555-0143")
+    assert view.original.request_number == "3333-3333" and view.original.status is RequestStatus.closed
+    assert view.original_service_name == "Pothole"
+    with pytest.raises(RequestNotFound):  # the original's resident's phone does not open the duplicate
+        await track(world, "0011-1ABC", "(202) 555-0111")
+
+
+async def test_a_merge_into_an_original_the_view_has_not_seen_yet_follows_nothing(world):
+    _, tracking, _ = world
+    row = tracking.rows["0011-1ABC"]
+    tracking.rows["0011-1ABC"] = TrackedRequest(row.request_number, "demo", "pothole", "Deep hole", RequestStatus.open,
+                                                T0, T0, contact=row.contact, merged_into="9999-9999")
+    view = await track(world, "0011-1ABC", "(202) 555-0143")
+    assert view.request.merged_into == "9999-9999" and view.original is None

@@ -12,13 +12,18 @@ from civicloop_events import (
     StatusChanged,
 )
 from civicloop_events.payloads import (
+    AreaRef,
     CommentVisibility,
     ExternalReferenceAssigned,
+    LocationMethod,
+    LocationResolved,
+    MergedAsDuplicate,
     Priority,
+    PublicPlace,
     RequestStatus,
     Routed,
 )
-from civicloop_intake.domain.tracking import ExternalReference, HistoryKind, fold
+from civicloop_intake.domain.tracking import ExternalReference, HistoryKind, PlaceArea, fold
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SEALED = SealedPersonalData(resident_id=uuid4(), nonce="bm9uY2U=", ciphertext="c2VhbGVk")
@@ -105,3 +110,33 @@ def test_routing_is_internal_and_leaves_no_trace():
 
 def test_a_reference_before_the_submission_tracks_nothing():
     assert fold(None, event(ExternalReferenceAssigned(body_id="dpw", external_id="SR-4211"))) is None
+
+
+def test_a_merge_records_the_original_and_says_so_without_the_agents_note():
+    state = fold(None, SUBMITTED)
+    state = fold(state, event(MergedAsDuplicate(original_request_id="WXYZ-9876", note="Resident is a pest"), 6))
+    assert state.merged_into == "WXYZ-9876"
+    assert state.updated_at == T0 + timedelta(minutes=6)
+    [entry] = state.history
+    assert (entry.kind, entry.text) == (HistoryKind.merged, "Merged into WXYZ-9876, the same problem reported earlier")
+    assert "pest" not in repr(state)
+    again = fold(state, event(MergedAsDuplicate(original_request_id="QQQQ-1111"), 7))
+    assert again is state
+
+
+def resolved(address, *areas):
+    return event(LocationResolved(
+        lat=38.9, long=-77.0, address="1204 Main St", method=LocationMethod.submitted, provider="reporter",
+        confidence=1.0, inside_jurisdiction=bool(areas),
+        service_areas=[AreaRef(area_id=a.lower(), kind="ward", name=a, version=1) for a in areas],
+        public=PublicPlace(h3_cell="892a1008003ffff", h3_resolution=9, lat=38.9, long=-77.0, address=address)), 2)
+
+
+def test_geo_placement_shows_the_block_level_address_and_area_names_not_as_progress():
+    state = fold(None, SUBMITTED)
+    placed = fold(state, resolved("1200 block of MAIN ST", "Ward 6", "ANC 6B"))
+    assert placed.public_address == "1200 block of MAIN ST"
+    assert placed.service_areas == (PlaceArea("ward", "Ward 6"), PlaceArea("ward", "ANC 6B"))
+    assert (placed.updated_at, placed.history) == (state.updated_at, ())
+    assert fold(placed, resolved("1200 block of MAIN ST", "Ward 6", "ANC 6B")) is placed
+    assert fold(placed, resolved("1300 block of MAIN ST", "Ward 6")).public_address == "1300 block of MAIN ST"

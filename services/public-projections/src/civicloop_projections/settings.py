@@ -9,7 +9,7 @@ SCHEMA = "projections"
 
 # Versioned consumer groups (`<service>.<purpose>.v<N>`). A change to what a fold writes ships with a new version:
 # the new group has no stored positions, so it replays the log from offset 0 into the migrated tables.
-AGENT_VIEW_CONSUMER = "projections.agent.v1"
+AGENT_VIEW_CONSUMER = "projections.agent.v2"  # v2: geo placement, duplicates, merges
 CATALOGUE_CONSUMER = "projections.catalogue.v1"
 
 

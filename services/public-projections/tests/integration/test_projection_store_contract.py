@@ -11,9 +11,13 @@ import pytest
 from civicloop_projections.adapters.agent_store import PostgresAgentViewStore
 from civicloop_projections.domain.agent_request import (
     AgentRequest,
+    AreaRef,
     Delivery,
     DeliveryState,
+    DuplicateCandidate,
     ExternalReference,
+    Placement,
+    Unplaced,
 )
 from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore
 from civicloop_projections.service_layer.ports import AgentViewStore
@@ -47,6 +51,14 @@ def full_state(number: str) -> AgentRequest:
         delivery=Delivery(DeliveryState.failed, attempts=2, last_error="503 Service Unavailable",
                           retry_at=datetime(2026, 1, 3, 4, 0, 0, 123456, tzinfo=UTC)),
         imported_from=ExternalReference("parks", "WO-9"),
+        placement=Placement(34.0537, -118.2428, "200 N Spring St", "geocoded", "gazetteer", 0.92,
+                            datetime(2026, 1, 2, 3, 5, 0, 5, tzinfo=UTC)),
+        service_areas=(AreaRef("cd-14", "council_district", "CD 14", 3), AreaRef("nc-7", "neighborhood_council",
+                                                                                  "Downtown NC", 1)),
+        inside_jurisdiction=True,
+        duplicate_candidates=(DuplicateCandidate("AAAA-0001", "pothole", 12.25,
+                                                 datetime(2025, 12, 30, 8, 0, tzinfo=UTC), 0.875),),
+        merged_into="WXYZ-9876", merged_at=datetime(2026, 1, 3, 3, 0, tzinfo=UTC), merge_note="same hole",
     )
 
 
@@ -62,6 +74,15 @@ async def test_what_is_saved_loads_back_unchanged(projections, make_store):
         closed = AgentRequest(**{**state.__dict__, "status": "closed", "closed_at": state.updated_at, "lat": None,
                                  "long": None, "media_urls": (), "resident_id": None,
                                  "body_id": None, "team": None, "priority": None, "analysis_codes": (),
-                                 "external_references": (), "delivery": None, "imported_from": None})
+                                 "external_references": (), "delivery": None, "imported_from": None,
+                                 "placement": None, "service_areas": None, "inside_jurisdiction": None,
+                                 "unplaced": Unplaced("low_confidence", None, "", state.updated_at),
+                                 "duplicate_candidates": (), "merged_into": None, "merged_at": None,
+                                 "merge_note": None})
         await store.save(closed)
         assert await store.load_for_update(number) == closed
+
+        outside = AgentRequest(**{**closed.__dict__, "unplaced": None, "service_areas": (),
+                                  "inside_jurisdiction": False})
+        await store.save(outside)
+        assert await store.load_for_update(number) == outside

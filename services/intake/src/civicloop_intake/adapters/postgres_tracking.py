@@ -1,4 +1,4 @@
-"""The track view `intake.tracking`, one row per request, folded from `requests.events` by `intake.tracking.v1`.
+"""The track view `intake.tracking`, one row per request, folded from `requests.events` by `intake.tracking.v2`.
 
 The contact stays sealed here exactly as it is in the event: the view can check a phone only through the vault, and
 erasing the resident's key makes the row untrackable too.
@@ -22,13 +22,15 @@ from civicloop_intake.domain.tracking import (
     ExternalReference,
     HistoryEntry,
     HistoryKind,
+    PlaceArea,
     TrackedRequest,
     fold,
 )
 from civicloop_intake.service_layer.ports import TrackingView
 
 SCHEMA = "intake"
-TRACKING_CONSUMER = "intake.tracking.v1"
+# v2: merges and geo's public placement (migration intake_0003 empties the table for the replay).
+TRACKING_CONSUMER = "intake.tracking.v2"
 
 
 def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
@@ -57,6 +59,9 @@ def _tracked(row: dict[str, Any]) -> TrackedRequest:
         history=tuple(_entry(e) for e in row["history"]),
         external_references=tuple(ExternalReference(r["body_id"], r["external_id"])
                                   for r in row["external_references"]),
+        merged_into=row["merged_into"],
+        public_address=row["public_address"],
+        service_areas=tuple(PlaceArea(a["kind"], a["name"]) for a in row["service_areas"]),
     )
 
 
@@ -93,11 +98,16 @@ async def apply_to_tracking(conn: psycopg.AsyncConnection[Any], event: Event[Any
         return
     await conn.execute(
         "insert into intake.tracking (request_number, jurisdiction_id, service_code, description, status, contact,"
-        " submitted_at, updated_at, history, external_references) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " submitted_at, updated_at, history, external_references, merged_into, public_address, service_areas)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " on conflict (request_number) do update set status = excluded.status, updated_at = excluded.updated_at,"
-        " history = excluded.history, external_references = excluded.external_references",
+        " history = excluded.history, external_references = excluded.external_references,"
+        " merged_into = excluded.merged_into, public_address = excluded.public_address,"
+        " service_areas = excluded.service_areas",
         (after.request_number, after.jurisdiction_id, after.service_code, after.description, after.status.value,
          Jsonb(after.contact.model_dump(mode="json")) if after.contact else None,
          after.submitted_at, after.updated_at, Jsonb([_entry_json(e) for e in after.history]),
-         Jsonb([{"body_id": r.body_id, "external_id": r.external_id} for r in after.external_references])),
+         Jsonb([{"body_id": r.body_id, "external_id": r.external_id} for r in after.external_references]),
+         after.merged_into, after.public_address,
+         Jsonb([{"kind": a.kind, "name": a.name} for a in after.service_areas])),
     )

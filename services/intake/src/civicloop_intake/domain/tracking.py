@@ -1,8 +1,9 @@
 """What a resident sees when tracking a request, folded from the request's events in log order.
 
-Only public facts enter the history: status changes with their public note, public comments, and each body the request
-was sent to with the reference that body's back-end gave it. Internal comments and the routing decision (team,
-priority) leave no trace here, not even a changed `updated_at`.
+Only public facts enter the history: status changes with their public note, public comments, each body the request
+was sent to with the reference that body's back-end gave it, and a merge into an original (its number, never the
+agent's note). Internal comments and the routing decision (team, priority) leave no trace here, not even a changed
+`updated_at`. geo's placement keeps only its public side: the block-level address and the service areas' names.
 """
 
 from __future__ import annotations
@@ -13,13 +14,20 @@ from datetime import datetime
 from typing import Any
 
 from civicloop_events import CommentAdded, Event, SealedPersonalData, ServiceRequestSubmitted, StatusChanged
-from civicloop_events.payloads import CommentVisibility, ExternalReferenceAssigned, RequestStatus
+from civicloop_events.payloads import (
+    CommentVisibility,
+    ExternalReferenceAssigned,
+    LocationResolved,
+    MergedAsDuplicate,
+    RequestStatus,
+)
 
 
 class HistoryKind(str, enum.Enum):
     status = "status"
     comment = "comment"
     sent = "sent"
+    merged = "merged"
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,14 @@ class ExternalReference:
 
 
 @dataclass(frozen=True)
+class PlaceArea:
+    """A service area the request lies in, as a resident reads it."""
+
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
 class TrackedRequest:
     request_number: str
     jurisdiction_id: str
@@ -53,6 +69,9 @@ class TrackedRequest:
     contact: SealedPersonalData | None = None
     history: tuple[HistoryEntry, ...] = ()
     external_references: tuple[ExternalReference, ...] = ()
+    merged_into: str | None = None
+    public_address: str | None = None  # block level, from geo
+    service_areas: tuple[PlaceArea, ...] = ()
 
 
 def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | None:
@@ -87,4 +106,17 @@ def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | No
                              body_id=payload.body_id, external_id=payload.external_id)
         return replace(state, updated_at=event.occurred_at, history=(*state.history, entry),
                        external_references=(*state.external_references, reference))
+    if isinstance(payload, MergedAsDuplicate):
+        if state.merged_into is not None:
+            return state  # the first merge stands (intake never merges a duplicate twice)
+        entry = HistoryEntry(HistoryKind.merged, event.occurred_at,
+                             text=f"Merged into {payload.original_request_id}, the same problem reported earlier")
+        return replace(state, merged_into=payload.original_request_id, updated_at=event.occurred_at,
+                       history=(*state.history, entry))
+    if isinstance(payload, LocationResolved):
+        # Where the request is, not progress on it: no history entry, no new `updated_at`. geo's latest word wins.
+        areas = tuple(PlaceArea(a.kind, a.name) for a in payload.service_areas)
+        if (state.public_address, state.service_areas) == (payload.public.address, areas):
+            return state
+        return replace(state, public_address=payload.public.address, service_areas=areas)
     return state

@@ -21,9 +21,11 @@ from opentelemetry.trace import Span
 from psycopg_pool import PoolTimeout
 
 from civicloop_intake.bootstrap import start_intake
+from civicloop_intake.domain.merging import MergeProblem, MergeRejected
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import FieldError, InvalidSubmission
-from civicloop_intake.entrypoints.routes import IDEMPOTENCY_HEADER, router
+from civicloop_intake.entrypoints.routes import IDEMPOTENCY_HEADER, agent_router, router
+from civicloop_intake.service_layer.merge import InvalidRequestNumbers
 from civicloop_intake.service_layer.ports import EventLogUnavailable
 from civicloop_intake.service_layer.track import RequestNotFound
 from civicloop_intake.settings import IntakeSettings
@@ -52,6 +54,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     )
     app.state.intake = None
     app.include_router(router)
+    app.include_router(agent_router)
     app.include_router(ops_router(lambda: app.state.intake.readiness_checks() if app.state.intake else {}))
     _install_error_handlers(app)
     app.middleware("http")(_log_request)
@@ -107,9 +110,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EventLogUnavailable)
     async def log_unavailable(request: Request, exc: EventLogUnavailable) -> JSONResponse:
         log.warning("event log unavailable", extra={"error": str(exc)})
-        return _error(503, "event_log_unavailable",
-                      "the request could not be recorded right now; retry with the same Idempotency-Key",
+        retry = ("retry with the same Idempotency-Key" if getattr(request.state, "idempotency_key", None)
+                 else "repeat the same command")  # a merge is its own key: the duplicate's number
+        return _error(503, "event_log_unavailable", f"the request could not be recorded right now; {retry}",
                       request, **{"Retry-After": "5"})
+
+    @app.exception_handler(InvalidRequestNumbers)
+    async def invalid_numbers(request: Request, exc: InvalidRequestNumbers) -> JSONResponse:
+        where = {"number": ("path", "number"), "original": ("body", "original")}
+        return _field_errors([FieldError(where[f], "not a request number (XXXX-XXXX)", "invalid_request_number")
+                              for f in exc.fields])
+
+    @app.exception_handler(MergeRejected)
+    async def merge_rejected(request: Request, exc: MergeRejected) -> JSONResponse:
+        if exc.problem is MergeProblem.unknown_duplicate:
+            return _error(404, "not_found", str(exc), request)
+        if exc.problem in (MergeProblem.already_merged, MergeProblem.merge_cycle):
+            return _error(409, exc.problem.value, str(exc), request)
+        return _field_errors([FieldError(("body", "original"), str(exc), exc.problem.value)])
 
     @app.exception_handler(RequestNotFound)
     async def not_found(request: Request, exc: RequestNotFound) -> JSONResponse:

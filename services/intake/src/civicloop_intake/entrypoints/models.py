@@ -46,17 +46,43 @@ class ExternalReferenceRead(BaseModel):
     external_id: str = Field(examples=["SR-2026-004211"])
 
 
+class PlaceAreaRead(BaseModel):
+    kind: str = Field(examples=["council_district"])
+    name: str = Field(examples=["Council District 14"])
+
+
+class OriginalRead(BaseModel):
+    """The request a merged one follows: its public facts only, never its description or its resident's details."""
+
+    request_number: str
+    service_name: str | None
+    status: RequestStatus
+    updated_at: datetime
+    history: list[HistoryEntryRead]
+
+
 class TrackRead(BaseModel):
     request_number: str
     service_code: str
     service_name: str | None
-    status: RequestStatus
+    status: RequestStatus = Field(description="where the problem stands: for a merged request, its original's status")
     description: str
     submitted_at: datetime
     updated_at: datetime
     history: list[HistoryEntryRead]
     external_references: list[ExternalReferenceRead] = Field(
         description="every body the request was sent to, first sent first, with its back-end's reference")
+    merged_into: str | None = Field(description="the original this request was merged into, as the same problem")
+    original: OriginalRead | None = Field(description="what happens to the original, which this request follows")
+    address: str | None = Field(description="block-level address of the request, once placed on the map")
+    service_areas: list[PlaceAreaRead] = Field(description="the service areas the request lies in, once placed")
+
+
+class MergeRead(BaseModel):
+    request_number: str = Field(description="the duplicate", examples=["7K3D-Q9XA"])
+    merged_into: str = Field(description="the original the event names: the end of the requested original's chain")
+    requested_original: str
+    position: PositionRead
 
 
 class ErrorRead(BaseModel):

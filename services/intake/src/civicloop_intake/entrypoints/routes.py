@@ -1,4 +1,4 @@
-"""The residents' API: submit a request, track it."""
+"""The residents' API (submit a request, track it) and the agents' commands (merge a duplicate)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,21 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from civicloop_events import new_event_id
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from civicloop_intake.bootstrap import Intake
 from civicloop_intake.domain.commands import SubmitServiceRequest
+from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition
+from civicloop_intake.domain.tracking import HistoryEntry
 from civicloop_intake.entrypoints.models import (
     ErrorRead,
     ExternalReferenceRead,
     HistoryEntryRead,
     MalformedBodyRead,
+    MergeRead,
+    OriginalRead,
+    PlaceAreaRead,
     PositionRead,
     SubmissionLinks,
     SubmissionRead,
@@ -24,6 +29,7 @@ from civicloop_intake.entrypoints.models import (
 )
 
 POSITION_HEADER = "CivicLoop-Position"
+AGENT_HEADER = "CivicLoop-Agent"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
@@ -43,7 +49,16 @@ AfterPosition = Annotated[
            description="the CivicLoop-Position of a write to wait for (read-your-writes)"),
 ]
 
+# No agent authentication exists yet: an authenticating proxy in front of intake must set this header from the
+# agent's login and strip any value a client sent (docs/operations.md). Intake only records it.
+AgentId = Annotated[
+    str,
+    Header(alias=AGENT_HEADER, min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@:-]*$",
+           description="the acting agent's opaque id, set by the authenticating proxy, never by the client"),
+]
+
 router = APIRouter(prefix="/api/v1", tags=["residents"])
+agent_router = APIRouter(prefix="/api/v1/agent", tags=["agents"])
 
 
 def track_link(number: str) -> str:
@@ -96,18 +111,58 @@ async def track(
     """Follow a request: its status and public history, for whoever knows its number and phone."""
     view = await intake.track(number=number, phone=phone, after=LogPosition.parse(after) if after else None)
     response.headers["Cache-Control"] = "no-store"
-    r = view.request
+    r, o = view.request, view.original
     return TrackRead(
         request_number=r.request_number,
         service_code=r.service_code,
         service_name=view.service_name,
-        status=r.status,
+        status=o.status if o else r.status,
         description=r.description,
         submitted_at=r.submitted_at,
         updated_at=r.updated_at,
-        history=[HistoryEntryRead(kind=e.kind, at=e.at, status=e.status, note=e.note, text=e.text,
-                                  body_id=e.body_id, external_id=e.external_id)
-                 for e in r.history],
+        history=_history(r.history),
         external_references=[ExternalReferenceRead(body_id=x.body_id, external_id=x.external_id)
                              for x in r.external_references],
+        merged_into=r.merged_into,
+        original=None if o is None else OriginalRead(
+            request_number=o.request_number, service_name=view.original_service_name, status=o.status,
+            updated_at=o.updated_at, history=_history(o.history)),
+        address=r.public_address,
+        service_areas=[PlaceAreaRead(kind=a.kind, name=a.name) for a in r.service_areas],
+    )
+
+
+def _history(entries: tuple[HistoryEntry, ...]) -> list[HistoryEntryRead]:
+    return [HistoryEntryRead(kind=e.kind, at=e.at, status=e.status, note=e.note, text=e.text, body_id=e.body_id,
+                             external_id=e.external_id) for e in entries]
+
+
+@agent_router.post(
+    "/requests/{number}/merge",
+    status_code=201,
+    response_model=MergeRead,
+    responses={
+        200: {"model": MergeRead, "description": "this merge was already recorded: the same answer again"},
+        400: {"model": MalformedBodyRead, "description": "the body is not readable JSON"},
+        404: {"model": ErrorRead, "description": "no request has this number"},
+        409: {"model": ErrorRead, "description": "already_merged (into another original) or merge_cycle"},
+        422: {"model": ValidationErrorRead,
+              "description": "malformed numbers, an unknown original, the request itself, another jurisdiction"},
+        503: {"model": ErrorRead, "description": "the event log did not acknowledge; repeat the same merge"},
+    },
+)
+async def merge_request(
+    body: MergeDuplicate,
+    response: Response,
+    intake: IntakeDep,
+    agent: AgentId,
+    number: Annotated[str, Path(min_length=1, max_length=32, description="the duplicate's request number")],
+) -> MergeRead:
+    """Merge a duplicate into its original: the duplicate's resident follows the original from then on."""
+    receipt = await intake.merge(body, number=number, agent_id=agent)
+    response.status_code = 201 if receipt.created else 200
+    response.headers[POSITION_HEADER] = receipt.position.token()
+    return MergeRead(
+        request_number=receipt.duplicate, merged_into=receipt.original, requested_original=receipt.requested_original,
+        position=PositionRead(partition=receipt.position.partition, offset=receipt.position.offset),
     )

@@ -9,6 +9,7 @@ from typing import Any
 from civicloop_events import Event, PersonalData, SealedPersonalData
 
 from civicloop_intake.domain.catalogue import CatalogueEntry
+from civicloop_intake.domain.merging import Merge
 from civicloop_intake.domain.submissions import LogPosition, Submission
 from civicloop_intake.domain.tracking import TrackedRequest
 
@@ -73,3 +74,31 @@ class TrackingView(ABC):
     @abstractmethod
     async def wait_until_applied(self, position: LogPosition, *, timeout_s: float) -> bool:
         """Wait (bounded) until the view has applied the event at `position` of the request-events topic."""
+
+
+class MergeLedger(ABC):
+    """Intake's merges, inside a transaction that no other merge runs beside (merges are checked one at a time)."""
+
+    @abstractmethod
+    async def get(self, duplicate: str) -> Merge | None: ...
+
+    @abstractmethod
+    async def add(self, merge: Merge) -> None:
+        """Store a pending merge; it counts for every later check at once, published or not."""
+
+
+class MergeLock(ABC):
+    merge: Merge
+
+    @abstractmethod
+    async def mark_published(self, position: LogPosition) -> Merge: ...
+
+
+class Merges(ABC):
+    @abstractmethod
+    def serialised(self) -> AbstractAsyncContextManager[MergeLedger]:
+        """One merge check at a time, committed when the block ends: two agents cannot merge A->B and B->A."""
+
+    @abstractmethod
+    def locked(self, duplicate: str) -> AbstractAsyncContextManager[MergeLock]:
+        """Hold a stored merge while its event is published, so concurrent retries publish it once."""

@@ -15,6 +15,7 @@ from civicloop_events import request_numbers
 from civicloop_events.personal_data import PersonalDataUnreadable
 
 from civicloop_intake.domain.contact import InvalidContact, normalise_phone
+from civicloop_intake.domain.merging import MAX_CHAIN
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.domain.tracking import TrackedRequest
 from civicloop_intake.service_layer.ports import Catalogue, TrackingView, Vault
@@ -30,6 +31,9 @@ class RequestNotFound(Exception):
 class TrackedRequestView:
     request: TrackedRequest
     service_name: str | None
+    # A merged request's resident follows the root of its merge chain: that request, as far as the view has it.
+    original: TrackedRequest | None = None
+    original_service_name: str | None = None
 
 
 async def track_request(
@@ -67,7 +71,25 @@ async def track_request(
         return await _not_found(deadline)
 
     service = await catalogue.get(request.jurisdiction_id, request.service_code)
-    return TrackedRequestView(request, service.service_name if service else None)
+    original = await _followed(request, tracking)
+    original_service = await catalogue.get(original.jurisdiction_id, original.service_code) if original else None
+    return TrackedRequestView(request, service.service_name if service else None, original,
+                              original_service.service_name if original_service else None)
+
+
+async def _followed(request: TrackedRequest, tracking: TrackingView) -> TrackedRequest | None:
+    """The root original of a merged request (None when not merged, or the view has not seen the original yet)."""
+    found, seen = None, {request.request_number}
+    current = request.merged_into
+    for _ in range(MAX_CHAIN):
+        if current is None or current in seen:
+            break
+        seen.add(current)
+        nxt = await tracking.get(current)
+        if nxt is None:
+            break
+        found, current = nxt, nxt.merged_into
+    return found
 
 
 async def _not_found(deadline: float) -> TrackedRequestView:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -11,18 +13,23 @@ from psycopg.types.json import Jsonb
 from civicloop_projections.adapters.catalogue_lock import lock_catalogue_shared
 from civicloop_projections.domain.agent_request import (
     AgentRequest,
+    AreaRef,
     Delivery,
     DeliveryState,
+    DuplicateCandidate,
     ExternalReference,
+    Placement,
+    Unplaced,
 )
 from civicloop_projections.domain.history import HistoryEntry
 from civicloop_projections.service_layer.ports import AgentViewStore
 
 _STATE_COLUMNS = """request_number, jurisdiction_id, service_code, description, status, preferred_channel, source,
     submitted_at, updated_at, event_count, last_event_id, external_status_code, address_string, address_id,
-    ST_Y(location::geometry) as lat, ST_X(location::geometry) as long, attributes, media_urls, resident_id, closed_at,
-    body_id, team, priority, analysis_codes, external_references, delivery_state, delivery_attempts,
-    delivery_last_error, delivery_retry_at, imported_from"""
+    ST_Y(submitted_location::geometry) as lat, ST_X(submitted_location::geometry) as long, attributes, media_urls,
+    resident_id, closed_at, body_id, team, priority, analysis_codes, external_references, delivery_state,
+    delivery_attempts, delivery_last_error, delivery_retry_at, imported_from, placement, geo_service_areas,
+    inside_jurisdiction, unplaced, duplicate_candidates, merged_into, merged_at, merge_note"""
 
 
 class PostgresAgentViewStore(AgentViewStore):
@@ -65,6 +72,19 @@ async def load_for_update(conn: psycopg.AsyncConnection[Any], request_number: st
     row["delivery"] = (
         None if delivery["state"] is None else Delivery(**{**delivery, "state": DeliveryState(delivery["state"])})
     )
+    placement = row.pop("placement")
+    row["placement"] = (
+        None if placement is None
+        else Placement(**{**placement, "resolved_at": datetime.fromisoformat(placement["resolved_at"])})
+    )
+    areas = row.pop("geo_service_areas")
+    row["service_areas"] = None if areas is None else tuple(AreaRef(**a) for a in areas)
+    unplaced = row["unplaced"]
+    row["unplaced"] = None if unplaced is None else Unplaced(**{**unplaced, "at": datetime.fromisoformat(unplaced["at"])})
+    row["duplicate_candidates"] = tuple(
+        DuplicateCandidate(**{**c, "submitted_at": datetime.fromisoformat(c["submitted_at"])})
+        for c in row["duplicate_candidates"]
+    )
     return AgentRequest(**row)
 
 
@@ -84,6 +104,11 @@ def _reference(reference: ExternalReference) -> dict[str, str]:
     return {"body_id": reference.body_id, "external_id": reference.external_id}
 
 
+def _json(value: Any) -> dict[str, Any]:
+    """A value object as JSON, times as ISO 8601 (they come back through `datetime.fromisoformat`)."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(value).items()}
+
+
 async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
     """Upsert the state; the service name and the covering area are read from the catalogue view as it is now."""
     delivery = state.delivery
@@ -93,23 +118,33 @@ async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
              address_string, address_id, location, service_area_id, attributes, media_urls, preferred_channel, source,
              resident_id, submitted_at, updated_at, closed_at, event_count, last_event_id, body_id, team, priority,
              analysis_codes, external_references, delivery_state, delivery_attempts, delivery_last_error,
-             delivery_retry_at, imported_from)
+             delivery_retry_at, imported_from, submitted_location, placement, geo_service_areas, geo_area_ids,
+             inside_jurisdiction, unplaced, duplicate_candidates, merged_into, merged_at, merge_note)
            select n.request_number, n.jurisdiction_id, n.service_code,
                   (select s.service_name from projections.services s
                     where s.jurisdiction_id = n.jurisdiction_id and s.service_code = n.service_code),
                   n.description, n.status, n.external_status_code, n.address_string, n.address_id, n.location,
-                  projections.covering_area(n.jurisdiction_id, n.location),
+                  projections.request_area(n.jurisdiction_id, n.location, n.geo_area_ids),
                   n.attributes, n.media_urls, n.preferred_channel, n.source, n.resident_id, n.submitted_at,
                   n.updated_at, n.closed_at, n.event_count, n.last_event_id, n.body_id, n.team, n.priority,
                   n.analysis_codes, n.external_references, n.delivery_state, n.delivery_attempts,
-                  n.delivery_last_error, n.delivery_retry_at, n.imported_from
+                  n.delivery_last_error, n.delivery_retry_at, n.imported_from, n.submitted_location, n.placement,
+                  n.geo_service_areas, n.geo_area_ids, n.inside_jurisdiction, n.unplaced, n.duplicate_candidates,
+                  n.merged_into, n.merged_at, n.merge_note
              from (select %(request_number)s::text as request_number, %(jurisdiction_id)s::text as jurisdiction_id,
                           %(service_code)s::text as service_code, %(description)s::text as description,
                           %(status)s::text as status, %(external_status_code)s::text as external_status_code,
                           %(address_string)s::text as address_string, %(address_id)s::text as address_id,
+                          -- where the request is: the point geo placed it at, else the submitted one
+                          case when %(placed_lat)s::float8 is not null
+                               then ST_SetSRID(ST_MakePoint(%(placed_long)s::float8, %(placed_lat)s::float8),
+                                               4326)::geography
+                               when %(lat)s::float8 is not null
+                               then ST_SetSRID(ST_MakePoint(%(long)s::float8, %(lat)s::float8), 4326)::geography
+                          end as location,
                           case when %(lat)s::float8 is null then null
                                else ST_SetSRID(ST_MakePoint(%(long)s::float8, %(lat)s::float8), 4326)::geography
-                          end as location,
+                          end as submitted_location,
                           %(attributes)s::jsonb as attributes, %(media_urls)s::text[] as media_urls,
                           %(preferred_channel)s::text as preferred_channel, %(source)s::text as source,
                           %(resident_id)s::uuid as resident_id, %(submitted_at)s::timestamptz as submitted_at,
@@ -122,7 +157,12 @@ async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
                           %(delivery_attempts)s::integer as delivery_attempts,
                           %(delivery_last_error)s::text as delivery_last_error,
                           %(delivery_retry_at)s::timestamptz as delivery_retry_at,
-                          %(imported_from)s::jsonb as imported_from) n
+                          %(imported_from)s::jsonb as imported_from, %(placement)s::jsonb as placement,
+                          %(geo_service_areas)s::jsonb as geo_service_areas, %(geo_area_ids)s::text[] as geo_area_ids,
+                          %(inside_jurisdiction)s::boolean as inside_jurisdiction, %(unplaced)s::jsonb as unplaced,
+                          %(duplicate_candidates)s::jsonb as duplicate_candidates,
+                          %(merged_into)s::text as merged_into, %(merged_at)s::timestamptz as merged_at,
+                          %(merge_note)s::text as merge_note) n
            on conflict (request_number) do update set
              jurisdiction_id = excluded.jurisdiction_id, service_code = excluded.service_code,
              service_name = excluded.service_name, description = excluded.description, status = excluded.status,
@@ -136,7 +176,12 @@ async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
              priority = excluded.priority, analysis_codes = excluded.analysis_codes,
              external_references = excluded.external_references, delivery_state = excluded.delivery_state,
              delivery_attempts = excluded.delivery_attempts, delivery_last_error = excluded.delivery_last_error,
-             delivery_retry_at = excluded.delivery_retry_at, imported_from = excluded.imported_from""",
+             delivery_retry_at = excluded.delivery_retry_at, imported_from = excluded.imported_from,
+             submitted_location = excluded.submitted_location, placement = excluded.placement,
+             geo_service_areas = excluded.geo_service_areas, geo_area_ids = excluded.geo_area_ids,
+             inside_jurisdiction = excluded.inside_jurisdiction, unplaced = excluded.unplaced,
+             duplicate_candidates = excluded.duplicate_candidates, merged_into = excluded.merged_into,
+             merged_at = excluded.merged_at, merge_note = excluded.merge_note""",
         {
             "request_number": state.request_number,
             "jurisdiction_id": state.jurisdiction_id,
@@ -168,6 +213,19 @@ async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
             "delivery_last_error": delivery.last_error if delivery else None,
             "delivery_retry_at": delivery.retry_at if delivery else None,
             "imported_from": Jsonb(_reference(state.imported_from)) if state.imported_from else None,
+            "placed_lat": state.placement.lat if state.placement else None,
+            "placed_long": state.placement.long if state.placement else None,
+            "placement": Jsonb(_json(state.placement)) if state.placement else None,
+            "geo_service_areas": (
+                None if state.service_areas is None else Jsonb([_json(a) for a in state.service_areas])
+            ),
+            "geo_area_ids": None if state.geo_area_ids is None else list(state.geo_area_ids),
+            "inside_jurisdiction": state.inside_jurisdiction,
+            "unplaced": Jsonb(_json(state.unplaced)) if state.unplaced else None,
+            "duplicate_candidates": Jsonb([_json(c) for c in state.duplicate_candidates]),
+            "merged_into": state.merged_into,
+            "merged_at": state.merged_at,
+            "merge_note": state.merge_note,
         },
     )
 

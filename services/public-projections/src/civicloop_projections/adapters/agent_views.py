@@ -18,7 +18,19 @@ _REQUEST_COLUMNS = """request_number, jurisdiction_id, service_code, service_nam
     case when delivery_state is null then null
          else json_build_object('state', delivery_state, 'attempts', delivery_attempts,
                                 'last_error', delivery_last_error, 'retry_at', delivery_retry_at) end as delivery,
-    imported_from"""
+    imported_from, placement, geo_service_areas as service_areas, inside_jurisdiction, needs_placing, unplaced,
+    duplicate_suspected, merged_into, merged_at, merge_note,
+    array(select d.request_number from projections.agent_requests d where d.merged_into = r.request_number
+           order by d.merged_at, d.request_number) as merged_duplicates"""
+
+# Each flag filter: (the SQL when the flag is true, when it is false). Outside means geo said so; not yet placed
+# requests are not outside.
+_FLAGS = {
+    "merged": ("merged_into is not null", "merged_into is null"),
+    "duplicate_suspected": ("duplicate_suspected", "not duplicate_suspected"),
+    "outside_jurisdiction": ("inside_jurisdiction = false", "inside_jurisdiction is distinct from false"),
+    "unresolved": ("needs_placing", "not needs_placing"),
+}
 
 
 def filter_sql(f: AgentRequestFilter, cursor: Cursor | None) -> tuple[str, list[Any]]:
@@ -32,9 +44,16 @@ def filter_sql(f: AgentRequestFilter, cursor: Cursor | None) -> tuple[str, list[
         if values:
             clauses.append(f"{column} = any(%s)")
             params.append(list(values))
+    if f.service_area_id is not None:
+        # A request geo placed in several areas (a district and a neighbourhood) is in each of them.
+        clauses.append("(service_area_id = %s or geo_area_ids @> array[%s]::text[])")
+        params += [f.service_area_id, f.service_area_id]
+    for flag, (when_true, when_false) in _FLAGS.items():
+        value = getattr(f, flag)
+        if value is not None:
+            clauses.append(when_true if value else when_false)
     for column, value in (
         ("service_code", f.service_code),
-        ("service_area_id", f.service_area_id),
         ("jurisdiction_id", f.jurisdiction_id),
         ("body_id", f.body_id),
     ):
@@ -61,7 +80,7 @@ async def list_requests(
     where, params = filter_sql(f, cursor)
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"select {_REQUEST_COLUMNS} from projections.agent_requests{where}"
+        f"select {_REQUEST_COLUMNS} from projections.agent_requests r{where}"
         " order by updated_at desc, request_number limit %s",
         [*params, limit + 1],
     )
@@ -75,7 +94,9 @@ async def list_requests(
 async def get_request(conn: psycopg.AsyncConnection[Any], request_number: str) -> dict[str, Any] | None:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"select {_REQUEST_COLUMNS} from projections.agent_requests where request_number = %s", (request_number,)
+        f"select {_REQUEST_COLUMNS}, duplicate_candidates from projections.agent_requests r"
+        " where request_number = %s",
+        (request_number,),
     )
     return await cur.fetchone()
 

@@ -75,15 +75,18 @@ async def define_service_area(conn: psycopg.AsyncConnection[Any], event: Event[A
         ),
     )
     (version,) = await cur.fetchone()  # type: ignore[misc]
-    # Requests inside the new boundary, or assigned to this area before, take whatever area now covers them.
+    # Requests inside the new boundary, assigned to this area before, or placed in it by geo, take their area again
+    # by the one rule of `projections.request_area`.
     await conn.execute(
         """update projections.agent_requests r
-              set service_area_id = projections.covering_area(r.jurisdiction_id, r.location)
-            where r.jurisdiction_id = %s and r.location is not null
+              set service_area_id = projections.request_area(r.jurisdiction_id, r.location, r.geo_area_ids)
+            where r.jurisdiction_id = %s
               and (r.service_area_id = %s
-                   or ST_Covers((select a.geometry from projections.service_areas a
-                                  where a.jurisdiction_id = %s and a.area_id = %s and a.is_current),
-                                r.location::geometry))""",
-        (event.jurisdiction_id, p.area_id, event.jurisdiction_id, p.area_id),
+                   or %s = any(r.geo_area_ids)
+                   or (r.location is not null
+                       and ST_Covers((select a.geometry from projections.service_areas a
+                                       where a.jurisdiction_id = %s and a.area_id = %s and a.is_current),
+                                     r.location::geometry)))""",
+        (event.jurisdiction_id, p.area_id, p.area_id, event.jurisdiction_id, p.area_id),
     )
     return version

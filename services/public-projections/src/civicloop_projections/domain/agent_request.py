@@ -10,7 +10,11 @@ from uuid import UUID
 
 from civicloop_events import Event, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
+    DuplicateSuspected,
     ExternalReferenceAssigned,
+    LocationResolved,
+    LocationUnresolved,
+    MergedAsDuplicate,
     RequestImported,
     RequestStatus,
     Routed,
@@ -45,6 +49,48 @@ class ExternalReference:
 
 
 @dataclass(frozen=True)
+class AreaRef:
+    """A service area geo placed the request in, with the boundary version it used."""
+
+    area_id: str
+    kind: str
+    name: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Placement:
+    """geo's resolved point and readable address (`LocationResolved`)."""
+
+    lat: float
+    long: float
+    address: str | None
+    method: str
+    provider: str
+    confidence: float
+    resolved_at: datetime
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """geo could not place the request (`LocationUnresolved`): an agent has to."""
+
+    reason: str
+    best_confidence: float | None
+    detail: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    request_id: str
+    service_code: str
+    distance_m: float
+    submitted_at: datetime
+    score: float
+
+
+@dataclass(frozen=True)
 class AgentRequest:
     """A request's current state. Catalogue-derived fields (service name, service area) are resolved on write."""
 
@@ -75,6 +121,19 @@ class AgentRequest:
     external_references: tuple[ExternalReference, ...] = ()
     delivery: Delivery | None = None
     imported_from: ExternalReference | None = None
+    placement: Placement | None = None
+    # None: geo has not placed the request; (): placed, but inside no service area of the jurisdiction.
+    service_areas: tuple[AreaRef, ...] | None = None
+    inside_jurisdiction: bool | None = None
+    unplaced: Unplaced | None = None
+    duplicate_candidates: tuple[DuplicateCandidate, ...] = ()
+    merged_into: str | None = None
+    merged_at: datetime | None = None
+    merge_note: str | None = None
+
+    @property
+    def geo_area_ids(self) -> tuple[str, ...] | None:
+        return None if self.service_areas is None else tuple(a.area_id for a in self.service_areas)
 
 
 def fold(state: AgentRequest | None, event: Event[Any]) -> AgentRequest | None:
@@ -97,6 +156,14 @@ def fold(state: AgentRequest | None, event: Event[Any]) -> AgentRequest | None:
         return reference_assigned(touched(state, event), payload)
     if isinstance(payload, RequestImported):
         return imported(touched(state, event), payload)
+    if isinstance(payload, LocationResolved):
+        return location_resolved(touched(state, event), event)
+    if isinstance(payload, LocationUnresolved):
+        return location_unresolved(touched(state, event), event)
+    if isinstance(payload, DuplicateSuspected):
+        return duplicates_suspected(touched(state, event), payload)
+    if isinstance(payload, MergedAsDuplicate):
+        return merged(touched(state, event), event)
     return touched(state, event)
 
 
@@ -196,3 +263,49 @@ def imported(state: AgentRequest, p: RequestImported) -> AgentRequest:
     if state.imported_from is not None:
         return state
     return replace(state, imported_from=ExternalReference(p.body_id, p.external_id))
+
+
+def location_resolved(state: AgentRequest, event: Event[Any]) -> AgentRequest:
+    """geo's latest verdict wins: its point, address and areas replace what an earlier verdict said.
+
+    Its areas also win over the projection's own point-in-polygon rule (see `projections.request_area`).
+    """
+    p: LocationResolved = event.payload
+    return replace(
+        state,
+        placement=Placement(p.lat, p.long, p.address, p.method.value, p.provider, p.confidence, event.occurred_at),
+        service_areas=tuple(AreaRef(a.area_id, a.kind, a.name, a.version) for a in p.service_areas),
+        inside_jurisdiction=p.inside_jurisdiction,
+        unplaced=None,
+    )
+
+
+def location_unresolved(state: AgentRequest, event: Event[Any]) -> AgentRequest:
+    """The latest verdict is "cannot place": the request needs placing, and no earlier placement stands."""
+    p: LocationUnresolved = event.payload
+    return replace(
+        state,
+        placement=None,
+        service_areas=None,
+        inside_jurisdiction=None,
+        unplaced=Unplaced(p.reason.value, p.best_confidence, p.detail, event.occurred_at),
+    )
+
+
+def duplicates_suspected(state: AgentRequest, p: DuplicateSuspected) -> AgentRequest:
+    """The latest check replaces the candidates (best first, as geo ranked them)."""
+    return replace(
+        state,
+        duplicate_candidates=tuple(
+            DuplicateCandidate(c.request_id, c.service_code, c.distance_m, c.submitted_at, c.score)
+            for c in p.candidates
+        ),
+    )
+
+
+def merged(state: AgentRequest, event: Event[Any]) -> AgentRequest:
+    """The first merge stands: intake refuses to merge a duplicate twice, so a second one is not an agent's act."""
+    if state.merged_into is not None:
+        return state
+    p: MergedAsDuplicate = event.payload
+    return replace(state, merged_into=p.original_request_id, merged_at=event.occurred_at, merge_note=p.note or None)

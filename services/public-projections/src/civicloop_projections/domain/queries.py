@@ -86,3 +86,8 @@ class AgentRequestFilter:
     delivery_states: tuple[str, ...] = ()
     bbox: Bbox | None = None
     since: datetime | None = None
+    # Flags, each None (either), True or False.
+    merged: bool | None = None
+    duplicate_suspected: bool | None = None
+    outside_jurisdiction: bool | None = None
+    unresolved: bool | None = None

@@ -94,6 +94,14 @@ async def list_requests(
     ] = None,
     bbox: Annotated[str | None, Query(description="min_long,min_lat,max_long,max_lat (WGS84)")] = None,
     since: Annotated[datetime | None, Query(description="updated at or after this ISO 8601 time")] = None,
+    merged: Annotated[bool | None, Query(description="false: hide duplicates merged into another request")] = None,
+    duplicate_suspected: Annotated[
+        bool | None, Query(description="true: geo suspects duplicates of this request")
+    ] = None,
+    outside_jurisdiction: Annotated[
+        bool | None, Query(description="true: geo placed the point outside every service area")
+    ] = None,
+    unresolved: Annotated[bool | None, Query(description="true: geo could not place the request (needs placing)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
@@ -116,6 +124,10 @@ async def list_requests(
         delivery_states=tuple(d.value for d in delivery_state or ()),
         bbox=box,
         since=since,
+        merged=merged,
+        duplicate_suspected=duplicate_suspected,
+        outside_jurisdiction=outside_jurisdiction,
+        unresolved=unresolved,
     )
     async with pool.connection() as conn:
         items, next_cursor = await agent_views.list_requests(conn, query, limit=limit, cursor=after)

@@ -28,6 +28,38 @@ class DeliveryRead(BaseModel):
     retry_at: datetime | None = Field(description="when the next attempt is due, after a failure")
 
 
+class AreaRefRead(BaseModel):
+    area_id: str
+    kind: str
+    name: str
+    version: int = Field(description="the boundary version geo used")
+
+
+class PlacementRead(BaseModel):
+    lat: float
+    long: float
+    address: str | None = Field(description="as given, or from reverse geocoding")
+    method: Literal["submitted", "geocoded"]
+    provider: str = Field(description="'reporter', 'gazetteer', ...")
+    confidence: float
+    resolved_at: datetime
+
+
+class UnplacedRead(BaseModel):
+    reason: Literal["address_not_found", "low_confidence", "geocoder_unavailable"]
+    best_confidence: float | None
+    detail: str
+    at: datetime
+
+
+class DuplicateCandidateRead(BaseModel):
+    request_id: str
+    service_code: str
+    distance_m: float
+    submitted_at: datetime
+    score: float = Field(description="0..1, higher is likelier the same problem")
+
+
 class AgentRequestRead(BaseModel):
     request_number: str
     jurisdiction_id: str
@@ -38,8 +70,10 @@ class AgentRequestRead(BaseModel):
     external_status_code: str | None
     address_string: str | None
     address_id: str | None
-    location: Point | None
-    service_area_id: str | None = Field(description="the smallest current service area covering the point")
+    location: Point | None = Field(description="geo's resolved point once it placed the request, else the submitted one")
+    service_area_id: str | None = Field(
+        description="the smallest current service area covering the point; once geo placed the request, the smallest"
+                    " of the areas geo named (null when outside every area)")
     attributes: dict[str, list[str]]
     media_urls: list[str]
     preferred_channel: str
@@ -57,6 +91,17 @@ class AgentRequestRead(BaseModel):
     external_references: list[ExternalReferenceRead] = Field(description="in the order the back-ends assigned them")
     delivery: DeliveryRead | None = Field(description="sending to the body; null while not routed to one")
     imported_from: ExternalReferenceRead | None = Field(description="the back-end the request was imported from")
+    placement: PlacementRead | None = Field(description="geo's resolved point and address; null until placed")
+    service_areas: list[AreaRefRead] | None = Field(
+        description="every service area geo placed the request in; null until geo placed it")
+    inside_jurisdiction: bool | None = Field(description="geo's verdict; null until geo placed the request")
+    needs_placing: bool = Field(description="geo could not place the request: an agent has to")
+    unplaced: UnplacedRead | None = Field(description="why geo could not place it, while it needs placing")
+    duplicate_suspected: bool = Field(description="geo found open requests that may be the same problem")
+    merged_into: str | None = Field(description="the original this request was merged into, as a duplicate")
+    merged_at: datetime | None
+    merge_note: str | None
+    merged_duplicates: list[str] = Field(description="requests merged into this one, first merged first")
 
 
 class AgentRequestPage(BaseModel):
@@ -85,6 +130,7 @@ class HistoryEventRead(BaseModel):
 
 
 class AgentRequestDetail(AgentRequestRead):
+    duplicate_candidates: list[DuplicateCandidateRead] = Field(description="geo's latest candidates, best first")
     history: list[HistoryEventRead]
 
 

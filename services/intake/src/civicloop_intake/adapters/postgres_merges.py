@@ -1,0 +1,84 @@
+"""Agents' merges in `intake.merges`: one row per duplicate, checked one at a time under an advisory lock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_intake.domain.merging import Merge
+from civicloop_intake.domain.submissions import LogPosition, SubmissionState
+from civicloop_intake.service_layer.ports import MergeLedger, MergeLock, Merges
+
+_COLUMNS = "duplicate, original, requested_original, event_id, event::text as event_json, state, partition, kafka_offset"
+# Transaction-scoped: released at commit or rollback, so a crashed check never holds it.
+_SERIALISE = "select pg_advisory_xact_lock(hashtext('intake.merges'))"
+
+
+def _merge(row: dict[str, Any]) -> Merge:
+    position = None if row["kafka_offset"] is None else LogPosition(row["partition"], row["kafka_offset"])
+    return Merge(duplicate=row["duplicate"], original=row["original"], requested_original=row["requested_original"],
+                 event_id=row["event_id"], event_json=row["event_json"], state=SubmissionState(row["state"]),
+                 position=position)
+
+
+async def _get(conn: psycopg.AsyncConnection[Any], duplicate: str, *, for_update: bool = False) -> Merge | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(f"select {_COLUMNS} from intake.merges where duplicate = %s" + (" for update" if for_update else ""),
+                      (duplicate,))
+    row = await cur.fetchone()
+    return _merge(row) if row else None
+
+
+class _Ledger(MergeLedger):
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._conn = conn
+
+    async def get(self, duplicate: str) -> Merge | None:
+        return await _get(self._conn, duplicate)
+
+    async def add(self, merge: Merge) -> None:
+        await self._conn.execute(
+            "insert into intake.merges (duplicate, original, requested_original, event_id, event, state)"
+            " values (%s, %s, %s, %s, %s::json, 'pending')",
+            (merge.duplicate, merge.original, merge.requested_original, merge.event_id, merge.event_json),
+        )
+
+
+class _Lock(MergeLock):
+    def __init__(self, conn: psycopg.AsyncConnection[Any], merge: Merge) -> None:
+        self._conn = conn
+        self.merge = merge
+
+    async def mark_published(self, position: LogPosition) -> Merge:
+        await self._conn.execute(
+            "update intake.merges set state = 'published', partition = %s, kafka_offset = %s, published_at = now()"
+            " where duplicate = %s",
+            (position.partition, position.offset, self.merge.duplicate),
+        )
+        self.merge = replace(self.merge, state=SubmissionState.published, position=position)
+        return self.merge
+
+
+class PostgresMerges(Merges):
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    @asynccontextmanager
+    async def serialised(self) -> AsyncIterator[MergeLedger]:
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(_SERIALISE)
+            yield _Ledger(conn)
+
+    @asynccontextmanager
+    async def locked(self, duplicate: str) -> AsyncIterator[MergeLock]:
+        async with self.pool.connection() as conn, conn.transaction():
+            merge = await _get(conn, duplicate, for_update=True)
+            if merge is None:
+                raise LookupError(f"no merge of {duplicate}")
+            yield _Lock(conn, merge)
