@@ -32,9 +32,11 @@ migrate: up ## apply every service's Alembic migrations
 	@$(UV) run --frozen civicloop-intake migrate
 	@$(UV) run --frozen civicloop-projections migrate
 	@$(UV) run --frozen civicloop-gateway migrate
+	@$(UV) run --frozen civicloop-geo migrate
 
 seed: migrate ## load the demo jurisdiction
 	@$(UV) run --frozen python deploy/local/seed_demo.py config
+	@$(UV) run --frozen python deploy/local/seed_demo.py gazetteer
 
 run: seed ## install what is missing, start everything with demo data, print the URLs
 	@deploy/local/services.sh start

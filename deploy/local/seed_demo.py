@@ -1,10 +1,13 @@
-"""Seed the demo jurisdiction: its service catalogue and service areas, as events on `jurisdiction.config`.
+"""Seed the demo jurisdiction: its service catalogue and service areas (events on `jurisdiction.config`), its
+gazetteer (address points in geo's tables), and demo requests (through intake's API).
 
-With `../shared/data/` beside the checkout the areas are the real Los Angeles neighborhood councils and the demo
-requests are real 2017 MyLA311 reports; without it (a user's clone) both are generated. Seeding is idempotent: a
-jurisdiction that already has configuration events on the log is left alone.
+With `../shared/data/` beside the checkout the areas are the real Los Angeles neighborhood councils, loaded with
+`civicloop-geo areas load` like a county would, the gazetteer holds the real addresses of 2017 MyLA311 reports, and
+the demo requests are real reports; without it (a user's clone) all three are generated. Seeding is idempotent: a
+jurisdiction that already has configuration events on the log is left alone, and a gazetteer load replaces its rows.
 
     python deploy/local/seed_demo.py config            # catalogue + areas
+    python deploy/local/seed_demo.py gazetteer         # address points for geocoding
     python deploy/local/seed_demo.py requests --intake http://127.0.0.1:8001 --count 40
 """
 
@@ -12,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import json
 import os
 import random
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -79,15 +83,24 @@ def generated_areas() -> list[ServiceAreaDefined]:
     return areas
 
 
-def real_areas(data: Path) -> list[ServiceAreaDefined]:
-    doc = json.loads((data / "boundaries" / "la-neighborhood-councils-2019.geojson").read_text())
-    return [
-        ServiceAreaDefined(
-            area_id=f"nc-{f['properties']['nc_id']}", name=f["properties"]["name"].title(), kind="neighborhood_council",
-            geometry=f["geometry"], source="City of Los Angeles, neighborhood councils 2019",
-        )
-        for f in doc["features"]
-    ]
+GENERATED_STREETS = [("N", "MAIN", "ST"), ("", "OAK", "AVE"), ("W", "1ST", "ST"), ("", "ELM", "ST"),
+                     ("E", "SUNSET", "BLVD"), ("", "PINE", "AVE")]
+
+
+def generated_addresses() -> list[tuple[str, float, float]]:
+    """Address points along six streets of the generated city: even numbers on one side, odd on the other."""
+    points = []
+    for k, (predir, name, suffix) in enumerate(GENERATED_STREETS):
+        street = " ".join(part for part in (predir, name, suffix) if part)
+        north_south = k % 2 == 0
+        for n in range(100, 4000, 20):
+            along, side = (n - 100) * 2.5e-5, (1 if n % 40 else -1) * 1e-4
+            if north_south:
+                lat, long = 33.96 + along, -118.38 + k * 0.05 + side
+            else:
+                lat, long = 33.97 + k * 0.05 + side, -118.39 + along
+            points.append((f"{n} {street}", lat, long))
+    return points
 
 
 async def already_seeded(bootstrap: str, topic: str) -> bool:
@@ -99,7 +112,7 @@ async def seed_config(bootstrap: str, topics: Topics) -> None:
         typer.echo("seed: jurisdiction 'demo' already configured on the log, left as it is")
         return
     data = shared_data()
-    areas = real_areas(data) if data else generated_areas()
+    areas = [] if data else generated_areas()
     services = [
         ServiceDefined(service_code=code, service_name=name, group=group, keywords=kw, type=kind, attributes=attrs,
                        description=f"{name} ({group})")
@@ -113,8 +126,18 @@ async def seed_config(bootstrap: str, topics: Topics) -> None:
                                                 actor=Actor(kind="system", id="seed"), source="admin"))
     finally:
         await producer.stop()
-    typer.echo(f"seed: {len(services)} services and {len(areas)} service areas "
-               f"({'real LA neighborhood councils' if data else 'generated grid'}) for jurisdiction '{JURISDICTION}'")
+    if data:  # the real boundary file, through the tool a county uses (validation, repair, one event per area)
+        await asyncio.to_thread(
+            subprocess.run,
+            ["civicloop-geo", "areas", "load", str(data / "boundaries" / "la-neighborhood-councils-2019.geojson"),
+             "--jurisdiction", JURISDICTION, "--kind", "neighborhood_council", "--id-property", "nc_id",
+             "--id-prefix", "nc-", "--name-property", "name",
+             "--source", "City of Los Angeles, neighborhood councils 2019"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    typer.echo(f"seed: {len(services)} services and "
+               f"{'the real LA neighborhood councils' if data else f'{len(areas)} generated districts'} "
+               f"for jurisdiction '{JURISDICTION}'")
 
 
 def demo_reports(count: int) -> list[dict]:
@@ -137,6 +160,27 @@ def demo_reports(count: int) -> list[dict]:
 def config() -> None:
     """Publish the demo jurisdiction's catalogue and service areas (once)."""
     asyncio.run(seed_config(os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:39092"), Topics.from_env()))
+
+
+@app.command()
+def gazetteer() -> None:
+    """Load the demo gazetteer: real LA address points when ../shared/data is there, generated streets otherwise."""
+    data = shared_data()
+    if data:
+        subprocess.run(["civicloop-geo", "gazetteer", "load-addresses",
+                        str(data / "requests" / "la-311-2017-sample.csv"), "--jurisdiction", JURISDICTION],
+                       check=True, stdout=subprocess.DEVNULL)
+        typer.echo("seed: gazetteer holds the addresses of the 2017 LA sample")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "generated-addresses.csv"
+        with path.open("w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["Address", "Latitude", "Longitude"])
+            writer.writerows(generated_addresses())
+        subprocess.run(["civicloop-geo", "gazetteer", "load-addresses", str(path), "--jurisdiction", JURISDICTION],
+                       check=True, stdout=subprocess.DEVNULL)
+    typer.echo(f"seed: gazetteer holds {len(generated_addresses())} generated addresses")
 
 
 @app.command()

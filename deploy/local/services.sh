@@ -13,6 +13,7 @@ SERVICES=(
   "public-projections|8002|civicloop-projections serve --host 127.0.0.1 --port 8002"
   "open311-gateway|8003|civicloop-gateway serve --host 127.0.0.1 --port 8003"
   "open311-poller|-|civicloop-gateway open311 run"
+  "geo|8004|civicloop-geo serve --host 127.0.0.1 --port 8004"
 )
 
 secret() {
@@ -72,6 +73,7 @@ CivicLoop is running (jurisdiction "demo"):
   intake              http://127.0.0.1:8001   (OpenAPI: http://127.0.0.1:8001/docs)
   public-projections  http://127.0.0.1:8002   (OpenAPI: http://127.0.0.1:8002/docs)
   open311-gateway     http://127.0.0.1:8003/open311/v2/discovery.json   (OpenAPI: http://127.0.0.1:8003/docs)
+  geo                 http://127.0.0.1:8004   (OpenAPI: http://127.0.0.1:8004/docs)
   outbound            uv run civicloop-gateway outbound status     (bodies, queues, pauses)
   Kafka               127.0.0.1:39092         PostgreSQL + PostGIS  postgresql://postgres@127.0.0.1:55432/civicloop
   logs                $run/logs/
@@ -83,6 +85,9 @@ Try:
             "contact":{"phone":"+1 213 555 0100"},"preferred_channel":"sms"}'
   curl -s http://127.0.0.1:8002/api/v1/agent/requests/<request_number>
   curl -s 'http://127.0.0.1:8001/api/v1/track?number=<request_number>&phone=%2B12135550100'
+  curl -s 'http://127.0.0.1:8004/api/v1/geocode?jurisdiction_id=demo&q=2111+W+Bellvue+Ave'
+  curl -s 'http://127.0.0.1:8004/api/v1/areas/stats?jurisdiction_id=demo'
+  curl -s 'http://127.0.0.1:8004/api/v1/public/heatmap?jurisdiction_id=demo&resolution=7'
   curl -s http://127.0.0.1:8003/open311/v2/services.xml
   curl -s -X POST http://127.0.0.1:8003/open311/v2/requests.json -d api_key=$partner_key \\
        -d service_code=graffiti -d lat=34.0522 -d long=-118.2437 -d description='Tag on the wall'

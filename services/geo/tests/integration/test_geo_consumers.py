@@ -121,11 +121,10 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
                                geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01)),
         ):
             await config.publish(Event.create(payload, request_id=None, jurisdiction_id=J, actor=admin, source="admin"))
+        # Published before geo starts, as on a fresh start or a replay: geo folds the configuration on the log
+        # before it places any request, or it would place them against no areas at all.
+        await requests.publish(submission("GEOE-0001", Location(lat=LAT, long=LONG), at=t0))
         async with running(settings):
-            # The areas must be folded before the first placement (separate topics have no mutual order).
-            await asyncio.sleep(0)
-            await _wait_for_area(settings)
-            await requests.publish(submission("GEOE-0001", Location(lat=LAT, long=LONG), at=t0))
             await requests.publish(submission("GEOE-0002", Location(address_string="2111 w bellvue ave"),
                                               code="sinkhole", at=t0 + timedelta(minutes=5)))
             await requests.publish(submission("GEOE-0003", Location(address_string="1 Nowhere Plaza"),
@@ -181,20 +180,6 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
     assert {e.event_id for e in again} == {e.event_id for e in events}
 
 
-async def _wait_for_area(settings: GeoSettings) -> None:
-    pool = await open_pool(settings.pg_dsn, name="geo-e2e-wait")
-    try:
-        async with asyncio.timeout(30):
-            while True:
-                async with pool.connection() as conn:
-                    cur = await conn.execute("select count(*) from geo.service_areas where jurisdiction_id = %s", (J,))
-                    if (await cur.fetchone())[0]:
-                        return
-                await asyncio.sleep(0.1)
-    finally:
-        await pool.close()
-
-
 async def _placed(geo: Geo) -> int:
     async with geo.pool.connection() as conn:
         cur = await conn.execute("select count(*) from geo.inbox where consumer = %s",
@@ -239,3 +224,35 @@ async def _merged(geo: Geo, request_id: str) -> bool:
         cur = await conn.execute("select merged_into from geo.requests where request_id = %s", (request_id,))
         row = await cur.fetchone()
         return bool(row and row[0])
+
+
+async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
+        fresh_geo_dsn: str, fresh_topics: Topics, kafka_bootstrap: str) -> None:
+    """A replay or a first start finds both topics full: the areas must be folded before anything is placed."""
+    settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
+    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
+    requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
+    await config.start()
+    await requests.start()
+    admin = Actor(kind=ActorKind.system, id="tests")
+    try:
+        for i in range(300):  # a county's worth of boundaries ahead of the one that matters
+            south = LAT + 1 + i * 0.01
+            await config.publish(Event.create(
+                ServiceAreaDefined(area_id=f"far-{i}", name=f"Far {i}", kind="block_group",
+                                   geometry=box(south, LONG, south + 0.005, LONG + 0.005)),
+                request_id=None, jurisdiction_id=J, actor=admin, source="admin"))
+        await config.publish(Event.create(
+            ServiceAreaDefined(area_id="ward-9", name="Ward 9", kind="ward",
+                               geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01)),
+            request_id=None, jurisdiction_id=J, actor=admin, source="admin"))
+        for n in range(1, 6):
+            await requests.publish(submission(f"GEOF-000{n}", Location(lat=LAT, long=LONG), at=datetime.now(UTC)))
+        async with running(settings):
+            events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 5)
+    finally:
+        await config.stop()
+        await requests.stop()
+    placed = [e.payload for e in events if isinstance(e.payload, LocationResolved)]
+    assert len(placed) == 5
+    assert all(p.inside_jurisdiction and [a.area_id for a in p.service_areas] == ["ward-9"] for p in placed)

@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 from civicloop_events import Event
+from civicloop_events.consumer import read_positions
 from civicloop_events.supervisor import ConsumerSupervisor
+from civicloop_events.topics import partition_extents
 
 from civicloop_geo.adapters.clusters import PostgresClusterStore
 from civicloop_geo.bootstrap import Geo, cluster_policy
 from civicloop_geo.service_layer.cluster_sweep import sweep
+from civicloop_geo.settings import SCHEMA
 
 log = logging.getLogger("civicloop.geo")
 
@@ -21,8 +25,33 @@ log = logging.getLogger("civicloop.geo")
 SWEEP_LOCK_KEY = 0x6765_6F5F_636C  # "geo_cl"
 
 
+@contextlib.asynccontextmanager
+async def config_caught_up(geo: Geo, *, timeout_s: float = 120.0, poll_s: float = 0.2) -> AsyncIterator[None]:
+    """Wait until the configuration consumer has applied the config topic as it stood when this began.
+
+    Requests and configuration are separate topics with no order between them: without this, a fresh start (or a
+    replay) could place requests before the service areas are folded and flag them all outside the jurisdiction.
+    After `timeout_s` it goes on regardless (a stuck config consumer must not stop placing forever) and says so.
+    """
+    topic = geo.settings.topics.jurisdiction_config
+    ends = {p: end for p, (start, end) in (await partition_extents(geo.settings.kafka_bootstrap, topic)).items()
+            if end > start}
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                async with geo.pool.connection() as conn:
+                    done = await read_positions(conn, SCHEMA, geo.settings.config_consumer_name, topic)
+                if all(done.get(p, 0) >= end for p, end in ends.items()):
+                    break
+                await asyncio.sleep(poll_s)
+    except TimeoutError:
+        log.warning("configuration not caught up; placing requests anyway", extra={"timeout_s": timeout_s})
+    yield
+
+
 def start_consumers(geo: Geo) -> list[ConsumerSupervisor]:
-    supervisors = [ConsumerSupervisor(geo.requests_runner), ConsumerSupervisor(geo.config_runner)]
+    supervisors = [ConsumerSupervisor(geo.requests_runner, guard=lambda: config_caught_up(geo)),
+                   ConsumerSupervisor(geo.config_runner)]
     for supervisor in supervisors:
         supervisor.start()
     return supervisors
