@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from bench import intake_pipeline, open311_gateway
+from bench import geo, intake_pipeline, open311_gateway
 
 app = typer.Typer(add_completion=False)
 
@@ -17,8 +17,8 @@ def main(
     seconds: float = typer.Option(10, help="duration of each closed-loop phase"),
     rate: float = typer.Option(50, help="offered load (req/s) for the lag measurement"),
     lag_seconds: float = typer.Option(20, help="duration of the steady-load phase"),
-    rows: int = typer.Option(1_000_000, help="requests in the Open311 read model"),
-    only: str = typer.Option("", help="run one benchmark: intake | open311"),
+    rows: int = typer.Option(1_000_000, help="requests in the Open311 and geo read models"),
+    only: str = typer.Option("", help="run one benchmark: intake | open311 | geo"),
 ) -> None:
     if only in ("", "intake"):
         typer.echo("== intake and agent projection ==")
@@ -28,6 +28,10 @@ def main(
     if only in ("", "open311"):
         typer.echo("== Open311 gateway ==")
         for line in asyncio.run(open311_gateway.run(rows=rows, concurrency=concurrency, seconds=seconds)):
+            typer.echo(line)
+    if only in ("", "geo"):
+        typer.echo("== geo ==")
+        for line in asyncio.run(geo.run(rows=rows, concurrency=min(concurrency, 8), seconds=seconds)):
             typer.echo(line)
 
 
