@@ -3,13 +3,50 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg_pool import AsyncConnectionPool
 
 Check = Callable[[], Awaitable[bool]]
+
+
+class Supervised(Protocol):
+    @property
+    def running(self) -> bool: ...
+
+
+def service_checks(pool: AsyncConnectionPool, *, migrations_current: Callable[[], bool],
+                   kafka_connected: Callable[[], bool] | None = None,
+                   consumers: Sequence[Supervised] = ()) -> dict[str, Check]:
+    """What every service's /readyz asks: the database answers, its schema is at head, its Kafka clients are
+    connected and its consumers are running (the last two only where the process has them)."""
+
+    async def database() -> bool:
+        async with pool.connection() as conn:
+            await conn.execute("select 1")
+        return True
+
+    async def migrations() -> bool:
+        return await asyncio.to_thread(migrations_current)
+
+    checks: dict[str, Check] = {"database": database, "migrations": migrations}
+    if kafka_connected is not None:
+
+        async def kafka() -> bool:
+            return kafka_connected()
+
+        checks["kafka"] = kafka
+    if consumers:
+
+        async def running() -> bool:
+            return all(c.running for c in consumers)
+
+        checks["consumers"] = running
+    return checks
 
 
 def ops_router(checks: Callable[[], dict[str, Check]]) -> APIRouter:

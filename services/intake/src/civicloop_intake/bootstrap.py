@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from civicloop_events.vault import ResidentKeyVault
 from civicloop_runtime.db import open_pool
-from civicloop_runtime.ops import Check
+from civicloop_runtime.ops import Check, service_checks
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake import database
@@ -82,18 +81,8 @@ class Intake:
         )
 
     def readiness_checks(self) -> dict[str, Check]:
-        async def database_reachable() -> bool:
-            async with self.pool.connection() as conn:
-                await conn.execute("select 1")
-            return True
-
-        async def migrations_current() -> bool:
-            return await asyncio.to_thread(database.is_current, self.settings.sqlalchemy_url)
-
-        async def kafka_connected() -> bool:
-            return self.event_log.connected
-
-        return {"database": database_reachable, "migrations": migrations_current, "kafka": kafka_connected}
+        return service_checks(self.pool, migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
+                              kafka_connected=lambda: self.event_log.connected)
 
     async def close(self) -> None:
         for projection in self.projections:

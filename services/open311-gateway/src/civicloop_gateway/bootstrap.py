@@ -12,7 +12,7 @@ from civicloop_events.supervisor import ConsumerSupervisor
 from civicloop_events.vault import ResidentKeyVault
 from civicloop_runtime.consumers import consumer_runner
 from civicloop_runtime.db import open_pool
-from civicloop_runtime.ops import Check
+from civicloop_runtime.ops import Check, service_checks
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway import database
@@ -70,25 +70,11 @@ class Gateway:
         )
 
     def readiness_checks(self) -> dict[str, Check]:
-        async def database_reachable() -> bool:
-            async with self.pool.connection() as conn:
-                await conn.execute("select 1")
-            return True
-
-        async def migrations_current() -> bool:
-            return await asyncio.to_thread(database.is_current, self.settings.sqlalchemy_url)
-
-        async def kafka_connected() -> bool:
-            return self.producer.connected and self.config_producer.connected
-
-        checks: dict[str, Check] = {"database": database_reachable, "migrations": migrations_current,
-                                    "kafka": kafka_connected}
-        if self.supervisors:
-            async def consumers() -> bool:
-                return all(s.running for s in self.supervisors)
-
-            checks["consumers"] = consumers
-        return checks
+        return service_checks(
+            self.pool, migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
+            kafka_connected=lambda: self.producer.connected and self.config_producer.connected,
+            consumers=self.supervisors,
+        )
 
     async def close(self) -> None:
         await self.stop_consumers()

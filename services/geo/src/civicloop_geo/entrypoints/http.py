@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from civicloop_runtime.ops import Check, ops_router
+from civicloop_runtime.ops import Check, ops_router, service_checks
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
@@ -55,21 +54,5 @@ def readiness_checks(app: FastAPI, settings: GeoSettings) -> dict[str, Check]:
     geo: Geo | None = getattr(app.state, "geo", None)
     if geo is None:
         return {}
-
-    async def database() -> bool:
-        async with geo.pool.connection() as conn:
-            await conn.execute("select 1")
-        return True
-
-    async def migrations_current() -> bool:
-        return await asyncio.to_thread(is_current, settings.sqlalchemy_url)
-
-    checks: dict[str, Check] = {"database": database, "migrations": migrations_current}
-    supervisors = app.state.supervisors
-    if supervisors:
-
-        async def consumers() -> bool:
-            return all(s.running for s in supervisors)
-
-        checks["consumers"] = consumers
-    return checks
+    return service_checks(geo.pool, migrations_current=lambda: is_current(settings.sqlalchemy_url),
+                          consumers=app.state.supervisors)

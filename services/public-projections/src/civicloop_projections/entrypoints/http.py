@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from civicloop_runtime import migrations
-from civicloop_runtime.ops import Check, ops_router
+from civicloop_runtime.ops import Check, ops_router, service_checks
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from civicloop_projections.bootstrap import Projections, bootstrap
 from civicloop_projections.entrypoints import agent_api
-from civicloop_projections.entrypoints.consumers import ConsumerSupervisor, start_consumers, stop_consumers
+from civicloop_projections.entrypoints.consumers import start_consumers, stop_consumers
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -54,21 +53,8 @@ def readiness_checks(app: FastAPI, settings: ProjectionSettings) -> dict[str, Ch
     projections: Projections | None = getattr(app.state, "projections", None)
     if projections is None:
         return {}
-
-    async def database() -> bool:
-        async with projections.pool.connection() as conn:
-            await conn.execute("select 1")
-        return True
-
-    async def migrations_current() -> bool:
-        return await asyncio.to_thread(migrations.is_current, settings.sqlalchemy_url, MIGRATIONS, SCHEMA)
-
-    checks: dict[str, Check] = {"database": database, "migrations": migrations_current}
-    supervisors: list[ConsumerSupervisor] = app.state.supervisors
-    if supervisors:
-
-        async def consumers() -> bool:
-            return all(s.running for s in supervisors)
-
-        checks["consumers"] = consumers
-    return checks
+    return service_checks(
+        projections.pool,
+        migrations_current=lambda: migrations.is_current(settings.sqlalchemy_url, MIGRATIONS, SCHEMA),
+        consumers=app.state.supervisors,
+    )
