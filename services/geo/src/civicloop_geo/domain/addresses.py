@@ -65,7 +65,7 @@ _SUFFIX_SPELLINGS = {
 }
 SUFFIXES = {spelling: abbr for abbr, spellings in _SUFFIX_SPELLINGS.items() for spelling in spellings.split()}
 
-_UNIT_DESIGNATORS = {
+UNIT_DESIGNATORS = {
     "APT": "APT", "APARTMENT": "APT", "UNIT": "UNIT", "STE": "STE", "SUITE": "STE", "RM": "RM", "ROOM": "RM",
     "FL": "FL", "FLOOR": "FL", "BLDG": "BLDG", "BUILDING": "BLDG", "SPC": "SPC", "SPACE": "SPC", "LOT": "LOT",
     "TRLR": "TRLR", "DEPT": "DEPT",
@@ -83,7 +83,7 @@ _TENS_WORDS = {"TWENTY": 20, "THIRTY": 30, "FORTY": 40, "FIFTY": 50, "SIXTY": 60
 
 _HOUSE_NUMBER = re.compile(r"^(\d{1,7})(?:-(\d{1,7}|[A-Z])|([A-Z])|\s+(1/2))?(?=\s|$)")
 _UNIT = re.compile(
-    r"(?:\b(" + "|".join(sorted(_UNIT_DESIGNATORS, key=len, reverse=True)) + r")\s+|#\s*)([A-Z0-9][A-Z0-9-]*)\b"
+    r"(?:\b(" + "|".join(sorted(UNIT_DESIGNATORS, key=len, reverse=True)) + r")\s+|#\s*)([A-Z0-9][A-Z0-9-]*)\b"
 )
 _ZIP = re.compile(r"^(\d{5})(?:-\d{4})?$")
 _INTERSECTION_PREFIX = re.compile(r"^(?:(?:AT|ON|NEAR)\s+)?(?:THE\s+)?(?:CORNER|INTERSECTION)\s+OF\s+")
@@ -276,7 +276,7 @@ def _split_line(text: str) -> tuple[str, str, str]:
 
 
 def _format_unit(m: re.Match[str]) -> str:
-    designator = _UNIT_DESIGNATORS.get(m.group(1) or "", "#")
+    designator = UNIT_DESIGNATORS.get(m.group(1) or "", "#")
     return f"{designator} {m.group(2)}"
 
 
