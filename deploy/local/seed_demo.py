@@ -149,7 +149,7 @@ def demo_reports(count: int) -> list[dict]:
         picked = rng.sample(rows, min(count, len(rows)))
         return [{"service_code": LA_TYPES[r["RequestType"]], "lat": float(r["Latitude"]), "long": float(r["Longitude"]),
                  "address_string": r["Address"].strip() or None, "source": "web",
-                 "description": f"{r['RequestType']} reported near {r['Address'].strip() or 'this location'}"}
+                 "description": f"{r['RequestType']} (a real 2017 MyLA311 report, replayed for the demo)"}
                 for r in picked]
     return [{"service_code": rng.choice(CATALOGUE)[0], "lat": 33.95 + rng.random() * 0.3,
              "long": -118.40 + rng.random() * 0.3, "description": "Generated demo report", "source": "web"}
