@@ -441,6 +441,7 @@ class LocationMethod(str, enum.Enum):
 
     submitted = "submitted"  # the reporter gave lat/long (GPS, a map pin)
     geocoded = "geocoded"  # looked up from the address
+    corrected = "corrected"  # an agent placed it by hand (`LocationCorrected`)
 
 
 class PublicPlace(BaseModel):
@@ -490,6 +491,18 @@ class LocationUnresolved(EventPayload):
     reason: UnresolvedReason
     best_confidence: float | None = Field(default=None, ge=0, le=1)
     detail: str = Field(default="", max_length=500)
+
+
+class LocationCorrected(EventPayload):
+    """An agent placed the request by hand (geo could not, or placed it wrongly); geo re-places it from this point."""
+
+    event_type: ClassVar[str] = "request.location.corrected"
+    schema_version: ClassVar[int] = 1
+
+    lat: float = Field(ge=-90, le=90)
+    long: float = Field(ge=-180, le=180)
+    address: str | None = Field(default=None, min_length=1, max_length=500)
+    note: str = Field(default="", max_length=2000)
 
 
 class DuplicateCandidate(BaseModel):

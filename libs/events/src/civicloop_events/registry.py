@@ -21,6 +21,7 @@ from civicloop_events.payloads import (
     DuplicateSuspected,
     EventPayload,
     ExternalReferenceAssigned,
+    LocationCorrected,
     LocationResolved,
     LocationUnresolved,
     MergedAsDuplicate,
@@ -100,7 +101,7 @@ REGISTRY.register(ServiceAreaDefined)
 REGISTRY.register(PartnerAuthorised)
 REGISTRY.register(PartnerKeyRevoked)
 for _model in (BodyDefined, BodyPaused, BodyResumed, RoutingRulesDefined, Routed, SentToBackend, SendFailed,
-               ExternalReferenceAssigned, BackendUpdateReceived, RequestImported, LocationResolved,
+               ExternalReferenceAssigned, BackendUpdateReceived, RequestImported, LocationResolved, LocationCorrected,
                LocationUnresolved, DuplicateSuspected, MergedAsDuplicate, ClusterDetected):
     REGISTRY.register(_model)
 
