@@ -24,6 +24,7 @@ from civicloop_events import (
 )
 from civicloop_events.payloads import (
     DuplicateSuspected,
+    LocationCorrected,
     LocationMethod,
     LocationResolved,
     LocationUnresolved,
@@ -264,3 +265,35 @@ async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
     placed = [e.payload for e in events if isinstance(e.payload, LocationResolved)]
     assert len(placed) == 5
     assert all(p.inside_jurisdiction and [a.area_id for a in p.service_areas] == ["ward-9"] for p in placed)
+
+
+async def test_an_agent_places_by_hand_what_geo_could_not(fresh_geo_dsn: str, fresh_topics: Topics,
+                                                          kafka_bootstrap: str) -> None:
+    settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
+    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
+    requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
+    await config.start()
+    await requests.start()
+    try:
+        await config.publish(Event.create(
+            ServiceAreaDefined(area_id="ward-3", name="Ward 3", kind="ward",
+                               geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01)),
+            request_id=None, jurisdiction_id=J, actor=Actor(kind=ActorKind.system, id="tests"), source="admin"))
+        async with running(settings):
+            await requests.publish(submission("GEOC-0001", Location(address_string="behind the old mill"),
+                                              at=datetime.now(UTC)))
+            [unresolved] = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 1)
+            fix = Event.create(LocationCorrected(lat=LAT, long=LONG, address="120 S MAIN ST", note="called back"),
+                               request_id="GEOC-0001", jurisdiction_id=J,
+                               actor=Actor(kind=ActorKind.agent, id="a1"), source="agent")
+            await requests.publish(fix)
+            events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 2)
+    finally:
+        await config.stop()
+        await requests.stop()
+    assert isinstance(unresolved.payload, LocationUnresolved)
+    [placed] = [e for e in events if isinstance(e.payload, LocationResolved)]
+    assert placed.causation_id == fix.event_id
+    assert (placed.payload.method, placed.payload.provider) == (LocationMethod.corrected, "agent")
+    assert [a.area_id for a in placed.payload.service_areas] == ["ward-3"] and placed.payload.inside_jurisdiction
+    assert placed.payload.public.address == "100 block of S MAIN ST"

@@ -67,7 +67,7 @@ class FakePlaces(RequestPlaces):
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
         self.groups: dict[tuple[str, str], str] = {}
-        self.decided: dict[str, str] = {}
+        self.decided: dict[str, tuple[str, datetime]] = {}
 
     async def record(self, place: RequestPlace) -> bool:
         if place.request_id in self.rows:
@@ -75,10 +75,22 @@ class FakePlaces(RequestPlaces):
         self.rows[place.request_id] = {"place": place, "status": "open", "merged_into": None}
         return True
 
-    async def decide_once(self, request_id: str, outcome: str, cause: UUID) -> bool:
+    async def decide_once(self, request_id: str, outcome: str, cause: UUID, *, service_code: str,
+                          submitted_at: datetime) -> bool:
         if request_id in self.decided:
             return False
-        self.decided[request_id] = outcome
+        self.decided[request_id] = (service_code, submitted_at)
+        return True
+
+    async def submission(self, request_id: str) -> tuple[str, datetime] | None:
+        return self.decided.get(request_id)
+
+    async def move(self, request_id: str, lat: float, long: float, area_ids: tuple[str, ...], h3_cell: str) -> bool:
+        if request_id not in self.rows:
+            return False
+        old: RequestPlace = self.rows[request_id]["place"]
+        self.rows[request_id]["place"] = RequestPlace(old.request_id, old.jurisdiction_id, old.service_code,
+                                                      old.submitted_at, lat, long, area_ids, h3_cell)
         return True
 
     async def set_status(self, request_id: str, status: str) -> None:

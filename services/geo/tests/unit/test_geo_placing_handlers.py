@@ -17,6 +17,7 @@ from civicloop_events import (
 from civicloop_events.payloads import (
     AreaRef,
     DuplicateSuspected,
+    LocationCorrected,
     LocationMethod,
     LocationResolved,
     LocationUnresolved,
@@ -178,3 +179,39 @@ async def test_a_replayed_submission_is_not_decided_again() -> None:
     await when_request_event_place_and_check(d, first)
     assert out.events == [], "geo decides a request once; a replay publishes nothing new"
     assert placed.event_id == derived_event_id("location", first.event_id)
+
+
+def corrected(number: str, lat: float, long: float, address: str | None = None) -> Event[LocationCorrected]:
+    return Event.create(LocationCorrected(lat=lat, long=long, address=address), request_id=number, jurisdiction_id=J,
+                        actor=Actor(kind=ActorKind.agent, id="a1"), source="agent")
+
+
+async def test_an_agent_places_a_request_geo_could_not_and_it_joins_the_duplicate_check() -> None:
+    places = FakePlaces()
+    d, out = deps(places=places)
+    await when_request_event_place_and_check(d, submitted("AAAA-0050"))
+    await when_request_event_place_and_check(d, submitted("AAAA-0051", lat=None, long=None, address="nowhere"))
+    assert out.of_type(LocationUnresolved)
+    out.events.clear()
+    fix = corrected("AAAA-0051", 39.7801, -89.6501, "101 S 5TH ST")
+    await when_request_event_place_and_check(d, fix)
+    [placed] = out.of_type(LocationResolved)
+    r: LocationResolved = placed.payload
+    assert (r.method, r.provider, r.lat, r.address) == (LocationMethod.corrected, "agent", 39.7801, "101 S 5TH ST")
+    assert r.service_areas == [WARD_1] and placed.event_id == derived_event_id("location", fix.event_id)
+    [dup] = out.of_type(DuplicateSuspected)
+    assert [c.request_id for c in dup.payload.candidates] == ["AAAA-0050"]
+    assert places.rows["AAAA-0051"]["place"].lat == 39.7801
+
+
+async def test_an_agent_moves_a_placed_request_without_a_new_duplicate_check() -> None:
+    places = FakePlaces()
+    nearest = GeocodeResult(39.85, -89.62, "9 N OAK ST", 0.9, "gazetteer", MatchKind.address_point)
+    d, out = deps(FakeGeocoder(nearest=nearest), places=places)
+    await when_request_event_place_and_check(d, submitted("AAAA-0060", address="wrong place"))
+    out.events.clear()
+    await when_request_event_place_and_check(d, corrected("AAAA-0060", 39.85, -89.62))
+    [placed] = out.of_type(LocationResolved)
+    assert placed.payload.address == "9 N OAK ST", "no address given: the nearest known one"
+    assert not out.of_type(DuplicateSuspected)
+    assert (places.rows["AAAA-0060"]["place"].lat, places.rows["AAAA-0060"]["place"].long) == (39.85, -89.62)

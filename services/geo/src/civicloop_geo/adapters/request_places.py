@@ -31,11 +31,28 @@ class PostgresRequestPlaces(RequestPlaces):
         )
         return cur.rowcount == 1
 
-    async def decide_once(self, request_id: str, outcome: str, cause: UUID) -> bool:
+    async def decide_once(self, request_id: str, outcome: str, cause: UUID, *, service_code: str,
+                          submitted_at: datetime) -> bool:
         cur = await self.conn.execute(
-            """insert into geo.decisions (request_id, outcome, cause_event_id) values (%s, %s, %s)
-               on conflict (request_id) do nothing""",
-            (request_id, outcome, cause),
+            """insert into geo.decisions (request_id, outcome, cause_event_id, service_code, submitted_at)
+               values (%s, %s, %s, %s, %s) on conflict (request_id) do nothing""",
+            (request_id, outcome, cause, service_code, submitted_at),
+        )
+        return cur.rowcount == 1
+
+    async def submission(self, request_id: str) -> tuple[str, datetime] | None:
+        cur = await self.conn.execute(
+            "select service_code, submitted_at from geo.decisions where request_id = %s and service_code is not null",
+            (request_id,),
+        )
+        row = await cur.fetchone()
+        return (row[0], row[1]) if row else None
+
+    async def move(self, request_id: str, lat: float, long: float, area_ids: tuple[str, ...], h3_cell: str) -> bool:
+        cur = await self.conn.execute(
+            f"""update geo.requests set geog = {POINT}, area_ids = %(area_ids)s, h3_cell = %(h3_cell)s
+                 where request_id = %(request_id)s""",
+            {"lat": lat, "long": long, "area_ids": list(area_ids), "h3_cell": h3_cell, "request_id": request_id},
         )
         return cur.rowcount == 1
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from civicloop_events import (
@@ -21,10 +22,14 @@ from civicloop_events import (
     derived_event_id,
 )
 from civicloop_events.payloads import (
+    AreaRef,
     DuplicateSuspected,
+    LocationCorrected,
+    LocationMethod,
     LocationResolved,
     LocationUnresolved,
     MergedAsDuplicate,
+    PublicPlace,
     UnresolvedReason,
 )
 from civicloop_places import public_place
@@ -45,6 +50,7 @@ log = logging.getLogger("civicloop.geo")
 
 GEO_ACTOR = Actor(kind=ActorKind.system, id="geo")
 GEO_SOURCE = "geo"
+AGENT = "agent"
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,8 @@ async def when_request_event_place_and_check(deps: PlacingDeps, event: Event[Any
         await deps.places.set_status(event.request_id, payload.status.value)
     elif isinstance(payload, MergedAsDuplicate):
         await deps.places.mark_merged(event.request_id, payload.original_request_id)
+    elif isinstance(payload, LocationCorrected):
+        await when_corrected_place_again(deps, event)
 
 
 async def place(deps: PlacingDeps, event: Event[Any]) -> Placed | NotPlaced:
@@ -102,7 +110,8 @@ async def when_submitted_place_request(deps: PlacingDeps, event: Event[Any]) -> 
     outcome = await place(deps, event)
     # Decided once per request: a replay (a new consumer version, a reset group) must not re-decide with what geo
     # knows now, which could differ from what it knew then. The decision rolls back with the transaction.
-    if not await deps.places.decide_once(event.request_id, type(outcome).__name__.lower(), event.event_id):
+    if not await deps.places.decide_once(event.request_id, type(outcome).__name__.lower(), event.event_id,
+                                         service_code=p.service_code, submitted_at=event.occurred_at):
         return
     if isinstance(outcome, NotPlaced):
         await deps.publisher.publish(Event.create(
@@ -111,39 +120,82 @@ async def when_submitted_place_request(deps: PlacingDeps, event: Event[Any]) -> 
             causation=event, event_id=derived_event_id("location", event.event_id),
         ))
         return
-    located = await deps.areas.locate(event.jurisdiction_id, outcome.lat, outcome.long)
+    public, areas = await publish_resolved(deps, event, outcome)
+    await deps.places.record(RequestPlace(
+        request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, service_code=p.service_code,
+        submitted_at=event.occurred_at, lat=outcome.lat, long=outcome.long,
+        area_ids=tuple(a.area_id for a in areas), h3_cell=public.h3_cell,
+    ))
+    await check_duplicates(deps, event, outcome, service_code=p.service_code, submitted_at=event.occurred_at)
+
+
+async def publish_resolved(deps: PlacingDeps, cause: Event[Any], outcome: Placed) -> tuple[PublicPlace, list[AreaRef]]:
+    """The areas covering the point and its public form, published as `LocationResolved` (id derived from the cause)."""
+    located = await deps.areas.locate(cause.jurisdiction_id, outcome.lat, outcome.long)
     areas = list(located.areas)
     public = public_place(outcome.lat, outcome.long, outcome.address, resolution=deps.policy.public_h3_resolution)
     await deps.publisher.publish(Event.create(
         LocationResolved(lat=outcome.lat, long=outcome.long, address=outcome.address, method=outcome.method,
                          provider=outcome.provider, confidence=outcome.confidence, service_areas=areas,
                          inside_jurisdiction=located.inside, public=public),
-        request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, actor=GEO_ACTOR, source=GEO_SOURCE,
-        causation=event, event_id=derived_event_id("location", event.event_id),
+        request_id=cause.request_id, jurisdiction_id=cause.jurisdiction_id, actor=GEO_ACTOR, source=GEO_SOURCE,
+        causation=cause, event_id=derived_event_id("location", cause.event_id),
     ))
-    # Candidates are looked up before this request is recorded, so it never finds itself.
-    codes = (await deps.places.related_codes(event.jurisdiction_id, p.service_code)
-             if deps.policy.related_by_group else [p.service_code])
+    return public, areas
+
+
+async def check_duplicates(deps: PlacingDeps, cause: Event[Any], outcome: Placed, *, service_code: str,
+                           submitted_at: datetime) -> None:
+    """Open requests of the same or a related category near the place, as `DuplicateSuspected` (id from the cause)."""
+    assert cause.request_id is not None
+    codes = (await deps.places.related_codes(cause.jurisdiction_id, service_code)
+             if deps.policy.related_by_group else [service_code])
     dup = deps.policy.duplicates
     # The window reaches both ways: two reports on different partitions are placed in no defined order, and the
     # one placed second must still name the other, even when that one was reported a little later.
     nearby = await deps.places.nearby_open(
-        event.jurisdiction_id, outcome.lat, outcome.long, service_codes=codes, radius_m=dup.radius_m,
-        since=event.occurred_at - dup.window, until=event.occurred_at + dup.window, limit=dup.max_candidates * 4,
+        cause.jurisdiction_id, outcome.lat, outcome.long, service_codes=codes, radius_m=dup.radius_m,
+        since=submitted_at - dup.window, until=submitted_at + dup.window, limit=dup.max_candidates * 4,
     )
-    await deps.places.record(RequestPlace(
-        request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, service_code=p.service_code,
-        submitted_at=event.occurred_at, lat=outcome.lat, long=outcome.long,
-        area_ids=tuple(a.area_id for a in areas), h3_cell=public.h3_cell,
-    ))
-    candidates = rank_candidates(nearby, request_id=event.request_id, service_code=p.service_code,
-                                 submitted_at=event.occurred_at, policy=dup)
+    candidates = rank_candidates(nearby, request_id=cause.request_id, service_code=service_code,
+                                 submitted_at=submitted_at, policy=dup)
     if candidates:
         await deps.publisher.publish(Event.create(
             DuplicateSuspected(candidates=candidates, radius_m=dup.radius_m, window_days=dup.window_days),
-            request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, actor=GEO_ACTOR, source=GEO_SOURCE,
-            causation=event, event_id=derived_event_id("duplicates", event.event_id),
+            request_id=cause.request_id, jurisdiction_id=cause.jurisdiction_id, actor=GEO_ACTOR, source=GEO_SOURCE,
+            causation=cause, event_id=derived_event_id("duplicates", cause.event_id),
         ))
+
+
+async def when_corrected_place_again(deps: PlacingDeps, event: Event[Any]) -> None:
+    """An agent's point replaces geo's: areas and public place again; a request geo never placed is now placed
+    and checked for duplicates. The address is the agent's, or the nearest known one."""
+    p: LocationCorrected = event.payload
+    assert event.request_id is not None
+    address = p.address
+    if address is None:
+        try:
+            nearest = await deps.geocoder.reverse(event.jurisdiction_id, p.lat, p.long)
+            address = nearest.address if nearest else None
+        except GeocoderUnavailable:
+            address = None
+    outcome = Placed(lat=p.lat, long=p.long, address=address, method=LocationMethod.corrected, provider=AGENT,
+                     confidence=1.0)
+    public, areas = await publish_resolved(deps, event, outcome)
+    area_ids = tuple(a.area_id for a in areas)
+    if await deps.places.move(event.request_id, p.lat, p.long, area_ids, public.h3_cell):
+        return
+    submission = await deps.places.submission(event.request_id)
+    if submission is None:
+        log.warning("a correction for a request geo never saw: placed on the log, not in geo's view",
+                    extra={"request_id": event.request_id})
+        return
+    service_code, submitted_at = submission
+    await deps.places.record(RequestPlace(
+        request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, service_code=service_code,
+        submitted_at=submitted_at, lat=p.lat, long=p.long, area_ids=area_ids, h3_cell=public.h3_cell,
+    ))
+    await check_duplicates(deps, event, outcome, service_code=service_code, submitted_at=submitted_at)
 
 
 async def when_config_changes_keep_areas_and_services(

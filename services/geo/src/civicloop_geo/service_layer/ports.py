@@ -83,8 +83,17 @@ class RequestPlaces(abc.ABC):
         """Remember a placed request; False when it was already placed (a replay)."""
 
     @abc.abstractmethod
-    async def decide_once(self, request_id: str, outcome: str, cause: UUID) -> bool:
+    async def decide_once(self, request_id: str, outcome: str, cause: UUID, *, service_code: str,
+                          submitted_at: datetime) -> bool:
         """Claim the request's placement decision; False when geo already decided it (under any consumer group)."""
+
+    @abc.abstractmethod
+    async def submission(self, request_id: str) -> tuple[str, datetime] | None:
+        """(service code, submitted at) of a request geo has decided on, placed or not."""
+
+    @abc.abstractmethod
+    async def move(self, request_id: str, lat: float, long: float, area_ids: tuple[str, ...], h3_cell: str) -> bool:
+        """Move a placed request (an agent's correction); False when it was never placed."""
 
     @abc.abstractmethod
     async def set_status(self, request_id: str, status: str) -> None: ...
