@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_intake import database
 from civicloop_intake.adapters.kafka_event_log import KafkaEventLog
 from civicloop_intake.adapters.postgres_catalogue import PostgresCatalogue, apply_to_catalogue
+from civicloop_intake.adapters.postgres_corrections import PostgresCorrections
 from civicloop_intake.adapters.postgres_merges import PostgresMerges
 from civicloop_intake.adapters.postgres_submissions import PostgresSubmissions
 from civicloop_intake.adapters.postgres_tracking import (
@@ -22,8 +23,10 @@ from civicloop_intake.adapters.postgres_tracking import (
 from civicloop_intake.adapters.projections import CATALOGUE_CONSUMER, SupervisedProjection
 from civicloop_intake.adapters.vault import PostgresVault
 from civicloop_intake.domain.commands import SubmitServiceRequest
+from civicloop_intake.domain.corrections import CorrectLocation
 from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition
+from civicloop_intake.service_layer.correct import CorrectionReceipt, correct_location
 from civicloop_intake.service_layer.merge import MergeReceipt, merge_duplicate
 from civicloop_intake.service_layer.submit import SubmissionReceipt, submit_service_request
 from civicloop_intake.service_layer.track import TrackedRequestView, track_request
@@ -42,6 +45,7 @@ class Intake:
     submissions: PostgresSubmissions
     tracking: PostgresTrackingView
     merges: PostgresMerges
+    corrections: PostgresCorrections
     projections: list[SupervisedProjection] = field(default_factory=list)
 
     async def submit(self, cmd: SubmitServiceRequest, *, idempotency_key: str) -> SubmissionReceipt:
@@ -64,6 +68,20 @@ class Intake:
             agent_id=agent_id,
             tracking=self.tracking,
             merges=self.merges,
+            event_log=self.event_log,
+            wait_s=self.settings.read_your_writes_timeout_s,
+        )
+
+    async def correct_location(self, cmd: CorrectLocation, *, number: str, agent_id: str,
+                               idempotency_key: str) -> CorrectionReceipt:
+        return await correct_location(
+            cmd,
+            number=number,
+            agent_id=agent_id,
+            idempotency_key=idempotency_key,
+            tracking=self.tracking,
+            merges=self.merges,
+            corrections=self.corrections,
             event_log=self.event_log,
             wait_s=self.settings.read_your_writes_timeout_s,
         )
@@ -112,6 +130,7 @@ async def start_intake(settings: IntakeSettings) -> Intake:
         submissions=PostgresSubmissions(pool),
         tracking=PostgresTrackingView(pool, topic=topics.request_events, consumer=tracking_consumer),
         merges=PostgresMerges(pool),
+        corrections=PostgresCorrections(pool),
     )
     intake.projections = [
         SupervisedProjection(name=prefix + CATALOGUE_CONSUMER, topic=topics.jurisdiction_config,

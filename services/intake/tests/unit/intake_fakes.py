@@ -12,11 +12,14 @@ from uuid import UUID, uuid4
 from civicloop_events import Event, PersonalData, SealedPersonalData
 from civicloop_events.personal_data import PersonalDataUnreadable
 from civicloop_intake.domain.catalogue import CatalogueEntry
+from civicloop_intake.domain.corrections import Correction
 from civicloop_intake.domain.merging import Merge
 from civicloop_intake.domain.submissions import LogPosition, Submission, SubmissionState
 from civicloop_intake.domain.tracking import TrackedRequest
 from civicloop_intake.service_layer.ports import (
     Catalogue,
+    CorrectionLock,
+    Corrections,
     EventLog,
     EventLogUnavailable,
     MergeLedger,
@@ -146,6 +149,37 @@ class FakeMerges(Merges):
             yield _FakeMergeLock(self, self.rows[duplicate])
 
 
+class _FakeCorrectionLock(CorrectionLock):
+    def __init__(self, store: FakeCorrections, correction: Correction) -> None:
+        self.store = store
+        self.correction = correction
+
+    async def mark_published(self, position: LogPosition) -> Correction:
+        self.correction = replace(self.correction, state=SubmissionState.published, position=position)
+        self.store.rows[self.correction.idempotency_key] = self.correction
+        return self.correction
+
+
+class FakeCorrections(Corrections):
+    def __init__(self) -> None:
+        self.rows: dict[str, Correction] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, idempotency_key: str) -> Correction | None:
+        return self.rows.get(idempotency_key)
+
+    async def add(self, correction: Correction) -> Correction | None:
+        if correction.idempotency_key in self.rows:
+            return self.rows[correction.idempotency_key]
+        self.rows[correction.idempotency_key] = correction
+        return None
+
+    @asynccontextmanager
+    async def locked(self, idempotency_key: str) -> AsyncIterator[CorrectionLock]:
+        async with self._locks.setdefault(idempotency_key, asyncio.Lock()):
+            yield _FakeCorrectionLock(self, self.rows[idempotency_key])
+
+
 class FakeTrackingView(TrackingView):
     def __init__(self) -> None:
         self.rows: dict[str, TrackedRequest] = {}
@@ -167,6 +201,7 @@ class FakeIntake:
         self.event_log = FakeEventLog()
         self.tracking = FakeTrackingView()
         self.merges = FakeMerges()
+        self.corrections = FakeCorrections()
 
     async def submit(self, cmd: Any, *, idempotency_key: str) -> Any:
         from civicloop_intake.service_layer.submit import submit_service_request
@@ -188,3 +223,10 @@ class FakeIntake:
 
         return await merge_duplicate(cmd, number=number, agent_id=agent_id, tracking=self.tracking,
                                      merges=self.merges, event_log=self.event_log, wait_s=0.05)
+
+    async def correct_location(self, cmd: Any, *, number: str, agent_id: str, idempotency_key: str) -> Any:
+        from civicloop_intake.service_layer.correct import correct_location
+
+        return await correct_location(cmd, number=number, agent_id=agent_id, idempotency_key=idempotency_key,
+                                      tracking=self.tracking, merges=self.merges, corrections=self.corrections,
+                                      event_log=self.event_log, wait_s=0.05)

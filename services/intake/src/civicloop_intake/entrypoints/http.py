@@ -21,6 +21,7 @@ from opentelemetry.trace import Span
 from psycopg_pool import PoolTimeout
 
 from civicloop_intake.bootstrap import start_intake
+from civicloop_intake.domain.corrections import CorrectionProblem, CorrectionRejected
 from civicloop_intake.domain.merging import MergeProblem, MergeRejected
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import FieldError, InvalidSubmission
@@ -128,6 +129,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.problem in (MergeProblem.already_merged, MergeProblem.merge_cycle):
             return _error(409, exc.problem.value, str(exc), request)
         return _field_errors([FieldError(("body", "original"), str(exc), exc.problem.value)])
+
+    @app.exception_handler(CorrectionRejected)
+    async def correction_rejected(request: Request, exc: CorrectionRejected) -> JSONResponse:
+        # Without the Idempotency-Key: nothing was stored under it, and retrying will not change the answer.
+        status, error = (404, "not_found") if exc.problem is CorrectionProblem.unknown_request else (409, exc.problem.value)
+        return JSONResponse({"error": error, "detail": str(exc)}, status_code=status)
 
     @app.exception_handler(RequestNotFound)
     async def not_found(request: Request, exc: RequestNotFound) -> JSONResponse:

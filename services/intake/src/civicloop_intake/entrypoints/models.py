@@ -85,6 +85,14 @@ class MergeRead(BaseModel):
     position: PositionRead
 
 
+class LocationCorrectionRead(BaseModel):
+    request_number: str = Field(examples=["7K3D-Q9XA"])
+    lat: float
+    long: float
+    address: str | None
+    position: PositionRead = Field(description="where the LocationCorrected event sits; geo's LocationResolved follows")
+
+
 class ErrorRead(BaseModel):
     error: str
     detail: str

@@ -1,4 +1,4 @@
-"""The residents' API (submit a request, track it) and the agents' commands (merge a duplicate)."""
+"""The residents' API (submit a request, track it) and the agents' commands (merge a duplicate, place a request)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from civicloop_intake.bootstrap import Intake
 from civicloop_intake.domain.commands import SubmitServiceRequest
+from civicloop_intake.domain.corrections import CorrectLocation
 from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.domain.tracking import HistoryEntry
@@ -17,6 +18,7 @@ from civicloop_intake.entrypoints.models import (
     ErrorRead,
     ExternalReferenceRead,
     HistoryEntryRead,
+    LocationCorrectionRead,
     MalformedBodyRead,
     MergeRead,
     OriginalRead,
@@ -164,5 +166,51 @@ async def merge_request(
     response.headers[POSITION_HEADER] = receipt.position.token()
     return MergeRead(
         request_number=receipt.duplicate, merged_into=receipt.original, requested_original=receipt.requested_original,
+        position=PositionRead(partition=receipt.position.partition, offset=receipt.position.offset),
+    )
+
+
+@agent_router.post(
+    "/requests/{number}/location",
+    status_code=201,
+    response_model=LocationCorrectionRead,
+    responses={
+        200: {"model": LocationCorrectionRead,
+              "description": "a retry: the correction this Idempotency-Key already put on the log, answered again"},
+        400: {"model": MalformedBodyRead, "description": "the body is not readable JSON"},
+        404: {"model": ErrorRead, "description": "no request has this number"},
+        409: {"model": ErrorRead,
+              "description": "merged (the request is a merged duplicate: place its original instead), or "
+                             "idempotency_key_reused (the key came with a different correction)"},
+        422: {"model": ValidationErrorRead, "description": "a malformed number, lat/long out of range, ..."},
+        503: {"model": ErrorRead, "description": "the event log did not acknowledge; retry with the same key"},
+    },
+)
+async def correct_location(
+    body: CorrectLocation,
+    request: Request,
+    response: Response,
+    intake: IntakeDep,
+    agent: AgentId,
+    number: Annotated[str, Path(min_length=1, max_length=32, description="the request to place, e.g. 7K3D-Q9XA")],
+    idempotency_key: IdempotencyKey = None,
+) -> LocationCorrectionRead:
+    """Place a request by hand (geo could not, or placed it wrongly): publishes `LocationCorrected`, from which geo
+    re-places the request and publishes a new `LocationResolved` (method `corrected`) that track then shows.
+
+    **Idempotency**: every call is a new correction (an agent may correct a request again, even back to an earlier
+    point), unless it carries an `Idempotency-Key` already used: then the same key with the same body answers 200
+    with the first call's answer and puts no second event on the log (a correction the broker never acknowledged is
+    published then, as the very same event); the same key with another body is 409 `idempotency_key_reused`.
+    Without a key the server makes one and returns it in the `Idempotency-Key` header (and in a 503's body).
+    """
+    key = idempotency_key or f"server-{new_event_id()}"
+    request.state.idempotency_key = key
+    receipt = await intake.correct_location(body, number=number, agent_id=agent, idempotency_key=key)
+    response.status_code = 201 if receipt.created else 200
+    response.headers[POSITION_HEADER] = receipt.position.token()
+    response.headers[IDEMPOTENCY_HEADER] = key
+    return LocationCorrectionRead(
+        request_number=receipt.request_number, lat=body.lat, long=body.long, address=body.address,
         position=PositionRead(partition=receipt.position.partition, offset=receipt.position.offset),
     )

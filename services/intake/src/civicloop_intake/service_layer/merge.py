@@ -61,7 +61,7 @@ async def merge_duplicate(
     wait_s: float,
 ) -> MergeReceipt:
     duplicate, requested = _canonical(number, cmd.original)
-    await _wait_until_known(tracking, (duplicate, requested), wait_s)  # just submitted: the view may lag a moment
+    await wait_until_known(tracking, (duplicate, requested), wait_s)  # just submitted: the view may lag a moment
     async with merges.serialised() as ledger:
         existing = await ledger.get(duplicate)
         if existing is None:
@@ -87,7 +87,7 @@ def _canonical(number: str, original: str) -> tuple[str, str]:
     return parsed[0], parsed[1]
 
 
-async def _wait_until_known(tracking: TrackingView, numbers: tuple[str, ...], wait_s: float) -> None:
+async def wait_until_known(tracking: TrackingView, numbers: tuple[str, ...], wait_s: float) -> None:
     deadline = time.monotonic() + wait_s
     for number in numbers:
         while await tracking.get(number) is None and time.monotonic() < deadline:

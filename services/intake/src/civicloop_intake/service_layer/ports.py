@@ -9,6 +9,7 @@ from typing import Any
 from civicloop_events import Event, PersonalData, SealedPersonalData
 
 from civicloop_intake.domain.catalogue import CatalogueEntry
+from civicloop_intake.domain.corrections import Correction
 from civicloop_intake.domain.merging import Merge
 from civicloop_intake.domain.submissions import LogPosition, Submission
 from civicloop_intake.domain.tracking import TrackedRequest
@@ -102,3 +103,25 @@ class Merges(ABC):
     @abstractmethod
     def locked(self, duplicate: str) -> AbstractAsyncContextManager[MergeLock]:
         """Hold a stored merge while its event is published, so concurrent retries publish it once."""
+
+
+class CorrectionLock(ABC):
+    correction: Correction
+
+    @abstractmethod
+    async def mark_published(self, position: LogPosition) -> Correction: ...
+
+
+class Corrections(ABC):
+    """Agents' location corrections, by Idempotency-Key."""
+
+    @abstractmethod
+    async def get(self, idempotency_key: str) -> Correction | None: ...
+
+    @abstractmethod
+    async def add(self, correction: Correction) -> Correction | None:
+        """Store a pending correction. None when stored; the existing one when its key is taken."""
+
+    @abstractmethod
+    def locked(self, idempotency_key: str) -> AbstractAsyncContextManager[CorrectionLock]:
+        """Hold the correction until the block ends, so concurrent retries publish it once."""
