@@ -189,3 +189,96 @@ async def test_a_merge_the_event_log_did_not_take_is_503_and_says_to_repeat_it(c
     r = await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=AGENT)
     assert r.status_code == 503 and r.json()["error"] == "event_log_unavailable"
     assert "repeat" in r.json()["detail"] and "idempotency_key" not in r.json()
+
+
+# -- agents: place a request by hand ----------------------------------------------------------------------------------
+
+POINT = {"lat": 38.8977, "long": -77.0365, "address": "1600 Pennsylvania Ave NW", "note": "pin was in the river"}
+
+
+async def test_a_correction_answers_201_with_its_position_and_key_then_200_when_retried_with_it(client, intake):
+    _track_rows(intake, "AAAA-0001")
+    r = await client.post("/api/v1/agent/requests/aaaa-0001/location", json=POINT,
+                          headers={**AGENT, "Idempotency-Key": "fix-1"})
+    assert r.status_code == 201, r.text
+    assert r.json() == {"request_number": "AAAA-0001", "lat": 38.8977, "long": -77.0365,
+                        "address": "1600 Pennsylvania Ave NW", "position": {"partition": 0, "offset": 0}}
+    assert (r.headers["CivicLoop-Position"], r.headers["Idempotency-Key"]) == ("0:0", "fix-1")
+    again = await client.post("/api/v1/agent/requests/AAAA-0001/location", json=POINT,
+                              headers={**AGENT, "Idempotency-Key": "fix-1"})
+    assert (again.status_code, again.json()) == (200, r.json())
+    [event] = intake.event_log.events
+    assert (event.type, event.actor.id, event.payload.note) == ("request.location.corrected", "agent-7",
+                                                                "pin was in the river")
+
+
+async def test_corrections_without_a_key_are_each_a_new_event(client, intake):
+    _track_rows(intake, "AAAA-0001")
+    first = await client.post("/api/v1/agent/requests/AAAA-0001/location", json={"lat": 1, "long": 2},
+                              headers=AGENT)
+    second = await client.post("/api/v1/agent/requests/AAAA-0001/location", json={"lat": 1, "long": 2},
+                               headers=AGENT)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.headers["Idempotency-Key"].startswith("server-")
+    assert first.headers["Idempotency-Key"] != second.headers["Idempotency-Key"]
+    assert first.json()["address"] is None and second.headers["CivicLoop-Position"] == "0:1"
+    assert len({e.event_id for e in intake.event_log.events}) == 2
+
+
+@pytest.mark.parametrize(
+    ("number", "body", "headers", "status", "expected"),
+    [
+        ("nope", POINT, AGENT, 422, [["path", "number"]]),
+        ("AAAA-0001", {**POINT, "lat": 91}, AGENT, 422, [["body", "lat"]]),
+        ("AAAA-0001", {**POINT, "long": -180.01}, AGENT, 422, [["body", "long"]]),
+        ("AAAA-0001", {"lat": 1}, AGENT, 422, [["body", "long"]]),
+        ("AAAA-0001", {**POINT, "address": ""}, AGENT, 422, [["body", "address"]]),
+        ("AAAA-0001", POINT, {}, 422, [["header", "CivicLoop-Agent"]]),
+        ("ZZZZ-9999", POINT, AGENT, 404, "not_found"),
+    ],
+)
+async def test_refused_corrections_use_the_apis_error_shapes(client, intake, number, body, headers, status, expected):
+    _track_rows(intake, "AAAA-0001")
+    r = await client.post(f"/api/v1/agent/requests/{number}/location", json=body, headers=headers)
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert [e["loc"] for e in r.json()["detail"]] == expected
+    else:
+        assert r.json() == {"error": expected, "detail": "no request ZZZZ-9999"}
+    assert intake.event_log.events == [] and intake.corrections.rows == {}
+
+
+async def test_placing_a_merged_duplicate_is_409_merged_and_a_reused_key_409(client, intake):
+    _track_rows(intake, "AAAA-0001", "BBBB-0002")
+    await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=AGENT)
+    r = await client.post("/api/v1/agent/requests/AAAA-0001/location", json=POINT, headers=AGENT)
+    assert (r.status_code, r.json()["error"]) == (409, "merged")
+    assert "place BBBB-0002 instead" in r.json()["detail"]
+    ok = await client.post("/api/v1/agent/requests/BBBB-0002/location", json=POINT,
+                           headers={**AGENT, "Idempotency-Key": "k"})
+    reused = await client.post("/api/v1/agent/requests/BBBB-0002/location", json={**POINT, "lat": 38.9},
+                               headers={**AGENT, "Idempotency-Key": "k"})
+    assert ok.status_code == 201
+    assert (reused.status_code, reused.json()["error"]) == (409, "idempotency_key_reused")
+
+
+async def test_a_correction_the_event_log_did_not_take_is_503_with_the_key_to_retry(client, intake):
+    _track_rows(intake, "AAAA-0001")
+    intake.event_log.down = True
+    r = await client.post("/api/v1/agent/requests/AAAA-0001/location", json=POINT, headers=AGENT)
+    assert r.status_code == 503 and r.json()["error"] == "event_log_unavailable"
+    key = r.json()["idempotency_key"]
+    assert r.headers["Idempotency-Key"] == key and "retry with the same Idempotency-Key" in r.json()["detail"]
+    intake.event_log.down = False
+    retry = await client.post("/api/v1/agent/requests/AAAA-0001/location", json=POINT,
+                              headers={**AGENT, "Idempotency-Key": key})
+    assert retry.status_code == 201
+    assert [e.event_id for e in intake.event_log.events] == [intake.corrections.rows[key].event_id]
+
+
+def test_the_location_command_documents_its_idempotency():
+    operation = create_app(IntakeSettings(env=Environment.test)).openapi()["paths"][
+        "/api/v1/agent/requests/{number}/location"]["post"]
+    assert "Idempotency-Key" in operation["description"] and "new correction" in operation["description"]
+    assert {"200", "201", "404", "409", "422", "503"} <= set(operation["responses"])
+    assert {p["name"] for p in operation["parameters"]} == {"number", "CivicLoop-Agent", "Idempotency-Key"}

@@ -15,6 +15,7 @@ from civicloop_events.payloads import (
     AreaRef,
     CommentVisibility,
     ExternalReferenceAssigned,
+    LocationCorrected,
     LocationMethod,
     LocationResolved,
     MergedAsDuplicate,
@@ -140,3 +141,10 @@ def test_geo_placement_shows_the_block_level_address_and_area_names_not_as_progr
     assert (placed.updated_at, placed.history) == (state.updated_at, ())
     assert fold(placed, resolved("1200 block of MAIN ST", "Ward 6", "ANC 6B")) is placed
     assert fold(placed, resolved("1300 block of MAIN ST", "Ward 6")).public_address == "1300 block of MAIN ST"
+
+
+def test_an_agents_correction_changes_nothing_until_geo_places_the_request():
+    opened = fold(None, SUBMITTED)
+    corrected = event(LocationCorrected(lat=38.8977, long=-77.0365, address="1600 Pennsylvania Ave NW",
+                                        note="pin was in the river"), minutes=5)
+    assert fold(opened, corrected) is opened  # the point and the agent's note stay off the view

@@ -1,0 +1,92 @@
+"""An agent places a request by hand: check it against intake's views, record it, publish, answer.
+
+Like a submission, a correction is kept with its event under its Idempotency-Key (the client's, or one the server
+makes) before it is published, and the answer comes only after the broker acknowledged the event. A retry with the
+same key and body answers again, publishing the very same event if the first attempt never reached the broker;
+without a key every call is a new correction. The merged check reads the track view and intake's merge ledger
+(merges accepted here that the view may not have folded yet).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from civicloop_events import decode_event, encode_event, new_event_id, request_numbers
+
+from civicloop_intake.domain.corrections import (
+    Correction,
+    CorrectLocation,
+    check_correction,
+    corrected_event,
+    correction_hash,
+)
+from civicloop_intake.domain.merging import KnownRequest
+from civicloop_intake.domain.submissions import IdempotencyKeyReused, LogPosition
+from civicloop_intake.service_layer.merge import InvalidRequestNumbers, wait_until_known
+from civicloop_intake.service_layer.ports import Corrections, EventLog, Merges, TrackingView
+
+log = logging.getLogger("civicloop.intake.correct")
+
+
+@dataclass(frozen=True)
+class CorrectionReceipt:
+    request_number: str
+    position: LogPosition
+    created: bool  # False when this call answered a correction an earlier call (same key) had already published
+
+
+async def correct_location(
+    cmd: CorrectLocation,
+    *,
+    number: str,
+    agent_id: str,
+    idempotency_key: str,
+    tracking: TrackingView,
+    merges: Merges,
+    corrections: Corrections,
+    event_log: EventLog,
+    wait_s: float,
+) -> CorrectionReceipt:
+    try:
+        canonical = request_numbers.parse(number)
+    except request_numbers.InvalidRequestNumber:
+        raise InvalidRequestNumbers(["number"]) from None
+    fingerprint = correction_hash(cmd, number=canonical, agent_id=agent_id)
+
+    existing = await corrections.get(idempotency_key)
+    if existing is None:
+        jurisdiction_id = check_correction(canonical, await _known(canonical, tracking, merges, wait_s))
+        event_id = new_event_id()
+        event = corrected_event(cmd, number=canonical, jurisdiction_id=jurisdiction_id, agent_id=agent_id,
+                                event_id=event_id)
+        existing = await corrections.add(Correction(
+            idempotency_key=idempotency_key, request_number=canonical, event_id=event_id, body_hash=fingerprint,
+            event_json=encode_event(event).decode()))
+        # `existing` is set only when a concurrent call with the same key stored its correction first.
+    if existing is not None and existing.body_hash != fingerprint:
+        raise IdempotencyKeyReused(idempotency_key)
+    return await _publish_once(idempotency_key, corrections=corrections, event_log=event_log)
+
+
+async def _known(number: str, tracking: TrackingView, merges: Merges, wait_s: float) -> KnownRequest | None:
+    await wait_until_known(tracking, (number,), wait_s)  # just submitted: the view may lag a moment
+    tracked = await tracking.get(number)
+    if tracked is None:
+        return None
+    async with merges.serialised() as ledger:  # a merge accepted here counts before the view folds it
+        merge = await ledger.get(number)
+    return KnownRequest(tracked.jurisdiction_id, merge.original if merge else tracked.merged_into)
+
+
+async def _publish_once(idempotency_key: str, *, corrections: Corrections, event_log: EventLog) -> CorrectionReceipt:
+    async with corrections.locked(idempotency_key) as lock:
+        correction = lock.correction
+        if correction.published and correction.position is not None:
+            return CorrectionReceipt(correction.request_number, correction.position, created=False)
+        position = await event_log.publish(decode_event(correction.event_json))
+        await lock.mark_published(position)
+        log.info("location corrected", extra={"request_number": correction.request_number,
+                                               "event_id": str(correction.event_id),
+                                               "partition": position.partition, "offset": position.offset})
+        return CorrectionReceipt(correction.request_number, position, created=True)
