@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+from civicloop_events.payloads import LocationMethod
 from pydantic import BaseModel, Field
 
 
@@ -39,8 +40,8 @@ class PlacementRead(BaseModel):
     lat: float
     long: float
     address: str | None = Field(description="as given, or from reverse geocoding")
-    method: Literal["submitted", "geocoded"]
-    provider: str = Field(description="'reporter', 'gazetteer', ...")
+    method: LocationMethod = Field(description="submitted (reporter's point), geocoded, or corrected by an agent")
+    provider: str = Field(description="'reporter', 'gazetteer', 'agent', ...")
     confidence: float
     resolved_at: datetime
 
