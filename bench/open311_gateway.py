@@ -27,6 +27,7 @@ from civicloop_events.topics import Topics, ensure_topics
 from civicloop_gateway.adapters.open311_queries import requests_sql
 from civicloop_gateway.domain.partner_keys import issue_key
 from civicloop_gateway.domain.queries import Limits, request_query
+from civicloop_places import public_place
 from civicloop_testing.processes import ServiceProcess
 
 from bench.harness import KAFKA, LoadResult, closed_loop, scratch_database
@@ -62,19 +63,21 @@ def load_requests(dsn: str, count: int) -> float:
         with cur.copy(
             "copy gateway.requests (service_request_id, jurisdiction_id, status, civicloop_status, service_name,"
             " service_code, description, requested_datetime, updated_datetime, address, lat, long, location,"
-            " media_urls, source, last_event_id) from stdin"
+            " media_urls, source, last_event_id, h3_cell, h3_resolution) from stdin"
         ) as copy:
             for i in range(count):
                 k = rng.choices(range(len(codes)), weights)[0]
                 lat, long, address = rng.choice(points)
                 lat, long = lat + rng.uniform(-0.001, 0.001), long + rng.uniform(-0.001, 0.001)
+                shown = public_place(lat, long, address)  # what the gateway's fold stores: never the exact place
                 requested = NOW - timedelta(seconds=rng.uniform(0, SPAN_DAYS * 86400))
                 closed = rng.random() < 0.85
                 updated = requested + timedelta(days=rng.uniform(0, 20) if closed else 0)
                 copy.write_row((
                     encode_number((i * 1_000_003 + 12345) % (1 << 40)), "demo", "closed" if closed else "open",
                     "closed" if closed else "open", names[k], codes[k], f"{names[k]} reported", requested, updated,
-                    address or None, lat, long, f"SRID=4326;POINT({long} {lat})", [], "web", uuid.uuid4(),
+                    shown.address, shown.lat, shown.long, f"SRID=4326;POINT({shown.long} {shown.lat})", [], "web",
+                    uuid.uuid4(), shown.h3_cell, shown.h3_resolution,
                 ))
         conn.commit()
         conn.autocommit = True
