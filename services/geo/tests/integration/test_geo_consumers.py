@@ -258,7 +258,8 @@ async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
         for n in range(1, 6):
             await requests.publish(submission(f"GEOF-000{n}", Location(lat=LAT, long=LONG), at=datetime.now(UTC)))
         async with running(settings):
-            events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 5)
+            # Five placements, each with duplicates of the others placed before it: 5 + 4 events in all.
+            events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 9)
     finally:
         await config.stop()
         await requests.stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +178,33 @@ async def _analyze(pool: AsyncConnectionPool, *tables: str) -> None:
             await conn.execute(f"analyze geo.{table}")
 
 
+Row = tuple[Any, ...]
+Refresh = Callable[[psycopg.AsyncConnection[Any], str], Awaitable[None]]
+
+
+async def _replace_source(
+    pool: AsyncConnectionPool, jurisdiction_id: str, *, table: str, columns: str, rows: Iterable[Row | None],
+    source: str, report: LoadReport, refresh: Sequence[Refresh] = (), analyze: Sequence[str] = (),
+) -> LoadReport:
+    """In one transaction, the rows of `source` in `table` replaced by `rows` (COPY; a None row is skipped), then
+    the derived indexes refreshed; then fresh statistics. `table` and `columns` are this module's constants."""
+    async with pool.connection() as conn, conn.transaction():
+        await _lock_jurisdiction(conn, jurisdiction_id)
+        await conn.execute(f"delete from geo.{table} where jurisdiction_id = %s and source = %s",
+                           (jurisdiction_id, source))
+        cur = conn.cursor()
+        async with cur.copy(f"copy geo.{table} ({columns}, source) from stdin") as copy:
+            for row in rows:
+                if row is None:
+                    continue
+                await copy.write_row((*row, source))
+                report.loaded += 1
+        for step in refresh:
+            await step(conn, jurisdiction_id)
+    await _analyze(pool, table, *analyze)
+    return report
+
+
 async def load_address_points(
     pool: AsyncConnectionPool, jurisdiction_id: str, records: Iterable[AddressRecord], *, source: str,
     report: LoadReport | None = None,
@@ -185,33 +212,26 @@ async def load_address_points(
     """COPY the records in (the first of each repeated address wins), replacing the rows of `source`."""
     report = report if report is not None else LoadReport()
     seen: set[tuple[str, str, str]] = set()
-    async with pool.connection() as conn, conn.transaction():
-        await _lock_jurisdiction(conn, jurisdiction_id)
-        await conn.execute(
-            "delete from geo.address_points where jurisdiction_id = %s and source = %s", (jurisdiction_id, source)
-        )
-        cur = conn.cursor()
-        async with cur.copy(
-            """copy geo.address_points (jurisdiction_id, house_number, house_number_text, predir, street_name, suffix,
-                 postdir, unit, postcode, full_address, geom, source) from stdin"""
-        ) as copy:
-            for record in records:
-                a = record.address
-                key = (a.key(), a.unit, a.postcode)
-                if key in seen:
-                    report.skip("repeated address")
-                    continue
-                seen.add(key)
-                s = a.street
-                await copy.write_row((
-                    jurisdiction_id, a.house_number, a.house_number_text, s.predir, s.name, s.suffix, s.postdir,
-                    a.unit, a.postcode, a.format(), f"SRID=4326;POINT({record.long!r} {record.lat!r})", source,
-                ))
-                report.loaded += 1
-        await refresh_street_index(conn, jurisdiction_id)
-        await refresh_postcode_index(conn, jurisdiction_id)
-    await _analyze(pool, "address_points", "gazetteer_streets", "gazetteer_postcodes")
-    return report
+
+    def rows() -> Iterator[Row | None]:
+        for record in records:
+            a = record.address
+            key = (a.key(), a.unit, a.postcode)
+            if key in seen:
+                report.skip("repeated address")
+                yield None
+                continue
+            seen.add(key)
+            s = a.street
+            yield (jurisdiction_id, a.house_number, a.house_number_text, s.predir, s.name, s.suffix, s.postdir,
+                   a.unit, a.postcode, a.format(), f"SRID=4326;POINT({record.long!r} {record.lat!r})")
+
+    return await _replace_source(
+        pool, jurisdiction_id, table="address_points", rows=rows(), source=source, report=report,
+        columns="jurisdiction_id, house_number, house_number_text, predir, street_name, suffix, postdir, unit,"
+                " postcode, full_address, geom",
+        refresh=(refresh_street_index, refresh_postcode_index), analyze=("gazetteer_streets", "gazetteer_postcodes"),
+    )
 
 
 async def load_address_csv(
@@ -311,46 +331,24 @@ async def load_centrelines(
     pool: AsyncConnectionPool, jurisdiction_id: str, lines: Iterable[Centreline], *, source: str,
     report: LoadReport | None = None,
 ) -> LoadReport:
-    report = report if report is not None else LoadReport()
-    async with pool.connection() as conn, conn.transaction():
-        await _lock_jurisdiction(conn, jurisdiction_id)
-        await conn.execute(
-            "delete from geo.street_centrelines where jurisdiction_id = %s and source = %s",
-            (jurisdiction_id, source),
-        )
-        cur = conn.cursor()
-        async with cur.copy(
-            """copy geo.street_centrelines (jurisdiction_id, predir, street_name, suffix, postdir, from_number,
-                 to_number, geom, source) from stdin"""
-        ) as copy:
-            for line in lines:
-                s = line.street
-                await copy.write_row((jurisdiction_id, s.predir, s.name, s.suffix, s.postdir, line.from_number,
-                                      line.to_number, f"SRID=4326;{line.geom.wkt}", source))
-                report.loaded += 1
-        await refresh_street_index(conn, jurisdiction_id)
-    await _analyze(pool, "street_centrelines", "gazetteer_streets")
-    return report
+    rows = ((jurisdiction_id, line.street.predir, line.street.name, line.street.suffix, line.street.postdir,
+             line.from_number, line.to_number, f"SRID=4326;{line.geom.wkt}") for line in lines)
+    return await _replace_source(
+        pool, jurisdiction_id, table="street_centrelines", rows=rows, source=source,
+        report=report if report is not None else LoadReport(),
+        columns="jurisdiction_id, predir, street_name, suffix, postdir, from_number, to_number, geom",
+        refresh=(refresh_street_index,), analyze=("gazetteer_streets",),
+    )
 
 
 async def load_landmarks(
     pool: AsyncConnectionPool, jurisdiction_id: str, landmarks: Iterable[Landmark], *, source: str,
     report: LoadReport | None = None,
 ) -> LoadReport:
-    report = report if report is not None else LoadReport()
-    async with pool.connection() as conn, conn.transaction():
-        await _lock_jurisdiction(conn, jurisdiction_id)
-        await conn.execute(
-            "delete from geo.landmarks where jurisdiction_id = %s and source = %s", (jurisdiction_id, source)
-        )
-        cur = conn.cursor()
-        async with cur.copy("copy geo.landmarks (jurisdiction_id, name, kind, geom, source) from stdin") as copy:
-            for lm in landmarks:
-                await copy.write_row((jurisdiction_id, lm.name, lm.kind,
-                                      f"SRID=4326;POINT({lm.long!r} {lm.lat!r})", source))
-                report.loaded += 1
-    await _analyze(pool, "landmarks")
-    return report
+    rows = ((jurisdiction_id, lm.name, lm.kind, f"SRID=4326;POINT({lm.long!r} {lm.lat!r})") for lm in landmarks)
+    return await _replace_source(pool, jurisdiction_id, table="landmarks", rows=rows, source=source,
+                                 report=report if report is not None else LoadReport(),
+                                 columns="jurisdiction_id, name, kind, geom")
 
 
 async def load_streets_geojson(
