@@ -12,7 +12,9 @@
    every pod runs with the restricted security settings, server Deployments are probed and scraped on their own
    port and have a migration Job, singleton workers stay single, network policies point at ports the pods listen
    on, PostgreSQL's max_connections covers every pool, every pod given the vault pepper shares one Secret and may
-   use the vault, and the Ingresses publish exactly the public routes of the gateway (its Open311 resources, never
+   use the vault, a Deployment runs the gateway's outbound sender loop and every pod that runs it has the vault
+   pepper, the back-ends' Secret and the back-end egress label (and is selected by the egress policy when its
+   Component is enabled), and the Ingresses publish exactly the public routes of the gateway (its Open311 resources, never
    its admin API, over TLS, on the host of CIVICLOOP_PUBLIC_BASE_URL) and of geo (its /api/v1/public/ paths, over
    TLS), nothing else of either.
 
@@ -42,6 +44,16 @@ IMAGE_REPOSITORY = "ghcr.io/civicloop/"
 # Deployments that must run exactly one pod (they coordinate nothing between replicas): replicas 1, Recreate, and
 # no autoscaler. base/open311-gateway-poller.yaml says why.
 SINGLETONS = {"open311-gateway-poller"}
+
+# The gateway's outbound sender loop (emails, webhooks, Open311 POSTs to the bodies' back-ends) runs in
+# `civicloop-gateway outbound run`, or inside `civicloop-gateway serve` with CIVICLOOP_OUTBOUND_IN_APP true. A pod
+# running it needs the vault pepper, the back-ends' secrets (CIVICLOOP_SECRET_<REF>) and the label that the opt-in
+# egress Component selects. base/open311-gateway-outbound.yaml says why.
+GATEWAY_COMMAND = "civicloop-gateway"
+BACKEND_EGRESS_LABEL = "civicloop.io/backend-egress"
+BACKEND_EGRESS_POLICY = "gateway-backend-egress"
+BACKEND_SECRETS = "civicloop-gateway-backends"
+TRUTHY = {"1", "on", "t", "true", "y", "yes"}  # what pydantic reads as True
 
 # Secrets the operators create (Strimzi: per KafkaUser and the cluster CA; CloudNativePG: the CA and app owner).
 OPERATOR_SECRETS = {"civicloop-cluster-ca-cert", "civicloop-pg-ca", "civicloop-pg-app"}
@@ -312,6 +324,7 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
                 if template_secrets.get(secret, {}).get("username") != role["name"]:
                     f.append(f"Cluster/{o['metadata']['name']}: role {role['name']} has no matching Secret template")
     f += check_database_users(objects, ceilings)
+    f += check_outbound_sender(objects)
     f += check_ingresses(objects)
     return [f"{overlay}: {x}" for x in f]
 
@@ -421,6 +434,53 @@ def check_database_users(objects: list[dict], ceilings: dict[str, int]) -> list[
     if budget > max_connections:
         f.append(f"Cluster/{cluster['metadata']['name']}: max_connections {max_connections} < {budget}, every "
                  f"Deployment's pools at its most replicas, twice over during a rollout")
+    return f
+
+
+def runs_sender_loop(container: dict, configmaps: dict[str, dict]) -> bool:
+    """Whether a container runs the gateway's outbound sender loop: `outbound run`, or `serve` with it in-app."""
+    argv = [*container.get("command", []), *container.get("args", [])]
+    if argv[:1] != [GATEWAY_COMMAND]:
+        return False
+    if argv[1:3] == ["outbound", "run"]:
+        return True
+    in_app = container_env(container, configmaps).get("CIVICLOOP_OUTBOUND_IN_APP", "")
+    return argv[1:2] == ["serve"] and in_app.strip().lower() in TRUTHY
+
+
+def check_outbound_sender(objects: list[dict]) -> list[str]:
+    """Some Deployment runs the outbound sender loop (else nothing is ever sent to a back-end), and every pod that
+    runs it has the vault pepper, the back-ends' Secret and the egress label (selected by the egress policy when the
+    Component is rendered)."""
+    f: list[str] = []
+    configmaps = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
+    deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+    egress = next((o for o in objects if o["kind"] == "NetworkPolicy"
+                   and o["metadata"]["name"] == BACKEND_EGRESS_POLICY), None)
+    running = []
+    for owner, meta, spec in pod_specs(objects):
+        for c in spec["containers"]:
+            if not runs_sender_loop(c, configmaps):
+                continue
+            where = f"{owner} container {c['name']} (outbound sender loop)"
+            kind, name = owner.split("/", 1)
+            if kind == "Deployment" and deployments[name]["spec"].get("replicas", 1) >= 1:
+                running.append(owner)
+            pepper = next((e for e in c.get("env", []) if e["name"] == "CIVICLOOP_VAULT_PEPPER"), None)
+            if pepper is None or "secretKeyRef" not in pepper.get("valueFrom", {}):
+                f.append(f"{where}: no CIVICLOOP_VAULT_PEPPER from a Secret (the gateway's settings require it, and "
+                         f"contact details are unsealed with it)")
+            if not any(ef.get("secretRef", {}).get("name") == BACKEND_SECRETS for ef in c.get("envFrom", [])):
+                f.append(f"{where}: no envFrom Secret {BACKEND_SECRETS} (back-ends' CIVICLOOP_SECRET_<REF>)")
+            labels = meta.get("labels", {})
+            if labels.get(BACKEND_EGRESS_LABEL) != "true":
+                f.append(f"{where}: pod lacks the label {BACKEND_EGRESS_LABEL}: \"true\", so "
+                         f"components/{BACKEND_EGRESS_POLICY} would not let it reach SMTP or the back-ends")
+            elif egress is not None and not selector_matches(egress["spec"]["podSelector"], labels):
+                f.append(f"{where}: NetworkPolicy/{BACKEND_EGRESS_POLICY} does not select its pods")
+    if not running:
+        f.append(f"no Deployment runs the outbound sender loop (`{GATEWAY_COMMAND} outbound run`, or `serve` with "
+                 f"CIVICLOOP_OUTBOUND_IN_APP true): nothing would ever be sent to the bodies' back-ends")
     return f
 
 
