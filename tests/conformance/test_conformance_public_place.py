@@ -7,8 +7,7 @@ gives an address-only request its public place, so a radius search finds it (GEO
 
 from __future__ import annotations
 
-import math
-
+import h3
 import pytest
 from civicloop_events import Actor, Event
 from civicloop_events.payloads import LocationMethod, LocationResolved
@@ -22,14 +21,6 @@ pytestmark = pytest.mark.integration
 LAT, LONG = "39.723456", "-89.598765"
 ADDRESS = "1234 Sycamore Ave, Apt 5"
 NEVER_SHOWN = (LAT.encode(), LONG.lstrip("-").encode(), b"1234 Sycamore", b"Apt 5")
-
-
-def distance_m(lat1: float, long1: float, lat2: float, long2: float) -> float:
-    """Haversine on the mean Earth radius; PostGIS's spheroid differs by < 0.5 %, far inside the test's margins."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(long2 - long1) / 2) ** 2)
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
 
 
 def assert_nothing_exact(body: bytes, what: str) -> None:
@@ -148,7 +139,7 @@ async def test_GEO_02_a_radius_search_cannot_narrow_a_request_down_past_its_cell
         assert r.status_code == 200, r.text
         return number_ in {x["service_request_id"] for x in requests_of(r, fmt)}
 
-    gap_m = distance_m(float(LAT), float(LONG), public.lat, public.long)
+    gap_m = h3.great_circle_distance((float(LAT), float(LONG)), (public.lat, public.long), unit="m")
     assert gap_m > 20, "the fixture's point must not sit on its cell's centre"
     assert await found(public.lat, public.long, 5), "found at the public point"
     assert not await found(float(LAT), float(LONG), gap_m - 10), "not found at the reported point"

@@ -14,7 +14,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from civicloop_geo.adapters.gazetteer import PostgisGazetteer, distance_m
+from civicloop_geo.adapters.gazetteer import PostgisGazetteer
 from civicloop_geo.adapters.gazetteer_loader import (
     AddressColumns,
     AddressRecord,
@@ -24,7 +24,7 @@ from civicloop_geo.adapters.gazetteer_loader import (
     load_streets_geojson,
 )
 from civicloop_geo.domain.addresses import parse_address
-from civicloop_geo.domain.places import MatchKind
+from civicloop_geo.domain.places import MatchKind, distance_m
 
 pytestmark = pytest.mark.integration
 

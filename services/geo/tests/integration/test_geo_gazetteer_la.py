@@ -18,7 +18,7 @@ from uuid import uuid4
 import pytest
 import pytest_asyncio
 from civicloop_geo.adapters import gazetteer as gz
-from civicloop_geo.adapters.gazetteer import PostgisGazetteer, distance_m
+from civicloop_geo.adapters.gazetteer import PostgisGazetteer
 from civicloop_geo.adapters.gazetteer_loader import (
     LA_311_COLUMNS,
     AddressRecord,
@@ -26,6 +26,7 @@ from civicloop_geo.adapters.gazetteer_loader import (
     load_address_points,
     point_from,
 )
+from civicloop_geo.domain.places import distance_m
 from civicloop_geo.settings import GeoSettings
 from civicloop_runtime.db import open_pool
 from civicloop_testing import shared_dir

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -10,7 +9,7 @@ from uuid import UUID
 from civicloop_events import Event
 from civicloop_events.payloads import AreaRef
 from civicloop_geo.domain.duplicates import NearbyRequest
-from civicloop_geo.domain.places import GeocodeResult
+from civicloop_geo.domain.places import GeocodeResult, distance_m
 from civicloop_geo.service_layer.ports import (
     AreaResolver,
     EventPublisher,
@@ -20,12 +19,6 @@ from civicloop_geo.service_layer.ports import (
     RequestPlace,
     RequestPlaces,
 )
-
-
-def metres(lat1: float, long1: float, lat2: float, long2: float) -> float:
-    dy = (lat2 - lat1) * 111_195.0
-    dx = (long2 - long1) * 111_195.0 * math.cos(math.radians((lat1 + lat2) / 2))
-    return math.hypot(dx, dy)
 
 
 class FakeGeocoder(Geocoder):
@@ -106,7 +99,7 @@ class FakePlaces(RequestPlaces):
         found = []
         for row in self.rows.values():
             p: RequestPlace = row["place"]
-            d = metres(lat, long, p.lat, p.long)
+            d = distance_m(lat, long, p.lat, p.long)
             if (p.jurisdiction_id == jurisdiction_id and p.service_code in service_codes and d <= radius_m
                     and since <= p.submitted_at <= until and row["status"] != "closed" and not row["merged_into"]):
                 found.append(NearbyRequest(p.request_id, p.service_code, d, p.submitted_at))

@@ -7,7 +7,8 @@ from typing import Any
 
 import psycopg
 
-from civicloop_geo.domain.clusters import Announced, ClusterFound, distance_m
+from civicloop_geo.domain.clusters import Announced, ClusterFound
+from civicloop_geo.domain.places import distance_m
 from civicloop_geo.service_layer.ports import ClusterStore
 
 # DBSCAN runs in Web Mercator, whose metres stretch by 1/cos(latitude): eps is scaled at the jurisdiction's mean

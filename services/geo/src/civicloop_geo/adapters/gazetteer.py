@@ -21,7 +21,6 @@ whether the direction and suffix agree), the unit and the zip code:
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from civicloop_geo.domain.addresses import (
     clean,
     parse_query,
 )
-from civicloop_geo.domain.places import GeocodeResult, MatchKind
+from civicloop_geo.domain.places import GeocodeResult, MatchKind, distance_m
 from civicloop_geo.service_layer.ports import Geocoder
 
 PROVIDER = "gazetteer"
@@ -193,14 +192,6 @@ def street_score(asked: StreetRef, found: StreetRef, name_score: float) -> float
     return (name_score * _agreement(asked.predir, found.predir, conflict=0.6)
             * _agreement(asked.suffix, found.suffix, conflict=0.75)
             * _agreement(asked.postdir, found.postdir, conflict=0.6))
-
-
-def distance_m(lat1: float, long1: float, lat2: float, long2: float) -> float:
-    """Great-circle distance (haversine), metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(long2 - long1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _clamp(x: float) -> float:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from civicloop_events import derived_event_id
+
+from civicloop_geo.domain.places import distance_m
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,6 @@ class Announced:
     centre_long: float
     request_ids: frozenset[str]
     detected_at: datetime
-
-
-def distance_m(lat1: float, long1: float, lat2: float, long2: float) -> float:
-    """Great-circle distance (haversine, mean Earth radius): enough to compare hot spots a few hundred m apart."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(long2 - long1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
 
 
 def is_news(found: ClusterFound, announced: list[Announced], *, eps_m: float) -> bool:
