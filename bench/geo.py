@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from civicloop_geo.adapters.gazetteer import PostgisGazetteer
 from civicloop_geo.adapters.gazetteer_loader import load_address_csv
 from civicloop_geo.adapters.request_places import DUPLICATE_QUERY
 from civicloop_geo.database import migrate
+from civicloop_geo.settings import GeoSettings
 from civicloop_runtime.db import open_pool
 from civicloop_testing import shared_dir
 from psycopg_pool import AsyncConnectionPool
@@ -64,8 +66,6 @@ def grid_areas() -> list[ServiceAreaDefined]:
 
 
 def la_areas() -> list[ServiceAreaDefined]:
-    import json
-
     data = shared_dir()
     if data is None:
         return grid_areas()
@@ -116,7 +116,7 @@ async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
     la = la_rows()
     pts = points(la)
     with scratch_database("cl_bench_geo") as dsn:
-        migrate("postgresql+psycopg://" + dsn.removeprefix("postgresql://"))
+        migrate(GeoSettings(pg_dsn=dsn).sqlalchemy_url)
         loaded_s = await asyncio.to_thread(load_requests, dsn, rows, pts)
         out.append(f"geo.requests: {rows:,} rows (COPY + VACUUM ANALYZE {loaded_s:.1f} s)")
         pool = await open_pool(dsn, min_size=concurrency, max_size=concurrency, name="bench-geo")

@@ -10,6 +10,7 @@ import pytest
 from civicloop_gateway.database import migrate as migrate_gateway
 from civicloop_geo.database import migrate as migrate_geo
 from civicloop_places import block_address, public_place
+from civicloop_runtime.settings import ServiceSettings
 
 from bench import geo as geo_bench
 from bench import open311_gateway as gateway_bench
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def sqlalchemy_url(dsn: str) -> str:
-    return "postgresql+psycopg://" + dsn.removeprefix("postgresql://")
+    return ServiceSettings(pg_dsn=dsn).sqlalchemy_url
 
 
 def test_the_open311_loader_writes_public_places_only(fresh_database_dsn: str) -> None:

@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from civicloop_geo.database import migrate
+from civicloop_geo.settings import GeoSettings
 from civicloop_runtime.db import open_pool
 from psycopg_pool import AsyncConnectionPool
 
 
 def sqlalchemy_url(dsn: str) -> str:
-    return "postgresql+psycopg://" + dsn.removeprefix("postgresql://")
+    return GeoSettings(pg_dsn=dsn).sqlalchemy_url
 
 
 @pytest.fixture(scope="session")
