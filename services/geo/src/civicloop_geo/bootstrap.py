@@ -26,7 +26,7 @@ from civicloop_geo.service_layer.handlers import (
     when_config_changes_keep_areas_and_services,
     when_request_event_place_and_check,
 )
-from civicloop_geo.service_layer.ports import AreaResolver, Geocoder
+from civicloop_geo.service_layer.ports import Geocoder
 from civicloop_geo.settings import SCHEMA, GeoSettings
 
 
@@ -52,7 +52,7 @@ class Geo:
     settings: GeoSettings
     pool: AsyncConnectionPool
     geocoder: Geocoder
-    areas: AreaResolver
+    areas: PostgresAreaResolver  # the AreaResolver port, plus listings for the query API
     producer: EventProducer | None = None
 
     @property

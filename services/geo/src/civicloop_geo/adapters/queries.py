@@ -110,10 +110,3 @@ async def recent_clusters(conn: psycopg.AsyncConnection[Any], jurisdiction_id: s
           from geo.clusters where jurisdiction_id = %(j)s and detected_at >= %(since)s
          order by detected_at desc""", {"j": jurisdiction_id, "since": since})
 
-
-async def current_areas(conn: psycopg.AsyncConnection[Any], jurisdiction_id: str,
-                        kind: str | None) -> list[dict[str, Any]]:
-    return await _rows(conn, """
-        select area_id, kind, name, version, source, defined_at from geo.current_service_areas
-         where jurisdiction_id = %(j)s and (%(kind)s::text is null or kind = %(kind)s)
-         order by kind, area_id""", {"j": jurisdiction_id, "kind": kind})

@@ -152,9 +152,9 @@ async def reverse(geo: GeoDep, jurisdiction_id: Jurisdiction, lat: Lat, long: Lo
 async def list_areas(geo: GeoDep, jurisdiction_id: Jurisdiction,
                      kind: Kind = None) -> AreaListRead:
     """The jurisdiction's service areas, each at its current version."""
-    async with geo.pool.connection() as conn:
-        rows = await queries.current_areas(conn, jurisdiction_id, kind)
-    return AreaListRead(areas=[AreaRead(**{k: r[k] for k in ("area_id", "kind", "name", "version")}) for r in rows])
+    areas = await geo.areas.list_areas(jurisdiction_id, kind)
+    return AreaListRead(areas=[AreaRead(area_id=a.area_id, kind=a.kind, name=a.name, version=a.version)
+                               for a in areas])
 
 
 @router.get("/areas/at", response_model=AreasAtRead)
