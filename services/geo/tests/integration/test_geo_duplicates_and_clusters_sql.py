@@ -13,6 +13,7 @@ from civicloop_events import Event
 from civicloop_events.payloads import ClusterDetected
 from civicloop_geo.adapters.clusters import PostgresClusterStore
 from civicloop_geo.adapters.request_places import DUPLICATE_QUERY, PostgresRequestPlaces
+from civicloop_geo.domain.places import distance_m
 from civicloop_geo.service_layer.cluster_sweep import ClusterPolicy, sweep
 from civicloop_geo.service_layer.ports import EventPublisher, RequestPlace
 from psycopg_pool import AsyncConnectionPool
@@ -104,7 +105,9 @@ async def test_a_spike_of_one_category_in_one_place_is_announced_once(geo_pool: 
     assert c.service_code == "dumping" and sorted(c.request_ids) == [f"{j}-{i:04d}" for i in range(6)]
     assert c.area_ids == ["cd-14"] and 50 < c.radius_m < 150
     assert mine[0].request_id is None and mine[0].key == j.encode()
-    assert h3.latlng_to_cell(LAT + 50 / 111_195, LONG, 9) == c.centre.h3_cell or c.centre.h3_resolution == 9
+    # The centre is public: an H3 cell's centre, near the members' centroid (~50 m north of LAT, LONG).
+    assert c.centre.h3_resolution == 9 and h3.latlng_to_cell(c.centre.lat, c.centre.long, 9) == c.centre.h3_cell
+    assert distance_m(c.centre.lat, c.centre.long, *offset(LAT, LONG, 50, 7)) < 250
 
     async with geo_pool.connection() as conn, conn.transaction():
         await store_extra(conn, j, now)
