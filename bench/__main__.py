@@ -22,8 +22,9 @@ def main(
 ) -> None:
     if only in ("", "intake"):
         typer.echo("== intake and agent projection ==")
-        for line in asyncio.run(intake_pipeline.run(concurrency=concurrency, seconds=seconds, rate=rate,
-                                                    lag_seconds=lag_seconds)):
+        for line in asyncio.run(
+            intake_pipeline.run(concurrency=concurrency, seconds=seconds, rate=rate, lag_seconds=lag_seconds)
+        ):
             typer.echo(line)
     if only in ("", "open311"):
         typer.echo("== Open311 gateway ==")

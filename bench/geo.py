@@ -33,8 +33,17 @@ from psycopg_pool import AsyncConnectionPool
 from bench.harness import LoadResult, closed_loop, scratch_database
 
 J = "bench"
-CODES = ["bulky-items", "graffiti", "illegal-dumping", "appliances", "e-waste", "encampment", "dead-animal",
-         "streetlight", "other"]
+CODES = [
+    "bulky-items",
+    "graffiti",
+    "illegal-dumping",
+    "appliances",
+    "e-waste",
+    "encampment",
+    "dead-animal",
+    "streetlight",
+    "other",
+]
 WEIGHTS = [0.44, 0.29, 0.08, 0.07, 0.04, 0.03, 0.02, 0.02, 0.01]
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -60,8 +69,14 @@ def grid_areas() -> list[ServiceAreaDefined]:
         for k in range(10):
             x0, y0 = -118.45 + k * 0.03, 33.95 + i * 0.03
             ring = [[x0, y0], [x0 + 0.03, y0], [x0 + 0.03, y0 + 0.03], [x0, y0 + 0.03], [x0, y0]]
-            areas.append(ServiceAreaDefined(area_id=f"d-{i}-{k}", name=f"District {i}-{k}", kind="district",
-                                            geometry={"type": "Polygon", "coordinates": [ring]}))
+            areas.append(
+                ServiceAreaDefined(
+                    area_id=f"d-{i}-{k}",
+                    name=f"District {i}-{k}",
+                    kind="district",
+                    geometry={"type": "Polygon", "coordinates": [ring]},
+                )
+            )
     return areas
 
 
@@ -70,23 +85,41 @@ def la_areas() -> list[ServiceAreaDefined]:
     if data is None:
         return grid_areas()
     doc = json.loads((data / "data" / "boundaries" / "la-neighborhood-councils-2019.geojson").read_text())
-    return [ServiceAreaDefined(area_id=f"nc-{f['properties']['nc_id']}", name=f["properties"]["name"],
-                               kind="neighborhood_council", geometry=f["geometry"]) for f in doc["features"]]
+    return [
+        ServiceAreaDefined(
+            area_id=f"nc-{f['properties']['nc_id']}",
+            name=f["properties"]["name"],
+            kind="neighborhood_council",
+            geometry=f["geometry"],
+        )
+        for f in doc["features"]
+    ]
 
 
 def load_requests(dsn: str, count: int, pts: list[tuple[float, float]]) -> float:
     rng = random.Random(311)
     started = time.perf_counter()
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        with cur.copy("copy geo.requests (request_id, jurisdiction_id, service_code, status, submitted_at, geog,"
-                      " area_ids, h3_cell) from stdin") as copy:
+        with cur.copy(
+            "copy geo.requests (request_id, jurisdiction_id, service_code, status, submitted_at, geog,"
+            " area_ids, h3_cell) from stdin"
+        ) as copy:
             for i in range(count):
                 lat, long = rng.choice(pts)
                 lat, long = lat + rng.uniform(-0.002, 0.002), long + rng.uniform(-0.002, 0.002)
                 at = NOW - timedelta(seconds=rng.uniform(0, 730 * 86400))
-                copy.write_row((f"B{i:09d}", J, rng.choices(CODES, WEIGHTS)[0],
-                                "closed" if rng.random() < 0.85 else "open", at, f"SRID=4326;POINT({long} {lat})",
-                                [], h3.latlng_to_cell(lat, long, 9)))
+                copy.write_row(
+                    (
+                        f"B{i:09d}",
+                        J,
+                        rng.choices(CODES, WEIGHTS)[0],
+                        "closed" if rng.random() < 0.85 else "open",
+                        at,
+                        f"SRID=4326;POINT({long} {lat})",
+                        [],
+                        h3.latlng_to_cell(lat, long, 9),
+                    )
+                )
         conn.commit()
         conn.autocommit = True
         conn.execute("vacuum analyze geo.requests")
@@ -96,8 +129,16 @@ def load_requests(dsn: str, count: int, pts: list[tuple[float, float]]) -> float
 def duplicate_params(rng: random.Random, pts: list[tuple[float, float]]) -> dict[str, Any]:
     lat, long = rng.choice(pts)
     at = NOW - timedelta(seconds=rng.uniform(0, 730 * 86400))
-    return {"jurisdiction_id": J, "service_codes": [rng.choices(CODES, WEIGHTS)[0]], "lat": lat, "long": long,
-            "since": at - timedelta(days=30), "until": at + timedelta(days=30), "radius_m": 500.0, "limit": 20}
+    return {
+        "jurisdiction_id": J,
+        "service_codes": [rng.choices(CODES, WEIGHTS)[0]],
+        "lat": lat,
+        "long": long,
+        "since": at - timedelta(days=30),
+        "until": at + timedelta(days=30),
+        "radius_m": 500.0,
+        "limit": 20,
+    }
 
 
 async def explain(pool: AsyncConnectionPool, sql: str, params: dict[str, Any]) -> list[str]:
@@ -107,8 +148,10 @@ async def explain(pool: AsyncConnectionPool, sql: str, params: dict[str, Any]) -
 
 
 def ratio(result: LoadResult, ceiling: LoadResult) -> str:
-    return (f"   -> {100 * result.throughput / ceiling.throughput:.1f} % of the ceiling's throughput, "
-            f"p99 {result.p(99) / ceiling.p(99):.1f}x the ceiling's")
+    return (
+        f"   -> {100 * result.throughput / ceiling.throughput:.1f} % of the ceiling's throughput, "
+        f"p99 {result.p(99) / ceiling.p(99):.1f}x the ceiling's"
+    )
 
 
 async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
@@ -125,18 +168,29 @@ async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
             async with pool.connection() as conn, conn.transaction():
                 store = PostgresAreaStore()
                 for area in areas:
-                    await store.define(conn, Event.create(area, request_id=None, jurisdiction_id=J,
-                                                          actor=Actor(kind="system", id="bench"), source="bench"))
+                    await store.define(
+                        conn,
+                        Event.create(
+                            area,
+                            request_id=None,
+                            jurisdiction_id=J,
+                            actor=Actor(kind="system", id="bench"),
+                            source="bench",
+                        ),
+                    )
                 await conn.execute("analyze geo.service_areas")
-            out.append(f"service areas: {len(areas)} ({'LA neighborhood councils' if la else 'generated grid'})")
+            out.append(
+                f"service areas: {len(areas)} ({'LA neighborhood councils' if la else 'generated grid'})"
+            )
 
             async def noop(_: int) -> bool:
                 async with pool.connection() as conn:
                     await conn.execute("select 1")
                 return True
 
-            ceiling = await closed_loop("select 1 round trip (ceiling)", noop, concurrency=concurrency,
-                                        seconds=seconds)
+            ceiling = await closed_loop(
+                "select 1 round trip (ceiling)", noop, concurrency=concurrency, seconds=seconds
+            )
             out.append(ceiling.line())
 
             rng = random.Random(5)
@@ -146,11 +200,17 @@ async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
                     await conn.execute(DUPLICATE_QUERY, duplicate_params(rng, pts))
                 return True
 
-            dup = await closed_loop("duplicate candidates (500 m, +-30 d, open)", duplicates,
-                                    concurrency=concurrency, seconds=seconds)
+            dup = await closed_loop(
+                "duplicate candidates (500 m, +-30 d, open)",
+                duplicates,
+                concurrency=concurrency,
+                seconds=seconds,
+            )
             out += [dup.line(), ratio(dup, ceiling)]
             out.append("   plan:")
-            out += ["     " + line for line in await explain(pool, DUPLICATE_QUERY, duplicate_params(rng, pts))]
+            out += [
+                "     " + line for line in await explain(pool, DUPLICATE_QUERY, duplicate_params(rng, pts))
+            ]
 
             resolver = PostgresAreaResolver(pool)
 
@@ -159,16 +219,19 @@ async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
                 await resolver.locate(J, lat, long)
                 return True
 
-            one = await closed_loop("point -> district (one point per call)", resolve, concurrency=concurrency,
-                                    seconds=seconds)
+            one = await closed_loop(
+                "point -> district (one point per call)", resolve, concurrency=concurrency, seconds=seconds
+            )
             out += [one.line(), ratio(one, ceiling)]
             batch = [rng.choice(pts) for _ in range(10_000)]
             t0 = time.perf_counter()
             resolved = await resolver.resolve_many(J, batch)
             bulk_s = time.perf_counter() - t0
             inside = sum(1 for r in resolved if r.inside)
-            out.append(f"point -> district, bulk: {len(batch):,} points in {bulk_s * 1000:.0f} ms "
-                       f"= {len(batch) / bulk_s:,.0f} points/s ({inside:,} inside)")
+            out.append(
+                f"point -> district, bulk: {len(batch):,} points in {bulk_s * 1000:.0f} ms "
+                f"= {len(batch) / bulk_s:,.0f} points/s ({inside:,} inside)"
+            )
 
             out += await geocoding(pool, la, rng, concurrency=concurrency, seconds=seconds, ceiling=ceiling)
         finally:
@@ -176,8 +239,15 @@ async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
     return out
 
 
-async def geocoding(pool: AsyncConnectionPool, la: list[dict[str, str]], rng: random.Random, *, concurrency: int,
-                    seconds: float, ceiling: LoadResult) -> list[str]:
+async def geocoding(
+    pool: AsyncConnectionPool,
+    la: list[dict[str, str]],
+    rng: random.Random,
+    *,
+    concurrency: int,
+    seconds: float,
+    ceiling: LoadResult,
+) -> list[str]:
     """The gazetteer: 70 % of the LA addresses loaded, the other 30 % geocoded (held out), then reverse."""
     out: list[str] = []
     data = shared_dir()
@@ -189,7 +259,9 @@ async def geocoding(pool: AsyncConnectionPool, la: list[dict[str, str]], rng: ra
         every = [r["Address"].strip() for r in csv.DictReader(fh)]
     loaded = {a for i, a in enumerate(every) if i % 10 < 7}
     held_out = sorted({a for i, a in enumerate(every) if i % 10 >= 7 and a and a not in loaded})
-    out.append(f"gazetteer: {report.loaded:,} address points loaded, {len(held_out):,} held-out addresses to geocode")
+    out.append(
+        f"gazetteer: {report.loaded:,} address points loaded, {len(held_out):,} held-out addresses to geocode"
+    )
     gazetteer = PostgisGazetteer(pool)
     matched = 0
 
@@ -199,8 +271,14 @@ async def geocoding(pool: AsyncConnectionPool, la: list[dict[str, str]], rng: ra
         matched += bool(results and results[0].confidence >= 0.5)
         return True
 
-    fwd = await closed_loop("geocode an address (gazetteer)", geocode, concurrency=concurrency, seconds=seconds)
-    out += [fwd.line(), ratio(fwd, ceiling), f"   ({100 * matched / max(1, fwd.requests):.1f} % matched at >= 0.5)"]
+    fwd = await closed_loop(
+        "geocode an address (gazetteer)", geocode, concurrency=concurrency, seconds=seconds
+    )
+    out += [
+        fwd.line(),
+        ratio(fwd, ceiling),
+        f"   ({100 * matched / max(1, fwd.requests):.1f} % matched at >= 0.5)",
+    ]
     pts = [(float(r["Latitude"]), float(r["Longitude"])) for r in la]
 
     async def reverse(_: int) -> bool:
@@ -208,7 +286,9 @@ async def geocoding(pool: AsyncConnectionPool, la: list[dict[str, str]], rng: ra
         await gazetteer.reverse(J, lat + rng.uniform(-2e-4, 2e-4), long + rng.uniform(-2e-4, 2e-4))
         return True
 
-    rev = await closed_loop("reverse geocode a point (gazetteer)", reverse, concurrency=concurrency, seconds=seconds)
+    rev = await closed_loop(
+        "reverse geocode a point (gazetteer)", reverse, concurrency=concurrency, seconds=seconds
+    )
     out += [rev.line(), ratio(rev, ceiling)]
     return out
 

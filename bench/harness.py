@@ -40,11 +40,15 @@ class LoadResult:
         return percentile(self.latencies_ms, q)
 
     def line(self) -> str:
-        return (f"{self.name:<44} {self.throughput:9.1f} req/s   p50 {self.p(50):7.2f} ms   p99 {self.p(99):7.2f} ms"
-                f"   ({self.requests} ok, {self.errors} errors, {self.seconds:.1f} s)")
+        return (
+            f"{self.name:<44} {self.throughput:9.1f} req/s   p50 {self.p(50):7.2f} ms   p99 {self.p(99):7.2f} ms"
+            f"   ({self.requests} ok, {self.errors} errors, {self.seconds:.1f} s)"
+        )
 
 
-async def closed_loop(name: str, call: Callable[[int], Awaitable[bool]], *, concurrency: int, seconds: float) -> LoadResult:
+async def closed_loop(
+    name: str, call: Callable[[int], Awaitable[bool]], *, concurrency: int, seconds: float
+) -> LoadResult:
     """`concurrency` workers calling back to back for `seconds`: the most the target sustains."""
     latencies: list[float] = []
     errors = 0

@@ -22,16 +22,27 @@ from civicloop_testing.processes import ServiceProcess
 
 from bench.harness import KAFKA, closed_loop, percentile, scratch_database
 
-REPORT = {"service_code": "pothole", "description": "Deep pothole in the bus lane", "lat": 34.0522, "long": -118.2437}
+REPORT = {
+    "service_code": "pothole",
+    "description": "Deep pothole in the bus lane",
+    "lat": 34.0522,
+    "long": -118.2437,
+}
 
 
 async def seed_catalogue(topics: Topics) -> None:
     producer = EventProducer(KAFKA, topics.jurisdiction_config)
     await producer.start()
     try:
-        await producer.publish(Event.create(
-            ServiceDefined(service_code="pothole", service_name="Pothole"), request_id=None, jurisdiction_id="demo",
-            actor=Actor(kind="system", id="bench"), source="admin"))
+        await producer.publish(
+            Event.create(
+                ServiceDefined(service_code="pothole", service_name="Pothole"),
+                request_id=None,
+                jurisdiction_id="demo",
+                actor=Actor(kind="system", id="bench"),
+                source="admin",
+            )
+        )
     finally:
         await producer.stop()
 
@@ -40,14 +51,18 @@ async def wait_accepting(client: httpx.AsyncClient, timeout: float = 60) -> None
     """Intake learns its catalogue from the log; wait until it accepts the bench's service code."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        r = await client.post("/api/v1/requests", json=REPORT, headers={"Idempotency-Key": f"warm-{uuid.uuid4()}"})
+        r = await client.post(
+            "/api/v1/requests", json=REPORT, headers={"Idempotency-Key": f"warm-{uuid.uuid4()}"}
+        )
         if r.status_code in (200, 201):
             return
         await asyncio.sleep(0.2)
     raise RuntimeError(f"intake never accepted the bench report: {r.status_code} {r.text}")
 
 
-async def steady_load(client: httpx.AsyncClient, *, rate: float, seconds: float) -> tuple[dict[str, float], int]:
+async def steady_load(
+    client: httpx.AsyncClient, *, rate: float, seconds: float
+) -> tuple[dict[str, float], int]:
     """Send at a fixed rate (open loop): request number -> wall-clock send time."""
     sent: dict[str, float] = {}
     errors = 0
@@ -56,7 +71,9 @@ async def steady_load(client: httpx.AsyncClient, *, rate: float, seconds: float)
     async def one(i: int) -> None:
         nonlocal errors
         t_send = time.time()
-        r = await client.post("/api/v1/requests", json=REPORT, headers={"Idempotency-Key": f"lag-{i}-{uuid.uuid4()}"})
+        r = await client.post(
+            "/api/v1/requests", json=REPORT, headers={"Idempotency-Key": f"lag-{i}-{uuid.uuid4()}"}
+        )
         if r.status_code in (200, 201):
             sent[r.json()["request_number"]] = t_send
         else:
@@ -92,9 +109,14 @@ async def run(*, concurrency: int, seconds: float, rate: float, lag_seconds: flo
     with scratch_database() as dsn:
         topics = Topics(prefix=f"bench{uuid.uuid4().hex[:8]}.", partitions=6)
         await ensure_topics(KAFKA, topics)
-        env = {**os.environ, "CIVICLOOP_PG_DSN": dsn, "CIVICLOOP_TOPIC_PREFIX": topics.prefix,
-               "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA, "CIVICLOOP_LOG_LEVEL": "WARNING",
-               "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex)}
+        env = {
+            **os.environ,
+            "CIVICLOOP_PG_DSN": dsn,
+            "CIVICLOOP_TOPIC_PREFIX": topics.prefix,
+            "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA,
+            "CIVICLOOP_LOG_LEVEL": "WARNING",
+            "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex),
+        }
         intake = ServiceProcess("intake", "civicloop-intake", env, log_prefix="bench")
         projections = ServiceProcess("public-projections", "civicloop-projections", env, log_prefix="bench")
         intake.run_cli("migrate")
@@ -112,25 +134,42 @@ async def run(*, concurrency: int, seconds: float, rate: float, lag_seconds: flo
                     return (await client.get("/healthz")).status_code == 200
 
                 async def submit(i: int) -> bool:
-                    r = await client.post("/api/v1/requests", json=REPORT,
-                                          headers={"Idempotency-Key": f"bench-{i}-{uuid.uuid4()}"})
+                    r = await client.post(
+                        "/api/v1/requests",
+                        json=REPORT,
+                        headers={"Idempotency-Key": f"bench-{i}-{uuid.uuid4()}"},
+                    )
                     return r.status_code in (200, 201)
 
-                ceiling = await closed_loop("intake GET /healthz (no-op ceiling)", noop,
-                                            concurrency=concurrency, seconds=seconds)
-                post = await closed_loop("intake POST /api/v1/requests (acks=all)", submit,
-                                         concurrency=concurrency, seconds=seconds)
-                ratio = (f"{'POST / ceiling':<44} throughput {post.throughput / ceiling.throughput:6.1%}"
-                         f"   p99 {post.p(99) / ceiling.p(99):5.1f}x the ceiling's")
-                lines.extend([f"concurrency {concurrency}, {seconds:.0f} s each, same client, same process",
-                              ceiling.line(), post.line(), ratio])
+                ceiling = await closed_loop(
+                    "intake GET /healthz (no-op ceiling)", noop, concurrency=concurrency, seconds=seconds
+                )
+                post = await closed_loop(
+                    "intake POST /api/v1/requests (acks=all)",
+                    submit,
+                    concurrency=concurrency,
+                    seconds=seconds,
+                )
+                ratio = (
+                    f"{'POST / ceiling':<44} throughput {post.throughput / ceiling.throughput:6.1%}"
+                    f"   p99 {post.p(99) / ceiling.p(99):5.1f}x the ceiling's"
+                )
+                lines.extend(
+                    [
+                        f"concurrency {concurrency}, {seconds:.0f} s each, same client, same process",
+                        ceiling.line(),
+                        post.line(),
+                        ratio,
+                    ]
+                )
 
                 sent, errors = await steady_load(client, rate=rate, seconds=lag_seconds)
             lags = await projection_lags(dsn, sent)
             lines.append(
                 f"{'submit -> agent projection lag':<44} at {rate:.0f} req/s for {lag_seconds:.0f} s:"
                 f"   p50 {percentile(lags, 50):7.2f} ms   p99 {percentile(lags, 99):7.2f} ms"
-                f"   ({len(lags)}/{len(sent)} projected, {errors} errors)")
+                f"   ({len(lags)}/{len(sent)} projected, {errors} errors)"
+            )
         finally:
             intake.stop()
             projections.stop()

@@ -32,11 +32,17 @@ from civicloop_testing.processes import ServiceProcess
 
 from bench.harness import KAFKA, LoadResult, closed_loop, scratch_database
 
-CODES = [("bulky-items", "Bulky Items", 0.44), ("graffiti", "Graffiti Removal", 0.29),
-         ("illegal-dumping", "Illegal Dumping Pickup", 0.08), ("appliances", "Metal/Household Appliances", 0.07),
-         ("e-waste", "Electronic Waste", 0.04), ("encampment", "Homeless Encampment", 0.03),
-         ("dead-animal", "Dead Animal Removal", 0.02), ("streetlight", "Single Streetlight Issue", 0.02),
-         ("other", "Other", 0.01)]
+CODES = [
+    ("bulky-items", "Bulky Items", 0.44),
+    ("graffiti", "Graffiti Removal", 0.29),
+    ("illegal-dumping", "Illegal Dumping Pickup", 0.08),
+    ("appliances", "Metal/Household Appliances", 0.07),
+    ("e-waste", "Electronic Waste", 0.04),
+    ("encampment", "Homeless Encampment", 0.03),
+    ("dead-animal", "Dead Animal Removal", 0.02),
+    ("streetlight", "Single Streetlight Issue", 0.02),
+    ("other", "Other", 0.01),
+]
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 SPAN_DAYS = 730
 
@@ -47,8 +53,11 @@ def la_points() -> list[tuple[float, float, str]]:
     sample = shared / "data" / "requests" / "la-311-2017-sample.csv"
     if sample.exists():
         with sample.open(newline="") as fh:
-            return [(float(r["Latitude"]), float(r["Longitude"]), r["Address"]) for r in csv.DictReader(fh)
-                    if r["Latitude"]]
+            return [
+                (float(r["Latitude"]), float(r["Longitude"]), r["Address"])
+                for r in csv.DictReader(fh)
+                if r["Latitude"]
+            ]
     rng = random.Random(7)
     return [(33.95 + rng.random() * 0.3, -118.45 + rng.random() * 0.3, "") for _ in range(5000)]
 
@@ -69,16 +78,34 @@ def load_requests(dsn: str, count: int) -> float:
                 k = rng.choices(range(len(codes)), weights)[0]
                 lat, long, address = rng.choice(points)
                 lat, long = lat + rng.uniform(-0.001, 0.001), long + rng.uniform(-0.001, 0.001)
-                shown = public_place(lat, long, address)  # what the gateway's fold stores: never the exact place
+                shown = public_place(
+                    lat, long, address
+                )  # what the gateway's fold stores: never the exact place
                 requested = NOW - timedelta(seconds=rng.uniform(0, SPAN_DAYS * 86400))
                 closed = rng.random() < 0.85
                 updated = requested + timedelta(days=rng.uniform(0, 20) if closed else 0)
-                copy.write_row((
-                    encode_number((i * 1_000_003 + 12345) % (1 << 40)), "demo", "closed" if closed else "open",
-                    "closed" if closed else "open", names[k], codes[k], f"{names[k]} reported", requested, updated,
-                    shown.address, shown.lat, shown.long, f"SRID=4326;POINT({shown.long} {shown.lat})", [], "web",
-                    uuid.uuid4(), shown.h3_cell, shown.h3_resolution,
-                ))
+                copy.write_row(
+                    (
+                        encode_number((i * 1_000_003 + 12345) % (1 << 40)),
+                        "demo",
+                        "closed" if closed else "open",
+                        "closed" if closed else "open",
+                        names[k],
+                        codes[k],
+                        f"{names[k]} reported",
+                        requested,
+                        updated,
+                        shown.address,
+                        shown.lat,
+                        shown.long,
+                        f"SRID=4326;POINT({shown.long} {shown.lat})",
+                        [],
+                        "web",
+                        uuid.uuid4(),
+                        shown.h3_cell,
+                        shown.h3_resolution,
+                    )
+                )
         conn.commit()
         conn.autocommit = True
         conn.execute("vacuum analyze gateway.requests")
@@ -87,8 +114,12 @@ def load_requests(dsn: str, count: int) -> float:
 
 def query_plan(dsn: str, query: dict[str, str]) -> list[str]:
     """EXPLAIN ANALYZE of the statement the gateway runs for GET requests with `query`."""
-    q = request_query({k: [v] for k, v in query.items() if k != "jurisdiction_id"},
-                      jurisdiction_id=query["jurisdiction_id"], now=datetime.now(UTC), limits=Limits())
+    q = request_query(
+        {k: [v] for k, v in query.items() if k != "jurisdiction_id"},
+        jurisdiction_id=query["jurisdiction_id"],
+        now=datetime.now(UTC),
+        limits=Limits(),
+    )
     sql, params = requests_sql(q)
     with psycopg.connect(dsn) as conn:
         return [line for (line,) in conn.execute(f"explain (analyze, buffers) {sql}", params).fetchall()]
@@ -100,11 +131,26 @@ async def publish_configuration(topics: Topics, key_sha256: str, key_id: str) ->
     admin = Actor(kind="system", id="bench")
     try:
         for code, name, _ in CODES:
-            await producer.publish(Event.create(ServiceDefined(service_code=code, service_name=name),
-                                                request_id=None, jurisdiction_id="demo", actor=admin, source="admin"))
-        await producer.publish(Event.create(
-            PartnerAuthorised(client_id="bench", name="Bench partner", key_id=key_id, key_sha256=key_sha256),
-            request_id=None, jurisdiction_id="demo", actor=admin, source="admin"))
+            await producer.publish(
+                Event.create(
+                    ServiceDefined(service_code=code, service_name=name),
+                    request_id=None,
+                    jurisdiction_id="demo",
+                    actor=admin,
+                    source="admin",
+                )
+            )
+        await producer.publish(
+            Event.create(
+                PartnerAuthorised(
+                    client_id="bench", name="Bench partner", key_id=key_id, key_sha256=key_sha256
+                ),
+                request_id=None,
+                jurisdiction_id="demo",
+                actor=admin,
+                source="admin",
+            )
+        )
     finally:
         await producer.stop()
 
@@ -114,10 +160,16 @@ async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
     with scratch_database("cl_bench_o311") as dsn:
         topics = Topics(prefix=f"bench{uuid.uuid4().hex[:8]}.", partitions=6)
         await ensure_topics(KAFKA, topics)
-        env = {**os.environ, "CIVICLOOP_PG_DSN": dsn, "CIVICLOOP_TOPIC_PREFIX": topics.prefix,
-               "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA, "CIVICLOOP_LOG_LEVEL": "WARNING", "CIVICLOOP_ENV": "dev",
-               "CIVICLOOP_DEFAULT_JURISDICTION_ID": "demo",
-               "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex)}
+        env = {
+            **os.environ,
+            "CIVICLOOP_PG_DSN": dsn,
+            "CIVICLOOP_TOPIC_PREFIX": topics.prefix,
+            "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA,
+            "CIVICLOOP_LOG_LEVEL": "WARNING",
+            "CIVICLOOP_ENV": "dev",
+            "CIVICLOOP_DEFAULT_JURISDICTION_ID": "demo",
+            "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex),
+        }
         gateway = ServiceProcess("open311-gateway", "civicloop-gateway", env, log_prefix="bench")
         gateway.run_cli("migrate")
         load_s = await asyncio.to_thread(load_requests, dsn, rows)
@@ -131,9 +183,13 @@ async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
             async with httpx.AsyncClient(base_url=gateway.url, limits=limits, timeout=30) as client:
                 await wait_for_catalogue(client)
                 end = NOW - timedelta(days=30)
-                query = {"jurisdiction_id": "demo", "service_code": "bulky-items,graffiti", "status": "closed",
-                         "start_date": (end - timedelta(days=90)).isoformat(timespec="seconds"),
-                         "end_date": end.isoformat(timespec="seconds")}
+                query = {
+                    "jurisdiction_id": "demo",
+                    "service_code": "bulky-items,graffiti",
+                    "status": "closed",
+                    "start_date": (end - timedelta(days=90)).isoformat(timespec="seconds"),
+                    "end_date": end.isoformat(timespec="seconds"),
+                }
                 first = await client.get("/open311/v2/requests.json", params=query)
                 assert first.status_code == 200, first.text
                 returned = len(first.json())
@@ -146,19 +202,37 @@ async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
                     return r.status_code == 200
 
                 async def submit(i: int) -> bool:
-                    form = {"api_key": key.key, "jurisdiction_id": "demo", "service_code": "graffiti",
-                            "lat": "34.0522", "long": "-118.2437", "description": f"Tag on the wall #{i} {uuid.uuid4()}"}
+                    form = {
+                        "api_key": key.key,
+                        "jurisdiction_id": "demo",
+                        "service_code": "graffiti",
+                        "lat": "34.0522",
+                        "long": "-118.2437",
+                        "description": f"Tag on the wall #{i} {uuid.uuid4()}",
+                    }
                     r = await client.post("/open311/v2/requests.json", data=form)
                     return r.status_code in (200, 201)
 
-                ceiling = await closed_loop("gateway GET /healthz (no-op ceiling)", noop,
-                                            concurrency=concurrency, seconds=seconds)
-                reads = await closed_loop(f"GET requests.json ({returned} results, filtered)", read,
-                                          concurrency=concurrency, seconds=seconds)
-                posts = await closed_loop("POST requests.json (acks=all)", submit,
-                                          concurrency=concurrency, seconds=seconds)
+                ceiling = await closed_loop(
+                    "gateway GET /healthz (no-op ceiling)", noop, concurrency=concurrency, seconds=seconds
+                )
+                reads = await closed_loop(
+                    f"GET requests.json ({returned} results, filtered)",
+                    read,
+                    concurrency=concurrency,
+                    seconds=seconds,
+                )
+                posts = await closed_loop(
+                    "POST requests.json (acks=all)", submit, concurrency=concurrency, seconds=seconds
+                )
             lines.append(f"concurrency {concurrency}, {seconds:.0f} s each, same client, same process")
-            lines += [ceiling.line(), reads.line(), posts.line(), ratio(reads, ceiling), ratio(posts, ceiling)]
+            lines += [
+                ceiling.line(),
+                reads.line(),
+                posts.line(),
+                ratio(reads, ceiling),
+                ratio(posts, ceiling),
+            ]
             lines.append("plan of the GET's query (warm):")
             lines += [f"  {line}" for line in await asyncio.to_thread(query_plan, dsn, query)]
         finally:
@@ -167,8 +241,10 @@ async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
 
 
 def ratio(result: LoadResult, ceiling: LoadResult) -> str:
-    return (f"{result.name + ' / ceiling':<44} throughput {result.throughput / ceiling.throughput:6.1%}"
-            f"   p99 {result.p(99) / ceiling.p(99):5.1f}x the ceiling's")
+    return (
+        f"{result.name + ' / ceiling':<44} throughput {result.throughput / ceiling.throughput:6.1%}"
+        f"   p99 {result.p(99) / ceiling.p(99):5.1f}x the ceiling's"
+    )
 
 
 async def wait_for_catalogue(client: httpx.AsyncClient, timeout: float = 60) -> None:

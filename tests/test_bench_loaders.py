@@ -26,11 +26,15 @@ def test_the_open311_loader_writes_public_places_only(fresh_database_dsn: str) -
     migrate_gateway(sqlalchemy_url(fresh_database_dsn))
     gateway_bench.load_requests(fresh_database_dsn, 200)
     with psycopg.connect(fresh_database_dsn) as conn:
-        rows = conn.execute("select lat, long, h3_cell, h3_resolution, address from gateway.requests").fetchall()
+        rows = conn.execute(
+            "select lat, long, h3_cell, h3_resolution, address from gateway.requests"
+        ).fetchall()
     assert len(rows) == 200
     for lat, long, cell, resolution, address in rows:
         shown = public_place(lat, long, resolution=resolution)
-        assert (shown.lat, shown.long, shown.h3_cell) == (lat, long, cell), "a cell centre, as the fold stores"
+        assert (shown.lat, shown.long, shown.h3_cell) == (lat, long, cell), (
+            "a cell centre, as the fold stores"
+        )
         # A block, or a text that names no home (an intersection), which block_address keeps as it is.
         assert address is None or " block of " in address or block_address(address) == address, address
 
@@ -42,10 +46,20 @@ def test_the_geo_loader_fills_the_duplicate_query(fresh_database_dsn: str) -> No
         (count,) = conn.execute("select count(*) from geo.requests").fetchone()
         request_id, code, lat, long, at = conn.execute(
             """select request_id, service_code, ST_Y(geog::geometry), ST_X(geog::geometry), submitted_at
-                 from geo.requests where status <> 'closed' order by request_id limit 1""").fetchone()
-        found = conn.execute(geo_bench.DUPLICATE_QUERY, {
-            "jurisdiction_id": geo_bench.J, "service_codes": [code], "lat": lat, "long": long,
-            "since": at - timedelta(days=1), "until": at + timedelta(days=1), "radius_m": 10.0, "limit": 20,
-        }).fetchall()
+                 from geo.requests where status <> 'closed' order by request_id limit 1"""
+        ).fetchone()
+        found = conn.execute(
+            geo_bench.DUPLICATE_QUERY,
+            {
+                "jurisdiction_id": geo_bench.J,
+                "service_codes": [code],
+                "lat": lat,
+                "long": long,
+                "since": at - timedelta(days=1),
+                "until": at + timedelta(days=1),
+                "radius_m": 10.0,
+                "limit": 20,
+            },
+        ).fetchall()
     assert count == 500
     assert request_id in [row[0] for row in found], "an open request is its own nearest candidate"

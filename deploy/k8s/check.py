@@ -121,7 +121,7 @@ def ingress_routes(rule_path: dict, path: str) -> bool:
         return path == rule_path["path"]
     if rule_path["pathType"] == "Prefix":
         want = [s for s in rule_path["path"].split("/") if s]
-        return [s for s in path.split("/") if s][:len(want)] == want
+        return [s for s in path.split("/") if s][: len(want)] == want
     return True  # ImplementationSpecific: whatever the controller makes of it, so assume everything
 
 
@@ -133,13 +133,18 @@ def gateway_paths() -> tuple[list[str], list[str]]:
 
     app = create_app(GatewaySettings.model_construct())
     # Every route of its OpenAPI document, and those the document leaves out: /metrics and the documentation.
-    routes = set(app.openapi()["paths"]) | {"/healthz", "/readyz", "/metrics"} | \
-        {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
+    routes = (
+        set(app.openapi()["paths"])
+        | {"/healthz", "/readyz", "/metrics"}
+        | {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
+    )
     public, private = set(), set()
     for route in routes:
         for fmt in ("json", "xml"):
             path = re.sub(r"\{[^}]+\}", "x", route.replace("{fmt}", fmt))
-            is_public = path.startswith(OPEN311_BASE_PATH + "/") and not path.startswith(OPEN311_BASE_PATH + "/admin/")
+            is_public = path.startswith(OPEN311_BASE_PATH + "/") and not path.startswith(
+                OPEN311_BASE_PATH + "/admin/"
+            )
             (public if is_public else private).add(path)
     return sorted(public), sorted(private)
 
@@ -151,8 +156,11 @@ def geo_paths() -> tuple[list[str], list[str]]:
     from civicloop_geo.settings import GeoSettings
 
     app = create_app(GeoSettings.model_construct())
-    routes = set(app.openapi()["paths"]) | {"/healthz", "/readyz", "/metrics"} | \
-        {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
+    routes = (
+        set(app.openapi()["paths"])
+        | {"/healthz", "/readyz", "/metrics"}
+        | {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
+    )
     public, private = set(), set()
     for route in routes:
         path = re.sub(r"\{[^}]+\}", "x", route)
@@ -185,12 +193,20 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
         for c in spec["containers"]:
             where = f"{owner} container {c['name']}"
             sc = c.get("securityContext", {})
-            if not (sc.get("readOnlyRootFilesystem") and sc.get("allowPrivilegeEscalation") is False
-                    and sc.get("capabilities", {}).get("drop") == ["ALL"]):
-                f.append(f"{where}: needs readOnlyRootFilesystem, no privilege escalation, capabilities drop ALL")
+            if not (
+                sc.get("readOnlyRootFilesystem")
+                and sc.get("allowPrivilegeEscalation") is False
+                and sc.get("capabilities", {}).get("drop") == ["ALL"]
+            ):
+                f.append(
+                    f"{where}: needs readOnlyRootFilesystem, no privilege escalation, capabilities drop ALL"
+                )
             res = c.get("resources", {})
-            if not (res.get("requests", {}).get("cpu") and res.get("requests", {}).get("memory")
-                    and res.get("limits", {}).get("memory")):
+            if not (
+                res.get("requests", {}).get("cpu")
+                and res.get("requests", {}).get("memory")
+                and res.get("limits", {}).get("memory")
+            ):
                 f.append(f"{where}: needs cpu and memory requests and a memory limit")
             if ":" not in c["image"].rsplit("/", 1)[-1]:
                 f.append(f"{where}: image {c['image']} has no tag")
@@ -208,8 +224,14 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
                 ref = e.get("valueFrom", {}).get("secretKeyRef")
                 if ref and ref["name"] not in secrets:
                     f.append(f"{where}: env {e['name']} uses unknown Secret {ref['name']}")
-                if ref and ref["name"] in template_secrets and ref["key"] not in template_secrets[ref["name"]]:
-                    f.append(f"{where}: env {e['name']} uses key {ref['key']} absent from Secret {ref['name']}")
+                if (
+                    ref
+                    and ref["name"] in template_secrets
+                    and ref["key"] not in template_secrets[ref["name"]]
+                ):
+                    f.append(
+                        f"{where}: env {e['name']} uses key {ref['key']} absent from Secret {ref['name']}"
+                    )
             # The DSN's user must be the role whose password PGPASSWORD carries.
             dsn = env.get("CIVICLOOP_PG_DSN", {}).get("value")
             if dsn:
@@ -238,13 +260,21 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
                 f.append(f"{owner}: not annotated for Prometheus")
             http = [p["containerPort"] for p in c.get("ports", []) if p.get("name") == "http"]
             if [str(p) for p in http] != [annotations.get("prometheus.io/port")]:
-                f.append(f"{owner}: prometheus.io/port {annotations.get('prometheus.io/port')} is not its http "
-                         f"port {http}")
-            if not any(w.startswith("Job/") and m["labels"].get("app.kubernetes.io/component") == "migrate"
-                       and m["labels"].get("app.kubernetes.io/name") == meta["labels"].get("app.kubernetes.io/name")
-                       and s["containers"][0]["image"] == c["image"] for w, m, s in pod_specs(objects)):
+                f.append(
+                    f"{owner}: prometheus.io/port {annotations.get('prometheus.io/port')} is not its http "
+                    f"port {http}"
+                )
+            if not any(
+                w.startswith("Job/")
+                and m["labels"].get("app.kubernetes.io/component") == "migrate"
+                and m["labels"].get("app.kubernetes.io/name") == meta["labels"].get("app.kubernetes.io/name")
+                and s["containers"][0]["image"] == c["image"]
+                for w, m, s in pod_specs(objects)
+            ):
                 f.append(f"{owner}: no migration Job (component migrate) of the same name and image")
-        elif owner.startswith("Deployment/") and meta["labels"].get("app.kubernetes.io/component") != "worker":
+        elif (
+            owner.startswith("Deployment/") and meta["labels"].get("app.kubernetes.io/component") != "worker"
+        ):
             f.append(f"{owner}: a Deployment is a server or a worker (app.kubernetes.io/component)")
 
     # Selectors.
@@ -254,14 +284,22 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
         if kind == "Deployment":
             if not matches(o["spec"]["selector"], o["spec"]["template"]["metadata"]["labels"]):
                 f.append(f"Deployment/{name}: selector does not match its pod labels")
-            others = [w for w, labels in pods if w != f"Deployment/{name}" and matches(o["spec"]["selector"], labels)]
+            others = [
+                w
+                for w, labels in pods
+                if w != f"Deployment/{name}" and matches(o["spec"]["selector"], labels)
+            ]
             if others:
                 f.append(f"Deployment/{name}: selector also matches {others}")
-        if kind == "Service" and not any(matches({"matchLabels": o["spec"]["selector"]}, labels)
-                                         for w, labels in pods if w.startswith("Deployment/")):
+        if kind == "Service" and not any(
+            matches({"matchLabels": o["spec"]["selector"]}, labels)
+            for w, labels in pods
+            if w.startswith("Deployment/")
+        ):
             f.append(f"Service/{name}: selects no Deployment's pods")
-        if kind == "PodDisruptionBudget" and not any(matches(o["spec"]["selector"], labels)
-                                                     for w, labels in pods if w.startswith("Deployment/")):
+        if kind == "PodDisruptionBudget" and not any(
+            matches(o["spec"]["selector"], labels) for w, labels in pods if w.startswith("Deployment/")
+        ):
             f.append(f"PodDisruptionBudget/{name}: selects no Deployment's pods")
         if kind == "HorizontalPodAutoscaler":
             ref = o["spec"]["scaleTargetRef"]
@@ -269,10 +307,13 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
             if target is None:
                 f.append(f"HorizontalPodAutoscaler/{name}: no {ref['kind']} {ref['name']}")
             elif "replicas" in target["spec"]:
-                f.append(f"HorizontalPodAutoscaler/{name}: {ref['name']} still sets replicas (apply would reset them)")
+                f.append(
+                    f"HorizontalPodAutoscaler/{name}: {ref['name']} still sets replicas (apply would reset them)"
+                )
         if kind == "NetworkPolicy":
-            if not any(matches(o["spec"]["podSelector"], labels) for _, labels in pods) and \
-                    "cnpg.io/cluster" not in o["spec"]["podSelector"].get("matchLabels", {}):
+            if not any(
+                matches(o["spec"]["podSelector"], labels) for _, labels in pods
+            ) and "cnpg.io/cluster" not in o["spec"]["podSelector"].get("matchLabels", {}):
                 f.append(f"NetworkPolicy/{name}: selects no CivicLoop pod")
             f += check_egress_ports(o, objects)
 
@@ -281,21 +322,32 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
     if len(kafka) != 1:
         return f + ["expected exactly one Kafka"]
     cluster = kafka[0]["metadata"]["name"]
-    brokers = sum(o["spec"]["replicas"] for o in objects if o["kind"] == "KafkaNodePool" and "broker" in o["spec"]["roles"])
+    brokers = sum(
+        o["spec"]["replicas"]
+        for o in objects
+        if o["kind"] == "KafkaNodePool" and "broker" in o["spec"]["roles"]
+    )
     for o in objects:
-        if o["kind"] in ("KafkaNodePool", "KafkaTopic", "KafkaUser") and \
-                o["metadata"]["labels"].get("strimzi.io/cluster") != cluster:
+        if (
+            o["kind"] in ("KafkaNodePool", "KafkaTopic", "KafkaUser")
+            and o["metadata"]["labels"].get("strimzi.io/cluster") != cluster
+        ):
             f.append(f"{o['kind']}/{o['metadata']['name']}: strimzi.io/cluster is not {cluster}")
         if o["kind"] == "KafkaTopic":
             s = o["spec"]
             isr = int(s["config"]["min.insync.replicas"])
             if not (s["replicas"] <= brokers and (isr < s["replicas"] or s["replicas"] == 1)):
-                f.append(f"KafkaTopic/{o['metadata']['name']}: replicas {s['replicas']}, min ISR {isr}, "
-                         f"{brokers} broker(s)")
+                f.append(
+                    f"KafkaTopic/{o['metadata']['name']}: replicas {s['replicas']}, min ISR {isr}, "
+                    f"{brokers} broker(s)"
+                )
             if str(s["config"]["retention.ms"]) != "-1" or str(s["config"]["retention.bytes"]) != "-1":
                 f.append(f"KafkaTopic/{o['metadata']['name']}: the log must be retained forever")
     cfg = kafka[0]["spec"]["kafka"]["config"]
-    if int(cfg["offsets.topic.replication.factor"]) > brokers or int(cfg["default.replication.factor"]) > brokers:
+    if (
+        int(cfg["offsets.topic.replication.factor"]) > brokers
+        or int(cfg["default.replication.factor"]) > brokers
+    ):
         f.append(f"Kafka/{cluster}: internal topics' replication exceeds {brokers} broker(s)")
     partitions = by[("KafkaTopic", "requests.events")]["spec"]["partitions"]
     configured = int(by[("ConfigMap", "civicloop-config")]["data"]["CIVICLOOP_TOPIC_PARTITIONS"])
@@ -322,7 +374,9 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
             for role in o["spec"].get("managed", {}).get("roles", []):
                 secret = role.get("passwordSecret", {}).get("name")
                 if template_secrets.get(secret, {}).get("username") != role["name"]:
-                    f.append(f"Cluster/{o['metadata']['name']}: role {role['name']} has no matching Secret template")
+                    f.append(
+                        f"Cluster/{o['metadata']['name']}: role {role['name']} has no matching Secret template"
+                    )
     f += check_database_users(objects, ceilings)
     f += check_outbound_sender(objects)
     f += check_ingresses(objects)
@@ -335,8 +389,12 @@ def selector_matches(selector: dict, labels: dict) -> bool:
         return False
     for e in selector.get("matchExpressions", []):
         key, op, values = e["key"], e["operator"], e.get("values", [])
-        ok = {"In": labels.get(key) in values, "NotIn": labels.get(key) not in values,
-              "Exists": key in labels, "DoesNotExist": key not in labels}[op]
+        ok = {
+            "In": labels.get(key) in values,
+            "NotIn": labels.get(key) not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[op]
         if not ok:
             return False
     return True
@@ -351,15 +409,21 @@ def check_egress_ports(policy: dict, objects: list[dict]) -> list[str]:
         for peer in rule.get("to", []):
             if set(peer) != {"podSelector"}:
                 continue
-            targets = [(owner, spec) for owner, meta, spec in workloads
-                       if selector_matches(peer["podSelector"], meta["labels"])]
+            targets = [
+                (owner, spec)
+                for owner, meta, spec in workloads
+                if selector_matches(peer["podSelector"], meta["labels"])
+            ]
             for owner, spec in targets:
-                listening = {p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])} | \
-                            {p["name"] for c in spec["containers"] for p in c.get("ports", []) if "name" in p}
+                listening = {p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])} | {
+                    p["name"] for c in spec["containers"] for p in c.get("ports", []) if "name" in p
+                }
                 for port in rule.get("ports", []):
                     if port.get("port") not in listening:
-                        f.append(f"NetworkPolicy/{name}: egress to {owner} on port {port.get('port')}, "
-                                 f"which it does not listen on")
+                        f.append(
+                            f"NetworkPolicy/{name}: egress to {owner} on port {port.get('port')}, "
+                            f"which it does not listen on"
+                        )
     return f
 
 
@@ -367,7 +431,7 @@ def service_source(image: str) -> Path | None:
     """The workspace package an image is built from: ghcr.io/civicloop/<dir>[:tag] -> services/<dir>."""
     if not image.startswith(IMAGE_REPOSITORY):
         return None
-    path = REPO / "services" / image[len(IMAGE_REPOSITORY):].split(":", 1)[0]
+    path = REPO / "services" / image[len(IMAGE_REPOSITORY) :].split(":", 1)[0]
     return path if (path / "pyproject.toml").is_file() else None
 
 
@@ -378,8 +442,10 @@ def check_consumer_groups(objects: list[dict]) -> list[str]:
     seen: set[tuple[str, Path]] = set()
     for owner, _, spec in pod_specs(objects):
         for c in spec["containers"]:
-            user = next((e.get("value") for e in c.get("env", []) if e["name"] == "CIVICLOOP_KAFKA_SASL_USERNAME"),
-                        None)
+            user = next(
+                (e.get("value") for e in c.get("env", []) if e["name"] == "CIVICLOOP_KAFKA_SASL_USERNAME"),
+                None,
+            )
             if user is None or user == "civicloop-operator" or user not in users:
                 continue
             source = service_source(c["image"])
@@ -392,11 +458,20 @@ def check_consumer_groups(objects: list[dict]) -> list[str]:
             acls = users[user]["spec"]["authorization"]["acls"]
             for py in sorted((source / "src").rglob("*.py")):
                 for group in re.findall(r'^[A-Z_]*CONSUMER = "([^"]+)"', py.read_text(), flags=re.MULTILINE):
-                    if not any(a["resource"]["type"] == "group" and "Read" in a["operations"] and (
-                            group == a["resource"]["name"] if a["resource"].get("patternType", "literal") == "literal"
-                            else group.startswith(a["resource"]["name"])) for a in acls):
-                        f.append(f"KafkaUser/{user}: no Read on consumer group {group} "
-                                 f"({py.relative_to(REPO)}), which {owner} joins")
+                    if not any(
+                        a["resource"]["type"] == "group"
+                        and "Read" in a["operations"]
+                        and (
+                            group == a["resource"]["name"]
+                            if a["resource"].get("patternType", "literal") == "literal"
+                            else group.startswith(a["resource"]["name"])
+                        )
+                        for a in acls
+                    ):
+                        f.append(
+                            f"KafkaUser/{user}: no Read on consumer group {group} "
+                            f"({py.relative_to(REPO)}), which {owner} joins"
+                        )
     return f
 
 
@@ -421,19 +496,31 @@ def check_database_users(objects: list[dict], ceilings: dict[str, int]) -> list[
             dsn = env.get("CIVICLOOP_PG_DSN")
             user = re.match(r"postgresql://([^@:]+)@", dsn).group(1) if dsn else None
             if user and owner_name.startswith("Deployment/"):
-                budget += 2 * ceilings[owner_name.split("/", 1)[1]] * int(env.get("CIVICLOOP_POOL_MAX_SIZE", 10))
-            ref = next((e["valueFrom"]["secretKeyRef"] for e in c.get("env", [])
-                        if e["name"] == "CIVICLOOP_VAULT_PEPPER" and "valueFrom" in e), None)
+                budget += (
+                    2 * ceilings[owner_name.split("/", 1)[1]] * int(env.get("CIVICLOOP_POOL_MAX_SIZE", 10))
+                )
+            ref = next(
+                (
+                    e["valueFrom"]["secretKeyRef"]
+                    for e in c.get("env", [])
+                    if e["name"] == "CIVICLOOP_VAULT_PEPPER" and "valueFrom" in e
+                ),
+                None,
+            )
             if ref:
                 peppers.add((ref["name"], ref["key"]))
                 if user not in vault_roles:
-                    f.append(f"{owner_name}: seals into the vault as {user}, which may not use it "
-                             f"(vault roles: {sorted(vault_roles)})")
+                    f.append(
+                        f"{owner_name}: seals into the vault as {user}, which may not use it "
+                        f"(vault roles: {sorted(vault_roles)})"
+                    )
     if len(peppers) > 1:
         f.append(f"the vault pepper comes from several Secrets {sorted(peppers)}: residents would be split")
     if budget > max_connections:
-        f.append(f"Cluster/{cluster['metadata']['name']}: max_connections {max_connections} < {budget}, every "
-                 f"Deployment's pools at its most replicas, twice over during a rollout")
+        f.append(
+            f"Cluster/{cluster['metadata']['name']}: max_connections {max_connections} < {budget}, every "
+            f"Deployment's pools at its most replicas, twice over during a rollout"
+        )
     return f
 
 
@@ -455,8 +542,14 @@ def check_outbound_sender(objects: list[dict]) -> list[str]:
     f: list[str] = []
     configmaps = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
     deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
-    egress = next((o for o in objects if o["kind"] == "NetworkPolicy"
-                   and o["metadata"]["name"] == BACKEND_EGRESS_POLICY), None)
+    egress = next(
+        (
+            o
+            for o in objects
+            if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == BACKEND_EGRESS_POLICY
+        ),
+        None,
+    )
     running = []
     for owner, meta, spec in pod_specs(objects):
         for c in spec["containers"]:
@@ -468,19 +561,25 @@ def check_outbound_sender(objects: list[dict]) -> list[str]:
                 running.append(owner)
             pepper = next((e for e in c.get("env", []) if e["name"] == "CIVICLOOP_VAULT_PEPPER"), None)
             if pepper is None or "secretKeyRef" not in pepper.get("valueFrom", {}):
-                f.append(f"{where}: no CIVICLOOP_VAULT_PEPPER from a Secret (the gateway's settings require it, and "
-                         f"contact details are unsealed with it)")
+                f.append(
+                    f"{where}: no CIVICLOOP_VAULT_PEPPER from a Secret (the gateway's settings require it, and "
+                    f"contact details are unsealed with it)"
+                )
             if not any(ef.get("secretRef", {}).get("name") == BACKEND_SECRETS for ef in c.get("envFrom", [])):
                 f.append(f"{where}: no envFrom Secret {BACKEND_SECRETS} (back-ends' CIVICLOOP_SECRET_<REF>)")
             labels = meta.get("labels", {})
             if labels.get(BACKEND_EGRESS_LABEL) != "true":
-                f.append(f"{where}: pod lacks the label {BACKEND_EGRESS_LABEL}: \"true\", so "
-                         f"components/{BACKEND_EGRESS_POLICY} would not let it reach SMTP or the back-ends")
+                f.append(
+                    f'{where}: pod lacks the label {BACKEND_EGRESS_LABEL}: "true", so '
+                    f"components/{BACKEND_EGRESS_POLICY} would not let it reach SMTP or the back-ends"
+                )
             elif egress is not None and not selector_matches(egress["spec"]["podSelector"], labels):
                 f.append(f"{where}: NetworkPolicy/{BACKEND_EGRESS_POLICY} does not select its pods")
     if not running:
-        f.append(f"no Deployment runs the outbound sender loop (`{GATEWAY_COMMAND} outbound run`, or `serve` with "
-                 f"CIVICLOOP_OUTBOUND_IN_APP true): nothing would ever be sent to the bodies' back-ends")
+        f.append(
+            f"no Deployment runs the outbound sender loop (`{GATEWAY_COMMAND} outbound run`, or `serve` with "
+            f"CIVICLOOP_OUTBOUND_IN_APP true): nothing would ever be sent to the bodies' back-ends"
+        )
     return f
 
 
@@ -505,22 +604,31 @@ def check_ingresses(objects: list[dict]) -> list[str]:
                 target = services.get(svc.get("name"))
                 if target is None:
                     f.append(f"Ingress/{name}: path {p['path']} goes to unknown Service {svc.get('name')}")
-                elif not any(port.get("name") == svc["port"].get("name") or port["port"] == svc["port"].get("number")
-                             for port in target["spec"]["ports"]):
+                elif not any(
+                    port.get("name") == svc["port"].get("name") or port["port"] == svc["port"].get("number")
+                    for port in target["spec"]["ports"]
+                ):
                     f.append(f"Ingress/{name}: path {p['path']} goes to a port Service/{svc['name']} lacks")
                 if p["pathType"] not in ("Exact", "Prefix"):
                     f.append(f"Ingress/{name}: path {p['path']} is {p['pathType']}; use Exact or Prefix")
                 published.append((host, host in tls_hosts, svc.get("name"), p))
 
     f += check_geo_ingress(objects, services, published)
-    gateway = next((o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "open311-gateway"),
-                   None)
+    gateway = next(
+        (o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "open311-gateway"), None
+    )
     if gateway is None:
         return f
     pod = gateway["spec"]["template"]
-    to_gateway = [(host, tls, p) for host, tls, svc, p in published if svc in services
-                  and matches({"matchLabels": services[svc]["spec"]["selector"]}, pod["metadata"]["labels"])]
-    base = urlsplit(container_env(pod["spec"]["containers"][0], configmaps).get("CIVICLOOP_PUBLIC_BASE_URL", ""))
+    to_gateway = [
+        (host, tls, p)
+        for host, tls, svc, p in published
+        if svc in services
+        and matches({"matchLabels": services[svc]["spec"]["selector"]}, pod["metadata"]["labels"])
+    ]
+    base = urlsplit(
+        container_env(pod["spec"]["containers"][0], configmaps).get("CIVICLOOP_PUBLIC_BASE_URL", "")
+    )
     if base.scheme != "https" or base.path not in ("", "/"):
         f.append(f"open311-gateway: CIVICLOOP_PUBLIC_BASE_URL must be https://<host>, not {base.geturl()!r}")
     try:
@@ -537,16 +645,20 @@ def check_ingresses(objects: list[dict]) -> list[str]:
     return f
 
 
-def check_geo_ingress(objects: list[dict], services: dict[str, dict],
-                      published: list[tuple[str | None, bool, str, dict]]) -> list[str]:
+def check_geo_ingress(
+    objects: list[dict], services: dict[str, dict], published: list[tuple[str | None, bool, str, dict]]
+) -> list[str]:
     """geo's public routes are published over TLS, and nothing else of geo is (its query API gives exact points)."""
     f: list[str] = []
     geo = next((o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "geo"), None)
     if geo is None:
         return f
     labels = geo["spec"]["template"]["metadata"]["labels"]
-    to_geo = [(host, tls, p) for host, tls, svc, p in published if svc in services
-              and matches({"matchLabels": services[svc]["spec"]["selector"]}, labels)]
+    to_geo = [
+        (host, tls, p)
+        for host, tls, svc, p in published
+        if svc in services and matches({"matchLabels": services[svc]["spec"]["selector"]}, labels)
+    ]
     try:
         public, private = geo_paths()
     except ImportError as exc:
@@ -564,15 +676,26 @@ def check_geo_ingress(objects: list[dict], services: dict[str, dict],
 def render(kubectl: str, overlay: str, components: list[str]) -> subprocess.CompletedProcess:
     """`kubectl kustomize` of an overlay, with these Components enabled as a county would in its overlay."""
     if not components:
-        return subprocess.run([kubectl, "kustomize", str(HERE / "overlays" / overlay)],
-                              capture_output=True, text=True, check=False)
+        return subprocess.run(
+            [kubectl, "kustomize", str(HERE / "overlays" / overlay)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     # kustomize takes only relative paths to other kustomizations: a throw-away overlay of the overlay, beside it.
     with tempfile.TemporaryDirectory(dir=HERE, prefix=".check-") as tmp:
         rel = Path(os.path.relpath(HERE, tmp))
-        (Path(tmp) / "kustomization.yaml").write_text(yaml.safe_dump({
-            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "namespace": "civicloop",
-            "resources": [str(rel / "overlays" / overlay)],
-            "components": [str(rel / "components" / c) for c in components]}))
+        (Path(tmp) / "kustomization.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                    "kind": "Kustomization",
+                    "namespace": "civicloop",
+                    "resources": [str(rel / "overlays" / overlay)],
+                    "components": [str(rel / "components" / c) for c in components],
+                }
+            )
+        )
         return subprocess.run([kubectl, "kustomize", tmp], capture_output=True, text=True, check=False)
 
 
@@ -582,8 +705,10 @@ def main() -> int:
         print("\n".join(failures))
         return 1
     print(f"parsed: {len(list(HERE.rglob('*.yaml')))} YAML files; every kustomization path exists")
-    template_secrets = {s["metadata"]["name"]: s.get("stringData", {})
-                        for s in load_all(HERE / "base" / "secrets.template.yaml")}
+    template_secrets = {
+        s["metadata"]["name"]: s.get("stringData", {})
+        for s in load_all(HERE / "base" / "secrets.template.yaml")
+    }
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         print("kubectl not found: rendering and cross-reference checks skipped")
@@ -598,7 +723,9 @@ def main() -> int:
         objects = [d for d in yaml.safe_load_all(out.stdout) if d]
         found = check_rendered(label, objects, template_secrets)
         failures += found
-        print(f"{label}: {len(objects)} objects rendered, {'ok' if not found else f'{len(found)} problem(s)'}")
+        print(
+            f"{label}: {len(objects)} objects rendered, {'ok' if not found else f'{len(found)} problem(s)'}"
+        )
     print("\n".join(failures) if failures else "all checks passed")
     return 1 if failures else 0
 

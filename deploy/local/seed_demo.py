@@ -43,25 +43,64 @@ def shared_data() -> Path | None:
 
 def size_attribute() -> ServiceAttribute:
     return ServiceAttribute(
-        code="item_count", datatype=AttributeDatatype.singlevaluelist, required=True, order=1,
+        code="item_count",
+        datatype=AttributeDatatype.singlevaluelist,
+        required=True,
+        order=1,
         description="How many items are there?",
-        values=[AttributeValue(key="1", name="One"), AttributeValue(key="2-5", name="Two to five"),
-                AttributeValue(key="6+", name="Six or more")],
+        values=[
+            AttributeValue(key="1", name="One"),
+            AttributeValue(key="2-5", name="Two to five"),
+            AttributeValue(key="6+", name="Six or more"),
+        ],
     )
 
 
 CATALOGUE = [
     # (code, name, group, keywords, type, attributes) — named after the LA 311 request types of the demo data
-    ("bulky-items", "Bulky Items", "Sanitation", ["couch", "mattress", "furniture"], ServiceType.realtime, [size_attribute()]),
+    (
+        "bulky-items",
+        "Bulky Items",
+        "Sanitation",
+        ["couch", "mattress", "furniture"],
+        ServiceType.realtime,
+        [size_attribute()],
+    ),
     ("graffiti", "Graffiti Removal", "Streets", ["tag", "paint", "vandalism"], ServiceType.realtime, []),
-    ("illegal-dumping", "Illegal Dumping Pickup", "Sanitation", ["dumping", "trash"], ServiceType.realtime, [size_attribute()]),
-    ("appliances", "Metal/Household Appliances", "Sanitation", ["fridge", "washer"], ServiceType.realtime, []),
+    (
+        "illegal-dumping",
+        "Illegal Dumping Pickup",
+        "Sanitation",
+        ["dumping", "trash"],
+        ServiceType.realtime,
+        [size_attribute()],
+    ),
+    (
+        "appliances",
+        "Metal/Household Appliances",
+        "Sanitation",
+        ["fridge", "washer"],
+        ServiceType.realtime,
+        [],
+    ),
     ("e-waste", "Electronic Waste", "Sanitation", ["tv", "computer"], ServiceType.realtime, []),
     ("encampment", "Homeless Encampment", "Outreach", ["tent", "encampment"], ServiceType.batch, []),
     ("dead-animal", "Dead Animal Removal", "Sanitation", ["animal"], ServiceType.realtime, []),
-    ("streetlight", "Single Streetlight Issue", "Streets", ["light", "lamp", "dark"], ServiceType.realtime, [
-        ServiceAttribute(code="pole_number", datatype=AttributeDatatype.string, order=1,
-                         description="The number on the pole, if you can see it")]),
+    (
+        "streetlight",
+        "Single Streetlight Issue",
+        "Streets",
+        ["light", "lamp", "dark"],
+        ServiceType.realtime,
+        [
+            ServiceAttribute(
+                code="pole_number",
+                datatype=AttributeDatatype.string,
+                order=1,
+                description="The number on the pole, if you can see it",
+            )
+        ],
+    ),
     ("streetlights", "Multiple Streetlight Issue", "Streets", ["lights", "outage"], ServiceType.realtime, []),
     ("pothole", "Pothole", "Streets", ["road", "hole", "asphalt"], ServiceType.realtime, []),
     ("water-waste", "Report Water Waste", "Water", ["sprinkler", "leak"], ServiceType.realtime, []),
@@ -78,13 +117,26 @@ def generated_areas() -> list[ServiceAreaDefined]:
             x0, y0 = -118.40 + j * 0.1, 33.95 + i * 0.1
             ring = [[x0, y0], [x0 + 0.1, y0], [x0 + 0.1, y0 + 0.1], [x0, y0 + 0.1], [x0, y0]]
             n = i * 3 + j + 1
-            areas.append(ServiceAreaDefined(area_id=f"district-{n}", name=f"District {n}", kind="council_district",
-                                            geometry={"type": "Polygon", "coordinates": [ring]}, source="generated"))
+            areas.append(
+                ServiceAreaDefined(
+                    area_id=f"district-{n}",
+                    name=f"District {n}",
+                    kind="council_district",
+                    geometry={"type": "Polygon", "coordinates": [ring]},
+                    source="generated",
+                )
+            )
     return areas
 
 
-GENERATED_STREETS = [("N", "MAIN", "ST"), ("", "OAK", "AVE"), ("W", "1ST", "ST"), ("", "ELM", "ST"),
-                     ("E", "SUNSET", "BLVD"), ("", "PINE", "AVE")]
+GENERATED_STREETS = [
+    ("N", "MAIN", "ST"),
+    ("", "OAK", "AVE"),
+    ("W", "1ST", "ST"),
+    ("", "ELM", "ST"),
+    ("E", "SUNSET", "BLVD"),
+    ("", "PINE", "AVE"),
+]
 
 
 def generated_addresses() -> list[tuple[str, float, float]]:
@@ -114,30 +166,63 @@ async def seed_config(bootstrap: str, topics: Topics) -> None:
     data = shared_data()
     areas = [] if data else generated_areas()
     services = [
-        ServiceDefined(service_code=code, service_name=name, group=group, keywords=kw, type=kind, attributes=attrs,
-                       description=f"{name} ({group})")
+        ServiceDefined(
+            service_code=code,
+            service_name=name,
+            group=group,
+            keywords=kw,
+            type=kind,
+            attributes=attrs,
+            description=f"{name} ({group})",
+        )
         for code, name, group, kw, kind, attrs in CATALOGUE
     ]
     producer = EventProducer(bootstrap, topics.jurisdiction_config, client_id="civicloop-seed")
     await producer.start()
     try:
         for payload in [*services, *areas]:
-            await producer.publish(Event.create(payload, request_id=None, jurisdiction_id=JURISDICTION,
-                                                actor=Actor(kind="system", id="seed"), source="admin"))
+            await producer.publish(
+                Event.create(
+                    payload,
+                    request_id=None,
+                    jurisdiction_id=JURISDICTION,
+                    actor=Actor(kind="system", id="seed"),
+                    source="admin",
+                )
+            )
     finally:
         await producer.stop()
-    if data:  # the real boundary file, through the tool a county uses (validation, repair, one event per area)
+    if (
+        data
+    ):  # the real boundary file, through the tool a county uses (validation, repair, one event per area)
         await asyncio.to_thread(
             subprocess.run,
-            ["civicloop-geo", "areas", "load", str(data / "boundaries" / "la-neighborhood-councils-2019.geojson"),
-             "--jurisdiction", JURISDICTION, "--kind", "neighborhood_council", "--id-property", "nc_id",
-             "--id-prefix", "nc-", "--name-property", "name",
-             "--source", "City of Los Angeles, neighborhood councils 2019"],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                "civicloop-geo",
+                "areas",
+                "load",
+                str(data / "boundaries" / "la-neighborhood-councils-2019.geojson"),
+                "--jurisdiction",
+                JURISDICTION,
+                "--kind",
+                "neighborhood_council",
+                "--id-property",
+                "nc_id",
+                "--id-prefix",
+                "nc-",
+                "--name-property",
+                "name",
+                "--source",
+                "City of Los Angeles, neighborhood councils 2019",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
-    typer.echo(f"seed: {len(services)} services and "
-               f"{'the real LA neighborhood councils' if data else f'{len(areas)} generated districts'} "
-               f"for jurisdiction '{JURISDICTION}'")
+    typer.echo(
+        f"seed: {len(services)} services and "
+        f"{'the real LA neighborhood councils' if data else f'{len(areas)} generated districts'} "
+        f"for jurisdiction '{JURISDICTION}'"
+    )
 
 
 def demo_reports(count: int) -> list[dict]:
@@ -147,19 +232,35 @@ def demo_reports(count: int) -> list[dict]:
         with (data / "requests" / "la-311-2017-sample.csv").open(newline="") as fh:
             rows = [r for r in csv.DictReader(fh) if r["Latitude"] and r["RequestType"] in LA_TYPES]
         picked = rng.sample(rows, min(count, len(rows)))
-        return [{"service_code": LA_TYPES[r["RequestType"]], "lat": float(r["Latitude"]), "long": float(r["Longitude"]),
-                 "address_string": r["Address"].strip() or None, "source": "web",
-                 "description": f"{r['RequestType']} (a real 2017 MyLA311 report, replayed for the demo)"}
-                for r in picked]
-    return [{"service_code": rng.choice(CATALOGUE)[0], "lat": 33.95 + rng.random() * 0.3,
-             "long": -118.40 + rng.random() * 0.3, "description": "Generated demo report", "source": "web"}
-            for _ in range(count)]
+        return [
+            {
+                "service_code": LA_TYPES[r["RequestType"]],
+                "lat": float(r["Latitude"]),
+                "long": float(r["Longitude"]),
+                "address_string": r["Address"].strip() or None,
+                "source": "web",
+                "description": f"{r['RequestType']} (a real 2017 MyLA311 report, replayed for the demo)",
+            }
+            for r in picked
+        ]
+    return [
+        {
+            "service_code": rng.choice(CATALOGUE)[0],
+            "lat": 33.95 + rng.random() * 0.3,
+            "long": -118.40 + rng.random() * 0.3,
+            "description": "Generated demo report",
+            "source": "web",
+        }
+        for _ in range(count)
+    ]
 
 
 @app.command()
 def config() -> None:
     """Publish the demo jurisdiction's catalogue and service areas (once)."""
-    asyncio.run(seed_config(os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:39092"), Topics.from_env()))
+    asyncio.run(
+        seed_config(os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:39092"), Topics.from_env())
+    )
 
 
 @app.command()
@@ -167,9 +268,18 @@ def gazetteer() -> None:
     """Load the demo gazetteer: real LA address points when ../shared/data is there, generated streets otherwise."""
     data = shared_data()
     if data:
-        subprocess.run(["civicloop-geo", "gazetteer", "load-addresses",
-                        str(data / "requests" / "la-311-2017-sample.csv"), "--jurisdiction", JURISDICTION],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                "civicloop-geo",
+                "gazetteer",
+                "load-addresses",
+                str(data / "requests" / "la-311-2017-sample.csv"),
+                "--jurisdiction",
+                JURISDICTION,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         typer.echo("seed: gazetteer holds the addresses of the 2017 LA sample")
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,8 +288,11 @@ def gazetteer() -> None:
             writer = csv.writer(fh)
             writer.writerow(["Address", "Latitude", "Longitude"])
             writer.writerows(generated_addresses())
-        subprocess.run(["civicloop-geo", "gazetteer", "load-addresses", str(path), "--jurisdiction", JURISDICTION],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["civicloop-geo", "gazetteer", "load-addresses", str(path), "--jurisdiction", JURISDICTION],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     typer.echo(f"seed: gazetteer holds {len(generated_addresses())} generated addresses")
 
 
@@ -191,7 +304,9 @@ def requests(intake: str = "http://127.0.0.1:8001", count: int = 40) -> None:
         for i, report in enumerate(demo_reports(count)):
             # Intake learns the catalogue from the log; right after the seed it may not know a code yet (422).
             for _ in range(150):
-                r = client.post("/api/v1/requests", json=report, headers={"Idempotency-Key": f"demo-seed-{i}"})
+                r = client.post(
+                    "/api/v1/requests", json=report, headers={"Idempotency-Key": f"demo-seed-{i}"}
+                )
                 if r.status_code != 422 or "unknown_service_code" not in r.text:
                     break
                 time.sleep(0.2)

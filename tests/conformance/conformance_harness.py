@@ -50,66 +50,171 @@ RETIRED = "SNOW_PLOUGH"  # Springfield, withdrawn (active=false)
 SPRINGFIELD_CODES = {STREETLIGHT, POTHOLE, BULKY, GRAFFITI}
 SHELBYVILLE_CODES = {POTHOLE, TREE}
 
-LAMP_STATES = [AttributeValue(key="out", name="Completely out"), AttributeValue(key="flicker", name="Flickering"),
-               AttributeValue(key="day", name="On during the day")]
-HAZARDS = [AttributeValue(key="wires", name="Exposed wires"), AttributeValue(key="glass", name="Broken glass"),
-           AttributeValue(key="leaning", name="Pole leaning")]
+LAMP_STATES = [
+    AttributeValue(key="out", name="Completely out"),
+    AttributeValue(key="flicker", name="Flickering"),
+    AttributeValue(key="day", name="On during the day"),
+]
+HAZARDS = [
+    AttributeValue(key="wires", name="Exposed wires"),
+    AttributeValue(key="glass", name="Broken glass"),
+    AttributeValue(key="leaning", name="Pole leaning"),
+]
 STREETLIGHT_ATTRIBUTES = [
-    ServiceAttribute(code="POLE_ID", datatype=AttributeDatatype.string, required=True, order=1,
-                     description="The number on the pole's metal tag", datatype_description="e.g. SL-10442"),
-    ServiceAttribute(code="LAMP_STATE", datatype=AttributeDatatype.singlevaluelist, required=True, order=2,
-                     description="What is the lamp doing?", values=LAMP_STATES),
-    ServiceAttribute(code="HAZARDS", datatype=AttributeDatatype.multivaluelist, order=3,
-                     description="Any hazards around the pole?", values=HAZARDS),
-    ServiceAttribute(code="HEIGHT_M", datatype=AttributeDatatype.number, order=4,
-                     description="Approximate height of the pole in metres"),
-    ServiceAttribute(code="NOTICED_AT", datatype=AttributeDatatype.datetime, order=5,
-                     description="When did you first notice it?"),
-    ServiceAttribute(code="NOTES", datatype=AttributeDatatype.text, order=6,
-                     description="Anything else the crew should know"),
-    ServiceAttribute(code="SAFETY", variable=False, datatype=AttributeDatatype.text, order=7,
-                     description="Do not touch fallen wires. Call 911 if a wire is sparking."),
+    ServiceAttribute(
+        code="POLE_ID",
+        datatype=AttributeDatatype.string,
+        required=True,
+        order=1,
+        description="The number on the pole's metal tag",
+        datatype_description="e.g. SL-10442",
+    ),
+    ServiceAttribute(
+        code="LAMP_STATE",
+        datatype=AttributeDatatype.singlevaluelist,
+        required=True,
+        order=2,
+        description="What is the lamp doing?",
+        values=LAMP_STATES,
+    ),
+    ServiceAttribute(
+        code="HAZARDS",
+        datatype=AttributeDatatype.multivaluelist,
+        order=3,
+        description="Any hazards around the pole?",
+        values=HAZARDS,
+    ),
+    ServiceAttribute(
+        code="HEIGHT_M",
+        datatype=AttributeDatatype.number,
+        order=4,
+        description="Approximate height of the pole in metres",
+    ),
+    ServiceAttribute(
+        code="NOTICED_AT",
+        datatype=AttributeDatatype.datetime,
+        order=5,
+        description="When did you first notice it?",
+    ),
+    ServiceAttribute(
+        code="NOTES",
+        datatype=AttributeDatatype.text,
+        order=6,
+        description="Anything else the crew should know",
+    ),
+    ServiceAttribute(
+        code="SAFETY",
+        variable=False,
+        datatype=AttributeDatatype.text,
+        order=7,
+        description="Do not touch fallen wires. Call 911 if a wire is sparking.",
+    ),
 ]
 
 
 def catalogue() -> list[tuple[str, ServiceDefined]]:
     return [
-        (SPRINGFIELD, ServiceDefined(
-            service_code=STREETLIGHT, service_name="Streetlight out", group="streets",
-            description="A streetlight that is out, flickering or on during the day.",
-            keywords=["lamp", "light", "dark street"], type=ServiceType.realtime,
-            attributes=STREETLIGHT_ATTRIBUTES)),
-        (SPRINGFIELD, ServiceDefined(
-            service_code=POTHOLE, service_name="Pothole", group="streets", description="A hole in the road surface.",
-            keywords=["road", "hole"], type=ServiceType.realtime)),
-        (SPRINGFIELD, ServiceDefined(
-            service_code=BULKY, service_name="Bulky item pickup", group="sanitation",
-            description="Schedule a pickup of furniture or appliances.", keywords=["sofa", "fridge"],
-            type=ServiceType.batch)),
-        (SPRINGFIELD, ServiceDefined(
-            service_code=GRAFFITI, service_name="Graffiti removal", group="", description="",
-            type=ServiceType.blackbox)),
-        (SHELBYVILLE, ServiceDefined(
-            service_code=POTHOLE, service_name="Road damage", group="roads", description="Shelbyville's roads.",
-            type=ServiceType.realtime)),
-        (SHELBYVILLE, ServiceDefined(
-            service_code=TREE, service_name="Fallen tree", group="parks", type=ServiceType.realtime,
-            # Orders as an older catalogue tool wrote them: one missing (0) and one used twice (SD-08, SD-15).
-            attributes=[ServiceAttribute(code="BLOCKING", datatype=AttributeDatatype.singlevaluelist, required=True,
-                                         order=1, description="Is the tree blocking the road?",
-                                         values=[AttributeValue(key="yes", name="Yes"),
-                                                 AttributeValue(key="no", name="No")]),
-                        ServiceAttribute(code="SPECIES", datatype=AttributeDatatype.string, description="Species"),
-                        ServiceAttribute(code="GIRTH_CM", datatype=AttributeDatatype.number, order=1,
-                                         description="Trunk girth in centimetres"),
-                        # PR-04: codes may hold spaces and punctuation (`attribute[What is this?]`).
-                        ServiceAttribute(code="Is it leaning?", datatype=AttributeDatatype.singlevaluelist, order=3,
-                                         description="Is the tree leaning over something?",
-                                         values=[AttributeValue(key="yes", name="Yes"),
-                                                 AttributeValue(key="no", name="No")])])),
-        (SPRINGFIELD, ServiceDefined(
-            service_code=RETIRED, service_name="Snow plough request", description="Withdrawn service.",
-            type=ServiceType.realtime, active=False)),
+        (
+            SPRINGFIELD,
+            ServiceDefined(
+                service_code=STREETLIGHT,
+                service_name="Streetlight out",
+                group="streets",
+                description="A streetlight that is out, flickering or on during the day.",
+                keywords=["lamp", "light", "dark street"],
+                type=ServiceType.realtime,
+                attributes=STREETLIGHT_ATTRIBUTES,
+            ),
+        ),
+        (
+            SPRINGFIELD,
+            ServiceDefined(
+                service_code=POTHOLE,
+                service_name="Pothole",
+                group="streets",
+                description="A hole in the road surface.",
+                keywords=["road", "hole"],
+                type=ServiceType.realtime,
+            ),
+        ),
+        (
+            SPRINGFIELD,
+            ServiceDefined(
+                service_code=BULKY,
+                service_name="Bulky item pickup",
+                group="sanitation",
+                description="Schedule a pickup of furniture or appliances.",
+                keywords=["sofa", "fridge"],
+                type=ServiceType.batch,
+            ),
+        ),
+        (
+            SPRINGFIELD,
+            ServiceDefined(
+                service_code=GRAFFITI,
+                service_name="Graffiti removal",
+                group="",
+                description="",
+                type=ServiceType.blackbox,
+            ),
+        ),
+        (
+            SHELBYVILLE,
+            ServiceDefined(
+                service_code=POTHOLE,
+                service_name="Road damage",
+                group="roads",
+                description="Shelbyville's roads.",
+                type=ServiceType.realtime,
+            ),
+        ),
+        (
+            SHELBYVILLE,
+            ServiceDefined(
+                service_code=TREE,
+                service_name="Fallen tree",
+                group="parks",
+                type=ServiceType.realtime,
+                # Orders as an older catalogue tool wrote them: one missing (0) and one used twice (SD-08, SD-15).
+                attributes=[
+                    ServiceAttribute(
+                        code="BLOCKING",
+                        datatype=AttributeDatatype.singlevaluelist,
+                        required=True,
+                        order=1,
+                        description="Is the tree blocking the road?",
+                        values=[AttributeValue(key="yes", name="Yes"), AttributeValue(key="no", name="No")],
+                    ),
+                    ServiceAttribute(
+                        code="SPECIES", datatype=AttributeDatatype.string, description="Species"
+                    ),
+                    ServiceAttribute(
+                        code="GIRTH_CM",
+                        datatype=AttributeDatatype.number,
+                        order=1,
+                        description="Trunk girth in centimetres",
+                    ),
+                    # PR-04: codes may hold spaces and punctuation (`attribute[What is this?]`).
+                    ServiceAttribute(
+                        code="Is it leaning?",
+                        datatype=AttributeDatatype.singlevaluelist,
+                        order=3,
+                        description="Is the tree leaning over something?",
+                        values=[AttributeValue(key="yes", name="Yes"), AttributeValue(key="no", name="No")],
+                    ),
+                ],
+            ),
+        ),
+        (
+            SPRINGFIELD,
+            ServiceDefined(
+                service_code=RETIRED,
+                service_name="Snow plough request",
+                description="Withdrawn service.",
+                type=ServiceType.realtime,
+                active=False,
+            ),
+        ),
     ]
 
 
@@ -149,8 +254,15 @@ class Gateway:
     async def get(self, path: str, fmt: str | None = None, **params: Any) -> httpx.Response:
         return await self.client.get(f"{path}.{fmt}" if fmt else path, params=_params(params))
 
-    async def post(self, path: str, fmt: str | None, data: Any, *, files: Any = None,
-                   params: dict[str, Any] | None = None) -> httpx.Response:
+    async def post(
+        self,
+        path: str,
+        fmt: str | None,
+        data: Any,
+        *,
+        files: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         """A form POST; `data` is a mapping or a list of (name, value) pairs (repeated names kept in order)."""
         url = f"{path}.{fmt}" if fmt else path
         if isinstance(data, list):
@@ -159,8 +271,12 @@ class Gateway:
                 for name, value in data:
                     grouped.setdefault(name, []).append(value)
                 return await self.client.post(url, data=grouped, files=files, params=params)
-            return await self.client.post(url, content=urlencode(data).encode(), params=params,
-                                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+            return await self.client.post(
+                url,
+                content=urlencode(data).encode(),
+                params=params,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
         return await self.client.post(url, data=data, files=files, params=params)
 
     async def submit(self, fmt: str, **fields: Any) -> httpx.Response:
@@ -188,21 +304,32 @@ def unique(text: str) -> str:
 
 def streetlight_fields(**overrides: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "service_code": STREETLIGHT, "lat": "39.7817", "long": "-89.6501",
-        "address_string": "742 Evergreen Terrace, Springfield", "description": unique("Lamp out at the corner"),
-        "attribute[POLE_ID]": "SL-10442", "attribute[LAMP_STATE]": "out",
+        "service_code": STREETLIGHT,
+        "lat": "39.7817",
+        "long": "-89.6501",
+        "address_string": "742 Evergreen Terrace, Springfield",
+        "description": unique("Lamp out at the corner"),
+        "attribute[POLE_ID]": "SL-10442",
+        "attribute[LAMP_STATE]": "out",
     }
     fields.update(overrides)
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def historic_submission(number: str, jurisdiction_id: str, service_code: str, when: datetime,
-                        description: str) -> Event[Any]:
+def historic_submission(
+    number: str, jurisdiction_id: str, service_code: str, when: datetime, description: str
+) -> Event[Any]:
     """A request submitted long ago through another channel (as intake would have published it)."""
     return Event.create(
-        ServiceRequestSubmitted(service_code=service_code, description=description,
-                                location=Location(lat=39.80, long=-89.64, address_string="1 Main St")),
-        request_id=number, jurisdiction_id=jurisdiction_id, actor=Actor(kind="resident"), source="web",
+        ServiceRequestSubmitted(
+            service_code=service_code,
+            description=description,
+            location=Location(lat=39.80, long=-89.64, address_string="1 Main St"),
+        ),
+        request_id=number,
+        jurisdiction_id=jurisdiction_id,
+        actor=Actor(kind="resident"),
+        source="web",
         occurred_at=when,
     )
 
@@ -234,26 +361,56 @@ async def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.
         await asyncio.sleep(interval)
 
 
-async def publish_configuration(bootstrap: str, topics: Topics, partners: list[tuple[str, Partner]],
-                                revoked: list[tuple[str, Partner]] = ()) -> None:
+async def publish_configuration(
+    bootstrap: str,
+    topics: Topics,
+    partners: list[tuple[str, Partner]],
+    revoked: list[tuple[str, Partner]] = (),
+) -> None:
     producer = EventProducer(bootstrap, topics.jurisdiction_config, client_id="conformance-config")
     await producer.start()
     admin = Actor(kind="system", id="conformance")
     try:
         # Partners first: once a city's catalogue is served, its partners were folded before it (one partition).
         events = [
-            Event.create(PartnerAuthorised(client_id=p.client_id, name=f"{p.client_id} (conformance)",
-                                           key_id=p.key_id, key_sha256=p.key_sha256),
-                         request_id=None, jurisdiction_id=j, actor=admin, source="admin")
+            Event.create(
+                PartnerAuthorised(
+                    client_id=p.client_id,
+                    name=f"{p.client_id} (conformance)",
+                    key_id=p.key_id,
+                    key_sha256=p.key_sha256,
+                ),
+                request_id=None,
+                jurisdiction_id=j,
+                actor=admin,
+                source="admin",
+            )
             for j, p in [*partners, *revoked]
         ]
-        events += [Event.create(PartnerKeyRevoked(client_id=p.client_id, key_id=p.key_id), request_id=None,
-                                jurisdiction_id=j, actor=admin, source="admin") for j, p in revoked]
-        events += [Event.create(p, request_id=None, jurisdiction_id=j, actor=admin, source="admin")
-                   for j, p in catalogue()]
+        events += [
+            Event.create(
+                PartnerKeyRevoked(client_id=p.client_id, key_id=p.key_id),
+                request_id=None,
+                jurisdiction_id=j,
+                actor=admin,
+                source="admin",
+            )
+            for j, p in revoked
+        ]
+        events += [
+            Event.create(p, request_id=None, jurisdiction_id=j, actor=admin, source="admin")
+            for j, p in catalogue()
+        ]
         # Last, so that once Ogdenville's service is served everything before it was folded (one partition).
-        events.append(Event.create(ServiceDefined(service_code=POTHOLE, service_name="Pothole"), request_id=None,
-                                   jurisdiction_id=OGDENVILLE, actor=admin, source="admin"))
+        events.append(
+            Event.create(
+                ServiceDefined(service_code=POTHOLE, service_name="Pothole"),
+                request_id=None,
+                jurisdiction_id=OGDENVILLE,
+                actor=admin,
+                source="admin",
+            )
+        )
         for event in events:
             await producer.publish(event)
     finally:
@@ -262,9 +419,15 @@ async def publish_configuration(bootstrap: str, topics: Topics, partners: list[t
 
 def gateway_settings(dsn: str, topics: Topics, bootstrap: str, **overrides: Any) -> GatewaySettings:
     values: dict[str, Any] = {
-        "env": "test", "pg_dsn": dsn, "kafka_bootstrap": bootstrap, "topic_prefix": topics.prefix,
-        "topic_partitions": topics.partitions, "log_level": "WARNING", "public_base_url": "http://gateway.test",
-        "jurisdictions_mode": "multi", "read_your_writes_timeout_s": 5.0,
+        "env": "test",
+        "pg_dsn": dsn,
+        "kafka_bootstrap": bootstrap,
+        "topic_prefix": topics.prefix,
+        "topic_partitions": topics.partitions,
+        "log_level": "WARNING",
+        "public_base_url": "http://gateway.test",
+        "jurisdictions_mode": "multi",
+        "read_your_writes_timeout_s": 5.0,
     }
     values.update(overrides)
     return GatewaySettings(**values)
@@ -276,14 +439,14 @@ def run_migrations(dsn: str) -> None:
     assert result.exit_code == 0, f"civicloop-gateway migrate failed: {result.output}\n{result.exception!r}"
 
 
-
 @asynccontextmanager
 async def running_gateway(settings: GatewaySettings) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
     app = create_app(settings, run_consumer=True)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test/open311/v2/",
-                                     timeout=30) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway.test/open311/v2/", timeout=30
+        ) as client:
             yield app, client
 
 

@@ -23,7 +23,9 @@ CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; ch
 # G-40: seconds precision and a zone, as the conformant reference server emits [ADAPTER Schema.pm rx/datetime]
 W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$")
 # G-10: the root element is preceded by the XML declaration with encoding="UTF-8"
-XML_DECLARATION = re.compile(rb"""^<\?xml\s+version=["']1\.0["']\s+encoding=["']utf-8["']\s*\?>""", re.IGNORECASE)
+XML_DECLARATION = re.compile(
+    rb"""^<\?xml\s+version=["']1\.0["']\s+encoding=["']utf-8["']\s*\?>""", re.IGNORECASE
+)
 
 # DESIGN §4: a served address with a number is a block ("2100 block of ..."), never a house number.
 BLOCK_ADDRESS = re.compile(r"^(?:0|\d+00) block of \S")
@@ -44,32 +46,78 @@ CONTAINERS = {
     "extensions": "extension",
 }
 
-SERVICE_FIELDS = ("service_code", "service_name", "description", "metadata", "type", "keywords", "group")  # SL-08
-ATTRIBUTE_FIELDS = ("variable", "code", "datatype", "required", "datatype_description", "order",
-                    "description")  # SD-12
+SERVICE_FIELDS = (
+    "service_code",
+    "service_name",
+    "description",
+    "metadata",
+    "type",
+    "keywords",
+    "group",
+)  # SL-08
+ATTRIBUTE_FIELDS = (
+    "variable",
+    "code",
+    "datatype",
+    "required",
+    "datatype_description",
+    "order",
+    "description",
+)  # SD-12
 REQUEST_FIELDS = (  # §2.7, SR-20: all 17 on every request
-    "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-    "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
-    "address", "address_id", "zipcode", "lat", "long", "media_url",
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
 )
-UPDATE_FIELDS = ("update_id", "service_request_id", "status", "updated_datetime", "description", "media_url")  # FX-01
+UPDATE_FIELDS = (
+    "update_id",
+    "service_request_id",
+    "status",
+    "updated_datetime",
+    "description",
+    "media_url",
+)  # FX-01
 REQUEST_DATETIMES = ("requested_datetime", "updated_datetime", "expected_datetime")
 REQUEST_STRING_IDS = ("service_request_id", "service_code", "address_id", "zipcode")  # G-31
 
 # A parser that never fetches, never expands entities and never loads a DTD: our own answers must not need one.
-_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                        huge_tree=False, remove_blank_text=True)
+_SAFE = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_blank_text=True,
+)
 
 
 def _xml_tree(element: etree._Element, *, container_child: str | None = None) -> Any:
     """Spark: a known container becomes a list of its (checked) children; a leaf its text; else a dict."""
     assert not element.attrib, f"<{element.tag}> carries XML attributes {dict(element.attrib)} (G-20)"
-    assert isinstance(element.tag, str) and not element.tag.startswith("{"), f"namespaced element {element.tag} (G-20)"
+    assert isinstance(element.tag, str) and not element.tag.startswith("{"), (
+        f"namespaced element {element.tag} (G-20)"
+    )
     children = [c for c in element if isinstance(c.tag, str)]
     child_name = CONTAINERS.get(element.tag) if container_child is None else container_child
     if child_name is not None and (children or element.tag in CONTAINERS):
         names = {c.tag for c in children}
-        assert names <= {child_name}, f"<{element.tag}> holds {sorted(names)}, only <{child_name}> allowed (G-21)"
+        assert names <= {child_name}, (
+            f"<{element.tag}> holds {sorted(names)}, only <{child_name}> allowed (G-21)"
+        )
         return [_xml_tree(c) for c in children]
     if not children:
         text = element.text or ""
@@ -86,14 +134,16 @@ def parse_xml(body: bytes) -> etree._Element:
     assert b"<!DOCTYPE" not in body.upper(), "an Open311 document has no DOCTYPE"
     root = etree.fromstring(body, _SAFE)
     assert root.nsmap == {} or set(root.nsmap.values()) == {"http://wiki.open311.org/GeoReport_v2"}, (
-        f"foreign namespaces {root.nsmap} (G-20)")
+        f"foreign namespaces {root.nsmap} (G-20)"
+    )
     return root
 
 
 def read(response: httpx.Response, fmt: str, *, root: str | None = None) -> Any:
     """The Spark tree of an answer after the wire checks; `root` is the XML root element it must have (G-21)."""
-    assert response.headers.get("content-type", "").lower().replace(" ", "") == CONTENT_TYPES[fmt].replace(" ", ""), (
-        f"content type {response.headers.get('content-type')!r}, expected {CONTENT_TYPES[fmt]!r} (G-11)")
+    assert response.headers.get("content-type", "").lower().replace(" ", "") == CONTENT_TYPES[fmt].replace(
+        " ", ""
+    ), f"content type {response.headers.get('content-type')!r}, expected {CONTENT_TYPES[fmt]!r} (G-11)"
     body = response.content
     body.decode("utf-8")  # G-10: strictly UTF-8
     if fmt == "json":
@@ -110,11 +160,15 @@ def xml_root(response: httpx.Response) -> etree._Element:
 
 def errors_of(response: httpx.Response, fmt: str, status: int) -> list[dict[str, Any]]:
     """ER-01..ER-03: the status, and an Open311 error document in the requested format; returns the errors."""
-    assert response.status_code == status, f"HTTP {response.status_code}, expected {status}: {response.text[:500]}"
+    assert response.status_code == status, (
+        f"HTTP {response.status_code}, expected {status}: {response.text[:500]}"
+    )
     tree = read(response, fmt, root="errors")
     assert isinstance(tree, list) and tree, f"errors must be a non-empty list (G-30, ER-01): {tree!r}"
     for error in tree:
-        assert isinstance(error, dict) and set(error) >= {"code", "description"}, f"error without code/description: {error}"
+        assert isinstance(error, dict) and set(error) >= {"code", "description"}, (
+            f"error without code/description: {error}"
+        )
         assert error["description"], "an error description is meant to be seen by the user (ER-01)"
         if fmt == "json":
             assert isinstance(error["code"], (int, str)) and not isinstance(error["code"], bool)
@@ -154,7 +208,9 @@ def number(value: Any, fmt: str) -> float | None:
     if value is None:
         return None
     if fmt == "json":
-        assert isinstance(value, (int, float)) and not isinstance(value, bool), f"{value!r} is not a JSON number (G-33)"
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), (
+            f"{value!r} is not a JSON number (G-33)"
+        )
         return float(value)
     return float(value)
 
@@ -185,9 +241,13 @@ def check_request_object(request: dict[str, Any], fmt: str, *, resolution: int =
     string_id(request["service_code"], fmt)
     assert request["status"] in ("open", "closed"), f"status {request['status']!r} (SR-02, ST-01)"
     for name in ("requested_datetime", "updated_datetime"):
-        assert request[name] is not None and W3C.match(request[name]), f"{name} {request[name]!r} (G-40, SR-09/10)"
+        assert request[name] is not None and W3C.match(request[name]), (
+            f"{name} {request[name]!r} (G-40, SR-09/10)"
+        )
     if request["expected_datetime"] is not None:
-        assert W3C.match(request["expected_datetime"]), f"expected_datetime {request['expected_datetime']!r} (G-40)"
+        assert W3C.match(request["expected_datetime"]), (
+            f"expected_datetime {request['expected_datetime']!r} (G-40)"
+        )
     for name in ("address_id", "zipcode"):
         if request[name] is not None and fmt == "json":
             assert isinstance(request[name], str), f"{name} {request[name]!r} must be a JSON string (G-31)"
@@ -195,7 +255,9 @@ def check_request_object(request: dict[str, Any], fmt: str, *, resolution: int =
     assert (lat is None) == (long is None), "lat and long come together"
     if lat is not None and long is not None:
         centre = public_place(lat, long, resolution=resolution)
-        assert (centre.lat, centre.long) == (lat, long), f"({lat}, {long}) is not an H3 cell centre (DESIGN §4)"
+        assert (centre.lat, centre.long) == (lat, long), (
+            f"({lat}, {long}) is not an H3 cell centre (DESIGN §4)"
+        )
     address = request["address"]
     if address is not None and address[:1].isdigit():
         assert BLOCK_ADDRESS.match(address), f"address {address!r} shows a house number (SR-12, DESIGN §4)"

@@ -44,9 +44,14 @@ from conformance_harness import (
 
 @pytest.fixture(scope="session")
 def partners() -> dict[str, Partner]:
-    return {name: Partner(client_id, *partner_key())
-            for name, client_id in (("main", "cityapp.conformance"), ("other", "other-app"),
-                                    ("revoked", "revoked-app"))}
+    return {
+        name: Partner(client_id, *partner_key())
+        for name, client_id in (
+            ("main", "cityapp.conformance"),
+            ("other", "other-app"),
+            ("revoked", "revoked-app"),
+        )
+    }
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -55,29 +60,46 @@ async def conformance_topics(kafka_bootstrap: str) -> Topics:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def gateway(pg_admin_dsn: str, kafka_bootstrap: str, conformance_topics: Topics,
-                  partners: dict[str, Partner]) -> AsyncIterator[Gateway]:
+async def gateway(
+    pg_admin_dsn: str, kafka_bootstrap: str, conformance_topics: Topics, partners: dict[str, Partner]
+) -> AsyncIterator[Gateway]:
     """The gateway in multi-jurisdiction mode with no default jurisdiction, its configuration folded."""
     topics = conformance_topics
     dsn = create_database(pg_admin_dsn, prefix="cl_conformance")
     started = datetime.now(UTC).replace(microsecond=0)
     try:
         run_migrations(dsn)
-        await publish_configuration(kafka_bootstrap, topics, [(SPRINGFIELD, partners["main"]),
-                                                              (SPRINGFIELD, partners["other"]),
-                                                              (SHELBYVILLE, partners["other"])],
-                                    revoked=[(SPRINGFIELD, partners["revoked"])])
+        await publish_configuration(
+            kafka_bootstrap,
+            topics,
+            [
+                (SPRINGFIELD, partners["main"]),
+                (SPRINGFIELD, partners["other"]),
+                (SHELBYVILLE, partners["other"]),
+            ],
+            revoked=[(SPRINGFIELD, partners["revoked"])],
+        )
         producer = EventProducer(kafka_bootstrap, topics.request_events, client_id="conformance-requests")
         await producer.start()
         history = {name: new_number() for name in HISTORY}
         for name, (code, when) in HISTORY.items():
-            await producer.publish(historic_submission(history[name], SPRINGFIELD, code, when,
-                                                       f"Reported long ago ({name})"))
-        await producer.publish(Event.create(
-            StatusChanged(status=RequestStatus.closed, previous_status=RequestStatus.open,
-                          public_note="Filled and compacted."),
-            request_id=history["closed_20d"], jurisdiction_id=SPRINGFIELD, actor=Actor(kind="agent", id="crew-4"),
-            source="agent", occurred_at=CLOSED_AT))
+            await producer.publish(
+                historic_submission(history[name], SPRINGFIELD, code, when, f"Reported long ago ({name})")
+            )
+        await producer.publish(
+            Event.create(
+                StatusChanged(
+                    status=RequestStatus.closed,
+                    previous_status=RequestStatus.open,
+                    public_note="Filled and compacted.",
+                ),
+                request_id=history["closed_20d"],
+                jurisdiction_id=SPRINGFIELD,
+                actor=Actor(kind="agent", id="crew-4"),
+                source="agent",
+                occurred_at=CLOSED_AT,
+            )
+        )
         settings = gateway_settings(dsn, topics, kafka_bootstrap)
         async with running_gateway(settings) as (app, client):
             await wait_for(lambda: catalogue_served(client), timeout=45, what="the published catalogue")
@@ -92,14 +114,25 @@ async def gateway(pg_admin_dsn: str, kafka_bootstrap: str, conformance_topics: T
             await wait_for(history_served, timeout=30, what="the requests submitted long ago")
 
             async def closure_served() -> bool:
-                r = await client.get(f"requests/{history['closed_20d']}.json", params={"jurisdiction_id": SPRINGFIELD})
+                r = await client.get(
+                    f"requests/{history['closed_20d']}.json", params={"jurisdiction_id": SPRINGFIELD}
+                )
                 return r.json()[0].get("status") == "closed"
 
             await wait_for(closure_served, timeout=30, what="the closure of a request made long ago")
-            yield Gateway(app=app, client=client, settings=settings, topics=topics, bootstrap=kafka_bootstrap,
-                          partner=partners["main"], other_partner=partners["other"],
-                          revoked_partner=partners["revoked"], requests_producer=producer,
-                          history=history, configured_at=started)
+            yield Gateway(
+                app=app,
+                client=client,
+                settings=settings,
+                topics=topics,
+                bootstrap=kafka_bootstrap,
+                partner=partners["main"],
+                other_partner=partners["other"],
+                revoked_partner=partners["revoked"],
+                requests_producer=producer,
+                history=history,
+                configured_at=started,
+            )
         await producer.stop()
     finally:
         drop_database(pg_admin_dsn, dsn)
@@ -111,8 +144,6 @@ def fmt(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-
-
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def ogdenville_bulk(gateway) -> int:
     """1001 requests of the last 90 days in Ogdenville (a city no other test touches)."""
@@ -120,13 +151,23 @@ async def ogdenville_bulk(gateway) -> int:
     await producer.start()
     try:
         start = NOW - timedelta(days=10)
-        events = [Event.create(
-            ServiceRequestSubmitted(service_code=POTHOLE, description=f"Bulk pothole {i}",
-                                    location=Location(address_string=f"{i} Bulk Street")),
-            request_id=new_number(), jurisdiction_id=OGDENVILLE, actor=Actor(kind="resident"), source="web",
-            occurred_at=start + timedelta(minutes=i)) for i in range(BULK)]
+        events = [
+            Event.create(
+                ServiceRequestSubmitted(
+                    service_code=POTHOLE,
+                    description=f"Bulk pothole {i}",
+                    location=Location(address_string=f"{i} Bulk Street"),
+                ),
+                request_id=new_number(),
+                jurisdiction_id=OGDENVILLE,
+                actor=Actor(kind="resident"),
+                source="web",
+                occurred_at=start + timedelta(minutes=i),
+            )
+            for i in range(BULK)
+        ]
         for i in range(0, BULK, 200):
-            await asyncio.gather(*(producer.publish(e) for e in events[i:i + 200]))
+            await asyncio.gather(*(producer.publish(e) for e in events[i : i + 200]))
     finally:
         await producer.stop()
 

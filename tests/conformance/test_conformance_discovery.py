@@ -35,7 +35,9 @@ async def test_DS_03_discovery_has_every_field_with_w3c_changesets(gateway, fmt)
     for name in ("changeset", "contact", "key_service", "endpoints"):
         assert tree.get(name), f"discovery lacks {name!r} (DS-03: all fields are required)"
     now = datetime.now(UTC) + timedelta(seconds=5)
-    assert W3C.match(tree["changeset"]), f"changeset {tree['changeset']!r} is not a W3C datetime (DS-05, G-40)"
+    assert W3C.match(tree["changeset"]), (
+        f"changeset {tree['changeset']!r} is not a W3C datetime (DS-05, G-40)"
+    )
     assert _instant(tree["changeset"]) <= now, "changeset lies in the future (DS-05)"
     assert isinstance(tree["endpoints"], list) and tree["endpoints"], "endpoints is a non-empty array (DS-05)"
     for endpoint in tree["endpoints"]:
@@ -65,7 +67,8 @@ async def test_DS_03_changeset_follows_the_catalogue(gateway, fmt):
     this run's catalogue was published after `configured_at`, so the changeset is not older than that."""
     tree = read(await discovery(gateway, fmt), fmt, root="discovery")
     assert _instant(tree["changeset"]) >= gateway.configured_at - timedelta(seconds=1), (
-        f"changeset {tree['changeset']} predates the catalogue published at {gateway.configured_at}")
+        f"changeset {tree['changeset']} predates the catalogue published at {gateway.configured_at}"
+    )
 
 
 async def test_DS_01_both_formats_carry_the_same_document(gateway):

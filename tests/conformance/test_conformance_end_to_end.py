@@ -23,9 +23,23 @@ from conformance_wire import read, requests_of
 
 pytestmark = pytest.mark.integration
 
-CONTACT = {"email": "lisa.simpson@example.org", "phone": "+1 217 555 0187", "first_name": "Lisa",
-           "last_name": "Simpsonova", "account_id": "acct-lisa-8", "device_id": "dev-lisa-sax"}
-CLEAR = ("lisa.simpson@example.org", "5550187", "555 0187", "Lisa", "Simpsonova", "acct-lisa-8", "dev-lisa-sax")
+CONTACT = {
+    "email": "lisa.simpson@example.org",
+    "phone": "+1 217 555 0187",
+    "first_name": "Lisa",
+    "last_name": "Simpsonova",
+    "account_id": "acct-lisa-8",
+    "device_id": "dev-lisa-sax",
+}
+CLEAR = (
+    "lisa.simpson@example.org",
+    "5550187",
+    "555 0187",
+    "Lisa",
+    "Simpsonova",
+    "acct-lisa-8",
+    "dev-lisa-sax",
+)
 
 
 def w3c(when: datetime) -> str:
@@ -36,7 +50,9 @@ async def raw_records_of(bootstrap: str, topic: str, key: str) -> list[bytes]:
     """Every record of `topic` with this key, as the bytes on the broker."""
     extents = await partition_extents(bootstrap, topic)
     total = sum(end - start for start, end in extents.values())
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
     await consumer.start()
     seen, found = 0, []
     try:
@@ -70,14 +86,30 @@ async def test_PR_09_partner_request_to_status_updates_end_to_end(gateway):
 
     since = datetime.now(UTC) - timedelta(seconds=5)
     agent = Actor(kind="agent", id="agent-12")
-    await gateway.publish_request_event(Event.create(
-        StatusChanged(status=RequestStatus.in_progress, previous_status=RequestStatus.open,
-                      public_note="Crew 7 is on the way"),
-        request_id=number, jurisdiction_id=SPRINGFIELD, actor=agent, source="agent"))
+    await gateway.publish_request_event(
+        Event.create(
+            StatusChanged(
+                status=RequestStatus.in_progress,
+                previous_status=RequestStatus.open,
+                public_note="Crew 7 is on the way",
+            ),
+            request_id=number,
+            jurisdiction_id=SPRINGFIELD,
+            actor=agent,
+            source="agent",
+        )
+    )
     closed_event = Event.create(
-        StatusChanged(status=RequestStatus.closed, previous_status=RequestStatus.in_progress,
-                      public_note="Lamp replaced"),
-        request_id=number, jurisdiction_id=SPRINGFIELD, actor=agent, source="agent")
+        StatusChanged(
+            status=RequestStatus.closed,
+            previous_status=RequestStatus.in_progress,
+            public_note="Lamp replaced",
+        ),
+        request_id=number,
+        jurisdiction_id=SPRINGFIELD,
+        actor=agent,
+        source="agent",
+    )
     await gateway.publish_request_event(closed_event)
 
     async def closed():
@@ -87,15 +119,24 @@ async def test_PR_09_partner_request_to_status_updates_end_to_end(gateway):
     request = await wait_for(closed, timeout=15, what=f"{number} closed")
     assert request["status_notes"] == "Lamp replaced"
     updated = datetime.fromisoformat(request["updated_datetime"])
-    assert updated == closed_event.occurred_at.replace(microsecond=0), "closed: updated_datetime is the close time"
+    assert updated == closed_event.occurred_at.replace(microsecond=0), (
+        "closed: updated_datetime is the close time"
+    )
 
     for out in ("xml", "json"):
-        r = await gateway.get("servicerequestupdates", out, jurisdiction_id=SPRINGFIELD, start_date=w3c(since),
-                              end_date=w3c(datetime.now(UTC) + timedelta(minutes=1)))
+        r = await gateway.get(
+            "servicerequestupdates",
+            out,
+            jurisdiction_id=SPRINGFIELD,
+            start_date=w3c(since),
+            end_date=w3c(datetime.now(UTC) + timedelta(minutes=1)),
+        )
         assert r.status_code == 200, r.text
         mine = [u for u in read(r, out, root="service_request_updates") if u["service_request_id"] == number]
         assert [(u["status"], u["description"]) for u in mine] == [
-            ("in_progress", "Crew 7 is on the way"), ("closed", "Lamp replaced")], mine
+            ("in_progress", "Crew 7 is on the way"),
+            ("closed", "Lamp replaced"),
+        ], mine
         assert mine[1]["update_id"] == str(closed_event.event_id), "update_id is stable: the event's id"
         public = r.content.decode()
         for clear in CLEAR:

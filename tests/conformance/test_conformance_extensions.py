@@ -36,11 +36,31 @@ from conformance_wire import (
 
 pytestmark = pytest.mark.integration
 
-ADVERTISED = {"servicerequestupdates", "page", "updated_after", "lat_long_radius", "extensions",
-              "request/{service_request_id}"}
-EXTENDED_STATUSES = {"unchanged", "open", "closed", "fixed", "in_progress", "planned", "action_scheduled",
-                     "investigating", "duplicate", "not_councils_responsibility", "no_further_action",
-                     "internal_referral", "cancelled", "reopen", "for_triage"}  # ST-02
+ADVERTISED = {
+    "servicerequestupdates",
+    "page",
+    "updated_after",
+    "lat_long_radius",
+    "extensions",
+    "request/{service_request_id}",
+}
+EXTENDED_STATUSES = {
+    "unchanged",
+    "open",
+    "closed",
+    "fixed",
+    "in_progress",
+    "planned",
+    "action_scheduled",
+    "investigating",
+    "duplicate",
+    "not_councils_responsibility",
+    "no_further_action",
+    "internal_referral",
+    "cancelled",
+    "reopen",
+    "for_triage",
+}  # ST-02
 
 
 def w3c(when: datetime) -> str:
@@ -87,11 +107,13 @@ async def test_CX_01_extended_attributes_only_when_asked(gateway, fmt):
     number = await created(gateway, fmt, media_url="https://photos.example.org/x.jpg")
     core = requests_of(await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD), fmt)[0]
     assert "extended_attributes" not in core
-    off = requests_of(await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD,
-                                        extensions="false"), fmt)[0]
+    off = requests_of(
+        await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD, extensions="false"), fmt
+    )[0]
     assert off == core
-    [extended] = requests_of(await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD,
-                                               extensions="true"), fmt)
+    [extended] = requests_of(
+        await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD, extensions="true"), fmt
+    )
     check_request_object(extended, fmt)
     ext = extended["extended_attributes"]
     assert ext["channel"] == "open311", ext
@@ -106,7 +128,9 @@ async def test_CX_01_extended_attributes_only_when_asked(gateway, fmt):
 
 async def test_CX_01_extensions_takes_true_or_false(gateway, fmt):
     """CX-01 (documented choice: any other value is a 400 naming the parameter)."""
-    errors = errors_of(await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, extensions="maybe"), fmt, 400)
+    errors = errors_of(
+        await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, extensions="maybe"), fmt, 400
+    )
     assert "extensions" in error_text(errors)
 
 
@@ -132,7 +156,9 @@ async def test_PG_02_pages_are_one_based_stable_and_linked(gateway, fmt, ogdenvi
 async def test_PG_02_bad_page_values_are_400(gateway, fmt):
     """PG-02 (documented: pages from 1; page_size from 1 to the 1000 cap)."""
     for params in ({"page": "0"}, {"page_size": "1001"}, {"page_size": "0"}, {"page": "x"}):
-        errors = errors_of(await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, **params), fmt, 400)
+        errors = errors_of(
+            await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, **params), fmt, 400
+        )
         assert next(iter(params)) in error_text(errors)
 
 
@@ -148,8 +174,12 @@ async def test_UP_01_updated_after_and_before_filter_on_updated_datetime(gateway
     for x in found:
         assert instant(x["updated_datetime"]) == CLOSED_AT
     old = HISTORY["old_120d"][1]
-    _, found = await listed(gateway, fmt, updated_after=w3c(old - timedelta(hours=1)),
-                            updated_before=w3c(old + timedelta(hours=1)))
+    _, found = await listed(
+        gateway,
+        fmt,
+        updated_after=w3c(old - timedelta(hours=1)),
+        updated_before=w3c(old + timedelta(hours=1)),
+    )
     assert h["old_120d"] in {x["service_request_id"] for x in found}, "updated_after reaches past 90 days"
 
 
@@ -163,8 +193,17 @@ async def test_UP_01_updated_after_alone_lists_oldest_update_first(gateway, fmt)
 async def test_UP_01_bad_updated_dates_are_400(gateway, fmt):
     """UP-01, G-41: unparsable or reversed bounds are 400s."""
     errors_of(await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, updated_after="soon"), fmt, 400)
-    errors_of(await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, updated_after="2026-05-02T00:00:00Z",
-                                updated_before="2026-05-01T00:00:00Z"), fmt, 400)
+    errors_of(
+        await gateway.get(
+            "requests",
+            fmt,
+            jurisdiction_id=SPRINGFIELD,
+            updated_after="2026-05-02T00:00:00Z",
+            updated_before="2026-05-01T00:00:00Z",
+        ),
+        fmt,
+        400,
+    )
 
 
 # -- GEO-01 lat / long / radius ---------------------------------------------------------------------------------
@@ -174,20 +213,26 @@ async def test_GEO_01_lat_long_radius_in_metres(gateway, fmt):
     """GEO-01: requests within `radius` metres of lat/long; ~500 m north is outside 300 m and inside 700 m."""
     lat, long = 39.6123, -89.8321
     here = await created(gateway, fmt, lat=str(lat), long=str(long), description=unique("Geo here"))
-    north = await created(gateway, fmt, lat=str(round(lat + 0.0045, 6)), long=str(long),
-                          description=unique("Geo 500 m north"))
+    north = await created(
+        gateway, fmt, lat=str(round(lat + 0.0045, 6)), long=str(long), description=unique("Geo 500 m north")
+    )
     _, near = await listed(gateway, fmt, lat=lat, long=long, radius=300)
-    assert here in {x["service_request_id"] for x in near} and north not in {x["service_request_id"] for x in near}
+    assert here in {x["service_request_id"] for x in near} and north not in {
+        x["service_request_id"] for x in near
+    }
     _, wider = await listed(gateway, fmt, lat=lat, long=long, radius=700)
     assert {here, north} <= {x["service_request_id"] for x in wider}
 
 
 async def test_GEO_01_lat_long_radius_go_together(gateway, fmt):
     """GEO-01 (documented: all three or none; radius > 0 and within the configured maximum)."""
-    for params in ({"lat": "39.6", "long": "-89.8"}, {"lat": "39.6", "radius": "100"},
-                   {"lat": "39.6", "long": "-89.8", "radius": "-5"},
-                   {"lat": "39.6", "long": "-89.8", "radius": str(gateway.settings.max_radius_m * 2)},
-                   {"lat": "99", "long": "-89.8", "radius": "100"}):
+    for params in (
+        {"lat": "39.6", "long": "-89.8"},
+        {"lat": "39.6", "radius": "100"},
+        {"lat": "39.6", "long": "-89.8", "radius": "-5"},
+        {"lat": "39.6", "long": "-89.8", "radius": str(gateway.settings.max_radius_m * 2)},
+        {"lat": "99", "long": "-89.8", "radius": "100"},
+    ):
         errors_of(await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, **params), fmt, 400)
 
 
@@ -230,7 +275,9 @@ def check_update(update: dict, fmt: str) -> None:
     assert not missing, f"update lacks {missing} (FX-01)"
     string_id(update["update_id"], fmt)
     string_id(update["service_request_id"], fmt)
-    assert update["status"] in EXTENDED_STATUSES and update["status"] == update["status"].lower(), update["status"]
+    assert update["status"] in EXTENDED_STATUSES and update["status"] == update["status"].lower(), update[
+        "status"
+    ]
     assert W3C.match(update["updated_datetime"]), update["updated_datetime"]
     assert isinstance(update["description"], str) or (fmt == "xml" and update["description"] is None)
 
@@ -238,8 +285,12 @@ def check_update(update: dict, fmt: str) -> None:
 async def test_FX_01_updates_document_carries_a_status_change(gateway, fmt):
     """FX-01, FX-03, G-21, G-22, ST-02: <service_request_updates><request_update>; the closure of a request is an
     update with status `closed`, its public note and its time."""
-    found = await updates(gateway, fmt, start_date=w3c(CLOSED_AT - timedelta(hours=1)),
-                          end_date=w3c(CLOSED_AT + timedelta(hours=1)))
+    found = await updates(
+        gateway,
+        fmt,
+        start_date=w3c(CLOSED_AT - timedelta(hours=1)),
+        end_date=w3c(CLOSED_AT + timedelta(hours=1)),
+    )
     for update in found:
         check_update(update, fmt)
     mine = [u for u in found if u["service_request_id"] == gateway.history["closed_20d"]]
@@ -253,8 +304,12 @@ async def test_FX_02_window_is_on_updated_datetime_and_inclusive(gateway, fmt):
     closure = gateway.history["closed_20d"]
     exact = await updates(gateway, fmt, start_date=w3c(CLOSED_AT), end_date=w3c(CLOSED_AT))
     assert closure in {u["service_request_id"] for u in exact}
-    before = await updates(gateway, fmt, start_date=w3c(CLOSED_AT - timedelta(days=2)),
-                           end_date=w3c(CLOSED_AT - timedelta(seconds=1)))
+    before = await updates(
+        gateway,
+        fmt,
+        start_date=w3c(CLOSED_AT - timedelta(days=2)),
+        end_date=w3c(CLOSED_AT - timedelta(seconds=1)),
+    )
     assert closure not in {u["service_request_id"] for u in before}
     recent = await updates(gateway, fmt)
     assert closure not in {u["service_request_id"] for u in recent}
@@ -264,8 +319,13 @@ async def test_FX_02_window_is_on_updated_datetime_and_inclusive(gateway, fmt):
 
 async def test_FX_02_bad_dates_are_400(gateway, fmt):
     """FX-02, G-41: an unparsable date or a reversed window is a 400."""
-    for params in ({"start_date": "nope"}, {"start_date": "2026-05-02T00:00:00Z", "end_date": "2026-05-01T00:00:00Z"}):
-        errors_of(await gateway.get("servicerequestupdates", fmt, jurisdiction_id=SPRINGFIELD, **params), fmt, 400)
+    for params in (
+        {"start_date": "nope"},
+        {"start_date": "2026-05-02T00:00:00Z", "end_date": "2026-05-01T00:00:00Z"},
+    ):
+        errors_of(
+            await gateway.get("servicerequestupdates", fmt, jurisdiction_id=SPRINGFIELD, **params), fmt, 400
+        )
 
 
 # -- FX-10 POST servicerequestupdates ---------------------------------------------------------------------------
@@ -276,9 +336,17 @@ _PARTNER_KEY = object()
 
 async def post_update(gateway, fmt, number, *, status, description, api_key=_PARTNER_KEY, **extra):
     """POST servicerequestupdates as FixMyStreet sends it (names included); None drops a field."""
-    body = {"api_key": gateway.partner.key if api_key is _PARTNER_KEY else api_key, "jurisdiction_id": SPRINGFIELD,
-            "service_request_id": number, "status": status, "description": description,
-            "updated_datetime": w3c(datetime.now(UTC)), "first_name": "Marge", "last_name": "-", **extra}
+    body = {
+        "api_key": gateway.partner.key if api_key is _PARTNER_KEY else api_key,
+        "jurisdiction_id": SPRINGFIELD,
+        "service_request_id": number,
+        "status": status,
+        "description": description,
+        "updated_datetime": w3c(datetime.now(UTC)),
+        "first_name": "Marge",
+        "last_name": "-",
+        **extra,
+    }
     return await gateway.post("servicerequestupdates", fmt, {k: v for k, v in body.items() if v is not None})
 
 
@@ -295,15 +363,26 @@ async def test_FX_10_upper_case_status_in_lower_case_out(gateway, fmt):
     core status becomes closed."""
     number = await created(gateway, fmt)
     since = datetime.now(UTC) - timedelta(seconds=2)
-    first = answered_update_id(await post_update(gateway, fmt, number, status="IN_PROGRESS",
-                                                 description="Crew scheduled for Tuesday",
-                                                 update_id=f"fms-{uuid.uuid4().hex[:8]}"), fmt)
-    second = answered_update_id(await post_update(gateway, fmt, number, status="FIXED",
-                                                  description="Lamp replaced"), fmt)
+    first = answered_update_id(
+        await post_update(
+            gateway,
+            fmt,
+            number,
+            status="IN_PROGRESS",
+            description="Crew scheduled for Tuesday",
+            update_id=f"fms-{uuid.uuid4().hex[:8]}",
+        ),
+        fmt,
+    )
+    second = answered_update_id(
+        await post_update(gateway, fmt, number, status="FIXED", description="Lamp replaced"), fmt
+    )
     assert first != second
 
     async def both_listed():
-        found = await updates(gateway, fmt, start_date=w3c(since), end_date=w3c(datetime.now(UTC) + timedelta(1)))
+        found = await updates(
+            gateway, fmt, start_date=w3c(since), end_date=w3c(datetime.now(UTC) + timedelta(1))
+        )
         mine = [u for u in found if u["service_request_id"] == number]
         return mine if {first, second} <= {u["update_id"] for u in mine} else None
 
@@ -328,11 +407,18 @@ async def test_FX_11_same_update_id_is_the_same_update_and_other_content_is_refu
     other content is a 400 "already exists")."""
     number = await created(gateway, fmt)
     update_id = f"fms-{uuid.uuid4().hex[:8]}"
-    kwargs = {"status": "OPEN", "description": "Still there", "update_id": update_id, "updated_datetime": "2026-11-01T10:00:00Z"}
+    kwargs = {
+        "status": "OPEN",
+        "description": "Still there",
+        "update_id": update_id,
+        "updated_datetime": "2026-11-01T10:00:00Z",
+    }
     first = answered_update_id(await post_update(gateway, fmt, number, **kwargs), fmt)
     again = answered_update_id(await post_update(gateway, fmt, number, **kwargs), fmt)
     assert first == again
-    errors = errors_of(await post_update(gateway, fmt, number, **{**kwargs, "description": "Something else"}), fmt, 400)
+    errors = errors_of(
+        await post_update(gateway, fmt, number, **{**kwargs, "description": "Something else"}), fmt, 400
+    )
     assert "already exists" in error_text(errors)
 
 
@@ -341,14 +427,25 @@ async def test_FX_10_update_errors(gateway, fmt):
     400; updated_datetime missing or not W3C 400; a request another partner submitted 403."""
     number = await created(gateway, fmt)
     errors_of(await post_update(gateway, fmt, number, status="OPEN", description="x", api_key=None), fmt, 403)
-    errors_of(await post_update(gateway, fmt, number, status="OPEN", description="x", api_key="wrong"), fmt, 403)
+    errors_of(
+        await post_update(gateway, fmt, number, status="OPEN", description="x", api_key="wrong"), fmt, 403
+    )
     errors_of(await post_update(gateway, fmt, "ZZZZ-ZZZZ", status="OPEN", description="x"), fmt, 404)
     for bad in ({"status": None}, {"status": "EXPLODED"}, {"updated_datetime": "last week"}):
         kwargs = {"status": "OPEN", "description": "x", **bad}
         errors_of(await post_update(gateway, fmt, number, **kwargs), fmt, 400)
-    errors_of(await post_update(gateway, fmt, number, status="OPEN", description="x", updated_datetime=None), fmt, 400)
-    errors = errors_of(await post_update(gateway, fmt, number, status="CLOSED", description="Not yours",
-                                         api_key=gateway.other_partner.key), fmt, 403)
+    errors_of(
+        await post_update(gateway, fmt, number, status="OPEN", description="x", updated_datetime=None),
+        fmt,
+        400,
+    )
+    errors = errors_of(
+        await post_update(
+            gateway, fmt, number, status="CLOSED", description="Not yours", api_key=gateway.other_partner.key
+        ),
+        fmt,
+        403,
+    )
     assert number in error_text(errors)
 
 
@@ -359,39 +456,74 @@ async def test_SR_10_comments_closure_and_reopening_as_updates(gateway, fmt):
     status is open again, updated at the reopening."""
     number = await created(gateway, fmt)
     now = datetime.now(UTC).replace(microsecond=0)
-    t_close, t_comment, t_reopen = now - timedelta(seconds=60), now - timedelta(seconds=30), now - timedelta(seconds=10)
+    t_close, t_comment, t_reopen = (
+        now - timedelta(seconds=60),
+        now - timedelta(seconds=30),
+        now - timedelta(seconds=10),
+    )
     agent = Actor(kind="agent", id="agent-5")
 
     async def publish(payload, when):
-        return await gateway.publish_request_event(Event.create(
-            payload, request_id=number, jurisdiction_id=SPRINGFIELD, actor=agent, source="agent", occurred_at=when))
+        return await gateway.publish_request_event(
+            Event.create(
+                payload,
+                request_id=number,
+                jurisdiction_id=SPRINGFIELD,
+                actor=agent,
+                source="agent",
+                occurred_at=when,
+            )
+        )
 
-    await publish(StatusChanged(status=RequestStatus.closed, previous_status=RequestStatus.open,
-                                public_note="Replaced the lamp"), t_close)
+    await publish(
+        StatusChanged(
+            status=RequestStatus.closed, previous_status=RequestStatus.open, public_note="Replaced the lamp"
+        ),
+        t_close,
+    )
     await publish(CommentAdded(text="Thanks for reporting!", visibility=CommentVisibility.public), t_comment)
-    await publish(CommentAdded(text="Internal: crew 7 overtime code 44", visibility=CommentVisibility.internal),
-                  t_comment)
+    await publish(
+        CommentAdded(text="Internal: crew 7 overtime code 44", visibility=CommentVisibility.internal),
+        t_comment,
+    )
 
     async def mine(count):
-        found = await updates(gateway, fmt, start_date=w3c(t_close - timedelta(seconds=1)),
-                              end_date=w3c(now + timedelta(minutes=1)))
+        found = await updates(
+            gateway,
+            fmt,
+            start_date=w3c(t_close - timedelta(seconds=1)),
+            end_date=w3c(now + timedelta(minutes=1)),
+        )
         got = [u for u in found if u["service_request_id"] == number]
         return got if len(got) >= count else None
 
     got = await wait_for(lambda: mine(2), timeout=10, what=f"closure and comment of {number}")
-    assert [(u["status"], u["description"]) for u in got] == [("closed", "Replaced the lamp"),
-                                                               ("closed", "Thanks for reporting!")]
+    assert [(u["status"], u["description"]) for u in got] == [
+        ("closed", "Replaced the lamp"),
+        ("closed", "Thanks for reporting!"),
+    ]
     [request] = requests_of(await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD), fmt)
     assert request["status"] == "closed" and instant(request["updated_datetime"]) == t_close
 
-    await publish(StatusChanged(status=RequestStatus.open, previous_status=RequestStatus.closed,
-                                public_note="The lamp is out again"), t_reopen)
+    await publish(
+        StatusChanged(
+            status=RequestStatus.open,
+            previous_status=RequestStatus.closed,
+            public_note="The lamp is out again",
+        ),
+        t_reopen,
+    )
     got = await wait_for(lambda: mine(3), timeout=10, what=f"reopening of {number}")
     assert [u["status"] for u in got] == ["closed", "closed", "reopen"]
     assert len({u["update_id"] for u in got}) == 3
     [request] = requests_of(await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD), fmt)
     assert request["status"] == "open" and instant(request["updated_datetime"]) == t_reopen
     assert request["status_notes"] == "The lamp is out again"
-    answer = await gateway.get("servicerequestupdates", fmt, jurisdiction_id=SPRINGFIELD,
-                               start_date=w3c(t_close - timedelta(seconds=1)), end_date=w3c(now + timedelta(minutes=1)))
+    answer = await gateway.get(
+        "servicerequestupdates",
+        fmt,
+        jurisdiction_id=SPRINGFIELD,
+        start_date=w3c(t_close - timedelta(seconds=1)),
+        end_date=w3c(now + timedelta(minutes=1)),
+    )
     assert "overtime code 44" not in answer.text, "an internal comment is never public (SR-21)"

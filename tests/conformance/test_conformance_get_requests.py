@@ -62,7 +62,9 @@ def ids(requests) -> set[str]:
 async def test_TK_01_batch_token_resolves_to_its_request(gateway, fmt):
     """TK-01, TK-03, PR-12, G-21, G-30: right after the POST the token is known (200, token alone while
     pending, never a 404); then it answers one <request> with service_request_id and token."""
-    r = await gateway.submit(fmt, service_code=BULKY, address_string="12 Oak St", description=unique("Fridge"))
+    r = await gateway.submit(
+        fmt, service_code=BULKY, address_string="12 Oak St", description=unique("Fridge")
+    )
     [answer] = requests_of(r, fmt)
     token = string_id(answer["token"], fmt)
     first = await gateway.get(f"tokens/{token}", fmt, jurisdiction_id=SPRINGFIELD)
@@ -85,13 +87,18 @@ async def test_TK_01_batch_token_resolves_to_its_request(gateway, fmt):
 
 async def test_TK_02_unknown_token_is_404(gateway, fmt):
     """TK-02, ER-03."""
-    errors_of(await gateway.get("tokens/369FBB0C-4755-11EC-96C0-F6CCC296753D", fmt, jurisdiction_id=SPRINGFIELD),
-              fmt, 404)
+    errors_of(
+        await gateway.get("tokens/369FBB0C-4755-11EC-96C0-F6CCC296753D", fmt, jurisdiction_id=SPRINGFIELD),
+        fmt,
+        404,
+    )
 
 
 async def test_TK_02_token_of_another_jurisdiction_is_404(gateway, fmt):
     """TK-02, G-60: a Springfield token means nothing in Shelbyville."""
-    r = await gateway.submit(fmt, service_code=BULKY, address_string="3 Elm St", description=unique("Mattress"))
+    r = await gateway.submit(
+        fmt, service_code=BULKY, address_string="3 Elm St", description=unique("Mattress")
+    )
     token = requests_of(r, fmt)[0]["token"]
     errors_of(await gateway.get(f"tokens/{token}", fmt, jurisdiction_id=SHELBYVILLE), fmt, 404)
 
@@ -111,8 +118,15 @@ async def test_RQ_02_service_request_id_overrides_every_other_filter(gateway, fm
     """RQ-02: ids given → exactly those, whatever the status, code and date window (even the default one)."""
     h = gateway.history
     wanted = [h["old_120d"], h["at_30d"], h["closed_20d"]]
-    found = await listed(gateway, fmt, service_request_id=",".join(wanted), status="open", service_code=STREETLIGHT,
-                         start_date="2001-01-01T00:00:00Z", end_date="2001-01-02T00:00:00Z")
+    found = await listed(
+        gateway,
+        fmt,
+        service_request_id=",".join(wanted),
+        status="open",
+        service_code=STREETLIGHT,
+        start_date="2001-01-01T00:00:00Z",
+        end_date="2001-01-02T00:00:00Z",
+    )
     assert ids(found) == set(wanted) and len(found) == 3
 
 
@@ -151,7 +165,9 @@ async def test_RQ_01_status_is_a_comma_list_or_repeated(gateway, fmt):
 async def test_RQ_05_unknown_status_is_400(gateway, fmt):
     """RQ-05, ER-03: `status=bogus` (and one bad value in a list) is a 400 naming status."""
     for value in ("bogus", "open,bogus", "in_progress"):
-        errors = errors_of(await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, status=value), fmt, 400)
+        errors = errors_of(
+            await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, status=value), fmt, 400
+        )
         assert "status" in error_text(errors)
 
 
@@ -168,16 +184,21 @@ async def test_RQ_03_start_and_end_date_are_inclusive(gateway, fmt):
     number_, (_, when) = gateway.history["at_30d"], HISTORY["at_30d"]
     assert number_ in ids(await listed(gateway, fmt, start_date=w3c(when), end_date=w3c(when)))
     second = timedelta(seconds=1)
-    assert number_ not in ids(await listed(gateway, fmt, start_date=w3c(when + second),
-                                          end_date=w3c(when + timedelta(days=1))))
-    assert number_ not in ids(await listed(gateway, fmt, start_date=w3c(when - timedelta(days=1)),
-                                          end_date=w3c(when - second)))
+    assert number_ not in ids(
+        await listed(gateway, fmt, start_date=w3c(when + second), end_date=w3c(when + timedelta(days=1)))
+    )
+    assert number_ not in ids(
+        await listed(gateway, fmt, start_date=w3c(when - timedelta(days=1)), end_date=w3c(when - second))
+    )
 
 
 async def test_RQ_03_explicit_window_reaches_older_requests(gateway, fmt):
     """RQ-03: a window 100-130 days ago lists the request made 120 days ago."""
-    found = ids(await listed(gateway, fmt, start_date=w3c(NOW - timedelta(days=130)),
-                             end_date=w3c(NOW - timedelta(days=100))))
+    found = ids(
+        await listed(
+            gateway, fmt, start_date=w3c(NOW - timedelta(days=130)), end_date=w3c(NOW - timedelta(days=100))
+        )
+    )
     assert gateway.history["old_120d"] in found
 
 
@@ -192,15 +213,30 @@ async def test_RQ_03_one_sided_windows_span_90_days(gateway, fmt):
 
 async def test_RQ_03_span_over_90_days_is_400(gateway, fmt):
     """RQ-03 (documented choice: a span over 90 days is a 400 that says so, not a silent clamp)."""
-    errors = errors_of(await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD,
-                                         start_date="2026-01-01T00:00:00Z", end_date="2026-06-01T00:00:00Z"), fmt, 400)
+    errors = errors_of(
+        await gateway.get(
+            "requests",
+            fmt,
+            jurisdiction_id=SPRINGFIELD,
+            start_date="2026-01-01T00:00:00Z",
+            end_date="2026-06-01T00:00:00Z",
+        ),
+        fmt,
+        400,
+    )
     assert "90" in error_text(errors)
 
 
 async def test_RQ_05_unparsable_date_is_400(gateway, fmt):
     """RQ-05, G-41: a date that is not W3C is a 400 naming the parameter."""
-    for name, value in (("start_date", "yesterday"), ("end_date", "2026-13-45"), ("start_date", "24/10/2026")):
-        errors = errors_of(await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, **{name: value}), fmt, 400)
+    for name, value in (
+        ("start_date", "yesterday"),
+        ("end_date", "2026-13-45"),
+        ("start_date", "24/10/2026"),
+    ):
+        errors = errors_of(
+            await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, **{name: value}), fmt, 400
+        )
         assert name in error_text(errors), error_text(errors)
 
 
@@ -211,15 +247,22 @@ async def test_G_41_reduced_precision_and_a_decoded_plus_are_read(gateway, fmt):
     assert number_ in ids(await listed(gateway, fmt, start_date=day, end_date=day))
     local = when.astimezone(UTC) + timedelta(hours=1)
     raw = local.strftime("%Y-%m-%dT%H:%M:%S") + "+01:00"  # sent unencoded: the server decodes `+` as a space
-    r = await gateway.client.get(f"requests.{fmt}?jurisdiction_id={SPRINGFIELD}&start_date={raw}&end_date={raw}")
+    r = await gateway.client.get(
+        f"requests.{fmt}?jurisdiction_id={SPRINGFIELD}&start_date={raw}&end_date={raw}"
+    )
     assert r.status_code == 200, r.text
     assert number_ in ids(requests_of(r, fmt))
 
 
 async def test_RQ_06_empty_result_is_an_empty_container(gateway, fmt):
     """RQ-06, G-22, pitfall 3: 200 with `<service_requests></service_requests>` / `[]`."""
-    r = await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, start_date="2001-01-01T00:00:00Z",
-                          end_date="2001-01-31T00:00:00Z")
+    r = await gateway.get(
+        "requests",
+        fmt,
+        jurisdiction_id=SPRINGFIELD,
+        start_date="2001-01-01T00:00:00Z",
+        end_date="2001-01-31T00:00:00Z",
+    )
     assert r.status_code == 200 and requests_of(r, fmt) == []
     if fmt == "xml":
         assert xml_root(r).tag == "service_requests" and len(xml_root(r)) == 0
@@ -258,7 +301,9 @@ async def test_SR_12_address_string_in_is_address_out(gateway, fmt):
     """SR-12, SR-15, SR-16, G-33: input `address_string` is output `address`, generalised to its block (DESIGN §4);
     lat/long are numbers, the centre of the point's H3 cell and not the point; the field is `long`."""
     marker = unique("Address check")
-    r = await gateway.submit(fmt, **streetlight_fields(description=marker, address_string="742 Evergreen Terrace"))
+    r = await gateway.submit(
+        fmt, **streetlight_fields(description=marker, address_string="742 Evergreen Terrace")
+    )
     number_ = requests_of(r, fmt)[0]["service_request_id"]
 
     async def found():
@@ -266,8 +311,9 @@ async def test_SR_12_address_string_in_is_address_out(gateway, fmt):
         return requests_of(r, fmt)[0] if r.status_code == 200 else None
 
     request = await wait_for(found, timeout=10, what=number_)
-    public = public_place(39.7817, -89.6501, "742 Evergreen Terrace",
-                          resolution=gateway.settings.public_h3_resolution)
+    public = public_place(
+        39.7817, -89.6501, "742 Evergreen Terrace", resolution=gateway.settings.public_h3_resolution
+    )
     assert request["address"] == public.address == "700 block of Evergreen Terrace"
     assert "address_string" not in request and "lng" not in request and "lon" not in request
     assert (number(request["lat"], fmt), number(request["long"], fmt)) == (public.lat, public.long)
@@ -292,6 +338,7 @@ async def test_G_30_request_list_is_the_same_in_both_formats(gateway):
 
 # -- RQ-04: the 1000 cap ----------------------------------------------------------------------------------------
 
+
 async def test_RQ_04_at_most_1000_requests_without_paging(gateway, fmt, ogdenville_bulk):
     """RQ-04: "first 1000 requests returned" when no paging is asked for."""
     r = await gateway.get("requests", fmt, jurisdiction_id=OGDENVILLE)
@@ -307,10 +354,20 @@ async def test_SR_17_a_request_written_in_an_older_event_version_is_served(gatew
     served with every field, as the current shape is."""
     number_ = new_number()
     event = Event.create(
-        ServiceRequestSubmittedV1(service_code=POTHOLE, description=unique("From the v1 days"), lat=39.77,
-                                  long=-89.66, address_string="9 Old Mill Rd", media_url="https://img.example.org/v1.jpg"),
-        request_id=number_, jurisdiction_id=SPRINGFIELD, actor=Actor(kind="resident"), source="web",
-        occurred_at=NOW - timedelta(days=3))
+        ServiceRequestSubmittedV1(
+            service_code=POTHOLE,
+            description=unique("From the v1 days"),
+            lat=39.77,
+            long=-89.66,
+            address_string="9 Old Mill Rd",
+            media_url="https://img.example.org/v1.jpg",
+        ),
+        request_id=number_,
+        jurisdiction_id=SPRINGFIELD,
+        actor=Actor(kind="resident"),
+        source="web",
+        occurred_at=NOW - timedelta(days=3),
+    )
     await gateway.publish_request_event(event)
 
     async def found():
@@ -319,9 +376,16 @@ async def test_SR_17_a_request_written_in_an_older_event_version_is_served(gatew
 
     request = await wait_for(found, timeout=10, what=number_)
     check_request_object(request, fmt)
-    assert request["media_url"] == "https://img.example.org/v1.jpg" and request["address"] == "0 block of Old Mill Rd"
+    assert (
+        request["media_url"] == "https://img.example.org/v1.jpg"
+        and request["address"] == "0 block of Old Mill Rd"
+    )
     public = public_place(39.77, -89.66, resolution=gateway.settings.public_h3_resolution)
-    assert (number(request["lat"], fmt), number(request["long"], fmt)) == (public.lat, public.long) != (39.77, -89.66)
+    assert (
+        (number(request["lat"], fmt), number(request["long"], fmt))
+        == (public.lat, public.long)
+        != (39.77, -89.66)
+    )
 
 
 # -- §9.9 GET requests/{id} -------------------------------------------------------------------------------------

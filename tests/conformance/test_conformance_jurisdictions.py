@@ -63,8 +63,13 @@ async def test_G_61_unknown_jurisdiction_id_is_404_on_every_read(gateway, fmt):
 
 async def test_G_61_post_without_jurisdiction_id_is_400_and_unknown_is_404(gateway, fmt):
     """G-61, PR-02 ("404 service_code or jurisdiction_id not found; 400 not provided") with a valid key."""
-    body = {"api_key": gateway.partner.key, "service_code": POTHOLE, "lat": "39.78", "long": "-89.65",
-            "description": "jurisdiction test"}
+    body = {
+        "api_key": gateway.partner.key,
+        "service_code": POTHOLE,
+        "lat": "39.78",
+        "long": "-89.65",
+        "description": "jurisdiction test",
+    }
     errors_of(await gateway.post("requests", fmt, body), fmt, 400)
     errors_of(await gateway.post("requests", fmt, {**body, "jurisdiction_id": ""}), fmt, 400)
     errors_of(await gateway.post("requests", fmt, {**body, "jurisdiction_id": UNKNOWN}), fmt, 404)
@@ -90,8 +95,14 @@ async def test_G_60_requests_are_scoped_to_their_jurisdiction(gateway, fmt):
 
 async def test_G_70_partner_key_works_only_in_its_jurisdiction(gateway, fmt):
     """G-70: the partner is authorised for Springfield; posting to Shelbyville with its key is a 403."""
-    body = {"api_key": gateway.partner.key, "jurisdiction_id": SHELBYVILLE, "service_code": POTHOLE,
-            "lat": "39.70", "long": "-89.60", "description": "not my city"}
+    body = {
+        "api_key": gateway.partner.key,
+        "jurisdiction_id": SHELBYVILLE,
+        "service_code": POTHOLE,
+        "lat": "39.70",
+        "long": "-89.60",
+        "description": "not my city",
+    }
     errors_of(await gateway.post("requests", fmt, body), fmt, 403)
 
 
@@ -105,9 +116,11 @@ async def single_gateway(pg_admin_dsn, kafka_bootstrap, partners):
     try:
         run_migrations(dsn)
         await publish_configuration(kafka_bootstrap, topics, [(SPRINGFIELD, partners["main"])])
-        settings = gateway_settings(dsn, topics, kafka_bootstrap, jurisdictions_mode="single",
-                                    default_jurisdiction_id=SPRINGFIELD)
+        settings = gateway_settings(
+            dsn, topics, kafka_bootstrap, jurisdictions_mode="single", default_jurisdiction_id=SPRINGFIELD
+        )
         async with running_gateway(settings) as (_, client):
+
             async def springfield_served() -> bool:
                 # Partners are published before the catalogue, so they are folded once the whole list is served.
                 r = await client.get("services.json")
@@ -141,8 +154,13 @@ async def test_G_62_single_mode_refuses_another_jurisdiction_with_404(single_gat
 
 async def test_G_62_single_mode_posts_without_jurisdiction_id(single_gateway, partners, fmt):
     """G-62, PR-09: a POST without jurisdiction_id is for the one city served."""
-    body = {"api_key": partners["main"].key, "service_code": POTHOLE, "lat": "39.781", "long": "-89.650",
-            "description": f"single mode {fmt}"}
+    body = {
+        "api_key": partners["main"].key,
+        "service_code": POTHOLE,
+        "lat": "39.781",
+        "long": "-89.650",
+        "description": f"single mode {fmt}",
+    }
     r = await single_gateway.post(f"requests.{fmt}", data=body)
     assert r.status_code == 200, r.text
     [answer] = requests_of(r, fmt)

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
 
 async def read_back(gateway, fmt, number):
     """GET requests/{id} (bounded wait for the view; the immediate read has a test of its own)."""
+
     async def found():
         r = await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD)
         return r if r.status_code == 200 else None
@@ -75,8 +76,11 @@ async def test_G_70_a_revoked_key_is_403(gateway, fmt):
 
 async def test_G_71_api_key_as_a_bearer_token_is_accepted(gateway, fmt):
     """G-71 (documented choice: Austin's `Authorization: Bearer API_KEY` as well as body and query)."""
-    r = await gateway.client.post(f"requests.{fmt}", data={"jurisdiction_id": SPRINGFIELD, **streetlight_fields()},
-                                  headers={"Authorization": f"Bearer {gateway.partner.key}"})
+    r = await gateway.client.post(
+        f"requests.{fmt}",
+        data={"jurisdiction_id": SPRINGFIELD, **streetlight_fields()},
+        headers={"Authorization": f"Bearer {gateway.partner.key}"},
+    )
     assert r.status_code == 200, r.text
     string_id(requests_of(r, fmt)[0]["service_request_id"], fmt)
 
@@ -92,7 +96,9 @@ async def test_PR_02_missing_service_code_is_400(gateway, fmt):
 
 async def test_PR_02_unknown_service_code_is_404(gateway, fmt):
     """PR-02 (spec-literal 404), ER-02."""
-    errors = errors_of(await gateway.submit(fmt, **streetlight_fields(service_code="NO_SUCH_SERVICE")), fmt, 404)
+    errors = errors_of(
+        await gateway.submit(fmt, **streetlight_fields(service_code="NO_SUCH_SERVICE")), fmt, 404
+    )
     assert "service_code" in error_text(errors) or "NO_SUCH_SERVICE" in error_text(errors)
 
 
@@ -118,8 +124,11 @@ async def test_PR_03_out_of_range_or_non_numeric_coordinates_are_400(gateway, fm
 
 async def test_PR_03_address_only_and_address_id_only_are_accepted(gateway, fmt):
     """PR-03: address_string alone, or address_id alone (opaque, FMS sends `#NOTPINPOINTED#`), is a location."""
-    for location in ({"address_string": "Corner of Elm and 5th"}, {"address_string": "18 Elm St"},
-                     {"address_id": "#NOTPINPOINTED#"}):
+    for location in (
+        {"address_string": "Corner of Elm and 5th"},
+        {"address_string": "18 Elm St"},
+        {"address_id": "#NOTPINPOINTED#"},
+    ):
         fields = {"service_code": POTHOLE, "description": unique("Address-only pothole"), **location}
         r = await gateway.submit(fmt, **fields)
         assert r.status_code == 200, r.text
@@ -127,7 +136,9 @@ async def test_PR_03_address_only_and_address_id_only_are_accepted(gateway, fmt)
         request = await read_back(gateway, fmt, answer["service_request_id"])
         assert request["lat"] is None and request["long"] is None, "no point: empty lat/long (SR-20)"
         # SR-12, generalised (DESIGN §4): the block of a street address; free text that names no block is not shown.
-        assert request["address"] == {"18 Elm St": "0 block of Elm St"}.get(location.get("address_string")), "SR-12"
+        assert request["address"] == {"18 Elm St": "0 block of Elm St"}.get(location.get("address_string")), (
+            "SR-12"
+        )
         assert request["address_id"] == location.get("address_id"), "SR-13: kept as opaque text"
 
 
@@ -144,7 +155,9 @@ async def test_PR_05_missing_required_attribute_is_400_naming_the_code(gateway, 
 
 async def test_PR_05_empty_required_attribute_is_missing(gateway, fmt):
     """PR-05, G-50: `attribute[POLE_ID]=` is the same as not sending it."""
-    errors = errors_of(await gateway.submit(fmt, **streetlight_fields(**{"attribute[POLE_ID]": ""})), fmt, 400)
+    errors = errors_of(
+        await gateway.submit(fmt, **streetlight_fields(**{"attribute[POLE_ID]": ""})), fmt, 400
+    )
     assert "POLE_ID" in error_text(errors)
 
 
@@ -158,15 +171,25 @@ async def test_PR_05_bad_singlevaluelist_key_is_400(gateway, fmt):
 
 async def test_PR_05_bad_multivaluelist_key_number_and_datetime_are_400(gateway, fmt):
     """PR-05: multivaluelist ⊆ keys; number parses as a number; datetime parses as ISO 8601."""
-    for code, bad in (("HAZARDS", "lava"), ("HEIGHT_M", "tall"), ("HEIGHT_M", "NaN"), ("NOTICED_AT", "last tuesday")):
-        errors = errors_of(await gateway.submit(fmt, **streetlight_fields(**{f"attribute[{code}]": bad})), fmt, 400)
+    for code, bad in (
+        ("HAZARDS", "lava"),
+        ("HEIGHT_M", "tall"),
+        ("HEIGHT_M", "NaN"),
+        ("NOTICED_AT", "last tuesday"),
+    ):
+        errors = errors_of(
+            await gateway.submit(fmt, **streetlight_fields(**{f"attribute[{code}]": bad})), fmt, 400
+        )
         assert code in error_text(errors), f"{code}: {error_text(errors)}"
 
 
 async def test_PR_05_singlevaluelist_takes_one_value(gateway, fmt):
     """PR-05, SD-05: a singlevaluelist holds one of the values."""
-    fields = {"api_key": gateway.partner.key, "jurisdiction_id": SPRINGFIELD,
-              **streetlight_fields(**{"attribute[LAMP_STATE]": None})}
+    fields = {
+        "api_key": gateway.partner.key,
+        "jurisdiction_id": SPRINGFIELD,
+        **streetlight_fields(**{"attribute[LAMP_STATE]": None}),
+    }
     data = [*fields.items(), ("attribute[LAMP_STATE]", "out"), ("attribute[LAMP_STATE]", "flicker")]
     errors = errors_of(await gateway.post("requests", fmt, data), fmt, 400)
     assert "LAMP_STATE" in error_text(errors)
@@ -177,9 +200,17 @@ async def test_PR_04_multivaluelist_in_both_encodings(gateway, fmt, style):
     """PR-04: `attribute[c][]=a&attribute[c][]=b` (spec) and `attribute[c]=a&attribute[c]=b` (FixMyStreet)
     are both a multivaluelist answer; every other datatype is accepted in its own form."""
     name = "attribute[HAZARDS][]" if style == "brackets" else "attribute[HAZARDS]"
-    fields = {"api_key": gateway.partner.key, "jurisdiction_id": SPRINGFIELD, **streetlight_fields(
-        **{"attribute[HEIGHT_M]": "7.5", "attribute[NOTICED_AT]": "2026-11-20T21:15:00-06:00",
-           "attribute[NOTES]": "Line one\nline two"})}
+    fields = {
+        "api_key": gateway.partner.key,
+        "jurisdiction_id": SPRINGFIELD,
+        **streetlight_fields(
+            **{
+                "attribute[HEIGHT_M]": "7.5",
+                "attribute[NOTICED_AT]": "2026-11-20T21:15:00-06:00",
+                "attribute[NOTES]": "Line one\nline two",
+            }
+        ),
+    }
     data = [*fields.items(), (name, "wires"), (name, "glass")]
     r = await gateway.post("requests", fmt, data)
     assert r.status_code == 200, r.text
@@ -190,19 +221,34 @@ async def test_PR_04_multivaluelist_in_both_encodings(gateway, fmt, style):
 async def test_PR_04_attribute_codes_with_spaces_and_punctuation(gateway, fmt):
     """PR-04, PR-05: `attribute[Is it leaning?]` is the attribute `Is it leaning?` (Shelbyville's tree service);
     a wrong key for it is a 400 naming it."""
-    base = {"api_key": gateway.other_partner.key, "jurisdiction_id": SHELBYVILLE, "service_code": TREE,
-            "address_string": "Oak Ave & 3rd", "attribute[BLOCKING]": "yes"}
-    r = await gateway.post("requests", fmt, {**base, "description": unique("Leaning oak"),
-                                             "attribute[Is it leaning?]": "no"})
+    base = {
+        "api_key": gateway.other_partner.key,
+        "jurisdiction_id": SHELBYVILLE,
+        "service_code": TREE,
+        "address_string": "Oak Ave & 3rd",
+        "attribute[BLOCKING]": "yes",
+    }
+    r = await gateway.post(
+        "requests", fmt, {**base, "description": unique("Leaning oak"), "attribute[Is it leaning?]": "no"}
+    )
     assert r.status_code == 200, r.text
-    errors = errors_of(await gateway.post("requests", fmt, {**base, "description": unique("Leaning oak"),
-                                                            "attribute[Is it leaning?]": "maybe"}), fmt, 400)
+    errors = errors_of(
+        await gateway.post(
+            "requests",
+            fmt,
+            {**base, "description": unique("Leaning oak"), "attribute[Is it leaning?]": "maybe"},
+        ),
+        fmt,
+        400,
+    )
     assert "Is it leaning?" in error_text(errors)
 
 
 async def test_G_50_empty_optional_attributes_are_absent(gateway, fmt):
     """G-50, PR-05: FixMyStreet sends `attribute[x]=` for unanswered optional attributes."""
-    fields = streetlight_fields(**{f"attribute[{c}]": "" for c in ("HAZARDS", "HEIGHT_M", "NOTICED_AT", "NOTES")})
+    fields = streetlight_fields(
+        **{f"attribute[{c}]": "" for c in ("HAZARDS", "HEIGHT_M", "NOTICED_AT", "NOTES")}
+    )
     r = await gateway.submit(fmt, **fields)
     assert r.status_code == 200, r.text
 
@@ -210,8 +256,15 @@ async def test_G_50_empty_optional_attributes_are_absent(gateway, fmt):
 async def test_PR_05_unknown_and_informational_attributes_are_accepted(gateway, fmt):
     """PR-05, SD-03, SD-13, G-51: FixMyStreet adds `attribute[fixmystreet_id]`, `attribute[uprn]` and `deviceid`;
     an answer to an informational (variable=false) attribute is not an error either."""
-    fields = streetlight_fields(**{"attribute[fixmystreet_id]": "1234", "attribute[uprn]": "100023336956",
-                                   "attribute[SAFETY]": "ok", "deviceid": "abc", "email_alerts_requested": "TRUE"})
+    fields = streetlight_fields(
+        **{
+            "attribute[fixmystreet_id]": "1234",
+            "attribute[uprn]": "100023336956",
+            "attribute[SAFETY]": "ok",
+            "deviceid": "abc",
+            "email_alerts_requested": "TRUE",
+        }
+    )
     r = await gateway.submit(fmt, **fields)
     assert r.status_code == 200, r.text
 
@@ -259,7 +312,9 @@ async def test_PR_09_realtime_answer_is_one_request_with_its_id_and_no_token(gat
 
 async def test_PR_09_batch_answer_is_a_token_only(gateway, fmt):
     """PR-09, SL-05: batch → token, and no service_request_id."""
-    r = await gateway.submit(fmt, service_code=BULKY, address_string="12 Oak St", description=unique("Old sofa"))
+    r = await gateway.submit(
+        fmt, service_code=BULKY, address_string="12 Oak St", description=unique("Old sofa")
+    )
     assert r.status_code == 200, r.text
     [answer] = requests_of(r, fmt)
     string_id(answer["token"], fmt)
@@ -268,8 +323,12 @@ async def test_PR_09_batch_answer_is_a_token_only(gateway, fmt):
 
 async def test_PR_09_blackbox_answer_has_neither_id_nor_token(gateway, fmt):
     """PR-09, SL-05: blackbox → "No service request ID will be returned", and no token either."""
-    r = await gateway.submit(fmt, service_code=GRAFFITI, address_string="Underpass, Route 9",
-                             description=unique("Tags on the wall"))
+    r = await gateway.submit(
+        fmt,
+        service_code=GRAFFITI,
+        address_string="Underpass, Route 9",
+        description=unique("Tags on the wall"),
+    )
     assert r.status_code == 200, r.text
     [answer] = requests_of(r, fmt)
     assert answer.get("service_request_id") is None and answer.get("token") is None, answer
@@ -277,8 +336,14 @@ async def test_PR_09_blackbox_answer_has_neither_id_nor_token(gateway, fmt):
 
 async def test_PR_08_contact_fields_are_optional_and_never_echoed(gateway, fmt):
     """PR-08, SR-21: every contact field accepted; none of them in the answer or in the public request."""
-    contact = {"email": "homer.simpson@example.org", "phone": "+1 217 555 0123", "first_name": "Homer",
-               "last_name": "Simpson", "device_id": "tt222111", "account_id": "acct-8841"}
+    contact = {
+        "email": "homer.simpson@example.org",
+        "phone": "+1 217 555 0123",
+        "first_name": "Homer",
+        "last_name": "Simpson",
+        "device_id": "tt222111",
+        "account_id": "acct-8841",
+    }
     r = await gateway.submit(fmt, **streetlight_fields(**contact))
     assert r.status_code == 200, r.text
     [answer] = requests_of(r, fmt)
@@ -286,7 +351,15 @@ async def test_PR_08_contact_fields_are_optional_and_never_echoed(gateway, fmt):
     for value in contact.values():
         assert value not in r.text, f"{value} echoed in the POST answer"
     r = await gateway.get(f"requests/{answer['service_request_id']}", fmt, jurisdiction_id=SPRINGFIELD)
-    for value in ("homer.simpson@example.org", "555 0123", "5550123", "Homer", "Simpson", "tt222111", "acct-8841"):
+    for value in (
+        "homer.simpson@example.org",
+        "555 0123",
+        "5550123",
+        "Homer",
+        "Simpson",
+        "tt222111",
+        "acct-8841",
+    ):
         assert value not in r.text, f"{value} in the public request (SR-21)"
     assert request["service_code"] == STREETLIGHT
 
@@ -300,8 +373,9 @@ async def test_PR_11_a_retried_post_is_the_same_request(gateway, fmt):
     assert first == again
     other = requests_of(await gateway.submit(fmt, **streetlight_fields()), fmt)[0]["service_request_id"]
     assert other != first, "a different body is a different request"
-    by_another_partner = await gateway.post("requests", fmt, {"api_key": gateway.other_partner.key,
-                                                              "jurisdiction_id": SPRINGFIELD, **fields})
+    by_another_partner = await gateway.post(
+        "requests", fmt, {"api_key": gateway.other_partner.key, "jurisdiction_id": SPRINGFIELD, **fields}
+    )
     assert requests_of(by_another_partner, fmt)[0]["service_request_id"] != first, "another partner's report"
 
 
@@ -331,10 +405,14 @@ async def test_PR_01_multipart_form_data_with_a_file_is_accepted(gateway, fmt):
     """PR-01, PR-04: FixMyStreet switches to multipart/form-data when it uploads photos (`photo1`); the same
     fields work, repeated attribute keys included, and the file part is accepted (or ignored)."""
     marker = unique("Multipart lamp")
-    fields = [("api_key", gateway.partner.key), ("jurisdiction_id", SPRINGFIELD),
-              *streetlight_fields(description=marker).items(),
-              ("attribute[HAZARDS]", "wires"), ("attribute[HAZARDS]", "leaning"),
-              ("media_url", "https://photos.example.org/lamp-1.jpg")]
+    fields = [
+        ("api_key", gateway.partner.key),
+        ("jurisdiction_id", SPRINGFIELD),
+        *streetlight_fields(description=marker).items(),
+        ("attribute[HAZARDS]", "wires"),
+        ("attribute[HAZARDS]", "leaning"),
+        ("media_url", "https://photos.example.org/lamp-1.jpg"),
+    ]
     files = {"photo1": ("lamp.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")}
     r = await gateway.post("requests", fmt, fields, files=files)
     assert r.status_code == 200, r.text
@@ -350,10 +428,21 @@ async def test_PR_01_form_with_charset_content_type(gateway, fmt):
     from urllib.parse import urlencode
 
     marker = unique("Charset pothole – ß")
-    body = urlencode({"api_key": gateway.partner.key, "jurisdiction_id": SPRINGFIELD, "service_code": POTHOLE,
-                      "lat": "39.7817", "long": "-89.6501", "description": marker}).encode()
-    r = await gateway.client.post(f"requests.{fmt}", content=body,
-                                  headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    body = urlencode(
+        {
+            "api_key": gateway.partner.key,
+            "jurisdiction_id": SPRINGFIELD,
+            "service_code": POTHOLE,
+            "lat": "39.7817",
+            "long": "-89.6501",
+            "description": marker,
+        }
+    ).encode()
+    r = await gateway.client.post(
+        f"requests.{fmt}",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
     assert r.status_code == 200, r.text
     [answer] = requests_of(r, fmt)
     assert (await read_back(gateway, fmt, answer["service_request_id"]))["description"] == marker
@@ -362,8 +451,11 @@ async def test_PR_01_form_with_charset_content_type(gateway, fmt):
 async def test_PR_07_repeated_media_url_is_accepted(gateway, fmt):
     """PR-07, SR-17: FixMyStreet repeats media_url, one per photo; the request object shows one URL."""
     fields = {"api_key": gateway.partner.key, "jurisdiction_id": SPRINGFIELD, **streetlight_fields()}
-    data = [*fields.items(), ("media_url", "https://photos.example.org/a.jpg "),
-            ("media_url", "https://photos.example.org/b.jpg")]
+    data = [
+        *fields.items(),
+        ("media_url", "https://photos.example.org/a.jpg "),
+        ("media_url", "https://photos.example.org/b.jpg"),
+    ]
     r = await gateway.post("requests", fmt, data)
     assert r.status_code == 200, r.text
     [answer] = requests_of(r, fmt)

@@ -25,7 +25,9 @@ NEVER_SHOWN = (LAT.encode(), LONG.lstrip("-").encode(), b"1234 Sycamore", b"Apt 
 
 def assert_nothing_exact(body: bytes, what: str) -> None:
     for text in NEVER_SHOWN:
-        assert text not in body, f"{what} shows {text!r}, part of the submitted place (SR-12, SR-15, DESIGN §4)"
+        assert text not in body, (
+            f"{what} shows {text!r}, part of the submitted place (SR-12, SR-15, DESIGN §4)"
+        )
 
 
 def assert_public(request: dict, fmt: str, *, resolution: int) -> None:
@@ -42,8 +44,10 @@ async def test_SR_12_SR_15_G_33_no_get_shows_the_submitted_point_or_house_number
     """SR-12, SR-15, SR-16, G-33, DESIGN §4: requests/{id}, request/{id}, the list (by id, by radius, with
     extensions), servicerequestupdates and tokens answer with the public place only; so does the POST's answer."""
     resolution = gateway.settings.public_h3_resolution
-    posted = await gateway.submit(fmt, **streetlight_fields(lat=LAT, long=LONG, address_string=ADDRESS,
-                                                            description=unique("Privacy check")))
+    posted = await gateway.submit(
+        fmt,
+        **streetlight_fields(lat=LAT, long=LONG, address_string=ADDRESS, description=unique("Privacy check")),
+    )
     assert posted.status_code == 200, posted.text
     assert_nothing_exact(posted.content, "the POST answer")
     number_ = string_id(requests_of(posted, fmt)[0]["service_request_id"], fmt)
@@ -51,13 +55,16 @@ async def test_SR_12_SR_15_G_33_no_get_shows_the_submitted_point_or_house_number
     answers = {
         "requests/{id}": await gateway.get(f"requests/{number_}", fmt, jurisdiction_id=SPRINGFIELD),
         "request/{id}": await gateway.get(f"request/{number_}", fmt, jurisdiction_id=SPRINGFIELD),
-        "requests by id": await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD,
-                                            service_request_id=number_),
+        "requests by id": await gateway.get(
+            "requests", fmt, jurisdiction_id=SPRINGFIELD, service_request_id=number_
+        ),
         # The search runs on the public point, up to ~200 m from the submitted one at resolution 9.
-        "requests by radius": await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, lat=LAT, long=LONG,
-                                                radius=400),
-        "requests with extensions": await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD,
-                                                      service_request_id=number_, extensions="true"),
+        "requests by radius": await gateway.get(
+            "requests", fmt, jurisdiction_id=SPRINGFIELD, lat=LAT, long=LONG, radius=400
+        ),
+        "requests with extensions": await gateway.get(
+            "requests", fmt, jurisdiction_id=SPRINGFIELD, service_request_id=number_, extensions="true"
+        ),
     }
     for what, answer in answers.items():
         assert answer.status_code == 200, f"{what}: {answer.text}"
@@ -70,8 +77,14 @@ async def test_SR_12_SR_15_G_33_no_get_shows_the_submitted_point_or_house_number
     read(updates, fmt, root="service_request_updates")
     assert_nothing_exact(updates.content, "servicerequestupdates")
 
-    batch = await gateway.submit(fmt, service_code=BULKY, lat=LAT, long=LONG, address_string=ADDRESS,
-                                 description=unique("Privacy check, batch"))
+    batch = await gateway.submit(
+        fmt,
+        service_code=BULKY,
+        lat=LAT,
+        long=LONG,
+        address_string=ADDRESS,
+        description=unique("Privacy check, batch"),
+    )
     assert batch.status_code == 200, batch.text
     token = string_id(requests_of(batch, fmt)[0]["token"], fmt)
     tokens = await gateway.get(f"tokens/{token}", fmt, jurisdiction_id=SPRINGFIELD)
@@ -84,8 +97,9 @@ async def test_GEO_01_SR_15_a_resolved_location_places_an_address_only_request(g
     once geo publishes LocationResolved, a radius search around the point finds it and it shows geo's public place
     (the cell's centre and block), never the point geo resolved."""
     lat, long, address = 39.701234, -89.702345, "2111 Maple Ave, Springfield"
-    posted = await gateway.submit(fmt, service_code=POTHOLE, address_string=address,
-                                  description=unique("Address only, then placed"))
+    posted = await gateway.submit(
+        fmt, service_code=POTHOLE, address_string=address, description=unique("Address only, then placed")
+    )
     assert posted.status_code == 200, posted.text
     number_ = string_id(requests_of(posted, fmt)[0]["service_request_id"], fmt)
 
@@ -104,11 +118,27 @@ async def test_GEO_01_SR_15_a_resolved_location_places_an_address_only_request(g
     assert before["address"] == block_address(address) == "2100 block of Maple Ave, Springfield"
     assert number_ not in (await by_radius())[1], "no point yet: a radius search cannot find it"
 
-    public = public_place(lat, long, address, resolution=9)  # geo's resolution, whatever the gateway's setting
-    await gateway.publish_request_event(Event.create(
-        LocationResolved(lat=lat, long=long, address=address, method=LocationMethod.geocoded, provider="gazetteer",
-                         confidence=0.93, inside_jurisdiction=True, public=public),
-        request_id=number_, jurisdiction_id=SPRINGFIELD, actor=Actor(kind="system", id="geo"), source="geo"))
+    public = public_place(
+        lat, long, address, resolution=9
+    )  # geo's resolution, whatever the gateway's setting
+    await gateway.publish_request_event(
+        Event.create(
+            LocationResolved(
+                lat=lat,
+                long=long,
+                address=address,
+                method=LocationMethod.geocoded,
+                provider="gazetteer",
+                confidence=0.93,
+                inside_jurisdiction=True,
+                public=public,
+            ),
+            request_id=number_,
+            jurisdiction_id=SPRINGFIELD,
+            actor=Actor(kind="system", id="geo"),
+            source="geo",
+        )
+    )
 
     async def placed() -> dict | None:
         request = await shown()
@@ -127,15 +157,20 @@ async def test_GEO_01_SR_15_a_resolved_location_places_an_address_only_request(g
 async def test_GEO_02_a_radius_search_cannot_narrow_a_request_down_past_its_cell(gateway, fmt):
     """GEO-02, DESIGN §4: membership in a radius search depends on the public point only, so repeated small-radius
     searches around a request reveal its cell's centre, never where it was reported."""
-    posted = await gateway.submit(fmt, **streetlight_fields(lat=LAT, long=LONG, address_string=ADDRESS,
-                                                            description=unique("Trilateration check")))
+    posted = await gateway.submit(
+        fmt,
+        **streetlight_fields(
+            lat=LAT, long=LONG, address_string=ADDRESS, description=unique("Trilateration check")
+        ),
+    )
     assert posted.status_code == 200, posted.text
     number_ = string_id(requests_of(posted, fmt)[0]["service_request_id"], fmt)
     public = public_place(float(LAT), float(LONG), ADDRESS, resolution=gateway.settings.public_h3_resolution)
 
     async def found(lat: float, long: float, radius: float) -> bool:
-        r = await gateway.get("requests", fmt, jurisdiction_id=SPRINGFIELD, lat=str(lat), long=str(long),
-                              radius=str(radius))
+        r = await gateway.get(
+            "requests", fmt, jurisdiction_id=SPRINGFIELD, lat=str(lat), long=str(long), radius=str(radius)
+        )
         assert r.status_code == 200, r.text
         return number_ in {x["service_request_id"] for x in requests_of(r, fmt)}
 

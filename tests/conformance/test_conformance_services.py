@@ -67,7 +67,9 @@ async def test_SL_04_metadata_and_type_are_the_published_ones(gateway, fmt):
     expected = published(SPRINGFIELD)
     for service in services:
         p = expected[service["service_code"]]
-        assert boolean(service["metadata"], fmt) is bool(p.attributes), f"metadata of {p.service_code} (SL-04)"
+        assert boolean(service["metadata"], fmt) is bool(p.attributes), (
+            f"metadata of {p.service_code} (SL-04)"
+        )
         assert service["type"] in ("realtime", "batch", "blackbox"), service["type"]
         assert service["type"] == p.type.value, f"type of {p.service_code} (SL-05)"
         assert service["service_name"] == p.service_name
@@ -82,7 +84,9 @@ async def test_G_23_empty_service_fields_are_empty_elements_or_null(gateway, fmt
     _, services = await service_list(gateway, fmt)
     graffiti = next(s for s in services if s["service_code"] == GRAFFITI)
     for name in ("description", "group", "keywords"):
-        assert name in graffiti and graffiti[name] in (None, ""), f"{name} of an empty field: {graffiti[name]!r}"
+        assert name in graffiti and graffiti[name] in (None, ""), (
+            f"{name} of an empty field: {graffiti[name]!r}"
+        )
 
 
 async def test_G_30_service_list_is_the_same_in_both_formats(gateway):
@@ -139,12 +143,16 @@ async def test_SD_12_definition_of_every_datatype_has_every_field(gateway, fmt):
         assert (attribute["datatype_description"] or None) == p.datatype_description, "SD-07"
         order = attribute["order"]
         if fmt == "json":
-            assert isinstance(order, int) and not isinstance(order, bool), f"order {order!r} is a JSON integer"
+            assert isinstance(order, int) and not isinstance(order, bool), (
+                f"order {order!r} is a JSON integer"
+            )
         orders.append(int(order))
         if p.datatype.value in ("singlevaluelist", "multivaluelist"):
             values = attribute.get("values")
             assert isinstance(values, list) and values, f"{p.code}: list datatypes carry values (SD-10)"
-            assert [(string_id(v["key"], fmt), v["name"]) for v in values] == [(v.key, v.name) for v in p.values]
+            assert [(string_id(v["key"], fmt), v["name"]) for v in values] == [
+                (v.key, v.name) for v in p.values
+            ]
         else:
             assert not attribute.get("values"), f"{p.code}: values only for list datatypes (SD-10)"
     assert all(o > 0 for o in orders) and len(set(orders)) == len(orders), f"orders {orders} (SD-08)"
@@ -156,9 +164,17 @@ async def test_SD_12_definition_is_the_same_in_both_formats(gateway):
     json_ = leaf_text(read(await definition(gateway, "json", STREETLIGHT), "json"))
 
     def norm(tree):
-        return {**tree, "attributes": sorted(
-            ({k: (v if v != "" else None) for k, v in a.items() if k != "values"} | {"values": a.get("values") or []}
-             for a in tree["attributes"]), key=lambda a: a["code"])}
+        return {
+            **tree,
+            "attributes": sorted(
+                (
+                    {k: (v if v != "" else None) for k, v in a.items() if k != "values"}
+                    | {"values": a.get("values") or []}
+                    for a in tree["attributes"]
+                ),
+                key=lambda a: a["code"],
+            ),
+        }
 
     assert norm(xml) == norm(json_)
 
@@ -200,7 +216,9 @@ async def test_G_03_service_code_with_a_dot_routes(gateway, fmt):
 async def test_SD_08_orders_are_unique_positive_integers_even_from_a_sloppy_catalogue(gateway, fmt):
     """SD-08, SD-15: the catalogue gave one attribute no order (0) and two the same one; the definition still has
     "any positive integer not used for other attributes", and keeps the given order where it can."""
-    tree = read(await definition(gateway, fmt, TREE, jurisdiction_id=SHELBYVILLE), fmt, root="service_definition")
+    tree = read(
+        await definition(gateway, fmt, TREE, jurisdiction_id=SHELBYVILLE), fmt, root="service_definition"
+    )
     orders = {a["code"]: int(a["order"]) for a in tree["attributes"]}
     assert all(o > 0 for o in orders.values()) and len(set(orders.values())) == len(orders), orders
     assert orders["SPECIES"] < orders["BLOCKING"] < orders["GIRTH_CM"] < orders["Is it leaning?"], orders

@@ -12,8 +12,17 @@ pytestmark = pytest.mark.integration
 # -- §9.10 ------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["services.csv", "requests.html", f"services/{STREETLIGHT}.yaml", "discovery.XML",
-                                  "services", "requests/ABCD-EFGH"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "services.csv",
+        "requests.html",
+        f"services/{STREETLIGHT}.yaml",
+        "discovery.XML",
+        "services",
+        "requests/ABCD-EFGH",
+    ],
+)
 async def test_G_05_unknown_or_missing_format_suffix_is_404_with_an_xml_error(gateway, path):
     """G-05, G-01, ER-03: an unknown extension (or none) is a 404 with an Open311 error document, in XML since
     no known format was asked for."""
@@ -27,16 +36,29 @@ async def test_G_05_post_with_an_unknown_format_suffix_is_404(gateway):
     errors_of(await gateway.client.post("requests.csv", data=body), "xml", 404)
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("POST", "services"), ("POST", f"services/{STREETLIGHT}"), ("POST", "discovery"),
-    ("POST", "tokens/369FBB0C-4755-11EC-96C0-F6CCC296753D"), ("PUT", "requests"), ("DELETE", "requests"),
-    ("POST", "requests/ABCD-EFGH"), ("DELETE", "requests/ABCD-EFGH"), ("PATCH", "servicerequestupdates"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "services"),
+        ("POST", f"services/{STREETLIGHT}"),
+        ("POST", "discovery"),
+        ("POST", "tokens/369FBB0C-4755-11EC-96C0-F6CCC296753D"),
+        ("PUT", "requests"),
+        ("DELETE", "requests"),
+        ("POST", "requests/ABCD-EFGH"),
+        ("DELETE", "requests/ABCD-EFGH"),
+        ("PATCH", "servicerequestupdates"),
+    ],
+)
 async def test_G_03_wrong_method_is_405_with_an_errors_body(gateway, fmt, method, path):
     """G-03, ER-01..ER-03: a method a resource does not have is 405 (with Allow) or 400, with an Open311 error
     document in the requested format — never an HTML or FastAPI JSON body."""
-    r = await gateway.client.request(method, f"{path}.{fmt}", params={"jurisdiction_id": SPRINGFIELD},
-                                     data={"api_key": gateway.partner.key} if method != "DELETE" else None)
+    r = await gateway.client.request(
+        method,
+        f"{path}.{fmt}",
+        params={"jurisdiction_id": SPRINGFIELD},
+        data={"api_key": gateway.partner.key} if method != "DELETE" else None,
+    )
     assert r.status_code in (405, 400), f"{method} {path}: {r.status_code} {r.text[:200]}"
     errors_of(r, fmt, r.status_code)
     if r.status_code == 405:
@@ -79,11 +101,16 @@ async def test_G_10_non_ascii_description_round_trips(gateway, fmt):
     read back in both formats."""
     marker = unique(NON_ASCII)
     address = "135 Straße des 17. Juni, Zürich"  # served at block level (DESIGN §4), its text kept
-    r = await gateway.submit(fmt, **streetlight_fields(description=marker, address_string=address,
-                                                       **{"attribute[NOTES]": "Bäume & Büsche <dicht>"}))
+    r = await gateway.submit(
+        fmt,
+        **streetlight_fields(
+            description=marker, address_string=address, **{"attribute[NOTES]": "Bäume & Büsche <dicht>"}
+        ),
+    )
     assert r.status_code == 200, r.text
     number = requests_of(r, fmt)[0]["service_request_id"]
     for out in ("xml", "json"):
+
         async def found(out=out):
             r = await gateway.get(f"requests/{number}", out, jurisdiction_id=SPRINGFIELD)
             return r if r.status_code == 200 else None
@@ -107,10 +134,13 @@ async def test_G_10_non_ascii_in_path_and_query_is_read_as_utf8(gateway, fmt):
 async def test_G_20_xml_answers_have_no_namespaces_doctype_or_attributes(gateway):
     """G-20, G-10: schemaless XML, no namespace, no DOCTYPE, no XML attributes, the UTF-8 declaration first
     (checked by the reader for every answer; here over each resource once)."""
-    for path, params in (("discovery", {}), ("services", {"jurisdiction_id": SPRINGFIELD}),
-                         (f"services/{STREETLIGHT}", {"jurisdiction_id": SPRINGFIELD}),
-                         ("requests", {"jurisdiction_id": SPRINGFIELD}),
-                         ("servicerequestupdates", {"jurisdiction_id": SPRINGFIELD})):
+    for path, params in (
+        ("discovery", {}),
+        ("services", {"jurisdiction_id": SPRINGFIELD}),
+        (f"services/{STREETLIGHT}", {"jurisdiction_id": SPRINGFIELD}),
+        ("requests", {"jurisdiction_id": SPRINGFIELD}),
+        ("servicerequestupdates", {"jurisdiction_id": SPRINGFIELD}),
+    ):
         r = await gateway.get(path, "xml", **params)
         assert r.status_code == 200, (path, r.text[:200])
         read(r, "xml")
@@ -136,8 +166,9 @@ async def test_G_10_characters_xml_cannot_carry_never_break_an_answer(gateway, f
     U+FFFE) is either refused with a 400 or accepted and served — the request then reads back in BOTH formats as
     well-formed documents, never a 500 and never a request that cannot be shown."""
     marker = unique("Control")
-    r = await gateway.submit(fmt, service_code=POTHOLE, lat="39.78", long="-89.65",
-                             description=f"{marker} before{control}after")
+    r = await gateway.submit(
+        fmt, service_code=POTHOLE, lat="39.78", long="-89.65", description=f"{marker} before{control}after"
+    )
     if r.status_code == 400:
         errors_of(r, fmt, 400)
         return
@@ -157,10 +188,13 @@ async def test_G_10_form_bytes_that_are_not_utf8_never_cause_a_500(gateway, fmt)
     """G-10 ("input from clients is assumed UTF-8"): a Latin-1 client's `caf%E9` is refused with a 400 or read
     with a replacement character — never a 500, never a request that cannot be shown."""
     marker = unique("Latin-1 client")
-    body = (f"api_key={gateway.partner.key}&jurisdiction_id={SPRINGFIELD}&service_code={POTHOLE}"
-            f"&lat=39.78&long=-89.65&description={marker.replace(' ', '+')}+caf%E9+cr%E8me").encode()
-    r = await gateway.client.post(f"requests.{fmt}", content=body,
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    body = (
+        f"api_key={gateway.partner.key}&jurisdiction_id={SPRINGFIELD}&service_code={POTHOLE}"
+        f"&lat=39.78&long=-89.65&description={marker.replace(' ', '+')}+caf%E9+cr%E8me"
+    ).encode()
+    r = await gateway.client.post(
+        f"requests.{fmt}", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     if r.status_code == 400:
         errors_of(r, fmt, 400)
         return

@@ -48,8 +48,12 @@ async def test_PR_01_xml_bodies_are_refused_cleanly(gateway, fmt, body, resource
     """PR-01, ER-02, ER-03: a hostile XML body (with a valid key and jurisdiction in the query) gets a prompt 400
     Open311 error for the missing form fields; no entity is expanded or fetched, no request made."""
     async with asyncio.timeout(5):
-        r = await gateway.client.post(f"{resource}.{fmt}", content=body, headers={"Content-Type": content_type},
-                                      params={"api_key": gateway.partner.key, "jurisdiction_id": SPRINGFIELD})
+        r = await gateway.client.post(
+            f"{resource}.{fmt}",
+            content=body,
+            headers={"Content-Type": content_type},
+            params={"api_key": gateway.partner.key, "jurisdiction_id": SPRINGFIELD},
+        )
     errors = errors_of(r, fmt, 400)
     text = error_text(errors)
     assert "lol" not in text and "root:" not in text, "entity content reflected"
@@ -63,7 +67,16 @@ async def test_PR_01_xml_body_creates_nothing(gateway):
     assert all("lol" not in (x["description"] or "") for x in requests_of(r, "json"))
 
 
-_PARSE_CALLS = {"fromstring", "XML", "parse", "iterparse", "XMLParser", "parseString", "make_parser", "XMLPullParser"}
+_PARSE_CALLS = {
+    "fromstring",
+    "XML",
+    "parse",
+    "iterparse",
+    "XMLParser",
+    "parseString",
+    "make_parser",
+    "XMLPullParser",
+}
 
 
 def test_PR_01_no_unsafe_xml_parser_in_the_gateway():
@@ -75,22 +88,36 @@ def test_PR_01_no_unsafe_xml_parser_in_the_gateway():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         xml_names = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("lxml", "xml",
-                                                                                                  "xmltodict"):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.split(".")[0] in ("lxml", "xml", "xmltodict")
+            ):
                 xml_names |= {a.asname or a.name for a in node.names}
             elif isinstance(node, ast.Import):
-                xml_names |= {a.asname or a.name for a in node.names if a.name.split(".")[0] in ("lxml", "xml",
-                                                                                                "xmltodict")}
+                xml_names |= {
+                    a.asname or a.name
+                    for a in node.names
+                    if a.name.split(".")[0] in ("lxml", "xml", "xmltodict")
+                }
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else name
+            owner = (
+                func.value.id
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                else name
+            )
             if name not in _PARSE_CALLS or owner not in xml_names:
                 continue
             keywords = {k.arg: getattr(k.value, "value", None) for k in node.keywords}
-            if name == "XMLParser" and keywords.get("resolve_entities") is False and keywords.get("no_network", True):
+            if (
+                name == "XMLParser"
+                and keywords.get("resolve_entities") is False
+                and keywords.get("no_network", True)
+            ):
                 continue
             unsafe.append(f"{path.relative_to(root)}:{node.lineno} {owner}.{name}")
     assert not unsafe, f"XML parsed without defusedxml or a hardened parser: {unsafe}"

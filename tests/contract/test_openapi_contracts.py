@@ -18,23 +18,41 @@ from civicloop_testing.processes import ServiceProcess, script
 
 pytestmark = pytest.mark.integration
 
-SERVICES = [("intake", "civicloop-intake"), ("public-projections", "civicloop-projections"),
-            ("open311-gateway", "civicloop-gateway"), ("geo", "civicloop-geo")]
+SERVICES = [
+    ("intake", "civicloop-intake"),
+    ("public-projections", "civicloop-projections"),
+    ("open311-gateway", "civicloop-gateway"),
+    ("geo", "civicloop-geo"),
+]
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def environment(fresh_database_dsn, fresh_topics, kafka_bootstrap):
     producer = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
     await producer.start()
-    await producer.publish(Event.create(ServiceDefined(service_code="pothole", service_name="Pothole"),
-                                        request_id=None, jurisdiction_id="demo",
-                                        actor=Actor(kind="system", id="tests"), source="admin"))
+    await producer.publish(
+        Event.create(
+            ServiceDefined(service_code="pothole", service_name="Pothole"),
+            request_id=None,
+            jurisdiction_id="demo",
+            actor=Actor(kind="system", id="tests"),
+            source="admin",
+        )
+    )
     await producer.stop()
-    return {**os.environ, "CIVICLOOP_PG_DSN": fresh_database_dsn, "CIVICLOOP_TOPIC_PREFIX": fresh_topics.prefix,
-            "CIVICLOOP_TOPIC_PARTITIONS": str(fresh_topics.partitions), "CIVICLOOP_KAFKA_BOOTSTRAP": kafka_bootstrap,
-            "CIVICLOOP_ENV": "test", "CIVICLOOP_LOG_LEVEL": "WARNING",
-            "CIVICLOOP_VAULT_PEPPER": uuid.uuid4().hex, "CIVICLOOP_READ_YOUR_WRITES_TIMEOUT_S": "0.2",
-            "CIVICLOOP_DEFAULT_JURISDICTION_ID": "demo", "CIVICLOOP_ADMIN_TOKEN": uuid.uuid4().hex}
+    return {
+        **os.environ,
+        "CIVICLOOP_PG_DSN": fresh_database_dsn,
+        "CIVICLOOP_TOPIC_PREFIX": fresh_topics.prefix,
+        "CIVICLOOP_TOPIC_PARTITIONS": str(fresh_topics.partitions),
+        "CIVICLOOP_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "CIVICLOOP_ENV": "test",
+        "CIVICLOOP_LOG_LEVEL": "WARNING",
+        "CIVICLOOP_VAULT_PEPPER": uuid.uuid4().hex,
+        "CIVICLOOP_READ_YOUR_WRITES_TIMEOUT_S": "0.2",
+        "CIVICLOOP_DEFAULT_JURISDICTION_ID": "demo",
+        "CIVICLOOP_ADMIN_TOKEN": uuid.uuid4().hex,
+    }
 
 
 @pytest.mark.parametrize(("name", "console_script"), SERVICES, ids=[s[0] for s in SERVICES])
@@ -46,12 +64,28 @@ async def test_no_5xx_and_every_response_matches_the_schema(name, console_script
         await service.wait_ready()
         result = await asyncio.to_thread(
             subprocess.run,
-            [script("schemathesis"), "run", f"{service.url}/openapi.json",
-             "--checks", ("not_a_server_error,status_code_conformance,content_type_conformance,"
-                         "response_schema_conformance,response_headers_conformance"),
-             "--header", f"Authorization: Bearer {environment['CIVICLOOP_ADMIN_TOKEN']}",
-             "--max-examples", "40", "--generation-deterministic", "--request-timeout", "20", "--no-color"],
-            check=False, capture_output=True, text=True, timeout=600,
+            [
+                script("schemathesis"),
+                "run",
+                f"{service.url}/openapi.json",
+                "--checks",
+                (
+                    "not_a_server_error,status_code_conformance,content_type_conformance,"
+                    "response_schema_conformance,response_headers_conformance"
+                ),
+                "--header",
+                f"Authorization: Bearer {environment['CIVICLOOP_ADMIN_TOKEN']}",
+                "--max-examples",
+                "40",
+                "--generation-deterministic",
+                "--request-timeout",
+                "20",
+                "--no-color",
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
     finally:
         service.stop()

@@ -35,8 +35,12 @@ from civicloop_runtime.db import open_pool
 pytestmark = pytest.mark.integration
 
 BELLEVUE = (34.073216645, -118.266861909)  # 2111 W BELLEVUE AVE, Los Angeles (a real MyLA311 address point)
-WARD = {"type": "Polygon", "coordinates": [[[-118.30, 34.05], [-118.23, 34.05], [-118.23, 34.10], [-118.30, 34.10],
-                                            [-118.30, 34.05]]]}
+WARD = {
+    "type": "Polygon",
+    "coordinates": [
+        [[-118.30, 34.05], [-118.23, 34.05], [-118.23, 34.10], [-118.30, 34.10], [-118.30, 34.05]]
+    ],
+}
 
 
 async def eventually(probe: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 45) -> Any:
@@ -50,8 +54,12 @@ async def eventually(probe: Callable[[], Awaitable[Any]], *, what: str, timeout:
 
 
 async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_topics, kafka_bootstrap):
-    common = {"pg_dsn": fresh_database_dsn, "kafka_bootstrap": kafka_bootstrap, "topic_prefix": fresh_topics.prefix,
-              "topic_partitions": fresh_topics.partitions}
+    common = {
+        "pg_dsn": fresh_database_dsn,
+        "kafka_bootstrap": kafka_bootstrap,
+        "topic_prefix": fresh_topics.prefix,
+        "topic_partitions": fresh_topics.partitions,
+    }
     intake_settings = IntakeSettings(env=Environment.test, **common)
     projection_settings = ProjectionSettings(**common)
     geo_settings = GeoSettings(**common, cluster_sweep_interval_s=3600)
@@ -61,25 +69,37 @@ async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_
 
     pool = await open_pool(fresh_database_dsn, name="e2e-gazetteer")
     try:
-        await load_address_points(pool, "demo", [
-            AddressRecord(parse_address("2111 W BELLEVUE AVE, 90026"), *BELLEVUE),
-            AddressRecord(parse_address("2125 W BELLEVUE AVE, 90026"), BELLEVUE[0], BELLEVUE[1] + 0.0003),
-        ], source="e2e")
+        await load_address_points(
+            pool,
+            "demo",
+            [
+                AddressRecord(parse_address("2111 W BELLEVUE AVE, 90026"), *BELLEVUE),
+                AddressRecord(parse_address("2125 W BELLEVUE AVE, 90026"), BELLEVUE[0], BELLEVUE[1] + 0.0003),
+            ],
+            source="e2e",
+        )
     finally:
         await pool.close()
     config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
     await config.start()
     admin = Actor(kind="system", id="e2e")
-    for payload in (ServiceDefined(service_code="pothole", service_name="Pothole", group="roads"),
-                    ServiceAreaDefined(area_id="nc-44", name="Greater Echo Park Elysian", kind="neighborhood_council",
-                                       geometry=WARD)):
-        await config.publish(Event.create(payload, request_id=None, jurisdiction_id="demo", actor=admin,
-                                          source="admin"))
+    for payload in (
+        ServiceDefined(service_code="pothole", service_name="Pothole", group="roads"),
+        ServiceAreaDefined(
+            area_id="nc-44", name="Greater Echo Park Elysian", kind="neighborhood_council", geometry=WARD
+        ),
+    ):
+        await config.publish(
+            Event.create(payload, request_id=None, jurisdiction_id="demo", actor=admin, source="admin")
+        )
     await config.stop()
 
     apps = (create_intake(intake_settings), create_geo(geo_settings), create_projections(projection_settings))
-    async with LifespanManager(apps[0], startup_timeout=60) as i, LifespanManager(apps[1], startup_timeout=60), \
-            LifespanManager(apps[2], startup_timeout=60) as p:
+    async with (
+        LifespanManager(apps[0], startup_timeout=60) as i,
+        LifespanManager(apps[1], startup_timeout=60),
+        LifespanManager(apps[2], startup_timeout=60) as p,
+    ):
         intake = httpx.AsyncClient(transport=httpx.ASGITransport(app=i.app), base_url="http://intake")
         agent = httpx.AsyncClient(transport=httpx.ASGITransport(app=p.app), base_url="http://projections")
 
@@ -87,6 +107,7 @@ async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_
             async def accepted() -> httpx.Response | None:  # intake learns the catalogue from the log
                 r = await intake.post("/api/v1/requests", json={"service_code": "pothole", **body})
                 return r if r.status_code == 201 else None
+
             answer = await eventually(accepted, what="intake to accept")
             return answer.json()["request_number"]
 
@@ -94,11 +115,19 @@ async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_
             async def probe() -> dict | None:
                 r = await agent.get(f"/api/v1/agent/requests/{number}")
                 return r.json() if r.status_code == 200 and ready(r.json()) else None
+
             return await eventually(probe, what=what)
 
-        by_address = await submit({"description": "Deep hole", "address_string": "2111 w bellvue avenue",
-                                   "contact": {"phone": "(213) 555-0144"}})
-        placed = await agent_view(by_address, lambda v: v["placement"] is not None, "geo to place the address")
+        by_address = await submit(
+            {
+                "description": "Deep hole",
+                "address_string": "2111 w bellvue avenue",
+                "contact": {"phone": "(213) 555-0144"},
+            }
+        )
+        placed = await agent_view(
+            by_address, lambda v: v["placement"] is not None, "geo to place the address"
+        )
         assert placed["placement"]["method"] == "geocoded" and placed["placement"]["provider"] == "gazetteer"
         assert placed["placement"]["address"].startswith("2111 W BELLEVUE AVE")
         assert (placed["location"]["lat"], placed["location"]["long"]) == pytest.approx(BELLEVUE)
@@ -114,12 +143,17 @@ async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_
 
         vague = await submit({"description": "Somewhere", "address_string": "behind the old mill"})
         await agent_view(vague, lambda v: v["needs_placing"], "geo to give up on the address")
-        fixed = await intake.post(f"/api/v1/agent/requests/{vague}/location",
-                                  json={"lat": BELLEVUE[0], "long": BELLEVUE[1] + 0.001, "note": "called back"},
-                                  headers={"CivicLoop-Agent": "agent-7"})
+        fixed = await intake.post(
+            f"/api/v1/agent/requests/{vague}/location",
+            json={"lat": BELLEVUE[0], "long": BELLEVUE[1] + 0.001, "note": "called back"},
+            headers={"CivicLoop-Agent": "agent-7"},
+        )
         assert fixed.status_code == 201, fixed.text
-        corrected = await agent_view(vague, lambda v: v["placement"] is not None and not v["needs_placing"],
-                                     "geo to place the agent's point")
+        corrected = await agent_view(
+            vague,
+            lambda v: v["placement"] is not None and not v["needs_placing"],
+            "geo to place the agent's point",
+        )
         assert corrected["placement"]["method"] == "corrected" and corrected["service_area_id"] == "nc-44"
         # Placed by hand near both earlier reports, it is checked for duplicates then (geo had never placed it).
         assert {c["request_id"] for c in corrected["duplicate_candidates"]} == {by_address, nearby}

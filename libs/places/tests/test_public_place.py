@@ -24,7 +24,9 @@ from hypothesis import strategies as st
         (None, None),
     ],
 )
-def test_block_address_hides_the_house_number_and_free_text(given_address: str | None, shown: str | None) -> None:
+def test_block_address_hides_the_house_number_and_free_text(
+    given_address: str | None, shown: str | None
+) -> None:
     assert block_address(given_address) == shown
 
 
@@ -47,5 +49,9 @@ def test_public_point_is_the_centre_of_the_cell_holding_the_point(lat: float, lo
 def test_two_neighbours_in_one_cell_show_the_same_place() -> None:
     a = public_place(34.073216645, -118.266861909, "2111 W BELLEVUE AVE")
     b = public_place(34.0732, -118.26685, "2115 W BELLEVUE AVE")
-    assert (a.lat, a.long, a.address) == (b.lat, b.long, b.address) == (a.lat, a.long, "2100 block of W BELLEVUE AVE")
+    assert (
+        (a.lat, a.long, a.address)
+        == (b.lat, b.long, b.address)
+        == (a.lat, a.long, "2100 block of W BELLEVUE AVE")
+    )
     assert (a.lat, a.long) != (34.073216645, -118.266861909)

@@ -37,7 +37,11 @@ async def _replay(bootstrap: str, topic: str, request_id: str) -> list[dict]:
     """Read the whole topic (every partition, from offset 0) and keep the events of one request, in log order."""
     # Subscribing without a group assigns every partition of the topic; no offsets are committed.
     consumer = AIOKafkaConsumer(
-        topic, **client_options(bootstrap), enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+        topic,
+        **client_options(bootstrap),
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
@@ -52,8 +56,13 @@ async def _replay(bootstrap: str, topic: str, request_id: str) -> list[dict]:
                 for r in records:
                     if r.key == request_id.encode():
                         event = decode_event(r.value)
-                        history.append({"partition": r.partition, "offset": r.offset,
-                                        **json.loads(event.model_dump_json())})
+                        history.append(
+                            {
+                                "partition": r.partition,
+                                "offset": r.offset,
+                                **json.loads(event.model_dump_json()),
+                            }
+                        )
         return history
     finally:
         await consumer.stop()

@@ -36,9 +36,15 @@ _tracer = trace.get_tracer("civicloop.events")
 Handler = Callable[[psycopg.AsyncConnection[Any], Event[Any]], Awaitable[None]]
 
 APPLIED = Counter("civicloop_consumer_applied_total", "Events applied", ["consumer", "type"])
-DUPLICATES = Counter("civicloop_consumer_duplicates_total", "Events already in the inbox, skipped", ["consumer"])
-DEAD_LETTERED = Counter("civicloop_consumer_dead_lettered_total", "Records sent to the DLQ", ["consumer", "reason"])
-RETRIES = Counter("civicloop_consumer_retries_total", "Handler attempts that failed and were retried", ["consumer"])
+DUPLICATES = Counter(
+    "civicloop_consumer_duplicates_total", "Events already in the inbox, skipped", ["consumer"]
+)
+DEAD_LETTERED = Counter(
+    "civicloop_consumer_dead_lettered_total", "Records sent to the DLQ", ["consumer", "reason"]
+)
+RETRIES = Counter(
+    "civicloop_consumer_retries_total", "Handler attempts that failed and were retried", ["consumer"]
+)
 POSITION = Gauge("civicloop_consumer_next_offset", "Next offset to apply", ["consumer", "partition"])
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -72,7 +78,9 @@ def consumer_tables_ddl(schema: str) -> list[str]:
     ]
 
 
-async def read_positions(conn: psycopg.AsyncConnection[Any], schema: str, consumer: str, topic: str) -> dict[int, int]:
+async def read_positions(
+    conn: psycopg.AsyncConnection[Any], schema: str, consumer: str, topic: str
+) -> dict[int, int]:
     cur = await conn.execute(
         f"select partition, next_offset from {_schema(schema)}.consumer_positions where consumer = %s and topic = %s",
         (consumer, topic),
@@ -205,7 +213,7 @@ class ConsumerRunner:
         # Informational (lag dashboards): the DB position is authoritative, so a failure here is harmless.
         try:
             await self._consumer.commit({tp: next_offset})
-        except Exception as exc:  # noqa: BLE001 - rebalance in progress, coordinator moved...
+        except Exception as exc:
             log.info("kafka offset commit skipped", extra={"consumer": self.name, "error": repr(exc)})
 
     async def _apply_record(self, record: ConsumerRecord) -> None:
@@ -224,16 +232,23 @@ class ConsumerRunner:
                 return
             except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout) as exc:
                 # Infrastructure, not the event: wait it out without counting towards the dead-letter limit.
-                log.warning("database unavailable, retrying", extra={"consumer": self.name, "error": repr(exc)})
+                log.warning(
+                    "database unavailable, retrying", extra={"consumer": self.name, "error": repr(exc)}
+                )
                 attempt -= 1
-            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+            except Exception as exc:
                 RETRIES.labels(self.name).inc()
                 if attempt >= self.max_attempts:
                     await self._dead_letter(record, reason="handler_failed", error=exc)
                     return
                 log.warning(
                     "handler failed, retrying",
-                    extra={"consumer": self.name, "event_id": str(event.event_id), "attempt": attempt, "error": repr(exc)},
+                    extra={
+                        "consumer": self.name,
+                        "event_id": str(event.event_id),
+                        "attempt": attempt,
+                        "error": repr(exc),
+                    },
                 )
             if self._stopping.is_set():
                 raise asyncio.CancelledError
@@ -268,7 +283,9 @@ class ConsumerRunner:
                 await self._store_position(conn, record.topic, record.partition, record.offset + 1)
         POSITION.labels(self.name, str(record.partition)).set(record.offset + 1)
 
-    async def _store_position(self, conn: psycopg.AsyncConnection[Any], topic: str, partition: int, nxt: int) -> None:
+    async def _store_position(
+        self, conn: psycopg.AsyncConnection[Any], topic: str, partition: int, nxt: int
+    ) -> None:
         await conn.execute(
             f"insert into {self.schema}.consumer_positions (consumer, topic, partition, next_offset)"
             " values (%s, %s, %s, %s) on conflict (consumer, topic, partition)"
@@ -279,8 +296,13 @@ class ConsumerRunner:
     async def _dead_letter(self, record: ConsumerRecord, *, reason: str, error: BaseException) -> None:
         log.error(
             "dead-lettering record",
-            extra={"consumer": self.name, "partition": record.partition, "offset": record.offset,
-                   "reason": reason, "error": repr(error)},
+            extra={
+                "consumer": self.name,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": reason,
+                "error": repr(error),
+            },
         )
         headers = [
             *(record.headers or ()),

@@ -22,14 +22,21 @@ def client_options(bootstrap_servers: str, env: Mapping[str, str] | None = None)
     env = os.environ if env is None else env
     protocol = env.get("CIVICLOOP_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
     if protocol not in PROTOCOLS:
-        raise ValueError(f"CIVICLOOP_KAFKA_SECURITY_PROTOCOL must be one of {sorted(PROTOCOLS)}, not {protocol!r}")
+        raise ValueError(
+            f"CIVICLOOP_KAFKA_SECURITY_PROTOCOL must be one of {sorted(PROTOCOLS)}, not {protocol!r}"
+        )
     options: dict[str, Any] = {"bootstrap_servers": bootstrap_servers, "security_protocol": protocol}
     if protocol in ("SSL", "SASL_SSL"):
         options["ssl_context"] = create_ssl_context(cafile=env.get("CIVICLOOP_KAFKA_CLUSTER_CA_PATH") or None)
     if protocol.startswith("SASL_"):
-        username, password = env.get("CIVICLOOP_KAFKA_SASL_USERNAME"), env.get("CIVICLOOP_KAFKA_SASL_PASSWORD")
+        username, password = (
+            env.get("CIVICLOOP_KAFKA_SASL_USERNAME"),
+            env.get("CIVICLOOP_KAFKA_SASL_PASSWORD"),
+        )
         if not username or not password:
-            raise ValueError(f"{protocol} needs CIVICLOOP_KAFKA_SASL_USERNAME and CIVICLOOP_KAFKA_SASL_PASSWORD")
+            raise ValueError(
+                f"{protocol} needs CIVICLOOP_KAFKA_SASL_USERNAME and CIVICLOOP_KAFKA_SASL_PASSWORD"
+            )
         options.update(
             sasl_mechanism=env.get("CIVICLOOP_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
             sasl_plain_username=username,

@@ -93,7 +93,9 @@ class ServiceRequestSubmitted(EventPayload):
     service_code: str = Field(min_length=1, max_length=64)
     description: str = Field(default="", max_length=4000)
     location: Location
-    attributes: dict[str, list[str]] = Field(default_factory=dict, description="Open311 attribute code -> values")
+    attributes: dict[str, list[str]] = Field(
+        default_factory=dict, description="Open311 attribute code -> values"
+    )
     media_urls: list[str] = Field(default_factory=list, max_length=10)
     contact: SealedPersonalData | None = None
     preferred_channel: Channel = Channel.none
@@ -212,7 +214,9 @@ class ServiceAreaDefined(EventPayload):
 
     area_id: str = Field(min_length=1, max_length=120)
     name: str = Field(min_length=1, max_length=200)
-    kind: str = Field(min_length=1, max_length=64, description="council_district, neighborhood_council, ward, ...")
+    kind: str = Field(
+        min_length=1, max_length=64, description="council_district, neighborhood_council, ward, ..."
+    )
     geometry: dict = Field(description="GeoJSON Polygon or MultiPolygon, WGS84")
     source: str = Field(default="", max_length=500, description="where the boundary came from")
 
@@ -270,16 +274,25 @@ class Open311Connection(BaseModel):
     jurisdiction_id: str | None = None
     api_key_ref: str | None = Field(default=None, max_length=120)
     format: str = Field(default="xml", pattern=r"^(xml|json)$")
-    multivaluelist_style: str = Field(default="brackets", pattern=r"^(brackets|repeat)$",
-                                      description="attribute[code][]=v or attribute[code]=v repeated")
-    id_field: str | None = Field(default=None, max_length=64,
-                                 description="attribute code that carries CivicLoop's request number to the back-end")
+    multivaluelist_style: str = Field(
+        default="brackets",
+        pattern=r"^(brackets|repeat)$",
+        description="attribute[code][]=v or attribute[code]=v repeated",
+    )
+    id_field: str | None = Field(
+        default=None,
+        max_length=64,
+        description="attribute code that carries CivicLoop's request number to the back-end",
+    )
     extra_attributes: dict[str, str] = Field(default_factory=dict)
     service_code_map: dict[str, str] = Field(default_factory=dict, description="our code -> the back-end's")
     status_map: dict[str, RequestStatus] = Field(
-        default_factory=dict, description="back-end status or external_status_code (lower case) -> ours")
-    updates_method: str = Field(default="servicerequestupdates",
-                                pattern=r"^(servicerequestupdates|requests_updated_after|requests_window|none)$")
+        default_factory=dict, description="back-end status or external_status_code (lower case) -> ours"
+    )
+    updates_method: str = Field(
+        default="servicerequestupdates",
+        pattern=r"^(servicerequestupdates|requests_updated_after|requests_window|none)$",
+    )
     poll_interval_s: int = Field(default=900, ge=10)
     mopup_window_h: int = Field(default=24, ge=1)
     import_requests: bool = False
@@ -305,7 +318,9 @@ class BodyDefined(EventPayload):
     service_codes: list[str] = Field(default_factory=list, description="the categories this body handles")
     category_methods: dict[str, SendMethod] = Field(default_factory=dict, description="per-category override")
     email: str | None = Field(default=None, max_length=320)
-    priority_email: str | None = Field(default=None, max_length=320, description="also receives high priority")
+    priority_email: str | None = Field(
+        default=None, max_length=320, description="also receives high priority"
+    )
     open311: Open311Connection | None = None
     webhook: WebhookConnection | None = None
 
@@ -453,7 +468,9 @@ class PublicPlace(BaseModel):
     h3_resolution: int = Field(ge=0, le=15)
     lat: float = Field(ge=-90, le=90)
     long: float = Field(ge=-180, le=180)
-    address: str | None = Field(default=None, max_length=500, description="block level, e.g. '2100 block of W BELLEVUE AVE'")
+    address: str | None = Field(
+        default=None, max_length=500, description="block level, e.g. '2100 block of W BELLEVUE AVE'"
+    )
 
 
 class LocationResolved(EventPayload):
@@ -467,9 +484,13 @@ class LocationResolved(EventPayload):
 
     lat: float = Field(ge=-90, le=90)
     long: float = Field(ge=-180, le=180)
-    address: str | None = Field(default=None, max_length=500, description="as given, or from reverse geocoding")
+    address: str | None = Field(
+        default=None, max_length=500, description="as given, or from reverse geocoding"
+    )
     method: LocationMethod
-    provider: str = Field(min_length=1, max_length=64, description="'reporter', 'gazetteer', 'nominatim', ...")
+    provider: str = Field(
+        min_length=1, max_length=64, description="'reporter', 'gazetteer', 'nominatim', ..."
+    )
     confidence: float = Field(ge=0, le=1)
     service_areas: list[AreaRef] = Field(default_factory=list)
     inside_jurisdiction: bool

@@ -77,5 +77,7 @@ def unseal(sealed: SealedPersonalData, *, key: bytes | None) -> PersonalData:
             base64.b64decode(sealed.nonce), base64.b64decode(sealed.ciphertext), sealed.resident_id.bytes
         )
     except Exception as exc:  # InvalidTag, bad base64: both mean "cannot be read"
-        raise PersonalDataUnreadable(f"sealed data of resident {sealed.resident_id} cannot be opened") from exc
+        raise PersonalDataUnreadable(
+            f"sealed data of resident {sealed.resident_id} cannot be opened"
+        ) from exc
     return PersonalData.model_validate_json(plaintext)

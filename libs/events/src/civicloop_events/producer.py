@@ -65,16 +65,19 @@ class EventProducer:
 
     async def publish(self, event: Event[Any], *, topic: str | None = None) -> Position:
         target = topic or self.topic
-        with _tracer.start_as_current_span(
-            f"publish {event.type}",
-            kind=trace.SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": target,
-                "civicloop.event_id": str(event.event_id),
-                "civicloop.request_id": event.request_id or "",
-            },
-        ) as span, PUBLISH_SECONDS.time():
+        with (
+            _tracer.start_as_current_span(
+                f"publish {event.type}",
+                kind=trace.SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": target,
+                    "civicloop.event_id": str(event.event_id),
+                    "civicloop.request_id": event.request_id or "",
+                },
+            ) as span,
+            PUBLISH_SECONDS.time(),
+        ):
             headers = [
                 ("event_type", event.type.encode()),
                 ("schema_version", str(event.schema_version).encode()),
@@ -88,7 +91,9 @@ class EventProducer:
         PUBLISHED.labels(event.type).inc()
         return Position(meta.topic, meta.partition, meta.offset)
 
-    async def publish_raw(self, topic: str, value: bytes, *, key: bytes | None, headers: list[tuple[str, bytes]]) -> Position:
+    async def publish_raw(
+        self, topic: str, value: bytes, *, key: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> Position:
         """For the dead-letter path: forward bytes exactly as they were read."""
         meta = await self._producer.send_and_wait(topic, value, key=key, headers=headers)
         return Position(meta.topic, meta.partition, meta.offset)

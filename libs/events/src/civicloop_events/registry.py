@@ -100,9 +100,24 @@ REGISTRY.register(ServiceDefined)
 REGISTRY.register(ServiceAreaDefined)
 REGISTRY.register(PartnerAuthorised)
 REGISTRY.register(PartnerKeyRevoked)
-for _model in (BodyDefined, BodyPaused, BodyResumed, RoutingRulesDefined, Routed, SentToBackend, SendFailed,
-               ExternalReferenceAssigned, BackendUpdateReceived, RequestImported, LocationResolved, LocationCorrected,
-               LocationUnresolved, DuplicateSuspected, MergedAsDuplicate, ClusterDetected):
+for _model in (
+    BodyDefined,
+    BodyPaused,
+    BodyResumed,
+    RoutingRulesDefined,
+    Routed,
+    SentToBackend,
+    SendFailed,
+    ExternalReferenceAssigned,
+    BackendUpdateReceived,
+    RequestImported,
+    LocationResolved,
+    LocationCorrected,
+    LocationUnresolved,
+    DuplicateSuspected,
+    MergedAsDuplicate,
+    ClusterDetected,
+):
     REGISTRY.register(_model)
 
 

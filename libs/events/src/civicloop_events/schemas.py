@@ -49,5 +49,6 @@ def drift(directory: Path = SCHEMA_DIR) -> list[str]:
     expected = {name: render(doc) for name, doc in schema_documents().items()}
     present = {p.name: p.read_text() for p in directory.glob("*.json")} if directory.exists() else {}
     return sorted(
-        [n for n, text in expected.items() if present.get(n) != text] + [n for n in present if n not in expected]
+        [n for n, text in expected.items() if present.get(n) != text]
+        + [n for n in present if n not in expected]
     )

@@ -38,9 +38,13 @@ class ResidentKeyVault:
     def _digests(self, *, email: str | None, phone: str | None) -> list[bytes]:
         out = []
         if email:
-            out.append(hmac.new(self._pepper, b"email:" + normalise_email(email).encode(), hashlib.sha256).digest())
+            out.append(
+                hmac.new(self._pepper, b"email:" + normalise_email(email).encode(), hashlib.sha256).digest()
+            )
         if phone:
-            out.append(hmac.new(self._pepper, b"phone:" + normalise_phone(phone).encode(), hashlib.sha256).digest())
+            out.append(
+                hmac.new(self._pepper, b"phone:" + normalise_phone(phone).encode(), hashlib.sha256).digest()
+            )
         return out
 
     async def find_resident(self, *, email: str | None = None, phone: str | None = None) -> UUID | None:
@@ -87,7 +91,9 @@ class ResidentKeyVault:
 
     async def key_for(self, resident_id: UUID) -> bytes | None:
         async with self.pool.connection() as conn:
-            cur = await conn.execute("select key from vault.resident_keys where resident_id = %s", (resident_id,))
+            cur = await conn.execute(
+                "select key from vault.resident_keys where resident_id = %s", (resident_id,)
+            )
             row = await cur.fetchone()
         return bytes(row[0]) if row and row[0] is not None else None
 
@@ -110,6 +116,7 @@ class ResidentKeyVault:
         """Destroy the key: every sealed copy of this person, on the log and in backups of events, is unreadable."""
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute(
-                "update vault.resident_keys set key = null, erased_at = now() where resident_id = %s", (resident_id,)
+                "update vault.resident_keys set key = null, erased_at = now() where resident_id = %s",
+                (resident_id,),
             )
             await conn.execute("delete from vault.resident_index where resident_id = %s", (resident_id,))

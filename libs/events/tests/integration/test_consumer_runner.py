@@ -42,22 +42,36 @@ async def producer(kafka_bootstrap, fresh_topics):
 
 
 def comment(number: str, text: str) -> Event:
-    return Event.create(CommentAdded(text=text), request_id=number, jurisdiction_id="demo",
-                        actor=Actor(kind="agent", id="a1"), source="agent")
+    return Event.create(
+        CommentAdded(text=text),
+        request_id=number,
+        jurisdiction_id="demo",
+        actor=Actor(kind="agent", id="a1"),
+        source="agent",
+    )
 
 
 async def record_applied(conn, event):
     if event.payload.__class__ is CommentAdded and event.payload.text == "poison":
         raise RuntimeError("this handler rejects poison")
-    await conn.execute(f"insert into {SCHEMA}.applied values (%s, %s, %s)",
-                       (event.event_id, event.request_id, getattr(event.payload, "text", None)))
+    await conn.execute(
+        f"insert into {SCHEMA}.applied values (%s, %s, %s)",
+        (event.event_id, event.request_id, getattr(event.payload, "text", None)),
+    )
 
 
 def runner(name, kafka_bootstrap, fresh_topics, db, producer, **kw):
     return ConsumerRunner(
-        name=name, bootstrap_servers=kafka_bootstrap, topic=fresh_topics.request_events,
-        dead_letter_topic=fresh_topics.dead_letters, pool=db, schema=SCHEMA, handler=record_applied,
-        producer=producer, backoff_initial_s=0.01, **kw,
+        name=name,
+        bootstrap_servers=kafka_bootstrap,
+        topic=fresh_topics.request_events,
+        dead_letter_topic=fresh_topics.dead_letters,
+        pool=db,
+        schema=SCHEMA,
+        handler=record_applied,
+        producer=producer,
+        backoff_initial_s=0.01,
+        **kw,
     )
 
 
@@ -72,8 +86,15 @@ async def run_until(r: ConsumerRunner, db, positions: dict[int, int], timeout=30
     task = asyncio.create_task(r.run())
     try:
         for partition, offset in positions.items():
-            ok = await wait_until_applied(db, schema=SCHEMA, consumer=r.name, topic=r.topic,
-                                          partition=partition, offset=offset, timeout_s=timeout)
+            ok = await wait_until_applied(
+                db,
+                schema=SCHEMA,
+                consumer=r.name,
+                topic=r.topic,
+                partition=partition,
+                offset=offset,
+                timeout_s=timeout,
+            )
             assert ok, f"{r.name} did not reach {partition}:{offset}"
     finally:
         await r.stop()
@@ -86,7 +107,11 @@ async def test_duplicate_publication_is_applied_once(kafka_bootstrap, fresh_topi
     second = await producer.publish(event)  # a producer that retried after a crash re-sends the same event_id
     assert (first.partition, first.offset + 1) == (second.partition, second.offset)
 
-    await run_until(runner("t.dupes.v1", kafka_bootstrap, fresh_topics, db, producer), db, {second.partition: second.offset})
+    await run_until(
+        runner("t.dupes.v1", kafka_bootstrap, fresh_topics, db, producer),
+        db,
+        {second.partition: second.offset},
+    )
 
     rows = [r for r in await applied_rows(db) if r[1] == "once"]
     assert rows == [(event.event_id, "once")]
@@ -95,10 +120,14 @@ async def test_duplicate_publication_is_applied_once(kafka_bootstrap, fresh_topi
     assert positions[second.partition] == second.offset + 1
 
 
-async def test_poison_and_undecodable_records_go_to_the_dead_letter_topic(kafka_bootstrap, fresh_topics, db, producer):
+async def test_poison_and_undecodable_records_go_to_the_dead_letter_topic(
+    kafka_bootstrap, fresh_topics, db, producer
+):
     bad = comment("AAAA-0002", "poison")
     p_bad = await producer.publish(bad)
-    p_junk = await producer.publish_raw(fresh_topics.request_events, b"{not an event", key=b"AAAA-0002", headers=[])
+    p_junk = await producer.publish_raw(
+        fresh_topics.request_events, b"{not an event", key=b"AAAA-0002", headers=[]
+    )
     good = comment("AAAA-0002", "after the poison")
     p_good = await producer.publish(good)
     assert p_bad.partition == p_junk.partition == p_good.partition  # same key, same partition, in order
@@ -107,7 +136,9 @@ async def test_poison_and_undecodable_records_go_to_the_dead_letter_topic(kafka_
     await run_until(r, db, {p_good.partition: p_good.offset})
 
     assert ("after the poison",) in [(n,) for _, n in await applied_rows(db)]
-    dlq = AIOKafkaConsumer(fresh_topics.dead_letters, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest")
+    dlq = AIOKafkaConsumer(
+        fresh_topics.dead_letters, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest"
+    )
     await dlq.start()
     try:
         got = []
@@ -129,13 +160,25 @@ async def test_trace_context_follows_the_event_into_the_consumer(kafka_bootstrap
     configure_tracing("civicloop-test", extra_processor=SimpleSpanProcessor(exporter))
     tracer = trace.get_tracer("test")
     with tracer.start_as_current_span("http POST /api/v1/requests") as root:
-        pos = await producer.publish(Event.create(
-            StatusChanged(status="acknowledged", previous_status="open"), request_id="AAAA-0003",
-            jurisdiction_id="demo", actor=Actor(kind="agent", id="a1"), source="agent"))
-    await run_until(runner("t.trace.v1", kafka_bootstrap, fresh_topics, db, producer), db, {pos.partition: pos.offset})
+        pos = await producer.publish(
+            Event.create(
+                StatusChanged(status="acknowledged", previous_status="open"),
+                request_id="AAAA-0003",
+                jurisdiction_id="demo",
+                actor=Actor(kind="agent", id="a1"),
+                source="agent",
+            )
+        )
+    await run_until(
+        runner("t.trace.v1", kafka_bootstrap, fresh_topics, db, producer), db, {pos.partition: pos.offset}
+    )
 
     spans = exporter.get_finished_spans()
-    consumed = [s for s in spans if s.name == "apply request.status.changed"
-                and s.attributes.get("civicloop.request_id") == "AAAA-0003"]
+    consumed = [
+        s
+        for s in spans
+        if s.name == "apply request.status.changed"
+        and s.attributes.get("civicloop.request_id") == "AAAA-0003"
+    ]
     assert consumed, [s.name for s in spans]
     assert consumed[0].context.trace_id == root.get_span_context().trace_id

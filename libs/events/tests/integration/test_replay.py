@@ -15,14 +15,34 @@ async def test_replay_returns_one_requests_history_in_log_order(kafka_bootstrap,
     mine, other = "REPL-0001", "REPL-0002"
     actor = Actor(kind="agent", id="a1")
     written = [
-        Event.create(ServiceRequestSubmittedV1(service_code="pothole", lat=34.0, long=-118.2), request_id=mine,
-                     jurisdiction_id="demo", actor=Actor(kind="resident"), source="web"),
-        Event.create(CommentAdded(text="for someone else"), request_id=other, jurisdiction_id="demo", actor=actor,
-                     source="agent"),
-        Event.create(StatusChanged(status="in_progress", previous_status="open"), request_id=mine,
-                     jurisdiction_id="demo", actor=actor, source="agent"),
-        Event.create(StatusChanged(status="closed", previous_status="in_progress", public_note="Filled"),
-                     request_id=mine, jurisdiction_id="demo", actor=actor, source="agent"),
+        Event.create(
+            ServiceRequestSubmittedV1(service_code="pothole", lat=34.0, long=-118.2),
+            request_id=mine,
+            jurisdiction_id="demo",
+            actor=Actor(kind="resident"),
+            source="web",
+        ),
+        Event.create(
+            CommentAdded(text="for someone else"),
+            request_id=other,
+            jurisdiction_id="demo",
+            actor=actor,
+            source="agent",
+        ),
+        Event.create(
+            StatusChanged(status="in_progress", previous_status="open"),
+            request_id=mine,
+            jurisdiction_id="demo",
+            actor=actor,
+            source="agent",
+        ),
+        Event.create(
+            StatusChanged(status="closed", previous_status="in_progress", public_note="Filled"),
+            request_id=mine,
+            jurisdiction_id="demo",
+            actor=actor,
+            source="agent",
+        ),
     ]
     try:
         for event in written:

@@ -100,7 +100,10 @@ def test_caused_events_share_the_correlation_id():
 
     second = Event.create(
         StatusChanged(status="closed", previous_status="open"),
-        request_id=first.request_id, jurisdiction_id="demo", actor=Actor(kind="agent", id="a1"), source="agent",
+        request_id=first.request_id,
+        jurisdiction_id="demo",
+        actor=Actor(kind="agent", id="a1"),
+        source="agent",
         causation=first,
     )
     assert second.causation_id == first.event_id

@@ -9,9 +9,14 @@ def test_plaintext_by_default():
 
 
 def test_sasl_ssl_with_scram():
-    opts = client_options("b:9093", {
-        "CIVICLOOP_KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
-        "CIVICLOOP_KAFKA_SASL_USERNAME": "intake", "CIVICLOOP_KAFKA_SASL_PASSWORD": "s3cret"})
+    opts = client_options(
+        "b:9093",
+        {
+            "CIVICLOOP_KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
+            "CIVICLOOP_KAFKA_SASL_USERNAME": "intake",
+            "CIVICLOOP_KAFKA_SASL_PASSWORD": "s3cret",
+        },
+    )
     assert opts["security_protocol"] == "SASL_SSL"
     assert opts["sasl_mechanism"] == "SCRAM-SHA-512"
     assert (opts["sasl_plain_username"], opts["sasl_plain_password"]) == ("intake", "s3cret")

@@ -7,7 +7,11 @@ from hypothesis import strategies as st
 
 
 @settings(max_examples=50, deadline=None)
-@given(name=st.none() | st.text(max_size=50), email=st.none() | st.emails(), phone=st.none() | st.from_regex(r"\A\+1[0-9]{10}\Z"))
+@given(
+    name=st.none() | st.text(max_size=50),
+    email=st.none() | st.emails(),
+    phone=st.none() | st.from_regex(r"\A\+1[0-9]{10}\Z"),
+)
 def test_seal_then_unseal_round_trips_and_hides_the_clear_text(name, email, phone):
     data = PersonalData(name=name, email=email, phone=phone)
     rid, key = uuid.uuid4(), new_key()

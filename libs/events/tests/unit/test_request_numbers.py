@@ -41,7 +41,9 @@ def test_parse_maps_crockford_aliases():
     assert rn.parse("oo1l-iabc") == "0011-1ABC"
 
 
-@pytest.mark.parametrize("text", ["", "ABCD-EFG", "ABCD-EFGHJ", "ABCD-EFGU", "ABCD_EFGH", "ABCD-EFG!", "ÀBCD-EFGH"])
+@pytest.mark.parametrize(
+    "text", ["", "ABCD-EFG", "ABCD-EFGHJ", "ABCD-EFGU", "ABCD_EFGH", "ABCD-EFG!", "ÀBCD-EFGH"]
+)
 def test_parse_rejects_what_cannot_be_a_number(text):
     with pytest.raises(rn.InvalidRequestNumber):
         rn.parse(text)

@@ -22,7 +22,9 @@ long = st.floats(min_value=-180, max_value=180, allow_nan=False)
 times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
 numbers = st.from_regex(r"\A[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\Z")
 sealed = st.builds(
-    SealedPersonalData, resident_id=st.uuids(), nonce=st.just("AAAAAAAAAAAAAAAA"),
+    SealedPersonalData,
+    resident_id=st.uuids(),
+    nonce=st.just("AAAAAAAAAAAAAAAA"),
     ciphertext=st.binary(min_size=16, max_size=64).map(lambda b: __import__("base64").b64encode(b).decode()),
 )
 locations = st.one_of(
@@ -32,9 +34,12 @@ locations = st.one_of(
 codes = st.from_regex(r"\A[a-z][a-z0-9_-]{0,30}\Z")
 submitted = st.builds(
     ServiceRequestSubmitted,
-    service_code=codes, description=text, location=locations,
+    service_code=codes,
+    description=text,
+    location=locations,
     attributes=st.dictionaries(codes, st.lists(st.text(max_size=20), max_size=3), max_size=3),
-    media_urls=st.lists(st.just("https://example.org/p.jpg"), max_size=2), contact=st.none() | sealed,
+    media_urls=st.lists(st.just("https://example.org/p.jpg"), max_size=2),
+    contact=st.none() | sealed,
 )
 payloads = st.one_of(
     submitted,
@@ -45,13 +50,23 @@ payloads = st.one_of(
 
 def envelope(payload, number, when, actor_kind):
     return Event.create(
-        payload, request_id=number, jurisdiction_id="demo", actor=Actor(kind=actor_kind), source="web",
-        occurred_at=when, event_id=uuid.uuid4(),
+        payload,
+        request_id=number,
+        jurisdiction_id="demo",
+        actor=Actor(kind=actor_kind),
+        source="web",
+        occurred_at=when,
+        event_id=uuid.uuid4(),
     )
 
 
 @settings(max_examples=150, deadline=None)
-@given(payload=payloads, number=numbers, when=times, actor_kind=st.sampled_from(["resident", "agent", "partner", "system"]))
+@given(
+    payload=payloads,
+    number=numbers,
+    when=times,
+    actor_kind=st.sampled_from(["resident", "agent", "partner", "system"]),
+)
 def test_encode_decode_round_trip(payload, number, when, actor_kind):
     event = envelope(payload, number, when, actor_kind)
     decoded = decode_event(encode_event(event))
@@ -61,16 +76,28 @@ def test_encode_decode_round_trip(payload, number, when, actor_kind):
 
 @settings(max_examples=150, deadline=None)
 @given(
-    service_code=codes, description=text, point=st.none() | st.tuples(lat, long),
-    address=st.none() | st.text(min_size=1, max_size=80), media=st.none() | st.just("https://e.org/x.png"),
-    contact=st.none() | sealed, number=numbers, when=times,
+    service_code=codes,
+    description=text,
+    point=st.none() | st.tuples(lat, long),
+    address=st.none() | st.text(min_size=1, max_size=80),
+    media=st.none() | st.just("https://e.org/x.png"),
+    contact=st.none() | sealed,
+    number=numbers,
+    when=times,
 )
-def test_any_v1_submission_upcasts_to_an_equivalent_v2(service_code, description, point, address, media, contact, number, when):
+def test_any_v1_submission_upcasts_to_an_equivalent_v2(
+    service_code, description, point, address, media, contact, number, when
+):
     if point is None and address is None:
         address = "somewhere"
     v1 = ServiceRequestSubmittedV1(
-        service_code=service_code, description=description, lat=point[0] if point else None,
-        long=point[1] if point else None, address_string=address, media_url=media, contact=contact,
+        service_code=service_code,
+        description=description,
+        lat=point[0] if point else None,
+        long=point[1] if point else None,
+        address_string=address,
+        media_url=media,
+        contact=contact,
     )
     event = decode_event(json.loads(encode_event(envelope(v1, number, when, "resident"))))
     p = event.payload

@@ -14,11 +14,17 @@ from civicloop_events.payloads import PublicPlace
 DEFAULT_RESOLUTION = 9  # cells of about 0.1 km², edge about 200 m: a block or two in a city
 
 _HOUSE_NUMBER = re.compile(r"^\s*(\d{1,6})(?:\s*-\s*\d{1,6})?[A-Za-z]?\s+(?P<rest>\S.*)$")
-_UNIT = re.compile(r"\s*(?:,\s*)?(?:#|\b(?:APT|APARTMENT|UNIT|STE|SUITE|FL|FLOOR|RM|ROOM)\b\.?)\s*[\w-]+", re.IGNORECASE)
-_INTERSECTION = re.compile(r"^(?P<a>[\w .'-]{2,80}?)\s+(?:&|AND|AT|/|@)\s+(?P<b>[\w .'-]{2,80})$", re.IGNORECASE)
+_UNIT = re.compile(
+    r"\s*(?:,\s*)?(?:#|\b(?:APT|APARTMENT|UNIT|STE|SUITE|FL|FLOOR|RM|ROOM)\b\.?)\s*[\w-]+", re.IGNORECASE
+)
+_INTERSECTION = re.compile(
+    r"^(?P<a>[\w .'-]{2,80}?)\s+(?:&|AND|AT|/|@)\s+(?P<b>[\w .'-]{2,80})$", re.IGNORECASE
+)
 _STREET_WORD = re.compile(
     r"\b(?:ST|STREET|AVE?|AVENUE|RD|ROAD|BLVD|BOULEVARD|DR|DRIVE|WAY|LN|LANE|PL|PLACE|CT|COURT|HWY|HIGHWAY|PKWY|"
-    r"PARKWAY|TER|TERRACE|CIR|CIRCLE|SQ|SQUARE|BROADWAY)\.?$", re.IGNORECASE)
+    r"PARKWAY|TER|TERRACE|CIR|CIRCLE|SQ|SQUARE|BROADWAY)\.?$",
+    re.IGNORECASE,
+)
 
 
 def block_address(address: str | None) -> str | None:
@@ -40,10 +46,16 @@ def block_address(address: str | None) -> str | None:
     return None
 
 
-def public_place(lat: float, long: float, address: str | None = None, *,
-                 resolution: int = DEFAULT_RESOLUTION) -> PublicPlace:
+def public_place(
+    lat: float, long: float, address: str | None = None, *, resolution: int = DEFAULT_RESOLUTION
+) -> PublicPlace:
     """The H3 cell holding the point, its centre as the public point, and the block-level address."""
     cell = h3.latlng_to_cell(lat, long, resolution)
     centre_lat, centre_long = h3.cell_to_latlng(cell)
-    return PublicPlace(h3_cell=cell, h3_resolution=resolution, lat=round(centre_lat, 6), long=round(centre_long, 6),
-                       address=block_address(address))
+    return PublicPlace(
+        h3_cell=cell,
+        h3_resolution=resolution,
+        lat=round(centre_lat, 6),
+        long=round(centre_long, 6),
+        address=block_address(address),
+    )

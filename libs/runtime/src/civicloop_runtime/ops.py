@@ -19,9 +19,13 @@ class Supervised(Protocol):
     def running(self) -> bool: ...
 
 
-def service_checks(pool: AsyncConnectionPool, *, migrations_current: Callable[[], bool],
-                   kafka_connected: Callable[[], bool] | None = None,
-                   consumers: Sequence[Supervised] = ()) -> dict[str, Check]:
+def service_checks(
+    pool: AsyncConnectionPool,
+    *,
+    migrations_current: Callable[[], bool],
+    kafka_connected: Callable[[], bool] | None = None,
+    consumers: Sequence[Supervised] = (),
+) -> dict[str, Check]:
     """What every service's /readyz asks: the database answers, its schema is at head, its Kafka clients are
     connected and its consumers are running (the last two only where the process has them)."""
 
@@ -63,11 +67,13 @@ def ops_router(checks: Callable[[], dict[str, Check]]) -> APIRouter:
         for name, check in checks().items():
             try:
                 results[name] = bool(await asyncio.wait_for(check(), timeout=2.0))
-            except Exception:  # noqa: BLE001 - a failing check is a "not ready", never a 500
+            except Exception:
                 results[name] = False
         ready = bool(results) and all(results.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": results},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": results},
+            status_code=200 if ready else 503,
+        )
 
     @router.get("/metrics", summary="Prometheus metrics.", include_in_schema=False)
     async def metrics() -> Response:

@@ -10,7 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CIVICLOOP_", extra="ignore")
 
-    kafka_bootstrap: str = Field(default="127.0.0.1:39092", description="host:port[,host:port] of the brokers")
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:39092", description="host:port[,host:port] of the brokers"
+    )
     pg_dsn: str = Field(default="postgresql://postgres@127.0.0.1:55432/civicloop")
     topic_prefix: str = ""
     topic_partitions: int = 6
@@ -28,7 +30,7 @@ class ServiceSettings(BaseSettings):
         # Accept SQLAlchemy-style URLs too; psycopg wants the plain scheme.
         for prefix in ("postgresql+psycopg://", "postgres://"):
             if v.startswith(prefix):
-                return "postgresql://" + v[len(prefix):]
+                return "postgresql://" + v[len(prefix) :]
         return v
 
     @property

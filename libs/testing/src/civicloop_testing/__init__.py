@@ -52,7 +52,9 @@ def pg_admin_dsn() -> Iterator[str]:
         with psycopg.connect(ADMIN_DSN, connect_timeout=5) as conn:
             conn.execute("select 1")
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {ADMIN_DSN} ({exc}); start it with `make up`", pytrace=False)
+        pytest.fail(
+            f"PostgreSQL is not reachable at {ADMIN_DSN} ({exc}); start it with `make up`", pytrace=False
+        )
     yield ADMIN_DSN
 
 
@@ -92,8 +94,10 @@ async def make_topics(bootstrap: str, partitions: int = 3) -> Topics:
     topics = Topics(prefix=f"t{uuid.uuid4().hex[:10]}.", partitions=partitions)
     try:
         await asyncio.wait_for(ensure_topics(bootstrap, topics, timeout_s=30), timeout=45)
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"Kafka is not reachable at {bootstrap} ({exc!r}); start it with `make up`", pytrace=False)
+    except Exception as exc:
+        pytest.fail(
+            f"Kafka is not reachable at {bootstrap} ({exc!r}); start it with `make up`", pytrace=False
+        )
     return topics
 
 
@@ -114,8 +118,9 @@ async def pool(database_dsn: str) -> AsyncIterator[AsyncConnectionPool]:
 async def read_all_records(bootstrap: str, topic: str, partition_count: int) -> list[ConsumerRecord]:
     """Every record of `topic`, from the first offset to the end, in partition order (what is on the log, raw)."""
     # "earliest" also for the reset that assign() starts, which would otherwise race the seek below.
-    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        **client_options(bootstrap), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in range(partition_count)]

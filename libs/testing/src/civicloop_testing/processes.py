@@ -28,7 +28,9 @@ def script(name: str) -> str:
 class ServiceProcess:
     """`<script> serve` on a free port, with `<script> migrate` available; logs under `.run/logs/`."""
 
-    def __init__(self, name: str, console_script: str, env: dict[str, str], *, log_prefix: str = "proc") -> None:
+    def __init__(
+        self, name: str, console_script: str, env: dict[str, str], *, log_prefix: str = "proc"
+    ) -> None:
         self.name, self.script, self.env = name, script(console_script), env
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -45,7 +47,10 @@ class ServiceProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [self.script, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
         )
 
     async def wait_ready(self, timeout: float = 60) -> None:

@@ -32,17 +32,24 @@ from civicloop_geo.settings import SCHEMA, GeoSettings
 
 def placing_policy(settings: GeoSettings) -> PlacingPolicy:
     return PlacingPolicy(
-        min_confidence=settings.geocoder_min_confidence, public_h3_resolution=settings.public_h3_resolution,
+        min_confidence=settings.geocoder_min_confidence,
+        public_h3_resolution=settings.public_h3_resolution,
         related_by_group=settings.duplicate_related_by_group,
-        duplicates=DuplicatePolicy(radius_m=settings.duplicate_radius_m, window_days=settings.duplicate_window_days,
-                                   max_candidates=settings.duplicate_max_candidates),
+        duplicates=DuplicatePolicy(
+            radius_m=settings.duplicate_radius_m,
+            window_days=settings.duplicate_window_days,
+            max_candidates=settings.duplicate_max_candidates,
+        ),
     )
 
 
 def cluster_policy(settings: GeoSettings) -> ClusterPolicy:
-    return ClusterPolicy(eps_m=settings.cluster_eps_m, min_points=settings.cluster_min_points,
-                         window=timedelta(hours=settings.cluster_window_hours),
-                         public_h3_resolution=settings.public_h3_resolution)
+    return ClusterPolicy(
+        eps_m=settings.cluster_eps_m,
+        min_points=settings.cluster_min_points,
+        window=timedelta(hours=settings.cluster_window_hours),
+        public_h3_resolution=settings.public_h3_resolution,
+    )
 
 
 @dataclass
@@ -65,24 +72,39 @@ class Geo:
         publisher, policy = self.publisher, placing_policy(self.settings)
 
         async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-            deps = PlacingDeps(geocoder=self.geocoder, areas=self.areas, places=PostgresRequestPlaces(conn),
-                               publisher=publisher, policy=policy)
+            deps = PlacingDeps(
+                geocoder=self.geocoder,
+                areas=self.areas,
+                places=PostgresRequestPlaces(conn),
+                publisher=publisher,
+                policy=policy,
+            )
             await when_request_event_place_and_check(deps, event)
 
         return self._runner(self.settings.requests_consumer_name, self.settings.topics.request_events, handle)
 
     def config_runner(self) -> ConsumerRunner:
         async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-            await when_config_changes_keep_areas_and_services(AreaVersions(conn), PostgresRequestPlaces(conn),
-                                                              event)
+            await when_config_changes_keep_areas_and_services(
+                AreaVersions(conn), PostgresRequestPlaces(conn), event
+            )
 
-        return self._runner(self.settings.config_consumer_name, self.settings.topics.jurisdiction_config, handle)
+        return self._runner(
+            self.settings.config_consumer_name, self.settings.topics.jurisdiction_config, handle
+        )
 
     def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
         if self.producer is None:
             raise RuntimeError("consumers need the producer: bootstrap(..., with_producer=True)")
-        return consumer_runner(self.settings, name=name, topic=topic, handler=handler, pool=self.pool,
-                               producer=self.producer, schema=SCHEMA)
+        return consumer_runner(
+            self.settings,
+            name=name,
+            topic=topic,
+            handler=handler,
+            pool=self.pool,
+            producer=self.producer,
+            schema=SCHEMA,
+        )
 
     async def close(self) -> None:
         aclose = getattr(self.geocoder, "aclose", None)
@@ -94,15 +116,26 @@ class Geo:
 
 
 async def bootstrap(settings: GeoSettings, *, with_producer: bool) -> Geo:
-    pool = await open_pool(settings.pg_dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
-                           name="civicloop-geo")
+    pool = await open_pool(
+        settings.pg_dsn,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        name="civicloop-geo",
+    )
     producer = None
     try:
         if with_producer:
-            producer = EventProducer(settings.kafka_bootstrap, settings.topics.request_events, client_id="civicloop-geo")
+            producer = EventProducer(
+                settings.kafka_bootstrap, settings.topics.request_events, client_id="civicloop-geo"
+            )
             await producer.start()
-        return Geo(settings=settings, pool=pool, geocoder=make_geocoder(settings, pool),
-                   areas=PostgresAreaResolver(pool), producer=producer)
+        return Geo(
+            settings=settings,
+            pool=pool,
+            geocoder=make_geocoder(settings, pool),
+            areas=PostgresAreaResolver(pool),
+            producer=producer,
+        )
     except BaseException:
         if producer is not None:
             await producer.stop()

@@ -15,19 +15,31 @@ CONFIG_CONSUMER = "geo.config.v1"
 
 
 class GeoSettings(ServiceSettings):
-    requests_consumer_name: str = Field(default=REQUESTS_CONSUMER, description="consumer group on requests.events")
-    config_consumer_name: str = Field(default=CONFIG_CONSUMER, description="consumer group on jurisdiction.config")
+    requests_consumer_name: str = Field(
+        default=REQUESTS_CONSUMER, description="consumer group on requests.events"
+    )
+    config_consumer_name: str = Field(
+        default=CONFIG_CONSUMER, description="consumer group on jurisdiction.config"
+    )
 
     geocoder: Literal["gazetteer", "nominatim", "pelias", "census"] = Field(
-        default="gazetteer", description="forward/reverse geocoder: the local PostGIS gazetteer or a remote provider"
+        default="gazetteer",
+        description="forward/reverse geocoder: the local PostGIS gazetteer or a remote provider",
     )
-    geocoder_url: str = Field(default="", description="base URL of the remote geocoder (nominatim, pelias, census)")
-    geocoder_api_key: str = Field(default="", description="API key of the remote geocoder, where it needs one")
+    geocoder_url: str = Field(
+        default="", description="base URL of the remote geocoder (nominatim, pelias, census)"
+    )
+    geocoder_api_key: str = Field(
+        default="", description="API key of the remote geocoder, where it needs one"
+    )
     geocoder_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    geocoder_user_agent: str = Field(default="CivicLoop geo (+https://civicloop.example/contact)",
-                                     description="Nominatim's usage policy asks for an identifying User-Agent")
-    geocoder_min_confidence: float = Field(default=0.5, ge=0, le=1,
-                                           description="below this, an address is reported unresolved")
+    geocoder_user_agent: str = Field(
+        default="CivicLoop geo (+https://civicloop.example/contact)",
+        description="Nominatim's usage policy asks for an identifying User-Agent",
+    )
+    geocoder_min_confidence: float = Field(
+        default=0.5, ge=0, le=1, description="below this, an address is reported unresolved"
+    )
 
     duplicate_radius_m: float = Field(default=500.0, gt=0, le=10_000)
     duplicate_window_days: int = Field(default=30, ge=1, le=365)

@@ -16,13 +16,17 @@ from civicloop_testing import shared_dir
 from psycopg_pool import AsyncConnectionPool
 
 NAMINGS = {
-    "nyc-council-districts": AreaNaming(id_property="district_number", name_template="District {district_number}",
-                                        id_prefix="district-"),
+    "nyc-council-districts": AreaNaming(
+        id_property="district_number", name_template="District {district_number}", id_prefix="district-"
+    ),
     "la-neighborhood-councils-2019": AreaNaming(id_property="nc_id", name_property="name", id_prefix="nc-"),
     "somerville-wards": AreaNaming(id_property="Ward", name_template="Ward {Ward}", id_prefix="ward-"),
 }
-KINDS = {"nyc-council-districts": "council_district", "la-neighborhood-councils-2019": "neighborhood_council",
-         "somerville-wards": "ward"}
+KINDS = {
+    "nyc-council-districts": "council_district",
+    "la-neighborhood-councils-2019": "neighborhood_council",
+    "somerville-wards": "ward",
+}
 
 
 def new_jurisdiction() -> str:
@@ -45,11 +49,17 @@ def prepared(name: str) -> BoundaryReport:
     return prepare_areas(doc["features"], naming=NAMINGS[name])
 
 
-def area_event(jurisdiction: str, area_id: str, name: str, kind: str, geometry: dict[str, Any],
-               source: str = "test") -> Event[Any]:
+def area_event(
+    jurisdiction: str, area_id: str, name: str, kind: str, geometry: dict[str, Any], source: str = "test"
+) -> Event[Any]:
     payload = ServiceAreaDefined(area_id=area_id, name=name, kind=kind, geometry=geometry, source=source)
-    return Event.create(payload, request_id=None, jurisdiction_id=jurisdiction,
-                        actor=Actor(kind=ActorKind.system, id="geo-tests"), source="cli")
+    return Event.create(
+        payload,
+        request_id=None,
+        jurisdiction_id=jurisdiction,
+        actor=Actor(kind=ActorKind.system, id="geo-tests"),
+        source="cli",
+    )
 
 
 async def define_all(pool: AsyncConnectionPool, events: list[Event[Any]]) -> list[int]:
@@ -58,6 +68,9 @@ async def define_all(pool: AsyncConnectionPool, events: list[Event[Any]]) -> lis
         return [await store.define(conn, e) for e in events]
 
 
-async def load_report(pool: AsyncConnectionPool, jurisdiction: str, report: BoundaryReport, kind: str) -> list[int]:
-    return await define_all(pool, [area_event(jurisdiction, a.area_id, a.name, kind, a.geometry)
-                                   for a in report.areas])
+async def load_report(
+    pool: AsyncConnectionPool, jurisdiction: str, report: BoundaryReport, kind: str
+) -> list[int]:
+    return await define_all(
+        pool, [area_event(jurisdiction, a.area_id, a.name, kind, a.geometry) for a in report.areas]
+    )

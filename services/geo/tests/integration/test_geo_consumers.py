@@ -53,16 +53,25 @@ def offset(north_m: float, east_m: float) -> tuple[float, float]:
 
 
 def box(south: float, west: float, north: float, east: float) -> dict[str, Any]:
-    return {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
-                                                [west, south]]]}
+    return {
+        "type": "Polygon",
+        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+    }
 
 
 def settings_for(dsn: str, topics: Topics, kafka_bootstrap: str) -> GeoSettings:
     tag = uuid.uuid4().hex[:8]
-    return GeoSettings(pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap, topic_prefix=topics.prefix,
-                       topic_partitions=topics.partitions, requests_consumer_name=f"geo.requests.v1.{tag}",
-                       config_consumer_name=f"geo.config.v1.{tag}", consumer_backoff_initial_s=0.01,
-                       consumer_backoff_max_s=0.05, consumer_max_attempts=3)
+    return GeoSettings(
+        pg_dsn=dsn,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=topics.prefix,
+        topic_partitions=topics.partitions,
+        requests_consumer_name=f"geo.requests.v1.{tag}",
+        config_consumer_name=f"geo.config.v1.{tag}",
+        consumer_backoff_initial_s=0.01,
+        consumer_backoff_max_s=0.05,
+        consumer_max_attempts=3,
+    )
 
 
 @asynccontextmanager
@@ -91,20 +100,32 @@ async def wait_for_geo_events(kafka_bootstrap: str, topics: Topics, count: int) 
 
 
 def submission(number: str, location: Location, *, code: str = "pothole", at: datetime) -> Event[Any]:
-    return Event.create(ServiceRequestSubmitted(service_code=code, location=location), request_id=number,
-                        jurisdiction_id=J, actor=RESIDENT, source="web", occurred_at=at)
+    return Event.create(
+        ServiceRequestSubmitted(service_code=code, location=location),
+        request_id=number,
+        jurisdiction_id=J,
+        actor=RESIDENT,
+        source="web",
+        occurred_at=at,
+    )
 
 
 async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
-        fresh_geo_dsn: str, fresh_topics: Topics, kafka_bootstrap: str) -> None:
+    fresh_geo_dsn: str, fresh_topics: Topics, kafka_bootstrap: str
+) -> None:
     settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
     pool = await open_pool(fresh_geo_dsn, name="geo-e2e-tests")
     try:
-        await load_address_points(pool, J, [
-            AddressRecord(parse_address("2111 W BELLEVUE AVE, 90026"), *offset(300, 300)),
-            AddressRecord(parse_address("2121 W BELLEVUE AVE, 90026"), *offset(300, 340)),
-            AddressRecord(parse_address("120 S MAIN ST, 90012"), *offset(0, 0)),
-        ], source="tests")
+        await load_address_points(
+            pool,
+            J,
+            [
+                AddressRecord(parse_address("2111 W BELLEVUE AVE, 90026"), *offset(300, 300)),
+                AddressRecord(parse_address("2121 W BELLEVUE AVE, 90026"), *offset(300, 340)),
+                AddressRecord(parse_address("120 S MAIN ST, 90012"), *offset(0, 0)),
+            ],
+            source="tests",
+        )
     finally:
         await pool.close()
 
@@ -118,22 +139,38 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
         for payload in (
             ServiceDefined(service_code="pothole", service_name="Pothole", group="roads"),
             ServiceDefined(service_code="sinkhole", service_name="Sinkhole", group="roads"),
-            ServiceAreaDefined(area_id="ward-1", name="Ward 1", kind="ward",
-                               geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01)),
+            ServiceAreaDefined(
+                area_id="ward-1",
+                name="Ward 1",
+                kind="ward",
+                geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
+            ),
         ):
-            await config.publish(Event.create(payload, request_id=None, jurisdiction_id=J, actor=admin, source="admin"))
+            await config.publish(
+                Event.create(payload, request_id=None, jurisdiction_id=J, actor=admin, source="admin")
+            )
         # Published before geo starts, as on a fresh start or a replay: geo folds the configuration on the log
         # before it places any request, or it would place them against no areas at all.
         await requests.publish(submission("GEOE-0001", Location(lat=LAT, long=LONG), at=t0))
         async with running(settings):
-            await requests.publish(submission("GEOE-0002", Location(address_string="2111 w bellvue ave"),
-                                              code="sinkhole", at=t0 + timedelta(minutes=5)))
-            await requests.publish(submission("GEOE-0003", Location(address_string="1 Nowhere Plaza"),
-                                              at=t0 + timedelta(minutes=6)))
+            await requests.publish(
+                submission(
+                    "GEOE-0002",
+                    Location(address_string="2111 w bellvue ave"),
+                    code="sinkhole",
+                    at=t0 + timedelta(minutes=5),
+                )
+            )
+            await requests.publish(
+                submission(
+                    "GEOE-0003", Location(address_string="1 Nowhere Plaza"), at=t0 + timedelta(minutes=6)
+                )
+            )
             await requests.publish(submission("GEOE-0004", Location(lat=LAT + 0.5, long=LONG), at=t0))
             near = offset(40, 0)
-            await requests.publish(submission("GEOE-0005", Location(lat=near[0], long=near[1]),
-                                              at=t0 + timedelta(minutes=10)))
+            await requests.publish(
+                submission("GEOE-0005", Location(lat=near[0], long=near[1]), at=t0 + timedelta(minutes=10))
+            )
             events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 7)
     finally:
         await config.stop()
@@ -146,15 +183,20 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
     assert (gps.lat, gps.long, gps.method, gps.provider) == (LAT, LONG, LocationMethod.submitted, "reporter")
     assert gps.address == "120 S MAIN ST, 90012", "no address given: reverse geocoded"
     assert gps.inside_jurisdiction and [a.area_id for a in gps.service_areas] == ["ward-1"]
-    assert gps.public.address == "100 block of S MAIN ST, 90012" and (gps.public.lat, gps.public.long) != (LAT, LONG)
+    assert gps.public.address == "100 block of S MAIN ST, 90012" and (gps.public.lat, gps.public.long) != (
+        LAT,
+        LONG,
+    )
 
     typo: LocationResolved = by[("GEOE-0002", LocationResolved)].payload
     assert typo.method is LocationMethod.geocoded and typo.provider == "gazetteer"
     assert typo.address is not None and "BELLEVUE" in typo.address and typo.confidence >= 0.5
     assert abs(typo.lat - offset(300, 300)[0]) < 1e-6
 
-    assert by[("GEOE-0003", LocationUnresolved)].payload.reason in (UnresolvedReason.address_not_found,
-                                                                     UnresolvedReason.low_confidence)
+    assert by[("GEOE-0003", LocationUnresolved)].payload.reason in (
+        UnresolvedReason.address_not_found,
+        UnresolvedReason.low_confidence,
+    )
     far: LocationResolved = by[("GEOE-0004", LocationResolved)].payload
     assert far.inside_jurisdiction is False and far.service_areas == []
 
@@ -164,12 +206,15 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
     named = {e.request_id: e.payload.candidates for e in events if isinstance(e.payload, DuplicateSuspected)}
     assert len(named) == 2
     close = ["GEOE-0001", "GEOE-0002", "GEOE-0005"]
-    for a, b in ((x, y) for i, x in enumerate(close) for y in close[i + 1:]):
+    for a, b in ((x, y) for i, x in enumerate(close) for y in close[i + 1 :]):
         a_names_b = b in [c.request_id for c in named.get(a, [])]
         b_names_a = a in [c.request_id for c in named.get(b, [])]
         assert a_names_b != b_names_a, (a, b, named)
-    expected_m = {frozenset({"GEOE-0001", "GEOE-0005"}): (35, 45), frozenset({"GEOE-0001", "GEOE-0002"}): (400, 450),
-                  frozenset({"GEOE-0002", "GEOE-0005"}): (380, 420)}
+    expected_m = {
+        frozenset({"GEOE-0001", "GEOE-0005"}): (35, 45),
+        frozenset({"GEOE-0001", "GEOE-0002"}): (400, 450),
+        frozenset({"GEOE-0002", "GEOE-0005"}): (380, 420),
+    }
     for rid, candidates in named.items():
         assert [c.score for c in candidates] == sorted((c.score for c in candidates), reverse=True)
         for c in candidates:
@@ -178,8 +223,12 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
     assert all(e.causation_id is not None for e in events)
 
     # Replay from zero (a new consumer group on the same log): the same event ids again, so nothing new lands.
-    replay = settings.model_copy(update={"requests_consumer_name": settings.requests_consumer_name + ".replay",
-                                         "config_consumer_name": settings.config_consumer_name + ".replay"})
+    replay = settings.model_copy(
+        update={
+            "requests_consumer_name": settings.requests_consumer_name + ".replay",
+            "config_consumer_name": settings.config_consumer_name + ".replay",
+        }
+    )
     async with running(replay) as geo:
         async with asyncio.timeout(30):
             while await _placed(geo) < 4:
@@ -191,13 +240,15 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
 
 async def _placed(geo: Geo) -> int:
     async with geo.pool.connection() as conn:
-        cur = await conn.execute("select count(*) from geo.inbox where consumer = %s",
-                                 (geo.settings.requests_consumer_name,))
+        cur = await conn.execute(
+            "select count(*) from geo.inbox where consumer = %s", (geo.settings.requests_consumer_name,)
+        )
         return (await cur.fetchone())[0]
 
 
-async def test_a_merged_request_is_no_longer_a_candidate(fresh_geo_dsn: str, fresh_topics: Topics,
-                                                         kafka_bootstrap: str) -> None:
+async def test_a_merged_request_is_no_longer_a_candidate(
+    fresh_geo_dsn: str, fresh_topics: Topics, kafka_bootstrap: str
+) -> None:
     settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
     requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
     await requests.start()
@@ -208,24 +259,36 @@ async def test_a_merged_request_is_no_longer_a_candidate(fresh_geo_dsn: str, fre
             # defined, and this test is about the merge, not about that race.
             await requests.publish(submission("GEOM-0001", Location(lat=LAT, long=LONG), at=t0))
             await wait_for_geo_events(kafka_bootstrap, fresh_topics, 1)
-            await requests.publish(submission("GEOM-0002", Location(lat=LAT, long=LONG),
-                                              at=t0 + timedelta(minutes=1)))
+            await requests.publish(
+                submission("GEOM-0002", Location(lat=LAT, long=LONG), at=t0 + timedelta(minutes=1))
+            )
             await wait_for_geo_events(kafka_bootstrap, fresh_topics, 3)
-            await requests.publish(Event.create(MergedAsDuplicate(original_request_id="GEOM-0001"),
-                                                request_id="GEOM-0002", jurisdiction_id=J,
-                                                actor=Actor(kind=ActorKind.agent, id="a1"), source="agent"))
+            await requests.publish(
+                Event.create(
+                    MergedAsDuplicate(original_request_id="GEOM-0001"),
+                    request_id="GEOM-0002",
+                    jurisdiction_id=J,
+                    actor=Actor(kind=ActorKind.agent, id="a1"),
+                    source="agent",
+                )
+            )
             async with asyncio.timeout(30):
                 while not await _merged(geo, "GEOM-0002"):
                     await asyncio.sleep(0.1)
-            await requests.publish(submission("GEOM-0003", Location(lat=LAT, long=LONG),
-                                              at=t0 + timedelta(minutes=2)))
+            await requests.publish(
+                submission("GEOM-0003", Location(lat=LAT, long=LONG), at=t0 + timedelta(minutes=2))
+            )
             events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 5)
     finally:
         await requests.stop()
-    [second] = [e for e in events if e.request_id == "GEOM-0002" and isinstance(e.payload, DuplicateSuspected)]
+    [second] = [
+        e for e in events if e.request_id == "GEOM-0002" and isinstance(e.payload, DuplicateSuspected)
+    ]
     assert [c.request_id for c in second.payload.candidates] == ["GEOM-0001"]
     [third] = [e for e in events if e.request_id == "GEOM-0003" and isinstance(e.payload, DuplicateSuspected)]
-    assert [c.request_id for c in third.payload.candidates] == ["GEOM-0001"], "the merged GEOM-0002 is not offered"
+    assert [c.request_id for c in third.payload.candidates] == ["GEOM-0001"], (
+        "the merged GEOM-0002 is not offered"
+    )
 
 
 async def _merged(geo: Geo, request_id: str) -> bool:
@@ -236,7 +299,8 @@ async def _merged(geo: Geo, request_id: str) -> bool:
 
 
 async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
-        fresh_geo_dsn: str, fresh_topics: Topics, kafka_bootstrap: str) -> None:
+    fresh_geo_dsn: str, fresh_topics: Topics, kafka_bootstrap: str
+) -> None:
     """A replay or a first start finds both topics full: the areas must be folded before anything is placed."""
     settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
     config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
@@ -247,16 +311,38 @@ async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
     try:
         for i in range(300):  # a county's worth of boundaries ahead of the one that matters
             south = LAT + 1 + i * 0.01
-            await config.publish(Event.create(
-                ServiceAreaDefined(area_id=f"far-{i}", name=f"Far {i}", kind="block_group",
-                                   geometry=box(south, LONG, south + 0.005, LONG + 0.005)),
-                request_id=None, jurisdiction_id=J, actor=admin, source="admin"))
-        await config.publish(Event.create(
-            ServiceAreaDefined(area_id="ward-9", name="Ward 9", kind="ward",
-                               geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01)),
-            request_id=None, jurisdiction_id=J, actor=admin, source="admin"))
+            await config.publish(
+                Event.create(
+                    ServiceAreaDefined(
+                        area_id=f"far-{i}",
+                        name=f"Far {i}",
+                        kind="block_group",
+                        geometry=box(south, LONG, south + 0.005, LONG + 0.005),
+                    ),
+                    request_id=None,
+                    jurisdiction_id=J,
+                    actor=admin,
+                    source="admin",
+                )
+            )
+        await config.publish(
+            Event.create(
+                ServiceAreaDefined(
+                    area_id="ward-9",
+                    name="Ward 9",
+                    kind="ward",
+                    geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
+                ),
+                request_id=None,
+                jurisdiction_id=J,
+                actor=admin,
+                source="admin",
+            )
+        )
         for n in range(1, 6):
-            await requests.publish(submission(f"GEOF-000{n}", Location(lat=LAT, long=LONG), at=datetime.now(UTC)))
+            await requests.publish(
+                submission(f"GEOF-000{n}", Location(lat=LAT, long=LONG), at=datetime.now(UTC))
+            )
         async with running(settings):
             # Five placements, each with duplicates of the others placed before it: 5 + 4 events in all.
             events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 9)
@@ -268,25 +354,41 @@ async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
     assert all(p.inside_jurisdiction and [a.area_id for a in p.service_areas] == ["ward-9"] for p in placed)
 
 
-async def test_an_agent_places_by_hand_what_geo_could_not(fresh_geo_dsn: str, fresh_topics: Topics,
-                                                          kafka_bootstrap: str) -> None:
+async def test_an_agent_places_by_hand_what_geo_could_not(
+    fresh_geo_dsn: str, fresh_topics: Topics, kafka_bootstrap: str
+) -> None:
     settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
     config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
     requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
     await config.start()
     await requests.start()
     try:
-        await config.publish(Event.create(
-            ServiceAreaDefined(area_id="ward-3", name="Ward 3", kind="ward",
-                               geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01)),
-            request_id=None, jurisdiction_id=J, actor=Actor(kind=ActorKind.system, id="tests"), source="admin"))
+        await config.publish(
+            Event.create(
+                ServiceAreaDefined(
+                    area_id="ward-3",
+                    name="Ward 3",
+                    kind="ward",
+                    geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
+                ),
+                request_id=None,
+                jurisdiction_id=J,
+                actor=Actor(kind=ActorKind.system, id="tests"),
+                source="admin",
+            )
+        )
         async with running(settings):
-            await requests.publish(submission("GEOC-0001", Location(address_string="behind the old mill"),
-                                              at=datetime.now(UTC)))
+            await requests.publish(
+                submission("GEOC-0001", Location(address_string="behind the old mill"), at=datetime.now(UTC))
+            )
             [unresolved] = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 1)
-            fix = Event.create(LocationCorrected(lat=LAT, long=LONG, address="120 S MAIN ST", note="called back"),
-                               request_id="GEOC-0001", jurisdiction_id=J,
-                               actor=Actor(kind=ActorKind.agent, id="a1"), source="agent")
+            fix = Event.create(
+                LocationCorrected(lat=LAT, long=LONG, address="120 S MAIN ST", note="called back"),
+                request_id="GEOC-0001",
+                jurisdiction_id=J,
+                actor=Actor(kind=ActorKind.agent, id="a1"),
+                source="agent",
+            )
             await requests.publish(fix)
             events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 2)
     finally:
@@ -296,5 +398,7 @@ async def test_an_agent_places_by_hand_what_geo_could_not(fresh_geo_dsn: str, fr
     [placed] = [e for e in events if isinstance(e.payload, LocationResolved)]
     assert placed.causation_id == fix.event_id
     assert (placed.payload.method, placed.payload.provider) == (LocationMethod.corrected, "agent")
-    assert [a.area_id for a in placed.payload.service_areas] == ["ward-3"] and placed.payload.inside_jurisdiction
+    assert [a.area_id for a in placed.payload.service_areas] == [
+        "ward-3"
+    ] and placed.payload.inside_jurisdiction
     assert placed.payload.public.address == "100 block of S MAIN ST"

@@ -28,10 +28,26 @@ def offset(lat: float, long: float, north_m: float, east_m: float) -> tuple[floa
     return lat + north_m / 111_195.0, long + east_m / (111_195.0 * math.cos(math.radians(lat)))
 
 
-def place(j: str, n: int, lat: float, long: float, *, code: str = "pothole", at: datetime = T0,
-          areas: tuple[str, ...] = ()) -> RequestPlace:
-    return RequestPlace(request_id=f"{j}-{n:04d}", jurisdiction_id=j, service_code=code, submitted_at=at, lat=lat,
-                        long=long, area_ids=areas, h3_cell=h3.latlng_to_cell(lat, long, 9))
+def place(
+    j: str,
+    n: int,
+    lat: float,
+    long: float,
+    *,
+    code: str = "pothole",
+    at: datetime = T0,
+    areas: tuple[str, ...] = (),
+) -> RequestPlace:
+    return RequestPlace(
+        request_id=f"{j}-{n:04d}",
+        jurisdiction_id=j,
+        service_code=code,
+        submitted_at=at,
+        lat=lat,
+        long=long,
+        area_ids=areas,
+        h3_cell=h3.latlng_to_cell(lat, long, 9),
+    )
 
 
 class Recorder(EventPublisher):
@@ -43,7 +59,8 @@ class Recorder(EventPublisher):
 
 
 async def test_nearby_open_finds_only_open_unmerged_same_category_within_radius_and_window(
-        geo_pool: AsyncConnectionPool) -> None:
+    geo_pool: AsyncConnectionPool,
+) -> None:
     j = f"dup-{uuid.uuid4().hex[:8]}"
     async with geo_pool.connection() as conn, conn.transaction():
         store = PostgresRequestPlaces(conn)
@@ -58,22 +75,48 @@ async def test_nearby_open_finds_only_open_unmerged_same_category_within_radius_
         await store.set_status(f"{j}-0006", "closed")
         await store.record(place(j, 7, *offset(LAT, LONG, 40, 0)))
         await store.mark_merged(f"{j}-0007", f"{j}-0001")
-        found = await store.nearby_open(j, LAT, LONG, service_codes=["pothole"], radius_m=500,
-                                        since=T0 - timedelta(days=30), until=T0, limit=10)
+        found = await store.nearby_open(
+            j,
+            LAT,
+            LONG,
+            service_codes=["pothole"],
+            radius_m=500,
+            since=T0 - timedelta(days=30),
+            until=T0,
+            limit=10,
+        )
         assert [n.request_id for n in found] == [f"{j}-0001", f"{j}-0002"]
         # Spheroid distances: within 0.5 % of the spherical offsets the points were laid out with.
         assert [n.distance_m for n in found] == [pytest.approx(120, rel=5e-3), pytest.approx(480, rel=5e-3)]
-        both = await store.nearby_open(j, LAT, LONG, service_codes=["pothole", "graffiti"], radius_m=500,
-                                       since=T0 - timedelta(days=30), until=T0, limit=10)
+        both = await store.nearby_open(
+            j,
+            LAT,
+            LONG,
+            service_codes=["pothole", "graffiti"],
+            radius_m=500,
+            since=T0 - timedelta(days=30),
+            until=T0,
+            limit=10,
+        )
         assert both[0].request_id == f"{j}-0004"
 
 
 async def test_the_duplicate_query_uses_the_spatial_or_category_index(geo_pool: AsyncConnectionPool) -> None:
     async with geo_pool.connection() as conn:
         await conn.execute("set enable_seqscan = off")
-        cur = await conn.execute("explain " + DUPLICATE_QUERY, {
-            "jurisdiction_id": "x", "service_codes": ["pothole"], "lat": LAT, "long": LONG, "since": T0, "until": T0,
-            "radius_m": 500, "limit": 20})
+        cur = await conn.execute(
+            "explain " + DUPLICATE_QUERY,
+            {
+                "jurisdiction_id": "x",
+                "service_codes": ["pothole"],
+                "lat": LAT,
+                "long": LONG,
+                "since": T0,
+                "until": T0,
+                "radius_m": 500,
+                "limit": 20,
+            },
+        )
         plan = "\n".join(r[0] for r in await cur.fetchall())
         await conn.execute("reset enable_seqscan")
     assert "requests_geog" in plan or "requests_open_by_category" in plan, plan
@@ -85,16 +128,28 @@ async def test_a_spike_of_one_category_in_one_place_is_announced_once(geo_pool: 
     async with geo_pool.connection() as conn, conn.transaction():
         store = PostgresRequestPlaces(conn)
         for i in range(6):  # six dumping reports within ~100 m
-            await store.record(place(j, i, *offset(LAT, LONG, 20 * i, 15 * (i % 2)), code="dumping",
-                                     at=now - timedelta(hours=i), areas=("cd-14",)))
+            await store.record(
+                place(
+                    j,
+                    i,
+                    *offset(LAT, LONG, 20 * i, 15 * (i % 2)),
+                    code="dumping",
+                    at=now - timedelta(hours=i),
+                    areas=("cd-14",),
+                )
+            )
         for i in range(6, 9):  # three far apart: noise
-            await store.record(place(j, i, *offset(LAT, LONG, 3000 * (i - 5), 0), code="dumping",
-                                     at=now - timedelta(hours=1)))
+            await store.record(
+                place(
+                    j, i, *offset(LAT, LONG, 3000 * (i - 5), 0), code="dumping", at=now - timedelta(hours=1)
+                )
+            )
         for i in range(9, 13):  # four potholes next to the dumping: another category, below min_points
             await store.record(place(j, i, *offset(LAT, LONG, 5 * i, 0), at=now - timedelta(hours=1)))
         for i in range(13, 19):  # an old spike, outside the window
-            await store.record(place(j, i, *offset(LAT, LONG, -5000 + i, 0), code="dumping",
-                                     at=now - timedelta(days=10)))
+            await store.record(
+                place(j, i, *offset(LAT, LONG, -5000 + i, 0), code="dumping", at=now - timedelta(days=10))
+            )
     policy = ClusterPolicy(eps_m=250, min_points=5, window=timedelta(hours=72))
     recorder = Recorder()
     async with geo_pool.connection() as conn, conn.transaction():
@@ -106,7 +161,9 @@ async def test_a_spike_of_one_category_in_one_place_is_announced_once(geo_pool: 
     assert c.area_ids == ["cd-14"] and 50 < c.radius_m < 150
     assert mine[0].request_id is None and mine[0].key == j.encode()
     # The centre is public: an H3 cell's centre, near the members' centroid (~50 m north of LAT, LONG).
-    assert c.centre.h3_resolution == 9 and h3.latlng_to_cell(c.centre.lat, c.centre.long, 9) == c.centre.h3_cell
+    assert (
+        c.centre.h3_resolution == 9 and h3.latlng_to_cell(c.centre.lat, c.centre.long, 9) == c.centre.h3_cell
+    )
     assert distance_m(c.centre.lat, c.centre.long, *offset(LAT, LONG, 50, 7)) < 250
 
     async with geo_pool.connection() as conn, conn.transaction():
@@ -116,5 +173,8 @@ async def test_a_spike_of_one_category_in_one_place_is_announced_once(geo_pool: 
 
 
 async def store_extra(conn: Any, j: str, now: datetime) -> None:
-    await PostgresRequestPlaces(conn).record(place(j, 99, *offset(LAT, LONG, 60, 0), code="dumping",
-                                                   at=now - timedelta(minutes=1), areas=("cd-14",)))
+    await PostgresRequestPlaces(conn).record(
+        place(
+            j, 99, *offset(LAT, LONG, 60, 0), code="dumping", at=now - timedelta(minutes=1), areas=("cd-14",)
+        )
+    )

@@ -57,9 +57,11 @@ def record(text: str, lat: float, long: float) -> AddressRecord:
 
 
 def town_records() -> list[AddressRecord]:
-    return ([record(f"{n} Main St, 90001", *main_st(n)) for n in MAIN_NUMBERS]
-            + [record(f"{n} W Bellevue Ave, 90002", *bellevue(n)) for n in BELLEVUE_NUMBERS]
-            + [record(f"{n} Oak Ave, 90001", *oak(n)) for n in OAK_NUMBERS])
+    return (
+        [record(f"{n} Main St, 90001", *main_st(n)) for n in MAIN_NUMBERS]
+        + [record(f"{n} W Bellevue Ave, 90002", *bellevue(n)) for n in BELLEVUE_NUMBERS]
+        + [record(f"{n} Oak Ave, 90001", *oak(n)) for n in OAK_NUMBERS]
+    )
 
 
 def write_geojson(path: Path, features: list[dict]) -> Path:
@@ -68,13 +70,19 @@ def write_geojson(path: Path, features: list[dict]) -> Path:
 
 
 def line(name: str, coords: list[tuple[float, float]], **props) -> dict:
-    return {"type": "Feature", "properties": {"name": name, **props},
-            "geometry": {"type": "LineString", "coordinates": [[long, lat] for lat, long in coords]}}
+    return {
+        "type": "Feature",
+        "properties": {"name": name, **props},
+        "geometry": {"type": "LineString", "coordinates": [[long, lat] for lat, long in coords]},
+    }
 
 
 def point(name: str, lat: float, long: float, **props) -> dict:
-    return {"type": "Feature", "properties": {"name": name, **props},
-            "geometry": {"type": "Point", "coordinates": [long, lat]}}
+    return {
+        "type": "Feature",
+        "properties": {"name": name, **props},
+        "geometry": {"type": "Point", "coordinates": [long, lat]},
+    }
 
 
 CROSSING = (LAT0 + 0.001, LONG0)  # where ELM AVE's centreline crosses MAIN ST's
@@ -87,21 +95,32 @@ async def town(geo_pool, tmp_path):
     jurisdiction = f"gz-{uuid4().hex[:8]}"
     report = await load_address_points(geo_pool, jurisdiction, town_records(), source="town")
     assert report.loaded == len(MAIN_NUMBERS) + len(BELLEVUE_NUMBERS) + len(OAK_NUMBERS)
-    streets = write_geojson(tmp_path / "streets.geojson", [
-        line("Main Street", [(LAT0, LONG0), (LAT0 + 0.01, LONG0)]),
-        line("Elm Avenue", [(CROSSING[0], LONG0 - 0.005), (CROSSING[0], LONG0 + 0.005)]),
-        line("Pine St", [(LAT0 + 0.02, LONG0 + 0.01), (LAT0 + 0.02, LONG0 + 0.02)], first=1, last=99),
-        {"type": "Feature", "properties": {"name": "Nowhere Rd"}, "geometry": {"type": "Point",
-                                                                                "coordinates": [0, 0]}},
-    ])
-    lines = await load_streets_geojson(geo_pool, jurisdiction, streets, from_property="first", to_property="last")
+    streets = write_geojson(
+        tmp_path / "streets.geojson",
+        [
+            line("Main Street", [(LAT0, LONG0), (LAT0 + 0.01, LONG0)]),
+            line("Elm Avenue", [(CROSSING[0], LONG0 - 0.005), (CROSSING[0], LONG0 + 0.005)]),
+            line("Pine St", [(LAT0 + 0.02, LONG0 + 0.01), (LAT0 + 0.02, LONG0 + 0.02)], first=1, last=99),
+            {
+                "type": "Feature",
+                "properties": {"name": "Nowhere Rd"},
+                "geometry": {"type": "Point", "coordinates": [0, 0]},
+            },
+        ],
+    )
+    lines = await load_streets_geojson(
+        geo_pool, jurisdiction, streets, from_property="first", to_property="last"
+    )
     assert (lines.loaded, lines.skipped) == (3, {"not a line": 1})
-    landmarks = write_geojson(tmp_path / "landmarks.geojson", [
-        point("Lincoln Elementary School", *SCHOOL, type="school"),
-        point("Echo Park Branch Library", *LIBRARIES[0], type="library"),
-        point("Central Library", *LIBRARIES[1], type="library"),
-        point("", LAT0, LONG0, type="bench"),
-    ])
+    landmarks = write_geojson(
+        tmp_path / "landmarks.geojson",
+        [
+            point("Lincoln Elementary School", *SCHOOL, type="school"),
+            point("Echo Park Branch Library", *LIBRARIES[0], type="library"),
+            point("Central Library", *LIBRARIES[1], type="library"),
+            point("", LAT0, LONG0, type="bench"),
+        ],
+    )
     marks = await load_landmarks_geojson(geo_pool, jurisdiction, landmarks, kind_property="type")
     assert (marks.loaded, marks.skipped) == (3, {"no name": 1})
     return jurisdiction
@@ -253,8 +272,16 @@ async def test_csv_loading_maps_columns_skips_unusable_rows_and_reloads_idempote
         w.writerow(["Cedar St & Birch Ave", "34.1", "-118.1"])  # no house number
         w.writerow(["14 Cedar St", "", ""])  # no point
         w.writerow(["16 Cedar St", "0", "0"])  # the exports' "no point"
-    columns = AddressColumns(address="addr", house_number=None, predir=None, street_name=None, suffix=None,
-                             postcode=None, lat="y", long="x")
+    columns = AddressColumns(
+        address="addr",
+        house_number=None,
+        predir=None,
+        street_name=None,
+        suffix=None,
+        postcode=None,
+        lat="y",
+        long="x",
+    )
     for _ in range(2):
         report = await load_address_csv(geo_pool, jurisdiction, path, columns)
         assert report.loaded == 2
@@ -262,7 +289,8 @@ async def test_csv_loading_maps_columns_skips_unusable_rows_and_reloads_idempote
     async with geo_pool.connection() as conn:
         cur = await conn.execute(
             "select full_address, unit from geo.address_points where jurisdiction_id = %s order by full_address",
-            (jurisdiction,))
+            (jurisdiction,),
+        )
         assert await cur.fetchall() == [("10 CEDAR ST, 90003", ""), ("12 CEDAR ST APT 2, 90003", "APT 2")]
     [best, *_] = await PostgisGazetteer(geo_pool).geocode(jurisdiction, "10 cedar st")
     assert (best.lat, best.long) == pytest.approx((34.1, -118.1))

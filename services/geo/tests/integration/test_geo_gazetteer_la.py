@@ -38,8 +38,10 @@ pytestmark = pytest.mark.integration
 SHARED = shared_dir()
 CSV = SHARED / "data" / "requests" / "la-311-2017-sample.csv" if SHARED else None
 if CSV is None or not CSV.exists():
-    pytest.skip("../shared/data/requests/la-311-2017-sample.csv is not beside this checkout (a user's clone)",
-                allow_module_level=True)
+    pytest.skip(
+        "../shared/data/requests/la-311-2017-sample.csv is not beside this checkout (a user's clone)",
+        allow_module_level=True,
+    )
 
 MIN_CONFIDENCE = GeoSettings.model_fields["geocoder_min_confidence"].default
 
@@ -84,7 +86,9 @@ async def la(la_pool) -> LaGazetteer:
             first.setdefault((r.address.key(), r.address.unit, r.address.postcode), r)
         else:
             held_out.setdefault(r.address.key(), (raw, r))
-    report = await load_address_points(la_pool, jurisdiction, [r for _, r in records if loaded(r)], source="la")
+    report = await load_address_points(
+        la_pool, jurisdiction, [r for _, r in records if loaded(r)], source="la"
+    )
     assert report.loaded == len(first)
     return LaGazetteer(jurisdiction, list(first.values()), list(held_out.values()))
 
@@ -113,11 +117,13 @@ async def test_held_out_la_addresses_are_placed_near_where_the_city_recorded_the
     rate_known = matched_on_known_streets / known_streets
     within_250 = sum(d < 250 for d in distances) / len(distances)
     sure = [d for c, d in confident if c >= 0.7]
-    figures = (f"LA hold-out: {n} distinct addresses geocoded against {len(la.loaded)} loaded in {elapsed:.1f} s "
-               f"({1000 * elapsed / n:.1f} ms each); matched (confidence >= {MIN_CONFIDENCE}) {rate:.1%}, "
-               f"{rate_known:.1%} of the {known_streets} whose street is loaded at all; median distance "
-               f"{median:.0f} m, {within_250:.1%} of matches within 250 m; confidence >= 0.7: {len(sure)} matches, "
-               f"median {statistics.median(sure):.0f} m")
+    figures = (
+        f"LA hold-out: {n} distinct addresses geocoded against {len(la.loaded)} loaded in {elapsed:.1f} s "
+        f"({1000 * elapsed / n:.1f} ms each); matched (confidence >= {MIN_CONFIDENCE}) {rate:.1%}, "
+        f"{rate_known:.1%} of the {known_streets} whose street is loaded at all; median distance "
+        f"{median:.0f} m, {within_250:.1%} of matches within 250 m; confidence >= 0.7: {len(sure)} matches, "
+        f"median {statistics.median(sure):.0f} m"
+    )
     print(figures)
     # Measured: 1822 geocoded, 52.6% matched (72.6% of those on a loaded street), median 53 m, 84.6% within
     # 250 m, confidence >= 0.7 median ~20 m, ~3 ms each. Bounds leave room for planner and data-order noise.
@@ -131,9 +137,19 @@ async def test_held_out_la_addresses_are_placed_near_where_the_city_recorded_the
 
 async def test_a_geocode_is_a_few_index_lookups_not_table_scans(la, la_pool):
     probe = la.held_out[0][1].address
-    params = {"j": la.jurisdiction, "name": probe.street.name, "k": gz.NEAREST_NAMES, "n": probe.house_number,
-              "names": [probe.street.name], "predirs": [probe.street.predir], "suffixes": [probe.street.suffix],
-              "postdirs": [probe.street.postdir], "lat": 34.05, "long": -118.25, "max": 150.0}
+    params = {
+        "j": la.jurisdiction,
+        "name": probe.street.name,
+        "k": gz.NEAREST_NAMES,
+        "n": probe.house_number,
+        "names": [probe.street.name],
+        "predirs": [probe.street.predir],
+        "suffixes": [probe.street.suffix],
+        "postdirs": [probe.street.postdir],
+        "lat": 34.05,
+        "long": -118.25,
+        "max": 150.0,
+    }
     plans = {}
     async with la_pool.connection() as conn:
         for name in ("_CANDIDATE_STREETS", "_EXACT_POINTS", "_NEIGHBOUR_POINTS", "_REVERSE"):
@@ -145,8 +161,11 @@ async def test_a_geocode_is_a_few_index_lookups_not_table_scans(la, la_pool):
     assert "Order By: (geom <-> " in plans["_REVERSE"]  # spatial KNN on the GiST index
 
 
-PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                            HealthCheck.function_scoped_fixture])
+PROPERTY = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 @given(pick=st.integers(min_value=0, max_value=10**9))

@@ -59,8 +59,7 @@ async def load_partition(pool, name: str) -> Partition:
     await load_report(pool, j, report, KINDS[name])
     areas = {a.area_id: shape(a.geometry) for a in report.areas}
     triangles = [
-        (area_id, t) for area_id, g in areas.items()
-        for t in shapely.constrained_delaunay_triangles(g).geoms
+        (area_id, t) for area_id, g in areas.items() for t in shapely.constrained_delaunay_triangles(g).geoms
     ]
     union = shapely.union_all(list(areas.values()))
     return Partition(j, areas, union, triangles, union.bounds)
@@ -87,13 +86,19 @@ def point_in_triangle(triangle: shapely.Geometry, u: float, v: float) -> Point:
 
 
 def interior_points(partition: Partition, draw_index, u_v: list[tuple[float, float]]) -> list[Point]:
-    return [point_in_triangle(partition.triangles[i][1], u, v) for i, (u, v) in zip(draw_index, u_v, strict=True)]
+    return [
+        point_in_triangle(partition.triangles[i][1], u, v) for i, (u, v) in zip(draw_index, u_v, strict=True)
+    ]
 
 
 def bbox_points(partition: Partition, u_v: list[tuple[float, float]], margin: float = 0.01) -> list[Point]:
     west, south, east, north = partition.bounds
-    return [Point(west - margin + u * (east - west + 2 * margin), south - margin + v * (north - south + 2 * margin))
-            for u, v in u_v]
+    return [
+        Point(
+            west - margin + u * (east - west + 2 * margin), south - margin + v * (north - south + 2 * margin)
+        )
+        for u, v in u_v
+    ]
 
 
 async def check(partition: Partition, resolver: PostgresAreaResolver, points: list[Point]) -> dict[str, int]:
@@ -148,7 +153,9 @@ async def test_any_point_around_new_york_is_in_one_district_or_flagged_outside(n
     await check(nyc, PostgresAreaResolver(partition_pool), bbox_points(nyc, u_v))
 
 
-async def test_points_on_shared_district_edges_resolve_to_every_district_that_touches_them(nyc, partition_pool):
+async def test_points_on_shared_district_edges_resolve_to_every_district_that_touches_them(
+    nyc, partition_pool
+):
     # A vertex two districts share lies on both boundaries: ST_Covers puts it in both, as shapely does.
     vertex_owners: dict[tuple[float, float], set[str]] = {}
     for area_id, g in nyc.areas.items():
@@ -157,7 +164,9 @@ async def test_points_on_shared_district_edges_resolve_to_every_district_that_to
     shared = sorted((xy, owners) for xy, owners in vertex_owners.items() if len(owners) > 1)
     assert len(shared) > 1000
     sample = shared[:: max(1, len(shared) // 300)]
-    found = await PostgresAreaResolver(partition_pool).resolve_many(nyc.jurisdiction, [(y, x) for (x, y), _ in sample])
+    found = await PostgresAreaResolver(partition_pool).resolve_many(
+        nyc.jurisdiction, [(y, x) for (x, y), _ in sample]
+    )
     for ((x, y), owners), hit in zip(sample, found, strict=True):
         covering = {a for a, g in nyc.areas.items() if g.covers(Point(x, y))}
         assert {r.area_id for r in hit.areas} == covering == owners, (x, y)

@@ -34,64 +34,149 @@ pytestmark = pytest.mark.integration
 UA = "CivicLoop geo tests (+https://civicloop.example/contact)"
 
 NOMINATIM_SEARCH = [
-    {"place_id": 297707577, "licence": "Data © OpenStreetMap contributors, ODbL 1.0. http://osm.org/copyright",
-     "osm_type": "way", "osm_id": 233005264, "lat": "34.0732166", "lon": "-118.2668619", "category": "building",
-     "type": "house", "place_rank": 30, "importance": 9.99999999995449e-06, "addresstype": "building", "name": "",
-     "display_name": "2111, West Bellevue Avenue, Echo Park, Los Angeles, Los Angeles County, California, 90026, "
-                     "United States",
-     "boundingbox": ["34.0731166", "34.0733166", "-118.2669619", "-118.2667619"]},
-    {"place_id": 297105203, "licence": "Data © OpenStreetMap contributors, ODbL 1.0. http://osm.org/copyright",
-     "osm_type": "way", "osm_id": 13311563, "lat": "34.0745033", "lon": "-118.2688716", "category": "highway",
-     "type": "residential", "place_rank": 26, "importance": 0.0533433333333333, "addresstype": "road",
-     "name": "West Bellevue Avenue",
-     "display_name": "West Bellevue Avenue, Echo Park, Los Angeles, Los Angeles County, California, 90026, "
-                     "United States",
-     "boundingbox": ["34.0731", "34.0766", "-118.2745", "-118.2612"]},
+    {
+        "place_id": 297707577,
+        "licence": "Data © OpenStreetMap contributors, ODbL 1.0. http://osm.org/copyright",
+        "osm_type": "way",
+        "osm_id": 233005264,
+        "lat": "34.0732166",
+        "lon": "-118.2668619",
+        "category": "building",
+        "type": "house",
+        "place_rank": 30,
+        "importance": 9.99999999995449e-06,
+        "addresstype": "building",
+        "name": "",
+        "display_name": "2111, West Bellevue Avenue, Echo Park, Los Angeles, Los Angeles County, California, 90026, "
+        "United States",
+        "boundingbox": ["34.0731166", "34.0733166", "-118.2669619", "-118.2667619"],
+    },
+    {
+        "place_id": 297105203,
+        "licence": "Data © OpenStreetMap contributors, ODbL 1.0. http://osm.org/copyright",
+        "osm_type": "way",
+        "osm_id": 13311563,
+        "lat": "34.0745033",
+        "lon": "-118.2688716",
+        "category": "highway",
+        "type": "residential",
+        "place_rank": 26,
+        "importance": 0.0533433333333333,
+        "addresstype": "road",
+        "name": "West Bellevue Avenue",
+        "display_name": "West Bellevue Avenue, Echo Park, Los Angeles, Los Angeles County, California, 90026, "
+        "United States",
+        "boundingbox": ["34.0731", "34.0766", "-118.2745", "-118.2612"],
+    },
 ]
-NOMINATIM_REVERSE = dict(NOMINATIM_SEARCH[0], address={"house_number": "2111", "road": "West Bellevue Avenue",
-                                                       "postcode": "90026", "country_code": "us"})
+NOMINATIM_REVERSE = dict(
+    NOMINATIM_SEARCH[0],
+    address={
+        "house_number": "2111",
+        "road": "West Bellevue Avenue",
+        "postcode": "90026",
+        "country_code": "us",
+    },
+)
 
 PELIAS_SEARCH = {
-    "geocoding": {"version": "0.2", "attribution": "https://geocode.earth/guidelines",
-                  "query": {"text": "2111 W Bellevue Ave, Los Angeles", "size": 5, "private": False},
-                  "engine": {"name": "Pelias", "author": "Mapzen", "version": "1.0"}, "timestamp": 1700000000000},
+    "geocoding": {
+        "version": "0.2",
+        "attribution": "https://geocode.earth/guidelines",
+        "query": {"text": "2111 W Bellevue Ave, Los Angeles", "size": 5, "private": False},
+        "engine": {"name": "Pelias", "author": "Mapzen", "version": "1.0"},
+        "timestamp": 1700000000000,
+    },
     "type": "FeatureCollection",
     "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-118.266862, 34.073217]},
-         "properties": {"id": "us/ca/city_of_los_angeles-addresses:6f4c", "gid": "openaddresses:address:6f4c",
-                        "layer": "address", "source": "openaddresses", "source_id": "6f4c", "country_code": "US",
-                        "name": "2111 W Bellevue Ave", "housenumber": "2111", "street": "W Bellevue Ave",
-                        "postalcode": "90026", "confidence": 1, "match_type": "exact", "accuracy": "point",
-                        "country": "United States", "region": "California", "locality": "Los Angeles",
-                        "label": "2111 W Bellevue Ave, Los Angeles, CA, USA"}},
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-118.268871, 34.074503]},
-         "properties": {"id": "way/13311563", "gid": "openstreetmap:street:way/13311563", "layer": "street",
-                        "source": "openstreetmap", "name": "West Bellevue Avenue", "street": "West Bellevue Avenue",
-                        "confidence": 0.6, "match_type": "fallback", "accuracy": "centroid",
-                        "label": "West Bellevue Avenue, Los Angeles, CA, USA"}},
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [-118.266862, 34.073217]},
+            "properties": {
+                "id": "us/ca/city_of_los_angeles-addresses:6f4c",
+                "gid": "openaddresses:address:6f4c",
+                "layer": "address",
+                "source": "openaddresses",
+                "source_id": "6f4c",
+                "country_code": "US",
+                "name": "2111 W Bellevue Ave",
+                "housenumber": "2111",
+                "street": "W Bellevue Ave",
+                "postalcode": "90026",
+                "confidence": 1,
+                "match_type": "exact",
+                "accuracy": "point",
+                "country": "United States",
+                "region": "California",
+                "locality": "Los Angeles",
+                "label": "2111 W Bellevue Ave, Los Angeles, CA, USA",
+            },
+        },
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [-118.268871, 34.074503]},
+            "properties": {
+                "id": "way/13311563",
+                "gid": "openstreetmap:street:way/13311563",
+                "layer": "street",
+                "source": "openstreetmap",
+                "name": "West Bellevue Avenue",
+                "street": "West Bellevue Avenue",
+                "confidence": 0.6,
+                "match_type": "fallback",
+                "accuracy": "centroid",
+                "label": "West Bellevue Avenue, Los Angeles, CA, USA",
+            },
+        },
     ],
     "bbox": [-118.268871, 34.073217, -118.266862, 34.074503],
 }
 PELIAS_REVERSE = {
     "geocoding": {"version": "0.2", "query": {"size": 1, "point.lat": 34.0732, "point.lon": -118.2668}},
     "type": "FeatureCollection",
-    "features": [dict(PELIAS_SEARCH["features"][0],  # type: ignore[index]
-                      properties=dict(PELIAS_SEARCH["features"][0]["properties"],  # type: ignore[index]
-                                      distance=0.002, confidence=0.9))],
+    "features": [
+        dict(
+            PELIAS_SEARCH["features"][0],  # type: ignore[index]
+            properties=dict(
+                PELIAS_SEARCH["features"][0]["properties"],  # type: ignore[index]
+                distance=0.002,
+                confidence=0.9,
+            ),
+        )
+    ],
 }
 CENSUS_MATCH = {
     "result": {
-        "input": {"address": {"address": "2111 W Bellevue Ave, Los Angeles, CA 90026"},
-                  "benchmark": {"isDefault": True, "benchmarkDescription": "Public Address Ranges - Current Benchmark",
-                                "id": "4", "benchmarkName": "Public_AR_Current"}},
+        "input": {
+            "address": {"address": "2111 W Bellevue Ave, Los Angeles, CA 90026"},
+            "benchmark": {
+                "isDefault": True,
+                "benchmarkDescription": "Public Address Ranges - Current Benchmark",
+                "id": "4",
+                "benchmarkName": "Public_AR_Current",
+            },
+        },
         "addressMatches": [
-            {"tigerLine": {"side": "L", "tigerLineId": "141588093"},
-             "coordinates": {"x": -118.26686243, "y": 34.07321861},
-             "addressComponents": {"zip": "90026", "streetName": "BELLEVUE", "preType": "", "city": "LOS ANGELES",
-                                   "preDirection": "W", "suffixDirection": "", "fromAddress": "2101", "state": "CA",
-                                   "suffixType": "AVE", "toAddress": "2199", "suffixQualifier": "",
-                                   "preQualifier": ""},
-             "matchedAddress": "2111 W BELLEVUE AVE, LOS ANGELES, CA, 90026"}],
+            {
+                "tigerLine": {"side": "L", "tigerLineId": "141588093"},
+                "coordinates": {"x": -118.26686243, "y": 34.07321861},
+                "addressComponents": {
+                    "zip": "90026",
+                    "streetName": "BELLEVUE",
+                    "preType": "",
+                    "city": "LOS ANGELES",
+                    "preDirection": "W",
+                    "suffixDirection": "",
+                    "fromAddress": "2101",
+                    "state": "CA",
+                    "suffixType": "AVE",
+                    "toAddress": "2199",
+                    "suffixQualifier": "",
+                    "preQualifier": "",
+                },
+                "matchedAddress": "2111 W BELLEVUE AVE, LOS ANGELES, CA, 90026",
+            }
+        ],
     }
 }
 CENSUS_NO_MATCH = {"result": {"input": {"address": {"address": "nowhere"}}, "addressMatches": []}}
@@ -192,12 +277,22 @@ async def test_pelias_search_and_reverse_send_the_api_key_and_use_its_confidence
     finally:
         await geocoder.aclose()
     (_, search_q, search_h), (_, reverse_q, _) = provider.requests
-    assert search_q == {"text": ["2111 W Bellevue Ave, Los Angeles"], "size": ["5"], "api_key": ["ge-test-key"]}
+    assert search_q == {
+        "text": ["2111 W Bellevue Ave, Los Angeles"],
+        "size": ["5"],
+        "api_key": ["ge-test-key"],
+    }
     assert search_h["User-Agent"] == UA
-    assert reverse_q == {"point.lat": ["34.0732"], "point.lon": ["-118.2668"], "size": ["1"],
-                         "api_key": ["ge-test-key"]}
+    assert reverse_q == {
+        "point.lat": ["34.0732"],
+        "point.lon": ["-118.2668"],
+        "size": ["1"],
+        "api_key": ["ge-test-key"],
+    }
     assert [(r.address, r.confidence) for r in results] == [
-        ("2111 W Bellevue Ave, Los Angeles, CA, USA", 1.0), ("West Bellevue Avenue, Los Angeles, CA, USA", 0.6)]
+        ("2111 W Bellevue Ave, Los Angeles, CA, USA", 1.0),
+        ("West Bellevue Avenue, Los Angeles, CA, USA", 0.6),
+    ]
     assert (results[0].lat, results[0].long) == (34.073217, -118.266862)  # GeoJSON is [long, lat]
     assert back is not None and back.confidence == 0.9 and back.provider == "pelias"
 
@@ -224,8 +319,11 @@ async def test_census_grades_an_exact_match_one_and_a_corrected_one_lower(provid
     finally:
         await geocoder.aclose()
     _, query, _ = provider.requests[0]
-    assert query == {"address": ["2111 West Bellevue Avenue, Los Angeles, CA 90026"],
-                     "benchmark": ["Public_AR_Current"], "format": ["json"]}
+    assert query == {
+        "address": ["2111 West Bellevue Avenue, Los Angeles, CA 90026"],
+        "benchmark": ["Public_AR_Current"],
+        "format": ["json"],
+    }
     [e], [c] = exact, corrected
     assert (e.lat, e.long) == (34.07321861, -118.26686243)
     assert e.address == "2111 W BELLEVUE AVE, LOS ANGELES, CA, 90026"
@@ -239,8 +337,11 @@ async def test_census_grades_an_exact_match_one_and_a_corrected_one_lower(provid
 async def test_server_errors_and_throttling_make_the_geocoder_unavailable(provider, status):
     for path in ("/search", "/v1/search", "/geocoder/locations/onelineaddress"):
         provider.routes[path] = Route(status=status, body={"error": "down"})
-    for geocoder in (NominatimGeocoder(provider.url), PeliasGeocoder(provider.url),
-                     CensusGeocoder(provider.url)):
+    for geocoder in (
+        NominatimGeocoder(provider.url),
+        PeliasGeocoder(provider.url),
+        CensusGeocoder(provider.url),
+    ):
         try:
             with pytest.raises(GeocoderUnavailable, match=str(status)):
                 await geocoder.geocode("la", "2111 W Bellevue Ave")
@@ -285,10 +386,16 @@ async def test_a_refused_connection_is_unavailable():
 async def test_make_geocoder_follows_the_settings(provider, geo_pool):
     provider.routes["/search"] = Route(body=NOMINATIM_SEARCH[:1])
     assert isinstance(make_geocoder(GeoSettings(geocoder="gazetteer"), geo_pool), PostgisGazetteer)
-    pelias = make_geocoder(GeoSettings(geocoder="pelias", geocoder_url=provider.url, geocoder_api_key="k"), geo_pool)
+    pelias = make_geocoder(
+        GeoSettings(geocoder="pelias", geocoder_url=provider.url, geocoder_api_key="k"), geo_pool
+    )
     census = make_geocoder(GeoSettings(geocoder="census"), geo_pool)
-    nominatim = make_geocoder(GeoSettings(geocoder="nominatim", geocoder_url=provider.url,
-                                          geocoder_user_agent=UA, geocoder_timeout_s=1.5), geo_pool)
+    nominatim = make_geocoder(
+        GeoSettings(
+            geocoder="nominatim", geocoder_url=provider.url, geocoder_user_agent=UA, geocoder_timeout_s=1.5
+        ),
+        geo_pool,
+    )
     try:
         assert isinstance(pelias, PeliasGeocoder) and pelias.api_key == "k"
         assert isinstance(census, CensusGeocoder) and census.base_url == "https://geocoding.geo.census.gov"

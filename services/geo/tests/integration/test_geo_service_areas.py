@@ -38,10 +38,17 @@ SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0
 WIDER = {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 1], [0, 1], [0, 0]]]}
 
 
-@pytest.mark.parametrize(("name", "count"), [
-    ("nyc-council-districts", 51), ("la-neighborhood-councils-2019", 99), ("somerville-wards", 7),
-])
-async def test_each_real_boundary_file_loads_whole_and_resolves_its_own_interior_points(geo_pool, name, count):
+@pytest.mark.parametrize(
+    ("name", "count"),
+    [
+        ("nyc-council-districts", 51),
+        ("la-neighborhood-councils-2019", 99),
+        ("somerville-wards", 7),
+    ],
+)
+async def test_each_real_boundary_file_loads_whole_and_resolves_its_own_interior_points(
+    geo_pool, name, count
+):
     report = prepared(name)
     assert (len(report.areas), report.rejected, report.repaired) == (count, (), ())
     j = new_jurisdiction()
@@ -54,7 +61,11 @@ async def test_each_real_boundary_file_loads_whole_and_resolves_its_own_interior
     for summary in listed:
         # PostGIS's geodesic area agrees with pyproj's on the same geometry
         assert summary.area_km2 == pytest.approx(by_id[summary.area_id].area_km2, rel=1e-3)
-        assert (summary.version, summary.kind, summary.vertices) == (1, KINDS[name], by_id[summary.area_id].vertices)
+        assert (summary.version, summary.kind, summary.vertices) == (
+            1,
+            KINDS[name],
+            by_id[summary.area_id].vertices,
+        )
 
     # a point surely inside each area (GEOS's point on surface) resolves to that area
     points = [shape(a.geometry).point_on_surface() for a in report.areas]
@@ -69,13 +80,17 @@ async def test_a_second_definition_is_version_2_resolution_uses_it_and_version_1
     j = new_jurisdiction()
     first = area_event(j, "a1", "Area One", "district", SQUARE)
     second = area_event(j, "a1", "Area One (enlarged)", "district", WIDER)
-    same_again = area_event(j, "a1", "Area One (enlarged)", "district", WIDER)  # identical content, a new event
+    same_again = area_event(
+        j, "a1", "Area One (enlarged)", "district", WIDER
+    )  # identical content, a new event
     assert await define_all(geo_pool, [first, second]) == [1, 2]
 
     resolver = PostgresAreaResolver(geo_pool)
     (ref,) = await resolver.areas_at(j, 0.5, 1.5)  # only the enlarged version covers x = 1.5
     assert (ref.area_id, ref.version, ref.name) == ("a1", 2, "Area One (enlarged)")
-    (ref,) = await resolver.areas_at(j, 0.5, 0.5)  # covered by both versions, reported once, as the current one
+    (ref,) = await resolver.areas_at(
+        j, 0.5, 0.5
+    )  # covered by both versions, reported once, as the current one
     assert ref.version == 2
     assert shape(await resolver.area_geojson(j, "a1", version=1)).equals(shape(SQUARE))
     assert shape(await resolver.area_geojson(j, "a1")).equals(shape(WIDER))
@@ -84,11 +99,13 @@ async def test_a_second_definition_is_version_2_resolution_uses_it_and_version_1
     assert await define_all(geo_pool, [same_again, second, first]) == [3, 2, 1]
     async with geo_pool.connection() as conn:
         cur = await conn.execute(
-            "select version, name, event_id from geo.service_areas where jurisdiction_id = %s order by version", (j,)
+            "select version, name, event_id from geo.service_areas where jurisdiction_id = %s order by version",
+            (j,),
         )
         rows = await cur.fetchall()
     assert [(v, n, e) for v, n, e in rows] == [
-        (1, "Area One", first.event_id), (2, "Area One (enlarged)", second.event_id),
+        (1, "Area One", first.event_id),
+        (2, "Area One (enlarged)", second.event_id),
         (3, "Area One (enlarged)", same_again.event_id),
     ]
     (summary,) = await resolver.list_areas(j)
@@ -119,9 +136,13 @@ async def test_inside_means_covered_by_a_boundary_when_the_jurisdiction_has_one(
     # Once a "boundary" exists, it alone decides: in the boundary but in no district is inside,
     # in a district that strays past the boundary is outside.
     stray = {"type": "Polygon", "coordinates": [[[1, 0], [4, 0], [4, 1], [1, 1], [1, 0]]]}
-    await define_all(geo_pool, [
-        area_event(j, "city", "City", "boundary", WIDER), area_event(j, "d2", "D2", "district", stray),
-    ])
+    await define_all(
+        geo_pool,
+        [
+            area_event(j, "city", "City", "boundary", WIDER),
+            area_event(j, "d2", "D2", "district", stray),
+        ],
+    )
     gap, in_both, past = await resolver.resolve_many(j, [(0.5, 1.5), (0.5, 0.5), (0.5, 3.0)])
     assert [(r.kind, r.area_id) for r in in_both.areas] == [("boundary", "city"), ("district", "d1")]
     assert gap.inside and [r.area_id for r in gap.areas] == ["city", "d2"]
@@ -140,8 +161,10 @@ async def test_resolution_finds_candidates_through_the_gist_index(geo_pool):
     points = [shape(a.geometry).point_on_surface() for a in report.areas] * 100
     async with geo_pool.connection() as conn:
         await conn.execute("analyze geo.service_areas")  # the plan a long-running database would get
-        cur = await conn.execute("explain " + area_store._RESOLVE,
-                                 {"lat": [p.y for p in points], "long": [p.x for p in points], "j": j})
+        cur = await conn.execute(
+            "explain " + area_store._RESOLVE,
+            {"lat": [p.y for p in points], "long": [p.x for p in points], "j": j},
+        )
         plan = "\n".join(r[0] for r in await cur.fetchall())
     assert "service_areas_geom" in plan, plan
 
@@ -153,8 +176,14 @@ async def test_a_projected_shapefile_with_a_prj_loads_back_to_the_same_wards(geo
     writer.field("WARD", "N", size=4)
     writer.field("LABEL", "C", size=40)
     for a in wgs84.areas:
-        rings = [[list(to_feet.transform(x, y)) for x, y in ring] for poly in a.geometry["coordinates"] for ring in poly]
-        writer.poly([list(reversed(r)) for r in rings])  # Shapefile outer rings run clockwise, holes the other way
+        rings = [
+            [list(to_feet.transform(x, y)) for x, y in ring]
+            for poly in a.geometry["coordinates"]
+            for ring in poly
+        ]
+        writer.poly(
+            [list(reversed(r)) for r in rings]
+        )  # Shapefile outer rings run clockwise, holes the other way
         writer.record(int(a.area_id.removeprefix("ward-")), a.name)
     writer.close()
     (tmp_path / "wards.prj").write_text(CRS.from_epsg(2249).to_wkt("WKT1_ESRI"))
@@ -200,11 +229,12 @@ async def test_los_angeles_requests_agree_with_the_citys_neighborhood_council(ge
         tally["in two or more NCs"] += len(ids) > 1
         tally["agree, the only NC"] += ids == [expected]
     rate = tally["agree"] / len(rows)
-    message = (f"LA 2017 sample vs 2019 NC boundaries: {len(rows)} requests with an NC, agreement {rate:.2%} "
-               f"({dict(tally)}), resolved in {seconds:.2f}s")
+    message = (
+        f"LA 2017 sample vs 2019 NC boundaries: {len(rows)} requests with an NC, agreement {rate:.2%} "
+        f"({dict(tally)}), resolved in {seconds:.2f}s"
+    )
     print(message)
     assert rate > AGREEMENT_BOUND, message
-
 
 
 def test_the_cli_publishes_one_event_per_area_and_refuses_a_file_with_rejects(
@@ -217,16 +247,33 @@ def test_the_cli_publishes_one_event_per_area_and_refuses_a_file_with_rejects(
     j = new_jurisdiction()
     runner = CliRunner()
     wards = str(boundary_path("somerville-wards"))
-    args = ["load", wards, "--jurisdiction", j, "--kind", "ward", "--id-property", "Ward",
-            "--name-template", "Ward {Ward}", "--id-prefix", "ward-"]
+    args = [
+        "load",
+        wards,
+        "--jurisdiction",
+        j,
+        "--kind",
+        "ward",
+        "--id-property",
+        "Ward",
+        "--name-template",
+        "Ward {Ward}",
+        "--id-prefix",
+        "ward-",
+    ]
 
     dry = runner.invoke(areas_app, [*args, "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "7 area(s) to publish" in dry.output and "nothing was" in dry.output
 
     bad = json.loads(boundary_path("somerville-wards").read_text())
-    bad["features"].append({"type": "Feature", "properties": {"Ward": "8"},
-                            "geometry": {"type": "Point", "coordinates": [-71.1, 42.39]}})
+    bad["features"].append(
+        {
+            "type": "Feature",
+            "properties": {"Ward": "8"},
+            "geometry": {"type": "Point", "coordinates": [-71.1, 42.39]},
+        }
+    )
     (tmp_path / "bad.geojson").write_text(json.dumps(bad))
     refused = runner.invoke(areas_app, ["load", str(tmp_path / "bad.geojson"), *args[2:]])
     assert refused.exit_code == 1
@@ -243,20 +290,41 @@ def test_the_cli_publishes_one_event_per_area_and_refuses_a_file_with_rejects(
     expected = {a.area_id: a for a in prepared("somerville-wards").areas}
     for e in events:
         assert (e.type, e.jurisdiction_id, e.source, e.actor.id, e.actor.kind.value) == (
-            "jurisdiction.service_area.defined", j, "cli", "geo-cli", "system")
-        assert (e.payload.kind, e.payload.source, e.payload.name) == ("ward", "somerville-wards.geojson",
-                                                                       expected[e.payload.area_id].name)
+            "jurisdiction.service_area.defined",
+            j,
+            "cli",
+            "geo-cli",
+            "system",
+        )
+        assert (e.payload.kind, e.payload.source, e.payload.name) == (
+            "ward",
+            "somerville-wards.geojson",
+            expected[e.payload.area_id].name,
+        )
         assert shapely.equals(shape(e.payload.geometry), shape(expected[e.payload.area_id].geometry))
 
 
 def test_the_cli_refuses_an_area_too_large_for_one_event_unless_simplified(tmp_path):
     # 50 000 vertices on a 1 km circle: ~1.3 MB of GeoJSON, over the 1 MB a Kafka record may carry by default.
     circle = shapely.Point(-71.1, 42.39).buffer(0.01, quad_segs=12_500)
-    doc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"id": "big"}, "geometry": shapely.geometry.mapping(circle)}]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"id": "big"}, "geometry": shapely.geometry.mapping(circle)}
+        ],
+    }
     (tmp_path / "big.geojson").write_text(json.dumps(doc))
-    args = ["load", str(tmp_path / "big.geojson"), "--jurisdiction", new_jurisdiction(), "--kind", "district",
-            "--id-property", "id", "--dry-run"]
+    args = [
+        "load",
+        str(tmp_path / "big.geojson"),
+        "--jurisdiction",
+        new_jurisdiction(),
+        "--kind",
+        "district",
+        "--id-property",
+        "id",
+        "--dry-run",
+    ]
 
     refused = CliRunner().invoke(areas_app, args)
     assert refused.exit_code == 1, refused.output
@@ -271,9 +339,14 @@ def test_the_cli_lists_the_current_version_of_each_area(geo_dsn, monkeypatch):
     async def define() -> None:
         pool = await open_pool(geo_dsn, min_size=1, max_size=1, name="geo-cli-list-test")
         try:
-            await define_all(pool, [area_event(j, "a1", "First", "district", SQUARE),
-                                    area_event(j, "a1", "First, redrawn", "district", WIDER),
-                                    area_event(j, "b2", "Second", "ward", SQUARE, source="wards.shp")])
+            await define_all(
+                pool,
+                [
+                    area_event(j, "a1", "First", "district", SQUARE),
+                    area_event(j, "a1", "First, redrawn", "district", WIDER),
+                    area_event(j, "b2", "Second", "ward", SQUARE, source="wards.shp"),
+                ],
+            )
         finally:
             await pool.close()
 

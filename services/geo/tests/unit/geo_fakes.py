@@ -24,8 +24,12 @@ from civicloop_geo.service_layer.ports import (
 class FakeGeocoder(Geocoder):
     name = "fake"
 
-    def __init__(self, answers: dict[str, list[GeocodeResult]] | None = None,
-                 nearest: GeocodeResult | None = None, down: bool = False) -> None:
+    def __init__(
+        self,
+        answers: dict[str, list[GeocodeResult]] | None = None,
+        nearest: GeocodeResult | None = None,
+        down: bool = False,
+    ) -> None:
         self.answers = answers or {}
         self.nearest = nearest
         self.down = down
@@ -68,8 +72,9 @@ class FakePlaces(RequestPlaces):
         self.rows[place.request_id] = {"place": place, "status": "open", "merged_into": None}
         return True
 
-    async def decide_once(self, request_id: str, outcome: str, cause: UUID, *, service_code: str,
-                          submitted_at: datetime) -> bool:
+    async def decide_once(
+        self, request_id: str, outcome: str, cause: UUID, *, service_code: str, submitted_at: datetime
+    ) -> bool:
         if request_id in self.decided:
             return False
         self.decided[request_id] = (service_code, submitted_at)
@@ -78,12 +83,22 @@ class FakePlaces(RequestPlaces):
     async def submission(self, request_id: str) -> tuple[str, datetime] | None:
         return self.decided.get(request_id)
 
-    async def move(self, request_id: str, lat: float, long: float, area_ids: tuple[str, ...], h3_cell: str) -> bool:
+    async def move(
+        self, request_id: str, lat: float, long: float, area_ids: tuple[str, ...], h3_cell: str
+    ) -> bool:
         if request_id not in self.rows:
             return False
         old: RequestPlace = self.rows[request_id]["place"]
-        self.rows[request_id]["place"] = RequestPlace(old.request_id, old.jurisdiction_id, old.service_code,
-                                                      old.submitted_at, lat, long, area_ids, h3_cell)
+        self.rows[request_id]["place"] = RequestPlace(
+            old.request_id,
+            old.jurisdiction_id,
+            old.service_code,
+            old.submitted_at,
+            lat,
+            long,
+            area_ids,
+            h3_cell,
+        )
         return True
 
     async def set_status(self, request_id: str, status: str) -> None:
@@ -94,14 +109,30 @@ class FakePlaces(RequestPlaces):
         if request_id in self.rows:
             self.rows[request_id]["merged_into"] = original_request_id
 
-    async def nearby_open(self, jurisdiction_id: str, lat: float, long: float, *, service_codes: list[str],
-                          radius_m: float, since: datetime, until: datetime, limit: int) -> list[NearbyRequest]:
+    async def nearby_open(
+        self,
+        jurisdiction_id: str,
+        lat: float,
+        long: float,
+        *,
+        service_codes: list[str],
+        radius_m: float,
+        since: datetime,
+        until: datetime,
+        limit: int,
+    ) -> list[NearbyRequest]:
         found = []
         for row in self.rows.values():
             p: RequestPlace = row["place"]
             d = distance_m(lat, long, p.lat, p.long)
-            if (p.jurisdiction_id == jurisdiction_id and p.service_code in service_codes and d <= radius_m
-                    and since <= p.submitted_at <= until and row["status"] != "closed" and not row["merged_into"]):
+            if (
+                p.jurisdiction_id == jurisdiction_id
+                and p.service_code in service_codes
+                and d <= radius_m
+                and since <= p.submitted_at <= until
+                and row["status"] != "closed"
+                and not row["merged_into"]
+            ):
                 found.append(NearbyRequest(p.request_id, p.service_code, d, p.submitted_at))
         return sorted(found, key=lambda n: n.distance_m)[:limit]
 

@@ -26,18 +26,37 @@ from hypothesis import strategies as st
     [
         ("2111 W BELLEVUE AVE, 90026", 2111, "2111", StreetRef("BELLEVUE", "W", "AVE"), "", "90026"),
         ("2111 West Bellevue Avenue", 2111, "2111", StreetRef("BELLEVUE", "W", "AVE"), "", ""),
-        ("8731 1/2 N LANKERSHIM BLVD, 91352", 8731, "8731 1/2", StreetRef("LANKERSHIM", "N", "BLVD"), "", "91352"),
+        (
+            "8731 1/2 N LANKERSHIM BLVD, 91352",
+            8731,
+            "8731 1/2",
+            StreetRef("LANKERSHIM", "N", "BLVD"),
+            "",
+            "91352",
+        ),
         ("123½ Elm St", 123, "123 1/2", StreetRef("ELM", "", "ST"), "", ""),
-        ("123A Main Street Apt 4, Los Angeles, CA 90026-1234", 123, "123A", StreetRef("MAIN", "", "ST"), "APT 4",
-         "90026"),
+        (
+            "123A Main Street Apt 4, Los Angeles, CA 90026-1234",
+            123,
+            "123A",
+            StreetRef("MAIN", "", "ST"),
+            "APT 4",
+            "90026",
+        ),
         ("12-14 West Third Street", 12, "12-14", StreetRef("3RD", "W", "ST"), "", ""),
         ("5426 N MONTEREY ROAD, 90042", 5426, "5426", StreetRef("MONTEREY", "N", "RD"), "", "90042"),
         ("400 S Main St Suite 200", 400, "400", StreetRef("MAIN", "S", "ST"), "STE 200", ""),
         ("400 S Main St #12", 400, "400", StreetRef("MAIN", "S", "ST"), "# 12", ""),
         ("400 S. Main St., Los Angeles, CA", 400, "400", StreetRef("MAIN", "S", "ST"), "", ""),
         ("123 Main St CA 90026", 123, "123", StreetRef("MAIN", "", "ST"), "", "90026"),
-        ("1600 Pennsylvania Ave NW, Washington, DC 20500", 1600, "1600", StreetRef("PENNSYLVANIA", "", "AVE", "NW"),
-         "", "20500"),
+        (
+            "1600 Pennsylvania Ave NW, Washington, DC 20500",
+            1600,
+            "1600",
+            StreetRef("PENNSYLVANIA", "", "AVE", "NW"),
+            "",
+            "20500",
+        ),
         ("123 E ST NW", 123, "123", StreetRef("E", "", "ST", "NW"), "", ""),
         ("6122 E Avenue 64", 6122, "6122", StreetRef("AVENUE 64", "E", ""), "", ""),
         ("123 North Ave", 123, "123", StreetRef("NORTH", "", "AVE"), "", ""),
@@ -55,9 +74,22 @@ def test_addresses_parse_into_their_parts(text, number, number_text, street, uni
 
 @pytest.mark.parametrize(
     ("spelling", "abbreviation"),
-    [("AVENUE", "AVE"), ("AV", "AVE"), ("STREET", "ST"), ("BOULEVARD", "BLVD"), ("ROAD", "RD"), ("LANE", "LN"),
-     ("DRIVE", "DR"), ("PLACE", "PL"), ("COURT", "CT"), ("CIRCLE", "CIR"), ("TERRACE", "TER"), ("WY", "WAY"),
-     ("PARKWAY", "PKWY"), ("HIGHWAY", "HWY")],
+    [
+        ("AVENUE", "AVE"),
+        ("AV", "AVE"),
+        ("STREET", "ST"),
+        ("BOULEVARD", "BLVD"),
+        ("ROAD", "RD"),
+        ("LANE", "LN"),
+        ("DRIVE", "DR"),
+        ("PLACE", "PL"),
+        ("COURT", "CT"),
+        ("CIRCLE", "CIR"),
+        ("TERRACE", "TER"),
+        ("WY", "WAY"),
+        ("PARKWAY", "PKWY"),
+        ("HIGHWAY", "HWY"),
+    ],
 )
 def test_suffixes_take_their_usps_abbreviation(spelling, abbreviation):
     assert SUFFIXES[spelling] == abbreviation
@@ -71,9 +103,18 @@ def test_suffixes_take_their_usps_abbreviation(spelling, abbreviation):
         ("Main and 5th", StreetRef("MAIN"), StreetRef("5TH"), ""),
         ("Main St / Elm Ave", StreetRef("MAIN", "", "ST"), StreetRef("ELM", "", "AVE"), ""),
         ("corner of Fifth Street and Main", StreetRef("5TH", "", "ST"), StreetRef("MAIN"), ""),
-        ("at the corner of W 3rd St and S Broadway", StreetRef("3RD", "W", "ST"), StreetRef("BROADWAY", "S"), ""),
-        ("JEFFERSON BLVD AT SAN PEDRO ST, 90011", StreetRef("JEFFERSON", "", "BLVD"),
-         StreetRef("SAN PEDRO", "", "ST"), "90011"),
+        (
+            "at the corner of W 3rd St and S Broadway",
+            StreetRef("3RD", "W", "ST"),
+            StreetRef("BROADWAY", "S"),
+            "",
+        ),
+        (
+            "JEFFERSON BLVD AT SAN PEDRO ST, 90011",
+            StreetRef("JEFFERSON", "", "BLVD"),
+            StreetRef("SAN PEDRO", "", "ST"),
+            "90011",
+        ),
         ("1st St @ 2nd Ave", StreetRef("1ST", "", "ST"), StreetRef("2ND", "", "AVE"), ""),
     ],
 )
@@ -83,16 +124,22 @@ def test_intersections_name_two_streets(text, first, second, postcode):
 
 @pytest.mark.parametrize(
     ("text", "name"),
-    [("near Lincoln Elementary", "LINCOLN ELEMENTARY"), ("by the library", "LIBRARY"),
-     ("in front of the Echo Park Branch Library", "ECHO PARK BRANCH LIBRARY"), ("across from City Hall", "CITY HALL"),
-     ("next to St. Vincent's", "ST VINCENTS")],
+    [
+        ("near Lincoln Elementary", "LINCOLN ELEMENTARY"),
+        ("by the library", "LIBRARY"),
+        ("in front of the Echo Park Branch Library", "ECHO PARK BRANCH LIBRARY"),
+        ("across from City Hall", "CITY HALL"),
+        ("next to St. Vincent's", "ST VINCENTS"),
+    ],
 )
 def test_landmark_phrases_become_landmark_queries(text, name):
     assert parse_query(text) == LandmarkQuery(name)
 
 
 def test_a_street_with_no_number_is_a_street_query_that_keeps_its_words_for_landmarks():
-    assert parse_query("W Bellevue Avenue") == StreetQuery(StreetRef("BELLEVUE", "W", "AVE"), "W BELLEVUE AVENUE")
+    assert parse_query("W Bellevue Avenue") == StreetQuery(
+        StreetRef("BELLEVUE", "W", "AVE"), "W BELLEVUE AVENUE"
+    )
     assert parse_query("near Main St") == StreetQuery(StreetRef("MAIN", "", "ST"), "MAIN ST")
     # "Lincoln Park" could be either; the gazetteer tries both.
     assert parse_query("Lincoln Park").text == "LINCOLN PARK"  # type: ignore[union-attr]
@@ -123,14 +170,64 @@ def test_normalised_forms_match_across_spellings():
 
 # -- properties ----------------------------------------------------------------------------------------------
 
-_RESERVED = set(SUFFIXES) | {"N", "S", "E", "W", "NE", "NW", "SE", "SW", "NORTH", "SOUTH", "EAST", "WEST",
-                             "NORTHEAST", "NORTHWEST", "SOUTHEAST", "SOUTHWEST", "AND", "AT", "THE", "SAINT",
-                             "APT", "UNIT", "STE", "RM", "FL", "BLDG", "SPC", "LOT", "TRLR", "DEPT", "CA", "OF",
-                             "NEAR", "BY", "BEHIND", "BESIDE", "AROUND", "OPPOSITE", "OUTSIDE", "SECOND", "TWENTY",
-                             "THIRTY", "FORTY", "FIFTY", "SIXTY", "SEVENTY", "EIGHTY", "NINETY"} | set(UNIT_DESIGNATORS)
+_RESERVED = (
+    set(SUFFIXES)
+    | {
+        "N",
+        "S",
+        "E",
+        "W",
+        "NE",
+        "NW",
+        "SE",
+        "SW",
+        "NORTH",
+        "SOUTH",
+        "EAST",
+        "WEST",
+        "NORTHEAST",
+        "NORTHWEST",
+        "SOUTHEAST",
+        "SOUTHWEST",
+        "AND",
+        "AT",
+        "THE",
+        "SAINT",
+        "APT",
+        "UNIT",
+        "STE",
+        "RM",
+        "FL",
+        "BLDG",
+        "SPC",
+        "LOT",
+        "TRLR",
+        "DEPT",
+        "CA",
+        "OF",
+        "NEAR",
+        "BY",
+        "BEHIND",
+        "BESIDE",
+        "AROUND",
+        "OPPOSITE",
+        "OUTSIDE",
+        "SECOND",
+        "TWENTY",
+        "THIRTY",
+        "FORTY",
+        "FIFTY",
+        "SIXTY",
+        "SEVENTY",
+        "EIGHTY",
+        "NINETY",
+    }
+    | set(UNIT_DESIGNATORS)
+)
 # (A street named with a unit word, "BUILDING AA", reads as a unit: a known limit of any address parser.)
 name_words = st.text(alphabet="ABCDEFGHIJKLMNOPRTUVYZ", min_size=2, max_size=9).filter(
-    lambda w: w not in _RESERVED and not w.endswith(("TH", "ST", "ND", "RD")) and "FIRST" not in w)
+    lambda w: w not in _RESERVED and not w.endswith(("TH", "ST", "ND", "RD")) and "FIRST" not in w
+)
 streets = st.builds(
     StreetRef,
     name=st.lists(name_words, min_size=1, max_size=3).map(" ".join),

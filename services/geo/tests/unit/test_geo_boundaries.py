@@ -51,7 +51,17 @@ def test_a_bow_tie_is_repaired_into_its_two_triangles():
 
 def test_a_self_touching_ring_is_repaired_into_a_polygon_with_a_hole_keeping_its_area():
     # The exterior ring touches itself at (0.02, 0.04), pinching off an inner triangle (an "inverted hole").
-    ring = [[0, 0], [0.04, 0], [0.04, 0.04], [0.02, 0.04], [0.03, 0.02], [0.01, 0.02], [0.02, 0.04], [0, 0.04], [0, 0]]
+    ring = [
+        [0, 0],
+        [0.04, 0],
+        [0.04, 0.04],
+        [0.02, 0.04],
+        [0.03, 0.02],
+        [0.01, 0.02],
+        [0.02, 0.04],
+        [0, 0.04],
+        [0, 0],
+    ]
     assert not shapely.is_valid(shape(polygon(ring)))
     report = prepare_areas([feature(polygon(ring), id="t", name="Touching")], naming=BY_ID)
 
@@ -77,9 +87,13 @@ def test_overlapping_parts_of_a_multipolygon_are_unioned_not_cut_out():
 
 
 def test_non_polygonal_members_of_a_collection_are_dropped_and_reported():
-    collection = {"type": "GeometryCollection", "geometries": [
-        polygon(*SQUARE), {"type": "LineString", "coordinates": [[-71.2, 42.3], [-71.21, 42.31]]},
-    ]}
+    collection = {
+        "type": "GeometryCollection",
+        "geometries": [
+            polygon(*SQUARE),
+            {"type": "LineString", "coordinates": [[-71.2, 42.3], [-71.21, 42.31]]},
+        ],
+    }
     report = prepare_areas([feature(collection, id="gc", name="GC")], naming=BY_ID)
     assert report.areas[0].polygons == 1
     assert report.repaired[0].action == "dropped 1 LineString"
@@ -91,20 +105,31 @@ def test_non_polygonal_members_of_a_collection_are_dropped_and_reported():
         (polygon(), "the Polygon is empty"),
         ({"type": "MultiPolygon", "coordinates": []}, "the MultiPolygon is empty"),
         (None, "has no geometry"),
-        ({"type": "Point", "coordinates": [-71.1, 42.39]}, "a Point is not an area (Polygon or MultiPolygon expected)"),
-        ({"type": "LineString", "coordinates": [[-71.1, 42.39], [-71.0, 42.4]]}, "a LineString is not an area"),
-        (polygon([[-71.1, 42.39], [-71.0, 42.39], [-71.05, 42.39], [-71.1, 42.39]]), "has no area (degenerate"),
+        (
+            {"type": "Point", "coordinates": [-71.1, 42.39]},
+            "a Point is not an area (Polygon or MultiPolygon expected)",
+        ),
+        (
+            {"type": "LineString", "coordinates": [[-71.1, 42.39], [-71.0, 42.4]]},
+            "a LineString is not an area",
+        ),
+        (
+            polygon([[-71.1, 42.39], [-71.0, 42.39], [-71.05, 42.39], [-71.1, 42.39]]),
+            "has no area (degenerate",
+        ),
         (polygon([[-71.1, 42.39], [-71.0, 42.39]]), "malformed Polygon: A linearring requires at least 4"),
         (polygon([["west", 42.39], [-71.0, 42.39], [-71.0, 42.4], [-71.1, 42.39]]), "malformed Polygon"),
         pytest.param(
-            polygon([[-71.1, 42.39], [float("nan"), 42.4], [-71.0, 42.4], [-71.1, 42.39]]), "not finite",
+            polygon([[-71.1, 42.39], [float("nan"), 42.4], [-71.0, 42.4], [-71.1, 42.39]]),
+            "not finite",
             marks=pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning"),
         ),
     ],
 )
 def test_what_cannot_be_an_area_is_rejected_naming_the_feature(geometry, reason):
     report = prepare_areas(
-        [feature(polygon(*SQUARE), id="good", name="Good"), feature(geometry, id="bad", name="Bad")], naming=BY_ID
+        [feature(polygon(*SQUARE), id="good", name="Good"), feature(geometry, id="bad", name="Bad")],
+        naming=BY_ID,
     )
     assert [a.area_id for a in report.areas] == ["good"]
     (rejection,) = report.rejected
@@ -126,8 +151,14 @@ def test_duplicate_ids_reject_every_feature_that_carries_them():
 
 
 def test_ids_and_names_come_from_properties_or_templates():
-    features = [feature(polygon(*SQUARE), Ward=3), feature(polygon(*SQUARE), Ward=None), feature(polygon(*SQUARE))]
-    report = prepare_areas(features, naming=AreaNaming(id_property="Ward", name_template="Ward {Ward}", id_prefix="w-"))
+    features = [
+        feature(polygon(*SQUARE), Ward=3),
+        feature(polygon(*SQUARE), Ward=None),
+        feature(polygon(*SQUARE)),
+    ]
+    report = prepare_areas(
+        features, naming=AreaNaming(id_property="Ward", name_template="Ward {Ward}", id_prefix="w-")
+    )
     assert [(a.area_id, a.name) for a in report.areas] == [("w-3", "Ward 3")]
     assert [r.reason for r in report.rejected] == ["has no id: property 'Ward' is missing or empty"] * 2
 
@@ -135,7 +166,9 @@ def test_ids_and_names_come_from_properties_or_templates():
         [feature(polygon(*SQUARE), boro="BK", num=4)], naming=AreaNaming(id_template="{boro}-{num}")
     )
     assert [(a.area_id, a.name) for a in templated.areas] == [("BK-4", "BK-4")]  # no name rule: the id
-    missing = prepare_areas([feature(polygon(*SQUARE), boro="BK")], naming=AreaNaming(id_template="{boro}-{num}"))
+    missing = prepare_areas(
+        [feature(polygon(*SQUARE), boro="BK")], naming=AreaNaming(id_template="{boro}-{num}")
+    )
     assert missing.rejected[0].reason == "has no id: template '{boro}-{num}' needs property 'num'"
     padded = prepare_areas([feature(polygon(*SQUARE), num=4)], naming=AreaNaming(id_template="{num:03d}"))
     assert "cannot be filled" in padded.rejected[0].reason  # values are text: "{num:>03}" is the way
@@ -200,7 +233,9 @@ def test_projected_coordinates_declared_wgs84_are_rejected_with_a_hint():
         report = prepare_areas([feature(polygon(*projected), id="p", name="P")], naming=BY_ID, crs=declared)
         assert not report.areas
         reason = report.rejected[0].reason
-        assert "is not a WGS84 long/lat" in reason and "looks projected" in reason and "--source-crs" in reason
+        assert (
+            "is not a WGS84 long/lat" in reason and "looks projected" in reason and "--source-crs" in reason
+        )
 
 
 def test_a_wrong_projected_crs_is_caught_by_its_area_of_use():

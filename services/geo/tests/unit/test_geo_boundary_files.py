@@ -13,11 +13,23 @@ from civicloop_geo.domain.boundaries import AreaNaming, prepare_areas
 from pyproj import CRS
 from shapely.geometry import shape
 
-RING = [[-71.100, 42.390], [-71.100, 42.394], [-71.095, 42.394], [-71.095, 42.390], [-71.100, 42.390]]  # clockwise
+RING = [
+    [-71.100, 42.390],
+    [-71.100, 42.394],
+    [-71.095, 42.394],
+    [-71.095, 42.390],
+    [-71.100, 42.390],
+]  # clockwise
 
 
-def write_shapefile(base: Path, *, prj: str | None = None, name: str = "Ward One", null_second: bool = False,
-                    encoding: str = "utf-8") -> None:
+def write_shapefile(
+    base: Path,
+    *,
+    prj: str | None = None,
+    name: str = "Ward One",
+    null_second: bool = False,
+    encoding: str = "utf-8",
+) -> None:
     writer = shapefile.Writer(str(base), shapeType=shapefile.POLYGON, encoding=encoding)
     writer.field("WARD", "N", size=4)
     writer.field("NAME", "C", size=40)
@@ -32,22 +44,41 @@ def write_shapefile(base: Path, *, prj: str | None = None, name: str = "Ward One
 
 
 def test_a_geojson_feature_collection_and_its_legacy_crs_name(tmp_path):
-    doc = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2263"}},
-           "features": [{"type": "Feature", "properties": {"id": 1}, "geometry": None}]}
+    doc = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2263"}},
+        "features": [{"type": "Feature", "properties": {"id": 1}, "geometry": None}],
+    }
     (tmp_path / "a.geojson").write_text(json.dumps(doc))
     read = read_boundary_file(tmp_path / "a.geojson")
-    assert (read.format, read.crs, read.features) == ("geojson", "urn:ogc:def:crs:EPSG::2263", doc["features"])
+    assert (read.format, read.crs, read.features) == (
+        "geojson",
+        "urn:ogc:def:crs:EPSG::2263",
+        doc["features"],
+    )
 
     (tmp_path / "b.json").write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": None}))
     assert read_boundary_file(tmp_path / "b.json").crs is None  # RFC 7946: WGS84
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("not json", "not JSON"),
-    (json.dumps({"type": "Polygon", "coordinates": []}), "expected a GeoJSON FeatureCollection, found 'Polygon'"),
-    (json.dumps({"type": "FeatureCollection", "features": [{"type": "Polygon"}]}), "entries [0] of 'features'"),
-    (json.dumps({"type": "FeatureCollection", "features": [], "crs": {"type": "link"}}), "unsupported 'crs' member"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "not JSON"),
+        (
+            json.dumps({"type": "Polygon", "coordinates": []}),
+            "expected a GeoJSON FeatureCollection, found 'Polygon'",
+        ),
+        (
+            json.dumps({"type": "FeatureCollection", "features": [{"type": "Polygon"}]}),
+            "entries [0] of 'features'",
+        ),
+        (
+            json.dumps({"type": "FeatureCollection", "features": [], "crs": {"type": "link"}}),
+            "unsupported 'crs' member",
+        ),
+    ],
+)
 def test_what_is_not_a_feature_collection_is_refused(tmp_path, content, message):
     (tmp_path / "x.geojson").write_text(content)
     with pytest.raises(BoundaryFileError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -64,7 +95,9 @@ def test_a_shapefile_gives_its_records_as_properties_and_its_prj_as_the_crs(tmp_
     assert shape(first["geometry"]).equals(shape({"type": "Polygon", "coordinates": [RING]}))
     assert second["geometry"] is None  # a null shape: the domain rejects it by name
 
-    report = prepare_areas(read.features, naming=AreaNaming(id_property="WARD", name_property="NAME"), crs=read.crs)
+    report = prepare_areas(
+        read.features, naming=AreaNaming(id_property="WARD", name_property="NAME"), crs=read.crs
+    )
     assert [a.area_id for a in report.areas] == ["1"]
     assert [str(r) for r in report.rejected] == ["feature 1 (area '2'): has no geometry"]
 

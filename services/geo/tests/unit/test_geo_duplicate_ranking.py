@@ -25,15 +25,23 @@ def test_nearer_same_category_recent_ranks_first() -> None:
 
 
 def test_the_request_itself_and_anything_past_radius_or_window_are_dropped() -> None:
-    nearby = [NearbyRequest("NEW", "pothole", 0, T0), NearbyRequest("OUT", "pothole", 501, T0),
-              NearbyRequest("STALE", "pothole", 5, T0 - timedelta(days=31))]
-    assert rank_candidates(nearby, request_id="NEW", service_code="pothole", submitted_at=T0, policy=POLICY) == []
+    nearby = [
+        NearbyRequest("NEW", "pothole", 0, T0),
+        NearbyRequest("OUT", "pothole", 501, T0),
+        NearbyRequest("STALE", "pothole", 5, T0 - timedelta(days=31)),
+    ]
+    assert (
+        rank_candidates(nearby, request_id="NEW", service_code="pothole", submitted_at=T0, policy=POLICY)
+        == []
+    )
 
 
 @given(st.lists(st.tuples(st.floats(0, 500), st.integers(0, 30 * 24), st.booleans()), max_size=30))
 def test_scores_are_in_unit_range_and_ranked_descending(rows: list[tuple[float, int, bool]]) -> None:
-    nearby = [NearbyRequest(f"R{i}", "pothole" if same else "other", d, T0 - timedelta(hours=h))
-              for i, (d, h, same) in enumerate(rows)]
+    nearby = [
+        NearbyRequest(f"R{i}", "pothole" if same else "other", d, T0 - timedelta(hours=h))
+        for i, (d, h, same) in enumerate(rows)
+    ]
     ranked = rank_candidates(nearby, request_id="NEW", service_code="pothole", submitted_at=T0, policy=POLICY)
     assert len(ranked) <= POLICY.max_candidates
     assert all(0 <= c.score <= 1 for c in ranked)

@@ -72,8 +72,9 @@ class Intake:
             wait_s=self.settings.read_your_writes_timeout_s,
         )
 
-    async def correct_location(self, cmd: CorrectLocation, *, number: str, agent_id: str,
-                               idempotency_key: str) -> CorrectionReceipt:
+    async def correct_location(
+        self, cmd: CorrectLocation, *, number: str, agent_id: str, idempotency_key: str
+    ) -> CorrectionReceipt:
         return await correct_location(
             cmd,
             number=number,
@@ -99,8 +100,11 @@ class Intake:
         )
 
     def readiness_checks(self) -> dict[str, Check]:
-        return service_checks(self.pool, migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
-                              kafka_connected=lambda: self.event_log.connected)
+        return service_checks(
+            self.pool,
+            migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
+            kafka_connected=lambda: self.event_log.connected,
+        )
 
     async def close(self) -> None:
         for projection in self.projections:
@@ -112,8 +116,12 @@ class Intake:
 async def start_intake(settings: IntakeSettings) -> Intake:
     topics = settings.topics
     prefix = settings.topic_prefix  # isolates consumer groups the way it isolates topics
-    pool = await open_pool(settings.pg_dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
-                           name="civicloop-intake")
+    pool = await open_pool(
+        settings.pg_dsn,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        name="civicloop-intake",
+    )
     event_log = KafkaEventLog(
         bootstrap_servers=settings.kafka_bootstrap,
         topic=topics.request_events,
@@ -133,12 +141,24 @@ async def start_intake(settings: IntakeSettings) -> Intake:
         corrections=PostgresCorrections(pool),
     )
     intake.projections = [
-        SupervisedProjection(name=prefix + CATALOGUE_CONSUMER, topic=topics.jurisdiction_config,
-                             dead_letter_topic=topics.dead_letters, handler=apply_to_catalogue,
-                             bootstrap_servers=settings.kafka_bootstrap, pool=pool, event_log=event_log),
-        SupervisedProjection(name=tracking_consumer, topic=topics.request_events,
-                             dead_letter_topic=topics.dead_letters, handler=apply_to_tracking,
-                             bootstrap_servers=settings.kafka_bootstrap, pool=pool, event_log=event_log),
+        SupervisedProjection(
+            name=prefix + CATALOGUE_CONSUMER,
+            topic=topics.jurisdiction_config,
+            dead_letter_topic=topics.dead_letters,
+            handler=apply_to_catalogue,
+            bootstrap_servers=settings.kafka_bootstrap,
+            pool=pool,
+            event_log=event_log,
+        ),
+        SupervisedProjection(
+            name=tracking_consumer,
+            topic=topics.request_events,
+            dead_letter_topic=topics.dead_letters,
+            handler=apply_to_tracking,
+            bootstrap_servers=settings.kafka_bootstrap,
+            pool=pool,
+            event_log=event_log,
+        ),
     ]
     try:
         await event_log.start()

@@ -28,12 +28,19 @@ class Environment(str, enum.Enum):
 class IntakeSettings(ServiceSettings):
     env: Environment = Environment.production
     default_jurisdiction: str = Field(default="demo", min_length=1, max_length=64)
-    default_phone_region: str = Field(default="US", description="ISO 3166 region for numbers without +country")
+    default_phone_region: str = Field(
+        default="US", description="ISO 3166 region for numbers without +country"
+    )
     vault_pepper: SecretStr | None = None
-    read_your_writes_timeout_s: float = Field(default=2.0, gt=0, le=10,
-                                              description="how long a track waits for a just-submitted request")
-    publish_timeout_s: float = Field(default=10.0, gt=0, le=60, description="wait for the broker's acknowledgement")
-    kafka_connect_timeout_s: float = Field(default=10.0, gt=0, description="first connection attempt at start-up")
+    read_your_writes_timeout_s: float = Field(
+        default=2.0, gt=0, le=10, description="how long a track waits for a just-submitted request"
+    )
+    publish_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, description="wait for the broker's acknowledgement"
+    )
+    kafka_connect_timeout_s: float = Field(
+        default=10.0, gt=0, description="first connection attempt at start-up"
+    )
 
     @field_validator("default_phone_region")
     @classmethod
@@ -48,7 +55,9 @@ class IntakeSettings(ServiceSettings):
         relaxed = self.env in (Environment.dev, Environment.test)
         given = self.vault_pepper.get_secret_value() if self.vault_pepper else None
         if given is None and not relaxed:
-            raise ValueError("CIVICLOOP_VAULT_PEPPER is required (at least 16 bytes) unless CIVICLOOP_ENV is dev or test")
+            raise ValueError(
+                "CIVICLOOP_VAULT_PEPPER is required (at least 16 bytes) unless CIVICLOOP_ENV is dev or test"
+            )
         if given is not None and len(given.encode()) < 16:
             raise ValueError("CIVICLOOP_VAULT_PEPPER must be at least 16 bytes")
         if given == DEV_PEPPER and not relaxed:

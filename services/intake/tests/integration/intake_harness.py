@@ -28,10 +28,20 @@ from civicloop_testing import read_all_records as read_all
 from psycopg_pool import AsyncConnectionPool
 
 SERVICES = [
-    ServiceDefined(service_code="pothole", service_name="Pothole", attributes=[
-        ServiceAttribute(code="depth", datatype=AttributeDatatype.singlevaluelist,
-                         values=[AttributeValue(key="shallow", name="Shallow"), AttributeValue(key="deep", name="Deep")]),
-    ]),
+    ServiceDefined(
+        service_code="pothole",
+        service_name="Pothole",
+        attributes=[
+            ServiceAttribute(
+                code="depth",
+                datatype=AttributeDatatype.singlevaluelist,
+                values=[
+                    AttributeValue(key="shallow", name="Shallow"),
+                    AttributeValue(key="deep", name="Deep"),
+                ],
+            ),
+        ],
+    ),
     ServiceDefined(service_code="graffiti", service_name="Graffiti", active=False),
 ]
 
@@ -44,8 +54,13 @@ def migrated_dsn(database_dsn: str) -> str:
 
 def intake_settings(dsn: str, bootstrap: str, topics: Topics, **overrides: Any) -> IntakeSettings:
     return IntakeSettings(
-        env=Environment.test, pg_dsn=dsn, kafka_bootstrap=bootstrap, topic_prefix=topics.prefix,
-        topic_partitions=topics.partitions, read_your_writes_timeout_s=1.5, **overrides,
+        env=Environment.test,
+        pg_dsn=dsn,
+        kafka_bootstrap=bootstrap,
+        topic_prefix=topics.prefix,
+        topic_partitions=topics.partitions,
+        read_your_writes_timeout_s=1.5,
+        **overrides,
     )
 
 
@@ -67,12 +82,19 @@ class Harness:
     pool: AsyncConnectionPool
 
     async def publish(self, payload: Any, *, request_id: str | None, topic: str | None = None) -> Any:
-        event = Event.create(payload, request_id=request_id, jurisdiction_id="demo",
-                             actor=Actor(kind=ActorKind.agent, id="agent-7"), source="agent")
+        event = Event.create(
+            payload,
+            request_id=request_id,
+            jurisdiction_id="demo",
+            actor=Actor(kind=ActorKind.agent, id="agent-7"),
+            source="agent",
+        )
         return await self.producer.publish(event, topic=topic)
 
     async def records(self) -> list[ConsumerRecord]:
-        return await read_all(self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions)
+        return await read_all(
+            self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions
+        )
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -85,7 +107,11 @@ async def producer(kafka_bootstrap: str, fresh_topics: Topics) -> AsyncIterator[
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def intake(
-    migrated_dsn: str, kafka_bootstrap: str, fresh_topics: Topics, producer: EventProducer, pool: AsyncConnectionPool
+    migrated_dsn: str,
+    kafka_bootstrap: str,
+    fresh_topics: Topics,
+    producer: EventProducer,
+    pool: AsyncConnectionPool,
 ) -> AsyncIterator[Harness]:
     """A running intake whose catalogue has an active `pothole` and a withdrawn `graffiti`."""
     settings = intake_settings(migrated_dsn, kafka_bootstrap, fresh_topics)
@@ -94,11 +120,13 @@ async def intake(
         for service in SERVICES:
             position = await harness.publish(service, request_id=None, topic=fresh_topics.jurisdiction_config)
         applied = await wait_until_applied(
-            pool, schema="intake", consumer=fresh_topics.prefix + CATALOGUE_CONSUMER,
-            topic=fresh_topics.jurisdiction_config, partition=position.partition, offset=position.offset,
+            pool,
+            schema="intake",
+            consumer=fresh_topics.prefix + CATALOGUE_CONSUMER,
+            topic=fresh_topics.jurisdiction_config,
+            partition=position.partition,
+            offset=position.offset,
             timeout_s=30,
         )
         assert applied, "the catalogue projection did not apply the service definitions"
         yield harness
-
-

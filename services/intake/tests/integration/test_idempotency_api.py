@@ -5,8 +5,14 @@ from civicloop_events import decode_event
 
 pytestmark = pytest.mark.integration
 
-BODY = {"service_code": "pothole", "description": "Deep hole", "lat": 38.9, "long": -77.0,
-        "contact": {"phone": "+1 202 555 0177"}, "preferred_channel": "sms"}
+BODY = {
+    "service_code": "pothole",
+    "description": "Deep hole",
+    "lat": 38.9,
+    "long": -77.0,
+    "contact": {"phone": "+1 202 555 0177"},
+    "preferred_channel": "sms",
+}
 
 
 async def test_the_same_key_twice_is_one_request_and_one_event(intake):
@@ -30,8 +36,9 @@ async def test_concurrent_duplicates_make_one_request_and_one_event(intake):
     records = await intake.records()
     assert len(records) == 1
     async with intake.pool.connection() as conn:
-        cur = await conn.execute("select event_id, state from intake.submissions where idempotency_key = %s",
-                                 ("double-tap",))
+        cur = await conn.execute(
+            "select event_id, state from intake.submissions where idempotency_key = %s", ("double-tap",)
+        )
         event_id, state = await cur.fetchone()
     assert state == "published" and decode_event(records[0].value).event_id == event_id
 

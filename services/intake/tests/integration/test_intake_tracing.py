@@ -8,8 +8,14 @@ from opentelemetry.trace import SpanKind
 
 pytestmark = pytest.mark.integration
 
-BODY = {"service_code": "pothole", "description": "Deep hole", "lat": 38.9, "long": -77.0,
-        "contact": {"phone": "(202) 555-0155"}, "preferred_channel": "sms"}
+BODY = {
+    "service_code": "pothole",
+    "description": "Deep hole",
+    "lat": 38.9,
+    "long": -77.0,
+    "contact": {"phone": "(202) 555-0155"},
+    "preferred_channel": "sms",
+}
 
 
 @pytest.fixture(scope="module")

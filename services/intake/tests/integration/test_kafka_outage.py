@@ -11,7 +11,9 @@ NOBODY_LISTENS = "127.0.0.1:1"
 
 
 async def test_a_submission_the_broker_never_saw_is_completed_by_its_retry(intake):
-    cut_off = intake_settings(intake.settings.pg_dsn, NOBODY_LISTENS, intake.topics, kafka_connect_timeout_s=1)
+    cut_off = intake_settings(
+        intake.settings.pg_dsn, NOBODY_LISTENS, intake.topics, kafka_connect_timeout_s=1
+    )
     async with running(cut_off) as client:  # starts all the same, and says it is not ready
         ready = await client.get("/readyz")
         assert ready.status_code == 503
@@ -23,8 +25,10 @@ async def test_a_submission_the_broker_never_saw_is_completed_by_its_retry(intak
         assert r.json()["idempotency_key"] == "outage-1"
 
     async with intake.pool.connection() as conn:
-        cur = await conn.execute("select state, request_number, event_id from intake.submissions"
-                                 " where idempotency_key = 'outage-1'")
+        cur = await conn.execute(
+            "select state, request_number, event_id from intake.submissions"
+            " where idempotency_key = 'outage-1'"
+        )
         state, number, event_id = await cur.fetchone()
     assert state == "pending"
     assert await intake.records() == []

@@ -7,13 +7,24 @@ from civicloop_events.payloads import LocationCorrected
 pytestmark = pytest.mark.integration
 
 AGENT = {"CivicLoop-Agent": "agent-42"}
-POINT = {"lat": 38.8977, "long": -77.0365, "address": "1600 Pennsylvania Ave NW", "note": "pin was in the river"}
+POINT = {
+    "lat": 38.8977,
+    "long": -77.0365,
+    "address": "1600 Pennsylvania Ave NW",
+    "note": "pin was in the river",
+}
 
 
 async def submit(intake, description: str) -> str:
-    r = await intake.client.post("/api/v1/requests", json={
-        "service_code": "pothole", "description": description, "address_string": "somewhere unfindable",
-        "contact": {"phone": "(202) 555-0110"}})
+    r = await intake.client.post(
+        "/api/v1/requests",
+        json={
+            "service_code": "pothole",
+            "description": description,
+            "address_string": "somewhere unfindable",
+            "contact": {"phone": "(202) 555-0110"},
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()["request_number"]
 
@@ -24,8 +35,11 @@ async def correct(intake, number: str, body: dict, key: str | None = None):
 
 
 async def corrections_on_the_log(intake, number: str):
-    return [(rec, decode_event(rec.value)) for rec in await intake.records()
-            if rec.key == number.encode() and decode_event(rec.value).type == LocationCorrected.event_type]
+    return [
+        (rec, decode_event(rec.value))
+        for rec in await intake.records()
+        if rec.key == number.encode() and decode_event(rec.value).type == LocationCorrected.event_type
+    ]
 
 
 async def test_a_correction_is_on_the_topic_at_the_answered_position_and_a_retry_adds_nothing(intake):
@@ -39,19 +53,24 @@ async def test_a_correction_is_on_the_topic_at_the_answered_position_and_a_retry
     assert r.json()["position"] == {"partition": record.partition, "offset": record.offset}
     assert (event.request_id, event.jurisdiction_id, event.source) == (number, "demo", "agent")
     assert (event.actor.kind.value, event.actor.id) == ("agent", "agent-42")
-    assert event.payload == LocationCorrected(lat=38.8977, long=-77.0365, address="1600 Pennsylvania Ave NW",
-                                              note="pin was in the river")
+    assert event.payload == LocationCorrected(
+        lat=38.8977, long=-77.0365, address="1600 Pennsylvania Ave NW", note="pin was in the river"
+    )
 
     again = await correct(intake, number, POINT, key="fix-1")
     assert (again.status_code, again.json(), again.headers["CivicLoop-Position"]) == (
-        200, r.json(), r.headers["CivicLoop-Position"])
+        200,
+        r.json(),
+        r.headers["CivicLoop-Position"],
+    )
     reused = await correct(intake, number, {**POINT, "lat": 38.9}, key="fix-1")
     assert (reused.status_code, reused.json()["error"]) == (409, "idempotency_key_reused")
     assert len(await corrections_on_the_log(intake, number)) == 1
 
     async with intake.pool.connection() as conn:
-        cur = await conn.execute("select state, event_id from intake.location_corrections where idempotency_key = %s",
-                                 ("fix-1",))
+        cur = await conn.execute(
+            "select state, event_id from intake.location_corrections where idempotency_key = %s", ("fix-1",)
+        )
         assert await cur.fetchone() == ("published", event.event_id)
 
 
@@ -62,14 +81,17 @@ async def test_an_agent_may_correct_again_each_correction_a_new_event_in_order(i
     assert (first.status_code, second.status_code) == (201, 201)
     events = [e for _, e in await corrections_on_the_log(intake, number)]
     assert [(e.payload.lat, e.payload.long, e.payload.address) for e in events] == [
-        (38.90, -77.03, None), (38.91, -77.04, None)]
+        (38.90, -77.03, None),
+        (38.91, -77.04, None),
+    ]
     assert events[0].event_id != events[1].event_id
 
 
 async def test_a_merged_duplicate_is_409_and_unknown_or_malformed_numbers_are_refused(intake):
     original, duplicate = await submit(intake, "original"), await submit(intake, "duplicate")
-    merged = await intake.client.post(f"/api/v1/agent/requests/{duplicate}/merge", json={"original": original},
-                                      headers=AGENT)
+    merged = await intake.client.post(
+        f"/api/v1/agent/requests/{duplicate}/merge", json={"original": original}, headers=AGENT
+    )
     assert merged.status_code == 201, merged.text
     r = await correct(intake, duplicate, POINT)
     assert (r.status_code, r.json()["error"]) == (409, "merged") and original in r.json()["detail"]

@@ -20,16 +20,23 @@ AGENT = {"CivicLoop-Agent": "agent-42"}
 
 
 async def submit(intake, description: str, phone: str) -> str:
-    r = await intake.client.post("/api/v1/requests", json={
-        "service_code": "pothole", "description": description, "address_string": "1 Main St",
-        "contact": {"name": "Someone Private", "phone": phone}})
+    r = await intake.client.post(
+        "/api/v1/requests",
+        json={
+            "service_code": "pothole",
+            "description": description,
+            "address_string": "1 Main St",
+            "contact": {"name": "Someone Private", "phone": phone},
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()["request_number"]
 
 
 async def merge(intake, number: str, original: str, note: str = ""):
-    return await intake.client.post(f"/api/v1/agent/requests/{number}/merge",
-                                    json={"original": original, "note": note}, headers=AGENT)
+    return await intake.client.post(
+        f"/api/v1/agent/requests/{number}/merge", json={"original": original, "note": note}, headers=AGENT
+    )
 
 
 async def track(intake, number: str, phone: str, position: str | None = None):
@@ -47,8 +54,11 @@ async def test_a_merged_residents_track_follows_the_original_without_its_persona
     assert r.status_code == 201, r.text
     assert r.json()["merged_into"] == original and r.json()["request_number"] == duplicate
     merged_at = r.headers["CivicLoop-Position"]
-    [record] = [rec for rec in await intake.records() if rec.key == duplicate.encode()
-                and decode_event(rec.value).type == MergedAsDuplicate.event_type]
+    [record] = [
+        rec
+        for rec in await intake.records()
+        if rec.key == duplicate.encode() and decode_event(rec.value).type == MergedAsDuplicate.event_type
+    ]
     event = decode_event(record.value)
     assert f"{record.partition}:{record.offset}" == merged_at
     assert (event.actor.kind.value, event.actor.id, event.source) == ("agent", "agent-42", "agent")
@@ -57,21 +67,37 @@ async def test_a_merged_residents_track_follows_the_original_without_its_persona
     body = await track(intake, duplicate, "2025550102", merged_at)
     assert body["merged_into"] == original
     assert [(h["kind"], h["text"]) for h in body["history"]] == [
-        ("merged", f"Merged into {original}, the same problem reported earlier")]
+        ("merged", f"Merged into {original}, the same problem reported earlier")
+    ]
     assert body["original"]["request_number"] == original and body["original"]["status"] == "open"
 
-    await intake.publish(CommentAdded(text="Crew booked for Tuesday", visibility=CommentVisibility.public),
-                         request_id=original)
-    closed = await intake.publish(StatusChanged(status=RequestStatus.closed, previous_status=RequestStatus.open,
-                                                public_note="Filled"), request_id=original)
-    r = await intake.client.get("/api/v1/track", params={"number": duplicate, "phone": "2025550102"},
-                                headers={"CivicLoop-Position": closed.token()})
+    await intake.publish(
+        CommentAdded(text="Crew booked for Tuesday", visibility=CommentVisibility.public), request_id=original
+    )
+    closed = await intake.publish(
+        StatusChanged(status=RequestStatus.closed, previous_status=RequestStatus.open, public_note="Filled"),
+        request_id=original,
+    )
+    r = await intake.client.get(
+        "/api/v1/track",
+        params={"number": duplicate, "phone": "2025550102"},
+        headers={"CivicLoop-Position": closed.token()},
+    )
     body = r.json()
     assert body["status"] == "closed" and body["original"]["status"] == "closed"
     assert [(h["kind"], h["status"], h["note"], h["text"]) for h in body["original"]["history"]] == [
-        ("comment", None, None, "Crew booked for Tuesday"), ("status", "closed", "Filled", None)]
+        ("comment", None, None, "Crew booked for Tuesday"),
+        ("status", "closed", "Filled", None),
+    ]
     assert body["description"] == "Same hole"
-    for private in ("Ana Lopez", "Original: outside", "Someone Private", "555-0101", "5550101", "agent's own words"):
+    for private in (
+        "Ana Lopez",
+        "Original: outside",
+        "Someone Private",
+        "555-0101",
+        "5550101",
+        "agent's own words",
+    ):
         assert private not in r.text
     # the original's resident sees no trace of the duplicate
     assert duplicate not in (await track(intake, original, "2025550101"))["history"].__repr__()
@@ -88,8 +114,11 @@ async def test_merging_into_a_merged_request_lands_on_its_root_and_cycles_and_re
     assert (elsewhere.status_code, elsewhere.json()["error"]) == (409, "already_merged")
     repeat = await merge(intake, a, b)
     assert (repeat.status_code, repeat.json()) == (200, r.json())
-    merges = [decode_event(rec.value) for rec in await intake.records()
-              if decode_event(rec.value).type == MergedAsDuplicate.event_type]
+    merges = [
+        decode_event(rec.value)
+        for rec in await intake.records()
+        if decode_event(rec.value).type == MergedAsDuplicate.event_type
+    ]
     assert sorted((e.request_id, e.payload.original_request_id) for e in merges) == sorted([(b, c), (a, c)])
 
 
@@ -111,12 +140,26 @@ async def test_unknown_and_malformed_numbers(intake):
 
 async def test_the_resident_sees_geos_block_level_address_and_area_names(intake):
     number = await submit(intake, "hole", "(202) 555-0106")
-    placed = await intake.publish(LocationResolved(
-        lat=38.8977, long=-77.0365, address="1600 Pennsylvania Ave NW", method=LocationMethod.geocoded,
-        provider="gazetteer", confidence=0.97, inside_jurisdiction=True,
-        service_areas=[AreaRef(area_id="ward-2", kind="ward", name="Ward 2", version=3)],
-        public=PublicPlace(h3_cell="892a1072b5bffff", h3_resolution=9, lat=38.8975, long=-77.0368,
-                           address="1600 block of PENNSYLVANIA AVE NW")), request_id=number)
+    placed = await intake.publish(
+        LocationResolved(
+            lat=38.8977,
+            long=-77.0365,
+            address="1600 Pennsylvania Ave NW",
+            method=LocationMethod.geocoded,
+            provider="gazetteer",
+            confidence=0.97,
+            inside_jurisdiction=True,
+            service_areas=[AreaRef(area_id="ward-2", kind="ward", name="Ward 2", version=3)],
+            public=PublicPlace(
+                h3_cell="892a1072b5bffff",
+                h3_resolution=9,
+                lat=38.8975,
+                long=-77.0368,
+                address="1600 block of PENNSYLVANIA AVE NW",
+            ),
+        ),
+        request_id=number,
+    )
     body = await track(intake, number, "2025550106", placed.token())
     assert body["address"] == "1600 block of PENNSYLVANIA AVE NW"
     assert body["service_areas"] == [{"kind": "ward", "name": "Ward 2"}]

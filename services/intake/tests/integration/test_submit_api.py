@@ -8,10 +8,27 @@ pytestmark = pytest.mark.integration
 
 CONTACT = {"name": "Zephyrine Quillfeather", "email": "Zephyrine.Q@Example.org", "phone": "(202) 555-0143"}
 # Every way the contact could leak: as given, normalised, in pieces.
-CLEAR = [b"Zephyrine", b"Quillfeather", b"zephyrine.q", b"Zephyrine.Q", b"2025550143", b"555-0143", b"555) 555"]
-BODY = {"service_code": "pothole", "description": "Deep hole by the bus stop", "lat": 38.9101, "long": -77.0147,
-        "address_string": "1 Main St", "attributes": {"depth": ["deep"]}, "media_url": "https://img.example.net/p.jpg",
-        "contact": CONTACT, "preferred_channel": "sms", "source": "mobile"}
+CLEAR = [
+    b"Zephyrine",
+    b"Quillfeather",
+    b"zephyrine.q",
+    b"Zephyrine.Q",
+    b"2025550143",
+    b"555-0143",
+    b"555) 555",
+]
+BODY = {
+    "service_code": "pothole",
+    "description": "Deep hole by the bus stop",
+    "lat": 38.9101,
+    "long": -77.0147,
+    "address_string": "1 Main St",
+    "attributes": {"depth": ["deep"]},
+    "media_url": "https://img.example.net/p.jpg",
+    "contact": CONTACT,
+    "preferred_channel": "sms",
+    "source": "mobile",
+}
 
 
 async def test_a_submission_lands_on_the_log_with_the_contact_sealed(intake, caplog):
@@ -38,10 +55,15 @@ async def test_a_submission_lands_on_the_log_with_the_contact_sealed(intake, cap
     # Sealed, not dropped: the vault opens it again, normalised.
     contact = await ResidentKeyVault(intake.pool, pepper=intake.settings.pepper).unseal(event.payload.contact)
     assert (contact.name, contact.email, contact.phone) == (
-        "Zephyrine Quillfeather", "Zephyrine.Q@example.org", "+12025550143")
+        "Zephyrine Quillfeather",
+        "Zephyrine.Q@example.org",
+        "+12025550143",
+    )
 
     # Nor in intake's own tables, once the track view has folded the event too.
-    assert (await intake.client.get("/api/v1/track", params={"number": number, "phone": "2025550143"})).status_code == 200
+    assert (
+        await intake.client.get("/api/v1/track", params={"number": number, "phone": "2025550143"})
+    ).status_code == 200
     async with intake.pool.connection() as conn:
         for table in ("submissions", "tracking", "services", "inbox"):
             cur = await conn.execute(f"select coalesce(string_agg(t::text, ' '), '') from intake.{table} t")
@@ -64,7 +86,9 @@ async def test_an_unknown_service_code_is_a_422_on_service_code(intake):
 
 
 async def test_a_withdrawn_service_takes_no_requests(intake):
-    r = await intake.client.post("/api/v1/requests", json={**BODY, "service_code": "graffiti", "attributes": {}})
+    r = await intake.client.post(
+        "/api/v1/requests", json={**BODY, "service_code": "graffiti", "attributes": {}}
+    )
     assert r.status_code == 422
     assert r.json()["detail"][0]["type"] == "inactive_service_code"
 

@@ -207,26 +207,55 @@ class FakeIntake:
         from civicloop_intake.service_layer.submit import submit_service_request
 
         return await submit_service_request(
-            cmd, idempotency_key=idempotency_key, catalogue=self.catalogue, submissions=self.submissions,
-            vault=self.vault, event_log=self.event_log, default_jurisdiction="demo", default_region="US",
+            cmd,
+            idempotency_key=idempotency_key,
+            catalogue=self.catalogue,
+            submissions=self.submissions,
+            vault=self.vault,
+            event_log=self.event_log,
+            default_jurisdiction="demo",
+            default_region="US",
             hash_key=b"0123456789abcdef",
         )
 
     async def track(self, *, number: str, phone: str, after: LogPosition | None) -> Any:
         from civicloop_intake.service_layer.track import track_request
 
-        return await track_request(number=number, phone=phone, after=after, tracking=self.tracking,
-                                   catalogue=self.catalogue, vault=self.vault, default_region="US", wait_s=0.05)
+        return await track_request(
+            number=number,
+            phone=phone,
+            after=after,
+            tracking=self.tracking,
+            catalogue=self.catalogue,
+            vault=self.vault,
+            default_region="US",
+            wait_s=0.05,
+        )
 
     async def merge(self, cmd: Any, *, number: str, agent_id: str) -> Any:
         from civicloop_intake.service_layer.merge import merge_duplicate
 
-        return await merge_duplicate(cmd, number=number, agent_id=agent_id, tracking=self.tracking,
-                                     merges=self.merges, event_log=self.event_log, wait_s=0.05)
+        return await merge_duplicate(
+            cmd,
+            number=number,
+            agent_id=agent_id,
+            tracking=self.tracking,
+            merges=self.merges,
+            event_log=self.event_log,
+            wait_s=0.05,
+        )
 
     async def correct_location(self, cmd: Any, *, number: str, agent_id: str, idempotency_key: str) -> Any:
         from civicloop_intake.service_layer.correct import correct_location
 
-        return await correct_location(cmd, number=number, agent_id=agent_id, idempotency_key=idempotency_key,
-                                      tracking=self.tracking, merges=self.merges, corrections=self.corrections,
-                                      event_log=self.event_log, wait_s=0.05)
+        return await correct_location(
+            cmd,
+            number=number,
+            agent_id=agent_id,
+            idempotency_key=idempotency_key,
+            tracking=self.tracking,
+            merges=self.merges,
+            corrections=self.corrections,
+            event_log=self.event_log,
+            wait_s=0.05,
+        )

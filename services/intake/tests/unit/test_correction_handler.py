@@ -29,8 +29,17 @@ def world():
 
 async def correct(world, number=A, cmd=POINT, key="k1", agent="agent-7"):
     tracking, merges, corrections, log = world
-    return await correct_location(cmd, number=number, agent_id=agent, idempotency_key=key, tracking=tracking,
-                                  merges=merges, corrections=corrections, event_log=log, wait_s=0.05)
+    return await correct_location(
+        cmd,
+        number=number,
+        agent_id=agent,
+        idempotency_key=key,
+        tracking=tracking,
+        merges=merges,
+        corrections=corrections,
+        event_log=log,
+        wait_s=0.05,
+    )
 
 
 async def test_a_correction_is_published_by_the_agent_and_answered_with_its_position(world):
@@ -38,9 +47,15 @@ async def test_a_correction_is_published_by_the_agent_and_answered_with_its_posi
     receipt = await correct(world, number="aaaa-OOO1")  # typed loosely
     assert (receipt.request_number, receipt.created) == (A, True)
     [event] = log.events
-    assert (event.request_id, event.jurisdiction_id, event.actor.id, event.source) == (A, "dc", "agent-7", "agent")
-    assert event.payload == LocationCorrected(lat=38.8977, long=-77.0365, address="1600 Pennsylvania Ave NW",
-                                              note="pin was off")
+    assert (event.request_id, event.jurisdiction_id, event.actor.id, event.source) == (
+        A,
+        "dc",
+        "agent-7",
+        "agent",
+    )
+    assert event.payload == LocationCorrected(
+        lat=38.8977, long=-77.0365, address="1600 Pennsylvania Ave NW", note="pin was off"
+    )
     assert receipt.position == corrections.rows["k1"].position and corrections.rows["k1"].published
 
 
@@ -69,7 +84,9 @@ async def test_each_correction_under_its_own_key_is_a_new_event_even_back_to_an_
     assert len({e.event_id for e in events}) == 3
 
 
-async def test_a_correction_the_broker_did_not_acknowledge_is_published_by_its_retry_with_the_same_event(world):
+async def test_a_correction_the_broker_did_not_acknowledge_is_published_by_its_retry_with_the_same_event(
+    world,
+):
     _, _, corrections, log = world
     log.down = True
     with pytest.raises(EventLogUnavailable):
@@ -82,8 +99,15 @@ async def test_a_correction_the_broker_did_not_acknowledge_is_published_by_its_r
 
 async def test_a_merged_duplicate_cannot_be_placed_even_before_the_view_folded_the_merge(world):
     tracking, merges, _, log = world
-    await merge_duplicate(MergeDuplicate(original=B), number=A, agent_id="agent-7", tracking=tracking,
-                          merges=merges, event_log=log, wait_s=0.05)  # the fake view never folds it
+    await merge_duplicate(
+        MergeDuplicate(original=B),
+        number=A,
+        agent_id="agent-7",
+        tracking=tracking,
+        merges=merges,
+        event_log=log,
+        wait_s=0.05,
+    )  # the fake view never folds it
     with pytest.raises(CorrectionRejected) as caught:
         await correct(world)
     assert caught.value.problem is CorrectionProblem.merged

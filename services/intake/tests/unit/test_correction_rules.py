@@ -40,7 +40,12 @@ def test_out_of_range_or_unknown_fields_are_refused(body, field):
 
 
 def test_the_edges_of_the_globe_are_places():
-    assert CorrectLocation(lat=-90, long=180).model_dump() == {"lat": -90, "long": 180, "address": None, "note": ""}
+    assert CorrectLocation(lat=-90, long=180).model_dump() == {
+        "lat": -90,
+        "long": 180,
+        "address": None,
+        "note": "",
+    }
 
 
 def test_a_known_unmerged_request_is_placed_in_its_jurisdiction():
@@ -62,26 +67,39 @@ def test_a_merged_duplicate_is_refused_naming_the_original_to_place_instead():
 
 def test_the_event_is_the_agents_keyed_by_the_request_and_round_trips_the_contract():
     event_id = new_event_id()
-    cmd = CorrectLocation(lat=38.8977, long=-77.0365, address=" 1600 Pennsylvania Ave NW ", note="pin was in the river")
+    cmd = CorrectLocation(
+        lat=38.8977, long=-77.0365, address=" 1600 Pennsylvania Ave NW ", note="pin was in the river"
+    )
     event = corrected_event(cmd, number=A, jurisdiction_id="demo", agent_id="agent-7", event_id=event_id)
     again = decode_event(encode_event(event))
     assert (again.event_id, again.type, again.request_id, again.jurisdiction_id, again.source) == (
-        event_id, "request.location.corrected", A, "demo", "agent")
+        event_id,
+        "request.location.corrected",
+        A,
+        "demo",
+        "agent",
+    )
     assert (again.actor.kind, again.actor.id) == (ActorKind.agent, "agent-7")
-    assert again.payload == LocationCorrected(lat=38.8977, long=-77.0365, address="1600 Pennsylvania Ave NW",
-                                              note="pin was in the river")
+    assert again.payload == LocationCorrected(
+        lat=38.8977, long=-77.0365, address="1600 Pennsylvania Ave NW", note="pin was in the river"
+    )
 
 
 def test_the_fingerprint_tells_a_retry_from_another_correction():
     cmd = CorrectLocation(lat=1.5, long=2.5, address="1 Main St")
-    same = correction_hash(CorrectLocation(lat=1.5, long=2.5, address="1 Main St "), number=A, agent_id="agent-7")
+    same = correction_hash(
+        CorrectLocation(lat=1.5, long=2.5, address="1 Main St "), number=A, agent_id="agent-7"
+    )
     assert correction_hash(cmd, number=A, agent_id="agent-7") == same
     others = {
         correction_hash(cmd, number=B, agent_id="agent-7"),
         correction_hash(cmd, number=A, agent_id="agent-8"),
-        correction_hash(CorrectLocation(lat=1.5, long=2.6, address="1 Main St"), number=A, agent_id="agent-7"),
+        correction_hash(
+            CorrectLocation(lat=1.5, long=2.6, address="1 Main St"), number=A, agent_id="agent-7"
+        ),
         correction_hash(CorrectLocation(lat=1.5, long=2.5), number=A, agent_id="agent-7"),
-        correction_hash(CorrectLocation(lat=1.5, long=2.5, address="1 Main St", note="n"), number=A,
-                        agent_id="agent-7"),
+        correction_hash(
+            CorrectLocation(lat=1.5, long=2.5, address="1 Main St", note="n"), number=A, agent_id="agent-7"
+        ),
     }
     assert same not in others and len(others) == 5

@@ -29,8 +29,12 @@ async def test_created_answer_shape_and_headers(client):
     assert r.status_code == 201
     body = r.json()
     number = body["request_number"]
-    assert body == {"request_number": number, "status": "open", "position": {"partition": 0, "offset": 0},
-                    "links": {"track": f"/api/v1/track?number={number}"}}
+    assert body == {
+        "request_number": number,
+        "status": "open",
+        "position": {"partition": 0, "offset": 0},
+        "links": {"track": f"/api/v1/track?number={number}"},
+    }
     assert r.headers["CivicLoop-Position"] == "0:0"
     assert r.headers["Idempotency-Key"] == "abc"
 
@@ -51,7 +55,10 @@ async def test_a_key_is_generated_when_the_client_sends_none(client):
         ({**BODY, "long": None}, ["body", "long"]),
         ({**BODY, "contact": {"phone": "not a phone"}}, ["body", "contact", "phone"]),
         ({**BODY, "contact": {"email": "ana@"}}, ["body", "contact", "email"]),
-        ({**BODY, "preferred_channel": "sms", "contact": {"email": "ana@example.org"}}, ["body", "preferred_channel"]),
+        (
+            {**BODY, "preferred_channel": "sms", "contact": {"email": "ana@example.org"}},
+            ["body", "preferred_channel"],
+        ),
         ({**BODY, "attributes": {"depth": "deep"}}, ["body", "attributes", "depth"]),
     ],
 )
@@ -63,13 +70,17 @@ async def test_invalid_input_is_a_422_naming_the_field(client, body, loc):
 
 
 async def test_validation_errors_never_echo_contact_details(client):
-    r = await client.post("/api/v1/requests", json={**BODY, "contact": {"name": "Ana Lopez", "phone": "x" * 40}})
+    r = await client.post(
+        "/api/v1/requests", json={**BODY, "contact": {"name": "Ana Lopez", "phone": "x" * 40}}
+    )
     assert r.status_code == 422 and "Ana Lopez" not in r.text and "xxxx" not in r.text
 
 
 async def test_a_reused_key_with_another_body_is_409(client):
     await client.post("/api/v1/requests", json=BODY, headers={"Idempotency-Key": "k"})
-    r = await client.post("/api/v1/requests", json={**BODY, "description": "x"}, headers={"Idempotency-Key": "k"})
+    r = await client.post(
+        "/api/v1/requests", json={**BODY, "description": "x"}, headers={"Idempotency-Key": "k"}
+    )
     assert r.status_code == 409 and r.json()["error"] == "idempotency_key_reused"
 
 
@@ -111,10 +122,14 @@ def test_the_track_answer_documents_external_references_and_nothing_internal():
     schemas = create_app(IntakeSettings(env=Environment.test)).openapi()["components"]["schemas"]
     track = schemas["TrackRead"]
     assert "external_references" in track["required"]
-    assert track["properties"]["external_references"]["items"] == {"$ref": "#/components/schemas/ExternalReferenceRead"}
+    assert track["properties"]["external_references"]["items"] == {
+        "$ref": "#/components/schemas/ExternalReferenceRead"
+    }
     assert set(schemas["ExternalReferenceRead"]["required"]) == {"body_id", "external_id"}
     assert "sent" in schemas["HistoryKind"]["enum"]
-    assert not {"team", "priority"} & (set(track["properties"]) | set(schemas["HistoryEntryRead"]["properties"]))
+    assert not {"team", "priority"} & (
+        set(track["properties"]) | set(schemas["HistoryEntryRead"]["properties"])
+    )
 
 
 # -- agents: merge a duplicate ----------------------------------------------------------------------------------------
@@ -135,13 +150,22 @@ def _track_rows(intake, *numbers):
 
 async def test_a_merge_answers_201_with_its_position_then_200_when_repeated(client, intake):
     _track_rows(intake, "AAAA-0001", "BBBB-0002")
-    r = await client.post("/api/v1/agent/requests/aaaa-0001/merge", json={"original": "BBBB-0002", "note": "same"},
-                          headers=AGENT)
+    r = await client.post(
+        "/api/v1/agent/requests/aaaa-0001/merge",
+        json={"original": "BBBB-0002", "note": "same"},
+        headers=AGENT,
+    )
     assert r.status_code == 201, r.text
-    assert r.json() == {"request_number": "AAAA-0001", "merged_into": "BBBB-0002", "requested_original": "BBBB-0002",
-                        "position": {"partition": 0, "offset": 0}}
+    assert r.json() == {
+        "request_number": "AAAA-0001",
+        "merged_into": "BBBB-0002",
+        "requested_original": "BBBB-0002",
+        "position": {"partition": 0, "offset": 0},
+    }
     assert r.headers["CivicLoop-Position"] == "0:0"
-    again = await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=AGENT)
+    again = await client.post(
+        "/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=AGENT
+    )
     assert (again.status_code, again.json()) == (200, r.json())
     assert intake.event_log.events[0].actor.id == "agent-7"
 
@@ -176,9 +200,12 @@ async def test_refused_merges_use_the_apis_error_shapes(client, intake, number, 
 async def test_merging_a_merged_duplicate_elsewhere_or_in_a_circle_is_409(client, intake):
     _track_rows(intake, "AAAA-0001", "BBBB-0002", "CCCC-0003")
     await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=AGENT)
-    elsewhere = await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "CCCC-0003"},
-                                  headers=AGENT)
-    circle = await client.post("/api/v1/agent/requests/BBBB-0002/merge", json={"original": "AAAA-0001"}, headers=AGENT)
+    elsewhere = await client.post(
+        "/api/v1/agent/requests/AAAA-0001/merge", json={"original": "CCCC-0003"}, headers=AGENT
+    )
+    circle = await client.post(
+        "/api/v1/agent/requests/BBBB-0002/merge", json={"original": "AAAA-0001"}, headers=AGENT
+    )
     assert (elsewhere.status_code, elsewhere.json()["error"]) == (409, "already_merged")
     assert (circle.status_code, circle.json()["error"]) == (409, "merge_cycle")
 
@@ -186,38 +213,59 @@ async def test_merging_a_merged_duplicate_elsewhere_or_in_a_circle_is_409(client
 async def test_a_merge_the_event_log_did_not_take_is_503_and_says_to_repeat_it(client, intake):
     _track_rows(intake, "AAAA-0001", "BBBB-0002")
     intake.event_log.down = True
-    r = await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=AGENT)
+    r = await client.post(
+        "/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=AGENT
+    )
     assert r.status_code == 503 and r.json()["error"] == "event_log_unavailable"
     assert "repeat" in r.json()["detail"] and "idempotency_key" not in r.json()
 
 
 # -- agents: place a request by hand ----------------------------------------------------------------------------------
 
-POINT = {"lat": 38.8977, "long": -77.0365, "address": "1600 Pennsylvania Ave NW", "note": "pin was in the river"}
+POINT = {
+    "lat": 38.8977,
+    "long": -77.0365,
+    "address": "1600 Pennsylvania Ave NW",
+    "note": "pin was in the river",
+}
 
 
-async def test_a_correction_answers_201_with_its_position_and_key_then_200_when_retried_with_it(client, intake):
+async def test_a_correction_answers_201_with_its_position_and_key_then_200_when_retried_with_it(
+    client, intake
+):
     _track_rows(intake, "AAAA-0001")
-    r = await client.post("/api/v1/agent/requests/aaaa-0001/location", json=POINT,
-                          headers={**AGENT, "Idempotency-Key": "fix-1"})
+    r = await client.post(
+        "/api/v1/agent/requests/aaaa-0001/location", json=POINT, headers={**AGENT, "Idempotency-Key": "fix-1"}
+    )
     assert r.status_code == 201, r.text
-    assert r.json() == {"request_number": "AAAA-0001", "lat": 38.8977, "long": -77.0365,
-                        "address": "1600 Pennsylvania Ave NW", "position": {"partition": 0, "offset": 0}}
+    assert r.json() == {
+        "request_number": "AAAA-0001",
+        "lat": 38.8977,
+        "long": -77.0365,
+        "address": "1600 Pennsylvania Ave NW",
+        "position": {"partition": 0, "offset": 0},
+    }
     assert (r.headers["CivicLoop-Position"], r.headers["Idempotency-Key"]) == ("0:0", "fix-1")
-    again = await client.post("/api/v1/agent/requests/AAAA-0001/location", json=POINT,
-                              headers={**AGENT, "Idempotency-Key": "fix-1"})
+    again = await client.post(
+        "/api/v1/agent/requests/AAAA-0001/location", json=POINT, headers={**AGENT, "Idempotency-Key": "fix-1"}
+    )
     assert (again.status_code, again.json()) == (200, r.json())
     [event] = intake.event_log.events
-    assert (event.type, event.actor.id, event.payload.note) == ("request.location.corrected", "agent-7",
-                                                                "pin was in the river")
+    assert (event.type, event.actor.id, event.payload.note) == (
+        "request.location.corrected",
+        "agent-7",
+        "pin was in the river",
+    )
 
 
 async def test_corrections_without_a_key_are_each_a_new_event(client, intake):
     _track_rows(intake, "AAAA-0001")
-    first = await client.post("/api/v1/agent/requests/AAAA-0001/location", json={"lat": 1, "long": 2},
-                              headers=AGENT)
-    second = await client.post("/api/v1/agent/requests/AAAA-0001/location", json={"lat": 1, "long": 2},
-                               headers=AGENT)
+    first = await client.post(
+        "/api/v1/agent/requests/AAAA-0001/location", json={"lat": 1, "long": 2}, headers=AGENT
+    )
+    second = await client.post(
+        "/api/v1/agent/requests/AAAA-0001/location", json={"lat": 1, "long": 2}, headers=AGENT
+    )
     assert (first.status_code, second.status_code) == (201, 201)
     assert first.headers["Idempotency-Key"].startswith("server-")
     assert first.headers["Idempotency-Key"] != second.headers["Idempotency-Key"]
@@ -237,7 +285,9 @@ async def test_corrections_without_a_key_are_each_a_new_event(client, intake):
         ("ZZZZ-9999", POINT, AGENT, 404, "not_found"),
     ],
 )
-async def test_refused_corrections_use_the_apis_error_shapes(client, intake, number, body, headers, status, expected):
+async def test_refused_corrections_use_the_apis_error_shapes(
+    client, intake, number, body, headers, status, expected
+):
     _track_rows(intake, "AAAA-0001")
     r = await client.post(f"/api/v1/agent/requests/{number}/location", json=body, headers=headers)
     assert r.status_code == status, r.text
@@ -254,10 +304,14 @@ async def test_placing_a_merged_duplicate_is_409_merged_and_a_reused_key_409(cli
     r = await client.post("/api/v1/agent/requests/AAAA-0001/location", json=POINT, headers=AGENT)
     assert (r.status_code, r.json()["error"]) == (409, "merged")
     assert "place BBBB-0002 instead" in r.json()["detail"]
-    ok = await client.post("/api/v1/agent/requests/BBBB-0002/location", json=POINT,
-                           headers={**AGENT, "Idempotency-Key": "k"})
-    reused = await client.post("/api/v1/agent/requests/BBBB-0002/location", json={**POINT, "lat": 38.9},
-                               headers={**AGENT, "Idempotency-Key": "k"})
+    ok = await client.post(
+        "/api/v1/agent/requests/BBBB-0002/location", json=POINT, headers={**AGENT, "Idempotency-Key": "k"}
+    )
+    reused = await client.post(
+        "/api/v1/agent/requests/BBBB-0002/location",
+        json={**POINT, "lat": 38.9},
+        headers={**AGENT, "Idempotency-Key": "k"},
+    )
     assert ok.status_code == 201
     assert (reused.status_code, reused.json()["error"]) == (409, "idempotency_key_reused")
 
@@ -270,15 +324,17 @@ async def test_a_correction_the_event_log_did_not_take_is_503_with_the_key_to_re
     key = r.json()["idempotency_key"]
     assert r.headers["Idempotency-Key"] == key and "retry with the same Idempotency-Key" in r.json()["detail"]
     intake.event_log.down = False
-    retry = await client.post("/api/v1/agent/requests/AAAA-0001/location", json=POINT,
-                              headers={**AGENT, "Idempotency-Key": key})
+    retry = await client.post(
+        "/api/v1/agent/requests/AAAA-0001/location", json=POINT, headers={**AGENT, "Idempotency-Key": key}
+    )
     assert retry.status_code == 201
     assert [e.event_id for e in intake.event_log.events] == [intake.corrections.rows[key].event_id]
 
 
 def test_the_location_command_documents_its_idempotency():
     operation = create_app(IntakeSettings(env=Environment.test)).openapi()["paths"][
-        "/api/v1/agent/requests/{number}/location"]["post"]
+        "/api/v1/agent/requests/{number}/location"
+    ]["post"]
     assert "Idempotency-Key" in operation["description"] and "new correction" in operation["description"]
     assert {"200", "201", "404", "409", "422", "503"} <= set(operation["responses"])
     assert {p["name"] for p in operation["parameters"]} == {"number", "CivicLoop-Agent", "Idempotency-Key"}

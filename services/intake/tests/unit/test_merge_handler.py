@@ -25,14 +25,26 @@ def world():
 
 async def merge(world, number, original, note=""):
     tracking, merges, log = world
-    return await merge_duplicate(MergeDuplicate(original=original, note=note), number=number, agent_id="agent-7",
-                                 tracking=tracking, merges=merges, event_log=log, wait_s=0.05)
+    return await merge_duplicate(
+        MergeDuplicate(original=original, note=note),
+        number=number,
+        agent_id="agent-7",
+        tracking=tracking,
+        merges=merges,
+        event_log=log,
+        wait_s=0.05,
+    )
 
 
 async def test_a_merge_is_published_by_the_agent_and_answered_with_its_position(world):
     _, merges, log = world
     receipt = await merge(world, "aaaa-OOO1", B, note="same hole")  # typed loosely
-    assert (receipt.duplicate, receipt.original, receipt.requested_original, receipt.created) == (A, B, B, True)
+    assert (receipt.duplicate, receipt.original, receipt.requested_original, receipt.created) == (
+        A,
+        B,
+        B,
+        True,
+    )
     [event] = log.events
     assert (event.request_id, event.actor.id, event.source) == (A, "agent-7", "agent")
     assert event.payload == MergedAsDuplicate(original_request_id=B, note="same hole")

@@ -11,14 +11,23 @@ POTHOLE = CatalogueEntry(
     service_name="Pothole",
     active=True,
     attributes=(
-        ServiceAttribute(code="depth", datatype=AttributeDatatype.singlevaluelist, required=True,
-                         values=[AttributeValue(key="shallow", name="Shallow"), AttributeValue(key="deep", name="Deep")]),
+        ServiceAttribute(
+            code="depth",
+            datatype=AttributeDatatype.singlevaluelist,
+            required=True,
+            values=[AttributeValue(key="shallow", name="Shallow"), AttributeValue(key="deep", name="Deep")],
+        ),
         ServiceAttribute(code="lanes", datatype=AttributeDatatype.number),
         ServiceAttribute(code="note", variable=False, datatype=AttributeDatatype.text),
     ),
 )
-BASE = {"service_code": "pothole", "description": "Deep hole", "lat": 38.9, "long": -77.0,
-        "attributes": {"depth": ["deep"]}}
+BASE = {
+    "service_code": "pothole",
+    "description": "Deep hole",
+    "lat": 38.9,
+    "long": -77.0,
+    "attributes": {"depth": ["deep"]},
+}
 
 
 def check(service=POTHOLE, **changes):
@@ -31,8 +40,12 @@ def locs(err: InvalidSubmission) -> list[tuple]:
 
 
 def test_a_valid_submission_is_normalised():
-    accepted = check(contact={"name": " Ana ", "email": "Ana@Example.ORG", "phone": "(202) 555-0143"},
-                     preferred_channel="sms", address_string="1 Main St", media_url="https://example.org/p.jpg")
+    accepted = check(
+        contact={"name": " Ana ", "email": "Ana@Example.ORG", "phone": "(202) 555-0143"},
+        preferred_channel="sms",
+        address_string="1 Main St",
+        media_url="https://example.org/p.jpg",
+    )
     assert accepted.contact.phone == "+12025550143"
     assert accepted.contact.email == "Ana@example.org"
     assert accepted.contact.name == "Ana"
@@ -61,8 +74,12 @@ def test_inactive_service_is_refused():
 def test_every_broken_rule_is_reported_at_once():
     with pytest.raises(InvalidSubmission) as err:
         check(service=None, lat=None, long=-77.0, contact={"phone": "123", "email": "nope"})
-    assert set(locs(err)) == {("body", "service_code"), ("body", "lat"), ("body", "contact", "phone"),
-                              ("body", "contact", "email")}
+    assert set(locs(err)) == {
+        ("body", "service_code"),
+        ("body", "lat"),
+        ("body", "contact", "phone"),
+        ("body", "contact", "email"),
+    }
 
 
 def test_missing_location_names_both_ways_to_give_one():
@@ -79,8 +96,14 @@ def test_lat_needs_long():
 
 @pytest.mark.parametrize(
     ("channel", "contact"),
-    [("sms", None), ("sms", {"email": "a@example.org"}), ("whatsapp", {"name": "Ana"}), ("email", {"phone": "+12025550143"}),
-     ("push", {"name": "Ana"}), ("sms", {"phone": "+44 20 7946 0958"})],
+    [
+        ("sms", None),
+        ("sms", {"email": "a@example.org"}),
+        ("whatsapp", {"name": "Ana"}),
+        ("email", {"phone": "+12025550143"}),
+        ("push", {"name": "Ana"}),
+        ("sms", {"phone": "+44 20 7946 0958"}),
+    ],
 )
 def test_preferred_channel_must_reach_the_resident(channel, contact):
     with pytest.raises(InvalidSubmission) as err:
@@ -133,5 +156,7 @@ def test_shape_errors_name_the_field(changes, loc):
 
 
 def test_contact_details_stay_out_of_reprs():
-    cmd = SubmitServiceRequest.model_validate({**BASE, "contact": {"name": "Ana Lopez", "phone": "2025550143"}})
+    cmd = SubmitServiceRequest.model_validate(
+        {**BASE, "contact": {"name": "Ana Lopez", "phone": "2025550143"}}
+    )
     assert "Ana" not in repr(cmd) and "2025550143" not in repr(cmd)

@@ -10,8 +10,14 @@ from civicloop_intake.service_layer.ports import EventLogUnavailable
 from civicloop_intake.service_layer.submit import submit_service_request
 from intake_fakes import FakeCatalogue, FakeEventLog, FakeSubmissions, FakeVault
 
-BODY = {"service_code": "pothole", "description": "Deep hole", "lat": 38.9, "long": -77.0,
-        "contact": {"name": "Ana Lopez", "phone": "(202) 555-0143"}, "preferred_channel": "sms"}
+BODY = {
+    "service_code": "pothole",
+    "description": "Deep hole",
+    "lat": 38.9,
+    "long": -77.0,
+    "contact": {"name": "Ana Lopez", "phone": "(202) 555-0143"},
+    "preferred_channel": "sms",
+}
 
 
 class World:
@@ -23,9 +29,15 @@ class World:
 
     async def submit(self, body=BODY, key="key-1"):
         return await submit_service_request(
-            SubmitServiceRequest.model_validate(body), idempotency_key=key, catalogue=self.catalogue,
-            submissions=self.submissions, vault=self.vault, event_log=self.event_log,
-            default_jurisdiction="demo", default_region="US", hash_key=b"0123456789abcdef",
+            SubmitServiceRequest.model_validate(body),
+            idempotency_key=key,
+            catalogue=self.catalogue,
+            submissions=self.submissions,
+            vault=self.vault,
+            event_log=self.event_log,
+            default_jurisdiction="demo",
+            default_region="US",
+            hash_key=b"0123456789abcdef",
         )
 
 
@@ -49,7 +61,11 @@ async def test_a_submission_publishes_one_event_with_the_contact_sealed(world):
 async def test_a_retry_answers_the_same_request_without_a_second_event(world):
     first = await world.submit()
     again = await world.submit()
-    assert (again.request_number, again.position, again.created) == (first.request_number, first.position, False)
+    assert (again.request_number, again.position, again.created) == (
+        first.request_number,
+        first.position,
+        False,
+    )
     assert len(world.event_log.events) == 1
 
 

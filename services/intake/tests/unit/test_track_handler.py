@@ -17,16 +17,24 @@ T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 async def world():
     vault, tracking = FakeVault(), FakeTrackingView()
     sealed = await vault.seal(PersonalData(name="Ana", phone="+12025550143"))
-    tracking.rows["0011-1ABC"] = TrackedRequest("0011-1ABC", "demo", "pothole", "Deep hole", RequestStatus.open,
-                                                T0, T0, contact=sealed)
+    tracking.rows["0011-1ABC"] = TrackedRequest(
+        "0011-1ABC", "demo", "pothole", "Deep hole", RequestStatus.open, T0, T0, contact=sealed
+    )
     return vault, tracking, sealed
 
 
 async def track(world, number, phone):
     vault, tracking, _ = world
-    return await track_request(number=number, phone=phone, after=None, tracking=tracking,
-                               catalogue=FakeCatalogue(CatalogueEntry("demo", "pothole", "Pothole", True)),
-                               vault=vault, default_region="US", wait_s=WAIT_S)
+    return await track_request(
+        number=number,
+        phone=phone,
+        after=None,
+        tracking=tracking,
+        catalogue=FakeCatalogue(CatalogueEntry("demo", "pothole", "Pothole", True)),
+        vault=vault,
+        default_region="US",
+        wait_s=WAIT_S,
+    )
 
 
 async def test_the_right_phone_in_any_notation_sees_the_request(world):
@@ -37,8 +45,12 @@ async def test_the_right_phone_in_any_notation_sees_the_request(world):
 
 @pytest.mark.parametrize(
     ("number", "phone"),
-    [("0011-1ABC", "(202) 555-0199"), ("ZZZZ-ZZZZ", "(202) 555-0143"), ("not a number", "(202) 555-0143"),
-     ("0011-1ABC", "not a phone")],
+    [
+        ("0011-1ABC", "(202) 555-0199"),
+        ("ZZZZ-ZZZZ", "(202) 555-0143"),
+        ("not a number", "(202) 555-0143"),
+        ("0011-1ABC", "not a phone"),
+    ],
 )
 async def test_every_miss_is_the_same_not_found_after_the_same_wait(world, number, phone):
     started = time.monotonic()
@@ -57,13 +69,31 @@ async def test_an_erased_resident_cannot_be_tracked(world):
 async def test_a_merged_request_follows_the_root_of_its_chain_and_only_its_own_phone_opens_it(world):
     vault, tracking, _ = world
     other = await vault.seal(PersonalData(name="Bo", phone="+12025550111"))
-    tracking.rows["0011-1ABC"] = TrackedRequest("0011-1ABC", "demo", "pothole", "Deep hole", RequestStatus.open,
-                                                T0, T0, contact=tracking.rows["0011-1ABC"].contact,
-                                                merged_into="2222-2222")
-    tracking.rows["2222-2222"] = TrackedRequest("2222-2222", "demo", "pothole", "Hole", RequestStatus.open, T0, T0,
-                                                contact=other, merged_into="3333-3333")
-    tracking.rows["3333-3333"] = TrackedRequest("3333-3333", "demo", "pothole", "Crater", RequestStatus.closed, T0,
-                                                T0, contact=other)
+    tracking.rows["0011-1ABC"] = TrackedRequest(
+        "0011-1ABC",
+        "demo",
+        "pothole",
+        "Deep hole",
+        RequestStatus.open,
+        T0,
+        T0,
+        contact=tracking.rows["0011-1ABC"].contact,
+        merged_into="2222-2222",
+    )
+    tracking.rows["2222-2222"] = TrackedRequest(
+        "2222-2222",
+        "demo",
+        "pothole",
+        "Hole",
+        RequestStatus.open,
+        T0,
+        T0,
+        contact=other,
+        merged_into="3333-3333",
+    )
+    tracking.rows["3333-3333"] = TrackedRequest(
+        "3333-3333", "demo", "pothole", "Crater", RequestStatus.closed, T0, T0, contact=other
+    )
     view = await track(world, "0011-1ABC", "(202) 555-0143")
     assert view.original.request_number == "3333-3333" and view.original.status is RequestStatus.closed
     assert view.original_service_name == "Pothole"
@@ -74,7 +104,16 @@ async def test_a_merged_request_follows_the_root_of_its_chain_and_only_its_own_p
 async def test_a_merge_into_an_original_the_view_has_not_seen_yet_follows_nothing(world):
     _, tracking, _ = world
     row = tracking.rows["0011-1ABC"]
-    tracking.rows["0011-1ABC"] = TrackedRequest(row.request_number, "demo", "pothole", "Deep hole", RequestStatus.open,
-                                                T0, T0, contact=row.contact, merged_into="9999-9999")
+    tracking.rows["0011-1ABC"] = TrackedRequest(
+        row.request_number,
+        "demo",
+        "pothole",
+        "Deep hole",
+        RequestStatus.open,
+        T0,
+        T0,
+        contact=row.contact,
+        merged_into="9999-9999",
+    )
     view = await track(world, "0011-1ABC", "(202) 555-0143")
     assert view.request.merged_into == "9999-9999" and view.original is None

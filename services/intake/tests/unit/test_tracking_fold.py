@@ -31,12 +31,24 @@ SEALED = SealedPersonalData(resident_id=uuid4(), nonce="bm9uY2U=", ciphertext="c
 
 
 def event(payload, minutes=0, number="7K3D-Q9XA"):
-    return Event.create(payload, request_id=number, jurisdiction_id="demo", actor=Actor(kind=ActorKind.agent),
-                        source="agent", occurred_at=T0 + timedelta(minutes=minutes))
+    return Event.create(
+        payload,
+        request_id=number,
+        jurisdiction_id="demo",
+        actor=Actor(kind=ActorKind.agent),
+        source="agent",
+        occurred_at=T0 + timedelta(minutes=minutes),
+    )
 
 
-SUBMITTED = event(ServiceRequestSubmitted(service_code="pothole", description="Deep hole",
-                                          location=Location(lat=38.9, long=-77.0), contact=SEALED))
+SUBMITTED = event(
+    ServiceRequestSubmitted(
+        service_code="pothole",
+        description="Deep hole",
+        location=Location(lat=38.9, long=-77.0),
+        contact=SEALED,
+    )
+)
 
 
 def test_submission_opens_the_view_with_the_sealed_contact():
@@ -50,7 +62,9 @@ def test_submission_opens_the_view_with_the_sealed_contact():
 
 def test_status_changes_and_public_comments_make_the_history():
     state = fold(None, SUBMITTED)
-    state = fold(state, event(StatusChanged(status=RequestStatus.in_progress, public_note="Crew on the way"), 5))
+    state = fold(
+        state, event(StatusChanged(status=RequestStatus.in_progress, public_note="Crew on the way"), 5)
+    )
     state = fold(state, event(CommentAdded(text="Filled today", visibility=CommentVisibility.public), 9))
     assert state.status is RequestStatus.in_progress
     assert state.updated_at == T0 + timedelta(minutes=9)
@@ -62,7 +76,9 @@ def test_status_changes_and_public_comments_make_the_history():
 
 def test_internal_comments_leave_no_trace():
     state = fold(None, SUBMITTED)
-    after = fold(state, event(CommentAdded(text="Resident is rude", visibility=CommentVisibility.internal), 3))
+    after = fold(
+        state, event(CommentAdded(text="Resident is rude", visibility=CommentVisibility.internal), 3)
+    )
     assert after is state
 
 
@@ -72,8 +88,12 @@ def test_events_before_the_submission_track_nothing():
 
 def test_a_second_submission_under_the_same_number_changes_nothing():
     state = fold(None, SUBMITTED)
-    other = event(ServiceRequestSubmitted(service_code="graffiti", description="Tag",
-                                          location=Location(address_string="1 Main St")), 1)
+    other = event(
+        ServiceRequestSubmitted(
+            service_code="graffiti", description="Tag", location=Location(address_string="1 Main St")
+        ),
+        1,
+    )
     assert fold(state, other) is state
 
 
@@ -95,11 +115,16 @@ def test_references_from_several_bodies_keep_their_order_and_each_pair_counts_on
     again = fold(state, event(ExternalReferenceAssigned(body_id="dpw", external_id="SR-4211"), 4))
     assert again is state
     state = fold(state, event(ExternalReferenceAssigned(body_id="dpw", external_id="SR-4300"), 5))
-    assert state.external_references == (ExternalReference("dpw", "SR-4211"), ExternalReference("water", "WO-77"),
-                                         ExternalReference("dpw", "SR-4300"))
+    assert state.external_references == (
+        ExternalReference("dpw", "SR-4211"),
+        ExternalReference("water", "WO-77"),
+        ExternalReference("dpw", "SR-4300"),
+    )
     assert [(h.kind, h.text) for h in state.history] == [
-        (HistoryKind.sent, "Sent to dpw"), (HistoryKind.status, None),
-        (HistoryKind.sent, "Sent to water"), (HistoryKind.sent, "Sent to dpw"),
+        (HistoryKind.sent, "Sent to dpw"),
+        (HistoryKind.status, None),
+        (HistoryKind.sent, "Sent to water"),
+        (HistoryKind.sent, "Sent to dpw"),
     ]
 
 
@@ -115,22 +140,38 @@ def test_a_reference_before_the_submission_tracks_nothing():
 
 def test_a_merge_records_the_original_and_says_so_without_the_agents_note():
     state = fold(None, SUBMITTED)
-    state = fold(state, event(MergedAsDuplicate(original_request_id="WXYZ-9876", note="Resident is a pest"), 6))
+    state = fold(
+        state, event(MergedAsDuplicate(original_request_id="WXYZ-9876", note="Resident is a pest"), 6)
+    )
     assert state.merged_into == "WXYZ-9876"
     assert state.updated_at == T0 + timedelta(minutes=6)
     [entry] = state.history
-    assert (entry.kind, entry.text) == (HistoryKind.merged, "Merged into WXYZ-9876, the same problem reported earlier")
+    assert (entry.kind, entry.text) == (
+        HistoryKind.merged,
+        "Merged into WXYZ-9876, the same problem reported earlier",
+    )
     assert "pest" not in repr(state)
     again = fold(state, event(MergedAsDuplicate(original_request_id="QQQQ-1111"), 7))
     assert again is state
 
 
 def resolved(address, *areas):
-    return event(LocationResolved(
-        lat=38.9, long=-77.0, address="1204 Main St", method=LocationMethod.submitted, provider="reporter",
-        confidence=1.0, inside_jurisdiction=bool(areas),
-        service_areas=[AreaRef(area_id=a.lower(), kind="ward", name=a, version=1) for a in areas],
-        public=PublicPlace(h3_cell="892a1008003ffff", h3_resolution=9, lat=38.9, long=-77.0, address=address)), 2)
+    return event(
+        LocationResolved(
+            lat=38.9,
+            long=-77.0,
+            address="1204 Main St",
+            method=LocationMethod.submitted,
+            provider="reporter",
+            confidence=1.0,
+            inside_jurisdiction=bool(areas),
+            service_areas=[AreaRef(area_id=a.lower(), kind="ward", name=a, version=1) for a in areas],
+            public=PublicPlace(
+                h3_cell="892a1008003ffff", h3_resolution=9, lat=38.9, long=-77.0, address=address
+            ),
+        ),
+        2,
+    )
 
 
 def test_geo_placement_shows_the_block_level_address_and_area_names_not_as_progress():
@@ -145,6 +186,10 @@ def test_geo_placement_shows_the_block_level_address_and_area_names_not_as_progr
 
 def test_an_agents_correction_changes_nothing_until_geo_places_the_request():
     opened = fold(None, SUBMITTED)
-    corrected = event(LocationCorrected(lat=38.8977, long=-77.0365, address="1600 Pennsylvania Ave NW",
-                                        note="pin was in the river"), minutes=5)
+    corrected = event(
+        LocationCorrected(
+            lat=38.8977, long=-77.0365, address="1600 Pennsylvania Ave NW", note="pin was in the river"
+        ),
+        minutes=5,
+    )
     assert fold(opened, corrected) is opened  # the point and the agent's note stay off the view

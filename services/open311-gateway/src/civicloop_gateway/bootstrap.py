@@ -33,16 +33,27 @@ class Gateway:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
     def request_runner(self) -> ConsumerRunner:
-        return self._runner(self.settings.request_consumer_group, self.settings.topics.request_events,
-                            request_event_handler(resolution=self.settings.public_h3_resolution))
+        return self._runner(
+            self.settings.request_consumer_group,
+            self.settings.topics.request_events,
+            request_event_handler(resolution=self.settings.public_h3_resolution),
+        )
 
     def config_runner(self) -> ConsumerRunner:
-        return self._runner(self.settings.config_consumer_group, self.settings.topics.jurisdiction_config,
-                            apply_config_event)
+        return self._runner(
+            self.settings.config_consumer_group, self.settings.topics.jurisdiction_config, apply_config_event
+        )
 
     def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
-        return consumer_runner(self.settings, name=name, topic=topic, handler=handler, pool=self.pool,
-                               producer=self.producer, schema=SCHEMA)
+        return consumer_runner(
+            self.settings,
+            name=name,
+            topic=topic,
+            handler=handler,
+            pool=self.pool,
+            producer=self.producer,
+            schema=SCHEMA,
+        )
 
     def start_consumers(self) -> None:
         self.supervisors = [ConsumerSupervisor(self.request_runner), ConsumerSupervisor(self.config_runner)]
@@ -56,22 +67,31 @@ class Gateway:
     async def wait_for_request_view(self, position: Position, *, timeout_s: float | None = None) -> bool:
         """Read-your-writes: wait (bounded) until the request view has applied the event at `position`."""
         return await wait_until_applied(
-            self.pool, schema=SCHEMA, consumer=self.settings.request_consumer_group, topic=position.topic,
-            partition=position.partition, offset=position.offset,
+            self.pool,
+            schema=SCHEMA,
+            consumer=self.settings.request_consumer_group,
+            topic=position.topic,
+            partition=position.partition,
+            offset=position.offset,
             timeout_s=self.settings.read_your_writes_timeout_s if timeout_s is None else timeout_s,
         )
 
     async def wait_for_config_view(self, position: Position, *, timeout_s: float | None = None) -> bool:
         """Read-your-writes for catalogue and partner changes."""
         return await wait_until_applied(
-            self.pool, schema=SCHEMA, consumer=self.settings.config_consumer_group, topic=position.topic,
-            partition=position.partition, offset=position.offset,
+            self.pool,
+            schema=SCHEMA,
+            consumer=self.settings.config_consumer_group,
+            topic=position.topic,
+            partition=position.partition,
+            offset=position.offset,
             timeout_s=self.settings.read_your_writes_timeout_s if timeout_s is None else timeout_s,
         )
 
     def readiness_checks(self) -> dict[str, Check]:
         return service_checks(
-            self.pool, migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
+            self.pool,
+            migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
             kafka_connected=lambda: self.producer.connected and self.config_producer.connected,
             consumers=self.supervisors,
         )
@@ -84,15 +104,22 @@ class Gateway:
 
 
 async def start_gateway(settings: GatewaySettings, *, run_consumer: bool = True) -> Gateway:
-    pool = await open_pool(settings.pg_dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size,
-                           name="civicloop-gateway")
+    pool = await open_pool(
+        settings.pg_dsn,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        name="civicloop-gateway",
+    )
     topics = settings.topics
     gateway = Gateway(
         settings=settings,
         pool=pool,
-        producer=EventProducer(settings.kafka_bootstrap, topics.request_events, client_id="civicloop-gateway"),
-        config_producer=EventProducer(settings.kafka_bootstrap, topics.jurisdiction_config,
-                                      client_id="civicloop-gateway-config"),
+        producer=EventProducer(
+            settings.kafka_bootstrap, topics.request_events, client_id="civicloop-gateway"
+        ),
+        config_producer=EventProducer(
+            settings.kafka_bootstrap, topics.jurisdiction_config, client_id="civicloop-gateway-config"
+        ),
         vault=ResidentKeyVault(pool, pepper=settings.pepper),
     )
     try:

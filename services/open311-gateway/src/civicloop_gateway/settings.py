@@ -49,35 +49,59 @@ class GatewaySettings(ServiceSettings):
 
     jurisdictions_mode: JurisdictionsMode = JurisdictionsMode.multi
     default_jurisdiction_id: str | None = Field(
-        default=None, max_length=64, description="what a missing jurisdiction_id means (required in single mode)"
+        default=None,
+        max_length=64,
+        description="what a missing jurisdiction_id means (required in single mode)",
     )
     admin_token: SecretStr | None = Field(default=None, description="bearer token of the admin catalogue API")
 
-    public_base_url: str = Field(default="http://127.0.0.1:8003", description="scheme://host[:port] partners use")
-    endpoint_type: str = Field(default="production", pattern=r"^(production|test)$", description="discovery type")
-    contact: str = Field(default="Open311 support: open311@civicloop.example",
-                         description="discovery `contact`: who to ask for help")
-    key_service: str = Field(default="API keys are issued by the jurisdiction's CivicLoop administrators on request.",
-                             description="discovery `key_service`: how to get an API key")
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8003", description="scheme://host[:port] partners use"
+    )
+    endpoint_type: str = Field(
+        default="production", pattern=r"^(production|test)$", description="discovery type"
+    )
+    contact: str = Field(
+        default="Open311 support: open311@civicloop.example",
+        description="discovery `contact`: who to ask for help",
+    )
+    key_service: str = Field(
+        default="API keys are issued by the jurisdiction's CivicLoop administrators on request.",
+        description="discovery `key_service`: how to get an API key",
+    )
 
     max_requests: int = Field(default=1000, ge=1, le=10_000, description="cap of one list response (RQ-04)")
-    default_window_days: int = Field(default=90, ge=1, le=366, description="default and widest date window (RQ-03)")
+    default_window_days: int = Field(
+        default=90, ge=1, le=366, description="default and widest date window (RQ-03)"
+    )
     updates_default_window_hours: int = Field(
         default=24, ge=1, description="servicerequestupdates window when no dates are given (FX-02)"
     )
     max_radius_m: float = Field(default=50_000, gt=0, description="largest `radius` of a geographic search")
     # Block level or coarser: at 11 and finer (cell edges under ~30 m) a cell is close to one building.
-    public_h3_resolution: int = Field(default=DEFAULT_RESOLUTION, ge=0, le=10,
-                                      description="H3 resolution of the public point of a submitted request")
+    public_h3_resolution: int = Field(
+        default=DEFAULT_RESOLUTION,
+        ge=0,
+        le=10,
+        description="H3 resolution of the public point of a submitted request",
+    )
 
-    read_your_writes_timeout_s: float = Field(default=2.0, gt=0, le=30,
-                                              description="how long a write waits for the view to pass its event")
-    publish_timeout_s: float = Field(default=10.0, gt=0, le=60, description="wait for the broker's acknowledgement")
-    batch_token_ttl: timedelta = Field(default=timedelta(days=30),
-                                       description="how long a batch service's token can be looked up")
+    read_your_writes_timeout_s: float = Field(
+        default=2.0, gt=0, le=30, description="how long a write waits for the view to pass its event"
+    )
+    publish_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, description="wait for the broker's acknowledgement"
+    )
+    batch_token_ttl: timedelta = Field(
+        default=timedelta(days=30), description="how long a batch service's token can be looked up"
+    )
 
-    consumer_name: str = Field(default=REQUESTS_CONSUMER, description="consumer group of the Open311 request view")
-    config_consumer_name: str = Field(default=CONFIG_CONSUMER, description="consumer group of the catalogue view")
+    consumer_name: str = Field(
+        default=REQUESTS_CONSUMER, description="consumer group of the Open311 request view"
+    )
+    config_consumer_name: str = Field(
+        default=CONFIG_CONSUMER, description="consumer group of the catalogue view"
+    )
 
     @field_validator("default_jurisdiction_id")
     @classmethod
@@ -94,13 +118,17 @@ class GatewaySettings(ServiceSettings):
         relaxed = self.env in (Environment.dev, Environment.test)
         given = self.vault_pepper.get_secret_value() if self.vault_pepper else None
         if given is None and not relaxed:
-            raise ValueError("CIVICLOOP_VAULT_PEPPER is required (at least 16 bytes) unless CIVICLOOP_ENV is dev or test")
+            raise ValueError(
+                "CIVICLOOP_VAULT_PEPPER is required (at least 16 bytes) unless CIVICLOOP_ENV is dev or test"
+            )
         if given is not None and len(given.encode()) < 16:
             raise ValueError("CIVICLOOP_VAULT_PEPPER must be at least 16 bytes")
         if given == DEV_PEPPER and not relaxed:
             raise ValueError("the public development pepper cannot be used outside dev and test")
         if self.jurisdictions_mode is JurisdictionsMode.single and not self.default_jurisdiction_id:
-            raise ValueError("CIVICLOOP_DEFAULT_JURISDICTION_ID is required when CIVICLOOP_JURISDICTIONS_MODE=single")
+            raise ValueError(
+                "CIVICLOOP_DEFAULT_JURISDICTION_ID is required when CIVICLOOP_JURISDICTIONS_MODE=single"
+            )
         return self
 
     @property

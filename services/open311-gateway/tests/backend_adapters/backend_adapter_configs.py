@@ -7,8 +7,12 @@ from typing import Any
 CSV_SETTINGS: dict[str, Any] = {
     "type": "csv_feed",
     "columns": {"external_id": "Job Ref", "status": "Status", "timestamp": "Changed At", "comment": "Notes"},
-    "status_map": {"Open": "open", "In Hand": {"status": "open", "external_status_code": "in_hand"},
-                   "Completed": "closed", "Cancelled": {"status": "closed", "external_status_code": "cancelled"}},
+    "status_map": {
+        "Open": "open",
+        "In Hand": {"status": "open", "external_status_code": "in_hand"},
+        "Completed": "closed",
+        "Cancelled": {"status": "closed", "external_status_code": "cancelled"},
+    },
     "timestamp_format": "%d/%m/%Y %H:%M",
     "timezone": "Europe/London",
     "services": [{"service_code": "GRAF", "service_name": "Graffiti"}],
@@ -23,7 +27,12 @@ def rest_settings(base_url: str, **overrides: Any) -> dict[str, Any]:
         "auth": {"kind": "bearer", "token_ref": "workorders-token"},
         "timeout_s": 2.0,
         "services": [
-            {"service_code": "POT", "service_name": "Pothole", "group": "Roads", "backend": {"category": "RD-POT"}},
+            {
+                "service_code": "POT",
+                "service_name": "Pothole",
+                "group": "Roads",
+                "backend": {"category": "RD-POT"},
+            },
             {"service_code": "LIT", "service_name": "Street light out", "backend": {"category": "LT-OUT"}},
         ],
         "create": {
@@ -44,16 +53,24 @@ def rest_settings(base_url: str, **overrides: Any) -> dict[str, Any]:
             },
             "id_path": "data.workOrder.number",
         },
-        "updates": {"path": "/orders", "since_param": "modified_since", "items_path": "result.orders",
-                    "id": "wo_number", "status": "state", "updated": "modified", "comment": "remarks",
-                    "service_code": "category"},
+        "updates": {
+            "path": "/orders",
+            "since_param": "modified_since",
+            "items_path": "result.orders",
+            "id": "wo_number",
+            "status": "state",
+            "updated": "modified",
+            "comment": "remarks",
+            "service_code": "category",
+        },
         "fetch": {"path": "/orders/{id}", "item_path": "data"},
-        "status_map": {"NEW": "open", "IN_PROGRESS": {"status": "open", "external_status_code": "in_progress"},
-                       "DONE": "closed",
-                       "REJECTED": {"status": "closed", "external_status_code": "not_responsible"}},
+        "status_map": {
+            "NEW": "open",
+            "IN_PROGRESS": {"status": "open", "external_status_code": "in_progress"},
+            "DONE": "closed",
+            "REJECTED": {"status": "closed", "external_status_code": "not_responsible"},
+        },
         "service_code_map": {"RD-POT": "POT", "LT-OUT": "LIT"},
     }
     settings.update(overrides)
     return settings
-
-

@@ -34,8 +34,17 @@ def free_port() -> int:
 def serve_asgi(app: Any) -> Iterator[str]:
     """`app` under uvicorn on 127.0.0.1:<free port> in a thread; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None,
-                                           access_log=False, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -76,9 +85,11 @@ class WorkOrderBackend:
                 await asyncio.sleep(self.delay_s)
             if self.fail_with is not None:
                 raise HTTPException(self.fail_with, "maintenance")
-            expected = {"bearer": ("authorization", f"Bearer {TOKEN}"),
-                        "basic": ("authorization", "Basic " + base64.b64encode(f"{USER}:{TOKEN}".encode()).decode()),
-                        "api_key": ("x-wo-key", TOKEN)}[self.auth]
+            expected = {
+                "bearer": ("authorization", f"Bearer {TOKEN}"),
+                "basic": ("authorization", "Basic " + base64.b64encode(f"{USER}:{TOKEN}".encode()).decode()),
+                "api_key": ("x-wo-key", TOKEN),
+            }[self.auth]
             if request.headers.get(expected[0]) != expected[1]:
                 raise HTTPException(401, "bad token")
 
@@ -91,9 +102,14 @@ class WorkOrderBackend:
                 return JSONResponse({"message": "summary is mandatory"}, status_code=422)
             self._next += 1
             number = f"WO-{self._next}"
-            self.orders[number] = {"wo_number": number, "state": "NEW", "modified": datetime.now(UTC).isoformat(),
-                                   "remarks": "", "category": body.get("classification", {}).get("code"),
-                                   **body}
+            self.orders[number] = {
+                "wo_number": number,
+                "state": "NEW",
+                "modified": datetime.now(UTC).isoformat(),
+                "remarks": "",
+                "category": body.get("classification", {}).get("code"),
+                **body,
+            }
             return JSONResponse({"data": {"workOrder": {"number": number}}}, status_code=201)
 
         @app.get("/api/v1/orders")
@@ -110,9 +126,9 @@ class WorkOrderBackend:
             if "page" in params:  # page-number paging, `per_page` long
                 size = int(params.get("per_page", "100"))
                 first = (int(params["page"]) - 1) * size
-                items = items[first:first + size]
+                items = items[first : first + size]
             elif "after" in params or "limit" in params:  # cursor paging: the cursor is the last number seen
-                items = [o for o in items if o["wo_number"] > params.get("after", "")][:int(params["limit"])]
+                items = [o for o in items if o["wo_number"] > params.get("after", "")][: int(params["limit"])]
                 more = bool(items) and items[-1]["wo_number"] < max(self.orders)
                 return {"result": {"orders": items}, "next": items[-1]["wo_number"] if more else None}
             return {"result": {"orders": items, "count": len(items)}}

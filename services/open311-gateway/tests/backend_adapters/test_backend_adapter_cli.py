@@ -26,7 +26,9 @@ def test_check_reads_yaml_and_json(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         assert "parks.example: csv_feed (1 service(s))" in result.output
     (tmp_path / "bad.json").write_text(json.dumps({"jurisdictions": {"x": {"type": "csv_feed"}}}))
-    assert CliRunner().invoke(app, ["adapters", "check", "--config", str(tmp_path / "bad.json")]).exit_code != 0
+    assert (
+        CliRunner().invoke(app, ["adapters", "check", "--config", str(tmp_path / "bad.json")]).exit_code != 0
+    )
 
 
 def test_serve_answers_open311(tmp_path: Path) -> None:
@@ -34,11 +36,17 @@ def test_serve_answers_open311(tmp_path: Path) -> None:
     drop.mkdir()
     (drop / "x.csv").write_text("Job Ref,Status,Changed At,Notes\nJ-1,Open,01/07/2024 09:30,Logged\n")
     config = tmp_path / "adapters.json"
-    config.write_text(json.dumps({"jurisdictions": {"parks.example": {**CSV_SETTINGS, "directory": str(drop)}}}))
+    config.write_text(
+        json.dumps({"jurisdictions": {"parks.example": {**CSV_SETTINGS, "directory": str(drop)}}})
+    )
     port = free_port()
     cli = Path(sys.executable).with_name("civicloop-gateway")
-    proc = subprocess.Popen([str(cli), "adapters", "serve", "--config", str(config), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [str(cli), "adapters", "serve", "--config", str(config), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -63,6 +71,8 @@ def test_the_documented_example_configuration_is_valid() -> None:
     block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
     config = AdapterAppConfig.model_validate(yaml.safe_load(block))
     assert {jid: s.type for jid, s in config.jurisdictions.items()} == {
-        "roads.example.gov": "rest_workorder", "parks.example.gov": "csv_feed"}
+        "roads.example.gov": "rest_workorder",
+        "parks.example.gov": "csv_feed",
+    }
     roads = config.jurisdictions["roads.example.gov"]
     assert roads.create.fields["location.lat"] == {"from": "lat", "type": "float"}  # type: ignore[union-attr]

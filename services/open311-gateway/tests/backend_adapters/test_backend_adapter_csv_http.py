@@ -44,7 +44,10 @@ def test_directory_drop_rows_dedupe_by_hash_across_exports_and_restarts(csv_drop
     (csv_drop / "export-1.csv").write_text(EXPORT_1)
     first = _updates(client)
     assert [(u["service_request_id"], u["status"], u["external_status_code"]) for u in first] == [
-        ("J-1", "open", "Open"), ("J-2", "open", "in_hand"), ("J-1", "closed", "Completed")]
+        ("J-1", "open", "Open"),
+        ("J-2", "open", "in_hand"),
+        ("J-1", "closed", "Completed"),
+    ]
     assert first[0]["updated_datetime"] == "2024-07-01T08:30:00Z"  # BST read as London time
     (csv_drop / "export-2.csv").write_text(EXPORT_2)
     (csv_drop / "notes.txt").write_text("not an export")
@@ -63,12 +66,15 @@ def test_window_filters_on_the_row_timestamp(csv_drop: Path, adapter: Any) -> No
     assert [u["service_request_id"] + "/" + u["status"] for u in july_2nd] == ["J-2/open", "J-1/closed"]
     before = _updates(client, start_date="2024-07-01T00:00:00Z", end_date="2024-07-01T08:30:00Z")
     assert [u["description"] for u in before] == ["Logged"]
-    doc = etree.fromstring(client.get("/servicerequestupdates.xml", params={"end_date": "2024-06-30"}).content)
+    doc = etree.fromstring(
+        client.get("/servicerequestupdates.xml", params={"end_date": "2024-06-30"}).content
+    )
     assert doc.tag == "service_request_updates" and doc.findall("request_update") == []
 
 
-def test_malformed_rows_are_skipped_and_logged(csv_drop: Path, adapter: Any,
-                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_malformed_rows_are_skipped_and_logged(
+    csv_drop: Path, adapter: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     (csv_drop / "broken.csv").write_text(BROKEN)
     client = adapter({"parks.example": {**CSV_SETTINGS, "directory": str(csv_drop)}})
     with caplog.at_level(logging.WARNING, logger="civicloop.gateway.backend_adapters.csv"):
@@ -86,7 +92,9 @@ def test_requests_fold_the_feed_to_the_latest_status(csv_drop: Path, adapter: An
     client = adapter({"parks.example": {**CSV_SETTINGS, "directory": str(csv_drop)}})
     rows = client.get("/requests.json").json()
     assert [(r["service_request_id"], r["status"], r["status_notes"]) for r in rows] == [
-        ("J-2", "closed", "Duplicate of J-1"), ("J-1", "closed", "Cleaned off")]
+        ("J-2", "closed", "Duplicate of J-1"),
+        ("J-1", "closed", "Cleaned off"),
+    ]
     assert client.get("/requests.json", params={"status": "open"}).json() == []
     one = etree.fromstring(client.get("/requests/J-1.xml").content)
     assert one.findtext("request/service_request_id") == "J-1" and one.findtext("request/status") == "closed"

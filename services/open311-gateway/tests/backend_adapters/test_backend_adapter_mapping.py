@@ -41,16 +41,21 @@ def test_get_path_reads_objects_and_arrays_and_defaults() -> None:
 
 
 def test_value_specs_source_const_template_and_types() -> None:
-    ctx = post_context({"description": "Deep hole", "lat": "51.5", "long": "-0.1", "first_name": "Ann"},
-                       {"size": ["large"], "hazard": ["traffic", "cyclists"]}, ["http://x/1.jpg"],
-                       {"service_name": "Pothole", "backend": {"category": "RD-POT"}})
+    ctx = post_context(
+        {"description": "Deep hole", "lat": "51.5", "long": "-0.1", "first_name": "Ann"},
+        {"size": ["large"], "hazard": ["traffic", "cyclists"]},
+        ["http://x/1.jpg"],
+        {"service_name": "Pothole", "backend": {"category": "RD-POT"}},
+    )
     assert resolve_value("attribute.size", ctx) == "large"
     assert resolve_value("attribute.hazard", ctx) == ["traffic", "cyclists"]
     assert resolve_value("service.backend.category", ctx) == "RD-POT"
     assert resolve_value({"const": 3}, ctx) == 3
     assert resolve_value({"template": "{first_name} {last_name}"}, ctx) == "Ann"
-    assert resolve_value({"template": "{service[service_name]}: {description} [{attribute[hazard]}]"}, ctx) == \
-        "Pothole: Deep hole [traffic, cyclists]"
+    assert (
+        resolve_value({"template": "{service[service_name]}: {description} [{attribute[hazard]}]"}, ctx)
+        == "Pothole: Deep hole [traffic, cyclists]"
+    )
     assert resolve_value({"from": "lat", "type": "str"}, ctx) == "51.5"
     assert resolve_value({"from": "attribute.size", "type": "list"}, ctx) == ["large"]
     assert resolve_value({"from": "email", "default": "noreply@example.org"}, ctx) == "noreply@example.org"
@@ -142,15 +147,25 @@ def test_csv_without_a_needed_column_is_skipped_whole() -> None:
 
 
 def test_work_order_item_maps_to_update() -> None:
-    spec = ListCall(path="/o", id="wo.id", status="state", updated="modified", comment="remarks",
-                    service_code="category")
-    item = {"wo": {"id": 55}, "state": "REJECTED", "modified": "2024-07-01T10:00:00Z", "remarks": "Private land",
-            "category": "RD-POT"}
+    spec = ListCall(
+        path="/o", id="wo.id", status="state", updated="modified", comment="remarks", service_code="category"
+    )
+    item = {
+        "wo": {"id": 55},
+        "state": "REJECTED",
+        "modified": "2024-07-01T10:00:00Z",
+        "remarks": "Private land",
+        "category": "RD-POT",
+    }
     smap = {"REJECTED": {"status": "closed", "external_status_code": "not_responsible"}}
     u = item_to_update(item, spec, smap, "open", {"RD-POT": "POT"})
     assert u is not None
-    assert (u.service_request_id, u.status, u.external_status_code, u.description) == \
-        ("55", "closed", "not_responsible", "Private land")
+    assert (u.service_request_id, u.status, u.external_status_code, u.description) == (
+        "55",
+        "closed",
+        "not_responsible",
+        "Private land",
+    )
     assert u.extra["service_code"] == "POT"
     assert u.update_id == item_to_update(dict(item), spec, smap, "open", {}).update_id  # type: ignore[union-attr]
     assert item_to_update({**item, "modified": "soon"}, spec, smap, "open", {}) is None
@@ -159,10 +174,17 @@ def test_work_order_item_maps_to_update() -> None:
 
 def test_request_rows_keep_the_latest_update_per_request() -> None:
     t1, t2 = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC)
-    rows = request_rows([Update("b", "R1", "closed", t2, "done"), Update("a", "R1", "open", t1, "new"),
-                         Update("c", "R2", "open", t1)])
-    assert [(r["service_request_id"], r["status"], r["status_notes"]) for r in rows] == \
-        [("R1", "closed", "done"), ("R2", "open", None)]
+    rows = request_rows(
+        [
+            Update("b", "R1", "closed", t2, "done"),
+            Update("a", "R1", "open", t1, "new"),
+            Update("c", "R2", "open", t1),
+        ]
+    )
+    assert [(r["service_request_id"], r["status"], r["status_notes"]) for r in rows] == [
+        ("R1", "closed", "done"),
+        ("R2", "open", None),
+    ]
 
 
 def test_secrets_come_from_the_environment_by_ref() -> None:

@@ -11,9 +11,17 @@ from backend_adapter_peers import free_port
 from lxml import etree
 
 POST_BODY = {
-    "service_code": "POT", "lat": "51.5014", "long": "-0.1419", "address_string": "1 Mall Road",
-    "description": "Deep hole by the kerb", "email": "ann@example.org", "first_name": "Ann", "last_name": "Lee",
-    "attribute[size]": "large", "attribute[hazard][]": ["traffic", "cyclists"], "attribute[civicloop_id]": "CL-42",
+    "service_code": "POT",
+    "lat": "51.5014",
+    "long": "-0.1419",
+    "address_string": "1 Mall Road",
+    "description": "Deep hole by the kerb",
+    "email": "ann@example.org",
+    "first_name": "Ann",
+    "last_name": "Lee",
+    "attribute[size]": "large",
+    "attribute[hazard][]": ["traffic", "cyclists"],
+    "attribute[civicloop_id]": "CL-42",
     "media_url": ["http://img.example/1.jpg", "http://img.example/2.jpg"],
 }
 
@@ -56,8 +64,9 @@ def test_post_json_creates_a_work_order_with_the_mapped_fields(rest: tuple[Any, 
 
 def test_post_xml_answers_the_open311_wrapper(rest: tuple[Any, Any]) -> None:
     backend, client = rest
-    r = client.post("/requests.xml", data={"service_code": "LIT", "address_string": "Lamp 7",
-                                           "description": "Dark"})
+    r = client.post(
+        "/requests.xml", data={"service_code": "LIT", "address_string": "Lamp 7", "description": "Dark"}
+    )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/xml")
     doc = _xml(r.content)
@@ -71,18 +80,37 @@ def test_services_list_is_the_configured_categories(rest: tuple[Any, Any]) -> No
     _, client = rest
     services = client.get("/services.json").json()
     assert [s["service_code"] for s in services] == ["POT", "LIT"]
-    assert services[0] == {"service_code": "POT", "service_name": "Pothole", "description": None,
-                           "metadata": False, "type": "realtime", "keywords": None, "group": "Roads"}
+    assert services[0] == {
+        "service_code": "POT",
+        "service_name": "Pothole",
+        "description": None,
+        "metadata": False,
+        "type": "realtime",
+        "keywords": None,
+        "group": "Roads",
+    }
     doc = _xml(client.get("/services.xml").content)
     assert [e.text for e in doc.findall("service/service_code")] == ["POT", "LIT"]
 
 
 def _seed(backend: Any) -> None:
-    backend.add(wo_number="WO-1", state="IN_PROGRESS", modified="2024-07-01T10:00:00+00:00",
-                remarks="Crew assigned", category="RD-POT")
-    backend.add(wo_number="WO-2", state="REJECTED", modified="2024-07-02T12:00:00+00:00",
-                remarks="Private land", category="LT-OUT")
-    backend.add(wo_number="WO-3", state="DONE", modified="2024-08-15T09:00:00+00:00", remarks="", category="RD-POT")
+    backend.add(
+        wo_number="WO-1",
+        state="IN_PROGRESS",
+        modified="2024-07-01T10:00:00+00:00",
+        remarks="Crew assigned",
+        category="RD-POT",
+    )
+    backend.add(
+        wo_number="WO-2",
+        state="REJECTED",
+        modified="2024-07-02T12:00:00+00:00",
+        remarks="Private land",
+        category="LT-OUT",
+    )
+    backend.add(
+        wo_number="WO-3", state="DONE", modified="2024-08-15T09:00:00+00:00", remarks="", category="RD-POT"
+    )
 
 
 def test_updates_come_back_mapped_within_the_window(rest: tuple[Any, Any]) -> None:
@@ -92,7 +120,9 @@ def test_updates_come_back_mapped_within_the_window(rest: tuple[Any, Any]) -> No
     first = client.get("/servicerequestupdates.json", params=params)
     assert first.status_code == 200, first.text
     body = first.json()
-    assert [(u["service_request_id"], u["status"], u["external_status_code"], u["description"]) for u in body] == [
+    assert [
+        (u["service_request_id"], u["status"], u["external_status_code"], u["description"]) for u in body
+    ] == [
         ("WO-1", "open", "in_progress", "Crew assigned"),
         ("WO-2", "closed", "not_responsible", "Private land"),
     ]
@@ -122,13 +152,25 @@ def test_get_requests_filters_and_single_request(rest: tuple[Any, Any]) -> None:
     _seed(backend)
     window = {"start_date": "2024-06-01T00:00:00Z", "end_date": "2024-08-31T00:00:00Z"}
     closed = client.get("/requests.json", params={**window, "status": "closed"}).json()
-    assert [(r["service_request_id"], r["service_code"]) for r in closed] == [("WO-3", "POT"), ("WO-2", "LIT")]
-    assert set(closed[0]) >= {"service_request_id", "status", "status_notes", "requested_datetime", "lat", "long"}
+    assert [(r["service_request_id"], r["service_code"]) for r in closed] == [
+        ("WO-3", "POT"),
+        ("WO-2", "LIT"),
+    ]
+    assert set(closed[0]) >= {
+        "service_request_id",
+        "status",
+        "status_notes",
+        "requested_datetime",
+        "lat",
+        "long",
+    }
     by_code = client.get("/requests.json", params={**window, "service_code": "LIT"}).json()
     assert [r["service_request_id"] for r in by_code] == ["WO-2"]
     updated_after = client.get("/requests.json", params={"updated_after": "2024-08-01T00:00:00Z"}).json()
     assert [r["service_request_id"] for r in updated_after] == ["WO-3"]
-    by_id = client.get("/requests.json", params={"service_request_id": "WO-1,nope", "status": "closed"}).json()
+    by_id = client.get(
+        "/requests.json", params={"service_request_id": "WO-1,nope", "status": "closed"}
+    ).json()
     assert [(r["service_request_id"], r["status"]) for r in by_id] == [("WO-1", "open")]
     one = _xml(client.get("/requests/WO-2.xml").content)
     assert [e.findtext("status") for e in one.findall("request")] == ["closed"]
@@ -145,7 +187,10 @@ def test_get_requests_filters_and_single_request(rest: tuple[Any, Any]) -> None:
 def test_their_4xx_is_an_open311_400_with_their_message(work_orders: Any, adapter: Any) -> None:
     backend, url = work_orders
     settings = rest_settings(url)
-    settings["create"] = {**settings["create"], "fields": {"summary": "description", "source": {"const": "cl"}}}
+    settings["create"] = {
+        **settings["create"],
+        "fields": {"summary": "description", "source": {"const": "cl"}},
+    }
     client = adapter({"roads.example": settings})
     r = client.post("/requests.json", data={"service_code": "POT", "address_string": "1 Mall Road"})
     assert r.status_code == 400
@@ -155,11 +200,14 @@ def test_their_4xx_is_an_open311_400_with_their_message(work_orders: Any, adapte
     assert backend.received[-1] == {"source": "cl"} and backend.orders == {}
 
 
-def test_the_back_end_checks_the_configured_auth(work_orders: Any, adapter: Any,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_back_end_checks_the_configured_auth(
+    work_orders: Any, adapter: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     backend, url = work_orders
     monkeypatch.setenv("CIVICLOOP_SECRET_WRONG_TOKEN", "not-the-token")
-    client = adapter({"roads.example": rest_settings(url, auth={"kind": "bearer", "token_ref": "wrong-token"})})
+    client = adapter(
+        {"roads.example": rest_settings(url, auth={"kind": "bearer", "token_ref": "wrong-token"})}
+    )
     r = client.post("/requests.json", data={"service_code": "POT", "address_string": "x", "description": "d"})
     assert r.status_code == 400 and "bad token" in _errors_json(r)[0]["description"]
     assert backend.orders == {}
@@ -169,7 +217,9 @@ def test_the_back_end_checks_the_configured_auth(work_orders: Any, adapter: Any,
 def test_back_end_5xx_is_an_open311_503(rest: tuple[Any, Any], fmt: str) -> None:
     backend, client = rest
     backend.fail_with = 502
-    r = client.post(f"/requests.{fmt}", data={"service_code": "POT", "address_string": "x", "description": "d"})
+    r = client.post(
+        f"/requests.{fmt}", data={"service_code": "POT", "address_string": "x", "description": "d"}
+    )
     assert r.status_code == 503 and r.headers["retry-after"] == "30"
     if fmt == "json":
         assert _errors_json(r)[0]["code"] == 503
@@ -196,12 +246,15 @@ def test_back_end_down_is_an_open311_503(adapter: Any, monkeypatch: pytest.Monke
 
 def test_jurisdictions_select_the_adapter(work_orders: Any, adapter: Any, tmp_path: Any) -> None:
     backend, url = work_orders
-    client = adapter({"roads.example": rest_settings(url),
-                      "parks.example": {**CSV_SETTINGS, "directory": str(tmp_path)}})
+    client = adapter(
+        {"roads.example": rest_settings(url), "parks.example": {**CSV_SETTINGS, "directory": str(tmp_path)}}
+    )
     unknown = client.get("/services.json", params={"jurisdiction_id": "nowhere.example"})
     assert unknown.status_code == 404 and "nowhere.example" in _errors_json(unknown)[0]["description"]
-    unknown_xml = client.post("/requests.xml", data={"jurisdiction_id": "nowhere.example", "service_code": "POT",
-                                                     "address_string": "x"})
+    unknown_xml = client.post(
+        "/requests.xml",
+        data={"jurisdiction_id": "nowhere.example", "service_code": "POT", "address_string": "x"},
+    )
     assert unknown_xml.status_code == 404 and _xml(unknown_xml.content).findtext("error/code") == "404"
     assert client.get("/services.json").status_code == 400  # two jurisdictions: which one?
     parks = client.get("/services.json", params={"jurisdiction_id": "parks.example"}).json()
@@ -211,8 +264,9 @@ def test_jurisdictions_select_the_adapter(work_orders: Any, adapter: Any, tmp_pa
     assert backend.received == []
 
 
-def test_post_validation_before_the_back_end(work_orders: Any, adapter: Any,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_post_validation_before_the_back_end(
+    work_orders: Any, adapter: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     backend, url = work_orders
     monkeypatch.setenv("CIVICLOOP_SECRET_PARTNER_KEY", "k-123")
     client = adapter({"roads.example": rest_settings(url, api_key_ref="partner-key")})
@@ -245,12 +299,16 @@ def test_an_unknown_update_window_default_reads_recent_changes(rest: tuple[Any, 
     assert 89 <= (now - since).days <= 90
 
 
-@pytest.mark.parametrize(("scheme", "auth"), [
-    ("basic", {"kind": "basic", "username": "civicloop", "password_ref": "wo/password"}),
-    ("api_key", {"kind": "api_key", "header": "X-WO-Key", "key_ref": "wo.key"}),
-])
-def test_basic_and_api_key_auth_reach_the_back_end(adapter: Any, monkeypatch: pytest.MonkeyPatch, scheme: str,
-                                                    auth: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("scheme", "auth"),
+    [
+        ("basic", {"kind": "basic", "username": "civicloop", "password_ref": "wo/password"}),
+        ("api_key", {"kind": "api_key", "header": "X-WO-Key", "key_ref": "wo.key"}),
+    ],
+)
+def test_basic_and_api_key_auth_reach_the_back_end(
+    adapter: Any, monkeypatch: pytest.MonkeyPatch, scheme: str, auth: dict[str, Any]
+) -> None:
     from backend_adapter_peers import TOKEN, WorkOrderBackend, serve_asgi
 
     monkeypatch.setenv("CIVICLOOP_SECRET_WO_PASSWORD", TOKEN)
@@ -258,7 +316,9 @@ def test_basic_and_api_key_auth_reach_the_back_end(adapter: Any, monkeypatch: py
     backend = WorkOrderBackend(auth=scheme)
     with serve_asgi(backend.app) as url:
         client = adapter({"roads.example": rest_settings(url, auth=auth)})
-        r = client.post("/requests.json", data={"service_code": "POT", "address_string": "x", "description": "d"})
+        r = client.post(
+            "/requests.json", data={"service_code": "POT", "address_string": "x", "description": "d"}
+        )
         assert r.json() == [{"service_request_id": "WO-1001"}]
         monkeypatch.setenv("CIVICLOOP_SECRET_WO_PASSWORD", "stale")
         monkeypatch.setenv("CIVICLOOP_SECRET_WO_KEY", "stale")
@@ -267,15 +327,23 @@ def test_basic_and_api_key_auth_reach_the_back_end(adapter: Any, monkeypatch: py
         assert r.status_code == 400 and "bad token" in r.json()[0]["description"]
 
 
-@pytest.mark.parametrize("paging", [
-    {"page_param": "page", "page_size_param": "per_page", "page_size": 2},
-    {"cursor_path": "next", "cursor_param": "after", "params": {"limit": "2"}},
-])
+@pytest.mark.parametrize(
+    "paging",
+    [
+        {"page_param": "page", "page_size_param": "per_page", "page_size": 2},
+        {"cursor_path": "next", "cursor_param": "after", "params": {"limit": "2"}},
+    ],
+)
 def test_updates_follow_their_paging(work_orders: Any, adapter: Any, paging: dict[str, Any]) -> None:
     backend, url = work_orders
     for n in range(1, 6):
-        backend.add(wo_number=f"WO-{n}", state="NEW", modified=f"2024-07-0{n}T10:00:00+00:00", remarks="",
-                    category="RD-POT")
+        backend.add(
+            wo_number=f"WO-{n}",
+            state="NEW",
+            modified=f"2024-07-0{n}T10:00:00+00:00",
+            remarks="",
+            category="RD-POT",
+        )
     settings = rest_settings(url)
     settings["updates"] = {**settings["updates"], **paging}
     client = adapter({"roads.example": settings})
@@ -286,9 +354,16 @@ def test_updates_follow_their_paging(work_orders: Any, adapter: Any, paging: dic
 
 def test_multipart_post_maps_the_text_fields_and_drops_files(rest: tuple[Any, Any]) -> None:
     backend, client = rest
-    r = client.post("/requests.json", data={"service_code": "POT", "address_string": "Mall Road",
-                                            "description": "With a photo", "attribute[size]": "small"},
-                    files={"photo1": ("hole.jpg", b"\xff\xd8\xff", "image/jpeg")})
+    r = client.post(
+        "/requests.json",
+        data={
+            "service_code": "POT",
+            "address_string": "Mall Road",
+            "description": "With a photo",
+            "attribute[size]": "small",
+        },
+        files={"photo1": ("hole.jpg", b"\xff\xd8\xff", "image/jpeg")},
+    )
     assert r.status_code == 200, r.text
     sent = backend.received[-1]
     assert sent["summary"] == "Pothole: With a photo" and sent["details"] == {"size": "small"}

@@ -53,10 +53,23 @@ def unique_jurisdiction(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:6]}.example.gov"
 
 
-def event(payload: BaseModel, *, jurisdiction_id: str, request_id: str | None = None, at: datetime | None = None,
-          source: str = "web", actor: Actor = AGENT) -> Event[Any]:
-    return Event.create(payload, request_id=request_id, jurisdiction_id=jurisdiction_id, actor=actor, source=source,
-                        occurred_at=at)
+def event(
+    payload: BaseModel,
+    *,
+    jurisdiction_id: str,
+    request_id: str | None = None,
+    at: datetime | None = None,
+    source: str = "web",
+    actor: Actor = AGENT,
+) -> Event[Any]:
+    return Event.create(
+        payload,
+        request_id=request_id,
+        jurisdiction_id=jurisdiction_id,
+        actor=actor,
+        source=source,
+        occurred_at=at,
+    )
 
 
 @asynccontextmanager
@@ -69,7 +82,9 @@ async def producer(kafka_bootstrap: str, topic: str) -> AsyncIterator[EventProdu
         await p.stop()
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float = 45, what: str = "condition") -> None:
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], *, timeout: float = 45, what: str = "condition"
+) -> None:
     try:
         async with asyncio.timeout(timeout):
             while not await condition():
@@ -96,8 +111,9 @@ async def caught_up(gateway: Gateway, consumer: str, positions: list[Position]) 
 
 
 @asynccontextmanager
-async def running_app(settings: GatewaySettings, *, run_consumer: bool = True
-                      ) -> AsyncIterator[tuple[FastAPI, AsyncClient]]:
+async def running_app(
+    settings: GatewaySettings, *, run_consumer: bool = True
+) -> AsyncIterator[tuple[FastAPI, AsyncClient]]:
     app = create_app(settings, run_consumer=run_consumer)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = ASGITransport(app=manager.app)

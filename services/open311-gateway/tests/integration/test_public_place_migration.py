@@ -38,11 +38,18 @@ def _upgrade(dsn: str, revision: str) -> None:
     command.upgrade(cfg, revision)
 
 
-def test_existing_rows_get_their_public_place_and_keep_their_exact_point(fresh_database_dsn: str, monkeypatch):
+def test_existing_rows_get_their_public_place_and_keep_their_exact_point(
+    fresh_database_dsn: str, monkeypatch
+):
     dsn = fresh_database_dsn
     _upgrade(dsn, "gateway_0004")
     rows = [
-        {"id": "R-POINT", "address": "2111 W Bellevue Ave, Apt 3", "lat": 34.073216645, "long": -118.266861909},
+        {
+            "id": "R-POINT",
+            "address": "2111 W Bellevue Ave, Apt 3",
+            "lat": 34.073216645,
+            "long": -118.266861909,
+        },
         {"id": "R-ADDRESS", "address": "742 Evergreen Terrace", "lat": None, "long": None},
         {"id": "R-FREE", "address": "behind my house, ask for Jane", "lat": None, "long": None},
     ]
@@ -50,16 +57,29 @@ def test_existing_rows_get_their_public_place_and_keep_their_exact_point(fresh_d
         for row in rows:
             conn.execute(V1_INSERT, row)
 
-    monkeypatch.setenv("CIVICLOOP_PUBLIC_H3_RESOLUTION", "8")  # the deployment's setting, as the gateway reads it
+    monkeypatch.setenv(
+        "CIVICLOOP_PUBLIC_H3_RESOLUTION", "8"
+    )  # the deployment's setting, as the gateway reads it
     _upgrade(dsn, "head")
 
     with psycopg.connect(dsn, autocommit=True) as conn:
-        got = {r[0]: r[1:] for r in conn.execute(
-            "select service_request_id, lat, long, address, h3_cell, h3_resolution, ST_Y(location::geometry),"
-            " ST_X(location::geometry) from gateway.requests").fetchall()}
+        got = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "select service_request_id, lat, long, address, h3_cell, h3_resolution, ST_Y(location::geometry),"
+                " ST_X(location::geometry) from gateway.requests"
+            ).fetchall()
+        }
         public = public_place(34.073216645, -118.266861909, resolution=8)
-        assert got["R-POINT"] == (public.lat, public.long, "2100 block of W Bellevue Ave", public.h3_cell, 8,
-                                  34.073216645, -118.266861909)
+        assert got["R-POINT"] == (
+            public.lat,
+            public.long,
+            "2100 block of W Bellevue Ave",
+            public.h3_cell,
+            8,
+            34.073216645,
+            -118.266861909,
+        )
         assert got["R-ADDRESS"] == (None, None, "700 block of Evergreen Terrace", None, 8, None, None)
         assert got["R-FREE"] == (None, None, None, None, 8, None, None)
 

@@ -47,9 +47,18 @@ pytestmark = pytest.mark.integration
 BASE = "/open311/v2"
 FORMATS = ("xml", "json")
 CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
-CONTAINERS = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
-              "values": "value", "endpoints": "endpoint", "formats": "format", "media_urls": "media_url",
-              "service_request_updates": "request_update", "extensions": "extension"}
+CONTAINERS = {
+    "services": "service",
+    "service_requests": "request",
+    "errors": "error",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "media_urls": "media_url",
+    "service_request_updates": "request_update",
+    "extensions": "extension",
+}
 NON_ASCII = "Straße <kaputt> & «déjà vu» 水 — \"quoted\" 'single'"
 POINT = (38.8895, -77.0353)  # lat, long
 RESOLUTION = 8  # not the default 9: the gateway's setting reaches the fold
@@ -114,26 +123,59 @@ class World:
 
 
 LIGHT_ATTRIBUTES = [
-    ServiceAttribute(code="STATE", datatype=AttributeDatatype.singlevaluelist, required=True, order=2,
-                     description="What is the lamp doing?",
-                     values=[AttributeValue(key="out", name="Completely out"),
-                             AttributeValue(key="flicker", name="Flickering")]),
-    ServiceAttribute(code="POLE", datatype=AttributeDatatype.string, required=True, order=1,
-                     description="The number on the pole", datatype_description="e.g. SL-10442"),
-    ServiceAttribute(code="HAZARDS", datatype=AttributeDatatype.multivaluelist, order=3, description="Hazards",
-                     values=[AttributeValue(key="wires", name="Exposed wires")]),
-    ServiceAttribute(code="NOTE", datatype=AttributeDatatype.text, variable=False, order=4,
-                     description="Crews visit within a week"),
+    ServiceAttribute(
+        code="STATE",
+        datatype=AttributeDatatype.singlevaluelist,
+        required=True,
+        order=2,
+        description="What is the lamp doing?",
+        values=[
+            AttributeValue(key="out", name="Completely out"),
+            AttributeValue(key="flicker", name="Flickering"),
+        ],
+    ),
+    ServiceAttribute(
+        code="POLE",
+        datatype=AttributeDatatype.string,
+        required=True,
+        order=1,
+        description="The number on the pole",
+        datatype_description="e.g. SL-10442",
+    ),
+    ServiceAttribute(
+        code="HAZARDS",
+        datatype=AttributeDatatype.multivaluelist,
+        order=3,
+        description="Hazards",
+        values=[AttributeValue(key="wires", name="Exposed wires")],
+    ),
+    ServiceAttribute(
+        code="NOTE",
+        datatype=AttributeDatatype.text,
+        variable=False,
+        order=4,
+        description="Crews visit within a week",
+    ),
 ]
 
 
-def _submitted(code: str, *, point: tuple[float, float] | None = POINT, address: str | None = "1 Main St",
-               description: str = "Broken", media: list[str] | None = None) -> ServiceRequestSubmitted:
+def _submitted(
+    code: str,
+    *,
+    point: tuple[float, float] | None = POINT,
+    address: str | None = "1 Main St",
+    description: str = "Broken",
+    media: list[str] | None = None,
+) -> ServiceRequestSubmitted:
     lat, long = point if point else (None, None)
-    return ServiceRequestSubmitted(service_code=code, description=description,
-                                   location=Location(lat=lat, long=long, address_string=address,
-                                                     address_id="ADDR-1" if address else None),
-                                   media_urls=media or [])
+    return ServiceRequestSubmitted(
+        service_code=code,
+        description=description,
+        location=Location(
+            lat=lat, long=long, address_string=address, address_id="ADDR-1" if address else None
+        ),
+        media_urls=media or [],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -147,50 +189,100 @@ async def world(read_dsn: str, kafka_bootstrap: str):
     settings = settings_for(read_dsn, topics, kafka_bootstrap, public_h3_resolution=RESOLUTION)
     j, k = unique_jurisdiction("springfield"), unique_jurisdiction("shelbyville")
     now = datetime.now(UTC).replace(microsecond=0)
+
     def ago(**kw: Any) -> datetime:
         return now - timedelta(**kw)
 
     def define(jurisdiction: str, code: str, name: str, **kw: Any) -> Event[Any]:
-        return event(ServiceDefined(service_code=code, service_name=name, **kw), jurisdiction_id=jurisdiction,
-                     actor=SYSTEM, source="admin", at=ago(days=30))
+        return event(
+            ServiceDefined(service_code=code, service_name=name, **kw),
+            jurisdiction_id=jurisdiction,
+            actor=SYSTEM,
+            source="admin",
+            at=ago(days=30),
+        )
 
     config = [
-        define(j, "LIGHT", "Streetlight out", group="streets", keywords=["lamp", "light"], attributes=LIGHT_ATTRIBUTES,
-               description="A streetlight is out"),
+        define(
+            j,
+            "LIGHT",
+            "Streetlight out",
+            group="streets",
+            keywords=["lamp", "light"],
+            attributes=LIGHT_ATTRIBUTES,
+            description="A streetlight is out",
+        ),
         define(j, "POTHOLE", "Pothole", group="streets"),
         define(j, "graffiti.removal", "Graffiti", type=ServiceType.blackbox),
         define(j, "BULKY", "Bulky pickup", type=ServiceType.batch),
         define(j, "OLD", "Retired service", active=False),
         define(k, "TREE", "Fallen tree"),
-        event(PartnerAuthorised(client_id="fixmystreet", name="FixMyStreet", key_id="k1", key_sha256="a" * 64),
-              jurisdiction_id=j, actor=SYSTEM, source="admin", at=ago(days=29)),
-        event(PartnerAuthorised(client_id="oldapp", name="Old app", key_id="k0", key_sha256="b" * 64),
-              jurisdiction_id=j, actor=SYSTEM, source="admin", at=ago(days=29)),
-        event(PartnerKeyRevoked(client_id="oldapp", key_id="k0"), jurisdiction_id=j, actor=SYSTEM, source="admin",
-              at=ago(days=28)),
+        event(
+            PartnerAuthorised(client_id="fixmystreet", name="FixMyStreet", key_id="k1", key_sha256="a" * 64),
+            jurisdiction_id=j,
+            actor=SYSTEM,
+            source="admin",
+            at=ago(days=29),
+        ),
+        event(
+            PartnerAuthorised(client_id="oldapp", name="Old app", key_id="k0", key_sha256="b" * 64),
+            jurisdiction_id=j,
+            actor=SYSTEM,
+            source="admin",
+            at=ago(days=29),
+        ),
+        event(
+            PartnerKeyRevoked(client_id="oldapp", key_id="k0"),
+            jurisdiction_id=j,
+            actor=SYSTEM,
+            source="admin",
+            at=ago(days=28),
+        ),
     ]
-    ids = {name: new_request_number() for name in
-           ("recent", "closed", "old", "address_only", "far", "updated_old", "late", "other")}
+    ids = {
+        name: new_request_number()
+        for name in ("recent", "closed", "old", "address_only", "far", "updated_old", "late", "other")
+    }
 
-    def req(name: str, payload: Any, at: datetime, *, jurisdiction: str = j, source: str = "web") -> Event[Any]:
+    def req(
+        name: str, payload: Any, at: datetime, *, jurisdiction: str = j, source: str = "web"
+    ) -> Event[Any]:
         return event(payload, jurisdiction_id=jurisdiction, request_id=ids[name], at=at, source=source)
 
-    public_comment = req("closed", CommentAdded(text="Crew says thanks", visibility=CommentVisibility.public),
-                         ago(days=17))
+    public_comment = req(
+        "closed", CommentAdded(text="Crew says thanks", visibility=CommentVisibility.public), ago(days=17)
+    )
     request_events = [
-        req("recent", _submitted("POTHOLE", description=NON_ASCII,
-                                 media=["https://img.example/1.jpg", "https://img.example/2.jpg"]), ago(days=5),
-            source="open311:fixmystreet"),
+        req(
+            "recent",
+            _submitted(
+                "POTHOLE",
+                description=NON_ASCII,
+                media=["https://img.example/1.jpg", "https://img.example/2.jpg"],
+            ),
+            ago(days=5),
+            source="open311:fixmystreet",
+        ),
         req("closed", _submitted("LIGHT"), ago(days=20)),
         req("closed", StatusChanged(status=RequestStatus.acknowledged, public_note="Seen"), ago(days=19)),
-        req("closed", CommentAdded(text="resident sounded upset", visibility=CommentVisibility.internal),
-            ago(days=18, hours=12)),
-        req("closed", StatusChanged(status=RequestStatus.closed, public_note="Repaired",
-                                    external_status_code="FIXED"), ago(days=18)),
+        req(
+            "closed",
+            CommentAdded(text="resident sounded upset", visibility=CommentVisibility.internal),
+            ago(days=18, hours=12),
+        ),
+        req(
+            "closed",
+            StatusChanged(status=RequestStatus.closed, public_note="Repaired", external_status_code="FIXED"),
+            ago(days=18),
+        ),
         public_comment,
         public_comment,  # published twice: the inbox applies it once
         req("old", _submitted("POTHOLE"), ago(days=120)),
-        req("address_only", _submitted("graffiti.removal", point=None, address="Corner of 5th & Main"), ago(days=2)),
+        req(
+            "address_only",
+            _submitted("graffiti.removal", point=None, address="Corner of 5th & Main"),
+            ago(days=2),
+        ),
         req("far", _submitted("POTHOLE", point=FAR), ago(days=3)),
         req("updated_old", _submitted("POTHOLE"), ago(days=200)),
         req("updated_old", StatusChanged(status=RequestStatus.in_progress), ago(hours=2)),
@@ -201,16 +293,17 @@ async def world(read_dsn: str, kafka_bootstrap: str):
 
     async with running_app(settings) as (app, client):
         gateway: Gateway = app.state.gateway
-        async with producer(kafka_bootstrap, topics.jurisdiction_config) as config_producer, \
-                producer(kafka_bootstrap, topics.request_events) as request_producer:
+        async with (
+            producer(kafka_bootstrap, topics.jurisdiction_config) as config_producer,
+            producer(kafka_bootstrap, topics.request_events) as request_producer,
+        ):
             config_positions = [await config_producer.publish(e) for e in config]
             request_positions = [await request_producer.publish(e) for e in request_events]
             await caught_up(gateway, settings.request_consumer_group, request_positions)
             config_positions.append(await config_producer.publish(late_definition))
             await caught_up(gateway, settings.config_consumer_group, config_positions)
         w = World(gateway=gateway, client=client, settings=settings, j=j, k=k, now=now, ids=ids)
-        w.events = {"public_comment": public_comment, "late_definition": late_definition,
-                    "light": config[0]}
+        w.events = {"public_comment": public_comment, "late_definition": late_definition, "light": config[0]}
         w.events |= {f"closed_{i}": e for i, e in enumerate(request_events[1:5])}
         w.events["updated_old_status"] = request_events[11]
         yield w
@@ -251,11 +344,25 @@ async def test_SL_01_to_SL_08_the_active_services_with_all_seven_fields(world: W
     by_code = {s["service_code"]: s for s in services}
     assert set(by_code) == {"LIGHT", "POTHOLE", "graffiti.removal", "BULKY", "LATE"}  # OLD is inactive
     for s in services:
-        assert set(s) == {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
+        assert set(s) == {
+            "service_code",
+            "service_name",
+            "description",
+            "metadata",
+            "type",
+            "keywords",
+            "group",
+        }
         assert s["metadata"] in ("true", "false") and s["type"] in ("realtime", "batch", "blackbox")
-    assert by_code["LIGHT"] == {"service_code": "LIGHT", "service_name": "Streetlight out",
-                                "description": "A streetlight is out", "metadata": "true", "type": "realtime",
-                                "keywords": "lamp, light", "group": "streets"}
+    assert by_code["LIGHT"] == {
+        "service_code": "LIGHT",
+        "service_name": "Streetlight out",
+        "description": "A streetlight is out",
+        "metadata": "true",
+        "type": "realtime",
+        "keywords": "lamp, light",
+        "group": "streets",
+    }
     assert by_code["POTHOLE"]["metadata"] == "false"
     assert (by_code["BULKY"]["type"], by_code["graffiti.removal"]["type"]) == ("batch", "blackbox")
 
@@ -291,9 +398,19 @@ async def test_SD_01_to_SD_12_the_definition_with_ordered_attributes_and_values(
     assert [a["code"] for a in doc["attributes"]] == ["POLE", "STATE", "HAZARDS", "NOTE"]
     assert [a["order"] for a in doc["attributes"]] == ["1", "2", "3", "4"]
     pole, state, hazards, note = doc["attributes"]
-    assert pole == {"variable": "true", "code": "POLE", "datatype": "string", "required": "true",
-                    "datatype_description": "e.g. SL-10442", "order": "1", "description": "The number on the pole"}
-    assert state["values"] == [{"key": "out", "name": "Completely out"}, {"key": "flicker", "name": "Flickering"}]
+    assert pole == {
+        "variable": "true",
+        "code": "POLE",
+        "datatype": "string",
+        "required": "true",
+        "datatype_description": "e.g. SL-10442",
+        "order": "1",
+        "description": "The number on the pole",
+    }
+    assert state["values"] == [
+        {"key": "out", "name": "Completely out"},
+        {"key": "flicker", "name": "Flickering"},
+    ]
     assert hazards["datatype"] == "multivaluelist" and hazards["required"] == "false"
     assert note["variable"] == "false" and "values" not in note
 
@@ -348,7 +465,9 @@ async def test_SR_12_to_SR_17_place_media_and_id_types_in_json(world: World):
 
 
 async def test_SR_12_an_address_only_request_has_empty_lat_long_elements_in_xml(world: World):
-    r = await world.get("requests", "xml", jurisdiction_id=world.j, service_request_id=world.ids["address_only"])
+    r = await world.get(
+        "requests", "xml", jurisdiction_id=world.j, service_request_id=world.ids["address_only"]
+    )
     request = etree.fromstring(r.content).find("request")
     assert request.find("lat") is not None and request.find("lat").text is None
     assert request.find("address") is not None and request.find("address").text is None
@@ -360,16 +479,26 @@ async def test_G_10_non_ascii_text_round_trips_in_both_formats(world: World, fmt
     [recent] = await world.requests(fmt, service_request_id=world.ids["recent"])
     assert recent["description"] == NON_ASCII
     if fmt == "xml":
-        r = await world.get("requests", "xml", jurisdiction_id=world.j, service_request_id=world.ids["recent"])
+        r = await world.get(
+            "requests", "xml", jurisdiction_id=world.j, service_request_id=world.ids["recent"]
+        )
         assert "Straße &lt;kaputt&gt; &amp; «déjà vu» 水".encode() in r.content
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_RQ_02_service_request_id_overrides_every_other_filter(world: World, fmt: str):
     ids = world.ids
-    got = await world.requests(fmt, service_request_id=f"{ids['old']}, {ids['recent']},{ids['other']},NOPE-0000",
-                               status="closed", service_code="LIGHT", start_date="2001-01-01")
-    assert {r["service_request_id"] for r in got} == {ids["old"], ids["recent"]}  # other: another jurisdiction
+    got = await world.requests(
+        fmt,
+        service_request_id=f"{ids['old']}, {ids['recent']},{ids['other']},NOPE-0000",
+        status="closed",
+        service_code="LIGHT",
+        start_date="2001-01-01",
+    )
+    assert {r["service_request_id"] for r in got} == {
+        ids["old"],
+        ids["recent"],
+    }  # other: another jurisdiction
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -380,16 +509,24 @@ async def test_RQ_01_service_code_and_status_lists(world: World, fmt: str):
     assert [r["service_request_id"] for r in await world.requests(fmt, status="closed")] == [ids["closed"]]
     both = await world.requests(fmt, status="open,closed")
     assert len(both) == 5
-    repeated = await world.client.get(f"{BASE}/requests.{fmt}",
-                                      params=[("jurisdiction_id", world.j), ("status", "open"), ("status", "closed")])
+    repeated = await world.client.get(
+        f"{BASE}/requests.{fmt}",
+        params=[("jurisdiction_id", world.j), ("status", "open"), ("status", "closed")],
+    )
     assert len(read(repeated, fmt)) == 5
     assert await world.requests(fmt, service_code="NOPE") == []  # RQ-05: unknown code, empty list
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_RQ_05_a_bad_status_or_date_is_400_in_the_asked_format(world: World, fmt: str):
-    for params in ({"status": "pending"}, {"start_date": "yesterday"}, {"end_date": "2026-02-30"},
-                   {"page_size": "0"}, {"lat": "1", "long": "2"}, {"extensions": "maybe"}):
+    for params in (
+        {"status": "pending"},
+        {"start_date": "yesterday"},
+        {"end_date": "2026-02-30"},
+        {"page_size": "0"},
+        {"lat": "1", "long": "2"},
+        {"extensions": "maybe"},
+    ):
         r = await world.get("requests", fmt, jurisdiction_id=world.j, **params)
         assert r.status_code == 400, params
         [error] = read(r, fmt, root="errors")
@@ -403,8 +540,13 @@ async def test_RQ_03_an_explicit_window_is_inclusive_and_at_most_90_days(world: 
     end = (world.now - timedelta(days=120)).strftime("%Y-%m-%dT%H:%M:%SZ")  # exactly the old request's time
     got = await world.requests(fmt, start_date=start, end_date=end)
     assert [r["service_request_id"] for r in got] == [world.ids["old"]]
-    too_wide = await world.get("requests", fmt, jurisdiction_id=world.j, start_date="2025-01-01T00:00:00Z",
-                               end_date="2025-06-01T00:00:00Z")
+    too_wide = await world.get(
+        "requests",
+        fmt,
+        jurisdiction_id=world.j,
+        start_date="2025-01-01T00:00:00Z",
+        end_date="2025-06-01T00:00:00Z",
+    )
     assert too_wide.status_code == 400
     assert "90 days" in read(too_wide, fmt, root="errors")[0]["description"]
 
@@ -421,8 +563,19 @@ async def test_RQ_06_an_empty_result_is_an_empty_container(world: World):
 
 async def test_G_50_empty_parameters_answer_as_if_absent(world: World):
     plain = await world.requests()
-    with_empties = await world.requests(status="", service_code="", start_date="", end_date="", page="",
-                                        page_size="", lat="", long="", radius="", extensions="", updated_after="")
+    with_empties = await world.requests(
+        status="",
+        service_code="",
+        start_date="",
+        end_date="",
+        page="",
+        page_size="",
+        lat="",
+        long="",
+        radius="",
+        extensions="",
+        updated_after="",
+    )
     assert with_empties == plain
 
 
@@ -455,7 +608,11 @@ async def test_UP_01_updated_after_finds_old_requests_that_changed_recently(worl
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_GEO_01_lat_long_radius_in_metres(world: World, fmt: str):
     near = await world.requests(fmt, lat=str(POINT[0]), long=str(POINT[1]), radius="1000")
-    assert {r["service_request_id"] for r in near} == {world.ids["recent"], world.ids["closed"], world.ids["late"]}
+    assert {r["service_request_id"] for r in near} == {
+        world.ids["recent"],
+        world.ids["closed"],
+        world.ids["late"],
+    }
     # Found by the exact point, shown at the public one.
     public = public_place(*POINT, resolution=RESOLUTION)
     assert {(float(r["lat"]), float(r["long"])) for r in near} == {(public.lat, public.long)}
@@ -470,7 +627,8 @@ async def test_CX_01_extensions_add_fields_only_when_asked(world: World, fmt: st
     assert "extended_attributes" not in core
     [extended] = await world.requests(fmt, service_request_id=world.ids["recent"], extensions="true")
     assert as_text(extended["extended_attributes"]) == {
-        "channel": "open311", "detailed_status": "RECEIVED",
+        "channel": "open311",
+        "detailed_status": "RECEIVED",
         "media_urls": ["https://img.example/1.jpg", "https://img.example/2.jpg"],
     }
     assert {k: v for k, v in extended.items() if k != "extended_attributes"} == core
@@ -499,7 +657,9 @@ async def test_R1_02_an_unknown_id_or_another_jurisdiction_s_is_404(world: World
 
 
 async def test_G_04_the_singular_request_path_is_an_alias(world: World):
-    r = await world.client.get(f"{BASE}/request/{world.ids['recent']}.json", params={"jurisdiction_id": world.j})
+    r = await world.client.get(
+        f"{BASE}/request/{world.ids['recent']}.json", params={"jurisdiction_id": world.j}
+    )
     assert r.status_code == 200 and r.json()[0]["service_request_id"] == world.ids["recent"]
 
 
@@ -515,13 +675,16 @@ async def test_R1_03_extensions_on_one_request(world: World):
 async def test_TK_01_to_TK_03_tokens_resolved_pending_and_unknown(world: World, fmt: str):
     resolved, pending, unseen = (f"tok-{fmt}-{n}-{world.j}" for n in ("resolved", "pending", "unseen"))
     async with world.gateway.pool.connection() as conn:
-        await conn.execute("insert into gateway.tokens (token, jurisdiction_id, service_request_id) values"
-                           " (%s, %s, %s), (%s, %s, null), (%s, %s, %s)",
-                           (resolved, world.j, world.ids["recent"], pending, world.j,
-                            unseen, world.j, "NOT0-YET0"))
+        await conn.execute(
+            "insert into gateway.tokens (token, jurisdiction_id, service_request_id) values"
+            " (%s, %s, %s), (%s, %s, null), (%s, %s, %s)",
+            (resolved, world.j, world.ids["recent"], pending, world.j, unseen, world.j, "NOT0-YET0"),
+        )
     r = await world.get(f"tokens/{resolved}", fmt, jurisdiction_id=world.j)
     assert r.status_code == 200
-    assert read(r, fmt, root="service_requests") == [{"service_request_id": world.ids["recent"], "token": resolved}]
+    assert read(r, fmt, root="service_requests") == [
+        {"service_request_id": world.ids["recent"], "token": resolved}
+    ]
     for token in (pending, unseen):  # no id yet, or an id whose request the view has not seen yet
         r = await world.get(f"tokens/{token}", fmt, jurisdiction_id=world.j)
         assert r.status_code == 200
@@ -537,21 +700,36 @@ async def test_TK_01_to_TK_03_tokens_resolved_pending_and_unknown(world: World, 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_FX_01_updates_are_status_changes_and_public_comments_oldest_first(world: World, fmt: str):
-    r = await world.get("servicerequestupdates", fmt, jurisdiction_id=world.j,
-                        start_date=(world.now - timedelta(days=21)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        end_date=(world.now - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    r = await world.get(
+        "servicerequestupdates",
+        fmt,
+        jurisdiction_id=world.j,
+        start_date=(world.now - timedelta(days=21)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        end_date=(world.now - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
     assert r.status_code == 200
     updates = as_text(read(r, fmt, root="service_request_updates"))
     ack, internal, close = (world.events[f"closed_{i}"] for i in (1, 2, 3))
     comment = world.events["public_comment"]
-    assert [u["update_id"] for u in updates] == [str(ack.event_id), str(close.event_id), str(comment.event_id)]
+    assert [u["update_id"] for u in updates] == [
+        str(ack.event_id),
+        str(close.event_id),
+        str(comment.event_id),
+    ]
     assert str(internal.event_id) not in r.text and "upset" not in r.text  # never internal comments
     assert [u["status"] for u in updates] == ["investigating", "closed", "closed"]
     assert [u["description"] for u in updates] == ["Seen", "Repaired", "Crew says thanks"]
     assert updates[1]["external_status_code"] == "FIXED"
     for u in updates:
-        assert set(u) == {"update_id", "service_request_id", "status", "updated_datetime", "description",
-                          "media_url", "external_status_code"}
+        assert set(u) == {
+            "update_id",
+            "service_request_id",
+            "status",
+            "updated_datetime",
+            "description",
+            "media_url",
+            "external_status_code",
+        }
         assert u["service_request_id"] == world.ids["closed"] and W3C_OUTPUT.match(u["updated_datetime"])
 
 
@@ -563,8 +741,10 @@ async def test_FX_02_without_dates_the_last_day_of_updates(world: World):
 
 async def test_FX_01_a_twice_published_comment_is_one_update(world: World):
     async with world.gateway.pool.connection() as conn:
-        cur = await conn.execute("select count(*) from gateway.request_updates where update_id = %s",
-                                 (world.events["public_comment"].event_id,))
+        cur = await conn.execute(
+            "select count(*) from gateway.request_updates where update_id = %s",
+            (world.events["public_comment"].event_id,),
+        )
         assert (await cur.fetchone())[0] == 1
 
 
@@ -586,17 +766,30 @@ async def test_SR_04_a_request_gets_its_service_name_whichever_consumer_runs_fir
 
 async def test_SR_21_no_personal_data_columns_in_the_view(world: World):
     async with world.gateway.pool.connection() as conn:
-        cur = await conn.execute("select column_name from information_schema.columns"
-                                 " where table_schema = 'gateway' and table_name in ('requests', 'request_updates')")
+        cur = await conn.execute(
+            "select column_name from information_schema.columns"
+            " where table_schema = 'gateway' and table_name in ('requests', 'request_updates')"
+        )
         columns = {row[0] for row in await cur.fetchall()}
-    assert not columns & {"contact", "email", "phone", "first_name", "last_name", "account_id", "device_id",
-                          "resident_id"}
+    assert not columns & {
+        "contact",
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "account_id",
+        "device_id",
+        "resident_id",
+    }
 
 
 async def test_partner_keys_are_folded_with_their_revocations(world: World):
     async with world.gateway.pool.connection() as conn:
-        cur = await conn.execute("select client_id, key_sha256, revoked_at is not null from gateway.partners"
-                                 " where jurisdiction_id = %s order by client_id", (world.j,))
+        cur = await conn.execute(
+            "select client_id, key_sha256, revoked_at is not null from gateway.partners"
+            " where jurisdiction_id = %s order by client_id",
+            (world.j,),
+        )
         rows = await cur.fetchall()
     assert rows == [("fixmystreet", "a" * 64, False), ("oldapp", "b" * 64, True)]
 
@@ -632,8 +825,9 @@ async def test_readiness_reports_database_migrations_kafka_and_consumers(world: 
 
 
 async def test_G_62_single_mode_serves_its_jurisdiction_without_an_id_and_404s_others(world: World):
-    settings = world.settings.model_copy(update={"jurisdictions_mode": JurisdictionsMode.single,
-                                                 "default_jurisdiction_id": world.j})
+    settings = world.settings.model_copy(
+        update={"jurisdictions_mode": JurisdictionsMode.single, "default_jurisdiction_id": world.j}
+    )
     async with running_app(settings, run_consumer=False) as (_, client):
         without = await client.get(f"{BASE}/services.json")
         with_own = await client.get(f"{BASE}/services.json", params={"jurisdiction_id": world.j})

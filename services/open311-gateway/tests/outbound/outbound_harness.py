@@ -1,4 +1,3 @@
-
 """Outbound integration tests' world: the real gateway app (outbound running in its lifespan) on the real broker and
 PostGIS, a real SMTP server (aiosmtpd) and real webhook receivers (an ASGI app under uvicorn), all on 127.0.0.1.
 
@@ -61,7 +60,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float = 45, what: str = "condition") -> None:
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], *, timeout: float = 45, what: str = "condition"
+) -> None:
     try:
         async with asyncio.timeout(timeout):
             while not await condition():
@@ -115,7 +116,9 @@ class WebhookReceiver:
     status: int = 200
     delay_s: float = 0.0  # how long it takes to answer
     port: int = field(default_factory=free_port)
-    delivered: list[dict[str, Any]] = field(default_factory=list)  # accepted (2xx) documents, in arrival order
+    delivered: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # accepted (2xx) documents, in arrival order
     refused: int = 0
     bad_signatures: int = 0
     _server: uvicorn.Server | None = None
@@ -149,13 +152,19 @@ class WebhookReceiver:
             self.delivered.append(doc)
             status, answer = self.status, {"external_id": f"WO-{len(self.delivered)}"}
         body = json.dumps(answer).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def start(self) -> None:
-        config = uvicorn.Config(self, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning",
-                                access_log=False)
+        config = uvicorn.Config(
+            self, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning", access_log=False
+        )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
         await wait_for(self._started, timeout=10, what="webhook receiver listening")
@@ -192,59 +201,105 @@ class OutboundWorld:
         position = None
         for payload in payloads:
             position = await self.config_producer.publish(
-                Event.create(payload, request_id=None, jurisdiction_id=jurisdiction, actor=ADMIN, source="admin"))
+                Event.create(
+                    payload, request_id=None, jurisdiction_id=jurisdiction, actor=ADMIN, source="admin"
+                )
+            )
         assert position is not None
         for consumer in (self.settings.outbound_config_consumer_group, self.settings.config_consumer_group):
-            applied = await wait_until_applied(self.pool, schema="gateway", consumer=consumer, topic=position.topic,
-                                               partition=position.partition, offset=position.offset, timeout_s=45)
+            applied = await wait_until_applied(
+                self.pool,
+                schema="gateway",
+                consumer=consumer,
+                topic=position.topic,
+                partition=position.partition,
+                offset=position.offset,
+                timeout_s=45,
+            )
             assert applied, f"{consumer} did not apply the configuration"
         return position
 
-    async def submit(self, jurisdiction: str, service_code: str, *, description: str = "",
-                     attributes: dict[str, list[str]] | None = None, lat: float | None = 39.7817,
-                     long: float | None = -89.6501, source: str = "web") -> str:
+    async def submit(
+        self,
+        jurisdiction: str,
+        service_code: str,
+        *,
+        description: str = "",
+        attributes: dict[str, list[str]] | None = None,
+        lat: float | None = 39.7817,
+        long: float | None = -89.6501,
+        source: str = "web",
+    ) -> str:
         request_id = new_request_number()
         payload = ServiceRequestSubmitted(
-            service_code=service_code, description=description or f"report {uuid.uuid4().hex[:8]}",
+            service_code=service_code,
+            description=description or f"report {uuid.uuid4().hex[:8]}",
             location=Location(lat=lat, long=long, address_string="1 Main St" if lat is not None else None),
-            attributes=attributes or {}, media_urls=["https://img.example/p/1.jpg"])
-        await self.request_producer.publish(Event.create(payload, request_id=request_id,
-                                                         jurisdiction_id=jurisdiction, actor=RESIDENT,
-                                                         source=source))
+            attributes=attributes or {},
+            media_urls=["https://img.example/p/1.jpg"],
+        )
+        await self.request_producer.publish(
+            Event.create(
+                payload, request_id=request_id, jurisdiction_id=jurisdiction, actor=RESIDENT, source=source
+            )
+        )
         return request_id
 
     async def events(self) -> list[Event[Any]]:
-        return [decode_event(r.value) for r in
-                await read_all(self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions)]
+        return [
+            decode_event(r.value)
+            for r in await read_all(
+                self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions
+            )
+        ]
 
     async def events_of(self, request_id: str, type_: str | None = None) -> list[Event[Any]]:
-        return [e for e in await self.events()
-                if e.request_id == request_id and (type_ is None or e.type == type_)]
+        return [
+            e
+            for e in await self.events()
+            if e.request_id == request_id and (type_ is None or e.type == type_)
+        ]
 
     async def queue_rows(self, jurisdiction: str) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
                 "select seq, request_id, body_id, method, purpose, state, attempts, external_id, last_error"
-                " from gateway.outbound_queue where jurisdiction_id = %s order by seq", (jurisdiction,))
+                " from gateway.outbound_queue where jurisdiction_id = %s order by seq",
+                (jurisdiction,),
+            )
             names = [c.name for c in cur.description or []]
             return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
 
     async def status_api(self, jurisdiction: str) -> dict[str, dict[str, Any]]:
-        r = await self.client.get("admin/outbound/bodies.json", params={"jurisdiction_id": jurisdiction},
-                                  headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        r = await self.client.get(
+            "admin/outbound/bodies.json",
+            params={"jurisdiction_id": jurisdiction},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
         assert r.status_code == 200, r.text
         return {b["body_id"]: b for b in r.json()}
 
     def cli_env(self) -> dict[str, str]:
-        return {"CIVICLOOP_PG_DSN": self.settings.pg_dsn, "CIVICLOOP_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
-                "CIVICLOOP_TOPIC_PREFIX": self.topics.prefix, "CIVICLOOP_ENV": "test", "COLUMNS": "200",
-                "PATH": "/usr/bin:/bin"}
+        return {
+            "CIVICLOOP_PG_DSN": self.settings.pg_dsn,
+            "CIVICLOOP_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "CIVICLOOP_TOPIC_PREFIX": self.topics.prefix,
+            "CIVICLOOP_ENV": "test",
+            "COLUMNS": "200",
+            "PATH": "/usr/bin:/bin",
+        }
 
     async def cli(self, *args: str) -> tuple[int, str]:
         """`civicloop-gateway ...` as a real process (asynchronously: the app runs in this event loop)."""
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "civicloop_gateway.entrypoints.cli", *args, env=self.cli_env(),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            sys.executable,
+            "-m",
+            "civicloop_gateway.entrypoints.cli",
+            *args,
+            env=self.cli_env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         out, _ = await asyncio.wait_for(proc.communicate(), timeout=90)
         return proc.returncode or 0, out.decode()
 
@@ -268,29 +323,45 @@ async def outbound_world(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterat
     os.environ["CIVICLOOP_SECRET_TESTS_WEBHOOK"] = WEBHOOK_SECRET
     try:
         settings = OutboundSettings(
-            env="test", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap, topic_prefix=topics.prefix,
-            topic_partitions=topics.partitions, admin_token=ADMIN_TOKEN, log_level="WARNING",
+            env="test",
+            pg_dsn=dsn,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_prefix=topics.prefix,
+            topic_partitions=topics.partitions,
+            admin_token=ADMIN_TOKEN,
+            log_level="WARNING",
             public_base_url="https://311.springfield.example.gov",
-            consumer_backoff_initial_s=0.01, consumer_backoff_max_s=0.05,
+            consumer_backoff_initial_s=0.01,
+            consumer_backoff_max_s=0.05,
             # Open311 items are left to each test's own sender loops (see test_outbound_crash_window).
             outbound_methods={SendMethod.email, SendMethod.webhook},
-            outbound_in_app=True, outbound_poll_interval_s=0.1, outbound_backoff_initial_s=0.2,
-            outbound_backoff_max_s=0.8, outbound_max_attempts=50, outbound_send_timeout_s=5,
-            smtp_host="127.0.0.1", smtp_port=smtp.port, mail_from="CivicLoop Springfield <311@springfield.example.gov>",
+            outbound_in_app=True,
+            outbound_poll_interval_s=0.1,
+            outbound_backoff_initial_s=0.2,
+            outbound_backoff_max_s=0.8,
+            outbound_max_attempts=50,
+            outbound_send_timeout_s=5,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            mail_from="CivicLoop Springfield <311@springfield.example.gov>",
         )
         database.migrate(settings.sqlalchemy_url)
         app = create_app(settings, run_consumer=True)
-        config_producer = EventProducer(kafka_bootstrap, topics.jurisdiction_config, client_id="outbound-tests")
+        config_producer = EventProducer(
+            kafka_bootstrap, topics.jurisdiction_config, client_id="outbound-tests"
+        )
         request_producer = EventProducer(kafka_bootstrap, topics.request_events, client_id="outbound-tests")
         await config_producer.start()
         await request_producer.start()
         try:
             async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
                 transport = httpx.ASGITransport(app=manager.app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test/open311/v2/",
-                                             timeout=60) as client:
-                    yield OutboundWorld(app, client, settings, topics, app.state.pool, smtp, config_producer,
-                                        request_producer)
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://gateway.test/open311/v2/", timeout=60
+                ) as client:
+                    yield OutboundWorld(
+                        app, client, settings, topics, app.state.pool, smtp, config_producer, request_producer
+                    )
         finally:
             await config_producer.stop()
             await request_producer.stop()

@@ -21,17 +21,27 @@ from outbound_harness import (
 pytestmark = pytest.mark.integration
 
 
-async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(outbound_world: OutboundWorld) -> None:
+async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(
+    outbound_world: OutboundWorld,
+) -> None:
     w = outbound_world
     city = unique_jurisdiction("crash")
     receiver = WebhookReceiver()
     await receiver.start()
     try:
         # An open311-method body (no sender for it in the app) reached by the webhook sender of this test's loops.
-        await w.configure(city, service("POTHOLE", "Pothole"), BodyDefined(
-            body_id="roads", name="Roads", send_method=SendMethod.open311, service_codes=["POTHOLE"],
-            open311=Open311Connection(endpoint="http://127.0.0.1:9"),
-            webhook=WebhookConnection(url=receiver.url, secret_ref=WEBHOOK_SECRET_REF)))
+        await w.configure(
+            city,
+            service("POTHOLE", "Pothole"),
+            BodyDefined(
+                body_id="roads",
+                name="Roads",
+                send_method=SendMethod.open311,
+                service_codes=["POTHOLE"],
+                open311=Open311Connection(endpoint="http://127.0.0.1:9"),
+                webhook=WebhookConnection(url=receiver.url, secret_ref=WEBHOOK_SECRET_REF),
+            ),
+        )
         rid = await w.submit(city, "POTHOLE")
 
         async def queued() -> bool:
@@ -40,11 +50,17 @@ async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(out
         await wait_for(queued, what="the item queued")
         senders = {SendMethod.open311: WebhookSender(timeout_s=5)}
         # A real producer whose connection is gone: its publishes never complete.
-        gone = EventProducer(w.settings.kafka_bootstrap, w.topics.request_events, client_id="outbound-crash-test")
+        gone = EventProducer(
+            w.settings.kafka_bootstrap, w.topics.request_events, client_id="outbound-crash-test"
+        )
         await gone.start()
         await gone.stop()
-        broken = SenderLoop(pool=w.pool, producer=gone, senders=senders,
-                            settings=w.settings.model_copy(update={"publish_timeout_s": 0.5}))
+        broken = SenderLoop(
+            pool=w.pool,
+            producer=gone,
+            senders=senders,
+            settings=w.settings.model_copy(update={"publish_timeout_s": 0.5}),
+        )
         assert await broken.run_once() == 0
         assert receiver.requests_delivered() == [rid], "the back-end got it"
         [row] = await w.queue_rows(city)
@@ -66,5 +82,7 @@ async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(out
 async def test_the_status_api_needs_the_admin_token(outbound_world: OutboundWorld) -> None:
     r = await outbound_world.client.get("admin/outbound/bodies.json")
     assert r.status_code == 401
-    r = await outbound_world.client.get("admin/outbound/bodies.json", headers={"Authorization": "Bearer wrong"})
+    r = await outbound_world.client.get(
+        "admin/outbound/bodies.json", headers={"Authorization": "Bearer wrong"}
+    )
     assert r.status_code == 403

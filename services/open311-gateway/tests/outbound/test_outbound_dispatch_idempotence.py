@@ -18,14 +18,23 @@ pytestmark = pytest.mark.integration
 async def test_a_republished_event_and_a_retried_handler_enqueue_once(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("idem")
-    await w.configure(city, service("POTHOLE", "Pothole"),
-                      BodyDefined(body_id="roads", name="Roads", service_codes=["POTHOLE"],
-                                  email="roads@springfield.example.gov"))
+    await w.configure(
+        city,
+        service("POTHOLE", "Pothole"),
+        BodyDefined(
+            body_id="roads", name="Roads", service_codes=["POTHOLE"], email="roads@springfield.example.gov"
+        ),
+    )
     # The body is paused so the rows stay queued while we look at them.
     await w.configure(city, BodyPaused(body_id="roads", reason="test"))
     rid = new_request_number()
-    submitted = Event.create(ServiceRequestSubmitted(service_code="POTHOLE", location=Location(lat=39.78, long=-89.6)),
-                             request_id=rid, jurisdiction_id=city, actor=RESIDENT, source="web")
+    submitted = Event.create(
+        ServiceRequestSubmitted(service_code="POTHOLE", location=Location(lat=39.78, long=-89.6)),
+        request_id=rid,
+        jurisdiction_id=city,
+        actor=RESIDENT,
+        source="web",
+    )
     await w.request_producer.publish(submitted)
     await w.request_producer.publish(submitted)  # a producer retry after a crash: the same event again
 
@@ -41,4 +50,6 @@ async def test_a_republished_event_and_a_retried_handler_enqueue_once(outbound_w
     assert len(await w.queue_rows(city)) == 1
     routed = await w.events_of(rid, "request.routed")
     assert len(routed) == 2  # on the log twice ...
-    assert {e.event_id for e in routed} == {derived_event_id("routed", submitted.event_id)}  # ... as one event
+    assert {e.event_id for e in routed} == {
+        derived_event_id("routed", submitted.event_id)
+    }  # ... as one event

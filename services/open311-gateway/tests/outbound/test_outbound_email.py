@@ -9,14 +9,27 @@ from outbound_harness import OutboundWorld, service, unique_jurisdiction, wait_f
 pytestmark = pytest.mark.integration
 
 
-async def test_a_report_is_emailed_with_all_details_and_the_events_say_so(outbound_world: OutboundWorld) -> None:
+async def test_a_report_is_emailed_with_all_details_and_the_events_say_so(
+    outbound_world: OutboundWorld,
+) -> None:
     w = outbound_world
     city = unique_jurisdiction("email")
-    await w.configure(city, service("STREETLIGHT", "Streetlight out"),
-                      BodyDefined(body_id="lights", name="Street Lighting", service_codes=["STREETLIGHT"],
-                                  email="lights@springfield.example.gov"))
-    rid = await w.submit(city, "STREETLIGHT", description="Lamp out at the corner of 5th & Main",
-                         attributes={"POLE_ID": ["SL-10442"], "HAZARDS": ["wires", "glass"]})
+    await w.configure(
+        city,
+        service("STREETLIGHT", "Streetlight out"),
+        BodyDefined(
+            body_id="lights",
+            name="Street Lighting",
+            service_codes=["STREETLIGHT"],
+            email="lights@springfield.example.gov",
+        ),
+    )
+    rid = await w.submit(
+        city,
+        "STREETLIGHT",
+        description="Lamp out at the corner of 5th & Main",
+        attributes={"POLE_ID": ["SL-10442"], "HAZARDS": ["wires", "glass"]},
+    )
 
     async def mailed() -> bool:
         return bool(w.smtp.for_request(rid))
@@ -32,9 +45,18 @@ async def test_a_report_is_emailed_with_all_details_and_the_events_say_so(outbou
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
     link = f"https://311.springfield.example.gov/open311/v2/requests/{rid}.json?jurisdiction_id={city}"
-    for needle in (rid, "Streetlight out (STREETLIGHT)", "Lamp out at the corner of 5th & Main", "1 Main St",
-                   "POLE_ID: SL-10442", "HAZARDS: wires, glass", "39.7817, -89.6501",
-                   "https://www.openstreetmap.org/?mlat=39.7817&mlon=-89.6501", "https://img.example/p/1.jpg", link):
+    for needle in (
+        rid,
+        "Streetlight out (STREETLIGHT)",
+        "Lamp out at the corner of 5th & Main",
+        "1 Main St",
+        "POLE_ID: SL-10442",
+        "HAZARDS: wires, glass",
+        "39.7817, -89.6501",
+        "https://www.openstreetmap.org/?mlat=39.7817&mlon=-89.6501",
+        "https://img.example/p/1.jpg",
+        link,
+    ):
         assert needle in text, needle
     assert "5th &amp; Main" in html and f'href="{link}"' in html
     assert "Reported by" not in text  # outbound_include_contact is off
@@ -58,19 +80,35 @@ async def test_a_report_is_emailed_with_all_details_and_the_events_say_so(outbou
 
 
 async def test_a_high_priority_rule_sets_team_and_codes_and_copies_the_priority_address(
-        outbound_world: OutboundWorld) -> None:
+    outbound_world: OutboundWorld,
+) -> None:
     w = outbound_world
     city = unique_jurisdiction("priority")
     await w.configure(
-        city, service("POTHOLE", "Pothole"),
-        BodyDefined(body_id="roads", name="Roads", service_codes=["POTHOLE"], email="roads@springfield.example.gov",
-                    priority_email="roads-urgent@springfield.example.gov"),
-        RoutingRulesDefined(rules=[
-            RoutingRule(name="potholes", service_codes=["POTHOLE"], team="crew-north", analysis_codes=["RD-1"]),
-            RoutingRule(name="sinkhole", text_pattern=r"sink\s*hole", priority=Priority.high, team="crew-urgent",
-                        analysis_codes=["HZ-9"]),
-            RoutingRule(name="downtown-only", area_ids=["downtown"], team="crew-downtown"),
-        ]),
+        city,
+        service("POTHOLE", "Pothole"),
+        BodyDefined(
+            body_id="roads",
+            name="Roads",
+            service_codes=["POTHOLE"],
+            email="roads@springfield.example.gov",
+            priority_email="roads-urgent@springfield.example.gov",
+        ),
+        RoutingRulesDefined(
+            rules=[
+                RoutingRule(
+                    name="potholes", service_codes=["POTHOLE"], team="crew-north", analysis_codes=["RD-1"]
+                ),
+                RoutingRule(
+                    name="sinkhole",
+                    text_pattern=r"sink\s*hole",
+                    priority=Priority.high,
+                    team="crew-urgent",
+                    analysis_codes=["HZ-9"],
+                ),
+                RoutingRule(name="downtown-only", area_ids=["downtown"], team="crew-downtown"),
+            ]
+        ),
     )
     urgent = await w.submit(city, "POTHOLE", description="A SINKHOLE opened in the lane")
     normal = await w.submit(city, "POTHOLE", description="A small pothole")

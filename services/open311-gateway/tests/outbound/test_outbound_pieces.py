@@ -42,23 +42,43 @@ def test_secret_refs_resolve_from_the_environment() -> None:
 
 def payload(**overrides: object) -> DispatchPayload:
     values: dict[str, object] = {
-        "request_id": "ABCD-1234", "jurisdiction_id": "springfield.example.gov", "service_code": "STREETLIGHT",
-        "service_name": "Streetlight out", "description": "Lamp <b>out</b> at the corner",
+        "request_id": "ABCD-1234",
+        "jurisdiction_id": "springfield.example.gov",
+        "service_code": "STREETLIGHT",
+        "service_name": "Streetlight out",
+        "description": "Lamp <b>out</b> at the corner",
         "location": Location(lat=39.78, long=-89.65, address_string="1 Main St"),
-        "attributes": {"POLE_ID": ["SL-1"], "HAZARDS": ["wires", "glass"]}, "media_urls": ["https://img.example/1.jpg"],
-        "submitted_at": NOW, "source": "web", "priority": Priority.normal, "team": "crew-a", "analysis_codes": ["RD"],
+        "attributes": {"POLE_ID": ["SL-1"], "HAZARDS": ["wires", "glass"]},
+        "media_urls": ["https://img.example/1.jpg"],
+        "submitted_at": NOW,
+        "source": "web",
+        "priority": Priority.normal,
+        "team": "crew-a",
+        "analysis_codes": ["RD"],
     }
     values.update(overrides)
     return DispatchPayload.model_validate(values)
 
 
 def item(p: DispatchPayload, purpose: str = "deliver", contact: PersonalData | None = None) -> OutboundItem:
-    return OutboundItem(seq=7, delivery_id="d-7", method=SendMethod.email, purpose=purpose, attempt=1, payload=p,
-                        request_url="https://gw.example/open311/v2/requests/ABCD-1234.json", contact=contact)
+    return OutboundItem(
+        seq=7,
+        delivery_id="d-7",
+        method=SendMethod.email,
+        purpose=purpose,
+        attempt=1,
+        payload=p,
+        request_url="https://gw.example/open311/v2/requests/ABCD-1234.json",
+        contact=contact,
+    )
 
 
-LIGHTS = BodyRecord("springfield.example.gov", BodyDefined(
-    body_id="lights", name="Lights", email="lights@city.example", priority_email="urgent@city.example"))
+LIGHTS = BodyRecord(
+    "springfield.example.gov",
+    BodyDefined(
+        body_id="lights", name="Lights", email="lights@city.example", priority_email="urgent@city.example"
+    ),
+)
 
 
 def test_the_email_carries_every_detail_in_text_and_html() -> None:
@@ -68,10 +88,18 @@ def test_the_email_carries_every_detail_in_text_and_html() -> None:
     assert msg["Message-ID"] == "<d-7.deliver@civicloop.example>"
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
-    for needle in ("ABCD-1234", "Streetlight out", "STREETLIGHT", "1 Main St", "POLE_ID: SL-1",
-                   "HAZARDS: wires, glass", "crew-a", "https://img.example/1.jpg",
-                   "https://www.openstreetmap.org/?mlat=39.78&mlon=-89.65",
-                   "https://gw.example/open311/v2/requests/ABCD-1234.json"):
+    for needle in (
+        "ABCD-1234",
+        "Streetlight out",
+        "STREETLIGHT",
+        "1 Main St",
+        "POLE_ID: SL-1",
+        "HAZARDS: wires, glass",
+        "crew-a",
+        "https://img.example/1.jpg",
+        "https://www.openstreetmap.org/?mlat=39.78&mlon=-89.65",
+        "https://gw.example/open311/v2/requests/ABCD-1234.json",
+    ):
         assert needle in text, needle
     assert "Lamp &lt;b&gt;out&lt;/b&gt;" in html  # escaped in HTML
     assert '<a href="https://gw.example/open311/v2/requests/ABCD-1234.json">' in html
@@ -79,8 +107,11 @@ def test_the_email_carries_every_detail_in_text_and_html() -> None:
 
 
 def test_contact_details_appear_only_when_given() -> None:
-    msg = build_message(LIGHTS, item(payload(), contact=PersonalData(name="Ana", email="ana@example.org")),
-                        mail_from="x@civicloop.example")
+    msg = build_message(
+        LIGHTS,
+        item(payload(), contact=PersonalData(name="Ana", email="ana@example.org")),
+        mail_from="x@civicloop.example",
+    )
     text = msg.get_body(("plain",)).get_content()
     assert "Name: Ana" in text and "Email: ana@example.org" in text
 
@@ -99,8 +130,15 @@ def test_a_body_without_an_address_is_a_permanent_failure() -> None:
 
 
 def test_the_webhook_document_and_its_signature() -> None:
-    body = BodyRecord("j", BodyDefined(body_id="roads", name="Roads", send_method=SendMethod.webhook,
-                                       webhook=WebhookConnection(url="http://h/hook", secret_ref="r")))
+    body = BodyRecord(
+        "j",
+        BodyDefined(
+            body_id="roads",
+            name="Roads",
+            send_method=SendMethod.webhook,
+            webhook=WebhookConnection(url="http://h/hook", secret_ref="r"),
+        ),
+    )
     doc = document(body, item(payload(contact=None)))
     assert doc["request"]["request_id"] == "ABCD-1234" and doc["delivery_id"] == "d-7"
     assert "contact" not in doc["request"] and "priority_email" not in doc["request"]

@@ -20,18 +20,37 @@ class RecordingConnection:
 
 
 def item() -> OutboundItem:
-    payload = DispatchPayload(request_id="AAAA-0001", jurisdiction_id="demo", service_code="pothole",
-                              service_name="Pothole", location=Location(lat=34.0, long=-118.0),
-                              submitted_at=NOW, source="web")
+    payload = DispatchPayload(
+        request_id="AAAA-0001",
+        jurisdiction_id="demo",
+        service_code="pothole",
+        service_name="Pothole",
+        location=Location(lat=34.0, long=-118.0),
+        submitted_at=NOW,
+        source="web",
+    )
     # a priority copy publishes no SendFailed, so no broker is involved in this unit test
-    return OutboundItem(seq=1, delivery_id="d1", method=SendMethod.open311, purpose="priority_copy", attempt=1,
-                        payload=payload, request_url="https://example.org/r/AAAA-0001")
+    return OutboundItem(
+        seq=1,
+        delivery_id="d1",
+        method=SendMethod.open311,
+        purpose="priority_copy",
+        attempt=1,
+        payload=payload,
+        request_url="https://example.org/r/AAAA-0001",
+    )
 
 
 def loop() -> SenderLoop:
     settings = OutboundSettings(env="test", outbound_backoff_initial_s=30, outbound_backoff_max_s=3600)
-    return SenderLoop(pool=AsyncConnectionPool("postgresql://unused", open=False), producer=None,  # type: ignore[arg-type]
-                      senders={}, settings=settings, clock=lambda: NOW, rand=lambda: 0.0)
+    return SenderLoop(
+        pool=AsyncConnectionPool("postgresql://unused", open=False),
+        producer=None,  # type: ignore[arg-type]
+        senders={},
+        settings=settings,
+        clock=lambda: NOW,
+        rand=lambda: 0.0,
+    )
 
 
 async def next_attempt(error: TemporaryFailure) -> datetime:

@@ -5,12 +5,21 @@ from __future__ import annotations
 from civicloop_events.payloads import BodyDefined, Priority, RoutingRule, SendMethod
 from civicloop_gateway.outbound.routing import RoutingInput, route, rule_matches
 
-ROADS = BodyDefined(body_id="roads", name="Roads", send_method=SendMethod.email, service_codes=["POTHOLE", "SIGN"],
-                    category_methods={"POTHOLE": SendMethod.webhook}, email="roads@city.example",
-                    priority_email="roads-urgent@city.example")
-LIGHTS = BodyDefined(body_id="lights", name="Lights", service_codes=["STREETLIGHT"], email="lights@city.example")
-CONTRACTOR = BodyDefined(body_id="contractor", name="Contractor", send_method=SendMethod.open311,
-                         service_codes=[])
+ROADS = BodyDefined(
+    body_id="roads",
+    name="Roads",
+    send_method=SendMethod.email,
+    service_codes=["POTHOLE", "SIGN"],
+    category_methods={"POTHOLE": SendMethod.webhook},
+    email="roads@city.example",
+    priority_email="roads-urgent@city.example",
+)
+LIGHTS = BodyDefined(
+    body_id="lights", name="Lights", service_codes=["STREETLIGHT"], email="lights@city.example"
+)
+CONTRACTOR = BodyDefined(
+    body_id="contractor", name="Contractor", send_method=SendMethod.open311, service_codes=[]
+)
 BODIES = [ROADS, LIGHTS, CONTRACTOR]
 
 
@@ -32,8 +41,13 @@ def test_no_body_for_the_category_is_not_routed() -> None:
 def test_rules_apply_in_order_later_ones_override_and_codes_accumulate() -> None:
     rules = [
         RoutingRule(name="all-potholes", service_codes=["POTHOLE"], team="crew-a", analysis_codes=["RD"]),
-        RoutingRule(name="deep", text_pattern=r"\bDEEP\b", team="crew-b", priority=Priority.high,
-                    analysis_codes=["RD", "HZ"]),
+        RoutingRule(
+            name="deep",
+            text_pattern=r"\bDEEP\b",
+            team="crew-b",
+            priority=Priority.high,
+            analysis_codes=["RD", "HZ"],
+        ),
         RoutingRule(name="never", service_codes=["STREETLIGHT"], team="crew-c"),
     ]
     d = route(RoutingInput("POTHOLE", description="a deep hole"), bodies=BODIES, rules=rules)
@@ -71,14 +85,21 @@ def test_an_area_rule_is_skipped_when_the_area_is_unknown() -> None:
     assert not rule_matches(rule, RoutingInput("X", area_ids=None))
     assert not rule_matches(rule, RoutingInput("X", area_ids=frozenset({"cd-2"})))
     assert rule_matches(rule, RoutingInput("X", area_ids=frozenset({"cd-2", "cd-1"})))
-    d = route(RoutingInput("POTHOLE", area_ids=None), bodies=BODIES,
-              rules=[rule, RoutingRule(name="fallback", team="general")])
+    d = route(
+        RoutingInput("POTHOLE", area_ids=None),
+        bodies=BODIES,
+        rules=[rule, RoutingRule(name="fallback", team="general")],
+    )
     assert d.rules == ("fallback",) and d.team == "general"
 
 
 def test_text_patterns_are_case_insensitive_regexes_and_a_broken_one_matches_nothing() -> None:
-    assert rule_matches(RoutingRule(name="gas", text_pattern="smell of gas"), RoutingInput("X", "SMELL OF GAS here"))
-    assert not rule_matches(RoutingRule(name="gas", text_pattern="smell of gas"), RoutingInput("X", "no smell"))
+    assert rule_matches(
+        RoutingRule(name="gas", text_pattern="smell of gas"), RoutingInput("X", "SMELL OF GAS here")
+    )
+    assert not rule_matches(
+        RoutingRule(name="gas", text_pattern="smell of gas"), RoutingInput("X", "no smell")
+    )
     assert not rule_matches(RoutingRule(name="bad", text_pattern="(unclosed"), RoutingInput("X", "(unclosed"))
 
 

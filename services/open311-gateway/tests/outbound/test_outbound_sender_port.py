@@ -30,7 +30,9 @@ class ScriptedOpen311(Sender):
         self.calls.append(item)
         if len(self.calls) <= self.failures:
             raise TemporaryFailure("busy")
-        return SendResult(external_id=f"SR-{item.payload.request_id}", destination=body.definition.open311.endpoint)
+        return SendResult(
+            external_id=f"SR-{item.payload.request_id}", destination=body.definition.open311.endpoint
+        )
 
 
 async def run_loop(loop: SenderLoop, until: asyncio.Event) -> None:
@@ -44,20 +46,38 @@ async def run_loop(loop: SenderLoop, until: asyncio.Event) -> None:
 
 @pytest.mark.parametrize("include_contact", [False, True])
 async def test_contact_only_when_allowed_and_retries_keep_the_delivery_id(
-        outbound_world: OutboundWorld, include_contact: bool) -> None:
+    outbound_world: OutboundWorld, include_contact: bool
+) -> None:
     w = outbound_world
     city = unique_jurisdiction("port")
-    await w.configure(city, service("BULKY", "Bulky item"),
-                      BodyDefined(body_id="sanitation", name="Sanitation", send_method=SendMethod.open311,
-                                  service_codes=["BULKY"],
-                                  open311=Open311Connection(endpoint="http://127.0.0.1:9/open311/v2")))
+    await w.configure(
+        city,
+        service("BULKY", "Bulky item"),
+        BodyDefined(
+            body_id="sanitation",
+            name="Sanitation",
+            send_method=SendMethod.open311,
+            service_codes=["BULKY"],
+            open311=Open311Connection(endpoint="http://127.0.0.1:9/open311/v2"),
+        ),
+    )
     vault = ResidentKeyVault(w.pool, pepper=w.settings.pepper)
     sealed = await vault.seal(PersonalData(name="Ana Ruiz", email="ana@example.org", phone="+15551234567"))
     rid = new_request_number()
-    await w.request_producer.publish(Event.create(
-        ServiceRequestSubmitted(service_code="BULKY", description="sofa", location=Location(lat=39.78, long=-89.65),
-                                contact=sealed),
-        request_id=rid, jurisdiction_id=city, actor=RESIDENT, source="web"))
+    await w.request_producer.publish(
+        Event.create(
+            ServiceRequestSubmitted(
+                service_code="BULKY",
+                description="sofa",
+                location=Location(lat=39.78, long=-89.65),
+                contact=sealed,
+            ),
+            request_id=rid,
+            jurisdiction_id=city,
+            actor=RESIDENT,
+            source="web",
+        )
+    )
 
     async def queued() -> bool:
         return len(await w.queue_rows(city)) == 1
@@ -68,8 +88,13 @@ async def test_contact_only_when_allowed_and_retries_keep_the_delivery_id(
 
     sender = ScriptedOpen311(failures=2)
     settings = w.settings.model_copy(update={"outbound_include_contact": include_contact})
-    loop = SenderLoop(pool=w.pool, producer=w.request_producer, senders={SendMethod.open311: sender},
-                      settings=settings, vault=vault)
+    loop = SenderLoop(
+        pool=w.pool,
+        producer=w.request_producer,
+        senders={SendMethod.open311: sender},
+        settings=settings,
+        vault=vault,
+    )
     done = asyncio.Event()
 
     async def watch() -> None:

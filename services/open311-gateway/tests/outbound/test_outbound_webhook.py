@@ -32,10 +32,15 @@ pytestmark = pytest.mark.integration
 
 def roads(receiver: WebhookReceiver, **overrides: object) -> BodyDefined:
     values: dict[str, object] = {
-        "body_id": "roads", "name": "Roads & Lights", "send_method": SendMethod.email,
-        "service_codes": ["POTHOLE", "STREETLIGHT"], "category_methods": {"POTHOLE": SendMethod.webhook},
-        "email": "roads@springfield.example.gov", "priority_email": "roads-urgent@springfield.example.gov",
-        "webhook": WebhookConnection(url=receiver.url, secret_ref=WEBHOOK_SECRET_REF)}
+        "body_id": "roads",
+        "name": "Roads & Lights",
+        "send_method": SendMethod.email,
+        "service_codes": ["POTHOLE", "STREETLIGHT"],
+        "category_methods": {"POTHOLE": SendMethod.webhook},
+        "email": "roads@springfield.example.gov",
+        "priority_email": "roads-urgent@springfield.example.gov",
+        "webhook": WebhookConnection(url=receiver.url, secret_ref=WEBHOOK_SECRET_REF),
+    }
     values.update(overrides)
     return BodyDefined.model_validate(values)
 
@@ -46,8 +51,9 @@ async def test_one_body_potholes_by_webhook_streetlights_by_email(outbound_world
     receiver = WebhookReceiver()
     await receiver.start()
     try:
-        await w.configure(city, service("POTHOLE", "Pothole"), service("STREETLIGHT", "Streetlight out"),
-                          roads(receiver))
+        await w.configure(
+            city, service("POTHOLE", "Pothole"), service("STREETLIGHT", "Streetlight out"), roads(receiver)
+        )
         pothole = await w.submit(city, "POTHOLE", description="Deep pothole", attributes={"DEPTH": ["20cm"]})
         light = await w.submit(city, "STREETLIGHT")
 
@@ -106,8 +112,9 @@ async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_
         more = [await w.submit(city, "POTHOLE") for _ in range(2)]
 
         async def failed_while_closed() -> bool:
-            failures = [e for e in await w.events_of(head, "outbound.send_failed")
-                        if "503" not in e.payload.error]
+            failures = [
+                e for e in await w.events_of(head, "outbound.send_failed") if "503" not in e.payload.error
+            ]
             return len(failures) >= 2
 
         await wait_for(failed_while_closed, what="connection failures while the port is closed")
@@ -175,8 +182,19 @@ async def test_pause_queues_and_resume_sends_in_order_none_lost(outbound_world: 
             f.write(roads(receiver).model_dump_json())
         code, out = await w.cli("outbound", "bodies", "define", "-j", city, "--file", f.name, "--wait", "45")
         assert code == 0 and "applied" in out and "not yet" not in out, out
-        code, out = await w.cli("outbound", "bodies", "pause", "-j", city, "--body", "roads",
-                                "--reason", "upgrade", "--wait", "45")
+        code, out = await w.cli(
+            "outbound",
+            "bodies",
+            "pause",
+            "-j",
+            city,
+            "--body",
+            "roads",
+            "--reason",
+            "upgrade",
+            "--wait",
+            "45",
+        )
         assert code == 0 and "not yet" not in out, out
 
         ids = [await w.submit(city, "POTHOLE") for _ in range(4)]
@@ -213,15 +231,21 @@ async def test_pause_queues_and_resume_sends_in_order_none_lost(outbound_world: 
 
 
 async def test_high_priority_on_a_webhook_body_also_emails_the_priority_address(
-        outbound_world: OutboundWorld) -> None:
+    outbound_world: OutboundWorld,
+) -> None:
     w = outbound_world
     city = unique_jurisdiction("hipri")
     receiver = WebhookReceiver()
     await receiver.start()
     try:
-        await w.configure(city, service("POTHOLE", "Pothole"), roads(receiver),
-                          RoutingRulesDefined(rules=[RoutingRule(name="gas", text_pattern="gas", team="hazmat",
-                                                                 priority=Priority.high)]))
+        await w.configure(
+            city,
+            service("POTHOLE", "Pothole"),
+            roads(receiver),
+            RoutingRulesDefined(
+                rules=[RoutingRule(name="gas", text_pattern="gas", team="hazmat", priority=Priority.high)]
+            ),
+        )
         rid = await w.submit(city, "POTHOLE", description="Smell of GAS near the hole")
 
         async def both() -> bool:
@@ -241,19 +265,26 @@ async def test_high_priority_on_a_webhook_body_also_emails_the_priority_address(
 async def test_area_rules_match_defined_service_areas(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("areas")
-    square = {"type": "Polygon", "coordinates": [[[-89.7, 39.7], [-89.6, 39.7], [-89.6, 39.8], [-89.7, 39.8],
-                                                  [-89.7, 39.7]]]}
-    await w.configure(city, service("POTHOLE", "Pothole"),
-                      ServiceAreaDefined(area_id="downtown", name="Downtown", kind="district", geometry=square),
-                      BodyDefined(body_id="roads", name="Roads", service_codes=["POTHOLE"],
-                                  email="roads@springfield.example.gov"),
-                      RoutingRulesDefined(rules=[RoutingRule(name="dt", area_ids=["downtown"], team="crew-dt")]))
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[-89.7, 39.7], [-89.6, 39.7], [-89.6, 39.8], [-89.7, 39.8], [-89.7, 39.7]]],
+    }
+    await w.configure(
+        city,
+        service("POTHOLE", "Pothole"),
+        ServiceAreaDefined(area_id="downtown", name="Downtown", kind="district", geometry=square),
+        BodyDefined(
+            body_id="roads", name="Roads", service_codes=["POTHOLE"], email="roads@springfield.example.gov"
+        ),
+        RoutingRulesDefined(rules=[RoutingRule(name="dt", area_ids=["downtown"], team="crew-dt")]),
+    )
     inside = await w.submit(city, "POTHOLE", lat=39.75, long=-89.65)
     outside = await w.submit(city, "POTHOLE", lat=39.95, long=-89.65)
 
     async def routed() -> bool:
-        return bool(await w.events_of(inside, "request.routed")) and bool(await w.events_of(outside,
-                                                                                            "request.routed"))
+        return bool(await w.events_of(inside, "request.routed")) and bool(
+            await w.events_of(outside, "request.routed")
+        )
 
     await wait_for(routed, what="both routed")
     assert (await w.events_of(inside, "request.routed"))[0].payload.team == "crew-dt"
@@ -263,24 +294,42 @@ async def test_area_rules_match_defined_service_areas(outbound_world: OutboundWo
 async def test_requests_from_a_backend_are_not_sent_back(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("imported")
-    await w.configure(city, service("POTHOLE", "Pothole"),
-                      BodyDefined(body_id="roads", name="Roads", service_codes=["POTHOLE"],
-                                  email="roads@springfield.example.gov"))
+    await w.configure(
+        city,
+        service("POTHOLE", "Pothole"),
+        BodyDefined(
+            body_id="roads", name="Roads", service_codes=["POTHOLE"], email="roads@springfield.example.gov"
+        ),
+    )
     by_source = await w.submit(city, "POTHOLE", source="backend:roads")
     imported_id = "IMPT-0001"
-    await w.request_producer.publish(Event.create(
-        RequestImported(body_id="roads", external_id="WO-77", backend_service_code="PH"),
-        request_id=imported_id, jurisdiction_id=city, actor=RESIDENT, source="open311-import"))
-    await w.request_producer.publish(Event.create(
-        ServiceRequestSubmitted(service_code="POTHOLE", location=Location(lat=39.78, long=-89.65)),
-        request_id=imported_id, jurisdiction_id=city, actor=RESIDENT, source="open311-import"))
+    await w.request_producer.publish(
+        Event.create(
+            RequestImported(body_id="roads", external_id="WO-77", backend_service_code="PH"),
+            request_id=imported_id,
+            jurisdiction_id=city,
+            actor=RESIDENT,
+            source="open311-import",
+        )
+    )
+    await w.request_producer.publish(
+        Event.create(
+            ServiceRequestSubmitted(service_code="POTHOLE", location=Location(lat=39.78, long=-89.65)),
+            request_id=imported_id,
+            jurisdiction_id=city,
+            actor=RESIDENT,
+            source="open311-import",
+        )
+    )
     ours = await w.submit(city, "POTHOLE")
 
     async def ours_routed() -> bool:
         return bool(await w.events_of(ours, "request.routed"))
 
     await wait_for(ours_routed, what="the resident's request routed")
-    await asyncio.sleep(0.5)  # other partitions may lag: give the back-end's requests time to be (not) handled
+    await asyncio.sleep(
+        0.5
+    )  # other partitions may lag: give the back-end's requests time to be (not) handled
     assert await w.events_of(by_source, "request.routed") == []
     assert await w.events_of(imported_id, "request.routed") == []
     assert [r["request_id"] for r in await w.queue_rows(city)] == [ours]
@@ -292,9 +341,15 @@ async def test_a_slow_backend_holds_up_only_its_own_body(outbound_world: Outboun
     receiver = WebhookReceiver(delay_s=3.0)
     await receiver.start()
     try:
-        await w.configure(city, service("POTHOLE", "Pothole"), service("TREE", "Fallen tree"), roads(receiver),
-                          BodyDefined(body_id="parks", name="Parks", service_codes=["TREE"],
-                                      email="parks@springfield.example.gov"))
+        await w.configure(
+            city,
+            service("POTHOLE", "Pothole"),
+            service("TREE", "Fallen tree"),
+            roads(receiver),
+            BodyDefined(
+                body_id="parks", name="Parks", service_codes=["TREE"], email="parks@springfield.example.gov"
+            ),
+        )
         slow = await w.submit(city, "POTHOLE")
 
         async def in_flight() -> bool:

@@ -61,7 +61,9 @@ def deviant_server() -> Iterator[tuple[DeviantState, str]]:
 
 
 @pytest.fixture
-def deviant(deviant_server: tuple[DeviantState, str], monkeypatch: pytest.MonkeyPatch) -> tuple[DeviantState, str]:
+def deviant(
+    deviant_server: tuple[DeviantState, str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[DeviantState, str]:
     state, url = deviant_server
     state.reset()
     monkeypatch.setenv("CIVICLOOP_SECRET_DEVIANT_KEY", state.api_key)

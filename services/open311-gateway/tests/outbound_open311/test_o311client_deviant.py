@@ -22,7 +22,9 @@ def body_id() -> str:
     return f"deviant-{uuid.uuid4().hex[:8]}"
 
 
-async def test_realtime_send_is_strict_on_the_wire_and_reads_a_wrapped_numeric_id(deviant, o311_pool, o311_http):
+async def test_realtime_send_is_strict_on_the_wire_and_reads_a_wrapped_numeric_id(
+    deviant, o311_pool, o311_http
+):
     state, url = deviant
     body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
     number = new_request_number()
@@ -40,8 +42,10 @@ async def test_realtime_send_is_strict_on_the_wire_and_reads_a_wrapped_numeric_i
     assert [v for k, v in sent if k == "attribute[HAZ]"] == ["wires", "glass"]  # the `repeat` style
     assert form["description"].endswith(f"[CivicLoop {number}]")
     async with o311_pool.connection() as conn:
-        cur = await conn.execute("select request_id from gateway.external_refs where body_id = %s and external_id"
-                                 " = '1001'", (body.body_id,))
+        cur = await conn.execute(
+            "select request_id from gateway.external_refs where body_id = %s and external_id = '1001'",
+            (body.body_id,),
+        )
         assert await cur.fetchone() == (number,)
 
 
@@ -56,17 +60,19 @@ async def test_errors_are_sorted_into_permanent_and_temporary(deviant, o311_pool
     with pytest.raises(TemporaryFailure, match="HTTP 429") as busy:
         await sender.send(body, outbound_item(new_request_number(), "BUSY"))
     assert busy.value.retry_after_s == 30 and "Retry-After 30 s" in str(busy.value)
-    wrong_key = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id(), api_key_ref="absent.key"))
+    wrong_key = await define_body(
+        o311_pool, JURISDICTION, deviant_body(url, body_id(), api_key_ref="absent.key")
+    )
     with pytest.raises(PermanentFailure, match="CIVICLOOP_SECRET_ABSENT_KEY"):
         await sender.send(wrong_key, outbound_item(new_request_number(), "POTHOLE"))
-    unreachable = await define_body(o311_pool, JURISDICTION,
-                                    deviant_body("http://127.0.0.1:9", body_id()))
+    unreachable = await define_body(o311_pool, JURISDICTION, deviant_body("http://127.0.0.1:9", body_id()))
     with pytest.raises(TemporaryFailure, match="ConnectError"):
         await sender.send(unreachable, outbound_item(new_request_number(), "POTHOLE"))
 
 
 async def test_batch_token_resolves_after_a_delay_and_becomes_an_external_reference(
-        deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap):
+    deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
     state, url = deviant
     state.token_delay_s = 1.5
     body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
@@ -74,21 +80,31 @@ async def test_batch_token_resolves_after_a_delay_and_becomes_an_external_refere
     result = await Open311Sender(o311_pool, o311_http).send(body, outbound_item(number, "BULKY"))
     assert result.external_id is None  # a token, not yet an id
 
-    poller = Open311Poller(o311_pool, o311_producer, o311_http,
-                           config=PollerConfig(token_backoff_initial_s=0.2, token_backoff_max_s=0.5))
+    poller = Open311Poller(
+        o311_pool,
+        o311_producer,
+        o311_http,
+        config=PollerConfig(token_backoff_initial_s=0.2, token_backoff_max_s=0.5),
+    )
 
     async def resolved() -> bool:
         await poller.poll_tokens()
         async with o311_pool.connection() as conn:
-            cur = await conn.execute("select state, external_id, attempts from gateway.open311_tokens"
-                                     " where body_id = %s", (body.body_id,))
+            cur = await conn.execute(
+                "select state, external_id, attempts from gateway.open311_tokens where body_id = %s",
+                (body.body_id,),
+            )
             row = await cur.fetchone()
         return row if row[0] == "resolved" else False
 
     _, external_id, attempts = await eventually(resolved, timeout=15, what="the token's id")
     assert external_id == "1001" and attempts >= 2  # it was pending at least once
-    events = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=number,
-                               types=("outbound.external_reference_assigned",))
+    events = await read_events(
+        kafka_bootstrap,
+        o311_topics.request_events,
+        request_id=number,
+        types=("outbound.external_reference_assigned",),
+    )
     assert [(e.payload.body_id, e.payload.external_id) for e in events] == [(body.body_id, "1001")]
     assert events[0].actor.id == f"backend:{body.body_id}"
     await poller.poll_tokens()  # resolved tokens are not polled again
@@ -96,14 +112,19 @@ async def test_batch_token_resolves_after_a_delay_and_becomes_an_external_refere
 
 
 async def test_a_token_that_never_resolves_is_given_up_visibly(
-        deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap):
+    deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
     state, url = deviant
     state.token_delay_s = 3600
     body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
     number = new_request_number()
     await Open311Sender(o311_pool, o311_http).send(body, outbound_item(number, "BULKY"))
-    poller = Open311Poller(o311_pool, o311_producer, o311_http,
-                           config=PollerConfig(token_max_attempts=3, token_backoff_initial_s=0.05))
+    poller = Open311Poller(
+        o311_pool,
+        o311_producer,
+        o311_http,
+        config=PollerConfig(token_max_attempts=3, token_backoff_initial_s=0.05),
+    )
     for _ in range(20):
         await poller.poll_tokens()
         await asyncio.sleep(0.1)
@@ -116,15 +137,20 @@ async def test_a_token_that_never_resolves_is_given_up_visibly(
 async def test_blackbox_gives_neither_id_nor_token(deviant, o311_pool, o311_http):
     _, url = deviant
     body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
-    result = await Open311Sender(o311_pool, o311_http).send(body, outbound_item(new_request_number(), "GRAFFITI"))
+    result = await Open311Sender(o311_pool, o311_http).send(
+        body, outbound_item(new_request_number(), "GRAFFITI")
+    )
     assert result.external_id is None
     async with o311_pool.connection() as conn:
-        cur = await conn.execute("select count(*) from gateway.open311_tokens where body_id = %s", (body.body_id,))
+        cur = await conn.execute(
+            "select count(*) from gateway.open311_tokens where body_id = %s", (body.body_id,)
+        )
         assert (await cur.fetchone())[0] == 0
 
 
 async def test_updates_feed_maps_statuses_and_dedupes_across_polls(
-        deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap):
+    deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
     state, url = deviant
     body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
     number = new_request_number()
@@ -133,18 +159,39 @@ async def test_updates_feed_maps_statuses_and_dedupes_across_polls(
     now = datetime.now(UTC)
     state.updates = [
         # a back-end code the body maps (crew_assigned -> in_progress), with an offset without minutes
-        {"update_id": "u-1", "service_request_id": "77", "status": "OPEN", "external_status_code": "CREW_ASSIGNED",
-         "updated_datetime": (now - timedelta(minutes=30)).astimezone(timezone(timedelta(hours=-5)))
-         .strftime("%Y-%m-%dT%H:%M:%S-05"),
-         "description": "Crew assigned", "media_url": ""},
+        {
+            "update_id": "u-1",
+            "service_request_id": "77",
+            "status": "OPEN",
+            "external_status_code": "CREW_ASSIGNED",
+            "updated_datetime": (now - timedelta(minutes=30))
+            .astimezone(timezone(timedelta(hours=-5)))
+            .strftime("%Y-%m-%dT%H:%M:%S-05"),
+            "description": "Crew assigned",
+            "media_url": "",
+        },
         # fractional seconds, and an empty description: the note is boilerplate
-        {"update_id": "u-2", "service_request_id": "77", "status": "closed",
-         "updated_datetime": (now - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-         "description": "", "media_url": "https://img.example/after.jpg"},
-        {"update_id": "u-3", "service_request_id": "not-ours", "status": "closed",
-         "updated_datetime": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "description": "someone else's"},
-        {"service_request_id": "77", "status": "open", "updated_datetime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-         "description": "no update_id: skipped"},
+        {
+            "update_id": "u-2",
+            "service_request_id": "77",
+            "status": "closed",
+            "updated_datetime": (now - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "description": "",
+            "media_url": "https://img.example/after.jpg",
+        },
+        {
+            "update_id": "u-3",
+            "service_request_id": "not-ours",
+            "status": "closed",
+            "updated_datetime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "description": "someone else's",
+        },
+        {
+            "service_request_id": "77",
+            "status": "open",
+            "updated_datetime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "description": "no update_id: skipped",
+        },
     ]
     poller = Open311Poller(o311_pool, o311_producer, o311_http)
     first = await poller.poll_updates(body)
@@ -161,9 +208,13 @@ async def test_updates_feed_maps_statuses_and_dedupes_across_polls(
     assert kinds.count(("outbound.backend_update_received", None)) == 2
     changes = [e for e in events if e.type == "request.status.changed"]
     assert [(c.payload.previous_status, c.payload.status) for c in changes] == [
-        (None, "in_progress"), ("in_progress", "closed")]
+        (None, "in_progress"),
+        ("in_progress", "closed"),
+    ]
     assert changes[0].payload.public_note == "Crew assigned"
-    assert changes[1].payload.public_note == "Deviant Public Works marked this report as closed."  # boilerplate
+    assert (
+        changes[1].payload.public_note == "Deviant Public Works marked this report as closed."
+    )  # boilerplate
     assert {c.actor.id for c in changes} == {f"backend:{body.body_id}"}
     assert {c.source for c in changes} == {f"backend:{body.body_id}"}
     received = [e for e in events if e.type == "outbound.backend_update_received"]
@@ -172,65 +223,136 @@ async def test_updates_feed_maps_statuses_and_dedupes_across_polls(
 
 
 async def test_requests_updated_after_synthesises_update_ids(
-        deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap):
+    deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
     state, url = deviant
-    body = await define_body(o311_pool, JURISDICTION,
-                             deviant_body(url, body_id(), updates_method="requests_updated_after", format="json"))
+    body = await define_body(
+        o311_pool,
+        JURISDICTION,
+        deviant_body(url, body_id(), updates_method="requests_updated_after", format="json"),
+    )
     number = new_request_number()
     async with o311_pool.connection() as conn:
         await remember_reference(conn, JURISDICTION, body.body_id, "5005", number)
-    state.requests = [{"service_request_id": 5005, "status": "closed", "status_notes": "Filled",
-                       "service_code": "RT-9", "requested_datetime": "2026-11-20T10:00:00-05",
-                       "updated_datetime": "2026-11-22T10:00:00.5Z", "lat": "39.78", "long": "-89.65"}]
+    state.requests = [
+        {
+            "service_request_id": 5005,
+            "status": "closed",
+            "status_notes": "Filled",
+            "service_code": "RT-9",
+            "requested_datetime": "2026-11-20T10:00:00-05",
+            "updated_datetime": "2026-11-22T10:00:00.5Z",
+            "lat": "39.78",
+            "long": "-89.65",
+        }
+    ]
     poller = Open311Poller(o311_pool, o311_producer, o311_http)
     assert (await poller.poll_updates(body)).status_changes == 1
     assert "updated_after" in state.request_queries[-1]
     assert (await poller.poll_updates(body)).duplicates == 1
-    state.requests[0] = {**state.requests[0], "status": "open", "updated_datetime": "2026-11-22T11:00:00Z",
-                         "status_notes": "Reopened: sinking again"}
+    state.requests[0] = {
+        **state.requests[0],
+        "status": "open",
+        "updated_datetime": "2026-11-22T11:00:00Z",
+        "status_notes": "Reopened: sinking again",
+    }
     assert (await poller.poll_updates(body)).status_changes == 1  # a new (time, status): a new update
-    changes = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=number,
-                                types=("request.status.changed",))
+    changes = await read_events(
+        kafka_bootstrap, o311_topics.request_events, request_id=number, types=("request.status.changed",)
+    )
     assert [(c.payload.status, c.payload.public_note) for c in changes] == [
-        ("closed", "Filled"), ("open", "Reopened: sinking again")]
+        ("closed", "Filled"),
+        ("open", "Reopened: sinking again"),
+    ]
 
 
 async def test_import_brings_in_back_end_requests_once_and_never_our_own(
-        deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap):
+    deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
     state, url = deviant
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(
-        url, body_id(), import_requests=True, import_exclude_service_codes=["INTERNAL"], format="json"))
+    body = await define_body(
+        o311_pool,
+        JURISDICTION,
+        deviant_body(
+            url, body_id(), import_requests=True, import_exclude_service_codes=["INTERNAL"], format="json"
+        ),
+    )
     poller = Open311Poller(o311_pool, o311_producer, o311_http)
     assert (await poller.poll_imports(body)).fetched == 0  # a 404 for an empty list reads as empty
     created = "2026-11-22T08:00:00.000Z"
     state.requests = [
-        {"service_request_id": 9001, "status": "open", "service_code": "RT-9", "description": "Hole on Elm",
-         "requested_datetime": created, "lat": "39.79", "long": "-89.64"},
-        {"service_request_id": "9002", "status": "closed", "service_code": "TREE", "description": "Tree",
-         "requested_datetime": created, "address": "2 Oak Ave", "status_notes": "Removed"},
-        {"service_request_id": "9003", "service_code": "RT-9", "description": "Ours\n\n[CivicLoop ABCD-1234]",
-         "status": "open", "requested_datetime": created, "lat": 39.7, "long": -89.6},
-        {"service_request_id": "9004", "service_code": "INTERNAL", "status": "open", "requested_datetime": created,
-         "lat": 39.7, "long": -89.6},
-        {"service_request_id": "9005", "service_code": "MYSTERY", "status": "open", "requested_datetime": created,
-         "lat": 39.7, "long": -89.6},
+        {
+            "service_request_id": 9001,
+            "status": "open",
+            "service_code": "RT-9",
+            "description": "Hole on Elm",
+            "requested_datetime": created,
+            "lat": "39.79",
+            "long": "-89.64",
+        },
+        {
+            "service_request_id": "9002",
+            "status": "closed",
+            "service_code": "TREE",
+            "description": "Tree",
+            "requested_datetime": created,
+            "address": "2 Oak Ave",
+            "status_notes": "Removed",
+        },
+        {
+            "service_request_id": "9003",
+            "service_code": "RT-9",
+            "description": "Ours\n\n[CivicLoop ABCD-1234]",
+            "status": "open",
+            "requested_datetime": created,
+            "lat": 39.7,
+            "long": -89.6,
+        },
+        {
+            "service_request_id": "9004",
+            "service_code": "INTERNAL",
+            "status": "open",
+            "requested_datetime": created,
+            "lat": 39.7,
+            "long": -89.6,
+        },
+        {
+            "service_request_id": "9005",
+            "service_code": "MYSTERY",
+            "status": "open",
+            "requested_datetime": created,
+            "lat": 39.7,
+            "long": -89.6,
+        },
     ]
-    report = await poller.import_window(body, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC))
+    report = await poller.import_window(
+        body, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC)
+    )
     assert report.imported == 2
     assert set(report.skipped) == {
-        "sent by CivicLoop (description carries the CivicLoop marker)", "service_code INTERNAL is excluded",
-        "no category matches the back-end's service_code 'MYSTERY' and no fallback is set"}
-    again = await poller.import_window(body, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC))
+        "sent by CivicLoop (description carries the CivicLoop marker)",
+        "service_code INTERNAL is excluded",
+        "no category matches the back-end's service_code 'MYSTERY' and no fallback is set",
+    }
+    again = await poller.import_window(
+        body, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC)
+    )
     assert again.imported == 0 and again.skipped == {"already decided": 5}
 
     async with o311_pool.connection() as conn:
-        cur = await conn.execute("select external_id, request_id from gateway.backend_imports where body_id = %s"
-                                 " and outcome = 'imported' order by external_id", (body.body_id,))
+        cur = await conn.execute(
+            "select external_id, request_id from gateway.backend_imports where body_id = %s"
+            " and outcome = 'imported' order by external_id",
+            (body.body_id,),
+        )
         rows = await cur.fetchall()
     assert [r[0] for r in rows] == ["9001", "9002"]
     hole = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=rows[0][1])
-    assert [e.type for e in hole] == ["outbound.request_imported", "intake.service_request.submitted",
-                                      "outbound.external_reference_assigned"]
+    assert [e.type for e in hole] == [
+        "outbound.request_imported",
+        "intake.service_request.submitted",
+        "outbound.external_reference_assigned",
+    ]
     assert hole[1].payload.service_code == "POTHOLE"  # RT-9 mapped back through service_code_map
     assert hole[1].source == f"backend:{body.body_id}" and hole[1].actor.kind == "system"
     assert hole[1].occurred_at == datetime(2026, 11, 22, 8, tzinfo=UTC)
@@ -240,26 +362,38 @@ async def test_import_brings_in_back_end_requests_once_and_never_our_own(
 
 
 async def test_rounds_poll_only_what_is_due_and_a_down_back_end_is_not_hammered(
-        deviant, o311_pool, o311_http, o311_producer):
+    deviant, o311_pool, o311_http, o311_producer
+):
     state, url = deviant
     state.updates_down = True
     jurisdiction = f"rounds-{uuid.uuid4().hex[:6]}.example.gov"
     down = await define_body(o311_pool, jurisdiction, deviant_body(url, "updates-down", poll_interval_s=60))
-    await define_body(o311_pool, jurisdiction, deviant_body(url, "import-only", updates_method="none",
-                                                            import_requests=True, format="json",
-                                                            poll_interval_s=60))
+    await define_body(
+        o311_pool,
+        jurisdiction,
+        deviant_body(
+            url, "import-only", updates_method="none", import_requests=True, format="json", poll_interval_s=60
+        ),
+    )
     poller = Open311Poller(o311_pool, o311_producer, o311_http)
     first = await poller.run_once(jurisdiction_id=jurisdiction)
-    assert any(reason.startswith("error: HTTP 503") for reason in first[f"{jurisdiction}/updates-down"].skipped)
+    assert any(
+        reason.startswith("error: HTTP 503") for reason in first[f"{jurisdiction}/updates-down"].skipped
+    )
     for _ in range(3):
         await poller.run_once(jurisdiction_id=jurisdiction)
-    assert len(state.update_queries) == 2  # the updates poll once, the mop-up once; neither again within the hour
+    assert (
+        len(state.update_queries) == 2
+    )  # the updates poll once, the mop-up once; neither again within the hour
     assert len(state.request_queries) == 1  # the import-only body: once per interval, not every round
     window_end, tried = await poller.poll_state(down, "updates")
     assert window_end is not None and tried is not None
     async with o311_pool.connection() as conn:
-        cur = await conn.execute("select last_error from gateway.backend_poll_state where jurisdiction_id = %s"
-                                 " and body_id = 'updates-down' and kind = 'updates'", (jurisdiction,))
+        cur = await conn.execute(
+            "select last_error from gateway.backend_poll_state where jurisdiction_id = %s"
+            " and body_id = 'updates-down' and kind = 'updates'",
+            (jurisdiction,),
+        )
         assert "HTTP 503" in (await cur.fetchone())[0]
     forced = await poller.run_once(jurisdiction_id=jurisdiction, force=True)
     assert len(state.update_queries) == 3 and len(state.request_queries) == 2
@@ -267,20 +401,30 @@ async def test_rounds_poll_only_what_is_due_and_a_down_back_end_is_not_hammered(
 
 
 async def test_requests_window_reads_the_last_90_days_by_creation_date(
-        deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap):
+    deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
     state, url = deviant
-    body = await define_body(o311_pool, JURISDICTION,
-                             deviant_body(url, body_id(), updates_method="requests_window", format="json"))
+    body = await define_body(
+        o311_pool, JURISDICTION, deviant_body(url, body_id(), updates_method="requests_window", format="json")
+    )
     number = new_request_number()
     async with o311_pool.connection() as conn:
         await remember_reference(conn, JURISDICTION, body.body_id, "W-1", number)
-    state.requests = [{"service_request_id": "W-1", "status": "closed", "external_status_code": "done",
-                       "requested_datetime": "2026-10-01T10:00:00Z", "updated_datetime": "2026-11-22T10:00:00Z"}]
+    state.requests = [
+        {
+            "service_request_id": "W-1",
+            "status": "closed",
+            "external_status_code": "done",
+            "requested_datetime": "2026-10-01T10:00:00Z",
+            "updated_datetime": "2026-11-22T10:00:00Z",
+        }
+    ]
     report = await Open311Poller(o311_pool, o311_producer, o311_http).poll_updates(body)
     assert report.status_changes == 1
     [query] = state.request_queries
     span = wire_dates(query["end_date"]) - wire_dates(query["start_date"])
     assert span.days == 90 and "updated_after" not in query
-    [change] = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=number,
-                                 types=("request.status.changed",))
+    [change] = await read_events(
+        kafka_bootstrap, o311_topics.request_events, request_id=number, types=("request.status.changed",)
+    )
     assert change.payload.status == "closed" and change.payload.external_status_code == "done"

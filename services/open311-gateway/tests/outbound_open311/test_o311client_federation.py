@@ -54,9 +54,16 @@ class JurisdictionB:
 async def jurisdiction_b(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[JurisdictionB]:
     dsn = create_database(pg_admin_dsn, prefix="cl_o311fed_b")
     topics = await make_topics(kafka_bootstrap)
-    env = {**os.environ, "CIVICLOOP_PG_DSN": dsn, "CIVICLOOP_KAFKA_BOOTSTRAP": kafka_bootstrap,
-           "CIVICLOOP_TOPIC_PREFIX": topics.prefix, "CIVICLOOP_TOPIC_PARTITIONS": str(topics.partitions),
-           "CIVICLOOP_ENV": "test", "CIVICLOOP_LOG_LEVEL": "WARNING", "CIVICLOOP_JURISDICTIONS_MODE": "multi"}
+    env = {
+        **os.environ,
+        "CIVICLOOP_PG_DSN": dsn,
+        "CIVICLOOP_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "CIVICLOOP_TOPIC_PREFIX": topics.prefix,
+        "CIVICLOOP_TOPIC_PARTITIONS": str(topics.partitions),
+        "CIVICLOOP_ENV": "test",
+        "CIVICLOOP_LOG_LEVEL": "WARNING",
+        "CIVICLOOP_JURISDICTIONS_MODE": "multi",
+    }
     env.pop("CIVICLOOP_DEFAULT_JURISDICTION_ID", None)
     process = ServiceProcess("open311-gateway", "civicloop-gateway", env, log_prefix="o311fed-b")
     process.env["CIVICLOOP_PUBLIC_BASE_URL"] = process.url  # what B's discovery document tells partners
@@ -69,16 +76,24 @@ async def jurisdiction_b(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterat
         process.run_cli("migrate")
         admin = Actor(kind="system", id="b-admin")
         for payload in (
-            PartnerAuthorised(client_id=A_CLIENT, name="Springfield's CivicLoop", key_id=key.key_id,
-                              key_sha256=key.key_sha256),
+            PartnerAuthorised(
+                client_id=A_CLIENT,
+                name="Springfield's CivicLoop",
+                key_id=key.key_id,
+                key_sha256=key.key_sha256,
+            ),
             ServiceDefined(service_code="ROAD_DAMAGE", service_name="Road damage", type=ServiceType.realtime),
         ):
-            await config.publish(Event.create(payload, request_id=None, jurisdiction_id=B_JURISDICTION,
-                                              actor=admin, source="admin"))
+            await config.publish(
+                Event.create(
+                    payload, request_id=None, jurisdiction_id=B_JURISDICTION, actor=admin, source="admin"
+                )
+            )
         process.start()
         await process.wait_ready(90)
         b = JurisdictionB(process, requests, key.key)
         async with httpx.AsyncClient(base_url=b.open311 + "/", timeout=10) as client:
+
             async def served() -> bool:
                 r = await client.get("services.json", params={"jurisdiction_id": B_JURISDICTION})
                 return r.status_code == 200 and any(s["service_code"] == "ROAD_DAMAGE" for s in r.json())
@@ -94,16 +109,28 @@ async def jurisdiction_b(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterat
 
 def body_in_a(endpoint: str, fmt: str, body_id: str) -> BodyDefined:
     return BodyDefined(
-        body_id=body_id, name="Shelbyville Public Works", send_method=SendMethod.open311, service_codes=["POTHOLE"],
+        body_id=body_id,
+        name="Shelbyville Public Works",
+        send_method=SendMethod.open311,
+        service_codes=["POTHOLE"],
         open311=Open311Connection(
-            endpoint=endpoint, jurisdiction_id=B_JURISDICTION, api_key_ref=f"{body_id}.partner", format=fmt,
-            multivaluelist_style="brackets", id_field="civicloop_ref", service_code_map={"POTHOLE": "ROAD_DAMAGE"},
-            updates_method="servicerequestupdates", import_requests=True, poll_interval_s=60),
+            endpoint=endpoint,
+            jurisdiction_id=B_JURISDICTION,
+            api_key_ref=f"{body_id}.partner",
+            format=fmt,
+            multivaluelist_style="brackets",
+            id_field="civicloop_ref",
+            service_code_map={"POTHOLE": "ROAD_DAMAGE"},
+            updates_method="servicerequestupdates",
+            import_requests=True,
+            poll_interval_s=60,
+        ),
     )
 
 
 async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
-        jurisdiction_b, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap, monkeypatch):
+    jurisdiction_b, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap, monkeypatch
+):
     b = jurisdiction_b
     body_id = f"shelbyville-{uuid.uuid4().hex[:6]}"
     monkeypatch.setenv(f"CIVICLOOP_SECRET_{body_id.upper().replace('-', '_')}_PARTNER", b.key)
@@ -117,28 +144,45 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
     # 1. A sends a pothole to B; B's number is the external id.
     ours = new_request_number()
     result = await Open311Sender(o311_pool, o311_http).send(
-        body, outbound_item(ours, "POTHOLE", description="Pothole on the county road"))
+        body, outbound_item(ours, "POTHOLE", description="Pothole on the county road")
+    )
     assert result.external_id and result.external_id != ours
     b_number = result.external_id
-    in_b = await o311_http.get(f"{b.open311}/requests/{b_number}.json", params={"jurisdiction_id": B_JURISDICTION})
+    in_b = await o311_http.get(
+        f"{b.open311}/requests/{b_number}.json", params={"jurisdiction_id": B_JURISDICTION}
+    )
     assert in_b.status_code == 200
     [record] = in_b.json()
     assert record["service_code"] == "ROAD_DAMAGE" and record["description"].endswith(f"[CivicLoop {ours}]")
 
     # 2. B's agent starts work on it, on B's own log.
-    await b.producer.publish(Event.create(
-        StatusChanged(status=RequestStatus.in_progress, previous_status=RequestStatus.open,
-                      public_note="Crew on the way"),
-        request_id=b_number, jurisdiction_id=B_JURISDICTION, actor=Actor(kind="agent", id="b-crew-7"),
-        source="agent"))
+    await b.producer.publish(
+        Event.create(
+            StatusChanged(
+                status=RequestStatus.in_progress,
+                previous_status=RequestStatus.open,
+                public_note="Crew on the way",
+            ),
+            request_id=b_number,
+            jurisdiction_id=B_JURISDICTION,
+            actor=Actor(kind="agent", id="b-crew-7"),
+            source="agent",
+        )
+    )
 
     async def in_b_feed() -> bool:
         now = datetime.now(UTC)
-        r = await o311_http.get(f"{b.open311}/servicerequestupdates.json", params={
-            "jurisdiction_id": B_JURISDICTION, "start_date": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "end_date": (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")})
-        return r.status_code == 200 and any(u["service_request_id"] == b_number and u["status"] == "in_progress"
-                                            for u in r.json())
+        r = await o311_http.get(
+            f"{b.open311}/servicerequestupdates.json",
+            params={
+                "jurisdiction_id": B_JURISDICTION,
+                "start_date": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "end_date": (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        )
+        return r.status_code == 200 and any(
+            u["service_request_id"] == b_number and u["status"] == "in_progress" for u in r.json()
+        )
 
     await eventually(in_b_feed, timeout=30, what="B's update in its servicerequestupdates")
 
@@ -151,20 +195,34 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
     events = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=ours)
     received = [e for e in events if e.type == "outbound.backend_update_received"]
     changed = [e for e in events if e.type == "request.status.changed"]
-    assert [r.payload.backend_status for r in received if r.payload.backend_status != "open"] == ["in_progress"]
+    assert [r.payload.backend_status for r in received if r.payload.backend_status != "open"] == [
+        "in_progress"
+    ]
     assert all(r.payload.external_id == b_number for r in received)
     assert [(c.payload.status, c.payload.public_note, c.actor.id) for c in changed] == [
-        ("in_progress", "Crew on the way", f"backend:{body_id}")]
+        ("in_progress", "Crew on the way", f"backend:{body_id}")
+    ]
 
     # 4. A resident reports directly to B; A imports that one, once, and not its own.
     direct = new_request_number()
-    await b.producer.publish(Event.create(
-        ServiceRequestSubmitted(service_code="ROAD_DAMAGE", description="Cracked kerb on Main",
-                                location=Location(lat=39.76, long=-89.61, address_string="9 Main St, Shelbyville")),
-        request_id=direct, jurisdiction_id=B_JURISDICTION, actor=Actor(kind="resident"), source="web"))
+    await b.producer.publish(
+        Event.create(
+            ServiceRequestSubmitted(
+                service_code="ROAD_DAMAGE",
+                description="Cracked kerb on Main",
+                location=Location(lat=39.76, long=-89.61, address_string="9 Main St, Shelbyville"),
+            ),
+            request_id=direct,
+            jurisdiction_id=B_JURISDICTION,
+            actor=Actor(kind="resident"),
+            source="web",
+        )
+    )
 
     async def listed_in_b() -> bool:
-        r = await o311_http.get(f"{b.open311}/requests/{direct}.json", params={"jurisdiction_id": B_JURISDICTION})
+        r = await o311_http.get(
+            f"{b.open311}/requests/{direct}.json", params={"jurisdiction_id": B_JURISDICTION}
+        )
         return r.status_code == 200 and bool(r.json())
 
     await eventually(listed_in_b, timeout=30, what="the direct request in B")
@@ -175,11 +233,20 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
     again = await poller.import_window(body, now - timedelta(hours=1), now + timedelta(minutes=1))
     assert again.imported == 0
 
-    imported = [e for e in await read_events(kafka_bootstrap, o311_topics.request_events,
-                                             types=("outbound.request_imported",))
-                if e.payload.body_id == body_id]
+    imported = [
+        e
+        for e in await read_events(
+            kafka_bootstrap, o311_topics.request_events, types=("outbound.request_imported",)
+        )
+        if e.payload.body_id == body_id
+    ]
     assert [e.payload.external_id for e in imported] == [direct]
-    submitted = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=imported[0].request_id,
-                                  types=("intake.service_request.submitted",))
+    submitted = await read_events(
+        kafka_bootstrap,
+        o311_topics.request_events,
+        request_id=imported[0].request_id,
+        types=("intake.service_request.submitted",),
+    )
     assert [(s.payload.service_code, s.payload.description) for s in submitted] == [
-        ("POTHOLE", "Cracked kerb on Main")]
+        ("POTHOLE", "Cracked kerb on Main")
+    ]

@@ -9,12 +9,20 @@ from civicloop_events.request_numbers import parse
 from civicloop_gateway.outbound.open311 import mapping, wire
 
 CONNECTION = Open311Connection(
-    endpoint="https://b.example/v2", id_field="civicloop_id", service_code_map={"POTHOLE": "RD-1"},
-    status_map={"Crew_Assigned": "in_progress", "received": "acknowledged"})
+    endpoint="https://b.example/v2",
+    id_field="civicloop_id",
+    service_code_map={"POTHOLE": "RD-1"},
+    status_map={"Crew_Assigned": "in_progress", "received": "acknowledged"},
+)
 
 
 def row(**fields) -> wire.RemoteRequest:
-    record = {"service_request_id": "9", "status": "open", "requested_datetime": "2026-11-01T00:00:00Z", **fields}
+    record = {
+        "service_request_id": "9",
+        "status": "open",
+        "requested_datetime": "2026-11-01T00:00:00Z",
+        **fields,
+    }
     result = wire.remote_request(record)
     assert result is not None
     return result
@@ -22,7 +30,9 @@ def row(**fields) -> wire.RemoteRequest:
 
 def test_statuses_map_by_code_then_status_then_defaults() -> None:
     assert mapping.map_status(CONNECTION, "open", "CREW_ASSIGNED") is RequestStatus.in_progress
-    assert mapping.map_status(CONNECTION, "Received") is RequestStatus.acknowledged  # free text, case-insensitive
+    assert (
+        mapping.map_status(CONNECTION, "Received") is RequestStatus.acknowledged
+    )  # free text, case-insensitive
     assert mapping.map_status(CONNECTION, "CLOSED", "unmapped-code") is RequestStatus.closed
     assert mapping.map_status(CONNECTION, "investigating") is RequestStatus.acknowledged  # mySociety extended
     assert mapping.map_status(CONNECTION, "weird") is None

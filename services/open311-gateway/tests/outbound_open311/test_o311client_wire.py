@@ -27,39 +27,65 @@ def fixture(name: str) -> bytes:
 # -- sending ------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (37.76524078, "37.765241"), (-122.4212043, "-122.421204"), (39.78, "39.78"), (40.0, "40"),
-    (-0.0000001, "0"), (0.1 + 0.2, "0.3"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (37.76524078, "37.765241"),
+        (-122.4212043, "-122.421204"),
+        (39.78, "39.78"),
+        (40.0, "40"),
+        (-0.0000001, "0"),
+        (0.1 + 0.2, "0.3"),
+    ],
+)
 def test_coordinates_have_at_most_six_decimals_and_no_trailing_zeros(value: float, text: str) -> None:
     assert wire.format_coordinate(value) == text
 
 
 def test_the_form_carries_keys_jurisdiction_location_and_our_number() -> None:
-    outgoing = OutgoingRequest(service_code="POTHOLE", description="Große Lücke", lat=39.7817, long=-89.65,
-                               address_string="1 Main St", attributes={"DEPTH": ["deep"], "EMPTY": [""]},
-                               request_number="ABCD-1234")
-    pairs = wire.request_form(outgoing, jurisdiction_id="city.gov", api_key="k", id_field="civicloop_id",
-                              extra_attributes={"source": "civicloop"})
+    outgoing = OutgoingRequest(
+        service_code="POTHOLE",
+        description="Große Lücke",
+        lat=39.7817,
+        long=-89.65,
+        address_string="1 Main St",
+        attributes={"DEPTH": ["deep"], "EMPTY": [""]},
+        request_number="ABCD-1234",
+    )
+    pairs = wire.request_form(
+        outgoing,
+        jurisdiction_id="city.gov",
+        api_key="k",
+        id_field="civicloop_id",
+        extra_attributes={"source": "civicloop"},
+    )
     form = dict(pairs)
     assert form["api_key"] == "k" and form["jurisdiction_id"] == "city.gov"
     assert form["lat"] == "39.7817" and form["long"] == "-89.65"
     assert form["attribute[civicloop_id]"] == "ABCD-1234"
     assert form["attribute[source]"] == "civicloop" and form["attribute[DEPTH]"] == "deep"
     assert "attribute[EMPTY]" not in form  # G-50: empty means absent, so it is not sent
-    assert form["description"].startswith("Große Lücke") and form["description"].endswith("[CivicLoop ABCD-1234]")
+    assert form["description"].startswith("Große Lücke") and form["description"].endswith(
+        "[CivicLoop ABCD-1234]"
+    )
     # UTF-8 on the wire, percent-encoded
     assert "Gro%C3%9Fe" in urlencode(pairs, encoding="utf-8")
 
 
 def test_multivaluelist_styles() -> None:
     outgoing = OutgoingRequest(service_code="S", address_string="x", attributes={"HAZ": ["wires", "glass"]})
-    brackets = wire.request_form(outgoing, jurisdiction_id=None, api_key=None, multivaluelist_style="brackets")
+    brackets = wire.request_form(
+        outgoing, jurisdiction_id=None, api_key=None, multivaluelist_style="brackets"
+    )
     repeat = wire.request_form(outgoing, jurisdiction_id=None, api_key=None, multivaluelist_style="repeat")
-    assert [p for p in brackets if p[0].startswith("attribute")] == [("attribute[HAZ][]", "wires"),
-                                                                     ("attribute[HAZ][]", "glass")]
-    assert [p for p in repeat if p[0].startswith("attribute")] == [("attribute[HAZ]", "wires"),
-                                                                   ("attribute[HAZ]", "glass")]
+    assert [p for p in brackets if p[0].startswith("attribute")] == [
+        ("attribute[HAZ][]", "wires"),
+        ("attribute[HAZ][]", "glass"),
+    ]
+    assert [p for p in repeat if p[0].startswith("attribute")] == [
+        ("attribute[HAZ]", "wires"),
+        ("attribute[HAZ]", "glass"),
+    ]
     one = OutgoingRequest(service_code="S", address_string="x", attributes={"HAZ": ["wires"]})
     declared = wire.request_form(one, jurisdiction_id=None, api_key=None, multi_valued={"HAZ"})
     assert ("attribute[HAZ][]", "wires") in declared
@@ -86,10 +112,14 @@ def test_api_key_comes_from_the_named_secret() -> None:
 def test_post_answers_of_every_shape() -> None:
     spec = wire.post_answers(fixture("post_realtime_spec.xml"), "text/xml; charset=utf-8")
     assert spec.service_request_id == "293944" and spec.token is None
-    assert spec.service_notice.startswith("The City will inspect") and spec.service_notice.endswith("24 hours")
+    assert spec.service_notice.startswith("The City will inspect") and spec.service_notice.endswith(
+        "24 hours"
+    )
     numeric = wire.post_answers(fixture("post_realtime_numeric.json"), "application/json")
     assert numeric.service_request_id == "293944"  # G-31: a JSON number read as a string id
-    assert wire.post_answers(fixture("post_markaspot.json"), "application/json").service_request_id == "MAS-17"
+    assert (
+        wire.post_answers(fixture("post_markaspot.json"), "application/json").service_request_id == "MAS-17"
+    )
     token = wire.post_answers(fixture("post_token.xml"), "application/xml")
     assert token.token == "369FBB0C-4755-11EC-96C0-F6CCC296753D" and token.service_request_id is None
     assert wire.post_answers(b"[]", "application/json") == wire.PostAnswer(None, None)  # blackbox
@@ -120,7 +150,11 @@ def test_json_wrapped_root_string_numbers_and_token_only_rows() -> None:
     rows = wire.remote_requests(fixture("requests_strings.json"), "text/plain")
     assert [r.service_request_id for r in rows] == ["77"]  # the token-only row is skipped (TK-03)
     row = rows[0]
-    assert row.service_code == "1" and row.lat == pytest.approx(60.451667) and row.long == pytest.approx(22.266944)
+    assert (
+        row.service_code == "1"
+        and row.lat == pytest.approx(60.451667)
+        and row.long == pytest.approx(22.266944)
+    )
     assert row.requested_datetime == datetime(2018, 9, 6, 19, 51, 48, tzinfo=UTC)
     assert row.updated_datetime == datetime(2018, 9, 6, 18, 51, 48, 123456, tzinfo=UTC)
     assert row.media_url == "https://b.example/p.jpg"
@@ -160,8 +194,12 @@ def test_entity_expansion_is_refused() -> None:
 def _response(status: int, body: bytes = b"", headers: dict[str, str] | None = None):
     import httpx
 
-    return httpx.Response(status, content=body, headers=headers or {},
-                          request=httpx.Request("POST", "http://b.example/requests.xml?api_key=secret"))
+    return httpx.Response(
+        status,
+        content=body,
+        headers=headers or {},
+        request=httpx.Request("POST", "http://b.example/requests.xml?api_key=secret"),
+    )
 
 
 def test_error_classes() -> None:
@@ -180,7 +218,9 @@ def test_discovery_picks_the_production_georeport_endpoint_and_prefers_json() ->
     endpoint, fmt = wire.choose_endpoint(wire.discovery_endpoints(fixture("discovery_parker.json")))
     assert endpoint.url == "https://prod.example/open311/v2" and fmt == "json"
     assert endpoint.changeset == datetime(2012, 9, 18, 20, 37, tzinfo=UTC)
-    test_endpoint, _ = wire.choose_endpoint(wire.discovery_endpoints(fixture("discovery_parker.json")), kind="test")
+    test_endpoint, _ = wire.choose_endpoint(
+        wire.discovery_endpoints(fixture("discovery_parker.json")), kind="test"
+    )
     assert test_endpoint.url == "https://test.example/open311/v2"
     one, xml = wire.choose_endpoint(wire.discovery_endpoints(fixture("discovery_one.xml"), "application/xml"))
     assert (one.url, xml, one.formats) == ("https://city.example/v2", "xml", ("text/xml",))

@@ -28,17 +28,26 @@ def test_valid_definition_becomes_a_service_defined_in_order() -> None:
     assert definition.active and not deactivated(definition).active
 
 
-@pytest.mark.parametrize(("attributes", "message"), [
-    ([attribute("A", 1), attribute("A", 2)], "codes must be unique"),  # SD-04
-    ([attribute("A", 1), attribute("B", 1)], "orders must be unique"),  # SD-08
-    ([attribute("A", 0)], "greater than or equal to 1"),  # SD-08: positive
-    ([attribute("A", 1, "multivaluelist")], "needs values"),  # SD-10
-    ([attribute("A", 1, "number", values=[{"key": "k", "name": "n"}])], "only list datatypes"),  # SD-10
-    ([attribute("A", 1, "singlevaluelist", values=[{"key": "k", "name": "n"}, {"key": "k", "name": "m"}])],
-     "keys must be unique"),
-    ([attribute("A[1]", 1)], "no brackets"),  # PR-04
-    ([attribute("A", 1, variable=False, required=True)], "cannot be required"),  # SD-03
-])
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ([attribute("A", 1), attribute("A", 2)], "codes must be unique"),  # SD-04
+        ([attribute("A", 1), attribute("B", 1)], "orders must be unique"),  # SD-08
+        ([attribute("A", 0)], "greater than or equal to 1"),  # SD-08: positive
+        ([attribute("A", 1, "multivaluelist")], "needs values"),  # SD-10
+        ([attribute("A", 1, "number", values=[{"key": "k", "name": "n"}])], "only list datatypes"),  # SD-10
+        (
+            [
+                attribute(
+                    "A", 1, "singlevaluelist", values=[{"key": "k", "name": "n"}, {"key": "k", "name": "m"}]
+                )
+            ],
+            "keys must be unique",
+        ),
+        ([attribute("A[1]", 1)], "no brackets"),  # PR-04
+        ([attribute("A", 1, variable=False, required=True)], "cannot be required"),  # SD-03
+    ],
+)
 def test_invalid_definitions_are_refused(attributes: list[dict[str, Any]], message: str) -> None:
     with pytest.raises(ValidationError) as info:
         ServiceInput.model_validate(service(*attributes))

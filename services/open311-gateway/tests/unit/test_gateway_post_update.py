@@ -11,8 +11,13 @@ from civicloop_gateway.domain.post_update import map_status, read_update, update
 from civicloop_gateway.domain.submit_errors import BadRequest
 from civicloop_gateway.domain.submit_form import OpenForm
 
-BASE = [("service_request_id", "ABCD-1234"), ("update_id", "248"), ("status", "FIXED"),
-        ("updated_datetime", "2026-11-20T08:15:30-05:00"), ("description", "Fixed it <b>today</b>")]
+BASE = [
+    ("service_request_id", "ABCD-1234"),
+    ("update_id", "248"),
+    ("status", "FIXED"),
+    ("updated_datetime", "2026-11-20T08:15:30-05:00"),
+    ("description", "Fixed it <b>today</b>"),
+]
 
 
 def form(*extra: tuple[str, str], without: tuple[str, ...] = ()) -> OpenForm:
@@ -28,13 +33,22 @@ def test_fx10_reads_the_update() -> None:
     assert update.media_urls == ["http://x/p.jpg"]
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("OPEN", RequestStatus.open), ("REOPEN", RequestStatus.open), ("CLOSED", RequestStatus.closed),
-    ("FIXED", RequestStatus.closed), ("IN_PROGRESS", RequestStatus.in_progress),
-    ("INVESTIGATING", RequestStatus.acknowledged), ("ACTION_SCHEDULED", RequestStatus.in_progress),
-    ("NOT_COUNCILS_RESPONSIBILITY", RequestStatus.closed), ("DUPLICATE", RequestStatus.closed),
-    ("UNCHANGED", None), ("in_progress", RequestStatus.in_progress),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("OPEN", RequestStatus.open),
+        ("REOPEN", RequestStatus.open),
+        ("CLOSED", RequestStatus.closed),
+        ("FIXED", RequestStatus.closed),
+        ("IN_PROGRESS", RequestStatus.in_progress),
+        ("INVESTIGATING", RequestStatus.acknowledged),
+        ("ACTION_SCHEDULED", RequestStatus.in_progress),
+        ("NOT_COUNCILS_RESPONSIBILITY", RequestStatus.closed),
+        ("DUPLICATE", RequestStatus.closed),
+        ("UNCHANGED", None),
+        ("in_progress", RequestStatus.in_progress),
+    ],
+)
 def test_st02_upper_case_statuses_map_to_civicloop(raw: str, expected: RequestStatus | None) -> None:
     """ST-02: POST uses the upper-case extended set; ST-04: lower case is read too."""
     assert map_status(raw)[1] is expected
@@ -66,31 +80,51 @@ def test_fx10_update_id_is_optional() -> None:
 def test_fx10_comment_and_status_change_make_two_events() -> None:
     update = read_update(form(("external_status_code", "FX-9")))
     ids = (new_event_id(), new_event_id())
-    events = update_events(update, jurisdiction_id="j", client_id="fms", current_status=RequestStatus.open,
-                           event_ids=ids)
+    events = update_events(
+        update, jurisdiction_id="j", client_id="fms", current_status=RequestStatus.open, event_ids=ids
+    )
     assert [type(e.payload) for e in events] == [CommentAdded, StatusChanged]
     comment, change = events
     assert comment.payload.visibility is CommentVisibility.public and comment.event_id == ids[0]
-    assert change.payload.status is RequestStatus.closed and change.payload.previous_status is RequestStatus.open
+    assert (
+        change.payload.status is RequestStatus.closed and change.payload.previous_status is RequestStatus.open
+    )
     assert change.payload.external_status_code == "FX-9"
-    assert all(e.source == "open311:fms" and e.actor.id == "fms" and e.request_id == "ABCD-1234" for e in events)
+    assert all(
+        e.source == "open311:fms" and e.actor.id == "fms" and e.request_id == "ABCD-1234" for e in events
+    )
     assert all(e.occurred_at == update.updated_datetime for e in events)
 
 
 def test_fx10_same_status_or_unchanged_publishes_only_the_comment() -> None:
     ids = (new_event_id(), new_event_id())
-    same = update_events(read_update(form(("status", "OPEN"), without=("status",))), jurisdiction_id="j",
-                         client_id="fms", current_status=RequestStatus.open, event_ids=ids)
+    same = update_events(
+        read_update(form(("status", "OPEN"), without=("status",))),
+        jurisdiction_id="j",
+        client_id="fms",
+        current_status=RequestStatus.open,
+        event_ids=ids,
+    )
     assert [type(e.payload) for e in same] == [CommentAdded]
-    unchanged = update_events(read_update(form(("status", "UNCHANGED"), without=("status",))), jurisdiction_id="j",
-                              client_id="fms", current_status=RequestStatus.open, event_ids=ids)
+    unchanged = update_events(
+        read_update(form(("status", "UNCHANGED"), without=("status",))),
+        jurisdiction_id="j",
+        client_id="fms",
+        current_status=RequestStatus.open,
+        event_ids=ids,
+    )
     assert [type(e.payload) for e in unchanged] == [CommentAdded]
 
 
 def test_fx10_status_only_update_has_the_upper_case_status_as_external_code() -> None:
     update = read_update(form(without=("description",)))
-    events = update_events(update, jurisdiction_id="j", client_id="fms", current_status=RequestStatus.open,
-                           event_ids=(new_event_id(), new_event_id()))
+    events = update_events(
+        update,
+        jurisdiction_id="j",
+        client_id="fms",
+        current_status=RequestStatus.open,
+        event_ids=(new_event_id(), new_event_id()),
+    )
     assert [type(e.payload) for e in events] == [StatusChanged]
     assert events[0].payload.external_status_code == "FIXED"
 

@@ -57,10 +57,26 @@ def test_single_valued_field_keeps_first_value() -> None:
 
 def test_pr11_canonical_body_ignores_encoding_differences() -> None:
     """PR-11: attribute style, parameter order, value order of a list and the api_key do not make a new body."""
-    a = OpenForm.parse([("api_key", "k1"), ("service_code", "S"), ("attribute[H][]", "a"), ("attribute[H][]", "b"),
-                        ("lat", "1"), ("long", "2")])
-    b = OpenForm.parse([("long", "2"), ("attribute[H]", "b"), ("lat", "1"), ("attribute[H]", "a"),
-                        ("service_code", "S"), ("api_key", "k2")])
+    a = OpenForm.parse(
+        [
+            ("api_key", "k1"),
+            ("service_code", "S"),
+            ("attribute[H][]", "a"),
+            ("attribute[H][]", "b"),
+            ("lat", "1"),
+            ("long", "2"),
+        ]
+    )
+    b = OpenForm.parse(
+        [
+            ("long", "2"),
+            ("attribute[H]", "b"),
+            ("lat", "1"),
+            ("attribute[H]", "a"),
+            ("service_code", "S"),
+            ("api_key", "k2"),
+        ]
+    )
     assert a.canonical() == b.canonical()
     c = OpenForm.parse([("service_code", "S"), ("attribute[H]", "a"), ("lat", "1"), ("long", "2")])
     assert c.canonical() != a.canonical()
@@ -80,8 +96,13 @@ def test_pr11_digest_is_keyed_and_scoped_to_partner_and_jurisdiction() -> None:
 
 def test_g10_characters_xml_cannot_carry_are_removed() -> None:
     """G-10, G-20: NUL, other C0 controls and U+FFFE are dropped from every value; tabs and line breaks stay."""
-    form = OpenForm.parse([("description", "before\x00\x0b\x1b[31m\ufffeafter\tline\r\nnext"),
-                           ("attribute[A]", "\x00"), ("address_string", "1 Main St\x07")])
+    form = OpenForm.parse(
+        [
+            ("description", "before\x00\x0b\x1b[31m\ufffeafter\tline\r\nnext"),
+            ("attribute[A]", "\x00"),
+            ("address_string", "1 Main St\x07"),
+        ]
+    )
     assert form.get("description") == "before[31mafter\tline\r\nnext"
     assert form.attributes == {}
     assert form.get("address_string") == "1 Main St"

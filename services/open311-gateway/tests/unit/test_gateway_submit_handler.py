@@ -41,9 +41,11 @@ ELSEWHERE = issue_key()
 
 class FakePartners(Partners):
     async def by_digest(self, key_sha256: str) -> list[PartnerKey]:
-        rows = {KEY.key_sha256: [PartnerKey(J, "cityapp", "City app", KEY.key_id, revoked=False)],
-                REVOKED.key_sha256: [PartnerKey(J, "cityapp", "City app", REVOKED.key_id, revoked=True)],
-                ELSEWHERE.key_sha256: [PartnerKey("other.gov", "cityapp", "City app", ELSEWHERE.key_id, False)]}
+        rows = {
+            KEY.key_sha256: [PartnerKey(J, "cityapp", "City app", KEY.key_id, revoked=False)],
+            REVOKED.key_sha256: [PartnerKey(J, "cityapp", "City app", REVOKED.key_id, revoked=True)],
+            ELSEWHERE.key_sha256: [PartnerKey("other.gov", "cityapp", "City app", ELSEWHERE.key_id, False)],
+        }
         return rows.get(key_sha256, [])
 
 
@@ -58,10 +60,16 @@ class FakeJurisdictions(Jurisdictions):
 
 class FakeCatalogue(Catalogue):
     async def get(self, jurisdiction_id: str, service_code: str) -> ServiceEntry | None:
-        kinds = {"POTHOLE": ServiceType.realtime, "BULKY": ServiceType.batch, "GRAFFITI": ServiceType.blackbox}
+        kinds = {
+            "POTHOLE": ServiceType.realtime,
+            "BULKY": ServiceType.batch,
+            "GRAFFITI": ServiceType.blackbox,
+        }
         if service_code not in kinds:
             return None
-        return ServiceEntry(jurisdiction_id=jurisdiction_id, service_code=service_code, type=kinds[service_code])
+        return ServiceEntry(
+            jurisdiction_id=jurisdiction_id, service_code=service_code, type=kinds[service_code]
+        )
 
 
 class FakeVault(Vault):
@@ -120,14 +128,27 @@ class FakeSubmissions(Submissions):
 
 @pytest.fixture
 def ctx() -> SubmitContext:
-    return SubmitContext(partners=FakePartners(), jurisdictions=FakeJurisdictions(), catalogue=FakeCatalogue(),
-                         submissions=FakeSubmissions(), vault=FakeVault(), event_log=FakeEventLog(),
-                         pepper=b"unit-test-pepper-0123456789", dedup_window=timedelta(hours=24))
+    return SubmitContext(
+        partners=FakePartners(),
+        jurisdictions=FakeJurisdictions(),
+        catalogue=FakeCatalogue(),
+        submissions=FakeSubmissions(),
+        vault=FakeVault(),
+        event_log=FakeEventLog(),
+        pepper=b"unit-test-pepper-0123456789",
+        dedup_window=timedelta(hours=24),
+    )
 
 
 def body(**fields: str) -> OpenForm:
-    base = {"jurisdiction_id": J, "service_code": "POTHOLE", "lat": "39.78", "long": "-89.65",
-            "description": "Hole", "email": "resident@example.org"}
+    base = {
+        "jurisdiction_id": J,
+        "service_code": "POTHOLE",
+        "lat": "39.78",
+        "long": "-89.65",
+        "description": "Hole",
+        "email": "resident@example.org",
+    }
     base.update(fields)
     return OpenForm.parse([(k, v) for k, v in base.items()])
 
@@ -163,7 +184,11 @@ async def test_pr09_realtime_answers_the_number_and_publishes_partner_event(ctx:
     assert len(published) == 1 and answer.created
     event = published[0]
     assert answer.service_request_id == event.request_id and answer.token is None
-    assert event.source == "open311:cityapp" and event.actor.kind.value == "partner" and event.actor.id == "cityapp"
+    assert (
+        event.source == "open311:cityapp"
+        and event.actor.kind.value == "partner"
+        and event.actor.id == "cityapp"
+    )
     assert event.payload.contact is not None and "resident@example.org" not in event.model_dump_json()
 
 

@@ -9,7 +9,9 @@ from civicloop_gateway.adapters.submit_settings import SubmitSettings
 from pydantic import ValidationError
 
 
-def test_pr11_dedup_window_defaults_to_a_day_and_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pr11_dedup_window_defaults_to_a_day_and_reads_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("CIVICLOOP_DEDUP_WINDOW", raising=False)
     assert SubmitSettings().dedup_window == timedelta(hours=24)
     monkeypatch.setenv("CIVICLOOP_DEDUP_WINDOW", "PT2H")

@@ -19,21 +19,45 @@ SERVICE = ServiceEntry(
     service_code="STREETLIGHT",
     type=ServiceType.realtime,
     attributes=(
-        ServiceAttribute(code="POLE_ID", datatype=AttributeDatatype.string, required=True, order=1,
-                         description="Pole number"),
-        ServiceAttribute(code="LAMP_STATE", datatype=AttributeDatatype.singlevaluelist, required=True, order=2,
-                         values=[AttributeValue(key="out", name="Out"), AttributeValue(key="flicker", name="Flicker")]),
-        ServiceAttribute(code="HAZARDS", datatype=AttributeDatatype.multivaluelist, order=3,
-                         values=[AttributeValue(key="wires", name="Wires"), AttributeValue(key="glass", name="Glass")]),
+        ServiceAttribute(
+            code="POLE_ID",
+            datatype=AttributeDatatype.string,
+            required=True,
+            order=1,
+            description="Pole number",
+        ),
+        ServiceAttribute(
+            code="LAMP_STATE",
+            datatype=AttributeDatatype.singlevaluelist,
+            required=True,
+            order=2,
+            values=[AttributeValue(key="out", name="Out"), AttributeValue(key="flicker", name="Flicker")],
+        ),
+        ServiceAttribute(
+            code="HAZARDS",
+            datatype=AttributeDatatype.multivaluelist,
+            order=3,
+            values=[AttributeValue(key="wires", name="Wires"), AttributeValue(key="glass", name="Glass")],
+        ),
         ServiceAttribute(code="HEIGHT_M", datatype=AttributeDatatype.number, order=4),
         ServiceAttribute(code="NOTICED_AT", datatype=AttributeDatatype.datetime, order=5),
-        ServiceAttribute(code="SAFETY", variable=False, datatype=AttributeDatatype.text, order=6,
-                         description="Do not touch wires."),
+        ServiceAttribute(
+            code="SAFETY",
+            variable=False,
+            datatype=AttributeDatatype.text,
+            order=6,
+            description="Do not touch wires.",
+        ),
     ),
 )
 
-VALID = [("service_code", "STREETLIGHT"), ("lat", "39.78"), ("long", "-89.65"),
-         ("attribute[POLE_ID]", "SL-1"), ("attribute[LAMP_STATE]", "out")]
+VALID = [
+    ("service_code", "STREETLIGHT"),
+    ("lat", "39.78"),
+    ("long", "-89.65"),
+    ("attribute[POLE_ID]", "SL-1"),
+    ("attribute[LAMP_STATE]", "out"),
+]
 
 
 def form(*extra: tuple[str, str], without: tuple[str, ...] = ()) -> OpenForm:
@@ -81,15 +105,28 @@ def test_pr03_lat_without_long_is_400() -> None:
 
 
 def test_pr03_address_string_or_address_id_alone_is_a_location() -> None:
-    assert accept_request(form(("address_id", "#NOTPINPOINTED#"), without=("lat", "long")),
-                          SERVICE).location.address_id == "#NOTPINPOINTED#"
-    assert accept_request(form(("address_string", "1 Main St"), without=("lat", "long")),
-                          SERVICE).location.address_string == "1 Main St"
+    assert (
+        accept_request(
+            form(("address_id", "#NOTPINPOINTED#"), without=("lat", "long")), SERVICE
+        ).location.address_id
+        == "#NOTPINPOINTED#"
+    )
+    assert (
+        accept_request(
+            form(("address_string", "1 Main St"), without=("lat", "long")), SERVICE
+        ).location.address_string
+        == "1 Main St"
+    )
 
 
 def test_pr03_coordinates_out_of_range_or_not_numbers_are_400() -> None:
-    assert any("lat must be between" in d for d in rejected(form(("lat", "91"), without=("lat",))).descriptions)
-    assert any("long must be a decimal" in d for d in rejected(form(("long", "west"), without=("long",))).descriptions)
+    assert any(
+        "lat must be between" in d for d in rejected(form(("lat", "91"), without=("lat",))).descriptions
+    )
+    assert any(
+        "long must be a decimal" in d
+        for d in rejected(form(("long", "west"), without=("long",))).descriptions
+    )
 
 
 def test_pr05_er05_missing_required_attribute_names_the_code() -> None:
@@ -115,15 +152,18 @@ def test_pr05_singlevaluelist_takes_one_value() -> None:
 
 
 def test_pr05_multivaluelist_values_must_be_keys_and_name_the_code() -> None:
-    accepted = accept_request(form(("attribute[HAZARDS][]", "wires"), ("attribute[HAZARDS][]", "glass")), SERVICE)
+    accepted = accept_request(
+        form(("attribute[HAZARDS][]", "wires"), ("attribute[HAZARDS][]", "glass")), SERVICE
+    )
     assert accepted.attributes["HAZARDS"] == ["glass", "wires"]
     error = rejected(form(("attribute[HAZARDS]", "wires"), ("attribute[HAZARDS]", "lava")))
     assert any(d.startswith("attribute[HAZARDS]") and "lava" in d for d in error.descriptions)
 
 
 def test_pr05_number_and_datetime_values_are_checked() -> None:
-    ok = accept_request(form(("attribute[HEIGHT_M]", "7.5"), ("attribute[NOTICED_AT]", "2026-11-20T08:15:30Z")),
-                        SERVICE)
+    ok = accept_request(
+        form(("attribute[HEIGHT_M]", "7.5"), ("attribute[NOTICED_AT]", "2026-11-20T08:15:30Z")), SERVICE
+    )
     assert ok.attributes["HEIGHT_M"] == ["7.5"] and ok.attributes["NOTICED_AT"] == ["2026-11-20T08:15:30Z"]
     error = rejected(form(("attribute[HEIGHT_M]", "tall"), ("attribute[NOTICED_AT]", "last tuesday")))
     text = " ".join(error.descriptions)
@@ -134,14 +174,25 @@ def test_pr05_number_and_datetime_values_are_checked() -> None:
 
 def test_pr05_unknown_codes_and_informational_attributes_are_accepted_not_kept() -> None:
     """PR-05: FixMyStreet's `attribute[fixmystreet_id]` passes; SD-03: `variable=false` answers are dropped."""
-    accepted = accept_request(form(("attribute[fixmystreet_id]", "1234"), ("attribute[SAFETY]", "ok")), SERVICE)
+    accepted = accept_request(
+        form(("attribute[fixmystreet_id]", "1234"), ("attribute[SAFETY]", "ok")), SERVICE
+    )
     assert "fixmystreet_id" not in accepted.attributes and "SAFETY" not in accepted.attributes
 
 
 def test_g50_empty_optional_singlevaluelist_is_absent() -> None:
-    service = ServiceEntry(jurisdiction_id="j", service_code="S", attributes=(
-        ServiceAttribute(code="SIDE", datatype=AttributeDatatype.singlevaluelist, order=1,
-                         values=[AttributeValue(key="l", name="Left")]),))
+    service = ServiceEntry(
+        jurisdiction_id="j",
+        service_code="S",
+        attributes=(
+            ServiceAttribute(
+                code="SIDE",
+                datatype=AttributeDatatype.singlevaluelist,
+                order=1,
+                values=[AttributeValue(key="l", name="Left")],
+            ),
+        ),
+    )
     accepted = accept_request(OpenForm.parse([("lat", "1"), ("long", "1"), ("attribute[SIDE]", "")]), service)
     assert accepted.attributes == {}
 
@@ -167,9 +218,17 @@ def test_pr07_media_urls_are_kept_and_bounded() -> None:
 
 
 def test_pr08_contact_fields_are_collected_and_optional() -> None:
-    accepted = accept_request(form(("first_name", "John"), ("last_name", "Smith"), ("email", "smit333@sfgov.edu"),
-                                   ("phone", "(217) 555-0123"), ("device_id", "tt222111"),
-                                   ("account_id", "123456")), SERVICE)
+    accepted = accept_request(
+        form(
+            ("first_name", "John"),
+            ("last_name", "Smith"),
+            ("email", "smit333@sfgov.edu"),
+            ("phone", "(217) 555-0123"),
+            ("device_id", "tt222111"),
+            ("account_id", "123456"),
+        ),
+        SERVICE,
+    )
     contact = accepted.contact
     assert contact is not None
     assert contact.name == "John Smith" and contact.email == "smit333@sfgov.edu"

@@ -25,18 +25,21 @@ def test_G_40_naive_datetimes_are_refused():
         format_w3c(datetime(2024, 5, 1))
 
 
-@pytest.mark.parametrize(("text", "start"), [
-    ("2010-01-01T00:00:00Z", datetime(2010, 1, 1, tzinfo=UTC)),
-    ("1994-11-05T08:15:30-05:00", datetime(1994, 11, 5, 13, 15, 30, tzinfo=UTC)),
-    ("2010-01-01T00:00:00 01:00", datetime(2009, 12, 31, 23, tzinfo=UTC)),  # '+' decoded to a space
-    ("2010-01-01T00:00:00+0100", datetime(2009, 12, 31, 23, tzinfo=UTC)),
-    ("2012-09-18T15:37-05", datetime(2012, 9, 18, 20, 37, tzinfo=UTC)),
-    ("2018-09-06T19:51:48.000Z", datetime(2018, 9, 6, 19, 51, 48, tzinfo=UTC)),
-    ("2011-02-03 14:18", datetime(2011, 2, 3, 14, 18, tzinfo=UTC)),
-    ("2016-01-12", datetime(2016, 1, 12, tzinfo=UTC)),
-    ("2016-01", datetime(2016, 1, 1, tzinfo=UTC)),
-    ("2016", datetime(2016, 1, 1, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("2010-01-01T00:00:00Z", datetime(2010, 1, 1, tzinfo=UTC)),
+        ("1994-11-05T08:15:30-05:00", datetime(1994, 11, 5, 13, 15, 30, tzinfo=UTC)),
+        ("2010-01-01T00:00:00 01:00", datetime(2009, 12, 31, 23, tzinfo=UTC)),  # '+' decoded to a space
+        ("2010-01-01T00:00:00+0100", datetime(2009, 12, 31, 23, tzinfo=UTC)),
+        ("2012-09-18T15:37-05", datetime(2012, 9, 18, 20, 37, tzinfo=UTC)),
+        ("2018-09-06T19:51:48.000Z", datetime(2018, 9, 6, 19, 51, 48, tzinfo=UTC)),
+        ("2011-02-03 14:18", datetime(2011, 2, 3, 14, 18, tzinfo=UTC)),
+        ("2016-01-12", datetime(2016, 1, 12, tzinfo=UTC)),
+        ("2016-01", datetime(2016, 1, 1, tzinfo=UTC)),
+        ("2016", datetime(2016, 1, 1, tzinfo=UTC)),
+    ],
+)
 def test_G_41_lenient_w3c_input(text, start):
     assert parse_w3c(text).start == start
 
@@ -46,12 +49,23 @@ def test_G_41_reduced_precision_covers_its_whole_period():
     assert day.end_exclusive - day.start == timedelta(days=1)
     assert day.last == datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC)
     assert parse_w3c("2024-12").end_exclusive == datetime(2025, 1, 1, tzinfo=UTC)
-    assert parse_w3c("2024-05-01T10:00:00Z").end_exclusive - parse_w3c("2024-05-01T10:00:00Z").start == timedelta(
-        seconds=1)
+    assert parse_w3c("2024-05-01T10:00:00Z").end_exclusive - parse_w3c(
+        "2024-05-01T10:00:00Z"
+    ).start == timedelta(seconds=1)
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2010-02-30", "2010-13-01", "10/01/2010", "2010-01-01T25:00:00Z",
-                                  "2010-01-01T00:00:00+25:00", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday",
+        "2010-02-30",
+        "2010-13-01",
+        "10/01/2010",
+        "2010-01-01T25:00:00Z",
+        "2010-01-01T00:00:00+25:00",
+        "",
+    ],
+)
 def test_G_41_unparsable_dates_are_refused(text):
     with pytest.raises(InvalidDate):
         parse_w3c(text)

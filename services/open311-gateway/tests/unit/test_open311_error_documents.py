@@ -97,7 +97,9 @@ async def test_ER_04_unexpected_failures_are_500_documents_without_a_trace(bare,
 async def test_ER_01_raise_open311_is_the_spec_example(bare):
     r = await bare.get("/open311/v2/refuse.json")
     assert r.status_code == 403
-    assert r.json() == [{"code": 403, "description": "Invalid api_key received -- can't proceed with create_request."}]
+    assert r.json() == [
+        {"code": 403, "description": "Invalid api_key received -- can't proceed with create_request."}
+    ]
 
 
 async def test_ER_07_codes_may_differ_from_the_http_status(bare):
@@ -129,7 +131,9 @@ async def test_G_10_a_nul_character_is_a_400_before_it_reaches_the_database(bare
 
 async def test_ER_02_the_openapi_document_promises_400_not_422_under_the_base_path(client):
     schema = (await client.get("/openapi.json")).json()
-    operations = [op for path, ops in schema["paths"].items() if path.startswith("/open311/v2/") for op in ops.values()]
+    operations = [
+        op for path, ops in schema["paths"].items() if path.startswith("/open311/v2/") for op in ops.values()
+    ]
     assert operations
     assert all("422" not in op["responses"] for op in operations)
     listing = schema["paths"]["/open311/v2/requests.{fmt}"]["get"]["responses"]

@@ -18,7 +18,9 @@ def test_G_10_xml_starts_with_the_utf8_declaration_and_parses():
 
 
 def test_G_22_one_repeated_child_is_still_wrapped_and_none_is_an_empty_container():
-    one = etree.fromstring(to_xml(Document("service_requests", Many("request", [{"service_request_id": "A"}]))))
+    one = etree.fromstring(
+        to_xml(Document("service_requests", Many("request", [{"service_request_id": "A"}])))
+    )
     assert [c.tag for c in one] == ["request"]
     assert one[0].findtext("service_request_id") == "A"
     empty = to_xml(Document("service_requests", Many("request", [])))
@@ -27,12 +29,18 @@ def test_G_22_one_repeated_child_is_still_wrapped_and_none_is_an_empty_container
 
 
 def test_G_30_json_drops_the_root_and_containers_are_always_arrays():
-    doc = Document("service_definition", {
-        "service_code": "DMV66",
-        "attributes": Many("attribute", [{"code": "W", "values": Many("value", [{"key": "1", "name": "Ford"}])}]),
-    })
+    doc = Document(
+        "service_definition",
+        {
+            "service_code": "DMV66",
+            "attributes": Many(
+                "attribute", [{"code": "W", "values": Many("value", [{"key": "1", "name": "Ford"}])}]
+            ),
+        },
+    )
     assert json.loads(to_json(doc)) == {
-        "service_code": "DMV66", "attributes": [{"code": "W", "values": [{"key": "1", "name": "Ford"}]}],
+        "service_code": "DMV66",
+        "attributes": [{"code": "W", "values": [{"key": "1", "name": "Ford"}]}],
     }
     xml = etree.fromstring(to_xml(doc))
     assert xml.find("attributes/attribute/values/value/name").text == "Ford"
@@ -47,8 +55,10 @@ def test_G_23_G_24_none_is_an_empty_element_or_null_and_booleans_are_literal():
 
 
 def test_G_31_G_33_ids_stay_strings_and_coordinates_numbers():
-    doc = Document("service_requests", Many("request", [{"service_code": "006", "lat": 37.762221815,
-                                                          "long": -122.4651145}]))
+    doc = Document(
+        "service_requests",
+        Many("request", [{"service_code": "006", "lat": 37.762221815, "long": -122.4651145}]),
+    )
     assert json.loads(to_json(doc)) == [{"service_code": "006", "lat": 37.762221815, "long": -122.4651145}]
     request = etree.fromstring(to_xml(doc))[0]
     assert request.findtext("service_code") == "006"
@@ -73,11 +83,15 @@ def test_G_10_non_ascii_is_utf8_and_markup_is_escaped():
 
 
 def test_G_10_characters_xml_cannot_carry_are_dropped_not_fatal():
-    doc = Document("service_requests", Many("request", [{"description": "bell\x07 and nul\x00 gone\ttab kept"}]))
+    doc = Document(
+        "service_requests", Many("request", [{"description": "bell\x07 and nul\x00 gone\ttab kept"}])
+    )
     assert etree.fromstring(to_xml(doc))[0].findtext("description") == "bell and nul gone\ttab kept"
 
 
 def test_G_01_render_picks_the_format():
     doc = Document("errors", Many("error", [{"code": 404, "description": "x"}]))
     assert render(doc, Format.json) == b'[{"code":404,"description":"x"}]'
-    assert render(doc, Format.xml).endswith(b"<errors><error><code>404</code><description>x</description></error></errors>")
+    assert render(doc, Format.xml).endswith(
+        b"<errors><error><code>404</code><description>x</description></error></errors>"
+    )

@@ -21,8 +21,12 @@ LIMITS = Limits(max_requests=1000, window_days=90, updates_window_hours=24, max_
 
 
 def q(**params):
-    return request_query({k: v if isinstance(v, list) else [v] for k, v in params.items()},
-                         jurisdiction_id="springfield", now=NOW, limits=LIMITS)
+    return request_query(
+        {k: v if isinstance(v, list) else [v] for k, v in params.items()},
+        jurisdiction_id="springfield",
+        now=NOW,
+        limits=LIMITS,
+    )
 
 
 def test_RQ_01_lists_are_comma_delimited_or_repeated_and_trimmed():
@@ -31,8 +35,16 @@ def test_RQ_01_lists_are_comma_delimited_or_repeated_and_trimmed():
 
 
 def test_G_50_empty_parameters_are_absent():
-    empty = q(status="", service_code="", start_date="", end_date="", jurisdiction_id="", page="", lat="",
-              extensions="")
+    empty = q(
+        status="",
+        service_code="",
+        start_date="",
+        end_date="",
+        jurisdiction_id="",
+        page="",
+        lat="",
+        extensions="",
+    )
     assert empty == q()
     assert empty.statuses is None and empty.service_codes is None and empty.near is None
 
@@ -75,8 +87,15 @@ def test_RQ_05_bad_dates_and_statuses_are_400s_naming_the_parameter():
 
 
 def test_RQ_02_service_request_id_overrides_every_other_filter():
-    query = q(service_request_id="A,B", status="closed", service_code="X", start_date="2001-01-01",
-              lat="1", long="2", radius="3")
+    query = q(
+        service_request_id="A,B",
+        status="closed",
+        service_code="X",
+        start_date="2001-01-01",
+        lat="1",
+        long="2",
+        radius="3",
+    )
     assert query.ids == ("A", "B")
     assert query.requested is None and query.statuses is None and query.service_codes is None
     assert query.near is None
@@ -107,8 +126,14 @@ def test_PG_02_paging_is_one_based_with_the_core_cap():
 def test_GEO_01_lat_long_radius_go_together_in_range():
     assert near("38.9", "-77.0", "500", max_radius_m=50_000).radius_m == 500
     assert near(None, None, None, max_radius_m=50_000) is None
-    for bad in (("38.9", None, "500"), ("91", "0", "10"), ("0", "181", "10"), ("0", "0", "0"), ("0", "0", "nan"),
-                ("0", "0", "60000")):
+    for bad in (
+        ("38.9", None, "500"),
+        ("91", "0", "10"),
+        ("0", "181", "10"),
+        ("0", "0", "0"),
+        ("0", "0", "nan"),
+        ("0", "0", "60000"),
+    ):
         with pytest.raises(InvalidQuery):
             near(*bad, max_radius_m=50_000)
 
@@ -124,7 +149,11 @@ def test_CX_01_extensions_only_when_asked_and_must_be_a_boolean():
 def test_FX_02_updates_default_to_a_recent_window_and_take_explicit_ones():
     recent = updates_query({}, jurisdiction_id="j", now=NOW, limits=LIMITS).window
     assert recent.lower == NOW - timedelta(hours=24)
-    explicit = updates_query({"start_date": ["2026-11-23T08:00:00Z"], "end_date": ["2026-11-23T10:00:00Z"]},
-                             jurisdiction_id="j", now=NOW, limits=LIMITS).window
+    explicit = updates_query(
+        {"start_date": ["2026-11-23T08:00:00Z"], "end_date": ["2026-11-23T10:00:00Z"]},
+        jurisdiction_id="j",
+        now=NOW,
+        limits=LIMITS,
+    ).window
     assert explicit.lower == datetime(2026, 11, 23, 8, tzinfo=UTC)
     assert explicit.upper == datetime(2026, 11, 23, 10, 0, 1, tzinfo=UTC)

@@ -32,7 +32,10 @@ async def test_G_61_multi_mode_missing_is_400_unknown_is_404():
 
 async def test_G_60_multi_mode_with_a_default_reads_a_missing_id_as_the_default():
     assert await resolve(None, default="springfield.example.gov") == "springfield.example.gov"
-    assert await resolve("shelbyville.example.gov", default="springfield.example.gov") == "shelbyville.example.gov"
+    assert (
+        await resolve("shelbyville.example.gov", default="springfield.example.gov")
+        == "shelbyville.example.gov"
+    )
 
 
 async def test_G_62_single_mode_accepts_its_own_or_none_and_404s_any_other():
@@ -65,6 +68,8 @@ def test_the_public_resolution_is_block_level_or_coarser():
 
 def test_consumer_groups_carry_the_topic_prefix_and_the_base_url_has_no_trailing_slash():
     s = GatewaySettings(env=Environment.test, topic_prefix="t1.", public_base_url="https://api.city.gov/")
-    assert s.request_consumer_group == "t1.gateway.open311.v2"  # v2: the public place (a replay from offset 0)
+    assert (
+        s.request_consumer_group == "t1.gateway.open311.v2"
+    )  # v2: the public place (a replay from offset 0)
     assert s.config_consumer_group == "t1.gateway.config.v1"
     assert s.open311_base_url == "https://api.city.gov/open311/v2"

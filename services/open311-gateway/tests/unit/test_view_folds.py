@@ -26,14 +26,23 @@ AGENT = Actor(kind=ActorKind.agent, id="agent-7")
 
 
 def _event(payload, *, at: datetime, request_id: str | None = "ABCD-1234", source: str = "web"):
-    return Event.create(payload, request_id=request_id, jurisdiction_id="springfield.example.gov",
-                        actor=AGENT, source=source, occurred_at=at)
+    return Event.create(
+        payload,
+        request_id=request_id,
+        jurisdiction_id="springfield.example.gov",
+        actor=AGENT,
+        source=source,
+        occurred_at=at,
+    )
 
 
 def _submitted(**overrides):
-    values = {"service_code": "POTHOLE", "description": "Deep hole",
-                  "location": Location(lat=38.9, long=-77.0, address_string="1 Main St, Apt 4", address_id="A-17"),
-                  "media_urls": ["https://img.example/1.jpg", "https://img.example/2.jpg"]}
+    values = {
+        "service_code": "POTHOLE",
+        "description": "Deep hole",
+        "location": Location(lat=38.9, long=-77.0, address_string="1 Main St, Apt 4", address_id="A-17"),
+        "media_urls": ["https://img.example/1.jpg", "https://img.example/2.jpg"],
+    }
     return ServiceRequestSubmitted(**{**values, **overrides})
 
 
@@ -58,10 +67,19 @@ def test_SR_01_to_SR_17_a_submission_becomes_an_open_request_with_its_place_and_
     change = fold(None, _event(_submitted(), at=T0), service_name="Pothole")
     row = change.request
     assert change.update is None
-    assert (row.service_request_id, row.status, row.civicloop_status) == ("ABCD-1234", "open", RequestStatus.open)
+    assert (row.service_request_id, row.status, row.civicloop_status) == (
+        "ABCD-1234",
+        "open",
+        RequestStatus.open,
+    )
     assert (row.service_code, row.service_name, row.description) == ("POTHOLE", "Pothole", "Deep hole")
     public = public_place(38.9, -77.0, "1 Main St, Apt 4")
-    assert (row.address, row.address_id, row.lat, row.long) == ("0 block of Main St", "A-17", public.lat, public.long)
+    assert (row.address, row.address_id, row.lat, row.long) == (
+        "0 block of Main St",
+        "A-17",
+        public.lat,
+        public.long,
+    )
     assert (row.h3_cell, row.h3_resolution) == (public.h3_cell, DEFAULT_RESOLUTION)
     # The radius search runs on the public point too: the exact point is not kept anywhere in the view.
     assert (row.point_lat, row.point_long) == (public.lat, public.long)
@@ -71,8 +89,9 @@ def test_SR_01_to_SR_17_a_submission_becomes_an_open_request_with_its_place_and_
 
 
 def test_SR_21_the_contact_never_reaches_the_row():
-    sealed = SealedPersonalData(resident_id="0190c1a2-0000-7000-8000-000000000001", nonce="bm9uY2U=",
-                                ciphertext="c2VjcmV0")
+    sealed = SealedPersonalData(
+        resident_id="0190c1a2-0000-7000-8000-000000000001", nonce="bm9uY2U=", ciphertext="c2VjcmV0"
+    )
     row = fold(None, _event(_submitted(contact=sealed), at=T0)).request
     assert "contact" not in row.__dataclass_fields__
     assert "c2VjcmV0" not in repr(row)
@@ -80,14 +99,23 @@ def test_SR_21_the_contact_never_reaches_the_row():
 
 def test_SR_10_status_changes_bump_updated_and_closing_sets_the_close_time():
     row = fold(None, _event(_submitted(), at=T0)).request
-    ack = fold(row, _event(StatusChanged(status=RequestStatus.acknowledged, public_note="Seen"),
-                           at=T0 + timedelta(hours=1)))
+    ack = fold(
+        row,
+        _event(
+            StatusChanged(status=RequestStatus.acknowledged, public_note="Seen"), at=T0 + timedelta(hours=1)
+        ),
+    )
     assert ack.request.status == "open" and ack.request.status_notes == "Seen"
     assert ack.request.updated_datetime == T0 + timedelta(hours=1)
     assert ack.update.status == "investigating" and ack.update.description == "Seen"
     assert ack.update.external_status_code == "acknowledged"
-    closed = fold(ack.request, _event(StatusChanged(status=RequestStatus.closed, public_note="Filled",
-                                                    external_status_code="FIXED-3"), at=T0 + timedelta(days=2)))
+    closed = fold(
+        ack.request,
+        _event(
+            StatusChanged(status=RequestStatus.closed, public_note="Filled", external_status_code="FIXED-3"),
+            at=T0 + timedelta(days=2),
+        ),
+    )
     assert (closed.request.status, closed.request.status_notes) == ("closed", "Filled")
     assert closed.request.updated_datetime == T0 + timedelta(days=2)
     assert (closed.update.status, closed.update.external_status_code) == ("closed", "FIXED-3")
@@ -96,11 +124,25 @@ def test_SR_10_status_changes_bump_updated_and_closing_sets_the_close_time():
 
 def test_FX_01_public_comments_are_updates_internal_ones_are_nothing():
     row = fold(None, _event(_submitted(), at=T0)).request
-    internal = fold(row, _event(CommentAdded(text="caller is rude", visibility=CommentVisibility.internal),
-                                at=T0 + timedelta(hours=2)))
+    internal = fold(
+        row,
+        _event(
+            CommentAdded(text="caller is rude", visibility=CommentVisibility.internal),
+            at=T0 + timedelta(hours=2),
+        ),
+    )
     assert internal.request is None and internal.update is None
-    public = fold(row, _event(CommentAdded(text="Crew booked", visibility=CommentVisibility.public,
-                                           media_urls=["https://img.example/c.jpg"]), at=T0 + timedelta(hours=3)))
+    public = fold(
+        row,
+        _event(
+            CommentAdded(
+                text="Crew booked",
+                visibility=CommentVisibility.public,
+                media_urls=["https://img.example/c.jpg"],
+            ),
+            at=T0 + timedelta(hours=3),
+        ),
+    )
     assert public.update.description == "Crew booked" and public.update.status == "open"
     assert public.update.media_url == "https://img.example/c.jpg"
     assert public.request.updated_datetime == T0 + timedelta(hours=3)
@@ -109,8 +151,10 @@ def test_FX_01_public_comments_are_updates_internal_ones_are_nothing():
 def test_SR_10_a_comment_after_closing_keeps_the_close_time():
     row = fold(None, _event(_submitted(), at=T0)).request
     closed = fold(row, _event(StatusChanged(status=RequestStatus.closed), at=T0 + timedelta(days=1))).request
-    later = fold(closed, _event(CommentAdded(text="Thanks!", visibility=CommentVisibility.public),
-                                at=T0 + timedelta(days=3)))
+    later = fold(
+        closed,
+        _event(CommentAdded(text="Thanks!", visibility=CommentVisibility.public), at=T0 + timedelta(days=3)),
+    )
     assert later.request.updated_datetime == T0 + timedelta(days=1)
     assert later.update.status == "closed"
 
@@ -132,35 +176,54 @@ def test_FX_01_a_status_change_of_an_unseen_request_is_still_an_update():
 
 
 def _resolved(lat: float, long: float, address: str | None, *, resolution: int = 9) -> LocationResolved:
-    return LocationResolved(lat=lat, long=long, address=address, method=LocationMethod.geocoded,
-                            provider="gazetteer", confidence=0.9, inside_jurisdiction=True,
-                            public=public_place(lat, long, address, resolution=resolution))
+    return LocationResolved(
+        lat=lat,
+        long=long,
+        address=address,
+        method=LocationMethod.geocoded,
+        provider="gazetteer",
+        confidence=0.9,
+        inside_jurisdiction=True,
+        public=public_place(lat, long, address, resolution=resolution),
+    )
 
 
 def test_SR_15_the_public_point_is_the_cell_centre_at_the_configured_resolution():
     row = fold(None, _event(_submitted(), at=T0), resolution=7).request
     coarse = public_place(38.9, -77.0, resolution=7)
     assert (row.lat, row.long, row.h3_cell, row.h3_resolution) == (coarse.lat, coarse.long, coarse.h3_cell, 7)
-    assert (row.lat, row.long) != (38.9, -77.0) and (row.point_lat, row.point_long) == (coarse.lat, coarse.long)
+    assert (row.lat, row.long) != (38.9, -77.0) and (row.point_lat, row.point_long) == (
+        coarse.lat,
+        coarse.long,
+    )
 
 
 def test_SR_12_an_address_only_request_shows_its_block_and_no_point():
-    row = fold(None, _event(_submitted(location=Location(address_string="2111 W Bellevue Ave #3")), at=T0)).request
+    row = fold(
+        None, _event(_submitted(location=Location(address_string="2111 W Bellevue Ave #3")), at=T0)
+    ).request
     assert (row.address, row.lat, row.long, row.h3_cell) == ("2100 block of W Bellevue Ave", None, None, None)
     assert (row.point_lat, row.point_long) == (None, None)
-    free_text = fold(None, _event(_submitted(location=Location(address_string="behind my house, ask for Jane")),
-                                  at=T0)).request
+    free_text = fold(
+        None, _event(_submitted(location=Location(address_string="behind my house, ask for Jane")), at=T0)
+    ).request
     assert free_text.address is None  # a free-form address could name a person or a home
 
 
 def test_location_resolved_gives_the_public_place_to_show_and_to_search():
-    row = fold(None, _event(_submitted(location=Location(address_string="2111 W Bellevue Ave")), at=T0)).request
+    row = fold(
+        None, _event(_submitted(location=Location(address_string="2111 W Bellevue Ave")), at=T0)
+    ).request
     geo = _resolved(34.073216645, -118.266861909, "2111 W BELLEVUE AVE, LOS ANGELES", resolution=8)
     resolved = _event(geo, at=T0 + timedelta(minutes=1))
     change = fold(row, resolved)
     placed = change.request
     assert change.update is None  # not a servicerequestupdate: status and comments only (FX-01)
-    assert (placed.point_lat, placed.point_long) == (geo.public.lat, geo.public.long) != (34.073216645, -118.266861909)
+    assert (
+        (placed.point_lat, placed.point_long)
+        == (geo.public.lat, geo.public.long)
+        != (34.073216645, -118.266861909)
+    )
     assert (placed.lat, placed.long, placed.address) == (geo.public.lat, geo.public.long, geo.public.address)
     assert placed.address == "2100 block of W BELLEVUE AVE, LOS ANGELES"
     assert (placed.h3_cell, placed.h3_resolution) == (geo.public.h3_cell, 8)
@@ -178,18 +241,47 @@ def test_location_resolved_on_a_closed_request_keeps_its_close_time_and_an_unsee
 
 
 def test_SL_04_metadata_follows_the_attributes_and_keywords_are_comma_separated():
-    plain = service_row(_event(ServiceDefined(service_code="POTHOLE", service_name="Pothole",
-                                              keywords=["road", " hole "], group="streets"),
-                               at=T0, request_id=None))
-    assert (plain.metadata, plain.keywords, plain.group, plain.type) == (False, "road, hole", "streets", "realtime")
-    defined = service_row(_event(ServiceDefined(
-        service_code="LIGHT", service_name="Streetlight", type=ServiceType.batch,
-        attributes=[ServiceAttribute(code="POLE", datatype=AttributeDatatype.string, required=True)],
-    ), at=T0, request_id=None))
+    plain = service_row(
+        _event(
+            ServiceDefined(
+                service_code="POTHOLE", service_name="Pothole", keywords=["road", " hole "], group="streets"
+            ),
+            at=T0,
+            request_id=None,
+        )
+    )
+    assert (plain.metadata, plain.keywords, plain.group, plain.type) == (
+        False,
+        "road, hole",
+        "streets",
+        "realtime",
+    )
+    defined = service_row(
+        _event(
+            ServiceDefined(
+                service_code="LIGHT",
+                service_name="Streetlight",
+                type=ServiceType.batch,
+                attributes=[ServiceAttribute(code="POLE", datatype=AttributeDatatype.string, required=True)],
+            ),
+            at=T0,
+            request_id=None,
+        )
+    )
     assert defined.metadata is True and defined.attributes[0]["code"] == "POLE" and defined.type == "batch"
 
 
 def test_partner_keys_carry_only_the_digest():
-    row = partner_key_row(_event(PartnerAuthorised(client_id="fixmystreet", name="FixMyStreet", key_id="k1",
-                                                   key_sha256="a" * 64), at=T0, request_id=None))
-    assert (row.client_id, row.key_id, row.key_sha256, row.authorised_at) == ("fixmystreet", "k1", "a" * 64, T0)
+    row = partner_key_row(
+        _event(
+            PartnerAuthorised(client_id="fixmystreet", name="FixMyStreet", key_id="k1", key_sha256="a" * 64),
+            at=T0,
+            request_id=None,
+        )
+    )
+    assert (row.client_id, row.key_id, row.key_sha256, row.authorised_at) == (
+        "fixmystreet",
+        "k1",
+        "a" * 64,
+        T0,
+    )

@@ -48,13 +48,22 @@ class Projections:
         async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
             await when_jurisdiction_config_changes_update_catalogue(PostgresCatalogueStore(conn), event)
 
-        return self._runner(self.settings.catalogue_consumer_name, self.settings.topics.jurisdiction_config, handle)
+        return self._runner(
+            self.settings.catalogue_consumer_name, self.settings.topics.jurisdiction_config, handle
+        )
 
     def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
         if self.producer is None:
             raise RuntimeError("consumers need the dead-letter producer: bootstrap(..., with_consumers=True)")
-        return consumer_runner(self.settings, name=name, topic=topic, handler=handler, pool=self.pool,
-                               producer=self.producer, schema=SCHEMA)
+        return consumer_runner(
+            self.settings,
+            name=name,
+            topic=topic,
+            handler=handler,
+            pool=self.pool,
+            producer=self.producer,
+            schema=SCHEMA,
+        )
 
     async def close(self) -> None:
         if self.producer is not None:
@@ -64,7 +73,10 @@ class Projections:
 
 async def bootstrap(settings: ProjectionSettings, *, with_consumers: bool) -> Projections:
     pool = await open_pool(
-        settings.pg_dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size, name="civicloop-projections"
+        settings.pg_dsn,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        name="civicloop-projections",
     )
     producer = None
     if with_consumers:

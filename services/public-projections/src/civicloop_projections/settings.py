@@ -14,8 +14,15 @@ CATALOGUE_CONSUMER = "projections.catalogue.v1"
 
 
 class ProjectionSettings(ServiceSettings):
-    agent_consumer_name: str = Field(default=AGENT_VIEW_CONSUMER, description="consumer group of the agent view")
-    catalogue_consumer_name: str = Field(default=CATALOGUE_CONSUMER, description="consumer group of the catalogue")
+    agent_consumer_name: str = Field(
+        default=AGENT_VIEW_CONSUMER, description="consumer group of the agent view"
+    )
+    catalogue_consumer_name: str = Field(
+        default=CATALOGUE_CONSUMER, description="consumer group of the catalogue"
+    )
     read_your_writes_timeout_s: float = Field(
-        default=5.0, gt=0, le=30, description="how long a GET waits for a position (or a not-yet-projected request)"
+        default=5.0,
+        gt=0,
+        le=30,
+        description="how long a GET waits for a position (or a not-yet-projected request)",
     )

@@ -39,57 +39,129 @@ def at(minutes: int) -> datetime:
 
 
 def sealed_contact() -> SealedPersonalData:
-    return SealedPersonalData(resident_id=uuid4(), nonce="bm9uY2Vub25jZTEy", ciphertext="c2VhbGVkLWNvbnRhY3Q=")
+    return SealedPersonalData(
+        resident_id=uuid4(), nonce="bm9uY2Vub25jZTEy", ciphertext="c2VhbGVkLWNvbnRhY3Q="
+    )
 
 
 def submitted(
-    number: str, jurisdiction: str, *, service_code: str = "pothole", lat: float | None = 34.05,
-    long: float | None = -118.25, minutes: int = 0, contact: SealedPersonalData | None = None,
-    address: str | None = "200 N Spring St", description: str = "a hole in the road",
+    number: str,
+    jurisdiction: str,
+    *,
+    service_code: str = "pothole",
+    lat: float | None = 34.05,
+    long: float | None = -118.25,
+    minutes: int = 0,
+    contact: SealedPersonalData | None = None,
+    address: str | None = "200 N Spring St",
+    description: str = "a hole in the road",
 ) -> Event:
     location = Location(lat=lat, long=long, address_string=address)
     payload = ServiceRequestSubmitted(
-        service_code=service_code, description=description, location=location,
-        attributes={"size": ["large"]}, media_urls=["https://img.example/1.jpg"], contact=contact,
+        service_code=service_code,
+        description=description,
+        location=location,
+        attributes={"size": ["large"]},
+        media_urls=["https://img.example/1.jpg"],
+        contact=contact,
         preferred_channel="sms" if contact else "none",
     )
-    return Event.create(payload, request_id=number, jurisdiction_id=jurisdiction, actor=RESIDENT, source="web",
-                        occurred_at=at(minutes))
+    return Event.create(
+        payload,
+        request_id=number,
+        jurisdiction_id=jurisdiction,
+        actor=RESIDENT,
+        source="web",
+        occurred_at=at(minutes),
+    )
 
 
-def status_changed(number: str, jurisdiction: str, status: str, *, previous: str | None = None, minutes: int = 1,
-                   external_status_code: str | None = None) -> Event:
-    payload = StatusChanged(status=status, previous_status=previous, external_status_code=external_status_code,
-                            public_note=f"now {status}")
-    return Event.create(payload, request_id=number, jurisdiction_id=jurisdiction, actor=AGENT, source="agent",
-                        occurred_at=at(minutes))
+def status_changed(
+    number: str,
+    jurisdiction: str,
+    status: str,
+    *,
+    previous: str | None = None,
+    minutes: int = 1,
+    external_status_code: str | None = None,
+) -> Event:
+    payload = StatusChanged(
+        status=status,
+        previous_status=previous,
+        external_status_code=external_status_code,
+        public_note=f"now {status}",
+    )
+    return Event.create(
+        payload,
+        request_id=number,
+        jurisdiction_id=jurisdiction,
+        actor=AGENT,
+        source="agent",
+        occurred_at=at(minutes),
+    )
 
 
 def comment(number: str, jurisdiction: str, text: str = "crew on the way", *, minutes: int = 1) -> Event:
-    return Event.create(CommentAdded(text=text), request_id=number, jurisdiction_id=jurisdiction, actor=AGENT,
-                        source="agent", occurred_at=at(minutes))
+    return Event.create(
+        CommentAdded(text=text),
+        request_id=number,
+        jurisdiction_id=jurisdiction,
+        actor=AGENT,
+        source="agent",
+        occurred_at=at(minutes),
+    )
 
 
 def outbound(number: str, jurisdiction: str, payload, *, minutes: int = 1) -> Event:
     """An event of sending a request to its body (routing, attempts, references, imports)."""
-    return Event.create(payload, request_id=number, jurisdiction_id=jurisdiction, actor=SYSTEM, source="outbound",
-                        occurred_at=at(minutes))
+    return Event.create(
+        payload,
+        request_id=number,
+        jurisdiction_id=jurisdiction,
+        actor=SYSTEM,
+        source="outbound",
+        occurred_at=at(minutes),
+    )
 
 
 def service_defined(jurisdiction: str, code: str, name: str) -> Event:
-    return Event.create(ServiceDefined(service_code=code, service_name=name, group="Streets"), request_id=None,
-                        jurisdiction_id=jurisdiction, actor=SYSTEM, source="admin", occurred_at=at(-60))
+    return Event.create(
+        ServiceDefined(service_code=code, service_name=name, group="Streets"),
+        request_id=None,
+        jurisdiction_id=jurisdiction,
+        actor=SYSTEM,
+        source="admin",
+        occurred_at=at(-60),
+    )
 
 
 def square(min_long: float, min_lat: float, size: float) -> dict:
-    ring = [[min_long, min_lat], [min_long + size, min_lat], [min_long + size, min_lat + size],
-            [min_long, min_lat + size], [min_long, min_lat]]
+    ring = [
+        [min_long, min_lat],
+        [min_long + size, min_lat],
+        [min_long + size, min_lat + size],
+        [min_long, min_lat + size],
+        [min_long, min_lat],
+    ]
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def area_defined(jurisdiction: str, area_id: str, geometry: dict, *, name: str | None = None,
-                 kind: str = "council_district") -> Event:
-    payload = ServiceAreaDefined(area_id=area_id, name=name or area_id.title(), kind=kind, geometry=geometry,
-                                 source="test boundaries")
-    return Event.create(payload, request_id=None, jurisdiction_id=jurisdiction, actor=SYSTEM, source="admin",
-                        occurred_at=at(-30))
+def area_defined(
+    jurisdiction: str,
+    area_id: str,
+    geometry: dict,
+    *,
+    name: str | None = None,
+    kind: str = "council_district",
+) -> Event:
+    payload = ServiceAreaDefined(
+        area_id=area_id, name=name or area_id.title(), kind=kind, geometry=geometry, source="test boundaries"
+    )
+    return Event.create(
+        payload,
+        request_id=None,
+        jurisdiction_id=jurisdiction,
+        actor=SYSTEM,
+        source="admin",
+        occurred_at=at(-30),
+    )

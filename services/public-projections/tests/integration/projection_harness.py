@@ -55,7 +55,9 @@ async def consumers_running(projections: Projections) -> AsyncIterator[None]:
         await stop_consumers(supervisors)
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float = 30, what: str = "condition") -> None:
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], *, timeout: float = 30, what: str = "condition"
+) -> None:
     try:
         async with asyncio.timeout(timeout):
             while not await condition():
@@ -89,7 +91,9 @@ async def catalogue_caught_up(projections: Projections, positions: list[Position
 
 
 @asynccontextmanager
-async def api_client(settings: ProjectionSettings, *, run_consumer: bool = True) -> AsyncIterator[AsyncClient]:
+async def api_client(
+    settings: ProjectionSettings, *, run_consumer: bool = True
+) -> AsyncIterator[AsyncClient]:
     app = create_app(settings, run_consumer=run_consumer)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = ASGITransport(app=manager.app)
@@ -99,8 +103,13 @@ async def api_client(settings: ProjectionSettings, *, run_consumer: bool = True)
 
 async def read_log(bootstrap: str, topic: str) -> list[tuple[int, int, Event[Any]]]:
     """Every decodable event of `topic` as (partition, offset, event), read from offset 0 without a group."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     try:
         partitions = list(consumer.assignment())
@@ -121,8 +130,20 @@ async def read_log(bootstrap: str, topic: str) -> list[tuple[int, int, Event[Any
 
 def env_for(settings: ProjectionSettings) -> dict[str, str]:
     """The environment that makes a `civicloop-projections` process use these settings."""
-    names = ("pg_dsn", "kafka_bootstrap", "topic_prefix", "topic_partitions", "agent_consumer_name",
-             "catalogue_consumer_name", "consumer_session_timeout_ms", "consumer_backoff_initial_s",
-             "consumer_backoff_max_s", "consumer_max_attempts")
-    return {**os.environ, **{f"CIVICLOOP_{n.upper()}": str(getattr(settings, n)) for n in names},
-            "CIVICLOOP_LOG_LEVEL": "WARNING"}
+    names = (
+        "pg_dsn",
+        "kafka_bootstrap",
+        "topic_prefix",
+        "topic_partitions",
+        "agent_consumer_name",
+        "catalogue_consumer_name",
+        "consumer_session_timeout_ms",
+        "consumer_backoff_initial_s",
+        "consumer_backoff_max_s",
+        "consumer_max_attempts",
+    )
+    return {
+        **os.environ,
+        **{f"CIVICLOOP_{n.upper()}": str(getattr(settings, n)) for n in names},
+        "CIVICLOOP_LOG_LEVEL": "WARNING",
+    }

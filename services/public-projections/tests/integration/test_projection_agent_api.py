@@ -50,13 +50,19 @@ async def dataset(pg_admin_dsn, kafka_bootstrap):
     producer = EventProducer(kafka_bootstrap, topics.request_events)
     await config.start()
     await producer.start()
-    for event in (service_defined(j, "pothole", "Pothole"), service_defined(j, "graffiti", "Graffiti Removal"),
-                  area_defined(j, "north", square(-118.3, 34.1, 0.1)),
-                  area_defined(j, "south", square(-118.3, 34.0, 0.1), kind="ward")):
+    for event in (
+        service_defined(j, "pothole", "Pothole"),
+        service_defined(j, "graffiti", "Graffiti Removal"),
+        area_defined(j, "north", square(-118.3, 34.1, 0.1)),
+        area_defined(j, "south", square(-118.3, 34.0, 0.1), kind="ward"),
+    ):
         await config.publish(event)
     await config.stop()
 
-    n = {label: new_number() for label in ("south_open", "north_ack", "north_closed", "south_graffiti", "no_point")}
+    n = {
+        label: new_number()
+        for label in ("south_open", "north_ack", "north_closed", "south_graffiti", "no_point")
+    }
     tied = [new_number() for _ in range(7)]
     events = [
         submitted(n["south_open"], j, lat=34.05, long=-118.25, minutes=0),
@@ -66,7 +72,10 @@ async def dataset(pg_admin_dsn, kafka_bootstrap):
         status_changed(n["north_closed"], j, "closed", previous="open", minutes=20),
         submitted(n["south_graffiti"], j, service_code="graffiti", lat=34.05, long=-118.22, minutes=30),
         submitted(n["no_point"], j, lat=None, long=None, address="City Hall", minutes=40),
-        *(submitted(number, j, service_code="streetlight", lat=34.12, long=-118.21, minutes=50) for number in tied),
+        *(
+            submitted(number, j, service_code="streetlight", lat=34.12, long=-118.21, minutes=50)
+            for number in tied
+        ),
         submitted(new_number(), other, minutes=60),
     ]
     async with api_client(settings) as client:
@@ -100,13 +109,20 @@ async def numbers_of(client: AsyncClient, **params) -> list[str]:
 
 
 async def test_lists_most_recently_updated_first(dataset):
-    items = (await dataset.client.get("/api/v1/agent/requests", params={"jurisdiction_id": dataset.jurisdiction,
-                                                                         "limit": 500})).json()["items"]
+    items = (
+        await dataset.client.get(
+            "/api/v1/agent/requests", params={"jurisdiction_id": dataset.jurisdiction, "limit": 500}
+        )
+    ).json()["items"]
     keys = [(item["updated_at"], item["request_number"]) for item in items]
     assert keys == sorted(keys, key=lambda k: (-_epoch(k[0]), k[1]))
     assert len(items) == 12
     first = next(i for i in items if i["request_number"] == dataset.numbers["north_ack"])
-    assert (first["status"], first["service_name"], first["service_area_id"]) == ("acknowledged", "Pothole", "north")
+    assert (first["status"], first["service_name"], first["service_area_id"]) == (
+        "acknowledged",
+        "Pothole",
+        "north",
+    )
     assert first["location"] == {"lat": pytest.approx(34.15), "long": pytest.approx(-118.25)}
     assert "contact" not in first and "history" not in first
 
@@ -117,7 +133,9 @@ def _epoch(iso: str) -> float:
 
 async def test_status_is_repeatable(dataset):
     n = dataset.numbers
-    got = await numbers_of(dataset.client, jurisdiction_id=dataset.jurisdiction, status=["acknowledged", "closed"])
+    got = await numbers_of(
+        dataset.client, jurisdiction_id=dataset.jurisdiction, status=["acknowledged", "closed"]
+    )
     assert sorted(got) == sorted([n["north_ack"], n["north_closed"]])
 
 
@@ -129,7 +147,9 @@ async def test_filters_by_service_code_and_area(dataset):
     assert sorted(await numbers_of(dataset.client, service_area_id="south")) == sorted(
         [n["south_open"], n["south_graffiti"]]
     )
-    assert await numbers_of(dataset.client, service_area_id="south", service_code="graffiti") == [n["south_graffiti"]]
+    assert await numbers_of(dataset.client, service_area_id="south", service_code="graffiti") == [
+        n["south_graffiti"]
+    ]
 
 
 async def test_filters_by_bounding_box(dataset):
@@ -142,11 +162,14 @@ async def test_filters_by_bounding_box(dataset):
 
 async def test_filters_by_since_and_jurisdiction(dataset):
     n = dataset.numbers
-    got = await numbers_of(dataset.client, jurisdiction_id=dataset.jurisdiction, since="2026-03-01T09:30:00+00:00")
+    got = await numbers_of(
+        dataset.client, jurisdiction_id=dataset.jurisdiction, since="2026-03-01T09:30:00+00:00"
+    )
     assert sorted(got) == sorted([n["south_graffiti"], n["no_point"], *dataset.tied])
     # A time without an offset is read as UTC.
-    assert sorted(await numbers_of(dataset.client, jurisdiction_id=dataset.jurisdiction,
-                                   since="2026-03-01T09:40:00")) == sorted([n["no_point"], *dataset.tied])
+    assert sorted(
+        await numbers_of(dataset.client, jurisdiction_id=dataset.jurisdiction, since="2026-03-01T09:40:00")
+    ) == sorted([n["no_point"], *dataset.tied])
     assert len(await numbers_of(dataset.client, jurisdiction_id=dataset.other_jurisdiction)) == 1
 
 
@@ -155,7 +178,11 @@ async def test_keyset_pages_cover_everything_once_even_across_ties(dataset, limi
     everything = await numbers_of(dataset.client, jurisdiction_id=dataset.jurisdiction)
     paged, cursor, pages = [], None, 0
     while True:
-        params = {"jurisdiction_id": dataset.jurisdiction, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        params = {
+            "jurisdiction_id": dataset.jurisdiction,
+            "limit": limit,
+            **({"cursor": cursor} if cursor else {}),
+        }
         body = (await dataset.client.get("/api/v1/agent/requests", params=params)).json()
         assert len(body["items"]) <= limit
         paged += [item["request_number"] for item in body["items"]]
@@ -200,7 +227,10 @@ async def test_one_request_with_its_history_in_log_order_any_case(dataset):
     assert r.status_code == 200
     body = r.json()
     assert (body["request_number"], body["status"], body["event_count"]) == (number, "closed", 2)
-    assert [h["type"] for h in body["history"]] == ["intake.service_request.submitted", "request.status.changed"]
+    assert [h["type"] for h in body["history"]] == [
+        "intake.service_request.submitted",
+        "request.status.changed",
+    ]
     assert body["history"][0]["offset"] < body["history"][1]["offset"]
     assert body["history"][1]["summary"]["status"] == "closed"
     assert body["history"][1]["actor"] == {"kind": "agent", "id": "agent-7"}
@@ -216,7 +246,9 @@ async def test_an_unknown_request_is_404_after_a_bounded_wait(dataset):
 
 async def test_a_get_with_the_position_of_a_fresh_submission_sees_it(dataset):
     number = new_number()
-    position = await dataset.producer.publish(submitted(number, dataset.jurisdiction, service_code="fresh", minutes=90))
+    position = await dataset.producer.publish(
+        submitted(number, dataset.jurisdiction, service_code="fresh", minutes=90)
+    )
     token = f"{position.partition}:{position.offset}"
 
     r = await dataset.client.get(f"/api/v1/agent/requests/{number}", headers={"CivicLoop-Position": token})
@@ -224,7 +256,9 @@ async def test_a_get_with_the_position_of_a_fresh_submission_sees_it(dataset):
     assert r.headers["CivicLoop-Position-Applied"] == "true"
     assert r.json()["service_code"] == "fresh"
 
-    listed = await dataset.client.get("/api/v1/agent/requests", params={"after": token, "service_code": "fresh"})
+    listed = await dataset.client.get(
+        "/api/v1/agent/requests", params={"after": token, "service_code": "fresh"}
+    )
     assert [i["request_number"] for i in listed.json()["items"]] == [number]
 
 
@@ -237,14 +271,20 @@ async def test_a_position_never_reached_answers_after_the_bound_and_says_so(data
 
 
 async def test_service_areas_without_and_with_geometry(dataset):
-    r = await dataset.client.get("/api/v1/agent/service-areas", params={"jurisdiction_id": dataset.jurisdiction})
+    r = await dataset.client.get(
+        "/api/v1/agent/service-areas", params={"jurisdiction_id": dataset.jurisdiction}
+    )
     items = r.json()["items"]
     assert [(a["id"], a["name"], a["kind"], a["version"]) for a in items] == [
-        ("north", "North", "council_district", 1), ("south", "South", "ward", 1)]
+        ("north", "North", "council_district", 1),
+        ("south", "South", "ward", 1),
+    ]
     assert all("geometry" not in a for a in items)
 
-    r = await dataset.client.get("/api/v1/agent/service-areas",
-                                 params={"jurisdiction_id": dataset.jurisdiction, "kind": "ward", "geometry": "true"})
+    r = await dataset.client.get(
+        "/api/v1/agent/service-areas",
+        params={"jurisdiction_id": dataset.jurisdiction, "kind": "ward", "geometry": "true"},
+    )
     [south] = r.json()["items"]
     assert south["geometry"]["type"] == "MultiPolygon"
     ring = south["geometry"]["coordinates"][0][0]
@@ -265,6 +305,8 @@ async def test_a_bounding_box_is_served_by_the_planar_gist_index(dataset):
     where, params = filter_sql(AgentRequestFilter(bbox=Bbox.parse("-118.3,34.1,-118.2,34.2")), None)
     async with await psycopg.AsyncConnection.connect(dataset.dsn, autocommit=True) as conn:
         await conn.execute("set enable_seqscan = off")
-        cur = await conn.execute(f"explain select request_number from projections.agent_requests{where}", params)
+        cur = await conn.execute(
+            f"explain select request_number from projections.agent_requests{where}", params
+        )
         plan = "\n".join(row[0] for row in await cur.fetchall())
     assert "agent_requests_location_planar" in plan, plan

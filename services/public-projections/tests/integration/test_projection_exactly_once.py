@@ -39,7 +39,9 @@ async def publish_lifecycles(producer) -> list:
     positions = []
     for _ in range(REQUESTS):
         number = new_number()
-        positions.append(await producer.publish(submitted(number, j, lat=34 + rng.random() / 10, long=-118.3)))
+        positions.append(
+            await producer.publish(submitted(number, j, lat=34 + rng.random() / 10, long=-118.3))
+        )
         for i in range(1, EVENTS_PER_REQUEST):
             if i % 2:
                 event = status_changed(number, j, STATUSES[(i // 2) % len(STATUSES)], minutes=i)
@@ -51,8 +53,10 @@ async def publish_lifecycles(producer) -> list:
 
 async def applied_count(projections) -> int:
     async with projections.pool.connection() as conn:
-        cur = await conn.execute("select count(*) from projections.inbox where consumer = %s",
-                                 (projections.settings.agent_consumer_name,))
+        cur = await conn.execute(
+            "select count(*) from projections.inbox where consumer = %s",
+            (projections.settings.agent_consumer_name,),
+        )
         return (await cur.fetchone())[0]
 
 
@@ -69,7 +73,8 @@ async def assert_log_applied_exactly_once(projections, kafka_bootstrap) -> None:
         cur = await conn.execute("select request_number, event_count, status from projections.agent_requests")
         rows = {number: (count, status) for number, count, status in await cur.fetchall()}
         cur = await conn.execute(
-            "select event_id, request_number, partition, kafka_offset from projections.agent_request_history")
+            "select event_id, request_number, partition, kafka_offset from projections.agent_request_history"
+        )
         history = await cur.fetchall()
 
     assert rows == {number: (count, last_status[number]) for number, count in per_request.items()}
@@ -118,11 +123,18 @@ async def test_a_consumer_process_killed_with_sigkill_is_resumed_by_another_exac
 ):
     positions = await publish_lifecycles(request_producer)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "civicloop_projections.entrypoints.cli", "consume",
-        env=env_for(projections.settings), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "civicloop_projections.entrypoints.cli",
+        "consume",
+        env=env_for(projections.settings),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        await wait_for(lambda: _at_least(projections, 40), timeout=60, what="the consumer process to apply events")
+        await wait_for(
+            lambda: _at_least(projections, 40), timeout=60, what="the consumer process to apply events"
+        )
     finally:
         process.kill()  # SIGKILL: no rollback hook, no group leave, no offset commit
         await asyncio.wait_for(process.wait(), 10)

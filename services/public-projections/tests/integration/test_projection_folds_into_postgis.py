@@ -60,10 +60,14 @@ async def test_a_request_lifecycle_becomes_one_row_and_its_history(
 ):
     j, number = new_jurisdiction(), new_number()
     contact = sealed_contact()
-    config = await publish_config(kafka_bootstrap, fresh_topics, [
-        service_defined(j, "pothole", "Pothole"),
-        area_defined(j, "district-1", square(-118.3, 34.0, 0.1)),
-    ])
+    config = await publish_config(
+        kafka_bootstrap,
+        fresh_topics,
+        [
+            service_defined(j, "pothole", "Pothole"),
+            area_defined(j, "district-1", square(-118.3, 34.0, 0.1)),
+        ],
+    )
     events = [
         submitted(number, j, contact=contact, minutes=0),
         status_changed(number, j, "acknowledged", previous="open", minutes=5, external_status_code="ACK"),
@@ -95,7 +99,11 @@ async def test_a_request_lifecycle_becomes_one_row_and_its_history(
     assert [h["kafka_offset"] for h in history] == [p.offset for p in positions]
     assert {h["partition"] for h in history} == {positions[0].partition}
     assert history[1]["summary"]["external_status_code"] == "ACK"
-    assert (history[1]["actor_kind"], history[1]["actor_id"], history[1]["source"]) == ("agent", "agent-7", "agent")
+    assert (history[1]["actor_kind"], history[1]["actor_id"], history[1]["source"]) == (
+        "agent",
+        "agent-7",
+        "agent",
+    )
     # The sealed contact stays on the log: neither the key nor the ciphertext reach the agent view's history.
     assert "contact" not in history[0]["summary"]
     assert contact.ciphertext not in json.dumps([h["summary"] for h in history])
@@ -104,22 +112,39 @@ async def test_a_request_lifecycle_becomes_one_row_and_its_history(
 async def test_a_v1_submission_is_upcast_and_projected_with_its_location(projections, request_producer):
     j, number = new_jurisdiction(), new_number()
     v1 = Event.create(
-        ServiceRequestSubmittedV1(service_code="graffiti", description="tag on the wall", lat=34.1, long=-118.3,
-                                  address_string="1 Main St", media_url="https://img.example/old.jpg"),
-        request_id=number, jurisdiction_id=j, actor=Actor(kind="resident"), source="web",
+        ServiceRequestSubmittedV1(
+            service_code="graffiti",
+            description="tag on the wall",
+            lat=34.1,
+            long=-118.3,
+            address_string="1 Main St",
+            media_url="https://img.example/old.jpg",
+        ),
+        request_id=number,
+        jurisdiction_id=j,
+        actor=Actor(kind="resident"),
+        source="web",
     )
     assert v1.schema_version == 1
     async with consumers_running(projections):
         await agent_caught_up(projections, [await request_producer.publish(v1)])
 
     row = await request_row(projections, number)
-    assert (row["lat"], row["long"], row["address_string"]) == (pytest.approx(34.1), pytest.approx(-118.3), "1 Main St")
+    assert (row["lat"], row["long"], row["address_string"]) == (
+        pytest.approx(34.1),
+        pytest.approx(-118.3),
+        "1 Main St",
+    )
     assert row["media_urls"] == ["https://img.example/old.jpg"]
     assert row["preferred_channel"] == "none"
     [entry] = await history_rows(projections, number)
     assert entry["schema_version"] == 2  # as read, after the upcast
-    assert entry["summary"]["location"] == {"lat": 34.1, "long": -118.3, "address_string": "1 Main St",
-                                            "address_id": None}
+    assert entry["summary"]["location"] == {
+        "lat": 34.1,
+        "long": -118.3,
+        "address_string": "1 Main St",
+        "address_id": None,
+    }
 
 
 async def test_the_same_event_published_twice_is_applied_once(projections, request_producer):
@@ -136,7 +161,9 @@ async def test_the_same_event_published_twice_is_applied_once(projections, reque
     assert [(h["event_id"], h["kafka_offset"]) for h in history] == [(event.event_id, first.offset)]
 
 
-async def test_an_event_of_an_unknown_request_is_kept_in_history_and_creates_no_row(projections, request_producer):
+async def test_an_event_of_an_unknown_request_is_kept_in_history_and_creates_no_row(
+    projections, request_producer
+):
     j, number = new_jurisdiction(), new_number()
     orphan = status_changed(number, j, "closed", minutes=1)
     async with consumers_running(projections):
@@ -156,15 +183,21 @@ async def test_catalogue_arriving_after_the_request_still_names_it_and_places_it
 ):
     j, inside, outside = new_jurisdiction(), new_number(), new_number()
     async with consumers_running(projections):
-        positions = [await request_producer.publish(submitted(inside, j, lat=34.05, long=-118.25)),
-                     await request_producer.publish(submitted(outside, j, lat=35.5, long=-119.5))]
+        positions = [
+            await request_producer.publish(submitted(inside, j, lat=34.05, long=-118.25)),
+            await request_producer.publish(submitted(outside, j, lat=35.5, long=-119.5)),
+        ]
         await agent_caught_up(projections, positions)
         assert (await request_row(projections, inside))["service_name"] is None
 
-        config = await publish_config(kafka_bootstrap, fresh_topics, [
-            service_defined(j, "pothole", "Pothole"),
-            area_defined(j, "district-1", square(-118.3, 34.0, 0.1)),
-        ])
+        config = await publish_config(
+            kafka_bootstrap,
+            fresh_topics,
+            [
+                service_defined(j, "pothole", "Pothole"),
+                area_defined(j, "district-1", square(-118.3, 34.0, 0.1)),
+            ],
+        )
         await catalogue_caught_up(projections, config)
     inside_row, outside_row = await request_row(projections, inside), await request_row(projections, outside)
     assert (inside_row["service_name"], inside_row["service_area_id"]) == ("Pothole", "district-1")
@@ -176,26 +209,45 @@ async def test_a_redefined_area_adds_a_version_and_moves_the_requests_it_no_long
 ):
     j, east, west = new_jurisdiction(), new_number(), new_number()
     async with consumers_running(projections):
-        await catalogue_caught_up(projections, await publish_config(kafka_bootstrap, fresh_topics, [
-            area_defined(j, "big", square(-118.4, 34.0, 0.2)),
-            area_defined(j, "small", square(-118.22, 34.04, 0.02)),
-        ]))
-        await agent_caught_up(projections, [
-            await request_producer.publish(submitted(east, j, lat=34.05, long=-118.21)),
-            await request_producer.publish(submitted(west, j, lat=34.05, long=-118.35)),
-        ])
+        await catalogue_caught_up(
+            projections,
+            await publish_config(
+                kafka_bootstrap,
+                fresh_topics,
+                [
+                    area_defined(j, "big", square(-118.4, 34.0, 0.2)),
+                    area_defined(j, "small", square(-118.22, 34.04, 0.02)),
+                ],
+            ),
+        )
+        await agent_caught_up(
+            projections,
+            [
+                await request_producer.publish(submitted(east, j, lat=34.05, long=-118.21)),
+                await request_producer.publish(submitted(west, j, lat=34.05, long=-118.35)),
+            ],
+        )
         # The smallest covering area wins where areas overlap.
         assert (await request_row(projections, east))["service_area_id"] == "small"
         assert (await request_row(projections, west))["service_area_id"] == "big"
 
         # "small" moves west: `east` falls back to "big", `west` now lies in "small".
-        await catalogue_caught_up(projections, await publish_config(kafka_bootstrap, fresh_topics, [
-            area_defined(j, "small", square(-118.36, 34.04, 0.02)),
-        ]))
+        await catalogue_caught_up(
+            projections,
+            await publish_config(
+                kafka_bootstrap,
+                fresh_topics,
+                [
+                    area_defined(j, "small", square(-118.36, 34.04, 0.02)),
+                ],
+            ),
+        )
     assert (await request_row(projections, east))["service_area_id"] == "big"
     assert (await request_row(projections, west))["service_area_id"] == "small"
     async with projections.pool.connection() as conn:
         cur = await conn.execute(
             "select version, is_current, GeometryType(geometry) from projections.service_areas"
-            " where jurisdiction_id = %s and area_id = 'small' order by version", (j,))
+            " where jurisdiction_id = %s and area_id = 'small' order by version",
+            (j,),
+        )
         assert await cur.fetchall() == [(1, False, "MULTIPOLYGON"), (2, True, "MULTIPOLYGON")]

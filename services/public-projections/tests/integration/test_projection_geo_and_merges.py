@@ -39,15 +39,33 @@ GEO = Actor(kind="system", id="geo")
 
 
 def geo(number: str, j: str, payload, *, minutes: int = 1) -> Event:
-    return Event.create(payload, request_id=number, jurisdiction_id=j, actor=GEO, source="geo", occurred_at=at(minutes))
+    return Event.create(
+        payload, request_id=number, jurisdiction_id=j, actor=GEO, source="geo", occurred_at=at(minutes)
+    )
 
 
-def resolved(number: str, j: str, lat: float, long: float, areas: list[tuple[str, str]], *, minutes: int = 1) -> Event:
-    public = PublicPlace(h3_cell="8929a1d4a3bffff", h3_resolution=9, lat=lat, long=long, address="200 block of X ST")
-    return geo(number, j, LocationResolved(
-        lat=lat, long=long, address="200 X St", method=LocationMethod.geocoded, provider="gazetteer", confidence=0.9,
-        service_areas=[AreaRef(area_id=a, kind=kind, name=a.title(), version=1) for a, kind in areas],
-        inside_jurisdiction=bool(areas), public=public), minutes=minutes)
+def resolved(
+    number: str, j: str, lat: float, long: float, areas: list[tuple[str, str]], *, minutes: int = 1
+) -> Event:
+    public = PublicPlace(
+        h3_cell="8929a1d4a3bffff", h3_resolution=9, lat=lat, long=long, address="200 block of X ST"
+    )
+    return geo(
+        number,
+        j,
+        LocationResolved(
+            lat=lat,
+            long=long,
+            address="200 X St",
+            method=LocationMethod.geocoded,
+            provider="gazetteer",
+            confidence=0.9,
+            service_areas=[AreaRef(area_id=a, kind=kind, name=a.title(), version=1) for a, kind in areas],
+            inside_jurisdiction=bool(areas),
+            public=public,
+        ),
+        minutes=minutes,
+    )
 
 
 async def numbers_of(client, **params) -> list[str]:
@@ -63,8 +81,10 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
     config = EventProducer(kafka_bootstrap, settings.topics.jurisdiction_config)
     await config.start()
     # The projection's own rule would put a point at (34.05, -118.25) in `small` (inside `big`).
-    for e in (area_defined(j, "big", square(-118.3, 34.0, 0.2)), area_defined(j, "small", square(-118.26, 34.04, 0.02),
-                                                                             kind="ward")):
+    for e in (
+        area_defined(j, "big", square(-118.3, 34.0, 0.2)),
+        area_defined(j, "small", square(-118.26, 34.04, 0.02), kind="ward"),
+    ):
         await config.publish(e)
     await config.stop()
 
@@ -72,11 +92,32 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
     events = [
         submitted(original, j, minutes=0),
         submitted(duplicate, j, minutes=1),
-        geo(duplicate, j, DuplicateSuspected(
-            candidates=[DuplicateCandidate(request_id=original, service_code="pothole", distance_m=8.5,
-                                           submitted_at=at(0), score=0.93)], radius_m=50, window_days=30), minutes=2),
-        Event.create(MergedAsDuplicate(original_request_id=original, note="same hole"), request_id=duplicate,
-                     jurisdiction_id=j, actor=AGENT, source="agent", occurred_at=at(3)),
+        geo(
+            duplicate,
+            j,
+            DuplicateSuspected(
+                candidates=[
+                    DuplicateCandidate(
+                        request_id=original,
+                        service_code="pothole",
+                        distance_m=8.5,
+                        submitted_at=at(0),
+                        score=0.93,
+                    )
+                ],
+                radius_m=50,
+                window_days=30,
+            ),
+            minutes=2,
+        ),
+        Event.create(
+            MergedAsDuplicate(original_request_id=original, note="same hole"),
+            request_id=duplicate,
+            jurisdiction_id=j,
+            actor=AGENT,
+            source="agent",
+            occurred_at=at(3),
+        ),
         status_changed(original, j, "closed", previous="open", minutes=4),
         # Submitted as an address only: geo's point places it, and geo's areas win over the projection's rule.
         submitted(geocoded, j, lat=None, long=None, address="200 N Spring St", minutes=5),
@@ -84,15 +125,33 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
         submitted(outside, j, lat=35.5, long=-117.0, minutes=7),
         resolved(outside, j, 35.5, -117.0, [], minutes=8),
         submitted(lost, j, lat=None, long=None, address="nowhere lane", minutes=9),
-        geo(lost, j, LocationUnresolved(reason=UnresolvedReason.address_not_found, best_confidence=0.2,
-                                        detail="no such street"), minutes=10),
+        geo(
+            lost,
+            j,
+            LocationUnresolved(
+                reason=UnresolvedReason.address_not_found, best_confidence=0.2, detail="no such street"
+            ),
+            minutes=10,
+        ),
         submitted(plain, j, minutes=11),
     ]
     cluster = Event.create(
-        ClusterDetected(cluster_id="c-1", service_code="pothole", request_ids=[original, duplicate],
-                        centre=PublicPlace(h3_cell="8929a1d4a3bffff", h3_resolution=9, lat=34.05, long=-118.25),
-                        radius_m=10, window_start=at(0), window_end=at(0) + timedelta(days=7), eps_m=50, min_points=2),
-        request_id=None, jurisdiction_id=j, actor=GEO, source="geo")
+        ClusterDetected(
+            cluster_id="c-1",
+            service_code="pothole",
+            request_ids=[original, duplicate],
+            centre=PublicPlace(h3_cell="8929a1d4a3bffff", h3_resolution=9, lat=34.05, long=-118.25),
+            radius_m=10,
+            window_start=at(0),
+            window_end=at(0) + timedelta(days=7),
+            eps_m=50,
+            min_points=2,
+        ),
+        request_id=None,
+        jurisdiction_id=j,
+        actor=GEO,
+        source="geo",
+    )
     async with api_client(settings) as client:
         await request_producer.publish(cluster)  # about no request: nothing to fold, nothing to dead-letter
         for e in events:
@@ -100,39 +159,70 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
         expected = {original: 2, duplicate: 3, geocoded: 2, outside: 2, lost: 2, plain: 1}
 
         async def all_applied() -> bool:
-            items = (await client.get("/api/v1/agent/requests", params={"jurisdiction_id": j})).json()["items"]
+            items = (await client.get("/api/v1/agent/requests", params={"jurisdiction_id": j})).json()[
+                "items"
+            ]
             return {i["request_number"]: i["event_count"] for i in items} == expected
 
         await wait_for(all_applied, what="the requests' events")
 
         body = (await client.get(f"/api/v1/agent/requests/{duplicate}")).json()
         assert (body["merged_into"], body["merge_note"], body["merged_at"]) == (
-            original, "same hole", at(3).isoformat().replace("+00:00", "Z"))
+            original,
+            "same hole",
+            at(3).isoformat().replace("+00:00", "Z"),
+        )
         assert body["duplicate_suspected"] is True
-        assert body["duplicate_candidates"] == [{"request_id": original, "service_code": "pothole",
-                                                 "distance_m": 8.5, "submitted_at": body["duplicate_candidates"][0][
-                                                     "submitted_at"], "score": 0.93}]
+        assert body["duplicate_candidates"] == [
+            {
+                "request_id": original,
+                "service_code": "pothole",
+                "distance_m": 8.5,
+                "submitted_at": body["duplicate_candidates"][0]["submitted_at"],
+                "score": 0.93,
+            }
+        ]
         assert body["status"] == "open"  # a merge is not a status change
         body = (await client.get(f"/api/v1/agent/requests/{original}")).json()
-        assert (body["status"], body["merged_into"], body["merged_duplicates"]) == ("closed", None, [duplicate])
+        assert (body["status"], body["merged_into"], body["merged_duplicates"]) == (
+            "closed",
+            None,
+            [duplicate],
+        )
 
         body = (await client.get(f"/api/v1/agent/requests/{geocoded}")).json()
         assert body["location"] == {"lat": 34.05, "long": -118.25}
         assert body["placement"]["method"] == "geocoded" and body["placement"]["provider"] == "gazetteer"
         assert body["placement"]["address"] == "200 X St" and body["placement"]["confidence"] == 0.9
-        assert body["service_areas"] == [{"area_id": "big", "kind": "council_district", "name": "Big", "version": 1}]
-        assert (body["service_area_id"], body["inside_jurisdiction"], body["needs_placing"]) == ("big", True, False)
+        assert body["service_areas"] == [
+            {"area_id": "big", "kind": "council_district", "name": "Big", "version": 1}
+        ]
+        assert (body["service_area_id"], body["inside_jurisdiction"], body["needs_placing"]) == (
+            "big",
+            True,
+            False,
+        )
 
         body = (await client.get(f"/api/v1/agent/requests/{outside}")).json()
-        assert (body["service_area_id"], body["service_areas"], body["inside_jurisdiction"]) == (None, [], False)
+        assert (body["service_area_id"], body["service_areas"], body["inside_jurisdiction"]) == (
+            None,
+            [],
+            False,
+        )
         body = (await client.get(f"/api/v1/agent/requests/{lost}")).json()
         assert body["needs_placing"] is True and body["location"] is None and body["placement"] is None
         assert body["unplaced"]["reason"] == "address_not_found"
         body = (await client.get(f"/api/v1/agent/requests/{plain}")).json()
-        assert (body["service_area_id"], body["service_areas"], body["inside_jurisdiction"]) == ("small", None, None)
+        assert (body["service_area_id"], body["service_areas"], body["inside_jurisdiction"]) == (
+            "small",
+            None,
+            None,
+        )
 
         everyone = sorted(expected)
-        assert await numbers_of(client, jurisdiction_id=j, merged="false") == sorted(set(everyone) - {duplicate})
+        assert await numbers_of(client, jurisdiction_id=j, merged="false") == sorted(
+            set(everyone) - {duplicate}
+        )
         assert await numbers_of(client, jurisdiction_id=j, merged="true") == [duplicate]
         assert await numbers_of(client, jurisdiction_id=j, duplicate_suspected="true") == [duplicate]
         assert await numbers_of(client, jurisdiction_id=j, outside_jurisdiction="true") == [outside]
@@ -140,8 +230,9 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
         assert await numbers_of(client, jurisdiction_id=j, unresolved="true") == [lost]
         # geo placed `geocoded` in `big` only; the projection's own rule still places the others in `small`.
         assert await numbers_of(client, jurisdiction_id=j, service_area_id="big") == [geocoded]
-        assert await numbers_of(client, jurisdiction_id=j, service_area_id="small") == sorted([original, duplicate,
-                                                                                              plain])
+        assert await numbers_of(client, jurisdiction_id=j, service_area_id="small") == sorted(
+            [original, duplicate, plain]
+        )
         r = await client.get("/api/v1/agent/requests", params={"merged": "perhaps"})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "merged"]
 
@@ -152,7 +243,9 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
         await config.stop()
 
         async def tiny_known() -> bool:
-            return (await client.get(f"/api/v1/agent/requests/{original}")).json()["service_area_id"] == "tiny"
+            return (await client.get(f"/api/v1/agent/requests/{original}")).json()[
+                "service_area_id"
+            ] == "tiny"
 
         await wait_for(tiny_known, what="the new area to place the submitted points")
         assert (await client.get(f"/api/v1/agent/requests/{geocoded}")).json()["service_area_id"] == "big"
@@ -173,6 +266,8 @@ async def test_the_geo_and_merge_filters_are_served_by_their_indexes(migrated_ds
         await conn.execute("set enable_seqscan = off")
         cur = await conn.execute(
             f"explain select request_number from projections.agent_requests r{where}"
-            " order by updated_at desc, request_number limit 50", params)
+            " order by updated_at desc, request_number limit 50",
+            params,
+        )
         plan = "\n".join(row[0] for row in await cur.fetchall())
     assert index in plan, plan

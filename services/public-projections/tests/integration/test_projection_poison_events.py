@@ -14,7 +14,9 @@ pytestmark = pytest.mark.integration
 
 
 async def dead_letters(bootstrap: str, topic: str, count: int) -> list:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
     await consumer.start()
     got = []
     try:
@@ -38,8 +40,9 @@ async def test_undecodable_bytes_are_dead_lettered_and_the_request_stream_goes_o
 ):
     j, number = new_jurisdiction(), new_number()
     await request_producer.publish(submitted(number, j))
-    junk = await request_producer.publish_raw(fresh_topics.request_events, b"\x00{not an event",
-                                              key=number.encode(), headers=[])
+    junk = await request_producer.publish_raw(
+        fresh_topics.request_events, b"\x00{not an event", key=number.encode(), headers=[]
+    )
     after = await request_producer.publish(status_changed(number, j, "in_progress", minutes=3))
     assert junk.partition == after.partition and junk.offset < after.offset
 
@@ -54,7 +57,8 @@ async def test_undecodable_bytes_are_dead_lettered_and_the_request_stream_goes_o
     assert headers["dlq.offset"] == str(junk.offset).encode()
     async with projections.pool.connection() as conn:
         cur = await conn.execute(
-            "select status, event_count from projections.agent_requests where request_number = %s", (number,))
+            "select status, event_count from projections.agent_requests where request_number = %s", (number,)
+        )
         assert await cur.fetchone() == ("in_progress", 2)
 
 
@@ -80,7 +84,11 @@ async def test_an_area_the_handler_rejects_is_retried_then_dead_lettered(
     assert headers["dlq.reason"] == b"handler_failed"
     assert b"InvalidAreaGeometry" in headers["dlq.error"]
     assert headers["dlq.consumer"] == projections.settings.catalogue_consumer_name.encode()
-    assert not await inbox_has(projections, point.event_id)  # no inbox row: a redrive after a fix can apply it
+    assert not await inbox_has(
+        projections, point.event_id
+    )  # no inbox row: a redrive after a fix can apply it
     async with projections.pool.connection() as conn:
-        cur = await conn.execute("select area_id from projections.service_areas where jurisdiction_id = %s", (j,))
+        cur = await conn.execute(
+            "select area_id from projections.service_areas where jurisdiction_id = %s", (j,)
+        )
         assert await cur.fetchall() == [("district-9",)]

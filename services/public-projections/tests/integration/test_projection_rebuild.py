@@ -42,8 +42,13 @@ def settings(fresh_migrated_dsn, fresh_topics, kafka_bootstrap):
 
 async def run_cli(settings, *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "civicloop_projections.entrypoints.cli", *args, env=env_for(settings),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "civicloop_projections.entrypoints.cli",
+        *args,
+        env=env_for(settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 120)
     return process.returncode, out.decode(), err.decode()
@@ -54,48 +59,95 @@ async def publish_history(kafka_bootstrap, topics, request_producer) -> tuple[li
     producer = EventProducer(kafka_bootstrap, topics.jurisdiction_config)
     await producer.start()
     try:
-        config = [await producer.publish(e) for e in (
-            service_defined(j, "pothole", "Pothole"),
-            area_defined(j, "west", square(-118.4, 34.0, 0.1)),
-            area_defined(j, "east", square(-118.3, 34.0, 0.1)),
-            area_defined(j, "east", square(-118.3, 34.0, 0.2)),  # a second version
-            service_defined(j, "pothole", "Pothole (renamed)"),
-        )]
+        config = [
+            await producer.publish(e)
+            for e in (
+                service_defined(j, "pothole", "Pothole"),
+                area_defined(j, "west", square(-118.4, 34.0, 0.1)),
+                area_defined(j, "east", square(-118.3, 34.0, 0.1)),
+                area_defined(j, "east", square(-118.3, 34.0, 0.2)),  # a second version
+                service_defined(j, "pothole", "Pothole (renamed)"),
+            )
+        ]
     finally:
         await producer.stop()
     events = []
     for i in range(12):
         number = new_number()
-        events += [submitted(number, j, lat=34.01 + i / 100, long=-118.39 + i / 50, minutes=i),
-                   status_changed(number, j, "acknowledged", minutes=i + 5), comment(number, j, minutes=i + 6)]
+        events += [
+            submitted(number, j, lat=34.01 + i / 100, long=-118.39 + i / 50, minutes=i),
+            status_changed(number, j, "acknowledged", minutes=i + 5),
+            comment(number, j, minutes=i + 6),
+        ]
         if i % 3 == 0:
             events.append(status_changed(number, j, "closed", minutes=i + 9))
         if i % 2 == 0:
             events += [
-                outbound(number, j, Routed(body_id="streets", team=f"crew {i % 4}", priority="high" if i % 4 else "low",
-                                           analysis_codes=[f"A{i}"]), minutes=i + 1),
-                outbound(number, j, SendFailed(body_id="streets", method="open311", attempt=1, error="timeout",
-                                               retry_at=at(i + 3) if i % 4 else None), minutes=i + 2),
+                outbound(
+                    number,
+                    j,
+                    Routed(
+                        body_id="streets",
+                        team=f"crew {i % 4}",
+                        priority="high" if i % 4 else "low",
+                        analysis_codes=[f"A{i}"],
+                    ),
+                    minutes=i + 1,
+                ),
+                outbound(
+                    number,
+                    j,
+                    SendFailed(
+                        body_id="streets",
+                        method="open311",
+                        attempt=1,
+                        error="timeout",
+                        retry_at=at(i + 3) if i % 4 else None,
+                    ),
+                    minutes=i + 2,
+                ),
             ]
             if i % 4:
                 events += [
-                    outbound(number, j, SentToBackend(body_id="streets", method="open311", attempt=2), minutes=i + 3),
-                    outbound(number, j, ExternalReferenceAssigned(body_id="streets", external_id=f"SR-{i}"),
-                             minutes=i + 4),
+                    outbound(
+                        number,
+                        j,
+                        SentToBackend(body_id="streets", method="open311", attempt=2),
+                        minutes=i + 3,
+                    ),
+                    outbound(
+                        number,
+                        j,
+                        ExternalReferenceAssigned(body_id="streets", external_id=f"SR-{i}"),
+                        minutes=i + 4,
+                    ),
                 ]
     imported = new_number()
-    events += [outbound(imported, j, RequestImported(body_id="parks", external_id="WO-1", backend_service_code="T"),
-                        minutes=20),
-               submitted(imported, j, minutes=20)]
+    events += [
+        outbound(
+            imported,
+            j,
+            RequestImported(body_id="parks", external_id="WO-1", backend_service_code="T"),
+            minutes=20,
+        ),
+        submitted(imported, j, minutes=20),
+    ]
     orphan = status_changed(new_number(), j, "closed")
-    v1 = Event.create(ServiceRequestSubmittedV1(service_code="graffiti", lat=34.05, long=-118.25),
-                      request_id=new_number(), jurisdiction_id=j, actor=Actor(kind="resident"), source="web")
+    v1 = Event.create(
+        ServiceRequestSubmittedV1(service_code="graffiti", lat=34.05, long=-118.25),
+        request_id=new_number(),
+        jurisdiction_id=j,
+        actor=Actor(kind="resident"),
+        source="web",
+    )
     events += [orphan, v1, v1]  # the last one is a re-publication of the same event
     requests = [await request_producer.publish(e) for e in events]
     return config, requests
 
 
-async def test_rebuild_from_zero_yields_identical_rows(projections, request_producer, kafka_bootstrap, fresh_topics):
+async def test_rebuild_from_zero_yields_identical_rows(
+    projections, request_producer, kafka_bootstrap, fresh_topics
+):
     config, requests = await publish_history(kafka_bootstrap, fresh_topics, request_producer)
     async with consumers_running(projections):
         await catalogue_caught_up(projections, config)
@@ -104,11 +156,19 @@ async def test_rebuild_from_zero_yields_identical_rows(projections, request_prod
         before = await tables.dump(conn)
         counts = await tables.row_counts(conn)
         # Damage the read model: the rebuild must not start from what is there.
-        await conn.execute("update projections.agent_requests set status = 'bogus', service_area_id = null,"
-                           " delivery_state = 'sent', external_references = '[]', imported_from = null")
-        await conn.execute("delete from projections.agent_request_history where type = 'request.comment.added'")
-    assert counts == {"agent_requests": 14, "agent_request_history": len(requests) - 1, "services": 1,
-                      "service_areas": 3}
+        await conn.execute(
+            "update projections.agent_requests set status = 'bogus', service_area_id = null,"
+            " delivery_state = 'sent', external_references = '[]', imported_from = null"
+        )
+        await conn.execute(
+            "delete from projections.agent_request_history where type = 'request.comment.added'"
+        )
+    assert counts == {
+        "agent_requests": 14,
+        "agent_request_history": len(requests) - 1,
+        "services": 1,
+        "service_areas": 3,
+    }
 
     code, out, err = await run_cli(projections.settings, "rebuild")
     assert code == 0, err
@@ -117,8 +177,10 @@ async def test_rebuild_from_zero_yields_identical_rows(projections, request_prod
 
     async with projections.pool.connection() as conn:
         after = await tables.dump(conn)
-        cur = await conn.execute("select count(*) from projections.agent_requests"
-                                 " where delivery_state is not null or imported_from is not null")
+        cur = await conn.execute(
+            "select count(*) from projections.agent_requests"
+            " where delivery_state is not null or imported_from is not null"
+        )
         (with_delivery,) = await cur.fetchone()
     assert after == before
     assert with_delivery == 7

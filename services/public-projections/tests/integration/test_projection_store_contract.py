@@ -39,26 +39,60 @@ async def postgres(projections) -> AsyncIterator[AgentViewStore]:
 
 def full_state(number: str) -> AgentRequest:
     return AgentRequest(
-        request_number=number, jurisdiction_id="demo", service_code="pothole", description="très profond",
-        status="in_progress", preferred_channel="sms", source="open311:partner-1",
+        request_number=number,
+        jurisdiction_id="demo",
+        service_code="pothole",
+        description="très profond",
+        status="in_progress",
+        preferred_channel="sms",
+        source="open311:partner-1",
         submitted_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
-        updated_at=datetime(2026, 1, 3, 3, 4, 5, tzinfo=UTC), event_count=7, last_event_id=uuid4(),
-        external_status_code="WO-17", address_string="1 Main St", address_id="addr-9", lat=34.0522, long=-118.2437,
-        attributes={"size": ["large", "deep"]}, media_urls=("https://img/1.jpg", "https://img/2.jpg"),
-        resident_id=uuid4(), closed_at=None, body_id="streets", team="north crew", priority="high",
+        updated_at=datetime(2026, 1, 3, 3, 4, 5, tzinfo=UTC),
+        event_count=7,
+        last_event_id=uuid4(),
+        external_status_code="WO-17",
+        address_string="1 Main St",
+        address_id="addr-9",
+        lat=34.0522,
+        long=-118.2437,
+        attributes={"size": ["large", "deep"]},
+        media_urls=("https://img/1.jpg", "https://img/2.jpg"),
+        resident_id=uuid4(),
+        closed_at=None,
+        body_id="streets",
+        team="north crew",
+        priority="high",
         analysis_codes=("PH-1", "PH-2"),
         external_references=(ExternalReference("streets", "SR-1"), ExternalReference("parks", "WO-9")),
-        delivery=Delivery(DeliveryState.failed, attempts=2, last_error="503 Service Unavailable",
-                          retry_at=datetime(2026, 1, 3, 4, 0, 0, 123456, tzinfo=UTC)),
+        delivery=Delivery(
+            DeliveryState.failed,
+            attempts=2,
+            last_error="503 Service Unavailable",
+            retry_at=datetime(2026, 1, 3, 4, 0, 0, 123456, tzinfo=UTC),
+        ),
         imported_from=ExternalReference("parks", "WO-9"),
-        placement=Placement(34.0537, -118.2428, "200 N Spring St", "geocoded", "gazetteer", 0.92,
-                            datetime(2026, 1, 2, 3, 5, 0, 5, tzinfo=UTC)),
-        service_areas=(AreaRef("cd-14", "council_district", "CD 14", 3), AreaRef("nc-7", "neighborhood_council",
-                                                                                  "Downtown NC", 1)),
+        placement=Placement(
+            34.0537,
+            -118.2428,
+            "200 N Spring St",
+            "geocoded",
+            "gazetteer",
+            0.92,
+            datetime(2026, 1, 2, 3, 5, 0, 5, tzinfo=UTC),
+        ),
+        service_areas=(
+            AreaRef("cd-14", "council_district", "CD 14", 3),
+            AreaRef("nc-7", "neighborhood_council", "Downtown NC", 1),
+        ),
         inside_jurisdiction=True,
-        duplicate_candidates=(DuplicateCandidate("AAAA-0001", "pothole", 12.25,
-                                                 datetime(2025, 12, 30, 8, 0, tzinfo=UTC), 0.875),),
-        merged_into="WXYZ-9876", merged_at=datetime(2026, 1, 3, 3, 0, tzinfo=UTC), merge_note="same hole",
+        duplicate_candidates=(
+            DuplicateCandidate(
+                "AAAA-0001", "pothole", 12.25, datetime(2025, 12, 30, 8, 0, tzinfo=UTC), 0.875
+            ),
+        ),
+        merged_into="WXYZ-9876",
+        merged_at=datetime(2026, 1, 3, 3, 0, tzinfo=UTC),
+        merge_note="same hole",
     )
 
 
@@ -71,18 +105,37 @@ async def test_what_is_saved_loads_back_unchanged(projections, make_store):
         await store.save(state)
         assert await store.load_for_update(number) == state
 
-        closed = AgentRequest(**{**state.__dict__, "status": "closed", "closed_at": state.updated_at, "lat": None,
-                                 "long": None, "media_urls": (), "resident_id": None,
-                                 "body_id": None, "team": None, "priority": None, "analysis_codes": (),
-                                 "external_references": (), "delivery": None, "imported_from": None,
-                                 "placement": None, "service_areas": None, "inside_jurisdiction": None,
-                                 "unplaced": Unplaced("low_confidence", None, "", state.updated_at),
-                                 "duplicate_candidates": (), "merged_into": None, "merged_at": None,
-                                 "merge_note": None})
+        closed = AgentRequest(
+            **{
+                **state.__dict__,
+                "status": "closed",
+                "closed_at": state.updated_at,
+                "lat": None,
+                "long": None,
+                "media_urls": (),
+                "resident_id": None,
+                "body_id": None,
+                "team": None,
+                "priority": None,
+                "analysis_codes": (),
+                "external_references": (),
+                "delivery": None,
+                "imported_from": None,
+                "placement": None,
+                "service_areas": None,
+                "inside_jurisdiction": None,
+                "unplaced": Unplaced("low_confidence", None, "", state.updated_at),
+                "duplicate_candidates": (),
+                "merged_into": None,
+                "merged_at": None,
+                "merge_note": None,
+            }
+        )
         await store.save(closed)
         assert await store.load_for_update(number) == closed
 
-        outside = AgentRequest(**{**closed.__dict__, "unplaced": None, "service_areas": (),
-                                  "inside_jurisdiction": False})
+        outside = AgentRequest(
+            **{**closed.__dict__, "unplaced": None, "service_areas": (), "inside_jurisdiction": False}
+        )
         await store.save(outside)
         assert await store.load_for_update(number) == outside

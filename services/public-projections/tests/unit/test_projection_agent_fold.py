@@ -30,14 +30,25 @@ def at(minutes: float) -> datetime:
 
 
 def event(payload, minutes: float = 0, actor: str = "agent") -> Event:
-    return Event.create(payload, request_id=NUMBER, jurisdiction_id=J, actor=Actor(kind=actor, id="x"),
-                        source="web", occurred_at=at(minutes))
+    return Event.create(
+        payload,
+        request_id=NUMBER,
+        jurisdiction_id=J,
+        actor=Actor(kind=actor, id="x"),
+        source="web",
+        occurred_at=at(minutes),
+    )
 
 
 def submission(**overrides) -> Event:
-    fields = {"service_code": "pothole", "description": "deep",
-              "location": Location(lat=34.05, long=-118.25, address_string="1 Main St"),
-              "attributes": {"size": ["large"]}, "media_urls": ["https://img/1.jpg"], **overrides}
+    fields = {
+        "service_code": "pothole",
+        "description": "deep",
+        "location": Location(lat=34.05, long=-118.25, address_string="1 Main St"),
+        "attributes": {"size": ["large"]},
+        "media_urls": ["https://img/1.jpg"],
+        **overrides,
+    }
     return event(ServiceRequestSubmitted(**fields), actor="resident")
 
 
@@ -77,7 +88,9 @@ def test_status_changes_set_status_code_and_closing_time():
 
 
 def test_reopening_clears_the_closing_time_and_closing_twice_keeps_the_first():
-    closed_twice = replay(submission(), event(StatusChanged(status="closed"), 10), event(StatusChanged(status="closed"), 20))
+    closed_twice = replay(
+        submission(), event(StatusChanged(status="closed"), 10), event(StatusChanged(status="closed"), 20)
+    )
     assert closed_twice.closed_at == at(10)
     reopened = fold(closed_twice, event(StatusChanged(status="in_progress"), 30))
     assert (reopened.status, reopened.closed_at) == ("in_progress", None)
@@ -86,7 +99,12 @@ def test_reopening_clears_the_closing_time_and_closing_twice_keeps_the_first():
 def test_a_comment_counts_and_touches_but_changes_no_field():
     before = fold(None, submission())
     after = fold(before, event(CommentAdded(text="seen"), minutes=3))
-    assert (after.event_count, after.updated_at, after.status, after.description) == (2, at(3), "open", "deep")
+    assert (after.event_count, after.updated_at, after.status, after.description) == (
+        2,
+        at(3),
+        "open",
+        "deep",
+    )
 
 
 def test_updated_at_never_goes_backwards_for_a_backdated_event():
@@ -105,13 +123,27 @@ def test_a_repeated_submission_counts_but_the_first_defines_the_request():
 
 
 def test_a_v1_submission_read_from_the_log_is_folded_with_its_location():
-    v1 = Event.create(ServiceRequestSubmittedV1(service_code="graffiti", lat=34.1, long=-118.3, address_string="2 Elm",
-                                                media_url="https://img/old.jpg"),
-                      request_id=NUMBER, jurisdiction_id=J, actor=Actor(kind="resident"), source="web")
+    v1 = Event.create(
+        ServiceRequestSubmittedV1(
+            service_code="graffiti",
+            lat=34.1,
+            long=-118.3,
+            address_string="2 Elm",
+            media_url="https://img/old.jpg",
+        ),
+        request_id=NUMBER,
+        jurisdiction_id=J,
+        actor=Actor(kind="resident"),
+        source="web",
+    )
     read = decode_event(encode_event(v1))
     state = fold(None, read)
-    assert (state.lat, state.long, state.address_string, state.media_urls) == (34.1, -118.3, "2 Elm",
-                                                                                ("https://img/old.jpg",))
+    assert (state.lat, state.long, state.address_string, state.media_urls) == (
+        34.1,
+        -118.3,
+        "2 Elm",
+        ("https://img/old.jpg",),
+    )
     entry = history_entry(read)
     assert entry.schema_version == 2
     assert entry.summary["location"]["lat"] == 34.1
@@ -124,7 +156,11 @@ def test_history_keeps_the_envelope_and_payload_but_never_the_contact():
     assert "contact" not in entry.summary
     assert entry.summary["service_code"] == "pothole"
     assert (entry.event_id, entry.type, entry.actor_kind, entry.source) == (
-        e.event_id, "intake.service_request.submitted", "resident", "web")
+        e.event_id,
+        "intake.service_request.submitted",
+        "resident",
+        "web",
+    )
 
 
 @pytest.mark.parametrize("status", ["open", "acknowledged", "in_progress", "on_hold"])

@@ -26,12 +26,20 @@ def at(minutes: float) -> datetime:
 
 
 def event(payload, minutes: float = 1) -> Event:
-    return Event.create(payload, request_id=NUMBER, jurisdiction_id=J, actor=Actor(kind="system", id="router"),
-                        source="outbound", occurred_at=at(minutes))
+    return Event.create(
+        payload,
+        request_id=NUMBER,
+        jurisdiction_id=J,
+        actor=Actor(kind="system", id="router"),
+        source="outbound",
+        occurred_at=at(minutes),
+    )
 
 
 def submission() -> Event:
-    return event(ServiceRequestSubmitted(service_code="pothole", location=Location(address_string="City Hall")), 0)
+    return event(
+        ServiceRequestSubmitted(service_code="pothole", location=Location(address_string="City Hall")), 0
+    )
 
 
 def replay(*payloads) -> object:
@@ -41,12 +49,19 @@ def replay(*payloads) -> object:
     return state
 
 
-ROUTED = Routed(body_id="streets", team="north crew", priority="high", analysis_codes=["a1", "b2"],
-                rules=["potholes-north"])
+ROUTED = Routed(
+    body_id="streets",
+    team="north crew",
+    priority="high",
+    analysis_codes=["a1", "b2"],
+    rules=["potholes-north"],
+)
 
 
 def sent(attempt: int = 1, body_id: str = "streets") -> SentToBackend:
-    return SentToBackend(body_id=body_id, method="open311", attempt=attempt, destination="https://streets/open311")
+    return SentToBackend(
+        body_id=body_id, method="open311", attempt=attempt, destination="https://streets/open311"
+    )
 
 
 def failed(attempt: int, retry_at: datetime | None, error: str = "503 from back-end") -> SendFailed:
@@ -62,7 +77,11 @@ def test_a_submitted_request_is_neither_routed_nor_delivered():
 def test_routing_sets_body_team_priority_and_codes_and_queues_the_delivery():
     state = replay(ROUTED)
     assert (state.body_id, state.team, state.priority, state.analysis_codes) == (
-        "streets", "north crew", "high", ("a1", "b2"))
+        "streets",
+        "north crew",
+        "high",
+        ("a1", "b2"),
+    )
     assert state.delivery == Delivery(DeliveryState.queued)
     assert (state.event_count, state.updated_at) == (2, at(1))
 
@@ -82,10 +101,13 @@ def test_a_later_routing_replaces_the_earlier_and_another_body_starts_delivery_a
 
 def test_a_failure_with_a_retry_time_is_failed_and_one_without_is_given_up():
     retrying = replay(ROUTED, failed(1, at(15)))
-    assert retrying.delivery == Delivery(DeliveryState.failed, attempts=1, last_error="503 from back-end",
-                                         retry_at=at(15))
+    assert retrying.delivery == Delivery(
+        DeliveryState.failed, attempts=1, last_error="503 from back-end", retry_at=at(15)
+    )
     given_up = replay(ROUTED, failed(1, at(15)), failed(2, None, error="timeout"))
-    assert given_up.delivery == Delivery(DeliveryState.given_up, attempts=2, last_error="timeout", retry_at=None)
+    assert given_up.delivery == Delivery(
+        DeliveryState.given_up, attempts=2, last_error="timeout", retry_at=None
+    )
 
 
 def test_a_send_after_failures_is_sent_with_every_attempt_counted_and_no_error():
@@ -108,7 +130,10 @@ def test_external_references_keep_their_first_order_and_ignore_repeats():
         ExternalReferenceAssigned(body_id="parks", external_id="WO-9"),
         ExternalReferenceAssigned(body_id="streets", external_id="SR-1"),
     )
-    assert state.external_references == (ExternalReference("streets", "SR-1"), ExternalReference("parks", "WO-9"))
+    assert state.external_references == (
+        ExternalReference("streets", "SR-1"),
+        ExternalReference("parks", "WO-9"),
+    )
     assert state.event_count == 4
 
 
@@ -121,11 +146,19 @@ def test_an_import_after_the_submission_records_the_first_origin():
 
 
 def test_an_import_before_the_submission_creates_nothing_by_itself():
-    assert fold(None, event(RequestImported(body_id="streets", external_id="SR-7", backend_service_code="PH"))) is None
+    assert (
+        fold(None, event(RequestImported(body_id="streets", external_id="SR-7", backend_service_code="PH")))
+        is None
+    )
 
 
 def test_the_same_events_fold_to_the_same_state_after_a_round_trip_through_the_log():
-    payloads = [ROUTED, failed(1, at(5)), sent(2), ExternalReferenceAssigned(body_id="streets", external_id="SR-1")]
+    payloads = [
+        ROUTED,
+        failed(1, at(5)),
+        sent(2),
+        ExternalReferenceAssigned(body_id="streets", external_id="SR-1"),
+    ]
     events = [submission(), *(event(p, i) for i, p in enumerate(payloads, start=1))]
     direct, read_back = None, None
     for e in events:
@@ -137,9 +170,13 @@ def test_the_same_events_fold_to_the_same_state_after_a_round_trip_through_the_l
 async def test_an_import_that_precedes_its_submission_is_applied_when_the_row_is_created():
     store = InMemoryAgentViewStore()
     await when_request_event_update_agent_view(
-        store, event(RequestImported(body_id="streets", external_id="SR-7", backend_service_code="PH"), -1))
+        store, event(RequestImported(body_id="streets", external_id="SR-7", backend_service_code="PH"), -1)
+    )
     assert store.rows == {}
     await when_request_event_update_agent_view(store, submission())
     row = store.rows[NUMBER]
     assert (row.imported_from, row.event_count) == (ExternalReference("streets", "SR-7"), 1)
-    assert [h.type for h in store.history] == ["outbound.request_imported", "intake.service_request.submitted"]
+    assert [h.type for h in store.history] == [
+        "outbound.request_imported",
+        "intake.service_request.submitted",
+    ]

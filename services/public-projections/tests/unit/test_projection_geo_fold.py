@@ -26,44 +26,97 @@ from civicloop_projections.service_layer.handlers import when_request_event_upda
 NUMBER, ORIGINAL, J = "ABCD-1234", "WXYZ-9876", "demo"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 GEO = Actor(kind="system", id="geo")
-PUBLIC = PublicPlace(h3_cell="8929a1d4a3bffff", h3_resolution=9, lat=34.0521, long=-118.2436,
-                     address="200 block of N SPRING ST")
+PUBLIC = PublicPlace(
+    h3_cell="8929a1d4a3bffff",
+    h3_resolution=9,
+    lat=34.0521,
+    long=-118.2436,
+    address="200 block of N SPRING ST",
+)
 
 
 def event(payload, minutes: float = 0, actor: Actor = GEO, source: str = "geo") -> Event:
-    return Event.create(payload, request_id=NUMBER, jurisdiction_id=J, actor=actor, source=source,
-                        occurred_at=T0 + timedelta(minutes=minutes))
+    return Event.create(
+        payload,
+        request_id=NUMBER,
+        jurisdiction_id=J,
+        actor=actor,
+        source=source,
+        occurred_at=T0 + timedelta(minutes=minutes),
+    )
 
 
-SUBMITTED = event(ServiceRequestSubmitted(service_code="pothole", description="deep",
-                                          location=Location(address_string="200 N Spring St")),
-                  actor=Actor(kind="resident"), source="web")
+SUBMITTED = event(
+    ServiceRequestSubmitted(
+        service_code="pothole", description="deep", location=Location(address_string="200 N Spring St")
+    ),
+    actor=Actor(kind="resident"),
+    source="web",
+)
 
 
 def resolved(minutes: float = 1, *, areas=("cd-14", "nc-downtown"), inside: bool = True) -> Event:
-    refs = [AreaRef(area_id=a, kind="council_district" if a.startswith("cd") else "neighborhood_council",
-                    name=a.upper(), version=2) for a in areas]
-    return event(LocationResolved(lat=34.0537, long=-118.2428, address="200 N Spring St, Los Angeles",
-                                  method=LocationMethod.geocoded, provider="gazetteer", confidence=0.92,
-                                  service_areas=refs, inside_jurisdiction=inside, public=PUBLIC), minutes)
+    refs = [
+        AreaRef(
+            area_id=a,
+            kind="council_district" if a.startswith("cd") else "neighborhood_council",
+            name=a.upper(),
+            version=2,
+        )
+        for a in areas
+    ]
+    return event(
+        LocationResolved(
+            lat=34.0537,
+            long=-118.2428,
+            address="200 N Spring St, Los Angeles",
+            method=LocationMethod.geocoded,
+            provider="gazetteer",
+            confidence=0.92,
+            service_areas=refs,
+            inside_jurisdiction=inside,
+            public=PUBLIC,
+        ),
+        minutes,
+    )
 
 
 def unresolved(minutes: float = 1) -> Event:
-    return event(LocationUnresolved(reason=UnresolvedReason.address_not_found, best_confidence=0.31,
-                                    detail="no street named Sprung"), minutes)
+    return event(
+        LocationUnresolved(
+            reason=UnresolvedReason.address_not_found, best_confidence=0.31, detail="no street named Sprung"
+        ),
+        minutes,
+    )
 
 
 def candidates(minutes: float = 2, *ids: str) -> Event:
-    return event(DuplicateSuspected(
-        candidates=[DuplicateCandidate(request_id=i, service_code="pothole", distance_m=12.5 * (k + 1),
-                                       submitted_at=T0 - timedelta(days=1), score=0.9 - k / 10)
-                    for k, i in enumerate(ids)],
-        radius_m=50, window_days=30), minutes)
+    return event(
+        DuplicateSuspected(
+            candidates=[
+                DuplicateCandidate(
+                    request_id=i,
+                    service_code="pothole",
+                    distance_m=12.5 * (k + 1),
+                    submitted_at=T0 - timedelta(days=1),
+                    score=0.9 - k / 10,
+                )
+                for k, i in enumerate(ids)
+            ],
+            radius_m=50,
+            window_days=30,
+        ),
+        minutes,
+    )
 
 
 def merge(minutes: float = 3, original: str = ORIGINAL) -> Event:
-    return event(MergedAsDuplicate(original_request_id=original, note="same hole"), minutes,
-                 actor=Actor(kind="agent", id="agent-7"), source="agent")
+    return event(
+        MergedAsDuplicate(original_request_id=original, note="same hole"),
+        minutes,
+        actor=Actor(kind="agent", id="agent-7"),
+        source="agent",
+    )
 
 
 def replay(*events: Event):
@@ -75,10 +128,19 @@ def replay(*events: Event):
 
 def test_a_resolved_location_gives_the_point_address_provider_areas_and_verdict():
     state = replay(SUBMITTED, resolved())
-    assert state.placement == agent_request.Placement(34.0537, -118.2428, "200 N Spring St, Los Angeles",
-                                                      "geocoded", "gazetteer", 0.92, T0 + timedelta(minutes=1))
+    assert state.placement == agent_request.Placement(
+        34.0537,
+        -118.2428,
+        "200 N Spring St, Los Angeles",
+        "geocoded",
+        "gazetteer",
+        0.92,
+        T0 + timedelta(minutes=1),
+    )
     assert [(a.area_id, a.kind, a.version) for a in state.service_areas] == [
-        ("cd-14", "council_district", 2), ("nc-downtown", "neighborhood_council", 2)]
+        ("cd-14", "council_district", 2),
+        ("nc-downtown", "neighborhood_council", 2),
+    ]
     assert state.geo_area_ids == ("cd-14", "nc-downtown")
     assert state.inside_jurisdiction is True and state.unplaced is None
     assert (state.event_count, state.updated_at) == (2, T0 + timedelta(minutes=1))
@@ -93,8 +155,9 @@ def test_a_point_outside_every_area_is_placed_with_no_areas_and_flagged():
 
 def test_an_unresolved_location_needs_placing_until_geo_resolves_it():
     state = replay(SUBMITTED, unresolved())
-    assert state.unplaced == agent_request.Unplaced("address_not_found", 0.31, "no street named Sprung",
-                                                    T0 + timedelta(minutes=1))
+    assert state.unplaced == agent_request.Unplaced(
+        "address_not_found", 0.31, "no street named Sprung", T0 + timedelta(minutes=1)
+    )
     assert state.placement is None and state.service_areas is None and state.inside_jurisdiction is None
     state = fold(state, resolved(5))
     assert state.unplaced is None and state.placement is not None
@@ -109,15 +172,20 @@ def test_the_latest_verdict_wins_an_unresolved_one_withdraws_the_placement():
 def test_suspected_duplicates_are_kept_best_first_and_the_latest_check_replaces_them():
     state = replay(SUBMITTED, candidates(2, "AAAA-0001", "AAAA-0002"))
     assert [(c.request_id, c.distance_m, c.score) for c in state.duplicate_candidates] == [
-        ("AAAA-0001", 12.5, 0.9), ("AAAA-0002", 25.0, 0.8)]
+        ("AAAA-0001", 12.5, 0.9),
+        ("AAAA-0002", 25.0, 0.8),
+    ]
     state = fold(state, candidates(4, "AAAA-0003"))
     assert [c.request_id for c in state.duplicate_candidates] == ["AAAA-0003"]
 
 
 def test_a_merge_records_the_original_once_and_changes_no_status():
     state = replay(SUBMITTED, merge(3))
-    assert (state.merged_into, state.merged_at, state.merge_note) == (ORIGINAL, T0 + timedelta(minutes=3),
-                                                                      "same hole")
+    assert (state.merged_into, state.merged_at, state.merge_note) == (
+        ORIGINAL,
+        T0 + timedelta(minutes=3),
+        "same hole",
+    )
     assert state.status == "open"
     again = fold(state, merge(6, original="QQQQ-1111"))
     assert again.merged_into == ORIGINAL and again.event_count == state.event_count + 1
@@ -137,8 +205,21 @@ async def test_a_cluster_is_about_no_request_and_leaves_the_agent_view_untouched
     await when_request_event_update_agent_view(store, SUBMITTED)
     before = dict(store.rows), list(store.history)
     cluster = Event.create(
-        ClusterDetected(cluster_id="c-1", service_code="pothole", request_ids=[NUMBER, ORIGINAL], centre=PUBLIC,
-                        radius_m=40, window_start=T0, window_end=T0 + timedelta(days=7), eps_m=50, min_points=2),
-        request_id=None, jurisdiction_id=J, actor=GEO, source="geo")
+        ClusterDetected(
+            cluster_id="c-1",
+            service_code="pothole",
+            request_ids=[NUMBER, ORIGINAL],
+            centre=PUBLIC,
+            radius_m=40,
+            window_start=T0,
+            window_end=T0 + timedelta(days=7),
+            eps_m=50,
+            min_points=2,
+        ),
+        request_id=None,
+        jurisdiction_id=J,
+        actor=GEO,
+        source="geo",
+    )
     await when_request_event_update_agent_view(store, cluster)
     assert (dict(store.rows), list(store.history)) == before

@@ -16,8 +16,13 @@ from hypothesis import strategies as st
 
 @pytest.mark.parametrize(
     ("typed", "canonical"),
-    [("ABCD-1234", "ABCD-1234"), ("abcd-1234", "ABCD-1234"), ("abcd1234", "ABCD-1234"), (" ab cd-12 34 ", "ABCD-1234"),
-     ("OIL0-0000", "0110-0000")],
+    [
+        ("ABCD-1234", "ABCD-1234"),
+        ("abcd-1234", "ABCD-1234"),
+        ("abcd1234", "ABCD-1234"),
+        (" ab cd-12 34 ", "ABCD-1234"),
+        ("OIL0-0000", "0110-0000"),
+    ],
 )
 def test_request_numbers_are_read_as_crockford_base32(typed, canonical):
     assert canonical_request_number(typed) == canonical
@@ -38,7 +43,9 @@ def test_a_bbox_is_four_ordered_numbers_in_range():
 
 
 @given(
-    moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+    moment=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
     number=st.text(alphabet="0123456789ABCDEFGHJKMNPQRSTVWXYZ-", min_size=1, max_size=12),
 )
 def test_a_cursor_round_trips(moment, number):
@@ -48,7 +55,9 @@ def test_a_cursor_round_trips(moment, number):
     assert "=" not in token and "/" not in token and "+" not in token
 
 
-@pytest.mark.parametrize("bad", ["", "garbage!", "bm90IGpzb24", "WyJub3QgYSB0aW1lIiwiQSJd", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwiQSJd"])
+@pytest.mark.parametrize(
+    "bad", ["", "garbage!", "bm90IGpzb24", "WyJub3QgYSB0aW1lIiwiQSJd", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwiQSJd"]
+)
 def test_a_cursor_the_api_did_not_make_is_refused(bad):
     with pytest.raises(InvalidQueryValue) as err:
         Cursor.decode(bad)
@@ -64,8 +73,13 @@ def test_a_log_position_is_partition_colon_offset():
 
 
 def area(geometry: dict) -> Event:
-    return Event.create(ServiceAreaDefined(area_id="a", name="A", kind="ward", geometry=geometry), request_id=None,
-                        jurisdiction_id="demo", actor=Actor(kind="system"), source="admin")
+    return Event.create(
+        ServiceAreaDefined(area_id="a", name="A", kind="ward", geometry=geometry),
+        request_id=None,
+        jurisdiction_id="demo",
+        actor=Actor(kind="system"),
+        source="admin",
+    )
 
 
 def test_only_polygons_can_be_service_areas():

@@ -62,7 +62,9 @@ class PostgresAreaStore:
                 "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
                 (f"geo.service_areas:{event.jurisdiction_id}:{p.area_id}",),
             )
-            cur = await conn.execute("select version from geo.service_areas where event_id = %s", (event.event_id,))
+            cur = await conn.execute(
+                "select version from geo.service_areas where event_id = %s", (event.event_id,)
+            )
             seen = await cur.fetchone()
             if seen is not None:
                 return int(seen[0])
@@ -82,8 +84,13 @@ class PostgresAreaStore:
                      from g
                    returning version""",
                 {
-                    "geometry": json.dumps(p.geometry), "j": event.jurisdiction_id, "area_id": p.area_id,
-                    "kind": p.kind, "name": p.name, "source": p.source, "defined_at": event.occurred_at,
+                    "geometry": json.dumps(p.geometry),
+                    "j": event.jurisdiction_id,
+                    "area_id": p.area_id,
+                    "kind": p.kind,
+                    "name": p.name,
+                    "source": p.source,
+                    "defined_at": event.occurred_at,
                     "event_id": event.event_id,
                 },
             )
@@ -129,7 +136,9 @@ class PostgresAreaResolver(AreaResolver):
         (found,) = await self.resolve_many(jurisdiction_id, [(lat, long)])
         return found
 
-    async def resolve_many(self, jurisdiction_id: str, points: Sequence[tuple[float, float]]) -> list[PointAreas]:
+    async def resolve_many(
+        self, jurisdiction_id: str, points: Sequence[tuple[float, float]]
+    ) -> list[PointAreas]:
         """(lat, long) points -> what covers each, in order; one query for all of them."""
         for lat, long in points:
             if not (-90 <= lat <= 90 and -180 <= long <= 180):
@@ -142,16 +151,22 @@ class PostgresAreaResolver(AreaResolver):
                 (jurisdiction_id, BOUNDARY_KIND),
             )
             (has_boundary,) = await cur.fetchone()  # type: ignore[misc]
-            cur = await conn.execute(_RESOLVE, {
-                "lat": [float(lat) for lat, _ in points], "long": [float(long) for _, long in points],
-                "j": jurisdiction_id,
-            })
+            cur = await conn.execute(
+                _RESOLVE,
+                {
+                    "lat": [float(lat) for lat, _ in points],
+                    "long": [float(long) for _, long in points],
+                    "j": jurisdiction_id,
+                },
+            )
             rows = await cur.fetchall()
         found: list[list[AreaRef]] = [[] for _ in points]
         for ord_, area_id, kind, name, version in rows:
             found[ord_ - 1].append(AreaRef(area_id=area_id, kind=kind, name=name, version=version))
         return [
-            PointAreas(tuple(refs), any(r.kind == BOUNDARY_KIND for r in refs) if has_boundary else bool(refs))
+            PointAreas(
+                tuple(refs), any(r.kind == BOUNDARY_KIND for r in refs) if has_boundary else bool(refs)
+            )
             for refs in found
         ]
 
@@ -168,7 +183,9 @@ class PostgresAreaResolver(AreaResolver):
             )
             return [AreaSummary(**row) for row in await cur.fetchall()]
 
-    async def area_geojson(self, jurisdiction_id: str, area_id: str, version: int | None = None) -> dict | None:
+    async def area_geojson(
+        self, jurisdiction_id: str, area_id: str, version: int | None = None
+    ) -> dict | None:
         """The area's geometry as GeoJSON: the given version, or the current one."""
         async with self.pool.connection() as conn:
             cur = await conn.execute(

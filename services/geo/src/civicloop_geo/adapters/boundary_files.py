@@ -95,7 +95,11 @@ def read_zipped_shapefile(path: Path) -> BoundaryFile:
             found = ", ".join(shps) or "none"
             raise BoundaryFileError(f"{path}: expected exactly one .shp in the archive, found {found}")
         stem = shps[0][:-4]
-        by_ext = {n[len(stem):].lower(): n for n in names if n[:len(stem)] == stem and "." not in n[len(stem) + 1:]}
+        by_ext = {
+            n[len(stem) :].lower(): n
+            for n in names
+            if n[: len(stem)] == stem and "." not in n[len(stem) + 1 :]
+        }
 
         def open_part(ext: str) -> BinaryIO | None:
             name = by_ext.get(ext)
@@ -107,7 +111,9 @@ def read_zipped_shapefile(path: Path) -> BoundaryFile:
 def _read_shapefile_parts(label: Path, open_part: Callable[[str], BinaryIO | None]) -> BoundaryFile:
     shp, shx, dbf, prj, cpg = (open_part(ext) for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"))
     if shp is None or dbf is None:
-        raise BoundaryFileError(f"{label}: a Shapefile needs its .shp and .dbf (the .dbf holds the ids and names)")
+        raise BoundaryFileError(
+            f"{label}: a Shapefile needs its .shp and .dbf (the .dbf holds the ids and names)"
+        )
     crs = None
     if prj is not None:
         crs = prj.read().decode("utf-8", errors="replace").strip() or None

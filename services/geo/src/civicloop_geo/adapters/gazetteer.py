@@ -47,7 +47,9 @@ NEIGHBOURS = 6  # known numbers read on each side of a missing one, to find the 
 SAME_SEGMENT_M = 800.0  # neighbours closer than this are on one piece of the street, whatever their numbers
 MAX_M_PER_NUMBER = 3.0  # farther apart than this per house number: not one run of the street (city blocks run
 # ~100 numbers per 100-150 m), so no interpolation between them
-ZIP_SLACK_M = 1500.0  # an estimate this far outside the zip code's usual radius is on the wrong piece of street
+ZIP_SLACK_M = (
+    1500.0  # an estimate this far outside the zip code's usual radius is on the wrong piece of street
+)
 CORNER_MAX_M = 1000.0  # two streets' closest address points farther apart than this: the streets do not meet
 
 # Three indexed lookups: the exact name (primary key), the nearest names by trigram distance (GiST KNN) and the
@@ -189,9 +191,12 @@ def street_score(asked: StreetRef, found: StreetRef, name_score: float) -> float
     # 71ST and 21ST are one edit apart and different streets: numbered names must agree on their numbers.
     if _digits(asked.name) != _digits(found.name):
         return 0.0
-    return (name_score * _agreement(asked.predir, found.predir, conflict=0.6)
-            * _agreement(asked.suffix, found.suffix, conflict=0.75)
-            * _agreement(asked.postdir, found.postdir, conflict=0.6))
+    return (
+        name_score
+        * _agreement(asked.predir, found.predir, conflict=0.6)
+        * _agreement(asked.suffix, found.suffix, conflict=0.75)
+        * _agreement(asked.postdir, found.postdir, conflict=0.6)
+    )
 
 
 def _clamp(x: float) -> float:
@@ -228,8 +233,14 @@ def _pick(rows: Sequence[_Neighbour], number: int, postcode: str) -> _Neighbour 
     """The neighbour on the same side of the street (parity), in the same zip when known, nearest in number."""
     if not rows:
         return None
-    return min(rows, key=lambda r: (bool(postcode and r.postcode and r.postcode != postcode),
-                                    r.number % 2 != number % 2, abs(r.number - number)))
+    return min(
+        rows,
+        key=lambda r: (
+            bool(postcode and r.postcode and r.postcode != postcode),
+            r.number % 2 != number % 2,
+            abs(r.number - number),
+        ),
+    )
 
 
 def _one_run(lo: _Neighbour, hi: _Neighbour) -> bool:
@@ -241,7 +252,9 @@ def _one_run(lo: _Neighbour, hi: _Neighbour) -> bool:
 def _extrapolate(near: _Neighbour, rows: Sequence[_Neighbour], number: int) -> tuple[float, float]:
     """`near` moved towards `number` along the line from a farther known number through it (at most one and a half
     times their spacing beyond it), or `near` itself when no second number gives a plausible direction."""
-    beyond = [r for r in rows if abs(r.number - number) > abs(near.number - number) and r.number != near.number]
+    beyond = [
+        r for r in rows if abs(r.number - number) > abs(near.number - number) and r.number != near.number
+    ]
     for far in sorted(beyond, key=lambda r: abs(r.number - near.number)):
         span = abs(near.number - far.number)
         d = distance_m(near.lat, near.long, far.lat, far.long)
@@ -276,8 +289,9 @@ def best_first(results: list[GeocodeResult], limit: int) -> list[GeocodeResult]:
 class PostgisGazetteer(Geocoder):
     name = PROVIDER
 
-    def __init__(self, pool: AsyncConnectionPool, *, reverse_max_distance_m: float = 150.0,
-                 max_streets: int = 5) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, *, reverse_max_distance_m: float = 150.0, max_streets: int = 5
+    ) -> None:
         self.pool = pool
         self.reverse_max_distance_m = reverse_max_distance_m
         self.max_streets = max_streets
@@ -302,14 +316,21 @@ class PostgisGazetteer(Geocoder):
 
     async def reverse(self, jurisdiction_id: str, lat: float, long: float) -> GeocodeResult | None:
         async with self.pool.connection() as conn:
-            cur = await conn.execute(_REVERSE, {"j": jurisdiction_id, "lat": lat, "long": long,
-                                                "max": self.reverse_max_distance_m})
+            cur = await conn.execute(
+                _REVERSE, {"j": jurisdiction_id, "lat": lat, "long": long, "max": self.reverse_max_distance_m}
+            )
             row = await cur.fetchone()
         if row is None:
             return None
         address, plat, plong, d = row
-        return GeocodeResult(plat, plong, address, reverse_confidence(d, self.reverse_max_distance_m), PROVIDER,
-                             MatchKind.address_point)
+        return GeocodeResult(
+            plat,
+            plong,
+            address,
+            reverse_confidence(d, self.reverse_max_distance_m),
+            PROVIDER,
+            MatchKind.address_point,
+        )
 
     # -- streets ---------------------------------------------------------------------------------------------
 
@@ -325,25 +346,31 @@ class PostgisGazetteer(Geocoder):
         # Keep the close runners-up ("W 3RD ST" when "3RD ST" was asked may be E or W), not every similar name.
         return [s for s in found if s.score >= found[0].score - 0.3][: self.max_streets] if found else []
 
-    async def _street(self, conn: psycopg.AsyncConnection[Any], j: str, asked: StreetRef,
-                      postcode: str) -> list[GeocodeResult]:
+    async def _street(
+        self, conn: psycopg.AsyncConnection[Any], j: str, asked: StreetRef, postcode: str
+    ) -> list[GeocodeResult]:
         results: list[GeocodeResult] = []
         for s in (await self._streets(conn, j, asked))[:2]:
             point = await self._street_point(conn, j, s)
             if point is not None:
                 label = f"{s.ref.label()}, {postcode}" if postcode else s.ref.label()
-                results.append(GeocodeResult(*point, label, _clamp(0.5 * s.score), PROVIDER, MatchKind.street))
+                results.append(
+                    GeocodeResult(*point, label, _clamp(0.5 * s.score), PROVIDER, MatchKind.street)
+                )
         return results
 
-    async def _street_point(self, conn: psycopg.AsyncConnection[Any], j: str,
-                            s: _Street) -> tuple[float, float] | None:
+    async def _street_point(
+        self, conn: psycopg.AsyncConnection[Any], j: str, s: _Street
+    ) -> tuple[float, float] | None:
         cur = await conn.execute(_STREET_POINT, (j, *s.key, j, *s.key))
         row = await cur.fetchone()
         return (row[0], row[1]) if row else None
 
     # -- addresses -------------------------------------------------------------------------------------------
 
-    async def _address(self, conn: psycopg.AsyncConnection[Any], j: str, q: AddressQuery) -> list[GeocodeResult]:
+    async def _address(
+        self, conn: psycopg.AsyncConnection[Any], j: str, q: AddressQuery
+    ) -> list[GeocodeResult]:
         streets = await self._streets(conn, j, q.street)
         if not streets:
             return []
@@ -352,14 +379,28 @@ class PostgisGazetteer(Geocoder):
         results: list[GeocodeResult] = []
         exact: set[StreetKey] = set()
         cur = await conn.execute(_EXACT_POINTS, {"j": j, "names": names, "n": q.house_number})
-        for name, predir, suffix, postdir, number_text, unit, postcode, full, lat, long in await cur.fetchall():
+        for (
+            name,
+            predir,
+            suffix,
+            postdir,
+            number_text,
+            unit,
+            postcode,
+            full,
+            lat,
+            long,
+        ) in await cur.fetchall():
             s = by_key.get((name, predir, suffix, postdir))
             if s is None:
                 continue
             exact.add(s.key)
-            conf = (s.score * (1.0 if number_text == q.house_number_text else 0.95)
-                    * (0.95 if q.unit and unit and q.unit != unit else 1.0)
-                    * (0.85 if q.postcode and postcode and q.postcode != postcode else 1.0))
+            conf = (
+                s.score
+                * (1.0 if number_text == q.house_number_text else 0.95)
+                * (0.95 if q.unit and unit and q.unit != unit else 1.0)
+                * (0.85 if q.postcode and postcode and q.postcode != postcode else 1.0)
+            )
             results.append(GeocodeResult(lat, long, full, _clamp(conf), PROVIDER, MatchKind.address_point))
         if results and max(r.confidence for r in results) >= 0.9:
             return results
@@ -377,13 +418,21 @@ class PostgisGazetteer(Geocoder):
                 estimates = [_zip_checked(r, *zone) for r in estimates]
         return results + estimates
 
-    async def _interpolate(self, conn: psycopg.AsyncConnection[Any], j: str, q: AddressQuery,
-                           streets: list[_Street]) -> list[GeocodeResult]:
-        cur = await conn.execute(_NEIGHBOUR_POINTS, {
-            "j": j, "n": q.house_number, "k": NEIGHBOURS,
-            "names": [s.ref.name for s in streets], "predirs": [s.ref.predir for s in streets],
-            "suffixes": [s.ref.suffix for s in streets], "postdirs": [s.ref.postdir for s in streets],
-        })
+    async def _interpolate(
+        self, conn: psycopg.AsyncConnection[Any], j: str, q: AddressQuery, streets: list[_Street]
+    ) -> list[GeocodeResult]:
+        cur = await conn.execute(
+            _NEIGHBOUR_POINTS,
+            {
+                "j": j,
+                "n": q.house_number,
+                "k": NEIGHBOURS,
+                "names": [s.ref.name for s in streets],
+                "predirs": [s.ref.predir for s in streets],
+                "suffixes": [s.ref.suffix for s in streets],
+                "postdirs": [s.ref.postdir for s in streets],
+            },
+        )
         sides: dict[tuple[int, str], list[_Neighbour]] = {}
         for ord_, side, number, postcode, lat, long in await cur.fetchall():
             sides.setdefault((ord_ - 1, side), []).append(_Neighbour(number, postcode, lat, long))
@@ -402,11 +451,15 @@ class PostgisGazetteer(Geocoder):
                 lat, long = lo.lat + t * (hi.lat - lo.lat), lo.long + t * (hi.long - lo.long)
                 label = f"{q.house_number_text} {s.ref.label()}" + (f", {postcode}" if postcode else "")
                 conf = s.score * _interpolation_base(hi.number - lo.number) * zip_factor
-                results.append(GeocodeResult(lat, long, label, _clamp(conf), PROVIDER, MatchKind.interpolated))
+                results.append(
+                    GeocodeResult(lat, long, label, _clamp(conf), PROVIDER, MatchKind.interpolated)
+                )
                 continue
             # Known numbers on one side only: the nearest one, moved on along its street when a second known
             # number on that side gives the direction and the metres per number.
-            near_rows = lo_rows if hi is None or (lo is not None and n - lo.number <= hi.number - n) else hi_rows
+            near_rows = (
+                lo_rows if hi is None or (lo is not None and n - lo.number <= hi.number - n) else hi_rows
+            )
             near = _pick(near_rows, n, q.postcode) or known
             lat, long = _extrapolate(near, near_rows, n)
             label = s.ref.label() + (f", {postcode}" if postcode else "")
@@ -414,24 +467,29 @@ class PostgisGazetteer(Geocoder):
             results.append(GeocodeResult(lat, long, label, _clamp(conf), PROVIDER, MatchKind.street))
         return results
 
-    async def _along_centrelines(self, conn: psycopg.AsyncConnection[Any], j: str, q: AddressQuery,
-                                 streets: list[_Street]) -> list[GeocodeResult]:
+    async def _along_centrelines(
+        self, conn: psycopg.AsyncConnection[Any], j: str, q: AddressQuery, streets: list[_Street]
+    ) -> list[GeocodeResult]:
         by_key = {s.key: s for s in streets}
-        cur = await conn.execute(_CENTRELINE_RANGES,
-                                 {"j": j, "n": q.house_number, "names": sorted({s.ref.name for s in streets})})
+        cur = await conn.execute(
+            _CENTRELINE_RANGES, {"j": j, "n": q.house_number, "names": sorted({s.ref.name for s in streets})}
+        )
         results: list[GeocodeResult] = []
         for name, predir, suffix, postdir, lat, long in await cur.fetchall():
             s = by_key.get((name, predir, suffix, postdir))
             if s is None or lat is None:
                 continue
             label = f"{q.house_number_text} {s.ref.label()}" + (f", {q.postcode}" if q.postcode else "")
-            results.append(GeocodeResult(lat, long, label, _clamp(0.8 * s.score), PROVIDER, MatchKind.interpolated))
+            results.append(
+                GeocodeResult(lat, long, label, _clamp(0.8 * s.score), PROVIDER, MatchKind.interpolated)
+            )
         return results
 
     # -- intersections ---------------------------------------------------------------------------------------
 
-    async def _intersection(self, conn: psycopg.AsyncConnection[Any], j: str,
-                            q: IntersectionQuery) -> list[GeocodeResult]:
+    async def _intersection(
+        self, conn: psycopg.AsyncConnection[Any], j: str, q: IntersectionQuery
+    ) -> list[GeocodeResult]:
         first = await self._streets(conn, j, q.first)
         second = await self._streets(conn, j, q.second) if first else []
         if not first or not second:
@@ -441,15 +499,24 @@ class PostgisGazetteer(Geocoder):
         b_lines = [s for s in second if s.centrelines]
         if a_lines and b_lines:
             a_by, b_by = {s.key: s for s in a_lines}, {s.key: s for s in b_lines}
-            cur = await conn.execute(_CROSSINGS, {"j": j, "a": sorted({s.ref.name for s in a_lines}),
-                                                  "b": sorted({s.ref.name for s in b_lines})})
+            cur = await conn.execute(
+                _CROSSINGS,
+                {
+                    "j": j,
+                    "a": sorted({s.ref.name for s in a_lines}),
+                    "b": sorted({s.ref.name for s in b_lines}),
+                },
+            )
             for *keys, lat, long in await cur.fetchall():
                 sa, sb = a_by.get(tuple(keys[:4])), b_by.get(tuple(keys[4:]))  # type: ignore[arg-type]
                 if sa is None or sb is None:
                     continue
                 label = f"{sa.ref.label()} & {sb.ref.label()}"
-                results.append(GeocodeResult(lat, long, label, _clamp(0.95 * sa.score * sb.score), PROVIDER,
-                                             MatchKind.intersection))
+                results.append(
+                    GeocodeResult(
+                        lat, long, label, _clamp(0.95 * sa.score * sb.score), PROVIDER, MatchKind.intersection
+                    )
+                )
         if results:
             return results
         # No centrelines (or they do not cross): the midpoint of the two streets' closest address points.
@@ -460,8 +527,16 @@ class PostgisGazetteer(Geocoder):
                 if row is None or row[2] > CORNER_MAX_M:
                     continue
                 conf = 0.7 * sa.score * sb.score * _corner_factor(row[2])
-                results.append(GeocodeResult(row[0], row[1], f"{sa.ref.label()} & {sb.ref.label()}",
-                                             _clamp(conf), PROVIDER, MatchKind.intersection))
+                results.append(
+                    GeocodeResult(
+                        row[0],
+                        row[1],
+                        f"{sa.ref.label()} & {sb.ref.label()}",
+                        _clamp(conf),
+                        PROVIDER,
+                        MatchKind.intersection,
+                    )
+                )
         return results
 
     # -- landmarks -------------------------------------------------------------------------------------------
@@ -483,5 +558,7 @@ class PostgisGazetteer(Geocoder):
         best = max(s[0] for s in scored)
         ties = sum(1 for s in scored if s[0] >= best - 0.05)
         ambiguity = 1.0 / (1.0 + 0.15 * (ties - 1))
-        return [GeocodeResult(lat, long, name, _clamp(score * ambiguity), PROVIDER, MatchKind.landmark)
-                for score, name, lat, long in scored]
+        return [
+            GeocodeResult(lat, long, name, _clamp(score * ambiguity), PROVIDER, MatchKind.landmark)
+            for score, name, lat, long in scored
+        ]

@@ -103,7 +103,8 @@ def address_from_row(row: dict[str, str], columns: AddressColumns) -> AddressQue
     # Re-parsed as a label so stored streets split exactly as queries do ("W AVENUE 64", "ST ANDREWS PL").
     label = " ".join((_cell(row, columns.predir), name, _cell(row, columns.suffix)))
     street = parse_street(label) or StreetRef(
-        normalise_street_name(name), normalise_direction(_cell(row, columns.predir)),
+        normalise_street_name(name),
+        normalise_direction(_cell(row, columns.predir)),
         normalise_suffix(_cell(row, columns.suffix)),
     )
     postcode = _cell(row, columns.postcode)[:5]
@@ -114,7 +115,10 @@ def address_from_row(row: dict[str, str], columns: AddressColumns) -> AddressQue
 
 
 def read_address_csv(
-    path: Path, columns: AddressColumns = LA_311_COLUMNS, *, report: LoadReport | None = None,
+    path: Path,
+    columns: AddressColumns = LA_311_COLUMNS,
+    *,
+    report: LoadReport | None = None,
     keep: Callable[[int], bool] | None = None,
 ) -> Iterator[AddressRecord]:
     """Usable rows of the CSV (`keep(row_index)` selects a sample); unusable ones are counted in `report`."""
@@ -183,15 +187,24 @@ Refresh = Callable[[psycopg.AsyncConnection[Any], str], Awaitable[None]]
 
 
 async def _replace_source(
-    pool: AsyncConnectionPool, jurisdiction_id: str, *, table: str, columns: str, rows: Iterable[Row | None],
-    source: str, report: LoadReport, refresh: Sequence[Refresh] = (), analyze: Sequence[str] = (),
+    pool: AsyncConnectionPool,
+    jurisdiction_id: str,
+    *,
+    table: str,
+    columns: str,
+    rows: Iterable[Row | None],
+    source: str,
+    report: LoadReport,
+    refresh: Sequence[Refresh] = (),
+    analyze: Sequence[str] = (),
 ) -> LoadReport:
     """In one transaction, the rows of `source` in `table` replaced by `rows` (COPY; a None row is skipped), then
     the derived indexes refreshed; then fresh statistics. `table` and `columns` are this module's constants."""
     async with pool.connection() as conn, conn.transaction():
         await _lock_jurisdiction(conn, jurisdiction_id)
-        await conn.execute(f"delete from geo.{table} where jurisdiction_id = %s and source = %s",
-                           (jurisdiction_id, source))
+        await conn.execute(
+            f"delete from geo.{table} where jurisdiction_id = %s and source = %s", (jurisdiction_id, source)
+        )
         cur = conn.cursor()
         async with cur.copy(f"copy geo.{table} ({columns}, source) from stdin") as copy:
             for row in rows:
@@ -206,7 +219,11 @@ async def _replace_source(
 
 
 async def load_address_points(
-    pool: AsyncConnectionPool, jurisdiction_id: str, records: Iterable[AddressRecord], *, source: str,
+    pool: AsyncConnectionPool,
+    jurisdiction_id: str,
+    records: Iterable[AddressRecord],
+    *,
+    source: str,
     report: LoadReport | None = None,
 ) -> LoadReport:
     """COPY the records in (the first of each repeated address wins), replacing the rows of `source`."""
@@ -223,24 +240,48 @@ async def load_address_points(
                 continue
             seen.add(key)
             s = a.street
-            yield (jurisdiction_id, a.house_number, a.house_number_text, s.predir, s.name, s.suffix, s.postdir,
-                   a.unit, a.postcode, a.format(), f"SRID=4326;POINT({record.long!r} {record.lat!r})")
+            yield (
+                jurisdiction_id,
+                a.house_number,
+                a.house_number_text,
+                s.predir,
+                s.name,
+                s.suffix,
+                s.postdir,
+                a.unit,
+                a.postcode,
+                a.format(),
+                f"SRID=4326;POINT({record.long!r} {record.lat!r})",
+            )
 
     return await _replace_source(
-        pool, jurisdiction_id, table="address_points", rows=rows(), source=source, report=report,
+        pool,
+        jurisdiction_id,
+        table="address_points",
+        rows=rows(),
+        source=source,
+        report=report,
         columns="jurisdiction_id, house_number, house_number_text, predir, street_name, suffix, postdir, unit,"
-                " postcode, full_address, geom",
-        refresh=(refresh_street_index, refresh_postcode_index), analyze=("gazetteer_streets", "gazetteer_postcodes"),
+        " postcode, full_address, geom",
+        refresh=(refresh_street_index, refresh_postcode_index),
+        analyze=("gazetteer_streets", "gazetteer_postcodes"),
     )
 
 
 async def load_address_csv(
-    pool: AsyncConnectionPool, jurisdiction_id: str, path: Path, columns: AddressColumns = LA_311_COLUMNS, *,
-    keep: Callable[[int], bool] | None = None, source: str | None = None,
+    pool: AsyncConnectionPool,
+    jurisdiction_id: str,
+    path: Path,
+    columns: AddressColumns = LA_311_COLUMNS,
+    *,
+    keep: Callable[[int], bool] | None = None,
+    source: str | None = None,
 ) -> LoadReport:
     report = LoadReport()
     records = read_address_csv(path, columns, report=report, keep=keep)
-    return await load_address_points(pool, jurisdiction_id, records, source=source or path.name, report=report)
+    return await load_address_points(
+        pool, jurisdiction_id, records, source=source or path.name, report=report
+    )
 
 
 def _features(path: Path) -> list[dict[str, Any]]:
@@ -282,7 +323,11 @@ class Landmark:
 
 
 def read_centrelines(
-    path: Path, *, name_property: str = "name", from_property: str | None = None, to_property: str | None = None,
+    path: Path,
+    *,
+    name_property: str = "name",
+    from_property: str | None = None,
+    to_property: str | None = None,
     report: LoadReport | None = None,
 ) -> list[Centreline]:
     """LineString/MultiLineString features; the name property holds the whole street label ("W 3RD ST")."""
@@ -300,13 +345,23 @@ def read_centrelines(
         if street is None:
             report.skip("no street name")
             continue
-        out.append(Centreline(street, geom, _int_or_none(props.get(from_property)) if from_property else None,
-                              _int_or_none(props.get(to_property)) if to_property else None))
+        out.append(
+            Centreline(
+                street,
+                geom,
+                _int_or_none(props.get(from_property)) if from_property else None,
+                _int_or_none(props.get(to_property)) if to_property else None,
+            )
+        )
     return out
 
 
 def read_landmarks(
-    path: Path, *, name_property: str = "name", kind_property: str | None = None, report: LoadReport | None = None,
+    path: Path,
+    *,
+    name_property: str = "name",
+    kind_property: str | None = None,
+    report: LoadReport | None = None,
 ) -> list[Landmark]:
     """Point features (an area's representative point for polygons: a park, a campus)."""
     report = report if report is not None else LoadReport()
@@ -328,42 +383,86 @@ def read_landmarks(
 
 
 async def load_centrelines(
-    pool: AsyncConnectionPool, jurisdiction_id: str, lines: Iterable[Centreline], *, source: str,
+    pool: AsyncConnectionPool,
+    jurisdiction_id: str,
+    lines: Iterable[Centreline],
+    *,
+    source: str,
     report: LoadReport | None = None,
 ) -> LoadReport:
-    rows = ((jurisdiction_id, line.street.predir, line.street.name, line.street.suffix, line.street.postdir,
-             line.from_number, line.to_number, f"SRID=4326;{line.geom.wkt}") for line in lines)
+    rows = (
+        (
+            jurisdiction_id,
+            line.street.predir,
+            line.street.name,
+            line.street.suffix,
+            line.street.postdir,
+            line.from_number,
+            line.to_number,
+            f"SRID=4326;{line.geom.wkt}",
+        )
+        for line in lines
+    )
     return await _replace_source(
-        pool, jurisdiction_id, table="street_centrelines", rows=rows, source=source,
+        pool,
+        jurisdiction_id,
+        table="street_centrelines",
+        rows=rows,
+        source=source,
         report=report if report is not None else LoadReport(),
         columns="jurisdiction_id, predir, street_name, suffix, postdir, from_number, to_number, geom",
-        refresh=(refresh_street_index,), analyze=("gazetteer_streets",),
+        refresh=(refresh_street_index,),
+        analyze=("gazetteer_streets",),
     )
 
 
 async def load_landmarks(
-    pool: AsyncConnectionPool, jurisdiction_id: str, landmarks: Iterable[Landmark], *, source: str,
+    pool: AsyncConnectionPool,
+    jurisdiction_id: str,
+    landmarks: Iterable[Landmark],
+    *,
+    source: str,
     report: LoadReport | None = None,
 ) -> LoadReport:
-    rows = ((jurisdiction_id, lm.name, lm.kind, f"SRID=4326;POINT({lm.long!r} {lm.lat!r})") for lm in landmarks)
-    return await _replace_source(pool, jurisdiction_id, table="landmarks", rows=rows, source=source,
-                                 report=report if report is not None else LoadReport(),
-                                 columns="jurisdiction_id, name, kind, geom")
+    rows = (
+        (jurisdiction_id, lm.name, lm.kind, f"SRID=4326;POINT({lm.long!r} {lm.lat!r})") for lm in landmarks
+    )
+    return await _replace_source(
+        pool,
+        jurisdiction_id,
+        table="landmarks",
+        rows=rows,
+        source=source,
+        report=report if report is not None else LoadReport(),
+        columns="jurisdiction_id, name, kind, geom",
+    )
 
 
 async def load_streets_geojson(
-    pool: AsyncConnectionPool, jurisdiction_id: str, path: Path, *, name_property: str = "name",
-    from_property: str | None = None, to_property: str | None = None, source: str | None = None,
+    pool: AsyncConnectionPool,
+    jurisdiction_id: str,
+    path: Path,
+    *,
+    name_property: str = "name",
+    from_property: str | None = None,
+    to_property: str | None = None,
+    source: str | None = None,
 ) -> LoadReport:
     report = LoadReport()
-    lines = read_centrelines(path, name_property=name_property, from_property=from_property,
-                             to_property=to_property, report=report)
+    lines = read_centrelines(
+        path, name_property=name_property, from_property=from_property, to_property=to_property, report=report
+    )
     return await load_centrelines(pool, jurisdiction_id, lines, source=source or path.name, report=report)
 
 
 async def load_landmarks_geojson(
-    pool: AsyncConnectionPool, jurisdiction_id: str, path: Path, *, name_property: str = "name",
-    kind_property: str | None = None, source: str | None = None,
+    pool: AsyncConnectionPool,
+    jurisdiction_id: str,
+    path: Path,
+    *,
+    name_property: str = "name",
+    kind_property: str | None = None,
+    source: str | None = None,
 ) -> LoadReport:
     report = LoadReport()
     landmarks = read_landmarks(path, name_property=name_property, kind_property=kind_property, report=report)

@@ -26,7 +26,9 @@ def make_geocoder(settings: GeoSettings, pool: AsyncConnectionPool) -> Geocoder:
         case "nominatim":
             return NominatimGeocoder(settings.geocoder_url or NOMINATIM_URL, **common)
         case "pelias":
-            return PeliasGeocoder(settings.geocoder_url or PELIAS_URL, api_key=settings.geocoder_api_key, **common)
+            return PeliasGeocoder(
+                settings.geocoder_url or PELIAS_URL, api_key=settings.geocoder_api_key, **common
+            )
         case "census":
             return CensusGeocoder(settings.geocoder_url or CENSUS_URL, **common)
     raise ValueError(f"unknown geocoder {settings.geocoder!r}")

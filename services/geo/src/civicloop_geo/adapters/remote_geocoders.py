@@ -26,8 +26,14 @@ def _clamp(x: float) -> float:
 
 
 class _HttpGeocoder(Geocoder):
-    def __init__(self, base_url: str, *, timeout_s: float = 5.0, user_agent: str = "",
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = 5.0,
+        user_agent: str = "",
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         headers = {"User-Agent": user_agent} if user_agent else {}
         self._client = client or httpx.AsyncClient(timeout=timeout_s, headers=headers)
@@ -77,8 +83,14 @@ class NominatimGeocoder(_HttpGeocoder):
 
     def _result(self, place: dict[str, Any]) -> GeocodeResult:
         conf = nominatim_confidence(int(place.get("place_rank") or 0), float(place.get("importance") or 0.0))
-        return GeocodeResult(float(place["lat"]), float(place["lon"]), str(place.get("display_name") or ""), conf,
-                             self.name, MatchKind.remote)
+        return GeocodeResult(
+            float(place["lat"]),
+            float(place["lon"]),
+            str(place.get("display_name") or ""),
+            conf,
+            self.name,
+            MatchKind.remote,
+        )
 
     async def geocode(self, jurisdiction_id: str, query: str, *, limit: int = 5) -> list[GeocodeResult]:
         places = await self._get("/search", {"format": "jsonv2", "q": query, "limit": limit})
@@ -113,8 +125,16 @@ class PeliasGeocoder(_HttpGeocoder):
             if len(coordinates) < 2:
                 continue
             long, lat = float(coordinates[0]), float(coordinates[1])
-            out.append(GeocodeResult(lat, long, str(props.get("label") or props.get("name") or ""),
-                                     _clamp(float(props.get("confidence") or 0.0)), self.name, MatchKind.remote))
+            out.append(
+                GeocodeResult(
+                    lat,
+                    long,
+                    str(props.get("label") or props.get("name") or ""),
+                    _clamp(float(props.get("confidence") or 0.0)),
+                    self.name,
+                    MatchKind.remote,
+                )
+            )
         return out
 
     async def geocode(self, jurisdiction_id: str, query: str, *, limit: int = 5) -> list[GeocodeResult]:
@@ -122,7 +142,9 @@ class PeliasGeocoder(_HttpGeocoder):
         return sorted(self._results(collection), key=lambda r: -r.confidence)[:limit]
 
     async def reverse(self, jurisdiction_id: str, lat: float, long: float) -> GeocodeResult | None:
-        collection = await self._get("/v1/reverse", self._params({"point.lat": lat, "point.lon": long, "size": 1}))
+        collection = await self._get(
+            "/v1/reverse", self._params({"point.lat": lat, "point.lon": long, "size": 1})
+        )
         results = self._results(collection)
         return results[0] if results else None
 
@@ -137,13 +159,17 @@ class CensusGeocoder(_HttpGeocoder):
 
     name = "census"
 
-    def __init__(self, base_url: str = CENSUS_URL, *, benchmark: str = "Public_AR_Current", **kwargs: Any) -> None:
+    def __init__(
+        self, base_url: str = CENSUS_URL, *, benchmark: str = "Public_AR_Current", **kwargs: Any
+    ) -> None:
         super().__init__(base_url, **kwargs)
         self.benchmark = benchmark
 
     async def geocode(self, jurisdiction_id: str, query: str, *, limit: int = 5) -> list[GeocodeResult]:
-        answer = await self._get("/geocoder/locations/onelineaddress",
-                                 {"address": query, "benchmark": self.benchmark, "format": "json"})
+        answer = await self._get(
+            "/geocoder/locations/onelineaddress",
+            {"address": query, "benchmark": self.benchmark, "format": "json"},
+        )
         matches = ((answer or {}).get("result") or {}).get("addressMatches") or []
         asked = parse_query(query)
         results: list[GeocodeResult] = []
@@ -154,8 +180,16 @@ class CensusGeocoder(_HttpGeocoder):
             matched = str(match.get("matchedAddress") or "")
             found = parse_query(matched)
             exact = asked is not None and found is not None and _same_address(asked, found)
-            results.append(GeocodeResult(float(coordinates["y"]), float(coordinates["x"]), matched,
-                                         1.0 if exact else 0.8, self.name, MatchKind.remote))
+            results.append(
+                GeocodeResult(
+                    float(coordinates["y"]),
+                    float(coordinates["x"]),
+                    matched,
+                    1.0 if exact else 0.8,
+                    self.name,
+                    MatchKind.remote,
+                )
+            )
         return sorted(results, key=lambda r: -r.confidence)[:limit]
 
     async def reverse(self, jurisdiction_id: str, lat: float, long: float) -> GeocodeResult | None:

@@ -25,14 +25,22 @@ class PostgresRequestPlaces(RequestPlaces):
                 values (%(request_id)s, %(jurisdiction_id)s, %(service_code)s, %(submitted_at)s, {POINT},
                         %(area_ids)s, %(h3_cell)s)
                 on conflict (request_id) do nothing""",
-            {"request_id": place.request_id, "jurisdiction_id": place.jurisdiction_id,
-             "service_code": place.service_code, "submitted_at": place.submitted_at, "lat": place.lat,
-             "long": place.long, "area_ids": list(place.area_ids), "h3_cell": place.h3_cell},
+            {
+                "request_id": place.request_id,
+                "jurisdiction_id": place.jurisdiction_id,
+                "service_code": place.service_code,
+                "submitted_at": place.submitted_at,
+                "lat": place.lat,
+                "long": place.long,
+                "area_ids": list(place.area_ids),
+                "h3_cell": place.h3_cell,
+            },
         )
         return cur.rowcount == 1
 
-    async def decide_once(self, request_id: str, outcome: str, cause: UUID, *, service_code: str,
-                          submitted_at: datetime) -> bool:
+    async def decide_once(
+        self, request_id: str, outcome: str, cause: UUID, *, service_code: str, submitted_at: datetime
+    ) -> bool:
         cur = await self.conn.execute(
             """insert into geo.decisions (request_id, outcome, cause_event_id, service_code, submitted_at)
                values (%s, %s, %s, %s, %s) on conflict (request_id) do nothing""",
@@ -48,27 +56,60 @@ class PostgresRequestPlaces(RequestPlaces):
         row = await cur.fetchone()
         return (row[0], row[1]) if row else None
 
-    async def move(self, request_id: str, lat: float, long: float, area_ids: tuple[str, ...], h3_cell: str) -> bool:
+    async def move(
+        self, request_id: str, lat: float, long: float, area_ids: tuple[str, ...], h3_cell: str
+    ) -> bool:
         cur = await self.conn.execute(
             f"""update geo.requests set geog = {POINT}, area_ids = %(area_ids)s, h3_cell = %(h3_cell)s
                  where request_id = %(request_id)s""",
-            {"lat": lat, "long": long, "area_ids": list(area_ids), "h3_cell": h3_cell, "request_id": request_id},
+            {
+                "lat": lat,
+                "long": long,
+                "area_ids": list(area_ids),
+                "h3_cell": h3_cell,
+                "request_id": request_id,
+            },
         )
         return cur.rowcount == 1
 
     async def set_status(self, request_id: str, status: str) -> None:
-        await self.conn.execute("update geo.requests set status = %s where request_id = %s", (status, request_id))
+        await self.conn.execute(
+            "update geo.requests set status = %s where request_id = %s", (status, request_id)
+        )
 
     async def mark_merged(self, request_id: str, original_request_id: str) -> None:
         await self.conn.execute(
-            "update geo.requests set merged_into = %s where request_id = %s", (original_request_id, request_id)
+            "update geo.requests set merged_into = %s where request_id = %s",
+            (original_request_id, request_id),
         )
 
-    async def nearby_open(self, jurisdiction_id: str, lat: float, long: float, *, service_codes: list[str],
-                          radius_m: float, since: datetime, until: datetime, limit: int) -> list[NearbyRequest]:
-        rows = await nearby_open_requests(self.conn, jurisdiction_id, lat, long, service_codes=service_codes,
-                                          radius_m=radius_m, since=since, until=until, limit=limit)
-        return [NearbyRequest(request_id=r[0], service_code=r[1], distance_m=r[2], submitted_at=r[3]) for r in rows]
+    async def nearby_open(
+        self,
+        jurisdiction_id: str,
+        lat: float,
+        long: float,
+        *,
+        service_codes: list[str],
+        radius_m: float,
+        since: datetime,
+        until: datetime,
+        limit: int,
+    ) -> list[NearbyRequest]:
+        rows = await nearby_open_requests(
+            self.conn,
+            jurisdiction_id,
+            lat,
+            long,
+            service_codes=service_codes,
+            radius_m=radius_m,
+            since=since,
+            until=until,
+            limit=limit,
+        )
+        return [
+            NearbyRequest(request_id=r[0], service_code=r[1], distance_m=r[2], submitted_at=r[3])
+            for r in rows
+        ]
 
     async def related_codes(self, jurisdiction_id: str, service_code: str) -> list[str]:
         cur = await self.conn.execute(
@@ -100,12 +141,30 @@ DUPLICATE_QUERY = f"""
      limit %(limit)s"""
 
 
-async def nearby_open_requests(conn: psycopg.AsyncConnection[Any], jurisdiction_id: str, lat: float, long: float, *,
-                               service_codes: list[str], radius_m: float, since: datetime, until: datetime,
-                               limit: int) -> list[tuple[Any, ...]]:
+async def nearby_open_requests(
+    conn: psycopg.AsyncConnection[Any],
+    jurisdiction_id: str,
+    lat: float,
+    long: float,
+    *,
+    service_codes: list[str],
+    radius_m: float,
+    since: datetime,
+    until: datetime,
+    limit: int,
+) -> list[tuple[Any, ...]]:
     """The duplicate-candidate query (also what the benchmark times): ST_DWithin on geography uses the GIST index."""
-    cur = await conn.execute(DUPLICATE_QUERY, {
-        "jurisdiction_id": jurisdiction_id, "service_codes": service_codes, "lat": lat, "long": long,
-        "since": since, "until": until, "radius_m": radius_m, "limit": limit,
-    })
+    cur = await conn.execute(
+        DUPLICATE_QUERY,
+        {
+            "jurisdiction_id": jurisdiction_id,
+            "service_codes": service_codes,
+            "lat": lat,
+            "long": long,
+            "since": since,
+            "until": until,
+            "radius_m": radius_m,
+            "limit": limit,
+        },
+    )
     return list(await cur.fetchall())

@@ -12,9 +12,22 @@ import unicodedata
 from dataclasses import dataclass
 
 DIRECTIONS = {
-    "N": "N", "NORTH": "N", "S": "S", "SOUTH": "S", "E": "E", "EAST": "E", "W": "W", "WEST": "W",
-    "NE": "NE", "NORTHEAST": "NE", "NW": "NW", "NORTHWEST": "NW",
-    "SE": "SE", "SOUTHEAST": "SE", "SW": "SW", "SOUTHWEST": "SW",
+    "N": "N",
+    "NORTH": "N",
+    "S": "S",
+    "SOUTH": "S",
+    "E": "E",
+    "EAST": "E",
+    "W": "W",
+    "WEST": "W",
+    "NE": "NE",
+    "NORTHEAST": "NE",
+    "NW": "NW",
+    "NORTHWEST": "NW",
+    "SE": "SE",
+    "SOUTHEAST": "SE",
+    "SW": "SW",
+    "SOUTHWEST": "SW",
 }
 
 # USPS Publication 28, appendix C1 (the common part): every spelling -> the standard abbreviation.
@@ -66,24 +79,69 @@ _SUFFIX_SPELLINGS = {
 SUFFIXES = {spelling: abbr for abbr, spellings in _SUFFIX_SPELLINGS.items() for spelling in spellings.split()}
 
 UNIT_DESIGNATORS = {
-    "APT": "APT", "APARTMENT": "APT", "UNIT": "UNIT", "STE": "STE", "SUITE": "STE", "RM": "RM", "ROOM": "RM",
-    "FL": "FL", "FLOOR": "FL", "BLDG": "BLDG", "BUILDING": "BLDG", "SPC": "SPC", "SPACE": "SPC", "LOT": "LOT",
-    "TRLR": "TRLR", "DEPT": "DEPT",
+    "APT": "APT",
+    "APARTMENT": "APT",
+    "UNIT": "UNIT",
+    "STE": "STE",
+    "SUITE": "STE",
+    "RM": "RM",
+    "ROOM": "RM",
+    "FL": "FL",
+    "FLOOR": "FL",
+    "BLDG": "BLDG",
+    "BUILDING": "BLDG",
+    "SPC": "SPC",
+    "SPACE": "SPC",
+    "LOT": "LOT",
+    "TRLR": "TRLR",
+    "DEPT": "DEPT",
 }
 
 _ORDINAL_WORDS = {
-    "FIRST": 1, "SECOND": 2, "THIRD": 3, "FOURTH": 4, "FIFTH": 5, "SIXTH": 6, "SEVENTH": 7, "EIGHTH": 8,
-    "NINTH": 9, "TENTH": 10, "ELEVENTH": 11, "TWELFTH": 12, "THIRTEENTH": 13, "FOURTEENTH": 14,
-    "FIFTEENTH": 15, "SIXTEENTH": 16, "SEVENTEENTH": 17, "EIGHTEENTH": 18, "NINETEENTH": 19, "TWENTIETH": 20,
-    "THIRTIETH": 30, "FORTIETH": 40, "FIFTIETH": 50, "SIXTIETH": 60, "SEVENTIETH": 70, "EIGHTIETH": 80,
+    "FIRST": 1,
+    "SECOND": 2,
+    "THIRD": 3,
+    "FOURTH": 4,
+    "FIFTH": 5,
+    "SIXTH": 6,
+    "SEVENTH": 7,
+    "EIGHTH": 8,
+    "NINTH": 9,
+    "TENTH": 10,
+    "ELEVENTH": 11,
+    "TWELFTH": 12,
+    "THIRTEENTH": 13,
+    "FOURTEENTH": 14,
+    "FIFTEENTH": 15,
+    "SIXTEENTH": 16,
+    "SEVENTEENTH": 17,
+    "EIGHTEENTH": 18,
+    "NINETEENTH": 19,
+    "TWENTIETH": 20,
+    "THIRTIETH": 30,
+    "FORTIETH": 40,
+    "FIFTIETH": 50,
+    "SIXTIETH": 60,
+    "SEVENTIETH": 70,
+    "EIGHTIETH": 80,
     "NINETIETH": 90,
 }
-_TENS_WORDS = {"TWENTY": 20, "THIRTY": 30, "FORTY": 40, "FIFTY": 50, "SIXTY": 60, "SEVENTY": 70, "EIGHTY": 80,
-               "NINETY": 90}
+_TENS_WORDS = {
+    "TWENTY": 20,
+    "THIRTY": 30,
+    "FORTY": 40,
+    "FIFTY": 50,
+    "SIXTY": 60,
+    "SEVENTY": 70,
+    "EIGHTY": 80,
+    "NINETY": 90,
+}
 
 _HOUSE_NUMBER = re.compile(r"^(\d{1,7})(?:-(\d{1,7}|[A-Z])|([A-Z])|\s+(1/2))?(?=\s|$)")
 _UNIT = re.compile(
-    r"(?:\b(" + "|".join(sorted(UNIT_DESIGNATORS, key=len, reverse=True)) + r")\s+|#\s*)([A-Z0-9][A-Z0-9-]*)\b"
+    r"(?:\b("
+    + "|".join(sorted(UNIT_DESIGNATORS, key=len, reverse=True))
+    + r")\s+|#\s*)([A-Z0-9][A-Z0-9-]*)\b"
 )
 _ZIP = re.compile(r"^(\d{5})(?:-\d{4})?$")
 _INTERSECTION_PREFIX = re.compile(r"^(?:(?:AT|ON|NEAR)\s+)?(?:THE\s+)?(?:CORNER|INTERSECTION)\s+OF\s+")
@@ -92,9 +150,14 @@ _LANDMARK_PREFIX = re.compile(
     r"^(?:NEAR|BY|NEXT\s+TO|IN\s+FRONT\s+OF|OUTSIDE(?:\s+OF)?|BEHIND|ACROSS(?:\s+THE\s+STREET)?\s+FROM|"
     r"OPPOSITE|BESIDE|AROUND|AT)\s+"
 )
-_STATES = frozenset(re.findall(r"[A-Z]{2}", """
+_STATES = frozenset(
+    re.findall(
+        r"[A-Z]{2}",
+        """
     AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH
-    OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR"""))
+    OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR""",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -271,7 +334,7 @@ def _split_line(text: str) -> tuple[str, str, str]:
             unit = _format_unit(m)
     if (m := _UNIT.search(line)) and m.start() > 0:  # a leading "#" is not a unit
         unit = unit or _format_unit(m)
-        line = (line[: m.start()] + line[m.end():]).strip()
+        line = (line[: m.start()] + line[m.end() :]).strip()
     return line, unit, postcode
 
 
@@ -286,7 +349,7 @@ def parse_address(text: str) -> AddressQuery | None:
     m = _HOUSE_NUMBER.match(line)
     if not m:
         return None
-    street = parse_street(line[m.end():])
+    street = parse_street(line[m.end() :])
     if street is None:
         return None
     number_text = m.group(0).replace("--", "-")
@@ -302,7 +365,7 @@ def parse_query(text: str) -> Query | None:
         return address
     line, _, postcode = _split_line(cleaned)
     near = _LANDMARK_PREFIX.match(line)
-    body = line[near.end():] if near else line
+    body = line[near.end() :] if near else line
     if address := parse_address(body):
         return address
     if intersection := _parse_intersection(body, postcode):

@@ -58,7 +58,9 @@ class AreaNaming:
         if self.name_property is not None and self.name_template is not None:
             raise BoundaryError("give at most one of a name property or a name template")
         for template in (self.id_template, self.name_template):
-            if template is not None and not any(field for _, field, _, _ in string.Formatter().parse(template)):
+            if template is not None and not any(
+                field for _, field, _, _ in string.Formatter().parse(template)
+            ):
                 raise BoundaryError(f"template {template!r} names no property (use {{property}})")
 
 
@@ -67,7 +69,9 @@ class PreparedArea:
     feature_index: int
     area_id: str
     name: str
-    geometry: dict[str, Any]  # GeoJSON MultiPolygon, WGS84 long/lat, exterior rings counter-clockwise (RFC 7946)
+    geometry: dict[
+        str, Any
+    ]  # GeoJSON MultiPolygon, WGS84 long/lat, exterior rings counter-clockwise (RFC 7946)
     polygons: int
     vertices: int
     area_km2: float  # geodesic, on the WGS84 ellipsoid
@@ -172,14 +176,24 @@ def prepare_areas(
             continue
         if repair is not None:
             repaired.append(Repair(index, area_id, *repair))
-        areas.append(PreparedArea(
-            feature_index=index, area_id=area_id, name=name, geometry=_geojson(geom), polygons=len(geom.geoms),
-            vertices=int(shapely.get_num_coordinates(geom)), area_km2=abs(_GEOD.geometry_area_perimeter(geom)[0]) / 1e6,
-        ))
+        areas.append(
+            PreparedArea(
+                feature_index=index,
+                area_id=area_id,
+                name=name,
+                geometry=_geojson(geom),
+                polygons=len(geom.geoms),
+                vertices=int(shapely.get_num_coordinates(geom)),
+                area_km2=abs(_GEOD.geometry_area_perimeter(geom)[0]) / 1e6,
+            )
+        )
     rejected.sort(key=lambda r: r.feature_index)
     return BoundaryReport(
-        areas=tuple(areas), repaired=tuple(repaired), rejected=tuple(rejected),
-        source_crs=crs_.name, transformed=transformer is not None,
+        areas=tuple(areas),
+        repaired=tuple(repaired),
+        rejected=tuple(rejected),
+        source_crs=crs_.name,
+        transformed=transformer is not None,
     )
 
 
@@ -236,7 +250,7 @@ def _prepare_geometry(
         raise _Rejected(f"a {kind} is not an area (Polygon or MultiPolygon expected)")
     try:
         geom = shape(geometry)
-    except Exception as exc:  # noqa: BLE001 - shapely raises several types for malformed coordinates
+    except Exception as exc:
         raise _Rejected(f"malformed {kind}: {exc}") from None
     if geom.is_empty:
         raise _Rejected(f"the {kind} is empty")
@@ -340,7 +354,9 @@ def _polygonal(geom: BaseGeometry) -> tuple[MultiPolygon, str]:
     multi = MultiPolygon(polygons)
     if not multi.is_valid:
         # Parts that overlap or share an edge (a collection's members, a simplification): dissolve them into one.
-        multi = MultiPolygon([p for p in _parts(shapely.union_all(polygons)) if isinstance(p, Polygon) and p.area])
+        multi = MultiPolygon(
+            [p for p in _parts(shapely.union_all(polygons)) if isinstance(p, Polygon) and p.area]
+        )
     return multi, text
 
 
@@ -350,6 +366,8 @@ def _geojson(geom: MultiPolygon) -> dict[str, Any]:
     return {
         "type": "MultiPolygon",
         # On the grid already; rounding strips the float noise (1e-7 * k is rarely exact) from the JSON.
-        "coordinates": [[[[round(x, 7), round(y, 7)] for x, y in ring] for ring in polygon]
-                        for polygon in g["coordinates"]],
+        "coordinates": [
+            [[[round(x, 7), round(y, 7)] for x, y in ring] for ring in polygon]
+            for polygon in g["coordinates"]
+        ],
     }

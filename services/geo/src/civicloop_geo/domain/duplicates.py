@@ -36,7 +36,9 @@ class DuplicatePolicy:
         return timedelta(days=self.window_days)
 
 
-def score(nearby: NearbyRequest, *, service_code: str, submitted_at: datetime, policy: DuplicatePolicy) -> float:
+def score(
+    nearby: NearbyRequest, *, service_code: str, submitted_at: datetime, policy: DuplicatePolicy
+) -> float:
     closeness = max(0.0, 1.0 - nearby.distance_m / policy.radius_m)
     category = 1.0 if nearby.service_code == service_code else RELATED_CATEGORY_CREDIT
     age = abs((submitted_at - nearby.submitted_at).total_seconds())
@@ -45,23 +47,34 @@ def score(nearby: NearbyRequest, *, service_code: str, submitted_at: datetime, p
 
 
 def rank_candidates(
-    nearby: list[NearbyRequest], *, request_id: str, service_code: str, submitted_at: datetime,
+    nearby: list[NearbyRequest],
+    *,
+    request_id: str,
+    service_code: str,
+    submitted_at: datetime,
     policy: DuplicatePolicy,
 ) -> list[DuplicateCandidate]:
     """The best `max_candidates` within the radius and window, best first; never the request itself."""
     kept = [
-        n for n in nearby
-        if n.request_id != request_id and n.distance_m <= policy.radius_m
+        n
+        for n in nearby
+        if n.request_id != request_id
+        and n.distance_m <= policy.radius_m
         and abs(submitted_at - n.submitted_at) <= policy.window
     ]
     ranked = sorted(
         kept,
-        key=lambda n: (-score(n, service_code=service_code, submitted_at=submitted_at, policy=policy),
-                       n.distance_m, n.request_id),
+        key=lambda n: (
+            -score(n, service_code=service_code, submitted_at=submitted_at, policy=policy),
+            n.distance_m,
+            n.request_id,
+        ),
     )
     return [
         DuplicateCandidate(
-            request_id=n.request_id, service_code=n.service_code, distance_m=round(n.distance_m, 1),
+            request_id=n.request_id,
+            service_code=n.service_code,
+            distance_m=round(n.distance_m, 1),
             submitted_at=n.submitted_at,
             score=score(n, service_code=service_code, submitted_at=submitted_at, policy=policy),
         )

@@ -32,8 +32,14 @@ def from_reporter(location: Location, reverse: GeocodeResult | None) -> Placed:
     """A reporter's point is taken as given (GPS, a map pin); the address is theirs, or the nearest known one."""
     assert location.lat is not None and location.long is not None
     address = location.address_string or (reverse.address if reverse else None)
-    return Placed(lat=location.lat, long=location.long, address=address, method=LocationMethod.submitted,
-                  provider=REPORTER, confidence=1.0)
+    return Placed(
+        lat=location.lat,
+        long=location.long,
+        address=address,
+        method=LocationMethod.submitted,
+        provider=REPORTER,
+        confidence=1.0,
+    )
 
 
 def from_geocoder(query: str, results: list[GeocodeResult], *, min_confidence: float) -> Placed | NotPlaced:
@@ -42,10 +48,19 @@ def from_geocoder(query: str, results: list[GeocodeResult], *, min_confidence: f
         return NotPlaced(UnresolvedReason.address_not_found, detail=f"no match for {query[:200]!r}")
     best = max(results, key=lambda r: r.confidence)
     if best.confidence < min_confidence:
-        return NotPlaced(UnresolvedReason.low_confidence, best_confidence=best.confidence,
-                         detail=f"best match {best.address[:200]!r} ({best.kind.value})")
-    return Placed(lat=best.lat, long=best.long, address=best.address, method=LocationMethod.geocoded,
-                  provider=best.provider, confidence=best.confidence)
+        return NotPlaced(
+            UnresolvedReason.low_confidence,
+            best_confidence=best.confidence,
+            detail=f"best match {best.address[:200]!r} ({best.kind.value})",
+        )
+    return Placed(
+        lat=best.lat,
+        long=best.long,
+        address=best.address,
+        method=LocationMethod.geocoded,
+        provider=best.provider,
+        confidence=best.confidence,
+    )
 
 
 def geocoding_query(location: Location) -> str | None:

@@ -34,8 +34,11 @@ async def config_caught_up(geo: Geo, *, timeout_s: float = 120.0, poll_s: float 
     After `timeout_s` it goes on regardless (a stuck config consumer must not stop placing forever) and says so.
     """
     topic = geo.settings.topics.jurisdiction_config
-    ends = {p: end for p, (start, end) in (await partition_extents(geo.settings.kafka_bootstrap, topic)).items()
-            if end > start}
+    ends = {
+        p: end
+        for p, (start, end) in (await partition_extents(geo.settings.kafka_bootstrap, topic)).items()
+        if end > start
+    }
     try:
         async with asyncio.timeout(timeout_s):
             while True:
@@ -50,8 +53,10 @@ async def config_caught_up(geo: Geo, *, timeout_s: float = 120.0, poll_s: float 
 
 
 def start_consumers(geo: Geo) -> list[ConsumerSupervisor]:
-    supervisors = [ConsumerSupervisor(geo.requests_runner, guard=lambda: config_caught_up(geo)),
-                   ConsumerSupervisor(geo.config_runner)]
+    supervisors = [
+        ConsumerSupervisor(geo.requests_runner, guard=lambda: config_caught_up(geo)),
+        ConsumerSupervisor(geo.config_runner),
+    ]
     for supervisor in supervisors:
         supervisor.start()
     return supervisors
@@ -68,8 +73,12 @@ async def sweep_once(geo: Geo, *, now: datetime | None = None) -> list[Event[Any
         row = await cur.fetchone()
         if not (row and row[0]):
             return None
-        return await sweep(PostgresClusterStore(conn), geo.publisher, cluster_policy(geo.settings),
-                           now=now or datetime.now(UTC))
+        return await sweep(
+            PostgresClusterStore(conn),
+            geo.publisher,
+            cluster_policy(geo.settings),
+            now=now or datetime.now(UTC),
+        )
 
 
 class ClusterSweeper:

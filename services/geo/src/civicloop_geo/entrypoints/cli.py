@@ -20,10 +20,17 @@ from civicloop_geo.entrypoints.http import create_app
 from civicloop_geo.settings import GeoSettings
 
 SERVICE = "geo"
-app = typer.Typer(help="CivicLoop geo: places, service areas, duplicates and clusters.", no_args_is_help=True,
-                  add_completion=False)
-app.add_typer(areas_app, name="areas", help="Service areas: load boundary files (GeoJSON, Shapefile), list them.")
-app.add_typer(gazetteer_app, name="gazetteer", help="The local gazetteer: load address points, streets, landmarks.")
+app = typer.Typer(
+    help="CivicLoop geo: places, service areas, duplicates and clusters.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(
+    areas_app, name="areas", help="Service areas: load boundary files (GeoJSON, Shapefile), list them."
+)
+app.add_typer(
+    gazetteer_app, name="gazetteer", help="The local gazetteer: load address points, streets, landmarks."
+)
 
 
 def _settings() -> GeoSettings:
@@ -88,8 +95,13 @@ def sweep_clusters() -> None:
     events = asyncio.run(main())
     table = Table("jurisdiction", "category", "requests", "radius m", "H3 cell", title="clusters announced")
     for e in events:
-        table.add_row(e.jurisdiction_id, e.payload.service_code, str(len(e.payload.request_ids)),
-                      f"{e.payload.radius_m:.0f}", e.payload.centre.h3_cell)
+        table.add_row(
+            e.jurisdiction_id,
+            e.payload.service_code,
+            str(len(e.payload.request_ids)),
+            f"{e.payload.radius_m:.0f}",
+            e.payload.centre.h3_cell,
+        )
     Console().print(table)
 
 

@@ -24,8 +24,11 @@ from civicloop_geo.adapters.geocoders import make_geocoder
 from civicloop_geo.domain.places import GeocodeResult
 from civicloop_geo.settings import GeoSettings
 
-gazetteer_app = typer.Typer(help="The local gazetteer: load open data, geocode, reverse geocode.",
-                            no_args_is_help=True, add_completion=False)
+gazetteer_app = typer.Typer(
+    help="The local gazetteer: load open data, geocode, reverse geocode.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console()
 T = TypeVar("T")
 
@@ -56,7 +59,9 @@ def _show(results: list[GeocodeResult]) -> None:
         raise typer.Exit(code=1)
     table = Table("address", "lat", "long", "confidence", "kind", "provider")
     for r in results:
-        table.add_row(r.address, f"{r.lat:.6f}", f"{r.long:.6f}", f"{r.confidence:.2f}", r.kind.value, r.provider)
+        table.add_row(
+            r.address, f"{r.lat:.6f}", f"{r.long:.6f}", f"{r.confidence:.2f}", r.kind.value, r.provider
+        )
     console.print(table)
 
 
@@ -83,15 +88,27 @@ def load_addresses(
 def load_streets(
     geojson: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="LineString/MultiLineString")],
     jurisdiction: Jurisdiction,
-    name_property: Annotated[str, typer.Option(help="property holding the street label, e.g. 'W 3RD ST'")] = "name",
-    from_property: Annotated[str | None, typer.Option(help="property with the line's first house number")] = None,
-    to_property: Annotated[str | None, typer.Option(help="property with the line's last house number")] = None,
+    name_property: Annotated[
+        str, typer.Option(help="property holding the street label, e.g. 'W 3RD ST'")
+    ] = "name",
+    from_property: Annotated[
+        str | None, typer.Option(help="property with the line's first house number")
+    ] = None,
+    to_property: Annotated[
+        str | None, typer.Option(help="property with the line's last house number")
+    ] = None,
 ) -> None:
     """Load street centrelines (for intersections, and for numbers the address points do not cover)."""
 
     async def work(settings: GeoSettings, pool: AsyncConnectionPool) -> LoadReport:
-        return await load_streets_geojson(pool, jurisdiction, geojson, name_property=name_property,
-                                          from_property=from_property, to_property=to_property)
+        return await load_streets_geojson(
+            pool,
+            jurisdiction,
+            geojson,
+            name_property=name_property,
+            from_property=from_property,
+            to_property=to_property,
+        )
 
     _report("street centrelines", _run(work))
 
@@ -101,13 +118,16 @@ def load_landmarks(
     geojson: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Point (or polygon) features")],
     jurisdiction: Jurisdiction,
     name_property: Annotated[str, typer.Option(help="property holding the landmark's name")] = "name",
-    kind_property: Annotated[str | None, typer.Option(help="property with its kind (school, library)")] = None,
+    kind_property: Annotated[
+        str | None, typer.Option(help="property with its kind (school, library)")
+    ] = None,
 ) -> None:
     """Load landmarks ("near Lincoln Elementary", "by the library")."""
 
     async def work(settings: GeoSettings, pool: AsyncConnectionPool) -> LoadReport:
-        return await load_landmarks_geojson(pool, jurisdiction, geojson, name_property=name_property,
-                                            kind_property=kind_property)
+        return await load_landmarks_geojson(
+            pool, jurisdiction, geojson, name_property=name_property, kind_property=kind_property
+        )
 
     _report("landmarks", _run(work))
 

@@ -54,5 +54,8 @@ def readiness_checks(app: FastAPI, settings: GeoSettings) -> dict[str, Check]:
     geo: Geo | None = getattr(app.state, "geo", None)
     if geo is None:
         return {}
-    return service_checks(geo.pool, migrations_current=lambda: is_current(settings.sqlalchemy_url),
-                          consumers=app.state.supervisors)
+    return service_checks(
+        geo.pool,
+        migrations_current=lambda: is_current(settings.sqlalchemy_url),
+        consumers=app.state.supervisors,
+    )

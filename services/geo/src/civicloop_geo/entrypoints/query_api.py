@@ -29,12 +29,17 @@ GeoDep = Annotated[Geo, Depends(get_geo)]
 # Identifiers are printable ASCII and free text has no NUL: PostgreSQL text cannot hold \x00.
 IDENT = r"^[\x21-\x7e]+$"
 NO_NUL = r"^[^\x00]*$"
-Jurisdiction = Annotated[str, Query(min_length=1, max_length=120, pattern=IDENT, description="the jurisdiction's id")]
+Jurisdiction = Annotated[
+    str, Query(min_length=1, max_length=120, pattern=IDENT, description="the jurisdiction's id")
+]
 Lat = Annotated[float, Query(ge=-90, le=90, description="WGS84 latitude")]
 Long = Annotated[float, Query(ge=-180, le=180, description="WGS84 longitude")]
-ServiceCode = Annotated[str | None, Query(min_length=1, max_length=64, pattern=IDENT,
-                                          description="only this category")]
-Kind = Annotated[str | None, Query(min_length=1, max_length=64, pattern=IDENT, description="only areas of this kind")]
+ServiceCode = Annotated[
+    str | None, Query(min_length=1, max_length=64, pattern=IDENT, description="only this category")
+]
+Kind = Annotated[
+    str | None, Query(min_length=1, max_length=64, pattern=IDENT, description="only areas of this kind")
+]
 OpenOnly = Annotated[bool, Query(description="only open, unmerged requests")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
@@ -128,46 +133,79 @@ class ClusterList(BaseModel):
 
 
 @router.get("/geocode", response_model=GeocodeRead)
-async def geocode(geo: GeoDep, jurisdiction_id: Jurisdiction,
-                  q: Annotated[str, Query(min_length=1, max_length=500, pattern=NO_NUL, description="an address, 'A St & B Ave', "
-                                                                                    "or 'near <landmark>'")],
-                  limit: Annotated[int, Query(ge=1, le=20)] = 5) -> GeocodeRead:
+async def geocode(
+    geo: GeoDep,
+    jurisdiction_id: Jurisdiction,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=500,
+            pattern=NO_NUL,
+            description="an address, 'A St & B Ave', or 'near <landmark>'",
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> GeocodeRead:
     """Places for an address, an intersection or a landmark, best first, each with a confidence."""
     results = await geo.geocoder.geocode(jurisdiction_id, q, limit=limit)
-    return GeocodeRead(query=q, results=[PlaceRead(lat=r.lat, long=r.long, address=r.address, confidence=r.confidence,
-                                                   provider=r.provider, kind=r.kind.value) for r in results])
+    return GeocodeRead(
+        query=q,
+        results=[
+            PlaceRead(
+                lat=r.lat,
+                long=r.long,
+                address=r.address,
+                confidence=r.confidence,
+                provider=r.provider,
+                kind=r.kind.value,
+            )
+            for r in results
+        ],
+    )
 
 
-@router.get("/reverse", response_model=PlaceRead, responses={404: {"description": "no address near the point"}})
+@router.get(
+    "/reverse", response_model=PlaceRead, responses={404: {"description": "no address near the point"}}
+)
 async def reverse(geo: GeoDep, jurisdiction_id: Jurisdiction, lat: Lat, long: Long) -> PlaceRead:
     """The readable address nearest to a GPS point."""
     r = await geo.geocoder.reverse(jurisdiction_id, lat, long)
     if r is None:
         raise HTTPException(404, "no known address near this point")
-    return PlaceRead(lat=r.lat, long=r.long, address=r.address, confidence=r.confidence, provider=r.provider,
-                     kind=r.kind.value)
+    return PlaceRead(
+        lat=r.lat,
+        long=r.long,
+        address=r.address,
+        confidence=r.confidence,
+        provider=r.provider,
+        kind=r.kind.value,
+    )
 
 
 @router.get("/areas", response_model=AreaListRead)
-async def list_areas(geo: GeoDep, jurisdiction_id: Jurisdiction,
-                     kind: Kind = None) -> AreaListRead:
+async def list_areas(geo: GeoDep, jurisdiction_id: Jurisdiction, kind: Kind = None) -> AreaListRead:
     """The jurisdiction's service areas, each at its current version."""
     areas = await geo.areas.list_areas(jurisdiction_id, kind)
-    return AreaListRead(areas=[AreaRead(area_id=a.area_id, kind=a.kind, name=a.name, version=a.version)
-                               for a in areas])
+    return AreaListRead(
+        areas=[AreaRead(area_id=a.area_id, kind=a.kind, name=a.name, version=a.version) for a in areas]
+    )
 
 
 @router.get("/areas/at", response_model=AreasAtRead)
 async def areas_at(geo: GeoDep, jurisdiction_id: Jurisdiction, lat: Lat, long: Long) -> AreasAtRead:
     """The service areas covering a point; a point in none is outside the jurisdiction."""
     located = await geo.areas.locate(jurisdiction_id, lat, long)
-    return AreasAtRead(lat=lat, long=long, inside_jurisdiction=located.inside,
-                       areas=[AreaRead(**a.model_dump()) for a in located.areas])
+    return AreasAtRead(
+        lat=lat,
+        long=long,
+        inside_jurisdiction=located.inside,
+        areas=[AreaRead(**a.model_dump()) for a in located.areas],
+    )
 
 
 @router.get("/areas/stats", response_model=AreaStatsList)
-async def area_stats(geo: GeoDep, jurisdiction_id: Jurisdiction,
-                     kind: Kind = None) -> AreaStatsList:
+async def area_stats(geo: GeoDep, jurisdiction_id: Jurisdiction, kind: Kind = None) -> AreaStatsList:
     """Open, closed and merged requests per area, with its commonest open categories."""
     async with geo.pool.connection() as conn:
         rows = await queries.area_statistics(conn, jurisdiction_id, kind)
@@ -175,32 +213,53 @@ async def area_stats(geo: GeoDep, jurisdiction_id: Jurisdiction,
 
 
 @router.get("/requests/near", response_model=RequestPlaceList)
-async def requests_near(geo: GeoDep, jurisdiction_id: Jurisdiction, lat: Lat, long: Long,
-                        radius_m: Annotated[float, Query(gt=0, le=50_000)] = 500.0, service_code: ServiceCode = None,
-                        open_only: OpenOnly = False, limit: Limit = 100) -> RequestPlaceList:
+async def requests_near(
+    geo: GeoDep,
+    jurisdiction_id: Jurisdiction,
+    lat: Lat,
+    long: Long,
+    radius_m: Annotated[float, Query(gt=0, le=50_000)] = 500.0,
+    service_code: ServiceCode = None,
+    open_only: OpenOnly = False,
+    limit: Limit = 100,
+) -> RequestPlaceList:
     """Requests within a radius of a point, nearest first."""
     async with geo.pool.connection() as conn:
-        rows = await queries.within_radius(conn, jurisdiction_id, lat, long, radius_m, service_code=service_code,
-                                           open_only=open_only, limit=limit)
+        rows = await queries.within_radius(
+            conn,
+            jurisdiction_id,
+            lat,
+            long,
+            radius_m,
+            service_code=service_code,
+            open_only=open_only,
+            limit=limit,
+        )
     return RequestPlaceList(requests=[RequestPlaceRead(**r) for r in rows])
 
 
 @router.get("/requests/in-area/{area_id}", response_model=RequestPlaceList)
-async def requests_in_area(geo: GeoDep,
-                           area_id: Annotated[str, Path(min_length=1, max_length=120, pattern=IDENT)],
-                           jurisdiction_id: Jurisdiction,
-                           service_code: ServiceCode = None, open_only: OpenOnly = False,
-                           limit: Limit = 100) -> RequestPlaceList:
+async def requests_in_area(
+    geo: GeoDep,
+    area_id: Annotated[str, Path(min_length=1, max_length=120, pattern=IDENT)],
+    jurisdiction_id: Jurisdiction,
+    service_code: ServiceCode = None,
+    open_only: OpenOnly = False,
+    limit: Limit = 100,
+) -> RequestPlaceList:
     """Requests placed in a service area, newest first."""
     async with geo.pool.connection() as conn:
-        rows = await queries.in_area(conn, jurisdiction_id, area_id, service_code=service_code, open_only=open_only,
-                                     limit=limit)
+        rows = await queries.in_area(
+            conn, jurisdiction_id, area_id, service_code=service_code, open_only=open_only, limit=limit
+        )
     return RequestPlaceList(requests=[RequestPlaceRead(**r) for r in rows])
 
 
 def _bbox_error(message: str) -> RequestValidationError:
     # The same 422 shape as every other invalid parameter, so clients handle one error format.
-    return RequestValidationError([{"type": "value_error", "loc": ("query", "bbox"), "msg": message, "input": None}])
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("query", "bbox"), "msg": message, "input": None}]
+    )
 
 
 def parse_bbox(bbox: str) -> tuple[float, float, float, float]:
@@ -214,24 +273,31 @@ def parse_bbox(bbox: str) -> tuple[float, float, float, float]:
 
 
 @router.get("/requests/in-bbox", response_model=RequestPlaceList)
-async def requests_in_bbox(geo: GeoDep, jurisdiction_id: Jurisdiction,
-                           bbox: Annotated[str, Query(description="west,south,east,north (WGS84)",
-                                                      max_length=200)],
-                           service_code: ServiceCode = None, open_only: OpenOnly = False,
-                           limit: Limit = 100) -> RequestPlaceList:
+async def requests_in_bbox(
+    geo: GeoDep,
+    jurisdiction_id: Jurisdiction,
+    bbox: Annotated[str, Query(description="west,south,east,north (WGS84)", max_length=200)],
+    service_code: ServiceCode = None,
+    open_only: OpenOnly = False,
+    limit: Limit = 100,
+) -> RequestPlaceList:
     """Requests inside a bounding box, newest first."""
     box = parse_bbox(bbox)
     async with geo.pool.connection() as conn:
-        rows = await queries.in_bbox(conn, jurisdiction_id, box, service_code=service_code, open_only=open_only,
-                                     limit=limit)
+        rows = await queries.in_bbox(
+            conn, jurisdiction_id, box, service_code=service_code, open_only=open_only, limit=limit
+        )
     return RequestPlaceList(requests=[RequestPlaceRead(**r) for r in rows])
 
 
 @router.get("/public/heatmap", response_model=HeatMapRead, tags=["public"])
-async def heatmap(geo: GeoDep, jurisdiction_id: Jurisdiction,
-                  resolution: Annotated[int, Query(ge=5, le=9, description="H3 resolution (≤ the stored one)")] = 8,
-                  days: Annotated[int, Query(ge=1, le=3650)] = 30,
-                  service_code: ServiceCode = None) -> HeatMapRead:
+async def heatmap(
+    geo: GeoDep,
+    jurisdiction_id: Jurisdiction,
+    resolution: Annotated[int, Query(ge=5, le=9, description="H3 resolution (≤ the stored one)")] = 8,
+    days: Annotated[int, Query(ge=1, le=3650)] = 30,
+    service_code: ServiceCode = None,
+) -> HeatMapRead:
     """Requests per H3 cell over the last days: public-safe, it never shows a point."""
     resolution = min(resolution, geo.settings.public_h3_resolution)
     since = datetime.now(UTC) - timedelta(days=days)
@@ -248,9 +314,12 @@ async def heatmap(geo: GeoDep, jurisdiction_id: Jurisdiction,
 
 
 @router.get("/clusters", response_model=ClusterList)
-async def clusters(geo: GeoDep, jurisdiction_id: Jurisdiction,
-                   hours: Annotated[int, Query(ge=1, le=24 * 90)] = 72) -> ClusterList:
+async def clusters(
+    geo: GeoDep, jurisdiction_id: Jurisdiction, hours: Annotated[int, Query(ge=1, le=24 * 90)] = 72
+) -> ClusterList:
     """Hot spots announced in the last hours, newest first."""
     async with geo.pool.connection() as conn:
-        rows = await queries.recent_clusters(conn, jurisdiction_id, datetime.now(UTC) - timedelta(hours=hours))
+        rows = await queries.recent_clusters(
+            conn, jurisdiction_id, datetime.now(UTC) - timedelta(hours=hours)
+        )
     return ClusterList(clusters=[ClusterRead(**{**r, "cluster_id": str(r["cluster_id"])}) for r in rows])

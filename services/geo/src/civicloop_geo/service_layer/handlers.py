@@ -89,12 +89,17 @@ async def place(deps: PlacingDeps, event: Event[Any]) -> Placed | NotPlaced:
     j = event.jurisdiction_id
     try:
         if p.location.has_point:
-            reverse = None if p.location.address_string else await deps.geocoder.reverse(
-                j, p.location.lat, p.location.long)  # type: ignore[arg-type]
+            reverse = (
+                None
+                if p.location.address_string
+                else await deps.geocoder.reverse(j, p.location.lat, p.location.long)
+            )  # type: ignore[arg-type]
             return from_reporter(p.location, reverse)
         query = geocoding_query(p.location)
         if query is None:
-            return NotPlaced(UnresolvedReason.address_not_found, detail="only an address_id, which geo cannot read")
+            return NotPlaced(
+                UnresolvedReason.address_not_found, detail="only an address_id, which geo cannot read"
+            )
         results = await deps.geocoder.geocode(j, query)
         return from_geocoder(query, results, min_confidence=deps.policy.min_confidence)
     except GeocoderUnavailable as exc:
@@ -110,61 +115,116 @@ async def when_submitted_place_request(deps: PlacingDeps, event: Event[Any]) -> 
     outcome = await place(deps, event)
     # Decided once per request: a replay (a new consumer version, a reset group) must not re-decide with what geo
     # knows now, which could differ from what it knew then. The decision rolls back with the transaction.
-    if not await deps.places.decide_once(event.request_id, type(outcome).__name__.lower(), event.event_id,
-                                         service_code=p.service_code, submitted_at=event.occurred_at):
+    if not await deps.places.decide_once(
+        event.request_id,
+        type(outcome).__name__.lower(),
+        event.event_id,
+        service_code=p.service_code,
+        submitted_at=event.occurred_at,
+    ):
         return
     if isinstance(outcome, NotPlaced):
-        await deps.publisher.publish(Event.create(
-            LocationUnresolved(reason=outcome.reason, best_confidence=outcome.best_confidence, detail=outcome.detail),
-            request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, actor=GEO_ACTOR, source=GEO_SOURCE,
-            causation=event, event_id=derived_event_id("location", event.event_id),
-        ))
+        await deps.publisher.publish(
+            Event.create(
+                LocationUnresolved(
+                    reason=outcome.reason, best_confidence=outcome.best_confidence, detail=outcome.detail
+                ),
+                request_id=event.request_id,
+                jurisdiction_id=event.jurisdiction_id,
+                actor=GEO_ACTOR,
+                source=GEO_SOURCE,
+                causation=event,
+                event_id=derived_event_id("location", event.event_id),
+            )
+        )
         return
     public, areas = await publish_resolved(deps, event, outcome)
-    await deps.places.record(RequestPlace(
-        request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, service_code=p.service_code,
-        submitted_at=event.occurred_at, lat=outcome.lat, long=outcome.long,
-        area_ids=tuple(a.area_id for a in areas), h3_cell=public.h3_cell,
-    ))
+    await deps.places.record(
+        RequestPlace(
+            request_id=event.request_id,
+            jurisdiction_id=event.jurisdiction_id,
+            service_code=p.service_code,
+            submitted_at=event.occurred_at,
+            lat=outcome.lat,
+            long=outcome.long,
+            area_ids=tuple(a.area_id for a in areas),
+            h3_cell=public.h3_cell,
+        )
+    )
     await check_duplicates(deps, event, outcome, service_code=p.service_code, submitted_at=event.occurred_at)
 
 
-async def publish_resolved(deps: PlacingDeps, cause: Event[Any], outcome: Placed) -> tuple[PublicPlace, list[AreaRef]]:
+async def publish_resolved(
+    deps: PlacingDeps, cause: Event[Any], outcome: Placed
+) -> tuple[PublicPlace, list[AreaRef]]:
     """The areas covering the point and its public form, published as `LocationResolved` (id derived from the cause)."""
     located = await deps.areas.locate(cause.jurisdiction_id, outcome.lat, outcome.long)
     areas = list(located.areas)
-    public = public_place(outcome.lat, outcome.long, outcome.address, resolution=deps.policy.public_h3_resolution)
-    await deps.publisher.publish(Event.create(
-        LocationResolved(lat=outcome.lat, long=outcome.long, address=outcome.address, method=outcome.method,
-                         provider=outcome.provider, confidence=outcome.confidence, service_areas=areas,
-                         inside_jurisdiction=located.inside, public=public),
-        request_id=cause.request_id, jurisdiction_id=cause.jurisdiction_id, actor=GEO_ACTOR, source=GEO_SOURCE,
-        causation=cause, event_id=derived_event_id("location", cause.event_id),
-    ))
+    public = public_place(
+        outcome.lat, outcome.long, outcome.address, resolution=deps.policy.public_h3_resolution
+    )
+    await deps.publisher.publish(
+        Event.create(
+            LocationResolved(
+                lat=outcome.lat,
+                long=outcome.long,
+                address=outcome.address,
+                method=outcome.method,
+                provider=outcome.provider,
+                confidence=outcome.confidence,
+                service_areas=areas,
+                inside_jurisdiction=located.inside,
+                public=public,
+            ),
+            request_id=cause.request_id,
+            jurisdiction_id=cause.jurisdiction_id,
+            actor=GEO_ACTOR,
+            source=GEO_SOURCE,
+            causation=cause,
+            event_id=derived_event_id("location", cause.event_id),
+        )
+    )
     return public, areas
 
 
-async def check_duplicates(deps: PlacingDeps, cause: Event[Any], outcome: Placed, *, service_code: str,
-                           submitted_at: datetime) -> None:
+async def check_duplicates(
+    deps: PlacingDeps, cause: Event[Any], outcome: Placed, *, service_code: str, submitted_at: datetime
+) -> None:
     """Open requests of the same or a related category near the place, as `DuplicateSuspected` (id from the cause)."""
     assert cause.request_id is not None
-    codes = (await deps.places.related_codes(cause.jurisdiction_id, service_code)
-             if deps.policy.related_by_group else [service_code])
+    codes = (
+        await deps.places.related_codes(cause.jurisdiction_id, service_code)
+        if deps.policy.related_by_group
+        else [service_code]
+    )
     dup = deps.policy.duplicates
     # The window reaches both ways: two reports on different partitions are placed in no defined order, and the
     # one placed second must still name the other, even when that one was reported a little later.
     nearby = await deps.places.nearby_open(
-        cause.jurisdiction_id, outcome.lat, outcome.long, service_codes=codes, radius_m=dup.radius_m,
-        since=submitted_at - dup.window, until=submitted_at + dup.window, limit=dup.max_candidates * 4,
+        cause.jurisdiction_id,
+        outcome.lat,
+        outcome.long,
+        service_codes=codes,
+        radius_m=dup.radius_m,
+        since=submitted_at - dup.window,
+        until=submitted_at + dup.window,
+        limit=dup.max_candidates * 4,
     )
-    candidates = rank_candidates(nearby, request_id=cause.request_id, service_code=service_code,
-                                 submitted_at=submitted_at, policy=dup)
+    candidates = rank_candidates(
+        nearby, request_id=cause.request_id, service_code=service_code, submitted_at=submitted_at, policy=dup
+    )
     if candidates:
-        await deps.publisher.publish(Event.create(
-            DuplicateSuspected(candidates=candidates, radius_m=dup.radius_m, window_days=dup.window_days),
-            request_id=cause.request_id, jurisdiction_id=cause.jurisdiction_id, actor=GEO_ACTOR, source=GEO_SOURCE,
-            causation=cause, event_id=derived_event_id("duplicates", cause.event_id),
-        ))
+        await deps.publisher.publish(
+            Event.create(
+                DuplicateSuspected(candidates=candidates, radius_m=dup.radius_m, window_days=dup.window_days),
+                request_id=cause.request_id,
+                jurisdiction_id=cause.jurisdiction_id,
+                actor=GEO_ACTOR,
+                source=GEO_SOURCE,
+                causation=cause,
+                event_id=derived_event_id("duplicates", cause.event_id),
+            )
+        )
 
 
 async def when_corrected_place_again(deps: PlacingDeps, event: Event[Any]) -> None:
@@ -179,27 +239,45 @@ async def when_corrected_place_again(deps: PlacingDeps, event: Event[Any]) -> No
             address = nearest.address if nearest else None
         except GeocoderUnavailable:
             address = None
-    outcome = Placed(lat=p.lat, long=p.long, address=address, method=LocationMethod.corrected, provider=AGENT,
-                     confidence=1.0)
+    outcome = Placed(
+        lat=p.lat,
+        long=p.long,
+        address=address,
+        method=LocationMethod.corrected,
+        provider=AGENT,
+        confidence=1.0,
+    )
     public, areas = await publish_resolved(deps, event, outcome)
     area_ids = tuple(a.area_id for a in areas)
     if await deps.places.move(event.request_id, p.lat, p.long, area_ids, public.h3_cell):
         return
     submission = await deps.places.submission(event.request_id)
     if submission is None:
-        log.warning("a correction for a request geo never saw: placed on the log, not in geo's view",
-                    extra={"request_id": event.request_id})
+        log.warning(
+            "a correction for a request geo never saw: placed on the log, not in geo's view",
+            extra={"request_id": event.request_id},
+        )
         return
     service_code, submitted_at = submission
-    await deps.places.record(RequestPlace(
-        request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, service_code=service_code,
-        submitted_at=submitted_at, lat=p.lat, long=p.long, area_ids=area_ids, h3_cell=public.h3_cell,
-    ))
+    await deps.places.record(
+        RequestPlace(
+            request_id=event.request_id,
+            jurisdiction_id=event.jurisdiction_id,
+            service_code=service_code,
+            submitted_at=submitted_at,
+            lat=p.lat,
+            long=p.long,
+            area_ids=area_ids,
+            h3_cell=public.h3_cell,
+        )
+    )
     await check_duplicates(deps, event, outcome, service_code=service_code, submitted_at=submitted_at)
 
 
 async def when_config_changes_keep_areas_and_services(
-    areas: AreaDefinitions, places: RequestPlaces, event: Event[Any],
+    areas: AreaDefinitions,
+    places: RequestPlaces,
+    event: Event[Any],
 ) -> None:
     """Service areas become new versions; categories' groups say which categories are related for duplicates."""
     payload = event.payload

@@ -83,8 +83,9 @@ class RequestPlaces(abc.ABC):
         """Remember a placed request; False when it was already placed (a replay)."""
 
     @abc.abstractmethod
-    async def decide_once(self, request_id: str, outcome: str, cause: UUID, *, service_code: str,
-                          submitted_at: datetime) -> bool:
+    async def decide_once(
+        self, request_id: str, outcome: str, cause: UUID, *, service_code: str, submitted_at: datetime
+    ) -> bool:
         """Claim the request's placement decision; False when geo already decided it (under any consumer group)."""
 
     @abc.abstractmethod
@@ -92,7 +93,9 @@ class RequestPlaces(abc.ABC):
         """(service code, submitted at) of a request geo has decided on, placed or not."""
 
     @abc.abstractmethod
-    async def move(self, request_id: str, lat: float, long: float, area_ids: tuple[str, ...], h3_cell: str) -> bool:
+    async def move(
+        self, request_id: str, lat: float, long: float, area_ids: tuple[str, ...], h3_cell: str
+    ) -> bool:
         """Move a placed request (an agent's correction); False when it was never placed."""
 
     @abc.abstractmethod
@@ -102,8 +105,18 @@ class RequestPlaces(abc.ABC):
     async def mark_merged(self, request_id: str, original_request_id: str) -> None: ...
 
     @abc.abstractmethod
-    async def nearby_open(self, jurisdiction_id: str, lat: float, long: float, *, service_codes: list[str],
-                          radius_m: float, since: datetime, until: datetime, limit: int) -> list[NearbyRequest]:
+    async def nearby_open(
+        self,
+        jurisdiction_id: str,
+        lat: float,
+        long: float,
+        *,
+        service_codes: list[str],
+        radius_m: float,
+        since: datetime,
+        until: datetime,
+        limit: int,
+    ) -> list[NearbyRequest]:
         """Open, unmerged requests of these categories within the radius and the time span, nearest first."""
 
     @abc.abstractmethod
@@ -128,9 +141,11 @@ class ClusterStore(abc.ABC):
     async def announced_since(self, jurisdiction_id: str, since: datetime) -> list[Announced]: ...
 
     @abc.abstractmethod
-    async def find_clusters(self, jurisdiction_id: str, *, since: datetime, until: datetime, eps_m: float,
-                            min_points: int) -> list[ClusterFound]: ...
+    async def find_clusters(
+        self, jurisdiction_id: str, *, since: datetime, until: datetime, eps_m: float, min_points: int
+    ) -> list[ClusterFound]: ...
 
     @abc.abstractmethod
-    async def remember(self, cluster_id: str, jurisdiction_id: str, found: ClusterFound,
-                       detected_at: datetime) -> None: ...
+    async def remember(
+        self, cluster_id: str, jurisdiction_id: str, found: ClusterFound, detected_at: datetime
+    ) -> None: ...

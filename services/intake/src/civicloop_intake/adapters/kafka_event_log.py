@@ -75,7 +75,9 @@ class KafkaEventLog(EventLog):
         try:
             position = await asyncio.wait_for(self._producer.publish(event), timeout=self.publish_timeout_s)
         except (KafkaError, TimeoutError) as exc:
-            raise EventLogUnavailable(f"Kafka did not acknowledge within {self.publish_timeout_s}s: {exc!r}") from exc
+            raise EventLogUnavailable(
+                f"Kafka did not acknowledge within {self.publish_timeout_s}s: {exc!r}"
+            ) from exc
         return LogPosition(position.partition, position.offset)
 
     async def _try_connect(self) -> bool:
@@ -83,8 +85,10 @@ class KafkaEventLog(EventLog):
         try:
             await asyncio.wait_for(producer.start(), timeout=self.connect_timeout_s)
         except (KafkaError, OSError, TimeoutError) as exc:
-            log.warning("Kafka unreachable, will retry", extra={"bootstrap": self.bootstrap_servers,
-                                                                 "error": repr(exc)})
+            log.warning(
+                "Kafka unreachable, will retry",
+                extra={"bootstrap": self.bootstrap_servers, "error": repr(exc)},
+            )
             return False
         self._producer = producer
         self._ready.set()

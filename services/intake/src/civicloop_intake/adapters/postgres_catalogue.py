@@ -50,6 +50,13 @@ async def apply_to_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[An
         " on conflict (jurisdiction_id, service_code) do update set"
         " service_name = excluded.service_name, active = excluded.active, attributes = excluded.attributes,"
         " event_id = excluded.event_id, defined_at = excluded.defined_at",
-        (entry.jurisdiction_id, entry.service_code, entry.service_name, entry.active,
-         Jsonb([a.model_dump(mode="json") for a in entry.attributes]), event.event_id, event.occurred_at),
+        (
+            entry.jurisdiction_id,
+            entry.service_code,
+            entry.service_name,
+            entry.active,
+            Jsonb([a.model_dump(mode="json") for a in entry.attributes]),
+            event.event_id,
+            event.occurred_at,
+        ),
     )

@@ -20,16 +20,26 @@ _COLUMNS = "idempotency_key, request_number, event_id, body_hash, event::text as
 
 def _correction(row: dict[str, Any]) -> Correction:
     position = None if row["kafka_offset"] is None else LogPosition(row["partition"], row["kafka_offset"])
-    return Correction(idempotency_key=row["idempotency_key"], request_number=row["request_number"],
-                      event_id=row["event_id"], body_hash=row["body_hash"], event_json=row["event_json"],
-                      state=SubmissionState(row["state"]), position=position)
+    return Correction(
+        idempotency_key=row["idempotency_key"],
+        request_number=row["request_number"],
+        event_id=row["event_id"],
+        body_hash=row["body_hash"],
+        event_json=row["event_json"],
+        state=SubmissionState(row["state"]),
+        position=position,
+    )
 
 
-async def _get(conn: psycopg.AsyncConnection[Any], idempotency_key: str, *, for_update: bool = False
-               ) -> Correction | None:
+async def _get(
+    conn: psycopg.AsyncConnection[Any], idempotency_key: str, *, for_update: bool = False
+) -> Correction | None:
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(f"select {_COLUMNS} from intake.location_corrections where idempotency_key = %s"
-                      + (" for update" if for_update else ""), (idempotency_key,))
+    await cur.execute(
+        f"select {_COLUMNS} from intake.location_corrections where idempotency_key = %s"
+        + (" for update" if for_update else ""),
+        (idempotency_key,),
+    )
     row = await cur.fetchone()
     return _correction(row) if row else None
 
@@ -63,8 +73,13 @@ class PostgresCorrections(Corrections):
                 "insert into intake.location_corrections"
                 " (idempotency_key, request_number, event_id, body_hash, event, state)"
                 " values (%s, %s, %s, %s, %s::json, 'pending') on conflict (idempotency_key) do nothing",
-                (correction.idempotency_key, correction.request_number, correction.event_id, correction.body_hash,
-                 correction.event_json),
+                (
+                    correction.idempotency_key,
+                    correction.request_number,
+                    correction.event_id,
+                    correction.body_hash,
+                    correction.event_json,
+                ),
             )
         if cur.rowcount == 1:
             return None

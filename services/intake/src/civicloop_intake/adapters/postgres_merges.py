@@ -22,15 +22,25 @@ _SERIALISE = "select pg_advisory_xact_lock(hashtext('intake.merges'))"
 
 def _merge(row: dict[str, Any]) -> Merge:
     position = None if row["kafka_offset"] is None else LogPosition(row["partition"], row["kafka_offset"])
-    return Merge(duplicate=row["duplicate"], original=row["original"], requested_original=row["requested_original"],
-                 event_id=row["event_id"], event_json=row["event_json"], state=SubmissionState(row["state"]),
-                 position=position)
+    return Merge(
+        duplicate=row["duplicate"],
+        original=row["original"],
+        requested_original=row["requested_original"],
+        event_id=row["event_id"],
+        event_json=row["event_json"],
+        state=SubmissionState(row["state"]),
+        position=position,
+    )
 
 
-async def _get(conn: psycopg.AsyncConnection[Any], duplicate: str, *, for_update: bool = False) -> Merge | None:
+async def _get(
+    conn: psycopg.AsyncConnection[Any], duplicate: str, *, for_update: bool = False
+) -> Merge | None:
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(f"select {_COLUMNS} from intake.merges where duplicate = %s" + (" for update" if for_update else ""),
-                      (duplicate,))
+    await cur.execute(
+        f"select {_COLUMNS} from intake.merges where duplicate = %s" + (" for update" if for_update else ""),
+        (duplicate,),
+    )
     row = await cur.fetchone()
     return _merge(row) if row else None
 

@@ -53,8 +53,9 @@ class PostgresSubmissions(Submissions):
     async def get(self, idempotency_key: str) -> Submission | None:
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(f"select {_COLUMNS} from intake.submissions where idempotency_key = %s",
-                              (idempotency_key,))
+            await cur.execute(
+                f"select {_COLUMNS} from intake.submissions where idempotency_key = %s", (idempotency_key,)
+            )
             row = await cur.fetchone()
         return _submission(row) if row else None
 
@@ -66,8 +67,13 @@ class PostgresSubmissions(Submissions):
                     " (idempotency_key, request_number, event_id, body_hash, event, state)"
                     " values (%s, %s, %s, %s, %s::json, 'pending')"
                     " on conflict (idempotency_key) do nothing",
-                    (submission.idempotency_key, submission.request_number, submission.event_id,
-                     submission.body_hash, submission.event_json),
+                    (
+                        submission.idempotency_key,
+                        submission.request_number,
+                        submission.event_id,
+                        submission.body_hash,
+                        submission.event_json,
+                    ),
                 )
             except psycopg.errors.UniqueViolation as exc:
                 if exc.diag.constraint_name == REQUEST_NUMBER_UNIQUE:
@@ -81,8 +87,10 @@ class PostgresSubmissions(Submissions):
     async def locked(self, idempotency_key: str) -> AsyncIterator[SubmissionLock]:
         async with self.pool.connection() as conn, conn.transaction():
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(f"select {_COLUMNS} from intake.submissions where idempotency_key = %s for update",
-                              (idempotency_key,))
+            await cur.execute(
+                f"select {_COLUMNS} from intake.submissions where idempotency_key = %s for update",
+                (idempotency_key,),
+            )
             row = await cur.fetchone()
             if row is None:
                 raise LookupError(f"no submission under idempotency key {idempotency_key!r}")

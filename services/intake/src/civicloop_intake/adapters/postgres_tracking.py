@@ -34,16 +34,27 @@ TRACKING_CONSUMER = "intake.tracking.v2"
 
 
 def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
-    return {"kind": entry.kind.value, "at": entry.at.isoformat(),
-            "status": entry.status.value if entry.status else None, "note": entry.note, "text": entry.text,
-            "body_id": entry.body_id, "external_id": entry.external_id}
+    return {
+        "kind": entry.kind.value,
+        "at": entry.at.isoformat(),
+        "status": entry.status.value if entry.status else None,
+        "note": entry.note,
+        "text": entry.text,
+        "body_id": entry.body_id,
+        "external_id": entry.external_id,
+    }
 
 
 def _entry(data: dict[str, Any]) -> HistoryEntry:
-    return HistoryEntry(kind=HistoryKind(data["kind"]), at=datetime.fromisoformat(data["at"]),
-                        status=RequestStatus(data["status"]) if data.get("status") else None,
-                        note=data.get("note"), text=data.get("text"),
-                        body_id=data.get("body_id"), external_id=data.get("external_id"))
+    return HistoryEntry(
+        kind=HistoryKind(data["kind"]),
+        at=datetime.fromisoformat(data["at"]),
+        status=RequestStatus(data["status"]) if data.get("status") else None,
+        note=data.get("note"),
+        text=data.get("text"),
+        body_id=data.get("body_id"),
+        external_id=data.get("external_id"),
+    )
 
 
 def _tracked(row: dict[str, Any]) -> TrackedRequest:
@@ -57,18 +68,23 @@ def _tracked(row: dict[str, Any]) -> TrackedRequest:
         updated_at=row["updated_at"],
         contact=SealedPersonalData.model_validate(row["contact"]) if row["contact"] else None,
         history=tuple(_entry(e) for e in row["history"]),
-        external_references=tuple(ExternalReference(r["body_id"], r["external_id"])
-                                  for r in row["external_references"]),
+        external_references=tuple(
+            ExternalReference(r["body_id"], r["external_id"]) for r in row["external_references"]
+        ),
         merged_into=row["merged_into"],
         public_address=row["public_address"],
         service_areas=tuple(PlaceArea(a["kind"], a["name"]) for a in row["service_areas"]),
     )
 
 
-async def _load(conn: psycopg.AsyncConnection[Any], request_number: str, *, for_update: bool) -> TrackedRequest | None:
+async def _load(
+    conn: psycopg.AsyncConnection[Any], request_number: str, *, for_update: bool
+) -> TrackedRequest | None:
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute("select * from intake.tracking where request_number = %s" + (" for update" if for_update else ""),
-                      (request_number,))
+    await cur.execute(
+        "select * from intake.tracking where request_number = %s" + (" for update" if for_update else ""),
+        (request_number,),
+    )
     row = await cur.fetchone()
     return _tracked(row) if row else None
 
@@ -84,8 +100,15 @@ class PostgresTrackingView(TrackingView):
             return await _load(conn, request_number, for_update=False)
 
     async def wait_until_applied(self, position: LogPosition, *, timeout_s: float) -> bool:
-        return await wait_until_applied(self.pool, schema=SCHEMA, consumer=self.consumer, topic=self.topic,
-                                        partition=position.partition, offset=position.offset, timeout_s=timeout_s)
+        return await wait_until_applied(
+            self.pool,
+            schema=SCHEMA,
+            consumer=self.consumer,
+            topic=self.topic,
+            partition=position.partition,
+            offset=position.offset,
+            timeout_s=timeout_s,
+        )
 
 
 async def apply_to_tracking(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
@@ -104,10 +127,19 @@ async def apply_to_tracking(conn: psycopg.AsyncConnection[Any], event: Event[Any
         " history = excluded.history, external_references = excluded.external_references,"
         " merged_into = excluded.merged_into, public_address = excluded.public_address,"
         " service_areas = excluded.service_areas",
-        (after.request_number, after.jurisdiction_id, after.service_code, after.description, after.status.value,
-         Jsonb(after.contact.model_dump(mode="json")) if after.contact else None,
-         after.submitted_at, after.updated_at, Jsonb([_entry_json(e) for e in after.history]),
-         Jsonb([{"body_id": r.body_id, "external_id": r.external_id} for r in after.external_references]),
-         after.merged_into, after.public_address,
-         Jsonb([{"kind": a.kind, "name": a.name} for a in after.service_areas])),
+        (
+            after.request_number,
+            after.jurisdiction_id,
+            after.service_code,
+            after.description,
+            after.status.value,
+            Jsonb(after.contact.model_dump(mode="json")) if after.contact else None,
+            after.submitted_at,
+            after.updated_at,
+            Jsonb([_entry_json(e) for e in after.history]),
+            Jsonb([{"body_id": r.body_id, "external_id": r.external_id} for r in after.external_references]),
+            after.merged_into,
+            after.public_address,
+            Jsonb([{"kind": a.kind, "name": a.name} for a in after.service_areas]),
+        ),
     )

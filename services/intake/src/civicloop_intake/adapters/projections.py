@@ -63,9 +63,14 @@ class SupervisedProjection:
         while True:
             producer = await self.event_log.producer()
             runner = ConsumerRunner(
-                name=self.name, bootstrap_servers=self.bootstrap_servers, topic=self.topic,
-                dead_letter_topic=self.dead_letter_topic, pool=self.pool, schema=SCHEMA,
-                handler=self.handler, producer=producer,
+                name=self.name,
+                bootstrap_servers=self.bootstrap_servers,
+                topic=self.topic,
+                dead_letter_topic=self.dead_letter_topic,
+                pool=self.pool,
+                schema=SCHEMA,
+                handler=self.handler,
+                producer=producer,
             )
             try:
                 await runner.start()
@@ -74,7 +79,7 @@ class SupervisedProjection:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - whatever stopped it, a fresh runner resumes from the DB
+            except Exception as exc:
                 log.error("projection stopped, restarting", extra={"consumer": self.name, "error": repr(exc)})
             finally:
                 self._runner = None

@@ -27,8 +27,13 @@ class ContactDetails(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200, repr=False)
     email: str | None = Field(default=None, min_length=3, max_length=320, repr=False)
-    phone: str | None = Field(default=None, min_length=3, max_length=32, repr=False,
-                              description="any common notation; stored as E.164")
+    phone: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=32,
+        repr=False,
+        description="any common notation; stored as E.164",
+    )
 
 
 _Code = Field(min_length=1, max_length=64)
@@ -41,15 +46,17 @@ class SubmitServiceRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    jurisdiction_id: str | None = Field(default=None, min_length=1, max_length=64,
-                                        description="defaults to the deployment's jurisdiction")
+    jurisdiction_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="defaults to the deployment's jurisdiction"
+    )
     service_code: str = _Code
     description: str = Field(min_length=1, max_length=4000)
     lat: float | None = Field(default=None, ge=-90, le=90)
     long: float | None = Field(default=None, ge=-180, le=180)
     address_string: str | None = Field(default=None, min_length=1, max_length=500)
-    attributes: dict[AttributeCode, AttributeValues] = Field(default_factory=dict, max_length=100,
-                                             description="Open311 attribute code -> values")
+    attributes: dict[AttributeCode, AttributeValues] = Field(
+        default_factory=dict, max_length=100, description="Open311 attribute code -> values"
+    )
     media_url: HttpUrl | None = None
     contact: ContactDetails | None = None
     preferred_channel: Channel = Channel.none

@@ -33,7 +33,9 @@ def normalise_phone(raw: str, *, default_region: str) -> str:
     except phonenumbers.NumberParseException as exc:
         raise InvalidContact("not a phone number") from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidContact(f"not a valid phone number (numbers without a country code are read as {default_region})")
+        raise InvalidContact(
+            f"not a valid phone number (numbers without a country code are read as {default_region})"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

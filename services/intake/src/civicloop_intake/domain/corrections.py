@@ -31,8 +31,12 @@ class CorrectLocation(BaseModel):
 
     lat: float = Field(ge=-90, le=90, description="WGS 84 latitude", examples=[38.8977])
     long: float = Field(ge=-180, le=180, description="WGS 84 longitude", examples=[-77.0365])
-    address: str | None = Field(default=None, min_length=1, max_length=500,
-                                description="the address as the agent knows it; geo reverse-geocodes when absent")
+    address: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="the address as the agent knows it; geo reverse-geocodes when absent",
+    )
     note: str = Field(default="", max_length=2000, description="for agents; never shown to residents")
 
 
@@ -52,8 +56,10 @@ def check_correction(number: str, known: KnownRequest | None) -> str:
     if known is None:
         raise CorrectionRejected(CorrectionProblem.unknown_request, f"no request {number}")
     if known.merged_into is not None:
-        raise CorrectionRejected(CorrectionProblem.merged,
-                                 f"{number} is merged into {known.merged_into}: place {known.merged_into} instead")
+        raise CorrectionRejected(
+            CorrectionProblem.merged,
+            f"{number} is merged into {known.merged_into}: place {known.merged_into} instead",
+        )
     return known.jurisdiction_id
 
 
@@ -62,8 +68,11 @@ def correction_hash(cmd: CorrectLocation, *, number: str, agent_id: str) -> str:
 
     Plain SHA-256: a correction holds no resident's personal data (the point is the problem's, not the resident's).
     """
-    canonical = json.dumps({**cmd.model_dump(mode="json"), "number": number, "agent_id": agent_id},
-                           sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(
+        {**cmd.model_dump(mode="json"), "number": number, "agent_id": agent_id},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -84,8 +93,9 @@ class Correction:
         return self.state is SubmissionState.published
 
 
-def corrected_event(cmd: CorrectLocation, *, number: str, jurisdiction_id: str, agent_id: str,
-                    event_id: UUID) -> Event[Any]:
+def corrected_event(
+    cmd: CorrectLocation, *, number: str, jurisdiction_id: str, agent_id: str, event_id: UUID
+) -> Event[Any]:
     """The `LocationCorrected` of an accepted correction, keyed by the request it places."""
     return Event.create(
         LocationCorrected(lat=cmd.lat, long=cmd.long, address=cmd.address, note=cmd.note),

@@ -29,7 +29,9 @@ class MergeDuplicate(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    original: str = Field(min_length=1, max_length=32, description="the original's request number, e.g. 7K3D-Q9XA")
+    original: str = Field(
+        min_length=1, max_length=32, description="the original's request number, e.g. 7K3D-Q9XA"
+    )
     note: str = Field(default="", max_length=2000, description="for agents; never shown to residents")
 
 
@@ -75,14 +77,20 @@ def plan_merge(*, duplicate: str, requested_original: str, known: Mapping[str, K
     if original is None:
         raise MergeRejected(MergeProblem.unknown_original, f"no request {requested_original}")
     if original.jurisdiction_id != dup.jurisdiction_id:
-        raise MergeRejected(MergeProblem.other_jurisdiction,
-                            f"{requested_original} belongs to another jurisdiction than {duplicate}")
+        raise MergeRejected(
+            MergeProblem.other_jurisdiction,
+            f"{requested_original} belongs to another jurisdiction than {duplicate}",
+        )
     if dup.merged_into is not None:
-        raise MergeRejected(MergeProblem.already_merged, f"{duplicate} is already merged into {dup.merged_into}")
+        raise MergeRejected(
+            MergeProblem.already_merged, f"{duplicate} is already merged into {dup.merged_into}"
+        )
     root = root_of(requested_original, known)
     if root is None or root == duplicate:
-        raise MergeRejected(MergeProblem.merge_cycle,
-                            f"{requested_original} leads back to {duplicate}: merging would make a cycle")
+        raise MergeRejected(
+            MergeProblem.merge_cycle,
+            f"{requested_original} leads back to {duplicate}: merging would make a cycle",
+        )
     return MergePlan(duplicate, requested_original, root, dup.jurisdiction_id)
 
 

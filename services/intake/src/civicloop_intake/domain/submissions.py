@@ -69,7 +69,9 @@ def body_hash(cmd: SubmitServiceRequest, *, jurisdiction_id: str, key: bytes) ->
     Keyed (HMAC) because the body holds contact details: the stored digest must not be a guessable hash of them.
     """
     canonical = json.dumps(
-        {**cmd.model_dump(mode="json"), "jurisdiction_id": jurisdiction_id}, sort_keys=True, separators=(",", ":")
+        {**cmd.model_dump(mode="json"), "jurisdiction_id": jurisdiction_id},
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 

@@ -93,8 +93,12 @@ def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | No
     if state is None:
         return None  # nothing to track before the submission
     if isinstance(payload, StatusChanged):
-        entry = HistoryEntry(HistoryKind.status, event.occurred_at, status=payload.status, note=payload.public_note)
-        return replace(state, status=payload.status, updated_at=event.occurred_at, history=(*state.history, entry))
+        entry = HistoryEntry(
+            HistoryKind.status, event.occurred_at, status=payload.status, note=payload.public_note
+        )
+        return replace(
+            state, status=payload.status, updated_at=event.occurred_at, history=(*state.history, entry)
+        )
     if isinstance(payload, CommentAdded) and payload.visibility is CommentVisibility.public:
         entry = HistoryEntry(HistoryKind.comment, event.occurred_at, text=payload.text)
         return replace(state, updated_at=event.occurred_at, history=(*state.history, entry))
@@ -102,17 +106,33 @@ def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | No
         reference = ExternalReference(payload.body_id, payload.external_id)
         if reference in state.external_references:
             return state  # the same reference again (a re-send, a replay) is no news
-        entry = HistoryEntry(HistoryKind.sent, event.occurred_at, text=f"Sent to {payload.body_id}",
-                             body_id=payload.body_id, external_id=payload.external_id)
-        return replace(state, updated_at=event.occurred_at, history=(*state.history, entry),
-                       external_references=(*state.external_references, reference))
+        entry = HistoryEntry(
+            HistoryKind.sent,
+            event.occurred_at,
+            text=f"Sent to {payload.body_id}",
+            body_id=payload.body_id,
+            external_id=payload.external_id,
+        )
+        return replace(
+            state,
+            updated_at=event.occurred_at,
+            history=(*state.history, entry),
+            external_references=(*state.external_references, reference),
+        )
     if isinstance(payload, MergedAsDuplicate):
         if state.merged_into is not None:
             return state  # the first merge stands (intake never merges a duplicate twice)
-        entry = HistoryEntry(HistoryKind.merged, event.occurred_at,
-                             text=f"Merged into {payload.original_request_id}, the same problem reported earlier")
-        return replace(state, merged_into=payload.original_request_id, updated_at=event.occurred_at,
-                       history=(*state.history, entry))
+        entry = HistoryEntry(
+            HistoryKind.merged,
+            event.occurred_at,
+            text=f"Merged into {payload.original_request_id}, the same problem reported earlier",
+        )
+        return replace(
+            state,
+            merged_into=payload.original_request_id,
+            updated_at=event.occurred_at,
+            history=(*state.history, entry),
+        )
     if isinstance(payload, LocationResolved):
         # Where the request is, not progress on it: no history entry, no new `updated_at`. geo's latest word wins.
         areas = tuple(PlaceArea(a.kind, a.name) for a in payload.service_areas)

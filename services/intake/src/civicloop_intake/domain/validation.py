@@ -82,15 +82,25 @@ def check_submission(
     )
 
 
-def _service_errors(cmd: SubmitServiceRequest, jurisdiction_id: str, service: CatalogueEntry | None) -> list[FieldError]:
+def _service_errors(
+    cmd: SubmitServiceRequest, jurisdiction_id: str, service: CatalogueEntry | None
+) -> list[FieldError]:
     if service is None:
-        return [FieldError(("body", "service_code"),
-                           f"unknown service code {cmd.service_code!r} in jurisdiction {jurisdiction_id!r}",
-                           "unknown_service_code")]
+        return [
+            FieldError(
+                ("body", "service_code"),
+                f"unknown service code {cmd.service_code!r} in jurisdiction {jurisdiction_id!r}",
+                "unknown_service_code",
+            )
+        ]
     if not service.active:
-        return [FieldError(("body", "service_code"),
-                           f"service {cmd.service_code!r} no longer takes requests in jurisdiction {jurisdiction_id!r}",
-                           "inactive_service_code")]
+        return [
+            FieldError(
+                ("body", "service_code"),
+                f"service {cmd.service_code!r} no longer takes requests in jurisdiction {jurisdiction_id!r}",
+                "inactive_service_code",
+            )
+        ]
     return _attribute_errors(cmd.attributes, service)
 
 
@@ -100,7 +110,9 @@ def _attribute_errors(given: dict[str, list[str]], service: CatalogueEntry) -> l
         loc = ("body", "attributes", code)
         definition = service.attribute(code)
         if definition is None or not definition.variable:
-            errors.append(FieldError(loc, f"not a question of service {service.service_code!r}", "unknown_attribute"))
+            errors.append(
+                FieldError(loc, f"not a question of service {service.service_code!r}", "unknown_attribute")
+            )
             continue
         problem = _value_problem(definition.datatype, values, {v.key for v in definition.values})
         if problem:
@@ -141,12 +153,16 @@ def _location_errors(cmd: SubmitServiceRequest) -> list[FieldError]:
     if cmd.lat is None and not cmd.address_string:
         return [
             FieldError(("body", "lat"), "lat and long, or address_string, are required", "missing"),
-            FieldError(("body", "address_string"), "address_string, or lat and long, are required", "missing"),
+            FieldError(
+                ("body", "address_string"), "address_string, or lat and long, are required", "missing"
+            ),
         ]
     return []
 
 
-def _normalised_contact(cmd: SubmitServiceRequest, default_region: str) -> tuple[PersonalData | None, list[FieldError]]:
+def _normalised_contact(
+    cmd: SubmitServiceRequest, default_region: str
+) -> tuple[PersonalData | None, list[FieldError]]:
     given = cmd.contact
     if given is None or not (given.name or given.email or given.phone):
         return None, []

@@ -59,8 +59,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.include_router(ops_router(lambda: app.state.intake.readiness_checks() if app.state.intake else {}))
     _install_error_handlers(app)
     app.middleware("http")(_log_request)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz,/readyz,/metrics",
-                                       server_request_hook=_drop_query_from_span)
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="/healthz,/readyz,/metrics", server_request_hook=_drop_query_from_span
+    )
     return app
 
 
@@ -95,9 +96,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_shape(request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's shape without `input`, which would echo contact details back into responses and their logs.
-        return _field_errors(
-            [FieldError(tuple(e["loc"]), e["msg"], e["type"]) for e in exc.errors()]
-        )
+        return _field_errors([FieldError(tuple(e["loc"]), e["msg"], e["type"]) for e in exc.errors()])
 
     @app.exception_handler(InvalidSubmission)
     async def invalid_submission(request: Request, exc: InvalidSubmission) -> JSONResponse:
@@ -105,22 +104,38 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(IdempotencyKeyReused)
     async def key_reused(request: Request, exc: IdempotencyKeyReused) -> JSONResponse:
-        return _error(409, "idempotency_key_reused",
-                      "this Idempotency-Key was already used for a different request; use a new key", request)
+        return _error(
+            409,
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used for a different request; use a new key",
+            request,
+        )
 
     @app.exception_handler(EventLogUnavailable)
     async def log_unavailable(request: Request, exc: EventLogUnavailable) -> JSONResponse:
         log.warning("event log unavailable", extra={"error": str(exc)})
-        retry = ("retry with the same Idempotency-Key" if getattr(request.state, "idempotency_key", None)
-                 else "repeat the same command")  # a merge is its own key: the duplicate's number
-        return _error(503, "event_log_unavailable", f"the request could not be recorded right now; {retry}",
-                      request, **{"Retry-After": "5"})
+        retry = (
+            "retry with the same Idempotency-Key"
+            if getattr(request.state, "idempotency_key", None)
+            else "repeat the same command"
+        )  # a merge is its own key: the duplicate's number
+        return _error(
+            503,
+            "event_log_unavailable",
+            f"the request could not be recorded right now; {retry}",
+            request,
+            **{"Retry-After": "5"},
+        )
 
     @app.exception_handler(InvalidRequestNumbers)
     async def invalid_numbers(request: Request, exc: InvalidRequestNumbers) -> JSONResponse:
         where = {"number": ("path", "number"), "original": ("body", "original")}
-        return _field_errors([FieldError(where[f], "not a request number (XXXX-XXXX)", "invalid_request_number")
-                              for f in exc.fields])
+        return _field_errors(
+            [
+                FieldError(where[f], "not a request number (XXXX-XXXX)", "invalid_request_number")
+                for f in exc.fields
+            ]
+        )
 
     @app.exception_handler(MergeRejected)
     async def merge_rejected(request: Request, exc: MergeRejected) -> JSONResponse:
@@ -133,7 +148,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CorrectionRejected)
     async def correction_rejected(request: Request, exc: CorrectionRejected) -> JSONResponse:
         # Without the Idempotency-Key: nothing was stored under it, and retrying will not change the answer.
-        status, error = (404, "not_found") if exc.problem is CorrectionProblem.unknown_request else (409, exc.problem.value)
+        status, error = (
+            (404, "not_found")
+            if exc.problem is CorrectionProblem.unknown_request
+            else (409, exc.problem.value)
+        )
         return JSONResponse({"error": error, "detail": str(exc)}, status_code=status)
 
     @app.exception_handler(RequestNotFound)
@@ -144,8 +163,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable", extra={"error": type(exc).__name__})
-        return _error(503, "database_unavailable", "the service cannot reach its database; retry later",
-                      request, **{"Retry-After": "5"})
+        return _error(
+            503,
+            "database_unavailable",
+            "the service cannot reach its database; retry later",
+            request,
+            **{"Retry-After": "5"},
+        )
 
 
 # -- what leaves the process: access log lines and spans never carry a query string (track's holds a phone) -------
@@ -155,9 +179,15 @@ async def _log_request(request: Request, call_next: Callable[[Request], Awaitabl
     started = time.perf_counter()
     response = await call_next(request)
     if request.url.path not in ("/healthz", "/readyz", "/metrics"):
-        log.info("request", extra={"method": request.method, "path": request.url.path,
-                                   "status": response.status_code,
-                                   "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
     return response
 
 

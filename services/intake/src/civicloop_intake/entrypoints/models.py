@@ -36,7 +36,9 @@ class HistoryEntryRead(BaseModel):
     note: str | None = Field(default=None, description="the public note of a status change")
     text: str | None = Field(default=None, description='the text of a public comment, or "Sent to <body_id>"')
     body_id: str | None = Field(default=None, description="sent: the body the request was sent to")
-    external_id: str | None = Field(default=None, description="sent: the reference that body's back-end gave it")
+    external_id: str | None = Field(
+        default=None, description="sent: the reference that body's back-end gave it"
+    )
 
 
 class ExternalReferenceRead(BaseModel):
@@ -65,22 +67,33 @@ class TrackRead(BaseModel):
     request_number: str
     service_code: str
     service_name: str | None
-    status: RequestStatus = Field(description="where the problem stands: for a merged request, its original's status")
+    status: RequestStatus = Field(
+        description="where the problem stands: for a merged request, its original's status"
+    )
     description: str
     submitted_at: datetime
     updated_at: datetime
     history: list[HistoryEntryRead]
     external_references: list[ExternalReferenceRead] = Field(
-        description="every body the request was sent to, first sent first, with its back-end's reference")
-    merged_into: str | None = Field(description="the original this request was merged into, as the same problem")
-    original: OriginalRead | None = Field(description="what happens to the original, which this request follows")
+        description="every body the request was sent to, first sent first, with its back-end's reference"
+    )
+    merged_into: str | None = Field(
+        description="the original this request was merged into, as the same problem"
+    )
+    original: OriginalRead | None = Field(
+        description="what happens to the original, which this request follows"
+    )
     address: str | None = Field(description="block-level address of the request, once placed on the map")
-    service_areas: list[PlaceAreaRead] = Field(description="the service areas the request lies in, once placed")
+    service_areas: list[PlaceAreaRead] = Field(
+        description="the service areas the request lies in, once placed"
+    )
 
 
 class MergeRead(BaseModel):
     request_number: str = Field(description="the duplicate", examples=["7K3D-Q9XA"])
-    merged_into: str = Field(description="the original the event names: the end of the requested original's chain")
+    merged_into: str = Field(
+        description="the original the event names: the end of the requested original's chain"
+    )
     requested_original: str
     position: PositionRead
 
@@ -90,13 +103,17 @@ class LocationCorrectionRead(BaseModel):
     lat: float
     long: float
     address: str | None
-    position: PositionRead = Field(description="where the LocationCorrected event sits; geo's LocationResolved follows")
+    position: PositionRead = Field(
+        description="where the LocationCorrected event sits; geo's LocationResolved follows"
+    )
 
 
 class ErrorRead(BaseModel):
     error: str
     detail: str
-    idempotency_key: str | None = Field(default=None, description="retry with this key to complete the request")
+    idempotency_key: str | None = Field(
+        default=None, description="retry with this key to complete the request"
+    )
 
 
 class MalformedBodyRead(BaseModel):

@@ -42,21 +42,34 @@ def get_intake(request: Request) -> Intake:
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias=IDEMPOTENCY_HEADER, min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
-           description="makes retries safe: the same key always answers with the same request"),
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="makes retries safe: the same key always answers with the same request",
+    ),
 ]
 AfterPosition = Annotated[
     str | None,
-    Header(alias=POSITION_HEADER, pattern=r"^\d{1,9}:\d{1,18}$",
-           description="the CivicLoop-Position of a write to wait for (read-your-writes)"),
+    Header(
+        alias=POSITION_HEADER,
+        pattern=r"^\d{1,9}:\d{1,18}$",
+        description="the CivicLoop-Position of a write to wait for (read-your-writes)",
+    ),
 ]
 
 # No agent authentication exists yet: an authenticating proxy in front of intake must set this header from the
 # agent's login and strip any value a client sent (docs/operations.md). Intake only records it.
 AgentId = Annotated[
     str,
-    Header(alias=AGENT_HEADER, min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@:-]*$",
-           description="the acting agent's opaque id, set by the authenticating proxy, never by the client"),
+    Header(
+        alias=AGENT_HEADER,
+        min_length=1,
+        max_length=120,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@:-]*$",
+        description="the acting agent's opaque id, set by the authenticating proxy, never by the client",
+    ),
 ]
 
 router = APIRouter(prefix="/api/v1", tags=["residents"])
@@ -72,15 +85,24 @@ def track_link(number: str) -> str:
     status_code=201,
     response_model=SubmissionRead,
     responses={
-        200: {"model": SubmissionRead, "description": "a retry: the request this Idempotency-Key already made"},
+        200: {
+            "model": SubmissionRead,
+            "description": "a retry: the request this Idempotency-Key already made",
+        },
         400: {"model": MalformedBodyRead, "description": "the body is not readable JSON"},
         409: {"model": ErrorRead, "description": "the Idempotency-Key was used with a different body"},
         422: {"model": ValidationErrorRead, "description": "field-by-field problems"},
-        503: {"model": ErrorRead, "description": "the event log did not acknowledge; retry with the same key"},
+        503: {
+            "model": ErrorRead,
+            "description": "the event log did not acknowledge; retry with the same key",
+        },
     },
 )
 async def submit_request(
-    body: SubmitServiceRequest, request: Request, response: Response, intake: IntakeDep,
+    body: SubmitServiceRequest,
+    request: Request,
+    response: Response,
+    intake: IntakeDep,
     idempotency_key: IdempotencyKey = None,
 ) -> SubmissionRead:
     """Report a problem. Answers once the event log holds the request; retry with the same Idempotency-Key."""
@@ -106,7 +128,9 @@ async def submit_request(
 async def track(
     response: Response,
     intake: IntakeDep,
-    number: Annotated[str, Query(min_length=1, max_length=32, description="the request number, e.g. 7K3D-Q9XA")],
+    number: Annotated[
+        str, Query(min_length=1, max_length=32, description="the request number, e.g. 7K3D-Q9XA")
+    ],
     phone: Annotated[str, Query(min_length=1, max_length=32, description="the phone given with the request")],
     after: AfterPosition = None,
 ) -> TrackRead:
@@ -123,20 +147,37 @@ async def track(
         submitted_at=r.submitted_at,
         updated_at=r.updated_at,
         history=_history(r.history),
-        external_references=[ExternalReferenceRead(body_id=x.body_id, external_id=x.external_id)
-                             for x in r.external_references],
+        external_references=[
+            ExternalReferenceRead(body_id=x.body_id, external_id=x.external_id) for x in r.external_references
+        ],
         merged_into=r.merged_into,
-        original=None if o is None else OriginalRead(
-            request_number=o.request_number, service_name=view.original_service_name, status=o.status,
-            updated_at=o.updated_at, history=_history(o.history)),
+        original=None
+        if o is None
+        else OriginalRead(
+            request_number=o.request_number,
+            service_name=view.original_service_name,
+            status=o.status,
+            updated_at=o.updated_at,
+            history=_history(o.history),
+        ),
         address=r.public_address,
         service_areas=[PlaceAreaRead(kind=a.kind, name=a.name) for a in r.service_areas],
     )
 
 
 def _history(entries: tuple[HistoryEntry, ...]) -> list[HistoryEntryRead]:
-    return [HistoryEntryRead(kind=e.kind, at=e.at, status=e.status, note=e.note, text=e.text, body_id=e.body_id,
-                             external_id=e.external_id) for e in entries]
+    return [
+        HistoryEntryRead(
+            kind=e.kind,
+            at=e.at,
+            status=e.status,
+            note=e.note,
+            text=e.text,
+            body_id=e.body_id,
+            external_id=e.external_id,
+        )
+        for e in entries
+    ]
 
 
 @agent_router.post(
@@ -148,8 +189,10 @@ def _history(entries: tuple[HistoryEntry, ...]) -> list[HistoryEntryRead]:
         400: {"model": MalformedBodyRead, "description": "the body is not readable JSON"},
         404: {"model": ErrorRead, "description": "no request has this number"},
         409: {"model": ErrorRead, "description": "already_merged (into another original) or merge_cycle"},
-        422: {"model": ValidationErrorRead,
-              "description": "malformed numbers, an unknown original, the request itself, another jurisdiction"},
+        422: {
+            "model": ValidationErrorRead,
+            "description": "malformed numbers, an unknown original, the request itself, another jurisdiction",
+        },
         503: {"model": ErrorRead, "description": "the event log did not acknowledge; repeat the same merge"},
     },
 )
@@ -165,7 +208,9 @@ async def merge_request(
     response.status_code = 201 if receipt.created else 200
     response.headers[POSITION_HEADER] = receipt.position.token()
     return MergeRead(
-        request_number=receipt.duplicate, merged_into=receipt.original, requested_original=receipt.requested_original,
+        request_number=receipt.duplicate,
+        merged_into=receipt.original,
+        requested_original=receipt.requested_original,
         position=PositionRead(partition=receipt.position.partition, offset=receipt.position.offset),
     )
 
@@ -175,15 +220,22 @@ async def merge_request(
     status_code=201,
     response_model=LocationCorrectionRead,
     responses={
-        200: {"model": LocationCorrectionRead,
-              "description": "a retry: the correction this Idempotency-Key already put on the log, answered again"},
+        200: {
+            "model": LocationCorrectionRead,
+            "description": "a retry: the correction this Idempotency-Key already put on the log, answered again",
+        },
         400: {"model": MalformedBodyRead, "description": "the body is not readable JSON"},
         404: {"model": ErrorRead, "description": "no request has this number"},
-        409: {"model": ErrorRead,
-              "description": "merged (the request is a merged duplicate: place its original instead), or "
-                             "idempotency_key_reused (the key came with a different correction)"},
+        409: {
+            "model": ErrorRead,
+            "description": "merged (the request is a merged duplicate: place its original instead), or "
+            "idempotency_key_reused (the key came with a different correction)",
+        },
         422: {"model": ValidationErrorRead, "description": "a malformed number, lat/long out of range, ..."},
-        503: {"model": ErrorRead, "description": "the event log did not acknowledge; retry with the same key"},
+        503: {
+            "model": ErrorRead,
+            "description": "the event log did not acknowledge; retry with the same key",
+        },
     },
 )
 async def correct_location(
@@ -192,7 +244,9 @@ async def correct_location(
     response: Response,
     intake: IntakeDep,
     agent: AgentId,
-    number: Annotated[str, Path(min_length=1, max_length=32, description="the request to place, e.g. 7K3D-Q9XA")],
+    number: Annotated[
+        str, Path(min_length=1, max_length=32, description="the request to place, e.g. 7K3D-Q9XA")
+    ],
     idempotency_key: IdempotencyKey = None,
 ) -> LocationCorrectionRead:
     """Place a request by hand (geo could not, or placed it wrongly): publishes `LocationCorrected`, from which geo
@@ -211,6 +265,9 @@ async def correct_location(
     response.headers[POSITION_HEADER] = receipt.position.token()
     response.headers[IDEMPOTENCY_HEADER] = key
     return LocationCorrectionRead(
-        request_number=receipt.request_number, lat=body.lat, long=body.long, address=body.address,
+        request_number=receipt.request_number,
+        lat=body.lat,
+        long=body.long,
+        address=body.address,
         position=PositionRead(partition=receipt.position.partition, offset=receipt.position.offset),
     )

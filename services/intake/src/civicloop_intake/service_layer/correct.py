@@ -33,7 +33,9 @@ log = logging.getLogger("civicloop.intake.correct")
 class CorrectionReceipt:
     request_number: str
     position: LogPosition
-    created: bool  # False when this call answered a correction an earlier call (same key) had already published
+    created: (
+        bool  # False when this call answered a correction an earlier call (same key) had already published
+    )
 
 
 async def correct_location(
@@ -58,11 +60,18 @@ async def correct_location(
     if existing is None:
         jurisdiction_id = check_correction(canonical, await _known(canonical, tracking, merges, wait_s))
         event_id = new_event_id()
-        event = corrected_event(cmd, number=canonical, jurisdiction_id=jurisdiction_id, agent_id=agent_id,
-                                event_id=event_id)
-        existing = await corrections.add(Correction(
-            idempotency_key=idempotency_key, request_number=canonical, event_id=event_id, body_hash=fingerprint,
-            event_json=encode_event(event).decode()))
+        event = corrected_event(
+            cmd, number=canonical, jurisdiction_id=jurisdiction_id, agent_id=agent_id, event_id=event_id
+        )
+        existing = await corrections.add(
+            Correction(
+                idempotency_key=idempotency_key,
+                request_number=canonical,
+                event_id=event_id,
+                body_hash=fingerprint,
+                event_json=encode_event(event).decode(),
+            )
+        )
         # `existing` is set only when a concurrent call with the same key stored its correction first.
     if existing is not None and existing.body_hash != fingerprint:
         raise IdempotencyKeyReused(idempotency_key)
@@ -79,14 +88,22 @@ async def _known(number: str, tracking: TrackingView, merges: Merges, wait_s: fl
     return KnownRequest(tracked.jurisdiction_id, merge.original if merge else tracked.merged_into)
 
 
-async def _publish_once(idempotency_key: str, *, corrections: Corrections, event_log: EventLog) -> CorrectionReceipt:
+async def _publish_once(
+    idempotency_key: str, *, corrections: Corrections, event_log: EventLog
+) -> CorrectionReceipt:
     async with corrections.locked(idempotency_key) as lock:
         correction = lock.correction
         if correction.published and correction.position is not None:
             return CorrectionReceipt(correction.request_number, correction.position, created=False)
         position = await event_log.publish(decode_event(correction.event_json))
         await lock.mark_published(position)
-        log.info("location corrected", extra={"request_number": correction.request_number,
-                                               "event_id": str(correction.event_id),
-                                               "partition": position.partition, "offset": position.offset})
+        log.info(
+            "location corrected",
+            extra={
+                "request_number": correction.request_number,
+                "event_id": str(correction.event_id),
+                "partition": position.partition,
+                "offset": position.offset,
+            },
+        )
         return CorrectionReceipt(correction.request_number, position, created=True)

@@ -61,17 +61,28 @@ async def merge_duplicate(
     wait_s: float,
 ) -> MergeReceipt:
     duplicate, requested = _canonical(number, cmd.original)
-    await wait_until_known(tracking, (duplicate, requested), wait_s)  # just submitted: the view may lag a moment
+    await wait_until_known(
+        tracking, (duplicate, requested), wait_s
+    )  # just submitted: the view may lag a moment
     async with merges.serialised() as ledger:
         existing = await ledger.get(duplicate)
         if existing is None:
             known = await _known(ledger, tracking, duplicate, requested)
             plan = plan_merge(duplicate=duplicate, requested_original=requested, known=known)
             event = merged_event(plan, agent_id=agent_id, note=cmd.note)
-            await ledger.add(Merge(duplicate=duplicate, original=plan.original, requested_original=requested,
-                                   event_id=event.event_id, event_json=encode_event(event).decode()))
+            await ledger.add(
+                Merge(
+                    duplicate=duplicate,
+                    original=plan.original,
+                    requested_original=requested,
+                    event_id=event.event_id,
+                    event_json=encode_event(event).decode(),
+                )
+            )
         elif existing.requested_original != requested:
-            raise MergeRejected(MergeProblem.already_merged, f"{duplicate} is already merged into {existing.original}")
+            raise MergeRejected(
+                MergeProblem.already_merged, f"{duplicate} is already merged into {existing.original}"
+            )
     return await _publish_once(duplicate, merges=merges, event_log=event_log)
 
 
@@ -94,7 +105,9 @@ async def wait_until_known(tracking: TrackingView, numbers: tuple[str, ...], wai
             await asyncio.sleep(POLL_S)
 
 
-async def _known(ledger: MergeLedger, tracking: TrackingView, duplicate: str, requested: str) -> dict[str, KnownRequest]:
+async def _known(
+    ledger: MergeLedger, tracking: TrackingView, duplicate: str, requested: str
+) -> dict[str, KnownRequest]:
     """D, O and O's merge chain as intake knows them: the view, with the ledger's not yet folded merges on top."""
 
     async def lookup(number: str) -> KnownRequest | None:
@@ -123,11 +136,19 @@ async def _publish_once(duplicate: str, *, merges: Merges, event_log: EventLog) 
     async with merges.locked(duplicate) as lock:
         merge = lock.merge
         if merge.published and merge.position is not None:
-            return MergeReceipt(merge.duplicate, merge.original, merge.requested_original, merge.position,
-                                created=False)
+            return MergeReceipt(
+                merge.duplicate, merge.original, merge.requested_original, merge.position, created=False
+            )
         position = await event_log.publish(decode_event(merge.event_json))
         await lock.mark_published(position)
-        log.info("merged as duplicate", extra={"request_number": duplicate, "original": merge.original,
-                                                "event_id": str(merge.event_id), "partition": position.partition,
-                                                "offset": position.offset})
+        log.info(
+            "merged as duplicate",
+            extra={
+                "request_number": duplicate,
+                "original": merge.original,
+                "event_id": str(merge.event_id),
+                "partition": position.partition,
+                "offset": position.offset,
+            },
+        )
         return MergeReceipt(merge.duplicate, merge.original, merge.requested_original, position, created=True)

@@ -53,8 +53,9 @@ async def submit_service_request(
     existing = await submissions.get(idempotency_key)
     if existing is None:
         service = await catalogue.get(jurisdiction_id, cmd.service_code)
-        accepted = check_submission(cmd, jurisdiction_id=jurisdiction_id, service=service,
-                                    default_region=default_region)
+        accepted = check_submission(
+            cmd, jurisdiction_id=jurisdiction_id, service=service, default_region=default_region
+        )
         contact = await vault.seal(accepted.contact) if accepted.contact else None
         event_id = new_event_id()
         for _ in range(MAX_NUMBER_DRAWS):
@@ -62,8 +63,13 @@ async def submit_service_request(
             event = submitted_event(accepted, request_number=number, event_id=event_id, contact=contact)
             try:
                 existing = await submissions.add(
-                    Submission(idempotency_key=idempotency_key, request_number=number, event_id=event_id,
-                               body_hash=fingerprint, event_json=encode_event(event).decode())
+                    Submission(
+                        idempotency_key=idempotency_key,
+                        request_number=number,
+                        event_id=event_id,
+                        body_hash=fingerprint,
+                        event_json=encode_event(event).decode(),
+                    )
                 )
                 break
             except RequestNumberTaken:
@@ -76,14 +82,22 @@ async def submit_service_request(
     return await _publish_once(idempotency_key, submissions=submissions, event_log=event_log)
 
 
-async def _publish_once(idempotency_key: str, *, submissions: Submissions, event_log: EventLog) -> SubmissionReceipt:
+async def _publish_once(
+    idempotency_key: str, *, submissions: Submissions, event_log: EventLog
+) -> SubmissionReceipt:
     async with submissions.locked(idempotency_key) as lock:
         submission = lock.submission
         if submission.published and submission.position is not None:
             return SubmissionReceipt(submission.request_number, submission.position, created=False)
         position = await event_log.publish(decode_event(submission.event_json))
         await lock.mark_published(position)
-        log.info("service request submitted",
-                 extra={"request_number": submission.request_number, "event_id": str(submission.event_id),
-                        "partition": position.partition, "offset": position.offset})
+        log.info(
+            "service request submitted",
+            extra={
+                "request_number": submission.request_number,
+                "event_id": str(submission.event_id),
+                "partition": position.partition,
+                "offset": position.offset,
+            },
+        )
         return SubmissionReceipt(submission.request_number, position, created=True)

@@ -72,9 +72,15 @@ async def track_request(
 
     service = await catalogue.get(request.jurisdiction_id, request.service_code)
     original = await _followed(request, tracking)
-    original_service = await catalogue.get(original.jurisdiction_id, original.service_code) if original else None
-    return TrackedRequestView(request, service.service_name if service else None, original,
-                              original_service.service_name if original_service else None)
+    original_service = (
+        await catalogue.get(original.jurisdiction_id, original.service_code) if original else None
+    )
+    return TrackedRequestView(
+        request,
+        service.service_name if service else None,
+        original,
+        original_service.service_name if original_service else None,
+    )
 
 
 async def _followed(request: TrackedRequest, tracking: TrackingView) -> TrackedRequest | None:

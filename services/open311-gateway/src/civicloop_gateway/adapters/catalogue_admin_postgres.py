@@ -30,7 +30,9 @@ def _definition(row: tuple[Any, ...]) -> ServiceDefined:
 
 
 class PostgresCatalogueView(CatalogueView):
-    def __init__(self, pool: AsyncConnectionPool, *, schema: str, consumer: str, topic: str, timeout_s: float) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, *, schema: str, consumer: str, topic: str, timeout_s: float
+    ) -> None:
         self.pool = pool
         self.schema = schema
         self.consumer = consumer
@@ -57,6 +59,11 @@ class PostgresCatalogueView(CatalogueView):
 
     async def wait_until_applied(self, position: LogPosition) -> bool:
         return await wait_until_applied(
-            self.pool, schema=self.schema, consumer=self.consumer, topic=self.topic,
-            partition=position.partition, offset=position.offset, timeout_s=self.timeout_s,
+            self.pool,
+            schema=self.schema,
+            consumer=self.consumer,
+            topic=self.topic,
+            partition=position.partition,
+            offset=position.offset,
+            timeout_s=self.timeout_s,
         )

@@ -39,10 +39,16 @@ def _in(column: str, values: tuple[str, ...], params: dict[str, Any]) -> str:
 def requests_sql(q: RequestQuery, *, extra: int = 1) -> tuple[str, dict[str, Any]]:
     """The statement `Open311View.requests` runs for `q`, and its parameters."""
     where = ["jurisdiction_id = %(jurisdiction_id)s"]
-    params: dict[str, Any] = {"jurisdiction_id": q.jurisdiction_id, "limit": q.page.limit + extra,
-                              "offset": q.page.offset}
-    for column, values in (("service_request_id", q.ids), ("service_code", q.service_codes),
-                           ("status", q.statuses)):
+    params: dict[str, Any] = {
+        "jurisdiction_id": q.jurisdiction_id,
+        "limit": q.page.limit + extra,
+        "offset": q.page.offset,
+    }
+    for column, values in (
+        ("service_request_id", q.ids),
+        ("service_code", q.service_codes),
+        ("status", q.statuses),
+    ):
         if values is not None:
             where.append(_in(column, values, params))
     if q.requested is not None:
@@ -57,11 +63,15 @@ def requests_sql(q: RequestQuery, *, extra: int = 1) -> tuple[str, dict[str, Any
     if q.near is not None:
         # On the public point (`location` holds the H3 cell centre, never the exact point): repeated small-radius
         # queries cannot narrow a request down past its cell. A search near a cell's edge may miss by up to ~200 m.
-        where.append("ST_DWithin(location, ST_SetSRID(ST_MakePoint(%(near_long)s, %(near_lat)s), 4326)::geography,"
-                     " %(radius)s)")
+        where.append(
+            "ST_DWithin(location, ST_SetSRID(ST_MakePoint(%(near_long)s, %(near_lat)s), 4326)::geography,"
+            " %(radius)s)"
+        )
         params |= {"near_lat": q.near.lat, "near_long": q.near.long, "radius": q.near.radius_m}
-    sql = (f"select {_request_columns(q.extensions)} from gateway.requests where {' and '.join(where)}"
-           f" order by {q.order.value} limit %(limit)s offset %(offset)s")
+    sql = (
+        f"select {_request_columns(q.extensions)} from gateway.requests where {' and '.join(where)}"
+        f" order by {q.order.value} limit %(limit)s offset %(offset)s"
+    )
     return sql, params
 
 
@@ -87,16 +97,21 @@ class Open311View:
 
     # -- jurisdictions and catalogue --------------------------------------------------------------------------
     async def jurisdiction_exists(self, jurisdiction_id: str) -> bool:
-        return await self._one("select 1 as known from gateway.jurisdictions where jurisdiction_id = %s",
-                               (jurisdiction_id,)) is not None
+        return (
+            await self._one(
+                "select 1 as known from gateway.jurisdictions where jurisdiction_id = %s", (jurisdiction_id,)
+            )
+            is not None
+        )
 
     async def changeset(self, jurisdiction_id: str | None) -> datetime | None:
         """The latest catalogue change (of one jurisdiction, or of all)."""
         if jurisdiction_id is None:
             row = await self._one("select max(changeset) as changeset from gateway.jurisdictions", ())
         else:
-            row = await self._one("select changeset from gateway.jurisdictions where jurisdiction_id = %s",
-                                  (jurisdiction_id,))
+            row = await self._one(
+                "select changeset from gateway.jurisdictions where jurisdiction_id = %s", (jurisdiction_id,)
+            )
         return row["changeset"] if row else None
 
     async def services(self, jurisdiction_id: str) -> list[dict[str, Any]]:
@@ -106,7 +121,9 @@ class Open311View:
             (jurisdiction_id,),
         )
 
-    async def service_attributes(self, jurisdiction_id: str, service_code: str) -> list[dict[str, Any]] | None:
+    async def service_attributes(
+        self, jurisdiction_id: str, service_code: str
+    ) -> list[dict[str, Any]] | None:
         """The attributes of an active service; None when there is no such service."""
         row = await self._one(
             "select attributes from gateway.services where jurisdiction_id = %s and service_code = %s and active",
@@ -122,8 +139,9 @@ class Open311View:
         """
         return await self._rows(*requests_sql(q, extra=extra))
 
-    async def request(self, jurisdiction_id: str, service_request_id: str, *,
-                      extensions: bool = False) -> tuple[Any, ...] | None:
+    async def request(
+        self, jurisdiction_id: str, service_request_id: str, *, extensions: bool = False
+    ) -> tuple[Any, ...] | None:
         """One request row (as `requests` gives them), or None."""
         rows = await self._rows(
             f"select {_request_columns(extensions)} from gateway.requests"
@@ -133,7 +151,9 @@ class Open311View:
         return rows[0] if rows else None
 
     # -- tokens (written by the POST side, gateway.tokens) -----------------------------------------------------
-    async def token(self, jurisdiction_id: str, token: str, *, ttl: timedelta) -> tuple[str, str | None] | None:
+    async def token(
+        self, jurisdiction_id: str, token: str, *, ttl: timedelta
+    ) -> tuple[str, str | None] | None:
         """(token, service_request_id or None while pending); None for a token never issued here (or expired).
 
         A token resolves once its request is in the view, so the id it answers with can be fetched at once.
@@ -155,6 +175,11 @@ class Open311View:
             " external_status_code from gateway.request_updates"
             " where jurisdiction_id = %(j)s and updated_datetime >= %(lo)s and updated_datetime < %(hi)s"
             " order by updated_datetime, update_id limit %(limit)s offset %(offset)s",
-            {"j": q.jurisdiction_id, "lo": q.window.lower, "hi": q.window.upper, "limit": q.page.limit + extra,
-             "offset": q.page.offset},
+            {
+                "j": q.jurisdiction_id,
+                "lo": q.window.lower,
+                "hi": q.window.upper,
+                "limit": q.page.limit + extra,
+                "offset": q.page.offset,
+            },
         )

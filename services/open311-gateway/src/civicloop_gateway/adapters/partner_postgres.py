@@ -8,7 +8,9 @@ from civicloop_gateway.open311.dates import format_w3c
 from civicloop_gateway.service_layer.partner_admin import PartnerListing
 
 
-async def list_partners(pool: AsyncConnectionPool, *, jurisdiction_id: str | None = None) -> list[PartnerListing]:
+async def list_partners(
+    pool: AsyncConnectionPool, *, jurisdiction_id: str | None = None
+) -> list[PartnerListing]:
     async with pool.connection() as conn:
         cur = await conn.execute(
             "select jurisdiction_id, client_id, name, key_id, authorised_at, revoked_at from gateway.partners"

@@ -30,18 +30,40 @@ from civicloop_gateway.domain.catalogue import partner_key_row, service_row
 from civicloop_gateway.domain.request_view import RequestRow, UpdateRow, fold
 
 _ROW_COLUMNS = (
-    "service_request_id", "jurisdiction_id", "status", "civicloop_status", "status_notes", "service_name",
-    "service_code", "description", "agency_responsible", "service_notice", "requested_datetime",
-    "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url",
-    "media_urls", "source", "last_event_id", "h3_cell", "h3_resolution",
+    "service_request_id",
+    "jurisdiction_id",
+    "status",
+    "civicloop_status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+    "media_urls",
+    "source",
+    "last_event_id",
+    "h3_cell",
+    "h3_resolution",
 )
 # The exact point, read back from the geography (`point_lat`, `point_long` of the row).
 _POINT_COLUMNS = "ST_Y(location::geometry) as point_lat, ST_X(location::geometry) as point_long"
 
 
 async def _lock_service(conn: psycopg.AsyncConnection[Any], jurisdiction_id: str, service_code: str) -> None:
-    await conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 311))",
-                       (f"gateway.service:{jurisdiction_id}:{service_code}",))
+    await conn.execute(
+        "select pg_advisory_xact_lock(hashtextextended(%s, 311))",
+        (f"gateway.service:{jurisdiction_id}:{service_code}",),
+    )
 
 
 async def load_request(conn: psycopg.AsyncConnection[Any], service_request_id: str) -> RequestRow | None:
@@ -59,7 +81,9 @@ async def load_request(conn: psycopg.AsyncConnection[Any], service_request_id: s
     return RequestRow(**row)
 
 
-async def _service_name(conn: psycopg.AsyncConnection[Any], jurisdiction_id: str, service_code: str) -> str | None:
+async def _service_name(
+    conn: psycopg.AsyncConnection[Any], jurisdiction_id: str, service_code: str
+) -> str | None:
     cur = await conn.execute(
         "select service_name from gateway.services where jurisdiction_id = %s and service_code = %s",
         (jurisdiction_id, service_code),
@@ -90,21 +114,31 @@ async def _store_update(conn: psycopg.AsyncConnection[Any], update: UpdateRow) -
         "insert into gateway.request_updates (update_id, service_request_id, jurisdiction_id, status,"
         " updated_datetime, description, media_url, external_status_code)"
         " values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (update_id) do nothing",
-        (update.update_id, update.service_request_id, update.jurisdiction_id, update.status,
-         update.updated_datetime, update.description, update.media_url, update.external_status_code),
+        (
+            update.update_id,
+            update.service_request_id,
+            update.jurisdiction_id,
+            update.status,
+            update.updated_datetime,
+            update.description,
+            update.media_url,
+            update.external_status_code,
+        ),
     )
 
 
 def request_event_handler(*, resolution: int) -> Handler:
     """The handler of `requests.events`, making submitted places public at H3 `resolution`."""
+
     async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
         await apply_request_event(conn, event, resolution=resolution)
 
     return handle
 
 
-async def apply_request_event(conn: psycopg.AsyncConnection[Any], event: Event[Any], *,
-                              resolution: int = DEFAULT_RESOLUTION) -> None:
+async def apply_request_event(
+    conn: psycopg.AsyncConnection[Any], event: Event[Any], *, resolution: int = DEFAULT_RESOLUTION
+) -> None:
     """ConsumerRunner handler of `requests.events`: fold one event into its request's row and the updates."""
     if event.request_id is None:
         return
@@ -133,8 +167,15 @@ async def apply_config_event(conn: psycopg.AsyncConnection[Any], event: Event[An
             " on conflict (jurisdiction_id, client_id, key_id) do update set name = excluded.name,"
             " key_sha256 = excluded.key_sha256, authorised_at = excluded.authorised_at, revoked_at = null,"
             " last_event_id = excluded.last_event_id",
-            (row.jurisdiction_id, row.client_id, row.name, row.key_id, row.key_sha256, row.authorised_at,
-             row.last_event_id),
+            (
+                row.jurisdiction_id,
+                row.client_id,
+                row.name,
+                row.key_id,
+                row.key_sha256,
+                row.authorised_at,
+                row.last_event_id,
+            ),
         )
     elif isinstance(payload, PartnerKeyRevoked):
         await conn.execute(
@@ -155,8 +196,20 @@ async def _apply_service(conn: psycopg.AsyncConnection[Any], event: Event[Servic
         " description = excluded.description, metadata = excluded.metadata, type = excluded.type,"
         " keywords = excluded.keywords, service_group = excluded.service_group, attributes = excluded.attributes,"
         " active = excluded.active, changeset = excluded.changeset, last_event_id = excluded.last_event_id",
-        (row.jurisdiction_id, row.service_code, row.service_name, row.description, row.metadata, row.type,
-         row.keywords, row.group, Jsonb(list(row.attributes)), row.active, row.changeset, row.last_event_id),
+        (
+            row.jurisdiction_id,
+            row.service_code,
+            row.service_name,
+            row.description,
+            row.metadata,
+            row.type,
+            row.keywords,
+            row.group,
+            Jsonb(list(row.attributes)),
+            row.active,
+            row.changeset,
+            row.last_event_id,
+        ),
     )
     await conn.execute(
         "insert into gateway.jurisdictions (jurisdiction_id, changeset, first_seen_at) values (%s, %s, %s)"

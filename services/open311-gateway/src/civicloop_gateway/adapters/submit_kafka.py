@@ -27,7 +27,9 @@ class ProducerEventLog(EventLog):
         try:
             position = await asyncio.wait_for(self.producer.publish(event), timeout=self.publish_timeout_s)
         except (KafkaError, TimeoutError) as exc:
-            raise EventLogUnavailable(f"the event log did not acknowledge within {self.publish_timeout_s}s") from exc
+            raise EventLogUnavailable(
+                f"the event log did not acknowledge within {self.publish_timeout_s}s"
+            ) from exc
         return LogPosition(position.partition, position.offset)
 
 

@@ -48,9 +48,7 @@ _SUBMISSION_COLUMNS = (
     "event_id, digest, jurisdiction_id, client_id, request_number, service_type, token, service_notice,"
     " event::text as event_json, state, partition, kafka_offset, created_at"
 )
-_UPDATE_COLUMNS = (
-    "update_id, jurisdiction_id, client_id, partner_update_id, service_request_id, digest, events, state, created_at"
-)
+_UPDATE_COLUMNS = "update_id, jurisdiction_id, client_id, partner_update_id, service_request_id, digest, events, state, created_at"
 
 
 def _submission(row: dict[str, Any]) -> Submission:
@@ -85,7 +83,8 @@ class _SubmissionLock(SubmissionLock):
         )
         if s.token is not None:
             await self._conn.execute(
-                "update gateway.tokens set service_request_id = %s where token = %s", (s.request_number, s.token)
+                "update gateway.tokens set service_request_id = %s where token = %s",
+                (s.request_number, s.token),
             )
         self.submission = replace(s, state=SubmissionState.published, position=position)
         return self.submission
@@ -100,7 +99,9 @@ class PostgresSubmissions(Submissions):
             return await self._recent(conn, digest, window)
 
     @staticmethod
-    async def _recent(conn: psycopg.AsyncConnection[Any], digest: str, window: timedelta) -> Submission | None:
+    async def _recent(
+        conn: psycopg.AsyncConnection[Any], digest: str, window: timedelta
+    ) -> Submission | None:
         cur = conn.cursor(row_factory=dict_row)
         await cur.execute(
             f"select {_SUBMISSION_COLUMNS} from gateway.submissions"
@@ -114,7 +115,9 @@ class PostgresSubmissions(Submissions):
         try:
             async with self.pool.connection() as conn, conn.transaction():
                 # Concurrent identical POSTs queue here; the first stores, the others find it.
-                await conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (submission.digest,))
+                await conn.execute(
+                    "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (submission.digest,)
+                )
                 earlier = await self._recent(conn, submission.digest, window)
                 if earlier is not None:
                     return earlier
@@ -122,9 +125,17 @@ class PostgresSubmissions(Submissions):
                     "insert into gateway.submissions (event_id, digest, jurisdiction_id, client_id, request_number,"
                     " service_type, token, service_notice, event, state)"
                     " values (%s, %s, %s, %s, %s, %s, %s, %s, %s::json, 'pending')",
-                    (submission.event_id, submission.digest, submission.jurisdiction_id, submission.client_id,
-                     submission.request_number, submission.service_type.value, submission.token,
-                     submission.service_notice, submission.event_json),
+                    (
+                        submission.event_id,
+                        submission.digest,
+                        submission.jurisdiction_id,
+                        submission.client_id,
+                        submission.request_number,
+                        submission.service_type.value,
+                        submission.token,
+                        submission.service_notice,
+                        submission.event_json,
+                    ),
                 )
                 if submission.token is not None:
                     await conn.execute(
@@ -141,8 +152,10 @@ class PostgresSubmissions(Submissions):
     async def locked(self, event_id: UUID) -> AsyncIterator[SubmissionLock]:
         async with self.pool.connection() as conn, conn.transaction():
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(f"select {_SUBMISSION_COLUMNS} from gateway.submissions where event_id = %s for update",
-                              (event_id,))
+            await cur.execute(
+                f"select {_SUBMISSION_COLUMNS} from gateway.submissions where event_id = %s for update",
+                (event_id,),
+            )
             row = await cur.fetchone()
             if row is None:
                 raise LookupError(f"no submission with event id {event_id}")
@@ -191,7 +204,9 @@ class PostgresUpdates(Updates):
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
 
-    async def by_partner_id(self, jurisdiction_id: str, client_id: str, partner_update_id: str) -> StoredUpdate | None:
+    async def by_partner_id(
+        self, jurisdiction_id: str, client_id: str, partner_update_id: str
+    ) -> StoredUpdate | None:
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
@@ -208,8 +223,15 @@ class PostgresUpdates(Updates):
                 "insert into gateway.posted_updates (update_id, jurisdiction_id, client_id, partner_update_id,"
                 " service_request_id, digest, events, state) values (%s, %s, %s, %s, %s, %s, %s, 'pending')"
                 " on conflict (jurisdiction_id, client_id, partner_update_id) do nothing",
-                (update.update_id, update.jurisdiction_id, update.client_id, update.partner_update_id,
-                 update.service_request_id, update.digest, update.events_json),
+                (
+                    update.update_id,
+                    update.jurisdiction_id,
+                    update.client_id,
+                    update.partner_update_id,
+                    update.service_request_id,
+                    update.digest,
+                    update.events_json,
+                ),
             )
         if cur.rowcount == 1:
             return None
@@ -220,8 +242,10 @@ class PostgresUpdates(Updates):
     async def locked(self, update_id: str) -> AsyncIterator[UpdateLock]:
         async with self.pool.connection() as conn, conn.transaction():
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(f"select {_UPDATE_COLUMNS} from gateway.posted_updates where update_id = %s for update",
-                              (update_id,))
+            await cur.execute(
+                f"select {_UPDATE_COLUMNS} from gateway.posted_updates where update_id = %s for update",
+                (update_id,),
+            )
             row = await cur.fetchone()
             if row is None:
                 raise LookupError(f"no posted update {update_id!r}")
@@ -270,20 +294,25 @@ class PostgresCatalogue(Catalogue):
 class PostgresJurisdictions(Jurisdictions):
     """G-60..G-62 by the read side's rule (`domain/jurisdictions.py`), so reads and writes agree."""
 
-    def __init__(self, pool: AsyncConnectionPool, *, single: bool, default_jurisdiction_id: str | None) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, *, single: bool, default_jurisdiction_id: str | None
+    ) -> None:
         self.pool = pool
         self.single = single
         self.default = default_jurisdiction_id
 
     async def _exists(self, jurisdiction_id: str) -> bool:
         async with self.pool.connection() as conn:
-            cur = await conn.execute("select 1 from gateway.jurisdictions where jurisdiction_id = %s",
-                                     (jurisdiction_id,))
+            cur = await conn.execute(
+                "select 1 from gateway.jurisdictions where jurisdiction_id = %s", (jurisdiction_id,)
+            )
             return await cur.fetchone() is not None
 
     async def resolve(self, given: str | None) -> str:
         try:
-            return await resolve_jurisdiction(given, single=self.single, default=self.default, exists=self._exists)
+            return await resolve_jurisdiction(
+                given, single=self.single, default=self.default, exists=self._exists
+            )
         except JurisdictionMissing as exc:
             raise BadRequest(f"{exc}.") from None
         except JurisdictionNotFound as exc:
@@ -311,7 +340,9 @@ class PostgresRequests(Requests):
 class PostgresRequestView(RequestView):
     """Where the Open311 request view's consumer stands, from the positions it stores with its writes."""
 
-    def __init__(self, pool: AsyncConnectionPool, *, schema: str, consumer: str, topic: str, timeout_s: float) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, *, schema: str, consumer: str, topic: str, timeout_s: float
+    ) -> None:
         self.pool = pool
         self.schema = schema
         self.consumer = consumer
@@ -320,6 +351,11 @@ class PostgresRequestView(RequestView):
 
     async def wait_until_applied(self, position: LogPosition) -> bool:
         return await wait_until_applied(
-            self.pool, schema=self.schema, consumer=self.consumer, topic=self.topic,
-            partition=position.partition, offset=position.offset, timeout_s=self.timeout_s,
+            self.pool,
+            schema=self.schema,
+            consumer=self.consumer,
+            topic=self.topic,
+            partition=position.partition,
+            offset=position.offset,
+            timeout_s=self.timeout_s,
         )

@@ -18,9 +18,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class SubmitSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CIVICLOOP_", extra="ignore")
 
-    dedup_window: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0),
-                                    description="retries of the same POST within this window make no new request")
-    default_phone_region: str = Field(default="US", description="ISO 3166 region for numbers without +country")
+    dedup_window: timedelta = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        description="retries of the same POST within this window make no new request",
+    )
+    default_phone_region: str = Field(
+        default="US", description="ISO 3166 region for numbers without +country"
+    )
 
     @field_validator("default_phone_region")
     @classmethod

@@ -89,7 +89,9 @@ class Jurisdictions:
         if not jurisdiction_id:
             if len(self.adapters) == 1:
                 return next(iter(self.adapters.items()))
-            raise Open311Error(400, 400, "jurisdiction_id is required: this endpoint serves several jurisdictions.")
+            raise Open311Error(
+                400, 400, "jurisdiction_id is required: this endpoint serves several jurisdictions."
+            )
         adapter = self.adapters.get(jurisdiction_id)
         if adapter is None:
             raise Open311Error(404, 404, f"jurisdiction_id not found: {jurisdiction_id}")
@@ -202,7 +204,9 @@ def create_adapter_app(config: AdapterAppConfig) -> FastAPI:
             for name, value in body.multi_items():
                 if not isinstance(value, UploadFile):
                     pairs.append((name, value))
-        pairs += [(k, v) for k, v in request.query_params.multi_items() if k in ("jurisdiction_id", "api_key")]
+        pairs += [
+            (k, v) for k, v in request.query_params.multi_items() if k in ("jurisdiction_id", "api_key")
+        ]
         form = OpenForm.parse(pairs)
         jid, adapter = jurisdictions.pick(form.get("jurisdiction_id"))
         expected_key = jurisdictions.api_keys[jid]
@@ -243,8 +247,11 @@ def create_adapter_app(config: AdapterAppConfig) -> FastAPI:
         codes = set(_list(request, "service_code"))
         window = window_of(request, jurisdictions.window_days(jid))
         rows = await _guard(adapter.requests(window))
-        rows = [r for r in rows if (not statuses or r["status"] in statuses)
-                and (not codes or r.get("service_code") in codes)]
+        rows = [
+            r
+            for r in rows
+            if (not statuses or r["status"] in statuses) and (not codes or r.get("service_code") in codes)
+        ]
         return _respond(requests_document(request_record(r) for r in rows[:MAX_RESULTS]), f)
 
     @router.get("/requests/{resource}")

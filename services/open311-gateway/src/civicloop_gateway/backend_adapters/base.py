@@ -57,10 +57,15 @@ class Update:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
-        return {"update_id": self.update_id, "service_request_id": self.service_request_id,
-                "status": self.status, "updated_datetime": self.updated_datetime,
-                "description": self.description, "media_url": self.media_url,
-                "external_status_code": self.external_status_code}
+        return {
+            "update_id": self.update_id,
+            "service_request_id": self.service_request_id,
+            "status": self.status,
+            "updated_datetime": self.updated_datetime,
+            "description": self.description,
+            "media_url": self.media_url,
+            "external_status_code": self.external_status_code,
+        }
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,19 @@ def request_rows(updates: Iterable[Update]) -> list[dict[str, Any]]:
     latest: dict[str, Update] = {}
     for u in updates:
         current = latest.get(u.service_request_id)
-        if current is None or (u.updated_datetime, u.update_id) > (current.updated_datetime, current.update_id):
+        if current is None or (u.updated_datetime, u.update_id) > (
+            current.updated_datetime,
+            current.update_id,
+        ):
             latest[u.service_request_id] = u
     rows = []
     for u in sorted(latest.values(), key=lambda x: (x.updated_datetime, x.service_request_id), reverse=True):
-        row: dict[str, Any] = {"service_request_id": u.service_request_id, "status": u.status,
-                               "status_notes": u.description or None, "updated_datetime": u.updated_datetime}
+        row: dict[str, Any] = {
+            "service_request_id": u.service_request_id,
+            "status": u.status,
+            "status_notes": u.description or None,
+            "updated_datetime": u.updated_datetime,
+        }
         row.update({k: v for k, v in u.extra.items() if v is not None})
         rows.append(row)
     return rows

@@ -9,8 +9,11 @@ import typer
 CONFIG = typer.Option(..., "--config", exists=True, dir_okay=False, help="the adapters' JSON or YAML file")
 HOST = typer.Option("127.0.0.1", help="interface to listen on")
 PORT = typer.Option(8010, help="port to listen on")
-app = typer.Typer(help="Open311 adapters in front of back-ends that are not Open311.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="Open311 adapters in front of back-ends that are not Open311.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 @app.command()
@@ -24,8 +27,7 @@ def check(config: Path = CONFIG) -> None:
 
 
 @app.command()
-def serve(
-config: Path = CONFIG, host: str = HOST, port: int = PORT) -> None:
+def serve(config: Path = CONFIG, host: str = HOST, port: int = PORT) -> None:
     """Serve the adapters' Open311 endpoints."""
     import uvicorn
 

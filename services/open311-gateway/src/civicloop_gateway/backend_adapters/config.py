@@ -73,18 +73,27 @@ class ServiceEntry(_Strict):
     backend: dict[str, Any] = Field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
-        return {"service_code": self.service_code, "service_name": self.service_name,
-                "description": self.description, "metadata": False, "type": self.type,
-                "keywords": self.keywords, "service_group": self.group}
+        return {
+            "service_code": self.service_code,
+            "service_name": self.service_name,
+            "description": self.description,
+            "metadata": False,
+            "type": self.type,
+            "keywords": self.keywords,
+            "service_group": self.group,
+        }
 
 
 class _AdapterBase(_Strict):
     services: list[ServiceEntry] = Field(default_factory=list)
-    api_key_ref: str | None = Field(None, description="when set, POSTs must carry this api_key (403 otherwise)")
+    api_key_ref: str | None = Field(
+        None, description="when set, POSTs must carry this api_key (403 otherwise)"
+    )
     default_window_days: int = Field(90, ge=1, description="the window of a GET without dates")
 
 
 # -- CSV update feed -----------------------------------------------------------------------------------------------
+
 
 class CsvColumns(_Strict):
     external_id: str
@@ -100,8 +109,12 @@ class CsvFeedSettings(_AdapterBase):
     url_auth: Auth | None = None
     columns: CsvColumns
     status_map: StatusMap = Field(default_factory=dict)
-    default_status: Open311Status | None = Field(None, description="for statuses not in the map; None skips the row")
-    timestamp_format: str | None = Field(None, description="strptime format; ISO 8601 when unset; 'epoch' for seconds")
+    default_status: Open311Status | None = Field(
+        None, description="for statuses not in the map; None skips the row"
+    )
+    timestamp_format: str | None = Field(
+        None, description="strptime format; ISO 8601 when unset; 'epoch' for seconds"
+    )
     timezone: TimeZoneName = "UTC"
     delimiter: str = ","
     encoding: str = "utf-8-sig"
@@ -115,6 +128,7 @@ class CsvFeedSettings(_AdapterBase):
 
 
 # -- Generic REST work orders --------------------------------------------------------------------------------------
+
 
 class NoAuth(_Strict):
     kind: Literal["none"] = "none"
@@ -190,7 +204,9 @@ class RestWorkOrderSettings(_AdapterBase):
     fetch: FetchCall | None = None
     status_map: StatusMap = Field(default_factory=dict)
     default_status: Open311Status | None = "open"
-    service_code_map: dict[str, str] = Field(default_factory=dict, description="their category -> service_code")
+    service_code_map: dict[str, str] = Field(
+        default_factory=dict, description="their category -> service_code"
+    )
 
 
 CsvFeedSettings.model_rebuild()

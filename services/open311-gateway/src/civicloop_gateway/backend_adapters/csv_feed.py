@@ -74,21 +74,29 @@ def parse_export(text: str, source: str, settings: CsvFeedSettings) -> tuple[lis
             skipped.append(Skipped(source, line, "no external id"))
             continue
         try:
-            when = parse_timestamp(row.get(cols.timestamp), fmt=settings.timestamp_format,
-                                   timezone=settings.timezone)
+            when = parse_timestamp(
+                row.get(cols.timestamp), fmt=settings.timestamp_format, timezone=settings.timezone
+            )
         except MappingError as exc:
             skipped.append(Skipped(source, line, str(exc)))
             continue
         mapped = map_status(raw_status, statuses, settings.default_status) if raw_status else None
         if mapped is None:
-            skipped.append(Skipped(source, line, f"unmapped status {raw_status!r}" if raw_status else "no status"))
+            skipped.append(
+                Skipped(source, line, f"unmapped status {raw_status!r}" if raw_status else "no status")
+            )
             continue
         status, external_code = mapped
-        updates.append(Update(
-            update_id=update_hash(external_id, raw_status, when, comment),
-            service_request_id=external_id, status=status, updated_datetime=when, description=comment,
-            external_status_code=external_code,
-        ))
+        updates.append(
+            Update(
+                update_id=update_hash(external_id, raw_status, when, comment),
+                service_request_id=external_id,
+                status=status,
+                updated_datetime=when,
+                description=comment,
+                external_status_code=external_code,
+            )
+        )
     return updates, skipped
 
 
@@ -105,17 +113,23 @@ class CsvFeedAdapter:
         self.jurisdiction_id = jurisdiction_id
         self.settings = settings
         self.services = settings.services
-        self._client = (make_client("", settings.url_auth, settings.timeout_s)
-                        if settings.url is not None else None)
+        self._client = (
+            make_client("", settings.url_auth, settings.timeout_s) if settings.url is not None else None
+        )
 
     async def _exports(self) -> list[tuple[str, str]]:
         if self._client is not None:
             try:
-                response = await call(self._client, "GET", self.settings.url or "",
-                                      headers={"Accept": "text/csv, */*"})
+                response = await call(
+                    self._client, "GET", self.settings.url or "", headers={"Accept": "text/csv, */*"}
+                )
             except BackendRejected as exc:  # no export there (yet): a read to retry, not a bad request
-                raise BackendUnavailable(f"The CSV export could not be fetched (HTTP {exc.status}).") from None
-            return [(self.settings.url or "", response.content.decode(self.settings.encoding, errors="replace"))]
+                raise BackendUnavailable(
+                    f"The CSV export could not be fetched (HTTP {exc.status})."
+                ) from None
+            return [
+                (self.settings.url or "", response.content.decode(self.settings.encoding, errors="replace"))
+            ]
         directory = Path(self.settings.directory or "")
         if not directory.is_dir():
             log.warning("csv drop directory missing", extra={"jurisdiction_id": self.jurisdiction_id})
@@ -123,10 +137,14 @@ class CsvFeedAdapter:
         exports = []
         for path in sorted(directory.glob("*.csv")):
             try:
-                exports.append((path.name, path.read_bytes().decode(self.settings.encoding, errors="replace")))
+                exports.append(
+                    (path.name, path.read_bytes().decode(self.settings.encoding, errors="replace"))
+                )
             except OSError:
-                log.warning("csv export unreadable", extra={"jurisdiction_id": self.jurisdiction_id,
-                                                            "file": path.name})
+                log.warning(
+                    "csv export unreadable",
+                    extra={"jurisdiction_id": self.jurisdiction_id, "file": path.name},
+                )
         return exports
 
     async def all_updates(self) -> list[Update]:
@@ -138,7 +156,8 @@ class CsvFeedAdapter:
             skipped += bad
         if skipped:
             log.warning(
-                "csv feed: skipped %d malformed row(s): %s", len(skipped),
+                "csv feed: skipped %d malformed row(s): %s",
+                len(skipped),
                 "; ".join(f"{s.source}:{s.line} {s.reason}" for s in skipped[:20]),
                 extra={"jurisdiction_id": self.jurisdiction_id, "skipped": len(skipped)},
             )

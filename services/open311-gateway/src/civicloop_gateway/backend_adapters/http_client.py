@@ -56,8 +56,13 @@ def their_message(response: httpx.Response) -> str:
 
 def make_client(base_url: str, auth: Any, timeout_s: float) -> httpx.AsyncClient:
     headers, basic = auth_headers(auth)
-    return httpx.AsyncClient(base_url=base_url, headers={"Accept": "application/json", **headers}, auth=basic,
-                             timeout=timeout_s, follow_redirects=False)
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers={"Accept": "application/json", **headers},
+        auth=basic,
+        timeout=timeout_s,
+        follow_redirects=False,
+    )
 
 
 async def call(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:

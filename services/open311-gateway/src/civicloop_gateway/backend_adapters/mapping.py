@@ -140,8 +140,12 @@ def build_document(fields: Mapping[str, Any], context: Mapping[str, Any]) -> dic
     return body
 
 
-def post_context(fields: Mapping[str, str], attributes: Mapping[str, list[str]], media_urls: list[str],
-                 service: Mapping[str, Any]) -> dict[str, Any]:
+def post_context(
+    fields: Mapping[str, str],
+    attributes: Mapping[str, list[str]],
+    media_urls: list[str],
+    service: Mapping[str, Any],
+) -> dict[str, Any]:
     """What a field mapping can read from an Open311 POST: the fields, `attribute.CODE` (one value, or a list for
     several), `media_url` (the first) and `media_urls`, and `service.*` (the configured service entry)."""
     context: dict[str, Any] = dict(fields)
@@ -151,8 +155,9 @@ def post_context(fields: Mapping[str, str], attributes: Mapping[str, list[str]],
                 context[name] = float(context[name])
             except ValueError:
                 pass
-    context["attribute"] = {code: values[0] if len(values) == 1 else list(values)
-                            for code, values in attributes.items()}
+    context["attribute"] = {
+        code: values[0] if len(values) == 1 else list(values) for code, values in attributes.items()
+    }
     context["media_urls"] = list(media_urls)
     context["media_url"] = media_urls[0] if media_urls else None
     context["service"] = dict(service)
@@ -213,7 +218,11 @@ def map_status(raw: Any, status_map: Mapping[str, Any], default: str | None) -> 
 
 def update_hash(*parts: Any) -> str:
     """A stable update id: the SHA-256 of the normalised parts, 24 hex digits."""
-    normalised = [p.astimezone(UTC).isoformat() if isinstance(p, datetime)
-                  else (None if p is None else " ".join(str(p).split())) for p in parts]
+    normalised = [
+        p.astimezone(UTC).isoformat()
+        if isinstance(p, datetime)
+        else (None if p is None else " ".join(str(p).split()))
+        for p in parts
+    ]
     digest = hashlib.sha256(json.dumps(normalised, ensure_ascii=False, separators=(",", ":")).encode())
     return digest.hexdigest()[:24]

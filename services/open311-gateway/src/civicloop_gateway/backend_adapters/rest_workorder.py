@@ -52,8 +52,13 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def item_to_update(item: Any, spec: ListCall, status_map: dict[str, Any], default_status: str | None,
-                   service_code_map: dict[str, str]) -> Update | None:
+def item_to_update(
+    item: Any,
+    spec: ListCall,
+    status_map: dict[str, Any],
+    default_status: str | None,
+    service_code_map: dict[str, str],
+) -> Update | None:
     """One work order from their list as an Open311 update; None when it lacks what an update needs (pure)."""
     if not isinstance(item, dict):
         return None
@@ -62,7 +67,9 @@ def item_to_update(item: Any, spec: ListCall, status_map: dict[str, Any], defaul
     if wid is None or raw_status is None:
         return None
     try:
-        when = parse_timestamp(get_path(item, spec.updated), fmt=spec.timestamp_format, timezone=spec.timezone)
+        when = parse_timestamp(
+            get_path(item, spec.updated), fmt=spec.timestamp_format, timezone=spec.timezone
+        )
     except MappingError:
         return None
     mapped = map_status(raw_status, status_map, default_status)
@@ -89,14 +96,19 @@ def item_to_update(item: Any, spec: ListCall, status_map: dict[str, Any], defaul
                 extra[name] = None
     if spec.requested:
         try:
-            extra["requested_datetime"] = parse_timestamp(get_path(item, spec.requested),
-                                                          fmt=spec.timestamp_format, timezone=spec.timezone)
+            extra["requested_datetime"] = parse_timestamp(
+                get_path(item, spec.requested), fmt=spec.timestamp_format, timezone=spec.timezone
+            )
         except MappingError:
             pass
     return Update(
         update_id=their_update_id or update_hash(wid, raw_status, when, comment),
-        service_request_id=wid, status=status, updated_datetime=when, description=comment,
-        external_status_code=external_code, extra=extra,
+        service_request_id=wid,
+        status=status,
+        updated_datetime=when,
+        description=comment,
+        external_status_code=external_code,
+        extra=extra,
     )
 
 
@@ -105,8 +117,9 @@ class RestWorkOrderAdapter:
         self.jurisdiction_id = jurisdiction_id
         self.settings = settings
         self.services = settings.services
-        self._status_map = {k: (v.model_dump() if isinstance(v, StatusTarget) else v)
-                            for k, v in settings.status_map.items()}
+        self._status_map = {
+            k: (v.model_dump() if isinstance(v, StatusTarget) else v) for k, v in settings.status_map.items()
+        }
         self._client = make_client(settings.base_url, settings.auth, settings.timeout_s)
 
     def work_order(self, request: NewRequest) -> dict[str, Any]:
@@ -120,8 +133,10 @@ class RestWorkOrderAdapter:
         response = await call(self._client, spec.method, spec.path, json=self.work_order(request))
         new_id = _text(get_path(_json(response), spec.id_path))
         if new_id is None:
-            log.warning("back-end answered without an id", extra={"jurisdiction_id": self.jurisdiction_id,
-                                                                   "id_path": spec.id_path})
+            log.warning(
+                "back-end answered without an id",
+                extra={"jurisdiction_id": self.jurisdiction_id, "id_path": spec.id_path},
+            )
             raise BackendUnavailable("The back-end accepted the work order but gave no id.")
         return new_id
 
@@ -159,8 +174,10 @@ class RestWorkOrderAdapter:
                 page += 1
             else:
                 return items
-        log.warning("rest work orders: stopped after max_pages", extra={"jurisdiction_id": self.jurisdiction_id,
-                                                                         "max_pages": spec.max_pages})
+        log.warning(
+            "rest work orders: stopped after max_pages",
+            extra={"jurisdiction_id": self.jurisdiction_id, "max_pages": spec.max_pages},
+        )
         return items
 
     def _to_update(self, item: Any) -> Update | None:
@@ -178,8 +195,11 @@ class RestWorkOrderAdapter:
             if window.contains(update.updated_datetime):
                 found.setdefault(update.update_id, update)
         if unreadable:
-            log.warning("rest work orders: skipped %d unreadable item(s)", unreadable,
-                        extra={"jurisdiction_id": self.jurisdiction_id})
+            log.warning(
+                "rest work orders: skipped %d unreadable item(s)",
+                unreadable,
+                extra={"jurisdiction_id": self.jurisdiction_id},
+            )
         return sorted(found.values(), key=lambda u: (u.updated_datetime, u.update_id))
 
     async def requests(self, window: Window) -> list[dict[str, Any]]:
@@ -188,7 +208,11 @@ class RestWorkOrderAdapter:
     async def request(self, service_request_id: str) -> dict[str, Any]:
         fetch = self.settings.fetch
         if fetch is None:
-            rows = [r for r in await self.requests(Window(None, None)) if r["service_request_id"] == service_request_id]
+            rows = [
+                r
+                for r in await self.requests(Window(None, None))
+                if r["service_request_id"] == service_request_id
+            ]
             if not rows:
                 raise RequestNotFound(service_request_id)
             return rows[0]

@@ -30,7 +30,9 @@ class AttributeInput(BaseModel):
     datatype: AttributeDatatype
     required: bool = False
     datatype_description: str | None = Field(default=None, max_length=500)
-    order: int = Field(ge=1, description="SD-08: a positive integer not used by another attribute of the service")
+    order: int = Field(
+        ge=1, description="SD-08: a positive integer not used by another attribute of the service"
+    )
     description: str = Field(default="", max_length=2000)
     values: list[AttributeValueInput] = Field(default_factory=list)
 
@@ -38,7 +40,9 @@ class AttributeInput(BaseModel):
     @classmethod
     def _readable_in_a_form(cls, v: str) -> str:
         if v != v.strip() or "[" in v or "]" in v:
-            raise ValueError("a code has no surrounding spaces and no brackets (it is sent as attribute[CODE])")
+            raise ValueError(
+                "a code has no surrounding spaces and no brackets (it is sent as attribute[CODE])"
+            )
         return v
 
     @model_validator(mode="after")
@@ -52,13 +56,20 @@ class AttributeInput(BaseModel):
         elif self.values:
             raise ValueError(f"attribute {self.code!r}: only list datatypes have values (SD-10)")
         if self.required and not self.variable:
-            raise ValueError(f"attribute {self.code!r}: an informational attribute (variable=false) cannot be required")
+            raise ValueError(
+                f"attribute {self.code!r}: an informational attribute (variable=false) cannot be required"
+            )
         return self
 
     def to_event_model(self) -> ServiceAttribute:
         return ServiceAttribute(
-            code=self.code, variable=self.variable, datatype=self.datatype, required=self.required,
-            datatype_description=self.datatype_description, order=self.order, description=self.description,
+            code=self.code,
+            variable=self.variable,
+            datatype=self.datatype,
+            required=self.required,
+            datatype_description=self.datatype_description,
+            order=self.order,
+            description=self.description,
             values=[AttributeValue(key=v.key, name=v.name) for v in self.values],
         )
 
@@ -92,7 +103,9 @@ class ServiceFields(BaseModel):
         orders = [a.order for a in self.attributes]
         repeated = sorted({o for o in orders if orders.count(o) > 1})
         if repeated:
-            raise ValueError(f"attribute orders must be unique; repeated: {', '.join(map(str, repeated))} (SD-08)")
+            raise ValueError(
+                f"attribute orders must be unique; repeated: {', '.join(map(str, repeated))} (SD-08)"
+            )
         return self
 
     def definition(self, service_code: str, *, active: bool = True) -> ServiceDefined:
@@ -111,8 +124,12 @@ class ServiceFields(BaseModel):
 class ServiceInput(ServiceFields):
     """A new service of the catalogue."""
 
-    service_code: str = Field(min_length=1, max_length=64, pattern=r"^[\w\-.]+$",
-                              description="G-03: letters, digits, '_', '-' and '.'")
+    service_code: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\w\-.]+$",
+        description="G-03: letters, digits, '_', '-' and '.'",
+    )
 
 
 def deactivated(definition: ServiceDefined) -> ServiceDefined:

@@ -26,11 +26,15 @@ async def resolve_jurisdiction(
         if default is None:
             raise JurisdictionMissing("this endpoint has no jurisdiction configured")
         if given is not None and given != default:
-            raise JurisdictionNotFound(f"jurisdiction_id {given!r} not found: this endpoint serves {default!r}")
+            raise JurisdictionNotFound(
+                f"jurisdiction_id {given!r} not found: this endpoint serves {default!r}"
+            )
         return default
     if given is None:
         if default is None:
-            raise JurisdictionMissing("jurisdiction_id was not provided; this endpoint serves several jurisdictions")
+            raise JurisdictionMissing(
+                "jurisdiction_id was not provided; this endpoint serves several jurisdictions"
+            )
         given = default
     if not await exists(given):
         raise JurisdictionNotFound(f"jurisdiction_id {given!r} not found")

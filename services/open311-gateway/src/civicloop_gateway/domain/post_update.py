@@ -99,10 +99,14 @@ def read_update(form: OpenForm) -> PostedUpdate:
             errors.append(f"updated_datetime: {exc}")
     description = plain_text(form.get("description") or "")
     if len(description) > DESCRIPTION_MAX:
-        errors.append(f"description is limited to {DESCRIPTION_MAX:,} characters; {len(description):,} were sent.")
+        errors.append(
+            f"description is limited to {DESCRIPTION_MAX:,} characters; {len(description):,} were sent."
+        )
     media_urls = form.all("media_url")
     if len(media_urls) > MEDIA_URLS_MAX or any(len(u) > MEDIA_URL_MAX for u in media_urls):
-        errors.append(f"media_url is accepted at most {MEDIA_URLS_MAX} times, each up to {MEDIA_URL_MAX} characters.")
+        errors.append(
+            f"media_url is accepted at most {MEDIA_URLS_MAX} times, each up to {MEDIA_URL_MAX} characters."
+        )
     if media_urls and not description:
         errors.append("description is required when media_url is given (a photo is posted as a comment).")
     partner_update_id = form.get("update_id")
@@ -141,13 +145,17 @@ def update_events(
     """
     actor = Actor(kind=ActorKind.partner, id=client_id)
     common: dict[str, Any] = {
-        "request_id": update.service_request_id, "jurisdiction_id": jurisdiction_id, "actor": actor,
-        "source": partner_source(client_id), "occurred_at": update.updated_datetime,
+        "request_id": update.service_request_id,
+        "jurisdiction_id": jurisdiction_id,
+        "actor": actor,
+        "source": partner_source(client_id),
+        "occurred_at": update.updated_datetime,
     }
     events: list[Event[Any]] = []
     if update.description:
-        comment = CommentAdded(text=update.description, visibility=CommentVisibility.public,
-                               media_urls=update.media_urls)
+        comment = CommentAdded(
+            text=update.description, visibility=CommentVisibility.public, media_urls=update.media_urls
+        )
         events.append(Event.create(comment, event_id=event_ids[0], **common))
     if update.new_status is not None and update.new_status is not current_status:
         change = StatusChanged(

@@ -102,7 +102,9 @@ def statuses(values: Sequence[str] | None) -> tuple[str, ...] | None:
     wanted = tuple(dict.fromkeys(s.lower() for s in given))
     bad = [s for s in wanted if s not in OPEN311_STATUSES]
     if bad:
-        raise InvalidQuery(f"status: {', '.join(repr(b) for b in bad)} is not a status; use open and/or closed")
+        raise InvalidQuery(
+            f"status: {', '.join(repr(b) for b in bad)} is not a status; use open and/or closed"
+        )
     return wanted
 
 
@@ -220,8 +222,10 @@ def request_query(params: Params, *, jurisdiction_id: str, now: datetime, limits
         # RQ-02: the ids override every other filter, the date window included.
         return RequestQuery(jurisdiction_id=jurisdiction_id, ids=ids, page=paging, extensions=extensions)
     start, end = date("start_date", params.get("start_date")), date("end_date", params.get("end_date"))
-    after, before = date("updated_after", params.get("updated_after")), date("updated_before",
-                                                                            params.get("updated_before"))
+    after, before = (
+        date("updated_after", params.get("updated_after")),
+        date("updated_before", params.get("updated_before")),
+    )
     widest = timedelta(days=limits.window_days)
     by_update = (after is not None or before is not None) and start is None and end is None
     if after is not None and before is not None and before.end_exclusive <= after.start:
@@ -234,8 +238,12 @@ def request_query(params: Params, *, jurisdiction_id: str, now: datetime, limits
         requested=None if by_update else window(start, end, now=now, default=widest, widest=widest),
         updated_after=after.start if after else None,
         updated_before=before.end_exclusive if before else None,
-        near=near(single(params.get("lat")), single(params.get("long")), single(params.get("radius")),
-                  max_radius_m=limits.max_radius_m),
+        near=near(
+            single(params.get("lat")),
+            single(params.get("long")),
+            single(params.get("radius")),
+            max_radius_m=limits.max_radius_m,
+        ),
         page=paging,
         order=Order.oldest_updated if by_update else Order.newest_requested,
         extensions=extensions,
@@ -247,7 +255,12 @@ def updates_query(params: Params, *, jurisdiction_id: str, now: datetime, limits
     start, end = date("start_date", params.get("start_date")), date("end_date", params.get("end_date"))
     return UpdatesQuery(
         jurisdiction_id=jurisdiction_id,
-        window=window(start, end, now=now, default=timedelta(hours=limits.updates_window_hours),
-                      widest=timedelta(days=limits.window_days)),
+        window=window(
+            start,
+            end,
+            now=now,
+            default=timedelta(hours=limits.updates_window_hours),
+            widest=timedelta(days=limits.window_days),
+        ),
         page=page(single(params.get("page")), single(params.get("page_size")), cap=limits.max_requests),
     )

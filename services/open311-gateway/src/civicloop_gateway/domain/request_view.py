@@ -58,7 +58,9 @@ class RequestRow:
     media_url: str | None = None
     media_urls: tuple[str, ...] = ()
     h3_cell: str | None = None
-    h3_resolution: int = DEFAULT_RESOLUTION  # what the public place was made at (also when there is no point yet)
+    h3_resolution: int = (
+        DEFAULT_RESOLUTION  # what the public place was made at (also when there is no point yet)
+    )
     point_lat: float | None = None  # what the radius search finds: the public point too (see the module doc)
     point_long: float | None = None
 
@@ -86,8 +88,9 @@ class Change:
 NO_CHANGE = Change()
 
 
-def submitted_row(event: Event[ServiceRequestSubmitted], *, service_name: str | None,
-                  resolution: int = DEFAULT_RESOLUTION) -> RequestRow:
+def submitted_row(
+    event: Event[ServiceRequestSubmitted], *, service_name: str | None, resolution: int = DEFAULT_RESOLUTION
+) -> RequestRow:
     p = event.payload
     loc = p.location
     return RequestRow(
@@ -113,20 +116,37 @@ def submitted_row(event: Event[ServiceRequestSubmitted], *, service_name: str | 
 
 def _shown(place: PublicPlace) -> dict[str, Any]:
     """The row's public fields from a public place."""
-    return {"h3_cell": place.h3_cell, "h3_resolution": place.h3_resolution, "lat": place.lat, "long": place.long,
-            "address": place.address}
+    return {
+        "h3_cell": place.h3_cell,
+        "h3_resolution": place.h3_resolution,
+        "lat": place.lat,
+        "long": place.long,
+        "address": place.address,
+    }
 
 
-def _submitted_place(lat: float | None, long: float | None, address: str | None, resolution: int) -> dict[str, Any]:
+def _submitted_place(
+    lat: float | None, long: float | None, address: str | None, resolution: int
+) -> dict[str, Any]:
     """The public fields of what was submitted; an address-only request has no public point until geo places it."""
     if lat is None or long is None:
-        return {"h3_cell": None, "h3_resolution": resolution, "lat": None, "long": None,
-                "address": block_address(address)}
+        return {
+            "h3_cell": None,
+            "h3_resolution": resolution,
+            "lat": None,
+            "long": None,
+            "address": block_address(address),
+        }
     return _shown(public_place(lat, long, address, resolution=resolution))
 
 
-def fold(before: RequestRow | None, event: Event[Any], *, service_name: str | None = None,
-         resolution: int = DEFAULT_RESOLUTION) -> Change:
+def fold(
+    before: RequestRow | None,
+    event: Event[Any],
+    *,
+    service_name: str | None = None,
+    resolution: int = DEFAULT_RESOLUTION,
+) -> Change:
     """The effect of `event` on the request `before` (None when the view has not seen the request).
 
     `resolution` is the H3 resolution of the public point made from a submission.
@@ -151,8 +171,13 @@ def _location_resolved(before: RequestRow | None, event: Event[Any], p: Location
     """geo's public place becomes what GETs show and what the radius search finds (the latest wins)."""
     if before is None:
         return NO_CHANGE  # geo answers a submission, which comes first on the request's partition
-    row = replace(before, point_lat=p.public.lat, point_long=p.public.long, **_shown(p.public),
-                  last_event_id=event.event_id)
+    row = replace(
+        before,
+        point_lat=p.public.lat,
+        point_long=p.public.long,
+        **_shown(p.public),
+        last_event_id=event.event_id,
+    )
     moved = (row.lat, row.long, row.address) != (before.lat, before.long, before.address)
     if moved and before.civicloop_status is not RequestStatus.closed:
         # SR-10: what a partner sees changed, so an `updated_after` sync picks it up; a closed request's
@@ -180,7 +205,8 @@ def _status_changed(before: RequestRow | None, event: Event[Any], p: StatusChang
         civicloop_status=p.status,
         status_notes=p.public_note,  # SR-03: why the status is what it is now
         # SR-10: bumped on every change; a closing change makes it the close time.
-        updated_datetime=event.occurred_at if p.status is RequestStatus.closed
+        updated_datetime=event.occurred_at
+        if p.status is RequestStatus.closed
         else max(before.updated_datetime, event.occurred_at),
         last_event_id=event.event_id,
     )
@@ -206,6 +232,7 @@ def _comment_added(before: RequestRow | None, event: Event[Any], p: CommentAdded
     if before.civicloop_status is RequestStatus.closed:
         # SR-10: a closed request's updated_datetime stays its close time; the comment is still an update.
         return Change(request=replace(before, last_event_id=event.event_id), update=update)
-    row = replace(before, updated_datetime=max(before.updated_datetime, event.occurred_at),
-                  last_event_id=event.event_id)
+    row = replace(
+        before, updated_datetime=max(before.updated_datetime, event.occurred_at), last_event_id=event.event_id
+    )
     return Change(request=row, update=update)

@@ -33,7 +33,7 @@ def attribute_code(name: str) -> str | None:
     """`attribute[CODE]` and `attribute[CODE][]` -> `CODE`; any other name -> None."""
     if not name.startswith(ATTRIBUTE_PREFIX) or not name.endswith("]"):
         return None
-    inner = name[len(ATTRIBUTE_PREFIX):-1]
+    inner = name[len(ATTRIBUTE_PREFIX) : -1]
     inner = inner.removesuffix("][")
     return inner or None
 
@@ -104,5 +104,7 @@ def body_digest(form: OpenForm, *, jurisdiction_id: str, client_id: str, key: by
     Keyed with the deployment's pepper (HMAC-SHA256), because bodies carry contact details: a stored plain hash of
     a short body could be confirmed by guessing its e-mail address.
     """
-    message = json.dumps([jurisdiction_id, client_id, form.canonical()], separators=(",", ":"), ensure_ascii=False)
+    message = json.dumps(
+        [jurisdiction_id, client_id, form.canonical()], separators=(",", ":"), ensure_ascii=False
+    )
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()

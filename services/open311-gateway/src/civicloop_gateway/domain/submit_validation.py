@@ -73,7 +73,9 @@ def check_service(code: str, service: ServiceEntry | None, *, jurisdiction_id: s
     return service
 
 
-def accept_request(form: OpenForm, service: ServiceEntry, *, default_phone_region: str = "US") -> AcceptedRequest:
+def accept_request(
+    form: OpenForm, service: ServiceEntry, *, default_phone_region: str = "US"
+) -> AcceptedRequest:
     errors: list[str] = []
     location = _location(form, errors)
     attributes = attribute_errors_and_values(form.attributes, service.attributes, errors)
@@ -130,7 +132,9 @@ def _location(form: OpenForm, errors: list[str]) -> Location | None:
     if address_id is not None and len(address_id) > 120:
         errors.append("address_id is longer than 120 characters.")
     if not (has_lat or address_string or address_id):
-        errors.append("A full location parameter must be submitted: lat & long, address_string or address_id.")
+        errors.append(
+            "A full location parameter must be submitted: lat & long, address_string or address_id."
+        )
     if len(errors) > before:
         return None
     return Location(lat=lat, long=long, address_string=address_string, address_id=address_id)
@@ -155,13 +159,17 @@ def attribute_errors_and_values(
         values = given.get(code, [])
         if not values:
             if definition.required:
-                errors.append(f"attribute[{code}] required: {definition.description or code} must be answered.")
+                errors.append(
+                    f"attribute[{code}] required: {definition.description or code} must be answered."
+                )
             continue
         problem = _value_problem(definition, values)
         if problem:
             errors.append(f"attribute[{code}] {problem}")
             continue
-        kept[code] = sorted(set(values)) if definition.datatype is AttributeDatatype.multivaluelist else values
+        kept[code] = (
+            sorted(set(values)) if definition.datatype is AttributeDatatype.multivaluelist else values
+        )
     return kept
 
 

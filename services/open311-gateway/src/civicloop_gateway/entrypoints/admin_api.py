@@ -42,8 +42,12 @@ def require_admin(request: Request) -> None:
     settings: GatewaySettings = request.app.state.settings
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
-        raise Open311Error(401, 401, "Authorization: Bearer <admin token> is required.",
-                           headers={"WWW-Authenticate": 'Bearer realm="civicloop-open311-admin"'})
+        raise Open311Error(
+            401,
+            401,
+            "Authorization: Bearer <admin token> is required.",
+            headers={"WWW-Authenticate": 'Bearer realm="civicloop-open311-admin"'},
+        )
     expected = settings.admin_token.get_secret_value() if settings.admin_token else None
     if not expected:
         raise Open311Error(403, 403, "The admin API is closed: no admin token is configured.")
@@ -54,7 +58,9 @@ def require_admin(request: Request) -> None:
 # A resource without a known format suffix is answered in XML, as everywhere under the Open311 base path (G-05).
 _ERROR_BODY = {"application/json": {"schema": ERRORS}, "text/xml": {"schema": {"type": "string"}}}
 router = APIRouter(
-    prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
+    prefix="/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
     responses={
         400: {"description": "An invalid definition or parameter.", "content": _ERROR_BODY},
         401: {"description": "No admin bearer token.", "content": _ERROR_BODY},
@@ -70,9 +76,13 @@ JurisdictionId = Annotated[str, Path(min_length=1, max_length=64)]
 
 def _view(request: Request) -> PostgresCatalogueView:
     settings: GatewaySettings = request.app.state.settings
-    return PostgresCatalogueView(request.app.state.pool, schema=SCHEMA, consumer=settings.config_consumer_group,
-                                 topic=settings.topics.jurisdiction_config,
-                                 timeout_s=settings.read_your_writes_timeout_s)
+    return PostgresCatalogueView(
+        request.app.state.pool,
+        schema=SCHEMA,
+        consumer=settings.config_consumer_group,
+        topic=settings.topics.jurisdiction_config,
+        timeout_s=settings.read_your_writes_timeout_s,
+    )
 
 
 def _log(request: Request) -> ProducerEventLog:
@@ -114,25 +124,36 @@ async def _run(coro: Any) -> CatalogueChange:
         first, *_ = exc.descriptions
         raise Open311Error(exc.status, exc.status, first) from None
     except EventLogUnavailable:
-        raise Open311Error(503, 503, "The event log did not acknowledge the change; retry later.",
-                           headers={"Retry-After": "5"}) from None
+        raise Open311Error(
+            503,
+            503,
+            "The event log did not acknowledge the change; retry later.",
+            headers={"Retry-After": "5"},
+        ) from None
 
 
-@router.get("/jurisdictions/{jurisdiction_id}/services.json", summary="List the catalogue (withdrawn included)")
+@router.get(
+    "/jurisdictions/{jurisdiction_id}/services.json", summary="List the catalogue (withdrawn included)"
+)
 async def list_services(jurisdiction_id: JurisdictionId, request: Request) -> JSONResponse:
     services = await _view(request).services(jurisdiction_id)
-    return JSONResponse({"jurisdiction_id": jurisdiction_id, "services": [_definition_json(s) for s in services]})
+    return JSONResponse(
+        {"jurisdiction_id": jurisdiction_id, "services": [_definition_json(s) for s in services]}
+    )
 
 
-@router.post("/jurisdictions/{jurisdiction_id}/services.json", status_code=201, summary="Define a new service")
+@router.post(
+    "/jurisdictions/{jurisdiction_id}/services.json", status_code=201, summary="Define a new service"
+)
 async def create(jurisdiction_id: JurisdictionId, service: ServiceInput, request: Request) -> JSONResponse:
     change = await _run(create_service(jurisdiction_id, service, log=_log(request), view=_view(request)))
     return _change_response(jurisdiction_id, change, 201)
 
 
 @router.put("/jurisdictions/{jurisdiction_id}/services/{resource}", summary="Replace a service's definition")
-async def update(jurisdiction_id: JurisdictionId, resource: str, fields: ServiceFields,
-                 request: Request) -> JSONResponse:
+async def update(
+    jurisdiction_id: JurisdictionId, resource: str, fields: ServiceFields, request: Request
+) -> JSONResponse:
     code = _service_code(resource)
     change = await _run(update_service(jurisdiction_id, code, fields, log=_log(request), view=_view(request)))
     return _change_response(jurisdiction_id, change, 200)

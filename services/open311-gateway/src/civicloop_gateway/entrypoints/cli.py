@@ -16,7 +16,9 @@ from civicloop_gateway.outbound import cli as outbound_cli
 from civicloop_gateway.outbound.open311 import cli as open311_cli
 
 SERVICE = "civicloop-gateway"
-app = typer.Typer(help="CivicLoop's Open311 GeoReport v2 gateway.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="CivicLoop's Open311 GeoReport v2 gateway.", no_args_is_help=True, add_completion=False
+)
 app.add_typer(partners_cli.app, name="partners")
 app.add_typer(outbound_cli.app, name="outbound")
 app.add_typer(open311_cli.app, name="open311")

@@ -52,7 +52,7 @@ def create_app(settings: GatewaySettings | None = None, *, run_consumer: bool = 
         title="CivicLoop Open311 gateway",
         version=version("civicloop-open311-gateway"),
         summary="Open311 GeoReport v2: services, service definitions, requests, tokens and service request "
-                "updates, in XML and JSON.",
+        "updates, in XML and JSON.",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -98,7 +98,13 @@ async def _log_request(request: Request, call_next: Callable[[Request], Awaitabl
     started = time.perf_counter()
     response = await call_next(request)
     if request.url.path not in ("/healthz", "/readyz", "/metrics"):
-        log.info("request", extra={"method": request.method, "path": request.url.path,
-                                   "status": response.status_code,
-                                   "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
     return response

@@ -49,10 +49,15 @@ WAIT = typer.Option(10.0, "--wait", min=0, help="seconds to wait for the gateway
 
 
 @asynccontextmanager
-async def _connections(settings: PartnersCliSettings) -> AsyncIterator[tuple[ProducerEventLog, AsyncConnectionPool]]:
+async def _connections(
+    settings: PartnersCliSettings,
+) -> AsyncIterator[tuple[ProducerEventLog, AsyncConnectionPool]]:
     pool = await open_pool(settings.pg_dsn, min_size=1, max_size=2, name="civicloop-gateway-partners-cli")
-    producer = EventProducer(settings.kafka_bootstrap, settings.topics.jurisdiction_config,
-                             client_id="civicloop-gateway-partners-cli")
+    producer = EventProducer(
+        settings.kafka_bootstrap,
+        settings.topics.jurisdiction_config,
+        client_id="civicloop-gateway-partners-cli",
+    )
     try:
         await producer.start()
         yield ProducerEventLog(producer, publish_timeout_s=settings.publish_timeout_s), pool
@@ -61,11 +66,17 @@ async def _connections(settings: PartnersCliSettings) -> AsyncIterator[tuple[Pro
         await pool.close()
 
 
-async def _applied(pool: AsyncConnectionPool, settings: PartnersCliSettings, position: LogPosition,
-                   wait: float) -> bool:
+async def _applied(
+    pool: AsyncConnectionPool, settings: PartnersCliSettings, position: LogPosition, wait: float
+) -> bool:
     return await wait_until_applied(
-        pool, schema=SCHEMA, consumer=settings.config_consumer_group, topic=settings.topics.jurisdiction_config,
-        partition=position.partition, offset=position.offset, timeout_s=wait,
+        pool,
+        schema=SCHEMA,
+        consumer=settings.config_consumer_group,
+        topic=settings.topics.jurisdiction_config,
+        partition=position.partition,
+        offset=position.offset,
+        timeout_s=wait,
     )
 
 
@@ -105,8 +116,10 @@ def create(
     console.print("API key (shown once, only its SHA-256 digest is kept; store it now):")
     typer.echo(key)
     if not visible:
-        console.print(f"[yellow]note:[/yellow] the gateway has not applied the change within {wait:g}s; "
-                      "the key works once it has.")
+        console.print(
+            f"[yellow]note:[/yellow] the gateway has not applied the change within {wait:g}s; "
+            "the key works once it has."
+        )
 
 
 @app.command("list")

@@ -56,10 +56,19 @@ EXTENSIONS = (
     "request/{service_request_id}",  # G-04
 )
 
-FormatPath = Annotated[str, Path(description="Response format: the suffix after the last dot (G-01, G-05).",
-                                 json_schema_extra={"enum": ["xml", "json"]})]
-JurisdictionParam = Annotated[str | None, Query(
-    description="Needed only when the endpoint serves several jurisdictions and has no default (G-60..G-62).")]
+FormatPath = Annotated[
+    str,
+    Path(
+        description="Response format: the suffix after the last dot (G-01, G-05).",
+        json_schema_extra={"enum": ["xml", "json"]},
+    ),
+]
+JurisdictionParam = Annotated[
+    str | None,
+    Query(
+        description="Needed only when the endpoint serves several jurisdictions and has no default (G-60..G-62)."
+    ),
+]
 ApiKeyParam = Annotated[str | None, Query(description="Accepted and ignored on reads (G-72).")]
 
 
@@ -86,8 +95,12 @@ def _params(request: Request) -> Params:
 
 
 def _limits(settings: GatewaySettings) -> Limits:
-    return Limits(max_requests=settings.max_requests, window_days=settings.default_window_days,
-                  updates_window_hours=settings.updates_default_window_hours, max_radius_m=settings.max_radius_m)
+    return Limits(
+        max_requests=settings.max_requests,
+        window_days=settings.default_window_days,
+        updates_window_hours=settings.updates_default_window_hours,
+        max_radius_m=settings.max_radius_m,
+    )
 
 
 async def _jurisdiction(gateway: Gateway, request: Request) -> str:
@@ -121,7 +134,7 @@ def _next_page_link(request: Request, page: Page) -> dict[str, str]:
 
 def _extended(row: Sequence[Any]) -> dict[str, Any]:
     """CX-01, ST-03: what `extensions=true` adds; the channel without any client's name."""
-    civicloop_status, source, media_urls = row[-len(EXTENSION_COLUMNS):]
+    civicloop_status, source, media_urls = row[-len(EXTENSION_COLUMNS) :]
     return {
         "channel": str(source).split(":", 1)[0],
         "detailed_status": citysdk_detailed_status(RequestStatus(civicloop_status)),
@@ -135,8 +148,9 @@ def _extended(row: Sequence[Any]) -> dict[str, Any]:
     response_class=Response,
     responses=openapi.responses(openapi.DISCOVERY, "discovery", 404),
 )
-async def discovery(fmt: FormatPath, request: Request, gateway: GatewayDep,
-                    jurisdiction_id: JurisdictionParam = None) -> Response:
+async def discovery(
+    fmt: FormatPath, request: Request, gateway: GatewayDep, jurisdiction_id: JurisdictionParam = None
+) -> Response:
     f = _format(fmt)
     given = single(request.query_params.getlist("jurisdiction_id"))
     jurisdiction = await _jurisdiction(gateway, request) if given else None
@@ -144,8 +158,12 @@ async def discovery(fmt: FormatPath, request: Request, gateway: GatewayDep,
     changeset = await view.changeset(jurisdiction) or gateway.started_at
     s = gateway.settings
     document = discovery_document(
-        changeset=changeset, contact=s.contact, key_service=s.key_service, url=s.open311_base_url,
-        endpoint_type=s.endpoint_type, formats=[Format.xml.media_type, Format.json.media_type],
+        changeset=changeset,
+        contact=s.contact,
+        key_service=s.key_service,
+        url=s.open311_base_url,
+        endpoint_type=s.endpoint_type,
+        formats=[Format.xml.media_type, Format.json.media_type],
         extensions=EXTENSIONS,
     )
     return document_response(document, f)
@@ -157,8 +175,13 @@ async def discovery(fmt: FormatPath, request: Request, gateway: GatewayDep,
     response_class=Response,
     responses=openapi.responses(openapi.SERVICES, "services", 400, 404),
 )
-async def services(fmt: FormatPath, request: Request, gateway: GatewayDep,
-                   jurisdiction_id: JurisdictionParam = None, api_key: ApiKeyParam = None) -> Response:
+async def services(
+    fmt: FormatPath,
+    request: Request,
+    gateway: GatewayDep,
+    jurisdiction_id: JurisdictionParam = None,
+    api_key: ApiKeyParam = None,
+) -> Response:
     f = _format(fmt)
     jurisdiction = await _jurisdiction(gateway, request)
     rows = await Open311View(gateway.pool).services(jurisdiction)
@@ -171,8 +194,14 @@ async def services(fmt: FormatPath, request: Request, gateway: GatewayDep,
     response_class=Response,
     responses=openapi.responses(openapi.SERVICE_DEFINITION, "service_definition", 400, 404),
 )
-async def service_definition(service_code: str, fmt: FormatPath, request: Request, gateway: GatewayDep,
-                             jurisdiction_id: JurisdictionParam = None, api_key: ApiKeyParam = None) -> Response:
+async def service_definition(
+    service_code: str,
+    fmt: FormatPath,
+    request: Request,
+    gateway: GatewayDep,
+    jurisdiction_id: JurisdictionParam = None,
+    api_key: ApiKeyParam = None,
+) -> Response:
     f = _format(fmt)
     jurisdiction = await _jurisdiction(gateway, request)
     attributes = await Open311View(gateway.pool).service_attributes(jurisdiction, service_code)
@@ -180,8 +209,9 @@ async def service_definition(service_code: str, fmt: FormatPath, request: Reques
         raise Open311Error(404, description=f"service_code {service_code!r} not found")
     if not attributes:
         # SD-11: a service with metadata=false has no definition to fetch.
-        raise Open311Error(404, description=f"service_code {service_code!r} has no service definition"
-                                            " (metadata=false)")
+        raise Open311Error(
+            404, description=f"service_code {service_code!r} has no service definition (metadata=false)"
+        )
     return document_response(service_definition_document(service_code, attributes), f)
 
 
@@ -196,37 +226,59 @@ async def list_requests(
     request: Request,
     gateway: GatewayDep,
     jurisdiction_id: JurisdictionParam = None,
-    service_request_id: Annotated[str | None, Query(
-        description="Comma-delimited ids; overrides every other filter (RQ-02).")] = None,
+    service_request_id: Annotated[
+        str | None, Query(description="Comma-delimited ids; overrides every other filter (RQ-02).")
+    ] = None,
     service_code: Annotated[str | None, Query(description="Comma-delimited service codes (RQ-01).")] = None,
     status: Annotated[str | None, Query(description="Comma-delimited: open, closed (RQ-05).")] = None,
-    start_date: Annotated[str | None, Query(
-        description="W3C date-time, inclusive, on requested_datetime; at most 90 days before end_date.")] = None,
-    end_date: Annotated[str | None, Query(
-        description="W3C date-time, inclusive (a date alone covers the whole day).")] = None,
-    updated_after: Annotated[str | None, Query(
-        description="W3C date-time, inclusive, on updated_datetime; without start/end dates no 90-day default "
-                    "applies and results come oldest update first (UP-01).")] = None,
+    start_date: Annotated[
+        str | None,
+        Query(
+            description="W3C date-time, inclusive, on requested_datetime; at most 90 days before end_date."
+        ),
+    ] = None,
+    end_date: Annotated[
+        str | None, Query(description="W3C date-time, inclusive (a date alone covers the whole day).")
+    ] = None,
+    updated_after: Annotated[
+        str | None,
+        Query(
+            description="W3C date-time, inclusive, on updated_datetime; without start/end dates no 90-day default "
+            "applies and results come oldest update first (UP-01)."
+        ),
+    ] = None,
     updated_before: Annotated[str | None, Query(description="W3C date-time, inclusive (UP-01).")] = None,
-    lat: Annotated[str | None, Query(description="With long and radius: requests within radius metres.")] = None,
+    lat: Annotated[
+        str | None, Query(description="With long and radius: requests within radius metres.")
+    ] = None,
     long: Annotated[str | None, Query(description="With lat and radius (GEO-01).")] = None,
     radius: Annotated[str | None, Query(description="Metres, with lat and long (GEO-01).")] = None,
     page: Annotated[str | None, Query(description="1-based page (PG-02).")] = None,
-    page_size: Annotated[str | None, Query(description="Rows per page, 1..1000; default 1000 (PG-02).")] = None,
-    extensions: Annotated[str | None, Query(
-        description="true adds extended_attributes (channel, detailed_status, media_urls) (CX-01).")] = None,
+    page_size: Annotated[
+        str | None, Query(description="Rows per page, 1..1000; default 1000 (PG-02).")
+    ] = None,
+    extensions: Annotated[
+        str | None,
+        Query(description="true adds extended_attributes (channel, detailed_status, media_urls) (CX-01)."),
+    ] = None,
     api_key: ApiKeyParam = None,
 ) -> Response:
     f = _format(fmt)
     jurisdiction = await _jurisdiction(gateway, request)
     try:
-        query = request_query(_params(request), jurisdiction_id=jurisdiction, now=datetime.now(UTC),
-                              limits=_limits(gateway.settings))
+        query = request_query(
+            _params(request),
+            jurisdiction_id=jurisdiction,
+            now=datetime.now(UTC),
+            limits=_limits(gateway.settings),
+        )
     except InvalidQuery as exc:
         raise _bad_query(exc) from None
     rows = await Open311View(gateway.pool).requests(query)
     headers = _next_page_link(request, query.page) if len(rows) > query.page.limit else {}
-    document = view_requests_document(rows[: query.page.limit], extended=_extended if query.extensions else None)
+    document = view_requests_document(
+        rows[: query.page.limit], extended=_extended if query.extensions else None
+    )
     return document_response(document, f, headers=headers)
 
 
@@ -239,7 +291,9 @@ async def _one_request(service_request_id: str, fmt: str, request: Request, gate
         raise _bad_query(exc) from None
     row = await Open311View(gateway.pool).request(jurisdiction, service_request_id, extensions=extended)
     if row is None:
-        raise Open311Error(404, description=f"Service request not found with id {service_request_id!r}")  # R1-02
+        raise Open311Error(
+            404, description=f"Service request not found with id {service_request_id!r}"
+        )  # R1-02
     document = view_requests_document([row], extended=_extended if extended else None)
     return document_response(document, f)  # R1-01: a list of one
 
@@ -251,7 +305,10 @@ async def _one_request(service_request_id: str, fmt: str, request: Request, gate
     responses=openapi.responses(openapi.ONE_REQUEST, "service_requests", 400, 404),
 )
 async def get_request(
-    service_request_id: str, fmt: FormatPath, request: Request, gateway: GatewayDep,
+    service_request_id: str,
+    fmt: FormatPath,
+    request: Request,
+    gateway: GatewayDep,
     jurisdiction_id: JurisdictionParam = None,
     extensions: Annotated[str | None, Query(description="true adds extended_attributes (R1-03).")] = None,
     api_key: ApiKeyParam = None,
@@ -260,7 +317,9 @@ async def get_request(
 
 
 @router.get("/request/{service_request_id}.{fmt}", include_in_schema=False, response_class=Response)
-async def get_request_singular(service_request_id: str, fmt: str, request: Request, gateway: GatewayDep) -> Response:
+async def get_request_singular(
+    service_request_id: str, fmt: str, request: Request, gateway: GatewayDep
+) -> Response:
     """G-04: the Swagger draft's (and Boston's) singular path."""
     return await _one_request(service_request_id, fmt, request, gateway)
 
@@ -271,8 +330,14 @@ async def get_request_singular(service_request_id: str, fmt: str, request: Reque
     response_class=Response,
     responses=openapi.responses(openapi.TOKEN, "service_requests", 400, 404),
 )
-async def get_token(token: str, fmt: FormatPath, request: Request, gateway: GatewayDep,
-                    jurisdiction_id: JurisdictionParam = None, api_key: ApiKeyParam = None) -> Response:
+async def get_token(
+    token: str,
+    fmt: FormatPath,
+    request: Request,
+    gateway: GatewayDep,
+    jurisdiction_id: JurisdictionParam = None,
+    api_key: ApiKeyParam = None,
+) -> Response:
     f = _format(fmt)
     jurisdiction = await _jurisdiction(gateway, request)
     found = await Open311View(gateway.pool).token(jurisdiction, token, ttl=gateway.settings.batch_token_ttl)
@@ -284,7 +349,7 @@ async def get_token(token: str, fmt: FormatPath, request: Request, gateway: Gate
 @router.get(
     "/servicerequestupdates.{fmt}",
     summary="Status changes and public comments, oldest first, in a window on updated_datetime "
-            "(FixMyStreet extension, FX-01..FX-03).",
+    "(FixMyStreet extension, FX-01..FX-03).",
     response_class=Response,
     responses=openapi.responses(openapi.UPDATES, "service_request_updates", 400, 404),
 )
@@ -293,10 +358,12 @@ async def service_request_updates(
     request: Request,
     gateway: GatewayDep,
     jurisdiction_id: JurisdictionParam = None,
-    start_date: Annotated[str | None, Query(
-        description="W3C date-time, inclusive; without dates: the last 24 hours (FX-02).")] = None,
-    end_date: Annotated[str | None, Query(description="W3C date-time, inclusive; at most 90 days after "
-                                                      "start_date.")] = None,
+    start_date: Annotated[
+        str | None, Query(description="W3C date-time, inclusive; without dates: the last 24 hours (FX-02).")
+    ] = None,
+    end_date: Annotated[
+        str | None, Query(description="W3C date-time, inclusive; at most 90 days after start_date.")
+    ] = None,
     page: Annotated[str | None, Query(description="1-based page (PG-02).")] = None,
     page_size: Annotated[str | None, Query(description="Rows per page, 1..1000.")] = None,
     api_key: ApiKeyParam = None,
@@ -304,8 +371,12 @@ async def service_request_updates(
     f = _format(fmt)
     jurisdiction = await _jurisdiction(gateway, request)
     try:
-        query = updates_query(_params(request), jurisdiction_id=jurisdiction, now=datetime.now(UTC),
-                              limits=_limits(gateway.settings))
+        query = updates_query(
+            _params(request),
+            jurisdiction_id=jurisdiction,
+            now=datetime.now(UTC),
+            limits=_limits(gateway.settings),
+        )
     except InvalidQuery as exc:
         raise _bad_query(exc) from None
     rows = await Open311View(gateway.pool).updates(query)

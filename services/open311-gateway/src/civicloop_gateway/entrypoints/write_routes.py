@@ -45,42 +45,81 @@ _FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 def _form_body(properties: dict[str, dict[str, str]], required: list[str], note: str) -> dict[str, object]:
     schema = {"type": "object", "properties": properties, "required": required, "additionalProperties": True}
-    return {"requestBody": {"required": True, "description": note,
-                            "content": {media: {"schema": schema} for media in _FORM_MEDIA_TYPES}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": note,
+            "content": {media: {"schema": schema} for media in _FORM_MEDIA_TYPES},
+        }
+    }
 
 
 REQUEST_FORM = _form_body(
-    {name: {**_TEXT, "description": text} for name, text in {
-        "api_key": "required (403 when missing, unknown or revoked); also accepted in the query string or as "
-                   "`Authorization: Bearer`",
-        "jurisdiction_id": "required when the endpoint serves several jurisdictions",
-        "service_code": "required (400 when missing, 404 when unknown)",
-        "lat": "WGS84, with long", "long": "WGS84, with lat", "address_string": "free text", "address_id": "opaque",
-        "attribute[CODE]": "an answer; `attribute[CODE][]` or the key repeated for a multivaluelist",
-        "description": "plain text, at most 4,000 characters; HTML tags are removed",
-        "media_url": "repeatable, at most 10", "email": "sealed", "device_id": "sealed", "account_id": "sealed",
-        "first_name": "sealed", "last_name": "sealed", "phone": "sealed",
-    }.items()},
+    {
+        name: {**_TEXT, "description": text}
+        for name, text in {
+            "api_key": "required (403 when missing, unknown or revoked); also accepted in the query string or as "
+            "`Authorization: Bearer`",
+            "jurisdiction_id": "required when the endpoint serves several jurisdictions",
+            "service_code": "required (400 when missing, 404 when unknown)",
+            "lat": "WGS84, with long",
+            "long": "WGS84, with lat",
+            "address_string": "free text",
+            "address_id": "opaque",
+            "attribute[CODE]": "an answer; `attribute[CODE][]` or the key repeated for a multivaluelist",
+            "description": "plain text, at most 4,000 characters; HTML tags are removed",
+            "media_url": "repeatable, at most 10",
+            "email": "sealed",
+            "device_id": "sealed",
+            "account_id": "sealed",
+            "first_name": "sealed",
+            "last_name": "sealed",
+            "phone": "sealed",
+        }.items()
+    },
     ["api_key", "service_code"],
     "Open311 POST Service Request. A location (lat & long, address_string or address_id) is required. "
     "Retrying the same body within the dedup window answers with the same request.",
 )
-REQUEST_ANSWER = {"type": "array", "minItems": 1, "maxItems": 1, "items": {"type": "object", "properties": {
-    "service_request_id": _TEXT, "token": _TEXT, "service_notice": {"type": ["string", "null"]},
-    "account_id": {"type": ["string", "null"]}}, "required": ["service_notice", "account_id"]}}
+REQUEST_ANSWER = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 1,
+    "items": {
+        "type": "object",
+        "properties": {
+            "service_request_id": _TEXT,
+            "token": _TEXT,
+            "service_notice": {"type": ["string", "null"]},
+            "account_id": {"type": ["string", "null"]},
+        },
+        "required": ["service_notice", "account_id"],
+    },
+}
 UPDATE_FORM = _form_body(
-    {name: {**_TEXT, "description": text} for name, text in {
-        "api_key": "required", "jurisdiction_id": "required when several jurisdictions are served",
-        "service_request_id": "required: a request this partner submitted", "update_id": "the partner's id; makes "
-        "retries safe", "status": "required: OPEN, CLOSED, FIXED, IN_PROGRESS, ... (upper case)",
-        "updated_datetime": "required, W3C", "description": "the public comment (may be empty)",
-        "media_url": "repeatable", "external_status_code": "kept with the status change",
-    }.items()},
+    {
+        name: {**_TEXT, "description": text}
+        for name, text in {
+            "api_key": "required",
+            "jurisdiction_id": "required when several jurisdictions are served",
+            "service_request_id": "required: a request this partner submitted",
+            "update_id": "the partner's id; makes retries safe",
+            "status": "required: OPEN, CLOSED, FIXED, IN_PROGRESS, ... (upper case)",
+            "updated_datetime": "required, W3C",
+            "description": "the public comment (may be empty)",
+            "media_url": "repeatable",
+            "external_status_code": "kept with the status change",
+        }.items()
+    },
     ["api_key", "service_request_id", "status", "updated_datetime"],
     "FixMyStreet's POST Service Request Update: a public comment and/or a status change.",
 )
-UPDATE_ANSWER = {"type": "array", "minItems": 1, "maxItems": 1,
-                 "items": {"type": "object", "properties": {"update_id": _TEXT}, "required": ["update_id"]}}
+UPDATE_ANSWER = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 1,
+    "items": {"type": "object", "properties": {"update_id": _TEXT}, "required": ["update_id"]},
+}
 
 RETRY_AFTER_S = "5"
 # Parameters that may come in the query string of a POST as well as in its body (G-71, G-63).
@@ -124,13 +163,19 @@ def _open311_error(exc: Rejected) -> Open311Error:
 
 
 def _unavailable() -> Open311Error:
-    return Open311Error(503, 503, "The event log did not acknowledge the request; retry the same POST later "
-                        "(it will not create a second request).", headers={"Retry-After": RETRY_AFTER_S})
+    return Open311Error(
+        503,
+        503,
+        "The event log did not acknowledge the request; retry the same POST later "
+        "(it will not create a second request).",
+        headers={"Retry-After": RETRY_AFTER_S},
+    )
 
 
 def _document_response(document: Document, fmt: Format) -> Response:
-    return Response(render(document, fmt), status_code=200, media_type=None,
-                    headers={"Content-Type": fmt.content_type})
+    return Response(
+        render(document, fmt), status_code=200, media_type=None, headers={"Content-Type": fmt.content_type}
+    )
 
 
 def answer_document(answer: SubmitAnswer) -> Document:
@@ -148,15 +193,22 @@ def answer_document(answer: SubmitAnswer) -> Document:
 
 def _jurisdictions(request: Request) -> PostgresJurisdictions:
     settings: GatewaySettings = request.app.state.settings
-    return PostgresJurisdictions(request.app.state.pool,
-                                 single=settings.jurisdictions_mode is JurisdictionsMode.single,
-                                 default_jurisdiction_id=settings.default_jurisdiction_id)
+    return PostgresJurisdictions(
+        request.app.state.pool,
+        single=settings.jurisdictions_mode is JurisdictionsMode.single,
+        default_jurisdiction_id=settings.default_jurisdiction_id,
+    )
 
 
 def _request_view(request: Request) -> PostgresRequestView:
     settings: GatewaySettings = request.app.state.settings
-    return PostgresRequestView(request.app.state.pool, schema=SCHEMA, consumer=settings.request_consumer_group,
-                               topic=settings.topics.request_events, timeout_s=settings.read_your_writes_timeout_s)
+    return PostgresRequestView(
+        request.app.state.pool,
+        schema=SCHEMA,
+        consumer=settings.request_consumer_group,
+        topic=settings.topics.request_events,
+        timeout_s=settings.read_your_writes_timeout_s,
+    )
 
 
 def _event_log(request: Request) -> ProducerEventLog:
@@ -164,9 +216,12 @@ def _event_log(request: Request) -> ProducerEventLog:
     return ProducerEventLog(request.app.state.producer, publish_timeout_s=settings.publish_timeout_s)
 
 
-@router.post("/requests.{fmt}", summary="POST Service Request (form-encoded or multipart; api_key required)",
-             openapi_extra=REQUEST_FORM,
-             responses=openapi.responses(REQUEST_ANSWER, "service_requests", 400, 403, 404))
+@router.post(
+    "/requests.{fmt}",
+    summary="POST Service Request (form-encoded or multipart; api_key required)",
+    openapi_extra=REQUEST_FORM,
+    responses=openapi.responses(REQUEST_ANSWER, "service_requests", 400, 403, 404),
+)
 async def post_service_request(fmt: str, request: Request) -> Response:
     out = _format(fmt)
     form, api_key = await read_form(request)
@@ -194,10 +249,12 @@ async def post_service_request(fmt: str, request: Request) -> Response:
     return _document_response(answer_document(answer), out)
 
 
-@router.post("/servicerequestupdates.{fmt}",
-             summary="POST Service Request Update (FixMyStreet extension; api_key required)",
-             openapi_extra=UPDATE_FORM,
-             responses=openapi.responses(UPDATE_ANSWER, "service_request_updates", 400, 403, 404))
+@router.post(
+    "/servicerequestupdates.{fmt}",
+    summary="POST Service Request Update (FixMyStreet extension; api_key required)",
+    openapi_extra=UPDATE_FORM,
+    responses=openapi.responses(UPDATE_ANSWER, "service_request_updates", 400, 403, 404),
+)
 async def post_service_request_update(fmt: str, request: Request) -> Response:
     out = _format(fmt)
     form, api_key = await read_form(request)

@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-W3C_OUTPUT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$")  # G-40 [ADAPTER Schema.pm]
+W3C_OUTPUT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$"
+)  # G-40 [ADAPTER Schema.pm]
 
 _INPUT = re.compile(
     r"""^(?P<year>\d{4})

@@ -17,9 +17,23 @@ LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
 
 # §2.7, in the spec's order.
 REQUEST_FIELDS = (
-    "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-    "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
-    "address", "address_id", "zipcode", "lat", "long", "media_url",
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
 )
 
 
@@ -72,18 +86,22 @@ def attribute_record(attribute: Mapping[str, Any], order: int) -> Record:
         "description": _blank_is_none(attribute.get("description")),
     }
     if attribute["datatype"] in LIST_DATATYPES:
-        record["values"] = Many("value", [{"key": str(v["key"]), "name": v["name"]}
-                                          for v in attribute.get("values") or ()])
+        record["values"] = Many(
+            "value", [{"key": str(v["key"]), "name": v["name"]} for v in attribute.get("values") or ()]
+        )
     return record
 
 
 def service_definition_document(service_code: str, attributes: Sequence[Mapping[str, Any]]) -> Document:
     orders = attribute_orders(attributes)
     ranked = sorted(zip(orders, attributes, strict=True), key=lambda pair: pair[0])
-    return Document("service_definition", {
-        "service_code": service_code,  # SD-01
-        "attributes": Many("attribute", [attribute_record(a, o) for o, a in ranked]),  # SD-02
-    })
+    return Document(
+        "service_definition",
+        {
+            "service_code": service_code,  # SD-01
+            "attributes": Many("attribute", [attribute_record(a, o) for o, a in ranked]),  # SD-02
+        },
+    )
 
 
 def _request(values: Sequence[Any]) -> dict[str, Any]:
@@ -93,9 +111,25 @@ def _request(values: Sequence[Any]) -> dict[str, Any]:
     stay what they are (a datetime, or W3C text already). Written out field by field: it runs once per request
     listed.
     """
-    (service_request_id, status, status_notes, service_name, service_code, description, agency_responsible,
-     service_notice, requested_datetime, updated_datetime, expected_datetime, address, address_id, zipcode, lat,
-     long, media_url) = values if len(values) == _REQUEST_WIDTH else values[:_REQUEST_WIDTH]
+    (
+        service_request_id,
+        status,
+        status_notes,
+        service_name,
+        service_code,
+        description,
+        agency_responsible,
+        service_notice,
+        requested_datetime,
+        updated_datetime,
+        expected_datetime,
+        address,
+        address_id,
+        zipcode,
+        lat,
+        long,
+        media_url,
+    ) = values if len(values) == _REQUEST_WIDTH else values[:_REQUEST_WIDTH]
     return {
         "service_request_id": _text(service_request_id),
         "status": status,
@@ -120,8 +154,9 @@ def _request(values: Sequence[Any]) -> dict[str, Any]:
 _REQUEST_WIDTH = len(REQUEST_FIELDS)
 
 
-def request_record(row: Mapping[str, Any], *, extensions: bool = False,
-                   extended: Mapping[str, Any] | None = None) -> Record:
+def request_record(
+    row: Mapping[str, Any], *, extensions: bool = False, extended: Mapping[str, Any] | None = None
+) -> Record:
     """SR-01..SR-17, all seventeen; `extended_attributes` only when `extensions=true` was asked for (CX-01)."""
     record = _request([row.get(name) for name in REQUEST_FIELDS])
     if extensions:
@@ -134,8 +169,9 @@ def requests_document(records: Iterable[Record]) -> Document:
     return Document("service_requests", Many("request", list(records)))
 
 
-def view_requests_document(rows: Iterable[Sequence[Any]], *,
-                           extended: Callable[[Sequence[Any]], Mapping[str, Any]] | None = None) -> Document:
+def view_requests_document(
+    rows: Iterable[Sequence[Any]], *, extended: Callable[[Sequence[Any]], Mapping[str, Any]] | None = None
+) -> Document:
     """`requests_document` of request rows as the view gives them: values in `REQUEST_FIELDS` order, text as str,
     datetimes as W3C text, lat and long as floats; with `extended` (extensions=true, CX-01), each request's
     `extended_attributes` is what it makes of the whole row.
@@ -180,21 +216,35 @@ def updates_document(rows: Iterable[Mapping[str, Any]]) -> Document:
 
 
 def discovery_document(
-    *, changeset: datetime, contact: str, key_service: str, url: str, endpoint_type: str,
-    formats: Sequence[str], extensions: Sequence[str],
+    *,
+    changeset: datetime,
+    contact: str,
+    key_service: str,
+    url: str,
+    endpoint_type: str,
+    formats: Sequence[str],
+    extensions: Sequence[str],
 ) -> Document:
     """DS-01..DS-06: every field; one GeoReport v2 endpoint listing both formats."""
-    return Document("discovery", {
-        "changeset": changeset,
-        "contact": contact,
-        "key_service": key_service,
-        "endpoints": Many("endpoint", [{
-            "specification": GEOREPORT_V2,
-            "url": url,
+    return Document(
+        "discovery",
+        {
             "changeset": changeset,
-            "type": endpoint_type,
-            "formats": Many("format", list(formats)),
-        }]),
-        # Not a DS-03 field: the GeoReport v2 extensions this endpoint implements, by name (§5).
-        "extensions": Many("extension", list(extensions)),
-    })
+            "contact": contact,
+            "key_service": key_service,
+            "endpoints": Many(
+                "endpoint",
+                [
+                    {
+                        "specification": GEOREPORT_V2,
+                        "url": url,
+                        "changeset": changeset,
+                        "type": endpoint_type,
+                        "formats": Many("format", list(formats)),
+                    }
+                ],
+            ),
+            # Not a DS-03 field: the GeoReport v2 extensions this endpoint implements, by name (§5).
+            "extensions": Many("extension", list(extensions)),
+        },
+    )

@@ -58,7 +58,9 @@ class Open311Error(Exception):
         more: Iterable[ErrorItem] = (),
         headers: dict[str, str] | None = None,
     ) -> None:
-        first = ErrorItem(status if code is None else code, description or _DEFAULT_DESCRIPTIONS.get(status, ""))
+        first = ErrorItem(
+            status if code is None else code, description or _DEFAULT_DESCRIPTIONS.get(status, "")
+        )
         self.status = status
         self.errors: tuple[ErrorItem, ...] = (first, *more)
         self.headers = headers or {}
@@ -89,7 +91,9 @@ def _validation_errors(exc: RequestValidationError) -> list[ErrorItem]:
     for e in exc.errors():
         loc = [str(part) for part in e.get("loc", ()) if part not in ("query", "path", "body", "form")]
         where = ".".join(loc) or "request"
-        items.append(ErrorItem(400, f"{where}: {e.get('msg', 'invalid')}"))  # never the input: it may be personal
+        items.append(
+            ErrorItem(400, f"{where}: {e.get('msg', 'invalid')}")
+        )  # never the input: it may be personal
     return items or [ErrorItem(400, _DEFAULT_DESCRIPTIONS[400])]
 
 
@@ -103,14 +107,28 @@ def openapi_with_open311_errors(schema: dict[str, Any], *, base_path: str) -> di
             if not responses or "422" not in responses:
                 continue
             del responses["422"]
-            responses.setdefault("400", {
-                "description": "Invalid request (an Open311 error document).",
-                "content": {"text/xml": {"schema": {"type": "string"}},
-                            "application/json": {"schema": {"type": "array", "items": {
-                                "type": "object", "required": ["code", "description"],
-                                "properties": {"code": {"type": ["integer", "string"]},
-                                               "description": {"type": "string"}}}}}},
-            })
+            responses.setdefault(
+                "400",
+                {
+                    "description": "Invalid request (an Open311 error document).",
+                    "content": {
+                        "text/xml": {"schema": {"type": "string"}},
+                        "application/json": {
+                            "schema": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["code", "description"],
+                                    "properties": {
+                                        "code": {"type": ["integer", "string"]},
+                                        "description": {"type": "string"},
+                                    },
+                                },
+                            }
+                        },
+                    },
+                },
+            )
     return schema
 
 
@@ -141,20 +159,33 @@ def install_open311_error_handlers(app: FastAPI, *, base_path: str) -> None:
             description = f"Resource not found: {request.url.path}"
         elif status == 405:
             allowed = (exc.headers or {}).get("Allow", "")
-            description = f"Method {request.method} not allowed on this resource" + (f" (allowed: {allowed})"
-                                                                                      if allowed else "")
-        return error_response(status, [ErrorItem(status, description)], format_of_path(request.url.path),
-                              dict(exc.headers or {}))
+            description = f"Method {request.method} not allowed on this resource" + (
+                f" (allowed: {allowed})" if allowed else ""
+            )
+        return error_response(
+            status,
+            [ErrorItem(status, description)],
+            format_of_path(request.url.path),
+            dict(exc.headers or {}),
+        )
 
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, exc: Exception) -> Response:
         log.warning("database unavailable", extra={"error": type(exc).__name__})
         if not _under(request.url.path, base_path):
-            return Response('{"detail":"database unavailable"}', status_code=503, media_type="application/json",
-                            headers={"Retry-After": "5"})
-        return error_response(503, [ErrorItem(503, _DEFAULT_DESCRIPTIONS[503])], format_of_path(request.url.path),
-                              {"Retry-After": "5"})
+            return Response(
+                '{"detail":"database unavailable"}',
+                status_code=503,
+                media_type="application/json",
+                headers={"Retry-After": "5"},
+            )
+        return error_response(
+            503,
+            [ErrorItem(503, _DEFAULT_DESCRIPTIONS[503])],
+            format_of_path(request.url.path),
+            {"Retry-After": "5"},
+        )
 
     app.add_middleware(Open311Guard, base_path=base_path)
 
@@ -174,8 +205,9 @@ class Open311Guard:
         started = False
         if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
             # PostgreSQL text cannot hold NUL: refuse it here, for every Open311 route, as the bad input it is.
-            response = error_response(400, [ErrorItem(400, "The request contains a NUL character.")],
-                                      format_of_path(scope["path"]))
+            response = error_response(
+                400, [ErrorItem(400, "The request contains a NUL character.")], format_of_path(scope["path"])
+            )
             await response(scope, receive, send)
             return
 
@@ -196,5 +228,7 @@ class Open311Guard:
             log.exception("unexpected error", extra={"method": scope["method"], "path": scope["path"]})
             if started:
                 raise
-            response = error_response(500, [ErrorItem(500, _DEFAULT_DESCRIPTIONS[500])], format_of_path(scope["path"]))
+            response = error_response(
+                500, [ErrorItem(500, _DEFAULT_DESCRIPTIONS[500])], format_of_path(scope["path"])
+            )
             await response(scope, receive, send_with_cors)

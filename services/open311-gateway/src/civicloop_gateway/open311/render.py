@@ -89,7 +89,9 @@ def xml_text(value: str) -> str:
 
 def _escape(text: str) -> str:
     """Element text as libxml2 serialises it: `&`, `<`, `>` as entities, a carriage return as `&#13;`."""
-    return xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return (
+        xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
 
 
 def _scalar_text(value: Scalar) -> str:
@@ -132,8 +134,10 @@ def _write_record(out: list[str], name: str, record: Record) -> None:
     """A non-empty record: through its template when every field is a scalar, escaping only when some text needs
     it; field by field otherwise."""
     try:
-        texts = [v if type(v) is str else "" if v is None else _number(v) if type(v) is float else _flat_text(v)
-                 for v in record.values()]
+        texts = [
+            v if type(v) is str else "" if v is None else _number(v) if type(v) is float else _flat_text(v)
+            for v in record.values()
+        ]
     except _Nested:
         out.append(f"<{name}>")
         for child_name, child in record.items():
@@ -177,7 +181,9 @@ def to_xml(document: Document) -> bytes:
 
 # Subclasses, dataclasses (`Many`) and datetimes go through `_plain`; dicts, lists, str, int, float, bool and None
 # are written by orjson itself.
-_PASSTHROUGH = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+_PASSTHROUGH = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+)
 _INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
 
 

@@ -8,7 +8,12 @@ from civicloop_gateway.open311.formats import Format
 from civicloop_gateway.open311.render import Document, render
 
 
-def document_response(document: Document, fmt: Format, *, status: int = 200,
-                      headers: dict[str, str] | None = None) -> Response:
-    return Response(render(document, fmt), status_code=status, media_type=None,
-                    headers={"Content-Type": fmt.content_type, **(headers or {})})
+def document_response(
+    document: Document, fmt: Format, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        render(document, fmt),
+        status_code=status,
+        media_type=None,
+        headers={"Content-Type": fmt.content_type, **(headers or {})},
+    )

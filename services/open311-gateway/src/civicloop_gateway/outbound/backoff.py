@@ -7,7 +7,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 
-def retry_delay_s(attempt: int, *, initial_s: float, max_s: float, rand: Callable[[], float] = random.random) -> float:
+def retry_delay_s(
+    attempt: int, *, initial_s: float, max_s: float, rand: Callable[[], float] = random.random
+) -> float:
     """Delay after failed attempt `attempt` (1-based): initial * 2^(attempt-1), capped, then scaled by [0.5, 1.0).
 
     Half the delay is fixed and half random ("equal jitter"): many items failing together against one back-end spread
@@ -17,8 +19,15 @@ def retry_delay_s(attempt: int, *, initial_s: float, max_s: float, rand: Callabl
     return step * (0.5 + rand() / 2)
 
 
-def next_attempt_at(attempt: int, *, now: datetime, max_attempts: int, initial_s: float, max_s: float,
-                    rand: Callable[[], float] = random.random) -> datetime | None:
+def next_attempt_at(
+    attempt: int,
+    *,
+    now: datetime,
+    max_attempts: int,
+    initial_s: float,
+    max_s: float,
+    rand: Callable[[], float] = random.random,
+) -> datetime | None:
     if attempt >= max_attempts:
         return None
     return now + timedelta(seconds=retry_delay_s(attempt, initial_s=initial_s, max_s=max_s, rand=rand))

@@ -34,8 +34,11 @@ from civicloop_gateway.outbound.settings import OUTBOUND_CONFIG_CONSUMER
 from civicloop_gateway.outbound.status import age_text, body_statuses
 from civicloop_gateway.settings import SCHEMA
 
-app = typer.Typer(help="Outbound sending to back-ends: bodies, queues, the sender.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="Outbound sending to back-ends: bodies, queues, the sender.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 bodies_app = typer.Typer(help="Bodies that receive reports.", no_args_is_help=True, add_completion=False)
 rules_app = typer.Typer(help="Routing rules.", no_args_is_help=True, add_completion=False)
 app.add_typer(bodies_app, name="bodies")
@@ -46,7 +49,9 @@ ADMIN = Actor(kind=ActorKind.system, id="outbound-cli")
 JURISDICTION = typer.Option(..., "--jurisdiction", "-j", help="jurisdiction id, e.g. sfgov.org")
 BODIES_FILE = typer.Option(..., "--file", "-f", help="JSON: one body or a list of bodies")
 RULES_FILE = typer.Option(..., "--file", "-f", help="JSON: the list of rules, in order")
-WAIT = typer.Option(10.0, "--wait", min=0, help="seconds to wait for the outbound config fold to apply the change")
+WAIT = typer.Option(
+    10.0, "--wait", min=0, help="seconds to wait for the outbound config fold to apply the change"
+)
 
 
 class OutboundCliSettings(ServiceSettings):
@@ -81,8 +86,13 @@ def run() -> None:
     async def main() -> None:
         pool = await open_pool(settings.pg_dsn, min_size=1, max_size=settings.pool_max_size, name=SERVICE)
         producer = EventProducer(settings.kafka_bootstrap, settings.topics.request_events, client_id=SERVICE)
-        outbound = Outbound(settings=settings, pool=pool, producer=producer,
-                            vault=ResidentKeyVault(pool, pepper=settings.pepper), senders=default_senders(settings, pool))
+        outbound = Outbound(
+            settings=settings,
+            pool=pool,
+            producer=producer,
+            vault=ResidentKeyVault(pool, pepper=settings.pepper),
+            senders=default_senders(settings, pool),
+        )
         try:
             await producer.start()
             outbound.start()
@@ -96,8 +106,10 @@ def run() -> None:
 
 
 @app.command()
-def status(jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction"),
-           as_json: bool = typer.Option(False, "--json", help="JSON instead of a table")) -> None:
+def status(
+    jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction"),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table"),
+) -> None:
     """Per body: queued, failed (retrying), sent, given up, paused, and the oldest queued item's age."""
     settings = OutboundCliSettings()
 
@@ -114,13 +126,34 @@ def status(jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="
         typer.echo(json.dumps([r.as_json() for r in rows], indent=2))
         return
     table = Table(title="Outbound, per body")
-    for column in ("jurisdiction", "body", "method", "queued", "failed", "sent", "given up", "paused",
-                   "oldest queued", "last error"):
-        table.add_column(column, justify="right" if column in ("queued", "failed", "sent", "given up") else "left")
+    for column in (
+        "jurisdiction",
+        "body",
+        "method",
+        "queued",
+        "failed",
+        "sent",
+        "given up",
+        "paused",
+        "oldest queued",
+        "last error",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("queued", "failed", "sent", "given up") else "left"
+        )
     for r in rows:
-        table.add_row(r.jurisdiction_id, r.body_id, r.send_method, str(r.queued), str(r.retrying), str(r.sent),
-                      str(r.given_up), f"yes ({r.paused_reason})" if r.paused and r.paused_reason else
-                      ("yes" if r.paused else "no"), age_text(r.oldest_queued_age_s), (r.last_error or "")[:60])
+        table.add_row(
+            r.jurisdiction_id,
+            r.body_id,
+            r.send_method,
+            str(r.queued),
+            str(r.retrying),
+            str(r.sent),
+            str(r.given_up),
+            f"yes ({r.paused_reason})" if r.paused and r.paused_reason else ("yes" if r.paused else "no"),
+            age_text(r.oldest_queued_age_s),
+            (r.last_error or "")[:60],
+        )
     Console(width=200).print(table)
 
 
@@ -128,23 +161,35 @@ def _publish(jurisdiction: str, payloads: list[BaseModel], wait: float) -> bool:
     settings = OutboundCliSettings()
 
     async def main() -> bool:
-        producer = EventProducer(settings.kafka_bootstrap, settings.topics.jurisdiction_config,
-                                 client_id="civicloop-gateway-outbound-cli")
+        producer = EventProducer(
+            settings.kafka_bootstrap,
+            settings.topics.jurisdiction_config,
+            client_id="civicloop-gateway-outbound-cli",
+        )
         position: Position | None = None
         await producer.start()
         try:
             for payload in payloads:
-                position = await producer.publish(Event.create(payload, request_id=None, jurisdiction_id=jurisdiction,
-                                                               actor=ADMIN, source="admin"))
+                position = await producer.publish(
+                    Event.create(
+                        payload, request_id=None, jurisdiction_id=jurisdiction, actor=ADMIN, source="admin"
+                    )
+                )
         finally:
             await producer.stop()
         if position is None or wait <= 0:
             return False
         pool = await open_pool(settings.pg_dsn, min_size=1, max_size=1, name="civicloop-gateway-outbound-cli")
         try:
-            return await wait_until_applied(pool, schema=SCHEMA, consumer=settings.outbound_config_consumer_group,
-                                            topic=position.topic, partition=position.partition,
-                                            offset=position.offset, timeout_s=wait)
+            return await wait_until_applied(
+                pool,
+                schema=SCHEMA,
+                consumer=settings.outbound_config_consumer_group,
+                topic=position.topic,
+                partition=position.partition,
+                offset=position.offset,
+                timeout_s=wait,
+            )
         finally:
             await pool.close()
 
@@ -159,13 +204,13 @@ def _read_json(path: Path) -> Any:
 
 
 def _report(what: str, applied: bool) -> None:
-    typer.echo(f"{what}: published" + ("; applied" if applied else "; not yet applied by the outbound config fold"))
+    typer.echo(
+        f"{what}: published" + ("; applied" if applied else "; not yet applied by the outbound config fold")
+    )
 
 
 @bodies_app.command("define")
-def define_bodies(jurisdiction: str = JURISDICTION,
-                  file: Path = BODIES_FILE,
-                  wait: float = WAIT) -> None:
+def define_bodies(jurisdiction: str = JURISDICTION, file: Path = BODIES_FILE, wait: float = WAIT) -> None:
     """Publish BodyDefined for each body in the file (a body is replaced as a whole)."""
     data = _read_json(file)
     try:
@@ -176,23 +221,26 @@ def define_bodies(jurisdiction: str = JURISDICTION,
 
 
 @bodies_app.command("pause")
-def pause(jurisdiction: str = JURISDICTION, body: str = typer.Option(..., "--body", "-b"),
-          reason: str = typer.Option("", "--reason", help="why (shown in status)"), wait: float = WAIT) -> None:
+def pause(
+    jurisdiction: str = JURISDICTION,
+    body: str = typer.Option(..., "--body", "-b"),
+    reason: str = typer.Option("", "--reason", help="why (shown in status)"),
+    wait: float = WAIT,
+) -> None:
     """Stop sending to a body: its reports queue and go out, in order, on resume."""
     _report(f"body {body} paused", _publish(jurisdiction, [BodyPaused(body_id=body, reason=reason)], wait))
 
 
 @bodies_app.command("resume")
-def resume(jurisdiction: str = JURISDICTION, body: str = typer.Option(..., "--body", "-b"),
-           wait: float = WAIT) -> None:
+def resume(
+    jurisdiction: str = JURISDICTION, body: str = typer.Option(..., "--body", "-b"), wait: float = WAIT
+) -> None:
     """Send to a body again, its queued reports first, in order."""
     _report(f"body {body} resumed", _publish(jurisdiction, [BodyResumed(body_id=body)], wait))
 
 
 @rules_app.command("define")
-def define_rules(jurisdiction: str = JURISDICTION,
-                 file: Path = RULES_FILE,
-                 wait: float = WAIT) -> None:
+def define_rules(jurisdiction: str = JURISDICTION, file: Path = RULES_FILE, wait: float = WAIT) -> None:
     """Publish RoutingRulesDefined: the jurisdiction's rules, replaced as a whole."""
     data = _read_json(file)
     try:

@@ -26,21 +26,35 @@ from civicloop_gateway.outbound.routing import RoutingDecision, RoutingInput, ro
 OUTBOUND_ACTOR = Actor(kind=ActorKind.system, id="outbound")
 OUTBOUND_SOURCE = "outbound"
 BACKEND_SOURCE_PREFIX = "backend:"
+
+
 def from_backend(event: Event[Any]) -> bool:
     return event.source.startswith(BACKEND_SOURCE_PREFIX)
 
 
-def snapshot(event: Event[Any], decision: RoutingDecision, *, service_name: str,
-             area_ids: frozenset[str] | None) -> DispatchPayload:
+def snapshot(
+    event: Event[Any], decision: RoutingDecision, *, service_name: str, area_ids: frozenset[str] | None
+) -> DispatchPayload:
     p: ServiceRequestSubmitted = event.payload
     assert event.request_id is not None
     return DispatchPayload(
-        request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, service_code=p.service_code,
-        service_name=service_name, description=p.description, location=p.location,
-        area_ids=sorted(area_ids) if area_ids is not None else None, attributes=p.attributes,
-        media_urls=p.media_urls, submitted_at=event.occurred_at, source=event.source, priority=decision.priority,
-        team=decision.team, analysis_codes=list(decision.analysis_codes), rules=list(decision.rules),
-        priority_email=decision.priority_email, contact=p.contact,
+        request_id=event.request_id,
+        jurisdiction_id=event.jurisdiction_id,
+        service_code=p.service_code,
+        service_name=service_name,
+        description=p.description,
+        location=p.location,
+        area_ids=sorted(area_ids) if area_ids is not None else None,
+        attributes=p.attributes,
+        media_urls=p.media_urls,
+        submitted_at=event.occurred_at,
+        source=event.source,
+        priority=decision.priority,
+        team=decision.team,
+        analysis_codes=list(decision.analysis_codes),
+        rules=list(decision.rules),
+        priority_email=decision.priority_email,
+        contact=p.contact,
     )
 
 
@@ -60,7 +74,9 @@ class Dispatcher:
             return
         if not isinstance(p, ServiceRequestSubmitted) or event.request_id is None or from_backend(event):
             return
-        cur = await conn.execute("select 1 from gateway.outbound_imported where request_id = %s", (event.request_id,))
+        cur = await conn.execute(
+            "select 1 from gateway.outbound_imported where request_id = %s", (event.request_id,)
+        )
         if await cur.fetchone():
             return
         await self.when_submitted_route_and_enqueue(conn, event)
@@ -71,13 +87,30 @@ class Dispatcher:
         bodies = [b.definition for b in await store.load_bodies(conn, j)]
         rules = await store.load_rules(conn, j)
         area_ids = await store.areas_at(conn, j, p.location.lat, p.location.long)
-        decision = route(RoutingInput(service_code=p.service_code, description=p.description,
-                                      attributes=p.attributes, area_ids=area_ids), bodies=bodies, rules=rules)
+        decision = route(
+            RoutingInput(
+                service_code=p.service_code,
+                description=p.description,
+                attributes=p.attributes,
+                area_ids=area_ids,
+            ),
+            bodies=bodies,
+            rules=rules,
+        )
         routed = Event.create(
-            Routed(body_id=decision.body_id, team=decision.team, priority=decision.priority,
-                   analysis_codes=list(decision.analysis_codes), rules=list(decision.rules)),
-            request_id=event.request_id, jurisdiction_id=j, actor=OUTBOUND_ACTOR, source=OUTBOUND_SOURCE,
-            causation=event, event_id=derived_event_id("routed", event.event_id),
+            Routed(
+                body_id=decision.body_id,
+                team=decision.team,
+                priority=decision.priority,
+                analysis_codes=list(decision.analysis_codes),
+                rules=list(decision.rules),
+            ),
+            request_id=event.request_id,
+            jurisdiction_id=j,
+            actor=OUTBOUND_ACTOR,
+            source=OUTBOUND_SOURCE,
+            causation=event,
+            event_id=derived_event_id("routed", event.event_id),
         )
         # A broker that does not answer fails the handler (the consumer retries it) instead of stalling it.
         await asyncio.wait_for(self.producer.publish(routed), timeout=self.publish_timeout_s)
@@ -94,6 +127,14 @@ class Dispatcher:
                 """insert into gateway.outbound_queue (request_id, jurisdiction_id, body_id, method, purpose, payload,
                                                       causation_id, correlation_id)
                    values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (request_id, body_id, purpose) do nothing""",
-                (event.request_id, j, decision.body_id, method.value, purpose, payload, event.event_id,
-                 event.correlation_id or event.event_id),
+                (
+                    event.request_id,
+                    j,
+                    decision.body_id,
+                    method.value,
+                    purpose,
+                    payload,
+                    event.event_id,
+                    event.correlation_id or event.event_id,
+                ),
             )

@@ -106,9 +106,12 @@ _HTML = """\
 </body></html>
 """
 
-_ENV = Environment(loader=DictLoader({"report.txt": _TEXT, "report.html": _HTML}), undefined=StrictUndefined,
-                   autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-                   keep_trailing_newline=True)
+_ENV = Environment(
+    loader=DictLoader({"report.txt": _TEXT, "report.html": _HTML}),
+    undefined=StrictUndefined,
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    keep_trailing_newline=True,
+)
 
 
 def map_url(lat: float, long: float) -> str:
@@ -137,10 +140,16 @@ def build_message(body: BodyRecord, item: OutboundItem, *, mail_from: str) -> Em
     if not to:
         raise PermanentFailure(f"body {body.body_id!r} has no email address for this report")
     context = {
-        "p": p, "body": body.definition, "item": item, "contact": item.contact, "subject": subject_of(item),
-        "high": p.priority is Priority.high, "copy": item.purpose == "priority_copy",
-        "map_url": map_url(p.location.lat, p.location.long) if p.location.lat is not None
-        and p.location.long is not None else "",
+        "p": p,
+        "body": body.definition,
+        "item": item,
+        "contact": item.contact,
+        "subject": subject_of(item),
+        "high": p.priority is Priority.high,
+        "copy": item.purpose == "priority_copy",
+        "map_url": map_url(p.location.lat, p.location.long)
+        if p.location.lat is not None and p.location.long is not None
+        else "",
     }
     msg = EmailMessage()
     msg["Subject"] = subject_of(item)
@@ -182,9 +191,14 @@ class EmailSender(Sender):
                 raise TemporaryFailure(str(exc)) from exc
         try:
             await aiosmtplib.send(
-                message, hostname=s.smtp_host, port=s.smtp_port, use_tls=s.smtp_tls == "tls",
-                start_tls=s.smtp_tls == "starttls", username=s.smtp_username,
-                password=password, timeout=s.outbound_send_timeout_s,
+                message,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                use_tls=s.smtp_tls == "tls",
+                start_tls=s.smtp_tls == "starttls",
+                username=s.smtp_username,
+                password=password,
+                timeout=s.outbound_send_timeout_s,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]

@@ -35,8 +35,13 @@ async def outbound_lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not s.outbound_in_app or gateway is None:
         yield
         return
-    outbound = Outbound(settings=s, pool=gateway.pool, producer=gateway.producer, vault=gateway.vault,
-                        senders=default_senders(s, gateway.pool))
+    outbound = Outbound(
+        settings=s,
+        pool=gateway.pool,
+        producer=gateway.producer,
+        vault=gateway.vault,
+        senders=default_senders(s, gateway.pool),
+    )
     outbound.start()
     app.state.outbound = outbound
     try:
@@ -46,13 +51,18 @@ async def outbound_lifespan(app: FastAPI) -> AsyncIterator[None]:
         await outbound.stop()
 
 
-router = APIRouter(prefix="/admin/outbound", tags=["admin"], dependencies=[Depends(require_admin)],
-                   lifespan=outbound_lifespan)
+router = APIRouter(
+    prefix="/admin/outbound",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    lifespan=outbound_lifespan,
+)
 
 
 @router.get("/bodies.json")
-async def list_body_statuses(request: Request, jurisdiction_id: str | None = Query(default=None, max_length=64)
-                             ) -> list[dict[str, Any]]:
+async def list_body_statuses(
+    request: Request, jurisdiction_id: str | None = Query(default=None, max_length=64)
+) -> list[dict[str, Any]]:
     """Per body: what is queued, retrying, sent and given up, whether it is paused, the oldest queued item's age."""
     async with request.app.state.pool.connection() as conn:
         return [s.as_json() for s in await body_statuses(conn, jurisdiction_id)]

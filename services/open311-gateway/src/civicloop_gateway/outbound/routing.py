@@ -69,7 +69,9 @@ def body_for(service_code: str, bodies: Sequence[BodyDefined]) -> BodyDefined | 
     return None
 
 
-def route(request: RoutingInput, *, bodies: Sequence[BodyDefined], rules: Sequence[RoutingRule]) -> RoutingDecision:
+def route(
+    request: RoutingInput, *, bodies: Sequence[BodyDefined], rules: Sequence[RoutingRule]
+) -> RoutingDecision:
     by_id = {b.body_id: b for b in bodies}
     body = body_for(request.service_code, bodies)
     team: str | None = None
@@ -88,8 +90,14 @@ def route(request: RoutingInput, *, bodies: Sequence[BodyDefined], rules: Sequen
             priority = rule.priority
         codes.extend(c for c in rule.analysis_codes if c not in codes)
     if body is None:
-        return RoutingDecision(body_id=None, method=None, team=team, priority=priority,
-                               analysis_codes=tuple(codes), rules=tuple(matched))
+        return RoutingDecision(
+            body_id=None,
+            method=None,
+            team=team,
+            priority=priority,
+            analysis_codes=tuple(codes),
+            rules=tuple(matched),
+        )
     return RoutingDecision(
         body_id=body.body_id,
         method=body.method_for(request.service_code),

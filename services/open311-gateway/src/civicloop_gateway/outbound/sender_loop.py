@@ -111,8 +111,11 @@ class SenderLoop:
                             inflight[key] = asyncio.create_task(self._send_head(seq))
                 self._wake.clear()
                 waker = asyncio.create_task(self._wake.wait())
-                await asyncio.wait([waker, *inflight.values()], timeout=self.settings.outbound_poll_interval_s,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    [waker, *inflight.values()],
+                    timeout=self.settings.outbound_poll_interval_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 waker.cancel()
                 for key, task in list(inflight.items()):
                     if task.done():
@@ -159,21 +162,36 @@ class SenderLoop:
             row = await cur.fetchone()
             if row is None:
                 return 0  # taken by another loop, or no longer due
-            _request_id, jurisdiction_id, body_id, method, purpose, payload, attempts, causation, correlation = row
+            (
+                _request_id,
+                jurisdiction_id,
+                body_id,
+                method,
+                purpose,
+                payload,
+                attempts,
+                causation,
+                correlation,
+            ) = row
             cur = await conn.execute(
                 "select min(seq) from gateway.outbound_queue where jurisdiction_id = %s and body_id = %s"
-                " and state = 'queued'", (jurisdiction_id, body_id))
+                " and state = 'queued'",
+                (jurisdiction_id, body_id),
+            )
             head = await cur.fetchone()
             body = await store.load_body(conn, jurisdiction_id, body_id)
             if body is None or body.paused or head is None or head[0] != seq:
                 return 0
             attempt = attempts + 1
-            item = await self._item(seq, SendMethod(method), purpose, attempt, DispatchPayload.model_validate(payload))
+            item = await self._item(
+                seq, SendMethod(method), purpose, attempt, DispatchPayload.model_validate(payload)
+            )
             sender = self.senders[item.method]
             outcome: SendResult | Exception
             try:
-                outcome = await asyncio.wait_for(sender.send(body, item),
-                                                 timeout=self.settings.outbound_send_timeout_s * 2)
+                outcome = await asyncio.wait_for(
+                    sender.send(body, item), timeout=self.settings.outbound_send_timeout_s * 2
+                )
             except (TemporaryFailure, PermanentFailure) as exc:
                 outcome = exc
             except TimeoutError:
@@ -188,72 +206,153 @@ class SenderLoop:
                 await self._failed(conn, body, item, outcome, cause)
             return 1
 
-    async def _item(self, seq: int, method: SendMethod, purpose: str, attempt: int,
-                    payload: DispatchPayload) -> OutboundItem:
+    async def _item(
+        self, seq: int, method: SendMethod, purpose: str, attempt: int, payload: DispatchPayload
+    ) -> OutboundItem:
         contact = None
         if self.settings.outbound_include_contact and payload.contact is not None and self.vault is not None:
             try:
                 contact = await self.vault.unseal(payload.contact)
             except PersonalDataUnreadable:
                 contact = None  # the resident was erased: send without details
-        url = f"{self.settings.open311_base_url}/requests/{payload.request_id}.json" \
-              f"?jurisdiction_id={payload.jurisdiction_id}"
-        return OutboundItem(seq=seq, delivery_id=str(derived_event_id("delivery", seq)), method=method,
-                            purpose=purpose, attempt=attempt, payload=payload, request_url=url, contact=contact)
+        url = (
+            f"{self.settings.open311_base_url}/requests/{payload.request_id}.json"
+            f"?jurisdiction_id={payload.jurisdiction_id}"
+        )
+        return OutboundItem(
+            seq=seq,
+            delivery_id=str(derived_event_id("delivery", seq)),
+            method=method,
+            purpose=purpose,
+            attempt=attempt,
+            payload=payload,
+            request_url=url,
+            contact=contact,
+        )
 
     async def _publish(self, event: Event[Any]) -> None:
         # Bounded: the row stays locked while we wait, and an unreachable broker must not hold it for long.
         await asyncio.wait_for(self.producer.publish(event), timeout=self.settings.publish_timeout_s)
 
-    def _event(self, payload: Any, item: OutboundItem, event_id: UUID, cause: tuple[UUID, UUID | None]) -> Event[Any]:
-        event = Event.create(payload, request_id=item.payload.request_id,
-                             jurisdiction_id=item.payload.jurisdiction_id, actor=OUTBOUND_ACTOR,
-                             source=OUTBOUND_SOURCE, event_id=event_id)
+    def _event(
+        self, payload: Any, item: OutboundItem, event_id: UUID, cause: tuple[UUID, UUID | None]
+    ) -> Event[Any]:
+        event = Event.create(
+            payload,
+            request_id=item.payload.request_id,
+            jurisdiction_id=item.payload.jurisdiction_id,
+            actor=OUTBOUND_ACTOR,
+            source=OUTBOUND_SOURCE,
+            event_id=event_id,
+        )
         return event.model_copy(update={"causation_id": cause[0], "correlation_id": cause[1] or cause[0]})
 
-    async def _succeeded(self, conn: store.Conn, body: BodyRecord, item: OutboundItem, result: SendResult,
-                         cause: tuple[UUID, UUID | None]) -> None:
+    async def _succeeded(
+        self,
+        conn: store.Conn,
+        body: BodyRecord,
+        item: OutboundItem,
+        result: SendResult,
+        cause: tuple[UUID, UUID | None],
+    ) -> None:
         if item.purpose == "deliver":
             destination = (result.destination or self.senders[item.method].destination(body, item))[:500]
-            await self._publish(self._event(
-                SentToBackend(body_id=body.body_id, method=item.method, attempt=item.attempt,
-                              destination=destination),
-                item, derived_event_id("sent", item.seq, item.attempt), cause))
+            await self._publish(
+                self._event(
+                    SentToBackend(
+                        body_id=body.body_id,
+                        method=item.method,
+                        attempt=item.attempt,
+                        destination=destination,
+                    ),
+                    item,
+                    derived_event_id("sent", item.seq, item.attempt),
+                    cause,
+                )
+            )
             if result.external_id:
-                await self._publish(self._event(
-                    ExternalReferenceAssigned(body_id=body.body_id, external_id=result.external_id[:200]),
-                    item, derived_event_id("external_id", item.seq, item.attempt), cause))
+                await self._publish(
+                    self._event(
+                        ExternalReferenceAssigned(body_id=body.body_id, external_id=result.external_id[:200]),
+                        item,
+                        derived_event_id("external_id", item.seq, item.attempt),
+                        cause,
+                    )
+                )
         await conn.execute(
             "update gateway.outbound_queue set state = 'sent', sent_at = now(), attempts = %s, external_id = %s,"
             " last_error = null where seq = %s",
             (item.attempt, result.external_id, item.seq),
         )
-        log.info("sent", extra={"seq": item.seq, "body_id": body.body_id, "method": item.method.value,
-                                "attempt": item.attempt})
+        log.info(
+            "sent",
+            extra={
+                "seq": item.seq,
+                "body_id": body.body_id,
+                "method": item.method.value,
+                "attempt": item.attempt,
+            },
+        )
 
-    async def _failed(self, conn: store.Conn, body: BodyRecord, item: OutboundItem, error: Exception,
-                      cause: tuple[UUID, UUID | None]) -> None:
+    async def _failed(
+        self,
+        conn: store.Conn,
+        body: BodyRecord,
+        item: OutboundItem,
+        error: Exception,
+        cause: tuple[UUID, UUID | None],
+    ) -> None:
         s = self.settings
-        retry_at = None if isinstance(error, PermanentFailure) else next_attempt_at(
-            item.attempt, now=self.clock(), max_attempts=s.outbound_max_attempts,
-            initial_s=s.outbound_backoff_initial_s, max_s=s.outbound_backoff_max_s, rand=self.rand)
+        retry_at = (
+            None
+            if isinstance(error, PermanentFailure)
+            else next_attempt_at(
+                item.attempt,
+                now=self.clock(),
+                max_attempts=s.outbound_max_attempts,
+                initial_s=s.outbound_backoff_initial_s,
+                max_s=s.outbound_backoff_max_s,
+                rand=self.rand,
+            )
+        )
         after = getattr(error, "retry_after_s", None)
         if retry_at is not None and after is not None:
             retry_at = max(retry_at, self.clock() + timedelta(seconds=after))  # the back-end asked us to wait
         text = (str(error) or type(error).__name__)[:2000]
         if item.purpose == "deliver":
-            await self._publish(self._event(
-                SendFailed(body_id=body.body_id, method=item.method, attempt=item.attempt, error=text,
-                           retry_at=retry_at),
-                item, derived_event_id("failed", item.seq, item.attempt), cause))
+            await self._publish(
+                self._event(
+                    SendFailed(
+                        body_id=body.body_id,
+                        method=item.method,
+                        attempt=item.attempt,
+                        error=text,
+                        retry_at=retry_at,
+                    ),
+                    item,
+                    derived_event_id("failed", item.seq, item.attempt),
+                    cause,
+                )
+            )
         if retry_at is None:
             await conn.execute(
                 "update gateway.outbound_queue set state = 'failed', attempts = %s, last_error = %s where seq = %s",
-                (item.attempt, text, item.seq))
+                (item.attempt, text, item.seq),
+            )
         else:
             await conn.execute(
                 "update gateway.outbound_queue set attempts = %s, last_error = %s, next_attempt_at = %s"
-                " where seq = %s", (item.attempt, text, retry_at, item.seq))
-        log.warning("send failed", extra={"seq": item.seq, "body_id": body.body_id, "method": item.method.value,
-                                          "attempt": item.attempt, "error": text,
-                                          "retry_at": retry_at.isoformat() if retry_at else None})
+                " where seq = %s",
+                (item.attempt, text, retry_at, item.seq),
+            )
+        log.warning(
+            "send failed",
+            extra={
+                "seq": item.seq,
+                "body_id": body.body_id,
+                "method": item.method.value,
+                "attempt": item.attempt,
+                "error": text,
+                "retry_at": retry_at.isoformat() if retry_at else None,
+            },
+        )

@@ -54,12 +54,22 @@ class Outbound:
     _task: asyncio.Task[None] | None = None
 
     def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
-        return consumer_runner(self.settings, name=name, topic=topic, handler=handler, pool=self.pool,
-                               producer=self.producer, schema=SCHEMA)
+        return consumer_runner(
+            self.settings,
+            name=name,
+            topic=topic,
+            handler=handler,
+            pool=self.pool,
+            producer=self.producer,
+            schema=SCHEMA,
+        )
 
     def config_runner(self) -> ConsumerRunner:
-        return self._runner(self.settings.outbound_config_consumer_group, self.settings.topics.jurisdiction_config,
-                            apply_outbound_config_event)
+        return self._runner(
+            self.settings.outbound_config_consumer_group,
+            self.settings.topics.jurisdiction_config,
+            apply_outbound_config_event,
+        )
 
     def dispatch_runner(self) -> ConsumerRunner:
         dispatcher = Dispatcher(self.producer, publish_timeout_s=self.settings.publish_timeout_s)
@@ -69,17 +79,26 @@ class Outbound:
             if self.loop is not None:
                 self.loop.wake()
 
-        return self._runner(self.settings.outbound_dispatch_consumer_group, self.settings.topics.request_events,
-                            handle)
+        return self._runner(
+            self.settings.outbound_dispatch_consumer_group, self.settings.topics.request_events, handle
+        )
 
     def start(self, *, consumers: bool = True, sending: bool = True) -> None:
         if consumers:
-            self.supervisors = [ConsumerSupervisor(self.config_runner), ConsumerSupervisor(self.dispatch_runner)]
+            self.supervisors = [
+                ConsumerSupervisor(self.config_runner),
+                ConsumerSupervisor(self.dispatch_runner),
+            ]
             for s in self.supervisors:
                 s.start()
         if sending:
-            self.loop = SenderLoop(pool=self.pool, producer=self.producer, senders=self.senders,
-                                   settings=self.settings, vault=self.vault)
+            self.loop = SenderLoop(
+                pool=self.pool,
+                producer=self.producer,
+                senders=self.senders,
+                settings=self.settings,
+                vault=self.vault,
+            )
             self._task = asyncio.create_task(self.loop.run())
 
     async def stop(self) -> None:

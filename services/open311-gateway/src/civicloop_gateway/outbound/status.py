@@ -51,8 +51,10 @@ select b.jurisdiction_id, b.body_id, b.name, b.send_method, b.paused, b.paused_r
 
 async def body_statuses(conn: Conn, jurisdiction_id: str | None = None) -> list[BodyStatus]:
     cur = await conn.execute(_QUERY, {"j": jurisdiction_id})
-    return [BodyStatus(*row[:11], float(row[11]) if row[11] is not None else None, row[12])
-            for row in await cur.fetchall()]
+    return [
+        BodyStatus(*row[:11], float(row[11]) if row[11] is not None else None, row[12])
+        for row in await cur.fetchall()
+    ]
 
 
 def age_text(seconds: float | None) -> str:

@@ -27,8 +27,16 @@ async def apply_outbound_config_event(conn: Conn, event: Event[Any]) -> None:
                  name = excluded.name, send_method = excluded.send_method, service_codes = excluded.service_codes,
                  definition = excluded.definition, defined_at = excluded.defined_at,
                  last_event_id = excluded.last_event_id""",
-            (j, p.body_id, p.name, p.send_method.value, list(p.service_codes), p.model_dump_json(),
-             event.occurred_at, event.event_id),
+            (
+                j,
+                p.body_id,
+                p.name,
+                p.send_method.value,
+                list(p.service_codes),
+                p.model_dump_json(),
+                event.occurred_at,
+                event.event_id,
+            ),
         )
     elif isinstance(p, BodyPaused):
         await conn.execute(
@@ -65,7 +73,10 @@ async def load_bodies(conn: Conn, jurisdiction_id: str) -> list[BodyRecord]:
         "select definition, paused from gateway.bodies where jurisdiction_id = %s order by defined_at, body_id",
         (jurisdiction_id,),
     )
-    return [BodyRecord(jurisdiction_id, BodyDefined.model_validate(d), paused) for d, paused in await cur.fetchall()]
+    return [
+        BodyRecord(jurisdiction_id, BodyDefined.model_validate(d), paused)
+        for d, paused in await cur.fetchall()
+    ]
 
 
 async def load_body(conn: Conn, jurisdiction_id: str, body_id: str) -> BodyRecord | None:
@@ -79,12 +90,15 @@ async def load_body(conn: Conn, jurisdiction_id: str, body_id: str) -> BodyRecor
 
 async def load_rules(conn: Conn, jurisdiction_id: str) -> list[RoutingRule]:
     cur = await conn.execute(
-        "select rule from gateway.routing_rules where jurisdiction_id = %s order by position", (jurisdiction_id,)
+        "select rule from gateway.routing_rules where jurisdiction_id = %s order by position",
+        (jurisdiction_id,),
     )
     return [RoutingRule.model_validate(r) for (r,) in await cur.fetchall()]
 
 
-async def areas_at(conn: Conn, jurisdiction_id: str, lat: float | None, long: float | None) -> frozenset[str] | None:
+async def areas_at(
+    conn: Conn, jurisdiction_id: str, lat: float | None, long: float | None
+) -> frozenset[str] | None:
     """The service areas containing the point; None when unknown (no point, or no areas defined for the city)."""
     if lat is None or long is None:
         return None

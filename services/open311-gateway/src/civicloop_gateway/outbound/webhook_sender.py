@@ -45,10 +45,22 @@ def document(body: BodyRecord, item: OutboundItem) -> dict[str, Any]:
     request = p.model_dump(mode="json", exclude={"contact", "priority_email"})
     request["url"] = item.request_url
     if item.contact is not None:
-        request["contact"] = {k: v for k, v in {"name": item.contact.name, "email": item.contact.email,
-                                                "phone": item.contact.phone}.items() if v}
-    return {"event": "request.submitted", "delivery_id": item.delivery_id, "attempt": item.attempt,
-            "body_id": body.body_id, "request": request}
+        request["contact"] = {
+            k: v
+            for k, v in {
+                "name": item.contact.name,
+                "email": item.contact.email,
+                "phone": item.contact.phone,
+            }.items()
+            if v
+        }
+    return {
+        "event": "request.submitted",
+        "delivery_id": item.delivery_id,
+        "attempt": item.attempt,
+        "body_id": body.body_id,
+        "request": request,
+    }
 
 
 def external_id_of(response: httpx.Response) -> str | None:
@@ -68,8 +80,13 @@ def external_id_of(response: httpx.Response) -> str | None:
 class WebhookSender(Sender):
     method = SendMethod.webhook
 
-    def __init__(self, *, timeout_s: float, environ: Mapping[str, str] | None = None,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        environ: Mapping[str, str] | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.timeout_s = timeout_s
         self.environ = environ
         self.client = client
@@ -83,9 +100,13 @@ class WebhookSender(Sender):
         if hook is None:
             raise PermanentFailure(f"body {body.body_id!r} has no webhook configured")
         raw = json.dumps(document(body, item), separators=(",", ":"), sort_keys=True).encode()
-        headers = {"Content-Type": "application/json", "User-Agent": "CivicLoop-Webhook/1",
-                   TIMESTAMP_HEADER: str(int(time.time())), DELIVERY_HEADER: item.delivery_id,
-                   "X-CivicLoop-Event": "request.submitted"}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "CivicLoop-Webhook/1",
+            TIMESTAMP_HEADER: str(int(time.time())),
+            DELIVERY_HEADER: item.delivery_id,
+            "X-CivicLoop-Event": "request.submitted",
+        }
         if hook.secret_ref:
             try:
                 headers[SIGNATURE_HEADER] = sign(resolve_secret(hook.secret_ref, self.environ), raw)
@@ -93,7 +114,9 @@ class WebhookSender(Sender):
                 raise TemporaryFailure(str(exc)) from exc
         try:
             if self.client is not None:
-                response = await self.client.post(hook.url, content=raw, headers=headers, timeout=self.timeout_s)
+                response = await self.client.post(
+                    hook.url, content=raw, headers=headers, timeout=self.timeout_s
+                )
             else:
                 async with httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False) as client:
                     response = await client.post(hook.url, content=raw, headers=headers)

@@ -44,34 +44,43 @@ class CatalogueChange:
     applied: bool  # the view shows the change already
 
 
-async def _publish(definition: ServiceDefined, jurisdiction_id: str, *, log: EventLog,
-                   view: CatalogueView) -> CatalogueChange:
-    event = Event.create(definition, request_id=None, jurisdiction_id=jurisdiction_id, actor=ADMIN_ACTOR,
-                         source=ADMIN_SOURCE)
+async def _publish(
+    definition: ServiceDefined, jurisdiction_id: str, *, log: EventLog, view: CatalogueView
+) -> CatalogueChange:
+    event = Event.create(
+        definition, request_id=None, jurisdiction_id=jurisdiction_id, actor=ADMIN_ACTOR, source=ADMIN_SOURCE
+    )
     position = await log.publish(event)
     applied = await view.wait_until_applied(position)
     return CatalogueChange(definition, str(event.event_id), position, applied)
 
 
-async def create_service(jurisdiction_id: str, service: ServiceInput, *, log: EventLog,
-                         view: CatalogueView) -> CatalogueChange:
+async def create_service(
+    jurisdiction_id: str, service: ServiceInput, *, log: EventLog, view: CatalogueView
+) -> CatalogueChange:
     """A new service; a withdrawn one may be defined again (it comes back active)."""
     current = await view.service(jurisdiction_id, service.service_code)
     if current is not None and current.active:
-        raise AlreadyDefined(f"service_code {service.service_code!r} already exists in jurisdiction "
-                             f"{jurisdiction_id!r}; change it with PUT.")
+        raise AlreadyDefined(
+            f"service_code {service.service_code!r} already exists in jurisdiction "
+            f"{jurisdiction_id!r}; change it with PUT."
+        )
     return await _publish(service.definition(service.service_code), jurisdiction_id, log=log, view=view)
 
 
-async def update_service(jurisdiction_id: str, service_code: str, fields: ServiceFields, *, log: EventLog,
-                         view: CatalogueView) -> CatalogueChange:
+async def update_service(
+    jurisdiction_id: str, service_code: str, fields: ServiceFields, *, log: EventLog, view: CatalogueView
+) -> CatalogueChange:
     """Replace a service's definition (the latest definition wins); it keeps being active or withdrawn."""
     current = await _existing(jurisdiction_id, service_code, view)
-    return await _publish(fields.definition(service_code, active=current.active), jurisdiction_id, log=log, view=view)
+    return await _publish(
+        fields.definition(service_code, active=current.active), jurisdiction_id, log=log, view=view
+    )
 
 
-async def deactivate_service(jurisdiction_id: str, service_code: str, *, log: EventLog,
-                             view: CatalogueView) -> CatalogueChange:
+async def deactivate_service(
+    jurisdiction_id: str, service_code: str, *, log: EventLog, view: CatalogueView
+) -> CatalogueChange:
     current = await _existing(jurisdiction_id, service_code, view)
     return await _publish(deactivated(current), jurisdiction_id, log=log, view=view)
 

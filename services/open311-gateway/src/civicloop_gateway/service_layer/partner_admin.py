@@ -37,7 +37,9 @@ class AuthorisedPartner:
     position: LogPosition
 
 
-async def authorise_partner(jurisdiction_id: str, client_id: str, name: str, *, log: EventLog) -> AuthorisedPartner:
+async def authorise_partner(
+    jurisdiction_id: str, client_id: str, name: str, *, log: EventLog
+) -> AuthorisedPartner:
     try:
         check_client_id(client_id)
     except ValueError as exc:
@@ -45,10 +47,12 @@ async def authorise_partner(jurisdiction_id: str, client_id: str, name: str, *, 
     if not name.strip():
         raise BadRequest("a partner needs a name")
     issued = issue_key()
-    payload = PartnerAuthorised(client_id=client_id, name=name.strip(), key_id=issued.key_id,
-                                key_sha256=issued.key_sha256)
-    event = Event.create(payload, request_id=None, jurisdiction_id=jurisdiction_id, actor=CLI_ACTOR,
-                         source=ADMIN_SOURCE)
+    payload = PartnerAuthorised(
+        client_id=client_id, name=name.strip(), key_id=issued.key_id, key_sha256=issued.key_sha256
+    )
+    event = Event.create(
+        payload, request_id=None, jurisdiction_id=jurisdiction_id, actor=CLI_ACTOR, source=ADMIN_SOURCE
+    )
     position = await log.publish(event)
     return AuthorisedPartner(issued, str(event.event_id), position)
 
@@ -57,11 +61,20 @@ async def revoke_key(
     jurisdiction_id: str, client_id: str, key_id: str, *, known: list[PartnerListing], log: EventLog
 ) -> LogPosition:
     """Revoke a key `known` (the partners view) lists as live for this client and jurisdiction."""
-    match = [p for p in known if (p.jurisdiction_id, p.client_id, p.key_id) == (jurisdiction_id, client_id, key_id)]
+    match = [
+        p for p in known if (p.jurisdiction_id, p.client_id, p.key_id) == (jurisdiction_id, client_id, key_id)
+    ]
     if not match:
         raise NotFound(f"no key {key_id!r} of client {client_id!r} in jurisdiction {jurisdiction_id!r}")
     if match[0].revoked_at is not None:
-        raise BadRequest(f"key {key_id!r} of client {client_id!r} was already revoked at {match[0].revoked_at}")
-    event = Event.create(PartnerKeyRevoked(client_id=client_id, key_id=key_id), request_id=None,
-                         jurisdiction_id=jurisdiction_id, actor=CLI_ACTOR, source=ADMIN_SOURCE)
+        raise BadRequest(
+            f"key {key_id!r} of client {client_id!r} was already revoked at {match[0].revoked_at}"
+        )
+    event = Event.create(
+        PartnerKeyRevoked(client_id=client_id, key_id=key_id),
+        request_id=None,
+        jurisdiction_id=jurisdiction_id,
+        actor=CLI_ACTOR,
+        source=ADMIN_SOURCE,
+    )
     return await log.publish(event)

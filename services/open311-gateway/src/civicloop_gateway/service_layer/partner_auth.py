@@ -8,7 +8,11 @@ from civicloop_gateway.service_layer.submit_ports import Jurisdictions, PartnerK
 
 
 async def authorised_partner(
-    api_key: str | None, *, given_jurisdiction: str | None, partners: Partners, jurisdictions: Jurisdictions,
+    api_key: str | None,
+    *,
+    given_jurisdiction: str | None,
+    partners: Partners,
+    jurisdictions: Jurisdictions,
     action: str,
 ) -> tuple[PartnerKey, str]:
     """The partner key and the jurisdiction of a write.
@@ -29,5 +33,7 @@ async def authorised_partner(
     for row in live:
         if row.jurisdiction_id == jurisdiction_id:
             return row, jurisdiction_id
-    raise Forbidden(f"The api_key received is not authorised for jurisdiction {jurisdiction_id!r} "
-                    f"-- can't proceed with {action}.")
+    raise Forbidden(
+        f"The api_key received is not authorised for jurisdiction {jurisdiction_id!r} "
+        f"-- can't proceed with {action}."
+    )

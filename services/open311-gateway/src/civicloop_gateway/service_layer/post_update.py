@@ -55,27 +55,42 @@ class UpdateAnswer:
 
 async def post_update(form: OpenForm, *, api_key: str | None, ctx: UpdateContext) -> UpdateAnswer:
     partner, jurisdiction_id = await authorised_partner(
-        api_key, given_jurisdiction=form.get("jurisdiction_id"), partners=ctx.partners,
-        jurisdictions=ctx.jurisdictions, action="post_service_request_update",
+        api_key,
+        given_jurisdiction=form.get("jurisdiction_id"),
+        partners=ctx.partners,
+        jurisdictions=ctx.jurisdictions,
+        action="post_service_request_update",
     )
     update = read_update(form)
     digest = body_digest(form, jurisdiction_id=jurisdiction_id, client_id=partner.client_id, key=ctx.pepper)
     if update.partner_update_id is not None:
-        earlier = await ctx.updates.by_partner_id(jurisdiction_id, partner.client_id, update.partner_update_id)
+        earlier = await ctx.updates.by_partner_id(
+            jurisdiction_id, partner.client_id, update.partner_update_id
+        )
         if earlier is not None:
             return await _publish_once(_same_update(earlier, digest), created=False, ctx=ctx)
 
     request = await _request(update.service_request_id, jurisdiction_id=jurisdiction_id, ctx=ctx)
     if request.submitted_by != partner.client_id:
-        raise Forbidden(f"client {partner.client_id!r} may post updates only to the requests it submitted; "
-                        f"{update.service_request_id!r} was not.")
+        raise Forbidden(
+            f"client {partner.client_id!r} may post updates only to the requests it submitted; "
+            f"{update.service_request_id!r} was not."
+        )
     comment_id, status_id = new_event_id(), new_event_id()
-    events = update_events(update, jurisdiction_id=jurisdiction_id, client_id=partner.client_id,
-                           current_status=request.status, event_ids=(comment_id, status_id))
+    events = update_events(
+        update,
+        jurisdiction_id=jurisdiction_id,
+        client_id=partner.client_id,
+        current_status=request.status,
+        event_ids=(comment_id, status_id),
+    )
     stored = StoredUpdate(
         update_id=str(events[0].event_id if events else comment_id),
-        jurisdiction_id=jurisdiction_id, client_id=partner.client_id, partner_update_id=update.partner_update_id,
-        service_request_id=update.service_request_id, digest=digest,
+        jurisdiction_id=jurisdiction_id,
+        client_id=partner.client_id,
+        partner_update_id=update.partner_update_id,
+        service_request_id=update.service_request_id,
+        digest=digest,
         events_json=[encode_event(e).decode() for e in events],
     )
     earlier = await ctx.updates.add(stored)
@@ -95,12 +110,17 @@ async def _request(service_request_id: str, *, jurisdiction_id: str, ctx: Update
     known = await ctx.requests.get(service_request_id)
     ours = await ctx.submissions.submitted_by(service_request_id)
     if known is None and ours is not None:
-        known = KnownRequest(service_request_id, jurisdiction_id=ours[0], status=RequestStatus.open,
-                             submitted_by=ours[1])
+        known = KnownRequest(
+            service_request_id, jurisdiction_id=ours[0], status=RequestStatus.open, submitted_by=ours[1]
+        )
     elif known is not None and ours is not None:
-        known = KnownRequest(known.service_request_id, known.jurisdiction_id, known.status, submitted_by=ours[1])
+        known = KnownRequest(
+            known.service_request_id, known.jurisdiction_id, known.status, submitted_by=ours[1]
+        )
     if known is None or known.jurisdiction_id != jurisdiction_id:
-        raise NotFound(f"service_request_id {service_request_id!r} not found in jurisdiction {jurisdiction_id!r}.")
+        raise NotFound(
+            f"service_request_id {service_request_id!r} not found in jurisdiction {jurisdiction_id!r}."
+        )
     return known
 
 
@@ -115,7 +135,13 @@ async def _publish_once(update: StoredUpdate, *, created: bool, ctx: UpdateConte
         await lock.mark_published()
     if ctx.request_view is not None and position is not None:
         await ctx.request_view.wait_until_applied(position)  # GET servicerequestupdates right after shows it
-    log.info("open311 update posted", extra={"update_id": update.update_id, "client_id": update.client_id,
-                                             "request_number": update.service_request_id,
-                                             "events": len(update.events_json)})
+    log.info(
+        "open311 update posted",
+        extra={
+            "update_id": update.update_id,
+            "client_id": update.client_id,
+            "request_number": update.service_request_id,
+            "events": len(update.events_json),
+        },
+    )
     return UpdateAnswer(update.update_id, len(update.events_json), created=created)

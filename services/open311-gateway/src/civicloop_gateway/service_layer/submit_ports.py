@@ -133,8 +133,9 @@ class UpdateLock(ABC):
 
 class Updates(ABC):
     @abstractmethod
-    async def by_partner_id(self, jurisdiction_id: str, client_id: str, partner_update_id: str) -> StoredUpdate | None:
-        ...
+    async def by_partner_id(
+        self, jurisdiction_id: str, client_id: str, partner_update_id: str
+    ) -> StoredUpdate | None: ...
 
     @abstractmethod
     async def add(self, update: StoredUpdate) -> StoredUpdate | None:

@@ -57,26 +57,42 @@ class SubmitContext:
 
 async def submit_request(form: OpenForm, *, api_key: str | None, ctx: SubmitContext) -> SubmitAnswer:
     partner, jurisdiction_id = await authorised_partner(
-        api_key, given_jurisdiction=form.get("jurisdiction_id"), partners=ctx.partners,
-        jurisdictions=ctx.jurisdictions, action="create_request",
+        api_key,
+        given_jurisdiction=form.get("jurisdiction_id"),
+        partners=ctx.partners,
+        jurisdictions=ctx.jurisdictions,
+        action="create_request",
     )
     digest = body_digest(form, jurisdiction_id=jurisdiction_id, client_id=partner.client_id, key=ctx.pepper)
     existing = await ctx.submissions.recent(digest, window=ctx.dedup_window)
     if existing is None:
         code = require_service_code(form)
-        service = check_service(code, await ctx.catalogue.get(jurisdiction_id, code), jurisdiction_id=jurisdiction_id)
+        service = check_service(
+            code, await ctx.catalogue.get(jurisdiction_id, code), jurisdiction_id=jurisdiction_id
+        )
         accepted = accept_request(form, service, default_phone_region=ctx.default_phone_region)
         contact = await ctx.vault.seal(accepted.contact) if accepted.contact else None
         event_id = new_event_id()
         token = new_token() if accepted.service_type is ServiceType.batch else None
         for _ in range(MAX_NUMBER_DRAWS):
             number = request_numbers.new_request_number()
-            event = submitted_event(accepted, client_id=partner.client_id, request_number=number,
-                                    event_id=event_id, contact=contact)
+            event = submitted_event(
+                accepted,
+                client_id=partner.client_id,
+                request_number=number,
+                event_id=event_id,
+                contact=contact,
+            )
             submission = Submission(
-                digest=digest, jurisdiction_id=jurisdiction_id, client_id=partner.client_id,
-                request_number=number, event_id=event_id, service_type=accepted.service_type,
-                event_json=encode_event(event).decode(), token=token, service_notice=accepted.service_notice,
+                digest=digest,
+                jurisdiction_id=jurisdiction_id,
+                client_id=partner.client_id,
+                request_number=number,
+                event_id=event_id,
+                service_type=accepted.service_type,
+                event_json=encode_event(event).decode(),
+                token=token,
+                service_notice=accepted.service_notice,
             )
             try:
                 existing = await ctx.submissions.add(submission, window=ctx.dedup_window)
@@ -104,10 +120,16 @@ async def _publish_once(submission: Submission, *, created: bool, ctx: SubmitCon
         else:
             position = await ctx.event_log.publish(decode_event(current.event_json))
             current = await lock.mark_published(position)
-            log.info("open311 request submitted",
-                     extra={"request_number": current.request_number, "event_id": str(current.event_id),
-                            "client_id": current.client_id, "partition": position.partition,
-                            "offset": position.offset})
+            log.info(
+                "open311 request submitted",
+                extra={
+                    "request_number": current.request_number,
+                    "event_id": str(current.event_id),
+                    "client_id": current.client_id,
+                    "partition": position.partition,
+                    "offset": position.offset,
+                },
+            )
     if ctx.request_view is not None and current.position is not None:
         # R1-01: a realtime id is returned "immediately", so GET requests/{id} right after must find it. Bounded:
         # the request is on the log either way, and the view shows it once it has caught up.

@@ -22,12 +22,20 @@ def services_path(jurisdiction: str = CITY) -> str:
 
 def new_service(code: str, **overrides: Any) -> dict[str, Any]:
     body = {
-        "service_code": code, "service_name": "Blocked drain", "group": "water", "keywords": ["drain", "flood"],
+        "service_code": code,
+        "service_name": "Blocked drain",
+        "group": "water",
+        "keywords": ["drain", "flood"],
         "type": "realtime",
         "attributes": [
-            {"code": "DEPTH", "datatype": "singlevaluelist", "required": True, "order": 1,
-             "description": "How deep is the water?",
-             "values": [{"key": "ankle", "name": "Ankle deep"}, {"key": "knee", "name": "Knee deep"}]},
+            {
+                "code": "DEPTH",
+                "datatype": "singlevaluelist",
+                "required": True,
+                "order": 1,
+                "description": "How deep is the water?",
+                "values": [{"key": "ankle", "name": "Ankle deep"}, {"key": "knee", "name": "Knee deep"}],
+            },
             {"code": "SINCE", "datatype": "datetime", "order": 2, "description": "Since when?"},
         ],
     }
@@ -37,16 +45,23 @@ def new_service(code: str, **overrides: Any) -> dict[str, Any]:
 
 async def config_definitions(gw: WriteGateway, code: str) -> list[ServiceDefined]:
     events = [decode_event(r.value) for r in await gw.config_records()]
-    return [e.payload for e in events if isinstance(e.payload, ServiceDefined) and e.payload.service_code == code
-            and e.jurisdiction_id == CITY and e.source == "admin"]
+    return [
+        e.payload
+        for e in events
+        if isinstance(e.payload, ServiceDefined)
+        and e.payload.service_code == code
+        and e.jurisdiction_id == CITY
+        and e.source == "admin"
+    ]
 
 
 async def test_admin_requires_the_bearer_token(write_gw: WriteGateway) -> None:
     """401 without credentials (with WWW-Authenticate), 403 with wrong ones; nothing is published."""
     r = await write_gw.client.get(f"{services_path()}.json")
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
-    r = await write_gw.client.post(f"{services_path()}.json", json=new_service("NOPE_DRAIN"),
-                                   headers={"Authorization": "Bearer wrong"})
+    r = await write_gw.client.post(
+        f"{services_path()}.json", json=new_service("NOPE_DRAIN"), headers={"Authorization": "Bearer wrong"}
+    )
     assert r.status_code == 403 and r.json()[0]["code"] == 403
     assert await config_definitions(write_gw, "NOPE_DRAIN") == []
 
@@ -62,7 +77,9 @@ async def test_admin_create_update_deactivate_publish_service_defined(write_gw: 
     listing = (await write_gw.client.get(f"{services_path()}.json", headers=AUTH)).json()["services"]
     assert [s["active"] for s in listing if s["service_code"] == code] == [True]
 
-    missing = await write_gw.submit("json", **streetlight(service_code=code, **{"attribute[LAMP_STATE]": None}))
+    missing = await write_gw.submit(
+        "json", **streetlight(service_code=code, **{"attribute[LAMP_STATE]": None})
+    )
     assert missing.status_code == 400 and "attribute[DEPTH] required" in missing.text
     ok = await write_gw.submit("json", **streetlight(service_code=code, **{"attribute[DEPTH]": "knee"}))
     assert answers(ok, "json")[0]["service_request_id"]
@@ -76,8 +93,10 @@ async def test_admin_create_update_deactivate_publish_service_defined(write_gw: 
 
     definitions = await config_definitions(write_gw, code)
     assert [(d.service_name, d.type.value, d.active) for d in definitions] == [
-        ("Blocked drain", "realtime", True), ("Blocked storm drain", "batch", True),
-        ("Blocked storm drain", "batch", False)]
+        ("Blocked drain", "realtime", True),
+        ("Blocked storm drain", "batch", True),
+        ("Blocked storm drain", "batch", False),
+    ]
     listing = (await write_gw.client.get(f"{services_path()}.json", headers=AUTH)).json()["services"]
     assert [s["active"] for s in listing if s["service_code"] == code] == [False]
     gone = await write_gw.submit("json", **streetlight(service_code=code, **{"attribute[DEPTH]": "knee"}))
@@ -88,16 +107,24 @@ async def test_admin_refuses_invalid_definitions_naming_the_problem(write_gw: Wr
     """SD-08 unique positive order, SD-10 values for list datatypes, SD-04 unique codes: 400, nothing published."""
     code = f"BAD_{uuid.uuid4().hex[:6].upper()}"
     cases = [
-        ([{"code": "A", "datatype": "string", "order": 1}, {"code": "B", "datatype": "string", "order": 1}],
-         "orders must be unique"),
+        (
+            [
+                {"code": "A", "datatype": "string", "order": 1},
+                {"code": "B", "datatype": "string", "order": 1},
+            ],
+            "orders must be unique",
+        ),
         ([{"code": "A", "datatype": "multivaluelist", "order": 1}], "needs values"),
-        ([{"code": "A", "datatype": "string", "order": 1}, {"code": "A", "datatype": "text", "order": 2}],
-         "codes must be unique"),
+        (
+            [{"code": "A", "datatype": "string", "order": 1}, {"code": "A", "datatype": "text", "order": 2}],
+            "codes must be unique",
+        ),
         ([{"code": "A", "datatype": "string", "order": 0}], "order"),
     ]
     for attributes, message in cases:
-        r = await write_gw.client.post(f"{services_path()}.json", json=new_service(code, attributes=attributes),
-                                       headers=AUTH)
+        r = await write_gw.client.post(
+            f"{services_path()}.json", json=new_service(code, attributes=attributes), headers=AUTH
+        )
         assert r.status_code == 400, r.text
         assert message in r.json()[0]["description"], r.text
     assert await config_definitions(write_gw, code) == []
@@ -106,8 +133,9 @@ async def test_admin_refuses_invalid_definitions_naming_the_problem(write_gw: Wr
 async def test_admin_conflicts_and_unknown_services(write_gw: WriteGateway) -> None:
     """Creating an active code again is 409; updating or withdrawing an unknown one is 404."""
     code = f"DUP_{uuid.uuid4().hex[:6].upper()}"
-    assert (await write_gw.client.post(f"{services_path()}.json", json=new_service(code),
-                                       headers=AUTH)).status_code == 201
+    assert (
+        await write_gw.client.post(f"{services_path()}.json", json=new_service(code), headers=AUTH)
+    ).status_code == 201
     r = await write_gw.client.post(f"{services_path()}.json", json=new_service(code), headers=AUTH)
     assert r.status_code == 409
     r = await write_gw.client.delete(f"{services_path()}/NO_SUCH_{code}.json", headers=AUTH)

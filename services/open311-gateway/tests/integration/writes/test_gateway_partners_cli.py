@@ -28,7 +28,9 @@ async def test_g70_partners_create_list_revoke_end_to_end(write_gw: WriteGateway
     """create shows a 256-bit key once and publishes only its digest; the key works at once; list shows key ids,
     never keys; revoke publishes PartnerKeyRevoked and the key is refused (403) from then on."""
     client_id = f"app-{uuid.uuid4().hex[:8]}"
-    created = await run(write_gw, "create", "--jurisdiction", CITY, "--client-id", client_id, "--name", "Neighbour App")
+    created = await run(
+        write_gw, "create", "--jurisdiction", CITY, "--client-id", client_id, "--name", "Neighbour App"
+    )
     assert created.exit_code == 0, created.output
     match = KEY.search(created.output)
     assert match, created.output
@@ -36,7 +38,9 @@ async def test_g70_partners_create_list_revoke_end_to_end(write_gw: WriteGateway
     assert "shown once" in created.output and "not applied" not in created.output
 
     events = [decode_event(r.value) for r in await write_gw.config_records()]
-    [authorised] = [e for e in events if isinstance(e.payload, PartnerAuthorised) and e.payload.client_id == client_id]
+    [authorised] = [
+        e for e in events if isinstance(e.payload, PartnerAuthorised) and e.payload.client_id == client_id
+    ]
     assert authorised.jurisdiction_id == CITY and authorised.payload.key_id == key_id
     assert authorised.payload.key_sha256 == hashlib.sha256(key.encode()).hexdigest()
     assert key not in authorised.model_dump_json()
@@ -54,18 +58,27 @@ async def test_g70_partners_create_list_revoke_end_to_end(write_gw: WriteGateway
     assert client_id in listed.output and key_id in listed.output and "Neighbour App" in listed.output
     assert key not in listed.output and authorised.payload.key_sha256 not in listed.output
 
-    revoked = await run(write_gw, "revoke", "--jurisdiction", CITY, "--client-id", client_id, "--key-id", key_id)
+    revoked = await run(
+        write_gw, "revoke", "--jurisdiction", CITY, "--client-id", client_id, "--key-id", key_id
+    )
     assert revoked.exit_code == 0, revoked.output
     events = [decode_event(r.value) for r in await write_gw.config_records()]
-    assert [e.payload.key_id for e in events
-            if isinstance(e.payload, PartnerKeyRevoked) and e.payload.client_id == client_id] == [key_id]
+    assert [
+        e.payload.key_id
+        for e in events
+        if isinstance(e.payload, PartnerKeyRevoked) and e.payload.client_id == client_id
+    ] == [key_id]
     assert "revoked" in errors(await write_gw.submit("json", **streetlight(api_key=key)), "json", 403)
 
     listed = await run(write_gw, "list")
     row = next(line for line in listed.output.splitlines() if key_id in line)
-    assert re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\s.*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", row), row
+    assert re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\s.*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", row), (
+        row
+    )
 
-    again = await run(write_gw, "revoke", "--jurisdiction", CITY, "--client-id", client_id, "--key-id", key_id)
+    again = await run(
+        write_gw, "revoke", "--jurisdiction", CITY, "--client-id", client_id, "--key-id", key_id
+    )
     assert again.exit_code == 1 and "already revoked" in again.output
 
 

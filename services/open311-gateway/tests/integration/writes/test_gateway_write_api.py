@@ -13,8 +13,14 @@ from write_harness import BULKY, CITY, GRAFFITI, WriteGateway, answers, as_form,
 
 pytestmark = pytest.mark.integration
 
-CONTACT = {"email": "homer.simpson@example.org", "phone": "+1 217 555 0123", "first_name": "Homer",
-           "last_name": "Simpson", "device_id": "device-tt222111", "account_id": "acct-8841"}
+CONTACT = {
+    "email": "homer.simpson@example.org",
+    "phone": "+1 217 555 0123",
+    "first_name": "Homer",
+    "last_name": "Simpson",
+    "device_id": "device-tt222111",
+    "account_id": "acct-8841",
+}
 CLEAR_CONTACT = ("homer.simpson", "Homer", "Simpson", "tt222111", "acct-8841", "2175550123", "555 0123")
 
 
@@ -34,8 +40,9 @@ async def test_g70_no_api_key_is_403(write_gw: WriteGateway, fmt: str) -> None:
 
 
 async def test_g70_unknown_api_key_is_403(write_gw: WriteGateway, fmt: str) -> None:
-    r = await write_gw.post("requests", fmt, {"api_key": "o311_abcdefgh_" + "A" * 43, "jurisdiction_id": CITY,
-                                              **streetlight()})
+    r = await write_gw.post(
+        "requests", fmt, {"api_key": "o311_abcdefgh_" + "A" * 43, "jurisdiction_id": CITY, **streetlight()}
+    )
     assert "Invalid api_key" in errors(r, fmt, 403)
 
 
@@ -56,7 +63,9 @@ async def test_g71_api_key_in_query_string_or_bearer_header(write_gw: WriteGatew
     r = await write_gw.post("requests", fmt, body, params={"api_key": write_gw.partner.key})
     assert answers(r, fmt)[0]["service_request_id"]
     body = {"jurisdiction_id": CITY, **streetlight()}
-    r = await write_gw.post("requests", fmt, body, headers={"Authorization": f"Bearer {write_gw.partner.key}"})
+    r = await write_gw.post(
+        "requests", fmt, body, headers={"Authorization": f"Bearer {write_gw.partner.key}"}
+    )
     assert answers(r, fmt)[0]["service_request_id"]
 
 
@@ -64,8 +73,9 @@ async def test_g61_missing_jurisdiction_400_unknown_404(write_gw: WriteGateway, 
     """G-61: multi-jurisdiction mode without a default: missing -> 400, unknown -> 404."""
     body = {"api_key": write_gw.partner.key, **streetlight()}
     errors(await write_gw.post("requests", fmt, body), fmt, 400)
-    assert "nowhere.example" in errors(await write_gw.post("requests", fmt, {**body, "jurisdiction_id":
-                                                                            "nowhere.example"}), fmt, 404)
+    assert "nowhere.example" in errors(
+        await write_gw.post("requests", fmt, {**body, "jurisdiction_id": "nowhere.example"}), fmt, 404
+    )
 
 
 # -- service code, location, attributes (PR-02..PR-06) ----------------------------------------------------------
@@ -102,7 +112,9 @@ async def test_pr05_bad_singlevaluelist_key_is_400_naming_it(write_gw: WriteGate
 
 
 async def test_pr05_number_and_datetime_values_are_validated(write_gw: WriteGateway, fmt: str) -> None:
-    r = await write_gw.submit(fmt, **streetlight(**{"attribute[HEIGHT_M]": "tall", "attribute[NOTICED_AT]": "never"}))
+    r = await write_gw.submit(
+        fmt, **streetlight(**{"attribute[HEIGHT_M]": "tall", "attribute[NOTICED_AT]": "never"})
+    )
     text = errors(r, fmt, 400)
     assert "attribute[HEIGHT_M]" in text and "attribute[NOTICED_AT]" in text
 
@@ -132,9 +144,16 @@ async def test_pr04_multivaluelist_in_all_three_styles(write_gw: WriteGateway, f
 async def test_pr01_multipart_form_data_works_and_files_are_ignored(write_gw: WriteGateway, fmt: str) -> None:
     """PR-01 / §9.6: the same fields as multipart/form-data (FixMyStreet uploading `photo1`); the file is ignored."""
     marker = unique("Multipart lamp")
-    fields = as_form([("api_key", write_gw.partner.key), ("jurisdiction_id", CITY),
-                      *streetlight(description=marker).items(), ("attribute[HAZARDS]", "wires"),
-                      ("attribute[HAZARDS]", "leaning"), ("media_url", "https://photos.example.org/lamp-1.jpg")])
+    fields = as_form(
+        [
+            ("api_key", write_gw.partner.key),
+            ("jurisdiction_id", CITY),
+            *streetlight(description=marker).items(),
+            ("attribute[HAZARDS]", "wires"),
+            ("attribute[HAZARDS]", "leaning"),
+            ("media_url", "https://photos.example.org/lamp-1.jpg"),
+        ]
+    )
     files = {"photo1": ("lamp.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")}
     r = await write_gw.client.post(f"requests.{fmt}", data=fields, files=files)
     assert r.request.headers["content-type"].startswith("multipart/form-data")
@@ -172,7 +191,9 @@ async def test_pr09_realtime_answer_has_the_number_and_the_event_is_on_the_topic
     assert event.jurisdiction_id == CITY
     assert event.payload.contact is not None and event.payload.contact.ciphertext
     async with write_gw.pool.connection() as conn:
-        cur = await conn.execute("select event::text from gateway.submissions where request_number = %s", (number,))
+        cur = await conn.execute(
+            "select event::text from gateway.submissions where request_number = %s", (number,)
+        )
         (stored,) = await cur.fetchone()
     for value in CLEAR_CONTACT:
         assert value not in stored, f"{value!r} in clear in gateway.submissions"
@@ -184,13 +205,16 @@ async def test_pr09_realtime_answer_has_the_number_and_the_event_is_on_the_topic
 
 async def test_pr09_tk01_batch_answer_is_a_token_that_resolves(write_gw: WriteGateway, fmt: str) -> None:
     """PR-09, TK-01: batch -> a token only; once the broker acknowledged, the token resolves to the request."""
-    r = await write_gw.submit(fmt, service_code=BULKY, address_string="12 Oak St", description=unique("Old sofa"))
+    r = await write_gw.submit(
+        fmt, service_code=BULKY, address_string="12 Oak St", description=unique("Old sofa")
+    )
     [answer] = answers(r, fmt)
     token = answer["token"]
     assert token and answer.get("service_request_id") is None
     async with write_gw.pool.connection() as conn:
-        cur = await conn.execute("select jurisdiction_id, service_request_id from gateway.tokens where token = %s",
-                                 (token,))
+        cur = await conn.execute(
+            "select jurisdiction_id, service_request_id from gateway.tokens where token = %s", (token,)
+        )
         jurisdiction_id, number = await cur.fetchone()
     assert jurisdiction_id == CITY and number
     [event] = await write_gw.events_of(number)
@@ -202,13 +226,17 @@ async def test_pr09_tk01_batch_answer_is_a_token_that_resolves(write_gw: WriteGa
 
 async def test_pr09_blackbox_answer_has_neither_id_nor_token(write_gw: WriteGateway, fmt: str) -> None:
     marker = unique("Tags on the wall")
-    r = await write_gw.submit(fmt, service_code=GRAFFITI, address_string="Underpass, Route 9", description=marker)
+    r = await write_gw.submit(
+        fmt, service_code=GRAFFITI, address_string="Underpass, Route 9", description=marker
+    )
     [answer] = answers(r, fmt)
     assert answer.get("service_request_id") is None and answer.get("token") is None
     async with write_gw.pool.connection() as conn:
         cur = await conn.execute(
             "select request_number, state from gateway.submissions where service_type = 'blackbox'"
-            " and event->'payload'->>'description' = %s", (marker,))
+            " and event->'payload'->>'description' = %s",
+            (marker,),
+        )
         number, state = await cur.fetchone()
     assert state == "published" and len(await write_gw.events_of(number)) == 1
 
@@ -223,7 +251,9 @@ async def test_pr11_the_same_post_retried_is_one_request(write_gw: WriteGateway,
     again = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
     assert again == first
     assert len(await write_gw.events_of(first)) == 1
-    other = answers(await write_gw.submit(fmt, partner=write_gw.second, **fields), fmt)[0]["service_request_id"]
+    other = answers(await write_gw.submit(fmt, partner=write_gw.second, **fields), fmt)[0][
+        "service_request_id"
+    ]
     assert other != first, "another partner's identical body is another request"
 
 
@@ -236,7 +266,9 @@ async def test_pr11_concurrent_identical_posts_make_one_request(write_gw: WriteG
     (number,) = numbers
     assert len(await write_gw.events_of(number)) == 1
     async with write_gw.pool.connection() as conn:
-        cur = await conn.execute("select count(*) from gateway.submissions where request_number = %s", (number,))
+        cur = await conn.execute(
+            "select count(*) from gateway.submissions where request_number = %s", (number,)
+        )
         assert (await cur.fetchone())[0] == 1
 
 
@@ -248,7 +280,9 @@ async def test_pr11_a_pending_submission_is_published_by_the_retry(write_gw: Wri
     async with write_gw.pool.connection() as conn:
         await conn.execute(
             "update gateway.submissions set state = 'pending', partition = null, kafka_offset = null,"
-            " published_at = null where request_number = %s", (number,))
+            " published_at = null where request_number = %s",
+            (number,),
+        )
     again = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
     assert again == number
     events = await write_gw.events_of(number)
@@ -258,13 +292,18 @@ async def test_pr11_a_pending_submission_is_published_by_the_retry(write_gw: Wri
         assert (await cur.fetchone())[0] == "published"
 
 
-async def test_pr11_after_the_dedup_window_the_same_body_is_a_new_request(write_gw: WriteGateway, fmt: str) -> None:
+async def test_pr11_after_the_dedup_window_the_same_body_is_a_new_request(
+    write_gw: WriteGateway, fmt: str
+) -> None:
     """PR-11: deduplication holds for the window (CIVICLOOP_DEDUP_WINDOW, 24 h by default), not forever."""
     fields = streetlight()
     first = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
     async with write_gw.pool.connection() as conn:
-        await conn.execute("update gateway.submissions set created_at = now() - interval '25 hours'"
-                           " where request_number = %s", (first,))
+        await conn.execute(
+            "update gateway.submissions set created_at = now() - interval '25 hours'"
+            " where request_number = %s",
+            (first,),
+        )
     later = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
     assert later != first
     assert len(await write_gw.events_of(later)) == 1

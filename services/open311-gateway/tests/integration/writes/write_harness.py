@@ -50,23 +50,49 @@ BULKY = "BULKY"  # batch
 GRAFFITI = "GRAFFITI"  # blackbox
 
 STREETLIGHT_ATTRIBUTES = [
-    ServiceAttribute(code="POLE_ID", datatype=AttributeDatatype.string, required=True, order=1,
-                     description="The number on the pole's tag"),
-    ServiceAttribute(code="LAMP_STATE", datatype=AttributeDatatype.singlevaluelist, required=True, order=2,
-                     values=[AttributeValue(key="out", name="Completely out"),
-                             AttributeValue(key="flicker", name="Flickering")]),
-    ServiceAttribute(code="HAZARDS", datatype=AttributeDatatype.multivaluelist, order=3,
-                     values=[AttributeValue(key="wires", name="Exposed wires"),
-                             AttributeValue(key="glass", name="Broken glass"),
-                             AttributeValue(key="leaning", name="Pole leaning")]),
+    ServiceAttribute(
+        code="POLE_ID",
+        datatype=AttributeDatatype.string,
+        required=True,
+        order=1,
+        description="The number on the pole's tag",
+    ),
+    ServiceAttribute(
+        code="LAMP_STATE",
+        datatype=AttributeDatatype.singlevaluelist,
+        required=True,
+        order=2,
+        values=[
+            AttributeValue(key="out", name="Completely out"),
+            AttributeValue(key="flicker", name="Flickering"),
+        ],
+    ),
+    ServiceAttribute(
+        code="HAZARDS",
+        datatype=AttributeDatatype.multivaluelist,
+        order=3,
+        values=[
+            AttributeValue(key="wires", name="Exposed wires"),
+            AttributeValue(key="glass", name="Broken glass"),
+            AttributeValue(key="leaning", name="Pole leaning"),
+        ],
+    ),
     ServiceAttribute(code="HEIGHT_M", datatype=AttributeDatatype.number, order=4),
     ServiceAttribute(code="NOTICED_AT", datatype=AttributeDatatype.datetime, order=5),
     ServiceAttribute(code="NOTES", datatype=AttributeDatatype.text, order=6),
 ]
 
 CATALOGUE = [
-    (CITY, ServiceDefined(service_code=STREETLIGHT, service_name="Streetlight out", group="streets",
-                          type=ServiceType.realtime, attributes=STREETLIGHT_ATTRIBUTES)),
+    (
+        CITY,
+        ServiceDefined(
+            service_code=STREETLIGHT,
+            service_name="Streetlight out",
+            group="streets",
+            type=ServiceType.realtime,
+            attributes=STREETLIGHT_ATTRIBUTES,
+        ),
+    ),
     (CITY, ServiceDefined(service_code=POTHOLE, service_name="Pothole", type=ServiceType.realtime)),
     (CITY, ServiceDefined(service_code=BULKY, service_name="Bulky item pickup", type=ServiceType.batch)),
     (CITY, ServiceDefined(service_code=GRAFFITI, service_name="Graffiti removal", type=ServiceType.blackbox)),
@@ -106,7 +132,9 @@ class WriteGateway:
         return await self.post("requests", fmt, {k: v for k, v in body.items() if v is not None})
 
     async def request_records(self) -> list[ConsumerRecord]:
-        return await read_all(self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions)
+        return await read_all(
+            self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions
+        )
 
     async def config_records(self) -> list[ConsumerRecord]:
         return await read_all(self.settings.kafka_bootstrap, self.topics.jurisdiction_config, 1)
@@ -116,8 +144,13 @@ class WriteGateway:
         return [e for e in events if e.request_id == request_id]
 
     def cli_env(self) -> dict[str, str]:
-        return {"CIVICLOOP_PG_DSN": self.settings.pg_dsn, "CIVICLOOP_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
-                "CIVICLOOP_TOPIC_PREFIX": self.topics.prefix, "CIVICLOOP_ENV": "test", "COLUMNS": "200"}
+        return {
+            "CIVICLOOP_PG_DSN": self.settings.pg_dsn,
+            "CIVICLOOP_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "CIVICLOOP_TOPIC_PREFIX": self.topics.prefix,
+            "CIVICLOOP_ENV": "test",
+            "COLUMNS": "200",
+        }
 
 
 def as_form(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
@@ -135,37 +168,72 @@ def unique(text: str) -> str:
 
 def streetlight(**overrides: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "service_code": STREETLIGHT, "lat": "39.7817", "long": "-89.6501",
+        "service_code": STREETLIGHT,
+        "lat": "39.7817",
+        "long": "-89.6501",
         "description": unique("Lamp out at the corner"),
-        "attribute[POLE_ID]": "SL-10442", "attribute[LAMP_STATE]": "out",
+        "attribute[POLE_ID]": "SL-10442",
+        "attribute[LAMP_STATE]": "out",
     }
     fields.update(overrides)
     return {k: v for k, v in fields.items() if v is not None}
 
 
-async def _configure(settings: GatewaySettings, pool: AsyncConnectionPool,
-                     partners: list[tuple[str, PartnerClient]], revoked: PartnerClient) -> None:
-    producer = EventProducer(settings.kafka_bootstrap, settings.topics.jurisdiction_config, client_id="write-tests")
+async def _configure(
+    settings: GatewaySettings,
+    pool: AsyncConnectionPool,
+    partners: list[tuple[str, PartnerClient]],
+    revoked: PartnerClient,
+) -> None:
+    producer = EventProducer(
+        settings.kafka_bootstrap, settings.topics.jurisdiction_config, client_id="write-tests"
+    )
     await producer.start()
     admin = Actor(kind=ActorKind.system, id="write-tests")
     try:
-        events = [Event.create(PartnerAuthorised(client_id=p.client_id, name=p.client_id, key_id=p.issued.key_id,
-                                                 key_sha256=p.issued.key_sha256),
-                               request_id=None, jurisdiction_id=j, actor=admin, source="admin")
-                  for j, p in partners]
-        events.append(Event.create(PartnerKeyRevoked(client_id=revoked.client_id, key_id=revoked.issued.key_id),
-                                   request_id=None, jurisdiction_id=CITY, actor=admin, source="admin"))
-        events += [Event.create(s, request_id=None, jurisdiction_id=j, actor=admin, source="admin")
-                   for j, s in CATALOGUE]
+        events = [
+            Event.create(
+                PartnerAuthorised(
+                    client_id=p.client_id,
+                    name=p.client_id,
+                    key_id=p.issued.key_id,
+                    key_sha256=p.issued.key_sha256,
+                ),
+                request_id=None,
+                jurisdiction_id=j,
+                actor=admin,
+                source="admin",
+            )
+            for j, p in partners
+        ]
+        events.append(
+            Event.create(
+                PartnerKeyRevoked(client_id=revoked.client_id, key_id=revoked.issued.key_id),
+                request_id=None,
+                jurisdiction_id=CITY,
+                actor=admin,
+                source="admin",
+            )
+        )
+        events += [
+            Event.create(s, request_id=None, jurisdiction_id=j, actor=admin, source="admin")
+            for j, s in CATALOGUE
+        ]
         position = None
         for event in events:
             position = await producer.publish(event)
     finally:
         await producer.stop()
     assert position is not None
-    applied = await wait_until_applied(pool, schema="gateway", consumer=settings.config_consumer_group,
-                                       topic=position.topic, partition=position.partition, offset=position.offset,
-                                       timeout_s=45)
+    applied = await wait_until_applied(
+        pool,
+        schema="gateway",
+        consumer=settings.config_consumer_group,
+        topic=position.topic,
+        partition=position.partition,
+        offset=position.offset,
+        timeout_s=45,
+    )
     assert applied, "the gateway did not fold its configuration"
 
 
@@ -175,8 +243,13 @@ async def write_gw(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Wri
     dsn = create_database(pg_admin_dsn, prefix="cl_gateway_writes")
     try:
         settings = GatewaySettings(
-            env="test", pg_dsn=dsn, kafka_bootstrap=kafka_bootstrap, topic_prefix=topics.prefix,
-            topic_partitions=topics.partitions, admin_token=ADMIN_TOKEN, read_your_writes_timeout_s=10.0,
+            env="test",
+            pg_dsn=dsn,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_prefix=topics.prefix,
+            topic_partitions=topics.partitions,
+            admin_token=ADMIN_TOKEN,
+            read_your_writes_timeout_s=10.0,
             log_level="WARNING",
         )
         database.migrate(settings.sqlalchemy_url)
@@ -187,11 +260,16 @@ async def write_gw(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Wri
         app = create_app(settings, run_consumer=True)
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
             pool: AsyncConnectionPool = app.state.pool
-            await _configure(settings, pool, [(CITY, partner), (CITY, second), (CITY, revoked),
-                                              (OTHER_CITY, foreign)], revoked)
+            await _configure(
+                settings,
+                pool,
+                [(CITY, partner), (CITY, second), (CITY, revoked), (OTHER_CITY, foreign)],
+                revoked,
+            )
             transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test/open311/v2/",
-                                         timeout=60) as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://gateway.test/open311/v2/", timeout=60
+            ) as client:
                 yield WriteGateway(app, client, settings, topics, pool, partner, second, revoked, foreign)
     finally:
         drop_database(pg_admin_dsn, dsn)

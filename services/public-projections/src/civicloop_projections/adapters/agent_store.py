@@ -70,17 +70,22 @@ async def load_for_update(conn: psycopg.AsyncConnection[Any], request_number: st
     row["imported_from"] = ExternalReference(**row["imported_from"]) if row["imported_from"] else None
     delivery = {k: row.pop(f"delivery_{k}") for k in ("state", "attempts", "last_error", "retry_at")}
     row["delivery"] = (
-        None if delivery["state"] is None else Delivery(**{**delivery, "state": DeliveryState(delivery["state"])})
+        None
+        if delivery["state"] is None
+        else Delivery(**{**delivery, "state": DeliveryState(delivery["state"])})
     )
     placement = row.pop("placement")
     row["placement"] = (
-        None if placement is None
+        None
+        if placement is None
         else Placement(**{**placement, "resolved_at": datetime.fromisoformat(placement["resolved_at"])})
     )
     areas = row.pop("geo_service_areas")
     row["service_areas"] = None if areas is None else tuple(AreaRef(**a) for a in areas)
     unplaced = row["unplaced"]
-    row["unplaced"] = None if unplaced is None else Unplaced(**{**unplaced, "at": datetime.fromisoformat(unplaced["at"])})
+    row["unplaced"] = (
+        None if unplaced is None else Unplaced(**{**unplaced, "at": datetime.fromisoformat(unplaced["at"])})
+    )
     row["duplicate_candidates"] = tuple(
         DuplicateCandidate(**{**c, "submitted_at": datetime.fromisoformat(c["submitted_at"])})
         for c in row["duplicate_candidates"]
@@ -240,9 +245,21 @@ async def append_history(conn: psycopg.AsyncConnection[Any], entry: HistoryEntry
              from projections.inbox i
             where i.consumer = %s and i.event_id = %s""",
         (
-            entry.event_id, entry.request_number, entry.jurisdiction_id, entry.type, entry.schema_version,
-            entry.occurred_at, entry.recorded_at, entry.actor_kind, entry.actor_id, entry.source,
-            entry.causation_id, entry.correlation_id, Jsonb(entry.summary), consumer, entry.event_id,
+            entry.event_id,
+            entry.request_number,
+            entry.jurisdiction_id,
+            entry.type,
+            entry.schema_version,
+            entry.occurred_at,
+            entry.recorded_at,
+            entry.actor_kind,
+            entry.actor_id,
+            entry.source,
+            entry.causation_id,
+            entry.correlation_id,
+            Jsonb(entry.summary),
+            consumer,
+            entry.event_id,
         ),
     )
     if cur.rowcount != 1:

@@ -25,6 +25,8 @@ class PostgresCatalogueStore(CatalogueStore):
     async def define_service_area(self, event: Event[Any], geometry: dict[str, Any]) -> int:
         await lock_catalogue_exclusive(self.conn)
         return await define_service_area(self.conn, event, geometry)
+
+
 from psycopg.types.json import Jsonb
 
 
@@ -40,8 +42,17 @@ async def define_service(conn: psycopg.AsyncConnection[Any], event: Event[Any]) 
              attributes = excluded.attributes, active = excluded.active, defined_at = excluded.defined_at,
              last_event_id = excluded.last_event_id""",
         (
-            event.jurisdiction_id, p.service_code, p.service_name, p.description, p.group, p.keywords, p.type.value,
-            Jsonb([a.model_dump(mode="json") for a in p.attributes]), p.active, event.occurred_at, event.event_id,
+            event.jurisdiction_id,
+            p.service_code,
+            p.service_name,
+            p.description,
+            p.group,
+            p.keywords,
+            p.type.value,
+            Jsonb([a.model_dump(mode="json") for a in p.attributes]),
+            p.active,
+            event.occurred_at,
+            event.event_id,
         ),
     )
     await conn.execute(
@@ -51,7 +62,9 @@ async def define_service(conn: psycopg.AsyncConnection[Any], event: Event[Any]) 
     )
 
 
-async def define_service_area(conn: psycopg.AsyncConnection[Any], event: Event[Any], geometry: dict[str, Any]) -> int:
+async def define_service_area(
+    conn: psycopg.AsyncConnection[Any], event: Event[Any], geometry: dict[str, Any]
+) -> int:
     """Add the next version of the area, make it current, and re-resolve the requests whose area may change."""
     p: ServiceAreaDefined = event.payload
     await conn.execute(
@@ -70,8 +83,16 @@ async def define_service_area(conn: psycopg.AsyncConnection[Any], event: Event[A
                   %s, %s, %s, true
            returning version""",
         (
-            event.jurisdiction_id, p.area_id, event.jurisdiction_id, p.area_id, p.name, p.kind,
-            json.dumps(geometry), p.source, event.occurred_at, event.event_id,
+            event.jurisdiction_id,
+            p.area_id,
+            event.jurisdiction_id,
+            p.area_id,
+            p.name,
+            p.kind,
+            json.dumps(geometry),
+            p.source,
+            event.occurred_at,
+            event.event_id,
         ),
     )
     (version,) = await cur.fetchone()  # type: ignore[misc]

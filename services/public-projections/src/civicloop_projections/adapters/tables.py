@@ -22,7 +22,9 @@ async def reset(conn: psycopg.AsyncConnection[Any], consumers: list[str]) -> Non
     async with conn.transaction():
         await conn.execute("truncate " + ", ".join(f"projections.{t}" for t in PROJECTION_TABLES))
         await conn.execute("delete from projections.inbox where consumer = any(%s)", (consumers,))
-        await conn.execute("delete from projections.consumer_positions where consumer = any(%s)", (consumers,))
+        await conn.execute(
+            "delete from projections.consumer_positions where consumer = any(%s)", (consumers,)
+        )
 
 
 async def row_counts(conn: psycopg.AsyncConnection[Any]) -> dict[str, int]:

@@ -273,7 +273,9 @@ def location_resolved(state: AgentRequest, event: Event[Any]) -> AgentRequest:
     p: LocationResolved = event.payload
     return replace(
         state,
-        placement=Placement(p.lat, p.long, p.address, p.method.value, p.provider, p.confidence, event.occurred_at),
+        placement=Placement(
+            p.lat, p.long, p.address, p.method.value, p.provider, p.confidence, event.occurred_at
+        ),
         service_areas=tuple(AreaRef(a.area_id, a.kind, a.name, a.version) for a in p.service_areas),
         inside_jurisdiction=p.inside_jurisdiction,
         unplaced=None,
@@ -308,4 +310,6 @@ def merged(state: AgentRequest, event: Event[Any]) -> AgentRequest:
     if state.merged_into is not None:
         return state
     p: MergedAsDuplicate = event.payload
-    return replace(state, merged_into=p.original_request_id, merged_at=event.occurred_at, merge_note=p.note or None)
+    return replace(
+        state, merged_into=p.original_request_id, merged_at=event.occurred_at, merge_note=p.note or None
+    )

@@ -30,9 +30,13 @@ class Bbox:
         try:
             min_long, min_lat, max_long, max_lat = (float(p) for p in parts)
         except ValueError:
-            raise InvalidQueryValue("bbox", "bbox is min_long,min_lat,max_long,max_lat (four numbers)") from None
+            raise InvalidQueryValue(
+                "bbox", "bbox is min_long,min_lat,max_long,max_lat (four numbers)"
+            ) from None
         if not (-180 <= min_long <= max_long <= 180 and -90 <= min_lat <= max_lat <= 90):
-            raise InvalidQueryValue("bbox", "bbox needs -180 <= min_long <= max_long <= 180 and -90 <= min_lat <= max_lat <= 90")
+            raise InvalidQueryValue(
+                "bbox", "bbox needs -180 <= min_long <= max_long <= 180 and -90 <= min_lat <= max_lat <= 90"
+            )
         return cls(min_long, min_lat, max_long, max_lat)
 
 

@@ -44,13 +44,18 @@ Settings = Annotated[ProjectionSettings, Depends(_settings)]
 
 def _invalid(location: str, parameter: str, message: str, value: Any) -> RequestValidationError:
     """A 422 in FastAPI's own error shape, naming the parameter."""
-    return RequestValidationError([{"type": "value_error", "loc": (location, parameter), "msg": message, "input": value}])
+    return RequestValidationError(
+        [{"type": "value_error", "loc": (location, parameter), "msg": message, "input": value}]
+    )
 
 
 def _positions(
     header: Annotated[
         str | None,
-        Header(alias=POSITION_HEADER, description="`<partition>:<offset>` returned by a command; wait until applied"),
+        Header(
+            alias=POSITION_HEADER,
+            description="`<partition>:<offset>` returned by a command; wait until applied",
+        ),
     ] = None,
     after: Annotated[str | None, Query(description="same as the CivicLoop-Position header")] = None,
 ) -> list[LogPosition]:
@@ -69,7 +74,10 @@ Positions = Annotated[list[LogPosition], Depends(_positions)]
 
 
 async def _wait_for(
-    positions: list[LogPosition], pool: AsyncConnectionPool, settings: ProjectionSettings, response: Response,
+    positions: list[LogPosition],
+    pool: AsyncConnectionPool,
+    settings: ProjectionSettings,
+    response: Response,
     deadline: Deadline,
 ) -> None:
     if positions:
@@ -83,25 +91,34 @@ async def list_requests(
     settings: Settings,
     positions: Positions,
     response: Response,
-    status: Annotated[list[RequestStatus] | None, Query(description="repeatable: any of these statuses")] = None,
+    status: Annotated[
+        list[RequestStatus] | None, Query(description="repeatable: any of these statuses")
+    ] = None,
     service_code: Annotated[str | None, Query(max_length=64)] = None,
     service_area_id: Annotated[str | None, Query(max_length=120)] = None,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
     body_id: Annotated[str | None, Query(max_length=64, description="routed to this body")] = None,
-    priority: Annotated[list[Priority] | None, Query(description="repeatable: any of these priorities")] = None,
+    priority: Annotated[
+        list[Priority] | None, Query(description="repeatable: any of these priorities")
+    ] = None,
     delivery_state: Annotated[
-        list[DeliveryState] | None, Query(description="repeatable: any of these states of sending to the body")
+        list[DeliveryState] | None,
+        Query(description="repeatable: any of these states of sending to the body"),
     ] = None,
     bbox: Annotated[str | None, Query(description="min_long,min_lat,max_long,max_lat (WGS84)")] = None,
     since: Annotated[datetime | None, Query(description="updated at or after this ISO 8601 time")] = None,
-    merged: Annotated[bool | None, Query(description="false: hide duplicates merged into another request")] = None,
+    merged: Annotated[
+        bool | None, Query(description="false: hide duplicates merged into another request")
+    ] = None,
     duplicate_suspected: Annotated[
         bool | None, Query(description="true: geo suspects duplicates of this request")
     ] = None,
     outside_jurisdiction: Annotated[
         bool | None, Query(description="true: geo placed the point outside every service area")
     ] = None,
-    unresolved: Annotated[bool | None, Query(description="true: geo could not place the request (needs placing)")] = None,
+    unresolved: Annotated[
+        bool | None, Query(description="true: geo could not place the request (needs placing)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
@@ -110,7 +127,9 @@ async def list_requests(
         box = Bbox.parse(bbox) if bbox is not None else None
         after = Cursor.decode(cursor) if cursor is not None else None
     except InvalidQueryValue as exc:
-        raise _invalid("query", exc.parameter, str(exc), bbox if exc.parameter == "bbox" else cursor) from None
+        raise _invalid(
+            "query", exc.parameter, str(exc), bbox if exc.parameter == "bbox" else cursor
+        ) from None
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     await _wait_for(positions, pool, settings, response, Deadline(settings.read_your_writes_timeout_s))
@@ -134,7 +153,9 @@ async def list_requests(
     return {"items": items, "next_cursor": next_cursor.encode() if next_cursor else None}
 
 
-@router.get("/requests/{number}", response_model=AgentRequestDetail, responses={404: {"description": "unknown"}})
+@router.get(
+    "/requests/{number}", response_model=AgentRequestDetail, responses={404: {"description": "unknown"}}
+)
 async def get_request(
     pool: Pool,
     settings: Settings,
@@ -166,7 +187,9 @@ async def get_request(
 async def list_service_areas(
     pool: Pool,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
-    kind: Annotated[str | None, Query(max_length=64, description="council_district, neighborhood_council, ...")] = None,
+    kind: Annotated[
+        str | None, Query(max_length=64, description="council_district, neighborhood_council, ...")
+    ] = None,
     geometry: Annotated[bool, Query(description="include each area's GeoJSON geometry")] = False,
 ) -> dict[str, Any]:
     """The current version of each service area, to filter requests by `service_area_id`."""

@@ -20,8 +20,9 @@ from civicloop_projections.entrypoints.rebuild import ConsumersStillRunning, reb
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 
 SERVICE = "public-projections"
-app = typer.Typer(help="CivicLoop projections: read models folded from the log.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="CivicLoop projections: read models folded from the log.", no_args_is_help=True, add_completion=False
+)
 
 
 def _settings() -> ProjectionSettings:

@@ -28,16 +28,22 @@ class ConsumersStillRunning(RuntimeError):
     """A rebuild would race live consumers of the same groups."""
 
 
-async def rebuild(projections: Projections, *, on_progress: Progress | None = None, poll_s: float = 0.2) -> dict[str, int]:
+async def rebuild(
+    projections: Projections, *, on_progress: Progress | None = None, poll_s: float = 0.2
+) -> dict[str, int]:
     """Replay both topics into empty tables; returns the row count of each projection table."""
     s = projections.settings
     async with consumers_lock_exclusive(s.pg_dsn, SCHEMA) as alone:
         if not alone:
-            raise ConsumersStillRunning(f"consumers of schema {SCHEMA!r} are running: stop them before rebuilding")
+            raise ConsumersStillRunning(
+                f"consumers of schema {SCHEMA!r} are running: stop them before rebuilding"
+            )
         return await _replay_from_zero(projections, on_progress, poll_s)
 
 
-async def _replay_from_zero(projections: Projections, on_progress: Progress | None, poll_s: float) -> dict[str, int]:
+async def _replay_from_zero(
+    projections: Projections, on_progress: Progress | None, poll_s: float
+) -> dict[str, int]:
     s = projections.settings
     groups = [s.agent_consumer_name, s.catalogue_consumer_name]
     targets = {
@@ -53,7 +59,10 @@ async def _replay_from_zero(projections: Projections, on_progress: Progress | No
     async with projections.pool.connection() as conn:
         await tables.reset(conn, groups)
     # Unguarded: this rebuild holds the consumers' lock exclusively on their behalf.
-    supervisors = [ConsumerSupervisor(projections.agent_runner), ConsumerSupervisor(projections.catalogue_runner)]
+    supervisors = [
+        ConsumerSupervisor(projections.agent_runner),
+        ConsumerSupervisor(projections.catalogue_runner),
+    ]
     for supervisor in supervisors:
         supervisor.start()
     try:
@@ -70,7 +79,9 @@ async def _replay_from_zero(projections: Projections, on_progress: Progress | No
         return await tables.row_counts(conn)
 
 
-async def _replayed(projections: Projections, targets: dict[tuple[str, str], dict[int, tuple[int, int]]]) -> int:
+async def _replayed(
+    projections: Projections, targets: dict[tuple[str, str], dict[int, tuple[int, int]]]
+) -> int:
     done = 0
     async with projections.pool.connection() as conn:
         for (consumer, topic), extents in targets.items():

@@ -40,7 +40,9 @@ class PlacementRead(BaseModel):
     lat: float
     long: float
     address: str | None = Field(description="as given, or from reverse geocoding")
-    method: LocationMethod = Field(description="submitted (reporter's point), geocoded, or corrected by an agent")
+    method: LocationMethod = Field(
+        description="submitted (reporter's point), geocoded, or corrected by an agent"
+    )
     provider: str = Field(description="'reporter', 'gazetteer', 'agent', ...")
     confidence: float
     resolved_at: datetime
@@ -65,21 +67,28 @@ class AgentRequestRead(BaseModel):
     request_number: str
     jurisdiction_id: str
     service_code: str
-    service_name: str | None = Field(description="from the jurisdiction's catalogue, when the service is defined")
+    service_name: str | None = Field(
+        description="from the jurisdiction's catalogue, when the service is defined"
+    )
     description: str
     status: str
     external_status_code: str | None
     address_string: str | None
     address_id: str | None
-    location: Point | None = Field(description="geo's resolved point once it placed the request, else the submitted one")
+    location: Point | None = Field(
+        description="geo's resolved point once it placed the request, else the submitted one"
+    )
     service_area_id: str | None = Field(
         description="the smallest current service area covering the point; once geo placed the request, the smallest"
-                    " of the areas geo named (null when outside every area)")
+        " of the areas geo named (null when outside every area)"
+    )
     attributes: dict[str, list[str]]
     media_urls: list[str]
     preferred_channel: str
     source: str
-    resident_id: UUID | None = Field(description="a reference to the resident; contact details are never here")
+    resident_id: UUID | None = Field(
+        description="a reference to the resident; contact details are never here"
+    )
     submitted_at: datetime
     updated_at: datetime
     closed_at: datetime | None
@@ -89,12 +98,17 @@ class AgentRequestRead(BaseModel):
     team: str | None
     priority: Literal["low", "normal", "high"] | None = Field(description="null until the request is routed")
     analysis_codes: list[str]
-    external_references: list[ExternalReferenceRead] = Field(description="in the order the back-ends assigned them")
+    external_references: list[ExternalReferenceRead] = Field(
+        description="in the order the back-ends assigned them"
+    )
     delivery: DeliveryRead | None = Field(description="sending to the body; null while not routed to one")
-    imported_from: ExternalReferenceRead | None = Field(description="the back-end the request was imported from")
+    imported_from: ExternalReferenceRead | None = Field(
+        description="the back-end the request was imported from"
+    )
     placement: PlacementRead | None = Field(description="geo's resolved point and address; null until placed")
     service_areas: list[AreaRefRead] | None = Field(
-        description="every service area geo placed the request in; null until geo placed it")
+        description="every service area geo placed the request in; null until geo placed it"
+    )
     inside_jurisdiction: bool | None = Field(description="geo's verdict; null until geo placed the request")
     needs_placing: bool = Field(description="geo could not place the request: an agent has to")
     unplaced: UnplacedRead | None = Field(description="why geo could not place it, while it needs placing")
@@ -131,7 +145,9 @@ class HistoryEventRead(BaseModel):
 
 
 class AgentRequestDetail(AgentRequestRead):
-    duplicate_candidates: list[DuplicateCandidateRead] = Field(description="geo's latest candidates, best first")
+    duplicate_candidates: list[DuplicateCandidateRead] = Field(
+        description="geo's latest candidates, best first"
+    )
     history: list[HistoryEventRead]
 
 
@@ -143,7 +159,9 @@ class ServiceAreaRead(BaseModel):
     version: int
     source: str
     defined_at: datetime
-    geometry: dict[str, Any] | None = Field(default=None, description="GeoJSON MultiPolygon, with ?geometry=true")
+    geometry: dict[str, Any] | None = Field(
+        default=None, description="GeoJSON MultiPolygon, with ?geometry=true"
+    )
 
 
 class ServiceAreaList(BaseModel):

@@ -23,7 +23,9 @@ class InMemoryAgentViewStore(AgentViewStore):
         self.history.append(entry)
 
     async def history_summaries(self, request_number: str, event_type: str) -> list[dict[str, Any]]:
-        return [h.summary for h in self.history if h.request_number == request_number and h.type == event_type]
+        return [
+            h.summary for h in self.history if h.request_number == request_number and h.type == event_type
+        ]
 
     async def load_for_update(self, request_number: str) -> AgentRequest | None:
         return self.rows.get(request_number)

@@ -50,4 +50,6 @@ async def when_jurisdiction_config_changes_update_catalogue(store: CatalogueStor
     if isinstance(payload, ServiceDefined):
         await store.define_service(event)
     elif isinstance(payload, ServiceAreaDefined):
-        await store.define_service_area(event, area_geometry(event))  # a non-polygon is rejected before any write
+        await store.define_service_area(
+            event, area_geometry(event)
+        )  # a non-polygon is rejected before any write

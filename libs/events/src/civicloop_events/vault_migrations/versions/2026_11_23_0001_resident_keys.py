@@ -4,6 +4,7 @@ Revision ID: vault_0001
 Revises:
 Create Date: 2026-11-23
 """
+
 from alembic import op
 
 revision = "vault_0001"

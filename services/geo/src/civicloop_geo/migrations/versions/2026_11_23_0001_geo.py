@@ -4,6 +4,7 @@ Revision ID: geo_0001
 Revises:
 Create Date: 2026-11-23
 """
+
 from alembic import op
 from civicloop_events.consumer import consumer_tables_ddl
 
@@ -88,8 +89,12 @@ def upgrade() -> None:
              source text not null default '')"""
     )
     op.execute("create index address_points_geom on geo.address_points using gist (geom)")
-    op.execute("create index address_points_street on geo.address_points (jurisdiction_id, street_name, house_number)")
-    op.execute("create index address_points_street_trgm on geo.address_points using gin (street_name gin_trgm_ops)")
+    op.execute(
+        "create index address_points_street on geo.address_points (jurisdiction_id, street_name, house_number)"
+    )
+    op.execute(
+        "create index address_points_street_trgm on geo.address_points using gin (street_name gin_trgm_ops)"
+    )
     op.execute(
         """create table geo.street_centrelines (
              id bigserial primary key,
@@ -103,7 +108,9 @@ def upgrade() -> None:
              source text not null default '')"""
     )
     op.execute("create index street_centrelines_geom on geo.street_centrelines using gist (geom)")
-    op.execute("create index street_centrelines_trgm on geo.street_centrelines using gin (street_name gin_trgm_ops)")
+    op.execute(
+        "create index street_centrelines_trgm on geo.street_centrelines using gin (street_name gin_trgm_ops)"
+    )
     op.execute(
         """create table geo.landmarks (
              id bigserial primary key,

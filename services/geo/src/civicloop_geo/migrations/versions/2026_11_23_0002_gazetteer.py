@@ -4,6 +4,7 @@ Revision ID: geo_0002
 Revises: geo_0001
 Create Date: 2026-11-23
 """
+
 from alembic import op
 
 revision = "geo_0002"
@@ -33,8 +34,12 @@ def upgrade() -> None:
     )
     # GiST, not GIN: it orders by trigram distance (KNN `<->`), so the nearest names come from the index with no
     # similarity threshold to tune, and the planner uses it even while the table is small.
-    op.execute("create index gazetteer_streets_trgm on geo.gazetteer_streets using gist (street_name gist_trgm_ops)")
-    op.execute("create index gazetteer_streets_metaphone on geo.gazetteer_streets (name_metaphone, jurisdiction_id)")
+    op.execute(
+        "create index gazetteer_streets_trgm on geo.gazetteer_streets using gist (street_name gist_trgm_ops)"
+    )
+    op.execute(
+        "create index gazetteer_streets_metaphone on geo.gazetteer_streets (name_metaphone, jurisdiction_id)"
+    )
 
     # Where each zip code's addresses are (centre, and the radius holding 90% of them): a street piece far from the
     # zip the resident gave is the wrong piece of a long or repeated street name.
@@ -48,7 +53,9 @@ def upgrade() -> None:
              primary key (jurisdiction_id, postcode))"""
     )
 
-    op.execute("create index street_centrelines_street on geo.street_centrelines (jurisdiction_id, street_name)")
+    op.execute(
+        "create index street_centrelines_street on geo.street_centrelines (jurisdiction_id, street_name)"
+    )
     op.execute("create index landmarks_kind on geo.landmarks (lower(kind), jurisdiction_id)")
     # A reload replaces the rows of its source.
     op.execute("create index address_points_source on geo.address_points (jurisdiction_id, source)")

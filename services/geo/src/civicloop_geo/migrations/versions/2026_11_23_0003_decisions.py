@@ -4,6 +4,7 @@ Revision ID: geo_0003
 Revises: geo_0002
 Create Date: 2026-11-23
 """
+
 from alembic import op
 
 revision = "geo_0003"

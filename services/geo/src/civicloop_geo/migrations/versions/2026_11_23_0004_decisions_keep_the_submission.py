@@ -4,6 +4,7 @@ Revision ID: geo_0004
 Revises: geo_0003
 Create Date: 2026-11-23
 """
+
 from alembic import op
 
 revision = "geo_0004"

@@ -4,6 +4,7 @@ Revision ID: intake_0001
 Revises:
 Create Date: 2026-11-24
 """
+
 from alembic import op
 from civicloop_events.consumer import consumer_tables_ddl
 

@@ -4,6 +4,7 @@ Revision ID: intake_0002
 Revises: intake_0001
 Create Date: 2026-11-24
 """
+
 from alembic import op
 
 revision = "intake_0002"

@@ -4,6 +4,7 @@ Revision ID: intake_0003
 Revises: intake_0002
 Create Date: 2026-11-25
 """
+
 from alembic import op
 
 revision = "intake_0003"
@@ -44,5 +45,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("drop table intake.merges")
-    op.execute("alter table intake.tracking drop column service_areas, drop column public_address,"
-               " drop column merged_into")
+    op.execute(
+        "alter table intake.tracking drop column service_areas, drop column public_address,"
+        " drop column merged_into"
+    )

@@ -4,6 +4,7 @@ Revision ID: intake_0004
 Revises: intake_0003
 Create Date: 2026-11-26
 """
+
 from alembic import op
 
 revision = "intake_0004"

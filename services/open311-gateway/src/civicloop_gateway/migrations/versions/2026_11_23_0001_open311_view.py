@@ -4,6 +4,7 @@ Revision ID: gateway_0001
 Revises:
 Create Date: 2026-11-23
 """
+
 from alembic import op
 from civicloop_events.consumer import consumer_tables_ddl
 
@@ -126,6 +127,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("request_updates", "requests", "partners", "services", "jurisdictions", "consumer_positions",
-                  "inbox"):
+    for table in (
+        "request_updates",
+        "requests",
+        "partners",
+        "services",
+        "jurisdictions",
+        "consumer_positions",
+        "inbox",
+    ):
         op.execute(f"drop table gateway.{table}")

@@ -4,6 +4,7 @@ Revision ID: gateway_0002
 Revises: gateway_0001
 Create Date: 2026-11-23
 """
+
 from alembic import op
 
 revision = "gateway_0002"

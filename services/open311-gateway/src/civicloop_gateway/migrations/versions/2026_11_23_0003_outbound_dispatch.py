@@ -4,6 +4,7 @@ Revision ID: gateway_0003
 Revises: gateway_0002
 Create Date: 2026-11-23
 """
+
 from alembic import op
 
 revision = "gateway_0003"
@@ -87,7 +88,9 @@ def upgrade() -> None:
         "create index outbound_queue_heads on gateway.outbound_queue (jurisdiction_id, body_id, seq)"
         " where state = 'queued'"
     )
-    op.execute("create index outbound_queue_by_body on gateway.outbound_queue (jurisdiction_id, body_id, state)")
+    op.execute(
+        "create index outbound_queue_by_body on gateway.outbound_queue (jurisdiction_id, body_id, state)"
+    )
 
 
 def downgrade() -> None:

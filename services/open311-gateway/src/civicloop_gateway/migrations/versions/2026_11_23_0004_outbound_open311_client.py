@@ -4,6 +4,7 @@ Revision ID: gateway_0004
 Revises: gateway_0003
 Create Date: 2026-11-23
 """
+
 from alembic import op
 
 revision = "gateway_0004"
@@ -64,7 +65,9 @@ def upgrade() -> None:
              created_at timestamptz not null default now(),
              primary key (jurisdiction_id, body_id, token))"""
     )
-    op.execute("create index open311_tokens_due on gateway.open311_tokens (next_poll_at) where state = 'pending'")
+    op.execute(
+        "create index open311_tokens_due on gateway.open311_tokens (next_poll_at) where state = 'pending'"
+    )
     # Requests brought in from a back-end: never imported twice.
     op.execute(
         """create table gateway.backend_imports (
@@ -80,5 +83,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("backend_imports", "open311_tokens", "backend_poll_state", "backend_updates_seen", "external_refs"):
+    for table in (
+        "backend_imports",
+        "open311_tokens",
+        "backend_poll_state",
+        "backend_updates_seen",
+        "external_refs",
+    ):
         op.execute(f"drop table if exists gateway.{table}")

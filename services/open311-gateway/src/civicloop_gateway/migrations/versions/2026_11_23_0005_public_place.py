@@ -15,6 +15,7 @@ gateway's settings read it, so run this with the gateway's environment.
 it before migrating; the new version's consumer (`gateway.open311.v2`) replays the log from offset 0 and so also
 folds the geo events published before it ran.
 """
+
 import os
 
 import sqlalchemy as sa
@@ -53,21 +54,40 @@ def upgrade() -> None:
         changes = []
         for row in rows:
             if row.lat is None:
-                changes.append({"id": row.service_request_id, "h3_cell": None, "h3_resolution": resolution,
-                                "lat": None, "long": None, "address": block_address(row.address)})
+                changes.append(
+                    {
+                        "id": row.service_request_id,
+                        "h3_cell": None,
+                        "h3_resolution": resolution,
+                        "lat": None,
+                        "long": None,
+                        "address": block_address(row.address),
+                    }
+                )
             else:
                 place = public_place(row.lat, row.long, row.address, resolution=resolution)
-                changes.append({"id": row.service_request_id, "h3_cell": place.h3_cell,
-                                "h3_resolution": place.h3_resolution, "lat": place.lat, "long": place.long,
-                                "address": place.address})
+                changes.append(
+                    {
+                        "id": row.service_request_id,
+                        "h3_cell": place.h3_cell,
+                        "h3_resolution": place.h3_resolution,
+                        "lat": place.lat,
+                        "long": place.long,
+                        "address": place.address,
+                    }
+                )
         conn.execute(update, changes)
         after = rows[-1].service_request_id
     op.execute("alter table gateway.requests alter column h3_resolution set not null")
-    op.execute("alter table gateway.requests add constraint requests_public_point_is_a_cell"
-               " check ((lat is null) = (h3_cell is null))")
+    op.execute(
+        "alter table gateway.requests add constraint requests_public_point_is_a_cell"
+        " check ((lat is null) = (h3_cell is null))"
+    )
 
 
 def downgrade() -> None:
     # The submitted addresses are gone; a downgrade keeps the public values and drops the cell.
-    op.execute("alter table gateway.requests drop constraint requests_public_point_is_a_cell,"
-               " drop column h3_cell, drop column h3_resolution")
+    op.execute(
+        "alter table gateway.requests drop constraint requests_public_point_is_a_cell,"
+        " drop column h3_cell, drop column h3_resolution"
+    )

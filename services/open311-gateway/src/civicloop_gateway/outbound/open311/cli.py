@@ -25,8 +25,11 @@ from rich.table import Table
 
 from civicloop_gateway.open311.dates import InvalidDate, parse_w3c
 
-app = typer.Typer(help="Open311 back-ends: poll tokens and updates, import requests.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="Open311 back-ends: poll tokens and updates, import requests.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 SERVICE = "civicloop-gateway-open311"
 
 
@@ -96,9 +99,10 @@ def run() -> None:
 
 
 @app.command()
-def poll(force: bool = typer.Option(False, "--force", help="poll every body now, due or not"),
-         jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction's bodies")
-         ) -> None:
+def poll(
+    force: bool = typer.Option(False, "--force", help="poll every body now, due or not"),
+    jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction's bodies"),
+) -> None:
     """One round of the poller: tokens, due bodies' updates and imports, due mop-ups."""
 
     async def go(poller: Any, pool: Any) -> dict[str, Any]:
@@ -106,8 +110,10 @@ def poll(force: bool = typer.Option(False, "--force", help="poll every body now,
 
     reports = asyncio.run(_with_poller(go))
     for key, r in reports.items():
-        typer.echo(f"{key}: fetched {r.fetched}, applied {r.applied}, status changes {r.status_changes}, "
-                   f"duplicates {r.duplicates}, unknown {r.unknown_request}, imported {r.imported}")
+        typer.echo(
+            f"{key}: fetched {r.fetched}, applied {r.applied}, status changes {r.status_changes}, "
+            f"duplicates {r.duplicates}, unknown {r.unknown_request}, imported {r.imported}"
+        )
         for reason, n in sorted(r.skipped.items()):
             typer.echo(f"  {n} × {reason}")
     if not reports:
@@ -166,13 +172,26 @@ select b.jurisdiction_id, b.body_id, b.definition -> 'open311' ->> 'updates_meth
    and (%(j)s::text is null or b.jurisdiction_id = %(j)s)
  order by 1, 2
 """
-STATUS_COLUMNS = ("jurisdiction", "body", "updates_method", "polled_to", "errors", "tokens_pending",
-                  "tokens_given_up", "references", "updates_applied", "imported", "import_skipped")
+STATUS_COLUMNS = (
+    "jurisdiction",
+    "body",
+    "updates_method",
+    "polled_to",
+    "errors",
+    "tokens_pending",
+    "tokens_given_up",
+    "references",
+    "updates_applied",
+    "imported",
+    "import_skipped",
+)
 
 
 @app.command()
-def status(jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction"),
-           as_json: bool = typer.Option(False, "--json", help="JSON instead of a table")) -> None:
+def status(
+    jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction"),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table"),
+) -> None:
     """Per Open311 body: how far polling got, tokens, references, updates and imports."""
     from civicloop_runtime.settings import ServiceSettings
 
@@ -198,8 +217,10 @@ def status(jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="
 
 
 @app.command()
-def discover(url: str = typer.Argument(..., help="the discovery document's URL (discovery.json or .xml)"),
-             kind: str = typer.Option("production", "--type", help="production or test")) -> None:
+def discover(
+    url: str = typer.Argument(..., help="the discovery document's URL (discovery.json or .xml)"),
+    kind: str = typer.Option("production", "--type", help="production or test"),
+) -> None:
     """Pick the GeoReport v2 endpoint of a discovery document and the format to use (JSON when offered)."""
     import httpx
 
@@ -217,5 +238,13 @@ def discover(url: str = typer.Argument(..., help="the discovery document's URL (
     if found is None:
         raise _fail(f"no {kind} GeoReport v2 endpoint in {url}")
     endpoint, fmt = found
-    typer.echo(json.dumps({"endpoint": endpoint.url, "format": fmt, "formats": list(endpoint.formats),
-                           "changeset": endpoint.changeset.isoformat() if endpoint.changeset else None}))
+    typer.echo(
+        json.dumps(
+            {
+                "endpoint": endpoint.url,
+                "format": fmt,
+                "formats": list(endpoint.formats),
+                "changeset": endpoint.changeset.isoformat() if endpoint.changeset else None,
+            }
+        )
+    )

@@ -34,8 +34,14 @@ USER_AGENT = "CivicLoop-Open311-client/1"
 class Open311Failure(Exception):
     """A call that did not succeed; `status` is None when no HTTP answer came."""
 
-    def __init__(self, message: str, *, status: int | None = None, body: bytes = b"",
-                 retry_after_s: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: bytes = b"",
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
@@ -89,17 +95,27 @@ def raise_for_answer(response: httpx.Response) -> None:
         return
     message = _describe(response)
     if status == 429:
-        raise Open311Temporary(message, status=status, body=response.content, retry_after_s=_retry_after(response))
+        raise Open311Temporary(
+            message, status=status, body=response.content, retry_after_s=_retry_after(response)
+        )
     if 400 <= status < 500:
         raise Open311Permanent(message, status=status, body=response.content)
-    raise Open311Temporary(message, status=status, body=response.content, retry_after_s=_retry_after(response))
+    raise Open311Temporary(
+        message, status=status, body=response.content, retry_after_s=_retry_after(response)
+    )
 
 
 class Open311Client:
     """Calls of one back-end. `http` is shared and owned by the caller (connection pooling, timeouts)."""
 
-    def __init__(self, connection: Open311Connection, http: httpx.AsyncClient, *,
-                 api_key: str | None = None, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        connection: Open311Connection,
+        http: httpx.AsyncClient,
+        *,
+        api_key: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self.connection = connection
         self.http = http
         self._api_key = api_key
@@ -127,8 +143,11 @@ class Open311Client:
         return pairs
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Accept": "application/json" if self.fmt == "json" else "text/xml, application/xml",
-                   "User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
+        headers = {
+            "Accept": "application/json" if self.fmt == "json" else "text/xml, application/xml",
+            "User-Agent": USER_AGENT,
+            **kwargs.pop("headers", {}),
+        }
         try:
             response = await self.http.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as exc:  # refused, reset, timed out, DNS
@@ -137,48 +156,69 @@ class Open311Client:
         return response
 
     # -- POST requests, GET tokens --------------------------------------------------------------------------------
-    def form(self, outgoing: OutgoingRequest, *, multi_valued: set[str] | frozenset[str] = frozenset()
-             ) -> list[tuple[str, str]]:
+    def form(
+        self, outgoing: OutgoingRequest, *, multi_valued: set[str] | frozenset[str] = frozenset()
+    ) -> list[tuple[str, str]]:
         c = self.connection
-        mapped = replace(outgoing, service_code=c.service_code_map.get(outgoing.service_code, outgoing.service_code))
+        mapped = replace(
+            outgoing, service_code=c.service_code_map.get(outgoing.service_code, outgoing.service_code)
+        )
         return wire.request_form(
-            mapped, jurisdiction_id=c.jurisdiction_id, api_key=self.api_key,
-            multivaluelist_style=c.multivaluelist_style, id_field=c.id_field,
-            extra_attributes=c.extra_attributes, multi_valued=multi_valued,
+            mapped,
+            jurisdiction_id=c.jurisdiction_id,
+            api_key=self.api_key,
+            multivaluelist_style=c.multivaluelist_style,
+            id_field=c.id_field,
+            extra_attributes=c.extra_attributes,
+            multi_valued=multi_valued,
         )
 
-    async def post_request(self, outgoing: OutgoingRequest, *,
-                           multi_valued: set[str] | frozenset[str] = frozenset()) -> PostAnswer:
+    async def post_request(
+        self, outgoing: OutgoingRequest, *, multi_valued: set[str] | frozenset[str] = frozenset()
+    ) -> PostAnswer:
         body = urlencode(self.form(outgoing, multi_valued=multi_valued), encoding="utf-8").encode("ascii")
         response = await self._call(
-            "POST", self.url("requests"), content=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+            "POST",
+            self.url("requests"),
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
         try:
             return wire.post_answers(response.content, response.headers.get("content-type"))
         except UnreadableDocument as exc:
             # The back-end said yes but what it said is unreadable: the id may exist there; retrying may duplicate,
             # but losing the report is worse, so the sender retries (and PR-11 asks servers to tolerate that).
-            raise Open311Temporary(f"unreadable answer to POST requests: {exc}", status=response.status_code,
-                                   body=response.content) from exc
+            raise Open311Temporary(
+                f"unreadable answer to POST requests: {exc}",
+                status=response.status_code,
+                body=response.content,
+            ) from exc
 
     async def resolve_token(self, token: str) -> str | None:
         """The service_request_id of a batch token, or None while the back-end is still processing (TK-03)."""
         try:
-            response = await self._call("GET", self.url(f"tokens/{quote(token, safe='')}"), params=self._query())
+            response = await self._call(
+                "GET", self.url(f"tokens/{quote(token, safe='')}"), params=self._query()
+            )
         except Open311Permanent as exc:
             if exc.status == 400 and b"service_request_id" not in exc.body:
                 return None  # FMS reads a 400 without an id as "not yet" [FMS-T t/open311.t]
             raise
         try:
-            return wire.post_answers(response.content, response.headers.get("content-type")).service_request_id
+            return wire.post_answers(
+                response.content, response.headers.get("content-type")
+            ).service_request_id
         except UnreadableDocument:
             return None
 
     # -- hearing back ---------------------------------------------------------------------------------------------
     async def request_updates(self, start: datetime, end: datetime) -> list[RemoteUpdate]:
         """GET servicerequestupdates with both dates (FX-02: FMS sends both or neither)."""
-        response = await self._call("GET", self.url("servicerequestupdates"),
-                                    params=self._query(start_date=start, end_date=end, api_key=self.api_key))
+        response = await self._call(
+            "GET",
+            self.url("servicerequestupdates"),
+            params=self._query(start_date=start, end_date=end, api_key=self.api_key),
+        )
         return wire.remote_updates(response.content, response.headers.get("content-type"))
 
     async def requests(self, **params: Any) -> list[RemoteRequest]:
@@ -192,13 +232,17 @@ class Open311Client:
         return wire.remote_requests(response.content, response.headers.get("content-type"))
 
 
-async def discover(http: httpx.AsyncClient, url: str, *, kind: str = "production"
-                   ) -> tuple[wire.DiscoveredEndpoint, str] | None:
+async def discover(
+    http: httpx.AsyncClient, url: str, *, kind: str = "production"
+) -> tuple[wire.DiscoveredEndpoint, str] | None:
     """Fetch a discovery document (§10.1) and pick the GeoReport v2 endpoint of `kind` and its format."""
     try:
-        response = await http.get(url, headers={"Accept": "application/json, text/xml", "User-Agent": USER_AGENT})
+        response = await http.get(
+            url, headers={"Accept": "application/json, text/xml", "User-Agent": USER_AGENT}
+        )
     except httpx.TransportError as exc:
         raise Open311Temporary(f"{type(exc).__name__} calling {url}: {exc}") from exc
     raise_for_answer(response)
-    return wire.choose_endpoint(wire.discovery_endpoints(response.content, response.headers.get("content-type")),
-                                kind=kind)
+    return wire.choose_endpoint(
+        wire.discovery_endpoints(response.content, response.headers.get("content-type")), kind=kind
+    )

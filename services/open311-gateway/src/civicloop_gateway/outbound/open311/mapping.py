@@ -32,8 +32,9 @@ DEFAULT_STATUSES: dict[str, RequestStatus] = {
 }
 
 
-def map_status(connection: Open311Connection, status: str, external_status_code: str | None = None
-               ) -> RequestStatus | None:
+def map_status(
+    connection: Open311Connection, status: str, external_status_code: str | None = None
+) -> RequestStatus | None:
     """Our status for a back-end's: `external_status_code` in the body's map, then `status` in it, then defaults.
 
     None when nothing knows the back-end's word (the update is still recorded, the status is left alone).
@@ -48,9 +49,13 @@ def map_status(connection: Open311Connection, status: str, external_status_code:
 
 
 def boilerplate_note(body_name: str, status: RequestStatus) -> str:
-    words = {RequestStatus.open: "open", RequestStatus.acknowledged: "acknowledged",
-             RequestStatus.in_progress: "in progress", RequestStatus.on_hold: "on hold",
-             RequestStatus.closed: "closed"}[status]
+    words = {
+        RequestStatus.open: "open",
+        RequestStatus.acknowledged: "acknowledged",
+        RequestStatus.in_progress: "in progress",
+        RequestStatus.on_hold: "on hold",
+        RequestStatus.closed: "closed",
+    }[status]
     return f"{body_name} marked this report as {words}."
 
 
@@ -61,8 +66,12 @@ def synthetic_update(row: RemoteRequest) -> RemoteUpdate | None:
         return None
     return RemoteUpdate(
         update_id=f"{row.service_request_id}|{format_w3c(when)}|{row.status}",
-        service_request_id=row.service_request_id, status=row.status, updated_datetime=when,
-        description=row.status_notes or "", media_url=None, external_status_code=row.external_status_code,
+        service_request_id=row.service_request_id,
+        status=row.status,
+        updated_datetime=when,
+        description=row.status_notes or "",
+        media_url=None,
+        external_status_code=row.external_status_code,
     )
 
 
@@ -75,8 +84,9 @@ def came_from_us(row: RemoteRequest, connection: Open311Connection) -> str | Non
     return None
 
 
-def our_service_code(backend_code: str | None, connection: Open311Connection, body_codes: Sequence[str],
-                     fallback: str | None) -> tuple[str | None, str]:
+def our_service_code(
+    backend_code: str | None, connection: Open311Connection, body_codes: Sequence[str], fallback: str | None
+) -> tuple[str | None, str]:
     """(our code or None, how it was matched): the reverse `service_code_map`, the same code if the body handles
     it, else the configured fallback; None means skip."""
     if backend_code:

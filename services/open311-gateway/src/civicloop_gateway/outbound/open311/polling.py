@@ -108,15 +108,23 @@ async def open311_bodies(pool: AsyncConnectionPool, jurisdiction_id: str | None 
             "select jurisdiction_id, definition, paused from gateway.bodies"
             " where definition -> 'open311' is not null and jsonb_typeof(definition -> 'open311') = 'object'"
             " and (%s::text is null or jurisdiction_id = %s) order by jurisdiction_id, body_id",
-            (jurisdiction_id, jurisdiction_id))
+            (jurisdiction_id, jurisdiction_id),
+        )
         rows = await cur.fetchall()
     return [BodyRecord(j, BodyDefined.model_validate(d), paused) for j, d, paused in rows]
 
 
 class Open311Poller:
-    def __init__(self, pool: AsyncConnectionPool, producer: EventProducer, http: httpx.AsyncClient, *,
-                 config: PollerConfig | None = None, environ: dict[str, str] | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        producer: EventProducer,
+        http: httpx.AsyncClient,
+        *,
+        config: PollerConfig | None = None,
+        environ: dict[str, str] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.pool = pool
         self.producer = producer
         self.http = http
@@ -134,7 +142,9 @@ class Open311Poller:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
                 "select jurisdiction_id, body_id, token, request_id, attempts from gateway.open311_tokens"
-                " where state = 'pending' and next_poll_at <= %s order by next_poll_at limit 200", (now,))
+                " where state = 'pending' and next_poll_at <= %s order by next_poll_at limit 200",
+                (now,),
+            )
             due = await cur.fetchall()
         resolved = 0
         for jurisdiction_id, body_id, token, request_id, attempts in due:
@@ -147,41 +157,65 @@ class Open311Poller:
             try:
                 external_id = await self.client(body.definition.open311).resolve_token(token)
             except Open311Permanent as exc:
-                error, attempts = str(exc), self.config.token_max_attempts  # unknown token: no use asking again
+                error, attempts = (
+                    str(exc),
+                    self.config.token_max_attempts,
+                )  # unknown token: no use asking again
             except Open311Failure as exc:
                 error = str(exc)
             attempts += 1
             async with self.pool.connection() as conn, conn.transaction():
                 if external_id:
-                    await self.producer.publish(Event.create(
-                        ExternalReferenceAssigned(body_id=body_id, external_id=external_id),
-                        request_id=request_id, jurisdiction_id=jurisdiction_id, actor=backend_actor(body_id),
-                        source=backend_source(body_id), event_id=event_id("token", jurisdiction_id, body_id, token)))
+                    await self.producer.publish(
+                        Event.create(
+                            ExternalReferenceAssigned(body_id=body_id, external_id=external_id),
+                            request_id=request_id,
+                            jurisdiction_id=jurisdiction_id,
+                            actor=backend_actor(body_id),
+                            source=backend_source(body_id),
+                            event_id=event_id("token", jurisdiction_id, body_id, token),
+                        )
+                    )
                     await remember_reference(conn, jurisdiction_id, body_id, external_id, request_id)
                     await conn.execute(
                         "update gateway.open311_tokens set state = 'resolved', external_id = %s, attempts = %s,"
                         " last_error = null where jurisdiction_id = %s and body_id = %s and token = %s",
-                        (external_id, attempts, jurisdiction_id, body_id, token))
+                        (external_id, attempts, jurisdiction_id, body_id, token),
+                    )
                     resolved += 1
                 elif attempts >= self.config.token_max_attempts:
                     why = error or "the back-end never gave a service_request_id for the token"
-                    await self.producer.publish(Event.create(
-                        SendFailed(body_id=body_id, method=SendMethod.open311, attempt=attempts,
-                                   error=f"token {token}: {why}"[:2000], retry_at=None),
-                        request_id=request_id, jurisdiction_id=jurisdiction_id, actor=backend_actor(body_id),
-                        source=backend_source(body_id), event_id=event_id("token-given-up", jurisdiction_id,
-                                                                          body_id, token)))
+                    await self.producer.publish(
+                        Event.create(
+                            SendFailed(
+                                body_id=body_id,
+                                method=SendMethod.open311,
+                                attempt=attempts,
+                                error=f"token {token}: {why}"[:2000],
+                                retry_at=None,
+                            ),
+                            request_id=request_id,
+                            jurisdiction_id=jurisdiction_id,
+                            actor=backend_actor(body_id),
+                            source=backend_source(body_id),
+                            event_id=event_id("token-given-up", jurisdiction_id, body_id, token),
+                        )
+                    )
                     await conn.execute(
                         "update gateway.open311_tokens set state = 'given_up', attempts = %s, last_error = %s"
                         " where jurisdiction_id = %s and body_id = %s and token = %s",
-                        (attempts, why[:2000], jurisdiction_id, body_id, token))
+                        (attempts, why[:2000], jurisdiction_id, body_id, token),
+                    )
                 else:
-                    delay = min(self.config.token_backoff_initial_s * 2 ** (attempts - 1),
-                                self.config.token_backoff_max_s)
+                    delay = min(
+                        self.config.token_backoff_initial_s * 2 ** (attempts - 1),
+                        self.config.token_backoff_max_s,
+                    )
                     await conn.execute(
                         "update gateway.open311_tokens set attempts = %s, next_poll_at = %s, last_error = %s"
                         " where jurisdiction_id = %s and body_id = %s and token = %s",
-                        (attempts, now + timedelta(seconds=delay), error, jurisdiction_id, body_id, token))
+                        (attempts, now + timedelta(seconds=delay), error, jurisdiction_id, body_id, token),
+                    )
         return resolved
 
     # -- poll state -----------------------------------------------------------------------------------------------
@@ -190,14 +224,18 @@ class Open311Poller:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
                 "select window_end, polled_at from gateway.backend_poll_state where jurisdiction_id = %s"
-                " and body_id = %s and kind = %s", (body.jurisdiction_id, body.body_id, kind))
+                " and body_id = %s and kind = %s",
+                (body.jurisdiction_id, body.body_id, kind),
+            )
             row = await cur.fetchone()
         return (row[0], row[1]) if row else (None, None)
 
     async def window_end(self, body: BodyRecord, kind: str) -> datetime | None:
         return (await self.poll_state(body, kind))[0]
 
-    async def _store_window(self, body: BodyRecord, kind: str, end: datetime, error: str | None = None) -> None:
+    async def _store_window(
+        self, body: BodyRecord, kind: str, end: datetime, error: str | None = None
+    ) -> None:
         """A poll's outcome: success moves the window's end; a failure keeps it (or sets the start it failed at)
         and records the error and the time tried, so a back-end that is down is asked again only when due."""
         async with self.pool.connection() as conn:
@@ -207,17 +245,21 @@ class Open311Poller:
                        values (%s, %s, %s, %s, %s) on conflict (jurisdiction_id, body_id, kind)
                        do update set window_end = excluded.window_end, polled_at = excluded.polled_at,
                                      last_error = null""",
-                    (body.jurisdiction_id, body.body_id, kind, end, self.clock()))
+                    (body.jurisdiction_id, body.body_id, kind, end, self.clock()),
+                )
             else:
                 await conn.execute(
                     """insert into gateway.backend_poll_state (jurisdiction_id, body_id, kind, window_end, polled_at,
                                                                last_error)
                        values (%s, %s, %s, %s, %s, %s) on conflict (jurisdiction_id, body_id, kind)
                        do update set polled_at = excluded.polled_at, last_error = excluded.last_error""",
-                    (body.jurisdiction_id, body.body_id, kind, end, self.clock(), error[:2000]))
+                    (body.jurisdiction_id, body.body_id, kind, end, self.clock(), error[:2000]),
+                )
 
     # -- updates --------------------------------------------------------------------------------------------------
-    async def fetch_updates(self, connection: Open311Connection, start: datetime, end: datetime) -> list[RemoteUpdate]:
+    async def fetch_updates(
+        self, connection: Open311Connection, start: datetime, end: datetime
+    ) -> list[RemoteUpdate]:
         client = self.client(connection)
         method = connection.updates_method
         if method == "servicerequestupdates":
@@ -246,7 +288,9 @@ class Open311Poller:
         else:
             start = last - self.config.overlap  # resumes where the last poll (even before a restart) stopped
         if connection.updates_method == "requests_window":
-            start = min(start, now - MAX_WINDOW)  # requests are found by creation date: look back the whole window
+            start = min(
+                start, now - MAX_WINDOW
+            )  # requests are found by creation date: look back the whole window
         try:
             updates = await self.fetch_updates(connection, start, now)
         except Open311Failure as exc:
@@ -265,45 +309,75 @@ class Open311Poller:
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
                 "select request_id, last_status from gateway.external_refs where jurisdiction_id = %s"
-                " and body_id = %s and external_id = %s for update", (j, b, update.service_request_id))
+                " and body_id = %s and external_id = %s for update",
+                (j, b, update.service_request_id),
+            )
             ref = await cur.fetchone()
             if ref is None:
-                report.unknown_request += 1  # not ours (yet): an import may bring it in, then a later poll applies
+                report.unknown_request += (
+                    1  # not ours (yet): an import may bring it in, then a later poll applies
+                )
                 return
             request_id, last_status = ref
             cur = await conn.execute(
                 "insert into gateway.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id)"
-                " values (%s, %s, %s, %s) on conflict do nothing", (j, b, update.update_id, update.service_request_id))
+                " values (%s, %s, %s, %s) on conflict do nothing",
+                (j, b, update.update_id, update.service_request_id),
+            )
             if cur.rowcount == 0:
                 report.duplicates += 1
                 return
             received = Event.create(
                 BackendUpdateReceived(
-                    body_id=b, external_id=update.service_request_id, update_id=update.update_id[:200],
-                    backend_status=update.status[:120], external_status_code=(update.external_status_code or None)
+                    body_id=b,
+                    external_id=update.service_request_id,
+                    update_id=update.update_id[:200],
+                    backend_status=update.status[:120],
+                    external_status_code=(update.external_status_code or None)
                     and update.external_status_code[:120],
-                    description=update.description[:4000], media_url=update.media_url,
-                    updated_at=update.updated_datetime),
-                request_id=request_id, jurisdiction_id=j, actor=backend_actor(b), source=backend_source(b),
-                occurred_at=update.updated_datetime, event_id=event_id("update", j, b, update.update_id))
+                    description=update.description[:4000],
+                    media_url=update.media_url,
+                    updated_at=update.updated_datetime,
+                ),
+                request_id=request_id,
+                jurisdiction_id=j,
+                actor=backend_actor(b),
+                source=backend_source(b),
+                occurred_at=update.updated_datetime,
+                event_id=event_id("update", j, b, update.update_id),
+            )
             await self.producer.publish(received)
             report.applied += 1
             status = mapping.map_status(connection, update.status, update.external_status_code)
             previous = RequestStatus(last_status) if last_status else None
             if status is not None and status != (previous or RequestStatus.open):
-                await self.producer.publish(Event.create(
-                    StatusChanged(status=status, previous_status=previous,
-                                  external_status_code=(update.external_status_code or update.status)[:64] or None,
-                                  public_note=(update.description.strip()[:4000]
-                                               or mapping.boilerplate_note(body.definition.name, status))),
-                    request_id=request_id, jurisdiction_id=j, actor=backend_actor(b), source=backend_source(b),
-                    occurred_at=update.updated_datetime, causation=received,
-                    event_id=event_id("status", j, b, update.update_id)))
+                await self.producer.publish(
+                    Event.create(
+                        StatusChanged(
+                            status=status,
+                            previous_status=previous,
+                            external_status_code=(update.external_status_code or update.status)[:64] or None,
+                            public_note=(
+                                update.description.strip()[:4000]
+                                or mapping.boilerplate_note(body.definition.name, status)
+                            ),
+                        ),
+                        request_id=request_id,
+                        jurisdiction_id=j,
+                        actor=backend_actor(b),
+                        source=backend_source(b),
+                        occurred_at=update.updated_datetime,
+                        causation=received,
+                        event_id=event_id("status", j, b, update.update_id),
+                    )
+                )
                 report.status_changes += 1
             if status is not None:
                 await conn.execute(
                     "update gateway.external_refs set last_status = %s where jurisdiction_id = %s and body_id = %s"
-                    " and external_id = %s", (status.value, j, b, update.service_request_id))
+                    " and external_id = %s",
+                    (status.value, j, b, update.service_request_id),
+                )
 
     # -- import ---------------------------------------------------------------------------------------------------
     async def import_window(self, body: BodyRecord, start: datetime, end: datetime) -> PollReport:
@@ -348,13 +422,19 @@ class Open311Poller:
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
                 "select 1 from gateway.backend_imports where jurisdiction_id = %s and body_id = %s"
-                " and external_id = %s", (j, b, ext))
+                " and external_id = %s",
+                (j, b, ext),
+            )
             if await cur.fetchone():
                 report.skip("already decided")
                 return
             reason = await self._skip_reason(conn, body, row)
-            code, how = mapping.our_service_code(row.service_code, connection, body.definition.service_codes,
-                                                 self.config.import_fallback_service_code)
+            code, how = mapping.our_service_code(
+                row.service_code,
+                connection,
+                body.definition.service_codes,
+                self.config.import_fallback_service_code,
+            )
             if reason is None and code is None:
                 reason = how
             location = _location(row)
@@ -363,7 +443,9 @@ class Open311Poller:
             if reason is not None:
                 await conn.execute(
                     "insert into gateway.backend_imports (jurisdiction_id, body_id, external_id, outcome, reason)"
-                    " values (%s, %s, %s, 'skipped', %s) on conflict do nothing", (j, b, ext, reason))
+                    " values (%s, %s, %s, 'skipped', %s) on conflict do nothing",
+                    (j, b, ext, reason),
+                )
                 report.skip(reason)
                 return
             assert code is not None and location is not None
@@ -372,38 +454,72 @@ class Open311Poller:
             when = row.requested_datetime or self.clock()
             imported = Event.create(
                 RequestImported(body_id=b, external_id=ext, backend_service_code=row.service_code or ""),
-                request_id=number, jurisdiction_id=j, actor=actor, source=source, occurred_at=when,
-                event_id=event_id("imported", j, b, ext))
+                request_id=number,
+                jurisdiction_id=j,
+                actor=actor,
+                source=source,
+                occurred_at=when,
+                event_id=event_id("imported", j, b, ext),
+            )
             submitted = Event.create(
-                ServiceRequestSubmitted(service_code=code, description=row.description[:4000], location=location,
-                                        media_urls=[row.media_url] if row.media_url else []),
-                request_id=number, jurisdiction_id=j, actor=actor, source=source, occurred_at=when,
-                causation=imported, event_id=event_id("submitted", j, b, ext))
+                ServiceRequestSubmitted(
+                    service_code=code,
+                    description=row.description[:4000],
+                    location=location,
+                    media_urls=[row.media_url] if row.media_url else [],
+                ),
+                request_id=number,
+                jurisdiction_id=j,
+                actor=actor,
+                source=source,
+                occurred_at=when,
+                causation=imported,
+                event_id=event_id("submitted", j, b, ext),
+            )
             reference = Event.create(
-                ExternalReferenceAssigned(body_id=b, external_id=ext), request_id=number, jurisdiction_id=j,
-                actor=actor, source=source, occurred_at=when, causation=imported,
-                event_id=event_id("reference", j, b, ext))
+                ExternalReferenceAssigned(body_id=b, external_id=ext),
+                request_id=number,
+                jurisdiction_id=j,
+                actor=actor,
+                source=source,
+                occurred_at=when,
+                causation=imported,
+                event_id=event_id("reference", j, b, ext),
+            )
             for event in (imported, submitted, reference):
                 await self.producer.publish(event)
             status = mapping.map_status(connection, row.status, row.external_status_code)
             if status is not None and status is not RequestStatus.open:
-                await self.producer.publish(Event.create(
-                    StatusChanged(status=status, previous_status=RequestStatus.open,
-                                  external_status_code=(row.external_status_code or row.status)[:64],
-                                  public_note=row.status_notes or mapping.boilerplate_note(body.definition.name,
-                                                                                           status)),
-                    request_id=number, jurisdiction_id=j, actor=actor, source=source,
-                    occurred_at=row.updated_datetime or when, causation=imported,
-                    event_id=event_id("imported-status", j, b, ext)))
+                await self.producer.publish(
+                    Event.create(
+                        StatusChanged(
+                            status=status,
+                            previous_status=RequestStatus.open,
+                            external_status_code=(row.external_status_code or row.status)[:64],
+                            public_note=row.status_notes
+                            or mapping.boilerplate_note(body.definition.name, status),
+                        ),
+                        request_id=number,
+                        jurisdiction_id=j,
+                        actor=actor,
+                        source=source,
+                        occurred_at=row.updated_datetime or when,
+                        causation=imported,
+                        event_id=event_id("imported-status", j, b, ext),
+                    )
+                )
             await remember_reference(conn, j, b, ext, number, (status or RequestStatus.open).value)
             await conn.execute(
                 "insert into gateway.backend_imports (jurisdiction_id, body_id, external_id, request_id, outcome,"
-                " reason) values (%s, %s, %s, %s, 'imported', %s)", (j, b, ext, number, f"category by {how}"))
+                " reason) values (%s, %s, %s, %s, 'imported', %s)",
+                (j, b, ext, number, f"category by {how}"),
+            )
             if row.updated_datetime is not None:  # the import already stands for the row's current state
                 await conn.execute(
                     "insert into gateway.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id)"
                     " values (%s, %s, %s, %s) on conflict do nothing",
-                    (j, b, mapping.synthetic_update(row).update_id, ext))  # type: ignore[union-attr]
+                    (j, b, mapping.synthetic_update(row).update_id, ext),
+                )  # type: ignore[union-attr]
             report.imported += 1
 
     async def _skip_reason(self, conn: Any, body: BodyRecord, row: RemoteRequest) -> str | None:
@@ -411,7 +527,8 @@ class Open311Poller:
         assert connection is not None
         cur = await conn.execute(
             "select 1 from gateway.external_refs where jurisdiction_id = %s and body_id = %s and external_id = %s",
-            (body.jurisdiction_id, body.body_id, row.service_request_id))
+            (body.jurisdiction_id, body.body_id, row.service_request_id),
+        )
         if await cur.fetchone():
             return "sent by CivicLoop (known reference)"
         ours = mapping.came_from_us(row, connection)
@@ -426,7 +543,9 @@ class Open311Poller:
         _, tried = await self.poll_state(body, kind)
         return tried is None or now - tried >= every
 
-    async def run_once(self, *, force: bool = False, jurisdiction_id: str | None = None) -> dict[str, PollReport]:
+    async def run_once(
+        self, *, force: bool = False, jurisdiction_id: str | None = None
+    ) -> dict[str, PollReport]:
         """Tokens, then every due body's updates, import and mop-up; a failing body does not stop the others.
 
         Due: `poll_interval_s` after the last try of the same kind (a failed try counts, so a back-end that is down
@@ -483,8 +602,12 @@ def windows(start: datetime, end: datetime, span: timedelta = MAX_WINDOW) -> lis
 
 def _location(row: RemoteRequest) -> Location | None:
     try:
-        return Location(lat=row.lat, long=row.long, address_string=(row.address or None) and row.address[:500],
-                        address_id=(row.address_id or None) and row.address_id[:120])
+        return Location(
+            lat=row.lat,
+            long=row.long,
+            address_string=(row.address or None) and row.address[:500],
+            address_id=(row.address_id or None) and row.address_id[:120],
+        )
     except ValueError:
         if row.address:
             return Location(address_string=row.address[:500])

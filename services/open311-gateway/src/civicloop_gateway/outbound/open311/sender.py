@@ -33,11 +33,19 @@ def outgoing_of(item: OutboundItem) -> OutgoingRequest:
     if contact is not None and contact.name:
         first, _, last = contact.name.strip().partition(" ")
     return OutgoingRequest(
-        service_code=p.service_code, description=p.description, lat=p.location.lat, long=p.location.long,
-        address_string=p.location.address_string, address_id=p.location.address_id, attributes=p.attributes,
-        media_url=p.media_urls[0] if p.media_urls else None, request_number=p.request_id,
-        email=contact.email if contact else None, phone=contact.phone if contact else None,
-        first_name=first or None, last_name=last or None,
+        service_code=p.service_code,
+        description=p.description,
+        lat=p.location.lat,
+        long=p.location.long,
+        address_string=p.location.address_string,
+        address_id=p.location.address_id,
+        attributes=p.attributes,
+        media_url=p.media_urls[0] if p.media_urls else None,
+        request_number=p.request_id,
+        email=contact.email if contact else None,
+        phone=contact.phone if contact else None,
+        first_name=first or None,
+        last_name=last or None,
     )
 
 
@@ -46,25 +54,34 @@ async def multi_valued_codes(pool: AsyncConnectionPool, jurisdiction_id: str, se
     async with pool.connection() as conn:
         cur = await conn.execute(
             "select attributes from gateway.services where jurisdiction_id = %s and service_code = %s",
-            (jurisdiction_id, service_code))
+            (jurisdiction_id, service_code),
+        )
         row = await cur.fetchone()
     attributes: list[dict[str, Any]] = (row[0] if row else None) or []
     return {a["code"] for a in attributes if a.get("datatype") == "multivaluelist"}
 
 
-async def remember_reference(conn: Any, jurisdiction_id: str, body_id: str, external_id: str, request_id: str,
-                             last_status: str | None = None) -> None:
+async def remember_reference(
+    conn: Any,
+    jurisdiction_id: str,
+    body_id: str,
+    external_id: str,
+    request_id: str,
+    last_status: str | None = None,
+) -> None:
     await conn.execute(
         """insert into gateway.external_refs (jurisdiction_id, body_id, external_id, request_id, last_status)
            values (%s, %s, %s, %s, %s) on conflict (jurisdiction_id, body_id, external_id) do nothing""",
-        (jurisdiction_id, body_id, external_id, request_id, last_status))
+        (jurisdiction_id, body_id, external_id, request_id, last_status),
+    )
 
 
 class Open311Sender(Sender):
     method = SendMethod.open311
 
-    def __init__(self, pool: AsyncConnectionPool, http: httpx.AsyncClient, *, environ: dict[str, str] | None = None
-                 ) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, http: httpx.AsyncClient, *, environ: dict[str, str] | None = None
+    ) -> None:
         self.pool = pool
         self.http = http
         self.environ = environ
@@ -81,23 +98,29 @@ class Open311Sender(Sender):
         p = item.payload
         try:
             answer = await client.post_request(
-                outgoing_of(item), multi_valued=await multi_valued_codes(self.pool, p.jurisdiction_id, p.service_code))
+                outgoing_of(item),
+                multi_valued=await multi_valued_codes(self.pool, p.jurisdiction_id, p.service_code),
+            )
         except Open311Permanent as exc:
             raise PermanentFailure(str(exc)) from exc
         except Open311Temporary as exc:
-            failure = TemporaryFailure(str(exc) + (f" (Retry-After {exc.retry_after_s:g} s)"
-                                                   if exc.retry_after_s is not None else ""),
-                                       retry_after_s=exc.retry_after_s)
+            failure = TemporaryFailure(
+                str(exc)
+                + (f" (Retry-After {exc.retry_after_s:g} s)" if exc.retry_after_s is not None else ""),
+                retry_after_s=exc.retry_after_s,
+            )
             raise failure from exc
         destination = self.destination(body, item)
         async with self.pool.connection() as conn:
             if answer.service_request_id:
-                await remember_reference(conn, body.jurisdiction_id, body.body_id, answer.service_request_id,
-                                         p.request_id)
+                await remember_reference(
+                    conn, body.jurisdiction_id, body.body_id, answer.service_request_id, p.request_id
+                )
                 return SendResult(external_id=answer.service_request_id, destination=destination)
             if answer.token:
                 await conn.execute(
                     """insert into gateway.open311_tokens (jurisdiction_id, body_id, token, request_id)
                        values (%s, %s, %s, %s) on conflict do nothing""",
-                    (body.jurisdiction_id, body.body_id, answer.token, p.request_id))
+                    (body.jurisdiction_id, body.body_id, answer.token, p.request_id),
+                )
         return SendResult(external_id=None, destination=destination)

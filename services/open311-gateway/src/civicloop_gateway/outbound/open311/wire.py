@@ -26,14 +26,34 @@ from civicloop_gateway.open311.dates import InvalidDate, parse_w3c
 
 MAX_DESCRIPTION = 4000
 # Pitfall #2: the tags a generic converter turns into a scalar when there is only one of them.
-FORCE_LIST = frozenset({"service", "request", "attribute", "value", "error", "endpoint", "format",
-                        "request_update"})
+FORCE_LIST = frozenset(
+    {"service", "request", "attribute", "value", "error", "endpoint", "format", "request_update"}
+)
 # The Spark containers of the Open311 responses (G-21), unwrapped when a JSON root is an object (G-34).
-CONTAINERS = ("service_requests", "service_request_updates", "service_requests_updates", "services", "errors",
-              "requests", "request_updates", "updates")
+CONTAINERS = (
+    "service_requests",
+    "service_request_updates",
+    "service_requests_updates",
+    "services",
+    "errors",
+    "requests",
+    "request_updates",
+    "updates",
+)
 RECORD_TAGS = ("request", "request_update", "service", "error")
-ID_FIELDS = frozenset({"service_request_id", "update_id", "token", "service_code", "account_id", "address_id",
-                       "zipcode", "external_status_code", "code"})
+ID_FIELDS = frozenset(
+    {
+        "service_request_id",
+        "update_id",
+        "token",
+        "service_code",
+        "account_id",
+        "address_id",
+        "zipcode",
+        "external_status_code",
+        "code",
+    }
+)
 
 
 class UnreadableDocument(ValueError):
@@ -120,13 +140,16 @@ def request_form(
     put("address_id", outgoing.address_id)
     for name in ("email", "first_name", "last_name", "phone"):
         put(name, getattr(outgoing, name))
-    marker = civicloop_marker(outgoing.request_number) if (mark_description and outgoing.request_number) else None
+    marker = (
+        civicloop_marker(outgoing.request_number) if (mark_description and outgoing.request_number) else None
+    )
     put("description", clip_description(outgoing.description, marker))
     put("media_url", outgoing.media_url)
 
     multi = set(multi_valued)
-    attributes: dict[str, list[str]] = {code: [v for v in values if v != ""]
-                                        for code, values in outgoing.attributes.items()}
+    attributes: dict[str, list[str]] = {
+        code: [v for v in values if v != ""] for code, values in outgoing.attributes.items()
+    }
     for code, value in (extra_attributes or {}).items():
         attributes.setdefault(code, [value])
     if id_field and outgoing.request_number:
@@ -239,7 +262,11 @@ def records_of(value: Any) -> list[dict[str, Any]]:
             (only,) = value.values()
             if isinstance(only, (list, dict)) or only is None:
                 key = next(iter(value))
-                if key in CONTAINERS or isinstance(only, list) or (isinstance(only, dict) and key not in ID_FIELDS):
+                if (
+                    key in CONTAINERS
+                    or isinstance(only, list)
+                    or (isinstance(only, dict) and key not in ID_FIELDS)
+                ):
                     value = only
                     continue
         return [value]  # a bare record
@@ -355,7 +382,8 @@ def attributes_of(record: Mapping[str, Any]) -> dict[str, list[str]]:
                     code = as_text(item.get("code") or item.get("name"))
                     if code:
                         out.setdefault(code, []).extend(
-                            t for t in (as_text(x) for x in _as_list(item.get("value"))) if t)
+                            t for t in (as_text(x) for x in _as_list(item.get("value"))) if t
+                        )
     return out
 
 
@@ -523,16 +551,21 @@ def discovery_endpoints(body: bytes, content_type: str | None = None) -> list[Di
         formats = e.get("formats")
         if isinstance(formats, dict):
             formats = formats.get("format")
-        out.append(DiscoveredEndpoint(
-            url=as_text(e.get("url")) or "", specification=as_text(e.get("specification")) or "",
-            type=(as_text(e.get("type")) or "").lower(),
-            formats=tuple(t.lower() for t in (as_text(f) for f in _as_list(formats)) if t),
-            changeset=as_datetime(e.get("changeset") or doc.get("changeset"))))
+        out.append(
+            DiscoveredEndpoint(
+                url=as_text(e.get("url")) or "",
+                specification=as_text(e.get("specification")) or "",
+                type=(as_text(e.get("type")) or "").lower(),
+                formats=tuple(t.lower() for t in (as_text(f) for f in _as_list(formats)) if t),
+                changeset=as_datetime(e.get("changeset") or doc.get("changeset")),
+            )
+        )
     return out
 
 
-def choose_endpoint(endpoints: Sequence[DiscoveredEndpoint], *, kind: str = "production"
-                    ) -> tuple[DiscoveredEndpoint, str] | None:
+def choose_endpoint(
+    endpoints: Sequence[DiscoveredEndpoint], *, kind: str = "production"
+) -> tuple[DiscoveredEndpoint, str] | None:
     """The GeoReport v2 endpoint of `kind` (production unless told) and its format: JSON when listed, else XML."""
     candidates = [e for e in endpoints if e.specification.rstrip("/") == GEOREPORT_V2 and e.type == kind]
     if not candidates:

@@ -4,6 +4,7 @@ Revision ID: projections_0001
 Revises:
 Create Date: 2026-11-23
 """
+
 from alembic import op
 from civicloop_events.consumer import consumer_tables_ddl
 
@@ -97,7 +98,9 @@ def upgrade() -> None:
         "create index agent_requests_location_planar on projections.agent_requests using gist ((location::geometry))"
     )
     # Each filter leads an index that continues in the page order (updated_at desc, request_number).
-    op.execute("create index agent_requests_page on projections.agent_requests (updated_at desc, request_number)")
+    op.execute(
+        "create index agent_requests_page on projections.agent_requests (updated_at desc, request_number)"
+    )
     for column in ("status", "service_code", "service_area_id", "jurisdiction_id"):
         op.execute(
             f"create index agent_requests_{column}_page on projections.agent_requests"

@@ -4,6 +4,7 @@ Revision ID: projections_0002
 Revises: projections_0001
 Create Date: 2026-11-23
 """
+
 from alembic import op
 
 revision = "projections_0002"

@@ -4,6 +4,7 @@ Revision ID: projections_0003
 Revises: projections_0002
 Create Date: 2026-11-25
 """
+
 from alembic import op
 
 revision = "projections_0003"
@@ -57,11 +58,17 @@ def upgrade() -> None:
            $$"""
     )
     for name, predicate in _FLAG_INDEXES.items():
-        op.execute(f"create index {name} on projections.agent_requests (updated_at desc, request_number)"
-                   f" where {predicate}")
-    op.execute("create index agent_requests_merged_into on projections.agent_requests (merged_into)"
-               " where merged_into is not null")
-    op.execute("create index agent_requests_geo_area_ids on projections.agent_requests using gin (geo_area_ids)")
+        op.execute(
+            f"create index {name} on projections.agent_requests (updated_at desc, request_number)"
+            f" where {predicate}"
+        )
+    op.execute(
+        "create index agent_requests_merged_into on projections.agent_requests (merged_into)"
+        " where merged_into is not null"
+    )
+    op.execute(
+        "create index agent_requests_geo_area_ids on projections.agent_requests using gin (geo_area_ids)"
+    )
 
 
 def downgrade() -> None:
