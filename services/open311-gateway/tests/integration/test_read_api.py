@@ -25,9 +25,9 @@ from civicloop_events.payloads import (
 )
 from civicloop_events.request_numbers import new_request_number
 from civicloop_gateway.bootstrap import Gateway
-from civicloop_gateway.open311.dates import W3C_OUTPUT
-from civicloop_gateway.open311.documents import REQUEST_FIELDS
 from civicloop_gateway.settings import JurisdictionsMode
+from civicloop_open311.dates import W3C_OUTPUT
+from civicloop_open311.documents import REQUEST_FIELDS
 from civicloop_places import public_place
 from civicloop_testing import make_topics
 from lxml import etree

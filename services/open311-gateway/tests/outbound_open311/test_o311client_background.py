@@ -17,7 +17,7 @@ from civicloop_events.payloads import ExternalReferenceAssigned
 from civicloop_events.request_numbers import new_request_number
 from civicloop_gateway.entrypoints.cli import app as cli
 from civicloop_gateway.outbound.open311.service import Open311Background, Open311ClientSettings
-from civicloop_gateway.outbound.open311.wire import as_datetime
+from civicloop_open311.wire import as_datetime
 from o311client_harness import JURISDICTION, define_body, deviant_body, eventually, read_events
 from typer.testing import CliRunner
 

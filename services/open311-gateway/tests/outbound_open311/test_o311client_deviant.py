@@ -11,8 +11,8 @@ import pytest
 from civicloop_events.request_numbers import new_request_number
 from civicloop_gateway.outbound.open311.polling import Open311Poller, PollerConfig
 from civicloop_gateway.outbound.open311.sender import Open311Sender, remember_reference
-from civicloop_gateway.outbound.open311.wire import as_datetime as wire_dates
 from civicloop_gateway.outbound.ports import PermanentFailure, TemporaryFailure
+from civicloop_open311.wire import as_datetime as wire_dates
 from o311client_harness import JURISDICTION, define_body, deviant_body, eventually, outbound_item, read_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from civicloop_events.payloads import Open311Connection, RequestStatus
 from civicloop_events.request_numbers import parse
-from civicloop_gateway.outbound.open311 import mapping, wire
+from civicloop_gateway.outbound.open311 import mapping
+from civicloop_open311 import wire
 
 CONNECTION = Open311Connection(
     endpoint="https://b.example/v2",

@@ -7,7 +7,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from civicloop_gateway.outbound.open311 import wire
 from civicloop_gateway.outbound.open311.client import (
     Open311Permanent,
     Open311Temporary,
@@ -15,7 +14,8 @@ from civicloop_gateway.outbound.open311.client import (
     resolve_api_key,
     secret_env_name,
 )
-from civicloop_gateway.outbound.open311.wire import OutgoingRequest
+from civicloop_open311 import wire
+from civicloop_open311.wire import OutgoingRequest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

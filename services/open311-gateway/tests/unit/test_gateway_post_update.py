@@ -9,7 +9,7 @@ from civicloop_events import new_event_id
 from civicloop_events.payloads import CommentAdded, CommentVisibility, RequestStatus, StatusChanged
 from civicloop_gateway.domain.post_update import map_status, read_update, update_events
 from civicloop_gateway.domain.submit_errors import BadRequest
-from civicloop_gateway.domain.submit_form import OpenForm
+from civicloop_open311.forms import OpenForm
 
 BASE = [
     ("service_request_id", "ABCD-1234"),

@@ -17,7 +17,6 @@ from civicloop_events import Event, PersonalData, SealedPersonalData
 from civicloop_events.payloads import ServiceType
 from civicloop_gateway.domain.partner_keys import issue_key
 from civicloop_gateway.domain.submit_errors import BadRequest, Forbidden, NotFound
-from civicloop_gateway.domain.submit_form import OpenForm
 from civicloop_gateway.domain.submit_record import LogPosition, Submission, SubmissionState
 from civicloop_gateway.domain.submit_validation import ServiceEntry
 from civicloop_gateway.service_layer.submit_ports import (
@@ -32,6 +31,7 @@ from civicloop_gateway.service_layer.submit_ports import (
     Vault,
 )
 from civicloop_gateway.service_layer.submit_request import SubmitContext, submit_request
+from civicloop_open311.forms import OpenForm
 
 J = "springfield.example.gov"
 KEY = issue_key()

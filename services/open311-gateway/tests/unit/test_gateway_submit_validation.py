@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from civicloop_events.payloads import AttributeDatatype, AttributeValue, ServiceAttribute, ServiceType
 from civicloop_gateway.domain.submit_errors import BadRequest, NotFound
-from civicloop_gateway.domain.submit_form import OpenForm
 from civicloop_gateway.domain.submit_validation import (
     ServiceEntry,
     accept_request,
@@ -13,6 +12,7 @@ from civicloop_gateway.domain.submit_validation import (
     plain_text,
     require_service_code,
 )
+from civicloop_open311.forms import OpenForm
 
 SERVICE = ServiceEntry(
     jurisdiction_id="springfield.example.gov",

@@ -6,8 +6,9 @@ import json
 import httpx
 import pytest
 from civicloop_gateway.entrypoints.http import create_app
-from civicloop_gateway.open311.errors import Open311Error, install_open311_error_handlers, raise_open311
 from civicloop_gateway.settings import Environment, GatewaySettings
+from civicloop_open311.errors import Open311Error, raise_open311
+from civicloop_open311.http import install_open311_error_handlers
 from fastapi import FastAPI
 from lxml import etree
 

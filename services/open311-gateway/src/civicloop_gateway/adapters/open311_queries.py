@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from civicloop_open311.documents import REQUEST_FIELDS
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway.domain.queries import RequestQuery, UpdatesQuery
-from civicloop_gateway.open311.documents import REQUEST_FIELDS
 
 
 def _w3c(column: str) -> str:

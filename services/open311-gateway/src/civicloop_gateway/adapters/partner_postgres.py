@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from civicloop_open311.dates import format_w3c
 from psycopg_pool import AsyncConnectionPool
 
-from civicloop_gateway.open311.dates import format_w3c
 from civicloop_gateway.service_layer.partner_admin import PartnerListing
 
 

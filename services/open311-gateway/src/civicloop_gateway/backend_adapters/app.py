@@ -23,6 +23,18 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from civicloop_open311.dates import InvalidDate, parse_w3c
+from civicloop_open311.documents import (
+    request_record,
+    requests_document,
+    services_document,
+    updates_document,
+)
+from civicloop_open311.errors import Open311Error
+from civicloop_open311.formats import Format, UnknownFormat, parse_format, split_resource
+from civicloop_open311.forms import OpenForm
+from civicloop_open311.http import document_response, install_open311_error_handlers
+from civicloop_open311.render import Document
 from fastapi import APIRouter, FastAPI, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
@@ -45,18 +57,6 @@ from civicloop_gateway.backend_adapters.config import (
 from civicloop_gateway.backend_adapters.csv_feed import CsvFeedAdapter
 from civicloop_gateway.backend_adapters.mapping import post_context
 from civicloop_gateway.backend_adapters.rest_workorder import RestWorkOrderAdapter
-from civicloop_gateway.domain.submit_form import OpenForm
-from civicloop_gateway.open311.dates import InvalidDate, parse_w3c
-from civicloop_gateway.open311.documents import (
-    request_record,
-    requests_document,
-    services_document,
-    updates_document,
-)
-from civicloop_gateway.open311.errors import Open311Error, install_open311_error_handlers
-from civicloop_gateway.open311.formats import Format, UnknownFormat, parse_format, split_resource
-from civicloop_gateway.open311.render import Document
-from civicloop_gateway.open311.responses import document_response
 
 MAX_RESULTS = 1000  # RQ-04
 RETRY_AFTER_S = "30"

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from civicloop_gateway.open311.dates import InvalidDate, parse_w3c
+from civicloop_open311.dates import InvalidDate, parse_w3c
 
 _MISSING = object()
 

@@ -14,6 +14,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from civicloop_open311.dates import format_w3c
+
 from civicloop_gateway.backend_adapters.base import (
     BackendRejected,
     BackendUnavailable,
@@ -33,7 +35,6 @@ from civicloop_gateway.backend_adapters.mapping import (
     parse_timestamp,
     update_hash,
 )
-from civicloop_gateway.open311.dates import format_w3c
 
 log = logging.getLogger("civicloop.gateway.backend_adapters.rest")
 

@@ -17,9 +17,10 @@ from uuid import UUID
 
 from civicloop_events import Actor, ActorKind, CommentAdded, Event, StatusChanged
 from civicloop_events.payloads import CommentVisibility, RequestStatus
+from civicloop_open311.dates import InvalidDate, parse_w3c
+from civicloop_open311.forms import OpenForm
 
 from civicloop_gateway.domain.submit_errors import BadRequest
-from civicloop_gateway.domain.submit_form import OpenForm
 from civicloop_gateway.domain.submit_record import partner_source
 from civicloop_gateway.domain.submit_validation import (
     DESCRIPTION_MAX,
@@ -27,7 +28,6 @@ from civicloop_gateway.domain.submit_validation import (
     MEDIA_URLS_MAX,
     plain_text,
 )
-from civicloop_gateway.open311.dates import InvalidDate, parse_w3c
 
 UPDATE_ID_PATTERN = re.compile(r"^[\w.:-]{1,64}$")
 

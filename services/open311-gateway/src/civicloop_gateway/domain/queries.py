@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from civicloop_open311.dates import InvalidDate, ParsedDate, parse_w3c
+
 from civicloop_gateway.domain.statuses import OPEN311_STATUSES
-from civicloop_gateway.open311.dates import InvalidDate, ParsedDate, parse_w3c
 
 
 class InvalidQuery(ValueError):

@@ -15,9 +15,9 @@ from datetime import datetime
 import phonenumbers
 from civicloop_events import Location, PersonalData
 from civicloop_events.payloads import AttributeDatatype, ServiceAttribute, ServiceType
+from civicloop_open311.forms import OpenForm
 
 from civicloop_gateway.domain.submit_errors import BadRequest, NotFound
-from civicloop_gateway.domain.submit_form import OpenForm
 
 DESCRIPTION_MAX = 4000  # PR-06
 ATTRIBUTE_VALUE_MAX = 4000

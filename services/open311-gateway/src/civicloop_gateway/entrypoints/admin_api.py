@@ -18,6 +18,9 @@ import hmac
 from typing import Annotated, Any
 
 from civicloop_events import ServiceDefined
+from civicloop_open311.errors import Open311Error
+from civicloop_open311.formats import Format, UnknownFormat, split_resource
+from civicloop_open311.openapi import ERRORS
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
@@ -25,9 +28,6 @@ from civicloop_gateway.adapters.catalogue_admin_postgres import PostgresCatalogu
 from civicloop_gateway.adapters.submit_kafka import ProducerEventLog
 from civicloop_gateway.domain.catalogue_admin import ServiceFields, ServiceInput
 from civicloop_gateway.domain.submit_errors import Rejected
-from civicloop_gateway.open311.errors import Open311Error
-from civicloop_gateway.open311.formats import Format, UnknownFormat, split_resource
-from civicloop_gateway.open311.openapi import ERRORS
 from civicloop_gateway.service_layer.catalogue_admin import (
     CatalogueChange,
     create_service,

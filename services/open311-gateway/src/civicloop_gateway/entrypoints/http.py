@@ -13,15 +13,17 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Any
 
+import psycopg
+from civicloop_open311.http import install_open311_error_handlers, openapi_with_open311_errors
 from civicloop_runtime.logs import configure_logging
 from civicloop_runtime.ops import ops_router
 from civicloop_runtime.telemetry import configure_tracing
 from fastapi import FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from psycopg_pool import PoolTimeout
 
 from civicloop_gateway.bootstrap import Gateway, start_gateway
 from civicloop_gateway.entrypoints import admin_api, read_routes, write_routes
-from civicloop_gateway.open311.errors import install_open311_error_handlers, openapi_with_open311_errors
 from civicloop_gateway.outbound import http_api as outbound_api
 from civicloop_gateway.settings import OPEN311_BASE_PATH, GatewaySettings
 
@@ -62,7 +64,9 @@ def create_app(settings: GatewaySettings | None = None, *, run_consumer: bool = 
     app.include_router(admin_api.router, prefix=OPEN311_BASE_PATH)
     app.include_router(outbound_api.router, prefix=OPEN311_BASE_PATH)
     app.include_router(ops_router(lambda: _readiness(app)))
-    install_open311_error_handlers(app, base_path=OPEN311_BASE_PATH)
+    install_open311_error_handlers(
+        app, base_path=OPEN311_BASE_PATH, unavailable=(psycopg.OperationalError, PoolTimeout)
+    )
     _document_open311_errors(app)
     app.middleware("http")(_log_request)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz,/readyz,/metrics")

@@ -9,6 +9,19 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from civicloop_events.payloads import RequestStatus
+from civicloop_open311 import openapi
+from civicloop_open311.documents import (
+    discovery_document,
+    service_definition_document,
+    services_document,
+    token_document,
+    updates_document,
+    view_requests_document,
+)
+from civicloop_open311.errors import Open311Error
+from civicloop_open311.formats import Format, UnknownFormat, parse_format
+from civicloop_open311.http import document_response
+from civicloop_open311.render import Many
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
@@ -30,19 +43,6 @@ from civicloop_gateway.domain.queries import (
     updates_query,
 )
 from civicloop_gateway.domain.statuses import citysdk_detailed_status
-from civicloop_gateway.open311 import openapi
-from civicloop_gateway.open311.documents import (
-    discovery_document,
-    service_definition_document,
-    services_document,
-    token_document,
-    updates_document,
-    view_requests_document,
-)
-from civicloop_gateway.open311.errors import Open311Error
-from civicloop_gateway.open311.formats import Format, UnknownFormat, parse_format
-from civicloop_gateway.open311.render import Many
-from civicloop_gateway.open311.responses import document_response
 from civicloop_gateway.settings import GatewaySettings, JurisdictionsMode
 
 router = APIRouter(tags=["Open311"])

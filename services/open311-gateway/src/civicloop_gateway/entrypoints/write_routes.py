@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from civicloop_open311 import openapi
+from civicloop_open311.errors import ErrorItem, Open311Error
+from civicloop_open311.formats import Format, UnknownFormat, parse_format
+from civicloop_open311.forms import OpenForm
+from civicloop_open311.render import Document, Many, render
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
 
@@ -26,12 +31,7 @@ from civicloop_gateway.adapters.submit_postgres import (
 )
 from civicloop_gateway.adapters.submit_settings import SubmitSettings
 from civicloop_gateway.domain.submit_errors import Rejected
-from civicloop_gateway.domain.submit_form import OpenForm
 from civicloop_gateway.domain.submit_record import SubmitAnswer
-from civicloop_gateway.open311 import openapi
-from civicloop_gateway.open311.errors import ErrorItem, Open311Error
-from civicloop_gateway.open311.formats import Format, UnknownFormat, parse_format
-from civicloop_gateway.open311.render import Document, Many, render
 from civicloop_gateway.service_layer.post_update import UpdateContext, post_update
 from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
 from civicloop_gateway.service_layer.submit_request import SubmitContext, submit_request

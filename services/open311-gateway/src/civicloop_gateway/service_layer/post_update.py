@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from civicloop_events import encode_event, new_event_id
 from civicloop_events.payloads import RequestStatus
 from civicloop_events.registry import decode_event
+from civicloop_open311.forms import OpenForm, body_digest
 
 from civicloop_gateway.domain.post_update import read_update, update_events
 from civicloop_gateway.domain.submit_errors import Conflict, Forbidden, NotFound
-from civicloop_gateway.domain.submit_form import OpenForm, body_digest
 from civicloop_gateway.service_layer.partner_auth import authorised_partner
 from civicloop_gateway.service_layer.submit_ports import (
     EventLog,

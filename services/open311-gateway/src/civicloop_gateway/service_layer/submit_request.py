@@ -15,8 +15,8 @@ from datetime import timedelta
 from civicloop_events import encode_event, new_event_id, request_numbers
 from civicloop_events.payloads import ServiceType
 from civicloop_events.registry import decode_event
+from civicloop_open311.forms import OpenForm, body_digest
 
-from civicloop_gateway.domain.submit_form import OpenForm, body_digest
 from civicloop_gateway.domain.submit_record import (
     Submission,
     SubmitAnswer,

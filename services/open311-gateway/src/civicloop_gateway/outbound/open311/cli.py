@@ -18,12 +18,11 @@ from typing import Any
 
 import typer
 from civicloop_events.producer import EventProducer
+from civicloop_open311.dates import InvalidDate, parse_w3c
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.signals import wait_for_stop_signal
 from rich.console import Console
 from rich.table import Table
-
-from civicloop_gateway.open311.dates import InvalidDate, parse_w3c
 
 app = typer.Typer(
     help="Open311 back-ends: poll tokens and updates, import requests.",

@@ -16,16 +16,16 @@ from urllib.parse import quote, urlencode
 
 import httpx
 from civicloop_events.payloads import Open311Connection
-
-from civicloop_gateway.open311.dates import format_w3c
-from civicloop_gateway.outbound.open311 import wire
-from civicloop_gateway.outbound.open311.wire import (
+from civicloop_open311 import wire
+from civicloop_open311.dates import format_w3c
+from civicloop_open311.wire import (
     OutgoingRequest,
     PostAnswer,
     RemoteRequest,
     RemoteUpdate,
     UnreadableDocument,
 )
+
 from civicloop_gateway.outbound.secrets import SecretNotFound, resolve_secret, secret_env_name  # noqa: F401
 
 USER_AGENT = "CivicLoop-Open311-client/1"

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 
 from civicloop_events.payloads import Open311Connection, RequestStatus
 from civicloop_events.request_numbers import new_request_number
-
-from civicloop_gateway.open311.dates import format_w3c
-from civicloop_gateway.outbound.open311.wire import RemoteRequest, RemoteUpdate
+from civicloop_open311.dates import format_w3c
+from civicloop_open311.wire import RemoteRequest, RemoteUpdate
 
 # What `wire.civicloop_marker` writes: `[CivicLoop XXXX-XXXX]` (a request number, Crockford base32).
 MARKER = re.compile(r"\[CivicLoop [0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\]")

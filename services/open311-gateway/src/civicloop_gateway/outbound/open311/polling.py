@@ -37,12 +37,12 @@ from civicloop_events.payloads import (
     SendMethod,
 )
 from civicloop_events.producer import EventProducer
+from civicloop_open311.wire import RemoteRequest, RemoteUpdate
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway.outbound.open311 import mapping
 from civicloop_gateway.outbound.open311.client import Open311Client, Open311Failure, Open311Permanent
 from civicloop_gateway.outbound.open311.sender import remember_reference
-from civicloop_gateway.outbound.open311.wire import RemoteRequest, RemoteUpdate
 from civicloop_gateway.outbound.ports import BodyRecord
 from civicloop_gateway.outbound.store import load_body
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 from civicloop_events.payloads import SendMethod
+from civicloop_open311.wire import OutgoingRequest
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway.outbound.open311.client import Open311Client, Open311Permanent, Open311Temporary
-from civicloop_gateway.outbound.open311.wire import OutgoingRequest
 from civicloop_gateway.outbound.ports import (
     BodyRecord,
     OutboundItem,

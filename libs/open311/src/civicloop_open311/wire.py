@@ -22,7 +22,7 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from civicloop_gateway.open311.dates import InvalidDate, parse_w3c
+from civicloop_open311.dates import InvalidDate, parse_w3c
 
 MAX_DESCRIPTION = 4000
 # Pitfall #2: the tags a generic converter turns into a scalar when there is only one of them.

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from civicloop_gateway.open311.dates import W3C_OUTPUT, InvalidDate, format_w3c, parse_w3c
-from civicloop_gateway.open311.formats import (
+from civicloop_open311.dates import W3C_OUTPUT, InvalidDate, format_w3c, parse_w3c
+from civicloop_open311.formats import (
     JSON_CONTENT_TYPE,
     XML_CONTENT_TYPE,
     Format,

@@ -27,8 +27,8 @@ from typing import Any, Union
 
 import orjson
 
-from civicloop_gateway.open311.dates import format_w3c
-from civicloop_gateway.open311.formats import Format
+from civicloop_open311.dates import format_w3c
+from civicloop_open311.formats import Format
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
 

@@ -1,79 +1,43 @@
-"""Every failure under the Open311 base path is an Open311 error document (ER-01..ER-03).
+"""Open311 over HTTP (ASGI): a document as a response with the spec's content types (G-10, G-11), and every failure
+under the Open311 base path as an Open311 error document.
 
 `<errors><error><code/><description/></error></errors>` in XML, `[{"code":…,"description":…}]` in JSON, in the
 format the path asks for, XML when it asks for none we know (G-05). HTTP statuses (ER-02): 404 for what does not
 exist (unknown route, resource, service code, jurisdiction, format), 403 for a missing or bad api_key, 400 for any
 other request that cannot be fulfilled (validation included, never FastAPI's 422), 405 for a method a resource
-does not have (with `Allow`). Past the request (ER-04, our choice): 503 with `Retry-After` when the database is
+does not have (with `Allow`). Past the request (ER-04, our choice): 503 with `Retry-After` when a store the app names as `unavailable` is
 unreachable, 500 for anything unexpected, never with a stack trace in the body.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from typing import Any
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from civicloop_gateway.open311.formats import Format, format_of_path
-from civicloop_gateway.open311.render import Document, Many
-from civicloop_gateway.open311.responses import document_response
+from civicloop_open311.errors import DEFAULT_DESCRIPTIONS, ErrorItem, Open311Error, error_document
+from civicloop_open311.formats import Format, format_of_path
+from civicloop_open311.render import Document, render
 
-log = logging.getLogger("civicloop.gateway.errors")
-
-_DEFAULT_DESCRIPTIONS = {
-    400: "The request is invalid.",
-    403: "Missing or invalid api_key.",
-    404: "Resource not found.",
-    405: "Method not allowed on this resource.",
-    500: "The Open311 service failed to process the request.",
-    503: "The Open311 service is temporarily unavailable; retry later.",
-}
+log = logging.getLogger("civicloop.open311.http")
 
 
-@dataclass(frozen=True)
-class ErrorItem:
-    code: int | str
-    description: str
-
-
-class Open311Error(Exception):
-    """An Open311 error answer: the HTTP status, then one or more (code, description) pairs (ER-01, ER-02)."""
-
-    def __init__(
-        self,
-        status: int,
-        code: int | str | None = None,
-        description: str | None = None,
-        *,
-        more: Iterable[ErrorItem] = (),
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        first = ErrorItem(
-            status if code is None else code, description or _DEFAULT_DESCRIPTIONS.get(status, "")
-        )
-        self.status = status
-        self.errors: tuple[ErrorItem, ...] = (first, *more)
-        self.headers = headers or {}
-        super().__init__(f"{status}: {first.description}")
-
-
-def raise_open311(status: int, description: str, *, code: int | str | None = None) -> NoReturn:
-    """Stop handling the request with an Open311 error; `code` defaults to the HTTP status (ER-07)."""
-    raise Open311Error(status, code, description)
-
-
-def error_document(errors: Sequence[ErrorItem]) -> Document:
-    return Document("errors", Many("error", [{"code": e.code, "description": e.description} for e in errors]))
+def document_response(
+    document: Document, fmt: Format, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        render(document, fmt),
+        status_code=status,
+        media_type=None,
+        headers={"Content-Type": fmt.content_type, **(headers or {})},
+    )
 
 
 def error_response(
@@ -94,7 +58,7 @@ def _validation_errors(exc: RequestValidationError) -> list[ErrorItem]:
         items.append(
             ErrorItem(400, f"{where}: {e.get('msg', 'invalid')}")
         )  # never the input: it may be personal
-    return items or [ErrorItem(400, _DEFAULT_DESCRIPTIONS[400])]
+    return items or [ErrorItem(400, DEFAULT_DESCRIPTIONS[400])]
 
 
 def openapi_with_open311_errors(schema: dict[str, Any], *, base_path: str) -> dict[str, Any]:
@@ -136,8 +100,13 @@ def _under(path: str, base_path: str) -> bool:
     return path == base_path or path.startswith(base_path + "/")
 
 
-def install_open311_error_handlers(app: FastAPI, *, base_path: str) -> None:
-    """Route every error under `base_path` to an Open311 document; elsewhere FastAPI's own answers stand."""
+def install_open311_error_handlers(
+    app: FastAPI, *, base_path: str, unavailable: Sequence[type[Exception]] = ()
+) -> None:
+    """Route every error under `base_path` to an Open311 document; elsewhere FastAPI's own answers stand.
+
+    `unavailable`: the exceptions that mean the app's store cannot be reached (its database driver's), answered 503.
+    """
 
     @app.exception_handler(Open311Error)
     async def open311_error(request: Request, exc: Open311Error) -> Response:
@@ -154,7 +123,7 @@ def install_open311_error_handlers(app: FastAPI, *, base_path: str) -> None:
         if not _under(request.url.path, base_path):
             return await http_exception_handler(request, exc)
         status = exc.status_code
-        description = _DEFAULT_DESCRIPTIONS.get(status) or str(exc.detail)
+        description = DEFAULT_DESCRIPTIONS.get(status) or str(exc.detail)
         if status == 404:
             description = f"Resource not found: {request.url.path}"
         elif status == 405:
@@ -169,8 +138,6 @@ def install_open311_error_handlers(app: FastAPI, *, base_path: str) -> None:
             dict(exc.headers or {}),
         )
 
-    @app.exception_handler(psycopg.OperationalError)
-    @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, exc: Exception) -> Response:
         log.warning("database unavailable", extra={"error": type(exc).__name__})
         if not _under(request.url.path, base_path):
@@ -182,11 +149,13 @@ def install_open311_error_handlers(app: FastAPI, *, base_path: str) -> None:
             )
         return error_response(
             503,
-            [ErrorItem(503, _DEFAULT_DESCRIPTIONS[503])],
+            [ErrorItem(503, DEFAULT_DESCRIPTIONS[503])],
             format_of_path(request.url.path),
             {"Retry-After": "5"},
         )
 
+    for exception in unavailable:
+        app.add_exception_handler(exception, database_unavailable)
     app.add_middleware(Open311Guard, base_path=base_path)
 
 
@@ -229,6 +198,6 @@ class Open311Guard:
             if started:
                 raise
             response = error_response(
-                500, [ErrorItem(500, _DEFAULT_DESCRIPTIONS[500])], format_of_path(scope["path"])
+                500, [ErrorItem(500, DEFAULT_DESCRIPTIONS[500])], format_of_path(scope["path"])
             )
             await response(scope, receive, send_with_cors)

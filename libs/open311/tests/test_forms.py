@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from civicloop_gateway.domain.submit_form import OpenForm, attribute_code, body_digest
+from civicloop_open311.forms import OpenForm, attribute_code, body_digest
 
 PEPPER = b"unit-test-pepper-0123456789"
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from civicloop_gateway.open311.render import Document, Many, Record, number
+from civicloop_open311.render import Document, Many, Record, number
 
 GEOREPORT_V2 = "http://wiki.open311.org/GeoReport_v2"
 LIST_DATATYPES = ("singlevaluelist", "multivaluelist")

@@ -4,7 +4,7 @@ TK-03), updates (FX-01), discovery (DS-03)."""
 import json
 from datetime import UTC, datetime
 
-from civicloop_gateway.open311.documents import (
+from civicloop_open311.documents import (
     REQUEST_FIELDS,
     attribute_orders,
     discovery_document,
@@ -15,7 +15,7 @@ from civicloop_gateway.open311.documents import (
     token_document,
     updates_document,
 )
-from civicloop_gateway.open311.render import to_json, to_xml
+from civicloop_open311.render import to_json, to_xml
 from lxml import etree
 
 T = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

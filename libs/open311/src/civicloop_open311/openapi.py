@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from civicloop_gateway.open311.formats import Format
+from civicloop_open311.formats import Format
 
 _S = {"type": "string"}
 _S_NULL = {"type": ["string", "null"]}

@@ -3,8 +3,8 @@
 import json
 from datetime import datetime, timedelta, timezone
 
-from civicloop_gateway.open311.formats import Format
-from civicloop_gateway.open311.render import Document, Many, render, to_json, to_xml
+from civicloop_open311.formats import Format
+from civicloop_open311.render import Document, Many, render, to_json, to_xml
 from lxml import etree
 
 WHEN = datetime(2010, 4, 14, 6, 37, 38, 123456, tzinfo=timezone(timedelta(hours=-8)))
