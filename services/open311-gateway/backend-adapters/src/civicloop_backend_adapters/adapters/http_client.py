@@ -7,17 +7,16 @@ import logging
 from typing import Any
 
 import httpx
-
-from civicloop_gateway.backend_adapters.base import BackendRejected, BackendUnavailable
-from civicloop_gateway.backend_adapters.config import (
+from civicloop_backend_adapters.config import (
     ApiKeyAuth,
     BasicAuth,
     BearerAuth,
     NoAuth,
     resolve_secret,
 )
+from civicloop_backend_adapters.domain.backend import BackendRejected, BackendUnavailable
 
-log = logging.getLogger("civicloop.gateway.backend_adapters")
+log = logging.getLogger("civicloop.backend_adapters")
 
 MESSAGE_KEYS = ("message", "detail", "error", "error_description", "description")
 

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from backend_adapter_peers import TOKEN, WorkOrderBackend, serve_asgi, serve_directory
-from civicloop_gateway.backend_adapters import AdapterAppConfig, create_adapter_app
+from civicloop_backend_adapters.config import AdapterAppConfig
+from civicloop_backend_adapters.entrypoints.http import create_app
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def adapter() -> Iterator[AdapterClient]:
 
     def start(jurisdictions: dict[str, Any]) -> httpx.Client:
         config = AdapterAppConfig.model_validate({"jurisdictions": jurisdictions})
-        server = serve_asgi(create_adapter_app(config))
+        server = serve_asgi(create_app(config=config))
         url = server.__enter__()
         stack.append(server)
         client = httpx.Client(base_url=f"{url}/open311/v2", timeout=10)

@@ -1,4 +1,4 @@
-"""`civicloop-gateway adapters ...`: the configuration file read from disk (JSON and YAML) and the app served."""
+"""`civicloop-backend-adapters ...`: the configuration file read from disk (JSON and YAML) and the app served."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import httpx
 import yaml
 from backend_adapter_configs import CSV_SETTINGS
 from backend_adapter_peers import free_port
-from civicloop_gateway.entrypoints.cli import app
+from civicloop_backend_adapters.entrypoints.cli import app
 from typer.testing import CliRunner
 
 
@@ -22,13 +22,11 @@ def test_check_reads_yaml_and_json(tmp_path: Path) -> None:
     (tmp_path / "adapters.yaml").write_text(yaml.safe_dump(data))
     (tmp_path / "adapters.json").write_text(json.dumps(data))
     for name in ("adapters.yaml", "adapters.json"):
-        result = CliRunner().invoke(app, ["adapters", "check", "--config", str(tmp_path / name)])
+        result = CliRunner().invoke(app, ["check", "--config", str(tmp_path / name)])
         assert result.exit_code == 0, result.output
         assert "parks.example: csv_feed (1 service(s))" in result.output
     (tmp_path / "bad.json").write_text(json.dumps({"jurisdictions": {"x": {"type": "csv_feed"}}}))
-    assert (
-        CliRunner().invoke(app, ["adapters", "check", "--config", str(tmp_path / "bad.json")]).exit_code != 0
-    )
+    assert CliRunner().invoke(app, ["check", "--config", str(tmp_path / "bad.json")]).exit_code != 0
 
 
 def test_serve_answers_open311(tmp_path: Path) -> None:
@@ -40,9 +38,9 @@ def test_serve_answers_open311(tmp_path: Path) -> None:
         json.dumps({"jurisdictions": {"parks.example": {**CSV_SETTINGS, "directory": str(drop)}}})
     )
     port = free_port()
-    cli = Path(sys.executable).with_name("civicloop-gateway")
+    cli = Path(sys.executable).with_name("civicloop-backend-adapters")
     proc = subprocess.Popen(
-        [str(cli), "adapters", "serve", "--config", str(config), "--port", str(port)],
+        [str(cli), "serve", "--config", str(config), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=dict(os.environ),
@@ -64,10 +62,9 @@ def test_serve_answers_open311(tmp_path: Path) -> None:
 
 
 def test_the_documented_example_configuration_is_valid() -> None:
-    import civicloop_gateway.backend_adapters as package
-    from civicloop_gateway.backend_adapters import AdapterAppConfig
+    from civicloop_backend_adapters.config import AdapterAppConfig
 
-    readme = (Path(package.__file__).parent / "README.md").read_text()
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
     block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
     config = AdapterAppConfig.model_validate(yaml.safe_load(block))
     assert {jid: s.type for jid, s in config.jurisdictions.items()} == {

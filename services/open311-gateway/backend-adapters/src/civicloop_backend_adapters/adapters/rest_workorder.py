@@ -14,9 +14,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from civicloop_open311.dates import format_w3c
-
-from civicloop_gateway.backend_adapters.base import (
+from civicloop_backend_adapters.adapters.http_client import call, make_client
+from civicloop_backend_adapters.config import ListCall, RestWorkOrderSettings, StatusTarget
+from civicloop_backend_adapters.domain.backend import (
     BackendRejected,
     BackendUnavailable,
     NewRequest,
@@ -25,9 +25,7 @@ from civicloop_gateway.backend_adapters.base import (
     Window,
     request_rows,
 )
-from civicloop_gateway.backend_adapters.config import ListCall, RestWorkOrderSettings, StatusTarget
-from civicloop_gateway.backend_adapters.http_client import call, make_client
-from civicloop_gateway.backend_adapters.mapping import (
+from civicloop_backend_adapters.domain.mapping import (
     MappingError,
     build_document,
     get_path,
@@ -35,8 +33,9 @@ from civicloop_gateway.backend_adapters.mapping import (
     parse_timestamp,
     update_hash,
 )
+from civicloop_open311.dates import format_w3c
 
-log = logging.getLogger("civicloop.gateway.backend_adapters.rest")
+log = logging.getLogger("civicloop.backend_adapters.rest")
 
 
 def _json(response: Any) -> Any:

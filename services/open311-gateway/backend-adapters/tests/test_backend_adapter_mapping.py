@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
 import pytest
 from backend_adapter_configs import CSV_SETTINGS
-from civicloop_gateway.backend_adapters.base import Update, request_rows
-from civicloop_gateway.backend_adapters.config import (
+from civicloop_backend_adapters.adapters.csv_feed import merge, parse_export
+from civicloop_backend_adapters.adapters.rest_workorder import item_to_update
+from civicloop_backend_adapters.config import (
     AdapterAppConfig,
     CsvFeedSettings,
     ListCall,
@@ -16,8 +18,8 @@ from civicloop_gateway.backend_adapters.config import (
     resolve_secret,
     secret_env_name,
 )
-from civicloop_gateway.backend_adapters.csv_feed import merge, parse_export
-from civicloop_gateway.backend_adapters.mapping import (
+from civicloop_backend_adapters.domain.backend import Update, request_rows
+from civicloop_backend_adapters.domain.mapping import (
     MappingError,
     build_document,
     get_path,
@@ -27,7 +29,6 @@ from civicloop_gateway.backend_adapters.mapping import (
     resolve_value,
     update_hash,
 )
-from civicloop_gateway.backend_adapters.rest_workorder import item_to_update
 from pydantic import ValidationError
 
 
@@ -211,12 +212,13 @@ def test_parsing_an_export_logs_nothing(caplog: pytest.LogCaptureFixture) -> Non
 
 def test_a_missing_secret_stops_the_app_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
     from backend_adapter_configs import rest_settings
-    from civicloop_gateway.backend_adapters import create_adapter_app
+    from civicloop_backend_adapters.bootstrap import bootstrap
+    from civicloop_backend_adapters.settings import BackendAdapterSettings
 
     monkeypatch.delenv("CIVICLOOP_SECRET_WORKORDERS_TOKEN", raising=False)
     config = AdapterAppConfig.model_validate({"jurisdictions": {"r": rest_settings("http://127.0.0.1:9")}})
     with pytest.raises(MissingSecret, match="CIVICLOOP_SECRET_WORKORDERS_TOKEN"):
-        create_adapter_app(config)
+        asyncio.run(bootstrap(BackendAdapterSettings(), config=config))
 
 
 def test_config_rejects_an_unknown_timezone() -> None:

@@ -10,7 +10,6 @@ from civicloop_runtime.settings import ServiceSettings
 from civicloop_runtime.signals import wait_for_stop_signal
 from civicloop_runtime.telemetry import configure_tracing
 
-from civicloop_gateway.backend_adapters import cli as adapters_cli
 from civicloop_gateway.entrypoints import partners_cli
 from civicloop_gateway.outbound import cli as outbound_cli
 from civicloop_gateway.outbound.open311 import cli as open311_cli
@@ -22,7 +21,6 @@ app = typer.Typer(
 app.add_typer(partners_cli.app, name="partners")
 app.add_typer(outbound_cli.app, name="outbound")
 app.add_typer(open311_cli.app, name="open311")
-app.add_typer(adapters_cli.app, name="adapters")
 
 
 @app.command()

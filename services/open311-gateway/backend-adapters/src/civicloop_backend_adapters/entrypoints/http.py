@@ -18,11 +18,26 @@ refusing a request -> 400 carrying its message. No state is kept here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 from typing import Any
 
+from civicloop_backend_adapters.bootstrap import bootstrap
+from civicloop_backend_adapters.config import AdapterAppConfig, load_config
+from civicloop_backend_adapters.domain.backend import (
+    BackendAdapter,
+    BackendRejected,
+    BackendUnavailable,
+    NewRequest,
+    NotSupported,
+    RequestNotFound,
+    Window,
+)
+from civicloop_backend_adapters.domain.mapping import post_context
+from civicloop_backend_adapters.service_layer.jurisdictions import Jurisdictions
+from civicloop_backend_adapters.settings import BackendAdapterSettings
 from civicloop_open311.dates import InvalidDate, parse_w3c
 from civicloop_open311.documents import (
     request_record,
@@ -35,38 +50,14 @@ from civicloop_open311.formats import Format, UnknownFormat, parse_format, split
 from civicloop_open311.forms import OpenForm
 from civicloop_open311.http import document_response, install_open311_error_handlers
 from civicloop_open311.render import Document
+from civicloop_runtime.ops import ops_router
 from fastapi import APIRouter, FastAPI, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from civicloop_gateway.backend_adapters.base import (
-    BackendAdapter,
-    BackendRejected,
-    BackendUnavailable,
-    NewRequest,
-    NotSupported,
-    RequestNotFound,
-    Window,
-)
-from civicloop_gateway.backend_adapters.config import (
-    AdapterAppConfig,
-    CsvFeedSettings,
-    RestWorkOrderSettings,
-    resolve_secret,
-)
-from civicloop_gateway.backend_adapters.csv_feed import CsvFeedAdapter
-from civicloop_gateway.backend_adapters.mapping import post_context
-from civicloop_gateway.backend_adapters.rest_workorder import RestWorkOrderAdapter
-
 MAX_RESULTS = 1000  # RQ-04
 RETRY_AFTER_S = "30"
 STATUSES = ("open", "closed")
-
-
-def build_adapter(jurisdiction_id: str, settings: CsvFeedSettings | RestWorkOrderSettings) -> BackendAdapter:
-    if isinstance(settings, CsvFeedSettings):
-        return CsvFeedAdapter(jurisdiction_id, settings)
-    return RestWorkOrderAdapter(jurisdiction_id, settings)
 
 
 def _format(fmt: str) -> Format:
@@ -74,35 +65,6 @@ def _format(fmt: str) -> Format:
         return parse_format(fmt)
     except UnknownFormat as exc:
         raise Open311Error(404, 404, str(exc)) from None
-
-
-class Jurisdictions:
-    def __init__(self, config: AdapterAppConfig) -> None:
-        self.config = config
-        self.adapters: dict[str, BackendAdapter] = {}
-        self.api_keys: dict[str, str | None] = {}
-        for jid, settings in config.jurisdictions.items():
-            self.api_keys[jid] = resolve_secret(settings.api_key_ref) if settings.api_key_ref else None
-            self.adapters[jid] = build_adapter(jid, settings)
-
-    def pick(self, jurisdiction_id: str | None) -> tuple[str, BackendAdapter]:
-        if not jurisdiction_id:
-            if len(self.adapters) == 1:
-                return next(iter(self.adapters.items()))
-            raise Open311Error(
-                400, 400, "jurisdiction_id is required: this endpoint serves several jurisdictions."
-            )
-        adapter = self.adapters.get(jurisdiction_id)
-        if adapter is None:
-            raise Open311Error(404, 404, f"jurisdiction_id not found: {jurisdiction_id}")
-        return jurisdiction_id, adapter
-
-    def window_days(self, jurisdiction_id: str) -> int:
-        return self.config.jurisdictions[jurisdiction_id].default_window_days
-
-    async def close(self) -> None:
-        for adapter in self.adapters.values():
-            await adapter.close()
 
 
 def _one(request: Request, *names: str) -> str | None:
@@ -175,25 +137,47 @@ def _check_location(form: OpenForm) -> None:
         raise Open311Error(400, 400, "A location is required: lat and long, address_string or address_id.")
 
 
-def create_adapter_app(config: AdapterAppConfig) -> FastAPI:
-    jurisdictions = Jurisdictions(config)
+def create_app(
+    settings: BackendAdapterSettings | None = None,
+    *,
+    config: AdapterAppConfig | None = None,
+    backends: Mapping[str, BackendAdapter] | None = None,
+) -> FastAPI:
+    """The routes; the back-end adapters are wired by `bootstrap` when the app starts (and closed when it stops)."""
+    settings = settings or BackendAdapterSettings()
+    if config is None:
+        if settings.adapters_config is None:
+            raise ValueError("no adapters configuration: set CIVICLOOP_ADAPTERS_CONFIG or pass --config")
+        config = load_config(settings.adapters_config)
     base = config.base_path.rstrip("/")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jurisdictions = await bootstrap(settings, config=config, backends=backends)
         try:
             yield
         finally:
-            await jurisdictions.close()
+            await app.state.jurisdictions.close()
+            app.state.jurisdictions = None
 
-    app = FastAPI(title="CivicLoop Open311 back-end adapters", lifespan=lifespan)
-    app.state.jurisdictions = jurisdictions
+    app = FastAPI(
+        title="CivicLoop Open311 back-end adapters",
+        version=version("civicloop-backend-adapters"),
+        lifespan=lifespan,
+    )
+    app.state.jurisdictions = None
     router = APIRouter(prefix=base)
+
+    def serving(request: Request) -> Jurisdictions:
+        jurisdictions: Jurisdictions | None = request.app.state.jurisdictions
+        if jurisdictions is None:
+            raise Open311Error(503, 503, "The adapters are not started yet.", headers={"Retry-After": "1"})
+        return jurisdictions
 
     @router.get("/services.{fmt}")
     async def services(fmt: str, request: Request) -> Response:
         f = _format(fmt)
-        _, adapter = jurisdictions.pick(_one(request, "jurisdiction_id"))
+        _, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
         return _respond(services_document(s.row() for s in adapter.services), f)
 
     @router.post("/requests.{fmt}")
@@ -208,8 +192,8 @@ def create_adapter_app(config: AdapterAppConfig) -> FastAPI:
             (k, v) for k, v in request.query_params.multi_items() if k in ("jurisdiction_id", "api_key")
         ]
         form = OpenForm.parse(pairs)
-        jid, adapter = jurisdictions.pick(form.get("jurisdiction_id"))
-        expected_key = jurisdictions.api_keys[jid]
+        jid, adapter = serving(request).pick(form.get("jurisdiction_id"))
+        expected_key = serving(request).api_keys[jid]
         if expected_key is not None and form.get("api_key") != expected_key:
             raise Open311Error(403, 403, "Missing or invalid api_key.")
         code = form.get("service_code")
@@ -230,7 +214,7 @@ def create_adapter_app(config: AdapterAppConfig) -> FastAPI:
     @router.get("/requests.{fmt}")
     async def get_requests(fmt: str, request: Request) -> Response:
         f = _format(fmt)
-        jid, adapter = jurisdictions.pick(_one(request, "jurisdiction_id"))
+        jid, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
         ids = _list(request, "service_request_id")
         if ids:  # RQ-02: overrides every other filter
             rows = []
@@ -245,7 +229,7 @@ def create_adapter_app(config: AdapterAppConfig) -> FastAPI:
         if bad:
             raise Open311Error(400, 400, f"status must be open or closed, not {bad[0]!r}.")
         codes = set(_list(request, "service_code"))
-        window = window_of(request, jurisdictions.window_days(jid))
+        window = window_of(request, serving(request).window_days(jid))
         rows = await _guard(adapter.requests(window))
         rows = [
             r
@@ -260,7 +244,7 @@ def create_adapter_app(config: AdapterAppConfig) -> FastAPI:
             sid, f = split_resource(resource)
         except UnknownFormat as exc:
             raise Open311Error(404, 404, str(exc)) from None
-        _, adapter = jurisdictions.pick(_one(request, "jurisdiction_id"))
+        _, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
         try:
             row = await _guard(adapter.request(sid))
         except RequestNotFound:
@@ -270,11 +254,12 @@ def create_adapter_app(config: AdapterAppConfig) -> FastAPI:
     @router.get("/servicerequestupdates.{fmt}")
     async def get_updates(fmt: str, request: Request) -> Response:
         f = _format(fmt)
-        jid, adapter = jurisdictions.pick(_one(request, "jurisdiction_id"))
-        window = window_of(request, jurisdictions.window_days(jid))
+        jid, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
+        window = window_of(request, serving(request).window_days(jid))
         updates = await _guard(adapter.updates(window))
         return _respond(updates_document(u.row() for u in updates[-MAX_RESULTS:]), f)
 
     app.include_router(router)
+    app.include_router(ops_router(dict))  # stateless: live when it answers, ready once started
     install_open311_error_handlers(app, base_path=base)
     return app

@@ -77,10 +77,10 @@ def test_malformed_rows_are_skipped_and_logged(
 ) -> None:
     (csv_drop / "broken.csv").write_text(BROKEN)
     client = adapter({"parks.example": {**CSV_SETTINGS, "directory": str(csv_drop)}})
-    with caplog.at_level(logging.WARNING, logger="civicloop.gateway.backend_adapters.csv"):
+    with caplog.at_level(logging.WARNING, logger="civicloop.backend_adapters.csv"):
         body = _updates(client)
     assert [u["service_request_id"] for u in body] == ["J-9"]
-    lines = [r.getMessage() for r in caplog.records if r.name == "civicloop.gateway.backend_adapters.csv"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "civicloop.backend_adapters.csv"]
     assert len(lines) == 1
     assert "skipped 3 malformed row(s)" in lines[0]
     assert "broken.csv:2" in lines[0] and "broken.csv:4 unmapped status 'Vanished'" in lines[0]

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from civicloop_gateway.backend_adapters.base import (
+from civicloop_backend_adapters.adapters.http_client import call, make_client
+from civicloop_backend_adapters.config import CsvFeedSettings, StatusTarget
+from civicloop_backend_adapters.domain.backend import (
     BackendRejected,
     BackendUnavailable,
     NewRequest,
@@ -31,11 +33,9 @@ from civicloop_gateway.backend_adapters.base import (
     Window,
     request_rows,
 )
-from civicloop_gateway.backend_adapters.config import CsvFeedSettings, StatusTarget
-from civicloop_gateway.backend_adapters.http_client import call, make_client
-from civicloop_gateway.backend_adapters.mapping import MappingError, map_status, parse_timestamp, update_hash
+from civicloop_backend_adapters.domain.mapping import MappingError, map_status, parse_timestamp, update_hash
 
-log = logging.getLogger("civicloop.gateway.backend_adapters.csv")
+log = logging.getLogger("civicloop.backend_adapters.csv")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from civicloop_gateway.backend_adapters.config import ServiceEntry
+from civicloop_backend_adapters.config import ServiceEntry
 
 
 class BackendUnavailable(Exception):
