@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import httpx
+
 from civicloop_backend_adapters.config import (
     ApiKeyAuth,
     BasicAuth,

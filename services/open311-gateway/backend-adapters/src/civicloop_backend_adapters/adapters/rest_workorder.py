@@ -14,6 +14,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from civicloop_open311.dates import format_w3c
+
 from civicloop_backend_adapters.adapters.http_client import call, make_client
 from civicloop_backend_adapters.config import ListCall, RestWorkOrderSettings, StatusTarget
 from civicloop_backend_adapters.domain.backend import (
@@ -33,7 +35,6 @@ from civicloop_backend_adapters.domain.mapping import (
     parse_timestamp,
     update_hash,
 )
-from civicloop_open311.dates import format_w3c
 
 log = logging.getLogger("civicloop.backend_adapters.rest")
 

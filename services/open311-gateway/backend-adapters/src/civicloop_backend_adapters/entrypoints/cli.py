@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+
 from civicloop_backend_adapters.settings import BackendAdapterSettings
 
 SERVICE = "civicloop-backend-adapters"
@@ -46,9 +47,10 @@ def check(config: Path | None = CONFIG) -> None:
 def serve(config: Path | None = CONFIG, host: str = HOST, port: int = PORT) -> None:
     """Serve the adapters' Open311 endpoints (JSON logs; traces over OTLP when configured)."""
     import uvicorn
-    from civicloop_backend_adapters.entrypoints.http import create_app
     from civicloop_runtime.logs import configure_logging
     from civicloop_runtime.telemetry import configure_tracing
+
+    from civicloop_backend_adapters.entrypoints.http import create_app
 
     settings = _settings(config)
     configure_logging(SERVICE, settings.log_level)

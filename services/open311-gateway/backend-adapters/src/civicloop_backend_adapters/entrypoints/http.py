@@ -24,20 +24,6 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from typing import Any
 
-from civicloop_backend_adapters.bootstrap import bootstrap
-from civicloop_backend_adapters.config import AdapterAppConfig, load_config
-from civicloop_backend_adapters.domain.backend import (
-    BackendAdapter,
-    BackendRejected,
-    BackendUnavailable,
-    NewRequest,
-    NotSupported,
-    RequestNotFound,
-    Window,
-)
-from civicloop_backend_adapters.domain.mapping import post_context
-from civicloop_backend_adapters.service_layer.jurisdictions import Jurisdictions
-from civicloop_backend_adapters.settings import BackendAdapterSettings
 from civicloop_open311.dates import InvalidDate, parse_w3c
 from civicloop_open311.documents import (
     request_record,
@@ -54,6 +40,21 @@ from civicloop_runtime.ops import ops_router
 from fastapi import APIRouter, FastAPI, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
+
+from civicloop_backend_adapters.bootstrap import bootstrap
+from civicloop_backend_adapters.config import AdapterAppConfig, load_config
+from civicloop_backend_adapters.domain.backend import (
+    BackendAdapter,
+    BackendRejected,
+    BackendUnavailable,
+    NewRequest,
+    NotSupported,
+    RequestNotFound,
+    Window,
+)
+from civicloop_backend_adapters.domain.mapping import post_context
+from civicloop_backend_adapters.service_layer.jurisdictions import Jurisdictions
+from civicloop_backend_adapters.settings import BackendAdapterSettings
 
 MAX_RESULTS = 1000  # RQ-04
 RETRY_AFTER_S = "30"
