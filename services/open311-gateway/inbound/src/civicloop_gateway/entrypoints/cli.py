@@ -11,16 +11,12 @@ from civicloop_runtime.signals import wait_for_stop_signal
 from civicloop_runtime.telemetry import configure_tracing
 
 from civicloop_gateway.entrypoints import partners_cli
-from civicloop_gateway.outbound import cli as outbound_cli
-from civicloop_gateway.outbound.open311 import cli as open311_cli
 
 SERVICE = "civicloop-gateway"
 app = typer.Typer(
     help="CivicLoop's Open311 GeoReport v2 gateway.", no_args_is_help=True, add_completion=False
 )
 app.add_typer(partners_cli.app, name="partners")
-app.add_typer(outbound_cli.app, name="outbound")
-app.add_typer(open311_cli.app, name="open311")
 
 
 @app.command()

@@ -24,7 +24,6 @@ from psycopg_pool import PoolTimeout
 
 from civicloop_gateway.bootstrap import Gateway, start_gateway
 from civicloop_gateway.entrypoints import admin_api, read_routes, write_routes
-from civicloop_gateway.outbound import http_api as outbound_api
 from civicloop_gateway.settings import OPEN311_BASE_PATH, GatewaySettings
 
 SERVICE = "civicloop-gateway"
@@ -62,7 +61,6 @@ def create_app(settings: GatewaySettings | None = None, *, run_consumer: bool = 
     app.include_router(read_routes.router, prefix=OPEN311_BASE_PATH)
     app.include_router(write_routes.router, prefix=OPEN311_BASE_PATH)
     app.include_router(admin_api.router, prefix=OPEN311_BASE_PATH)
-    app.include_router(outbound_api.router, prefix=OPEN311_BASE_PATH)
     app.include_router(ops_router(lambda: _readiness(app)))
     install_open311_error_handlers(
         app, base_path=OPEN311_BASE_PATH, unavailable=(psycopg.OperationalError, PoolTimeout)
