@@ -6,6 +6,12 @@ an id no event has introduced is a 404. In `single` mode it serves `default_juri
 a missing or empty id means that one, and any other id is a 404 (Chicago's rule, so a client that sends a wrong
 id learns it at once instead of reading another city's data).
 
+Writes (PR-08, PR-11): `CIVICLOOP_DEDUP_WINDOW` (default 24 h, ISO 8601 duration or seconds) is how long the same
+partner posting the same normalised body is answered with the request its first POST made (FixMyStreet retries
+failed sends for hours; two genuine reports with identical content, contact and FixMyStreet id within a day do not
+happen); `CIVICLOOP_DEFAULT_PHONE_REGION` (default US) is the region a `phone` without a country code is read in, as
+intake.
+
 The vault pepper follows intake's rule: required (at least 16 bytes) unless `CIVICLOOP_ENV` is `dev` or `test`,
 where a fixed, public development pepper is used when none is given.
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 import enum
 from datetime import timedelta
 
+import phonenumbers
 from civicloop_places import DEFAULT_RESOLUTION
 from civicloop_runtime.settings import ServiceSettings
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -92,6 +99,14 @@ class GatewaySettings(ServiceSettings):
     publish_timeout_s: float = Field(
         default=10.0, gt=0, le=60, description="wait for the broker's acknowledgement"
     )
+    dedup_window: timedelta = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        description="retries of the same POST within this window make no new request",
+    )
+    default_phone_region: str = Field(
+        default="US", description="ISO 3166 region for numbers without +country"
+    )
     batch_token_ttl: timedelta = Field(
         default=timedelta(days=30), description="how long a batch service's token can be looked up"
     )
@@ -107,6 +122,14 @@ class GatewaySettings(ServiceSettings):
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:
         return v.strip() or None if v is not None else None
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _known_region(cls, v: str) -> str:
+        region = v.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{v!r} is not a region phonenumbers knows")
+        return region
 
     @field_validator("public_base_url")
     @classmethod

@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 
 from civicloop_gateway.adapters.catalogue_admin_postgres import PostgresCatalogueView
 from civicloop_gateway.adapters.submit_kafka import ProducerEventLog
+from civicloop_gateway.bootstrap import Gateway
 from civicloop_gateway.domain.catalogue_admin import ServiceFields, ServiceInput
 from civicloop_gateway.domain.submit_errors import Rejected
 from civicloop_gateway.service_layer.catalogue_admin import (
@@ -35,7 +36,7 @@ from civicloop_gateway.service_layer.catalogue_admin import (
     update_service,
 )
 from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
-from civicloop_gateway.settings import SCHEMA, GatewaySettings
+from civicloop_gateway.settings import GatewaySettings
 
 
 def require_admin(request: Request) -> None:
@@ -74,20 +75,19 @@ router = APIRouter(
 JurisdictionId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway | None = request.app.state.gateway
+    if gateway is None:
+        raise Open311Error(503, 503, "The gateway is not started yet.", headers={"Retry-After": "5"})
+    return gateway
+
+
 def _view(request: Request) -> PostgresCatalogueView:
-    settings: GatewaySettings = request.app.state.settings
-    return PostgresCatalogueView(
-        request.app.state.pool,
-        schema=SCHEMA,
-        consumer=settings.config_consumer_group,
-        topic=settings.topics.jurisdiction_config,
-        timeout_s=settings.read_your_writes_timeout_s,
-    )
+    return _gateway(request).catalogue_view
 
 
 def _log(request: Request) -> ProducerEventLog:
-    settings: GatewaySettings = request.app.state.settings
-    return ProducerEventLog(request.app.state.config_producer, publish_timeout_s=settings.publish_timeout_s)
+    return _gateway(request).catalogue_log
 
 
 def _service_code(resource: str) -> str:

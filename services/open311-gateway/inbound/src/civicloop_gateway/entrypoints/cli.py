@@ -50,7 +50,7 @@ def serve(
 @app.command()
 def consume() -> None:
     """The consumers of the Open311 view only, no HTTP; stops cleanly on SIGINT/SIGTERM."""
-    from civicloop_gateway.bootstrap import start_gateway
+    from civicloop_gateway.bootstrap import bootstrap
     from civicloop_gateway.settings import GatewaySettings
 
     settings = GatewaySettings()
@@ -58,7 +58,7 @@ def consume() -> None:
     configure_tracing(SERVICE)
 
     async def main() -> None:
-        gateway = await start_gateway(settings, run_consumer=True)
+        gateway = await bootstrap(settings, run_consumers=True)
         try:
             await wait_for_stop_signal()
         finally:

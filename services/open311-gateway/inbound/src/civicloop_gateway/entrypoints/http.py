@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from psycopg_pool import PoolTimeout
 
-from civicloop_gateway.bootstrap import Gateway, start_gateway
+from civicloop_gateway.bootstrap import Gateway, bootstrap
 from civicloop_gateway.entrypoints import admin_api, read_routes, write_routes
 from civicloop_gateway.settings import OPEN311_BASE_PATH, GatewaySettings
 
@@ -37,7 +37,7 @@ def create_app(settings: GatewaySettings | None = None, *, run_consumer: bool = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # /readyz compares the schemas with the migrations on every probe: keep Alembic's per-check lines out.
         logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
-        gateway = await start_gateway(settings, run_consumer=run_consumer)
+        gateway = await bootstrap(settings, run_consumers=run_consumer)
         app.state.gateway = gateway
         app.state.pool = gateway.pool
         app.state.producer = gateway.producer

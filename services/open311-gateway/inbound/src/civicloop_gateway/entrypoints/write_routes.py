@@ -15,27 +15,17 @@ from civicloop_open311 import openapi
 from civicloop_open311.errors import ErrorItem, Open311Error
 from civicloop_open311.formats import Format, UnknownFormat, parse_format
 from civicloop_open311.forms import OpenForm
-from civicloop_open311.render import Document, Many, render
+from civicloop_open311.http import document_response
+from civicloop_open311.render import Document, Many
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
 
-from civicloop_gateway.adapters.submit_kafka import ProducerEventLog, ResidentVault
-from civicloop_gateway.adapters.submit_postgres import (
-    PostgresCatalogue,
-    PostgresJurisdictions,
-    PostgresPartners,
-    PostgresRequests,
-    PostgresRequestView,
-    PostgresSubmissions,
-    PostgresUpdates,
-)
-from civicloop_gateway.adapters.submit_settings import SubmitSettings
+from civicloop_gateway.bootstrap import Gateway
 from civicloop_gateway.domain.submit_errors import Rejected
 from civicloop_gateway.domain.submit_record import SubmitAnswer
-from civicloop_gateway.service_layer.post_update import UpdateContext, post_update
+from civicloop_gateway.service_layer.post_update import post_update
 from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
-from civicloop_gateway.service_layer.submit_request import SubmitContext, submit_request
-from civicloop_gateway.settings import SCHEMA, GatewaySettings, JurisdictionsMode
+from civicloop_gateway.service_layer.submit_request import submit_request
 
 router = APIRouter(tags=["open311 writes"])
 
@@ -126,13 +116,6 @@ RETRY_AFTER_S = "5"
 _QUERY_PARAMETERS = ("api_key", "jurisdiction_id")
 
 
-def submit_settings(request: Request) -> SubmitSettings:
-    state = request.app.state
-    if getattr(state, "submit_settings", None) is None:
-        state.submit_settings = SubmitSettings()
-    return state.submit_settings
-
-
 async def read_form(request: Request) -> tuple[OpenForm, str | None]:
     """The body's text fields (files dropped), the query's api_key/jurisdiction_id, and the api_key."""
     pairs: list[tuple[str, str]] = []
@@ -172,12 +155,6 @@ def _unavailable() -> Open311Error:
     )
 
 
-def _document_response(document: Document, fmt: Format) -> Response:
-    return Response(
-        render(document, fmt), status_code=200, media_type=None, headers={"Content-Type": fmt.content_type}
-    )
-
-
 def answer_document(answer: SubmitAnswer) -> Document:
     """PR-09: one `request` with the id (realtime), the token (batch) or neither (blackbox), never both."""
     record: dict[str, Any] = {}
@@ -191,29 +168,11 @@ def answer_document(answer: SubmitAnswer) -> Document:
     return Document("service_requests", Many("request", [record]))
 
 
-def _jurisdictions(request: Request) -> PostgresJurisdictions:
-    settings: GatewaySettings = request.app.state.settings
-    return PostgresJurisdictions(
-        request.app.state.pool,
-        single=settings.jurisdictions_mode is JurisdictionsMode.single,
-        default_jurisdiction_id=settings.default_jurisdiction_id,
-    )
-
-
-def _request_view(request: Request) -> PostgresRequestView:
-    settings: GatewaySettings = request.app.state.settings
-    return PostgresRequestView(
-        request.app.state.pool,
-        schema=SCHEMA,
-        consumer=settings.request_consumer_group,
-        topic=settings.topics.request_events,
-        timeout_s=settings.read_your_writes_timeout_s,
-    )
-
-
-def _event_log(request: Request) -> ProducerEventLog:
-    settings: GatewaySettings = request.app.state.settings
-    return ProducerEventLog(request.app.state.producer, publish_timeout_s=settings.publish_timeout_s)
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway | None = request.app.state.gateway
+    if gateway is None:
+        raise _unavailable()
+    return gateway
 
 
 @router.post(
@@ -225,28 +184,13 @@ def _event_log(request: Request) -> ProducerEventLog:
 async def post_service_request(fmt: str, request: Request) -> Response:
     out = _format(fmt)
     form, api_key = await read_form(request)
-    state = request.app.state
-    settings: GatewaySettings = state.settings
-    extra = submit_settings(request)
-    ctx = SubmitContext(
-        partners=PostgresPartners(state.pool),
-        jurisdictions=_jurisdictions(request),
-        catalogue=PostgresCatalogue(state.pool),
-        submissions=PostgresSubmissions(state.pool),
-        vault=ResidentVault(state.vault),
-        event_log=_event_log(request),
-        pepper=settings.pepper,
-        dedup_window=extra.dedup_window,
-        default_phone_region=extra.default_phone_region,
-        request_view=_request_view(request),
-    )
     try:
-        answer = await submit_request(form, api_key=api_key, ctx=ctx)
+        answer = await submit_request(form, api_key=api_key, ctx=_gateway(request).submit)
     except Rejected as exc:
         raise _open311_error(exc) from None
     except EventLogUnavailable:
         raise _unavailable() from None
-    return _document_response(answer_document(answer), out)
+    return document_response(answer_document(answer), out)
 
 
 @router.post(
@@ -258,23 +202,11 @@ async def post_service_request(fmt: str, request: Request) -> Response:
 async def post_service_request_update(fmt: str, request: Request) -> Response:
     out = _format(fmt)
     form, api_key = await read_form(request)
-    state = request.app.state
-    settings: GatewaySettings = state.settings
-    ctx = UpdateContext(
-        partners=PostgresPartners(state.pool),
-        jurisdictions=_jurisdictions(request),
-        requests=PostgresRequests(state.pool),
-        submissions=PostgresSubmissions(state.pool),
-        updates=PostgresUpdates(state.pool),
-        event_log=_event_log(request),
-        pepper=settings.pepper,
-        request_view=_request_view(request),
-    )
     try:
-        answer = await post_update(form, api_key=api_key, ctx=ctx)
+        answer = await post_update(form, api_key=api_key, ctx=_gateway(request).update)
     except Rejected as exc:
         raise _open311_error(exc) from None
     except EventLogUnavailable:
         raise _unavailable() from None
     document = Document("service_request_updates", Many("request_update", [{"update_id": answer.update_id}]))
-    return _document_response(document, out)
+    return document_response(document, out)
