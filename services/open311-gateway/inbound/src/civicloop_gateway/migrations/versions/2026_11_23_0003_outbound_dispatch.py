@@ -6,6 +6,7 @@ Create Date: 2026-11-23
 """
 
 from alembic import op
+from sqlalchemy import text
 
 revision = "gateway_0003"
 down_revision = "gateway_0002"
@@ -14,6 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # These tables now belong to the outbound service (schema `outbound`, migration outbound_0001, which moves them
+    # out of `gateway` where this created them). A database the outbound service migrated first has them already.
+    if op.get_bind().execute(text("select to_regclass('outbound.bodies')")).scalar() is not None:
+        return
     # The bodies a jurisdiction sends reports to, folded from BodyDefined / BodyPaused / BodyResumed.
     # `definition` is the BodyDefined payload as last defined (connection details hold secret refs, never secrets).
     op.execute(

@@ -6,6 +6,7 @@ Create Date: 2026-11-23
 """
 
 from alembic import op
+from sqlalchemy import text
 
 revision = "gateway_0004"
 down_revision = "gateway_0003"
@@ -14,6 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # These tables now belong to the outbound service (schema `outbound`, migration outbound_0001, which moves them
+    # out of `gateway` where this created them). A database the outbound service migrated first has them already.
+    if op.get_bind().execute(text("select to_regclass('outbound.bodies')")).scalar() is not None:
+        return
     # The back-end's id of each request sent to it or imported from it, folded from ExternalReferenceAssigned (and
     # written directly by whoever publishes one), so an update or an imported row finds its request.
     # `last_status` is the CivicLoop status the back-end last put the request in (None: not heard yet).
