@@ -91,7 +91,7 @@ def test_PR_01_no_unsafe_xml_parser_in_the_gateway():
         for package in (civicloop_gateway, civicloop_outbound, civicloop_backend_adapters, civicloop_open311)
     ]
     unsafe: list[str] = []
-    for root, path in ((root, p) for root in roots for p in root.rglob("*.py")):
+    for package_root, path in ((r, p) for r in roots for p in r.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         xml_names = set()
         for node in ast.walk(tree):
@@ -126,5 +126,5 @@ def test_PR_01_no_unsafe_xml_parser_in_the_gateway():
                 and keywords.get("no_network", True)
             ):
                 continue
-            unsafe.append(f"{path.relative_to(root)}:{node.lineno} {owner}.{name}")
+            unsafe.append(f"{path.relative_to(package_root)}:{node.lineno} {owner}.{name}")
     assert not unsafe, f"XML parsed without defusedxml or a hardened parser: {unsafe}"

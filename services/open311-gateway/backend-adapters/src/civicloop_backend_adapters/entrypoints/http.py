@@ -138,6 +138,11 @@ def _check_location(form: OpenForm) -> None:
         raise Open311Error(400, 400, "A location is required: lat and long, address_string or address_id.")
 
 
+async def _started(app: FastAPI) -> bool:
+    """Stateless: ready once `bootstrap` has built the adapters (a missing secret stops the start instead)."""
+    return app.state.jurisdictions is not None
+
+
 def create_app(
     settings: BackendAdapterSettings | None = None,
     *,
@@ -261,6 +266,6 @@ def create_app(
         return _respond(updates_document(u.row() for u in updates[-MAX_RESULTS:]), f)
 
     app.include_router(router)
-    app.include_router(ops_router(dict))  # stateless: live when it answers, ready once started
+    app.include_router(ops_router(lambda: {"started": lambda: _started(app)}))
     install_open311_error_handlers(app, base_path=base)
     return app
