@@ -33,7 +33,7 @@ from civicloop_events import Event
 from civicloop_events.payloads import ExternalReferenceAssigned, SendFailed, SendMethod, SentToBackend
 from civicloop_events.personal_data import PersonalDataUnreadable
 from civicloop_events.producer import EventProducer
-from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway.outbound import store

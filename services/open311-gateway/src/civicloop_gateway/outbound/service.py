@@ -15,8 +15,8 @@ from civicloop_events.consumer import ConsumerRunner, Handler
 from civicloop_events.payloads import SendMethod
 from civicloop_events.producer import EventProducer
 from civicloop_events.supervisor import ConsumerSupervisor
-from civicloop_events.vault import ResidentKeyVault
 from civicloop_runtime.consumers import consumer_runner
+from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway.outbound.dispatcher import Dispatcher

@@ -13,9 +13,8 @@ from typing import Any
 from uuid import UUID
 
 import uuid6
-from psycopg_pool import AsyncConnectionPool
-
 from civicloop_events.personal_data import PersonalData, SealedPersonalData, new_key, seal, unseal
+from psycopg_pool import AsyncConnectionPool
 
 VAULT_MIGRATIONS = __file__.rsplit("/", 1)[0] + "/vault_migrations"
 
