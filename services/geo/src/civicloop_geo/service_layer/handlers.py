@@ -87,13 +87,12 @@ async def when_request_event_place_and_check(deps: PlacingDeps, event: Event[Any
 async def place(deps: PlacingDeps, event: Event[Any]) -> Placed | NotPlaced:
     p: ServiceRequestSubmitted = event.payload
     j = event.jurisdiction_id
+    lat, long = p.location.lat, p.location.long
     try:
-        if p.location.has_point:
-            reverse = (
-                None
-                if p.location.address_string
-                else await deps.geocoder.reverse(j, p.location.lat, p.location.long)
-            )  # type: ignore[arg-type]
+        if (
+            lat is not None and long is not None
+        ):  # a point is lat and long together (validated in the payload)
+            reverse = None if p.location.address_string else await deps.geocoder.reverse(j, lat, long)
             return from_reporter(p.location, reverse)
         query = geocoding_query(p.location)
         if query is None:

@@ -10,15 +10,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 
-from civicloop_events import PersonalData
-from civicloop_events.payloads import (
-    BodyDefined,
-    Location,
-    Open311Connection,
-    Priority,
-    SealedPersonalData,
-    SendMethod,
-)
+from civicloop_events import PersonalData, SealedPersonalData
+from civicloop_events.payloads import BodyDefined, Location, Open311Connection, Priority, SendMethod
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 

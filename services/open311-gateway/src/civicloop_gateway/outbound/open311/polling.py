@@ -514,12 +514,13 @@ class Open311Poller:
                 " reason) values (%s, %s, %s, %s, 'imported', %s)",
                 (j, b, ext, number, f"category by {how}"),
             )
-            if row.updated_datetime is not None:  # the import already stands for the row's current state
+            # The import already stands for the row's current state (an update exists once it has a date).
+            if row.updated_datetime is not None and (seen := mapping.synthetic_update(row)) is not None:
                 await conn.execute(
                     "insert into gateway.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id)"
                     " values (%s, %s, %s, %s) on conflict do nothing",
-                    (j, b, mapping.synthetic_update(row).update_id, ext),
-                )  # type: ignore[union-attr]
+                    (j, b, seen.update_id, ext),
+                )
             report.imported += 1
 
     async def _skip_reason(self, conn: Any, body: BodyRecord, row: RemoteRequest) -> str | None:
