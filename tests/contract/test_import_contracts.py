@@ -47,7 +47,7 @@ PLANTED = [
     Planted(
         "civicloop_events/registry.py",
         "import civicloop_testing",
-        ("libraries-no-services", "libraries-layers"),
+        ("no-test-support", "libraries-layers"),
     ),
 ]
 
@@ -58,9 +58,9 @@ def contract_names() -> dict[str, str]:
 
 
 def source_folders() -> list[Path]:
-    return sorted(
-        p for p in ROOT.glob("*/*/src/civicloop_*") if p.is_dir() and p.parts[-4] in {"libs", "services"}
-    )
+    """Each package's folder: libs/NAME/src/PKG, services/NAME/src/PKG, services/NAME/PART/src/PKG."""
+    patterns = ("libs/*/src/civicloop_*", "services/*/src/civicloop_*", "services/*/*/src/civicloop_*")
+    return sorted(p for pattern in patterns for p in ROOT.glob(pattern) if p.is_dir())
 
 
 @pytest.fixture
