@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from civicloop_events.vault import ResidentKeyVault
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake import database

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from civicloop_events.vault import VAULT_MIGRATIONS
 from civicloop_runtime import migrations
+from civicloop_runtime.vault import VAULT_MIGRATIONS
 
 INTAKE_MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 SCHEMAS: tuple[tuple[str, str], ...] = (("vault", VAULT_MIGRATIONS), ("intake", INTAKE_MIGRATIONS))

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 from civicloop_events import ServiceRequestSubmitted, decode_event
-from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.vault import ResidentKeyVault
 
 pytestmark = pytest.mark.integration
 

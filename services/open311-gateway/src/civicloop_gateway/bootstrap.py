@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from civicloop_events.consumer import ConsumerRunner, Handler, wait_until_applied
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.supervisor import ConsumerSupervisor
-from civicloop_events.vault import ResidentKeyVault
 from civicloop_runtime.consumers import consumer_runner
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway import database

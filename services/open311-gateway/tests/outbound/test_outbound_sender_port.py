@@ -9,9 +9,9 @@ import pytest
 from civicloop_events import Event, Location, PersonalData, ServiceRequestSubmitted
 from civicloop_events.payloads import BodyDefined, Open311Connection, SendMethod
 from civicloop_events.request_numbers import new_request_number
-from civicloop_events.vault import ResidentKeyVault
 from civicloop_gateway.outbound.ports import BodyRecord, OutboundItem, Sender, SendResult, TemporaryFailure
 from civicloop_gateway.outbound.sender_loop import SenderLoop
+from civicloop_runtime.vault import ResidentKeyVault
 from outbound_harness import RESIDENT, OutboundWorld, service, unique_jurisdiction, wait_for
 
 pytestmark = pytest.mark.integration

@@ -150,7 +150,7 @@ def body(**fields: str) -> OpenForm:
         "email": "resident@example.org",
     }
     base.update(fields)
-    return OpenForm.parse([(k, v) for k, v in base.items()])
+    return OpenForm.parse(list(base.items()))
 
 
 async def refused(f: OpenForm, api_key: str | None, ctx: SubmitContext, kind: type[Exception]) -> Any:

@@ -508,7 +508,7 @@ class PostgisGazetteer(Geocoder):
                 },
             )
             for *keys, lat, long in await cur.fetchall():
-                sa, sb = a_by.get(tuple(keys[:4])), b_by.get(tuple(keys[4:]))  # type: ignore[arg-type]
+                sa, sb = a_by.get(tuple(keys[:4])), b_by.get(tuple(keys[4:]))
                 if sa is None or sb is None:
                     continue
                 label = f"{sa.ref.label()} & {sb.ref.label()}"

@@ -66,7 +66,8 @@ class KafkaEventLog(EventLog):
     async def producer(self) -> EventProducer:
         """The connected producer, once there is one (the consumers need it for their dead letters)."""
         await self._ready.wait()
-        assert self._producer is not None
+        if self._producer is None:
+            raise EventLogUnavailable(f"not connected to Kafka at {self.bootstrap_servers}")
         return self._producer
 
     async def publish(self, event: Event[Any]) -> LogPosition:
@@ -95,5 +96,7 @@ class KafkaEventLog(EventLog):
         return True
 
     async def _connect_until_done(self) -> None:
-        while not await self._try_connect():
+        while True:  # a retry with a pause between attempts; there is nothing to wait on
+            if await self._try_connect():
+                return
             await asyncio.sleep(self.reconnect_every_s)

@@ -100,8 +100,10 @@ def _canonical(number: str, original: str) -> tuple[str, str]:
 
 async def wait_until_known(tracking: TrackingView, numbers: tuple[str, ...], wait_s: float) -> None:
     deadline = time.monotonic() + wait_s
-    for number in numbers:
-        while await tracking.get(number) is None and time.monotonic() < deadline:
+    for number in numbers:  # the tracking view is a table another consumer fills: polled, nothing to wait on
+        while time.monotonic() < deadline:
+            if await tracking.get(number) is not None:
+                break
             await asyncio.sleep(POLL_S)
 
 

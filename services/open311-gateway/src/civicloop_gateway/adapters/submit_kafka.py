@@ -12,7 +12,7 @@ from typing import Any
 from aiokafka.errors import KafkaError
 from civicloop_events import Event, PersonalData, SealedPersonalData
 from civicloop_events.producer import EventProducer
-from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.vault import ResidentKeyVault
 
 from civicloop_gateway.domain.submit_record import LogPosition
 from civicloop_gateway.service_layer.submit_ports import EventLog, EventLogUnavailable, Vault

@@ -235,7 +235,8 @@ class PostgresUpdates(Updates):
             )
         if cur.rowcount == 1:
             return None
-        assert update.partner_update_id is not None  # only a partner's id can conflict
+        if update.partner_update_id is None:  # only a partner's id can conflict
+            raise RuntimeError("an update without a partner id conflicted")
         return await self.by_partner_id(update.jurisdiction_id, update.client_id, update.partner_update_id)
 
     @asynccontextmanager

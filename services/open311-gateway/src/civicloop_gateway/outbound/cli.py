@@ -72,9 +72,9 @@ def _fail(message: str) -> typer.Exit:
 @app.command()
 def run() -> None:
     """Run the outbound consumers and the sender loop (JSON logs); stops cleanly on SIGINT/SIGTERM."""
-    from civicloop_events.vault import ResidentKeyVault
     from civicloop_runtime.logs import configure_logging
     from civicloop_runtime.telemetry import configure_tracing
+    from civicloop_runtime.vault import ResidentKeyVault
 
     from civicloop_gateway.outbound.service import Outbound, default_senders
     from civicloop_gateway.outbound.settings import OutboundSettings

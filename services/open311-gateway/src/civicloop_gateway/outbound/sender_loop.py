@@ -29,16 +29,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from civicloop_events import Event
+from civicloop_events import Event, derived_event_id
 from civicloop_events.payloads import ExternalReferenceAssigned, SendFailed, SendMethod, SentToBackend
 from civicloop_events.personal_data import PersonalDataUnreadable
 from civicloop_events.producer import EventProducer
-from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway.outbound import store
 from civicloop_gateway.outbound.backoff import next_attempt_at
-from civicloop_gateway.outbound.dispatcher import OUTBOUND_ACTOR, OUTBOUND_SOURCE, derived_event_id
+from civicloop_gateway.outbound.dispatcher import OUTBOUND_ACTOR, OUTBOUND_SOURCE
 from civicloop_gateway.outbound.ports import (
     BodyRecord,
     DispatchPayload,

@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from typing import Any
 
+from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner, Handler
 from civicloop_events.payloads import SendMethod
 from civicloop_events.producer import EventProducer
 from civicloop_events.supervisor import ConsumerSupervisor
-from civicloop_events.vault import ResidentKeyVault
 from civicloop_runtime.consumers import consumer_runner
+from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway.outbound.dispatcher import Dispatcher
@@ -74,7 +76,7 @@ class Outbound:
     def dispatch_runner(self) -> ConsumerRunner:
         dispatcher = Dispatcher(self.producer, publish_timeout_s=self.settings.publish_timeout_s)
 
-        async def handle(conn, event):  # type: ignore[no-untyped-def]
+        async def handle(conn: Any, event: Event[Any]) -> None:
             await dispatcher(conn, event)
             if self.loop is not None:
                 self.loop.wake()

@@ -3,8 +3,8 @@
 import pytest
 import pytest_asyncio
 from civicloop_events.personal_data import PersonalData, PersonalDataUnreadable
-from civicloop_events.vault import VAULT_MIGRATIONS, ResidentKeyVault
 from civicloop_runtime.migrations import is_current, upgrade
+from civicloop_runtime.vault import VAULT_MIGRATIONS, ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 pytestmark = pytest.mark.integration

@@ -13,9 +13,8 @@ from typing import Any
 from uuid import UUID
 
 import uuid6
-from psycopg_pool import AsyncConnectionPool
-
 from civicloop_events.personal_data import PersonalData, SealedPersonalData, new_key, seal, unseal
+from psycopg_pool import AsyncConnectionPool
 
 VAULT_MIGRATIONS = __file__.rsplit("/", 1)[0] + "/vault_migrations"
 
@@ -71,9 +70,9 @@ class ResidentKeyVault:
                 )
                 row = await cur.fetchone()
                 if row:
-                    resident_id = row[0]
-                    await self._index(conn, resident_id, digests)
-                    return resident_id
+                    known: UUID = row[0]
+                    await self._index(conn, known, digests)
+                    return known
             resident_id = uuid6.uuid7()
             await conn.execute(
                 "insert into vault.resident_keys (resident_id, key) values (%s, %s)", (resident_id, new_key())
