@@ -9,6 +9,7 @@ from civicloop_runtime import migrations
 from civicloop_geo.settings import SCHEMA
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SCHEMAS: tuple[tuple[str, Path], ...] = ((SCHEMA, MIGRATIONS),)
 
 
 def migrate(sqlalchemy_url: str) -> None:
