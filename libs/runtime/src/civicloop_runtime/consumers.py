@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
+from typing import TypeAlias
 
 from civicloop_events.consumer import ConsumerRunner, Handler
 from civicloop_events.producer import EventProducer
@@ -21,9 +22,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_runtime.settings import ServiceSettings
 
-Guard = Callable[[], AbstractAsyncContextManager[object]]
+Guard: TypeAlias = Callable[[], AbstractAsyncContextManager[object]]
 # The dead-letter producer, or how to wait for it (a service that starts while the broker is away connects later).
-DeadLetters = EventProducer | Callable[[], Awaitable[EventProducer]]
+DeadLetters: TypeAlias = EventProducer | Callable[[], Awaitable[EventProducer]]
 
 
 def consumer_runner(
@@ -120,7 +121,7 @@ class ServiceConsumers:
         @asynccontextmanager
         async def guard() -> AsyncIterator[None]:
             if self._producer is None and not isinstance(self._dead_letters, EventProducer):
-                self._producer = await self._dead_letters()
+                self._producer = await self._dead_letters()  # waits for the broker the first time
             async with own():
                 yield
 
