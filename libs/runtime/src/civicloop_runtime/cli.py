@@ -6,12 +6,12 @@ app.add_typer(areas_app, name="areas")  # and @app.command() for the service's o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 
 import typer
 from fastapi import FastAPI
 
+from civicloop_runtime.migrations import Schemas
 from civicloop_runtime.settings import ServiceSettings
 
 HOST = typer.Option("127.0.0.1", help="interface to listen on")
@@ -21,7 +21,7 @@ def service_cli(
     *,
     name: str,
     help: str,
-    schemas: Sequence[tuple[str, str | Path]],
+    schemas: Schemas,
     serve_app: Callable[[], FastAPI],
     port: int,
     serve_help: str = "Serve the HTTP API (JSON logs on stdout, traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set).",

@@ -17,8 +17,8 @@ from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
-from civicloop_runtime.db import open_pool
 from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.resources import owned_pool, owned_producer
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_geo import database
@@ -120,20 +120,11 @@ async def bootstrap(
     the query API only (a producer passed in still makes the runners and `sweep_once`)."""
     opened = AsyncExitStack()
     try:
-        if pool is None:
-            pool = await open_pool(
-                settings.pg_dsn,
-                min_size=settings.pool_min_size,
-                max_size=settings.pool_max_size,
-                name="civicloop-geo",
-            )
-            opened.push_async_callback(pool.close)
+        pool = pool or await owned_pool(settings, opened, name="civicloop-geo")
         if producer is None and start_consumers:
-            producer = EventProducer(
-                settings.kafka_bootstrap, settings.topics.request_events, client_id="civicloop-geo"
+            producer = await owned_producer(
+                settings, opened, topic=settings.topics.request_events, client_id="civicloop-geo"
             )
-            opened.push_async_callback(producer.stop)
-            await producer.start()
         if geocoder is None:
             geocoder = make_geocoder(settings, pool)
             aclose = getattr(geocoder, "aclose", None)

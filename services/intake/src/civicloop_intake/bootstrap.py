@@ -15,8 +15,8 @@ import psycopg
 from civicloop_events import Event
 from civicloop_events.vault import ResidentKeyVault
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
-from civicloop_runtime.db import open_pool
 from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.resources import owned_pool
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake import database
@@ -163,13 +163,7 @@ async def bootstrap(
     try:
         adapters = (vault, catalogue, submissions, tracking, merges, corrections)
         if pool is None and (start_consumers or any(a is None for a in adapters)):
-            pool = await open_pool(
-                settings.pg_dsn,
-                min_size=settings.pool_min_size,
-                max_size=settings.pool_max_size,
-                name="civicloop-intake",
-            )
-            opened.push_async_callback(pool.close)
+            pool = await owned_pool(settings, opened, name="civicloop-intake")
         if event_log is None:
             kafka_log = KafkaEventLog(
                 bootstrap_servers=settings.kafka_bootstrap,

@@ -15,8 +15,8 @@ from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
-from civicloop_runtime.db import open_pool
 from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.resources import owned_pool, owned_producer
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_projections import database
@@ -77,20 +77,11 @@ async def bootstrap(
     lock, so no rebuild meanwhile); without, the read API only (a producer passed in still makes the runners)."""
     opened = AsyncExitStack()
     try:
-        if pool is None:
-            pool = await open_pool(
-                settings.pg_dsn,
-                min_size=settings.pool_min_size,
-                max_size=settings.pool_max_size,
-                name="civicloop-projections",
-            )
-            opened.push_async_callback(pool.close)
+        pool = pool or await owned_pool(settings, opened, name="civicloop-projections")
         if producer is None and start_consumers:
-            producer = EventProducer(
-                settings.kafka_bootstrap, settings.topics.dead_letters, client_id="civicloop-projections"
+            producer = await owned_producer(
+                settings, opened, topic=settings.topics.dead_letters, client_id="civicloop-projections"
             )
-            opened.push_async_callback(producer.stop)
-            await producer.start()
         projections = Projections(settings=settings, pool=pool, opened=opened)
         if producer is not None:
             projections.consumers = _consumers(projections, producer)
