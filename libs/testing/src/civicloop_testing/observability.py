@@ -14,24 +14,34 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from civicloop_runtime.logs import configure_logging
 from civicloop_runtime.telemetry import configure_tracing
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-_exporter: InMemorySpanExporter | None = None
+
+class _WhileCapturing(InMemorySpanExporter):
+    """Keeps spans only while a test captures them, so the rest of the run does not pile them up in memory."""
+
+    capturing = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return super().export(spans) if self.capturing else SpanExportResult.SUCCESS
 
 
-def span_exporter(service: str) -> InMemorySpanExporter:
+_exporter: _WhileCapturing | None = None
+
+
+def span_exporter(service: str) -> _WhileCapturing:
     """One in-memory exporter per test process (a tracer provider cannot drop a processor once added)."""
     global _exporter
     if _exporter is None:
-        _exporter = InMemorySpanExporter()
+        _exporter = _WhileCapturing()
         configure_tracing(service, extra_processor=SimpleSpanProcessor(_exporter))
     return _exporter
 
@@ -63,6 +73,7 @@ class Captured:
 def captured_output(service: str, level: str = "DEBUG") -> Iterator[Captured]:
     exporter = span_exporter(service)
     exporter.clear()
+    exporter.capturing = True
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
     saved_quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "aiokafka", "kafka")}
@@ -71,6 +82,7 @@ def captured_output(service: str, level: str = "DEBUG") -> Iterator[Captured]:
     try:
         yield Captured(stream, exporter)
     finally:
+        exporter.capturing = False
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
         for name, quiet in saved_quiet.items():
