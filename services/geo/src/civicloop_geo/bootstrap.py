@@ -139,7 +139,7 @@ async def bootstrap(
             opened=opened,
         )
         if producer is not None:
-            geo.consumers = _consumers(geo)
+            geo.consumers = _consumers(geo, producer)
             opened.push_async_callback(geo.consumers.stop)
         if start_consumers and geo.consumers is not None:
             geo.consumers.start()
@@ -154,9 +154,8 @@ async def bootstrap(
     return geo
 
 
-def _consumers(geo: Geo) -> ServiceConsumers:
+def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
     settings, publisher, policy = geo.settings, geo.publisher, placing_policy(geo.settings)
-    assert geo.producer is not None  # noqa: S101 (the caller checked)
 
     async def place_and_check(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
         deps = PlacingDeps(
@@ -185,7 +184,7 @@ def _consumers(geo: Geo) -> ServiceConsumers:
         settings,
         pool=geo.pool,
         schema=SCHEMA,
-        dead_letters=geo.producer,
+        dead_letters=producer,
         specs=[
             # Requests wait for the configuration as it stood at start (service areas before placing).
             ConsumerSpec(
