@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 from civicloop_events import Event, PersonalData, SealedPersonalData
 from civicloop_events.personal_data import PersonalDataUnreadable
+from civicloop_intake.bootstrap import Intake, bootstrap
 from civicloop_intake.domain.catalogue import CatalogueEntry
 from civicloop_intake.domain.corrections import Correction
 from civicloop_intake.domain.merging import Merge
@@ -31,6 +32,7 @@ from civicloop_intake.service_layer.ports import (
     TrackingView,
     Vault,
 )
+from civicloop_intake.settings import Environment, IntakeSettings
 
 
 class FakeCatalogue(Catalogue):
@@ -191,71 +193,16 @@ class FakeTrackingView(TrackingView):
         return True
 
 
-class FakeIntake:
-    """Stands in for `bootstrap.Intake` behind the HTTP routes: the real handlers over the fakes above."""
-
-    def __init__(self, catalogue: FakeCatalogue) -> None:
-        self.catalogue = catalogue
-        self.submissions = FakeSubmissions()
-        self.vault = FakeVault()
-        self.event_log = FakeEventLog()
-        self.tracking = FakeTrackingView()
-        self.merges = FakeMerges()
-        self.corrections = FakeCorrections()
-
-    async def submit(self, cmd: Any, *, idempotency_key: str) -> Any:
-        from civicloop_intake.service_layer.submit import submit_service_request
-
-        return await submit_service_request(
-            cmd,
-            idempotency_key=idempotency_key,
-            catalogue=self.catalogue,
-            submissions=self.submissions,
-            vault=self.vault,
-            event_log=self.event_log,
-            default_jurisdiction="demo",
-            default_region="US",
-            hash_key=b"0123456789abcdef",
-        )
-
-    async def track(self, *, number: str, phone: str, after: LogPosition | None) -> Any:
-        from civicloop_intake.service_layer.track import track_request
-
-        return await track_request(
-            number=number,
-            phone=phone,
-            after=after,
-            tracking=self.tracking,
-            catalogue=self.catalogue,
-            vault=self.vault,
-            default_region="US",
-            wait_s=0.05,
-        )
-
-    async def merge(self, cmd: Any, *, number: str, agent_id: str) -> Any:
-        from civicloop_intake.service_layer.merge import merge_duplicate
-
-        return await merge_duplicate(
-            cmd,
-            number=number,
-            agent_id=agent_id,
-            tracking=self.tracking,
-            merges=self.merges,
-            event_log=self.event_log,
-            wait_s=0.05,
-        )
-
-    async def correct_location(self, cmd: Any, *, number: str, agent_id: str, idempotency_key: str) -> Any:
-        from civicloop_intake.service_layer.correct import correct_location
-
-        return await correct_location(
-            cmd,
-            number=number,
-            agent_id=agent_id,
-            idempotency_key=idempotency_key,
-            tracking=self.tracking,
-            merges=self.merges,
-            corrections=self.corrections,
-            event_log=self.event_log,
-            wait_s=0.05,
-        )
+async def intake_on_fakes(catalogue: FakeCatalogue) -> Intake:
+    """The real `bootstrap` with every port a fake: no database, no broker, no consumers."""
+    return await bootstrap(
+        IntakeSettings(env=Environment.test, read_your_writes_timeout_s=0.05),
+        catalogue=catalogue,
+        submissions=FakeSubmissions(),
+        vault=FakeVault(),
+        event_log=FakeEventLog(),
+        tracking=FakeTrackingView(),
+        merges=FakeMerges(),
+        corrections=FakeCorrections(),
+        start_consumers=False,
+    )

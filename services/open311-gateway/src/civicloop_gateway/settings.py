@@ -16,7 +16,7 @@ import enum
 from datetime import timedelta
 
 from civicloop_places import DEFAULT_RESOLUTION
-from civicloop_runtime.settings import ServiceSettings
+from civicloop_runtime.settings import Environment, ServiceSettings
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 SCHEMA = "gateway"
@@ -31,20 +31,12 @@ CONFIG_CONSUMER = "gateway.config.v1"
 OPEN311_BASE_PATH = "/open311/v2"
 
 
-class Environment(str, enum.Enum):
-    production = "production"
-    staging = "staging"
-    dev = "dev"
-    test = "test"
-
-
 class JurisdictionsMode(str, enum.Enum):
     single = "single"
     multi = "multi"
 
 
 class GatewaySettings(ServiceSettings):
-    env: Environment = Environment.production
     vault_pepper: SecretStr | None = None
 
     jurisdictions_mode: JurisdictionsMode = JurisdictionsMode.multi

@@ -1,4 +1,8 @@
-"""One contract for the agent view store, held by the in-memory twin and by PostgreSQL alike."""
+"""One contract per store port, held by the in-memory twin (the handler tests' fake) and by PostgreSQL alike.
+
+Each `...Contract` class states what the port promises; a subclass per implementation runs it (the persistence
+tests of pyeventsourcing are built the same way).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from uuid import uuid4
 
 import pytest
 from civicloop_projections.adapters.agent_store import PostgresAgentViewStore
+from civicloop_projections.adapters.catalogue_store import PostgresCatalogueStore
 from civicloop_projections.domain.agent_request import (
     AgentRequest,
     AreaRef,
@@ -19,9 +24,9 @@ from civicloop_projections.domain.agent_request import (
     Placement,
     Unplaced,
 )
-from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore
-from civicloop_projections.service_layer.ports import AgentViewStore
-from projection_events import new_number
+from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore, InMemoryCatalogueStore
+from civicloop_projections.service_layer.ports import AgentViewStore, CatalogueStore
+from projection_events import area_defined, new_jurisdiction, new_number, square
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +40,17 @@ async def in_memory(projections) -> AsyncIterator[AgentViewStore]:
 async def postgres(projections) -> AsyncIterator[AgentViewStore]:
     async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
         yield PostgresAgentViewStore(conn, consumer="contract")
+
+
+@asynccontextmanager
+async def in_memory_catalogue(projections) -> AsyncIterator[CatalogueStore]:
+    yield InMemoryCatalogueStore()
+
+
+@asynccontextmanager
+async def postgres_catalogue(projections) -> AsyncIterator[CatalogueStore]:
+    async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
+        yield PostgresCatalogueStore(conn)
 
 
 def full_state(number: str) -> AgentRequest:
@@ -96,8 +112,52 @@ def full_state(number: str) -> AgentRequest:
     )
 
 
-@pytest.mark.parametrize("make_store", [in_memory, postgres], ids=["in-memory", "postgres"])
-async def test_what_is_saved_loads_back_unchanged(projections, make_store):
+class AgentViewStoreContract:
+    """`make_store(projections)`: an agent view store inside one transaction, rolled back afterwards."""
+
+    async def test_what_is_saved_loads_back_unchanged(self, projections, make_store):
+        await what_is_saved_loads_back_unchanged(projections, make_store)
+
+
+class TestInMemoryAgentViewStore(AgentViewStoreContract):
+    @pytest.fixture
+    def make_store(self):
+        return in_memory
+
+
+class TestPostgresAgentViewStore(AgentViewStoreContract):
+    @pytest.fixture
+    def make_store(self):
+        return postgres
+
+
+class CatalogueStoreContract:
+    """`make_store(projections)`: a catalogue store inside one transaction, rolled back afterwards."""
+
+    async def test_each_definition_of_an_area_is_its_next_version(self, projections, make_store):
+        j, area = new_jurisdiction(), "cd-1"
+        async with make_store(projections) as store:
+            first = area_defined(j, area, square(-118.3, 34.0, 0.01))
+            second = area_defined(j, area, square(-118.3, 34.0, 0.02))
+            other = area_defined(j, "cd-2", square(-118.3, 34.1, 0.01))
+            assert await store.define_service_area(first, first.payload.geometry) == 1
+            assert await store.define_service_area(other, other.payload.geometry) == 1
+            assert await store.define_service_area(second, second.payload.geometry) == 2
+
+
+class TestInMemoryCatalogueStore(CatalogueStoreContract):
+    @pytest.fixture
+    def make_store(self):
+        return in_memory_catalogue
+
+
+class TestPostgresCatalogueStore(CatalogueStoreContract):
+    @pytest.fixture
+    def make_store(self):
+        return postgres_catalogue
+
+
+async def what_is_saved_loads_back_unchanged(projections, make_store):
     number = new_number()
     async with make_store(projections) as store:
         assert await store.load_for_update(number) is None

@@ -32,7 +32,9 @@ def make_geocoder(settings: GeoSettings, pool: AsyncConnectionPool) -> Geocoder:
             return NominatimGeocoder(settings.geocoder_url or NOMINATIM_URL, **common)
         case "pelias":
             return PeliasGeocoder(
-                settings.geocoder_url or PELIAS_URL, api_key=settings.geocoder_api_key, **common
+                settings.geocoder_url or PELIAS_URL,
+                api_key=settings.geocoder_api_key.get_secret_value() if settings.geocoder_api_key else "",
+                **common,
             )
         case "census":
             return CensusGeocoder(settings.geocoder_url or CENSUS_URL, **common)

@@ -1,4 +1,4 @@
-"""geo's background work: the two consumers (each kept running by a supervisor) and the cluster sweep loop."""
+"""geo's background work besides its consumers: waiting for the configuration to be folded, the cluster sweep loop."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import Any
 
 from civicloop_events import Event
 from civicloop_events.consumer import read_positions
-from civicloop_events.supervisor import ConsumerSupervisor
 from civicloop_events.topics import partition_extents
+from psycopg_pool import AsyncConnectionPool
 
 from civicloop_geo.adapters.clusters import PostgresClusterStore
-from civicloop_geo.bootstrap import Geo, cluster_policy
-from civicloop_geo.service_layer.cluster_sweep import sweep
+from civicloop_geo.service_layer.cluster_sweep import ClusterPolicy, sweep
+from civicloop_geo.service_layer.ports import EventPublisher
 from civicloop_geo.settings import SCHEMA
 
 log = logging.getLogger("civicloop.geo")
@@ -26,24 +26,31 @@ SWEEP_LOCK_KEY = 0x6765_6F5F_636C  # "geo_cl"
 
 
 @contextlib.asynccontextmanager
-async def config_caught_up(geo: Geo, *, timeout_s: float = 120.0, poll_s: float = 0.2) -> AsyncIterator[None]:
+async def config_caught_up(
+    pool: AsyncConnectionPool,
+    *,
+    bootstrap_servers: str,
+    topic: str,
+    consumer: str,
+    timeout_s: float = 120.0,
+    poll_s: float = 0.2,
+) -> AsyncIterator[None]:
     """Wait until the configuration consumer has applied the config topic as it stood when this began.
 
     Requests and configuration are separate topics with no order between them: without this, a fresh start (or a
     replay) could place requests before the service areas are folded and flag them all outside the jurisdiction.
     After `timeout_s` it goes on regardless (a stuck config consumer must not stop placing forever) and says so.
     """
-    topic = geo.settings.topics.jurisdiction_config
     ends = {
         p: end
-        for p, (start, end) in (await partition_extents(geo.settings.kafka_bootstrap, topic)).items()
+        for p, (start, end) in (await partition_extents(bootstrap_servers, topic)).items()
         if end > start
     }
     try:
         async with asyncio.timeout(timeout_s):
             while True:
-                async with geo.pool.connection() as conn:
-                    done = await read_positions(conn, SCHEMA, geo.settings.config_consumer_name, topic)
+                async with pool.connection() as conn:
+                    done = await read_positions(conn, SCHEMA, consumer, topic)
                 if all(done.get(p, 0) >= end for p, end in ends.items()):
                     break
                 await asyncio.sleep(poll_s)
@@ -52,40 +59,37 @@ async def config_caught_up(geo: Geo, *, timeout_s: float = 120.0, poll_s: float 
     yield
 
 
-def start_consumers(geo: Geo) -> list[ConsumerSupervisor]:
-    supervisors = [
-        ConsumerSupervisor(geo.requests_runner, guard=lambda: config_caught_up(geo)),
-        ConsumerSupervisor(geo.config_runner),
-    ]
-    for supervisor in supervisors:
-        supervisor.start()
-    return supervisors
-
-
-async def stop_consumers(supervisors: list[ConsumerSupervisor]) -> None:
-    await asyncio.gather(*(s.stop() for s in supervisors))
-
-
-async def sweep_once(geo: Geo, *, now: datetime | None = None) -> list[Event[Any]] | None:
+async def sweep_once(
+    pool: AsyncConnectionPool,
+    publisher: EventPublisher,
+    policy: ClusterPolicy,
+    *,
+    now: datetime | None = None,
+) -> list[Event[Any]] | None:
     """One sweep in one transaction; None when another replica is sweeping."""
-    async with geo.pool.connection() as conn, conn.transaction():
+    async with pool.connection() as conn, conn.transaction():
         cur = await conn.execute("select pg_try_advisory_xact_lock(%s)", (SWEEP_LOCK_KEY,))
         row = await cur.fetchone()
         if not (row and row[0]):
             return None
-        return await sweep(
-            PostgresClusterStore(conn),
-            geo.publisher,
-            cluster_policy(geo.settings),
-            now=now or datetime.now(UTC),
-        )
+        return await sweep(PostgresClusterStore(conn), publisher, policy, now=now or datetime.now(UTC))
 
 
 class ClusterSweeper:
-    """Runs `sweep_once` every `cluster_sweep_interval_s`; a failed sweep is logged and tried again next time."""
+    """Runs `sweep_once` every `interval_s`; a failed sweep is logged and tried again next time."""
 
-    def __init__(self, geo: Geo) -> None:
-        self.geo = geo
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        publisher: EventPublisher,
+        policy: ClusterPolicy,
+        *,
+        interval_s: float,
+    ) -> None:
+        self.pool = pool
+        self.publisher = publisher
+        self.policy = policy
+        self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
         self.last_success: datetime | None = None
 
@@ -97,12 +101,13 @@ class ClusterSweeper:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
 
     async def _loop(self) -> None:
         while True:
             try:
-                await sweep_once(self.geo)
+                await sweep_once(self.pool, self.publisher, self.policy)
                 self.last_success = datetime.now(UTC)
             except Exception:
                 log.exception("cluster sweep failed; next attempt at the next interval")
-            await asyncio.sleep(self.geo.settings.cluster_sweep_interval_s)
+            await asyncio.sleep(self.interval_s)
