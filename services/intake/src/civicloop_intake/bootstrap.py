@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from civicloop_events.outbox import Sweeper
 from civicloop_events.vault import ResidentKeyVault
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.ops import Check, service_checks
@@ -47,6 +49,7 @@ class Intake:
     merges: PostgresMerges
     corrections: PostgresCorrections
     projections: list[SupervisedProjection] = field(default_factory=list)
+    sweeper: Sweeper | None = None
 
     async def submit(self, cmd: SubmitServiceRequest, *, idempotency_key: str) -> SubmissionReceipt:
         return await submit_service_request(
@@ -107,6 +110,8 @@ class Intake:
         )
 
     async def close(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         for projection in self.projections:
             await projection.stop()
         await self.event_log.stop()
@@ -160,10 +165,16 @@ async def start_intake(settings: IntakeSettings) -> Intake:
             event_log=event_log,
         ),
     ]
+    intake.sweeper = Sweeper(
+        [intake.submissions, intake.corrections],
+        event_log,
+        older_than=timedelta(seconds=settings.sweep_pending_after_s),
+    )
     try:
         await event_log.start()
         for projection in intake.projections:
             projection.start()
+        intake.sweeper.start(timedelta(seconds=settings.sweep_every_s))
     except BaseException:
         await intake.close()
         raise

@@ -102,7 +102,7 @@ async def test_a_submission_the_broker_did_not_take_is_completed_by_its_retry(wo
 async def test_a_number_already_taken_is_drawn_again(world, monkeypatch):
     world.submissions.taken_numbers.add("AAAA-AAAA")
     draws = iter(["AAAA-AAAA", "BBBB-BBBB"])
-    monkeypatch.setattr(request_numbers, "new_request_number", lambda: next(draws))
+    monkeypatch.setattr(request_numbers, "draw", lambda producer, randbits=None: next(draws))
     receipt = await world.submit()
     assert receipt.request_number == "BBBB-BBBB"
 

@@ -1,4 +1,4 @@
-"""`civicloop-intake`: apply the database migrations, serve the HTTP API."""
+"""`civicloop-intake`: apply the database migrations, serve the HTTP API, publish what was left pending."""
 
 from __future__ import annotations
 
@@ -34,3 +34,17 @@ def serve(
 
     # uvicorn's access log would print query strings, and track's carries a phone: the app logs requests itself.
     uvicorn.run(app_from_environment(), host=host, port=port, access_log=False, log_config=None)
+
+
+@app.command("sweep-pending")
+def sweep_pending(
+    older_than_s: float = typer.Option(60.0, help="publish rows pending at least this long"),
+) -> None:
+    """Publish submissions and corrections left pending (the service's sweeper does it too, periodically)."""
+    import asyncio
+
+    from civicloop_intake.entrypoints.sweep import sweep_once
+    from civicloop_intake.settings import IntakeSettings
+
+    swept = asyncio.run(sweep_once(IntakeSettings(), older_than_s=older_than_s))
+    typer.echo(f"published {swept} pending row(s)")
