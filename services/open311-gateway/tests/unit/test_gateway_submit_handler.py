@@ -5,8 +5,6 @@ The same rules run against the real broker and PostgreSQL in tests/integration/t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -14,6 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from civicloop_events import Event, PersonalData, SealedPersonalData
+from civicloop_events.outbox_memory import InMemoryOutbox
 from civicloop_events.payloads import ServiceType
 from civicloop_gateway.domain.partner_keys import issue_key
 from civicloop_gateway.domain.submit_errors import BadRequest, Forbidden, NotFound
@@ -27,7 +26,6 @@ from civicloop_gateway.service_layer.submit_ports import (
     Jurisdictions,
     PartnerKey,
     Partners,
-    SubmissionLock,
     Submissions,
     Vault,
 )
@@ -93,19 +91,9 @@ class FakeEventLog(EventLog):
         return LogPosition(0, len(self.published) - 1)
 
 
-class _Lock(SubmissionLock):
-    def __init__(self, store: FakeSubmissions, submission: Submission) -> None:
-        self.store = store
-        self.submission = submission
-
-    async def mark_published(self, position: LogPosition) -> Submission:
-        self.submission = replace(self.submission, state=SubmissionState.published, position=position)
-        self.store.rows[self.submission.event_id] = self.submission
-        return self.submission
-
-
-class FakeSubmissions(Submissions):
+class FakeSubmissions(InMemoryOutbox, Submissions):
     def __init__(self) -> None:
+        super().__init__("gateway.submissions")
         self.rows: dict[UUID, Submission] = {}
 
     async def recent(self, digest: str, *, window: timedelta) -> Submission | None:
@@ -116,11 +104,12 @@ class FakeSubmissions(Submissions):
         if earlier is not None:
             return earlier
         self.rows[submission.event_id] = submission
+        self.put(str(submission.event_id), [submission.event_json])
         return None
 
-    @asynccontextmanager
-    async def locked(self, event_id: UUID) -> AsyncIterator[SubmissionLock]:
-        yield _Lock(self, self.rows[event_id])
+    def on_published(self, key: str, position: LogPosition | None) -> None:
+        row = self.rows[UUID(key)]
+        self.rows[row.event_id] = replace(row, state=SubmissionState.published, position=position)
 
     async def submitted_by(self, request_number: str) -> tuple[str, str] | None:
         return None
