@@ -98,14 +98,35 @@ def draw(producer: str, randbits: Callable[[int], int] = secrets.randbits) -> st
     return in_space(producer, randbits(SPACE_BITS))
 
 
-def hashed(producer: str, identity: str, attempt: int = 0) -> str:
+def hashed(producer: str, identity: str, attempt: int = 0, *, space_bits: int = SPACE_BITS) -> str:
     """A number inside the producer's tag drawn from an identity, so the same identity gets the same number again.
 
-    Two identities may hash alike; the producer resolves that deterministically by trying `attempt` 1, 2, ... for
-    the identity that finds its number already held by another.
+    Two identities may hash alike: see `first_unheld`. `space_bits` below `SPACE_BITS` shrinks the space (tests).
     """
     seed = hashlib.sha256(f"{identity}\x1f{attempt}".encode()).digest()
-    return in_space(producer, int.from_bytes(seed, "big") >> (256 - SPACE_BITS))
+    return in_space(producer, int.from_bytes(seed, "big") >> (256 - space_bits))
+
+
+async def first_unheld(
+    producer: str,
+    identity: str,
+    held_by_another: Callable[[str], Awaitable[bool]],
+    *,
+    space_bits: int = SPACE_BITS,
+    attempts: int = MAX_DRAWS,
+) -> str:
+    """The identity's hashed number, or its next attempt while another identity holds it.
+
+    Deterministic: whoever took a number first keeps it, and the same identity finds the same number again.
+    """
+    for attempt in range(attempts):
+        number = hashed(producer, identity, attempt, space_bits=space_bits)
+        if not await held_by_another(number):
+            return number
+        log.warning(
+            "hashed request number held by another identity, trying the next", extra={"producer": producer}
+        )
+    raise RequestNumbersExhausted(f"no free hashed request number after {attempts} attempts")
 
 
 async def store_with_new_number(

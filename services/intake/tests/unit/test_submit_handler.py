@@ -119,3 +119,16 @@ async def test_without_a_jurisdiction_the_default_one_is_used_and_the_key_is_per
     other = await world.submit({**BODY, "jurisdiction_id": "demo"}, key="key-2")
     assert other.created
     assert world.submissions.rows["key-1"].body_hash == world.submissions.rows["key-2"].body_hash
+
+
+async def test_numbers_are_drawn_inside_intakes_tag(world):
+    receipt = await world.submit()
+    assert request_numbers.producer_of(receipt.request_number) == "intake"
+
+
+async def test_when_every_draw_is_taken_the_submission_is_refused_and_nothing_is_stored(world, monkeypatch):
+    world.submissions.taken_numbers.add("1AAA-AAAA")
+    monkeypatch.setattr(request_numbers, "draw", lambda producer, randbits=None: "1AAA-AAAA")
+    with pytest.raises(request_numbers.RequestNumbersExhausted):
+        await world.submit()
+    assert world.submissions.rows == {} and world.event_log.events == []

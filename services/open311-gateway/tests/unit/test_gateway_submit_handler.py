@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from civicloop_events import Event, PersonalData, SealedPersonalData
+from civicloop_events import Event, PersonalData, SealedPersonalData, request_numbers
 from civicloop_events.outbox_memory import InMemoryOutbox
 from civicloop_events.payloads import ServiceType
 from civicloop_gateway.domain.partner_keys import issue_key
@@ -210,3 +210,9 @@ async def test_pr11_pending_submission_is_published_with_the_same_event_on_retry
     answer = await submit_request(body(), api_key=KEY.key, ctx=ctx)
     assert answer.service_request_id == pending.request_number
     assert [e.event_id for e in log.published] == [pending.event_id]
+
+
+async def test_numbers_are_drawn_inside_the_gateways_tag(ctx: SubmitContext) -> None:
+    answer = await submit_request(body(), api_key=KEY.key, ctx=ctx)
+    assert answer.service_request_id is not None
+    assert request_numbers.producer_of(answer.service_request_id) == "open311-gateway"

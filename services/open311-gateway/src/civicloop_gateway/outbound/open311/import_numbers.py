@@ -2,8 +2,8 @@
 
 `mapping.import_number` hashes a back-end request's identity inside the importer's tag. Two identities may hash to
 one number; the importer's own record (`gateway.backend_imports`) says which identity holds a number, and the one
-that finds its number held by another takes the next attempt. The first imported keeps attempt 0, so a retried
-import finds its number again.
+that finds its number held by another takes the next attempt (`request_numbers.first_unheld`). The first imported
+keeps attempt 0, and a retried import finds its number again.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from civicloop_events.request_numbers import MAX_DRAWS, RequestNumbersExhausted
+from civicloop_events import request_numbers
 
 from civicloop_gateway.outbound.open311 import mapping
 
@@ -21,13 +21,14 @@ async def free_import_number(
 ) -> str:
     """The first of the identity's numbers that no other imported request holds."""
     mine = (jurisdiction_id, body_id, external_id)
-    for attempt in range(MAX_DRAWS):
-        number = mapping.import_number(*mine, attempt)
+
+    async def held_by_another(number: str) -> bool:
         cur = await conn.execute(
             "select jurisdiction_id, body_id, external_id from gateway.backend_imports where request_id = %s",
             (number,),
         )
-        holders = {tuple(row) for row in await cur.fetchall()}
-        if not holders - {mine}:
-            return number
-    raise RequestNumbersExhausted(f"no free import number after {MAX_DRAWS} attempts")
+        return any(tuple(row) != mine for row in await cur.fetchall())
+
+    return await request_numbers.first_unheld(
+        mapping.IMPORT_PRODUCER, mapping.import_identity(*mine), held_by_another
+    )

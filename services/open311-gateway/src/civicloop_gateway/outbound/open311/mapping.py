@@ -102,12 +102,15 @@ def our_service_code(
 IMPORT_PRODUCER = "open311-import"  # its tag in `request_numbers.PRODUCER_TAGS`
 
 
+def import_identity(jurisdiction_id: str, body_id: str, external_id: str) -> str:
+    return f"{jurisdiction_id}\x1f{body_id}\x1f{external_id}"
+
+
 def import_number(jurisdiction_id: str, body_id: str, external_id: str, attempt: int = 0) -> str:
     """The CivicLoop number of an imported request, hashed from its identity so a retried import reuses it.
 
     Inside the importer's tag, so it never meets a number intake or the gateway drew. Should two back-end requests
     hash alike, the one imported second takes `attempt` 1 (then 2, ...): see `import_numbers.free_import_number`.
     """
-    return request_numbers.hashed(
-        IMPORT_PRODUCER, f"{jurisdiction_id}\x1f{body_id}\x1f{external_id}", attempt
-    )
+    identity = import_identity(jurisdiction_id, body_id, external_id)
+    return request_numbers.hashed(IMPORT_PRODUCER, identity, attempt)
