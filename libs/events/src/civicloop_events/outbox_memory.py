@@ -69,7 +69,7 @@ class InMemoryOutbox(Outbox):
             due = sorted(
                 (at, key)
                 for key, at in self.stored_at.items()
-                if at < cutoff
+                if at <= cutoff
                 and not self.entries[key].published
                 and not self._locks.setdefault(key, asyncio.Lock()).locked()
             )

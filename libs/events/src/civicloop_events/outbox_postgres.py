@@ -131,7 +131,7 @@ class PostgresOutbox(Outbox):
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 sql.SQL(
-                    "{} where state = 'pending' and created_at < now() - %s"
+                    "{} where state = 'pending' and created_at <= now() - %s"
                     " order by created_at limit 1 for update skip locked"
                 ).format(self._select),
                 (older_than,),
