@@ -166,7 +166,7 @@ async def start_intake(settings: IntakeSettings) -> Intake:
         ),
     ]
     intake.sweeper = Sweeper(
-        [intake.submissions, intake.corrections],
+        [intake.submissions, intake.corrections, intake.merges],
         event_log,
         older_than=timedelta(seconds=settings.sweep_pending_after_s),
     )

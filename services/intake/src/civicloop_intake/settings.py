@@ -42,7 +42,7 @@ class IntakeSettings(ServiceSettings):
         default=10.0, gt=0, description="first connection attempt at start-up"
     )
     sweep_pending_after_s: float = Field(
-        default=60.0, gt=0, description="publish a submission or correction left pending this long"
+        default=60.0, gt=0, description="publish a submission, correction or merge left pending this long"
     )
     sweep_every_s: float = Field(default=15.0, gt=0, description="how often to look for such rows")
 

@@ -23,7 +23,6 @@ from civicloop_intake.service_layer.ports import (
     EventLog,
     EventLogUnavailable,
     MergeLedger,
-    MergeLock,
     Merges,
     RequestNumberTaken,
     Submissions,
@@ -106,34 +105,22 @@ class _FakeLedger(MergeLedger):
         if merge.duplicate in self.store.rows:
             raise KeyError(merge.duplicate)  # the primary key of intake.merges
         self.store.rows[merge.duplicate] = merge
+        self.store.put(merge.duplicate, [merge.event_json])
 
 
-class _FakeMergeLock(MergeLock):
-    def __init__(self, store: FakeMerges, merge: Merge) -> None:
-        self.store = store
-        self.merge = merge
-
-    async def mark_published(self, position: LogPosition) -> Merge:
-        self.merge = replace(self.merge, state=SubmissionState.published, position=position)
-        self.store.rows[self.merge.duplicate] = self.merge
-        return self.merge
-
-
-class FakeMerges(Merges):
+class FakeMerges(InMemoryOutbox, Merges):
     def __init__(self) -> None:
+        super().__init__("intake.merges")
         self.rows: dict[str, Merge] = {}
         self._serial = asyncio.Lock()
-        self._locks: dict[str, asyncio.Lock] = {}
 
     @asynccontextmanager
     async def serialised(self) -> AsyncIterator[MergeLedger]:
         async with self._serial:
             yield _FakeLedger(self)
 
-    @asynccontextmanager
-    async def locked(self, duplicate: str) -> AsyncIterator[MergeLock]:
-        async with self._locks.setdefault(duplicate, asyncio.Lock()):
-            yield _FakeMergeLock(self, self.rows[duplicate])
+    def on_published(self, key: str, position: LogPosition | None) -> None:
+        self.rows[key] = replace(self.rows[key], state=SubmissionState.published, position=position)
 
 
 class FakeCorrections(InMemoryOutbox, Corrections):

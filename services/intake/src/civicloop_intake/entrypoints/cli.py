@@ -40,7 +40,7 @@ def serve(
 def sweep_pending(
     older_than_s: float = typer.Option(60.0, help="publish rows pending at least this long"),
 ) -> None:
-    """Publish submissions and corrections left pending (the service's sweeper does it too, periodically)."""
+    """Publish submissions, corrections and merges left pending (the service's sweeper does it too, periodically)."""
     import asyncio
 
     from civicloop_intake.entrypoints.sweep import sweep_once

@@ -66,21 +66,12 @@ class MergeLedger(ABC):
         """Store a pending merge; it counts for every later check at once, published or not."""
 
 
-class MergeLock(ABC):
-    merge: Merge
+class Merges(Outbox):
+    """Intake's merges; the outbox of `RequestMerged`, keyed by the duplicate's number."""
 
-    @abstractmethod
-    async def mark_published(self, position: LogPosition) -> Merge: ...
-
-
-class Merges(ABC):
     @abstractmethod
     def serialised(self) -> AbstractAsyncContextManager[MergeLedger]:
         """One merge check at a time, committed when the block ends: two agents cannot merge A->B and B->A."""
-
-    @abstractmethod
-    def locked(self, duplicate: str) -> AbstractAsyncContextManager[MergeLock]:
-        """Hold a stored merge while its event is published, so concurrent retries publish it once."""
 
 
 class Corrections(Outbox):
