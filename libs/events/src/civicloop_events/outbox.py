@@ -37,6 +37,7 @@ PUBLISHED = Counter(
     "Stored rows whose events were published and marked, by who published them (command or sweeper)",
     ["outbox", "by"],
 )
+SWEPT = Counter("civicloop_outbox_swept_total", "Rows left pending that the sweeper published", ["outbox"])
 OLDEST_PENDING = Gauge(
     "civicloop_outbox_oldest_pending_seconds",
     "Age of the oldest row still pending (0 when none), as the sweeper last saw it",
@@ -164,6 +165,7 @@ class Sweeper:
                 position = await _publish(claim, self.event_log)
             swept += 1
             PUBLISHED.labels(outbox.outbox_name, "sweeper").inc()
+            SWEPT.labels(outbox.outbox_name).inc()
             log.info(
                 "pending row published by the sweeper",
                 extra={

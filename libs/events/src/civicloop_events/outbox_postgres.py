@@ -85,7 +85,7 @@ class _RowClaim(Claim):
             )
         await self._conn.execute(query, params)
         if t.also_on_publish:
-            await self._conn.execute(t.also_on_publish, (self.entry.key,))  # type: ignore[arg-type]
+            await self._conn.execute(t.also_on_publish, (self.entry.key,))
         self.entry = replace(self.entry, published=True, position=position if t.positions else None)
         return self.entry
 
@@ -120,11 +120,11 @@ class PostgresOutbox(Outbox):
     @asynccontextmanager
     async def claim_oldest_pending(self, older_than: timedelta) -> AsyncIterator[Claim | None]:
         async with self.pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(
+            lock = await conn.execute(
                 "select pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
                 ("civicloop.outbox:" + self.outbox_name,),
             )
-            mine = await cur.fetchone()
+            mine = await lock.fetchone()
             if mine is None or not mine[0]:
                 yield None  # another replica is sweeping this table right now
                 return
