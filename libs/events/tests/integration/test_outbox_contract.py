@@ -77,7 +77,7 @@ class World:
             assert self.pool is not None
             async with self.pool.connection() as conn:
                 await conn.execute(
-                    f"insert into {self.table} (key, events) values (%s, %s)",  # noqa: S608 - test's own table
+                    f"insert into {self.table} (key, events) values (%s, %s)",
                     (key, encoded),
                 )
         return key, events
