@@ -24,8 +24,10 @@ from civicloop_gateway.service_layer.submit_ports import (
     EventLog,
     EventLogUnavailable,
     Jurisdictions,
+    KnownRequest,
     PartnerKey,
     Partners,
+    Requests,
     Submissions,
     Vault,
 )
@@ -216,3 +218,24 @@ async def test_numbers_are_drawn_inside_the_gateways_tag(ctx: SubmitContext) -> 
     answer = await submit_request(body(), api_key=KEY.key, ctx=ctx)
     assert answer.service_request_id is not None
     assert request_numbers.producer_of(answer.service_request_id) == "open311-gateway"
+
+
+class RequestsOnTheLog(Requests):
+    def __init__(self, *numbers: str) -> None:
+        self.numbers = set(numbers)
+
+    async def get(self, service_request_id: str) -> KnownRequest | None:
+        if service_request_id not in self.numbers:
+            return None
+        return KnownRequest(service_request_id, "city.gov", None, submitted_by=None)
+
+
+async def test_a_number_a_request_on_the_log_already_has_is_drawn_again(
+    ctx: SubmitContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A number made before the producer tags, by intake say, may lie inside the gateway's tag."""
+    draws = iter(["2AAA-AAAA", "2BBB-BBBB"])
+    monkeypatch.setattr(request_numbers, "draw", lambda producer, randbits=None: next(draws))
+    ctx = replace(ctx, on_the_log=RequestsOnTheLog("2AAA-AAAA"))
+    answer = await submit_request(body(), api_key=KEY.key, ctx=ctx)
+    assert answer.service_request_id == "2BBB-BBBB"

@@ -31,6 +31,7 @@ from civicloop_gateway.service_layer.submit_ports import (
     EventLog,
     Jurisdictions,
     Partners,
+    Requests,
     RequestView,
     Submissions,
     Vault,
@@ -53,6 +54,9 @@ class SubmitContext:
     dedup_window: timedelta
     default_phone_region: str = "US"
     request_view: RequestView | None = None
+    # Every request on the log: a number one of them has is refused too (made before the producer tags, by any
+    # producer, it may lie inside the gateway's tag).
+    on_the_log: Requests | None = None
 
 
 async def submit_request(form: OpenForm, *, api_key: str | None, ctx: SubmitContext) -> SubmitAnswer:
@@ -76,6 +80,8 @@ async def submit_request(form: OpenForm, *, api_key: str | None, ctx: SubmitCont
         token = new_token() if accepted.service_type is ServiceType.batch else None
 
         async def store(number: str) -> tuple[Submission, bool]:
+            if ctx.on_the_log is not None and await ctx.on_the_log.get(number) is not None:
+                raise request_numbers.RequestNumberTaken(number)
             event = submitted_event(
                 accepted,
                 client_id=partner.client_id,
