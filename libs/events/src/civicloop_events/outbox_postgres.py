@@ -68,7 +68,7 @@ class _RowClaim(Claim):
 
     async def mark_published(self, position: LogPosition | None) -> Stored:
         t = self._table
-        where = sql.SQL("{key}::text = %(key)s").format(key=sql.Identifier(t.key))
+        where = sql.SQL("{key} = %(key)s").format(key=sql.Identifier(t.key))
         target = sql.Identifier(t.schema, t.table)
         params: dict[str, Any] = {"key": self.entry.key}
         if t.positions:
@@ -98,7 +98,8 @@ class PostgresOutbox(Outbox):
         self._select = sql.SQL("select {columns} from {t}").format(
             columns=_columns(table), t=sql.Identifier(table.schema, table.table)
         )
-        self._by_key = sql.SQL("{key}::text = %s").format(key=sql.Identifier(table.key))
+        # The key is sent untyped, so PostgreSQL reads it as the column's type and uses its index (a uuid too).
+        self._by_key = sql.SQL("{key} = %s").format(key=sql.Identifier(table.key))
 
     async def stored(self, key: str) -> Stored | None:
         async with self.pool.connection() as conn:

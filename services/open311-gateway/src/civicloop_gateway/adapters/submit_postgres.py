@@ -46,7 +46,7 @@ SUBMISSIONS_OUTBOX = OutboxTable(
     table="submissions",
     key="event_id",
     also_on_publish="update gateway.tokens t set service_request_id = s.request_number from gateway.submissions s"
-    " where s.event_id::text = %s and t.token = s.token",
+    " where s.event_id = %s and t.token = s.token",
 )
 UPDATES_OUTBOX = OutboxTable(
     schema="gateway", table="posted_updates", key="update_id", events="events", positions=False
