@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 from civicloop_events import Event
+from civicloop_events.outbox import Sweeper
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
 from civicloop_runtime.ops import Check, service_checks
 from civicloop_runtime.resources import owned_pool
@@ -76,6 +78,7 @@ class Intake:
     pool: AsyncConnectionPool | None = None
     consumers: ServiceConsumers | None = None
     opened: AsyncExitStack = field(default_factory=AsyncExitStack)
+    sweeper: Sweeper | None = None
 
     async def submit(self, cmd: SubmitServiceRequest, *, idempotency_key: str) -> SubmissionReceipt:
         return await submit_service_request(
@@ -88,6 +91,7 @@ class Intake:
             default_jurisdiction=self.settings.default_jurisdiction,
             default_region=self.settings.default_phone_region,
             hash_key=self.settings.pepper,
+            on_the_log=self.tracking,
         )
 
     async def merge(self, cmd: MergeDuplicate, *, number: str, agent_id: str) -> MergeReceipt:
@@ -204,6 +208,10 @@ async def bootstrap(
             intake.consumers = _consumers(settings, pool, event_log, tracking_consumer)
             opened.push_async_callback(intake.consumers.stop)
             intake.consumers.start()
+        if start_consumers and pool is not None:
+            intake.sweeper = _sweeper(intake)
+            opened.push_async_callback(intake.sweeper.stop)
+            intake.sweeper.start(timedelta(seconds=settings.sweep_every_s))
     except BaseException:
         await opened.aclose()
         raise
@@ -234,4 +242,13 @@ def _consumers(
             ),
             ConsumerSpec(tracking_consumer, topics.request_events, update_tracking),
         ],
+    )
+
+
+def _sweeper(intake: Intake) -> Sweeper:
+    """Publishes what a command left pending (its client never retried); one replica at a time sweeps a table."""
+    return Sweeper(
+        [intake.submissions, intake.corrections, intake.merges],
+        intake.event_log,
+        older_than=timedelta(seconds=intake.settings.sweep_pending_after_s),
     )

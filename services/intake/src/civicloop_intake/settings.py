@@ -27,6 +27,10 @@ class IntakeSettings(VaultPepperSettings):
     kafka_connect_timeout_s: float = Field(
         default=10.0, gt=0, description="first connection attempt at start-up"
     )
+    sweep_pending_after_s: float = Field(
+        default=60.0, gt=0, description="publish a submission, correction or merge left pending this long"
+    )
+    sweep_every_s: float = Field(default=15.0, gt=0, description="how often to look for such rows")
 
     @field_validator("default_phone_region")
     @classmethod

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from civicloop_events.consumer import ConsumerRunner, Handler, wait_until_applied
+from civicloop_events.outbox import Sweeper
+from civicloop_events.outbox_kafka import ProducerEventLog
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.supervisor import ConsumerSupervisor
 from civicloop_runtime.consumers import consumer_runner
@@ -17,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway import database
 from civicloop_gateway.adapters.postgres_view import apply_config_event, request_event_handler
+from civicloop_gateway.adapters.submit_postgres import PostgresSubmissions, PostgresUpdates
 from civicloop_gateway.settings import SCHEMA, GatewaySettings
 
 
@@ -30,6 +33,7 @@ class Gateway:
     config_producer: EventProducer
     vault: ResidentKeyVault
     supervisors: list[ConsumerSupervisor] = field(default_factory=list)
+    sweeper: Sweeper | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
     def request_runner(self) -> ConsumerRunner:
@@ -97,10 +101,23 @@ class Gateway:
         )
 
     async def close(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         await self.stop_consumers()
         await self.producer.stop()
         await self.config_producer.stop()
         await self.pool.close()
+
+
+def pending_sweeper(
+    pool: AsyncConnectionPool, producer: EventProducer, settings: GatewaySettings, *, older_than_s: float
+) -> Sweeper:
+    """Publishes partners' submissions and updates left pending (`civicloop_events.outbox`)."""
+    return Sweeper(
+        [PostgresSubmissions(pool), PostgresUpdates(pool)],
+        ProducerEventLog(producer, publish_timeout_s=settings.publish_timeout_s),
+        older_than=timedelta(seconds=older_than_s),
+    )
 
 
 async def start_gateway(settings: GatewaySettings, *, run_consumer: bool = True) -> Gateway:
@@ -127,6 +144,10 @@ async def start_gateway(settings: GatewaySettings, *, run_consumer: bool = True)
         await gateway.config_producer.start()
         if run_consumer:
             gateway.start_consumers()
+        gateway.sweeper = pending_sweeper(
+            pool, gateway.producer, settings, older_than_s=settings.sweep_pending_after_s
+        )
+        gateway.sweeper.start(timedelta(seconds=settings.sweep_every_s))
     except BaseException:
         await gateway.close()
         raise

@@ -84,6 +84,10 @@ class GatewaySettings(ServiceSettings):
     publish_timeout_s: float = Field(
         default=10.0, gt=0, le=60, description="wait for the broker's acknowledgement"
     )
+    sweep_pending_after_s: float = Field(
+        default=60.0, gt=0, description="publish a submission or update left pending this long"
+    )
+    sweep_every_s: float = Field(default=15.0, gt=0, description="how often to look for such rows")
     batch_token_ttl: timedelta = Field(
         default=timedelta(days=30), description="how long a batch service's token can be looked up"
     )

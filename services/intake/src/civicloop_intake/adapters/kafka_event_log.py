@@ -49,6 +49,10 @@ class KafkaEventLog(EventLog):
         if not await self._try_connect():
             self._connecting = asyncio.create_task(self._connect_until_done(), name="intake-kafka-connect")
 
+    async def connect(self) -> bool:
+        """Connect once, without a background retry (for one-shot commands)."""
+        return await self._try_connect()
+
     async def stop(self) -> None:
         if self._connecting is not None:
             self._connecting.cancel()

@@ -239,6 +239,7 @@ async def post_service_request(fmt: str, request: Request) -> Response:
         dedup_window=extra.dedup_window,
         default_phone_region=extra.default_phone_region,
         request_view=_request_view(request),
+        on_the_log=PostgresRequests(state.pool),
     )
     try:
         answer = await submit_request(form, api_key=api_key, ctx=ctx)

@@ -42,6 +42,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway.outbound.open311 import mapping
 from civicloop_gateway.outbound.open311.client import Open311Client, Open311Failure, Open311Permanent
+from civicloop_gateway.outbound.open311.import_numbers import free_import_number
 from civicloop_gateway.outbound.open311.sender import remember_reference
 from civicloop_gateway.outbound.open311.wire import RemoteRequest, RemoteUpdate
 from civicloop_gateway.outbound.ports import BodyRecord
@@ -449,7 +450,7 @@ class Open311Poller:
                 return
             if code is None or location is None:  # a missing one always gave a reason above
                 raise ValueError(f"import {ext}: no service code or location, yet no reason to skip it")
-            number = mapping.import_number(j, b, ext)
+            number = await free_import_number(conn, j, b, ext)
             actor, source = backend_actor(b), backend_source(b)
             when = row.requested_datetime or self.clock()
             imported = Event.create(
