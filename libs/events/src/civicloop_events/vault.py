@@ -71,7 +71,7 @@ class ResidentKeyVault:
                 )
                 row = await cur.fetchone()
                 if row:
-                    resident_id = row[0]
+                    resident_id: UUID = row[0]
                     await self._index(conn, resident_id, digests)
                     return resident_id
             resident_id = uuid6.uuid7()
