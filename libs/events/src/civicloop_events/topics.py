@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -75,10 +76,8 @@ async def ensure_topics(bootstrap: str, topics: Topics, *, timeout_s: float = 60
             existing = set(await admin.list_topics())
             missing = [spec for spec in topics.specs() if spec.name not in existing]
             if missing:
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently by another process
                     await admin.create_topics(missing)
-                except TopicAlreadyExistsError:
-                    pass  # created concurrently by another process
             return [spec.name for spec in missing]
         except KafkaConnectionError:
             if asyncio.get_running_loop().time() > deadline:
