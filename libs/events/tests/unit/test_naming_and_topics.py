@@ -10,6 +10,7 @@ from civicloop_events import CONTRACT_VERSION, REGISTRY, decode_event, encode_ev
 from civicloop_events.payloads import (
     BodyDefined,
     ClusterDetected,
+    EventPayload,
     LocationResolved,
     ServiceAreaDefined,
     ServiceRequestSubmitted,
@@ -124,4 +125,37 @@ def test_schemas_accept_every_name_a_type_was_written_under():
     assert doc["properties"]["type"]["enum"] == ["request.submitted", "intake.service_request.submitted"]
     assert schema_documents()["request.status.changed.v1.json"]["properties"]["type"]["const"] == (
         "request.status.changed"
+    )
+
+
+def test_every_payload_class_of_every_context_module_is_registered():
+    """A class without `@registered`, or a module the package does not import, would be silently left out."""
+    import importlib
+    import pkgutil
+
+    import civicloop_events.payloads as package
+
+    modules = [
+        importlib.import_module(f"{package.__name__}.{m.name}")
+        for m in pkgutil.iter_modules(package.__path__)
+    ]
+    declared = {
+        obj
+        for module in modules
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, EventPayload)
+        and obj is not EventPayload
+        and obj.__module__ == module.__name__
+    }
+    assert declared == set(REGISTRY.models.values())
+    assert {m.__name__.rsplit(".", 1)[1] for m in modules} >= {
+        "requests",
+        "delivery",
+        "geo",
+        "catalogue",
+        "bodies",
+    }
+    assert all(getattr(package, cls.__name__) is cls for cls in declared), (
+        "re-export it from payloads/__init__.py"
     )
