@@ -111,7 +111,7 @@ async def wait_until_applied(
         await asyncio.sleep(poll_s)
 
 
-class _SeekToStoredPositions(ConsumerRebalanceListener):
+class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
     def __init__(self, runner: ConsumerRunner) -> None:
         self.runner = runner
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
 from aiokafka import AIOKafkaConsumer
@@ -13,10 +14,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 from civicloop_events.kafka_connection import client_options
+from civicloop_events.topic_roles import TopicRole
 
-REQUEST_EVENTS = "requests.events"
+if TYPE_CHECKING:
+    from civicloop_events.payloads.base import EventPayload
+
+REQUEST_EVENTS = TopicRole.request_events.value
 REQUEST_EVENTS_DLQ = "requests.events.dlq"
-JURISDICTION_CONFIG = "jurisdiction.config"
+JURISDICTION_CONFIG = TopicRole.jurisdiction_config.value
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,13 @@ class Topics:
     @property
     def jurisdiction_config(self) -> str:
         return self.prefix + JURISDICTION_CONFIG
+
+    def for_role(self, role: TopicRole) -> str:
+        return self.prefix + role.value
+
+    def of(self, payload: EventPayload | type[EventPayload]) -> str:
+        """The topic events of this payload's type go on (each payload class declares its topic's role)."""
+        return self.for_role(payload.topic)
 
     def specs(self) -> list[NewTopic]:
         forever = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}

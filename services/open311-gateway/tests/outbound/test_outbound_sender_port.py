@@ -7,7 +7,13 @@ import asyncio
 
 import pytest
 from civicloop_events import Event, Location, PersonalData, ServiceRequestSubmitted
-from civicloop_events.payloads import BodyDefined, Open311Connection, SendMethod
+from civicloop_events.payloads import (
+    BodyDefined,
+    ExternalReferenceAssigned,
+    Open311Connection,
+    SendFailed,
+    SendMethod,
+)
 from civicloop_events.request_numbers import new_request_number
 from civicloop_gateway.outbound.ports import BodyRecord, OutboundItem, Sender, SendResult, TemporaryFailure
 from civicloop_gateway.outbound.sender_loop import SenderLoop
@@ -112,9 +118,9 @@ async def test_contact_only_when_allowed_and_retries_keep_the_delivery_id(
     assert sender.calls[-1].payload.contact == sealed  # the queue keeps it sealed, as on the log
     [row] = await w.queue_rows(city)
     assert (row["state"], row["attempts"], row["external_id"]) == ("sent", 3, f"SR-{rid}")
-    failed = await w.events_of(rid, "outbound.send_failed")
+    failed = await w.events_of(rid, SendFailed.event_type)
     assert [e.payload.attempt for e in failed] == [1, 2] and all(e.payload.retry_at for e in failed)
-    [ref] = await w.events_of(rid, "outbound.external_reference_assigned")
+    [ref] = await w.events_of(rid, ExternalReferenceAssigned.event_type)
     assert ref.payload.external_id == f"SR-{rid}"
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from civicloop_events.payloads import RequestImported, StatusChanged
 from civicloop_projections.adapters.agent_store import PostgresAgentViewStore
 from civicloop_projections.adapters.catalogue_store import PostgresCatalogueStore
 from civicloop_projections.domain.agent_request import (
@@ -24,6 +25,7 @@ from civicloop_projections.domain.agent_request import (
     Placement,
     Unplaced,
 )
+from civicloop_projections.domain.history import HistoryEntry
 from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore, InMemoryCatalogueStore
 from civicloop_projections.service_layer.ports import AgentViewStore, CatalogueStore
 from projection_events import area_defined, new_jurisdiction, new_number, square
@@ -199,3 +201,35 @@ async def what_is_saved_loads_back_unchanged(projections, make_store):
         )
         await store.save(outside)
         assert await store.load_for_update(number) == outside
+
+
+@pytest.mark.parametrize("make_store", [in_memory, postgres], ids=["in-memory", "postgres"])
+async def test_history_summaries_of_a_type_include_rows_kept_under_its_earlier_name(projections, make_store):
+    """Rows applied before `outbound.request_imported` became `request.imported` keep the name they had."""
+    number = new_number()
+    names = [RequestImported.event_type, "outbound.request_imported", StatusChanged.event_type]
+    async with make_store(projections) as store:
+        for offset, name in enumerate(names):
+            entry = HistoryEntry(
+                event_id=uuid4(),
+                request_number=number,
+                jurisdiction_id="demo",
+                type=name,
+                schema_version=1,
+                occurred_at=datetime(2026, 1, 2, tzinfo=UTC),
+                recorded_at=datetime(2026, 1, 2, tzinfo=UTC),
+                actor_kind="system",
+                actor_id=None,
+                source="outbound",
+                causation_id=None,
+                correlation_id=None,
+                summary={"n": offset},
+            )
+            if isinstance(store, PostgresAgentViewStore):  # a history row sits where its inbox row places it
+                await store.conn.execute(
+                    "insert into projections.inbox (consumer, event_id, topic, partition, kafka_offset)"
+                    " values ('contract', %s, 'requests.events', 0, %s)",
+                    (entry.event_id, offset),
+                )
+            await store.append_history(entry)
+        assert await store.history_summaries(number, RequestImported.event_type) == [{"n": 0}, {"n": 1}]

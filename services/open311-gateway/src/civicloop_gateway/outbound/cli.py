@@ -15,18 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
 from civicloop_events import Actor, ActorKind, Event
 from civicloop_events.consumer import wait_until_applied
-from civicloop_events.payloads import BodyDefined, BodyPaused, BodyResumed, RoutingRule, RoutingRulesDefined
+from civicloop_events.payloads import (
+    BodyDefined,
+    BodyPaused,
+    BodyResumed,
+    EventPayload,
+    RoutingRule,
+    RoutingRulesDefined,
+)
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.settings import ServiceSettings
 from civicloop_runtime.signals import wait_for_stop_signal
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -157,7 +165,7 @@ def status(
     Console(width=200).print(table)
 
 
-def _publish(jurisdiction: str, payloads: list[BaseModel], wait: float) -> bool:
+def _publish(jurisdiction: str, payloads: Sequence[EventPayload], wait: float) -> bool:
     settings = OutboundCliSettings()
 
     async def main() -> bool:
