@@ -8,14 +8,23 @@ export CIVICLOOP_SHARED_DIR ?= $(abspath ../shared)
 UV ?= uv
 PYTEST_ARGS ?=
 
-.PHONY: help deps up down topics migrate seed run stop test test-slow lint bench schemas
+# Every package of the workspace, found by its source folder: libraries are type-checked strict, services plainly
+# (pyproject.toml, [tool.mypy]); each source folder is on mypy's path so packages are checked against each other.
+LIBRARIES := $(notdir $(wildcard libs/*/src/civicloop_*))
+SERVICES := $(notdir $(wildcard services/*/src/civicloop_* services/*/*/src/civicloop_*))
+EMPTY :=
+MYPYPATH_OF_WORKSPACE := $(subst $(EMPTY) $(EMPTY),:,$(wildcard libs/*/src services/*/src services/*/*/src))
+
+.PHONY: help python-deps deps up down topics migrate seed run stop test test-unit test-slow lint bench schemas
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-deps: ## install what is missing: uv, the Python workspace (from the lock file), Kafka, PostgreSQL + PostGIS
+python-deps: ## install what is missing of the Python side: uv, the workspace and its dev tools (from the lock file)
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet --disable-pip-version-check uv
 	@$(UV) sync --all-packages --frozen --quiet
+
+deps: python-deps ## install what is missing: the Python side, Kafka, PostgreSQL + PostGIS
 	@deploy/local/postgres.sh install
 	@mkdir -p .run/kafka && deploy/local/kafka.sh fetch
 
@@ -46,15 +55,23 @@ run: seed ## install what is missing, start everything with demo data, print the
 stop: ## stop the service processes started by `make run`
 	@deploy/local/services.sh stop
 
-test: up ## run the test suite against the real broker and database
-	@$(UV) run --frozen lint-imports --no-cache >/dev/null || { $(UV) run --frozen lint-imports --no-cache; exit 1; }
+test: up lint ## every static check (`make lint`), then the test suite against the real broker and database
 	@$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)
+
+# Broker and database point at a closed port here, so a test that needs either fails instead of passing by luck.
+test-unit: python-deps ## only the tests that need no broker and no database (every test not marked integration or slow)
+	@CIVICLOOP_KAFKA_BOOTSTRAP=127.0.0.1:9 CIVICLOOP_PG_DSN=postgresql://nobody@127.0.0.1:9/none \
+		$(UV) run --frozen pytest -m "not integration and not slow" $(PYTEST_ARGS)
 
 test-slow: up ## run only the slow and soak tests
 	@$(UV) run --frozen pytest -m slow $(PYTEST_ARGS)
 
-lint: deps ## ruff over the workspace
-	@$(UV) run --frozen ruff check .
+lint: python-deps ## every static check: ruff's rules and format, the import contracts, mypy (strict on the libraries)
+	@$(UV) run --frozen ruff check --quiet .
+	@$(UV) run --frozen ruff format --check --quiet .
+	@$(UV) run --frozen lint-imports --no-cache >/dev/null || { $(UV) run --frozen lint-imports --no-cache; exit 1; }
+	@MYPYPATH=$(MYPYPATH_OF_WORKSPACE) $(UV) run --frozen mypy $(addprefix -p ,$(LIBRARIES))
+	@MYPYPATH=$(MYPYPATH_OF_WORKSPACE) $(UV) run --frozen mypy $(addprefix -p ,$(SERVICES))
 
 schemas: deps ## regenerate the checked-in JSON Schemas of the event contract
 	@$(UV) run --frozen civicloop-events schemas --write

@@ -15,7 +15,7 @@ import uuid
 
 import httpx
 import psycopg
-from civicloop_events import Actor, Event, ServiceDefined
+from civicloop_events import REGISTRY, Actor, Event, ServiceDefined, ServiceRequestSubmitted
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics, ensure_topics
 from civicloop_testing.processes import ServiceProcess
@@ -95,8 +95,8 @@ async def projection_lags(dsn: str, sent: dict[str, float], timeout: float = 120
             cur = await conn.execute(
                 "select h.request_number, extract(epoch from i.applied_at)"
                 " from projections.agent_request_history h join projections.inbox i using (event_id)"
-                " where h.request_number = any(%s) and h.type = 'intake.service_request.submitted'",
-                (list(sent),),
+                " where h.request_number = any(%s) and h.type = any(%s)",
+                (list(sent), REGISTRY.names_of(ServiceRequestSubmitted.event_type)),
             )
             rows = await cur.fetchall()
             if len(rows) == len(sent) or time.monotonic() > deadline:

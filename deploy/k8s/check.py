@@ -320,7 +320,7 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
     # Kafka: one cluster, replication that fits, partitions agreed everywhere.
     kafka = [o for o in objects if o["kind"] == "Kafka"]
     if len(kafka) != 1:
-        return f + ["expected exactly one Kafka"]
+        return [*f, "expected exactly one Kafka"]
     cluster = kafka[0]["metadata"]["name"]
     brokers = sum(
         o["spec"]["replicas"]
@@ -628,7 +628,7 @@ def check_ingresses(objects: list[dict]) -> list[str]:
     try:
         public, private = gateway_paths()
     except ImportError as exc:
-        return f + [f"open311-gateway: cannot read its routes ({exc}); run with `uv run`"]
+        return [*f, f"open311-gateway: cannot read its routes ({exc}); run with `uv run`"]
     for path in public:
         if not any(host == base.hostname and tls and ingress_routes(p, path) for host, tls, p in to_gateway):
             f.append(f"open311-gateway: {path} is not published over TLS on {base.hostname}")
@@ -656,7 +656,7 @@ def check_geo_ingress(
     try:
         public, private = geo_paths()
     except ImportError as exc:
-        return f + [f"geo: cannot read its routes ({exc}); run with `uv run`"]
+        return [*f, f"geo: cannot read its routes ({exc}); run with `uv run`"]
     for path in public:
         if not any(tls and ingress_routes(p, path) for _, tls, p in to_geo):
             f.append(f"geo: {path} is not published over TLS")

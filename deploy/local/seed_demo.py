@@ -227,7 +227,7 @@ async def seed_config(bootstrap: str, topics: Topics) -> None:
 
 def demo_reports(count: int) -> list[dict]:
     data = shared_data()
-    rng = random.Random(311)
+    rng = random.Random(311)  # noqa: S311 - a fixed seed, so every demo holds the same reports; nothing secret
     if data:
         with (data / "requests" / "la-311-2017-sample.csv").open(newline="") as fh:
             rows = [r for r in csv.DictReader(fh) if r["Latitude"] and r["RequestType"] in LA_TYPES]

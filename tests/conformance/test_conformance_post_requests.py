@@ -427,7 +427,7 @@ async def test_PR_01_form_with_charset_content_type(gateway, fmt):
     """G-11, PR-01, G-10: the spec's exact header `application/x-www-form-urlencoded; charset=utf-8`."""
     from urllib.parse import urlencode
 
-    marker = unique("Charset pothole – ß")
+    marker = unique("Charset pothole – ß")  # noqa: RUF001 - non-ASCII on purpose
     body = urlencode(
         {
             "api_key": gateway.partner.key,

@@ -93,7 +93,7 @@ async def test_G_11_every_answer_has_the_spec_content_type(gateway, fmt):
 
 # -- §9.11 ------------------------------------------------------------------------------------------------------
 
-NON_ASCII = "Schlagloch vor Nr. 12 – größer als 30 cm · Нида́ · 水たまり · دوار · 🚧 · naïve café · ½ m · “quoted” 'single'"
+NON_ASCII = "Schlagloch vor Nr. 12 – größer als 30 cm · Нида́ · 水たまり · دوار · 🚧 · naïve café · ½ m · “quoted” 'single'"  # noqa: RUF001 - non-ASCII on purpose
 
 
 async def test_G_10_non_ascii_description_round_trips(gateway, fmt):

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from civicloop_events import Actor, Event, ServiceAreaDefined, ServiceDefined, StatusChanged
+from civicloop_events.payloads import ServiceRequestSubmitted
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import partition_extents
 from civicloop_intake import database as intake_database
@@ -122,7 +123,7 @@ async def test_a_post_to_intake_appears_in_the_agent_view_with_history_and_one_t
             "ward-7",
         )
         assert request["location"] == {"lat": 34.0522, "long": -118.2437}
-        assert [h["type"] for h in request["history"]] == ["intake.service_request.submitted"]
+        assert [h["type"] for h in request["history"]] == [ServiceRequestSubmitted.event_type]
 
         # an agent's status change flows to the same view and to the resident's track page
         producer = EventProducer(kafka_bootstrap, fresh_topics.request_events)
@@ -142,7 +143,7 @@ async def test_a_post_to_intake_appears_in_the_agent_view_with_history_and_one_t
         )
         assert view.json()["status"] == "in_progress"
         assert [h["type"] for h in view.json()["history"]] == [
-            "intake.service_request.submitted",
+            ServiceRequestSubmitted.event_type,
             "request.status.changed",
         ]
         track = await intake.get(
@@ -165,13 +166,13 @@ async def test_a_post_to_intake_appears_in_the_agent_view_with_history_and_one_t
     publish = next(
         s
         for s in spans
-        if s.name == "publish intake.service_request.submitted"
+        if s.name == f"publish {ServiceRequestSubmitted.event_type}"
         and s.attributes.get("civicloop.request_id") == number
     )
     applied = [
         s
         for s in spans
-        if s.name == "apply intake.service_request.submitted"
+        if s.name == f"apply {ServiceRequestSubmitted.event_type}"
         and s.attributes.get("civicloop.request_id") == number
     ]
     assert publish.parent is not None, "the producer span hangs under intake's HTTP span"

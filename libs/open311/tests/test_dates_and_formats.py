@@ -21,7 +21,7 @@ def test_G_40_output_has_seconds_and_a_zone():
 
 
 def test_G_40_naive_datetimes_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must carry a timezone"):
         format_w3c(datetime(2024, 5, 1))
 
 

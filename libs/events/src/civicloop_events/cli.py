@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from typing import Any
 
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -33,7 +34,7 @@ def schemas_cmd(
     typer.echo("schemas up to date")
 
 
-async def _replay(bootstrap: str, topic: str, request_id: str) -> list[dict]:
+async def _replay(bootstrap: str, topic: str, request_id: str) -> list[dict[str, Any]]:
     """Read the whole topic (every partition, from offset 0) and keep the events of one request, in log order."""
     # Subscribing without a group assigns every partition of the topic; no offsets are committed.
     consumer = AIOKafkaConsumer(
@@ -49,7 +50,7 @@ async def _replay(bootstrap: str, topic: str, request_id: str) -> list[dict]:
         if not partitions:
             raise RuntimeError(f"topic {topic} does not exist")
         ends = await consumer.end_offsets(partitions)
-        history = []
+        history: list[dict[str, Any]] = []
         while [tp for tp in partitions if await _behind(consumer, tp, ends[tp])]:
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
@@ -73,7 +74,8 @@ async def _behind(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int) -> b
         return False
     if tp not in consumer.assignment():  # assignment is still being made
         return True
-    return (await consumer.position(tp)) < end
+    position: int = await consumer.position(tp)
+    return position < end
 
 
 @app.command()

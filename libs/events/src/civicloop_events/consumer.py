@@ -85,7 +85,7 @@ async def read_positions(
         f"select partition, next_offset from {_schema(schema)}.consumer_positions where consumer = %s and topic = %s",
         (consumer, topic),
     )
-    return {p: o for p, o in await cur.fetchall()}
+    return dict(await cur.fetchall())
 
 
 async def wait_until_applied(
@@ -111,7 +111,7 @@ async def wait_until_applied(
         await asyncio.sleep(poll_s)
 
 
-class _SeekToStoredPositions(ConsumerRebalanceListener):
+class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
     def __init__(self, runner: ConsumerRunner) -> None:
         self.runner = runner
 

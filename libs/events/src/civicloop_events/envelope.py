@@ -5,11 +5,14 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import UUID
 
 import uuid6
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from civicloop_events.payloads.base import EventPayload
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -56,7 +59,8 @@ class Event(BaseModel, Generic[P]):
 
     `request_id` is the request number and the Kafka key, so all events of one request are totally ordered.
     Jurisdiction-configuration events (catalogue, service areas) have no request: their key is the jurisdiction.
-    `schema_version` is the payload's version as written; readers always see the registry's latest version.
+    `type` is the canonical name of the payload's type (an event written under an earlier name is read under the
+    current one); `schema_version` is the payload's version as written; readers always see the latest version.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -77,7 +81,7 @@ class Event(BaseModel, Generic[P]):
     @classmethod
     def create(
         cls,
-        payload: BaseModel,
+        payload: EventPayload,
         *,
         request_id: str | None,
         jurisdiction_id: str,
@@ -92,8 +96,8 @@ class Event(BaseModel, Generic[P]):
         eid = event_id or new_event_id()
         return cls(
             event_id=eid,
-            type=payload.event_type,  # type: ignore[attr-defined]
-            schema_version=payload.schema_version,  # type: ignore[attr-defined]
+            type=payload.event_type,
+            schema_version=payload.schema_version,
             request_id=request_id,
             jurisdiction_id=jurisdiction_id,
             occurred_at=occurred_at or now,

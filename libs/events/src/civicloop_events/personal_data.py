@@ -1,6 +1,6 @@
 """Personal data in an immutable log: sealed with a per-resident key (crypto-shredding, DESIGN §4).
 
-An event carries only `SealedPersonalData`. The key lives in PostgreSQL (`civicloop_events.vault`); erasing it makes
+An event carries only `SealedPersonalData`. The key lives in PostgreSQL (`civicloop_runtime.vault`); erasing it makes
 every sealed copy on the log unreadable, which is how a resident is erased from a log that is never rewritten.
 """
 

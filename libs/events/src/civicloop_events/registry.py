@@ -1,6 +1,8 @@
-"""From (type, schema_version) to payload model, with upcasters run on read.
+"""From (type, schema_version) to payload model, with aliases of renamed types and upcasters run on read.
 
-Stored events are never rewritten: an old version is upcast in memory, step by step, to the latest model of its type.
+Stored events are never rewritten: an event written under an old name is read under its current name, and an old
+version is upcast in memory, step by step, to the latest model of its type. Payload classes register themselves
+with `@registered` (in `civicloop_events.payloads.base`); importing `civicloop_events` imports every payload module.
 """
 
 from __future__ import annotations
@@ -8,37 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from civicloop_events.envelope import Event
-from civicloop_events.payloads import (
-    BackendUpdateReceived,
-    BodyDefined,
-    BodyPaused,
-    BodyResumed,
-    ClusterDetected,
-    CommentAdded,
-    DuplicateSuspected,
-    EventPayload,
-    ExternalReferenceAssigned,
-    LocationCorrected,
-    LocationResolved,
-    LocationUnresolved,
-    MergedAsDuplicate,
-    PartnerAuthorised,
-    PartnerKeyRevoked,
-    RequestImported,
-    Routed,
-    RoutingRulesDefined,
-    SendFailed,
-    SentToBackend,
-    ServiceAreaDefined,
-    ServiceDefined,
-    ServiceRequestSubmitted,
-    ServiceRequestSubmittedV1,
-    StatusChanged,
-    upcast_submitted_v1_v2,
-)
+
+if TYPE_CHECKING:
+    from civicloop_events.payloads.base import EventPayload
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -47,31 +24,63 @@ class UnknownEventType(Exception):
     """An event whose (type, version) this contract does not know: a poison message for this reader."""
 
 
+def upcaster_name(from_version: int) -> str:
+    """The static method a class of version N carries to upgrade N-1 (pyeventsourcing's `upcast_v1_v2`)."""
+    return f"upcast_v{from_version}_v{from_version + 1}"
+
+
 @dataclass
 class EventRegistry:
     models: dict[tuple[str, int], type[EventPayload]] = field(default_factory=dict)
     upcasters: dict[tuple[str, int], Upcaster] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    """An earlier name of a type (still on the log) -> its canonical name."""
 
-    def register(self, model: type[EventPayload], *, upcast_from_previous: Upcaster | None = None) -> None:
-        key = (model.event_type, model.schema_version)
+    def register(self, model: type[EventPayload]) -> None:
+        """Add one (type, version). A version after the first needs the previous one and its upcaster."""
+        event_type, version = model.event_type, model.schema_version
+        key = (event_type, version)
         if key in self.models:
             raise ValueError(f"{key} registered twice")
-        if model.schema_version > 1:
-            if upcast_from_previous is None:
-                raise ValueError(f"{key} needs an upcaster from v{model.schema_version - 1}")
-            self.upcasters[(model.event_type, model.schema_version - 1)] = upcast_from_previous
+        if event_type in self.aliases:
+            raise ValueError(f"{event_type!r} is already an alias of {self.aliases[event_type]!r}")
+        if version > 1:
+            upcast = getattr(model, upcaster_name(version - 1), None)
+            if upcast is None:
+                raise ValueError(f"{key} needs an upcaster `{upcaster_name(version - 1)}`")
+            if (event_type, version - 1) not in self.models:
+                raise ValueError(f"{key}: its upcaster starts from v{version - 1}, which is not registered")
+            self.upcasters[(event_type, version - 1)] = upcast
+        for alias in model.aliases:
+            if any(t == alias for t, _ in self.models) or self.aliases.get(alias, event_type) != event_type:
+                raise ValueError(f"alias {alias!r} of {event_type!r} is already taken")
+            self.aliases[alias] = event_type
         self.models[key] = model
 
+    def canonical(self, event_type: str) -> str:
+        """The current name of a type, given it or one of its earlier names."""
+        return self.aliases.get(event_type, event_type)
+
+    def names_of(self, event_type: str) -> list[str]:
+        """The canonical name first, then every earlier name that still decodes to it."""
+        canonical = self.canonical(event_type)
+        return [canonical, *sorted(a for a, t in self.aliases.items() if t == canonical)]
+
+    def event_types(self) -> list[str]:
+        return sorted({t for t, _ in self.models})
+
     def latest_version(self, event_type: str) -> int:
+        event_type = self.canonical(event_type)
         versions = [v for (t, v) in self.models if t == event_type]
         if not versions:
             raise UnknownEventType(event_type)
         return max(versions)
 
     def latest_models(self) -> list[type[EventPayload]]:
-        return [self.models[(t, self.latest_version(t))] for t in sorted({t for t, _ in self.models})]
+        return [self.models[(t, self.latest_version(t))] for t in self.event_types()]
 
     def upcast(self, event_type: str, version: int, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        event_type = self.canonical(event_type)
         if (event_type, version) not in self.models:
             raise UnknownEventType(f"{event_type} v{version}")
         latest = self.latest_version(event_type)
@@ -81,44 +90,19 @@ class EventRegistry:
         return version, payload
 
     def decode(self, raw: dict[str, Any]) -> Event[Any]:
-        """A raw envelope (as stored) -> an `Event` whose payload is the latest model of its type."""
+        """A raw envelope (as stored) -> an `Event` of the type's current name and latest payload model."""
         try:
-            event_type, version = raw["type"], int(raw["schema_version"])
+            event_type, version = self.canonical(raw["type"]), int(raw["schema_version"])
         except (KeyError, TypeError, ValueError) as exc:
             raise UnknownEventType(f"not an envelope: {exc}") from exc
         version, payload = self.upcast(event_type, version, raw.get("payload") or {})
         model = self.models[(event_type, version)]
-        return Event[model].model_validate({**raw, "schema_version": version, "payload": payload})  # type: ignore[valid-type]
+        return Event[model].model_validate(  # type: ignore[valid-type]
+            {**raw, "type": event_type, "schema_version": version, "payload": payload}
+        )
 
 
 REGISTRY = EventRegistry()
-REGISTRY.register(ServiceRequestSubmittedV1)
-REGISTRY.register(ServiceRequestSubmitted, upcast_from_previous=upcast_submitted_v1_v2)
-REGISTRY.register(StatusChanged)
-REGISTRY.register(CommentAdded)
-REGISTRY.register(ServiceDefined)
-REGISTRY.register(ServiceAreaDefined)
-REGISTRY.register(PartnerAuthorised)
-REGISTRY.register(PartnerKeyRevoked)
-for _model in (
-    BodyDefined,
-    BodyPaused,
-    BodyResumed,
-    RoutingRulesDefined,
-    Routed,
-    SentToBackend,
-    SendFailed,
-    ExternalReferenceAssigned,
-    BackendUpdateReceived,
-    RequestImported,
-    LocationResolved,
-    LocationCorrected,
-    LocationUnresolved,
-    DuplicateSuspected,
-    MergedAsDuplicate,
-    ClusterDetected,
-):
-    REGISTRY.register(_model)
 
 
 def encode_event(event: Event[Any]) -> bytes:

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from civicloop_events import CONTRACT_VERSION
 from civicloop_events.envelope import Event
 from civicloop_events.registry import REGISTRY, EventRegistry
 
@@ -23,8 +24,13 @@ def schema_documents(registry: EventRegistry = REGISTRY) -> dict[str, dict[str, 
         name = f"{event_type}.v{version}.json"
         schema = Event[model].model_json_schema()  # type: ignore[valid-type]
         schema["$id"] = f"{BASE_URI}/{event_type}/v{version}"
+        schema["$comment"] = f"civicloop-events contract {CONTRACT_VERSION}; topic role {model.topic.value}"
         schema["title"] = f"{event_type} v{version}"
-        schema["properties"]["type"]["const"] = event_type
+        names = registry.names_of(event_type)
+        if len(names) == 1:
+            schema["properties"]["type"]["const"] = event_type
+        else:  # earlier names are on the log and still valid
+            schema["properties"]["type"]["enum"] = names
         schema["properties"]["schema_version"]["const"] = version
         docs[name] = schema
     return docs
@@ -36,7 +42,7 @@ def render(doc: dict[str, Any]) -> str:
 
 def write(directory: Path = SCHEMA_DIR) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: list[Path] = []
     for name, doc in schema_documents().items():
         path = directory / name
         path.write_text(render(doc))

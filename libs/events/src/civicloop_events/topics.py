@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
 from aiokafka import AIOKafkaConsumer
@@ -12,10 +14,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 from civicloop_events.kafka_connection import client_options
+from civicloop_events.topic_roles import TopicRole
 
-REQUEST_EVENTS = "requests.events"
+if TYPE_CHECKING:
+    from civicloop_events.payloads.base import EventPayload
+
+REQUEST_EVENTS = TopicRole.request_events.value
 REQUEST_EVENTS_DLQ = "requests.events.dlq"
-JURISDICTION_CONFIG = "jurisdiction.config"
+JURISDICTION_CONFIG = TopicRole.jurisdiction_config.value
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,13 @@ class Topics:
     @property
     def jurisdiction_config(self) -> str:
         return self.prefix + JURISDICTION_CONFIG
+
+    def for_role(self, role: TopicRole) -> str:
+        return self.prefix + role.value
+
+    def of(self, payload: EventPayload | type[EventPayload]) -> str:
+        """The topic events of this payload's type go on (each payload class declares its topic's role)."""
+        return self.for_role(payload.topic)
 
     def specs(self) -> list[NewTopic]:
         forever = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
@@ -63,10 +76,8 @@ async def ensure_topics(bootstrap: str, topics: Topics, *, timeout_s: float = 60
             existing = set(await admin.list_topics())
             missing = [spec for spec in topics.specs() if spec.name not in existing]
             if missing:
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently by another process
                     await admin.create_topics(missing)
-                except TopicAlreadyExistsError:
-                    pass  # created concurrently by another process
             return [spec.name for spec in missing]
         except KafkaConnectionError:
             if asyncio.get_running_loop().time() > deadline:

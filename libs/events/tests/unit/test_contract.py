@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 from civicloop_events import REGISTRY, Event, UnknownEventType, decode_event, encode_event
-from civicloop_events.payloads import Location, ServiceRequestSubmitted, upcast_submitted_v1_v2
+from civicloop_events.payloads import (
+    UNPLACED_ADDRESS_ID,
+    Location,
+    ServiceRequestSubmitted,
+    upcast_submitted_v1_v2,
+)
 from civicloop_events.registry import EventRegistry
 from civicloop_events.schemas import drift
 from pydantic import ValidationError
@@ -33,7 +38,7 @@ def test_golden_fixture_decodes_to_the_latest_version(path: Path):
 
 
 def test_v1_submission_is_upcast_to_a_location_and_a_media_list():
-    event = decode_event(golden("intake.service_request.submitted.v1.json"))
+    event = decode_event(golden("history/intake.service_request.submitted.v1.json"))
     assert isinstance(event.payload, ServiceRequestSubmitted)
     assert event.payload.location == Location(
         lat=34.073216645, long=-118.266861909, address_string="2111 W BELLEVUE AVE, 90026"
@@ -44,7 +49,7 @@ def test_v1_submission_is_upcast_to_a_location_and_a_media_list():
 
 
 def test_upcaster_is_pure():
-    v1 = golden("intake.service_request.submitted.v1.json")["payload"]
+    v1 = golden("history/intake.service_request.submitted.v1.json")["payload"]
     before = json.dumps(v1, sort_keys=True)
     upcast_submitted_v1_v2(v1)
     assert json.dumps(v1, sort_keys=True) == before
@@ -95,7 +100,7 @@ def test_location_needs_a_place_and_both_coordinates():
 
 
 def test_caused_events_share_the_correlation_id():
-    first = decode_event(golden("intake.service_request.submitted.v2.json"))
+    first = decode_event(golden("request.submitted.v2.json"))
     from civicloop_events import Actor, StatusChanged
 
     second = Event.create(
@@ -109,3 +114,29 @@ def test_caused_events_share_the_correlation_id():
     assert second.causation_id == first.event_id
     assert second.correlation_id == first.correlation_id
     assert second.key == first.request_id.encode()
+
+
+def test_a_v1_submission_that_named_no_place_upcasts_to_an_unplaced_location():
+    """v1 required no place; such an event must be read (agents place it), not dead-lettered."""
+    event = decode_event(golden("history/intake.service_request.submitted.v1.no_place.json"))
+    assert isinstance(event.payload, ServiceRequestSubmitted)
+    assert event.type == ServiceRequestSubmitted.event_type and event.schema_version == 2
+    assert event.payload.location == Location(address_id=UNPLACED_ADDRESS_ID)
+    assert not event.payload.location.has_point and event.payload.location.address_string is None
+    assert event.payload.media_urls == [] and event.payload.preferred_channel.value == "none"
+
+
+@pytest.mark.parametrize(
+    ("flat", "location"),
+    [
+        ({"lat": 34.07}, {"address_id": UNPLACED_ADDRESS_ID}),
+        ({"long": -118.2, "address_string": "1 Main St"}, {"address_string": "1 Main St"}),
+        ({"address_string": ""}, {"address_id": UNPLACED_ADDRESS_ID}),
+        ({"address_string": "x" * 600}, {"address_string": "x" * 500}),
+        ({"lat": 0.0, "long": 0.0}, {"lat": 0.0, "long": 0.0}),
+    ],
+    ids=["lone-lat", "lone-long-with-address", "empty-address", "address-too-long", "null-island"],
+)
+def test_every_v1_location_shape_upcasts_to_a_valid_location(flat, location):
+    upcast = upcast_submitted_v1_v2({"service_code": "pothole", **flat})
+    assert Location.model_validate(upcast["location"]) == Location.model_validate(location)

@@ -1,3 +1,4 @@
+import json
 import uuid
 
 import pytest
@@ -17,9 +18,11 @@ def test_seal_then_unseal_round_trips_and_hides_the_clear_text(name, email, phon
     rid, key = uuid.uuid4(), new_key()
     sealed = seal(data, resident_id=rid, key=key)
     wire = sealed.model_dump_json()
+    # The field names are the schema's, not data: a name such as "resi" may appear in "resident_id".
+    values = " ".join(str(v) for v in json.loads(wire).values())
     for clear in (name, email, phone):
         if clear and len(clear) >= 4:
-            assert clear not in wire
+            assert clear not in values
     assert unseal(sealed, key=key) == data
 
 

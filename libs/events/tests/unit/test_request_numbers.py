@@ -50,9 +50,9 @@ def test_parse_rejects_what_cannot_be_a_number(text):
 
 
 def test_encode_rejects_values_outside_40_bits():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="holds 40 bits"):
         rn.encode(1 << 40)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="holds 40 bits"):
         rn.encode(-1)
 
 

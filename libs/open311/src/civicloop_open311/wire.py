@@ -347,10 +347,7 @@ def as_datetime(value: Any) -> datetime | None:
 def as_media_url(value: Any) -> str | None:
     """`media_url` as one URL: a string, the first of an array of strings, or of objects with `url` (SR-23)."""
     for item in _as_list(value):
-        if isinstance(item, dict):
-            url = as_text(item.get("url"))
-        else:
-            url = as_text(item)
+        url = as_text(item.get("url")) if isinstance(item, dict) else as_text(item)
         if url:
             return url
     return None

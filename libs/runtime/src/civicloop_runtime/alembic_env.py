@@ -9,7 +9,10 @@ from sqlalchemy import create_engine
 def run(*, schema: str) -> None:
     config = context.config
     schema = config.attributes.get("schema", schema)
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic was given no sqlalchemy.url")
+    engine = create_engine(url)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -38,3 +39,16 @@ def is_current(url: str, script_location: str | Path, schema: str) -> bool:
             return set(ctx.get_current_heads()) == set(script.get_heads())
     finally:
         engine.dispose()
+
+
+# A service's schemas, in the order they are migrated: (schema, Alembic script location).
+Schemas = Sequence[tuple[str, str | Path]]
+
+
+def upgrade_all(url: str, schemas: Schemas) -> None:
+    for schema, script_location in schemas:
+        upgrade(url, script_location, schema)
+
+
+def all_current(url: str, schemas: Schemas) -> bool:
+    return all(is_current(url, script_location, schema) for schema, script_location in schemas)

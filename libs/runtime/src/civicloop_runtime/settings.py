@@ -1,15 +1,48 @@
-"""Settings common to every service; each service extends `ServiceSettings` with its own."""
+"""Settings common to every service (environment variables prefixed `CIVICLOOP_`); each service extends
+`ServiceSettings` with its own, or `VaultPepperSettings` when it seals or digests personal data.
+
+No secret has a default: a secret is either given or, where the service can do without, absent.
+"""
 
 from __future__ import annotations
 
+import enum
+from typing import Self
+
 from civicloop_events.topics import Topics
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Public, so that dev and test need no secret; refused anywhere else.
+DEV_PEPPER = "civicloop-development-pepper-not-secret"
+
+
+class Environment(str, enum.Enum):
+    production = "production"
+    staging = "staging"
+    dev = "dev"
+    test = "test"
+
+    @property
+    def relaxed(self) -> bool:
+        """dev and test may run on public development values where production needs a secret."""
+        return self in (Environment.dev, Environment.test)
+
+
+def plain_libpq_dsn(dsn: str) -> str:
+    """psycopg wants the plain `postgresql://` scheme; accept SQLAlchemy's and the short one too."""
+    for prefix in ("postgresql+psycopg://", "postgres://"):
+        if dsn.startswith(prefix):
+            return "postgresql://" + dsn[len(prefix) :]
+    return dsn
 
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CIVICLOOP_", extra="ignore")
 
+    env: Environment = Field(
+        default=Environment.production, description="production unless told: forgetting it fails safe"
+    )
     kafka_bootstrap: str = Field(
         default="127.0.0.1:39092", description="host:port[,host:port] of the brokers"
     )
@@ -19,6 +52,9 @@ class ServiceSettings(BaseSettings):
     pool_min_size: int = 1
     pool_max_size: int = 10
     log_level: str = "INFO"
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1_024, description="larger request bodies are answered 413"
+    )
     consumer_max_attempts: int = Field(default=5, ge=1, description="handler attempts before dead-lettering")
     consumer_backoff_initial_s: float = Field(default=0.1, gt=0)
     consumer_backoff_max_s: float = Field(default=5.0, gt=0)
@@ -27,11 +63,7 @@ class ServiceSettings(BaseSettings):
     @field_validator("pg_dsn")
     @classmethod
     def _plain_libpq_dsn(cls, v: str) -> str:
-        # Accept SQLAlchemy-style URLs too; psycopg wants the plain scheme.
-        for prefix in ("postgresql+psycopg://", "postgres://"):
-            if v.startswith(prefix):
-                return "postgresql://" + v[len(prefix) :]
-        return v
+        return plain_libpq_dsn(v)
 
     @property
     def topics(self) -> Topics:
@@ -40,3 +72,32 @@ class ServiceSettings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return "postgresql+psycopg://" + self.pg_dsn.removeprefix("postgresql://")
+
+
+class VaultPepperSettings(ServiceSettings):
+    """For services that digest or seal personal data with the vault pepper.
+
+    The pepper keys the digests by which a resident is found again; it is a secret and has no default in production.
+    Rule: `CIVICLOOP_VAULT_PEPPER` (at least 16 bytes) is required unless `CIVICLOOP_ENV` is `dev` or `test`, where
+    the public `DEV_PEPPER` is used when none is given; `DEV_PEPPER` is refused anywhere else. Changing the pepper of
+    a live deployment makes every known resident a new one: do it only with a re-index.
+    """
+
+    vault_pepper: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _pepper_rule(self) -> Self:
+        given = self.vault_pepper.get_secret_value() if self.vault_pepper else None
+        if given is None and not self.env.relaxed:
+            raise ValueError(
+                "CIVICLOOP_VAULT_PEPPER is required (at least 16 bytes) unless CIVICLOOP_ENV is dev or test"
+            )
+        if given is not None and len(given.encode()) < 16:
+            raise ValueError("CIVICLOOP_VAULT_PEPPER must be at least 16 bytes")
+        if given == DEV_PEPPER and not self.env.relaxed:
+            raise ValueError("the public development pepper cannot be used outside dev and test")
+        return self
+
+    @property
+    def pepper(self) -> bytes:
+        return (self.vault_pepper.get_secret_value() if self.vault_pepper else DEV_PEPPER).encode()

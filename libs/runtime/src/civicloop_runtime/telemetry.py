@@ -1,4 +1,8 @@
-"""OpenTelemetry tracing. Spans are exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+"""OpenTelemetry tracing. Spans are exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+
+Every processor added here is wrapped in `RedactingSpanProcessor`: no exported span holds a query string or a
+secret, whatever instrumentation made it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from civicloop_runtime.redaction import RedactingSpanProcessor
 
 
 def configure_tracing(service: str, *, extra_processor: SpanProcessor | None = None) -> TracerProvider:
@@ -20,8 +26,8 @@ def configure_tracing(service: str, *, extra_processor: SpanProcessor | None = N
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+            provider.add_span_processor(RedactingSpanProcessor(BatchSpanProcessor(OTLPSpanExporter())))
         trace.set_tracer_provider(provider)
     if extra_processor is not None:
-        provider.add_span_processor(extra_processor)
+        provider.add_span_processor(RedactingSpanProcessor(extra_processor))
     return provider

@@ -47,7 +47,7 @@ def kafka_bootstrap() -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_dsn() -> Iterator[str]:
+def pg_admin_dsn() -> str:
     try:
         with psycopg.connect(ADMIN_DSN, connect_timeout=5) as conn:
             conn.execute("select 1")
@@ -55,7 +55,7 @@ def pg_admin_dsn() -> Iterator[str]:
         pytest.fail(
             f"PostgreSQL is not reachable at {ADMIN_DSN} ({exc}); start it with `make up`", pytrace=False
         )
-    yield ADMIN_DSN
+    return ADMIN_DSN
 
 
 def create_database(admin_dsn: str, prefix: str = "cl_test") -> str:

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[4]
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        _, port = s.getsockname()
+        return int(port)
 
 
 def script(name: str) -> str:

@@ -1,20 +1,29 @@
-"""The one place that wires adapters: the pool, the producer, the geocoder and the consumer runners."""
+"""The one place that wires geo's adapters: the pool, the producer, the geocoder, the consumers and the sweep.
+
+`bootstrap(settings, ...)` takes its adapters as parameters: what a caller passes is used as it is (and stays the
+caller's to close), what it leaves out is built from the settings (and closed by `Geo.close`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+import contextlib
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 from civicloop_events import Event
-from civicloop_events.consumer import ConsumerRunner, Handler
+from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
-from civicloop_runtime.consumers import consumer_runner
-from civicloop_runtime.db import open_pool
+from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
+from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.resources import owned_pool, owned_producer
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_geo import database
 from civicloop_geo.adapters.area_store import AreaVersions, PostgresAreaResolver
+from civicloop_geo.adapters.background import ClusterSweeper, config_caught_up, sweep_once
 from civicloop_geo.adapters.geocoders import make_geocoder
 from civicloop_geo.adapters.kafka_publisher import KafkaEventPublisher
 from civicloop_geo.adapters.request_places import PostgresRequestPlaces
@@ -54,90 +63,138 @@ def cluster_policy(settings: GeoSettings) -> ClusterPolicy:
 
 @dataclass
 class Geo:
-    """The process's open resources; runners are made fresh each time (a stopped Kafka consumer cannot restart)."""
+    """A running geo: its adapters and, where it has a producer, its consumers and the cluster sweep."""
 
     settings: GeoSettings
     pool: AsyncConnectionPool
     geocoder: Geocoder
     areas: PostgresAreaResolver  # the AreaResolver port, plus listings for the query API
     producer: EventProducer | None = None
+    consumers: ServiceConsumers | None = None
+    sweeper: ClusterSweeper | None = None
+    opened: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     @property
     def publisher(self) -> KafkaEventPublisher:
         if self.producer is None:
-            raise RuntimeError("publishing needs the producer: bootstrap(..., with_producer=True)")
+            raise RuntimeError("publishing needs the producer: bootstrap(settings, producer=...)")
         return KafkaEventPublisher(self.producer)
 
     def requests_runner(self) -> ConsumerRunner:
-        publisher, policy = self.publisher, placing_policy(self.settings)
-
-        async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-            deps = PlacingDeps(
-                geocoder=self.geocoder,
-                areas=self.areas,
-                places=PostgresRequestPlaces(conn),
-                publisher=publisher,
-                policy=policy,
-            )
-            await when_request_event_place_and_check(deps, event)
-
-        return self._runner(self.settings.requests_consumer_name, self.settings.topics.request_events, handle)
+        return self._consumers().runner(self.settings.requests_consumer_name)
 
     def config_runner(self) -> ConsumerRunner:
-        async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-            await when_config_changes_keep_areas_and_services(
-                AreaVersions(conn), PostgresRequestPlaces(conn), event
-            )
+        return self._consumers().runner(self.settings.config_consumer_name)
 
-        return self._runner(
-            self.settings.config_consumer_name, self.settings.topics.jurisdiction_config, handle
-        )
+    async def sweep_once(self, *, now: datetime | None = None) -> list[Event[Any]] | None:
+        """One cluster sweep now; None when another replica is sweeping."""
+        return await sweep_once(self.pool, self.publisher, cluster_policy(self.settings), now=now)
 
-    def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
-        if self.producer is None:
-            raise RuntimeError("consumers need the producer: bootstrap(..., with_producer=True)")
-        return consumer_runner(
-            self.settings,
-            name=name,
-            topic=topic,
-            handler=handler,
-            pool=self.pool,
-            producer=self.producer,
-            schema=SCHEMA,
+    def _consumers(self) -> ServiceConsumers:
+        if self.consumers is None:
+            raise RuntimeError("consumers need the producer: bootstrap(settings, producer=...)")
+        return self.consumers
+
+    def readiness_checks(self) -> dict[str, Check]:
+        return service_checks(
+            self.pool,
+            migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
+            consumers=self.consumers.supervisors if self.consumers else (),
         )
 
     async def close(self) -> None:
-        aclose = getattr(self.geocoder, "aclose", None)
-        if aclose is not None:  # a remote geocoder's HTTP client
-            await aclose()
-        if self.producer is not None:
-            await self.producer.stop()
-        await self.pool.close()
+        """Stop the sweep and the consumers, then close what bootstrap opened (not what its caller passed in)."""
+        await self.opened.aclose()
 
 
-async def bootstrap(settings: GeoSettings, *, with_producer: bool) -> Geo:
-    pool = await open_pool(
-        settings.pg_dsn,
-        min_size=settings.pool_min_size,
-        max_size=settings.pool_max_size,
-        name="civicloop-geo",
-    )
-    producer = None
+async def bootstrap(
+    settings: GeoSettings,
+    *,
+    pool: AsyncConnectionPool | None = None,
+    producer: EventProducer | None = None,
+    geocoder: Geocoder | None = None,
+    areas: PostgresAreaResolver | None = None,
+    start_consumers: bool = True,
+) -> Geo:
+    """With `start_consumers`, requests are being placed and checked for duplicates, and clusters swept; without,
+    the query API only (a producer passed in still makes the runners and `sweep_once`)."""
+    opened = AsyncExitStack()
     try:
-        if with_producer:
-            producer = EventProducer(
-                settings.kafka_bootstrap, settings.topics.request_events, client_id="civicloop-geo"
+        pool = pool or await owned_pool(settings, opened, name="civicloop-geo")
+        if producer is None and start_consumers:
+            producer = await owned_producer(
+                settings, opened, topic=settings.topics.request_events, client_id="civicloop-geo"
             )
-            await producer.start()
-        return Geo(
+        if geocoder is None:
+            geocoder = make_geocoder(settings, pool)
+            aclose = getattr(geocoder, "aclose", None)
+            if aclose is not None:  # a remote geocoder's HTTP client
+                opened.push_async_callback(aclose)
+        geo = Geo(
             settings=settings,
             pool=pool,
-            geocoder=make_geocoder(settings, pool),
-            areas=PostgresAreaResolver(pool),
+            geocoder=geocoder,
+            areas=areas or PostgresAreaResolver(pool),
             producer=producer,
+            opened=opened,
         )
-    except BaseException:
         if producer is not None:
-            await producer.stop()
-        await pool.close()
+            geo.consumers = _consumers(geo, producer)
+            opened.push_async_callback(geo.consumers.stop)
+        if start_consumers and geo.consumers is not None:
+            geo.consumers.start()
+            geo.sweeper = ClusterSweeper(
+                pool, geo.publisher, cluster_policy(settings), interval_s=settings.cluster_sweep_interval_s
+            )
+            opened.push_async_callback(geo.sweeper.stop)
+            geo.sweeper.start()
+    except BaseException:
+        await opened.aclose()
         raise
+    return geo
+
+
+def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
+    settings, publisher, policy = geo.settings, geo.publisher, placing_policy(geo.settings)
+
+    async def place_and_check(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        deps = PlacingDeps(
+            geocoder=geo.geocoder,
+            areas=geo.areas,
+            places=PostgresRequestPlaces(conn),
+            publisher=publisher,
+            policy=policy,
+        )
+        await when_request_event_place_and_check(deps, event)
+
+    async def keep_areas_and_services(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await when_config_changes_keep_areas_and_services(
+            AreaVersions(conn), PostgresRequestPlaces(conn), event
+        )
+
+    def config_folded() -> contextlib.AbstractAsyncContextManager[None]:
+        return config_caught_up(
+            geo.pool,
+            bootstrap_servers=settings.kafka_bootstrap,
+            topic=settings.topics.jurisdiction_config,
+            consumer=settings.config_consumer_name,
+        )
+
+    return ServiceConsumers(
+        settings,
+        pool=geo.pool,
+        schema=SCHEMA,
+        dead_letters=producer,
+        specs=[
+            # Requests wait for the configuration as it stood at start (service areas before placing).
+            ConsumerSpec(
+                settings.requests_consumer_name,
+                settings.topics.request_events,
+                place_and_check,
+                config_folded,
+            ),
+            ConsumerSpec(
+                settings.config_consumer_name, settings.topics.jurisdiction_config, keep_areas_and_services
+            ),
+        ],
+    )

@@ -9,11 +9,12 @@ from civicloop_runtime import migrations
 from civicloop_geo.settings import SCHEMA
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SCHEMAS: tuple[tuple[str, Path], ...] = ((SCHEMA, MIGRATIONS),)
 
 
 def migrate(sqlalchemy_url: str) -> None:
-    migrations.upgrade(sqlalchemy_url, MIGRATIONS, SCHEMA)
+    migrations.upgrade_all(sqlalchemy_url, SCHEMAS)
 
 
 def is_current(sqlalchemy_url: str) -> bool:
-    return migrations.is_current(sqlalchemy_url, MIGRATIONS, SCHEMA)
+    return migrations.all_current(sqlalchemy_url, SCHEMAS)

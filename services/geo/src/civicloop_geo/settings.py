@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from civicloop_runtime.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 SCHEMA = "geo"
 
@@ -29,8 +29,8 @@ class GeoSettings(ServiceSettings):
     geocoder_url: str = Field(
         default="", description="base URL of the remote geocoder (nominatim, pelias, census)"
     )
-    geocoder_api_key: str = Field(
-        default="", description="API key of the remote geocoder, where it needs one"
+    geocoder_api_key: SecretStr | None = Field(
+        default=None, description="API key of the remote geocoder, where it needs one"
     )
     geocoder_timeout_s: float = Field(default=5.0, gt=0, le=60)
     geocoder_user_agent: str = Field(

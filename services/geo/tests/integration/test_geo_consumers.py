@@ -36,7 +36,6 @@ from civicloop_events.topics import Topics
 from civicloop_geo.adapters.gazetteer_loader import AddressRecord, load_address_points
 from civicloop_geo.bootstrap import Geo, bootstrap
 from civicloop_geo.domain.addresses import parse_address
-from civicloop_geo.entrypoints.background import start_consumers, stop_consumers
 from civicloop_geo.settings import GeoSettings
 from civicloop_runtime.db import open_pool
 from civicloop_testing import read_all_records
@@ -76,12 +75,10 @@ def settings_for(dsn: str, topics: Topics, kafka_bootstrap: str) -> GeoSettings:
 
 @asynccontextmanager
 async def running(settings: GeoSettings) -> AsyncIterator[Geo]:
-    geo = await bootstrap(settings, with_producer=True)
-    supervisors = start_consumers(geo)
+    geo = await bootstrap(settings)
     try:
         yield geo
     finally:
-        await stop_consumers(supervisors)
         await geo.close()
 
 

@@ -7,6 +7,7 @@ the servers record what the adapters sent, so the tests check the query paramete
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -28,6 +29,8 @@ from civicloop_geo.adapters.remote_geocoders import (
 from civicloop_geo.domain.places import MatchKind
 from civicloop_geo.service_layer.ports import GeocoderUnavailable
 from civicloop_geo.settings import GeoSettings
+from civicloop_testing.observability import captured_output
+from opentelemetry import trace
 
 pytestmark = pytest.mark.integration
 
@@ -406,3 +409,40 @@ async def test_make_geocoder_follows_the_settings(provider, geo_pool):
     finally:
         for g in (pelias, census, nominatim):
             await g.aclose()
+
+
+async def refused(tracer: trace.Tracer, geocoder: PeliasGeocoder, address: str) -> None:
+    """A geocoding the provider refuses, logged with its traceback and recorded on its span, as a consumer does."""
+    with tracer.start_as_current_span("place request"):
+        try:
+            await geocoder.geocode("la", address)
+        except httpx.HTTPStatusError:
+            logging.getLogger("civicloop.geo").exception("geocoding refused")
+            raise
+
+
+async def test_the_address_typed_and_the_api_key_reach_neither_logs_nor_spans(provider):
+    """httpx logs every request's URL at INFO, and a refused one raises with the URL in its message: both pass the
+    one redaction point (logging setup and tracer provider), so neither the address nor the key leaves geo."""
+    address, key = "2111 W Bellevue Ave, Los Angeles", "ge-secret-key-93c1"
+    provider.routes["/v1/search"] = Route(body=PELIAS_SEARCH)
+    geocoder = PeliasGeocoder(provider.url, api_key=key, user_agent=UA)
+    tracer = trace.get_tracer("geo-tests")
+    with captured_output("geo") as out:
+        try:
+            with tracer.start_as_current_span("place request"):
+                assert await geocoder.geocode("la", address)
+            provider.routes["/v1/search"] = Route(404, {"error": "not found"})
+            with pytest.raises(httpx.HTTPStatusError):
+                await refused(tracer, geocoder, address)
+        finally:
+            await geocoder.aclose()
+    assert provider.requests[0][1]["text"] == [address]  # the provider did get them
+    messages = [line["message"] for line in out.log_lines()]
+    assert any(m.startswith("HTTP Request: GET http://127.0.0.1") for m in messages), messages
+    assert "geocoding refused" in messages
+    [_, refused_span] = out.spans
+    assert [e.name for e in refused_span.events] == ["exception"]
+    captured = out.text()
+    for secret in (key, "Bellevue", "2111"):
+        assert secret not in captured, secret

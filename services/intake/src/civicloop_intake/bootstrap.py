@@ -1,52 +1,84 @@
-"""The one place that builds intake's adapters and hands them to the handlers."""
+"""The one place that builds intake's adapters and hands them to the handlers.
+
+`bootstrap(settings, ...)` takes every adapter as a parameter: what a caller passes is used as it is (and stays the
+caller's to close), what it leaves out is built from the settings (and closed by `Intake.close`). Tests wire fakes
+through this same function.
+"""
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
-from civicloop_events.vault import ResidentKeyVault
-from civicloop_runtime.db import open_pool
+import psycopg
+from civicloop_events import Event
+from civicloop_events.outbox import Sweeper
+from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
 from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.resources import owned_pool
+from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake import database
 from civicloop_intake.adapters.kafka_event_log import KafkaEventLog
-from civicloop_intake.adapters.postgres_catalogue import PostgresCatalogue, apply_to_catalogue
+from civicloop_intake.adapters.postgres_catalogue import (
+    CATALOGUE_CONSUMER,
+    PostgresCatalogue,
+    PostgresCatalogueRows,
+)
 from civicloop_intake.adapters.postgres_corrections import PostgresCorrections
 from civicloop_intake.adapters.postgres_merges import PostgresMerges
 from civicloop_intake.adapters.postgres_submissions import PostgresSubmissions
 from civicloop_intake.adapters.postgres_tracking import (
     TRACKING_CONSUMER,
+    PostgresTrackingRows,
     PostgresTrackingView,
-    apply_to_tracking,
 )
-from civicloop_intake.adapters.projections import CATALOGUE_CONSUMER, SupervisedProjection
 from civicloop_intake.adapters.vault import PostgresVault
 from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.corrections import CorrectLocation
 from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.service_layer.correct import CorrectionReceipt, correct_location
+from civicloop_intake.service_layer.folds import (
+    when_request_event_update_tracking,
+    when_service_defined_update_catalogue,
+)
 from civicloop_intake.service_layer.merge import MergeReceipt, merge_duplicate
+from civicloop_intake.service_layer.ports import (
+    Catalogue,
+    Corrections,
+    EventLog,
+    Merges,
+    Submissions,
+    TrackingView,
+    Vault,
+)
 from civicloop_intake.service_layer.submit import SubmissionReceipt, submit_service_request
 from civicloop_intake.service_layer.track import TrackedRequestView, track_request
 from civicloop_intake.settings import IntakeSettings
 
+SCHEMA = "intake"
+
 
 @dataclass
 class Intake:
-    """A running intake: its resources and the handlers bound to them."""
+    """A running intake: its adapters and the handlers bound to them."""
 
     settings: IntakeSettings
-    pool: AsyncConnectionPool
-    event_log: KafkaEventLog
-    vault: PostgresVault
-    catalogue: PostgresCatalogue
-    submissions: PostgresSubmissions
-    tracking: PostgresTrackingView
-    merges: PostgresMerges
-    corrections: PostgresCorrections
-    projections: list[SupervisedProjection] = field(default_factory=list)
+    event_log: EventLog
+    vault: Vault
+    catalogue: Catalogue
+    submissions: Submissions
+    tracking: TrackingView
+    merges: Merges
+    corrections: Corrections
+    pool: AsyncConnectionPool | None = None
+    consumers: ServiceConsumers | None = None
+    opened: AsyncExitStack = field(default_factory=AsyncExitStack)
+    sweeper: Sweeper | None = None
 
     async def submit(self, cmd: SubmitServiceRequest, *, idempotency_key: str) -> SubmissionReceipt:
         return await submit_service_request(
@@ -59,6 +91,7 @@ class Intake:
             default_jurisdiction=self.settings.default_jurisdiction,
             default_region=self.settings.default_phone_region,
             hash_key=self.settings.pepper,
+            on_the_log=self.tracking,
         )
 
     async def merge(self, cmd: MergeDuplicate, *, number: str, agent_id: str) -> MergeReceipt:
@@ -100,71 +133,122 @@ class Intake:
         )
 
     def readiness_checks(self) -> dict[str, Check]:
+        """Database, migrations and Kafka (the consumers restart by themselves; commands need only these)."""
+        if self.pool is None:
+            return {}
+        event_log = self.event_log
         return service_checks(
             self.pool,
             migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
-            kafka_connected=lambda: self.event_log.connected,
+            kafka_connected=(lambda: event_log.connected) if isinstance(event_log, KafkaEventLog) else None,
         )
 
     async def close(self) -> None:
-        for projection in self.projections:
-            await projection.stop()
-        await self.event_log.stop()
-        await self.pool.close()
+        """Stop the consumers, then close what bootstrap opened (not what its caller passed in)."""
+        await self.opened.aclose()
 
 
-async def start_intake(settings: IntakeSettings) -> Intake:
+async def bootstrap(
+    settings: IntakeSettings,
+    *,
+    pool: AsyncConnectionPool | None = None,
+    event_log: EventLog | None = None,
+    vault: Vault | None = None,
+    catalogue: Catalogue | None = None,
+    submissions: Submissions | None = None,
+    tracking: TrackingView | None = None,
+    merges: Merges | None = None,
+    corrections: Corrections | None = None,
+    start_consumers: bool = True,
+) -> Intake:
+    """A running intake; with `start_consumers`, the catalogue and track views are being folded from the log."""
     topics = settings.topics
-    prefix = settings.topic_prefix  # isolates consumer groups the way it isolates topics
-    pool = await open_pool(
-        settings.pg_dsn,
-        min_size=settings.pool_min_size,
-        max_size=settings.pool_max_size,
-        name="civicloop-intake",
-    )
-    event_log = KafkaEventLog(
-        bootstrap_servers=settings.kafka_bootstrap,
-        topic=topics.request_events,
-        publish_timeout_s=settings.publish_timeout_s,
-        connect_timeout_s=settings.kafka_connect_timeout_s,
-    )
-    tracking_consumer = prefix + TRACKING_CONSUMER
-    intake = Intake(
-        settings=settings,
-        pool=pool,
-        event_log=event_log,
-        vault=PostgresVault(ResidentKeyVault(pool, pepper=settings.pepper)),
-        catalogue=PostgresCatalogue(pool),
-        submissions=PostgresSubmissions(pool),
-        tracking=PostgresTrackingView(pool, topic=topics.request_events, consumer=tracking_consumer),
-        merges=PostgresMerges(pool),
-        corrections=PostgresCorrections(pool),
-    )
-    intake.projections = [
-        SupervisedProjection(
-            name=prefix + CATALOGUE_CONSUMER,
-            topic=topics.jurisdiction_config,
-            dead_letter_topic=topics.dead_letters,
-            handler=apply_to_catalogue,
-            bootstrap_servers=settings.kafka_bootstrap,
-            pool=pool,
-            event_log=event_log,
-        ),
-        SupervisedProjection(
-            name=tracking_consumer,
-            topic=topics.request_events,
-            dead_letter_topic=topics.dead_letters,
-            handler=apply_to_tracking,
-            bootstrap_servers=settings.kafka_bootstrap,
-            pool=pool,
-            event_log=event_log,
-        ),
-    ]
+    opened = AsyncExitStack()
     try:
-        await event_log.start()
-        for projection in intake.projections:
-            projection.start()
+        adapters = (vault, catalogue, submissions, tracking, merges, corrections)
+        if pool is None and (start_consumers or any(a is None for a in adapters)):
+            pool = await owned_pool(settings, opened, name="civicloop-intake")
+        if event_log is None:
+            kafka_log = KafkaEventLog(
+                bootstrap_servers=settings.kafka_bootstrap,
+                topic=topics.request_events,
+                publish_timeout_s=settings.publish_timeout_s,
+                connect_timeout_s=settings.kafka_connect_timeout_s,
+            )
+            opened.push_async_callback(kafka_log.stop)
+            await kafka_log.start()
+            event_log = kafka_log
+        tracking_consumer = settings.topic_prefix + TRACKING_CONSUMER
+        if pool is not None:
+            vault = vault or PostgresVault(ResidentKeyVault(pool, pepper=settings.pepper))
+            catalogue = catalogue or PostgresCatalogue(pool)
+            submissions = submissions or PostgresSubmissions(pool)
+            tracking = tracking or PostgresTrackingView(
+                pool, topic=topics.request_events, consumer=tracking_consumer
+            )
+            merges = merges or PostgresMerges(pool)
+            corrections = corrections or PostgresCorrections(pool)
+        if vault is None or catalogue is None or submissions is None or tracking is None:
+            raise TypeError("unreachable: without a pool every adapter was passed")
+        if merges is None or corrections is None:
+            raise TypeError("unreachable: without a pool every adapter was passed")
+        intake = Intake(
+            settings=settings,
+            event_log=event_log,
+            vault=vault,
+            catalogue=catalogue,
+            submissions=submissions,
+            tracking=tracking,
+            merges=merges,
+            corrections=corrections,
+            pool=pool,
+            opened=opened,
+        )
+        if start_consumers and pool is not None:
+            intake.consumers = _consumers(settings, pool, event_log, tracking_consumer)
+            opened.push_async_callback(intake.consumers.stop)
+            intake.consumers.start()
+        if start_consumers and pool is not None:
+            intake.sweeper = _sweeper(intake)
+            opened.push_async_callback(intake.sweeper.stop)
+            intake.sweeper.start(timedelta(seconds=settings.sweep_every_s))
     except BaseException:
-        await intake.close()
+        await opened.aclose()
         raise
     return intake
+
+
+def _consumers(
+    settings: IntakeSettings, pool: AsyncConnectionPool, event_log: EventLog, tracking_consumer: str
+) -> ServiceConsumers:
+    if not isinstance(event_log, KafkaEventLog):
+        raise TypeError("intake's consumers dead-letter through the Kafka event log: pass none to bootstrap")
+
+    async def update_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await when_service_defined_update_catalogue(PostgresCatalogueRows(conn), event)
+
+    async def update_tracking(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await when_request_event_update_tracking(PostgresTrackingRows(conn), event)
+
+    topics = settings.topics
+    return ServiceConsumers(
+        settings,
+        pool=pool,
+        schema=SCHEMA,
+        dead_letters=event_log.producer,  # the consumers start once the event log has connected
+        specs=[
+            ConsumerSpec(
+                settings.topic_prefix + CATALOGUE_CONSUMER, topics.jurisdiction_config, update_catalogue
+            ),
+            ConsumerSpec(tracking_consumer, topics.request_events, update_tracking),
+        ],
+    )
+
+
+def _sweeper(intake: Intake) -> Sweeper:
+    """Publishes what a command left pending (its client never retried); one replica at a time sweeps a table."""
+    return Sweeper(
+        [intake.submissions, intake.corrections, intake.merges],
+        intake.event_log,
+        older_than=timedelta(seconds=intake.settings.sweep_pending_after_s),
+    )

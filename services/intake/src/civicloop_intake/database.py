@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from civicloop_events.vault import VAULT_MIGRATIONS
 from civicloop_runtime import migrations
+from civicloop_runtime.vault import VAULT_MIGRATIONS
 
 INTAKE_MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 SCHEMAS: tuple[tuple[str, str], ...] = (("vault", VAULT_MIGRATIONS), ("intake", INTAKE_MIGRATIONS))
 
 
 def migrate(sqlalchemy_url: str) -> None:
-    for schema, script_location in SCHEMAS:
-        migrations.upgrade(sqlalchemy_url, script_location, schema)
+    migrations.upgrade_all(sqlalchemy_url, SCHEMAS)
 
 
 def is_current(sqlalchemy_url: str) -> bool:
-    return all(migrations.is_current(sqlalchemy_url, location, schema) for schema, location in SCHEMAS)
+    return migrations.all_current(sqlalchemy_url, SCHEMAS)

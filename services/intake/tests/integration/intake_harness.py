@@ -21,7 +21,7 @@ from civicloop_events.payloads import AttributeDatatype, AttributeValue, Service
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
 from civicloop_intake import database
-from civicloop_intake.adapters.projections import CATALOGUE_CONSUMER
+from civicloop_intake.adapters.postgres_catalogue import CATALOGUE_CONSUMER
 from civicloop_intake.entrypoints.http import create_app
 from civicloop_intake.settings import Environment, IntakeSettings
 from civicloop_testing import read_all_records as read_all

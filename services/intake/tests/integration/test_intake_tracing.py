@@ -1,6 +1,7 @@
 """One trace from the HTTP request to the Kafka record; nothing personal in any span."""
 
 import pytest
+from civicloop_events import ServiceRequestSubmitted
 from civicloop_runtime.telemetry import configure_tracing
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -32,7 +33,7 @@ async def test_the_request_span_is_the_parent_of_the_producer_span(spans, intake
     finished = spans.get_finished_spans()
     [server] = [s for s in finished if s.kind is SpanKind.SERVER and s.name == "POST /api/v1/requests"]
     [publish] = [s for s in finished if s.kind is SpanKind.PRODUCER]
-    assert publish.name == "publish intake.service_request.submitted"
+    assert publish.name == f"publish {ServiceRequestSubmitted.event_type}"
     assert publish.parent is not None and publish.parent.span_id == server.context.span_id
     assert publish.context.trace_id == server.context.trace_id
 

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 from civicloop_events import ServiceRequestSubmitted, decode_event
-from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.vault import ResidentKeyVault
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ async def test_a_submission_lands_on_the_log_with_the_contact_sealed(intake, cap
     [record] = await intake.records()
     assert (record.partition, record.offset) == (position["partition"], position["offset"])
     assert record.key == number.encode()
-    assert dict(record.headers)["event_type"] == b"intake.service_request.submitted"
+    assert dict(record.headers)["event_type"] == ServiceRequestSubmitted.event_type.encode()
     for clear in CLEAR:
         assert clear not in record.value, clear
 
@@ -107,4 +107,4 @@ async def test_readyz_is_200_when_database_migrations_and_kafka_are_up(intake):
 async def test_metrics_count_published_events(intake):
     await intake.client.post("/api/v1/requests", json=BODY)
     metrics = (await intake.client.get("/metrics")).text
-    assert 'civicloop_events_published_total{type="intake.service_request.submitted"}' in metrics
+    assert f'civicloop_events_published_total{{type="{ServiceRequestSubmitted.event_type}"}}' in metrics

@@ -7,7 +7,7 @@ from civicloop_events.payloads import (
     RequestStatus,
     Routed,
 )
-from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.vault import ResidentKeyVault
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from civicloop_events import Event, PersonalData, SealedPersonalData
+from civicloop_events.outbox_memory import InMemoryOutbox
 from civicloop_events.personal_data import PersonalDataUnreadable
+from civicloop_intake.bootstrap import Intake, bootstrap
 from civicloop_intake.domain.catalogue import CatalogueEntry
 from civicloop_intake.domain.corrections import Correction
 from civicloop_intake.domain.merging import Merge
@@ -18,19 +20,17 @@ from civicloop_intake.domain.submissions import LogPosition, Submission, Submiss
 from civicloop_intake.domain.tracking import TrackedRequest
 from civicloop_intake.service_layer.ports import (
     Catalogue,
-    CorrectionLock,
     Corrections,
     EventLog,
     EventLogUnavailable,
     MergeLedger,
-    MergeLock,
     Merges,
     RequestNumberTaken,
-    SubmissionLock,
     Submissions,
     TrackingView,
     Vault,
 )
+from civicloop_intake.settings import Environment, IntakeSettings
 
 
 class FakeCatalogue(Catalogue):
@@ -41,22 +41,11 @@ class FakeCatalogue(Catalogue):
         return self.entries.get((jurisdiction_id, service_code))
 
 
-class _FakeLock(SubmissionLock):
-    def __init__(self, store: FakeSubmissions, submission: Submission) -> None:
-        self.store = store
-        self.submission = submission
-
-    async def mark_published(self, position: LogPosition) -> Submission:
-        self.submission = replace(self.submission, state=SubmissionState.published, position=position)
-        self.store.rows[self.submission.idempotency_key] = self.submission
-        return self.submission
-
-
-class FakeSubmissions(Submissions):
+class FakeSubmissions(InMemoryOutbox, Submissions):
     def __init__(self) -> None:
+        super().__init__("intake.submissions")
         self.rows: dict[str, Submission] = {}
         self.taken_numbers: set[str] = set()
-        self._locks: dict[str, asyncio.Lock] = {}
 
     async def get(self, idempotency_key: str) -> Submission | None:
         return self.rows.get(idempotency_key)
@@ -67,12 +56,11 @@ class FakeSubmissions(Submissions):
         if submission.request_number in self.taken_numbers | {s.request_number for s in self.rows.values()}:
             raise RequestNumberTaken(submission.request_number)
         self.rows[submission.idempotency_key] = submission
+        self.put(submission.idempotency_key, [submission.event_json])
         return None
 
-    @asynccontextmanager
-    async def locked(self, idempotency_key: str) -> AsyncIterator[SubmissionLock]:
-        async with self._locks.setdefault(idempotency_key, asyncio.Lock()):
-            yield _FakeLock(self, self.rows[idempotency_key])
+    def on_published(self, key: str, position: LogPosition | None) -> None:
+        self.rows[key] = replace(self.rows[key], state=SubmissionState.published, position=position)
 
 
 class FakeEventLog(EventLog):
@@ -119,51 +107,28 @@ class _FakeLedger(MergeLedger):
         if merge.duplicate in self.store.rows:
             raise KeyError(merge.duplicate)  # the primary key of intake.merges
         self.store.rows[merge.duplicate] = merge
+        self.store.put(merge.duplicate, [merge.event_json])
 
 
-class _FakeMergeLock(MergeLock):
-    def __init__(self, store: FakeMerges, merge: Merge) -> None:
-        self.store = store
-        self.merge = merge
-
-    async def mark_published(self, position: LogPosition) -> Merge:
-        self.merge = replace(self.merge, state=SubmissionState.published, position=position)
-        self.store.rows[self.merge.duplicate] = self.merge
-        return self.merge
-
-
-class FakeMerges(Merges):
+class FakeMerges(InMemoryOutbox, Merges):
     def __init__(self) -> None:
+        super().__init__("intake.merges")
         self.rows: dict[str, Merge] = {}
         self._serial = asyncio.Lock()
-        self._locks: dict[str, asyncio.Lock] = {}
 
     @asynccontextmanager
     async def serialised(self) -> AsyncIterator[MergeLedger]:
         async with self._serial:
             yield _FakeLedger(self)
 
-    @asynccontextmanager
-    async def locked(self, duplicate: str) -> AsyncIterator[MergeLock]:
-        async with self._locks.setdefault(duplicate, asyncio.Lock()):
-            yield _FakeMergeLock(self, self.rows[duplicate])
+    def on_published(self, key: str, position: LogPosition | None) -> None:
+        self.rows[key] = replace(self.rows[key], state=SubmissionState.published, position=position)
 
 
-class _FakeCorrectionLock(CorrectionLock):
-    def __init__(self, store: FakeCorrections, correction: Correction) -> None:
-        self.store = store
-        self.correction = correction
-
-    async def mark_published(self, position: LogPosition) -> Correction:
-        self.correction = replace(self.correction, state=SubmissionState.published, position=position)
-        self.store.rows[self.correction.idempotency_key] = self.correction
-        return self.correction
-
-
-class FakeCorrections(Corrections):
+class FakeCorrections(InMemoryOutbox, Corrections):
     def __init__(self) -> None:
+        super().__init__("intake.location_corrections")
         self.rows: dict[str, Correction] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
 
     async def get(self, idempotency_key: str) -> Correction | None:
         return self.rows.get(idempotency_key)
@@ -172,12 +137,11 @@ class FakeCorrections(Corrections):
         if correction.idempotency_key in self.rows:
             return self.rows[correction.idempotency_key]
         self.rows[correction.idempotency_key] = correction
+        self.put(correction.idempotency_key, [correction.event_json])
         return None
 
-    @asynccontextmanager
-    async def locked(self, idempotency_key: str) -> AsyncIterator[CorrectionLock]:
-        async with self._locks.setdefault(idempotency_key, asyncio.Lock()):
-            yield _FakeCorrectionLock(self, self.rows[idempotency_key])
+    def on_published(self, key: str, position: LogPosition | None) -> None:
+        self.rows[key] = replace(self.rows[key], state=SubmissionState.published, position=position)
 
 
 class FakeTrackingView(TrackingView):
@@ -191,71 +155,16 @@ class FakeTrackingView(TrackingView):
         return True
 
 
-class FakeIntake:
-    """Stands in for `bootstrap.Intake` behind the HTTP routes: the real handlers over the fakes above."""
-
-    def __init__(self, catalogue: FakeCatalogue) -> None:
-        self.catalogue = catalogue
-        self.submissions = FakeSubmissions()
-        self.vault = FakeVault()
-        self.event_log = FakeEventLog()
-        self.tracking = FakeTrackingView()
-        self.merges = FakeMerges()
-        self.corrections = FakeCorrections()
-
-    async def submit(self, cmd: Any, *, idempotency_key: str) -> Any:
-        from civicloop_intake.service_layer.submit import submit_service_request
-
-        return await submit_service_request(
-            cmd,
-            idempotency_key=idempotency_key,
-            catalogue=self.catalogue,
-            submissions=self.submissions,
-            vault=self.vault,
-            event_log=self.event_log,
-            default_jurisdiction="demo",
-            default_region="US",
-            hash_key=b"0123456789abcdef",
-        )
-
-    async def track(self, *, number: str, phone: str, after: LogPosition | None) -> Any:
-        from civicloop_intake.service_layer.track import track_request
-
-        return await track_request(
-            number=number,
-            phone=phone,
-            after=after,
-            tracking=self.tracking,
-            catalogue=self.catalogue,
-            vault=self.vault,
-            default_region="US",
-            wait_s=0.05,
-        )
-
-    async def merge(self, cmd: Any, *, number: str, agent_id: str) -> Any:
-        from civicloop_intake.service_layer.merge import merge_duplicate
-
-        return await merge_duplicate(
-            cmd,
-            number=number,
-            agent_id=agent_id,
-            tracking=self.tracking,
-            merges=self.merges,
-            event_log=self.event_log,
-            wait_s=0.05,
-        )
-
-    async def correct_location(self, cmd: Any, *, number: str, agent_id: str, idempotency_key: str) -> Any:
-        from civicloop_intake.service_layer.correct import correct_location
-
-        return await correct_location(
-            cmd,
-            number=number,
-            agent_id=agent_id,
-            idempotency_key=idempotency_key,
-            tracking=self.tracking,
-            merges=self.merges,
-            corrections=self.corrections,
-            event_log=self.event_log,
-            wait_s=0.05,
-        )
+async def intake_on_fakes(catalogue: FakeCatalogue) -> Intake:
+    """The real `bootstrap` with every port a fake: no database, no broker, no consumers."""
+    return await bootstrap(
+        IntakeSettings(env=Environment.test, read_your_writes_timeout_s=0.05),
+        catalogue=catalogue,
+        submissions=FakeSubmissions(),
+        vault=FakeVault(),
+        event_log=FakeEventLog(),
+        tracking=FakeTrackingView(),
+        merges=FakeMerges(),
+        corrections=FakeCorrections(),
+        start_consumers=False,
+    )

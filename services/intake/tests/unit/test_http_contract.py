@@ -6,14 +6,14 @@ from civicloop_intake.domain.catalogue import CatalogueEntry
 from civicloop_intake.entrypoints.http import create_app
 from civicloop_intake.entrypoints.routes import get_intake
 from civicloop_intake.settings import Environment, IntakeSettings
-from intake_fakes import FakeCatalogue, FakeIntake
+from intake_fakes import FakeCatalogue, intake_on_fakes
 
 BODY = {"service_code": "pothole", "description": "Deep hole", "lat": 38.9, "long": -77.0}
 
 
 @pytest.fixture
-def intake():
-    return FakeIntake(FakeCatalogue(CatalogueEntry("demo", "pothole", "Pothole", active=True)))
+async def intake():
+    return await intake_on_fakes(FakeCatalogue(CatalogueEntry("demo", "pothole", "Pothole", active=True)))
 
 
 @pytest.fixture

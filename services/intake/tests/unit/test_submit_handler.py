@@ -1,14 +1,17 @@
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from civicloop_events import ServiceRequestSubmitted, encode_event, request_numbers
+from civicloop_events.payloads import RequestStatus
 from civicloop_intake.domain.catalogue import CatalogueEntry
 from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
+from civicloop_intake.domain.tracking import TrackedRequest
 from civicloop_intake.domain.validation import InvalidSubmission
 from civicloop_intake.service_layer.ports import EventLogUnavailable
 from civicloop_intake.service_layer.submit import submit_service_request
-from intake_fakes import FakeCatalogue, FakeEventLog, FakeSubmissions, FakeVault
+from intake_fakes import FakeCatalogue, FakeEventLog, FakeSubmissions, FakeTrackingView, FakeVault
 
 BODY = {
     "service_code": "pothole",
@@ -102,7 +105,7 @@ async def test_a_submission_the_broker_did_not_take_is_completed_by_its_retry(wo
 async def test_a_number_already_taken_is_drawn_again(world, monkeypatch):
     world.submissions.taken_numbers.add("AAAA-AAAA")
     draws = iter(["AAAA-AAAA", "BBBB-BBBB"])
-    monkeypatch.setattr(request_numbers, "new_request_number", lambda: next(draws))
+    monkeypatch.setattr(request_numbers, "draw", lambda producer, randbits=None: next(draws))
     receipt = await world.submit()
     assert receipt.request_number == "BBBB-BBBB"
 
@@ -119,3 +122,40 @@ async def test_without_a_jurisdiction_the_default_one_is_used_and_the_key_is_per
     other = await world.submit({**BODY, "jurisdiction_id": "demo"}, key="key-2")
     assert other.created
     assert world.submissions.rows["key-1"].body_hash == world.submissions.rows["key-2"].body_hash
+
+
+async def test_numbers_are_drawn_inside_intakes_tag(world):
+    receipt = await world.submit()
+    assert request_numbers.producer_of(receipt.request_number) == "intake"
+
+
+async def test_when_every_draw_is_taken_the_submission_is_refused_and_nothing_is_stored(world, monkeypatch):
+    world.submissions.taken_numbers.add("1AAA-AAAA")
+    monkeypatch.setattr(request_numbers, "draw", lambda producer, randbits=None: "1AAA-AAAA")
+    with pytest.raises(request_numbers.RequestNumbersExhausted):
+        await world.submit()
+    assert world.submissions.rows == {} and world.event_log.events == []
+
+
+async def test_a_number_a_request_on_the_log_already_has_is_drawn_again(world, monkeypatch):
+    """A number made before the producer tags, by the gateway say, may lie inside intake's tag."""
+    on_the_log = FakeTrackingView()
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    on_the_log.rows["1AAA-AAAA"] = TrackedRequest(
+        "1AAA-AAAA", "demo", "pothole", "hole", RequestStatus.open, t0, t0
+    )
+    draws = iter(["1AAA-AAAA", "1BBB-BBBB"])
+    monkeypatch.setattr(request_numbers, "draw", lambda producer, randbits=None: next(draws))
+    receipt = await submit_service_request(
+        SubmitServiceRequest.model_validate(BODY),
+        idempotency_key="key-1",
+        catalogue=world.catalogue,
+        submissions=world.submissions,
+        vault=world.vault,
+        event_log=world.event_log,
+        default_jurisdiction="demo",
+        default_region="US",
+        hash_key=b"0123456789abcdef",
+        on_the_log=on_the_log,
+    )
+    assert receipt.request_number == "1BBB-BBBB"

@@ -1,19 +1,25 @@
-"""The one place that wires adapters: the pool, the dead-letter producer and the two consumer runners."""
+"""The one place that wires the projections' adapters: the pool, the dead-letter producer and the two consumers.
+
+`bootstrap(settings, ...)` takes its adapters as parameters: what a caller passes is used as it is (and stays the
+caller's to close), what it leaves out is built from the settings (and closed by `Projections.close`).
+"""
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from civicloop_events import Event
-from civicloop_events.consumer import ConsumerRunner, Handler
+from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
-from civicloop_runtime.consumers import consumer_runner
-from civicloop_runtime.db import open_pool
+from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
+from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.resources import owned_pool, owned_producer
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_projections import database
 from civicloop_projections.adapters.agent_store import PostgresAgentViewStore
 from civicloop_projections.adapters.catalogue_store import PostgresCatalogueStore
 from civicloop_projections.adapters.consumer_lock import consumers_lock_shared
@@ -26,66 +32,89 @@ from civicloop_projections.settings import SCHEMA, ProjectionSettings
 
 @dataclass
 class Projections:
-    """The process's open resources; runners are made fresh each time (a stopped Kafka consumer cannot restart)."""
+    """A running projections process: its pool and, where it has a producer, its consumers."""
 
     settings: ProjectionSettings
     pool: AsyncConnectionPool
-    producer: EventProducer | None = None
+    consumers: ServiceConsumers | None = None
+    opened: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     def consumers_lock(self) -> AbstractAsyncContextManager[None]:
         """Held by running consumers; a rebuild cannot start while any is held."""
         return consumers_lock_shared(self.settings.pg_dsn, SCHEMA)
 
     def agent_runner(self) -> ConsumerRunner:
-        name = self.settings.agent_consumer_name
-
-        async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-            await when_request_event_update_agent_view(PostgresAgentViewStore(conn, consumer=name), event)
-
-        return self._runner(name, self.settings.topics.request_events, handle)
+        return self._consumers().runner(self.settings.agent_consumer_name)
 
     def catalogue_runner(self) -> ConsumerRunner:
-        async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-            await when_jurisdiction_config_changes_update_catalogue(PostgresCatalogueStore(conn), event)
+        return self._consumers().runner(self.settings.catalogue_consumer_name)
 
-        return self._runner(
-            self.settings.catalogue_consumer_name, self.settings.topics.jurisdiction_config, handle
-        )
+    def _consumers(self) -> ServiceConsumers:
+        if self.consumers is None:
+            raise RuntimeError("consumers need the dead-letter producer: bootstrap(settings, producer=...)")
+        return self.consumers
 
-    def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
-        if self.producer is None:
-            raise RuntimeError("consumers need the dead-letter producer: bootstrap(..., with_consumers=True)")
-        return consumer_runner(
-            self.settings,
-            name=name,
-            topic=topic,
-            handler=handler,
-            pool=self.pool,
-            producer=self.producer,
-            schema=SCHEMA,
+    def readiness_checks(self) -> dict[str, Check]:
+        return service_checks(
+            self.pool,
+            migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
+            consumers=self.consumers.supervisors if self.consumers else (),
         )
 
     async def close(self) -> None:
-        if self.producer is not None:
-            await self.producer.stop()
-        await self.pool.close()
+        """Stop the consumers, then close what bootstrap opened (not what its caller passed in)."""
+        await self.opened.aclose()
 
 
-async def bootstrap(settings: ProjectionSettings, *, with_consumers: bool) -> Projections:
-    pool = await open_pool(
-        settings.pg_dsn,
-        min_size=settings.pool_min_size,
-        max_size=settings.pool_max_size,
-        name="civicloop-projections",
+async def bootstrap(
+    settings: ProjectionSettings,
+    *,
+    pool: AsyncConnectionPool | None = None,
+    producer: EventProducer | None = None,
+    start_consumers: bool = True,
+) -> Projections:
+    """With `start_consumers`, both views are being folded from the log (each consumer holding the consumers'
+    lock, so no rebuild meanwhile); without, the read API only (a producer passed in still makes the runners)."""
+    opened = AsyncExitStack()
+    try:
+        pool = pool or await owned_pool(settings, opened, name="civicloop-projections")
+        if producer is None and start_consumers:
+            producer = await owned_producer(
+                settings, opened, topic=settings.topics.dead_letters, client_id="civicloop-projections"
+            )
+        projections = Projections(settings=settings, pool=pool, opened=opened)
+        if producer is not None:
+            projections.consumers = _consumers(projections, producer)
+            opened.push_async_callback(projections.consumers.stop)
+            if start_consumers:
+                projections.consumers.start()
+    except BaseException:
+        await opened.aclose()
+        raise
+    return projections
+
+
+def _consumers(projections: Projections, producer: EventProducer) -> ServiceConsumers:
+    settings, name = projections.settings, projections.settings.agent_consumer_name
+
+    async def update_agent_view(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await when_request_event_update_agent_view(PostgresAgentViewStore(conn, consumer=name), event)
+
+    async def update_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await when_jurisdiction_config_changes_update_catalogue(PostgresCatalogueStore(conn), event)
+
+    return ServiceConsumers(
+        settings,
+        pool=projections.pool,
+        schema=SCHEMA,
+        dead_letters=producer,
+        specs=[
+            ConsumerSpec(name, settings.topics.request_events, update_agent_view, projections.consumers_lock),
+            ConsumerSpec(
+                settings.catalogue_consumer_name,
+                settings.topics.jurisdiction_config,
+                update_catalogue,
+                projections.consumers_lock,
+            ),
+        ],
     )
-    producer = None
-    if with_consumers:
-        producer = EventProducer(
-            settings.kafka_bootstrap, settings.topics.dead_letters, client_id="civicloop-projections"
-        )
-        try:
-            await producer.start()
-        except BaseException:
-            await pool.close()
-            raise
-    return Projections(settings=settings, pool=pool, producer=producer)

@@ -8,9 +8,9 @@ import pytest
 import pytest_asyncio
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
-from civicloop_projections.bootstrap import Projections, bootstrap
+from civicloop_projections.bootstrap import Projections
 from civicloop_projections.settings import ProjectionSettings
-from projection_harness import migrate, settings_for
+from projection_harness import bootstrapped, migrate, settings_for
 
 
 @pytest.fixture(scope="session")
@@ -32,9 +32,8 @@ def settings(migrated_dsn: str, fresh_topics: Topics, kafka_bootstrap: str) -> P
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def projections(settings: ProjectionSettings) -> AsyncIterator[Projections]:
-    p = await bootstrap(settings, with_consumers=True)
-    yield p
-    await p.close()
+    async with bootstrapped(settings) as p:
+        yield p
 
 
 @pytest_asyncio.fixture(loop_scope="session")

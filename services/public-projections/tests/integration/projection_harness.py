@@ -13,10 +13,9 @@ from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from civicloop_events import Event, UnknownEventType, decode_event
 from civicloop_events.consumer import read_positions
-from civicloop_events.producer import Position
+from civicloop_events.producer import EventProducer, Position
 from civicloop_events.topics import Topics
-from civicloop_projections.bootstrap import Projections
-from civicloop_projections.entrypoints.consumers import start_consumers, stop_consumers
+from civicloop_projections.bootstrap import Projections, bootstrap
 from civicloop_projections.entrypoints.http import MIGRATIONS, create_app
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 from civicloop_runtime import migrations
@@ -47,12 +46,30 @@ def settings_for(dsn: str, topics: Topics, kafka_bootstrap: str, **overrides) ->
 
 
 @asynccontextmanager
+async def bootstrapped(settings: ProjectionSettings) -> AsyncIterator[Projections]:
+    """The real bootstrap with a dead-letter producer of the test's, its consumers not started."""
+    producer = EventProducer(
+        settings.kafka_bootstrap, settings.topics.dead_letters, client_id="projections-tests"
+    )
+    await producer.start()
+    try:
+        projections = await bootstrap(settings, producer=producer, start_consumers=False)
+        try:
+            yield projections
+        finally:
+            await projections.close()
+    finally:
+        await producer.stop()
+
+
+@asynccontextmanager
 async def consumers_running(projections: Projections) -> AsyncIterator[None]:
-    supervisors = start_consumers(projections)
+    assert projections.consumers is not None
+    projections.consumers.start()
     try:
         yield
     finally:
-        await stop_consumers(supervisors)
+        await projections.consumers.stop()
 
 
 async def wait_for(

@@ -9,6 +9,7 @@ from datetime import datetime
 import psycopg
 import pytest
 import pytest_asyncio
+from civicloop_events.payloads import ServiceRequestSubmitted
 from civicloop_events.producer import EventProducer
 from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter, Bbox
@@ -228,7 +229,7 @@ async def test_one_request_with_its_history_in_log_order_any_case(dataset):
     body = r.json()
     assert (body["request_number"], body["status"], body["event_count"]) == (number, "closed", 2)
     assert [h["type"] for h in body["history"]] == [
-        "intake.service_request.submitted",
+        ServiceRequestSubmitted.event_type,
         "request.status.changed",
     ]
     assert body["history"][0]["offset"] < body["history"][1]["offset"]

@@ -9,9 +9,8 @@ from collections import Counter
 
 import pytest
 import pytest_asyncio
-from civicloop_projections.bootstrap import bootstrap
 from projection_events import comment, new_jurisdiction, new_number, status_changed, submitted
-from projection_harness import agent_caught_up, env_for, read_log, settings_for, wait_for
+from projection_harness import agent_caught_up, bootstrapped, env_for, read_log, settings_for, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +27,8 @@ def settings(fresh_migrated_dsn, fresh_topics, kafka_bootstrap):
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def projections(settings):
-    p = await bootstrap(settings, with_consumers=True)
-    yield p
-    await p.close()
+    async with bootstrapped(settings) as p:
+        yield p
 
 
 async def publish_lifecycles(producer) -> list:

@@ -109,9 +109,9 @@ async def test_routing_and_delivery_are_in_the_agent_view_and_its_filters(
         assert (body["imported_from"], body["event_count"]) == (None, 5)
         assert [h["type"] for h in body["history"]][1:] == [
             "request.routed",
-            "outbound.send_failed",
-            "outbound.sent_to_backend",
-            "outbound.external_reference_assigned",
+            SendFailed.event_type,
+            SentToBackend.event_type,
+            ExternalReferenceAssigned.event_type,
         ]
 
         body = (await client.get(f"/api/v1/agent/requests/{imported_one}")).json()
@@ -122,7 +122,7 @@ async def test_routing_and_delivery_are_in_the_agent_view_and_its_filters(
             "last_error": "mailbox full",
             "retry_at": None,
         }
-        assert body["history"][0]["type"] == "outbound.request_imported"
+        assert body["history"][0]["type"] == RequestImported.event_type
 
         body = (await client.get(f"/api/v1/agent/requests/{unrouted}")).json()
         assert (body["body_id"], body["priority"], body["delivery"], body["external_references"]) == (

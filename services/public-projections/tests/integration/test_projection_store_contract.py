@@ -1,4 +1,8 @@
-"""One contract for the agent view store, held by the in-memory twin and by PostgreSQL alike."""
+"""One contract per store port, held by the in-memory twin (the handler tests' fake) and by PostgreSQL alike.
+
+Each `...Contract` class states what the port promises; a subclass per implementation runs it (the persistence
+tests of pyeventsourcing are built the same way).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from civicloop_events.payloads import RequestImported, StatusChanged
 from civicloop_projections.adapters.agent_store import PostgresAgentViewStore
+from civicloop_projections.adapters.catalogue_store import PostgresCatalogueStore
 from civicloop_projections.domain.agent_request import (
     AgentRequest,
     AreaRef,
@@ -19,9 +25,10 @@ from civicloop_projections.domain.agent_request import (
     Placement,
     Unplaced,
 )
-from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore
-from civicloop_projections.service_layer.ports import AgentViewStore
-from projection_events import new_number
+from civicloop_projections.domain.history import HistoryEntry
+from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore, InMemoryCatalogueStore
+from civicloop_projections.service_layer.ports import AgentViewStore, CatalogueStore
+from projection_events import area_defined, new_jurisdiction, new_number, square
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +42,17 @@ async def in_memory(projections) -> AsyncIterator[AgentViewStore]:
 async def postgres(projections) -> AsyncIterator[AgentViewStore]:
     async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
         yield PostgresAgentViewStore(conn, consumer="contract")
+
+
+@asynccontextmanager
+async def in_memory_catalogue(projections) -> AsyncIterator[CatalogueStore]:
+    yield InMemoryCatalogueStore()
+
+
+@asynccontextmanager
+async def postgres_catalogue(projections) -> AsyncIterator[CatalogueStore]:
+    async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
+        yield PostgresCatalogueStore(conn)
 
 
 def full_state(number: str) -> AgentRequest:
@@ -96,8 +114,52 @@ def full_state(number: str) -> AgentRequest:
     )
 
 
-@pytest.mark.parametrize("make_store", [in_memory, postgres], ids=["in-memory", "postgres"])
-async def test_what_is_saved_loads_back_unchanged(projections, make_store):
+class AgentViewStoreContract:
+    """`make_store(projections)`: an agent view store inside one transaction, rolled back afterwards."""
+
+    async def test_what_is_saved_loads_back_unchanged(self, projections, make_store):
+        await what_is_saved_loads_back_unchanged(projections, make_store)
+
+
+class TestInMemoryAgentViewStore(AgentViewStoreContract):
+    @pytest.fixture
+    def make_store(self):
+        return in_memory
+
+
+class TestPostgresAgentViewStore(AgentViewStoreContract):
+    @pytest.fixture
+    def make_store(self):
+        return postgres
+
+
+class CatalogueStoreContract:
+    """`make_store(projections)`: a catalogue store inside one transaction, rolled back afterwards."""
+
+    async def test_each_definition_of_an_area_is_its_next_version(self, projections, make_store):
+        j, area = new_jurisdiction(), "cd-1"
+        async with make_store(projections) as store:
+            first = area_defined(j, area, square(-118.3, 34.0, 0.01))
+            second = area_defined(j, area, square(-118.3, 34.0, 0.02))
+            other = area_defined(j, "cd-2", square(-118.3, 34.1, 0.01))
+            assert await store.define_service_area(first, first.payload.geometry) == 1
+            assert await store.define_service_area(other, other.payload.geometry) == 1
+            assert await store.define_service_area(second, second.payload.geometry) == 2
+
+
+class TestInMemoryCatalogueStore(CatalogueStoreContract):
+    @pytest.fixture
+    def make_store(self):
+        return in_memory_catalogue
+
+
+class TestPostgresCatalogueStore(CatalogueStoreContract):
+    @pytest.fixture
+    def make_store(self):
+        return postgres_catalogue
+
+
+async def what_is_saved_loads_back_unchanged(projections, make_store):
     number = new_number()
     async with make_store(projections) as store:
         assert await store.load_for_update(number) is None
@@ -139,3 +201,35 @@ async def test_what_is_saved_loads_back_unchanged(projections, make_store):
         )
         await store.save(outside)
         assert await store.load_for_update(number) == outside
+
+
+@pytest.mark.parametrize("make_store", [in_memory, postgres], ids=["in-memory", "postgres"])
+async def test_history_summaries_of_a_type_include_rows_kept_under_its_earlier_name(projections, make_store):
+    """Rows applied before `outbound.request_imported` became `request.imported` keep the name they had."""
+    number = new_number()
+    names = [RequestImported.event_type, "outbound.request_imported", StatusChanged.event_type]
+    async with make_store(projections) as store:
+        for offset, name in enumerate(names):
+            entry = HistoryEntry(
+                event_id=uuid4(),
+                request_number=number,
+                jurisdiction_id="demo",
+                type=name,
+                schema_version=1,
+                occurred_at=datetime(2026, 1, 2, tzinfo=UTC),
+                recorded_at=datetime(2026, 1, 2, tzinfo=UTC),
+                actor_kind="system",
+                actor_id=None,
+                source="outbound",
+                causation_id=None,
+                correlation_id=None,
+                summary={"n": offset},
+            )
+            if isinstance(store, PostgresAgentViewStore):  # a history row sits where its inbox row places it
+                await store.conn.execute(
+                    "insert into projections.inbox (consumer, event_id, topic, partition, kafka_offset)"
+                    " values ('contract', %s, 'requests.events', 0, %s)",
+                    (entry.event_id, offset),
+                )
+            await store.append_history(entry)
+        assert await store.history_summaries(number, RequestImported.event_type) == [{"n": 0}, {"n": 1}]

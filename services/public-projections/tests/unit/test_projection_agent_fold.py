@@ -157,7 +157,7 @@ def test_history_keeps_the_envelope_and_payload_but_never_the_contact():
     assert entry.summary["service_code"] == "pothole"
     assert (entry.event_id, entry.type, entry.actor_kind, entry.source) == (
         e.event_id,
-        "intake.service_request.submitted",
+        ServiceRequestSubmitted.event_type,
         "resident",
         "web",
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from civicloop_events import Actor, Event, Location, ServiceRequestSubmitted
+from civicloop_events import REGISTRY, Actor, Event, Location, ServiceRequestSubmitted
 from civicloop_events.payloads import (
     ExternalReferenceAssigned,
     RequestImported,
@@ -177,6 +179,41 @@ async def test_an_import_that_precedes_its_submission_is_applied_when_the_row_is
     row = store.rows[NUMBER]
     assert (row.imported_from, row.event_count) == (ExternalReference("streets", "SR-7"), 1)
     assert [h.type for h in store.history] == [
-        "outbound.request_imported",
-        "intake.service_request.submitted",
+        RequestImported.event_type,
+        ServiceRequestSubmitted.event_type,
     ]
+
+
+async def test_an_import_kept_in_history_under_its_earlier_name_is_still_applied():
+    """History rows written before `outbound.request_imported` became `request.imported` keep the old name."""
+    store = InMemoryAgentViewStore()
+    imported = event(RequestImported(body_id="streets", external_id="SR-7", backend_service_code="PH"), -1)
+    await when_request_event_update_agent_view(store, imported)
+    store.history[0] = replace(store.history[0], type="outbound.request_imported")
+    assert REGISTRY.canonical("outbound.request_imported") == RequestImported.event_type
+    await when_request_event_update_agent_view(store, submission())
+    assert store.rows[NUMBER].imported_from == ExternalReference("streets", "SR-7")
+
+
+def test_events_under_earlier_names_fold_like_the_same_events_under_current_names():
+    """The log holds both; the agent view cannot tell them apart (decode reads every name as the current one)."""
+    earlier = {
+        ServiceRequestSubmitted.event_type: "intake.service_request.submitted",
+        RequestImported.event_type: "outbound.request_imported",
+        SentToBackend.event_type: "outbound.sent_to_backend",
+        ExternalReferenceAssigned.event_type: "outbound.external_reference_assigned",
+    }
+    events = [
+        event(RequestImported(body_id="streets", external_id="SR-7", backend_service_code="PH"), -1),
+        submission(),
+        event(ROUTED, 1),
+        event(sent(2), 2),
+        event(ExternalReferenceAssigned(body_id="streets", external_id="SR-1"), 3),
+    ]
+    as_written_before = [
+        decode_event({**json.loads(encode_event(e)), "type": earlier.get(e.type, e.type)}) for e in events
+    ]
+    current, before = None, None
+    for now, then in zip(events, as_written_before, strict=True):
+        current, before = fold(current, decode_event(encode_event(now))), fold(before, then)
+    assert current == before and current is not None

@@ -95,7 +95,8 @@ class PostgresAreaStore:
                 },
             )
             row = await cur.fetchone()
-            assert row is not None
+            if row is None:
+                raise RuntimeError("insert ... returning gave no row")
             return int(row[0])
 
 

@@ -13,16 +13,12 @@ whether the direction and suffix agree), the unit and the zip code:
     interpolated             0.85 .. 0.62, by the gap between the known neighbours' numbers
     centreline range         0.8     placed along a centreline by its from/to numbers
     street (nearest number)  0.65 .. 0.4, by how far the nearest known number is
-    landmark                 0.9 x name similarity (0.55 for "the library" matching a landmark's kind)
-    address-point corner     0.7 .. 0.35, by how far apart the two streets' closest points are
+    landmark                 0.9 x name similarity (0.55 for "the library" matching a landmark's kind    address-point corner     0.7 .. 0.35, by how far apart the two streets' closest points are
     street only              0.5     "Bellevue Ave", no house number
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,20 +33,28 @@ from civicloop_geo.domain.addresses import (
     clean,
     parse_query,
 )
-from civicloop_geo.domain.places import GeocodeResult, MatchKind, distance_m
+from civicloop_geo.domain.gazetteer_scoring import (
+    CORNER_MAX_M,
+    MIN_STREET_SCORE,
+    Neighbour,
+    best_first,
+    clamp,
+    corner_factor,
+    extrapolate,
+    interpolation_base,
+    nearest_number_base,
+    one_run,
+    pick_neighbour,
+    reverse_confidence,
+    street_score,
+    zip_checked,
+)
+from civicloop_geo.domain.places import GeocodeResult, MatchKind
 from civicloop_geo.service_layer.ports import Geocoder
 
 PROVIDER = "gazetteer"
-MIN_STREET_SCORE = 0.5  # below this a similar name is another street, not a typo
 NEAREST_NAMES = 20  # street names read by trigram distance; typos land in the first few
 NEIGHBOURS = 6  # known numbers read on each side of a missing one, to find the same side (parity) and zip
-SAME_SEGMENT_M = 800.0  # neighbours closer than this are on one piece of the street, whatever their numbers
-MAX_M_PER_NUMBER = 3.0  # farther apart than this per house number: not one run of the street (city blocks run
-# ~100 numbers per 100-150 m), so no interpolation between them
-ZIP_SLACK_M = (
-    1500.0  # an estimate this far outside the zip code's usual radius is on the wrong piece of street
-)
-CORNER_MAX_M = 1000.0  # two streets' closest address points farther apart than this: the streets do not meet
 
 # Three indexed lookups: the exact name (primary key), the nearest names by trigram distance (GiST KNN) and the
 # names that sound the same (double metaphone); scored together.
@@ -173,119 +177,6 @@ class _Street:
         return (self.ref.name, self.ref.predir, self.ref.suffix, self.ref.postdir)
 
 
-def _agreement(asked: str, found: str, *, conflict: float) -> float:
-    if asked == found:
-        return 1.0
-    if not asked:
-        return 0.97  # residents often leave the direction or suffix out
-    if not found:
-        return 0.9
-    return conflict
-
-
-def _digits(name: str) -> str:
-    return "".join(re.findall(r"\d+", name))
-
-
-def street_score(asked: StreetRef, found: StreetRef, name_score: float) -> float:
-    # 71ST and 21ST are one edit apart and different streets: numbered names must agree on their numbers.
-    if _digits(asked.name) != _digits(found.name):
-        return 0.0
-    return (
-        name_score
-        * _agreement(asked.predir, found.predir, conflict=0.6)
-        * _agreement(asked.suffix, found.suffix, conflict=0.75)
-        * _agreement(asked.postdir, found.postdir, conflict=0.6)
-    )
-
-
-def _clamp(x: float) -> float:
-    return max(0.0, min(1.0, x))
-
-
-def _interpolation_base(gap: int) -> float:
-    return 0.85 if gap <= 20 else 0.8 if gap <= 100 else 0.72 if gap <= 400 else 0.62
-
-
-def _nearest_number_base(diff: int) -> float:
-    return 0.65 if diff <= 50 else 0.58 if diff <= 150 else 0.5 if diff <= 400 else 0.4
-
-
-def _corner_factor(d: float) -> float:
-    # Address points sit back from the corner: under ~40 m apart is as good as this method gets.
-    return 1.0 if d <= 40 else max(0.5, 1.0 - 0.5 * (d - 40) / 260)
-
-
-def reverse_confidence(distance: float, max_distance: float) -> float:
-    """1.0 on the point, 0.4 at the edge of the search radius."""
-    return _clamp(1.0 - 0.6 * distance / max_distance)
-
-
-@dataclass(frozen=True)
-class _Neighbour:
-    number: int
-    postcode: str
-    lat: float
-    long: float
-
-
-def _pick(rows: Sequence[_Neighbour], number: int, postcode: str) -> _Neighbour | None:
-    """The neighbour on the same side of the street (parity), in the same zip when known, nearest in number."""
-    if not rows:
-        return None
-    return min(
-        rows,
-        key=lambda r: (
-            bool(postcode and r.postcode and r.postcode != postcode),
-            r.number % 2 != number % 2,
-            abs(r.number - number),
-        ),
-    )
-
-
-def _one_run(lo: _Neighbour, hi: _Neighbour) -> bool:
-    """Two known numbers on one straight-ish run of the street, so a number between them lies between them."""
-    d = distance_m(lo.lat, lo.long, hi.lat, hi.long)
-    return d <= SAME_SEGMENT_M or d / (hi.number - lo.number) <= MAX_M_PER_NUMBER
-
-
-def _extrapolate(near: _Neighbour, rows: Sequence[_Neighbour], number: int) -> tuple[float, float]:
-    """`near` moved towards `number` along the line from a farther known number through it (at most one and a half
-    times their spacing beyond it), or `near` itself when no second number gives a plausible direction."""
-    beyond = [
-        r for r in rows if abs(r.number - number) > abs(near.number - number) and r.number != near.number
-    ]
-    for far in sorted(beyond, key=lambda r: abs(r.number - near.number)):
-        span = abs(near.number - far.number)
-        d = distance_m(near.lat, near.long, far.lat, far.long)
-        if d / span > MAX_M_PER_NUMBER or d < 1:
-            continue
-        t = min(abs(number - near.number) / span, 1.5)
-        return near.lat + t * (near.lat - far.lat), near.long + t * (near.long - far.long)
-    return near.lat, near.long
-
-
-def _zip_checked(r: GeocodeResult, lat: float, long: float, radius_m: float) -> GeocodeResult:
-    if distance_m(r.lat, r.long, lat, long) <= radius_m + ZIP_SLACK_M:
-        return r
-    return dataclasses.replace(r, confidence=r.confidence * 0.5)
-
-
-def best_first(results: list[GeocodeResult], limit: int) -> list[GeocodeResult]:
-    """Highest confidence first; one result per place (addresses within ~1 m and of the same label merge)."""
-    seen: set[tuple[str, float, float]] = set()
-    out: list[GeocodeResult] = []
-    for r in sorted(results, key=lambda r: -r.confidence):
-        key = (r.address, round(r.lat, 5), round(r.long, 5))
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(r)
-        if len(out) >= limit:
-            break
-    return out
-
-
 class PostgisGazetteer(Geocoder):
     name = PROVIDER
 
@@ -354,9 +245,7 @@ class PostgisGazetteer(Geocoder):
             point = await self._street_point(conn, j, s)
             if point is not None:
                 label = f"{s.ref.label()}, {postcode}" if postcode else s.ref.label()
-                results.append(
-                    GeocodeResult(*point, label, _clamp(0.5 * s.score), PROVIDER, MatchKind.street)
-                )
+                results.append(GeocodeResult(*point, label, clamp(0.5 * s.score), PROVIDER, MatchKind.street))
         return results
 
     async def _street_point(
@@ -401,7 +290,7 @@ class PostgisGazetteer(Geocoder):
                 * (0.95 if q.unit and unit and q.unit != unit else 1.0)
                 * (0.85 if q.postcode and postcode and q.postcode != postcode else 1.0)
             )
-            results.append(GeocodeResult(lat, long, full, _clamp(conf), PROVIDER, MatchKind.address_point))
+            results.append(GeocodeResult(lat, long, full, clamp(conf), PROVIDER, MatchKind.address_point))
         if results and max(r.confidence for r in results) >= 0.9:
             return results
 
@@ -415,7 +304,7 @@ class PostgisGazetteer(Geocoder):
         if q.postcode and estimates:
             zone = await (await conn.execute(_POSTCODE_ZONE, (j, q.postcode))).fetchone()
             if zone is not None:
-                estimates = [_zip_checked(r, *zone) for r in estimates]
+                estimates = [zip_checked(r, *zone) for r in estimates]
         return results + estimates
 
     async def _interpolate(
@@ -433,38 +322,36 @@ class PostgisGazetteer(Geocoder):
                 "postdirs": [s.ref.postdir for s in streets],
             },
         )
-        sides: dict[tuple[int, str], list[_Neighbour]] = {}
+        sides: dict[tuple[int, str], list[Neighbour]] = {}
         for ord_, side, number, postcode, lat, long in await cur.fetchall():
-            sides.setdefault((ord_ - 1, side), []).append(_Neighbour(number, postcode, lat, long))
+            sides.setdefault((ord_ - 1, side), []).append(Neighbour(number, postcode, lat, long))
         results: list[GeocodeResult] = []
         n = q.house_number
         for i, s in enumerate(streets):
             lo_rows, hi_rows = sides.get((i, "lo"), []), sides.get((i, "hi"), [])
-            lo, hi = _pick(lo_rows, n, q.postcode), _pick(hi_rows, n, q.postcode)
+            lo, hi = pick_neighbour(lo_rows, n, q.postcode), pick_neighbour(hi_rows, n, q.postcode)
             known = lo or hi
             if known is None:
                 continue
             postcode = q.postcode or known.postcode
             zip_factor = 0.85 if q.postcode and known.postcode not in ("", q.postcode) else 1.0
-            if lo and hi and _one_run(lo, hi):
+            if lo and hi and one_run(lo, hi):
                 t = (n - lo.number) / (hi.number - lo.number)
                 lat, long = lo.lat + t * (hi.lat - lo.lat), lo.long + t * (hi.long - lo.long)
                 label = f"{q.house_number_text} {s.ref.label()}" + (f", {postcode}" if postcode else "")
-                conf = s.score * _interpolation_base(hi.number - lo.number) * zip_factor
-                results.append(
-                    GeocodeResult(lat, long, label, _clamp(conf), PROVIDER, MatchKind.interpolated)
-                )
+                conf = s.score * interpolation_base(hi.number - lo.number) * zip_factor
+                results.append(GeocodeResult(lat, long, label, clamp(conf), PROVIDER, MatchKind.interpolated))
                 continue
             # Known numbers on one side only: the nearest one, moved on along its street when a second known
             # number on that side gives the direction and the metres per number.
             near_rows = (
                 lo_rows if hi is None or (lo is not None and n - lo.number <= hi.number - n) else hi_rows
             )
-            near = _pick(near_rows, n, q.postcode) or known
-            lat, long = _extrapolate(near, near_rows, n)
+            near = pick_neighbour(near_rows, n, q.postcode) or known
+            lat, long = extrapolate(near, near_rows, n)
             label = s.ref.label() + (f", {postcode}" if postcode else "")
-            conf = s.score * _nearest_number_base(abs(near.number - n)) * zip_factor
-            results.append(GeocodeResult(lat, long, label, _clamp(conf), PROVIDER, MatchKind.street))
+            conf = s.score * nearest_number_base(abs(near.number - n)) * zip_factor
+            results.append(GeocodeResult(lat, long, label, clamp(conf), PROVIDER, MatchKind.street))
         return results
 
     async def _along_centrelines(
@@ -481,7 +368,7 @@ class PostgisGazetteer(Geocoder):
                 continue
             label = f"{q.house_number_text} {s.ref.label()}" + (f", {q.postcode}" if q.postcode else "")
             results.append(
-                GeocodeResult(lat, long, label, _clamp(0.8 * s.score), PROVIDER, MatchKind.interpolated)
+                GeocodeResult(lat, long, label, clamp(0.8 * s.score), PROVIDER, MatchKind.interpolated)
             )
         return results
 
@@ -508,13 +395,13 @@ class PostgisGazetteer(Geocoder):
                 },
             )
             for *keys, lat, long in await cur.fetchall():
-                sa, sb = a_by.get(tuple(keys[:4])), b_by.get(tuple(keys[4:]))  # type: ignore[arg-type]
+                sa, sb = a_by.get(tuple(keys[:4])), b_by.get(tuple(keys[4:]))
                 if sa is None or sb is None:
                     continue
                 label = f"{sa.ref.label()} & {sb.ref.label()}"
                 results.append(
                     GeocodeResult(
-                        lat, long, label, _clamp(0.95 * sa.score * sb.score), PROVIDER, MatchKind.intersection
+                        lat, long, label, clamp(0.95 * sa.score * sb.score), PROVIDER, MatchKind.intersection
                     )
                 )
         if results:
@@ -526,13 +413,13 @@ class PostgisGazetteer(Geocoder):
                 row = await cur.fetchone()
                 if row is None or row[2] > CORNER_MAX_M:
                     continue
-                conf = 0.7 * sa.score * sb.score * _corner_factor(row[2])
+                conf = 0.7 * sa.score * sb.score * corner_factor(row[2])
                 results.append(
                     GeocodeResult(
                         row[0],
                         row[1],
                         f"{sa.ref.label()} & {sb.ref.label()}",
-                        _clamp(conf),
+                        clamp(conf),
                         PROVIDER,
                         MatchKind.intersection,
                     )
@@ -559,6 +446,6 @@ class PostgisGazetteer(Geocoder):
         ties = sum(1 for s in scored if s[0] >= best - 0.05)
         ambiguity = 1.0 / (1.0 + 0.15 * (ties - 1))
         return [
-            GeocodeResult(lat, long, name, _clamp(score * ambiguity), PROVIDER, MatchKind.landmark)
+            GeocodeResult(lat, long, name, clamp(score * ambiguity), PROVIDER, MatchKind.landmark)
             for score, name, lat, long in scored
         ]

@@ -216,7 +216,8 @@ def _value(properties: Mapping[str, Any], prop: str | None, template: str | None
         if _text(properties.get(prop)) == "":
             raise _Rejected(f"has no {what}: property {prop!r} is missing or empty")
         return _text(properties[prop])
-    assert template is not None
+    if template is None:
+        raise _Rejected(f"has no {what}: neither a property nor a template names it")
     try:
         value = template.format_map({k: _text(v) for k, v in properties.items()}).strip()
     except KeyError as exc:

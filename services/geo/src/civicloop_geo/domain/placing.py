@@ -30,7 +30,8 @@ class NotPlaced:
 
 def from_reporter(location: Location, reverse: GeocodeResult | None) -> Placed:
     """A reporter's point is taken as given (GPS, a map pin); the address is theirs, or the nearest known one."""
-    assert location.lat is not None and location.long is not None
+    if location.lat is None or location.long is None:
+        raise ValueError("a reporter's location without a point cannot be taken as given")
     address = location.address_string or (reverse.address if reverse else None)
     return Placed(
         lat=location.lat,

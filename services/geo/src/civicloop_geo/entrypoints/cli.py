@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-import typer
-from civicloop_runtime.logs import configure_logging
+from civicloop_events import Event
+from civicloop_events.producer import EventProducer
+from civicloop_runtime.cli import service_cli
+from civicloop_runtime.process import configured
 from civicloop_runtime.signals import wait_for_stop_signal
-from civicloop_runtime.telemetry import configure_tracing
 from rich.console import Console
 from rich.table import Table
 
+from civicloop_geo import database
 from civicloop_geo.bootstrap import bootstrap
-from civicloop_geo.database import migrate as run_migrations
-from civicloop_geo.entrypoints.background import ClusterSweeper, start_consumers, stop_consumers, sweep_once
 from civicloop_geo.entrypoints.cli_areas import areas_app
 from civicloop_geo.entrypoints.cli_gazetteer import gazetteer_app
-from civicloop_geo.entrypoints.http import create_app
+from civicloop_geo.entrypoints.http import SERVICE, app_from_environment
 from civicloop_geo.settings import GeoSettings
 
-SERVICE = "geo"
-app = typer.Typer(
+app = service_cli(
+    name="civicloop-geo",
     help="CivicLoop geo: places, service areas, duplicates and clusters.",
-    no_args_is_help=True,
-    add_completion=False,
+    schemas=database.SCHEMAS,
+    serve_app=app_from_environment,
+    port=8004,
+    serve_help="The HTTP API, with the consumers and the cluster sweep running in the background.",
 )
 app.add_typer(
     areas_app, name="areas", help="Service areas: load boundary files (GeoJSON, Shapefile), list them."
@@ -33,48 +36,16 @@ app.add_typer(
 )
 
 
-def _settings() -> GeoSettings:
-    settings = GeoSettings()
-    configure_logging(SERVICE, settings.log_level)
-    configure_tracing(SERVICE)
-    return settings
-
-
-@app.command()
-def migrate() -> None:
-    """Apply this service's Alembic migrations (schema `geo`)."""
-    settings = _settings()
-    run_migrations(settings.sqlalchemy_url)
-    typer.echo("geo: migrations at head")
-
-
-@app.command()
-def serve(
-    host: str = typer.Option("127.0.0.1", help="interface to listen on"),
-    port: int = typer.Option(8004, help="TCP port"),
-) -> None:
-    """The HTTP API, with the consumers and the cluster sweep running in the background."""
-    import uvicorn
-
-    settings = _settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
-
-
 @app.command()
 def consume() -> None:
     """The consumers and the cluster sweep only, no HTTP; stops cleanly on SIGINT/SIGTERM."""
-    settings = _settings()
+    settings = configured(SERVICE, GeoSettings)
 
     async def main() -> None:
-        geo = await bootstrap(settings, with_producer=True)
-        supervisors = start_consumers(geo)
-        sweeper = ClusterSweeper(geo)
-        sweeper.start()
+        geo = await bootstrap(settings)
         try:
             await wait_for_stop_signal()
         finally:
-            await sweeper.stop()
-            await stop_consumers(supervisors)
             await geo.close()
 
     asyncio.run(main())
@@ -83,14 +54,21 @@ def consume() -> None:
 @app.command("sweep-clusters")
 def sweep_clusters() -> None:
     """Run one cluster sweep now and print what it announced."""
-    settings = _settings()
+    settings = configured(SERVICE, GeoSettings)
 
-    async def main() -> list:
-        geo = await bootstrap(settings, with_producer=True)
+    async def main() -> list[Event[Any]]:
+        producer = EventProducer(
+            settings.kafka_bootstrap, settings.topics.request_events, client_id="civicloop-geo"
+        )
+        await producer.start()
         try:
-            return await sweep_once(geo) or []
+            geo = await bootstrap(settings, producer=producer, start_consumers=False)
+            try:
+                return await geo.sweep_once() or []
+            finally:
+                await geo.close()
         finally:
-            await geo.close()
+            await producer.stop()
 
     events = asyncio.run(main())
     table = Table("jurisdiction", "category", "requests", "radius m", "H3 cell", title="clusters announced")

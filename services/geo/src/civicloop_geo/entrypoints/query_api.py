@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["geo"])
 
 
 def get_geo(request: Request) -> Geo:
-    return request.app.state.geo
+    return request.app.state.service
 
 
 GeoDep = Annotated[Geo, Depends(get_geo)]

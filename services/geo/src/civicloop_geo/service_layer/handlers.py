@@ -87,13 +87,12 @@ async def when_request_event_place_and_check(deps: PlacingDeps, event: Event[Any
 async def place(deps: PlacingDeps, event: Event[Any]) -> Placed | NotPlaced:
     p: ServiceRequestSubmitted = event.payload
     j = event.jurisdiction_id
+    lat, long = p.location.lat, p.location.long
     try:
-        if p.location.has_point:
-            reverse = (
-                None
-                if p.location.address_string
-                else await deps.geocoder.reverse(j, p.location.lat, p.location.long)
-            )  # type: ignore[arg-type]
+        if (
+            lat is not None and long is not None
+        ):  # a point is lat and long together (validated in the payload)
+            reverse = None if p.location.address_string else await deps.geocoder.reverse(j, lat, long)
             return from_reporter(p.location, reverse)
         query = geocoding_query(p.location)
         if query is None:
@@ -111,7 +110,8 @@ async def place(deps: PlacingDeps, event: Event[Any]) -> Placed | NotPlaced:
 
 async def when_submitted_place_request(deps: PlacingDeps, event: Event[Any]) -> None:
     p: ServiceRequestSubmitted = event.payload
-    assert event.request_id is not None
+    if event.request_id is None:
+        raise ValueError(f"event {event.event_id} names no request")
     outcome = await place(deps, event)
     # Decided once per request: a replay (a new consumer version, a reset group) must not re-decide with what geo
     # knows now, which could differ from what it knew then. The decision rolls back with the transaction.
@@ -191,7 +191,8 @@ async def check_duplicates(
     deps: PlacingDeps, cause: Event[Any], outcome: Placed, *, service_code: str, submitted_at: datetime
 ) -> None:
     """Open requests of the same or a related category near the place, as `DuplicateSuspected` (id from the cause)."""
-    assert cause.request_id is not None
+    if cause.request_id is None:
+        raise ValueError(f"event {cause.event_id} names no request")
     codes = (
         await deps.places.related_codes(cause.jurisdiction_id, service_code)
         if deps.policy.related_by_group
@@ -231,7 +232,8 @@ async def when_corrected_place_again(deps: PlacingDeps, event: Event[Any]) -> No
     """An agent's point replaces geo's: areas and public place again; a request geo never placed is now placed
     and checked for duplicates. The address is the agent's, or the nearest known one."""
     p: LocationCorrected = event.payload
-    assert event.request_id is not None
+    if event.request_id is None:
+        raise ValueError(f"event {event.event_id} names no request")
     address = p.address
     if address is None:
         try:

@@ -1,1 +1,1 @@
-"""Intake's adapters: PostgreSQL repositories and views, the Kafka event log, the vault, the projections."""
+"""Intake's adapters: PostgreSQL repositories and views, the Kafka event log, the vault."""

@@ -49,6 +49,10 @@ class KafkaEventLog(EventLog):
         if not await self._try_connect():
             self._connecting = asyncio.create_task(self._connect_until_done(), name="intake-kafka-connect")
 
+    async def connect(self) -> bool:
+        """Connect once, without a background retry (for one-shot commands)."""
+        return await self._try_connect()
+
     async def stop(self) -> None:
         if self._connecting is not None:
             self._connecting.cancel()
@@ -66,7 +70,8 @@ class KafkaEventLog(EventLog):
     async def producer(self) -> EventProducer:
         """The connected producer, once there is one (the consumers need it for their dead letters)."""
         await self._ready.wait()
-        assert self._producer is not None
+        if self._producer is None:
+            raise EventLogUnavailable(f"not connected to Kafka at {self.bootstrap_servers}")
         return self._producer
 
     async def publish(self, event: Event[Any]) -> LogPosition:
@@ -95,5 +100,7 @@ class KafkaEventLog(EventLog):
         return True
 
     async def _connect_until_done(self) -> None:
-        while not await self._try_connect():
+        while True:  # a retry with a pause between attempts; there is nothing to wait on
+            if await self._try_connect():
+                return
             await asyncio.sleep(self.reconnect_every_s)

@@ -10,8 +10,11 @@ from civicloop_events.payloads import ServiceAttribute
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from civicloop_intake.domain.catalogue import CatalogueEntry, entry_from
+from civicloop_intake.domain.catalogue import CatalogueEntry
+from civicloop_intake.service_layer.folds import CatalogueRows
 from civicloop_intake.service_layer.ports import Catalogue
+
+CATALOGUE_CONSUMER = "intake.catalogue.v1"
 
 
 class PostgresCatalogue(Catalogue):
@@ -38,25 +41,27 @@ class PostgresCatalogue(Catalogue):
         )
 
 
-async def apply_to_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-    """ConsumerRunner handler: the latest definition of a service replaces the previous one."""
-    entry = entry_from(event)
-    if entry is None:
-        return
-    await conn.execute(
-        "insert into intake.services"
-        " (jurisdiction_id, service_code, service_name, active, attributes, event_id, defined_at)"
-        " values (%s, %s, %s, %s, %s, %s, %s)"
-        " on conflict (jurisdiction_id, service_code) do update set"
-        " service_name = excluded.service_name, active = excluded.active, attributes = excluded.attributes,"
-        " event_id = excluded.event_id, defined_at = excluded.defined_at",
-        (
-            entry.jurisdiction_id,
-            entry.service_code,
-            entry.service_name,
-            entry.active,
-            Jsonb([a.model_dump(mode="json") for a in entry.attributes]),
-            event.event_id,
-            event.occurred_at,
-        ),
-    )
+class PostgresCatalogueRows(CatalogueRows):
+    """The catalogue view's rows in the consumer runner's transaction."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self.conn = conn
+
+    async def save(self, entry: CatalogueEntry, event: Event[Any]) -> None:
+        await self.conn.execute(
+            "insert into intake.services"
+            " (jurisdiction_id, service_code, service_name, active, attributes, event_id, defined_at)"
+            " values (%s, %s, %s, %s, %s, %s, %s)"
+            " on conflict (jurisdiction_id, service_code) do update set"
+            " service_name = excluded.service_name, active = excluded.active, attributes = excluded.attributes,"
+            " event_id = excluded.event_id, defined_at = excluded.defined_at",
+            (
+                entry.jurisdiction_id,
+                entry.service_code,
+                entry.service_name,
+                entry.active,
+                Jsonb([a.model_dump(mode="json") for a in entry.attributes]),
+                event.event_id,
+                event.occurred_at,
+            ),
+        )

@@ -1,19 +1,22 @@
-"""Agents' location corrections in `intake.location_corrections`: the Idempotency-Key is the primary key."""
+"""Agents' location corrections in `intake.location_corrections`: the Idempotency-Key is the primary key.
+
+The table is the outbox of `LocationCorrected` (see `postgres_submissions`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 import psycopg
+from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake.domain.corrections import Correction
 from civicloop_intake.domain.submissions import LogPosition, SubmissionState
-from civicloop_intake.service_layer.ports import CorrectionLock, Corrections
+from civicloop_intake.service_layer.ports import Corrections
+
+CORRECTIONS_OUTBOX = OutboxTable(schema="intake", table="location_corrections", key="idempotency_key")
 
 _COLUMNS = "idempotency_key, request_number, event_id, body_hash, event::text as event_json, state, partition, kafka_offset"
 
@@ -44,24 +47,9 @@ async def _get(
     return _correction(row) if row else None
 
 
-class _Lock(CorrectionLock):
-    def __init__(self, conn: psycopg.AsyncConnection[Any], correction: Correction) -> None:
-        self._conn = conn
-        self.correction = correction
-
-    async def mark_published(self, position: LogPosition) -> Correction:
-        await self._conn.execute(
-            "update intake.location_corrections set state = 'published', partition = %s, kafka_offset = %s,"
-            " published_at = now() where idempotency_key = %s",
-            (position.partition, position.offset, self.correction.idempotency_key),
-        )
-        self.correction = replace(self.correction, state=SubmissionState.published, position=position)
-        return self.correction
-
-
-class PostgresCorrections(Corrections):
+class PostgresCorrections(PostgresOutbox, Corrections):
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+        super().__init__(pool, CORRECTIONS_OUTBOX)
 
     async def get(self, idempotency_key: str) -> Correction | None:
         async with self.pool.connection() as conn:
@@ -84,11 +72,3 @@ class PostgresCorrections(Corrections):
         if cur.rowcount == 1:
             return None
         return await self.get(correction.idempotency_key)
-
-    @asynccontextmanager
-    async def locked(self, idempotency_key: str) -> AsyncIterator[CorrectionLock]:
-        async with self.pool.connection() as conn, conn.transaction():
-            correction = await _get(conn, idempotency_key, for_update=True)
-            if correction is None:
-                raise LookupError(f"no correction under idempotency key {idempotency_key!r}")
-            yield _Lock(conn, correction)

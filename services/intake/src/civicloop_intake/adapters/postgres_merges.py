@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 import psycopg
+from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake.domain.merging import Merge
 from civicloop_intake.domain.submissions import LogPosition, SubmissionState
-from civicloop_intake.service_layer.ports import MergeLedger, MergeLock, Merges
+from civicloop_intake.service_layer.ports import MergeLedger, Merges
+
+# The table is the outbox of `RequestMerged` (`civicloop_events.outbox`): the ledger inserts, the outbox publishes.
+MERGES_OUTBOX = OutboxTable(schema="intake", table="merges", key="duplicate")
 
 _COLUMNS = "duplicate, original, requested_original, event_id, event::text as event_json, state, partition, kafka_offset"
 # Transaction-scoped: released at commit or rollback, so a crashed check never holds it.
@@ -60,35 +63,12 @@ class _Ledger(MergeLedger):
         )
 
 
-class _Lock(MergeLock):
-    def __init__(self, conn: psycopg.AsyncConnection[Any], merge: Merge) -> None:
-        self._conn = conn
-        self.merge = merge
-
-    async def mark_published(self, position: LogPosition) -> Merge:
-        await self._conn.execute(
-            "update intake.merges set state = 'published', partition = %s, kafka_offset = %s, published_at = now()"
-            " where duplicate = %s",
-            (position.partition, position.offset, self.merge.duplicate),
-        )
-        self.merge = replace(self.merge, state=SubmissionState.published, position=position)
-        return self.merge
-
-
-class PostgresMerges(Merges):
+class PostgresMerges(PostgresOutbox, Merges):
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+        super().__init__(pool, MERGES_OUTBOX)
 
     @asynccontextmanager
     async def serialised(self) -> AsyncIterator[MergeLedger]:
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute(_SERIALISE)
             yield _Ledger(conn)
-
-    @asynccontextmanager
-    async def locked(self, duplicate: str) -> AsyncIterator[MergeLock]:
-        async with self.pool.connection() as conn, conn.transaction():
-            merge = await _get(conn, duplicate, for_update=True)
-            if merge is None:
-                raise LookupError(f"no merge of {duplicate}")
-            yield _Lock(conn, merge)

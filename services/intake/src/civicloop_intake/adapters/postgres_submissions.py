@@ -1,20 +1,23 @@
-"""Submissions in `intake.submissions`: the idempotency key is the primary key, the request number is unique."""
+"""Submissions in `intake.submissions`: the idempotency key is the primary key, the request number is unique.
+
+The table is the outbox of `ServiceRequestSubmitted`: the submission and its pending event are one row, inserted
+here; `civicloop_events.outbox_postgres` holds, publishes and marks it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 import psycopg
+from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake.domain.submissions import LogPosition, Submission, SubmissionState
-from civicloop_intake.service_layer.ports import RequestNumberTaken, SubmissionLock, Submissions
+from civicloop_intake.service_layer.ports import RequestNumberTaken, Submissions
 
 REQUEST_NUMBER_UNIQUE = "submissions_request_number_key"
+SUBMISSIONS_OUTBOX = OutboxTable(schema="intake", table="submissions", key="idempotency_key")
 _COLUMNS = "idempotency_key, request_number, event_id, body_hash, event::text as event_json, state, partition, kafka_offset"
 
 
@@ -31,24 +34,9 @@ def _submission(row: dict[str, Any]) -> Submission:
     )
 
 
-class _PostgresSubmissionLock(SubmissionLock):
-    def __init__(self, conn: psycopg.AsyncConnection[Any], submission: Submission) -> None:
-        self._conn = conn
-        self.submission = submission
-
-    async def mark_published(self, position: LogPosition) -> Submission:
-        await self._conn.execute(
-            "update intake.submissions set state = 'published', partition = %s, kafka_offset = %s,"
-            " published_at = now() where idempotency_key = %s",
-            (position.partition, position.offset, self.submission.idempotency_key),
-        )
-        self.submission = replace(self.submission, state=SubmissionState.published, position=position)
-        return self.submission
-
-
-class PostgresSubmissions(Submissions):
+class PostgresSubmissions(PostgresOutbox, Submissions):
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+        super().__init__(pool, SUBMISSIONS_OUTBOX)
 
     async def get(self, idempotency_key: str) -> Submission | None:
         async with self.pool.connection() as conn:
@@ -82,16 +70,3 @@ class PostgresSubmissions(Submissions):
         if cur.rowcount == 1:
             return None
         return await self.get(submission.idempotency_key)
-
-    @asynccontextmanager
-    async def locked(self, idempotency_key: str) -> AsyncIterator[SubmissionLock]:
-        async with self.pool.connection() as conn, conn.transaction():
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(
-                f"select {_COLUMNS} from intake.submissions where idempotency_key = %s for update",
-                (idempotency_key,),
-            )
-            row = await cur.fetchone()
-            if row is None:
-                raise LookupError(f"no submission under idempotency key {idempotency_key!r}")
-            yield _PostgresSubmissionLock(conn, _submission(row))

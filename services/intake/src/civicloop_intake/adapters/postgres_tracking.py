@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from civicloop_events import Event, SealedPersonalData
+from civicloop_events import SealedPersonalData
 from civicloop_events.consumer import wait_until_applied
 from civicloop_events.payloads import RequestStatus
 from psycopg.rows import dict_row
@@ -24,8 +24,8 @@ from civicloop_intake.domain.tracking import (
     HistoryKind,
     PlaceArea,
     TrackedRequest,
-    fold,
 )
+from civicloop_intake.service_layer.folds import TrackingRows
 from civicloop_intake.service_layer.ports import TrackingView
 
 SCHEMA = "intake"
@@ -111,35 +111,39 @@ class PostgresTrackingView(TrackingView):
         )
 
 
-async def apply_to_tracking(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-    """ConsumerRunner handler: fold one request event into its row."""
-    if event.request_id is None:
-        return
-    before = await _load(conn, event.request_id, for_update=True)
-    after = fold(before, event)
-    if after is None or after is before:
-        return
-    await conn.execute(
-        "insert into intake.tracking (request_number, jurisdiction_id, service_code, description, status, contact,"
-        " submitted_at, updated_at, history, external_references, merged_into, public_address, service_areas)"
-        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " on conflict (request_number) do update set status = excluded.status, updated_at = excluded.updated_at,"
-        " history = excluded.history, external_references = excluded.external_references,"
-        " merged_into = excluded.merged_into, public_address = excluded.public_address,"
-        " service_areas = excluded.service_areas",
-        (
-            after.request_number,
-            after.jurisdiction_id,
-            after.service_code,
-            after.description,
-            after.status.value,
-            Jsonb(after.contact.model_dump(mode="json")) if after.contact else None,
-            after.submitted_at,
-            after.updated_at,
-            Jsonb([_entry_json(e) for e in after.history]),
-            Jsonb([{"body_id": r.body_id, "external_id": r.external_id} for r in after.external_references]),
-            after.merged_into,
-            after.public_address,
-            Jsonb([{"kind": a.kind, "name": a.name} for a in after.service_areas]),
-        ),
-    )
+class PostgresTrackingRows(TrackingRows):
+    """The track view's rows in the consumer runner's transaction."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self.conn = conn
+
+    async def load_for_update(self, request_number: str) -> TrackedRequest | None:
+        return await _load(self.conn, request_number, for_update=True)
+
+    async def save(self, state: TrackedRequest) -> None:
+        await self.conn.execute(
+            "insert into intake.tracking (request_number, jurisdiction_id, service_code, description, status, contact,"
+            " submitted_at, updated_at, history, external_references, merged_into, public_address, service_areas)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " on conflict (request_number) do update set status = excluded.status, updated_at = excluded.updated_at,"
+            " history = excluded.history, external_references = excluded.external_references,"
+            " merged_into = excluded.merged_into, public_address = excluded.public_address,"
+            " service_areas = excluded.service_areas",
+            (
+                state.request_number,
+                state.jurisdiction_id,
+                state.service_code,
+                state.description,
+                state.status.value,
+                Jsonb(state.contact.model_dump(mode="json")) if state.contact else None,
+                state.submitted_at,
+                state.updated_at,
+                Jsonb([_entry_json(e) for e in state.history]),
+                Jsonb(
+                    [{"body_id": r.body_id, "external_id": r.external_id} for r in state.external_references]
+                ),
+                state.merged_into,
+                state.public_address,
+                Jsonb([{"kind": a.kind, "name": a.name} for a in state.service_areas]),
+            ),
+        )

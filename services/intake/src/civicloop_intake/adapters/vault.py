@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from civicloop_events import PersonalData, SealedPersonalData
-from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.vault import ResidentKeyVault
 
 from civicloop_intake.service_layer.ports import Vault
 

@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from civicloop_events import Actor, ActorKind, Event, SealedPersonalData, ServiceRequestSubmitted
+from civicloop_events.positions import LogPosition as LogPosition  # the contract's, re-exported
 
 from civicloop_intake.domain.commands import IntakeSource, SubmitServiceRequest
 from civicloop_intake.domain.validation import AcceptedSubmission
@@ -23,25 +24,6 @@ from civicloop_intake.domain.validation import AcceptedSubmission
 class SubmissionState(str, enum.Enum):
     pending = "pending"
     published = "published"
-
-
-@dataclass(frozen=True)
-class LogPosition:
-    """Where an event sits in its topic; a reader past `offset` of `partition` has seen it."""
-
-    partition: int
-    offset: int
-
-    def token(self) -> str:
-        return f"{self.partition}:{self.offset}"
-
-    @classmethod
-    def parse(cls, token: str) -> LogPosition:
-        partition, _, offset = token.partition(":")
-        position = cls(int(partition), int(offset))
-        if position.partition < 0 or position.offset < 0:
-            raise ValueError("a position is two non-negative integers")
-        return position
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,21 @@
-"""The HTTP app. `create_app` builds nothing but routes: the pool, producer and consumers open in the lifespan."""
+"""The HTTP app: intake's routes and error answers on the service skeleton (`civicloop_runtime.app`)."""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from functools import partial
 from importlib.metadata import version
 from typing import Any
 
 import psycopg
-from civicloop_runtime.logs import configure_logging
-from civicloop_runtime.ops import ops_router
-from civicloop_runtime.telemetry import configure_tracing
+from civicloop_runtime import process as runtime_process
+from civicloop_runtime.app import service_app
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.trace import Span
 from psycopg_pool import PoolTimeout
 
-from civicloop_intake.bootstrap import start_intake
+from civicloop_intake.bootstrap import bootstrap
 from civicloop_intake.domain.corrections import CorrectionProblem, CorrectionRejected
 from civicloop_intake.domain.merging import MergeProblem, MergeRejected
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
@@ -36,42 +31,24 @@ log = logging.getLogger("civicloop.intake.http")
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    """The routes on the service skeleton; the pool, producer and consumers open in the lifespan."""
     settings = settings or IntakeSettings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.intake = await start_intake(settings)
-        try:
-            yield
-        finally:
-            intake, app.state.intake = app.state.intake, None
-            await intake.close()
-
-    app = FastAPI(
+    app = service_app(
         title="CivicLoop intake",
         version=version("civicloop-intake"),
         summary="Residents report problems and follow them.",
-        lifespan=lifespan,
+        start=partial(bootstrap, settings),
+        routers=(router, agent_router),
+        max_body_bytes=settings.max_body_bytes,
+        render_error=_skeleton_error,
     )
-    app.state.intake = None
-    app.include_router(router)
-    app.include_router(agent_router)
-    app.include_router(ops_router(lambda: app.state.intake.readiness_checks() if app.state.intake else {}))
     _install_error_handlers(app)
-    app.middleware("http")(_log_request)
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="/healthz,/readyz,/metrics", server_request_hook=_drop_query_from_span
-    )
     return app
 
 
 def app_from_environment() -> FastAPI:
     """For `uvicorn --factory civicloop_intake.entrypoints.http:app_from_environment`: the process set up too."""
-    settings = IntakeSettings()
-    configure_logging(SERVICE, settings.log_level)
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # /readyz reads the migration heads on every probe
-    configure_tracing(SERVICE)
-    return create_app(settings)
+    return runtime_process.app_from_environment(SERVICE, IntakeSettings, create_app)
 
 
 # -- errors ---------------------------------------------------------------------------------------------------------
@@ -81,6 +58,10 @@ def _field_errors(errors: list[FieldError]) -> JSONResponse:
     return JSONResponse(
         {"detail": [{"type": e.type, "loc": list(e.loc), "msg": e.msg} for e in errors]}, status_code=422
     )
+
+
+def _skeleton_error(request: Request, status: int, error: str, detail: str) -> Response:
+    return _error(status, error, detail, request)
 
 
 def _error(status: int, error: str, detail: str, request: Request, **headers: str) -> JSONResponse:
@@ -170,33 +151,3 @@ def _install_error_handlers(app: FastAPI) -> None:
             request,
             **{"Retry-After": "5"},
         )
-
-
-# -- what leaves the process: access log lines and spans never carry a query string (track's holds a phone) -------
-
-
-async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    started = time.perf_counter()
-    response = await call_next(request)
-    if request.url.path not in ("/healthz", "/readyz", "/metrics"):
-        log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
-    return response
-
-
-def _drop_query_from_span(span: Span, scope: dict[str, Any]) -> None:
-    if not span.is_recording() or not scope.get("query_string"):
-        return
-    attributes = getattr(span, "attributes", None) or {}
-    for key in ("http.url", "url.full", "http.target"):
-        if key in attributes:
-            span.set_attribute(key, str(attributes[key]).split("?", 1)[0])
-    if "url.query" in attributes:
-        span.set_attribute("url.query", "[redacted]")

@@ -36,7 +36,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def get_intake(request: Request) -> Intake:
-    return request.app.state.intake
+    return request.app.state.service
 
 
 IntakeDep = Annotated[Intake, Depends(get_intake)]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from civicloop_events import decode_event, encode_event, new_event_id, request_numbers
+from civicloop_events import encode_event, new_event_id, request_numbers
+from civicloop_events.outbox import publish_stored
 
 from civicloop_intake.domain.corrections import (
     Correction,
@@ -56,26 +57,38 @@ async def correct_location(
         raise InvalidRequestNumbers(["number"]) from None
     fingerprint = correction_hash(cmd, number=canonical, agent_id=agent_id)
 
-    existing = await corrections.get(idempotency_key)
-    if existing is None:
+    stored = await corrections.get(idempotency_key)
+    if stored is None:
         jurisdiction_id = check_correction(canonical, await _known(canonical, tracking, merges, wait_s))
         event_id = new_event_id()
         event = corrected_event(
             cmd, number=canonical, jurisdiction_id=jurisdiction_id, agent_id=agent_id, event_id=event_id
         )
-        existing = await corrections.add(
-            Correction(
-                idempotency_key=idempotency_key,
-                request_number=canonical,
-                event_id=event_id,
-                body_hash=fingerprint,
-                event_json=encode_event(event).decode(),
-            )
+        mine = Correction(
+            idempotency_key=idempotency_key,
+            request_number=canonical,
+            event_id=event_id,
+            body_hash=fingerprint,
+            event_json=encode_event(event).decode(),
         )
-        # `existing` is set only when a concurrent call with the same key stored its correction first.
-    if existing is not None and existing.body_hash != fingerprint:
+        # The stored one instead when a concurrent call with the same key stored its correction first.
+        stored = await corrections.add(mine) or mine
+    if stored.body_hash != fingerprint:
         raise IdempotencyKeyReused(idempotency_key)
-    return await _publish_once(idempotency_key, corrections=corrections, event_log=event_log)
+    outcome = await publish_stored(corrections, event_log, idempotency_key)
+    if outcome.position is None:
+        raise RuntimeError("intake.location_corrections keeps a position for every published correction")
+    if outcome.published_now:
+        log.info(
+            "location corrected",
+            extra={
+                "request_number": stored.request_number,
+                "event_id": str(stored.event_id),
+                "partition": outcome.position.partition,
+                "offset": outcome.position.offset,
+            },
+        )
+    return CorrectionReceipt(stored.request_number, outcome.position, created=outcome.published_now)
 
 
 async def _known(number: str, tracking: TrackingView, merges: Merges, wait_s: float) -> KnownRequest | None:
@@ -86,24 +99,3 @@ async def _known(number: str, tracking: TrackingView, merges: Merges, wait_s: fl
     async with merges.serialised() as ledger:  # a merge accepted here counts before the view folds it
         merge = await ledger.get(number)
     return KnownRequest(tracked.jurisdiction_id, merge.original if merge else tracked.merged_into)
-
-
-async def _publish_once(
-    idempotency_key: str, *, corrections: Corrections, event_log: EventLog
-) -> CorrectionReceipt:
-    async with corrections.locked(idempotency_key) as lock:
-        correction = lock.correction
-        if correction.published and correction.position is not None:
-            return CorrectionReceipt(correction.request_number, correction.position, created=False)
-        position = await event_log.publish(decode_event(correction.event_json))
-        await lock.mark_published(position)
-        log.info(
-            "location corrected",
-            extra={
-                "request_number": correction.request_number,
-                "event_id": str(correction.event_id),
-                "partition": position.partition,
-                "offset": position.offset,
-            },
-        )
-        return CorrectionReceipt(correction.request_number, position, created=True)

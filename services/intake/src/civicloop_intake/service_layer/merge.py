@@ -13,7 +13,8 @@ import logging
 import time
 from dataclasses import dataclass
 
-from civicloop_events import decode_event, encode_event, request_numbers
+from civicloop_events import encode_event, request_numbers
+from civicloop_events.outbox import publish_stored
 
 from civicloop_intake.domain.merging import (
     MAX_CHAIN,
@@ -65,25 +66,44 @@ async def merge_duplicate(
         tracking, (duplicate, requested), wait_s
     )  # just submitted: the view may lag a moment
     async with merges.serialised() as ledger:
-        existing = await ledger.get(duplicate)
-        if existing is None:
+        merge = await ledger.get(duplicate)
+        if merge is None:
             known = await _known(ledger, tracking, duplicate, requested)
             plan = plan_merge(duplicate=duplicate, requested_original=requested, known=known)
             event = merged_event(plan, agent_id=agent_id, note=cmd.note)
-            await ledger.add(
-                Merge(
-                    duplicate=duplicate,
-                    original=plan.original,
-                    requested_original=requested,
-                    event_id=event.event_id,
-                    event_json=encode_event(event).decode(),
-                )
+            merge = Merge(
+                duplicate=duplicate,
+                original=plan.original,
+                requested_original=requested,
+                event_id=event.event_id,
+                event_json=encode_event(event).decode(),
             )
-        elif existing.requested_original != requested:
+            await ledger.add(merge)
+        elif merge.requested_original != requested:
             raise MergeRejected(
-                MergeProblem.already_merged, f"{duplicate} is already merged into {existing.original}"
+                MergeProblem.already_merged, f"{duplicate} is already merged into {merge.original}"
             )
-    return await _publish_once(duplicate, merges=merges, event_log=event_log)
+    outcome = await publish_stored(merges, event_log, duplicate)
+    if outcome.position is None:
+        raise RuntimeError("intake.merges keeps a position for every published merge")
+    if outcome.published_now:
+        log.info(
+            "merged as duplicate",
+            extra={
+                "request_number": duplicate,
+                "original": merge.original,
+                "event_id": str(merge.event_id),
+                "partition": outcome.position.partition,
+                "offset": outcome.position.offset,
+            },
+        )
+    return MergeReceipt(
+        merge.duplicate,
+        merge.original,
+        merge.requested_original,
+        outcome.position,
+        created=outcome.published_now,
+    )
 
 
 def _canonical(number: str, original: str) -> tuple[str, str]:
@@ -100,8 +120,10 @@ def _canonical(number: str, original: str) -> tuple[str, str]:
 
 async def wait_until_known(tracking: TrackingView, numbers: tuple[str, ...], wait_s: float) -> None:
     deadline = time.monotonic() + wait_s
-    for number in numbers:
-        while await tracking.get(number) is None and time.monotonic() < deadline:
+    for number in numbers:  # the tracking view is a table another consumer fills: polled, nothing to wait on
+        while time.monotonic() < deadline:
+            if await tracking.get(number) is not None:
+                break
             await asyncio.sleep(POLL_S)
 
 
@@ -130,25 +152,3 @@ async def _known(
         if current is not None:
             known[nxt] = current
     return known
-
-
-async def _publish_once(duplicate: str, *, merges: Merges, event_log: EventLog) -> MergeReceipt:
-    async with merges.locked(duplicate) as lock:
-        merge = lock.merge
-        if merge.published and merge.position is not None:
-            return MergeReceipt(
-                merge.duplicate, merge.original, merge.requested_original, merge.position, created=False
-            )
-        position = await event_log.publish(decode_event(merge.event_json))
-        await lock.mark_published(position)
-        log.info(
-            "merged as duplicate",
-            extra={
-                "request_number": duplicate,
-                "original": merge.original,
-                "event_id": str(merge.event_id),
-                "partition": position.partition,
-                "offset": position.offset,
-            },
-        )
-        return MergeReceipt(merge.duplicate, merge.original, merge.requested_original, position, created=True)

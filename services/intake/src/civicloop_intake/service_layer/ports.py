@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
-from civicloop_events import Event, PersonalData, SealedPersonalData
+from civicloop_events import PersonalData, SealedPersonalData
+from civicloop_events.outbox import EventLog as EventLog  # the contract's ports, re-exported for intake
+from civicloop_events.outbox import EventLogUnavailable as EventLogUnavailable
+from civicloop_events.outbox import Outbox
+from civicloop_events.request_numbers import RequestNumberTaken as RequestNumberTaken
 
 from civicloop_intake.domain.catalogue import CatalogueEntry
 from civicloop_intake.domain.corrections import Correction
@@ -15,29 +18,14 @@ from civicloop_intake.domain.submissions import LogPosition, Submission
 from civicloop_intake.domain.tracking import TrackedRequest
 
 
-class EventLogUnavailable(Exception):
-    """The broker did not acknowledge the event in time: nothing was accepted."""
-
-
-class RequestNumberTaken(Exception):
-    """A freshly drawn request number is already in use (about one draw in a million at a million requests)."""
-
-
 class Catalogue(ABC):
     @abstractmethod
     async def get(self, jurisdiction_id: str, service_code: str) -> CatalogueEntry | None: ...
 
 
-class SubmissionLock(ABC):
-    """A submission held exclusively (row lock) while its event is published."""
+class Submissions(Outbox):
+    """Submissions by Idempotency-Key; the outbox of `ServiceRequestSubmitted` (keyed by the Idempotency-Key)."""
 
-    submission: Submission
-
-    @abstractmethod
-    async def mark_published(self, position: LogPosition) -> Submission: ...
-
-
-class Submissions(ABC):
     @abstractmethod
     async def get(self, idempotency_key: str) -> Submission | None: ...
 
@@ -47,16 +35,6 @@ class Submissions(ABC):
 
         Raises `RequestNumberTaken` when its request number is.
         """
-
-    @abstractmethod
-    def locked(self, idempotency_key: str) -> AbstractAsyncContextManager[SubmissionLock]:
-        """Hold the submission until the block ends, so concurrent retries publish it once."""
-
-
-class EventLog(ABC):
-    @abstractmethod
-    async def publish(self, event: Event[Any]) -> LogPosition:
-        """Return once the broker acknowledged; raise `EventLogUnavailable` otherwise."""
 
 
 class Vault(ABC):
@@ -88,32 +66,16 @@ class MergeLedger(ABC):
         """Store a pending merge; it counts for every later check at once, published or not."""
 
 
-class MergeLock(ABC):
-    merge: Merge
+class Merges(Outbox):
+    """Intake's merges; the outbox of `RequestMerged`, keyed by the duplicate's number."""
 
-    @abstractmethod
-    async def mark_published(self, position: LogPosition) -> Merge: ...
-
-
-class Merges(ABC):
     @abstractmethod
     def serialised(self) -> AbstractAsyncContextManager[MergeLedger]:
         """One merge check at a time, committed when the block ends: two agents cannot merge A->B and B->A."""
 
-    @abstractmethod
-    def locked(self, duplicate: str) -> AbstractAsyncContextManager[MergeLock]:
-        """Hold a stored merge while its event is published, so concurrent retries publish it once."""
 
-
-class CorrectionLock(ABC):
-    correction: Correction
-
-    @abstractmethod
-    async def mark_published(self, position: LogPosition) -> Correction: ...
-
-
-class Corrections(ABC):
-    """Agents' location corrections, by Idempotency-Key."""
+class Corrections(Outbox):
+    """Agents' location corrections, by Idempotency-Key; the outbox of `LocationCorrected`."""
 
     @abstractmethod
     async def get(self, idempotency_key: str) -> Correction | None: ...
@@ -121,7 +83,3 @@ class Corrections(ABC):
     @abstractmethod
     async def add(self, correction: Correction) -> Correction | None:
         """Store a pending correction. None when stored; the existing one when its key is taken."""
-
-    @abstractmethod
-    def locked(self, idempotency_key: str) -> AbstractAsyncContextManager[CorrectionLock]:
-        """Hold the correction until the block ends, so concurrent retries publish it once."""

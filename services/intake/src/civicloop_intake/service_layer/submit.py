@@ -2,7 +2,8 @@
 
 The answer comes only after the broker acknowledged the event. An Idempotency-Key makes any retry return the same
 request: a published submission is answered again; a pending one (the first attempt crashed, or the broker was
-down) is published again with the same event and number.
+down) is published again with the same event and number, or by the sweeper if the client never comes back
+(`civicloop_events.outbox`). The number is drawn inside intake's tag and checked against intake's own table.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from civicloop_events import decode_event, encode_event, new_event_id, request_numbers
+from civicloop_events import encode_event, new_event_id, request_numbers
+from civicloop_events.outbox import publish_stored
 
 from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.submissions import (
@@ -21,11 +23,11 @@ from civicloop_intake.domain.submissions import (
     submitted_event,
 )
 from civicloop_intake.domain.validation import check_submission
-from civicloop_intake.service_layer.ports import Catalogue, EventLog, RequestNumberTaken, Submissions, Vault
+from civicloop_intake.service_layer.ports import Catalogue, EventLog, Submissions, TrackingView, Vault
 
 log = logging.getLogger("civicloop.intake.submit")
 
-MAX_NUMBER_DRAWS = 8
+PRODUCER = "intake"  # its tag in `request_numbers.PRODUCER_TAGS`
 
 
 @dataclass(frozen=True)
@@ -46,58 +48,50 @@ async def submit_service_request(
     default_jurisdiction: str,
     default_region: str,
     hash_key: bytes,
+    on_the_log: TrackingView | None = None,
 ) -> SubmissionReceipt:
+    """`on_the_log`, when given, also refuses a number some request on the log already has: one made before the
+    producer tags, by any producer, may lie inside intake's tag."""
     jurisdiction_id = cmd.jurisdiction_id or default_jurisdiction
     fingerprint = body_hash(cmd, jurisdiction_id=jurisdiction_id, key=hash_key)
 
-    existing = await submissions.get(idempotency_key)
-    if existing is None:
+    submission = await submissions.get(idempotency_key)
+    if submission is None:
         service = await catalogue.get(jurisdiction_id, cmd.service_code)
         accepted = check_submission(
             cmd, jurisdiction_id=jurisdiction_id, service=service, default_region=default_region
         )
         contact = await vault.seal(accepted.contact) if accepted.contact else None
         event_id = new_event_id()
-        for _ in range(MAX_NUMBER_DRAWS):
-            number = request_numbers.new_request_number()
+
+        async def store(number: str) -> Submission:
+            if on_the_log is not None and await on_the_log.get(number) is not None:
+                raise request_numbers.RequestNumberTaken(number)
             event = submitted_event(accepted, request_number=number, event_id=event_id, contact=contact)
-            try:
-                existing = await submissions.add(
-                    Submission(
-                        idempotency_key=idempotency_key,
-                        request_number=number,
-                        event_id=event_id,
-                        body_hash=fingerprint,
-                        event_json=encode_event(event).decode(),
-                    )
-                )
-                break
-            except RequestNumberTaken:
-                log.warning("request number drawn twice, drawing again")
-        else:
-            raise RuntimeError(f"no free request number after {MAX_NUMBER_DRAWS} draws")
-        # `existing` is set only when a concurrent call with the same key stored its submission first.
-    if existing is not None and existing.body_hash != fingerprint:
+            mine = Submission(
+                idempotency_key=idempotency_key,
+                request_number=number,
+                event_id=event_id,
+                body_hash=fingerprint,
+                event_json=encode_event(event).decode(),
+            )
+            # The stored one instead when a concurrent call with the same key stored its submission first.
+            return await submissions.add(mine) or mine
+
+        submission = await request_numbers.store_with_new_number(PRODUCER, store)
+    if submission.body_hash != fingerprint:
         raise IdempotencyKeyReused(idempotency_key)
-    return await _publish_once(idempotency_key, submissions=submissions, event_log=event_log)
-
-
-async def _publish_once(
-    idempotency_key: str, *, submissions: Submissions, event_log: EventLog
-) -> SubmissionReceipt:
-    async with submissions.locked(idempotency_key) as lock:
-        submission = lock.submission
-        if submission.published and submission.position is not None:
-            return SubmissionReceipt(submission.request_number, submission.position, created=False)
-        position = await event_log.publish(decode_event(submission.event_json))
-        await lock.mark_published(position)
+    outcome = await publish_stored(submissions, event_log, idempotency_key)
+    if outcome.position is None:
+        raise RuntimeError("intake.submissions keeps a position for every published submission")
+    if outcome.published_now:
         log.info(
             "service request submitted",
             extra={
                 "request_number": submission.request_number,
                 "event_id": str(submission.event_id),
-                "partition": position.partition,
-                "offset": position.offset,
+                "partition": outcome.position.partition,
+                "offset": outcome.position.offset,
             },
         )
-        return SubmissionReceipt(submission.request_number, position, created=True)
+    return SubmissionReceipt(submission.request_number, outcome.position, created=outcome.published_now)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-SECRET_PREFIX = "CIVICLOOP_SECRET_"
+SECRET_PREFIX = "CIVICLOOP_SECRET_"  # noqa: S105 - the prefix of environment names, not a secret
 Open311Status = Literal["open", "closed"]
 
 

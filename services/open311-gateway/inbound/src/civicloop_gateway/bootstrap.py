@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from civicloop_events.consumer import ConsumerRunner, Handler, wait_until_applied
+from civicloop_events.outbox import Sweeper
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.supervisor import ConsumerSupervisor
-from civicloop_events.vault import ResidentKeyVault
 from civicloop_runtime.consumers import consumer_runner
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway import database
@@ -48,6 +49,7 @@ class Gateway:
     config_producer: EventProducer
     vault: ResidentKeyVault
     supervisors: list[ConsumerSupervisor] = field(default_factory=list)
+    sweeper: Sweeper | None = None
     owned: list[object] = field(default_factory=list)
     # The ports of the write side and of the catalogue admin API, built once from the above (`__post_init__`).
     submit: SubmitContext = field(init=False)
@@ -148,6 +150,7 @@ class Gateway:
             dedup_window=s.dedup_window,
             default_phone_region=s.default_phone_region,
             request_view=self._request_view(),
+            on_the_log=PostgresRequests(self.pool),
         )
 
     def update_context(self) -> UpdateContext:
@@ -183,6 +186,8 @@ class Gateway:
         return ProducerEventLog(self.producer, publish_timeout_s=self.settings.publish_timeout_s)
 
     async def close(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         await self.stop_consumers()
         await _close_all(self.owned)
         self.owned = []
@@ -196,6 +201,17 @@ async def _close_all(resources: list[object]) -> None:
             await resource.close()
 
 
+def pending_sweeper(
+    pool: AsyncConnectionPool, producer: EventProducer, settings: GatewaySettings, *, older_than_s: float
+) -> Sweeper:
+    """Publishes partners' submissions and updates left pending (`civicloop_events.outbox`)."""
+    return Sweeper(
+        [PostgresSubmissions(pool), PostgresUpdates(pool)],
+        ProducerEventLog(producer, publish_timeout_s=settings.publish_timeout_s),
+        older_than=timedelta(seconds=older_than_s),
+    )
+
+
 async def bootstrap(
     settings: GatewaySettings,
     *,
@@ -207,6 +223,7 @@ async def bootstrap(
 ) -> Gateway:
     """Open what was not given (the gateway closes only what it opened), then start the view's consumers."""
     owned: list[object] = []
+    gateway: Gateway | None = None
     topics = settings.topics
     try:
         if pool is None:
@@ -239,7 +256,14 @@ async def bootstrap(
         )
         if run_consumers:
             gateway.start_consumers()
+        gateway.sweeper = pending_sweeper(
+            pool, gateway.producer, settings, older_than_s=settings.sweep_pending_after_s
+        )
+        gateway.sweeper.start(timedelta(seconds=settings.sweep_every_s))
     except BaseException:
-        await _close_all(owned)
+        if gateway is not None:
+            await gateway.close()
+        else:
+            await _close_all(owned)
         raise
     return gateway

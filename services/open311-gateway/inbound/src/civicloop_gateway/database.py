@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from civicloop_events.vault import VAULT_MIGRATIONS
 from civicloop_runtime import migrations
+from civicloop_runtime.vault import VAULT_MIGRATIONS
 
 from civicloop_gateway.settings import SCHEMA
 

@@ -23,7 +23,7 @@ from datetime import timedelta
 
 import phonenumbers
 from civicloop_places import DEFAULT_RESOLUTION
-from civicloop_runtime.settings import ServiceSettings
+from civicloop_runtime.settings import Environment, ServiceSettings
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 SCHEMA = "gateway"
@@ -38,20 +38,12 @@ CONFIG_CONSUMER = "gateway.config.v1"
 OPEN311_BASE_PATH = "/open311/v2"
 
 
-class Environment(str, enum.Enum):
-    production = "production"
-    staging = "staging"
-    dev = "dev"
-    test = "test"
-
-
 class JurisdictionsMode(str, enum.Enum):
     single = "single"
     multi = "multi"
 
 
 class GatewaySettings(ServiceSettings):
-    env: Environment = Environment.production
     vault_pepper: SecretStr | None = None
 
     jurisdictions_mode: JurisdictionsMode = JurisdictionsMode.multi
@@ -107,6 +99,10 @@ class GatewaySettings(ServiceSettings):
     default_phone_region: str = Field(
         default="US", description="ISO 3166 region for numbers without +country"
     )
+    sweep_pending_after_s: float = Field(
+        default=60.0, gt=0, description="publish a submission or update left pending this long"
+    )
+    sweep_every_s: float = Field(default=15.0, gt=0, description="how often to look for such rows")
     batch_token_ttl: timedelta = Field(
         default=timedelta(days=30), description="how long a batch service's token can be looked up"
     )

@@ -1,5 +1,5 @@
-"""Migration gateway_0005: rows folded before the public place are rewritten to it, and an older gateway can no
-longer write an exact place into the served columns."""
+"""Migrations gateway_0005 and gateway_0006: rows folded before the public place are rewritten to it, the radius
+search's `location` included, and neither an older gateway nor anything else can write an exact place back."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _upgrade(dsn: str, revision: str) -> None:
     command.upgrade(cfg, revision)
 
 
-def test_existing_rows_get_their_public_place_and_keep_their_exact_point(
+def test_existing_rows_get_their_public_place_and_lose_their_exact_point(
     fresh_database_dsn: str, monkeypatch
 ):
     dsn = fresh_database_dsn
@@ -77,8 +77,8 @@ def test_existing_rows_get_their_public_place_and_keep_their_exact_point(
             "2100 block of W Bellevue Ave",
             public.h3_cell,
             8,
-            34.073216645,
-            -118.266861909,
+            public.lat,  # `location`, which the radius search reads: the public point, no longer the exact one
+            public.long,
         )
         assert got["R-ADDRESS"] == (None, None, "700 block of Evergreen Terrace", None, 8, None, None)
         assert got["R-FREE"] == (None, None, None, None, 8, None, None)
@@ -89,3 +89,9 @@ def test_existing_rows_get_their_public_place_and_keep_their_exact_point(
         # And a served point always has its cell.
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("update gateway.requests set h3_cell = null where service_request_id = 'R-POINT'")
+        # Nor can the exact point come back into `location`.
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(
+                "update gateway.requests set location = ST_SetSRID(ST_MakePoint(-118.266861909, 34.073216645),"
+                " 4326)::geography where service_request_id = 'R-POINT'"
+            )

@@ -613,7 +613,7 @@ async def test_GEO_01_lat_long_radius_in_metres(world: World, fmt: str):
         world.ids["closed"],
         world.ids["late"],
     }
-    # Found by the exact point, shown at the public one.
+    # Found by the public point (`location` holds nothing else), and shown at it.
     public = public_place(*POINT, resolution=RESOLUTION)
     assert {(float(r["lat"]), float(r["long"])) for r in near} == {(public.lat, public.long)}
     wide = await world.requests(fmt, lat=str(POINT[0]), long=str(POINT[1]), radius="11000")

@@ -42,5 +42,5 @@ def test_malformed_keys_have_no_key_id() -> None:
 def test_client_ids_follow_the_event_contract() -> None:
     assert check_client_id("fixmystreet.uk") == "fixmystreet.uk"
     for bad in ("", "Upper", "-leading", "space here", "x" * 65):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="a client id is 1-64"):
             check_client_id(bad)

@@ -5,15 +5,14 @@ The same rules run against the real broker and PostgreSQL in tests/integration/t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from civicloop_events import Event, PersonalData, SealedPersonalData
+from civicloop_events import Event, PersonalData, SealedPersonalData, request_numbers
+from civicloop_events.outbox_memory import InMemoryOutbox
 from civicloop_events.payloads import ServiceType
 from civicloop_gateway.domain.partner_keys import issue_key
 from civicloop_gateway.domain.submit_errors import BadRequest, Forbidden, NotFound
@@ -24,9 +23,10 @@ from civicloop_gateway.service_layer.submit_ports import (
     EventLog,
     EventLogUnavailable,
     Jurisdictions,
+    KnownRequest,
     PartnerKey,
     Partners,
-    SubmissionLock,
+    Requests,
     Submissions,
     Vault,
 )
@@ -93,19 +93,9 @@ class FakeEventLog(EventLog):
         return LogPosition(0, len(self.published) - 1)
 
 
-class _Lock(SubmissionLock):
-    def __init__(self, store: FakeSubmissions, submission: Submission) -> None:
-        self.store = store
-        self.submission = submission
-
-    async def mark_published(self, position: LogPosition) -> Submission:
-        self.submission = replace(self.submission, state=SubmissionState.published, position=position)
-        self.store.rows[self.submission.event_id] = self.submission
-        return self.submission
-
-
-class FakeSubmissions(Submissions):
+class FakeSubmissions(InMemoryOutbox, Submissions):
     def __init__(self) -> None:
+        super().__init__("gateway.submissions")
         self.rows: dict[UUID, Submission] = {}
 
     async def recent(self, digest: str, *, window: timedelta) -> Submission | None:
@@ -116,11 +106,12 @@ class FakeSubmissions(Submissions):
         if earlier is not None:
             return earlier
         self.rows[submission.event_id] = submission
+        self.put(str(submission.event_id), [submission.event_json])
         return None
 
-    @asynccontextmanager
-    async def locked(self, event_id: UUID) -> AsyncIterator[SubmissionLock]:
-        yield _Lock(self, self.rows[event_id])
+    def on_published(self, key: str, position: LogPosition | None) -> None:
+        row = self.rows[UUID(key)]
+        self.rows[row.event_id] = replace(row, state=SubmissionState.published, position=position)
 
     async def submitted_by(self, request_number: str) -> tuple[str, str] | None:
         return None
@@ -150,7 +141,7 @@ def body(**fields: str) -> OpenForm:
         "email": "resident@example.org",
     }
     base.update(fields)
-    return OpenForm.parse([(k, v) for k, v in base.items()])
+    return OpenForm.parse(list(base.items()))
 
 
 async def refused(f: OpenForm, api_key: str | None, ctx: SubmitContext, kind: type[Exception]) -> Any:
@@ -221,3 +212,30 @@ async def test_pr11_pending_submission_is_published_with_the_same_event_on_retry
     answer = await submit_request(body(), api_key=KEY.key, ctx=ctx)
     assert answer.service_request_id == pending.request_number
     assert [e.event_id for e in log.published] == [pending.event_id]
+
+
+async def test_numbers_are_drawn_inside_the_gateways_tag(ctx: SubmitContext) -> None:
+    answer = await submit_request(body(), api_key=KEY.key, ctx=ctx)
+    assert answer.service_request_id is not None
+    assert request_numbers.producer_of(answer.service_request_id) == "open311-gateway"
+
+
+class RequestsOnTheLog(Requests):
+    def __init__(self, *numbers: str) -> None:
+        self.numbers = set(numbers)
+
+    async def get(self, service_request_id: str) -> KnownRequest | None:
+        if service_request_id not in self.numbers:
+            return None
+        return KnownRequest(service_request_id, "city.gov", None, submitted_by=None)
+
+
+async def test_a_number_a_request_on_the_log_already_has_is_drawn_again(
+    ctx: SubmitContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A number made before the producer tags, by intake say, may lie inside the gateway's tag."""
+    draws = iter(["2AAA-AAAA", "2BBB-BBBB"])
+    monkeypatch.setattr(request_numbers, "draw", lambda producer, randbits=None: next(draws))
+    ctx = replace(ctx, on_the_log=RequestsOnTheLog("2AAA-AAAA"))
+    answer = await submit_request(body(), api_key=KEY.key, ctx=ctx)
+    assert answer.service_request_id == "2BBB-BBBB"

@@ -18,16 +18,18 @@ import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import httpx
+from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner, Handler
 from civicloop_events.payloads import SendMethod
 from civicloop_events.producer import EventProducer
 from civicloop_events.supervisor import ConsumerSupervisor
-from civicloop_events.vault import ResidentKeyVault
 from civicloop_runtime.consumers import consumer_runner
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_outbound import database
@@ -110,7 +112,7 @@ class Outbound:
     def dispatch_runner(self) -> ConsumerRunner:
         dispatcher = Dispatcher(self.producer, publish_timeout_s=self.settings.publish_timeout_s)
 
-        async def handle(conn, event):  # type: ignore[no-untyped-def]
+        async def handle(conn: Any, event: Event[Any]) -> None:
             await dispatcher(conn, event)
             if self.loop is not None:
                 self.loop.wake()

@@ -14,14 +14,11 @@ like every other secret (`adapters/secrets.py`).
 
 from __future__ import annotations
 
-import enum
-
 from civicloop_events.payloads import SendMethod
-from civicloop_runtime.settings import ServiceSettings
+from civicloop_runtime.settings import DEV_PEPPER, Environment, ServiceSettings
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 SCHEMA = "outbound"
-DEV_PEPPER = "civicloop-development-pepper-not-secret"
 OPEN311_BASE_PATH = "/open311/v2"
 
 # The consumers keep the names they had inside the gateway: their inbox rows and stored positions moved with them
@@ -30,17 +27,10 @@ OUTBOUND_CONFIG_CONSUMER = "gateway.outbound-config.v1"
 OUTBOUND_DISPATCH_CONSUMER = "gateway.outbound-dispatch.v1"
 REFS_CONSUMER = "gateway.open311-refs.v1"
 CONSUMERS = (OUTBOUND_CONFIG_CONSUMER, OUTBOUND_DISPATCH_CONSUMER, REFS_CONSUMER)
-
-
-class Environment(str, enum.Enum):
-    production = "production"
-    staging = "staging"
-    dev = "dev"
-    test = "test"
+__all__ = ["DEV_PEPPER", "SCHEMA", "Environment", "OutboundSettings"]
 
 
 class OutboundSettings(ServiceSettings):
-    env: Environment = Environment.production
     vault_pepper: SecretStr | None = None
     admin_token: SecretStr | None = Field(default=None, description="bearer token of the admin outbound API")
     public_base_url: str = Field(
@@ -106,7 +96,7 @@ class OutboundSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _pepper_rule(self) -> OutboundSettings:
-        relaxed = self.env in (Environment.dev, Environment.test)
+        relaxed = self.env.relaxed
         given = self.vault_pepper.get_secret_value() if self.vault_pepper else None
         if self.outbound_include_contact and given is None and not relaxed:
             raise ValueError(

@@ -8,6 +8,13 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from civicloop_events.payloads import (
+    BackendUpdateReceived,
+    ExternalReferenceAssigned,
+    RequestImported,
+    SendFailed,
+    ServiceRequestSubmitted,
+)
 from civicloop_events.request_numbers import new_request_number
 from civicloop_open311.wire import as_datetime as wire_dates
 from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig
@@ -103,7 +110,7 @@ async def test_batch_token_resolves_after_a_delay_and_becomes_an_external_refere
         kafka_bootstrap,
         o311_topics.request_events,
         request_id=number,
-        types=("outbound.external_reference_assigned",),
+        types=(ExternalReferenceAssigned.event_type,),
     )
     assert [(e.payload.body_id, e.payload.external_id) for e in events] == [(body.body_id, "1001")]
     assert events[0].actor.id == f"backend:{body.body_id}"
@@ -130,7 +137,7 @@ async def test_a_token_that_never_resolves_is_given_up_visibly(
         await asyncio.sleep(0.1)
     assert state.token_polls == 3  # bounded
     [failed] = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=number)
-    assert failed.type == "outbound.send_failed" and failed.payload.retry_at is None
+    assert failed.type == SendFailed.event_type and failed.payload.retry_at is None
     assert "never gave a service_request_id" in failed.payload.error
 
 
@@ -205,7 +212,7 @@ async def test_updates_feed_maps_statuses_and_dedupes_across_polls(
 
     events = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=number)
     kinds = [(e.type, getattr(e.payload, "status", None)) for e in events]
-    assert kinds.count(("outbound.backend_update_received", None)) == 2
+    assert kinds.count((BackendUpdateReceived.event_type, None)) == 2
     changes = [e for e in events if e.type == "request.status.changed"]
     assert [(c.payload.previous_status, c.payload.status) for c in changes] == [
         (None, "in_progress"),
@@ -217,7 +224,7 @@ async def test_updates_feed_maps_statuses_and_dedupes_across_polls(
     )  # boilerplate
     assert {c.actor.id for c in changes} == {f"backend:{body.body_id}"}
     assert {c.source for c in changes} == {f"backend:{body.body_id}"}
-    received = [e for e in events if e.type == "outbound.backend_update_received"]
+    received = [e for e in events if e.type == BackendUpdateReceived.event_type]
     assert received[1].payload.media_url == "https://img.example/after.jpg"
     assert received[0].payload.external_status_code == "CREW_ASSIGNED"
 
@@ -349,9 +356,9 @@ async def test_import_brings_in_back_end_requests_once_and_never_our_own(
     assert [r[0] for r in rows] == ["9001", "9002"]
     hole = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=rows[0][1])
     assert [e.type for e in hole] == [
-        "outbound.request_imported",
-        "intake.service_request.submitted",
-        "outbound.external_reference_assigned",
+        RequestImported.event_type,
+        ServiceRequestSubmitted.event_type,
+        ExternalReferenceAssigned.event_type,
     ]
     assert hole[1].payload.service_code == "POTHOLE"  # RT-9 mapped back through service_code_map
     assert hole[1].source == f"backend:{body.body_id}" and hole[1].actor.kind == "system"

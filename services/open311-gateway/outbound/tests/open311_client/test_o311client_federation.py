@@ -18,9 +18,11 @@ import pytest
 import pytest_asyncio
 from civicloop_events import Actor, Event, Location, ServiceDefined, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
+    BackendUpdateReceived,
     BodyDefined,
     Open311Connection,
     PartnerAuthorised,
+    RequestImported,
     RequestStatus,
     SendMethod,
     ServiceType,
@@ -193,7 +195,7 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
     second = await poller.poll_updates(body)
     assert second.applied == 0 and second.status_changes == 0
     events = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=ours)
-    received = [e for e in events if e.type == "outbound.backend_update_received"]
+    received = [e for e in events if e.type == BackendUpdateReceived.event_type]
     changed = [e for e in events if e.type == "request.status.changed"]
     assert [r.payload.backend_status for r in received if r.payload.backend_status != "open"] == [
         "in_progress"
@@ -236,7 +238,7 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
     imported = [
         e
         for e in await read_events(
-            kafka_bootstrap, o311_topics.request_events, types=("outbound.request_imported",)
+            kafka_bootstrap, o311_topics.request_events, types=(RequestImported.event_type,)
         )
         if e.payload.body_id == body_id
     ]
@@ -245,7 +247,7 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
         kafka_bootstrap,
         o311_topics.request_events,
         request_id=imported[0].request_id,
-        types=("intake.service_request.submitted",),
+        types=(ServiceRequestSubmitted.event_type,),
     )
     assert [(s.payload.service_code, s.payload.description) for s in submitted] == [
         ("POTHOLE", "Cracked kerb on Main")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from civicloop_events.payloads import Open311Connection, RequestStatus
-from civicloop_events.request_numbers import parse
+from civicloop_events.request_numbers import parse, producer_of
 from civicloop_open311 import wire
 from civicloop_outbound.domain import open311_mapping as mapping
 
@@ -66,3 +66,9 @@ def test_import_numbers_are_stable_per_back_end_request_and_well_formed() -> Non
     n = mapping.import_number("j", "b", "9")
     assert n == mapping.import_number("j", "b", "9") == parse(n)
     assert n != mapping.import_number("j", "b", "10") and n != mapping.import_number("j", "other", "9")
+
+
+def test_import_numbers_are_inside_the_importers_tag_and_each_attempt_is_another_number() -> None:
+    numbers = [mapping.import_number("j", "b", "9", attempt) for attempt in range(4)]
+    assert {producer_of(n) for n in numbers} == {"open311-import"}
+    assert len(set(numbers)) == 4 and numbers[0] == mapping.import_number("j", "b", "9")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from civicloop_events import Actor, Event, Location, ServiceRequestSubmitted
-from civicloop_events.payloads import SendMethod
+from civicloop_events.payloads import ExternalReferenceAssigned, SendMethod, SentToBackend
 from civicloop_events.producer import EventProducer
 from civicloop_events.request_numbers import new_request_number
 from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig
@@ -96,7 +96,7 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
                 kafka_bootstrap,
                 o311_topics.request_events,
                 request_id=number,
-                types=("outbound.external_reference_assigned",),
+                types=(ExternalReferenceAssigned.event_type,),
             )
             return events or None
 
@@ -106,7 +106,7 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
             kafka_bootstrap,
             o311_topics.request_events,
             request_id=realtime,
-            types=("outbound.sent_to_backend",),
+            types=(SentToBackend.event_type,),
         )
         assert sent and sent[0].payload.destination == f"{url}/v2/requests.xml"
         assert any(dict(p).get("attribute[civicloop_id]") == realtime for p in state.posts)

@@ -5,7 +5,13 @@ which the back-end can use to drop the repeat; the item is never lost. The admin
 from __future__ import annotations
 
 import pytest
-from civicloop_events.payloads import BodyDefined, Open311Connection, SendMethod, WebhookConnection
+from civicloop_events.payloads import (
+    BodyDefined,
+    Open311Connection,
+    SendMethod,
+    SentToBackend,
+    WebhookConnection,
+)
 from civicloop_events.producer import EventProducer
 from civicloop_outbound.adapters.webhook_sender import WebhookSender
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
@@ -74,7 +80,7 @@ async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(
         assert first["_headers"]["x-civicloop-delivery"] == second["_headers"]["x-civicloop-delivery"]
         [row] = await w.queue_rows(city)
         assert (row["state"], row["attempts"]) == ("sent", 1)
-        assert len(await w.events_of(rid, "outbound.sent_to_backend")) == 1
+        assert len(await w.events_of(rid, SentToBackend.event_type)) == 1
     finally:
         await receiver.stop()
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from civicloop_events.payloads import BodyDefined, Priority, RoutingRule, RoutingRulesDefined, SendMethod
+from civicloop_events.payloads import (
+    BodyDefined,
+    Priority,
+    RoutingRule,
+    RoutingRulesDefined,
+    SendMethod,
+    SentToBackend,
+)
 from outbound_harness import OutboundWorld, service, unique_jurisdiction, wait_for
 
 pytestmark = pytest.mark.integration
@@ -62,13 +69,13 @@ async def test_a_report_is_emailed_with_all_details_and_the_events_say_so(
     assert "Reported by" not in text  # outbound_include_contact is off
 
     async def sent_event() -> bool:
-        return bool(await w.events_of(rid, "outbound.sent_to_backend"))
+        return bool(await w.events_of(rid, SentToBackend.event_type))
 
     await wait_for(sent_event, what="SentToBackend")
     events = await w.events_of(rid)
     submitted = events[0]
     routed = [e for e in events if e.type == "request.routed"]
-    sent = [e for e in events if e.type == "outbound.sent_to_backend"]
+    sent = [e for e in events if e.type == SentToBackend.event_type]
     assert len(routed) == 1 and routed[0].payload.body_id == "lights"
     assert routed[0].causation_id == submitted.event_id
     assert len(sent) == 1

@@ -7,11 +7,17 @@ import asyncio
 
 import pytest
 from civicloop_events import Event, Location, PersonalData, ServiceRequestSubmitted
-from civicloop_events.payloads import BodyDefined, Open311Connection, SendMethod
+from civicloop_events.payloads import (
+    BodyDefined,
+    ExternalReferenceAssigned,
+    Open311Connection,
+    SendFailed,
+    SendMethod,
+)
 from civicloop_events.request_numbers import new_request_number
-from civicloop_events.vault import ResidentKeyVault
 from civicloop_outbound.domain.ports import BodyRecord, OutboundItem, Sender, SendResult, TemporaryFailure
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
+from civicloop_runtime.vault import ResidentKeyVault
 from outbound_harness import RESIDENT, OutboundWorld, service, unique_jurisdiction, wait_for
 
 pytestmark = pytest.mark.integration
@@ -112,9 +118,9 @@ async def test_contact_only_when_allowed_and_retries_keep_the_delivery_id(
     assert sender.calls[-1].payload.contact == sealed  # the queue keeps it sealed, as on the log
     [row] = await w.queue_rows(city)
     assert (row["state"], row["attempts"], row["external_id"]) == ("sent", 3, f"SR-{rid}")
-    failed = await w.events_of(rid, "outbound.send_failed")
+    failed = await w.events_of(rid, SendFailed.event_type)
     assert [e.payload.attempt for e in failed] == [1, 2] and all(e.payload.retry_at for e in failed)
-    [ref] = await w.events_of(rid, "outbound.external_reference_assigned")
+    [ref] = await w.events_of(rid, ExternalReferenceAssigned.event_type)
     assert ref.payload.external_id == f"SR-{rid}"
 
 

@@ -10,11 +10,14 @@ import pytest
 from civicloop_events import Event, Location, ServiceAreaDefined, ServiceRequestSubmitted
 from civicloop_events.payloads import (
     BodyDefined,
+    ExternalReferenceAssigned,
     Priority,
     RequestImported,
     RoutingRule,
     RoutingRulesDefined,
+    SendFailed,
     SendMethod,
+    SentToBackend,
     WebhookConnection,
 )
 from outbound_harness import (
@@ -73,12 +76,12 @@ async def test_one_body_potholes_by_webhook_streetlights_by_email(outbound_world
         assert light not in receiver.requests_delivered()
 
         async def reference() -> bool:
-            return bool(await w.events_of(pothole, "outbound.external_reference_assigned"))
+            return bool(await w.events_of(pothole, ExternalReferenceAssigned.event_type))
 
         await wait_for(reference, what="ExternalReferenceAssigned")
-        [ref] = await w.events_of(pothole, "outbound.external_reference_assigned")
+        [ref] = await w.events_of(pothole, ExternalReferenceAssigned.event_type)
         assert ref.payload.external_id == "WO-1" and ref.payload.body_id == "roads"
-        [sent] = await w.events_of(pothole, "outbound.sent_to_backend")
+        [sent] = await w.events_of(pothole, SentToBackend.event_type)
         assert sent.payload.method is SendMethod.webhook and sent.payload.destination == receiver.url
     finally:
         await receiver.stop()
@@ -113,12 +116,12 @@ async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_
 
         async def failed_while_closed() -> bool:
             failures = [
-                e for e in await w.events_of(head, "outbound.send_failed") if "503" not in e.payload.error
+                e for e in await w.events_of(head, SendFailed.event_type) if "503" not in e.payload.error
             ]
             return len(failures) >= 2
 
         await wait_for(failed_while_closed, what="connection failures while the port is closed")
-        failed = await w.events_of(head, "outbound.send_failed")
+        failed = await w.events_of(head, SendFailed.event_type)
         assert all(e.payload.retry_at is not None for e in failed)
         assert [e.payload.attempt for e in failed] == list(range(1, len(failed) + 1))
 
@@ -137,7 +140,7 @@ async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_
         rows = await w.queue_rows(city)
         assert [r["state"] for r in rows] == ["sent"] * 5
         for rid in first + more:
-            assert len(await w.events_of(rid, "outbound.sent_to_backend")) == 1
+            assert len(await w.events_of(rid, SentToBackend.event_type)) == 1
         status = (await w.status_api(city))["roads"]
         assert (status["queued"], status["sent"], status["given_up"]) == (0, 5, 0)
     finally:
@@ -157,7 +160,7 @@ async def test_a_refused_item_is_given_up_and_does_not_block_the_next(outbound_w
             return [r["state"] for r in await w.queue_rows(city)] == ["failed"]
 
         await wait_for(given_up, what="the item given up")
-        [failed] = await w.events_of(bad, "outbound.send_failed")
+        [failed] = await w.events_of(bad, SendFailed.event_type)
         assert failed.payload.retry_at is None and "HTTP 422" in failed.payload.error
         receiver.status = 200
         good = await w.submit(city, "POTHOLE")
@@ -256,7 +259,7 @@ async def test_high_priority_on_a_webhook_body_also_emails_the_priority_address(
         assert copy.message["Subject"].startswith("[HIGH PRIORITY]")
         [doc] = receiver.delivered
         assert doc["request"]["priority"] == "high" and doc["request"]["team"] == "hazmat"
-        assert len(await w.events_of(rid, "outbound.sent_to_backend")) == 1  # the copy is not a second send
+        assert len(await w.events_of(rid, SentToBackend.event_type)) == 1  # the copy is not a second send
     finally:
         await receiver.stop()
 

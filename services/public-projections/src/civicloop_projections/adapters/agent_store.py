@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from civicloop_events import REGISTRY
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -96,11 +97,12 @@ async def load_for_update(conn: psycopg.AsyncConnection[Any], request_number: st
 async def history_summaries(
     conn: psycopg.AsyncConnection[Any], request_number: str, event_type: str
 ) -> list[dict[str, Any]]:
+    # Rows written before a type was renamed carry its earlier name: match every name it had.
     cur = await conn.execute(
         """select summary from projections.agent_request_history
-            where request_number = %s and type = %s
+            where request_number = %s and type = any(%s)
             order by partition, kafka_offset""",
-        (request_number, event_type),
+        (request_number, REGISTRY.names_of(event_type)),
     )
     return [row[0] for row in await cur.fetchall()]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 from civicloop_events import Event, ServiceAreaDefined, ServiceDefined
+from psycopg.types.json import Jsonb
 
 from civicloop_projections.adapters.catalogue_lock import lock_catalogue_exclusive
 from civicloop_projections.service_layer.ports import CatalogueStore
@@ -25,9 +26,6 @@ class PostgresCatalogueStore(CatalogueStore):
     async def define_service_area(self, event: Event[Any], geometry: dict[str, Any]) -> int:
         await lock_catalogue_exclusive(self.conn)
         return await define_service_area(self.conn, event, geometry)
-
-
-from psycopg.types.json import Jsonb
 
 
 async def define_service(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:

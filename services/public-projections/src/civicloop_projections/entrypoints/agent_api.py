@@ -31,11 +31,11 @@ APPLIED_HEADER = "CivicLoop-Position-Applied"
 
 
 def _pool(request: Request) -> AsyncConnectionPool:
-    return request.app.state.projections.pool
+    return request.app.state.service.pool
 
 
 def _settings(request: Request) -> ProjectionSettings:
-    return request.app.state.projections.settings
+    return request.app.state.service.settings
 
 
 Pool = Annotated[AsyncConnectionPool, Depends(_pool)]

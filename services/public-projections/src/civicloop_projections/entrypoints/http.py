@@ -1,60 +1,35 @@
-"""The FastAPI app. Nothing is built at import: `create_app` wires everything, the lifespan opens and closes it."""
+"""The FastAPI app: the agent read API on the service skeleton (`civicloop_runtime.app`)."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
+from functools import partial
 
-from civicloop_runtime import migrations
-from civicloop_runtime.ops import Check, ops_router, service_checks
+from civicloop_runtime import process as runtime_process
+from civicloop_runtime.app import service_app
 from fastapi import FastAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from civicloop_projections.bootstrap import Projections, bootstrap
+from civicloop_projections.bootstrap import bootstrap
+from civicloop_projections.database import MIGRATIONS
 from civicloop_projections.entrypoints import agent_api
-from civicloop_projections.entrypoints.consumers import start_consumers, stop_consumers
-from civicloop_projections.settings import SCHEMA, ProjectionSettings
+from civicloop_projections.settings import ProjectionSettings
 
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+SERVICE = "public-projections"
+__all__ = ["MIGRATIONS", "app_from_environment", "create_app"]
 
 
 def create_app(settings: ProjectionSettings | None = None, *, run_consumer: bool = True) -> FastAPI:
+    """The read API; with `run_consumer`, the consumers run in the same process."""
     settings = settings or ProjectionSettings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # /readyz compares the schema with the migrations on every probe: keep Alembic's per-check lines out.
-        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
-        projections = await bootstrap(settings, with_consumers=run_consumer)
-        supervisors = start_consumers(projections) if run_consumer else []
-        app.state.projections = projections
-        app.state.supervisors = supervisors
-        try:
-            yield
-        finally:
-            await stop_consumers(supervisors)
-            await projections.close()
-
-    app = FastAPI(
+    return service_app(
         title="CivicLoop projections",
         version="1.0.0",
         description="Read models folded from the CivicLoop log: the agents' view of requests, service areas.",
-        lifespan=lifespan,
+        start=partial(bootstrap, settings, start_consumers=run_consumer),
+        routers=(agent_api.router,),
+        max_body_bytes=settings.max_body_bytes,
     )
-    app.include_router(agent_api.router)
-    app.include_router(ops_router(lambda: readiness_checks(app, settings)))
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
-    return app
 
 
-def readiness_checks(app: FastAPI, settings: ProjectionSettings) -> dict[str, Check]:
-    projections: Projections | None = getattr(app.state, "projections", None)
-    if projections is None:
-        return {}
-    return service_checks(
-        projections.pool,
-        migrations_current=lambda: migrations.is_current(settings.sqlalchemy_url, MIGRATIONS, SCHEMA),
-        consumers=app.state.supervisors,
-    )
+def app_from_environment() -> FastAPI:
+    """For `uvicorn --factory civicloop_projections.entrypoints.http:app_from_environment`."""
+    return runtime_process.app_from_environment(SERVICE, ProjectionSettings, create_app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from civicloop_events import Event, ServiceAreaDefined, ServiceDefined
+from civicloop_events import REGISTRY, Event, ServiceAreaDefined, ServiceDefined
 
 from civicloop_projections.domain.agent_request import AgentRequest
 from civicloop_projections.domain.history import HistoryEntry
@@ -23,9 +23,8 @@ class InMemoryAgentViewStore(AgentViewStore):
         self.history.append(entry)
 
     async def history_summaries(self, request_number: str, event_type: str) -> list[dict[str, Any]]:
-        return [
-            h.summary for h in self.history if h.request_number == request_number and h.type == event_type
-        ]
+        names = REGISTRY.names_of(event_type)  # rows written before a rename carry the earlier name
+        return [h.summary for h in self.history if h.request_number == request_number and h.type in names]
 
     async def load_for_update(self, request_number: str) -> AgentRequest | None:
         return self.rows.get(request_number)

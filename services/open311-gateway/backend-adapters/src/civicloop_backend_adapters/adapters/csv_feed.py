@@ -13,6 +13,7 @@ resource itself has POST for other jurisdictions, so 405 would misdescribe it).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -130,7 +131,10 @@ class CsvFeedAdapter:
             return [
                 (self.settings.url or "", response.content.decode(self.settings.encoding, errors="replace"))
             ]
-        directory = Path(self.settings.directory or "")
+        # File reads block: off the event loop, so other requests are served meanwhile.
+        return await asyncio.to_thread(self._dropped_exports, Path(self.settings.directory or ""))
+
+    def _dropped_exports(self, directory: Path) -> list[tuple[str, str]]:
         if not directory.is_dir():
             log.warning("csv drop directory missing", extra={"jurisdiction_id": self.jurisdiction_id})
             raise BackendUnavailable("The CSV drop directory is not available.")

@@ -10,6 +10,7 @@ uses their fetch call when configured, else finds the id among the recent update
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -96,12 +97,10 @@ def item_to_update(
             except (TypeError, ValueError):
                 extra[name] = None
     if spec.requested:
-        try:
+        with contextlib.suppress(MappingError):  # an unreadable date is left out, the update still counts
             extra["requested_datetime"] = parse_timestamp(
                 get_path(item, spec.requested), fmt=spec.timestamp_format, timezone=spec.timezone
             )
-        except MappingError:
-            pass
     return Update(
         update_id=their_update_id or update_hash(wid, raw_status, when, comment),
         service_request_id=wid,

@@ -100,7 +100,8 @@ def request_rows(updates: Iterable[Update]) -> list[dict[str, Any]]:
 
 
 class BackendAdapter(Protocol):
-    services: Sequence[ServiceEntry]
+    @property
+    def services(self) -> Sequence[ServiceEntry]: ...
 
     async def create(self, request: NewRequest) -> str: ...
 

@@ -13,6 +13,7 @@ document itself. A *value spec* is one of:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import string
@@ -151,10 +152,8 @@ def post_context(
     context: dict[str, Any] = dict(fields)
     for name in ("lat", "long"):
         if name in context:
-            try:
+            with contextlib.suppress(ValueError):  # not a number: the text stays as sent
                 context[name] = float(context[name])
-            except ValueError:
-                pass
     context["attribute"] = {
         code: values[0] if len(values) == 1 else list(values) for code, values in attributes.items()
     }

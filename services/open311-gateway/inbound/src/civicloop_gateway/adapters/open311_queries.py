@@ -61,8 +61,8 @@ def requests_sql(q: RequestQuery, *, extra: int = 1) -> tuple[str, dict[str, Any
         where.append("updated_datetime < %(updated_before)s")
         params["updated_before"] = q.updated_before
     if q.near is not None:
-        # On the public point (`location` holds the H3 cell centre, never the exact point): repeated small-radius
-        # queries cannot narrow a request down past its cell. A search near a cell's edge may miss by up to ~200 m.
+        # On the public point (`location` holds the H3 cell centre, never the exact point: a check since gateway_0006):
+        # repeated small-radius queries cannot narrow a request down past its cell. A search near a cell's edge may miss by up to ~200 m.
         where.append(
             "ST_DWithin(location, ST_SetSRID(ST_MakePoint(%(near_long)s, %(near_lat)s), 4326)::geography,"
             " %(radius)s)"

@@ -1,7 +1,7 @@
 """The Open311 view in PostgreSQL: the two consumers' handlers write what the pure folds decide.
 
-A request's exact point lives only in `location` (geography, for the radius search); `lat`, `long` and `address`
-hold the public place GETs serve.
+No exact point is kept: `lat`, `long` and `address` hold the public place GETs serve, and `location` (geography,
+for the radius search) holds the same public point; a check on the table refuses anything else (gateway_0006).
 
 A request's service_name comes from the catalogue. The two consumers run concurrently, so both sides take the same
 transaction-scoped advisory lock on (jurisdiction, service_code): whichever commits second sees the other's row,
@@ -55,7 +55,7 @@ _ROW_COLUMNS = (
     "h3_cell",
     "h3_resolution",
 )
-# The exact point, read back from the geography (`point_lat`, `point_long` of the row).
+# The radius search's point, read back from the geography (`point_lat`, `point_long` of the row): the public one.
 _POINT_COLUMNS = "ST_Y(location::geometry) as point_lat, ST_X(location::geometry) as point_long"
 
 

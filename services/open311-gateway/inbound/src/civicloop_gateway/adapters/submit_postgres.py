@@ -6,15 +6,12 @@ of partners, services, jurisdictions and requests use the view the consumers fol
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 import psycopg
 from civicloop_events.consumer import wait_until_applied
+from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox
 from civicloop_events.payloads import RequestStatus, ServiceAttribute, ServiceType
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -37,13 +34,23 @@ from civicloop_gateway.service_layer.submit_ports import (
     Requests,
     RequestView,
     StoredUpdate,
-    SubmissionLock,
     Submissions,
-    UpdateLock,
     Updates,
 )
 
 REQUEST_NUMBER_UNIQUE = "submissions_request_number_key"
+# Both tables are outboxes (`civicloop_events.outbox`): the row and its pending events are inserted here, and held,
+# published and marked by the outbox adapter. Publishing a batch submission resolves its token (TK-01).
+SUBMISSIONS_OUTBOX = OutboxTable(
+    schema="gateway",
+    table="submissions",
+    key="event_id",
+    also_on_publish="update gateway.tokens t set service_request_id = s.request_number from gateway.submissions s"
+    " where s.event_id = %s and t.token = s.token",
+)
+UPDATES_OUTBOX = OutboxTable(
+    schema="gateway", table="posted_updates", key="update_id", events="events", positions=False
+)
 _SUBMISSION_COLUMNS = (
     "event_id, digest, jurisdiction_id, client_id, request_number, service_type, token, service_notice,"
     " event::text as event_json, state, partition, kafka_offset, created_at"
@@ -69,30 +76,9 @@ def _submission(row: dict[str, Any]) -> Submission:
     )
 
 
-class _SubmissionLock(SubmissionLock):
-    def __init__(self, conn: psycopg.AsyncConnection[Any], submission: Submission) -> None:
-        self._conn = conn
-        self.submission = submission
-
-    async def mark_published(self, position: LogPosition) -> Submission:
-        s = self.submission
-        await self._conn.execute(
-            "update gateway.submissions set state = 'published', partition = %s, kafka_offset = %s,"
-            " published_at = now() where event_id = %s",
-            (position.partition, position.offset, s.event_id),
-        )
-        if s.token is not None:
-            await self._conn.execute(
-                "update gateway.tokens set service_request_id = %s where token = %s",
-                (s.request_number, s.token),
-            )
-        self.submission = replace(s, state=SubmissionState.published, position=position)
-        return self.submission
-
-
-class PostgresSubmissions(Submissions):
+class PostgresSubmissions(PostgresOutbox, Submissions):
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+        super().__init__(pool, SUBMISSIONS_OUTBOX)
 
     async def recent(self, digest: str, *, window: timedelta) -> Submission | None:
         async with self.pool.connection() as conn:
@@ -148,19 +134,6 @@ class PostgresSubmissions(Submissions):
             raise
         return None
 
-    @asynccontextmanager
-    async def locked(self, event_id: UUID) -> AsyncIterator[SubmissionLock]:
-        async with self.pool.connection() as conn, conn.transaction():
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(
-                f"select {_SUBMISSION_COLUMNS} from gateway.submissions where event_id = %s for update",
-                (event_id,),
-            )
-            row = await cur.fetchone()
-            if row is None:
-                raise LookupError(f"no submission with event id {event_id}")
-            yield _SubmissionLock(conn, _submission(row))
-
     async def submitted_by(self, request_number: str) -> tuple[str, str] | None:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
@@ -186,23 +159,9 @@ def _stored_update(row: dict[str, Any]) -> StoredUpdate:
     )
 
 
-class _UpdateLock(UpdateLock):
-    def __init__(self, conn: psycopg.AsyncConnection[Any], update: StoredUpdate) -> None:
-        self._conn = conn
-        self.update = update
-
-    async def mark_published(self) -> StoredUpdate:
-        await self._conn.execute(
-            "update gateway.posted_updates set state = 'published', published_at = now() where update_id = %s",
-            (self.update.update_id,),
-        )
-        self.update = replace(self.update, published=True)
-        return self.update
-
-
-class PostgresUpdates(Updates):
+class PostgresUpdates(PostgresOutbox, Updates):
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+        super().__init__(pool, UPDATES_OUTBOX)
 
     async def by_partner_id(
         self, jurisdiction_id: str, client_id: str, partner_update_id: str
@@ -235,21 +194,9 @@ class PostgresUpdates(Updates):
             )
         if cur.rowcount == 1:
             return None
-        assert update.partner_update_id is not None  # only a partner's id can conflict
+        if update.partner_update_id is None:  # only a partner's id can conflict
+            raise RuntimeError("an update without a partner id conflicted")
         return await self.by_partner_id(update.jurisdiction_id, update.client_id, update.partner_update_id)
-
-    @asynccontextmanager
-    async def locked(self, update_id: str) -> AsyncIterator[UpdateLock]:
-        async with self.pool.connection() as conn, conn.transaction():
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(
-                f"select {_UPDATE_COLUMNS} from gateway.posted_updates where update_id = %s for update",
-                (update_id,),
-            )
-            row = await cur.fetchone()
-            if row is None:
-                raise LookupError(f"no posted update {update_id!r}")
-            yield _UpdateLock(conn, _stored_update(row))
 
 
 class PostgresPartners(Partners):

@@ -115,9 +115,8 @@ def read_update(form: OpenForm) -> PostedUpdate:
     external = form.get("external_status_code")
     if external is not None and len(external) > 64:
         errors.append("external_status_code is longer than 64 characters.")
-    if errors:
+    if errors or service_request_id is None or updated is None:  # a missing field is always one of the errors
         raise BadRequest(*errors)
-    assert service_request_id is not None and updated is not None
     return PostedUpdate(
         service_request_id=service_request_id,
         status=status,

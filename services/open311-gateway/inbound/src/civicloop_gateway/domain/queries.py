@@ -158,13 +158,12 @@ def window(
     Neither: the `default` span up to now. Only start: `widest` from it. Only end: `widest` up to it. Both: end
     not before start and at most `widest` after it (a wider span is a 400 that says so).
     """
-    if start is None and end is None:
-        return Window(now - default, now + timedelta(microseconds=1))
-    if end is None:
-        assert start is not None
-        return Window(start.start, start.start + widest)
     if start is None:
+        if end is None:
+            return Window(now - default, now + timedelta(microseconds=1))
         return Window(end.start - widest, end.end_exclusive)
+    if end is None:
+        return Window(start.start, start.start + widest)
     if end.start < start.start:
         raise InvalidQuery("end_date is before start_date")
     if end.start - start.start > widest:

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from civicloop_events import Actor, ActorKind, Event, SealedPersonalData, ServiceRequestSubmitted
 from civicloop_events.payloads import ServiceType
+from civicloop_events.positions import LogPosition as LogPosition  # the contract's, re-exported
 
 from civicloop_gateway.domain.submit_validation import AcceptedRequest
 
@@ -24,12 +25,6 @@ from civicloop_gateway.domain.submit_validation import AcceptedRequest
 class SubmissionState(str, enum.Enum):
     pending = "pending"
     published = "published"
-
-
-@dataclass(frozen=True)
-class LogPosition:
-    partition: int
-    offset: int
 
 
 @dataclass(frozen=True)

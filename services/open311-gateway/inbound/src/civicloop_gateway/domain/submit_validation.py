@@ -82,9 +82,8 @@ def accept_request(
     description = _description(form, errors)
     media_urls = _media_urls(form, errors)
     contact = _contact(form, errors, default_phone_region=default_phone_region)
-    if errors:
+    if errors or location is None:  # a missing location is always one of the errors
         raise BadRequest(*errors)
-    assert location is not None
     return AcceptedRequest(
         jurisdiction_id=service.jurisdiction_id,
         service_code=service.service_code,

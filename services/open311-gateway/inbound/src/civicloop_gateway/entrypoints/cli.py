@@ -1,4 +1,5 @@
-"""`civicloop-gateway`: apply migrations, serve Open311 (HTTP + consumers), consume only, manage partners."""
+"""`civicloop-gateway`: apply migrations, serve Open311 (HTTP + consumers), consume only, manage partners, publish
+what was left pending."""
 
 from __future__ import annotations
 
@@ -69,3 +70,15 @@ def consume() -> None:
 
 if __name__ == "__main__":
     app()
+
+
+@app.command("sweep-pending")
+def sweep_pending(
+    older_than_s: float = typer.Option(60.0, help="publish rows pending at least this long"),
+) -> None:
+    """Publish partners' submissions and updates left pending (the service's sweeper does it too, periodically)."""
+    from civicloop_gateway.entrypoints.sweep import sweep_once
+    from civicloop_gateway.settings import GatewaySettings
+
+    swept = asyncio.run(sweep_once(GatewaySettings(), older_than_s=older_than_s))
+    typer.echo(f"published {swept} pending row(s)")

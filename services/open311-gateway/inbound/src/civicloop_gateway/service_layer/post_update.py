@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass
 
 from civicloop_events import encode_event, new_event_id
+from civicloop_events.outbox import publish_stored
 from civicloop_events.payloads import RequestStatus
-from civicloop_events.registry import decode_event
 from civicloop_open311.forms import OpenForm, body_digest
 
 from civicloop_gateway.domain.post_update import read_update, update_events
@@ -125,16 +125,13 @@ async def _request(service_request_id: str, *, jurisdiction_id: str, ctx: Update
 
 
 async def _publish_once(update: StoredUpdate, *, created: bool, ctx: UpdateContext) -> UpdateAnswer:
-    async with ctx.updates.locked(update.update_id) as lock:
-        current = lock.update
-        if current.published:
-            return UpdateAnswer(current.update_id, len(current.events_json), created=False)
-        position = None
-        for event_json in current.events_json:
-            position = await ctx.event_log.publish(decode_event(event_json))
-        await lock.mark_published()
-    if ctx.request_view is not None and position is not None:
-        await ctx.request_view.wait_until_applied(position)  # GET servicerequestupdates right after shows it
+    outcome = await publish_stored(ctx.updates, ctx.event_log, update.update_id)
+    if not outcome.published_now:
+        return UpdateAnswer(update.update_id, len(update.events_json), created=False)
+    if ctx.request_view is not None and outcome.position is not None:
+        await ctx.request_view.wait_until_applied(
+            outcome.position
+        )  # GET servicerequestupdates right after shows it
     log.info(
         "open311 update posted",
         extra={

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-from uuid import UUID
 
-from civicloop_events import Event, PersonalData, SealedPersonalData
+from civicloop_events import PersonalData, SealedPersonalData
+from civicloop_events.outbox import EventLog as EventLog  # the contract's ports, re-exported for the gateway
+from civicloop_events.outbox import EventLogUnavailable as EventLogUnavailable
+from civicloop_events.outbox import Outbox
 from civicloop_events.payloads import RequestStatus
+from civicloop_events.request_numbers import RequestNumberTaken as RequestNumberTaken
 
 from civicloop_gateway.domain.submit_record import LogPosition, Submission
 from civicloop_gateway.domain.submit_validation import ServiceEntry
-
-
-class EventLogUnavailable(Exception):
-    """The broker did not acknowledge in time: nothing was accepted, the client may retry."""
-
-
-class RequestNumberTaken(Exception):
-    """A freshly drawn request number is already in use."""
 
 
 @dataclass(frozen=True)
@@ -67,27 +60,18 @@ class Vault(ABC):
     async def seal(self, data: PersonalData) -> SealedPersonalData: ...
 
 
-class EventLog(ABC):
-    @abstractmethod
-    async def publish(self, event: Event[Any]) -> LogPosition:
-        """Return once the broker acknowledged; raise `EventLogUnavailable` otherwise."""
-
-
 class RequestView(ABC):
     @abstractmethod
     async def wait_until_applied(self, position: LogPosition) -> bool:
         """Read-your-writes: wait (bounded) until the Open311 request view has applied the event at `position`."""
 
 
-class SubmissionLock(ABC):
-    submission: Submission
+class Submissions(Outbox):
+    """Partners' submissions; the outbox of their `ServiceRequestSubmitted`, keyed by event id.
 
-    @abstractmethod
-    async def mark_published(self, position: LogPosition) -> Submission:
-        """Record the position; a batch submission's token resolves to its request number from now on (TK-01)."""
+    Marking one published also resolves a batch submission's token to its request number (TK-01).
+    """
 
-
-class Submissions(ABC):
     @abstractmethod
     async def recent(self, digest: str, *, window: timedelta) -> Submission | None:
         """The submission with this digest made within `window`, if any."""
@@ -99,10 +83,6 @@ class Submissions(ABC):
         None when stored; the earlier submission otherwise (a concurrent identical POST won). Concurrent calls
         with one digest are serialised, so exactly one of them stores. Raises `RequestNumberTaken`.
         """
-
-    @abstractmethod
-    def locked(self, event_id: UUID) -> AbstractAsyncContextManager[SubmissionLock]:
-        """Hold the submission until the block ends, so concurrent retries publish it once."""
 
     @abstractmethod
     async def submitted_by(self, request_number: str) -> tuple[str, str] | None:
@@ -124,14 +104,9 @@ class StoredUpdate:
     created_at: datetime | None = None
 
 
-class UpdateLock(ABC):
-    update: StoredUpdate
+class Updates(Outbox):
+    """Posted updates; the outbox of their events, keyed by `update_id`."""
 
-    @abstractmethod
-    async def mark_published(self) -> StoredUpdate: ...
-
-
-class Updates(ABC):
     @abstractmethod
     async def by_partner_id(
         self, jurisdiction_id: str, client_id: str, partner_update_id: str
@@ -140,9 +115,6 @@ class Updates(ABC):
     @abstractmethod
     async def add(self, update: StoredUpdate) -> StoredUpdate | None:
         """Store a pending update. None when stored; the existing one when the partner's update_id is taken."""
-
-    @abstractmethod
-    def locked(self, update_id: str) -> AbstractAsyncContextManager[UpdateLock]: ...
 
 
 class Requests(ABC):

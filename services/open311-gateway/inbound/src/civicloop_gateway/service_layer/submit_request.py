@@ -3,7 +3,8 @@
 The answer comes only after the broker acknowledged the event. Open311 has no idempotency header, so a retry is
 recognised by its content (PR-11): the same partner posting the same normalised body within the dedup window gets
 the request the first attempt made, published once; a pending one (the first attempt crashed, or the broker was
-down) is published again with the same event.
+down) is published again with the same event, or by the sweeper if the partner never retries
+(`civicloop_events.outbox`). The number is drawn inside the gateway's tag, checked against its own table.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from civicloop_events import encode_event, new_event_id, request_numbers
+from civicloop_events.outbox import publish_stored
 from civicloop_events.payloads import ServiceType
-from civicloop_events.registry import decode_event
 from civicloop_open311.forms import OpenForm, body_digest
 
 from civicloop_gateway.domain.submit_record import (
@@ -30,7 +31,7 @@ from civicloop_gateway.service_layer.submit_ports import (
     EventLog,
     Jurisdictions,
     Partners,
-    RequestNumberTaken,
+    Requests,
     RequestView,
     Submissions,
     Vault,
@@ -38,7 +39,7 @@ from civicloop_gateway.service_layer.submit_ports import (
 
 log = logging.getLogger("civicloop.gateway.submit")
 
-MAX_NUMBER_DRAWS = 8
+PRODUCER = "open311-gateway"  # its tag in `request_numbers.PRODUCER_TAGS`
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class SubmitContext:
     dedup_window: timedelta
     default_phone_region: str = "US"
     request_view: RequestView | None = None
+    # Every request on the log: a number one of them has is refused too (made before the producer tags, by any
+    # producer, it may lie inside the gateway's tag).
+    on_the_log: Requests | None = None
 
 
 async def submit_request(form: OpenForm, *, api_key: str | None, ctx: SubmitContext) -> SubmitAnswer:
@@ -74,8 +78,10 @@ async def submit_request(form: OpenForm, *, api_key: str | None, ctx: SubmitCont
         contact = await ctx.vault.seal(accepted.contact) if accepted.contact else None
         event_id = new_event_id()
         token = new_token() if accepted.service_type is ServiceType.batch else None
-        for _ in range(MAX_NUMBER_DRAWS):
-            number = request_numbers.new_request_number()
+
+        async def store(number: str) -> tuple[Submission, bool]:
+            if ctx.on_the_log is not None and await ctx.on_the_log.get(number) is not None:
+                raise request_numbers.RequestNumberTaken(number)
             event = submitted_event(
                 accepted,
                 client_id=partner.client_id,
@@ -94,44 +100,30 @@ async def submit_request(form: OpenForm, *, api_key: str | None, ctx: SubmitCont
                 token=token,
                 service_notice=accepted.service_notice,
             )
-            try:
-                existing = await ctx.submissions.add(submission, window=ctx.dedup_window)
-            except RequestNumberTaken:
-                log.warning("request number drawn twice, drawing again")
-                continue
-            if existing is None:
-                existing = submission
-                created = True
-                break
-            created = False  # a concurrent identical POST stored first: answer with its request
-            break
-        else:
-            raise RuntimeError(f"no free request number after {MAX_NUMBER_DRAWS} draws")
-    else:
-        created = False
-    return await _publish_once(existing, created=created, ctx=ctx)
+            earlier = await ctx.submissions.add(submission, window=ctx.dedup_window)
+            # A concurrent identical POST stored first: answer with its request.
+            return (submission, True) if earlier is None else (earlier, False)
+
+        stored, created = await request_numbers.store_with_new_number(PRODUCER, store)
+        return await _publish_once(stored, created=created, ctx=ctx)
+    return await _publish_once(existing, created=False, ctx=ctx)
 
 
 async def _publish_once(submission: Submission, *, created: bool, ctx: SubmitContext) -> SubmitAnswer:
-    async with ctx.submissions.locked(submission.event_id) as lock:
-        current = lock.submission
-        if current.published:
-            created = False
-        else:
-            position = await ctx.event_log.publish(decode_event(current.event_json))
-            current = await lock.mark_published(position)
-            log.info(
-                "open311 request submitted",
-                extra={
-                    "request_number": current.request_number,
-                    "event_id": str(current.event_id),
-                    "client_id": current.client_id,
-                    "partition": position.partition,
-                    "offset": position.offset,
-                },
-            )
-    if ctx.request_view is not None and current.position is not None:
+    outcome = await publish_stored(ctx.submissions, ctx.event_log, str(submission.event_id))
+    if outcome.published_now and outcome.position is not None:
+        log.info(
+            "open311 request submitted",
+            extra={
+                "request_number": submission.request_number,
+                "event_id": str(submission.event_id),
+                "client_id": submission.client_id,
+                "partition": outcome.position.partition,
+                "offset": outcome.position.offset,
+            },
+        )
+    if ctx.request_view is not None and outcome.position is not None:
         # R1-01: a realtime id is returned "immediately", so GET requests/{id} right after must find it. Bounded:
         # the request is on the log either way, and the view shows it once it has caught up.
-        await ctx.request_view.wait_until_applied(current.position)
-    return SubmitAnswer.of(current, created=created)
+        await ctx.request_view.wait_until_applied(outcome.position)
+    return SubmitAnswer.of(submission, created=created and outcome.published_now)

@@ -18,6 +18,7 @@ instead of a second one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from civicloop_events.producer import EventProducer
 from civicloop_open311.wire import RemoteRequest, RemoteUpdate
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_outbound.adapters.import_numbers import free_import_number
 from civicloop_outbound.adapters.open311_client import Open311Client, Open311Failure, Open311Permanent
 from civicloop_outbound.adapters.open311_sender import remember_reference
 from civicloop_outbound.domain import open311_mapping as mapping
@@ -303,8 +305,7 @@ class Open311Poller:
         return report
 
     async def apply_update(self, body: BodyRecord, update: RemoteUpdate, report: PollReport) -> None:
-        connection = body.definition.open311
-        assert connection is not None
+        connection = body.open311_connection()
         j, b = body.jurisdiction_id, body.body_id
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
@@ -416,8 +417,7 @@ class Open311Poller:
         return report
 
     async def import_one(self, body: BodyRecord, row: RemoteRequest, report: PollReport) -> None:
-        connection = body.definition.open311
-        assert connection is not None
+        connection = body.open311_connection()
         j, b, ext = body.jurisdiction_id, body.body_id, row.service_request_id
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
@@ -448,8 +448,9 @@ class Open311Poller:
                 )
                 report.skip(reason)
                 return
-            assert code is not None and location is not None
-            number = mapping.import_number(j, b, ext)
+            if code is None or location is None:  # a missing one always gave a reason above
+                raise ValueError(f"import {ext}: no service code or location, yet no reason to skip it")
+            number = await free_import_number(conn, j, b, ext)
             actor, source = backend_actor(b), backend_source(b)
             when = row.requested_datetime or self.clock()
             imported = Event.create(
@@ -514,17 +515,17 @@ class Open311Poller:
                 " reason) values (%s, %s, %s, %s, 'imported', %s)",
                 (j, b, ext, number, f"category by {how}"),
             )
-            if row.updated_datetime is not None:  # the import already stands for the row's current state
+            # The import already stands for the row's current state (an update exists once it has a date).
+            if row.updated_datetime is not None and (seen := mapping.synthetic_update(row)) is not None:
                 await conn.execute(
                     "insert into outbound.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id)"
                     " values (%s, %s, %s, %s) on conflict do nothing",
-                    (j, b, mapping.synthetic_update(row).update_id, ext),
-                )  # type: ignore[union-attr]
+                    (j, b, seen.update_id, ext),
+                )
             report.imported += 1
 
     async def _skip_reason(self, conn: Any, body: BodyRecord, row: RemoteRequest) -> str | None:
-        connection = body.definition.open311
-        assert connection is not None
+        connection = body.open311_connection()
         cur = await conn.execute(
             "select 1 from outbound.external_refs where jurisdiction_id = %s and body_id = %s and external_id = %s",
             (body.jurisdiction_id, body.body_id, row.service_request_id),
@@ -555,8 +556,7 @@ class Open311Poller:
         reports: dict[str, PollReport] = {}
         now = self.clock()
         for body in await open311_bodies(self.pool, jurisdiction_id):
-            connection = body.definition.open311
-            assert connection is not None
+            connection = body.open311_connection()
             key = f"{body.jurisdiction_id}/{body.body_id}"
             every = timedelta(seconds=connection.poll_interval_s)
             report = reports[key] = PollReport()
@@ -583,10 +583,8 @@ class Open311Poller:
                 await self.run_once()
             except Exception:
                 log.exception("Open311 polling round failed")
-            try:
+            with contextlib.suppress(TimeoutError):  # the tick passed without a stop
                 await asyncio.wait_for(stop.wait(), timeout=tick_s)
-            except TimeoutError:
-                pass
 
 
 def windows(start: datetime, end: datetime, span: timedelta = MAX_WINDOW) -> list[tuple[datetime, datetime]]:

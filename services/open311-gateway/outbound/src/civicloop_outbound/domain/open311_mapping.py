@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 
+from civicloop_events import request_numbers
 from civicloop_events.payloads import Open311Connection, RequestStatus
-from civicloop_events.request_numbers import new_request_number
 from civicloop_open311.dates import format_w3c
 from civicloop_open311.wire import RemoteRequest, RemoteUpdate
 
@@ -99,7 +98,18 @@ def our_service_code(
     return None, f"no category matches the back-end's service_code {backend_code!r} and no fallback is set"
 
 
-def import_number(jurisdiction_id: str, body_id: str, external_id: str) -> str:
-    """The CivicLoop number of an imported request, drawn from its identity so a retried import reuses it."""
-    seed = hashlib.sha256(f"{jurisdiction_id}\x1f{body_id}\x1f{external_id}".encode()).digest()
-    return new_request_number(lambda bits: int.from_bytes(seed, "big") >> (256 - bits))
+IMPORT_PRODUCER = "open311-import"  # its tag in `request_numbers.PRODUCER_TAGS`
+
+
+def import_identity(jurisdiction_id: str, body_id: str, external_id: str) -> str:
+    return f"{jurisdiction_id}\x1f{body_id}\x1f{external_id}"
+
+
+def import_number(jurisdiction_id: str, body_id: str, external_id: str, attempt: int = 0) -> str:
+    """The CivicLoop number of an imported request, hashed from its identity so a retried import reuses it.
+
+    Inside the importer's tag, so it never meets a number intake or the gateway drew. Should two back-end requests
+    hash alike, the one imported second takes `attempt` 1 (then 2, ...): see `import_numbers.free_import_number`.
+    """
+    identity = import_identity(jurisdiction_id, body_id, external_id)
+    return request_numbers.hashed(IMPORT_PRODUCER, identity, attempt)

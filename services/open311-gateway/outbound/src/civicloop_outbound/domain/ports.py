@@ -10,8 +10,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 
-from civicloop_events import PersonalData
-from civicloop_events.payloads import BodyDefined, Location, Priority, SealedPersonalData, SendMethod
+from civicloop_events import PersonalData, SealedPersonalData
+from civicloop_events.payloads import BodyDefined, Location, Open311Connection, Priority, SendMethod
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
@@ -48,6 +48,12 @@ class BodyRecord:
     @property
     def body_id(self) -> str:
         return self.definition.body_id
+
+    def open311_connection(self) -> Open311Connection:
+        """The body's Open311 connection, for code that reached the body because it has one."""
+        if self.definition.open311 is None:
+            raise ValueError(f"body {self.jurisdiction_id}/{self.body_id} has no Open311 connection")
+        return self.definition.open311
 
 
 @dataclass(frozen=True)

@@ -20,17 +20,25 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
 from civicloop_events import Actor, ActorKind, Event
 from civicloop_events.consumer import wait_until_applied
-from civicloop_events.payloads import BodyDefined, BodyPaused, BodyResumed, RoutingRule, RoutingRulesDefined
+from civicloop_events.payloads import (
+    BodyDefined,
+    BodyPaused,
+    BodyResumed,
+    EventPayload,
+    RoutingRule,
+    RoutingRulesDefined,
+)
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.settings import ServiceSettings
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -149,7 +157,7 @@ def status(
     Console(width=200).print(table)
 
 
-def _publish(jurisdiction: str, payloads: list[BaseModel], wait: float) -> bool:
+def _publish(jurisdiction: str, payloads: Sequence[EventPayload], wait: float) -> bool:
     settings = OutboundSettings()
 
     async def main() -> bool:

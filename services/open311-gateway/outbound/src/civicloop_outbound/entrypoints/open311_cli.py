@@ -96,7 +96,7 @@ def poll(
             f"duplicates {r.duplicates}, unknown {r.unknown_request}, imported {r.imported}"
         )
         for reason, n in sorted(r.skipped.items()):
-            typer.echo(f"  {n} × {reason}")
+            typer.echo(f"  {n} x {reason}")
     if not reports:
         typer.echo("no body was due")
 
@@ -113,7 +113,8 @@ def import_(
 
     start = _date(since, "since")
     end = _date(until, "until") or datetime.now(UTC)
-    assert start is not None
+    if start is None:  # typer requires --since; this is for the type checker
+        raise _fail("--since is required")
     if end <= start:
         raise _fail("--until must be after --since")
 

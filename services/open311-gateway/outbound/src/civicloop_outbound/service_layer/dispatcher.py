@@ -36,7 +36,8 @@ def snapshot(
     event: Event[Any], decision: RoutingDecision, *, service_name: str, area_ids: frozenset[str] | None
 ) -> DispatchPayload:
     p: ServiceRequestSubmitted = event.payload
-    assert event.request_id is not None
+    if event.request_id is None:
+        raise ValueError(f"event {event.event_id} is a submission without a request number")
     return DispatchPayload(
         request_id=event.request_id,
         jurisdiction_id=event.jurisdiction_id,
@@ -122,7 +123,8 @@ class Dispatcher:
         if decision.priority_email and decision.method is not SendMethod.email:
             rows.append(("priority_copy", SendMethod.email))  # an email sender copies priority_email itself
         for purpose, method in rows:
-            assert method is not None
+            if method is None:  # routing decided a delivery, so it named a method
+                raise ValueError(f"request {event.request_id}: routed without a send method")
             await conn.execute(
                 """insert into outbound.outbound_queue (request_id, jurisdiction_id, body_id, method, purpose, payload,
                                                       causation_id, correlation_id)

@@ -26,14 +26,14 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
-from civicloop_events import Event
+from civicloop_events import Event, derived_event_id
 from civicloop_events.payloads import ExternalReferenceAssigned, SendFailed, SendMethod, SentToBackend
 from civicloop_events.personal_data import PersonalDataUnreadable
 from civicloop_events.producer import EventProducer
-from civicloop_events.vault import ResidentKeyVault
+from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_outbound.domain.backoff import next_attempt_at
@@ -47,10 +47,26 @@ from civicloop_outbound.domain.ports import (
     TemporaryFailure,
 )
 from civicloop_outbound.service_layer import store
-from civicloop_outbound.service_layer.dispatcher import OUTBOUND_ACTOR, OUTBOUND_SOURCE, derived_event_id
-from civicloop_outbound.settings import OutboundSettings
+from civicloop_outbound.service_layer.dispatcher import OUTBOUND_ACTOR, OUTBOUND_SOURCE
 
 log = logging.getLogger("civicloop.outbound.sender")
+
+
+class SenderLoopSettings(Protocol):
+    """What the loop reads of the service's settings (`OutboundSettings` has it all)."""
+
+    outbound_concurrency: int
+    outbound_poll_interval_s: float
+    outbound_send_timeout_s: float
+    outbound_include_contact: bool
+    outbound_max_attempts: int
+    outbound_backoff_initial_s: float
+    outbound_backoff_max_s: float
+    publish_timeout_s: float
+
+    @property
+    def open311_base_url(self) -> str: ...
+
 
 _HEADS = """
 select q.seq, q.jurisdiction_id, q.body_id
@@ -74,7 +90,7 @@ class SenderLoop:
         pool: AsyncConnectionPool,
         producer: EventProducer,
         senders: dict[SendMethod, Sender],
-        settings: OutboundSettings,
+        settings: SenderLoopSettings,
         vault: ResidentKeyVault | None = None,
         clock: Callable[[], datetime] = _now,
         rand: Callable[[], float] = random.random,

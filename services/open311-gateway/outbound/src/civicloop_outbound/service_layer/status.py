@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -51,10 +51,12 @@ select b.jurisdiction_id, b.body_id, b.name, b.send_method, b.paused, b.paused_r
 
 async def body_statuses(conn: Conn, jurisdiction_id: str | None = None) -> list[BodyStatus]:
     cur = await conn.execute(_QUERY, {"j": jurisdiction_id})
-    return [
-        BodyStatus(*row[:11], float(row[11]) if row[11] is not None else None, row[12])
-        for row in await cur.fetchall()
-    ]
+    statuses = []
+    for row in await cur.fetchall():
+        status = BodyStatus(*row)
+        age_s = status.oldest_queued_age_s  # a Decimal from extract(epoch ...)
+        statuses.append(replace(status, oldest_queued_age_s=float(age_s) if age_s is not None else None))
+    return statuses
 
 
 def age_text(seconds: float | None) -> str:

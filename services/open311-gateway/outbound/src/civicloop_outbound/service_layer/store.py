@@ -126,7 +126,8 @@ async def areas_at(
         (long, lat, jurisdiction_id),
     )
     row = await cur.fetchone()
-    assert row is not None
+    if row is None:
+        raise RuntimeError("an aggregate query gave no row")
     ids, defined = row
     return frozenset(ids) if defined else None
 

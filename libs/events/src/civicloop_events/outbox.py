@@ -1,0 +1,197 @@
+"""Exactly-once publishing: store pending -> publish with the same event ids -> mark published.
+
+A command stores its idempotency record and the events it will publish in one transaction, as one row of its own
+table (the outbox). `publish_stored` publishes the row's events, each under the event id it was built with, and
+marks the row published with the log position of the last one. A retry of the command with the same key calls it
+again: a row still pending is published again (the very same events), a published one is answered from the stored
+position. Should an event reach the log twice (a publish that timed out yet landed, then a retry), both copies carry
+one event id and every consumer's inbox drops the second.
+
+A row is held (a row lock) only while its own events are published, so two retries never publish it twice side by
+side; nothing else is held across the broker call. The `Sweeper` publishes rows left pending longer than a threshold
+(a client that never came back), one replica at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+
+from civicloop_events.envelope import Event
+from civicloop_events.positions import LogPosition
+from civicloop_events.registry import decode_event
+
+log = logging.getLogger("civicloop.outbox")
+
+PUBLISHED = Counter(
+    "civicloop_outbox_published_total",
+    "Stored rows whose events were published and marked, by who published them (command or sweeper)",
+    ["outbox", "by"],
+)
+SWEPT = Counter("civicloop_outbox_swept_total", "Rows left pending that the sweeper published", ["outbox"])
+OLDEST_PENDING = Gauge(
+    "civicloop_outbox_oldest_pending_seconds",
+    "Age of the oldest row still pending (0 when none), as the sweeper last saw it",
+    ["outbox"],
+)
+SWEEP_FAILURES = Counter(
+    "civicloop_outbox_sweep_failures_total", "Sweeps that stopped on an error (the broker down)", ["outbox"]
+)
+
+
+class EventLogUnavailable(Exception):
+    """The broker did not acknowledge in time: nothing was accepted, the caller may retry."""
+
+
+class EventLog(ABC):
+    @abstractmethod
+    async def publish(self, event: Event[Any]) -> LogPosition:
+        """Return once the broker acknowledged; raise `EventLogUnavailable` otherwise."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One outbox row as the publisher sees it: its key, its encoded events (published in order), its state."""
+
+    key: str
+    events: tuple[str, ...]
+    published: bool = False
+    position: LogPosition | None = None  # of the last event, where the table keeps it
+
+
+class Claim(ABC):
+    """A row held exclusively until the block ends."""
+
+    entry: Stored
+
+    @abstractmethod
+    async def mark_published(self, position: LogPosition | None) -> Stored: ...
+
+
+class Outbox(ABC):
+    """The rows of one table: what a command stored, and what is still pending."""
+
+    outbox_name: str
+
+    @abstractmethod
+    async def stored(self, key: str) -> Stored | None: ...
+
+    @abstractmethod
+    def claim(self, key: str) -> AbstractAsyncContextManager[Claim]:
+        """Hold the row (waiting for whoever holds it); raises LookupError when there is none."""
+
+    @abstractmethod
+    def claim_oldest_pending(self, older_than: timedelta) -> AbstractAsyncContextManager[Claim | None]:
+        """Hold the oldest row pending longer than `older_than` that nobody holds.
+
+        None when there is none, or when another process is sweeping this outbox right now.
+        """
+
+    @abstractmethod
+    async def oldest_pending_age(self) -> timedelta | None: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    entry: Stored
+    position: LogPosition | None  # of the last event published by this call, else the stored one
+    published_now: bool  # False when an earlier call (or the sweeper) had published the row
+
+
+async def publish_stored(outbox: Outbox, event_log: EventLog, key: str) -> Outcome:
+    """Publish the row's events unless already published; answer where the last one stands."""
+    entry = await outbox.stored(key)
+    if entry is not None and entry.published:  # a replay: no lock, no transaction
+        return Outcome(entry, entry.position, published_now=False)
+    async with outbox.claim(key) as claim:
+        if claim.entry.published:  # a concurrent retry or the sweeper published it while this call waited
+            return Outcome(claim.entry, claim.entry.position, published_now=False)
+        position = await _publish(claim, event_log)
+    PUBLISHED.labels(outbox.outbox_name, "command").inc()
+    return Outcome(claim.entry, position, published_now=True)
+
+
+async def _publish(claim: Claim, event_log: EventLog) -> LogPosition | None:
+    position = None
+    for text in claim.entry.events:
+        position = await event_log.publish(decode_event(text))
+    await claim.mark_published(position)
+    return position
+
+
+class Sweeper:
+    """Publishes what has been pending longer than `older_than`: the rows of clients that never retried."""
+
+    def __init__(
+        self, outboxes: Sequence[Outbox], event_log: EventLog, *, older_than: timedelta, batch: int = 100
+    ) -> None:
+        self.outboxes = list(outboxes)
+        self.event_log = event_log
+        self.older_than = older_than
+        self.batch = batch
+        self._task: asyncio.Task[None] | None = None
+
+    async def sweep_once(self) -> int:
+        """Publish up to `batch` pending rows of each outbox; the number published. Stops at the first failure."""
+        swept = 0
+        for outbox in self.outboxes:
+            try:
+                swept += await self._sweep(outbox)
+            except EventLogUnavailable as exc:
+                SWEEP_FAILURES.labels(outbox.outbox_name).inc()
+                log.warning(
+                    "sweep stopped: the event log is unavailable",
+                    extra={"outbox": outbox.outbox_name, "error": str(exc)},
+                )
+            age = await outbox.oldest_pending_age()
+            OLDEST_PENDING.labels(outbox.outbox_name).set(age.total_seconds() if age else 0.0)
+        return swept
+
+    async def _sweep(self, outbox: Outbox) -> int:
+        swept = 0
+        while swept < self.batch:
+            async with outbox.claim_oldest_pending(self.older_than) as claim:
+                if claim is None:
+                    return swept
+                position = await _publish(claim, self.event_log)
+            swept += 1
+            PUBLISHED.labels(outbox.outbox_name, "sweeper").inc()
+            SWEPT.labels(outbox.outbox_name).inc()
+            log.info(
+                "pending row published by the sweeper",
+                extra={
+                    "outbox": outbox.outbox_name,
+                    "partition": position.partition if position else None,
+                    "offset": position.offset if position else None,
+                },
+            )
+        return swept
+
+    async def run(self, every: timedelta) -> None:
+        """Sweep every `every` until cancelled."""
+        while True:
+            try:
+                await self.sweep_once()
+            except Exception:  # a database hiccup must not end the loop; the next tick tries again
+                log.exception("sweep failed")
+            await asyncio.sleep(every.total_seconds())
+
+    def start(self, every: timedelta) -> None:
+        """Run in the background of the service process that owns the tables."""
+        self._task = asyncio.create_task(self.run(every), name="outbox-sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

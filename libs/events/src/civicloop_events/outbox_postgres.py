@@ -1,0 +1,151 @@
+"""The outbox port over a service's own PostgreSQL table.
+
+Each service keeps its table (its idempotency record and the pending events in one row, stored by the service's
+own insert) and describes it with an `OutboxTable`; this adapter reads, holds and marks the rows. A row is held by
+`select ... for update` in a transaction that lasts as long as its own publish (bounded by the event log's timeout)
+and ends at once if the publish fails. The sweeper's transaction also takes a transaction-level advisory lock, so
+one replica sweeps a table at a time; it is released with the row, never left behind on a pooled connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_events.outbox import Claim, Outbox, Stored
+from civicloop_events.positions import LogPosition
+
+
+@dataclass(frozen=True)
+class OutboxTable:
+    """How a service's table holds its outbox rows.
+
+    `events` is an SQL expression over the row giving its encoded events as a text array, in publishing order.
+    Tables with `positions` keep the last event's position in `partition` and `kafka_offset`; every table has
+    `state` ('pending' | 'published'), `created_at` and `published_at`. `also_on_publish` runs in the same
+    transaction as the mark, with the key as its one parameter (e.g. resolving a batch token).
+    """
+
+    schema: str
+    table: str
+    key: str
+    events: str = "array[event::text]"
+    positions: bool = True
+    also_on_publish: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+def _columns(table: OutboxTable) -> sql.Composable:
+    position = "partition, kafka_offset" if table.positions else "null as partition, null as kafka_offset"
+    return sql.SQL("{key}::text as key, {events} as events, state, {position}").format(
+        key=sql.Identifier(table.key), events=sql.SQL(table.events), position=sql.SQL(position)
+    )
+
+
+def _stored(row: dict[str, Any]) -> Stored:
+    position = None if row["kafka_offset"] is None else LogPosition(row["partition"], row["kafka_offset"])
+    return Stored(
+        key=row["key"], events=tuple(row["events"]), published=row["state"] == "published", position=position
+    )
+
+
+class _RowClaim(Claim):
+    def __init__(self, conn: psycopg.AsyncConnection[Any], table: OutboxTable, entry: Stored) -> None:
+        self._conn = conn
+        self._table = table
+        self.entry = entry
+
+    async def mark_published(self, position: LogPosition | None) -> Stored:
+        t = self._table
+        where = sql.SQL("{key} = %(key)s").format(key=sql.Identifier(t.key))
+        target = sql.Identifier(t.schema, t.table)
+        params: dict[str, Any] = {"key": self.entry.key}
+        if t.positions:
+            if position is None:
+                raise ValueError(f"{t.name} keeps positions: a row there publishes at least one event")
+            query = sql.SQL(
+                "update {t} set state = 'published', partition = %(partition)s, kafka_offset = %(offset)s,"
+                " published_at = now() where {where}"
+            ).format(t=target, where=where)
+            params |= {"partition": position.partition, "offset": position.offset}
+        else:
+            query = sql.SQL("update {t} set state = 'published', published_at = now() where {where}").format(
+                t=target, where=where
+            )
+        await self._conn.execute(query, params)
+        if t.also_on_publish:
+            await self._conn.execute(t.also_on_publish, (self.entry.key,))
+        self.entry = replace(self.entry, published=True, position=position if t.positions else None)
+        return self.entry
+
+
+class PostgresOutbox(Outbox):
+    def __init__(self, pool: AsyncConnectionPool, table: OutboxTable) -> None:
+        self.pool = pool
+        self.table = table
+        self.outbox_name = table.name
+        self._select = sql.SQL("select {columns} from {t}").format(
+            columns=_columns(table), t=sql.Identifier(table.schema, table.table)
+        )
+        # The key is sent untyped, so PostgreSQL reads it as the column's type and uses its index (a uuid too).
+        self._by_key = sql.SQL("{key} = %s").format(key=sql.Identifier(table.key))
+
+    async def stored(self, key: str) -> Stored | None:
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(sql.SQL("{} where {}").format(self._select, self._by_key), (key,))
+            row = await cur.fetchone()
+        return _stored(row) if row else None
+
+    @asynccontextmanager
+    async def claim(self, key: str) -> AsyncIterator[Claim]:
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(sql.SQL("{} where {} for update").format(self._select, self._by_key), (key,))
+            row = await cur.fetchone()
+            if row is None:
+                raise LookupError(f"no row under {key!r} in {self.outbox_name}")
+            yield _RowClaim(conn, self.table, _stored(row))
+
+    @asynccontextmanager
+    async def claim_oldest_pending(self, older_than: timedelta) -> AsyncIterator[Claim | None]:
+        async with self.pool.connection() as conn, conn.transaction():
+            lock = await conn.execute(
+                "select pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
+                ("civicloop.outbox:" + self.outbox_name,),
+            )
+            mine = await lock.fetchone()
+            if mine is None or not mine[0]:
+                yield None  # another replica is sweeping this table right now
+                return
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
+                sql.SQL(
+                    "{} where state = 'pending' and created_at <= now() - %s"
+                    " order by created_at limit 1 for update skip locked"
+                ).format(self._select),
+                (older_than,),
+            )
+            row = await cur.fetchone()
+            yield None if row is None else _RowClaim(conn, self.table, _stored(row))
+
+    async def oldest_pending_age(self) -> timedelta | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                sql.SQL("select now() - min(created_at) from {} where state = 'pending'").format(
+                    sql.Identifier(self.table.schema, self.table.table)
+                )
+            )
+            row = await cur.fetchone()
+        return row[0] if row else None

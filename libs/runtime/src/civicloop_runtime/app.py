@@ -1,0 +1,190 @@
+"""The app factory every HTTP service is built with: `service_app(...)`.
+
+What it gives every service the same way: a lifespan that runs the service's bootstrap and closes what it opened;
+/healthz, /readyz (the running service's `readiness_checks()`) and /metrics; one JSON log line per request with the
+path only; OpenTelemetry spans whose URLs have no query string and whose attributes no secret; a request body limit
+answered 413 in the service's own error format; and a slot for a rate limiter. The service adds its routers, its
+exception handlers and its own middleware to the app it gets back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from civicloop_runtime.ops import Check, ops_router
+from civicloop_runtime.redaction import scrub_server_span
+
+OPS_PATHS = ("/healthz", "/readyz", "/metrics")
+log = logging.getLogger("civicloop.http")
+
+
+class RunningService(Protocol):
+    """What a service's `bootstrap(...)` returns."""
+
+    def readiness_checks(self) -> dict[str, Check]: ...
+
+    async def close(self) -> None: ...
+
+
+# How a service answers an error the skeleton raises (413 here): (request, status, error code, human detail).
+ErrorRenderer = Callable[[Request, int, str, str], Response]
+# A rate limiter: None lets the request through, a response answers it instead (429 in the service's format).
+RateLimit = Callable[[Request], Awaitable[Response | None]]
+
+
+def json_error(request: Request, status: int, error: str, detail: str) -> Response:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status)
+
+
+def running_service(request: Request) -> Any:
+    """The running service of the app serving `request` (a FastAPI dependency for the routes)."""
+    return request.app.state.service
+
+
+def service_app(
+    *,
+    title: str,
+    version: str,
+    start: Callable[[], Awaitable[RunningService]],
+    routers: Sequence[APIRouter] = (),
+    summary: str | None = None,
+    description: str = "",
+    max_body_bytes: int = 1_048_576,
+    render_error: ErrorRenderer = json_error,
+    rate_limit: RateLimit | None = None,
+) -> FastAPI:
+    """`start` is the service's bootstrap with its settings bound; nothing opens before the lifespan starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # /readyz compares the schema with the migrations on every probe: keep Alembic's per-check lines out.
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+        app.state.service = await start()
+        try:
+            yield
+        finally:
+            service, app.state.service = app.state.service, None
+            await service.close()
+
+    app = FastAPI(title=title, version=version, summary=summary, description=description, lifespan=lifespan)
+    app.state.service = None
+    for router in routers:
+        app.include_router(router)
+    app.include_router(
+        ops_router(lambda: app.state.service.readiness_checks() if app.state.service is not None else {})
+    )
+    if rate_limit is not None:
+        app.add_middleware(_RateLimited, limit=rate_limit)
+    app.add_middleware(_BodyLimit, max_bytes=max_body_bytes, render_error=render_error)
+
+    async def body_too_large(request: Request, exc: Exception) -> Response:
+        return too_large(render_error, request, max_body_bytes)
+
+    app.add_exception_handler(PayloadTooLarge, body_too_large)
+    app.add_middleware(_RequestLog)
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls=",".join(p.lstrip("/") for p in OPS_PATHS), server_request_hook=scrub_server_span
+    )
+    return app
+
+
+class _RequestLog:
+    """One line per request: method, path (never the query string: track's holds a phone), status, duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPS_PATHS:
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+
+
+class PayloadTooLarge(HTTPException):
+    """Raised while the body streams in; an HTTPException, so that FastAPI lets it through to its handler."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_bytes} bytes")
+
+
+class _BodyLimit:
+    """Answers 413 when the declared length, or the bytes actually received, exceed `max_bytes`."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, render_error: ErrorRenderer) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.render_error = render_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise PayloadTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = too_large(self.render_error, Request(scope, receive), self.max_bytes)
+        await response(scope, receive, send)
+
+
+def too_large(render_error: ErrorRenderer, request: Request, max_bytes: int) -> Response:
+    return render_error(
+        request, 413, "payload_too_large", f"the request body is larger than {max_bytes} bytes"
+    )
+
+
+class _RateLimited:
+    def __init__(self, app: ASGIApp, *, limit: RateLimit) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in OPS_PATHS:
+            refused = await self.limit(Request(scope, receive))
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,285 @@
+"""One contract per port, held by the in-memory fake the handler tests use and by the PostgreSQL adapter alike.
+
+Each `...Contract` class states what the port promises; a `TestFake...` and a `TestPostgres...` subclass run it
+against each implementation (the persistence tests of pyeventsourcing are built the same way). A fake that drifts
+from its adapter fails here, not in a handler test that trusted it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+import pytest
+from civicloop_events import PersonalData
+from civicloop_events.personal_data import PersonalDataUnreadable
+from civicloop_events.request_numbers import new_request_number
+from civicloop_intake.adapters.postgres_catalogue import PostgresCatalogue, PostgresCatalogueRows
+from civicloop_intake.adapters.postgres_corrections import PostgresCorrections
+from civicloop_intake.adapters.postgres_merges import PostgresMerges
+from civicloop_intake.adapters.postgres_submissions import PostgresSubmissions
+from civicloop_intake.adapters.vault import PostgresVault
+from civicloop_intake.domain.catalogue import CatalogueEntry
+from civicloop_intake.domain.corrections import Correction
+from civicloop_intake.domain.merging import Merge
+from civicloop_intake.domain.submissions import LogPosition, Submission, SubmissionState
+from civicloop_intake.service_layer.ports import (
+    Catalogue,
+    Corrections,
+    Merges,
+    RequestNumberTaken,
+    Submissions,
+    Vault,
+)
+from civicloop_intake.settings import DEV_PEPPER
+from civicloop_runtime.vault import ResidentKeyVault
+
+# The fakes the handler tests use, imported from beside them (the repository root is on pytest's path).
+from services.intake.tests.unit.intake_fakes import (
+    FakeCatalogue,
+    FakeCorrections,
+    FakeMerges,
+    FakeSubmissions,
+    FakeVault,
+)
+
+pytestmark = pytest.mark.integration
+
+POSITION = LogPosition(3, 1207)
+
+
+def key() -> str:
+    return f"contract-{uuid.uuid4()}"
+
+
+def event_json() -> str:
+    return json.dumps({"event_id": str(uuid.uuid4())})
+
+
+# -- catalogue ------------------------------------------------------------------------------------------------------
+
+CatalogueWith = Callable[..., Awaitable[Catalogue]]
+
+
+class CatalogueContract:
+    """`catalogue_with(*entries)`: a catalogue in which each entry was defined, in order."""
+
+    async def test_an_undefined_service_is_none(self, catalogue_with: CatalogueWith) -> None:
+        catalogue = await catalogue_with()
+        assert await catalogue.get(f"j-{uuid.uuid4().hex[:8]}", "pothole") is None
+
+    async def test_an_entry_is_read_back_whole_and_the_latest_definition_wins(
+        self, catalogue_with: CatalogueWith
+    ) -> None:
+        j = f"j-{uuid.uuid4().hex[:8]}"
+        first = CatalogueEntry(j, "pothole", "Pothole", active=True)
+        latest = CatalogueEntry(j, "pothole", "Pothole (road)", active=False)
+        other = CatalogueEntry(j, "graffiti", "Graffiti", active=True)
+        catalogue = await catalogue_with(first, other, latest)
+        assert await catalogue.get(j, "pothole") == latest
+        assert await catalogue.get(j, "graffiti") == other
+
+
+class TestFakeCatalogue(CatalogueContract):
+    @pytest.fixture
+    def catalogue_with(self) -> CatalogueWith:
+        async def make(*entries: CatalogueEntry) -> Catalogue:
+            return FakeCatalogue(*entries)
+
+        return make
+
+
+class TestPostgresCatalogue(CatalogueContract):
+    @pytest.fixture
+    def catalogue_with(self, migrated_dsn: str, pool: Any) -> CatalogueWith:
+        from civicloop_events import Event, ServiceDefined
+        from civicloop_events.envelope import Actor, ActorKind
+
+        async def make(*entries: CatalogueEntry) -> Catalogue:
+            for entry in entries:
+                event = Event.create(
+                    ServiceDefined(
+                        service_code=entry.service_code, service_name=entry.service_name, active=entry.active
+                    ),
+                    request_id=None,
+                    jurisdiction_id=entry.jurisdiction_id,
+                    actor=Actor(kind=ActorKind.agent, id="contract"),
+                    source="agent",
+                )
+                async with pool.connection() as conn:
+                    await PostgresCatalogueRows(conn).save(entry, event)
+            return PostgresCatalogue(pool)
+
+        return make
+
+
+# -- vault ----------------------------------------------------------------------------------------------------------
+
+Erase = Callable[[UUID], Awaitable[None]]
+
+
+class VaultContract:
+    """`vault`: a (vault, erase) pair; `erase` forgets a resident's key."""
+
+    async def test_what_is_sealed_unseals_to_the_same_and_is_not_readable_sealed(
+        self, vault: tuple[Vault, Erase]
+    ) -> None:
+        port, _ = vault
+        data = PersonalData(name="Ada", phone="+12025550143", email="ada@example.org")
+        sealed = await port.seal(data)
+        assert "2025550143" not in sealed.model_dump_json() and "ada@" not in sealed.model_dump_json()
+        assert await port.unseal(sealed) == data
+
+    async def test_an_erased_resident_cannot_be_unsealed(self, vault: tuple[Vault, Erase]) -> None:
+        port, erase = vault
+        sealed = await port.seal(PersonalData(phone="+12025550199"))
+        await erase(sealed.resident_id)
+        with pytest.raises(PersonalDataUnreadable):
+            await port.unseal(sealed)
+
+
+class TestFakeVault(VaultContract):
+    @pytest.fixture
+    def vault(self) -> tuple[Vault, Erase]:
+        fake = FakeVault()
+
+        async def erase(resident_id: UUID) -> None:
+            fake.erase(resident_id)
+
+        return fake, erase
+
+
+class TestPostgresVault(VaultContract):
+    @pytest.fixture
+    def vault(self, migrated_dsn: str, pool: Any) -> tuple[Vault, Erase]:
+        keys = ResidentKeyVault(pool, pepper=DEV_PEPPER.encode())
+        return PostgresVault(keys), keys.erase
+
+
+# -- submissions ----------------------------------------------------------------------------------------------------
+
+
+def submission(idempotency_key: str, number: str | None = None) -> Submission:
+    return Submission(idempotency_key, number or new_request_number(), uuid.uuid4(), "hash", event_json())
+
+
+class SubmissionsContract:
+    async def test_an_unknown_key_is_none(self, submissions: Submissions) -> None:
+        assert await submissions.get(key()) is None
+
+    async def test_a_stored_submission_is_pending_and_its_key_answers_with_it(
+        self, submissions: Submissions
+    ) -> None:
+        s = submission(key())
+        assert await submissions.add(s) is None
+        assert await submissions.get(s.idempotency_key) == s
+        assert s.state is SubmissionState.pending
+        again = submission(s.idempotency_key)
+        assert await submissions.add(again) == s
+
+    async def test_a_number_already_taken_is_refused(self, submissions: Submissions) -> None:
+        s = submission(key())
+        await submissions.add(s)
+        with pytest.raises(RequestNumberTaken):
+            await submissions.add(submission(key(), s.request_number))
+
+    async def test_marking_published_keeps_the_position(self, submissions: Submissions) -> None:
+        s = submission(key())
+        await submissions.add(s)
+        async with submissions.locked(s.idempotency_key) as lock:
+            assert lock.submission == s
+            published = await lock.mark_published(POSITION)
+        assert published.published and published.position == POSITION
+        assert await submissions.get(s.idempotency_key) == published
+
+
+class TestFakeSubmissions(SubmissionsContract):
+    @pytest.fixture
+    def submissions(self) -> Submissions:
+        return FakeSubmissions()
+
+
+class TestPostgresSubmissions(SubmissionsContract):
+    @pytest.fixture
+    def submissions(self, migrated_dsn: str, pool: Any) -> Submissions:
+        return PostgresSubmissions(pool)
+
+
+# -- corrections ----------------------------------------------------------------------------------------------------
+
+
+def correction(idempotency_key: str) -> Correction:
+    return Correction(idempotency_key, new_request_number(), uuid.uuid4(), "hash", event_json())
+
+
+class CorrectionsContract:
+    async def test_an_unknown_key_is_none(self, corrections: Corrections) -> None:
+        assert await corrections.get(key()) is None
+
+    async def test_a_stored_correction_answers_its_key_and_publishes_once(
+        self, corrections: Corrections
+    ) -> None:
+        c = correction(key())
+        assert await corrections.add(c) is None
+        assert await corrections.add(correction(c.idempotency_key)) == c
+        async with corrections.locked(c.idempotency_key) as lock:
+            assert lock.correction == c
+            published = await lock.mark_published(POSITION)
+        assert published.published and published.position == POSITION
+        assert await corrections.get(c.idempotency_key) == published
+
+
+class TestFakeCorrections(CorrectionsContract):
+    @pytest.fixture
+    def corrections(self) -> Corrections:
+        return FakeCorrections()
+
+
+class TestPostgresCorrections(CorrectionsContract):
+    @pytest.fixture
+    def corrections(self, migrated_dsn: str, pool: Any) -> Corrections:
+        return PostgresCorrections(pool)
+
+
+# -- merges ---------------------------------------------------------------------------------------------------------
+
+
+def merge() -> Merge:
+    original = new_request_number()
+    return Merge(new_request_number(), original, original, uuid.uuid4(), event_json())
+
+
+class MergesContract:
+    async def test_a_merge_added_in_the_ledger_is_seen_by_the_next_check(self, merges: Merges) -> None:
+        m = merge()
+        async with merges.serialised() as ledger:
+            assert await ledger.get(m.duplicate) is None
+            await ledger.add(m)
+        async with merges.serialised() as ledger:
+            assert await ledger.get(m.duplicate) == m
+
+    async def test_marking_a_merge_published_keeps_the_position(self, merges: Merges) -> None:
+        m = merge()
+        async with merges.serialised() as ledger:
+            await ledger.add(m)
+        async with merges.locked(m.duplicate) as lock:
+            assert lock.merge == m
+            published = await lock.mark_published(POSITION)
+        assert published.published and published.position == POSITION
+        async with merges.serialised() as ledger:
+            assert await ledger.get(m.duplicate) == published
+
+
+class TestFakeMerges(MergesContract):
+    @pytest.fixture
+    def merges(self) -> Merges:
+        return FakeMerges()
+
+
+class TestPostgresMerges(MergesContract):
+    @pytest.fixture
+    def merges(self, migrated_dsn: str, pool: Any) -> Merges:
+        return PostgresMerges(pool)

@@ -1,0 +1,74 @@
+"""Partners' submissions and updates left pending are published by the sweeper, once (real broker and database).
+
+A row is put back to pending as a process that died between the broker's acknowledgement and the mark leaves it
+(its event is on the log once already); the sweep publishes the same event id again, exactly once, resolves a batch
+token, and the partner's retry then answers from the stored row without publishing anything more.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from civicloop_gateway.entrypoints.sweep import sweep_once
+from write_harness import BULKY, CITY, WriteGateway, answers, streetlight, unique
+
+
+async def test_a_pending_batch_submission_is_swept_once_and_its_token_resolves(
+    write_gw: WriteGateway,
+) -> None:
+    fields = {"service_code": BULKY, "address_string": "12 Oak St", "description": unique("Old sofa")}
+    [answer] = answers(await write_gw.submit("json", **fields), "json")
+    token = answer["token"]
+    async with write_gw.pool.connection() as conn:
+        cur = await conn.execute("select service_request_id from gateway.tokens where token = %s", (token,))
+        (number,) = await cur.fetchone()
+        await conn.execute(
+            "update gateway.submissions set state = 'pending', partition = null, kafka_offset = null,"
+            " published_at = null where request_number = %s",
+            (number,),
+        )
+        await conn.execute("update gateway.tokens set service_request_id = null where token = %s", (token,))
+
+    assert await sweep_once(write_gw.settings, older_than_s=0) >= 1
+    assert await sweep_once(write_gw.settings, older_than_s=0) == 0
+    first, swept = await write_gw.events_of(number)
+    assert first.event_id == swept.event_id, "the same event, published once more by the sweep"
+    async with write_gw.pool.connection() as conn:
+        cur = await conn.execute(
+            "select s.state, t.service_request_id from gateway.submissions s join gateway.tokens t using (token)"
+            " where s.request_number = %s",
+            (number,),
+        )
+        assert await cur.fetchone() == ("published", number)
+
+    [again] = answers(await write_gw.submit("json", **fields), "json")
+    assert again["token"] == token
+    assert len(await write_gw.events_of(number)) == 2
+
+
+async def test_a_pending_update_is_swept_once(write_gw: WriteGateway) -> None:
+    fields = {**streetlight(), "description": unique("Dark lamp")}
+    number = answers(await write_gw.submit("json", **fields), "json")[0]["service_request_id"]
+    update = {
+        "api_key": write_gw.partner.key,
+        "jurisdiction_id": CITY,
+        "service_request_id": number,
+        "update_id": f"swept-{uuid.uuid4().hex[:12]}",
+        "status": "IN_PROGRESS",
+        "updated_datetime": "2026-11-30T10:00:00Z",
+        "description": "Crew on the way",
+    }
+    r = await write_gw.post("servicerequestupdates", "json", update)
+    assert r.status_code == 200, r.text
+    async with write_gw.pool.connection() as conn:
+        await conn.execute(
+            "update gateway.posted_updates set state = 'pending', published_at = null where service_request_id = %s",
+            (number,),
+        )
+    before = len(await write_gw.events_of(number))
+    assert await sweep_once(write_gw.settings, older_than_s=0) >= 1
+    assert await sweep_once(write_gw.settings, older_than_s=0) == 0
+    assert len(await write_gw.events_of(number)) == before + 2  # the comment and the status change, once each
+    again = await write_gw.post("servicerequestupdates", "json", update)
+    assert again.status_code == 200 and again.json() == r.json()
+    assert len(await write_gw.events_of(number)) == before + 2
