@@ -1,14 +1,14 @@
 """the sweeper finds pending submissions and updates by an index
 
-Revision ID: gateway_0006
-Revises: gateway_0005
+Revision ID: gateway_0007
+Revises: gateway_0006
 Create Date: 2026-12-04
 """
 
 from alembic import op
 
-revision = "gateway_0006"
-down_revision = "gateway_0005"
+revision = "gateway_0007"
+down_revision = "gateway_0006"
 branch_labels = None
 depends_on = None
 
