@@ -28,7 +28,7 @@ from prometheus_client import Counter, Gauge
 
 from civicloop_events.envelope import Event
 from civicloop_events.positions import LogPosition
-from civicloop_events.registry import decode_event
+from civicloop_events.registry import UnknownEventType, decode_event
 
 log = logging.getLogger("civicloop.outbox")
 
@@ -41,6 +41,11 @@ SWEPT = Counter("civicloop_outbox_swept_total", "Rows left pending that the swee
 OLDEST_PENDING = Gauge(
     "civicloop_outbox_oldest_pending_seconds",
     "Age of the oldest row still pending (0 when none), as the sweeper last saw it",
+    ["outbox"],
+)
+UNPUBLISHABLE = Counter(
+    "civicloop_outbox_unpublishable_total",
+    "Pending rows the sweeper set aside because their events do not decode (they need a person)",
     ["outbox"],
 )
 SWEEP_FAILURES = Counter(
@@ -90,8 +95,10 @@ class Outbox(ABC):
         """Hold the row (waiting for whoever holds it); raises LookupError when there is none."""
 
     @abstractmethod
-    def claim_oldest_pending(self, older_than: timedelta) -> AbstractAsyncContextManager[Claim | None]:
-        """Hold the oldest row pending longer than `older_than` that nobody holds.
+    def claim_oldest_pending(
+        self, older_than: timedelta, *, skip: frozenset[str] = frozenset()
+    ) -> AbstractAsyncContextManager[Claim | None]:
+        """Hold the oldest row pending longer than `older_than` that nobody holds and whose key is not in `skip`.
 
         None when there is none, or when another process is sweeping this outbox right now.
         """
@@ -122,8 +129,9 @@ async def publish_stored(outbox: Outbox, event_log: EventLog, key: str) -> Outco
 
 async def _publish(claim: Claim, event_log: EventLog) -> LogPosition | None:
     position = None
-    for text in claim.entry.events:
-        position = await event_log.publish(decode_event(text))
+    events = [decode_event(text) for text in claim.entry.events]  # all or none: decode before publishing any
+    for event in events:
+        position = await event_log.publish(event)
     await claim.mark_published(position)
     return position
 
@@ -139,6 +147,8 @@ class Sweeper:
         self.older_than = older_than
         self.batch = batch
         self._task: asyncio.Task[None] | None = None
+        # Rows whose events do not decode, per outbox: skipped so one bad row never holds up those behind it.
+        self._unpublishable: dict[str, frozenset[str]] = {}
 
     async def sweep_once(self) -> int:
         """Publish up to `batch` pending rows of each outbox; the number published. Stops at the first failure."""
@@ -159,10 +169,15 @@ class Sweeper:
     async def _sweep(self, outbox: Outbox) -> int:
         swept = 0
         while swept < self.batch:
-            async with outbox.claim_oldest_pending(self.older_than) as claim:
+            skip = self._unpublishable.get(outbox.outbox_name, frozenset())
+            async with outbox.claim_oldest_pending(self.older_than, skip=skip) as claim:
                 if claim is None:
                     return swept
-                position = await _publish(claim, self.event_log)
+                try:
+                    position = await _publish(claim, self.event_log)
+                except (UnknownEventType, ValueError):  # not an envelope, or not a valid payload
+                    self._set_aside(outbox.outbox_name, claim.entry.key)
+                    continue
             swept += 1
             PUBLISHED.labels(outbox.outbox_name, "sweeper").inc()
             SWEPT.labels(outbox.outbox_name).inc()
@@ -175,6 +190,13 @@ class Sweeper:
                 },
             )
         return swept
+
+    def _set_aside(self, outbox_name: str, key: str) -> None:
+        self._unpublishable[outbox_name] = self._unpublishable.get(outbox_name, frozenset()) | {key}
+        UNPUBLISHABLE.labels(outbox_name).inc()
+        log.error(
+            "pending row set aside: its events do not decode", extra={"outbox": outbox_name, "key": key}
+        )
 
     async def run(self, every: timedelta) -> None:
         """Sweep every `every` until cancelled."""

@@ -60,7 +60,9 @@ class InMemoryOutbox(Outbox):
             yield _MemoryClaim(self, self.entries[key])
 
     @asynccontextmanager
-    async def claim_oldest_pending(self, older_than: timedelta) -> AsyncIterator[Claim | None]:
+    async def claim_oldest_pending(
+        self, older_than: timedelta, *, skip: frozenset[str] = frozenset()
+    ) -> AsyncIterator[Claim | None]:
         if self._sweeping.locked():
             yield None
             return
@@ -70,6 +72,7 @@ class InMemoryOutbox(Outbox):
                 (at, key)
                 for key, at in self.stored_at.items()
                 if at <= cutoff
+                and key not in skip
                 and not self.entries[key].published
                 and not self._locks.setdefault(key, asyncio.Lock()).locked()
             )

@@ -119,7 +119,9 @@ class PostgresOutbox(Outbox):
             yield _RowClaim(conn, self.table, _stored(row))
 
     @asynccontextmanager
-    async def claim_oldest_pending(self, older_than: timedelta) -> AsyncIterator[Claim | None]:
+    async def claim_oldest_pending(
+        self, older_than: timedelta, *, skip: frozenset[str] = frozenset()
+    ) -> AsyncIterator[Claim | None]:
         async with self.pool.connection() as conn, conn.transaction():
             lock = await conn.execute(
                 "select pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
@@ -132,10 +134,10 @@ class PostgresOutbox(Outbox):
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 sql.SQL(
-                    "{} where state = 'pending' and created_at <= now() - %s"
+                    "{} where state = 'pending' and created_at <= now() - %s and {key}::text <> all(%s)"
                     " order by created_at limit 1 for update skip locked"
-                ).format(self._select),
-                (older_than,),
+                ).format(self._select, key=sql.Identifier(self.table.key)),
+                (older_than, list(skip)),
             )
             row = await cur.fetchone()
             yield None if row is None else _RowClaim(conn, self.table, _stored(row))

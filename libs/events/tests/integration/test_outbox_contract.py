@@ -58,19 +58,21 @@ class World:
 
     async def store(self, *texts: str) -> tuple[str, list[Event[Any]]]:
         """A row as a command stores it (what a crashed first attempt leaves behind): pending, not published."""
-        key = f"k-{uuid.uuid4().hex[:12]}"
-        number = draw("intake")
         events = [
             Event.create(
                 CommentAdded(text=text),
-                request_id=number,
+                request_id=draw("intake"),
                 jurisdiction_id="demo",
                 actor=Actor(kind=ActorKind.agent, id="a1"),
                 source="agent",
             )
             for text in texts
         ]
-        encoded = [encode_event(e).decode() for e in events]
+        key = await self.store_encoded([encode_event(e).decode() for e in events])
+        return key, events
+
+    async def store_encoded(self, encoded: list[str]) -> str:
+        key = f"k-{uuid.uuid4().hex[:12]}"
         if isinstance(self.outbox, InMemoryOutbox):
             assert self.outbox.put(key, encoded)
         else:
@@ -80,7 +82,7 @@ class World:
                     f"insert into {self.table} (key, events) values (%s, %s)",
                     (key, encoded),
                 )
-        return key, events
+        return key
 
     async def published_ids(self) -> list[uuid.UUID]:
         """Event ids on the log, in log order (every copy: a second publish would show twice)."""
@@ -173,6 +175,18 @@ async def test_the_sweeper_publishes_a_row_left_pending_exactly_once_and_a_late_
     assert (retry.published_now, retry.position) == (False, stored.position)
     assert await world.published_ids() == [events[0].event_id]
     assert await world.outbox.oldest_pending_age() is None
+
+
+async def test_a_row_whose_events_do_not_decode_is_set_aside_and_never_holds_up_the_rows_behind_it(world):
+    bad = await world.store_encoded(['{"not": "an envelope"}'])
+    good, events = await world.store("behind the bad one")
+    sweeper = Sweeper([world.outbox], world.event_log, older_than=NOW)
+    assert await sweeper.sweep_once() == 1
+    assert await sweeper.sweep_once() == 0
+    assert await world.published_ids() == [events[0].event_id]
+    bad_row, good_row = await world.outbox.stored(bad), await world.outbox.stored(good)
+    assert bad_row is not None and not bad_row.published  # kept, pending, for a person to look at
+    assert good_row is not None and good_row.published
 
 
 async def test_the_sweeper_leaves_rows_younger_than_its_threshold(world):

@@ -189,11 +189,13 @@ class SubmissionsContract:
     async def test_marking_published_keeps_the_position(self, submissions: Submissions) -> None:
         s = submission(key())
         await submissions.add(s)
-        async with submissions.locked(s.idempotency_key) as lock:
-            assert lock.submission == s
-            published = await lock.mark_published(POSITION)
-        assert published.published and published.position == POSITION
-        assert await submissions.get(s.idempotency_key) == published
+        async with submissions.claim(s.idempotency_key) as claim:
+            assert claim.entry.key == s.idempotency_key and not claim.entry.published
+            await claim.mark_published(POSITION)
+        published = await submissions.get(s.idempotency_key)
+        assert published is not None and published.published and published.position == POSITION
+        stored = await submissions.stored(s.idempotency_key)
+        assert stored is not None and stored.published and stored.position == POSITION
 
 
 class TestFakeSubmissions(SubmissionsContract):
@@ -225,11 +227,11 @@ class CorrectionsContract:
         c = correction(key())
         assert await corrections.add(c) is None
         assert await corrections.add(correction(c.idempotency_key)) == c
-        async with corrections.locked(c.idempotency_key) as lock:
-            assert lock.correction == c
-            published = await lock.mark_published(POSITION)
-        assert published.published and published.position == POSITION
-        assert await corrections.get(c.idempotency_key) == published
+        async with corrections.claim(c.idempotency_key) as claim:
+            assert claim.entry.key == c.idempotency_key and not claim.entry.published
+            await claim.mark_published(POSITION)
+        published = await corrections.get(c.idempotency_key)
+        assert published is not None and published.published and published.position == POSITION
 
 
 class TestFakeCorrections(CorrectionsContract):
@@ -265,12 +267,12 @@ class MergesContract:
         m = merge()
         async with merges.serialised() as ledger:
             await ledger.add(m)
-        async with merges.locked(m.duplicate) as lock:
-            assert lock.merge == m
-            published = await lock.mark_published(POSITION)
-        assert published.published and published.position == POSITION
+        async with merges.claim(m.duplicate) as claim:
+            assert claim.entry.key == m.duplicate and not claim.entry.published
+            await claim.mark_published(POSITION)
         async with merges.serialised() as ledger:
-            assert await ledger.get(m.duplicate) == published
+            published = await ledger.get(m.duplicate)
+        assert published is not None and published.published and published.position == POSITION
 
 
 class TestFakeMerges(MergesContract):

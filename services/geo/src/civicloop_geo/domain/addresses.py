@@ -393,6 +393,20 @@ def _parse_intersection(line: str, postcode: str) -> IntersectionQuery | None:
 
 
 def normalise(text: str) -> str:
-    """The normal form of a query ("2111 west bellevue avenue, 90026" -> "2111 W BELLEVUE AVE, 90026")."""
+    """The normal form of a query ("2111 west bellevue avenue, 90026" -> "2111 W BELLEVUE AVE, 90026").
+
+    Idempotent: cleaning can turn text no rule reads ("0##0%0") into text one does, so the form is taken again
+    until it stands still (twice at most in practice; bounded all the same).
+    """
+    form = _form(text)
+    for _ in range(4):
+        again = _form(form)
+        if again == form:
+            break
+        form = again
+    return form
+
+
+def _form(text: str) -> str:
     query = parse_query(text)
     return query.format() if query is not None else clean(text)
