@@ -41,6 +41,8 @@ migrate: up ## apply every service's Alembic migrations
 	@$(UV) run --frozen civicloop-intake migrate
 	@$(UV) run --frozen civicloop-projections migrate
 	@$(UV) run --frozen civicloop-gateway migrate
+	@# After the gateway's: the first outbound migration moves the outbound tables out of schema gateway.
+	@$(UV) run --frozen civicloop-outbound migrate
 	@$(UV) run --frozen civicloop-geo migrate
 
 seed: migrate ## load the demo jurisdiction

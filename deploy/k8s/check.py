@@ -10,9 +10,9 @@
    the same everywhere, no consumer group is scaled past it, replication fits the brokers, database and Kafka
    credentials match their roles and users, each service's KafkaUser may read every consumer group its code names,
    every pod runs with the restricted security settings, server Deployments are probed and scraped on their own
-   port and have a migration Job, singleton workers stay single, network policies point at ports the pods listen
+   port and have a migration Job (those with a database), singleton workers stay single, network policies point at ports the pods listen
    on, PostgreSQL's max_connections covers every pool, every pod given the vault pepper shares one Secret and may
-   use the vault, a Deployment runs the gateway's outbound sender loop and every pod that runs it has the vault
+   use the vault, a Deployment runs the outbound sender loop and every pod that runs it has the vault
    pepper, the back-ends' Secret and the back-end egress label (and is selected by the egress policy when its
    Component is enabled), and the Ingresses publish exactly the public routes of the gateway (its Open311 resources, never
    its admin API, over TLS, on the host of CIVICLOOP_PUBLIC_BASE_URL) and of geo (its /api/v1/public/ paths, over
@@ -45,15 +45,14 @@ IMAGE_REPOSITORY = "ghcr.io/civicloop/"
 # no autoscaler. base/open311-gateway-poller.yaml says why.
 SINGLETONS = {"open311-gateway-poller"}
 
-# The gateway's outbound sender loop (emails, webhooks, Open311 POSTs to the bodies' back-ends) runs in
-# `civicloop-gateway outbound run`, or inside `civicloop-gateway serve` with CIVICLOOP_OUTBOUND_IN_APP true. A pod
-# running it needs the vault pepper, the back-ends' secrets (CIVICLOOP_SECRET_<REF>) and the label that the opt-in
-# egress Component selects. base/open311-gateway-outbound.yaml says why.
-GATEWAY_COMMAND = "civicloop-gateway"
+# The outbound sender loop (emails, webhooks, Open311 POSTs to the bodies' back-ends) runs in `civicloop-outbound
+# run`, the outbound service's own process. A pod running it needs the vault pepper, the back-ends' secrets
+# (CIVICLOOP_SECRET_<REF>) and the label that the opt-in egress Component selects. base/open311-gateway-outbound.yaml
+# says why.
+OUTBOUND_COMMAND = "civicloop-outbound"
 BACKEND_EGRESS_LABEL = "civicloop.io/backend-egress"
 BACKEND_EGRESS_POLICY = "gateway-backend-egress"
 BACKEND_SECRETS = "civicloop-gateway-backends"
-TRUTHY = {"1", "on", "t", "true", "y", "yes"}  # what pydantic reads as True
 
 # Secrets the operators create (Strimzi: per KafkaUser and the cluster CA; CloudNativePG: the CA and app owner).
 OPERATOR_SECRETS = {"civicloop-cluster-ca-cert", "civicloop-pg-ca", "civicloop-pg-app"}
@@ -247,8 +246,8 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
                     f.append(f"{where}: Kafka user {sasl_user} / Secret {pw} do not match a KafkaUser")
                 if meta["labels"].get("civicloop.io/kafka-client") != "true":
                     f.append(f"{where}: talks to Kafka without the civicloop.io/kafka-client label")
-        # Servers: probed, scraped on the port they listen on, and migrated by a Job of the same image. Workers (no
-        # HTTP) have nothing to probe or scrape.
+        # Servers: probed, scraped on the port they listen on, and (when they have a database) migrated by a Job of
+        # the same image. Workers need neither (those with HTTP are probed too, by choice).
         if owner.startswith("Deployment/") and meta["labels"].get("app.kubernetes.io/component") == "server":
             c = spec["containers"][0]
             if c.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/readyz":
@@ -264,7 +263,8 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
                     f"{owner}: prometheus.io/port {annotations.get('prometheus.io/port')} is not its http "
                     f"port {http}"
                 )
-            if not any(
+            has_database = any(e["name"] == "CIVICLOOP_PG_DSN" for e in c.get("env", []))
+            if has_database and not any(
                 w.startswith("Job/")
                 and m["labels"].get("app.kubernetes.io/component") == "migrate"
                 and m["labels"].get("app.kubernetes.io/name") == meta["labels"].get("app.kubernetes.io/name")
@@ -524,15 +524,10 @@ def check_database_users(objects: list[dict], ceilings: dict[str, int]) -> list[
     return f
 
 
-def runs_sender_loop(container: dict, configmaps: dict[str, dict]) -> bool:
-    """Whether a container runs the gateway's outbound sender loop: `outbound run`, or `serve` with it in-app."""
+def runs_sender_loop(container: dict) -> bool:
+    """Whether a container runs the outbound sender loop: `civicloop-outbound run`."""
     argv = [*container.get("command", []), *container.get("args", [])]
-    if argv[:1] != [GATEWAY_COMMAND]:
-        return False
-    if argv[1:3] == ["outbound", "run"]:
-        return True
-    in_app = container_env(container, configmaps).get("CIVICLOOP_OUTBOUND_IN_APP", "")
-    return argv[1:2] == ["serve"] and in_app.strip().lower() in TRUTHY
+    return argv[:2] == [OUTBOUND_COMMAND, "run"]
 
 
 def check_outbound_sender(objects: list[dict]) -> list[str]:
@@ -540,7 +535,6 @@ def check_outbound_sender(objects: list[dict]) -> list[str]:
     runs it has the vault pepper, the back-ends' Secret and the egress label (selected by the egress policy when the
     Component is rendered)."""
     f: list[str] = []
-    configmaps = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
     deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
     egress = next(
         (
@@ -553,7 +547,7 @@ def check_outbound_sender(objects: list[dict]) -> list[str]:
     running = []
     for owner, meta, spec in pod_specs(objects):
         for c in spec["containers"]:
-            if not runs_sender_loop(c, configmaps):
+            if not runs_sender_loop(c):
                 continue
             where = f"{owner} container {c['name']} (outbound sender loop)"
             kind, name = owner.split("/", 1)
@@ -562,8 +556,8 @@ def check_outbound_sender(objects: list[dict]) -> list[str]:
             pepper = next((e for e in c.get("env", []) if e["name"] == "CIVICLOOP_VAULT_PEPPER"), None)
             if pepper is None or "secretKeyRef" not in pepper.get("valueFrom", {}):
                 f.append(
-                    f"{where}: no CIVICLOOP_VAULT_PEPPER from a Secret (the gateway's settings require it, and "
-                    f"contact details are unsealed with it)"
+                    f"{where}: no CIVICLOOP_VAULT_PEPPER from a Secret (contact details are unsealed with it when "
+                    f"CIVICLOOP_OUTBOUND_INCLUDE_CONTACT is true)"
                 )
             if not any(ef.get("secretRef", {}).get("name") == BACKEND_SECRETS for ef in c.get("envFrom", [])):
                 f.append(f"{where}: no envFrom Secret {BACKEND_SECRETS} (back-ends' CIVICLOOP_SECRET_<REF>)")
@@ -577,8 +571,8 @@ def check_outbound_sender(objects: list[dict]) -> list[str]:
                 f.append(f"{where}: NetworkPolicy/{BACKEND_EGRESS_POLICY} does not select its pods")
     if not running:
         f.append(
-            f"no Deployment runs the outbound sender loop (`{GATEWAY_COMMAND} outbound run`, or `serve` with "
-            f"CIVICLOOP_OUTBOUND_IN_APP true): nothing would ever be sent to the bodies' back-ends"
+            f"no Deployment runs the outbound sender loop (`{OUTBOUND_COMMAND} run`): nothing would ever be sent "
+            f"to the bodies' back-ends"
         )
     return f
 

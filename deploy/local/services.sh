@@ -12,9 +12,14 @@ SERVICES=(
   "intake|8001|civicloop-intake serve --host 127.0.0.1 --port 8001"
   "public-projections|8002|civicloop-projections serve --host 127.0.0.1 --port 8002"
   "open311-gateway|8003|civicloop-gateway serve --host 127.0.0.1 --port 8003"
-  "open311-poller|-|civicloop-gateway open311 run"
+  "open311-outbound|8005|civicloop-outbound run --host 127.0.0.1 --port 8005"
+  "open311-poller|-|civicloop-outbound open311 run"
   "geo|8004|civicloop-geo serve --host 127.0.0.1 --port 8004"
 )
+# The back-end adapter app runs when it has a configuration (docs/outbound.md, services/open311-gateway/backend-adapters).
+if [ -n "${CIVICLOOP_ADAPTERS_CONFIG:-}" ]; then
+  SERVICES+=("backend-adapters|8010|civicloop-backend-adapters serve --host 127.0.0.1 --port 8010")
+fi
 
 secret() {
   # Dev-only secrets, generated once per run directory; production sets them from its secret store.
@@ -46,9 +51,8 @@ start() {
   export CIVICLOOP_ADMIN_TOKEN="${CIVICLOOP_ADMIN_TOKEN:-$(secret admin-token)}"
   export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
   export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
-  # The gateway process also runs the outbound dispatcher and sender loop (bodies are defined with
-  # `civicloop-gateway outbound bodies define`); the Open311 poller runs as its own worker.
-  export CIVICLOOP_OUTBOUND_IN_APP="${CIVICLOOP_OUTBOUND_IN_APP:-true}"
+  # The outbound sender (bodies are defined with `civicloop-outbound bodies define`) and the Open311 poller run as
+  # their own workers beside the gateway.
   for entry in "${SERVICES[@]}"; do
     IFS='|' read -r name port cmd <<<"$entry"
     if [ -f "$run/services/$name.pid" ] && kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null; then continue; fi
@@ -74,7 +78,7 @@ CivicLoop is running (jurisdiction "demo"):
   public-projections  http://127.0.0.1:8002   (OpenAPI: http://127.0.0.1:8002/docs)
   open311-gateway     http://127.0.0.1:8003/open311/v2/discovery.json   (OpenAPI: http://127.0.0.1:8003/docs)
   geo                 http://127.0.0.1:8004   (OpenAPI: http://127.0.0.1:8004/docs)
-  outbound            uv run civicloop-gateway outbound status     (bodies, queues, pauses)
+  outbound            http://127.0.0.1:8005/readyz   uv run civicloop-outbound status   (bodies, queues, pauses)
   Kafka               127.0.0.1:39092         PostgreSQL + PostGIS  postgresql://postgres@127.0.0.1:55432/civicloop
   logs                $run/logs/
 

@@ -12,7 +12,10 @@ import ast
 import asyncio
 from pathlib import Path
 
+import civicloop_backend_adapters
 import civicloop_gateway
+import civicloop_open311
+import civicloop_outbound
 import pytest
 from conformance_harness import SPRINGFIELD
 from conformance_wire import error_text, errors_of, requests_of
@@ -80,11 +83,15 @@ _PARSE_CALLS = {
 
 
 def test_PR_01_no_unsafe_xml_parser_in_the_gateway():
-    """PR-01 and the untrusted-XML rule: any XML parsing in `civicloop_gateway` imports defusedxml, or builds an lxml
+    """PR-01 and the untrusted-XML rule: any XML parsing in the gateway's packages imports defusedxml, or builds an lxml
     XMLParser with resolve_entities=False and no_network; today there is none (output is built, never parsed)."""
-    root = Path(civicloop_gateway.__file__).parent
+    # The gateway's three packages and the Open311 wire format they share (where the client's tolerant parsing is).
+    roots = [
+        Path(package.__file__).parent
+        for package in (civicloop_gateway, civicloop_outbound, civicloop_backend_adapters, civicloop_open311)
+    ]
     unsafe: list[str] = []
-    for path in root.rglob("*.py"):
+    for package_root, path in ((r, p) for r in roots for p in r.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         xml_names = set()
         for node in ast.walk(tree):
@@ -119,5 +126,5 @@ def test_PR_01_no_unsafe_xml_parser_in_the_gateway():
                 and keywords.get("no_network", True)
             ):
                 continue
-            unsafe.append(f"{path.relative_to(root)}:{node.lineno} {owner}.{name}")
+            unsafe.append(f"{path.relative_to(package_root)}:{node.lineno} {owner}.{name}")
     assert not unsafe, f"XML parsed without defusedxml or a hardened parser: {unsafe}"

@@ -30,16 +30,18 @@ class Planted:
 
 
 PLANTED = [
+    # Outbound is its own service now: its routing rules importing its HTTP entrypoint.
     Planted(
-        "civicloop_gateway/outbound/routing.py",
-        "import civicloop_gateway.entrypoints.http",
-        ("gateway-layers",),
+        "civicloop_outbound/domain/routing.py",
+        "import civicloop_outbound.entrypoints.http",
+        ("outbound-layers", "domain-no-io"),
     ),
     Planted("civicloop_intake/domain/submissions.py", "import psycopg", ("domain-no-io",)),
+    # The gateway's domain reaching for outbound's store: another service now, and IO (psycopg) through it.
     Planted(
         "civicloop_gateway/domain/catalogue.py",
-        "import civicloop_gateway.outbound.store",
-        ("gateway-layers", "domain-no-io"),
+        "import civicloop_outbound.service_layer.store",
+        ("services-independent", "domain-no-io"),
     ),
     Planted(
         "civicloop_geo/domain/places.py", "import civicloop_geo.settings", ("geo-layers", "domain-no-io")
@@ -84,7 +86,15 @@ def lint_imports(copies: Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_copies_shadow_the_installed_packages(copies: Path):
     names = [p.name for p in source_folders()]
-    assert {"civicloop_events", "civicloop_testing", "civicloop_gateway", "civicloop_geo"} <= set(names)
+    assert {
+        "civicloop_events",
+        "civicloop_testing",
+        "civicloop_open311",
+        "civicloop_gateway",
+        "civicloop_outbound",
+        "civicloop_backend_adapters",
+        "civicloop_geo",
+    } <= set(names)
     code = f"import importlib; print(*(importlib.import_module(n).__file__ for n in {names!r}), sep='\\n')"
     found = run(copies, sys.executable, "-c", code)
     assert found.returncode == 0, found.stderr

@@ -1,0 +1,238 @@
+"""Generic REST work-order adapter, configured by mapping.
+
+POST requests -> their create call, with a JSON body built by the field mapping from the Open311 POST (see
+`mapping.py`); the answer's `id_path` is the `service_request_id`. Updates -> their list call with "updated since"
+the window's start; each item is the work order as it now is, and becomes one update: its id is their change id
+when `updates.update_id` names one, else a hash of (id, status, updated time, comment), the same on every read.
+Statuses go through `status_map` (their status -> open/closed and `external_status_code`). `GET requests/{id}`
+uses their fetch call when configured, else finds the id among the recent updates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from civicloop_open311.dates import format_w3c
+
+from civicloop_backend_adapters.adapters.http_client import call, make_client
+from civicloop_backend_adapters.config import ListCall, RestWorkOrderSettings, StatusTarget
+from civicloop_backend_adapters.domain.backend import (
+    BackendRejected,
+    BackendUnavailable,
+    NewRequest,
+    RequestNotFound,
+    Update,
+    Window,
+    request_rows,
+)
+from civicloop_backend_adapters.domain.mapping import (
+    MappingError,
+    build_document,
+    get_path,
+    map_status,
+    parse_timestamp,
+    update_hash,
+)
+
+log = logging.getLogger("civicloop.backend_adapters.rest")
+
+
+def _json(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise BackendUnavailable("The back-end answered with something that is not JSON.") from None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def item_to_update(
+    item: Any,
+    spec: ListCall,
+    status_map: dict[str, Any],
+    default_status: str | None,
+    service_code_map: dict[str, str],
+) -> Update | None:
+    """One work order from their list as an Open311 update; None when it lacks what an update needs (pure)."""
+    if not isinstance(item, dict):
+        return None
+    wid = _text(get_path(item, spec.id))
+    raw_status = _text(get_path(item, spec.status))
+    if wid is None or raw_status is None:
+        return None
+    try:
+        when = parse_timestamp(
+            get_path(item, spec.updated), fmt=spec.timestamp_format, timezone=spec.timezone
+        )
+    except MappingError:
+        return None
+    mapped = map_status(raw_status, status_map, default_status)
+    if mapped is None:
+        return None
+    status, external_code = mapped
+    comment = " ".join(str(get_path(item, spec.comment) or "").split()) if spec.comment else ""
+    their_update_id = _text(get_path(item, spec.update_id)) if spec.update_id else None
+    extra: dict[str, Any] = {}
+    if spec.service_code:
+        category = _text(get_path(item, spec.service_code))
+        extra["service_code"] = service_code_map.get(category or "", category)
+    if spec.description:
+        extra["description"] = _text(get_path(item, spec.description))
+    if spec.address:
+        extra["address"] = _text(get_path(item, spec.address))
+    for name in ("lat", "long"):
+        path = getattr(spec, name)
+        if path:
+            value = get_path(item, path)
+            try:
+                extra[name] = None if value is None else float(value)
+            except (TypeError, ValueError):
+                extra[name] = None
+    if spec.requested:
+        with contextlib.suppress(MappingError):  # an unreadable date is left out, the update still counts
+            extra["requested_datetime"] = parse_timestamp(
+                get_path(item, spec.requested), fmt=spec.timestamp_format, timezone=spec.timezone
+            )
+    return Update(
+        update_id=their_update_id or update_hash(wid, raw_status, when, comment),
+        service_request_id=wid,
+        status=status,
+        updated_datetime=when,
+        description=comment,
+        external_status_code=external_code,
+        extra=extra,
+    )
+
+
+class RestWorkOrderAdapter:
+    def __init__(self, jurisdiction_id: str, settings: RestWorkOrderSettings) -> None:
+        self.jurisdiction_id = jurisdiction_id
+        self.settings = settings
+        self.services = settings.services
+        self._status_map = {
+            k: (v.model_dump() if isinstance(v, StatusTarget) else v) for k, v in settings.status_map.items()
+        }
+        self._client = make_client(settings.base_url, settings.auth, settings.timeout_s)
+
+    def work_order(self, request: NewRequest) -> dict[str, Any]:
+        try:
+            return build_document(self.settings.create.fields, request.context)
+        except MappingError as exc:
+            raise BackendRejected(400, f"cannot map the request: {exc}") from None
+
+    async def create(self, request: NewRequest) -> str:
+        spec = self.settings.create
+        response = await call(self._client, spec.method, spec.path, json=self.work_order(request))
+        new_id = _text(get_path(_json(response), spec.id_path))
+        if new_id is None:
+            log.warning(
+                "back-end answered without an id",
+                extra={"jurisdiction_id": self.jurisdiction_id, "id_path": spec.id_path},
+            )
+            raise BackendUnavailable("The back-end accepted the work order but gave no id.")
+        return new_id
+
+    def _since(self, start: datetime) -> str:
+        fmt = self.settings.updates.since_format
+        return start.astimezone(UTC).strftime(fmt) if fmt else format_w3c(start)
+
+    async def _items(self, window: Window) -> list[Any]:
+        """Every item of their search, following page numbers or cursors when configured (up to `max_pages`)."""
+        spec = self.settings.updates
+        params = dict(spec.params)
+        start = window.start or datetime.now(UTC) - timedelta(days=self.settings.default_window_days)
+        if spec.since_param:
+            params[spec.since_param] = self._since(start)
+        if spec.page_size_param:
+            params[spec.page_size_param] = str(spec.page_size)
+        items: list[Any] = []
+        page = spec.first_page
+        for _ in range(spec.max_pages):
+            if spec.page_param:
+                params[spec.page_param] = str(page)
+            body = _json(await call(self._client, "GET", spec.path, params=params))
+            found = get_path(body, spec.items_path)
+            if not isinstance(found, list):
+                raise BackendUnavailable("The back-end's list of work orders is not where the mapping says.")
+            items += found
+            if spec.cursor_path:
+                cursor = _text(get_path(body, spec.cursor_path))
+                if cursor is None or not found:
+                    return items
+                params[spec.cursor_param] = cursor
+            elif spec.page_param:
+                if len(found) < spec.page_size:
+                    return items
+                page += 1
+            else:
+                return items
+        log.warning(
+            "rest work orders: stopped after max_pages",
+            extra={"jurisdiction_id": self.jurisdiction_id, "max_pages": spec.max_pages},
+        )
+        return items
+
+    def _to_update(self, item: Any) -> Update | None:
+        s = self.settings
+        return item_to_update(item, s.updates, self._status_map, s.default_status, s.service_code_map)
+
+    async def updates(self, window: Window) -> list[Update]:
+        found: dict[str, Update] = {}
+        unreadable = 0
+        for item in await self._items(window):
+            update = self._to_update(item)
+            if update is None:
+                unreadable += 1
+                continue
+            if window.contains(update.updated_datetime):
+                found.setdefault(update.update_id, update)
+        if unreadable:
+            log.warning(
+                "rest work orders: skipped %d unreadable item(s)",
+                unreadable,
+                extra={"jurisdiction_id": self.jurisdiction_id},
+            )
+        return sorted(found.values(), key=lambda u: (u.updated_datetime, u.update_id))
+
+    async def requests(self, window: Window) -> list[dict[str, Any]]:
+        return request_rows(await self.updates(window))
+
+    async def request(self, service_request_id: str) -> dict[str, Any]:
+        fetch = self.settings.fetch
+        if fetch is None:
+            rows = [
+                r
+                for r in await self.requests(Window(None, None))
+                if r["service_request_id"] == service_request_id
+            ]
+            if not rows:
+                raise RequestNotFound(service_request_id)
+            return rows[0]
+        path = fetch.path.replace("{id}", _quote(service_request_id))
+        try:
+            body = _json(await call(self._client, "GET", path))
+        except BackendRejected as exc:
+            if exc.status == 404:
+                raise RequestNotFound(service_request_id) from None
+            raise
+        update = self._to_update(get_path(body, fetch.item_path))
+        if update is None:
+            raise RequestNotFound(service_request_id)
+        return request_rows([update])[0]
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")

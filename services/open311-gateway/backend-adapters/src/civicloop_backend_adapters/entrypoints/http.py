@@ -1,0 +1,271 @@
+"""The adapter app: Open311 GeoReport v2 in front of back-ends that do not speak it, one adapter per `jurisdiction_id`.
+
+Served under the base path (`/open311/v2`), in XML and JSON, with the gateway's own documents and error answers:
+
+* `GET services.{fmt}`: the adapter's configured categories (no service definitions: `metadata` is false);
+* `POST requests.{fmt}`: validated (service_code 400/404, location 400, api_key 403 when configured), then created in
+  the back-end; the answer is the back-end's id as `service_request_id`;
+* `GET requests.{fmt}`: the back-end's requests changed in the window, one row each in its latest state;
+  `service_request_id` (comma list) overrides every other filter (RQ-02); `status`, `service_code` filter;
+* `GET requests/{id}.{fmt}`: one request, 404 when the back-end does not know it;
+* `GET servicerequestupdates.{fmt}`: the back-end's changes in the window (FX-01).
+
+The window is `start_date`/`end_date` or their CitySDK aliases `updated_after`/`updated_before`, both inclusive, on
+the time of the back-end's change (a back-end behind an adapter gives change times, not creation times); without
+either, the last `default_window_days`. The back-end down, slow or failing -> 503 with Retry-After; the back-end
+refusing a request -> 400 carrying its message. No state is kept here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
+from typing import Any
+
+from civicloop_open311.dates import InvalidDate, parse_w3c
+from civicloop_open311.documents import (
+    request_record,
+    requests_document,
+    services_document,
+    updates_document,
+)
+from civicloop_open311.errors import Open311Error
+from civicloop_open311.formats import Format, UnknownFormat, parse_format, split_resource
+from civicloop_open311.forms import OpenForm
+from civicloop_open311.http import document_response, install_open311_error_handlers
+from civicloop_open311.render import Document
+from civicloop_runtime.ops import ops_router
+from fastapi import APIRouter, FastAPI, Request
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+from civicloop_backend_adapters.bootstrap import bootstrap
+from civicloop_backend_adapters.config import AdapterAppConfig, load_config
+from civicloop_backend_adapters.domain.backend import (
+    BackendAdapter,
+    BackendRejected,
+    BackendUnavailable,
+    NewRequest,
+    NotSupported,
+    RequestNotFound,
+    Window,
+)
+from civicloop_backend_adapters.domain.mapping import post_context
+from civicloop_backend_adapters.service_layer.jurisdictions import Jurisdictions
+from civicloop_backend_adapters.settings import BackendAdapterSettings
+
+MAX_RESULTS = 1000  # RQ-04
+RETRY_AFTER_S = "30"
+STATUSES = ("open", "closed")
+
+
+def _format(fmt: str) -> Format:
+    try:
+        return parse_format(fmt)
+    except UnknownFormat as exc:
+        raise Open311Error(404, 404, str(exc)) from None
+
+
+def _one(request: Request, *names: str) -> str | None:
+    for name in names:
+        value = request.query_params.get(name)
+        if value is not None and value.strip():
+            return value.strip()
+    return None
+
+
+def _date(text: str | None, name: str, *, upper: bool) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        parsed = parse_w3c(text)
+    except InvalidDate as exc:
+        raise Open311Error(400, 400, f"{name}: {exc}") from None
+    return parsed.last if upper else parsed.start
+
+
+def window_of(request: Request, default_days: int) -> Window:
+    start = _date(_one(request, "updated_after", "start_date"), "start_date", upper=False)
+    end = _date(_one(request, "updated_before", "end_date"), "end_date", upper=True)
+    if start is not None and end is not None and start > end:
+        raise Open311Error(400, 400, "start_date is after end_date.")
+    if start is None and end is None:
+        start = datetime.now(UTC) - timedelta(days=default_days)
+    elif start is None and end is not None:
+        start = end - timedelta(days=default_days)
+    return Window(start, end)
+
+
+def _list(request: Request, name: str) -> list[str]:
+    values: list[str] = []
+    for raw in request.query_params.getlist(name):
+        values += [v.strip() for v in raw.split(",") if v.strip()]
+    return values
+
+
+def _respond(document: Document, fmt: Format) -> Response:
+    return document_response(document, fmt)
+
+
+async def _guard(coro: Any) -> Any:
+    """The back-end's failures as Open311 errors."""
+    try:
+        return await coro
+    except BackendUnavailable as exc:
+        raise Open311Error(503, 503, f"{exc} Retry later.", headers={"Retry-After": RETRY_AFTER_S}) from None
+    except BackendRejected as exc:
+        raise Open311Error(400, 400, f"The back-end refused the request: {exc.message}") from None
+    except NotSupported as exc:
+        raise Open311Error(400, 400, str(exc)) from None
+
+
+def _check_location(form: OpenForm) -> None:
+    """PR-03: lat and long together, or address_string, or address_id; coordinates in range."""
+    lat, lon = form.get("lat"), form.get("long")
+    if (lat is None) != (lon is None):
+        raise Open311Error(400, 400, "lat and long must be sent together.")
+    if lat is not None and lon is not None:
+        try:
+            lat_f, lon_f = float(lat), float(lon)
+        except ValueError:
+            raise Open311Error(400, 400, "lat and long must be numbers.") from None
+        if not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
+            raise Open311Error(400, 400, "lat must be within -90..90 and long within -180..180.")
+        return
+    if form.get("address_string") is None and form.get("address_id") is None:
+        raise Open311Error(400, 400, "A location is required: lat and long, address_string or address_id.")
+
+
+async def _started(app: FastAPI) -> bool:
+    """Stateless: ready once `bootstrap` has built the adapters (a missing secret stops the start instead)."""
+    return app.state.jurisdictions is not None
+
+
+def create_app(
+    settings: BackendAdapterSettings | None = None,
+    *,
+    config: AdapterAppConfig | None = None,
+    backends: Mapping[str, BackendAdapter] | None = None,
+) -> FastAPI:
+    """The routes; the back-end adapters are wired by `bootstrap` when the app starts (and closed when it stops)."""
+    settings = settings or BackendAdapterSettings()
+    if config is None:
+        if settings.adapters_config is None:
+            raise ValueError("no adapters configuration: set CIVICLOOP_ADAPTERS_CONFIG or pass --config")
+        config = load_config(settings.adapters_config)
+    base = config.base_path.rstrip("/")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jurisdictions = await bootstrap(settings, config=config, backends=backends)
+        try:
+            yield
+        finally:
+            await app.state.jurisdictions.close()
+            app.state.jurisdictions = None
+
+    app = FastAPI(
+        title="CivicLoop Open311 back-end adapters",
+        version=version("civicloop-backend-adapters"),
+        lifespan=lifespan,
+    )
+    app.state.jurisdictions = None
+    router = APIRouter(prefix=base)
+
+    def serving(request: Request) -> Jurisdictions:
+        jurisdictions: Jurisdictions | None = request.app.state.jurisdictions
+        if jurisdictions is None:
+            raise Open311Error(503, 503, "The adapters are not started yet.", headers={"Retry-After": "1"})
+        return jurisdictions
+
+    @router.get("/services.{fmt}")
+    async def services(fmt: str, request: Request) -> Response:
+        f = _format(fmt)
+        _, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
+        return _respond(services_document(s.row() for s in adapter.services), f)
+
+    @router.post("/requests.{fmt}")
+    async def post_request(fmt: str, request: Request) -> Response:
+        f = _format(fmt)
+        pairs: list[tuple[str, str]] = []
+        async with request.form() as body:
+            for name, value in body.multi_items():
+                if not isinstance(value, UploadFile):
+                    pairs.append((name, value))
+        pairs += [
+            (k, v) for k, v in request.query_params.multi_items() if k in ("jurisdiction_id", "api_key")
+        ]
+        form = OpenForm.parse(pairs)
+        jid, adapter = serving(request).pick(form.get("jurisdiction_id"))
+        expected_key = serving(request).api_keys[jid]
+        if expected_key is not None and form.get("api_key") != expected_key:
+            raise Open311Error(403, 403, "Missing or invalid api_key.")
+        code = form.get("service_code")
+        if code is None:
+            raise Open311Error(400, 400, "service_code is required.")
+        service = next((s for s in adapter.services if s.service_code == code), None)
+        if service is None:
+            raise Open311Error(404, 404, f"service_code not found: {code}")
+        _check_location(form)
+        description = form.get("description")
+        if description is not None and len(description) > 4000:
+            raise Open311Error(400, 400, "description is longer than 4,000 characters.")
+        fields = {k: v for k, v in form.fields.items() if k != "api_key"}
+        context = post_context(fields, form.attributes, form.all("media_url"), service.model_dump())
+        new_id = await _guard(adapter.create(NewRequest(service=service, context=context)))
+        return _respond(requests_document([{"service_request_id": new_id}]), f)
+
+    @router.get("/requests.{fmt}")
+    async def get_requests(fmt: str, request: Request) -> Response:
+        f = _format(fmt)
+        jid, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
+        ids = _list(request, "service_request_id")
+        if ids:  # RQ-02: overrides every other filter
+            rows = []
+            for sid in dict.fromkeys(ids):
+                try:
+                    rows.append(await _guard(adapter.request(sid)))
+                except RequestNotFound:
+                    continue
+            return _respond(requests_document(request_record(r) for r in rows), f)
+        statuses = _list(request, "status")
+        bad = [s for s in statuses if s not in STATUSES]
+        if bad:
+            raise Open311Error(400, 400, f"status must be open or closed, not {bad[0]!r}.")
+        codes = set(_list(request, "service_code"))
+        window = window_of(request, serving(request).window_days(jid))
+        rows = await _guard(adapter.requests(window))
+        rows = [
+            r
+            for r in rows
+            if (not statuses or r["status"] in statuses) and (not codes or r.get("service_code") in codes)
+        ]
+        return _respond(requests_document(request_record(r) for r in rows[:MAX_RESULTS]), f)
+
+    @router.get("/requests/{resource}")
+    async def get_request(resource: str, request: Request) -> Response:
+        try:
+            sid, f = split_resource(resource)
+        except UnknownFormat as exc:
+            raise Open311Error(404, 404, str(exc)) from None
+        _, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
+        try:
+            row = await _guard(adapter.request(sid))
+        except RequestNotFound:
+            raise Open311Error(404, 404, f"Service request not found with id {sid}") from None
+        return _respond(requests_document([request_record(row)]), f)
+
+    @router.get("/servicerequestupdates.{fmt}")
+    async def get_updates(fmt: str, request: Request) -> Response:
+        f = _format(fmt)
+        jid, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
+        window = window_of(request, serving(request).window_days(jid))
+        updates = await _guard(adapter.updates(window))
+        return _respond(updates_document(u.row() for u in updates[-MAX_RESULTS:]), f)
+
+    app.include_router(router)
+    app.include_router(ops_router(lambda: {"started": lambda: _started(app)}))
+    install_open311_error_handlers(app, base_path=base)
+    return app

@@ -1,0 +1,384 @@
+"""Open311 GeoReport v2 reads, each in XML and JSON by its suffix: discovery, services, service definitions,
+requests, one request, tokens, and FixMyStreet's servicerequestupdates (CHECKLIST §2, §3, §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from civicloop_events.payloads import RequestStatus
+from civicloop_open311 import openapi
+from civicloop_open311.documents import (
+    discovery_document,
+    service_definition_document,
+    services_document,
+    token_document,
+    updates_document,
+    view_requests_document,
+)
+from civicloop_open311.errors import Open311Error
+from civicloop_open311.formats import Format, UnknownFormat, parse_format
+from civicloop_open311.http import document_response
+from civicloop_open311.render import Many
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
+
+from civicloop_gateway.adapters.open311_queries import EXTENSION_COLUMNS, Open311View
+from civicloop_gateway.bootstrap import Gateway
+from civicloop_gateway.domain.jurisdictions import (
+    JurisdictionMissing,
+    JurisdictionNotFound,
+    resolve_jurisdiction,
+)
+from civicloop_gateway.domain.queries import (
+    InvalidQuery,
+    Limits,
+    Page,
+    Params,
+    boolean,
+    request_query,
+    single,
+    updates_query,
+)
+from civicloop_gateway.domain.statuses import citysdk_detailed_status
+from civicloop_gateway.settings import GatewaySettings, JurisdictionsMode
+
+router = APIRouter(tags=["Open311"])
+
+EXTENSIONS = (
+    "servicerequestupdates",  # FX-01
+    "page",  # PG-02: page, page_size
+    "updated_after",  # UP-01: updated_after, updated_before
+    "lat_long_radius",  # GEO-01
+    "extensions",  # CX-01: extensions=true adds extended_attributes
+    "request/{service_request_id}",  # G-04
+)
+
+FormatPath = Annotated[
+    str,
+    Path(
+        description="Response format: the suffix after the last dot (G-01, G-05).",
+        json_schema_extra={"enum": ["xml", "json"]},
+    ),
+]
+JurisdictionParam = Annotated[
+    str | None,
+    Query(
+        description="Needed only when the endpoint serves several jurisdictions and has no default (G-60..G-62)."
+    ),
+]
+ApiKeyParam = Annotated[str | None, Query(description="Accepted and ignored on reads (G-72).")]
+
+
+async def _gateway(request: Request) -> Gateway:
+    """The running gateway (a coroutine, so FastAPI resolves it in the event loop, not in a worker thread)."""
+    gateway = request.app.state.gateway
+    if gateway is None:
+        raise Open311Error(503, description="The gateway is starting; retry shortly.")
+    return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(_gateway)]
+
+
+def _format(fmt: str) -> Format:
+    try:
+        return parse_format(fmt)
+    except UnknownFormat as exc:
+        raise Open311Error(404, description=str(exc)) from None  # G-05
+
+
+def _params(request: Request) -> Params:
+    return {key: request.query_params.getlist(key) for key in request.query_params}
+
+
+def _limits(settings: GatewaySettings) -> Limits:
+    return Limits(
+        max_requests=settings.max_requests,
+        window_days=settings.default_window_days,
+        updates_window_hours=settings.updates_default_window_hours,
+        max_radius_m=settings.max_radius_m,
+    )
+
+
+async def _jurisdiction(gateway: Gateway, request: Request) -> str:
+    s = gateway.settings
+    view = Open311View(gateway.pool)
+    try:
+        return await resolve_jurisdiction(
+            single(request.query_params.getlist("jurisdiction_id")),
+            single=s.jurisdictions_mode is JurisdictionsMode.single,
+            default=s.default_jurisdiction_id,
+            exists=view.jurisdiction_exists,
+        )
+    except JurisdictionMissing as exc:
+        raise Open311Error(400, description=str(exc)) from None
+    except JurisdictionNotFound as exc:
+        raise Open311Error(404, description=str(exc)) from None
+
+
+def _bad_query(exc: InvalidQuery) -> Open311Error:
+    return Open311Error(400, description=str(exc))
+
+
+def _next_page_link(request: Request, page: Page) -> dict[str, str]:
+    """PG-02: no count in the document; a `Link: rel="next"` header when more rows follow."""
+    number = page.number or 1
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "page_size")]
+    query += [("page", str(number + 1)), ("page_size", str(page.limit))]
+    url = request.url.replace(query=urlencode(query))
+    return {"Link": f'<{url}>; rel="next"'}
+
+
+def _extended(row: Sequence[Any]) -> dict[str, Any]:
+    """CX-01, ST-03: what `extensions=true` adds; the channel without any client's name."""
+    civicloop_status, source, media_urls = row[-len(EXTENSION_COLUMNS) :]
+    return {
+        "channel": str(source).split(":", 1)[0],
+        "detailed_status": citysdk_detailed_status(RequestStatus(civicloop_status)),
+        "media_urls": Many("media_url", list(media_urls or ())),
+    }
+
+
+@router.get(
+    "/discovery.{fmt}",
+    summary="Service discovery: contact, key service and the GeoReport v2 endpoint (DS-01..DS-06).",
+    response_class=Response,
+    responses=openapi.responses(openapi.DISCOVERY, "discovery", 404),
+)
+async def discovery(
+    fmt: FormatPath, request: Request, gateway: GatewayDep, jurisdiction_id: JurisdictionParam = None
+) -> Response:
+    f = _format(fmt)
+    given = single(request.query_params.getlist("jurisdiction_id"))
+    jurisdiction = await _jurisdiction(gateway, request) if given else None
+    view = Open311View(gateway.pool)
+    changeset = await view.changeset(jurisdiction) or gateway.started_at
+    s = gateway.settings
+    document = discovery_document(
+        changeset=changeset,
+        contact=s.contact,
+        key_service=s.key_service,
+        url=s.open311_base_url,
+        endpoint_type=s.endpoint_type,
+        formats=[Format.xml.media_type, Format.json.media_type],
+        extensions=EXTENSIONS,
+    )
+    return document_response(document, f)
+
+
+@router.get(
+    "/services.{fmt}",
+    summary="The service list of a jurisdiction (SL-01..SL-09).",
+    response_class=Response,
+    responses=openapi.responses(openapi.SERVICES, "services", 400, 404),
+)
+async def services(
+    fmt: FormatPath,
+    request: Request,
+    gateway: GatewayDep,
+    jurisdiction_id: JurisdictionParam = None,
+    api_key: ApiKeyParam = None,
+) -> Response:
+    f = _format(fmt)
+    jurisdiction = await _jurisdiction(gateway, request)
+    rows = await Open311View(gateway.pool).services(jurisdiction)
+    return document_response(services_document(rows), f)
+
+
+@router.get(
+    "/services/{service_code}.{fmt}",
+    summary="The definition (attributes) of a service with metadata=true (SD-01..SD-12).",
+    response_class=Response,
+    responses=openapi.responses(openapi.SERVICE_DEFINITION, "service_definition", 400, 404),
+)
+async def service_definition(
+    service_code: str,
+    fmt: FormatPath,
+    request: Request,
+    gateway: GatewayDep,
+    jurisdiction_id: JurisdictionParam = None,
+    api_key: ApiKeyParam = None,
+) -> Response:
+    f = _format(fmt)
+    jurisdiction = await _jurisdiction(gateway, request)
+    attributes = await Open311View(gateway.pool).service_attributes(jurisdiction, service_code)
+    if attributes is None:
+        raise Open311Error(404, description=f"service_code {service_code!r} not found")
+    if not attributes:
+        # SD-11: a service with metadata=false has no definition to fetch.
+        raise Open311Error(
+            404, description=f"service_code {service_code!r} has no service definition (metadata=false)"
+        )
+    return document_response(service_definition_document(service_code, attributes), f)
+
+
+@router.get(
+    "/requests.{fmt}",
+    summary="Service requests: the last 90 days (at most 1000) unless filtered (RQ-01..RQ-08, PG, UP, GEO, CX).",
+    response_class=Response,
+    responses=openapi.responses(openapi.REQUESTS, "service_requests", 400, 404),
+)
+async def list_requests(
+    fmt: FormatPath,
+    request: Request,
+    gateway: GatewayDep,
+    jurisdiction_id: JurisdictionParam = None,
+    service_request_id: Annotated[
+        str | None, Query(description="Comma-delimited ids; overrides every other filter (RQ-02).")
+    ] = None,
+    service_code: Annotated[str | None, Query(description="Comma-delimited service codes (RQ-01).")] = None,
+    status: Annotated[str | None, Query(description="Comma-delimited: open, closed (RQ-05).")] = None,
+    start_date: Annotated[
+        str | None,
+        Query(
+            description="W3C date-time, inclusive, on requested_datetime; at most 90 days before end_date."
+        ),
+    ] = None,
+    end_date: Annotated[
+        str | None, Query(description="W3C date-time, inclusive (a date alone covers the whole day).")
+    ] = None,
+    updated_after: Annotated[
+        str | None,
+        Query(
+            description="W3C date-time, inclusive, on updated_datetime; without start/end dates no 90-day default "
+            "applies and results come oldest update first (UP-01)."
+        ),
+    ] = None,
+    updated_before: Annotated[str | None, Query(description="W3C date-time, inclusive (UP-01).")] = None,
+    lat: Annotated[
+        str | None, Query(description="With long and radius: requests within radius metres.")
+    ] = None,
+    long: Annotated[str | None, Query(description="With lat and radius (GEO-01).")] = None,
+    radius: Annotated[str | None, Query(description="Metres, with lat and long (GEO-01).")] = None,
+    page: Annotated[str | None, Query(description="1-based page (PG-02).")] = None,
+    page_size: Annotated[
+        str | None, Query(description="Rows per page, 1..1000; default 1000 (PG-02).")
+    ] = None,
+    extensions: Annotated[
+        str | None,
+        Query(description="true adds extended_attributes (channel, detailed_status, media_urls) (CX-01)."),
+    ] = None,
+    api_key: ApiKeyParam = None,
+) -> Response:
+    f = _format(fmt)
+    jurisdiction = await _jurisdiction(gateway, request)
+    try:
+        query = request_query(
+            _params(request),
+            jurisdiction_id=jurisdiction,
+            now=datetime.now(UTC),
+            limits=_limits(gateway.settings),
+        )
+    except InvalidQuery as exc:
+        raise _bad_query(exc) from None
+    rows = await Open311View(gateway.pool).requests(query)
+    headers = _next_page_link(request, query.page) if len(rows) > query.page.limit else {}
+    document = view_requests_document(
+        rows[: query.page.limit], extended=_extended if query.extensions else None
+    )
+    return document_response(document, f, headers=headers)
+
+
+async def _one_request(service_request_id: str, fmt: str, request: Request, gateway: Gateway) -> Response:
+    f = _format(fmt)
+    jurisdiction = await _jurisdiction(gateway, request)
+    try:
+        extended = boolean("extensions", request.query_params.getlist("extensions"))
+    except InvalidQuery as exc:
+        raise _bad_query(exc) from None
+    row = await Open311View(gateway.pool).request(jurisdiction, service_request_id, extensions=extended)
+    if row is None:
+        raise Open311Error(
+            404, description=f"Service request not found with id {service_request_id!r}"
+        )  # R1-02
+    document = view_requests_document([row], extended=_extended if extended else None)
+    return document_response(document, f)  # R1-01: a list of one
+
+
+@router.get(
+    "/requests/{service_request_id}.{fmt}",
+    summary="One service request, as a list of one (R1-01..R1-04).",
+    response_class=Response,
+    responses=openapi.responses(openapi.ONE_REQUEST, "service_requests", 400, 404),
+)
+async def get_request(
+    service_request_id: str,
+    fmt: FormatPath,
+    request: Request,
+    gateway: GatewayDep,
+    jurisdiction_id: JurisdictionParam = None,
+    extensions: Annotated[str | None, Query(description="true adds extended_attributes (R1-03).")] = None,
+    api_key: ApiKeyParam = None,
+) -> Response:
+    return await _one_request(service_request_id, fmt, request, gateway)
+
+
+@router.get("/request/{service_request_id}.{fmt}", include_in_schema=False, response_class=Response)
+async def get_request_singular(
+    service_request_id: str, fmt: str, request: Request, gateway: GatewayDep
+) -> Response:
+    """G-04: the Swagger draft's (and Boston's) singular path."""
+    return await _one_request(service_request_id, fmt, request, gateway)
+
+
+@router.get(
+    "/tokens/{token}.{fmt}",
+    summary="The service_request_id of a batch service's token; the token alone while pending (TK-01..TK-03).",
+    response_class=Response,
+    responses=openapi.responses(openapi.TOKEN, "service_requests", 400, 404),
+)
+async def get_token(
+    token: str,
+    fmt: FormatPath,
+    request: Request,
+    gateway: GatewayDep,
+    jurisdiction_id: JurisdictionParam = None,
+    api_key: ApiKeyParam = None,
+) -> Response:
+    f = _format(fmt)
+    jurisdiction = await _jurisdiction(gateway, request)
+    found = await Open311View(gateway.pool).token(jurisdiction, token, ttl=gateway.settings.batch_token_ttl)
+    if found is None:
+        raise Open311Error(404, description=f"token {token!r} not found")  # TK-02
+    return document_response(token_document(*found), f)
+
+
+@router.get(
+    "/servicerequestupdates.{fmt}",
+    summary="Status changes and public comments, oldest first, in a window on updated_datetime "
+    "(FixMyStreet extension, FX-01..FX-03).",
+    response_class=Response,
+    responses=openapi.responses(openapi.UPDATES, "service_request_updates", 400, 404),
+)
+async def service_request_updates(
+    fmt: FormatPath,
+    request: Request,
+    gateway: GatewayDep,
+    jurisdiction_id: JurisdictionParam = None,
+    start_date: Annotated[
+        str | None, Query(description="W3C date-time, inclusive; without dates: the last 24 hours (FX-02).")
+    ] = None,
+    end_date: Annotated[
+        str | None, Query(description="W3C date-time, inclusive; at most 90 days after start_date.")
+    ] = None,
+    page: Annotated[str | None, Query(description="1-based page (PG-02).")] = None,
+    page_size: Annotated[str | None, Query(description="Rows per page, 1..1000.")] = None,
+    api_key: ApiKeyParam = None,
+) -> Response:
+    f = _format(fmt)
+    jurisdiction = await _jurisdiction(gateway, request)
+    try:
+        query = updates_query(
+            _params(request),
+            jurisdiction_id=jurisdiction,
+            now=datetime.now(UTC),
+            limits=_limits(gateway.settings),
+        )
+    except InvalidQuery as exc:
+        raise _bad_query(exc) from None
+    rows = await Open311View(gateway.pool).updates(query)
+    headers = _next_page_link(request, query.page) if len(rows) > query.page.limit else {}
+    return document_response(updates_document(rows[: query.page.limit]), f, headers=headers)

@@ -1,0 +1,212 @@
+"""Open311 writes: POST requests (PR-01..PR-12), POST servicerequestupdates (FX-10).
+
+Both read the same fields from `application/x-www-form-urlencoded` and `multipart/form-data` bodies (PR-01); file
+parts of a multipart body are not media CivicLoop stores, and are ignored (photos travel as `media_url`). The
+api_key is read from the body, else the query string (G-71: the Swagger draft puts it there), else an
+`Authorization: Bearer` header (Austin). Answers come only after the broker acknowledged the events; when it does not,
+the answer is 503 with Retry-After (ER-04, our choice: the partner retries, and the retry makes no second request).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from civicloop_open311 import openapi
+from civicloop_open311.errors import ErrorItem, Open311Error
+from civicloop_open311.formats import Format, UnknownFormat, parse_format
+from civicloop_open311.forms import OpenForm
+from civicloop_open311.http import document_response
+from civicloop_open311.render import Document, Many
+from fastapi import APIRouter, Request, Response
+from starlette.datastructures import UploadFile
+
+from civicloop_gateway.bootstrap import Gateway
+from civicloop_gateway.domain.submit_errors import Rejected
+from civicloop_gateway.domain.submit_record import SubmitAnswer
+from civicloop_gateway.service_layer.post_update import post_update
+from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
+from civicloop_gateway.service_layer.submit_request import submit_request
+
+router = APIRouter(tags=["open311 writes"])
+
+_TEXT = {"type": "string"}
+_FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _form_body(properties: dict[str, dict[str, str]], required: list[str], note: str) -> dict[str, object]:
+    schema = {"type": "object", "properties": properties, "required": required, "additionalProperties": True}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": note,
+            "content": {media: {"schema": schema} for media in _FORM_MEDIA_TYPES},
+        }
+    }
+
+
+REQUEST_FORM = _form_body(
+    {
+        name: {**_TEXT, "description": text}
+        for name, text in {
+            "api_key": "required (403 when missing, unknown or revoked); also accepted in the query string or as "
+            "`Authorization: Bearer`",
+            "jurisdiction_id": "required when the endpoint serves several jurisdictions",
+            "service_code": "required (400 when missing, 404 when unknown)",
+            "lat": "WGS84, with long",
+            "long": "WGS84, with lat",
+            "address_string": "free text",
+            "address_id": "opaque",
+            "attribute[CODE]": "an answer; `attribute[CODE][]` or the key repeated for a multivaluelist",
+            "description": "plain text, at most 4,000 characters; HTML tags are removed",
+            "media_url": "repeatable, at most 10",
+            "email": "sealed",
+            "device_id": "sealed",
+            "account_id": "sealed",
+            "first_name": "sealed",
+            "last_name": "sealed",
+            "phone": "sealed",
+        }.items()
+    },
+    ["api_key", "service_code"],
+    "Open311 POST Service Request. A location (lat & long, address_string or address_id) is required. "
+    "Retrying the same body within the dedup window answers with the same request.",
+)
+REQUEST_ANSWER = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 1,
+    "items": {
+        "type": "object",
+        "properties": {
+            "service_request_id": _TEXT,
+            "token": _TEXT,
+            "service_notice": {"type": ["string", "null"]},
+            "account_id": {"type": ["string", "null"]},
+        },
+        "required": ["service_notice", "account_id"],
+    },
+}
+UPDATE_FORM = _form_body(
+    {
+        name: {**_TEXT, "description": text}
+        for name, text in {
+            "api_key": "required",
+            "jurisdiction_id": "required when several jurisdictions are served",
+            "service_request_id": "required: a request this partner submitted",
+            "update_id": "the partner's id; makes retries safe",
+            "status": "required: OPEN, CLOSED, FIXED, IN_PROGRESS, ... (upper case)",
+            "updated_datetime": "required, W3C",
+            "description": "the public comment (may be empty)",
+            "media_url": "repeatable",
+            "external_status_code": "kept with the status change",
+        }.items()
+    },
+    ["api_key", "service_request_id", "status", "updated_datetime"],
+    "FixMyStreet's POST Service Request Update: a public comment and/or a status change.",
+)
+UPDATE_ANSWER = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 1,
+    "items": {"type": "object", "properties": {"update_id": _TEXT}, "required": ["update_id"]},
+}
+
+RETRY_AFTER_S = "5"
+# Parameters that may come in the query string of a POST as well as in its body (G-71, G-63).
+_QUERY_PARAMETERS = ("api_key", "jurisdiction_id")
+
+
+async def read_form(request: Request) -> tuple[OpenForm, str | None]:
+    """The body's text fields (files dropped), the query's api_key/jurisdiction_id, and the api_key."""
+    pairs: list[tuple[str, str]] = []
+    async with request.form() as form:
+        for name, value in form.multi_items():
+            if not isinstance(value, UploadFile):
+                pairs.append((name, value))
+    pairs += [(k, v) for k, v in request.query_params.multi_items() if k in _QUERY_PARAMETERS]
+    parsed = OpenForm.parse(pairs)
+    api_key = parsed.get("api_key")
+    if api_key is None:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            api_key = credentials.strip()
+    return parsed, api_key
+
+
+def _format(fmt: str) -> Format:
+    try:
+        return parse_format(fmt)
+    except UnknownFormat as exc:
+        raise Open311Error(404, 404, str(exc)) from None
+
+
+def _open311_error(exc: Rejected) -> Open311Error:
+    first, *rest = exc.descriptions
+    return Open311Error(exc.status, exc.status, first, more=[ErrorItem(exc.status, d) for d in rest])
+
+
+def _unavailable() -> Open311Error:
+    return Open311Error(
+        503,
+        503,
+        "The event log did not acknowledge the request; retry the same POST later "
+        "(it will not create a second request).",
+        headers={"Retry-After": RETRY_AFTER_S},
+    )
+
+
+def answer_document(answer: SubmitAnswer) -> Document:
+    """PR-09: one `request` with the id (realtime), the token (batch) or neither (blackbox), never both."""
+    record: dict[str, Any] = {}
+    if answer.service_request_id is not None:
+        record["service_request_id"] = answer.service_request_id
+    if answer.token is not None:
+        record["token"] = answer.token
+    record["service_notice"] = answer.service_notice
+    # PR-09 `account_id` "may not be returned": the partner's account ids are sealed, never kept in clear.
+    record["account_id"] = None
+    return Document("service_requests", Many("request", [record]))
+
+
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway | None = request.app.state.gateway
+    if gateway is None:
+        raise _unavailable()
+    return gateway
+
+
+@router.post(
+    "/requests.{fmt}",
+    summary="POST Service Request (form-encoded or multipart; api_key required)",
+    openapi_extra=REQUEST_FORM,
+    responses=openapi.responses(REQUEST_ANSWER, "service_requests", 400, 403, 404),
+)
+async def post_service_request(fmt: str, request: Request) -> Response:
+    out = _format(fmt)
+    form, api_key = await read_form(request)
+    try:
+        answer = await submit_request(form, api_key=api_key, ctx=_gateway(request).submit)
+    except Rejected as exc:
+        raise _open311_error(exc) from None
+    except EventLogUnavailable:
+        raise _unavailable() from None
+    return document_response(answer_document(answer), out)
+
+
+@router.post(
+    "/servicerequestupdates.{fmt}",
+    summary="POST Service Request Update (FixMyStreet extension; api_key required)",
+    openapi_extra=UPDATE_FORM,
+    responses=openapi.responses(UPDATE_ANSWER, "service_request_updates", 400, 403, 404),
+)
+async def post_service_request_update(fmt: str, request: Request) -> Response:
+    out = _format(fmt)
+    form, api_key = await read_form(request)
+    try:
+        answer = await post_update(form, api_key=api_key, ctx=_gateway(request).update)
+    except Rejected as exc:
+        raise _open311_error(exc) from None
+    except EventLogUnavailable:
+        raise _unavailable() from None
+    document = Document("service_request_updates", Many("request_update", [{"update_id": answer.update_id}]))
+    return document_response(document, out)

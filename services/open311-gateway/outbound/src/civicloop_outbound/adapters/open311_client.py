@@ -1,0 +1,248 @@
+"""An Open311 GeoReport v2 client over httpx, for one back-end connection (CHECKLIST §10).
+
+Errors are sorted for the sender: a 4xx answer is the back-end refusing this request (permanent), except 429, which
+is temporary and carries `Retry-After` (§10.6); a 5xx answer, a timeout or a refused connection is temporary. The
+raw body travels with the error, since real error bodies are often not parseable (ER-06).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+from civicloop_events.payloads import Open311Connection
+from civicloop_open311 import wire
+from civicloop_open311.dates import format_w3c
+from civicloop_open311.wire import (
+    OutgoingRequest,
+    PostAnswer,
+    RemoteRequest,
+    RemoteUpdate,
+    UnreadableDocument,
+)
+
+from civicloop_outbound.adapters.secrets import SecretNotFound, resolve_secret, secret_env_name  # noqa: F401
+
+USER_AGENT = "CivicLoop-Open311-client/1"
+
+
+class Open311Failure(Exception):
+    """A call that did not succeed; `status` is None when no HTTP answer came."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: bytes = b"",
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.retry_after_s = retry_after_s
+
+
+class Open311Temporary(Open311Failure):
+    """Worth retrying later: 5xx, 429, timeouts, connection errors, an unreadable 2xx."""
+
+
+class Open311Permanent(Open311Failure):
+    """The back-end refused the request itself (4xx other than 429): retrying the same request will not help."""
+
+
+def resolve_api_key(ref: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The api_key a connection's `api_key_ref` names (`CIVICLOOP_SECRET_<REF>`); a missing secret is permanent."""
+    if not ref:
+        return None
+    try:
+        return resolve_secret(ref, environ)
+    except SecretNotFound as exc:
+        raise Open311Permanent(str(exc)) from exc
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _describe(response: httpx.Response) -> str:
+    errors = wire.remote_errors(response.content, response.headers.get("content-type"))
+    if errors:
+        text = "; ".join(f"{e.code + ': ' if e.code else ''}{e.description}" for e in errors)
+    else:
+        text = response.text[:300].strip() or "no error body"
+    return f"HTTP {response.status_code} from {response.request.url.copy_with(query=None)}: {text}"[:1900]
+
+
+def raise_for_answer(response: httpx.Response) -> None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    message = _describe(response)
+    if status == 429:
+        raise Open311Temporary(
+            message, status=status, body=response.content, retry_after_s=_retry_after(response)
+        )
+    if 400 <= status < 500:
+        raise Open311Permanent(message, status=status, body=response.content)
+    raise Open311Temporary(
+        message, status=status, body=response.content, retry_after_s=_retry_after(response)
+    )
+
+
+class Open311Client:
+    """Calls of one back-end. `http` is shared and owned by the caller (connection pooling, timeouts)."""
+
+    def __init__(
+        self,
+        connection: Open311Connection,
+        http: httpx.AsyncClient,
+        *,
+        api_key: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.connection = connection
+        self.http = http
+        self._api_key = api_key
+        self._environ = environ
+        self.base = connection.endpoint.rstrip("/")
+        self.fmt = connection.format
+
+    @property
+    def api_key(self) -> str | None:
+        if self._api_key is None:
+            self._api_key = resolve_api_key(self.connection.api_key_ref, self._environ)
+        return self._api_key
+
+    def url(self, resource: str) -> str:
+        return f"{self.base}/{resource}.{self.fmt}"
+
+    def _query(self, **params: Any) -> list[tuple[str, str]]:
+        pairs = []
+        if self.connection.jurisdiction_id:
+            pairs.append(("jurisdiction_id", self.connection.jurisdiction_id))
+        for k, v in params.items():
+            if v is None:
+                continue
+            pairs.append((k, format_w3c(v) if isinstance(v, datetime) else str(v)))
+        return pairs
+
+    async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {
+            "Accept": "application/json" if self.fmt == "json" else "text/xml, application/xml",
+            "User-Agent": USER_AGENT,
+            **kwargs.pop("headers", {}),
+        }
+        try:
+            response = await self.http.request(method, url, headers=headers, **kwargs)
+        except httpx.TransportError as exc:  # refused, reset, timed out, DNS
+            raise Open311Temporary(f"{type(exc).__name__} calling {url}: {exc}") from exc
+        raise_for_answer(response)
+        return response
+
+    # -- POST requests, GET tokens --------------------------------------------------------------------------------
+    def form(
+        self, outgoing: OutgoingRequest, *, multi_valued: set[str] | frozenset[str] = frozenset()
+    ) -> list[tuple[str, str]]:
+        c = self.connection
+        mapped = replace(
+            outgoing, service_code=c.service_code_map.get(outgoing.service_code, outgoing.service_code)
+        )
+        return wire.request_form(
+            mapped,
+            jurisdiction_id=c.jurisdiction_id,
+            api_key=self.api_key,
+            multivaluelist_style=c.multivaluelist_style,
+            id_field=c.id_field,
+            extra_attributes=c.extra_attributes,
+            multi_valued=multi_valued,
+        )
+
+    async def post_request(
+        self, outgoing: OutgoingRequest, *, multi_valued: set[str] | frozenset[str] = frozenset()
+    ) -> PostAnswer:
+        body = urlencode(self.form(outgoing, multi_valued=multi_valued), encoding="utf-8").encode("ascii")
+        response = await self._call(
+            "POST",
+            self.url("requests"),
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
+        try:
+            return wire.post_answers(response.content, response.headers.get("content-type"))
+        except UnreadableDocument as exc:
+            # The back-end said yes but what it said is unreadable: the id may exist there; retrying may duplicate,
+            # but losing the report is worse, so the sender retries (and PR-11 asks servers to tolerate that).
+            raise Open311Temporary(
+                f"unreadable answer to POST requests: {exc}",
+                status=response.status_code,
+                body=response.content,
+            ) from exc
+
+    async def resolve_token(self, token: str) -> str | None:
+        """The service_request_id of a batch token, or None while the back-end is still processing (TK-03)."""
+        try:
+            response = await self._call(
+                "GET", self.url(f"tokens/{quote(token, safe='')}"), params=self._query()
+            )
+        except Open311Permanent as exc:
+            if exc.status == 400 and b"service_request_id" not in exc.body:
+                return None  # FMS reads a 400 without an id as "not yet" [FMS-T t/open311.t]
+            raise
+        try:
+            return wire.post_answers(
+                response.content, response.headers.get("content-type")
+            ).service_request_id
+        except UnreadableDocument:
+            return None
+
+    # -- hearing back ---------------------------------------------------------------------------------------------
+    async def request_updates(self, start: datetime, end: datetime) -> list[RemoteUpdate]:
+        """GET servicerequestupdates with both dates (FX-02: FMS sends both or neither)."""
+        response = await self._call(
+            "GET",
+            self.url("servicerequestupdates"),
+            params=self._query(start_date=start, end_date=end, api_key=self.api_key),
+        )
+        return wire.remote_updates(response.content, response.headers.get("content-type"))
+
+    async def requests(self, **params: Any) -> list[RemoteRequest]:
+        """GET requests with the given filters; a 404 on an empty list reads as empty (RQ-06, Mark-a-Spot)."""
+        try:
+            response = await self._call("GET", self.url("requests"), params=self._query(**params))
+        except Open311Permanent as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return wire.remote_requests(response.content, response.headers.get("content-type"))
+
+
+async def discover(
+    http: httpx.AsyncClient, url: str, *, kind: str = "production"
+) -> tuple[wire.DiscoveredEndpoint, str] | None:
+    """Fetch a discovery document (§10.1) and pick the GeoReport v2 endpoint of `kind` and its format."""
+    try:
+        response = await http.get(
+            url, headers={"Accept": "application/json, text/xml", "User-Agent": USER_AGENT}
+        )
+    except httpx.TransportError as exc:
+        raise Open311Temporary(f"{type(exc).__name__} calling {url}: {exc}") from exc
+    raise_for_answer(response)
+    return wire.choose_endpoint(
+        wire.discovery_endpoints(response.content, response.headers.get("content-type")), kind=kind
+    )

@@ -1,0 +1,612 @@
+"""Hearing back from Open311 back-ends: batch tokens, status updates, and requests created in the back-end.
+
+* Tokens (PR-12, §10.4): each pending token is polled with exponential back-off up to a bounded number of tries;
+  the id, once it arrives, becomes `ExternalReferenceAssigned`; a token given up becomes `SendFailed` (no retry),
+  so agents see it.
+* Updates (§10.7): per body with an `updates_method`, every `poll_interval_s` over [last window end - overlap, now],
+  plus a mop-up over the last `mopup_window_h` once a day: `servicerequestupdates`, or `GET requests` with
+  `updated_after`, or a date window of `GET requests`. Each update is applied once (`outbound.backend_updates_seen`):
+  `BackendUpdateReceived`, and `StatusChanged` when the mapped status differs from the last one heard.
+* Import: `GET requests` over date windows (≤ 90 days each, RQ-03) for the history, then every poll; a request is
+  imported once (`outbound.backend_imports`) unless it came from CivicLoop or its category is excluded or unmatched.
+
+Every event is published inside the database transaction that records it as done, with an event id derived from
+what it records, so a crash between publishing and committing republishes the same event (which consumers drop)
+instead of a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from civicloop_events import Actor, ActorKind, Event, Location, ServiceRequestSubmitted, StatusChanged
+from civicloop_events.payloads import (
+    BackendUpdateReceived,
+    ExternalReferenceAssigned,
+    Open311Connection,
+    RequestImported,
+    RequestStatus,
+    SendFailed,
+    SendMethod,
+)
+from civicloop_events.producer import EventProducer
+from civicloop_open311.wire import RemoteRequest, RemoteUpdate
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_outbound.adapters.import_numbers import free_import_number
+from civicloop_outbound.adapters.open311_client import Open311Client, Open311Failure, Open311Permanent
+from civicloop_outbound.adapters.open311_sender import remember_reference
+from civicloop_outbound.domain import open311_mapping as mapping
+from civicloop_outbound.domain.ports import BodyRecord
+from civicloop_outbound.service_layer.store import load_body
+
+log = logging.getLogger("civicloop.outbound.open311_client")
+_NAMESPACE = uuid.UUID("0b8e6f1e-8d7c-5a4b-9e2f-3c1d0a9b8f71")
+MAX_WINDOW = timedelta(days=90)
+
+
+def event_id(kind: str, *parts: object) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, "\x1f".join([kind, *map(str, parts)]))
+
+
+def backend_actor(body_id: str) -> Actor:
+    return Actor(kind=ActorKind.system, id=f"backend:{body_id}")
+
+
+def backend_source(body_id: str) -> str:
+    return f"backend:{body_id}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class PollerConfig:
+    overlap: timedelta = timedelta(minutes=5)
+    token_max_attempts: int = 12
+    token_backoff_initial_s: float = 2.0
+    token_backoff_max_s: float = 900.0
+    import_fallback_service_code: str | None = None
+    import_history_days: int = 0  # 0: the first import poll looks back one mop-up window only
+
+
+@dataclass
+class PollReport:
+    fetched: int = 0
+    applied: int = 0
+    status_changes: int = 0
+    duplicates: int = 0
+    unknown_request: int = 0
+    imported: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+async def fold_external_reference(conn: Any, event: Event[Any]) -> None:
+    """ConsumerRunner handler: `ExternalReferenceAssigned` -> `outbound.external_refs`."""
+    p = event.payload
+    if isinstance(p, ExternalReferenceAssigned) and event.request_id:
+        await remember_reference(conn, event.jurisdiction_id, p.body_id, p.external_id, event.request_id)
+
+
+async def open311_bodies(pool: AsyncConnectionPool, jurisdiction_id: str | None = None) -> list[BodyRecord]:
+    """Every body with an Open311 connection (whatever its send method: a body may be heard from without being
+    sent to by Open311), paused or not (pausing stops sending, not hearing back)."""
+    from civicloop_events.payloads import BodyDefined
+
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "select jurisdiction_id, definition, paused from outbound.bodies"
+            " where definition -> 'open311' is not null and jsonb_typeof(definition -> 'open311') = 'object'"
+            " and (%s::text is null or jurisdiction_id = %s) order by jurisdiction_id, body_id",
+            (jurisdiction_id, jurisdiction_id),
+        )
+        rows = await cur.fetchall()
+    return [BodyRecord(j, BodyDefined.model_validate(d), paused) for j, d, paused in rows]
+
+
+class Open311Poller:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        producer: EventProducer,
+        http: httpx.AsyncClient,
+        *,
+        config: PollerConfig | None = None,
+        environ: dict[str, str] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.pool = pool
+        self.producer = producer
+        self.http = http
+        self.config = config or PollerConfig()
+        self.environ = environ
+        self.clock = clock
+
+    def client(self, connection: Open311Connection) -> Open311Client:
+        return Open311Client(connection, self.http, environ=self.environ)
+
+    # -- tokens ---------------------------------------------------------------------------------------------------
+    async def poll_tokens(self) -> int:
+        """Poll every due token once; returns how many were resolved."""
+        now = self.clock()
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "select jurisdiction_id, body_id, token, request_id, attempts from outbound.open311_tokens"
+                " where state = 'pending' and next_poll_at <= %s order by next_poll_at limit 200",
+                (now,),
+            )
+            due = await cur.fetchall()
+        resolved = 0
+        for jurisdiction_id, body_id, token, request_id, attempts in due:
+            async with self.pool.connection() as conn:
+                body = await load_body(conn, jurisdiction_id, body_id)
+            if body is None or body.definition.open311 is None:
+                continue
+            error: str | None = None
+            external_id: str | None = None
+            try:
+                external_id = await self.client(body.definition.open311).resolve_token(token)
+            except Open311Permanent as exc:
+                error, attempts = (
+                    str(exc),
+                    self.config.token_max_attempts,
+                )  # unknown token: no use asking again
+            except Open311Failure as exc:
+                error = str(exc)
+            attempts += 1
+            async with self.pool.connection() as conn, conn.transaction():
+                if external_id:
+                    await self.producer.publish(
+                        Event.create(
+                            ExternalReferenceAssigned(body_id=body_id, external_id=external_id),
+                            request_id=request_id,
+                            jurisdiction_id=jurisdiction_id,
+                            actor=backend_actor(body_id),
+                            source=backend_source(body_id),
+                            event_id=event_id("token", jurisdiction_id, body_id, token),
+                        )
+                    )
+                    await remember_reference(conn, jurisdiction_id, body_id, external_id, request_id)
+                    await conn.execute(
+                        "update outbound.open311_tokens set state = 'resolved', external_id = %s, attempts = %s,"
+                        " last_error = null where jurisdiction_id = %s and body_id = %s and token = %s",
+                        (external_id, attempts, jurisdiction_id, body_id, token),
+                    )
+                    resolved += 1
+                elif attempts >= self.config.token_max_attempts:
+                    why = error or "the back-end never gave a service_request_id for the token"
+                    await self.producer.publish(
+                        Event.create(
+                            SendFailed(
+                                body_id=body_id,
+                                method=SendMethod.open311,
+                                attempt=attempts,
+                                error=f"token {token}: {why}"[:2000],
+                                retry_at=None,
+                            ),
+                            request_id=request_id,
+                            jurisdiction_id=jurisdiction_id,
+                            actor=backend_actor(body_id),
+                            source=backend_source(body_id),
+                            event_id=event_id("token-given-up", jurisdiction_id, body_id, token),
+                        )
+                    )
+                    await conn.execute(
+                        "update outbound.open311_tokens set state = 'given_up', attempts = %s, last_error = %s"
+                        " where jurisdiction_id = %s and body_id = %s and token = %s",
+                        (attempts, why[:2000], jurisdiction_id, body_id, token),
+                    )
+                else:
+                    delay = min(
+                        self.config.token_backoff_initial_s * 2 ** (attempts - 1),
+                        self.config.token_backoff_max_s,
+                    )
+                    await conn.execute(
+                        "update outbound.open311_tokens set attempts = %s, next_poll_at = %s, last_error = %s"
+                        " where jurisdiction_id = %s and body_id = %s and token = %s",
+                        (attempts, now + timedelta(seconds=delay), error, jurisdiction_id, body_id, token),
+                    )
+        return resolved
+
+    # -- poll state -----------------------------------------------------------------------------------------------
+    async def poll_state(self, body: BodyRecord, kind: str) -> tuple[datetime | None, datetime | None]:
+        """(end of the last window read, when the last poll was tried) of one kind of poll of one body."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "select window_end, polled_at from outbound.backend_poll_state where jurisdiction_id = %s"
+                " and body_id = %s and kind = %s",
+                (body.jurisdiction_id, body.body_id, kind),
+            )
+            row = await cur.fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    async def window_end(self, body: BodyRecord, kind: str) -> datetime | None:
+        return (await self.poll_state(body, kind))[0]
+
+    async def _store_window(
+        self, body: BodyRecord, kind: str, end: datetime, error: str | None = None
+    ) -> None:
+        """A poll's outcome: success moves the window's end; a failure keeps it (or sets the start it failed at)
+        and records the error and the time tried, so a back-end that is down is asked again only when due."""
+        async with self.pool.connection() as conn:
+            if error is None:
+                await conn.execute(
+                    """insert into outbound.backend_poll_state (jurisdiction_id, body_id, kind, window_end, polled_at)
+                       values (%s, %s, %s, %s, %s) on conflict (jurisdiction_id, body_id, kind)
+                       do update set window_end = excluded.window_end, polled_at = excluded.polled_at,
+                                     last_error = null""",
+                    (body.jurisdiction_id, body.body_id, kind, end, self.clock()),
+                )
+            else:
+                await conn.execute(
+                    """insert into outbound.backend_poll_state (jurisdiction_id, body_id, kind, window_end, polled_at,
+                                                               last_error)
+                       values (%s, %s, %s, %s, %s, %s) on conflict (jurisdiction_id, body_id, kind)
+                       do update set polled_at = excluded.polled_at, last_error = excluded.last_error""",
+                    (body.jurisdiction_id, body.body_id, kind, end, self.clock(), error[:2000]),
+                )
+
+    # -- updates --------------------------------------------------------------------------------------------------
+    async def fetch_updates(
+        self, connection: Open311Connection, start: datetime, end: datetime
+    ) -> list[RemoteUpdate]:
+        client = self.client(connection)
+        method = connection.updates_method
+        if method == "servicerequestupdates":
+            return await client.request_updates(start, end)
+        if method == "requests_updated_after":
+            rows = await client.requests(updated_after=start, updated_before=end)
+        elif method == "requests_window":
+            rows = []
+            for s, e in windows(start, end):
+                rows += await client.requests(start_date=s, end_date=e)
+        else:
+            return []
+        return [u for u in (mapping.synthetic_update(r) for r in rows) if u is not None]
+
+    async def poll_updates(self, body: BodyRecord, *, mopup: bool = False) -> PollReport:
+        """One poll of one body: the window since the last one (or the mop-up window), applied and recorded."""
+        connection = body.definition.open311
+        report = PollReport()
+        if connection is None or connection.updates_method == "none":
+            return report
+        now = self.clock()
+        kind = "mopup" if mopup else "updates"
+        last = await self.window_end(body, "updates")
+        if mopup or last is None:
+            start = now - timedelta(hours=connection.mopup_window_h)
+        else:
+            start = last - self.config.overlap  # resumes where the last poll (even before a restart) stopped
+        if connection.updates_method == "requests_window":
+            start = min(
+                start, now - MAX_WINDOW
+            )  # requests are found by creation date: look back the whole window
+        try:
+            updates = await self.fetch_updates(connection, start, now)
+        except Open311Failure as exc:
+            await self._store_window(body, kind, last or start, error=str(exc))
+            raise
+        report.fetched = len(updates)
+        for update in sorted(updates, key=lambda u: u.updated_datetime):
+            await self.apply_update(body, update, report)
+        await self._store_window(body, kind, now)
+        return report
+
+    async def apply_update(self, body: BodyRecord, update: RemoteUpdate, report: PollReport) -> None:
+        connection = body.open311_connection()
+        j, b = body.jurisdiction_id, body.body_id
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "select request_id, last_status from outbound.external_refs where jurisdiction_id = %s"
+                " and body_id = %s and external_id = %s for update",
+                (j, b, update.service_request_id),
+            )
+            ref = await cur.fetchone()
+            if ref is None:
+                report.unknown_request += (
+                    1  # not ours (yet): an import may bring it in, then a later poll applies
+                )
+                return
+            request_id, last_status = ref
+            cur = await conn.execute(
+                "insert into outbound.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id)"
+                " values (%s, %s, %s, %s) on conflict do nothing",
+                (j, b, update.update_id, update.service_request_id),
+            )
+            if cur.rowcount == 0:
+                report.duplicates += 1
+                return
+            received = Event.create(
+                BackendUpdateReceived(
+                    body_id=b,
+                    external_id=update.service_request_id,
+                    update_id=update.update_id[:200],
+                    backend_status=update.status[:120],
+                    external_status_code=(update.external_status_code or None)
+                    and update.external_status_code[:120],
+                    description=update.description[:4000],
+                    media_url=update.media_url,
+                    updated_at=update.updated_datetime,
+                ),
+                request_id=request_id,
+                jurisdiction_id=j,
+                actor=backend_actor(b),
+                source=backend_source(b),
+                occurred_at=update.updated_datetime,
+                event_id=event_id("update", j, b, update.update_id),
+            )
+            await self.producer.publish(received)
+            report.applied += 1
+            status = mapping.map_status(connection, update.status, update.external_status_code)
+            previous = RequestStatus(last_status) if last_status else None
+            if status is not None and status != (previous or RequestStatus.open):
+                await self.producer.publish(
+                    Event.create(
+                        StatusChanged(
+                            status=status,
+                            previous_status=previous,
+                            external_status_code=(update.external_status_code or update.status)[:64] or None,
+                            public_note=(
+                                update.description.strip()[:4000]
+                                or mapping.boilerplate_note(body.definition.name, status)
+                            ),
+                        ),
+                        request_id=request_id,
+                        jurisdiction_id=j,
+                        actor=backend_actor(b),
+                        source=backend_source(b),
+                        occurred_at=update.updated_datetime,
+                        causation=received,
+                        event_id=event_id("status", j, b, update.update_id),
+                    )
+                )
+                report.status_changes += 1
+            if status is not None:
+                await conn.execute(
+                    "update outbound.external_refs set last_status = %s where jurisdiction_id = %s and body_id = %s"
+                    " and external_id = %s",
+                    (status.value, j, b, update.service_request_id),
+                )
+
+    # -- import ---------------------------------------------------------------------------------------------------
+    async def import_window(self, body: BodyRecord, start: datetime, end: datetime) -> PollReport:
+        """Import the back-end's requests created in [start, end] (any span: cut into ≤ 90-day windows)."""
+        connection = body.definition.open311
+        report = PollReport()
+        if connection is None:
+            return report
+        client = self.client(connection)
+        for s, e in windows(start, end):
+            rows = await client.requests(start_date=s, end_date=e)
+            report.fetched += len(rows)
+            for row in rows:
+                await self.import_one(body, row, report)
+        return report
+
+    async def poll_imports(self, body: BodyRecord) -> PollReport:
+        """The ongoing import: from the last window's end (minus an overlap) to now."""
+        connection = body.definition.open311
+        if connection is None or not connection.import_requests:
+            return PollReport()
+        now = self.clock()
+        last = await self.window_end(body, "import")
+        if last is not None:
+            start = last - self.config.overlap
+        elif self.config.import_history_days:
+            start = now - timedelta(days=self.config.import_history_days)
+        else:
+            start = now - timedelta(hours=connection.mopup_window_h)
+        try:
+            report = await self.import_window(body, start, now)
+        except Open311Failure as exc:
+            await self._store_window(body, "import", last or start, error=str(exc))
+            raise
+        await self._store_window(body, "import", now)
+        return report
+
+    async def import_one(self, body: BodyRecord, row: RemoteRequest, report: PollReport) -> None:
+        connection = body.open311_connection()
+        j, b, ext = body.jurisdiction_id, body.body_id, row.service_request_id
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "select 1 from outbound.backend_imports where jurisdiction_id = %s and body_id = %s"
+                " and external_id = %s",
+                (j, b, ext),
+            )
+            if await cur.fetchone():
+                report.skip("already decided")
+                return
+            reason = await self._skip_reason(conn, body, row)
+            code, how = mapping.our_service_code(
+                row.service_code,
+                connection,
+                body.definition.service_codes,
+                self.config.import_fallback_service_code,
+            )
+            if reason is None and code is None:
+                reason = how
+            location = _location(row)
+            if reason is None and location is None:
+                reason = "no location (neither lat/long nor an address)"
+            if reason is not None:
+                await conn.execute(
+                    "insert into outbound.backend_imports (jurisdiction_id, body_id, external_id, outcome, reason)"
+                    " values (%s, %s, %s, 'skipped', %s) on conflict do nothing",
+                    (j, b, ext, reason),
+                )
+                report.skip(reason)
+                return
+            if code is None or location is None:  # a missing one always gave a reason above
+                raise ValueError(f"import {ext}: no service code or location, yet no reason to skip it")
+            number = await free_import_number(conn, j, b, ext)
+            actor, source = backend_actor(b), backend_source(b)
+            when = row.requested_datetime or self.clock()
+            imported = Event.create(
+                RequestImported(body_id=b, external_id=ext, backend_service_code=row.service_code or ""),
+                request_id=number,
+                jurisdiction_id=j,
+                actor=actor,
+                source=source,
+                occurred_at=when,
+                event_id=event_id("imported", j, b, ext),
+            )
+            submitted = Event.create(
+                ServiceRequestSubmitted(
+                    service_code=code,
+                    description=row.description[:4000],
+                    location=location,
+                    media_urls=[row.media_url] if row.media_url else [],
+                ),
+                request_id=number,
+                jurisdiction_id=j,
+                actor=actor,
+                source=source,
+                occurred_at=when,
+                causation=imported,
+                event_id=event_id("submitted", j, b, ext),
+            )
+            reference = Event.create(
+                ExternalReferenceAssigned(body_id=b, external_id=ext),
+                request_id=number,
+                jurisdiction_id=j,
+                actor=actor,
+                source=source,
+                occurred_at=when,
+                causation=imported,
+                event_id=event_id("reference", j, b, ext),
+            )
+            for event in (imported, submitted, reference):
+                await self.producer.publish(event)
+            status = mapping.map_status(connection, row.status, row.external_status_code)
+            if status is not None and status is not RequestStatus.open:
+                await self.producer.publish(
+                    Event.create(
+                        StatusChanged(
+                            status=status,
+                            previous_status=RequestStatus.open,
+                            external_status_code=(row.external_status_code or row.status)[:64],
+                            public_note=row.status_notes
+                            or mapping.boilerplate_note(body.definition.name, status),
+                        ),
+                        request_id=number,
+                        jurisdiction_id=j,
+                        actor=actor,
+                        source=source,
+                        occurred_at=row.updated_datetime or when,
+                        causation=imported,
+                        event_id=event_id("imported-status", j, b, ext),
+                    )
+                )
+            await remember_reference(conn, j, b, ext, number, (status or RequestStatus.open).value)
+            await conn.execute(
+                "insert into outbound.backend_imports (jurisdiction_id, body_id, external_id, request_id, outcome,"
+                " reason) values (%s, %s, %s, %s, 'imported', %s)",
+                (j, b, ext, number, f"category by {how}"),
+            )
+            # The import already stands for the row's current state (an update exists once it has a date).
+            if row.updated_datetime is not None and (seen := mapping.synthetic_update(row)) is not None:
+                await conn.execute(
+                    "insert into outbound.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id)"
+                    " values (%s, %s, %s, %s) on conflict do nothing",
+                    (j, b, seen.update_id, ext),
+                )
+            report.imported += 1
+
+    async def _skip_reason(self, conn: Any, body: BodyRecord, row: RemoteRequest) -> str | None:
+        connection = body.open311_connection()
+        cur = await conn.execute(
+            "select 1 from outbound.external_refs where jurisdiction_id = %s and body_id = %s and external_id = %s",
+            (body.jurisdiction_id, body.body_id, row.service_request_id),
+        )
+        if await cur.fetchone():
+            return "sent by CivicLoop (known reference)"
+        ours = mapping.came_from_us(row, connection)
+        if ours:
+            return f"sent by CivicLoop ({ours})"
+        if row.service_code and row.service_code in connection.import_exclude_service_codes:
+            return f"service_code {row.service_code} is excluded"
+        return None
+
+    # -- the loop -------------------------------------------------------------------------------------------------
+    async def _due(self, body: BodyRecord, kind: str, every: timedelta, now: datetime) -> bool:
+        _, tried = await self.poll_state(body, kind)
+        return tried is None or now - tried >= every
+
+    async def run_once(
+        self, *, force: bool = False, jurisdiction_id: str | None = None
+    ) -> dict[str, PollReport]:
+        """Tokens, then every due body's updates, import and mop-up; a failing body does not stop the others.
+
+        Due: `poll_interval_s` after the last try of the same kind (a failed try counts, so a back-end that is down
+        is not hammered), the mop-up a day after the last one.
+        """
+        await self.poll_tokens()
+        reports: dict[str, PollReport] = {}
+        now = self.clock()
+        for body in await open311_bodies(self.pool, jurisdiction_id):
+            connection = body.open311_connection()
+            key = f"{body.jurisdiction_id}/{body.body_id}"
+            every = timedelta(seconds=connection.poll_interval_s)
+            report = reports[key] = PollReport()
+            try:
+                if connection.updates_method != "none":
+                    if force or await self._due(body, "updates", every, now):
+                        report = reports[key] = await self.poll_updates(body)
+                    if await self._due(body, "mopup", timedelta(hours=24), now):
+                        await self.poll_updates(body, mopup=True)
+                if connection.import_requests and (force or await self._due(body, "import", every, now)):
+                    imported = await self.poll_imports(body)
+                    report.imported += imported.imported
+                    report.fetched += imported.fetched
+                    for reason, n in imported.skipped.items():
+                        report.skipped[reason] = report.skipped.get(reason, 0) + n
+            except Open311Failure as exc:
+                report.skip(f"error: {exc}")
+                log.warning("polling a back-end failed", extra={"body_id": body.body_id, "error": str(exc)})
+        return reports
+
+    async def run_forever(self, stop: asyncio.Event, *, tick_s: float = 5.0) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("Open311 polling round failed")
+            with contextlib.suppress(TimeoutError):  # the tick passed without a stop
+                await asyncio.wait_for(stop.wait(), timeout=tick_s)
+
+
+def windows(start: datetime, end: datetime, span: timedelta = MAX_WINDOW) -> list[tuple[datetime, datetime]]:
+    """[start, end] cut into consecutive windows no longer than `span` (RQ-03: at most 90 days)."""
+    out = []
+    cursor = start
+    while cursor < end:
+        nxt = min(cursor + span, end)
+        out.append((cursor, nxt))
+        cursor = nxt
+    return out or [(start, end)]
+
+
+def _location(row: RemoteRequest) -> Location | None:
+    try:
+        return Location(
+            lat=row.lat,
+            long=row.long,
+            address_string=(row.address or None) and row.address[:500],
+            address_id=(row.address_id or None) and row.address_id[:120],
+        )
+    except ValueError:
+        if row.address:
+            return Location(address_string=row.address[:500])
+        return None

@@ -1,0 +1,1 @@
+"""The command line and the worker's HTTP app (ops endpoints, admin outbound API)."""

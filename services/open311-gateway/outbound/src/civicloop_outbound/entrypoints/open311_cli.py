@@ -1,0 +1,232 @@
+"""`civicloop-outbound open311 ...`: hear back from Open311 back-ends and import what they created.
+
+* `open311 run` — the `ExternalReferenceAssigned` fold and the poller (tokens, updates every `poll_interval_s`, the
+  daily mop-up, ongoing import); stops cleanly on SIGINT/SIGTERM.
+* `open311 poll [--force] [-j J]` — one round of the poller now (`--force`: every body, due or not), a summary.
+* `open311 import -j J --body B --since DATE [--until DATE]` — import a body's history (cut into ≤ 90-day windows).
+* `open311 discover URL [--type test]` — read a discovery document and print the endpoint and format to configure.
+* `open311 status [-j J] [--json]` — per body: poll windows and errors, tokens pending or given up, references,
+  requests imported and skipped (with why).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from civicloop_open311.dates import InvalidDate, parse_w3c
+from civicloop_runtime.db import open_pool
+from civicloop_runtime.signals import wait_for_stop_signal
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="Open311 back-ends: poll tokens and updates, import requests.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+SERVICE = "civicloop-outbound-open311"
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def _date(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_w3c(text).start.astimezone(UTC)
+    except InvalidDate as exc:
+        raise _fail(f"--{name}: {exc}") from exc
+
+
+async def _with_poller(fn: Any) -> Any:
+    from civicloop_outbound.bootstrap import bootstrap
+    from civicloop_outbound.settings import OutboundSettings
+
+    service = await bootstrap(OutboundSettings(), sending=False)
+    try:
+        return await fn(service.open311_poller(), service.pool)
+    finally:
+        await service.close()
+
+
+@app.command()
+def run() -> None:
+    """The reference fold and the poller, until SIGINT/SIGTERM (JSON logs)."""
+    from civicloop_runtime.logs import configure_logging
+    from civicloop_runtime.telemetry import configure_tracing
+
+    from civicloop_outbound.bootstrap import bootstrap
+    from civicloop_outbound.settings import OutboundSettings
+
+    settings = OutboundSettings()
+    configure_logging(SERVICE, settings.log_level)
+    configure_tracing(SERVICE)
+
+    async def main() -> None:
+        service = await bootstrap(settings, sending=False, polling=True)
+        try:
+            await wait_for_stop_signal()
+        finally:
+            await service.close()
+
+    asyncio.run(main())
+
+
+@app.command()
+def poll(
+    force: bool = typer.Option(False, "--force", help="poll every body now, due or not"),
+    jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction's bodies"),
+) -> None:
+    """One round of the poller: tokens, due bodies' updates and imports, due mop-ups."""
+
+    async def go(poller: Any, pool: Any) -> dict[str, Any]:
+        return await poller.run_once(force=force, jurisdiction_id=jurisdiction)
+
+    reports = asyncio.run(_with_poller(go))
+    for key, r in reports.items():
+        typer.echo(
+            f"{key}: fetched {r.fetched}, applied {r.applied}, status changes {r.status_changes}, "
+            f"duplicates {r.duplicates}, unknown {r.unknown_request}, imported {r.imported}"
+        )
+        for reason, n in sorted(r.skipped.items()):
+            typer.echo(f"  {n} x {reason}")
+    if not reports:
+        typer.echo("no body was due")
+
+
+@app.command("import")
+def import_(
+    jurisdiction: str = typer.Option(..., "--jurisdiction", "-j", help="our jurisdiction id"),
+    body: str = typer.Option(..., "--body", help="the body whose back-end to import from"),
+    since: str = typer.Option(..., "--since", help="W3C date: first requested_datetime to import"),
+    until: str = typer.Option(None, "--until", help="W3C date: last requested_datetime (default: now)"),
+) -> None:
+    """Import a body's history: requests created in the back-end from --since to --until, each at most once."""
+    from civicloop_outbound.service_layer.store import load_body
+
+    start = _date(since, "since")
+    end = _date(until, "until") or datetime.now(UTC)
+    if start is None:  # typer requires --since; this is for the type checker
+        raise _fail("--since is required")
+    if end <= start:
+        raise _fail("--until must be after --since")
+
+    async def go(poller: Any, pool: Any) -> Any:
+        async with pool.connection() as conn:
+            record = await load_body(conn, jurisdiction, body)
+        if record is None or record.definition.open311 is None:
+            raise _fail(f"no body {body!r} with an Open311 connection in {jurisdiction}")
+        return await poller.import_window(record, start, end)
+
+    report = asyncio.run(_with_poller(go))
+    typer.echo(f"fetched {report.fetched}, imported {report.imported}")
+    for reason, n in sorted(report.skipped.items()):
+        typer.echo(f"skipped {n}: {reason}")
+
+
+STATUS_SQL = """
+select b.jurisdiction_id, b.body_id, b.definition -> 'open311' ->> 'updates_method',
+       (select window_end from outbound.backend_poll_state p where p.jurisdiction_id = b.jurisdiction_id
+          and p.body_id = b.body_id and p.kind = 'updates'),
+       (select string_agg(kind || ': ' || last_error, '; ') from outbound.backend_poll_state p
+          where p.jurisdiction_id = b.jurisdiction_id and p.body_id = b.body_id and last_error is not null),
+       (select count(*) from outbound.open311_tokens t where t.jurisdiction_id = b.jurisdiction_id
+          and t.body_id = b.body_id and t.state = 'pending'),
+       (select count(*) from outbound.open311_tokens t where t.jurisdiction_id = b.jurisdiction_id
+          and t.body_id = b.body_id and t.state = 'given_up'),
+       (select count(*) from outbound.external_refs r where r.jurisdiction_id = b.jurisdiction_id
+          and r.body_id = b.body_id),
+       (select count(*) from outbound.backend_updates_seen u where u.jurisdiction_id = b.jurisdiction_id
+          and u.body_id = b.body_id),
+       (select count(*) from outbound.backend_imports i where i.jurisdiction_id = b.jurisdiction_id
+          and i.body_id = b.body_id and i.outcome = 'imported'),
+       (select count(*) from outbound.backend_imports i where i.jurisdiction_id = b.jurisdiction_id
+          and i.body_id = b.body_id and i.outcome = 'skipped')
+  from outbound.bodies b
+ where b.definition -> 'open311' is not null and jsonb_typeof(b.definition -> 'open311') = 'object'
+   and (%(j)s::text is null or b.jurisdiction_id = %(j)s)
+ order by 1, 2
+"""
+STATUS_COLUMNS = (
+    "jurisdiction",
+    "body",
+    "updates_method",
+    "polled_to",
+    "errors",
+    "tokens_pending",
+    "tokens_given_up",
+    "references",
+    "updates_applied",
+    "imported",
+    "import_skipped",
+)
+
+
+@app.command()
+def status(
+    jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction"),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table"),
+) -> None:
+    """Per Open311 body: how far polling got, tokens, references, updates and imports."""
+    from civicloop_outbound.settings import OutboundSettings
+
+    async def main() -> list[tuple[Any, ...]]:
+        pool = await open_pool(OutboundSettings().pg_dsn, min_size=1, max_size=1, name=SERVICE)
+        try:
+            async with pool.connection() as conn:
+                cur = await conn.execute(STATUS_SQL, {"j": jurisdiction})
+                return await cur.fetchall()
+        finally:
+            await pool.close()
+
+    rows = [dict(zip(STATUS_COLUMNS, r, strict=True)) for r in asyncio.run(main())]
+    for r in rows:
+        r["polled_to"] = r["polled_to"].isoformat() if r["polled_to"] else None
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(*STATUS_COLUMNS)
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r.values()))
+    Console().print(table)
+
+
+@app.command()
+def discover(
+    url: str = typer.Argument(..., help="the discovery document's URL (discovery.json or .xml)"),
+    kind: str = typer.Option("production", "--type", help="production or test"),
+) -> None:
+    """Pick the GeoReport v2 endpoint of a discovery document and the format to use (JSON when offered)."""
+    import httpx
+
+    from civicloop_outbound.adapters.open311_client import Open311Failure
+    from civicloop_outbound.adapters.open311_client import discover as discover_endpoint
+
+    async def go() -> Any:
+        async with httpx.AsyncClient(timeout=30) as http:
+            return await discover_endpoint(http, url, kind=kind)
+
+    try:
+        found = asyncio.run(go())
+    except Open311Failure as exc:
+        raise _fail(str(exc)) from exc
+    if found is None:
+        raise _fail(f"no {kind} GeoReport v2 endpoint in {url}")
+    endpoint, fmt = found
+    typer.echo(
+        json.dumps(
+            {
+                "endpoint": endpoint.url,
+                "format": fmt,
+                "formats": list(endpoint.formats),
+                "changeset": endpoint.changeset.isoformat() if endpoint.changeset else None,
+            }
+        )
+    )

@@ -1,0 +1,377 @@
+"""Outbound integration tests' world: the real outbound worker app (sending started by its bootstrap) on the real broker and
+PostGIS, a real SMTP server (aiosmtpd) and real webhook receivers (an ASGI app under uvicorn), all on 127.0.0.1.
+
+Each test configures a jurisdiction of its own (bodies and rules as events on `jurisdiction.config`) and submits
+requests as intake does, as `ServiceRequestSubmitted` events on `requests.events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest_asyncio
+import uvicorn
+from aiosmtpd.controller import Controller
+from asgi_lifespan import LifespanManager
+from civicloop_events import (
+    Actor,
+    ActorKind,
+    Event,
+    Location,
+    ServiceDefined,
+    ServiceRequestSubmitted,
+    decode_event,
+)
+from civicloop_events.consumer import wait_until_applied
+from civicloop_events.payloads import SendMethod
+from civicloop_events.producer import EventProducer, Position
+from civicloop_events.request_numbers import new_request_number
+from civicloop_events.topics import Topics
+from civicloop_outbound import database
+from civicloop_outbound.entrypoints.http import create_app
+from civicloop_outbound.settings import OutboundSettings
+from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing import read_all_records as read_all
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel
+
+ADMIN_TOKEN = "admin-token-for-outbound-tests-0123456789"
+WEBHOOK_SECRET = "webhook-signing-secret-for-tests"
+WEBHOOK_SECRET_REF = "tests.webhook"
+RESIDENT = Actor(kind=ActorKind.resident, id=None)
+ADMIN = Actor(kind=ActorKind.system, id="outbound-tests")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], *, timeout: float = 45, what: str = "condition"
+) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            while not await condition():
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+
+
+# -- SMTP ----------------------------------------------------------------------------------------------------------
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+class _Collect:
+    def __init__(self, inbox: list[Received]) -> None:
+        self.inbox = inbox
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = message_from_bytes(envelope.content, policy=policy.default)
+        self.inbox.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1 (its own thread): every message it accepts, as parsed."""
+
+    def __init__(self) -> None:
+        self.inbox: list[Received] = []
+        self.port = free_port()
+        self._controller = Controller(_Collect(self.inbox), hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def for_request(self, request_id: str) -> list[Received]:
+        return [r for r in self.inbox if r.message["X-CivicLoop-Request"] == request_id]
+
+
+# -- webhook receiver ------------------------------------------------------------------------------------------------
+@dataclass
+class WebhookReceiver:
+    """A body's webhook endpoint under uvicorn: verifies signatures, answers `status` (200 by default)."""
+
+    secret: str = WEBHOOK_SECRET
+    status: int = 200
+    delay_s: float = 0.0  # how long it takes to answer
+    port: int = field(default_factory=free_port)
+    delivered: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # accepted (2xx) documents, in arrival order
+    refused: int = 0
+    bad_signatures: int = 0
+    _server: uvicorn.Server | None = None
+    _task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/civicloop"
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        raw = b""
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        expected = "sha256=" + hmac.new(self.secret.encode(), raw, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(headers.get("x-civicloop-signature", ""), expected):
+            self.bad_signatures += 1
+            status, answer = 401, {"error": "bad signature"}
+        elif self.status >= 300:
+            self.refused += 1
+            status, answer = self.status, {"error": "unavailable"}
+        else:
+            doc = json.loads(raw)
+            doc["_headers"] = headers
+            self.delivered.append(doc)
+            status, answer = self.status, {"external_id": f"WO-{len(self.delivered)}"}
+        body = json.dumps(answer).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def start(self) -> None:
+        config = uvicorn.Config(
+            self, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        await wait_for(self._started, timeout=10, what="webhook receiver listening")
+
+    async def _started(self) -> bool:
+        assert self._task is not None
+        if self._task.done():
+            self._task.result()
+        return bool(self._server and self._server.started)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+        self._server = self._task = None
+
+    def requests_delivered(self) -> list[str]:
+        return [d["request"]["request_id"] for d in self.delivered]
+
+
+# -- the gateway with outbound -----------------------------------------------------------------------------------------
+@dataclass
+class OutboundWorld:
+    app: Any
+    client: httpx.AsyncClient
+    settings: OutboundSettings
+    topics: Topics
+    pool: AsyncConnectionPool
+    smtp: SmtpServer
+    config_producer: EventProducer
+    request_producer: EventProducer
+
+    async def configure(self, jurisdiction: str, *payloads: BaseModel) -> Position:
+        position = None
+        for payload in payloads:
+            position = await self.config_producer.publish(
+                Event.create(
+                    payload, request_id=None, jurisdiction_id=jurisdiction, actor=ADMIN, source="admin"
+                )
+            )
+        assert position is not None
+        for consumer in (self.settings.outbound_config_consumer_group,):
+            applied = await wait_until_applied(
+                self.pool,
+                schema="outbound",
+                consumer=consumer,
+                topic=position.topic,
+                partition=position.partition,
+                offset=position.offset,
+                timeout_s=45,
+            )
+            assert applied, f"{consumer} did not apply the configuration"
+        return position
+
+    async def submit(
+        self,
+        jurisdiction: str,
+        service_code: str,
+        *,
+        description: str = "",
+        attributes: dict[str, list[str]] | None = None,
+        lat: float | None = 39.7817,
+        long: float | None = -89.6501,
+        source: str = "web",
+    ) -> str:
+        request_id = new_request_number()
+        payload = ServiceRequestSubmitted(
+            service_code=service_code,
+            description=description or f"report {uuid.uuid4().hex[:8]}",
+            location=Location(lat=lat, long=long, address_string="1 Main St" if lat is not None else None),
+            attributes=attributes or {},
+            media_urls=["https://img.example/p/1.jpg"],
+        )
+        await self.request_producer.publish(
+            Event.create(
+                payload, request_id=request_id, jurisdiction_id=jurisdiction, actor=RESIDENT, source=source
+            )
+        )
+        return request_id
+
+    async def events(self) -> list[Event[Any]]:
+        return [
+            decode_event(r.value)
+            for r in await read_all(
+                self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions
+            )
+        ]
+
+    async def events_of(self, request_id: str, type_: str | None = None) -> list[Event[Any]]:
+        return [
+            e
+            for e in await self.events()
+            if e.request_id == request_id and (type_ is None or e.type == type_)
+        ]
+
+    async def queue_rows(self, jurisdiction: str) -> list[dict[str, Any]]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "select seq, request_id, body_id, method, purpose, state, attempts, external_id, last_error"
+                " from outbound.outbound_queue where jurisdiction_id = %s order by seq",
+                (jurisdiction,),
+            )
+            names = [c.name for c in cur.description or []]
+            return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
+
+    async def status_api(self, jurisdiction: str) -> dict[str, dict[str, Any]]:
+        r = await self.client.get(
+            "admin/outbound/bodies.json",
+            params={"jurisdiction_id": jurisdiction},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        assert r.status_code == 200, r.text
+        return {b["body_id"]: b for b in r.json()}
+
+    def cli_env(self) -> dict[str, str]:
+        return {
+            "CIVICLOOP_PG_DSN": self.settings.pg_dsn,
+            "CIVICLOOP_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "CIVICLOOP_TOPIC_PREFIX": self.topics.prefix,
+            "CIVICLOOP_ENV": "test",
+            "COLUMNS": "200",
+            "PATH": "/usr/bin:/bin",
+        }
+
+    async def cli(self, *args: str) -> tuple[int, str]:
+        """`civicloop-outbound ...` as a real process (asynchronously: the app runs in this event loop)."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "civicloop_outbound.entrypoints.cli",
+            *args,
+            env=self.cli_env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=90)
+        return proc.returncode or 0, out.decode()
+
+
+def unique_jurisdiction(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:6]}.example.gov"
+
+
+def service(code: str, name: str) -> ServiceDefined:
+    return ServiceDefined(service_code=code, service_name=name)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def outbound_world(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[OutboundWorld]:
+    import os
+
+    topics = await make_topics(kafka_bootstrap)
+    dsn = create_database(pg_admin_dsn, prefix="cl_gateway_outbound")
+    smtp = SmtpServer()
+    smtp.start()
+    os.environ["CIVICLOOP_SECRET_TESTS_WEBHOOK"] = WEBHOOK_SECRET
+    try:
+        settings = OutboundSettings(
+            env="test",
+            pg_dsn=dsn,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_prefix=topics.prefix,
+            topic_partitions=topics.partitions,
+            admin_token=ADMIN_TOKEN,
+            log_level="WARNING",
+            public_base_url="https://311.springfield.example.gov",
+            consumer_backoff_initial_s=0.01,
+            consumer_backoff_max_s=0.05,
+            # Open311 items are left to each test's own sender loops (see test_outbound_crash_window).
+            outbound_methods={SendMethod.email, SendMethod.webhook},
+            outbound_poll_interval_s=0.1,
+            outbound_backoff_initial_s=0.2,
+            outbound_backoff_max_s=0.8,
+            outbound_max_attempts=50,
+            outbound_send_timeout_s=5,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            mail_from="CivicLoop Springfield <311@springfield.example.gov>",
+        )
+        database.migrate(settings.sqlalchemy_url)
+        app = create_app(settings)
+        config_producer = EventProducer(
+            kafka_bootstrap, topics.jurisdiction_config, client_id="outbound-tests"
+        )
+        request_producer = EventProducer(kafka_bootstrap, topics.request_events, client_id="outbound-tests")
+        await config_producer.start()
+        await request_producer.start()
+        try:
+            async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+                transport = httpx.ASGITransport(app=manager.app)
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://outbound.test/open311/v2/", timeout=60
+                ) as client:
+                    yield OutboundWorld(
+                        app,
+                        client,
+                        settings,
+                        topics,
+                        app.state.service.pool,
+                        smtp,
+                        config_producer,
+                        request_producer,
+                    )
+        finally:
+            await config_producer.stop()
+            await request_producer.stop()
+    finally:
+        smtp.stop()
+        os.environ.pop("CIVICLOOP_SECRET_TESTS_WEBHOOK", None)
+        drop_database(pg_admin_dsn, dsn)

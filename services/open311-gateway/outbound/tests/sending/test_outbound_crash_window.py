@@ -1,0 +1,94 @@
+"""The one window exactly-once cannot close: the back-end accepted an item, but the outcome could not be recorded
+(here the broker is unreachable for the sender). The row stays queued and is sent again with the same delivery id,
+which the back-end can use to drop the repeat; the item is never lost. The admin status API needs the admin token."""
+
+from __future__ import annotations
+
+import pytest
+from civicloop_events.payloads import (
+    BodyDefined,
+    Open311Connection,
+    SendMethod,
+    SentToBackend,
+    WebhookConnection,
+)
+from civicloop_events.producer import EventProducer
+from civicloop_outbound.adapters.webhook_sender import WebhookSender
+from civicloop_outbound.service_layer.sender_loop import SenderLoop
+from outbound_harness import (
+    WEBHOOK_SECRET_REF,
+    OutboundWorld,
+    WebhookReceiver,
+    service,
+    unique_jurisdiction,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(
+    outbound_world: OutboundWorld,
+) -> None:
+    w = outbound_world
+    city = unique_jurisdiction("crash")
+    receiver = WebhookReceiver()
+    await receiver.start()
+    try:
+        # An open311-method body (no sender for it in the app) reached by the webhook sender of this test's loops.
+        await w.configure(
+            city,
+            service("POTHOLE", "Pothole"),
+            BodyDefined(
+                body_id="roads",
+                name="Roads",
+                send_method=SendMethod.open311,
+                service_codes=["POTHOLE"],
+                open311=Open311Connection(endpoint="http://127.0.0.1:9"),
+                webhook=WebhookConnection(url=receiver.url, secret_ref=WEBHOOK_SECRET_REF),
+            ),
+        )
+        rid = await w.submit(city, "POTHOLE")
+
+        async def queued() -> bool:
+            return len(await w.queue_rows(city)) == 1
+
+        await wait_for(queued, what="the item queued")
+        senders = {SendMethod.open311: WebhookSender(timeout_s=5)}
+        # A real producer whose connection is gone: its publishes never complete.
+        gone = EventProducer(
+            w.settings.kafka_bootstrap, w.topics.request_events, client_id="outbound-crash-test"
+        )
+        await gone.start()
+        await gone.stop()
+        broken = SenderLoop(
+            pool=w.pool,
+            producer=gone,
+            senders=senders,
+            settings=w.settings.model_copy(update={"publish_timeout_s": 0.5}),
+        )
+        assert await broken.run_once() == 0
+        assert receiver.requests_delivered() == [rid], "the back-end got it"
+        [row] = await w.queue_rows(city)
+        assert (row["state"], row["attempts"]) == ("queued", 0), "but nothing was recorded"
+
+        healthy = SenderLoop(pool=w.pool, producer=w.request_producer, senders=senders, settings=w.settings)
+        assert await healthy.run_once() == 1
+        assert receiver.requests_delivered() == [rid, rid]
+        first, second = receiver.delivered
+        assert first["delivery_id"] == second["delivery_id"]
+        assert first["_headers"]["x-civicloop-delivery"] == second["_headers"]["x-civicloop-delivery"]
+        [row] = await w.queue_rows(city)
+        assert (row["state"], row["attempts"]) == ("sent", 1)
+        assert len(await w.events_of(rid, SentToBackend.event_type)) == 1
+    finally:
+        await receiver.stop()
+
+
+async def test_the_status_api_needs_the_admin_token(outbound_world: OutboundWorld) -> None:
+    r = await outbound_world.client.get("admin/outbound/bodies.json")
+    assert r.status_code == 401
+    r = await outbound_world.client.get(
+        "admin/outbound/bodies.json", headers={"Authorization": "Bearer wrong"}
+    )
+    assert r.status_code == 403

@@ -1,0 +1,55 @@
+"""The dispatcher under repetition: a re-published event and a retried handler each enqueue once, and the Routed
+event they publish again is the same event (same id), which every consumer's inbox drops."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from civicloop_events import Event, Location, ServiceRequestSubmitted
+from civicloop_events.payloads import BodyDefined, BodyPaused
+from civicloop_events.request_numbers import new_request_number
+from civicloop_outbound.service_layer.dispatcher import Dispatcher, derived_event_id
+from outbound_harness import RESIDENT, OutboundWorld, service, unique_jurisdiction, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_republished_event_and_a_retried_handler_enqueue_once(outbound_world: OutboundWorld) -> None:
+    w = outbound_world
+    city = unique_jurisdiction("idem")
+    await w.configure(
+        city,
+        service("POTHOLE", "Pothole"),
+        BodyDefined(
+            body_id="roads", name="Roads", service_codes=["POTHOLE"], email="roads@springfield.example.gov"
+        ),
+    )
+    # The body is paused so the rows stay queued while we look at them.
+    await w.configure(city, BodyPaused(body_id="roads", reason="test"))
+    rid = new_request_number()
+    submitted = Event.create(
+        ServiceRequestSubmitted(service_code="POTHOLE", location=Location(lat=39.78, long=-89.6)),
+        request_id=rid,
+        jurisdiction_id=city,
+        actor=RESIDENT,
+        source="web",
+    )
+    await w.request_producer.publish(submitted)
+    await w.request_producer.publish(submitted)  # a producer retry after a crash: the same event again
+
+    async def queued() -> bool:
+        return len(await w.queue_rows(city)) == 1
+
+    await wait_for(queued, what="the item queued")
+    # A handler retried after it had published (its transaction rolled back) runs again in full:
+    dispatcher = Dispatcher(w.request_producer)
+    async with w.pool.connection() as conn, conn.transaction():
+        await dispatcher(conn, submitted)
+    await asyncio.sleep(0.3)
+    assert len(await w.queue_rows(city)) == 1
+    routed = await w.events_of(rid, "request.routed")
+    assert len(routed) == 2  # on the log twice ...
+    assert {e.event_id for e in routed} == {
+        derived_event_id("routed", submitted.event_id)
+    }  # ... as one event
