@@ -58,10 +58,11 @@ class World:
 
     async def store(self, *texts: str) -> tuple[str, list[Event[Any]]]:
         """A row as a command stores it (what a crashed first attempt leaves behind): pending, not published."""
+        number = draw("intake")  # one request: its events share a partition, so the log keeps their order
         events = [
             Event.create(
                 CommentAdded(text=text),
-                request_id=draw("intake"),
+                request_id=number,
                 jurisdiction_id="demo",
                 actor=Actor(kind=ActorKind.agent, id="a1"),
                 source="agent",
