@@ -13,7 +13,6 @@ import logging
 from dataclasses import dataclass
 
 from civicloop_events import encode_event, new_event_id, request_numbers
-from civicloop_events.outbox import publish_stored
 
 from civicloop_intake.domain.corrections import (
     Correction,
@@ -26,6 +25,7 @@ from civicloop_intake.domain.merging import KnownRequest
 from civicloop_intake.domain.submissions import IdempotencyKeyReused, LogPosition
 from civicloop_intake.service_layer.merge import InvalidRequestNumbers, wait_until_known
 from civicloop_intake.service_layer.ports import Corrections, EventLog, Merges, TrackingView
+from civicloop_intake.service_layer.publishing import publish_kept
 
 log = logging.getLogger("civicloop.intake.correct")
 
@@ -75,20 +75,15 @@ async def correct_location(
         stored = await corrections.add(mine) or mine
     if stored.body_hash != fingerprint:
         raise IdempotencyKeyReused(idempotency_key)
-    outcome = await publish_stored(corrections, event_log, idempotency_key)
-    if outcome.position is None:
-        raise RuntimeError("intake.location_corrections keeps a position for every published correction")
-    if outcome.published_now:
-        log.info(
-            "location corrected",
-            extra={
-                "request_number": stored.request_number,
-                "event_id": str(stored.event_id),
-                "partition": outcome.position.partition,
-                "offset": outcome.position.offset,
-            },
-        )
-    return CorrectionReceipt(stored.request_number, outcome.position, created=outcome.published_now)
+    published = await publish_kept(
+        corrections,
+        event_log,
+        idempotency_key,
+        log=log,
+        message="location corrected",
+        context={"request_number": stored.request_number, "event_id": str(stored.event_id)},
+    )
+    return CorrectionReceipt(stored.request_number, published.position, created=published.created)
 
 
 async def _known(number: str, tracking: TrackingView, merges: Merges, wait_s: float) -> KnownRequest | None:

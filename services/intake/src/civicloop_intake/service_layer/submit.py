@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 
 from civicloop_events import encode_event, new_event_id, request_numbers
-from civicloop_events.outbox import publish_stored
 
 from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.submissions import (
@@ -24,6 +23,7 @@ from civicloop_intake.domain.submissions import (
 )
 from civicloop_intake.domain.validation import check_submission
 from civicloop_intake.service_layer.ports import Catalogue, EventLog, Submissions, TrackingView, Vault
+from civicloop_intake.service_layer.publishing import publish_kept
 
 log = logging.getLogger("civicloop.intake.submit")
 
@@ -81,17 +81,12 @@ async def submit_service_request(
         submission = await request_numbers.store_with_new_number(PRODUCER, store)
     if submission.body_hash != fingerprint:
         raise IdempotencyKeyReused(idempotency_key)
-    outcome = await publish_stored(submissions, event_log, idempotency_key)
-    if outcome.position is None:
-        raise RuntimeError("intake.submissions keeps a position for every published submission")
-    if outcome.published_now:
-        log.info(
-            "service request submitted",
-            extra={
-                "request_number": submission.request_number,
-                "event_id": str(submission.event_id),
-                "partition": outcome.position.partition,
-                "offset": outcome.position.offset,
-            },
-        )
-    return SubmissionReceipt(submission.request_number, outcome.position, created=outcome.published_now)
+    published = await publish_kept(
+        submissions,
+        event_log,
+        idempotency_key,
+        log=log,
+        message="service request submitted",
+        context={"request_number": submission.request_number, "event_id": str(submission.event_id)},
+    )
+    return SubmissionReceipt(submission.request_number, published.position, created=published.created)
