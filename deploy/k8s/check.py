@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -124,21 +125,23 @@ def ingress_routes(rule_path: dict, path: str) -> bool:
     return True  # ImplementationSpecific: whatever the controller makes of it, so assume everything
 
 
+def _served_routes(app: Any) -> set[str]:
+    """Every route of the app's OpenAPI document, and those the document leaves out: ops and the documentation."""
+    return (
+        set(app.openapi()["paths"])
+        | {"/healthz", "/readyz", "/metrics"}
+        | {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
+    )
+
+
 def gateway_paths() -> tuple[list[str], list[str]]:
     """One request path per route the gateway serves (per format): the public Open311 resources, and the rest
     (the admin API under /open311/v2/admin/, health, metrics, OpenAPI)."""
     from civicloop_gateway.entrypoints.http import create_app
     from civicloop_gateway.settings import OPEN311_BASE_PATH, GatewaySettings
 
-    app = create_app(GatewaySettings.model_construct())
-    # Every route of its OpenAPI document, and those the document leaves out: /metrics and the documentation.
-    routes = (
-        set(app.openapi()["paths"])
-        | {"/healthz", "/readyz", "/metrics"}
-        | {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
-    )
     public, private = set(), set()
-    for route in routes:
+    for route in _served_routes(create_app(GatewaySettings.model_construct())):
         for fmt in ("json", "xml"):
             path = re.sub(r"\{[^}]+\}", "x", route.replace("{fmt}", fmt))
             is_public = path.startswith(OPEN311_BASE_PATH + "/") and not path.startswith(
@@ -154,14 +157,8 @@ def geo_paths() -> tuple[list[str], list[str]]:
     from civicloop_geo.entrypoints.http import create_app
     from civicloop_geo.settings import GeoSettings
 
-    app = create_app(GeoSettings.model_construct())
-    routes = (
-        set(app.openapi()["paths"])
-        | {"/healthz", "/readyz", "/metrics"}
-        | {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
-    )
     public, private = set(), set()
-    for route in routes:
+    for route in _served_routes(create_app(GeoSettings.model_construct())):
         path = re.sub(r"\{[^}]+\}", "x", route)
         (public if path.startswith("/api/v1/public/") else private).add(path)
     return sorted(public), sorted(private)
