@@ -12,15 +12,46 @@ from dataclasses import dataclass
 
 from civicloop_events.outbox import EventLog, Outbox, publish_stored
 
-from civicloop_intake.domain.submissions import LogPosition
+from civicloop_intake.domain.submissions import IdempotencyKeyReused, KeptCommand, LogPosition
 
 
 @dataclass(frozen=True)
 class Published:
     position: LogPosition
-    created: (
-        bool  # False when this call answered a row an earlier call (or the sweeper) had already published
+    created: bool  # False when an earlier call (or the sweeper) had published the row
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The answer to a command kept under an Idempotency-Key: its request, and where its event stands on the log."""
+
+    request_number: str
+    position: LogPosition
+    created: bool  # False when this call answered a command an earlier call (same key) had already published
+
+
+async def answer_kept(
+    kept: KeptCommand,
+    *,
+    fingerprint: str,
+    outbox: Outbox,
+    event_log: EventLog,
+    log: logging.Logger,
+    message: str,
+) -> Receipt:
+    """Answer the command kept under its Idempotency-Key, publishing its event unless published earlier; the same
+    key with another body (`fingerprint`) is refused."""
+    if kept.body_hash != fingerprint:
+        raise IdempotencyKeyReused(kept.idempotency_key)
+    published = await publish_kept(
+        outbox,
+        event_log,
+        kept.idempotency_key,
+        log=log,
+        message=message,
+        context={"request_number": kept.request_number, "event_id": str(kept.event_id)},
     )
+    return Receipt(kept.request_number, published.position, created=published.created)
 
 
 async def publish_kept(
