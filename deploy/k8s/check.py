@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -124,21 +125,23 @@ def ingress_routes(rule_path: dict, path: str) -> bool:
     return True  # ImplementationSpecific: whatever the controller makes of it, so assume everything
 
 
+def _served_routes(app: Any) -> set[str]:
+    """Every route of the app's OpenAPI document, and those the document leaves out: ops and the documentation."""
+    return (
+        set(app.openapi()["paths"])
+        | {"/healthz", "/readyz", "/metrics"}
+        | {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
+    )
+
+
 def gateway_paths() -> tuple[list[str], list[str]]:
     """One request path per route the gateway serves (per format): the public Open311 resources, and the rest
     (the admin API under /open311/v2/admin/, health, metrics, OpenAPI)."""
     from civicloop_gateway.entrypoints.http import create_app
     from civicloop_gateway.settings import OPEN311_BASE_PATH, GatewaySettings
 
-    app = create_app(GatewaySettings.model_construct())
-    # Every route of its OpenAPI document, and those the document leaves out: /metrics and the documentation.
-    routes = (
-        set(app.openapi()["paths"])
-        | {"/healthz", "/readyz", "/metrics"}
-        | {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
-    )
     public, private = set(), set()
-    for route in routes:
+    for route in _served_routes(create_app(GatewaySettings.model_construct())):
         for fmt in ("json", "xml"):
             path = re.sub(r"\{[^}]+\}", "x", route.replace("{fmt}", fmt))
             is_public = path.startswith(OPEN311_BASE_PATH + "/") and not path.startswith(
@@ -154,14 +157,8 @@ def geo_paths() -> tuple[list[str], list[str]]:
     from civicloop_geo.entrypoints.http import create_app
     from civicloop_geo.settings import GeoSettings
 
-    app = create_app(GeoSettings.model_construct())
-    routes = (
-        set(app.openapi()["paths"])
-        | {"/healthz", "/readyz", "/metrics"}
-        | {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
-    )
     public, private = set(), set()
-    for route in routes:
+    for route in _served_routes(create_app(GeoSettings.model_construct())):
         path = re.sub(r"\{[^}]+\}", "x", route)
         (public if path.startswith("/api/v1/public/") else private).add(path)
     return sorted(public), sorted(private)
@@ -614,12 +611,7 @@ def check_ingresses(objects: list[dict]) -> list[str]:
     if gateway is None:
         return f
     pod = gateway["spec"]["template"]
-    to_gateway = [
-        (host, tls, p)
-        for host, tls, svc, p in published
-        if svc in services
-        and matches({"matchLabels": services[svc]["spec"]["selector"]}, pod["metadata"]["labels"])
-    ]
+    to_gateway = _routes_to(pod["metadata"]["labels"], services, published)
     base = urlsplit(
         container_env(pod["spec"]["containers"][0], configmaps).get("CIVICLOOP_PUBLIC_BASE_URL", "")
     )
@@ -632,11 +624,7 @@ def check_ingresses(objects: list[dict]) -> list[str]:
     for path in public:
         if not any(host == base.hostname and tls and ingress_routes(p, path) for host, tls, p in to_gateway):
             f.append(f"open311-gateway: {path} is not published over TLS on {base.hostname}")
-    for path in private:
-        for _, _, p in to_gateway:
-            if ingress_routes(p, path):
-                f.append(f"open311-gateway: {path} is published (Ingress path {p['path']}, {p['pathType']})")
-    return f
+    return f + _published_private("open311-gateway", private, to_gateway)
 
 
 def check_geo_ingress(
@@ -647,12 +635,7 @@ def check_geo_ingress(
     geo = next((o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "geo"), None)
     if geo is None:
         return f
-    labels = geo["spec"]["template"]["metadata"]["labels"]
-    to_geo = [
-        (host, tls, p)
-        for host, tls, svc, p in published
-        if svc in services and matches({"matchLabels": services[svc]["spec"]["selector"]}, labels)
-    ]
+    to_geo = _routes_to(geo["spec"]["template"]["metadata"]["labels"], services, published)
     try:
         public, private = geo_paths()
     except ImportError as exc:
@@ -660,11 +643,30 @@ def check_geo_ingress(
     for path in public:
         if not any(tls and ingress_routes(p, path) for _, tls, p in to_geo):
             f.append(f"geo: {path} is not published over TLS")
-    for path in private:
-        for _, _, p in to_geo:
-            if ingress_routes(p, path):
-                f.append(f"geo: {path} is published (Ingress path {p['path']}, {p['pathType']})")
-    return f
+    return f + _published_private("geo", private, to_geo)
+
+
+def _routes_to(
+    labels: dict, services: dict[str, dict], published: list[tuple[str | None, bool, str, dict]]
+) -> list[tuple[str | None, bool, dict]]:
+    """(host, over TLS, Ingress path) of every published path whose Service selects pods with these labels."""
+    return [
+        (host, tls, p)
+        for host, tls, svc, p in published
+        if svc in services and matches({"matchLabels": services[svc]["spec"]["selector"]}, labels)
+    ]
+
+
+def _published_private(
+    deployment: str, private: list[str], routes: list[tuple[str | None, bool, dict]]
+) -> list[str]:
+    """A finding for each private path of `deployment` that one of its Ingress paths would route."""
+    return [
+        f"{deployment}: {path} is published (Ingress path {p['path']}, {p['pathType']})"
+        for path in private
+        for _, _, p in routes
+        if ingress_routes(p, path)
+    ]
 
 
 def render(kubectl: str, overlay: str, components: list[str]) -> subprocess.CompletedProcess:

@@ -15,7 +15,6 @@ side; nothing else is held across the broker call. The `Sweeper` publishes rows 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from prometheus_client import Counter, Gauge
 from civicloop_events.envelope import Event
 from civicloop_events.positions import LogPosition
 from civicloop_events.registry import UnknownEventType, decode_event
+from civicloop_events.tasks import cancel_and_wait
 
 log = logging.getLogger("civicloop.outbox")
 
@@ -212,8 +212,5 @@ class Sweeper:
         self._task = asyncio.create_task(self.run(every), name="outbox-sweeper")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

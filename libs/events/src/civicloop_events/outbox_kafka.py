@@ -27,6 +27,6 @@ class ProducerEventLog(EventLog):
             position = await asyncio.wait_for(self.producer.publish(event), timeout=self.publish_timeout_s)
         except (KafkaError, TimeoutError) as exc:
             raise EventLogUnavailable(
-                f"the event log did not acknowledge within {self.publish_timeout_s}s"
+                f"the event log did not acknowledge within {self.publish_timeout_s}s: {exc!r}"
             ) from exc
         return LogPosition(position.partition, position.offset)

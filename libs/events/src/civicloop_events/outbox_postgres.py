@@ -9,11 +9,11 @@ one replica sweeps a table at a time; it is released with the row, never left be
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import psycopg
 from psycopg import sql
@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_events.outbox import Claim, Outbox, Stored
-from civicloop_events.positions import LogPosition
+from civicloop_events.positions import LogPosition, PublishState
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,29 @@ def _columns(table: OutboxTable) -> sql.Composable:
     )
 
 
+def row_position(row: Mapping[str, Any]) -> LogPosition | None:
+    """The log position of a row read with its `partition` and `kafka_offset` columns (None until published)."""
+    return None if row["kafka_offset"] is None else LogPosition(row["partition"], row["kafka_offset"])
+
+
+class RowProgress(TypedDict):
+    """The keyword arguments of a `PublishProgress` record."""
+
+    state: PublishState
+    position: LogPosition | None
+
+
+def row_progress(row: Mapping[str, Any]) -> RowProgress:
+    """`state` and `position` of a row read with its `state`, `partition` and `kafka_offset` columns."""
+    return {"state": PublishState(row["state"]), "position": row_position(row)}
+
+
 def _stored(row: dict[str, Any]) -> Stored:
-    position = None if row["kafka_offset"] is None else LogPosition(row["partition"], row["kafka_offset"])
     return Stored(
-        key=row["key"], events=tuple(row["events"]), published=row["state"] == "published", position=position
+        key=row["key"],
+        events=tuple(row["events"]),
+        published=row["state"] == PublishState.published,
+        position=row_position(row),
     )
 
 

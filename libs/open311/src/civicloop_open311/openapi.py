@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from civicloop_open311.documents import REQUEST_FIELDS
 from civicloop_open311.formats import Format
 
 _S = {"type": "string"}
@@ -100,25 +101,7 @@ REQUEST = _object(
         "media_url": _S_NULL,
         "extended_attributes": {"type": "object", "description": "only with extensions=true"},
     },
-    required=[
-        "service_request_id",
-        "status",
-        "status_notes",
-        "service_name",
-        "service_code",
-        "description",
-        "agency_responsible",
-        "service_notice",
-        "requested_datetime",
-        "updated_datetime",
-        "expected_datetime",
-        "address",
-        "address_id",
-        "zipcode",
-        "lat",
-        "long",
-        "media_url",
-    ],
+    required=list(REQUEST_FIELDS),
 )
 REQUESTS = {"type": "array", "items": REQUEST}
 ONE_REQUEST = {**REQUESTS, "minItems": 1, "maxItems": 1}

@@ -11,6 +11,7 @@ from typing import Any
 
 from civicloop_events import Event
 from civicloop_events.consumer import read_positions
+from civicloop_events.tasks import cancel_and_wait
 from civicloop_events.topics import partition_extents
 from psycopg_pool import AsyncConnectionPool
 
@@ -97,11 +98,8 @@ class ClusterSweeper:
         self._task = asyncio.create_task(self._loop(), name="geo-cluster-sweep")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _loop(self) -> None:
         while True:

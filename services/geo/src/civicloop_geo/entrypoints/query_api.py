@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import h3
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from civicloop_geo.adapters import queries
 from civicloop_geo.bootstrap import Geo
+from civicloop_geo.domain.places import GeocodeResult
 
 router = APIRouter(prefix="/api/v1", tags=["geo"])
 
@@ -149,20 +150,7 @@ async def geocode(
 ) -> GeocodeRead:
     """Places for an address, an intersection or a landmark, best first, each with a confidence."""
     results = await geo.geocoder.geocode(jurisdiction_id, q, limit=limit)
-    return GeocodeRead(
-        query=q,
-        results=[
-            PlaceRead(
-                lat=r.lat,
-                long=r.long,
-                address=r.address,
-                confidence=r.confidence,
-                provider=r.provider,
-                kind=r.kind.value,
-            )
-            for r in results
-        ],
-    )
+    return GeocodeRead(query=q, results=[_place(r) for r in results])
 
 
 @router.get(
@@ -173,6 +161,10 @@ async def reverse(geo: GeoDep, jurisdiction_id: Jurisdiction, lat: Lat, long: Lo
     r = await geo.geocoder.reverse(jurisdiction_id, lat, long)
     if r is None:
         raise HTTPException(404, "no known address near this point")
+    return _place(r)
+
+
+def _place(r: GeocodeResult) -> PlaceRead:
     return PlaceRead(
         lat=r.lat,
         long=r.long,
@@ -235,7 +227,7 @@ async def requests_near(
             open_only=open_only,
             limit=limit,
         )
-    return RequestPlaceList(requests=[RequestPlaceRead(**r) for r in rows])
+    return _request_places(rows)
 
 
 @router.get("/requests/in-area/{area_id}", response_model=RequestPlaceList)
@@ -252,7 +244,7 @@ async def requests_in_area(
         rows = await queries.in_area(
             conn, jurisdiction_id, area_id, service_code=service_code, open_only=open_only, limit=limit
         )
-    return RequestPlaceList(requests=[RequestPlaceRead(**r) for r in rows])
+    return _request_places(rows)
 
 
 def _bbox_error(message: str) -> RequestValidationError:
@@ -287,7 +279,7 @@ async def requests_in_bbox(
         rows = await queries.in_bbox(
             conn, jurisdiction_id, box, service_code=service_code, open_only=open_only, limit=limit
         )
-    return RequestPlaceList(requests=[RequestPlaceRead(**r) for r in rows])
+    return _request_places(rows)
 
 
 @router.get("/public/heatmap", response_model=HeatMapRead, tags=["public"])
@@ -323,3 +315,7 @@ async def clusters(
             conn, jurisdiction_id, datetime.now(UTC) - timedelta(hours=hours)
         )
     return ClusterList(clusters=[ClusterRead(**{**r, "cluster_id": str(r["cluster_id"])}) for r in rows])
+
+
+def _request_places(rows: list[dict[str, Any]]) -> RequestPlaceList:
+    return RequestPlaceList(requests=[RequestPlaceRead(**r) for r in rows])

@@ -24,6 +24,7 @@ from civicloop_events import (
 from civicloop_events.payloads import (
     AreaRef,
     DuplicateSuspected,
+    EventPayload,
     LocationCorrected,
     LocationMethod,
     LocationResolved,
@@ -51,6 +52,20 @@ log = logging.getLogger("civicloop.geo")
 GEO_ACTOR = Actor(kind=ActorKind.system, id="geo")
 GEO_SOURCE = "geo"
 AGENT = "agent"
+
+
+def reaction(payload: EventPayload, cause: Event[Any], *, kind: str) -> Event[Any]:
+    """geo's reaction to `cause`, about the same request. Its id derives from the cause and `kind`, so a replayed
+    handler publishes the very same event, and reactions of one kind (resolved or unresolved: "location") share it."""
+    return Event.create(
+        payload,
+        request_id=cause.request_id,
+        jurisdiction_id=cause.jurisdiction_id,
+        actor=GEO_ACTOR,
+        source=GEO_SOURCE,
+        causation=cause,
+        event_id=derived_event_id(kind, cause.event_id),
+    )
 
 
 @dataclass(frozen=True)
@@ -124,19 +139,10 @@ async def when_submitted_place_request(deps: PlacingDeps, event: Event[Any]) -> 
     ):
         return
     if isinstance(outcome, NotPlaced):
-        await deps.publisher.publish(
-            Event.create(
-                LocationUnresolved(
-                    reason=outcome.reason, best_confidence=outcome.best_confidence, detail=outcome.detail
-                ),
-                request_id=event.request_id,
-                jurisdiction_id=event.jurisdiction_id,
-                actor=GEO_ACTOR,
-                source=GEO_SOURCE,
-                causation=event,
-                event_id=derived_event_id("location", event.event_id),
-            )
+        unresolved = LocationUnresolved(
+            reason=outcome.reason, best_confidence=outcome.best_confidence, detail=outcome.detail
         )
+        await deps.publisher.publish(reaction(unresolved, event, kind="location"))
         return
     public, areas = await publish_resolved(deps, event, outcome)
     await deps.places.record(
@@ -163,27 +169,18 @@ async def publish_resolved(
     public = public_place(
         outcome.lat, outcome.long, outcome.address, resolution=deps.policy.public_h3_resolution
     )
-    await deps.publisher.publish(
-        Event.create(
-            LocationResolved(
-                lat=outcome.lat,
-                long=outcome.long,
-                address=outcome.address,
-                method=outcome.method,
-                provider=outcome.provider,
-                confidence=outcome.confidence,
-                service_areas=areas,
-                inside_jurisdiction=located.inside,
-                public=public,
-            ),
-            request_id=cause.request_id,
-            jurisdiction_id=cause.jurisdiction_id,
-            actor=GEO_ACTOR,
-            source=GEO_SOURCE,
-            causation=cause,
-            event_id=derived_event_id("location", cause.event_id),
-        )
+    resolved = LocationResolved(
+        lat=outcome.lat,
+        long=outcome.long,
+        address=outcome.address,
+        method=outcome.method,
+        provider=outcome.provider,
+        confidence=outcome.confidence,
+        service_areas=areas,
+        inside_jurisdiction=located.inside,
+        public=public,
     )
+    await deps.publisher.publish(reaction(resolved, cause, kind="location"))
     return public, areas
 
 
@@ -215,17 +212,10 @@ async def check_duplicates(
         nearby, request_id=cause.request_id, service_code=service_code, submitted_at=submitted_at, policy=dup
     )
     if candidates:
-        await deps.publisher.publish(
-            Event.create(
-                DuplicateSuspected(candidates=candidates, radius_m=dup.radius_m, window_days=dup.window_days),
-                request_id=cause.request_id,
-                jurisdiction_id=cause.jurisdiction_id,
-                actor=GEO_ACTOR,
-                source=GEO_SOURCE,
-                causation=cause,
-                event_id=derived_event_id("duplicates", cause.event_id),
-            )
+        suspected = DuplicateSuspected(
+            candidates=candidates, radius_m=dup.radius_m, window_days=dup.window_days
         )
+        await deps.publisher.publish(reaction(suspected, cause, kind="duplicates"))
 
 
 async def when_corrected_place_again(deps: PlacingDeps, event: Event[Any]) -> None:

@@ -9,13 +9,14 @@ publishes the same event id, which consumers drop as a duplicate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from aiokafka.errors import KafkaError
 from civicloop_events import Event
+from civicloop_events.outbox_kafka import ProducerEventLog
 from civicloop_events.producer import EventProducer
+from civicloop_events.tasks import cancel_and_wait
 
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.service_layer.ports import EventLog, EventLogUnavailable
@@ -54,10 +55,7 @@ class KafkaEventLog(EventLog):
         return await self._try_connect()
 
     async def stop(self) -> None:
-        if self._connecting is not None:
-            self._connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connecting
+        await cancel_and_wait(self._connecting)
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -77,13 +75,7 @@ class KafkaEventLog(EventLog):
     async def publish(self, event: Event[Any]) -> LogPosition:
         if self._producer is None:
             raise EventLogUnavailable(f"not connected to Kafka at {self.bootstrap_servers}")
-        try:
-            position = await asyncio.wait_for(self._producer.publish(event), timeout=self.publish_timeout_s)
-        except (KafkaError, TimeoutError) as exc:
-            raise EventLogUnavailable(
-                f"Kafka did not acknowledge within {self.publish_timeout_s}s: {exc!r}"
-            ) from exc
-        return LogPosition(position.partition, position.offset)
+        return await ProducerEventLog(self._producer, publish_timeout_s=self.publish_timeout_s).publish(event)
 
     async def _try_connect(self) -> bool:
         producer = EventProducer(self.bootstrap_servers, self.topic, client_id=self.client_id)

@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox
+from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox, row_progress
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake.domain.corrections import Correction
-from civicloop_intake.domain.submissions import LogPosition, SubmissionState
 from civicloop_intake.service_layer.ports import Corrections
 
 CORRECTIONS_OUTBOX = OutboxTable(schema="intake", table="location_corrections", key="idempotency_key")
@@ -22,15 +21,13 @@ _COLUMNS = "idempotency_key, request_number, event_id, body_hash, event::text as
 
 
 def _correction(row: dict[str, Any]) -> Correction:
-    position = None if row["kafka_offset"] is None else LogPosition(row["partition"], row["kafka_offset"])
     return Correction(
         idempotency_key=row["idempotency_key"],
         request_number=row["request_number"],
         event_id=row["event_id"],
         body_hash=row["body_hash"],
         event_json=row["event_json"],
-        state=SubmissionState(row["state"]),
-        position=position,
+        **row_progress(row),
     )
 
 

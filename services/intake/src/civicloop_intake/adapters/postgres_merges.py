@@ -7,12 +7,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox
+from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox, row_progress
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake.domain.merging import Merge
-from civicloop_intake.domain.submissions import LogPosition, SubmissionState
 from civicloop_intake.service_layer.ports import MergeLedger, Merges
 
 # The table is the outbox of `RequestMerged` (`civicloop_events.outbox`): the ledger inserts, the outbox publishes.
@@ -24,15 +23,13 @@ _SERIALISE = "select pg_advisory_xact_lock(hashtext('intake.merges'))"
 
 
 def _merge(row: dict[str, Any]) -> Merge:
-    position = None if row["kafka_offset"] is None else LogPosition(row["partition"], row["kafka_offset"])
     return Merge(
         duplicate=row["duplicate"],
         original=row["original"],
         requested_original=row["requested_original"],
         event_id=row["event_id"],
         event_json=row["event_json"],
-        state=SubmissionState(row["state"]),
-        position=position,
+        **row_progress(row),
     )
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox
+from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox, row_progress
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from civicloop_intake.domain.submissions import LogPosition, Submission, SubmissionState
+from civicloop_intake.domain.submissions import Submission
 from civicloop_intake.service_layer.ports import RequestNumberTaken, Submissions
 
 REQUEST_NUMBER_UNIQUE = "submissions_request_number_key"
@@ -22,15 +22,13 @@ _COLUMNS = "idempotency_key, request_number, event_id, body_hash, event::text as
 
 
 def _submission(row: dict[str, Any]) -> Submission:
-    position = None if row["kafka_offset"] is None else LogPosition(row["partition"], row["kafka_offset"])
     return Submission(
         idempotency_key=row["idempotency_key"],
         request_number=row["request_number"],
         event_id=row["event_id"],
         body_hash=row["body_hash"],
         event_json=row["event_json"],
-        state=SubmissionState(row["state"]),
-        position=position,
+        **row_progress(row),
     )
 
 

@@ -21,7 +21,7 @@ from civicloop_events.payloads import LocationCorrected
 from pydantic import BaseModel, ConfigDict, Field
 
 from civicloop_intake.domain.merging import KnownRequest
-from civicloop_intake.domain.submissions import LogPosition, SubmissionState
+from civicloop_intake.domain.submissions import KeptCommand
 
 
 class CorrectLocation(BaseModel):
@@ -77,20 +77,8 @@ def correction_hash(cmd: CorrectLocation, *, number: str, agent_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class Correction:
-    """A correction intake accepted, kept with its event under its Idempotency-Key: a retry publishes the same event."""
-
-    idempotency_key: str
-    request_number: str
-    event_id: UUID
-    body_hash: str
-    event_json: str
-    state: SubmissionState = SubmissionState.pending
-    position: LogPosition | None = None
-
-    @property
-    def published(self) -> bool:
-        return self.state is SubmissionState.published
+class Correction(KeptCommand):
+    """A correction intake accepted (its event a `LocationCorrected`)."""
 
 
 def corrected_event(

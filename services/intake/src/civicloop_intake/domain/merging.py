@@ -16,9 +16,8 @@ from uuid import UUID
 
 from civicloop_events import Actor, ActorKind, Event, derived_event_id
 from civicloop_events.payloads import MergedAsDuplicate
+from civicloop_events.positions import PublishProgress
 from pydantic import BaseModel, ConfigDict, Field
-
-from civicloop_intake.domain.submissions import LogPosition, SubmissionState
 
 # Longer chains than this do not come from merges into roots; refusing them bounds every walk.
 MAX_CHAIN = 16
@@ -110,7 +109,7 @@ def root_of(number: str, known: Mapping[str, KnownRequest]) -> str | None:
 
 
 @dataclass(frozen=True)
-class Merge:
+class Merge(PublishProgress):
     """A merge intake accepted, kept with its event: a retry publishes the very same event."""
 
     duplicate: str
@@ -118,12 +117,6 @@ class Merge:
     requested_original: str
     event_id: UUID
     event_json: str
-    state: SubmissionState = SubmissionState.pending
-    position: LogPosition | None = None
-
-    @property
-    def published(self) -> bool:
-        return self.state is SubmissionState.published
 
 
 def merged_event(plan: MergePlan, *, agent_id: str, note: str) -> Event[Any]:

@@ -6,7 +6,6 @@ publishes the very same event (consumers drop the second copy by `event_id`) and
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import hmac
 import json
@@ -16,29 +15,28 @@ from uuid import UUID
 
 from civicloop_events import Actor, ActorKind, Event, SealedPersonalData, ServiceRequestSubmitted
 from civicloop_events.positions import LogPosition as LogPosition  # the contract's, re-exported
+from civicloop_events.positions import PublishProgress, PublishState
 
 from civicloop_intake.domain.commands import IntakeSource, SubmitServiceRequest
 from civicloop_intake.domain.validation import AcceptedSubmission
 
-
-class SubmissionState(str, enum.Enum):
-    pending = "pending"
-    published = "published"
+SubmissionState = PublishState  # the outbox's row state, under the name the service layer knows
 
 
 @dataclass(frozen=True)
-class Submission:
+class KeptCommand(PublishProgress):
+    """A command intake accepted, kept with its event under its Idempotency-Key: a retry publishes the same event."""
+
     idempotency_key: str
     request_number: str
     event_id: UUID
     body_hash: str
     event_json: str
-    state: SubmissionState = SubmissionState.pending
-    position: LogPosition | None = None
 
-    @property
-    def published(self) -> bool:
-        return self.state is SubmissionState.published
+
+@dataclass(frozen=True)
+class Submission(KeptCommand):
+    """A submission intake accepted (its event a `ServiceRequestSubmitted`)."""
 
 
 class IdempotencyKeyReused(Exception):

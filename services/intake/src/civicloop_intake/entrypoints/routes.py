@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from civicloop_events import new_event_id
@@ -76,6 +76,21 @@ router = APIRouter(prefix="/api/v1", tags=["residents"])
 agent_router = APIRouter(prefix="/api/v1/agent", tags=["agents"])
 
 
+_MALFORMED_BODY: dict[str, Any] = {"model": MalformedBodyRead, "description": "the body is not readable JSON"}
+_UNACKNOWLEDGED_RETRY: dict[str, Any] = {
+    "model": ErrorRead,
+    "description": "the event log did not acknowledge; retry with the same key",
+}
+
+
+def _answered(response: Response, position: LogPosition, *, created: bool) -> PositionRead:
+    """201 for a command this call made, 200 for one answered again; where its event stands, in a header and in
+    the body."""
+    response.status_code = 201 if created else 200
+    response.headers[POSITION_HEADER] = position.token()
+    return PositionRead(partition=position.partition, offset=position.offset)
+
+
 def track_link(number: str) -> str:
     return "/api/v1/track?" + urlencode({"number": number})
 
@@ -89,13 +104,10 @@ def track_link(number: str) -> str:
             "model": SubmissionRead,
             "description": "a retry: the request this Idempotency-Key already made",
         },
-        400: {"model": MalformedBodyRead, "description": "the body is not readable JSON"},
+        400: _MALFORMED_BODY,
         409: {"model": ErrorRead, "description": "the Idempotency-Key was used with a different body"},
         422: {"model": ValidationErrorRead, "description": "field-by-field problems"},
-        503: {
-            "model": ErrorRead,
-            "description": "the event log did not acknowledge; retry with the same key",
-        },
+        503: _UNACKNOWLEDGED_RETRY,
     },
 )
 async def submit_request(
@@ -109,13 +121,12 @@ async def submit_request(
     key = idempotency_key or f"server-{new_event_id()}"
     request.state.idempotency_key = key
     receipt = await intake.submit(body, idempotency_key=key)
-    response.status_code = 201 if receipt.created else 200
-    response.headers[POSITION_HEADER] = receipt.position.token()
+    position = _answered(response, receipt.position, created=receipt.created)
     response.headers[IDEMPOTENCY_HEADER] = key
     response.headers["Location"] = track_link(receipt.request_number)
     return SubmissionRead(
         request_number=receipt.request_number,
-        position=PositionRead(partition=receipt.position.partition, offset=receipt.position.offset),
+        position=position,
         links=SubmissionLinks(track=track_link(receipt.request_number)),
     )
 
@@ -186,7 +197,7 @@ def _history(entries: tuple[HistoryEntry, ...]) -> list[HistoryEntryRead]:
     response_model=MergeRead,
     responses={
         200: {"model": MergeRead, "description": "this merge was already recorded: the same answer again"},
-        400: {"model": MalformedBodyRead, "description": "the body is not readable JSON"},
+        400: _MALFORMED_BODY,
         404: {"model": ErrorRead, "description": "no request has this number"},
         409: {"model": ErrorRead, "description": "already_merged (into another original) or merge_cycle"},
         422: {
@@ -205,13 +216,12 @@ async def merge_request(
 ) -> MergeRead:
     """Merge a duplicate into its original: the duplicate's resident follows the original from then on."""
     receipt = await intake.merge(body, number=number, agent_id=agent)
-    response.status_code = 201 if receipt.created else 200
-    response.headers[POSITION_HEADER] = receipt.position.token()
+    position = _answered(response, receipt.position, created=receipt.created)
     return MergeRead(
         request_number=receipt.duplicate,
         merged_into=receipt.original,
         requested_original=receipt.requested_original,
-        position=PositionRead(partition=receipt.position.partition, offset=receipt.position.offset),
+        position=position,
     )
 
 
@@ -224,7 +234,7 @@ async def merge_request(
             "model": LocationCorrectionRead,
             "description": "a retry: the correction this Idempotency-Key already put on the log, answered again",
         },
-        400: {"model": MalformedBodyRead, "description": "the body is not readable JSON"},
+        400: _MALFORMED_BODY,
         404: {"model": ErrorRead, "description": "no request has this number"},
         409: {
             "model": ErrorRead,
@@ -232,10 +242,7 @@ async def merge_request(
             "idempotency_key_reused (the key came with a different correction)",
         },
         422: {"model": ValidationErrorRead, "description": "a malformed number, lat/long out of range, ..."},
-        503: {
-            "model": ErrorRead,
-            "description": "the event log did not acknowledge; retry with the same key",
-        },
+        503: _UNACKNOWLEDGED_RETRY,
     },
 )
 async def correct_location(
@@ -261,13 +268,12 @@ async def correct_location(
     key = idempotency_key or f"server-{new_event_id()}"
     request.state.idempotency_key = key
     receipt = await intake.correct_location(body, number=number, agent_id=agent, idempotency_key=key)
-    response.status_code = 201 if receipt.created else 200
-    response.headers[POSITION_HEADER] = receipt.position.token()
+    position = _answered(response, receipt.position, created=receipt.created)
     response.headers[IDEMPOTENCY_HEADER] = key
     return LocationCorrectionRead(
         request_number=receipt.request_number,
         lat=body.lat,
         long=body.long,
         address=body.address,
-        position=PositionRead(partition=receipt.position.partition, offset=receipt.position.offset),
+        position=position,
     )

@@ -10,10 +10,8 @@ without a key every call is a new correction. The merged check reads the track v
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from civicloop_events import encode_event, new_event_id, request_numbers
-from civicloop_events.outbox import publish_stored
 
 from civicloop_intake.domain.corrections import (
     Correction,
@@ -23,20 +21,14 @@ from civicloop_intake.domain.corrections import (
     correction_hash,
 )
 from civicloop_intake.domain.merging import KnownRequest
-from civicloop_intake.domain.submissions import IdempotencyKeyReused, LogPosition
 from civicloop_intake.service_layer.merge import InvalidRequestNumbers, wait_until_known
 from civicloop_intake.service_layer.ports import Corrections, EventLog, Merges, TrackingView
+from civicloop_intake.service_layer.publishing import Receipt, answer_kept
 
 log = logging.getLogger("civicloop.intake.correct")
 
 
-@dataclass(frozen=True)
-class CorrectionReceipt:
-    request_number: str
-    position: LogPosition
-    created: (
-        bool  # False when this call answered a correction an earlier call (same key) had already published
-    )
+CorrectionReceipt = Receipt  # the name the entrypoints and bootstrap know
 
 
 async def correct_location(
@@ -73,22 +65,14 @@ async def correct_location(
         )
         # The stored one instead when a concurrent call with the same key stored its correction first.
         stored = await corrections.add(mine) or mine
-    if stored.body_hash != fingerprint:
-        raise IdempotencyKeyReused(idempotency_key)
-    outcome = await publish_stored(corrections, event_log, idempotency_key)
-    if outcome.position is None:
-        raise RuntimeError("intake.location_corrections keeps a position for every published correction")
-    if outcome.published_now:
-        log.info(
-            "location corrected",
-            extra={
-                "request_number": stored.request_number,
-                "event_id": str(stored.event_id),
-                "partition": outcome.position.partition,
-                "offset": outcome.position.offset,
-            },
-        )
-    return CorrectionReceipt(stored.request_number, outcome.position, created=outcome.published_now)
+    return await answer_kept(
+        stored,
+        fingerprint=fingerprint,
+        outbox=corrections,
+        event_log=event_log,
+        log=log,
+        message="location corrected",
+    )
 
 
 async def _known(number: str, tracking: TrackingView, merges: Merges, wait_s: float) -> KnownRequest | None:

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 
 from civicloop_events import encode_event, request_numbers
-from civicloop_events.outbox import publish_stored
 
 from civicloop_intake.domain.merging import (
     MAX_CHAIN,
@@ -28,6 +27,7 @@ from civicloop_intake.domain.merging import (
 )
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.service_layer.ports import EventLog, MergeLedger, Merges, TrackingView
+from civicloop_intake.service_layer.publishing import publish_kept
 
 log = logging.getLogger("civicloop.intake.merge")
 
@@ -83,26 +83,20 @@ async def merge_duplicate(
             raise MergeRejected(
                 MergeProblem.already_merged, f"{duplicate} is already merged into {merge.original}"
             )
-    outcome = await publish_stored(merges, event_log, duplicate)
-    if outcome.position is None:
-        raise RuntimeError("intake.merges keeps a position for every published merge")
-    if outcome.published_now:
-        log.info(
-            "merged as duplicate",
-            extra={
-                "request_number": duplicate,
-                "original": merge.original,
-                "event_id": str(merge.event_id),
-                "partition": outcome.position.partition,
-                "offset": outcome.position.offset,
-            },
-        )
+    published = await publish_kept(
+        merges,
+        event_log,
+        duplicate,
+        log=log,
+        message="merged as duplicate",
+        context={"request_number": duplicate, "original": merge.original, "event_id": str(merge.event_id)},
+    )
     return MergeReceipt(
         merge.duplicate,
         merge.original,
         merge.requested_original,
-        outcome.position,
-        created=outcome.published_now,
+        published.position,
+        created=published.created,
     )
 
 

@@ -9,32 +9,25 @@ down) is published again with the same event and number, or by the sweeper if th
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from civicloop_events import encode_event, new_event_id, request_numbers
-from civicloop_events.outbox import publish_stored
 
 from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.submissions import (
-    IdempotencyKeyReused,
-    LogPosition,
     Submission,
     body_hash,
     submitted_event,
 )
 from civicloop_intake.domain.validation import check_submission
 from civicloop_intake.service_layer.ports import Catalogue, EventLog, Submissions, TrackingView, Vault
+from civicloop_intake.service_layer.publishing import Receipt, answer_kept
 
 log = logging.getLogger("civicloop.intake.submit")
 
 PRODUCER = "intake"  # its tag in `request_numbers.PRODUCER_TAGS`
 
 
-@dataclass(frozen=True)
-class SubmissionReceipt:
-    request_number: str
-    position: LogPosition
-    created: bool  # False when this call answered a submission an earlier call had already published
+SubmissionReceipt = Receipt  # the name the entrypoints and bootstrap know
 
 
 async def submit_service_request(
@@ -79,19 +72,11 @@ async def submit_service_request(
             return await submissions.add(mine) or mine
 
         submission = await request_numbers.store_with_new_number(PRODUCER, store)
-    if submission.body_hash != fingerprint:
-        raise IdempotencyKeyReused(idempotency_key)
-    outcome = await publish_stored(submissions, event_log, idempotency_key)
-    if outcome.position is None:
-        raise RuntimeError("intake.submissions keeps a position for every published submission")
-    if outcome.published_now:
-        log.info(
-            "service request submitted",
-            extra={
-                "request_number": submission.request_number,
-                "event_id": str(submission.event_id),
-                "partition": outcome.position.partition,
-                "offset": outcome.position.offset,
-            },
-        )
-    return SubmissionReceipt(submission.request_number, outcome.position, created=outcome.published_now)
+    return await answer_kept(
+        submission,
+        fingerprint=fingerprint,
+        outbox=submissions,
+        event_log=event_log,
+        log=log,
+        message="service request submitted",
+    )

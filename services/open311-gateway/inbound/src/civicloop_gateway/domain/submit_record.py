@@ -8,7 +8,6 @@ would drop by `event_id` had it arrived twice.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,17 +17,15 @@ from uuid import UUID
 from civicloop_events import Actor, ActorKind, Event, SealedPersonalData, ServiceRequestSubmitted
 from civicloop_events.payloads import ServiceType
 from civicloop_events.positions import LogPosition as LogPosition  # the contract's, re-exported
+from civicloop_events.positions import PublishProgress, PublishState
 
 from civicloop_gateway.domain.submit_validation import AcceptedRequest
 
-
-class SubmissionState(str, enum.Enum):
-    pending = "pending"
-    published = "published"
+SubmissionState = PublishState  # the outbox's row state, under the name the gateway knows
 
 
 @dataclass(frozen=True)
-class Submission:
+class Submission(PublishProgress):
     digest: str
     jurisdiction_id: str
     client_id: str
@@ -38,13 +35,7 @@ class Submission:
     event_json: str
     token: str | None = None
     service_notice: str | None = None
-    state: SubmissionState = SubmissionState.pending
-    position: LogPosition | None = None
     created_at: datetime | None = None
-
-    @property
-    def published(self) -> bool:
-        return self.state is SubmissionState.published
 
 
 @dataclass(frozen=True)
