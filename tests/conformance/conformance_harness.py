@@ -6,7 +6,6 @@ another directory's `conftest` when the whole repository's tests run together.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import uuid
@@ -18,7 +17,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 from asgi_lifespan import LifespanManager
 from civicloop_events import Actor, Event, Location, ServiceDefined, ServiceRequestSubmitted, request_numbers
 from civicloop_events.payloads import (
@@ -347,18 +345,6 @@ HISTORY = {
     "closed_20d": (POTHOLE, NOW - timedelta(days=20)),  # closed 19 days ago
 }
 CLOSED_AT = NOW - timedelta(days=19)
-
-
-async def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll an async predicate until it returns something truthy; fail naming `what` after `timeout` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"{what} not seen within {timeout} s", pytrace=False)
-        await asyncio.sleep(interval)
 
 
 async def publish_configuration(

@@ -14,6 +14,7 @@ from civicloop_events.producer import EventProducer
 from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter, Bbox
 from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing.polling import eventually
 from httpx import AsyncClient
 from projection_events import (
     area_defined,
@@ -24,7 +25,11 @@ from projection_events import (
     status_changed,
     submitted,
 )
-from projection_harness import api_client, migrate, settings_for, wait_for
+from projection_harness import (
+    api_client,
+    migrate,
+    settings_for,
+)
 
 pytestmark = pytest.mark.integration
 NOT_FOUND_WAIT_S = 1.0
@@ -95,8 +100,8 @@ async def dataset(pg_admin_dsn, kafka_bootstrap):
             return len(areas.json()["items"]) == 2
 
         # The two consumers run side by side: wait for both before asserting names and areas.
-        await wait_for(everything_projected, what="the dataset")
-        await wait_for(catalogue_projected, what="the catalogue")
+        await eventually(everything_projected, what="the dataset")
+        await eventually(catalogue_projected, what="the catalogue")
         yield Dataset(client, dsn, producer, j, other, n, tied)
     await producer.stop()
     drop_database(pg_admin_dsn, dsn)

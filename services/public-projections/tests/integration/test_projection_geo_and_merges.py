@@ -22,6 +22,7 @@ from civicloop_events.payloads import (
 from civicloop_events.producer import EventProducer
 from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter
+from civicloop_testing.polling import eventually
 from projection_events import (
     AGENT,
     area_defined,
@@ -32,7 +33,9 @@ from projection_events import (
     status_changed,
     submitted,
 )
-from projection_harness import api_client, wait_for
+from projection_harness import (
+    api_client,
+)
 
 pytestmark = pytest.mark.integration
 GEO = Actor(kind="system", id="geo")
@@ -164,7 +167,7 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
             ]
             return {i["request_number"]: i["event_count"] for i in items} == expected
 
-        await wait_for(all_applied, what="the requests' events")
+        await eventually(all_applied, what="the requests' events")
 
         body = (await client.get(f"/api/v1/agent/requests/{duplicate}")).json()
         assert (body["merged_into"], body["merge_note"], body["merged_at"]) == (
@@ -247,7 +250,7 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
                 "service_area_id"
             ] == "tiny"
 
-        await wait_for(tiny_known, what="the new area to place the submitted points")
+        await eventually(tiny_known, what="the new area to place the submitted points")
         assert (await client.get(f"/api/v1/agent/requests/{geocoded}")).json()["service_area_id"] == "big"
 
 

@@ -13,8 +13,11 @@ from civicloop_events.payloads import (
 )
 from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter
+from civicloop_testing.polling import eventually
 from projection_events import at, new_jurisdiction, new_number, outbound, submitted
-from projection_harness import api_client, wait_for
+from projection_harness import (
+    api_client,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +98,7 @@ async def test_routing_and_delivery_are_in_the_agent_view_and_its_filters(
             }
             return counts == {sent_one: 5, imported_one: 3, unrouted: 1}
 
-        await wait_for(all_applied, what="the requests' events")
+        await eventually(all_applied, what="the requests' events")
 
         body = (await client.get(f"/api/v1/agent/requests/{sent_one}")).json()
         assert (body["body_id"], body["team"], body["priority"], body["analysis_codes"]) == (

@@ -17,7 +17,11 @@ from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerCon
 from civicloop_outbound.bootstrap import Outbound, open311_sender
 from civicloop_outbound.domain.ports import BodyRecord
 from civicloop_outbound.settings import OutboundSettings
-from o311client_harness import deviant_body, eventually, read_events
+from civicloop_testing.polling import eventually
+from o311client_harness import (
+    deviant_body,
+    read_events,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
