@@ -29,6 +29,26 @@ def config_event(
     )
 
 
+def request_event(
+    payload: EventPayload,
+    *,
+    request_id: str | None,
+    actor: Actor,
+    source: str,
+    jurisdiction_id: str = "demo",
+    occurred_at: datetime | None = None,
+) -> Event[Any]:
+    """An event on a request, by whoever the test says, at the time the test says (now unless told)."""
+    return Event.create(
+        payload,
+        request_id=request_id,
+        jurisdiction_id=jurisdiction_id,
+        actor=actor,
+        source=source,
+        occurred_at=occurred_at,
+    )
+
+
 def agent_event(
     payload: EventPayload,
     *,
@@ -38,12 +58,12 @@ def agent_event(
     occurred_at: datetime | None = None,
 ) -> Event[Any]:
     """An event an agent records on a request (a status change, a comment)."""
-    return Event.create(
+    return request_event(
         payload,
         request_id=request_id,
-        jurisdiction_id=jurisdiction_id,
         actor=Actor(kind="agent", id=agent),
         source="agent",
+        jurisdiction_id=jurisdiction_id,
         occurred_at=occurred_at,
     )
 
