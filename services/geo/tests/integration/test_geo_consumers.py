@@ -39,6 +39,8 @@ from civicloop_geo.domain.addresses import parse_address
 from civicloop_geo.settings import GeoSettings
 from civicloop_runtime.db import open_pool
 from civicloop_testing import read_all_records
+from civicloop_testing.events import agent_event, config_event
+from civicloop_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -88,12 +90,11 @@ async def geo_events(kafka_bootstrap: str, topics: Topics) -> list[Event[Any]]:
 
 
 async def wait_for_geo_events(kafka_bootstrap: str, topics: Topics, count: int) -> list[Event[Any]]:
-    async with asyncio.timeout(90):
-        while True:
-            events = await geo_events(kafka_bootstrap, topics)
-            if len(events) >= count:
-                return events
-            await asyncio.sleep(0.3)
+    async def enough() -> list[Event[Any]] | None:
+        events = await geo_events(kafka_bootstrap, topics)
+        return events if len(events) >= count else None
+
+    return await eventually(enough, timeout=90, what=f"{count} events from geo", interval=0.3)
 
 
 def submission(number: str, location: Location, *, code: str = "pothole", at: datetime) -> Event[Any]:
@@ -130,7 +131,6 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
     requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
     await config.start()
     await requests.start()
-    admin = Actor(kind=ActorKind.system, id="tests")
     t0 = datetime.now(UTC) - timedelta(hours=1)
     try:
         for payload in (
@@ -143,9 +143,7 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
                 geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
             ),
         ):
-            await config.publish(
-                Event.create(payload, request_id=None, jurisdiction_id=J, actor=admin, source="admin")
-            )
+            await config.publish(config_event(payload, jurisdiction_id=J))
         # Published before geo starts, as on a fresh start or a replay: geo folds the configuration on the log
         # before it places any request, or it would place them against no areas at all.
         await requests.publish(submission("GEOE-0001", Location(lat=LAT, long=LONG), at=t0))
@@ -227,9 +225,9 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
         }
     )
     async with running(replay) as geo:
-        async with asyncio.timeout(30):
-            while await _placed(geo) < 4:
-                await asyncio.sleep(0.2)
+        await eventually(
+            lambda: _placed_at_least(geo, 4), timeout=30, what="4 placements replayed", interval=0.2
+        )
         await asyncio.sleep(1.0)
     again = await geo_events(kafka_bootstrap, fresh_topics)
     assert {e.event_id for e in again} == {e.event_id for e in events}
@@ -241,6 +239,10 @@ async def _placed(geo: Geo) -> int:
             "select count(*) from geo.inbox where consumer = %s", (geo.settings.requests_consumer_name,)
         )
         return (await cur.fetchone())[0]
+
+
+async def _placed_at_least(geo: Geo, n: int) -> bool:
+    return await _placed(geo) >= n
 
 
 async def test_a_merged_request_is_no_longer_a_candidate(
@@ -261,17 +263,16 @@ async def test_a_merged_request_is_no_longer_a_candidate(
             )
             await wait_for_geo_events(kafka_bootstrap, fresh_topics, 3)
             await requests.publish(
-                Event.create(
+                agent_event(
                     MergedAsDuplicate(original_request_id="GEOM-0001"),
                     request_id="GEOM-0002",
+                    agent="a1",
                     jurisdiction_id=J,
-                    actor=Actor(kind=ActorKind.agent, id="a1"),
-                    source="agent",
                 )
             )
-            async with asyncio.timeout(30):
-                while not await _merged(geo, "GEOM-0002"):
-                    await asyncio.sleep(0.1)
+            await eventually(
+                lambda: _merged(geo, "GEOM-0002"), timeout=30, what="GEOM-0002 merged", interval=0.1
+            )
             await requests.publish(
                 submission("GEOM-0003", Location(lat=LAT, long=LONG), at=t0 + timedelta(minutes=2))
             )
@@ -304,36 +305,29 @@ async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
     requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
     await config.start()
     await requests.start()
-    admin = Actor(kind=ActorKind.system, id="tests")
     try:
         for i in range(300):  # a county's worth of boundaries ahead of the one that matters
             south = LAT + 1 + i * 0.01
             await config.publish(
-                Event.create(
+                config_event(
                     ServiceAreaDefined(
                         area_id=f"far-{i}",
                         name=f"Far {i}",
                         kind="block_group",
                         geometry=box(south, LONG, south + 0.005, LONG + 0.005),
                     ),
-                    request_id=None,
                     jurisdiction_id=J,
-                    actor=admin,
-                    source="admin",
                 )
             )
         await config.publish(
-            Event.create(
+            config_event(
                 ServiceAreaDefined(
                     area_id="ward-9",
                     name="Ward 9",
                     kind="ward",
                     geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
                 ),
-                request_id=None,
                 jurisdiction_id=J,
-                actor=admin,
-                source="admin",
             )
         )
         for n in range(1, 6):
@@ -361,17 +355,14 @@ async def test_an_agent_places_by_hand_what_geo_could_not(
     await requests.start()
     try:
         await config.publish(
-            Event.create(
+            config_event(
                 ServiceAreaDefined(
                     area_id="ward-3",
                     name="Ward 3",
                     kind="ward",
                     geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
                 ),
-                request_id=None,
                 jurisdiction_id=J,
-                actor=Actor(kind=ActorKind.system, id="tests"),
-                source="admin",
             )
         )
         async with running(settings):
@@ -379,12 +370,11 @@ async def test_an_agent_places_by_hand_what_geo_could_not(
                 submission("GEOC-0001", Location(address_string="behind the old mill"), at=datetime.now(UTC))
             )
             [unresolved] = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 1)
-            fix = Event.create(
+            fix = agent_event(
                 LocationCorrected(lat=LAT, long=LONG, address="120 S MAIN ST", note="called back"),
                 request_id="GEOC-0001",
+                agent="a1",
                 jurisdiction_id=J,
-                actor=Actor(kind=ActorKind.agent, id="a1"),
-                source="agent",
             )
             await requests.publish(fix)
             events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 2)
