@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from civicloop_events import Event, UnknownEventType, decode_event
@@ -153,3 +154,11 @@ def env_for(settings: ProjectionSettings) -> dict[str, str]:
         **{f"CIVICLOOP_{n.upper()}": str(getattr(settings, n)) for n in names},
         "CIVICLOOP_LOG_LEVEL": "WARNING",
     }
+
+
+async def query_plan(dsn: str, statement: str, params: Any) -> str:
+    """The plan PostgreSQL picks for `statement` when it may not scan a table sequentially (is an index used?)."""
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await conn.execute("set enable_seqscan = off")
+        cur = await conn.execute(f"explain {statement}", params)
+        return "\n".join(row[0] for row in await cur.fetchall())

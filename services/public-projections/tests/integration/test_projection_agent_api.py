@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
 import pytest
 import pytest_asyncio
 from civicloop_events.payloads import ServiceRequestSubmitted
@@ -28,6 +27,7 @@ from projection_events import (
 from projection_harness import (
     api_client,
     migrate,
+    query_plan,
     settings_for,
 )
 
@@ -309,10 +309,7 @@ async def test_operations_endpoints(dataset):
 
 async def test_a_bounding_box_is_served_by_the_planar_gist_index(dataset):
     where, params = filter_sql(AgentRequestFilter(bbox=Bbox.parse("-118.3,34.1,-118.2,34.2")), None)
-    async with await psycopg.AsyncConnection.connect(dataset.dsn, autocommit=True) as conn:
-        await conn.execute("set enable_seqscan = off")
-        cur = await conn.execute(
-            f"explain select request_number from projections.agent_requests{where}", params
-        )
-        plan = "\n".join(row[0] for row in await cur.fetchall())
+    plan = await query_plan(
+        dataset.dsn, f"select request_number from projections.agent_requests{where}", params
+    )
     assert "agent_requests_location_planar" in plan, plan

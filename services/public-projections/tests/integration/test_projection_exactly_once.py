@@ -108,6 +108,12 @@ async def test_cancelled_mid_stream_and_restarted_applies_every_event_once(
         await runner.stop()
     assert all(0 < n < total for n in killed_at), killed_at
 
+    await resume_until_caught_up(projections, positions)
+    await assert_log_applied_exactly_once(projections, kafka_bootstrap)
+
+
+async def resume_until_caught_up(projections, positions) -> None:
+    """A fresh consumer of the agent view, run until it has applied every position, then stopped."""
     runner = projections.agent_runner()
     await runner.start()
     task = asyncio.create_task(runner.run())
@@ -116,7 +122,6 @@ async def test_cancelled_mid_stream_and_restarted_applies_every_event_once(
     finally:
         await runner.stop()
         await asyncio.wait_for(task, 10)
-    await assert_log_applied_exactly_once(projections, kafka_bootstrap)
 
 
 async def _at_least(projections, n: int) -> bool:
@@ -146,12 +151,5 @@ async def test_a_consumer_process_killed_with_sigkill_is_resumed_by_another_exac
     at_kill = await applied_count(projections)
     assert 0 < at_kill < len(positions)
 
-    runner = projections.agent_runner()
-    await runner.start()
-    task = asyncio.create_task(runner.run())
-    try:
-        await agent_caught_up(projections, positions)
-    finally:
-        await runner.stop()
-        await asyncio.wait_for(task, 10)
+    await resume_until_caught_up(projections, positions)
     await assert_log_applied_exactly_once(projections, kafka_bootstrap)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import psycopg
 import pytest
 from civicloop_events import Actor, Event
 from civicloop_events.payloads import (
@@ -35,6 +34,7 @@ from projection_events import (
 )
 from projection_harness import (
     api_client,
+    query_plan,
 )
 
 pytestmark = pytest.mark.integration
@@ -265,12 +265,6 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
 )
 async def test_the_geo_and_merge_filters_are_served_by_their_indexes(migrated_dsn, query, index):
     where, params = filter_sql(query, None)
-    async with await psycopg.AsyncConnection.connect(migrated_dsn, autocommit=True) as conn:
-        await conn.execute("set enable_seqscan = off")
-        cur = await conn.execute(
-            f"explain select request_number from projections.agent_requests r{where}"
-            " order by updated_at desc, request_number limit 50",
-            params,
-        )
-        plan = "\n".join(row[0] for row in await cur.fetchall())
+    page = f"select request_number from projections.agent_requests r{where}"
+    plan = await query_plan(migrated_dsn, page + " order by updated_at desc, request_number limit 50", params)
     assert index in plan, plan

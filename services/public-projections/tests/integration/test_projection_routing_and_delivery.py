@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from civicloop_events.payloads import (
     ExternalReferenceAssigned,
@@ -17,6 +16,7 @@ from civicloop_testing.polling import eventually
 from projection_events import at, new_jurisdiction, new_number, outbound, submitted
 from projection_harness import (
     api_client,
+    query_plan,
 )
 
 pytestmark = pytest.mark.integration
@@ -160,12 +160,6 @@ async def test_routing_and_delivery_are_in_the_agent_view_and_its_filters(
 )
 async def test_the_new_filters_are_served_by_their_indexes(migrated_dsn, query, index):
     where, params = filter_sql(query, None)
-    async with await psycopg.AsyncConnection.connect(migrated_dsn, autocommit=True) as conn:
-        await conn.execute("set enable_seqscan = off")
-        cur = await conn.execute(
-            f"explain select request_number from projections.agent_requests{where}"
-            " order by updated_at desc, request_number limit 50",
-            params,
-        )
-        plan = "\n".join(row[0] for row in await cur.fetchall())
+    page = f"select request_number from projections.agent_requests{where}"
+    plan = await query_plan(migrated_dsn, page + " order by updated_at desc, request_number limit 50", params)
     assert index in plan, plan
