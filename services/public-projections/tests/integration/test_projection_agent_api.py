@@ -13,6 +13,7 @@ from civicloop_events.producer import EventProducer
 from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter, Bbox
 from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing.events import publish_events
 from civicloop_testing.polling import eventually
 from httpx import AsyncClient
 from projection_events import (
@@ -52,18 +53,15 @@ async def dataset(pg_admin_dsn, kafka_bootstrap):
     topics = await make_topics(kafka_bootstrap)
     settings = settings_for(dsn, topics, kafka_bootstrap, read_your_writes_timeout_s=NOT_FOUND_WAIT_S)
     j, other = new_jurisdiction(), new_jurisdiction()
-    config = EventProducer(kafka_bootstrap, topics.jurisdiction_config)
     producer = EventProducer(kafka_bootstrap, topics.request_events)
-    await config.start()
     await producer.start()
-    for event in (
+    configuration = [
         service_defined(j, "pothole", "Pothole"),
         service_defined(j, "graffiti", "Graffiti Removal"),
         area_defined(j, "north", square(-118.3, 34.1, 0.1)),
         area_defined(j, "south", square(-118.3, 34.0, 0.1), kind="ward"),
-    ):
-        await config.publish(event)
-    await config.stop()
+    ]
+    await publish_events(kafka_bootstrap, topics.jurisdiction_config, configuration)
 
     n = {
         label: new_number()

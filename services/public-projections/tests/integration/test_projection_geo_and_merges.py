@@ -18,9 +18,9 @@ from civicloop_events.payloads import (
     PublicPlace,
     UnresolvedReason,
 )
-from civicloop_events.producer import EventProducer
 from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter
+from civicloop_testing.events import publish_events
 from civicloop_testing.polling import eventually
 from projection_events import (
     AGENT,
@@ -81,15 +81,12 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
     settings, request_producer, kafka_bootstrap
 ):
     j = new_jurisdiction()
-    config = EventProducer(kafka_bootstrap, settings.topics.jurisdiction_config)
-    await config.start()
     # The projection's own rule would put a point at (34.05, -118.25) in `small` (inside `big`).
-    for e in (
+    areas = [
         area_defined(j, "big", square(-118.3, 34.0, 0.2)),
         area_defined(j, "small", square(-118.26, 34.04, 0.02), kind="ward"),
-    ):
-        await config.publish(e)
-    await config.stop()
+    ]
+    await publish_events(kafka_bootstrap, settings.topics.jurisdiction_config, areas)
 
     original, duplicate, geocoded, outside, lost, plain = (new_number() for _ in range(6))
     events = [
@@ -240,10 +237,8 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "merged"]
 
         # A new boundary re-resolves requests by the same rule: geo's areas still win for `geocoded`.
-        config = EventProducer(kafka_bootstrap, settings.topics.jurisdiction_config)
-        await config.start()
-        await config.publish(area_defined(j, "tiny", square(-118.251, 34.049, 0.002), kind="block"))
-        await config.stop()
+        tiny = area_defined(j, "tiny", square(-118.251, 34.049, 0.002), kind="block")
+        await publish_events(kafka_bootstrap, settings.topics.jurisdiction_config, [tiny])
 
         async def tiny_known() -> bool:
             return (await client.get(f"/api/v1/agent/requests/{original}")).json()[
