@@ -19,11 +19,7 @@ from civicloop_events import REGISTRY, Actor, Event, StatusChanged
 from civicloop_events.payloads import RequestStatus, ServiceRequestSubmitted
 from civicloop_events.topics import partition_extents
 from civicloop_testing.polling import eventually
-from conformance_harness import (
-    SPRINGFIELD,
-    streetlight_fields,
-    unique,
-)
+from conformance_harness import SPRINGFIELD, streetlight_fields, unique
 from conformance_wire import read, requests_of
 
 pytestmark = pytest.mark.integration

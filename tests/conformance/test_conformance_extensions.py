@@ -14,15 +14,7 @@ import pytest
 from civicloop_events import Actor, CommentAdded, Event, StatusChanged
 from civicloop_events.payloads import CommentVisibility, RequestStatus
 from civicloop_testing.polling import eventually
-from conformance_harness import (
-    CLOSED_AT,
-    HISTORY,
-    NOW,
-    OGDENVILLE,
-    SPRINGFIELD,
-    streetlight_fields,
-    unique,
-)
+from conformance_harness import CLOSED_AT, HISTORY, NOW, OGDENVILLE, SPRINGFIELD, streetlight_fields, unique
 from conformance_wire import (
     UPDATE_FIELDS,
     W3C,

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 from civicloop_testing.polling import eventually
-from conformance_harness import (
-    POTHOLE,
-    SPRINGFIELD,
-    STREETLIGHT,
-    streetlight_fields,
-    unique,
-)
+from conformance_harness import POTHOLE, SPRINGFIELD, STREETLIGHT, streetlight_fields, unique
 from conformance_wire import CONTENT_TYPES, error_text, errors_of, read, requests_of
 
 pytestmark = pytest.mark.integration

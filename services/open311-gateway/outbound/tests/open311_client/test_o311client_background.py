@@ -20,12 +20,7 @@ from civicloop_outbound.bootstrap import Open311Background
 from civicloop_outbound.entrypoints.cli import app as cli
 from civicloop_outbound.settings import OutboundSettings
 from civicloop_testing.polling import eventually
-from o311client_harness import (
-    JURISDICTION,
-    define_body,
-    deviant_body,
-    read_events,
-)
+from o311client_harness import JURISDICTION, define_body, deviant_body, read_events
 from typer.testing import CliRunner
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
