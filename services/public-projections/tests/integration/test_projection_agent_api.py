@@ -25,12 +25,7 @@ from projection_events import (
     status_changed,
     submitted,
 )
-from projection_harness import (
-    api_client,
-    migrate,
-    query_plan,
-    settings_for,
-)
+from projection_harness import api_client, migrate, query_plan, settings_for
 
 pytestmark = pytest.mark.integration
 NOT_FOUND_WAIT_S = 1.0

@@ -11,13 +11,7 @@ import pytest
 import pytest_asyncio
 from civicloop_testing.polling import eventually
 from projection_events import comment, new_jurisdiction, new_number, status_changed, submitted
-from projection_harness import (
-    agent_caught_up,
-    bootstrapped,
-    env_for,
-    read_log,
-    settings_for,
-)
+from projection_harness import agent_caught_up, bootstrapped, env_for, read_log, settings_for
 
 pytestmark = pytest.mark.integration
 

@@ -32,10 +32,7 @@ from projection_events import (
     status_changed,
     submitted,
 )
-from projection_harness import (
-    api_client,
-    query_plan,
-)
+from projection_harness import api_client, query_plan
 
 pytestmark = pytest.mark.integration
 GEO = Actor(kind="system", id="geo")

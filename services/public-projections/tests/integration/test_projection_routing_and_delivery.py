@@ -14,10 +14,7 @@ from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter
 from civicloop_testing.polling import eventually
 from projection_events import at, new_jurisdiction, new_number, outbound, submitted
-from projection_harness import (
-    api_client,
-    query_plan,
-)
+from projection_harness import api_client, query_plan
 
 pytestmark = pytest.mark.integration
 
