@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from civicloop_events.payloads import (
     MergedAsDuplicate,
     UnresolvedReason,
 )
+from civicloop_events.payloads.base import EventPayload
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
 from civicloop_geo.adapters.gazetteer_loader import AddressRecord, load_address_points
@@ -39,7 +40,7 @@ from civicloop_geo.domain.addresses import parse_address
 from civicloop_geo.settings import GeoSettings
 from civicloop_runtime.db import open_pool
 from civicloop_testing import read_all_records
-from civicloop_testing.events import agent_event, config_event
+from civicloop_testing.events import agent_event, config_event, publish_events
 from civicloop_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -58,6 +59,23 @@ def box(south: float, west: float, north: float, east: float) -> dict[str, Any]:
         "type": "Polygon",
         "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
     }
+
+
+def ward(area_id: str, name: str) -> ServiceAreaDefined:
+    """A ward around (LAT, LONG), about two kilometres across."""
+    return ServiceAreaDefined(
+        area_id=area_id,
+        name=name,
+        kind="ward",
+        geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
+    )
+
+
+async def publish_configuration(
+    kafka_bootstrap: str, topics: Topics, payloads: Iterable[EventPayload]
+) -> None:
+    events = [config_event(payload, jurisdiction_id=J) for payload in payloads]
+    await publish_events(kafka_bootstrap, topics.jurisdiction_config, events)
 
 
 def settings_for(dsn: str, topics: Topics, kafka_bootstrap: str) -> GeoSettings:
@@ -127,23 +145,16 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
     finally:
         await pool.close()
 
-    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
+    configuration = [
+        ServiceDefined(service_code="pothole", service_name="Pothole", group="roads"),
+        ServiceDefined(service_code="sinkhole", service_name="Sinkhole", group="roads"),
+        ward("ward-1", "Ward 1"),
+    ]
+    await publish_configuration(kafka_bootstrap, fresh_topics, configuration)
     requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
-    await config.start()
     await requests.start()
     t0 = datetime.now(UTC) - timedelta(hours=1)
     try:
-        for payload in (
-            ServiceDefined(service_code="pothole", service_name="Pothole", group="roads"),
-            ServiceDefined(service_code="sinkhole", service_name="Sinkhole", group="roads"),
-            ServiceAreaDefined(
-                area_id="ward-1",
-                name="Ward 1",
-                kind="ward",
-                geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
-            ),
-        ):
-            await config.publish(config_event(payload, jurisdiction_id=J))
         # Published before geo starts, as on a fresh start or a replay: geo folds the configuration on the log
         # before it places any request, or it would place them against no areas at all.
         await requests.publish(submission("GEOE-0001", Location(lat=LAT, long=LONG), at=t0))
@@ -168,7 +179,6 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
             )
             events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 7)
     finally:
-        await config.stop()
         await requests.stop()
 
     by = {(e.request_id, type(e.payload)): e for e in events}
@@ -301,35 +311,19 @@ async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
 ) -> None:
     """A replay or a first start finds both topics full: the areas must be folded before anything is placed."""
     settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
-    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
+    far = [  # a county's worth of boundaries ahead of the one that matters
+        ServiceAreaDefined(
+            area_id=f"far-{i}",
+            name=f"Far {i}",
+            kind="block_group",
+            geometry=box(LAT + 1 + i * 0.01, LONG, LAT + 1 + i * 0.01 + 0.005, LONG + 0.005),
+        )
+        for i in range(300)
+    ]
+    await publish_configuration(kafka_bootstrap, fresh_topics, [*far, ward("ward-9", "Ward 9")])
     requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
-    await config.start()
     await requests.start()
     try:
-        for i in range(300):  # a county's worth of boundaries ahead of the one that matters
-            south = LAT + 1 + i * 0.01
-            await config.publish(
-                config_event(
-                    ServiceAreaDefined(
-                        area_id=f"far-{i}",
-                        name=f"Far {i}",
-                        kind="block_group",
-                        geometry=box(south, LONG, south + 0.005, LONG + 0.005),
-                    ),
-                    jurisdiction_id=J,
-                )
-            )
-        await config.publish(
-            config_event(
-                ServiceAreaDefined(
-                    area_id="ward-9",
-                    name="Ward 9",
-                    kind="ward",
-                    geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
-                ),
-                jurisdiction_id=J,
-            )
-        )
         for n in range(1, 6):
             await requests.publish(
                 submission(f"GEOF-000{n}", Location(lat=LAT, long=LONG), at=datetime.now(UTC))
@@ -338,7 +332,6 @@ async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
             # Five placements, each with duplicates of the others placed before it: 5 + 4 events in all.
             events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 9)
     finally:
-        await config.stop()
         await requests.stop()
     placed = [e.payload for e in events if isinstance(e.payload, LocationResolved)]
     assert len(placed) == 5
@@ -349,22 +342,10 @@ async def test_an_agent_places_by_hand_what_geo_could_not(
     fresh_geo_dsn: str, fresh_topics: Topics, kafka_bootstrap: str
 ) -> None:
     settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
-    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
+    await publish_configuration(kafka_bootstrap, fresh_topics, [ward("ward-3", "Ward 3")])
     requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
-    await config.start()
     await requests.start()
     try:
-        await config.publish(
-            config_event(
-                ServiceAreaDefined(
-                    area_id="ward-3",
-                    name="Ward 3",
-                    kind="ward",
-                    geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
-                ),
-                jurisdiction_id=J,
-            )
-        )
         async with running(settings):
             await requests.publish(
                 submission("GEOC-0001", Location(address_string="behind the old mill"), at=datetime.now(UTC))
@@ -379,7 +360,6 @@ async def test_an_agent_places_by_hand_what_geo_could_not(
             await requests.publish(fix)
             events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 2)
     finally:
-        await config.stop()
         await requests.stop()
     assert isinstance(unresolved.payload, LocationUnresolved)
     [placed] = [e for e in events if isinstance(e.payload, LocationResolved)]
