@@ -41,6 +41,7 @@ from civicloop_geo.settings import GeoSettings
 from civicloop_runtime.db import open_pool
 from civicloop_testing import read_all_records
 from civicloop_testing.events import agent_event, config_event, publish_events
+from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -321,9 +322,7 @@ async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
         for i in range(300)
     ]
     await publish_configuration(kafka_bootstrap, fresh_topics, [*far, ward("ward-9", "Ward 9")])
-    requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
-    await requests.start()
-    try:
+    async with started(EventProducer(kafka_bootstrap, fresh_topics.request_events)) as requests:
         for n in range(1, 6):
             await requests.publish(
                 submission(f"GEOF-000{n}", Location(lat=LAT, long=LONG), at=datetime.now(UTC))
@@ -331,8 +330,6 @@ async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
         async with running(settings):
             # Five placements, each with duplicates of the others placed before it: 5 + 4 events in all.
             events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 9)
-    finally:
-        await requests.stop()
     placed = [e.payload for e in events if isinstance(e.payload, LocationResolved)]
     assert len(placed) == 5
     assert all(p.inside_jurisdiction and [a.area_id for a in p.service_areas] == ["ward-9"] for p in placed)
@@ -344,23 +341,19 @@ async def test_an_agent_places_by_hand_what_geo_could_not(
     settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
     await publish_configuration(kafka_bootstrap, fresh_topics, [ward("ward-3", "Ward 3")])
     requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
-    await requests.start()
-    try:
-        async with running(settings):
-            await requests.publish(
-                submission("GEOC-0001", Location(address_string="behind the old mill"), at=datetime.now(UTC))
-            )
-            [unresolved] = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 1)
-            fix = agent_event(
-                LocationCorrected(lat=LAT, long=LONG, address="120 S MAIN ST", note="called back"),
-                request_id="GEOC-0001",
-                agent="a1",
-                jurisdiction_id=J,
-            )
-            await requests.publish(fix)
-            events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 2)
-    finally:
-        await requests.stop()
+    async with started(requests), running(settings):
+        await requests.publish(
+            submission("GEOC-0001", Location(address_string="behind the old mill"), at=datetime.now(UTC))
+        )
+        [unresolved] = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 1)
+        fix = agent_event(
+            LocationCorrected(lat=LAT, long=LONG, address="120 S MAIN ST", note="called back"),
+            request_id="GEOC-0001",
+            agent="a1",
+            jurisdiction_id=J,
+        )
+        await requests.publish(fix)
+        events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 2)
     assert isinstance(unresolved.payload, LocationUnresolved)
     [placed] = [e for e in events if isinstance(e.payload, LocationResolved)]
     assert placed.causation_id == fix.event_id

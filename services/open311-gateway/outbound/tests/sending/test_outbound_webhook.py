@@ -20,6 +20,7 @@ from civicloop_events.payloads import (
     SentToBackend,
     WebhookConnection,
 )
+from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
 from outbound_harness import (
     RESIDENT,
@@ -51,9 +52,7 @@ def roads(receiver: WebhookReceiver, **overrides: object) -> BodyDefined:
 async def test_one_body_potholes_by_webhook_streetlights_by_email(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("override")
-    receiver = WebhookReceiver()
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver()) as receiver:
         await w.configure(
             city, service("POTHOLE", "Pothole"), service("STREETLIGHT", "Streetlight out"), roads(receiver)
         )
@@ -83,16 +82,12 @@ async def test_one_body_potholes_by_webhook_streetlights_by_email(outbound_world
         assert ref.payload.external_id == "WO-1" and ref.payload.body_id == "roads"
         [sent] = await w.events_of(pothole, SentToBackend.event_type)
         assert sent.payload.method is SendMethod.webhook and sent.payload.destination == receiver.url
-    finally:
-        await receiver.stop()
 
 
 async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("down")
-    receiver = WebhookReceiver(status=503)
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver(status=503)) as receiver:
         await w.configure(city, service("POTHOLE", "Pothole"), roads(receiver))
         first = [await w.submit(city, "POTHOLE") for _ in range(3)]
 
@@ -143,16 +138,12 @@ async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_
             assert len(await w.events_of(rid, SentToBackend.event_type)) == 1
         status = (await w.status_api(city))["roads"]
         assert (status["queued"], status["sent"], status["given_up"]) == (0, 5, 0)
-    finally:
-        await receiver.stop()
 
 
 async def test_a_refused_item_is_given_up_and_does_not_block_the_next(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("refused")
-    receiver = WebhookReceiver(status=422)
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver(status=422)) as receiver:
         await w.configure(city, service("POTHOLE", "Pothole"), roads(receiver))
         bad = await w.submit(city, "POTHOLE")
 
@@ -170,16 +161,12 @@ async def test_a_refused_item_is_given_up_and_does_not_block_the_next(outbound_w
 
         await eventually(delivered, what="the next item")
         assert (await w.status_api(city))["roads"]["given_up"] == 1
-    finally:
-        await receiver.stop()
 
 
 async def test_pause_queues_and_resume_sends_in_order_none_lost(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("pause")
-    receiver = WebhookReceiver()
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver()) as receiver:
         await w.configure(city, service("POTHOLE", "Pothole"))
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             f.write(roads(receiver).model_dump_json())
@@ -228,8 +215,6 @@ async def test_pause_queues_and_resume_sends_in_order_none_lost(outbound_world: 
         assert receiver.requests_delivered() == order
         status = (await w.status_api(city))["roads"]
         assert (status["paused"], status["queued"], status["sent"]) == (False, 0, 4)
-    finally:
-        await receiver.stop()
 
 
 async def test_high_priority_on_a_webhook_body_also_emails_the_priority_address(
@@ -237,9 +222,7 @@ async def test_high_priority_on_a_webhook_body_also_emails_the_priority_address(
 ) -> None:
     w = outbound_world
     city = unique_jurisdiction("hipri")
-    receiver = WebhookReceiver()
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver()) as receiver:
         await w.configure(
             city,
             service("POTHOLE", "Pothole"),
@@ -260,8 +243,6 @@ async def test_high_priority_on_a_webhook_body_also_emails_the_priority_address(
         [doc] = receiver.delivered
         assert doc["request"]["priority"] == "high" and doc["request"]["team"] == "hazmat"
         assert len(await w.events_of(rid, SentToBackend.event_type)) == 1  # the copy is not a second send
-    finally:
-        await receiver.stop()
 
 
 async def test_area_rules_match_defined_service_areas(outbound_world: OutboundWorld) -> None:
@@ -340,9 +321,7 @@ async def test_requests_from_a_backend_are_not_sent_back(outbound_world: Outboun
 async def test_a_slow_backend_holds_up_only_its_own_body(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("slow")
-    receiver = WebhookReceiver(delay_s=3.0)
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver(delay_s=3.0)) as receiver:
         await w.configure(
             city,
             service("POTHOLE", "Pothole"),
@@ -370,5 +349,3 @@ async def test_a_slow_backend_holds_up_only_its_own_body(outbound_world: Outboun
             return receiver.requests_delivered() == [slow]
 
         await eventually(slow_done, what="the slow item delivered")
-    finally:
-        await receiver.stop()
