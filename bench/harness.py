@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from civicloop_events.topics import Topics, ensure_topics
 from civicloop_testing import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,3 +81,24 @@ def scratch_database(prefix: str = "cl_bench"):
         yield dsn
     finally:
         drop_database(ADMIN_DSN, dsn)
+
+
+async def scratch_topics() -> Topics:
+    """Topics of the run's own on the broker (a unique prefix), six partitions each."""
+    topics = Topics(prefix=f"bench{uuid.uuid4().hex[:8]}.", partitions=6)
+    await ensure_topics(KAFKA, topics)
+    return topics
+
+
+def service_env(dsn: str, topics: Topics, **settings: str) -> dict[str, str]:
+    """The environment of a service process under bench: the run's database and topics, quiet logs, and `settings`
+    (`CIVICLOOP_` names)."""
+    return {
+        **os.environ,
+        "CIVICLOOP_PG_DSN": dsn,
+        "CIVICLOOP_TOPIC_PREFIX": topics.prefix,
+        "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA,
+        "CIVICLOOP_LOG_LEVEL": "WARNING",
+        "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex),
+        **settings,
+    }

@@ -9,18 +9,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 
 import httpx
 import psycopg
-from civicloop_events import REGISTRY, Actor, Event, ServiceDefined, ServiceRequestSubmitted
-from civicloop_events.producer import EventProducer
-from civicloop_events.topics import Topics, ensure_topics
+from civicloop_events import REGISTRY, ServiceDefined, ServiceRequestSubmitted
+from civicloop_events.topics import Topics
+from civicloop_testing.events import config_event, publish_events
 from civicloop_testing.processes import ServiceProcess
 
-from bench.harness import KAFKA, closed_loop, percentile, scratch_database
+from bench.harness import KAFKA, closed_loop, percentile, scratch_database, scratch_topics, service_env
 
 REPORT = {
     "service_code": "pothole",
@@ -31,20 +30,8 @@ REPORT = {
 
 
 async def seed_catalogue(topics: Topics) -> None:
-    producer = EventProducer(KAFKA, topics.jurisdiction_config)
-    await producer.start()
-    try:
-        await producer.publish(
-            Event.create(
-                ServiceDefined(service_code="pothole", service_name="Pothole"),
-                request_id=None,
-                jurisdiction_id="demo",
-                actor=Actor(kind="system", id="bench"),
-                source="admin",
-            )
-        )
-    finally:
-        await producer.stop()
+    pothole = config_event(ServiceDefined(service_code="pothole", service_name="Pothole"), admin="bench")
+    await publish_events(KAFKA, topics.jurisdiction_config, [pothole])
 
 
 async def wait_accepting(client: httpx.AsyncClient, timeout: float = 60) -> None:
@@ -107,16 +94,8 @@ async def projection_lags(dsn: str, sent: dict[str, float], timeout: float = 120
 async def run(*, concurrency: int, seconds: float, rate: float, lag_seconds: float) -> list[str]:
     lines: list[str] = []
     with scratch_database() as dsn:
-        topics = Topics(prefix=f"bench{uuid.uuid4().hex[:8]}.", partitions=6)
-        await ensure_topics(KAFKA, topics)
-        env = {
-            **os.environ,
-            "CIVICLOOP_PG_DSN": dsn,
-            "CIVICLOOP_TOPIC_PREFIX": topics.prefix,
-            "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA,
-            "CIVICLOOP_LOG_LEVEL": "WARNING",
-            "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex),
-        }
+        topics = await scratch_topics()
+        env = service_env(dsn, topics)
         intake = ServiceProcess("intake", "civicloop-intake", env, log_prefix="bench")
         projections = ServiceProcess("public-projections", "civicloop-projections", env, log_prefix="bench")
         intake.run_cli("migrate")

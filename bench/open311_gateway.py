@@ -19,18 +19,18 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from civicloop_events import Actor, Event, ServiceDefined
+from civicloop_events import ServiceDefined
 from civicloop_events.payloads import PartnerAuthorised
-from civicloop_events.producer import EventProducer
 from civicloop_events.request_numbers import encode as encode_number
-from civicloop_events.topics import Topics, ensure_topics
+from civicloop_events.topics import Topics
 from civicloop_gateway.adapters.open311_queries import requests_sql
 from civicloop_gateway.domain.partner_keys import issue_key
 from civicloop_gateway.domain.queries import Limits, request_query
 from civicloop_places import public_place
+from civicloop_testing.events import config_event, publish_events
 from civicloop_testing.processes import ServiceProcess
 
-from bench.harness import KAFKA, LoadResult, closed_loop, scratch_database
+from bench.harness import KAFKA, LoadResult, closed_loop, scratch_database, scratch_topics, service_env
 
 CODES = [
     ("bulky-items", "Bulky Items", 0.44),
@@ -126,50 +126,17 @@ def query_plan(dsn: str, query: dict[str, str]) -> list[str]:
 
 
 async def publish_configuration(topics: Topics, key_sha256: str, key_id: str) -> None:
-    producer = EventProducer(KAFKA, topics.jurisdiction_config)
-    await producer.start()
-    admin = Actor(kind="system", id="bench")
-    try:
-        for code, name, _ in CODES:
-            await producer.publish(
-                Event.create(
-                    ServiceDefined(service_code=code, service_name=name),
-                    request_id=None,
-                    jurisdiction_id="demo",
-                    actor=admin,
-                    source="admin",
-                )
-            )
-        await producer.publish(
-            Event.create(
-                PartnerAuthorised(
-                    client_id="bench", name="Bench partner", key_id=key_id, key_sha256=key_sha256
-                ),
-                request_id=None,
-                jurisdiction_id="demo",
-                actor=admin,
-                source="admin",
-            )
-        )
-    finally:
-        await producer.stop()
+    partner = PartnerAuthorised(client_id="bench", name="Bench partner", key_id=key_id, key_sha256=key_sha256)
+    services = [ServiceDefined(service_code=code, service_name=name) for code, name, _ in CODES]
+    events = [config_event(payload, admin="bench") for payload in (*services, partner)]
+    await publish_events(KAFKA, topics.jurisdiction_config, events)
 
 
 async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
     lines: list[str] = []
     with scratch_database("cl_bench_o311") as dsn:
-        topics = Topics(prefix=f"bench{uuid.uuid4().hex[:8]}.", partitions=6)
-        await ensure_topics(KAFKA, topics)
-        env = {
-            **os.environ,
-            "CIVICLOOP_PG_DSN": dsn,
-            "CIVICLOOP_TOPIC_PREFIX": topics.prefix,
-            "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA,
-            "CIVICLOOP_LOG_LEVEL": "WARNING",
-            "CIVICLOOP_ENV": "dev",
-            "CIVICLOOP_DEFAULT_JURISDICTION_ID": "demo",
-            "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex),
-        }
+        topics = await scratch_topics()
+        env = service_env(dsn, topics, CIVICLOOP_ENV="dev", CIVICLOOP_DEFAULT_JURISDICTION_ID="demo")
         gateway = ServiceProcess("open311-gateway", "civicloop-gateway", env, log_prefix="bench")
         gateway.run_cli("migrate")
         load_s = await asyncio.to_thread(load_requests, dsn, rows)

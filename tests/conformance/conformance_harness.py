@@ -6,7 +6,6 @@ another directory's `conftest` when the whole repository's tests run together.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import uuid
@@ -18,7 +17,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 from asgi_lifespan import LifespanManager
 from civicloop_events import Actor, Event, Location, ServiceDefined, ServiceRequestSubmitted, request_numbers
 from civicloop_events.payloads import (
@@ -34,6 +32,7 @@ from civicloop_events.topics import Topics
 from civicloop_gateway.entrypoints.cli import app as cli
 from civicloop_gateway.entrypoints.http import create_app
 from civicloop_gateway.settings import GatewaySettings
+from civicloop_testing.events import config_event, publish_events
 from typer.testing import CliRunner
 
 # Two cities, named as G-60 suggests (the website root without www), and a third used only for the volume test.
@@ -349,72 +348,31 @@ HISTORY = {
 CLOSED_AT = NOW - timedelta(days=19)
 
 
-async def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll an async predicate until it returns something truthy; fail naming `what` after `timeout` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"{what} not seen within {timeout} s", pytrace=False)
-        await asyncio.sleep(interval)
-
-
 async def publish_configuration(
     bootstrap: str,
     topics: Topics,
     partners: list[tuple[str, Partner]],
     revoked: list[tuple[str, Partner]] = (),
 ) -> None:
-    producer = EventProducer(bootstrap, topics.jurisdiction_config, client_id="conformance-config")
-    await producer.start()
-    admin = Actor(kind="system", id="conformance")
-    try:
-        # Partners first: once a city's catalogue is served, its partners were folded before it (one partition).
-        events = [
-            Event.create(
-                PartnerAuthorised(
-                    client_id=p.client_id,
-                    name=f"{p.client_id} (conformance)",
-                    key_id=p.key_id,
-                    key_sha256=p.key_sha256,
-                ),
-                request_id=None,
-                jurisdiction_id=j,
-                actor=admin,
-                source="admin",
-            )
-            for j, p in [*partners, *revoked]
-        ]
-        events += [
-            Event.create(
-                PartnerKeyRevoked(client_id=p.client_id, key_id=p.key_id),
-                request_id=None,
-                jurisdiction_id=j,
-                actor=admin,
-                source="admin",
-            )
-            for j, p in revoked
-        ]
-        events += [
-            Event.create(p, request_id=None, jurisdiction_id=j, actor=admin, source="admin")
-            for j, p in catalogue()
-        ]
-        # Last, so that once Ogdenville's service is served everything before it was folded (one partition).
-        events.append(
-            Event.create(
-                ServiceDefined(service_code=POTHOLE, service_name="Pothole"),
-                request_id=None,
-                jurisdiction_id=OGDENVILLE,
-                actor=admin,
-                source="admin",
-            )
+    # Partners first: once a city's catalogue is served, its partners were folded before it (one partition).
+    payloads: list[tuple[str, Any]] = [
+        (
+            j,
+            PartnerAuthorised(
+                client_id=p.client_id,
+                name=f"{p.client_id} (conformance)",
+                key_id=p.key_id,
+                key_sha256=p.key_sha256,
+            ),
         )
-        for event in events:
-            await producer.publish(event)
-    finally:
-        await producer.stop()
+        for j, p in [*partners, *revoked]
+    ]
+    payloads += [(j, PartnerKeyRevoked(client_id=p.client_id, key_id=p.key_id)) for j, p in revoked]
+    payloads += catalogue()
+    # Last, so that once Ogdenville's service is served everything before it was folded (one partition).
+    payloads.append((OGDENVILLE, ServiceDefined(service_code=POTHOLE, service_name="Pothole")))
+    events = [config_event(p, jurisdiction_id=j, admin="conformance") for j, p in payloads]
+    await publish_events(bootstrap, topics.jurisdiction_config, events, client_id="conformance-config")
 
 
 def gateway_settings(dsn: str, topics: Topics, bootstrap: str, **overrides: Any) -> GatewaySettings:

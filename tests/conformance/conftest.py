@@ -19,6 +19,7 @@ from civicloop_events.payloads import RequestStatus
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
 from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing.polling import eventually
 from conformance_harness import (
     BULK,
     CLOSED_AT,
@@ -38,7 +39,6 @@ from conformance_harness import (
     publish_configuration,
     run_migrations,
     running_gateway,
-    wait_for,
 )
 
 
@@ -102,7 +102,7 @@ async def gateway(
         )
         settings = gateway_settings(dsn, topics, kafka_bootstrap)
         async with running_gateway(settings) as (app, client):
-            await wait_for(lambda: catalogue_served(client), timeout=45, what="the published catalogue")
+            await eventually(lambda: catalogue_served(client), timeout=45, what="the published catalogue")
 
             async def history_served() -> bool:
                 for number in history.values():
@@ -111,7 +111,7 @@ async def gateway(
                         return False
                 return True
 
-            await wait_for(history_served, timeout=30, what="the requests submitted long ago")
+            await eventually(history_served, timeout=30, what="the requests submitted long ago")
 
             async def closure_served() -> bool:
                 r = await client.get(
@@ -119,7 +119,7 @@ async def gateway(
                 )
                 return r.json()[0].get("status") == "closed"
 
-            await wait_for(closure_served, timeout=30, what="the closure of a request made long ago")
+            await eventually(closure_served, timeout=30, what="the closure of a request made long ago")
             yield Gateway(
                 app=app,
                 client=client,
@@ -175,5 +175,5 @@ async def ogdenville_bulk(gateway) -> int:
         r = await gateway.get("requests", "json", jurisdiction_id=OGDENVILLE, page="2", page_size="1000")
         return r.status_code == 200 and len(r.json()) == BULK - 1000
 
-    await wait_for(all_folded, timeout=60, what=f"{BULK} Ogdenville requests", interval=0.5)
+    await eventually(all_folded, timeout=60, what=f"{BULK} Ogdenville requests", interval=0.5)
     return BULK

@@ -18,7 +18,8 @@ from aiokafka import AIOKafkaConsumer
 from civicloop_events import REGISTRY, Actor, Event, StatusChanged
 from civicloop_events.payloads import RequestStatus, ServiceRequestSubmitted
 from civicloop_events.topics import partition_extents
-from conformance_harness import SPRINGFIELD, streetlight_fields, unique, wait_for
+from civicloop_testing.polling import eventually
+from conformance_harness import SPRINGFIELD, streetlight_fields, unique
 from conformance_wire import read, requests_of
 
 pytestmark = pytest.mark.integration
@@ -81,7 +82,7 @@ async def test_PR_09_partner_request_to_status_updates_end_to_end(gateway):
         r = await gateway.get(f"requests/{number}", "json", jurisdiction_id=SPRINGFIELD)
         return r.json()[0] if r.status_code == 200 else None
 
-    request = await wait_for(current, timeout=10, what=f"request {number}")
+    request = await eventually(current, timeout=10, what=f"request {number}")
     assert (request["status"], request["description"]) == ("open", marker)
 
     since = datetime.now(UTC) - timedelta(seconds=5)
@@ -116,7 +117,7 @@ async def test_PR_09_partner_request_to_status_updates_end_to_end(gateway):
         now = await current()
         return now if now and now["status"] == "closed" else None
 
-    request = await wait_for(closed, timeout=15, what=f"{number} closed")
+    request = await eventually(closed, timeout=15, what=f"{number} closed")
     assert request["status_notes"] == "Lamp replaced"
     updated = datetime.fromisoformat(request["updated_datetime"])
     assert updated == closed_event.occurred_at.replace(microsecond=0), (

@@ -13,16 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from civicloop_events import Actor, CommentAdded, Event, StatusChanged
 from civicloop_events.payloads import CommentVisibility, RequestStatus
-from conformance_harness import (
-    CLOSED_AT,
-    HISTORY,
-    NOW,
-    OGDENVILLE,
-    SPRINGFIELD,
-    streetlight_fields,
-    unique,
-    wait_for,
-)
+from civicloop_testing.polling import eventually
+from conformance_harness import CLOSED_AT, HISTORY, NOW, OGDENVILLE, SPRINGFIELD, streetlight_fields, unique
 from conformance_wire import (
     UPDATE_FIELDS,
     W3C,
@@ -86,7 +78,7 @@ async def created(gateway, fmt, **fields) -> str:
     async def visible():
         return (await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD)).status_code == 200
 
-    await wait_for(visible, timeout=10, what=number)
+    await eventually(visible, timeout=10, what=number)
     return number
 
 
@@ -386,7 +378,7 @@ async def test_FX_10_upper_case_status_in_lower_case_out(gateway, fmt):
         mine = [u for u in found if u["service_request_id"] == number]
         return mine if {first, second} <= {u["update_id"] for u in mine} else None
 
-    mine = await wait_for(both_listed, timeout=10, what=f"the updates of {number}")
+    mine = await eventually(both_listed, timeout=10, what=f"the updates of {number}")
     for u in mine:
         check_update(u, fmt)
     assert len({u["update_id"] for u in mine}) == len(mine), "update_id is unique (FX-01)"
@@ -399,7 +391,7 @@ async def test_FX_10_upper_case_status_in_lower_case_out(gateway, fmt):
         r = await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD)
         return requests_of(r, fmt)[0]["status"] == "closed"
 
-    await wait_for(closed, timeout=10, what=f"{number} closed")
+    await eventually(closed, timeout=10, what=f"{number} closed")
 
 
 async def test_FX_11_same_update_id_is_the_same_update_and_other_content_is_refused(gateway, fmt):
@@ -497,7 +489,7 @@ async def test_SR_10_comments_closure_and_reopening_as_updates(gateway, fmt):
         got = [u for u in found if u["service_request_id"] == number]
         return got if len(got) >= count else None
 
-    got = await wait_for(lambda: mine(2), timeout=10, what=f"closure and comment of {number}")
+    got = await eventually(lambda: mine(2), timeout=10, what=f"closure and comment of {number}")
     assert [(u["status"], u["description"]) for u in got] == [
         ("closed", "Replaced the lamp"),
         ("closed", "Thanks for reporting!"),
@@ -513,7 +505,7 @@ async def test_SR_10_comments_closure_and_reopening_as_updates(gateway, fmt):
         ),
         t_reopen,
     )
-    got = await wait_for(lambda: mine(3), timeout=10, what=f"reopening of {number}")
+    got = await eventually(lambda: mine(3), timeout=10, what=f"reopening of {number}")
     assert [u["status"] for u in got] == ["closed", "closed", "reopen"]
     assert len({u["update_id"] for u in got}) == 3
     [request] = requests_of(await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD), fmt)

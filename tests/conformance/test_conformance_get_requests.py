@@ -8,6 +8,7 @@ import pytest
 from civicloop_events import Actor, Event
 from civicloop_events.payloads import ServiceRequestSubmittedV1
 from civicloop_places import public_place
+from civicloop_testing.polling import eventually
 from conformance_harness import (
     BULKY,
     CLOSED_AT,
@@ -21,7 +22,6 @@ from conformance_harness import (
     new_number,
     streetlight_fields,
     unique,
-    wait_for,
 )
 from conformance_wire import (
     CONTENT_TYPES,
@@ -77,7 +77,7 @@ async def test_TK_01_batch_token_resolves_to_its_request(gateway, fmt):
         [item] = requests_of(r, fmt)
         return item if item.get("service_request_id") else None
 
-    item = await wait_for(resolved, timeout=10, what=f"token {token} resolving")
+    item = await eventually(resolved, timeout=10, what=f"token {token} resolving")
     assert item["token"] == token
     number_ = string_id(item["service_request_id"], fmt)
     r = await gateway.get(f"requests/{number_}", fmt, jurisdiction_id=SPRINGFIELD)
@@ -310,7 +310,7 @@ async def test_SR_12_address_string_in_is_address_out(gateway, fmt):
         r = await gateway.get(f"requests/{number_}", fmt, jurisdiction_id=SPRINGFIELD)
         return requests_of(r, fmt)[0] if r.status_code == 200 else None
 
-    request = await wait_for(found, timeout=10, what=number_)
+    request = await eventually(found, timeout=10, what=number_)
     public = public_place(
         39.7817, -89.6501, "742 Evergreen Terrace", resolution=gateway.settings.public_h3_resolution
     )
@@ -374,7 +374,7 @@ async def test_SR_17_a_request_written_in_an_older_event_version_is_served(gatew
         r = await gateway.get(f"requests/{number_}", fmt, jurisdiction_id=SPRINGFIELD)
         return requests_of(r, fmt)[0] if r.status_code == 200 else None
 
-    request = await wait_for(found, timeout=10, what=number_)
+    request = await eventually(found, timeout=10, what=number_)
     check_request_object(request, fmt)
     assert (
         request["media_url"] == "https://img.example.org/v1.jpg"

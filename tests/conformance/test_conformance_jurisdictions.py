@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing.polling import eventually
 from conformance_harness import (
     POTHOLE,
     SHELBYVILLE,
@@ -22,7 +23,6 @@ from conformance_harness import (
     publish_configuration,
     run_migrations,
     running_gateway,
-    wait_for,
 )
 from conformance_wire import error_text, errors_of, read, requests_of
 
@@ -126,7 +126,7 @@ async def single_gateway(pg_admin_dsn, kafka_bootstrap, partners):
                 r = await client.get("services.json")
                 return r.status_code == 200 and {s["service_code"] for s in r.json()} == SPRINGFIELD_CODES
 
-            await wait_for(springfield_served, timeout=45, what="the single-mode gateway's catalogue")
+            await eventually(springfield_served, timeout=45, what="the single-mode gateway's catalogue")
             yield client
     finally:
         drop_database(pg_admin_dsn, dsn)

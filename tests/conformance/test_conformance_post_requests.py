@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from civicloop_testing.polling import eventually
 from conformance_harness import (
     BULKY,
     GRAFFITI,
@@ -15,7 +16,6 @@ from conformance_harness import (
     TREE,
     streetlight_fields,
     unique,
-    wait_for,
 )
 from conformance_wire import error_text, errors_of, requests_of, string_id
 
@@ -29,7 +29,7 @@ async def read_back(gateway, fmt, number):
         r = await gateway.get(f"requests/{number}", fmt, jurisdiction_id=SPRINGFIELD)
         return r if r.status_code == 200 else None
 
-    r = await wait_for(found, timeout=10, what=f"request {number}")
+    r = await eventually(found, timeout=10, what=f"request {number}")
     [request] = requests_of(r, fmt)
     return request
 

@@ -12,7 +12,8 @@ import pytest
 from civicloop_events import Actor, Event
 from civicloop_events.payloads import LocationMethod, LocationResolved
 from civicloop_places import block_address, public_place
-from conformance_harness import BULKY, POTHOLE, SPRINGFIELD, streetlight_fields, unique, wait_for
+from civicloop_testing.polling import eventually
+from conformance_harness import BULKY, POTHOLE, SPRINGFIELD, streetlight_fields, unique
 from conformance_wire import check_request_object, number, read, requests_of, string_id
 
 pytestmark = pytest.mark.integration
@@ -144,7 +145,7 @@ async def test_GEO_01_SR_15_a_resolved_location_places_an_address_only_request(g
         request = await shown()
         return request if request["lat"] is not None else None
 
-    after = await wait_for(placed, timeout=15, what=f"LocationResolved of {number_}")
+    after = await eventually(placed, timeout=15, what=f"LocationResolved of {number_}")
     assert (number(after["lat"], fmt), number(after["long"], fmt)) == (public.lat, public.long) != (lat, long)
     assert after["address"] == public.address == "2100 block of Maple Ave, Springfield"
     check_request_object(after, fmt, resolution=9)

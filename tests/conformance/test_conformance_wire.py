@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conformance_harness import POTHOLE, SPRINGFIELD, STREETLIGHT, streetlight_fields, unique, wait_for
+from civicloop_testing.polling import eventually
+from conformance_harness import POTHOLE, SPRINGFIELD, STREETLIGHT, streetlight_fields, unique
 from conformance_wire import CONTENT_TYPES, error_text, errors_of, read, requests_of
 
 pytestmark = pytest.mark.integration
@@ -115,7 +116,7 @@ async def test_G_10_non_ascii_description_round_trips(gateway, fmt):
             r = await gateway.get(f"requests/{number}", out, jurisdiction_id=SPRINGFIELD)
             return r if r.status_code == 200 else None
 
-        answer = await wait_for(found, timeout=10, what=number)
+        answer = await eventually(found, timeout=10, what=number)
         [request] = requests_of(answer, out)  # strict UTF-8 decoding happens here
         assert request["description"] == marker
         assert request["address"] == "100 block of Straße des 17. Juni, Zürich"
@@ -156,7 +157,7 @@ async def test_PR_06_xml_special_characters_are_escaped_not_reflected(gateway):
         r = await gateway.get(f"requests/{number}", "xml", jurisdiction_id=SPRINGFIELD)
         return r if r.status_code == 200 else None
 
-    answer = await wait_for(found, timeout=10, what=number)
+    answer = await eventually(found, timeout=10, what=number)
     assert requests_of(answer, "xml")[0]["description"] == marker
 
 

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 import pytest_asyncio
-from civicloop_events import Actor, Event, ServiceDefined
-from civicloop_events.producer import EventProducer
+from civicloop_events import ServiceDefined
+from civicloop_testing.events import config_event, publish_events
 from civicloop_testing.processes import ServiceProcess, script
 
 pytestmark = pytest.mark.integration
@@ -28,18 +28,8 @@ SERVICES = [
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def environment(fresh_database_dsn, fresh_topics, kafka_bootstrap):
-    producer = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
-    await producer.start()
-    await producer.publish(
-        Event.create(
-            ServiceDefined(service_code="pothole", service_name="Pothole"),
-            request_id=None,
-            jurisdiction_id="demo",
-            actor=Actor(kind="system", id="tests"),
-            source="admin",
-        )
-    )
-    await producer.stop()
+    pothole = config_event(ServiceDefined(service_code="pothole", service_name="Pothole"))
+    await publish_events(kafka_bootstrap, fresh_topics.jurisdiction_config, [pothole])
     return {
         **os.environ,
         "CIVICLOOP_PG_DSN": fresh_database_dsn,

@@ -8,29 +8,27 @@ wired only through Kafka.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from civicloop_events import Actor, Event, ServiceAreaDefined, ServiceDefined
-from civicloop_events.producer import EventProducer
+from civicloop_events import ServiceAreaDefined, ServiceDefined
 from civicloop_geo.adapters.gazetteer_loader import AddressRecord, load_address_points
 from civicloop_geo.database import migrate as migrate_geo
 from civicloop_geo.domain.addresses import parse_address
 from civicloop_geo.entrypoints.http import create_app as create_geo
 from civicloop_geo.settings import GeoSettings
-from civicloop_intake import database as intake_database
 from civicloop_intake.entrypoints.http import create_app as create_intake
-from civicloop_intake.settings import Environment, IntakeSettings
-from civicloop_projections.entrypoints.http import MIGRATIONS as PROJECTION_MIGRATIONS
 from civicloop_projections.entrypoints.http import create_app as create_projections
-from civicloop_projections.settings import SCHEMA as PROJECTION_SCHEMA
-from civicloop_projections.settings import ProjectionSettings
-from civicloop_runtime import migrations
 from civicloop_runtime.db import open_pool
+from civicloop_testing.polling import eventually
+from e2e_world import (
+    migrated_intake,
+    migrated_projections,
+    publish_configuration,
+    serving,
+    shared_settings,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -43,28 +41,12 @@ WARD = {
 }
 
 
-async def eventually(probe: Callable[[], Awaitable[Any]], *, what: str, timeout: float = 45) -> Any:
-    try:
-        async with asyncio.timeout(timeout):
-            while not (found := await probe()):
-                await asyncio.sleep(0.2)
-            return found
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
-
-
 async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_topics, kafka_bootstrap):
-    common = {
-        "pg_dsn": fresh_database_dsn,
-        "kafka_bootstrap": kafka_bootstrap,
-        "topic_prefix": fresh_topics.prefix,
-        "topic_partitions": fresh_topics.partitions,
-    }
-    intake_settings = IntakeSettings(env=Environment.test, **common)
-    projection_settings = ProjectionSettings(**common)
-    geo_settings = GeoSettings(**common, cluster_sweep_interval_s=3600)
-    intake_database.migrate(intake_settings.sqlalchemy_url)
-    migrations.upgrade(projection_settings.sqlalchemy_url, PROJECTION_MIGRATIONS, PROJECTION_SCHEMA)
+    intake_settings = migrated_intake(fresh_database_dsn, fresh_topics, kafka_bootstrap)
+    projection_settings = migrated_projections(fresh_database_dsn, fresh_topics, kafka_bootstrap)
+    geo_settings = GeoSettings(
+        **shared_settings(fresh_database_dsn, fresh_topics, kafka_bootstrap), cluster_sweep_interval_s=3600
+    )
     migrate_geo(geo_settings.sqlalchemy_url)
 
     pool = await open_pool(fresh_database_dsn, name="e2e-gazetteer")
@@ -80,35 +62,26 @@ async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_
         )
     finally:
         await pool.close()
-    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
-    await config.start()
-    admin = Actor(kind="system", id="e2e")
-    for payload in (
+    await publish_configuration(
+        kafka_bootstrap,
+        fresh_topics,
         ServiceDefined(service_code="pothole", service_name="Pothole", group="roads"),
         ServiceAreaDefined(
             area_id="nc-44", name="Greater Echo Park Elysian", kind="neighborhood_council", geometry=WARD
         ),
-    ):
-        await config.publish(
-            Event.create(payload, request_id=None, jurisdiction_id="demo", actor=admin, source="admin")
-        )
-    await config.stop()
+    )
 
     apps = (create_intake(intake_settings), create_geo(geo_settings), create_projections(projection_settings))
-    async with (
-        LifespanManager(apps[0], startup_timeout=60) as i,
-        LifespanManager(apps[1], startup_timeout=60),
-        LifespanManager(apps[2], startup_timeout=60) as p,
-    ):
-        intake = httpx.AsyncClient(transport=httpx.ASGITransport(app=i.app), base_url="http://intake")
-        agent = httpx.AsyncClient(transport=httpx.ASGITransport(app=p.app), base_url="http://projections")
+    async with serving(
+        (apps[0], "http://intake"), (apps[1], "http://geo"), (apps[2], "http://projections")
+    ) as (intake, _, agent):
 
         async def submit(body: dict) -> str:
             async def accepted() -> httpx.Response | None:  # intake learns the catalogue from the log
                 r = await intake.post("/api/v1/requests", json={"service_code": "pothole", **body})
                 return r if r.status_code == 201 else None
 
-            answer = await eventually(accepted, what="intake to accept")
+            answer = await eventually(accepted, what="intake to accept", interval=0.2)
             return answer.json()["request_number"]
 
         async def agent_view(number: str, ready: Callable[[dict], bool], what: str) -> dict:
@@ -116,7 +89,7 @@ async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_
                 r = await agent.get(f"/api/v1/agent/requests/{number}")
                 return r.json() if r.status_code == 200 and ready(r.json()) else None
 
-            return await eventually(probe, what=what)
+            return await eventually(probe, what=what, interval=0.2)
 
         by_address = await submit(
             {

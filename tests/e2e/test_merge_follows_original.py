@@ -6,21 +6,14 @@ Both services run in this process as their real ASGI apps (lifespans, consumers,
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from civicloop_events import Actor, Event, ServiceDefined, StatusChanged
-from civicloop_events.producer import EventProducer
-from civicloop_intake import database as intake_database
+from civicloop_events import ServiceDefined, StatusChanged
 from civicloop_intake.entrypoints.http import create_app as create_intake
-from civicloop_intake.settings import Environment, IntakeSettings
-from civicloop_projections.entrypoints.http import MIGRATIONS as PROJECTION_MIGRATIONS
 from civicloop_projections.entrypoints.http import create_app as create_projections
-from civicloop_projections.settings import SCHEMA as PROJECTION_SCHEMA
-from civicloop_projections.settings import ProjectionSettings
-from civicloop_runtime import migrations
+from civicloop_testing.events import agent_event, publish_events
+from civicloop_testing.polling import eventually
+from e2e_world import migrated_intake, migrated_projections, publish_configuration, serving
 
 pytestmark = pytest.mark.integration
 
@@ -38,48 +31,27 @@ def report(description: str, phone: str) -> dict:
 async def test_a_merged_request_follows_its_original_to_closure(
     fresh_database_dsn, fresh_topics, kafka_bootstrap
 ):
-    common = {
-        "pg_dsn": fresh_database_dsn,
-        "kafka_bootstrap": kafka_bootstrap,
-        "topic_prefix": fresh_topics.prefix,
-        "topic_partitions": fresh_topics.partitions,
-    }
-    intake_settings = IntakeSettings(env=Environment.test, **common)
-    projection_settings = ProjectionSettings(**common)
-    intake_database.migrate(intake_settings.sqlalchemy_url)
-    migrations.upgrade(projection_settings.sqlalchemy_url, PROJECTION_MIGRATIONS, PROJECTION_SCHEMA)
-
-    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
-    await config.start()
-    await config.publish(
-        Event.create(
-            ServiceDefined(service_code="pothole", service_name="Pothole"),
-            request_id=None,
-            jurisdiction_id="demo",
-            actor=Actor(kind="system", id="e2e"),
-            source="admin",
-        )
+    intake_settings = migrated_intake(fresh_database_dsn, fresh_topics, kafka_bootstrap)
+    projection_settings = migrated_projections(fresh_database_dsn, fresh_topics, kafka_bootstrap)
+    await publish_configuration(
+        kafka_bootstrap, fresh_topics, ServiceDefined(service_code="pothole", service_name="Pothole")
     )
-    await config.stop()
 
     intake_app, projections_app = create_intake(intake_settings), create_projections(projection_settings)
-    async with (
-        LifespanManager(intake_app, startup_timeout=60) as i,
-        LifespanManager(projections_app, startup_timeout=60) as p,
+    async with serving((intake_app, "http://intake"), (projections_app, "http://projections")) as (
+        intake,
+        agent,
     ):
-        intake = httpx.AsyncClient(transport=httpx.ASGITransport(app=i.app), base_url="http://intake")
-        agent = httpx.AsyncClient(transport=httpx.ASGITransport(app=p.app), base_url="http://projections")
-
         # intake learns the catalogue from the log; until then the code is unknown (422)
-        async with asyncio.timeout(30):
-            while (
-                r := await intake.post(
-                    "/api/v1/requests",
-                    json=report("the first report", "(213) 555-0101"),
-                    headers={"Idempotency-Key": "e2e-merge-1"},
-                )
-            ).status_code == 422:
-                await asyncio.sleep(0.1)
+        async def catalogued() -> httpx.Response | None:
+            r = await intake.post(
+                "/api/v1/requests",
+                json=report("the first report", "(213) 555-0101"),
+                headers={"Idempotency-Key": "e2e-merge-1"},
+            )
+            return None if r.status_code == 422 else r
+
+        r = await eventually(catalogued, timeout=30, what="intake to learn the catalogue", interval=0.1)
         assert r.status_code == 201, r.text
         original = r.json()["request_number"]
         r = await intake.post("/api/v1/requests", json=report("the same hole again", "(213) 555-0102"))
@@ -94,18 +66,16 @@ async def test_a_merged_request_follows_its_original_to_closure(
         assert merge.status_code == 201, merge.text
         assert merge.json()["merged_into"] == original
 
-        producer = EventProducer(kafka_bootstrap, fresh_topics.request_events)
-        await producer.start()
-        closed = await producer.publish(
-            Event.create(
-                StatusChanged(status="closed", previous_status="open", public_note="Filled and sealed"),
-                request_id=original,
-                jurisdiction_id="demo",
-                actor=Actor(kind="agent", id="agent-3"),
-                source="agent",
-            )
+        [closed] = await publish_events(
+            kafka_bootstrap,
+            fresh_topics.request_events,
+            [
+                agent_event(
+                    StatusChanged(status="closed", previous_status="open", public_note="Filled and sealed"),
+                    request_id=original,
+                )
+            ],
         )
-        await producer.stop()
 
         # The agent view: the duplicate names its original, the original is closed and lists its duplicate.
         view = await agent.get(
@@ -138,5 +108,3 @@ async def test_a_merged_request_follows_its_original_to_closure(
         assert [h["kind"] for h in body["history"]] == ["merged"]
         for private in ("the first report", "5550101", "555-0101", "agents-only remark"):
             assert private not in track.text
-        await intake.aclose()
-        await agent.aclose()

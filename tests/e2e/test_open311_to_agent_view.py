@@ -4,25 +4,21 @@ apps in this process, wired only through the real broker, each with its own sche
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from civicloop_events import Actor, Event, ServiceDefined, StatusChanged
+from civicloop_events import ServiceDefined, StatusChanged
 from civicloop_events.payloads import PartnerAuthorised
-from civicloop_events.producer import EventProducer
 from civicloop_gateway.database import migrate as migrate_gateway
 from civicloop_gateway.entrypoints.http import create_app as create_gateway
 from civicloop_gateway.settings import GatewaySettings
-from civicloop_projections.entrypoints.http import MIGRATIONS as PROJECTION_MIGRATIONS
 from civicloop_projections.entrypoints.http import create_app as create_projections
-from civicloop_projections.settings import SCHEMA as PROJECTION_SCHEMA
-from civicloop_projections.settings import ProjectionSettings
-from civicloop_runtime import migrations
+from civicloop_testing.events import agent_event, publish_events
+from civicloop_testing.polling import eventually
+from e2e_world import migrated_projections, publish_configuration, serving, shared_settings
 
 pytestmark = pytest.mark.integration
 
@@ -30,22 +26,15 @@ pytestmark = pytest.mark.integration
 async def test_open311_submission_is_credited_to_the_partner_and_hears_status_changes(
     fresh_database_dsn, fresh_topics, kafka_bootstrap
 ):
-    common = {
-        "pg_dsn": fresh_database_dsn,
-        "kafka_bootstrap": kafka_bootstrap,
-        "topic_prefix": fresh_topics.prefix,
-        "topic_partitions": fresh_topics.partitions,
-    }
+    common = shared_settings(fresh_database_dsn, fresh_topics, kafka_bootstrap)
     gateway_settings = GatewaySettings(env="test", default_jurisdiction_id="demo", **common)
-    projection_settings = ProjectionSettings(**common)
+    projection_settings = migrated_projections(fresh_database_dsn, fresh_topics, kafka_bootstrap)
     migrate_gateway(gateway_settings.sqlalchemy_url)
-    migrations.upgrade(projection_settings.sqlalchemy_url, PROJECTION_MIGRATIONS, PROJECTION_SCHEMA)
 
     key = f"o311_e2etest_{secrets.token_urlsafe(32)}"
-    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
-    await config.start()
-    admin = Actor(kind="system", id="e2e")
-    for payload in (
+    await publish_configuration(
+        kafka_bootstrap,
+        fresh_topics,
         ServiceDefined(service_code="pothole", service_name="Pothole"),
         PartnerAuthorised(
             client_id="fixmystreet",
@@ -53,19 +42,13 @@ async def test_open311_submission_is_credited_to_the_partner_and_hears_status_ch
             key_id="e2etest",
             key_sha256=hashlib.sha256(key.encode()).hexdigest(),
         ),
-    ):
-        await config.publish(
-            Event.create(payload, request_id=None, jurisdiction_id="demo", actor=admin, source="admin")
-        )
-    await config.stop()
+    )
 
     gateway_app, projections_app = create_gateway(gateway_settings), create_projections(projection_settings)
-    async with (
-        LifespanManager(gateway_app, startup_timeout=60) as g,
-        LifespanManager(projections_app, startup_timeout=60) as p,
+    async with serving((gateway_app, "http://gw/open311/v2"), (projections_app, "http://projections")) as (
+        open311,
+        agent,
     ):
-        open311 = httpx.AsyncClient(transport=httpx.ASGITransport(app=g.app), base_url="http://gw/open311/v2")
-        agent = httpx.AsyncClient(transport=httpx.ASGITransport(app=p.app), base_url="http://projections")
         form = {
             "api_key": key,
             "service_code": "pothole",
@@ -75,34 +58,40 @@ async def test_open311_submission_is_credited_to_the_partner_and_hears_status_ch
             "email": "resident@example.org",
             "first_name": "Ana",
         }
-        async with asyncio.timeout(30):  # the gateway learns its catalogue and partners from the log
-            while (r := await open311.post("/requests.json", data=form)).status_code in (403, 404):
-                await asyncio.sleep(0.1)
+
+        async def configured() -> (
+            httpx.Response | None
+        ):  # the gateway learns its catalogue and partners from the log
+            r = await open311.post("/requests.json", data=form)
+            return None if r.status_code in (403, 404) else r
+
+        r = await eventually(
+            configured, timeout=30, what="the gateway to learn its configuration", interval=0.1
+        )
         assert r.status_code == 200, r.text
         number = r.json()[0]["service_request_id"]
 
-        async with asyncio.timeout(15):
-            while (view := await agent.get(f"/api/v1/agent/requests/{number}")).status_code != 200:
-                await asyncio.sleep(0.1)
+        async def projected() -> httpx.Response | None:
+            view = await agent.get(f"/api/v1/agent/requests/{number}")
+            return view if view.status_code == 200 else None
+
+        view = await eventually(projected, timeout=15, what=f"{number} in the agent view", interval=0.1)
         assert view.json()["source"] == "open311:fixmystreet"
         assert view.json()["history"][0]["actor"] == {"kind": "partner", "id": "fixmystreet"}
 
-        producer = EventProducer(kafka_bootstrap, fresh_topics.request_events)
-        await producer.start()
-        await producer.publish(
-            Event.create(
-                StatusChanged(status="closed", previous_status="open", public_note="Filled this morning"),
-                request_id=number,
-                jurisdiction_id="demo",
-                actor=Actor(kind="agent", id="agent-9"),
-                source="agent",
-            )
+        status_change = StatusChanged(
+            status="closed", previous_status="open", public_note="Filled this morning"
         )
-        await producer.stop()
+        await publish_events(
+            kafka_bootstrap,
+            fresh_topics.request_events,
+            [agent_event(status_change, request_id=number, agent="agent-9")],
+        )
 
-        async with asyncio.timeout(15):
-            while (await open311.get(f"/requests/{number}.json")).json()[0]["status"] != "closed":
-                await asyncio.sleep(0.1)
+        async def closed() -> bool:
+            return (await open311.get(f"/requests/{number}.json")).json()[0]["status"] == "closed"
+
+        await eventually(closed, timeout=15, what=f"{number} closed in Open311", interval=0.1)
         request = (await open311.get(f"/requests/{number}.json")).json()[0]
         assert request["status_notes"] == "Filled this morning"
         now = datetime.now(UTC)
@@ -119,5 +108,3 @@ async def test_open311_submission_is_credited_to_the_partner_and_hears_status_ch
         assert [(u["status"], u["description"]) for u in mine] == [("closed", "Filled this morning")]
         for text in ("resident@example.org", "Ana"):
             assert text not in (await open311.get(f"/requests/{number}.xml")).text
-        await open311.aclose()
-        await agent.aclose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from civicloop_events.payloads import (
     MergedAsDuplicate,
     UnresolvedReason,
 )
+from civicloop_events.payloads.base import EventPayload
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
 from civicloop_geo.adapters.gazetteer_loader import AddressRecord, load_address_points
@@ -39,6 +40,9 @@ from civicloop_geo.domain.addresses import parse_address
 from civicloop_geo.settings import GeoSettings
 from civicloop_runtime.db import open_pool
 from civicloop_testing import read_all_records
+from civicloop_testing.events import agent_event, config_event, publish_events
+from civicloop_testing.lifecycle import started
+from civicloop_testing.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +60,23 @@ def box(south: float, west: float, north: float, east: float) -> dict[str, Any]:
         "type": "Polygon",
         "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
     }
+
+
+def ward(area_id: str, name: str) -> ServiceAreaDefined:
+    """A ward around (LAT, LONG), about two kilometres across."""
+    return ServiceAreaDefined(
+        area_id=area_id,
+        name=name,
+        kind="ward",
+        geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
+    )
+
+
+async def publish_configuration(
+    kafka_bootstrap: str, topics: Topics, payloads: Iterable[EventPayload]
+) -> None:
+    events = [config_event(payload, jurisdiction_id=J) for payload in payloads]
+    await publish_events(kafka_bootstrap, topics.jurisdiction_config, events)
 
 
 def settings_for(dsn: str, topics: Topics, kafka_bootstrap: str) -> GeoSettings:
@@ -88,12 +109,11 @@ async def geo_events(kafka_bootstrap: str, topics: Topics) -> list[Event[Any]]:
 
 
 async def wait_for_geo_events(kafka_bootstrap: str, topics: Topics, count: int) -> list[Event[Any]]:
-    async with asyncio.timeout(90):
-        while True:
-            events = await geo_events(kafka_bootstrap, topics)
-            if len(events) >= count:
-                return events
-            await asyncio.sleep(0.3)
+    async def enough() -> list[Event[Any]] | None:
+        events = await geo_events(kafka_bootstrap, topics)
+        return events if len(events) >= count else None
+
+    return await eventually(enough, timeout=90, what=f"{count} events from geo", interval=0.3)
 
 
 def submission(number: str, location: Location, *, code: str = "pothole", at: datetime) -> Event[Any]:
@@ -126,26 +146,16 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
     finally:
         await pool.close()
 
-    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
+    configuration = [
+        ServiceDefined(service_code="pothole", service_name="Pothole", group="roads"),
+        ServiceDefined(service_code="sinkhole", service_name="Sinkhole", group="roads"),
+        ward("ward-1", "Ward 1"),
+    ]
+    await publish_configuration(kafka_bootstrap, fresh_topics, configuration)
     requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
-    await config.start()
     await requests.start()
-    admin = Actor(kind=ActorKind.system, id="tests")
     t0 = datetime.now(UTC) - timedelta(hours=1)
     try:
-        for payload in (
-            ServiceDefined(service_code="pothole", service_name="Pothole", group="roads"),
-            ServiceDefined(service_code="sinkhole", service_name="Sinkhole", group="roads"),
-            ServiceAreaDefined(
-                area_id="ward-1",
-                name="Ward 1",
-                kind="ward",
-                geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
-            ),
-        ):
-            await config.publish(
-                Event.create(payload, request_id=None, jurisdiction_id=J, actor=admin, source="admin")
-            )
         # Published before geo starts, as on a fresh start or a replay: geo folds the configuration on the log
         # before it places any request, or it would place them against no areas at all.
         await requests.publish(submission("GEOE-0001", Location(lat=LAT, long=LONG), at=t0))
@@ -170,7 +180,6 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
             )
             events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 7)
     finally:
-        await config.stop()
         await requests.stop()
 
     by = {(e.request_id, type(e.payload)): e for e in events}
@@ -227,9 +236,9 @@ async def test_submissions_are_placed_flagged_and_checked_for_duplicates_once(
         }
     )
     async with running(replay) as geo:
-        async with asyncio.timeout(30):
-            while await _placed(geo) < 4:
-                await asyncio.sleep(0.2)
+        await eventually(
+            lambda: _placed_at_least(geo, 4), timeout=30, what="4 placements replayed", interval=0.2
+        )
         await asyncio.sleep(1.0)
     again = await geo_events(kafka_bootstrap, fresh_topics)
     assert {e.event_id for e in again} == {e.event_id for e in events}
@@ -241,6 +250,10 @@ async def _placed(geo: Geo) -> int:
             "select count(*) from geo.inbox where consumer = %s", (geo.settings.requests_consumer_name,)
         )
         return (await cur.fetchone())[0]
+
+
+async def _placed_at_least(geo: Geo, n: int) -> bool:
+    return await _placed(geo) >= n
 
 
 async def test_a_merged_request_is_no_longer_a_candidate(
@@ -261,17 +274,16 @@ async def test_a_merged_request_is_no_longer_a_candidate(
             )
             await wait_for_geo_events(kafka_bootstrap, fresh_topics, 3)
             await requests.publish(
-                Event.create(
+                agent_event(
                     MergedAsDuplicate(original_request_id="GEOM-0001"),
                     request_id="GEOM-0002",
+                    agent="a1",
                     jurisdiction_id=J,
-                    actor=Actor(kind=ActorKind.agent, id="a1"),
-                    source="agent",
                 )
             )
-            async with asyncio.timeout(30):
-                while not await _merged(geo, "GEOM-0002"):
-                    await asyncio.sleep(0.1)
+            await eventually(
+                lambda: _merged(geo, "GEOM-0002"), timeout=30, what="GEOM-0002 merged", interval=0.1
+            )
             await requests.publish(
                 submission("GEOM-0003", Location(lat=LAT, long=LONG), at=t0 + timedelta(minutes=2))
             )
@@ -300,42 +312,17 @@ async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
 ) -> None:
     """A replay or a first start finds both topics full: the areas must be folded before anything is placed."""
     settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
-    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
-    requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
-    await config.start()
-    await requests.start()
-    admin = Actor(kind=ActorKind.system, id="tests")
-    try:
-        for i in range(300):  # a county's worth of boundaries ahead of the one that matters
-            south = LAT + 1 + i * 0.01
-            await config.publish(
-                Event.create(
-                    ServiceAreaDefined(
-                        area_id=f"far-{i}",
-                        name=f"Far {i}",
-                        kind="block_group",
-                        geometry=box(south, LONG, south + 0.005, LONG + 0.005),
-                    ),
-                    request_id=None,
-                    jurisdiction_id=J,
-                    actor=admin,
-                    source="admin",
-                )
-            )
-        await config.publish(
-            Event.create(
-                ServiceAreaDefined(
-                    area_id="ward-9",
-                    name="Ward 9",
-                    kind="ward",
-                    geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
-                ),
-                request_id=None,
-                jurisdiction_id=J,
-                actor=admin,
-                source="admin",
-            )
+    far = [  # a county's worth of boundaries ahead of the one that matters
+        ServiceAreaDefined(
+            area_id=f"far-{i}",
+            name=f"Far {i}",
+            kind="block_group",
+            geometry=box(LAT + 1 + i * 0.01, LONG, LAT + 1 + i * 0.01 + 0.005, LONG + 0.005),
         )
+        for i in range(300)
+    ]
+    await publish_configuration(kafka_bootstrap, fresh_topics, [*far, ward("ward-9", "Ward 9")])
+    async with started(EventProducer(kafka_bootstrap, fresh_topics.request_events)) as requests:
         for n in range(1, 6):
             await requests.publish(
                 submission(f"GEOF-000{n}", Location(lat=LAT, long=LONG), at=datetime.now(UTC))
@@ -343,9 +330,6 @@ async def test_on_a_fresh_start_requests_wait_for_the_configuration_on_the_log(
         async with running(settings):
             # Five placements, each with duplicates of the others placed before it: 5 + 4 events in all.
             events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 9)
-    finally:
-        await config.stop()
-        await requests.stop()
     placed = [e.payload for e in events if isinstance(e.payload, LocationResolved)]
     assert len(placed) == 5
     assert all(p.inside_jurisdiction and [a.area_id for a in p.service_areas] == ["ward-9"] for p in placed)
@@ -355,42 +339,21 @@ async def test_an_agent_places_by_hand_what_geo_could_not(
     fresh_geo_dsn: str, fresh_topics: Topics, kafka_bootstrap: str
 ) -> None:
     settings = settings_for(fresh_geo_dsn, fresh_topics, kafka_bootstrap)
-    config = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
+    await publish_configuration(kafka_bootstrap, fresh_topics, [ward("ward-3", "Ward 3")])
     requests = EventProducer(kafka_bootstrap, fresh_topics.request_events)
-    await config.start()
-    await requests.start()
-    try:
-        await config.publish(
-            Event.create(
-                ServiceAreaDefined(
-                    area_id="ward-3",
-                    name="Ward 3",
-                    kind="ward",
-                    geometry=box(LAT - 0.01, LONG - 0.01, LAT + 0.01, LONG + 0.01),
-                ),
-                request_id=None,
-                jurisdiction_id=J,
-                actor=Actor(kind=ActorKind.system, id="tests"),
-                source="admin",
-            )
+    async with started(requests), running(settings):
+        await requests.publish(
+            submission("GEOC-0001", Location(address_string="behind the old mill"), at=datetime.now(UTC))
         )
-        async with running(settings):
-            await requests.publish(
-                submission("GEOC-0001", Location(address_string="behind the old mill"), at=datetime.now(UTC))
-            )
-            [unresolved] = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 1)
-            fix = Event.create(
-                LocationCorrected(lat=LAT, long=LONG, address="120 S MAIN ST", note="called back"),
-                request_id="GEOC-0001",
-                jurisdiction_id=J,
-                actor=Actor(kind=ActorKind.agent, id="a1"),
-                source="agent",
-            )
-            await requests.publish(fix)
-            events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 2)
-    finally:
-        await config.stop()
-        await requests.stop()
+        [unresolved] = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 1)
+        fix = agent_event(
+            LocationCorrected(lat=LAT, long=LONG, address="120 S MAIN ST", note="called back"),
+            request_id="GEOC-0001",
+            agent="a1",
+            jurisdiction_id=J,
+        )
+        await requests.publish(fix)
+        events = await wait_for_geo_events(kafka_bootstrap, fresh_topics, 2)
     assert isinstance(unresolved.payload, LocationUnresolved)
     [placed] = [e for e in events if isinstance(e.payload, LocationResolved)]
     assert placed.causation_id == fix.event_id

@@ -5,7 +5,6 @@ from civicloop_events import (
     Actor,
     ActorKind,
     CommentAdded,
-    Event,
     Location,
     SealedPersonalData,
     ServiceRequestSubmitted,
@@ -25,19 +24,16 @@ from civicloop_events.payloads import (
     Routed,
 )
 from civicloop_intake.domain.tracking import ExternalReference, HistoryKind, PlaceArea, fold
+from civicloop_testing.events import request_event
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SEALED = SealedPersonalData(resident_id=uuid4(), nonce="bm9uY2U=", ciphertext="c2VhbGVk")
 
 
 def event(payload, minutes=0, number="7K3D-Q9XA"):
-    return Event.create(
-        payload,
-        request_id=number,
-        jurisdiction_id="demo",
-        actor=Actor(kind=ActorKind.agent),
-        source="agent",
-        occurred_at=T0 + timedelta(minutes=minutes),
+    when = T0 + timedelta(minutes=minutes)
+    return request_event(
+        payload, request_id=number, actor=Actor(kind=ActorKind.agent), source="agent", occurred_at=when
     )
 
 

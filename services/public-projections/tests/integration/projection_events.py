@@ -17,6 +17,7 @@ from civicloop_events import (
 )
 from civicloop_events.payloads import ServiceRequestSubmitted
 from civicloop_events.personal_data import SealedPersonalData
+from civicloop_testing.events import request_event
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 RESIDENT = Actor(kind="resident")
@@ -44,6 +45,19 @@ def sealed_contact() -> SealedPersonalData:
     )
 
 
+def on_request(
+    payload, number: str | None, jurisdiction: str, actor: Actor, source: str, minutes: float
+) -> Event:
+    return request_event(
+        payload,
+        request_id=number,
+        actor=actor,
+        source=source,
+        jurisdiction_id=jurisdiction,
+        occurred_at=at(minutes),
+    )
+
+
 def submitted(
     number: str,
     jurisdiction: str,
@@ -66,14 +80,7 @@ def submitted(
         contact=contact,
         preferred_channel="sms" if contact else "none",
     )
-    return Event.create(
-        payload,
-        request_id=number,
-        jurisdiction_id=jurisdiction,
-        actor=RESIDENT,
-        source="web",
-        occurred_at=at(minutes),
-    )
+    return on_request(payload, number, jurisdiction, RESIDENT, "web", minutes)
 
 
 def status_changed(
@@ -91,48 +98,21 @@ def status_changed(
         external_status_code=external_status_code,
         public_note=f"now {status}",
     )
-    return Event.create(
-        payload,
-        request_id=number,
-        jurisdiction_id=jurisdiction,
-        actor=AGENT,
-        source="agent",
-        occurred_at=at(minutes),
-    )
+    return on_request(payload, number, jurisdiction, AGENT, "agent", minutes)
 
 
 def comment(number: str, jurisdiction: str, text: str = "crew on the way", *, minutes: int = 1) -> Event:
-    return Event.create(
-        CommentAdded(text=text),
-        request_id=number,
-        jurisdiction_id=jurisdiction,
-        actor=AGENT,
-        source="agent",
-        occurred_at=at(minutes),
-    )
+    return on_request(CommentAdded(text=text), number, jurisdiction, AGENT, "agent", minutes)
 
 
 def outbound(number: str, jurisdiction: str, payload, *, minutes: int = 1) -> Event:
     """An event of sending a request to its body (routing, attempts, references, imports)."""
-    return Event.create(
-        payload,
-        request_id=number,
-        jurisdiction_id=jurisdiction,
-        actor=SYSTEM,
-        source="outbound",
-        occurred_at=at(minutes),
-    )
+    return on_request(payload, number, jurisdiction, SYSTEM, "outbound", minutes)
 
 
 def service_defined(jurisdiction: str, code: str, name: str) -> Event:
-    return Event.create(
-        ServiceDefined(service_code=code, service_name=name, group="Streets"),
-        request_id=None,
-        jurisdiction_id=jurisdiction,
-        actor=SYSTEM,
-        source="admin",
-        occurred_at=at(-60),
-    )
+    payload = ServiceDefined(service_code=code, service_name=name, group="Streets")
+    return on_request(payload, None, jurisdiction, SYSTEM, "admin", -60)
 
 
 def square(min_long: float, min_lat: float, size: float) -> dict:
@@ -157,11 +137,4 @@ def area_defined(
     payload = ServiceAreaDefined(
         area_id=area_id, name=name or area_id.title(), kind=kind, geometry=geometry, source="test boundaries"
     )
-    return Event.create(
-        payload,
-        request_id=None,
-        jurisdiction_id=jurisdiction,
-        actor=SYSTEM,
-        source="admin",
-        occurred_at=at(-30),
-    )
+    return on_request(payload, None, jurisdiction, SYSTEM, "admin", -30)

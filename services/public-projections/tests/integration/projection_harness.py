@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from civicloop_events import Event, UnknownEventType, decode_event
@@ -19,6 +19,7 @@ from civicloop_projections.bootstrap import Projections, bootstrap
 from civicloop_projections.entrypoints.http import MIGRATIONS, create_app
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 from civicloop_runtime import migrations
+from civicloop_testing.polling import eventually
 from httpx import ASGITransport, AsyncClient
 
 
@@ -72,17 +73,6 @@ async def consumers_running(projections: Projections) -> AsyncIterator[None]:
         await projections.consumers.stop()
 
 
-async def wait_for(
-    condition: Callable[[], Awaitable[bool]], *, timeout: float = 30, what: str = "condition"
-) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not await condition():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
-
-
 async def caught_up(projections: Projections, consumer: str, topic: str, positions: list[Position]) -> None:
     """Wait until `consumer` has applied every position given (the last event of each partition suffices)."""
     last: dict[int, int] = {}
@@ -94,7 +84,7 @@ async def caught_up(projections: Projections, consumer: str, topic: str, positio
             stored = await read_positions(conn, SCHEMA, consumer, topic)
         return all(stored.get(partition, 0) > offset for partition, offset in last.items())
 
-    await wait_for(applied, what=f"{consumer} at {last}")
+    await eventually(applied, what=f"{consumer} at {last}")
 
 
 async def agent_caught_up(projections: Projections, positions: list[Position]) -> None:
@@ -164,3 +154,11 @@ def env_for(settings: ProjectionSettings) -> dict[str, str]:
         **{f"CIVICLOOP_{n.upper()}": str(getattr(settings, n)) for n in names},
         "CIVICLOOP_LOG_LEVEL": "WARNING",
     }
+
+
+async def query_plan(dsn: str, statement: str, params: Any) -> str:
+    """The plan PostgreSQL picks for `statement` when it may not scan a table sequentially (is an index used?)."""
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await conn.execute("set enable_seqscan = off")
+        cur = await conn.execute(f"explain {statement}", params)
+        return "\n".join(row[0] for row in await cur.fetchall())

@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
 import pytest
 import pytest_asyncio
 from civicloop_events.payloads import ServiceRequestSubmitted
@@ -14,6 +13,8 @@ from civicloop_events.producer import EventProducer
 from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter, Bbox
 from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing.events import publish_events
+from civicloop_testing.polling import eventually
 from httpx import AsyncClient
 from projection_events import (
     area_defined,
@@ -24,7 +25,7 @@ from projection_events import (
     status_changed,
     submitted,
 )
-from projection_harness import api_client, migrate, settings_for, wait_for
+from projection_harness import api_client, migrate, query_plan, settings_for
 
 pytestmark = pytest.mark.integration
 NOT_FOUND_WAIT_S = 1.0
@@ -47,18 +48,15 @@ async def dataset(pg_admin_dsn, kafka_bootstrap):
     topics = await make_topics(kafka_bootstrap)
     settings = settings_for(dsn, topics, kafka_bootstrap, read_your_writes_timeout_s=NOT_FOUND_WAIT_S)
     j, other = new_jurisdiction(), new_jurisdiction()
-    config = EventProducer(kafka_bootstrap, topics.jurisdiction_config)
     producer = EventProducer(kafka_bootstrap, topics.request_events)
-    await config.start()
     await producer.start()
-    for event in (
+    configuration = [
         service_defined(j, "pothole", "Pothole"),
         service_defined(j, "graffiti", "Graffiti Removal"),
         area_defined(j, "north", square(-118.3, 34.1, 0.1)),
         area_defined(j, "south", square(-118.3, 34.0, 0.1), kind="ward"),
-    ):
-        await config.publish(event)
-    await config.stop()
+    ]
+    await publish_events(kafka_bootstrap, topics.jurisdiction_config, configuration)
 
     n = {
         label: new_number()
@@ -95,8 +93,8 @@ async def dataset(pg_admin_dsn, kafka_bootstrap):
             return len(areas.json()["items"]) == 2
 
         # The two consumers run side by side: wait for both before asserting names and areas.
-        await wait_for(everything_projected, what="the dataset")
-        await wait_for(catalogue_projected, what="the catalogue")
+        await eventually(everything_projected, what="the dataset")
+        await eventually(catalogue_projected, what="the catalogue")
         yield Dataset(client, dsn, producer, j, other, n, tied)
     await producer.stop()
     drop_database(pg_admin_dsn, dsn)
@@ -304,10 +302,7 @@ async def test_operations_endpoints(dataset):
 
 async def test_a_bounding_box_is_served_by_the_planar_gist_index(dataset):
     where, params = filter_sql(AgentRequestFilter(bbox=Bbox.parse("-118.3,34.1,-118.2,34.2")), None)
-    async with await psycopg.AsyncConnection.connect(dataset.dsn, autocommit=True) as conn:
-        await conn.execute("set enable_seqscan = off")
-        cur = await conn.execute(
-            f"explain select request_number from projections.agent_requests{where}", params
-        )
-        plan = "\n".join(row[0] for row in await cur.fetchall())
+    plan = await query_plan(
+        dataset.dsn, f"select request_number from projections.agent_requests{where}", params
+    )
     assert "agent_requests_location_planar" in plan, plan

@@ -9,8 +9,9 @@ from collections import Counter
 
 import pytest
 import pytest_asyncio
+from civicloop_testing.polling import eventually
 from projection_events import comment, new_jurisdiction, new_number, status_changed, submitted
-from projection_harness import agent_caught_up, bootstrapped, env_for, read_log, settings_for, wait_for
+from projection_harness import agent_caught_up, bootstrapped, env_for, read_log, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +93,7 @@ async def test_cancelled_mid_stream_and_restarted_applies_every_event_once(
         runner = projections.agent_runner()
         await runner.start()
         task = asyncio.create_task(runner.run())
-        await wait_for(lambda t=threshold: _at_least(projections, t), what=f"{threshold} events applied")
+        await eventually(lambda t=threshold: _at_least(projections, t), what=f"{threshold} events applied")
         await asyncio.sleep(random.uniform(0, 0.02))
         task.cancel()  # wherever it is: mid-transaction, between DB commit and Kafka commit, in a poll
         await asyncio.gather(task, return_exceptions=True)
@@ -101,6 +102,12 @@ async def test_cancelled_mid_stream_and_restarted_applies_every_event_once(
         await runner.stop()
     assert all(0 < n < total for n in killed_at), killed_at
 
+    await resume_until_caught_up(projections, positions)
+    await assert_log_applied_exactly_once(projections, kafka_bootstrap)
+
+
+async def resume_until_caught_up(projections, positions) -> None:
+    """A fresh consumer of the agent view, run until it has applied every position, then stopped."""
     runner = projections.agent_runner()
     await runner.start()
     task = asyncio.create_task(runner.run())
@@ -109,7 +116,6 @@ async def test_cancelled_mid_stream_and_restarted_applies_every_event_once(
     finally:
         await runner.stop()
         await asyncio.wait_for(task, 10)
-    await assert_log_applied_exactly_once(projections, kafka_bootstrap)
 
 
 async def _at_least(projections, n: int) -> bool:
@@ -130,7 +136,7 @@ async def test_a_consumer_process_killed_with_sigkill_is_resumed_by_another_exac
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        await wait_for(
+        await eventually(
             lambda: _at_least(projections, 40), timeout=60, what="the consumer process to apply events"
         )
     finally:
@@ -139,12 +145,5 @@ async def test_a_consumer_process_killed_with_sigkill_is_resumed_by_another_exac
     at_kill = await applied_count(projections)
     assert 0 < at_kill < len(positions)
 
-    runner = projections.agent_runner()
-    await runner.start()
-    task = asyncio.create_task(runner.run())
-    try:
-        await agent_caught_up(projections, positions)
-    finally:
-        await runner.stop()
-        await asyncio.wait_for(task, 10)
+    await resume_until_caught_up(projections, positions)
     await assert_log_applied_exactly_once(projections, kafka_bootstrap)

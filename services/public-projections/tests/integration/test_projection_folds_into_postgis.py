@@ -7,7 +7,7 @@ import json
 import pytest
 from civicloop_events import Actor, Event
 from civicloop_events.payloads import ServiceRequestSubmittedV1
-from civicloop_events.producer import EventProducer
+from civicloop_testing.events import publish_events
 from projection_events import (
     area_defined,
     comment,
@@ -47,12 +47,7 @@ async def history_rows(projections, number: str) -> list[dict]:
 
 
 async def publish_config(kafka_bootstrap, topics, events) -> list:
-    producer = EventProducer(kafka_bootstrap, topics.jurisdiction_config)
-    await producer.start()
-    try:
-        return [await producer.publish(e) for e in events]
-    finally:
-        await producer.stop()
+    return await publish_events(kafka_bootstrap, topics.jurisdiction_config, events)
 
 
 async def test_a_request_lifecycle_becomes_one_row_and_its_history(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import psycopg
 import pytest
 from civicloop_events import Actor, Event
 from civicloop_events.payloads import (
@@ -19,9 +18,10 @@ from civicloop_events.payloads import (
     PublicPlace,
     UnresolvedReason,
 )
-from civicloop_events.producer import EventProducer
 from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter
+from civicloop_testing.events import publish_events
+from civicloop_testing.polling import eventually
 from projection_events import (
     AGENT,
     area_defined,
@@ -32,7 +32,7 @@ from projection_events import (
     status_changed,
     submitted,
 )
-from projection_harness import api_client, wait_for
+from projection_harness import api_client, query_plan
 
 pytestmark = pytest.mark.integration
 GEO = Actor(kind="system", id="geo")
@@ -78,15 +78,12 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
     settings, request_producer, kafka_bootstrap
 ):
     j = new_jurisdiction()
-    config = EventProducer(kafka_bootstrap, settings.topics.jurisdiction_config)
-    await config.start()
     # The projection's own rule would put a point at (34.05, -118.25) in `small` (inside `big`).
-    for e in (
+    areas = [
         area_defined(j, "big", square(-118.3, 34.0, 0.2)),
         area_defined(j, "small", square(-118.26, 34.04, 0.02), kind="ward"),
-    ):
-        await config.publish(e)
-    await config.stop()
+    ]
+    await publish_events(kafka_bootstrap, settings.topics.jurisdiction_config, areas)
 
     original, duplicate, geocoded, outside, lost, plain = (new_number() for _ in range(6))
     events = [
@@ -164,7 +161,7 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
             ]
             return {i["request_number"]: i["event_count"] for i in items} == expected
 
-        await wait_for(all_applied, what="the requests' events")
+        await eventually(all_applied, what="the requests' events")
 
         body = (await client.get(f"/api/v1/agent/requests/{duplicate}")).json()
         assert (body["merged_into"], body["merge_note"], body["merged_at"]) == (
@@ -237,17 +234,15 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "merged"]
 
         # A new boundary re-resolves requests by the same rule: geo's areas still win for `geocoded`.
-        config = EventProducer(kafka_bootstrap, settings.topics.jurisdiction_config)
-        await config.start()
-        await config.publish(area_defined(j, "tiny", square(-118.251, 34.049, 0.002), kind="block"))
-        await config.stop()
+        tiny = area_defined(j, "tiny", square(-118.251, 34.049, 0.002), kind="block")
+        await publish_events(kafka_bootstrap, settings.topics.jurisdiction_config, [tiny])
 
         async def tiny_known() -> bool:
             return (await client.get(f"/api/v1/agent/requests/{original}")).json()[
                 "service_area_id"
             ] == "tiny"
 
-        await wait_for(tiny_known, what="the new area to place the submitted points")
+        await eventually(tiny_known, what="the new area to place the submitted points")
         assert (await client.get(f"/api/v1/agent/requests/{geocoded}")).json()["service_area_id"] == "big"
 
 
@@ -262,12 +257,6 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
 )
 async def test_the_geo_and_merge_filters_are_served_by_their_indexes(migrated_dsn, query, index):
     where, params = filter_sql(query, None)
-    async with await psycopg.AsyncConnection.connect(migrated_dsn, autocommit=True) as conn:
-        await conn.execute("set enable_seqscan = off")
-        cur = await conn.execute(
-            f"explain select request_number from projections.agent_requests r{where}"
-            " order by updated_at desc, request_number limit 50",
-            params,
-        )
-        plan = "\n".join(row[0] for row in await cur.fetchall())
+    page = f"select request_number from projections.agent_requests r{where}"
+    plan = await query_plan(migrated_dsn, page + " order by updated_at desc, request_number limit 50", params)
     assert index in plan, plan

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from civicloop_events.producer import EventProducer
+from civicloop_testing.events import publish_events
 from projection_events import area_defined, new_jurisdiction, new_number, square, status_changed, submitted
 from projection_harness import agent_caught_up, catalogue_caught_up, consumers_running
 
@@ -68,13 +68,7 @@ async def test_an_area_the_handler_rejects_is_retried_then_dead_lettered(
     j = new_jurisdiction()
     point = area_defined(j, "not-an-area", {"type": "Point", "coordinates": [-118.25, 34.05]})
     good = area_defined(j, "district-9", square(-118.3, 34.0, 0.1))
-    producer = EventProducer(kafka_bootstrap, fresh_topics.jurisdiction_config)
-    await producer.start()
-    try:
-        await producer.publish(point)
-        after = await producer.publish(good)
-    finally:
-        await producer.stop()
+    _, after = await publish_events(kafka_bootstrap, fresh_topics.jurisdiction_config, [point, good])
 
     async with consumers_running(projections):
         await catalogue_caught_up(projections, [after])

@@ -15,8 +15,8 @@ from civicloop_events.payloads import (
     SentToBackend,
     ServiceRequestSubmittedV1,
 )
-from civicloop_events.producer import EventProducer
 from civicloop_projections.adapters import tables
+from civicloop_testing.events import publish_events
 from projection_events import (
     area_defined,
     at,
@@ -56,21 +56,14 @@ async def run_cli(settings, *args: str) -> tuple[int, str, str]:
 
 async def publish_history(kafka_bootstrap, topics, request_producer) -> tuple[list, list]:
     j = new_jurisdiction()
-    producer = EventProducer(kafka_bootstrap, topics.jurisdiction_config)
-    await producer.start()
-    try:
-        config = [
-            await producer.publish(e)
-            for e in (
-                service_defined(j, "pothole", "Pothole"),
-                area_defined(j, "west", square(-118.4, 34.0, 0.1)),
-                area_defined(j, "east", square(-118.3, 34.0, 0.1)),
-                area_defined(j, "east", square(-118.3, 34.0, 0.2)),  # a second version
-                service_defined(j, "pothole", "Pothole (renamed)"),
-            )
-        ]
-    finally:
-        await producer.stop()
+    configuration = [
+        service_defined(j, "pothole", "Pothole"),
+        area_defined(j, "west", square(-118.4, 34.0, 0.1)),
+        area_defined(j, "east", square(-118.3, 34.0, 0.1)),
+        area_defined(j, "east", square(-118.3, 34.0, 0.2)),  # a second version
+        service_defined(j, "pothole", "Pothole (renamed)"),
+    ]
+    config = await publish_events(kafka_bootstrap, topics.jurisdiction_config, configuration)
     events = []
     for i in range(12):
         number = new_number()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from civicloop_events.payloads import (
     ExternalReferenceAssigned,
@@ -13,8 +12,9 @@ from civicloop_events.payloads import (
 )
 from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter
+from civicloop_testing.polling import eventually
 from projection_events import at, new_jurisdiction, new_number, outbound, submitted
-from projection_harness import api_client, wait_for
+from projection_harness import api_client, query_plan
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +95,7 @@ async def test_routing_and_delivery_are_in_the_agent_view_and_its_filters(
             }
             return counts == {sent_one: 5, imported_one: 3, unrouted: 1}
 
-        await wait_for(all_applied, what="the requests' events")
+        await eventually(all_applied, what="the requests' events")
 
         body = (await client.get(f"/api/v1/agent/requests/{sent_one}")).json()
         assert (body["body_id"], body["team"], body["priority"], body["analysis_codes"]) == (
@@ -157,12 +157,6 @@ async def test_routing_and_delivery_are_in_the_agent_view_and_its_filters(
 )
 async def test_the_new_filters_are_served_by_their_indexes(migrated_dsn, query, index):
     where, params = filter_sql(query, None)
-    async with await psycopg.AsyncConnection.connect(migrated_dsn, autocommit=True) as conn:
-        await conn.execute("set enable_seqscan = off")
-        cur = await conn.execute(
-            f"explain select request_number from projections.agent_requests{where}"
-            " order by updated_at desc, request_number limit 50",
-            params,
-        )
-        plan = "\n".join(row[0] for row in await cur.fetchall())
+    page = f"select request_number from projections.agent_requests{where}"
+    plan = await query_plan(migrated_dsn, page + " order by updated_at desc, request_number limit 50", params)
     assert index in plan, plan

@@ -20,6 +20,7 @@ from civicloop_events.personal_data import SealedPersonalData
 from civicloop_events.registry import encode_event
 from civicloop_projections.domain.agent_request import fold
 from civicloop_projections.domain.history import history_entry
+from civicloop_testing.events import request_event
 
 NUMBER, J = "ABCD-1234", "demo"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -30,14 +31,8 @@ def at(minutes: float) -> datetime:
 
 
 def event(payload, minutes: float = 0, actor: str = "agent") -> Event:
-    return Event.create(
-        payload,
-        request_id=NUMBER,
-        jurisdiction_id=J,
-        actor=Actor(kind=actor, id="x"),
-        source="web",
-        occurred_at=at(minutes),
-    )
+    who = Actor(kind=actor, id="x")
+    return request_event(payload, request_id=NUMBER, actor=who, source="web", occurred_at=at(minutes))
 
 
 def submission(**overrides) -> Event:

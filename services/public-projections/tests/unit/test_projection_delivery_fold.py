@@ -18,6 +18,7 @@ from civicloop_events.registry import decode_event, encode_event
 from civicloop_projections.domain.agent_request import Delivery, DeliveryState, ExternalReference, fold
 from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore
 from civicloop_projections.service_layer.handlers import when_request_event_update_agent_view
+from civicloop_testing.events import request_event
 
 NUMBER, J = "ABCD-1234", "demo"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -28,14 +29,8 @@ def at(minutes: float) -> datetime:
 
 
 def event(payload, minutes: float = 1) -> Event:
-    return Event.create(
-        payload,
-        request_id=NUMBER,
-        jurisdiction_id=J,
-        actor=Actor(kind="system", id="router"),
-        source="outbound",
-        occurred_at=at(minutes),
-    )
+    router = Actor(kind="system", id="router")
+    return request_event(payload, request_id=NUMBER, actor=router, source="outbound", occurred_at=at(minutes))
 
 
 def submission() -> Event:

@@ -22,6 +22,7 @@ from civicloop_projections.domain import agent_request
 from civicloop_projections.domain.agent_request import fold
 from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore
 from civicloop_projections.service_layer.handlers import when_request_event_update_agent_view
+from civicloop_testing.events import request_event
 
 NUMBER, ORIGINAL, J = "ABCD-1234", "WXYZ-9876", "demo"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -36,14 +37,8 @@ PUBLIC = PublicPlace(
 
 
 def event(payload, minutes: float = 0, actor: Actor = GEO, source: str = "geo") -> Event:
-    return Event.create(
-        payload,
-        request_id=NUMBER,
-        jurisdiction_id=J,
-        actor=actor,
-        source=source,
-        occurred_at=T0 + timedelta(minutes=minutes),
-    )
+    when = T0 + timedelta(minutes=minutes)
+    return request_event(payload, request_id=NUMBER, actor=actor, source=source, occurred_at=when)
 
 
 SUBMITTED = event(

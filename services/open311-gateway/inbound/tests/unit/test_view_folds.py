@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from civicloop_events import Actor, Event, Location, ServiceDefined, ServiceRequestSubmitted, StatusChanged
+from civicloop_events import Actor, Location, ServiceDefined, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.envelope import ActorKind
 from civicloop_events.payloads import (
     AttributeDatatype,
@@ -20,19 +20,16 @@ from civicloop_gateway.domain.catalogue import partner_key_row, service_row
 from civicloop_gateway.domain.request_view import NO_CHANGE, fold
 from civicloop_gateway.domain.statuses import citysdk_detailed_status, extended_status, open311_status
 from civicloop_places import DEFAULT_RESOLUTION, public_place
+from civicloop_testing.events import request_event
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 AGENT = Actor(kind=ActorKind.agent, id="agent-7")
 
 
 def _event(payload, *, at: datetime, request_id: str | None = "ABCD-1234", source: str = "web"):
-    return Event.create(
-        payload,
-        request_id=request_id,
-        jurisdiction_id="springfield.example.gov",
-        actor=AGENT,
-        source=source,
-        occurred_at=at,
+    city = "springfield.example.gov"
+    return request_event(
+        payload, request_id=request_id, actor=AGENT, source=source, jurisdiction_id=city, occurred_at=at
     )
 
 

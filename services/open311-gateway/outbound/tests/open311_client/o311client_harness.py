@@ -8,7 +8,6 @@ that resolve only after a delay.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import socket
@@ -20,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer
 from civicloop_events import Actor, Event, Location, decode_event
@@ -329,14 +327,3 @@ async def read_events(
         if (request_id is None or e.request_id == request_id) and (not types or e.type in types)
     ]
     return sorted(events, key=lambda e: e.recorded_at)
-
-
-async def eventually(predicate: Any, *, timeout: float, what: str, interval: float = 0.2) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"{what} not seen within {timeout} s", pytrace=False)
-        await asyncio.sleep(interval)

@@ -19,7 +19,8 @@ from civicloop_open311.wire import as_datetime
 from civicloop_outbound.bootstrap import Open311Background
 from civicloop_outbound.entrypoints.cli import app as cli
 from civicloop_outbound.settings import OutboundSettings
-from o311client_harness import JURISDICTION, define_body, deviant_body, eventually, read_events
+from civicloop_testing.polling import eventually
+from o311client_harness import JURISDICTION, define_body, deviant_body, read_events
 from typer.testing import CliRunner
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

@@ -20,7 +20,8 @@ from civicloop_open311.wire import as_datetime as wire_dates
 from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig
 from civicloop_outbound.adapters.open311_sender import Open311Sender, remember_reference
 from civicloop_outbound.domain.ports import PermanentFailure, TemporaryFailure
-from o311client_harness import JURISDICTION, define_body, deviant_body, eventually, outbound_item, read_events
+from civicloop_testing.polling import eventually
+from o311client_harness import JURISDICTION, define_body, deviant_body, outbound_item, read_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

@@ -34,8 +34,9 @@ from civicloop_outbound.adapters.open311_client import discover
 from civicloop_outbound.adapters.open311_polling import Open311Poller
 from civicloop_outbound.adapters.open311_sender import Open311Sender
 from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing.polling import eventually
 from civicloop_testing.processes import ServiceProcess
-from o311client_harness import JURISDICTION, define_body, eventually, outbound_item, read_events
+from o311client_harness import JURISDICTION, define_body, outbound_item, read_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 import pytest
 from civicloop_events import Actor, Event, Location, ServiceRequestSubmitted
 from civicloop_events.payloads import ExternalReferenceAssigned, SendMethod, SentToBackend
-from civicloop_events.producer import EventProducer
 from civicloop_events.request_numbers import new_request_number
 from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig
 from civicloop_outbound.bootstrap import Outbound, open311_sender
 from civicloop_outbound.domain.ports import BodyRecord
 from civicloop_outbound.settings import OutboundSettings
-from o311client_harness import deviant_body, eventually, read_events
+from civicloop_testing.events import config_event, publish_events
+from civicloop_testing.polling import eventually
+from o311client_harness import deviant_body, read_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -49,19 +50,13 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
         vault=None,
         senders={SendMethod.open311: open311_sender(settings, o311_pool, o311_http)},
     )
-    config = EventProducer(kafka_bootstrap, o311_topics.jurisdiction_config, client_id="o311e2e")
-    await config.start()
     body_def = deviant_body(url, "public-works")
     outbound.start()
     try:
-        await config.publish(
-            Event.create(
-                body_def,
-                request_id=None,
-                jurisdiction_id=jurisdiction,
-                actor=Actor(kind="system", id="tests"),
-                source="admin",
-            )
+        await publish_events(
+            kafka_bootstrap,
+            o311_topics.jurisdiction_config,
+            [config_event(body_def, jurisdiction_id=jurisdiction)],
         )
 
         async def submit(code: str) -> str:
@@ -154,4 +149,3 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
         assert (change.payload.status, change.payload.public_note) == ("closed", "Patched")
     finally:
         await outbound.stop()
-        await config.stop()

@@ -15,14 +15,9 @@ from civicloop_events.payloads import (
 from civicloop_events.producer import EventProducer
 from civicloop_outbound.adapters.webhook_sender import WebhookSender
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
-from outbound_harness import (
-    WEBHOOK_SECRET_REF,
-    OutboundWorld,
-    WebhookReceiver,
-    service,
-    unique_jurisdiction,
-    wait_for,
-)
+from civicloop_testing.lifecycle import started
+from civicloop_testing.polling import eventually
+from outbound_harness import WEBHOOK_SECRET_REF, OutboundWorld, WebhookReceiver, service, unique_jurisdiction
 
 pytestmark = pytest.mark.integration
 
@@ -32,9 +27,7 @@ async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(
 ) -> None:
     w = outbound_world
     city = unique_jurisdiction("crash")
-    receiver = WebhookReceiver()
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver()) as receiver:
         # An open311-method body (no sender for it in the app) reached by the webhook sender of this test's loops.
         await w.configure(
             city,
@@ -53,7 +46,7 @@ async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(
         async def queued() -> bool:
             return len(await w.queue_rows(city)) == 1
 
-        await wait_for(queued, what="the item queued")
+        await eventually(queued, what="the item queued")
         senders = {SendMethod.open311: WebhookSender(timeout_s=5)}
         # A real producer whose connection is gone: its publishes never complete.
         gone = EventProducer(
@@ -81,8 +74,6 @@ async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(
         [row] = await w.queue_rows(city)
         assert (row["state"], row["attempts"]) == ("sent", 1)
         assert len(await w.events_of(rid, SentToBackend.event_type)) == 1
-    finally:
-        await receiver.stop()
 
 
 async def test_the_status_api_needs_the_admin_token(outbound_world: OutboundWorld) -> None:

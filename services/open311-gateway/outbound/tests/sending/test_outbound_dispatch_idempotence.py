@@ -10,7 +10,8 @@ from civicloop_events import Event, Location, ServiceRequestSubmitted
 from civicloop_events.payloads import BodyDefined, BodyPaused
 from civicloop_events.request_numbers import new_request_number
 from civicloop_outbound.service_layer.dispatcher import Dispatcher, derived_event_id
-from outbound_harness import RESIDENT, OutboundWorld, service, unique_jurisdiction, wait_for
+from civicloop_testing.polling import eventually
+from outbound_harness import RESIDENT, OutboundWorld, service, unique_jurisdiction
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,7 @@ async def test_a_republished_event_and_a_retried_handler_enqueue_once(outbound_w
     async def queued() -> bool:
         return len(await w.queue_rows(city)) == 1
 
-    await wait_for(queued, what="the item queued")
+    await eventually(queued, what="the item queued")
     # A handler retried after it had published (its transaction rolled back) runs again in full:
     dispatcher = Dispatcher(w.request_producer)
     async with w.pool.connection() as conn, conn.transaction():

@@ -11,7 +11,8 @@ from civicloop_events.payloads import (
     SendMethod,
     SentToBackend,
 )
-from outbound_harness import OutboundWorld, service, unique_jurisdiction, wait_for
+from civicloop_testing.polling import eventually
+from outbound_harness import OutboundWorld, service, unique_jurisdiction
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,7 @@ async def test_a_report_is_emailed_with_all_details_and_the_events_say_so(
     async def mailed() -> bool:
         return bool(w.smtp.for_request(rid))
 
-    await wait_for(mailed, what="the email to the body")
+    await eventually(mailed, what="the email to the body")
     [mail] = w.smtp.for_request(rid)
     assert mail.rcpt_tos == ["lights@springfield.example.gov"]
     assert mail.mail_from == "311@springfield.example.gov"
@@ -71,7 +72,7 @@ async def test_a_report_is_emailed_with_all_details_and_the_events_say_so(
     async def sent_event() -> bool:
         return bool(await w.events_of(rid, SentToBackend.event_type))
 
-    await wait_for(sent_event, what="SentToBackend")
+    await eventually(sent_event, what="SentToBackend")
     events = await w.events_of(rid)
     submitted = events[0]
     routed = [e for e in events if e.type == "request.routed"]
@@ -123,7 +124,7 @@ async def test_a_high_priority_rule_sets_team_and_codes_and_copies_the_priority_
     async def both_mailed() -> bool:
         return bool(w.smtp.for_request(urgent)) and bool(w.smtp.for_request(normal))
 
-    await wait_for(both_mailed, what="both emails")
+    await eventually(both_mailed, what="both emails")
     [u] = w.smtp.for_request(urgent)
     assert sorted(u.rcpt_tos) == ["roads-urgent@springfield.example.gov", "roads@springfield.example.gov"]
     assert u.message["Cc"] == "roads-urgent@springfield.example.gov"

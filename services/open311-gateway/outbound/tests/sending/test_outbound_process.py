@@ -16,7 +16,8 @@ from civicloop_events import Actor, ActorKind, Event, Location, ServiceRequestSu
 from civicloop_events.producer import EventProducer
 from civicloop_events.request_numbers import new_request_number
 from civicloop_testing import create_database, drop_database, make_topics
-from outbound_harness import SmtpServer, free_port, wait_for
+from civicloop_testing.polling import eventually
+from outbound_harness import SmtpServer, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +114,7 @@ async def test_outbound_run_sends_and_stops_on_sigterm(
         async def mailed() -> bool:
             return bool(smtp.for_request(rid))
 
-        await wait_for(mailed, timeout=60, what="the email from `outbound run`")
+        await eventually(mailed, timeout=60, what="the email from `outbound run`")
         [mail] = smtp.for_request(rid)
         assert (
             mail.rcpt_tos == ["parks@run.example.gov"]

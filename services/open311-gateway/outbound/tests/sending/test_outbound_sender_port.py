@@ -18,7 +18,8 @@ from civicloop_events.request_numbers import new_request_number
 from civicloop_outbound.domain.ports import BodyRecord, OutboundItem, Sender, SendResult, TemporaryFailure
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
 from civicloop_runtime.vault import ResidentKeyVault
-from outbound_harness import RESIDENT, OutboundWorld, service, unique_jurisdiction, wait_for
+from civicloop_testing.polling import eventually
+from outbound_harness import RESIDENT, OutboundWorld, service, unique_jurisdiction
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +89,7 @@ async def test_contact_only_when_allowed_and_retries_keep_the_delivery_id(
     async def queued() -> bool:
         return len(await w.queue_rows(city)) == 1
 
-    await wait_for(queued, what="the item queued")
+    await eventually(queued, what="the item queued")
     await asyncio.sleep(0.3)
     assert (await w.queue_rows(city))[0]["attempts"] == 0, "no sender for open311 in the app: the item waits"
 
@@ -104,7 +105,7 @@ async def test_contact_only_when_allowed_and_retries_keep_the_delivery_id(
     done = asyncio.Event()
 
     async def watch() -> None:
-        await wait_for(lambda: _sent(w, city), what="sent")
+        await eventually(lambda: _sent(w, city), what="sent")
         done.set()
 
     await asyncio.gather(run_loop(loop, done), watch())

@@ -20,6 +20,8 @@ from civicloop_events.payloads import (
     SentToBackend,
     WebhookConnection,
 )
+from civicloop_testing.lifecycle import started
+from civicloop_testing.polling import eventually
 from outbound_harness import (
     RESIDENT,
     WEBHOOK_SECRET_REF,
@@ -27,7 +29,6 @@ from outbound_harness import (
     WebhookReceiver,
     service,
     unique_jurisdiction,
-    wait_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -51,9 +52,7 @@ def roads(receiver: WebhookReceiver, **overrides: object) -> BodyDefined:
 async def test_one_body_potholes_by_webhook_streetlights_by_email(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("override")
-    receiver = WebhookReceiver()
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver()) as receiver:
         await w.configure(
             city, service("POTHOLE", "Pothole"), service("STREETLIGHT", "Streetlight out"), roads(receiver)
         )
@@ -63,7 +62,7 @@ async def test_one_body_potholes_by_webhook_streetlights_by_email(outbound_world
         async def both() -> bool:
             return pothole in receiver.requests_delivered() and bool(w.smtp.for_request(light))
 
-        await wait_for(both, what="the webhook and the email")
+        await eventually(both, what="the webhook and the email")
         assert receiver.bad_signatures == 0
         [doc] = receiver.delivered
         assert doc["request"]["service_code"] == "POTHOLE" and doc["request"]["service_name"] == "Pothole"
@@ -78,21 +77,17 @@ async def test_one_body_potholes_by_webhook_streetlights_by_email(outbound_world
         async def reference() -> bool:
             return bool(await w.events_of(pothole, ExternalReferenceAssigned.event_type))
 
-        await wait_for(reference, what="ExternalReferenceAssigned")
+        await eventually(reference, what="ExternalReferenceAssigned")
         [ref] = await w.events_of(pothole, ExternalReferenceAssigned.event_type)
         assert ref.payload.external_id == "WO-1" and ref.payload.body_id == "roads"
         [sent] = await w.events_of(pothole, SentToBackend.event_type)
         assert sent.payload.method is SendMethod.webhook and sent.payload.destination == receiver.url
-    finally:
-        await receiver.stop()
 
 
 async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("down")
-    receiver = WebhookReceiver(status=503)
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver(status=503)) as receiver:
         await w.configure(city, service("POTHOLE", "Pothole"), roads(receiver))
         first = [await w.submit(city, "POTHOLE") for _ in range(3)]
 
@@ -100,7 +95,7 @@ async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_
             rows = await w.queue_rows(city)
             return len(rows) == 3 and rows[0]["attempts"] >= 3
 
-        await wait_for(head_retried, what="the back-end refusing (503) the head three times")
+        await eventually(head_retried, what="the back-end refusing (503) the head three times")
         # A failing head blocks its body: only the head (the lowest seq; the dispatcher's order) has been tried.
         rows = await w.queue_rows(city)
         assert [r["attempts"] for r in rows[1:]] == [0, 0]
@@ -120,7 +115,7 @@ async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_
             ]
             return len(failures) >= 2
 
-        await wait_for(failed_while_closed, what="connection failures while the port is closed")
+        await eventually(failed_while_closed, what="connection failures while the port is closed")
         failed = await w.events_of(head, SendFailed.event_type)
         assert all(e.payload.retry_at is not None for e in failed)
         assert [e.payload.attempt for e in failed] == list(range(1, len(failed) + 1))
@@ -131,7 +126,7 @@ async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_
         async def all_delivered() -> bool:
             return len(receiver.delivered) >= 5
 
-        await wait_for(all_delivered, what="every item delivered")
+        await eventually(all_delivered, what="every item delivered")
         await asyncio.sleep(1.0)  # a duplicate would arrive within a few sender rounds
         order = [r["request_id"] for r in await w.queue_rows(city)]
         assert sorted(order) == sorted(first + more)
@@ -143,23 +138,19 @@ async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_
             assert len(await w.events_of(rid, SentToBackend.event_type)) == 1
         status = (await w.status_api(city))["roads"]
         assert (status["queued"], status["sent"], status["given_up"]) == (0, 5, 0)
-    finally:
-        await receiver.stop()
 
 
 async def test_a_refused_item_is_given_up_and_does_not_block_the_next(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("refused")
-    receiver = WebhookReceiver(status=422)
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver(status=422)) as receiver:
         await w.configure(city, service("POTHOLE", "Pothole"), roads(receiver))
         bad = await w.submit(city, "POTHOLE")
 
         async def given_up() -> bool:
             return [r["state"] for r in await w.queue_rows(city)] == ["failed"]
 
-        await wait_for(given_up, what="the item given up")
+        await eventually(given_up, what="the item given up")
         [failed] = await w.events_of(bad, SendFailed.event_type)
         assert failed.payload.retry_at is None and "HTTP 422" in failed.payload.error
         receiver.status = 200
@@ -168,18 +159,14 @@ async def test_a_refused_item_is_given_up_and_does_not_block_the_next(outbound_w
         async def delivered() -> bool:
             return receiver.requests_delivered() == [good]
 
-        await wait_for(delivered, what="the next item")
+        await eventually(delivered, what="the next item")
         assert (await w.status_api(city))["roads"]["given_up"] == 1
-    finally:
-        await receiver.stop()
 
 
 async def test_pause_queues_and_resume_sends_in_order_none_lost(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("pause")
-    receiver = WebhookReceiver()
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver()) as receiver:
         await w.configure(city, service("POTHOLE", "Pothole"))
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             f.write(roads(receiver).model_dump_json())
@@ -204,7 +191,7 @@ async def test_pause_queues_and_resume_sends_in_order_none_lost(outbound_world: 
         async def all_queued() -> bool:
             return len(await w.queue_rows(city)) == 4
 
-        await wait_for(all_queued, what="four queued items")
+        await eventually(all_queued, what="four queued items")
         await asyncio.sleep(0.5)  # several sender rounds: a paused body gets nothing
         assert receiver.delivered == []
         status = (await w.status_api(city))["roads"]
@@ -221,15 +208,13 @@ async def test_pause_queues_and_resume_sends_in_order_none_lost(outbound_world: 
         async def delivered() -> bool:
             return len(receiver.delivered) >= 4
 
-        await wait_for(delivered, what="the queued items after resume")
+        await eventually(delivered, what="the queued items after resume")
         await asyncio.sleep(0.5)
         order = [r["request_id"] for r in await w.queue_rows(city)]  # seq order: the order they were enqueued
         assert sorted(order) == sorted(ids)
         assert receiver.requests_delivered() == order
         status = (await w.status_api(city))["roads"]
         assert (status["paused"], status["queued"], status["sent"]) == (False, 0, 4)
-    finally:
-        await receiver.stop()
 
 
 async def test_high_priority_on_a_webhook_body_also_emails_the_priority_address(
@@ -237,9 +222,7 @@ async def test_high_priority_on_a_webhook_body_also_emails_the_priority_address(
 ) -> None:
     w = outbound_world
     city = unique_jurisdiction("hipri")
-    receiver = WebhookReceiver()
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver()) as receiver:
         await w.configure(
             city,
             service("POTHOLE", "Pothole"),
@@ -253,15 +236,13 @@ async def test_high_priority_on_a_webhook_body_also_emails_the_priority_address(
         async def both() -> bool:
             return rid in receiver.requests_delivered() and bool(w.smtp.for_request(rid))
 
-        await wait_for(both, what="webhook and priority copy")
+        await eventually(both, what="webhook and priority copy")
         [copy] = w.smtp.for_request(rid)
         assert copy.rcpt_tos == ["roads-urgent@springfield.example.gov"]
         assert copy.message["Subject"].startswith("[HIGH PRIORITY]")
         [doc] = receiver.delivered
         assert doc["request"]["priority"] == "high" and doc["request"]["team"] == "hazmat"
         assert len(await w.events_of(rid, SentToBackend.event_type)) == 1  # the copy is not a second send
-    finally:
-        await receiver.stop()
 
 
 async def test_area_rules_match_defined_service_areas(outbound_world: OutboundWorld) -> None:
@@ -288,7 +269,7 @@ async def test_area_rules_match_defined_service_areas(outbound_world: OutboundWo
             await w.events_of(outside, "request.routed")
         )
 
-    await wait_for(routed, what="both routed")
+    await eventually(routed, what="both routed")
     assert (await w.events_of(inside, "request.routed"))[0].payload.team == "crew-dt"
     assert (await w.events_of(outside, "request.routed"))[0].payload.team is None
 
@@ -328,7 +309,7 @@ async def test_requests_from_a_backend_are_not_sent_back(outbound_world: Outboun
     async def ours_routed() -> bool:
         return bool(await w.events_of(ours, "request.routed"))
 
-    await wait_for(ours_routed, what="the resident's request routed")
+    await eventually(ours_routed, what="the resident's request routed")
     await asyncio.sleep(
         0.5
     )  # other partitions may lag: give the back-end's requests time to be (not) handled
@@ -340,9 +321,7 @@ async def test_requests_from_a_backend_are_not_sent_back(outbound_world: Outboun
 async def test_a_slow_backend_holds_up_only_its_own_body(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("slow")
-    receiver = WebhookReceiver(delay_s=3.0)
-    await receiver.start()
-    try:
+    async with started(WebhookReceiver(delay_s=3.0)) as receiver:
         await w.configure(
             city,
             service("POTHOLE", "Pothole"),
@@ -357,18 +336,16 @@ async def test_a_slow_backend_holds_up_only_its_own_body(outbound_world: Outboun
         async def in_flight() -> bool:
             return bool(await w.events_of(slow, "request.routed"))
 
-        await wait_for(in_flight, what="the slow item routed")
+        await eventually(in_flight, what="the slow item routed")
         fast = await w.submit(city, "TREE")
 
         async def mailed() -> bool:
             return bool(w.smtp.for_request(fast))
 
-        await wait_for(mailed, timeout=2.5, what="the other body's email while the slow send is in flight")
+        await eventually(mailed, timeout=2.5, what="the other body's email while the slow send is in flight")
         assert receiver.delivered == [], "the slow back-end had not answered yet"
 
         async def slow_done() -> bool:
             return receiver.requests_delivered() == [slow]
 
-        await wait_for(slow_done, what="the slow item delivered")
-    finally:
-        await receiver.stop()
+        await eventually(slow_done, what="the slow item delivered")

@@ -1,0 +1,80 @@
+"""Envelopes as tests write them, and publishing them to the real broker in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from civicloop_events import Actor, Event
+from civicloop_events.payloads.base import EventPayload
+from civicloop_events.producer import EventProducer, Position
+
+
+def config_event(
+    payload: EventPayload,
+    *,
+    jurisdiction_id: str = "demo",
+    admin: str = "tests",
+    occurred_at: datetime | None = None,
+) -> Event[Any]:
+    """A jurisdiction configuration event (catalogue, areas, partners) as an administrator publishes it."""
+    return Event.create(
+        payload,
+        request_id=None,
+        jurisdiction_id=jurisdiction_id,
+        actor=Actor(kind="system", id=admin),
+        source="admin",
+        occurred_at=occurred_at,
+    )
+
+
+def request_event(
+    payload: EventPayload,
+    *,
+    request_id: str | None,
+    actor: Actor,
+    source: str,
+    jurisdiction_id: str = "demo",
+    occurred_at: datetime | None = None,
+) -> Event[Any]:
+    """An event on a request, by whoever the test says, at the time the test says (now unless told)."""
+    return Event.create(
+        payload,
+        request_id=request_id,
+        jurisdiction_id=jurisdiction_id,
+        actor=actor,
+        source=source,
+        occurred_at=occurred_at,
+    )
+
+
+def agent_event(
+    payload: EventPayload,
+    *,
+    request_id: str,
+    agent: str = "agent-3",
+    jurisdiction_id: str = "demo",
+    occurred_at: datetime | None = None,
+) -> Event[Any]:
+    """An event an agent records on a request (a status change, a comment)."""
+    return request_event(
+        payload,
+        request_id=request_id,
+        actor=Actor(kind="agent", id=agent),
+        source="agent",
+        jurisdiction_id=jurisdiction_id,
+        occurred_at=occurred_at,
+    )
+
+
+async def publish_events(
+    bootstrap: str, topic: str, events: Iterable[Event[Any]], *, client_id: str = "civicloop-tests"
+) -> list[Position]:
+    """Publish `events` in order on `topic` with a producer of their own; where each one landed."""
+    producer = EventProducer(bootstrap, topic, client_id=client_id)
+    await producer.start()
+    try:
+        return [await producer.publish(event) for event in events]
+    finally:
+        await producer.stop()

@@ -1,0 +1,65 @@
+"""What the end-to-end tests share: settings on the test's own database and topics, the schemas migrated, the
+configuration published on the log, and the services' real ASGI apps running in this process with a client on each.
+
+Named uniquely so that it never collides with another directory's helpers when the whole repository's tests run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+from civicloop_events.payloads.base import EventPayload
+from civicloop_events.topics import Topics
+from civicloop_intake import database as intake_database
+from civicloop_intake.settings import Environment, IntakeSettings
+from civicloop_projections.entrypoints.http import MIGRATIONS as PROJECTION_MIGRATIONS
+from civicloop_projections.settings import SCHEMA as PROJECTION_SCHEMA
+from civicloop_projections.settings import ProjectionSettings
+from civicloop_runtime import migrations
+from civicloop_testing.events import config_event, publish_events
+
+
+def shared_settings(dsn: str, topics: Topics, kafka_bootstrap: str) -> dict[str, Any]:
+    """The settings every service takes to share one database and one set of topics."""
+    return {
+        "pg_dsn": dsn,
+        "kafka_bootstrap": kafka_bootstrap,
+        "topic_prefix": topics.prefix,
+        "topic_partitions": topics.partitions,
+    }
+
+
+def migrated_intake(dsn: str, topics: Topics, kafka_bootstrap: str) -> IntakeSettings:
+    settings = IntakeSettings(env=Environment.test, **shared_settings(dsn, topics, kafka_bootstrap))
+    intake_database.migrate(settings.sqlalchemy_url)
+    return settings
+
+
+def migrated_projections(dsn: str, topics: Topics, kafka_bootstrap: str) -> ProjectionSettings:
+    settings = ProjectionSettings(**shared_settings(dsn, topics, kafka_bootstrap))
+    migrations.upgrade(settings.sqlalchemy_url, PROJECTION_MIGRATIONS, PROJECTION_SCHEMA)
+    return settings
+
+
+async def publish_configuration(kafka_bootstrap: str, topics: Topics, *payloads: EventPayload) -> None:
+    """Publish jurisdiction "demo"'s configuration (services, areas, partners) as an administrator would."""
+    events = [config_event(payload, admin="e2e") for payload in payloads]
+    await publish_events(kafka_bootstrap, topics.jurisdiction_config, events)
+
+
+@asynccontextmanager
+async def serving(*apps: tuple[Any, str]) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """Start each (app, base URL) with its lifespan, in order; a client on each; all closed in reverse order."""
+    async with AsyncExitStack() as stack:
+        clients = []
+        for app, base_url in apps:
+            started = await stack.enter_async_context(LifespanManager(app, startup_timeout=60))
+            transport = httpx.ASGITransport(app=started.app)
+            clients.append(
+                await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url=base_url))
+            )
+        yield clients
