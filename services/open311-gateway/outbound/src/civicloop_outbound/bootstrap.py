@@ -34,13 +34,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_outbound import database
 from civicloop_outbound.adapters.email_sender import EmailSender
-from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig, fold_external_reference
+from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig
 from civicloop_outbound.adapters.open311_sender import Open311Sender
+from civicloop_outbound.adapters.postgres_config import apply_outbound_config_event, fold_external_reference
 from civicloop_outbound.adapters.webhook_sender import WebhookSender
 from civicloop_outbound.domain.ports import Sender
 from civicloop_outbound.service_layer.dispatcher import Dispatcher
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
-from civicloop_outbound.service_layer.store import apply_outbound_config_event
 from civicloop_outbound.settings import SCHEMA, OutboundSettings
 
 SERVICE = "civicloop-outbound"
