@@ -50,6 +50,12 @@ def open311_error_response(exc: Open311Error, request_path: str) -> Response:
     return error_response(exc.status, exc.errors, format_of_path(request_path), exc.headers)
 
 
+def render_open311_error(request: Request, status: int, error: str, detail: str) -> Response:
+    """An error the service skeleton answers itself (413 for a body too large) as an Open311 error document, in the
+    format the path asks for (`civicloop_runtime.app.service_app(render_error=...)`)."""
+    return error_response(status, [ErrorItem(status, detail)], format_of_path(request.url.path))
+
+
 def _validation_errors(exc: RequestValidationError) -> list[ErrorItem]:
     items = []
     for e in exc.errors():

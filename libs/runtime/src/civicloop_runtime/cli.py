@@ -2,6 +2,9 @@
 
 app = service_cli(name="civicloop-geo", help="...", migrate=database.migrate, serve_app=..., port=8004)
 app.add_typer(areas_app, name="areas")  # and @app.command() for the service's own
+
+A process without a database passes no `schemas` and gets no `migrate`; one whose `serve` takes options of its own
+passes no `serve_app` and adds its own `serve`, which starts the server with `run_server`.
 """
 
 from __future__ import annotations
@@ -21,31 +24,41 @@ def service_cli(
     *,
     name: str,
     help: str,
-    schemas: Schemas,
-    serve_app: Callable[[], FastAPI],
-    port: int,
+    schemas: Schemas = (),
+    serve_app: Callable[[], FastAPI] | None = None,
+    port: int = 8000,
     serve_help: str = "Serve the HTTP API (JSON logs on stdout, traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set).",
 ) -> typer.Typer:
     """`schemas` are the service's (schema, Alembic script location) pairs, migrated in order; `serve_app` is the
     service's `app_from_environment` (the process's logs and tracing set up, then the app built)."""
     app = typer.Typer(name=name, help=help, no_args_is_help=True, add_completion=False)
 
-    @app.command("migrate")
-    def migrate_cmd() -> None:
-        """Apply this service's database migrations, schema by schema (idempotent)."""
-        from civicloop_runtime.migrations import upgrade
+    if schemas:
 
-        # Only the database is needed, so migrating never asks for the service's secrets.
-        url = ServiceSettings().sqlalchemy_url
-        for schema, script_location in schemas:
-            upgrade(url, script_location, schema)
-            typer.echo(f"schema {schema}: at head")
+        @app.command("migrate")
+        def migrate_cmd() -> None:
+            """Apply this service's database migrations, schema by schema (idempotent)."""
+            from civicloop_runtime.migrations import upgrade
 
-    @app.command("serve", help=serve_help)
-    def serve_cmd(host: str = HOST, port: int = typer.Option(port, help="TCP port")) -> None:
-        import uvicorn
+            # Only the database is needed, so migrating never asks for the service's secrets.
+            url = ServiceSettings().sqlalchemy_url
+            for schema, script_location in schemas:
+                upgrade(url, script_location, schema)
+                typer.echo(f"schema {schema}: at head")
 
-        # uvicorn's access log would print query strings (track's carries a phone): the app logs requests itself.
-        uvicorn.run(serve_app(), host=host, port=port, access_log=False, log_config=None)
+    if serve_app is not None:
+        build = serve_app
+
+        @app.command("serve", help=serve_help)
+        def serve_cmd(host: str = HOST, port: int = typer.Option(port, help="TCP port")) -> None:
+            run_server(build(), host=host, port=port)
 
     return app
+
+
+def run_server(app: FastAPI, *, host: str, port: int) -> None:
+    """Serve `app` with uvicorn, without uvicorn's access log (it would print query strings: track's carries a
+    phone, a partner's an api_key); the app logs each request itself, path only."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)

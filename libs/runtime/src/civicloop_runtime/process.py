@@ -8,10 +8,10 @@ from typing import TypeVar
 from fastapi import FastAPI
 
 from civicloop_runtime.logs import configure_logging
-from civicloop_runtime.settings import ServiceSettings
+from civicloop_runtime.settings import ProcessSettings
 from civicloop_runtime.telemetry import configure_tracing
 
-S = TypeVar("S", bound=ServiceSettings)
+S = TypeVar("S", bound=ProcessSettings)
 
 
 def configured(service: str, settings_type: type[S]) -> S:

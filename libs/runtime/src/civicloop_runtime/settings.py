@@ -1,5 +1,6 @@
 """Settings common to every service (environment variables prefixed `CIVICLOOP_`); each service extends
-`ServiceSettings` with its own, or `VaultPepperSettings` when it seals or digests personal data.
+`ServiceSettings` with its own, or `VaultPepperSettings` when it seals or digests personal data. A process with no
+database and no broker (the back-end adapter app) extends `ProcessSettings`, the part every process shares.
 
 No secret has a default: a secret is either given or, where the service can do without, absent.
 """
@@ -7,10 +8,13 @@ No secret has a default: a secret is either given or, where the service can do w
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Self
 
 from civicloop_events.topics import Topics
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Public, so that dev and test need no secret; refused anywhere else.
@@ -37,12 +41,23 @@ def plain_libpq_dsn(dsn: str) -> str:
     return dsn
 
 
-class ServiceSettings(BaseSettings):
+class ProcessSettings(BaseSettings):
+    """What every process reads, whatever it serves: where it runs, how it logs, how large a body it takes."""
+
     model_config = SettingsConfigDict(env_prefix="CIVICLOOP_", extra="ignore")
 
     env: Environment = Field(
         default=Environment.production, description="production unless told: forgetting it fails safe"
     )
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1_024, description="larger request bodies are answered 413"
+    )
+
+
+class ServiceSettings(ProcessSettings):
+    """A service with a database and a broker."""
+
     kafka_bootstrap: str = Field(
         default="127.0.0.1:39092", description="host:port[,host:port] of the brokers"
     )
@@ -51,10 +66,6 @@ class ServiceSettings(BaseSettings):
     topic_partitions: int = 6
     pool_min_size: int = 1
     pool_max_size: int = 10
-    log_level: str = "INFO"
-    max_body_bytes: int = Field(
-        default=1_048_576, ge=1_024, description="larger request bodies are answered 413"
-    )
     consumer_max_attempts: int = Field(default=5, ge=1, description="handler attempts before dead-lettering")
     consumer_backoff_initial_s: float = Field(default=0.1, gt=0)
     consumer_backoff_max_s: float = Field(default=5.0, gt=0)
@@ -81,23 +92,54 @@ class VaultPepperSettings(ServiceSettings):
     Rule: `CIVICLOOP_VAULT_PEPPER` (at least 16 bytes) is required unless `CIVICLOOP_ENV` is `dev` or `test`, where
     the public `DEV_PEPPER` is used when none is given; `DEV_PEPPER` is refused anywhere else. Changing the pepper of
     a live deployment makes every known resident a new one: do it only with a re-index.
+
+    A service that needs the pepper only for some of its work says when in `pepper_needed` (the rule's first
+    clause then applies only when it returns True). A command that seals and digests nothing reads its settings
+    inside `sealing_nothing()`: the pepper is then not asked for, and `pepper` refuses to answer if it was not given.
     """
 
     vault_pepper: SecretStr | None = None
+    _pepper_optional: bool = PrivateAttr(default=False)
+
+    def pepper_needed(self) -> bool:
+        """Whether this configuration digests or seals anything (always, unless a service says otherwise)."""
+        return True
 
     @model_validator(mode="after")
     def _pepper_rule(self) -> Self:
         given = self.vault_pepper.get_secret_value() if self.vault_pepper else None
-        if given is None and not self.env.relaxed:
-            raise ValueError(
-                "CIVICLOOP_VAULT_PEPPER is required (at least 16 bytes) unless CIVICLOOP_ENV is dev or test"
-            )
+        self._pepper_optional = _sealing_nothing.get()
+        if given is None and not self.env.relaxed and self.pepper_needed() and not self._pepper_optional:
+            raise ValueError(self._pepper_required_message())
         if given is not None and len(given.encode()) < 16:
             raise ValueError("CIVICLOOP_VAULT_PEPPER must be at least 16 bytes")
         if given == DEV_PEPPER and not self.env.relaxed:
             raise ValueError("the public development pepper cannot be used outside dev and test")
         return self
 
+    def _pepper_required_message(self) -> str:
+        return "CIVICLOOP_VAULT_PEPPER is required (at least 16 bytes) unless CIVICLOOP_ENV is dev or test"
+
     @property
     def pepper(self) -> bytes:
-        return (self.vault_pepper.get_secret_value() if self.vault_pepper else DEV_PEPPER).encode()
+        if self.vault_pepper is not None:
+            return self.vault_pepper.get_secret_value().encode()
+        if self._pepper_optional and not self.env.relaxed:
+            raise RuntimeError(
+                "these settings were read for a command that seals nothing: no pepper was given"
+            )
+        return DEV_PEPPER.encode()
+
+
+_sealing_nothing: ContextVar[bool] = ContextVar("civicloop_sealing_nothing", default=False)
+
+
+@contextmanager
+def sealing_nothing() -> Iterator[None]:
+    """Settings read inside do not ask for the vault pepper: for commands that never digest or seal (migrations,
+    catalogue and partner administration), so that their processes need not hold the secret."""
+    token = _sealing_nothing.set(True)
+    try:
+        yield
+    finally:
+        _sealing_nothing.reset(token)

@@ -10,6 +10,7 @@ import pytest
 from backend_adapter_configs import CSV_SETTINGS
 from civicloop_backend_adapters.entrypoints.http import create_app
 from civicloop_backend_adapters.settings import BackendAdapterSettings
+from civicloop_runtime.settings import ProcessSettings
 
 
 def test_production_needs_only_the_configuration_file(
@@ -21,7 +22,14 @@ def test_production_needs_only_the_configuration_file(
     config = tmp_path / "adapters.json"
     monkeypatch.setenv("CIVICLOOP_ADAPTERS_CONFIG", str(config))
     assert BackendAdapterSettings().adapters_config == config
-    assert set(BackendAdapterSettings.model_fields) == {"adapters_config", "log_level"}
+    # The runtime's process base (environment, log level, body limit) and the file: no DSN, broker or pepper.
+    assert set(BackendAdapterSettings.model_fields) == {
+        "adapters_config",
+        "env",
+        "log_level",
+        "max_body_bytes",
+    }
+    assert set(BackendAdapterSettings.model_fields) - set(ProcessSettings.model_fields) == {"adapters_config"}
 
 
 def test_the_app_is_ready_once_started_and_serves_ops_endpoints(tmp_path: Path) -> None:

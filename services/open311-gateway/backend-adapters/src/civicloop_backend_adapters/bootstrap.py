@@ -1,5 +1,8 @@
 """The one place that wires the adapter app: the configuration file, one back-end adapter per jurisdiction and the
-api_keys its POSTs must carry. Secrets are resolved here, so a missing one stops the app at start."""
+api_keys its POSTs must carry. Secrets are resolved here, so a missing one stops the app at start.
+
+The app has no consumers (no broker), so its bootstrap has no `start_consumers`; the running `Jurisdictions` gives
+the skeleton its `readiness_checks()` and `close()`."""
 
 from __future__ import annotations
 

@@ -2,22 +2,22 @@
 ports of the write side (POST requests, POST servicerequestupdates), built once per process.
 
 `bootstrap(settings, ...)` takes the adapters as optional parameters, so tests pass their own through the real
-wiring, and returns the running `Gateway`; `close()` stops what it started and closes what it opened.
+wiring, and returns the running `Gateway`: what a caller passes stays the caller's to close, what it leaves out is
+opened here and closed by `Gateway.close()`, with the consumers and the sweeper it started.
 """
 
 from __future__ import annotations
 
-import asyncio
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from civicloop_events.consumer import ConsumerRunner, Handler, wait_until_applied
+from civicloop_events.consumer import wait_until_applied
 from civicloop_events.outbox import Sweeper
 from civicloop_events.producer import EventProducer, Position
-from civicloop_events.supervisor import ConsumerSupervisor
-from civicloop_runtime.consumers import consumer_runner
-from civicloop_runtime.db import open_pool
+from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
 from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.resources import owned_pool, owned_producer
 from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
@@ -38,6 +38,8 @@ from civicloop_gateway.service_layer.post_update import UpdateContext
 from civicloop_gateway.service_layer.submit_request import SubmitContext
 from civicloop_gateway.settings import SCHEMA, GatewaySettings, JurisdictionsMode
 
+SERVICE = "civicloop-gateway"
+
 
 @dataclass
 class Gateway:
@@ -48,9 +50,9 @@ class Gateway:
     producer: EventProducer
     config_producer: EventProducer
     vault: ResidentKeyVault
-    supervisors: list[ConsumerSupervisor] = field(default_factory=list)
+    consumers: ServiceConsumers | None = None
     sweeper: Sweeper | None = None
-    owned: list[object] = field(default_factory=list)
+    opened: AsyncExitStack = field(default_factory=AsyncExitStack)
     # The ports of the write side and of the catalogue admin API, built once from the above (`__post_init__`).
     submit: SubmitContext = field(init=False)
     update: UpdateContext = field(init=False)
@@ -72,37 +74,17 @@ class Gateway:
             self.config_producer, publish_timeout_s=self.settings.publish_timeout_s
         )
 
-    def request_runner(self) -> ConsumerRunner:
-        return self._runner(
-            self.settings.request_consumer_group,
-            self.settings.topics.request_events,
-            request_event_handler(resolution=self.settings.public_h3_resolution),
-        )
-
-    def config_runner(self) -> ConsumerRunner:
-        return self._runner(
-            self.settings.config_consumer_group, self.settings.topics.jurisdiction_config, apply_config_event
-        )
-
-    def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
-        return consumer_runner(
-            self.settings,
-            name=name,
-            topic=topic,
-            handler=handler,
-            pool=self.pool,
-            producer=self.producer,
-            schema=SCHEMA,
-        )
-
-    def start_consumers(self) -> None:
-        self.supervisors = [ConsumerSupervisor(self.request_runner), ConsumerSupervisor(self.config_runner)]
-        for supervisor in self.supervisors:
-            supervisor.start()
-
-    async def stop_consumers(self) -> None:
-        await asyncio.gather(*(s.stop() for s in self.supervisors))
-        self.supervisors = []
+    def consumer_specs(self) -> list[ConsumerSpec]:
+        """The view's two consumers: the requests (with the public place's H3 resolution) and the catalogue."""
+        s = self.settings
+        return [
+            ConsumerSpec(
+                s.request_consumer_group,
+                s.topics.request_events,
+                request_event_handler(resolution=s.public_h3_resolution),
+            ),
+            ConsumerSpec(s.config_consumer_group, s.topics.jurisdiction_config, apply_config_event),
+        ]
 
     async def wait_for_request_view(self, position: Position, *, timeout_s: float | None = None) -> bool:
         """Read-your-writes: wait (bounded) until the request view has applied the event at `position`."""
@@ -133,7 +115,7 @@ class Gateway:
             self.pool,
             migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
             kafka_connected=lambda: self.producer.connected and self.config_producer.connected,
-            consumers=self.supervisors,
+            consumers=self.consumers.supervisors if self.consumers is not None else (),
         )
 
     def submit_context(self) -> SubmitContext:
@@ -186,19 +168,8 @@ class Gateway:
         return ProducerEventLog(self.producer, publish_timeout_s=self.settings.publish_timeout_s)
 
     async def close(self) -> None:
-        if self.sweeper is not None:
-            await self.sweeper.stop()
-        await self.stop_consumers()
-        await _close_all(self.owned)
-        self.owned = []
-
-
-async def _close_all(resources: list[object]) -> None:
-    for resource in reversed(resources):
-        if isinstance(resource, EventProducer):
-            await resource.stop()
-        elif isinstance(resource, AsyncConnectionPool):
-            await resource.close()
+        """Stop the sweeper and the consumers, then close what bootstrap opened (not what its caller passed in)."""
+        await self.opened.aclose()
 
 
 def pending_sweeper(
@@ -219,51 +190,40 @@ async def bootstrap(
     producer: EventProducer | None = None,
     config_producer: EventProducer | None = None,
     vault: ResidentKeyVault | None = None,
-    run_consumers: bool = True,
+    start_consumers: bool = True,
 ) -> Gateway:
-    """Open what was not given (the gateway closes only what it opened), then start the view's consumers."""
-    owned: list[object] = []
-    gateway: Gateway | None = None
+    """A running gateway; with `start_consumers`, its view is being folded from the log. The sweeper always runs."""
     topics = settings.topics
+    opened = AsyncExitStack()
     try:
         if pool is None:
-            pool = await open_pool(
-                settings.pg_dsn,
-                min_size=settings.pool_min_size,
-                max_size=settings.pool_max_size,
-                name="civicloop-gateway",
-            )
-            owned.append(pool)
+            pool = await owned_pool(settings, opened, name=SERVICE)
         if producer is None:
-            producer = EventProducer(
-                settings.kafka_bootstrap, topics.request_events, client_id="civicloop-gateway"
-            )
-            await producer.start()
-            owned.append(producer)
+            producer = await owned_producer(settings, opened, topic=topics.request_events, client_id=SERVICE)
         if config_producer is None:
-            config_producer = EventProducer(
-                settings.kafka_bootstrap, topics.jurisdiction_config, client_id="civicloop-gateway-config"
+            config_producer = await owned_producer(
+                settings, opened, topic=topics.jurisdiction_config, client_id=f"{SERVICE}-config"
             )
-            await config_producer.start()
-            owned.append(config_producer)
         gateway = Gateway(
             settings=settings,
             pool=pool,
             producer=producer,
             config_producer=config_producer,
             vault=vault or ResidentKeyVault(pool, pepper=settings.pepper),
-            owned=owned,
+            opened=opened,
         )
-        if run_consumers:
-            gateway.start_consumers()
+        if start_consumers:
+            gateway.consumers = ServiceConsumers(
+                settings, pool=pool, schema=SCHEMA, dead_letters=producer, specs=gateway.consumer_specs()
+            )
+            opened.push_async_callback(gateway.consumers.stop)
+            gateway.consumers.start()
         gateway.sweeper = pending_sweeper(
-            pool, gateway.producer, settings, older_than_s=settings.sweep_pending_after_s
+            pool, producer, settings, older_than_s=settings.sweep_pending_after_s
         )
+        opened.push_async_callback(gateway.sweeper.stop)
         gateway.sweeper.start(timedelta(seconds=settings.sweep_every_s))
     except BaseException:
-        if gateway is not None:
-            await gateway.close()
-        else:
-            await _close_all(owned)
+        await opened.aclose()
         raise
     return gateway

@@ -12,8 +12,11 @@ failed sends for hours; two genuine reports with identical content, contact and 
 happen); `CIVICLOOP_DEFAULT_PHONE_REGION` (default US) is the region a `phone` without a country code is read in, as
 intake.
 
-The vault pepper follows intake's rule: required (at least 16 bytes) unless `CIVICLOOP_ENV` is `dev` or `test`,
-where a fixed, public development pepper is used when none is given.
+The vault pepper follows intake's rule, `civicloop_runtime.settings.VaultPepperSettings`'s: required (at least 16
+bytes) unless `CIVICLOOP_ENV` is `dev` or `test`, where a fixed, public development pepper is used when none is given.
+The commands that digest and seal nothing (`migrate`, `partners create|list|revoke`) read these same settings inside
+`sealing_nothing()`, so their processes, the partners Job among them, are not given the secret (least privilege);
+`pepper` refuses to answer in such settings when none was given.
 """
 
 from __future__ import annotations
@@ -23,11 +26,19 @@ from datetime import timedelta
 
 import phonenumbers
 from civicloop_places import DEFAULT_RESOLUTION
-from civicloop_runtime.settings import Environment, ServiceSettings
+from civicloop_runtime.settings import DEV_PEPPER, Environment, VaultPepperSettings, sealing_nothing
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+__all__ = [
+    "DEV_PEPPER",
+    "SCHEMA",
+    "Environment",
+    "GatewaySettings",
+    "JurisdictionsMode",
+    "sealing_nothing",
+]
+
 SCHEMA = "gateway"
-DEV_PEPPER = "civicloop-development-pepper-not-secret"
 
 # Versioned consumer groups (`<service>.<purpose>.v<N>`): a change to what a fold writes ships with a new version,
 # whose group has no stored positions and so replays the log from offset 0.
@@ -43,9 +54,7 @@ class JurisdictionsMode(str, enum.Enum):
     multi = "multi"
 
 
-class GatewaySettings(ServiceSettings):
-    vault_pepper: SecretStr | None = None
-
+class GatewaySettings(VaultPepperSettings):
     jurisdictions_mode: JurisdictionsMode = JurisdictionsMode.multi
     default_jurisdiction_id: str | None = Field(
         default=None,
@@ -133,26 +142,12 @@ class GatewaySettings(ServiceSettings):
         return v.rstrip("/")
 
     @model_validator(mode="after")
-    def _rules(self) -> GatewaySettings:
-        relaxed = self.env in (Environment.dev, Environment.test)
-        given = self.vault_pepper.get_secret_value() if self.vault_pepper else None
-        if given is None and not relaxed:
-            raise ValueError(
-                "CIVICLOOP_VAULT_PEPPER is required (at least 16 bytes) unless CIVICLOOP_ENV is dev or test"
-            )
-        if given is not None and len(given.encode()) < 16:
-            raise ValueError("CIVICLOOP_VAULT_PEPPER must be at least 16 bytes")
-        if given == DEV_PEPPER and not relaxed:
-            raise ValueError("the public development pepper cannot be used outside dev and test")
+    def _single_needs_a_default(self) -> GatewaySettings:
         if self.jurisdictions_mode is JurisdictionsMode.single and not self.default_jurisdiction_id:
             raise ValueError(
                 "CIVICLOOP_DEFAULT_JURISDICTION_ID is required when CIVICLOOP_JURISDICTIONS_MODE=single"
             )
         return self
-
-    @property
-    def pepper(self) -> bytes:
-        return (self.vault_pepper.get_secret_value() if self.vault_pepper else DEV_PEPPER).encode()
 
     @property
     def request_consumer_group(self) -> str:

@@ -112,9 +112,9 @@ async def caught_up(gateway: Gateway, consumer: str, positions: list[Position]) 
 
 @asynccontextmanager
 async def running_app(
-    settings: GatewaySettings, *, run_consumer: bool = True
+    settings: GatewaySettings, *, start_consumers: bool = True
 ) -> AsyncIterator[tuple[FastAPI, AsyncClient]]:
-    app = create_app(settings, run_consumer=run_consumer)
+    app = create_app(settings, start_consumers=start_consumers)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = ASGITransport(app=manager.app)
         async with AsyncClient(transport=transport, base_url="http://gateway.test") as client:

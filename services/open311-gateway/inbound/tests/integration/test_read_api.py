@@ -292,7 +292,7 @@ async def world(read_dsn: str, kafka_bootstrap: str):
     late_definition = define(j, "LATE", "Defined after its first request")
 
     async with running_app(settings) as (app, client):
-        gateway: Gateway = app.state.gateway
+        gateway: Gateway = app.state.service
         async with (
             producer(kafka_bootstrap, topics.jurisdiction_config) as config_producer,
             producer(kafka_bootstrap, topics.request_events) as request_producer,
@@ -828,7 +828,7 @@ async def test_G_62_single_mode_serves_its_jurisdiction_without_an_id_and_404s_o
     settings = world.settings.model_copy(
         update={"jurisdictions_mode": JurisdictionsMode.single, "default_jurisdiction_id": world.j}
     )
-    async with running_app(settings, run_consumer=False) as (_, client):
+    async with running_app(settings, start_consumers=False) as (_, client):
         without = await client.get(f"{BASE}/services.json")
         with_own = await client.get(f"{BASE}/services.json", params={"jurisdiction_id": world.j})
         other = await client.get(f"{BASE}/services.xml", params={"jurisdiction_id": world.k})
@@ -839,7 +839,7 @@ async def test_G_62_single_mode_serves_its_jurisdiction_without_an_id_and_404s_o
 
 async def test_G_60_multi_mode_with_a_default_reads_a_missing_id_as_the_default(world: World):
     settings = world.settings.model_copy(update={"default_jurisdiction_id": world.k})
-    async with running_app(settings, run_consumer=False) as (_, client):
+    async with running_app(settings, start_consumers=False) as (_, client):
         without = await client.get(f"{BASE}/services.json")
         other = await client.get(f"{BASE}/services.json", params={"jurisdiction_id": world.j})
     assert [s["service_code"] for s in without.json()] == ["TREE"]

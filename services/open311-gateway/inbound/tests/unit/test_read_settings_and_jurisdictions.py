@@ -73,3 +73,17 @@ def test_consumer_groups_carry_the_topic_prefix_and_the_base_url_has_no_trailing
     )  # v2: the public place (a replay from offset 0)
     assert s.config_consumer_group == "t1.gateway.config.v1"
     assert s.open311_base_url == "https://api.city.gov/open311/v2"
+
+
+def test_the_partners_commands_read_the_gateway_s_settings_without_the_pepper(monkeypatch):
+    """They digest and seal nothing, so the partners Job is not given the secret (least privilege)."""
+    from civicloop_gateway.entrypoints.partners_cli import _settings
+
+    monkeypatch.setenv("CIVICLOOP_ENV", "production")
+    monkeypatch.delenv("CIVICLOOP_VAULT_PEPPER", raising=False)
+    with pytest.raises(ValidationError, match="VAULT_PEPPER"):
+        GatewaySettings()
+    settings = _settings()
+    assert isinstance(settings, GatewaySettings) and settings.vault_pepper is None
+    with pytest.raises(RuntimeError, match="seals nothing"):
+        _ = settings.pepper

@@ -4,7 +4,7 @@ Open311 client's background work (the `ExternalReferenceAssigned` fold and the p
 
 `bootstrap(settings, ...)` takes every adapter as an optional parameter, so tests pass their own (a pool, fake
 senders) through the real wiring, and returns the running `OutboundService`; `close()` stops what it started and
-closes what it opened. The sender (`civicloop-outbound run`) runs the sending part; the Open311 poller
+closes what it opened (not what its caller passed in). `start_consumers=False` runs a part without its consumers. The sender (`civicloop-outbound run`) runs the sending part; the Open311 poller
 (`civicloop-outbound open311 run`) the polling part, as a single replica (the poller's rounds are not coordinated).
 
 Several sender processes may run at once: the consumers share their groups' partitions and the sender loops skip
@@ -16,31 +16,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import httpx
 from civicloop_events import Event
-from civicloop_events.consumer import ConsumerRunner, Handler
+from civicloop_events.consumer import Handler
 from civicloop_events.payloads import SendMethod
 from civicloop_events.producer import EventProducer
-from civicloop_events.supervisor import ConsumerSupervisor
-from civicloop_runtime.consumers import consumer_runner
-from civicloop_runtime.db import open_pool
+from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
 from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.resources import owned_pool, owned_producer
 from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_outbound import database
 from civicloop_outbound.adapters.email_sender import EmailSender
-from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig, fold_external_reference
+from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig
 from civicloop_outbound.adapters.open311_sender import Open311Sender
+from civicloop_outbound.adapters.postgres_config import apply_outbound_config_event, fold_external_reference
 from civicloop_outbound.adapters.webhook_sender import WebhookSender
 from civicloop_outbound.domain.ports import Sender
 from civicloop_outbound.service_layer.dispatcher import Dispatcher
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
-from civicloop_outbound.service_layer.store import apply_outbound_config_event
 from civicloop_outbound.settings import SCHEMA, OutboundSettings
 
 SERVICE = "civicloop-outbound"
@@ -87,48 +87,31 @@ class Outbound:
     producer: EventProducer
     vault: ResidentKeyVault | None
     senders: dict[SendMethod, Sender]
-    supervisors: list[ConsumerSupervisor] = field(default_factory=list)
+    consumers: ServiceConsumers | None = None
     loop: SenderLoop | None = None
     _task: asyncio.Task[None] | None = None
 
-    def _runner(self, name: str, topic: str, handler: Handler) -> ConsumerRunner:
-        return consumer_runner(
-            self.settings,
-            name=name,
-            topic=topic,
-            handler=handler,
-            pool=self.pool,
-            producer=self.producer,
-            schema=SCHEMA,
-        )
+    def consumer_specs(self) -> list[ConsumerSpec]:
+        """The config fold and the dispatcher, which wakes the sender loop for what it queued."""
+        s = self.settings
+        dispatcher = Dispatcher(self.producer, publish_timeout_s=s.publish_timeout_s)
 
-    def config_runner(self) -> ConsumerRunner:
-        return self._runner(
-            self.settings.outbound_config_consumer_group,
-            self.settings.topics.jurisdiction_config,
-            apply_outbound_config_event,
-        )
-
-    def dispatch_runner(self) -> ConsumerRunner:
-        dispatcher = Dispatcher(self.producer, publish_timeout_s=self.settings.publish_timeout_s)
-
-        async def handle(conn: Any, event: Event[Any]) -> None:
+        async def dispatch(conn: Any, event: Event[Any]) -> None:
             await dispatcher(conn, event)
             if self.loop is not None:
                 self.loop.wake()
 
-        return self._runner(
-            self.settings.outbound_dispatch_consumer_group, self.settings.topics.request_events, handle
-        )
+        return [
+            ConsumerSpec(
+                s.outbound_config_consumer_group, s.topics.jurisdiction_config, apply_outbound_config_event
+            ),
+            ConsumerSpec(s.outbound_dispatch_consumer_group, s.topics.request_events, dispatch),
+        ]
 
     def start(self, *, consumers: bool = True, sending: bool = True) -> None:
         if consumers:
-            self.supervisors = [
-                ConsumerSupervisor(self.config_runner),
-                ConsumerSupervisor(self.dispatch_runner),
-            ]
-            for s in self.supervisors:
-                s.start()
+            self.consumers = _consumers(self.settings, self.pool, self.producer, self.consumer_specs())
+            self.consumers.start()
         if sending:
             self.loop = SenderLoop(
                 pool=self.pool,
@@ -145,12 +128,19 @@ class Outbound:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await asyncio.gather(*(s.stop() for s in self.supervisors))
-        self.supervisors = []
+        if self.consumers is not None:
+            await self.consumers.stop()
 
     @property
     def running(self) -> bool:
-        return all(s.running for s in self.supervisors) and (self._task is None or not self._task.done())
+        consumers_up = self.consumers is None or self.consumers.running
+        return consumers_up and (self._task is None or not self._task.done())
+
+
+def _consumers(
+    settings: OutboundSettings, pool: AsyncConnectionPool, producer: EventProducer, specs: list[ConsumerSpec]
+) -> ServiceConsumers:
+    return ServiceConsumers(settings, pool=pool, schema=SCHEMA, dead_letters=producer, specs=specs)
 
 
 @dataclass
@@ -161,28 +151,20 @@ class Open311Background:
     pool: AsyncConnectionPool
     producer: EventProducer
     http: httpx.AsyncClient
-    supervisors: list[ConsumerSupervisor] = field(default_factory=list)
+    consumers: ServiceConsumers | None = None
     poller: Open311Poller | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
 
-    def refs_runner(self) -> ConsumerRunner:
+    def consumer_specs(self) -> list[ConsumerSpec]:
         s = self.settings
-        return consumer_runner(
-            s,
-            name=s.open311_refs_consumer_group,
-            topic=s.topics.request_events,
-            handler=fold_external_reference,
-            pool=self.pool,
-            producer=self.producer,
-            schema=SCHEMA,
-        )
+        handler: Handler = fold_external_reference
+        return [ConsumerSpec(s.open311_refs_consumer_group, s.topics.request_events, handler)]
 
     def start(self, *, consumer: bool = True, polling: bool = True) -> None:
         if consumer:
-            self.supervisors = [ConsumerSupervisor(self.refs_runner)]
-            for s in self.supervisors:
-                s.start()
+            self.consumers = _consumers(self.settings, self.pool, self.producer, self.consumer_specs())
+            self.consumers.start()
         if polling:
             self.poller = Open311Poller(
                 self.pool, self.producer, self.http, config=poller_config(self.settings)
@@ -197,12 +179,13 @@ class Open311Background:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await asyncio.gather(*(s.stop() for s in self.supervisors))
-        self.supervisors = []
+        if self.consumers is not None:
+            await self.consumers.stop()
 
     @property
     def running(self) -> bool:
-        return all(s.running for s in self.supervisors) and (self._task is None or not self._task.done())
+        consumers_up = self.consumers is None or self.consumers.running
+        return consumers_up and (self._task is None or not self._task.done())
 
 
 @dataclass
@@ -215,7 +198,7 @@ class OutboundService:
     http: httpx.AsyncClient
     sending: Outbound | None = None
     polling: Open311Background | None = None
-    _owned: list[object] = field(default_factory=list)
+    opened: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     def open311_poller(self) -> Open311Poller:
         """A poller for one round or one import, beside (or without) the running one."""
@@ -227,25 +210,12 @@ class OutboundService:
             self.pool,
             migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
             kafka_connected=lambda: self.producer.connected,
-            consumers=[s for p in parts for s in p.supervisors],
+            consumers=[s for p in parts if p.consumers is not None for s in p.consumers.supervisors],
         )
 
     async def close(self) -> None:
-        for part in (self.sending, self.polling):
-            if part is not None:
-                await part.stop()
-        await _close_all(self._owned)
-        self._owned = []
-
-
-async def _close_all(resources: list[object]) -> None:
-    for resource in reversed(resources):
-        if isinstance(resource, EventProducer):
-            await resource.stop()
-        elif isinstance(resource, httpx.AsyncClient):
-            await resource.aclose()
-        elif isinstance(resource, AsyncConnectionPool):
-            await resource.close()
+        """Stop what runs, then close what bootstrap opened (not what its caller passed in)."""
+        await self.opened.aclose()
 
 
 async def bootstrap(
@@ -258,31 +228,23 @@ async def bootstrap(
     http: httpx.AsyncClient | None = None,
     sending: bool = True,
     polling: bool = False,
+    start_consumers: bool = True,
 ) -> OutboundService:
     """Open what was not given, then start `sending` (consumers and sender loop) and/or `polling` (Open311).
 
     `http` is the Open311 poller's client (the senders keep their own, with the send timeout)."""
-    owned: list[object] = []
-    service: OutboundService | None = None
+    opened = AsyncExitStack()
     try:
         if pool is None:
-            pool = await open_pool(
-                settings.pg_dsn,
-                min_size=settings.pool_min_size,
-                max_size=settings.pool_max_size,
-                name=SERVICE,
-            )
-            owned.append(pool)
+            pool = await owned_pool(settings, opened, name=SERVICE)
         if producer is None:
-            producer = EventProducer(
-                settings.kafka_bootstrap, settings.topics.request_events, client_id=SERVICE
+            producer = await owned_producer(
+                settings, opened, topic=settings.topics.request_events, client_id=SERVICE
             )
-            await producer.start()
-            owned.append(producer)
         if http is None:
             http = http_client(settings.open311_http_timeout_s)
-            owned.append(http)
-        service = OutboundService(settings=settings, pool=pool, producer=producer, http=http, _owned=owned)
+            opened.push_async_callback(http.aclose)
+        service = OutboundService(settings=settings, pool=pool, producer=producer, http=http, opened=opened)
         if sending:
             if vault is None and settings.outbound_include_contact:
                 vault = ResidentKeyVault(pool, pepper=settings.pepper)
@@ -293,14 +255,13 @@ async def bootstrap(
                 vault=vault,
                 senders=dict(senders) if senders is not None else default_senders(settings, pool),
             )
-            service.sending.start()
+            opened.push_async_callback(service.sending.stop)
+            service.sending.start(consumers=start_consumers)
         if polling:
             service.polling = Open311Background(settings=settings, pool=pool, producer=producer, http=http)
-            service.polling.start()
+            opened.push_async_callback(service.polling.stop)
+            service.polling.start(consumer=start_consumers)
     except BaseException:
-        if service is not None:
-            await service.close()
-        else:
-            await _close_all(owned)
+        await opened.aclose()
         raise
     return service

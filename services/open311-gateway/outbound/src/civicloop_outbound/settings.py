@@ -5,8 +5,9 @@ sender (`civicloop-outbound run`), the Open311 poller (`civicloop-outbound open3
 details (name, email, phone). Off, nothing personal leaves CivicLoop: the body sees the report, its number and a
 link back, and the sender never opens the vault. On, the details are unsealed from the vault at send time only
 (never stored in clear in the queue) and put in that one message; a resident erased from the vault is then simply
-sent without details. The vault pepper follows intake's rule, and only then: required (at least 16 bytes) unless
-`CIVICLOOP_ENV` is `dev` or `test`, where a fixed, public development pepper is used when none is given.
+sent without details. The vault pepper follows intake's rule (`civicloop_runtime.settings.VaultPepperSettings`),
+and only then: required (at least 16 bytes) unless `CIVICLOOP_ENV` is `dev` or `test`, where a fixed, public
+development pepper is used when none is given (`pepper_needed` below).
 
 SMTP credentials and back-ends' keys are secret refs (`smtp_password_ref`, a connection's `api_key_ref`), resolved
 like every other secret (`adapters/secrets.py`).
@@ -15,8 +16,8 @@ like every other secret (`adapters/secrets.py`).
 from __future__ import annotations
 
 from civicloop_events.payloads import SendMethod
-from civicloop_runtime.settings import DEV_PEPPER, Environment, ServiceSettings
-from pydantic import Field, SecretStr, field_validator, model_validator
+from civicloop_runtime.settings import DEV_PEPPER, Environment, VaultPepperSettings
+from pydantic import Field, SecretStr, field_validator
 
 SCHEMA = "outbound"
 OPEN311_BASE_PATH = "/open311/v2"
@@ -30,8 +31,7 @@ CONSUMERS = (OUTBOUND_CONFIG_CONSUMER, OUTBOUND_DISPATCH_CONSUMER, REFS_CONSUMER
 __all__ = ["DEV_PEPPER", "SCHEMA", "Environment", "OutboundSettings"]
 
 
-class OutboundSettings(ServiceSettings):
-    vault_pepper: SecretStr | None = None
+class OutboundSettings(VaultPepperSettings):
     admin_token: SecretStr | None = Field(default=None, description="bearer token of the admin outbound API")
     public_base_url: str = Field(
         default="http://127.0.0.1:8003",
@@ -94,24 +94,15 @@ class OutboundSettings(ServiceSettings):
     def _no_trailing_slash(cls, v: str) -> str:
         return v.rstrip("/")
 
-    @model_validator(mode="after")
-    def _pepper_rule(self) -> OutboundSettings:
-        relaxed = self.env.relaxed
-        given = self.vault_pepper.get_secret_value() if self.vault_pepper else None
-        if self.outbound_include_contact and given is None and not relaxed:
-            raise ValueError(
-                "CIVICLOOP_VAULT_PEPPER is required (at least 16 bytes) with CIVICLOOP_OUTBOUND_INCLUDE_CONTACT=true"
-                " unless CIVICLOOP_ENV is dev or test"
-            )
-        if given is not None and len(given.encode()) < 16:
-            raise ValueError("CIVICLOOP_VAULT_PEPPER must be at least 16 bytes")
-        if given == DEV_PEPPER and not relaxed:
-            raise ValueError("the public development pepper cannot be used outside dev and test")
-        return self
+    def pepper_needed(self) -> bool:
+        """Only contact details sent to a body are unsealed from the vault."""
+        return self.outbound_include_contact
 
-    @property
-    def pepper(self) -> bytes:
-        return (self.vault_pepper.get_secret_value() if self.vault_pepper else DEV_PEPPER).encode()
+    def _pepper_required_message(self) -> str:
+        return (
+            "CIVICLOOP_VAULT_PEPPER is required (at least 16 bytes) with CIVICLOOP_OUTBOUND_INCLUDE_CONTACT=true"
+            " unless CIVICLOOP_ENV is dev or test"
+        )
 
     @property
     def open311_base_url(self) -> str:

@@ -24,8 +24,8 @@ from aiokafka import AIOKafkaConsumer
 from civicloop_events import Actor, Event, Location, decode_event
 from civicloop_events.kafka_connection import client_options
 from civicloop_events.payloads import BodyDefined, Open311Connection, SendMethod
+from civicloop_outbound.adapters.postgres_config import apply_outbound_config_event
 from civicloop_outbound.domain.ports import BodyRecord, DispatchPayload, OutboundItem
-from civicloop_outbound.service_layer.store import apply_outbound_config_event
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response

@@ -1,10 +1,15 @@
-"""`civicloop-backend-adapters serve --config adapters.yaml --port 8010`: the adapter app alone, no database."""
+"""`civicloop-backend-adapters serve --config adapters.yaml --port 8010`: the adapter app alone, no database.
+
+Built on the service skeleton's command line (`civicloop_runtime.cli.service_cli`) without `migrate` (no database);
+`serve` is the app's own, because it takes `--config`, and starts the server as every service does (`run_server`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
+from civicloop_runtime.cli import HOST, run_server, service_cli
 
 from civicloop_backend_adapters.settings import BackendAdapterSettings
 
@@ -16,13 +21,8 @@ CONFIG = typer.Option(
     dir_okay=False,
     help="the adapters' JSON or YAML file (else CIVICLOOP_ADAPTERS_CONFIG)",
 )
-HOST = typer.Option("127.0.0.1", help="interface to listen on")
 PORT = typer.Option(8010, help="port to listen on")
-app = typer.Typer(
-    help="Open311 adapters in front of back-ends that are not Open311.",
-    no_args_is_help=True,
-    add_completion=False,
-)
+app = service_cli(name=SERVICE, help="Open311 adapters in front of back-ends that are not Open311.")
 
 
 def _settings(config: Path | None) -> BackendAdapterSettings:
@@ -46,17 +46,14 @@ def check(config: Path | None = CONFIG) -> None:
 @app.command()
 def serve(config: Path | None = CONFIG, host: str = HOST, port: int = PORT) -> None:
     """Serve the adapters' Open311 endpoints (JSON logs; traces over OTLP when configured)."""
-    import uvicorn
-    from civicloop_runtime.logs import configure_logging
-    from civicloop_runtime.telemetry import configure_tracing
+    from civicloop_runtime.process import configured
 
     from civicloop_backend_adapters.entrypoints.http import create_app
 
-    settings = _settings(config)
-    configure_logging(SERVICE, settings.log_level)
-    configure_tracing(SERVICE)
-    # The adapters log what they do themselves; uvicorn's access log would print query strings.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None)
+    settings = configured(SERVICE, BackendAdapterSettings)
+    if config is not None:
+        settings = settings.model_copy(update={"adapters_config": config})
+    run_server(create_app(settings), host=host, port=port)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ refusing a request -> 400 carrying its message. No state is kept here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from importlib.metadata import version
 from typing import Any
 
@@ -34,9 +34,10 @@ from civicloop_open311.documents import (
 from civicloop_open311.errors import Open311Error
 from civicloop_open311.formats import Format, UnknownFormat, parse_format, split_resource
 from civicloop_open311.forms import OpenForm
-from civicloop_open311.http import document_response, install_open311_error_handlers
+from civicloop_open311.http import document_response, install_open311_error_handlers, render_open311_error
 from civicloop_open311.render import Document
-from civicloop_runtime.ops import ops_router
+from civicloop_runtime import process as runtime_process
+from civicloop_runtime.app import running_service, service_app
 from fastapi import APIRouter, FastAPI, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
@@ -56,6 +57,7 @@ from civicloop_backend_adapters.domain.mapping import post_context
 from civicloop_backend_adapters.service_layer.jurisdictions import Jurisdictions
 from civicloop_backend_adapters.settings import BackendAdapterSettings
 
+SERVICE = "civicloop-backend-adapters"
 MAX_RESULTS = 1000  # RQ-04
 RETRY_AFTER_S = "30"
 STATUSES = ("open", "closed")
@@ -138,11 +140,6 @@ def _check_location(form: OpenForm) -> None:
         raise Open311Error(400, 400, "A location is required: lat and long, address_string or address_id.")
 
 
-async def _started(app: FastAPI) -> bool:
-    """Stateless: ready once `bootstrap` has built the adapters (a missing secret stops the start instead)."""
-    return app.state.jurisdictions is not None
-
-
 def create_app(
     settings: BackendAdapterSettings | None = None,
     *,
@@ -156,26 +153,10 @@ def create_app(
             raise ValueError("no adapters configuration: set CIVICLOOP_ADAPTERS_CONFIG or pass --config")
         config = load_config(settings.adapters_config)
     base = config.base_path.rstrip("/")
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.jurisdictions = await bootstrap(settings, config=config, backends=backends)
-        try:
-            yield
-        finally:
-            await app.state.jurisdictions.close()
-            app.state.jurisdictions = None
-
-    app = FastAPI(
-        title="CivicLoop Open311 back-end adapters",
-        version=version("civicloop-backend-adapters"),
-        lifespan=lifespan,
-    )
-    app.state.jurisdictions = None
     router = APIRouter(prefix=base)
 
     def serving(request: Request) -> Jurisdictions:
-        jurisdictions: Jurisdictions | None = request.app.state.jurisdictions
+        jurisdictions: Jurisdictions | None = running_service(request)
         if jurisdictions is None:
             raise Open311Error(503, 503, "The adapters are not started yet.", headers={"Retry-After": "1"})
         return jurisdictions
@@ -265,7 +246,19 @@ def create_app(
         updates = await _guard(adapter.updates(window))
         return _respond(updates_document(u.row() for u in updates[-MAX_RESULTS:]), f)
 
-    app.include_router(router)
-    app.include_router(ops_router(lambda: {"started": lambda: _started(app)}))
+    app = service_app(
+        title="CivicLoop Open311 back-end adapters",
+        version=version("civicloop-backend-adapters"),
+        start=partial(bootstrap, settings, config=config, backends=backends),
+        routers=(router,),
+        max_body_bytes=settings.max_body_bytes,
+        render_error=render_open311_error,
+    )
     install_open311_error_handlers(app, base_path=base)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """For `uvicorn --factory civicloop_backend_adapters.entrypoints.http:app_from_environment`: the process set up
+    too (JSON logs, traces over OTLP when configured); the configuration file from `CIVICLOOP_ADAPTERS_CONFIG`."""
+    return runtime_process.app_from_environment(SERVICE, BackendAdapterSettings, create_app)

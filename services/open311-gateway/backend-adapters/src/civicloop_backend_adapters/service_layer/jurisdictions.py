@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from civicloop_open311.errors import Open311Error
 
@@ -39,6 +39,14 @@ class Jurisdictions:
 
     def window_days(self, jurisdiction_id: str) -> int:
         return self._window_days[jurisdiction_id]
+
+    def readiness_checks(self) -> dict[str, Callable[[], Awaitable[bool]]]:
+        """Stateless: ready once bootstrap has built the adapters (a missing secret stops the start instead)."""
+
+        async def started() -> bool:
+            return True
+
+        return {"started": started}
 
     async def close(self) -> None:
         for adapter in self.adapters.values():

@@ -1,33 +1,34 @@
-"""The Open311 view in PostgreSQL: the two consumers' handlers write what the pure folds decide.
+"""The Open311 view in PostgreSQL: the rows the folds of `service_layer/folds.py` read and write, bound to the
+consumer runner's transaction; the two handlers bind them.
 
 No exact point is kept: `lat`, `long` and `address` hold the public place GETs serve, and `location` (geography,
 for the radius search) holds the same public point; a check on the table refuses anything else (gateway_0006).
 
-A request's service_name comes from the catalogue. The two consumers run concurrently, so both sides take the same
-transaction-scoped advisory lock on (jurisdiction, service_code): whichever commits second sees the other's row,
-and a request never keeps an empty name because its service was defined in the same instant.
+A request's service_name comes from the catalogue; the service lock the folds take is a transaction-scoped advisory
+lock on (jurisdiction, service_code).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from civicloop_events import Event
 from civicloop_events.consumer import Handler
-from civicloop_events.payloads import (
-    PartnerAuthorised,
-    PartnerKeyRevoked,
-    RequestStatus,
-    ServiceDefined,
-    ServiceRequestSubmitted,
-)
-from civicloop_places import DEFAULT_RESOLUTION
+from civicloop_events.payloads import RequestStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from civicloop_gateway.domain.catalogue import partner_key_row, service_row
-from civicloop_gateway.domain.request_view import RequestRow, UpdateRow, fold
+from civicloop_gateway.domain.catalogue import PartnerKeyRow, ServiceRow
+from civicloop_gateway.domain.request_view import RequestRow, UpdateRow
+from civicloop_gateway.service_layer.folds import (
+    CatalogueRows,
+    RequestViewRows,
+    when_config_event_update_catalogue,
+    when_request_event_update_view,
+)
 
 _ROW_COLUMNS = (
     "service_request_id",
@@ -127,41 +128,38 @@ async def _store_update(conn: psycopg.AsyncConnection[Any], update: UpdateRow) -
     )
 
 
-def request_event_handler(*, resolution: int) -> Handler:
-    """The handler of `requests.events`, making submitted places public at H3 `resolution`."""
+class PostgresRequestViewRows(RequestViewRows):
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self.conn = conn
 
-    async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-        await apply_request_event(conn, event, resolution=resolution)
+    async def lock_service(self, jurisdiction_id: str, service_code: str) -> None:
+        await _lock_service(self.conn, jurisdiction_id, service_code)
 
-    return handle
+    async def service_name(self, jurisdiction_id: str, service_code: str) -> str | None:
+        return await _service_name(self.conn, jurisdiction_id, service_code)
 
+    async def load_for_update(self, service_request_id: str) -> RequestRow | None:
+        return await load_request(self.conn, service_request_id)
 
-async def apply_request_event(
-    conn: psycopg.AsyncConnection[Any], event: Event[Any], *, resolution: int = DEFAULT_RESOLUTION
-) -> None:
-    """ConsumerRunner handler of `requests.events`: fold one event into its request's row and the updates."""
-    if event.request_id is None:
-        return
-    service_name = None
-    if isinstance(event.payload, ServiceRequestSubmitted):
-        await _lock_service(conn, event.jurisdiction_id, event.payload.service_code)
-        service_name = await _service_name(conn, event.jurisdiction_id, event.payload.service_code)
-    before = await load_request(conn, event.request_id)
-    change = fold(before, event, service_name=service_name, resolution=resolution)
-    if change.request is not None:
-        await _store_request(conn, change.request)
-    if change.update is not None:
-        await _store_update(conn, change.update)
+    async def save_request(self, row: RequestRow) -> None:
+        await _store_request(self.conn, row)
+
+    async def save_update(self, update: UpdateRow) -> None:
+        await _store_update(self.conn, update)
 
 
-async def apply_config_event(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-    """ConsumerRunner handler of `jurisdiction.config`: services, jurisdictions and partner keys."""
-    payload = event.payload
-    if isinstance(payload, ServiceDefined):
-        await _apply_service(conn, event)
-    elif isinstance(payload, PartnerAuthorised):
-        row = partner_key_row(event)
-        await conn.execute(
+class PostgresCatalogueRows(CatalogueRows):
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self.conn = conn
+
+    async def lock_service(self, jurisdiction_id: str, service_code: str) -> None:
+        await _lock_service(self.conn, jurisdiction_id, service_code)
+
+    async def save_service(self, row: ServiceRow) -> None:
+        await _store_service(self.conn, row)
+
+    async def save_partner_key(self, row: PartnerKeyRow) -> None:
+        await self.conn.execute(
             "insert into gateway.partners (jurisdiction_id, client_id, name, key_id, key_sha256, authorised_at,"
             " revoked_at, last_event_id) values (%s, %s, %s, %s, %s, %s, null, %s)"
             " on conflict (jurisdiction_id, client_id, key_id) do update set name = excluded.name,"
@@ -177,17 +175,32 @@ async def apply_config_event(conn: psycopg.AsyncConnection[Any], event: Event[An
                 row.last_event_id,
             ),
         )
-    elif isinstance(payload, PartnerKeyRevoked):
-        await conn.execute(
+
+    async def revoke_partner_key(
+        self, jurisdiction_id: str, client_id: str, key_id: str, *, at: datetime, event_id: UUID
+    ) -> None:
+        await self.conn.execute(
             "update gateway.partners set revoked_at = coalesce(revoked_at, %s), last_event_id = %s"
             " where jurisdiction_id = %s and client_id = %s and key_id = %s",
-            (event.occurred_at, event.event_id, event.jurisdiction_id, payload.client_id, payload.key_id),
+            (at, event_id, jurisdiction_id, client_id, key_id),
         )
 
 
-async def _apply_service(conn: psycopg.AsyncConnection[Any], event: Event[ServiceDefined]) -> None:
-    row = service_row(event)
-    await _lock_service(conn, row.jurisdiction_id, row.service_code)
+def request_event_handler(*, resolution: int) -> Handler:
+    """The handler of `requests.events`, making submitted places public at H3 `resolution`."""
+
+    async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await when_request_event_update_view(PostgresRequestViewRows(conn), event, resolution=resolution)
+
+    return handle
+
+
+async def apply_config_event(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+    """ConsumerRunner handler of `jurisdiction.config`: services, jurisdictions and partner keys."""
+    await when_config_event_update_catalogue(PostgresCatalogueRows(conn), event)
+
+
+async def _store_service(conn: psycopg.AsyncConnection[Any], row: ServiceRow) -> None:
     await conn.execute(
         "insert into gateway.services (jurisdiction_id, service_code, service_name, description, metadata, type,"
         " keywords, service_group, attributes, active, changeset, last_event_id)"

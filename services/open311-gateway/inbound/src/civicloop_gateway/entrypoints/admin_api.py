@@ -21,6 +21,7 @@ from civicloop_events import ServiceDefined
 from civicloop_open311.errors import Open311Error
 from civicloop_open311.formats import Format, UnknownFormat, split_resource
 from civicloop_open311.openapi import ERRORS
+from civicloop_runtime.app import running_service
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
@@ -76,7 +77,7 @@ JurisdictionId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 def _gateway(request: Request) -> Gateway:
-    gateway: Gateway | None = request.app.state.gateway
+    gateway: Gateway | None = running_service(request)
     if gateway is None:
         raise Open311Error(503, 503, "The gateway is not started yet.", headers={"Retry-After": "5"})
     return gateway

@@ -3,7 +3,9 @@
 `create` draws a 256-bit key, publishes `PartnerAuthorised` with its SHA-256 digest only, and prints the key once;
 `list` shows the partners view (key ids, never keys or digests); `revoke` publishes `PartnerKeyRevoked`. Both
 changes wait, bounded, until the running gateway's view has applied them, so a `list` right after shows them.
-Connection settings come from the usual `CIVICLOOP_*` variables (Kafka, PostgreSQL, topic prefix).
+Connection settings come from the usual `CIVICLOOP_*` variables (Kafka, PostgreSQL, topic prefix), read as
+`GatewaySettings` inside `sealing_nothing()`: these commands never digest or seal personal data, so the partners Job
+is not given the vault pepper.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import typer
 from civicloop_events.consumer import wait_until_applied
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.db import open_pool
-from civicloop_runtime.settings import ServiceSettings
 from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
 from rich.table import Table
@@ -27,20 +28,15 @@ from civicloop_gateway.domain.submit_errors import Rejected
 from civicloop_gateway.domain.submit_record import LogPosition
 from civicloop_gateway.service_layer.partner_admin import authorise_partner, revoke_key
 from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
-from civicloop_gateway.settings import CONFIG_CONSUMER, SCHEMA
+from civicloop_gateway.settings import SCHEMA, GatewaySettings, sealing_nothing
 
 app = typer.Typer(help="Partner clients and their API keys.", no_args_is_help=True, add_completion=False)
 
 
-class PartnersCliSettings(ServiceSettings):
-    """What the CLI needs: no vault pepper, since it never touches personal data."""
-
-    config_consumer_name: str = CONFIG_CONSUMER
-    publish_timeout_s: float = 10.0
-
-    @property
-    def config_consumer_group(self) -> str:
-        return self.topic_prefix + self.config_consumer_name
+def _settings() -> GatewaySettings:
+    """The gateway's settings without the vault pepper: nothing here digests or seals."""
+    with sealing_nothing():
+        return GatewaySettings()
 
 
 JURISDICTION = typer.Option(..., "--jurisdiction", "-j", help="jurisdiction id, e.g. sfgov.org")
@@ -50,7 +46,7 @@ WAIT = typer.Option(10.0, "--wait", min=0, help="seconds to wait for the gateway
 
 @asynccontextmanager
 async def _connections(
-    settings: PartnersCliSettings,
+    settings: GatewaySettings,
 ) -> AsyncIterator[tuple[ProducerEventLog, AsyncConnectionPool]]:
     pool = await open_pool(settings.pg_dsn, min_size=1, max_size=2, name="civicloop-gateway-partners-cli")
     producer = EventProducer(
@@ -67,7 +63,7 @@ async def _connections(
 
 
 async def _applied(
-    pool: AsyncConnectionPool, settings: PartnersCliSettings, position: LogPosition, wait: float
+    pool: AsyncConnectionPool, settings: GatewaySettings, position: LogPosition, wait: float
 ) -> bool:
     return await wait_until_applied(
         pool,
@@ -93,7 +89,7 @@ def create(
     wait: float = WAIT,
 ) -> None:
     """Authorise a partner client with a new API key (shown once; a client may hold several keys)."""
-    settings = PartnersCliSettings()
+    settings = _settings()
 
     async def main() -> tuple[str, str, bool]:
         async with _connections(settings) as (log, pool):
@@ -127,7 +123,7 @@ def list_(
     jurisdiction: str | None = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction"),
 ) -> None:
     """Partner clients and their key ids (never the keys)."""
-    settings = PartnersCliSettings()
+    settings = _settings()
 
     async def main() -> list:
         pool = await open_pool(settings.pg_dsn, min_size=1, max_size=1, name="civicloop-gateway-partners-cli")
@@ -153,7 +149,7 @@ def revoke(
     wait: float = WAIT,
 ) -> None:
     """Revoke one key of a partner client: it is refused (403) once the gateway has applied the revocation."""
-    settings = PartnersCliSettings()
+    settings = _settings()
 
     async def main() -> bool:
         async with _connections(settings) as (log, pool):

@@ -22,6 +22,7 @@ from civicloop_open311.errors import Open311Error
 from civicloop_open311.formats import Format, UnknownFormat, parse_format
 from civicloop_open311.http import document_response
 from civicloop_open311.render import Many
+from civicloop_runtime.app import running_service
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
@@ -74,7 +75,7 @@ ApiKeyParam = Annotated[str | None, Query(description="Accepted and ignored on r
 
 async def _gateway(request: Request) -> Gateway:
     """The running gateway (a coroutine, so FastAPI resolves it in the event loop, not in a worker thread)."""
-    gateway = request.app.state.gateway
+    gateway = running_service(request)
     if gateway is None:
         raise Open311Error(503, description="The gateway is starting; retry shortly.")
     return gateway

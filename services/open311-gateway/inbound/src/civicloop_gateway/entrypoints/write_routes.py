@@ -17,6 +17,7 @@ from civicloop_open311.formats import Format, UnknownFormat, parse_format
 from civicloop_open311.forms import OpenForm
 from civicloop_open311.http import document_response
 from civicloop_open311.render import Document, Many
+from civicloop_runtime.app import running_service
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
 
@@ -169,7 +170,7 @@ def answer_document(answer: SubmitAnswer) -> Document:
 
 
 def _gateway(request: Request) -> Gateway:
-    gateway: Gateway | None = request.app.state.gateway
+    gateway: Gateway | None = running_service(request)
     if gateway is None:
         raise _unavailable()
     return gateway

@@ -257,9 +257,9 @@ async def write_gw(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Wri
         second = PartnerClient("second-app", issue_key())
         revoked = PartnerClient("old-app", issue_key())
         foreign = PartnerClient("shelby-app", issue_key())
-        app = create_app(settings, run_consumer=True)
+        app = create_app(settings)
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
-            pool: AsyncConnectionPool = app.state.pool
+            pool: AsyncConnectionPool = app.state.service.pool
             await _configure(
                 settings,
                 pool,

@@ -14,7 +14,7 @@ The Open311 client:
   `GET requests?updated_after`, or date windows; deduplicated in `outbound.backend_updates_seen`; `BackendUpdateReceived`
   and `StatusChanged` credited to `backend:<body_id>`), the daily mop-up, and import (`RequestImported`,
   `ServiceRequestSubmitted`, `ExternalReferenceAssigned` with a CivicLoop number; once per back-end id in
-  `outbound.backend_imports`, never what CivicLoop sent). `fold_external_reference` keeps `outbound.external_refs`.
+  `outbound.backend_imports`, never what CivicLoop sent). `postgres_config.fold_external_reference` keeps `outbound.external_refs`.
 * `domain/open311_mapping` — statuses in (the body's `status_map` on `external_status_code`, then `status`, then open/closed and
   mySociety's extended set), categories back (reverse `service_code_map`, the same code, or the fallback), update
   ids for `GET requests` rows (external id | updated_datetime | status), what came from us (the `id_field`

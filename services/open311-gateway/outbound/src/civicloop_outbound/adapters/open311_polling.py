@@ -93,13 +93,6 @@ class PollReport:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
-async def fold_external_reference(conn: Any, event: Event[Any]) -> None:
-    """ConsumerRunner handler: `ExternalReferenceAssigned` -> `outbound.external_refs`."""
-    p = event.payload
-    if isinstance(p, ExternalReferenceAssigned) and event.request_id:
-        await remember_reference(conn, event.jurisdiction_id, p.body_id, p.external_id, event.request_id)
-
-
 async def open311_bodies(pool: AsyncConnectionPool, jurisdiction_id: str | None = None) -> list[BodyRecord]:
     """Every body with an Open311 connection (whatever its send method: a body may be heard from without being
     sent to by Open311), paused or not (pausing stops sending, not hearing back)."""

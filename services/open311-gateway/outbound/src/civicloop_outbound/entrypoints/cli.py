@@ -1,5 +1,8 @@
 """`civicloop-outbound`: migrate, run the sender, see the queues, define, pause and resume bodies; `open311 ...`.
 
+`migrate` is the service skeleton's (`civicloop_runtime.cli.service_cli`); the process is `run` (not `serve`), as
+the deployment and the runbooks name it.
+
 * `migrate` — the vault's migrations, then the outbound schema's (which moves the outbound tables out of `gateway`
   where the gateway's migrations had created them: run the gateway's first).
 * `run [--host H] [--port P]` — the outbound consumers (config fold, dispatcher) and the sender loop, with the ops
@@ -36,20 +39,21 @@ from civicloop_events.payloads import (
     RoutingRulesDefined,
 )
 from civicloop_events.producer import EventProducer, Position
+from civicloop_runtime.cli import run_server, service_cli
 from civicloop_runtime.db import open_pool
-from civicloop_runtime.settings import ServiceSettings
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from civicloop_outbound import database
 from civicloop_outbound.entrypoints import open311_cli
 from civicloop_outbound.service_layer.status import age_text, body_statuses
 from civicloop_outbound.settings import SCHEMA, OutboundSettings
 
-app = typer.Typer(
+app = service_cli(
+    name="civicloop-outbound",
     help="CivicLoop outbound: sending reports to the bodies' back-ends, hearing back from Open311 ones.",
-    no_args_is_help=True,
-    add_completion=False,
+    schemas=database.SCHEMAS,
 )
 bodies_app = typer.Typer(help="Bodies that receive reports.", no_args_is_help=True, add_completion=False)
 rules_app = typer.Typer(help="Routing rules.", no_args_is_help=True, add_completion=False)
@@ -73,36 +77,19 @@ def _fail(message: str) -> typer.Exit:
 
 
 @app.command()
-def migrate() -> None:
-    """Apply the vault's migrations, then the outbound schema's own (idempotent)."""
-    from civicloop_runtime.migrations import upgrade
-
-    from civicloop_outbound.database import SCHEMAS
-
-    # Only the database is needed here, so migrating never asks for a pepper or SMTP settings.
-    url = ServiceSettings().sqlalchemy_url
-    for schema, script_location in SCHEMAS:
-        upgrade(url, script_location, schema)
-        typer.echo(f"schema {schema}: at head")
-
-
-@app.command()
 def run(
     host: str = typer.Option("127.0.0.1", help="interface of the ops endpoints and the admin API"),
     port: int = typer.Option(8005, help="port of the ops endpoints and the admin API"),
 ) -> None:
     """Run the outbound consumers and the sender loop (JSON logs), with /healthz, /readyz, /metrics and the admin
     outbound API over HTTP; stops cleanly on SIGINT/SIGTERM."""
-    import uvicorn
-
     from civicloop_outbound.entrypoints.http import app_from_environment
 
     # uvicorn shuts the app down on SIGINT/SIGTERM (the sender stops, its consumers leave their groups), then raises
     # the signal again for whatever handled it before: a stop asked for is a normal exit, so that handler does nothing.
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, lambda *_: None)
-    # The app's own routes carry no personal data; uvicorn's access log would still print query strings.
-    uvicorn.run(app_from_environment(), host=host, port=port, access_log=False, log_config=None)
+    run_server(app_from_environment(), host=host, port=port)
 
 
 @app.command()

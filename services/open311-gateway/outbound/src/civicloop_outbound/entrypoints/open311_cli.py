@@ -59,15 +59,12 @@ async def _with_poller(fn: Any) -> Any:
 @app.command()
 def run() -> None:
     """The reference fold and the poller, until SIGINT/SIGTERM (JSON logs)."""
-    from civicloop_runtime.logs import configure_logging
-    from civicloop_runtime.telemetry import configure_tracing
+    from civicloop_runtime.process import configured
 
     from civicloop_outbound.bootstrap import bootstrap
     from civicloop_outbound.settings import OutboundSettings
 
-    settings = OutboundSettings()
-    configure_logging(SERVICE, settings.log_level)
-    configure_tracing(SERVICE)
+    settings = configured(SERVICE, OutboundSettings)
 
     async def main() -> None:
         service = await bootstrap(settings, sending=False, polling=True)

@@ -1,0 +1,72 @@
+"""Outbound's views folded from the log, and what the folds need from storage.
+
+Each handler runs in the consumer runner's transaction (effect + inbox + position): the rows are bound to it.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from civicloop_events import Event, ServiceAreaDefined, ServiceDefined
+from civicloop_events.payloads import (
+    BodyDefined,
+    BodyPaused,
+    BodyResumed,
+    ExternalReferenceAssigned,
+    RoutingRulesDefined,
+)
+
+
+class OutboundConfigRows(abc.ABC):
+    """Bodies, routing rules, service areas and the catalogue's names, as sending and routing read them."""
+
+    @abc.abstractmethod
+    async def save_body(self, event: Event[BodyDefined]) -> None:
+        """The latest definition of a body replaces the previous one (its pause stays)."""
+
+    @abc.abstractmethod
+    async def pause_body(self, event: Event[BodyPaused]) -> None: ...
+
+    @abc.abstractmethod
+    async def resume_body(self, event: Event[BodyResumed]) -> None: ...
+
+    @abc.abstractmethod
+    async def replace_rules(self, event: Event[RoutingRulesDefined]) -> None:
+        """A jurisdiction's rules are replaced whole, in their order."""
+
+    @abc.abstractmethod
+    async def save_service(self, event: Event[ServiceDefined]) -> None: ...
+
+    @abc.abstractmethod
+    async def save_area(self, event: Event[ServiceAreaDefined]) -> None: ...
+
+
+class ExternalReferences(abc.ABC):
+    @abc.abstractmethod
+    async def remember(self, jurisdiction_id: str, body_id: str, external_id: str, request_id: str) -> None:
+        """Which of our requests a body's id names (kept once; the poller reads updates through it)."""
+
+
+async def when_config_event_update_outbound_config(rows: OutboundConfigRows, event: Event[Any]) -> None:
+    """Fold one `jurisdiction.config` event; the events outbound does not read change nothing."""
+    p = event.payload
+    if isinstance(p, BodyDefined):
+        await rows.save_body(event)
+    elif isinstance(p, BodyPaused):
+        await rows.pause_body(event)
+    elif isinstance(p, BodyResumed):
+        await rows.resume_body(event)
+    elif isinstance(p, RoutingRulesDefined):
+        await rows.replace_rules(event)
+    elif isinstance(p, ServiceDefined):
+        await rows.save_service(event)
+    elif isinstance(p, ServiceAreaDefined):
+        await rows.save_area(event)
+
+
+async def when_external_reference_assigned_remember_it(refs: ExternalReferences, event: Event[Any]) -> None:
+    """`ExternalReferenceAssigned` -> the body's id of the request, for hearing back from the body."""
+    p = event.payload
+    if isinstance(p, ExternalReferenceAssigned) and event.request_id:
+        await refs.remember(event.jurisdiction_id, p.body_id, p.external_id, event.request_id)
