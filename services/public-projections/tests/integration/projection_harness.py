@@ -101,7 +101,7 @@ async def catalogue_caught_up(projections: Projections, positions: list[Position
 async def api_client(
     settings: ProjectionSettings, *, run_consumer: bool = True
 ) -> AsyncIterator[AsyncClient]:
-    app = create_app(settings, run_consumer=run_consumer)
+    app = create_app(settings, start_consumers=run_consumer)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = ASGITransport(app=manager.app)
         async with AsyncClient(transport=transport, base_url="http://projections.test") as client:

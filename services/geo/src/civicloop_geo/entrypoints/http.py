@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from civicloop_runtime import process as runtime_process
 from civicloop_runtime.app import service_app
@@ -15,14 +16,14 @@ from civicloop_geo.settings import GeoSettings
 SERVICE = "geo"
 
 
-def create_app(settings: GeoSettings | None = None, *, run_background: bool = True) -> FastAPI:
-    """The query API; with `run_background`, also the consumers and the cluster sweep."""
+def create_app(settings: GeoSettings | None = None, **adapters: Any) -> FastAPI:
+    """The query API; `adapters` (and `start_consumers`: the consumers and the cluster sweep) go to `bootstrap`."""
     settings = settings or GeoSettings()
     return service_app(
         title="CivicLoop geo",
         version="1.0.0",
         description="Places for requests: geocoding, service areas, requests near/in/within, heat-map, clusters.",
-        start=partial(bootstrap, settings, start_consumers=run_background),
+        start=partial(bootstrap, settings, **adapters),
         routers=(query_api.router,),
         max_body_bytes=settings.max_body_bytes,
     )

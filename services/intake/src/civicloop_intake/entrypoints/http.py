@@ -30,14 +30,15 @@ SERVICE = "civicloop-intake"
 log = logging.getLogger("civicloop.intake.http")
 
 
-def create_app(settings: IntakeSettings | None = None) -> FastAPI:
-    """The routes on the service skeleton; the pool, producer and consumers open in the lifespan."""
+def create_app(settings: IntakeSettings | None = None, **adapters: Any) -> FastAPI:
+    """The routes on the service skeleton; `adapters` (and `start_consumers`) go to `bootstrap`, which opens the
+    pool, producer and consumers in the lifespan."""
     settings = settings or IntakeSettings()
     app = service_app(
         title="CivicLoop intake",
         version=version("civicloop-intake"),
         summary="Residents report problems and follow them.",
-        start=partial(bootstrap, settings),
+        start=partial(bootstrap, settings, **adapters),
         routers=(router, agent_router),
         max_body_bytes=settings.max_body_bytes,
         render_error=_skeleton_error,

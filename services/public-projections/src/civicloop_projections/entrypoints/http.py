@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from civicloop_runtime import process as runtime_process
 from civicloop_runtime.app import service_app
@@ -17,14 +18,14 @@ SERVICE = "public-projections"
 __all__ = ["MIGRATIONS", "app_from_environment", "create_app"]
 
 
-def create_app(settings: ProjectionSettings | None = None, *, run_consumer: bool = True) -> FastAPI:
-    """The read API; with `run_consumer`, the consumers run in the same process."""
+def create_app(settings: ProjectionSettings | None = None, **adapters: Any) -> FastAPI:
+    """The read API; `adapters` (and `start_consumers`: the consumers in the same process) go to `bootstrap`."""
     settings = settings or ProjectionSettings()
     return service_app(
         title="CivicLoop projections",
         version="1.0.0",
         description="Read models folded from the CivicLoop log: the agents' view of requests, service areas.",
-        start=partial(bootstrap, settings, start_consumers=run_consumer),
+        start=partial(bootstrap, settings, **adapters),
         routers=(agent_api.router,),
         max_body_bytes=settings.max_body_bytes,
     )
