@@ -160,6 +160,14 @@ async def test_concurrent_retries_publish_a_row_once(world):
     assert await world.published_ids() == [events[0].event_id]
 
 
+async def test_a_row_the_caller_just_stored_is_published_once_without_the_replay_read(world):
+    key, events = await world.store("new")
+    first = await publish_stored(world.outbox, world.event_log, key, stored_now=True)
+    again = await publish_stored(world.outbox, world.event_log, key)
+    assert first.published_now and not again.published_now and again.position == first.position
+    assert await world.published_ids() == [events[0].event_id]
+
+
 async def test_publishing_a_key_never_stored_is_a_lookup_error(world):
     with pytest.raises(LookupError):
         await publish_stored(world.outbox, world.event_log, "never-stored")

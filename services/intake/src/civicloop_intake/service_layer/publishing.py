@@ -38,6 +38,7 @@ async def answer_kept(
     event_log: EventLog,
     log: logging.Logger,
     message: str,
+    stored_now: bool = False,
 ) -> Receipt:
     """Answer the command kept under its Idempotency-Key, publishing its event unless published earlier; the same
     key with another body (`fingerprint`) is refused."""
@@ -50,6 +51,7 @@ async def answer_kept(
         log=log,
         message=message,
         context={"request_number": kept.request_number, "event_id": str(kept.event_id)},
+        stored_now=stored_now,
     )
     return Receipt(kept.request_number, published.position, created=published.created)
 
@@ -62,10 +64,11 @@ async def publish_kept(
     log: logging.Logger,
     message: str,
     context: Mapping[str, str],
+    stored_now: bool = False,
 ) -> Published:
     """Publish the events kept under `key`; log `message` with `context` (never personal data) once, when this
     call is the one that published them."""
-    outcome = await publish_stored(outbox, event_log, key)
+    outcome = await publish_stored(outbox, event_log, key, stored_now=stored_now)
     if outcome.position is None:
         raise RuntimeError(f"{outbox.outbox_name} keeps a position for every row it published")
     if outcome.published_now:

@@ -49,6 +49,7 @@ async def submit_service_request(
     fingerprint = body_hash(cmd, jurisdiction_id=jurisdiction_id, key=hash_key)
 
     submission = await submissions.get(idempotency_key)
+    stored_now = False
     if submission is None:
         service = await catalogue.get(jurisdiction_id, cmd.service_code)
         accepted = check_submission(
@@ -58,6 +59,7 @@ async def submit_service_request(
         event_id = new_event_id()
 
         async def store(number: str) -> Submission:
+            nonlocal stored_now
             if on_the_log is not None and await on_the_log.get(number) is not None:
                 raise request_numbers.RequestNumberTaken(number)
             event = submitted_event(accepted, request_number=number, event_id=event_id, contact=contact)
@@ -69,7 +71,9 @@ async def submit_service_request(
                 event_json=encode_event(event).decode(),
             )
             # The stored one instead when a concurrent call with the same key stored its submission first.
-            return await submissions.add(mine) or mine
+            earlier = await submissions.add(mine)
+            stored_now = earlier is None
+            return earlier or mine
 
         submission = await request_numbers.store_with_new_number(PRODUCER, store)
     return await answer_kept(
@@ -79,4 +83,5 @@ async def submit_service_request(
         event_log=event_log,
         log=log,
         message="service request submitted",
+        stored_now=stored_now,
     )
