@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from civicloop_gateway.entrypoints.sweep import sweep_once
 from write_harness import BULKY, CITY, WriteGateway, answers, streetlight, unique
+
+pytestmark = pytest.mark.integration
 
 
 async def test_a_pending_batch_submission_is_swept_once_and_its_token_resolves(
