@@ -209,7 +209,7 @@ async def bootstrap(
             opened.push_async_callback(intake.consumers.stop)
             intake.consumers.start()
         if start_consumers and pool is not None:
-            intake.sweeper = _sweeper(intake)
+            intake.sweeper = pending_sweeper(intake)
             opened.push_async_callback(intake.sweeper.stop)
             intake.sweeper.start(timedelta(seconds=settings.sweep_every_s))
     except BaseException:
@@ -245,10 +245,11 @@ def _consumers(
     )
 
 
-def _sweeper(intake: Intake) -> Sweeper:
+def pending_sweeper(intake: Intake, *, older_than_s: float | None = None) -> Sweeper:
     """Publishes what a command left pending (its client never retried); one replica at a time sweeps a table."""
+    after = intake.settings.sweep_pending_after_s if older_than_s is None else older_than_s
     return Sweeper(
         [intake.submissions, intake.corrections, intake.merges],
         intake.event_log,
-        older_than=timedelta(seconds=intake.settings.sweep_pending_after_s),
+        older_than=timedelta(seconds=after),
     )
