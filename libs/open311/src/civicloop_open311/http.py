@@ -11,6 +11,7 @@ unreachable, 500 for anything unexpected, never with a stack trace in the body.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -54,6 +55,23 @@ def render_open311_error(request: Request, status: int, error: str, detail: str)
     """An error the service skeleton answers itself (413 for a body too large) as an Open311 error document, in the
     format the path asks for (`civicloop_runtime.app.service_app(render_error=...)`)."""
     return error_response(status, [ErrorItem(status, detail)], format_of_path(request.url.path))
+
+
+def require_bearer(request: Request, expected: str | None) -> None:
+    """Let the request through only with `Authorization: Bearer <expected>` (compared in constant time); refuse
+    with an Open311 error otherwise, and always when no token is configured (deny by default)."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise Open311Error(
+            401,
+            401,
+            "Authorization: Bearer <admin token> is required.",
+            headers={"WWW-Authenticate": 'Bearer realm="civicloop-open311-admin"'},
+        )
+    if not expected:
+        raise Open311Error(403, 403, "The admin API is closed: no admin token is configured.")
+    if not hmac.compare_digest(credentials.strip().encode(), expected.encode()):
+        raise Open311Error(403, 403, "The admin token is not valid.")
 
 
 def _validation_errors(exc: RequestValidationError) -> list[ErrorItem]:

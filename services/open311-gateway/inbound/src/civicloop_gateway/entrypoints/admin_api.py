@@ -14,12 +14,12 @@ says whether the view has applied it yet (`applied`).
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 from civicloop_events import ServiceDefined
 from civicloop_open311.errors import Open311Error
 from civicloop_open311.formats import Format, UnknownFormat, split_resource
+from civicloop_open311.http import require_bearer
 from civicloop_open311.openapi import ERRORS
 from civicloop_runtime.app import running_service
 from fastapi import APIRouter, Depends, Path, Request
@@ -42,19 +42,7 @@ from civicloop_gateway.settings import GatewaySettings
 
 def require_admin(request: Request) -> None:
     settings: GatewaySettings = request.app.state.settings
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        raise Open311Error(
-            401,
-            401,
-            "Authorization: Bearer <admin token> is required.",
-            headers={"WWW-Authenticate": 'Bearer realm="civicloop-open311-admin"'},
-        )
-    expected = settings.admin_token.get_secret_value() if settings.admin_token else None
-    if not expected:
-        raise Open311Error(403, 403, "The admin API is closed: no admin token is configured.")
-    if not hmac.compare_digest(credentials.strip().encode(), expected.encode()):
-        raise Open311Error(403, 403, "The admin token is not valid.")
+    require_bearer(request, settings.admin_token.get_secret_value() if settings.admin_token else None)
 
 
 # A resource without a known format suffix is answered in XML, as everywhere under the Open311 base path (G-05).

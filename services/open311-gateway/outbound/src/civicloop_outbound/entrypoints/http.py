@@ -10,15 +10,13 @@ JSON); `bootstrap` opens the pool and producer and starts sending in the lifespa
 
 from __future__ import annotations
 
-import hmac
 import logging
 from functools import partial
 from importlib.metadata import version
 from typing import Any
 
 import psycopg
-from civicloop_open311.errors import Open311Error
-from civicloop_open311.http import install_open311_error_handlers
+from civicloop_open311.http import install_open311_error_handlers, require_bearer
 from civicloop_runtime import process as runtime_process
 from civicloop_runtime.app import running_service, service_app
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -33,19 +31,7 @@ log = logging.getLogger("civicloop.outbound.http")
 
 def require_admin(request: Request) -> None:
     settings: OutboundSettings = request.app.state.settings
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        raise Open311Error(
-            401,
-            401,
-            "Authorization: Bearer <admin token> is required.",
-            headers={"WWW-Authenticate": 'Bearer realm="civicloop-open311-admin"'},
-        )
-    expected = settings.admin_token.get_secret_value() if settings.admin_token else None
-    if not expected:
-        raise Open311Error(403, 403, "The admin API is closed: no admin token is configured.")
-    if not hmac.compare_digest(credentials.strip().encode(), expected.encode()):
-        raise Open311Error(403, 403, "The admin token is not valid.")
+    require_bearer(request, settings.admin_token.get_secret_value() if settings.admin_token else None)
 
 
 router = APIRouter(prefix="/admin/outbound", tags=["admin"], dependencies=[Depends(require_admin)])
