@@ -15,7 +15,7 @@ SERVICES := $(notdir $(wildcard services/*/src/civicloop_* services/*/*/src/civi
 EMPTY :=
 MYPYPATH_OF_WORKSPACE := $(subst $(EMPTY) $(EMPTY),:,$(wildcard libs/*/src services/*/src services/*/*/src))
 
-.PHONY: help python-deps deps up down topics migrate seed run stop test test-unit test-slow lint bench schemas
+.PHONY: help python-deps deps bench-deps up down topics migrate seed run stop test test-unit test-slow lint bench schemas
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -27,6 +27,11 @@ python-deps: ## install what is missing of the Python side: uv, the workspace an
 deps: python-deps ## install what is missing: the Python side, Kafka, PostgreSQL + PostGIS
 	@deploy/local/postgres.sh install
 	@mkdir -p .run/kafka && deploy/local/kafka.sh fetch
+
+bench-deps: ## install what the benchmarks need besides: wrk, the compiled load generator (Debian package)
+	@command -v wrk >/dev/null || { echo "bench: installing wrk with apt-get"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 up: deps ## start Kafka and PostgreSQL (idempotent) and create the topics
 	@deploy/local/postgres.sh start
@@ -76,5 +81,5 @@ lint: python-deps ## every static check: ruff's rules and format, the import con
 schemas: deps ## regenerate the checked-in JSON Schemas of the event contract
 	@$(UV) run --frozen civicloop-events schemas --write
 
-bench: migrate ## benchmarks: figures and ratios against a ceiling measured in the same run
+bench: bench-deps migrate ## benchmarks: figures and ratios against a ceiling measured in the same run
 	@$(UV) run --frozen python -m bench

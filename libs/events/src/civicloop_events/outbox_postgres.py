@@ -3,7 +3,8 @@
 Each service keeps its table (its idempotency record and the pending events in one row, stored by the service's
 own insert) and describes it with an `OutboxTable`; this adapter reads, holds and marks the rows. A row is held by
 `select ... for update` in a transaction that lasts as long as its own publish (bounded by the event log's timeout)
-and ends at once if the publish fails. The sweeper's transaction also takes a transaction-level advisory lock, so
+and ends at once if the publish fails. The claim runs in pipeline mode: its begin and `select ... for update` go in
+one round trip, its mark and commit in another. The sweeper's transaction also takes a transaction-level advisory lock, so
 one replica sweeps a table at a time; it is released with the row, never left behind on a pooled connection.
 """
 
@@ -129,7 +130,7 @@ class PostgresOutbox(Outbox):
 
     @asynccontextmanager
     async def claim(self, key: str) -> AsyncIterator[Claim]:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(sql.SQL("{} where {} for update").format(self._select, self._by_key), (key,))
             row = await cur.fetchone()

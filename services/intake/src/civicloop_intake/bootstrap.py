@@ -91,7 +91,6 @@ class Intake:
             default_jurisdiction=self.settings.default_jurisdiction,
             default_region=self.settings.default_phone_region,
             hash_key=self.settings.pepper,
-            on_the_log=self.tracking,
         )
 
     async def merge(self, cmd: MergeDuplicate, *, number: str, agent_id: str) -> MergeReceipt:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import pytest
 from civicloop_events import PersonalData
+from civicloop_events.payloads import RequestStatus
 from civicloop_events.personal_data import PersonalDataUnreadable
 from civicloop_events.request_numbers import new_request_number
 from civicloop_intake.adapters.postgres_catalogue import PostgresCatalogue, PostgresCatalogueRows
@@ -26,6 +28,7 @@ from civicloop_intake.domain.catalogue import CatalogueEntry
 from civicloop_intake.domain.corrections import Correction
 from civicloop_intake.domain.merging import Merge
 from civicloop_intake.domain.submissions import LogPosition, Submission, SubmissionState
+from civicloop_intake.domain.tracking import TrackedRequest
 from civicloop_intake.service_layer.ports import (
     Catalogue,
     Corrections,
@@ -166,6 +169,16 @@ def submission(idempotency_key: str, number: str | None = None) -> Submission:
     return Submission(idempotency_key, number or new_request_number(), uuid.uuid4(), "hash", event_json())
 
 
+PutOnTheLog = Callable[
+    [str], Awaitable[None]
+]  # a request with this number is on the log (the tracking view has it)
+
+
+def tracked(number: str) -> TrackedRequest:
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    return TrackedRequest(number, "demo", "pothole", "hole", RequestStatus.open, t0, t0)
+
+
 class SubmissionsContract:
     async def test_an_unknown_key_is_none(self, submissions: Submissions) -> None:
         assert await submissions.get(key()) is None
@@ -186,6 +199,15 @@ class SubmissionsContract:
         with pytest.raises(RequestNumberTaken):
             await submissions.add(submission(key(), s.request_number))
 
+    async def test_a_number_a_request_on_the_log_holds_is_refused(
+        self, submissions: Submissions, put_on_the_log: PutOnTheLog
+    ) -> None:
+        number = new_request_number()
+        await put_on_the_log(number)
+        with pytest.raises(RequestNumberTaken):
+            await submissions.add(submission(key(), number))
+        assert await submissions.add(submission(key())) is None  # any other number is stored
+
     async def test_marking_published_keeps_the_position(self, submissions: Submissions) -> None:
         s = submission(key())
         await submissions.add(s)
@@ -200,14 +222,42 @@ class SubmissionsContract:
 
 class TestFakeSubmissions(SubmissionsContract):
     @pytest.fixture
-    def submissions(self) -> Submissions:
+    def submissions(self) -> FakeSubmissions:
         return FakeSubmissions()
+
+    @pytest.fixture
+    def put_on_the_log(self, submissions: FakeSubmissions) -> PutOnTheLog:
+        async def put(number: str) -> None:
+            submissions.on_the_log.rows[number] = tracked(number)
+
+        return put
 
 
 class TestPostgresSubmissions(SubmissionsContract):
     @pytest.fixture
     def submissions(self, migrated_dsn: str, pool: Any) -> Submissions:
         return PostgresSubmissions(pool)
+
+    @pytest.fixture
+    def put_on_the_log(self, pool: Any) -> PutOnTheLog:
+        async def put(number: str) -> None:
+            t = tracked(number)
+            async with pool.connection() as conn:
+                await conn.execute(
+                    "insert into intake.tracking (request_number, jurisdiction_id, service_code, description,"
+                    " status, submitted_at, updated_at) values (%s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        number,
+                        t.jurisdiction_id,
+                        t.service_code,
+                        t.description,
+                        t.status,
+                        t.submitted_at,
+                        t.updated_at,
+                    ),
+                )
+
+        return put
 
 
 # -- corrections ----------------------------------------------------------------------------------------------------

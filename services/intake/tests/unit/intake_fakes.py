@@ -42,10 +42,11 @@ class FakeCatalogue(Catalogue):
 
 
 class FakeSubmissions(InMemoryOutbox, Submissions):
-    def __init__(self) -> None:
+    def __init__(self, on_the_log: FakeTrackingView | None = None) -> None:
         super().__init__("intake.submissions")
         self.rows: dict[str, Submission] = {}
         self.taken_numbers: set[str] = set()
+        self.on_the_log = on_the_log or FakeTrackingView()  # the tracking view: every request on the log
 
     async def get(self, idempotency_key: str) -> Submission | None:
         return self.rows.get(idempotency_key)
@@ -53,7 +54,8 @@ class FakeSubmissions(InMemoryOutbox, Submissions):
     async def add(self, submission: Submission) -> Submission | None:
         if submission.idempotency_key in self.rows:
             return self.rows[submission.idempotency_key]
-        if submission.request_number in self.taken_numbers | {s.request_number for s in self.rows.values()}:
+        stored = {s.request_number for s in self.rows.values()}
+        if submission.request_number in self.taken_numbers | stored | self.on_the_log.rows.keys():
             raise RequestNumberTaken(submission.request_number)
         self.rows[submission.idempotency_key] = submission
         self.put(submission.idempotency_key, [submission.event_json])
@@ -157,13 +159,14 @@ class FakeTrackingView(TrackingView):
 
 async def intake_on_fakes(catalogue: FakeCatalogue) -> Intake:
     """The real `bootstrap` with every port a fake: no database, no broker, no consumers."""
+    tracking = FakeTrackingView()
     return await bootstrap(
         IntakeSettings(env=Environment.test, read_your_writes_timeout_s=0.05),
         catalogue=catalogue,
-        submissions=FakeSubmissions(),
+        submissions=FakeSubmissions(on_the_log=tracking),
         vault=FakeVault(),
         event_log=FakeEventLog(),
-        tracking=FakeTrackingView(),
+        tracking=tracking,
         merges=FakeMerges(),
         corrections=FakeCorrections(),
         start_consumers=False,

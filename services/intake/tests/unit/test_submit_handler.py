@@ -11,7 +11,7 @@ from civicloop_intake.domain.tracking import TrackedRequest
 from civicloop_intake.domain.validation import InvalidSubmission
 from civicloop_intake.service_layer.ports import EventLogUnavailable
 from civicloop_intake.service_layer.submit import submit_service_request
-from intake_fakes import FakeCatalogue, FakeEventLog, FakeSubmissions, FakeTrackingView, FakeVault
+from intake_fakes import FakeCatalogue, FakeEventLog, FakeSubmissions, FakeVault
 
 BODY = {
     "service_code": "pothole",
@@ -139,23 +139,11 @@ async def test_when_every_draw_is_taken_the_submission_is_refused_and_nothing_is
 
 async def test_a_number_a_request_on_the_log_already_has_is_drawn_again(world, monkeypatch):
     """A number made before the producer tags, by the gateway say, may lie inside intake's tag."""
-    on_the_log = FakeTrackingView()
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
-    on_the_log.rows["1AAA-AAAA"] = TrackedRequest(
+    world.submissions.on_the_log.rows["1AAA-AAAA"] = TrackedRequest(
         "1AAA-AAAA", "demo", "pothole", "hole", RequestStatus.open, t0, t0
     )
     draws = iter(["1AAA-AAAA", "1BBB-BBBB"])
     monkeypatch.setattr(request_numbers, "draw", lambda producer, randbits=None: next(draws))
-    receipt = await submit_service_request(
-        SubmitServiceRequest.model_validate(BODY),
-        idempotency_key="key-1",
-        catalogue=world.catalogue,
-        submissions=world.submissions,
-        vault=world.vault,
-        event_log=world.event_log,
-        default_jurisdiction="demo",
-        default_region="US",
-        hash_key=b"0123456789abcdef",
-        on_the_log=on_the_log,
-    )
+    receipt = await world.submit()
     assert receipt.request_number == "1BBB-BBBB"

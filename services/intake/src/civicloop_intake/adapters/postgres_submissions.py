@@ -1,7 +1,8 @@
 """Submissions in `intake.submissions`: the idempotency key is the primary key, the request number is unique.
 
 The table is the outbox of `ServiceRequestSubmitted`: the submission and its pending event are one row, inserted
-here; `civicloop_events.outbox_postgres` holds, publishes and marks it.
+here; `civicloop_events.outbox_postgres` holds, publishes and marks it. The insert also refuses a number the tracking
+view (`intake.tracking`, every request on the log) already holds, in the same statement: one round trip.
 """
 
 from __future__ import annotations
@@ -51,15 +52,16 @@ class PostgresSubmissions(PostgresOutbox, Submissions):
                 cur = await conn.execute(
                     "insert into intake.submissions"
                     " (idempotency_key, request_number, event_id, body_hash, event, state)"
-                    " values (%s, %s, %s, %s, %s::json, 'pending')"
+                    " select %(key)s, %(number)s, %(event_id)s, %(hash)s, %(event)s::json, 'pending'"
+                    " where not exists (select from intake.tracking where request_number = %(number)s)"
                     " on conflict (idempotency_key) do nothing",
-                    (
-                        submission.idempotency_key,
-                        submission.request_number,
-                        submission.event_id,
-                        submission.body_hash,
-                        submission.event_json,
-                    ),
+                    {
+                        "key": submission.idempotency_key,
+                        "number": submission.request_number,
+                        "event_id": submission.event_id,
+                        "hash": submission.body_hash,
+                        "event": submission.event_json,
+                    },
                 )
             except psycopg.errors.UniqueViolation as exc:
                 if exc.diag.constraint_name == REQUEST_NUMBER_UNIQUE:
@@ -67,4 +69,8 @@ class PostgresSubmissions(PostgresOutbox, Submissions):
                 raise
         if cur.rowcount == 1:
             return None
-        return await self.get(submission.idempotency_key)
+        # Nothing inserted: the key was taken (answer with that submission), or else the number is on the log.
+        earlier = await self.get(submission.idempotency_key)
+        if earlier is None:
+            raise RequestNumberTaken(submission.request_number)
+        return earlier

@@ -35,7 +35,8 @@ AGENT_HEADER = "CivicLoop-Agent"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-def get_intake(request: Request) -> Intake:
+async def get_intake(request: Request) -> Intake:
+    # `async`: FastAPI runs a plain `def` dependency in its thread pool, a thread hop on every request.
     return request.app.state.service
 
 

@@ -33,7 +33,8 @@ class Submissions(Outbox):
     async def add(self, submission: Submission) -> Submission | None:
         """Store a pending submission. None when stored; the existing one when its key is taken.
 
-        Raises `RequestNumberTaken` when its request number is.
+        Raises `RequestNumberTaken` when its request number is: by another submission, or by a request already on
+        the log (the tracking view holds it).
         """
 
 

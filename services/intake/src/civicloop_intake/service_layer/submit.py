@@ -19,7 +19,7 @@ from civicloop_intake.domain.submissions import (
     submitted_event,
 )
 from civicloop_intake.domain.validation import check_submission
-from civicloop_intake.service_layer.ports import Catalogue, EventLog, Submissions, TrackingView, Vault
+from civicloop_intake.service_layer.ports import Catalogue, EventLog, Submissions, Vault
 from civicloop_intake.service_layer.publishing import Receipt, answer_kept
 
 log = logging.getLogger("civicloop.intake.submit")
@@ -41,10 +41,7 @@ async def submit_service_request(
     default_jurisdiction: str,
     default_region: str,
     hash_key: bytes,
-    on_the_log: TrackingView | None = None,
 ) -> SubmissionReceipt:
-    """`on_the_log`, when given, also refuses a number some request on the log already has: one made before the
-    producer tags, by any producer, may lie inside intake's tag."""
     jurisdiction_id = cmd.jurisdiction_id or default_jurisdiction
     fingerprint = body_hash(cmd, jurisdiction_id=jurisdiction_id, key=hash_key)
 
@@ -60,8 +57,6 @@ async def submit_service_request(
 
         async def store(number: str) -> Submission:
             nonlocal stored_now
-            if on_the_log is not None and await on_the_log.get(number) is not None:
-                raise request_numbers.RequestNumberTaken(number)
             event = submitted_event(accepted, request_number=number, event_id=event_id, contact=contact)
             mine = Submission(
                 idempotency_key=idempotency_key,
