@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicloop_open311.errors import DEFAULT_DESCRIPTIONS, ErrorItem, Open311Error, error_document
-from civicloop_open311.formats import Format, format_of_path
+from civicloop_open311.formats import Format, UnknownFormat, format_of_path, parse_format
 from civicloop_open311.render import Document, render
 
 log = logging.getLogger("civicloop.open311.http")
@@ -39,6 +39,14 @@ def document_response(
         media_type=None,
         headers={"Content-Type": fmt.content_type, **(headers or {})},
     )
+
+
+def requested_format(suffix: str) -> Format:
+    """The format a route's `.{fmt}` suffix asks for; any other suffix is an Open311 404 (G-05)."""
+    try:
+        return parse_format(suffix)
+    except UnknownFormat as exc:
+        raise Open311Error(404, 404, str(exc)) from None
 
 
 def error_response(

@@ -32,9 +32,14 @@ from civicloop_open311.documents import (
     updates_document,
 )
 from civicloop_open311.errors import Open311Error
-from civicloop_open311.formats import Format, UnknownFormat, parse_format, split_resource
+from civicloop_open311.formats import Format, UnknownFormat, split_resource
 from civicloop_open311.forms import OpenForm
-from civicloop_open311.http import document_response, install_open311_error_handlers, render_open311_error
+from civicloop_open311.http import (
+    document_response,
+    install_open311_error_handlers,
+    render_open311_error,
+    requested_format,
+)
 from civicloop_open311.render import Document
 from civicloop_runtime import process as runtime_process
 from civicloop_runtime.app import running_service, service_app
@@ -61,13 +66,6 @@ SERVICE = "civicloop-backend-adapters"
 MAX_RESULTS = 1000  # RQ-04
 RETRY_AFTER_S = "30"
 STATUSES = ("open", "closed")
-
-
-def _format(fmt: str) -> Format:
-    try:
-        return parse_format(fmt)
-    except UnknownFormat as exc:
-        raise Open311Error(404, 404, str(exc)) from None
 
 
 def _one(request: Request, *names: str) -> str | None:
@@ -163,13 +161,13 @@ def create_app(
 
     @router.get("/services.{fmt}")
     async def services(fmt: str, request: Request) -> Response:
-        f = _format(fmt)
+        f = requested_format(fmt)
         _, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
         return _respond(services_document(s.row() for s in adapter.services), f)
 
     @router.post("/requests.{fmt}")
     async def post_request(fmt: str, request: Request) -> Response:
-        f = _format(fmt)
+        f = requested_format(fmt)
         pairs: list[tuple[str, str]] = []
         async with request.form() as body:
             for name, value in body.multi_items():
@@ -200,7 +198,7 @@ def create_app(
 
     @router.get("/requests.{fmt}")
     async def get_requests(fmt: str, request: Request) -> Response:
-        f = _format(fmt)
+        f = requested_format(fmt)
         jid, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
         ids = _list(request, "service_request_id")
         if ids:  # RQ-02: overrides every other filter
@@ -240,7 +238,7 @@ def create_app(
 
     @router.get("/servicerequestupdates.{fmt}")
     async def get_updates(fmt: str, request: Request) -> Response:
-        f = _format(fmt)
+        f = requested_format(fmt)
         jid, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
         window = window_of(request, serving(request).window_days(jid))
         updates = await _guard(adapter.updates(window))

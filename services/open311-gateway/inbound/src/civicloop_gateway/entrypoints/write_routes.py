@@ -9,13 +9,13 @@ the answer is 503 with Retry-After (ER-04, our choice: the partner retries, and 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from civicloop_open311 import openapi
 from civicloop_open311.errors import ErrorItem, Open311Error
-from civicloop_open311.formats import Format, UnknownFormat, parse_format
 from civicloop_open311.forms import OpenForm
-from civicloop_open311.http import document_response
+from civicloop_open311.http import document_response, requested_format
 from civicloop_open311.render import Document, Many
 from civicloop_runtime.app import running_service
 from fastapi import APIRouter, Request, Response
@@ -24,11 +24,13 @@ from starlette.datastructures import UploadFile
 from civicloop_gateway.bootstrap import Gateway
 from civicloop_gateway.domain.submit_errors import Rejected
 from civicloop_gateway.domain.submit_record import SubmitAnswer
-from civicloop_gateway.service_layer.post_update import post_update
+from civicloop_gateway.service_layer.post_update import UpdateAnswer, post_update
 from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
 from civicloop_gateway.service_layer.submit_request import submit_request
 
 router = APIRouter(tags=["open311 writes"])
+T = TypeVar("T")
+Route = TypeVar("Route", bound=Callable[..., Any])
 
 _TEXT = {"type": "string"}
 _FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -134,13 +136,6 @@ async def read_form(request: Request) -> tuple[OpenForm, str | None]:
     return parsed, api_key
 
 
-def _format(fmt: str) -> Format:
-    try:
-        return parse_format(fmt)
-    except UnknownFormat as exc:
-        raise Open311Error(404, 404, str(exc)) from None
-
-
 def _open311_error(exc: Rejected) -> Open311Error:
     first, *rest = exc.descriptions
     return Open311Error(exc.status, exc.status, first, more=[ErrorItem(exc.status, d) for d in rest])
@@ -176,38 +171,61 @@ def _gateway(request: Request) -> Gateway:
     return gateway
 
 
-@router.post(
+def _partner_write(
+    path: str, summary: str, form: dict[str, object], answer_schema: dict[str, Any], xml_root: str
+) -> Callable[[Route], Route]:
+    """A partner's POST of a form, answering an Open311 document: 400 for a broken rule, 403 for a missing, unknown
+    or revoked api_key, 404 for an unknown jurisdiction, request or service (documented with the answer's schema)."""
+    return router.post(
+        path,
+        summary=summary,
+        openapi_extra=form,
+        responses=openapi.responses(answer_schema, xml_root, 400, 403, 404),
+    )
+
+
+async def _write(
+    fmt: str,
+    request: Request,
+    command: Callable[..., Awaitable[T]],
+    context: Callable[[Gateway], object],
+    document: Callable[[T], Document],
+) -> Response:
+    """What both POSTs do around their command (`command(form, api_key=..., ctx=...)`): the format, the form and
+    its api_key, the refusals as Open311 errors (503 with Retry-After when the event log did not acknowledge), and
+    the answer as a document."""
+    out = requested_format(fmt)
+    form, api_key = await read_form(request)
+    try:
+        answer = await command(form, api_key=api_key, ctx=context(_gateway(request)))
+    except Rejected as exc:
+        raise _open311_error(exc) from None
+    except EventLogUnavailable:
+        raise _unavailable() from None
+    return document_response(document(answer), out)
+
+
+def update_answer_document(answer: UpdateAnswer) -> Document:
+    return Document("service_request_updates", Many("request_update", [{"update_id": answer.update_id}]))
+
+
+@_partner_write(
     "/requests.{fmt}",
-    summary="POST Service Request (form-encoded or multipart; api_key required)",
-    openapi_extra=REQUEST_FORM,
-    responses=openapi.responses(REQUEST_ANSWER, "service_requests", 400, 403, 404),
+    "POST Service Request (form-encoded or multipart; api_key required)",
+    REQUEST_FORM,
+    REQUEST_ANSWER,
+    "service_requests",
 )
 async def post_service_request(fmt: str, request: Request) -> Response:
-    out = _format(fmt)
-    form, api_key = await read_form(request)
-    try:
-        answer = await submit_request(form, api_key=api_key, ctx=_gateway(request).submit)
-    except Rejected as exc:
-        raise _open311_error(exc) from None
-    except EventLogUnavailable:
-        raise _unavailable() from None
-    return document_response(answer_document(answer), out)
+    return await _write(fmt, request, submit_request, lambda gateway: gateway.submit, answer_document)
 
 
-@router.post(
+@_partner_write(
     "/servicerequestupdates.{fmt}",
-    summary="POST Service Request Update (FixMyStreet extension; api_key required)",
-    openapi_extra=UPDATE_FORM,
-    responses=openapi.responses(UPDATE_ANSWER, "service_request_updates", 400, 403, 404),
+    "POST Service Request Update (FixMyStreet extension; api_key required)",
+    UPDATE_FORM,
+    UPDATE_ANSWER,
+    "service_request_updates",
 )
 async def post_service_request_update(fmt: str, request: Request) -> Response:
-    out = _format(fmt)
-    form, api_key = await read_form(request)
-    try:
-        answer = await post_update(form, api_key=api_key, ctx=_gateway(request).update)
-    except Rejected as exc:
-        raise _open311_error(exc) from None
-    except EventLogUnavailable:
-        raise _unavailable() from None
-    document = Document("service_request_updates", Many("request_update", [{"update_id": answer.update_id}]))
-    return document_response(document, out)
+    return await _write(fmt, request, post_update, lambda gateway: gateway.update, update_answer_document)
