@@ -120,7 +120,7 @@ async def _jurisdiction(gateway: Gateway, request: Request) -> str:
 @dataclass(frozen=True)
 class Read:
     """What a read of one jurisdiction settles before anything else: the format asked for (G-01, G-05), then the
-    jurisdiction (G-60..G-62); and the view it reads."""
+    jurisdiction (G-60..G-62); with the request (its parameters), the view it reads and the settings."""
 
     request: Request
     format: Format
@@ -136,6 +136,8 @@ async def _read(
     jurisdiction_id: JurisdictionParam = None,
     api_key: ApiKeyParam = None,
 ) -> Read:
+    # `jurisdiction_id` and `api_key` are declared to be documented on every read: `_jurisdiction` reads the former
+    # as every single parameter (the last non-empty value), the latter is ignored (G-72).
     f = requested_format(fmt)
     jurisdiction = await _jurisdiction(gateway, request)
     return Read(request, f, jurisdiction, Open311View(gateway.pool), gateway.settings)
