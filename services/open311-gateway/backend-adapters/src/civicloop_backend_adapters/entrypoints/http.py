@@ -37,6 +37,7 @@ from civicloop_open311.forms import OpenForm
 from civicloop_open311.http import (
     document_response,
     install_open311_error_handlers,
+    read_post_form,
     render_open311_error,
     requested_format,
 )
@@ -44,7 +45,6 @@ from civicloop_open311.render import Document
 from civicloop_runtime import process as runtime_process
 from civicloop_runtime.app import running_service, service_app
 from fastapi import APIRouter, FastAPI, Request
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from civicloop_backend_adapters.bootstrap import bootstrap
@@ -168,15 +168,7 @@ def create_app(
     @router.post("/requests.{fmt}")
     async def post_request(fmt: str, request: Request) -> Response:
         f = requested_format(fmt)
-        pairs: list[tuple[str, str]] = []
-        async with request.form() as body:
-            for name, value in body.multi_items():
-                if not isinstance(value, UploadFile):
-                    pairs.append((name, value))
-        pairs += [
-            (k, v) for k, v in request.query_params.multi_items() if k in ("jurisdiction_id", "api_key")
-        ]
-        form = OpenForm.parse(pairs)
+        form = await read_post_form(request)
         jid, adapter = serving(request).pick(form.get("jurisdiction_id"))
         expected_key = serving(request).api_keys[jid]
         if expected_key is not None and form.get("api_key") != expected_key:

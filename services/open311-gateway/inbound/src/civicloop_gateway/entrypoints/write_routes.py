@@ -15,11 +15,10 @@ from typing import Any, TypeVar
 from civicloop_open311 import openapi
 from civicloop_open311.errors import ErrorItem, Open311Error
 from civicloop_open311.forms import OpenForm
-from civicloop_open311.http import document_response, requested_format
+from civicloop_open311.http import bearer_token, document_response, read_post_form, requested_format
 from civicloop_open311.render import Document, Many
 from civicloop_runtime.app import running_service
 from fastapi import APIRouter, Request, Response
-from starlette.datastructures import UploadFile
 
 from civicloop_gateway.bootstrap import Gateway
 from civicloop_gateway.domain.submit_errors import Rejected
@@ -115,25 +114,13 @@ UPDATE_ANSWER = {
 }
 
 RETRY_AFTER_S = "5"
-# Parameters that may come in the query string of a POST as well as in its body (G-71, G-63).
-_QUERY_PARAMETERS = ("api_key", "jurisdiction_id")
 
 
 async def read_form(request: Request) -> tuple[OpenForm, str | None]:
-    """The body's text fields (files dropped), the query's api_key/jurisdiction_id, and the api_key."""
-    pairs: list[tuple[str, str]] = []
-    async with request.form() as form:
-        for name, value in form.multi_items():
-            if not isinstance(value, UploadFile):
-                pairs.append((name, value))
-    pairs += [(k, v) for k, v in request.query_params.multi_items() if k in _QUERY_PARAMETERS]
-    parsed = OpenForm.parse(pairs)
-    api_key = parsed.get("api_key")
-    if api_key is None:
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            api_key = credentials.strip()
-    return parsed, api_key
+    """The POST's text parameters, and its api_key: the form's, else an `Authorization: Bearer` header's."""
+    form = await read_post_form(request)
+    api_key = form.get("api_key")
+    return form, bearer_token(request) if api_key is None else api_key
 
 
 def _open311_error(exc: Rejected) -> Open311Error:
