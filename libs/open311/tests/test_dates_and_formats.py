@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from civicloop_open311.dates import W3C_OUTPUT, InvalidDate, format_w3c, parse_w3c
+from civicloop_open311.errors import Open311Error
 from civicloop_open311.formats import (
     JSON_CONTENT_TYPE,
     XML_CONTENT_TYPE,
@@ -12,6 +13,7 @@ from civicloop_open311.formats import (
     format_of_path,
     split_resource,
 )
+from civicloop_open311.http import requested_format
 
 
 def test_G_40_output_has_seconds_and_a_zone():
@@ -93,3 +95,12 @@ def test_G_05_errors_follow_the_path_format_and_fall_back_to_none():
     assert format_of_path("/open311/v2/services.xml") is Format.xml
     assert format_of_path("/open311/v2/services.csv") is None
     assert format_of_path("/open311/v2/nowhere") is None
+
+
+def test_G_05_a_route_suffix_is_a_format_or_an_open311_404():
+    assert requested_format("json") is Format.json
+    with pytest.raises(Open311Error) as refused:
+        requested_format("JSON")
+    assert refused.value.status == 404
+    assert refused.value.errors[0].code == 404
+    assert "we support .xml and .json" in refused.value.errors[0].description

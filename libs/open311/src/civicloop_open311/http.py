@@ -19,15 +19,21 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicloop_open311.errors import DEFAULT_DESCRIPTIONS, ErrorItem, Open311Error, error_document
-from civicloop_open311.formats import Format, format_of_path
+from civicloop_open311.formats import Format, UnknownFormat, format_of_path, parse_format
+from civicloop_open311.forms import OpenForm
 from civicloop_open311.render import Document, render
 
 log = logging.getLogger("civicloop.open311.http")
+
+# Parameters a POST may carry in its query string as well as in its body (G-71: the Swagger draft puts the api_key
+# there; G-63).
+POST_QUERY_PARAMETERS = ("api_key", "jurisdiction_id")
 
 
 def document_response(
@@ -39,6 +45,14 @@ def document_response(
         media_type=None,
         headers={"Content-Type": fmt.content_type, **(headers or {})},
     )
+
+
+def requested_format(suffix: str) -> Format:
+    """The format a route's `.{fmt}` suffix asks for; any other suffix is an Open311 404 (G-05)."""
+    try:
+        return parse_format(suffix)
+    except UnknownFormat as exc:
+        raise Open311Error(404, 404, str(exc)) from None
 
 
 def error_response(
@@ -60,8 +74,8 @@ def render_open311_error(request: Request, status: int, error: str, detail: str)
 def require_bearer(request: Request, expected: str | None) -> None:
     """Let the request through only with `Authorization: Bearer <expected>` (compared in constant time); refuse
     with an Open311 error otherwise, and always when no token is configured (deny by default)."""
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
+    token = bearer_token(request)
+    if token is None:
         raise Open311Error(
             401,
             401,
@@ -70,8 +84,29 @@ def require_bearer(request: Request, expected: str | None) -> None:
         )
     if not expected:
         raise Open311Error(403, 403, "The admin API is closed: no admin token is configured.")
-    if not hmac.compare_digest(credentials.strip().encode(), expected.encode()):
+    if not hmac.compare_digest(token.encode(), expected.encode()):
         raise Open311Error(403, 403, "The admin token is not valid.")
+
+
+def bearer_token(request: Request) -> str | None:
+    """The credentials of an `Authorization: Bearer <token>` header (scheme in any case), None without one."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip()
+
+
+async def read_post_form(request: Request) -> OpenForm:
+    """The text parameters of a POST (PR-01): the body's, form-encoded or multipart (file parts are not media
+    CivicLoop stores and are dropped: photos travel as `media_url`), then the query string's api_key and
+    jurisdiction_id."""
+    pairs: list[tuple[str, str]] = []
+    async with request.form() as form:
+        for name, value in form.multi_items():
+            if not isinstance(value, UploadFile):
+                pairs.append((name, value))
+    pairs += [(k, v) for k, v in request.query_params.multi_items() if k in POST_QUERY_PARAMETERS]
+    return OpenForm.parse(pairs)
 
 
 def _validation_errors(exc: RequestValidationError) -> list[ErrorItem]:

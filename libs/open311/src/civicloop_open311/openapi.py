@@ -47,35 +47,26 @@ SERVICES = {
     ),
 }
 
+_ATTRIBUTE = {
+    "variable": {"type": "boolean"},
+    "code": _S,
+    "datatype": {
+        "type": "string",
+        "enum": ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"],
+    },
+    "required": {"type": "boolean"},
+    "datatype_description": _S_NULL,
+    "order": {"type": "integer", "minimum": 1},
+    "description": _S_NULL,
+    "values": {"type": "array", "items": _object({"key": _S, "name": _S})},
+}
 SERVICE_DEFINITION = _object(
     {
         "service_code": _S,
         "attributes": {
             "type": "array",
-            "items": _object(
-                {
-                    "variable": {"type": "boolean"},
-                    "code": _S,
-                    "datatype": {
-                        "type": "string",
-                        "enum": ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"],
-                    },
-                    "required": {"type": "boolean"},
-                    "datatype_description": _S_NULL,
-                    "order": {"type": "integer", "minimum": 1},
-                    "description": _S_NULL,
-                    "values": {"type": "array", "items": _object({"key": _S, "name": _S})},
-                },
-                required=[
-                    "variable",
-                    "code",
-                    "datatype",
-                    "required",
-                    "datatype_description",
-                    "order",
-                    "description",
-                ],
-            ),
+            # SD-12: every field on every attribute; `values` only on the list datatypes (SD-10).
+            "items": _object(_ATTRIBUTE, required=[name for name in _ATTRIBUTE if name != "values"]),
         },
     }
 )

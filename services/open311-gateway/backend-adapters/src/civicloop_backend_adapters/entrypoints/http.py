@@ -32,14 +32,19 @@ from civicloop_open311.documents import (
     updates_document,
 )
 from civicloop_open311.errors import Open311Error
-from civicloop_open311.formats import Format, UnknownFormat, parse_format, split_resource
+from civicloop_open311.formats import Format, UnknownFormat, split_resource
 from civicloop_open311.forms import OpenForm
-from civicloop_open311.http import document_response, install_open311_error_handlers, render_open311_error
+from civicloop_open311.http import (
+    document_response,
+    install_open311_error_handlers,
+    read_post_form,
+    render_open311_error,
+    requested_format,
+)
 from civicloop_open311.render import Document
 from civicloop_runtime import process as runtime_process
 from civicloop_runtime.app import running_service, service_app
 from fastapi import APIRouter, FastAPI, Request
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from civicloop_backend_adapters.bootstrap import bootstrap
@@ -61,13 +66,6 @@ SERVICE = "civicloop-backend-adapters"
 MAX_RESULTS = 1000  # RQ-04
 RETRY_AFTER_S = "30"
 STATUSES = ("open", "closed")
-
-
-def _format(fmt: str) -> Format:
-    try:
-        return parse_format(fmt)
-    except UnknownFormat as exc:
-        raise Open311Error(404, 404, str(exc)) from None
 
 
 def _one(request: Request, *names: str) -> str | None:
@@ -163,22 +161,14 @@ def create_app(
 
     @router.get("/services.{fmt}")
     async def services(fmt: str, request: Request) -> Response:
-        f = _format(fmt)
+        f = requested_format(fmt)
         _, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
         return _respond(services_document(s.row() for s in adapter.services), f)
 
     @router.post("/requests.{fmt}")
     async def post_request(fmt: str, request: Request) -> Response:
-        f = _format(fmt)
-        pairs: list[tuple[str, str]] = []
-        async with request.form() as body:
-            for name, value in body.multi_items():
-                if not isinstance(value, UploadFile):
-                    pairs.append((name, value))
-        pairs += [
-            (k, v) for k, v in request.query_params.multi_items() if k in ("jurisdiction_id", "api_key")
-        ]
-        form = OpenForm.parse(pairs)
+        f = requested_format(fmt)
+        form = await read_post_form(request)
         jid, adapter = serving(request).pick(form.get("jurisdiction_id"))
         expected_key = serving(request).api_keys[jid]
         if expected_key is not None and form.get("api_key") != expected_key:
@@ -200,7 +190,7 @@ def create_app(
 
     @router.get("/requests.{fmt}")
     async def get_requests(fmt: str, request: Request) -> Response:
-        f = _format(fmt)
+        f = requested_format(fmt)
         jid, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
         ids = _list(request, "service_request_id")
         if ids:  # RQ-02: overrides every other filter
@@ -240,7 +230,7 @@ def create_app(
 
     @router.get("/servicerequestupdates.{fmt}")
     async def get_updates(fmt: str, request: Request) -> Response:
-        f = _format(fmt)
+        f = requested_format(fmt)
         jid, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
         window = window_of(request, serving(request).window_days(jid))
         updates = await _guard(adapter.updates(window))

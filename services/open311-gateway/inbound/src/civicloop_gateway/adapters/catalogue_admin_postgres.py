@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from civicloop_events import ServiceDefined
-from civicloop_events.consumer import wait_until_applied
 from civicloop_events.payloads import ServiceAttribute, ServiceType
-from psycopg_pool import AsyncConnectionPool
 
-from civicloop_gateway.domain.submit_record import LogPosition
+from civicloop_gateway.adapters.view_positions import FoldedView
 from civicloop_gateway.service_layer.catalogue_admin import CatalogueView
 
 _COLUMNS = "service_code, service_name, description, service_group, keywords, type, attributes, active"
@@ -29,15 +27,8 @@ def _definition(row: tuple[Any, ...]) -> ServiceDefined:
     )
 
 
-class PostgresCatalogueView(CatalogueView):
-    def __init__(
-        self, pool: AsyncConnectionPool, *, schema: str, consumer: str, topic: str, timeout_s: float
-    ) -> None:
-        self.pool = pool
-        self.schema = schema
-        self.consumer = consumer
-        self.topic = topic
-        self.timeout_s = timeout_s
+class PostgresCatalogueView(FoldedView, CatalogueView):
+    """`gateway.services`, which the `jurisdiction.config` consumer folds."""
 
     async def services(self, jurisdiction_id: str) -> list[ServiceDefined]:
         async with self.pool.connection() as conn:
@@ -56,14 +47,3 @@ class PostgresCatalogueView(CatalogueView):
             )
             row = await cur.fetchone()
         return _definition(row) if row else None
-
-    async def wait_until_applied(self, position: LogPosition) -> bool:
-        return await wait_until_applied(
-            self.pool,
-            schema=self.schema,
-            consumer=self.consumer,
-            topic=self.topic,
-            partition=position.partition,
-            offset=position.offset,
-            timeout_s=self.timeout_s,
-        )

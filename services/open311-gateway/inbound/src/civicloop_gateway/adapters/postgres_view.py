@@ -10,6 +10,7 @@ lock on (jurisdiction, service_code).
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -30,33 +31,10 @@ from civicloop_gateway.service_layer.folds import (
     when_request_event_update_view,
 )
 
-_ROW_COLUMNS = (
-    "service_request_id",
-    "jurisdiction_id",
-    "status",
-    "civicloop_status",
-    "status_notes",
-    "service_name",
-    "service_code",
-    "description",
-    "agency_responsible",
-    "service_notice",
-    "requested_datetime",
-    "updated_datetime",
-    "expected_datetime",
-    "address",
-    "address_id",
-    "zipcode",
-    "lat",
-    "long",
-    "media_url",
-    "media_urls",
-    "source",
-    "last_event_id",
-    "h3_cell",
-    "h3_resolution",
-)
-# The radius search's point, read back from the geography (`point_lat`, `point_long` of the row): the public one.
+# Every field of a request row is a column of the same name, but the radius search's point (`point_lat`,
+# `point_long`): it is stored as the geography `location`, and read back from it (the public point).
+_POINT_FIELDS = ("point_lat", "point_long")
+_ROW_COLUMNS = tuple(f.name for f in fields(RequestRow) if f.name not in _POINT_FIELDS)
 _POINT_COLUMNS = "ST_Y(location::geometry) as point_lat, ST_X(location::geometry) as point_long"
 
 

@@ -10,12 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-from civicloop_events.consumer import wait_until_applied
 from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox
 from civicloop_events.payloads import RequestStatus, ServiceAttribute, ServiceType
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_gateway.adapters.view_positions import FoldedView
 from civicloop_gateway.domain.jurisdictions import (
     JurisdictionMissing,
     JurisdictionNotFound,
@@ -284,25 +284,5 @@ class PostgresRequests(Requests):
         return KnownRequest(service_request_id, jurisdiction_id, RequestStatus(status), submitted_by=client)
 
 
-class PostgresRequestView(RequestView):
+class PostgresRequestView(FoldedView, RequestView):
     """Where the Open311 request view's consumer stands, from the positions it stores with its writes."""
-
-    def __init__(
-        self, pool: AsyncConnectionPool, *, schema: str, consumer: str, topic: str, timeout_s: float
-    ) -> None:
-        self.pool = pool
-        self.schema = schema
-        self.consumer = consumer
-        self.topic = topic
-        self.timeout_s = timeout_s
-
-    async def wait_until_applied(self, position: LogPosition) -> bool:
-        return await wait_until_applied(
-            self.pool,
-            schema=self.schema,
-            consumer=self.consumer,
-            topic=self.topic,
-            partition=position.partition,
-            offset=position.offset,
-            timeout_s=self.timeout_s,
-        )

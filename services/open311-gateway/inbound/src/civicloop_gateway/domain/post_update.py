@@ -22,12 +22,7 @@ from civicloop_open311.forms import OpenForm
 
 from civicloop_gateway.domain.submit_errors import BadRequest
 from civicloop_gateway.domain.submit_record import partner_source
-from civicloop_gateway.domain.submit_validation import (
-    DESCRIPTION_MAX,
-    MEDIA_URL_MAX,
-    MEDIA_URLS_MAX,
-    plain_text,
-)
+from civicloop_gateway.domain.submit_validation import MEDIA_URL_MAX, MEDIA_URLS_MAX, read_description
 
 UPDATE_ID_PATTERN = re.compile(r"^[\w.:-]{1,64}$")
 
@@ -97,11 +92,7 @@ def read_update(form: OpenForm) -> PostedUpdate:
             updated = parse_w3c(raw_updated).start
         except InvalidDate as exc:
             errors.append(f"updated_datetime: {exc}")
-    description = plain_text(form.get("description") or "")
-    if len(description) > DESCRIPTION_MAX:
-        errors.append(
-            f"description is limited to {DESCRIPTION_MAX:,} characters; {len(description):,} were sent."
-        )
+    description = read_description(form, errors)
     media_urls = form.all("media_url")
     if len(media_urls) > MEDIA_URLS_MAX or any(len(u) > MEDIA_URL_MAX for u in media_urls):
         errors.append(

@@ -186,14 +186,32 @@ def _location_resolved(before: RequestRow | None, event: Event[Any], p: Location
     return Change(request=row)
 
 
-def _status_changed(before: RequestRow | None, event: Event[Any], p: StatusChanged) -> Change:
-    previous = before.civicloop_status if before is not None else p.previous_status
-    update = UpdateRow(
+def _update(
+    event: Event[Any],
+    *,
+    status: str,
+    description: str,
+    external_status_code: str,
+    media_url: str | None = None,
+) -> UpdateRow:
+    """FX-01: the update `event` records, keyed by the event's id (so a redelivery records it once)."""
+    return UpdateRow(
         update_id=event.event_id,
         service_request_id=event.request_id or "",
         jurisdiction_id=event.jurisdiction_id,
-        status=extended_status(p.status, previous=previous),
+        status=status,
         updated_datetime=event.occurred_at,
+        description=description,
+        media_url=media_url,
+        external_status_code=external_status_code,
+    )
+
+
+def _status_changed(before: RequestRow | None, event: Event[Any], p: StatusChanged) -> Change:
+    previous = before.civicloop_status if before is not None else p.previous_status
+    update = _update(
+        event,
+        status=extended_status(p.status, previous=previous),
         description=p.public_note or "",
         external_status_code=p.external_status_code or p.status.value,
     )
@@ -217,12 +235,9 @@ def _comment_added(before: RequestRow | None, event: Event[Any], p: CommentAdded
     if p.visibility is not CommentVisibility.public:
         return NO_CHANGE  # internal comments never leave CivicLoop
     current = before.civicloop_status if before is not None else RequestStatus.open
-    update = UpdateRow(
-        update_id=event.event_id,
-        service_request_id=event.request_id or "",
-        jurisdiction_id=event.jurisdiction_id,
+    update = _update(
+        event,
         status=extended_status(current),
-        updated_datetime=event.occurred_at,
         description=p.text,
         media_url=p.media_urls[0] if p.media_urls else None,
         external_status_code=current.value,

@@ -79,7 +79,7 @@ def accept_request(
     errors: list[str] = []
     location = _location(form, errors)
     attributes = attribute_errors_and_values(form.attributes, service.attributes, errors)
-    description = _description(form, errors)
+    description = read_description(form, errors)
     media_urls = _media_urls(form, errors)
     contact = _contact(form, errors, default_phone_region=default_phone_region)
     if errors or location is None:  # a missing location is always one of the errors
@@ -217,7 +217,8 @@ def plain_text(text: str) -> str:
     return _TAG.sub("", _SCRIPT.sub("", text)).strip()
 
 
-def _description(form: OpenForm, errors: list[str]) -> str:
+def read_description(form: OpenForm, errors: list[str]) -> str:
+    """PR-06: the plain text of `description` (a request's, or an update's comment), within DESCRIPTION_MAX."""
     text = plain_text(form.get("description") or "")
     if len(text) > DESCRIPTION_MAX:
         errors.append(f"description is limited to {DESCRIPTION_MAX:,} characters; {len(text):,} were sent.")

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import typer
-from civicloop_events.consumer import wait_until_applied
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.db import open_pool
 from psycopg_pool import AsyncConnectionPool
@@ -24,8 +23,8 @@ from rich.table import Table
 
 from civicloop_gateway.adapters.partner_postgres import list_partners
 from civicloop_gateway.adapters.submit_kafka import ProducerEventLog
+from civicloop_gateway.adapters.view_positions import FoldedView
 from civicloop_gateway.domain.submit_errors import Rejected
-from civicloop_gateway.domain.submit_record import LogPosition
 from civicloop_gateway.service_layer.partner_admin import authorise_partner, revoke_key
 from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
 from civicloop_gateway.settings import SCHEMA, GatewaySettings, sealing_nothing
@@ -62,16 +61,13 @@ async def _connections(
         await pool.close()
 
 
-async def _applied(
-    pool: AsyncConnectionPool, settings: GatewaySettings, position: LogPosition, wait: float
-) -> bool:
-    return await wait_until_applied(
+def _partners_view(pool: AsyncConnectionPool, settings: GatewaySettings, wait: float) -> FoldedView:
+    """The running gateway's partners view (folded from `jurisdiction.config`), waited on `wait` seconds at most."""
+    return FoldedView(
         pool,
         schema=SCHEMA,
         consumer=settings.config_consumer_group,
         topic=settings.topics.jurisdiction_config,
-        partition=position.partition,
-        offset=position.offset,
         timeout_s=wait,
     )
 
@@ -94,7 +90,7 @@ def create(
     async def main() -> tuple[str, str, bool]:
         async with _connections(settings) as (log, pool):
             authorised = await authorise_partner(jurisdiction, client_id, name, log=log)
-            visible = await _applied(pool, settings, authorised.position, wait)
+            visible = await _partners_view(pool, settings, wait).wait_until_applied(authorised.position)
             return authorised.issued.key_id, authorised.issued.key, visible
 
     try:
@@ -155,7 +151,7 @@ def revoke(
         async with _connections(settings) as (log, pool):
             known = await list_partners(pool, jurisdiction_id=jurisdiction)
             position = await revoke_key(jurisdiction, client_id, key_id, known=known, log=log)
-            return await _applied(pool, settings, position, wait)
+            return await _partners_view(pool, settings, wait).wait_until_applied(position)
 
     try:
         visible = asyncio.run(main())

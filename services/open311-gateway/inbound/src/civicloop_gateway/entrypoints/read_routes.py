@@ -3,9 +3,10 @@ requests, one request, tokens, and FixMyStreet's servicerequestupdates (CHECKLIS
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from civicloop_events.payloads import RequestStatus
@@ -19,8 +20,8 @@ from civicloop_open311.documents import (
     view_requests_document,
 )
 from civicloop_open311.errors import Open311Error
-from civicloop_open311.formats import Format, UnknownFormat, parse_format
-from civicloop_open311.http import document_response
+from civicloop_open311.formats import Format
+from civicloop_open311.http import document_response, requested_format
 from civicloop_open311.render import Many
 from civicloop_runtime.app import running_service
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -47,6 +48,9 @@ from civicloop_gateway.domain.statuses import citysdk_detailed_status
 from civicloop_gateway.settings import GatewaySettings, JurisdictionsMode
 
 router = APIRouter(tags=["Open311"])
+Route = TypeVar("Route", bound=Callable[..., Any])
+Q = TypeVar("Q")
+R = TypeVar("R")
 
 EXTENSIONS = (
     "servicerequestupdates",  # FX-01
@@ -84,13 +88,6 @@ async def _gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(_gateway)]
 
 
-def _format(fmt: str) -> Format:
-    try:
-        return parse_format(fmt)
-    except UnknownFormat as exc:
-        raise Open311Error(404, description=str(exc)) from None  # G-05
-
-
 def _params(request: Request) -> Params:
     return {key: request.query_params.getlist(key) for key in request.query_params}
 
@@ -118,6 +115,67 @@ async def _jurisdiction(gateway: Gateway, request: Request) -> str:
         raise Open311Error(400, description=str(exc)) from None
     except JurisdictionNotFound as exc:
         raise Open311Error(404, description=str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a read of one jurisdiction settles before anything else: the format asked for (G-01, G-05), then the
+    jurisdiction (G-60..G-62); with the request (its parameters), the view it reads and the settings."""
+
+    request: Request
+    format: Format
+    jurisdiction_id: str
+    view: Open311View
+    settings: GatewaySettings
+
+
+async def _read(
+    fmt: FormatPath,
+    request: Request,
+    gateway: GatewayDep,
+    jurisdiction_id: JurisdictionParam = None,
+    api_key: ApiKeyParam = None,
+) -> Read:
+    # `jurisdiction_id` and `api_key` are declared to be documented on every read: `_jurisdiction` reads the former
+    # as every single parameter (the last non-empty value), the latter is ignored (G-72).
+    f = requested_format(fmt)
+    jurisdiction = await _jurisdiction(gateway, request)
+    return Read(request, f, jurisdiction, Open311View(gateway.pool), gateway.settings)
+
+
+ReadDep = Annotated[Read, Depends(_read)]
+
+
+def _jurisdiction_read(
+    path: str, summary: str, json_schema: dict[str, Any], xml_root: str
+) -> Callable[[Route], Route]:
+    """A GET of one jurisdiction answering an Open311 document in XML or JSON: 400 for a bad parameter or a missing
+    jurisdiction_id, 404 for an unknown jurisdiction, resource or format (documented with the document's schema)."""
+    return router.get(
+        path,
+        summary=summary,
+        response_class=Response,
+        responses=openapi.responses(json_schema, xml_root, 400, 404),
+    )
+
+
+def _query(build: Callable[..., Q], read: Read) -> Q:
+    """A list's query from the request's parameters; a broken rule is a 400."""
+    try:
+        return build(
+            _params(read.request),
+            jurisdiction_id=read.jurisdiction_id,
+            now=datetime.now(UTC),
+            limits=_limits(read.settings),
+        )
+    except InvalidQuery as exc:
+        raise _bad_query(exc) from None
+
+
+def _paged(read: Read, page: Page, rows: Sequence[R]) -> tuple[Sequence[R], dict[str, str]]:
+    """The page's rows (the view reads one past it) and, when more follow, the link to the next page."""
+    headers = _next_page_link(read.request, page) if len(rows) > page.limit else {}
+    return rows[: page.limit], headers
 
 
 def _bad_query(exc: InvalidQuery) -> Open311Error:
@@ -152,7 +210,7 @@ def _extended(row: Sequence[Any]) -> dict[str, Any]:
 async def discovery(
     fmt: FormatPath, request: Request, gateway: GatewayDep, jurisdiction_id: JurisdictionParam = None
 ) -> Response:
-    f = _format(fmt)
+    f = requested_format(fmt)
     given = single(request.query_params.getlist("jurisdiction_id"))
     jurisdiction = await _jurisdiction(gateway, request) if given else None
     view = Open311View(gateway.pool)
@@ -170,42 +228,25 @@ async def discovery(
     return document_response(document, f)
 
 
-@router.get(
+@_jurisdiction_read(
     "/services.{fmt}",
-    summary="The service list of a jurisdiction (SL-01..SL-09).",
-    response_class=Response,
-    responses=openapi.responses(openapi.SERVICES, "services", 400, 404),
+    "The service list of a jurisdiction (SL-01..SL-09).",
+    openapi.SERVICES,
+    "services",
 )
-async def services(
-    fmt: FormatPath,
-    request: Request,
-    gateway: GatewayDep,
-    jurisdiction_id: JurisdictionParam = None,
-    api_key: ApiKeyParam = None,
-) -> Response:
-    f = _format(fmt)
-    jurisdiction = await _jurisdiction(gateway, request)
-    rows = await Open311View(gateway.pool).services(jurisdiction)
-    return document_response(services_document(rows), f)
+async def services(read: ReadDep) -> Response:
+    rows = await read.view.services(read.jurisdiction_id)
+    return document_response(services_document(rows), read.format)
 
 
-@router.get(
+@_jurisdiction_read(
     "/services/{service_code}.{fmt}",
-    summary="The definition (attributes) of a service with metadata=true (SD-01..SD-12).",
-    response_class=Response,
-    responses=openapi.responses(openapi.SERVICE_DEFINITION, "service_definition", 400, 404),
+    "The definition (attributes) of a service with metadata=true (SD-01..SD-12).",
+    openapi.SERVICE_DEFINITION,
+    "service_definition",
 )
-async def service_definition(
-    service_code: str,
-    fmt: FormatPath,
-    request: Request,
-    gateway: GatewayDep,
-    jurisdiction_id: JurisdictionParam = None,
-    api_key: ApiKeyParam = None,
-) -> Response:
-    f = _format(fmt)
-    jurisdiction = await _jurisdiction(gateway, request)
-    attributes = await Open311View(gateway.pool).service_attributes(jurisdiction, service_code)
+async def service_definition(service_code: str, read: ReadDep) -> Response:
+    attributes = await read.view.service_attributes(read.jurisdiction_id, service_code)
     if attributes is None:
         raise Open311Error(404, description=f"service_code {service_code!r} not found")
     if not attributes:
@@ -213,20 +254,17 @@ async def service_definition(
         raise Open311Error(
             404, description=f"service_code {service_code!r} has no service definition (metadata=false)"
         )
-    return document_response(service_definition_document(service_code, attributes), f)
+    return document_response(service_definition_document(service_code, attributes), read.format)
 
 
-@router.get(
+@_jurisdiction_read(
     "/requests.{fmt}",
-    summary="Service requests: the last 90 days (at most 1000) unless filtered (RQ-01..RQ-08, PG, UP, GEO, CX).",
-    response_class=Response,
-    responses=openapi.responses(openapi.REQUESTS, "service_requests", 400, 404),
+    "Service requests: the last 90 days (at most 1000) unless filtered (RQ-01..RQ-08, PG, UP, GEO, CX).",
+    openapi.REQUESTS,
+    "service_requests",
 )
 async def list_requests(
-    fmt: FormatPath,
-    request: Request,
-    gateway: GatewayDep,
-    jurisdiction_id: JurisdictionParam = None,
+    read: ReadDep,
     service_request_id: Annotated[
         str | None, Query(description="Comma-delimited ids; overrides every other filter (RQ-02).")
     ] = None,
@@ -262,103 +300,69 @@ async def list_requests(
         str | None,
         Query(description="true adds extended_attributes (channel, detailed_status, media_urls) (CX-01)."),
     ] = None,
-    api_key: ApiKeyParam = None,
 ) -> Response:
-    f = _format(fmt)
-    jurisdiction = await _jurisdiction(gateway, request)
-    try:
-        query = request_query(
-            _params(request),
-            jurisdiction_id=jurisdiction,
-            now=datetime.now(UTC),
-            limits=_limits(gateway.settings),
-        )
-    except InvalidQuery as exc:
-        raise _bad_query(exc) from None
-    rows = await Open311View(gateway.pool).requests(query)
-    headers = _next_page_link(request, query.page) if len(rows) > query.page.limit else {}
-    document = view_requests_document(
-        rows[: query.page.limit], extended=_extended if query.extensions else None
-    )
-    return document_response(document, f, headers=headers)
+    query = _query(request_query, read)
+    rows, headers = _paged(read, query.page, await read.view.requests(query))
+    document = view_requests_document(rows, extended=_extended if query.extensions else None)
+    return document_response(document, read.format, headers=headers)
 
 
-async def _one_request(service_request_id: str, fmt: str, request: Request, gateway: Gateway) -> Response:
-    f = _format(fmt)
-    jurisdiction = await _jurisdiction(gateway, request)
+async def _one_request(service_request_id: str, read: Read) -> Response:
     try:
-        extended = boolean("extensions", request.query_params.getlist("extensions"))
+        extended = boolean("extensions", read.request.query_params.getlist("extensions"))
     except InvalidQuery as exc:
         raise _bad_query(exc) from None
-    row = await Open311View(gateway.pool).request(jurisdiction, service_request_id, extensions=extended)
+    row = await read.view.request(read.jurisdiction_id, service_request_id, extensions=extended)
     if row is None:
         raise Open311Error(
             404, description=f"Service request not found with id {service_request_id!r}"
         )  # R1-02
     document = view_requests_document([row], extended=_extended if extended else None)
-    return document_response(document, f)  # R1-01: a list of one
+    return document_response(document, read.format)  # R1-01: a list of one
 
 
-@router.get(
+@_jurisdiction_read(
     "/requests/{service_request_id}.{fmt}",
-    summary="One service request, as a list of one (R1-01..R1-04).",
-    response_class=Response,
-    responses=openapi.responses(openapi.ONE_REQUEST, "service_requests", 400, 404),
+    "One service request, as a list of one (R1-01..R1-04).",
+    openapi.ONE_REQUEST,
+    "service_requests",
 )
 async def get_request(
     service_request_id: str,
-    fmt: FormatPath,
-    request: Request,
-    gateway: GatewayDep,
-    jurisdiction_id: JurisdictionParam = None,
+    read: ReadDep,
     extensions: Annotated[str | None, Query(description="true adds extended_attributes (R1-03).")] = None,
-    api_key: ApiKeyParam = None,
 ) -> Response:
-    return await _one_request(service_request_id, fmt, request, gateway)
+    return await _one_request(service_request_id, read)
 
 
 @router.get("/request/{service_request_id}.{fmt}", include_in_schema=False, response_class=Response)
-async def get_request_singular(
-    service_request_id: str, fmt: str, request: Request, gateway: GatewayDep
-) -> Response:
+async def get_request_singular(service_request_id: str, read: ReadDep) -> Response:
     """G-04: the Swagger draft's (and Boston's) singular path."""
-    return await _one_request(service_request_id, fmt, request, gateway)
+    return await _one_request(service_request_id, read)
 
 
-@router.get(
+@_jurisdiction_read(
     "/tokens/{token}.{fmt}",
-    summary="The service_request_id of a batch service's token; the token alone while pending (TK-01..TK-03).",
-    response_class=Response,
-    responses=openapi.responses(openapi.TOKEN, "service_requests", 400, 404),
+    "The service_request_id of a batch service's token; the token alone while pending (TK-01..TK-03).",
+    openapi.TOKEN,
+    "service_requests",
 )
-async def get_token(
-    token: str,
-    fmt: FormatPath,
-    request: Request,
-    gateway: GatewayDep,
-    jurisdiction_id: JurisdictionParam = None,
-    api_key: ApiKeyParam = None,
-) -> Response:
-    f = _format(fmt)
-    jurisdiction = await _jurisdiction(gateway, request)
-    found = await Open311View(gateway.pool).token(jurisdiction, token, ttl=gateway.settings.batch_token_ttl)
+async def get_token(token: str, read: ReadDep) -> Response:
+    found = await read.view.token(read.jurisdiction_id, token, ttl=read.settings.batch_token_ttl)
     if found is None:
         raise Open311Error(404, description=f"token {token!r} not found")  # TK-02
-    return document_response(token_document(*found), f)
+    return document_response(token_document(*found), read.format)
 
 
-@router.get(
+@_jurisdiction_read(
     "/servicerequestupdates.{fmt}",
-    summary="Status changes and public comments, oldest first, in a window on updated_datetime "
+    "Status changes and public comments, oldest first, in a window on updated_datetime "
     "(FixMyStreet extension, FX-01..FX-03).",
-    response_class=Response,
-    responses=openapi.responses(openapi.UPDATES, "service_request_updates", 400, 404),
+    openapi.UPDATES,
+    "service_request_updates",
 )
 async def service_request_updates(
-    fmt: FormatPath,
-    request: Request,
-    gateway: GatewayDep,
-    jurisdiction_id: JurisdictionParam = None,
+    read: ReadDep,
     start_date: Annotated[
         str | None, Query(description="W3C date-time, inclusive; without dates: the last 24 hours (FX-02).")
     ] = None,
@@ -367,19 +371,7 @@ async def service_request_updates(
     ] = None,
     page: Annotated[str | None, Query(description="1-based page (PG-02).")] = None,
     page_size: Annotated[str | None, Query(description="Rows per page, 1..1000.")] = None,
-    api_key: ApiKeyParam = None,
 ) -> Response:
-    f = _format(fmt)
-    jurisdiction = await _jurisdiction(gateway, request)
-    try:
-        query = updates_query(
-            _params(request),
-            jurisdiction_id=jurisdiction,
-            now=datetime.now(UTC),
-            limits=_limits(gateway.settings),
-        )
-    except InvalidQuery as exc:
-        raise _bad_query(exc) from None
-    rows = await Open311View(gateway.pool).updates(query)
-    headers = _next_page_link(request, query.page) if len(rows) > query.page.limit else {}
-    return document_response(updates_document(rows[: query.page.limit]), f, headers=headers)
+    query = _query(updates_query, read)
+    rows, headers = _paged(read, query.page, await read.view.updates(query))
+    return document_response(updates_document(rows), read.format, headers=headers)

@@ -9,26 +9,27 @@ the answer is 503 with Retry-After (ER-04, our choice: the partner retries, and 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from civicloop_open311 import openapi
 from civicloop_open311.errors import ErrorItem, Open311Error
-from civicloop_open311.formats import Format, UnknownFormat, parse_format
 from civicloop_open311.forms import OpenForm
-from civicloop_open311.http import document_response
+from civicloop_open311.http import bearer_token, document_response, read_post_form, requested_format
 from civicloop_open311.render import Document, Many
 from civicloop_runtime.app import running_service
 from fastapi import APIRouter, Request, Response
-from starlette.datastructures import UploadFile
 
 from civicloop_gateway.bootstrap import Gateway
 from civicloop_gateway.domain.submit_errors import Rejected
 from civicloop_gateway.domain.submit_record import SubmitAnswer
-from civicloop_gateway.service_layer.post_update import post_update
+from civicloop_gateway.service_layer.post_update import UpdateAnswer, post_update
 from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
 from civicloop_gateway.service_layer.submit_request import submit_request
 
 router = APIRouter(tags=["open311 writes"])
+T = TypeVar("T")
+Route = TypeVar("Route", bound=Callable[..., Any])
 
 _TEXT = {"type": "string"}
 _FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -113,32 +114,13 @@ UPDATE_ANSWER = {
 }
 
 RETRY_AFTER_S = "5"
-# Parameters that may come in the query string of a POST as well as in its body (G-71, G-63).
-_QUERY_PARAMETERS = ("api_key", "jurisdiction_id")
 
 
 async def read_form(request: Request) -> tuple[OpenForm, str | None]:
-    """The body's text fields (files dropped), the query's api_key/jurisdiction_id, and the api_key."""
-    pairs: list[tuple[str, str]] = []
-    async with request.form() as form:
-        for name, value in form.multi_items():
-            if not isinstance(value, UploadFile):
-                pairs.append((name, value))
-    pairs += [(k, v) for k, v in request.query_params.multi_items() if k in _QUERY_PARAMETERS]
-    parsed = OpenForm.parse(pairs)
-    api_key = parsed.get("api_key")
-    if api_key is None:
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            api_key = credentials.strip()
-    return parsed, api_key
-
-
-def _format(fmt: str) -> Format:
-    try:
-        return parse_format(fmt)
-    except UnknownFormat as exc:
-        raise Open311Error(404, 404, str(exc)) from None
+    """The POST's text parameters, and its api_key: the form's, else an `Authorization: Bearer` header's."""
+    form = await read_post_form(request)
+    api_key = form.get("api_key")
+    return form, bearer_token(request) if api_key is None else api_key
 
 
 def _open311_error(exc: Rejected) -> Open311Error:
@@ -176,38 +158,61 @@ def _gateway(request: Request) -> Gateway:
     return gateway
 
 
-@router.post(
+def _partner_write(
+    path: str, summary: str, form: dict[str, object], answer_schema: dict[str, Any], xml_root: str
+) -> Callable[[Route], Route]:
+    """A partner's POST of a form, answering an Open311 document: 400 for a broken rule, 403 for a missing, unknown
+    or revoked api_key, 404 for an unknown jurisdiction, request or service (documented with the answer's schema)."""
+    return router.post(
+        path,
+        summary=summary,
+        openapi_extra=form,
+        responses=openapi.responses(answer_schema, xml_root, 400, 403, 404),
+    )
+
+
+async def _write(
+    fmt: str,
+    request: Request,
+    command: Callable[..., Awaitable[T]],
+    context: Callable[[Gateway], object],
+    document: Callable[[T], Document],
+) -> Response:
+    """What both POSTs do around their command (`command(form, api_key=..., ctx=...)`): the format, the form and
+    its api_key, the refusals as Open311 errors (503 with Retry-After when the event log did not acknowledge), and
+    the answer as a document."""
+    out = requested_format(fmt)
+    form, api_key = await read_form(request)
+    try:
+        answer = await command(form, api_key=api_key, ctx=context(_gateway(request)))
+    except Rejected as exc:
+        raise _open311_error(exc) from None
+    except EventLogUnavailable:
+        raise _unavailable() from None
+    return document_response(document(answer), out)
+
+
+def update_answer_document(answer: UpdateAnswer) -> Document:
+    return Document("service_request_updates", Many("request_update", [{"update_id": answer.update_id}]))
+
+
+@_partner_write(
     "/requests.{fmt}",
-    summary="POST Service Request (form-encoded or multipart; api_key required)",
-    openapi_extra=REQUEST_FORM,
-    responses=openapi.responses(REQUEST_ANSWER, "service_requests", 400, 403, 404),
+    "POST Service Request (form-encoded or multipart; api_key required)",
+    REQUEST_FORM,
+    REQUEST_ANSWER,
+    "service_requests",
 )
 async def post_service_request(fmt: str, request: Request) -> Response:
-    out = _format(fmt)
-    form, api_key = await read_form(request)
-    try:
-        answer = await submit_request(form, api_key=api_key, ctx=_gateway(request).submit)
-    except Rejected as exc:
-        raise _open311_error(exc) from None
-    except EventLogUnavailable:
-        raise _unavailable() from None
-    return document_response(answer_document(answer), out)
+    return await _write(fmt, request, submit_request, lambda gateway: gateway.submit, answer_document)
 
 
-@router.post(
+@_partner_write(
     "/servicerequestupdates.{fmt}",
-    summary="POST Service Request Update (FixMyStreet extension; api_key required)",
-    openapi_extra=UPDATE_FORM,
-    responses=openapi.responses(UPDATE_ANSWER, "service_request_updates", 400, 403, 404),
+    "POST Service Request Update (FixMyStreet extension; api_key required)",
+    UPDATE_FORM,
+    UPDATE_ANSWER,
+    "service_request_updates",
 )
 async def post_service_request_update(fmt: str, request: Request) -> Response:
-    out = _format(fmt)
-    form, api_key = await read_form(request)
-    try:
-        answer = await post_update(form, api_key=api_key, ctx=_gateway(request).update)
-    except Rejected as exc:
-        raise _open311_error(exc) from None
-    except EventLogUnavailable:
-        raise _unavailable() from None
-    document = Document("service_request_updates", Many("request_update", [{"update_id": answer.update_id}]))
-    return document_response(document, out)
+    return await _write(fmt, request, post_update, lambda gateway: gateway.update, update_answer_document)

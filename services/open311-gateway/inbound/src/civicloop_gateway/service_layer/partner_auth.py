@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from civicloop_open311.forms import OpenForm
+
 from civicloop_gateway.domain.partner_keys import key_digest
 from civicloop_gateway.domain.submit_errors import Forbidden
 from civicloop_gateway.service_layer.submit_ports import Jurisdictions, PartnerKey, Partners
@@ -37,3 +41,21 @@ async def authorised_partner(
         f"The api_key received is not authorised for jurisdiction {jurisdiction_id!r} "
         f"-- can't proceed with {action}."
     )
+
+
+@dataclass(frozen=True)
+class PartnerWriteContext:
+    """The ports every partner write starts with: the partners' keys and the jurisdictions."""
+
+    partners: Partners
+    jurisdictions: Jurisdictions
+
+    async def authorise(self, form: OpenForm, api_key: str | None, *, action: str) -> tuple[PartnerKey, str]:
+        """`authorised_partner` of a POST, for the jurisdiction its form names (or the endpoint's default)."""
+        return await authorised_partner(
+            api_key,
+            given_jurisdiction=form.get("jurisdiction_id"),
+            partners=self.partners,
+            jurisdictions=self.jurisdictions,
+            action=action,
+        )

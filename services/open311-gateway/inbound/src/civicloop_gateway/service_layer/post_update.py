@@ -18,12 +18,10 @@ from civicloop_open311.forms import OpenForm, body_digest
 
 from civicloop_gateway.domain.post_update import read_update, update_events
 from civicloop_gateway.domain.submit_errors import Conflict, Forbidden, NotFound
-from civicloop_gateway.service_layer.partner_auth import authorised_partner
+from civicloop_gateway.service_layer.partner_auth import PartnerWriteContext
 from civicloop_gateway.service_layer.submit_ports import (
     EventLog,
-    Jurisdictions,
     KnownRequest,
-    Partners,
     Requests,
     RequestView,
     StoredUpdate,
@@ -35,9 +33,7 @@ log = logging.getLogger("civicloop.gateway.updates")
 
 
 @dataclass(frozen=True)
-class UpdateContext:
-    partners: Partners
-    jurisdictions: Jurisdictions
+class UpdateContext(PartnerWriteContext):
     requests: Requests
     submissions: Submissions
     updates: Updates
@@ -54,13 +50,7 @@ class UpdateAnswer:
 
 
 async def post_update(form: OpenForm, *, api_key: str | None, ctx: UpdateContext) -> UpdateAnswer:
-    partner, jurisdiction_id = await authorised_partner(
-        api_key,
-        given_jurisdiction=form.get("jurisdiction_id"),
-        partners=ctx.partners,
-        jurisdictions=ctx.jurisdictions,
-        action="post_service_request_update",
-    )
+    partner, jurisdiction_id = await ctx.authorise(form, api_key, action="post_service_request_update")
     update = read_update(form)
     digest = body_digest(form, jurisdiction_id=jurisdiction_id, client_id=partner.client_id, key=ctx.pepper)
     if update.partner_update_id is not None:

@@ -25,12 +25,10 @@ from civicloop_gateway.domain.submit_record import (
     submitted_event,
 )
 from civicloop_gateway.domain.submit_validation import accept_request, check_service, require_service_code
-from civicloop_gateway.service_layer.partner_auth import authorised_partner
+from civicloop_gateway.service_layer.partner_auth import PartnerWriteContext
 from civicloop_gateway.service_layer.submit_ports import (
     Catalogue,
     EventLog,
-    Jurisdictions,
-    Partners,
     Requests,
     RequestView,
     Submissions,
@@ -43,9 +41,7 @@ PRODUCER = "open311-gateway"  # its tag in `request_numbers.PRODUCER_TAGS`
 
 
 @dataclass(frozen=True)
-class SubmitContext:
-    partners: Partners
-    jurisdictions: Jurisdictions
+class SubmitContext(PartnerWriteContext):
     catalogue: Catalogue
     submissions: Submissions
     vault: Vault
@@ -60,13 +56,7 @@ class SubmitContext:
 
 
 async def submit_request(form: OpenForm, *, api_key: str | None, ctx: SubmitContext) -> SubmitAnswer:
-    partner, jurisdiction_id = await authorised_partner(
-        api_key,
-        given_jurisdiction=form.get("jurisdiction_id"),
-        partners=ctx.partners,
-        jurisdictions=ctx.jurisdictions,
-        action="create_request",
-    )
+    partner, jurisdiction_id = await ctx.authorise(form, api_key, action="create_request")
     digest = body_digest(form, jurisdiction_id=jurisdiction_id, client_id=partner.client_id, key=ctx.pepper)
     existing = await ctx.submissions.recent(digest, window=ctx.dedup_window)
     if existing is None:
