@@ -46,7 +46,7 @@ from rich.table import Table
 
 from civicloop_outbound import database
 from civicloop_outbound.entrypoints import open311_cli
-from civicloop_outbound.entrypoints.cli_support import command_pool, fail
+from civicloop_outbound.entrypoints.cli_support import AS_JSON, ONLY_JURISDICTION, command_pool, fail
 from civicloop_outbound.service_layer.status import age_text, body_statuses
 from civicloop_outbound.settings import SCHEMA, OutboundSettings
 
@@ -90,8 +90,8 @@ def run(
 
 @app.command()
 def status(
-    jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction"),
-    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table"),
+    jurisdiction: str = ONLY_JURISDICTION,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Per body: queued, failed (retrying), sent, given up, paused, and the oldest queued item's age."""
     settings = OutboundSettings()

@@ -1,4 +1,5 @@
-"""What the outbound commands share: how they fail, and the one connection a command reads the database through."""
+"""What the outbound commands share: how they fail, the one connection a command reads the database through, and
+the options of the status commands."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import typer
 from civicloop_runtime.db import open_pool
 from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
+
+# The status commands' options: `status` and `open311 status`.
+ONLY_JURISDICTION = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction")
+AS_JSON = typer.Option(False, "--json", help="JSON instead of a table")
 
 
 def fail(message: str) -> typer.Exit:

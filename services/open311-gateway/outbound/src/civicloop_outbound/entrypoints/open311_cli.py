@@ -22,7 +22,7 @@ from civicloop_runtime.signals import wait_for_stop_signal
 from rich.console import Console
 from rich.table import Table
 
-from civicloop_outbound.entrypoints.cli_support import command_pool, fail
+from civicloop_outbound.entrypoints.cli_support import AS_JSON, ONLY_JURISDICTION, command_pool, fail
 
 app = typer.Typer(
     help="Open311 back-ends: poll tokens and updates, import requests.",
@@ -164,8 +164,8 @@ STATUS_COLUMNS = (
 
 @app.command()
 def status(
-    jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction"),
-    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table"),
+    jurisdiction: str = ONLY_JURISDICTION,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Per Open311 body: how far polling got, tokens, references, updates and imports."""
     from civicloop_outbound.settings import OutboundSettings
