@@ -20,9 +20,8 @@ SCHEMAS: tuple[tuple[str, str], ...] = (("vault", VAULT_MIGRATIONS), (SCHEMA, OU
 
 
 def migrate(sqlalchemy_url: str) -> None:
-    for schema, script_location in SCHEMAS:
-        migrations.upgrade(sqlalchemy_url, script_location, schema)
+    migrations.upgrade_all(sqlalchemy_url, SCHEMAS)
 
 
 def is_current(sqlalchemy_url: str) -> bool:
-    return all(migrations.is_current(sqlalchemy_url, location, schema) for schema, location in SCHEMAS)
+    return migrations.all_current(sqlalchemy_url, SCHEMAS)

@@ -24,12 +24,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
 from civicloop_events import Actor, ActorKind, Event, Location, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
     BackendUpdateReceived,
+    EventPayload,
     ExternalReferenceAssigned,
     Open311Connection,
     RequestImported,
@@ -63,6 +65,31 @@ def backend_actor(body_id: str) -> Actor:
 
 def backend_source(body_id: str) -> str:
     return f"backend:{body_id}"
+
+
+def backend_event(
+    payload: EventPayload,
+    *,
+    request_id: str,
+    jurisdiction_id: str,
+    body_id: str,
+    key: tuple[str, object],
+    occurred_at: datetime | None = None,
+    causation: Event[Any] | None = None,
+) -> Event[Any]:
+    """An event of what a body's back-end did, in the body's name; its id derives from `key` (what it records: a
+    kind and that record's id) with the body, so publishing it again after a crash gives the same event."""
+    kind, record = key
+    return Event.create(
+        payload,
+        request_id=request_id,
+        jurisdiction_id=jurisdiction_id,
+        actor=backend_actor(body_id),
+        source=backend_source(body_id),
+        occurred_at=occurred_at,
+        causation=causation,
+        event_id=event_id(kind, jurisdiction_id, body_id, record),
+    )
 
 
 def utcnow() -> datetime:
@@ -162,13 +189,12 @@ class Open311Poller:
             async with self.pool.connection() as conn, conn.transaction():
                 if external_id:
                     await self.producer.publish(
-                        Event.create(
+                        backend_event(
                             ExternalReferenceAssigned(body_id=body_id, external_id=external_id),
                             request_id=request_id,
                             jurisdiction_id=jurisdiction_id,
-                            actor=backend_actor(body_id),
-                            source=backend_source(body_id),
-                            event_id=event_id("token", jurisdiction_id, body_id, token),
+                            body_id=body_id,
+                            key=("token", token),
                         )
                     )
                     await remember_reference(conn, jurisdiction_id, body_id, external_id, request_id)
@@ -181,7 +207,7 @@ class Open311Poller:
                 elif attempts >= self.config.token_max_attempts:
                     why = error or "the back-end never gave a service_request_id for the token"
                     await self.producer.publish(
-                        Event.create(
+                        backend_event(
                             SendFailed(
                                 body_id=body_id,
                                 method=SendMethod.open311,
@@ -191,9 +217,8 @@ class Open311Poller:
                             ),
                             request_id=request_id,
                             jurisdiction_id=jurisdiction_id,
-                            actor=backend_actor(body_id),
-                            source=backend_source(body_id),
-                            event_id=event_id("token-given-up", jurisdiction_id, body_id, token),
+                            body_id=body_id,
+                            key=("token-given-up", token),
                         )
                     )
                     await conn.execute(
@@ -321,7 +346,7 @@ class Open311Poller:
             if cur.rowcount == 0:
                 report.duplicates += 1
                 return
-            received = Event.create(
+            received = backend_event(
                 BackendUpdateReceived(
                     body_id=b,
                     external_id=update.service_request_id,
@@ -335,10 +360,9 @@ class Open311Poller:
                 ),
                 request_id=request_id,
                 jurisdiction_id=j,
-                actor=backend_actor(b),
-                source=backend_source(b),
+                body_id=b,
+                key=("update", update.update_id),
                 occurred_at=update.updated_datetime,
-                event_id=event_id("update", j, b, update.update_id),
             )
             await self.producer.publish(received)
             report.applied += 1
@@ -346,7 +370,7 @@ class Open311Poller:
             previous = RequestStatus(last_status) if last_status else None
             if status is not None and status != (previous or RequestStatus.open):
                 await self.producer.publish(
-                    Event.create(
+                    backend_event(
                         StatusChanged(
                             status=status,
                             previous_status=previous,
@@ -358,11 +382,10 @@ class Open311Poller:
                         ),
                         request_id=request_id,
                         jurisdiction_id=j,
-                        actor=backend_actor(b),
-                        source=backend_source(b),
+                        body_id=b,
+                        key=("status", update.update_id),
                         occurred_at=update.updated_datetime,
                         causation=received,
-                        event_id=event_id("status", j, b, update.update_id),
                     )
                 )
                 report.status_changes += 1
@@ -444,48 +467,36 @@ class Open311Poller:
             if code is None or location is None:  # a missing one always gave a reason above
                 raise ValueError(f"import {ext}: no service code or location, yet no reason to skip it")
             number = await free_import_number(conn, j, b, ext)
-            actor, source = backend_actor(b), backend_source(b)
             when = row.requested_datetime or self.clock()
-            imported = Event.create(
+            import_event = partial(backend_event, request_id=number, jurisdiction_id=j, body_id=b)
+            imported = import_event(
                 RequestImported(body_id=b, external_id=ext, backend_service_code=row.service_code or ""),
-                request_id=number,
-                jurisdiction_id=j,
-                actor=actor,
-                source=source,
+                key=("imported", ext),
                 occurred_at=when,
-                event_id=event_id("imported", j, b, ext),
             )
-            submitted = Event.create(
+            submitted = import_event(
                 ServiceRequestSubmitted(
                     service_code=code,
                     description=row.description[:4000],
                     location=location,
                     media_urls=[row.media_url] if row.media_url else [],
                 ),
-                request_id=number,
-                jurisdiction_id=j,
-                actor=actor,
-                source=source,
+                key=("submitted", ext),
                 occurred_at=when,
                 causation=imported,
-                event_id=event_id("submitted", j, b, ext),
             )
-            reference = Event.create(
+            reference = import_event(
                 ExternalReferenceAssigned(body_id=b, external_id=ext),
-                request_id=number,
-                jurisdiction_id=j,
-                actor=actor,
-                source=source,
+                key=("reference", ext),
                 occurred_at=when,
                 causation=imported,
-                event_id=event_id("reference", j, b, ext),
             )
             for event in (imported, submitted, reference):
                 await self.producer.publish(event)
             status = mapping.map_status(connection, row.status, row.external_status_code)
             if status is not None and status is not RequestStatus.open:
                 await self.producer.publish(
-                    Event.create(
+                    import_event(
                         StatusChanged(
                             status=status,
                             previous_status=RequestStatus.open,
@@ -493,13 +504,9 @@ class Open311Poller:
                             public_note=row.status_notes
                             or mapping.boilerplate_note(body.definition.name, status),
                         ),
-                        request_id=number,
-                        jurisdiction_id=j,
-                        actor=actor,
-                        source=source,
+                        key=("imported-status", ext),
                         occurred_at=row.updated_datetime or when,
                         causation=imported,
-                        event_id=event_id("imported-status", j, b, ext),
                     )
                 )
             await remember_reference(conn, j, b, ext, number, (status or RequestStatus.open).value)

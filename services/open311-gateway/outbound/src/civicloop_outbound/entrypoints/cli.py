@@ -25,7 +25,7 @@ import json
 import signal
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from civicloop_events import Actor, ActorKind, Event
@@ -40,13 +40,13 @@ from civicloop_events.payloads import (
 )
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.cli import run_server, service_cli
-from civicloop_runtime.db import open_pool
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from civicloop_outbound import database
 from civicloop_outbound.entrypoints import open311_cli
+from civicloop_outbound.entrypoints.cli_support import AS_JSON, ONLY_JURISDICTION, command_pool, fail
 from civicloop_outbound.service_layer.status import age_text, body_statuses
 from civicloop_outbound.settings import SCHEMA, OutboundSettings
 
@@ -66,14 +66,10 @@ ADMIN = Actor(kind=ActorKind.system, id="outbound-cli")
 JURISDICTION = typer.Option(..., "--jurisdiction", "-j", help="jurisdiction id, e.g. sfgov.org")
 BODIES_FILE = typer.Option(..., "--file", "-f", help="JSON: one body or a list of bodies")
 RULES_FILE = typer.Option(..., "--file", "-f", help="JSON: the list of rules, in order")
+M = TypeVar("M", bound=BaseModel)
 WAIT = typer.Option(
     10.0, "--wait", min=0, help="seconds to wait for the outbound config fold to apply the change"
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code=1)
 
 
 @app.command()
@@ -94,19 +90,15 @@ def run(
 
 @app.command()
 def status(
-    jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction"),
-    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table"),
+    jurisdiction: str = ONLY_JURISDICTION,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Per body: queued, failed (retrying), sent, given up, paused, and the oldest queued item's age."""
     settings = OutboundSettings()
 
     async def main() -> list[Any]:
-        pool = await open_pool(settings.pg_dsn, min_size=1, max_size=1, name=CLI_CLIENT)
-        try:
-            async with pool.connection() as conn:
-                return await body_statuses(conn, jurisdiction)
-        finally:
-            await pool.close()
+        async with command_pool(settings.pg_dsn, name=CLI_CLIENT) as pool, pool.connection() as conn:
+            return await body_statuses(conn, jurisdiction)
 
     rows = asyncio.run(main())
     if as_json:
@@ -166,8 +158,7 @@ def _publish(jurisdiction: str, payloads: Sequence[EventPayload], wait: float) -
             await producer.stop()
         if position is None or wait <= 0:
             return False
-        pool = await open_pool(settings.pg_dsn, min_size=1, max_size=1, name=CLI_CLIENT)
-        try:
+        async with command_pool(settings.pg_dsn, name=CLI_CLIENT) as pool:
             return await wait_until_applied(
                 pool,
                 schema=SCHEMA,
@@ -177,17 +168,20 @@ def _publish(jurisdiction: str, payloads: Sequence[EventPayload], wait: float) -
                 offset=position.offset,
                 timeout_s=wait,
             )
-        finally:
-            await pool.close()
 
     return asyncio.run(main())
 
 
-def _read_json(path: Path) -> Any:
+def _read_models(path: Path, model: type[M], what: str) -> list[M]:
+    """The file's JSON, one `model` or a list of them; a file that cannot be read or validated ends the command."""
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise _fail(f"cannot read {path}: {exc}") from exc
+        raise fail(f"cannot read {path}: {exc}") from exc
+    try:
+        return [model.model_validate(one) for one in (data if isinstance(data, list) else [data])]
+    except ValidationError as exc:
+        raise fail(f"invalid {what}: {exc}") from exc
 
 
 def _report(what: str, applied: bool) -> None:
@@ -199,11 +193,7 @@ def _report(what: str, applied: bool) -> None:
 @bodies_app.command("define")
 def define_bodies(jurisdiction: str = JURISDICTION, file: Path = BODIES_FILE, wait: float = WAIT) -> None:
     """Publish BodyDefined for each body in the file (a body is replaced as a whole)."""
-    data = _read_json(file)
-    try:
-        bodies = [BodyDefined.model_validate(b) for b in (data if isinstance(data, list) else [data])]
-    except ValidationError as exc:
-        raise _fail(f"invalid body: {exc}") from exc
+    bodies = _read_models(file, BodyDefined, "body")
     _report("bodies " + ", ".join(b.body_id for b in bodies), _publish(jurisdiction, list(bodies), wait))
 
 
@@ -229,11 +219,7 @@ def resume(
 @rules_app.command("define")
 def define_rules(jurisdiction: str = JURISDICTION, file: Path = RULES_FILE, wait: float = WAIT) -> None:
     """Publish RoutingRulesDefined: the jurisdiction's rules, replaced as a whole."""
-    data = _read_json(file)
-    try:
-        rules = [RoutingRule.model_validate(r) for r in (data if isinstance(data, list) else [data])]
-    except ValidationError as exc:
-        raise _fail(f"invalid rule: {exc}") from exc
+    rules = _read_models(file, RoutingRule, "rule")
     _report(f"{len(rules)} routing rules", _publish(jurisdiction, [RoutingRulesDefined(rules=rules)], wait))
 
 

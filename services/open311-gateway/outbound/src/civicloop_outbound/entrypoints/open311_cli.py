@@ -18,10 +18,11 @@ from typing import Any
 
 import typer
 from civicloop_open311.dates import InvalidDate, parse_w3c
-from civicloop_runtime.db import open_pool
 from civicloop_runtime.signals import wait_for_stop_signal
 from rich.console import Console
 from rich.table import Table
+
+from civicloop_outbound.entrypoints.cli_support import AS_JSON, ONLY_JURISDICTION, command_pool, fail
 
 app = typer.Typer(
     help="Open311 back-ends: poll tokens and updates, import requests.",
@@ -31,18 +32,13 @@ app = typer.Typer(
 SERVICE = "civicloop-outbound-open311"
 
 
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code=1)
-
-
 def _date(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
     try:
         return parse_w3c(text).start.astimezone(UTC)
     except InvalidDate as exc:
-        raise _fail(f"--{name}: {exc}") from exc
+        raise fail(f"--{name}: {exc}") from exc
 
 
 async def _with_poller(fn: Any) -> Any:
@@ -111,15 +107,15 @@ def import_(
     start = _date(since, "since")
     end = _date(until, "until") or datetime.now(UTC)
     if start is None:  # typer requires --since; this is for the type checker
-        raise _fail("--since is required")
+        raise fail("--since is required")
     if end <= start:
-        raise _fail("--until must be after --since")
+        raise fail("--until must be after --since")
 
     async def go(poller: Any, pool: Any) -> Any:
         async with pool.connection() as conn:
             record = await load_body(conn, jurisdiction, body)
         if record is None or record.definition.open311 is None:
-            raise _fail(f"no body {body!r} with an Open311 connection in {jurisdiction}")
+            raise fail(f"no body {body!r} with an Open311 connection in {jurisdiction}")
         return await poller.import_window(record, start, end)
 
     report = asyncio.run(_with_poller(go))
@@ -168,20 +164,16 @@ STATUS_COLUMNS = (
 
 @app.command()
 def status(
-    jurisdiction: str = typer.Option(None, "--jurisdiction", "-j", help="only this jurisdiction"),
-    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table"),
+    jurisdiction: str = ONLY_JURISDICTION,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Per Open311 body: how far polling got, tokens, references, updates and imports."""
     from civicloop_outbound.settings import OutboundSettings
 
     async def main() -> list[tuple[Any, ...]]:
-        pool = await open_pool(OutboundSettings().pg_dsn, min_size=1, max_size=1, name=SERVICE)
-        try:
-            async with pool.connection() as conn:
-                cur = await conn.execute(STATUS_SQL, {"j": jurisdiction})
-                return await cur.fetchall()
-        finally:
-            await pool.close()
+        async with command_pool(OutboundSettings().pg_dsn, name=SERVICE) as pool, pool.connection() as conn:
+            cur = await conn.execute(STATUS_SQL, {"j": jurisdiction})
+            return await cur.fetchall()
 
     rows = [dict(zip(STATUS_COLUMNS, r, strict=True)) for r in asyncio.run(main())]
     for r in rows:
@@ -213,9 +205,9 @@ def discover(
     try:
         found = asyncio.run(go())
     except Open311Failure as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if found is None:
-        raise _fail(f"no {kind} GeoReport v2 endpoint in {url}")
+        raise fail(f"no {kind} GeoReport v2 endpoint in {url}")
     endpoint, fmt = found
     typer.echo(
         json.dumps(

@@ -246,22 +246,22 @@ class SenderLoop:
             contact=contact,
         )
 
-    async def _publish(self, event: Event[Any]) -> None:
-        # Bounded: the row stays locked while we wait, and an unreachable broker must not hold it for long.
-        await asyncio.wait_for(self.producer.publish(event), timeout=self.settings.publish_timeout_s)
-
-    def _event(
-        self, payload: Any, item: OutboundItem, event_id: UUID, cause: tuple[UUID, UUID | None]
-    ) -> Event[Any]:
+    async def _publish_outcome(
+        self, payload: Any, item: OutboundItem, kind: str, cause: tuple[UUID, UUID | None]
+    ) -> None:
+        """One outcome event of this attempt at the item, caused by what queued it; its id derives from (kind, row,
+        attempt), so the same attempt recorded again after a crash publishes the same event."""
         event = Event.create(
             payload,
             request_id=item.payload.request_id,
             jurisdiction_id=item.payload.jurisdiction_id,
             actor=OUTBOUND_ACTOR,
             source=OUTBOUND_SOURCE,
-            event_id=event_id,
+            event_id=derived_event_id(kind, item.seq, item.attempt),
         )
-        return event.model_copy(update={"causation_id": cause[0], "correlation_id": cause[1] or cause[0]})
+        event = event.model_copy(update={"causation_id": cause[0], "correlation_id": cause[1] or cause[0]})
+        # Bounded: the row stays locked while we wait, and an unreachable broker must not hold it for long.
+        await asyncio.wait_for(self.producer.publish(event), timeout=self.settings.publish_timeout_s)
 
     async def _succeeded(
         self,
@@ -273,27 +273,23 @@ class SenderLoop:
     ) -> None:
         if item.purpose == "deliver":
             destination = (result.destination or self.senders[item.method].destination(body, item))[:500]
-            await self._publish(
-                self._event(
-                    SentToBackend(
-                        body_id=body.body_id,
-                        method=item.method,
-                        attempt=item.attempt,
-                        destination=destination,
-                    ),
-                    item,
-                    derived_event_id("sent", item.seq, item.attempt),
-                    cause,
-                )
+            await self._publish_outcome(
+                SentToBackend(
+                    body_id=body.body_id,
+                    method=item.method,
+                    attempt=item.attempt,
+                    destination=destination,
+                ),
+                item,
+                "sent",
+                cause,
             )
             if result.external_id:
-                await self._publish(
-                    self._event(
-                        ExternalReferenceAssigned(body_id=body.body_id, external_id=result.external_id[:200]),
-                        item,
-                        derived_event_id("external_id", item.seq, item.attempt),
-                        cause,
-                    )
+                await self._publish_outcome(
+                    ExternalReferenceAssigned(body_id=body.body_id, external_id=result.external_id[:200]),
+                    item,
+                    "external_id",
+                    cause,
                 )
         await conn.execute(
             "update outbound.outbound_queue set state = 'sent', sent_at = now(), attempts = %s, external_id = %s,"
@@ -336,19 +332,17 @@ class SenderLoop:
             retry_at = max(retry_at, self.clock() + timedelta(seconds=after))  # the back-end asked us to wait
         text = (str(error) or type(error).__name__)[:2000]
         if item.purpose == "deliver":
-            await self._publish(
-                self._event(
-                    SendFailed(
-                        body_id=body.body_id,
-                        method=item.method,
-                        attempt=item.attempt,
-                        error=text,
-                        retry_at=retry_at,
-                    ),
-                    item,
-                    derived_event_id("failed", item.seq, item.attempt),
-                    cause,
-                )
+            await self._publish_outcome(
+                SendFailed(
+                    body_id=body.body_id,
+                    method=item.method,
+                    attempt=item.attempt,
+                    error=text,
+                    retry_at=retry_at,
+                ),
+                item,
+                "failed",
+                cause,
             )
         if retry_at is None:
             await conn.execute(

@@ -6,7 +6,7 @@ Create Date: 2026-11-23
 """
 
 from alembic import op
-from sqlalchemy import text
+from civicloop_gateway.migrations.outbound_moved import drop_tables, outbound_has_them
 
 revision = "gateway_0003"
 down_revision = "gateway_0002"
@@ -15,9 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # These tables now belong to the outbound service (schema `outbound`, migration outbound_0001, which moves them
-    # out of `gateway` where this created them). A database the outbound service migrated first has them already.
-    if op.get_bind().execute(text("select to_regclass('outbound.bodies')")).scalar() is not None:
+    if outbound_has_them():
         return
     # The bodies a jurisdiction sends reports to, folded from BodyDefined / BodyPaused / BodyResumed.
     # `definition` is the BodyDefined payload as last defined (connection details hold secret refs, never secrets).
@@ -99,5 +97,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("outbound_queue", "outbound_imported", "outbound_areas", "routing_rules", "bodies"):
-        op.execute(f"drop table if exists gateway.{table}")
+    drop_tables("outbound_queue", "outbound_imported", "outbound_areas", "routing_rules", "bodies")

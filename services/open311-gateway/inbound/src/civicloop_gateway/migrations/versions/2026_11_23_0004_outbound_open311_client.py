@@ -6,7 +6,7 @@ Create Date: 2026-11-23
 """
 
 from alembic import op
-from sqlalchemy import text
+from civicloop_gateway.migrations.outbound_moved import drop_tables, outbound_has_them
 
 revision = "gateway_0004"
 down_revision = "gateway_0003"
@@ -15,9 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # These tables now belong to the outbound service (schema `outbound`, migration outbound_0001, which moves them
-    # out of `gateway` where this created them). A database the outbound service migrated first has them already.
-    if op.get_bind().execute(text("select to_regclass('outbound.bodies')")).scalar() is not None:
+    if outbound_has_them():
         return
     # The back-end's id of each request sent to it or imported from it, folded from ExternalReferenceAssigned (and
     # written directly by whoever publishes one), so an update or an imported row finds its request.
@@ -88,11 +86,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in (
-        "backend_imports",
-        "open311_tokens",
-        "backend_poll_state",
-        "backend_updates_seen",
-        "external_refs",
-    ):
-        op.execute(f"drop table if exists gateway.{table}")
+    drop_tables(
+        "backend_imports", "open311_tokens", "backend_poll_state", "backend_updates_seen", "external_refs"
+    )
