@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from civicloop_events import Actor, Event
-from civicloop_events.payloads import ServiceRequestSubmittedV1
 from civicloop_testing.events import publish_events
+from civicloop_testing.legacy_events import submitted_v1
 from projection_events import (
     area_defined,
     comment,
@@ -106,19 +105,15 @@ async def test_a_request_lifecycle_becomes_one_row_and_its_history(
 
 async def test_a_v1_submission_is_upcast_and_projected_with_its_location(projections, request_producer):
     j, number = new_jurisdiction(), new_number()
-    v1 = Event.create(
-        ServiceRequestSubmittedV1(
-            service_code="graffiti",
-            description="tag on the wall",
-            lat=34.1,
-            long=-118.3,
-            address_string="1 Main St",
-            media_url="https://img.example/old.jpg",
-        ),
-        request_id=number,
+    v1 = submitted_v1(
+        number,
         jurisdiction_id=j,
-        actor=Actor(kind="resident"),
-        source="web",
+        service_code="graffiti",
+        description="tag on the wall",
+        lat=34.1,
+        long=-118.3,
+        address_string="1 Main St",
+        media_url="https://img.example/old.jpg",
     )
     assert v1.schema_version == 1
     async with consumers_running(projections):

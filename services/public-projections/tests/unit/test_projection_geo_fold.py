@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from agent_fold_kit import NUMBER, T0, J, on_request, replay
 from civicloop_events import Actor, Event, Location, ServiceRequestSubmitted, decode_event
 from civicloop_events.payloads import AreaRef, MergedAsDuplicate
 from civicloop_events.registry import encode_event
@@ -11,7 +12,6 @@ from civicloop_projections.domain import agent_request
 from civicloop_projections.domain.agent_request import fold
 from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore
 from civicloop_projections.service_layer.handlers import when_request_event_update_agent_view
-from civicloop_testing.events import request_event
 from civicloop_testing.geo_events import (
     GEO,
     address_not_found,
@@ -22,14 +22,12 @@ from civicloop_testing.geo_events import (
     public_place_at,
 )
 
-NUMBER, ORIGINAL, J = "ABCD-1234", "WXYZ-9876", "demo"
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+ORIGINAL = "WXYZ-9876"
 PUBLIC = public_place_at(34.0521, -118.2436, "200 block of N SPRING ST")
 
 
 def event(payload, minutes: float = 0, actor: Actor = GEO, source: str = "geo") -> Event:
-    when = T0 + timedelta(minutes=minutes)
-    return request_event(payload, request_id=NUMBER, actor=actor, source=source, occurred_at=when)
+    return on_request(payload, minutes, actor, source)
 
 
 SUBMITTED = event(
@@ -86,13 +84,6 @@ def merge(minutes: float = 3, original: str = ORIGINAL) -> Event:
         actor=Actor(kind="agent", id="agent-7"),
         source="agent",
     )
-
-
-def replay(*events: Event):
-    state = None
-    for e in events:
-        state = fold(state, e)
-    return state
 
 
 def test_a_resolved_location_gives_the_point_address_provider_areas_and_verdict():
