@@ -19,6 +19,7 @@ from civicloop_projections.bootstrap import Projections, bootstrap
 from civicloop_projections.entrypoints.http import MIGRATIONS, create_app
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 from civicloop_runtime import migrations
+from civicloop_testing.events import publish_events
 from civicloop_testing.polling import eventually
 from httpx import ASGITransport, AsyncClient
 
@@ -97,6 +98,14 @@ async def catalogue_caught_up(projections: Projections, positions: list[Position
     await caught_up(projections, s.catalogue_consumer_name, s.topics.jurisdiction_config, positions)
 
 
+async def config_applied(projections: Projections, events: list[Event[Any]]) -> list[Position]:
+    """Publish jurisdiction configuration events and wait until the catalogue consumer has applied them all."""
+    s = projections.settings
+    positions = await publish_events(s.kafka_bootstrap, s.topics.jurisdiction_config, events)
+    await catalogue_caught_up(projections, positions)
+    return positions
+
+
 @asynccontextmanager
 async def api_client(
     settings: ProjectionSettings, *, run_consumer: bool = True
@@ -106,6 +115,13 @@ async def api_client(
         transport = ASGITransport(app=manager.app)
         async with AsyncClient(transport=transport, base_url="http://projections.test") as client:
             yield client
+
+
+async def numbers_of(client: AsyncClient, **params: Any) -> list[str]:
+    """The request numbers the agent API lists for these filters (one page of up to 500), sorted."""
+    r = await client.get("/api/v1/agent/requests", params={"limit": 500, **params})
+    assert r.status_code == 200, r.text
+    return sorted(item["request_number"] for item in r.json()["items"])
 
 
 async def read_log(bootstrap: str, topic: str) -> list[tuple[int, int, Event[Any]]]:

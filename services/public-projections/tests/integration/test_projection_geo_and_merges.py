@@ -20,7 +20,7 @@ from projection_events import (
     status_changed,
     submitted,
 )
-from projection_harness import api_client, query_plan
+from projection_harness import api_client, numbers_of, query_plan
 
 pytestmark = pytest.mark.integration
 
@@ -40,12 +40,6 @@ def resolved(
         geo_events.location_resolved(lat, long, "200 X St", public=public, areas=refs),
         minutes=minutes,
     )
-
-
-async def numbers_of(client, **params) -> list[str]:
-    r = await client.get("/api/v1/agent/requests", params={"limit": 500, **params})
-    assert r.status_code == 200, r.text
-    return sorted(item["request_number"] for item in r.json()["items"])
 
 
 async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_filters(

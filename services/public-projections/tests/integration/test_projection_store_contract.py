@@ -6,9 +6,10 @@ tests of pyeventsourcing are built the same way).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 from uuid import uuid4
 
 import pytest
@@ -31,28 +32,34 @@ from civicloop_projections.service_layer.ports import AgentViewStore, CatalogueS
 from projection_events import area_defined, new_jurisdiction, new_number, square
 
 pytestmark = pytest.mark.integration
+Store = TypeVar("Store", AgentViewStore, CatalogueStore)
 
 
-@asynccontextmanager
-async def in_memory(projections) -> AsyncIterator[AgentViewStore]:
-    yield InMemoryAgentViewStore()
+def in_memory_twin(store_class: Callable[[], Store]) -> Callable[..., AbstractAsyncContextManager[Store]]:
+    """Opens a fresh in-memory twin (nothing to roll back)."""
+
+    @asynccontextmanager
+    async def open_store(projections) -> AsyncIterator[Store]:
+        yield store_class()
+
+    return open_store
 
 
-@asynccontextmanager
-async def postgres(projections) -> AsyncIterator[AgentViewStore]:
-    async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
-        yield PostgresAgentViewStore(conn, consumer="contract")
+def in_postgres(store_on: Callable[[Any], Store]) -> Callable[..., AbstractAsyncContextManager[Store]]:
+    """Opens a store on a connection of the projection's pool, inside a transaction rolled back afterwards."""
+
+    @asynccontextmanager
+    async def open_store(projections) -> AsyncIterator[Store]:
+        async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
+            yield store_on(conn)
+
+    return open_store
 
 
-@asynccontextmanager
-async def in_memory_catalogue(projections) -> AsyncIterator[CatalogueStore]:
-    yield InMemoryCatalogueStore()
-
-
-@asynccontextmanager
-async def postgres_catalogue(projections) -> AsyncIterator[CatalogueStore]:
-    async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
-        yield PostgresCatalogueStore(conn)
+in_memory = in_memory_twin(InMemoryAgentViewStore)
+postgres = in_postgres(lambda conn: PostgresAgentViewStore(conn, consumer="contract"))
+in_memory_catalogue = in_memory_twin(InMemoryCatalogueStore)
+postgres_catalogue = in_postgres(PostgresCatalogueStore)
 
 
 def full_state(number: str) -> AgentRequest:
