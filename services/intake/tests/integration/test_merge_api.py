@@ -13,17 +13,9 @@ AGENT = {"CivicLoop-Agent": "agent-42"}
 
 
 async def submit(intake, description: str, phone: str) -> str:
-    r = await intake.client.post(
-        "/api/v1/requests",
-        json={
-            "service_code": "pothole",
-            "description": description,
-            "address_string": "1 Main St",
-            "contact": {"name": "Someone Private", "phone": phone},
-        },
+    return await intake.submit(
+        description, address="1 Main St", contact={"name": "Someone Private", "phone": phone}
     )
-    assert r.status_code == 201, r.text
-    return r.json()["request_number"]
 
 
 async def merge(intake, number: str, original: str, note: str = ""):

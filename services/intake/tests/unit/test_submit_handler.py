@@ -30,7 +30,7 @@ class World:
         self.vault = FakeVault()
         self.event_log = FakeEventLog()
 
-    async def submit(self, body=BODY, key="key-1"):
+    async def submit(self, body=BODY, key="key-1", **ports):
         return await submit_service_request(
             SubmitServiceRequest.model_validate(body),
             idempotency_key=key,
@@ -41,6 +41,7 @@ class World:
             default_jurisdiction="demo",
             default_region="US",
             hash_key=b"0123456789abcdef",
+            **ports,
         )
 
 
@@ -146,16 +147,5 @@ async def test_a_number_a_request_on_the_log_already_has_is_drawn_again(world, m
     )
     draws = iter(["1AAA-AAAA", "1BBB-BBBB"])
     monkeypatch.setattr(request_numbers, "draw", lambda producer, randbits=None: next(draws))
-    receipt = await submit_service_request(
-        SubmitServiceRequest.model_validate(BODY),
-        idempotency_key="key-1",
-        catalogue=world.catalogue,
-        submissions=world.submissions,
-        vault=world.vault,
-        event_log=world.event_log,
-        default_jurisdiction="demo",
-        default_region="US",
-        hash_key=b"0123456789abcdef",
-        on_the_log=on_the_log,
-    )
+    receipt = await world.submit(on_the_log=on_the_log)
     assert receipt.request_number == "1BBB-BBBB"
