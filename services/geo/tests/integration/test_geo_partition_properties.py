@@ -122,13 +122,17 @@ def triangle_draws(n: int):
     return st.lists(st.tuples(st.integers(min_value=0, max_value=n - 1), unit, unit), min_size=1, max_size=40)
 
 
+async def check_drawn_interior_points(partition, pool, data) -> None:
+    draws = data.draw(triangle_draws(len(partition.triangles)))
+    points = interior_points(partition, [i for i, _, _ in draws], [(u, v) for _, u, v in draws])
+    seen = await check(partition, PostgresAreaResolver(pool), points)
+    assert seen["outside"] == 0  # drawn inside an area's triangulation, so inside (or on an edge)
+
+
 @given(data=st.data())
 @PROPERTY
 async def test_a_point_inside_somerville_is_in_exactly_one_ward(somerville, partition_pool, data):
-    draws = data.draw(triangle_draws(len(somerville.triangles)))
-    points = interior_points(somerville, [i for i, _, _ in draws], [(u, v) for _, u, v in draws])
-    seen = await check(somerville, PostgresAreaResolver(partition_pool), points)
-    assert seen["outside"] == 0  # drawn inside a ward's triangulation, so inside (or on an edge)
+    await check_drawn_interior_points(somerville, partition_pool, data)
 
 
 @given(u_v=st.lists(st.tuples(unit, unit), min_size=1, max_size=40))
@@ -140,10 +144,7 @@ async def test_any_point_around_somerville_is_in_one_ward_or_flagged_outside(som
 @given(data=st.data())
 @PROPERTY
 async def test_a_point_inside_new_york_is_in_exactly_one_council_district(nyc, partition_pool, data):
-    draws = data.draw(triangle_draws(len(nyc.triangles)))
-    points = interior_points(nyc, [i for i, _, _ in draws], [(u, v) for _, u, v in draws])
-    seen = await check(nyc, PostgresAreaResolver(partition_pool), points)
-    assert seen["outside"] == 0
+    await check_drawn_interior_points(nyc, partition_pool, data)
 
 
 @given(u_v=st.lists(st.tuples(unit, unit), min_size=1, max_size=40))

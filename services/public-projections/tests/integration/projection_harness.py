@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from civicloop_events import Event, UnknownEventType, decode_event
 from civicloop_events.consumer import read_positions
@@ -19,7 +18,9 @@ from civicloop_projections.bootstrap import Projections, bootstrap
 from civicloop_projections.entrypoints.http import MIGRATIONS, create_app
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 from civicloop_runtime import migrations
+from civicloop_testing import read_all_records
 from civicloop_testing.events import publish_events
+from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
 from httpx import ASGITransport, AsyncClient
 
@@ -53,15 +54,12 @@ async def bootstrapped(settings: ProjectionSettings) -> AsyncIterator[Projection
     producer = EventProducer(
         settings.kafka_bootstrap, settings.topics.dead_letters, client_id="projections-tests"
     )
-    await producer.start()
-    try:
+    async with started(producer):
         projections = await bootstrap(settings, producer=producer, start_consumers=False)
         try:
             yield projections
         finally:
             await projections.close()
-    finally:
-        await producer.stop()
 
 
 @asynccontextmanager
@@ -124,31 +122,15 @@ async def numbers_of(client: AsyncClient, **params: Any) -> list[str]:
     return sorted(item["request_number"] for item in r.json()["items"])
 
 
-async def read_log(bootstrap: str, topic: str) -> list[tuple[int, int, Event[Any]]]:
+async def read_log(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, int, Event[Any]]]:
     """Every decodable event of `topic` as (partition, offset, event), read from offset 0 without a group."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        partitions = list(consumer.assignment())
-        assert partitions, f"topic {topic} has no partitions"
-        ends = await consumer.end_offsets(partitions)
-        out = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    try:
-                        out.append((r.partition, r.offset, decode_event(r.value)))
-                    except UnknownEventType:
-                        continue
-        return out
-    finally:
-        await consumer.stop()
+    out = []
+    for r in await read_all_records(bootstrap, topic, partitions):
+        try:
+            out.append((r.partition, r.offset, decode_event(r.value)))
+        except UnknownEventType:
+            continue
+    return out
 
 
 def env_for(settings: ProjectionSettings) -> dict[str, str]:
