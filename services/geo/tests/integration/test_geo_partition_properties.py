@@ -76,6 +76,8 @@ async def nyc(partition_pool) -> Partition:
 
 
 unit = st.floats(min_value=0, max_value=1, allow_nan=False)
+INSIDE = given(data=st.data())  # points drawn in the areas' triangles (`check_drawn_interior_points`)
+AROUND = given(u_v=st.lists(st.tuples(unit, unit), min_size=1, max_size=40))  # points in the bounding box
 
 
 def point_in_triangle(triangle: shapely.Geometry, u: float, v: float) -> Point:
@@ -129,25 +131,25 @@ async def check_drawn_interior_points(partition, pool, data) -> None:
     assert seen["outside"] == 0  # drawn inside an area's triangulation, so inside (or on an edge)
 
 
-@given(data=st.data())
+@INSIDE
 @PROPERTY
 async def test_a_point_inside_somerville_is_in_exactly_one_ward(somerville, partition_pool, data):
     await check_drawn_interior_points(somerville, partition_pool, data)
 
 
-@given(u_v=st.lists(st.tuples(unit, unit), min_size=1, max_size=40))
+@AROUND
 @PROPERTY
 async def test_any_point_around_somerville_is_in_one_ward_or_flagged_outside(somerville, partition_pool, u_v):
     await check(somerville, PostgresAreaResolver(partition_pool), bbox_points(somerville, u_v))
 
 
-@given(data=st.data())
+@INSIDE
 @PROPERTY
 async def test_a_point_inside_new_york_is_in_exactly_one_council_district(nyc, partition_pool, data):
     await check_drawn_interior_points(nyc, partition_pool, data)
 
 
-@given(u_v=st.lists(st.tuples(unit, unit), min_size=1, max_size=40))
+@AROUND
 @PROPERTY
 async def test_any_point_around_new_york_is_in_one_district_or_flagged_outside(nyc, partition_pool, u_v):
     # Around New York means much water and New Jersey: plenty of outside points, checked to resolve to nothing.

@@ -59,6 +59,17 @@ def event_json() -> str:
     return json.dumps({"event_id": str(uuid.uuid4())})
 
 
+async def mark_published(outbox: Any, key: str) -> None:
+    """Claim the unpublished entry under `key` and mark it published at POSITION."""
+    async with outbox.claim(key) as claim:
+        assert claim.entry.key == key and not claim.entry.published
+        await claim.mark_published(POSITION)
+
+
+def assert_published(kept: Any) -> None:
+    assert kept is not None and kept.published and kept.position == POSITION
+
+
 # -- catalogue ------------------------------------------------------------------------------------------------------
 
 CatalogueWith = Callable[..., Awaitable[Catalogue]]
@@ -189,13 +200,9 @@ class SubmissionsContract:
     async def test_marking_published_keeps_the_position(self, submissions: Submissions) -> None:
         s = submission(key())
         await submissions.add(s)
-        async with submissions.claim(s.idempotency_key) as claim:
-            assert claim.entry.key == s.idempotency_key and not claim.entry.published
-            await claim.mark_published(POSITION)
-        published = await submissions.get(s.idempotency_key)
-        assert published is not None and published.published and published.position == POSITION
-        stored = await submissions.stored(s.idempotency_key)
-        assert stored is not None and stored.published and stored.position == POSITION
+        await mark_published(submissions, s.idempotency_key)
+        assert_published(await submissions.get(s.idempotency_key))
+        assert_published(await submissions.stored(s.idempotency_key))
 
 
 class TestFakeSubmissions(SubmissionsContract):
@@ -227,11 +234,8 @@ class CorrectionsContract:
         c = correction(key())
         assert await corrections.add(c) is None
         assert await corrections.add(correction(c.idempotency_key)) == c
-        async with corrections.claim(c.idempotency_key) as claim:
-            assert claim.entry.key == c.idempotency_key and not claim.entry.published
-            await claim.mark_published(POSITION)
-        published = await corrections.get(c.idempotency_key)
-        assert published is not None and published.published and published.position == POSITION
+        await mark_published(corrections, c.idempotency_key)
+        assert_published(await corrections.get(c.idempotency_key))
 
 
 class TestFakeCorrections(CorrectionsContract):
@@ -267,12 +271,9 @@ class MergesContract:
         m = merge()
         async with merges.serialised() as ledger:
             await ledger.add(m)
-        async with merges.claim(m.duplicate) as claim:
-            assert claim.entry.key == m.duplicate and not claim.entry.published
-            await claim.mark_published(POSITION)
+        await mark_published(merges, m.duplicate)
         async with merges.serialised() as ledger:
-            published = await ledger.get(m.duplicate)
-        assert published is not None and published.published and published.position == POSITION
+            assert_published(await ledger.get(m.duplicate))
 
 
 class TestFakeMerges(MergesContract):

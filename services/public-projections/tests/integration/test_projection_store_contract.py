@@ -56,6 +56,16 @@ def in_postgres(store_on: Callable[[Any], Store]) -> Callable[..., AbstractAsync
     return open_store
 
 
+def opens_with(opener: Callable[..., AbstractAsyncContextManager[Store]]) -> Any:
+    """The `make_store` fixture of a contract's subclass: how it opens the store under test."""
+
+    @pytest.fixture
+    def make_store(self) -> Callable[..., AbstractAsyncContextManager[Store]]:
+        return opener
+
+    return make_store
+
+
 in_memory = in_memory_twin(InMemoryAgentViewStore)
 postgres = in_postgres(lambda conn: PostgresAgentViewStore(conn, consumer="contract"))
 in_memory_catalogue = in_memory_twin(InMemoryCatalogueStore)
@@ -129,15 +139,11 @@ class AgentViewStoreContract:
 
 
 class TestInMemoryAgentViewStore(AgentViewStoreContract):
-    @pytest.fixture
-    def make_store(self):
-        return in_memory
+    make_store = opens_with(in_memory)
 
 
 class TestPostgresAgentViewStore(AgentViewStoreContract):
-    @pytest.fixture
-    def make_store(self):
-        return postgres
+    make_store = opens_with(postgres)
 
 
 class CatalogueStoreContract:
@@ -155,15 +161,11 @@ class CatalogueStoreContract:
 
 
 class TestInMemoryCatalogueStore(CatalogueStoreContract):
-    @pytest.fixture
-    def make_store(self):
-        return in_memory_catalogue
+    make_store = opens_with(in_memory_catalogue)
 
 
 class TestPostgresCatalogueStore(CatalogueStoreContract):
-    @pytest.fixture
-    def make_store(self):
-        return postgres_catalogue
+    make_store = opens_with(postgres_catalogue)
 
 
 async def what_is_saved_loads_back_unchanged(projections, make_store):
