@@ -76,8 +76,6 @@ async def nyc(partition_pool) -> Partition:
 
 
 unit = st.floats(min_value=0, max_value=1, allow_nan=False)
-INSIDE = given(data=st.data())  # points drawn in the areas' triangles (`check_drawn_interior_points`)
-AROUND = given(u_v=st.lists(st.tuples(unit, unit), min_size=1, max_size=40))  # points in the bounding box
 
 
 def point_in_triangle(triangle: shapely.Geometry, u: float, v: float) -> Point:
@@ -124,36 +122,26 @@ def triangle_draws(n: int):
     return st.lists(st.tuples(st.integers(min_value=0, max_value=n - 1), unit, unit), min_size=1, max_size=40)
 
 
-async def check_drawn_interior_points(partition, pool, data) -> None:
+@pytest.fixture(scope="module", params=["somerville", "nyc"])
+def partition(request) -> Partition:
+    """Each partition in turn: the wards of Somerville, the council districts of New York."""
+    return request.getfixturevalue(request.param)
+
+
+@given(data=st.data())
+@PROPERTY
+async def test_a_point_inside_is_in_exactly_one_area(partition, partition_pool, data):
     draws = data.draw(triangle_draws(len(partition.triangles)))
     points = interior_points(partition, [i for i, _, _ in draws], [(u, v) for _, u, v in draws])
-    seen = await check(partition, PostgresAreaResolver(pool), points)
+    seen = await check(partition, PostgresAreaResolver(partition_pool), points)
     assert seen["outside"] == 0  # drawn inside an area's triangulation, so inside (or on an edge)
 
 
-@INSIDE
+@given(u_v=st.lists(st.tuples(unit, unit), min_size=1, max_size=40))
 @PROPERTY
-async def test_a_point_inside_somerville_is_in_exactly_one_ward(somerville, partition_pool, data):
-    await check_drawn_interior_points(somerville, partition_pool, data)
-
-
-@AROUND
-@PROPERTY
-async def test_any_point_around_somerville_is_in_one_ward_or_flagged_outside(somerville, partition_pool, u_v):
-    await check(somerville, PostgresAreaResolver(partition_pool), bbox_points(somerville, u_v))
-
-
-@INSIDE
-@PROPERTY
-async def test_a_point_inside_new_york_is_in_exactly_one_council_district(nyc, partition_pool, data):
-    await check_drawn_interior_points(nyc, partition_pool, data)
-
-
-@AROUND
-@PROPERTY
-async def test_any_point_around_new_york_is_in_one_district_or_flagged_outside(nyc, partition_pool, u_v):
+async def test_any_point_around_is_in_one_area_or_flagged_outside(partition, partition_pool, u_v):
     # Around New York means much water and New Jersey: plenty of outside points, checked to resolve to nothing.
-    await check(nyc, PostgresAreaResolver(partition_pool), bbox_points(nyc, u_v))
+    await check(partition, PostgresAreaResolver(partition_pool), bbox_points(partition, u_v))
 
 
 async def test_points_on_shared_district_edges_resolve_to_every_district_that_touches_them(
