@@ -16,7 +16,6 @@ import pytest_asyncio
 from aiokafka.structs import ConsumerRecord
 from asgi_lifespan import LifespanManager
 from civicloop_events import Actor, ServiceDefined
-from civicloop_events.consumer import wait_until_applied
 from civicloop_events.payloads import AttributeDatatype, AttributeValue, ServiceAttribute
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
@@ -25,6 +24,7 @@ from civicloop_intake.adapters.postgres_catalogue import CATALOGUE_CONSUMER
 from civicloop_intake.entrypoints.http import create_app
 from civicloop_intake.settings import Environment, IntakeSettings
 from civicloop_testing import read_all_records as read_all
+from civicloop_testing.consumers import assert_applied
 from civicloop_testing.events import request_event
 from civicloop_testing.lifecycle import started
 from psycopg_pool import AsyncConnectionPool
@@ -138,16 +138,10 @@ async def intake(
     settings = intake_settings(migrated_dsn, kafka_bootstrap, fresh_topics)
     async with running(settings) as client:
         harness = Harness(client, settings, fresh_topics, producer, pool)
-        for service in SERVICES:
-            position = await harness.publish(service, request_id=None, topic=fresh_topics.jurisdiction_config)
-        applied = await wait_until_applied(
-            pool,
-            schema="intake",
-            consumer=fresh_topics.prefix + CATALOGUE_CONSUMER,
-            topic=fresh_topics.jurisdiction_config,
-            partition=position.partition,
-            offset=position.offset,
-            timeout_s=30,
-        )
-        assert applied, "the catalogue projection did not apply the service definitions"
+        positions = [
+            await harness.publish(service, request_id=None, topic=fresh_topics.jurisdiction_config)
+            for service in SERVICES
+        ]
+        catalogue = fresh_topics.prefix + CATALOGUE_CONSUMER
+        await assert_applied(pool, schema="intake", consumer=catalogue, positions=positions)
         yield harness

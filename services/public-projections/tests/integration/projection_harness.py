@@ -11,7 +11,6 @@ from typing import Any
 import psycopg
 from asgi_lifespan import LifespanManager
 from civicloop_events import Event, UnknownEventType, decode_event
-from civicloop_events.consumer import read_positions
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.topics import Topics
 from civicloop_projections.bootstrap import Projections, bootstrap
@@ -19,9 +18,9 @@ from civicloop_projections.entrypoints.http import MIGRATIONS, create_app
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 from civicloop_runtime import migrations
 from civicloop_testing import read_all_records
+from civicloop_testing.consumers import assert_applied
 from civicloop_testing.events import publish_events
 from civicloop_testing.lifecycle import started
-from civicloop_testing.polling import eventually
 from httpx import ASGITransport, AsyncClient
 
 
@@ -72,28 +71,21 @@ async def consumers_running(projections: Projections) -> AsyncIterator[None]:
         await projections.consumers.stop()
 
 
-async def caught_up(projections: Projections, consumer: str, topic: str, positions: list[Position]) -> None:
+async def caught_up(projections: Projections, consumer: str, positions: list[Position]) -> None:
     """Wait until `consumer` has applied every position given (the last event of each partition suffices)."""
-    last: dict[int, int] = {}
-    for p in positions:
-        last[p.partition] = max(last.get(p.partition, -1), p.offset)
-
-    async def applied() -> bool:
-        async with projections.pool.connection() as conn:
-            stored = await read_positions(conn, SCHEMA, consumer, topic)
-        return all(stored.get(partition, 0) > offset for partition, offset in last.items())
-
-    await eventually(applied, what=f"{consumer} at {last}")
+    await assert_applied(
+        projections.pool, schema=SCHEMA, consumer=consumer, positions=positions, timeout_s=45
+    )
 
 
 async def agent_caught_up(projections: Projections, positions: list[Position]) -> None:
     s = projections.settings
-    await caught_up(projections, s.agent_consumer_name, s.topics.request_events, positions)
+    await caught_up(projections, s.agent_consumer_name, positions)
 
 
 async def catalogue_caught_up(projections: Projections, positions: list[Position]) -> None:
     s = projections.settings
-    await caught_up(projections, s.catalogue_consumer_name, s.topics.jurisdiction_config, positions)
+    await caught_up(projections, s.catalogue_consumer_name, positions)
 
 
 async def config_applied(projections: Projections, events: list[Event[Any]]) -> list[Position]:
