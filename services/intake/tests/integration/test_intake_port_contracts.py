@@ -70,6 +70,26 @@ def assert_published(kept: Any) -> None:
     assert kept is not None and kept.published and kept.position == POSITION
 
 
+def a_fresh(fake: Callable[[], Any]) -> Any:
+    """The port fixture of a `TestFake...` class: a new fake for each test."""
+
+    @pytest.fixture
+    def port(self) -> Any:
+        return fake()
+
+    return port
+
+
+def on_the_run_database(adapter: Callable[[Any], Any]) -> Any:
+    """The port fixture of a `TestPostgres...` class: the adapter on the run's migrated database."""
+
+    @pytest.fixture
+    def port(self, migrated_dsn: str, pool: Any) -> Any:
+        return adapter(pool)
+
+    return port
+
+
 # -- catalogue ------------------------------------------------------------------------------------------------------
 
 CatalogueWith = Callable[..., Awaitable[Catalogue]]
@@ -206,15 +226,11 @@ class SubmissionsContract:
 
 
 class TestFakeSubmissions(SubmissionsContract):
-    @pytest.fixture
-    def submissions(self) -> Submissions:
-        return FakeSubmissions()
+    submissions = a_fresh(FakeSubmissions)
 
 
 class TestPostgresSubmissions(SubmissionsContract):
-    @pytest.fixture
-    def submissions(self, migrated_dsn: str, pool: Any) -> Submissions:
-        return PostgresSubmissions(pool)
+    submissions = on_the_run_database(PostgresSubmissions)
 
 
 # -- corrections ----------------------------------------------------------------------------------------------------
@@ -239,15 +255,11 @@ class CorrectionsContract:
 
 
 class TestFakeCorrections(CorrectionsContract):
-    @pytest.fixture
-    def corrections(self) -> Corrections:
-        return FakeCorrections()
+    corrections = a_fresh(FakeCorrections)
 
 
 class TestPostgresCorrections(CorrectionsContract):
-    @pytest.fixture
-    def corrections(self, migrated_dsn: str, pool: Any) -> Corrections:
-        return PostgresCorrections(pool)
+    corrections = on_the_run_database(PostgresCorrections)
 
 
 # -- merges ---------------------------------------------------------------------------------------------------------
@@ -277,12 +289,8 @@ class MergesContract:
 
 
 class TestFakeMerges(MergesContract):
-    @pytest.fixture
-    def merges(self) -> Merges:
-        return FakeMerges()
+    merges = a_fresh(FakeMerges)
 
 
 class TestPostgresMerges(MergesContract):
-    @pytest.fixture
-    def merges(self, migrated_dsn: str, pool: Any) -> Merges:
-        return PostgresMerges(pool)
+    merges = on_the_run_database(PostgresMerges)
