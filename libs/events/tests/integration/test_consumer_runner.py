@@ -7,9 +7,10 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
 from civicloop_events import Actor, CommentAdded, Event, StatusChanged
-from civicloop_events.consumer import ConsumerRunner, consumer_tables_ddl, read_positions, wait_until_applied
-from civicloop_events.producer import EventProducer
+from civicloop_events.consumer import ConsumerRunner, consumer_tables_ddl, read_positions
+from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.telemetry import configure_tracing
+from civicloop_testing.consumers import assert_applied
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -81,21 +82,11 @@ async def applied_rows(db):
         return await cur.fetchall()
 
 
-async def run_until(r: ConsumerRunner, db, positions: dict[int, int], timeout=30):
+async def run_until(r: ConsumerRunner, db, positions: list[Position]):
     await r.start()
     task = asyncio.create_task(r.run())
     try:
-        for partition, offset in positions.items():
-            ok = await wait_until_applied(
-                db,
-                schema=SCHEMA,
-                consumer=r.name,
-                topic=r.topic,
-                partition=partition,
-                offset=offset,
-                timeout_s=timeout,
-            )
-            assert ok, f"{r.name} did not reach {partition}:{offset}"
+        await assert_applied(db, schema=SCHEMA, consumer=r.name, positions=positions)
     finally:
         await r.stop()
         await asyncio.wait_for(task, 10)
@@ -110,7 +101,7 @@ async def test_duplicate_publication_is_applied_once(kafka_bootstrap, fresh_topi
     await run_until(
         runner("t.dupes.v1", kafka_bootstrap, fresh_topics, db, producer),
         db,
-        {second.partition: second.offset},
+        [second],
     )
 
     rows = [r for r in await applied_rows(db) if r[1] == "once"]
@@ -133,7 +124,7 @@ async def test_poison_and_undecodable_records_go_to_the_dead_letter_topic(
     assert p_bad.partition == p_junk.partition == p_good.partition  # same key, same partition, in order
 
     r = runner("t.poison.v1", kafka_bootstrap, fresh_topics, db, producer, max_attempts=3)
-    await run_until(r, db, {p_good.partition: p_good.offset})
+    await run_until(r, db, [p_good])
 
     assert ("after the poison",) in [(n,) for _, n in await applied_rows(db)]
     dlq = AIOKafkaConsumer(
@@ -169,9 +160,7 @@ async def test_trace_context_follows_the_event_into_the_consumer(kafka_bootstrap
                 source="agent",
             )
         )
-    await run_until(
-        runner("t.trace.v1", kafka_bootstrap, fresh_topics, db, producer), db, {pos.partition: pos.offset}
-    )
+    await run_until(runner("t.trace.v1", kafka_bootstrap, fresh_topics, db, producer), db, [pos])
 
     spans = exporter.get_finished_spans()
     consumed = [

@@ -12,12 +12,13 @@ import re
 import types
 import typing
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
-from civicloop_events import REGISTRY, Actor, Event, decode_event, encode_event
+from civicloop_events import REGISTRY, Event, decode_event, encode_event
 from civicloop_events.payloads import EventPayload
+from event_strategies import actor_kinds, envelope, numbers, times
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import AwareDatetime, BaseModel, ValidationError
@@ -27,8 +28,6 @@ ALL_VERSIONS = sorted(REGISTRY.models)
 HISTORICAL = [(t, v) for t, v in ALL_VERSIONS if v < REGISTRY.latest_version(t)]
 ids = [f"{t}.v{v}" for t, v in ALL_VERSIONS]
 
-times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
-numbers = st.none() | st.from_regex(r"\A[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\Z")
 json_scalars = st.none() | st.booleans() | st.integers(-(2**31), 2**31) | st.text(max_size=10)
 json_values = st.recursive(
     json_scalars | st.floats(allow_nan=False, allow_infinity=False),
@@ -126,19 +125,11 @@ valid_payloads = payload_strategy
 
 def envelopes(model: type[EventPayload]) -> st.SearchStrategy[Event[Any]]:
     return st.builds(
-        lambda payload, number, when, kind, eid: Event.create(
-            payload,
-            request_id=number,
-            jurisdiction_id="demo",
-            actor=Actor(kind=kind),
-            source="web",
-            occurred_at=when,
-            event_id=eid,
-        ),
+        envelope,
         valid_payloads(model),
-        numbers,
+        st.none() | numbers,
         times,
-        st.sampled_from(["resident", "agent", "partner", "system"]),
+        actor_kinds,
         st.uuids(version=4).map(lambda u: uuid.UUID(str(u))),
     )
 

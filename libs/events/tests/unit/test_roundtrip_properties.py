@@ -1,10 +1,8 @@
 """Property tests: any valid event survives the wire unchanged, and any v1 submission upcasts to a valid v2."""
 
 import json
-import uuid
-from datetime import UTC, datetime
 
-from civicloop_events import Actor, Event, decode_event, encode_event
+from civicloop_events import decode_event, encode_event
 from civicloop_events.payloads import (
     CommentAdded,
     Location,
@@ -13,14 +11,13 @@ from civicloop_events.payloads import (
     StatusChanged,
 )
 from civicloop_events.personal_data import SealedPersonalData
+from event_strategies import actor_kinds, envelope, numbers, times
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 text = st.text(max_size=200)
 lat = st.floats(min_value=-90, max_value=90, allow_nan=False)
 long = st.floats(min_value=-180, max_value=180, allow_nan=False)
-times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
-numbers = st.from_regex(r"\A[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\Z")
 sealed = st.builds(
     SealedPersonalData,
     resident_id=st.uuids(),
@@ -48,24 +45,12 @@ payloads = st.one_of(
 )
 
 
-def envelope(payload, number, when, actor_kind):
-    return Event.create(
-        payload,
-        request_id=number,
-        jurisdiction_id="demo",
-        actor=Actor(kind=actor_kind),
-        source="web",
-        occurred_at=when,
-        event_id=uuid.uuid4(),
-    )
-
-
 @settings(max_examples=150, deadline=None)
 @given(
     payload=payloads,
     number=numbers,
     when=times,
-    actor_kind=st.sampled_from(["resident", "agent", "partner", "system"]),
+    actor_kind=actor_kinds,
 )
 def test_encode_decode_round_trip(payload, number, when, actor_kind):
     event = envelope(payload, number, when, actor_kind)

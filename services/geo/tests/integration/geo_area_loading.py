@@ -13,6 +13,7 @@ from civicloop_events.envelope import ActorKind
 from civicloop_geo.adapters.area_store import PostgresAreaStore
 from civicloop_geo.domain.boundaries import AreaNaming, BoundaryReport, prepare_areas
 from civicloop_testing import shared_dir
+from civicloop_testing.events import request_event
 from psycopg_pool import AsyncConnectionPool
 
 NAMINGS = {
@@ -44,6 +45,9 @@ def boundary_path(name: str) -> Path:
     return data_dir() / "boundaries" / f"{name}.geojson"
 
 
+LOADER = Actor(kind=ActorKind.system, id="geo-tests")
+
+
 def prepared(name: str) -> BoundaryReport:
     doc = json.loads(boundary_path(name).read_text())
     return prepare_areas(doc["features"], naming=NAMINGS[name])
@@ -53,13 +57,7 @@ def area_event(
     jurisdiction: str, area_id: str, name: str, kind: str, geometry: dict[str, Any], source: str = "test"
 ) -> Event[Any]:
     payload = ServiceAreaDefined(area_id=area_id, name=name, kind=kind, geometry=geometry, source=source)
-    return Event.create(
-        payload,
-        request_id=None,
-        jurisdiction_id=jurisdiction,
-        actor=Actor(kind=ActorKind.system, id="geo-tests"),
-        source="cli",
-    )
+    return request_event(payload, request_id=None, actor=LOADER, source="cli", jurisdiction_id=jurisdiction)
 
 
 async def define_all(pool: AsyncConnectionPool, events: list[Event[Any]]) -> list[int]:

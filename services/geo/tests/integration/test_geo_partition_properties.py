@@ -122,35 +122,26 @@ def triangle_draws(n: int):
     return st.lists(st.tuples(st.integers(min_value=0, max_value=n - 1), unit, unit), min_size=1, max_size=40)
 
 
-@given(data=st.data())
-@PROPERTY
-async def test_a_point_inside_somerville_is_in_exactly_one_ward(somerville, partition_pool, data):
-    draws = data.draw(triangle_draws(len(somerville.triangles)))
-    points = interior_points(somerville, [i for i, _, _ in draws], [(u, v) for _, u, v in draws])
-    seen = await check(somerville, PostgresAreaResolver(partition_pool), points)
-    assert seen["outside"] == 0  # drawn inside a ward's triangulation, so inside (or on an edge)
-
-
-@given(u_v=st.lists(st.tuples(unit, unit), min_size=1, max_size=40))
-@PROPERTY
-async def test_any_point_around_somerville_is_in_one_ward_or_flagged_outside(somerville, partition_pool, u_v):
-    await check(somerville, PostgresAreaResolver(partition_pool), bbox_points(somerville, u_v))
+@pytest.fixture(scope="module", params=["somerville", "nyc"])
+def partition(request) -> Partition:
+    """Each partition in turn: the wards of Somerville, the council districts of New York."""
+    return request.getfixturevalue(request.param)
 
 
 @given(data=st.data())
 @PROPERTY
-async def test_a_point_inside_new_york_is_in_exactly_one_council_district(nyc, partition_pool, data):
-    draws = data.draw(triangle_draws(len(nyc.triangles)))
-    points = interior_points(nyc, [i for i, _, _ in draws], [(u, v) for _, u, v in draws])
-    seen = await check(nyc, PostgresAreaResolver(partition_pool), points)
-    assert seen["outside"] == 0
+async def test_a_point_inside_is_in_exactly_one_area(partition, partition_pool, data):
+    draws = data.draw(triangle_draws(len(partition.triangles)))
+    points = interior_points(partition, [i for i, _, _ in draws], [(u, v) for _, u, v in draws])
+    seen = await check(partition, PostgresAreaResolver(partition_pool), points)
+    assert seen["outside"] == 0  # drawn inside an area's triangulation, so inside (or on an edge)
 
 
 @given(u_v=st.lists(st.tuples(unit, unit), min_size=1, max_size=40))
 @PROPERTY
-async def test_any_point_around_new_york_is_in_one_district_or_flagged_outside(nyc, partition_pool, u_v):
+async def test_any_point_around_is_in_one_area_or_flagged_outside(partition, partition_pool, u_v):
     # Around New York means much water and New Jersey: plenty of outside points, checked to resolve to nothing.
-    await check(nyc, PostgresAreaResolver(partition_pool), bbox_points(nyc, u_v))
+    await check(partition, PostgresAreaResolver(partition_pool), bbox_points(partition, u_v))
 
 
 async def test_points_on_shared_district_edges_resolve_to_every_district_that_touches_them(

@@ -22,54 +22,47 @@ from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize(
-    ("text", "number", "number_text", "street", "unit", "postcode"),
+    ("text", "expected"),
     [
-        ("2111 W BELLEVUE AVE, 90026", 2111, "2111", StreetRef("BELLEVUE", "W", "AVE"), "", "90026"),
-        ("2111 West Bellevue Avenue", 2111, "2111", StreetRef("BELLEVUE", "W", "AVE"), "", ""),
+        (
+            "2111 W BELLEVUE AVE, 90026",
+            AddressQuery(2111, "2111", StreetRef("BELLEVUE", "W", "AVE"), postcode="90026"),
+        ),
+        ("2111 West Bellevue Avenue", AddressQuery(2111, "2111", StreetRef("BELLEVUE", "W", "AVE"))),
         (
             "8731 1/2 N LANKERSHIM BLVD, 91352",
-            8731,
-            "8731 1/2",
-            StreetRef("LANKERSHIM", "N", "BLVD"),
-            "",
-            "91352",
+            AddressQuery(8731, "8731 1/2", StreetRef("LANKERSHIM", "N", "BLVD"), postcode="91352"),
         ),
-        ("123½ Elm St", 123, "123 1/2", StreetRef("ELM", "", "ST"), "", ""),
+        ("123½ Elm St", AddressQuery(123, "123 1/2", StreetRef("ELM", "", "ST"))),
         (
             "123A Main Street Apt 4, Los Angeles, CA 90026-1234",
-            123,
-            "123A",
-            StreetRef("MAIN", "", "ST"),
-            "APT 4",
-            "90026",
+            AddressQuery(123, "123A", StreetRef("MAIN", "", "ST"), unit="APT 4", postcode="90026"),
         ),
-        ("12-14 West Third Street", 12, "12-14", StreetRef("3RD", "W", "ST"), "", ""),
-        ("5426 N MONTEREY ROAD, 90042", 5426, "5426", StreetRef("MONTEREY", "N", "RD"), "", "90042"),
-        ("400 S Main St Suite 200", 400, "400", StreetRef("MAIN", "S", "ST"), "STE 200", ""),
-        ("400 S Main St #12", 400, "400", StreetRef("MAIN", "S", "ST"), "# 12", ""),
-        ("400 S. Main St., Los Angeles, CA", 400, "400", StreetRef("MAIN", "S", "ST"), "", ""),
-        ("123 Main St CA 90026", 123, "123", StreetRef("MAIN", "", "ST"), "", "90026"),
+        ("12-14 West Third Street", AddressQuery(12, "12-14", StreetRef("3RD", "W", "ST"))),
+        (
+            "5426 N MONTEREY ROAD, 90042",
+            AddressQuery(5426, "5426", StreetRef("MONTEREY", "N", "RD"), postcode="90042"),
+        ),
+        ("400 S Main St Suite 200", AddressQuery(400, "400", StreetRef("MAIN", "S", "ST"), unit="STE 200")),
+        ("400 S Main St #12", AddressQuery(400, "400", StreetRef("MAIN", "S", "ST"), unit="# 12")),
+        ("400 S. Main St., Los Angeles, CA", AddressQuery(400, "400", StreetRef("MAIN", "S", "ST"))),
+        ("123 Main St CA 90026", AddressQuery(123, "123", StreetRef("MAIN", "", "ST"), postcode="90026")),
         (
             "1600 Pennsylvania Ave NW, Washington, DC 20500",
-            1600,
-            "1600",
-            StreetRef("PENNSYLVANIA", "", "AVE", "NW"),
-            "",
-            "20500",
+            AddressQuery(1600, "1600", StreetRef("PENNSYLVANIA", "", "AVE", "NW"), postcode="20500"),
         ),
-        ("123 E ST NW", 123, "123", StreetRef("E", "", "ST", "NW"), "", ""),
-        ("6122 E Avenue 64", 6122, "6122", StreetRef("AVENUE 64", "E", ""), "", ""),
-        ("123 North Ave", 123, "123", StreetRef("NORTH", "", "AVE"), "", ""),
-        ("1342 W Seventy-First Street", 1342, "1342", StreetRef("71ST", "W", "ST"), "", ""),
-        ("1342 W 71st St", 1342, "1342", StreetRef("71ST", "W", "ST"), "", ""),
-        ("55 Saint Andrews Place", 55, "55", StreetRef("ST ANDREWS", "", "PL"), "", ""),
-        ("10 Twenty First St", 10, "10", StreetRef("21ST", "", "ST"), "", ""),
-        ("77 Broadway", 77, "77", StreetRef("BROADWAY", "", ""), "", ""),
+        ("123 E ST NW", AddressQuery(123, "123", StreetRef("E", "", "ST", "NW"))),
+        ("6122 E Avenue 64", AddressQuery(6122, "6122", StreetRef("AVENUE 64", "E", ""))),
+        ("123 North Ave", AddressQuery(123, "123", StreetRef("NORTH", "", "AVE"))),
+        ("1342 W Seventy-First Street", AddressQuery(1342, "1342", StreetRef("71ST", "W", "ST"))),
+        ("1342 W 71st St", AddressQuery(1342, "1342", StreetRef("71ST", "W", "ST"))),
+        ("55 Saint Andrews Place", AddressQuery(55, "55", StreetRef("ST ANDREWS", "", "PL"))),
+        ("10 Twenty First St", AddressQuery(10, "10", StreetRef("21ST", "", "ST"))),
+        ("77 Broadway", AddressQuery(77, "77", StreetRef("BROADWAY", "", ""))),
     ],
 )
-def test_addresses_parse_into_their_parts(text, number, number_text, street, unit, postcode):
-    parsed = parse_query(text)
-    assert parsed == AddressQuery(number, number_text, street, unit=unit, postcode=postcode)
+def test_addresses_parse_into_their_parts(text, expected):
+    assert parse_query(text) == expected
 
 
 @pytest.mark.parametrize(

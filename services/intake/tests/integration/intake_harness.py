@@ -15,8 +15,7 @@ import pytest
 import pytest_asyncio
 from aiokafka.structs import ConsumerRecord
 from asgi_lifespan import LifespanManager
-from civicloop_events import Actor, ActorKind, Event, ServiceDefined
-from civicloop_events.consumer import wait_until_applied
+from civicloop_events import Actor, ServiceDefined
 from civicloop_events.payloads import AttributeDatatype, AttributeValue, ServiceAttribute
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
@@ -25,8 +24,12 @@ from civicloop_intake.adapters.postgres_catalogue import CATALOGUE_CONSUMER
 from civicloop_intake.entrypoints.http import create_app
 from civicloop_intake.settings import Environment, IntakeSettings
 from civicloop_testing import read_all_records as read_all
+from civicloop_testing.consumers import assert_applied
+from civicloop_testing.events import request_event
+from civicloop_testing.lifecycle import started
 from psycopg_pool import AsyncConnectionPool
 
+AGENT = Actor(kind="agent", id="agent-7")
 SERVICES = [
     ServiceDefined(
         service_code="pothole",
@@ -50,6 +53,18 @@ SERVICES = [
 def migrated_dsn(database_dsn: str) -> str:
     database.migrate(IntakeSettings(env=Environment.test, pg_dsn=database_dsn).sqlalchemy_url)
     return database_dsn
+
+
+def pothole_at_a_point(phone: str) -> dict[str, Any]:
+    """A submission body: a pothole at a point, by a resident who wants texts at `phone`."""
+    return {
+        "service_code": "pothole",
+        "description": "Deep hole",
+        "lat": 38.9,
+        "long": -77.0,
+        "contact": {"phone": phone},
+        "preferred_channel": "sms",
+    }
 
 
 def intake_settings(dsn: str, bootstrap: str, topics: Topics, **overrides: Any) -> IntakeSettings:
@@ -82,14 +97,20 @@ class Harness:
     pool: AsyncConnectionPool
 
     async def publish(self, payload: Any, *, request_id: str | None, topic: str | None = None) -> Any:
-        event = Event.create(
-            payload,
-            request_id=request_id,
-            jurisdiction_id="demo",
-            actor=Actor(kind=ActorKind.agent, id="agent-7"),
-            source="agent",
-        )
+        event = request_event(payload, request_id=request_id, actor=AGENT, source="agent")
         return await self.producer.publish(event, topic=topic)
+
+    async def submit(self, description: str, *, address: str, contact: dict[str, str]) -> str:
+        """A pothole report at an address, through the API; its request number."""
+        body = {
+            "service_code": "pothole",
+            "description": description,
+            "address_string": address,
+            "contact": contact,
+        }
+        r = await self.client.post("/api/v1/requests", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()["request_number"]
 
     async def records(self) -> list[ConsumerRecord]:
         return await read_all(
@@ -99,10 +120,10 @@ class Harness:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def producer(kafka_bootstrap: str, fresh_topics: Topics) -> AsyncIterator[EventProducer]:
-    p = EventProducer(kafka_bootstrap, fresh_topics.request_events, client_id="intake-tests")
-    await p.start()
-    yield p
-    await p.stop()
+    async with started(
+        EventProducer(kafka_bootstrap, fresh_topics.request_events, client_id="intake-tests")
+    ) as p:
+        yield p
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -117,16 +138,10 @@ async def intake(
     settings = intake_settings(migrated_dsn, kafka_bootstrap, fresh_topics)
     async with running(settings) as client:
         harness = Harness(client, settings, fresh_topics, producer, pool)
-        for service in SERVICES:
-            position = await harness.publish(service, request_id=None, topic=fresh_topics.jurisdiction_config)
-        applied = await wait_until_applied(
-            pool,
-            schema="intake",
-            consumer=fresh_topics.prefix + CATALOGUE_CONSUMER,
-            topic=fresh_topics.jurisdiction_config,
-            partition=position.partition,
-            offset=position.offset,
-            timeout_s=30,
-        )
-        assert applied, "the catalogue projection did not apply the service definitions"
+        positions = [
+            await harness.publish(service, request_id=None, topic=fresh_topics.jurisdiction_config)
+            for service in SERVICES
+        ]
+        catalogue = fresh_topics.prefix + CATALOGUE_CONSUMER
+        await assert_applied(pool, schema="intake", consumer=catalogue, positions=positions)
         yield harness

@@ -2,17 +2,11 @@ import asyncio
 
 import pytest
 from civicloop_events import decode_event
+from intake_harness import pothole_at_a_point
 
 pytestmark = pytest.mark.integration
 
-BODY = {
-    "service_code": "pothole",
-    "description": "Deep hole",
-    "lat": 38.9,
-    "long": -77.0,
-    "contact": {"phone": "+1 202 555 0177"},
-    "preferred_channel": "sms",
-}
+BODY = pothole_at_a_point("+1 202 555 0177")
 
 
 async def test_the_same_key_twice_is_one_request_and_one_event(intake):

@@ -62,6 +62,37 @@ def event_json() -> str:
     return json.dumps({"event_id": str(uuid.uuid4())})
 
 
+async def mark_published(outbox: Any, key: str) -> None:
+    """Claim the unpublished entry under `key` and mark it published at POSITION."""
+    async with outbox.claim(key) as claim:
+        assert claim.entry.key == key and not claim.entry.published
+        await claim.mark_published(POSITION)
+
+
+def assert_published(kept: Any) -> None:
+    assert kept is not None and kept.published and kept.position == POSITION
+
+
+def a_fresh(fake: Callable[[], Any]) -> Any:
+    """The port fixture of a `TestFake...` class: a new fake for each test."""
+
+    @pytest.fixture
+    def port(self) -> Any:
+        return fake()
+
+    return port
+
+
+def on_the_run_database(adapter: Callable[[Any], Any]) -> Any:
+    """The port fixture of a `TestPostgres...` class: the adapter on the run's migrated database."""
+
+    @pytest.fixture
+    def port(self, migrated_dsn: str, pool: Any) -> Any:
+        return adapter(pool)
+
+    return port
+
+
 # -- catalogue ------------------------------------------------------------------------------------------------------
 
 CatalogueWith = Callable[..., Awaitable[Catalogue]]
@@ -211,19 +242,13 @@ class SubmissionsContract:
     async def test_marking_published_keeps_the_position(self, submissions: Submissions) -> None:
         s = submission(key())
         await submissions.add(s)
-        async with submissions.claim(s.idempotency_key) as claim:
-            assert claim.entry.key == s.idempotency_key and not claim.entry.published
-            await claim.mark_published(POSITION)
-        published = await submissions.get(s.idempotency_key)
-        assert published is not None and published.published and published.position == POSITION
-        stored = await submissions.stored(s.idempotency_key)
-        assert stored is not None and stored.published and stored.position == POSITION
+        await mark_published(submissions, s.idempotency_key)
+        assert_published(await submissions.get(s.idempotency_key))
+        assert_published(await submissions.stored(s.idempotency_key))
 
 
 class TestFakeSubmissions(SubmissionsContract):
-    @pytest.fixture
-    def submissions(self) -> FakeSubmissions:
-        return FakeSubmissions()
+    submissions = a_fresh(FakeSubmissions)
 
     @pytest.fixture
     def put_on_the_log(self, submissions: FakeSubmissions) -> PutOnTheLog:
@@ -234,9 +259,7 @@ class TestFakeSubmissions(SubmissionsContract):
 
 
 class TestPostgresSubmissions(SubmissionsContract):
-    @pytest.fixture
-    def submissions(self, migrated_dsn: str, pool: Any) -> Submissions:
-        return PostgresSubmissions(pool)
+    submissions = on_the_run_database(PostgresSubmissions)
 
     @pytest.fixture
     def put_on_the_log(self, pool: Any) -> PutOnTheLog:
@@ -277,23 +300,16 @@ class CorrectionsContract:
         c = correction(key())
         assert await corrections.add(c) is None
         assert await corrections.add(correction(c.idempotency_key)) == c
-        async with corrections.claim(c.idempotency_key) as claim:
-            assert claim.entry.key == c.idempotency_key and not claim.entry.published
-            await claim.mark_published(POSITION)
-        published = await corrections.get(c.idempotency_key)
-        assert published is not None and published.published and published.position == POSITION
+        await mark_published(corrections, c.idempotency_key)
+        assert_published(await corrections.get(c.idempotency_key))
 
 
 class TestFakeCorrections(CorrectionsContract):
-    @pytest.fixture
-    def corrections(self) -> Corrections:
-        return FakeCorrections()
+    corrections = a_fresh(FakeCorrections)
 
 
 class TestPostgresCorrections(CorrectionsContract):
-    @pytest.fixture
-    def corrections(self, migrated_dsn: str, pool: Any) -> Corrections:
-        return PostgresCorrections(pool)
+    corrections = on_the_run_database(PostgresCorrections)
 
 
 # -- merges ---------------------------------------------------------------------------------------------------------
@@ -317,21 +333,14 @@ class MergesContract:
         m = merge()
         async with merges.serialised() as ledger:
             await ledger.add(m)
-        async with merges.claim(m.duplicate) as claim:
-            assert claim.entry.key == m.duplicate and not claim.entry.published
-            await claim.mark_published(POSITION)
+        await mark_published(merges, m.duplicate)
         async with merges.serialised() as ledger:
-            published = await ledger.get(m.duplicate)
-        assert published is not None and published.published and published.position == POSITION
+            assert_published(await ledger.get(m.duplicate))
 
 
 class TestFakeMerges(MergesContract):
-    @pytest.fixture
-    def merges(self) -> Merges:
-        return FakeMerges()
+    merges = a_fresh(FakeMerges)
 
 
 class TestPostgresMerges(MergesContract):
-    @pytest.fixture
-    def merges(self, migrated_dsn: str, pool: Any) -> Merges:
-        return PostgresMerges(pool)
+    merges = on_the_run_database(PostgresMerges)

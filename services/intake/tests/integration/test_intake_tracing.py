@@ -3,20 +3,14 @@
 import pytest
 from civicloop_events import ServiceRequestSubmitted
 from civicloop_runtime.telemetry import configure_tracing
+from intake_harness import pothole_at_a_point
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
 pytestmark = pytest.mark.integration
 
-BODY = {
-    "service_code": "pothole",
-    "description": "Deep hole",
-    "lat": 38.9,
-    "long": -77.0,
-    "contact": {"phone": "(202) 555-0155"},
-    "preferred_channel": "sms",
-}
+BODY = pothole_at_a_point("(202) 555-0155")
 
 
 @pytest.fixture(scope="module")

@@ -16,17 +16,9 @@ POINT = {
 
 
 async def submit(intake, description: str) -> str:
-    r = await intake.client.post(
-        "/api/v1/requests",
-        json={
-            "service_code": "pothole",
-            "description": description,
-            "address_string": "somewhere unfindable",
-            "contact": {"phone": "(202) 555-0110"},
-        },
+    return await intake.submit(
+        description, address="somewhere unfindable", contact={"phone": "(202) 555-0110"}
     )
-    assert r.status_code == 201, r.text
-    return r.json()["request_number"]
 
 
 async def correct(intake, number: str, body: dict, key: str | None = None):

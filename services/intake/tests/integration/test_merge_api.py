@@ -4,15 +4,8 @@ import asyncio
 
 import pytest
 from civicloop_events import CommentAdded, StatusChanged, decode_event
-from civicloop_events.payloads import (
-    AreaRef,
-    CommentVisibility,
-    LocationMethod,
-    LocationResolved,
-    MergedAsDuplicate,
-    PublicPlace,
-    RequestStatus,
-)
+from civicloop_events.payloads import AreaRef, CommentVisibility, MergedAsDuplicate, RequestStatus
+from civicloop_testing.geo_events import location_resolved, public_place_at
 
 pytestmark = pytest.mark.integration
 
@@ -20,17 +13,9 @@ AGENT = {"CivicLoop-Agent": "agent-42"}
 
 
 async def submit(intake, description: str, phone: str) -> str:
-    r = await intake.client.post(
-        "/api/v1/requests",
-        json={
-            "service_code": "pothole",
-            "description": description,
-            "address_string": "1 Main St",
-            "contact": {"name": "Someone Private", "phone": phone},
-        },
+    return await intake.submit(
+        description, address="1 Main St", contact={"name": "Someone Private", "phone": phone}
     )
-    assert r.status_code == 201, r.text
-    return r.json()["request_number"]
 
 
 async def merge(intake, number: str, original: str, note: str = ""):
@@ -141,21 +126,14 @@ async def test_unknown_and_malformed_numbers(intake):
 async def test_the_resident_sees_geos_block_level_address_and_area_names(intake):
     number = await submit(intake, "hole", "(202) 555-0106")
     placed = await intake.publish(
-        LocationResolved(
-            lat=38.8977,
-            long=-77.0365,
-            address="1600 Pennsylvania Ave NW",
-            method=LocationMethod.geocoded,
-            provider="gazetteer",
+        location_resolved(
+            38.8977,
+            -77.0365,
+            "1600 Pennsylvania Ave NW",
             confidence=0.97,
-            inside_jurisdiction=True,
-            service_areas=[AreaRef(area_id="ward-2", kind="ward", name="Ward 2", version=3)],
-            public=PublicPlace(
-                h3_cell="892a1072b5bffff",
-                h3_resolution=9,
-                lat=38.8975,
-                long=-77.0368,
-                address="1600 block of PENNSYLVANIA AVE NW",
+            areas=[AreaRef(area_id="ward-2", kind="ward", name="Ward 2", version=3)],
+            public=public_place_at(
+                38.8975, -77.0368, "1600 block of PENNSYLVANIA AVE NW", h3_cell="892a1072b5bffff"
             ),
         ),
         request_id=number,

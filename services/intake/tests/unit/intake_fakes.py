@@ -15,9 +15,10 @@ from civicloop_events.personal_data import PersonalDataUnreadable
 from civicloop_intake.bootstrap import Intake, bootstrap
 from civicloop_intake.domain.catalogue import CatalogueEntry
 from civicloop_intake.domain.corrections import Correction
-from civicloop_intake.domain.merging import Merge
+from civicloop_intake.domain.merging import Merge, MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition, Submission, SubmissionState
 from civicloop_intake.domain.tracking import TrackedRequest
+from civicloop_intake.service_layer.merge import MergeReceipt, merge_duplicate
 from civicloop_intake.service_layer.ports import (
     Catalogue,
     Corrections,
@@ -41,7 +42,24 @@ class FakeCatalogue(Catalogue):
         return self.entries.get((jurisdiction_id, service_code))
 
 
-class FakeSubmissions(InMemoryOutbox, Submissions):
+class _KeptRows(InMemoryOutbox):
+    """An outbox whose rows are kept under a key, each with the event to publish, marked published with its position."""
+
+    rows: dict[str, Any]
+
+    def keep(self, key: str, row: Any) -> Any | None:
+        """The row kept under `key` already, or None once `row` is kept and its event waits to be published."""
+        if key in self.rows:
+            return self.rows[key]
+        self.rows[key] = row
+        self.put(key, [row.event_json])
+        return None
+
+    def on_published(self, key: str, position: LogPosition | None) -> None:
+        self.rows[key] = replace(self.rows[key], state=SubmissionState.published, position=position)
+
+
+class FakeSubmissions(_KeptRows, Submissions):
     def __init__(self, on_the_log: FakeTrackingView | None = None) -> None:
         super().__init__("intake.submissions")
         self.rows: dict[str, Submission] = {}
@@ -57,12 +75,7 @@ class FakeSubmissions(InMemoryOutbox, Submissions):
         stored = {s.request_number for s in self.rows.values()}
         if submission.request_number in self.taken_numbers | stored | self.on_the_log.rows.keys():
             raise RequestNumberTaken(submission.request_number)
-        self.rows[submission.idempotency_key] = submission
-        self.put(submission.idempotency_key, [submission.event_json])
-        return None
-
-    def on_published(self, key: str, position: LogPosition | None) -> None:
-        self.rows[key] = replace(self.rows[key], state=SubmissionState.published, position=position)
+        return self.keep(submission.idempotency_key, submission)
 
 
 class FakeEventLog(EventLog):
@@ -106,13 +119,11 @@ class _FakeLedger(MergeLedger):
         return self.store.rows.get(duplicate)
 
     async def add(self, merge: Merge) -> None:
-        if merge.duplicate in self.store.rows:
+        if self.store.keep(merge.duplicate, merge) is not None:
             raise KeyError(merge.duplicate)  # the primary key of intake.merges
-        self.store.rows[merge.duplicate] = merge
-        self.store.put(merge.duplicate, [merge.event_json])
 
 
-class FakeMerges(InMemoryOutbox, Merges):
+class FakeMerges(_KeptRows, Merges):
     def __init__(self) -> None:
         super().__init__("intake.merges")
         self.rows: dict[str, Merge] = {}
@@ -123,11 +134,8 @@ class FakeMerges(InMemoryOutbox, Merges):
         async with self._serial:
             yield _FakeLedger(self)
 
-    def on_published(self, key: str, position: LogPosition | None) -> None:
-        self.rows[key] = replace(self.rows[key], state=SubmissionState.published, position=position)
 
-
-class FakeCorrections(InMemoryOutbox, Corrections):
+class FakeCorrections(_KeptRows, Corrections):
     def __init__(self) -> None:
         super().__init__("intake.location_corrections")
         self.rows: dict[str, Correction] = {}
@@ -136,14 +144,7 @@ class FakeCorrections(InMemoryOutbox, Corrections):
         return self.rows.get(idempotency_key)
 
     async def add(self, correction: Correction) -> Correction | None:
-        if correction.idempotency_key in self.rows:
-            return self.rows[correction.idempotency_key]
-        self.rows[correction.idempotency_key] = correction
-        self.put(correction.idempotency_key, [correction.event_json])
-        return None
-
-    def on_published(self, key: str, position: LogPosition | None) -> None:
-        self.rows[key] = replace(self.rows[key], state=SubmissionState.published, position=position)
+        return self.keep(correction.idempotency_key, correction)
 
 
 class FakeTrackingView(TrackingView):
@@ -170,4 +171,24 @@ async def intake_on_fakes(catalogue: FakeCatalogue) -> Intake:
         merges=FakeMerges(),
         corrections=FakeCorrections(),
         start_consumers=False,
+    )
+
+
+async def merge_as_agent(
+    number: str,
+    original: str,
+    tracking: FakeTrackingView,
+    merges: FakeMerges,
+    log: FakeEventLog,
+    note: str = "",
+) -> MergeReceipt:
+    """agent-7 merges `number` into `original` through the service layer over these fakes."""
+    return await merge_duplicate(
+        MergeDuplicate(original=original, note=note),
+        number=number,
+        agent_id="agent-7",
+        tracking=tracking,
+        merges=merges,
+        event_log=log,
+        wait_s=0.05,
     )

@@ -6,13 +6,12 @@ from datetime import UTC, datetime
 import pytest
 from civicloop_events.payloads import LocationCorrected, RequestStatus
 from civicloop_intake.domain.corrections import CorrectionProblem, CorrectionRejected, CorrectLocation
-from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.tracking import TrackedRequest
 from civicloop_intake.service_layer.correct import correct_location
-from civicloop_intake.service_layer.merge import InvalidRequestNumbers, merge_duplicate
+from civicloop_intake.service_layer.merge import InvalidRequestNumbers
 from civicloop_intake.service_layer.ports import EventLogUnavailable
-from intake_fakes import FakeCorrections, FakeEventLog, FakeMerges, FakeTrackingView
+from intake_fakes import FakeCorrections, FakeEventLog, FakeMerges, FakeTrackingView, merge_as_agent
 
 A, B = "AAAA-0001", "BBBB-0002"
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -99,15 +98,7 @@ async def test_a_correction_the_broker_did_not_acknowledge_is_published_by_its_r
 
 async def test_a_merged_duplicate_cannot_be_placed_even_before_the_view_folded_the_merge(world):
     tracking, merges, _, log = world
-    await merge_duplicate(
-        MergeDuplicate(original=B),
-        number=A,
-        agent_id="agent-7",
-        tracking=tracking,
-        merges=merges,
-        event_log=log,
-        wait_s=0.05,
-    )  # the fake view never folds it
+    await merge_as_agent(A, B, tracking, merges, log)  # the fake view never folds it
     with pytest.raises(CorrectionRejected) as caught:
         await correct(world)
     assert caught.value.problem is CorrectionProblem.merged

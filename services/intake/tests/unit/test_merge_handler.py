@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 
 import pytest
 from civicloop_events.payloads import MergedAsDuplicate, RequestStatus
-from civicloop_intake.domain.merging import MergeDuplicate, MergeProblem, MergeRejected
+from civicloop_intake.domain.merging import MergeProblem, MergeRejected
 from civicloop_intake.domain.tracking import TrackedRequest
-from civicloop_intake.service_layer.merge import InvalidRequestNumbers, merge_duplicate
+from civicloop_intake.service_layer.merge import InvalidRequestNumbers
 from civicloop_intake.service_layer.ports import EventLogUnavailable
-from intake_fakes import FakeEventLog, FakeMerges, FakeTrackingView
+from intake_fakes import FakeEventLog, FakeMerges, FakeTrackingView, merge_as_agent
 
 A, B, C = "AAAA-0001", "BBBB-0002", "CCCC-0003"
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -24,16 +24,7 @@ def world():
 
 
 async def merge(world, number, original, note=""):
-    tracking, merges, log = world
-    return await merge_duplicate(
-        MergeDuplicate(original=original, note=note),
-        number=number,
-        agent_id="agent-7",
-        tracking=tracking,
-        merges=merges,
-        event_log=log,
-        wait_s=0.05,
-    )
+    return await merge_as_agent(number, original, *world, note=note)
 
 
 async def test_a_merge_is_published_by_the_agent_and_answered_with_its_position(world):

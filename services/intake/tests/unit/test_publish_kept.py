@@ -14,15 +14,20 @@ from intake_fakes import FakeEventLog
 LOG = logging.getLogger("civicloop.intake.test_publish_kept")
 
 
-def _kept_outbox() -> InMemoryOutbox:
-    outbox = InMemoryOutbox("intake.test")
-    event = Event.create(
+def _merge_event() -> Event:
+    """What an agent's merge keeps to publish."""
+    return Event.create(
         MergedAsDuplicate(original_request_id="0000-0001", note="same pothole"),
         request_id="0000-0002",
         jurisdiction_id="demo",
         actor=Actor(kind=ActorKind.agent),
         source="agent",
     )
+
+
+def _kept_outbox() -> InMemoryOutbox:
+    outbox = InMemoryOutbox("intake.test")
+    event = _merge_event()
     outbox.put("key-1", [encode_event(event).decode()])
     return outbox
 
@@ -62,13 +67,7 @@ async def test_a_retry_answers_the_same_position_without_publishing_or_logging(
 
 
 def _correction(body_hash: str) -> Correction:
-    outbox_event = Event.create(
-        MergedAsDuplicate(original_request_id="0000-0001", note="same pothole"),
-        request_id="0000-0002",
-        jurisdiction_id="demo",
-        actor=Actor(kind=ActorKind.agent),
-        source="agent",
-    )
+    outbox_event = _merge_event()
     return Correction(
         "key-1", "0000-0002", outbox_event.event_id, body_hash, encode_event(outbox_event).decode()
     )

@@ -30,7 +30,7 @@ class World:
         self.vault = FakeVault()
         self.event_log = FakeEventLog()
 
-    async def submit(self, body=BODY, key="key-1"):
+    async def submit(self, body=BODY, key="key-1", **ports):
         return await submit_service_request(
             SubmitServiceRequest.model_validate(body),
             idempotency_key=key,
@@ -41,6 +41,7 @@ class World:
             default_jurisdiction="demo",
             default_region="US",
             hash_key=b"0123456789abcdef",
+            **ports,
         )
 
 

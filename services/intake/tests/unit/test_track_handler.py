@@ -1,4 +1,5 @@
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -69,17 +70,7 @@ async def test_an_erased_resident_cannot_be_tracked(world):
 async def test_a_merged_request_follows_the_root_of_its_chain_and_only_its_own_phone_opens_it(world):
     vault, tracking, _ = world
     other = await vault.seal(PersonalData(name="Bo", phone="+12025550111"))
-    tracking.rows["0011-1ABC"] = TrackedRequest(
-        "0011-1ABC",
-        "demo",
-        "pothole",
-        "Deep hole",
-        RequestStatus.open,
-        T0,
-        T0,
-        contact=tracking.rows["0011-1ABC"].contact,
-        merged_into="2222-2222",
-    )
+    tracking.rows["0011-1ABC"] = replace(tracking.rows["0011-1ABC"], merged_into="2222-2222")
     tracking.rows["2222-2222"] = TrackedRequest(
         "2222-2222",
         "demo",
@@ -103,17 +94,6 @@ async def test_a_merged_request_follows_the_root_of_its_chain_and_only_its_own_p
 
 async def test_a_merge_into_an_original_the_view_has_not_seen_yet_follows_nothing(world):
     _, tracking, _ = world
-    row = tracking.rows["0011-1ABC"]
-    tracking.rows["0011-1ABC"] = TrackedRequest(
-        row.request_number,
-        "demo",
-        "pothole",
-        "Deep hole",
-        RequestStatus.open,
-        T0,
-        T0,
-        contact=row.contact,
-        merged_into="9999-9999",
-    )
+    tracking.rows["0011-1ABC"] = replace(tracking.rows["0011-1ABC"], merged_into="9999-9999")
     view = await track(world, "0011-1ABC", "(202) 555-0143")
     assert view.request.merged_into == "9999-9999" and view.original is None

@@ -16,15 +16,14 @@ from civicloop_events.payloads import (
     ExternalReferenceAssigned,
     LocationCorrected,
     LocationMethod,
-    LocationResolved,
     MergedAsDuplicate,
     Priority,
-    PublicPlace,
     RequestStatus,
     Routed,
 )
 from civicloop_intake.domain.tracking import ExternalReference, HistoryKind, PlaceArea, fold
 from civicloop_testing.events import request_event
+from civicloop_testing.geo_events import location_resolved, public_place_at
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SEALED = SealedPersonalData(resident_id=uuid4(), nonce="bm9uY2U=", ciphertext="c2VhbGVk")
@@ -153,18 +152,15 @@ def test_a_merge_records_the_original_and_says_so_without_the_agents_note():
 
 def resolved(address, *areas):
     return event(
-        LocationResolved(
-            lat=38.9,
-            long=-77.0,
-            address="1204 Main St",
+        location_resolved(
+            38.9,
+            -77.0,
+            "1204 Main St",
             method=LocationMethod.submitted,
             provider="reporter",
             confidence=1.0,
-            inside_jurisdiction=bool(areas),
-            service_areas=[AreaRef(area_id=a.lower(), kind="ward", name=a, version=1) for a in areas],
-            public=PublicPlace(
-                h3_cell="892a1008003ffff", h3_resolution=9, lat=38.9, long=-77.0, address=address
-            ),
+            areas=[AreaRef(area_id=a.lower(), kind="ward", name=a, version=1) for a in areas],
+            public=public_place_at(38.9, -77.0, address, h3_cell="892a1008003ffff"),
         ),
         2,
     )

@@ -10,6 +10,7 @@ from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
 from civicloop_projections.bootstrap import Projections
 from civicloop_projections.settings import ProjectionSettings
+from civicloop_testing.lifecycle import started
 from projection_harness import bootstrapped, migrate, settings_for
 
 
@@ -39,6 +40,5 @@ async def projections(settings: ProjectionSettings) -> AsyncIterator[Projections
 @pytest_asyncio.fixture(loop_scope="session")
 async def request_producer(kafka_bootstrap: str, fresh_topics: Topics) -> AsyncIterator[EventProducer]:
     producer = EventProducer(kafka_bootstrap, fresh_topics.request_events, client_id="projections-tests")
-    await producer.start()
-    yield producer
-    await producer.stop()
+    async with started(producer):
+        yield producer

@@ -9,17 +9,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from civicloop_events import Event, UnknownEventType, decode_event
-from civicloop_events.consumer import read_positions
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.topics import Topics
 from civicloop_projections.bootstrap import Projections, bootstrap
 from civicloop_projections.entrypoints.http import MIGRATIONS, create_app
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 from civicloop_runtime import migrations
-from civicloop_testing.polling import eventually
+from civicloop_testing import read_all_records
+from civicloop_testing.consumers import assert_applied
+from civicloop_testing.events import publish_events
+from civicloop_testing.lifecycle import started
 from httpx import ASGITransport, AsyncClient
 
 
@@ -52,15 +53,12 @@ async def bootstrapped(settings: ProjectionSettings) -> AsyncIterator[Projection
     producer = EventProducer(
         settings.kafka_bootstrap, settings.topics.dead_letters, client_id="projections-tests"
     )
-    await producer.start()
-    try:
+    async with started(producer):
         projections = await bootstrap(settings, producer=producer, start_consumers=False)
         try:
             yield projections
         finally:
             await projections.close()
-    finally:
-        await producer.stop()
 
 
 @asynccontextmanager
@@ -73,28 +71,29 @@ async def consumers_running(projections: Projections) -> AsyncIterator[None]:
         await projections.consumers.stop()
 
 
-async def caught_up(projections: Projections, consumer: str, topic: str, positions: list[Position]) -> None:
+async def caught_up(projections: Projections, consumer: str, positions: list[Position]) -> None:
     """Wait until `consumer` has applied every position given (the last event of each partition suffices)."""
-    last: dict[int, int] = {}
-    for p in positions:
-        last[p.partition] = max(last.get(p.partition, -1), p.offset)
-
-    async def applied() -> bool:
-        async with projections.pool.connection() as conn:
-            stored = await read_positions(conn, SCHEMA, consumer, topic)
-        return all(stored.get(partition, 0) > offset for partition, offset in last.items())
-
-    await eventually(applied, what=f"{consumer} at {last}")
+    await assert_applied(
+        projections.pool, schema=SCHEMA, consumer=consumer, positions=positions, timeout_s=45
+    )
 
 
 async def agent_caught_up(projections: Projections, positions: list[Position]) -> None:
     s = projections.settings
-    await caught_up(projections, s.agent_consumer_name, s.topics.request_events, positions)
+    await caught_up(projections, s.agent_consumer_name, positions)
 
 
 async def catalogue_caught_up(projections: Projections, positions: list[Position]) -> None:
     s = projections.settings
-    await caught_up(projections, s.catalogue_consumer_name, s.topics.jurisdiction_config, positions)
+    await caught_up(projections, s.catalogue_consumer_name, positions)
+
+
+async def config_applied(projections: Projections, events: list[Event[Any]]) -> list[Position]:
+    """Publish jurisdiction configuration events and wait until the catalogue consumer has applied them all."""
+    s = projections.settings
+    positions = await publish_events(s.kafka_bootstrap, s.topics.jurisdiction_config, events)
+    await catalogue_caught_up(projections, positions)
+    return positions
 
 
 @asynccontextmanager
@@ -108,31 +107,22 @@ async def api_client(
             yield client
 
 
-async def read_log(bootstrap: str, topic: str) -> list[tuple[int, int, Event[Any]]]:
+async def numbers_of(client: AsyncClient, **params: Any) -> list[str]:
+    """The request numbers the agent API lists for these filters (one page of up to 500), sorted."""
+    r = await client.get("/api/v1/agent/requests", params={"limit": 500, **params})
+    assert r.status_code == 200, r.text
+    return sorted(item["request_number"] for item in r.json()["items"])
+
+
+async def read_log(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, int, Event[Any]]]:
     """Every decodable event of `topic` as (partition, offset, event), read from offset 0 without a group."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        partitions = list(consumer.assignment())
-        assert partitions, f"topic {topic} has no partitions"
-        ends = await consumer.end_offsets(partitions)
-        out = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    try:
-                        out.append((r.partition, r.offset, decode_event(r.value)))
-                    except UnknownEventType:
-                        continue
-        return out
-    finally:
-        await consumer.stop()
+    out = []
+    for r in await read_all_records(bootstrap, topic, partitions):
+        try:
+            out.append((r.partition, r.offset, decode_event(r.value)))
+        except UnknownEventType:
+            continue
+    return out
 
 
 def env_for(settings: ProjectionSettings) -> dict[str, str]:

@@ -60,7 +60,8 @@ async def applied_count(projections) -> int:
 
 
 async def assert_log_applied_exactly_once(projections, kafka_bootstrap) -> None:
-    log = await read_log(kafka_bootstrap, projections.settings.topics.request_events)
+    topics = projections.settings.topics
+    log = await read_log(kafka_bootstrap, topics.request_events, topics.partitions)
     assert len(log) == REQUESTS * EVENTS_PER_REQUEST
     per_request = Counter(event.request_id for _, _, event in log)
     last_status = {}

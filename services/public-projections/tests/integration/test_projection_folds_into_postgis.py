@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from civicloop_events import Actor, Event
-from civicloop_events.payloads import ServiceRequestSubmittedV1
-from civicloop_testing.events import publish_events
+from civicloop_testing.legacy_events import submitted_v1
 from projection_events import (
     area_defined,
     comment,
@@ -19,7 +17,7 @@ from projection_events import (
     status_changed,
     submitted,
 )
-from projection_harness import agent_caught_up, catalogue_caught_up, consumers_running
+from projection_harness import agent_caught_up, config_applied, consumers_running
 from psycopg.rows import dict_row
 
 pytestmark = pytest.mark.integration
@@ -46,23 +44,13 @@ async def history_rows(projections, number: str) -> list[dict]:
         return await cur.fetchall()
 
 
-async def publish_config(kafka_bootstrap, topics, events) -> list:
-    return await publish_events(kafka_bootstrap, topics.jurisdiction_config, events)
-
-
-async def test_a_request_lifecycle_becomes_one_row_and_its_history(
-    projections, request_producer, kafka_bootstrap, fresh_topics
-):
+async def test_a_request_lifecycle_becomes_one_row_and_its_history(projections, request_producer):
     j, number = new_jurisdiction(), new_number()
     contact = sealed_contact()
-    config = await publish_config(
-        kafka_bootstrap,
-        fresh_topics,
-        [
-            service_defined(j, "pothole", "Pothole"),
-            area_defined(j, "district-1", square(-118.3, 34.0, 0.1)),
-        ],
-    )
+    config = [
+        service_defined(j, "pothole", "Pothole"),
+        area_defined(j, "district-1", square(-118.3, 34.0, 0.1)),
+    ]
     events = [
         submitted(number, j, contact=contact, minutes=0),
         status_changed(number, j, "acknowledged", previous="open", minutes=5, external_status_code="ACK"),
@@ -70,7 +58,7 @@ async def test_a_request_lifecycle_becomes_one_row_and_its_history(
         status_changed(number, j, "closed", previous="acknowledged", minutes=30),
     ]
     async with consumers_running(projections):
-        await catalogue_caught_up(projections, config)
+        await config_applied(projections, config)
         positions = [await request_producer.publish(e) for e in events]
         await agent_caught_up(projections, positions)
 
@@ -106,19 +94,15 @@ async def test_a_request_lifecycle_becomes_one_row_and_its_history(
 
 async def test_a_v1_submission_is_upcast_and_projected_with_its_location(projections, request_producer):
     j, number = new_jurisdiction(), new_number()
-    v1 = Event.create(
-        ServiceRequestSubmittedV1(
-            service_code="graffiti",
-            description="tag on the wall",
-            lat=34.1,
-            long=-118.3,
-            address_string="1 Main St",
-            media_url="https://img.example/old.jpg",
-        ),
-        request_id=number,
+    v1 = submitted_v1(
+        number,
         jurisdiction_id=j,
-        actor=Actor(kind="resident"),
-        source="web",
+        service_code="graffiti",
+        description="tag on the wall",
+        lat=34.1,
+        long=-118.3,
+        address_string="1 Main St",
+        media_url="https://img.example/old.jpg",
     )
     assert v1.schema_version == 1
     async with consumers_running(projections):
@@ -174,7 +158,7 @@ async def test_an_event_of_an_unknown_request_is_kept_in_history_and_creates_no_
 
 
 async def test_catalogue_arriving_after_the_request_still_names_it_and_places_it(
-    projections, request_producer, kafka_bootstrap, fresh_topics
+    projections, request_producer
 ):
     j, inside, outside = new_jurisdiction(), new_number(), new_number()
     async with consumers_running(projections):
@@ -185,35 +169,27 @@ async def test_catalogue_arriving_after_the_request_still_names_it_and_places_it
         await agent_caught_up(projections, positions)
         assert (await request_row(projections, inside))["service_name"] is None
 
-        config = await publish_config(
-            kafka_bootstrap,
-            fresh_topics,
-            [
-                service_defined(j, "pothole", "Pothole"),
-                area_defined(j, "district-1", square(-118.3, 34.0, 0.1)),
-            ],
-        )
-        await catalogue_caught_up(projections, config)
+        config = [
+            service_defined(j, "pothole", "Pothole"),
+            area_defined(j, "district-1", square(-118.3, 34.0, 0.1)),
+        ]
+        await config_applied(projections, config)
     inside_row, outside_row = await request_row(projections, inside), await request_row(projections, outside)
     assert (inside_row["service_name"], inside_row["service_area_id"]) == ("Pothole", "district-1")
     assert (outside_row["service_name"], outside_row["service_area_id"]) == ("Pothole", None)
 
 
 async def test_a_redefined_area_adds_a_version_and_moves_the_requests_it_no_longer_covers(
-    projections, request_producer, kafka_bootstrap, fresh_topics
+    projections, request_producer
 ):
     j, east, west = new_jurisdiction(), new_number(), new_number()
     async with consumers_running(projections):
-        await catalogue_caught_up(
+        await config_applied(
             projections,
-            await publish_config(
-                kafka_bootstrap,
-                fresh_topics,
-                [
-                    area_defined(j, "big", square(-118.4, 34.0, 0.2)),
-                    area_defined(j, "small", square(-118.22, 34.04, 0.02)),
-                ],
-            ),
+            [
+                area_defined(j, "big", square(-118.4, 34.0, 0.2)),
+                area_defined(j, "small", square(-118.22, 34.04, 0.02)),
+            ],
         )
         await agent_caught_up(
             projections,
@@ -227,16 +203,7 @@ async def test_a_redefined_area_adds_a_version_and_moves_the_requests_it_no_long
         assert (await request_row(projections, west))["service_area_id"] == "big"
 
         # "small" moves west: `east` falls back to "big", `west` now lies in "small".
-        await catalogue_caught_up(
-            projections,
-            await publish_config(
-                kafka_bootstrap,
-                fresh_topics,
-                [
-                    area_defined(j, "small", square(-118.36, 34.04, 0.02)),
-                ],
-            ),
-        )
+        await config_applied(projections, [area_defined(j, "small", square(-118.36, 34.04, 0.02))])
     assert (await request_row(projections, east))["service_area_id"] == "big"
     assert (await request_row(projections, west))["service_area_id"] == "small"
     async with projections.pool.connection() as conn:

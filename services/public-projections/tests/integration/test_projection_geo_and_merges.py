@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from civicloop_events import Actor, Event
-from civicloop_events.payloads import (
-    AreaRef,
-    ClusterDetected,
-    DuplicateCandidate,
-    DuplicateSuspected,
-    LocationMethod,
-    LocationResolved,
-    LocationUnresolved,
-    MergedAsDuplicate,
-    PublicPlace,
-    UnresolvedReason,
-)
+from civicloop_events import Event
+from civicloop_events.payloads import AreaRef, MergedAsDuplicate
 from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter
+from civicloop_testing import geo_events
 from civicloop_testing.events import publish_events
 from civicloop_testing.polling import eventually
 from projection_events import (
@@ -32,46 +20,26 @@ from projection_events import (
     status_changed,
     submitted,
 )
-from projection_harness import api_client, query_plan
+from projection_harness import api_client, numbers_of, query_plan
 
 pytestmark = pytest.mark.integration
-GEO = Actor(kind="system", id="geo")
 
 
 def geo(number: str, j: str, payload, *, minutes: int = 1) -> Event:
-    return Event.create(
-        payload, request_id=number, jurisdiction_id=j, actor=GEO, source="geo", occurred_at=at(minutes)
-    )
+    return geo_events.geo_event(payload, request_id=number, jurisdiction_id=j, occurred_at=at(minutes))
 
 
 def resolved(
     number: str, j: str, lat: float, long: float, areas: list[tuple[str, str]], *, minutes: int = 1
 ) -> Event:
-    public = PublicPlace(
-        h3_cell="8929a1d4a3bffff", h3_resolution=9, lat=lat, long=long, address="200 block of X ST"
-    )
+    refs = [AreaRef(area_id=a, kind=kind, name=a.title(), version=1) for a, kind in areas]
+    public = geo_events.public_place_at(lat, long, "200 block of X ST")
     return geo(
         number,
         j,
-        LocationResolved(
-            lat=lat,
-            long=long,
-            address="200 X St",
-            method=LocationMethod.geocoded,
-            provider="gazetteer",
-            confidence=0.9,
-            service_areas=[AreaRef(area_id=a, kind=kind, name=a.title(), version=1) for a, kind in areas],
-            inside_jurisdiction=bool(areas),
-            public=public,
-        ),
+        geo_events.location_resolved(lat, long, "200 X St", public=public, areas=refs),
         minutes=minutes,
     )
-
-
-async def numbers_of(client, **params) -> list[str]:
-    r = await client.get("/api/v1/agent/requests", params={"limit": 500, **params})
-    assert r.status_code == 200, r.text
-    return sorted(item["request_number"] for item in r.json()["items"])
 
 
 async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_filters(
@@ -92,18 +60,8 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
         geo(
             duplicate,
             j,
-            DuplicateSuspected(
-                candidates=[
-                    DuplicateCandidate(
-                        request_id=original,
-                        service_code="pothole",
-                        distance_m=8.5,
-                        submitted_at=at(0),
-                        score=0.93,
-                    )
-                ],
-                radius_m=50,
-                window_days=30,
+            geo_events.duplicate_suspected(
+                [geo_events.duplicate_candidate(original, distance_m=8.5, submitted_at=at(0), score=0.93)]
             ),
             minutes=2,
         ),
@@ -122,32 +80,15 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
         submitted(outside, j, lat=35.5, long=-117.0, minutes=7),
         resolved(outside, j, 35.5, -117.0, [], minutes=8),
         submitted(lost, j, lat=None, long=None, address="nowhere lane", minutes=9),
-        geo(
-            lost,
-            j,
-            LocationUnresolved(
-                reason=UnresolvedReason.address_not_found, best_confidence=0.2, detail="no such street"
-            ),
-            minutes=10,
-        ),
+        geo(lost, j, geo_events.address_not_found(0.2, "no such street"), minutes=10),
         submitted(plain, j, minutes=11),
     ]
-    cluster = Event.create(
-        ClusterDetected(
-            cluster_id="c-1",
-            service_code="pothole",
-            request_ids=[original, duplicate],
-            centre=PublicPlace(h3_cell="8929a1d4a3bffff", h3_resolution=9, lat=34.05, long=-118.25),
-            radius_m=10,
-            window_start=at(0),
-            window_end=at(0) + timedelta(days=7),
-            eps_m=50,
-            min_points=2,
-        ),
-        request_id=None,
+    cluster = geo_events.cluster_detected(
+        [original, duplicate],
+        centre=geo_events.public_place_at(34.05, -118.25),
+        radius_m=10,
+        window_start=at(0),
         jurisdiction_id=j,
-        actor=GEO,
-        source="geo",
     )
     async with api_client(settings) as client:
         await request_producer.publish(cluster)  # about no request: nothing to fold, nothing to dead-letter

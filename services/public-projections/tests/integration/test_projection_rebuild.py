@@ -6,17 +6,16 @@ import asyncio
 import sys
 
 import pytest
-from civicloop_events import Actor, Event
 from civicloop_events.payloads import (
     ExternalReferenceAssigned,
     RequestImported,
     Routed,
     SendFailed,
     SentToBackend,
-    ServiceRequestSubmittedV1,
 )
 from civicloop_projections.adapters import tables
 from civicloop_testing.events import publish_events
+from civicloop_testing.legacy_events import submitted_v1
 from projection_events import (
     area_defined,
     at,
@@ -126,13 +125,7 @@ async def publish_history(kafka_bootstrap, topics, request_producer) -> tuple[li
         submitted(imported, j, minutes=20),
     ]
     orphan = status_changed(new_number(), j, "closed")
-    v1 = Event.create(
-        ServiceRequestSubmittedV1(service_code="graffiti", lat=34.05, long=-118.25),
-        request_id=new_number(),
-        jurisdiction_id=j,
-        actor=Actor(kind="resident"),
-        source="web",
-    )
+    v1 = submitted_v1(new_number(), jurisdiction_id=j, service_code="graffiti", lat=34.05, long=-118.25)
     events += [orphan, v1, v1]  # the last one is a re-publication of the same event
     requests = [await request_producer.publish(e) for e in events]
     return config, requests

@@ -14,15 +14,9 @@ from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter
 from civicloop_testing.polling import eventually
 from projection_events import at, new_jurisdiction, new_number, outbound, submitted
-from projection_harness import api_client, query_plan
+from projection_harness import api_client, numbers_of, query_plan
 
 pytestmark = pytest.mark.integration
-
-
-async def numbers_of(client, **params) -> list[str]:
-    r = await client.get("/api/v1/agent/requests", params={"limit": 500, **params})
-    assert r.status_code == 200, r.text
-    return sorted(item["request_number"] for item in r.json()["items"])
 
 
 async def test_routing_and_delivery_are_in_the_agent_view_and_its_filters(

@@ -6,9 +6,10 @@ tests of pyeventsourcing are built the same way).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 from uuid import uuid4
 
 import pytest
@@ -31,28 +32,44 @@ from civicloop_projections.service_layer.ports import AgentViewStore, CatalogueS
 from projection_events import area_defined, new_jurisdiction, new_number, square
 
 pytestmark = pytest.mark.integration
+Store = TypeVar("Store", AgentViewStore, CatalogueStore)
 
 
-@asynccontextmanager
-async def in_memory(projections) -> AsyncIterator[AgentViewStore]:
-    yield InMemoryAgentViewStore()
+def in_memory_twin(store_class: Callable[[], Store]) -> Callable[..., AbstractAsyncContextManager[Store]]:
+    """Opens a fresh in-memory twin (nothing to roll back)."""
+
+    @asynccontextmanager
+    async def open_store(projections) -> AsyncIterator[Store]:
+        yield store_class()
+
+    return open_store
 
 
-@asynccontextmanager
-async def postgres(projections) -> AsyncIterator[AgentViewStore]:
-    async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
-        yield PostgresAgentViewStore(conn, consumer="contract")
+def in_postgres(store_on: Callable[[Any], Store]) -> Callable[..., AbstractAsyncContextManager[Store]]:
+    """Opens a store on a connection of the projection's pool, inside a transaction rolled back afterwards."""
+
+    @asynccontextmanager
+    async def open_store(projections) -> AsyncIterator[Store]:
+        async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
+            yield store_on(conn)
+
+    return open_store
 
 
-@asynccontextmanager
-async def in_memory_catalogue(projections) -> AsyncIterator[CatalogueStore]:
-    yield InMemoryCatalogueStore()
+def opens_with(opener: Callable[..., AbstractAsyncContextManager[Store]]) -> Any:
+    """The `make_store` fixture of a contract's subclass: how it opens the store under test."""
+
+    @pytest.fixture
+    def make_store(self) -> Callable[..., AbstractAsyncContextManager[Store]]:
+        return opener
+
+    return make_store
 
 
-@asynccontextmanager
-async def postgres_catalogue(projections) -> AsyncIterator[CatalogueStore]:
-    async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
-        yield PostgresCatalogueStore(conn)
+in_memory = in_memory_twin(InMemoryAgentViewStore)
+postgres = in_postgres(lambda conn: PostgresAgentViewStore(conn, consumer="contract"))
+in_memory_catalogue = in_memory_twin(InMemoryCatalogueStore)
+postgres_catalogue = in_postgres(PostgresCatalogueStore)
 
 
 def full_state(number: str) -> AgentRequest:
@@ -122,15 +139,11 @@ class AgentViewStoreContract:
 
 
 class TestInMemoryAgentViewStore(AgentViewStoreContract):
-    @pytest.fixture
-    def make_store(self):
-        return in_memory
+    make_store = opens_with(in_memory)
 
 
 class TestPostgresAgentViewStore(AgentViewStoreContract):
-    @pytest.fixture
-    def make_store(self):
-        return postgres
+    make_store = opens_with(postgres)
 
 
 class CatalogueStoreContract:
@@ -148,15 +161,11 @@ class CatalogueStoreContract:
 
 
 class TestInMemoryCatalogueStore(CatalogueStoreContract):
-    @pytest.fixture
-    def make_store(self):
-        return in_memory_catalogue
+    make_store = opens_with(in_memory_catalogue)
 
 
 class TestPostgresCatalogueStore(CatalogueStoreContract):
-    @pytest.fixture
-    def make_store(self):
-        return postgres_catalogue
+    make_store = opens_with(postgres_catalogue)
 
 
 async def what_is_saved_loads_back_unchanged(projections, make_store):

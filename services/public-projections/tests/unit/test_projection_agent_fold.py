@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from agent_fold_kit import NUMBER, J, at, on_request, replay
 from civicloop_events import (
     Actor,
     CommentAdded,
@@ -15,24 +15,15 @@ from civicloop_events import (
     StatusChanged,
     decode_event,
 )
-from civicloop_events.payloads import ServiceRequestSubmittedV1
 from civicloop_events.personal_data import SealedPersonalData
 from civicloop_events.registry import encode_event
 from civicloop_projections.domain.agent_request import fold
 from civicloop_projections.domain.history import history_entry
-from civicloop_testing.events import request_event
-
-NUMBER, J = "ABCD-1234", "demo"
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
+from civicloop_testing.legacy_events import submitted_v1
 
 
 def event(payload, minutes: float = 0, actor: str = "agent") -> Event:
-    who = Actor(kind=actor, id="x")
-    return request_event(payload, request_id=NUMBER, actor=who, source="web", occurred_at=at(minutes))
+    return on_request(payload, minutes, Actor(kind=actor, id="x"), "web")
 
 
 def submission(**overrides) -> Event:
@@ -45,13 +36,6 @@ def submission(**overrides) -> Event:
         **overrides,
     }
     return event(ServiceRequestSubmitted(**fields), actor="resident")
-
-
-def replay(*events: Event):
-    state = None
-    for e in events:
-        state = fold(state, e)
-    return state
 
 
 def test_a_submission_opens_the_request():
@@ -118,18 +102,13 @@ def test_a_repeated_submission_counts_but_the_first_defines_the_request():
 
 
 def test_a_v1_submission_read_from_the_log_is_folded_with_its_location():
-    v1 = Event.create(
-        ServiceRequestSubmittedV1(
-            service_code="graffiti",
-            lat=34.1,
-            long=-118.3,
-            address_string="2 Elm",
-            media_url="https://img/old.jpg",
-        ),
-        request_id=NUMBER,
-        jurisdiction_id=J,
-        actor=Actor(kind="resident"),
-        source="web",
+    v1 = submitted_v1(
+        NUMBER,
+        service_code="graffiti",
+        lat=34.1,
+        long=-118.3,
+        address_string="2 Elm",
+        media_url="https://img/old.jpg",
     )
     read = decode_event(encode_event(v1))
     state = fold(None, read)

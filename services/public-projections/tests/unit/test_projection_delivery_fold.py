@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
+from agent_fold_kit import NUMBER, at, on_request
 from civicloop_events import REGISTRY, Actor, Event, Location, ServiceRequestSubmitted
 from civicloop_events.payloads import (
     ExternalReferenceAssigned,
@@ -18,19 +19,12 @@ from civicloop_events.registry import decode_event, encode_event
 from civicloop_projections.domain.agent_request import Delivery, DeliveryState, ExternalReference, fold
 from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore
 from civicloop_projections.service_layer.handlers import when_request_event_update_agent_view
-from civicloop_testing.events import request_event
 
-NUMBER, J = "ABCD-1234", "demo"
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
+ROUTER = Actor(kind="system", id="router")
 
 
 def event(payload, minutes: float = 1) -> Event:
-    router = Actor(kind="system", id="router")
-    return request_event(payload, request_id=NUMBER, actor=router, source="outbound", occurred_at=at(minutes))
+    return on_request(payload, minutes, ROUTER, "outbound")
 
 
 def submission() -> Event:

@@ -2,43 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from agent_fold_kit import NUMBER, T0, J, on_request, replay
 from civicloop_events import Actor, Event, Location, ServiceRequestSubmitted, decode_event
-from civicloop_events.payloads import (
-    AreaRef,
-    ClusterDetected,
-    DuplicateCandidate,
-    DuplicateSuspected,
-    LocationMethod,
-    LocationResolved,
-    LocationUnresolved,
-    MergedAsDuplicate,
-    PublicPlace,
-    UnresolvedReason,
-)
+from civicloop_events.payloads import AreaRef, MergedAsDuplicate
 from civicloop_events.registry import encode_event
 from civicloop_projections.domain import agent_request
 from civicloop_projections.domain.agent_request import fold
 from civicloop_projections.service_layer.fakes import InMemoryAgentViewStore
 from civicloop_projections.service_layer.handlers import when_request_event_update_agent_view
-from civicloop_testing.events import request_event
-
-NUMBER, ORIGINAL, J = "ABCD-1234", "WXYZ-9876", "demo"
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-GEO = Actor(kind="system", id="geo")
-PUBLIC = PublicPlace(
-    h3_cell="8929a1d4a3bffff",
-    h3_resolution=9,
-    lat=34.0521,
-    long=-118.2436,
-    address="200 block of N SPRING ST",
+from civicloop_testing.geo_events import (
+    GEO,
+    address_not_found,
+    cluster_detected,
+    duplicate_candidate,
+    duplicate_suspected,
+    location_resolved,
+    public_place_at,
 )
+
+ORIGINAL = "WXYZ-9876"
+PUBLIC = public_place_at(34.0521, -118.2436, "200 block of N SPRING ST")
 
 
 def event(payload, minutes: float = 0, actor: Actor = GEO, source: str = "geo") -> Event:
-    when = T0 + timedelta(minutes=minutes)
-    return request_event(payload, request_id=NUMBER, actor=actor, source=source, occurred_at=when)
+    return on_request(payload, minutes, actor, source)
 
 
 SUBMITTED = event(
@@ -61,48 +50,31 @@ def resolved(minutes: float = 1, *, areas=("cd-14", "nc-downtown"), inside: bool
         for a in areas
     ]
     return event(
-        LocationResolved(
-            lat=34.0537,
-            long=-118.2428,
-            address="200 N Spring St, Los Angeles",
-            method=LocationMethod.geocoded,
-            provider="gazetteer",
-            confidence=0.92,
-            service_areas=refs,
-            inside_jurisdiction=inside,
+        location_resolved(
+            34.0537,
+            -118.2428,
+            "200 N Spring St, Los Angeles",
             public=PUBLIC,
+            areas=refs,
+            inside_jurisdiction=inside,
+            confidence=0.92,
         ),
         minutes,
     )
 
 
 def unresolved(minutes: float = 1) -> Event:
-    return event(
-        LocationUnresolved(
-            reason=UnresolvedReason.address_not_found, best_confidence=0.31, detail="no street named Sprung"
-        ),
-        minutes,
-    )
+    return event(address_not_found(0.31, "no street named Sprung"), minutes)
 
 
 def candidates(minutes: float = 2, *ids: str) -> Event:
-    return event(
-        DuplicateSuspected(
-            candidates=[
-                DuplicateCandidate(
-                    request_id=i,
-                    service_code="pothole",
-                    distance_m=12.5 * (k + 1),
-                    submitted_at=T0 - timedelta(days=1),
-                    score=0.9 - k / 10,
-                )
-                for k, i in enumerate(ids)
-            ],
-            radius_m=50,
-            window_days=30,
-        ),
-        minutes,
-    )
+    found = [
+        duplicate_candidate(
+            i, distance_m=12.5 * (k + 1), submitted_at=T0 - timedelta(days=1), score=0.9 - k / 10
+        )
+        for k, i in enumerate(ids)
+    ]
+    return event(duplicate_suspected(found), minutes)
 
 
 def merge(minutes: float = 3, original: str = ORIGINAL) -> Event:
@@ -112,13 +84,6 @@ def merge(minutes: float = 3, original: str = ORIGINAL) -> Event:
         actor=Actor(kind="agent", id="agent-7"),
         source="agent",
     )
-
-
-def replay(*events: Event):
-    state = None
-    for e in events:
-        state = fold(state, e)
-    return state
 
 
 def test_a_resolved_location_gives_the_point_address_provider_areas_and_verdict():
@@ -199,22 +164,8 @@ async def test_a_cluster_is_about_no_request_and_leaves_the_agent_view_untouched
     store = InMemoryAgentViewStore()
     await when_request_event_update_agent_view(store, SUBMITTED)
     before = dict(store.rows), list(store.history)
-    cluster = Event.create(
-        ClusterDetected(
-            cluster_id="c-1",
-            service_code="pothole",
-            request_ids=[NUMBER, ORIGINAL],
-            centre=PUBLIC,
-            radius_m=40,
-            window_start=T0,
-            window_end=T0 + timedelta(days=7),
-            eps_m=50,
-            min_points=2,
-        ),
-        request_id=None,
-        jurisdiction_id=J,
-        actor=GEO,
-        source="geo",
+    cluster = cluster_detected(
+        [NUMBER, ORIGINAL], centre=PUBLIC, radius_m=40, window_start=T0, jurisdiction_id=J
     )
     await when_request_event_update_agent_view(store, cluster)
     assert (dict(store.rows), list(store.history)) == before
