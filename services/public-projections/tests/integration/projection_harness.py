@@ -22,6 +22,7 @@ from civicloop_testing.consumers import assert_applied
 from civicloop_testing.events import publish_events
 from civicloop_testing.lifecycle import started
 from httpx import ASGITransport, AsyncClient
+from psycopg_pool import AsyncConnectionPool
 
 
 def migrate(dsn: str) -> str:
@@ -86,6 +87,14 @@ async def agent_caught_up(projections: Projections, positions: list[Position]) -
 async def catalogue_caught_up(projections: Projections, positions: list[Position]) -> None:
     s = projections.settings
     await caught_up(projections, s.catalogue_consumer_name, positions)
+
+
+async def config_caught_up(settings: ProjectionSettings, positions: list[Position]) -> None:
+    """Wait until the catalogue consumer of an app started on `settings` has applied every position given."""
+    async with AsyncConnectionPool(settings.pg_dsn, min_size=1, max_size=1, open=False) as pool:
+        await assert_applied(
+            pool, schema=SCHEMA, consumer=settings.catalogue_consumer_name, positions=positions, timeout_s=45
+        )
 
 
 async def config_applied(projections: Projections, events: list[Event[Any]]) -> list[Position]:

@@ -20,7 +20,7 @@ from projection_events import (
     status_changed,
     submitted,
 )
-from projection_harness import api_client, numbers_of, query_plan
+from projection_harness import api_client, config_caught_up, numbers_of, query_plan
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
         area_defined(j, "big", square(-118.3, 34.0, 0.2)),
         area_defined(j, "small", square(-118.26, 34.04, 0.02), kind="ward"),
     ]
-    await publish_events(kafka_bootstrap, settings.topics.jurisdiction_config, areas)
+    area_positions = await publish_events(kafka_bootstrap, settings.topics.jurisdiction_config, areas)
 
     original, duplicate, geocoded, outside, lost, plain = (new_number() for _ in range(6))
     events = [
@@ -91,6 +91,8 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
         jurisdiction_id=j,
     )
     async with api_client(settings) as client:
+        # The projection's rule places `plain` only once the areas are known: their consumer goes first.
+        await config_caught_up(settings, area_positions)
         await request_producer.publish(cluster)  # about no request: nothing to fold, nothing to dead-letter
         for e in events:
             await request_producer.publish(e)
