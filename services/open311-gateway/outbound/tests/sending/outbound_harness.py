@@ -11,10 +11,9 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -24,7 +23,6 @@ import httpx
 import pytest_asyncio
 import uvicorn
 from aiosmtpd.controller import Controller
-from asgi_lifespan import LifespanManager
 from civicloop_events import (
     Actor,
     ActorKind,
@@ -35,7 +33,8 @@ from civicloop_events import (
     decode_event,
 )
 from civicloop_events.consumer import wait_until_applied
-from civicloop_events.payloads import SendMethod
+from civicloop_events.payloads import BodyDefined, SendMethod
+from civicloop_events.payloads.base import EventPayload
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.request_numbers import new_request_number
 from civicloop_events.topics import Topics
@@ -44,31 +43,19 @@ from civicloop_outbound.entrypoints.http import create_app
 from civicloop_outbound.settings import OutboundSettings
 from civicloop_testing import create_database, drop_database, make_topics
 from civicloop_testing import read_all_records as read_all
+from civicloop_testing.asgi import serving
+from civicloop_testing.events import config_event, request_event
+from civicloop_testing.lifecycle import started
+from civicloop_testing.polling import eventually
+from civicloop_testing.processes import free_port
+from civicloop_testing.run_settings import run_settings
 from psycopg_pool import AsyncConnectionPool
-from pydantic import BaseModel
 
 ADMIN_TOKEN = "admin-token-for-outbound-tests-0123456789"
 WEBHOOK_SECRET = "webhook-signing-secret-for-tests"
 WEBHOOK_SECRET_REF = "tests.webhook"
 RESIDENT = Actor(kind=ActorKind.resident, id=None)
-ADMIN = Actor(kind=ActorKind.system, id="outbound-tests")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def wait_for(
-    condition: Callable[[], Awaitable[bool]], *, timeout: float = 45, what: str = "condition"
-) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not await condition():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+ADMIN_ID = "outbound-tests"
 
 
 # -- SMTP ----------------------------------------------------------------------------------------------------------
@@ -167,7 +154,7 @@ class WebhookReceiver:
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        await wait_for(self._started, timeout=10, what="webhook receiver listening")
+        await eventually(self._started, timeout=10, what="webhook receiver listening")
 
     async def _started(self) -> bool:
         assert self._task is not None
@@ -197,13 +184,11 @@ class OutboundWorld:
     config_producer: EventProducer
     request_producer: EventProducer
 
-    async def configure(self, jurisdiction: str, *payloads: BaseModel) -> Position:
+    async def configure(self, jurisdiction: str, *payloads: EventPayload) -> Position:
         position = None
         for payload in payloads:
             position = await self.config_producer.publish(
-                Event.create(
-                    payload, request_id=None, jurisdiction_id=jurisdiction, actor=ADMIN, source="admin"
-                )
+                config_event(payload, jurisdiction_id=jurisdiction, admin=ADMIN_ID)
             )
         assert position is not None
         for consumer in (self.settings.outbound_config_consumer_group,):
@@ -230,7 +215,6 @@ class OutboundWorld:
         long: float | None = -89.6501,
         source: str = "web",
     ) -> str:
-        request_id = new_request_number()
         payload = ServiceRequestSubmitted(
             service_code=service_code,
             description=description or f"report {uuid.uuid4().hex[:8]}",
@@ -238,12 +222,36 @@ class OutboundWorld:
             attributes=attributes or {},
             media_urls=["https://img.example/p/1.jpg"],
         )
-        await self.request_producer.publish(
-            Event.create(
-                payload, request_id=request_id, jurisdiction_id=jurisdiction, actor=RESIDENT, source=source
-            )
+        submitted = await self.publish_request(jurisdiction, payload, source=source)
+        assert submitted.request_id is not None
+        return submitted.request_id
+
+    async def publish_request(
+        self,
+        jurisdiction: str,
+        payload: EventPayload,
+        *,
+        request_id: str | None = None,
+        source: str = "web",
+    ) -> Event[Any]:
+        """`payload` on `requests.events` as a resident's, on a new request unless `request_id` is given."""
+        event = request_event(
+            payload,
+            request_id=request_id or new_request_number(),
+            actor=RESIDENT,
+            source=source,
+            jurisdiction_id=jurisdiction,
         )
-        return request_id
+        await self.request_producer.publish(event)
+        return event
+
+    async def wait_queued(self, jurisdiction: str, count: int = 1) -> None:
+        """Until `count` items of `jurisdiction` are on the outbound queue."""
+
+        async def queued() -> bool:
+            return len(await self.queue_rows(jurisdiction)) == count
+
+        await eventually(queued, what=f"{count} item(s) queued")
 
     async def events(self) -> list[Event[Any]]:
         return [
@@ -290,18 +298,24 @@ class OutboundWorld:
         }
 
     async def cli(self, *args: str) -> tuple[int, str]:
-        """`civicloop-outbound ...` as a real process (asynchronously: the app runs in this event loop)."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "civicloop_outbound.entrypoints.cli",
-            *args,
-            env=self.cli_env(),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=90)
-        return proc.returncode or 0, out.decode()
+        """`civicloop-outbound ...` as a real process, on this world's database and topics."""
+        return await outbound_cli(self.cli_env(), *args)
+
+
+async def outbound_cli(env: dict[str, str], *args: str, timeout: float = 90) -> tuple[int, str]:
+    """`civicloop-outbound ...` as a real process (asynchronously: an app under test may run in this event loop);
+    its exit code and output."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "civicloop_outbound.entrypoints.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=timeout)
+    return proc.returncode or 0, out.decode()
 
 
 def unique_jurisdiction(name: str) -> str:
@@ -310,6 +324,17 @@ def unique_jurisdiction(name: str) -> str:
 
 def service(code: str, name: str) -> ServiceDefined:
     return ServiceDefined(service_code=code, service_name=name)
+
+
+def roads_by_email(**overrides: Any) -> BodyDefined:
+    """The Roads body, taking potholes by email: where most tests' reports go."""
+    values: dict[str, Any] = {
+        "body_id": "roads",
+        "name": "Roads",
+        "service_codes": ["POTHOLE"],
+        "email": "roads@springfield.example.gov",
+    }
+    return BodyDefined.model_validate({**values, **overrides})
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -322,12 +347,11 @@ async def outbound_world(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterat
     smtp.start()
     os.environ["CIVICLOOP_SECRET_TESTS_WEBHOOK"] = WEBHOOK_SECRET
     try:
-        settings = OutboundSettings(
-            env="test",
-            pg_dsn=dsn,
-            kafka_bootstrap=kafka_bootstrap,
-            topic_prefix=topics.prefix,
-            topic_partitions=topics.partitions,
+        settings = run_settings(
+            OutboundSettings,
+            dsn,
+            kafka_bootstrap,
+            topics,
             admin_token=ADMIN_TOKEN,
             log_level="WARNING",
             public_base_url="https://311.springfield.example.gov",
@@ -346,31 +370,16 @@ async def outbound_world(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterat
         )
         database.migrate(settings.sqlalchemy_url)
         app = create_app(settings)
-        config_producer = EventProducer(
-            kafka_bootstrap, topics.jurisdiction_config, client_id="outbound-tests"
-        )
-        request_producer = EventProducer(kafka_bootstrap, topics.request_events, client_id="outbound-tests")
-        await config_producer.start()
-        await request_producer.start()
-        try:
-            async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
-                transport = httpx.ASGITransport(app=manager.app)
-                async with httpx.AsyncClient(
-                    transport=transport, base_url="http://outbound.test/open311/v2/", timeout=60
-                ) as client:
-                    yield OutboundWorld(
-                        app,
-                        client,
-                        settings,
-                        topics,
-                        app.state.service.pool,
-                        smtp,
-                        config_producer,
-                        request_producer,
-                    )
-        finally:
-            await config_producer.stop()
-            await request_producer.stop()
+        async with (
+            started(
+                EventProducer(kafka_bootstrap, topics.jurisdiction_config, client_id="outbound-tests")
+            ) as config,
+            started(
+                EventProducer(kafka_bootstrap, topics.request_events, client_id="outbound-tests")
+            ) as requests,
+            serving(app, "http://outbound.test/open311/v2/") as client,
+        ):
+            yield OutboundWorld(app, client, settings, topics, app.state.service.pool, smtp, config, requests)
     finally:
         smtp.stop()
         os.environ.pop("CIVICLOOP_SECRET_TESTS_WEBHOOK", None)

@@ -16,7 +16,6 @@ from civicloop_events.producer import EventProducer
 from civicloop_outbound.adapters.webhook_sender import WebhookSender
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
 from civicloop_testing.lifecycle import started
-from civicloop_testing.polling import eventually
 from outbound_harness import WEBHOOK_SECRET_REF, OutboundWorld, WebhookReceiver, service, unique_jurisdiction
 
 pytestmark = pytest.mark.integration
@@ -43,10 +42,7 @@ async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(
         )
         rid = await w.submit(city, "POTHOLE")
 
-        async def queued() -> bool:
-            return len(await w.queue_rows(city)) == 1
-
-        await eventually(queued, what="the item queued")
+        await w.wait_queued(city)
         senders = {SendMethod.open311: WebhookSender(timeout_s=5)}
         # A real producer whose connection is gone: its publishes never complete.
         gone = EventProducer(

@@ -12,7 +12,7 @@ from civicloop_events.payloads import (
     SentToBackend,
 )
 from civicloop_testing.polling import eventually
-from outbound_harness import OutboundWorld, service, unique_jurisdiction
+from outbound_harness import OutboundWorld, roads_by_email, service, unique_jurisdiction
 
 pytestmark = pytest.mark.integration
 
@@ -95,13 +95,7 @@ async def test_a_high_priority_rule_sets_team_and_codes_and_copies_the_priority_
     await w.configure(
         city,
         service("POTHOLE", "Pothole"),
-        BodyDefined(
-            body_id="roads",
-            name="Roads",
-            service_codes=["POTHOLE"],
-            email="roads@springfield.example.gov",
-            priority_email="roads-urgent@springfield.example.gov",
-        ),
+        roads_by_email(priority_email="roads-urgent@springfield.example.gov"),
         RoutingRulesDefined(
             rules=[
                 RoutingRule(

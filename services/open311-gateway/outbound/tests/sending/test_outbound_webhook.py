@@ -7,7 +7,7 @@ import json
 import tempfile
 
 import pytest
-from civicloop_events import Event, Location, ServiceAreaDefined, ServiceRequestSubmitted
+from civicloop_events import Location, ServiceAreaDefined, ServiceRequestSubmitted
 from civicloop_events.payloads import (
     BodyDefined,
     ExternalReferenceAssigned,
@@ -23,10 +23,10 @@ from civicloop_events.payloads import (
 from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
 from outbound_harness import (
-    RESIDENT,
     WEBHOOK_SECRET_REF,
     OutboundWorld,
     WebhookReceiver,
+    roads_by_email,
     service,
     unique_jurisdiction,
 )
@@ -188,10 +188,7 @@ async def test_pause_queues_and_resume_sends_in_order_none_lost(outbound_world: 
 
         ids = [await w.submit(city, "POTHOLE") for _ in range(4)]
 
-        async def all_queued() -> bool:
-            return len(await w.queue_rows(city)) == 4
-
-        await eventually(all_queued, what="four queued items")
+        await w.wait_queued(city, 4)
         await asyncio.sleep(0.5)  # several sender rounds: a paused body gets nothing
         assert receiver.delivered == []
         status = (await w.status_api(city))["roads"]
@@ -256,9 +253,7 @@ async def test_area_rules_match_defined_service_areas(outbound_world: OutboundWo
         city,
         service("POTHOLE", "Pothole"),
         ServiceAreaDefined(area_id="downtown", name="Downtown", kind="district", geometry=square),
-        BodyDefined(
-            body_id="roads", name="Roads", service_codes=["POTHOLE"], email="roads@springfield.example.gov"
-        ),
+        roads_by_email(),
         RoutingRulesDefined(rules=[RoutingRule(name="dt", area_ids=["downtown"], team="crew-dt")]),
     )
     inside = await w.submit(city, "POTHOLE", lat=39.75, long=-89.65)
@@ -277,33 +272,14 @@ async def test_area_rules_match_defined_service_areas(outbound_world: OutboundWo
 async def test_requests_from_a_backend_are_not_sent_back(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     city = unique_jurisdiction("imported")
-    await w.configure(
-        city,
-        service("POTHOLE", "Pothole"),
-        BodyDefined(
-            body_id="roads", name="Roads", service_codes=["POTHOLE"], email="roads@springfield.example.gov"
-        ),
-    )
+    await w.configure(city, service("POTHOLE", "Pothole"), roads_by_email())
     by_source = await w.submit(city, "POTHOLE", source="backend:roads")
     imported_id = "IMPT-0001"
-    await w.request_producer.publish(
-        Event.create(
-            RequestImported(body_id="roads", external_id="WO-77", backend_service_code="PH"),
-            request_id=imported_id,
-            jurisdiction_id=city,
-            actor=RESIDENT,
-            source="open311-import",
-        )
-    )
-    await w.request_producer.publish(
-        Event.create(
-            ServiceRequestSubmitted(service_code="POTHOLE", location=Location(lat=39.78, long=-89.65)),
-            request_id=imported_id,
-            jurisdiction_id=city,
-            actor=RESIDENT,
-            source="open311-import",
-        )
-    )
+    for payload in (
+        RequestImported(body_id="roads", external_id="WO-77", backend_service_code="PH"),
+        ServiceRequestSubmitted(service_code="POTHOLE", location=Location(lat=39.78, long=-89.65)),
+    ):
+        await w.publish_request(city, payload, request_id=imported_id, source="open311-import")
     ours = await w.submit(city, "POTHOLE")
 
     async def ours_routed() -> bool:
