@@ -12,15 +12,19 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from civicloop_events import REGISTRY, Actor, Event, StatusChanged
+from civicloop_events import REGISTRY, Event, StatusChanged
 from civicloop_events.payloads import RequestStatus, ServiceRequestSubmitted
 from civicloop_events.topics import partition_extents
+from civicloop_testing.events import agent_event
+from civicloop_testing.open311_reading import read
 from civicloop_testing.polling import eventually
-from conformance_harness import SPRINGFIELD, streetlight_fields, unique
-from conformance_wire import read, requests_of
+from civicloop_testing.streetlight import unique
+from conformance_harness import SPRINGFIELD, streetlight_fields
+from conformance_wire import requests_of
 
 pytestmark = pytest.mark.integration
 
@@ -86,31 +90,15 @@ async def test_PR_09_partner_request_to_status_updates_end_to_end(gateway):
     assert (request["status"], request["description"]) == ("open", marker)
 
     since = datetime.now(UTC) - timedelta(seconds=5)
-    agent = Actor(kind="agent", id="agent-12")
+
+    def by_the_agent(status: RequestStatus, previous: RequestStatus, note: str) -> Event[Any]:
+        change = StatusChanged(status=status, previous_status=previous, public_note=note)
+        return agent_event(change, request_id=number, agent="agent-12", jurisdiction_id=SPRINGFIELD)
+
     await gateway.publish_request_event(
-        Event.create(
-            StatusChanged(
-                status=RequestStatus.in_progress,
-                previous_status=RequestStatus.open,
-                public_note="Crew 7 is on the way",
-            ),
-            request_id=number,
-            jurisdiction_id=SPRINGFIELD,
-            actor=agent,
-            source="agent",
-        )
+        by_the_agent(RequestStatus.in_progress, RequestStatus.open, "Crew 7 is on the way")
     )
-    closed_event = Event.create(
-        StatusChanged(
-            status=RequestStatus.closed,
-            previous_status=RequestStatus.in_progress,
-            public_note="Lamp replaced",
-        ),
-        request_id=number,
-        jurisdiction_id=SPRINGFIELD,
-        actor=agent,
-        source="agent",
-    )
+    closed_event = by_the_agent(RequestStatus.closed, RequestStatus.in_progress, "Lamp replaced")
     await gateway.publish_request_event(closed_event)
 
     async def closed():

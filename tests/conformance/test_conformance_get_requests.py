@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from civicloop_events import Actor, Event
 from civicloop_events.payloads import ServiceRequestSubmittedV1
+from civicloop_open311.documents import REQUEST_FIELDS
 from civicloop_places import public_place
+from civicloop_testing.open311_reading import CONTENT_TYPES, leaf_text, xml_root
 from civicloop_testing.polling import eventually
+from civicloop_testing.streetlight import unique
 from conformance_harness import (
     BULKY,
     CLOSED_AT,
@@ -21,19 +24,8 @@ from conformance_harness import (
     STREETLIGHT,
     new_number,
     streetlight_fields,
-    unique,
 )
-from conformance_wire import (
-    CONTENT_TYPES,
-    check_request_object,
-    error_text,
-    errors_of,
-    leaf_text,
-    number,
-    requests_of,
-    string_id,
-    xml_root,
-)
+from conformance_wire import check_request_object, error_text, errors_of, number, requests_of, string_id
 
 pytestmark = pytest.mark.integration
 
@@ -278,6 +270,9 @@ async def test_RQ_05_unknown_service_code_filter_is_an_empty_list(gateway, fmt):
 async def test_SR_20_every_request_object_has_every_field(gateway, fmt):
     """SR-01..SR-21, G-31, G-33, G-40, RQ-08: all 17 fields on every listed request, W3C datetimes, string ids,
     numeric lat/long, open/closed status, no personal data."""
+    assert (
+        len(REQUEST_FIELDS) == 17
+    )  # §2.7: the library's field list, which check_request_object reads, is whole
     await gateway.submit(fmt, **streetlight_fields())  # at least one request made through Open311
     found = await listed(gateway, fmt)
     assert found

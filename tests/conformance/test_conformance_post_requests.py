@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from civicloop_testing.polling import eventually
+from civicloop_testing.streetlight import unique
 from conformance_harness import (
     BULKY,
     GRAFFITI,
@@ -15,7 +16,6 @@ from conformance_harness import (
     STREETLIGHT,
     TREE,
     streetlight_fields,
-    unique,
 )
 from conformance_wire import error_text, errors_of, requests_of, string_id
 

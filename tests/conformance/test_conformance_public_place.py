@@ -12,9 +12,11 @@ import pytest
 from civicloop_events import Actor, Event
 from civicloop_events.payloads import LocationMethod, LocationResolved
 from civicloop_places import block_address, public_place
+from civicloop_testing.open311_reading import read
 from civicloop_testing.polling import eventually
-from conformance_harness import BULKY, POTHOLE, SPRINGFIELD, streetlight_fields, unique
-from conformance_wire import check_request_object, number, read, requests_of, string_id
+from civicloop_testing.streetlight import unique
+from conformance_harness import BULKY, POTHOLE, SPRINGFIELD, streetlight_fields
+from conformance_wire import check_request_object, number, requests_of, string_id
 
 pytestmark = pytest.mark.integration
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from civicloop_testing.open311_reading import leaf_text, read, xml_root
+from civicloop_testing.streetlight import STREETLIGHT_ATTRIBUTES
 from conformance_harness import (
     BULKY,
     GRAFFITI,
@@ -12,20 +14,10 @@ from conformance_harness import (
     SPRINGFIELD,
     SPRINGFIELD_CODES,
     STREETLIGHT,
-    STREETLIGHT_ATTRIBUTES,
     TREE,
     catalogue,
 )
-from conformance_wire import (
-    ATTRIBUTE_FIELDS,
-    SERVICE_FIELDS,
-    boolean,
-    errors_of,
-    leaf_text,
-    read,
-    string_id,
-    xml_root,
-)
+from conformance_wire import ATTRIBUTE_FIELDS, SERVICE_FIELDS, boolean, errors_of, string_id
 
 pytestmark = pytest.mark.integration
 

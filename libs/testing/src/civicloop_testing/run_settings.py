@@ -22,3 +22,16 @@ def run_settings(
         "topic_partitions": topics.partitions,
     }
     return settings_type(**{**values, **overrides})
+
+
+def cli_env(settings: ServiceSettings, **extra: str) -> dict[str, str]:
+    """The environment of a service's command run as a process on the same database and topics as `settings`, in a
+    terminal wide enough that its tables do not wrap."""
+    return {
+        "CIVICLOOP_PG_DSN": settings.pg_dsn,
+        "CIVICLOOP_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "CIVICLOOP_TOPIC_PREFIX": settings.topic_prefix,
+        "CIVICLOOP_ENV": Environment.test.value,
+        "COLUMNS": "200",
+        **extra,
+    }

@@ -73,11 +73,11 @@ def unique(text: str) -> str:
     return f"{text} [{uuid.uuid4().hex[:10]}]"
 
 
-def streetlight_form(service_code: str, **overrides: Any) -> dict[str, Any]:
-    """The fields of a POST to `service_code` (defined with `STREETLIGHT_ATTRIBUTES`) that answers the required
+def streetlight_form(code: str, /, **overrides: Any) -> dict[str, Any]:
+    """The fields of a POST to the service `code` (defined with `STREETLIGHT_ATTRIBUTES`) that answers the required
     questions; an override of None leaves its field out."""
     fields: dict[str, Any] = {
-        "service_code": service_code,
+        "service_code": code,
         "lat": "39.7817",
         "long": "-89.6501",
         "description": unique("Lamp out at the corner"),

@@ -12,7 +12,8 @@ from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
 from civicloop_outbound.entrypoints.cli import app as cli
 from civicloop_testing import create_database, drop_database, make_topics
-from o311client_harness import DeviantState, deviant_app, serve_in_thread
+from civicloop_testing.threaded_server import serve_in_thread
+from o311client_harness import DeviantState, deviant_app
 from psycopg_pool import AsyncConnectionPool
 from typer.testing import CliRunner
 

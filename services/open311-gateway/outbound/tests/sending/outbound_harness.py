@@ -48,7 +48,7 @@ from civicloop_testing.events import config_event, request_event
 from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
 from civicloop_testing.processes import free_port
-from civicloop_testing.run_settings import run_settings
+from civicloop_testing.run_settings import cli_env, run_settings
 from psycopg_pool import AsyncConnectionPool
 
 ADMIN_TOKEN = "admin-token-for-outbound-tests-0123456789"
@@ -288,14 +288,7 @@ class OutboundWorld:
         return {b["body_id"]: b for b in r.json()}
 
     def cli_env(self) -> dict[str, str]:
-        return {
-            "CIVICLOOP_PG_DSN": self.settings.pg_dsn,
-            "CIVICLOOP_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
-            "CIVICLOOP_TOPIC_PREFIX": self.topics.prefix,
-            "CIVICLOOP_ENV": "test",
-            "COLUMNS": "200",
-            "PATH": "/usr/bin:/bin",
-        }
+        return cli_env(self.settings, PATH="/usr/bin:/bin")
 
     async def cli(self, *args: str) -> tuple[int, str]:
         """`civicloop-outbound ...` as a real process, on this world's database and topics."""

@@ -11,7 +11,8 @@ import uuid
 
 import pytest
 from civicloop_gateway.entrypoints.sweep import sweep_once
-from write_harness import BULKY, CITY, WriteGateway, answers, streetlight, unique
+from civicloop_testing.streetlight import unique
+from write_harness import BULKY, CITY, WriteGateway, answers, streetlight
 
 pytestmark = pytest.mark.integration
 

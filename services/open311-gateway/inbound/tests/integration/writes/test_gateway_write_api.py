@@ -9,7 +9,8 @@ import re
 import pytest
 from civicloop_events.payloads import ServiceRequestSubmitted
 from civicloop_events.request_numbers import parse as parse_number
-from write_harness import BULKY, CITY, GRAFFITI, WriteGateway, answers, as_form, errors, streetlight, unique
+from civicloop_testing.streetlight import unique
+from write_harness import BULKY, CITY, GRAFFITI, WriteGateway, answers, as_form, errors, streetlight
 
 pytestmark = pytest.mark.integration
 
