@@ -19,32 +19,6 @@ W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$")
 # DESIGN §4: a served address with a number is a block ("2100 block of ..."), never a house number.
 BLOCK_ADDRESS = re.compile(r"^(?:0|\d+00) block of \S")
 
-SERVICE_FIELDS = (
-    "service_code",
-    "service_name",
-    "description",
-    "metadata",
-    "type",
-    "keywords",
-    "group",
-)  # SL-08
-ATTRIBUTE_FIELDS = (
-    "variable",
-    "code",
-    "datatype",
-    "required",
-    "datatype_description",
-    "order",
-    "description",
-)  # SD-12
-UPDATE_FIELDS = (
-    "update_id",
-    "service_request_id",
-    "status",
-    "updated_datetime",
-    "description",
-    "media_url",
-)  # FX-01
 REQUEST_DATETIMES = ("requested_datetime", "updated_datetime", "expected_datetime")
 REQUEST_STRING_IDS = ("service_request_id", "service_code", "address_id", "zipcode")  # G-31
 

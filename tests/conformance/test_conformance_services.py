@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from civicloop_testing.open311_reading import leaf_text, read, xml_root
+from civicloop_testing.open311_reading import ATTRIBUTE_FIELDS, SERVICE_FIELDS, leaf_text, read, xml_root
 from civicloop_testing.streetlight import STREETLIGHT_ATTRIBUTES
 from conformance_harness import (
     BULKY,
@@ -17,7 +17,7 @@ from conformance_harness import (
     TREE,
     catalogue,
 )
-from conformance_wire import ATTRIBUTE_FIELDS, SERVICE_FIELDS, boolean, errors_of, string_id
+from conformance_wire import boolean, errors_of, string_id
 
 pytestmark = pytest.mark.integration
 

@@ -41,6 +41,34 @@ CONTAINERS = {
     "extensions": "extension",
 }
 
+# Every field of every object of its kind, empty ones included.
+SERVICE_FIELDS = (
+    "service_code",
+    "service_name",
+    "description",
+    "metadata",
+    "type",
+    "keywords",
+    "group",
+)  # SL-08
+ATTRIBUTE_FIELDS = (
+    "variable",
+    "code",
+    "datatype",
+    "required",
+    "datatype_description",
+    "order",
+    "description",
+)  # SD-12
+UPDATE_FIELDS = (
+    "update_id",
+    "service_request_id",
+    "status",
+    "updated_datetime",
+    "description",
+    "media_url",
+)  # FX-01
+
 # A parser that never fetches, never expands entities and never loads a DTD: our own answers must not need one.
 _SAFE = etree.XMLParser(
     resolve_entities=False,

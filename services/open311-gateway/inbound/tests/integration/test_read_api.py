@@ -33,7 +33,7 @@ from civicloop_places import public_place
 from civicloop_testing import make_topics
 from civicloop_testing.events import config_event, request_event
 from civicloop_testing.lifecycle import started
-from civicloop_testing.open311_reading import FORMATS, leaf_text, read
+from civicloop_testing.open311_reading import FORMATS, SERVICE_FIELDS, leaf_text, read
 from lxml import etree
 from read_harness import (
     AGENT,
@@ -294,15 +294,7 @@ async def test_SL_01_to_SL_08_the_active_services_with_all_seven_fields(world: W
     by_code = {s["service_code"]: s for s in services}
     assert set(by_code) == {"LIGHT", "POTHOLE", "graffiti.removal", "BULKY", "LATE"}  # OLD is inactive
     for s in services:
-        assert set(s) == {
-            "service_code",
-            "service_name",
-            "description",
-            "metadata",
-            "type",
-            "keywords",
-            "group",
-        }
+        assert set(s) == set(SERVICE_FIELDS)
         assert s["metadata"] in ("true", "false") and s["type"] in ("realtime", "batch", "blackbox")
     assert by_code["LIGHT"] == {
         "service_code": "LIGHT",

@@ -78,14 +78,20 @@ async def test_errors_are_sorted_into_permanent_and_temporary(deviant, o311_pool
         await sender.send(unreachable, outbound_item(new_request_number(), "POTHOLE"))
 
 
+async def _batch_sent(deviant, pool, http, *, token_delay_s: float):
+    """A batch report sent to the deviant server, which answers with a token that resolves after `token_delay_s`;
+    the body, the request number and what the sender made of the answer."""
+    state, url = deviant
+    state.token_delay_s = token_delay_s
+    body = await define_body(pool, JURISDICTION, deviant_body(url, body_id()))
+    number = new_request_number()
+    return body, number, await Open311Sender(pool, http).send(body, outbound_item(number, "BULKY"))
+
+
 async def test_batch_token_resolves_after_a_delay_and_becomes_an_external_reference(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
-    state, url = deviant
-    state.token_delay_s = 1.5
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
-    number = new_request_number()
-    result = await Open311Sender(o311_pool, o311_http).send(body, outbound_item(number, "BULKY"))
+    body, number, result = await _batch_sent(deviant, o311_pool, o311_http, token_delay_s=1.5)
     assert result.external_id is None  # a token, not yet an id
 
     poller = Open311Poller(
@@ -122,11 +128,8 @@ async def test_batch_token_resolves_after_a_delay_and_becomes_an_external_refere
 async def test_a_token_that_never_resolves_is_given_up_visibly(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
-    state, url = deviant
-    state.token_delay_s = 3600
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
-    number = new_request_number()
-    await Open311Sender(o311_pool, o311_http).send(body, outbound_item(number, "BULKY"))
+    state, _ = deviant
+    _, number, _ = await _batch_sent(deviant, o311_pool, o311_http, token_delay_s=3600)
     poller = Open311Poller(
         o311_pool,
         o311_producer,

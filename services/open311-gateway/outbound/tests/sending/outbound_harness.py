@@ -33,7 +33,7 @@ from civicloop_events import (
     decode_event,
 )
 from civicloop_events.consumer import wait_until_applied
-from civicloop_events.payloads import BodyDefined, SendMethod
+from civicloop_events.payloads import BodyDefined, Open311Connection, SendMethod
 from civicloop_events.payloads.base import EventPayload
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.request_numbers import new_request_number
@@ -317,6 +317,19 @@ def unique_jurisdiction(name: str) -> str:
 
 def service(code: str, name: str) -> ServiceDefined:
     return ServiceDefined(service_code=code, service_name=name)
+
+
+def by_open311(body_id: str, name: str, code: str, **more: Any) -> BodyDefined:
+    """A body reached by Open311, for which the app has no sender (see `outbound_world`): its items wait on the
+    queue for the test's own sender loops."""
+    return BodyDefined(
+        body_id=body_id,
+        name=name,
+        send_method=SendMethod.open311,
+        service_codes=[code],
+        open311=Open311Connection(endpoint="http://127.0.0.1:9/open311/v2"),
+        **more,
+    )
 
 
 def roads_by_email(**overrides: Any) -> BodyDefined:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import pytest
 from civicloop_events.payloads import (
-    BodyDefined,
-    Open311Connection,
     SendMethod,
     SentToBackend,
     WebhookConnection,
@@ -16,7 +14,14 @@ from civicloop_events.producer import EventProducer
 from civicloop_outbound.adapters.webhook_sender import WebhookSender
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
 from civicloop_testing.lifecycle import started
-from outbound_harness import WEBHOOK_SECRET_REF, OutboundWorld, WebhookReceiver, service, unique_jurisdiction
+from outbound_harness import (
+    WEBHOOK_SECRET_REF,
+    OutboundWorld,
+    WebhookReceiver,
+    by_open311,
+    service,
+    unique_jurisdiction,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +36,10 @@ async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(
         await w.configure(
             city,
             service("POTHOLE", "Pothole"),
-            BodyDefined(
-                body_id="roads",
-                name="Roads",
-                send_method=SendMethod.open311,
-                service_codes=["POTHOLE"],
-                open311=Open311Connection(endpoint="http://127.0.0.1:9"),
+            by_open311(
+                "roads",
+                "Roads",
+                "POTHOLE",
                 webhook=WebhookConnection(url=receiver.url, secret_ref=WEBHOOK_SECRET_REF),
             ),
         )

@@ -8,9 +8,7 @@ import asyncio
 import pytest
 from civicloop_events import Location, PersonalData, ServiceRequestSubmitted
 from civicloop_events.payloads import (
-    BodyDefined,
     ExternalReferenceAssigned,
-    Open311Connection,
     SendFailed,
     SendMethod,
 )
@@ -18,7 +16,7 @@ from civicloop_outbound.domain.ports import BodyRecord, OutboundItem, Sender, Se
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
 from civicloop_runtime.vault import ResidentKeyVault
 from civicloop_testing.polling import eventually
-from outbound_harness import OutboundWorld, service, unique_jurisdiction
+from outbound_harness import OutboundWorld, by_open311, service, unique_jurisdiction
 
 pytestmark = pytest.mark.integration
 
@@ -59,13 +57,7 @@ async def test_contact_only_when_allowed_and_retries_keep_the_delivery_id(
     await w.configure(
         city,
         service("BULKY", "Bulky item"),
-        BodyDefined(
-            body_id="sanitation",
-            name="Sanitation",
-            send_method=SendMethod.open311,
-            service_codes=["BULKY"],
-            open311=Open311Connection(endpoint="http://127.0.0.1:9/open311/v2"),
-        ),
+        by_open311("sanitation", "Sanitation", "BULKY"),
     )
     vault = ResidentKeyVault(w.pool, pepper=w.settings.pepper)
     sealed = await vault.seal(PersonalData(name="Ana Ruiz", email="ana@example.org", phone="+15551234567"))

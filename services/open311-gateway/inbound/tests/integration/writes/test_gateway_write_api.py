@@ -266,11 +266,9 @@ async def test_pr11_concurrent_identical_posts_make_one_request(write_gw: WriteG
     assert len(numbers) == 1
     (number,) = numbers
     assert len(await write_gw.events_of(number)) == 1
-    async with write_gw.pool.connection() as conn:
-        cur = await conn.execute(
-            "select count(*) from gateway.submissions where request_number = %s", (number,)
-        )
-        assert (await cur.fetchone())[0] == 1
+    assert await write_gw.row(
+        "select count(*) from gateway.submissions where request_number = %s", (number,)
+    ) == (1,)
 
 
 async def test_pr11_a_pending_submission_is_published_by_the_retry(write_gw: WriteGateway, fmt: str) -> None:
@@ -278,19 +276,14 @@ async def test_pr11_a_pending_submission_is_published_by_the_retry(write_gw: Wri
     acknowledgement) is published again by the retry: the same event id and number, never a second request."""
     fields = streetlight()
     number = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
-    async with write_gw.pool.connection() as conn:
-        await conn.execute(
-            "update gateway.submissions set state = 'pending', partition = null, kafka_offset = null,"
-            " published_at = null where request_number = %s",
-            (number,),
-        )
+    await write_gw.leave_pending(number)
     again = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
     assert again == number
     events = await write_gw.events_of(number)
     assert len(events) == 2 and events[0].event_id == events[1].event_id, "the same event, published again"
-    async with write_gw.pool.connection() as conn:
-        cur = await conn.execute("select state from gateway.submissions where request_number = %s", (number,))
-        assert (await cur.fetchone())[0] == "published"
+    assert await write_gw.row(
+        "select state from gateway.submissions where request_number = %s", (number,)
+    ) == ("published",)
 
 
 async def test_pr11_after_the_dedup_window_the_same_body_is_a_new_request(
@@ -299,12 +292,10 @@ async def test_pr11_after_the_dedup_window_the_same_body_is_a_new_request(
     """PR-11: deduplication holds for the window (CIVICLOOP_DEDUP_WINDOW, 24 h by default), not forever."""
     fields = streetlight()
     first = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
-    async with write_gw.pool.connection() as conn:
-        await conn.execute(
-            "update gateway.submissions set created_at = now() - interval '25 hours'"
-            " where request_number = %s",
-            (first,),
-        )
+    await write_gw.execute(
+        "update gateway.submissions set created_at = now() - interval '25 hours' where request_number = %s",
+        (first,),
+    )
     later = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
     assert later != first
     assert len(await write_gw.events_of(later)) == 1

@@ -109,6 +109,24 @@ class WriteGateway:
         events = [decode_event(r.value) for r in await self.request_records()]
         return [e for e in events if e.request_id == request_id]
 
+    async def row(self, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """The first row `query` finds in the gateway's database."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            return await cur.fetchone()
+
+    async def execute(self, statement: str, params: tuple[Any, ...]) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(statement, params)
+
+    async def leave_pending(self, number: str) -> None:
+        """The submission of request `number` as a publish that timed out leaves it: pending, not on the log."""
+        await self.execute(
+            "update gateway.submissions set state = 'pending', partition = null, kafka_offset = null,"
+            " published_at = null where request_number = %s",
+            (number,),
+        )
+
     def cli_env(self) -> dict[str, str]:
         return cli_env(self.settings)
 
