@@ -19,12 +19,13 @@ def config_event(
     occurred_at: datetime | None = None,
 ) -> Event[Any]:
     """A jurisdiction configuration event (catalogue, areas, partners) as an administrator publishes it."""
-    return Event.create(
+    admin_actor = Actor(kind="system", id=admin)
+    return request_event(
         payload,
         request_id=None,
-        jurisdiction_id=jurisdiction_id,
-        actor=Actor(kind="system", id=admin),
+        actor=admin_actor,
         source="admin",
+        jurisdiction_id=jurisdiction_id,
         occurred_at=occurred_at,
     )
 

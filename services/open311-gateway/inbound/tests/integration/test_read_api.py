@@ -12,14 +12,11 @@ import pytest
 import pytest_asyncio
 from civicloop_events import Event, Location, ServiceDefined, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
-    AttributeDatatype,
-    AttributeValue,
     CommentAdded,
     CommentVisibility,
     PartnerAuthorised,
     PartnerKeyRevoked,
     RequestStatus,
-    ServiceAttribute,
     ServiceType,
 )
 from civicloop_events.payloads.base import EventPayload
@@ -33,7 +30,8 @@ from civicloop_places import public_place
 from civicloop_testing import make_topics
 from civicloop_testing.events import config_event, request_event
 from civicloop_testing.lifecycle import started
-from civicloop_testing.open311_reading import FORMATS, SERVICE_FIELDS, leaf_text, read
+from civicloop_testing.open311_reading import FORMATS, SERVICE_FIELDS, UPDATE_FIELDS, leaf_text, read
+from civicloop_testing.streetlight import STREETLIGHT_ATTRIBUTES
 from lxml import etree
 from read_harness import (
     AGENT,
@@ -76,40 +74,11 @@ class World:
         return read(r, fmt, root="service_requests")
 
 
+# The streetlight's questions listed out of their order: the definition serves them by `order` (SD-08).
 LIGHT_ATTRIBUTES = [
-    ServiceAttribute(
-        code="STATE",
-        datatype=AttributeDatatype.singlevaluelist,
-        required=True,
-        order=2,
-        description="What is the lamp doing?",
-        values=[
-            AttributeValue(key="out", name="Completely out"),
-            AttributeValue(key="flicker", name="Flickering"),
-        ],
-    ),
-    ServiceAttribute(
-        code="POLE",
-        datatype=AttributeDatatype.string,
-        required=True,
-        order=1,
-        description="The number on the pole",
-        datatype_description="e.g. SL-10442",
-    ),
-    ServiceAttribute(
-        code="HAZARDS",
-        datatype=AttributeDatatype.multivaluelist,
-        order=3,
-        description="Hazards",
-        values=[AttributeValue(key="wires", name="Exposed wires")],
-    ),
-    ServiceAttribute(
-        code="NOTE",
-        datatype=AttributeDatatype.text,
-        variable=False,
-        order=4,
-        description="Crews visit within a week",
-    ),
+    STREETLIGHT_ATTRIBUTES[1],
+    STREETLIGHT_ATTRIBUTES[0],
+    *reversed(STREETLIGHT_ATTRIBUTES[2:]),
 ]
 
 
@@ -337,24 +306,33 @@ async def test_SD_01_to_SD_12_the_definition_with_ordered_attributes_and_values(
     assert r.status_code == 200
     doc = leaf_text(read(r, fmt, root="service_definition"))
     assert doc["service_code"] == "LIGHT"
-    assert [a["code"] for a in doc["attributes"]] == ["POLE", "STATE", "HAZARDS", "NOTE"]
-    assert [a["order"] for a in doc["attributes"]] == ["1", "2", "3", "4"]
-    pole, state, hazards, note = doc["attributes"]
+    assert [a["code"] for a in doc["attributes"]] == [
+        "POLE_ID",
+        "LAMP_STATE",
+        "HAZARDS",
+        "HEIGHT_M",
+        "NOTICED_AT",
+        "NOTES",
+        "SAFETY",
+    ]
+    assert [a["order"] for a in doc["attributes"]] == ["1", "2", "3", "4", "5", "6", "7"]
+    pole, state, hazards, *_, safety = doc["attributes"]
     assert pole == {
         "variable": "true",
-        "code": "POLE",
+        "code": "POLE_ID",
         "datatype": "string",
         "required": "true",
         "datatype_description": "e.g. SL-10442",
         "order": "1",
-        "description": "The number on the pole",
+        "description": "The number on the pole's metal tag",
     }
     assert state["values"] == [
         {"key": "out", "name": "Completely out"},
         {"key": "flicker", "name": "Flickering"},
+        {"key": "day", "name": "On during the day"},
     ]
     assert hazards["datatype"] == "multivaluelist" and hazards["required"] == "false"
-    assert note["variable"] == "false" and "values" not in note
+    assert safety["variable"] == "false" and "values" not in safety
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -663,15 +641,7 @@ async def test_FX_01_updates_are_status_changes_and_public_comments_oldest_first
     assert [u["description"] for u in updates] == ["Seen", "Repaired", "Crew says thanks"]
     assert updates[1]["external_status_code"] == "FIXED"
     for u in updates:
-        assert set(u) == {
-            "update_id",
-            "service_request_id",
-            "status",
-            "updated_datetime",
-            "description",
-            "media_url",
-            "external_status_code",
-        }
+        assert set(u) == {*UPDATE_FIELDS, "external_status_code"}
         assert u["service_request_id"] == world.ids["closed"] and W3C_OUTPUT.match(u["updated_datetime"])
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from civicloop_events.payloads import (
@@ -19,7 +20,7 @@ from civicloop_events.request_numbers import new_request_number
 from civicloop_open311.wire import as_datetime as wire_dates
 from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig
 from civicloop_outbound.adapters.open311_sender import Open311Sender, remember_reference
-from civicloop_outbound.domain.ports import PermanentFailure, TemporaryFailure
+from civicloop_outbound.domain.ports import BodyRecord, PermanentFailure, TemporaryFailure
 from civicloop_testing.polling import eventually
 from o311client_harness import JURISDICTION, define_body, deviant_body, outbound_item, read_events
 
@@ -30,11 +31,16 @@ def body_id() -> str:
     return f"deviant-{uuid.uuid4().hex[:8]}"
 
 
+async def defined(pool: Any, url: str, **connection: Any) -> BodyRecord:
+    """A body of its own on the deviant server at `url`, folded in JURISDICTION."""
+    return await define_body(pool, JURISDICTION, deviant_body(url, body_id(), **connection))
+
+
 async def test_realtime_send_is_strict_on_the_wire_and_reads_a_wrapped_numeric_id(
     deviant, o311_pool, o311_http
 ):
     state, url = deviant
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
+    body = await defined(o311_pool, url)
     number = new_request_number()
     sender = Open311Sender(o311_pool, o311_http)
     result = await sender.send(body, outbound_item(number, "POTHOLE", attributes={"HAZ": ["wires", "glass"]}))
@@ -59,7 +65,7 @@ async def test_realtime_send_is_strict_on_the_wire_and_reads_a_wrapped_numeric_i
 
 async def test_errors_are_sorted_into_permanent_and_temporary(deviant, o311_pool, o311_http):
     _, url = deviant
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id(), service_code_map={}))
+    body = await defined(o311_pool, url, service_code_map={})
     sender = Open311Sender(o311_pool, o311_http)
     with pytest.raises(PermanentFailure, match="Service Code not found"):
         await sender.send(body, outbound_item(new_request_number(), "UNKNOWN"))
@@ -68,9 +74,7 @@ async def test_errors_are_sorted_into_permanent_and_temporary(deviant, o311_pool
     with pytest.raises(TemporaryFailure, match="HTTP 429") as busy:
         await sender.send(body, outbound_item(new_request_number(), "BUSY"))
     assert busy.value.retry_after_s == 30 and "Retry-After 30 s" in str(busy.value)
-    wrong_key = await define_body(
-        o311_pool, JURISDICTION, deviant_body(url, body_id(), api_key_ref="absent.key")
-    )
+    wrong_key = await defined(o311_pool, url, api_key_ref="absent.key")
     with pytest.raises(PermanentFailure, match="CIVICLOOP_SECRET_ABSENT_KEY"):
         await sender.send(wrong_key, outbound_item(new_request_number(), "POTHOLE"))
     unreachable = await define_body(o311_pool, JURISDICTION, deviant_body("http://127.0.0.1:9", body_id()))
@@ -83,7 +87,7 @@ async def _batch_sent(deviant, pool, http, *, token_delay_s: float):
     the body, the request number and what the sender made of the answer."""
     state, url = deviant
     state.token_delay_s = token_delay_s
-    body = await define_body(pool, JURISDICTION, deviant_body(url, body_id()))
+    body = await defined(pool, url)
     number = new_request_number()
     return body, number, await Open311Sender(pool, http).send(body, outbound_item(number, "BULKY"))
 
@@ -147,7 +151,7 @@ async def test_a_token_that_never_resolves_is_given_up_visibly(
 
 async def test_blackbox_gives_neither_id_nor_token(deviant, o311_pool, o311_http):
     _, url = deviant
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
+    body = await defined(o311_pool, url)
     result = await Open311Sender(o311_pool, o311_http).send(
         body, outbound_item(new_request_number(), "GRAFFITI")
     )
@@ -163,7 +167,7 @@ async def test_updates_feed_maps_statuses_and_dedupes_across_polls(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     state, url = deviant
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
+    body = await defined(o311_pool, url)
     number = new_request_number()
     async with o311_pool.connection() as conn:
         await remember_reference(conn, JURISDICTION, body.body_id, "77", number)
@@ -237,11 +241,7 @@ async def test_requests_updated_after_synthesises_update_ids(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     state, url = deviant
-    body = await define_body(
-        o311_pool,
-        JURISDICTION,
-        deviant_body(url, body_id(), updates_method="requests_updated_after", format="json"),
-    )
+    body = await defined(o311_pool, url, updates_method="requests_updated_after", format="json")
     number = new_request_number()
     async with o311_pool.connection() as conn:
         await remember_reference(conn, JURISDICTION, body.body_id, "5005", number)
@@ -281,12 +281,8 @@ async def test_import_brings_in_back_end_requests_once_and_never_our_own(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     state, url = deviant
-    body = await define_body(
-        o311_pool,
-        JURISDICTION,
-        deviant_body(
-            url, body_id(), import_requests=True, import_exclude_service_codes=["INTERNAL"], format="json"
-        ),
+    body = await defined(
+        o311_pool, url, import_requests=True, import_exclude_service_codes=["INTERNAL"], format="json"
     )
     poller = Open311Poller(o311_pool, o311_producer, o311_http)
     assert (await poller.poll_imports(body)).fetched == 0  # a 404 for an empty list reads as empty
@@ -415,9 +411,7 @@ async def test_requests_window_reads_the_last_90_days_by_creation_date(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     state, url = deviant
-    body = await define_body(
-        o311_pool, JURISDICTION, deviant_body(url, body_id(), updates_method="requests_window", format="json")
-    )
+    body = await defined(o311_pool, url, updates_method="requests_window", format="json")
     number = new_request_number()
     async with o311_pool.connection() as conn:
         await remember_reference(conn, JURISDICTION, body.body_id, "W-1", number)

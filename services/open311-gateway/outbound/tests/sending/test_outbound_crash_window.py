@@ -5,11 +5,7 @@ which the back-end can use to drop the repeat; the item is never lost. The admin
 from __future__ import annotations
 
 import pytest
-from civicloop_events.payloads import (
-    SendMethod,
-    SentToBackend,
-    WebhookConnection,
-)
+from civicloop_events.payloads import SendMethod, SentToBackend, WebhookConnection
 from civicloop_events.producer import EventProducer
 from civicloop_outbound.adapters.webhook_sender import WebhookSender
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
