@@ -9,16 +9,15 @@ the contact details the partner sent in clear.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from civicloop_events import REGISTRY, Event, StatusChanged
 from civicloop_events.payloads import RequestStatus, ServiceRequestSubmitted
-from civicloop_events.topics import partition_extents
+from civicloop_events.topics import Topics
+from civicloop_testing import read_all_records
 from civicloop_testing.events import agent_event
 from civicloop_testing.open311_reading import read
 from civicloop_testing.polling import eventually
@@ -51,25 +50,10 @@ def w3c(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def raw_records_of(bootstrap: str, topic: str, key: str) -> list[bytes]:
-    """Every record of `topic` with this key, as the bytes on the broker."""
-    extents = await partition_extents(bootstrap, topic)
-    total = sum(end - start for start, end in extents.values())
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    seen, found = 0, []
-    try:
-        async with asyncio.timeout(30):
-            while seen < total:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    seen += len(records)
-                    found += [r.value for r in records if r.key == key.encode()]
-    finally:
-        await consumer.stop()
-    return found
+async def raw_records_of(bootstrap: str, topics: Topics, key: str) -> list[bytes]:
+    """Every record of the request topic with this key, as the bytes on the broker."""
+    records = await read_all_records(bootstrap, topics.request_events, topics.partitions)
+    return [r.value for r in records if r.key == key.encode()]
 
 
 async def test_PR_09_partner_request_to_status_updates_end_to_end(gateway):
@@ -137,7 +121,7 @@ async def test_PR_09_partner_request_to_status_updates_end_to_end(gateway):
         for clear in CLEAR:
             assert clear not in r.content.decode(), f"{clear} in the public request with extensions (SR-21)"
 
-    raw = await raw_records_of(gateway.bootstrap, gateway.topics.request_events, number)
+    raw = await raw_records_of(gateway.bootstrap, gateway.topics, number)
     # On the log under its current name or an earlier one (an alias in the registry).
     submitted = [
         json.loads(v)

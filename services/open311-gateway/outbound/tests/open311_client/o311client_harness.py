@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-from civicloop_events import Actor, Event, Location, decode_event
-from civicloop_events.kafka_connection import client_options
+from civicloop_events import Actor, Event, Location
 from civicloop_events.payloads import BodyDefined, Open311Connection, SendMethod
+from civicloop_events.topics import Topics
 from civicloop_outbound.adapters.postgres_config import apply_outbound_config_event
 from civicloop_outbound.domain.ports import BodyRecord, DispatchPayload, OutboundItem
-from civicloop_testing.events import config_event
+from civicloop_testing.events import config_event, read_all_events
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -256,38 +255,16 @@ def outbound_item(
 
 
 async def read_events(
-    bootstrap: str, topic: str, *, request_id: str | None = None, types: tuple[str, ...] = ()
+    bootstrap: str, topics: Topics, *, request_id: str | None = None, types: tuple[str, ...] = ()
 ) -> list[Event[Any]]:
-    """Every event on `topic` right now (from the beginning), optionally only one request's / some types."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        **client_options(bootstrap),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
+    """Every event on the request topic right now (from the beginning), optionally only one request's / some types,
+    in the order they were recorded."""
+    events = await read_all_events(bootstrap, topics.request_events, topics.partitions)
+    return sorted(
+        (
+            e
+            for e in events
+            if (request_id is None or e.request_id == request_id) and (not types or e.type in types)
+        ),
+        key=lambda e: e.recorded_at,
     )
-    await consumer.start()
-    try:
-        partitions = list(consumer.assignment())
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        events: list[Event[Any]] = []
-
-        async def behind() -> bool:
-            for tp in partitions:
-                if await consumer.position(tp) < ends[tp]:
-                    return True
-            return False
-
-        while await behind():
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                events += [decode_event(r.value) for r in records]
-    finally:
-        await consumer.stop()
-    events = [
-        e
-        for e in events
-        if (request_id is None or e.request_id == request_id) and (not types or e.type in types)
-    ]
-    return sorted(events, key=lambda e: e.recorded_at)

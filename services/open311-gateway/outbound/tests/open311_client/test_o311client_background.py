@@ -216,7 +216,7 @@ async def test_the_run_command_folds_references_and_polls_until_terminated(
         async def heard() -> list:
             return await read_events(
                 kafka_bootstrap,
-                o311_topics.request_events,
+                o311_topics,
                 request_id=number,
                 types=("request.status.changed",),
             )

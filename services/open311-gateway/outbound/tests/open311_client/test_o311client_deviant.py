@@ -119,14 +119,14 @@ async def test_batch_token_resolves_after_a_delay_and_becomes_an_external_refere
     assert external_id == "1001" and attempts >= 2  # it was pending at least once
     events = await read_events(
         kafka_bootstrap,
-        o311_topics.request_events,
+        o311_topics,
         request_id=number,
         types=(ExternalReferenceAssigned.event_type,),
     )
     assert [(e.payload.body_id, e.payload.external_id) for e in events] == [(body.body_id, "1001")]
     assert events[0].actor.id == f"backend:{body.body_id}"
     await poller.poll_tokens()  # resolved tokens are not polled again
-    assert len(await read_events(kafka_bootstrap, o311_topics.request_events, request_id=number)) == 1
+    assert len(await read_events(kafka_bootstrap, o311_topics, request_id=number)) == 1
 
 
 async def test_a_token_that_never_resolves_is_given_up_visibly(
@@ -144,7 +144,7 @@ async def test_a_token_that_never_resolves_is_given_up_visibly(
         await poller.poll_tokens()
         await asyncio.sleep(0.1)
     assert state.token_polls == 3  # bounded
-    [failed] = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=number)
+    [failed] = await read_events(kafka_bootstrap, o311_topics, request_id=number)
     assert failed.type == SendFailed.event_type and failed.payload.retry_at is None
     assert "never gave a service_request_id" in failed.payload.error
 
@@ -218,7 +218,7 @@ async def test_updates_feed_maps_statuses_and_dedupes_across_polls(
     assert (second.applied, second.duplicates) == (0, 2)
     assert state.update_queries[-1]["start_date"] > query["start_date"]  # resumed from the stored window end
 
-    events = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=number)
+    events = await read_events(kafka_bootstrap, o311_topics, request_id=number)
     kinds = [(e.type, getattr(e.payload, "status", None)) for e in events]
     assert kinds.count((BackendUpdateReceived.event_type, None)) == 2
     changes = [e for e in events if e.type == "request.status.changed"]
@@ -269,7 +269,7 @@ async def test_requests_updated_after_synthesises_update_ids(
     }
     assert (await poller.poll_updates(body)).status_changes == 1  # a new (time, status): a new update
     changes = await read_events(
-        kafka_bootstrap, o311_topics.request_events, request_id=number, types=("request.status.changed",)
+        kafka_bootstrap, o311_topics, request_id=number, types=("request.status.changed",)
     )
     assert [(c.payload.status, c.payload.public_note) for c in changes] == [
         ("closed", "Filled"),
@@ -354,7 +354,7 @@ async def test_import_brings_in_back_end_requests_once_and_never_our_own(
         )
         rows = await cur.fetchall()
     assert [r[0] for r in rows] == ["9001", "9002"]
-    hole = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=rows[0][1])
+    hole = await read_events(kafka_bootstrap, o311_topics, request_id=rows[0][1])
     assert [e.type for e in hole] == [
         RequestImported.event_type,
         ServiceRequestSubmitted.event_type,
@@ -363,7 +363,7 @@ async def test_import_brings_in_back_end_requests_once_and_never_our_own(
     assert hole[1].payload.service_code == "POTHOLE"  # RT-9 mapped back through service_code_map
     assert hole[1].source == f"backend:{body.body_id}" and hole[1].actor.kind == "system"
     assert hole[1].occurred_at == datetime(2026, 11, 22, 8, tzinfo=UTC)
-    tree = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=rows[1][1])
+    tree = await read_events(kafka_bootstrap, o311_topics, request_id=rows[1][1])
     assert tree[1].payload.service_code == "TREE" and tree[1].payload.location.address_string == "2 Oak Ave"
     assert tree[-1].type == "request.status.changed" and tree[-1].payload.status == "closed"
 
@@ -430,6 +430,6 @@ async def test_requests_window_reads_the_last_90_days_by_creation_date(
     span = wire_dates(query["end_date"]) - wire_dates(query["start_date"])
     assert span.days == 90 and "updated_after" not in query
     [change] = await read_events(
-        kafka_bootstrap, o311_topics.request_events, request_id=number, types=("request.status.changed",)
+        kafka_bootstrap, o311_topics, request_id=number, types=("request.status.changed",)
     )
     assert change.payload.status == "closed" and change.payload.external_status_code == "done"

@@ -190,7 +190,7 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
     assert first.status_changes == 1
     second = await poller.poll_updates(body)
     assert second.applied == 0 and second.status_changes == 0
-    events = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=ours)
+    events = await read_events(kafka_bootstrap, o311_topics, request_id=ours)
     received = [e for e in events if e.type == BackendUpdateReceived.event_type]
     changed = [e for e in events if e.type == "request.status.changed"]
     assert [r.payload.backend_status for r in received if r.payload.backend_status != "open"] == [
@@ -233,15 +233,13 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
 
     imported = [
         e
-        for e in await read_events(
-            kafka_bootstrap, o311_topics.request_events, types=(RequestImported.event_type,)
-        )
+        for e in await read_events(kafka_bootstrap, o311_topics, types=(RequestImported.event_type,))
         if e.payload.body_id == body_id
     ]
     assert [e.payload.external_id for e in imported] == [direct]
     submitted = await read_events(
         kafka_bootstrap,
-        o311_topics.request_events,
+        o311_topics,
         request_id=imported[0].request_id,
         types=(ServiceRequestSubmitted.event_type,),
     )

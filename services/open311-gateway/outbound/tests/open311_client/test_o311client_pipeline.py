@@ -89,7 +89,7 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
         async def assigned(number: str):
             events = await read_events(
                 kafka_bootstrap,
-                o311_topics.request_events,
+                o311_topics,
                 request_id=number,
                 types=(ExternalReferenceAssigned.event_type,),
             )
@@ -99,7 +99,7 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
         assert ref.payload.body_id == "public-works" and ref.payload.external_id.isdigit()
         sent = await read_events(
             kafka_bootstrap,
-            o311_topics.request_events,
+            o311_topics,
             request_id=realtime,
             types=(SentToBackend.event_type,),
         )
@@ -142,7 +142,7 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
         assert report.status_changes == 1
         [change] = await read_events(
             kafka_bootstrap,
-            o311_topics.request_events,
+            o311_topics,
             request_id=realtime,
             types=("request.status.changed",),
         )

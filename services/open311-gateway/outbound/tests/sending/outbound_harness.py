@@ -30,7 +30,6 @@ from civicloop_events import (
     Location,
     ServiceDefined,
     ServiceRequestSubmitted,
-    decode_event,
 )
 from civicloop_events.consumer import wait_until_applied
 from civicloop_events.payloads import BodyDefined, Open311Connection, SendMethod
@@ -42,9 +41,8 @@ from civicloop_outbound import database
 from civicloop_outbound.entrypoints.http import create_app
 from civicloop_outbound.settings import OutboundSettings
 from civicloop_testing import create_database, drop_database, make_topics
-from civicloop_testing import read_all_records as read_all
 from civicloop_testing.asgi import serving
-from civicloop_testing.events import config_event, request_event
+from civicloop_testing.events import config_event, read_all_events, request_event
 from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
 from civicloop_testing.processes import free_port
@@ -254,12 +252,9 @@ class OutboundWorld:
         await eventually(queued, what=f"{count} item(s) queued")
 
     async def events(self) -> list[Event[Any]]:
-        return [
-            decode_event(r.value)
-            for r in await read_all(
-                self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions
-            )
-        ]
+        return await read_all_events(
+            self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions
+        )
 
     async def events_of(self, request_id: str, type_: str | None = None) -> list[Event[Any]]:
         return [

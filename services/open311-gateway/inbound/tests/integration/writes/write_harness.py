@@ -17,7 +17,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiokafka.structs import ConsumerRecord
-from civicloop_events import Event, ServiceDefined, decode_event
+from civicloop_events import Event, ServiceDefined
 from civicloop_events.consumer import wait_until_applied
 from civicloop_events.payloads import (
     PartnerAuthorised,
@@ -33,7 +33,7 @@ from civicloop_gateway.settings import GatewaySettings
 from civicloop_testing import create_database, drop_database, make_topics
 from civicloop_testing import read_all_records as read_all
 from civicloop_testing.asgi import serving
-from civicloop_testing.events import config_event, publish_events
+from civicloop_testing.events import config_event, publish_events, read_all_events
 from civicloop_testing.run_settings import cli_env, run_settings
 from civicloop_testing.streetlight import STREETLIGHT_ATTRIBUTES, streetlight_form
 from defusedxml import ElementTree
@@ -106,7 +106,9 @@ class WriteGateway:
         return await read_all(self.settings.kafka_bootstrap, self.topics.jurisdiction_config, 1)
 
     async def events_of(self, request_id: str) -> list[Event[Any]]:
-        events = [decode_event(r.value) for r in await self.request_records()]
+        events = await read_all_events(
+            self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions
+        )
         return [e for e in events if e.request_id == request_id]
 
     async def row(self, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
