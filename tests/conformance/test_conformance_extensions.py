@@ -11,8 +11,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from civicloop_events import Actor, CommentAdded, Event, StatusChanged
+from civicloop_events import CommentAdded, StatusChanged
 from civicloop_events.payloads import CommentVisibility, RequestStatus
+from civicloop_testing.events import agent_event
 from civicloop_testing.open311_reading import UPDATE_FIELDS, read
 from civicloop_testing.polling import eventually
 from civicloop_testing.streetlight import unique
@@ -446,17 +447,11 @@ async def test_SR_10_comments_closure_and_reopening_as_updates(gateway, fmt):
         now - timedelta(seconds=30),
         now - timedelta(seconds=10),
     )
-    agent = Actor(kind="agent", id="agent-5")
 
     async def publish(payload, when):
         return await gateway.publish_request_event(
-            Event.create(
-                payload,
-                request_id=number,
-                jurisdiction_id=SPRINGFIELD,
-                actor=agent,
-                source="agent",
-                occurred_at=when,
+            agent_event(
+                payload, request_id=number, agent="agent-5", jurisdiction_id=SPRINGFIELD, occurred_at=when
             )
         )
 

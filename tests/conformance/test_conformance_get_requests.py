@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from civicloop_events import Actor, Event
 from civicloop_events.payloads import ServiceRequestSubmittedV1
 from civicloop_open311.documents import REQUEST_FIELDS
 from civicloop_places import public_place
+from civicloop_testing.events import request_event
 from civicloop_testing.open311_reading import CONTENT_TYPES, leaf_text, xml_root
 from civicloop_testing.polling import eventually
 from civicloop_testing.streetlight import unique
@@ -19,6 +19,7 @@ from conformance_harness import (
     NOW,
     OGDENVILLE,
     POTHOLE,
+    RESIDENT,
     SHELBYVILLE,
     SPRINGFIELD,
     STREETLIGHT,
@@ -348,7 +349,7 @@ async def test_SR_17_a_request_written_in_an_older_event_version_is_served(gatew
     """SR-15..SR-17, SR-20: a submission the log holds in its historical v1 shape (flat lat/long, one media_url) is
     served with every field, as the current shape is."""
     number_ = new_number()
-    event = Event.create(
+    event = request_event(
         ServiceRequestSubmittedV1(
             service_code=POTHOLE,
             description=unique("From the v1 days"),
@@ -358,9 +359,9 @@ async def test_SR_17_a_request_written_in_an_older_event_version_is_served(gatew
             media_url="https://img.example.org/v1.jpg",
         ),
         request_id=number_,
-        jurisdiction_id=SPRINGFIELD,
-        actor=Actor(kind="resident"),
+        actor=RESIDENT,
         source="web",
+        jurisdiction_id=SPRINGFIELD,
         occurred_at=NOW - timedelta(days=3),
     )
     await gateway.publish_request_event(event)

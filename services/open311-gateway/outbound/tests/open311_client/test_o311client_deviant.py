@@ -82,6 +82,15 @@ async def test_errors_are_sorted_into_permanent_and_temporary(deviant, o311_pool
         await sender.send(unreachable, outbound_item(new_request_number(), "POTHOLE"))
 
 
+async def referenced(pool: Any, url: str, external_id: str, **connection: Any) -> tuple[BodyRecord, str]:
+    """A body of its own on the deviant server, and a request of ours that its back-end knows as `external_id`."""
+    body = await defined(pool, url, **connection)
+    number = new_request_number()
+    async with pool.connection() as conn:
+        await remember_reference(conn, JURISDICTION, body.body_id, external_id, number)
+    return body, number
+
+
 async def _batch_sent(deviant, pool, http, *, token_delay_s: float):
     """A batch report sent to the deviant server, which answers with a token that resolves after `token_delay_s`;
     the body, the request number and what the sender made of the answer."""
@@ -167,10 +176,7 @@ async def test_updates_feed_maps_statuses_and_dedupes_across_polls(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     state, url = deviant
-    body = await defined(o311_pool, url)
-    number = new_request_number()
-    async with o311_pool.connection() as conn:
-        await remember_reference(conn, JURISDICTION, body.body_id, "77", number)
+    body, number = await referenced(o311_pool, url, "77")
     now = datetime.now(UTC)
     state.updates = [
         # a back-end code the body maps (crew_assigned -> in_progress), with an offset without minutes
@@ -241,10 +247,9 @@ async def test_requests_updated_after_synthesises_update_ids(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     state, url = deviant
-    body = await defined(o311_pool, url, updates_method="requests_updated_after", format="json")
-    number = new_request_number()
-    async with o311_pool.connection() as conn:
-        await remember_reference(conn, JURISDICTION, body.body_id, "5005", number)
+    body, number = await referenced(
+        o311_pool, url, "5005", updates_method="requests_updated_after", format="json"
+    )
     state.requests = [
         {
             "service_request_id": 5005,
@@ -411,10 +416,7 @@ async def test_requests_window_reads_the_last_90_days_by_creation_date(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     state, url = deviant
-    body = await defined(o311_pool, url, updates_method="requests_window", format="json")
-    number = new_request_number()
-    async with o311_pool.connection() as conn:
-        await remember_reference(conn, JURISDICTION, body.body_id, "W-1", number)
+    body, number = await referenced(o311_pool, url, "W-1", updates_method="requests_window", format="json")
     state.requests = [
         {
             "service_request_id": "W-1",
