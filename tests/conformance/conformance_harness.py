@@ -1,4 +1,5 @@
-"""The conformance suite's world: two cities' catalogues, partners, requests made long ago, and the gateway app.
+"""The conformance suite's world: two cities' catalogues (`civicloop_testing.open311_catalogue`), partners, requests
+made long ago, and the gateway app.
 
 Shared by `conftest.py` (the session's gateway) and the test modules; named uniquely so that it never collides with
 another directory's `conftest` when the whole repository's tests run together.
@@ -18,12 +19,8 @@ from urllib.parse import urlencode
 import httpx
 from civicloop_events import Actor, Event, Location, ServiceDefined, ServiceRequestSubmitted, request_numbers
 from civicloop_events.payloads import (
-    AttributeDatatype,
-    AttributeValue,
     PartnerAuthorised,
     PartnerKeyRevoked,
-    ServiceAttribute,
-    ServiceType,
 )
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.topics import Topics
@@ -32,130 +29,13 @@ from civicloop_gateway.entrypoints.http import create_app
 from civicloop_gateway.settings import GatewaySettings
 from civicloop_testing.asgi import serving
 from civicloop_testing.events import config_event, publish_events, request_event
+from civicloop_testing.open311_catalogue import POTHOLE, SPRINGFIELD, STREETLIGHT, catalogue, streetlight_form
 from civicloop_testing.run_settings import run_settings
-from civicloop_testing.streetlight import STREETLIGHT_ATTRIBUTES, streetlight_form
 from typer.testing import CliRunner
 
-# Two cities, named as G-60 suggests (the website root without www), and a third used only for the volume test.
-SPRINGFIELD = "springfield.example.gov"
-SHELBYVILLE = "shelbyville.example.gov"
+# A third city, used only for the volume test.
 OGDENVILLE = "ogdenville.example.gov"
 RESIDENT = Actor(kind="resident")
-
-STREETLIGHT = "STREETLIGHT-01"  # realtime, every datatype
-POTHOLE = "POTHOLE"  # realtime, no attributes (metadata=false)
-BULKY = "BULKY_PICKUP"  # batch
-GRAFFITI = "GRAFFITI"  # blackbox
-TREE = "parks.tree"  # Shelbyville only; a dot in the code (G-03: the format is split off at the LAST dot)
-RETIRED = "SNOW_PLOUGH"  # Springfield, withdrawn (active=false)
-SPRINGFIELD_CODES = {STREETLIGHT, POTHOLE, BULKY, GRAFFITI}
-SHELBYVILLE_CODES = {POTHOLE, TREE}
-
-
-def catalogue() -> list[tuple[str, ServiceDefined]]:
-    return [
-        (
-            SPRINGFIELD,
-            ServiceDefined(
-                service_code=STREETLIGHT,
-                service_name="Streetlight out",
-                group="streets",
-                description="A streetlight that is out, flickering or on during the day.",
-                keywords=["lamp", "light", "dark street"],
-                type=ServiceType.realtime,
-                attributes=STREETLIGHT_ATTRIBUTES,
-            ),
-        ),
-        (
-            SPRINGFIELD,
-            ServiceDefined(
-                service_code=POTHOLE,
-                service_name="Pothole",
-                group="streets",
-                description="A hole in the road surface.",
-                keywords=["road", "hole"],
-                type=ServiceType.realtime,
-            ),
-        ),
-        (
-            SPRINGFIELD,
-            ServiceDefined(
-                service_code=BULKY,
-                service_name="Bulky item pickup",
-                group="sanitation",
-                description="Schedule a pickup of furniture or appliances.",
-                keywords=["sofa", "fridge"],
-                type=ServiceType.batch,
-            ),
-        ),
-        (
-            SPRINGFIELD,
-            ServiceDefined(
-                service_code=GRAFFITI,
-                service_name="Graffiti removal",
-                group="",
-                description="",
-                type=ServiceType.blackbox,
-            ),
-        ),
-        (
-            SHELBYVILLE,
-            ServiceDefined(
-                service_code=POTHOLE,
-                service_name="Road damage",
-                group="roads",
-                description="Shelbyville's roads.",
-                type=ServiceType.realtime,
-            ),
-        ),
-        (
-            SHELBYVILLE,
-            ServiceDefined(
-                service_code=TREE,
-                service_name="Fallen tree",
-                group="parks",
-                type=ServiceType.realtime,
-                # Orders as an older catalogue tool wrote them: one missing (0) and one used twice (SD-08, SD-15).
-                attributes=[
-                    ServiceAttribute(
-                        code="BLOCKING",
-                        datatype=AttributeDatatype.singlevaluelist,
-                        required=True,
-                        order=1,
-                        description="Is the tree blocking the road?",
-                        values=[AttributeValue(key="yes", name="Yes"), AttributeValue(key="no", name="No")],
-                    ),
-                    ServiceAttribute(
-                        code="SPECIES", datatype=AttributeDatatype.string, description="Species"
-                    ),
-                    ServiceAttribute(
-                        code="GIRTH_CM",
-                        datatype=AttributeDatatype.number,
-                        order=1,
-                        description="Trunk girth in centimetres",
-                    ),
-                    # PR-04: codes may hold spaces and punctuation (`attribute[What is this?]`).
-                    ServiceAttribute(
-                        code="Is it leaning?",
-                        datatype=AttributeDatatype.singlevaluelist,
-                        order=3,
-                        description="Is the tree leaning over something?",
-                        values=[AttributeValue(key="yes", name="Yes"), AttributeValue(key="no", name="No")],
-                    ),
-                ],
-            ),
-        ),
-        (
-            SPRINGFIELD,
-            ServiceDefined(
-                service_code=RETIRED,
-                service_name="Snow plough request",
-                description="Withdrawn service.",
-                type=ServiceType.realtime,
-                active=False,
-            ),
-        ),
-    ]
 
 
 def partner_key() -> tuple[str, str]:
@@ -238,9 +118,7 @@ def _params(params: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def streetlight_fields(**overrides: Any) -> dict[str, Any]:
-    return streetlight_form(
-        STREETLIGHT, **{"address_string": "742 Evergreen Terrace, Springfield", **overrides}
-    )
+    return streetlight_form(**{"address_string": "742 Evergreen Terrace, Springfield", **overrides})
 
 
 def historic_submission(

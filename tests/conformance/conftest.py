@@ -21,6 +21,7 @@ from civicloop_events.topics import Topics
 from civicloop_testing import create_database, drop_database, make_topics
 from civicloop_testing.events import agent_event, request_event
 from civicloop_testing.lifecycle import started
+from civicloop_testing.open311_catalogue import POTHOLE, SHELBYVILLE, SPRINGFIELD
 from civicloop_testing.polling import eventually
 from conformance_harness import (
     BULK,
@@ -28,10 +29,7 @@ from conformance_harness import (
     HISTORY,
     NOW,
     OGDENVILLE,
-    POTHOLE,
     RESIDENT,
-    SHELBYVILLE,
-    SPRINGFIELD,
     Gateway,
     Partner,
     catalogue_served,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from civicloop_testing.open311_catalogue import SPRINGFIELD
 from civicloop_testing.open311_reading import read
-from conformance_harness import SPRINGFIELD
 from conformance_wire import W3C
 
 pytestmark = pytest.mark.integration

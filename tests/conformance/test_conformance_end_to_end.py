@@ -19,10 +19,10 @@ from civicloop_events.payloads import RequestStatus, ServiceRequestSubmitted
 from civicloop_events.topics import Topics
 from civicloop_testing import read_all_records
 from civicloop_testing.events import agent_event
+from civicloop_testing.open311_catalogue import SPRINGFIELD, unique
 from civicloop_testing.open311_reading import read
 from civicloop_testing.polling import eventually
-from civicloop_testing.streetlight import unique
-from conformance_harness import SPRINGFIELD, streetlight_fields
+from conformance_harness import streetlight_fields
 from conformance_wire import requests_of
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,10 @@ import pytest
 from civicloop_events import CommentAdded, StatusChanged
 from civicloop_events.payloads import CommentVisibility, RequestStatus
 from civicloop_testing.events import agent_event
+from civicloop_testing.open311_catalogue import SPRINGFIELD, unique
 from civicloop_testing.open311_reading import UPDATE_FIELDS, read
 from civicloop_testing.polling import eventually
-from civicloop_testing.streetlight import unique
-from conformance_harness import CLOSED_AT, HISTORY, NOW, OGDENVILLE, SPRINGFIELD, streetlight_fields
+from conformance_harness import CLOSED_AT, HISTORY, NOW, OGDENVILLE, streetlight_fields
 from conformance_wire import W3C, check_request_object, error_text, errors_of, requests_of, string_id
 
 pytestmark = pytest.mark.integration

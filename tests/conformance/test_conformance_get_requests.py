@@ -9,23 +9,10 @@ from civicloop_events.payloads import ServiceRequestSubmittedV1
 from civicloop_open311.documents import REQUEST_FIELDS
 from civicloop_places import public_place
 from civicloop_testing.events import request_event
+from civicloop_testing.open311_catalogue import BULKY, POTHOLE, SHELBYVILLE, SPRINGFIELD, STREETLIGHT, unique
 from civicloop_testing.open311_reading import CONTENT_TYPES, leaf_text, xml_root
 from civicloop_testing.polling import eventually
-from civicloop_testing.streetlight import unique
-from conformance_harness import (
-    BULKY,
-    CLOSED_AT,
-    HISTORY,
-    NOW,
-    OGDENVILLE,
-    POTHOLE,
-    RESIDENT,
-    SHELBYVILLE,
-    SPRINGFIELD,
-    STREETLIGHT,
-    new_number,
-    streetlight_fields,
-)
+from conformance_harness import CLOSED_AT, HISTORY, NOW, OGDENVILLE, RESIDENT, new_number, streetlight_fields
 from conformance_wire import check_request_object, error_text, errors_of, number, requests_of, string_id
 
 pytestmark = pytest.mark.integration

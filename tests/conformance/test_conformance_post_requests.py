@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from civicloop_testing.polling import eventually
-from civicloop_testing.streetlight import unique
-from conformance_harness import (
+from civicloop_testing.open311_catalogue import (
     BULKY,
     GRAFFITI,
     POTHOLE,
@@ -15,8 +13,10 @@ from conformance_harness import (
     SPRINGFIELD,
     STREETLIGHT,
     TREE,
-    streetlight_fields,
+    unique,
 )
+from civicloop_testing.polling import eventually
+from conformance_harness import streetlight_fields
 from conformance_wire import error_text, errors_of, requests_of, string_id
 
 pytestmark = pytest.mark.integration

@@ -13,10 +13,10 @@ from civicloop_events import Actor
 from civicloop_events.payloads import LocationMethod, LocationResolved
 from civicloop_places import block_address, public_place
 from civicloop_testing.events import request_event
+from civicloop_testing.open311_catalogue import BULKY, POTHOLE, SPRINGFIELD, unique
 from civicloop_testing.open311_reading import read
 from civicloop_testing.polling import eventually
-from civicloop_testing.streetlight import unique
-from conformance_harness import BULKY, POTHOLE, SPRINGFIELD, streetlight_fields
+from conformance_harness import streetlight_fields
 from conformance_wire import check_request_object, number, requests_of, string_id
 
 pytestmark = pytest.mark.integration

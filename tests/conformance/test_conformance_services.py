@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from civicloop_testing.open311_reading import ATTRIBUTE_FIELDS, SERVICE_FIELDS, leaf_text, read, xml_root
-from civicloop_testing.streetlight import STREETLIGHT_ATTRIBUTES
-from conformance_harness import (
+from civicloop_testing.open311_catalogue import (
     BULKY,
     GRAFFITI,
     POTHOLE,
@@ -14,9 +12,11 @@ from conformance_harness import (
     SPRINGFIELD,
     SPRINGFIELD_CODES,
     STREETLIGHT,
+    STREETLIGHT_ATTRIBUTES,
     TREE,
     catalogue,
 )
+from civicloop_testing.open311_reading import ATTRIBUTE_FIELDS, SERVICE_FIELDS, leaf_text, read, xml_root
 from conformance_wire import boolean, errors_of, string_id
 
 pytestmark = pytest.mark.integration

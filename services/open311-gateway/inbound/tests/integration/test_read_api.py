@@ -30,8 +30,8 @@ from civicloop_places import public_place
 from civicloop_testing import make_topics
 from civicloop_testing.events import config_event, request_event
 from civicloop_testing.lifecycle import started
+from civicloop_testing.open311_catalogue import STREETLIGHT_ATTRIBUTES
 from civicloop_testing.open311_reading import FORMATS, SERVICE_FIELDS, UPDATE_FIELDS, leaf_text, read
-from civicloop_testing.streetlight import STREETLIGHT_ATTRIBUTES
 from lxml import etree
 from read_harness import (
     AGENT,

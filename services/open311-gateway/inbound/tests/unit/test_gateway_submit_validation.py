@@ -13,7 +13,7 @@ from civicloop_gateway.domain.submit_validation import (
     require_service_code,
 )
 from civicloop_open311.forms import OpenForm
-from civicloop_testing.streetlight import STREETLIGHT_ATTRIBUTES
+from civicloop_testing.open311_catalogue import STREETLIGHT_ATTRIBUTES
 
 SERVICE = ServiceEntry(
     jurisdiction_id="springfield.example.gov",

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 from civicloop_gateway.entrypoints.sweep import sweep_once
-from civicloop_testing.streetlight import unique
-from write_harness import BULKY, CITY, WriteGateway, answers, streetlight
+from civicloop_testing.open311_catalogue import BULKY, streetlight_form, unique
+from write_harness import CITY, WriteGateway, answers
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ async def test_a_pending_batch_submission_is_swept_once_and_its_token_resolves(
 
 
 async def test_a_pending_update_is_swept_once(write_gw: WriteGateway) -> None:
-    fields = {**streetlight(), "description": unique("Dark lamp")}
+    fields = {**streetlight_form(), "description": unique("Dark lamp")}
     number = answers(await write_gw.submit("json", **fields), "json")[0]["service_request_id"]
     update = {
         "api_key": write_gw.partner.key,

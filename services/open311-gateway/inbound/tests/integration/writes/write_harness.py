@@ -17,12 +17,11 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiokafka.structs import ConsumerRecord
-from civicloop_events import Event, ServiceDefined
+from civicloop_events import Event
 from civicloop_events.consumer import wait_until_applied
 from civicloop_events.payloads import (
     PartnerAuthorised,
     PartnerKeyRevoked,
-    ServiceType,
 )
 from civicloop_events.payloads.base import EventPayload
 from civicloop_events.topics import Topics
@@ -34,36 +33,14 @@ from civicloop_testing import create_database, drop_database, make_topics
 from civicloop_testing import read_all_records as read_all
 from civicloop_testing.asgi import serving
 from civicloop_testing.events import config_event, publish_events, read_all_events
+from civicloop_testing.open311_catalogue import SHELBYVILLE, SPRINGFIELD, catalogue
 from civicloop_testing.run_settings import cli_env, run_settings
-from civicloop_testing.streetlight import STREETLIGHT_ATTRIBUTES, streetlight_form
 from defusedxml import ElementTree
 from psycopg_pool import AsyncConnectionPool
 
-CITY = "springfield.example.gov"
-OTHER_CITY = "shelbyville.example.gov"
+# The city of the partners (all but `foreign`), and the other city (`foreign`'s alone).
+CITY, OTHER_CITY = SPRINGFIELD, SHELBYVILLE
 ADMIN_TOKEN = "admin-token-for-write-tests-0123456789"
-
-STREETLIGHT = "STREETLIGHT"  # realtime, a question of every datatype
-POTHOLE = "POTHOLE"  # realtime, no questions
-BULKY = "BULKY"  # batch
-GRAFFITI = "GRAFFITI"  # blackbox
-
-CATALOGUE = [
-    (
-        CITY,
-        ServiceDefined(
-            service_code=STREETLIGHT,
-            service_name="Streetlight out",
-            group="streets",
-            type=ServiceType.realtime,
-            attributes=STREETLIGHT_ATTRIBUTES,
-        ),
-    ),
-    (CITY, ServiceDefined(service_code=POTHOLE, service_name="Pothole", type=ServiceType.realtime)),
-    (CITY, ServiceDefined(service_code=BULKY, service_name="Bulky item pickup", type=ServiceType.batch)),
-    (CITY, ServiceDefined(service_code=GRAFFITI, service_name="Graffiti removal", type=ServiceType.blackbox)),
-    (OTHER_CITY, ServiceDefined(service_code=POTHOLE, service_name="Road damage")),
-]
 
 
 @dataclass
@@ -141,10 +118,6 @@ def as_form(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
     return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
 
 
-def streetlight(**overrides: Any) -> dict[str, Any]:
-    return streetlight_form(STREETLIGHT, **overrides)
-
-
 async def _configure(
     settings: GatewaySettings,
     pool: AsyncConnectionPool,
@@ -164,7 +137,7 @@ async def _configure(
         for j, p in partners
     ]
     payloads.append((CITY, PartnerKeyRevoked(client_id=revoked.client_id, key_id=revoked.issued.key_id)))
-    payloads += CATALOGUE
+    payloads += catalogue()
     events = [config_event(payload, jurisdiction_id=j, admin="write-tests") for j, payload in payloads]
     *_, position = await publish_events(
         settings.kafka_bootstrap, settings.topics.jurisdiction_config, events, client_id="write-tests"
