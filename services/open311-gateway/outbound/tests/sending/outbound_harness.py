@@ -202,6 +202,12 @@ class OutboundWorld:
             assert applied, f"{consumer} did not apply the configuration"
         return position
 
+    async def new_city(self, name: str, *payloads: EventPayload) -> str:
+        """A jurisdiction of the test's own, configured with `payloads` (folded before this returns)."""
+        city = unique_jurisdiction(name)
+        await self.configure(city, *payloads)
+        return city
+
     async def submit(
         self,
         jurisdiction: str,

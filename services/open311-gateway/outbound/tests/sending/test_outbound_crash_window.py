@@ -16,7 +16,6 @@ from outbound_harness import (
     WebhookReceiver,
     by_open311,
     service,
-    unique_jurisdiction,
 )
 
 pytestmark = pytest.mark.integration
@@ -26,11 +25,10 @@ async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(
     outbound_world: OutboundWorld,
 ) -> None:
     w = outbound_world
-    city = unique_jurisdiction("crash")
     async with started(WebhookReceiver()) as receiver:
         # An open311-method body (no sender for it in the app) reached by the webhook sender of this test's loops.
-        await w.configure(
-            city,
+        city = await w.new_city(
+            "crash",
             service("POTHOLE", "Pothole"),
             by_open311(
                 "roads",

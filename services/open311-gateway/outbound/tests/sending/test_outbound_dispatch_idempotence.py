@@ -9,15 +9,14 @@ import pytest
 from civicloop_events import Location, ServiceRequestSubmitted
 from civicloop_events.payloads import BodyPaused
 from civicloop_outbound.service_layer.dispatcher import Dispatcher, derived_event_id
-from outbound_harness import OutboundWorld, roads_by_email, service, unique_jurisdiction
+from outbound_harness import OutboundWorld, roads_by_email, service
 
 pytestmark = pytest.mark.integration
 
 
 async def test_a_republished_event_and_a_retried_handler_enqueue_once(outbound_world: OutboundWorld) -> None:
     w = outbound_world
-    city = unique_jurisdiction("idem")
-    await w.configure(city, service("POTHOLE", "Pothole"), roads_by_email())
+    city = await w.new_city("idem", service("POTHOLE", "Pothole"), roads_by_email())
     # The body is paused so the rows stay queued while we look at them.
     await w.configure(city, BodyPaused(body_id="roads", reason="test"))
     submitted = await w.publish_request(

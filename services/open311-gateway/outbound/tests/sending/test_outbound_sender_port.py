@@ -16,7 +16,7 @@ from civicloop_outbound.domain.ports import BodyRecord, OutboundItem, Sender, Se
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
 from civicloop_runtime.vault import ResidentKeyVault
 from civicloop_testing.polling import eventually
-from outbound_harness import OutboundWorld, by_open311, service, unique_jurisdiction
+from outbound_harness import OutboundWorld, by_open311, service
 
 pytestmark = pytest.mark.integration
 
@@ -53,9 +53,8 @@ async def test_contact_only_when_allowed_and_retries_keep_the_delivery_id(
     outbound_world: OutboundWorld, include_contact: bool
 ) -> None:
     w = outbound_world
-    city = unique_jurisdiction("port")
-    await w.configure(
-        city,
+    city = await w.new_city(
+        "port",
         service("BULKY", "Bulky item"),
         by_open311("sanitation", "Sanitation", "BULKY"),
     )
