@@ -1,4 +1,4 @@
-"""Envelopes as tests write them, and publishing them to the real broker in one call."""
+"""Envelopes as tests write them, publishing them to the real broker in one call, and reading a topic back."""
 
 from __future__ import annotations
 

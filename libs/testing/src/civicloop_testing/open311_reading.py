@@ -4,7 +4,8 @@ neutral tree for both formats.
 `read(response, fmt)` checks G-10 (UTF-8 and the XML declaration), G-11 (content types), G-20 (no namespaces or
 attributes) and G-21/G-22 (container and child names) and returns the Spark tree (G-30): the root dropped,
 containers as lists, leaves as text (XML) or JSON values. `leaf_text` turns a JSON tree into the text an XML client
-would read, so that the two formats of one resource can be compared field by field.
+would read, so that the two formats of one resource can be compared field by field. The field lists are the fields
+every object of its kind carries, empty ones included.
 """
 
 from __future__ import annotations
