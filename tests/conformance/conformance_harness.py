@@ -1,4 +1,5 @@
-"""The conformance suite's world: two cities' catalogues, partners, requests made long ago, and the gateway app.
+"""The conformance suite's world: two cities' catalogues (`civicloop_testing.open311_catalogue`), partners, requests
+made long ago, and the gateway app.
 
 Shared by `conftest.py` (the session's gateway) and the test modules; named uniquely so that it never collides with
 another directory's `conftest` when the whole repository's tests run together.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,204 +17,25 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from asgi_lifespan import LifespanManager
 from civicloop_events import Actor, Event, Location, ServiceDefined, ServiceRequestSubmitted, request_numbers
 from civicloop_events.payloads import (
-    AttributeDatatype,
-    AttributeValue,
     PartnerAuthorised,
     PartnerKeyRevoked,
-    ServiceAttribute,
-    ServiceType,
 )
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.topics import Topics
 from civicloop_gateway.entrypoints.cli import app as cli
 from civicloop_gateway.entrypoints.http import create_app
 from civicloop_gateway.settings import GatewaySettings
-from civicloop_testing.events import config_event, publish_events
+from civicloop_testing.asgi import serving
+from civicloop_testing.events import config_event, publish_events, request_event
+from civicloop_testing.open311_catalogue import POTHOLE, SPRINGFIELD, STREETLIGHT, catalogue, streetlight_form
+from civicloop_testing.run_settings import run_settings
 from typer.testing import CliRunner
 
-# Two cities, named as G-60 suggests (the website root without www), and a third used only for the volume test.
-SPRINGFIELD = "springfield.example.gov"
-SHELBYVILLE = "shelbyville.example.gov"
+# A third city, used only for the volume test.
 OGDENVILLE = "ogdenville.example.gov"
-
-STREETLIGHT = "STREETLIGHT-01"  # realtime, every datatype
-POTHOLE = "POTHOLE"  # realtime, no attributes (metadata=false)
-BULKY = "BULKY_PICKUP"  # batch
-GRAFFITI = "GRAFFITI"  # blackbox
-TREE = "parks.tree"  # Shelbyville only; a dot in the code (G-03: the format is split off at the LAST dot)
-RETIRED = "SNOW_PLOUGH"  # Springfield, withdrawn (active=false)
-SPRINGFIELD_CODES = {STREETLIGHT, POTHOLE, BULKY, GRAFFITI}
-SHELBYVILLE_CODES = {POTHOLE, TREE}
-
-LAMP_STATES = [
-    AttributeValue(key="out", name="Completely out"),
-    AttributeValue(key="flicker", name="Flickering"),
-    AttributeValue(key="day", name="On during the day"),
-]
-HAZARDS = [
-    AttributeValue(key="wires", name="Exposed wires"),
-    AttributeValue(key="glass", name="Broken glass"),
-    AttributeValue(key="leaning", name="Pole leaning"),
-]
-STREETLIGHT_ATTRIBUTES = [
-    ServiceAttribute(
-        code="POLE_ID",
-        datatype=AttributeDatatype.string,
-        required=True,
-        order=1,
-        description="The number on the pole's metal tag",
-        datatype_description="e.g. SL-10442",
-    ),
-    ServiceAttribute(
-        code="LAMP_STATE",
-        datatype=AttributeDatatype.singlevaluelist,
-        required=True,
-        order=2,
-        description="What is the lamp doing?",
-        values=LAMP_STATES,
-    ),
-    ServiceAttribute(
-        code="HAZARDS",
-        datatype=AttributeDatatype.multivaluelist,
-        order=3,
-        description="Any hazards around the pole?",
-        values=HAZARDS,
-    ),
-    ServiceAttribute(
-        code="HEIGHT_M",
-        datatype=AttributeDatatype.number,
-        order=4,
-        description="Approximate height of the pole in metres",
-    ),
-    ServiceAttribute(
-        code="NOTICED_AT",
-        datatype=AttributeDatatype.datetime,
-        order=5,
-        description="When did you first notice it?",
-    ),
-    ServiceAttribute(
-        code="NOTES",
-        datatype=AttributeDatatype.text,
-        order=6,
-        description="Anything else the crew should know",
-    ),
-    ServiceAttribute(
-        code="SAFETY",
-        variable=False,
-        datatype=AttributeDatatype.text,
-        order=7,
-        description="Do not touch fallen wires. Call 911 if a wire is sparking.",
-    ),
-]
-
-
-def catalogue() -> list[tuple[str, ServiceDefined]]:
-    return [
-        (
-            SPRINGFIELD,
-            ServiceDefined(
-                service_code=STREETLIGHT,
-                service_name="Streetlight out",
-                group="streets",
-                description="A streetlight that is out, flickering or on during the day.",
-                keywords=["lamp", "light", "dark street"],
-                type=ServiceType.realtime,
-                attributes=STREETLIGHT_ATTRIBUTES,
-            ),
-        ),
-        (
-            SPRINGFIELD,
-            ServiceDefined(
-                service_code=POTHOLE,
-                service_name="Pothole",
-                group="streets",
-                description="A hole in the road surface.",
-                keywords=["road", "hole"],
-                type=ServiceType.realtime,
-            ),
-        ),
-        (
-            SPRINGFIELD,
-            ServiceDefined(
-                service_code=BULKY,
-                service_name="Bulky item pickup",
-                group="sanitation",
-                description="Schedule a pickup of furniture or appliances.",
-                keywords=["sofa", "fridge"],
-                type=ServiceType.batch,
-            ),
-        ),
-        (
-            SPRINGFIELD,
-            ServiceDefined(
-                service_code=GRAFFITI,
-                service_name="Graffiti removal",
-                group="",
-                description="",
-                type=ServiceType.blackbox,
-            ),
-        ),
-        (
-            SHELBYVILLE,
-            ServiceDefined(
-                service_code=POTHOLE,
-                service_name="Road damage",
-                group="roads",
-                description="Shelbyville's roads.",
-                type=ServiceType.realtime,
-            ),
-        ),
-        (
-            SHELBYVILLE,
-            ServiceDefined(
-                service_code=TREE,
-                service_name="Fallen tree",
-                group="parks",
-                type=ServiceType.realtime,
-                # Orders as an older catalogue tool wrote them: one missing (0) and one used twice (SD-08, SD-15).
-                attributes=[
-                    ServiceAttribute(
-                        code="BLOCKING",
-                        datatype=AttributeDatatype.singlevaluelist,
-                        required=True,
-                        order=1,
-                        description="Is the tree blocking the road?",
-                        values=[AttributeValue(key="yes", name="Yes"), AttributeValue(key="no", name="No")],
-                    ),
-                    ServiceAttribute(
-                        code="SPECIES", datatype=AttributeDatatype.string, description="Species"
-                    ),
-                    ServiceAttribute(
-                        code="GIRTH_CM",
-                        datatype=AttributeDatatype.number,
-                        order=1,
-                        description="Trunk girth in centimetres",
-                    ),
-                    # PR-04: codes may hold spaces and punctuation (`attribute[What is this?]`).
-                    ServiceAttribute(
-                        code="Is it leaning?",
-                        datatype=AttributeDatatype.singlevaluelist,
-                        order=3,
-                        description="Is the tree leaning over something?",
-                        values=[AttributeValue(key="yes", name="Yes"), AttributeValue(key="no", name="No")],
-                    ),
-                ],
-            ),
-        ),
-        (
-            SPRINGFIELD,
-            ServiceDefined(
-                service_code=RETIRED,
-                service_name="Snow plough request",
-                description="Withdrawn service.",
-                type=ServiceType.realtime,
-                active=False,
-            ),
-        ),
-    ]
+RESIDENT = Actor(kind="resident")
 
 
 def partner_key() -> tuple[str, str]:
@@ -296,39 +117,24 @@ def _params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
-def unique(text: str) -> str:
-    """Request content no other test sends (POSTs with the same body are one request, PR-11)."""
-    return f"{text} [{uuid.uuid4().hex[:10]}]"
-
-
 def streetlight_fields(**overrides: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "service_code": STREETLIGHT,
-        "lat": "39.7817",
-        "long": "-89.6501",
-        "address_string": "742 Evergreen Terrace, Springfield",
-        "description": unique("Lamp out at the corner"),
-        "attribute[POLE_ID]": "SL-10442",
-        "attribute[LAMP_STATE]": "out",
-    }
-    fields.update(overrides)
-    return {k: v for k, v in fields.items() if v is not None}
+    return streetlight_form(**{"address_string": "742 Evergreen Terrace, Springfield", **overrides})
 
 
 def historic_submission(
     number: str, jurisdiction_id: str, service_code: str, when: datetime, description: str
 ) -> Event[Any]:
     """A request submitted long ago through another channel (as intake would have published it)."""
-    return Event.create(
+    return request_event(
         ServiceRequestSubmitted(
             service_code=service_code,
             description=description,
             location=Location(lat=39.80, long=-89.64, address_string="1 Main St"),
         ),
         request_id=number,
-        jurisdiction_id=jurisdiction_id,
-        actor=Actor(kind="resident"),
+        actor=RESIDENT,
         source="web",
+        jurisdiction_id=jurisdiction_id,
         occurred_at=when,
     )
 
@@ -377,18 +183,12 @@ async def publish_configuration(
 
 def gateway_settings(dsn: str, topics: Topics, bootstrap: str, **overrides: Any) -> GatewaySettings:
     values: dict[str, Any] = {
-        "env": "test",
-        "pg_dsn": dsn,
-        "kafka_bootstrap": bootstrap,
-        "topic_prefix": topics.prefix,
-        "topic_partitions": topics.partitions,
         "log_level": "WARNING",
         "public_base_url": "http://gateway.test",
         "jurisdictions_mode": "multi",
         "read_your_writes_timeout_s": 5.0,
     }
-    values.update(overrides)
-    return GatewaySettings(**values)
+    return run_settings(GatewaySettings, dsn, bootstrap, topics, **{**values, **overrides})
 
 
 def run_migrations(dsn: str) -> None:
@@ -400,12 +200,8 @@ def run_migrations(dsn: str) -> None:
 @asynccontextmanager
 async def running_gateway(settings: GatewaySettings) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
     app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway.test/open311/v2/", timeout=30
-        ) as client:
-            yield app, client
+    async with serving(app, "http://gateway.test/open311/v2/", timeout=30) as client:
+        yield app, client
 
 
 async def catalogue_served(client: httpx.AsyncClient) -> bool:

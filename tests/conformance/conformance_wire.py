@@ -1,161 +1,26 @@
-"""Reading Open311 answers as a strict client would: one neutral tree for both formats, and the wire rules checked.
+"""The conformance rules on what a strict client reads: error documents, booleans, numbers, ids, request objects.
 
-`read(response, fmt)` checks what every answer must satisfy (G-10 UTF-8 and the XML declaration, G-11 content
-types, G-20 no namespaces or attributes, G-21/G-22 container and child names) and returns the Spark tree (G-30):
-the root dropped, containers as lists, leaves as text (XML) or JSON values. `leaves_as_text` turns a JSON tree into
-the text an XML client would read, so the two formats of one resource can be compared field by field.
+The reading itself (the wire rules every answer must satisfy, and the Spark tree of both formats) is
+`civicloop_testing.open311_reading`, which the gateway's own read tests share.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 import httpx
+from civicloop_open311.documents import REQUEST_FIELDS
 from civicloop_places import DEFAULT_RESOLUTION, public_place
-from lxml import etree
+from civicloop_testing.open311_reading import read
 
-FORMATS = ("xml", "json")
-
-# G-11 [SPEC]
-CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
 # G-40: seconds precision and a zone, as the conformant reference server emits [ADAPTER Schema.pm rx/datetime]
 W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$")
-# G-10: the root element is preceded by the XML declaration with encoding="UTF-8"
-XML_DECLARATION = re.compile(
-    rb"""^<\?xml\s+version=["']1\.0["']\s+encoding=["']utf-8["']\s*\?>""", re.IGNORECASE
-)
-
 # DESIGN §4: a served address with a number is a block ("2100 block of ..."), never a house number.
 BLOCK_ADDRESS = re.compile(r"^(?:0|\d+00) block of \S")
 
-# G-21: container -> its repeated child
-CONTAINERS = {
-    "services": "service",
-    "service_requests": "request",
-    "errors": "error",
-    "attributes": "attribute",
-    "values": "value",
-    "endpoints": "endpoint",
-    "formats": "format",
-    "service_request_updates": "request_update",
-    "groups": "group",
-    "media_urls": "media_url",
-    "notes": "note",
-    "extensions": "extension",
-}
-
-SERVICE_FIELDS = (
-    "service_code",
-    "service_name",
-    "description",
-    "metadata",
-    "type",
-    "keywords",
-    "group",
-)  # SL-08
-ATTRIBUTE_FIELDS = (
-    "variable",
-    "code",
-    "datatype",
-    "required",
-    "datatype_description",
-    "order",
-    "description",
-)  # SD-12
-REQUEST_FIELDS = (  # §2.7, SR-20: all 17 on every request
-    "service_request_id",
-    "status",
-    "status_notes",
-    "service_name",
-    "service_code",
-    "description",
-    "agency_responsible",
-    "service_notice",
-    "requested_datetime",
-    "updated_datetime",
-    "expected_datetime",
-    "address",
-    "address_id",
-    "zipcode",
-    "lat",
-    "long",
-    "media_url",
-)
-UPDATE_FIELDS = (
-    "update_id",
-    "service_request_id",
-    "status",
-    "updated_datetime",
-    "description",
-    "media_url",
-)  # FX-01
 REQUEST_DATETIMES = ("requested_datetime", "updated_datetime", "expected_datetime")
 REQUEST_STRING_IDS = ("service_request_id", "service_code", "address_id", "zipcode")  # G-31
-
-# A parser that never fetches, never expands entities and never loads a DTD: our own answers must not need one.
-_SAFE = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_blank_text=True,
-)
-
-
-def _xml_tree(element: etree._Element, *, container_child: str | None = None) -> Any:
-    """Spark: a known container becomes a list of its (checked) children; a leaf its text; else a dict."""
-    assert not element.attrib, f"<{element.tag}> carries XML attributes {dict(element.attrib)} (G-20)"
-    assert isinstance(element.tag, str) and not element.tag.startswith("{"), (
-        f"namespaced element {element.tag} (G-20)"
-    )
-    children = [c for c in element if isinstance(c.tag, str)]
-    child_name = CONTAINERS.get(element.tag) if container_child is None else container_child
-    if child_name is not None and (children or element.tag in CONTAINERS):
-        names = {c.tag for c in children}
-        assert names <= {child_name}, (
-            f"<{element.tag}> holds {sorted(names)}, only <{child_name}> allowed (G-21)"
-        )
-        return [_xml_tree(c) for c in children]
-    if not children:
-        text = element.text or ""
-        return text.strip() if text.strip() else None  # G-23: an empty element is null; SR-22: trim
-    fields: dict[str, Any] = {}
-    for c in children:
-        assert c.tag not in fields, f"<{element.tag}> repeats <{c.tag}> outside a container (G-21)"
-        fields[c.tag] = _xml_tree(c)
-    return fields
-
-
-def parse_xml(body: bytes) -> etree._Element:
-    assert XML_DECLARATION.match(body), f"no XML declaration with encoding utf-8 (G-10): {body[:80]!r}"
-    assert b"<!DOCTYPE" not in body.upper(), "an Open311 document has no DOCTYPE"
-    root = etree.fromstring(body, _SAFE)
-    assert root.nsmap == {} or set(root.nsmap.values()) == {"http://wiki.open311.org/GeoReport_v2"}, (
-        f"foreign namespaces {root.nsmap} (G-20)"
-    )
-    return root
-
-
-def read(response: httpx.Response, fmt: str, *, root: str | None = None) -> Any:
-    """The Spark tree of an answer after the wire checks; `root` is the XML root element it must have (G-21)."""
-    assert response.headers.get("content-type", "").lower().replace(" ", "") == CONTENT_TYPES[fmt].replace(
-        " ", ""
-    ), f"content type {response.headers.get('content-type')!r}, expected {CONTENT_TYPES[fmt]!r} (G-11)"
-    body = response.content
-    body.decode("utf-8")  # G-10: strictly UTF-8
-    if fmt == "json":
-        return json.loads(body)
-    element = parse_xml(body)
-    if root is not None:
-        assert element.tag == root, f"XML root <{element.tag}>, expected <{root}> (G-21)"
-    return _xml_tree(element)
-
-
-def xml_root(response: httpx.Response) -> etree._Element:
-    return parse_xml(response.content)
 
 
 def errors_of(response: httpx.Response, fmt: str, status: int) -> list[dict[str, Any]]:
@@ -179,19 +44,6 @@ def errors_of(response: httpx.Response, fmt: str, status: int) -> list[dict[str,
 
 def error_text(errors: list[dict[str, Any]]) -> str:
     return " | ".join(str(e["description"]) for e in errors)
-
-
-def leaf_text(value: Any) -> Any:
-    """A JSON leaf as the text an XML client reads (`true`, `12.5`); containers recursively."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value) if isinstance(value, float) else str(value)
-    if isinstance(value, list):
-        return [leaf_text(v) for v in value]
-    if isinstance(value, dict):
-        return {k: leaf_text(v) for k, v in value.items()}
-    return value
 
 
 def boolean(value: Any, fmt: str) -> bool:

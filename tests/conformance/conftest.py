@@ -14,11 +14,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from civicloop_events import Actor, Event, Location, ServiceRequestSubmitted, StatusChanged
+from civicloop_events import Location, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import RequestStatus
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
 from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing.events import agent_event, request_event
+from civicloop_testing.lifecycle import started
+from civicloop_testing.open311_catalogue import POTHOLE, SHELBYVILLE, SPRINGFIELD
 from civicloop_testing.polling import eventually
 from conformance_harness import (
     BULK,
@@ -26,9 +29,7 @@ from conformance_harness import (
     HISTORY,
     NOW,
     OGDENVILLE,
-    POTHOLE,
-    SHELBYVILLE,
-    SPRINGFIELD,
+    RESIDENT,
     Gateway,
     Partner,
     catalogue_served,
@@ -66,7 +67,7 @@ async def gateway(
     """The gateway in multi-jurisdiction mode with no default jurisdiction, its configuration folded."""
     topics = conformance_topics
     dsn = create_database(pg_admin_dsn, prefix="cl_conformance")
-    started = datetime.now(UTC).replace(microsecond=0)
+    configured_at = datetime.now(UTC).replace(microsecond=0)
     try:
         run_migrations(dsn)
         await publish_configuration(
@@ -87,16 +88,15 @@ async def gateway(
                 historic_submission(history[name], SPRINGFIELD, code, when, f"Reported long ago ({name})")
             )
         await producer.publish(
-            Event.create(
+            agent_event(
                 StatusChanged(
                     status=RequestStatus.closed,
                     previous_status=RequestStatus.open,
                     public_note="Filled and compacted.",
                 ),
                 request_id=history["closed_20d"],
+                agent="crew-4",
                 jurisdiction_id=SPRINGFIELD,
-                actor=Actor(kind="agent", id="crew-4"),
-                source="agent",
                 occurred_at=CLOSED_AT,
             )
         )
@@ -131,7 +131,7 @@ async def gateway(
                 revoked_partner=partners["revoked"],
                 requests_producer=producer,
                 history=history,
-                configured_at=started,
+                configured_at=configured_at,
             )
         await producer.stop()
     finally:
@@ -147,29 +147,26 @@ def fmt(request: pytest.FixtureRequest) -> str:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def ogdenville_bulk(gateway) -> int:
     """1001 requests of the last 90 days in Ogdenville (a city no other test touches)."""
-    producer = EventProducer(gateway.bootstrap, gateway.topics.request_events, client_id="conformance-bulk")
-    await producer.start()
-    try:
-        start = NOW - timedelta(days=10)
-        events = [
-            Event.create(
-                ServiceRequestSubmitted(
-                    service_code=POTHOLE,
-                    description=f"Bulk pothole {i}",
-                    location=Location(address_string=f"{i} Bulk Street"),
-                ),
-                request_id=new_number(),
-                jurisdiction_id=OGDENVILLE,
-                actor=Actor(kind="resident"),
-                source="web",
-                occurred_at=start + timedelta(minutes=i),
-            )
-            for i in range(BULK)
-        ]
+    start = NOW - timedelta(days=10)
+    events = [
+        request_event(
+            ServiceRequestSubmitted(
+                service_code=POTHOLE,
+                description=f"Bulk pothole {i}",
+                location=Location(address_string=f"{i} Bulk Street"),
+            ),
+            request_id=new_number(),
+            actor=RESIDENT,
+            source="web",
+            jurisdiction_id=OGDENVILLE,
+            occurred_at=start + timedelta(minutes=i),
+        )
+        for i in range(BULK)
+    ]
+    bulk = EventProducer(gateway.bootstrap, gateway.topics.request_events, client_id="conformance-bulk")
+    async with started(bulk) as producer:
         for i in range(0, BULK, 200):
             await asyncio.gather(*(producer.publish(e) for e in events[i : i + 200]))
-    finally:
-        await producer.stop()
 
     async def all_folded() -> bool:
         r = await gateway.get("requests", "json", jurisdiction_id=OGDENVILLE, page="2", page_size="1000")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conformance_harness import SPRINGFIELD
-from conformance_wire import W3C, read
+from civicloop_testing.open311_catalogue import SPRINGFIELD
+from civicloop_testing.open311_reading import read
+from conformance_wire import W3C
 
 pytestmark = pytest.mark.integration
 

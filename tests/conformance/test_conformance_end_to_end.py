@@ -9,18 +9,21 @@ the contact details the partner sent in clear.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
-from civicloop_events import REGISTRY, Actor, Event, StatusChanged
+from civicloop_events import REGISTRY, Event, StatusChanged
 from civicloop_events.payloads import RequestStatus, ServiceRequestSubmitted
-from civicloop_events.topics import partition_extents
+from civicloop_events.topics import Topics
+from civicloop_testing import read_all_records
+from civicloop_testing.events import agent_event
+from civicloop_testing.open311_catalogue import SPRINGFIELD, unique
+from civicloop_testing.open311_reading import read
 from civicloop_testing.polling import eventually
-from conformance_harness import SPRINGFIELD, streetlight_fields, unique
-from conformance_wire import read, requests_of
+from conformance_harness import streetlight_fields
+from conformance_wire import requests_of
 
 pytestmark = pytest.mark.integration
 
@@ -47,25 +50,10 @@ def w3c(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def raw_records_of(bootstrap: str, topic: str, key: str) -> list[bytes]:
-    """Every record of `topic` with this key, as the bytes on the broker."""
-    extents = await partition_extents(bootstrap, topic)
-    total = sum(end - start for start, end in extents.values())
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    seen, found = 0, []
-    try:
-        async with asyncio.timeout(30):
-            while seen < total:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    seen += len(records)
-                    found += [r.value for r in records if r.key == key.encode()]
-    finally:
-        await consumer.stop()
-    return found
+async def raw_records_of(bootstrap: str, topics: Topics, key: str) -> list[bytes]:
+    """Every record of the request topic with this key, as the bytes on the broker."""
+    records = await read_all_records(bootstrap, topics.request_events, topics.partitions)
+    return [r.value for r in records if r.key == key.encode()]
 
 
 async def test_PR_09_partner_request_to_status_updates_end_to_end(gateway):
@@ -86,31 +74,15 @@ async def test_PR_09_partner_request_to_status_updates_end_to_end(gateway):
     assert (request["status"], request["description"]) == ("open", marker)
 
     since = datetime.now(UTC) - timedelta(seconds=5)
-    agent = Actor(kind="agent", id="agent-12")
+
+    def by_the_agent(status: RequestStatus, previous: RequestStatus, note: str) -> Event[Any]:
+        change = StatusChanged(status=status, previous_status=previous, public_note=note)
+        return agent_event(change, request_id=number, agent="agent-12", jurisdiction_id=SPRINGFIELD)
+
     await gateway.publish_request_event(
-        Event.create(
-            StatusChanged(
-                status=RequestStatus.in_progress,
-                previous_status=RequestStatus.open,
-                public_note="Crew 7 is on the way",
-            ),
-            request_id=number,
-            jurisdiction_id=SPRINGFIELD,
-            actor=agent,
-            source="agent",
-        )
+        by_the_agent(RequestStatus.in_progress, RequestStatus.open, "Crew 7 is on the way")
     )
-    closed_event = Event.create(
-        StatusChanged(
-            status=RequestStatus.closed,
-            previous_status=RequestStatus.in_progress,
-            public_note="Lamp replaced",
-        ),
-        request_id=number,
-        jurisdiction_id=SPRINGFIELD,
-        actor=agent,
-        source="agent",
-    )
+    closed_event = by_the_agent(RequestStatus.closed, RequestStatus.in_progress, "Lamp replaced")
     await gateway.publish_request_event(closed_event)
 
     async def closed():
@@ -149,7 +121,7 @@ async def test_PR_09_partner_request_to_status_updates_end_to_end(gateway):
         for clear in CLEAR:
             assert clear not in r.content.decode(), f"{clear} in the public request with extensions (SR-21)"
 
-    raw = await raw_records_of(gateway.bootstrap, gateway.topics.request_events, number)
+    raw = await raw_records_of(gateway.bootstrap, gateway.topics, number)
     # On the log under its current name or an earlier one (an alias in the registry).
     submitted = [
         json.loads(v)

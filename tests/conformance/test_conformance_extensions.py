@@ -11,20 +11,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from civicloop_events import Actor, CommentAdded, Event, StatusChanged
+from civicloop_events import CommentAdded, StatusChanged
 from civicloop_events.payloads import CommentVisibility, RequestStatus
+from civicloop_testing.events import agent_event
+from civicloop_testing.open311_catalogue import SPRINGFIELD, unique
+from civicloop_testing.open311_reading import UPDATE_FIELDS, read
 from civicloop_testing.polling import eventually
-from conformance_harness import CLOSED_AT, HISTORY, NOW, OGDENVILLE, SPRINGFIELD, streetlight_fields, unique
-from conformance_wire import (
-    UPDATE_FIELDS,
-    W3C,
-    check_request_object,
-    error_text,
-    errors_of,
-    read,
-    requests_of,
-    string_id,
-)
+from conformance_harness import CLOSED_AT, HISTORY, NOW, OGDENVILLE, streetlight_fields
+from conformance_wire import W3C, check_request_object, error_text, errors_of, requests_of, string_id
 
 pytestmark = pytest.mark.integration
 
@@ -453,17 +447,11 @@ async def test_SR_10_comments_closure_and_reopening_as_updates(gateway, fmt):
         now - timedelta(seconds=30),
         now - timedelta(seconds=10),
     )
-    agent = Actor(kind="agent", id="agent-5")
 
     async def publish(payload, when):
         return await gateway.publish_request_event(
-            Event.create(
-                payload,
-                request_id=number,
-                jurisdiction_id=SPRINGFIELD,
-                actor=agent,
-                source="agent",
-                occurred_at=when,
+            agent_event(
+                payload, request_id=number, agent="agent-5", jurisdiction_id=SPRINGFIELD, occurred_at=when
             )
         )
 

@@ -11,20 +11,18 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 from civicloop_testing import create_database, drop_database, make_topics
-from civicloop_testing.polling import eventually
-from conformance_harness import (
+from civicloop_testing.open311_catalogue import (
     POTHOLE,
     SHELBYVILLE,
     SHELBYVILLE_CODES,
     SPRINGFIELD,
     SPRINGFIELD_CODES,
     STREETLIGHT,
-    gateway_settings,
-    publish_configuration,
-    run_migrations,
-    running_gateway,
 )
-from conformance_wire import error_text, errors_of, read, requests_of
+from civicloop_testing.open311_reading import read
+from civicloop_testing.polling import eventually
+from conformance_harness import gateway_settings, publish_configuration, run_migrations, running_gateway
+from conformance_wire import error_text, errors_of, requests_of
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from civicloop_testing.polling import eventually
-from conformance_harness import (
+from civicloop_testing.open311_catalogue import (
     BULKY,
     GRAFFITI,
     POTHOLE,
@@ -14,9 +13,10 @@ from conformance_harness import (
     SPRINGFIELD,
     STREETLIGHT,
     TREE,
-    streetlight_fields,
     unique,
 )
+from civicloop_testing.polling import eventually
+from conformance_harness import streetlight_fields
 from conformance_wire import error_text, errors_of, requests_of, string_id
 
 pytestmark = pytest.mark.integration

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import h3
 import pytest
-from civicloop_events import Actor, Event
+from civicloop_events import Actor
 from civicloop_events.payloads import LocationMethod, LocationResolved
 from civicloop_places import block_address, public_place
+from civicloop_testing.events import request_event
+from civicloop_testing.open311_catalogue import BULKY, POTHOLE, SPRINGFIELD, unique
+from civicloop_testing.open311_reading import read
 from civicloop_testing.polling import eventually
-from conformance_harness import BULKY, POTHOLE, SPRINGFIELD, streetlight_fields, unique
-from conformance_wire import check_request_object, number, read, requests_of, string_id
+from conformance_harness import streetlight_fields
+from conformance_wire import check_request_object, number, requests_of, string_id
 
 pytestmark = pytest.mark.integration
 
@@ -123,7 +126,7 @@ async def test_GEO_01_SR_15_a_resolved_location_places_an_address_only_request(g
         lat, long, address, resolution=9
     )  # geo's resolution, whatever the gateway's setting
     await gateway.publish_request_event(
-        Event.create(
+        request_event(
             LocationResolved(
                 lat=lat,
                 long=long,
@@ -135,9 +138,9 @@ async def test_GEO_01_SR_15_a_resolved_location_places_an_address_only_request(g
                 public=public,
             ),
             request_id=number_,
-            jurisdiction_id=SPRINGFIELD,
             actor=Actor(kind="system", id="geo"),
             source="geo",
+            jurisdiction_id=SPRINGFIELD,
         )
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conformance_harness import (
+from civicloop_testing.open311_catalogue import (
     BULKY,
     GRAFFITI,
     POTHOLE,
@@ -16,16 +16,8 @@ from conformance_harness import (
     TREE,
     catalogue,
 )
-from conformance_wire import (
-    ATTRIBUTE_FIELDS,
-    SERVICE_FIELDS,
-    boolean,
-    errors_of,
-    leaf_text,
-    read,
-    string_id,
-    xml_root,
-)
+from civicloop_testing.open311_reading import ATTRIBUTE_FIELDS, SERVICE_FIELDS, leaf_text, read, xml_root
+from conformance_wire import boolean, errors_of, string_id
 
 pytestmark = pytest.mark.integration
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from civicloop_testing.open311_catalogue import POTHOLE, SPRINGFIELD, STREETLIGHT, unique
+from civicloop_testing.open311_reading import CONTENT_TYPES, read
 from civicloop_testing.polling import eventually
-from conformance_harness import POTHOLE, SPRINGFIELD, STREETLIGHT, streetlight_fields, unique
-from conformance_wire import CONTENT_TYPES, error_text, errors_of, read, requests_of
+from conformance_harness import streetlight_fields
+from conformance_wire import error_text, errors_of, requests_of
 
 pytestmark = pytest.mark.integration
 

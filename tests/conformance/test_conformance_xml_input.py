@@ -17,7 +17,7 @@ import civicloop_gateway
 import civicloop_open311
 import civicloop_outbound
 import pytest
-from conformance_harness import SPRINGFIELD
+from civicloop_testing.open311_catalogue import SPRINGFIELD
 from conformance_wire import error_text, errors_of, requests_of
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
-from asgi_lifespan import LifespanManager
 from civicloop_events.payloads.base import EventPayload
 from civicloop_events.topics import Topics
 from civicloop_intake import database as intake_database
@@ -20,6 +19,7 @@ from civicloop_projections.entrypoints.http import MIGRATIONS as PROJECTION_MIGR
 from civicloop_projections.settings import SCHEMA as PROJECTION_SCHEMA
 from civicloop_projections.settings import ProjectionSettings
 from civicloop_runtime import migrations
+from civicloop_testing.asgi import serving as serving_one
 from civicloop_testing.events import config_event, publish_events
 
 
@@ -55,11 +55,4 @@ async def publish_configuration(kafka_bootstrap: str, topics: Topics, *payloads:
 async def serving(*apps: tuple[Any, str]) -> AsyncIterator[list[httpx.AsyncClient]]:
     """Start each (app, base URL) with its lifespan, in order; a client on each; all closed in reverse order."""
     async with AsyncExitStack() as stack:
-        clients = []
-        for app, base_url in apps:
-            started = await stack.enter_async_context(LifespanManager(app, startup_timeout=60))
-            transport = httpx.ASGITransport(app=started.app)
-            clients.append(
-                await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url=base_url))
-            )
-        yield clients
+        yield [await stack.enter_async_context(serving_one(app, base_url)) for app, base_url in apps]

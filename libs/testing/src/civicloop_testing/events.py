@@ -1,4 +1,4 @@
-"""Envelopes as tests write them, and publishing them to the real broker in one call."""
+"""Envelopes as tests write them, publishing them to the real broker in one call, and reading a topic back."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from civicloop_events import Actor, Event
+from civicloop_events import Actor, Event, decode_event
 from civicloop_events.payloads.base import EventPayload
 from civicloop_events.producer import EventProducer, Position
+
+from civicloop_testing import read_all_records
 
 
 def config_event(
@@ -19,12 +21,13 @@ def config_event(
     occurred_at: datetime | None = None,
 ) -> Event[Any]:
     """A jurisdiction configuration event (catalogue, areas, partners) as an administrator publishes it."""
-    return Event.create(
+    admin_actor = Actor(kind="system", id=admin)
+    return request_event(
         payload,
         request_id=None,
-        jurisdiction_id=jurisdiction_id,
-        actor=Actor(kind="system", id=admin),
+        actor=admin_actor,
         source="admin",
+        jurisdiction_id=jurisdiction_id,
         occurred_at=occurred_at,
     )
 
@@ -78,3 +81,8 @@ async def publish_events(
         return [await producer.publish(event) for event in events]
     finally:
         await producer.stop()
+
+
+async def read_all_events(bootstrap: str, topic: str, partition_count: int) -> list[Event[Any]]:
+    """Every event on `topic` right now, from the first, decoded (in partition order)."""
+    return [decode_event(r.value) for r in await read_all_records(bootstrap, topic, partition_count)]

@@ -6,17 +6,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
-import socket
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+from civicloop_testing.threaded_server import serve_in_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
@@ -24,39 +22,9 @@ TOKEN = "wo-secret-token"
 USER = "civicloop"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve_asgi(app: Any) -> Iterator[str]:
-    """`app` under uvicorn on 127.0.0.1:<free port> in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+def serve_asgi(app: Any) -> AbstractContextManager[str]:
+    """`app` (its lifespan run) under uvicorn on 127.0.0.1:<free port> in a thread; yields its base URL."""
+    return serve_in_thread(app, lifespan="on")
 
 
 class WorkOrderBackend:

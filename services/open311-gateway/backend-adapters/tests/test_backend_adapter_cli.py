@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import yaml
 from backend_adapter_configs import CSV_SETTINGS
-from backend_adapter_peers import free_port
 from civicloop_backend_adapters.entrypoints.cli import app
+from civicloop_testing.processes import free_port
 from typer.testing import CliRunner
 
 

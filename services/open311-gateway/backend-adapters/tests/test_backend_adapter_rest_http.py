@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from backend_adapter_configs import CSV_SETTINGS, rest_settings
-from backend_adapter_peers import free_port
+from civicloop_testing.processes import free_port
 from lxml import etree
 
 POST_BODY = {

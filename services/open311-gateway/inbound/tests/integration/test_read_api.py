@@ -3,7 +3,6 @@ into PostGIS, served by the real app in XML and JSON (CHECKLIST §9 items 1-4, 7
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,16 +12,15 @@ import pytest
 import pytest_asyncio
 from civicloop_events import Event, Location, ServiceDefined, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
-    AttributeDatatype,
-    AttributeValue,
     CommentAdded,
     CommentVisibility,
     PartnerAuthorised,
     PartnerKeyRevoked,
     RequestStatus,
-    ServiceAttribute,
     ServiceType,
 )
+from civicloop_events.payloads.base import EventPayload
+from civicloop_events.producer import EventProducer
 from civicloop_events.request_numbers import new_request_number
 from civicloop_gateway.bootstrap import Gateway
 from civicloop_gateway.settings import JurisdictionsMode
@@ -30,13 +28,16 @@ from civicloop_open311.dates import W3C_OUTPUT
 from civicloop_open311.documents import REQUEST_FIELDS
 from civicloop_places import public_place
 from civicloop_testing import make_topics
+from civicloop_testing.events import config_event, request_event
+from civicloop_testing.lifecycle import started
+from civicloop_testing.open311_catalogue import STREETLIGHT_ATTRIBUTES
+from civicloop_testing.open311_reading import FORMATS, SERVICE_FIELDS, UPDATE_FIELDS, leaf_text, read
 from lxml import etree
 from read_harness import (
-    SYSTEM,
+    AGENT,
+    CATALOGUE_ADMIN,
     caught_up,
-    event,
     migrate,
-    producer,
     running_app,
     settings_for,
     unique_jurisdiction,
@@ -45,60 +46,11 @@ from read_harness import (
 pytestmark = pytest.mark.integration
 
 BASE = "/open311/v2"
-FORMATS = ("xml", "json")
-CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
-CONTAINERS = {
-    "services": "service",
-    "service_requests": "request",
-    "errors": "error",
-    "attributes": "attribute",
-    "values": "value",
-    "endpoints": "endpoint",
-    "formats": "format",
-    "media_urls": "media_url",
-    "service_request_updates": "request_update",
-    "extensions": "extension",
-}
 NON_ASCII = "Straße <kaputt> & «déjà vu» 水 — \"quoted\" 'single'"
 POINT = (38.8895, -77.0353)  # lat, long
 RESOLUTION = 8  # not the default 9: the gateway's setting reaches the fold
 FAR = (38.9795, -77.0353)  # 10 km north
-
-
-def spark(element: etree._Element) -> Any:
-    """An XML element as the Spark tree a strict client reads (G-30): containers as lists, leaves as text."""
-    if element.tag in CONTAINERS:
-        assert all(child.tag == CONTAINERS[element.tag] for child in element), element.tag  # G-21
-        return [spark(child) for child in element]
-    if len(element):
-        return {child.tag: spark(child) for child in element}
-    return element.text
-
-
-def read(response: httpx.Response, fmt: str, *, root: str | None = None) -> Any:
-    """G-10, G-11, G-20: the wire rules every answer must satisfy; then the Spark tree of the body."""
-    assert response.headers["content-type"] == CONTENT_TYPES[fmt]
-    if fmt == "json":
-        return json.loads(response.content.decode("utf-8"))
-    assert response.content.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
-    element = etree.fromstring(response.content)
-    assert element.nsmap == {} and not element.attrib  # G-20
-    if root is not None:
-        assert element.tag == root
-    return spark(element)
-
-
-def as_text(value: Any) -> Any:
-    """A JSON tree as the text an XML client would read, to compare the two formats field by field."""
-    if isinstance(value, list):
-        return [as_text(v) for v in value]
-    if isinstance(value, dict):
-        return {k: as_text(v) for k, v in value.items()}
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+CLIENT = "gateway-read-tests"
 
 
 @dataclass
@@ -122,40 +74,11 @@ class World:
         return read(r, fmt, root="service_requests")
 
 
+# The streetlight's questions listed out of their order: the definition serves them by `order` (SD-08).
 LIGHT_ATTRIBUTES = [
-    ServiceAttribute(
-        code="STATE",
-        datatype=AttributeDatatype.singlevaluelist,
-        required=True,
-        order=2,
-        description="What is the lamp doing?",
-        values=[
-            AttributeValue(key="out", name="Completely out"),
-            AttributeValue(key="flicker", name="Flickering"),
-        ],
-    ),
-    ServiceAttribute(
-        code="POLE",
-        datatype=AttributeDatatype.string,
-        required=True,
-        order=1,
-        description="The number on the pole",
-        datatype_description="e.g. SL-10442",
-    ),
-    ServiceAttribute(
-        code="HAZARDS",
-        datatype=AttributeDatatype.multivaluelist,
-        order=3,
-        description="Hazards",
-        values=[AttributeValue(key="wires", name="Exposed wires")],
-    ),
-    ServiceAttribute(
-        code="NOTE",
-        datatype=AttributeDatatype.text,
-        variable=False,
-        order=4,
-        description="Crews visit within a week",
-    ),
+    STREETLIGHT_ATTRIBUTES[1],
+    STREETLIGHT_ATTRIBUTES[0],
+    *reversed(STREETLIGHT_ATTRIBUTES[2:]),
 ]
 
 
@@ -193,14 +116,11 @@ async def world(read_dsn: str, kafka_bootstrap: str):
     def ago(**kw: Any) -> datetime:
         return now - timedelta(**kw)
 
+    def admin(payload: EventPayload, at: datetime, jurisdiction: str = j) -> Event[Any]:
+        return config_event(payload, jurisdiction_id=jurisdiction, admin=CATALOGUE_ADMIN, occurred_at=at)
+
     def define(jurisdiction: str, code: str, name: str, **kw: Any) -> Event[Any]:
-        return event(
-            ServiceDefined(service_code=code, service_name=name, **kw),
-            jurisdiction_id=jurisdiction,
-            actor=SYSTEM,
-            source="admin",
-            at=ago(days=30),
-        )
+        return admin(ServiceDefined(service_code=code, service_name=name, **kw), ago(days=30), jurisdiction)
 
     config = [
         define(
@@ -217,27 +137,15 @@ async def world(read_dsn: str, kafka_bootstrap: str):
         define(j, "BULKY", "Bulky pickup", type=ServiceType.batch),
         define(j, "OLD", "Retired service", active=False),
         define(k, "TREE", "Fallen tree"),
-        event(
+        admin(
             PartnerAuthorised(client_id="fixmystreet", name="FixMyStreet", key_id="k1", key_sha256="a" * 64),
-            jurisdiction_id=j,
-            actor=SYSTEM,
-            source="admin",
-            at=ago(days=29),
+            ago(days=29),
         ),
-        event(
+        admin(
             PartnerAuthorised(client_id="oldapp", name="Old app", key_id="k0", key_sha256="b" * 64),
-            jurisdiction_id=j,
-            actor=SYSTEM,
-            source="admin",
-            at=ago(days=29),
+            ago(days=29),
         ),
-        event(
-            PartnerKeyRevoked(client_id="oldapp", key_id="k0"),
-            jurisdiction_id=j,
-            actor=SYSTEM,
-            source="admin",
-            at=ago(days=28),
-        ),
+        admin(PartnerKeyRevoked(client_id="oldapp", key_id="k0"), ago(days=28)),
     ]
     ids = {
         name: new_request_number()
@@ -247,7 +155,14 @@ async def world(read_dsn: str, kafka_bootstrap: str):
     def req(
         name: str, payload: Any, at: datetime, *, jurisdiction: str = j, source: str = "web"
     ) -> Event[Any]:
-        return event(payload, jurisdiction_id=jurisdiction, request_id=ids[name], at=at, source=source)
+        return request_event(
+            payload,
+            request_id=ids[name],
+            actor=AGENT,
+            source=source,
+            jurisdiction_id=jurisdiction,
+            occurred_at=at,
+        )
 
     public_comment = req(
         "closed", CommentAdded(text="Crew says thanks", visibility=CommentVisibility.public), ago(days=17)
@@ -294,8 +209,12 @@ async def world(read_dsn: str, kafka_bootstrap: str):
     async with running_app(settings) as (app, client):
         gateway: Gateway = app.state.service
         async with (
-            producer(kafka_bootstrap, topics.jurisdiction_config) as config_producer,
-            producer(kafka_bootstrap, topics.request_events) as request_producer,
+            started(
+                EventProducer(kafka_bootstrap, topics.jurisdiction_config, client_id=CLIENT)
+            ) as config_producer,
+            started(
+                EventProducer(kafka_bootstrap, topics.request_events, client_id=CLIENT)
+            ) as request_producer,
         ):
             config_positions = [await config_producer.publish(e) for e in config]
             request_positions = [await request_producer.publish(e) for e in request_events]
@@ -318,7 +237,7 @@ async def test_DS_03_discovery_has_every_field_and_the_v2_endpoint(world: World,
     assert r.status_code == 200
     doc = read(r, fmt, root="discovery")
     assert doc["contact"] and doc["key_service"]
-    assert W3C_OUTPUT.match(as_text(doc)["changeset"])
+    assert W3C_OUTPUT.match(leaf_text(doc)["changeset"])
     [endpoint] = doc["endpoints"]
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
     assert endpoint["url"] == "https://open311.springfield.example.gov/open311/v2"
@@ -340,19 +259,11 @@ async def test_DS_03_a_jurisdiction_s_changeset_is_its_latest_catalogue_change(w
 async def test_SL_01_to_SL_08_the_active_services_with_all_seven_fields(world: World, fmt: str):
     r = await world.get("services", fmt, jurisdiction_id=world.j)
     assert r.status_code == 200
-    services = as_text(read(r, fmt, root="services"))
+    services = leaf_text(read(r, fmt, root="services"))
     by_code = {s["service_code"]: s for s in services}
     assert set(by_code) == {"LIGHT", "POTHOLE", "graffiti.removal", "BULKY", "LATE"}  # OLD is inactive
     for s in services:
-        assert set(s) == {
-            "service_code",
-            "service_name",
-            "description",
-            "metadata",
-            "type",
-            "keywords",
-            "group",
-        }
+        assert set(s) == set(SERVICE_FIELDS)
         assert s["metadata"] in ("true", "false") and s["type"] in ("realtime", "batch", "blackbox")
     assert by_code["LIGHT"] == {
         "service_code": "LIGHT",
@@ -371,7 +282,7 @@ async def test_G_31_service_codes_are_json_strings_and_the_formats_agree(world: 
     as_json = read(await world.get("services", "json", jurisdiction_id=world.j), "json")
     as_xml = read(await world.get("services", "xml", jurisdiction_id=world.j), "xml")
     assert all(isinstance(s["service_code"], str) and isinstance(s["metadata"], bool) for s in as_json)
-    assert as_text(as_json) == as_xml
+    assert leaf_text(as_json) == as_xml
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -393,26 +304,35 @@ async def test_G_61_a_missing_jurisdiction_is_400_and_an_unknown_one_404(world: 
 async def test_SD_01_to_SD_12_the_definition_with_ordered_attributes_and_values(world: World, fmt: str):
     r = await world.get("services/LIGHT", fmt, jurisdiction_id=world.j)
     assert r.status_code == 200
-    doc = as_text(read(r, fmt, root="service_definition"))
+    doc = leaf_text(read(r, fmt, root="service_definition"))
     assert doc["service_code"] == "LIGHT"
-    assert [a["code"] for a in doc["attributes"]] == ["POLE", "STATE", "HAZARDS", "NOTE"]
-    assert [a["order"] for a in doc["attributes"]] == ["1", "2", "3", "4"]
-    pole, state, hazards, note = doc["attributes"]
+    assert [a["code"] for a in doc["attributes"]] == [
+        "POLE_ID",
+        "LAMP_STATE",
+        "HAZARDS",
+        "HEIGHT_M",
+        "NOTICED_AT",
+        "NOTES",
+        "SAFETY",
+    ]
+    assert [a["order"] for a in doc["attributes"]] == ["1", "2", "3", "4", "5", "6", "7"]
+    pole, state, hazards, *_, safety = doc["attributes"]
     assert pole == {
         "variable": "true",
-        "code": "POLE",
+        "code": "POLE_ID",
         "datatype": "string",
         "required": "true",
         "datatype_description": "e.g. SL-10442",
         "order": "1",
-        "description": "The number on the pole",
+        "description": "The number on the pole's metal tag",
     }
     assert state["values"] == [
         {"key": "out", "name": "Completely out"},
         {"key": "flicker", "name": "Flickering"},
+        {"key": "day", "name": "On during the day"},
     ]
     assert hazards["datatype"] == "multivaluelist" and hazards["required"] == "false"
-    assert note["variable"] == "false" and "values" not in note
+    assert safety["variable"] == "false" and "values" not in safety
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -421,7 +341,7 @@ async def test_SD_11_unknown_inactive_and_attribute_less_services_are_404(world:
         r = await world.get(f"services/{code}", fmt, jurisdiction_id=world.j)
         assert r.status_code == 404, code
         [error] = read(r, fmt, root="errors")
-        assert as_text(error)["code"] == "404" and code in error["description"]
+        assert leaf_text(error)["code"] == "404" and code in error["description"]
 
 
 # -- requests -----------------------------------------------------------------------------------------------------
@@ -438,8 +358,8 @@ async def test_RQ_03_RQ_04_the_default_is_the_last_90_days_newest_first(world: W
 async def test_SR_20_every_request_has_all_seventeen_fields_and_w3c_dates(world: World, fmt: str):
     for request in await world.requests(fmt):
         assert list(request) == list(REQUEST_FIELDS)
-        assert W3C_OUTPUT.match(as_text(request["requested_datetime"]))
-        assert W3C_OUTPUT.match(as_text(request["updated_datetime"]))
+        assert W3C_OUTPUT.match(leaf_text(request["requested_datetime"]))
+        assert W3C_OUTPUT.match(leaf_text(request["updated_datetime"]))
         assert request["status"] in ("open", "closed")
 
 
@@ -530,7 +450,7 @@ async def test_RQ_05_a_bad_status_or_date_is_400_in_the_asked_format(world: Worl
         r = await world.get("requests", fmt, jurisdiction_id=world.j, **params)
         assert r.status_code == 400, params
         [error] = read(r, fmt, root="errors")
-        assert as_text(error)["code"] == "400"
+        assert leaf_text(error)["code"] == "400"
         assert next(iter(params)) in error["description"] or "lat, long and radius" in error["description"]
 
 
@@ -626,7 +546,7 @@ async def test_CX_01_extensions_add_fields_only_when_asked(world: World, fmt: st
     [core] = await world.requests(fmt, service_request_id=world.ids["recent"])
     assert "extended_attributes" not in core
     [extended] = await world.requests(fmt, service_request_id=world.ids["recent"], extensions="true")
-    assert as_text(extended["extended_attributes"]) == {
+    assert leaf_text(extended["extended_attributes"]) == {
         "channel": "open311",
         "detailed_status": "RECEIVED",
         "media_urls": ["https://img.example/1.jpg", "https://img.example/2.jpg"],
@@ -708,7 +628,7 @@ async def test_FX_01_updates_are_status_changes_and_public_comments_oldest_first
         end_date=(world.now - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     assert r.status_code == 200
-    updates = as_text(read(r, fmt, root="service_request_updates"))
+    updates = leaf_text(read(r, fmt, root="service_request_updates"))
     ack, internal, close = (world.events[f"closed_{i}"] for i in (1, 2, 3))
     comment = world.events["public_comment"]
     assert [u["update_id"] for u in updates] == [
@@ -721,15 +641,7 @@ async def test_FX_01_updates_are_status_changes_and_public_comments_oldest_first
     assert [u["description"] for u in updates] == ["Seen", "Repaired", "Crew says thanks"]
     assert updates[1]["external_status_code"] == "FIXED"
     for u in updates:
-        assert set(u) == {
-            "update_id",
-            "service_request_id",
-            "status",
-            "updated_datetime",
-            "description",
-            "media_url",
-            "external_status_code",
-        }
+        assert set(u) == {*UPDATE_FIELDS, "external_status_code"}
         assert u["service_request_id"] == world.ids["closed"] and W3C_OUTPUT.match(u["updated_datetime"])
 
 
@@ -753,7 +665,7 @@ async def test_FX_02_a_bad_or_too_wide_window_is_400(world: World, fmt: str):
     for params in ({"start_date": "soon"}, {"start_date": "2025-01-01", "end_date": "2025-12-01"}):
         r = await world.get("servicerequestupdates", fmt, jurisdiction_id=world.j, **params)
         assert r.status_code == 400
-        assert as_text(read(r, fmt, root="errors")[0])["code"] == "400"
+        assert leaf_text(read(r, fmt, root="errors")[0])["code"] == "400"
 
 
 # -- the view behind it -----------------------------------------------------------------------------------------
@@ -807,7 +719,7 @@ async def test_G_36_gets_allow_any_origin(world: World):
 async def test_G_05_an_unknown_format_is_a_404_document_in_xml(world: World, path: str):
     r = await world.client.get(f"{BASE}/{path}", params={"jurisdiction_id": world.j})
     assert r.status_code == 404
-    assert as_text(read(r, "xml", root="errors")[0])["code"] == "404"
+    assert leaf_text(read(r, "xml", root="errors")[0])["code"] == "404"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -815,7 +727,7 @@ async def test_ER_02_a_post_to_a_read_only_resource_is_405_with_a_document(world
     for path in ("services", "discovery", f"requests/{world.ids['recent']}", "tokens/abc"):
         r = await world.client.post(f"{BASE}/{path}.{fmt}", data={"jurisdiction_id": world.j})
         assert r.status_code == 405, path
-        assert as_text(read(r, fmt, root="errors")[0])["code"] == "405"
+        assert leaf_text(read(r, fmt, root="errors")[0])["code"] == "405"
 
 
 async def test_readiness_reports_database_migrations_kafka_and_consumers(world: World):

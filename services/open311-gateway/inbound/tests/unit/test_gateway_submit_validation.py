@@ -13,42 +13,13 @@ from civicloop_gateway.domain.submit_validation import (
     require_service_code,
 )
 from civicloop_open311.forms import OpenForm
+from civicloop_testing.open311_catalogue import STREETLIGHT_ATTRIBUTES
 
 SERVICE = ServiceEntry(
     jurisdiction_id="springfield.example.gov",
     service_code="STREETLIGHT",
     type=ServiceType.realtime,
-    attributes=(
-        ServiceAttribute(
-            code="POLE_ID",
-            datatype=AttributeDatatype.string,
-            required=True,
-            order=1,
-            description="Pole number",
-        ),
-        ServiceAttribute(
-            code="LAMP_STATE",
-            datatype=AttributeDatatype.singlevaluelist,
-            required=True,
-            order=2,
-            values=[AttributeValue(key="out", name="Out"), AttributeValue(key="flicker", name="Flicker")],
-        ),
-        ServiceAttribute(
-            code="HAZARDS",
-            datatype=AttributeDatatype.multivaluelist,
-            order=3,
-            values=[AttributeValue(key="wires", name="Wires"), AttributeValue(key="glass", name="Glass")],
-        ),
-        ServiceAttribute(code="HEIGHT_M", datatype=AttributeDatatype.number, order=4),
-        ServiceAttribute(code="NOTICED_AT", datatype=AttributeDatatype.datetime, order=5),
-        ServiceAttribute(
-            code="SAFETY",
-            variable=False,
-            datatype=AttributeDatatype.text,
-            order=6,
-            description="Do not touch wires.",
-        ),
-    ),
+    attributes=tuple(STREETLIGHT_ATTRIBUTES),
 )
 
 VALID = [

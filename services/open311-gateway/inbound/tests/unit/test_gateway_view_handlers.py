@@ -3,7 +3,7 @@ service lock taken before a submitted request reads its service's name."""
 
 from datetime import UTC, datetime
 
-from civicloop_events import Actor, Event, Location, ServiceDefined, ServiceRequestSubmitted
+from civicloop_events import Actor, Location, ServiceDefined, ServiceRequestSubmitted
 from civicloop_events.envelope import ActorKind
 from civicloop_events.payloads import PartnerKeyRevoked, StatusChanged
 from civicloop_gateway.domain.catalogue import PartnerKeyRow, ServiceRow
@@ -15,19 +15,16 @@ from civicloop_gateway.service_layer.folds import (
     when_request_event_update_view,
 )
 from civicloop_places import DEFAULT_RESOLUTION
+from civicloop_testing.events import request_event
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 CITY = "springfield.example.gov"
+TESTS = Actor(kind=ActorKind.system, id="tests")
 
 
 def _event(payload, request_id: str | None = "ABCD-1234"):
-    return Event.create(
-        payload,
-        request_id=request_id,
-        jurisdiction_id=CITY,
-        actor=Actor(kind=ActorKind.system, id="tests"),
-        source="web",
-        occurred_at=T0,
+    return request_event(
+        payload, request_id=request_id, actor=TESTS, source="web", jurisdiction_id=CITY, occurred_at=T0
     )
 
 

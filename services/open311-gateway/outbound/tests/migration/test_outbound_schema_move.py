@@ -10,13 +10,12 @@ says: the report behind the position would be dispatched again if the positions 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from civicloop_events import Actor, ActorKind, Event, Location, ServiceRequestSubmitted, decode_event
+from civicloop_events import Actor, ActorKind, Event, Location, ServiceRequestSubmitted
 from civicloop_events.payloads import BodyDefined, SendMethod
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.request_numbers import new_request_number
@@ -26,13 +25,15 @@ from civicloop_outbound.bootstrap import bootstrap
 from civicloop_outbound.domain.ports import BodyRecord, OutboundItem, Sender, SendResult
 from civicloop_outbound.settings import OutboundSettings
 from civicloop_testing import create_database, drop_database, make_topics
-from civicloop_testing import read_all_records as read_all
+from civicloop_testing.events import config_event, read_all_events, request_event
+from civicloop_testing.polling import eventually
+from civicloop_testing.run_settings import run_settings
 
 pytestmark = pytest.mark.integration
 
 CITY = "moved.example.gov"
 RESIDENT = Actor(kind=ActorKind.resident)
-ADMIN = Actor(kind=ActorKind.system, id="schema-move-test")
+ADMIN = "schema-move-test"
 OUTBOUND_TABLES = {
     "bodies",
     "routing_rules",
@@ -64,14 +65,14 @@ class RecordingEmail(Sender):
 
 
 def submitted(request_id: str) -> Event[Any]:
-    return Event.create(
+    return request_event(
         ServiceRequestSubmitted(
             service_code="TREE", description="Fallen branch", location=Location(lat=40.0, long=-89.0)
         ),
         request_id=request_id,
-        jurisdiction_id=CITY,
         actor=RESIDENT,
         source="web",
+        jurisdiction_id=CITY,
     )
 
 
@@ -158,12 +159,11 @@ async def test_the_move_carries_inbox_rows_and_positions_so_nothing_is_sent_twic
 ) -> None:
     topics = await make_topics(kafka_bootstrap)
     dsn = create_database(pg_admin_dsn, prefix="cl_outbound_move")
-    settings = OutboundSettings(
-        env="test",
-        pg_dsn=dsn,
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=topics.prefix,
-        topic_partitions=topics.partitions,
+    settings = run_settings(
+        OutboundSettings,
+        dsn,
+        kafka_bootstrap,
+        topics,
         log_level="WARNING",
         consumer_backoff_initial_s=0.01,
         outbound_poll_interval_s=0.1,
@@ -175,14 +175,12 @@ async def test_the_move_carries_inbox_rows_and_positions_so_nothing_is_sent_twic
     service = None
     try:
         gateway_database.migrate(settings.sqlalchemy_url)  # the old layout: outbound tables in schema gateway
-        body = Event.create(
+        body = config_event(
             BodyDefined(
                 body_id="parks", name="Parks", service_codes=["TREE"], email="parks@moved.example.gov"
             ),
-            request_id=None,
             jurisdiction_id=CITY,
-            actor=ADMIN,
-            source="admin",
+            admin=ADMIN,
         )
         body_at = await config_producer.publish(body)
         skipped, sent, new = (submitted(new_request_number()) for _ in range(3))
@@ -223,15 +221,15 @@ async def test_the_move_carries_inbox_rows_and_positions_so_nothing_is_sent_twic
         email = RecordingEmail()
         service = await bootstrap(settings, senders={SendMethod.email: email})
         await requests.publish(new)
-        async with asyncio.timeout(60):
-            while queue(dsn) != [(sent.request_id, "sent"), (new.request_id, "sent")]:
-                await asyncio.sleep(0.05)
+        expected = [(sent.request_id, "sent"), (new.request_id, "sent")]
+
+        async def both_sent() -> bool:
+            return queue(dsn) == expected
+
+        await eventually(both_sent, timeout=60, what="the new report sent after the move")
         assert email.sent == [new.request_id]
-        routed = [
-            decode_event(r.value).request_id
-            for r in await read_all(kafka_bootstrap, topics.request_events, topics.partitions)
-            if decode_event(r.value).type == "request.routed"
-        ]
+        events = await read_all_events(kafka_bootstrap, topics.request_events, topics.partitions)
+        routed = [e.request_id for e in events if e.type == "request.routed"]
         assert routed == [new.request_id]  # neither the sent report nor the one behind the position again
     finally:
         if service is not None:

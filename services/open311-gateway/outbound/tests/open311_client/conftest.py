@@ -12,7 +12,9 @@ from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
 from civicloop_outbound.entrypoints.cli import app as cli
 from civicloop_testing import create_database, drop_database, make_topics
-from o311client_harness import DeviantState, deviant_app, serve_in_thread
+from civicloop_testing.lifecycle import started
+from civicloop_testing.threaded_server import serve_in_thread
+from o311client_harness import DeviantState, deviant_app
 from psycopg_pool import AsyncConnectionPool
 from typer.testing import CliRunner
 
@@ -41,10 +43,10 @@ async def o311_topics(kafka_bootstrap: str) -> Topics:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def o311_producer(kafka_bootstrap: str, o311_topics: Topics) -> AsyncIterator[EventProducer]:
-    producer = EventProducer(kafka_bootstrap, o311_topics.request_events, client_id="o311client-tests")
-    await producer.start()
-    yield producer
-    await producer.stop()
+    async with started(
+        EventProducer(kafka_bootstrap, o311_topics.request_events, client_id="o311client-tests")
+    ) as p:
+        yield p
 
 
 @pytest_asyncio.fixture(loop_scope="session")

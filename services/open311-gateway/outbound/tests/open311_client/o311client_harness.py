@@ -8,57 +8,26 @@ that resolve only after a delay.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import uvicorn
-from aiokafka import AIOKafkaConsumer
-from civicloop_events import Actor, Event, Location, decode_event
-from civicloop_events.kafka_connection import client_options
+from civicloop_events import Actor, Event, Location
 from civicloop_events.payloads import BodyDefined, Open311Connection, SendMethod
+from civicloop_events.topics import Topics
 from civicloop_outbound.adapters.postgres_config import apply_outbound_config_event
 from civicloop_outbound.domain.ports import BodyRecord, DispatchPayload, OutboundItem
+from civicloop_testing.events import config_event, read_all_events
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 JURISDICTION = "springfield.example.gov"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """`app` under uvicorn on 127.0.0.1:<free port> in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the deviant Open311 server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+RESIDENT = Actor(kind="resident")
 
 
 def w3c_odd(when: datetime) -> str:
@@ -250,13 +219,7 @@ def deviant_body(url: str, body_id: str, **connection: Any) -> BodyDefined:
 
 async def define_body(pool: Any, jurisdiction_id: str, body: BodyDefined) -> BodyRecord:
     """Fold the body's definition the way the outbound config consumer does."""
-    event = Event.create(
-        body,
-        request_id=None,
-        jurisdiction_id=jurisdiction_id,
-        actor=Actor(kind="system", id="tests"),
-        source="admin",
-    )
+    event = config_event(body, jurisdiction_id=jurisdiction_id, admin="tests")
     async with pool.connection() as conn, conn.transaction():
         await apply_outbound_config_event(conn, event)
     return BodyRecord(jurisdiction_id, body)
@@ -292,38 +255,16 @@ def outbound_item(
 
 
 async def read_events(
-    bootstrap: str, topic: str, *, request_id: str | None = None, types: tuple[str, ...] = ()
+    bootstrap: str, topics: Topics, *, request_id: str | None = None, types: tuple[str, ...] = ()
 ) -> list[Event[Any]]:
-    """Every event on `topic` right now (from the beginning), optionally only one request's / some types."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        **client_options(bootstrap),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
+    """Every event on the request topic right now (from the beginning), optionally only one request's / some types,
+    in the order they were recorded."""
+    events = await read_all_events(bootstrap, topics.request_events, topics.partitions)
+    return sorted(
+        (
+            e
+            for e in events
+            if (request_id is None or e.request_id == request_id) and (not types or e.type in types)
+        ),
+        key=lambda e: e.recorded_at,
     )
-    await consumer.start()
-    try:
-        partitions = list(consumer.assignment())
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        events: list[Event[Any]] = []
-
-        async def behind() -> bool:
-            for tp in partitions:
-                if await consumer.position(tp) < ends[tp]:
-                    return True
-            return False
-
-        while await behind():
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                events += [decode_event(r.value) for r in records]
-    finally:
-        await consumer.stop()
-    events = [
-        e
-        for e in events
-        if (request_id is None or e.request_id == request_id) and (not types or e.type in types)
-    ]
-    return sorted(events, key=lambda e: e.recorded_at)

@@ -10,6 +10,7 @@ import signal
 import sys
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from civicloop_events import Actor, Event
@@ -19,34 +20,31 @@ from civicloop_open311.wire import as_datetime
 from civicloop_outbound.bootstrap import Open311Background
 from civicloop_outbound.entrypoints.cli import app as cli
 from civicloop_outbound.settings import OutboundSettings
+from civicloop_testing.events import request_event
 from civicloop_testing.polling import eventually
+from civicloop_testing.run_settings import run_settings
 from o311client_harness import JURISDICTION, define_body, deviant_body, read_events
 from typer.testing import CliRunner
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
+OUTBOUND = Actor(kind="system", id="outbound")
+
 
 async def test_assigned_references_are_folded_by_the_consumer(
     o311_dsn, o311_pool, o311_producer, o311_topics, kafka_bootstrap, o311_http
 ):
-    settings = OutboundSettings(
-        env="test",
-        pg_dsn=o311_dsn,
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=o311_topics.prefix,
-        topic_partitions=o311_topics.partitions,
+    settings = run_settings(
+        OutboundSettings,
+        o311_dsn,
+        kafka_bootstrap,
+        o311_topics,
         open311_refs_consumer_name=f"o311refs.{uuid.uuid4().hex[:6]}",
     )
     number = new_request_number()
     body_id = f"refs-{uuid.uuid4().hex[:6]}"
     await o311_producer.publish(
-        Event.create(
-            ExternalReferenceAssigned(body_id=body_id, external_id="WO-123"),
-            request_id=number,
-            jurisdiction_id=JURISDICTION,
-            actor=Actor(kind="system", id="outbound"),
-            source="outbound",
-        )
+        reference_assigned(body_id, "WO-123", request_id=number, jurisdiction_id=JURISDICTION)
     )
     background = Open311Background(settings=settings, pool=o311_pool, producer=o311_producer, http=o311_http)
     background.start(polling=False)
@@ -64,6 +62,19 @@ async def test_assigned_references_are_folded_by_the_consumer(
         assert await eventually(folded, timeout=30, what="the folded reference") == (number,)
     finally:
         await background.stop()
+
+
+def reference_assigned(
+    body_id: str, external_id: str, *, request_id: str, jurisdiction_id: str
+) -> Event[Any]:
+    """The outbound worker's record that a back-end's request `external_id` is ours `request_id`."""
+    return request_event(
+        ExternalReferenceAssigned(body_id=body_id, external_id=external_id),
+        request_id=request_id,
+        actor=OUTBOUND,
+        source="outbound",
+        jurisdiction_id=jurisdiction_id,
+    )
 
 
 def _cli(env: dict[str, str], *args: str):
@@ -168,13 +179,7 @@ async def test_the_run_command_folds_references_and_polls_until_terminated(
     body = await define_body(o311_pool, jurisdiction, deviant_body(url, "public-works", poll_interval_s=10))
     number = new_request_number()
     await o311_producer.publish(
-        Event.create(
-            ExternalReferenceAssigned(body_id=body.body_id, external_id="R-77"),
-            request_id=number,
-            jurisdiction_id=jurisdiction,
-            actor=Actor(kind="system", id="outbound"),
-            source="outbound",
-        )
+        reference_assigned(body.body_id, "R-77", request_id=number, jurisdiction_id=jurisdiction)
     )
     state.updates = [
         {
@@ -211,7 +216,7 @@ async def test_the_run_command_folds_references_and_polls_until_terminated(
         async def heard() -> list:
             return await read_events(
                 kafka_bootstrap,
-                o311_topics.request_events,
+                o311_topics,
                 request_id=number,
                 types=("request.status.changed",),
             )

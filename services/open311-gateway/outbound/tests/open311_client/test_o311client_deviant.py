@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from civicloop_events.payloads import (
@@ -19,7 +20,7 @@ from civicloop_events.request_numbers import new_request_number
 from civicloop_open311.wire import as_datetime as wire_dates
 from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig
 from civicloop_outbound.adapters.open311_sender import Open311Sender, remember_reference
-from civicloop_outbound.domain.ports import PermanentFailure, TemporaryFailure
+from civicloop_outbound.domain.ports import BodyRecord, PermanentFailure, TemporaryFailure
 from civicloop_testing.polling import eventually
 from o311client_harness import JURISDICTION, define_body, deviant_body, outbound_item, read_events
 
@@ -30,11 +31,16 @@ def body_id() -> str:
     return f"deviant-{uuid.uuid4().hex[:8]}"
 
 
+async def defined(pool: Any, url: str, **connection: Any) -> BodyRecord:
+    """A body of its own on the deviant server at `url`, folded in JURISDICTION."""
+    return await define_body(pool, JURISDICTION, deviant_body(url, body_id(), **connection))
+
+
 async def test_realtime_send_is_strict_on_the_wire_and_reads_a_wrapped_numeric_id(
     deviant, o311_pool, o311_http
 ):
     state, url = deviant
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
+    body = await defined(o311_pool, url)
     number = new_request_number()
     sender = Open311Sender(o311_pool, o311_http)
     result = await sender.send(body, outbound_item(number, "POTHOLE", attributes={"HAZ": ["wires", "glass"]}))
@@ -59,7 +65,7 @@ async def test_realtime_send_is_strict_on_the_wire_and_reads_a_wrapped_numeric_i
 
 async def test_errors_are_sorted_into_permanent_and_temporary(deviant, o311_pool, o311_http):
     _, url = deviant
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id(), service_code_map={}))
+    body = await defined(o311_pool, url, service_code_map={})
     sender = Open311Sender(o311_pool, o311_http)
     with pytest.raises(PermanentFailure, match="Service Code not found"):
         await sender.send(body, outbound_item(new_request_number(), "UNKNOWN"))
@@ -68,9 +74,7 @@ async def test_errors_are_sorted_into_permanent_and_temporary(deviant, o311_pool
     with pytest.raises(TemporaryFailure, match="HTTP 429") as busy:
         await sender.send(body, outbound_item(new_request_number(), "BUSY"))
     assert busy.value.retry_after_s == 30 and "Retry-After 30 s" in str(busy.value)
-    wrong_key = await define_body(
-        o311_pool, JURISDICTION, deviant_body(url, body_id(), api_key_ref="absent.key")
-    )
+    wrong_key = await defined(o311_pool, url, api_key_ref="absent.key")
     with pytest.raises(PermanentFailure, match="CIVICLOOP_SECRET_ABSENT_KEY"):
         await sender.send(wrong_key, outbound_item(new_request_number(), "POTHOLE"))
     unreachable = await define_body(o311_pool, JURISDICTION, deviant_body("http://127.0.0.1:9", body_id()))
@@ -78,14 +82,29 @@ async def test_errors_are_sorted_into_permanent_and_temporary(deviant, o311_pool
         await sender.send(unreachable, outbound_item(new_request_number(), "POTHOLE"))
 
 
+async def referenced(pool: Any, url: str, external_id: str, **connection: Any) -> tuple[BodyRecord, str]:
+    """A body of its own on the deviant server, and a request of ours that its back-end knows as `external_id`."""
+    body = await defined(pool, url, **connection)
+    number = new_request_number()
+    async with pool.connection() as conn:
+        await remember_reference(conn, JURISDICTION, body.body_id, external_id, number)
+    return body, number
+
+
+async def _batch_sent(deviant, pool, http, *, token_delay_s: float):
+    """A batch report sent to the deviant server, which answers with a token that resolves after `token_delay_s`;
+    the body, the request number and what the sender made of the answer."""
+    state, url = deviant
+    state.token_delay_s = token_delay_s
+    body = await defined(pool, url)
+    number = new_request_number()
+    return body, number, await Open311Sender(pool, http).send(body, outbound_item(number, "BULKY"))
+
+
 async def test_batch_token_resolves_after_a_delay_and_becomes_an_external_reference(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
-    state, url = deviant
-    state.token_delay_s = 1.5
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
-    number = new_request_number()
-    result = await Open311Sender(o311_pool, o311_http).send(body, outbound_item(number, "BULKY"))
+    body, number, result = await _batch_sent(deviant, o311_pool, o311_http, token_delay_s=1.5)
     assert result.external_id is None  # a token, not yet an id
 
     poller = Open311Poller(
@@ -109,24 +128,21 @@ async def test_batch_token_resolves_after_a_delay_and_becomes_an_external_refere
     assert external_id == "1001" and attempts >= 2  # it was pending at least once
     events = await read_events(
         kafka_bootstrap,
-        o311_topics.request_events,
+        o311_topics,
         request_id=number,
         types=(ExternalReferenceAssigned.event_type,),
     )
     assert [(e.payload.body_id, e.payload.external_id) for e in events] == [(body.body_id, "1001")]
     assert events[0].actor.id == f"backend:{body.body_id}"
     await poller.poll_tokens()  # resolved tokens are not polled again
-    assert len(await read_events(kafka_bootstrap, o311_topics.request_events, request_id=number)) == 1
+    assert len(await read_events(kafka_bootstrap, o311_topics, request_id=number)) == 1
 
 
 async def test_a_token_that_never_resolves_is_given_up_visibly(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
-    state, url = deviant
-    state.token_delay_s = 3600
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
-    number = new_request_number()
-    await Open311Sender(o311_pool, o311_http).send(body, outbound_item(number, "BULKY"))
+    state, _ = deviant
+    _, number, _ = await _batch_sent(deviant, o311_pool, o311_http, token_delay_s=3600)
     poller = Open311Poller(
         o311_pool,
         o311_producer,
@@ -137,14 +153,14 @@ async def test_a_token_that_never_resolves_is_given_up_visibly(
         await poller.poll_tokens()
         await asyncio.sleep(0.1)
     assert state.token_polls == 3  # bounded
-    [failed] = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=number)
+    [failed] = await read_events(kafka_bootstrap, o311_topics, request_id=number)
     assert failed.type == SendFailed.event_type and failed.payload.retry_at is None
     assert "never gave a service_request_id" in failed.payload.error
 
 
 async def test_blackbox_gives_neither_id_nor_token(deviant, o311_pool, o311_http):
     _, url = deviant
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
+    body = await defined(o311_pool, url)
     result = await Open311Sender(o311_pool, o311_http).send(
         body, outbound_item(new_request_number(), "GRAFFITI")
     )
@@ -160,10 +176,7 @@ async def test_updates_feed_maps_statuses_and_dedupes_across_polls(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     state, url = deviant
-    body = await define_body(o311_pool, JURISDICTION, deviant_body(url, body_id()))
-    number = new_request_number()
-    async with o311_pool.connection() as conn:
-        await remember_reference(conn, JURISDICTION, body.body_id, "77", number)
+    body, number = await referenced(o311_pool, url, "77")
     now = datetime.now(UTC)
     state.updates = [
         # a back-end code the body maps (crew_assigned -> in_progress), with an offset without minutes
@@ -211,7 +224,7 @@ async def test_updates_feed_maps_statuses_and_dedupes_across_polls(
     assert (second.applied, second.duplicates) == (0, 2)
     assert state.update_queries[-1]["start_date"] > query["start_date"]  # resumed from the stored window end
 
-    events = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=number)
+    events = await read_events(kafka_bootstrap, o311_topics, request_id=number)
     kinds = [(e.type, getattr(e.payload, "status", None)) for e in events]
     assert kinds.count((BackendUpdateReceived.event_type, None)) == 2
     changes = [e for e in events if e.type == "request.status.changed"]
@@ -234,14 +247,9 @@ async def test_requests_updated_after_synthesises_update_ids(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     state, url = deviant
-    body = await define_body(
-        o311_pool,
-        JURISDICTION,
-        deviant_body(url, body_id(), updates_method="requests_updated_after", format="json"),
+    body, number = await referenced(
+        o311_pool, url, "5005", updates_method="requests_updated_after", format="json"
     )
-    number = new_request_number()
-    async with o311_pool.connection() as conn:
-        await remember_reference(conn, JURISDICTION, body.body_id, "5005", number)
     state.requests = [
         {
             "service_request_id": 5005,
@@ -266,7 +274,7 @@ async def test_requests_updated_after_synthesises_update_ids(
     }
     assert (await poller.poll_updates(body)).status_changes == 1  # a new (time, status): a new update
     changes = await read_events(
-        kafka_bootstrap, o311_topics.request_events, request_id=number, types=("request.status.changed",)
+        kafka_bootstrap, o311_topics, request_id=number, types=("request.status.changed",)
     )
     assert [(c.payload.status, c.payload.public_note) for c in changes] == [
         ("closed", "Filled"),
@@ -278,12 +286,8 @@ async def test_import_brings_in_back_end_requests_once_and_never_our_own(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     state, url = deviant
-    body = await define_body(
-        o311_pool,
-        JURISDICTION,
-        deviant_body(
-            url, body_id(), import_requests=True, import_exclude_service_codes=["INTERNAL"], format="json"
-        ),
+    body = await defined(
+        o311_pool, url, import_requests=True, import_exclude_service_codes=["INTERNAL"], format="json"
     )
     poller = Open311Poller(o311_pool, o311_producer, o311_http)
     assert (await poller.poll_imports(body)).fetched == 0  # a 404 for an empty list reads as empty
@@ -355,7 +359,7 @@ async def test_import_brings_in_back_end_requests_once_and_never_our_own(
         )
         rows = await cur.fetchall()
     assert [r[0] for r in rows] == ["9001", "9002"]
-    hole = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=rows[0][1])
+    hole = await read_events(kafka_bootstrap, o311_topics, request_id=rows[0][1])
     assert [e.type for e in hole] == [
         RequestImported.event_type,
         ServiceRequestSubmitted.event_type,
@@ -364,7 +368,7 @@ async def test_import_brings_in_back_end_requests_once_and_never_our_own(
     assert hole[1].payload.service_code == "POTHOLE"  # RT-9 mapped back through service_code_map
     assert hole[1].source == f"backend:{body.body_id}" and hole[1].actor.kind == "system"
     assert hole[1].occurred_at == datetime(2026, 11, 22, 8, tzinfo=UTC)
-    tree = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=rows[1][1])
+    tree = await read_events(kafka_bootstrap, o311_topics, request_id=rows[1][1])
     assert tree[1].payload.service_code == "TREE" and tree[1].payload.location.address_string == "2 Oak Ave"
     assert tree[-1].type == "request.status.changed" and tree[-1].payload.status == "closed"
 
@@ -412,12 +416,7 @@ async def test_requests_window_reads_the_last_90_days_by_creation_date(
     deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     state, url = deviant
-    body = await define_body(
-        o311_pool, JURISDICTION, deviant_body(url, body_id(), updates_method="requests_window", format="json")
-    )
-    number = new_request_number()
-    async with o311_pool.connection() as conn:
-        await remember_reference(conn, JURISDICTION, body.body_id, "W-1", number)
+    body, number = await referenced(o311_pool, url, "W-1", updates_method="requests_window", format="json")
     state.requests = [
         {
             "service_request_id": "W-1",
@@ -433,6 +432,6 @@ async def test_requests_window_reads_the_last_90_days_by_creation_date(
     span = wire_dates(query["end_date"]) - wire_dates(query["start_date"])
     assert span.days == 90 and "updated_after" not in query
     [change] = await read_events(
-        kafka_bootstrap, o311_topics.request_events, request_id=number, types=("request.status.changed",)
+        kafka_bootstrap, o311_topics, request_id=number, types=("request.status.changed",)
     )
     assert change.payload.status == "closed" and change.payload.external_status_code == "done"

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import pytest_asyncio
-from civicloop_events import Actor, Event, Location, ServiceDefined, ServiceRequestSubmitted, StatusChanged
+from civicloop_events import Location, ServiceDefined, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
     BackendUpdateReceived,
     BodyDefined,
@@ -34,9 +34,10 @@ from civicloop_outbound.adapters.open311_client import discover
 from civicloop_outbound.adapters.open311_polling import Open311Poller
 from civicloop_outbound.adapters.open311_sender import Open311Sender
 from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing.events import agent_event, config_event, request_event
 from civicloop_testing.polling import eventually
 from civicloop_testing.processes import ServiceProcess
-from o311client_harness import JURISDICTION, define_body, outbound_item, read_events
+from o311client_harness import JURISDICTION, RESIDENT, define_body, outbound_item, read_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -77,7 +78,6 @@ async def jurisdiction_b(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterat
     await requests.start()
     try:
         process.run_cli("migrate")
-        admin = Actor(kind="system", id="b-admin")
         for payload in (
             PartnerAuthorised(
                 client_id=A_CLIENT,
@@ -87,11 +87,7 @@ async def jurisdiction_b(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterat
             ),
             ServiceDefined(service_code="ROAD_DAMAGE", service_name="Road damage", type=ServiceType.realtime),
         ):
-            await config.publish(
-                Event.create(
-                    payload, request_id=None, jurisdiction_id=B_JURISDICTION, actor=admin, source="admin"
-                )
-            )
+            await config.publish(config_event(payload, jurisdiction_id=B_JURISDICTION, admin="b-admin"))
         process.start()
         await process.wait_ready(90)
         b = JurisdictionB(process, requests, key.key)
@@ -160,16 +156,15 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
 
     # 2. B's agent starts work on it, on B's own log.
     await b.producer.publish(
-        Event.create(
+        agent_event(
             StatusChanged(
                 status=RequestStatus.in_progress,
                 previous_status=RequestStatus.open,
                 public_note="Crew on the way",
             ),
             request_id=b_number,
+            agent="b-crew-7",
             jurisdiction_id=B_JURISDICTION,
-            actor=Actor(kind="agent", id="b-crew-7"),
-            source="agent",
         )
     )
 
@@ -195,7 +190,7 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
     assert first.status_changes == 1
     second = await poller.poll_updates(body)
     assert second.applied == 0 and second.status_changes == 0
-    events = await read_events(kafka_bootstrap, o311_topics.request_events, request_id=ours)
+    events = await read_events(kafka_bootstrap, o311_topics, request_id=ours)
     received = [e for e in events if e.type == BackendUpdateReceived.event_type]
     changed = [e for e in events if e.type == "request.status.changed"]
     assert [r.payload.backend_status for r in received if r.payload.backend_status != "open"] == [
@@ -209,16 +204,16 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
     # 4. A resident reports directly to B; A imports that one, once, and not its own.
     direct = new_request_number()
     await b.producer.publish(
-        Event.create(
+        request_event(
             ServiceRequestSubmitted(
                 service_code="ROAD_DAMAGE",
                 description="Cracked kerb on Main",
                 location=Location(lat=39.76, long=-89.61, address_string="9 Main St, Shelbyville"),
             ),
             request_id=direct,
-            jurisdiction_id=B_JURISDICTION,
-            actor=Actor(kind="resident"),
+            actor=RESIDENT,
             source="web",
+            jurisdiction_id=B_JURISDICTION,
         )
     )
 
@@ -238,15 +233,13 @@ async def test_a_sends_to_b_hears_b_back_and_imports_only_what_b_made(
 
     imported = [
         e
-        for e in await read_events(
-            kafka_bootstrap, o311_topics.request_events, types=(RequestImported.event_type,)
-        )
+        for e in await read_events(kafka_bootstrap, o311_topics, types=(RequestImported.event_type,))
         if e.payload.body_id == body_id
     ]
     assert [e.payload.external_id for e in imported] == [direct]
     submitted = await read_events(
         kafka_bootstrap,
-        o311_topics.request_events,
+        o311_topics,
         request_id=imported[0].request_id,
         types=(ServiceRequestSubmitted.event_type,),
     )

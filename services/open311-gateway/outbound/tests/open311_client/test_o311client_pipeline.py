@@ -9,16 +9,17 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from civicloop_events import Actor, Event, Location, ServiceRequestSubmitted
+from civicloop_events import Location, ServiceRequestSubmitted
 from civicloop_events.payloads import ExternalReferenceAssigned, SendMethod, SentToBackend
 from civicloop_events.request_numbers import new_request_number
 from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig
 from civicloop_outbound.bootstrap import Outbound, open311_sender
 from civicloop_outbound.domain.ports import BodyRecord
 from civicloop_outbound.settings import OutboundSettings
-from civicloop_testing.events import config_event, publish_events
+from civicloop_testing.events import config_event, publish_events, request_event
 from civicloop_testing.polling import eventually
-from o311client_harness import deviant_body, read_events
+from civicloop_testing.run_settings import run_settings
+from o311client_harness import RESIDENT, deviant_body, read_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -29,12 +30,11 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
     state, url = deviant
     state.token_delay_s = 0.5
     jurisdiction = f"e2e-{uuid.uuid4().hex[:6]}.example.gov"
-    settings = OutboundSettings(
-        env="test",
-        pg_dsn=o311_dsn,
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=o311_topics.prefix,
-        topic_partitions=o311_topics.partitions,
+    settings = run_settings(
+        OutboundSettings,
+        o311_dsn,
+        kafka_bootstrap,
+        o311_topics,
         log_level="WARNING",
         outbound_poll_interval_s=0.1,
         outbound_backoff_initial_s=0.2,
@@ -62,16 +62,16 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
         async def submit(code: str) -> str:
             number = new_request_number()
             await o311_producer.publish(
-                Event.create(
+                request_event(
                     ServiceRequestSubmitted(
                         service_code=code,
                         description=f"{code} on Elm",
                         location=Location(lat=39.8, long=-89.6, address_string="4 Elm St"),
                     ),
                     request_id=number,
-                    jurisdiction_id=jurisdiction,
-                    actor=Actor(kind="resident"),
+                    actor=RESIDENT,
                     source="web",
+                    jurisdiction_id=jurisdiction,
                 )
             )
             return number
@@ -89,7 +89,7 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
         async def assigned(number: str):
             events = await read_events(
                 kafka_bootstrap,
-                o311_topics.request_events,
+                o311_topics,
                 request_id=number,
                 types=(ExternalReferenceAssigned.event_type,),
             )
@@ -99,7 +99,7 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
         assert ref.payload.body_id == "public-works" and ref.payload.external_id.isdigit()
         sent = await read_events(
             kafka_bootstrap,
-            o311_topics.request_events,
+            o311_topics,
             request_id=realtime,
             types=(SentToBackend.event_type,),
         )
@@ -142,7 +142,7 @@ async def test_submitted_report_goes_out_by_open311_and_its_status_comes_back(
         assert report.status_changes == 1
         [change] = await read_events(
             kafka_bootstrap,
-            o311_topics.request_events,
+            o311_topics,
             request_id=realtime,
             types=("request.status.changed",),
         )

@@ -11,10 +11,9 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -24,7 +23,6 @@ import httpx
 import pytest_asyncio
 import uvicorn
 from aiosmtpd.controller import Controller
-from asgi_lifespan import LifespanManager
 from civicloop_events import (
     Actor,
     ActorKind,
@@ -32,10 +30,10 @@ from civicloop_events import (
     Location,
     ServiceDefined,
     ServiceRequestSubmitted,
-    decode_event,
 )
 from civicloop_events.consumer import wait_until_applied
-from civicloop_events.payloads import SendMethod
+from civicloop_events.payloads import BodyDefined, Open311Connection, SendMethod
+from civicloop_events.payloads.base import EventPayload
 from civicloop_events.producer import EventProducer, Position
 from civicloop_events.request_numbers import new_request_number
 from civicloop_events.topics import Topics
@@ -43,32 +41,19 @@ from civicloop_outbound import database
 from civicloop_outbound.entrypoints.http import create_app
 from civicloop_outbound.settings import OutboundSettings
 from civicloop_testing import create_database, drop_database, make_topics
-from civicloop_testing import read_all_records as read_all
+from civicloop_testing.asgi import serving
+from civicloop_testing.events import config_event, read_all_events, request_event
+from civicloop_testing.lifecycle import started
+from civicloop_testing.polling import eventually
+from civicloop_testing.processes import free_port
+from civicloop_testing.run_settings import cli_env, run_settings
 from psycopg_pool import AsyncConnectionPool
-from pydantic import BaseModel
 
 ADMIN_TOKEN = "admin-token-for-outbound-tests-0123456789"
 WEBHOOK_SECRET = "webhook-signing-secret-for-tests"
 WEBHOOK_SECRET_REF = "tests.webhook"
 RESIDENT = Actor(kind=ActorKind.resident, id=None)
-ADMIN = Actor(kind=ActorKind.system, id="outbound-tests")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def wait_for(
-    condition: Callable[[], Awaitable[bool]], *, timeout: float = 45, what: str = "condition"
-) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not await condition():
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+ADMIN_ID = "outbound-tests"
 
 
 # -- SMTP ----------------------------------------------------------------------------------------------------------
@@ -167,7 +152,7 @@ class WebhookReceiver:
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        await wait_for(self._started, timeout=10, what="webhook receiver listening")
+        await eventually(self._started, timeout=10, what="webhook receiver listening")
 
     async def _started(self) -> bool:
         assert self._task is not None
@@ -197,13 +182,11 @@ class OutboundWorld:
     config_producer: EventProducer
     request_producer: EventProducer
 
-    async def configure(self, jurisdiction: str, *payloads: BaseModel) -> Position:
+    async def configure(self, jurisdiction: str, *payloads: EventPayload) -> Position:
         position = None
         for payload in payloads:
             position = await self.config_producer.publish(
-                Event.create(
-                    payload, request_id=None, jurisdiction_id=jurisdiction, actor=ADMIN, source="admin"
-                )
+                config_event(payload, jurisdiction_id=jurisdiction, admin=ADMIN_ID)
             )
         assert position is not None
         for consumer in (self.settings.outbound_config_consumer_group,):
@@ -219,6 +202,12 @@ class OutboundWorld:
             assert applied, f"{consumer} did not apply the configuration"
         return position
 
+    async def new_city(self, name: str, *payloads: EventPayload) -> str:
+        """A jurisdiction of the test's own, configured with `payloads` (folded before this returns)."""
+        city = unique_jurisdiction(name)
+        await self.configure(city, *payloads)
+        return city
+
     async def submit(
         self,
         jurisdiction: str,
@@ -230,7 +219,6 @@ class OutboundWorld:
         long: float | None = -89.6501,
         source: str = "web",
     ) -> str:
-        request_id = new_request_number()
         payload = ServiceRequestSubmitted(
             service_code=service_code,
             description=description or f"report {uuid.uuid4().hex[:8]}",
@@ -238,20 +226,41 @@ class OutboundWorld:
             attributes=attributes or {},
             media_urls=["https://img.example/p/1.jpg"],
         )
-        await self.request_producer.publish(
-            Event.create(
-                payload, request_id=request_id, jurisdiction_id=jurisdiction, actor=RESIDENT, source=source
-            )
+        submitted = await self.publish_request(jurisdiction, payload, source=source)
+        assert submitted.request_id is not None
+        return submitted.request_id
+
+    async def publish_request(
+        self,
+        jurisdiction: str,
+        payload: EventPayload,
+        *,
+        request_id: str | None = None,
+        source: str = "web",
+    ) -> Event[Any]:
+        """`payload` on `requests.events` as a resident's, on a new request unless `request_id` is given."""
+        event = request_event(
+            payload,
+            request_id=request_id or new_request_number(),
+            actor=RESIDENT,
+            source=source,
+            jurisdiction_id=jurisdiction,
         )
-        return request_id
+        await self.request_producer.publish(event)
+        return event
+
+    async def wait_queued(self, jurisdiction: str, count: int = 1) -> None:
+        """Until `count` items of `jurisdiction` are on the outbound queue."""
+
+        async def queued() -> bool:
+            return len(await self.queue_rows(jurisdiction)) == count
+
+        await eventually(queued, what=f"{count} item(s) queued")
 
     async def events(self) -> list[Event[Any]]:
-        return [
-            decode_event(r.value)
-            for r in await read_all(
-                self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions
-            )
-        ]
+        return await read_all_events(
+            self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions
+        )
 
     async def events_of(self, request_id: str, type_: str | None = None) -> list[Event[Any]]:
         return [
@@ -280,28 +289,27 @@ class OutboundWorld:
         return {b["body_id"]: b for b in r.json()}
 
     def cli_env(self) -> dict[str, str]:
-        return {
-            "CIVICLOOP_PG_DSN": self.settings.pg_dsn,
-            "CIVICLOOP_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
-            "CIVICLOOP_TOPIC_PREFIX": self.topics.prefix,
-            "CIVICLOOP_ENV": "test",
-            "COLUMNS": "200",
-            "PATH": "/usr/bin:/bin",
-        }
+        return cli_env(self.settings, PATH="/usr/bin:/bin")
 
     async def cli(self, *args: str) -> tuple[int, str]:
-        """`civicloop-outbound ...` as a real process (asynchronously: the app runs in this event loop)."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "civicloop_outbound.entrypoints.cli",
-            *args,
-            env=self.cli_env(),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=90)
-        return proc.returncode or 0, out.decode()
+        """`civicloop-outbound ...` as a real process, on this world's database and topics."""
+        return await outbound_cli(self.cli_env(), *args)
+
+
+async def outbound_cli(env: dict[str, str], *args: str, timeout: float = 90) -> tuple[int, str]:
+    """`civicloop-outbound ...` as a real process (asynchronously: an app under test may run in this event loop);
+    its exit code and output."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "civicloop_outbound.entrypoints.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=timeout)
+    return proc.returncode or 0, out.decode()
 
 
 def unique_jurisdiction(name: str) -> str:
@@ -310,6 +318,30 @@ def unique_jurisdiction(name: str) -> str:
 
 def service(code: str, name: str) -> ServiceDefined:
     return ServiceDefined(service_code=code, service_name=name)
+
+
+def by_open311(body_id: str, name: str, code: str, **more: Any) -> BodyDefined:
+    """A body reached by Open311, for which the app has no sender (see `outbound_world`): its items wait on the
+    queue for the test's own sender loops."""
+    return BodyDefined(
+        body_id=body_id,
+        name=name,
+        send_method=SendMethod.open311,
+        service_codes=[code],
+        open311=Open311Connection(endpoint="http://127.0.0.1:9/open311/v2"),
+        **more,
+    )
+
+
+def roads_by_email(**overrides: Any) -> BodyDefined:
+    """The Roads body, taking potholes by email: where most tests' reports go."""
+    values: dict[str, Any] = {
+        "body_id": "roads",
+        "name": "Roads",
+        "service_codes": ["POTHOLE"],
+        "email": "roads@springfield.example.gov",
+    }
+    return BodyDefined.model_validate({**values, **overrides})
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -322,12 +354,11 @@ async def outbound_world(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterat
     smtp.start()
     os.environ["CIVICLOOP_SECRET_TESTS_WEBHOOK"] = WEBHOOK_SECRET
     try:
-        settings = OutboundSettings(
-            env="test",
-            pg_dsn=dsn,
-            kafka_bootstrap=kafka_bootstrap,
-            topic_prefix=topics.prefix,
-            topic_partitions=topics.partitions,
+        settings = run_settings(
+            OutboundSettings,
+            dsn,
+            kafka_bootstrap,
+            topics,
             admin_token=ADMIN_TOKEN,
             log_level="WARNING",
             public_base_url="https://311.springfield.example.gov",
@@ -346,31 +377,16 @@ async def outbound_world(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterat
         )
         database.migrate(settings.sqlalchemy_url)
         app = create_app(settings)
-        config_producer = EventProducer(
-            kafka_bootstrap, topics.jurisdiction_config, client_id="outbound-tests"
-        )
-        request_producer = EventProducer(kafka_bootstrap, topics.request_events, client_id="outbound-tests")
-        await config_producer.start()
-        await request_producer.start()
-        try:
-            async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
-                transport = httpx.ASGITransport(app=manager.app)
-                async with httpx.AsyncClient(
-                    transport=transport, base_url="http://outbound.test/open311/v2/", timeout=60
-                ) as client:
-                    yield OutboundWorld(
-                        app,
-                        client,
-                        settings,
-                        topics,
-                        app.state.service.pool,
-                        smtp,
-                        config_producer,
-                        request_producer,
-                    )
-        finally:
-            await config_producer.stop()
-            await request_producer.stop()
+        async with (
+            started(
+                EventProducer(kafka_bootstrap, topics.jurisdiction_config, client_id="outbound-tests")
+            ) as config,
+            started(
+                EventProducer(kafka_bootstrap, topics.request_events, client_id="outbound-tests")
+            ) as requests,
+            serving(app, "http://outbound.test/open311/v2/") as client,
+        ):
+            yield OutboundWorld(app, client, settings, topics, app.state.service.pool, smtp, config, requests)
     finally:
         smtp.stop()
         os.environ.pop("CIVICLOOP_SECRET_TESTS_WEBHOOK", None)

@@ -5,19 +5,18 @@ which the back-end can use to drop the repeat; the item is never lost. The admin
 from __future__ import annotations
 
 import pytest
-from civicloop_events.payloads import (
-    BodyDefined,
-    Open311Connection,
-    SendMethod,
-    SentToBackend,
-    WebhookConnection,
-)
+from civicloop_events.payloads import SendMethod, SentToBackend, WebhookConnection
 from civicloop_events.producer import EventProducer
 from civicloop_outbound.adapters.webhook_sender import WebhookSender
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
 from civicloop_testing.lifecycle import started
-from civicloop_testing.polling import eventually
-from outbound_harness import WEBHOOK_SECRET_REF, OutboundWorld, WebhookReceiver, service, unique_jurisdiction
+from outbound_harness import (
+    WEBHOOK_SECRET_REF,
+    OutboundWorld,
+    WebhookReceiver,
+    by_open311,
+    service,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -26,27 +25,21 @@ async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(
     outbound_world: OutboundWorld,
 ) -> None:
     w = outbound_world
-    city = unique_jurisdiction("crash")
     async with started(WebhookReceiver()) as receiver:
         # An open311-method body (no sender for it in the app) reached by the webhook sender of this test's loops.
-        await w.configure(
-            city,
+        city = await w.new_city(
+            "crash",
             service("POTHOLE", "Pothole"),
-            BodyDefined(
-                body_id="roads",
-                name="Roads",
-                send_method=SendMethod.open311,
-                service_codes=["POTHOLE"],
-                open311=Open311Connection(endpoint="http://127.0.0.1:9"),
+            by_open311(
+                "roads",
+                "Roads",
+                "POTHOLE",
                 webhook=WebhookConnection(url=receiver.url, secret_ref=WEBHOOK_SECRET_REF),
             ),
         )
         rid = await w.submit(city, "POTHOLE")
 
-        async def queued() -> bool:
-            return len(await w.queue_rows(city)) == 1
-
-        await eventually(queued, what="the item queued")
+        await w.wait_queued(city)
         senders = {SendMethod.open311: WebhookSender(timeout_s=5)}
         # A real producer whose connection is gone: its publishes never complete.
         gone = EventProducer(

@@ -6,43 +6,25 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from civicloop_events import Event, Location, ServiceRequestSubmitted
-from civicloop_events.payloads import BodyDefined, BodyPaused
-from civicloop_events.request_numbers import new_request_number
+from civicloop_events import Location, ServiceRequestSubmitted
+from civicloop_events.payloads import BodyPaused
 from civicloop_outbound.service_layer.dispatcher import Dispatcher, derived_event_id
-from civicloop_testing.polling import eventually
-from outbound_harness import RESIDENT, OutboundWorld, service, unique_jurisdiction
+from outbound_harness import OutboundWorld, roads_by_email, service
 
 pytestmark = pytest.mark.integration
 
 
 async def test_a_republished_event_and_a_retried_handler_enqueue_once(outbound_world: OutboundWorld) -> None:
     w = outbound_world
-    city = unique_jurisdiction("idem")
-    await w.configure(
-        city,
-        service("POTHOLE", "Pothole"),
-        BodyDefined(
-            body_id="roads", name="Roads", service_codes=["POTHOLE"], email="roads@springfield.example.gov"
-        ),
-    )
+    city = await w.new_city("idem", service("POTHOLE", "Pothole"), roads_by_email())
     # The body is paused so the rows stay queued while we look at them.
     await w.configure(city, BodyPaused(body_id="roads", reason="test"))
-    rid = new_request_number()
-    submitted = Event.create(
-        ServiceRequestSubmitted(service_code="POTHOLE", location=Location(lat=39.78, long=-89.6)),
-        request_id=rid,
-        jurisdiction_id=city,
-        actor=RESIDENT,
-        source="web",
+    submitted = await w.publish_request(
+        city, ServiceRequestSubmitted(service_code="POTHOLE", location=Location(lat=39.78, long=-89.6))
     )
-    await w.request_producer.publish(submitted)
+    rid = submitted.request_id
     await w.request_producer.publish(submitted)  # a producer retry after a crash: the same event again
-
-    async def queued() -> bool:
-        return len(await w.queue_rows(city)) == 1
-
-    await eventually(queued, what="the item queued")
+    await w.wait_queued(city)
     # A handler retried after it had published (its transaction rolled back) runs again in full:
     dispatcher = Dispatcher(w.request_producer)
     async with w.pool.connection() as conn, conn.transaction():

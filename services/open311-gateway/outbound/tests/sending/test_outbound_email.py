@@ -12,7 +12,7 @@ from civicloop_events.payloads import (
     SentToBackend,
 )
 from civicloop_testing.polling import eventually
-from outbound_harness import OutboundWorld, service, unique_jurisdiction
+from outbound_harness import OutboundWorld, roads_by_email, service
 
 pytestmark = pytest.mark.integration
 
@@ -21,9 +21,8 @@ async def test_a_report_is_emailed_with_all_details_and_the_events_say_so(
     outbound_world: OutboundWorld,
 ) -> None:
     w = outbound_world
-    city = unique_jurisdiction("email")
-    await w.configure(
-        city,
+    city = await w.new_city(
+        "email",
         service("STREETLIGHT", "Streetlight out"),
         BodyDefined(
             body_id="lights",
@@ -91,17 +90,10 @@ async def test_a_high_priority_rule_sets_team_and_codes_and_copies_the_priority_
     outbound_world: OutboundWorld,
 ) -> None:
     w = outbound_world
-    city = unique_jurisdiction("priority")
-    await w.configure(
-        city,
+    city = await w.new_city(
+        "priority",
         service("POTHOLE", "Pothole"),
-        BodyDefined(
-            body_id="roads",
-            name="Roads",
-            service_codes=["POTHOLE"],
-            email="roads@springfield.example.gov",
-            priority_email="roads-urgent@springfield.example.gov",
-        ),
+        roads_by_email(priority_email="roads-urgent@springfield.example.gov"),
         RoutingRulesDefined(
             rules=[
                 RoutingRule(

@@ -12,12 +12,13 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
-from civicloop_events import Actor, ActorKind, Event, Location, ServiceRequestSubmitted
-from civicloop_events.producer import EventProducer
+from civicloop_events import Location, ServiceRequestSubmitted
 from civicloop_events.request_numbers import new_request_number
 from civicloop_testing import create_database, drop_database, make_topics
+from civicloop_testing.events import publish_events, request_event
 from civicloop_testing.polling import eventually
-from outbound_harness import SmtpServer, free_port
+from civicloop_testing.processes import free_port
+from outbound_harness import RESIDENT, SmtpServer, outbound_cli
 
 pytestmark = pytest.mark.integration
 
@@ -31,17 +32,7 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 async def _cli(env: dict[str, str], *args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "civicloop_outbound.entrypoints.cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
-    return proc.returncode or 0, out.decode()
+    return await outbound_cli(env, *args, timeout=120)
 
 
 async def test_outbound_run_sends_and_stops_on_sigterm(
@@ -91,25 +82,19 @@ async def test_outbound_run_sends_and_stops_on_sigterm(
         code, out = await _cli(env, "bodies", "define", "-j", city, "--file", f.name, "--wait", "60")
         assert code == 0 and "bodies parks: published; applied" in out, out
 
-        producer = EventProducer(kafka_bootstrap, topics.request_events, client_id="outbound-run-test")
-        await producer.start()
         rid = new_request_number()
-        try:
-            await producer.publish(
-                Event.create(
-                    ServiceRequestSubmitted(
-                        service_code="TREE",
-                        description="Fallen branch",
-                        location=Location(lat=40.0, long=-89.0),
-                    ),
-                    request_id=rid,
-                    jurisdiction_id=city,
-                    actor=Actor(kind=ActorKind.resident),
-                    source="web",
-                )
-            )
-        finally:
-            await producer.stop()
+        submitted = request_event(
+            ServiceRequestSubmitted(
+                service_code="TREE", description="Fallen branch", location=Location(lat=40.0, long=-89.0)
+            ),
+            request_id=rid,
+            actor=RESIDENT,
+            source="web",
+            jurisdiction_id=city,
+        )
+        await publish_events(
+            kafka_bootstrap, topics.request_events, [submitted], client_id="outbound-run-test"
+        )
 
         async def mailed() -> bool:
             return bool(smtp.for_request(rid))

@@ -6,20 +6,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from civicloop_events import Event, Location, PersonalData, ServiceRequestSubmitted
+from civicloop_events import Location, PersonalData, ServiceRequestSubmitted
 from civicloop_events.payloads import (
-    BodyDefined,
     ExternalReferenceAssigned,
-    Open311Connection,
     SendFailed,
     SendMethod,
 )
-from civicloop_events.request_numbers import new_request_number
 from civicloop_outbound.domain.ports import BodyRecord, OutboundItem, Sender, SendResult, TemporaryFailure
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
 from civicloop_runtime.vault import ResidentKeyVault
 from civicloop_testing.polling import eventually
-from outbound_harness import RESIDENT, OutboundWorld, service, unique_jurisdiction
+from outbound_harness import OutboundWorld, by_open311, service
 
 pytestmark = pytest.mark.integration
 
@@ -56,40 +53,24 @@ async def test_contact_only_when_allowed_and_retries_keep_the_delivery_id(
     outbound_world: OutboundWorld, include_contact: bool
 ) -> None:
     w = outbound_world
-    city = unique_jurisdiction("port")
-    await w.configure(
-        city,
+    city = await w.new_city(
+        "port",
         service("BULKY", "Bulky item"),
-        BodyDefined(
-            body_id="sanitation",
-            name="Sanitation",
-            send_method=SendMethod.open311,
-            service_codes=["BULKY"],
-            open311=Open311Connection(endpoint="http://127.0.0.1:9/open311/v2"),
-        ),
+        by_open311("sanitation", "Sanitation", "BULKY"),
     )
     vault = ResidentKeyVault(w.pool, pepper=w.settings.pepper)
     sealed = await vault.seal(PersonalData(name="Ana Ruiz", email="ana@example.org", phone="+15551234567"))
-    rid = new_request_number()
-    await w.request_producer.publish(
-        Event.create(
-            ServiceRequestSubmitted(
-                service_code="BULKY",
-                description="sofa",
-                location=Location(lat=39.78, long=-89.65),
-                contact=sealed,
-            ),
-            request_id=rid,
-            jurisdiction_id=city,
-            actor=RESIDENT,
-            source="web",
-        )
+    submitted = await w.publish_request(
+        city,
+        ServiceRequestSubmitted(
+            service_code="BULKY",
+            description="sofa",
+            location=Location(lat=39.78, long=-89.65),
+            contact=sealed,
+        ),
     )
-
-    async def queued() -> bool:
-        return len(await w.queue_rows(city)) == 1
-
-    await eventually(queued, what="the item queued")
+    rid = submitted.request_id
+    await w.wait_queued(city)
     await asyncio.sleep(0.3)
     assert (await w.queue_rows(city))[0]["attempts"] == 0, "no sender for open311 in the app: the item waits"
 

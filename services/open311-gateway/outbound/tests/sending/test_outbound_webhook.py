@@ -7,7 +7,7 @@ import json
 import tempfile
 
 import pytest
-from civicloop_events import Event, Location, ServiceAreaDefined, ServiceRequestSubmitted
+from civicloop_events import Location, ServiceAreaDefined, ServiceRequestSubmitted
 from civicloop_events.payloads import (
     BodyDefined,
     ExternalReferenceAssigned,
@@ -23,12 +23,11 @@ from civicloop_events.payloads import (
 from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
 from outbound_harness import (
-    RESIDENT,
     WEBHOOK_SECRET_REF,
     OutboundWorld,
     WebhookReceiver,
+    roads_by_email,
     service,
-    unique_jurisdiction,
 )
 
 pytestmark = pytest.mark.integration
@@ -51,10 +50,12 @@ def roads(receiver: WebhookReceiver, **overrides: object) -> BodyDefined:
 
 async def test_one_body_potholes_by_webhook_streetlights_by_email(outbound_world: OutboundWorld) -> None:
     w = outbound_world
-    city = unique_jurisdiction("override")
     async with started(WebhookReceiver()) as receiver:
-        await w.configure(
-            city, service("POTHOLE", "Pothole"), service("STREETLIGHT", "Streetlight out"), roads(receiver)
+        city = await w.new_city(
+            "override",
+            service("POTHOLE", "Pothole"),
+            service("STREETLIGHT", "Streetlight out"),
+            roads(receiver),
         )
         pothole = await w.submit(city, "POTHOLE", description="Deep pothole", attributes={"DEPTH": ["20cm"]})
         light = await w.submit(city, "STREETLIGHT")
@@ -86,9 +87,8 @@ async def test_one_body_potholes_by_webhook_streetlights_by_email(outbound_world
 
 async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_world: OutboundWorld) -> None:
     w = outbound_world
-    city = unique_jurisdiction("down")
     async with started(WebhookReceiver(status=503)) as receiver:
-        await w.configure(city, service("POTHOLE", "Pothole"), roads(receiver))
+        city = await w.new_city("down", service("POTHOLE", "Pothole"), roads(receiver))
         first = [await w.submit(city, "POTHOLE") for _ in range(3)]
 
         async def head_retried() -> bool:
@@ -142,9 +142,8 @@ async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_
 
 async def test_a_refused_item_is_given_up_and_does_not_block_the_next(outbound_world: OutboundWorld) -> None:
     w = outbound_world
-    city = unique_jurisdiction("refused")
     async with started(WebhookReceiver(status=422)) as receiver:
-        await w.configure(city, service("POTHOLE", "Pothole"), roads(receiver))
+        city = await w.new_city("refused", service("POTHOLE", "Pothole"), roads(receiver))
         bad = await w.submit(city, "POTHOLE")
 
         async def given_up() -> bool:
@@ -165,9 +164,8 @@ async def test_a_refused_item_is_given_up_and_does_not_block_the_next(outbound_w
 
 async def test_pause_queues_and_resume_sends_in_order_none_lost(outbound_world: OutboundWorld) -> None:
     w = outbound_world
-    city = unique_jurisdiction("pause")
     async with started(WebhookReceiver()) as receiver:
-        await w.configure(city, service("POTHOLE", "Pothole"))
+        city = await w.new_city("pause", service("POTHOLE", "Pothole"))
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             f.write(roads(receiver).model_dump_json())
         code, out = await w.cli("bodies", "define", "-j", city, "--file", f.name, "--wait", "45")
@@ -188,10 +186,7 @@ async def test_pause_queues_and_resume_sends_in_order_none_lost(outbound_world: 
 
         ids = [await w.submit(city, "POTHOLE") for _ in range(4)]
 
-        async def all_queued() -> bool:
-            return len(await w.queue_rows(city)) == 4
-
-        await eventually(all_queued, what="four queued items")
+        await w.wait_queued(city, 4)
         await asyncio.sleep(0.5)  # several sender rounds: a paused body gets nothing
         assert receiver.delivered == []
         status = (await w.status_api(city))["roads"]
@@ -221,10 +216,9 @@ async def test_high_priority_on_a_webhook_body_also_emails_the_priority_address(
     outbound_world: OutboundWorld,
 ) -> None:
     w = outbound_world
-    city = unique_jurisdiction("hipri")
     async with started(WebhookReceiver()) as receiver:
-        await w.configure(
-            city,
+        city = await w.new_city(
+            "hipri",
             service("POTHOLE", "Pothole"),
             roads(receiver),
             RoutingRulesDefined(
@@ -247,18 +241,15 @@ async def test_high_priority_on_a_webhook_body_also_emails_the_priority_address(
 
 async def test_area_rules_match_defined_service_areas(outbound_world: OutboundWorld) -> None:
     w = outbound_world
-    city = unique_jurisdiction("areas")
     square = {
         "type": "Polygon",
         "coordinates": [[[-89.7, 39.7], [-89.6, 39.7], [-89.6, 39.8], [-89.7, 39.8], [-89.7, 39.7]]],
     }
-    await w.configure(
-        city,
+    city = await w.new_city(
+        "areas",
         service("POTHOLE", "Pothole"),
         ServiceAreaDefined(area_id="downtown", name="Downtown", kind="district", geometry=square),
-        BodyDefined(
-            body_id="roads", name="Roads", service_codes=["POTHOLE"], email="roads@springfield.example.gov"
-        ),
+        roads_by_email(),
         RoutingRulesDefined(rules=[RoutingRule(name="dt", area_ids=["downtown"], team="crew-dt")]),
     )
     inside = await w.submit(city, "POTHOLE", lat=39.75, long=-89.65)
@@ -276,34 +267,14 @@ async def test_area_rules_match_defined_service_areas(outbound_world: OutboundWo
 
 async def test_requests_from_a_backend_are_not_sent_back(outbound_world: OutboundWorld) -> None:
     w = outbound_world
-    city = unique_jurisdiction("imported")
-    await w.configure(
-        city,
-        service("POTHOLE", "Pothole"),
-        BodyDefined(
-            body_id="roads", name="Roads", service_codes=["POTHOLE"], email="roads@springfield.example.gov"
-        ),
-    )
+    city = await w.new_city("imported", service("POTHOLE", "Pothole"), roads_by_email())
     by_source = await w.submit(city, "POTHOLE", source="backend:roads")
     imported_id = "IMPT-0001"
-    await w.request_producer.publish(
-        Event.create(
-            RequestImported(body_id="roads", external_id="WO-77", backend_service_code="PH"),
-            request_id=imported_id,
-            jurisdiction_id=city,
-            actor=RESIDENT,
-            source="open311-import",
-        )
-    )
-    await w.request_producer.publish(
-        Event.create(
-            ServiceRequestSubmitted(service_code="POTHOLE", location=Location(lat=39.78, long=-89.65)),
-            request_id=imported_id,
-            jurisdiction_id=city,
-            actor=RESIDENT,
-            source="open311-import",
-        )
-    )
+    for payload in (
+        RequestImported(body_id="roads", external_id="WO-77", backend_service_code="PH"),
+        ServiceRequestSubmitted(service_code="POTHOLE", location=Location(lat=39.78, long=-89.65)),
+    ):
+        await w.publish_request(city, payload, request_id=imported_id, source="open311-import")
     ours = await w.submit(city, "POTHOLE")
 
     async def ours_routed() -> bool:
@@ -320,10 +291,9 @@ async def test_requests_from_a_backend_are_not_sent_back(outbound_world: Outboun
 
 async def test_a_slow_backend_holds_up_only_its_own_body(outbound_world: OutboundWorld) -> None:
     w = outbound_world
-    city = unique_jurisdiction("slow")
     async with started(WebhookReceiver(delay_s=3.0)) as receiver:
-        await w.configure(
-            city,
+        city = await w.new_city(
+            "slow",
             service("POTHOLE", "Pothole"),
             service("TREE", "Fallen tree"),
             roads(receiver),

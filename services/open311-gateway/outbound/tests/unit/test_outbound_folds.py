@@ -1,7 +1,7 @@
 """Outbound's folds (`service_layer/folds.py`) on in-memory rows: which write each configuration event makes, and
 the external reference remembered from `ExternalReferenceAssigned`."""
 
-from civicloop_events import Actor, Event
+from civicloop_events import Actor
 from civicloop_events.envelope import ActorKind
 from civicloop_events.payloads import (
     BodyPaused,
@@ -16,18 +16,14 @@ from civicloop_outbound.service_layer.folds import (
     when_config_event_update_outbound_config,
     when_external_reference_assigned_remember_it,
 )
+from civicloop_testing.events import request_event
 
 CITY = "springfield.example.gov"
+TESTS = Actor(kind=ActorKind.system, id="tests")
 
 
 def _event(payload, request_id: str | None = None):
-    return Event.create(
-        payload,
-        request_id=request_id,
-        jurisdiction_id=CITY,
-        actor=Actor(kind=ActorKind.system, id="tests"),
-        source="admin",
-    )
+    return request_event(payload, request_id=request_id, actor=TESTS, source="admin", jurisdiction_id=CITY)
 
 
 class MemoryConfigRows(OutboundConfigRows):

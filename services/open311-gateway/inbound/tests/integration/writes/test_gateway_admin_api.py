@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from civicloop_events import decode_event
 from civicloop_events.payloads import ServiceDefined
-from write_harness import ADMIN_TOKEN, CITY, WriteGateway, answers, streetlight
+from civicloop_testing.open311_catalogue import streetlight_form
+from write_harness import ADMIN_TOKEN, CITY, WriteGateway, answers
 
 pytestmark = pytest.mark.integration
 
@@ -78,10 +79,10 @@ async def test_admin_create_update_deactivate_publish_service_defined(write_gw: 
     assert [s["active"] for s in listing if s["service_code"] == code] == [True]
 
     missing = await write_gw.submit(
-        "json", **streetlight(service_code=code, **{"attribute[LAMP_STATE]": None})
+        "json", **streetlight_form(service_code=code, **{"attribute[LAMP_STATE]": None})
     )
     assert missing.status_code == 400 and "attribute[DEPTH] required" in missing.text
-    ok = await write_gw.submit("json", **streetlight(service_code=code, **{"attribute[DEPTH]": "knee"}))
+    ok = await write_gw.submit("json", **streetlight_form(service_code=code, **{"attribute[DEPTH]": "knee"}))
     assert answers(ok, "json")[0]["service_request_id"]
 
     changed = new_service(code, service_name="Blocked storm drain", type="batch")
@@ -99,7 +100,9 @@ async def test_admin_create_update_deactivate_publish_service_defined(write_gw: 
     ]
     listing = (await write_gw.client.get(f"{services_path()}.json", headers=AUTH)).json()["services"]
     assert [s["active"] for s in listing if s["service_code"] == code] == [False]
-    gone = await write_gw.submit("json", **streetlight(service_code=code, **{"attribute[DEPTH]": "knee"}))
+    gone = await write_gw.submit(
+        "json", **streetlight_form(service_code=code, **{"attribute[DEPTH]": "knee"})
+    )
     assert gone.status_code == 404, "a withdrawn service takes no requests"
 
 

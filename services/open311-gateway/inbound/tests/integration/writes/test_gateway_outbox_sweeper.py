@@ -11,7 +11,8 @@ import uuid
 
 import pytest
 from civicloop_gateway.entrypoints.sweep import sweep_once
-from write_harness import BULKY, CITY, WriteGateway, answers, streetlight, unique
+from civicloop_testing.open311_catalogue import BULKY, streetlight_form, unique
+from write_harness import CITY, WriteGateway, answers
 
 pytestmark = pytest.mark.integration
 
@@ -22,27 +23,19 @@ async def test_a_pending_batch_submission_is_swept_once_and_its_token_resolves(
     fields = {"service_code": BULKY, "address_string": "12 Oak St", "description": unique("Old sofa")}
     [answer] = answers(await write_gw.submit("json", **fields), "json")
     token = answer["token"]
-    async with write_gw.pool.connection() as conn:
-        cur = await conn.execute("select service_request_id from gateway.tokens where token = %s", (token,))
-        (number,) = await cur.fetchone()
-        await conn.execute(
-            "update gateway.submissions set state = 'pending', partition = null, kafka_offset = null,"
-            " published_at = null where request_number = %s",
-            (number,),
-        )
-        await conn.execute("update gateway.tokens set service_request_id = null where token = %s", (token,))
+    (number,) = await write_gw.row("select service_request_id from gateway.tokens where token = %s", (token,))
+    await write_gw.leave_pending(number)
+    await write_gw.execute("update gateway.tokens set service_request_id = null where token = %s", (token,))
 
     assert await sweep_once(write_gw.settings, older_than_s=0) >= 1
     assert await sweep_once(write_gw.settings, older_than_s=0) == 0
     first, swept = await write_gw.events_of(number)
     assert first.event_id == swept.event_id, "the same event, published once more by the sweep"
-    async with write_gw.pool.connection() as conn:
-        cur = await conn.execute(
-            "select s.state, t.service_request_id from gateway.submissions s join gateway.tokens t using (token)"
-            " where s.request_number = %s",
-            (number,),
-        )
-        assert await cur.fetchone() == ("published", number)
+    assert await write_gw.row(
+        "select s.state, t.service_request_id from gateway.submissions s join gateway.tokens t using (token)"
+        " where s.request_number = %s",
+        (number,),
+    ) == ("published", number)
 
     [again] = answers(await write_gw.submit("json", **fields), "json")
     assert again["token"] == token
@@ -50,7 +43,7 @@ async def test_a_pending_batch_submission_is_swept_once_and_its_token_resolves(
 
 
 async def test_a_pending_update_is_swept_once(write_gw: WriteGateway) -> None:
-    fields = {**streetlight(), "description": unique("Dark lamp")}
+    fields = {**streetlight_form(), "description": unique("Dark lamp")}
     number = answers(await write_gw.submit("json", **fields), "json")[0]["service_request_id"]
     update = {
         "api_key": write_gw.partner.key,

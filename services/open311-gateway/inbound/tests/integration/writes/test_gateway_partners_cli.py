@@ -11,8 +11,9 @@ import pytest
 from civicloop_events import decode_event
 from civicloop_events.payloads import PartnerAuthorised, PartnerKeyRevoked
 from civicloop_gateway.entrypoints.cli import app as cli
+from civicloop_testing.open311_catalogue import streetlight_form
 from typer.testing import CliRunner, Result
-from write_harness import CITY, WriteGateway, answers, errors, streetlight
+from write_harness import CITY, WriteGateway, answers, errors
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +49,7 @@ async def test_g70_partners_create_list_revoke_end_to_end(write_gw: WriteGateway
         cur = await conn.execute("select key_sha256 from gateway.partners where client_id = %s", (client_id,))
         assert [row[0] for row in await cur.fetchall()] == [authorised.payload.key_sha256]
 
-    r = await write_gw.submit("xml", **streetlight(api_key=key))
+    r = await write_gw.submit("xml", **streetlight_form(api_key=key))
     number = answers(r, "xml")[0]["service_request_id"]
     [event] = await write_gw.events_of(number)
     assert event.source == f"open311:{client_id}"
@@ -68,7 +69,7 @@ async def test_g70_partners_create_list_revoke_end_to_end(write_gw: WriteGateway
         for e in events
         if isinstance(e.payload, PartnerKeyRevoked) and e.payload.client_id == client_id
     ] == [key_id]
-    assert "revoked" in errors(await write_gw.submit("json", **streetlight(api_key=key)), "json", 403)
+    assert "revoked" in errors(await write_gw.submit("json", **streetlight_form(api_key=key)), "json", 403)
 
     listed = await run(write_gw, "list")
     row = next(line for line in listed.output.splitlines() if key_id in line)

@@ -7,13 +7,14 @@ import uuid
 import httpx
 import pytest
 from civicloop_events.payloads import CommentAdded, CommentVisibility, RequestStatus, StatusChanged
-from write_harness import CITY, WriteGateway, answers, errors, items, streetlight
+from civicloop_testing.open311_catalogue import streetlight_form
+from write_harness import CITY, WriteGateway, answers, errors, items
 
 pytestmark = pytest.mark.integration
 
 
 async def new_request(gw: WriteGateway, fmt: str) -> str:
-    return answers(await gw.submit(fmt, **streetlight()), fmt)[0]["service_request_id"]
+    return answers(await gw.submit(fmt, **streetlight_form()), fmt)[0]["service_request_id"]
 
 
 def update_body(gw: WriteGateway, number: str, **fields: str | None) -> dict[str, str]:

@@ -9,7 +9,8 @@ import re
 import pytest
 from civicloop_events.payloads import ServiceRequestSubmitted
 from civicloop_events.request_numbers import parse as parse_number
-from write_harness import BULKY, CITY, GRAFFITI, WriteGateway, answers, as_form, errors, streetlight, unique
+from civicloop_testing.open311_catalogue import BULKY, GRAFFITI, streetlight_form, unique
+from write_harness import CITY, WriteGateway, answers, as_form, errors
 
 pytestmark = pytest.mark.integration
 
@@ -35,34 +36,36 @@ async def submitted(gw: WriteGateway, number: str) -> ServiceRequestSubmitted:
 
 async def test_g70_no_api_key_is_403(write_gw: WriteGateway, fmt: str) -> None:
     """G-70, G-73: a missing key is 403 (not 400), in the requested format (ER-03)."""
-    r = await write_gw.post("requests", fmt, {"jurisdiction_id": CITY, **streetlight()})
+    r = await write_gw.post("requests", fmt, {"jurisdiction_id": CITY, **streetlight_form()})
     assert "api_key" in errors(r, fmt, 403)
 
 
 async def test_g70_unknown_api_key_is_403(write_gw: WriteGateway, fmt: str) -> None:
     r = await write_gw.post(
-        "requests", fmt, {"api_key": "o311_abcdefgh_" + "A" * 43, "jurisdiction_id": CITY, **streetlight()}
+        "requests",
+        fmt,
+        {"api_key": "o311_abcdefgh_" + "A" * 43, "jurisdiction_id": CITY, **streetlight_form()},
     )
     assert "Invalid api_key" in errors(r, fmt, 403)
 
 
 async def test_g70_revoked_api_key_is_403(write_gw: WriteGateway, fmt: str) -> None:
-    r = await write_gw.submit(fmt, partner=write_gw.revoked, **streetlight())
+    r = await write_gw.submit(fmt, partner=write_gw.revoked, **streetlight_form())
     assert "revoked" in errors(r, fmt, 403)
 
 
 async def test_g70_key_of_another_jurisdiction_is_403(write_gw: WriteGateway, fmt: str) -> None:
     """G-70: a key authorised in Shelbyville cannot submit to Springfield."""
-    r = await write_gw.submit(fmt, partner=write_gw.foreign, **streetlight())
+    r = await write_gw.submit(fmt, partner=write_gw.foreign, **streetlight_form())
     assert CITY in errors(r, fmt, 403)
 
 
 async def test_g71_api_key_in_query_string_or_bearer_header(write_gw: WriteGateway, fmt: str) -> None:
     """G-71: the key may come in the query string (Swagger) or as `Authorization: Bearer` (Austin)."""
-    body = {"jurisdiction_id": CITY, **streetlight()}
+    body = {"jurisdiction_id": CITY, **streetlight_form()}
     r = await write_gw.post("requests", fmt, body, params={"api_key": write_gw.partner.key})
     assert answers(r, fmt)[0]["service_request_id"]
-    body = {"jurisdiction_id": CITY, **streetlight()}
+    body = {"jurisdiction_id": CITY, **streetlight_form()}
     r = await write_gw.post(
         "requests", fmt, body, headers={"Authorization": f"Bearer {write_gw.partner.key}"}
     )
@@ -71,7 +74,7 @@ async def test_g71_api_key_in_query_string_or_bearer_header(write_gw: WriteGatew
 
 async def test_g61_missing_jurisdiction_400_unknown_404(write_gw: WriteGateway, fmt: str) -> None:
     """G-61: multi-jurisdiction mode without a default: missing -> 400, unknown -> 404."""
-    body = {"api_key": write_gw.partner.key, **streetlight()}
+    body = {"api_key": write_gw.partner.key, **streetlight_form()}
     errors(await write_gw.post("requests", fmt, body), fmt, 400)
     assert "nowhere.example" in errors(
         await write_gw.post("requests", fmt, {**body, "jurisdiction_id": "nowhere.example"}), fmt, 404
@@ -82,45 +85,49 @@ async def test_g61_missing_jurisdiction_400_unknown_404(write_gw: WriteGateway, 
 
 
 async def test_pr02_missing_service_code_is_400(write_gw: WriteGateway, fmt: str) -> None:
-    assert "service_code" in errors(await write_gw.submit(fmt, **streetlight(service_code=None)), fmt, 400)
+    assert "service_code" in errors(
+        await write_gw.submit(fmt, **streetlight_form(service_code=None)), fmt, 400
+    )
 
 
 async def test_pr02_unknown_service_code_is_404(write_gw: WriteGateway, fmt: str) -> None:
-    assert "NO_SUCH" in errors(await write_gw.submit(fmt, **streetlight(service_code="NO_SUCH")), fmt, 404)
+    assert "NO_SUCH" in errors(
+        await write_gw.submit(fmt, **streetlight_form(service_code="NO_SUCH")), fmt, 404
+    )
 
 
 async def test_pr03_no_location_is_400(write_gw: WriteGateway, fmt: str) -> None:
-    r = await write_gw.submit(fmt, **streetlight(lat=None, long=None))
+    r = await write_gw.submit(fmt, **streetlight_form(lat=None, long=None))
     assert "location" in errors(r, fmt, 400)
 
 
 async def test_pr03_lat_without_long_is_400(write_gw: WriteGateway, fmt: str) -> None:
-    r = await write_gw.submit(fmt, **streetlight(long=None, address_string="742 Evergreen Terrace"))
+    r = await write_gw.submit(fmt, **streetlight_form(long=None, address_string="742 Evergreen Terrace"))
     assert "long is required when lat is given" in errors(r, fmt, 400)
 
 
 async def test_pr05_missing_required_attribute_is_400_naming_it(write_gw: WriteGateway, fmt: str) -> None:
     """PR-05, ER-05: the description names the missing code."""
-    r = await write_gw.submit(fmt, **streetlight(**{"attribute[LAMP_STATE]": None}))
+    r = await write_gw.submit(fmt, **streetlight_form(**{"attribute[LAMP_STATE]": None}))
     assert "attribute[LAMP_STATE] required" in errors(r, fmt, 400)
 
 
 async def test_pr05_bad_singlevaluelist_key_is_400_naming_it(write_gw: WriteGateway, fmt: str) -> None:
-    r = await write_gw.submit(fmt, **streetlight(**{"attribute[LAMP_STATE]": "Completely out"}))
+    r = await write_gw.submit(fmt, **streetlight_form(**{"attribute[LAMP_STATE]": "Completely out"}))
     text = errors(r, fmt, 400)
     assert "attribute[LAMP_STATE]" in text and "Completely out" in text
 
 
 async def test_pr05_number_and_datetime_values_are_validated(write_gw: WriteGateway, fmt: str) -> None:
     r = await write_gw.submit(
-        fmt, **streetlight(**{"attribute[HEIGHT_M]": "tall", "attribute[NOTICED_AT]": "never"})
+        fmt, **streetlight_form(**{"attribute[HEIGHT_M]": "tall", "attribute[NOTICED_AT]": "never"})
     )
     text = errors(r, fmt, 400)
     assert "attribute[HEIGHT_M]" in text and "attribute[NOTICED_AT]" in text
 
 
 async def test_pr06_description_over_4000_is_400(write_gw: WriteGateway, fmt: str) -> None:
-    r = await write_gw.submit(fmt, **streetlight(description=unique("x") + "y" * 4000))
+    r = await write_gw.submit(fmt, **streetlight_form(description=unique("x") + "y" * 4000))
     assert "4,000" in errors(r, fmt, 400)
 
 
@@ -128,7 +135,7 @@ async def test_pr06_description_over_4000_is_400(write_gw: WriteGateway, fmt: st
 async def test_pr04_multivaluelist_in_all_three_styles(write_gw: WriteGateway, fmt: str, style: str) -> None:
     """PR-04: `attribute[c][]=a&attribute[c][]=b` (spec), `attribute[c]=a&attribute[c]=b` (FixMyStreet) and a single
     `attribute[c]=a`; the event on the topic holds the keys."""
-    base = {"api_key": write_gw.partner.key, "jurisdiction_id": CITY, **streetlight()}
+    base = {"api_key": write_gw.partner.key, "jurisdiction_id": CITY, **streetlight_form()}
     if style == "single":
         pairs, expected = [("attribute[HAZARDS]", "wires")], ["wires"]
     else:
@@ -148,7 +155,7 @@ async def test_pr01_multipart_form_data_works_and_files_are_ignored(write_gw: Wr
         [
             ("api_key", write_gw.partner.key),
             ("jurisdiction_id", CITY),
-            *streetlight(description=marker).items(),
+            *streetlight_form(description=marker).items(),
             ("attribute[HAZARDS]", "wires"),
             ("attribute[HAZARDS]", "leaning"),
             ("media_url", "https://photos.example.org/lamp-1.jpg"),
@@ -173,7 +180,7 @@ async def test_pr09_realtime_answer_has_the_number_and_the_event_is_on_the_topic
     """PR-09, G-31: one request with the CivicLoop number; the event says who sent it (`open311:<client>`) and
     its raw record carries the contact sealed, never in clear (nor do the stored submission and the logs)."""
     caplog.set_level(logging.DEBUG)
-    r = await write_gw.submit(fmt, **streetlight(**CONTACT))
+    r = await write_gw.submit(fmt, **streetlight_form(**CONTACT))
     [answer] = answers(r, fmt)
     number = answer["service_request_id"]
     assert parse_number(number) == number and re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", number)
@@ -246,7 +253,7 @@ async def test_pr09_blackbox_answer_has_neither_id_nor_token(write_gw: WriteGate
 
 async def test_pr11_the_same_post_retried_is_one_request(write_gw: WriteGateway, fmt: str) -> None:
     """PR-11: the same partner posting the same body again (in another attribute style) gets the same request."""
-    fields = streetlight(**CONTACT)
+    fields = streetlight_form(**CONTACT)
     first = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
     again = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
     assert again == first
@@ -259,51 +266,42 @@ async def test_pr11_the_same_post_retried_is_one_request(write_gw: WriteGateway,
 
 async def test_pr11_concurrent_identical_posts_make_one_request(write_gw: WriteGateway, fmt: str) -> None:
     """PR-11: identical POSTs racing each other: one request, one event, every answer the same number."""
-    fields = streetlight(**{"attribute[HAZARDS][]": "glass"})
+    fields = streetlight_form(**{"attribute[HAZARDS][]": "glass"})
     responses = await asyncio.gather(*(write_gw.submit(fmt, **fields) for _ in range(6)))
     numbers = {answers(r, fmt)[0]["service_request_id"] for r in responses}
     assert len(numbers) == 1
     (number,) = numbers
     assert len(await write_gw.events_of(number)) == 1
-    async with write_gw.pool.connection() as conn:
-        cur = await conn.execute(
-            "select count(*) from gateway.submissions where request_number = %s", (number,)
-        )
-        assert (await cur.fetchone())[0] == 1
+    assert await write_gw.row(
+        "select count(*) from gateway.submissions where request_number = %s", (number,)
+    ) == (1,)
 
 
 async def test_pr11_a_pending_submission_is_published_by_the_retry(write_gw: WriteGateway, fmt: str) -> None:
     """PR-11: a submission left pending (its publish timed out, or the process died before recording the
     acknowledgement) is published again by the retry: the same event id and number, never a second request."""
-    fields = streetlight()
+    fields = streetlight_form()
     number = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
-    async with write_gw.pool.connection() as conn:
-        await conn.execute(
-            "update gateway.submissions set state = 'pending', partition = null, kafka_offset = null,"
-            " published_at = null where request_number = %s",
-            (number,),
-        )
+    await write_gw.leave_pending(number)
     again = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
     assert again == number
     events = await write_gw.events_of(number)
     assert len(events) == 2 and events[0].event_id == events[1].event_id, "the same event, published again"
-    async with write_gw.pool.connection() as conn:
-        cur = await conn.execute("select state from gateway.submissions where request_number = %s", (number,))
-        assert (await cur.fetchone())[0] == "published"
+    assert await write_gw.row(
+        "select state from gateway.submissions where request_number = %s", (number,)
+    ) == ("published",)
 
 
 async def test_pr11_after_the_dedup_window_the_same_body_is_a_new_request(
     write_gw: WriteGateway, fmt: str
 ) -> None:
     """PR-11: deduplication holds for the window (CIVICLOOP_DEDUP_WINDOW, 24 h by default), not forever."""
-    fields = streetlight()
+    fields = streetlight_form()
     first = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
-    async with write_gw.pool.connection() as conn:
-        await conn.execute(
-            "update gateway.submissions set created_at = now() - interval '25 hours'"
-            " where request_number = %s",
-            (first,),
-        )
+    await write_gw.execute(
+        "update gateway.submissions set created_at = now() - interval '25 hours' where request_number = %s",
+        (first,),
+    )
     later = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
     assert later != first
     assert len(await write_gw.events_of(later)) == 1

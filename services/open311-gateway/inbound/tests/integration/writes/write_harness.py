@@ -9,7 +9,6 @@ one request, PR-11), never by resetting anything.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,18 +17,13 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiokafka.structs import ConsumerRecord
-from asgi_lifespan import LifespanManager
-from civicloop_events import Actor, ActorKind, Event, ServiceDefined, decode_event
+from civicloop_events import Event
 from civicloop_events.consumer import wait_until_applied
 from civicloop_events.payloads import (
-    AttributeDatatype,
-    AttributeValue,
     PartnerAuthorised,
     PartnerKeyRevoked,
-    ServiceAttribute,
-    ServiceType,
 )
-from civicloop_events.producer import EventProducer
+from civicloop_events.payloads.base import EventPayload
 from civicloop_events.topics import Topics
 from civicloop_gateway import database
 from civicloop_gateway.domain.partner_keys import IssuedKey, issue_key
@@ -37,67 +31,16 @@ from civicloop_gateway.entrypoints.http import create_app
 from civicloop_gateway.settings import GatewaySettings
 from civicloop_testing import create_database, drop_database, make_topics
 from civicloop_testing import read_all_records as read_all
+from civicloop_testing.asgi import serving
+from civicloop_testing.events import config_event, publish_events, read_all_events
+from civicloop_testing.open311_catalogue import SHELBYVILLE, SPRINGFIELD, catalogue
+from civicloop_testing.run_settings import cli_env, run_settings
 from defusedxml import ElementTree
 from psycopg_pool import AsyncConnectionPool
 
-CITY = "springfield.example.gov"
-OTHER_CITY = "shelbyville.example.gov"
+# The city of the partners (all but `foreign`), and the other city (`foreign`'s alone).
+CITY, OTHER_CITY = SPRINGFIELD, SHELBYVILLE
 ADMIN_TOKEN = "admin-token-for-write-tests-0123456789"
-
-STREETLIGHT = "STREETLIGHT"  # realtime, a question of every datatype
-POTHOLE = "POTHOLE"  # realtime, no questions
-BULKY = "BULKY"  # batch
-GRAFFITI = "GRAFFITI"  # blackbox
-
-STREETLIGHT_ATTRIBUTES = [
-    ServiceAttribute(
-        code="POLE_ID",
-        datatype=AttributeDatatype.string,
-        required=True,
-        order=1,
-        description="The number on the pole's tag",
-    ),
-    ServiceAttribute(
-        code="LAMP_STATE",
-        datatype=AttributeDatatype.singlevaluelist,
-        required=True,
-        order=2,
-        values=[
-            AttributeValue(key="out", name="Completely out"),
-            AttributeValue(key="flicker", name="Flickering"),
-        ],
-    ),
-    ServiceAttribute(
-        code="HAZARDS",
-        datatype=AttributeDatatype.multivaluelist,
-        order=3,
-        values=[
-            AttributeValue(key="wires", name="Exposed wires"),
-            AttributeValue(key="glass", name="Broken glass"),
-            AttributeValue(key="leaning", name="Pole leaning"),
-        ],
-    ),
-    ServiceAttribute(code="HEIGHT_M", datatype=AttributeDatatype.number, order=4),
-    ServiceAttribute(code="NOTICED_AT", datatype=AttributeDatatype.datetime, order=5),
-    ServiceAttribute(code="NOTES", datatype=AttributeDatatype.text, order=6),
-]
-
-CATALOGUE = [
-    (
-        CITY,
-        ServiceDefined(
-            service_code=STREETLIGHT,
-            service_name="Streetlight out",
-            group="streets",
-            type=ServiceType.realtime,
-            attributes=STREETLIGHT_ATTRIBUTES,
-        ),
-    ),
-    (CITY, ServiceDefined(service_code=POTHOLE, service_name="Pothole", type=ServiceType.realtime)),
-    (CITY, ServiceDefined(service_code=BULKY, service_name="Bulky item pickup", type=ServiceType.batch)),
-    (CITY, ServiceDefined(service_code=GRAFFITI, service_name="Graffiti removal", type=ServiceType.blackbox)),
-    (OTHER_CITY, ServiceDefined(service_code=POTHOLE, service_name="Road damage")),
-]
 
 
 @dataclass
@@ -140,17 +83,31 @@ class WriteGateway:
         return await read_all(self.settings.kafka_bootstrap, self.topics.jurisdiction_config, 1)
 
     async def events_of(self, request_id: str) -> list[Event[Any]]:
-        events = [decode_event(r.value) for r in await self.request_records()]
+        events = await read_all_events(
+            self.settings.kafka_bootstrap, self.topics.request_events, self.topics.partitions
+        )
         return [e for e in events if e.request_id == request_id]
 
+    async def row(self, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """The first row `query` finds in the gateway's database."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            return await cur.fetchone()
+
+    async def execute(self, statement: str, params: tuple[Any, ...]) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(statement, params)
+
+    async def leave_pending(self, number: str) -> None:
+        """The submission of request `number` as a publish that timed out leaves it: pending, not on the log."""
+        await self.execute(
+            "update gateway.submissions set state = 'pending', partition = null, kafka_offset = null,"
+            " published_at = null where request_number = %s",
+            (number,),
+        )
+
     def cli_env(self) -> dict[str, str]:
-        return {
-            "CIVICLOOP_PG_DSN": self.settings.pg_dsn,
-            "CIVICLOOP_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
-            "CIVICLOOP_TOPIC_PREFIX": self.topics.prefix,
-            "CIVICLOOP_ENV": "test",
-            "COLUMNS": "200",
-        }
+        return cli_env(self.settings)
 
 
 def as_form(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
@@ -161,70 +118,30 @@ def as_form(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
     return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
 
 
-def unique(text: str) -> str:
-    """Content no other test sends."""
-    return f"{text} [{uuid.uuid4().hex[:10]}]"
-
-
-def streetlight(**overrides: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "service_code": STREETLIGHT,
-        "lat": "39.7817",
-        "long": "-89.6501",
-        "description": unique("Lamp out at the corner"),
-        "attribute[POLE_ID]": "SL-10442",
-        "attribute[LAMP_STATE]": "out",
-    }
-    fields.update(overrides)
-    return {k: v for k, v in fields.items() if v is not None}
-
-
 async def _configure(
     settings: GatewaySettings,
     pool: AsyncConnectionPool,
     partners: list[tuple[str, PartnerClient]],
     revoked: PartnerClient,
 ) -> None:
-    producer = EventProducer(
-        settings.kafka_bootstrap, settings.topics.jurisdiction_config, client_id="write-tests"
-    )
-    await producer.start()
-    admin = Actor(kind=ActorKind.system, id="write-tests")
-    try:
-        events = [
-            Event.create(
-                PartnerAuthorised(
-                    client_id=p.client_id,
-                    name=p.client_id,
-                    key_id=p.issued.key_id,
-                    key_sha256=p.issued.key_sha256,
-                ),
-                request_id=None,
-                jurisdiction_id=j,
-                actor=admin,
-                source="admin",
-            )
-            for j, p in partners
-        ]
-        events.append(
-            Event.create(
-                PartnerKeyRevoked(client_id=revoked.client_id, key_id=revoked.issued.key_id),
-                request_id=None,
-                jurisdiction_id=CITY,
-                actor=admin,
-                source="admin",
-            )
+    payloads: list[tuple[str, EventPayload]] = [
+        (
+            j,
+            PartnerAuthorised(
+                client_id=p.client_id,
+                name=p.client_id,
+                key_id=p.issued.key_id,
+                key_sha256=p.issued.key_sha256,
+            ),
         )
-        events += [
-            Event.create(s, request_id=None, jurisdiction_id=j, actor=admin, source="admin")
-            for j, s in CATALOGUE
-        ]
-        position = None
-        for event in events:
-            position = await producer.publish(event)
-    finally:
-        await producer.stop()
-    assert position is not None
+        for j, p in partners
+    ]
+    payloads.append((CITY, PartnerKeyRevoked(client_id=revoked.client_id, key_id=revoked.issued.key_id)))
+    payloads += catalogue()
+    events = [config_event(payload, jurisdiction_id=j, admin="write-tests") for j, payload in payloads]
+    *_, position = await publish_events(
+        settings.kafka_bootstrap, settings.topics.jurisdiction_config, events, client_id="write-tests"
+    )
     applied = await wait_until_applied(
         pool,
         schema="gateway",
@@ -242,12 +159,11 @@ async def write_gw(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Wri
     topics = await make_topics(kafka_bootstrap)
     dsn = create_database(pg_admin_dsn, prefix="cl_gateway_writes")
     try:
-        settings = GatewaySettings(
-            env="test",
-            pg_dsn=dsn,
-            kafka_bootstrap=kafka_bootstrap,
-            topic_prefix=topics.prefix,
-            topic_partitions=topics.partitions,
+        settings = run_settings(
+            GatewaySettings,
+            dsn,
+            kafka_bootstrap,
+            topics,
             admin_token=ADMIN_TOKEN,
             read_your_writes_timeout_s=10.0,
             log_level="WARNING",
@@ -258,7 +174,7 @@ async def write_gw(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Wri
         revoked = PartnerClient("old-app", issue_key())
         foreign = PartnerClient("shelby-app", issue_key())
         app = create_app(settings)
-        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        async with serving(app, "http://gateway.test/open311/v2/") as client:
             pool: AsyncConnectionPool = app.state.service.pool
             await _configure(
                 settings,
@@ -266,11 +182,7 @@ async def write_gw(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Wri
                 [(CITY, partner), (CITY, second), (CITY, revoked), (OTHER_CITY, foreign)],
                 revoked,
             )
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://gateway.test/open311/v2/", timeout=60
-            ) as client:
-                yield WriteGateway(app, client, settings, topics, pool, partner, second, revoked, foreign)
+            yield WriteGateway(app, client, settings, topics, pool, partner, second, revoked, foreign)
     finally:
         drop_database(pg_admin_dsn, dsn)
 
