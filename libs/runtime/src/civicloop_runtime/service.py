@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import ClassVar, Protocol
 
 from civicloop_events.consumer import ConsumerRunner
+from civicloop_events.outbox import Sweeper
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_runtime.consumers import ServiceConsumers
@@ -55,6 +57,12 @@ class Service:
         self.opened.push_async_callback(consumers.stop)
         if start:
             consumers.start()
+
+    def keep_sweeping(self, sweeper: Sweeper, *, every_s: float) -> Sweeper:
+        """Run the outboxes' pending `sweeper` every `every_s` seconds (stopped by `close`)."""
+        self.opened.push_async_callback(sweeper.stop)
+        sweeper.start(timedelta(seconds=every_s))
+        return sweeper
 
     def runner(self, name: str) -> ConsumerRunner:
         """A fresh runner of the consumer `name`, for a test or a one-off catch-up."""

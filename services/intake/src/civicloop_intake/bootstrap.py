@@ -198,9 +198,7 @@ async def bootstrap(
         )
         if start_consumers and pool is not None:
             intake.own_consumers(_consumers(settings, pool, event_log, tracking_consumer))
-            intake.sweeper = pending_sweeper(intake)
-            opened.push_async_callback(intake.sweeper.stop)
-            intake.sweeper.start(timedelta(seconds=settings.sweep_every_s))
+            intake.sweeper = intake.keep_sweeping(pending_sweeper(intake), every_s=settings.sweep_every_s)
     return intake
 
 

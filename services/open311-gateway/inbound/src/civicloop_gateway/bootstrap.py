@@ -202,9 +202,8 @@ async def bootstrap(
                     settings, pool=pool, schema=SCHEMA, dead_letters=producer, specs=gateway.consumer_specs()
                 )
             )
-        gateway.sweeper = pending_sweeper(
-            pool, producer, settings, older_than_s=settings.sweep_pending_after_s
+        gateway.sweeper = gateway.keep_sweeping(
+            pending_sweeper(pool, producer, settings, older_than_s=settings.sweep_pending_after_s),
+            every_s=settings.sweep_every_s,
         )
-        opened.push_async_callback(gateway.sweeper.stop)
-        gateway.sweeper.start(timedelta(seconds=settings.sweep_every_s))
     return gateway
