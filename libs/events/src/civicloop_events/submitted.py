@@ -3,34 +3,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from civicloop_events.envelope import Actor, Event
 from civicloop_events.payloads import Channel, Location, ServiceRequestSubmitted
-from civicloop_events.personal_data import SealedPersonalData
+from civicloop_events.personal_data import PersonalData, SealedPersonalData
 
 
-class AcceptedReport(Protocol):
-    """What a service's accepted submission carries into the event (its contact goes in sealed, separately)."""
+@dataclass(frozen=True, kw_only=True)
+class AcceptedReport:
+    """A submission a service accepted, normalised: what its `ServiceRequestSubmitted` carries (the contact still in
+    clear; it is sealed before the event is built). A service's own accepted type extends it with what it adds."""
 
-    @property
-    def jurisdiction_id(self) -> str: ...
-
-    @property
-    def service_code(self) -> str: ...
-
-    @property
-    def description(self) -> str: ...
-
-    @property
-    def location(self) -> Location: ...
-
-    @property
-    def attributes(self) -> dict[str, list[str]]: ...
-
-    @property
-    def media_urls(self) -> list[str]: ...
+    jurisdiction_id: str
+    service_code: str
+    description: str
+    location: Location
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+    media_urls: list[str] = field(default_factory=list)
+    contact: PersonalData | None = None
 
 
 def submitted_event(
