@@ -9,7 +9,7 @@ passes no `serve_app` and adds its own `serve`, which starts the server with `ru
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import typer
 from fastapi import FastAPI
@@ -54,6 +54,20 @@ def service_cli(
             run_server(build(), host=host, port=port)
 
     return app
+
+
+def add_sweep_pending(app: typer.Typer, sweep_once: Callable[[float], Awaitable[int]], *, help: str) -> None:
+    """`sweep-pending`: one sweep of the service's outboxes outside its process; `sweep_once(older_than_s)` publishes
+    the rows pending at least that long and says how many."""
+
+    @app.command("sweep-pending", help=help)
+    def sweep_pending(
+        older_than_s: float = typer.Option(60.0, help="publish rows pending at least this long"),
+    ) -> None:
+        import asyncio
+
+        swept = asyncio.run(sweep_once(older_than_s))
+        typer.echo(f"published {swept} pending row(s)")
 
 
 def run_server(app: FastAPI, *, host: str, port: int) -> None:
