@@ -4,12 +4,14 @@ app = service_cli(name="civicloop-geo", help="...", migrate=database.migrate, se
 app.add_typer(areas_app, name="areas")  # and @app.command() for the service's own
 
 A process without a database passes no `schemas` and gets no `migrate`; one whose `serve` takes options of its own
-passes no `serve_app` and adds its own `serve`, which starts the server with `run_server`.
+passes no `serve_app` and adds its own `serve`, which starts the server with `run_server`. A service that keeps
+commands in outboxes adds `sweep-pending` with `add_sweep_pending`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import typer
 from fastapi import FastAPI
@@ -54,6 +56,22 @@ def service_cli(
             run_server(build(), host=host, port=port)
 
     return app
+
+
+def add_sweep_pending(
+    app: typer.Typer, sweep_once: Callable[[float], Coroutine[Any, Any, int]], *, help: str
+) -> None:
+    """`sweep-pending`: one sweep of the service's outboxes outside its process; `sweep_once(older_than_s)` publishes
+    the rows pending at least that long and says how many."""
+
+    @app.command("sweep-pending", help=help)
+    def sweep_pending(
+        older_than_s: float = typer.Option(60.0, help="publish rows pending at least this long"),
+    ) -> None:
+        import asyncio
+
+        swept = asyncio.run(sweep_once(older_than_s))
+        typer.echo(f"published {swept} pending row(s)")
 
 
 def run_server(app: FastAPI, *, host: str, port: int) -> None:

@@ -1,5 +1,6 @@
 """Settings common to every service (environment variables prefixed `CIVICLOOP_`); each service extends
-`ServiceSettings` with its own, or `VaultPepperSettings` when it seals or digests personal data. A process with no
+`ServiceSettings` with its own, or `VaultPepperSettings` when it seals or digests personal data (and
+`OutboxSettings` when it keeps the commands it accepts with their events). A process with no
 database and no broker (the back-end adapter app) extends `ProcessSettings`, the part every process shares.
 
 No secret has a default: a secret is either given or, where the service can do without, absent.
@@ -83,6 +84,21 @@ class ServiceSettings(ProcessSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return "postgresql+psycopg://" + self.pg_dsn.removeprefix("postgresql://")
+
+
+class OutboxSettings(ServiceSettings):
+    """For services that keep the commands they accept with their events and publish them (`civicloop_events.outbox`):
+    how long a publish waits for the broker, and the sweeper that publishes what a command left pending."""
+
+    publish_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, description="wait for the broker's acknowledgement"
+    )
+    sweep_pending_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="publish a command (submission, correction, merge, update) left pending this long",
+    )
+    sweep_every_s: float = Field(default=15.0, gt=0, description="how often to look for such rows")
 
 
 class VaultPepperSettings(ServiceSettings):

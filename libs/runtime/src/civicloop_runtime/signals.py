@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+
+class Closable(Protocol):
+    async def close(self) -> None: ...
 
 
 async def wait_for_stop_signal() -> None:
@@ -18,3 +24,16 @@ async def wait_for_stop_signal() -> None:
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+
+
+def run_until_stopped(start: Callable[[], Awaitable[Closable]]) -> None:
+    """Start a service (its bootstrap with the settings bound), keep it running until SIGINT or SIGTERM, close it."""
+
+    async def main() -> None:
+        service = await start()
+        try:
+            await wait_for_stop_signal()
+        finally:
+            await service.close()
+
+    asyncio.run(main())

@@ -7,8 +7,7 @@ caller's to close), what it leaves out is built from the settings (and closed by
 from __future__ import annotations
 
 import contextlib
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,8 +16,8 @@ from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
-from civicloop_runtime.ops import Check, service_checks
 from civicloop_runtime.resources import owned_pool, owned_producer
+from civicloop_runtime.service import Service, opening
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_geo import database
@@ -61,18 +60,17 @@ def cluster_policy(settings: GeoSettings) -> ClusterPolicy:
     )
 
 
-@dataclass
-class Geo:
+@dataclass(kw_only=True)
+class Geo(Service):
     """A running geo: its adapters and, where it has a producer, its consumers and the cluster sweep."""
 
+    schemas = database.SCHEMAS
     settings: GeoSettings
     pool: AsyncConnectionPool
     geocoder: Geocoder
     areas: PostgresAreaResolver  # the AreaResolver port, plus listings for the query API
     producer: EventProducer | None = None
-    consumers: ServiceConsumers | None = None
     sweeper: ClusterSweeper | None = None
-    opened: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     @property
     def publisher(self) -> KafkaEventPublisher:
@@ -81,30 +79,14 @@ class Geo:
         return KafkaEventPublisher(self.producer)
 
     def requests_runner(self) -> ConsumerRunner:
-        return self._consumers().runner(self.settings.requests_consumer_name)
+        return self.runner(self.settings.requests_consumer_name)
 
     def config_runner(self) -> ConsumerRunner:
-        return self._consumers().runner(self.settings.config_consumer_name)
+        return self.runner(self.settings.config_consumer_name)
 
     async def sweep_once(self, *, now: datetime | None = None) -> list[Event[Any]] | None:
         """One cluster sweep now; None when another replica is sweeping."""
         return await sweep_once(self.pool, self.publisher, cluster_policy(self.settings), now=now)
-
-    def _consumers(self) -> ServiceConsumers:
-        if self.consumers is None:
-            raise RuntimeError("consumers need the producer: bootstrap(settings, producer=...)")
-        return self.consumers
-
-    def readiness_checks(self) -> dict[str, Check]:
-        return service_checks(
-            self.pool,
-            migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
-            consumers=self.consumers.supervisors if self.consumers else (),
-        )
-
-    async def close(self) -> None:
-        """Stop the sweep and the consumers, then close what bootstrap opened (not what its caller passed in)."""
-        await self.opened.aclose()
 
 
 async def bootstrap(
@@ -118,8 +100,7 @@ async def bootstrap(
 ) -> Geo:
     """With `start_consumers`, requests are being placed and checked for duplicates, and clusters swept; without,
     the query API only (a producer passed in still makes the runners and `sweep_once`)."""
-    opened = AsyncExitStack()
-    try:
+    async with opening() as opened:
         pool = pool or await owned_pool(settings, opened, name="civicloop-geo")
         if producer is None and start_consumers:
             producer = await owned_producer(
@@ -139,18 +120,13 @@ async def bootstrap(
             opened=opened,
         )
         if producer is not None:
-            geo.consumers = _consumers(geo, producer)
-            opened.push_async_callback(geo.consumers.stop)
+            geo.own_consumers(_consumers(geo, producer), start=start_consumers)
         if start_consumers and geo.consumers is not None:
-            geo.consumers.start()
             geo.sweeper = ClusterSweeper(
                 pool, geo.publisher, cluster_policy(settings), interval_s=settings.cluster_sweep_interval_s
             )
             opened.push_async_callback(geo.sweeper.stop)
             geo.sweeper.start()
-    except BaseException:
-        await opened.aclose()
-        raise
     return geo
 
 

@@ -7,8 +7,8 @@ through this same function.
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,8 +16,9 @@ import psycopg
 from civicloop_events import Event
 from civicloop_events.outbox import Sweeper
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
-from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.ops import Supervised
 from civicloop_runtime.resources import owned_pool
+from civicloop_runtime.service import KafkaClient, Service, opening
 from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
@@ -63,10 +64,11 @@ from civicloop_intake.settings import IntakeSettings
 SCHEMA = "intake"
 
 
-@dataclass
-class Intake:
+@dataclass(kw_only=True)
+class Intake(Service):
     """A running intake: its adapters and the handlers bound to them."""
 
+    schemas = database.SCHEMAS
     settings: IntakeSettings
     event_log: EventLog
     vault: Vault
@@ -76,8 +78,6 @@ class Intake:
     merges: Merges
     corrections: Corrections
     pool: AsyncConnectionPool | None = None
-    consumers: ServiceConsumers | None = None
-    opened: AsyncExitStack = field(default_factory=AsyncExitStack)
     sweeper: Sweeper | None = None
 
     async def submit(self, cmd: SubmitServiceRequest, *, idempotency_key: str) -> SubmissionReceipt:
@@ -131,20 +131,13 @@ class Intake:
             wait_s=self.settings.read_your_writes_timeout_s,
         )
 
-    def readiness_checks(self) -> dict[str, Check]:
-        """Database, migrations and Kafka (the consumers restart by themselves; commands need only these)."""
-        if self.pool is None:
-            return {}
-        event_log = self.event_log
-        return service_checks(
-            self.pool,
-            migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
-            kafka_connected=(lambda: event_log.connected) if isinstance(event_log, KafkaEventLog) else None,
-        )
+    def kafka_clients(self) -> Sequence[KafkaClient]:
+        return (self.event_log,) if isinstance(self.event_log, KafkaEventLog) else ()
 
-    async def close(self) -> None:
-        """Stop the consumers, then close what bootstrap opened (not what its caller passed in)."""
-        await self.opened.aclose()
+    def supervised(self) -> Sequence[Supervised]:
+        """None: readiness asks for the database, migrations and Kafka only (commands need only these; the
+        consumers restart by themselves)."""
+        return ()
 
 
 async def bootstrap(
@@ -162,8 +155,7 @@ async def bootstrap(
 ) -> Intake:
     """A running intake; with `start_consumers`, the catalogue and track views are being folded from the log."""
     topics = settings.topics
-    opened = AsyncExitStack()
-    try:
+    async with opening() as opened:
         adapters = (vault, catalogue, submissions, tracking, merges, corrections)
         if pool is None and (start_consumers or any(a is None for a in adapters)):
             pool = await owned_pool(settings, opened, name="civicloop-intake")
@@ -204,16 +196,8 @@ async def bootstrap(
             opened=opened,
         )
         if start_consumers and pool is not None:
-            intake.consumers = _consumers(settings, pool, event_log, tracking_consumer)
-            opened.push_async_callback(intake.consumers.stop)
-            intake.consumers.start()
-        if start_consumers and pool is not None:
-            intake.sweeper = pending_sweeper(intake)
-            opened.push_async_callback(intake.sweeper.stop)
-            intake.sweeper.start(timedelta(seconds=settings.sweep_every_s))
-    except BaseException:
-        await opened.aclose()
-        raise
+            intake.own_consumers(_consumers(settings, pool, event_log, tracking_consumer))
+            intake.sweeper = intake.keep_sweeping(pending_sweeper(intake), every_s=settings.sweep_every_s)
     return intake
 
 

@@ -7,13 +7,13 @@ and test, never the public development pepper) is `civicloop_runtime.settings.Va
 from __future__ import annotations
 
 import phonenumbers
-from civicloop_runtime.settings import DEV_PEPPER, Environment, VaultPepperSettings
+from civicloop_runtime.settings import DEV_PEPPER, Environment, OutboxSettings, VaultPepperSettings
 from pydantic import Field, field_validator
 
 __all__ = ["DEV_PEPPER", "Environment", "IntakeSettings"]
 
 
-class IntakeSettings(VaultPepperSettings):
+class IntakeSettings(VaultPepperSettings, OutboxSettings):
     default_jurisdiction: str = Field(default="demo", min_length=1, max_length=64)
     default_phone_region: str = Field(
         default="US", description="ISO 3166 region for numbers without +country"
@@ -21,16 +21,9 @@ class IntakeSettings(VaultPepperSettings):
     read_your_writes_timeout_s: float = Field(
         default=2.0, gt=0, le=10, description="how long a track waits for a just-submitted request"
     )
-    publish_timeout_s: float = Field(
-        default=10.0, gt=0, le=60, description="wait for the broker's acknowledgement"
-    )
     kafka_connect_timeout_s: float = Field(
         default=10.0, gt=0, description="first connection attempt at start-up"
     )
-    sweep_pending_after_s: float = Field(
-        default=60.0, gt=0, description="publish a submission, correction or merge left pending this long"
-    )
-    sweep_every_s: float = Field(default=15.0, gt=0, description="how often to look for such rows")
 
     @field_validator("default_phone_region")
     @classmethod

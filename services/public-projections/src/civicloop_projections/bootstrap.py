@@ -6,8 +6,8 @@ caller's to close), what it leaves out is built from the settings (and closed by
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -15,8 +15,8 @@ from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
-from civicloop_runtime.ops import Check, service_checks
 from civicloop_runtime.resources import owned_pool, owned_producer
+from civicloop_runtime.service import Service, opening
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_projections import database
@@ -30,40 +30,23 @@ from civicloop_projections.service_layer.handlers import (
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 
 
-@dataclass
-class Projections:
+@dataclass(kw_only=True)
+class Projections(Service):
     """A running projections process: its pool and, where it has a producer, its consumers."""
 
+    schemas = database.SCHEMAS
     settings: ProjectionSettings
     pool: AsyncConnectionPool
-    consumers: ServiceConsumers | None = None
-    opened: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     def consumers_lock(self) -> AbstractAsyncContextManager[None]:
         """Held by running consumers; a rebuild cannot start while any is held."""
         return consumers_lock_shared(self.settings.pg_dsn, SCHEMA)
 
     def agent_runner(self) -> ConsumerRunner:
-        return self._consumers().runner(self.settings.agent_consumer_name)
+        return self.runner(self.settings.agent_consumer_name)
 
     def catalogue_runner(self) -> ConsumerRunner:
-        return self._consumers().runner(self.settings.catalogue_consumer_name)
-
-    def _consumers(self) -> ServiceConsumers:
-        if self.consumers is None:
-            raise RuntimeError("consumers need the dead-letter producer: bootstrap(settings, producer=...)")
-        return self.consumers
-
-    def readiness_checks(self) -> dict[str, Check]:
-        return service_checks(
-            self.pool,
-            migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
-            consumers=self.consumers.supervisors if self.consumers else (),
-        )
-
-    async def close(self) -> None:
-        """Stop the consumers, then close what bootstrap opened (not what its caller passed in)."""
-        await self.opened.aclose()
+        return self.runner(self.settings.catalogue_consumer_name)
 
 
 async def bootstrap(
@@ -75,8 +58,7 @@ async def bootstrap(
 ) -> Projections:
     """With `start_consumers`, both views are being folded from the log (each consumer holding the consumers'
     lock, so no rebuild meanwhile); without, the read API only (a producer passed in still makes the runners)."""
-    opened = AsyncExitStack()
-    try:
+    async with opening() as opened:
         pool = pool or await owned_pool(settings, opened, name="civicloop-projections")
         if producer is None and start_consumers:
             producer = await owned_producer(
@@ -84,13 +66,7 @@ async def bootstrap(
             )
         projections = Projections(settings=settings, pool=pool, opened=opened)
         if producer is not None:
-            projections.consumers = _consumers(projections, producer)
-            opened.push_async_callback(projections.consumers.stop)
-            if start_consumers:
-                projections.consumers.start()
-    except BaseException:
-        await opened.aclose()
-        raise
+            projections.own_consumers(_consumers(projections, producer), start=start_consumers)
     return projections
 
 

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
+from civicloop_geo.adapters.request_places import POINT
+
 _COLUMNS = """request_id, service_code, status, submitted_at, ST_Y(geog::geometry) as lat, ST_X(geog::geometry) as long,
               area_ids, merged_into"""
-_POINT = "ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)::geography"
 
 
-def _filters(service_code: str | None, open_only: bool) -> str:
-    sql = ""
-    if service_code:
-        sql += " and service_code = %(service_code)s"
-    if open_only:
-        sql += " and status <> 'closed' and merged_into is null"
-    return sql
+@dataclass(frozen=True)
+class RequestFilter:
+    """What every request listing narrows by: one category, open and unmerged only, how many at most."""
+
+    service_code: str | None = None
+    open_only: bool = False
+    limit: int = 100
 
 
 async def _rows(conn: psycopg.AsyncConnection[Any], sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -28,51 +30,56 @@ async def _rows(conn: psycopg.AsyncConnection[Any], sql: str, params: dict[str, 
         return list(await cur.fetchall())
 
 
+async def _requests(
+    conn: psycopg.AsyncConnection[Any],
+    jurisdiction_id: str,
+    narrow: RequestFilter,
+    *,
+    where: str,
+    params: dict[str, Any],
+    order: str = "submitted_at desc",
+    columns: str = _COLUMNS,
+) -> list[dict[str, Any]]:
+    """The jurisdiction's requests that meet `where` and the filter, in `order` (then by request id)."""
+    if narrow.service_code:
+        where += " and service_code = %(service_code)s"
+    if narrow.open_only:
+        where += " and status <> 'closed' and merged_into is null"
+    return await _rows(
+        conn,
+        f"""
+        select {columns} from geo.requests
+         where jurisdiction_id = %(j)s and {where}
+         order by {order}, request_id limit %(limit)s""",
+        {"j": jurisdiction_id, "service_code": narrow.service_code, "limit": narrow.limit, **params},
+    )
+
+
 async def within_radius(
     conn: psycopg.AsyncConnection[Any],
     jurisdiction_id: str,
     lat: float,
     long: float,
     radius_m: float,
-    *,
-    service_code: str | None,
-    open_only: bool,
-    limit: int,
+    narrow: RequestFilter,
 ) -> list[dict[str, Any]]:
-    return await _rows(
+    return await _requests(
         conn,
-        f"""
-        select {_COLUMNS}, ST_Distance(geog, {_POINT}) as distance_m from geo.requests
-         where jurisdiction_id = %(j)s and ST_DWithin(geog, {_POINT}, %(radius)s){_filters(service_code, open_only)}
-         order by distance_m, request_id limit %(limit)s""",
-        {
-            "j": jurisdiction_id,
-            "lat": lat,
-            "long": long,
-            "radius": radius_m,
-            "service_code": service_code,
-            "limit": limit,
-        },
+        jurisdiction_id,
+        narrow,
+        columns=f"{_COLUMNS}, ST_Distance(geog, {POINT}) as distance_m",
+        where=f"ST_DWithin(geog, {POINT}, %(radius)s)",
+        params={"lat": lat, "long": long, "radius": radius_m},
+        order="distance_m",
     )
 
 
 async def in_area(
-    conn: psycopg.AsyncConnection[Any],
-    jurisdiction_id: str,
-    area_id: str,
-    *,
-    service_code: str | None,
-    open_only: bool,
-    limit: int,
+    conn: psycopg.AsyncConnection[Any], jurisdiction_id: str, area_id: str, narrow: RequestFilter
 ) -> list[dict[str, Any]]:
     """Requests placed in the area (by the area version they were placed in, which the log recorded)."""
-    return await _rows(
-        conn,
-        f"""
-        select {_COLUMNS} from geo.requests
-         where jurisdiction_id = %(j)s and area_ids @> array[%(area)s]{_filters(service_code, open_only)}
-         order by submitted_at desc, request_id limit %(limit)s""",
-        {"j": jurisdiction_id, "area": area_id, "service_code": service_code, "limit": limit},
+    return await _requests(
+        conn, jurisdiction_id, narrow, where="area_ids @> array[%(area)s]", params={"area": area_id}
     )
 
 
@@ -80,29 +87,16 @@ async def in_bbox(
     conn: psycopg.AsyncConnection[Any],
     jurisdiction_id: str,
     bbox: tuple[float, float, float, float],
-    *,
-    service_code: str | None,
-    open_only: bool,
-    limit: int,
+    narrow: RequestFilter,
 ) -> list[dict[str, Any]]:
     west, south, east, north = bbox
-    return await _rows(
+    return await _requests(
         conn,
-        f"""
-        select {_COLUMNS} from geo.requests
-         where jurisdiction_id = %(j)s
-           and geog && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)::geography
-           and ST_Intersects(geog::geometry, ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)){_filters(service_code, open_only)}
-         order by submitted_at desc, request_id limit %(limit)s""",
-        {
-            "j": jurisdiction_id,
-            "w": west,
-            "s": south,
-            "e": east,
-            "n": north,
-            "service_code": service_code,
-            "limit": limit,
-        },
+        jurisdiction_id,
+        narrow,
+        where="""geog && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)::geography
+           and ST_Intersects(geog::geometry, ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326))""",
+        params={"w": west, "s": south, "e": east, "n": north},
     )
 
 

@@ -95,20 +95,24 @@ class PostgresRequestPlaces(RequestPlaces):
         until: datetime,
         limit: int,
     ) -> list[NearbyRequest]:
-        rows = await nearby_open_requests(
-            self.conn,
-            jurisdiction_id,
-            lat,
-            long,
-            service_codes=service_codes,
-            radius_m=radius_m,
-            since=since,
-            until=until,
-            limit=limit,
+        """The duplicate candidates (`DUPLICATE_QUERY`, which the benchmark times): ST_DWithin on geography uses
+        the GIST index."""
+        cur = await self.conn.execute(
+            DUPLICATE_QUERY,
+            {
+                "jurisdiction_id": jurisdiction_id,
+                "service_codes": service_codes,
+                "lat": lat,
+                "long": long,
+                "since": since,
+                "until": until,
+                "radius_m": radius_m,
+                "limit": limit,
+            },
         )
         return [
             NearbyRequest(request_id=r[0], service_code=r[1], distance_m=r[2], submitted_at=r[3])
-            for r in rows
+            for r in await cur.fetchall()
         ]
 
     async def related_codes(self, jurisdiction_id: str, service_code: str) -> list[str]:
@@ -139,32 +143,3 @@ DUPLICATE_QUERY = f"""
        and ST_DWithin(geog, {POINT}, %(radius_m)s)
      order by distance_m, request_id
      limit %(limit)s"""
-
-
-async def nearby_open_requests(
-    conn: psycopg.AsyncConnection[Any],
-    jurisdiction_id: str,
-    lat: float,
-    long: float,
-    *,
-    service_codes: list[str],
-    radius_m: float,
-    since: datetime,
-    until: datetime,
-    limit: int,
-) -> list[tuple[Any, ...]]:
-    """The duplicate-candidate query (also what the benchmark times): ST_DWithin on geography uses the GIST index."""
-    cur = await conn.execute(
-        DUPLICATE_QUERY,
-        {
-            "jurisdiction_id": jurisdiction_id,
-            "service_codes": service_codes,
-            "lat": lat,
-            "long": long,
-            "since": since,
-            "until": until,
-            "radius_m": radius_m,
-            "limit": limit,
-        },
-    )
-    return list(await cur.fetchall())

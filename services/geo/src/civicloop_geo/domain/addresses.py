@@ -186,8 +186,12 @@ class AddressQuery:
         return f"{self.house_number_text} {self.street.label()}"
 
     def format(self) -> str:
-        line = " ".join(p for p in (self.key(), self.unit) if p)
-        return f"{line}, {self.postcode}" if self.postcode else line
+        return with_postcode(" ".join(p for p in (self.key(), self.unit) if p), self.postcode)
+
+
+def with_postcode(line: str, postcode: str) -> str:
+    """An address line as written, the postcode after a comma when there is one."""
+    return f"{line}, {postcode}" if postcode else line
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,7 @@ class StreetQuery:
     postcode: str = ""
 
     def format(self) -> str:
-        return f"{self.street.label()}, {self.postcode}" if self.postcode else self.street.label()
+        return with_postcode(self.street.label(), self.postcode)
 
 
 @dataclass(frozen=True)
@@ -209,8 +213,7 @@ class IntersectionQuery:
     postcode: str = ""
 
     def format(self) -> str:
-        line = f"{self.first.label()} & {self.second.label()}"
-        return f"{line}, {self.postcode}" if self.postcode else line
+        return with_postcode(f"{self.first.label()} & {self.second.label()}", self.postcode)
 
 
 @dataclass(frozen=True)

@@ -33,14 +33,16 @@ def from_reporter(location: Location, reverse: GeocodeResult | None) -> Placed:
     if location.lat is None or location.long is None:
         raise ValueError("a reporter's location without a point cannot be taken as given")
     address = location.address_string or (reverse.address if reverse else None)
-    return Placed(
-        lat=location.lat,
-        long=location.long,
-        address=address,
-        method=LocationMethod.submitted,
-        provider=REPORTER,
-        confidence=1.0,
+    return given_point(
+        location.lat, location.long, address, method=LocationMethod.submitted, provider=REPORTER
     )
+
+
+def given_point(
+    lat: float, long: float, address: str | None, *, method: LocationMethod, provider: str
+) -> Placed:
+    """A point a person gave (a reporter's GPS or map pin, an agent's correction) stands as given: full confidence."""
+    return Placed(lat=lat, long=long, address=address, method=method, provider=provider, confidence=1.0)
 
 
 def from_geocoder(query: str, results: list[GeocodeResult], *, min_confidence: float) -> Placed | NotPlaced:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 from civicloop_events import Event
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.cli import service_cli
 from civicloop_runtime.process import configured
-from civicloop_runtime.signals import wait_for_stop_signal
+from civicloop_runtime.signals import run_until_stopped
 from rich.console import Console
 from rich.table import Table
 
@@ -39,16 +40,7 @@ app.add_typer(
 @app.command()
 def consume() -> None:
     """The consumers and the cluster sweep only, no HTTP; stops cleanly on SIGINT/SIGTERM."""
-    settings = configured(SERVICE, GeoSettings)
-
-    async def main() -> None:
-        geo = await bootstrap(settings)
-        try:
-            await wait_for_stop_signal()
-        finally:
-            await geo.close()
-
-    asyncio.run(main())
+    run_until_stopped(partial(bootstrap, configured(SERVICE, GeoSettings)))
 
 
 @app.command("sweep-clusters")

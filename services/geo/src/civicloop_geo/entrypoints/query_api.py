@@ -45,6 +45,16 @@ OpenOnly = Annotated[bool, Query(description="only open, unmerged requests")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
+def request_filter(
+    service_code: ServiceCode = None, open_only: OpenOnly = False, limit: Limit = 100
+) -> queries.RequestFilter:
+    return queries.RequestFilter(service_code=service_code, open_only=open_only, limit=limit)
+
+
+# The query parameters every request listing takes (service_code, open_only, limit).
+Filter = Annotated[queries.RequestFilter, Depends(request_filter)]
+
+
 class PlaceRead(BaseModel):
     lat: float
     long: float
@@ -210,23 +220,12 @@ async def requests_near(
     jurisdiction_id: Jurisdiction,
     lat: Lat,
     long: Long,
+    narrow: Filter,
     radius_m: Annotated[float, Query(gt=0, le=50_000)] = 500.0,
-    service_code: ServiceCode = None,
-    open_only: OpenOnly = False,
-    limit: Limit = 100,
 ) -> RequestPlaceList:
     """Requests within a radius of a point, nearest first."""
     async with geo.pool.connection() as conn:
-        rows = await queries.within_radius(
-            conn,
-            jurisdiction_id,
-            lat,
-            long,
-            radius_m,
-            service_code=service_code,
-            open_only=open_only,
-            limit=limit,
-        )
+        rows = await queries.within_radius(conn, jurisdiction_id, lat, long, radius_m, narrow)
     return _request_places(rows)
 
 
@@ -235,15 +234,11 @@ async def requests_in_area(
     geo: GeoDep,
     area_id: Annotated[str, Path(min_length=1, max_length=120, pattern=IDENT)],
     jurisdiction_id: Jurisdiction,
-    service_code: ServiceCode = None,
-    open_only: OpenOnly = False,
-    limit: Limit = 100,
+    narrow: Filter,
 ) -> RequestPlaceList:
     """Requests placed in a service area, newest first."""
     async with geo.pool.connection() as conn:
-        rows = await queries.in_area(
-            conn, jurisdiction_id, area_id, service_code=service_code, open_only=open_only, limit=limit
-        )
+        rows = await queries.in_area(conn, jurisdiction_id, area_id, narrow)
     return _request_places(rows)
 
 
@@ -269,16 +264,12 @@ async def requests_in_bbox(
     geo: GeoDep,
     jurisdiction_id: Jurisdiction,
     bbox: Annotated[str, Query(description="west,south,east,north (WGS84)", max_length=200)],
-    service_code: ServiceCode = None,
-    open_only: OpenOnly = False,
-    limit: Limit = 100,
+    narrow: Filter,
 ) -> RequestPlaceList:
     """Requests inside a bounding box, newest first."""
     box = parse_bbox(bbox)
     async with geo.pool.connection() as conn:
-        rows = await queries.in_bbox(
-            conn, jurisdiction_id, box, service_code=service_code, open_only=open_only, limit=limit
-        )
+        rows = await queries.in_bbox(conn, jurisdiction_id, box, narrow)
     return _request_places(rows)
 
 

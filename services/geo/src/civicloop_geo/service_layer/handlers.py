@@ -36,7 +36,14 @@ from civicloop_events.payloads import (
 from civicloop_places import public_place
 
 from civicloop_geo.domain.duplicates import DuplicatePolicy, rank_candidates
-from civicloop_geo.domain.placing import NotPlaced, Placed, from_geocoder, from_reporter, geocoding_query
+from civicloop_geo.domain.placing import (
+    NotPlaced,
+    Placed,
+    from_geocoder,
+    from_reporter,
+    geocoding_query,
+    given_point,
+)
 from civicloop_geo.service_layer.ports import (
     AreaDefinitions,
     AreaResolver,
@@ -231,14 +238,7 @@ async def when_corrected_place_again(deps: PlacingDeps, event: Event[Any]) -> No
             address = nearest.address if nearest else None
         except GeocoderUnavailable:
             address = None
-    outcome = Placed(
-        lat=p.lat,
-        long=p.long,
-        address=address,
-        method=LocationMethod.corrected,
-        provider=AGENT,
-        confidence=1.0,
-    )
+    outcome = given_point(p.lat, p.long, address, method=LocationMethod.corrected, provider=AGENT)
     public, areas = await publish_resolved(deps, event, outcome)
     area_ids = tuple(a.area_id for a in areas)
     if await deps.places.move(event.request_id, p.lat, p.long, area_ids, public.h3_cell):

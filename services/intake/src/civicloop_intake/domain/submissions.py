@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from civicloop_events import Actor, ActorKind, Event, SealedPersonalData, ServiceRequestSubmitted
+from civicloop_events import Actor, ActorKind, Event, SealedPersonalData
 from civicloop_events.positions import LogPosition as LogPosition  # the contract's, re-exported
 from civicloop_events.positions import PublishProgress, PublishState
+from civicloop_events.submitted import submitted_event as accepted_submitted_event
 
 from civicloop_intake.domain.commands import IntakeSource, SubmitServiceRequest
 from civicloop_intake.domain.validation import AcceptedSubmission
@@ -60,24 +61,16 @@ def submitted_event(
     accepted: AcceptedSubmission, *, request_number: str, event_id: UUID, contact: SealedPersonalData | None
 ) -> Event[Any]:
     """The `ServiceRequestSubmitted` event of an accepted submission, whose contact is already sealed."""
-    payload = ServiceRequestSubmitted(
-        service_code=accepted.service_code,
-        description=accepted.description,
-        location=accepted.location,
-        attributes=accepted.attributes,
-        media_urls=accepted.media_urls,
-        contact=contact,
-        preferred_channel=accepted.preferred_channel,
-    )
     if accepted.source is IntakeSource.agent:
         actor = Actor(kind=ActorKind.agent)
     else:
         actor = Actor(kind=ActorKind.resident, id=str(contact.resident_id) if contact else None)
-    return Event.create(
-        payload,
-        request_id=request_number,
-        jurisdiction_id=accepted.jurisdiction_id,
+    return accepted_submitted_event(
+        accepted,
+        request_number=request_number,
+        event_id=event_id,
+        contact=contact,
         actor=actor,
         source=accepted.source.value,
-        event_id=event_id,
+        preferred_channel=accepted.preferred_channel,
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from civicloop_events import Location, PersonalData
 from civicloop_events.payloads import AttributeDatatype, Channel
+from civicloop_events.submitted import AcceptedReport
 
 from civicloop_intake.domain.catalogue import CatalogueEntry
 from civicloop_intake.domain.commands import IntakeSource, SubmitServiceRequest
@@ -35,17 +36,10 @@ class InvalidSubmission(Exception):
         self.errors = errors
 
 
-@dataclass(frozen=True)
-class AcceptedSubmission:
+@dataclass(frozen=True, kw_only=True)
+class AcceptedSubmission(AcceptedReport):
     """A submission that meets every rule, normalised (E.164 phone, checked e-mail, one `Location`)."""
 
-    jurisdiction_id: str
-    service_code: str
-    description: str
-    location: Location
-    attributes: dict[str, list[str]] = field(default_factory=dict)
-    media_urls: list[str] = field(default_factory=list)
-    contact: PersonalData | None = None
     preferred_channel: Channel = Channel.none
     source: IntakeSource = IntakeSource.web
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import typer
-from civicloop_runtime.cli import service_cli
+from civicloop_runtime.cli import add_sweep_pending, service_cli
 from fastapi import FastAPI
 
 from civicloop_intake import database
@@ -20,15 +19,15 @@ app = service_cli(
 )
 
 
-@app.command("sweep-pending")
-def sweep_pending(
-    older_than_s: float = typer.Option(60.0, help="publish rows pending at least this long"),
-) -> None:
-    """Publish submissions, corrections and merges left pending (the service's sweeper does it too, periodically)."""
-    import asyncio
-
+async def _sweep_once(older_than_s: float) -> int:
     from civicloop_intake.entrypoints.sweep import sweep_once
     from civicloop_intake.settings import IntakeSettings
 
-    swept = asyncio.run(sweep_once(IntakeSettings(), older_than_s=older_than_s))
-    typer.echo(f"published {swept} pending row(s)")
+    return await sweep_once(IntakeSettings(), older_than_s=older_than_s)
+
+
+add_sweep_pending(
+    app,
+    _sweep_once,
+    help="Publish submissions, corrections and merges left pending (the service's sweeper does it too, periodically).",
+)

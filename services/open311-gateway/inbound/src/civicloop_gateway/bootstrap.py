@@ -8,7 +8,7 @@ opened here and closed by `Gateway.close()`, with the consumers and the sweeper 
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -16,8 +16,8 @@ from civicloop_events.consumer import wait_until_applied
 from civicloop_events.outbox import Sweeper
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
-from civicloop_runtime.ops import Check, service_checks
 from civicloop_runtime.resources import owned_pool, owned_producer
+from civicloop_runtime.service import KafkaClient, Service, opening
 from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
@@ -41,18 +41,17 @@ from civicloop_gateway.settings import SCHEMA, GatewaySettings, JurisdictionsMod
 SERVICE = "civicloop-gateway"
 
 
-@dataclass
-class Gateway:
+@dataclass(kw_only=True)
+class Gateway(Service):
     """A running gateway's open resources; consumer runners are made fresh each time (a stopped one cannot restart)."""
 
+    schemas = database.SCHEMAS
     settings: GatewaySettings
     pool: AsyncConnectionPool
     producer: EventProducer
     config_producer: EventProducer
     vault: ResidentKeyVault
-    consumers: ServiceConsumers | None = None
     sweeper: Sweeper | None = None
-    opened: AsyncExitStack = field(default_factory=AsyncExitStack)
     # The ports of the write side and of the catalogue admin API, built once from the above (`__post_init__`).
     submit: SubmitContext = field(init=False)
     update: UpdateContext = field(init=False)
@@ -88,35 +87,25 @@ class Gateway:
 
     async def wait_for_request_view(self, position: Position, *, timeout_s: float | None = None) -> bool:
         """Read-your-writes: wait (bounded) until the request view has applied the event at `position`."""
-        return await wait_until_applied(
-            self.pool,
-            schema=SCHEMA,
-            consumer=self.settings.request_consumer_group,
-            topic=position.topic,
-            partition=position.partition,
-            offset=position.offset,
-            timeout_s=self.settings.read_your_writes_timeout_s if timeout_s is None else timeout_s,
-        )
+        return await self._wait_applied(self.settings.request_consumer_group, position, timeout_s)
 
     async def wait_for_config_view(self, position: Position, *, timeout_s: float | None = None) -> bool:
         """Read-your-writes for catalogue and partner changes."""
+        return await self._wait_applied(self.settings.config_consumer_group, position, timeout_s)
+
+    async def _wait_applied(self, consumer: str, position: Position, timeout_s: float | None) -> bool:
         return await wait_until_applied(
             self.pool,
             schema=SCHEMA,
-            consumer=self.settings.config_consumer_group,
+            consumer=consumer,
             topic=position.topic,
             partition=position.partition,
             offset=position.offset,
             timeout_s=self.settings.read_your_writes_timeout_s if timeout_s is None else timeout_s,
         )
 
-    def readiness_checks(self) -> dict[str, Check]:
-        return service_checks(
-            self.pool,
-            migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
-            kafka_connected=lambda: self.producer.connected and self.config_producer.connected,
-            consumers=self.consumers.supervisors if self.consumers is not None else (),
-        )
+    def kafka_clients(self) -> Sequence[KafkaClient]:
+        return (self.producer, self.config_producer)
 
     def submit_context(self) -> SubmitContext:
         """The ports of POST requests (PR-01..PR-12)."""
@@ -167,10 +156,6 @@ class Gateway:
     def _event_log(self) -> ProducerEventLog:
         return ProducerEventLog(self.producer, publish_timeout_s=self.settings.publish_timeout_s)
 
-    async def close(self) -> None:
-        """Stop the sweeper and the consumers, then close what bootstrap opened (not what its caller passed in)."""
-        await self.opened.aclose()
-
 
 def pending_sweeper(
     pool: AsyncConnectionPool, producer: EventProducer, settings: GatewaySettings, *, older_than_s: float
@@ -194,8 +179,7 @@ async def bootstrap(
 ) -> Gateway:
     """A running gateway; with `start_consumers`, its view is being folded from the log. The sweeper always runs."""
     topics = settings.topics
-    opened = AsyncExitStack()
-    try:
+    async with opening() as opened:
         if pool is None:
             pool = await owned_pool(settings, opened, name=SERVICE)
         if producer is None:
@@ -213,17 +197,13 @@ async def bootstrap(
             opened=opened,
         )
         if start_consumers:
-            gateway.consumers = ServiceConsumers(
-                settings, pool=pool, schema=SCHEMA, dead_letters=producer, specs=gateway.consumer_specs()
+            gateway.own_consumers(
+                ServiceConsumers(
+                    settings, pool=pool, schema=SCHEMA, dead_letters=producer, specs=gateway.consumer_specs()
+                )
             )
-            opened.push_async_callback(gateway.consumers.stop)
-            gateway.consumers.start()
-        gateway.sweeper = pending_sweeper(
-            pool, producer, settings, older_than_s=settings.sweep_pending_after_s
+        gateway.sweeper = gateway.keep_sweeping(
+            pending_sweeper(pool, producer, settings, older_than_s=settings.sweep_pending_after_s),
+            every_s=settings.sweep_every_s,
         )
-        opened.push_async_callback(gateway.sweeper.stop)
-        gateway.sweeper.start(timedelta(seconds=settings.sweep_every_s))
-    except BaseException:
-        await opened.aclose()
-        raise
     return gateway

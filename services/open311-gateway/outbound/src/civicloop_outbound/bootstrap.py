@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
-from contextlib import AsyncExitStack
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -27,8 +26,9 @@ from civicloop_events.consumer import Handler
 from civicloop_events.payloads import SendMethod
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
-from civicloop_runtime.ops import Check, service_checks
+from civicloop_runtime.ops import Supervised
 from civicloop_runtime.resources import owned_pool, owned_producer
+from civicloop_runtime.service import KafkaClient, Service, opening
 from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
@@ -78,18 +78,56 @@ def poller_config(settings: OutboundSettings) -> PollerConfig:
     )
 
 
-@dataclass
-class Outbound:
-    """Sending: the config fold and the dispatcher (two consumers) and the sender loop."""
+@dataclass(kw_only=True)
+class _Part:
+    """A part of the outbound process: its consumers beside one task of its own (the sender loop, the poller)."""
 
     settings: OutboundSettings
     pool: AsyncConnectionPool
     producer: EventProducer
+    consumers: ServiceConsumers | None = None
+    _task: asyncio.Task[None] | None = None
+
+    def consumer_specs(self) -> list[ConsumerSpec]:
+        raise NotImplementedError
+
+    def _start_consumers(self) -> None:
+        self.consumers = ServiceConsumers(
+            self.settings,
+            pool=self.pool,
+            schema=SCHEMA,
+            dead_letters=self.producer,
+            specs=self.consumer_specs(),
+        )
+        self.consumers.start()
+
+    def _interrupt(self) -> None:
+        """Tell the part's task to end (`stop` then waits for it)."""
+        if self._task is not None:
+            self._task.cancel()
+
+    async def stop(self) -> None:
+        self._interrupt()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.consumers is not None:
+            await self.consumers.stop()
+
+    @property
+    def running(self) -> bool:
+        consumers_up = self.consumers is None or self.consumers.running
+        return consumers_up and (self._task is None or not self._task.done())
+
+
+@dataclass(kw_only=True)
+class Outbound(_Part):
+    """Sending: the config fold and the dispatcher (two consumers) and the sender loop."""
+
     vault: ResidentKeyVault | None
     senders: dict[SendMethod, Sender]
-    consumers: ServiceConsumers | None = None
     loop: SenderLoop | None = None
-    _task: asyncio.Task[None] | None = None
 
     def consumer_specs(self) -> list[ConsumerSpec]:
         """The config fold and the dispatcher, which wakes the sender loop for what it queued."""
@@ -110,8 +148,7 @@ class Outbound:
 
     def start(self, *, consumers: bool = True, sending: bool = True) -> None:
         if consumers:
-            self.consumers = _consumers(self.settings, self.pool, self.producer, self.consumer_specs())
-            self.consumers.start()
+            self._start_consumers()
         if sending:
             self.loop = SenderLoop(
                 pool=self.pool,
@@ -122,39 +159,14 @@ class Outbound:
             )
             self._task = asyncio.create_task(self.loop.run())
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self.consumers is not None:
-            await self.consumers.stop()
 
-    @property
-    def running(self) -> bool:
-        consumers_up = self.consumers is None or self.consumers.running
-        return consumers_up and (self._task is None or not self._task.done())
-
-
-def _consumers(
-    settings: OutboundSettings, pool: AsyncConnectionPool, producer: EventProducer, specs: list[ConsumerSpec]
-) -> ServiceConsumers:
-    return ServiceConsumers(settings, pool=pool, schema=SCHEMA, dead_letters=producer, specs=specs)
-
-
-@dataclass
-class Open311Background:
+@dataclass(kw_only=True)
+class Open311Background(_Part):
     """The Open311 client's background work: the `ExternalReferenceAssigned` fold (a consumer) and the poller."""
 
-    settings: OutboundSettings
-    pool: AsyncConnectionPool
-    producer: EventProducer
     http: httpx.AsyncClient
-    consumers: ServiceConsumers | None = None
     poller: Open311Poller | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
-    _task: asyncio.Task[None] | None = None
 
     def consumer_specs(self) -> list[ConsumerSpec]:
         s = self.settings
@@ -163,8 +175,7 @@ class Open311Background:
 
     def start(self, *, consumer: bool = True, polling: bool = True) -> None:
         if consumer:
-            self.consumers = _consumers(self.settings, self.pool, self.producer, self.consumer_specs())
-            self.consumers.start()
+            self._start_consumers()
         if polling:
             self.poller = Open311Poller(
                 self.pool, self.producer, self.http, config=poller_config(self.settings)
@@ -173,49 +184,33 @@ class Open311Background:
                 self.poller.run_forever(self._stop, tick_s=self.settings.open311_tick_s)
             )
 
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self.consumers is not None:
-            await self.consumers.stop()
-
-    @property
-    def running(self) -> bool:
-        consumers_up = self.consumers is None or self.consumers.running
-        return consumers_up and (self._task is None or not self._task.done())
+    def _interrupt(self) -> None:
+        self._stop.set()  # the poller ends its round, then returns
 
 
-@dataclass
-class OutboundService:
+@dataclass(kw_only=True)
+class OutboundService(Service):
     """A running outbound process: what it runs (sending, polling) and the resources it opened (closed by `close`)."""
 
+    schemas = database.SCHEMAS
     settings: OutboundSettings
     pool: AsyncConnectionPool
     producer: EventProducer
     http: httpx.AsyncClient
     sending: Outbound | None = None
     polling: Open311Background | None = None
-    opened: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     def open311_poller(self) -> Open311Poller:
         """A poller for one round or one import, beside (or without) the running one."""
         return Open311Poller(self.pool, self.producer, self.http, config=poller_config(self.settings))
 
-    def readiness_checks(self) -> dict[str, Check]:
-        parts = [p for p in (self.sending, self.polling) if p is not None]
-        return service_checks(
-            self.pool,
-            migrations_current=lambda: database.is_current(self.settings.sqlalchemy_url),
-            kafka_connected=lambda: self.producer.connected,
-            consumers=[s for p in parts if p.consumers is not None for s in p.consumers.supervisors],
-        )
+    def kafka_clients(self) -> Sequence[KafkaClient]:
+        return (self.producer,)
 
-    async def close(self) -> None:
-        """Stop what runs, then close what bootstrap opened (not what its caller passed in)."""
-        await self.opened.aclose()
+    def supervised(self) -> Sequence[Supervised]:
+        """The consumers' supervisors of the parts it runs."""
+        parts = [p for p in (self.sending, self.polling) if p is not None]
+        return [s for p in parts if p.consumers is not None for s in p.consumers.supervisors]
 
 
 async def bootstrap(
@@ -233,8 +228,7 @@ async def bootstrap(
     """Open what was not given, then start `sending` (consumers and sender loop) and/or `polling` (Open311).
 
     `http` is the Open311 poller's client (the senders keep their own, with the send timeout)."""
-    opened = AsyncExitStack()
-    try:
+    async with opening() as opened:
         if pool is None:
             pool = await owned_pool(settings, opened, name=SERVICE)
         if producer is None:
@@ -261,7 +255,4 @@ async def bootstrap(
             service.polling = Open311Background(settings=settings, pool=pool, producer=producer, http=http)
             opened.push_async_callback(service.polling.stop)
             service.polling.start(consumer=start_consumers)
-    except BaseException:
-        await opened.aclose()
-        raise
     return service

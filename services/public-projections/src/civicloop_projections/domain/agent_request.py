@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from uuid import UUID
 from civicloop_events import Event, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
     DuplicateSuspected,
+    EventPayload,
     ExternalReferenceAssigned,
     LocationResolved,
     LocationUnresolved,
@@ -146,25 +148,9 @@ def fold(state: AgentRequest | None, event: Event[Any]) -> AgentRequest | None:
         return None
     if isinstance(payload, StatusChanged):
         return status_changed(state, event)
-    if isinstance(payload, Routed):
-        return routed(touched(state, event), payload)
-    if isinstance(payload, SentToBackend):
-        return sent(touched(state, event), payload)
-    if isinstance(payload, SendFailed):
-        return send_failed(touched(state, event), payload)
-    if isinstance(payload, ExternalReferenceAssigned):
-        return reference_assigned(touched(state, event), payload)
-    if isinstance(payload, RequestImported):
-        return imported(touched(state, event), payload)
-    if isinstance(payload, LocationResolved):
-        return location_resolved(touched(state, event), event)
-    if isinstance(payload, LocationUnresolved):
-        return location_unresolved(touched(state, event), event)
-    if isinstance(payload, DuplicateSuspected):
-        return duplicates_suspected(touched(state, event), payload)
-    if isinstance(payload, MergedAsDuplicate):
-        return merged(touched(state, event), event)
-    return touched(state, event)
+    change = _CHANGES.get(type(payload))
+    state = touched(state, event)
+    return state if change is None else change(state, event)
 
 
 def submitted(event: Event[Any]) -> AgentRequest:
@@ -313,3 +299,24 @@ def merged(state: AgentRequest, event: Event[Any]) -> AgentRequest:
     return replace(
         state, merged_into=p.original_request_id, merged_at=event.occurred_at, merge_note=p.note or None
     )
+
+
+Change = Callable[[AgentRequest, Event[Any]], AgentRequest]
+
+
+def _by_payload(change: Callable[[AgentRequest, Any], AgentRequest]) -> Change:
+    return lambda state, event: change(state, event.payload)
+
+
+# What each event of a known request changes, once `touched` has counted it; any other event only counts.
+_CHANGES: dict[type[EventPayload], Change] = {
+    Routed: _by_payload(routed),
+    SentToBackend: _by_payload(sent),
+    SendFailed: _by_payload(send_failed),
+    ExternalReferenceAssigned: _by_payload(reference_assigned),
+    RequestImported: _by_payload(imported),
+    LocationResolved: location_resolved,
+    LocationUnresolved: location_unresolved,
+    DuplicateSuspected: _by_payload(duplicates_suspected),
+    MergedAsDuplicate: merged,
+}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import typer
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.cli import service_cli
 from civicloop_runtime.process import configured
-from civicloop_runtime.signals import wait_for_stop_signal
+from civicloop_runtime.signals import run_until_stopped
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -32,16 +33,7 @@ app = service_cli(
 @app.command()
 def consume() -> None:
     """The consumers only, no HTTP (scale them by partitions); stops cleanly on SIGINT/SIGTERM."""
-    settings = configured(SERVICE, ProjectionSettings)
-
-    async def main() -> None:
-        projections = await bootstrap(settings)
-        try:
-            await wait_for_stop_signal()
-        finally:
-            await projections.close()
-
-    asyncio.run(main())
+    run_until_stopped(partial(bootstrap, configured(SERVICE, ProjectionSettings)))
 
 
 @app.command("rebuild")

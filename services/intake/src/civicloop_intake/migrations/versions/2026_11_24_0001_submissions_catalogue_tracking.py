@@ -7,6 +7,7 @@ Create Date: 2026-11-24
 
 from alembic import op
 from civicloop_events.consumer import consumer_tables_ddl
+from civicloop_intake.migrations.outbox_columns import KEPT_COMMAND_KEY, PUBLISHED_HAS_POSITION, PUBLISHING
 
 revision = "intake_0001"
 down_revision = None
@@ -17,20 +18,11 @@ depends_on = None
 def upgrade() -> None:
     # `event` is the envelope exactly as first published (contact sealed), so a retry re-publishes the same event.
     op.execute(
-        """create table intake.submissions (
-             idempotency_key text primary key check (length(idempotency_key) between 1 and 255),
-             request_number text not null,
-             event_id uuid not null unique,
-             body_hash text not null,
-             event json not null,
-             state text not null default 'pending' check (state in ('pending', 'published')),
-             partition integer,
-             kafka_offset bigint,
-             created_at timestamptz not null default now(),
-             published_at timestamptz,
+        f"""create table intake.submissions (
+             {KEPT_COMMAND_KEY},
+             {PUBLISHING},
              constraint submissions_request_number_key unique (request_number),
-             constraint published_has_position
-               check ((state = 'published') = (kafka_offset is not null and published_at is not null)))"""
+             {PUBLISHED_HAS_POSITION})"""
     )
     op.execute("create index submissions_pending on intake.submissions (created_at) where state = 'pending'")
     op.execute(

@@ -6,6 +6,7 @@ Create Date: 2026-11-25
 """
 
 from alembic import op
+from civicloop_intake.migrations.outbox_columns import PUBLISHED_HAS_POSITION, PUBLISHING
 
 revision = "intake_0003"
 down_revision = "intake_0002"
@@ -26,20 +27,14 @@ def upgrade() -> None:
     # Merges accepted by intake's command, kept with their event like submissions: checks of later merges read them
     # before the track view has folded the event, and a retry publishes the very same event.
     op.execute(
-        """create table intake.merges (
+        f"""create table intake.merges (
              duplicate text primary key,
              original text not null,
              requested_original text not null,
              event_id uuid not null unique,
-             event json not null,
-             state text not null default 'pending' check (state in ('pending', 'published')),
-             partition integer,
-             kafka_offset bigint,
-             created_at timestamptz not null default now(),
-             published_at timestamptz,
+             {PUBLISHING},
              check (duplicate <> original),
-             constraint published_has_position
-               check ((state = 'published') = (kafka_offset is not null and published_at is not null)))"""
+             {PUBLISHED_HAS_POSITION})"""
     )
 
 
