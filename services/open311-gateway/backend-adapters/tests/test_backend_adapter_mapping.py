@@ -15,8 +15,6 @@ from civicloop_backend_adapters.config import (
     CsvFeedSettings,
     ListCall,
     MissingSecret,
-    resolve_secret,
-    secret_env_name,
 )
 from civicloop_backend_adapters.domain.backend import Update, request_rows
 from civicloop_backend_adapters.domain.mapping import (
@@ -29,6 +27,7 @@ from civicloop_backend_adapters.domain.mapping import (
     resolve_value,
     update_hash,
 )
+from civicloop_runtime.secrets import resolve_secret, secret_env_name
 from pydantic import ValidationError
 
 

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 import typer
 from civicloop_events.producer import EventProducer
+from civicloop_runtime.cli import command_pool, fail
 from civicloop_runtime.db import open_pool
 from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
@@ -72,11 +73,6 @@ def _partners_view(pool: AsyncConnectionPool, settings: GatewaySettings, wait: f
     )
 
 
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code=1)
-
-
 @app.command()
 def create(
     jurisdiction: str = JURISDICTION,
@@ -96,9 +92,9 @@ def create(
     try:
         key_id, key, visible = asyncio.run(main())
     except Rejected as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except EventLogUnavailable as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console = Console(highlight=False)
     table = Table(title="Partner authorised")
     for column in ("Jurisdiction", "Client id", "Name", "Key id"):
@@ -122,11 +118,8 @@ def list_(
     settings = _settings()
 
     async def main() -> list:
-        pool = await open_pool(settings.pg_dsn, min_size=1, max_size=1, name="civicloop-gateway-partners-cli")
-        try:
+        async with command_pool(settings.pg_dsn, name="civicloop-gateway-partners-cli") as pool:
             return await list_partners(pool, jurisdiction_id=jurisdiction)
-        finally:
-            await pool.close()
 
     partners = asyncio.run(main())
     table = Table(title="Partner clients")
@@ -156,9 +149,9 @@ def revoke(
     try:
         visible = asyncio.run(main())
     except Rejected as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except EventLogUnavailable as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console = Console(highlight=False)
     console.print(f"revoked key {key_id} of client {client_id} in {jurisdiction}")
     if not visible:
