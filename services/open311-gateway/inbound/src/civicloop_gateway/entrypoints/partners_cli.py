@@ -11,8 +11,9 @@ is not given the vault pepper.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import typer
 from civicloop_events.producer import EventProducer
@@ -29,6 +30,8 @@ from civicloop_gateway.domain.submit_errors import Rejected
 from civicloop_gateway.service_layer.partner_admin import authorise_partner, revoke_key
 from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
 from civicloop_gateway.settings import SCHEMA, GatewaySettings, sealing_nothing
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Partner clients and their API keys.", no_args_is_help=True, add_completion=False)
 
@@ -73,6 +76,14 @@ def _partners_view(pool: AsyncConnectionPool, settings: GatewaySettings, wait: f
     )
 
 
+def _run(change: Coroutine[Any, Any, T]) -> T:
+    """Run a command's change; a refused change or an unreachable broker ends the command with its error."""
+    try:
+        return asyncio.run(change)
+    except (Rejected, EventLogUnavailable) as exc:
+        raise fail(str(exc)) from None
+
+
 @app.command()
 def create(
     jurisdiction: str = JURISDICTION,
@@ -89,12 +100,7 @@ def create(
             visible = await _partners_view(pool, settings, wait).wait_until_applied(authorised.position)
             return authorised.issued.key_id, authorised.issued.key, visible
 
-    try:
-        key_id, key, visible = asyncio.run(main())
-    except Rejected as exc:
-        raise fail(str(exc)) from None
-    except EventLogUnavailable as exc:
-        raise fail(str(exc)) from None
+    key_id, key, visible = _run(main())
     console = Console(highlight=False)
     table = Table(title="Partner authorised")
     for column in ("Jurisdiction", "Client id", "Name", "Key id"):
@@ -146,12 +152,7 @@ def revoke(
             position = await revoke_key(jurisdiction, client_id, key_id, known=known, log=log)
             return await _partners_view(pool, settings, wait).wait_until_applied(position)
 
-    try:
-        visible = asyncio.run(main())
-    except Rejected as exc:
-        raise fail(str(exc)) from None
-    except EventLogUnavailable as exc:
-        raise fail(str(exc)) from None
+    visible = _run(main())
     console = Console(highlight=False)
     console.print(f"revoked key {key_id} of client {client_id} in {jurisdiction}")
     if not visible:
