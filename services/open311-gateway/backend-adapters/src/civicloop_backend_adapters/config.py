@@ -12,12 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from civicloop_runtime.secrets import SecretNotFound
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Open311Status = Literal["open", "closed"]
-
-MissingSecret = SecretNotFound  # the name this app's callers know
 
 
 class _Strict(BaseModel):
