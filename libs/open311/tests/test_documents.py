@@ -16,6 +16,7 @@ from civicloop_open311.documents import (
     updates_document,
 )
 from civicloop_open311.render import to_json, to_xml
+from civicloop_testing.open311_reading import ATTRIBUTE_FIELDS
 from lxml import etree
 
 T = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -82,15 +83,7 @@ def test_SD_10_SD_12_attributes_have_eight_fields_and_values_only_for_lists():
     assert body["service_code"] == "LIGHT"
     assert [a["code"] for a in body["attributes"]] == ["POLE", "STATE"]  # sorted by order
     pole, state = body["attributes"]
-    assert set(pole) == {
-        "variable",
-        "code",
-        "datatype",
-        "required",
-        "datatype_description",
-        "order",
-        "description",
-    }
+    assert set(pole) == set(ATTRIBUTE_FIELDS)  # SD-12
     assert state["values"] == [{"key": "1", "name": "Out"}]
     assert etree.fromstring(to_xml(doc)).find("attributes/attribute/values/value/key") is not None
 

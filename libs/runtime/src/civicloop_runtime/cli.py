@@ -5,17 +5,21 @@ app.add_typer(areas_app, name="areas")  # and @app.command() for the service's o
 
 A process without a database passes no `schemas` and gets no `migrate`; one whose `serve` takes options of its own
 passes no `serve_app` and adds its own `serve`, which starts the server with `run_server`. A service that keeps
-commands in outboxes adds `sweep-pending` with `add_sweep_pending`.
+commands in outboxes adds `sweep-pending` with `add_sweep_pending`. A command ends with an error through `fail`, and
+reads the database through `command_pool`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any
 
 import typer
 from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
 
+from civicloop_runtime.db import open_pool
 from civicloop_runtime.migrations import Schemas
 from civicloop_runtime.settings import ServiceSettings
 
@@ -80,3 +84,21 @@ def run_server(app: FastAPI, *, host: str, port: int) -> None:
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
+
+
+def fail(message: str) -> typer.Exit:
+    """The error on stderr; raise what this returns to end the command with exit code 1."""
+    from rich.console import Console  # typer's own dependency
+
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code=1)
+
+
+@asynccontextmanager
+async def command_pool(dsn: str, *, name: str) -> AsyncIterator[AsyncConnectionPool]:
+    """A one-connection pool for the length of a command, closed when it ends."""
+    pool = await open_pool(dsn, min_size=1, max_size=1, name=name)
+    try:
+        yield pool
+    finally:
+        await pool.close()

@@ -14,9 +14,6 @@ from civicloop_backend_adapters.config import (
     AdapterAppConfig,
     CsvFeedSettings,
     ListCall,
-    MissingSecret,
-    resolve_secret,
-    secret_env_name,
 )
 from civicloop_backend_adapters.domain.backend import Update, request_rows
 from civicloop_backend_adapters.domain.mapping import (
@@ -29,6 +26,7 @@ from civicloop_backend_adapters.domain.mapping import (
     resolve_value,
     update_hash,
 )
+from civicloop_runtime.secrets import SecretNotFound, resolve_secret, secret_env_name
 from pydantic import ValidationError
 
 
@@ -191,7 +189,7 @@ def test_request_rows_keep_the_latest_update_per_request() -> None:
 def test_secrets_come_from_the_environment_by_ref() -> None:
     assert secret_env_name("workorders-token.v2") == "CIVICLOOP_SECRET_WORKORDERS_TOKEN_V2"
     assert resolve_secret("api key", {"CIVICLOOP_SECRET_API_KEY": "s3"}) == "s3"
-    with pytest.raises(MissingSecret, match="CIVICLOOP_SECRET_NOPE"):
+    with pytest.raises(SecretNotFound, match="CIVICLOOP_SECRET_NOPE"):
         resolve_secret("nope", {})
 
 
@@ -217,7 +215,7 @@ def test_a_missing_secret_stops_the_app_at_start(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.delenv("CIVICLOOP_SECRET_WORKORDERS_TOKEN", raising=False)
     config = AdapterAppConfig.model_validate({"jurisdictions": {"r": rest_settings("http://127.0.0.1:9")}})
-    with pytest.raises(MissingSecret, match="CIVICLOOP_SECRET_WORKORDERS_TOKEN"):
+    with pytest.raises(SecretNotFound, match="CIVICLOOP_SECRET_WORKORDERS_TOKEN"):
         asyncio.run(bootstrap(BackendAdapterSettings(), config=config))
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from civicloop_runtime.secrets import resolve_secret
+
 from civicloop_backend_adapters.adapters.csv_feed import CsvFeedAdapter
 from civicloop_backend_adapters.adapters.rest_workorder import RestWorkOrderAdapter
 from civicloop_backend_adapters.config import (
@@ -15,7 +17,6 @@ from civicloop_backend_adapters.config import (
     CsvFeedSettings,
     RestWorkOrderSettings,
     load_config,
-    resolve_secret,
 )
 from civicloop_backend_adapters.domain.backend import BackendAdapter
 from civicloop_backend_adapters.service_layer.jurisdictions import Jurisdictions

@@ -2,39 +2,19 @@
 
 Secrets are never written in the file: a setting ending in `_ref` names a secret, read from the environment variable
 `CIVICLOOP_SECRET_<REF>` (the ref upper-cased, every character that is not a letter or digit turned into `_`), so
-`workorders-token` is `CIVICLOOP_SECRET_WORKORDERS_TOKEN`.
+`workorders-token` is `CIVICLOOP_SECRET_WORKORDERS_TOKEN` (`civicloop_runtime.secrets`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-SECRET_PREFIX = "CIVICLOOP_SECRET_"  # noqa: S105 - the prefix of environment names, not a secret
 Open311Status = Literal["open", "closed"]
-
-
-class MissingSecret(LookupError):
-    pass
-
-
-def secret_env_name(ref: str) -> str:
-    return SECRET_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", ref).upper()
-
-
-def resolve_secret(ref: str, environ: dict[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    name = secret_env_name(ref)
-    value = env.get(name)
-    if not value:
-        raise MissingSecret(f"secret {ref!r} is not set (environment variable {name})")
-    return value
 
 
 class _Strict(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from civicloop_runtime import migrations
@@ -13,10 +14,5 @@ GATEWAY_MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 SCHEMAS: tuple[tuple[str, str], ...] = (("vault", VAULT_MIGRATIONS), (SCHEMA, GATEWAY_MIGRATIONS))
 
 
-def migrate(sqlalchemy_url: str) -> None:
-    for schema, script_location in SCHEMAS:
-        migrations.upgrade(sqlalchemy_url, script_location, schema)
-
-
-def is_current(sqlalchemy_url: str) -> bool:
-    return all(migrations.is_current(sqlalchemy_url, location, schema) for schema, location in SCHEMAS)
+migrate = partial(migrations.upgrade_all, schemas=SCHEMAS)  # migrate(sqlalchemy_url)
+is_current = partial(migrations.all_current, schemas=SCHEMAS)  # is_current(sqlalchemy_url), for /readyz

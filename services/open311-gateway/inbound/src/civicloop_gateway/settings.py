@@ -16,7 +16,8 @@ The vault pepper follows intake's rule, `civicloop_runtime.settings.VaultPepperS
 bytes) unless `CIVICLOOP_ENV` is `dev` or `test`, where a fixed, public development pepper is used when none is given.
 The commands that digest and seal nothing (`migrate`, `partners create|list|revoke`) read these same settings inside
 `sealing_nothing()`, so their processes, the partners Job among them, are not given the secret (least privilege);
-`pepper` refuses to answer in such settings when none was given.
+`pepper` refuses to answer in such settings when none was given. The publish timeout and the sweeper of pending
+submissions and updates are `civicloop_runtime.settings.OutboxSettings`'.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from datetime import timedelta
 
 import phonenumbers
 from civicloop_places import DEFAULT_RESOLUTION
-from civicloop_runtime.settings import DEV_PEPPER, Environment, VaultPepperSettings, sealing_nothing
+from civicloop_runtime.settings import (
+    DEV_PEPPER,
+    Environment,
+    OutboxSettings,
+    VaultPepperSettings,
+    sealing_nothing,
+)
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 __all__ = [
@@ -54,7 +61,7 @@ class JurisdictionsMode(str, enum.Enum):
     multi = "multi"
 
 
-class GatewaySettings(VaultPepperSettings):
+class GatewaySettings(VaultPepperSettings, OutboxSettings):
     jurisdictions_mode: JurisdictionsMode = JurisdictionsMode.multi
     default_jurisdiction_id: str | None = Field(
         default=None,
@@ -97,9 +104,6 @@ class GatewaySettings(VaultPepperSettings):
     read_your_writes_timeout_s: float = Field(
         default=2.0, gt=0, le=30, description="how long a write waits for the view to pass its event"
     )
-    publish_timeout_s: float = Field(
-        default=10.0, gt=0, le=60, description="wait for the broker's acknowledgement"
-    )
     dedup_window: timedelta = Field(
         default=timedelta(hours=24),
         gt=timedelta(0),
@@ -108,10 +112,6 @@ class GatewaySettings(VaultPepperSettings):
     default_phone_region: str = Field(
         default="US", description="ISO 3166 region for numbers without +country"
     )
-    sweep_pending_after_s: float = Field(
-        default=60.0, gt=0, description="publish a submission or update left pending this long"
-    )
-    sweep_every_s: float = Field(default=15.0, gt=0, description="how often to look for such rows")
     batch_token_ttl: timedelta = Field(
         default=timedelta(days=30), description="how long a batch service's token can be looked up"
     )

@@ -8,6 +8,7 @@ run the gateway's migrations first (`make migrate` does).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from civicloop_runtime import migrations
@@ -19,9 +20,5 @@ OUTBOUND_MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 SCHEMAS: tuple[tuple[str, str], ...] = (("vault", VAULT_MIGRATIONS), (SCHEMA, OUTBOUND_MIGRATIONS))
 
 
-def migrate(sqlalchemy_url: str) -> None:
-    migrations.upgrade_all(sqlalchemy_url, SCHEMAS)
-
-
-def is_current(sqlalchemy_url: str) -> bool:
-    return migrations.all_current(sqlalchemy_url, SCHEMAS)
+migrate = partial(migrations.upgrade_all, schemas=SCHEMAS)  # migrate(sqlalchemy_url)
+is_current = partial(migrations.all_current, schemas=SCHEMAS)  # is_current(sqlalchemy_url), for /readyz

@@ -12,10 +12,10 @@ import pytest
 from civicloop_events import Location, PersonalData
 from civicloop_events.payloads import BodyDefined, Priority, SendMethod, WebhookConnection
 from civicloop_outbound.adapters.email_sender import build_message, recipients
-from civicloop_outbound.adapters.secrets import SecretNotFound, resolve_secret, secret_env_name
 from civicloop_outbound.adapters.webhook_sender import document, external_id_of, sign
 from civicloop_outbound.domain.backoff import next_attempt_at, retry_delay_s
 from civicloop_outbound.domain.ports import BodyRecord, DispatchPayload, OutboundItem, PermanentFailure
+from civicloop_runtime.secrets import SecretNotFound, resolve_secret, secret_env_name
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 

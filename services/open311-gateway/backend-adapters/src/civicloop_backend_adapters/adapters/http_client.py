@@ -7,13 +7,13 @@ import logging
 from typing import Any
 
 import httpx
+from civicloop_runtime.secrets import resolve_secret
 
 from civicloop_backend_adapters.config import (
     ApiKeyAuth,
     BasicAuth,
     BearerAuth,
     NoAuth,
-    resolve_secret,
 )
 from civicloop_backend_adapters.domain.backend import BackendRejected, BackendUnavailable
 

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from civicloop_events import Actor, ActorKind, Event, SealedPersonalData, ServiceRequestSubmitted
+from civicloop_events import Actor, ActorKind, Event, SealedPersonalData
+from civicloop_events import submitted as shared_submitted
 from civicloop_events.payloads import ServiceType
 from civicloop_events.positions import LogPosition as LogPosition  # the contract's, re-exported
 from civicloop_events.positions import PublishProgress, PublishState
@@ -75,20 +76,12 @@ def submitted_event(
     event_id: UUID,
     contact: SealedPersonalData | None,
 ) -> Event[Any]:
-    """The `ServiceRequestSubmitted` of an accepted POST, whose contact is already sealed."""
-    payload = ServiceRequestSubmitted(
-        service_code=accepted.service_code,
-        description=accepted.description,
-        location=accepted.location,
-        attributes=accepted.attributes,
-        media_urls=accepted.media_urls,
+    """The `ServiceRequestSubmitted` of an accepted POST, whose contact is already sealed: the partner is its actor."""
+    return shared_submitted.submitted_event(
+        accepted,
+        request_number=request_number,
+        event_id=event_id,
         contact=contact,
-    )
-    return Event.create(
-        payload,
-        request_id=request_number,
-        jurisdiction_id=accepted.jurisdiction_id,
         actor=Actor(kind=ActorKind.partner, id=client_id),
         source=partner_source(client_id),
-        event_id=event_id,
     )

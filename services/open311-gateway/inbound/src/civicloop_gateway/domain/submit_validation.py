@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import phonenumbers
 from civicloop_events import Location, PersonalData
 from civicloop_events.payloads import AttributeDatatype, ServiceAttribute, ServiceType
+from civicloop_events.submitted import AcceptedReport
 from civicloop_open311.forms import OpenForm
 
 from civicloop_gateway.domain.submit_errors import BadRequest, NotFound
@@ -42,18 +43,12 @@ class ServiceEntry:
     service_notice: str | None = None
 
 
-@dataclass(frozen=True)
-class AcceptedRequest:
-    """A POST that meets every rule: what goes into the `ServiceRequestSubmitted` event (contact still in clear)."""
+@dataclass(frozen=True, kw_only=True)
+class AcceptedRequest(AcceptedReport):
+    """A POST that meets every rule: what goes into the `ServiceRequestSubmitted` event (contact still in clear),
+    with what the gateway's answer needs besides (PR-09: the service's type and notice)."""
 
-    jurisdiction_id: str
-    service_code: str
     service_type: ServiceType
-    description: str
-    location: Location
-    attributes: dict[str, list[str]] = field(default_factory=dict)
-    media_urls: list[str] = field(default_factory=list)
-    contact: PersonalData | None = None
     service_notice: str | None = None
 
 

@@ -3,10 +3,9 @@ what was left pending. `migrate` and `serve` are the service skeleton's (`civicl
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 
-import typer
-from civicloop_runtime.cli import service_cli
+from civicloop_runtime.cli import add_sweep_pending, service_cli
 from fastapi import FastAPI
 
 from civicloop_gateway import database
@@ -36,33 +35,27 @@ app.add_typer(partners_cli.app, name="partners")
 def consume() -> None:
     """The consumers of the Open311 view only, no HTTP; stops cleanly on SIGINT/SIGTERM."""
     from civicloop_runtime.process import configured
-    from civicloop_runtime.signals import wait_for_stop_signal
+    from civicloop_runtime.signals import run_until_stopped
 
     from civicloop_gateway.bootstrap import bootstrap
     from civicloop_gateway.settings import GatewaySettings
 
     settings = configured(SERVICE, GatewaySettings)
-
-    async def main() -> None:
-        gateway = await bootstrap(settings, start_consumers=True)
-        try:
-            await wait_for_stop_signal()
-        finally:
-            await gateway.close()
-
-    asyncio.run(main())
+    run_until_stopped(partial(bootstrap, settings, start_consumers=True))
 
 
-@app.command("sweep-pending")
-def sweep_pending(
-    older_than_s: float = typer.Option(60.0, help="publish rows pending at least this long"),
-) -> None:
-    """Publish partners' submissions and updates left pending (the service's sweeper does it too, periodically)."""
+async def _sweep_once(older_than_s: float) -> int:
     from civicloop_gateway.entrypoints.sweep import sweep_once
     from civicloop_gateway.settings import GatewaySettings
 
-    swept = asyncio.run(sweep_once(GatewaySettings(), older_than_s=older_than_s))
-    typer.echo(f"published {swept} pending row(s)")
+    return await sweep_once(GatewaySettings(), older_than_s=older_than_s)
+
+
+add_sweep_pending(
+    app,
+    _sweep_once,
+    help="Publish partners' submissions and updates left pending (the service's sweeper does it too, periodically).",
+)
 
 
 if __name__ == "__main__":

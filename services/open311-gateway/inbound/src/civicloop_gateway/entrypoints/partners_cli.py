@@ -11,11 +11,13 @@ is not given the vault pepper.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import typer
 from civicloop_events.producer import EventProducer
+from civicloop_runtime.cli import command_pool, fail
 from civicloop_runtime.db import open_pool
 from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
@@ -28,6 +30,8 @@ from civicloop_gateway.domain.submit_errors import Rejected
 from civicloop_gateway.service_layer.partner_admin import authorise_partner, revoke_key
 from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
 from civicloop_gateway.settings import SCHEMA, GatewaySettings, sealing_nothing
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Partner clients and their API keys.", no_args_is_help=True, add_completion=False)
 
@@ -72,9 +76,12 @@ def _partners_view(pool: AsyncConnectionPool, settings: GatewaySettings, wait: f
     )
 
 
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code=1)
+def _run(change: Coroutine[Any, Any, T]) -> T:
+    """Run a command's change; a refused change or an unreachable broker ends the command with its error."""
+    try:
+        return asyncio.run(change)
+    except (Rejected, EventLogUnavailable) as exc:
+        raise fail(str(exc)) from None
 
 
 @app.command()
@@ -93,12 +100,7 @@ def create(
             visible = await _partners_view(pool, settings, wait).wait_until_applied(authorised.position)
             return authorised.issued.key_id, authorised.issued.key, visible
 
-    try:
-        key_id, key, visible = asyncio.run(main())
-    except Rejected as exc:
-        raise _fail(str(exc)) from None
-    except EventLogUnavailable as exc:
-        raise _fail(str(exc)) from None
+    key_id, key, visible = _run(main())
     console = Console(highlight=False)
     table = Table(title="Partner authorised")
     for column in ("Jurisdiction", "Client id", "Name", "Key id"):
@@ -122,11 +124,8 @@ def list_(
     settings = _settings()
 
     async def main() -> list:
-        pool = await open_pool(settings.pg_dsn, min_size=1, max_size=1, name="civicloop-gateway-partners-cli")
-        try:
+        async with command_pool(settings.pg_dsn, name="civicloop-gateway-partners-cli") as pool:
             return await list_partners(pool, jurisdiction_id=jurisdiction)
-        finally:
-            await pool.close()
 
     partners = asyncio.run(main())
     table = Table(title="Partner clients")
@@ -153,12 +152,7 @@ def revoke(
             position = await revoke_key(jurisdiction, client_id, key_id, known=known, log=log)
             return await _partners_view(pool, settings, wait).wait_until_applied(position)
 
-    try:
-        visible = asyncio.run(main())
-    except Rejected as exc:
-        raise _fail(str(exc)) from None
-    except EventLogUnavailable as exc:
-        raise _fail(str(exc)) from None
+    visible = _run(main())
     console = Console(highlight=False)
     console.print(f"revoked key {key_id} of client {client_id} in {jurisdiction}")
     if not visible:

@@ -13,10 +13,10 @@ from email.utils import formatdate, parseaddr
 
 import aiosmtplib
 from civicloop_events.payloads import Priority, SendMethod
+from civicloop_runtime.secrets import SecretNotFound, resolve_secret
 from jinja2 import Environment, StrictUndefined, select_autoescape
 from jinja2.loaders import DictLoader
 
-from civicloop_outbound.adapters.secrets import SecretNotFound, resolve_secret
 from civicloop_outbound.domain.ports import (
     BodyRecord,
     OutboundItem,

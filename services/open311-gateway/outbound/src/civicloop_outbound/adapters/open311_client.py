@@ -25,8 +25,7 @@ from civicloop_open311.wire import (
     RemoteUpdate,
     UnreadableDocument,
 )
-
-from civicloop_outbound.adapters.secrets import SecretNotFound, resolve_secret, secret_env_name  # noqa: F401
+from civicloop_runtime.secrets import SecretNotFound, resolve_secret, secret_env_name  # noqa: F401
 
 USER_AGENT = "CivicLoop-Open311-client/1"
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 from civicloop_events.payloads import SendMethod
+from civicloop_runtime.secrets import SecretNotFound, resolve_secret
 
-from civicloop_outbound.adapters.secrets import SecretNotFound, resolve_secret
 from civicloop_outbound.domain.ports import (
     BodyRecord,
     OutboundItem,

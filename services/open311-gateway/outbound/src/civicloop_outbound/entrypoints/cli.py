@@ -39,14 +39,14 @@ from civicloop_events.payloads import (
     RoutingRulesDefined,
 )
 from civicloop_events.producer import EventProducer, Position
-from civicloop_runtime.cli import run_server, service_cli
+from civicloop_runtime.cli import command_pool, fail, run_server, service_cli
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from civicloop_outbound import database
 from civicloop_outbound.entrypoints import open311_cli
-from civicloop_outbound.entrypoints.cli_support import AS_JSON, ONLY_JURISDICTION, command_pool, fail
+from civicloop_outbound.entrypoints.cli_support import AS_JSON, ONLY_JURISDICTION
 from civicloop_outbound.service_layer.status import age_text, body_statuses
 from civicloop_outbound.settings import SCHEMA, OutboundSettings
 

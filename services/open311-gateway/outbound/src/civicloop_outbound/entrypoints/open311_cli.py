@@ -14,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import typer
 from civicloop_open311.dates import InvalidDate, parse_w3c
-from civicloop_runtime.signals import wait_for_stop_signal
+from civicloop_runtime.cli import command_pool, fail
 from rich.console import Console
 from rich.table import Table
 
-from civicloop_outbound.entrypoints.cli_support import AS_JSON, ONLY_JURISDICTION, command_pool, fail
+from civicloop_outbound.entrypoints.cli_support import AS_JSON, ONLY_JURISDICTION
 
 app = typer.Typer(
     help="Open311 back-ends: poll tokens and updates, import requests.",
@@ -56,20 +57,13 @@ async def _with_poller(fn: Any) -> Any:
 def run() -> None:
     """The reference fold and the poller, until SIGINT/SIGTERM (JSON logs)."""
     from civicloop_runtime.process import configured
+    from civicloop_runtime.signals import run_until_stopped
 
     from civicloop_outbound.bootstrap import bootstrap
     from civicloop_outbound.settings import OutboundSettings
 
     settings = configured(SERVICE, OutboundSettings)
-
-    async def main() -> None:
-        service = await bootstrap(settings, sending=False, polling=True)
-        try:
-            await wait_for_stop_signal()
-        finally:
-            await service.close()
-
-    asyncio.run(main())
+    run_until_stopped(partial(bootstrap, settings, sending=False, polling=True))
 
 
 @app.command()
