@@ -7,11 +7,8 @@ view (`intake.tracking`, every request on the log) already holds, in the same st
 
 from __future__ import annotations
 
-from typing import Any
-
 import psycopg
-from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox, row_progress
-from psycopg.rows import dict_row
+from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox, read_record
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake.domain.submissions import Submission
@@ -19,18 +16,8 @@ from civicloop_intake.service_layer.ports import RequestNumberTaken, Submissions
 
 REQUEST_NUMBER_UNIQUE = "submissions_request_number_key"
 SUBMISSIONS_OUTBOX = OutboxTable(schema="intake", table="submissions", key="idempotency_key")
-_COLUMNS = "idempotency_key, request_number, event_id, body_hash, event::text as event_json, state, partition, kafka_offset"
-
-
-def _submission(row: dict[str, Any]) -> Submission:
-    return Submission(
-        idempotency_key=row["idempotency_key"],
-        request_number=row["request_number"],
-        event_id=row["event_id"],
-        body_hash=row["body_hash"],
-        event_json=row["event_json"],
-        **row_progress(row),
-    )
+# How a kept command's row is read back (`read_record`): the columns named as `KeptCommand`'s fields.
+KEPT_COMMAND_COLUMNS = "idempotency_key, request_number, event_id, body_hash, event::text as event_json"
 
 
 class PostgresSubmissions(PostgresOutbox, Submissions):
@@ -39,12 +26,9 @@ class PostgresSubmissions(PostgresOutbox, Submissions):
 
     async def get(self, idempotency_key: str) -> Submission | None:
         async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(
-                f"select {_COLUMNS} from intake.submissions where idempotency_key = %s", (idempotency_key,)
+            return await read_record(
+                conn, SUBMISSIONS_OUTBOX, Submission, KEPT_COMMAND_COLUMNS, idempotency_key
             )
-            row = await cur.fetchone()
-        return _submission(row) if row else None
 
     async def add(self, submission: Submission) -> Submission | None:
         async with self.pool.connection() as conn:
