@@ -23,8 +23,9 @@ from civicloop_events import Actor, Event, ServiceAreaDefined
 from civicloop_geo.adapters.area_store import PostgresAreaResolver, PostgresAreaStore
 from civicloop_geo.adapters.gazetteer import PostgisGazetteer
 from civicloop_geo.adapters.gazetteer_loader import load_address_csv
-from civicloop_geo.adapters.request_places import DUPLICATE_QUERY
+from civicloop_geo.adapters.request_places import DUPLICATE_QUERY, duplicate_query_params
 from civicloop_geo.database import migrate
+from civicloop_geo.domain.duplicates import NearbySearch
 from civicloop_geo.settings import GeoSettings
 from civicloop_runtime.db import open_pool
 from civicloop_testing import shared_dir
@@ -129,16 +130,18 @@ def load_requests(dsn: str, count: int, pts: list[tuple[float, float]]) -> float
 def duplicate_params(rng: random.Random, pts: list[tuple[float, float]]) -> dict[str, Any]:
     lat, long = rng.choice(pts)
     at = NOW - timedelta(seconds=rng.uniform(0, 730 * 86400))
-    return {
-        "jurisdiction_id": J,
-        "service_codes": [rng.choices(CODES, WEIGHTS)[0]],
-        "lat": lat,
-        "long": long,
-        "since": at - timedelta(days=30),
-        "until": at + timedelta(days=30),
-        "radius_m": 500.0,
-        "limit": 20,
-    }
+    return duplicate_query_params(
+        NearbySearch(
+            J,
+            lat,
+            long,
+            service_codes=(rng.choices(CODES, WEIGHTS)[0],),
+            radius_m=500.0,
+            since=at - timedelta(days=30),
+            until=at + timedelta(days=30),
+            limit=20,
+        )
+    )
 
 
 async def explain(pool: AsyncConnectionPool, sql: str, params: dict[str, Any]) -> list[str]:

@@ -8,7 +8,9 @@ from datetime import timedelta
 import psycopg
 import pytest
 from civicloop_gateway.database import migrate as migrate_gateway
+from civicloop_geo.adapters.request_places import duplicate_query_params
 from civicloop_geo.database import migrate as migrate_geo
+from civicloop_geo.domain.duplicates import NearbySearch
 from civicloop_places import block_address, public_place
 from civicloop_runtime.settings import ServiceSettings
 
@@ -50,16 +52,18 @@ def test_the_geo_loader_fills_the_duplicate_query(fresh_database_dsn: str) -> No
         ).fetchone()
         found = conn.execute(
             geo_bench.DUPLICATE_QUERY,
-            {
-                "jurisdiction_id": geo_bench.J,
-                "service_codes": [code],
-                "lat": lat,
-                "long": long,
-                "since": at - timedelta(days=1),
-                "until": at + timedelta(days=1),
-                "radius_m": 10.0,
-                "limit": 20,
-            },
+            duplicate_query_params(
+                NearbySearch(
+                    geo_bench.J,
+                    lat,
+                    long,
+                    service_codes=(code,),
+                    radius_m=10.0,
+                    since=at - timedelta(days=1),
+                    until=at + timedelta(days=1),
+                    limit=20,
+                )
+            ),
         ).fetchall()
     assert count == 500
     assert request_id in [row[0] for row in found], "an open request is its own nearest candidate"

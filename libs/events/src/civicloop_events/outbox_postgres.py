@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -22,7 +22,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_events.outbox import Claim, Outbox, Stored
-from civicloop_events.positions import LogPosition, PublishState
+from civicloop_events.positions import LogPosition, PublishProgress, PublishState
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,32 @@ class RowProgress(TypedDict):
 def row_progress(row: Mapping[str, Any]) -> RowProgress:
     """`state` and `position` of a row read with its `state`, `partition` and `kafka_offset` columns."""
     return {"state": PublishState(row["state"]), "position": row_position(row)}
+
+
+_PROGRESS_COLUMNS = ("state", "partition", "kafka_offset")
+R = TypeVar("R", bound=PublishProgress)
+
+
+async def read_record(
+    conn: psycopg.AsyncConnection[Any], table: OutboxTable, record: type[R], columns: str, key: str
+) -> R | None:
+    """The row under `key` as a `record`, the service's own view of it: `columns` (SQL) are named as the record's
+    fields, and its `state` and log position are read beside them."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        sql.SQL("select {columns}, {progress} from {t} where {key} = %s").format(
+            columns=sql.SQL(columns),
+            progress=sql.SQL(", ").join(map(sql.Identifier, _PROGRESS_COLUMNS)),
+            t=sql.Identifier(table.schema, table.table),
+            key=sql.Identifier(table.key),
+        ),
+        (key,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    fields = {name: value for name, value in row.items() if name not in _PROGRESS_COLUMNS}
+    return record(**fields, **row_progress(row))
 
 
 def _stored(row: dict[str, Any]) -> Stored:

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
+from civicloop_runtime.consumer_groups import consumer_group
 from civicloop_runtime.settings import ServiceSettings
 from pydantic import Field, SecretStr
 
 SCHEMA = "geo"
 
-# Versioned consumer groups (`<service>.<purpose>.v<N>`): a change to what a fold writes ships with a new version.
+# Versioned consumer groups (`civicloop_runtime.consumer_groups`).
 REQUESTS_CONSUMER = "geo.requests.v1"
 CONFIG_CONSUMER = "geo.config.v1"
 
 
 class GeoSettings(ServiceSettings):
-    requests_consumer_name: str = Field(
-        default=REQUESTS_CONSUMER, description="consumer group on requests.events"
+    requests_consumer_name: str = consumer_group(
+        REQUESTS_CONSUMER, description="consumer group on requests.events"
     )
-    config_consumer_name: str = Field(
-        default=CONFIG_CONSUMER, description="consumer group on jurisdiction.config"
+    config_consumer_name: str = consumer_group(
+        CONFIG_CONSUMER, description="consumer group on jurisdiction.config"
     )
 
     geocoder: Literal["gazetteer", "nominatim", "pelias", "census"] = Field(

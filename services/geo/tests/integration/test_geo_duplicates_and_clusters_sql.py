@@ -12,7 +12,12 @@ import pytest
 from civicloop_events import Event
 from civicloop_events.payloads import ClusterDetected
 from civicloop_geo.adapters.clusters import PostgresClusterStore
-from civicloop_geo.adapters.request_places import DUPLICATE_QUERY, PostgresRequestPlaces
+from civicloop_geo.adapters.request_places import (
+    DUPLICATE_QUERY,
+    PostgresRequestPlaces,
+    duplicate_query_params,
+)
+from civicloop_geo.domain.duplicates import NearbySearch
 from civicloop_geo.domain.places import distance_m
 from civicloop_geo.service_layer.cluster_sweep import ClusterPolicy, sweep
 from civicloop_geo.service_layer.ports import EventPublisher, RequestPlace
@@ -76,27 +81,31 @@ async def test_nearby_open_finds_only_open_unmerged_same_category_within_radius_
         await store.record(place(j, 7, *offset(LAT, LONG, 40, 0)))
         await store.mark_merged(f"{j}-0007", f"{j}-0001")
         found = await store.nearby_open(
-            j,
-            LAT,
-            LONG,
-            service_codes=["pothole"],
-            radius_m=500,
-            since=T0 - timedelta(days=30),
-            until=T0,
-            limit=10,
+            NearbySearch(
+                j,
+                LAT,
+                LONG,
+                service_codes=("pothole",),
+                radius_m=500,
+                since=T0 - timedelta(days=30),
+                until=T0,
+                limit=10,
+            )
         )
         assert [n.request_id for n in found] == [f"{j}-0001", f"{j}-0002"]
         # Spheroid distances: within 0.5 % of the spherical offsets the points were laid out with.
         assert [n.distance_m for n in found] == [pytest.approx(120, rel=5e-3), pytest.approx(480, rel=5e-3)]
         both = await store.nearby_open(
-            j,
-            LAT,
-            LONG,
-            service_codes=["pothole", "graffiti"],
-            radius_m=500,
-            since=T0 - timedelta(days=30),
-            until=T0,
-            limit=10,
+            NearbySearch(
+                j,
+                LAT,
+                LONG,
+                service_codes=("pothole", "graffiti"),
+                radius_m=500,
+                since=T0 - timedelta(days=30),
+                until=T0,
+                limit=10,
+            )
         )
         assert both[0].request_id == f"{j}-0004"
 
@@ -106,16 +115,11 @@ async def test_the_duplicate_query_uses_the_spatial_or_category_index(geo_pool: 
         await conn.execute("set enable_seqscan = off")
         cur = await conn.execute(
             "explain " + DUPLICATE_QUERY,
-            {
-                "jurisdiction_id": "x",
-                "service_codes": ["pothole"],
-                "lat": LAT,
-                "long": LONG,
-                "since": T0,
-                "until": T0,
-                "radius_m": 500,
-                "limit": 20,
-            },
+            duplicate_query_params(
+                NearbySearch(
+                    "x", LAT, LONG, service_codes=("pothole",), radius_m=500, since=T0, until=T0, limit=20
+                )
+            ),
         )
         plan = "\n".join(r[0] for r in await cur.fetchall())
         await conn.execute("reset enable_seqscan")

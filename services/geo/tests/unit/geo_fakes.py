@@ -8,7 +8,7 @@ from uuid import UUID
 
 from civicloop_events import Event
 from civicloop_events.payloads import AreaRef
-from civicloop_geo.domain.duplicates import NearbyRequest
+from civicloop_geo.domain.duplicates import NearbyRequest, NearbySearch
 from civicloop_geo.domain.places import GeocodeResult, distance_m
 from civicloop_geo.service_layer.ports import (
     AreaResolver,
@@ -109,32 +109,21 @@ class FakePlaces(RequestPlaces):
         if request_id in self.rows:
             self.rows[request_id]["merged_into"] = original_request_id
 
-    async def nearby_open(
-        self,
-        jurisdiction_id: str,
-        lat: float,
-        long: float,
-        *,
-        service_codes: list[str],
-        radius_m: float,
-        since: datetime,
-        until: datetime,
-        limit: int,
-    ) -> list[NearbyRequest]:
+    async def nearby_open(self, search: NearbySearch) -> list[NearbyRequest]:
         found = []
         for row in self.rows.values():
             p: RequestPlace = row["place"]
-            d = distance_m(lat, long, p.lat, p.long)
+            d = distance_m(search.lat, search.long, p.lat, p.long)
             if (
-                p.jurisdiction_id == jurisdiction_id
-                and p.service_code in service_codes
-                and d <= radius_m
-                and since <= p.submitted_at <= until
+                p.jurisdiction_id == search.jurisdiction_id
+                and p.service_code in search.service_codes
+                and d <= search.radius_m
+                and search.since <= p.submitted_at <= search.until
                 and row["status"] != "closed"
                 and not row["merged_into"]
             ):
                 found.append(NearbyRequest(p.request_id, p.service_code, d, p.submitted_at))
-        return sorted(found, key=lambda n: n.distance_m)[:limit]
+        return sorted(found, key=lambda n: n.distance_m)[: search.limit]
 
     async def related_codes(self, jurisdiction_id: str, service_code: str) -> list[str]:
         group = self.groups.get((jurisdiction_id, service_code), "")

@@ -31,7 +31,6 @@ from civicloop_intake.domain.submissions import LogPosition, Submission, Submiss
 from civicloop_intake.domain.tracking import TrackedRequest
 from civicloop_intake.service_layer.ports import (
     Catalogue,
-    Corrections,
     Merges,
     RequestNumberTaken,
     Submissions,
@@ -193,11 +192,39 @@ class TestPostgresVault(VaultContract):
         return PostgresVault(keys), keys.erase
 
 
-# -- submissions ----------------------------------------------------------------------------------------------------
+# -- kept commands: submissions and corrections ---------------------------------------------------------------------
 
 
 def submission(idempotency_key: str, number: str | None = None) -> Submission:
     return Submission(idempotency_key, number or new_request_number(), uuid.uuid4(), "hash", event_json())
+
+
+def correction(idempotency_key: str) -> Correction:
+    return Correction(idempotency_key, new_request_number(), uuid.uuid4(), "hash", event_json())
+
+
+class KeptCommandsContract:
+    """What a port of commands kept under their Idempotency-Key promises (`kept`); `command(key)` makes one."""
+
+    command: Callable[[str], Any]
+
+    async def test_an_unknown_key_is_none(self, kept: Any) -> None:
+        assert await kept.get(key()) is None
+
+    async def test_a_stored_command_is_pending_and_its_key_answers_with_it(self, kept: Any) -> None:
+        c = self.command(key())
+        assert await kept.add(c) is None
+        assert await kept.get(c.idempotency_key) == c
+        assert c.state is SubmissionState.pending
+        again = self.command(c.idempotency_key)
+        assert await kept.add(again) == c
+
+    async def test_marking_published_keeps_the_position(self, kept: Any) -> None:
+        c = self.command(key())
+        await kept.add(c)
+        await mark_published(kept, c.idempotency_key)
+        assert_published(await kept.get(c.idempotency_key))
+        assert_published(await kept.stored(c.idempotency_key))
 
 
 PutOnTheLog = Callable[
@@ -210,56 +237,38 @@ def tracked(number: str) -> TrackedRequest:
     return TrackedRequest(number, "demo", "pothole", "hole", RequestStatus.open, t0, t0)
 
 
-class SubmissionsContract:
-    async def test_an_unknown_key_is_none(self, submissions: Submissions) -> None:
-        assert await submissions.get(key()) is None
+class SubmissionsContract(KeptCommandsContract):
+    command = staticmethod(submission)
 
-    async def test_a_stored_submission_is_pending_and_its_key_answers_with_it(
-        self, submissions: Submissions
-    ) -> None:
+    async def test_a_number_already_taken_is_refused(self, kept: Submissions) -> None:
         s = submission(key())
-        assert await submissions.add(s) is None
-        assert await submissions.get(s.idempotency_key) == s
-        assert s.state is SubmissionState.pending
-        again = submission(s.idempotency_key)
-        assert await submissions.add(again) == s
-
-    async def test_a_number_already_taken_is_refused(self, submissions: Submissions) -> None:
-        s = submission(key())
-        await submissions.add(s)
+        await kept.add(s)
         with pytest.raises(RequestNumberTaken):
-            await submissions.add(submission(key(), s.request_number))
+            await kept.add(submission(key(), s.request_number))
 
     async def test_a_number_a_request_on_the_log_holds_is_refused(
-        self, submissions: Submissions, put_on_the_log: PutOnTheLog
+        self, kept: Submissions, put_on_the_log: PutOnTheLog
     ) -> None:
         number = new_request_number()
         await put_on_the_log(number)
         with pytest.raises(RequestNumberTaken):
-            await submissions.add(submission(key(), number))
-        assert await submissions.add(submission(key())) is None  # any other number is stored
-
-    async def test_marking_published_keeps_the_position(self, submissions: Submissions) -> None:
-        s = submission(key())
-        await submissions.add(s)
-        await mark_published(submissions, s.idempotency_key)
-        assert_published(await submissions.get(s.idempotency_key))
-        assert_published(await submissions.stored(s.idempotency_key))
+            await kept.add(submission(key(), number))
+        assert await kept.add(submission(key())) is None  # any other number is stored
 
 
 class TestFakeSubmissions(SubmissionsContract):
-    submissions = a_fresh(FakeSubmissions)
+    kept = a_fresh(FakeSubmissions)
 
     @pytest.fixture
-    def put_on_the_log(self, submissions: FakeSubmissions) -> PutOnTheLog:
+    def put_on_the_log(self, kept: FakeSubmissions) -> PutOnTheLog:
         async def put(number: str) -> None:
-            submissions.on_the_log.rows[number] = tracked(number)
+            kept.on_the_log.rows[number] = tracked(number)
 
         return put
 
 
 class TestPostgresSubmissions(SubmissionsContract):
-    submissions = on_the_run_database(PostgresSubmissions)
+    kept = on_the_run_database(PostgresSubmissions)
 
     @pytest.fixture
     def put_on_the_log(self, pool: Any) -> PutOnTheLog:
@@ -283,33 +292,16 @@ class TestPostgresSubmissions(SubmissionsContract):
         return put
 
 
-# -- corrections ----------------------------------------------------------------------------------------------------
-
-
-def correction(idempotency_key: str) -> Correction:
-    return Correction(idempotency_key, new_request_number(), uuid.uuid4(), "hash", event_json())
-
-
-class CorrectionsContract:
-    async def test_an_unknown_key_is_none(self, corrections: Corrections) -> None:
-        assert await corrections.get(key()) is None
-
-    async def test_a_stored_correction_answers_its_key_and_publishes_once(
-        self, corrections: Corrections
-    ) -> None:
-        c = correction(key())
-        assert await corrections.add(c) is None
-        assert await corrections.add(correction(c.idempotency_key)) == c
-        await mark_published(corrections, c.idempotency_key)
-        assert_published(await corrections.get(c.idempotency_key))
+class CorrectionsContract(KeptCommandsContract):
+    command = staticmethod(correction)
 
 
 class TestFakeCorrections(CorrectionsContract):
-    corrections = a_fresh(FakeCorrections)
+    kept = a_fresh(FakeCorrections)
 
 
 class TestPostgresCorrections(CorrectionsContract):
-    corrections = on_the_run_database(PostgresCorrections)
+    kept = on_the_run_database(PostgresCorrections)
 
 
 # -- merges ---------------------------------------------------------------------------------------------------------

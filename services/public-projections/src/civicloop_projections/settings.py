@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+from civicloop_runtime.consumer_groups import consumer_group
 from civicloop_runtime.settings import ServiceSettings
 from pydantic import Field
 
 SCHEMA = "projections"
 
-# Versioned consumer groups (`<service>.<purpose>.v<N>`). A change to what a fold writes ships with a new version:
-# the new group has no stored positions, so it replays the log from offset 0 into the migrated tables.
+# Versioned consumer groups (`civicloop_runtime.consumer_groups`).
 AGENT_VIEW_CONSUMER = "projections.agent.v2"  # v2: geo placement, duplicates, merges
 CATALOGUE_CONSUMER = "projections.catalogue.v1"
 
 
 class ProjectionSettings(ServiceSettings):
-    agent_consumer_name: str = Field(
-        default=AGENT_VIEW_CONSUMER, description="consumer group of the agent view"
+    agent_consumer_name: str = consumer_group(
+        AGENT_VIEW_CONSUMER, description="consumer group of the agent view"
     )
-    catalogue_consumer_name: str = Field(
-        default=CATALOGUE_CONSUMER, description="consumer group of the catalogue"
+    catalogue_consumer_name: str = consumer_group(
+        CATALOGUE_CONSUMER, description="consumer group of the catalogue"
     )
     read_your_writes_timeout_s: float = Field(
         default=5.0,

@@ -13,12 +13,11 @@ from typing import Any, TypeVar
 from uuid import uuid4
 
 import pytest
-from civicloop_events.payloads import RequestImported, StatusChanged
+from civicloop_events.payloads import AreaRef, RequestImported, StatusChanged
 from civicloop_projections.adapters.agent_store import PostgresAgentViewStore
 from civicloop_projections.adapters.catalogue_store import PostgresCatalogueStore
 from civicloop_projections.domain.agent_request import (
     AgentRequest,
-    AreaRef,
     Delivery,
     DeliveryState,
     DuplicateCandidate,
@@ -116,8 +115,8 @@ def full_state(number: str) -> AgentRequest:
             datetime(2026, 1, 2, 3, 5, 0, 5, tzinfo=UTC),
         ),
         service_areas=(
-            AreaRef("cd-14", "council_district", "CD 14", 3),
-            AreaRef("nc-7", "neighborhood_council", "Downtown NC", 1),
+            AreaRef(area_id="cd-14", kind="council_district", name="CD 14", version=3),
+            AreaRef(area_id="nc-7", kind="neighborhood_council", name="Downtown NC", version=1),
         ),
         inside_jurisdiction=True,
         duplicate_candidates=(

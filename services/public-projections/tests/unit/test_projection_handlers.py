@@ -6,7 +6,6 @@ from uuid import uuid4
 
 import pytest
 from civicloop_events import (
-    Actor,
     CommentAdded,
     Event,
     Location,
@@ -21,16 +20,11 @@ from civicloop_projections.service_layer.handlers import (
     when_jurisdiction_config_changes_update_catalogue,
     when_request_event_update_agent_view,
 )
-
-AGENT, SYSTEM = Actor(kind="agent", id="a1"), Actor(kind="system")
+from civicloop_testing.events import agent_event, config_event
 
 
 def request_event(payload, number="ABCD-1234") -> Event:
-    return Event.create(payload, request_id=number, jurisdiction_id="demo", actor=AGENT, source="agent")
-
-
-def config_event(payload) -> Event:
-    return Event.create(payload, request_id=None, jurisdiction_id="demo", actor=SYSTEM, source="admin")
+    return agent_event(payload, request_id=number, agent="a1")
 
 
 SUBMITTED = ServiceRequestSubmitted(service_code="pothole", location=Location(address_string="City Hall"))

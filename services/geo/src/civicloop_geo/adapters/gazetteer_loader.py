@@ -284,11 +284,14 @@ async def load_address_csv(
     )
 
 
-def _features(path: Path) -> list[dict[str, Any]]:
+def _features(path: Path) -> list[tuple[dict[str, Any], BaseGeometry | None]]:
+    """Each GeoJSON feature of the file as (its properties, its geometry or None when it has none readable)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("type") == "FeatureCollection":
-        return list(data.get("features") or [])
-    return [data] if data.get("type") == "Feature" else []
+        features = list(data.get("features") or [])
+    else:
+        features = [data] if data.get("type") == "Feature" else []
+    return [(feature.get("properties") or {}, _geometry(feature)) for feature in features]
 
 
 def _geometry(feature: dict[str, Any]) -> BaseGeometry | None:
@@ -333,9 +336,7 @@ def read_centrelines(
     """LineString/MultiLineString features; the name property holds the whole street label ("W 3RD ST")."""
     report = report if report is not None else LoadReport()
     out: list[Centreline] = []
-    for feature in _features(path):
-        props = feature.get("properties") or {}
-        geom = _geometry(feature)
+    for props, geom in _features(path):
         if isinstance(geom, LineString):
             geom = MultiLineString([geom])
         if not isinstance(geom, MultiLineString):
@@ -366,9 +367,7 @@ def read_landmarks(
     """Point features (an area's representative point for polygons: a park, a campus)."""
     report = report if report is not None else LoadReport()
     out: list[Landmark] = []
-    for feature in _features(path):
-        props = feature.get("properties") or {}
-        geom = _geometry(feature)
+    for props, geom in _features(path):
         if geom is None:
             report.skip("no geometry")
             continue

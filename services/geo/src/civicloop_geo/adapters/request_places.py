@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import psycopg
 
-from civicloop_geo.domain.duplicates import NearbyRequest
+from civicloop_geo.domain.duplicates import NearbyRequest, NearbySearch
 from civicloop_geo.service_layer.ports import RequestPlace, RequestPlaces
 
 POINT = "ST_SetSRID(ST_MakePoint(%(long)s, %(lat)s), 4326)::geography"
@@ -83,33 +84,10 @@ class PostgresRequestPlaces(RequestPlaces):
             (original_request_id, request_id),
         )
 
-    async def nearby_open(
-        self,
-        jurisdiction_id: str,
-        lat: float,
-        long: float,
-        *,
-        service_codes: list[str],
-        radius_m: float,
-        since: datetime,
-        until: datetime,
-        limit: int,
-    ) -> list[NearbyRequest]:
+    async def nearby_open(self, search: NearbySearch) -> list[NearbyRequest]:
         """The duplicate candidates (`DUPLICATE_QUERY`, which the benchmark times): ST_DWithin on geography uses
         the GIST index."""
-        cur = await self.conn.execute(
-            DUPLICATE_QUERY,
-            {
-                "jurisdiction_id": jurisdiction_id,
-                "service_codes": service_codes,
-                "lat": lat,
-                "long": long,
-                "since": since,
-                "until": until,
-                "radius_m": radius_m,
-                "limit": limit,
-            },
-        )
+        cur = await self.conn.execute(DUPLICATE_QUERY, duplicate_query_params(search))
         return [
             NearbyRequest(request_id=r[0], service_code=r[1], distance_m=r[2], submitted_at=r[3])
             for r in await cur.fetchall()
@@ -143,3 +121,8 @@ DUPLICATE_QUERY = f"""
        and ST_DWithin(geog, {POINT}, %(radius_m)s)
      order by distance_m, request_id
      limit %(limit)s"""
+
+
+def duplicate_query_params(search: NearbySearch) -> dict[str, Any]:
+    """`DUPLICATE_QUERY`'s parameters for a search (`any(...)` takes a list)."""
+    return {**asdict(search), "service_codes": list(search.service_codes)}

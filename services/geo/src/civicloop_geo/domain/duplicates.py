@@ -26,6 +26,20 @@ class NearbyRequest:
 
 
 @dataclass(frozen=True)
+class NearbySearch:
+    """Where to look for open, unmerged requests: near a point, in these categories, within a span of time."""
+
+    jurisdiction_id: str
+    lat: float
+    long: float
+    service_codes: tuple[str, ...]
+    radius_m: float
+    since: datetime
+    until: datetime
+    limit: int
+
+
+@dataclass(frozen=True)
 class DuplicatePolicy:
     radius_m: float = 500.0
     window_days: int = 30

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from typing import Any
 
 from civicloop_events import Event
-from civicloop_events.producer import EventProducer
 from civicloop_runtime.cli import service_cli
 from civicloop_runtime.process import configured
-from civicloop_runtime.signals import run_until_stopped
+from civicloop_runtime.service_commands import add_consume, without_consumers
 from rich.console import Console
 from rich.table import Table
 
@@ -37,10 +35,13 @@ app.add_typer(
 )
 
 
-@app.command()
-def consume() -> None:
-    """The consumers and the cluster sweep only, no HTTP; stops cleanly on SIGINT/SIGTERM."""
-    run_until_stopped(partial(bootstrap, configured(SERVICE, GeoSettings)))
+add_consume(
+    app,
+    SERVICE,
+    GeoSettings,
+    bootstrap,
+    help="The consumers and the cluster sweep only, no HTTP; stops cleanly on SIGINT/SIGTERM.",
+)
 
 
 @app.command("sweep-clusters")
@@ -49,18 +50,9 @@ def sweep_clusters() -> None:
     settings = configured(SERVICE, GeoSettings)
 
     async def main() -> list[Event[Any]]:
-        producer = EventProducer(
-            settings.kafka_bootstrap, settings.topics.request_events, client_id="civicloop-geo"
-        )
-        await producer.start()
-        try:
-            geo = await bootstrap(settings, producer=producer, start_consumers=False)
-            try:
-                return await geo.sweep_once() or []
-            finally:
-                await geo.close()
-        finally:
-            await producer.stop()
+        topic = settings.topics.request_events
+        async with without_consumers(bootstrap, settings, topic=topic, client_id="civicloop-geo") as geo:
+            return await geo.sweep_once() or []
 
     events = asyncio.run(main())
     table = Table("jurisdiction", "category", "requests", "radius m", "H3 cell", title="clusters announced")

@@ -35,7 +35,7 @@ from civicloop_events.payloads import (
 )
 from civicloop_places import public_place
 
-from civicloop_geo.domain.duplicates import DuplicatePolicy, rank_candidates
+from civicloop_geo.domain.duplicates import DuplicatePolicy, NearbySearch, rank_candidates
 from civicloop_geo.domain.placing import (
     NotPlaced,
     Placed,
@@ -206,14 +206,16 @@ async def check_duplicates(
     # The window reaches both ways: two reports on different partitions are placed in no defined order, and the
     # one placed second must still name the other, even when that one was reported a little later.
     nearby = await deps.places.nearby_open(
-        cause.jurisdiction_id,
-        outcome.lat,
-        outcome.long,
-        service_codes=codes,
-        radius_m=dup.radius_m,
-        since=submitted_at - dup.window,
-        until=submitted_at + dup.window,
-        limit=dup.max_candidates * 4,
+        NearbySearch(
+            cause.jurisdiction_id,
+            outcome.lat,
+            outcome.long,
+            service_codes=tuple(codes),
+            radius_m=dup.radius_m,
+            since=submitted_at - dup.window,
+            until=submitted_at + dup.window,
+            limit=dup.max_candidates * 4,
+        )
     )
     candidates = rank_candidates(
         nearby, request_id=cause.request_id, service_code=service_code, submitted_at=submitted_at, policy=dup

@@ -12,7 +12,7 @@ from civicloop_events import Event
 from civicloop_events.payloads import AreaRef
 
 from civicloop_geo.domain.clusters import Announced, ClusterFound
-from civicloop_geo.domain.duplicates import NearbyRequest
+from civicloop_geo.domain.duplicates import NearbyRequest, NearbySearch
 from civicloop_geo.domain.places import GeocodeResult
 
 
@@ -105,18 +105,7 @@ class RequestPlaces(abc.ABC):
     async def mark_merged(self, request_id: str, original_request_id: str) -> None: ...
 
     @abc.abstractmethod
-    async def nearby_open(
-        self,
-        jurisdiction_id: str,
-        lat: float,
-        long: float,
-        *,
-        service_codes: list[str],
-        radius_m: float,
-        since: datetime,
-        until: datetime,
-        limit: int,
-    ) -> list[NearbyRequest]:
+    async def nearby_open(self, search: NearbySearch) -> list[NearbyRequest]:
         """Open, unmerged requests of these categories within the radius and the time span, nearest first."""
 
     @abc.abstractmethod

@@ -1,73 +1,46 @@
 """Submissions in `intake.submissions`: the idempotency key is the primary key, the request number is unique.
 
 The table is the outbox of `ServiceRequestSubmitted`: the submission and its pending event are one row, inserted
-here; `civicloop_events.outbox_postgres` holds, publishes and marks it. The insert also refuses a number the tracking
-view (`intake.tracking`, every request on the log) already holds, in the same statement: one round trip.
+here (`kept_commands`); `civicloop_events.outbox_postgres` holds, publishes and marks it. The insert also refuses a
+number the tracking view (`intake.tracking`, every request on the log) already holds, in the same statement: one
+round trip.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import psycopg
-from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox, row_progress
-from psycopg.rows import dict_row
+from civicloop_events.outbox_postgres import OutboxTable
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_intake.adapters.kept_commands import PostgresKeptCommands
 from civicloop_intake.domain.submissions import Submission
 from civicloop_intake.service_layer.ports import RequestNumberTaken, Submissions
 
 REQUEST_NUMBER_UNIQUE = "submissions_request_number_key"
 SUBMISSIONS_OUTBOX = OutboxTable(schema="intake", table="submissions", key="idempotency_key")
-_COLUMNS = "idempotency_key, request_number, event_id, body_hash, event::text as event_json, state, partition, kafka_offset"
 
 
-def _submission(row: dict[str, Any]) -> Submission:
-    return Submission(
-        idempotency_key=row["idempotency_key"],
-        request_number=row["request_number"],
-        event_id=row["event_id"],
-        body_hash=row["body_hash"],
-        event_json=row["event_json"],
-        **row_progress(row),
-    )
-
-
-class PostgresSubmissions(PostgresOutbox, Submissions):
+class PostgresSubmissions(PostgresKeptCommands[Submission], Submissions):
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        super().__init__(pool, SUBMISSIONS_OUTBOX)
-
-    async def get(self, idempotency_key: str) -> Submission | None:
-        async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(
-                f"select {_COLUMNS} from intake.submissions where idempotency_key = %s", (idempotency_key,)
-            )
-            row = await cur.fetchone()
-        return _submission(row) if row else None
+        super().__init__(pool, SUBMISSIONS_OUTBOX, Submission)
 
     async def add(self, submission: Submission) -> Submission | None:
         async with self.pool.connection() as conn:
             try:
-                cur = await conn.execute(
-                    "insert into intake.submissions"
-                    " (idempotency_key, request_number, event_id, body_hash, event, state)"
-                    " select %(key)s, %(number)s, %(event_id)s, %(hash)s, %(event)s::json, 'pending'"
-                    " where not exists (select from intake.tracking where request_number = %(number)s)"
-                    " on conflict (idempotency_key) do nothing",
-                    {
-                        "key": submission.idempotency_key,
-                        "number": submission.request_number,
-                        "event_id": submission.event_id,
-                        "hash": submission.body_hash,
-                        "event": submission.event_json,
-                    },
+                stored = await self._insert_pending(
+                    conn,
+                    submission,
+                    sql.SQL(
+                        "select %(key)s, %(number)s, %(event_id)s, %(hash)s, %(event)s::json, 'pending'"
+                        " where not exists (select from intake.tracking where request_number = %(number)s)"
+                    ),
                 )
             except psycopg.errors.UniqueViolation as exc:
                 if exc.diag.constraint_name == REQUEST_NUMBER_UNIQUE:
                     raise RequestNumberTaken(submission.request_number) from exc
                 raise
-        if cur.rowcount == 1:
+        if stored:
             return None
         # Nothing inserted: the key was taken (answer with that submission), or else the number is on the log.
         earlier = await self.get(submission.idempotency_key)

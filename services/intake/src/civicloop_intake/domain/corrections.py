@@ -21,6 +21,7 @@ from civicloop_events.payloads import LocationCorrected
 from pydantic import BaseModel, ConfigDict, Field
 
 from civicloop_intake.domain.merging import KnownRequest
+from civicloop_intake.domain.rejections import CommandRejected
 from civicloop_intake.domain.submissions import KeptCommand
 
 
@@ -45,10 +46,8 @@ class CorrectionProblem(str, enum.Enum):
     merged = "merged"
 
 
-class CorrectionRejected(Exception):
-    def __init__(self, problem: CorrectionProblem, message: str) -> None:
-        super().__init__(message)
-        self.problem = problem
+class CorrectionRejected(CommandRejected[CorrectionProblem]):
+    """A correction refused: the request is unknown, or a merged duplicate."""
 
 
 def check_correction(number: str, known: KnownRequest | None) -> str:

@@ -19,6 +19,8 @@ from civicloop_events.payloads import MergedAsDuplicate
 from civicloop_events.positions import PublishProgress
 from pydantic import BaseModel, ConfigDict, Field
 
+from civicloop_intake.domain.rejections import CommandRejected
+
 # Longer chains than this do not come from merges into roots; refusing them bounds every walk.
 MAX_CHAIN = 16
 
@@ -51,10 +53,8 @@ class MergeProblem(str, enum.Enum):
     merge_cycle = "merge_cycle"
 
 
-class MergeRejected(Exception):
-    def __init__(self, problem: MergeProblem, message: str) -> None:
-        super().__init__(message)
-        self.problem = problem
+class MergeRejected(CommandRejected[MergeProblem]):
+    """A merge refused: an unknown request, another jurisdiction, a request merged already, a cycle."""
 
 
 @dataclass(frozen=True)

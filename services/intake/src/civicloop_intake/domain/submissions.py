@@ -10,10 +10,10 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
-from civicloop_events import Actor, ActorKind, Event, SealedPersonalData
+from civicloop_events import Actor, ActorKind, Event, SealedPersonalData, encode_event
 from civicloop_events.positions import LogPosition as LogPosition  # the contract's, re-exported
 from civicloop_events.positions import PublishProgress, PublishState
 from civicloop_events.submitted import submitted_event as accepted_submitted_event
@@ -33,6 +33,19 @@ class KeptCommand(PublishProgress):
     event_id: UUID
     body_hash: str
     event_json: str
+
+    @classmethod
+    def keeping(cls, event: Event[Any], *, idempotency_key: str, body_hash: str) -> Self:
+        """The command kept, pending, with the event it publishes: its request and id are the event's."""
+        if event.request_id is None:
+            raise ValueError(f"event {event.event_id} names no request")
+        return cls(
+            idempotency_key=idempotency_key,
+            request_number=event.request_id,
+            event_id=event.event_id,
+            body_hash=body_hash,
+            event_json=encode_event(event).decode(),
+        )
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,18 @@
-"""The HTTP app: intake's routes and error answers on the service skeleton (`civicloop_runtime.app`)."""
+"""The HTTP app: intake's routes and error answers on the service skeleton (`civicloop_runtime.service_http`).
+
+`create_app(settings, **adapters)`: adapters (and `start_consumers`) go to `bootstrap`, which opens the pool,
+producer and consumers in the lifespan. `app_from_environment`: for
+`uvicorn --factory civicloop_intake.entrypoints.http:app_from_environment`, the process set up too.
+"""
 
 from __future__ import annotations
 
 import logging
-from functools import partial
 from importlib.metadata import version
 from typing import Any
 
 import psycopg
-from civicloop_runtime import process as runtime_process
-from civicloop_runtime.app import service_app
+from civicloop_runtime.service_http import ServiceHttp
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -28,28 +31,6 @@ from civicloop_intake.settings import IntakeSettings
 
 SERVICE = "civicloop-intake"
 log = logging.getLogger("civicloop.intake.http")
-
-
-def create_app(settings: IntakeSettings | None = None, **adapters: Any) -> FastAPI:
-    """The routes on the service skeleton; `adapters` (and `start_consumers`) go to `bootstrap`, which opens the
-    pool, producer and consumers in the lifespan."""
-    settings = settings or IntakeSettings()
-    app = service_app(
-        title="CivicLoop intake",
-        version=version("civicloop-intake"),
-        summary="Residents report problems and follow them.",
-        start=partial(bootstrap, settings, **adapters),
-        routers=(router, agent_router),
-        max_body_bytes=settings.max_body_bytes,
-        render_error=_skeleton_error,
-    )
-    _install_error_handlers(app)
-    return app
-
-
-def app_from_environment() -> FastAPI:
-    """For `uvicorn --factory civicloop_intake.entrypoints.http:app_from_environment`: the process set up too."""
-    return runtime_process.app_from_environment(SERVICE, IntakeSettings, create_app)
 
 
 # -- errors ---------------------------------------------------------------------------------------------------------
@@ -152,3 +133,18 @@ def _install_error_handlers(app: FastAPI) -> None:
             request,
             **{"Retry-After": "5"},
         )
+
+
+HTTP = ServiceHttp(
+    SERVICE,
+    IntakeSettings,
+    bootstrap,
+    title="CivicLoop intake",
+    version=version("civicloop-intake"),
+    summary="Residents report problems and follow them.",
+    routers=(router, agent_router),
+    render_error=_skeleton_error,
+    install=_install_error_handlers,
+)
+create_app = HTTP.create_app
+app_from_environment = HTTP.app_from_environment

@@ -84,6 +84,21 @@ _UNACKNOWLEDGED_RETRY: dict[str, Any] = {
 }
 
 
+def _command_responses(
+    answer: type[Any], again: str, errors: dict[int | str, dict[str, Any]]
+) -> dict[int | str, dict[str, Any]]:
+    """The answers of a command route: `answer` for a command made (201) or answered `again` (200), a body that is
+    not JSON (400), and the route's own `errors`."""
+    return {200: {"model": answer, "description": again}, 400: _MALFORMED_BODY, **errors}
+
+
+def _idempotency_key(request: Request, given: str | None) -> str:
+    """The client's Idempotency-Key, or one the server makes; noted on the request for the error answers."""
+    key = given or f"server-{new_event_id()}"
+    request.state.idempotency_key = key
+    return key
+
+
 def _answered(response: Response, position: LogPosition, *, created: bool) -> PositionRead:
     """201 for a command this call made, 200 for one answered again; where its event stands, in a header and in
     the body."""
@@ -100,16 +115,15 @@ def track_link(number: str) -> str:
     "/requests",
     status_code=201,
     response_model=SubmissionRead,
-    responses={
-        200: {
-            "model": SubmissionRead,
-            "description": "a retry: the request this Idempotency-Key already made",
+    responses=_command_responses(
+        SubmissionRead,
+        "a retry: the request this Idempotency-Key already made",
+        {
+            409: {"model": ErrorRead, "description": "the Idempotency-Key was used with a different body"},
+            422: {"model": ValidationErrorRead, "description": "field-by-field problems"},
+            503: _UNACKNOWLEDGED_RETRY,
         },
-        400: _MALFORMED_BODY,
-        409: {"model": ErrorRead, "description": "the Idempotency-Key was used with a different body"},
-        422: {"model": ValidationErrorRead, "description": "field-by-field problems"},
-        503: _UNACKNOWLEDGED_RETRY,
-    },
+    ),
 )
 async def submit_request(
     body: SubmitServiceRequest,
@@ -119,8 +133,7 @@ async def submit_request(
     idempotency_key: IdempotencyKey = None,
 ) -> SubmissionRead:
     """Report a problem. Answers once the event log holds the request; retry with the same Idempotency-Key."""
-    key = idempotency_key or f"server-{new_event_id()}"
-    request.state.idempotency_key = key
+    key = _idempotency_key(request, idempotency_key)
     receipt = await intake.submit(body, idempotency_key=key)
     position = _answered(response, receipt.position, created=receipt.created)
     response.headers[IDEMPOTENCY_HEADER] = key
@@ -196,17 +209,22 @@ def _history(entries: tuple[HistoryEntry, ...]) -> list[HistoryEntryRead]:
     "/requests/{number}/merge",
     status_code=201,
     response_model=MergeRead,
-    responses={
-        200: {"model": MergeRead, "description": "this merge was already recorded: the same answer again"},
-        400: _MALFORMED_BODY,
-        404: {"model": ErrorRead, "description": "no request has this number"},
-        409: {"model": ErrorRead, "description": "already_merged (into another original) or merge_cycle"},
-        422: {
-            "model": ValidationErrorRead,
-            "description": "malformed numbers, an unknown original, the request itself, another jurisdiction",
+    responses=_command_responses(
+        MergeRead,
+        "this merge was already recorded: the same answer again",
+        {
+            404: {"model": ErrorRead, "description": "no request has this number"},
+            409: {"model": ErrorRead, "description": "already_merged (into another original) or merge_cycle"},
+            422: {
+                "model": ValidationErrorRead,
+                "description": "malformed numbers, an unknown original, the request itself, another jurisdiction",
+            },
+            503: {
+                "model": ErrorRead,
+                "description": "the event log did not acknowledge; repeat the same merge",
+            },
         },
-        503: {"model": ErrorRead, "description": "the event log did not acknowledge; repeat the same merge"},
-    },
+    ),
 )
 async def merge_request(
     body: MergeDuplicate,
@@ -230,21 +248,23 @@ async def merge_request(
     "/requests/{number}/location",
     status_code=201,
     response_model=LocationCorrectionRead,
-    responses={
-        200: {
-            "model": LocationCorrectionRead,
-            "description": "a retry: the correction this Idempotency-Key already put on the log, answered again",
+    responses=_command_responses(
+        LocationCorrectionRead,
+        "a retry: the correction this Idempotency-Key already put on the log, answered again",
+        {
+            404: {"model": ErrorRead, "description": "no request has this number"},
+            409: {
+                "model": ErrorRead,
+                "description": "merged (the request is a merged duplicate: place its original instead), or "
+                "idempotency_key_reused (the key came with a different correction)",
+            },
+            422: {
+                "model": ValidationErrorRead,
+                "description": "a malformed number, lat/long out of range, ...",
+            },
+            503: _UNACKNOWLEDGED_RETRY,
         },
-        400: _MALFORMED_BODY,
-        404: {"model": ErrorRead, "description": "no request has this number"},
-        409: {
-            "model": ErrorRead,
-            "description": "merged (the request is a merged duplicate: place its original instead), or "
-            "idempotency_key_reused (the key came with a different correction)",
-        },
-        422: {"model": ValidationErrorRead, "description": "a malformed number, lat/long out of range, ..."},
-        503: _UNACKNOWLEDGED_RETRY,
-    },
+    ),
 )
 async def correct_location(
     body: CorrectLocation,
@@ -266,8 +286,7 @@ async def correct_location(
     published then, as the very same event); the same key with another body is 409 `idempotency_key_reused`.
     Without a key the server makes one and returns it in the `Idempotency-Key` header (and in a 503's body).
     """
-    key = idempotency_key or f"server-{new_event_id()}"
-    request.state.idempotency_key = key
+    key = _idempotency_key(request, idempotency_key)
     receipt = await intake.correct_location(body, number=number, agent_id=agent, idempotency_key=key)
     position = _answered(response, receipt.position, created=receipt.created)
     response.headers[IDEMPOTENCY_HEADER] = key

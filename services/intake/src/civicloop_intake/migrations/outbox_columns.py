@@ -18,3 +18,11 @@ PUBLISHING = """event json not null,
 
 PUBLISHED_HAS_POSITION = """constraint published_has_position
                check ((state = 'published') = (kafka_offset is not null and published_at is not null))"""
+
+
+def kept_commands_table(table: str, *constraints: str) -> str:
+    """`create table intake.<table>` of commands kept under their Idempotency-Key, with the table's own
+    `constraints` (named, as a `constraint ...` clause) before the published-has-position check."""
+    clauses = ",\n             ".join((KEPT_COMMAND_KEY, PUBLISHING, *constraints, PUBLISHED_HAS_POSITION))
+    return f"""create table intake.{table} (
+             {clauses})"""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from civicloop_events import encode_event, new_event_id, request_numbers
+from civicloop_events import new_event_id, request_numbers
 
 from civicloop_intake.domain.corrections import (
     Correction,
@@ -56,13 +56,7 @@ async def correct_location(
         event = corrected_event(
             cmd, number=canonical, jurisdiction_id=jurisdiction_id, agent_id=agent_id, event_id=event_id
         )
-        mine = Correction(
-            idempotency_key=idempotency_key,
-            request_number=canonical,
-            event_id=event_id,
-            body_hash=fingerprint,
-            event_json=encode_event(event).decode(),
-        )
+        mine = Correction.keeping(event, idempotency_key=idempotency_key, body_hash=fingerprint)
         # The stored one instead when a concurrent call with the same key stored its correction first.
         stored = await corrections.add(mine) or mine
     return await answer_kept(

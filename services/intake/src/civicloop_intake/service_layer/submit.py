@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from civicloop_events import encode_event, new_event_id, request_numbers
+from civicloop_events import new_event_id, request_numbers
 
 from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.submissions import (
@@ -58,13 +58,7 @@ async def submit_service_request(
         async def store(number: str) -> Submission:
             nonlocal stored_now
             event = submitted_event(accepted, request_number=number, event_id=event_id, contact=contact)
-            mine = Submission(
-                idempotency_key=idempotency_key,
-                request_number=number,
-                event_id=event_id,
-                body_hash=fingerprint,
-                event_json=encode_event(event).decode(),
-            )
+            mine = Submission.keeping(event, idempotency_key=idempotency_key, body_hash=fingerprint)
             # The stored one instead when a concurrent call with the same key stored its submission first.
             earlier = await submissions.add(mine)
             stored_now = earlier is None

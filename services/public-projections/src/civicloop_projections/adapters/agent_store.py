@@ -8,13 +8,13 @@ from typing import Any
 
 import psycopg
 from civicloop_events import REGISTRY
+from civicloop_events.payloads import AreaRef
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from civicloop_projections.adapters.catalogue_lock import lock_catalogue_shared
 from civicloop_projections.domain.agent_request import (
     AgentRequest,
-    AreaRef,
     Delivery,
     DeliveryState,
     DuplicateCandidate,
@@ -224,7 +224,9 @@ async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
             "placed_long": state.placement.long if state.placement else None,
             "placement": Jsonb(_json(state.placement)) if state.placement else None,
             "geo_service_areas": (
-                None if state.service_areas is None else Jsonb([_json(a) for a in state.service_areas])
+                None
+                if state.service_areas is None
+                else Jsonb([a.model_dump(mode="json") for a in state.service_areas])
             ),
             "geo_area_ids": None if state.geo_area_ids is None else list(state.geo_area_ids),
             "inside_jurisdiction": state.inside_jurisdiction,

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from civicloop_events import Event, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
+    AreaRef,
     DuplicateSuspected,
     EventPayload,
     ExternalReferenceAssigned,
@@ -48,16 +49,6 @@ class ExternalReference:
 
     body_id: str
     external_id: str
-
-
-@dataclass(frozen=True)
-class AreaRef:
-    """A service area geo placed the request in, with the boundary version it used."""
-
-    area_id: str
-    kind: str
-    name: str
-    version: int
 
 
 @dataclass(frozen=True)
@@ -262,7 +253,7 @@ def location_resolved(state: AgentRequest, event: Event[Any]) -> AgentRequest:
         placement=Placement(
             p.lat, p.long, p.address, p.method.value, p.provider, p.confidence, event.occurred_at
         ),
-        service_areas=tuple(AreaRef(a.area_id, a.kind, a.name, a.version) for a in p.service_areas),
+        service_areas=tuple(p.service_areas),
         inside_jurisdiction=p.inside_jurisdiction,
         unplaced=None,
     )

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 
 import typer
-from civicloop_events.producer import EventProducer
 from civicloop_runtime.cli import service_cli
 from civicloop_runtime.process import configured
-from civicloop_runtime.signals import run_until_stopped
+from civicloop_runtime.service_commands import add_consume, without_consumers
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -30,10 +28,13 @@ app = service_cli(
 )
 
 
-@app.command()
-def consume() -> None:
-    """The consumers only, no HTTP (scale them by partitions); stops cleanly on SIGINT/SIGTERM."""
-    run_until_stopped(partial(bootstrap, configured(SERVICE, ProjectionSettings)))
+add_consume(
+    app,
+    SERVICE,
+    ProjectionSettings,
+    bootstrap,
+    help="The consumers only, no HTTP (scale them by partitions); stops cleanly on SIGINT/SIGTERM.",
+)
 
 
 @app.command("rebuild")
@@ -44,27 +45,29 @@ def rebuild_cmd() -> None:
 
     async def main() -> dict[str, int]:
         # The runners need the dead-letter producer; the consumers themselves are the rebuild's to run.
-        producer = EventProducer(
-            settings.kafka_bootstrap, settings.topics.dead_letters, client_id="civicloop-projections"
-        )
-        await producer.start()
-        projections = await bootstrap(settings, producer=producer, start_consumers=False)
-        columns = (TextColumn("replaying the log"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        progress = Progress(*columns, console=console)
-        task = progress.add_task("replay", total=None, start=False)
+        topic = settings.topics.dead_letters
+        async with without_consumers(
+            bootstrap, settings, topic=topic, client_id="civicloop-projections"
+        ) as projections:
+            columns = (
+                TextColumn("replaying the log"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            progress = Progress(*columns, console=console)
+            task = progress.add_task("replay", total=None, start=False)
 
-        def show(done: int, total: int) -> None:
-            if not progress.live.is_started:  # only once the rebuild has begun (it may refuse to)
-                progress.start()
-                progress.start_task(task)
-            progress.update(task, completed=done, total=total)
+            def show(done: int, total: int) -> None:
+                if not progress.live.is_started:  # only once the rebuild has begun (it may refuse to)
+                    progress.start()
+                    progress.start_task(task)
+                progress.update(task, completed=done, total=total)
 
-        try:
-            return await rebuild(projections, on_progress=show)
-        finally:
-            progress.stop()
-            await projections.close()
-            await producer.stop()
+            try:
+                return await rebuild(projections, on_progress=show)
+            finally:
+                progress.stop()
 
     try:
         counts = asyncio.run(main())

@@ -1,13 +1,13 @@
-"""The FastAPI app: the agent read API on the service skeleton (`civicloop_runtime.app`)."""
+"""The FastAPI app: the agent read API on the service skeleton (`civicloop_runtime.service_http`).
+
+`create_app(settings, **adapters)`: adapters (and `start_consumers`: the consumers in the same process) go to
+`bootstrap`. `app_from_environment`: for
+`uvicorn --factory civicloop_projections.entrypoints.http:app_from_environment`.
+"""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any
-
-from civicloop_runtime import process as runtime_process
-from civicloop_runtime.app import service_app
-from fastapi import FastAPI
+from civicloop_runtime.service_http import ServiceHttp
 
 from civicloop_projections.bootstrap import bootstrap
 from civicloop_projections.database import MIGRATIONS
@@ -15,22 +15,15 @@ from civicloop_projections.entrypoints import agent_api
 from civicloop_projections.settings import ProjectionSettings
 
 SERVICE = "public-projections"
-__all__ = ["MIGRATIONS", "app_from_environment", "create_app"]
+__all__ = ["HTTP", "MIGRATIONS", "app_from_environment", "create_app"]
 
-
-def create_app(settings: ProjectionSettings | None = None, **adapters: Any) -> FastAPI:
-    """The read API; `adapters` (and `start_consumers`: the consumers in the same process) go to `bootstrap`."""
-    settings = settings or ProjectionSettings()
-    return service_app(
-        title="CivicLoop projections",
-        version="1.0.0",
-        description="Read models folded from the CivicLoop log: the agents' view of requests, service areas.",
-        start=partial(bootstrap, settings, **adapters),
-        routers=(agent_api.router,),
-        max_body_bytes=settings.max_body_bytes,
-    )
-
-
-def app_from_environment() -> FastAPI:
-    """For `uvicorn --factory civicloop_projections.entrypoints.http:app_from_environment`."""
-    return runtime_process.app_from_environment(SERVICE, ProjectionSettings, create_app)
+HTTP = ServiceHttp(
+    SERVICE,
+    ProjectionSettings,
+    bootstrap,
+    title="CivicLoop projections",
+    description="Read models folded from the CivicLoop log: the agents' view of requests, service areas.",
+    routers=(agent_api.router,),
+)
+create_app = HTTP.create_app
+app_from_environment = HTTP.app_from_environment

@@ -73,55 +73,39 @@ def upgrade() -> None:
     )
 
     # The gazetteer: address points, street centrelines and landmarks loaded from open data.
-    op.execute(
-        """create table geo.address_points (
-             id bigserial primary key,
-             jurisdiction_id text not null,
-             house_number integer,
+    _gazetteer_table(
+        "address_points",
+        """house_number integer,
              house_number_text text not null default '',
              predir text not null default '',
              street_name text not null,
              suffix text not null default '',
              unit text not null default '',
              postcode text not null default '',
-             full_address text not null,
-             geom geometry(Point, 4326) not null,
-             source text not null default '')"""
+             full_address text not null""",
+        geometry="Point",
+        trigram_index=("address_points_street_trgm", "street_name"),
     )
-    op.execute("create index address_points_geom on geo.address_points using gist (geom)")
     op.execute(
         "create index address_points_street on geo.address_points (jurisdiction_id, street_name, house_number)"
     )
-    op.execute(
-        "create index address_points_street_trgm on geo.address_points using gin (street_name gin_trgm_ops)"
-    )
-    op.execute(
-        """create table geo.street_centrelines (
-             id bigserial primary key,
-             jurisdiction_id text not null,
-             predir text not null default '',
+    _gazetteer_table(
+        "street_centrelines",
+        """predir text not null default '',
              street_name text not null,
              suffix text not null default '',
              from_number integer,
-             to_number integer,
-             geom geometry(MultiLineString, 4326) not null,
-             source text not null default '')"""
+             to_number integer""",
+        geometry="MultiLineString",
+        trigram_index=("street_centrelines_trgm", "street_name"),
     )
-    op.execute("create index street_centrelines_geom on geo.street_centrelines using gist (geom)")
-    op.execute(
-        "create index street_centrelines_trgm on geo.street_centrelines using gin (street_name gin_trgm_ops)"
+    _gazetteer_table(
+        "landmarks",
+        """name text not null,
+             kind text not null default ''""",
+        geometry="Point",
+        trigram_index=("landmarks_name_trgm", "name"),
     )
-    op.execute(
-        """create table geo.landmarks (
-             id bigserial primary key,
-             jurisdiction_id text not null,
-             name text not null,
-             kind text not null default '',
-             geom geometry(Point, 4326) not null,
-             source text not null default '')"""
-    )
-    op.execute("create index landmarks_geom on geo.landmarks using gist (geom)")
-    op.execute("create index landmarks_name_trgm on geo.landmarks using gin (name gin_trgm_ops)")
 
     # Clusters already announced, so a sweep announces a hot spot once, not every time it runs.
     op.execute(
@@ -134,6 +118,22 @@ def upgrade() -> None:
              detected_at timestamptz not null)"""
     )
     op.execute("create index clusters_centroid on geo.clusters using gist (centroid)")
+
+
+def _gazetteer_table(table: str, columns: str, *, geometry: str, trigram_index: tuple[str, str]) -> None:
+    """A gazetteer table: its own `columns` between the id and jurisdiction and the geometry and source, a GiST
+    index on the geometry and a trigram index (name, column) for fuzzy matching."""
+    op.execute(
+        f"""create table geo.{table} (
+             id bigserial primary key,
+             jurisdiction_id text not null,
+             {columns},
+             geom geometry({geometry}, 4326) not null,
+             source text not null default '')"""
+    )
+    op.execute(f"create index {table}_geom on geo.{table} using gist (geom)")
+    name, column = trigram_index
+    op.execute(f"create index {name} on geo.{table} using gin ({column} gin_trgm_ops)")
 
 
 def downgrade() -> None:

@@ -7,7 +7,7 @@ Create Date: 2026-11-24
 
 from alembic import op
 from civicloop_events.consumer import consumer_tables_ddl
-from civicloop_intake.migrations.outbox_columns import KEPT_COMMAND_KEY, PUBLISHED_HAS_POSITION, PUBLISHING
+from civicloop_intake.migrations.outbox_columns import kept_commands_table
 
 revision = "intake_0001"
 down_revision = None
@@ -18,11 +18,9 @@ depends_on = None
 def upgrade() -> None:
     # `event` is the envelope exactly as first published (contact sealed), so a retry re-publishes the same event.
     op.execute(
-        f"""create table intake.submissions (
-             {KEPT_COMMAND_KEY},
-             {PUBLISHING},
-             constraint submissions_request_number_key unique (request_number),
-             {PUBLISHED_HAS_POSITION})"""
+        kept_commands_table(
+            "submissions", "constraint submissions_request_number_key unique (request_number)"
+        )
     )
     op.execute("create index submissions_pending on intake.submissions (created_at) where state = 'pending'")
     op.execute(

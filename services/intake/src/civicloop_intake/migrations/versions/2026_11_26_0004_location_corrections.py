@@ -6,7 +6,7 @@ Create Date: 2026-11-26
 """
 
 from alembic import op
-from civicloop_intake.migrations.outbox_columns import KEPT_COMMAND_KEY, PUBLISHED_HAS_POSITION, PUBLISHING
+from civicloop_intake.migrations.outbox_columns import kept_commands_table
 
 revision = "intake_0004"
 down_revision = "intake_0003"
@@ -17,12 +17,7 @@ depends_on = None
 def upgrade() -> None:
     # `event` is the LocationCorrected exactly as first built, so a retry under the same key re-publishes the same
     # event. Nothing here is folded: geo answers a correction with a LocationResolved, which the track view folds.
-    op.execute(
-        f"""create table intake.location_corrections (
-             {KEPT_COMMAND_KEY},
-             {PUBLISHING},
-             {PUBLISHED_HAS_POSITION})"""
-    )
+    op.execute(kept_commands_table("location_corrections"))
     op.execute("create index location_corrections_request on intake.location_corrections (request_number)")
 
 
