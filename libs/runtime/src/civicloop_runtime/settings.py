@@ -1,6 +1,7 @@
 """Settings common to every service (environment variables prefixed `CIVICLOOP_`); each service extends
 `ServiceSettings` with its own, or `VaultPepperSettings` when it seals or digests personal data (and
-`OutboxSettings` when it keeps the commands it accepts with their events). A process with no
+`OutboxSettings` when it keeps the commands it accepts with their events, `PhoneRegionSettings` when it reads the
+phone numbers residents type). A process with no
 database and no broker (the back-end adapter app) extends `ProcessSettings`, the part every process shares.
 
 No secret has a default: a secret is either given or, where the service can do without, absent.
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Self
 
+import phonenumbers
 from civicloop_events.topics import Topics
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -99,6 +101,22 @@ class OutboxSettings(ServiceSettings):
         description="publish a command (submission, correction, merge, update) left pending this long",
     )
     sweep_every_s: float = Field(default=15.0, gt=0, description="how often to look for such rows")
+
+
+class PhoneRegionSettings(ServiceSettings):
+    """For services that read the phone numbers residents type: the region a number without +country belongs to."""
+
+    default_phone_region: str = Field(
+        default="US", description="ISO 3166 region for numbers without +country"
+    )
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _known_region(cls, v: str) -> str:
+        region = v.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{v!r} is not a region phonenumbers knows")
+        return region
 
 
 class VaultPepperSettings(ServiceSettings):

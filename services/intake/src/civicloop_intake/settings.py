@@ -6,29 +6,23 @@ and test, never the public development pepper) is `civicloop_runtime.settings.Va
 
 from __future__ import annotations
 
-import phonenumbers
-from civicloop_runtime.settings import DEV_PEPPER, Environment, OutboxSettings, VaultPepperSettings
-from pydantic import Field, field_validator
+from civicloop_runtime.settings import (
+    DEV_PEPPER,
+    Environment,
+    OutboxSettings,
+    PhoneRegionSettings,
+    VaultPepperSettings,
+)
+from pydantic import Field
 
 __all__ = ["DEV_PEPPER", "Environment", "IntakeSettings"]
 
 
-class IntakeSettings(VaultPepperSettings, OutboxSettings):
+class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings):
     default_jurisdiction: str = Field(default="demo", min_length=1, max_length=64)
-    default_phone_region: str = Field(
-        default="US", description="ISO 3166 region for numbers without +country"
-    )
     read_your_writes_timeout_s: float = Field(
         default=2.0, gt=0, le=10, description="how long a track waits for a just-submitted request"
     )
     kafka_connect_timeout_s: float = Field(
         default=10.0, gt=0, description="first connection attempt at start-up"
     )
-
-    @field_validator("default_phone_region")
-    @classmethod
-    def _known_region(cls, v: str) -> str:
-        region = v.upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"{v!r} is not a region phonenumbers knows")
-        return region

@@ -25,12 +25,12 @@ from __future__ import annotations
 import enum
 from datetime import timedelta
 
-import phonenumbers
 from civicloop_places import DEFAULT_RESOLUTION
 from civicloop_runtime.settings import (
     DEV_PEPPER,
     Environment,
     OutboxSettings,
+    PhoneRegionSettings,
     VaultPepperSettings,
     sealing_nothing,
 )
@@ -61,7 +61,7 @@ class JurisdictionsMode(str, enum.Enum):
     multi = "multi"
 
 
-class GatewaySettings(VaultPepperSettings, OutboxSettings):
+class GatewaySettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings):
     jurisdictions_mode: JurisdictionsMode = JurisdictionsMode.multi
     default_jurisdiction_id: str | None = Field(
         default=None,
@@ -109,9 +109,6 @@ class GatewaySettings(VaultPepperSettings, OutboxSettings):
         gt=timedelta(0),
         description="retries of the same POST within this window make no new request",
     )
-    default_phone_region: str = Field(
-        default="US", description="ISO 3166 region for numbers without +country"
-    )
     batch_token_ttl: timedelta = Field(
         default=timedelta(days=30), description="how long a batch service's token can be looked up"
     )
@@ -127,14 +124,6 @@ class GatewaySettings(VaultPepperSettings, OutboxSettings):
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:
         return v.strip() or None if v is not None else None
-
-    @field_validator("default_phone_region")
-    @classmethod
-    def _known_region(cls, v: str) -> str:
-        region = v.upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"{v!r} is not a region phonenumbers knows")
-        return region
 
     @field_validator("public_base_url")
     @classmethod
