@@ -21,6 +21,8 @@ from civicloop_events.topics import Topics, ensure_topics
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_testing import topic_cleanup
+
 KAFKA = os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:39092")
 ADMIN_DSN = os.environ.get("CIVICLOOP_PG_DSN", "postgresql://postgres@127.0.0.1:55432/civicloop")
 
@@ -92,6 +94,7 @@ def fresh_database_dsn(pg_admin_dsn: str) -> Iterator[str]:
 
 async def make_topics(bootstrap: str, partitions: int = 3) -> Topics:
     topics = Topics(prefix=f"t{uuid.uuid4().hex[:10]}.", partitions=partitions)
+    topic_cleanup.remember(bootstrap, topics.prefix)
     try:
         await asyncio.wait_for(ensure_topics(bootstrap, topics, timeout_s=30), timeout=45)
     except Exception as exc:
@@ -99,6 +102,11 @@ async def make_topics(bootstrap: str, partitions: int = 3) -> Topics:
             f"Kafka is not reachable at {bootstrap} ({exc!r}); start it with `make up`", pytrace=False
         )
     return topics
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The session's topics go with it (see `topic_cleanup`)."""
+    topic_cleanup.delete_created()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
