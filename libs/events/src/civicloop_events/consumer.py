@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from opentelemetry import trace
 from prometheus_client import Counter, Gauge
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_events.applied import PositionKey, listener_for, notify_position
 from civicloop_events.envelope import Event
 from civicloop_events.kafka_connection import client_options
 from civicloop_events.producer import EventProducer
@@ -97,18 +97,20 @@ async def wait_until_applied(
     partition: int,
     offset: int,
     timeout_s: float,
-    poll_s: float = 0.02,
+    poll_s: float = 0.5,
 ) -> bool:
-    """Read-your-writes: wait (bounded) until `consumer` has applied `offset` of `partition`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    """Read-your-writes: wait (bounded) until `consumer` has applied `offset` of `partition`.
+
+    Woken by the runner's position notice (see `civicloop_events.applied`); `poll_s` is only the fallback interval
+    at which the stored position is read again, should a notice be missed.
+    """
+
+    async def next_offset() -> int:
         async with pool.connection() as conn:
-            positions = await read_positions(conn, schema, consumer, topic)
-        if positions.get(partition, 0) > offset:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(poll_s)
+            return (await read_positions(conn, schema, consumer, topic)).get(partition, 0)
+
+    key = PositionKey(_schema(schema), consumer, topic, partition)
+    return await listener_for(pool).wait(key, offset, next_offset, timeout_s=timeout_s, recheck_s=poll_s)
 
 
 class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
@@ -292,6 +294,7 @@ class ConsumerRunner:
             " do update set next_offset = excluded.next_offset, updated_at = now()",
             (self.name, topic, partition, nxt),
         )
+        await notify_position(conn, PositionKey(self.schema, self.name, topic, partition), nxt)
 
     async def _dead_letter(self, record: ConsumerRecord, *, reason: str, error: BaseException) -> None:
         log.error(

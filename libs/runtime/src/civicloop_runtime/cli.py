@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import typer
+from civicloop_events.applied import close_listener
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
@@ -101,4 +102,5 @@ async def command_pool(dsn: str, *, name: str) -> AsyncIterator[AsyncConnectionP
     try:
         yield pool
     finally:
+        await close_listener(pool)
         await pool.close()

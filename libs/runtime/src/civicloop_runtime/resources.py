@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
+from civicloop_events.applied import close_listener
 from civicloop_events.producer import EventProducer
 from psycopg_pool import AsyncConnectionPool
 
@@ -17,6 +18,7 @@ async def owned_pool(settings: ServiceSettings, opened: AsyncExitStack, *, name:
         settings.pg_dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size, name=name
     )
     opened.push_async_callback(pool.close)
+    opened.push_async_callback(close_listener, pool)  # the read-your-writes listener's connection, first
     return pool
 
 
