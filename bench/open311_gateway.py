@@ -191,6 +191,12 @@ async def run(*, rows: int, load: Load) -> list[str]:
                 f"{gateway.url}/open311/v2/requests.json?{urlencode(query)}",
                 load,
             )
+            page_lines, page = await measured(
+                meter,
+                "GET requests.json (100 per page, filtered)",
+                f"{gateway.url}/open311/v2/requests.json?{urlencode({**query, 'page_size': '100'})}",
+                load,
+            )
             post_lines, posts = await measured(
                 meter,
                 "POST requests.json (form, acks=all)",
@@ -202,7 +208,8 @@ async def run(*, rows: int, load: Load) -> list[str]:
             lines.append(
                 f"wrk: {load.threads} threads, {load.connections} connections, {load.seconds:g} s each, same run"
             )
-            lines += [*ceiling_lines, *read_lines, *post_lines, ratio(reads, ceiling), ratio(posts, ceiling)]
+            lines += [*ceiling_lines, *read_lines, *page_lines, *post_lines]
+            lines += [ratio(reads, ceiling), ratio(page, ceiling), ratio(posts, ceiling)]
             lines.append("plan of the GET's query (warm):")
             lines += [f"  {line}" for line in await asyncio.to_thread(query_plan, dsn, query)]
         finally:
