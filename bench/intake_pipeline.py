@@ -105,6 +105,14 @@ async def projection_lags(dsn: str, sent: dict[str, float], timeout: float = 120
             await asyncio.sleep(0.5)
 
 
+async def published_submissions(dsn: str) -> int:
+    """Submissions intake kept under their key and saw acknowledged: one per accepted POST when keys are unique."""
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        cur = await conn.execute("select count(*) from intake.submissions where state = 'published'")
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
 async def run(*, load: Load, rate: float, lag_seconds: float) -> list[str]:
     lines: list[str] = []
     with scratch_database() as dsn:
@@ -128,6 +136,7 @@ async def run(*, load: Load, rate: float, lag_seconds: float) -> list[str]:
             ceiling_lines, ceiling = await measured(
                 meter, "intake GET /healthz (no-op ceiling)", f"{intake.url}/healthz", load
             )
+            kept_before = await published_submissions(dsn)
             post_lines, post = await measured(
                 meter,
                 "intake POST /api/v1/requests (acks=all)",
@@ -135,7 +144,12 @@ async def run(*, load: Load, rate: float, lag_seconds: float) -> list[str]:
                 load,
                 post=("application/json", json.dumps(REPORT)),
             )
-            lines += [*ceiling_lines, *post_lines, ratio(post, ceiling)]
+            kept = await published_submissions(dsn) - kept_before
+            lines += [*ceiling_lines, *post_lines]
+            lines.append(
+                f"   intake kept and published {kept} new submissions for {post.accepted} accepted answers"
+            )
+            lines.append(ratio(post, ceiling))
 
             # Open loop at a fixed rate from Python: at tens of requests per second the client is far from its
             # limit, and it needs each request's send time beside the number intake answered with.
