@@ -1,28 +1,39 @@
 """CPU time of every process a load phase involves, read from /proc: the services the bench starts (with their
-children), the Kafka broker, and the PostgreSQL server (the backends of the bench's database apart from the rest).
+children), the Kafka broker, and the PostgreSQL server.
 
-A process's `utime + stime` (fields 14 and 15 of /proc/<pid>/stat) is its CPU so far; `cutime + cstime` adds the
-children it has reaped, so the postmaster accounts for backends that exited during a phase. A group's CPU over a
-phase is its sum after minus its sum before: a process that exited in between leaves its total to its parent's
-`cutime` and its earlier share is taken off again with the "before" sum.
+A process's `utime + stime` (fields 14 and 15 of /proc/<pid>/stat) is its CPU so far; a service also counts
+`cutime + cstime`, the children it has reaped. Over a phase, each process counts its CPU after minus before (a
+process started during the phase counts all of its CPU; one that ended during it is lost, which the services' pooled
+connections make rare). PostgreSQL is split three ways: the backends of the bench's database, the server's own
+processes (postmaster, WAL writer, checkpointer, autovacuum: work the bench's writes cause, shared with anyone
+else's), and backends of other databases, which are other users of a shared server and stay out of the total.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK")
 PROC = Path("/proc")
+KAFKA = "kafka broker"
+PG_BENCH = "postgres (bench database)"
+PG_SERVER = "postgres (server)"
+PG_OTHERS = "postgres (other databases)"
+NOT_IN_TOTAL = frozenset({PG_OTHERS})
+# A client backend's title: "postgres: <user> <database> <host>(<port>) <state>" (or [local] on a socket).
+CLIENT_BACKEND = re.compile(r"^postgres: \S+ (?P<database>\S+) (\S+\(\d+\)|\[local\])")
 
 
 @dataclass(frozen=True)
 class Stat:
     pid: int
     ppid: int
+    started: int  # field 22, clock ticks after boot: tells a reused pid apart
     own_s: float  # utime + stime
     reaped_s: float  # cutime + cstime: children waited for
     cmdline: str
@@ -37,7 +48,9 @@ def read_stat(pid: int) -> Stat | None:
     # The command name (field 2) is in parentheses and may hold spaces: split after its closing one.
     rest = raw[raw.rindex(")") + 2 :].split()
     utime, stime, cutime, cstime = (int(x) for x in rest[11:15])
-    return Stat(pid, int(rest[1]), (utime + stime) / TICK, (cutime + cstime) / TICK, cmdline.strip())
+    return Stat(
+        pid, int(rest[1]), int(rest[19]), (utime + stime) / TICK, (cutime + cstime) / TICK, cmdline.strip()
+    )
 
 
 def every_process() -> Iterator[Stat]:
@@ -54,41 +67,40 @@ class Watch:
     database: str | None = None
 
 
-@dataclass
-class Snapshot:
-    cpu_s: dict[str, float] = field(default_factory=dict)  # group -> CPU seconds so far
-
-
-def group_of(
-    stat: Stat, roots: Mapping[int, str], by_pid: Mapping[int, Stat], database: str | None
-) -> str | None:
-    """The group a process counts in, or None when it is no part of the bench."""
+def service_of(stat: Stat, roots: Mapping[int, str], by_pid: Mapping[int, Stat]) -> str | None:
     pid: int | None = stat.pid
-    while pid is not None and pid > 1:  # a service and its descendants
+    while pid is not None and pid > 1:
         if pid in roots:
             return roots[pid]
         parent = by_pid.get(pid)
         pid = parent.ppid if parent else None
-    if "kafka.Kafka" in stat.cmdline:
-        return "kafka broker"
-    if stat.cmdline.startswith("postgres:") or "/bin/postgres" in stat.cmdline.split(" ", 1)[0]:
-        # A backend's title is "postgres: <user> <database> <client> <state>".
-        if database is not None and f" {database} " in f" {stat.cmdline} ":
-            return "postgres (bench database)"
-        return "postgres (server, other databases)"
     return None
+
+
+def postgres_group(cmdline: str, database: str | None) -> str | None:
+    if not (cmdline.startswith("postgres:") or cmdline.split(" ", 1)[0].endswith("/bin/postgres")):
+        return None
+    if database is not None and f" {database} " in f" {cmdline} ":
+        return PG_BENCH
+    return PG_OTHERS if CLIENT_BACKEND.match(cmdline) else PG_SERVER
+
+
+Snapshot = dict[tuple[int, int], tuple[str, float]]  # (pid, start time) -> (group, CPU seconds so far)
 
 
 def snapshot(watch: Watch) -> Snapshot:
     stats = list(every_process())
     by_pid = {s.pid: s for s in stats}
     roots = {pid: name for name, pid in watch.services.items()}
-    cpu: dict[str, float] = defaultdict(float)
+    taken: Snapshot = {}
     for s in stats:
-        group = group_of(s, roots, by_pid, watch.database)
-        if group is not None:
-            cpu[group] += s.own_s + s.reaped_s
-    return Snapshot(dict(cpu))
+        if (service := service_of(s, roots, by_pid)) is not None:
+            taken[s.pid, s.started] = (service, s.own_s + s.reaped_s)
+        elif "kafka.Kafka" in s.cmdline:
+            taken[s.pid, s.started] = (KAFKA, s.own_s)
+        elif (group := postgres_group(s.cmdline, watch.database)) is not None:
+            taken[s.pid, s.started] = (group, s.own_s)
+    return taken
 
 
 def machine_busy_s() -> float:
@@ -105,20 +117,23 @@ class CpuUsage:
 
     @property
     def total_s(self) -> float:
-        return sum(self.per_group_s.values())
+        return sum(s for group, s in self.per_group_s.items() if group not in NOT_IN_TOTAL)
 
     def per_request_line(self, accepted: int, client_s: float | None = None) -> str:
-        """ms of CPU per accepted request: each process group, their total, and for context the load generator and
-        the whole machine (which includes whatever else runs on it)."""
+        """ms of CPU per accepted request: each process group, their total, and for context the load generator,
+        other users of the database server, and the whole machine (which counts whatever else runs on it)."""
 
         def ms(seconds: float) -> str:
             return f"{1000 * seconds / accepted:.2f}" if accepted else "n/a"
 
-        groups = "   ".join(f"{name} {ms(s)}" for name, s in sorted(self.per_group_s.items()))
+        counted = sorted((g, s) for g, s in self.per_group_s.items() if g not in NOT_IN_TOTAL)
+        context = [f"load generator {ms(client_s)}"] if client_s is not None else []
+        context += [f"{g} {ms(s)}" for g, s in sorted(self.per_group_s.items()) if g in NOT_IN_TOTAL]
+        context.append(f"whole machine {ms(self.machine_s)}")
         return (
-            f"   CPU ms per accepted request: {groups}   = total {ms(self.total_s)}"
-            + (f"   (load generator {ms(client_s)}; " if client_s is not None else "   (")
-            + f"whole machine {ms(self.machine_s)})"
+            "   CPU ms per accepted request: "
+            + "   ".join(f"{g} {ms(s)}" for g, s in counted)
+            + f"   = total {ms(self.total_s)}   ({'; '.join(context)})"
         )
 
 
@@ -127,7 +142,7 @@ class CpuMeter:
 
     def __init__(self, watch: Watch) -> None:
         self.watch = watch
-        self._before = Snapshot()
+        self._before: Snapshot = {}
         self._machine = 0.0
 
     def start(self) -> None:
@@ -135,8 +150,9 @@ class CpuMeter:
 
     def stop(self) -> CpuUsage:
         after, machine = snapshot(self.watch), machine_busy_s()
-        groups = set(after.cpu_s) | set(self._before.cpu_s)
-        return CpuUsage(
-            {g: after.cpu_s.get(g, 0.0) - self._before.cpu_s.get(g, 0.0) for g in groups},
-            machine - self._machine,
-        )
+        groups: dict[str, float] = defaultdict(float)
+        for key, (group, seconds) in after.items():
+            groups[group] += seconds - self._before.get(key, (group, 0.0))[1]
+        for group in (KAFKA, PG_BENCH, PG_SERVER, *self.watch.services):
+            groups.setdefault(group, 0.0)
+        return CpuUsage(dict(groups), machine - self._machine)

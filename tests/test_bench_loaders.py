@@ -24,7 +24,7 @@ from civicloop_runtime.settings import ServiceSettings
 
 from bench import geo as geo_bench
 from bench import open311_gateway as gateway_bench
-from bench.cpu import CpuMeter, Watch
+from bench.cpu import PG_BENCH, PG_OTHERS, PG_SERVER, CpuMeter, Watch, postgres_group
 from bench.wrk import Load, run_wrk
 
 pytestmark = pytest.mark.integration
@@ -140,3 +140,12 @@ def test_the_cpu_meter_counts_what_a_watched_process_spends() -> None:
         burner.wait()
     assert 0.28 <= usage.per_group_s["burner"] < 1
     assert usage.machine_s >= usage.per_group_s["burner"] * 0.9
+
+
+def test_postgres_processes_are_told_apart_by_their_titles() -> None:
+    db = "cl_bench_1a2b"
+    assert postgres_group(f"postgres: postgres {db} 127.0.0.1(5123) idle", db) == PG_BENCH
+    assert postgres_group("postgres: postgres cl_other 127.0.0.1(5124) idle", db) == PG_OTHERS
+    assert postgres_group("postgres: walwriter", db) == PG_SERVER
+    assert postgres_group("/usr/lib/postgresql/15/bin/postgres -D /data -p 55432", db) == PG_SERVER
+    assert postgres_group("python -m bench", db) is None
