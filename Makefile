@@ -81,5 +81,5 @@ lint: python-deps ## every static check: ruff's rules and format, the import con
 schemas: deps ## regenerate the checked-in JSON Schemas of the event contract
 	@$(UV) run --frozen civicloop-events schemas --write
 
-bench: bench-deps migrate ## benchmarks: figures and ratios against a ceiling measured in the same run
+bench: bench-deps migrate ## benchmarks driven by wrk: figures, ratios against a ceiling measured in the same run, CPU per request per process
 	@$(UV) run --frozen python -m bench

@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmarks: an isolated database and topics, service processes, load loops, percentiles."""
+"""Shared pieces of the benchmarks: an isolated database and topics, service processes, wrk phases measured with
+the CPU of every process involved, in-process load loops (geo's database-level phases), percentiles."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from civicloop_events.topics import Topics, ensure_topics
 from civicloop_testing import create_database, drop_database
+from civicloop_testing.processes import ServiceProcess
+
+from bench.cpu import CpuMeter
+from bench.wrk import Load, WrkResult, wrk
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_DSN = os.environ.get("CIVICLOOP_PG_DSN", "postgresql://postgres@127.0.0.1:55432/civicloop")
@@ -102,3 +108,22 @@ def service_env(dsn: str, topics: Topics, **settings: str) -> dict[str, str]:
         "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex),
         **settings,
     }
+
+
+def database_name(dsn: str) -> str:
+    return urlsplit(dsn).path.lstrip("/")
+
+
+def service_pids(*services: ServiceProcess) -> dict[str, int]:
+    """Service name -> pid of each started service, for the CPU meter."""
+    return {s.name: s.proc.pid for s in services if s.proc is not None}
+
+
+async def measured(
+    meter: CpuMeter, name: str, url: str, load: Load, *, post: tuple[str, str] | None = None
+) -> tuple[list[str], WrkResult]:
+    """One wrk phase with the CPU of every process involved read around it: its figures and its CPU line."""
+    meter.start()
+    result = await wrk(name, url, load, post=post)
+    usage = meter.stop()
+    return [result.line(), usage.per_request_line(result.accepted, result.client_cpu_s)], result

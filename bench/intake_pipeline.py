@@ -1,14 +1,18 @@
 """Intake and the agent projection, as `make run` runs them: real processes, the real broker, real PostGIS.
 
-1. Intake `POST /api/v1/requests` (answered only after the broker acknowledged, acks=all) in a closed loop, beside the
-   same app's no-op endpoint (`GET /healthz`) under the same client and concurrency: the ceiling.
-2. Submit-to-projection lag at a steady offered load: from the moment the client sends a POST to the moment the
+1. Intake `POST /api/v1/requests` (answered only after the broker acknowledged, acks=all) in a closed loop driven by
+   wrk, every request with an Idempotency-Key of its own, beside the same app's no-op endpoint (`GET /healthz`)
+   under the same load generator and connections: the ceiling. Around each phase, the CPU of every process involved
+   (intake, the projections, the broker, PostgreSQL) per accepted request.
+2. Submit-to-projection lag at a steady offered load, once the projection has folded the POST phase's backlog
+   (how long that took is printed too): from the moment the client sends a POST to the moment the
    agent projection committed the event (its inbox row's time), both on this machine's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 
@@ -19,7 +23,18 @@ from civicloop_events.topics import Topics
 from civicloop_testing.events import config_event, publish_events
 from civicloop_testing.processes import ServiceProcess
 
-from bench.harness import KAFKA, closed_loop, percentile, scratch_database, scratch_topics, service_env
+from bench.cpu import CpuMeter, Watch
+from bench.harness import (
+    KAFKA,
+    database_name,
+    measured,
+    percentile,
+    scratch_database,
+    scratch_topics,
+    service_env,
+    service_pids,
+)
+from bench.wrk import Load, ratio
 
 REPORT = {
     "service_code": "pothole",
@@ -91,7 +106,31 @@ async def projection_lags(dsn: str, sent: dict[str, float], timeout: float = 120
             await asyncio.sleep(0.5)
 
 
-async def run(*, concurrency: int, seconds: float, rate: float, lag_seconds: float) -> list[str]:
+async def published_submissions(dsn: str) -> int:
+    """Submissions intake kept under their key and saw acknowledged: one per accepted POST when keys are unique."""
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        cur = await conn.execute("select count(*) from intake.submissions where state = 'published'")
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+async def wait_projected(dsn: str, count: int, timeout: float = 600) -> float:
+    """Wait until the agent projection holds `count` submissions; seconds it took."""
+    started = time.monotonic()
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        while time.monotonic() - started < timeout:
+            cur = await conn.execute(
+                "select count(*) from projections.agent_request_history where type = any(%s)",
+                (REGISTRY.names_of(ServiceRequestSubmitted.event_type),),
+            )
+            row = await cur.fetchone()
+            if row and row[0] >= count:
+                return time.monotonic() - started
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"the agent projection did not reach {count} submissions in {timeout:.0f} s")
+
+
+async def run(*, load: Load, rate: float, lag_seconds: float) -> list[str]:
     lines: list[str] = []
     with scratch_database() as dsn:
         topics = await scratch_topics()
@@ -105,50 +144,49 @@ async def run(*, concurrency: int, seconds: float, rate: float, lag_seconds: flo
             intake.start()
             projections.start()
             await asyncio.gather(intake.wait_ready(), projections.wait_ready())
-            limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
-            async with httpx.AsyncClient(base_url=intake.url, limits=limits, timeout=30) as client:
+            async with httpx.AsyncClient(base_url=intake.url, timeout=30) as client:
                 await wait_accepting(client)
+            meter = CpuMeter(Watch(services=service_pids(intake, projections), database=database_name(dsn)))
+            lines.append(
+                f"wrk: {load.threads} threads, {load.connections} connections, {load.seconds:g} s each, same run"
+            )
+            ceiling_lines, ceiling = await measured(
+                meter, "intake GET /healthz (no-op ceiling)", f"{intake.url}/healthz", load
+            )
+            kept_before = await published_submissions(dsn)
+            post_lines, post = await measured(
+                meter,
+                "intake POST /api/v1/requests (acks=all)",
+                f"{intake.url}/api/v1/requests",
+                load,
+                post=("application/json", json.dumps(REPORT)),
+            )
+            kept = await published_submissions(dsn) - kept_before
+            lines += [*ceiling_lines, *post_lines]
+            lines.append(
+                f"   intake kept and published {kept} new submissions for {post.accepted} accepted answers"
+            )
+            lines.append(ratio(post, ceiling))
 
-                async def noop(_: int) -> bool:
-                    return (await client.get("/healthz")).status_code == 200
+            # The lag phase starts on an idle pipeline: the projection first folds the POST phase's backlog.
+            caught_up_s = await wait_projected(dsn, await published_submissions(dsn))
+            lines.append(
+                f"   the agent projection caught up with every submission {caught_up_s:.1f} s after the POST phase"
+            )
 
-                async def submit(i: int) -> bool:
-                    r = await client.post(
-                        "/api/v1/requests",
-                        json=REPORT,
-                        headers={"Idempotency-Key": f"bench-{i}-{uuid.uuid4()}"},
-                    )
-                    return r.status_code in (200, 201)
-
-                ceiling = await closed_loop(
-                    "intake GET /healthz (no-op ceiling)", noop, concurrency=concurrency, seconds=seconds
-                )
-                post = await closed_loop(
-                    "intake POST /api/v1/requests (acks=all)",
-                    submit,
-                    concurrency=concurrency,
-                    seconds=seconds,
-                )
-                ratio = (
-                    f"{'POST / ceiling':<44} throughput {post.throughput / ceiling.throughput:6.1%}"
-                    f"   p99 {post.p(99) / ceiling.p(99):5.1f}x the ceiling's"
-                )
-                lines.extend(
-                    [
-                        f"concurrency {concurrency}, {seconds:.0f} s each, same client, same process",
-                        ceiling.line(),
-                        post.line(),
-                        ratio,
-                    ]
-                )
-
+            # Open loop at a fixed rate from Python: at tens of requests per second the client is far from its
+            # limit, and it needs each request's send time beside the number intake answered with.
+            async with httpx.AsyncClient(base_url=intake.url, timeout=30) as client:
+                meter.start()
                 sent, errors = await steady_load(client, rate=rate, seconds=lag_seconds)
+                usage = meter.stop()
             lags = await projection_lags(dsn, sent)
             lines.append(
-                f"{'submit -> agent projection lag':<44} at {rate:.0f} req/s for {lag_seconds:.0f} s:"
+                f"{'submit -> agent projection lag':<44} at {rate:.0f} req/s for {lag_seconds:.0f} s (open loop):"
                 f"   p50 {percentile(lags, 50):7.2f} ms   p99 {percentile(lags, 99):7.2f} ms"
                 f"   ({len(lags)}/{len(sent)} projected, {errors} errors)"
             )
+            lines.append(usage.per_request_line(len(sent)))
         finally:
             intake.stop()
             projections.stop()

@@ -2,8 +2,9 @@
 
 The gateway's request view (`gateway.requests`) is bulk-loaded with COPY: folding a million events through Kafka
 would only measure the projection again (see intake_pipeline), and what is measured here is the read path and the
-write path of the Open311 endpoint over a table of that size. Ceiling: the same app's no-op `GET /healthz`, same
-client, same concurrency, same run.
+write path of the Open311 endpoint over a table of that size, each phase driven by wrk with the CPU of every process
+involved (the gateway, the broker, PostgreSQL) per accepted request. Ceiling: the same app's no-op `GET /healthz`,
+same load generator, same connections, same run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import psycopg
@@ -30,7 +32,17 @@ from civicloop_places import public_place
 from civicloop_testing.events import config_event, publish_events
 from civicloop_testing.processes import ServiceProcess
 
-from bench.harness import KAFKA, LoadResult, closed_loop, scratch_database, scratch_topics, service_env
+from bench.cpu import CpuMeter, Watch
+from bench.harness import (
+    KAFKA,
+    database_name,
+    measured,
+    scratch_database,
+    scratch_topics,
+    service_env,
+    service_pids,
+)
+from bench.wrk import Load, ratio
 
 CODES = [
     ("bulky-items", "Bulky Items", 0.44),
@@ -132,7 +144,7 @@ async def publish_configuration(topics: Topics, key_sha256: str, key_id: str) ->
     await publish_events(KAFKA, topics.jurisdiction_config, events)
 
 
-async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
+async def run(*, rows: int, load: Load) -> list[str]:
     lines: list[str] = []
     with scratch_database("cl_bench_o311") as dsn:
         topics = await scratch_topics()
@@ -146,72 +158,63 @@ async def run(*, rows: int, concurrency: int, seconds: float) -> list[str]:
         gateway.start()
         try:
             await gateway.wait_ready()
-            limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
-            async with httpx.AsyncClient(base_url=gateway.url, limits=limits, timeout=30) as client:
+            end = NOW - timedelta(days=30)
+            query = {
+                "jurisdiction_id": "demo",
+                "service_code": "bulky-items,graffiti",
+                "status": "closed",
+                "start_date": (end - timedelta(days=90)).isoformat(timespec="seconds"),
+                "end_date": end.isoformat(timespec="seconds"),
+            }
+            async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
                 await wait_for_catalogue(client)
-                end = NOW - timedelta(days=30)
-                query = {
-                    "jurisdiction_id": "demo",
-                    "service_code": "bulky-items,graffiti",
-                    "status": "closed",
-                    "start_date": (end - timedelta(days=90)).isoformat(timespec="seconds"),
-                    "end_date": end.isoformat(timespec="seconds"),
-                }
                 first = await client.get("/open311/v2/requests.json", params=query)
                 assert first.status_code == 200, first.text
                 returned = len(first.json())
-
-                async def noop(_: int) -> bool:
-                    return (await client.get("/healthz")).status_code == 200
-
-                async def read(_: int) -> bool:
-                    r = await client.get("/open311/v2/requests.json", params=query)
-                    return r.status_code == 200
-
-                async def submit(i: int) -> bool:
-                    form = {
-                        "api_key": key.key,
-                        "jurisdiction_id": "demo",
-                        "service_code": "graffiti",
-                        "lat": "34.0522",
-                        "long": "-118.2437",
-                        "description": f"Tag on the wall #{i} {uuid.uuid4()}",
-                    }
-                    r = await client.post("/open311/v2/requests.json", data=form)
-                    return r.status_code in (200, 201)
-
-                ceiling = await closed_loop(
-                    "gateway GET /healthz (no-op ceiling)", noop, concurrency=concurrency, seconds=seconds
-                )
-                reads = await closed_loop(
-                    f"GET requests.json ({returned} results, filtered)",
-                    read,
-                    concurrency=concurrency,
-                    seconds=seconds,
-                )
-                posts = await closed_loop(
-                    "POST requests.json (acks=all)", submit, concurrency=concurrency, seconds=seconds
-                )
-            lines.append(f"concurrency {concurrency}, {seconds:.0f} s each, same client, same process")
-            lines += [
-                ceiling.line(),
-                reads.line(),
-                posts.line(),
-                ratio(reads, ceiling),
-                ratio(posts, ceiling),
-            ]
+            form = urlencode(
+                {
+                    "api_key": key.key,
+                    "jurisdiction_id": "demo",
+                    "service_code": "graffiti",
+                    "lat": "34.0522",
+                    "long": "-118.2437",
+                    "description": "Tag on the wall",
+                }
+            )
+            meter = CpuMeter(Watch(services=service_pids(gateway), database=database_name(dsn)))
+            ceiling_lines, ceiling = await measured(
+                meter, "gateway GET /healthz (no-op ceiling)", f"{gateway.url}/healthz", load
+            )
+            read_lines, reads = await measured(
+                meter,
+                f"GET requests.json ({returned} results, filtered)",
+                f"{gateway.url}/open311/v2/requests.json?{urlencode(query)}",
+                load,
+            )
+            page_lines, page = await measured(
+                meter,
+                "GET requests.json (100 per page, filtered)",
+                f"{gateway.url}/open311/v2/requests.json?{urlencode({**query, 'page_size': '100'})}",
+                load,
+            )
+            post_lines, posts = await measured(
+                meter,
+                "POST requests.json (form, acks=all)",
+                f"{gateway.url}/open311/v2/requests.json",
+                load,
+                # A description of its own per request, as the Open311 comparison posts.
+                post=("application/x-www-form-urlencoded", form + "+{unique}"),
+            )
+            lines.append(
+                f"wrk: {load.threads} threads, {load.connections} connections, {load.seconds:g} s each, same run"
+            )
+            lines += [*ceiling_lines, *read_lines, *page_lines, *post_lines]
+            lines += [ratio(reads, ceiling), ratio(page, ceiling), ratio(posts, ceiling)]
             lines.append("plan of the GET's query (warm):")
             lines += [f"  {line}" for line in await asyncio.to_thread(query_plan, dsn, query)]
         finally:
             gateway.stop()
     return lines
-
-
-def ratio(result: LoadResult, ceiling: LoadResult) -> str:
-    return (
-        f"{result.name + ' / ceiling':<44} throughput {result.throughput / ceiling.throughput:6.1%}"
-        f"   p99 {result.p(99) / ceiling.p(99):5.1f}x the ceiling's"
-    )
 
 
 async def wait_for_catalogue(client: httpx.AsyncClient, timeout: float = 60) -> None:
