@@ -6,6 +6,10 @@ double-applies an event. The inbox (consumer, event_id) also absorbs an event pu
 after a crash). A failing handler is retried with back-off, then the record goes to the dead-letter topic; an
 unreachable database is waited out instead, since dead-lettering every event during an outage would lose the log's
 order.
+
+Records are applied in batches: each partition's slice of a poll (at most `batch_max_records`, and cut where a
+transaction has run `batch_max_ms`) is one transaction with one inbox statement and one position. Each handler runs
+in a savepoint, so a failing event is retried and dead-lettered alone while the rest of its batch commits.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -111,6 +118,14 @@ async def wait_until_applied(
         await asyncio.sleep(poll_s)
 
 
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """A record of a batch and its event (or why it could not be decoded)."""
+
+    record: ConsumerRecord
+    event: Event[Any] | Exception
+
+
 class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
     def __init__(self, runner: ConsumerRunner) -> None:
         self.runner = runner
@@ -141,6 +156,8 @@ class ConsumerRunner:
         backoff_initial_s: float = 0.1,
         backoff_max_s: float = 5.0,
         session_timeout_ms: int = 10_000,
+        batch_max_records: int = 64,
+        batch_max_ms: float = 100.0,
     ) -> None:
         self.name = name
         self.topic = topic
@@ -153,6 +170,8 @@ class ConsumerRunner:
         self.max_attempts = max_attempts
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        self.batch_max_records = batch_max_records
+        self.batch_max_ms = batch_max_ms
         self._consumer = AIOKafkaConsumer(
             **client_options(bootstrap_servers),
             group_id=name,
@@ -162,8 +181,11 @@ class ConsumerRunner:
             isolation_level="read_committed",
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=max(1000, session_timeout_ms // 5),
-            max_poll_records=500,
+            max_poll_records=batch_max_records,
         )
+        self._dead_lettered: set[tuple[int, int]] = (
+            set()
+        )  # (partition, offset) forwarded, batch not committed
         self._stopping = asyncio.Event()
         self._started = False
 
@@ -187,16 +209,15 @@ class ConsumerRunner:
         return self._started and bool(self._consumer.assignment())
 
     async def run(self) -> None:
-        """Poll and apply until `stop()`; one record at a time per partition keeps each request's order."""
+        """Poll and apply until `stop()`: each partition's slice of a poll in order, a batch per transaction."""
         while not self._stopping.is_set():
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=self.batch_max_records)
             for tp, records in batches.items():
-                for record in records:
-                    if self._stopping.is_set():
-                        return
-                    await self._apply_record(record)
-                if records:
-                    await self._commit_kafka_offset(tp, records[-1].offset + 1)
+                if self._stopping.is_set():
+                    return
+                nxt = await self._apply_slice(records)
+                if nxt is not None:
+                    await self._commit_kafka_offset(tp, nxt)
 
     # -- internals -------------------------------------------------------------------------------------------------
     async def _seek_to_stored(self, assigned: Any) -> None:
@@ -216,31 +237,130 @@ class ConsumerRunner:
         except Exception as exc:
             log.info("kafka offset commit skipped", extra={"consumer": self.name, "error": repr(exc)})
 
-    async def _apply_record(self, record: ConsumerRecord) -> None:
+    def _decode(self, record: ConsumerRecord) -> Event[Any] | Exception:
         try:
-            event = decode_event(record.value, self.registry)
+            return decode_event(record.value, self.registry)
         except (UnknownEventType, ValueError) as exc:
-            # A record this reader cannot understand will not improve with retries.
-            await self._dead_letter(record, reason="undecodable", error=exc)
-            return
+            return exc  # a record this reader cannot understand will not improve with retries
+
+    async def _apply_slice(self, records: list[ConsumerRecord]) -> int | None:
+        """Applies one partition's records in log order, in as few transactions as the bounds allow.
+
+        Returns the next offset to apply (None when stopped before the first batch committed)."""
+        pending = [_Item(record, self._decode(record)) for record in records]
+        nxt: int | None = None
+        delay = self.backoff_initial_s
+        while pending and not self._stopping.is_set():
+            try:
+                done = await self._apply_batch(pending)
+            except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout) as exc:
+                # Infrastructure, not the events: the whole batch rolled back; wait it out and apply it again,
+                # without counting towards anyone's dead-letter limit.
+                log.warning(
+                    "database unavailable, retrying", extra={"consumer": self.name, "error": repr(exc)}
+                )
+                if self._stopping.is_set():
+                    raise asyncio.CancelledError from exc
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.backoff_max_s)
+                continue
+            delay = self.backoff_initial_s
+            nxt = pending[done - 1].record.offset + 1
+            pending = pending[done:]
+        return nxt
+
+    async def _apply_batch(self, batch: list[_Item]) -> int:
+        """One transaction: the batch's inbox rows, each new event's handler in a savepoint, the position once.
+
+        Returns how many records it went past: all of them, unless the time bound or a stop cut the batch short.
+        """
+        deadline = time.monotonic() + self.batch_max_ms / 1000
+        applied: list[str] = []
+        duplicates = 0
+        async with self.pool.connection() as conn, conn.transaction():
+            fresh = await self._claim_inbox(conn, batch)
+            forgotten: set[UUID] = set()  # dead-lettered in this batch: their inbox rows are gone again
+            done = 0
+            for item in batch:
+                if done and (time.monotonic() >= deadline or self._stopping.is_set()):
+                    break
+                done += 1
+                event = item.event
+                if isinstance(event, Exception):
+                    await self._dead_letter(item.record, reason="undecodable", error=event)
+                    continue
+                if event.event_id in fresh:
+                    fresh.discard(event.event_id)
+                elif event.event_id in forgotten:
+                    # A later copy of an event dead-lettered above is tried anew, as it would be on its own.
+                    forgotten.discard(event.event_id)
+                    await self._claim_inbox(conn, [item])
+                else:
+                    duplicates += 1
+                    continue
+                if await self._handle(conn, item.record, event):
+                    applied.append(event.type)
+                else:
+                    forgotten.add(event.event_id)
+                    await self._forget_inbox(conn, [event.event_id])
+            if fresh:  # cut short: the rows of the events this transaction did not reach
+                await self._forget_inbox(conn, list(fresh))
+            last = batch[done - 1].record
+            await self._store_position(conn, last.topic, last.partition, last.offset + 1)
+        self._dead_lettered.clear()  # committed: those records are behind the position now
+        POSITION.labels(self.name, str(last.partition)).set(last.offset + 1)
+        for type_ in applied:
+            APPLIED.labels(self.name, type_).inc()
+        if duplicates:
+            DUPLICATES.labels(self.name).inc(duplicates)
+        return done
+
+    async def _claim_inbox(self, conn: psycopg.AsyncConnection[Any], items: list[_Item]) -> set[UUID]:
+        """Inserts the inbox rows of `items` in one statement; the event ids that were not there yet."""
+        first: dict[UUID, int] = {}  # event id -> offset of its first copy in the batch
+        for item in items:
+            if not isinstance(item.event, Exception):
+                first.setdefault(item.event.event_id, item.record.offset)
+        if not first:
+            return set()
+        record = items[0].record
+        cur = await conn.execute(
+            f"insert into {self.schema}.inbox (consumer, event_id, topic, partition, kafka_offset)"
+            " select %s, t.event_id, %s, %s, t.kafka_offset"
+            " from unnest(%s::uuid[], %s::bigint[]) as t(event_id, kafka_offset)"
+            " on conflict do nothing returning event_id",
+            (self.name, record.topic, record.partition, list(first), list(first.values())),
+        )
+        return {row[0] for row in await cur.fetchall()}
+
+    async def _forget_inbox(self, conn: psycopg.AsyncConnection[Any], event_ids: list[UUID]) -> None:
+        await conn.execute(
+            f"delete from {self.schema}.inbox where consumer = %s and event_id = any(%s::uuid[])",
+            (self.name, event_ids),
+        )
+
+    async def _handle(
+        self, conn: psycopg.AsyncConnection[Any], record: ConsumerRecord, event: Event[Any]
+    ) -> bool:
+        """Runs the handler in a savepoint, retried with back-off; False once it has been dead-lettered."""
+        if (record.partition, record.offset) in self._dead_lettered:
+            return False  # forwarded before this batch rolled back and came again
         attempt = 0
         delay = self.backoff_initial_s
         while True:
             attempt += 1
             try:
-                await self._apply_once(record, event)
-                return
-            except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout) as exc:
-                # Infrastructure, not the event: wait it out without counting towards the dead-letter limit.
-                log.warning(
-                    "database unavailable, retrying", extra={"consumer": self.name, "error": repr(exc)}
-                )
-                attempt -= 1
+                with self._span(record, event):
+                    async with conn.transaction():  # a savepoint: a failure undoes this event alone
+                        await self.handler(conn, event)
+                return True
+            except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout):
+                raise  # the database, not the event: the whole batch waits it out
             except Exception as exc:
                 RETRIES.labels(self.name).inc()
                 if attempt >= self.max_attempts:
                     await self._dead_letter(record, reason="handler_failed", error=exc)
-                    return
+                    return False
                 log.warning(
                     "handler failed, retrying",
                     extra={
@@ -255,8 +375,8 @@ class ConsumerRunner:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.backoff_max_s)
 
-    async def _apply_once(self, record: ConsumerRecord, event: Event[Any]) -> None:
-        with _tracer.start_as_current_span(
+    def _span(self, record: ConsumerRecord, event: Event[Any]) -> AbstractContextManager[trace.Span]:
+        return _tracer.start_as_current_span(
             f"apply {event.type}",
             context=extract_context(record.headers),
             kind=trace.SpanKind.CONSUMER,
@@ -268,20 +388,7 @@ class ConsumerRunner:
                 "civicloop.event_id": str(event.event_id),
                 "civicloop.request_id": event.request_id or "",
             },
-        ):
-            async with self.pool.connection() as conn, conn.transaction():
-                cur = await conn.execute(
-                    f"insert into {self.schema}.inbox (consumer, event_id, topic, partition, kafka_offset)"
-                    " values (%s, %s, %s, %s, %s) on conflict do nothing",
-                    (self.name, event.event_id, record.topic, record.partition, record.offset),
-                )
-                if cur.rowcount == 1:
-                    await self.handler(conn, event)
-                    APPLIED.labels(self.name, event.type).inc()
-                else:
-                    DUPLICATES.labels(self.name).inc()
-                await self._store_position(conn, record.topic, record.partition, record.offset + 1)
-        POSITION.labels(self.name, str(record.partition)).set(record.offset + 1)
+        )
 
     async def _store_position(
         self, conn: psycopg.AsyncConnection[Any], topic: str, partition: int, nxt: int
@@ -294,6 +401,10 @@ class ConsumerRunner:
         )
 
     async def _dead_letter(self, record: ConsumerRecord, *, reason: str, error: BaseException) -> None:
+        """Forwards `record` to the dead-letter topic; the batch then passes it with no inbox row, so a redrive
+        after a fix can still apply it. A batch that rolled back and comes again does not forward it twice."""
+        if (record.partition, record.offset) in self._dead_lettered:
+            return
         log.error(
             "dead-lettering record",
             extra={
@@ -313,8 +424,7 @@ class ConsumerRunner:
             ("dlq.partition", str(record.partition).encode()),
             ("dlq.offset", str(record.offset).encode()),
         ]
+        # Awaited before the batch commits its position: the position never passes a record the DLQ lacks.
         await self.producer.publish_raw(self.dead_letter_topic, record.value, key=record.key, headers=headers)
-        # Move past it only once the DLQ has it; no inbox row, so a redrive after a fix can still apply it.
-        async with self.pool.connection() as conn, conn.transaction():
-            await self._store_position(conn, record.topic, record.partition, record.offset + 1)
+        self._dead_lettered.add((record.partition, record.offset))
         DEAD_LETTERED.labels(self.name, reason).inc()
