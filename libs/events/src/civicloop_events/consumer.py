@@ -181,7 +181,7 @@ class ConsumerRunner:
             isolation_level="read_committed",
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=max(1000, session_timeout_ms // 5),
-            max_poll_records=batch_max_records,
+            max_poll_records=500,
         )
         self._dead_lettered: set[tuple[int, int]] = (
             set()
@@ -211,7 +211,7 @@ class ConsumerRunner:
     async def run(self) -> None:
         """Poll and apply until `stop()`: each partition's slice of a poll in order, a batch per transaction."""
         while not self._stopping.is_set():
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=self.batch_max_records)
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
             for tp, records in batches.items():
                 if self._stopping.is_set():
                     return
@@ -252,7 +252,7 @@ class ConsumerRunner:
         delay = self.backoff_initial_s
         while pending and not self._stopping.is_set():
             try:
-                done = await self._apply_batch(pending)
+                done = await self._apply_batch(pending[: self.batch_max_records])
             except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout) as exc:
                 # Infrastructure, not the events: the whole batch rolled back; wait it out and apply it again,
                 # without counting towards anyone's dead-letter limit.
