@@ -8,8 +8,9 @@ unreachable database is waited out instead, since dead-lettering every event dur
 order.
 
 Records are applied in batches: each partition's slice of a poll (at most `batch_max_records`, and cut where a
-transaction has run `batch_max_ms`) is one transaction with one inbox statement and one position. Each handler runs
-in a savepoint, so a failing event is retried and dead-lettered alone while the rest of its batch commits.
+transaction has run `batch_max_ms`) is one transaction with one inbox statement and one position. The handlers run
+one after the other in it; when one fails, the batch rolls back and runs again with each handler in a savepoint, so
+the failing event is retried and dead-lettered alone while the rest of its batch commits.
 """
 
 from __future__ import annotations
@@ -126,6 +127,22 @@ class _Item:
     event: Event[Any] | Exception
 
 
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """A handler's failures on one record so far, carried into the batch that retries it."""
+
+    attempts: int
+    error: Exception
+
+
+class _HandlerFailed(Exception):
+    """A handler failed in a batch run without savepoints: the batch rolls back and runs again with them."""
+
+    def __init__(self, record: ConsumerRecord, event: Event[Any], error: Exception) -> None:
+        super().__init__(repr(error))
+        self.record, self.event, self.error = record, event, error
+
+
 class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
     def __init__(self, runner: ConsumerRunner) -> None:
         self.runner = runner
@@ -156,7 +173,7 @@ class ConsumerRunner:
         backoff_initial_s: float = 0.1,
         backoff_max_s: float = 5.0,
         session_timeout_ms: int = 10_000,
-        batch_max_records: int = 64,
+        batch_max_records: int = 500,
         batch_max_ms: float = 100.0,
     ) -> None:
         self.name = name
@@ -248,11 +265,19 @@ class ConsumerRunner:
 
         Returns the next offset to apply (None when stopped before the first batch committed)."""
         pending = [_Item(record, self._decode(record)) for record in records]
+        failed: dict[int, _Failed] = {}  # offset -> a handler's failures not yet resolved
         nxt: int | None = None
         delay = self.backoff_initial_s
         while pending and not self._stopping.is_set():
             try:
-                done = await self._apply_batch(pending[: self.batch_max_records])
+                done = await self._apply_batch(pending[: self.batch_max_records], failed)
+            except _HandlerFailed as exc:
+                # Rolled back whole: run the batch again with a savepoint per event, this first attempt counted.
+                RETRIES.labels(self.name).inc()
+                failed[exc.record.offset] = _Failed(1, exc.error)
+                if self.max_attempts > 1:
+                    self._log_retry(exc.event, 1, exc.error)
+                continue
             except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout) as exc:
                 # Infrastructure, not the events: the whole batch rolled back; wait it out and apply it again,
                 # without counting towards anyone's dead-letter limit.
@@ -267,13 +292,17 @@ class ConsumerRunner:
             delay = self.backoff_initial_s
             nxt = pending[done - 1].record.offset + 1
             pending = pending[done:]
+            failed = {offset: f for offset, f in failed.items() if offset >= nxt}
         return nxt
 
-    async def _apply_batch(self, batch: list[_Item]) -> int:
-        """One transaction: the batch's inbox rows, each new event's handler in a savepoint, the position once.
+    async def _apply_batch(self, batch: list[_Item], failed: dict[int, _Failed]) -> int:
+        """One transaction: the batch's inbox rows, each new event's handler, the position once.
 
+        The handlers run without savepoints until one fails (`_HandlerFailed` rolls the batch back); while `failed`
+        holds a failure, the batch runs with a savepoint per event, so that one is retried and dead-lettered alone.
         Returns how many records it went past: all of them, unless the time bound or a stop cut the batch short.
         """
+        careful = bool(failed)
         deadline = time.monotonic() + self.batch_max_ms / 1000
         applied: list[str] = []
         duplicates = 0
@@ -298,7 +327,10 @@ class ConsumerRunner:
                 else:
                     duplicates += 1
                     continue
-                if await self._handle(conn, item.record, event):
+                if not careful:
+                    await self._handle_unguarded(conn, item.record, event)
+                    applied.append(event.type)
+                elif await self._handle(conn, item.record, event, failed.get(item.record.offset)):
                     applied.append(event.type)
                 else:
                     forgotten.add(event.event_id)
@@ -339,15 +371,34 @@ class ConsumerRunner:
             (self.name, event_ids),
         )
 
-    async def _handle(
+    async def _handle_unguarded(
         self, conn: psycopg.AsyncConnection[Any], record: ConsumerRecord, event: Event[Any]
+    ) -> None:
+        """The usual case: no round trip beyond the handler's own; a failure rolls the whole batch back."""
+        try:
+            with self._span(record, event):
+                await self.handler(conn, event)
+        except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout):
+            raise  # the database, not the event: the whole batch waits it out
+        except Exception as exc:
+            raise _HandlerFailed(record, event, exc) from exc
+
+    async def _handle(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        record: ConsumerRecord,
+        event: Event[Any],
+        failed: _Failed | None,
     ) -> bool:
         """Runs the handler in a savepoint, retried with back-off; False once it has been dead-lettered."""
         if (record.partition, record.offset) in self._dead_lettered:
             return False  # forwarded before this batch rolled back and came again
-        attempt = 0
-        delay = self.backoff_initial_s
-        while True:
+        attempt, error = (failed.attempts, failed.error) if failed else (0, None)
+        while attempt < self.max_attempts:
+            if attempt:
+                if self._stopping.is_set():
+                    raise asyncio.CancelledError
+                await asyncio.sleep(min(self.backoff_initial_s * 2 ** (attempt - 1), self.backoff_max_s))
             attempt += 1
             try:
                 with self._span(record, event):
@@ -358,22 +409,23 @@ class ConsumerRunner:
                 raise  # the database, not the event: the whole batch waits it out
             except Exception as exc:
                 RETRIES.labels(self.name).inc()
-                if attempt >= self.max_attempts:
-                    await self._dead_letter(record, reason="handler_failed", error=exc)
-                    return False
-                log.warning(
-                    "handler failed, retrying",
-                    extra={
-                        "consumer": self.name,
-                        "event_id": str(event.event_id),
-                        "attempt": attempt,
-                        "error": repr(exc),
-                    },
-                )
-            if self._stopping.is_set():
-                raise asyncio.CancelledError
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.backoff_max_s)
+                error = exc
+                if attempt < self.max_attempts:
+                    self._log_retry(event, attempt, exc)
+        reason = error or ValueError(f"max_attempts is {self.max_attempts}: no attempt allowed")
+        await self._dead_letter(record, reason="handler_failed", error=reason)
+        return False
+
+    def _log_retry(self, event: Event[Any], attempt: int, error: Exception) -> None:
+        log.warning(
+            "handler failed, retrying",
+            extra={
+                "consumer": self.name,
+                "event_id": str(event.event_id),
+                "attempt": attempt,
+                "error": repr(error),
+            },
+        )
 
     def _span(self, record: ConsumerRecord, event: Event[Any]) -> AbstractContextManager[trace.Span]:
         return _tracer.start_as_current_span(

@@ -203,8 +203,18 @@ async def test_a_record_that_fails_for_good_is_dead_lettered_while_the_rest_of_i
     published = [await producer.publish(e) for e in (before, bad, after, bad)]
     assert len({p.partition for p in published}) == 1
 
+    poison_attempts = []
+
+    async def counting(conn, event):
+        if event.event_id == bad.event_id:
+            poison_attempts.append(event.event_id)
+        await record_applied(conn, event)
+
     r = runner("t.batchpoison.v1", kafka_bootstrap, fresh_topics, db, producer, max_attempts=2)
+    r.handler = counting
     await run_until(r, db, published)
+
+    assert len(poison_attempts) == 2 * 2  # each copy tried max_attempts times, no more
 
     notes = [n for _, n in await applied_rows(db)]
     assert notes.count("before the failing one") == 1 and notes.count("after the failing one") == 1
