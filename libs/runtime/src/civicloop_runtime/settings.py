@@ -74,10 +74,7 @@ class ServiceSettings(ProcessSettings):
     consumer_backoff_max_s: float = Field(default=5.0, gt=0)
     consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
     consumer_batch_max_records: int = Field(
-        default=64,
-        ge=1,
-        description="records of one partition applied per transaction (each handler in a savepoint; PostgreSQL"
-        " caches 64 subtransactions per transaction before every snapshot must look them up)",
+        default=500, ge=1, description="records of one partition applied in one transaction"
     )
     consumer_batch_max_ms: float = Field(
         default=100.0, gt=0, description="a batch's transaction commits once it has run this long"
