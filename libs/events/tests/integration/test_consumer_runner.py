@@ -296,3 +296,32 @@ async def test_a_consumer_stopped_in_the_middle_of_a_batch_leaves_nothing_and_a_
     await run_until(runner(name, kafka_bootstrap, fresh_topics, db, producer), db, published)
     rows = sorted((n, i) for i, n in await applied_rows(db) if n.startswith(how))
     assert rows == sorted((e.payload.text, e.event_id) for e in events)  # each exactly once
+
+
+@pytest.mark.parametrize(
+    ("bounds", "expected_sizes"),
+    [({"batch_max_records": 3}, [3, 3, 1]), ({"batch_max_ms": 0.001}, [1] * 7)],
+    ids=["records", "time"],
+)
+async def test_a_batch_is_cut_at_its_bounds(
+    bounds, expected_sizes, kafka_bootstrap, fresh_topics, db, producer
+):
+    key = f"AAAA-001{len(expected_sizes)}"
+    events = [comment(key, f"bounded {key} {i}") for i in range(7)]
+    published = [await producer.publish(e) for e in events]
+    transactions: list[int] = []
+
+    async def noting_the_transaction(conn, event):
+        await record_applied(conn, event)
+        cur = await conn.execute("select txid_current()")
+        transactions.append((await cur.fetchone())[0])
+
+    r = runner(f"t.bounded.{len(expected_sizes)}.v1", kafka_bootstrap, fresh_topics, db, producer, **bounds)
+    r.handler = noting_the_transaction
+    await run_until(r, db, published)
+
+    sizes = [transactions.count(t) for t in dict.fromkeys(transactions)]
+    assert sizes == expected_sizes
+    assert sorted(n for _, n in await applied_rows(db) if n.startswith(f"bounded {key}")) == sorted(
+        e.payload.text for e in events
+    )
