@@ -6,6 +6,11 @@ double-applies an event. The inbox (consumer, event_id) also absorbs an event pu
 after a crash). A failing handler is retried with back-off, then the record goes to the dead-letter topic; an
 unreachable database is waited out instead, since dead-lettering every event during an outage would lose the log's
 order.
+
+Records are applied in batches: each partition's slice of a poll (at most `batch_max_records`, and cut where a
+transaction has run `batch_max_ms`) is one transaction with one inbox statement and one position. The handlers run
+one after the other in it; when one fails, the batch rolls back and runs again with each handler in a savepoint, so
+the failing event is retried and dead-lettered alone while the rest of its batch commits.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -113,6 +121,30 @@ async def wait_until_applied(
     return await listener_for(pool).wait(key, offset, next_offset, timeout_s=timeout_s, recheck_s=poll_s)
 
 
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """A record of a batch and its event (or why it could not be decoded)."""
+
+    record: ConsumerRecord
+    event: Event[Any] | Exception
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """A handler's failures on one record so far, carried into the batch that retries it."""
+
+    attempts: int
+    error: Exception
+
+
+class _HandlerFailed(Exception):
+    """A handler failed in a batch run without savepoints: the batch rolls back and runs again with them."""
+
+    def __init__(self, record: ConsumerRecord, event: Event[Any], error: Exception) -> None:
+        super().__init__(repr(error))
+        self.record, self.event, self.error = record, event, error
+
+
 class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
     def __init__(self, runner: ConsumerRunner) -> None:
         self.runner = runner
@@ -143,6 +175,8 @@ class ConsumerRunner:
         backoff_initial_s: float = 0.1,
         backoff_max_s: float = 5.0,
         session_timeout_ms: int = 10_000,
+        batch_max_records: int = 500,
+        batch_max_ms: float = 100.0,
     ) -> None:
         self.name = name
         self.topic = topic
@@ -155,6 +189,8 @@ class ConsumerRunner:
         self.max_attempts = max_attempts
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        self.batch_max_records = batch_max_records
+        self.batch_max_ms = batch_max_ms
         self._consumer = AIOKafkaConsumer(
             **client_options(bootstrap_servers),
             group_id=name,
@@ -166,6 +202,9 @@ class ConsumerRunner:
             heartbeat_interval_ms=max(1000, session_timeout_ms // 5),
             max_poll_records=500,
         )
+        self._dead_lettered: set[tuple[int, int]] = (
+            set()
+        )  # (partition, offset) forwarded, batch not committed
         self._stopping = asyncio.Event()
         self._started = False
 
@@ -189,16 +228,15 @@ class ConsumerRunner:
         return self._started and bool(self._consumer.assignment())
 
     async def run(self) -> None:
-        """Poll and apply until `stop()`; one record at a time per partition keeps each request's order."""
+        """Poll and apply until `stop()`: each partition's slice of a poll in order, a batch per transaction."""
         while not self._stopping.is_set():
             batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
             for tp, records in batches.items():
-                for record in records:
-                    if self._stopping.is_set():
-                        return
-                    await self._apply_record(record)
-                if records:
-                    await self._commit_kafka_offset(tp, records[-1].offset + 1)
+                if self._stopping.is_set():
+                    return
+                nxt = await self._apply_slice(records)
+                if nxt is not None:
+                    await self._commit_kafka_offset(tp, nxt)
 
     # -- internals -------------------------------------------------------------------------------------------------
     async def _seek_to_stored(self, assigned: Any) -> None:
@@ -218,47 +256,181 @@ class ConsumerRunner:
         except Exception as exc:
             log.info("kafka offset commit skipped", extra={"consumer": self.name, "error": repr(exc)})
 
-    async def _apply_record(self, record: ConsumerRecord) -> None:
+    def _decode(self, record: ConsumerRecord) -> Event[Any] | Exception:
         try:
-            event = decode_event(record.value, self.registry)
+            return decode_event(record.value, self.registry)
         except (UnknownEventType, ValueError) as exc:
-            # A record this reader cannot understand will not improve with retries.
-            await self._dead_letter(record, reason="undecodable", error=exc)
-            return
-        attempt = 0
+            return exc  # a record this reader cannot understand will not improve with retries
+
+    async def _apply_slice(self, records: list[ConsumerRecord]) -> int | None:
+        """Applies one partition's records in log order, in as few transactions as the bounds allow.
+
+        Returns the next offset to apply (None when stopped before the first batch committed)."""
+        pending = [_Item(record, self._decode(record)) for record in records]
+        failed: dict[int, _Failed] = {}  # offset -> a handler's failures not yet resolved
+        nxt: int | None = None
         delay = self.backoff_initial_s
-        while True:
-            attempt += 1
+        while pending and not self._stopping.is_set():
             try:
-                await self._apply_once(record, event)
-                return
+                done = await self._apply_batch(pending[: self.batch_max_records], failed)
+            except _HandlerFailed as exc:
+                # Rolled back whole: run the batch again with a savepoint per event, this first attempt counted.
+                RETRIES.labels(self.name).inc()
+                failed[exc.record.offset] = _Failed(1, exc.error)
+                if self.max_attempts > 1:
+                    self._log_retry(exc.event, 1, exc.error)
+                continue
             except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout) as exc:
-                # Infrastructure, not the event: wait it out without counting towards the dead-letter limit.
+                # Infrastructure, not the events: the whole batch rolled back; wait it out and apply it again,
+                # without counting towards anyone's dead-letter limit.
                 log.warning(
                     "database unavailable, retrying", extra={"consumer": self.name, "error": repr(exc)}
                 )
-                attempt -= 1
+                if self._stopping.is_set():
+                    raise asyncio.CancelledError from exc
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.backoff_max_s)
+                continue
+            delay = self.backoff_initial_s
+            nxt = pending[done - 1].record.offset + 1
+            pending = pending[done:]
+            failed = {offset: f for offset, f in failed.items() if offset >= nxt}
+        return nxt
+
+    async def _apply_batch(self, batch: list[_Item], failed: dict[int, _Failed]) -> int:
+        """One transaction: the batch's inbox rows, each new event's handler, the position once.
+
+        The handlers run without savepoints until one fails (`_HandlerFailed` rolls the batch back); while `failed`
+        holds a failure, the batch runs with a savepoint per event, so that one is retried and dead-lettered alone.
+        Returns how many records it went past: all of them, unless the time bound or a stop cut the batch short.
+        """
+        careful = bool(failed)
+        deadline = time.monotonic() + self.batch_max_ms / 1000
+        applied: list[str] = []
+        duplicates = 0
+        async with self.pool.connection() as conn, conn.transaction():
+            fresh = await self._claim_inbox(conn, batch)
+            forgotten: set[UUID] = set()  # dead-lettered in this batch: their inbox rows are gone again
+            done = 0
+            for item in batch:
+                if done and (time.monotonic() >= deadline or self._stopping.is_set()):
+                    break
+                done += 1
+                event = item.event
+                if isinstance(event, Exception):
+                    await self._dead_letter(item.record, reason="undecodable", error=event)
+                    continue
+                if event.event_id in fresh:
+                    fresh.discard(event.event_id)
+                elif event.event_id in forgotten:
+                    # A later copy of an event dead-lettered above is tried anew, as it would be on its own.
+                    forgotten.discard(event.event_id)
+                    await self._claim_inbox(conn, [item])
+                else:
+                    duplicates += 1
+                    continue
+                if not careful:
+                    await self._handle_unguarded(conn, item.record, event)
+                    applied.append(event.type)
+                elif await self._handle(conn, item.record, event, failed.get(item.record.offset)):
+                    applied.append(event.type)
+                else:
+                    forgotten.add(event.event_id)
+                    await self._forget_inbox(conn, [event.event_id])
+            if fresh:  # cut short: the rows of the events this transaction did not reach
+                await self._forget_inbox(conn, list(fresh))
+            last = batch[done - 1].record
+            await self._store_position(conn, last.topic, last.partition, last.offset + 1)
+        self._dead_lettered.clear()  # committed: those records are behind the position now
+        POSITION.labels(self.name, str(last.partition)).set(last.offset + 1)
+        for type_ in applied:
+            APPLIED.labels(self.name, type_).inc()
+        if duplicates:
+            DUPLICATES.labels(self.name).inc(duplicates)
+        return done
+
+    async def _claim_inbox(self, conn: psycopg.AsyncConnection[Any], items: list[_Item]) -> set[UUID]:
+        """Inserts the inbox rows of `items` in one statement; the event ids that were not there yet."""
+        first: dict[UUID, int] = {}  # event id -> offset of its first copy in the batch
+        for item in items:
+            if not isinstance(item.event, Exception):
+                first.setdefault(item.event.event_id, item.record.offset)
+        if not first:
+            return set()
+        record = items[0].record
+        cur = await conn.execute(
+            f"insert into {self.schema}.inbox (consumer, event_id, topic, partition, kafka_offset)"
+            " select %s, t.event_id, %s, %s, t.kafka_offset"
+            " from unnest(%s::uuid[], %s::bigint[]) as t(event_id, kafka_offset)"
+            " on conflict do nothing returning event_id",
+            (self.name, record.topic, record.partition, list(first), list(first.values())),
+        )
+        return {row[0] for row in await cur.fetchall()}
+
+    async def _forget_inbox(self, conn: psycopg.AsyncConnection[Any], event_ids: list[UUID]) -> None:
+        await conn.execute(
+            f"delete from {self.schema}.inbox where consumer = %s and event_id = any(%s::uuid[])",
+            (self.name, event_ids),
+        )
+
+    async def _handle_unguarded(
+        self, conn: psycopg.AsyncConnection[Any], record: ConsumerRecord, event: Event[Any]
+    ) -> None:
+        """The usual case: no round trip beyond the handler's own; a failure rolls the whole batch back."""
+        try:
+            with self._span(record, event):
+                await self.handler(conn, event)
+        except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout):
+            raise  # the database, not the event: the whole batch waits it out
+        except Exception as exc:
+            raise _HandlerFailed(record, event, exc) from exc
+
+    async def _handle(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        record: ConsumerRecord,
+        event: Event[Any],
+        failed: _Failed | None,
+    ) -> bool:
+        """Runs the handler in a savepoint, retried with back-off; False once it has been dead-lettered."""
+        if (record.partition, record.offset) in self._dead_lettered:
+            return False  # forwarded before this batch rolled back and came again
+        attempt, error = (failed.attempts, failed.error) if failed else (0, None)
+        while attempt < self.max_attempts:
+            if attempt:
+                if self._stopping.is_set():
+                    raise asyncio.CancelledError
+                await asyncio.sleep(min(self.backoff_initial_s * 2 ** (attempt - 1), self.backoff_max_s))
+            attempt += 1
+            try:
+                with self._span(record, event):
+                    async with conn.transaction():  # a savepoint: a failure undoes this event alone
+                        await self.handler(conn, event)
+                return True
+            except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout):
+                raise  # the database, not the event: the whole batch waits it out
             except Exception as exc:
                 RETRIES.labels(self.name).inc()
-                if attempt >= self.max_attempts:
-                    await self._dead_letter(record, reason="handler_failed", error=exc)
-                    return
-                log.warning(
-                    "handler failed, retrying",
-                    extra={
-                        "consumer": self.name,
-                        "event_id": str(event.event_id),
-                        "attempt": attempt,
-                        "error": repr(exc),
-                    },
-                )
-            if self._stopping.is_set():
-                raise asyncio.CancelledError
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.backoff_max_s)
+                error = exc
+                if attempt < self.max_attempts:
+                    self._log_retry(event, attempt, exc)
+        reason = error or ValueError(f"max_attempts is {self.max_attempts}: no attempt allowed")
+        await self._dead_letter(record, reason="handler_failed", error=reason)
+        return False
 
-    async def _apply_once(self, record: ConsumerRecord, event: Event[Any]) -> None:
-        with _tracer.start_as_current_span(
+    def _log_retry(self, event: Event[Any], attempt: int, error: Exception) -> None:
+        log.warning(
+            "handler failed, retrying",
+            extra={
+                "consumer": self.name,
+                "event_id": str(event.event_id),
+                "attempt": attempt,
+                "error": repr(error),
+            },
+        )
+
+    def _span(self, record: ConsumerRecord, event: Event[Any]) -> AbstractContextManager[trace.Span]:
+        return _tracer.start_as_current_span(
             f"apply {event.type}",
             context=extract_context(record.headers),
             kind=trace.SpanKind.CONSUMER,
@@ -270,20 +442,7 @@ class ConsumerRunner:
                 "civicloop.event_id": str(event.event_id),
                 "civicloop.request_id": event.request_id or "",
             },
-        ):
-            async with self.pool.connection() as conn, conn.transaction():
-                cur = await conn.execute(
-                    f"insert into {self.schema}.inbox (consumer, event_id, topic, partition, kafka_offset)"
-                    " values (%s, %s, %s, %s, %s) on conflict do nothing",
-                    (self.name, event.event_id, record.topic, record.partition, record.offset),
-                )
-                if cur.rowcount == 1:
-                    await self.handler(conn, event)
-                    APPLIED.labels(self.name, event.type).inc()
-                else:
-                    DUPLICATES.labels(self.name).inc()
-                await self._store_position(conn, record.topic, record.partition, record.offset + 1)
-        POSITION.labels(self.name, str(record.partition)).set(record.offset + 1)
+        )
 
     async def _store_position(
         self, conn: psycopg.AsyncConnection[Any], topic: str, partition: int, nxt: int
@@ -297,6 +456,10 @@ class ConsumerRunner:
         await notify_position(conn, PositionKey(self.schema, self.name, topic, partition), nxt)
 
     async def _dead_letter(self, record: ConsumerRecord, *, reason: str, error: BaseException) -> None:
+        """Forwards `record` to the dead-letter topic; the batch then passes it with no inbox row, so a redrive
+        after a fix can still apply it. A batch that rolled back and comes again does not forward it twice."""
+        if (record.partition, record.offset) in self._dead_lettered:
+            return
         log.error(
             "dead-lettering record",
             extra={
@@ -316,8 +479,7 @@ class ConsumerRunner:
             ("dlq.partition", str(record.partition).encode()),
             ("dlq.offset", str(record.offset).encode()),
         ]
+        # Awaited before the batch commits its position: the position never passes a record the DLQ lacks.
         await self.producer.publish_raw(self.dead_letter_topic, record.value, key=record.key, headers=headers)
-        # Move past it only once the DLQ has it; no inbox row, so a redrive after a fix can still apply it.
-        async with self.pool.connection() as conn, conn.transaction():
-            await self._store_position(conn, record.topic, record.partition, record.offset + 1)
+        self._dead_lettered.add((record.partition, record.offset))
         DEAD_LETTERED.labels(self.name, reason).inc()

@@ -171,3 +171,157 @@ async def test_trace_context_follows_the_event_into_the_consumer(kafka_bootstrap
     ]
     assert consumed, [s.name for s in spans]
     assert consumed[0].context.trace_id == root.get_span_context().trace_id
+
+
+async def dead_letters(kafka_bootstrap, topic, count):
+    dlq = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest")
+    await dlq.start()
+    try:
+        got = []
+        async with asyncio.timeout(20):
+            while len(got) < count:
+                batch = await dlq.getmany(timeout_ms=500)
+                got += [m for ms in batch.values() for m in ms]
+        return got
+    finally:
+        await dlq.stop()
+
+
+async def inbox_ids(db, consumer):
+    async with db.connection() as conn:
+        cur = await conn.execute(f"select event_id from {SCHEMA}.inbox where consumer = %s", (consumer,))
+        return {r[0] for r in await cur.fetchall()}
+
+
+async def test_a_record_that_fails_for_good_is_dead_lettered_while_the_rest_of_its_batch_commits(
+    kafka_bootstrap, fresh_topics, db, producer
+):
+    before = comment("AAAA-0004", "before the failing one")
+    bad = comment("AAAA-0004", "poison")
+    after = comment("AAAA-0004", "after the failing one")
+    # The same event again later in the batch is tried anew, as it would be on its own, and fails again.
+    published = [await producer.publish(e) for e in (before, bad, after, bad)]
+    assert len({p.partition for p in published}) == 1
+
+    poison_attempts = []
+
+    async def counting(conn, event):
+        if event.event_id == bad.event_id:
+            poison_attempts.append(event.event_id)
+        await record_applied(conn, event)
+
+    r = runner("t.batchpoison.v1", kafka_bootstrap, fresh_topics, db, producer, max_attempts=2)
+    r.handler = counting
+    await run_until(r, db, published)
+
+    assert len(poison_attempts) == 2 * 2  # each copy tried max_attempts times, no more
+
+    notes = [n for _, n in await applied_rows(db)]
+    assert notes.count("before the failing one") == 1 and notes.count("after the failing one") == 1
+    assert await inbox_ids(db, r.name) == {before.event_id, after.event_id}  # none for the dead-lettered
+    async with db.connection() as conn:
+        positions = await read_positions(conn, SCHEMA, r.name, fresh_topics.request_events)
+    assert positions[published[0].partition] == published[-1].offset + 1
+    got = [
+        m for m in await dead_letters(kafka_bootstrap, fresh_topics.dead_letters, 2) if m.key == b"AAAA-0004"
+    ]
+    assert sorted(int(dict(m.headers)["dlq.offset"]) for m in got) == [
+        published[1].offset,
+        published[3].offset,
+    ]
+
+
+async def test_duplicates_inside_one_batch_are_applied_once(kafka_bootstrap, fresh_topics, db, producer):
+    a, b, c = (comment("AAAA-0005", f"dup {x}") for x in "abc")
+    published = [await producer.publish(e) for e in (a, b, a, c, a, b)]
+
+    r = runner("t.batchdupes.v1", kafka_bootstrap, fresh_topics, db, producer)
+    await run_until(r, db, published)
+
+    rows = [(i, n) for i, n in await applied_rows(db) if n.startswith("dup ")]
+    assert rows == [(a.event_id, "dup a"), (b.event_id, "dup b"), (c.event_id, "dup c")]
+    assert await inbox_ids(db, r.name) == {a.event_id, b.event_id, c.event_id}
+    async with db.connection() as conn:
+        positions = await read_positions(conn, SCHEMA, r.name, fresh_topics.request_events)
+    assert positions[published[0].partition] == published[-1].offset + 1
+
+
+class Killed(BaseException):
+    """The process dying under the handler: nothing catches it."""
+
+
+@pytest.mark.parametrize("how", ["killed", "cancelled"])
+async def test_a_consumer_stopped_in_the_middle_of_a_batch_leaves_nothing_and_a_new_one_applies_all_once(
+    how, kafka_bootstrap, fresh_topics, db, producer
+):
+    key = "AAAA-0006" if how == "killed" else "AAAA-0007"
+    events = [comment(key, f"{how} {i}") for i in range(10)]
+    published = [await producer.publish(e) for e in events]
+    name = f"t.batchkill.{how}.v1"
+    ran: list[str] = []
+    in_the_middle = asyncio.Event()
+
+    async def dies_at_the_sixth(conn, event):
+        await record_applied(conn, event)
+        ran.append(event.payload.text)
+        if len(ran) == 6:
+            if how == "killed":
+                raise Killed
+            in_the_middle.set()
+            await asyncio.Event().wait()  # cancelled here, its batch open
+
+    first = runner(name, kafka_bootstrap, fresh_topics, db, producer)
+    first.handler = dies_at_the_sixth
+    await first.start()
+    task = asyncio.create_task(first.run())
+    try:
+        if how == "killed":
+            with pytest.raises(Killed):
+                await asyncio.wait_for(task, 30)
+        else:
+            await asyncio.wait_for(in_the_middle.wait(), 30)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    finally:
+        await first.stop()
+
+    # Six handlers ran inside one open batch; none of it is visible: effects, inbox rows and position alike.
+    assert ran == [f"{how} {i}" for i in range(6)]
+    assert [n for _, n in await applied_rows(db) if n.startswith(how)] == []
+    assert await inbox_ids(db, name) == set()
+    async with db.connection() as conn:
+        assert await read_positions(conn, SCHEMA, name, fresh_topics.request_events) == {}
+
+    await run_until(runner(name, kafka_bootstrap, fresh_topics, db, producer), db, published)
+    rows = sorted((n, i) for i, n in await applied_rows(db) if n.startswith(how))
+    assert rows == sorted((e.payload.text, e.event_id) for e in events)  # each exactly once
+
+
+@pytest.mark.parametrize(
+    ("bounds", "expected_sizes"),
+    [({"batch_max_records": 3}, [3, 3, 1]), ({"batch_max_ms": 0.001}, [1] * 7)],
+    ids=["records", "time"],
+)
+async def test_a_batch_is_cut_at_its_bounds(
+    bounds, expected_sizes, kafka_bootstrap, fresh_topics, db, producer
+):
+    key = f"AAAA-001{len(expected_sizes)}"
+    events = [comment(key, f"bounded {key} {i}") for i in range(7)]
+    published = [await producer.publish(e) for e in events]
+    transactions: list[int] = []
+
+    async def noting_the_transaction(conn, event):
+        await record_applied(conn, event)
+        cur = await conn.execute("select txid_current()")
+        transactions.append((await cur.fetchone())[0])
+
+    r = runner(f"t.bounded.{len(expected_sizes)}.v1", kafka_bootstrap, fresh_topics, db, producer, **bounds)
+    r.handler = noting_the_transaction
+    await run_until(r, db, published)
+
+    sizes = [transactions.count(t) for t in dict.fromkeys(transactions)]
+    assert sizes == expected_sizes
+    assert sorted(n for _, n in await applied_rows(db) if n.startswith(f"bounded {key}")) == sorted(
+        e.payload.text for e in events
+    )

@@ -1,9 +1,9 @@
 """A service's consumers, built the same way everywhere from its settings and kept running by supervisors.
 
 A service lists its consumers as `ConsumerSpec`s (name, topic, handler, optional guard); `ServiceConsumers` builds
-each runner with the consumer settings of `ServiceSettings` (attempts, back-off, session timeout, dead-letter topic)
-and keeps it running with a `ConsumerSupervisor`. The consumer group is the spec's name behind the topic prefix, so
-a test's prefix isolates its groups the way it isolates its topics.
+each runner with the consumer settings of `ServiceSettings` (attempts, back-off, session timeout, batch bounds,
+dead-letter topic) and keeps it running with a `ConsumerSupervisor`. The consumer group is the spec's name behind the
+topic prefix, so a test's prefix isolates its groups the way it isolates its topics.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ def consumer_runner(
         backoff_initial_s=settings.consumer_backoff_initial_s,
         backoff_max_s=settings.consumer_backoff_max_s,
         session_timeout_ms=settings.consumer_session_timeout_ms,
+        batch_max_records=settings.consumer_batch_max_records,
+        batch_max_ms=settings.consumer_batch_max_ms,
     )
 
 

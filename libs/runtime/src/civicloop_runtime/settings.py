@@ -73,6 +73,12 @@ class ServiceSettings(ProcessSettings):
     consumer_backoff_initial_s: float = Field(default=0.1, gt=0)
     consumer_backoff_max_s: float = Field(default=5.0, gt=0)
     consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
+    consumer_batch_max_records: int = Field(
+        default=500, ge=1, description="records of one partition applied in one transaction"
+    )
+    consumer_batch_max_ms: float = Field(
+        default=100.0, gt=0, description="a batch's transaction commits once it has run this long"
+    )
 
     @field_validator("pg_dsn")
     @classmethod
