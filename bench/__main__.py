@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from bench import geo, intake_pipeline, open311_gateway
+from bench import consumer_runner, geo, intake_pipeline, open311_gateway
 from bench.wrk import Load
 
 app = typer.Typer(add_completion=False)
@@ -21,7 +21,8 @@ def main(
     rate: float = typer.Option(50, help="offered load (req/s) for the lag measurement"),
     lag_seconds: float = typer.Option(20, help="duration of the steady-load phase"),
     rows: int = typer.Option(1_000_000, help="requests in the Open311 and geo read models"),
-    only: str = typer.Option("", help="run one benchmark: intake | open311 | geo"),
+    records: int = typer.Option(20_000, help="records the consumer runner applies"),
+    only: str = typer.Option("", help="run one benchmark: intake | open311 | geo | consumer"),
 ) -> None:
     load = Load(connections=connections, threads=threads, seconds=seconds)
     if only in ("", "intake"):
@@ -35,6 +36,10 @@ def main(
     if only in ("", "geo"):
         typer.echo("== geo ==")
         for line in asyncio.run(geo.run(rows=rows, concurrency=concurrency, seconds=seconds)):
+            typer.echo(line)
+    if only in ("", "consumer"):
+        typer.echo("== consumer runner ==")
+        for line in asyncio.run(consumer_runner.run(records)):
             typer.echo(line)
 
 
