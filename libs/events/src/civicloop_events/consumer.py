@@ -178,6 +178,7 @@ class ConsumerRunner:
         session_timeout_ms: int = 10_000,
         batch_max_records: int = 500,
         batch_max_ms: float = 100.0,
+        on_committed: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.topic = topic
@@ -192,6 +193,9 @@ class ConsumerRunner:
         self.backoff_max_s = backoff_max_s
         self.batch_max_records = batch_max_records
         self.batch_max_ms = batch_max_ms
+        # Called after each batch commits: a handler that wakes someone for what it wrote must not do it before
+        # the commit, or the one woken may look before the rows are there.
+        self.on_committed = on_committed
         self._consumer = AIOKafkaConsumer(
             **client_options(bootstrap_servers),
             group_id=name,
@@ -293,6 +297,8 @@ class ConsumerRunner:
                 delay = min(delay * 2, self.backoff_max_s)
                 continue
             delay = self.backoff_initial_s
+            if self.on_committed is not None:
+                self.on_committed()
             nxt = pending[done - 1].record.offset + 1
             pending = pending[done:]
             failed = {offset: f for offset, f in failed.items() if offset >= nxt}

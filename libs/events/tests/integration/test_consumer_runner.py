@@ -3,6 +3,7 @@
 import asyncio
 import json
 
+import psycopg
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
@@ -325,3 +326,30 @@ async def test_a_batch_is_cut_at_its_bounds(
     assert sorted(n for _, n in await applied_rows(db) if n.startswith(f"bounded {key}")) == sorted(
         e.payload.text for e in events
     )
+
+
+async def test_on_committed_is_called_once_the_batch_is_visible_to_other_sessions(
+    kafka_bootstrap, fresh_topics, db, producer, fresh_database_dsn
+):
+    handled = 0
+
+    async def counting(conn, event):
+        nonlocal handled
+        handled += 1
+        await record_applied(conn, event)
+
+    seen: list[tuple[int, int]] = []  # (handled, visible from another session) at each call
+
+    def visible_elsewhere() -> None:
+        with psycopg.connect(fresh_database_dsn) as conn:  # another session: sees committed rows only
+            row = conn.execute(f"select count(*) from {SCHEMA}.applied where note like 'woken%%'").fetchone()
+        seen.append((handled, row[0]))
+
+    positions = [await producer.publish(comment(f"AAAA-00{i}", f"woken {i}")) for i in range(3)]
+    r = runner("t.woken.v1", kafka_bootstrap, fresh_topics, db, producer, on_committed=visible_elsewhere)
+    r.handler = counting
+    await run_until(r, db, positions)
+
+    assert seen, "on_committed was never called"
+    assert all(h == v for h, v in seen), seen
+    assert seen[-1] == (3, 3)

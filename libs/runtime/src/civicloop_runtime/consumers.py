@@ -36,6 +36,7 @@ def consumer_runner(
     pool: AsyncConnectionPool,
     producer: EventProducer,
     schema: str,
+    on_committed: Callable[[], None] | None = None,
 ) -> ConsumerRunner:
     """`handler` applied exactly once per event of `topic`, in `schema`'s inbox; poison goes to the dead letters."""
     return ConsumerRunner(
@@ -53,6 +54,7 @@ def consumer_runner(
         session_timeout_ms=settings.consumer_session_timeout_ms,
         batch_max_records=settings.consumer_batch_max_records,
         batch_max_ms=settings.consumer_batch_max_ms,
+        on_committed=on_committed,
     )
 
 
@@ -60,12 +62,14 @@ def consumer_runner(
 class ConsumerSpec:
     """One consumer of a service: `handler` applied to `topic` under the group `name`.
 
-    `guard` is held while the runner runs (a lock that keeps a rebuild out, a wait for another consumer)."""
+    `guard` is held while the runner runs (a lock that keeps a rebuild out, a wait for another consumer);
+    `on_committed` is called after each batch of applied events commits (to wake what reads their rows)."""
 
     name: str
     topic: str
     handler: Handler
     guard: Guard | None = None
+    on_committed: Callable[[], None] | None = None
 
 
 class ServiceConsumers:
@@ -99,6 +103,7 @@ class ServiceConsumers:
             pool=self.pool,
             producer=self._producer,
             schema=self.schema,
+            on_committed=spec.on_committed,
         )
 
     def start(self) -> None:

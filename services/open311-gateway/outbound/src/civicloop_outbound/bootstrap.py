@@ -18,10 +18,8 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import httpx
-from civicloop_events import Event
 from civicloop_events.consumer import Handler
 from civicloop_events.payloads import SendMethod
 from civicloop_events.producer import EventProducer
@@ -134,8 +132,7 @@ class Outbound(_Part):
         s = self.settings
         dispatcher = Dispatcher(self.producer, publish_timeout_s=s.publish_timeout_s)
 
-        async def dispatch(conn: Any, event: Event[Any]) -> None:
-            await dispatcher(conn, event)
+        def wake_sender() -> None:  # after the commit, so the loop finds what the batch queued
             if self.loop is not None:
                 self.loop.wake()
 
@@ -143,7 +140,12 @@ class Outbound(_Part):
             ConsumerSpec(
                 s.outbound_config_consumer_group, s.topics.jurisdiction_config, apply_outbound_config_event
             ),
-            ConsumerSpec(s.outbound_dispatch_consumer_group, s.topics.request_events, dispatch),
+            ConsumerSpec(
+                s.outbound_dispatch_consumer_group,
+                s.topics.request_events,
+                dispatcher,
+                on_committed=wake_sender,
+            ),
         ]
 
     def start(self, *, consumers: bool = True, sending: bool = True) -> None:
