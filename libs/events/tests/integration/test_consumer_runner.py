@@ -8,14 +8,14 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
 from civicloop_events import Actor, CommentAdded, Event, StatusChanged
-from civicloop_events.consumer import ConsumerRunner, consumer_tables_ddl, read_positions
+from civicloop_events.consumer import ConsumerRunner, read_positions
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.telemetry import configure_tracing
 from civicloop_testing.consumers import assert_applied
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from psycopg_pool import AsyncConnectionPool
+from runner_kit import comment, consumer_database, runner_on
 
 pytestmark = pytest.mark.integration
 
@@ -24,15 +24,9 @@ SCHEMA = "evtest"
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def db(fresh_database_dsn):
-    pool = AsyncConnectionPool(fresh_database_dsn, open=False, kwargs={"autocommit": True})
-    await pool.open()
-    async with pool.connection() as conn:
-        await conn.execute(f"create schema {SCHEMA}")
-        for ddl in consumer_tables_ddl(SCHEMA):
-            await conn.execute(ddl)
-        await conn.execute(f"create table {SCHEMA}.applied (event_id uuid, request_id text, note text)")
-    yield pool
-    await pool.close()
+    applied = f"create table {SCHEMA}.applied (event_id uuid, request_id text, note text)"
+    async with consumer_database(fresh_database_dsn, SCHEMA, applied) as pool:
+        yield pool
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -41,16 +35,6 @@ async def producer(kafka_bootstrap, fresh_topics):
     await p.start()
     yield p
     await p.stop()
-
-
-def comment(number: str, text: str) -> Event:
-    return Event.create(
-        CommentAdded(text=text),
-        request_id=number,
-        jurisdiction_id="demo",
-        actor=Actor(kind="agent", id="a1"),
-        source="agent",
-    )
 
 
 async def record_applied(conn, event):
@@ -63,17 +47,9 @@ async def record_applied(conn, event):
 
 
 def runner(name, kafka_bootstrap, fresh_topics, db, producer, **kw):
-    return ConsumerRunner(
-        name=name,
-        bootstrap_servers=kafka_bootstrap,
-        topic=fresh_topics.request_events,
-        dead_letter_topic=fresh_topics.dead_letters,
-        pool=db,
-        schema=SCHEMA,
-        handler=record_applied,
-        producer=producer,
-        backoff_initial_s=0.01,
-        **kw,
+    kw.setdefault("backoff_initial_s", 0.01)
+    return runner_on(
+        name, kafka_bootstrap, fresh_topics, db, producer, schema=SCHEMA, handler=record_applied, **kw
     )
 
 

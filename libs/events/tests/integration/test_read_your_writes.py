@@ -8,31 +8,22 @@ import asyncio
 
 import pytest
 import pytest_asyncio
-from civicloop_events import Actor, CommentAdded, Event
 from civicloop_events.applied import PositionKey, close_listener, listener_for, notify_position
-from civicloop_events.consumer import ConsumerRunner, consumer_tables_ddl, wait_until_applied
 from civicloop_events.producer import EventProducer
 from prometheus_client import REGISTRY
 from psycopg_pool import AsyncConnectionPool
+from runner_kit import NEVER_S, applied_within, comment, consumer_database, runner_on
 
 pytestmark = pytest.mark.integration
 
 SCHEMA = "rywtest"
 TOPIC = "t.requests"
-NEVER_S = 60.0  # a fallback interval or timeout a woken waiter must never reach
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def db(fresh_database_dsn):
-    pool = AsyncConnectionPool(fresh_database_dsn, open=False, kwargs={"autocommit": True})
-    await pool.open()
-    async with pool.connection() as conn:
-        await conn.execute(f"create schema {SCHEMA}")
-        for ddl in consumer_tables_ddl(SCHEMA):
-            await conn.execute(ddl)
-    yield pool
-    await close_listener(pool)
-    await pool.close()
+    async with consumer_database(fresh_database_dsn, SCHEMA) as pool:
+        yield pool
 
 
 async def store(pool, key: PositionKey, next_offset: int, *, notify: bool = True) -> None:
@@ -101,16 +92,7 @@ async def test_an_offset_already_applied_returns_after_one_read(db):
     await store(db, key, 7)
     before = reads_of(key.consumer)
 
-    applied = await wait_until_applied(
-        db,
-        schema=SCHEMA,
-        consumer=key.consumer,
-        topic=TOPIC,
-        partition=1,
-        offset=6,
-        timeout_s=NEVER_S,
-        poll_s=NEVER_S,
-    )
+    applied = await applied_within(db, key, 6)
 
     assert applied is True
     assert reads_of(key.consumer) - before == 1
@@ -120,16 +102,7 @@ async def test_a_waiter_times_out_when_the_offset_is_not_applied(db):
     key = PositionKey(SCHEMA, "t.late.v1", TOPIC, 0)
     await store(db, key, 3)
 
-    applied = await wait_until_applied(
-        db,
-        schema=SCHEMA,
-        consumer=key.consumer,
-        topic=TOPIC,
-        partition=0,
-        offset=3,
-        timeout_s=0.2,
-        poll_s=0.05,
-    )
+    applied = await applied_within(db, key, 3, timeout_s=0.2, poll_s=0.05)
 
     assert applied is False
 
@@ -199,38 +172,16 @@ async def test_the_runner_notifies_the_position_it_stores(db, kafka_bootstrap, f
     async def ignore(conn, event):
         return None
 
-    runner = ConsumerRunner(
-        name="t.runner.v1",
-        bootstrap_servers=kafka_bootstrap,
-        topic=fresh_topics.request_events,
-        dead_letter_topic=fresh_topics.dead_letters,
-        pool=db,
-        schema=SCHEMA,
-        handler=ignore,
-        producer=producer,
+    runner = runner_on(
+        "t.runner.v1", kafka_bootstrap, fresh_topics, db, producer, schema=SCHEMA, handler=ignore
     )
     try:
         await listener_for(db).listening()
-        position = await producer.publish(
-            Event.create(
-                CommentAdded(text="hello"),
-                request_id="AAAA-0001",
-                jurisdiction_id="demo",
-                actor=Actor(kind="agent", id="a1"),
-                source="agent",
-            )
-        )
+        position = await producer.publish(comment("AAAA-0001", "hello"))
         before = reads_of(runner.name)
         waiting = asyncio.create_task(
-            wait_until_applied(
-                db,
-                schema=SCHEMA,
-                consumer=runner.name,
-                topic=position.topic,
-                partition=position.partition,
-                offset=position.offset,
-                timeout_s=NEVER_S,
-                poll_s=NEVER_S,
+            applied_within(
+                db, PositionKey(SCHEMA, runner.name, position.topic, position.partition), position.offset
             )
         )
         await runner.start()
