@@ -23,7 +23,15 @@ STATUSES = ["acknowledged", "in_progress", "on_hold", "in_progress", "closed"]
 @pytest.fixture
 def settings(fresh_migrated_dsn, fresh_topics, kafka_bootstrap):
     # The broker's minimum session: a killed member's partitions are handed over as soon as the broker allows.
-    return settings_for(fresh_migrated_dsn, fresh_topics, kafka_bootstrap, consumer_session_timeout_ms=6000)
+    # Small batches: a whole 300-event log fits in one default batch, and the kills must land mid-stream (and
+    # mid-batch) for the test to mean anything.
+    return settings_for(
+        fresh_migrated_dsn,
+        fresh_topics,
+        kafka_bootstrap,
+        consumer_session_timeout_ms=6000,
+        consumer_batch_max_records=5,
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="session")
