@@ -1,7 +1,8 @@
 """Read-your-writes without polling: the consumer runner announces each stored position with NOTIFY.
 
-`notify_position` runs in the runner's transaction, so PostgreSQL delivers the notice at commit, exactly when the
-position becomes visible to a reader (and never for a rolled-back apply). Each pool gets one `AppliedListener`: a
+The runner's `_store_position` sends the notice (`position_notice`) in the statement that stores the position, so
+PostgreSQL delivers it at commit, exactly when the position becomes visible to a reader (and never for a
+rolled-back apply). Each pool gets one `AppliedListener`: a
 dedicated connection, opened on the first wait, that LISTENs and wakes the waiters whose offset was reached. A
 notice can still be missed (the listener's connection dropped and is reconnecting), so a waiter also re-reads the
 stored position at a slow interval, and every waiter re-reads once when the listener (re)connects.
@@ -43,10 +44,14 @@ class PositionKey(NamedTuple):
     partition: int
 
 
+def position_notice(key: PositionKey, next_offset: int) -> tuple[str, str]:
+    """The channel and payload of `pg_notify` announcing `next_offset` of `key`."""
+    return CHANNEL, json.dumps([key.schema, key.consumer, key.topic, key.partition, next_offset])
+
+
 async def notify_position(conn: psycopg.AsyncConnection[Any], key: PositionKey, next_offset: int) -> None:
     """Announce `next_offset` of `key`; delivered when `conn`'s transaction commits."""
-    payload = json.dumps([key.schema, key.consumer, key.topic, key.partition, next_offset])
-    await conn.execute("select pg_notify(%s, %s)", (CHANNEL, payload))
+    await conn.execute("select pg_notify(%s, %s)", position_notice(key, next_offset))
 
 
 def _parse(payload: str) -> tuple[PositionKey, int] | None:

@@ -32,7 +32,7 @@ from opentelemetry import trace
 from prometheus_client import Counter, Gauge
 from psycopg_pool import AsyncConnectionPool
 
-from civicloop_events.applied import PositionKey, listener_for, notify_position
+from civicloop_events.applied import PositionKey, listener_for, position_notice
 from civicloop_events.envelope import Event
 from civicloop_events.kafka_connection import client_options
 from civicloop_events.producer import EventProducer
@@ -454,13 +454,15 @@ class ConsumerRunner:
     async def _store_position(
         self, conn: psycopg.AsyncConnection[Any], topic: str, partition: int, nxt: int
     ) -> None:
+        # The position and its notice (delivered at commit, for read-your-writes waiters) in one round trip.
+        channel, payload = position_notice(PositionKey(self.schema, self.name, topic, partition), nxt)
         await conn.execute(
-            f"insert into {self.schema}.consumer_positions (consumer, topic, partition, next_offset)"
+            f"with stored as (insert into {self.schema}.consumer_positions (consumer, topic, partition, next_offset)"
             " values (%s, %s, %s, %s) on conflict (consumer, topic, partition)"
-            " do update set next_offset = excluded.next_offset, updated_at = now()",
-            (self.name, topic, partition, nxt),
+            " do update set next_offset = excluded.next_offset, updated_at = now() returning 1)"
+            " select pg_notify(%s, %s) from stored",
+            (self.name, topic, partition, nxt, channel, payload),
         )
-        await notify_position(conn, PositionKey(self.schema, self.name, topic, partition), nxt)
 
     async def _dead_letter(self, record: ConsumerRecord, *, reason: str, error: BaseException) -> None:
         """Forwards `record` to the dead-letter topic; the batch then passes it with no inbox row, so a redrive
