@@ -15,6 +15,7 @@ from civicloop_events.payloads import RequestStatus, ServiceAttribute, ServiceTy
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_gateway.adapters.open311_queries import KnownJurisdictions
 from civicloop_gateway.adapters.view_positions import FoldedView
 from civicloop_gateway.domain.jurisdictions import (
     JurisdictionMissing,
@@ -242,18 +243,17 @@ class PostgresJurisdictions(Jurisdictions):
     """G-60..G-62 by the read side's rule (`domain/jurisdictions.py`), so reads and writes agree."""
 
     def __init__(
-        self, pool: AsyncConnectionPool, *, single: bool, default_jurisdiction_id: str | None
+        self,
+        pool: AsyncConnectionPool,
+        *,
+        single: bool,
+        default_jurisdiction_id: str | None,
+        known: KnownJurisdictions | None = None,
     ) -> None:
         self.pool = pool
         self.single = single
         self.default = default_jurisdiction_id
-
-    async def _exists(self, jurisdiction_id: str) -> bool:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "select 1 from gateway.jurisdictions where jurisdiction_id = %s", (jurisdiction_id,)
-            )
-            return await cur.fetchone() is not None
+        self._exists = (known or KnownJurisdictions(pool)).exists
 
     async def resolve(self, given: str | None) -> str:
         try:
