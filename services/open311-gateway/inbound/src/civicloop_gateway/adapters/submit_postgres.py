@@ -100,7 +100,9 @@ class PostgresSubmissions(PostgresOutbox, Submissions):
 
     async def add(self, submission: Submission, *, window: timedelta) -> Submission | None:
         try:
-            async with self.pool.connection() as conn, conn.transaction():
+            # In pipeline mode: the begin, the lock and the read of an earlier submission go in one round trip, the
+            # inserts and the commit in another.
+            async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
                 # Concurrent identical POSTs queue here; the first stores, the others find it.
                 await conn.execute(
                     "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (submission.digest,)
