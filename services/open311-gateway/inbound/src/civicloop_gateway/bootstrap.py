@@ -127,7 +127,8 @@ class Gateway(Service):
             dedup_window=s.dedup_window,
             default_phone_region=s.default_phone_region,
             request_view=self._request_view(),
-            on_the_log=PostgresRequests(self.pool),
+            # PostgresSubmissions.add refuses a number a request on the log has, in its own round trip.
+            on_the_log=None,
         )
 
     def update_context(self) -> UpdateContext:

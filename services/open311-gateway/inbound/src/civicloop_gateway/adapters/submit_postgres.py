@@ -100,16 +100,22 @@ class PostgresSubmissions(PostgresOutbox, Submissions):
 
     async def add(self, submission: Submission, *, window: timedelta) -> Submission | None:
         try:
-            # In pipeline mode: the begin, the lock and the read of an earlier submission go in one round trip, the
-            # inserts and the commit in another.
+            # In pipeline mode: the begin, the lock, the read of an earlier submission and whether a request on the
+            # log has the number go in one round trip, the inserts and the commit in another.
             async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
                 # Concurrent identical POSTs queue here; the first stores, the others find it.
                 await conn.execute(
                     "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (submission.digest,)
                 )
+                on_the_log = await conn.execute(
+                    "select 1 from gateway.requests where service_request_id = %s",
+                    (submission.request_number,),
+                )
                 earlier = await self._recent(conn, submission.digest, window)
                 if earlier is not None:
                     return earlier
+                if await on_the_log.fetchone() is not None:
+                    raise RequestNumberTaken(submission.request_number)
                 await conn.execute(
                     "insert into gateway.submissions (event_id, digest, jurisdiction_id, client_id, request_number,"
                     " service_type, token, service_notice, event, state)"

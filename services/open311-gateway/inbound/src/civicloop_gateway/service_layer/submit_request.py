@@ -51,7 +51,7 @@ class SubmitContext(PartnerWriteContext):
     default_phone_region: str = "US"
     request_view: RequestView | None = None
     # Every request on the log: a number one of them has is refused too (made before the producer tags, by any
-    # producer, it may lie inside the gateway's tag).
+    # producer, it may lie inside the gateway's tag). None when `submissions.add` refuses those numbers itself.
     on_the_log: Requests | None = None
 
 
