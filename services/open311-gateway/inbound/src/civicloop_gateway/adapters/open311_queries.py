@@ -30,10 +30,22 @@ def _request_columns(extensions: bool) -> str:
     return f"{REQUEST_COLUMNS}, {', '.join(EXTENSION_COLUMNS)}" if extensions else REQUEST_COLUMNS
 
 
+# Up to this many values, a filter binds one text parameter each (sent as they are); a longer list, as one array
+# (scanned for its element type on every request, but never near PostgreSQL's limit on parameters).
+_LISTED = 32
+
+
 def _in(column: str, values: tuple[str, ...], params: dict[str, Any]) -> str:
-    """`column = v` for one value (an ordered index scan), `column = any(...)` for several."""
-    params[column] = values[0] if len(values) == 1 else list(values)
-    return f"{column} = %({column})s" if len(values) == 1 else f"{column} = any(%({column})s)"
+    """`column = v` for one value (an ordered index scan), `column in (...)` or `column = any(...)` for several."""
+    if len(values) == 1:
+        params[column] = values[0]
+        return f"{column} = %({column})s"
+    if len(values) > _LISTED:
+        params[column] = list(values)
+        return f"{column} = any(%({column})s)"
+    names = [f"{column}_{i}" for i in range(len(values))]
+    params |= dict(zip(names, values, strict=True))
+    return f"{column} in ({', '.join(f'%({name})s' for name in names)})"
 
 
 def requests_sql(q: RequestQuery, *, extra: int = 1) -> tuple[str, dict[str, Any]]:
