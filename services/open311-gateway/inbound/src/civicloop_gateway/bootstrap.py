@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway import database
 from civicloop_gateway.adapters.catalogue_admin_postgres import PostgresCatalogueView
+from civicloop_gateway.adapters.open311_queries import KnownJurisdictions, Open311View
 from civicloop_gateway.adapters.postgres_view import apply_config_event, request_event_handler
 from civicloop_gateway.adapters.submit_kafka import ProducerEventLog, ResidentVault
 from civicloop_gateway.adapters.submit_postgres import (
@@ -52,7 +53,10 @@ class Gateway(Service):
     config_producer: EventProducer
     vault: ResidentKeyVault
     sweeper: Sweeper | None = None
-    # The ports of the write side and of the catalogue admin API, built once from the above (`__post_init__`).
+    # The ports of the write side and of the catalogue admin API, and the view GETs read, built once from the above
+    # (`__post_init__`); reads and writes share what is known of the jurisdictions.
+    known_jurisdictions: KnownJurisdictions = field(init=False)
+    read_view: Open311View = field(init=False)
     submit: SubmitContext = field(init=False)
     update: UpdateContext = field(init=False)
     catalogue_view: PostgresCatalogueView = field(init=False)
@@ -60,6 +64,8 @@ class Gateway(Service):
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
     def __post_init__(self) -> None:
+        self.known_jurisdictions = KnownJurisdictions(self.pool)
+        self.read_view = Open311View(self.pool, jurisdictions=self.known_jurisdictions)
         self.submit = self.submit_context()
         self.update = self.update_context()
         self.catalogue_view = PostgresCatalogueView(
@@ -121,7 +127,8 @@ class Gateway(Service):
             dedup_window=s.dedup_window,
             default_phone_region=s.default_phone_region,
             request_view=self._request_view(),
-            on_the_log=PostgresRequests(self.pool),
+            # PostgresSubmissions.add refuses a number a request on the log has, in its own round trip.
+            on_the_log=None,
         )
 
     def update_context(self) -> UpdateContext:
@@ -142,6 +149,7 @@ class Gateway(Service):
             self.pool,
             single=self.settings.jurisdictions_mode is JurisdictionsMode.single,
             default_jurisdiction_id=self.settings.default_jurisdiction_id,
+            known=self.known_jurisdictions,
         )
 
     def _request_view(self) -> PostgresRequestView:

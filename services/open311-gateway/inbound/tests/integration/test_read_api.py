@@ -421,6 +421,16 @@ async def test_RQ_02_service_request_id_overrides_every_other_filter(world: Worl
     }  # other: another jurisdiction
 
 
+async def test_RQ_02_a_long_list_of_ids_finds_the_same_requests_as_a_short_one(world: World):
+    """A few ids are bound one parameter each, a long list as one array: both find the same requests."""
+    ids = world.ids
+    wanted = [ids["old"], ids["recent"]]
+    padding = [f"NOPE-{n:04d}" for n in range(60)]
+    for given in (wanted, [*padding, *wanted]):
+        got = await world.requests(service_request_id=",".join(given))
+        assert {r["service_request_id"] for r in got} == set(wanted)
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_RQ_01_service_code_and_status_lists(world: World, fmt: str):
     ids = world.ids

@@ -30,10 +30,22 @@ def _request_columns(extensions: bool) -> str:
     return f"{REQUEST_COLUMNS}, {', '.join(EXTENSION_COLUMNS)}" if extensions else REQUEST_COLUMNS
 
 
+# Up to this many values, a filter binds one text parameter each (sent as they are); a longer list, as one array
+# (scanned for its element type on every request, but never near PostgreSQL's limit on parameters).
+_LISTED = 32
+
+
 def _in(column: str, values: tuple[str, ...], params: dict[str, Any]) -> str:
-    """`column = v` for one value (an ordered index scan), `column = any(...)` for several."""
-    params[column] = values[0] if len(values) == 1 else list(values)
-    return f"{column} = %({column})s" if len(values) == 1 else f"{column} = any(%({column})s)"
+    """`column = v` for one value (an ordered index scan), `column in (...)` or `column = any(...)` for several."""
+    if len(values) == 1:
+        params[column] = values[0]
+        return f"{column} = %({column})s"
+    if len(values) > _LISTED:
+        params[column] = list(values)
+        return f"{column} = any(%({column})s)"
+    names = [f"{column}_{i}" for i in range(len(values))]
+    params |= dict(zip(names, values, strict=True))
+    return f"{column} in ({', '.join(f'%({name})s' for name in names)})"
 
 
 def requests_sql(q: RequestQuery, *, extra: int = 1) -> tuple[str, dict[str, Any]]:
@@ -75,9 +87,34 @@ def requests_sql(q: RequestQuery, *, extra: int = 1) -> tuple[str, dict[str, Any
     return sql, params
 
 
-class Open311View:
+class KnownJurisdictions:
+    """Whether the view serves a jurisdiction, asked of the database once per jurisdiction and process.
+
+    The catalogue's fold only ever adds jurisdictions (`gateway.jurisdictions` has no delete), so a yes stays true
+    and is kept; a no is asked again, as the jurisdiction may appear with the next catalogue event.
+    """
+
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
+        self._known: set[str] = set()
+
+    async def exists(self, jurisdiction_id: str) -> bool:
+        if jurisdiction_id in self._known:
+            return True
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "select 1 from gateway.jurisdictions where jurisdiction_id = %s", (jurisdiction_id,)
+            )
+            found = await cur.fetchone() is not None
+        if found:
+            self._known.add(jurisdiction_id)
+        return found
+
+
+class Open311View:
+    def __init__(self, pool: AsyncConnectionPool, *, jurisdictions: KnownJurisdictions | None = None) -> None:
+        self.pool = pool
+        self.jurisdictions = jurisdictions or KnownJurisdictions(pool)
 
     async def _all(self, query: str, params: Any) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:
@@ -97,12 +134,7 @@ class Open311View:
 
     # -- jurisdictions and catalogue --------------------------------------------------------------------------
     async def jurisdiction_exists(self, jurisdiction_id: str) -> bool:
-        return (
-            await self._one(
-                "select 1 as known from gateway.jurisdictions where jurisdiction_id = %s", (jurisdiction_id,)
-            )
-            is not None
-        )
+        return await self.jurisdictions.exists(jurisdiction_id)
 
     async def changeset(self, jurisdiction_id: str | None) -> datetime | None:
         """The latest catalogue change (of one jurisdiction, or of all)."""

@@ -15,6 +15,7 @@ from civicloop_events.payloads import RequestStatus, ServiceAttribute, ServiceTy
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_gateway.adapters.open311_queries import KnownJurisdictions
 from civicloop_gateway.adapters.view_positions import FoldedView
 from civicloop_gateway.domain.jurisdictions import (
     JurisdictionMissing,
@@ -99,14 +100,22 @@ class PostgresSubmissions(PostgresOutbox, Submissions):
 
     async def add(self, submission: Submission, *, window: timedelta) -> Submission | None:
         try:
-            async with self.pool.connection() as conn, conn.transaction():
+            # In pipeline mode: the begin, the lock, the read of an earlier submission and whether a request on the
+            # log has the number go in one round trip, the inserts and the commit in another.
+            async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
                 # Concurrent identical POSTs queue here; the first stores, the others find it.
                 await conn.execute(
                     "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (submission.digest,)
                 )
+                on_the_log = await conn.execute(
+                    "select 1 from gateway.requests where service_request_id = %s",
+                    (submission.request_number,),
+                )
                 earlier = await self._recent(conn, submission.digest, window)
                 if earlier is not None:
                     return earlier
+                if await on_the_log.fetchone() is not None:
+                    raise RequestNumberTaken(submission.request_number)
                 await conn.execute(
                     "insert into gateway.submissions (event_id, digest, jurisdiction_id, client_id, request_number,"
                     " service_type, token, service_notice, event, state)"
@@ -242,18 +251,17 @@ class PostgresJurisdictions(Jurisdictions):
     """G-60..G-62 by the read side's rule (`domain/jurisdictions.py`), so reads and writes agree."""
 
     def __init__(
-        self, pool: AsyncConnectionPool, *, single: bool, default_jurisdiction_id: str | None
+        self,
+        pool: AsyncConnectionPool,
+        *,
+        single: bool,
+        default_jurisdiction_id: str | None,
+        known: KnownJurisdictions | None = None,
     ) -> None:
         self.pool = pool
         self.single = single
         self.default = default_jurisdiction_id
-
-    async def _exists(self, jurisdiction_id: str) -> bool:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "select 1 from gateway.jurisdictions where jurisdiction_id = %s", (jurisdiction_id,)
-            )
-            return await cur.fetchone() is not None
+        self._exists = (known or KnownJurisdictions(pool)).exists
 
     async def resolve(self, given: str | None) -> str:
         try:

@@ -24,7 +24,7 @@ from civicloop_open311.formats import Format
 from civicloop_open311.http import document_response, requested_format
 from civicloop_open311.render import Many
 from civicloop_runtime.app import running_service
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
 from civicloop_gateway.adapters.open311_queries import EXTENSION_COLUMNS, Open311View
@@ -68,24 +68,46 @@ FormatPath = Annotated[
         json_schema_extra={"enum": ["xml", "json"]},
     ),
 ]
-JurisdictionParam = Annotated[
-    str | None,
-    Query(
-        description="Needed only when the endpoint serves several jurisdictions and has no default (G-60..G-62)."
+
+
+def query_parameter(name: str, description: str) -> dict[str, Any]:
+    """An optional text query parameter, as the OpenAPI document lists it.
+
+    The reads take their query parameters from the request themselves (the rules of `domain/queries.py` read the
+    raw strings): declared in the route's signature instead, each would be parsed and validated once more per
+    request, and a list of a thousand requests is answered in well under a millisecond of its own.
+    """
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+JURISDICTION_PARAMETERS = [
+    query_parameter(
+        "jurisdiction_id",
+        "Needed only when the endpoint serves several jurisdictions and has no default (G-60..G-62).",
     ),
+    query_parameter("api_key", "Accepted and ignored on reads (G-72)."),
 ]
-ApiKeyParam = Annotated[str | None, Query(description="Accepted and ignored on reads (G-72).")]
 
 
-async def _gateway(request: Request) -> Gateway:
-    """The running gateway (a coroutine, so FastAPI resolves it in the event loop, not in a worker thread)."""
-    gateway = running_service(request)
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway | None = running_service(request)
     if gateway is None:
         raise Open311Error(503, description="The gateway is starting; retry shortly.")
     return gateway
 
 
-GatewayDep = Annotated[Gateway, Depends(_gateway)]
+async def _gateway_dependency(request: Request) -> Gateway:
+    """The running gateway (a coroutine, so FastAPI resolves it in the event loop, not in a worker thread)."""
+    return _gateway(request)
+
+
+GatewayDep = Annotated[Gateway, Depends(_gateway_dependency)]
 
 
 def _params(request: Request) -> Params:
@@ -103,13 +125,12 @@ def _limits(settings: GatewaySettings) -> Limits:
 
 async def _jurisdiction(gateway: Gateway, request: Request) -> str:
     s = gateway.settings
-    view = Open311View(gateway.pool)
     try:
         return await resolve_jurisdiction(
             single(request.query_params.getlist("jurisdiction_id")),
             single=s.jurisdictions_mode is JurisdictionsMode.single,
             default=s.default_jurisdiction_id,
-            exists=view.jurisdiction_exists,
+            exists=gateway.read_view.jurisdiction_exists,
         )
     except JurisdictionMissing as exc:
         raise Open311Error(400, description=str(exc)) from None
@@ -129,33 +150,31 @@ class Read:
     settings: GatewaySettings
 
 
-async def _read(
-    fmt: FormatPath,
-    request: Request,
-    gateway: GatewayDep,
-    jurisdiction_id: JurisdictionParam = None,
-    api_key: ApiKeyParam = None,
-) -> Read:
-    # `jurisdiction_id` and `api_key` are declared to be documented on every read: `_jurisdiction` reads the former
-    # as every single parameter (the last non-empty value), the latter is ignored (G-72).
+async def _read(fmt: str, request: Request) -> Read:
+    """The format (G-01, G-05), then the jurisdiction (G-60..G-62: `jurisdiction_id` read as every single parameter
+    is, the last non-empty value); `api_key` is ignored on reads (G-72)."""
     f = requested_format(fmt)
+    gateway = _gateway(request)
     jurisdiction = await _jurisdiction(gateway, request)
-    return Read(request, f, jurisdiction, Open311View(gateway.pool), gateway.settings)
-
-
-ReadDep = Annotated[Read, Depends(_read)]
+    return Read(request, f, jurisdiction, gateway.read_view, gateway.settings)
 
 
 def _jurisdiction_read(
-    path: str, summary: str, json_schema: dict[str, Any], xml_root: str
+    path: str,
+    summary: str,
+    json_schema: dict[str, Any],
+    xml_root: str,
+    parameters: Sequence[dict[str, Any]] = (),
 ) -> Callable[[Route], Route]:
     """A GET of one jurisdiction answering an Open311 document in XML or JSON: 400 for a bad parameter or a missing
-    jurisdiction_id, 404 for an unknown jurisdiction, resource or format (documented with the document's schema)."""
+    jurisdiction_id, 404 for an unknown jurisdiction, resource or format (documented with the document's schema);
+    `parameters`: its query parameters besides jurisdiction_id and api_key (`query_parameter`)."""
     return router.get(
         path,
         summary=summary,
         response_class=Response,
         responses=openapi.responses(json_schema, xml_root, 400, 404),
+        openapi_extra={"parameters": [*JURISDICTION_PARAMETERS, *parameters]},
     )
 
 
@@ -206,15 +225,13 @@ def _extended(row: Sequence[Any]) -> dict[str, Any]:
     summary="Service discovery: contact, key service and the GeoReport v2 endpoint (DS-01..DS-06).",
     response_class=Response,
     responses=openapi.responses(openapi.DISCOVERY, "discovery", 404),
+    openapi_extra={"parameters": JURISDICTION_PARAMETERS[:1]},
 )
-async def discovery(
-    fmt: FormatPath, request: Request, gateway: GatewayDep, jurisdiction_id: JurisdictionParam = None
-) -> Response:
+async def discovery(fmt: FormatPath, request: Request, gateway: GatewayDep) -> Response:
     f = requested_format(fmt)
     given = single(request.query_params.getlist("jurisdiction_id"))
     jurisdiction = await _jurisdiction(gateway, request) if given else None
-    view = Open311View(gateway.pool)
-    changeset = await view.changeset(jurisdiction) or gateway.started_at
+    changeset = await gateway.read_view.changeset(jurisdiction) or gateway.started_at
     s = gateway.settings
     document = discovery_document(
         changeset=changeset,
@@ -234,7 +251,8 @@ async def discovery(
     openapi.SERVICES,
     "services",
 )
-async def services(read: ReadDep) -> Response:
+async def services(fmt: FormatPath, request: Request) -> Response:
+    read = await _read(fmt, request)
     rows = await read.view.services(read.jurisdiction_id)
     return document_response(services_document(rows), read.format)
 
@@ -245,7 +263,8 @@ async def services(read: ReadDep) -> Response:
     openapi.SERVICE_DEFINITION,
     "service_definition",
 )
-async def service_definition(service_code: str, read: ReadDep) -> Response:
+async def service_definition(service_code: str, fmt: FormatPath, request: Request) -> Response:
+    read = await _read(fmt, request)
     attributes = await read.view.service_attributes(read.jurisdiction_id, service_code)
     if attributes is None:
         raise Open311Error(404, description=f"service_code {service_code!r} not found")
@@ -257,50 +276,44 @@ async def service_definition(service_code: str, read: ReadDep) -> Response:
     return document_response(service_definition_document(service_code, attributes), read.format)
 
 
+PAGE_PARAMETERS = [
+    query_parameter("page", "1-based page (PG-02)."),
+    query_parameter("page_size", "Rows per page, 1..1000; default 1000 (PG-02)."),
+]
+EXTENSIONS_PARAMETER = query_parameter(
+    "extensions", "true adds extended_attributes (channel, detailed_status, media_urls) (CX-01)."
+)
+REQUESTS_PARAMETERS = [
+    query_parameter("service_request_id", "Comma-delimited ids; overrides every other filter (RQ-02)."),
+    query_parameter("service_code", "Comma-delimited service codes (RQ-01)."),
+    query_parameter("status", "Comma-delimited: open, closed (RQ-05)."),
+    query_parameter(
+        "start_date", "W3C date-time, inclusive, on requested_datetime; at most 90 days before end_date."
+    ),
+    query_parameter("end_date", "W3C date-time, inclusive (a date alone covers the whole day)."),
+    query_parameter(
+        "updated_after",
+        "W3C date-time, inclusive, on updated_datetime; without start/end dates no 90-day default applies and "
+        "results come oldest update first (UP-01).",
+    ),
+    query_parameter("updated_before", "W3C date-time, inclusive (UP-01)."),
+    query_parameter("lat", "With long and radius: requests within radius metres."),
+    query_parameter("long", "With lat and radius (GEO-01)."),
+    query_parameter("radius", "Metres, with lat and long (GEO-01)."),
+    *PAGE_PARAMETERS,
+    EXTENSIONS_PARAMETER,
+]
+
+
 @_jurisdiction_read(
     "/requests.{fmt}",
     "Service requests: the last 90 days (at most 1000) unless filtered (RQ-01..RQ-08, PG, UP, GEO, CX).",
     openapi.REQUESTS,
     "service_requests",
+    REQUESTS_PARAMETERS,
 )
-async def list_requests(
-    read: ReadDep,
-    service_request_id: Annotated[
-        str | None, Query(description="Comma-delimited ids; overrides every other filter (RQ-02).")
-    ] = None,
-    service_code: Annotated[str | None, Query(description="Comma-delimited service codes (RQ-01).")] = None,
-    status: Annotated[str | None, Query(description="Comma-delimited: open, closed (RQ-05).")] = None,
-    start_date: Annotated[
-        str | None,
-        Query(
-            description="W3C date-time, inclusive, on requested_datetime; at most 90 days before end_date."
-        ),
-    ] = None,
-    end_date: Annotated[
-        str | None, Query(description="W3C date-time, inclusive (a date alone covers the whole day).")
-    ] = None,
-    updated_after: Annotated[
-        str | None,
-        Query(
-            description="W3C date-time, inclusive, on updated_datetime; without start/end dates no 90-day default "
-            "applies and results come oldest update first (UP-01)."
-        ),
-    ] = None,
-    updated_before: Annotated[str | None, Query(description="W3C date-time, inclusive (UP-01).")] = None,
-    lat: Annotated[
-        str | None, Query(description="With long and radius: requests within radius metres.")
-    ] = None,
-    long: Annotated[str | None, Query(description="With lat and radius (GEO-01).")] = None,
-    radius: Annotated[str | None, Query(description="Metres, with lat and long (GEO-01).")] = None,
-    page: Annotated[str | None, Query(description="1-based page (PG-02).")] = None,
-    page_size: Annotated[
-        str | None, Query(description="Rows per page, 1..1000; default 1000 (PG-02).")
-    ] = None,
-    extensions: Annotated[
-        str | None,
-        Query(description="true adds extended_attributes (channel, detailed_status, media_urls) (CX-01)."),
-    ] = None,
-) -> Response:
+async def list_requests(fmt: FormatPath, request: Request) -> Response:
+    read = await _read(fmt, request)
     query = _query(request_query, read)
     rows, headers = _paged(read, query.page, await read.view.requests(query))
     document = view_requests_document(rows, extended=_extended if query.extensions else None)
@@ -326,19 +339,16 @@ async def _one_request(service_request_id: str, read: Read) -> Response:
     "One service request, as a list of one (R1-01..R1-04).",
     openapi.ONE_REQUEST,
     "service_requests",
+    [query_parameter("extensions", "true adds extended_attributes (R1-03).")],
 )
-async def get_request(
-    service_request_id: str,
-    read: ReadDep,
-    extensions: Annotated[str | None, Query(description="true adds extended_attributes (R1-03).")] = None,
-) -> Response:
-    return await _one_request(service_request_id, read)
+async def get_request(service_request_id: str, fmt: FormatPath, request: Request) -> Response:
+    return await _one_request(service_request_id, await _read(fmt, request))
 
 
 @router.get("/request/{service_request_id}.{fmt}", include_in_schema=False, response_class=Response)
-async def get_request_singular(service_request_id: str, read: ReadDep) -> Response:
+async def get_request_singular(service_request_id: str, fmt: str, request: Request) -> Response:
     """G-04: the Swagger draft's (and Boston's) singular path."""
-    return await _one_request(service_request_id, read)
+    return await _one_request(service_request_id, await _read(fmt, request))
 
 
 @_jurisdiction_read(
@@ -347,7 +357,8 @@ async def get_request_singular(service_request_id: str, read: ReadDep) -> Respon
     openapi.TOKEN,
     "service_requests",
 )
-async def get_token(token: str, read: ReadDep) -> Response:
+async def get_token(token: str, fmt: FormatPath, request: Request) -> Response:
+    read = await _read(fmt, request)
     found = await read.view.token(read.jurisdiction_id, token, ttl=read.settings.batch_token_ttl)
     if found is None:
         raise Open311Error(404, description=f"token {token!r} not found")  # TK-02
@@ -360,18 +371,15 @@ async def get_token(token: str, read: ReadDep) -> Response:
     "(FixMyStreet extension, FX-01..FX-03).",
     openapi.UPDATES,
     "service_request_updates",
+    [
+        query_parameter("start_date", "W3C date-time, inclusive; without dates: the last 24 hours (FX-02)."),
+        query_parameter("end_date", "W3C date-time, inclusive; at most 90 days after start_date."),
+        query_parameter("page", "1-based page (PG-02)."),
+        query_parameter("page_size", "Rows per page, 1..1000."),
+    ],
 )
-async def service_request_updates(
-    read: ReadDep,
-    start_date: Annotated[
-        str | None, Query(description="W3C date-time, inclusive; without dates: the last 24 hours (FX-02).")
-    ] = None,
-    end_date: Annotated[
-        str | None, Query(description="W3C date-time, inclusive; at most 90 days after start_date.")
-    ] = None,
-    page: Annotated[str | None, Query(description="1-based page (PG-02).")] = None,
-    page_size: Annotated[str | None, Query(description="Rows per page, 1..1000.")] = None,
-) -> Response:
+async def service_request_updates(fmt: FormatPath, request: Request) -> Response:
+    read = await _read(fmt, request)
     query = _query(updates_query, read)
     rows, headers = _paged(read, query.page, await read.view.updates(query))
     return document_response(updates_document(rows), read.format, headers=headers)

@@ -81,7 +81,9 @@ class Submissions(Outbox):
         """Store a pending submission unless one with its digest was made within `window`.
 
         None when stored; the earlier submission otherwise (a concurrent identical POST won). Concurrent calls
-        with one digest are serialised, so exactly one of them stores. Raises `RequestNumberTaken`.
+        with one digest are serialised, so exactly one of them stores. Raises `RequestNumberTaken` when another
+        submission has the number; an adapter that sees the requests on the log refuses their numbers too (then
+        `SubmitContext.on_the_log` need not ask again).
         """
 
     @abstractmethod

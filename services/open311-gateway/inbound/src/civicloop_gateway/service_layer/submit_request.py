@@ -51,7 +51,7 @@ class SubmitContext(PartnerWriteContext):
     default_phone_region: str = "US"
     request_view: RequestView | None = None
     # Every request on the log: a number one of them has is refused too (made before the producer tags, by any
-    # producer, it may lie inside the gateway's tag).
+    # producer, it may lie inside the gateway's tag). None when `submissions.add` refuses those numbers itself.
     on_the_log: Requests | None = None
 
 
@@ -100,7 +100,10 @@ async def submit_request(form: OpenForm, *, api_key: str | None, ctx: SubmitCont
 
 
 async def _publish_once(submission: Submission, *, created: bool, ctx: SubmitContext) -> SubmitAnswer:
-    outcome = await publish_stored(ctx.submissions, ctx.event_log, str(submission.event_id))
+    # Just stored (`created`), the row cannot be published yet: its unlocked read is skipped.
+    outcome = await publish_stored(
+        ctx.submissions, ctx.event_log, str(submission.event_id), stored_now=created
+    )
     if outcome.published_now and outcome.position is not None:
         log.info(
             "open311 request submitted",

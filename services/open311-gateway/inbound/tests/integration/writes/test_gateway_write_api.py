@@ -7,6 +7,7 @@ import logging
 import re
 
 import pytest
+from civicloop_events import request_numbers
 from civicloop_events.payloads import ServiceRequestSubmitted
 from civicloop_events.request_numbers import parse as parse_number
 from civicloop_testing.open311_catalogue import BULKY, GRAFFITI, streetlight_form, unique
@@ -305,3 +306,23 @@ async def test_pr11_after_the_dedup_window_the_same_body_is_a_new_request(
     later = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
     assert later != first
     assert len(await write_gw.events_of(later)) == 1
+
+
+async def test_a_number_a_request_on_the_log_has_is_drawn_again(
+    write_gw: WriteGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A number made before the producer tags, by intake say, may lie inside the gateway's tag: a request in the
+    view (not among the gateway's submissions) holding it makes the submission draw another."""
+    taken, fresh = (request_numbers.draw("open311-gateway") for _ in range(2))
+    async with write_gw.pool.connection() as conn:
+        await conn.execute(
+            "insert into gateway.requests (service_request_id, jurisdiction_id, status, civicloop_status,"
+            " service_code, description, requested_datetime, updated_datetime, media_urls, source, last_event_id,"
+            " h3_resolution) values (%s, %s, 'open', 'submitted', 'other', 'made elsewhere', now(), now(), '{}',"
+            " 'web', gen_random_uuid(), 9)",
+            (taken, CITY),
+        )
+    draws = iter([taken, fresh])
+    monkeypatch.setattr(request_numbers, "draw", lambda producer, randbits=None: next(draws))
+    [answer] = answers(await write_gw.submit("json", **streetlight_form()), "json")
+    assert answer["service_request_id"] == fresh
