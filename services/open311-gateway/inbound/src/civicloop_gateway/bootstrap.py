@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from civicloop_events.consumer import wait_until_applied
+import psycopg
+from civicloop_events import Event
+from civicloop_events.consumer import Handler, wait_until_applied
 from civicloop_events.outbox import Sweeper
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
@@ -23,7 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway import database
 from civicloop_gateway.adapters.catalogue_admin_postgres import PostgresCatalogueView
-from civicloop_gateway.adapters.postgres_view import apply_config_event, request_event_handler
+from civicloop_gateway.adapters.postgres_view import BatchHandler, apply_config_event, request_event_handler
 from civicloop_gateway.adapters.submit_kafka import ProducerEventLog, ResidentVault
 from civicloop_gateway.adapters.submit_postgres import (
     PostgresCatalogue,
@@ -80,7 +83,7 @@ class Gateway(Service):
             ConsumerSpec(
                 s.request_consumer_group,
                 s.topics.request_events,
-                request_event_handler(resolution=s.public_h3_resolution),
+                _one_at_a_time(request_event_handler(resolution=s.public_h3_resolution)),
             ),
             ConsumerSpec(s.config_consumer_group, s.topics.jurisdiction_config, apply_config_event),
         ]
@@ -155,6 +158,13 @@ class Gateway(Service):
 
     def _event_log(self) -> ProducerEventLog:
         return ProducerEventLog(self.producer, publish_timeout_s=self.settings.publish_timeout_s)
+
+
+def _one_at_a_time(batch: BatchHandler) -> Handler:
+    async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await batch(conn, [event])
+
+    return handle
 
 
 def pending_sweeper(

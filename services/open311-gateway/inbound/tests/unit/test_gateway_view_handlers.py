@@ -13,6 +13,7 @@ from civicloop_gateway.service_layer.folds import (
     RequestViewRows,
     when_config_event_update_catalogue,
     when_request_event_update_view,
+    when_request_events_update_view,
 )
 from civicloop_places import DEFAULT_RESOLUTION
 from civicloop_testing.events import request_event
@@ -35,21 +36,22 @@ class MemoryViewRows(RequestViewRows):
         self.updates: list[UpdateRow] = []
         self.calls: list[str] = []
 
-    async def lock_service(self, jurisdiction_id: str, service_code: str) -> None:
-        self.calls.append(f"lock {service_code}")
+    async def lock_services(self, services) -> None:
+        self.calls.extend(f"lock {code}" for _, code in services)
 
-    async def service_name(self, jurisdiction_id: str, service_code: str) -> str | None:
-        self.calls.append(f"name {service_code}")
-        return self.names.get((jurisdiction_id, service_code))
+    async def service_names(self, services) -> dict[tuple[str, str], str]:
+        self.calls.extend(f"name {code}" for _, code in services)
+        return {s: self.names[s] for s in services if s in self.names}
 
-    async def load_for_update(self, service_request_id: str) -> RequestRow | None:
-        return self.requests.get(service_request_id)
+    async def load_for_update(self, service_request_ids) -> dict[str, RequestRow]:
+        return {i: self.requests[i] for i in service_request_ids if i in self.requests}
 
-    async def save_request(self, row: RequestRow) -> None:
-        self.requests[row.service_request_id] = row
+    async def save_requests(self, rows) -> None:
+        self.requests |= {row.service_request_id: row for row in rows}
 
-    async def save_update(self, update: UpdateRow) -> None:
-        self.updates.append(update)
+    async def save_updates(self, updates) -> None:
+        known = {u.update_id for u in self.updates}
+        self.updates.extend(u for u in updates if u.update_id not in known)
 
 
 class MemoryCatalogueRows(CatalogueRows):
@@ -59,8 +61,8 @@ class MemoryCatalogueRows(CatalogueRows):
         self.revoked: list[tuple[str, str, str]] = []
         self.locks: list[str] = []
 
-    async def lock_service(self, jurisdiction_id: str, service_code: str) -> None:
-        self.locks.append(service_code)
+    async def lock_services(self, services) -> None:
+        self.locks.extend(code for _, code in services)
 
     async def save_service(self, row: ServiceRow) -> None:
         self.services.append(row)
@@ -92,6 +94,21 @@ async def test_a_status_change_of_a_known_request_writes_the_row_and_an_update()
         rows, _event(StatusChanged(status="closed")), resolution=DEFAULT_RESOLUTION
     )
     assert rows.requests["ABCD-1234"].status == "closed"
+    assert [u.status for u in rows.updates] == ["closed"]
+
+
+async def test_a_batch_takes_every_service_lock_before_it_reads_the_names_then_saves_each_request_once():
+    rows = MemoryViewRows({(CITY, "POTHOLE"): "Pothole"})
+    located = Location(lat=38.9, long=-77.0)
+    events = [
+        _event(ServiceRequestSubmitted(service_code="POTHOLE", description="Hole", location=located), "A-1"),
+        _event(ServiceRequestSubmitted(service_code="GRAFFITI", description="Tags", location=located), "B-2"),
+        _event(StatusChanged(status="closed"), "A-1"),
+    ]
+    await when_request_events_update_view(rows, events, resolution=DEFAULT_RESOLUTION)
+    assert rows.calls == ["lock GRAFFITI", "lock POTHOLE", "name GRAFFITI", "name POTHOLE"]
+    assert rows.requests["A-1"].status == "closed" and rows.requests["A-1"].service_name == "Pothole"
+    assert rows.requests["B-2"].service_name is None
     assert [u.status for u in rows.updates] == ["closed"]
 
 
