@@ -12,11 +12,8 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import psycopg
-from civicloop_events import Event
-from civicloop_events.consumer import Handler, wait_until_applied
+from civicloop_events.consumer import wait_until_applied
 from civicloop_events.outbox import Sweeper
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.consumers import ConsumerSpec, Guard, ServiceConsumers
@@ -28,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_gateway import database
 from civicloop_gateway.adapters.catalogue_admin_postgres import PostgresCatalogueView
 from civicloop_gateway.adapters.consumer_lock import consumers_lock_shared
-from civicloop_gateway.adapters.postgres_view import BatchHandler, apply_config_event, request_event_handler
+from civicloop_gateway.adapters.postgres_view import apply_config_events, request_event_handler
 from civicloop_gateway.adapters.submit_kafka import ProducerEventLog, ResidentVault
 from civicloop_gateway.adapters.submit_postgres import (
     PostgresCatalogue,
@@ -158,24 +155,23 @@ class Gateway(Service):
 
 
 def view_consumer_specs(settings: GatewaySettings, *, guard: Guard | None = None) -> list[ConsumerSpec]:
-    """The view's two consumers: the requests (with the public place's H3 resolution) and the catalogue."""
+    """The view's two consumers, each folding a batch of events per transaction: the requests (with the public
+    place's H3 resolution) and the catalogue."""
     s = settings
     return [
         ConsumerSpec(
             s.request_consumer_group,
             s.topics.request_events,
-            _one_at_a_time(request_event_handler(resolution=s.public_h3_resolution)),
-            guard,
+            guard=guard,
+            batch_handler=request_event_handler(resolution=s.public_h3_resolution),
         ),
-        ConsumerSpec(s.config_consumer_group, s.topics.jurisdiction_config, apply_config_event, guard),
+        ConsumerSpec(
+            s.config_consumer_group,
+            s.topics.jurisdiction_config,
+            guard=guard,
+            batch_handler=apply_config_events,
+        ),
     ]
-
-
-def _one_at_a_time(batch: BatchHandler) -> Handler:
-    async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-        await batch(conn, [event])
-
-    return handle
 
 
 def pending_sweeper(

@@ -11,7 +11,7 @@ lock on (jurisdiction, service_code).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
 from functools import partial
@@ -20,6 +20,7 @@ from uuid import UUID
 
 import psycopg
 from civicloop_events import Event
+from civicloop_events.consumer import BatchHandler
 from civicloop_events.payloads import RequestStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -32,10 +33,6 @@ from civicloop_gateway.service_layer.folds import (
     when_config_events_update_catalogue,
     when_request_events_update_view,
 )
-
-# The runner's batch handler (`civicloop_events.consumer.BatchHandler`): a partition's new events, in log order,
-# inside the transaction that stores them in the inbox with the position.
-BatchHandler = Callable[[psycopg.AsyncConnection[Any], Sequence[Event[Any]]], Awaitable[None]]
 
 # Every field of a request row is a column of the same name, but the radius search's point (`point_lat`,
 # `point_long`): it is stored as the geography `location`, and read back from it (the public point).
@@ -205,11 +202,6 @@ def request_event_handler(*, resolution: int) -> BatchHandler:
 async def apply_config_events(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
     """Batch handler of `jurisdiction.config`: services, jurisdictions and partner keys."""
     await when_config_events_update_catalogue(PostgresCatalogueRows(conn), events)
-
-
-async def apply_config_event(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-    """One `jurisdiction.config` event (a batch of one)."""
-    await apply_config_events(conn, [event])
 
 
 async def _store_service(conn: psycopg.AsyncConnection[Any], row: ServiceRow) -> None:
