@@ -22,10 +22,13 @@ from civicloop_events.payloads import (
 )
 from civicloop_events.request_numbers import new_request_number
 from civicloop_gateway.adapters import view_tables
-from civicloop_gateway.bootstrap import Gateway, bootstrap
+from civicloop_gateway.bootstrap import Gateway, bootstrap, view_consumer_specs
+from civicloop_gateway.settings import SCHEMA
 from civicloop_places import public_place
+from civicloop_runtime.consumers import ServiceConsumers
 from civicloop_testing import create_database, drop_database
 from civicloop_testing.events import config_event, publish_events, request_event
+from civicloop_testing.polling import eventually
 from civicloop_testing.run_settings import cli_env
 from read_harness import AGENT, caught_up, migrate, settings_for, unique_jurisdiction
 
@@ -205,3 +208,66 @@ async def test_the_rebuild_refuses_while_the_consumers_run(settings, kafka_boots
     assert code == 1
     assert "stop them before rebuilding" in err
     assert counts["requests"] == 30  # nothing was reset
+
+
+async def _inbox_count(pool, consumer: str) -> int:
+    async with pool.connection() as conn:
+        cur = await conn.execute("select count(*) from gateway.inbox where consumer = %s", (consumer,))
+        row = await cur.fetchone()
+    return row[0]
+
+
+async def test_a_request_consumer_cancelled_mid_batch_and_restarted_builds_the_view_a_rebuild_builds(
+    settings, kafka_bootstrap
+):
+    config, events = _history(unique_jurisdiction("springfield"))
+    await publish_events(kafka_bootstrap, settings.topics.jurisdiction_config, config)
+    positions = await publish_events(kafka_bootstrap, settings.topics.request_events, events)
+    distinct = len({e.event_id for e in events})
+    consumer = settings.request_consumer_group
+    gateway = await bootstrap(settings, start_consumers=False)
+    try:
+        consumers = ServiceConsumers(
+            settings,
+            pool=gateway.pool,
+            schema=SCHEMA,
+            dead_letters=gateway.producer,
+            specs=view_consumer_specs(settings),
+        )
+        config_runner = consumers.runner(settings.config_consumer_group)
+        await config_runner.start()
+        config_task = asyncio.create_task(config_runner.run())
+        killed_at = []
+        for threshold in (10, 40, 80, 120):
+            runner = consumers.runner(consumer)
+            await runner.start()
+            task = asyncio.create_task(runner.run())
+
+            async def applied(threshold: int = threshold) -> bool:
+                return await _inbox_count(gateway.pool, consumer) >= threshold
+
+            await eventually(applied, what=f"{threshold} events applied")
+            task.cancel()  # wherever it is: mid-batch, between the commit and the Kafka commit, in a poll
+            await asyncio.gather(task, return_exceptions=True)
+            killed_at.append(await _inbox_count(gateway.pool, consumer))
+            await runner.stop()
+        assert all(0 < n < distinct for n in killed_at), killed_at
+        runner = consumers.runner(consumer)
+        await runner.start()
+        task = asyncio.create_task(runner.run())
+        await caught_up(gateway, consumer, positions)
+        task.cancel()
+        config_task.cancel()
+        await asyncio.gather(task, config_task, return_exceptions=True)
+        await runner.stop()
+        await config_runner.stop()
+        assert await _inbox_count(gateway.pool, consumer) == distinct
+        async with gateway.pool.connection() as conn:
+            resumed = await view_tables.dump(conn)
+    finally:
+        await gateway.close()
+
+    code, _, err = await run_cli(settings, "rebuild")
+    assert code == 0, err
+    async with await psycopg.AsyncConnection.connect(settings.pg_dsn, autocommit=True) as conn:
+        assert await view_tables.dump(conn) == resumed
