@@ -12,6 +12,7 @@ from civicloop_gateway.service_layer.folds import (
     CatalogueRows,
     RequestViewRows,
     when_config_event_update_catalogue,
+    when_config_events_update_catalogue,
     when_request_event_update_view,
     when_request_events_update_view,
 )
@@ -131,3 +132,20 @@ async def test_config_events_define_services_under_the_lock_and_revoke_keys():
     assert rows.locks == ["POTHOLE"]
     assert [(s.service_code, s.service_name) for s in rows.services] == [("POTHOLE", "Pothole")]
     assert rows.revoked == [(CITY, "cityapp", "k1")]
+
+
+async def test_a_batch_of_config_events_takes_its_service_locks_first_then_writes_what_one_by_one_writes():
+    events = [
+        _event(ServiceDefined(service_code="TREE", service_name="Tree"), request_id=None),
+        _event(PartnerKeyRevoked(client_id="cityapp", key_id="k1"), request_id=None),
+        _event(ServiceDefined(service_code="POTHOLE", service_name="Pothole"), request_id=None),
+        _event(ServiceDefined(service_code="TREE", service_name="Fallen tree"), request_id=None),
+    ]
+    one_by_one, at_once = MemoryCatalogueRows(), MemoryCatalogueRows()
+    for event in events:
+        await when_config_event_update_catalogue(one_by_one, event)
+    await when_config_events_update_catalogue(at_once, events)
+    assert at_once.locks == ["POTHOLE", "TREE"]  # once each, in one order, before any write
+    assert at_once.services == one_by_one.services
+    assert [s.service_name for s in at_once.services] == ["Tree", "Pothole", "Fallen tree"]
+    assert at_once.revoked == one_by_one.revoked == [(CITY, "cityapp", "k1")]
