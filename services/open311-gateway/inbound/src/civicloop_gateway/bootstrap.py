@@ -9,13 +9,14 @@ opened here and closed by `Gateway.close()`, with the consumers and the sweeper 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from civicloop_events.consumer import wait_until_applied
 from civicloop_events.outbox import Sweeper
 from civicloop_events.producer import EventProducer, Position
-from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
+from civicloop_runtime.consumers import ConsumerSpec, Guard, ServiceConsumers
 from civicloop_runtime.resources import owned_pool, owned_producer
 from civicloop_runtime.service import KafkaClient, Service, opening
 from civicloop_runtime.vault import ResidentKeyVault
@@ -23,8 +24,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway import database
 from civicloop_gateway.adapters.catalogue_admin_postgres import PostgresCatalogueView
+from civicloop_gateway.adapters.consumer_lock import consumers_lock_shared
 from civicloop_gateway.adapters.open311_queries import KnownJurisdictions, Open311View
-from civicloop_gateway.adapters.postgres_view import apply_config_event, request_event_handler
+from civicloop_gateway.adapters.postgres_view import apply_config_events, request_event_handler
 from civicloop_gateway.adapters.submit_kafka import ProducerEventLog, ResidentVault
 from civicloop_gateway.adapters.submit_postgres import (
     PostgresCatalogue,
@@ -80,16 +82,11 @@ class Gateway(Service):
         )
 
     def consumer_specs(self) -> list[ConsumerSpec]:
-        """The view's two consumers: the requests (with the public place's H3 resolution) and the catalogue."""
-        s = self.settings
-        return [
-            ConsumerSpec(
-                s.request_consumer_group,
-                s.topics.request_events,
-                request_event_handler(resolution=s.public_h3_resolution),
-            ),
-            ConsumerSpec(s.config_consumer_group, s.topics.jurisdiction_config, apply_config_event),
-        ]
+        """The view's two consumers, each holding the consumers' lock while it runs (no rebuild meanwhile)."""
+        return view_consumer_specs(self.settings, guard=self.consumers_lock)
+
+    def consumers_lock(self) -> AbstractAsyncContextManager[None]:
+        return consumers_lock_shared(self.settings.pg_dsn, SCHEMA)
 
     async def wait_for_request_view(self, position: Position, *, timeout_s: float | None = None) -> bool:
         """Read-your-writes: wait (bounded) until the request view has applied the event at `position`."""
@@ -163,6 +160,26 @@ class Gateway(Service):
 
     def _event_log(self) -> ProducerEventLog:
         return ProducerEventLog(self.producer, publish_timeout_s=self.settings.publish_timeout_s)
+
+
+def view_consumer_specs(settings: GatewaySettings, *, guard: Guard | None = None) -> list[ConsumerSpec]:
+    """The view's two consumers, each folding a batch of events per transaction: the requests (with the public
+    place's H3 resolution) and the catalogue."""
+    s = settings
+    return [
+        ConsumerSpec(
+            s.request_consumer_group,
+            s.topics.request_events,
+            guard=guard,
+            batch_handler=request_event_handler(resolution=s.public_h3_resolution),
+        ),
+        ConsumerSpec(
+            s.config_consumer_group,
+            s.topics.jurisdiction_config,
+            guard=guard,
+            batch_handler=apply_config_events,
+        ),
+    ]
 
 
 def pending_sweeper(

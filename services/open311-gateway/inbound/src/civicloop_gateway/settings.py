@@ -14,7 +14,7 @@ intake.
 
 The vault pepper follows intake's rule, `civicloop_runtime.settings.VaultPepperSettings`'s: required (at least 16
 bytes) unless `CIVICLOOP_ENV` is `dev` or `test`, where a fixed, public development pepper is used when none is given.
-The commands that digest and seal nothing (`migrate`, `partners create|list|revoke`) read these same settings inside
+The commands that digest and seal nothing (`migrate`, `partners create|list|revoke`, `rebuild`) read these same settings inside
 `sealing_nothing()`, so their processes, the partners Job among them, are not given the secret (least privilege);
 `pepper` refuses to answer in such settings when none was given. The publish timeout and the sweeper of pending
 submissions and updates are `civicloop_runtime.settings.OutboxSettings`'.

@@ -12,7 +12,9 @@ from civicloop_gateway.service_layer.folds import (
     CatalogueRows,
     RequestViewRows,
     when_config_event_update_catalogue,
+    when_config_events_update_catalogue,
     when_request_event_update_view,
+    when_request_events_update_view,
 )
 from civicloop_places import DEFAULT_RESOLUTION
 from civicloop_testing.events import request_event
@@ -35,21 +37,22 @@ class MemoryViewRows(RequestViewRows):
         self.updates: list[UpdateRow] = []
         self.calls: list[str] = []
 
-    async def lock_service(self, jurisdiction_id: str, service_code: str) -> None:
-        self.calls.append(f"lock {service_code}")
+    async def lock_services(self, services) -> None:
+        self.calls.extend(f"lock {code}" for _, code in services)
 
-    async def service_name(self, jurisdiction_id: str, service_code: str) -> str | None:
-        self.calls.append(f"name {service_code}")
-        return self.names.get((jurisdiction_id, service_code))
+    async def service_names(self, services) -> dict[tuple[str, str], str]:
+        self.calls.extend(f"name {code}" for _, code in services)
+        return {s: self.names[s] for s in services if s in self.names}
 
-    async def load_for_update(self, service_request_id: str) -> RequestRow | None:
-        return self.requests.get(service_request_id)
+    async def load_for_update(self, service_request_ids) -> dict[str, RequestRow]:
+        return {i: self.requests[i] for i in service_request_ids if i in self.requests}
 
-    async def save_request(self, row: RequestRow) -> None:
-        self.requests[row.service_request_id] = row
+    async def save_requests(self, rows) -> None:
+        self.requests |= {row.service_request_id: row for row in rows}
 
-    async def save_update(self, update: UpdateRow) -> None:
-        self.updates.append(update)
+    async def save_updates(self, updates) -> None:
+        known = {u.update_id for u in self.updates}
+        self.updates.extend(u for u in updates if u.update_id not in known)
 
 
 class MemoryCatalogueRows(CatalogueRows):
@@ -59,8 +62,8 @@ class MemoryCatalogueRows(CatalogueRows):
         self.revoked: list[tuple[str, str, str]] = []
         self.locks: list[str] = []
 
-    async def lock_service(self, jurisdiction_id: str, service_code: str) -> None:
-        self.locks.append(service_code)
+    async def lock_services(self, services) -> None:
+        self.locks.extend(code for _, code in services)
 
     async def save_service(self, row: ServiceRow) -> None:
         self.services.append(row)
@@ -95,6 +98,21 @@ async def test_a_status_change_of_a_known_request_writes_the_row_and_an_update()
     assert [u.status for u in rows.updates] == ["closed"]
 
 
+async def test_a_batch_takes_every_service_lock_before_it_reads_the_names_then_saves_each_request_once():
+    rows = MemoryViewRows({(CITY, "POTHOLE"): "Pothole"})
+    located = Location(lat=38.9, long=-77.0)
+    events = [
+        _event(ServiceRequestSubmitted(service_code="POTHOLE", description="Hole", location=located), "A-1"),
+        _event(ServiceRequestSubmitted(service_code="GRAFFITI", description="Tags", location=located), "B-2"),
+        _event(StatusChanged(status="closed"), "A-1"),
+    ]
+    await when_request_events_update_view(rows, events, resolution=DEFAULT_RESOLUTION)
+    assert rows.calls == ["lock GRAFFITI", "lock POTHOLE", "name GRAFFITI", "name POTHOLE"]
+    assert rows.requests["A-1"].status == "closed" and rows.requests["A-1"].service_name == "Pothole"
+    assert rows.requests["B-2"].service_name is None
+    assert [u.status for u in rows.updates] == ["closed"]
+
+
 async def test_an_event_without_a_request_changes_nothing():
     rows = MemoryViewRows()
     await when_request_event_update_view(
@@ -114,3 +132,20 @@ async def test_config_events_define_services_under_the_lock_and_revoke_keys():
     assert rows.locks == ["POTHOLE"]
     assert [(s.service_code, s.service_name) for s in rows.services] == [("POTHOLE", "Pothole")]
     assert rows.revoked == [(CITY, "cityapp", "k1")]
+
+
+async def test_a_batch_of_config_events_takes_its_service_locks_first_then_writes_what_one_by_one_writes():
+    events = [
+        _event(ServiceDefined(service_code="TREE", service_name="Tree"), request_id=None),
+        _event(PartnerKeyRevoked(client_id="cityapp", key_id="k1"), request_id=None),
+        _event(ServiceDefined(service_code="POTHOLE", service_name="Pothole"), request_id=None),
+        _event(ServiceDefined(service_code="TREE", service_name="Fallen tree"), request_id=None),
+    ]
+    one_by_one, at_once = MemoryCatalogueRows(), MemoryCatalogueRows()
+    for event in events:
+        await when_config_event_update_catalogue(one_by_one, event)
+    await when_config_events_update_catalogue(at_once, events)
+    assert at_once.locks == ["POTHOLE", "TREE"]  # once each, in one order, before any write
+    assert at_once.services == one_by_one.services
+    assert [s.service_name for s in at_once.services] == ["Tree", "Pothole", "Fallen tree"]
+    assert at_once.revoked == one_by_one.revoked == [(CITY, "cityapp", "k1")]

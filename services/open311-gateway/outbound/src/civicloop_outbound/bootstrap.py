@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
-from civicloop_events.consumer import Handler
 from civicloop_events.payloads import SendMethod
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
@@ -34,7 +33,7 @@ from civicloop_outbound import database
 from civicloop_outbound.adapters.email_sender import EmailSender
 from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig
 from civicloop_outbound.adapters.open311_sender import Open311Sender
-from civicloop_outbound.adapters.postgres_config import apply_outbound_config_event, fold_external_reference
+from civicloop_outbound.adapters.postgres_config import apply_outbound_config_event, fold_external_references
 from civicloop_outbound.adapters.webhook_sender import WebhookSender
 from civicloop_outbound.domain.ports import Sender
 from civicloop_outbound.service_layer.dispatcher import Dispatcher
@@ -143,7 +142,7 @@ class Outbound(_Part):
             ConsumerSpec(
                 s.outbound_dispatch_consumer_group,
                 s.topics.request_events,
-                dispatcher,
+                batch_handler=dispatcher.dispatch,
                 on_committed=wake_sender,
             ),
         ]
@@ -172,8 +171,11 @@ class Open311Background(_Part):
 
     def consumer_specs(self) -> list[ConsumerSpec]:
         s = self.settings
-        handler: Handler = fold_external_reference
-        return [ConsumerSpec(s.open311_refs_consumer_group, s.topics.request_events, handler)]
+        return [
+            ConsumerSpec(
+                s.open311_refs_consumer_group, s.topics.request_events, batch_handler=fold_external_references
+            )
+        ]
 
     def start(self, *, consumer: bool = True, polling: bool = True) -> None:
         if consumer:

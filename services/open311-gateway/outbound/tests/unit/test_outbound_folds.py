@@ -15,6 +15,7 @@ from civicloop_outbound.service_layer.folds import (
     OutboundConfigRows,
     when_config_event_update_outbound_config,
     when_external_reference_assigned_remember_it,
+    when_external_references_assigned_remember_them,
 )
 from civicloop_testing.events import request_event
 
@@ -53,8 +54,12 @@ class MemoryReferences(ExternalReferences):
     def __init__(self) -> None:
         self.kept: list[tuple[str, str, str, str]] = []
 
-    async def remember(self, jurisdiction_id: str, body_id: str, external_id: str, request_id: str) -> None:
-        self.kept.append((jurisdiction_id, body_id, external_id, request_id))
+    async def remember(self, references) -> None:
+        known = {r[:3] for r in self.kept}
+        for reference in references:  # the first one of a (jurisdiction, body, id) stays
+            if reference[:3] not in known:
+                known.add(reference[:3])
+                self.kept.append(reference)
 
 
 async def test_pause_and_resume_reach_their_rows_and_events_outbound_does_not_read_change_nothing():
@@ -77,3 +82,20 @@ async def test_an_assigned_external_reference_is_remembered_for_its_request():
         refs, _event(StatusChanged(status="closed"), "ABCD-1234")
     )
     assert refs.kept == [(CITY, "works", "WO-1", "ABCD-1234")]
+
+
+async def test_remembering_a_batch_of_references_at_once_equals_remembering_them_one_by_one():
+    events = [
+        _event(ExternalReferenceAssigned(body_id="works", external_id="WO-1"), request_id="A-1"),
+        _event(StatusChanged(status="closed"), "A-1"),
+        _event(ExternalReferenceAssigned(body_id="parks", external_id="P-9"), request_id="B-2"),
+        _event(
+            ExternalReferenceAssigned(body_id="works", external_id="WO-1"), request_id="C-3"
+        ),  # taken: A-1's
+        _event(ExternalReferenceAssigned(body_id="works", external_id="WO-2"), request_id=None),
+    ]
+    one_by_one, at_once = MemoryReferences(), MemoryReferences()
+    for event in events:
+        await when_external_reference_assigned_remember_it(one_by_one, event)
+    await when_external_references_assigned_remember_them(at_once, events)
+    assert at_once.kept == one_by_one.kept == [(CITY, "works", "WO-1", "A-1"), (CITY, "parks", "P-9", "B-2")]

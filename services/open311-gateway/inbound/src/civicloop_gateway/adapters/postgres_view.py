@@ -10,25 +10,28 @@ lock on (jurisdiction, service_code).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from civicloop_events import Event
-from civicloop_events.consumer import Handler
+from civicloop_events.consumer import BatchHandler
 from civicloop_events.payloads import RequestStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from civicloop_gateway.domain.catalogue import PartnerKeyRow, ServiceRow
-from civicloop_gateway.domain.request_view import RequestRow, UpdateRow
+from civicloop_gateway.domain.request_view import RequestRow, ServiceKey, UpdateRow
 from civicloop_gateway.service_layer.folds import (
     CatalogueRows,
     RequestViewRows,
-    when_config_event_update_catalogue,
-    when_request_event_update_view,
+    when_config_events_update_catalogue,
+    when_request_events_update_view,
 )
 
 # Every field of a request row is a column of the same name, but the radius search's point (`point_lat`,
@@ -37,101 +40,124 @@ _POINT_FIELDS = ("point_lat", "point_long")
 _ROW_COLUMNS = tuple(f.name for f in fields(RequestRow) if f.name not in _POINT_FIELDS)
 _POINT_COLUMNS = "ST_Y(location::geometry) as point_lat, ST_X(location::geometry) as point_long"
 
+# The SQL type of each field as a batch's rows carry it (one jsonb document: `jsonb_to_recordset`).
+_ROW_TYPES = {
+    "requested_datetime": "timestamptz",
+    "updated_datetime": "timestamptz",
+    "expected_datetime": "timestamptz",
+    "last_event_id": "uuid",
+    "lat": "double precision",
+    "long": "double precision",
+    "point_lat": "double precision",
+    "point_long": "double precision",
+    "media_urls": "jsonb",
+    "h3_resolution": "smallint",
+}
+_ROW_RECORD = ", ".join(f"{f.name} {_ROW_TYPES.get(f.name, 'text')}" for f in fields(RequestRow))
+_ROW_VALUES = ", ".join(
+    "array(select jsonb_array_elements_text(r.media_urls))" if c == "media_urls" else f"r.{c}"
+    for c in _ROW_COLUMNS
+)
+_UPSERT_REQUESTS = (
+    f"insert into gateway.requests ({', '.join(_ROW_COLUMNS)}, location)"
+    f" select {_ROW_VALUES}, case when r.point_lat is null then null"
+    " else ST_SetSRID(ST_MakePoint(r.point_long, r.point_lat), 4326)::geography end"
+    f" from jsonb_to_recordset(%s) as r({_ROW_RECORD})"
+    " on conflict (service_request_id) do update set "
+    + ", ".join(f"{c} = excluded.{c}" for c in _ROW_COLUMNS if c != "service_request_id")
+    + ", location = excluded.location"
+)
+_UPDATE_COLUMNS = tuple(f.name for f in fields(UpdateRow))
+_UPDATE_TYPES = {"update_id": "uuid", "updated_datetime": "timestamptz"}
+_UPDATE_RECORD = ", ".join(f"{c} {_UPDATE_TYPES.get(c, 'text')}" for c in _UPDATE_COLUMNS)
+_INSERT_UPDATES = (
+    f"insert into gateway.request_updates ({', '.join(_UPDATE_COLUMNS)})"
+    f" select {', '.join(_UPDATE_COLUMNS)} from jsonb_to_recordset(%s)"
+    f" as r({_UPDATE_RECORD})"
+    " on conflict (update_id) do nothing"
+)
 
-async def _lock_service(conn: psycopg.AsyncConnection[Any], jurisdiction_id: str, service_code: str) -> None:
+
+def _json_value(value: object) -> object:
+    """What `json` does not write itself: times (ISO 8601, offset kept), ids, statuses."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, RequestStatus):
+        return value.value
+    raise TypeError(f"not a view value: {type(value).__name__}")
+
+
+def _rows_document(rows: Sequence[Any]) -> Jsonb:
+    """Dataclass rows as one jsonb array (floats keep every digit: `repr` in, `float8` out)."""
+    return Jsonb([vars(r) for r in rows], dumps=partial(json.dumps, default=_json_value))
+
+
+async def lock_services(conn: psycopg.AsyncConnection[Any], services: Sequence[ServiceKey]) -> None:
+    """The services' advisory locks, in the order of their keys: every fold takes them so, so none waits in a cycle."""
     await conn.execute(
-        "select pg_advisory_xact_lock(hashtextextended(%s, 311))",
-        (f"gateway.service:{jurisdiction_id}:{service_code}",),
+        "select pg_advisory_xact_lock(k) from ("
+        " select distinct hashtextextended('gateway.service:' || j || ':' || c, 311) as k"
+        " from unnest(%s::text[], %s::text[]) as s(j, c) order by 1) as keys",
+        ([j for j, _ in services], [c for _, c in services]),
     )
 
 
-async def load_request(conn: psycopg.AsyncConnection[Any], service_request_id: str) -> RequestRow | None:
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        f"select {', '.join(_ROW_COLUMNS)}, {_POINT_COLUMNS} from gateway.requests"
-        " where service_request_id = %s for update",
-        (service_request_id,),
-    )
-    row = await cur.fetchone()
-    if row is None:
-        return None
+def _request_row(row: dict[str, Any]) -> RequestRow:
     row["civicloop_status"] = RequestStatus(row["civicloop_status"])
     row["media_urls"] = tuple(row["media_urls"] or ())
     return RequestRow(**row)
 
 
-async def _service_name(
-    conn: psycopg.AsyncConnection[Any], jurisdiction_id: str, service_code: str
-) -> str | None:
+async def load_requests(conn: psycopg.AsyncConnection[Any], ids: Sequence[str]) -> dict[str, RequestRow]:
+    """The stored rows of `ids`, locked in the order of their ids."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        f"select {', '.join(_ROW_COLUMNS)}, {_POINT_COLUMNS} from gateway.requests"
+        " where service_request_id = any(%s) order by service_request_id for update",
+        (list(ids),),
+    )
+    return {r.service_request_id: r for r in map(_request_row, await cur.fetchall())}
+
+
+async def _service_names(
+    conn: psycopg.AsyncConnection[Any], services: Sequence[ServiceKey]
+) -> dict[ServiceKey, str]:
     cur = await conn.execute(
-        "select service_name from gateway.services where jurisdiction_id = %s and service_code = %s",
-        (jurisdiction_id, service_code),
+        "select s.jurisdiction_id, s.service_code, s.service_name from gateway.services s"
+        " join unnest(%s::text[], %s::text[]) as k(j, c) on s.jurisdiction_id = k.j and s.service_code = k.c",
+        ([j for j, _ in services], [c for _, c in services]),
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
-
-
-async def _store_request(conn: psycopg.AsyncConnection[Any], row: RequestRow) -> None:
-    values = {c: getattr(row, c) for c in _ROW_COLUMNS}
-    values["civicloop_status"] = row.civicloop_status.value
-    values["media_urls"] = list(row.media_urls)
-    values |= {"point_lat": row.point_lat, "point_long": row.point_long}
-    names = ", ".join(_ROW_COLUMNS)
-    placeholders = ", ".join(f"%({c})s" for c in _ROW_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _ROW_COLUMNS if c != "service_request_id")
-    await conn.execute(
-        f"insert into gateway.requests ({names}, location) values ({placeholders},"
-        " case when %(point_lat)s::double precision is null then null"
-        " else ST_SetSRID(ST_MakePoint(%(point_long)s, %(point_lat)s), 4326)::geography end)"
-        f" on conflict (service_request_id) do update set {updates}, location = excluded.location",
-        values,
-    )
-
-
-async def _store_update(conn: psycopg.AsyncConnection[Any], update: UpdateRow) -> None:
-    await conn.execute(
-        "insert into gateway.request_updates (update_id, service_request_id, jurisdiction_id, status,"
-        " updated_datetime, description, media_url, external_status_code)"
-        " values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (update_id) do nothing",
-        (
-            update.update_id,
-            update.service_request_id,
-            update.jurisdiction_id,
-            update.status,
-            update.updated_datetime,
-            update.description,
-            update.media_url,
-            update.external_status_code,
-        ),
-    )
+    return {(j, c): name for j, c, name in await cur.fetchall()}
 
 
 class PostgresRequestViewRows(RequestViewRows):
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self.conn = conn
 
-    async def lock_service(self, jurisdiction_id: str, service_code: str) -> None:
-        await _lock_service(self.conn, jurisdiction_id, service_code)
+    async def lock_services(self, services: Sequence[ServiceKey]) -> None:
+        await lock_services(self.conn, services)
 
-    async def service_name(self, jurisdiction_id: str, service_code: str) -> str | None:
-        return await _service_name(self.conn, jurisdiction_id, service_code)
+    async def service_names(self, services: Sequence[ServiceKey]) -> dict[ServiceKey, str]:
+        return await _service_names(self.conn, services)
 
-    async def load_for_update(self, service_request_id: str) -> RequestRow | None:
-        return await load_request(self.conn, service_request_id)
+    async def load_for_update(self, service_request_ids: Sequence[str]) -> dict[str, RequestRow]:
+        return await load_requests(self.conn, service_request_ids)
 
-    async def save_request(self, row: RequestRow) -> None:
-        await _store_request(self.conn, row)
+    async def save_requests(self, rows: Sequence[RequestRow]) -> None:
+        await self.conn.execute(_UPSERT_REQUESTS, (_rows_document(rows),))
 
-    async def save_update(self, update: UpdateRow) -> None:
-        await _store_update(self.conn, update)
+    async def save_updates(self, updates: Sequence[UpdateRow]) -> None:
+        await self.conn.execute(_INSERT_UPDATES, (_rows_document(updates),))
 
 
 class PostgresCatalogueRows(CatalogueRows):
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self.conn = conn
 
-    async def lock_service(self, jurisdiction_id: str, service_code: str) -> None:
-        await _lock_service(self.conn, jurisdiction_id, service_code)
+    async def lock_services(self, services: Sequence[ServiceKey]) -> None:
+        await lock_services(self.conn, services)
 
     async def save_service(self, row: ServiceRow) -> None:
         await _store_service(self.conn, row)
@@ -164,18 +190,18 @@ class PostgresCatalogueRows(CatalogueRows):
         )
 
 
-def request_event_handler(*, resolution: int) -> Handler:
-    """The handler of `requests.events`, making submitted places public at H3 `resolution`."""
+def request_event_handler(*, resolution: int) -> BatchHandler:
+    """The batch handler of `requests.events`, making submitted places public at H3 `resolution`."""
 
-    async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-        await when_request_event_update_view(PostgresRequestViewRows(conn), event, resolution=resolution)
+    async def handle(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+        await when_request_events_update_view(PostgresRequestViewRows(conn), events, resolution=resolution)
 
     return handle
 
 
-async def apply_config_event(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-    """ConsumerRunner handler of `jurisdiction.config`: services, jurisdictions and partner keys."""
-    await when_config_event_update_catalogue(PostgresCatalogueRows(conn), event)
+async def apply_config_events(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+    """Batch handler of `jurisdiction.config`: services, jurisdictions and partner keys."""
+    await when_config_events_update_catalogue(PostgresCatalogueRows(conn), events)
 
 
 async def _store_service(conn: psycopg.AsyncConnection[Any], row: ServiceRow) -> None:

@@ -13,7 +13,8 @@ down to it with repeated small-radius queries. Neither the exact point nor the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -165,6 +166,61 @@ def fold(
     if isinstance(payload, LocationResolved):
         return _location_resolved(before, event, payload)
     return NO_CHANGE
+
+
+ServiceKey = tuple[str, str]  # (jurisdiction_id, service_code)
+
+
+@dataclass
+class BatchChange:
+    """What a batch of events does to the view: each changed request's final row, and the updates to record (in log
+    order, once per update id)."""
+
+    requests: dict[str, RequestRow] = field(default_factory=dict)
+    updates: list[UpdateRow] = field(default_factory=list)
+
+
+def submitted_services(events: Iterable[Event[Any]]) -> list[ServiceKey]:
+    """The services whose name a batch's submissions read, each once, in a stable order."""
+    return sorted(
+        {
+            (e.jurisdiction_id, e.payload.service_code)
+            for e in events
+            if e.request_id is not None and isinstance(e.payload, ServiceRequestSubmitted)
+        }
+    )
+
+
+def requests_of(events: Iterable[Event[Any]]) -> list[str]:
+    """The requests a batch's events are about, each once, in a stable order."""
+    return sorted({e.request_id for e in events if e.request_id is not None})
+
+
+def fold_many(
+    before: Mapping[str, RequestRow],
+    events: Sequence[Event[Any]],
+    *,
+    service_names: Mapping[ServiceKey, str | None],
+    resolution: int = DEFAULT_RESOLUTION,
+) -> BatchChange:
+    """`fold` of each event in log order, each seeing the row the previous ones left: the same view as folding them
+    one at a time. `before` holds the stored rows of the batch's requests (absent: not in the view)."""
+    rows = dict(before)
+    change = BatchChange()
+    seen_updates: set[UUID] = set()
+    for event in events:
+        if event.request_id is None:
+            continue
+        name = None
+        if isinstance(event.payload, ServiceRequestSubmitted):
+            name = service_names.get((event.jurisdiction_id, event.payload.service_code))
+        one = fold(rows.get(event.request_id), event, service_name=name, resolution=resolution)
+        if one.request is not None:
+            rows[event.request_id] = change.requests[event.request_id] = one.request
+        if one.update is not None and one.update.update_id not in seen_updates:
+            seen_updates.add(one.update.update_id)  # a stored update is never replaced (first one wins)
+            change.updates.append(one.update)
+    return change
 
 
 def _location_resolved(before: RequestRow | None, event: Event[Any], p: LocationResolved) -> Change:

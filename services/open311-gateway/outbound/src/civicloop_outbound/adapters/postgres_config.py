@@ -5,6 +5,7 @@ consumer's handler (`service_layer/folds.py` decides)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -12,12 +13,12 @@ from civicloop_events import Event, ServiceAreaDefined, ServiceDefined
 from civicloop_events.payloads import BodyDefined, BodyPaused, BodyResumed, RoutingRulesDefined
 from psycopg.types.json import Jsonb
 
-from civicloop_outbound.adapters.open311_sender import remember_reference
 from civicloop_outbound.service_layer.folds import (
+    ExternalReference,
     ExternalReferences,
     OutboundConfigRows,
     when_config_event_update_outbound_config,
-    when_external_reference_assigned_remember_it,
+    when_external_references_assigned_remember_them,
 )
 
 Conn = psycopg.AsyncConnection[Any]
@@ -107,8 +108,14 @@ class PostgresExternalReferences(ExternalReferences):
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
-    async def remember(self, jurisdiction_id: str, body_id: str, external_id: str, request_id: str) -> None:
-        await remember_reference(self.conn, jurisdiction_id, body_id, external_id, request_id)
+    async def remember(self, references: Sequence[ExternalReference]) -> None:
+        await self.conn.execute(
+            "insert into outbound.external_refs (jurisdiction_id, body_id, external_id, request_id)"
+            " select j, b, e, r from unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
+            " with ordinality as x(j, b, e, r, n) order by n"
+            " on conflict (jurisdiction_id, body_id, external_id) do nothing",
+            [list(column) for column in zip(*references, strict=True)],
+        )
 
 
 async def apply_outbound_config_event(conn: Conn, event: Event[Any]) -> None:
@@ -116,6 +123,11 @@ async def apply_outbound_config_event(conn: Conn, event: Event[Any]) -> None:
     await when_config_event_update_outbound_config(PostgresOutboundConfigRows(conn), event)
 
 
+async def fold_external_references(conn: Conn, events: Sequence[Event[Any]]) -> None:
+    """ConsumerRunner batch handler of `requests.events`: `ExternalReferenceAssigned` -> `outbound.external_refs`."""
+    await when_external_references_assigned_remember_them(PostgresExternalReferences(conn), events)
+
+
 async def fold_external_reference(conn: Conn, event: Event[Any]) -> None:
-    """ConsumerRunner handler of `requests.events`: `ExternalReferenceAssigned` -> `outbound.external_refs`."""
-    await when_external_reference_assigned_remember_it(PostgresExternalReferences(conn), event)
+    """One event (a batch of one)."""
+    await fold_external_references(conn, [event])

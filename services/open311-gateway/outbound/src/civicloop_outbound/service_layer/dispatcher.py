@@ -1,10 +1,12 @@
 """The dispatcher: on each submitted request, route it (publish `Routed`) and enqueue it for its body.
 
-It runs as a `ConsumerRunner` handler on `requests.events`, so the queue rows are written in the same transaction as
-the consumer's inbox row and position: a crash before the commit leaves neither (the event is applied again), a
-crash after leaves both (the event is never applied twice). `Routed` is published from inside that transaction,
-before the commit, so a retried handler publishes it again; its event id is derived from the submitted event's id
-(uuid5), so the second copy is the same event and every consumer's inbox drops it.
+It runs as a `ConsumerRunner` batch handler on `requests.events`, so the queue rows are written in the same
+transaction as the consumer's inbox rows and position: a crash before the commit leaves neither (the events are
+applied again), a crash after leaves both (no event is applied twice). `Routed` is published from inside that
+transaction, before the commit, so a retried batch (or a batch retried one event at a time) publishes it again; its
+event id is derived from the submitted event's id (uuid5), so the second copy is the same event and every
+consumer's inbox drops it. A batch reads each kind of row once (imports, bodies and rules per jurisdiction, the
+areas of every point, service names), publishes its `Routed` events together and queues its rows in one statement.
 
 Requests that came from a back-end are not sent back to one: a `source` starting with `backend:`, or a
 `RequestImported` seen for the request (it precedes the import's `ServiceRequestSubmitted` on the same key).
@@ -13,6 +15,7 @@ Requests that came from a back-end are not sent back to one: a `source` starting
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from civicloop_events import Actor, ActorKind, Event, ServiceRequestSubmitted, derived_event_id
@@ -59,84 +62,141 @@ def snapshot(
     )
 
 
+def to_route(events: Sequence[Event[Any]], *, imported: set[str]) -> list[Event[ServiceRequestSubmitted]]:
+    """The submissions of a batch to route, in log order: not from a back-end, and no `RequestImported` for their
+    request before them (`imported`: those folded before the batch; the batch's own count from where they are)."""
+    imported = set(imported)
+    submissions = []
+    for event in events:
+        p = event.payload
+        if isinstance(p, RequestImported) and event.request_id:
+            imported.add(event.request_id)
+        elif (
+            isinstance(p, ServiceRequestSubmitted)
+            and event.request_id is not None
+            and not from_backend(event)
+            and event.request_id not in imported
+        ):
+            submissions.append(event)
+    return submissions
+
+
+def routed_event(event: Event[ServiceRequestSubmitted], decision: RoutingDecision) -> Event[Routed]:
+    """The decision on the log; its id is derived from the submission's, so publishing it again is the same event."""
+    return Event.create(
+        Routed(
+            body_id=decision.body_id,
+            team=decision.team,
+            priority=decision.priority,
+            analysis_codes=list(decision.analysis_codes),
+            rules=list(decision.rules),
+        ),
+        request_id=event.request_id,
+        jurisdiction_id=event.jurisdiction_id,
+        actor=OUTBOUND_ACTOR,
+        source=OUTBOUND_SOURCE,
+        causation=event,
+        event_id=derived_event_id("routed", event.event_id),
+    )
+
+
+def queue_rows(
+    event: Event[ServiceRequestSubmitted],
+    decision: RoutingDecision,
+    *,
+    service_name: str,
+    area_ids: frozenset[str] | None,
+) -> list[store.QueueRow]:
+    """What a routed submission queues: its delivery, and a priority copy by email when routing asks for one."""
+    if not decision.routed or decision.body_id is None:
+        return []  # no body handles this category: Routed(body_id=None) says so, for agents to pick up
+    payload = snapshot(event, decision, service_name=service_name, area_ids=area_ids).model_dump_json()
+    sends = [("deliver", decision.method)]
+    if decision.priority_email and decision.method is not SendMethod.email:
+        sends.append(("priority_copy", SendMethod.email))  # an email sender copies priority_email itself
+    rows = []
+    for purpose, method in sends:
+        if method is None:  # routing decided a delivery, so it named a method
+            raise ValueError(f"request {event.request_id}: routed without a send method")
+        rows.append(
+            (
+                event.request_id or "",
+                event.jurisdiction_id,
+                decision.body_id,
+                method.value,
+                purpose,
+                payload,
+                event.event_id,
+                event.correlation_id or event.event_id,
+            )
+        )
+    return rows
+
+
 class Dispatcher:
+    """The dispatcher's batch handler (`dispatch`) and its one-event form (calling it)."""
+
     def __init__(self, producer: EventProducer, *, publish_timeout_s: float = 10.0) -> None:
         self.producer = producer
         self.publish_timeout_s = publish_timeout_s
 
     async def __call__(self, conn: store.Conn, event: Event[Any]) -> None:
-        p = event.payload
-        if isinstance(p, RequestImported) and event.request_id:
-            await conn.execute(
-                "insert into outbound.outbound_imported (request_id, body_id, external_id) values (%s, %s, %s)"
-                " on conflict (request_id) do nothing",
-                (event.request_id, p.body_id, p.external_id),
-            )
-            return
-        if not isinstance(p, ServiceRequestSubmitted) or event.request_id is None or from_backend(event):
-            return
-        cur = await conn.execute(
-            "select 1 from outbound.outbound_imported where request_id = %s", (event.request_id,)
-        )
-        if await cur.fetchone():
-            return
-        await self.when_submitted_route_and_enqueue(conn, event)
+        await self.dispatch(conn, [event])
 
-    async def when_submitted_route_and_enqueue(self, conn: store.Conn, event: Event[Any]) -> None:
-        p: ServiceRequestSubmitted = event.payload
-        j = event.jurisdiction_id
-        bodies = [b.definition for b in await store.load_bodies(conn, j)]
-        rules = await store.load_rules(conn, j)
-        area_ids = await store.areas_at(conn, j, p.location.lat, p.location.long)
-        decision = route(
-            RoutingInput(
+    async def dispatch(self, conn: store.Conn, events: Sequence[Event[Any]]) -> None:
+        """A batch of request events (one partition's, in log order): the imports remembered, each submission
+        routed and queued, with one query per kind of row rather than per event."""
+        imports = [
+            (e.request_id, e.payload.body_id, e.payload.external_id)
+            for e in events
+            if isinstance(e.payload, RequestImported) and e.request_id
+        ]
+        candidates = [e.request_id for e in to_route(events, imported=set()) if e.request_id]
+        imported_before = await store.imported_among(conn, candidates)
+        await store.remember_imports(conn, imports)
+        submissions = to_route(events, imported=imported_before)
+        if submissions:
+            await self.route_and_enqueue(conn, submissions)
+
+    async def route_and_enqueue(
+        self, conn: store.Conn, submissions: Sequence[Event[ServiceRequestSubmitted]]
+    ) -> None:
+        contexts = {}
+        for j in sorted({e.jurisdiction_id for e in submissions}):
+            bodies = [b.definition for b in await store.load_bodies(conn, j)]
+            contexts[j] = (bodies, await store.load_rules(conn, j))
+        points = {
+            e.event_id: (e.jurisdiction_id, loc.lat, loc.long)
+            for e in submissions
+            if (loc := e.payload.location).lat is not None and loc.long is not None
+        }
+        found = await store.areas_at_points(conn, list(points.values()))
+        areas = dict(zip(points, found, strict=True))
+        decisions = []
+        for event in submissions:
+            p = event.payload
+            bodies, rules = contexts[event.jurisdiction_id]
+            area_ids = areas.get(event.event_id)
+            routing = RoutingInput(
                 service_code=p.service_code,
                 description=p.description,
                 attributes=p.attributes,
                 area_ids=area_ids,
-            ),
-            bodies=bodies,
-            rules=rules,
-        )
-        routed = Event.create(
-            Routed(
-                body_id=decision.body_id,
-                team=decision.team,
-                priority=decision.priority,
-                analysis_codes=list(decision.analysis_codes),
-                rules=list(decision.rules),
-            ),
-            request_id=event.request_id,
-            jurisdiction_id=j,
-            actor=OUTBOUND_ACTOR,
-            source=OUTBOUND_SOURCE,
-            causation=event,
-            event_id=derived_event_id("routed", event.event_id),
-        )
-        # A broker that does not answer fails the handler (the consumer retries it) instead of stalling it.
-        await asyncio.wait_for(self.producer.publish(routed), timeout=self.publish_timeout_s)
-        if not decision.routed:
-            return  # no body handles this category: Routed(body_id=None) says so, for agents to pick up
-        name = await store.service_name(conn, j, p.service_code) or p.service_code
-        payload = snapshot(event, decision, service_name=name, area_ids=area_ids).model_dump_json()
-        rows = [("deliver", decision.method)]
-        if decision.priority_email and decision.method is not SendMethod.email:
-            rows.append(("priority_copy", SendMethod.email))  # an email sender copies priority_email itself
-        for purpose, method in rows:
-            if method is None:  # routing decided a delivery, so it named a method
-                raise ValueError(f"request {event.request_id}: routed without a send method")
-            await conn.execute(
-                """insert into outbound.outbound_queue (request_id, jurisdiction_id, body_id, method, purpose, payload,
-                                                      causation_id, correlation_id)
-                   values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (request_id, body_id, purpose) do nothing""",
-                (
-                    event.request_id,
-                    j,
-                    decision.body_id,
-                    method.value,
-                    purpose,
-                    payload,
-                    event.event_id,
-                    event.correlation_id or event.event_id,
-                ),
             )
+            decisions.append((event, route(routing, bodies=bodies, rules=rules), area_ids))
+        # A broker that does not answer fails the batch (the consumer retries it) instead of stalling it.
+        await asyncio.wait_for(
+            asyncio.gather(*(self.producer.publish(routed_event(e, d)) for e, d, _ in decisions)),
+            timeout=self.publish_timeout_s,
+        )
+        routed = [(e, d, a) for e, d, a in decisions if d.routed]
+        names = await store.service_names(
+            conn, sorted({(e.jurisdiction_id, e.payload.service_code) for e, _, _ in routed})
+        )
+        rows = []
+        for event, decision, area_ids in routed:
+            name = (
+                names.get((event.jurisdiction_id, event.payload.service_code)) or event.payload.service_code
+            )
+            rows += queue_rows(event, decision, service_name=name, area_ids=area_ids)
+        await store.enqueue(conn, rows)

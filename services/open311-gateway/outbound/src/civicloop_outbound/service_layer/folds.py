@@ -6,6 +6,7 @@ Each handler runs in the consumer runner's transaction (effect + inbox + positio
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from typing import Any
 
 from civicloop_events import Event, ServiceAreaDefined, ServiceDefined
@@ -42,10 +43,15 @@ class OutboundConfigRows(abc.ABC):
     async def save_area(self, event: Event[ServiceAreaDefined]) -> None: ...
 
 
+# (jurisdiction_id, body_id, external_id, request_id): which of our requests a body's id names.
+ExternalReference = tuple[str, str, str, str]
+
+
 class ExternalReferences(abc.ABC):
     @abc.abstractmethod
-    async def remember(self, jurisdiction_id: str, body_id: str, external_id: str, request_id: str) -> None:
-        """Which of our requests a body's id names (kept once; the poller reads updates through it)."""
+    async def remember(self, references: Sequence[ExternalReference]) -> None:
+        """Each reference kept once, the first one of a (jurisdiction, body, id) staying (the poller reads updates
+        through them)."""
 
 
 async def when_config_event_update_outbound_config(rows: OutboundConfigRows, event: Event[Any]) -> None:
@@ -65,8 +71,24 @@ async def when_config_event_update_outbound_config(rows: OutboundConfigRows, eve
         await rows.save_area(event)
 
 
+def external_references(events: Sequence[Event[Any]]) -> list[ExternalReference]:
+    """The references a batch assigns, in log order."""
+    return [
+        (e.jurisdiction_id, e.payload.body_id, e.payload.external_id, e.request_id)
+        for e in events
+        if isinstance(e.payload, ExternalReferenceAssigned) and e.request_id
+    ]
+
+
+async def when_external_references_assigned_remember_them(
+    refs: ExternalReferences, events: Sequence[Event[Any]]
+) -> None:
+    """`ExternalReferenceAssigned` -> the body's id of the request, for hearing back from the body; a batch of
+    events in one write."""
+    if references := external_references(events):
+        await refs.remember(references)
+
+
 async def when_external_reference_assigned_remember_it(refs: ExternalReferences, event: Event[Any]) -> None:
-    """`ExternalReferenceAssigned` -> the body's id of the request, for hearing back from the body."""
-    p = event.payload
-    if isinstance(p, ExternalReferenceAssigned) and event.request_id:
-        await refs.remember(event.jurisdiction_id, p.body_id, p.external_id, event.request_id)
+    """One event (a batch of one)."""
+    await when_external_references_assigned_remember_them(refs, [event])

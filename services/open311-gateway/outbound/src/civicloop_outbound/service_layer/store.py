@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from civicloop_events.payloads import BodyDefined, RoutingRule
@@ -41,25 +43,6 @@ async def load_rules(conn: Conn, jurisdiction_id: str) -> list[RoutingRule]:
     return [RoutingRule.model_validate(r) for (r,) in await cur.fetchall()]
 
 
-async def areas_at(
-    conn: Conn, jurisdiction_id: str, lat: float | None, long: float | None
-) -> frozenset[str] | None:
-    """The service areas containing the point; None when unknown (no point, or no areas defined for the city)."""
-    if lat is None or long is None:
-        return None
-    cur = await conn.execute(
-        """select coalesce(array_agg(area_id) filter (
-                    where ST_Intersects(geometry, ST_SetSRID(ST_MakePoint(%s, %s), 4326))), '{}'), count(*)
-             from outbound.outbound_areas where jurisdiction_id = %s""",
-        (long, lat, jurisdiction_id),
-    )
-    row = await cur.fetchone()
-    if row is None:
-        raise RuntimeError("an aggregate query gave no row")
-    ids, defined = row
-    return frozenset(ids) if defined else None
-
-
 async def service_name(conn: Conn, jurisdiction_id: str, service_code: str) -> str | None:
     cur = await conn.execute(
         "select service_name from outbound.services where jurisdiction_id = %s and service_code = %s",
@@ -67,3 +50,79 @@ async def service_name(conn: Conn, jurisdiction_id: str, service_code: str) -> s
     )
     row = await cur.fetchone()
     return row[0] if row else None
+
+
+Point = tuple[str, float, float]  # (jurisdiction_id, lat, long)
+
+
+async def areas_at_points(conn: Conn, points: Sequence[Point]) -> list[frozenset[str] | None]:
+    """The service areas containing each point, in one query; None where it is unknown (the point's city defines no
+    areas). A submission without a point has no area either: it is not asked about."""
+    if not points:
+        return []
+    cur = await conn.execute(
+        """select coalesce(array_agg(a.area_id) filter (
+                    where ST_Intersects(a.geometry, ST_SetSRID(ST_MakePoint(p.long, p.lat), 4326))), '{}'),
+                  count(a.area_id)
+             from unnest(%s::text[], %s::float8[], %s::float8[]) with ordinality as p(j, lat, long, i)
+             left join outbound.outbound_areas a on a.jurisdiction_id = p.j
+            group by p.i order by p.i""",
+        ([j for j, _, _ in points], [lat for _, lat, _ in points], [long for _, _, long in points]),
+    )
+    return [frozenset(ids) if defined else None for ids, defined in await cur.fetchall()]
+
+
+async def service_names(conn: Conn, services: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The catalogue's name of each (jurisdiction, service code) it knows, in one query."""
+    if not services:
+        return {}
+    cur = await conn.execute(
+        "select s.jurisdiction_id, s.service_code, s.service_name from outbound.services s"
+        " join unnest(%s::text[], %s::text[]) as k(j, c) on s.jurisdiction_id = k.j and s.service_code = k.c",
+        ([j for j, _ in services], [c for _, c in services]),
+    )
+    return {(j, c): name for j, c, name in await cur.fetchall()}
+
+
+async def imported_among(conn: Conn, request_ids: Sequence[str]) -> set[str]:
+    """Which of these requests came from a back-end (a `RequestImported` was folded for them)."""
+    if not request_ids:
+        return set()
+    cur = await conn.execute(
+        "select request_id from outbound.outbound_imported where request_id = any(%s)", (list(request_ids),)
+    )
+    return {rid for (rid,) in await cur.fetchall()}
+
+
+async def remember_imports(conn: Conn, imports: Sequence[tuple[str, str, str]]) -> None:
+    """(request_id, body_id, external_id) of imported requests; the first one of a request stays."""
+    if not imports:
+        return
+    await conn.execute(
+        "insert into outbound.outbound_imported (request_id, body_id, external_id)"
+        " select r, b, e from unnest(%s::text[], %s::text[], %s::text[]) with ordinality as i(r, b, e, n)"
+        " order by n on conflict (request_id) do nothing",
+        ([r for r, _, _ in imports], [b for _, b, _ in imports], [e for _, _, e in imports]),
+    )
+
+
+QueueRow = tuple[str, str, str, str, str, str, UUID, UUID]
+_QUEUE_COLUMNS = (
+    "request_id, jurisdiction_id, body_id, method, purpose, payload, causation_id, correlation_id"
+)
+
+
+async def enqueue(conn: Conn, rows: Sequence[QueueRow]) -> None:
+    """Queue rows in their order (`seq` follows it: each body's items are sent in that order); a row already queued
+    for its (request, body, purpose) stays."""
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    await conn.execute(
+        f"insert into outbound.outbound_queue ({_QUEUE_COLUMNS})"
+        f" select {_QUEUE_COLUMNS} from unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+        " %s::jsonb[], %s::uuid[], %s::uuid[])"
+        f" with ordinality as q({_QUEUE_COLUMNS}, n)"
+        " order by n on conflict (request_id, body_id, purpose) do nothing",
+        [list(c) for c in columns],
+    )
