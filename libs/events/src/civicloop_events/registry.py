@@ -8,6 +8,7 @@ with `@registered` (in `civicloop_events.payloads.base`); importing `civicloop_e
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
     from civicloop_events.payloads.base import EventPayload
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+# The envelope's type and version as `encode_event` writes them, near the start: read without parsing the whole
+# record, they pick the model that validates the raw JSON in one pass (see `EventRegistry.decode_json`).
+_TYPE_AND_VERSION = re.compile(rb'"type":"([a-z0-9_.]{1,120})","schema_version":([0-9]{1,4})[,}]')
+_PEEK_BYTES = 400
 
 
 class UnknownEventType(Exception):
@@ -35,6 +41,8 @@ class EventRegistry:
     upcasters: dict[tuple[str, int], Upcaster] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     """An earlier name of a type (still on the log) -> its canonical name."""
+    _latest: dict[str, int] = field(default_factory=dict, repr=False)
+    _envelopes: dict[tuple[str, int], type[Event[Any]]] = field(default_factory=dict, repr=False)
 
     def register(self, model: type[EventPayload]) -> None:
         """Add one (type, version). A version after the first needs the previous one and its upcaster."""
@@ -56,6 +64,7 @@ class EventRegistry:
                 raise ValueError(f"alias {alias!r} of {event_type!r} is already taken")
             self.aliases[alias] = event_type
         self.models[key] = model
+        self._latest[event_type] = max(version, self._latest.get(event_type, 0))
 
     def canonical(self, event_type: str) -> str:
         """The current name of a type, given it or one of its earlier names."""
@@ -70,11 +79,10 @@ class EventRegistry:
         return sorted({t for t, _ in self.models})
 
     def latest_version(self, event_type: str) -> int:
-        event_type = self.canonical(event_type)
-        versions = [v for (t, v) in self.models if t == event_type]
-        if not versions:
-            raise UnknownEventType(event_type)
-        return max(versions)
+        try:
+            return self._latest[self.canonical(event_type)]
+        except KeyError:
+            raise UnknownEventType(event_type) from None
 
     def latest_models(self) -> list[type[EventPayload]]:
         return [self.models[(t, self.latest_version(t))] for t in self.event_types()]
@@ -96,10 +104,43 @@ class EventRegistry:
         except (KeyError, TypeError, ValueError) as exc:
             raise UnknownEventType(f"not an envelope: {exc}") from exc
         version, payload = self.upcast(event_type, version, raw.get("payload") or {})
-        model = self.models[(event_type, version)]
-        return Event[model].model_validate(  # type: ignore[valid-type]
+        return self._envelope(event_type, version).model_validate(
             {**raw, "type": event_type, "schema_version": version, "payload": payload}
         )
+
+    def decode_json(self, data: bytes) -> Event[Any]:
+        """A stored record -> an `Event`, as `decode` would give it, validated straight from the JSON when it can.
+
+        A record of a type's current name and latest version (nearly every record) needs no upcasting: its model,
+        picked by the type and version read near the start, validates the raw bytes in one pass, three times
+        cheaper than parsing to a dict first. The envelope it yields must carry that very type and version (the
+        peek may have found a payload's field); anything else takes the general path."""
+        peeked = _TYPE_AND_VERSION.search(data, 0, _PEEK_BYTES)
+        if peeked is not None:
+            event_type, version = peeked[1].decode(), int(peeked[2])
+            if event_type not in self.aliases and self._latest.get(event_type) == version:
+                try:
+                    event = self._envelope(event_type, version).model_validate_json(data)
+                except ValueError:
+                    pass  # the general path gives the definitive answer (and error)
+                else:
+                    if event.type == event_type and event.schema_version == version:
+                        return event
+        try:
+            raw = json.loads(data)
+        except ValueError as exc:
+            raise UnknownEventType(f"not JSON: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise UnknownEventType("an envelope must be a JSON object")
+        return self.decode(raw)
+
+    def _envelope(self, event_type: str, version: int) -> type[Event[Any]]:
+        """`Event[model]`, parametrised once per (type, version) rather than looked up on every record."""
+        envelope = self._envelopes.get((event_type, version))
+        if envelope is None:
+            model = self.models[(event_type, version)]
+            envelope = self._envelopes[(event_type, version)] = Event[model]  # type: ignore[valid-type]
+        return envelope
 
 
 REGISTRY = EventRegistry()
@@ -111,7 +152,9 @@ def encode_event(event: Event[Any]) -> bytes:
 
 
 def decode_event(data: bytes | str | dict[str, Any], registry: EventRegistry = REGISTRY) -> Event[Any]:
-    if isinstance(data, bytes | str):
+    if isinstance(data, bytes):
+        return registry.decode_json(data)
+    if isinstance(data, str):
         try:
             data = json.loads(data)
         except ValueError as exc:

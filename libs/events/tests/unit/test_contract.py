@@ -140,3 +140,37 @@ def test_a_v1_submission_that_named_no_place_upcasts_to_an_unplaced_location():
 def test_every_v1_location_shape_upcasts_to_a_valid_location(flat, location):
     upcast = upcast_submitted_v1_v2({"service_code": "pothole", **flat})
     assert Location.model_validate(upcast["location"]) == Location.model_validate(location)
+
+
+def every_stored_fixture() -> list[Path]:
+    return sorted(GOLDEN.rglob("*.json"))
+
+
+@pytest.mark.parametrize("path", every_stored_fixture(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("compact", [True, False], ids=["as-written", "spaced"])
+def test_a_record_decodes_from_its_bytes_exactly_as_from_its_parsed_json(path: Path, compact: bool):
+    """The one-pass path (the type and version read near the start) and the general one agree on every fixture,
+    written compactly as `encode_event` does (the one-pass path) or otherwise (the general path)."""
+    raw = json.loads(path.read_text())
+    data = json.dumps(raw, separators=(",", ":") if compact else None).encode()
+    assert decode_event(data) == REGISTRY.decode(raw)
+
+
+def test_a_record_written_in_another_key_order_decodes_the_same():
+    event = decode_event(golden("request.status.changed.v1.json"))
+    raw = json.loads(encode_event(event))
+    payload_first = {"payload": raw["payload"], **{k: v for k, v in raw.items() if k != "payload"}}
+    data = json.dumps(payload_first, separators=(",", ":")).encode()
+    assert data.index(b'"payload"') < data.index(b'"type"')
+    assert decode_event(data) == event
+
+
+def test_a_record_that_fails_validation_fails_as_the_general_path_says():
+    raw = golden("request.status.changed.v1.json")
+    raw["payload"]["unknown_field"] = 1
+    data = json.dumps(raw, separators=(",", ":")).encode()
+    with pytest.raises(ValidationError) as general:
+        REGISTRY.decode(raw)
+    with pytest.raises(ValidationError) as one_pass:
+        decode_event(data)
+    assert one_pass.value.errors() == general.value.errors()
