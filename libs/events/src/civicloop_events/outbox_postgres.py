@@ -13,7 +13,7 @@ left behind on a pooled connection.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, TypedDict, TypeVar
@@ -159,10 +159,9 @@ async def _rollback(conn: psycopg.AsyncConnection[Any]) -> None:
     """End the claim's transaction after a failure; a broken connection is the pool's to discard."""
     if conn.closed or conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         return
-    try:
+    # If the connection broke, the server ends the transaction and the pool replaces the connection.
+    with suppress(psycopg.Error):
         await conn.execute("rollback")
-    except psycopg.Error:
-        pass  # the connection broke: the server ends the transaction, the pool replaces the connection
 
 
 class PostgresOutbox(Outbox):
