@@ -1,3 +1,5 @@
+import asyncio
+
 from civicloop_intake.adapters import postgres_catalogue
 from civicloop_intake.adapters.postgres_catalogue import RecentCatalogue
 from civicloop_intake.domain.catalogue import CatalogueEntry
@@ -18,6 +20,7 @@ class Counted(FakeCatalogue):
 
     async def get(self, jurisdiction_id, service_code):
         self.reads += 1
+        await asyncio.sleep(0)  # a database read suspends its caller
         return await super().get(jurisdiction_id, service_code)
 
 
@@ -39,3 +42,10 @@ async def test_it_keeps_a_bounded_number_of_answers(monkeypatch):
     for code in ("a", "b", "c", "d", "e"):
         await recent.get("demo", code)
     assert len(recent._kept) <= 3
+
+
+async def test_concurrent_calls_share_one_read():
+    view = Counted(POTHOLE)
+    recent = RecentCatalogue(view, keep_s=1.0, clock=Clock())
+    answers = await asyncio.gather(*(recent.get("demo", "pothole") for _ in range(16)))
+    assert answers == [POTHOLE] * 16 and view.reads == 1
