@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import cache
 from typing import Any, TypedDict, TypeVar
 
 import psycopg
@@ -128,21 +129,12 @@ class _RowClaim(Claim):
 
     async def mark_published(self, position: LogPosition | None) -> Stored:
         t = self._table
-        where = sql.SQL("{key} = %(key)s").format(key=sql.Identifier(t.key))
-        target = sql.Identifier(t.schema, t.table)
         params: dict[str, Any] = {"key": self.entry.key}
         if t.positions:
             if position is None:
                 raise ValueError(f"{t.name} keeps positions: a row there publishes at least one event")
-            query = sql.SQL(
-                "update {t} set state = 'published', partition = %(partition)s, kafka_offset = %(offset)s,"
-                " published_at = now() where {where}"
-            ).format(t=target, where=where)
             params |= {"partition": position.partition, "offset": position.offset}
-        else:
-            query = sql.SQL("update {t} set state = 'published', published_at = now() where {where}").format(
-                t=target, where=where
-            )
+        query = _mark_query(t)
         cur = psycopg.AsyncClientCursor(self._conn)
         statements = [cur.mogrify(query, params)]
         if t.also_on_publish:
@@ -153,6 +145,21 @@ class _RowClaim(Claim):
         self.ended = self._ends_transaction
         self.entry = replace(self.entry, published=True, position=position if t.positions else None)
         return self.entry
+
+
+@cache
+def _mark_query(t: OutboxTable) -> bytes:
+    """The table's mark, composed once (it is the same for every row)."""
+    where = sql.SQL("{key} = %(key)s").format(key=sql.Identifier(t.key))
+    target = sql.Identifier(t.schema, t.table)
+    if t.positions:
+        query = sql.SQL(
+            "update {t} set state = 'published', partition = %(partition)s, kafka_offset = %(offset)s,"
+            " published_at = now() where {where}"
+        )
+    else:
+        query = sql.SQL("update {t} set state = 'published', published_at = now() where {where}")
+    return query.format(t=target, where=where).as_bytes(None)
 
 
 async def _rollback(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -174,7 +181,10 @@ class PostgresOutbox(Outbox):
         )
         # The key is sent untyped, so PostgreSQL reads it as the column's type and uses its index (a uuid too).
         self._by_key = sql.SQL("{key} = %s").format(key=sql.Identifier(table.key))
-        self._begin_and_hold = sql.SQL("begin; {} where {} for update").format(self._select, self._by_key)
+        # Composed once: it is the same for every claim.
+        self._begin_and_hold = (
+            sql.SQL("begin; {} where {} for update").format(self._select, self._by_key).as_bytes(None)
+        )
 
     async def stored(self, key: str) -> Stored | None:
         async with self.pool.connection() as conn:
