@@ -3,7 +3,8 @@
 Read from the environment so that producers, consumers, admin clients and CLIs all connect the same way:
 `CIVICLOOP_KAFKA_SECURITY_PROTOCOL` (PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL), `CIVICLOOP_KAFKA_SASL_MECHANISM`
 (SCRAM-SHA-512 by default), `CIVICLOOP_KAFKA_SASL_USERNAME`, `CIVICLOOP_KAFKA_SASL_PASSWORD`,
-`CIVICLOOP_KAFKA_CLUSTER_CA_PATH` (the cluster CA certificate, PEM).
+`CIVICLOOP_KAFKA_CLUSTER_CA_PATH` (the cluster CA certificate, PEM). Producers also read
+`CIVICLOOP_KAFKA_LINGER_MS` (`producer_options`).
 """
 
 from __future__ import annotations
@@ -43,3 +44,16 @@ def client_options(bootstrap_servers: str, env: Mapping[str, str] | None = None)
             sasl_plain_password=password,
         )
     return options
+
+
+DEFAULT_LINGER_MS = 1
+
+
+def producer_options(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """How a producer batches: `CIVICLOOP_KAFKA_LINGER_MS`, how long a record waits for others to share its produce
+    request (one request, one broker round trip and one wake-up of every consumer for many records)."""
+    env = os.environ if env is None else env
+    linger_ms = int(env.get("CIVICLOOP_KAFKA_LINGER_MS", DEFAULT_LINGER_MS))
+    if linger_ms < 0:
+        raise ValueError(f"CIVICLOOP_KAFKA_LINGER_MS must be 0 or more, not {linger_ms}")
+    return {"linger_ms": linger_ms}

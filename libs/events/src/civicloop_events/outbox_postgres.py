@@ -3,17 +3,20 @@
 Each service keeps its table (its idempotency record and the pending events in one row, stored by the service's
 own insert) and describes it with an `OutboxTable`; this adapter reads, holds and marks the rows. A row is held by
 `select ... for update` in a transaction that lasts as long as its own publish (bounded by the event log's timeout)
-and ends at once if the publish fails. The claim runs in pipeline mode: its begin and `select ... for update` go in
-one round trip, its mark and commit in another. The sweeper's transaction also takes a transaction-level advisory lock, so
-one replica sweeps a table at a time; it is released with the row, never left behind on a pooled connection.
+and ends at once if the publish fails. A command's claim is two messages to the server, each several statements
+bound on the client (simple query protocol): `begin; select ... for update`, then `update ...; commit`. Pipeline mode
+would save the same round trips but costs more CPU (a send and a poll per statement). The sweeper's transaction also
+takes a transaction-level advisory lock, so one replica sweeps a table at a time; it is released with the row, never
+left behind on a pooled connection.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import cache
 from typing import Any, TypedDict, TypeVar
 
 import psycopg
@@ -107,33 +110,65 @@ def _stored(row: dict[str, Any]) -> Stored:
 
 
 class _RowClaim(Claim):
-    def __init__(self, conn: psycopg.AsyncConnection[Any], table: OutboxTable, entry: Stored) -> None:
+    """A held row. `ends_transaction`: the mark commits the claim's transaction in the same message (a command's
+    claim, which began it itself); otherwise the caller's transaction block commits it."""
+
+    def __init__(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        table: OutboxTable,
+        entry: Stored,
+        *,
+        ends_transaction: bool = False,
+    ) -> None:
         self._conn = conn
         self._table = table
         self.entry = entry
+        self._ends_transaction = ends_transaction
+        self.ended = False
 
     async def mark_published(self, position: LogPosition | None) -> Stored:
         t = self._table
-        where = sql.SQL("{key} = %(key)s").format(key=sql.Identifier(t.key))
-        target = sql.Identifier(t.schema, t.table)
         params: dict[str, Any] = {"key": self.entry.key}
         if t.positions:
             if position is None:
                 raise ValueError(f"{t.name} keeps positions: a row there publishes at least one event")
-            query = sql.SQL(
-                "update {t} set state = 'published', partition = %(partition)s, kafka_offset = %(offset)s,"
-                " published_at = now() where {where}"
-            ).format(t=target, where=where)
             params |= {"partition": position.partition, "offset": position.offset}
-        else:
-            query = sql.SQL("update {t} set state = 'published', published_at = now() where {where}").format(
-                t=target, where=where
-            )
-        await self._conn.execute(query, params)
+        query = _mark_query(t)
+        cur = psycopg.AsyncClientCursor(self._conn)
+        statements = [cur.mogrify(query, params)]
         if t.also_on_publish:
-            await self._conn.execute(t.also_on_publish, (self.entry.key,))
+            statements.append(cur.mogrify(t.also_on_publish, (self.entry.key,)))
+        if self._ends_transaction:
+            statements.append("commit")
+        await cur.execute("; ".join(statements))
+        self.ended = self._ends_transaction
         self.entry = replace(self.entry, published=True, position=position if t.positions else None)
         return self.entry
+
+
+@cache
+def _mark_query(t: OutboxTable) -> bytes:
+    """The table's mark, composed once (it is the same for every row)."""
+    where = sql.SQL("{key} = %(key)s").format(key=sql.Identifier(t.key))
+    target = sql.Identifier(t.schema, t.table)
+    if t.positions:
+        query = sql.SQL(
+            "update {t} set state = 'published', partition = %(partition)s, kafka_offset = %(offset)s,"
+            " published_at = now() where {where}"
+        )
+    else:
+        query = sql.SQL("update {t} set state = 'published', published_at = now() where {where}")
+    return query.format(t=target, where=where).as_bytes(None)
+
+
+async def _rollback(conn: psycopg.AsyncConnection[Any]) -> None:
+    """End the claim's transaction after a failure; a broken connection is the pool's to discard."""
+    if conn.closed or conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        return
+    # If the connection broke, the server ends the transaction and the pool replaces the connection.
+    with suppress(psycopg.Error):
+        await conn.execute("rollback")
 
 
 class PostgresOutbox(Outbox):
@@ -146,6 +181,10 @@ class PostgresOutbox(Outbox):
         )
         # The key is sent untyped, so PostgreSQL reads it as the column's type and uses its index (a uuid too).
         self._by_key = sql.SQL("{key} = %s").format(key=sql.Identifier(table.key))
+        # Composed once: it is the same for every claim.
+        self._begin_and_hold = (
+            sql.SQL("begin; {} where {} for update").format(self._select, self._by_key).as_bytes(None)
+        )
 
     async def stored(self, key: str) -> Stored | None:
         async with self.pool.connection() as conn:
@@ -156,13 +195,22 @@ class PostgresOutbox(Outbox):
 
     @asynccontextmanager
     async def claim(self, key: str) -> AsyncIterator[Claim]:
-        async with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(sql.SQL("{} where {} for update").format(self._select, self._by_key), (key,))
-            row = await cur.fetchone()
-            if row is None:
-                raise LookupError(f"no row under {key!r} in {self.outbox_name}")
-            yield _RowClaim(conn, self.table, _stored(row))
+        async with self.pool.connection() as conn:
+            claim = None
+            try:
+                cur = psycopg.AsyncClientCursor(conn, row_factory=dict_row)
+                await cur.execute(self._begin_and_hold, (key,))
+                cur.nextset()  # past the `begin`
+                row = await cur.fetchone()
+                if row is None:
+                    raise LookupError(f"no row under {key!r} in {self.outbox_name}")
+                claim = _RowClaim(conn, self.table, _stored(row), ends_transaction=True)
+                yield claim
+            except BaseException:
+                await _rollback(conn)
+                raise
+            if claim is not None and not claim.ended:  # published meanwhile: nothing to mark, release the row
+                await conn.execute("rollback")
 
     @asynccontextmanager
     async def claim_oldest_pending(

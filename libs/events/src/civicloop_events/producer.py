@@ -10,7 +10,7 @@ from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 
 from civicloop_events.envelope import Event
-from civicloop_events.kafka_connection import client_options
+from civicloop_events.kafka_connection import client_options, producer_options
 from civicloop_events.registry import encode_event
 from civicloop_events.tracing import inject_headers
 
@@ -41,7 +41,7 @@ class EventProducer:
             client_id=client_id,
             acks="all",
             enable_idempotence=True,  # broker-side dedupe of the client's own retries
-            linger_ms=1,
+            **producer_options(),
             request_timeout_ms=30_000,
         )
         self._started = False

@@ -173,6 +173,32 @@ async def test_publishing_a_key_never_stored_is_a_lookup_error(world):
         await publish_stored(world.outbox, world.event_log, "never-stored")
 
 
+class BrokerDown(Exception):
+    pass
+
+
+async def test_a_claim_that_fails_releases_its_row_pending_and_the_retry_publishes_it(world):
+    key, events = await world.store("broker down")
+    with pytest.raises(BrokerDown):
+        async with world.outbox.claim(key):
+            raise BrokerDown  # the publish failed: nothing marked
+    stored = await world.outbox.stored(key)
+    assert stored is not None and not stored.published
+    outcome = await asyncio.wait_for(publish_stored(world.outbox, world.event_log, key), timeout=10)
+    assert outcome.published_now
+    assert await world.published_ids() == [events[0].event_id]
+
+
+async def test_a_claim_left_without_a_mark_releases_its_row(world):
+    key, events = await world.store("looked at only")
+    async with world.outbox.claim(key) as claim:
+        assert not claim.entry.published
+    async with asyncio.timeout(10), world.outbox.claim(key) as again:  # not held any more
+        await again.mark_published(await world.event_log.publish(events[0]))
+    stored = await world.outbox.stored(key)
+    assert stored is not None and stored.published
+
+
 async def test_the_sweeper_publishes_a_row_left_pending_exactly_once_and_a_late_retry_answers_from_it(world):
     key, events = await world.store("left behind")
     sweeper = Sweeper([world.outbox], world.event_log, older_than=NOW)

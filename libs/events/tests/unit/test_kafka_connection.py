@@ -1,7 +1,7 @@
 import ssl
 
 import pytest
-from civicloop_events.kafka_connection import client_options
+from civicloop_events.kafka_connection import client_options, producer_options
 
 
 def test_plaintext_by_default():
@@ -31,3 +31,10 @@ def test_sasl_without_credentials_is_refused():
 def test_unknown_protocol_is_refused():
     with pytest.raises(ValueError, match="one of"):
         client_options("b:9093", {"CIVICLOOP_KAFKA_SECURITY_PROTOCOL": "TLS"})
+
+
+def test_producers_linger_a_millisecond_unless_told() -> None:
+    assert producer_options({}) == {"linger_ms": 1}
+    assert producer_options({"CIVICLOOP_KAFKA_LINGER_MS": "5"}) == {"linger_ms": 5}
+    with pytest.raises(ValueError, match="LINGER"):
+        producer_options({"CIVICLOOP_KAFKA_LINGER_MS": "-1"})

@@ -28,6 +28,7 @@ from civicloop_intake.adapters.postgres_catalogue import (
     CATALOGUE_CONSUMER,
     PostgresCatalogue,
     PostgresCatalogueRows,
+    RecentCatalogue,
 )
 from civicloop_intake.adapters.postgres_corrections import PostgresCorrections
 from civicloop_intake.adapters.postgres_merges import PostgresMerges
@@ -172,7 +173,7 @@ async def bootstrap(
         tracking_consumer = settings.topic_prefix + TRACKING_CONSUMER
         if pool is not None:
             vault = vault or PostgresVault(ResidentKeyVault(pool, pepper=settings.pepper))
-            catalogue = catalogue or PostgresCatalogue(pool)
+            catalogue = catalogue or _catalogue(settings, pool)
             submissions = submissions or PostgresSubmissions(pool)
             tracking = tracking or PostgresTrackingView(
                 pool, topic=topics.request_events, consumer=tracking_consumer
@@ -199,6 +200,11 @@ async def bootstrap(
             intake.own_consumers(_consumers(settings, pool, event_log, tracking_consumer))
             intake.sweeper = intake.keep_sweeping(pending_sweeper(intake), every_s=settings.sweep_every_s)
     return intake
+
+
+def _catalogue(settings: IntakeSettings, pool: AsyncConnectionPool) -> Catalogue:
+    view = PostgresCatalogue(pool)
+    return RecentCatalogue(view, keep_s=settings.catalogue_keep_s) if settings.catalogue_keep_s > 0 else view
 
 
 def _consumers(

@@ -23,6 +23,11 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings):
     read_your_writes_timeout_s: float = Field(
         default=2.0, gt=0, le=10, description="how long a track waits for a just-submitted request"
     )
+    catalogue_keep_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="how long a catalogue answer is reused before the view is read again (0: read every time)",
+    )
     kafka_connect_timeout_s: float = Field(
         default=10.0, gt=0, description="first connection attempt at start-up"
     )

@@ -148,3 +148,34 @@ async def test_a_number_a_request_on_the_log_already_has_is_drawn_again(world, m
     monkeypatch.setattr(request_numbers, "draw", lambda producer, randbits=None: next(draws))
     receipt = await world.submit()
     assert receipt.request_number == "1BBB-BBBB"
+
+
+NO_CONTACT = {k: v for k, v in BODY.items() if k not in ("contact", "preferred_channel")}
+
+
+async def test_a_retry_seals_the_contact_once(world):
+    await world.submit()
+    await world.submit()
+    assert len(world.vault.kept) == 1
+
+
+async def test_without_a_contact_a_retry_answers_the_same_request_from_the_insert(world):
+    first = await world.submit(NO_CONTACT)
+    again = await world.submit(NO_CONTACT)
+    assert (again.request_number, again.position, again.created) == (
+        first.request_number,
+        first.position,
+        False,
+    )
+    assert len(world.event_log.events) == 1 and world.vault.kept == {}
+    with pytest.raises(IdempotencyKeyReused):
+        await world.submit({**NO_CONTACT, "description": "Another hole"})
+
+
+async def test_without_a_contact_a_retry_after_the_service_was_withdrawn_is_answered_as_before(world):
+    first = await world.submit(NO_CONTACT)
+    world.catalogue.entries.clear()
+    again = await world.submit(NO_CONTACT)
+    assert again.request_number == first.request_number and not again.created
+    with pytest.raises(InvalidSubmission):
+        await world.submit(NO_CONTACT, key="key-2")  # a new submission is refused

@@ -27,6 +27,7 @@ class PostgresKeptCommands(PostgresOutbox, Generic[K]):
         self._insert = sql.SQL(
             "insert into {t} (idempotency_key, request_number, event_id, body_hash, event, state)"
         ).format(t=sql.Identifier(table.schema, table.table))
+        self._inserts: dict[str, bytes] = {}  # each form of the insert composed once
 
     async def get(self, idempotency_key: str) -> K | None:
         async with self.pool.connection() as conn:
@@ -47,10 +48,15 @@ class PostgresKeptCommands(PostgresOutbox, Generic[K]):
     ) -> bool:
         """Insert `command`, pending, unless its key is taken; `rows` is the `values` or `select` that gives the
         row (its parameters `key`, `number`, `event_id`, `hash` and `event`). True when it was inserted."""
+        statement = self._inserts.get(rows.as_string(None))
+        if statement is None:
+            statement = self._inserts[rows.as_string(None)] = (
+                sql.SQL("{insert} {rows} on conflict (idempotency_key) do nothing")
+                .format(insert=self._insert, rows=rows)
+                .as_bytes(None)
+            )
         cur = await conn.execute(
-            sql.SQL("{insert} {rows} on conflict (idempotency_key) do nothing").format(
-                insert=self._insert, rows=rows
-            ),
+            statement,
             {
                 "key": command.idempotency_key,
                 "number": command.request_number,

@@ -18,7 +18,7 @@ from civicloop_intake.domain.submissions import (
     body_hash,
     submitted_event,
 )
-from civicloop_intake.domain.validation import check_submission
+from civicloop_intake.domain.validation import InvalidSubmission, check_submission
 from civicloop_intake.service_layer.ports import Catalogue, EventLog, Submissions, Vault
 from civicloop_intake.service_layer.publishing import Receipt, answer_kept
 
@@ -45,32 +45,45 @@ async def submit_service_request(
     jurisdiction_id = cmd.jurisdiction_id or default_jurisdiction
     fingerprint = body_hash(cmd, jurisdiction_id=jurisdiction_id, key=hash_key)
 
-    submission = await submissions.get(idempotency_key)
-    stored_now = False
-    if submission is None:
-        service = await catalogue.get(jurisdiction_id, cmd.service_code)
+    async def answer(submission: Submission, *, stored_now: bool = False) -> SubmissionReceipt:
+        return await answer_kept(
+            submission,
+            fingerprint=fingerprint,
+            outbox=submissions,
+            event_log=event_log,
+            log=log,
+            message="service request submitted",
+            stored_now=stored_now,
+        )
+
+    service = await catalogue.get(jurisdiction_id, cmd.service_code)
+    try:
         accepted = check_submission(
             cmd, jurisdiction_id=jurisdiction_id, service=service, default_region=default_region
         )
-        contact = await vault.seal(accepted.contact) if accepted.contact else None
-        event_id = new_event_id()
+    except InvalidSubmission:
+        # A retry of a submission kept earlier is answered as it was, even if the catalogue changed since.
+        if (kept := await submissions.get(idempotency_key)) is not None:
+            return await answer(kept)
+        raise
+    contact = None
+    if accepted.contact:
+        # Sealing writes to the vault: a retry is answered from what was kept, without sealing again. Without a
+        # contact the insert below finds what was kept under the key itself (one round trip less).
+        if (kept := await submissions.get(idempotency_key)) is not None:
+            return await answer(kept)
+        contact = await vault.seal(accepted.contact)
+    event_id = new_event_id()
+    stored_now = False
 
-        async def store(number: str) -> Submission:
-            nonlocal stored_now
-            event = submitted_event(accepted, request_number=number, event_id=event_id, contact=contact)
-            mine = Submission.keeping(event, idempotency_key=idempotency_key, body_hash=fingerprint)
-            # The stored one instead when a concurrent call with the same key stored its submission first.
-            earlier = await submissions.add(mine)
-            stored_now = earlier is None
-            return earlier or mine
+    async def store(number: str) -> Submission:
+        nonlocal stored_now
+        event = submitted_event(accepted, request_number=number, event_id=event_id, contact=contact)
+        mine = Submission.keeping(event, idempotency_key=idempotency_key, body_hash=fingerprint)
+        # The stored one instead when an earlier or concurrent call with the same key stored its submission first.
+        earlier = await submissions.add(mine)
+        stored_now = earlier is None
+        return earlier or mine
 
-        submission = await request_numbers.store_with_new_number(PRODUCER, store)
-    return await answer_kept(
-        submission,
-        fingerprint=fingerprint,
-        outbox=submissions,
-        event_log=event_log,
-        log=log,
-        message="service request submitted",
-        stored_now=stored_now,
-    )
+    submission = await request_numbers.store_with_new_number(PRODUCER, store)
+    return await answer(submission, stored_now=stored_now)
