@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, Sampler, SamplingResult
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
@@ -25,12 +25,13 @@ from civicloop_runtime.redaction import RedactingSpanProcessor
 
 
 class RecordedOnceExported(Sampler):
-    """Parent-based sampling (every span recorded, as a caller's sampled flag says) once `exporting` is set; before,
+    """Once `exporting` is set, the sampler OTEL_TRACES_SAMPLER names (parent-based, every span, by default); before,
     no span is recorded."""
 
     def __init__(self) -> None:
         self.exporting = False
-        self._recorded = ParentBased(ALWAYS_ON)
+        # The SDK's own reading of OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, as TracerProvider does it.
+        self._recorded: Sampler = sampling._get_from_env_or_default()
 
     def should_sample(
         self,
