@@ -7,6 +7,7 @@ caller's to close), what it leaves out is built from the settings (and closed by
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,14 +26,14 @@ from civicloop_geo.adapters.area_store import AreaVersions, PostgresAreaResolver
 from civicloop_geo.adapters.background import ClusterSweeper, config_caught_up, sweep_once
 from civicloop_geo.adapters.geocoders import make_geocoder
 from civicloop_geo.adapters.kafka_publisher import KafkaEventPublisher
+from civicloop_geo.adapters.placing_batch import PostgresPlacingBatch
 from civicloop_geo.adapters.request_places import PostgresRequestPlaces
 from civicloop_geo.domain.duplicates import DuplicatePolicy
+from civicloop_geo.service_layer.batch_handler import BatchPlacingDeps, place_and_check_batch
 from civicloop_geo.service_layer.cluster_sweep import ClusterPolicy
 from civicloop_geo.service_layer.handlers import (
-    PlacingDeps,
     PlacingPolicy,
     when_config_changes_keep_areas_and_services,
-    when_request_event_place_and_check,
 )
 from civicloop_geo.service_layer.ports import Geocoder
 from civicloop_geo.settings import SCHEMA, GeoSettings
@@ -133,15 +134,18 @@ async def bootstrap(
 def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
     settings, publisher, policy = geo.settings, geo.publisher, placing_policy(geo.settings)
 
-    async def place_and_check(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-        deps = PlacingDeps(
+    async def place_and_check_many(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+        deps = BatchPlacingDeps(
             geocoder=geo.geocoder,
             areas=geo.areas,
-            places=PostgresRequestPlaces(conn),
+            store=PostgresPlacingBatch(conn),
             publisher=publisher,
             policy=policy,
         )
-        await when_request_event_place_and_check(deps, event)
+        await place_and_check_batch(deps, events)
+
+    async def place_and_check(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await place_and_check_many(conn, [event])
 
     async def keep_areas_and_services(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
         await when_config_changes_keep_areas_and_services(
