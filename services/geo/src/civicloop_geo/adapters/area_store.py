@@ -113,10 +113,13 @@ with pts as (
 )
 select pts.ord, a.area_id, a.kind, a.name, a.version, b.jurisdiction_id is not null as has_boundary
   from pts
-  join geo.service_areas a on ST_Covers(a.geom, pts.geom) and a.jurisdiction_id = pts.j
+  cross join lateral (
+    select c.area_id, c.kind, c.name, c.version from geo.service_areas c
+     where ST_Covers(c.geom, pts.geom) and c.jurisdiction_id = pts.j
+       and not exists (select 1 from geo.service_areas n
+                        where n.jurisdiction_id = c.jurisdiction_id and n.area_id = c.area_id
+                          and n.version > c.version)) a
   left join bounded b on b.jurisdiction_id = pts.j
- where not exists (select 1 from geo.service_areas n
-                    where n.jurisdiction_id = a.jurisdiction_id and n.area_id = a.area_id and n.version > a.version)
  order by pts.ord, a.kind, a.area_id
 """
 
