@@ -7,7 +7,7 @@ caller's to close), what it leaves out is built from the settings (and closed by
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,7 @@ import psycopg
 from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
-from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
+from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers, consumer_runner
 from civicloop_runtime.resources import owned_pool, owned_producer
 from civicloop_runtime.service import Service, opening
 from psycopg_pool import AsyncConnectionPool
@@ -24,9 +24,11 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_geo import database
 from civicloop_geo.adapters.area_store import AreaVersions, PostgresAreaResolver
 from civicloop_geo.adapters.background import ClusterSweeper, config_caught_up, sweep_once
+from civicloop_geo.adapters.consumer_lock import consumers_lock_shared
 from civicloop_geo.adapters.geocoders import make_geocoder
 from civicloop_geo.adapters.kafka_publisher import KafkaEventPublisher
 from civicloop_geo.adapters.placing_batch import PostgresPlacingBatch
+from civicloop_geo.adapters.replay_store import RequestReplay
 from civicloop_geo.adapters.request_places import PostgresRequestPlaces
 from civicloop_geo.domain.duplicates import DuplicatePolicy
 from civicloop_geo.service_layer.batch_handler import BatchPlacingDeps, place_and_check_batch
@@ -84,6 +86,25 @@ class Geo(Service):
 
     def config_runner(self) -> ConsumerRunner:
         return self.runner(self.settings.config_consumer_name)
+
+    def replay_runner(self) -> ConsumerRunner:
+        """The requests consumer as a rebuild runs it: geo's view folded from the log, nothing published."""
+        if self.producer is None:
+            raise RuntimeError("the runner needs the dead-letter producer: bootstrap(settings, producer=...)")
+        replay = RequestReplay()
+
+        async def fold_one(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+            await replay(conn, [event])
+
+        return consumer_runner(
+            self.settings,
+            name=self.settings.requests_consumer_name,
+            topic=self.settings.topics.request_events,
+            handler=fold_one,
+            pool=self.pool,
+            producer=self.producer,
+            schema=SCHEMA,
+        )
 
     async def sweep_once(self, *, now: datetime | None = None) -> list[Event[Any]] | None:
         """One cluster sweep now; None when another replica is sweeping."""
@@ -152,13 +173,21 @@ def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
             AreaVersions(conn), PostgresRequestPlaces(conn), event
         )
 
-    def config_folded() -> contextlib.AbstractAsyncContextManager[None]:
-        return config_caught_up(
-            geo.pool,
-            bootstrap_servers=settings.kafka_bootstrap,
-            topic=settings.topics.jurisdiction_config,
-            consumer=settings.config_consumer_name,
-        )
+    @contextlib.asynccontextmanager
+    async def config_folded() -> AsyncIterator[None]:
+        async with (
+            consumers_lock_shared(settings.pg_dsn),
+            config_caught_up(
+                geo.pool,
+                bootstrap_servers=settings.kafka_bootstrap,
+                topic=settings.topics.jurisdiction_config,
+                consumer=settings.config_consumer_name,
+            ),
+        ):
+            yield
+
+    def not_rebuilding() -> contextlib.AbstractAsyncContextManager[None]:
+        return consumers_lock_shared(settings.pg_dsn)
 
     return ServiceConsumers(
         settings,
@@ -166,7 +195,8 @@ def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
         schema=SCHEMA,
         dead_letters=producer,
         specs=[
-            # Requests wait for the configuration as it stood at start (service areas before placing).
+            # Requests wait for the configuration as it stood at start (service areas before placing); both wait
+            # for a rebuild to end.
             ConsumerSpec(
                 settings.requests_consumer_name,
                 settings.topics.request_events,
@@ -174,7 +204,10 @@ def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
                 config_folded,
             ),
             ConsumerSpec(
-                settings.config_consumer_name, settings.topics.jurisdiction_config, keep_areas_and_services
+                settings.config_consumer_name,
+                settings.topics.jurisdiction_config,
+                keep_areas_and_services,
+                not_rebuilding,
             ),
         ],
     )
