@@ -36,7 +36,7 @@ async def live_log(events: list[Event[Any]], seed: int) -> tuple[FakePlaces, lis
         before = len(out.events)
         await when_request_event_place_and_check(deps, event)
         for reaction in out.events[before:]:
-            last_due = max(last_due, i + rng.randint(1, 6))
+            last_due = max(last_due, i + rng.randint(1, 20))
             due.append((last_due, reaction))
     log.extend(e for _, e in due)
     return places, log
