@@ -28,7 +28,7 @@ from civicloop_geo.adapters.consumer_lock import consumers_lock_shared
 from civicloop_geo.adapters.geocoders import make_geocoder
 from civicloop_geo.adapters.kafka_publisher import KafkaEventPublisher
 from civicloop_geo.adapters.placing_batch import PostgresPlacingBatch
-from civicloop_geo.adapters.replay_store import RequestReplay
+from civicloop_geo.adapters.replay_store import replay_requests
 from civicloop_geo.adapters.request_places import PostgresRequestPlaces
 from civicloop_geo.domain.duplicates import DuplicatePolicy
 from civicloop_geo.service_layer.batch_handler import BatchPlacingDeps, place_and_check_batch
@@ -91,16 +91,11 @@ class Geo(Service):
         """The requests consumer as a rebuild runs it: geo's view folded from the log, nothing published."""
         if self.producer is None:
             raise RuntimeError("the runner needs the dead-letter producer: bootstrap(settings, producer=...)")
-        replay = RequestReplay()
-
-        async def fold_one(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-            await replay(conn, [event])
-
         return consumer_runner(
             self.settings,
             name=self.settings.requests_consumer_name,
             topic=self.settings.topics.request_events,
-            handler=fold_one,
+            batch_handler=replay_requests,
             pool=self.pool,
             producer=self.producer,
             schema=SCHEMA,
@@ -165,9 +160,6 @@ def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
         )
         await place_and_check_batch(deps, events)
 
-    async def place_and_check(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-        await place_and_check_many(conn, [event])
-
     async def keep_areas_and_services(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
         await when_config_changes_keep_areas_and_services(
             AreaVersions(conn), PostgresRequestPlaces(conn), event
@@ -198,10 +190,10 @@ def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
             # Requests wait for the configuration as it stood at start (service areas before placing); both wait
             # for a rebuild to end.
             ConsumerSpec(
-                settings.requests_consumer_name,
-                settings.topics.request_events,
-                place_and_check,
-                config_folded,
+                name=settings.requests_consumer_name,
+                topic=settings.topics.request_events,
+                batch_handler=place_and_check_many,
+                guard=config_folded,
             ),
             ConsumerSpec(
                 settings.config_consumer_name,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -64,28 +63,57 @@ async def write(conn: psycopg.AsyncConnection[Any], writes: ReplayWrites) -> Non
         await conn.execute(UPDATE_ROWS, (Jsonb(updates),))
 
 
-class RequestReplay:
-    """The request topic's fold for a rebuild; holds the submissions whose decision is not on the log yet."""
+async def pending_of(conn: psycopg.AsyncConnection[Any], request_ids: Collection[str]) -> dict[str, Pending]:
+    cur = await conn.execute(
+        """select request_id, event_id, jurisdiction_id, service_code, submitted_at, status, merged_into
+             from geo.replay_pending where request_id = any(%s)""",
+        (list(request_ids),),
+    )
+    return {r[0]: Pending(*r[1:]) for r in await cur.fetchall()}
 
-    def __init__(self) -> None:
-        self.pending: dict[str, Pending] = {}
 
-    async def __call__(self, conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
-        request_ids = requests_needing_state(events)
-        if not request_ids:
-            return
-        stored = StoredState(
-            rows=await stored_rows(conn, request_ids),
-            decisions=await PostgresPlacingBatch(conn).decisions_of(request_ids),
+async def keep_pending(
+    conn: psycopg.AsyncConnection[Any], before: Collection[str], pending: dict[str, Pending]
+) -> None:
+    """Store the batch's pending submissions as they end: gone ones deleted, the others written."""
+    gone = [rid for rid in before if rid not in pending]
+    if gone:
+        await conn.execute("delete from geo.replay_pending where request_id = any(%s)", (gone,))
+    if pending:
+        rows = [
+            {
+                "request_id": rid,
+                "event_id": str(p.event_id),
+                "jurisdiction_id": p.jurisdiction_id,
+                "service_code": p.service_code,
+                "submitted_at": p.submitted_at.isoformat(),
+                "status": p.status,
+                "merged_into": p.merged_into,
+            }
+            for rid, p in pending.items()
+        ]
+        await conn.execute(
+            """insert into geo.replay_pending
+               select * from jsonb_to_recordset(%s::jsonb) as p(request_id text, event_id uuid, jurisdiction_id text,
+                      service_code text, submitted_at timestamptz, status text, merged_into text)
+               on conflict (request_id) do update
+                  set status = excluded.status, merged_into = excluded.merged_into""",
+            (Jsonb(rows),),
         )
-        # A batch that fails rolls back and runs again: what it held must roll back with it.
-        before = {rid: copy.copy(self.pending.get(rid)) for rid in request_ids}
-        try:
-            await write(conn, replay_batch(events, stored, self.pending))
-        except BaseException:
-            for rid, held in before.items():
-                if held is None:
-                    self.pending.pop(rid, None)
-                else:
-                    self.pending[rid] = held
-            raise
+
+
+async def replay_requests(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+    """The request topic's fold for a rebuild (a batch handler): state read, folded, written, in the batch's
+    transaction, pending submissions included, so a batch that rolls back leaves nothing behind."""
+    request_ids = requests_needing_state(events)
+    if not request_ids:
+        return
+    stored = StoredState(
+        rows=await stored_rows(conn, request_ids),
+        decisions=await PostgresPlacingBatch(conn).decisions_of(request_ids),
+    )
+    pending = await pending_of(conn, request_ids)
+    before = set(pending)
+    writes = replay_batch(events, stored, pending)
+    await write(conn, writes)
+    await keep_pending(conn, before, pending)

@@ -7,8 +7,8 @@ areas of today. Between a submission and its reaction, live geo already had the 
 that came in between are held with the submission (`Pending`) and applied when the reaction creates the row. An
 agent's correction moves the row when geo's reaction to it comes by (its areas and public cell are on it).
 
-`Pending` lives across batches in the rebuild's process (a rebuild runs alone, from offset 0, to the end); it holds
-only submissions whose reaction has not come yet.
+`Pending` submissions are kept between batches in the rebuild's own table (`geo.replay_pending`), written in each
+batch's transaction; it holds only submissions whose reaction has not come yet.
 """
 
 from __future__ import annotations

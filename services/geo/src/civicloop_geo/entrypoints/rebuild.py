@@ -25,6 +25,7 @@ from civicloop_geo.settings import SCHEMA
 
 Progress = Callable[[int, int], None]
 TABLES = ("requests", "decisions", "service_areas", "services")
+WORK_TABLES = ("replay_pending",)  # the rebuild's own, emptied with the others
 
 
 class ConsumersStillRunning(RuntimeError):
@@ -51,7 +52,7 @@ async def _replay_from_zero(geo: Geo, on_progress: Progress | None, poll_s: floa
     }
     total = sum(end - start for extents in targets.values() for start, end in extents.values())
     async with geo.pool.connection() as conn, conn.transaction():
-        await conn.execute(f"truncate {', '.join(f'{SCHEMA}.{t}' for t in TABLES)}")
+        await conn.execute(f"truncate {', '.join(f'{SCHEMA}.{t}' for t in (*TABLES, *WORK_TABLES))}")
         names = [s.requests_consumer_name, s.config_consumer_name]
         await conn.execute(f"delete from {SCHEMA}.inbox where consumer = any(%s)", (names,))
         await conn.execute(f"delete from {SCHEMA}.consumer_positions where consumer = any(%s)", (names,))
