@@ -14,42 +14,44 @@ from civicloop_geo.service_layer.ports import PlacingBatchStore
 
 # Every duplicate search of a batch in one query. Each check reads the stored rows outside the batch's requests
 # (the same filters, order and limit as `request_places.DUPLICATE_QUERY`, so the GIST index serves it), and the
-# batch's own rows as the check carries them; the nearest `limit` of the two together are what one search finds.
+# batch's own rows as the check carries them (joined on the check, not scanned per check); the nearest `limit` of
+# the two together are what one search finds.
 NEARBY_MANY_QUERY = """
 with k as (
-  select k.ord, k.j, k.since, k.until, ST_SetSRID(ST_MakePoint(k.long, k.lat), 4326)::geography as pt
+  select k.ord, k.j, k.since, k.until, array(select jsonb_array_elements_text(k.codes)) as codes,
+         ST_SetSRID(ST_MakePoint(k.long, k.lat), 4326)::geography as pt
     from unnest(%(ord)s::int[], %(j)s::text[], %(lat)s::float8[], %(long)s::float8[],
-                %(since)s::timestamptz[], %(until)s::timestamptz[]) as k(ord, j, lat, long, since, until)
-), codes as (
-  select * from unnest(%(code_ord)s::int[], %(code)s::text[]) as c(ord, code)
+                %(since)s::timestamptz[], %(until)s::timestamptz[], %(codes)s::jsonb[])
+         as k(ord, j, lat, long, since, until, codes)
+), stored as (
+  select k.ord, s.*
+    from k cross join lateral (
+      select r.request_id, r.service_code, ST_Distance(r.geog, k.pt) as distance_m, r.submitted_at
+        from geo.requests r
+       where r.jurisdiction_id = k.j
+         and r.service_code = any(k.codes)
+         and r.status <> 'closed' and r.merged_into is null
+         and r.submitted_at between k.since and k.until
+         and ST_DWithin(r.geog, k.pt, %(radius_m)s)
+         and r.request_id <> all(%(batch_requests)s)
+       order by distance_m, r.request_id
+       limit %(limit)s) s
 ), mine as (
-  select m.ord, m.request_id, m.service_code, m.submitted_at,
-         ST_SetSRID(ST_MakePoint(m.long, m.lat), 4326)::geography as geog
-    from unnest(%(m_ord)s::int[], %(m_id)s::text[], %(m_code)s::text[], %(m_at)s::timestamptz[],
-                %(m_lat)s::float8[], %(m_long)s::float8[]) as m(ord, request_id, service_code, submitted_at, lat, long)
+  select m.ord, m.request_id, m.service_code, ST_Distance(m.geog, k.pt) as distance_m, m.submitted_at
+    from (select *, ST_SetSRID(ST_MakePoint(long, lat), 4326)::geography as geog
+            from unnest(%(m_ord)s::int[], %(m_id)s::text[], %(m_code)s::text[], %(m_at)s::timestamptz[],
+                        %(m_lat)s::float8[], %(m_long)s::float8[])
+                 as m(ord, request_id, service_code, submitted_at, lat, long)) m
+    join k on k.ord = m.ord
+   where ST_DWithin(m.geog, k.pt, %(radius_m)s)
+), ranked as (
+  select *, row_number() over (partition by ord order by distance_m, request_id) as rank
+    from (select * from stored union all select * from mine) found
 )
-select k.ord, n.request_id, n.service_code, n.distance_m, n.submitted_at
-  from k cross join lateral (
-    select * from (
-      (select r.request_id, r.service_code, ST_Distance(r.geog, k.pt) as distance_m, r.submitted_at
-         from geo.requests r
-        where r.jurisdiction_id = k.j
-          and r.service_code = any(array(select c.code from codes c where c.ord = k.ord))
-          and r.status <> 'closed' and r.merged_into is null
-          and r.submitted_at between k.since and k.until
-          and ST_DWithin(r.geog, k.pt, %(radius_m)s)
-          and r.request_id <> all(%(batch_requests)s)
-        order by distance_m, r.request_id
-        limit %(limit)s)
-      union all
-      (select m.request_id, m.service_code, ST_Distance(m.geog, k.pt), m.submitted_at
-         from mine m
-        where m.ord = k.ord and ST_DWithin(m.geog, k.pt, %(radius_m)s))
-    ) found
-    order by distance_m, request_id
-    limit %(limit)s
-  ) n
- order by k.ord, n.distance_m, n.request_id"""
+select ord, request_id, service_code, distance_m, submitted_at
+  from ranked
+ where rank <= %(limit)s
+ order by ord, distance_m, request_id"""
 
 SAVE_ROWS = """
 insert into geo.requests (request_id, jurisdiction_id, service_code, status, submitted_at, geog, area_ids, h3_cell,
@@ -121,7 +123,6 @@ class PostgresPlacingBatch(PlacingBatchStore):
         if any((c.search.radius_m, c.search.limit) != (first.radius_m, first.limit) for c in checks):
             raise ValueError("one batch's duplicate checks share one radius and one limit")
         mine = [(i, row) for i, c in enumerate(checks) for row in c.batch_rows]
-        codes = [(i, code) for i, c in enumerate(checks) for code in c.search.service_codes]
         cur = await self.conn.execute(
             NEARBY_MANY_QUERY,
             {
@@ -131,8 +132,7 @@ class PostgresPlacingBatch(PlacingBatchStore):
                 "long": [c.search.long for c in checks],
                 "since": [c.search.since for c in checks],
                 "until": [c.search.until for c in checks],
-                "code_ord": [i for i, _ in codes],
-                "code": [code for _, code in codes],
+                "codes": [Jsonb(list(c.search.service_codes)) for c in checks],
                 "m_ord": [i for i, _ in mine],
                 "m_id": [r.request_id for _, r in mine],
                 "m_code": [r.service_code for _, r in mine],
