@@ -157,6 +157,7 @@ def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
             store=PostgresPlacingBatch(conn),
             publisher=publisher,
             policy=policy,
+            geocoder_concurrency=settings.geocoder_concurrency,
         )
         await place_and_check_batch(deps, events)
 

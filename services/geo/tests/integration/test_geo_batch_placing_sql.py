@@ -118,7 +118,12 @@ async def test_a_batch_on_postgis_equals_its_events_one_by_one(
         got = Recorder()
         async with conn.transaction(force_rollback=True):
             deps = BatchPlacingDeps(
-                geocoder=geocoder, areas=areas, store=PostgresPlacingBatch(conn), publisher=got, policy=policy
+                geocoder=geocoder,
+                areas=areas,
+                store=PostgresPlacingBatch(conn),
+                publisher=got,
+                policy=policy,
+                geocoder_concurrency=4,
             )
             for batch in batches(seed, rest, largest=60):
                 await place_and_check_batch(deps, batch)

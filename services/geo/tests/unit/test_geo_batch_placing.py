@@ -50,7 +50,12 @@ async def batched(cuts: list[list[Event[Any]]], policy: PlacingPolicy) -> tuple[
     geocoder, areas, places = world()
     out = FakePublisher()
     deps = BatchPlacingDeps(
-        geocoder=geocoder, areas=areas, store=FakePlacingBatch(places), publisher=out, policy=policy
+        geocoder=geocoder,
+        areas=areas,
+        store=FakePlacingBatch(places),
+        publisher=out,
+        policy=policy,
+        geocoder_concurrency=3,
     )
     for batch in cuts:
         await place_and_check_batch(deps, batch)

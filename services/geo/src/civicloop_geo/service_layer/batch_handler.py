@@ -9,6 +9,7 @@ the batch commits, so the stored position never passes an event whose reaction i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,7 @@ class BatchPlacingDeps:
     store: PlacingBatchStore
     publisher: EventPublisher
     policy: PlacingPolicy
+    geocoder_concurrency: int = 1
 
 
 async def place_and_check_batch(deps: BatchPlacingDeps, events: Sequence[Event[Any]]) -> None:
@@ -60,22 +62,30 @@ async def place_and_check_batch(deps: BatchPlacingDeps, events: Sequence[Event[A
     rows = await deps.store.rows_of(request_ids)
     decisions = await deps.store.decisions_of(request_ids)
 
-    # Geocode what will be decided or corrected; the first submission of an undecided request decides it.
-    outcomes: dict[int, Placed | NotPlaced] = {}
-    claims: dict[str, Decision] = {}
+    # Geocode what will be decided or corrected (the first submission of an undecided request decides it), a few
+    # lookups at a time: each is a round trip of its own (the gazetteer's pool, or a remote provider).
+    deciding: dict[str, int] = {}
+    correcting: list[int] = []
     for index, event in enumerate(events):
         rid, payload = event.request_id, event.payload
         if rid is None:
             continue
-        if isinstance(payload, ServiceRequestSubmitted) and rid not in decisions and rid not in claims:
-            outcome = await place_submission(deps.geocoder, event, min_confidence=deps.policy.min_confidence)
-            outcomes[index] = outcome
-            claims[rid] = Decision(
-                rid, type(outcome).__name__.lower(), event.event_id, payload.service_code, event.occurred_at
-            )
+        if isinstance(payload, ServiceRequestSubmitted) and rid not in decisions and rid not in deciding:
+            deciding[rid] = index
         elif isinstance(payload, LocationCorrected):
-            outcomes[index] = corrected_outcome(payload, await nearest_address(deps.geocoder, event))
-    decided_now = await deps.store.decide(list(claims.values())) if claims else set()
+            correcting.append(index)
+    outcomes = await _geocoded(deps, events, list(deciding.values()), correcting)
+    claims = [
+        Decision(
+            rid,
+            type(outcomes[i]).__name__.lower(),
+            events[i].event_id,
+            events[i].payload.service_code,
+            events[i].occurred_at,
+        )
+        for rid, i in deciding.items()
+    ]
+    decided_now = await deps.store.decide(claims) if claims else set()
 
     placed = [(i, o) for i, o in outcomes.items() if isinstance(o, Placed)]
     located = await deps.areas.locate_many([(events[i].jurisdiction_id, o.lat, o.long) for i, o in placed])
@@ -117,6 +127,25 @@ async def place_and_check_batch(deps: BatchPlacingDeps, events: Sequence[Event[A
         if isinstance(step, Event) or suspected[id(step)] is not None
     ]
     await deps.publisher.publish_all(reactions)  # type: ignore[arg-type]
+
+
+async def _geocoded(
+    deps: BatchPlacingDeps, events: Sequence[Event[Any]], submissions: list[int], corrections: list[int]
+) -> dict[int, Placed | NotPlaced]:
+    """Each submission placed and each correction's address read, at most `geocoder_concurrency` at once."""
+    gate = asyncio.Semaphore(deps.geocoder_concurrency)
+    min_confidence = deps.policy.min_confidence
+
+    async def submitted(i: int) -> Placed | NotPlaced:
+        async with gate:
+            return await place_submission(deps.geocoder, events[i], min_confidence=min_confidence)
+
+    async def corrected(i: int) -> Placed | NotPlaced:
+        async with gate:
+            return corrected_outcome(events[i].payload, await nearest_address(deps.geocoder, events[i]))
+
+    found = await asyncio.gather(*(submitted(i) for i in submissions), *(corrected(i) for i in corrections))
+    return dict(zip([*submissions, *corrections], found, strict=True))
 
 
 def duplicates(check: DuplicateCheck, nearby: list[Any], policy: PlacingPolicy) -> Event[Any] | None:
