@@ -118,8 +118,11 @@ def one_by_one_runner(geo: Geo, producer: EventProducer, name: str) -> ConsumerR
     )
 
 
-async def timed_run(settings: GeoSettings, mode: str, ends: dict[int, int], *, delay_s: float = 0.0) -> float:
-    """Seconds for a fresh runner of `mode` to apply every partition up to `ends`."""
+async def timed_run(
+    settings: GeoSettings, mode: str, ends: dict[int, int], *, delay_s: float = 0.0
+) -> tuple[float, float]:
+    """A fresh runner of `mode` applying every partition up to `ends`: (seconds from start, records/s once the first
+    batch committed, which leaves the consumer group's join out)."""
     await reset(settings.pg_dsn)
     name = f"geo.requests.bench.{uuid.uuid4().hex[:6]}"
     s = settings.model_copy(update={"requests_consumer_name": name})
@@ -132,12 +135,17 @@ async def timed_run(settings: GeoSettings, mode: str, ends: dict[int, int], *, d
         await runner.start()
         started = time.perf_counter()
         task = asyncio.create_task(runner.run())
+        first: tuple[float, int] | None = None
         try:
             while True:
                 async with geo.pool.connection() as conn:
                     done = await read_positions(conn, SCHEMA, name, s.topics.request_events)
+                now, applied = time.perf_counter(), sum(min(done.get(p, 0), end) for p, end in ends.items())
+                if first is None and applied > 0:
+                    first = (now, applied)
                 if all(done.get(p, 0) >= end for p, end in ends.items()):
-                    return time.perf_counter() - started
+                    steady = (applied - first[1]) / (now - first[0]) if first and now > first[0] else 0.0
+                    return now - started, steady
                 if task.done():
                     task.result()
                 await asyncio.sleep(0.05)
@@ -153,8 +161,8 @@ async def timed_run(settings: GeoSettings, mode: str, ends: dict[int, int], *, d
 def child(args: argparse.Namespace) -> None:
     settings = GeoSettings.model_validate_json(os.environ["GEO_BENCH_SETTINGS"])
     ends = {int(k): v for k, v in __import__("json").loads(os.environ["GEO_BENCH_ENDS"]).items()}
-    seconds = asyncio.run(timed_run(settings, args.child, ends, delay_s=args.profile_delay))
-    print(f"CHILD_SECONDS {seconds}", flush=True)
+    seconds, steady = asyncio.run(timed_run(settings, args.child, ends, delay_s=args.profile_delay))
+    print(f"CHILD_SECONDS {seconds} {steady}", flush=True)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -192,7 +200,9 @@ async def main(args: argparse.Namespace) -> None:
         drop_database(ADMIN_DSN, dsn)
 
 
-async def profiled(settings: GeoSettings, mode: str, ends: dict[int, int], args: argparse.Namespace) -> float:
+async def profiled(
+    settings: GeoSettings, mode: str, ends: dict[int, int], args: argparse.Namespace
+) -> tuple[float, float]:
     import json
     import sys
 
@@ -211,7 +221,8 @@ async def profiled(settings: GeoSettings, mode: str, ends: dict[int, int], args:
     out, _ = await proc.communicate()
     for line in out.decode().splitlines():
         if line.startswith("CHILD_SECONDS"):
-            return float(line.split()[1])
+            _, seconds, steady = line.split()
+            return float(seconds), float(steady)
     raise RuntimeError(out.decode())
 
 
@@ -223,6 +234,9 @@ if __name__ == "__main__":
     parser.add_argument("--profile-seconds", type=float, default=0.0)
     parser.add_argument("--profile-delay", type=float, default=3.0)
     parser.add_argument("--child", default="")
+    parser.add_argument(
+        "--modes", default="one-by-one,batch", help="which handlers, in this order each round"
+    )
     parsed = parser.parse_args()
     if parsed.child:
         child(parsed)
