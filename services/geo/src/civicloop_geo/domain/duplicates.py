@@ -76,7 +76,9 @@ def rank_candidates(
         and n.distance_m <= policy.radius_m
         and abs(submitted_at - n.submitted_at) <= policy.window
     ]
-    scored = [(score(n, service_code=service_code, submitted_at=submitted_at, policy=policy), n) for n in kept]
+    scored = [
+        (score(n, service_code=service_code, submitted_at=submitted_at, policy=policy), n) for n in kept
+    ]
     ranked = sorted(scored, key=lambda sn: (-sn[0], sn[1].distance_m, sn[1].request_id))
     return [
         DuplicateCandidate(
