@@ -8,6 +8,7 @@ per handler, empties geo's request tables and positions and times a fresh runner
 positions reach the filled ends. Handlers alternate (A/B/A/B) so the machine's drift hits both alike:
   one-by-one  the handler applied once per event (`handlers.when_request_event_place_and_check`), as it was
   batch       what bootstrap wires now (`place_and_check_batch`)
+  replay      the rebuild's fold (`replay_requests`) over the whole topic as it then stands, reactions included
 With `--profile-seconds`, the batch runs of the last round run in a child process py-spy can attach to: its pid is
 printed and the timing waits `--profile-delay` seconds so the profiler starts first.
 """
@@ -93,7 +94,8 @@ async def define_areas(dsn: str) -> None:
 async def reset(dsn: str) -> None:
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
         await conn.execute(
-            f"truncate {SCHEMA}.requests, {SCHEMA}.decisions, {SCHEMA}.inbox, {SCHEMA}.consumer_positions"
+            f"truncate {SCHEMA}.requests, {SCHEMA}.decisions, {SCHEMA}.inbox, {SCHEMA}.consumer_positions, "
+            f"{SCHEMA}.replay_pending"
         )
 
 
@@ -120,9 +122,9 @@ def one_by_one_runner(geo: Geo, producer: EventProducer, name: str) -> ConsumerR
 
 async def timed_run(
     settings: GeoSettings, mode: str, ends: dict[int, int], *, delay_s: float = 0.0
-) -> tuple[float, float]:
+) -> tuple[float, float, int]:
     """A fresh runner of `mode` applying every partition up to `ends`: (seconds from start, records/s once the first
-    batch committed, which leaves the consumer group's join out)."""
+    batch committed, which leaves the consumer group's join out, records applied)."""
     await reset(settings.pg_dsn)
     name = f"geo.requests.bench.{uuid.uuid4().hex[:6]}"
     s = settings.model_copy(update={"requests_consumer_name": name})
@@ -130,7 +132,16 @@ async def timed_run(
     await producer.start()
     geo = await bootstrap(s, producer=producer, start_consumers=False)
     try:
-        runner = one_by_one_runner(geo, producer, name) if mode == "one-by-one" else geo.requests_runner()
+        if mode == "replay":
+            ends = {
+                p: end for p, (_, end) in (await partition_extents(KAFKA, s.topics.request_events)).items()
+            }
+        records = sum(ends.values())
+        runner = {
+            "one-by-one": lambda: one_by_one_runner(geo, producer, name),
+            "batch": geo.requests_runner,
+            "replay": geo.replay_runner,
+        }[mode]()
         await asyncio.sleep(delay_s)
         await runner.start()
         started = time.perf_counter()
@@ -145,7 +156,7 @@ async def timed_run(
                     first = (now, applied)
                 if all(done.get(p, 0) >= end for p, end in ends.items()):
                     steady = (applied - first[1]) / (now - first[0]) if first and now > first[0] else 0.0
-                    return now - started, steady
+                    return now - started, steady, records
                 if task.done():
                     task.result()
                 await asyncio.sleep(0.05)
@@ -161,8 +172,8 @@ async def timed_run(
 def child(args: argparse.Namespace) -> None:
     settings = GeoSettings.model_validate_json(os.environ["GEO_BENCH_SETTINGS"])
     ends = {int(k): v for k, v in __import__("json").loads(os.environ["GEO_BENCH_ENDS"]).items()}
-    seconds, steady = asyncio.run(timed_run(settings, args.child, ends, delay_s=args.profile_delay))
-    print(f"CHILD_SECONDS {seconds} {steady}", flush=True)
+    seconds, steady, records = asyncio.run(timed_run(settings, args.child, ends, delay_s=args.profile_delay))
+    print(f"CHILD_SECONDS {seconds} {steady} {records}", flush=True)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -189,11 +200,11 @@ async def main(args: argparse.Namespace) -> None:
         for r in range(args.rounds):
             for mode in args.modes.split(","):
                 if args.profile_seconds and mode == "batch" and r == args.rounds - 1:
-                    seconds, steady = await profiled(settings, mode, ends, args)
+                    seconds, steady, records = await profiled(settings, mode, ends, args)
                 else:
-                    seconds, steady = await timed_run(settings, mode, ends)
+                    seconds, steady, records = await timed_run(settings, mode, ends)
                 print(
-                    f"round {r + 1} {mode:>10}: {args.events / seconds:8.1f} records/s overall ({seconds:.2f} s), "
+                    f"round {r + 1} {mode:>10}: {records / seconds:8.1f} records/s overall ({seconds:.2f} s), "
                     f"{steady:8.1f} records/s after the first commit",
                     flush=True,
                 )
@@ -203,7 +214,7 @@ async def main(args: argparse.Namespace) -> None:
 
 async def profiled(
     settings: GeoSettings, mode: str, ends: dict[int, int], args: argparse.Namespace
-) -> tuple[float, float]:
+) -> tuple[float, float, int]:
     import json
     import sys
 
@@ -222,8 +233,8 @@ async def profiled(
     out, _ = await proc.communicate()
     for line in out.decode().splitlines():
         if line.startswith("CHILD_SECONDS"):
-            _, seconds, steady = line.split()
-            return float(seconds), float(steady)
+            _, seconds, steady, records = line.split()
+            return float(seconds), float(steady), int(records)
     raise RuntimeError(out.decode())
 
 
