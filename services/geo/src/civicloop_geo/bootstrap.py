@@ -7,6 +7,7 @@ caller's to close), what it leaves out is built from the settings (and closed by
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ import psycopg
 from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
-from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
+from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers, consumer_runner
 from civicloop_runtime.resources import owned_pool, owned_producer
 from civicloop_runtime.service import Service, opening
 from psycopg_pool import AsyncConnectionPool
@@ -23,16 +24,18 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_geo import database
 from civicloop_geo.adapters.area_store import AreaVersions, PostgresAreaResolver
 from civicloop_geo.adapters.background import ClusterSweeper, config_caught_up, sweep_once
+from civicloop_geo.adapters.consumer_lock import consumers_lock_shared
 from civicloop_geo.adapters.geocoders import make_geocoder
 from civicloop_geo.adapters.kafka_publisher import KafkaEventPublisher
+from civicloop_geo.adapters.placing_batch import PostgresPlacingBatch
+from civicloop_geo.adapters.replay_store import replay_requests
 from civicloop_geo.adapters.request_places import PostgresRequestPlaces
 from civicloop_geo.domain.duplicates import DuplicatePolicy
+from civicloop_geo.service_layer.batch_handler import BatchPlacingDeps, place_and_check_batch
 from civicloop_geo.service_layer.cluster_sweep import ClusterPolicy
 from civicloop_geo.service_layer.handlers import (
-    PlacingDeps,
     PlacingPolicy,
     when_config_changes_keep_areas_and_services,
-    when_request_event_place_and_check,
 )
 from civicloop_geo.service_layer.ports import Geocoder
 from civicloop_geo.settings import SCHEMA, GeoSettings
@@ -84,6 +87,20 @@ class Geo(Service):
     def config_runner(self) -> ConsumerRunner:
         return self.runner(self.settings.config_consumer_name)
 
+    def replay_runner(self) -> ConsumerRunner:
+        """The requests consumer as a rebuild runs it: geo's view folded from the log, nothing published."""
+        if self.producer is None:
+            raise RuntimeError("the runner needs the dead-letter producer: bootstrap(settings, producer=...)")
+        return consumer_runner(
+            self.settings,
+            name=self.settings.requests_consumer_name,
+            topic=self.settings.topics.request_events,
+            batch_handler=replay_requests,
+            pool=self.pool,
+            producer=self.producer,
+            schema=SCHEMA,
+        )
+
     async def sweep_once(self, *, now: datetime | None = None) -> list[Event[Any]] | None:
         """One cluster sweep now; None when another replica is sweeping."""
         return await sweep_once(self.pool, self.publisher, cluster_policy(self.settings), now=now)
@@ -133,28 +150,37 @@ async def bootstrap(
 def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
     settings, publisher, policy = geo.settings, geo.publisher, placing_policy(geo.settings)
 
-    async def place_and_check(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-        deps = PlacingDeps(
+    async def place_and_check_many(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+        deps = BatchPlacingDeps(
             geocoder=geo.geocoder,
             areas=geo.areas,
-            places=PostgresRequestPlaces(conn),
+            store=PostgresPlacingBatch(conn),
             publisher=publisher,
             policy=policy,
+            geocoder_concurrency=settings.geocoder_concurrency,
         )
-        await when_request_event_place_and_check(deps, event)
+        await place_and_check_batch(deps, events)
 
     async def keep_areas_and_services(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
         await when_config_changes_keep_areas_and_services(
             AreaVersions(conn), PostgresRequestPlaces(conn), event
         )
 
-    def config_folded() -> contextlib.AbstractAsyncContextManager[None]:
-        return config_caught_up(
-            geo.pool,
-            bootstrap_servers=settings.kafka_bootstrap,
-            topic=settings.topics.jurisdiction_config,
-            consumer=settings.config_consumer_name,
-        )
+    @contextlib.asynccontextmanager
+    async def config_folded() -> AsyncIterator[None]:
+        async with (
+            consumers_lock_shared(settings.pg_dsn),
+            config_caught_up(
+                geo.pool,
+                bootstrap_servers=settings.kafka_bootstrap,
+                topic=settings.topics.jurisdiction_config,
+                consumer=settings.config_consumer_name,
+            ),
+        ):
+            yield
+
+    def not_rebuilding() -> contextlib.AbstractAsyncContextManager[None]:
+        return consumers_lock_shared(settings.pg_dsn)
 
     return ServiceConsumers(
         settings,
@@ -162,15 +188,19 @@ def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
         schema=SCHEMA,
         dead_letters=producer,
         specs=[
-            # Requests wait for the configuration as it stood at start (service areas before placing).
+            # Requests wait for the configuration as it stood at start (service areas before placing); both wait
+            # for a rebuild to end.
             ConsumerSpec(
-                settings.requests_consumer_name,
-                settings.topics.request_events,
-                place_and_check,
-                config_folded,
+                name=settings.requests_consumer_name,
+                topic=settings.topics.request_events,
+                batch_handler=place_and_check_many,
+                guard=config_folded,
             ),
             ConsumerSpec(
-                settings.config_consumer_name, settings.topics.jurisdiction_config, keep_areas_and_services
+                settings.config_consumer_name,
+                settings.topics.jurisdiction_config,
+                keep_areas_and_services,
+                not_rebuilding,
             ),
         ],
     )

@@ -38,6 +38,13 @@ class GeoSettings(ServiceSettings):
         default="CivicLoop geo (+https://civicloop.example/contact)",
         description="Nominatim's usage policy asks for an identifying User-Agent",
     )
+    geocoder_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="lookups in flight at once while a batch of requests is placed; 1 for the public Nominatim "
+        "(its usage policy allows one request a second)",
+    )
     geocoder_min_confidence: float = Field(
         default=0.5, ge=0, le=1, description="below this, an address is reported unresolved"
     )

@@ -163,7 +163,13 @@ async def test_resolution_finds_candidates_through_the_gist_index(geo_pool):
         await conn.execute("analyze geo.service_areas")  # the plan a long-running database would get
         cur = await conn.execute(
             "explain " + area_store._RESOLVE,
-            {"lat": [p.y for p in points], "long": [p.x for p in points], "j": j},
+            {
+                "lat": [p.y for p in points],
+                "long": [p.x for p in points],
+                "j": [j] * len(points),  # one jurisdiction per point: a batch may span several
+                "js": [j],
+                "boundary": area_store.BOUNDARY_KIND,
+            },
         )
         plan = "\n".join(r[0] for r in await cur.fetchall())
     assert "service_areas_geom" in plan, plan

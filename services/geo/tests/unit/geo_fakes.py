@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from civicloop_events import Event
 from civicloop_events.payloads import AreaRef
+from civicloop_geo.domain.batch_placing import Decision, DuplicateCheck, PlacedRow, Submission
 from civicloop_geo.domain.duplicates import NearbyRequest, NearbySearch
 from civicloop_geo.domain.places import GeocodeResult, distance_m
 from civicloop_geo.service_layer.ports import (
@@ -15,6 +17,7 @@ from civicloop_geo.service_layer.ports import (
     EventPublisher,
     Geocoder,
     GeocoderUnavailable,
+    PlacingBatchStore,
     PointAreas,
     RequestPlace,
     RequestPlaces,
@@ -123,7 +126,7 @@ class FakePlaces(RequestPlaces):
                 and not row["merged_into"]
             ):
                 found.append(NearbyRequest(p.request_id, p.service_code, d, p.submitted_at))
-        return sorted(found, key=lambda n: n.distance_m)[: search.limit]
+        return sorted(found, key=lambda n: (n.distance_m, n.request_id))[: search.limit]
 
     async def related_codes(self, jurisdiction_id: str, service_code: str) -> list[str]:
         group = self.groups.get((jurisdiction_id, service_code), "")
@@ -132,6 +135,92 @@ class FakePlaces(RequestPlaces):
 
     async def define_service(self, jurisdiction_id: str, service_code: str, group: str) -> None:
         self.groups[(jurisdiction_id, service_code)] = group
+
+
+class FakePlacingBatch(PlacingBatchStore):
+    """The batch store over a `FakePlaces`' state, so one-by-one and batched runs can be compared."""
+
+    def __init__(self, places: FakePlaces) -> None:
+        self.places = places
+
+    async def rows_of(self, request_ids: Collection[str]) -> dict[str, PlacedRow]:
+        return {rid: _row(self.places.rows[rid]) for rid in request_ids if rid in self.places.rows}
+
+    async def decisions_of(self, request_ids: Collection[str]) -> dict[str, Submission | None]:
+        return {
+            rid: Submission(*self.places.decided[rid]) for rid in request_ids if rid in self.places.decided
+        }
+
+    async def decide(self, decisions: Sequence[Decision]) -> set[str]:
+        claimed = set()
+        for d in decisions:
+            if await self.places.decide_once(
+                d.request_id,
+                d.outcome,
+                d.cause_event_id,
+                service_code=d.service_code,
+                submitted_at=d.submitted_at,
+            ):
+                claimed.add(d.request_id)
+        return claimed
+
+    async def service_groups(self, jurisdiction_ids: Collection[str]) -> dict[tuple[str, str], str]:
+        return {(j, c): g for (j, c), g in self.places.groups.items() if j in jurisdiction_ids}
+
+    async def nearby_open_many(
+        self, checks: Sequence[DuplicateCheck], *, batch_requests: Collection[str]
+    ) -> list[list[NearbyRequest]]:
+        found = []
+        for check in checks:
+            s = check.search
+            stored = [_row(r) for rid, r in self.places.rows.items() if rid not in batch_requests]
+            near = [
+                NearbyRequest(
+                    r.request_id, r.service_code, distance_m(s.lat, s.long, r.lat, r.long), r.submitted_at
+                )
+                for r in [*stored, *check.batch_rows]
+                if r.jurisdiction_id == s.jurisdiction_id
+                and r.service_code in s.service_codes
+                and s.since <= r.submitted_at <= s.until
+                and r.open
+            ]
+            near = [n for n in near if n.distance_m <= s.radius_m]
+            found.append(sorted(near, key=lambda n: (n.distance_m, n.request_id))[: s.limit])
+        return found
+
+    async def save(self, rows: Sequence[PlacedRow]) -> None:
+        for r in rows:
+            place = RequestPlace(
+                r.request_id,
+                r.jurisdiction_id,
+                r.service_code,
+                r.submitted_at,
+                r.lat,
+                r.long,
+                r.area_ids,
+                r.h3_cell,
+            )
+            self.places.rows[r.request_id] = {
+                "place": place,
+                "status": r.status,
+                "merged_into": r.merged_into,
+            }
+
+
+def _row(stored: dict[str, Any]) -> PlacedRow:
+    p: RequestPlace = stored["place"]
+    return PlacedRow(
+        p.request_id,
+        p.jurisdiction_id,
+        p.service_code,
+        p.submitted_at,
+        p.lat,
+        p.long,
+        p.area_ids,
+        p.h3_cell,
+        stored["status"],
+        stored["merged_into"],
+    )
 
 
 class FakePublisher(EventPublisher):

@@ -100,17 +100,26 @@ class PostgresAreaStore:
             return int(row[0])
 
 
-# Current versions covering each point. ST_Covers on the table (not the view) so the GIST index on geom finds the
-# candidates; "no newer version exists" then keeps the current ones (a primary-key probe each).
+# Current versions covering each point, and whether its jurisdiction has a current boundary. ST_Covers on the table
+# (not the view) so the GIST index on geom finds the candidates; "no newer version exists" then keeps the current
+# ones (a primary-key probe each).
 _RESOLVE = """
 with pts as (
-  select p.ord, ST_SetSRID(ST_MakePoint(p.long, p.lat), 4326) as geom
-    from unnest(%(lat)s::float8[], %(long)s::float8[]) with ordinality as p(lat, long, ord))
-select pts.ord, a.area_id, a.kind, a.name, a.version
+  select p.ord, p.j, ST_SetSRID(ST_MakePoint(p.long, p.lat), 4326) as geom
+    from unnest(%(lat)s::float8[], %(long)s::float8[], %(j)s::text[]) with ordinality as p(lat, long, j, ord)
+), bounded as (
+  select distinct jurisdiction_id from geo.current_service_areas
+   where jurisdiction_id = any(%(js)s) and kind = %(boundary)s
+)
+select pts.ord, a.area_id, a.kind, a.name, a.version, b.jurisdiction_id is not null as has_boundary
   from pts
-  join geo.service_areas a on ST_Covers(a.geom, pts.geom) and a.jurisdiction_id = %(j)s
- where not exists (select 1 from geo.service_areas n
-                    where n.jurisdiction_id = a.jurisdiction_id and n.area_id = a.area_id and n.version > a.version)
+  cross join lateral (
+    select c.area_id, c.kind, c.name, c.version from geo.service_areas c
+     where ST_Covers(c.geom, pts.geom) and c.jurisdiction_id = pts.j
+       and not exists (select 1 from geo.service_areas n
+                        where n.jurisdiction_id = c.jurisdiction_id and n.area_id = c.area_id
+                          and n.version > c.version)) a
+  left join bounded b on b.jurisdiction_id = pts.j
  order by pts.ord, a.kind, a.area_id
 """
 
@@ -141,34 +150,36 @@ class PostgresAreaResolver(AreaResolver):
         self, jurisdiction_id: str, points: Sequence[tuple[float, float]]
     ) -> list[PointAreas]:
         """(lat, long) points -> what covers each, in order; one query for all of them."""
-        for lat, long in points:
+        return await self.locate_many([(jurisdiction_id, lat, long) for lat, long in points])
+
+    async def locate_many(self, points: Sequence[tuple[str, float, float]]) -> list[PointAreas]:
+        """(jurisdiction, lat, long) points -> what covers each, in order; one query for all of them."""
+        for _, lat, long in points:
             if not (-90 <= lat <= 90 and -180 <= long <= 180):
                 raise ValueError(f"({lat}, {long}) is not a WGS84 (lat, long) point")
         if not points:
             return []
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                "select exists (select 1 from geo.current_service_areas where jurisdiction_id = %s and kind = %s)",
-                (jurisdiction_id, BOUNDARY_KIND),
-            )
-            (has_boundary,) = await cur.fetchone()  # type: ignore[misc]
-            cur = await conn.execute(
                 _RESOLVE,
                 {
-                    "lat": [float(lat) for lat, _ in points],
-                    "long": [float(long) for _, long in points],
-                    "j": jurisdiction_id,
+                    "lat": [float(lat) for _, lat, _ in points],
+                    "long": [float(long) for _, _, long in points],
+                    "j": [j for j, _, _ in points],
+                    "js": sorted({j for j, _, _ in points}),
+                    "boundary": BOUNDARY_KIND,
                 },
             )
             rows = await cur.fetchall()
         found: list[list[AreaRef]] = [[] for _ in points]
-        for ord_, area_id, kind, name, version in rows:
+        bounded = [False for _ in points]
+        for ord_, area_id, kind, name, version, has_boundary in rows:
             found[ord_ - 1].append(AreaRef(area_id=area_id, kind=kind, name=name, version=version))
+            bounded[ord_ - 1] = has_boundary
+        # A point no area covers is outside, boundary or not.
         return [
-            PointAreas(
-                tuple(refs), any(r.kind == BOUNDARY_KIND for r in refs) if has_boundary else bool(refs)
-            )
-            for refs in found
+            PointAreas(tuple(refs), any(r.kind == BOUNDARY_KIND for r in refs) if has else bool(refs))
+            for refs, has in zip(found, bounded, strict=True)
         ]
 
     async def list_areas(self, jurisdiction_id: str, kind: str | None = None) -> list[AreaSummary]:

@@ -76,21 +76,17 @@ def rank_candidates(
         and n.distance_m <= policy.radius_m
         and abs(submitted_at - n.submitted_at) <= policy.window
     ]
-    ranked = sorted(
-        kept,
-        key=lambda n: (
-            -score(n, service_code=service_code, submitted_at=submitted_at, policy=policy),
-            n.distance_m,
-            n.request_id,
-        ),
-    )
+    scored = [
+        (score(n, service_code=service_code, submitted_at=submitted_at, policy=policy), n) for n in kept
+    ]
+    ranked = sorted(scored, key=lambda sn: (-sn[0], sn[1].distance_m, sn[1].request_id))
     return [
         DuplicateCandidate(
             request_id=n.request_id,
             service_code=n.service_code,
             distance_m=round(n.distance_m, 1),
             submitted_at=n.submitted_at,
-            score=score(n, service_code=service_code, submitted_at=submitted_at, policy=policy),
+            score=s,
         )
-        for n in ranked[: policy.max_candidates]
+        for s, n in ranked[: policy.max_candidates]
     ]

@@ -107,6 +107,14 @@ async def when_request_event_place_and_check(deps: PlacingDeps, event: Event[Any
 
 
 async def place(deps: PlacingDeps, event: Event[Any]) -> Placed | NotPlaced:
+    return await place_submission(deps.geocoder, event, min_confidence=deps.policy.min_confidence)
+
+
+async def place_submission(
+    geocoder: Geocoder, event: Event[Any], *, min_confidence: float
+) -> Placed | NotPlaced:
+    """Where a submission is: the reporter's point (with the nearest address when they gave none), or the
+    geocoder's best match for their address."""
     p: ServiceRequestSubmitted = event.payload
     j = event.jurisdiction_id
     lat, long = p.location.lat, p.location.long
@@ -114,20 +122,32 @@ async def place(deps: PlacingDeps, event: Event[Any]) -> Placed | NotPlaced:
         if (
             lat is not None and long is not None
         ):  # a point is lat and long together (validated in the payload)
-            reverse = None if p.location.address_string else await deps.geocoder.reverse(j, lat, long)
+            reverse = None if p.location.address_string else await geocoder.reverse(j, lat, long)
             return from_reporter(p.location, reverse)
         query = geocoding_query(p.location)
         if query is None:
             return NotPlaced(
                 UnresolvedReason.address_not_found, detail="only an address_id, which geo cannot read"
             )
-        results = await deps.geocoder.geocode(j, query)
-        return from_geocoder(query, results, min_confidence=deps.policy.min_confidence)
+        results = await geocoder.geocode(j, query)
+        return from_geocoder(query, results, min_confidence=min_confidence)
     except GeocoderUnavailable as exc:
         if p.location.has_point:  # the point stands; only the readable address is missing
             return from_reporter(p.location, None)
         # Not retried here: a long provider outage would stall the partition. Agents (or selfheal) re-place it.
         return NotPlaced(UnresolvedReason.geocoder_unavailable, detail=str(exc)[:500])
+
+
+async def nearest_address(geocoder: Geocoder, event: Event[Any]) -> str | None:
+    """The address an agent's correction stands at: theirs, or the nearest known one (none if the geocoder is down)."""
+    p: LocationCorrected = event.payload
+    if p.address is not None:
+        return p.address
+    try:
+        nearest = await geocoder.reverse(event.jurisdiction_id, p.lat, p.long)
+    except GeocoderUnavailable:
+        return None
+    return nearest.address if nearest else None
 
 
 async def when_submitted_place_request(deps: PlacingDeps, event: Event[Any]) -> None:
@@ -233,13 +253,7 @@ async def when_corrected_place_again(deps: PlacingDeps, event: Event[Any]) -> No
     p: LocationCorrected = event.payload
     if event.request_id is None:
         raise ValueError(f"event {event.event_id} names no request")
-    address = p.address
-    if address is None:
-        try:
-            nearest = await deps.geocoder.reverse(event.jurisdiction_id, p.lat, p.long)
-            address = nearest.address if nearest else None
-        except GeocoderUnavailable:
-            address = None
+    address = await nearest_address(deps.geocoder, event)
     outcome = given_point(p.lat, p.long, address, method=LocationMethod.corrected, provider=AGENT)
     public, areas = await publish_resolved(deps, event, outcome)
     area_ids = tuple(a.area_id for a in areas)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from uuid import UUID
 from civicloop_events import Event
 from civicloop_events.payloads import AreaRef
 
+from civicloop_geo.domain.batch_placing import Decision, DuplicateCheck, PlacedRow, Submission
 from civicloop_geo.domain.clusters import Announced, ClusterFound
 from civicloop_geo.domain.duplicates import NearbyRequest, NearbySearch
 from civicloop_geo.domain.places import GeocodeResult
@@ -74,6 +76,10 @@ class AreaResolver(abc.ABC):
     async def locate(self, jurisdiction_id: str, lat: float, long: float) -> PointAreas:
         """The current version of every service area covering the point, and whether it is in the jurisdiction."""
 
+    async def locate_many(self, points: Sequence[tuple[str, float, float]]) -> list[PointAreas]:
+        """`locate` for each (jurisdiction, lat, long), in order; adapters answer in one query."""
+        return [await self.locate(j, lat, long) for j, lat, long in points]
+
 
 class RequestPlaces(abc.ABC):
     """geo's own view of requests and their places, inside the transaction that applies one event."""
@@ -120,6 +126,42 @@ class EventPublisher(abc.ABC):
     @abc.abstractmethod
     async def publish(self, event: Event[Any]) -> None:
         """Durably on the log (acks=all) before returning; the same event id may be published twice."""
+
+    async def publish_all(self, events: Sequence[Event[Any]]) -> None:
+        """Every event durably on the log, in order, before returning; adapters send all, then await every ack."""
+        for event in events:
+            await self.publish(event)
+
+
+class PlacingBatchStore(abc.ABC):
+    """geo's view of requests as a batch of request events reads and writes it, inside the batch's transaction."""
+
+    @abc.abstractmethod
+    async def rows_of(self, request_ids: Collection[str]) -> dict[str, PlacedRow]:
+        """The rows of these requests (those geo has placed)."""
+
+    @abc.abstractmethod
+    async def decisions_of(self, request_ids: Collection[str]) -> dict[str, Submission | None]:
+        """The decisions on these requests: the submission's category and time where kept, else None."""
+
+    @abc.abstractmethod
+    async def decide(self, decisions: Sequence[Decision]) -> set[str]:
+        """Claim each request's decision; the requests claimed now (not already decided, by any consumer group)."""
+
+    @abc.abstractmethod
+    async def service_groups(self, jurisdiction_ids: Collection[str]) -> dict[tuple[str, str], str]:
+        """(jurisdiction, category) -> catalogue group, for these jurisdictions."""
+
+    @abc.abstractmethod
+    async def nearby_open_many(
+        self, checks: Sequence[DuplicateCheck], *, batch_requests: Collection[str]
+    ) -> list[list[NearbyRequest]]:
+        """For each check, what `RequestPlaces.nearby_open` finds as its event saw geo's rows: rows of
+        `batch_requests` as the check carries them, every other row as stored."""
+
+    @abc.abstractmethod
+    async def save(self, rows: Sequence[PlacedRow]) -> None:
+        """Write these rows as they are (inserted or replaced)."""
 
 
 class ClusterStore(abc.ABC):
