@@ -6,7 +6,7 @@ import json
 import psycopg
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from civicloop_events import Actor, CommentAdded, Event, StatusChanged
 from civicloop_events.consumer import ConsumerRunner, read_positions
 from civicloop_events.producer import EventProducer, Position
@@ -477,3 +477,31 @@ async def test_a_batch_s_span_links_to_the_trace_of_each_event(kafka_bootstrap, 
     ]
     linked = {link.context.trace_id for s in batches for link in s.links}
     assert set(roots) <= linked
+
+
+async def test_publish_many_puts_every_event_on_the_log_in_order_and_says_where(
+    kafka_bootstrap, fresh_topics, producer
+):
+    events = [comment(f"AAAA-02{i % 3}", f"many {i}") for i in range(9)]  # three requests, interleaved
+    positions = await producer.publish_many(events)
+
+    assert len(positions) == len(events)
+    by_request: dict[str, list[int]] = {}
+    for event, position in zip(events, positions, strict=True):
+        by_request.setdefault(event.request_id, []).append(position.offset)
+    # One request's events share a partition and keep the order they were given in.
+    assert all(offsets == sorted(offsets) for offsets in by_request.values())
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        got = {}
+        for position in positions:
+            tp = TopicPartition(position.topic, position.partition)
+            consumer.assign([tp])
+            consumer.seek(tp, position.offset)
+            record = await asyncio.wait_for(consumer.getone(), 20)
+            got[position] = json.loads(record.value)["event_id"]
+    finally:
+        await consumer.stop()
+    assert [got[p] for p in positions] == [str(e.event_id) for e in events]
+    assert await producer.publish_many([]) == []

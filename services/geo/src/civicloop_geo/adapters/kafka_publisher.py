@@ -22,13 +22,7 @@ class KafkaEventPublisher(EventPublisher):
         await asyncio.wait_for(self.producer.publish(event), timeout=self.timeout_s)
 
     async def publish_all(self, events: Sequence[Event[Any]]) -> None:
-        """Send every event, then await every acknowledgement (one wait for the batch, not one per event).
-
-        The sends are queued in the order given: tasks start in creation order and each appends its record to the
-        producer's batch before its first wait (or, when that batch is full, waits for room in that same order), so
-        the events of one request reach their partition in order.
-        """
-        if not events:
-            return
+        """Send every event, then await every acknowledgement (one wait for the batch, not one per event), in the
+        order given, so the events of one request reach their partition in order."""
         async with asyncio.timeout(self.timeout_s):
-            await asyncio.gather(*(self.producer.publish(e) for e in events))
+            await self.producer.publish_many(events)

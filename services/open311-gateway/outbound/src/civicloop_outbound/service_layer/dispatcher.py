@@ -186,7 +186,7 @@ class Dispatcher:
             decisions.append((event, route(routing, bodies=bodies, rules=rules), area_ids))
         # A broker that does not answer fails the batch (the consumer retries it) instead of stalling it.
         await asyncio.wait_for(
-            asyncio.gather(*(self.producer.publish(routed_event(e, d)) for e, d, _ in decisions)),
+            self.producer.publish_many([routed_event(e, d) for e, d, _ in decisions]),
             timeout=self.publish_timeout_s,
         )
         routed = [(e, d, a) for e, d, a in decisions if d.routed]
