@@ -136,6 +136,13 @@ class AgentViewStoreContract:
     async def test_what_is_saved_loads_back_unchanged(self, projections, make_store):
         await what_is_saved_loads_back_unchanged(projections, make_store)
 
+    async def test_a_batch_saves_and_loads_many_requests_at_once(self, projections, make_store):
+        numbers = [new_number() for _ in range(3)]
+        states = {n: full_state(n) for n in numbers}
+        async with make_store(projections) as store:
+            await store.save(list(states.values()))
+            assert await store.load_for_update([*numbers, new_number()]) == states
+
 
 class TestInMemoryAgentViewStore(AgentViewStoreContract):
     make_store = opens_with(in_memory)
@@ -170,10 +177,10 @@ class TestPostgresCatalogueStore(CatalogueStoreContract):
 async def what_is_saved_loads_back_unchanged(projections, make_store):
     number = new_number()
     async with make_store(projections) as store:
-        assert await store.load_for_update(number) is None
+        assert await store.load_for_update([number]) == {}
         state = full_state(number)
-        await store.save(state)
-        assert await store.load_for_update(number) == state
+        await store.save([state])
+        assert await store.load_for_update([number]) == {number: state}
 
         closed = AgentRequest(
             **{
@@ -201,14 +208,14 @@ async def what_is_saved_loads_back_unchanged(projections, make_store):
                 "merge_note": None,
             }
         )
-        await store.save(closed)
-        assert await store.load_for_update(number) == closed
+        await store.save([closed])
+        assert await store.load_for_update([number]) == {number: closed}
 
         outside = AgentRequest(
             **{**closed.__dict__, "unplaced": None, "service_areas": (), "inside_jurisdiction": False}
         )
-        await store.save(outside)
-        assert await store.load_for_update(number) == outside
+        await store.save([outside])
+        assert await store.load_for_update([number]) == {number: outside}
 
 
 @pytest.mark.parametrize("make_store", [in_memory, postgres], ids=["in-memory", "postgres"])
@@ -239,5 +246,7 @@ async def test_history_summaries_of_a_type_include_rows_kept_under_its_earlier_n
                     " values ('contract', %s, 'requests.events', 0, %s)",
                     (entry.event_id, offset),
                 )
-            await store.append_history(entry)
-        assert await store.history_summaries(number, RequestImported.event_type) == [{"n": 0}, {"n": 1}]
+            await store.append_history([entry])
+        assert await store.history_summaries([number], RequestImported.event_type) == {
+            number: [{"n": 0}, {"n": 1}]
+        }

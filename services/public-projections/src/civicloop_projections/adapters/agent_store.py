@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -40,31 +41,38 @@ class PostgresAgentViewStore(AgentViewStore):
         self.conn = conn
         self.consumer = consumer
 
-    async def history_summaries(self, request_number: str, event_type: str) -> list[dict[str, Any]]:
-        return await history_summaries(self.conn, request_number, event_type)
+    async def history_summaries(
+        self, request_numbers: Collection[str], event_type: str
+    ) -> dict[str, list[dict[str, Any]]]:
+        return await history_summaries(self.conn, request_numbers, event_type)
 
-    async def load_for_update(self, request_number: str) -> AgentRequest | None:
-        # Before the row lock, and held to the commit: see `catalogue_lock`.
-        await lock_catalogue_shared(self.conn)
-        return await load_for_update(self.conn, request_number)
+    async def load_for_update(self, request_numbers: Collection[str]) -> dict[str, AgentRequest]:
+        # The catalogue lock before the row locks, and held to the commit: see `catalogue_lock`. One round trip.
+        async with self.conn.pipeline():
+            await lock_catalogue_shared(self.conn)
+            return await load_for_update(self.conn, request_numbers)
 
-    async def save(self, state: AgentRequest) -> None:
+    async def save(self, states: Sequence[AgentRequest]) -> None:
         await lock_catalogue_shared(self.conn)  # a no-op when load_for_update took it already
-        await save(self.conn, state)
+        await save(self.conn, states)
 
-    async def append_history(self, entry: HistoryEntry) -> None:
-        await append_history(self.conn, entry, consumer=self.consumer)
+    async def append_history(self, entries: Sequence[HistoryEntry]) -> None:
+        await append_history(self.conn, entries, consumer=self.consumer)
 
 
-async def load_for_update(conn: psycopg.AsyncConnection[Any], request_number: str) -> AgentRequest | None:
+async def load_for_update(
+    conn: psycopg.AsyncConnection[Any], request_numbers: Collection[str]
+) -> dict[str, AgentRequest]:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"select {_STATE_COLUMNS} from projections.agent_requests where request_number = %s for update",
-        (request_number,),
+        f"""select {_STATE_COLUMNS} from projections.agent_requests where request_number = any(%s)
+             order by request_number for update""",
+        (list(request_numbers),),
     )
-    row = await cur.fetchone()
-    if row is None:
-        return None
+    return {row["request_number"]: _state(row) for row in await cur.fetchall()}
+
+
+def _state(row: dict[str, Any]) -> AgentRequest:
     row["media_urls"] = tuple(row["media_urls"])
     row["analysis_codes"] = tuple(row["analysis_codes"])
     row["external_references"] = tuple(ExternalReference(**r) for r in row["external_references"])
@@ -95,16 +103,19 @@ async def load_for_update(conn: psycopg.AsyncConnection[Any], request_number: st
 
 
 async def history_summaries(
-    conn: psycopg.AsyncConnection[Any], request_number: str, event_type: str
-) -> list[dict[str, Any]]:
+    conn: psycopg.AsyncConnection[Any], request_numbers: Collection[str], event_type: str
+) -> dict[str, list[dict[str, Any]]]:
     # Rows written before a type was renamed carry its earlier name: match every name it had.
     cur = await conn.execute(
-        """select summary from projections.agent_request_history
-            where request_number = %s and type = any(%s)
-            order by partition, kafka_offset""",
-        (request_number, REGISTRY.names_of(event_type)),
+        """select request_number, summary from projections.agent_request_history
+            where request_number = any(%s) and type = any(%s)
+            order by request_number, partition, kafka_offset""",
+        (list(request_numbers), REGISTRY.names_of(event_type)),
     )
-    return [row[0] for row in await cur.fetchall()]
+    found: dict[str, list[dict[str, Any]]] = {}
+    for number, summary in await cur.fetchall():
+        found.setdefault(number, []).append(summary)
+    return found
 
 
 def _reference(reference: ExternalReference) -> dict[str, str]:
@@ -116,11 +127,14 @@ def _json(value: Any) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(value).items()}
 
 
-async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
-    """Upsert the state; the service name and the covering area are read from the catalogue view as it is now."""
-    delivery = state.delivery
-    await conn.execute(
-        """insert into projections.agent_requests as r (
+async def save(conn: psycopg.AsyncConnection[Any], states: Sequence[AgentRequest]) -> None:
+    """Upsert the states, in one round trip (`executemany` pipelines its statements); the service name and the
+    covering area are read from the catalogue view as it is now."""
+    async with conn.cursor() as cur:
+        await cur.executemany(_UPSERT, [_upsert_params(state) for state in states])
+
+
+_UPSERT = """insert into projections.agent_requests as r (
              request_number, jurisdiction_id, service_code, service_name, description, status, external_status_code,
              address_string, address_id, location, service_area_id, attributes, media_urls, preferred_channel, source,
              resident_id, submitted_at, updated_at, closed_at, event_count, last_event_id, body_id, team, priority,
@@ -188,83 +202,97 @@ async def save(conn: psycopg.AsyncConnection[Any], state: AgentRequest) -> None:
              geo_service_areas = excluded.geo_service_areas, geo_area_ids = excluded.geo_area_ids,
              inside_jurisdiction = excluded.inside_jurisdiction, unplaced = excluded.unplaced,
              duplicate_candidates = excluded.duplicate_candidates, merged_into = excluded.merged_into,
-             merged_at = excluded.merged_at, merge_note = excluded.merge_note""",
-        {
-            "request_number": state.request_number,
-            "jurisdiction_id": state.jurisdiction_id,
-            "service_code": state.service_code,
-            "description": state.description,
-            "status": state.status,
-            "external_status_code": state.external_status_code,
-            "address_string": state.address_string,
-            "address_id": state.address_id,
-            "lat": state.lat,
-            "long": state.long,
-            "attributes": Jsonb(state.attributes),
-            "media_urls": list(state.media_urls),
-            "preferred_channel": state.preferred_channel,
-            "source": state.source,
-            "resident_id": state.resident_id,
-            "submitted_at": state.submitted_at,
-            "updated_at": state.updated_at,
-            "closed_at": state.closed_at,
-            "event_count": state.event_count,
-            "last_event_id": state.last_event_id,
-            "body_id": state.body_id,
-            "team": state.team,
-            "priority": state.priority,
-            "analysis_codes": list(state.analysis_codes),
-            "external_references": Jsonb([_reference(r) for r in state.external_references]),
-            "delivery_state": delivery.state.value if delivery else None,
-            "delivery_attempts": delivery.attempts if delivery else 0,
-            "delivery_last_error": delivery.last_error if delivery else None,
-            "delivery_retry_at": delivery.retry_at if delivery else None,
-            "imported_from": Jsonb(_reference(state.imported_from)) if state.imported_from else None,
-            "placed_lat": state.placement.lat if state.placement else None,
-            "placed_long": state.placement.long if state.placement else None,
-            "placement": Jsonb(_json(state.placement)) if state.placement else None,
-            "geo_service_areas": (
-                None
-                if state.service_areas is None
-                else Jsonb([a.model_dump(mode="json") for a in state.service_areas])
-            ),
-            "geo_area_ids": None if state.geo_area_ids is None else list(state.geo_area_ids),
-            "inside_jurisdiction": state.inside_jurisdiction,
-            "unplaced": Jsonb(_json(state.unplaced)) if state.unplaced else None,
-            "duplicate_candidates": Jsonb([_json(c) for c in state.duplicate_candidates]),
-            "merged_into": state.merged_into,
-            "merged_at": state.merged_at,
-            "merge_note": state.merge_note,
-        },
+             merged_at = excluded.merged_at, merge_note = excluded.merge_note"""
+
+
+def _upsert_params(state: AgentRequest) -> dict[str, Any]:
+    delivery = state.delivery
+    return {
+        "request_number": state.request_number,
+        "jurisdiction_id": state.jurisdiction_id,
+        "service_code": state.service_code,
+        "description": state.description,
+        "status": state.status,
+        "external_status_code": state.external_status_code,
+        "address_string": state.address_string,
+        "address_id": state.address_id,
+        "lat": state.lat,
+        "long": state.long,
+        "attributes": Jsonb(state.attributes),
+        "media_urls": list(state.media_urls),
+        "preferred_channel": state.preferred_channel,
+        "source": state.source,
+        "resident_id": state.resident_id,
+        "submitted_at": state.submitted_at,
+        "updated_at": state.updated_at,
+        "closed_at": state.closed_at,
+        "event_count": state.event_count,
+        "last_event_id": state.last_event_id,
+        "body_id": state.body_id,
+        "team": state.team,
+        "priority": state.priority,
+        "analysis_codes": list(state.analysis_codes),
+        "external_references": Jsonb([_reference(r) for r in state.external_references]),
+        "delivery_state": delivery.state.value if delivery else None,
+        "delivery_attempts": delivery.attempts if delivery else 0,
+        "delivery_last_error": delivery.last_error if delivery else None,
+        "delivery_retry_at": delivery.retry_at if delivery else None,
+        "imported_from": Jsonb(_reference(state.imported_from)) if state.imported_from else None,
+        "placed_lat": state.placement.lat if state.placement else None,
+        "placed_long": state.placement.long if state.placement else None,
+        "placement": Jsonb(_json(state.placement)) if state.placement else None,
+        "geo_service_areas": (
+            None
+            if state.service_areas is None
+            else Jsonb([a.model_dump(mode="json") for a in state.service_areas])
+        ),
+        "geo_area_ids": None if state.geo_area_ids is None else list(state.geo_area_ids),
+        "inside_jurisdiction": state.inside_jurisdiction,
+        "unplaced": Jsonb(_json(state.unplaced)) if state.unplaced else None,
+        "duplicate_candidates": Jsonb([_json(c) for c in state.duplicate_candidates]),
+        "merged_into": state.merged_into,
+        "merged_at": state.merged_at,
+        "merge_note": state.merge_note,
+    }
+
+
+async def append_history(
+    conn: psycopg.AsyncConnection[Any], entries: Sequence[HistoryEntry], *, consumer: str
+) -> None:
+    """The history rows, in one statement, placed on the log by the inbox rows the consumer runner wrote in this
+    same transaction."""
+    if not entries:
+        return
+    columns = (
+        [e.event_id for e in entries],
+        [e.request_number for e in entries],
+        [e.jurisdiction_id for e in entries],
+        [e.type for e in entries],
+        [e.schema_version for e in entries],
+        [e.occurred_at for e in entries],
+        [e.recorded_at for e in entries],
+        [e.actor_kind for e in entries],
+        [e.actor_id for e in entries],
+        [e.source for e in entries],
+        [e.causation_id for e in entries],
+        [e.correlation_id for e in entries],
+        [Jsonb(e.summary) for e in entries],
     )
-
-
-async def append_history(conn: psycopg.AsyncConnection[Any], entry: HistoryEntry, *, consumer: str) -> None:
-    """One history row, placed on the log by the inbox row the consumer runner wrote in this same transaction."""
     cur = await conn.execute(
         """insert into projections.agent_request_history (
              event_id, request_number, jurisdiction_id, partition, kafka_offset, type, schema_version, occurred_at,
              recorded_at, actor_kind, actor_id, source, causation_id, correlation_id, summary)
-           select %s, %s, %s, i.partition, i.kafka_offset, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
-             from projections.inbox i
-            where i.consumer = %s and i.event_id = %s""",
-        (
-            entry.event_id,
-            entry.request_number,
-            entry.jurisdiction_id,
-            entry.type,
-            entry.schema_version,
-            entry.occurred_at,
-            entry.recorded_at,
-            entry.actor_kind,
-            entry.actor_id,
-            entry.source,
-            entry.causation_id,
-            entry.correlation_id,
-            Jsonb(entry.summary),
-            consumer,
-            entry.event_id,
-        ),
+           select e.event_id, e.request_number, e.jurisdiction_id, i.partition, i.kafka_offset, e.type,
+                  e.schema_version, e.occurred_at, e.recorded_at, e.actor_kind, e.actor_id, e.source, e.causation_id,
+                  e.correlation_id, e.summary
+             from unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::integer[], %s::timestamptz[],
+                         %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::uuid[], %s::uuid[], %s::jsonb[])
+                    as e(event_id, request_number, jurisdiction_id, type, schema_version, occurred_at, recorded_at,
+                         actor_kind, actor_id, source, causation_id, correlation_id, summary)
+             join projections.inbox i on i.consumer = %s and i.event_id = e.event_id""",
+        (*columns, consumer),
     )
-    if cur.rowcount != 1:
-        raise LookupError(f"no inbox row for event {entry.event_id} of consumer {consumer!r}")
+    if cur.rowcount != len(entries):
+        raise LookupError(
+            f"{len(entries) - cur.rowcount} of {len(entries)} events have no inbox row of consumer {consumer!r}"
+        )
