@@ -7,7 +7,7 @@ caller's to close), what it leaves out is built from the settings (and closed by
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -37,6 +37,7 @@ class Projections(Service):
     schemas = database.SCHEMAS
     settings: ProjectionSettings
     pool: AsyncConnectionPool
+    dead_letters: EventProducer | None = None
 
     def consumers_lock(self) -> AbstractAsyncContextManager[None]:
         """Held by running consumers; a rebuild cannot start while any is held."""
@@ -47,6 +48,12 @@ class Projections(Service):
 
     def catalogue_runner(self) -> ConsumerRunner:
         return self.runner(self.settings.catalogue_consumer_name)
+
+    def consumers_on(self, pool: AsyncConnectionPool, settings: ProjectionSettings) -> ServiceConsumers:
+        """The same consumers on another pool and with other consumer settings (a rebuild's replay)."""
+        if self.dead_letters is None:
+            raise RuntimeError("consumers need the producer: bootstrap(settings, producer=...)")
+        return _consumers(replace(self, settings=settings, pool=pool), self.dead_letters)
 
 
 async def bootstrap(
@@ -64,7 +71,7 @@ async def bootstrap(
             producer = await owned_producer(
                 settings, opened, topic=settings.topics.dead_letters, client_id="civicloop-projections"
             )
-        projections = Projections(settings=settings, pool=pool, opened=opened)
+        projections = Projections(settings=settings, pool=pool, opened=opened, dead_letters=producer)
         if producer is not None:
             projections.own_consumers(_consumers(projections, producer), start=start_consumers)
     return projections

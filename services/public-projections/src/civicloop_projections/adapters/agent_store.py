@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,7 @@ from civicloop_events.payloads import AreaRef
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from civicloop_projections.adapters.catalogue_lock import lock_catalogue_shared
+from civicloop_projections.adapters.catalogue_lock import CATALOGUE_LOCK_SHARED, lock_catalogue_shared
 from civicloop_projections.domain.agent_request import (
     AgentRequest,
     Delivery,
@@ -40,6 +40,7 @@ class PostgresAgentViewStore(AgentViewStore):
     def __init__(self, conn: psycopg.AsyncConnection[Any], *, consumer: str) -> None:
         self.conn = conn
         self.consumer = consumer
+        self._catalogue_locked = False  # the shared catalogue lock, held to the commit once taken
 
     async def history_summaries(
         self, request_numbers: Collection[str], event_type: str
@@ -47,13 +48,15 @@ class PostgresAgentViewStore(AgentViewStore):
         return await history_summaries(self.conn, request_numbers, event_type)
 
     async def load_for_update(self, request_numbers: Collection[str]) -> dict[str, AgentRequest]:
-        # The catalogue lock before the row locks, and held to the commit: see `catalogue_lock`. One round trip.
-        async with self.conn.pipeline():
-            await lock_catalogue_shared(self.conn)
-            return await load_for_update(self.conn, request_numbers)
+        # The catalogue lock before the row locks, and held to the commit: see `catalogue_lock`.
+        states = await load_for_update(self.conn, request_numbers)
+        self._catalogue_locked = True
+        return states
 
     async def save(self, states: Sequence[AgentRequest]) -> None:
-        await lock_catalogue_shared(self.conn)  # a no-op when load_for_update took it already
+        if not self._catalogue_locked:
+            await lock_catalogue_shared(self.conn)
+            self._catalogue_locked = True
         await save(self.conn, states)
 
     async def append_history(self, entries: Sequence[HistoryEntry]) -> None:
@@ -63,9 +66,14 @@ class PostgresAgentViewStore(AgentViewStore):
 async def load_for_update(
     conn: psycopg.AsyncConnection[Any], request_numbers: Collection[str]
 ) -> dict[str, AgentRequest]:
+    """The requests' states, row-locked, after the shared catalogue lock, in one round trip.
+
+    The lock is an uncorrelated condition, so PostgreSQL evaluates it once before the scan (a one-time filter),
+    hence before any row is locked, and whether or not a row matches."""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"""select {_STATE_COLUMNS} from projections.agent_requests where request_number = any(%s)
+        f"""select {_STATE_COLUMNS} from projections.agent_requests
+             where (select {CATALOGUE_LOCK_SHARED} is not null) and request_number = any(%s)
              order by request_number for update""",
         (list(request_numbers),),
     )
@@ -127,14 +135,68 @@ def _json(value: Any) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(value).items()}
 
 
-async def save(conn: psycopg.AsyncConnection[Any], states: Sequence[AgentRequest]) -> None:
-    """Upsert the states, in one round trip (`executemany` pipelines its statements); the service name and the
-    covering area are read from the catalogue view as it is now."""
-    async with conn.cursor() as cur:
-        await cur.executemany(_UPSERT, [_upsert_params(state) for state in states])
+def _json_names(name: str) -> str:
+    """The name of an unnested column: the text arrays that travel as JSON are renamed, then turned back."""
+    return {
+        "media_urls": "media_json",
+        "analysis_codes": "analysis_json",
+        "geo_area_ids": "geo_area_ids_json",
+    }.get(name, name)
 
 
-_UPSERT = """insert into projections.agent_requests as r (
+# One column of the upsert: its name, its element type, and how a state gives its value.
+_COLUMNS: tuple[tuple[str, str, Callable[[AgentRequest], Any]], ...] = (
+    ("request_number", "text", lambda s: s.request_number),
+    ("jurisdiction_id", "text", lambda s: s.jurisdiction_id),
+    ("service_code", "text", lambda s: s.service_code),
+    ("description", "text", lambda s: s.description),
+    ("status", "text", lambda s: s.status),
+    ("external_status_code", "text", lambda s: s.external_status_code),
+    ("address_string", "text", lambda s: s.address_string),
+    ("address_id", "text", lambda s: s.address_id),
+    ("lat", "float8", lambda s: s.lat),
+    ("long", "float8", lambda s: s.long),
+    ("placed_lat", "float8", lambda s: s.placement.lat if s.placement else None),
+    ("placed_long", "float8", lambda s: s.placement.long if s.placement else None),
+    ("attributes", "jsonb", lambda s: Jsonb(s.attributes)),
+    # Arrays of arrays cannot be unnested into rows: text arrays travel as JSON arrays.
+    ("media_urls", "jsonb", lambda s: Jsonb(list(s.media_urls))),
+    ("preferred_channel", "text", lambda s: s.preferred_channel),
+    ("source", "text", lambda s: s.source),
+    ("resident_id", "uuid", lambda s: s.resident_id),
+    ("submitted_at", "timestamptz", lambda s: s.submitted_at),
+    ("updated_at", "timestamptz", lambda s: s.updated_at),
+    ("closed_at", "timestamptz", lambda s: s.closed_at),
+    ("event_count", "integer", lambda s: s.event_count),
+    ("last_event_id", "uuid", lambda s: s.last_event_id),
+    ("body_id", "text", lambda s: s.body_id),
+    ("team", "text", lambda s: s.team),
+    ("priority", "text", lambda s: s.priority),
+    ("analysis_codes", "jsonb", lambda s: Jsonb(list(s.analysis_codes))),
+    ("external_references", "jsonb", lambda s: Jsonb([_reference(r) for r in s.external_references])),
+    ("delivery_state", "text", lambda s: s.delivery.state.value if s.delivery else None),
+    ("delivery_attempts", "integer", lambda s: s.delivery.attempts if s.delivery else 0),
+    ("delivery_last_error", "text", lambda s: s.delivery.last_error if s.delivery else None),
+    ("delivery_retry_at", "timestamptz", lambda s: s.delivery.retry_at if s.delivery else None),
+    ("imported_from", "jsonb", lambda s: Jsonb(_reference(s.imported_from)) if s.imported_from else None),
+    ("placement", "jsonb", lambda s: Jsonb(_json(s.placement)) if s.placement else None),
+    (
+        "geo_service_areas",
+        "jsonb",
+        lambda s: (
+            None if s.service_areas is None else Jsonb([a.model_dump(mode="json") for a in s.service_areas])
+        ),
+    ),
+    ("geo_area_ids", "jsonb", lambda s: None if s.geo_area_ids is None else Jsonb(list(s.geo_area_ids))),
+    ("inside_jurisdiction", "boolean", lambda s: s.inside_jurisdiction),
+    ("unplaced", "jsonb", lambda s: Jsonb(_json(s.unplaced)) if s.unplaced else None),
+    ("duplicate_candidates", "jsonb", lambda s: Jsonb([_json(c) for c in s.duplicate_candidates])),
+    ("merged_into", "text", lambda s: s.merged_into),
+    ("merged_at", "timestamptz", lambda s: s.merged_at),
+    ("merge_note", "text", lambda s: s.merge_note),
+)
+
+_UPSERT = f"""insert into projections.agent_requests as r (
              request_number, jurisdiction_id, service_code, service_name, description, status, external_status_code,
              address_string, address_id, location, service_area_id, attributes, media_urls, preferred_channel, source,
              resident_id, submitted_at, updated_at, closed_at, event_count, last_event_id, body_id, team, priority,
@@ -152,38 +214,23 @@ _UPSERT = """insert into projections.agent_requests as r (
                   n.delivery_last_error, n.delivery_retry_at, n.imported_from, n.submitted_location, n.placement,
                   n.geo_service_areas, n.geo_area_ids, n.inside_jurisdiction, n.unplaced, n.duplicate_candidates,
                   n.merged_into, n.merged_at, n.merge_note
-             from (select %(request_number)s::text as request_number, %(jurisdiction_id)s::text as jurisdiction_id,
-                          %(service_code)s::text as service_code, %(description)s::text as description,
-                          %(status)s::text as status, %(external_status_code)s::text as external_status_code,
-                          %(address_string)s::text as address_string, %(address_id)s::text as address_id,
+             from (select u.*,
                           -- where the request is: the point geo placed it at, else the submitted one
-                          case when %(placed_lat)s::float8 is not null
-                               then ST_SetSRID(ST_MakePoint(%(placed_long)s::float8, %(placed_lat)s::float8),
-                                               4326)::geography
-                               when %(lat)s::float8 is not null
-                               then ST_SetSRID(ST_MakePoint(%(long)s::float8, %(lat)s::float8), 4326)::geography
+                          case when u.placed_lat is not null
+                               then ST_SetSRID(ST_MakePoint(u.placed_long, u.placed_lat), 4326)::geography
+                               when u.lat is not null
+                               then ST_SetSRID(ST_MakePoint(u.long, u.lat), 4326)::geography
                           end as location,
-                          case when %(lat)s::float8 is null then null
-                               else ST_SetSRID(ST_MakePoint(%(long)s::float8, %(lat)s::float8), 4326)::geography
+                          case when u.lat is not null
+                               then ST_SetSRID(ST_MakePoint(u.long, u.lat), 4326)::geography
                           end as submitted_location,
-                          %(attributes)s::jsonb as attributes, %(media_urls)s::text[] as media_urls,
-                          %(preferred_channel)s::text as preferred_channel, %(source)s::text as source,
-                          %(resident_id)s::uuid as resident_id, %(submitted_at)s::timestamptz as submitted_at,
-                          %(updated_at)s::timestamptz as updated_at, %(closed_at)s::timestamptz as closed_at,
-                          %(event_count)s::integer as event_count, %(last_event_id)s::uuid as last_event_id,
-                          %(body_id)s::text as body_id, %(team)s::text as team, %(priority)s::text as priority,
-                          %(analysis_codes)s::text[] as analysis_codes,
-                          %(external_references)s::jsonb as external_references,
-                          %(delivery_state)s::text as delivery_state,
-                          %(delivery_attempts)s::integer as delivery_attempts,
-                          %(delivery_last_error)s::text as delivery_last_error,
-                          %(delivery_retry_at)s::timestamptz as delivery_retry_at,
-                          %(imported_from)s::jsonb as imported_from, %(placement)s::jsonb as placement,
-                          %(geo_service_areas)s::jsonb as geo_service_areas, %(geo_area_ids)s::text[] as geo_area_ids,
-                          %(inside_jurisdiction)s::boolean as inside_jurisdiction, %(unplaced)s::jsonb as unplaced,
-                          %(duplicate_candidates)s::jsonb as duplicate_candidates,
-                          %(merged_into)s::text as merged_into, %(merged_at)s::timestamptz as merged_at,
-                          %(merge_note)s::text as merge_note) n
+                          array(select jsonb_array_elements_text(u.media_json)) as media_urls,
+                          array(select jsonb_array_elements_text(u.analysis_json)) as analysis_codes,
+                          case when u.geo_area_ids_json is not null
+                               then array(select jsonb_array_elements_text(u.geo_area_ids_json))
+                          end as geo_area_ids
+                     from unnest({", ".join(f"%s::{kind}[]" for _, kind, _ in _COLUMNS)})
+                          as u({", ".join(_json_names(name) for name, _, _ in _COLUMNS)})) n
            on conflict (request_number) do update set
              jurisdiction_id = excluded.jurisdiction_id, service_code = excluded.service_code,
              service_name = excluded.service_name, description = excluded.description, status = excluded.status,
@@ -205,55 +252,11 @@ _UPSERT = """insert into projections.agent_requests as r (
              merged_at = excluded.merged_at, merge_note = excluded.merge_note"""
 
 
-def _upsert_params(state: AgentRequest) -> dict[str, Any]:
-    delivery = state.delivery
-    return {
-        "request_number": state.request_number,
-        "jurisdiction_id": state.jurisdiction_id,
-        "service_code": state.service_code,
-        "description": state.description,
-        "status": state.status,
-        "external_status_code": state.external_status_code,
-        "address_string": state.address_string,
-        "address_id": state.address_id,
-        "lat": state.lat,
-        "long": state.long,
-        "attributes": Jsonb(state.attributes),
-        "media_urls": list(state.media_urls),
-        "preferred_channel": state.preferred_channel,
-        "source": state.source,
-        "resident_id": state.resident_id,
-        "submitted_at": state.submitted_at,
-        "updated_at": state.updated_at,
-        "closed_at": state.closed_at,
-        "event_count": state.event_count,
-        "last_event_id": state.last_event_id,
-        "body_id": state.body_id,
-        "team": state.team,
-        "priority": state.priority,
-        "analysis_codes": list(state.analysis_codes),
-        "external_references": Jsonb([_reference(r) for r in state.external_references]),
-        "delivery_state": delivery.state.value if delivery else None,
-        "delivery_attempts": delivery.attempts if delivery else 0,
-        "delivery_last_error": delivery.last_error if delivery else None,
-        "delivery_retry_at": delivery.retry_at if delivery else None,
-        "imported_from": Jsonb(_reference(state.imported_from)) if state.imported_from else None,
-        "placed_lat": state.placement.lat if state.placement else None,
-        "placed_long": state.placement.long if state.placement else None,
-        "placement": Jsonb(_json(state.placement)) if state.placement else None,
-        "geo_service_areas": (
-            None
-            if state.service_areas is None
-            else Jsonb([a.model_dump(mode="json") for a in state.service_areas])
-        ),
-        "geo_area_ids": None if state.geo_area_ids is None else list(state.geo_area_ids),
-        "inside_jurisdiction": state.inside_jurisdiction,
-        "unplaced": Jsonb(_json(state.unplaced)) if state.unplaced else None,
-        "duplicate_candidates": Jsonb([_json(c) for c in state.duplicate_candidates]),
-        "merged_into": state.merged_into,
-        "merged_at": state.merged_at,
-        "merge_note": state.merge_note,
-    }
+async def save(conn: psycopg.AsyncConnection[Any], states: Sequence[AgentRequest]) -> None:
+    """Upsert the states in one statement (one row per request); the service name and the covering area are read
+    from the catalogue view as it is now."""
+    if states:
+        await conn.execute(_UPSERT, [[value(state) for state in states] for _, _, value in _COLUMNS])
 
 
 async def append_history(
