@@ -6,6 +6,7 @@ caller's to close), what it leaves out is built from the settings (and closed by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -25,7 +26,7 @@ from civicloop_projections.adapters.catalogue_store import PostgresCatalogueStor
 from civicloop_projections.adapters.consumer_lock import consumers_lock_shared
 from civicloop_projections.service_layer.handlers import (
     when_jurisdiction_config_changes_update_catalogue,
-    when_request_event_update_agent_view,
+    when_request_events_update_agent_view,
 )
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 
@@ -80,8 +81,8 @@ async def bootstrap(
 def _consumers(projections: Projections, producer: EventProducer) -> ServiceConsumers:
     settings, name = projections.settings, projections.settings.agent_consumer_name
 
-    async def update_agent_view(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-        await when_request_event_update_agent_view(PostgresAgentViewStore(conn, consumer=name), event)
+    async def update_agent_view(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+        await when_request_events_update_agent_view(PostgresAgentViewStore(conn, consumer=name), events)
 
     async def update_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
         await when_jurisdiction_config_changes_update_catalogue(PostgresCatalogueStore(conn), event)
@@ -92,7 +93,12 @@ def _consumers(projections: Projections, producer: EventProducer) -> ServiceCons
         schema=SCHEMA,
         dead_letters=producer,
         specs=[
-            ConsumerSpec(name, settings.topics.request_events, update_agent_view, projections.consumers_lock),
+            ConsumerSpec(
+                name,
+                settings.topics.request_events,
+                batch_handler=update_agent_view,
+                guard=projections.consumers_lock,
+            ),
             ConsumerSpec(
                 settings.catalogue_consumer_name,
                 settings.topics.jurisdiction_config,
