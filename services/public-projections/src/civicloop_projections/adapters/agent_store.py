@@ -259,43 +259,50 @@ async def save(conn: psycopg.AsyncConnection[Any], states: Sequence[AgentRequest
         await conn.execute(_UPSERT, [[value(state) for state in states] for _, _, value in _COLUMNS])
 
 
+_HISTORY_COLUMNS = (
+    "event_id, request_number, jurisdiction_id, partition, kafka_offset, type, schema_version, occurred_at,"
+    " recorded_at, actor_kind, actor_id, source, causation_id, correlation_id, summary"
+)
+
+
 async def append_history(
     conn: psycopg.AsyncConnection[Any], entries: Sequence[HistoryEntry], *, consumer: str
 ) -> None:
-    """The history rows, in one statement, placed on the log by the inbox rows the consumer runner wrote in this
-    same transaction."""
+    """The history rows, placed on the log by the inbox rows the consumer runner wrote in this same transaction:
+    one query for the places, one COPY for the rows (COPY formats rows in C, where array parameters would be dumped
+    value by value in Python)."""
     if not entries:
         return
-    columns = (
-        [e.event_id for e in entries],
-        [e.request_number for e in entries],
-        [e.jurisdiction_id for e in entries],
-        [e.type for e in entries],
-        [e.schema_version for e in entries],
-        [e.occurred_at for e in entries],
-        [e.recorded_at for e in entries],
-        [e.actor_kind for e in entries],
-        [e.actor_id for e in entries],
-        [e.source for e in entries],
-        [e.causation_id for e in entries],
-        [e.correlation_id for e in entries],
-        [Jsonb(e.summary) for e in entries],
-    )
     cur = await conn.execute(
-        """insert into projections.agent_request_history (
-             event_id, request_number, jurisdiction_id, partition, kafka_offset, type, schema_version, occurred_at,
-             recorded_at, actor_kind, actor_id, source, causation_id, correlation_id, summary)
-           select e.event_id, e.request_number, e.jurisdiction_id, i.partition, i.kafka_offset, e.type,
-                  e.schema_version, e.occurred_at, e.recorded_at, e.actor_kind, e.actor_id, e.source, e.causation_id,
-                  e.correlation_id, e.summary
-             from unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::integer[], %s::timestamptz[],
-                         %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::uuid[], %s::uuid[], %s::jsonb[])
-                    as e(event_id, request_number, jurisdiction_id, type, schema_version, occurred_at, recorded_at,
-                         actor_kind, actor_id, source, causation_id, correlation_id, summary)
-             join projections.inbox i on i.consumer = %s and i.event_id = e.event_id""",
-        (*columns, consumer),
+        "select event_id, partition, kafka_offset from projections.inbox where consumer = %s and event_id = any(%s)",
+        (consumer, [e.event_id for e in entries]),
     )
-    if cur.rowcount != len(entries):
+    places = {event_id: (partition, offset) for event_id, partition, offset in await cur.fetchall()}
+    if len(places) != len(entries):
         raise LookupError(
-            f"{len(entries) - cur.rowcount} of {len(entries)} events have no inbox row of consumer {consumer!r}"
+            f"{len(entries) - len(places)} of {len(entries)} events have no inbox row of consumer {consumer!r}"
         )
+    async with conn.cursor().copy(
+        f"copy projections.agent_request_history ({_HISTORY_COLUMNS}) from stdin"
+    ) as copy:
+        for e in entries:
+            partition, offset = places[e.event_id]
+            await copy.write_row(
+                (
+                    e.event_id,
+                    e.request_number,
+                    e.jurisdiction_id,
+                    partition,
+                    offset,
+                    e.type,
+                    e.schema_version,
+                    e.occurred_at,
+                    e.recorded_at,
+                    e.actor_kind,
+                    e.actor_id,
+                    e.source,
+                    e.causation_id,
+                    e.correlation_id,
+                    Jsonb(e.summary),
+                )
+            )
