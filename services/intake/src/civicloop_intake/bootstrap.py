@@ -45,7 +45,7 @@ from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.service_layer.correct import CorrectionReceipt, correct_location
 from civicloop_intake.service_layer.folds import (
-    when_request_event_update_tracking,
+    when_request_events_update_tracking,
     when_service_defined_update_catalogue,
 )
 from civicloop_intake.service_layer.merge import MergeReceipt, merge_duplicate
@@ -216,8 +216,8 @@ def _consumers(
     async def update_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
         await when_service_defined_update_catalogue(PostgresCatalogueRows(conn), event)
 
-    async def update_tracking(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-        await when_request_event_update_tracking(PostgresTrackingRows(conn), event)
+    async def update_tracking(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+        await when_request_events_update_tracking(PostgresTrackingRows(conn), events)
 
     topics = settings.topics
     return ServiceConsumers(
@@ -229,7 +229,7 @@ def _consumers(
             ConsumerSpec(
                 settings.topic_prefix + CATALOGUE_CONSUMER, topics.jurisdiction_config, update_catalogue
             ),
-            ConsumerSpec(tracking_consumer, topics.request_events, update_tracking),
+            ConsumerSpec(tracking_consumer, topics.request_events, batch_handler=update_tracking),
         ],
     )
 

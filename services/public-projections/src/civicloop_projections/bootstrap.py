@@ -6,8 +6,9 @@ caller's to close), what it leaves out is built from the settings (and closed by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -25,7 +26,7 @@ from civicloop_projections.adapters.catalogue_store import PostgresCatalogueStor
 from civicloop_projections.adapters.consumer_lock import consumers_lock_shared
 from civicloop_projections.service_layer.handlers import (
     when_jurisdiction_config_changes_update_catalogue,
-    when_request_event_update_agent_view,
+    when_request_events_update_agent_view,
 )
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 
@@ -37,6 +38,7 @@ class Projections(Service):
     schemas = database.SCHEMAS
     settings: ProjectionSettings
     pool: AsyncConnectionPool
+    dead_letters: EventProducer | None = None
 
     def consumers_lock(self) -> AbstractAsyncContextManager[None]:
         """Held by running consumers; a rebuild cannot start while any is held."""
@@ -47,6 +49,12 @@ class Projections(Service):
 
     def catalogue_runner(self) -> ConsumerRunner:
         return self.runner(self.settings.catalogue_consumer_name)
+
+    def consumers_on(self, pool: AsyncConnectionPool, settings: ProjectionSettings) -> ServiceConsumers:
+        """The same consumers on another pool and with other consumer settings (a rebuild's replay)."""
+        if self.dead_letters is None:
+            raise RuntimeError("consumers need the producer: bootstrap(settings, producer=...)")
+        return _consumers(replace(self, settings=settings, pool=pool), self.dead_letters)
 
 
 async def bootstrap(
@@ -64,7 +72,7 @@ async def bootstrap(
             producer = await owned_producer(
                 settings, opened, topic=settings.topics.dead_letters, client_id="civicloop-projections"
             )
-        projections = Projections(settings=settings, pool=pool, opened=opened)
+        projections = Projections(settings=settings, pool=pool, opened=opened, dead_letters=producer)
         if producer is not None:
             projections.own_consumers(_consumers(projections, producer), start=start_consumers)
     return projections
@@ -73,8 +81,8 @@ async def bootstrap(
 def _consumers(projections: Projections, producer: EventProducer) -> ServiceConsumers:
     settings, name = projections.settings, projections.settings.agent_consumer_name
 
-    async def update_agent_view(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
-        await when_request_event_update_agent_view(PostgresAgentViewStore(conn, consumer=name), event)
+    async def update_agent_view(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+        await when_request_events_update_agent_view(PostgresAgentViewStore(conn, consumer=name), events)
 
     async def update_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
         await when_jurisdiction_config_changes_update_catalogue(PostgresCatalogueStore(conn), event)
@@ -85,7 +93,12 @@ def _consumers(projections: Projections, producer: EventProducer) -> ServiceCons
         schema=SCHEMA,
         dead_letters=producer,
         specs=[
-            ConsumerSpec(name, settings.topics.request_events, update_agent_view, projections.consumers_lock),
+            ConsumerSpec(
+                name,
+                settings.topics.request_events,
+                batch_handler=update_agent_view,
+                guard=projections.consumers_lock,
+            ),
             ConsumerSpec(
                 settings.catalogue_consumer_name,
                 settings.topics.jurisdiction_config,

@@ -20,6 +20,12 @@ class ProjectionSettings(ServiceSettings):
     catalogue_consumer_name: str = consumer_group(
         CATALOGUE_CONSUMER, description="consumer group of the catalogue"
     )
+    rebuild_batch_max_records: int = Field(
+        default=5000, ge=1, description="records of one partition a rebuild applies in one transaction"
+    )
+    rebuild_batch_max_ms: float = Field(
+        default=5000.0, gt=0, description="a rebuild's transaction commits once it has run this long"
+    )
     read_your_writes_timeout_s: float = Field(
         default=5.0,
         gt=0,

@@ -7,7 +7,15 @@ import asyncio
 import pytest
 from aiokafka import AIOKafkaConsumer
 from civicloop_testing.events import publish_events
-from projection_events import area_defined, new_jurisdiction, new_number, square, status_changed, submitted
+from projection_events import (
+    area_defined,
+    comment,
+    new_jurisdiction,
+    new_number,
+    square,
+    status_changed,
+    submitted,
+)
 from projection_harness import agent_caught_up, catalogue_caught_up, consumers_running
 
 pytestmark = pytest.mark.integration
@@ -86,3 +94,48 @@ async def test_an_area_the_handler_rejects_is_retried_then_dead_lettered(
             "select area_id from projections.service_areas where jurisdiction_id = %s", (j,)
         )
         assert await cur.fetchall() == [("district-9",)]
+
+
+async def test_a_batch_with_one_poison_event_applies_every_other_event_exactly_once(
+    projections, request_producer, kafka_bootstrap, fresh_topics
+):
+    """The agent view folds a partition's batch in one call; one event it cannot write (a NUL character, which no
+    PostgreSQL text or jsonb value can hold) fails the whole call. The batch rolls back and runs again an event at a
+    time: the poison is dead-lettered alone, and every event around it is applied once."""
+    j = new_jurisdiction()
+    numbers = [new_number() for _ in range(18)]
+    poison_number = new_number()
+    good = [submitted(n, j, minutes=i) for i, n in enumerate(numbers)]
+    good += [status_changed(n, j, "acknowledged", minutes=20) for n in numbers]
+    poison = submitted(poison_number, j, description="a hole\x00with a NUL in it")
+    later = [comment(n, j, minutes=30) for n in numbers]
+    # All on the log before the consumer starts, so each partition's events come in one poll, one batch.
+    positions = [await request_producer.publish(e) for e in good]
+    poison_at = await request_producer.publish(poison)
+    positions += [await request_producer.publish(e) for e in later]
+    same_partition = [p for p in positions if p.partition == poison_at.partition]
+    assert any(p.offset < poison_at.offset for p in same_partition)
+    assert any(p.offset > poison_at.offset for p in same_partition)
+
+    async with consumers_running(projections):
+        await agent_caught_up(projections, [*positions, poison_at])
+        [dead] = await dead_letters(kafka_bootstrap, fresh_topics.dead_letters, 1)
+
+    headers = dict(dead.headers)
+    assert headers["dlq.reason"] == b"handler_failed"
+    assert headers["dlq.offset"] == str(poison_at.offset).encode()
+    assert not await inbox_has(projections, poison.event_id)
+    async with projections.pool.connection() as conn:
+        cur = await conn.execute(
+            "select event_id, count(*) from projections.agent_request_history where jurisdiction_id = %s"
+            " group by event_id",
+            (j,),
+        )
+        history = dict(await cur.fetchall())
+        cur = await conn.execute(
+            "select request_number, status, event_count from projections.agent_requests where jurisdiction_id = %s",
+            (j,),
+        )
+        rows = {number: (status, count) for number, status, count in await cur.fetchall()}
+    assert history == {e.event_id: 1 for e in [*good, *later]}
+    assert rows == dict.fromkeys(numbers, ("acknowledged", 3))

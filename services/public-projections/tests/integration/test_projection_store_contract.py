@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import uuid4
@@ -136,6 +137,13 @@ class AgentViewStoreContract:
     async def test_what_is_saved_loads_back_unchanged(self, projections, make_store):
         await what_is_saved_loads_back_unchanged(projections, make_store)
 
+    async def test_a_batch_saves_and_loads_many_requests_at_once(self, projections, make_store):
+        numbers = [new_number() for _ in range(3)]
+        states = {n: full_state(n) for n in numbers}
+        async with make_store(projections) as store:
+            await store.save(list(states.values()))
+            assert await store.load_for_update([*numbers, new_number()]) == states
+
 
 class TestInMemoryAgentViewStore(AgentViewStoreContract):
     make_store = opens_with(in_memory)
@@ -170,10 +178,10 @@ class TestPostgresCatalogueStore(CatalogueStoreContract):
 async def what_is_saved_loads_back_unchanged(projections, make_store):
     number = new_number()
     async with make_store(projections) as store:
-        assert await store.load_for_update(number) is None
+        assert await store.load_for_update([number]) == {}
         state = full_state(number)
-        await store.save(state)
-        assert await store.load_for_update(number) == state
+        await store.save([state])
+        assert await store.load_for_update([number]) == {number: state}
 
         closed = AgentRequest(
             **{
@@ -201,14 +209,14 @@ async def what_is_saved_loads_back_unchanged(projections, make_store):
                 "merge_note": None,
             }
         )
-        await store.save(closed)
-        assert await store.load_for_update(number) == closed
+        await store.save([closed])
+        assert await store.load_for_update([number]) == {number: closed}
 
         outside = AgentRequest(
             **{**closed.__dict__, "unplaced": None, "service_areas": (), "inside_jurisdiction": False}
         )
-        await store.save(outside)
-        assert await store.load_for_update(number) == outside
+        await store.save([outside])
+        assert await store.load_for_update([number]) == {number: outside}
 
 
 @pytest.mark.parametrize("make_store", [in_memory, postgres], ids=["in-memory", "postgres"])
@@ -239,5 +247,52 @@ async def test_history_summaries_of_a_type_include_rows_kept_under_its_earlier_n
                     " values ('contract', %s, 'requests.events', 0, %s)",
                     (entry.event_id, offset),
                 )
-            await store.append_history(entry)
-        assert await store.history_summaries(number, RequestImported.event_type) == [{"n": 0}, {"n": 1}]
+            await store.append_history([entry])
+        assert await store.history_summaries([number], RequestImported.event_type) == {
+            number: [{"n": 0}, {"n": 1}]
+        }
+
+
+@pytest.mark.parametrize("count", [1, 200], ids=["one statement", "copied"])
+async def test_a_batch_of_history_rows_sits_where_the_inbox_places_it(projections, count):
+    """Small batches go in by one INSERT, large ones by COPY: both take each row's place on the log from its inbox
+    row, and both refuse an event the runner has not claimed."""
+    number = new_number()
+    entries = [
+        HistoryEntry(
+            event_id=uuid4(),
+            request_number=number,
+            jurisdiction_id="demo",
+            type=RequestImported.event_type,
+            schema_version=1,
+            occurred_at=datetime(2026, 1, 2, tzinfo=UTC),
+            recorded_at=datetime(2026, 1, 2, tzinfo=UTC),
+            actor_kind="system",
+            actor_id=None,
+            source="outbound",
+            causation_id=None,
+            correlation_id=uuid4(),
+            summary={"n": n, "text": 'l\'été "quoted"\ttab'},
+        )
+        for n in range(count)
+    ]
+    async with projections.pool.connection() as conn, conn.transaction(force_rollback=True):
+        store = PostgresAgentViewStore(conn, consumer="contract")
+        # Places in the reverse of list order: the history's order is the log's, not the batch's.
+        await conn.execute(
+            "insert into projections.inbox (consumer, event_id, topic, partition, kafka_offset)"
+            " select 'contract', e, 'requests.events', 2, 1000 - o from unnest(%s::uuid[]) with ordinality as t(e, o)",
+            ([e.event_id for e in entries],),
+        )
+        await store.append_history(entries)
+        summaries = await store.history_summaries([number], RequestImported.event_type)
+        assert summaries == {number: [e.summary for e in reversed(entries)]}
+        cur = await conn.execute(
+            "select count(*) from projections.agent_request_history h join projections.inbox i using (event_id)"
+            " where h.request_number = %s and (h.partition, h.kafka_offset) = (i.partition, i.kafka_offset)",
+            (number,),
+        )
+        assert await cur.fetchone() == (count,)
+        unclaimed = replace(entries[0], event_id=uuid4())
+        with pytest.raises(LookupError, match="no inbox row"):
+            await store.append_history([*entries[1:], unclaimed])

@@ -6,6 +6,7 @@ erasing the resident's key makes the row untrackable too.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -112,38 +113,50 @@ class PostgresTrackingView(TrackingView):
 
 
 class PostgresTrackingRows(TrackingRows):
-    """The track view's rows in the consumer runner's transaction."""
+    """The track view's rows in the consumer runner's transaction: a batch's rows read in one query, written in one
+    statement."""
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self.conn = conn
 
-    async def load_for_update(self, request_number: str) -> TrackedRequest | None:
-        return await _load(self.conn, request_number, for_update=True)
+    async def load_for_update(self, request_numbers: Collection[str]) -> dict[str, TrackedRequest]:
+        cur = self.conn.cursor(row_factory=dict_row)
+        await cur.execute(
+            "select * from intake.tracking where request_number = any(%s) order by request_number for update",
+            (list(request_numbers),),
+        )
+        return {row["request_number"]: _tracked(row) for row in await cur.fetchall()}
 
-    async def save(self, state: TrackedRequest) -> None:
+    async def save(self, states: Sequence[TrackedRequest]) -> None:
+        if not states:
+            return
         await self.conn.execute(
             "insert into intake.tracking (request_number, jurisdiction_id, service_code, description, status, contact,"
             " submitted_at, updated_at, history, external_references, merged_into, public_address, service_areas)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " select * from unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[],"
+            " %s::timestamptz[], %s::timestamptz[], %s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[])"
             " on conflict (request_number) do update set status = excluded.status, updated_at = excluded.updated_at,"
             " history = excluded.history, external_references = excluded.external_references,"
             " merged_into = excluded.merged_into, public_address = excluded.public_address,"
             " service_areas = excluded.service_areas",
             (
-                state.request_number,
-                state.jurisdiction_id,
-                state.service_code,
-                state.description,
-                state.status.value,
-                Jsonb(state.contact.model_dump(mode="json")) if state.contact else None,
-                state.submitted_at,
-                state.updated_at,
-                Jsonb([_entry_json(e) for e in state.history]),
-                Jsonb(
-                    [{"body_id": r.body_id, "external_id": r.external_id} for r in state.external_references]
-                ),
-                state.merged_into,
-                state.public_address,
-                Jsonb([{"kind": a.kind, "name": a.name} for a in state.service_areas]),
+                [s.request_number for s in states],
+                [s.jurisdiction_id for s in states],
+                [s.service_code for s in states],
+                [s.description for s in states],
+                [s.status.value for s in states],
+                [Jsonb(s.contact.model_dump(mode="json")) if s.contact else None for s in states],
+                [s.submitted_at for s in states],
+                [s.updated_at for s in states],
+                [Jsonb([_entry_json(e) for e in s.history]) for s in states],
+                [
+                    Jsonb(
+                        [{"body_id": r.body_id, "external_id": r.external_id} for r in s.external_references]
+                    )
+                    for s in states
+                ],
+                [s.merged_into for s in states],
+                [s.public_address for s in states],
+                [Jsonb([{"kind": a.kind, "name": a.name} for a in s.service_areas]) for s in states],
             ),
         )

@@ -9,6 +9,7 @@ agent's note). Internal comments and the routing decision (team, priority) leave
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -140,3 +141,21 @@ def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | No
             return state
         return replace(state, public_address=payload.public.address, service_areas=areas)
     return state
+
+
+def fold_many(
+    states: Mapping[str, TrackedRequest], events: Sequence[Event[Any]]
+) -> dict[str, TrackedRequest]:
+    """`events` (log order) folded into `states` (the views before them; a missing one is not tracked yet), as
+    folding them one at a time would: request number -> view after the batch, for every view an event changed."""
+    current: dict[str, TrackedRequest] = dict(states)
+    changed: dict[str, TrackedRequest] = {}
+    for event in events:
+        number = event.request_id
+        if number is None:
+            continue
+        before = current.get(number)
+        after = fold(before, event)
+        if after is not None and after is not before:
+            current[number] = changed[number] = after
+    return changed

@@ -6,22 +6,25 @@ Each handler runs in the consumer runner's transaction (effect + inbox + positio
 from __future__ import annotations
 
 import abc
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from civicloop_events import Event
 
 from civicloop_intake.domain.catalogue import CatalogueEntry, entry_from
-from civicloop_intake.domain.tracking import TrackedRequest, fold
+from civicloop_intake.domain.tracking import TrackedRequest, fold_many
 
 
 class TrackingRows(abc.ABC):
-    """The track view's rows, within the transaction that applies one event."""
+    """The track view's rows, within the transaction that applies a batch of events."""
 
     @abc.abstractmethod
-    async def load_for_update(self, request_number: str) -> TrackedRequest | None: ...
+    async def load_for_update(self, request_numbers: Collection[str]) -> dict[str, TrackedRequest]:
+        """The views of the requests that have one, locked until the transaction ends."""
 
     @abc.abstractmethod
-    async def save(self, state: TrackedRequest) -> None: ...
+    async def save(self, states: Sequence[TrackedRequest]) -> None:
+        """Store the views (one per request)."""
 
 
 class CatalogueRows(abc.ABC):
@@ -32,15 +35,20 @@ class CatalogueRows(abc.ABC):
         """The latest definition of a service replaces the previous one."""
 
 
+async def when_request_events_update_tracking(rows: TrackingRows, events: Sequence[Event[Any]]) -> None:
+    """Fold a batch of request events (log order) into the track view: one read of the rows it names, one write of
+    those it changed."""
+    numbers = {e.request_id for e in events if e.request_id is not None}
+    if not numbers:
+        return
+    changed = fold_many(await rows.load_for_update(numbers), events)
+    if changed:
+        await rows.save(list(changed.values()))
+
+
 async def when_request_event_update_tracking(rows: TrackingRows, event: Event[Any]) -> None:
-    """Fold one request event into its row of the track view."""
-    if event.request_id is None:
-        return
-    before = await rows.load_for_update(event.request_id)
-    after = fold(before, event)
-    if after is None or after is before:
-        return
-    await rows.save(after)
+    """One request event: a batch of one."""
+    await when_request_events_update_tracking(rows, [event])
 
 
 async def when_service_defined_update_catalogue(rows: CatalogueRows, event: Event[Any]) -> None:

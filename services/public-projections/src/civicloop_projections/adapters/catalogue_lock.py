@@ -14,10 +14,12 @@ from typing import Any
 import psycopg
 
 _KEY = "hashtextextended('projections.catalogue', 0)"
+# The shared lock as an expression, for a statement that takes it on its way (see `agent_store.load_for_update`).
+CATALOGUE_LOCK_SHARED = f"pg_advisory_xact_lock_shared({_KEY})"
 
 
 async def lock_catalogue_shared(conn: psycopg.AsyncConnection[Any]) -> None:
-    await conn.execute(f"select pg_advisory_xact_lock_shared({_KEY})")
+    await conn.execute(f"select {CATALOGUE_LOCK_SHARED}")
 
 
 async def lock_catalogue_exclusive(conn: psycopg.AsyncConnection[Any]) -> None:

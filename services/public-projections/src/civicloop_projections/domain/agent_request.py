@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -142,6 +142,63 @@ def fold(state: AgentRequest | None, event: Event[Any]) -> AgentRequest | None:
     change = _CHANGES.get(type(payload))
     state = touched(state, event)
     return state if change is None else change(state, event)
+
+
+@dataclass(frozen=True)
+class Folded:
+    """What a batch of events did to the requests it names."""
+
+    changed: dict[
+        str, AgentRequest
+    ]  # request number -> its state after the batch, for every request it changed
+    unknown: list[
+        Event[Any]
+    ]  # events of requests whose submission was not seen yet: kept in the history only
+
+
+def opened_by(states: Mapping[str, AgentRequest], events: Sequence[Event[Any]]) -> set[str]:
+    """The requests a submission in `events` may create: those without a state before the batch."""
+    return {
+        e.request_id
+        for e in events
+        if e.request_id is not None
+        and e.request_id not in states
+        and isinstance(e.payload, ServiceRequestSubmitted)
+    }
+
+
+def fold_many(
+    states: Mapping[str, AgentRequest],
+    events: Sequence[Event[Any]],
+    imports_before: Mapping[str, Sequence[RequestImported]],
+) -> Folded:
+    """`events` (log order) folded into `states` (the requests' states before them; a missing one is unknown), as
+    folding them one at a time would.
+
+    A request created by its submission takes the imports already in its history, in log order (see `imported`):
+    those before the batch (`imports_before`, asked for the numbers of `opened_by`) then those earlier in it.
+    Events without a request are not the agent view's and are skipped.
+    """
+    current: dict[str, AgentRequest | None] = dict(states)
+    imports_seen: dict[str, list[RequestImported]] = {}
+    changed: dict[str, AgentRequest] = {}
+    unknown: list[Event[Any]] = []
+    for event in events:
+        number = event.request_id
+        if number is None:
+            continue
+        state = current.get(number)
+        new_state = fold(state, event)
+        if state is None and new_state is not None:
+            for p in (*imports_before.get(number, ()), *imports_seen.get(number, ())):
+                new_state = imported(new_state, p)
+        if new_state is None:
+            unknown.append(event)
+            if isinstance(event.payload, RequestImported):
+                imports_seen.setdefault(number, []).append(event.payload)
+            continue
+        current[number] = changed[number] = new_state
+    return Folded(changed, unknown)
 
 
 def submitted(event: Event[Any]) -> AgentRequest:

@@ -10,16 +10,19 @@ replays into tables migrated for it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 
 from civicloop_events.consumer import read_positions
 from civicloop_events.supervisor import ConsumerSupervisor
 from civicloop_events.topics import partition_extents
+from psycopg_pool import AsyncConnectionPool
 
 from civicloop_projections.adapters import tables
 from civicloop_projections.adapters.consumer_lock import consumers_lock_exclusive
 from civicloop_projections.bootstrap import Projections
-from civicloop_projections.settings import SCHEMA
+from civicloop_projections.settings import SCHEMA, ProjectionSettings
 
 Progress = Callable[[int, int], None]
 
@@ -58,25 +61,55 @@ async def _replay_from_zero(
 
     async with projections.pool.connection() as conn:
         await tables.reset(conn, groups)
-    # Unguarded: this rebuild holds the consumers' lock exclusively on their behalf.
-    supervisors = [
-        ConsumerSupervisor(projections.agent_runner),
-        ConsumerSupervisor(projections.catalogue_runner),
-    ]
-    for supervisor in supervisors:
-        supervisor.start()
-    try:
-        while True:
-            done = await _replayed(projections, targets)
-            if on_progress:
-                on_progress(done, total)
-            if done >= total:
-                break
-            await asyncio.sleep(poll_s)
-    finally:
-        await asyncio.gather(*(supervisor.stop() for supervisor in supervisors))
+    async with _replay_pool(s) as pool:
+        replaying = projections.consumers_on(
+            pool,
+            s.model_copy(
+                update={
+                    "consumer_batch_max_records": s.rebuild_batch_max_records,
+                    "consumer_batch_max_ms": s.rebuild_batch_max_ms,
+                }
+            ),
+        )
+        # Unguarded: this rebuild holds the consumers' lock exclusively on their behalf.
+        supervisors = [ConsumerSupervisor(partial(replaying.runner, group)) for group in groups]
+        for supervisor in supervisors:
+            supervisor.start()
+        try:
+            while True:
+                done = await _replayed(projections, targets)
+                if on_progress:
+                    on_progress(done, total)
+                if done >= total:
+                    break
+                await asyncio.sleep(poll_s)
+        finally:
+            await asyncio.gather(*(supervisor.stop() for supervisor in supervisors))
     async with projections.pool.connection() as conn:
         return await tables.row_counts(conn)
+
+
+@asynccontextmanager
+async def _replay_pool(s: ProjectionSettings) -> AsyncIterator[AsyncConnectionPool]:
+    """The replay's connections commit without waiting for the WAL flush (`synchronous_commit = off`).
+
+    A rebuild needs no durability per batch: should the machine die, the last batches' commits may be lost, and
+    the rebuild, which starts from empty tables and offset 0 every time, is simply run again. The effect, the inbox
+    rows and the position still commit together, so a replay is exactly-once whatever survives.
+    """
+    async with AsyncConnectionPool(
+        s.pg_dsn,
+        min_size=1,
+        max_size=4,
+        open=False,
+        name="civicloop-projections-rebuild",
+        kwargs={
+            "autocommit": True,
+            "application_name": "civicloop-projections-rebuild",
+            "options": "-c synchronous_commit=off",
+        },
+    ) as pool:
+        yield pool
 
 
 async def _replayed(

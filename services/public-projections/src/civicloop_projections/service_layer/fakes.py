@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,20 +18,28 @@ class InMemoryAgentViewStore(AgentViewStore):
     rows: dict[str, AgentRequest] = field(default_factory=dict)
     history: list[HistoryEntry] = field(default_factory=list)
 
-    async def append_history(self, entry: HistoryEntry) -> None:
-        if any(h.event_id == entry.event_id for h in self.history):
-            raise KeyError(f"event {entry.event_id} is already in the history")
-        self.history.append(entry)
+    async def append_history(self, entries: Sequence[HistoryEntry]) -> None:
+        for entry in entries:
+            if any(h.event_id == entry.event_id for h in self.history):
+                raise KeyError(f"event {entry.event_id} is already in the history")
+            self.history.append(entry)
 
-    async def history_summaries(self, request_number: str, event_type: str) -> list[dict[str, Any]]:
+    async def history_summaries(
+        self, request_numbers: Collection[str], event_type: str
+    ) -> dict[str, list[dict[str, Any]]]:
         names = REGISTRY.names_of(event_type)  # rows written before a rename carry the earlier name
-        return [h.summary for h in self.history if h.request_number == request_number and h.type in names]
+        found: dict[str, list[dict[str, Any]]] = {}
+        for h in self.history:
+            if h.request_number in request_numbers and h.type in names:
+                found.setdefault(h.request_number, []).append(h.summary)
+        return found
 
-    async def load_for_update(self, request_number: str) -> AgentRequest | None:
-        return self.rows.get(request_number)
+    async def load_for_update(self, request_numbers: Collection[str]) -> dict[str, AgentRequest]:
+        return {n: self.rows[n] for n in request_numbers if n in self.rows}
 
-    async def save(self, state: AgentRequest) -> None:
-        self.rows[state.request_number] = state
+    async def save(self, states: Sequence[AgentRequest]) -> None:
+        for state in states:
+            self.rows[state.request_number] = state
 
 
 @dataclass
