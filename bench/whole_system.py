@@ -169,7 +169,8 @@ async def agent_view_lag(system: System, load: Load, rate: float, seconds: float
     echo(
         f"{'submit -> agent view lag':<44} at {rate:.0f} req/s offered for {seconds:g} s:"
         f"   p50 {percentile(lags, 50):8.1f} ms   p99 {percentile(lags, 99):8.1f} ms (goal p99 < 100 ms)"
-        f"   ({len(lags)} of {len(submitted)} submissions projected; {result.accepted} accepted)"
+        f"   ({len(lags)} of the {len(submitted)} submissions intake recorded during the load projected;"
+        f" wrk counted {result.accepted} answers, not those in flight when it stopped)"
     )
 
 

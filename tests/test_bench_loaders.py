@@ -1,7 +1,8 @@
 """The benchmarks bulk-load read models with COPY, beside the services' own writes: these checks keep the loaders in
 step with the migrations (a schema change that breaks a loader fails here, not in the middle of `make bench`). The
-bench's own instruments are checked too: wrk's POST script makes every request unique, and the CPU meter sees the
-CPU a watched process spends."""
+bench's own instruments are checked too: wrk's POST script makes every request unique, its paced script offers the
+rate asked for, the CPU meter sees the CPU a watched process spends; and its pure helpers (pacing maths, consumer
+lag and the verdict on a lag series, what it parses from /proc and wrk, the choice of phases) without IO."""
 
 from __future__ import annotations
 
