@@ -90,6 +90,11 @@ async def post_phases(system: System, load: Load, echo: Echo) -> None:
             )
         )
         echo(ratio(result, ceiling))
+        cpu_ms = 1000 * with_consumers.total_s / result.accepted if result.accepted else float("nan")
+        echo(
+            f"   goals: {result.throughput:.0f} req/s (>= 1,000), {result.throughput / ceiling.throughput:.1%} of the"
+            f" no-op (>= 35 %), whole system {cpu_ms:.1f} ms CPU per accepted request, catch-up included (<= 5 ms)"
+        )
         await half_load(system, app, url, post, result, load, meter, echo)
 
 
@@ -203,7 +208,10 @@ async def soak(*, load: Load, rate: float, seconds: float, every_s: float, echo:
         while not loading.done():
             lags = await system.lag.record()
             at = time.monotonic() - started
-            echo(f"   t={at:6.1f} s   " + "   ".join(f"{g[1]} {lag}" for g, lag in sorted(lags.items())))
+            named = sorted(
+                (consumer.removeprefix(system.topics.prefix), lag) for (_, consumer, _), lag in lags.items()
+            )
+            echo(f"   t={at:6.1f} s   " + "   ".join(f"{name} {lag}" for name, lag in named))
             await asyncio.wait({loading}, timeout=every_s)  # a sample every `every_s`, or the load ended
         result = loading.result()
         echo(result.line())
