@@ -115,12 +115,16 @@ class LagSampler:
             self.series.setdefault(group, []).append(lag)
         return lags
 
-    async def wait_caught_up(self, timeout: float) -> float:
-        """Wait until no group has anything left to apply; seconds it took (raises after `timeout`)."""
+    async def wait_caught_up(self, timeout: float, *, every_schema_reads: str | None = None) -> float:
+        """Wait until no group has anything left to apply; seconds it took (raises after `timeout`). With
+        `every_schema_reads`, also until every service's schema has a group that stored a position on that topic
+        (a group appears once it applied something: right after start-up, some have not yet)."""
         started = time.monotonic()
         while True:
             lags = await self.sample()
-            if lags and not any(lags.values()):
+            schemas = {schema for schema, _, _ in lags}
+            reading = {schema for schema, _, topic in lags if topic == every_schema_reads}
+            if lags and not any(lags.values()) and (every_schema_reads is None or reading == schemas):
                 return time.monotonic() - started
             if time.monotonic() - started > timeout:
                 behind = {f"{s}/{c}": lag for (s, c, _), lag in lags.items() if lag}

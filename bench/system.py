@@ -230,7 +230,7 @@ async def running_system(prefix: str = "cl_bench_sys") -> AsyncIterator[System]:
             async with httpx.AsyncClient(timeout=5) as client:
                 await asyncio.gather(*(p.wait_ready(client) for p in processes.values()))
             await wait_accepting(system)
-            await system.lag.wait_caught_up(timeout=120)
+            await system.lag.wait_caught_up(timeout=120, every_schema_reads=topics.request_events)
             yield system
         finally:
             for p in processes.values():
