@@ -11,6 +11,10 @@ Records are applied in batches: each partition's slice of a poll (at most `batch
 transaction has run `batch_max_ms`) is one transaction with one inbox statement and one position. The handlers run
 one after the other in it; when one fails, the batch rolls back and runs again with each handler in a savepoint, so
 the failing event is retried and dead-lettered alone while the rest of its batch commits.
+
+A consumer gives either a `handler` (one event per call) or a `batch_handler`: the batch's new events in one call,
+so a read model can load every row the batch touches in one query, fold in memory and write once. When a batch
+handler fails, the batch rolls back and runs again calling it with one event at a time, each in its savepoint.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter as Tally
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +48,10 @@ log = logging.getLogger("civicloop.events.consumer")
 _tracer = trace.get_tracer("civicloop.events")
 
 Handler = Callable[[psycopg.AsyncConnection[Any], Event[Any]], Awaitable[None]]
+# Called once per batch, inside its transaction, with the batch's new events of one partition in log order (those
+# already in the inbox, and undecodable records, left out). It must leave the same state as applying them one by
+# one: after a failure the runner calls it again with one event at a time.
+BatchHandler = Callable[[psycopg.AsyncConnection[Any], Sequence[Event[Any]]], Awaitable[None]]
 
 APPLIED = Counter("civicloop_consumer_applied_total", "Events applied", ["consumer", "type"])
 DUPLICATES = Counter(
@@ -139,9 +148,11 @@ class _Failed:
 
 
 class _HandlerFailed(Exception):
-    """A handler failed in a batch run without savepoints: the batch rolls back and runs again with them."""
+    """A handler failed in a batch run without savepoints: the batch rolls back and runs again with them.
 
-    def __init__(self, record: ConsumerRecord, event: Event[Any], error: Exception) -> None:
+    `record` and `event` are None when a batch handler failed on several events: which one is not known yet."""
+
+    def __init__(self, record: ConsumerRecord | None, event: Event[Any] | None, error: Exception) -> None:
         super().__init__(repr(error))
         self.record, self.event, self.error = record, event, error
 
@@ -158,7 +169,8 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]  
 
 
 class ConsumerRunner:
-    """Runs `handler(conn, event)` for every event of `topic`, exactly once per consumer name."""
+    """Runs `handler(conn, event)` (or `batch_handler(conn, events)`) for every event of `topic`, exactly once per
+    consumer name."""
 
     def __init__(
         self,
@@ -169,7 +181,8 @@ class ConsumerRunner:
         dead_letter_topic: str,
         pool: AsyncConnectionPool,
         schema: str,
-        handler: Handler,
+        handler: Handler | None = None,
+        batch_handler: BatchHandler | None = None,
         producer: EventProducer,
         registry: EventRegistry = REGISTRY,
         max_attempts: int = 5,
@@ -185,7 +198,13 @@ class ConsumerRunner:
         self.dead_letter_topic = dead_letter_topic
         self.pool = pool
         self.schema = _schema(schema)
-        self.handler = handler
+        if handler is not None and batch_handler is None:
+            self.handler = handler
+        elif batch_handler is not None and handler is None:
+            self.handler = _one_at_a_time(batch_handler)
+        else:
+            raise ValueError("a consumer takes exactly one of handler and batch_handler")
+        self.batch_handler = batch_handler
         self.producer = producer
         self.registry = registry
         self.max_attempts = max_attempts
@@ -205,13 +224,17 @@ class ConsumerRunner:
             isolation_level="read_committed",
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=max(1000, session_timeout_ms // 5),
-            max_poll_records=500,
+            max_poll_records=batch_max_records,
         )
         self._dead_lettered: set[tuple[int, int]] = (
             set()
         )  # (partition, offset) forwarded, batch not committed
         self._stopping = asyncio.Event()
         self._started = False
+        # Kafka offsets to commit, latest per partition: committed in the background, off the apply path.
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._commit_wanted = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -225,6 +248,10 @@ class ConsumerRunner:
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._committer is not None:
+            self._committer.cancel()
+            await asyncio.gather(self._committer, return_exceptions=True)
+            self._committer = None
         await self._consumer.stop()  # safe on a client that never started
         self._started = False
 
@@ -234,14 +261,17 @@ class ConsumerRunner:
 
     async def run(self) -> None:
         """Poll and apply until `stop()`: each partition's slice of a poll in order, a batch per transaction."""
+        if self._committer is None:
+            self._committer = asyncio.create_task(self._commit_kafka_offsets())
         while not self._stopping.is_set():
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=self.batch_max_records)
             for tp, records in batches.items():
                 if self._stopping.is_set():
                     return
                 nxt = await self._apply_slice(records)
                 if nxt is not None:
-                    await self._commit_kafka_offset(tp, nxt)
+                    self._uncommitted[tp] = nxt
+                    self._commit_wanted.set()
 
     # -- internals -------------------------------------------------------------------------------------------------
     async def _seek_to_stored(self, assigned: Any) -> None:
@@ -254,12 +284,19 @@ class ConsumerRunner:
                 await self._consumer.seek_to_beginning(tp)
             POSITION.labels(self.name, str(tp.partition)).set(stored.get(tp.partition, 0))
 
-    async def _commit_kafka_offset(self, tp: TopicPartition, next_offset: int) -> None:
-        # Informational (lag dashboards): the DB position is authoritative, so a failure here is harmless.
-        try:
-            await self._consumer.commit({tp: next_offset})
-        except Exception as exc:
-            log.info("kafka offset commit skipped", extra={"consumer": self.name, "error": repr(exc)})
+    async def _commit_kafka_offsets(self) -> None:
+        """Commits the latest applied offsets to Kafka, in the background and coalesced.
+
+        Informational (lag dashboards, `kafka-consumer-groups`): the DB position is authoritative, so a failure
+        here is harmless, and a slow or absent group coordinator must not hold up applying the log."""
+        while True:
+            await self._commit_wanted.wait()
+            self._commit_wanted.clear()
+            offsets, self._uncommitted = self._uncommitted, {}
+            try:
+                await self._consumer.commit(offsets)
+            except Exception as exc:
+                log.info("kafka offset commit skipped", extra={"consumer": self.name, "error": repr(exc)})
 
     def _decode(self, record: ConsumerRecord) -> Event[Any] | Exception:
         try:
@@ -273,15 +310,26 @@ class ConsumerRunner:
         Returns the next offset to apply (None when stopped before the first batch committed)."""
         pending = [_Item(record, self._decode(record)) for record in records]
         failed: dict[int, _Failed] = {}  # offset -> a handler's failures not yet resolved
+        careful_through = -1  # a batch handler failed on the records up to this offset: apply them one by one
         nxt: int | None = None
         delay = self.backoff_initial_s
         while pending and not self._stopping.is_set():
+            batch = pending[: self.batch_max_records]
             try:
-                done = await self._apply_batch(pending[: self.batch_max_records], failed)
+                done = await self._apply_batch(
+                    batch, failed, careful=bool(failed) or batch[0].record.offset <= careful_through
+                )
             except _HandlerFailed as exc:
-                # Rolled back whole: run the batch again with a savepoint per event, this first attempt counted.
+                # Rolled back whole: run the batch again with a savepoint per event.
                 RETRIES.labels(self.name).inc()
-                failed[exc.record.offset] = _Failed(1, exc.error)
+                if exc.record is None or exc.event is None:  # which of its events failed is not known
+                    careful_through = batch[-1].record.offset
+                    log.warning(
+                        "batch handler failed, applying its events one by one",
+                        extra={"consumer": self.name, "records": len(batch), "error": repr(exc.error)},
+                    )
+                    continue
+                failed[exc.record.offset] = _Failed(1, exc.error)  # this first attempt counted
                 if self.max_attempts > 1:
                     self._log_retry(exc.event, 1, exc.error)
                 continue
@@ -304,23 +352,27 @@ class ConsumerRunner:
             failed = {offset: f for offset, f in failed.items() if offset >= nxt}
         return nxt
 
-    async def _apply_batch(self, batch: list[_Item], failed: dict[int, _Failed]) -> int:
-        """One transaction: the batch's inbox rows, each new event's handler, the position once.
+    async def _apply_batch(self, batch: list[_Item], failed: dict[int, _Failed], *, careful: bool) -> int:
+        """One transaction: the batch's inbox rows, each new event's handler (or the batch handler once), the
+        position once.
 
-        The handlers run without savepoints until one fails (`_HandlerFailed` rolls the batch back); while `failed`
-        holds a failure, the batch runs with a savepoint per event, so that one is retried and dead-lettered alone.
-        Returns how many records it went past: all of them, unless the time bound or a stop cut the batch short.
+        The handlers run without savepoints until one fails (`_HandlerFailed` rolls the batch back); a `careful`
+        batch (one that failed before) runs with a savepoint per event, so the failing one is retried and
+        dead-lettered alone. Returns how many records it went past: all of them, unless the time bound or a stop
+        cut the batch short (a batch handler's batch is never cut: it runs once, at the end).
         """
-        careful = bool(failed)
+        batch_handler = None if careful else self.batch_handler
+        together = batch_handler is not None
+        gathered: list[tuple[ConsumerRecord, Event[Any]]] = []
         deadline = time.monotonic() + self.batch_max_ms / 1000
-        applied: list[str] = []
+        applied: Tally[str] = Tally()
         duplicates = 0
         async with self.pool.connection() as conn, conn.transaction():
             fresh = await self._claim_inbox(conn, batch)
             forgotten: set[UUID] = set()  # dead-lettered in this batch: their inbox rows are gone again
             done = 0
             for item in batch:
-                if done and (time.monotonic() >= deadline or self._stopping.is_set()):
+                if done and not together and (time.monotonic() >= deadline or self._stopping.is_set()):
                     break
                 done += 1
                 event = item.event
@@ -336,22 +388,27 @@ class ConsumerRunner:
                 else:
                     duplicates += 1
                     continue
-                if not careful:
+                if together:
+                    gathered.append((item.record, event))
+                elif not careful:
                     await self._handle_unguarded(conn, item.record, event)
-                    applied.append(event.type)
+                    applied[event.type] += 1
                 elif await self._handle(conn, item.record, event, failed.get(item.record.offset)):
-                    applied.append(event.type)
+                    applied[event.type] += 1
                 else:
                     forgotten.add(event.event_id)
                     await self._forget_inbox(conn, [event.event_id])
+            if gathered and batch_handler is not None:
+                await self._handle_together(conn, batch_handler, gathered)
+                applied.update(event.type for _, event in gathered)
             if fresh:  # cut short: the rows of the events this transaction did not reach
                 await self._forget_inbox(conn, list(fresh))
             last = batch[done - 1].record
             await self._store_position(conn, last.topic, last.partition, last.offset + 1)
         self._dead_lettered.clear()  # committed: those records are behind the position now
         POSITION.labels(self.name, str(last.partition)).set(last.offset + 1)
-        for type_ in applied:
-            APPLIED.labels(self.name, type_).inc()
+        for type_, count in applied.items():
+            APPLIED.labels(self.name, type_).inc(count)
         if duplicates:
             DUPLICATES.labels(self.name).inc(duplicates)
         return done
@@ -391,6 +448,42 @@ class ConsumerRunner:
             raise  # the database, not the event: the whole batch waits it out
         except Exception as exc:
             raise _HandlerFailed(record, event, exc) from exc
+
+    async def _handle_together(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        batch_handler: BatchHandler,
+        gathered: list[tuple[ConsumerRecord, Event[Any]]],
+    ) -> None:
+        """The batch handler, once for the batch: one span, linked to each event's trace."""
+        first = gathered[0][0]
+        links = [
+            trace.Link(context)
+            for record, _ in gathered
+            if (
+                context := trace.get_current_span(extract_context(record.headers)).get_span_context()
+            ).is_valid
+        ]
+        try:
+            with _tracer.start_as_current_span(
+                "apply batch",
+                kind=trace.SpanKind.CONSUMER,
+                links=links,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.consumer.group.name": self.name,
+                    "messaging.kafka.partition": first.partition,
+                    "messaging.kafka.offset": first.offset,
+                    "messaging.batch.message_count": len(gathered),
+                },
+            ):
+                await batch_handler(conn, [event for _, event in gathered])
+        except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout):
+            raise  # the database, not the events: the whole batch waits it out
+        except Exception as exc:
+            if len(gathered) == 1:
+                raise _HandlerFailed(*gathered[0], exc) from exc
+            raise _HandlerFailed(None, None, exc) from exc
 
     async def _handle(
         self,
@@ -492,3 +585,12 @@ class ConsumerRunner:
         await self.producer.publish_raw(self.dead_letter_topic, record.value, key=record.key, headers=headers)
         self._dead_lettered.add((record.partition, record.offset))
         DEAD_LETTERED.labels(self.name, reason).inc()
+
+
+def _one_at_a_time(batch_handler: BatchHandler) -> Handler:
+    """A batch handler as a handler: what a careful batch calls, one event in each savepoint."""
+
+    async def handle(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await batch_handler(conn, [event])
+
+    return handle

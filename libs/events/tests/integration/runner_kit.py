@@ -8,7 +8,13 @@ from typing import Any
 
 from civicloop_events import Actor, CommentAdded, Event
 from civicloop_events.applied import PositionKey, close_listener
-from civicloop_events.consumer import ConsumerRunner, Handler, consumer_tables_ddl, wait_until_applied
+from civicloop_events.consumer import (
+    BatchHandler,
+    ConsumerRunner,
+    Handler,
+    consumer_tables_ddl,
+    wait_until_applied,
+)
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
 from psycopg_pool import AsyncConnectionPool
@@ -72,10 +78,12 @@ def runner_on(
     producer: EventProducer,
     *,
     schema: str,
-    handler: Handler,
+    handler: Handler | None = None,
+    batch_handler: BatchHandler | None = None,
     **settings: Any,
 ) -> ConsumerRunner:
-    """A runner of `handler` over the test's request topic, dead-lettering to its dead-letter topic."""
+    """A runner of `handler` (or `batch_handler`) over the test's request topic, dead-lettering to its dead-letter
+    topic."""
     return ConsumerRunner(
         name=name,
         bootstrap_servers=kafka_bootstrap,
@@ -84,6 +92,7 @@ def runner_on(
         pool=pool,
         schema=schema,
         handler=handler,
+        batch_handler=batch_handler,
         producer=producer,
         **settings,
     )

@@ -329,3 +329,151 @@ async def test_on_committed_is_called_once_the_batch_is_visible_to_other_session
     assert seen, "on_committed was never called"
     assert all(h == v for h, v in seen), seen
     assert seen[-1] == (3, 3)
+
+
+# -- batch handlers ------------------------------------------------------------------------------------------------
+
+
+async def record_many(conn, events):
+    """A batch handler: the batch's rows in one statement, unless a poison event is among them."""
+    if any(getattr(e.payload, "text", None) == "poison" for e in events):
+        raise RuntimeError("this handler rejects poison")
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            f"insert into {SCHEMA}.applied values (%s, %s, %s)",
+            [(e.event_id, e.request_id, e.payload.text) for e in events],
+        )
+
+
+def batch_runner(name, kafka_bootstrap, fresh_topics, db, producer, batch_handler, **kw):
+    kw.setdefault("backoff_initial_s", 0.01)
+    return runner_on(
+        name, kafka_bootstrap, fresh_topics, db, producer, schema=SCHEMA, batch_handler=batch_handler, **kw
+    )
+
+
+def test_a_runner_takes_exactly_one_of_handler_and_batch_handler(kafka_bootstrap, fresh_topics, db):
+    for both_or_neither in ({"handler": record_applied, "batch_handler": record_many}, {}):
+        with pytest.raises(ValueError, match="exactly one"):
+            runner_on("t.one.v1", kafka_bootstrap, fresh_topics, db, None, schema=SCHEMA, **both_or_neither)
+
+
+async def test_a_batch_handler_gets_each_batch_s_new_events_once_in_log_order(
+    kafka_bootstrap, fresh_topics, db, producer
+):
+    key = "AAAA-0101"
+    a, b, c, d = (comment(key, f"together {x}") for x in "abcd")
+    # A duplicate publication inside the batch, and one the inbox already holds from the batch before.
+    published = [await producer.publish(e) for e in (a, b, a, c, b, d, a)]
+    calls: list[list[str]] = []
+
+    async def noting(conn, events):
+        calls.append([e.payload.text for e in events])
+        await record_many(conn, events)
+
+    r = batch_runner(
+        "t.together.v1", kafka_bootstrap, fresh_topics, db, producer, noting, batch_max_records=4
+    )
+    await run_until(r, db, published)
+
+    # Batches of four records: a b a c, then b d a; a copy already applied is never handed over again.
+    assert calls == [["together a", "together b", "together c"], ["together d"]]
+    rows = sorted((n, i) for i, n in await applied_rows(db) if n.startswith("together"))
+    assert rows == sorted((e.payload.text, e.event_id) for e in (a, b, c, d))
+    assert await inbox_ids(db, r.name) == {a.event_id, b.event_id, c.event_id, d.event_id}
+
+
+async def test_a_failing_batch_handler_is_run_one_event_at_a_time_and_only_the_poison_is_dead_lettered(
+    kafka_bootstrap, fresh_topics, db, producer
+):
+    key = "AAAA-0102"
+    before, bad, after = comment(key, "batched before"), comment(key, "poison"), comment(key, "batched after")
+    published = [await producer.publish(e) for e in (before, bad, after)]
+    calls: list[list[str]] = []
+
+    async def noting(conn, events):
+        calls.append([e.payload.text for e in events])
+        await record_many(conn, events)
+
+    r = batch_runner("t.batchfails.v1", kafka_bootstrap, fresh_topics, db, producer, noting, max_attempts=2)
+    await run_until(r, db, published)
+
+    texts = [e.payload.text for e in (before, bad, after)]
+    # Once together (rolled back), then each alone in its savepoint, the poison as often as max_attempts allows.
+    assert calls == [
+        texts,
+        ["batched before"],
+        ["poison"],
+        ["poison"],
+        ["batched after"],
+    ]
+    notes = [n for _, n in await applied_rows(db) if n.startswith("batched")]
+    assert sorted(notes) == ["batched after", "batched before"]
+    assert await inbox_ids(db, r.name) == {before.event_id, after.event_id}
+    got = [
+        m for m in await dead_letters(kafka_bootstrap, fresh_topics.dead_letters, 1) if m.key == key.encode()
+    ]
+    assert [int(dict(m.headers)["dlq.offset"]) for m in got] == [published[1].offset]
+
+
+async def test_a_consumer_killed_inside_its_batch_handler_leaves_nothing_and_a_new_one_applies_all_once(
+    kafka_bootstrap, fresh_topics, db, producer
+):
+    key = "AAAA-0103"
+    events = [comment(key, f"batch killed {i}") for i in range(10)]
+    published = [await producer.publish(e) for e in events]
+    name = "t.batchhandlerkill.v1"
+    written: list[str] = []
+
+    async def dies_halfway(conn, batch):
+        for event in batch:  # row by row, so the batch's transaction holds writes when it dies
+            await record_many(conn, [event])
+            written.append(event.payload.text)
+            if len(written) == 6:
+                raise Killed
+
+    first = batch_runner(name, kafka_bootstrap, fresh_topics, db, producer, dies_halfway)
+    await first.start()
+    task = asyncio.create_task(first.run())
+    try:
+        with pytest.raises(Killed):
+            await asyncio.wait_for(task, 30)
+    finally:
+        await first.stop()
+
+    assert written == [f"batch killed {i}" for i in range(6)]
+    assert [n for _, n in await applied_rows(db) if n.startswith("batch killed")] == []
+    assert await inbox_ids(db, name) == set()
+    async with db.connection() as conn:
+        assert await read_positions(conn, SCHEMA, name, fresh_topics.request_events) == {}
+
+    await run_until(
+        batch_runner(name, kafka_bootstrap, fresh_topics, db, producer, record_many), db, published
+    )
+    rows = sorted((n, i) for i, n in await applied_rows(db) if n.startswith("batch killed"))
+    assert rows == sorted((e.payload.text, e.event_id) for e in events)  # each exactly once
+
+
+async def test_a_batch_s_span_links_to_the_trace_of_each_event(kafka_bootstrap, fresh_topics, db, producer):
+    exporter = InMemorySpanExporter()
+    configure_tracing("civicloop-test", extra_processor=SimpleSpanProcessor(exporter))
+    tracer = trace.get_tracer("test")
+    roots, published = [], []
+    for i in range(2):
+        with tracer.start_as_current_span(f"http POST {i}") as root:
+            published.append(await producer.publish(comment("AAAA-0104", f"linked {i}")))
+        roots.append(root.get_span_context().trace_id)
+
+    await run_until(
+        batch_runner("t.batchtrace.v1", kafka_bootstrap, fresh_topics, db, producer, record_many),
+        db,
+        published,
+    )
+
+    batches = [
+        s
+        for s in exporter.get_finished_spans()
+        if s.name == "apply batch" and s.attributes.get("messaging.consumer.group.name") == "t.batchtrace.v1"
+    ]
+    linked = {link.context.trace_id for s in batches for link in s.links}
+    assert set(roots) <= linked

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeAlias
 
-from civicloop_events.consumer import ConsumerRunner, Handler
+from civicloop_events.consumer import BatchHandler, ConsumerRunner, Handler
 from civicloop_events.producer import EventProducer
 from civicloop_events.supervisor import ConsumerSupervisor
 from psycopg_pool import AsyncConnectionPool
@@ -32,13 +32,15 @@ def consumer_runner(
     *,
     name: str,
     topic: str,
-    handler: Handler,
+    handler: Handler | None = None,
+    batch_handler: BatchHandler | None = None,
     pool: AsyncConnectionPool,
     producer: EventProducer,
     schema: str,
     on_committed: Callable[[], None] | None = None,
 ) -> ConsumerRunner:
-    """`handler` applied exactly once per event of `topic`, in `schema`'s inbox; poison goes to the dead letters."""
+    """`handler` (or `batch_handler`) applied exactly once per event of `topic`, in `schema`'s inbox; poison goes to
+    the dead letters."""
     return ConsumerRunner(
         name=name,
         bootstrap_servers=settings.kafka_bootstrap,
@@ -47,6 +49,7 @@ def consumer_runner(
         pool=pool,
         schema=schema,
         handler=handler,
+        batch_handler=batch_handler,
         producer=producer,
         max_attempts=settings.consumer_max_attempts,
         backoff_initial_s=settings.consumer_backoff_initial_s,
@@ -60,16 +63,22 @@ def consumer_runner(
 
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """One consumer of a service: `handler` applied to `topic` under the group `name`.
+    """One consumer of a service: `handler` applied to `topic` under the group `name`, one event per call, or
+    `batch_handler`, a batch's events per call (exactly one of the two).
 
     `guard` is held while the runner runs (a lock that keeps a rebuild out, a wait for another consumer);
     `on_committed` is called after each batch of applied events commits (to wake what reads their rows)."""
 
     name: str
     topic: str
-    handler: Handler
+    handler: Handler | None = None
     guard: Guard | None = None
     on_committed: Callable[[], None] | None = None
+    batch_handler: BatchHandler | None = None
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.batch_handler is None):
+            raise ValueError(f"consumer {self.name!r} takes exactly one of handler and batch_handler")
 
 
 class ServiceConsumers:
@@ -100,6 +109,7 @@ class ServiceConsumers:
             name=spec.name,
             topic=spec.topic,
             handler=spec.handler,
+            batch_handler=spec.batch_handler,
             pool=self.pool,
             producer=self._producer,
             schema=self.schema,
