@@ -16,6 +16,7 @@ from statistics import fmean
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from civicloop_events.topics import partition_extents
 
 Group = tuple[str, str, str]  # (schema, consumer, topic)
@@ -72,7 +73,9 @@ async def stored_positions(conn: psycopg.AsyncConnection[Any], schemas: Iterable
     positions: dict[Any, int] = {}
     for schema in schemas:
         cur = await conn.execute(
-            f"select consumer, topic, partition, next_offset from {schema}.consumer_positions"
+            sql.SQL("select consumer, topic, partition, next_offset from {}.consumer_positions").format(
+                sql.Identifier(schema)
+            )
         )
         for consumer, topic, partition, offset in await cur.fetchall():
             positions[schema, consumer, topic, partition] = offset

@@ -67,12 +67,12 @@ async def caught_up(system: System, echo: Echo, what: str) -> float:
 async def post_phases(system: System, load: Load, echo: Echo) -> None:
     meter = CpuMeter(system.watch())
     echo(f"wrk: {load.threads} threads, {load.connections} connections, {load.seconds:g} s each, closed loop")
-    for app, (url, post), no_op in (
-        ("intake POST /api/v1/requests (JSON)", intake_post(system), system.url("intake")),
-        ("Open311 POST requests.json (form)", open311_post(system), system.url("open311-gateway")),
+    for app, (url, post), service in (
+        ("intake POST /api/v1/requests (JSON)", intake_post(system), "intake"),
+        ("Open311 POST requests.json (form)", open311_post(system), "open311-gateway"),
     ):
         meter.start()
-        ceiling = await wrk(f"{app.split()[0]} GET /healthz (no-op ceiling)", f"{no_op}/healthz", load)
+        ceiling = await wrk(f"{service} GET /healthz (no-op ceiling)", f"{system.url(service)}/healthz", load)
         echo(ceiling.line())
         echo(meter.stop().per_request_line(ceiling.accepted, ceiling.client_cpu_s))
         meter.start()
