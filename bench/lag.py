@@ -16,8 +16,8 @@ from statistics import fmean
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from civicloop_events.topics import partition_extents
+from psycopg import sql
 
 Group = tuple[str, str, str]  # (schema, consumer, topic)
 Extents = Mapping[int, tuple[int, int]]  # partition -> (first offset, end offset)
