@@ -38,6 +38,13 @@ def group_lags(
     return lags
 
 
+def caught_up(lags: Mapping[Group, int], every_schema_reads: str | None = None) -> bool:
+    """No group behind, at least one group known, and (when asked) a group on that topic in every schema."""
+    schemas = {schema for schema, _, _ in lags}
+    reading = {schema for schema, _, topic in lags if topic == every_schema_reads}
+    return bool(lags) and not any(lags.values()) and (every_schema_reads is None or reading == schemas)
+
+
 @dataclass(frozen=True)
 class Verdict:
     first_mean: float  # mean lag over the first third of the samples
@@ -125,9 +132,7 @@ class LagSampler:
         started = time.monotonic()
         while True:
             lags = await self.sample()
-            schemas = {schema for schema, _, _ in lags}
-            reading = {schema for schema, _, topic in lags if topic == every_schema_reads}
-            if lags and not any(lags.values()) and (every_schema_reads is None or reading == schemas):
+            if caught_up(lags, every_schema_reads):
                 return time.monotonic() - started
             if time.monotonic() - started > timeout:
                 behind = {f"{s}/{c}": lag for (s, c, _), lag in lags.items() if lag}

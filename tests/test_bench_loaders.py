@@ -28,7 +28,7 @@ from bench import __main__ as bench_main
 from bench import geo as geo_bench
 from bench import open311_gateway as gateway_bench
 from bench.cpu import PG_BENCH, PG_OTHERS, PG_SERVER, CpuMeter, Watch, postgres_group
-from bench.lag import group_lags, verdict
+from bench.lag import caught_up, group_lags, verdict
 from bench.pacing import connections_for, delay_ms, next_slot, thread_interval_us
 from bench.rss import vm_rss_kib
 from bench.wrk import Load, parse_summary, run_wrk, script_text
@@ -223,6 +223,16 @@ def test_group_lag_is_the_log_end_minus_the_stored_position() -> None:
     assert lags[agent] == 100 + 40, (
         "no stored position yet: behind by the whole partition, from its first offset"
     )
+
+
+def test_caught_up_means_nothing_behind_and_every_service_reading_the_requests() -> None:
+    config, requests = ("geo", "geo.config.v1", "t.config"), ("geo", "geo.requests.v1", "t.req")
+    agent = ("projections", "agent.v1", "t.req")
+    assert caught_up({config: 0, requests: 0, agent: 0}, "t.req")
+    assert not caught_up({config: 0, requests: 3, agent: 0}, "t.req")
+    assert not caught_up({config: 0, agent: 0}, "t.req"), "geo has not applied a request yet"
+    assert caught_up({config: 0, agent: 0})
+    assert not caught_up({}), "no group known yet"
 
 
 def test_a_lag_series_grows_when_its_last_third_is_well_above_its_first() -> None:
