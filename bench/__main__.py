@@ -39,9 +39,7 @@ def main(
     ),
     rows: int = typer.Option(1_000_000, help="requests in the Open311 and geo read models"),
     records: int = typer.Option(20_000, help="records the consumer runner applies"),
-    replay_requests: int = typer.Option(
-        10_000, help="requests whose events fill the log of the replay phase"
-    ),
+    replay_requests: int = typer.Option(5_000, help="requests whose events fill the log of the replay phase"),
     soak_seconds: float = typer.Option(300, help="duration of the soak"),
     soak_rate: float = typer.Option(500, help="offered load (req/s) of the soak"),
     soak_every: float = typer.Option(5, help="seconds between two lag samples of the soak"),

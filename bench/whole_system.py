@@ -51,11 +51,20 @@ def open311_post(system: System) -> tuple[str, tuple[str, str]]:
 
 
 async def idle_rss(system: System, echo: Echo, idle_s: float) -> None:
-    await asyncio.sleep(idle_s)  # the measurement is of an idle process: this is the idle time, not a wait
-    echo(f"idle RSS after {idle_s:g} s idle (target < {RSS_TARGET_MB} MB per service process):")
+    """Each process's RSS after `idle_s` idle, and the CPU it spent meanwhile (what idling costs: polling loops)."""
+    meter = CpuMeter(system.watch())
+    meter.start()
+    await asyncio.sleep(
+        idle_s
+    )  # the measurement is of idle processes: this is the idle time itself, not a wait
+    idle = meter.stop()
+    echo(f"idle RSS after {idle_s:g} s idle (target < {RSS_TARGET_MB} MB per service process), and idle CPU:")
     for name, pid in system.pids().items():
         mb = process_tree_rss_mb(pid)
-        echo(f"   {name:<24} {mb:7.1f} MB   {mb / RSS_TARGET_MB:5.0%} of the target")
+        cpu = idle.per_group_s.get(name, 0.0) / idle_s
+        echo(
+            f"   {name:<24} {mb:7.1f} MB   {mb / RSS_TARGET_MB:5.0%} of the target   idle CPU {cpu:6.1%} of a core"
+        )
 
 
 async def caught_up(system: System, echo: Echo, what: str) -> float:

@@ -47,11 +47,16 @@ class WrkResult:
     def throughput(self) -> float:
         return self.accepted / self.seconds if self.seconds else 0.0
 
+    def errors_text(self) -> str:
+        if not (self.status_errors or self.socket_errors):
+            return "0 errors"
+        return f"{self.status_errors} answers not 2xx/3xx, {self.socket_errors} socket errors or timeouts"
+
     def line(self) -> str:
         offered = f" (of {self.offered_rate:.0f} offered)" if self.offered_rate else ""
         return (
             f"{self.name:<44} {self.throughput:9.1f} req/s{offered}   p50 {self.p50_ms:7.2f} ms   p99 {self.p99_ms:7.2f} ms"
-            f"   ({self.accepted} accepted, {self.status_errors + self.socket_errors} errors, {self.seconds:.1f} s)"
+            f"   ({self.accepted} accepted, {self.errors_text()}, {self.seconds:.1f} s)"
         )
 
 
