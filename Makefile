@@ -87,5 +87,5 @@ schemas: deps ## regenerate the checked-in JSON Schemas of the event contract
 bench: bench-deps migrate ## benchmarks driven by wrk: figures, ratios against a ceiling measured in the same run, CPU per request per process
 	@$(UV) run --frozen python -m bench $(BENCH_ARGS)
 
-soak: bench-deps migrate ## the whole system under a paced load (SOAK_RATE req/s, SOAK_SECONDS s): does every consumer group keep up?
+soak: bench-deps up ## the whole system under a paced load (SOAK_RATE req/s, SOAK_SECONDS s): does every consumer group keep up?
 	@$(UV) run --frozen python -m bench --only soak --soak-seconds $(SOAK_SECONDS) --soak-rate $(SOAK_RATE) $(BENCH_ARGS)
