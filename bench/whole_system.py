@@ -225,7 +225,10 @@ async def soak(*, load: Load, rate: float, seconds: float, every_s: float, echo:
         result = loading.result()
         echo(result.line())
         echo(meter.stop().per_request_line(result.accepted, result.client_cpu_s))
-        echo("lag series per consumer group (records behind the end of the log, one sample per line above):")
+        echo("lag series per consumer group (records behind the end of the log, one sample per line above);")
+        echo(
+            "a lag GROWS when the mean of the last third of its samples > 1.5 x the first third's + 100 records:"
+        )
         for group, series in sorted(system.lag.series.items()):
             echo(f"   {label(group, system.topics.prefix):<64} {verdict(series).text()}")
             echo(f"      {' '.join(str(x) for x in series)}")
