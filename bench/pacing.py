@@ -29,8 +29,13 @@ def delay_ms(slot: float, now: float) -> int:
     return math.floor((slot - now) / 1000 + 0.5)
 
 
-def connections_for(rate: float, latency_ms: float, threads: int, *, headroom: float = 2.0) -> int:
+def connections_for(
+    rate: float, latency_ms: float, threads: int, *, headroom: float = 2.0, max_idle_s: float = 2.0
+) -> int:
     """Connections enough to offer `rate` when each request takes about `latency_ms` (Little's law, with headroom),
-    a multiple of `threads` (wrk spreads connections evenly) and at least one per thread."""
+    but no more than keep each one busy every `max_idle_s` (the services' server closes a keep-alive connection
+    idle for 5 s, and wrk counts the next write on it as a socket error); a multiple of `threads` (wrk spreads
+    connections evenly), at least one per thread."""
     needed = max(1, math.ceil(rate * latency_ms / 1000 * headroom))
+    needed = min(needed, max(1, math.floor(rate * max_idle_s)))
     return max(threads, math.ceil(needed / threads) * threads)

@@ -118,7 +118,7 @@ async def half_load(
     echo: Echo,
 ) -> None:
     rate = closed.throughput / 2
-    connections = max(load.connections, connections_for(rate, closed.p99_ms, load.threads))
+    connections = connections_for(rate, closed.p99_ms, load.threads)
     paced = Load(connections=connections, threads=load.threads, seconds=load.seconds, rate=rate)
     meter.start()
     result = await wrk(f"{app} at half load", url, paced, post=post)
@@ -166,7 +166,7 @@ async def applied_times(dsn: str, topic: str, event_ids: list[str]) -> dict[str,
 
 async def agent_view_lag(system: System, load: Load, rate: float, seconds: float, echo: Echo) -> None:
     url, post = intake_post(system)
-    connections = max(load.connections, connections_for(rate, 100, load.threads))
+    connections = connections_for(rate, 100, load.threads)
     paced = Load(connections=connections, threads=load.threads, seconds=seconds, rate=rate)
     meter = CpuMeter(system.watch())
     since = time.time()
@@ -207,7 +207,7 @@ async def soak(*, load: Load, rate: float, seconds: float, every_s: float, echo:
     """A paced intake POST load for `seconds` while every consumer group's lag is sampled every `every_s`."""
     async with running_system("cl_bench_soak") as system:
         url, post = intake_post(system)
-        connections = max(load.connections, connections_for(rate, 100, load.threads))
+        connections = connections_for(rate, 100, load.threads)
         paced = Load(connections=connections, threads=load.threads, seconds=seconds, rate=rate, timeout_s=30)
         echo(f"soak: intake POST paced at {rate:g} req/s for {seconds:g} s, {connections} connections")
         meter = CpuMeter(system.watch())

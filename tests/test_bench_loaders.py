@@ -187,6 +187,8 @@ def test_offering_a_rate_needs_connections_by_littles_law() -> None:
     assert connections_for(500, 100, 2) == 100  # 50 in flight, twice that for headroom
     assert connections_for(10, 1, 2) == 2, "at least one per thread"
     assert connections_for(500, 7, 4) % 4 == 0, "wrk spreads connections evenly over threads"
+    # 4 req/s at 2 s each would want 16 connections, each then idle 4 s between requests: capped at 8 (2 s apart).
+    assert connections_for(4, 2000, 2) == 8
 
 
 def test_the_paced_script_sets_the_thread_interval() -> None:
