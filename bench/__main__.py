@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import typer
+from civicloop_testing.topic_cleanup import delete_created
 
 from bench import consumer_runner, geo, intake_pipeline, open311_gateway, replay, whole_system
 from bench.wrk import Load
@@ -49,38 +50,42 @@ def main(
 ) -> None:
     phases = selected(only)
     load = Load(connections=connections, threads=threads, seconds=seconds)
-    if phases & WHOLE_SYSTEM:
-        typer.echo("== the whole system, as `make run` runs it ==")
-        for line in asyncio.run(
-            whole_system.run(phases=phases, load=load, lag_rate=lag_rate, lag_seconds=lag_seconds)
-        ):
-            typer.echo(line)
-    if "replay" in phases:
-        typer.echo("== replay: rebuilding read models from the log ==")
-        asyncio.run(replay.run(requests=replay_requests, echo=typer.echo))
-    if "intake" in phases:
-        typer.echo("== intake and agent projection (only these two running) ==")
-        for line in asyncio.run(intake_pipeline.run(load=load, rate=rate, lag_seconds=lag_seconds)):
-            typer.echo(line)
-    if "open311" in phases:
-        typer.echo("== Open311 gateway ==")
-        for line in asyncio.run(open311_gateway.run(rows=rows, load=load)):
-            typer.echo(line)
-    if "geo" in phases:
-        typer.echo("== geo ==")
-        for line in asyncio.run(geo.run(rows=rows, concurrency=concurrency, seconds=seconds)):
-            typer.echo(line)
-    if "consumer" in phases:
-        typer.echo("== consumer runner ==")
-        for line in asyncio.run(consumer_runner.run(records)):
-            typer.echo(line)
-    if "soak" in phases:
-        typer.echo("== soak: every consumer keeps up ==")
-        asyncio.run(
-            whole_system.soak(
-                load=load, rate=soak_rate, seconds=soak_seconds, every_s=soak_every, echo=typer.echo
+    try:
+        if phases & WHOLE_SYSTEM:
+            typer.echo("== the whole system, as `make run` runs it ==")
+            for line in asyncio.run(
+                whole_system.run(phases=phases, load=load, lag_rate=lag_rate, lag_seconds=lag_seconds)
+            ):
+                typer.echo(line)
+        if "replay" in phases:
+            typer.echo("== replay: rebuilding read models from the log ==")
+            asyncio.run(replay.run(requests=replay_requests, echo=typer.echo))
+        if "intake" in phases:
+            typer.echo("== intake and agent projection (only these two running) ==")
+            for line in asyncio.run(intake_pipeline.run(load=load, rate=rate, lag_seconds=lag_seconds)):
+                typer.echo(line)
+        if "open311" in phases:
+            typer.echo("== Open311 gateway ==")
+            for line in asyncio.run(open311_gateway.run(rows=rows, load=load)):
+                typer.echo(line)
+        if "geo" in phases:
+            typer.echo("== geo ==")
+            for line in asyncio.run(geo.run(rows=rows, concurrency=concurrency, seconds=seconds)):
+                typer.echo(line)
+        if "consumer" in phases:
+            typer.echo("== consumer runner ==")
+            for line in asyncio.run(consumer_runner.run(records)):
+                typer.echo(line)
+        if "soak" in phases:
+            typer.echo("== soak: every consumer keeps up ==")
+            asyncio.run(
+                whole_system.soak(
+                    load=load, rate=soak_rate, seconds=soak_seconds, every_s=soak_every, echo=typer.echo
+                )
             )
-        )
+
+    finally:
+        delete_created()  # the scratch topics every phase made on the broker
 
 
 if __name__ == "__main__":
