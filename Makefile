@@ -7,6 +7,9 @@ export CIVICLOOP_PG_DSN ?= postgresql://postgres@127.0.0.1:55432/civicloop
 export CIVICLOOP_SHARED_DIR ?= $(abspath ../shared)
 UV ?= uv
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
+SOAK_SECONDS ?= 300
+SOAK_RATE ?= 500
 
 # Every package of the workspace, found by its source folder: libraries are type-checked strict, services plainly
 # (pyproject.toml, [tool.mypy]); each source folder is on mypy's path so packages are checked against each other.
@@ -15,7 +18,7 @@ SERVICES := $(notdir $(wildcard services/*/src/civicloop_* services/*/*/src/civi
 EMPTY :=
 MYPYPATH_OF_WORKSPACE := $(subst $(EMPTY) $(EMPTY),:,$(wildcard libs/*/src services/*/src services/*/*/src))
 
-.PHONY: help python-deps deps bench-deps up down topics migrate seed run stop test test-unit test-slow lint bench schemas
+.PHONY: help python-deps deps bench-deps up down topics migrate seed run stop test test-unit test-slow lint bench soak schemas
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -82,4 +85,7 @@ schemas: deps ## regenerate the checked-in JSON Schemas of the event contract
 	@$(UV) run --frozen civicloop-events schemas --write
 
 bench: bench-deps migrate ## benchmarks driven by wrk: figures, ratios against a ceiling measured in the same run, CPU per request per process
-	@$(UV) run --frozen python -m bench
+	@$(UV) run --frozen python -m bench $(BENCH_ARGS)
+
+soak: bench-deps up ## the whole system under a paced load (SOAK_RATE req/s, SOAK_SECONDS s): does every consumer group keep up?
+	@$(UV) run --frozen python -m bench --only soak --soak-seconds $(SOAK_SECONDS) --soak-rate $(SOAK_RATE) $(BENCH_ARGS)

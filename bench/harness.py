@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from civicloop_events.topics import Topics, ensure_topics
 from civicloop_testing import create_database, drop_database
 from civicloop_testing.processes import ServiceProcess
+from civicloop_testing.topic_cleanup import remember
 
 from bench.cpu import CpuMeter
 from bench.wrk import Load, WrkResult, wrk
@@ -92,6 +93,7 @@ def scratch_database(prefix: str = "cl_bench"):
 async def scratch_topics() -> Topics:
     """Topics of the run's own on the broker (a unique prefix), six partitions each."""
     topics = Topics(prefix=f"bench{uuid.uuid4().hex[:8]}.", partitions=6)
+    remember(KAFKA, topics.prefix)  # deleted when the bench ends (`python -m bench`), as a test session does
     await ensure_topics(KAFKA, topics)
     return topics
 

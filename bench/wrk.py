@@ -2,7 +2,9 @@
 
 Every run appends `wrk/report.lua`, whose `done()` hook prints one machine-readable line (WRK_SUMMARY {...}) that
 is parsed here; POSTs go through `wrk/post.lua`, which makes every request unique (its own Idempotency-Key, the key
-also in the body).
+also in the body) and places it somewhere in Los Angeles. A `Load` with a `rate` adds `wrk/paced.lua`, which paces
+the connections through wrk's `delay()` hook so the run offers that rate (see bench/pacing.py) instead of running
+closed loop.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from bench.pacing import thread_interval_us
 
 SCRIPTS = Path(__file__).resolve().parent / "wrk"
 MARKER = "WRK_SUMMARY "
@@ -33,6 +37,7 @@ class WrkResult:
     p90_ms: float
     p99_ms: float
     client_cpu_s: float  # wrk's own CPU time over the run
+    offered_rate: float | None = None  # req/s a paced run offered; None for a closed loop
 
     @property
     def accepted(self) -> int:
@@ -42,14 +47,22 @@ class WrkResult:
     def throughput(self) -> float:
         return self.accepted / self.seconds if self.seconds else 0.0
 
+    def errors_text(self) -> str:
+        if not (self.status_errors or self.socket_errors):
+            return "0 errors"
+        return f"{self.status_errors} answers not 2xx/3xx, {self.socket_errors} socket errors or timeouts"
+
     def line(self) -> str:
+        offered = f" (of {self.offered_rate:.0f} offered)" if self.offered_rate else ""
         return (
-            f"{self.name:<44} {self.throughput:9.1f} req/s   p50 {self.p50_ms:7.2f} ms   p99 {self.p99_ms:7.2f} ms"
-            f"   ({self.accepted} accepted, {self.status_errors + self.socket_errors} errors, {self.seconds:.1f} s)"
+            f"{self.name:<44} {self.throughput:9.1f} req/s{offered}   p50 {self.p50_ms:7.2f} ms   p99 {self.p99_ms:7.2f} ms"
+            f"   ({self.accepted} accepted, {self.errors_text()}, {self.seconds:.1f} s)"
         )
 
 
-def parse_summary(name: str, output: str, client_cpu_s: float = 0.0) -> WrkResult:
+def parse_summary(
+    name: str, output: str, client_cpu_s: float = 0.0, offered_rate: float | None = None
+) -> WrkResult:
     """The WRK_SUMMARY line of a wrk run's output."""
     for line in output.splitlines():
         if line.startswith(MARKER):
@@ -64,6 +77,7 @@ def parse_summary(name: str, output: str, client_cpu_s: float = 0.0) -> WrkResul
                 p90_ms=s["p90_us"] / 1000,
                 p99_ms=s["p99_us"] / 1000,
                 client_cpu_s=client_cpu_s,
+                offered_rate=offered_rate,
             )
     raise RuntimeError(f"wrk printed no summary:\n{output}")
 
@@ -76,6 +90,7 @@ class Load:
     threads: int = 2
     seconds: float = 10
     timeout_s: float = 10
+    rate: float | None = None  # req/s offered in total (paced by wrk/paced.lua); None: closed loop
 
 
 def wrk_binary() -> str:
@@ -85,18 +100,26 @@ def wrk_binary() -> str:
     return found
 
 
-def script_for(post: bool) -> str:
-    """The Lua of a run, written to a file: the POST generator when `post`, and always the report hook."""
-    parts = [SCRIPTS / "post.lua"] if post else []
-    parts.append(SCRIPTS / "report.lua")
+def script_text(post: bool, load: Load) -> str:
+    """The Lua of a run: the POST generator when `post`, the pacing when `load.rate`, and always the report hook."""
+    parts = [(SCRIPTS / "post.lua").read_text()] if post else []
+    if load.rate is not None:
+        parts.append(f"PACE_INTERVAL_US = {thread_interval_us(load.rate, load.threads)!r}")
+        parts.append((SCRIPTS / "paced.lua").read_text())
+    parts.append((SCRIPTS / "report.lua").read_text())
+    return "\n".join(parts)
+
+
+def script_for(post: bool, load: Load) -> str:
+    """The run's Lua (`script_text`), written to a file for wrk."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="bench-wrk-", delete=False) as fh:
-        fh.write("\n".join(p.read_text() for p in parts))
+        fh.write(script_text(post, load))
         return fh.name
 
 
 def run_wrk(name: str, url: str, load: Load, *, post: tuple[str, str] | None = None) -> WrkResult:
     """wrk against `url` for `load.seconds`; `post` = (content type, body template with "{unique}")."""
-    script = script_for(post is not None)
+    script = script_for(post is not None, load)
     try:
         args = [
             wrk_binary(),
@@ -119,7 +142,7 @@ def run_wrk(name: str, url: str, load: Load, *, post: tuple[str, str] | None = N
         if done.returncode != 0:
             raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        return parse_summary(name, done.stdout, cpu)
+        return parse_summary(name, done.stdout, cpu, load.rate)
     finally:
         Path(script).unlink(missing_ok=True)
 
