@@ -24,6 +24,8 @@ import psycopg
 from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_events.tasks import raise_if_cancelled
+
 log = logging.getLogger("civicloop.events.applied")
 
 # One channel for every service: NOTIFY is per database, and the payload names the schema.
@@ -175,6 +177,7 @@ class AppliedListener:
                 await self._listen()
                 delay = self._reconnect_initial_s
             except Exception as exc:  # a listener that gave up would leave every waiter on the fallback
+                raise_if_cancelled(exc)
                 log.warning("position listener lost its connection, reconnecting", extra={"error": repr(exc)})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._reconnect_max_s)

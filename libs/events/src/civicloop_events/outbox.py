@@ -28,7 +28,7 @@ from prometheus_client import Counter, Gauge
 from civicloop_events.envelope import Event
 from civicloop_events.positions import LogPosition
 from civicloop_events.registry import UnknownEventType, decode_event
-from civicloop_events.tasks import cancel_and_wait
+from civicloop_events.tasks import cancel_and_wait, raise_if_cancelled
 
 log = logging.getLogger("civicloop.outbox")
 
@@ -209,7 +209,8 @@ class Sweeper:
         while True:
             try:
                 await self.sweep_once()
-            except Exception:  # a database hiccup must not end the loop; the next tick tries again
+            except Exception as exc:  # a database hiccup must not end the loop; the next tick tries again
+                raise_if_cancelled(exc)
                 log.exception("sweep failed")
             await asyncio.sleep(every.total_seconds())
 

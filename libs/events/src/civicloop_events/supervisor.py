@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 
 from civicloop_events.consumer import ConsumerRunner
+from civicloop_events.tasks import raise_if_cancelled
 
 log = logging.getLogger("civicloop.events.supervisor")
 
@@ -58,7 +59,8 @@ class ConsumerSupervisor:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelled(exc)
                 # A runner that had started counts as a first failure again: only repeated failures back off long.
                 failures = 1 if self._started_since_failure else failures + 1
                 delay = min(self._initial_backoff_s * 2 ** (failures - 1), self._max_backoff_s)

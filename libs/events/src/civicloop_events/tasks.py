@@ -7,10 +7,25 @@ import contextlib
 from typing import Any
 
 
-async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
-    """Cancel `task` (None: nothing is running) and return once it has ended; its cancellation is not raised."""
+async def cancel_and_wait(task: asyncio.Task[Any] | None, *, again_s: float = 0.5) -> None:
+    """Cancel `task` (None: nothing is running) and return once it has ended; its cancellation is not raised.
+
+    The cancel is repeated every `again_s` until the task ends: one can be swallowed on the way (Python 3.11's
+    `wait_for` drops a cancel that arrives as its inner call completes), leaving the task running on."""
     if task is None:
         return
-    task.cancel()
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=again_s)
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def raise_if_cancelled(error: BaseException) -> None:
+    """For a loop that carries on after an error: end it after all if its task was cancelled meanwhile.
+
+    A cancel can surface as another error (a connection's rollback failing after the cancel cut its query short);
+    caught as such, it would be lost and the task would keep running while its owner waits for it to end."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from error

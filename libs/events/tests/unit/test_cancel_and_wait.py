@@ -2,7 +2,7 @@
 
 import asyncio
 
-from civicloop_events.tasks import cancel_and_wait
+from civicloop_events.tasks import cancel_and_wait, raise_if_cancelled
 
 
 async def test_a_running_task_is_cancelled_and_has_ended_on_return() -> None:
@@ -31,3 +31,58 @@ async def test_a_task_that_ended_by_itself_is_left_as_it_was() -> None:
 
 async def test_no_task_is_nothing_to_stop() -> None:
     await cancel_and_wait(None)
+
+
+class RollbackFailed(Exception):
+    """What a connection's clean-up can raise when a cancel cut its query short."""
+
+
+async def test_a_loop_that_carries_on_after_errors_still_ends_when_cancelled_into_another_error() -> None:
+    started = asyncio.Event()
+    rounds = 0
+
+    async def query_whose_cancel_becomes_another_error() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise RollbackFailed from None
+
+    async def loop() -> None:
+        nonlocal rounds
+        while True:
+            rounds += 1
+            try:
+                await query_whose_cancel_becomes_another_error()
+            except Exception as exc:
+                raise_if_cancelled(exc)
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(loop())
+    await started.wait()
+    await asyncio.wait_for(cancel_and_wait(task), timeout=5)
+    assert task.cancelled()
+    assert rounds == 1
+
+
+async def test_an_error_in_a_task_nobody_cancelled_is_left_to_the_loop() -> None:
+    raise_if_cancelled(RollbackFailed())  # no cancel pending: returns, the caller logs and carries on
+
+
+async def test_a_task_that_swallows_a_cancel_is_cancelled_again_until_it_ends() -> None:
+    started = asyncio.Event()
+    swallowed = 0
+
+    async def swallows_the_first_cancel() -> None:
+        nonlocal swallowed
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            swallowed += 1  # as 3.11's wait_for can, when its inner call completes at the same moment
+        await asyncio.Event().wait()  # carries on as if nothing had happened
+
+    task = asyncio.create_task(swallows_the_first_cancel())
+    await started.wait()
+    await asyncio.wait_for(cancel_and_wait(task, again_s=0.01), timeout=5)
+    assert task.cancelled() and swallowed == 1

@@ -11,7 +11,7 @@ from typing import Any
 
 from civicloop_events import Event
 from civicloop_events.consumer import read_positions
-from civicloop_events.tasks import cancel_and_wait
+from civicloop_events.tasks import cancel_and_wait, raise_if_cancelled
 from civicloop_events.topics import partition_extents
 from psycopg_pool import AsyncConnectionPool
 
@@ -106,6 +106,7 @@ class ClusterSweeper:
             try:
                 await sweep_once(self.pool, self.publisher, self.policy)
                 self.last_success = datetime.now(UTC)
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelled(exc)
                 log.exception("cluster sweep failed; next attempt at the next interval")
             await asyncio.sleep(self.interval_s)

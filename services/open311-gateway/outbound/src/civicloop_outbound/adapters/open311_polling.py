@@ -40,6 +40,7 @@ from civicloop_events.payloads import (
     SendMethod,
 )
 from civicloop_events.producer import EventProducer
+from civicloop_events.tasks import raise_if_cancelled
 from civicloop_open311.wire import RemoteRequest, RemoteUpdate
 from psycopg_pool import AsyncConnectionPool
 
@@ -581,7 +582,8 @@ class Open311Poller:
         while not stop.is_set():
             try:
                 await self.run_once()
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelled(exc)
                 log.exception("Open311 polling round failed")
             with contextlib.suppress(TimeoutError):  # the tick passed without a stop
                 await asyncio.wait_for(stop.wait(), timeout=tick_s)

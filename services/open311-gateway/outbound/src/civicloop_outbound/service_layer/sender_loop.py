@@ -33,6 +33,7 @@ from civicloop_events import Event, derived_event_id
 from civicloop_events.payloads import ExternalReferenceAssigned, SendFailed, SendMethod, SentToBackend
 from civicloop_events.personal_data import PersonalDataUnreadable
 from civicloop_events.producer import EventProducer
+from civicloop_events.tasks import raise_if_cancelled
 from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
@@ -118,7 +119,8 @@ class SenderLoop:
                 if free > 0:
                     try:
                         heads = await self._due_heads(free + len(inflight))
-                    except Exception:
+                    except Exception as exc:
+                        raise_if_cancelled(exc)
                         log.exception("outbound: looking for due items failed")
                         heads = []
                     for seq, jurisdiction_id, body_id in heads:
@@ -213,6 +215,7 @@ class SenderLoop:
             except TimeoutError:
                 outcome = TemporaryFailure("timed out")
             except Exception as exc:
+                raise_if_cancelled(exc)
                 log.exception("sender raised", extra={"seq": seq, "method": method})
                 outcome = TemporaryFailure(f"{type(exc).__name__}: {exc}")
             cause = (causation, correlation)
