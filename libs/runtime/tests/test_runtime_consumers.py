@@ -43,7 +43,7 @@ async def fold_many(conn, events) -> None:
 
 
 async def test_a_spec_with_a_batch_handler_builds_a_runner_that_applies_batches():
-    settings = ServiceSettings(topic_prefix="t2.", consumer_batch_max_records=64)
+    settings = ServiceSettings(topic_prefix="t2.", consumer_batch_max_records=64, consumer_batch_linger_ms=7)
     consumers = ServiceConsumers(
         settings,
         pool=AsyncConnectionPool("postgresql://nobody@127.0.0.1:1/none", open=False),
@@ -53,7 +53,7 @@ async def test_a_spec_with_a_batch_handler_builds_a_runner_that_applies_batches(
     )
     runner = consumers.runner("t2.svc.view.v1")
     assert runner.batch_handler is fold_many
-    assert runner.batch_max_records == 64
+    assert (runner.batch_max_records, runner.batch_linger_ms) == (64, 7)
 
 
 def test_a_spec_takes_exactly_one_of_handler_and_batch_handler():

@@ -57,6 +57,7 @@ def consumer_runner(
         session_timeout_ms=settings.consumer_session_timeout_ms,
         batch_max_records=settings.consumer_batch_max_records,
         batch_max_ms=settings.consumer_batch_max_ms,
+        batch_linger_ms=settings.consumer_batch_linger_ms,
         on_committed=on_committed,
     )
 

@@ -79,6 +79,11 @@ class ServiceSettings(ProcessSettings):
     consumer_batch_max_ms: float = Field(
         default=100.0, gt=0, description="a batch's transaction commits once it has run this long"
     )
+    consumer_batch_linger_ms: float = Field(
+        default=20.0,
+        ge=0,
+        description="after a poll short of a batch, how long to wait for more records before applying them",
+    )
 
     @field_validator("pg_dsn")
     @classmethod
