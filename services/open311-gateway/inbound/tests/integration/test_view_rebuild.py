@@ -221,7 +221,7 @@ async def test_a_request_consumer_cancelled_mid_batch_and_restarted_builds_the_v
     settings, kafka_bootstrap
 ):
     config, events = _history(unique_jurisdiction("springfield"))
-    await publish_events(kafka_bootstrap, settings.topics.jurisdiction_config, config)
+    config_positions = await publish_events(kafka_bootstrap, settings.topics.jurisdiction_config, config)
     positions = await publish_events(kafka_bootstrap, settings.topics.request_events, events)
     distinct = len({e.event_id for e in events})
     consumer = settings.request_consumer_group
@@ -256,6 +256,8 @@ async def test_a_request_consumer_cancelled_mid_batch_and_restarted_builds_the_v
         await runner.start()
         task = asyncio.create_task(runner.run())
         await caught_up(gateway, consumer, positions)
+        # The catalogue too (a service renamed renames its requests): the rebuild compared with folds both.
+        await caught_up(gateway, settings.config_consumer_group, config_positions)
         task.cancel()
         config_task.cancel()
         await asyncio.gather(task, config_task, return_exceptions=True)
