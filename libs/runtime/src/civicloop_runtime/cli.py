@@ -6,14 +6,16 @@ app.add_typer(areas_app, name="areas")  # and @app.command() for the service's o
 A process without a database passes no `schemas` and gets no `migrate`; one whose `serve` takes options of its own
 passes no `serve_app` and adds its own `serve`, which starts the server with `run_server`. A service that keeps
 commands in outboxes adds `sweep-pending` with `add_sweep_pending`. A command ends with an error through `fail`, and
-reads the database through `command_pool`.
+reads the database through `command_pool`. A `rebuild` command runs through `run_rebuild` and reports with
+`print_row_counts`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from civicloop_events.applied import close_listener
@@ -22,7 +24,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.migrations import Schemas
+from civicloop_runtime.rebuild import ConsumersStillRunning, Progress
 from civicloop_runtime.settings import ServiceSettings
+
+T = TypeVar("T")
 
 HOST = typer.Option("127.0.0.1", help="interface to listen on")
 
@@ -104,3 +109,50 @@ async def command_pool(dsn: str, *, name: str) -> AsyncIterator[AsyncConnectionP
     finally:
         await close_listener(pool)
         await pool.close()
+
+
+def run_rebuild(rebuild: Callable[[Progress], Awaitable[T]]) -> T:
+    """A service's `rebuild` command: `rebuild(on_progress)` run with a progress bar on stderr (shown once the
+    replay has begun: it may refuse to); exit code 1 when the consumers still run."""
+    from rich.console import Console  # typer's own dependency
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    console = Console(stderr=True)
+    bar = Bar(
+        TextColumn("replaying the log"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    task = bar.add_task("replay", total=None, start=False)
+
+    def show(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+            bar.start_task(task)
+        bar.update(task, completed=done, total=total)
+
+    async def main() -> T:
+        try:
+            return await rebuild(show)
+        finally:
+            bar.stop()
+
+    try:
+        return asyncio.run(main())
+    except ConsumersStillRunning as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+
+
+def print_row_counts(counts: Mapping[str, int], *, schema: str, title: str) -> None:
+    """What a rebuild left in each of its tables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("table", "rows", title=title)
+    for name, count in counts.items():
+        table.add_row(f"{schema}.{name}", str(count))
+    Console().print(table)

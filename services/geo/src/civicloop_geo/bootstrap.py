@@ -17,6 +17,7 @@ from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers, consumer_runner
+from civicloop_runtime.rebuild import consumers_lock_shared
 from civicloop_runtime.resources import owned_pool, owned_producer
 from civicloop_runtime.service import Service, opening
 from psycopg_pool import AsyncConnectionPool
@@ -24,7 +25,6 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_geo import database
 from civicloop_geo.adapters.area_store import AreaVersions, PostgresAreaResolver
 from civicloop_geo.adapters.background import ClusterSweeper, config_caught_up, sweep_once
-from civicloop_geo.adapters.consumer_lock import consumers_lock_shared
 from civicloop_geo.adapters.geocoders import make_geocoder
 from civicloop_geo.adapters.kafka_publisher import KafkaEventPublisher
 from civicloop_geo.adapters.placing_batch import PostgresPlacingBatch
@@ -39,6 +39,9 @@ from civicloop_geo.service_layer.handlers import (
 )
 from civicloop_geo.service_layer.ports import Geocoder
 from civicloop_geo.settings import SCHEMA, GeoSettings
+
+# The advisory lock geo's consumers share and a rebuild takes alone.
+CONSUMERS_LOCK = "geo.consumers"
 
 
 def placing_policy(settings: GeoSettings) -> PlacingPolicy:
@@ -169,7 +172,7 @@ def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
     @contextlib.asynccontextmanager
     async def config_folded() -> AsyncIterator[None]:
         async with (
-            consumers_lock_shared(settings.pg_dsn),
+            consumers_lock_shared(settings.pg_dsn, CONSUMERS_LOCK),
             config_caught_up(
                 geo.pool,
                 bootstrap_servers=settings.kafka_bootstrap,
@@ -180,7 +183,7 @@ def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
             yield
 
     def not_rebuilding() -> contextlib.AbstractAsyncContextManager[None]:
-        return consumers_lock_shared(settings.pg_dsn)
+        return consumers_lock_shared(settings.pg_dsn, CONSUMERS_LOCK)
 
     return ServiceConsumers(
         settings,

@@ -16,6 +16,7 @@ from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
+from civicloop_runtime.rebuild import consumers_lock_shared
 from civicloop_runtime.resources import owned_pool, owned_producer
 from civicloop_runtime.service import Service, opening
 from psycopg_pool import AsyncConnectionPool
@@ -23,12 +24,14 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_projections import database
 from civicloop_projections.adapters.agent_store import PostgresAgentViewStore
 from civicloop_projections.adapters.catalogue_store import PostgresCatalogueStore
-from civicloop_projections.adapters.consumer_lock import consumers_lock_shared
 from civicloop_projections.service_layer.handlers import (
     when_jurisdiction_config_changes_update_catalogue,
     when_request_events_update_agent_view,
 )
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
+
+# The advisory lock the consumers share and a rebuild takes alone (its key, unchanged since it was per service).
+CONSUMERS_LOCK = f"projections.consumers:{SCHEMA}"
 
 
 @dataclass(kw_only=True)
@@ -42,7 +45,7 @@ class Projections(Service):
 
     def consumers_lock(self) -> AbstractAsyncContextManager[None]:
         """Held by running consumers; a rebuild cannot start while any is held."""
-        return consumers_lock_shared(self.settings.pg_dsn, SCHEMA)
+        return consumers_lock_shared(self.settings.pg_dsn, CONSUMERS_LOCK)
 
     def agent_runner(self) -> ConsumerRunner:
         return self.runner(self.settings.agent_consumer_name)

@@ -17,6 +17,7 @@ from civicloop_events.consumer import wait_until_applied
 from civicloop_events.outbox import Sweeper
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.consumers import ConsumerSpec, Guard, ServiceConsumers
+from civicloop_runtime.rebuild import consumers_lock_shared
 from civicloop_runtime.resources import owned_pool, owned_producer
 from civicloop_runtime.service import KafkaClient, Service, opening
 from civicloop_runtime.vault import ResidentKeyVault
@@ -24,7 +25,6 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway import database
 from civicloop_gateway.adapters.catalogue_admin_postgres import PostgresCatalogueView
-from civicloop_gateway.adapters.consumer_lock import consumers_lock_shared
 from civicloop_gateway.adapters.open311_queries import KnownJurisdictions, Open311View
 from civicloop_gateway.adapters.postgres_view import apply_config_events, request_event_handler
 from civicloop_gateway.adapters.submit_kafka import ProducerEventLog, ResidentVault
@@ -42,6 +42,8 @@ from civicloop_gateway.service_layer.submit_request import SubmitContext
 from civicloop_gateway.settings import SCHEMA, GatewaySettings, JurisdictionsMode
 
 SERVICE = "civicloop-gateway"
+# The advisory lock the view's consumers share and a rebuild takes alone.
+CONSUMERS_LOCK = f"gateway.consumers:{SCHEMA}"
 
 
 @dataclass(kw_only=True)
@@ -86,7 +88,7 @@ class Gateway(Service):
         return view_consumer_specs(self.settings, guard=self.consumers_lock)
 
     def consumers_lock(self) -> AbstractAsyncContextManager[None]:
-        return consumers_lock_shared(self.settings.pg_dsn, SCHEMA)
+        return consumers_lock_shared(self.settings.pg_dsn, CONSUMERS_LOCK)
 
     async def wait_for_request_view(self, position: Position, *, timeout_s: float | None = None) -> bool:
         """Read-your-writes: wait (bounded) until the request view has applied the event at `position`."""

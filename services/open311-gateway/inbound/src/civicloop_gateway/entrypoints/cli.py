@@ -48,46 +48,17 @@ def consume() -> None:
 def rebuild() -> None:
     """Empty the Open311 view and its positions, replay the log from offset 0 (consumers stopped), then report the
     row counts and the replay's rate."""
-    import asyncio
-
-    import typer
+    from civicloop_runtime.cli import print_row_counts, run_rebuild
     from civicloop_runtime.process import configured
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
-    from civicloop_gateway.entrypoints.rebuild import ConsumersStillRunning, Rebuilt
     from civicloop_gateway.entrypoints.rebuild import rebuild as rebuild_view
     from civicloop_gateway.settings import SCHEMA, GatewaySettings, sealing_nothing
 
     with sealing_nothing():  # the view holds no personal data: folding it digests and seals nothing
         settings = configured(SERVICE, GatewaySettings)
-    console = Console(stderr=True)
-    columns = (TextColumn("replaying the log"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    progress = Progress(*columns, console=console)
-    task = progress.add_task("replay", total=None, start=False)
-
-    def show(done: int, total: int) -> None:
-        if not progress.live.is_started:  # only once the rebuild has begun (it may refuse to)
-            progress.start()
-            progress.start_task(task)
-        progress.update(task, completed=done, total=total)
-
-    async def main() -> Rebuilt:
-        try:
-            return await rebuild_view(settings, on_progress=show)
-        finally:
-            progress.stop()
-
-    try:
-        rebuilt = asyncio.run(main())
-    except ConsumersStillRunning as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
-    table = Table("table", "rows", title="Open311 view rebuilt")
-    for name, count in rebuilt.row_counts.items():
-        table.add_row(f"{SCHEMA}.{name}", str(count))
-    Console().print(table)
+    rebuilt = run_rebuild(lambda on_progress: rebuild_view(settings, on_progress=on_progress))
+    print_row_counts(rebuilt.row_counts, schema=SCHEMA, title="Open311 view rebuilt")
     Console().print(
         f"{rebuilt.records} records replayed in {rebuilt.seconds:.1f} s: {rebuilt.records_per_s:,.0f} records/s"
     )
