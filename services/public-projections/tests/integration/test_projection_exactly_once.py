@@ -7,6 +7,7 @@ import random
 import sys
 from collections import Counter
 
+import psycopg
 import pytest
 import pytest_asyncio
 from civicloop_testing.polling import eventually
@@ -40,11 +41,11 @@ async def projections(settings):
         yield p
 
 
-async def publish_lifecycles(producer) -> list:
+async def publish_lifecycles(producer, requests: int = REQUESTS) -> list:
     rng = random.Random(7)
     j = new_jurisdiction()
     positions = []
-    for _ in range(REQUESTS):
+    for _ in range(requests):
         number = new_number()
         positions.append(
             await producer.publish(submitted(number, j, lat=34 + rng.random() / 10, long=-118.3))
@@ -133,10 +134,12 @@ async def _at_least(projections, n: int) -> bool:
     return await applied_count(projections) >= n
 
 
-async def test_a_consumer_process_killed_with_sigkill_is_resumed_by_another_exactly_once(
+async def test_a_consumer_process_killed_with_sigkill_inside_its_transaction_is_resumed_by_another_exactly_once(
     projections, request_producer, kafka_bootstrap
 ):
-    positions = await publish_lifecycles(request_producer)
+    half = REQUESTS // 2
+    positions = await publish_lifecycles(request_producer, half)
+    first_half = len(positions)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -146,15 +149,31 @@ async def test_a_consumer_process_killed_with_sigkill_is_resumed_by_another_exac
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
+    blocker = await psycopg.AsyncConnection.connect(projections.settings.pg_dsn)
     try:
         await eventually(
-            lambda: _at_least(projections, 40), timeout=60, what="the consumer process to apply events"
+            lambda: _at_least(projections, len(positions)), timeout=60, what="the consumer process to apply events"
+        )
+        # Writes to the view wait behind this lock, so the process is caught inside its next transaction, with
+        # the inbox rows of that batch written and not committed, when SIGKILL lands.
+        await blocker.execute("lock table projections.agent_request_history in share mode")
+        positions += await publish_lifecycles(request_producer, REQUESTS - half)
+        await eventually(
+            lambda: _waiting_for_a_lock(projections), timeout=60, what="the consumer to wait inside its transaction"
         )
     finally:
         process.kill()  # SIGKILL: no rollback hook, no group leave, no offset commit
         await asyncio.wait_for(process.wait(), 10)
-    at_kill = await applied_count(projections)
-    assert 0 < at_kill < len(positions)
+        await blocker.close()
+    assert await applied_count(projections) == first_half
 
     await resume_until_caught_up(projections, positions)
     await assert_log_applied_exactly_once(projections, kafka_bootstrap)
+
+
+async def _waiting_for_a_lock(projections) -> bool:
+    async with projections.pool.connection() as conn:
+        cur = await conn.execute(
+            "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"
+        )
+        return (await cur.fetchone())[0] > 0
