@@ -152,14 +152,18 @@ async def test_a_consumer_process_killed_with_sigkill_inside_its_transaction_is_
     blocker = await psycopg.AsyncConnection.connect(projections.settings.pg_dsn)
     try:
         await eventually(
-            lambda: _at_least(projections, len(positions)), timeout=60, what="the consumer process to apply events"
+            lambda: _at_least(projections, len(positions)),
+            timeout=60,
+            what="the consumer process to apply events",
         )
         # Writes to the view wait behind this lock, so the process is caught inside its next transaction, with
         # the inbox rows of that batch written and not committed, when SIGKILL lands.
         await blocker.execute("lock table projections.agent_request_history in share mode")
         positions += await publish_lifecycles(request_producer, REQUESTS - half)
         await eventually(
-            lambda: _waiting_for_a_lock(projections), timeout=60, what="the consumer to wait inside its transaction"
+            lambda: _waiting_for_a_lock(projections),
+            timeout=60,
+            what="the consumer to wait inside its transaction",
         )
     finally:
         process.kill()  # SIGKILL: no rollback hook, no group leave, no offset commit
