@@ -8,8 +8,10 @@ root="$(cd "$here/../.." && pwd)"
 run="${CIVICLOOP_RUN_DIR:-$root/.run}/kafka"
 port="${CIVICLOOP_KAFKA_PORT:-39092}"
 controller_port="${CIVICLOOP_KAFKA_CONTROLLER_PORT:-39093}"
+# Clients are told to connect here; a fault test points it at a TCP proxy in front of the listener.
+advertised_port="${CIVICLOOP_KAFKA_ADVERTISED_PORT:-$port}"
 version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")"
-libs="$run/libs-$version"
+libs="${CIVICLOOP_KAFKA_LIBS:-$run/libs-$version}"
 
 log() { echo "kafka: $*" >&2; }
 
@@ -33,7 +35,7 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+advertised.listeners=PLAINTEXT://127.0.0.1:$advertised_port
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
