@@ -13,12 +13,10 @@ import math
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
-from shapely.geometry import LineString, MultiLineString, shape
-from shapely.geometry.base import BaseGeometry
 
 from civicloop_geo.domain.addresses import (
     AddressQuery,
@@ -30,6 +28,11 @@ from civicloop_geo.domain.addresses import (
     parse_house_number,
     parse_street,
 )
+
+# shapely (with numpy, about 25 MB) loads when a file is read, not in every geo process that imports the CLI.
+if TYPE_CHECKING:
+    from shapely.geometry import MultiLineString
+    from shapely.geometry.base import BaseGeometry
 
 
 @dataclass(frozen=True)
@@ -295,6 +298,8 @@ def _features(path: Path) -> list[tuple[dict[str, Any], BaseGeometry | None]]:
 
 
 def _geometry(feature: dict[str, Any]) -> BaseGeometry | None:
+    from shapely.geometry import shape
+
     try:
         geom = shape(feature["geometry"]) if feature.get("geometry") else None
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -334,6 +339,8 @@ def read_centrelines(
     report: LoadReport | None = None,
 ) -> list[Centreline]:
     """LineString/MultiLineString features; the name property holds the whole street label ("W 3RD ST")."""
+    from shapely.geometry import LineString, MultiLineString
+
     report = report if report is not None else LoadReport()
     out: list[Centreline] = []
     for props, geom in _features(path):

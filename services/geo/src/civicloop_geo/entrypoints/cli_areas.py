@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from civicloop_events import Actor, Event, ServiceAreaDefined
@@ -21,9 +21,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from civicloop_geo.adapters.area_store import PostgresAreaResolver
-from civicloop_geo.adapters.boundary_files import BoundaryFileError, read_boundary_file
-from civicloop_geo.domain.boundaries import AreaNaming, BoundaryError, BoundaryReport, prepare_areas
 from civicloop_geo.settings import GeoSettings
+
+if TYPE_CHECKING:
+    from civicloop_geo.domain.boundaries import BoundaryReport
 
 ACTOR = Actor(kind=ActorKind.system, id="geo-cli")
 SOURCE = "cli"
@@ -71,6 +72,11 @@ def load(
     ),
 ) -> None:
     """Validate a boundary file and publish one ServiceAreaDefined per area on jurisdiction.config."""
+    # numpy, shapely and pyproj (about 30 MB) load only for this command, not in every process that starts from the
+    # CLI (`serve`, `consume`).
+    from civicloop_geo.adapters.boundary_files import BoundaryFileError, read_boundary_file
+    from civicloop_geo.domain.boundaries import AreaNaming, BoundaryError, prepare_areas
+
     console = Console()
     err = Console(stderr=True)
     try:
