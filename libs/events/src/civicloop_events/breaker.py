@@ -75,8 +75,9 @@ class LogBreaker:
         self._probing = False
 
     def refuse_if_open(self) -> None:
-        """For a command before it stores anything: raise while the log is known to be down."""
-        if self.retry_after_s() > 0:
+        """For a command before it stores anything: raise while the log is known to be down, and while a probe is
+        finding out (a command let through now could not publish anyway)."""
+        if self.is_open and (self._probing or self.retry_after_s() > 0):
             raise self.refuse()
 
     async def call(self, publish: Callable[[], Awaitable[T]]) -> T:

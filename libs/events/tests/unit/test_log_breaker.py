@@ -96,8 +96,11 @@ async def test_while_a_probe_is_in_flight_other_calls_are_refused():
     assert inner.calls == 2
     with pytest.raises(EventLogUnavailable, match="refused at once"):
         await log.publish(object())
+    with pytest.raises(EventLogUnavailable, match="refused at once"):
+        log.refuse_if_unavailable()  # a command would store and then fail to publish
     inner.gate.set()
     assert await probe == LogPosition(0, 2)
+    log.refuse_if_unavailable()
     assert not log.breaker.is_open
 
 
