@@ -87,7 +87,7 @@ async def test_a_storm_during_a_broker_outage_is_shed_and_memory_returns_near_id
     print(
         f"\nwarm: {warm.requests} requests; storm: {storm_result.requests} requests in {storm_result.seconds:.0f}s "
         f"({storm_result.status_errors} answered non-2xx, {storm_result.socket_errors} socket errors), "
-        f"p99 {storm_result.p99_ms:.0f} ms; /healthz during the storm max {max(health_ms):.0f} ms; "
+        f"p50 {storm_result.p50_ms:.0f} ms, p99 {storm_result.p99_ms:.0f} ms; /healthz during the storm max {max(health_ms):.0f} ms; "
         f"served again {recovered_s:.2f}s after the broker returned; RSS idle {idle_mb:.0f} MB, after the storm "
         f"{peak_mb:.0f} MB, after recovery and more load {after_mb:.0f} MB"
     )
