@@ -62,6 +62,11 @@ class EventLog(ABC):
     async def publish(self, event: Event[Any]) -> LogPosition:
         """Return once the broker acknowledged; raise `EventLogUnavailable` otherwise."""
 
+    def refuse_if_unavailable(self) -> None:
+        """Raise `EventLogUnavailable` at once when the log is known to be down, so a command checks before it
+        stores anything (`civicloop_events.breaker`); by default the log is not known to be down."""
+        return None
+
 
 @dataclass(frozen=True)
 class Stored:

@@ -3,7 +3,8 @@
 What it gives every service the same way: a lifespan that runs the service's bootstrap and closes what it opened;
 /healthz, /readyz (the running service's `readiness_checks()`) and /metrics; one JSON log line per request with the
 path only; OpenTelemetry spans whose URLs have no query string and whose attributes no secret; a request body limit
-answered 413 in the service's own error format; and a slot for a rate limiter. The service adds its routers, its
+answered 413 in the service's own error format; load shedding (a bound on requests in flight, a deadline, a
+client that leaves: `civicloop_runtime.shedding`); and a slot for a rate limiter. The service adds its routers, its
 exception handlers and its own middleware to the app it gets back.
 """
 
@@ -13,6 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
@@ -22,6 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicloop_runtime.ops import Check, ops_router
 from civicloop_runtime.redaction import scrub_server_span
+from civicloop_runtime.settings import ProcessSettings
+from civicloop_runtime.shedding import Shedding
 
 OPS_PATHS = ("/healthz", "/readyz", "/metrics")
 log = logging.getLogger("civicloop.http")
@@ -39,6 +43,19 @@ class RunningService(Protocol):
 ErrorRenderer = Callable[[Request, int, str, str], Response]
 # A rate limiter: None lets the request through, a response answers it instead (429 in the service's format).
 RateLimit = Callable[[Request], Awaitable[Response | None]]
+
+
+@dataclass(frozen=True)
+class Shed:
+    """The load-shedding bounds (`civicloop_runtime.shedding`) of a service's app."""
+
+    max_in_flight: int
+    deadline_s: float
+    retry_after_s: float
+
+    @classmethod
+    def from_settings(cls, settings: ProcessSettings) -> Shed:
+        return cls(settings.max_in_flight_requests, settings.request_deadline_s, settings.busy_retry_after_s)
 
 
 def json_error(request: Request, status: int, error: str, detail: str) -> Response:
@@ -61,6 +78,7 @@ def service_app(
     max_body_bytes: int = 1_048_576,
     render_error: ErrorRenderer = json_error,
     rate_limit: RateLimit | None = None,
+    shedding: Shed | None = None,
 ) -> FastAPI:
     """`start` is the service's bootstrap with its settings bound; nothing opens before the lifespan starts."""
 
@@ -90,6 +108,15 @@ def service_app(
         return too_large(render_error, request, max_body_bytes)
 
     app.add_exception_handler(PayloadTooLarge, body_too_large)
+    if shedding is not None:
+        app.add_middleware(
+            Shedding,
+            max_in_flight=shedding.max_in_flight,
+            deadline_s=shedding.deadline_s,
+            retry_after_s=shedding.retry_after_s,
+            render_error=render_error,
+            exempt=OPS_PATHS,
+        )
     app.add_middleware(_RequestLog)
     # One server span per request; not the instrumentation's extra span for each ASGI message received or sent.
     FastAPIInstrumentor.instrument_app(

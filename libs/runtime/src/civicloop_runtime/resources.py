@@ -15,7 +15,12 @@ from civicloop_runtime.settings import ServiceSettings
 async def owned_pool(settings: ServiceSettings, opened: AsyncExitStack, *, name: str) -> AsyncConnectionPool:
     """The service's PostgreSQL pool, closed when `opened` is."""
     pool = await open_pool(
-        settings.pg_dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size, name=name
+        settings.pg_dsn,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        name=name,
+        timeout_s=settings.pool_timeout_s,
+        max_waiting=settings.pool_max_waiting,
     )
     opened.push_async_callback(pool.close)
     opened.push_async_callback(close_listener, pool)  # the read-your-writes listener's connection, first

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from fastapi import APIRouter, FastAPI
 
 from civicloop_runtime import process
-from civicloop_runtime.app import ErrorRenderer, RunningService, json_error, service_app
+from civicloop_runtime.app import ErrorRenderer, RunningService, Shed, json_error, service_app
 from civicloop_runtime.settings import ProcessSettings
 
 S = TypeVar("S", bound=ProcessSettings)
@@ -50,6 +50,7 @@ class ServiceHttp(Generic[S]):
             routers=self.routers,
             max_body_bytes=settings.max_body_bytes,
             render_error=self.render_error,
+            shedding=Shed.from_settings(settings),
         )
         if self.install is not None:
             self.install(app)

@@ -57,6 +57,17 @@ class ProcessSettings(BaseSettings):
         default=1_048_576, ge=1_024, description="larger request bodies are answered 413"
     )
 
+    # Load shedding (`civicloop_runtime.shedding`): answer 503 at once rather than queue.
+    max_in_flight_requests: int = Field(
+        default=256, ge=1, description="requests handled at once by one process; more are answered 503"
+    )
+    request_deadline_s: float = Field(
+        default=15.0, gt=0, description="a request still running this long is cancelled and answered 503"
+    )
+    busy_retry_after_s: float = Field(
+        default=2.0, gt=0, description="the Retry-After of a 503 for an overloaded or unavailable service"
+    )
+
 
 class ServiceSettings(ProcessSettings):
     """A service with a database and a broker."""
@@ -69,6 +80,12 @@ class ServiceSettings(ProcessSettings):
     topic_partitions: int = 6
     pool_min_size: int = 1
     pool_max_size: int = 10
+    pool_timeout_s: float = Field(
+        default=5.0, gt=0, description="wait this long for a free database connection, then answer 503"
+    )
+    pool_max_waiting: int = Field(
+        default=64, ge=0, description="requests waiting for a connection beyond this are answered 503 at once"
+    )
     consumer_max_attempts: int = Field(default=5, ge=1, description="handler attempts before dead-lettering")
     consumer_backoff_initial_s: float = Field(default=0.1, gt=0)
     consumer_backoff_max_s: float = Field(default=5.0, gt=0)
@@ -112,6 +129,11 @@ class OutboxSettings(ServiceSettings):
         description="publish a command (submission, correction, merge, update) left pending this long",
     )
     sweep_every_s: float = Field(default=15.0, gt=0, description="how often to look for such rows")
+    event_log_breaker_open_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="after a failed publish, refuse commands at once (503) this long before trying the broker again",
+    )
 
 
 class PhoneRegionSettings(ServiceSettings):

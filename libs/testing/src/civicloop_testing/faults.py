@@ -13,20 +13,14 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
+from civicloop_testing.processes import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[4]
 KAFKA_SH = REPO_ROOT / "deploy" / "local" / "kafka.sh"
-
-
-def free_port() -> int:
-    """A port nothing listens on now (the kernel's pick; below the ephemeral range is not guaranteed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class TcpProxy:

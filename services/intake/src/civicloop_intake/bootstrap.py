@@ -166,6 +166,7 @@ async def bootstrap(
                 topic=topics.request_events,
                 publish_timeout_s=settings.publish_timeout_s,
                 connect_timeout_s=settings.kafka_connect_timeout_s,
+                breaker_open_s=settings.event_log_breaker_open_s,
             )
             opened.push_async_callback(kafka_log.stop)
             await kafka_log.start()

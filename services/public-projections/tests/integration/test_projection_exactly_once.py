@@ -93,6 +93,7 @@ async def assert_log_applied_exactly_once(projections, kafka_bootstrap) -> None:
     assert await applied_count(projections) == len(log)
 
 
+@pytest.mark.faults
 async def test_cancelled_mid_stream_and_restarted_applies_every_event_once(
     projections, request_producer, kafka_bootstrap
 ):
@@ -134,6 +135,7 @@ async def _at_least(projections, n: int) -> bool:
     return await applied_count(projections) >= n
 
 
+@pytest.mark.faults
 async def test_a_consumer_process_killed_with_sigkill_inside_its_transaction_is_resumed_by_another_exactly_once(
     projections, request_producer, kafka_bootstrap
 ):

@@ -2,7 +2,8 @@
 
 The service starts, and answers 503 rather than hanging, while the broker is unreachable: `publish` fails at once
 when no producer is connected and is bounded by `publish_timeout_s` otherwise, and a background task keeps trying to
-connect. A publish that timed out may still reach the log later; the submission stays pending and its retry
+connect. Once a publish has failed, the breaker (`civicloop_events.breaker`) refuses at once for `breaker_open_s`,
+then lets one publish through to try: during an outage nothing waits out the timeout. A publish that timed out may still reach the log later; the submission stays pending and its retry
 publishes the same event id, which consumers drop as a duplicate.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 from civicloop_events import Event
+from civicloop_events.breaker import LogBreaker
 from civicloop_events.outbox_kafka import ProducerEventLog
 from civicloop_events.producer import EventProducer
 from civicloop_events.tasks import cancel_and_wait
@@ -34,6 +36,7 @@ class KafkaEventLog(EventLog):
         publish_timeout_s: float = 10.0,
         connect_timeout_s: float = 10.0,
         reconnect_every_s: float = 2.0,
+        breaker_open_s: float = 2.0,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topic = topic
@@ -41,6 +44,7 @@ class KafkaEventLog(EventLog):
         self.publish_timeout_s = publish_timeout_s
         self.connect_timeout_s = connect_timeout_s
         self.reconnect_every_s = reconnect_every_s
+        self.breaker = LogBreaker(open_s=breaker_open_s, name=topic)
         self._producer: EventProducer | None = None
         self._ready = asyncio.Event()
         self._connecting: asyncio.Task[None] | None = None
@@ -72,7 +76,13 @@ class KafkaEventLog(EventLog):
             raise EventLogUnavailable(f"not connected to Kafka at {self.bootstrap_servers}")
         return self._producer
 
+    def refuse_if_unavailable(self) -> None:
+        self.breaker.refuse_if_open()
+
     async def publish(self, event: Event[Any]) -> LogPosition:
+        return await self.breaker.call(lambda: self._publish(event))
+
+    async def _publish(self, event: Event[Any]) -> LogPosition:
         if self._producer is None:
             raise EventLogUnavailable(f"not connected to Kafka at {self.bootstrap_servers}")
         return await ProducerEventLog(self._producer, publish_timeout_s=self.publish_timeout_s).publish(event)

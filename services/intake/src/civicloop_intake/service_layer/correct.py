@@ -43,6 +43,7 @@ async def correct_location(
     event_log: EventLog,
     wait_s: float,
 ) -> CorrectionReceipt:
+    event_log.refuse_if_unavailable()  # before anything is stored: the client retries with the same key
     try:
         canonical = request_numbers.parse(number)
     except request_numbers.InvalidRequestNumber:

@@ -61,6 +61,7 @@ async def merge_duplicate(
     event_log: EventLog,
     wait_s: float,
 ) -> MergeReceipt:
+    event_log.refuse_if_unavailable()  # before anything is stored or waited for
     duplicate, requested = _canonical(number, cmd.original)
     await wait_until_known(
         tracking, (duplicate, requested), wait_s

@@ -42,6 +42,9 @@ async def submit_service_request(
     default_region: str,
     hash_key: bytes,
 ) -> SubmissionReceipt:
+    # The log known to be down: refuse before the catalogue, the vault or the outbox is touched (503, retry with
+    # the same key); otherwise every request of an outage would store a row and wait out the publish timeout.
+    event_log.refuse_if_unavailable()
     jurisdiction_id = cmd.jurisdiction_id or default_jurisdiction
     fingerprint = body_hash(cmd, jurisdiction_id=jurisdiction_id, key=hash_key)
 

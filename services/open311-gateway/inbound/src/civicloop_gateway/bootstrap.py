@@ -13,8 +13,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from civicloop_events.breaker import GuardedEventLog, LogBreaker
 from civicloop_events.consumer import wait_until_applied
-from civicloop_events.outbox import Sweeper
+from civicloop_events.outbox import EventLog, Sweeper
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.consumers import ConsumerSpec, Guard, ServiceConsumers
 from civicloop_runtime.rebuild import consumers_lock_shared
@@ -65,9 +66,11 @@ class Gateway(Service):
     update: UpdateContext = field(init=False)
     catalogue_view: PostgresCatalogueView = field(init=False)
     catalogue_log: ProducerEventLog = field(init=False)
+    log_breaker: LogBreaker = field(init=False)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
     def __post_init__(self) -> None:
+        self.log_breaker = LogBreaker(open_s=self.settings.event_log_breaker_open_s, name="gateway")
         self.known_jurisdictions = KnownJurisdictions(self.pool)
         self.read_view = Open311View(self.pool, jurisdictions=self.known_jurisdictions)
         self.submit = self.submit_context()
@@ -160,8 +163,12 @@ class Gateway(Service):
             timeout_s=self.settings.read_your_writes_timeout_s,
         )
 
-    def _event_log(self) -> ProducerEventLog:
-        return ProducerEventLog(self.producer, publish_timeout_s=self.settings.publish_timeout_s)
+    def _event_log(self) -> EventLog:
+        """Behind the breaker: during a broker outage, partners' POSTs are answered 503 at once."""
+        return GuardedEventLog(
+            ProducerEventLog(self.producer, publish_timeout_s=self.settings.publish_timeout_s),
+            self.log_breaker,
+        )
 
 
 def view_consumer_specs(settings: GatewaySettings, *, guard: Guard | None = None) -> list[ConsumerSpec]:

@@ -217,6 +217,7 @@ async def _inbox_count(pool, consumer: str) -> int:
     return row[0]
 
 
+@pytest.mark.faults
 async def test_a_request_consumer_cancelled_mid_batch_and_restarted_builds_the_view_a_rebuild_builds(
     settings, kafka_bootstrap
 ):

@@ -82,6 +82,11 @@ async def test_a_report_is_emailed_with_all_details_and_the_events_say_so(
     assert sent[0].payload.method is SendMethod.email and sent[0].payload.attempt == 1
     assert sent[0].payload.destination == "lights@springfield.example.gov"
     assert sent[0].causation_id == submitted.event_id and sent[0].correlation_id == submitted.event_id
+
+    async def marked_sent() -> bool:  # the outcome events are published before the row's transaction commits
+        return [r["state"] for r in await w.queue_rows(city)] == ["sent"]
+
+    await eventually(marked_sent, what="the row marked sent")
     [row] = await w.queue_rows(city)
     assert (row["state"], row["attempts"], row["method"]) == ("sent", 1, "email")
 

@@ -85,6 +85,7 @@ async def test_one_body_potholes_by_webhook_streetlights_by_email(outbound_world
         assert sent.payload.method is SendMethod.webhook and sent.payload.destination == receiver.url
 
 
+@pytest.mark.faults
 async def test_a_backend_down_for_a_while_gets_every_item_exactly_once(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     async with started(WebhookReceiver(status=503)) as receiver:
@@ -289,6 +290,7 @@ async def test_requests_from_a_backend_are_not_sent_back(outbound_world: Outboun
     assert [r["request_id"] for r in await w.queue_rows(city)] == [ours]
 
 
+@pytest.mark.faults
 async def test_a_slow_backend_holds_up_only_its_own_body(outbound_world: OutboundWorld) -> None:
     w = outbound_world
     async with started(WebhookReceiver(delay_s=3.0)) as receiver:

@@ -43,7 +43,7 @@ from civicloop_open311.http import (
 )
 from civicloop_open311.render import Document
 from civicloop_runtime import process as runtime_process
-from civicloop_runtime.app import running_service, service_app
+from civicloop_runtime.app import Shed, running_service, service_app
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 
@@ -242,6 +242,7 @@ def create_app(
         start=partial(bootstrap, settings, config=config, backends=backends),
         routers=(router,),
         max_body_bytes=settings.max_body_bytes,
+        shedding=Shed.from_settings(settings),
         render_error=render_open311_error,
     )
     install_open311_error_handlers(app, base_path=base)

@@ -20,7 +20,7 @@ from civicloop_open311.http import (
     render_open311_error,
 )
 from civicloop_runtime import process as runtime_process
-from civicloop_runtime.app import service_app
+from civicloop_runtime.app import Shed, service_app
 from fastapi import APIRouter, FastAPI
 from psycopg_pool import PoolTimeout
 
@@ -45,6 +45,7 @@ def create_app(settings: GatewaySettings | None = None, **adapters: Any) -> Fast
         start=partial(bootstrap, settings, **adapters),
         routers=(open311,),
         max_body_bytes=settings.max_body_bytes,
+        shedding=Shed.from_settings(settings),
         render_error=render_open311_error,
     )
     app.state.settings = settings

@@ -51,6 +51,7 @@ class UpdateAnswer:
 
 async def post_update(form: OpenForm, *, api_key: str | None, ctx: UpdateContext) -> UpdateAnswer:
     partner, jurisdiction_id = await ctx.authorise(form, api_key, action="post_service_request_update")
+    ctx.event_log.refuse_if_unavailable()  # the log known to be down: 503 before anything is stored
     update = read_update(form)
     digest = body_digest(form, jurisdiction_id=jurisdiction_id, client_id=partner.client_id, key=ctx.pepper)
     if update.partner_update_id is not None:

@@ -57,6 +57,7 @@ class SubmitContext(PartnerWriteContext):
 
 async def submit_request(form: OpenForm, *, api_key: str | None, ctx: SubmitContext) -> SubmitAnswer:
     partner, jurisdiction_id = await ctx.authorise(form, api_key, action="create_request")
+    ctx.event_log.refuse_if_unavailable()  # the log known to be down: 503 before anything is stored
     digest = body_digest(form, jurisdiction_id=jurisdiction_id, client_id=partner.client_id, key=ctx.pepper)
     existing = await ctx.submissions.recent(digest, window=ctx.dedup_window)
     if existing is None:

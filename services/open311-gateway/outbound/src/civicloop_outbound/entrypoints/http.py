@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from civicloop_open311.http import install_open311_error_handlers, require_bearer
 from civicloop_runtime import process as runtime_process
-from civicloop_runtime.app import running_service, service_app
+from civicloop_runtime.app import Shed, running_service, service_app
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from psycopg_pool import PoolTimeout
 
@@ -61,6 +61,7 @@ def create_app(settings: OutboundSettings | None = None, **adapters: Any) -> Fas
         start=partial(bootstrap, settings, **adapters),
         routers=(open311,),
         max_body_bytes=settings.max_body_bytes,
+        shedding=Shed.from_settings(settings),
     )
     app.state.settings = settings
     install_open311_error_handlers(
