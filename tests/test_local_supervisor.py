@@ -135,7 +135,9 @@ def test_start_runs_the_services_own_processes_restarts_a_killed_one_and_stop_le
     os.kill(web, signal.SIGKILL)
     eventually(lambda: supervised.pid("web") not in (0, web), 20, "a new web process after a SIGKILL")
     restarted = supervised.pid("web")
-    eventually(lambda: listener_pid(supervised.port) == restarted, 20, "the restarted process serving the port")
+    eventually(
+        lambda: listener_pid(supervised.port) == restarted, 20, "the restarted process serving the port"
+    )
     os.kill(worker, signal.SIGKILL)
     eventually(lambda: supervised.pid("worker") not in (0, worker), 20, "a new worker after a SIGKILL")
     worker = supervised.pid("worker")
