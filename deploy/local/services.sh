@@ -33,7 +33,8 @@ fi
 START_SECONDS="${CIVICLOOP_SERVICE_START_SECONDS:-2}"
 # Seconds from SIGTERM to SIGKILL when stopping a service.
 STOP_SECONDS="${CIVICLOOP_SERVICE_STOP_SECONDS:-20}"
-READY_SECONDS="${CIVICLOOP_SERVICE_READY_SECONDS:-60}"
+# Seconds a service may take to answer /readyz (imports and first connections are slow on a busy machine).
+READY_SECONDS="${CIVICLOOP_SERVICE_READY_SECONDS:-180}"
 
 log() { echo "services: $*" >&2; }
 
@@ -126,14 +127,20 @@ fail_start() {
 # Ready means: supervised and running, and (for an HTTP service) its /readyz answered by the supervised process
 # itself, the one listening on its port.
 wait_ready() {
-  local name="$1" port="$2" deadline=$((SECONDS + READY_SECONDS)) state pid holder
+  local name="$1" port="$2" deadline=$((SECONDS + READY_SECONDS)) state pid holder worker_pid="" worker_since=0
   while [ "$SECONDS" -lt "$deadline" ]; do
     read -r state pid <<<"$(service_status "$name")"
     case "$state" in
-      FATAL | EXITED | STOPPED) fail_start "$name" "not running (supervisor state $state)"; return 1 ;;
+      FATAL | EXITED | STOPPED | ERROR) fail_start "$name" "not running (supervisor state $state)"; return 1 ;;
     esac
     if [ "$state" = RUNNING ] && [ "${pid:-0}" != 0 ]; then
-      if [ "$port" = "-" ]; then return 0; fi
+      if [ "$port" = "-" ]; then
+        # No /readyz to ask: the same process still running a while after supervisord counted it started.
+        [ -z "${worker_pid:-}" ] && worker_pid="$pid" worker_since="$SECONDS"
+        [ "$pid" != "$worker_pid" ] && worker_pid="$pid" worker_since="$SECONDS"
+        [ $((SECONDS - worker_since)) -ge "$START_SECONDS" ] && return 0
+        sleep 0.25; continue
+      fi
       holder="$(listener_pid "$port")"
       if [ -n "$holder" ] && [ "$holder" != "$pid" ]; then
         fail_start "$name" "port $port is held by pid $holder, not by the supervised pid $pid"; return 1
@@ -153,7 +160,10 @@ start() {
   export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
   local entry name port _cmd
   if supervisor_alive; then
-    # Already supervising: start only what is not running (a service given up after repeated crashes, say).
+    # Already supervising: apply a changed service list (supervisord adds, removes or restarts only the services
+    # whose entry changed), then start only what is not running (one given up after repeated crashes, say).
+    write_config
+    ctl update >/dev/null
     for entry in "${SERVICES[@]}"; do
       IFS='|' read -r name port _cmd <<<"$entry"
       case "$(service_status "$name")" in
