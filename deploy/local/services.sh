@@ -201,7 +201,10 @@ stop_unsupervised() {
   for file in "$run"/services/*.pid; do
     [ -f "$file" ] || continue
     pid="$(cat "$file")"
-    pkill -TERM -P "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true
+    # Only if that pid is still the wrapper of a service (a pid can be reused by anything since).
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "run --frozen civicloop-"; then
+      pkill -TERM -P "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true
+    fi
     rm -f "$file"
   done
 }
