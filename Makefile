@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-export CIVICLOOP_KAFKA_BOOTSTRAP ?= 127.0.0.1:39092
-export CIVICLOOP_PG_DSN ?= postgresql://postgres@127.0.0.1:55432/civicloop
+export CIVICLOOP_KAFKA_BOOTSTRAP ?= 127.0.0.1:21092
+export CIVICLOOP_PG_DSN ?= postgresql://postgres@127.0.0.1:21432/civicloop
 export CIVICLOOP_SHARED_DIR ?= $(abspath ../shared)
 UV ?= uv
 PYTEST_ARGS ?=
@@ -18,7 +18,7 @@ SERVICES := $(notdir $(wildcard services/*/src/civicloop_* services/*/*/src/civi
 EMPTY :=
 MYPYPATH_OF_WORKSPACE := $(subst $(EMPTY) $(EMPTY),:,$(wildcard libs/*/src services/*/src services/*/*/src))
 
-.PHONY: help python-deps deps bench-deps up down topics migrate seed run stop test test-unit test-slow lint bench soak schemas
+.PHONY: help python-deps deps bench-deps up down topics migrate seed run stop status test test-unit test-slow lint bench soak schemas
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -57,11 +57,15 @@ seed: migrate ## load the demo jurisdiction
 	@$(UV) run --frozen python deploy/local/seed_demo.py config
 	@$(UV) run --frozen python deploy/local/seed_demo.py gazetteer
 
-run: seed ## install what is missing, start everything with demo data, print the URLs
+run: seed ## install what is missing, start everything with demo data (services under supervisord), print the URLs
 	@deploy/local/services.sh start
+	@deploy/local/services.sh welcome
 
-stop: ## stop the service processes started by `make run`
+stop: ## stop the service processes started by `make run` (and their supervisor)
 	@deploy/local/services.sh stop
+
+status: ## the state, pid and readiness of each service started by `make run`
+	@deploy/local/services.sh status
 
 test: up lint ## every static check (`make lint`), then the test suite against the real broker and database
 	@$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)

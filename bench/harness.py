@@ -22,8 +22,8 @@ from bench.cpu import CpuMeter
 from bench.wrk import Load, WrkResult, wrk
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN_DSN = os.environ.get("CIVICLOOP_PG_DSN", "postgresql://postgres@127.0.0.1:55432/civicloop")
-KAFKA = os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:39092")
+ADMIN_DSN = os.environ.get("CIVICLOOP_PG_DSN", "postgresql://postgres@127.0.0.1:21432/civicloop")
+KAFKA = os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:21092")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -6,8 +6,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 run="${CIVICLOOP_RUN_DIR:-$root/.run}/kafka"
-port="${CIVICLOOP_KAFKA_PORT:-39092}"
-controller_port="${CIVICLOOP_KAFKA_CONTROLLER_PORT:-39093}"
+port="${CIVICLOOP_KAFKA_PORT:-21092}"
+controller_port="${CIVICLOOP_KAFKA_CONTROLLER_PORT:-21093}"
 # Clients are told to connect here; a fault test points it at a TCP proxy in front of the listener.
 advertised_port="${CIVICLOOP_KAFKA_ADVERTISED_PORT:-$port}"
 version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")"
@@ -59,6 +59,11 @@ start() {
   mkdir -p "$run"
   fetch
   if pid_alive && port_open "$port"; then log "already running on 127.0.0.1:$port"; return; fi
+  if pid_alive && ! grep -q "^listeners=PLAINTEXT://127.0.0.1:$port," "$run/server.properties" 2>/dev/null; then
+    # Started with other ports (an older default, say): a second broker on the same data would not start.
+    log "the broker of this run directory (pid $(cat "$run/kafka.pid")) listens elsewhere ($(sed -n 's/^listeners=//p' "$run/server.properties")); stop it first: $0 stop"
+    exit 1
+  fi
   if port_open "$port"; then
     # Another checkout's broker (tests isolate themselves with topic prefixes): use it rather than fail.
     log "a broker of another run directory already listens on 127.0.0.1:$port; using it"; return

@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 run="${CIVICLOOP_RUN_DIR:-$root/.run}/postgres"
-port="${CIVICLOOP_PG_PORT:-55432}"
+port="${CIVICLOOP_PG_PORT:-21432}"
 bin="/usr/lib/postgresql/15/bin"
 db="${CIVICLOOP_PG_DB:-civicloop}"
 
@@ -39,6 +39,13 @@ start() {
     run_pg "$bin/initdb" -D "$run/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$run/initdb.log" 2>&1 \
       || { cat "$run/initdb.log" >&2; exit 1; }
     log "initialised a cluster in $run/data"
+  fi
+  local running_port
+  running_port="$(sed -n 4p "$run/data/postmaster.pid" 2>/dev/null || true)"
+  if pid_alive && [ -n "$running_port" ] && [ "$running_port" != "$port" ]; then
+    # Started with another port (an older default, say): stop it before starting on this one.
+    log "the cluster of this run directory listens on $running_port, not $port; stop it first: $0 stop"
+    exit 1
   fi
   if ! pid_alive && "$bin/pg_isready" -h 127.0.0.1 -p "$port" -q 2>/dev/null; then
     # Another checkout's cluster holds the port (tests isolate themselves in databases of their own): use it.

@@ -259,7 +259,7 @@ def demo_reports(count: int) -> list[dict]:
 def config() -> None:
     """Publish the demo jurisdiction's catalogue and service areas (once)."""
     asyncio.run(
-        seed_config(os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:39092"), Topics.from_env())
+        seed_config(os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:21092"), Topics.from_env())
     )
 
 

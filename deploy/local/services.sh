@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Every CivicLoop service as a local process (what `make run` starts), with logs and pid files in the run directory.
-#   services.sh start|stop|status
+# Every CivicLoop service as a local process (what `make run` starts), run under supervisord (the `supervisor`
+# package of the workspace's dev tools): it starts each service's own process (no `uv run` wrapper between them),
+# restarts one that crashes, and stops exactly the processes it started. Logs and state live in the run directory.
+#   services.sh start|stop|status|welcome|ctl <supervisorctl arguments>
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 run="${CIVICLOOP_RUN_DIR:-$root/.run}"
 uv="${UV:-uv}"
+conf="$run/supervisord.conf"
+pidfile="$run/supervisord.pid"
 
-# name | port | command
+# name | port (- for a worker without HTTP) | command (found on the workspace's PATH)
 SERVICES=(
   "intake|8001|civicloop-intake serve --host 127.0.0.1 --port 8001"
   "public-projections|8002|civicloop-projections serve --host 127.0.0.1 --port 8002"
@@ -20,6 +24,19 @@ SERVICES=(
 if [ -n "${CIVICLOOP_ADAPTERS_CONFIG:-}" ]; then
   SERVICES+=("backend-adapters|8010|civicloop-backend-adapters serve --host 127.0.0.1 --port 8010")
 fi
+# Another list in the same format, one service a line (the supervisor's own tests run a throwaway service).
+if [ -n "${CIVICLOOP_SERVICES_LIST:-}" ]; then
+  mapfile -t SERVICES < <(grep -v '^[[:space:]]*\(#\|$\)' "$CIVICLOOP_SERVICES_LIST")
+fi
+
+# Seconds a service must stay up to count as started; a crash sooner is retried, then given up (FATAL).
+START_SECONDS="${CIVICLOOP_SERVICE_START_SECONDS:-2}"
+# Seconds from SIGTERM to SIGKILL when stopping a service.
+STOP_SECONDS="${CIVICLOOP_SERVICE_STOP_SECONDS:-20}"
+# Seconds a service may take to answer /readyz (imports and first connections are slow on a busy machine).
+READY_SECONDS="${CIVICLOOP_SERVICE_READY_SECONDS:-180}"
+
+log() { echo "services: $*" >&2; }
 
 secret() {
   # Dev-only secrets, generated once per run directory; production sets them from its secret store.
@@ -29,41 +46,197 @@ secret() {
   cat "$file"
 }
 
-wait_ready() {
-  local name="$1" port="$2"
-  if [ "$port" = "-" ]; then  # a worker without HTTP: alive after a moment is all we can ask
-    sleep 1; kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null && return 0
-    tail -n 30 "$run/logs/$name.log" >&2; echo "$name exited during start" >&2; return 1
+ctl() { "$uv" run --frozen supervisorctl -c "$conf" "$@"; }
+
+supervisor_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+# The pid listening on 127.0.0.1:$1, empty when nothing listens.
+listener_pid() { ss -ltnpH "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | head -n 1 | cut -d= -f2 || true; }
+
+# "STATE PID" of a supervised service, e.g. "RUNNING 1234" or "BACKOFF 0" (supervisorctl's status line, parsed).
+service_status() {
+  ctl status "$1" 2>/dev/null | awk '{pid = 0; for (i = 3; i < NF; i++) if ($i == "pid") pid = $(i + 1) + 0; print $2, pid}' || true
+}
+
+write_config() {
+  mkdir -p "$run/logs"
+  {
+    cat <<CONF
+[unix_http_server]
+file=$run/supervisor.sock
+chmod=0700
+
+[supervisord]
+logfile=$run/logs/supervisord.log
+pidfile=$pidfile
+directory=$root
+identifier=civicloop
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://$run/supervisor.sock
+CONF
+    local entry name port cmd
+    for entry in "${SERVICES[@]}"; do
+      IFS='|' read -r name port cmd <<<"$entry"
+      cat <<CONF
+
+[program:$name]
+command=$cmd
+autostart=true
+autorestart=true
+startsecs=$START_SECONDS
+startretries=3
+stopsignal=TERM
+stopwaitsecs=$STOP_SECONDS
+stopasgroup=true
+killasgroup=true
+redirect_stderr=true
+stdout_logfile=$run/logs/$name.log
+stdout_logfile_maxbytes=50MB
+stdout_logfile_backups=2
+CONF
+    done
+  } >"$conf"
+}
+
+# A port held by a process this supervisor did not start (a stray copy, another checkout) would answer /readyz for a
+# copy that cannot bind: refuse to start rather than report that copy as ready.
+check_port_free() {
+  local name="$1" port="$2" holder
+  [ "$port" = "-" ] && return 0
+  holder="$(listener_pid "$port")"
+  if [ -n "$holder" ]; then
+    log "$name: port $port is taken by pid $holder ($(ps -o args= -p "$holder" | cut -c1-80)), not started by this run directory; stop it first"
+    return 1
+  elif (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    log "$name: port $port is taken by a process not started by this run directory; stop it first"
+    return 1
   fi
-  for _ in $(seq 1 240); do
-    if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then return 0; fi
-    if ! kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null; then
-      tail -n 30 "$run/logs/$name.log" >&2; echo "$name exited during start" >&2; return 1
+}
+
+fail_start() {
+  local name="$1"; shift
+  tail -n 30 "$run/logs/$name.log" >&2 2>/dev/null || true
+  log "$name: $*"
+  return 1
+}
+
+# Ready means: supervised and running, and (for an HTTP service) its /readyz answered by the supervised process
+# itself, the one listening on its port.
+wait_ready() {
+  local name="$1" port="$2" deadline=$((SECONDS + READY_SECONDS)) state pid holder worker_pid="" worker_since=0
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    read -r state pid <<<"$(service_status "$name")"
+    case "$state" in
+      FATAL | EXITED | STOPPED | ERROR) fail_start "$name" "not running (supervisor state $state)"; return 1 ;;
+    esac
+    if [ "$state" = RUNNING ] && [ "${pid:-0}" != 0 ]; then
+      if [ "$port" = "-" ]; then
+        # No /readyz to ask: the same process still running a while after supervisord counted it started.
+        [ -z "${worker_pid:-}" ] && worker_pid="$pid" worker_since="$SECONDS"
+        [ "$pid" != "$worker_pid" ] && worker_pid="$pid" worker_since="$SECONDS"
+        [ $((SECONDS - worker_since)) -ge "$START_SECONDS" ] && return 0
+        sleep 0.25; continue
+      fi
+      holder="$(listener_pid "$port")"
+      if [ -n "$holder" ] && [ "$holder" != "$pid" ]; then
+        fail_start "$name" "port $port is held by pid $holder, not by the supervised pid $pid"; return 1
+      fi
+      if [ "$holder" = "$pid" ] && curl -fsS -m 2 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then return 0; fi
     fi
     sleep 0.25
   done
-  tail -n 30 "$run/logs/$name.log" >&2; echo "$name was not ready within 60 s" >&2; return 1
+  fail_start "$name" "not ready within $READY_SECONDS s"
 }
 
 start() {
-  mkdir -p "$run/services" "$run/logs"
+  mkdir -p "$run/logs"
   export CIVICLOOP_VAULT_PEPPER="${CIVICLOOP_VAULT_PEPPER:-$(secret vault-pepper)}"
   export CIVICLOOP_ADMIN_TOKEN="${CIVICLOOP_ADMIN_TOKEN:-$(secret admin-token)}"
   export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
   export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
-  # The outbound sender (bodies are defined with `civicloop-outbound bodies define`) and the Open311 poller run as
-  # their own workers beside the gateway.
+  local entry name port _cmd
+  if supervisor_alive; then
+    # Already supervising: apply a changed service list (supervisord adds, removes or restarts only the services
+    # whose entry changed), then start only what is not running (one given up after repeated crashes, say).
+    write_config
+    ctl update >/dev/null
+    for entry in "${SERVICES[@]}"; do
+      IFS='|' read -r name port _cmd <<<"$entry"
+      case "$(service_status "$name")" in
+        RUNNING* | STARTING* | BACKOFF*) ;;
+        *) check_port_free "$name" "$port"; ctl start "$name" >/dev/null || true ;;
+      esac
+    done
+  else
+    for entry in "${SERVICES[@]}"; do
+      IFS='|' read -r name port _cmd <<<"$entry"
+      check_port_free "$name" "$port"
+    done
+    write_config
+    # supervisord puts itself in the background and writes its own pid file; under `uv run` it and every service it
+    # starts find the workspace's console scripts on PATH.
+    "$uv" run --frozen supervisord -c "$conf"
+    local deadline=$((SECONDS + 30))
+    until ctl pid >/dev/null 2>&1; do
+      [ "$SECONDS" -lt "$deadline" ] || { log "supervisord did not answer within 30 s ($run/logs/supervisord.log)"; exit 1; }
+      sleep 0.1
+    done
+  fi
+  local failed=0
   for entry in "${SERVICES[@]}"; do
-    IFS='|' read -r name port cmd <<<"$entry"
-    if [ -f "$run/services/$name.pid" ] && kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null; then continue; fi
-    # shellcheck disable=SC2086
-    nohup "$uv" run --frozen $cmd >>"$run/logs/$name.log" 2>&1 &
-    echo $! >"$run/services/$name.pid"
+    IFS='|' read -r name port _cmd <<<"$entry"
+    wait_ready "$name" "$port" || failed=1
   done
+  [ "$failed" = 0 ] || { log "not every service started; \`$0 status\` tells, \`$0 stop\` stops them"; exit 1; }
+  log "every service is running under supervisord (pid $(cat "$pidfile"))"
+}
+
+# Services started by this script before it used a supervisor left a pid file each (the `uv run` wrapper's pid).
+stop_unsupervised() {
+  local file pid
+  for file in "$run"/services/*.pid; do
+    [ -f "$file" ] || continue
+    pid="$(cat "$file")"
+    # Only if that pid is still the wrapper of a service (a pid can be reused by anything since).
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "run --frozen civicloop-"; then
+      pkill -TERM -P "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true
+    fi
+    rm -f "$file"
+  done
+}
+
+stop() {
+  stop_unsupervised
+  if ! supervisor_alive; then rm -f "$pidfile"; return 0; fi
+  local pid; pid="$(cat "$pidfile")"
+  # supervisord sends each service SIGTERM (its process group), SIGKILL after STOP_SECONDS, then exits itself.
+  ctl shutdown >/dev/null
+  local deadline=$((SECONDS + STOP_SECONDS + 15))
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || { log "supervisord (pid $pid) still running; see $run/logs/supervisord.log"; exit 1; }
+    sleep 0.1
+  done
+  log "stopped every service and supervisord"
+}
+
+status() {
+  if ! supervisor_alive; then echo "supervisord: down"; return 3; fi
+  local entry name port _cmd state pid
   for entry in "${SERVICES[@]}"; do
-    IFS='|' read -r name port _ <<<"$entry"
-    wait_ready "$name" "$port"
+    IFS='|' read -r name port _cmd <<<"$entry"
+    read -r state pid <<<"$(service_status "$name")"
+    if [ "$port" = "-" ] || [ "$state" != RUNNING ]; then echo "$name: $state (pid $pid)"
+    elif curl -fsS -m 2 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then echo "$name: ready on :$port (pid $pid)"
+    else echo "$name: running, not ready on :$port (pid $pid)"; fi
   done
+}
+
+welcome() {
+  local kafka="${CIVICLOOP_KAFKA_BOOTSTRAP:-127.0.0.1:21092}" pg="${CIVICLOOP_PG_DSN:-postgresql://postgres@127.0.0.1:21432/civicloop}"
   "$uv" run --frozen python "$here/seed_demo.py" requests --intake http://127.0.0.1:8001
   local key_file="$run/secrets/demo-partner-key"
   if [ ! -s "$key_file" ]; then
@@ -79,8 +252,8 @@ CivicLoop is running (jurisdiction "demo"):
   open311-gateway     http://127.0.0.1:8003/open311/v2/discovery.json   (OpenAPI: http://127.0.0.1:8003/docs)
   geo                 http://127.0.0.1:8004   (OpenAPI: http://127.0.0.1:8004/docs)
   outbound            http://127.0.0.1:8005/readyz   uv run civicloop-outbound status   (bodies, queues, pauses)
-  Kafka               127.0.0.1:39092         PostgreSQL + PostGIS  postgresql://postgres@127.0.0.1:55432/civicloop
-  logs                $run/logs/
+  Kafka               $kafka         PostgreSQL + PostGIS  $pg
+  logs                $run/logs/   processes: deploy/local/services.sh status
 
 Try:
   curl -s -X POST http://127.0.0.1:8001/api/v1/requests -H 'Content-Type: application/json' \\
@@ -96,35 +269,15 @@ Try:
   curl -s -X POST http://127.0.0.1:8003/open311/v2/requests.json -d api_key=$partner_key \\
        -d service_code=graffiti -d lat=34.0522 -d long=-118.2437 -d description='Tag on the wall'
 Demo partner API key (client demo-app): $partner_key   (admin token: $run/secrets/admin-token)
-Stop with: make down
+Stop the services with: make stop   (and Kafka and PostgreSQL too: make down)
 MSG
-}
-
-stop() {
-  for entry in "${SERVICES[@]}"; do
-    IFS='|' read -r name _ _ <<<"$entry"
-    local pidfile="$run/services/$name.pid"
-    if [ -f "$pidfile" ]; then
-      local pid; pid="$(cat "$pidfile")"
-      pkill -TERM -P "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      rm -f "$pidfile"; echo "$name: stopped"
-    fi
-  done
-}
-
-status() {
-  for entry in "${SERVICES[@]}"; do
-    IFS='|' read -r name port _ <<<"$entry"
-    if [ "$port" = "-" ]; then
-      if [ -f "$run/services/$name.pid" ] && kill -0 "$(cat "$run/services/$name.pid")" 2>/dev/null; then echo "$name: running"; else echo "$name: down"; fi
-    elif curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then echo "$name: ready on :$port"; else echo "$name: down"; fi
-  done
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  welcome) welcome ;;
+  ctl) shift; ctl "$@" ;;
+  *) echo "usage: $0 start|stop|status|welcome|ctl <supervisorctl arguments>" >&2; exit 2 ;;
 esac

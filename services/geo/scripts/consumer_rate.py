@@ -38,8 +38,8 @@ from civicloop_geo.settings import SCHEMA, GeoSettings
 from civicloop_testing import create_database, drop_database, topic_cleanup
 from civicloop_testing.events import config_event
 
-KAFKA = os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:39092")
-ADMIN_DSN = os.environ.get("CIVICLOOP_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:55432/postgres")
+KAFKA = os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:21092")
+ADMIN_DSN = os.environ.get("CIVICLOOP_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:21432/postgres")
 J = "bench-city"
 LAT, LONG = 34.05, -118.25
 CODES = ("pothole", "graffiti", "streetlight", "dumping", "sidewalk")

@@ -81,7 +81,7 @@ async def _behind(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int) -> b
 @app.command()
 def replay(
     request_id: str = typer.Argument(..., help="the request number"),
-    bootstrap: str = typer.Option("127.0.0.1:39092", envvar="CIVICLOOP_KAFKA_BOOTSTRAP"),
+    bootstrap: str = typer.Option("127.0.0.1:21092", envvar="CIVICLOOP_KAFKA_BOOTSTRAP"),
 ) -> None:
     """Print a request's complete, timestamped history from the log (JSON lines, upcast to current versions)."""
     topic = Topics(prefix=os.environ.get("CIVICLOOP_TOPIC_PREFIX", "")).request_events

@@ -96,7 +96,7 @@ def ensure(
 ) -> None:
     """Create the topics that are missing (idempotent)."""
     topics = Topics.from_env()
-    created = asyncio.run(ensure_topics(bootstrap or "127.0.0.1:39092", topics))
+    created = asyncio.run(ensure_topics(bootstrap or "127.0.0.1:21092", topics))
     typer.echo(f"topics: created {', '.join(created)}" if created else "topics: all present")
 
 

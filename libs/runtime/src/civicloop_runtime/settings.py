@@ -73,9 +73,9 @@ class ServiceSettings(ProcessSettings):
     """A service with a database and a broker."""
 
     kafka_bootstrap: str = Field(
-        default="127.0.0.1:39092", description="host:port[,host:port] of the brokers"
+        default="127.0.0.1:21092", description="host:port[,host:port] of the brokers"
     )
-    pg_dsn: str = Field(default="postgresql://postgres@127.0.0.1:55432/civicloop")
+    pg_dsn: str = Field(default="postgresql://postgres@127.0.0.1:21432/civicloop")
     topic_prefix: str = ""
     topic_partitions: int = 6
     pool_min_size: int = 1

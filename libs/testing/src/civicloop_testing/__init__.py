@@ -23,8 +23,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_testing import topic_cleanup
 
-KAFKA = os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:39092")
-ADMIN_DSN = os.environ.get("CIVICLOOP_PG_DSN", "postgresql://postgres@127.0.0.1:55432/civicloop")
+KAFKA = os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:21092")
+ADMIN_DSN = os.environ.get("CIVICLOOP_PG_DSN", "postgresql://postgres@127.0.0.1:21432/civicloop")
 
 
 def shared_dir() -> Path | None:
