@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-
 REPO_ROOT = Path(__file__).resolve().parents[4]
 KAFKA_SH = REPO_ROOT / "deploy" / "local" / "kafka.sh"
 
