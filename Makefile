@@ -18,7 +18,7 @@ SERVICES := $(notdir $(wildcard services/*/src/civicloop_* services/*/*/src/civi
 EMPTY :=
 MYPYPATH_OF_WORKSPACE := $(subst $(EMPTY) $(EMPTY),:,$(wildcard libs/*/src services/*/src services/*/*/src))
 
-.PHONY: help python-deps deps bench-deps up down topics migrate seed run stop status test test-unit test-slow lint bench soak schemas
+.PHONY: help python-deps deps bench-deps up down topics migrate seed run stop status test test-unit test-slow test-faults lint bench soak schemas
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -75,8 +75,12 @@ test-unit: python-deps ## only the tests that need no broker and no database (ev
 	@CIVICLOOP_KAFKA_BOOTSTRAP=127.0.0.1:9 CIVICLOOP_PG_DSN=postgresql://nobody@127.0.0.1:9/none \
 		$(UV) run --frozen pytest -m "not integration and not slow" $(PYTEST_ARGS)
 
-test-slow: up ## run only the slow and soak tests
+test-slow: up bench-deps ## run only the slow and soak tests
 	@$(UV) run --frozen pytest -m slow $(PYTEST_ARGS)
+
+# Most of them run in `make test` too; the storm (wrk against intake during an outage) runs only here and in test-slow.
+test-faults: up bench-deps ## the fault suite: a broker of the tests' own stopped, the database cut off, consumers killed, a storm; with the figures each printed
+	@$(UV) run --frozen pytest -m faults -rP $(PYTEST_ARGS)
 
 lint: python-deps ## every static check: ruff's rules and format, the import contracts, mypy (strict on the libraries)
 	@$(UV) run --frozen ruff check --quiet .
