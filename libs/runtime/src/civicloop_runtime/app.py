@@ -175,9 +175,13 @@ class _BodyLimit:
 
 
 def too_large(render_error: ErrorRenderer, request: Request, max_bytes: int) -> Response:
-    return render_error(
+    response = render_error(
         request, 413, "payload_too_large", f"the request body is larger than {max_bytes} bytes"
     )
+    # Closing the connection is what stops the read: kept alive, the server would drain the rest of the body
+    # (all 20 MB of it) to find the next request.
+    response.headers["Connection"] = "close"
+    return response
 
 
 class _RateLimited:
