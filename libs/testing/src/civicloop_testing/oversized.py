@@ -26,17 +26,20 @@ def post_oversized(
     size: int,
     chunked: bool,
     content_type: str = "application/x-www-form-urlencoded",
+    prefix: bytes = b"",
     timeout_s: float = 20.0,
 ) -> Answer:
-    """POST `size` bytes of `a` to `path`, with a declared Content-Length or chunked; stop sending as soon as the
-    server answers, closes or stops reading (a send blocked for `timeout_s`), then read its answer."""
+    """POST `prefix` then `size` bytes of `a` to `path`, with a declared Content-Length or chunked; stop sending as
+    soon as the server answers, closes or stops reading (a send blocked for `timeout_s`), then read its answer."""
     url = urlsplit(base_url)
     with socket.create_connection((url.hostname, url.port), timeout=timeout_s) as sock:
         # A small send buffer, so that `sent` counts what the server took rather than what the kernel queued here.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PIECE)
-        length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}"
+        length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(prefix) + size}"
         head = f"POST {path} HTTP/1.1\r\nHost: {url.hostname}\r\nContent-Type: {content_type}\r\n{length}\r\n\r\n"
         sock.sendall(head.encode())
+        if prefix:
+            sock.sendall(b"%x\r\n%s\r\n" % (len(prefix), prefix) if chunked else prefix)
         sent = _send_until_refused(sock, size=size, chunked=chunked)
         raw = _read_until_closed(sock, timeout_s)
     head_bytes, _, body = raw.partition(b"\r\n\r\n")

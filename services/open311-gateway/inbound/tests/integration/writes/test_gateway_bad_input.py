@@ -5,6 +5,7 @@ PostGIS): each gets a clear 4xx as an Open311 error document, read no further th
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -74,6 +75,32 @@ async def test_a_malformed_20_mb_multipart_body_is_refused_at_once_and_the_conne
         b"<errors><error><code>400</code><description>The multipart/form-data body is malformed."
         in answer.body
     )
+    assert answer.headers["connection"] == "close"
+    assert answer.sent < BODY // 2
+
+
+async def test_a_20_mb_photo_upload_is_refused_at_its_headers_and_the_connection_closed(
+    gateway_url: str, write_gw: WriteGateway
+) -> None:
+    """The issue's 50 MB multipart file, streamed: refused (400, naming media_url) at the file part's headers, then
+    read no further than the limit."""
+    prefix = (
+        f'--x\r\nContent-Disposition: form-data; name="api_key"\r\n\r\n{write_gw.partner.key}\r\n'
+        '--x\r\nContent-Disposition: form-data; name="photo1"; filename="big.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+    answer = await asyncio.to_thread(
+        post_oversized,
+        gateway_url,
+        "/open311/v2/requests.json",
+        size=BODY,
+        chunked=True,
+        content_type="multipart/form-data; boundary=x",
+        prefix=prefix,
+    )
+    assert answer.status == 400
+    [error] = json.loads(answer.body)
+    assert error["code"] == 400 and "photo1" in error["description"] and "media_url" in error["description"]
     assert answer.headers["connection"] == "close"
     assert answer.sent < BODY // 2
 
