@@ -17,8 +17,8 @@ from civicloop_testing.oversized import post_oversized
 from civicloop_testing.processes import free_port
 
 BODY = 20 * 1024 * 1024
-# asyncio reads a socket 256 KiB at a time; uvicorn holds up to 64 KiB before it pauses reading.
-ONE_READ = 320 * 1024
+# asyncio reads a socket up to 256 KiB at a time, and uvicorn pauses reading only between two such reads.
+ONE_READ = 512 * 1024
 
 
 def read_bytes(pid: int) -> int:

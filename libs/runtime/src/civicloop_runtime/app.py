@@ -180,6 +180,8 @@ class _BodyLimit:
         async def read_to_the_end() -> bool:
             """What is left of the body read and dropped; False when it is over the limit or the client left."""
             while not body_done:
+                if received > self.max_bytes:  # the 413 for it is on its way: read nothing more
+                    return False
                 try:
                     message = await counted()
                 except PayloadTooLarge:
