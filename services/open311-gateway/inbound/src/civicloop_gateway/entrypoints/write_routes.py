@@ -77,6 +77,15 @@ REQUEST_FORM = _form_body(
     "`attribute[fixmystreet_id]`) is recognised as a retry; an anonymous body is a new request each time. "
     "File parts are refused (400): send photos as `media_url`.",
 )
+REQUEST_FORM["parameters"] = [
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "the partner's key of this report, the same on every retry of it (1-255 printable ASCII)",
+        "schema": {**_TEXT, "maxLength": 255},
+    }
+]
 REQUEST_ANSWER = {
     "type": "array",
     "minItems": 1,
