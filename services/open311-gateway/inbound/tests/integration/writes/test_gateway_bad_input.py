@@ -126,10 +126,20 @@ async def test_g10_invalid_utf8_is_refused_not_stored_garbled(
     assert await count_described(write_gw, marker) == 0
 
 
-async def test_ten_thousand_fields_are_refused(gateway_url: str, write_gw: WriteGateway, fmt: str) -> None:
+@pytest.mark.parametrize("kind", ["urlencoded", "multipart"])
+async def test_ten_thousand_fields_are_refused(
+    gateway_url: str, write_gw: WriteGateway, fmt: str, kind: str
+) -> None:
     fields = [("api_key", write_gw.partner.key), *((f"attribute[F{i}]", "x") for i in range(10_000))]
+    if kind == "urlencoded":
+        content, content_type = encoded(fields), FORM
+    else:
+        parts = "".join(
+            f'--x\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields
+        )
+        content, content_type = f"{parts}--x--\r\n".encode(), "multipart/form-data; boundary=x"
     async with httpx.AsyncClient(base_url=f"{gateway_url}/open311/v2/") as client:
-        r = await client.post(f"requests.{fmt}", content=encoded(fields), headers={"Content-Type": FORM})
+        r = await client.post(f"requests.{fmt}", content=content, headers={"Content-Type": content_type})
     assert "more than 1000 parameters" in errors(r, fmt, 400)
 
 
