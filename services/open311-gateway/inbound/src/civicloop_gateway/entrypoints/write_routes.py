@@ -2,9 +2,11 @@
 
 Both read the same fields from `application/x-www-form-urlencoded` and `multipart/form-data` bodies (PR-01), in
 UTF-8; CivicLoop stores no uploads, so a multipart body with a file part is refused with a 400 naming `media_url`
-(photos travel as links) rather than the file being dropped while the request is created. The api_key is read from the body, else the query string (G-71: the Swagger draft puts it there), else an
-`Authorization: Bearer` header (Austin). Answers come only after the broker acknowledged the events; when it does not,
-the answer is 503 with Retry-After (ER-04, our choice: the partner retries, and the retry makes no second request).
+(photos travel as links) rather than the file being dropped while the request is created. The api_key is read from
+the body, else the query string (G-71: the Swagger draft puts it there), else an `Authorization: Bearer` header
+(Austin). POST requests takes the partner's `Idempotency-Key` header (PR-11, `submit_request`). Answers come only
+after the broker acknowledged the events; when it does not, the answer is 503 with Retry-After (ER-04, our choice:
+the partner retries, and the retry makes no second request).
 """
 
 from __future__ import annotations
