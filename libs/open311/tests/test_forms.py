@@ -129,3 +129,6 @@ def test_pr11_what_names_a_sender_and_what_is_a_partner_s_report_id() -> None:
     assert OpenForm.parse([("device_id", "d-1")]).names_its_sender()
     assert OpenForm.parse([("email", "   ")]).names_its_sender() is False  # empty is absent (G-50)
     assert OpenForm.parse([("attribute[fixmystreet_id]", "4711")]).carries_report_id()
+    # What another CivicLoop's outbound sends: its request number marked in the description.
+    assert OpenForm.parse([("description", "Hole\n\n[CivicLoop 7K2M-9QRT]")]).carries_report_id()
+    assert not OpenForm.parse([("description", "Hole [CivicLoop maybe]")]).carries_report_id()

@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from civicloop_open311.wire import CIVICLOOP_MARKER
+
 ATTRIBUTE_PREFIX = "attribute["
 # Parameters whose every value counts (PR-07: FixMyStreet repeats `media_url`, one per photo).
 REPEATABLE = frozenset({"media_url"})
@@ -24,7 +26,8 @@ REPEATABLE = frozenset({"media_url"})
 NOT_CONTENT = frozenset({"api_key"})
 # The fields that say who sent a report (PR-08): two bodies equal in these came from the same person.
 SENDER_FIELDS = frozenset({"email", "phone", "first_name", "last_name", "device_id", "account_id"})
-# A partner's own id of the report (FixMyStreet's, PR-11): equal bodies with one are the same report.
+# A partner's own id of the report (FixMyStreet's, PR-11): equal bodies with one are the same report. So are those
+# whose description ends with another CivicLoop's marker of its request (`wire.civicloop_marker`).
 REPORT_ID_ATTRIBUTES = frozenset({"fixmystreet_id"})
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -87,7 +90,9 @@ class OpenForm:
         return any(self.fields.get(name) for name in SENDER_FIELDS)
 
     def carries_report_id(self) -> bool:
-        return any(self.attributes.get(code) for code in REPORT_ID_ATTRIBUTES)
+        if any(self.attributes.get(code) for code in REPORT_ID_ATTRIBUTES):
+            return True
+        return CIVICLOOP_MARKER.search(self.fields.get("description", "")) is not None
 
     def canonical(self) -> str:
         """The body with its encoding differences removed: what a retry of the same POST has in common.

@@ -282,6 +282,7 @@ def test_pr11_retry_window_by_what_proves_a_retry() -> None:
     assert window(anonymous) is None
     assert window(anonymous, "k") == day
     assert window(body(email="", **{"attribute[fixmystreet_id]": "4711"})) == day
+    assert window(body(email="", description="Hole\n\n[CivicLoop 7K2M-9QRT]")) == day
     assert window(body()) == short  # names its sender (email)
     assert window(body(email="", phone="+1 217 555 0100")) == short
 

@@ -111,7 +111,8 @@ def retry_window(
     Two residents can send the same form through the same partner (the same pothole, the same words), so a body is
     folded into an earlier one only when that is provably a retry:
     - the partner sent an `Idempotency-Key`: the same key with the same body, within `dedup_window` (24 h);
-    - the body carries the partner's own report id (`attribute[fixmystreet_id]`): within `dedup_window` too;
+    - the body carries the partner's own report id (`attribute[fixmystreet_id]`, or another CivicLoop's marker of
+      its request in the description): within `dedup_window` too;
     - the body names its sender (email, phone, name, device or account id): the same sender, only within the short
       `sender_window` (a resident's own quick re-send is a retry; the same report a day later is not provably one);
     - otherwise (an anonymous body, no key) never: each POST is a request.

@@ -319,6 +319,24 @@ async def test_pr11_a_body_naming_its_sender_is_a_retry_only_for_a_short_window(
     assert answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"] != first
 
 
+async def test_pr11_another_civicloop_s_retry_is_recognised_by_its_marker(
+    write_gw: WriteGateway, fmt: str
+) -> None:
+    """PR-11: another CivicLoop's outbound marks the description with its own request number: its retry of an
+    anonymous report, without a key, is the same request; another of its reports, in the same words, is another."""
+    words = unique("Federated lamp")
+
+    def marked(number: str) -> dict[str, str]:
+        return streetlight_form(description=f"{words}\n\n[CivicLoop {number}]")
+
+    one, two = (request_numbers.draw("intake") for _ in range(2))
+    first = answers(await write_gw.submit(fmt, **marked(one)), fmt)[0]["service_request_id"]
+    assert answers(await write_gw.submit(fmt, **marked(one)), fmt)[0]["service_request_id"] == first
+    other = answers(await write_gw.submit(fmt, **marked(two)), fmt)[0]["service_request_id"]
+    assert other != first
+    assert answers(await write_gw.submit(fmt, **marked(two)), fmt)[0]["service_request_id"] == other
+
+
 async def test_pr11_the_same_key_with_another_body_is_another_request(
     write_gw: WriteGateway, fmt: str
 ) -> None:
