@@ -82,6 +82,7 @@ class Gateway:
         *,
         files: Any = None,
         params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """A form POST; `data` is a mapping or a list of (name, value) pairs (repeated names kept in order)."""
         url = f"{path}.{fmt}" if fmt else path
@@ -90,19 +91,21 @@ class Gateway:
                 grouped: dict[str, list[str]] = {}
                 for name, value in data:
                     grouped.setdefault(name, []).append(value)
-                return await self.client.post(url, data=grouped, files=files, params=params)
+                return await self.client.post(url, data=grouped, files=files, params=params, headers=headers)
             return await self.client.post(
                 url,
                 content=urlencode(data).encode(),
                 params=params,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
             )
-        return await self.client.post(url, data=data, files=files, params=params)
+        return await self.client.post(url, data=data, files=files, params=params, headers=headers)
 
-    async def submit(self, fmt: str, **fields: Any) -> httpx.Response:
+    async def submit(self, fmt: str, headers: dict[str, str] | None = None, **fields: Any) -> httpx.Response:
         """POST requests.{fmt} as the partner, in Springfield unless told."""
         body = {"api_key": self.partner.key, "jurisdiction_id": SPRINGFIELD, **fields}
-        return await self.post("requests", fmt, {k: v for k, v in body.items() if v is not None})
+        return await self.post(
+            "requests", fmt, {k: v for k, v in body.items() if v is not None}, headers=headers
+        )
 
     async def publish_request_event(self, event: Event[Any]) -> Position:
         return await self.requests_producer.publish(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from civicloop_testing.open311_catalogue import (
@@ -365,24 +366,41 @@ async def test_PR_08_contact_fields_are_optional_and_never_echoed(gateway, fmt):
 
 
 async def test_PR_11_a_retried_post_is_the_same_request(gateway, fmt):
-    """PR-11 (documented choice: the same partner posting the same body within the dedup window gets the request
-    its first POST made, so FixMyStreet's retries never make a second request)."""
+    """PR-11 (documented choice: the same partner posting the same body under the same `Idempotency-Key` within
+    the dedup window gets the request its first POST made, so a partner's retries never make a second request)."""
     fields = streetlight_fields()
-    first = requests_of(await gateway.submit(fmt, **fields), fmt)[0]["service_request_id"]
-    again = requests_of(await gateway.submit(fmt, **fields), fmt)[0]["service_request_id"]
+    retry = {"Idempotency-Key": str(uuid.uuid4())}
+    first = requests_of(await gateway.submit(fmt, headers=retry, **fields), fmt)[0]["service_request_id"]
+    again = requests_of(await gateway.submit(fmt, headers=retry, **fields), fmt)[0]["service_request_id"]
     assert first == again
-    other = requests_of(await gateway.submit(fmt, **streetlight_fields()), fmt)[0]["service_request_id"]
+    other = requests_of(await gateway.submit(fmt, headers=retry, **streetlight_fields()), fmt)[0][
+        "service_request_id"
+    ]
     assert other != first, "a different body is a different request"
     by_another_partner = await gateway.post(
-        "requests", fmt, {"api_key": gateway.other_partner.key, "jurisdiction_id": SPRINGFIELD, **fields}
+        "requests",
+        fmt,
+        {"api_key": gateway.other_partner.key, "jurisdiction_id": SPRINGFIELD, **fields},
+        headers=retry,
     )
     assert requests_of(by_another_partner, fmt)[0]["service_request_id"] != first, "another partner's report"
 
 
-async def test_PR_11_concurrent_identical_posts_make_one_request(gateway, fmt):
-    """PR-11: five identical POSTs at once (a client retrying on a timeout) get one and the same request."""
+async def test_PR_11_two_residents_identical_anonymous_posts_are_two_requests(gateway, fmt):
+    """PR-11: without an Idempotency-Key, an anonymous body proves no retry: two residents sending the same form
+    through the same partner make two requests."""
     fields = streetlight_fields()
-    answers = await asyncio.gather(*(gateway.submit(fmt, **fields) for _ in range(5)))
+    first = requests_of(await gateway.submit(fmt, **fields), fmt)[0]["service_request_id"]
+    second = requests_of(await gateway.submit(fmt, **fields), fmt)[0]["service_request_id"]
+    assert first != second
+
+
+async def test_PR_11_concurrent_identical_posts_make_one_request(gateway, fmt):
+    """PR-11: five identical POSTs at once under one Idempotency-Key (a client retrying on a timeout) get one and
+    the same request."""
+    fields = streetlight_fields()
+    retry = {"Idempotency-Key": str(uuid.uuid4())}
+    answers = await asyncio.gather(*(gateway.submit(fmt, headers=retry, **fields) for _ in range(5)))
     assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
     numbers = {requests_of(a, fmt)[0]["service_request_id"] for a in answers}
     assert len(numbers) == 1, numbers
@@ -401,9 +419,10 @@ async def test_R1_01_a_realtime_request_is_readable_right_after_its_post(gateway
 # -- §9.6 multipart ---------------------------------------------------------------------------------------------
 
 
-async def test_PR_01_multipart_form_data_with_a_file_is_accepted(gateway, fmt):
-    """PR-01, PR-04: FixMyStreet switches to multipart/form-data when it uploads photos (`photo1`); the same
-    fields work, repeated attribute keys included, and the file part is accepted (or ignored)."""
+async def test_PR_01_multipart_form_data_works_and_a_file_is_refused_not_dropped(gateway, fmt):
+    """PR-01, PR-04, PR-07: FixMyStreet switches to multipart/form-data when it uploads photos (`photo1`); the same
+    fields work, repeated attribute keys included. CivicLoop stores no uploads: a file part is refused (400, naming
+    media_url) rather than dropped while the request is created."""
     marker = unique("Multipart lamp")
     fields = [
         ("api_key", gateway.partner.key),
@@ -414,7 +433,15 @@ async def test_PR_01_multipart_form_data_with_a_file_is_accepted(gateway, fmt):
         ("media_url", "https://photos.example.org/lamp-1.jpg"),
     ]
     files = {"photo1": ("lamp.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")}
-    r = await gateway.post("requests", fmt, fields, files=files)
+    refused = await gateway.post("requests", fmt, fields, files=files)
+    assert refused.status_code == 400, refused.text
+    assert "media_url" in refused.text
+    grouped: dict[str, list[str]] = {}
+    for name, value in fields:
+        grouped.setdefault(name, []).append(value)
+    # A part without a filename is a text field: it makes the body multipart, without a file.
+    text_only = {"note": (None, b"a text part")}
+    r = await gateway.client.post(f"requests.{fmt}", data=grouped, files=text_only)
     assert r.status_code == 200, r.text
     assert r.request.headers["content-type"].startswith("multipart/form-data")
     [answer] = requests_of(r, fmt)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from civicloop_open311.forms import OpenForm, attribute_code, body_digest
 
 PEPPER = b"unit-test-pepper-0123456789"
@@ -112,3 +114,21 @@ def test_form_repr_never_shows_values() -> None:
     form = OpenForm.parse([("email", "someone@example.org"), ("attribute[A]", "x"), ("service_code", "S")])
     assert "someone" not in repr(form) and "someone" not in str(form)
     assert "email" in repr(form)
+
+
+def test_pr11_an_idempotency_key_is_part_of_the_digest() -> None:
+    form = OpenForm.parse([("service_code", "POT"), ("description", "Hole")])
+    digest = partial(body_digest, form, jurisdiction_id="city.gov", client_id="app", key=b"pepper")
+    assert digest() != digest(idempotency_key="k-1") != digest(idempotency_key="k-2")
+    assert digest(idempotency_key="k-1") == digest(idempotency_key="k-1")
+
+
+def test_pr11_what_names_a_sender_and_what_is_a_partner_s_report_id() -> None:
+    anonymous = OpenForm.parse([("description", "Hole"), ("attribute[DEPTH]", "3")])
+    assert not anonymous.names_its_sender() and not anonymous.carries_report_id()
+    assert OpenForm.parse([("device_id", "d-1")]).names_its_sender()
+    assert OpenForm.parse([("email", "   ")]).names_its_sender() is False  # empty is absent (G-50)
+    assert OpenForm.parse([("attribute[fixmystreet_id]", "4711")]).carries_report_id()
+    # What another CivicLoop's outbound sends: its request number marked in the description.
+    assert OpenForm.parse([("description", "Hole\n\n[CivicLoop 7K2M-9QRT]")]).carries_report_id()
+    assert not OpenForm.parse([("description", "Hole [CivicLoop maybe]")]).carries_report_id()

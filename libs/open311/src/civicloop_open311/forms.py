@@ -17,11 +17,18 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from civicloop_open311.wire import CIVICLOOP_MARKER
+
 ATTRIBUTE_PREFIX = "attribute["
 # Parameters whose every value counts (PR-07: FixMyStreet repeats `media_url`, one per photo).
 REPEATABLE = frozenset({"media_url"})
 # Never part of what identifies a request: the credential, not the content (G-71).
 NOT_CONTENT = frozenset({"api_key"})
+# The fields that say who sent a report (PR-08): two bodies equal in these came from the same person.
+SENDER_FIELDS = frozenset({"email", "phone", "first_name", "last_name", "device_id", "account_id"})
+# A partner's own id of the report (FixMyStreet's, PR-11): equal bodies with one are the same report. So are those
+# whose description ends with another CivicLoop's marker of its request (`wire.civicloop_marker`).
+REPORT_ID_ATTRIBUTES = frozenset({"fixmystreet_id"})
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -79,6 +86,14 @@ class OpenForm:
     def all(self, name: str) -> list[str]:
         return list(self.repeated.get(name, []))
 
+    def names_its_sender(self) -> bool:
+        return any(self.fields.get(name) for name in SENDER_FIELDS)
+
+    def carries_report_id(self) -> bool:
+        if any(self.attributes.get(code) for code in REPORT_ID_ATTRIBUTES):
+            return True
+        return CIVICLOOP_MARKER.search(self.fields.get("description", "")) is not None
+
     def canonical(self) -> str:
         """The body with its encoding differences removed: what a retry of the same POST has in common.
 
@@ -98,13 +113,22 @@ class OpenForm:
         )
 
 
-def body_digest(form: OpenForm, *, jurisdiction_id: str, client_id: str, key: bytes) -> str:
-    """PR-11: the fingerprint by which a partner's retry is recognised.
+def body_digest(
+    form: OpenForm,
+    *,
+    jurisdiction_id: str,
+    client_id: str,
+    key: bytes,
+    idempotency_key: str | None = None,
+) -> str:
+    """PR-11: the fingerprint by which a partner's retry is recognised; with the partner's `Idempotency-Key`, the
+    key is part of it (the same body under two keys is two requests).
 
     Keyed with the deployment's pepper (HMAC-SHA256), because bodies carry contact details: a stored plain hash of
     a short body could be confirmed by guessing its e-mail address.
     """
-    message = json.dumps(
-        [jurisdiction_id, client_id, form.canonical()], separators=(",", ":"), ensure_ascii=False
-    )
+    parts = [jurisdiction_id, client_id, form.canonical()]
+    if idempotency_key is not None:
+        parts.append(idempotency_key)
+    message = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()

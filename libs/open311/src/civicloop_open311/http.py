@@ -19,12 +19,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicloop_open311.errors import DEFAULT_DESCRIPTIONS, ErrorItem, Open311Error, error_document
+from civicloop_open311.form_body import BadForm, FormBody
 from civicloop_open311.formats import Format, UnknownFormat, format_of_path, parse_format
 from civicloop_open311.forms import OpenForm
 from civicloop_open311.render import Document, render
@@ -97,14 +97,17 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def read_post_form(request: Request) -> OpenForm:
-    """The text parameters of a POST (PR-01): the body's, form-encoded or multipart (file parts are not media
-    CivicLoop stores and are dropped: photos travel as `media_url`), then the query string's api_key and
-    jurisdiction_id."""
-    pairs: list[tuple[str, str]] = []
-    async with request.form() as form:
-        for name, value in form.multi_items():
-            if not isinstance(value, UploadFile):
-                pairs.append((name, value))
+    """The text parameters of a POST (PR-01): the body's, form-encoded or multipart, then the query string's api_key
+    and jurisdiction_id. Read as the body streams in, and refused with a 400 at the first thing that cannot be
+    taken: bytes that are not UTF-8 (G-10), a file part (CivicLoop stores no uploads: photos travel as
+    `media_url`, PR-07), too many parameters or too large a value (`civicloop_open311.form_body`)."""
+    try:
+        body = FormBody(request.headers.get("content-type", ""))
+        async for chunk in request.stream():
+            body.feed(chunk)
+        pairs = body.pairs()
+    except BadForm as exc:
+        raise Open311Error(400, 400, exc.description) from None
     pairs += [(k, v) for k, v in request.query_params.multi_items() if k in POST_QUERY_PARAMETERS]
     return OpenForm.parse(pairs)
 

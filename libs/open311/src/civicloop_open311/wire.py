@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,6 +75,10 @@ def format_coordinate(value: float) -> str:
 def civicloop_marker(request_number: str) -> str:
     """The line appended to a description sent out, by which an import recognises a request that came from us."""
     return f"[CivicLoop {request_number}]"
+
+
+# What `civicloop_marker` writes, found again: a request number (Crockford base32) in brackets.
+CIVICLOOP_MARKER = re.compile(r"\[CivicLoop [0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\]")
 
 
 def clip_description(description: str, marker: str | None) -> str:

@@ -168,7 +168,13 @@ class PayloadTooLarge(HTTPException):
 
 
 class _BodyLimit:
-    """Answers 413 when the declared length, or the bytes actually received, exceed `max_bytes`."""
+    """Answers 413 when the declared length, or the bytes actually received, exceed `max_bytes`.
+
+    An answer given before the body was read to its end (the 413, a 400 for a malformed form, a 403 for a missing
+    key) first reads what is left of it, up to the limit and thrown away, so that the client, still sending,
+    receives the answer rather than a reset connection; past the limit, it closes the connection instead. Kept
+    alive without that, the server would read the rest of any body, however large, to find the next request.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, render_error: ErrorRenderer) -> None:
         self.app = app
@@ -179,22 +185,46 @@ class _BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_large(scope, receive, send)
             return
         received = 0
+        # No body to read (a GET): the connection may be kept alive whenever the answer comes.
+        body_done = b"transfer-encoding" not in headers and (declared is None or declared.strip(b"0") == b"")
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, body_done
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     raise PayloadTooLarge(self.max_bytes)
+                body_done = not message.get("more_body", False)
             return message
 
-        await self.app(scope, counted, send)
+        async def read_to_the_end() -> bool:
+            """What is left of the body read and dropped; False when it is over the limit or the client left."""
+            while not body_done:
+                if received > self.max_bytes:  # the 413 for it is on its way: read nothing more
+                    return False
+                try:
+                    message = await counted()
+                except PayloadTooLarge:
+                    return False
+                if message["type"] != "http.request":
+                    return False
+            return True
+
+        async def closing_if_unread(message: Message) -> None:
+            if message["type"] == "http.response.start" and not body_done and not await read_to_the_end():
+                sent = list(message.get("headers", []))
+                if not any(name.lower() == b"connection" for name, _ in sent):
+                    message = {**message, "headers": [*sent, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, counted, closing_if_unread)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = too_large(self.render_error, Request(scope, receive), self.max_bytes)
@@ -202,9 +232,13 @@ class _BodyLimit:
 
 
 def too_large(render_error: ErrorRenderer, request: Request, max_bytes: int) -> Response:
-    return render_error(
+    response = render_error(
         request, 413, "payload_too_large", f"the request body is larger than {max_bytes} bytes"
     )
+    # Closing the connection is what stops the read: kept alive, the server would drain the rest of the body
+    # (all 20 MB of it) to find the next request.
+    response.headers["Connection"] = "close"
+    return response
 
 
 class _RateLimited:

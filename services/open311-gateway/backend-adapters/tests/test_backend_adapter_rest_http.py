@@ -352,19 +352,24 @@ def test_updates_follow_their_paging(work_orders: Any, adapter: Any, paging: dic
     assert len(backend.searches) == 3
 
 
-def test_multipart_post_maps_the_text_fields_and_drops_files(rest: tuple[Any, Any]) -> None:
+def test_multipart_post_maps_the_text_fields_and_refuses_files(rest: tuple[Any, Any]) -> None:
+    """A file part would be lost (photos travel as media_url): refused with a 400, nothing sent to the back-end."""
     backend, client = rest
-    r = client.post(
-        "/requests.json",
-        data={
-            "service_code": "POT",
-            "address_string": "Mall Road",
-            "description": "With a photo",
-            "attribute[size]": "small",
-        },
-        files={"photo1": ("hole.jpg", b"\xff\xd8\xff", "image/jpeg")},
+    fields = {
+        "service_code": "POT",
+        "address_string": "Mall Road",
+        "description": "With a photo",
+        "attribute[size]": "small",
+    }
+    before = len(backend.received)
+    refused = client.post(
+        "/requests.json", data=fields, files={"photo1": ("hole.jpg", b"\xff\xd8\xff", "image/jpeg")}
     )
+    assert refused.status_code == 400 and "media_url" in refused.text
+    assert len(backend.received) == before
+    r = client.post("/requests.json", data=fields, files={"note": (None, b"a text part")})
     assert r.status_code == 200, r.text
+    assert r.request.headers["content-type"].startswith("multipart/form-data")
     sent = backend.received[-1]
     assert sent["summary"] == "Pothole: With a photo" and sent["details"] == {"size": "small"}
-    assert sent["photos"] == [] and "photo1" not in str(sent)
+    assert sent["photos"] == []

@@ -127,6 +127,7 @@ class Gateway(Service):
             event_log=self._event_log(),
             pepper=s.pepper,
             dedup_window=s.dedup_window,
+            sender_retry_window=s.sender_retry_window,
             default_phone_region=s.default_phone_region,
             request_view=self._request_view(),
             # PostgresSubmissions.add refuses a number a request on the log has, in its own round trip.

@@ -109,6 +109,12 @@ class GatewaySettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings):
         gt=timedelta(0),
         description="retries of the same POST within this window make no new request",
     )
+    # Bad input (PR-11): without an Idempotency-Key, a body naming its sender is taken as a retry only this long.
+    sender_retry_window: timedelta = Field(
+        default=timedelta(minutes=10),
+        gt=timedelta(0),
+        description="how long the same body naming the same sender, without an Idempotency-Key, is a retry",
+    )
     batch_token_ttl: timedelta = Field(
         default=timedelta(days=30), description="how long a batch service's token can be looked up"
     )

@@ -16,7 +16,13 @@ from civicloop_events.outbox_memory import InMemoryOutbox
 from civicloop_events.payloads import ServiceType
 from civicloop_gateway.domain.partner_keys import issue_key
 from civicloop_gateway.domain.submit_errors import BadRequest, Forbidden, NotFound
-from civicloop_gateway.domain.submit_record import LogPosition, Submission, SubmissionState
+from civicloop_gateway.domain.submit_record import (
+    LogPosition,
+    Submission,
+    SubmissionState,
+    checked_idempotency_key,
+    retry_window,
+)
 from civicloop_gateway.domain.submit_validation import ServiceEntry
 from civicloop_gateway.service_layer.submit_ports import (
     Catalogue,
@@ -239,3 +245,54 @@ async def test_a_number_a_request_on_the_log_already_has_is_drawn_again(
     ctx = replace(ctx, on_the_log=RequestsOnTheLog("2AAA-AAAA"))
     answer = await submit_request(body(), api_key=KEY.key, ctx=ctx)
     assert answer.service_request_id == "2BBB-BBBB"
+
+
+# -- what is a retry (PR-11) ------------------------------------------------------------------------------------
+
+
+async def test_pr11_two_anonymous_identical_bodies_without_a_key_are_two_requests(ctx: SubmitContext) -> None:
+    """Two residents sending the same form through the same partner: nothing proves a retry, nothing is folded."""
+    first = await submit_request(body(email=""), api_key=KEY.key, ctx=ctx)
+    second = await submit_request(body(email=""), api_key=KEY.key, ctx=ctx)
+    assert first.service_request_id != second.service_request_id and second.created
+    assert len(ctx.event_log.published) == 2  # type: ignore[attr-defined]
+
+
+async def test_pr11_an_idempotency_key_folds_the_same_body_and_only_that(ctx: SubmitContext) -> None:
+    anonymous = body(email="")
+    first = await submit_request(anonymous, api_key=KEY.key, ctx=ctx, idempotency_key="k-1")
+    again = await submit_request(anonymous, api_key=KEY.key, ctx=ctx, idempotency_key="k-1")
+    assert again.service_request_id == first.service_request_id and not again.created
+    other_key = await submit_request(anonymous, api_key=KEY.key, ctx=ctx, idempotency_key="k-2")
+    other_body = await submit_request(
+        body(email="", description="Another hole"), api_key=KEY.key, ctx=ctx, idempotency_key="k-1"
+    )
+    numbers = {first.service_request_id, other_key.service_request_id, other_body.service_request_id}
+    assert len(numbers) == 3
+    assert len(ctx.event_log.published) == 3  # type: ignore[attr-defined]
+
+
+def test_pr11_retry_window_by_what_proves_a_retry() -> None:
+    day, short = timedelta(hours=24), timedelta(minutes=10)
+
+    def window(form: OpenForm, key: str | None = None) -> timedelta | None:
+        return retry_window(form, idempotency_key=key, dedup_window=day, sender_window=short)
+
+    anonymous = body(email="")
+    assert window(anonymous) is None
+    assert window(anonymous, "k") == day
+    assert window(body(email="", **{"attribute[fixmystreet_id]": "4711"})) == day
+    assert window(body(email="", description="Hole\n\n[CivicLoop 7K2M-9QRT]")) == day
+    assert window(body()) == short  # names its sender (email)
+    assert window(body(email="", phone="+1 217 555 0100")) == short
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "x" * 256, "key with spaces", "clé"])
+def test_an_idempotency_key_that_cannot_be_one_is_400(raw: str) -> None:
+    with pytest.raises(BadRequest):
+        checked_idempotency_key(raw)
+
+
+def test_an_idempotency_key_is_kept_as_sent() -> None:
+    assert checked_idempotency_key(None) is None
+    assert checked_idempotency_key(" 0f8c-41d2 ") == "0f8c-41d2"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +19,9 @@ from civicloop_events import submitted as shared_submitted
 from civicloop_events.payloads import ServiceType
 from civicloop_events.positions import LogPosition as LogPosition  # the contract's, re-exported
 from civicloop_events.positions import PublishProgress, PublishState
+from civicloop_open311.forms import OpenForm
 
+from civicloop_gateway.domain.submit_errors import BadRequest
 from civicloop_gateway.domain.submit_validation import AcceptedRequest
 
 SubmissionState = PublishState  # the outbox's row state, under the name the gateway knows
@@ -85,3 +87,38 @@ def submitted_event(
         actor=Actor(kind=ActorKind.partner, id=client_id),
         source=partner_source(client_id),
     )
+
+
+# What a partner's `Idempotency-Key` may be: an opaque token of printable ASCII (a UUID, typically).
+IDEMPOTENCY_KEY_MAX = 255
+
+
+def checked_idempotency_key(raw: str | None) -> str | None:
+    """The partner's `Idempotency-Key` header, or None without one; 400 when it cannot be a key."""
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not all(" " < c <= "~" for c in key):
+        raise BadRequest(f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters.")
+    return key
+
+
+def retry_window(
+    form: OpenForm, *, idempotency_key: str | None, dedup_window: timedelta, sender_window: timedelta
+) -> timedelta | None:
+    """How long a POST can be answered as a retry of an earlier identical one (PR-11), None when it never is.
+
+    Two residents can send the same form through the same partner (the same pothole, the same words), so a body is
+    folded into an earlier one only when that is provably a retry:
+    - the partner sent an `Idempotency-Key`: the same key with the same body, within `dedup_window` (24 h);
+    - the body carries the partner's own report id (`attribute[fixmystreet_id]`, or another CivicLoop's marker of
+      its request in the description): within `dedup_window` too;
+    - the body names its sender (email, phone, name, device or account id): the same sender, only within the short
+      `sender_window` (a resident's own quick re-send is a retry; the same report a day later is not provably one);
+    - otherwise (an anonymous body, no key) never: each POST is a request.
+    """
+    if idempotency_key is not None or form.carries_report_id():
+        return dedup_window
+    if form.names_its_sender():
+        return sender_window
+    return None

@@ -1,15 +1,18 @@
 """Open311 writes: POST requests (PR-01..PR-12), POST servicerequestupdates (FX-10).
 
-Both read the same fields from `application/x-www-form-urlencoded` and `multipart/form-data` bodies (PR-01); file
-parts of a multipart body are not media CivicLoop stores, and are ignored (photos travel as `media_url`). The
-api_key is read from the body, else the query string (G-71: the Swagger draft puts it there), else an
-`Authorization: Bearer` header (Austin). Answers come only after the broker acknowledged the events; when it does not,
-the answer is 503 with Retry-After (ER-04, our choice: the partner retries, and the retry makes no second request).
+Both read the same fields from `application/x-www-form-urlencoded` and `multipart/form-data` bodies (PR-01), in
+UTF-8; CivicLoop stores no uploads, so a multipart body with a file part is refused with a 400 naming `media_url`
+(photos travel as links) rather than the file being dropped while the request is created. The api_key is read from
+the body, else the query string (G-71: the Swagger draft puts it there), else an `Authorization: Bearer` header
+(Austin). POST requests takes the partner's `Idempotency-Key` header (PR-11, `submit_request`). Answers come only
+after the broker acknowledged the events; when it does not, the answer is 503 with Retry-After (ER-04, our choice:
+the partner retries, and the retry makes no second request).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from civicloop_open311 import openapi
@@ -22,7 +25,7 @@ from fastapi import APIRouter, Request, Response
 
 from civicloop_gateway.bootstrap import Gateway
 from civicloop_gateway.domain.submit_errors import Rejected
-from civicloop_gateway.domain.submit_record import SubmitAnswer
+from civicloop_gateway.domain.submit_record import SubmitAnswer, checked_idempotency_key
 from civicloop_gateway.service_layer.post_update import UpdateAnswer, post_update
 from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
 from civicloop_gateway.service_layer.submit_request import submit_request
@@ -71,8 +74,20 @@ REQUEST_FORM = _form_body(
     },
     ["api_key", "service_code"],
     "Open311 POST Service Request. A location (lat & long, address_string or address_id) is required. "
-    "Retrying the same body within the dedup window answers with the same request.",
+    "Send an `Idempotency-Key` header to make retries safe: the same key with the same body within the dedup "
+    "window answers with the same request. Without one, only a body naming its sender (or carrying "
+    "`attribute[fixmystreet_id]`) is recognised as a retry; an anonymous body is a new request each time. "
+    "File parts are refused (400): send photos as `media_url`.",
 )
+REQUEST_FORM["parameters"] = [
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "the partner's key of this report, the same on every retry of it (1-255 printable ASCII)",
+        "schema": {**_TEXT, "maxLength": 255},
+    }
+]
 REQUEST_ANSWER = {
     "type": "array",
     "minItems": 1,
@@ -114,6 +129,7 @@ UPDATE_ANSWER = {
 }
 
 RETRY_AFTER_S = "5"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 async def read_form(request: Request) -> tuple[OpenForm, str | None]:
@@ -204,7 +220,12 @@ def update_answer_document(answer: UpdateAnswer) -> Document:
     "service_requests",
 )
 async def post_service_request(fmt: str, request: Request) -> Response:
-    return await _write(fmt, request, submit_request, lambda gateway: gateway.submit, answer_document)
+    try:
+        key = checked_idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
+    except Rejected as exc:
+        raise _open311_error(exc) from None
+    submit = partial(submit_request, idempotency_key=key)
+    return await _write(fmt, request, submit, lambda gateway: gateway.submit, answer_document)
 
 
 @_partner_write(

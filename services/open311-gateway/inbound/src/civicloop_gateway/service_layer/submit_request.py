@@ -1,15 +1,18 @@
 """POST Service Request: authenticate, validate, seal the contact, record, publish, answer (PR-01..PR-11).
 
-The answer comes only after the broker acknowledged the event. Open311 has no idempotency header, so a retry is
-recognised by its content (PR-11): the same partner posting the same normalised body within the dedup window gets
-the request the first attempt made, published once; a pending one (the first attempt crashed, or the broker was
-down) is published again with the same event, or by the sweeper if the partner never retries
-(`civicloop_events.outbox`). The number is drawn inside the gateway's tag, checked against its own table.
+The answer comes only after the broker acknowledged the event. A retry is recognised by the partner's
+`Idempotency-Key` and its content, and only when it is provably one (PR-11, `retry_window`): the same partner posting
+the same normalised body under the same key (or with its own report id, or naming the same sender within a few
+minutes) gets the request the first attempt made, published once; a pending one (the first attempt crashed, or the
+broker was down) is published again with the same event, or by the sweeper if the partner never retries
+(`civicloop_events.outbox`). Anything else is a new request, however alike: two residents' identical reports stay
+two. The number is drawn inside the gateway's tag, checked against its own table.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +25,7 @@ from civicloop_gateway.domain.submit_record import (
     Submission,
     SubmitAnswer,
     new_token,
+    retry_window,
     submitted_event,
 )
 from civicloop_gateway.domain.submit_validation import accept_request, check_service, require_service_code
@@ -48,6 +52,8 @@ class SubmitContext(PartnerWriteContext):
     event_log: EventLog
     pepper: bytes
     dedup_window: timedelta
+    # How long a body naming its sender, without an Idempotency-Key, is taken as a retry (`retry_window`).
+    sender_retry_window: timedelta = timedelta(minutes=10)
     default_phone_region: str = "US"
     request_view: RequestView | None = None
     # Every request on the log: a number one of them has is refused too (made before the producer tags, by any
@@ -55,11 +61,29 @@ class SubmitContext(PartnerWriteContext):
     on_the_log: Requests | None = None
 
 
-async def submit_request(form: OpenForm, *, api_key: str | None, ctx: SubmitContext) -> SubmitAnswer:
+async def submit_request(
+    form: OpenForm, *, api_key: str | None, ctx: SubmitContext, idempotency_key: str | None = None
+) -> SubmitAnswer:
     partner, jurisdiction_id = await ctx.authorise(form, api_key, action="create_request")
     ctx.event_log.refuse_if_unavailable()  # the log known to be down: 503 before anything is stored
-    digest = body_digest(form, jurisdiction_id=jurisdiction_id, client_id=partner.client_id, key=ctx.pepper)
-    existing = await ctx.submissions.recent(digest, window=ctx.dedup_window)
+    window = retry_window(
+        form,
+        idempotency_key=idempotency_key,
+        dedup_window=ctx.dedup_window,
+        sender_window=ctx.sender_retry_window,
+    )
+    if window is None:
+        # Never a retry: a digest no other submission has, so that nothing is found or folded into it.
+        digest, window, existing = secrets.token_hex(32), ctx.dedup_window, None
+    else:
+        digest = body_digest(
+            form,
+            jurisdiction_id=jurisdiction_id,
+            client_id=partner.client_id,
+            key=ctx.pepper,
+            idempotency_key=idempotency_key,
+        )
+        existing = await ctx.submissions.recent(digest, window=window)
     if existing is None:
         code = require_service_code(form)
         service = check_service(
@@ -91,7 +115,7 @@ async def submit_request(form: OpenForm, *, api_key: str | None, ctx: SubmitCont
                 token=token,
                 service_notice=accepted.service_notice,
             )
-            earlier = await ctx.submissions.add(submission, window=ctx.dedup_window)
+            earlier = await ctx.submissions.add(submission, window=window)
             # A concurrent identical POST stored first: answer with its request.
             return (submission, True) if earlier is None else (earlier, False)
 

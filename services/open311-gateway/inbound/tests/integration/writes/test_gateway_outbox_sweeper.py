@@ -21,7 +21,8 @@ async def test_a_pending_batch_submission_is_swept_once_and_its_token_resolves(
     write_gw: WriteGateway,
 ) -> None:
     fields = {"service_code": BULKY, "address_string": "12 Oak St", "description": unique("Old sofa")}
-    [answer] = answers(await write_gw.submit("json", **fields), "json")
+    retry = {"Idempotency-Key": str(uuid.uuid4())}  # what makes the later POST a retry (PR-11)
+    [answer] = answers(await write_gw.submit("json", headers=retry, **fields), "json")
     token = answer["token"]
     (number,) = await write_gw.row("select service_request_id from gateway.tokens where token = %s", (token,))
     await write_gw.leave_pending(number)
@@ -37,7 +38,7 @@ async def test_a_pending_batch_submission_is_swept_once_and_its_token_resolves(
         (number,),
     ) == ("published", number)
 
-    [again] = answers(await write_gw.submit("json", **fields), "json")
+    [again] = answers(await write_gw.submit("json", headers=retry, **fields), "json")
     assert again["token"] == token
     assert len(await write_gw.events_of(number)) == 2
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 
 import pytest
 from civicloop_events import request_numbers
@@ -149,8 +150,11 @@ async def test_pr04_multivaluelist_in_all_three_styles(write_gw: WriteGateway, f
     assert payload.attributes["LAMP_STATE"] == ["out"] and payload.attributes["POLE_ID"] == ["SL-10442"]
 
 
-async def test_pr01_multipart_form_data_works_and_files_are_ignored(write_gw: WriteGateway, fmt: str) -> None:
-    """PR-01 / §9.6: the same fields as multipart/form-data (FixMyStreet uploading `photo1`); the file is ignored."""
+async def test_pr01_multipart_form_data_works_and_a_file_is_refused_not_dropped(
+    write_gw: WriteGateway, fmt: str
+) -> None:
+    """PR-01 / §9.6: the same fields as multipart/form-data. A file part (FixMyStreet uploading `photo1`) would be
+    lost, as CivicLoop stores no uploads: the POST is refused with a 400 naming media_url, and nothing is created."""
     marker = unique("Multipart lamp")
     fields = as_form(
         [
@@ -163,7 +167,13 @@ async def test_pr01_multipart_form_data_works_and_files_are_ignored(write_gw: Wr
         ]
     )
     files = {"photo1": ("lamp.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")}
-    r = await write_gw.client.post(f"requests.{fmt}", data=fields, files=files)
+    refused = await write_gw.client.post(f"requests.{fmt}", data=fields, files=files)
+    assert "photo1" in errors(refused, fmt, 400) and "media_url" in refused.text
+    assert await write_gw.row(
+        "select count(*) from gateway.submissions where event->'payload'->>'description' = %s", (marker,)
+    ) == (0,)
+    # A part without a filename is a text field: the body is multipart, with no file.
+    r = await write_gw.client.post(f"requests.{fmt}", data=fields, files={"note": (None, b"a text part")})
     assert r.request.headers["content-type"].startswith("multipart/form-data")
     [answer] = answers(r, fmt)
     payload = await submitted(write_gw, answer["service_request_id"])
@@ -266,9 +276,11 @@ async def test_pr11_the_same_post_retried_is_one_request(write_gw: WriteGateway,
 
 
 async def test_pr11_concurrent_identical_posts_make_one_request(write_gw: WriteGateway, fmt: str) -> None:
-    """PR-11: identical POSTs racing each other: one request, one event, every answer the same number."""
+    """PR-11: identical POSTs under one Idempotency-Key racing each other: one request, one event, every answer
+    the same number."""
     fields = streetlight_form(**{"attribute[HAZARDS][]": "glass"})
-    responses = await asyncio.gather(*(write_gw.submit(fmt, **fields) for _ in range(6)))
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    responses = await asyncio.gather(*(write_gw.submit(fmt, headers=key, **fields) for _ in range(6)))
     numbers = {answers(r, fmt)[0]["service_request_id"] for r in responses}
     assert len(numbers) == 1
     (number,) = numbers
@@ -278,13 +290,75 @@ async def test_pr11_concurrent_identical_posts_make_one_request(write_gw: WriteG
     ) == (1,)
 
 
+async def test_pr11_two_residents_identical_anonymous_reports_are_two_requests(
+    write_gw: WriteGateway, fmt: str
+) -> None:
+    """PR-11: the same anonymous form twice through the same partner, without an Idempotency-Key, proves no retry
+    (two residents can report the same lamp in the same words): two requests, never one."""
+    fields = streetlight_form()
+    first = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
+    second = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
+    assert first != second
+    assert len(await write_gw.events_of(first)) == 1 and len(await write_gw.events_of(second)) == 1
+
+
+async def test_pr11_a_body_naming_its_sender_is_a_retry_only_for_a_short_window(
+    write_gw: WriteGateway, fmt: str
+) -> None:
+    """PR-11: without a key, the same body naming the same sender is a retry within
+    CIVICLOOP_SENDER_RETRY_WINDOW (10 minutes), and a new request after it; a different sender is another request."""
+    fields = streetlight_form(email="marge@example.org")
+    first = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
+    assert answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"] == first
+    neighbour = answers(await write_gw.submit(fmt, **{**fields, "email": "ned@example.org"}), fmt)[0]
+    assert neighbour["service_request_id"] != first
+    await write_gw.execute(
+        "update gateway.submissions set created_at = now() - interval '11 minutes' where request_number = %s",
+        (first,),
+    )
+    assert answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"] != first
+
+
+async def test_pr11_another_civicloop_s_retry_is_recognised_by_its_marker(
+    write_gw: WriteGateway, fmt: str
+) -> None:
+    """PR-11: another CivicLoop's outbound marks the description with its own request number: its retry of an
+    anonymous report, without a key, is the same request; another of its reports, in the same words, is another."""
+    words = unique("Federated lamp")
+
+    def marked(number: str) -> dict[str, str]:
+        return streetlight_form(description=f"{words}\n\n[CivicLoop {number}]")
+
+    one, two = (request_numbers.draw("intake") for _ in range(2))
+    first = answers(await write_gw.submit(fmt, **marked(one)), fmt)[0]["service_request_id"]
+    assert answers(await write_gw.submit(fmt, **marked(one)), fmt)[0]["service_request_id"] == first
+    other = answers(await write_gw.submit(fmt, **marked(two)), fmt)[0]["service_request_id"]
+    assert other != first
+    assert answers(await write_gw.submit(fmt, **marked(two)), fmt)[0]["service_request_id"] == other
+
+
+async def test_pr11_the_same_key_with_another_body_is_another_request(
+    write_gw: WriteGateway, fmt: str
+) -> None:
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = answers(await write_gw.submit(fmt, headers=key, **streetlight_form()), fmt)[0]
+    other = answers(await write_gw.submit(fmt, headers=key, **streetlight_form()), fmt)[0]
+    assert first["service_request_id"] != other["service_request_id"]
+
+
+async def test_pr11_an_idempotency_key_that_cannot_be_one_is_400(write_gw: WriteGateway, fmt: str) -> None:
+    r = await write_gw.submit(fmt, headers={"Idempotency-Key": "x" * 256}, **streetlight_form())
+    assert "Idempotency-Key" in errors(r, fmt, 400)
+
+
 async def test_pr11_a_pending_submission_is_published_by_the_retry(write_gw: WriteGateway, fmt: str) -> None:
     """PR-11: a submission left pending (its publish timed out, or the process died before recording the
     acknowledgement) is published again by the retry: the same event id and number, never a second request."""
     fields = streetlight_form()
-    number = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    number = answers(await write_gw.submit(fmt, headers=key, **fields), fmt)[0]["service_request_id"]
     await write_gw.leave_pending(number)
-    again = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
+    again = answers(await write_gw.submit(fmt, headers=key, **fields), fmt)[0]["service_request_id"]
     assert again == number
     events = await write_gw.events_of(number)
     assert len(events) == 2 and events[0].event_id == events[1].event_id, "the same event, published again"
@@ -298,12 +372,13 @@ async def test_pr11_after_the_dedup_window_the_same_body_is_a_new_request(
 ) -> None:
     """PR-11: deduplication holds for the window (CIVICLOOP_DEDUP_WINDOW, 24 h by default), not forever."""
     fields = streetlight_form()
-    first = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = answers(await write_gw.submit(fmt, headers=key, **fields), fmt)[0]["service_request_id"]
     await write_gw.execute(
         "update gateway.submissions set created_at = now() - interval '25 hours' where request_number = %s",
         (first,),
     )
-    later = answers(await write_gw.submit(fmt, **fields), fmt)[0]["service_request_id"]
+    later = answers(await write_gw.submit(fmt, headers=key, **fields), fmt)[0]["service_request_id"]
     assert later != first
     assert len(await write_gw.events_of(later)) == 1
 

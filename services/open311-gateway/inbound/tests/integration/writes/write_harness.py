@@ -3,8 +3,8 @@
 One gateway serves the session, on a database and topics of its own. Its configuration arrives as events on the
 real broker, the way production's does: a catalogue (a realtime service with a question of every datatype, a
 realtime one without questions, a batch and a blackbox service), partners with known keys (one of them revoked,
-one authorised in another city only). Tests keep apart by their own request content (POSTs with the same body are
-one request, PR-11), never by resetting anything.
+one authorised in another city only). Tests keep apart by their own request content (POSTs with the same body and
+Idempotency-Key are one request, PR-11), never by resetting anything.
 """
 
 from __future__ import annotations
@@ -70,9 +70,17 @@ class WriteGateway:
     async def post(self, path: str, fmt: str, data: Any, **kwargs: Any) -> httpx.Response:
         return await self.client.post(f"{path}.{fmt}", data=data, **kwargs)
 
-    async def submit(self, fmt: str, partner: PartnerClient | None = None, **fields: Any) -> httpx.Response:
+    async def submit(
+        self,
+        fmt: str,
+        partner: PartnerClient | None = None,
+        headers: dict[str, str] | None = None,
+        **fields: Any,
+    ) -> httpx.Response:
         body = {"api_key": (partner or self.partner).key, "jurisdiction_id": CITY, **fields}
-        return await self.post("requests", fmt, {k: v for k, v in body.items() if v is not None})
+        return await self.post(
+            "requests", fmt, {k: v for k, v in body.items() if v is not None}, headers=headers
+        )
 
     async def request_records(self) -> list[ConsumerRecord]:
         return await read_all(
