@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from civicloop_events.outbox import Claim, Outbox, Stored
 from civicloop_events.positions import LogPosition
@@ -42,7 +42,7 @@ class InMemoryOutbox(Outbox):
         """Store a pending row; False when the key is taken (the row stays as it was)."""
         if key in self.entries:
             return False
-        self.entries[key] = Stored(key=key, events=tuple(events))
+        self.entries[key] = Stored(key=key, events=tuple(events), created_at=datetime.now(UTC))
         self.stored_at[key] = self.clock()
         return True
 

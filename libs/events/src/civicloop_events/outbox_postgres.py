@@ -52,7 +52,7 @@ class OutboxTable:
 
 def _columns(table: OutboxTable) -> sql.Composable:
     position = "partition, kafka_offset" if table.positions else "null as partition, null as kafka_offset"
-    return sql.SQL("{key}::text as key, {events} as events, state, {position}").format(
+    return sql.SQL("{key}::text as key, {events} as events, state, created_at, {position}").format(
         key=sql.Identifier(table.key), events=sql.SQL(table.events), position=sql.SQL(position)
     )
 
@@ -106,6 +106,7 @@ def _stored(row: dict[str, Any]) -> Stored:
         events=tuple(row["events"]),
         published=row["state"] == PublishState.published,
         position=row_position(row),
+        created_at=row["created_at"],
     )
 
 
