@@ -154,7 +154,8 @@ class EventProducer:
                 earlier = self._earlier_send(event.event_id)
                 sent.append(earlier or await self._send(target, event, trace_headers))
             acknowledged = await asyncio.gather(
-                *(self._settled(e.event_id, s) for e, s in zip(events, sent, strict=True)), return_exceptions=True
+                *(self._settled(e.event_id, s) for e, s in zip(events, sent, strict=True)),
+                return_exceptions=True,
             )
         failed = [a for a in acknowledged if isinstance(a, BaseException)]
         if failed:
