@@ -89,6 +89,7 @@ class Stored:
     published: bool = False
     position: LogPosition | None = None  # of the last event, where the table keeps it
     created_at: datetime | None = None  # when the row was stored: no earlier send of its events can be older
+    age: timedelta | None = None  # how long ago that was, by the same clock, when the row was read
 
 
 class Claim(ABC):
@@ -146,10 +147,24 @@ async def publish_stored(
     async with outbox.claim(key) as claim:
         if claim.entry.published:  # a concurrent retry or the sweeper published it while this call waited
             return Outcome(claim.entry, claim.entry.position, published_now=False)
-        # A row this call did not just store may have been sent by an earlier attempt: look on the log first.
-        position = await _publish(claim, event_log, maybe_sent=not stored_now)
+        position = await _publish(
+            claim, event_log, maybe_sent=_maybe_sent(claim.entry, stored_now=stored_now)
+        )
     PUBLISHED.labels(outbox.outbox_name, "command").inc()
     return Outcome(claim.entry, position, published_now=True)
+
+
+# A row its own command holds within this time of storing it cannot have been sent by anyone else: a concurrent
+# retry that took the row first would still be waiting for its broker (a publish waits longer than this to fail).
+FRESH_ROW = timedelta(seconds=1)
+
+
+def _maybe_sent(entry: Stored, *, stored_now: bool) -> bool:
+    """Whether an earlier attempt may have sent the row's events: unless this call has just stored the row and
+    holds it fresh, a retry, the sweeper or a crashed process may have got there first, so the log is asked."""
+    if not stored_now:
+        return True
+    return entry.age is None or entry.age > FRESH_ROW
 
 
 async def _publish(claim: Claim, event_log: EventLog, *, maybe_sent: bool) -> LogPosition | None:

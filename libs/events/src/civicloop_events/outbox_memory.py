@@ -57,7 +57,7 @@ class InMemoryOutbox(Outbox):
         if key not in self.entries:
             raise LookupError(f"no row under {key!r} in {self.outbox_name}")
         async with self._locks.setdefault(key, asyncio.Lock()):
-            yield _MemoryClaim(self, self.entries[key])
+            yield _MemoryClaim(self, self._aged(self.entries[key]))
 
     @asynccontextmanager
     async def claim_oldest_pending(
@@ -81,7 +81,11 @@ class InMemoryOutbox(Outbox):
                 return
             key = due[0][1]
             async with self._locks[key]:
-                yield _MemoryClaim(self, self.entries[key])
+                yield _MemoryClaim(self, self._aged(self.entries[key]))
+
+    def _aged(self, entry: Stored) -> Stored:
+        """The entry with its age now, as the real adapter reads it with the row."""
+        return replace(entry, age=timedelta(seconds=self.clock() - self.stored_at[entry.key]))
 
     async def oldest_pending_age(self) -> timedelta | None:
         pending = [at for key, at in self.stored_at.items() if not self.entries[key].published]

@@ -89,6 +89,17 @@ class World:
                 )
         return key
 
+    async def age(self, key: str, by: timedelta) -> None:
+        """Make the row look stored `by` earlier."""
+        if isinstance(self.outbox, InMemoryOutbox):
+            self.outbox.stored_at[key] -= by.total_seconds()
+            return
+        assert self.pool is not None
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                f"update {self.table} set created_at = created_at - %s where key = %s", (by, key)
+            )
+
     async def published_ids(self) -> list[uuid.UUID]:
         """Event ids on the log, in log order (every copy: a second publish would show twice)."""
         if self.memory_log is not None:
@@ -243,6 +254,16 @@ async def test_a_retry_sends_only_the_events_an_earlier_attempt_did_not_put_on_t
     assert await world.published_ids() == [e.event_id for e in events]
     stored = await world.outbox.stored(key)
     assert stored is not None and stored.published and stored.position == outcome.position
+
+
+async def test_a_command_that_reaches_its_own_row_late_looks_on_the_log_first(world):
+    """Stored a while ago by this very call (it waited for the row): a retry may have sent it meanwhile."""
+    key, events = await world.store("stored, then the command waited")
+    await world.age(key, timedelta(minutes=1))
+    landed = await world.event_log.publish(events[0])  # that retry's record; its answer never came
+    outcome = await publish_stored(world.outbox, world.event_log, key, stored_now=True)
+    assert outcome.position == landed
+    assert await world.published_ids() == [events[0].event_id]
 
 
 async def test_the_sweeper_marks_a_row_whose_event_reached_the_log_unheard_without_publishing_again(world):
