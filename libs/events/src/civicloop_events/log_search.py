@@ -36,7 +36,7 @@ def partition_for(key: bytes, partitions: Sequence[int]) -> int:
 def _event_id(headers: Iterable[tuple[str, bytes]], value: bytes | None) -> UUID | None:
     for name, header in headers:
         if name == "event_id":
-            return UUID(bytes=header)
+            return UUID(header.decode())
     try:
         return UUID(json.loads(value or b"null")["event_id"])
     except (TypeError, KeyError, ValueError):  # JSONDecodeError is a ValueError

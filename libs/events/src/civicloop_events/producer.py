@@ -169,7 +169,7 @@ class EventProducer:
         headers = [
             ("event_type", event.type.encode()),
             ("schema_version", str(event.schema_version).encode()),
-            ("event_id", event.event_id.bytes),  # what `log_search` compares without decoding the value
+            ("event_id", str(event.event_id).encode()),  # what `log_search` compares without decoding the value
             *trace_headers,
         ]
         return await self._producer.send(target, encode_event(event), key=event.key, headers=headers)
