@@ -166,10 +166,11 @@ class EventProducer:
 
     async def _send(self, target: str, event: Event[Any], trace_headers: list[tuple[str, bytes]]) -> Any:
         """Append the record to its partition's batch; the future of its acknowledgement."""
+        # `event_id` is what `log_search` compares without decoding the value.
         headers = [
             ("event_type", event.type.encode()),
             ("schema_version", str(event.schema_version).encode()),
-            ("event_id", str(event.event_id).encode()),  # what `log_search` compares without decoding the value
+            ("event_id", str(event.event_id).encode()),
             *trace_headers,
         ]
         return await self._producer.send(target, encode_event(event), key=event.key, headers=headers)
