@@ -52,13 +52,9 @@ class Position:
         return f"{self.partition}:{self.offset}"
 
 
-@dataclass(frozen=True)
-class _Landed:
-    """The acknowledgement of an earlier send, shaped as aiokafka's record metadata (what `publish` reads)."""
-
-    topic: str
-    partition: int
-    offset: int
+def _position(meta: Any) -> Position:
+    """Where aiokafka's record metadata says the record landed."""
+    return Position(meta.topic, meta.partition, meta.offset)
 
 
 class EventProducer:
@@ -121,11 +117,11 @@ class EventProducer:
                 return earlier
             if earlier is None:
                 earlier = await self._send(target, event, inject_headers())
-            meta = await self._settled(event.event_id, earlier)
-            span.set_attribute("messaging.kafka.partition", meta.partition)
-            span.set_attribute("messaging.kafka.offset", meta.offset)
+            position = _position(await self._settled(event.event_id, earlier))
+            span.set_attribute("messaging.kafka.partition", position.partition)
+            span.set_attribute("messaging.kafka.offset", position.offset)
         PUBLISHED.labels(event.type).inc()
-        return Position(meta.topic, meta.partition, meta.offset)
+        return position
 
     async def publish_many(self, events: Sequence[Event[Any]], *, topic: str | None = None) -> list[Position]:
         """Every event sent in the order given, then every acknowledgement awaited (acks=all, as `publish`).
@@ -150,19 +146,25 @@ class EventProducer:
         ):
             trace_headers = inject_headers()
             sent: list[asyncio.Future[Any] | Position] = []
-            for event in events:
-                earlier = self._earlier_send(event.event_id)
-                sent.append(earlier or await self._send(target, event, trace_headers))
-            acknowledged = await asyncio.gather(
-                *(self._settled(e.event_id, s) for e, s in zip(events, sent, strict=True)),
-                return_exceptions=True,
-            )
-        failed = [a for a in acknowledged if isinstance(a, BaseException)]
+            try:
+                for event in events:
+                    sent.append(
+                        self._earlier_send(event.event_id) or await self._send(target, event, trace_headers)
+                    )
+                waiting = [s for s in sent if not isinstance(s, Position)]
+                if waiting:  # one wait for the lot, shielded: a caller that stops waiting withdraws no send
+                    await asyncio.shield(asyncio.gather(*waiting, return_exceptions=True))
+            except asyncio.CancelledError:
+                for event, one in zip(events, sent, strict=False):
+                    if not isinstance(one, Position) and not one.done():
+                        self._remember(event.event_id, one)
+                raise
+        failed = [e for one in sent if not isinstance(one, Position) and (e := one.exception()) is not None]
         if failed:
             raise failed[0]
         for type_, count in Tally(event.type for event in events).items():
             PUBLISHED.labels(type_).inc(count)
-        return [Position(meta.topic, meta.partition, meta.offset) for meta in acknowledged]  # type: ignore[union-attr]
+        return [one if isinstance(one, Position) else _position(one.result()) for one in sent]
 
     async def _send(self, target: str, event: Event[Any], trace_headers: list[tuple[str, bytes]]) -> Any:
         """Append the record to its partition's batch; the future of its acknowledgement."""
@@ -186,10 +188,8 @@ class EventProducer:
             return landed
         return None
 
-    async def _settled(self, event_id: UUID, sent: asyncio.Future[Any] | Position) -> Any:
+    async def _settled(self, event_id: UUID, sent: asyncio.Future[Any]) -> Any:
         """Await the acknowledgement; if the caller stops waiting first, the send is remembered until it settles."""
-        if isinstance(sent, Position):
-            return _Landed(sent.topic, sent.partition, sent.offset)
         try:
             return await asyncio.shield(sent)
         except asyncio.CancelledError:
