@@ -199,3 +199,16 @@ async def test_the_producer_answers_a_resent_event_with_its_earlier_send_not_a_s
         [batch_again] = await asyncio.wait_for(producer.publish_many([event]), timeout=30)
         assert await log.copies(event) == [(again.partition, again.offset)]
         assert batch_again == again
+
+
+async def test_a_batch_resent_after_its_wait_was_cut_short_stands_once_on_the_log(log):
+    """A consumer's batch of reactions: the wait for the lot timed out, the handler is retried with the same ids."""
+    async with log.producer() as producer:
+        events = [comment("first reaction"), comment("second reaction")]
+        await log.lose_the_next_acknowledgement()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(producer.publish_many(events), timeout=PUBLISH_TIMEOUT_S)
+        await log.hear_again()
+        positions = await asyncio.wait_for(producer.publish_many(events), timeout=30)
+        for event, position in zip(events, positions, strict=True):
+            assert await log.copies(event) == [(position.partition, position.offset)]
