@@ -62,8 +62,8 @@ async def find_on_log(
         auto_offset_reset="earliest",
         request_timeout_ms=int(timeout_s * 1000),
     )
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a start that fails still releases what it opened
         keyed = {partition_for(e.key, partitions) for e in events if e.key is not None}
         wanted = keyed if all(e.key is not None for e in events) else set(partitions)
         tps = [TopicPartition(topic, p) for p in sorted(wanted)]

@@ -40,14 +40,15 @@ class ProducerEventLog(EventLog):
 
         async def search() -> list[Position | None]:
             partitions = await producer.partitions()
-            return await find_on_log(
-                producer.bootstrap_servers,
-                producer.topic,
-                partitions,
-                events,
-                since=since,
-                timeout_s=self.publish_timeout_s,
-            )
+            async with producer.search_slots:
+                return await find_on_log(
+                    producer.bootstrap_servers,
+                    producer.topic,
+                    partitions,
+                    events,
+                    since=since,
+                    timeout_s=self.publish_timeout_s,
+                )
 
         try:
             # Bounded as a publish is, twice over: connecting, then reading to the end.

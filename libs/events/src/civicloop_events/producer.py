@@ -38,6 +38,9 @@ SEND_AWAITED = Counter(
 
 # How many acknowledged sends whose callers had stopped waiting are remembered (each an id and a position).
 REMEMBERED_SENDS = 10_000
+# How many searches of the log (`log_search`, each its own consumer) may run at once through one producer: after an
+# outage many retries arrive together, and each beyond these waits (within its timeout) instead of adding a client.
+SEARCHES_AT_ONCE = 4
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class EventProducer:
         # Sends whose caller stopped waiting: still unsettled, or acknowledged (where the record landed).
         self._unsettled: dict[UUID, asyncio.Future[Any]] = {}
         self._landed: OrderedDict[UUID, Position] = OrderedDict()
+        self.search_slots = asyncio.Semaphore(SEARCHES_AT_ONCE)
 
     async def start(self) -> None:
         try:

@@ -212,3 +212,23 @@ async def test_a_batch_resent_after_its_wait_was_cut_short_stands_once_on_the_lo
         positions = await asyncio.wait_for(producer.publish_many(events), timeout=30)
         for event, position in zip(events, positions, strict=True):
             assert await log.copies(event) == [(position.partition, position.offset)]
+
+
+async def test_a_retry_that_cannot_search_the_log_publishes_nothing_and_the_next_one_publishes_once(
+    log, outbox
+):
+    async with log.producer() as producer:
+        event_log = ProducerEventLog(producer, publish_timeout_s=PUBLISH_TIMEOUT_S)
+        key, event = await stored(outbox)
+        await log.kafka.proxy.cut()  # the broker unreachable: the search cannot tell what is on the log
+        try:
+            with pytest.raises(EventLogUnavailable):
+                await publish_stored(outbox, event_log, key)
+        finally:
+            await log.kafka.proxy.restore()
+        row = await outbox.stored(key)
+        assert row is not None and not row.published
+        assert await log.copies(event) == []
+        outcome = await asyncio.wait_for(publish_stored(outbox, event_log, key), timeout=30)
+        assert outcome.position is not None
+        assert await log.copies(event) == [(outcome.position.partition, outcome.position.offset)]
