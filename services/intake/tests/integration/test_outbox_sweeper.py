@@ -126,3 +126,6 @@ async def test_the_sweeper_marks_a_submission_whose_event_landed_unheard_without
             "select state from intake.submissions where idempotency_key = %s", ("landed-2",)
         )
         assert await cur.fetchone() == ("published",)
+    late = await intake.client.post("/api/v1/requests", json=body, headers={"Idempotency-Key": "landed-2"})
+    assert (late.status_code, late.json()["request_number"]) == (200, number)  # answered, nothing published
+    assert await copies_on_the_log(intake, event_id) == 1
