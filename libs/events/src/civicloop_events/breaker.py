@@ -10,7 +10,8 @@ is let through as a probe; the first success closes the breaker, a failure keeps
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from prometheus_client import Counter, Gauge
@@ -113,3 +114,7 @@ class GuardedEventLog(EventLog):
 
     async def publish(self, event: Event[Any]) -> LogPosition:
         return await self.breaker.call(lambda: self.inner.publish(event))
+
+    async def find(self, events: Sequence[Event[Any]], *, since: datetime) -> list[LogPosition | None]:
+        # Not behind the breaker: a search that cannot read the log raises, and nothing is published after it.
+        return await self.inner.find(events, since=since)

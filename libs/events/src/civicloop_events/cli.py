@@ -35,7 +35,10 @@ def schemas_cmd(
 
 
 async def _replay(bootstrap: str, topic: str, request_id: str) -> list[dict[str, Any]]:
-    """Read the whole topic (every partition, from offset 0) and keep the events of one request, in log order."""
+    """Read the whole topic (every partition, from offset 0) and keep the events of one request, in log order.
+
+    An event is reported once, where it first stands: a copy with the same `event_id` further on (an older record
+    published twice, or one that slipped past the publisher's search) is the same event, not a second one."""
     # Subscribing without a group assigns every partition of the topic; no offsets are committed.
     consumer = AIOKafkaConsumer(
         topic,
@@ -51,12 +54,16 @@ async def _replay(bootstrap: str, topic: str, request_id: str) -> list[dict[str,
             raise RuntimeError(f"topic {topic} does not exist")
         ends = await consumer.end_offsets(partitions)
         history: list[dict[str, Any]] = []
+        seen: set[Any] = set()
         while [tp for tp in partitions if await _behind(consumer, tp, ends[tp])]:
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
                 for r in records:
                     if r.key == request_id.encode():
                         event = decode_event(r.value)
+                        if event.event_id in seen:
+                            continue
+                        seen.add(event.event_id)
                         history.append(
                             {
                                 "partition": r.partition,

@@ -4,8 +4,15 @@ A command stores its idempotency record and the events it will publish in one tr
 table (the outbox). `publish_stored` publishes the row's events, each under the event id it was built with, and
 marks the row published with the log position of the last one. A retry of the command with the same key calls it
 again: a row still pending is published again (the very same events), a published one is answered from the stored
-position. Should an event reach the log twice (a publish that timed out yet landed, then a retry), both copies carry
-one event id and every consumer's inbox drops the second.
+position.
+
+One record per event: a row still pending when a retry or the sweeper takes it may have been sent already (a publish
+that timed out yet landed, an acknowledgement lost with the connection, a process that died after sending). So
+before publishing such a row again, the publisher asks the log where its events already stand (`EventLog.find`) and
+sends only those not there; the producer also never sends an event again while its own earlier send of it is still
+on its way (`civicloop_events.producer`). Only a command's first publish of the row it has just stored skips the
+search. Should an event still reach the log twice, both copies carry one event id and every consumer's inbox drops
+the second.
 
 A row is held (a row lock) only while its own events are published, so two retries never publish it twice side by
 side; nothing else is held across the broker call. The `Sweeper` publishes rows left pending longer than a threshold
@@ -20,7 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Gauge
@@ -48,6 +55,10 @@ UNPUBLISHABLE = Counter(
     "Pending rows the sweeper set aside because their events do not decode (they need a person)",
     ["outbox"],
 )
+FOUND_ON_LOG = Counter(
+    "civicloop_outbox_found_on_log_total",
+    "Events of a pending row found already on the log (an earlier attempt landed unheard), so not sent again",
+)
 SWEEP_FAILURES = Counter(
     "civicloop_outbox_sweep_failures_total", "Sweeps that stopped on an error (the broker down)", ["outbox"]
 )
@@ -67,6 +78,12 @@ class EventLog(ABC):
         stores anything (`civicloop_events.breaker`); by default the log is not known to be down."""
         return None
 
+    async def find(self, events: Sequence[Event[Any]], *, since: datetime) -> list[LogPosition | None]:
+        """Where each of `events` already stands on the log (None where it is not), reading nothing stamped before
+        `since`; raise `EventLogUnavailable` when the log cannot be read. A log that cannot be read back (a test's
+        stand-in that keeps nothing) finds nothing."""
+        return [None] * len(events)
+
 
 @dataclass(frozen=True)
 class Stored:
@@ -76,6 +93,8 @@ class Stored:
     events: tuple[str, ...]
     published: bool = False
     position: LogPosition | None = None  # of the last event, where the table keeps it
+    created_at: datetime | None = None  # when the row was stored: no earlier send of its events can be older
+    age: timedelta | None = None  # how long ago that was, by the same clock, when the row was read
 
 
 class Claim(ABC):
@@ -133,16 +152,40 @@ async def publish_stored(
     async with outbox.claim(key) as claim:
         if claim.entry.published:  # a concurrent retry or the sweeper published it while this call waited
             return Outcome(claim.entry, claim.entry.position, published_now=False)
-        position = await _publish(claim, event_log)
+        position = await _publish(
+            claim, event_log, maybe_sent=_maybe_sent(claim.entry, stored_now=stored_now)
+        )
     PUBLISHED.labels(outbox.outbox_name, "command").inc()
     return Outcome(claim.entry, position, published_now=True)
 
 
-async def _publish(claim: Claim, event_log: EventLog) -> LogPosition | None:
+# A row its own command holds within this time of storing it cannot have been sent by anyone else: a concurrent
+# retry that took the row first would still be waiting for its broker (a publish waits longer than this to fail).
+FRESH_ROW = timedelta(seconds=1)
+
+
+def _maybe_sent(entry: Stored, *, stored_now: bool) -> bool:
+    """Whether an earlier attempt may have sent the row's events: unless this call has just stored the row and
+    holds it fresh, a retry, the sweeper or a crashed process may have got there first, so the log is asked."""
+    if not stored_now:
+        return True
+    return entry.age is None or entry.age > FRESH_ROW
+
+
+async def _publish(claim: Claim, event_log: EventLog, *, maybe_sent: bool) -> LogPosition | None:
+    """Publish the row's events in order, but none that an earlier attempt already put on the log; mark the row."""
     position = None
     events = [decode_event(text) for text in claim.entry.events]  # all or none: decode before publishing any
-    for event in events:
-        position = await event_log.publish(event)
+    on_log: list[LogPosition | None] = [None] * len(events)
+    if maybe_sent and events:
+        since = claim.entry.created_at
+        if since is None:
+            raise ValueError(f"{claim.entry.key}: a row published again needs the time it was stored")
+        on_log = await event_log.find(events, since=since)
+        if any(on_log):
+            FOUND_ON_LOG.inc(sum(1 for p in on_log if p is not None))
+    for event, found in zip(events, on_log, strict=True):
+        position = found or await event_log.publish(event)
     await claim.mark_published(position)
     return position
 
@@ -185,7 +228,7 @@ class Sweeper:
                 if claim is None:
                     return swept
                 try:
-                    position = await _publish(claim, self.event_log)
+                    position = await _publish(claim, self.event_log, maybe_sent=True)
                 except (UnknownEventType, ValueError):  # not an envelope, or not a valid payload
                     self._set_aside(outbox.outbox_name, claim.entry.key)
                     continue

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from civicloop_events.outbox import Claim, Outbox, Stored
 from civicloop_events.positions import LogPosition
@@ -42,7 +42,7 @@ class InMemoryOutbox(Outbox):
         """Store a pending row; False when the key is taken (the row stays as it was)."""
         if key in self.entries:
             return False
-        self.entries[key] = Stored(key=key, events=tuple(events))
+        self.entries[key] = Stored(key=key, events=tuple(events), created_at=datetime.now(UTC))
         self.stored_at[key] = self.clock()
         return True
 
@@ -57,7 +57,7 @@ class InMemoryOutbox(Outbox):
         if key not in self.entries:
             raise LookupError(f"no row under {key!r} in {self.outbox_name}")
         async with self._locks.setdefault(key, asyncio.Lock()):
-            yield _MemoryClaim(self, self.entries[key])
+            yield _MemoryClaim(self, self._aged(self.entries[key]))
 
     @asynccontextmanager
     async def claim_oldest_pending(
@@ -81,7 +81,11 @@ class InMemoryOutbox(Outbox):
                 return
             key = due[0][1]
             async with self._locks[key]:
-                yield _MemoryClaim(self, self.entries[key])
+                yield _MemoryClaim(self, self._aged(self.entries[key]))
+
+    def _aged(self, entry: Stored) -> Stored:
+        """The entry with its age now, as the real adapter reads it with the row."""
+        return replace(entry, age=timedelta(seconds=self.clock() - self.stored_at[entry.key]))
 
     async def oldest_pending_age(self) -> timedelta | None:
         pending = [at for key, at in self.stored_at.items() if not self.entries[key].published]

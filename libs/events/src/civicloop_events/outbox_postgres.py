@@ -52,9 +52,9 @@ class OutboxTable:
 
 def _columns(table: OutboxTable) -> sql.Composable:
     position = "partition, kafka_offset" if table.positions else "null as partition, null as kafka_offset"
-    return sql.SQL("{key}::text as key, {events} as events, state, {position}").format(
-        key=sql.Identifier(table.key), events=sql.SQL(table.events), position=sql.SQL(position)
-    )
+    return sql.SQL(
+        "{key}::text as key, {events} as events, state, created_at, now() - created_at as age, {position}"
+    ).format(key=sql.Identifier(table.key), events=sql.SQL(table.events), position=sql.SQL(position))
 
 
 def row_position(row: Mapping[str, Any]) -> LogPosition | None:
@@ -106,6 +106,8 @@ def _stored(row: dict[str, Any]) -> Stored:
         events=tuple(row["events"]),
         published=row["state"] == PublishState.published,
         position=row_position(row),
+        created_at=row["created_at"],
+        age=row["age"],
     )
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -40,6 +40,10 @@ class MemoryEventLog(EventLog):
         await asyncio.sleep(0)  # let concurrent callers interleave, as a broker round-trip would
         self.events.append(event)
         return LogPosition(0, len(self.events) - 1)
+
+    async def find(self, events: Sequence[Event[Any]], *, since: datetime) -> list[LogPosition | None]:
+        offsets = {e.event_id: offset for offset, e in enumerate(self.events)}
+        return [None if e.event_id not in offsets else LogPosition(0, offsets[e.event_id]) for e in events]
 
 
 @dataclass
@@ -84,6 +88,17 @@ class World:
                     (key, encoded),
                 )
         return key
+
+    async def age(self, key: str, by: timedelta) -> None:
+        """Make the row look stored `by` earlier."""
+        if isinstance(self.outbox, InMemoryOutbox):
+            self.outbox.stored_at[key] -= by.total_seconds()
+            return
+        assert self.pool is not None
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                f"update {self.table} set created_at = created_at - %s where key = %s", (by, key)
+            )
 
     async def published_ids(self) -> list[uuid.UUID]:
         """Event ids on the log, in log order (every copy: a second publish would show twice)."""
@@ -222,6 +237,42 @@ async def test_a_row_whose_events_do_not_decode_is_set_aside_and_never_holds_up_
     bad_row, good_row = await world.outbox.stored(bad), await world.outbox.stored(good)
     assert bad_row is not None and not bad_row.published  # kept, pending, for a person to look at
     assert good_row is not None and good_row.published
+
+
+async def test_a_retry_of_a_row_whose_event_reached_the_log_unheard_marks_it_without_publishing_again(world):
+    key, events = await world.store("landed, acknowledgement lost")
+    landed = await world.event_log.publish(events[0])  # the first attempt's record; its answer never came
+    outcome = await publish_stored(world.outbox, world.event_log, key)
+    assert outcome.published_now and outcome.position == landed
+    assert await world.published_ids() == [events[0].event_id]
+
+
+async def test_a_retry_sends_only_the_events_an_earlier_attempt_did_not_put_on_the_log(world):
+    key, events = await world.store("first landed", "second did not")
+    await world.event_log.publish(events[0])  # the attempt stopped between its two sends
+    outcome = await publish_stored(world.outbox, world.event_log, key)
+    assert await world.published_ids() == [e.event_id for e in events]
+    stored = await world.outbox.stored(key)
+    assert stored is not None and stored.published and stored.position == outcome.position
+
+
+async def test_a_command_that_reaches_its_own_row_late_looks_on_the_log_first(world):
+    """Stored a while ago by this very call (it waited for the row): a retry may have sent it meanwhile."""
+    key, events = await world.store("stored, then the command waited")
+    await world.age(key, timedelta(minutes=1))
+    landed = await world.event_log.publish(events[0])  # that retry's record; its answer never came
+    outcome = await publish_stored(world.outbox, world.event_log, key, stored_now=True)
+    assert outcome.position == landed
+    assert await world.published_ids() == [events[0].event_id]
+
+
+async def test_the_sweeper_marks_a_row_whose_event_reached_the_log_unheard_without_publishing_again(world):
+    key, events = await world.store("landed, then left pending")
+    await world.event_log.publish(events[0])
+    assert await Sweeper([world.outbox], world.event_log, older_than=NOW).sweep_once() == 1
+    stored = await world.outbox.stored(key)
+    assert stored is not None and stored.published
+    assert await world.published_ids() == [events[0].event_id]
 
 
 async def test_the_sweeper_leaves_rows_younger_than_its_threshold(world):

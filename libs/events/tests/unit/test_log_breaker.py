@@ -125,3 +125,16 @@ async def test_a_log_that_never_failed_is_never_refused():
     log.refuse_if_unavailable()
     assert [await log.publish(object()) for _ in range(3)] == [LogPosition(0, n) for n in (1, 2, 3)]
     assert inner.calls == 3
+
+
+async def test_a_search_of_the_log_goes_to_the_log_even_while_the_breaker_is_open():
+    class Searchable(ScriptedLog):
+        async def find(self, events, *, since):
+            return [LogPosition(3, 7)] * len(events)
+
+    clock = Clock()
+    log = GuardedEventLog(Searchable(), LogBreaker(open_s=2.0, name="test", clock=clock))
+    log.inner.down = True
+    with pytest.raises(EventLogUnavailable):
+        await log.publish(object())
+    assert await log.find([object(), object()], since=None) == [LogPosition(3, 7)] * 2

@@ -90,3 +90,42 @@ async def test_the_services_own_sweeper_publishes_what_was_left_pending(intake):
         again = await client.post("/api/v1/requests", json=BODY, headers={"Idempotency-Key": "swept-2"})
     assert (again.status_code, again.json()["request_number"]) == (200, number)
     assert await copies_on_the_log(intake, event_id) == 1
+
+
+async def landed_but_left_pending(intake, key: str, body: dict) -> tuple[str, object]:
+    """A submission whose event reached the log while its row stayed pending (the process died before the mark)."""
+    r = await intake.client.post("/api/v1/requests", json=body, headers={"Idempotency-Key": key})
+    assert r.status_code == 201, r.text
+    async with intake.pool.connection() as conn:
+        cur = await conn.execute(
+            "update intake.submissions set state = 'pending', partition = null, kafka_offset = null,"
+            " published_at = null where idempotency_key = %s returning event_id",
+            (key,),
+        )
+        (event_id,) = await cur.fetchone()
+    return r.json()["request_number"], event_id
+
+
+async def test_a_retry_of_a_submission_whose_event_landed_unheard_publishes_nothing_more(intake):
+    body = {**BODY, "description": "Landed, then left pending"}
+    number, event_id = await landed_but_left_pending(intake, "landed-1", body)
+    retry = await intake.client.post("/api/v1/requests", json=body, headers={"Idempotency-Key": "landed-1"})
+    # 201 as for any retry that completes a pending submission; its number, and the one record already there.
+    assert (retry.status_code, retry.json()["request_number"]) == (201, number)
+    [record] = [r for r in await intake.records() if decode_event(r.value).event_id == event_id]
+    assert retry.headers["CivicLoop-Position"] == f"{record.partition}:{record.offset}"
+
+
+async def test_the_sweeper_marks_a_submission_whose_event_landed_unheard_without_publishing_again(intake):
+    body = {**BODY, "description": "Landed, then swept"}
+    number, event_id = await landed_but_left_pending(intake, "landed-2", body)
+    assert await sweep_once(intake.settings, older_than_s=0) >= 1
+    assert await copies_on_the_log(intake, event_id) == 1
+    async with intake.pool.connection() as conn:
+        cur = await conn.execute(
+            "select state from intake.submissions where idempotency_key = %s", ("landed-2",)
+        )
+        assert await cur.fetchone() == ("published",)
+    late = await intake.client.post("/api/v1/requests", json=body, headers={"Idempotency-Key": "landed-2"})
+    assert (late.status_code, late.json()["request_number"]) == (200, number)  # answered, nothing published
+    assert await copies_on_the_log(intake, event_id) == 1

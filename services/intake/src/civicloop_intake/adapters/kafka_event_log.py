@@ -3,14 +3,17 @@
 The service starts, and answers 503 rather than hanging, while the broker is unreachable: `publish` fails at once
 when no producer is connected and is bounded by `publish_timeout_s` otherwise, and a background task keeps trying to
 connect. Once a publish has failed, the breaker (`civicloop_events.breaker`) refuses at once for `breaker_open_s`,
-then lets one publish through to try: during an outage nothing waits out the timeout. A publish that timed out may still reach the log later; the submission stays pending and its retry
-publishes the same event id, which consumers drop as a duplicate.
+then lets one publish through to try: during an outage nothing waits out the timeout. A publish that timed out may
+still reach the log later; the submission stays pending, and its retry (or the sweeper) looks for the event on the
+log before publishing it again (`civicloop_events.outbox`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -86,6 +89,13 @@ class KafkaEventLog(EventLog):
         if self._producer is None:
             raise EventLogUnavailable(f"not connected to Kafka at {self.bootstrap_servers}")
         return await ProducerEventLog(self._producer, publish_timeout_s=self.publish_timeout_s).publish(event)
+
+    async def find(self, events: Sequence[Event[Any]], *, since: datetime) -> list[LogPosition | None]:
+        if self._producer is None:
+            raise EventLogUnavailable(f"not connected to Kafka at {self.bootstrap_servers}")
+        return await ProducerEventLog(self._producer, publish_timeout_s=self.publish_timeout_s).find(
+            events, since=since
+        )
 
     async def _try_connect(self) -> bool:
         producer = EventProducer(self.bootstrap_servers, self.topic, client_id=self.client_id)

@@ -51,6 +51,7 @@ async def correct_location(
     fingerprint = correction_hash(cmd, number=canonical, agent_id=agent_id)
 
     stored = await corrections.get(idempotency_key)
+    stored_now = False  # a row this call stores is published without first looking for it on the log
     if stored is None:
         jurisdiction_id = check_correction(canonical, await _known(canonical, tracking, merges, wait_s))
         event_id = new_event_id()
@@ -59,7 +60,8 @@ async def correct_location(
         )
         mine = Correction.keeping(event, idempotency_key=idempotency_key, body_hash=fingerprint)
         # The stored one instead when a concurrent call with the same key stored its correction first.
-        stored = await corrections.add(mine) or mine
+        earlier = await corrections.add(mine)
+        stored, stored_now = (earlier, False) if earlier is not None else (mine, True)
     return await answer_kept(
         stored,
         fingerprint=fingerprint,
@@ -67,6 +69,7 @@ async def correct_location(
         event_log=event_log,
         log=log,
         message="location corrected",
+        stored_now=stored_now,
     )
 
 

@@ -66,6 +66,7 @@ async def merge_duplicate(
     await wait_until_known(
         tracking, (duplicate, requested), wait_s
     )  # just submitted: the view may lag a moment
+    stored_now = False  # a row this call stores is published without first looking for it on the log
     async with merges.serialised() as ledger:
         merge = await ledger.get(duplicate)
         if merge is None:
@@ -80,6 +81,7 @@ async def merge_duplicate(
                 event_json=encode_event(event).decode(),
             )
             await ledger.add(merge)
+            stored_now = True
         elif merge.requested_original != requested:
             raise MergeRejected(
                 MergeProblem.already_merged, f"{duplicate} is already merged into {merge.original}"
@@ -91,6 +93,7 @@ async def merge_duplicate(
         log=log,
         message="merged as duplicate",
         context={"request_number": duplicate, "original": merge.original, "event_id": str(merge.event_id)},
+        stored_now=stored_now,
     )
     return MergeReceipt(
         merge.duplicate,

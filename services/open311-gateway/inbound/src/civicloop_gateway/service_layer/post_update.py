@@ -116,7 +116,7 @@ async def _request(service_request_id: str, *, jurisdiction_id: str, ctx: Update
 
 
 async def _publish_once(update: StoredUpdate, *, created: bool, ctx: UpdateContext) -> UpdateAnswer:
-    outcome = await publish_stored(ctx.updates, ctx.event_log, update.update_id)
+    outcome = await publish_stored(ctx.updates, ctx.event_log, update.update_id, stored_now=created)
     if not outcome.published_now:
         return UpdateAnswer(update.update_id, len(update.events_json), created=False)
     if ctx.request_view is not None and outcome.position is not None:
