@@ -12,6 +12,7 @@ version) is served from its columns, as before, so the reads stay right while `c
 catches up after a rendering change.
 """
 
+import psycopg
 from alembic import op
 
 revision = "gateway_0008"
@@ -28,6 +29,8 @@ def upgrade() -> None:
         " add column open311_rendering smallint"
     )
     conn = op.get_bind().connection.driver_connection  # psycopg, in the migration's transaction
+    if not isinstance(conn, psycopg.Connection):
+        raise RuntimeError("gateway_0008 runs on psycopg (postgresql+psycopg://)")
     after: str | None = ""
     while after is not None:
         after = render_stale_batch(conn, after=after)
