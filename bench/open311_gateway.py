@@ -25,11 +25,12 @@ from civicloop_events import ServiceDefined
 from civicloop_events.payloads import PartnerAuthorised
 from civicloop_events.request_numbers import encode as encode_number
 from civicloop_events.topics import Topics
-from civicloop_gateway.adapters.open311_queries import requests_sql
+from civicloop_gateway.adapters.open311_queries import rendered_columns, requests_sql
 from civicloop_gateway.domain.partner_keys import issue_key
 from civicloop_gateway.domain.queries import Limits, request_query
 from civicloop_gateway.domain.request_view import RENDERING, rendered_fields
 from civicloop_open311.documents import REQUEST_FIELDS
+from civicloop_open311.formats import Format
 from civicloop_places import public_place
 from civicloop_testing.events import config_event, publish_events
 from civicloop_testing.processes import ServiceProcess
@@ -155,7 +156,7 @@ def query_plan(dsn: str, query: dict[str, str]) -> list[str]:
         now=datetime.now(UTC),
         limits=Limits(),
     )
-    sql, params = requests_sql(q)
+    sql, params = requests_sql(q, columns=rendered_columns(Format.json))
     with psycopg.connect(dsn) as conn:
         return [line for (line,) in conn.execute(f"explain (analyze, buffers) {sql}", params).fetchall()]
 

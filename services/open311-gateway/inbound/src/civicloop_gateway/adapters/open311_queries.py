@@ -32,7 +32,7 @@ def _request_columns(extensions: bool) -> str:
     return f"{REQUEST_COLUMNS}, {', '.join(EXTENSION_COLUMNS)}" if extensions else REQUEST_COLUMNS
 
 
-def _rendered_columns(fmt: Format) -> str:
+def rendered_columns(fmt: Format) -> str:
     """A request's stored rendering in `fmt` (null when missing or of another version), its service name, its id."""
     column = "open311_json" if fmt is Format.json else "open311_xml"
     return f"case when open311_rendering = {RENDERING} then {column} end, service_name, service_request_id"
@@ -187,7 +187,7 @@ class Open311View:
     ) -> list[tuple[str, str | None]]:
         """`requests` as their stored renderings in `fmt`, each with its service name (what
         `rendered_requests_document` assembles); a row without a current rendering is rendered from its columns."""
-        rows = await self._rows(*requests_sql(q, extra=extra, columns=_rendered_columns(fmt)))
+        rows = await self._rows(*requests_sql(q, extra=extra, columns=rendered_columns(fmt)))
         missing = [id_ for text, _, id_ in rows if text is None]
         if not missing:
             return [(text, name) for text, name, _ in rows]
