@@ -194,9 +194,12 @@ class Open311View:
         fields = await self._rows(
             f"select {REQUEST_COLUMNS} from gateway.requests where service_request_id = any(%s)", (missing,)
         )
-        made = {values[0]: rendered_request(values) for values in fields}
+        made = {values[0]: getattr(rendered_request(values), fmt.value) for values in fields}
+        # A row gone in between (the view emptied for a rebuild) is left out, as the next read would.
         return [
-            (text if text is not None else getattr(made[id_], fmt.value), name) for text, name, id_ in rows
+            (text if text is not None else made[id_], name)
+            for text, name, id_ in rows
+            if text is not None or id_ in made
         ]
 
     async def request(
