@@ -25,9 +25,12 @@ from civicloop_events import ServiceDefined
 from civicloop_events.payloads import PartnerAuthorised
 from civicloop_events.request_numbers import encode as encode_number
 from civicloop_events.topics import Topics
-from civicloop_gateway.adapters.open311_queries import requests_sql
+from civicloop_gateway.adapters.open311_queries import rendered_columns, requests_sql
 from civicloop_gateway.domain.partner_keys import issue_key
 from civicloop_gateway.domain.queries import Limits, request_query
+from civicloop_gateway.domain.request_view import RENDERING, rendered_fields
+from civicloop_open311.documents import REQUEST_FIELDS
+from civicloop_open311.formats import Format
 from civicloop_places import public_place
 from civicloop_testing.events import config_event, publish_events
 from civicloop_testing.processes import ServiceProcess
@@ -84,7 +87,8 @@ def load_requests(dsn: str, count: int) -> float:
         with cur.copy(
             "copy gateway.requests (service_request_id, jurisdiction_id, status, civicloop_status, service_name,"
             " service_code, description, requested_datetime, updated_datetime, address, lat, long, location,"
-            " media_urls, source, last_event_id, h3_cell, h3_resolution) from stdin"
+            " media_urls, source, last_event_id, h3_cell, h3_resolution, open311_json, open311_xml,"
+            " open311_rendering) from stdin"
         ) as copy:
             for i in range(count):
                 k = rng.choices(range(len(codes)), weights)[0]
@@ -96,12 +100,29 @@ def load_requests(dsn: str, count: int) -> float:
                 requested = NOW - timedelta(seconds=rng.uniform(0, SPAN_DAYS * 86400))
                 closed = rng.random() < 0.85
                 updated = requested + timedelta(days=rng.uniform(0, 20) if closed else 0)
+                number = encode_number((i * 1_000_003 + 12345) % (1 << 40))
+                status = "closed" if closed else "open"
+                # The request's Open311 object, as the gateway's fold writes it with the row.
+                shown_fields = {
+                    "service_request_id": number,
+                    "status": status,
+                    "service_name": names[k],
+                    "service_code": codes[k],
+                    "description": f"{names[k]} reported",
+                    "requested_datetime": requested,
+                    "updated_datetime": updated,
+                    "address": shown.address,
+                    "lat": shown.lat,
+                    "long": shown.long,
+                }
+                texts = rendered_fields([shown_fields.get(name) for name in REQUEST_FIELDS])
+                assert texts is not None
                 copy.write_row(
                     (
-                        encode_number((i * 1_000_003 + 12345) % (1 << 40)),
+                        number,
                         "demo",
-                        "closed" if closed else "open",
-                        "closed" if closed else "open",
+                        status,
+                        status,
                         names[k],
                         codes[k],
                         f"{names[k]} reported",
@@ -116,6 +137,9 @@ def load_requests(dsn: str, count: int) -> float:
                         uuid.uuid4(),
                         shown.h3_cell,
                         shown.h3_resolution,
+                        texts.json,
+                        texts.xml,
+                        RENDERING,
                     )
                 )
         conn.commit()
@@ -132,7 +156,7 @@ def query_plan(dsn: str, query: dict[str, str]) -> list[str]:
         now=datetime.now(UTC),
         limits=Limits(),
     )
-    sql, params = requests_sql(q)
+    sql, params = requests_sql(q, columns=rendered_columns(Format.json))
     with psycopg.connect(dsn) as conn:
         return [line for (line,) in conn.execute(f"explain (analyze, buffers) {sql}", params).fetchall()]
 

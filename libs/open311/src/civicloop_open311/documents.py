@@ -7,10 +7,25 @@ ones as None (SL-08, SD-12, SR-20).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from civicloop_open311.render import Document, Many, Record, number
+import orjson
+
+from civicloop_open311.formats import Format
+from civicloop_open311.render import (
+    Document,
+    Many,
+    Record,
+    json_list,
+    json_value,
+    number,
+    xml_element,
+    xml_escaped,
+    xml_list,
+)
 
 GEOREPORT_V2 = "http://wiki.open311.org/GeoReport_v2"
 LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
@@ -187,6 +202,54 @@ def view_requests_document(
             record["extended_attributes"] = dict(extended(row))
             records.append(record)
     return Document("service_requests", Many("request", records, numbers_checked=True))
+
+
+# -- requests rendered ahead ----------------------------------------------------------------------------------
+# A request's object can be written once, when its row changes, and a list assembled from those texts without
+# writing a value again: `view_requests_document` rendered, byte for byte. The service name stays out of the stored
+# text (a hole, `NAME_HOLE`, in its place), because renaming a service renames all its requests at once, in SQL.
+
+# No rendering can hold it: JSON writes control characters escaped, XML drops them.
+NAME_HOLE = "\x01"
+_EMPTY_NAME_XML = "<service_name></service_name>"
+
+
+@dataclass(frozen=True)
+class RenderedRequest:
+    """A request object in both formats, `NAME_HOLE` where the service name goes."""
+
+    json: str
+    xml: str
+
+
+def rendered_request(values: Sequence[Any]) -> RenderedRequest:
+    """The request object of `values` (a view row, as `view_requests_document` takes them), in both formats."""
+    record = _request(values)
+    record["service_name"] = orjson.Fragment(NAME_HOLE.encode())
+    as_json = json_value(record).decode()
+    record["service_name"] = None
+    as_xml = xml_element("request", record).replace(
+        _EMPTY_NAME_XML, f"<service_name>{NAME_HOLE}</service_name>", 1
+    )
+    return RenderedRequest(as_json, as_xml)
+
+
+@lru_cache(maxsize=1024)
+def _json_name(name: str | None) -> str:
+    return orjson.dumps(name or None).decode()
+
+
+@lru_cache(maxsize=1024)
+def _xml_name(name: str | None) -> str:
+    return xml_escaped(name) if name else ""
+
+
+def rendered_requests_document(rows: Sequence[tuple[str, str | None]], fmt: Format) -> bytes:
+    """The `service_requests` document of rendered requests (`(text in fmt, service name)` each, in order): what
+    `render(view_requests_document(...), fmt)` writes for the same rows."""
+    if fmt is Format.json:
+        return json_list([text.replace(NAME_HOLE, _json_name(name)) for text, name in rows])
+    return xml_list("service_requests", [text.replace(NAME_HOLE, _xml_name(name)) for text, name in rows])
 
 
 def token_document(token: str, service_request_id: str | None) -> Document:

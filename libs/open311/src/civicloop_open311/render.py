@@ -177,6 +177,24 @@ def to_xml(document: Document) -> bytes:
     return XML_DECLARATION + "".join(out).encode()
 
 
+def xml_element(name: str, value: Value) -> str:
+    """Element `name` holding `value`, as `to_xml` writes it inside a document (no declaration)."""
+    out: list[str] = []
+    _write(out, name, value)
+    return "".join(out)
+
+
+def xml_escaped(text: str) -> str:
+    """`text` as `to_xml` writes it between tags."""
+    return _escape(text)
+
+
+def xml_list(root: str, elements: Sequence[str]) -> bytes:
+    """The document `to_xml` writes for a `Many` under `root` whose items are already written as `elements`."""
+    body = f"<{root}>{''.join(elements)}</{root}>" if elements else f"<{root}/>"
+    return XML_DECLARATION + body.encode()
+
+
 # -- JSON --------------------------------------------------------------------------------------------------------
 
 # Subclasses, dataclasses (`Many`) and datetimes go through `_plain`; dicts, lists, str, int, float, bool and None
@@ -221,6 +239,16 @@ def to_json(document: Document) -> bytes:
         items = body.items if isinstance(body.items, list) else list(body.items)
         return orjson.dumps(items, default=_plain, option=_PASSTHROUGH)
     return orjson.dumps(_plain(body), default=_plain, option=_PASSTHROUGH)
+
+
+def json_value(value: Value) -> bytes:
+    """`value` as `to_json` writes it inside a `Many` whose numbers came through `number()`."""
+    return orjson.dumps(value, default=_plain, option=_PASSTHROUGH)
+
+
+def json_list(items: Sequence[str]) -> bytes:
+    """The array `to_json` writes for a `Many` whose items are already written (as text) as `items`."""
+    return f"[{','.join(items)}]".encode()
 
 
 def render(document: Document, fmt: Format) -> bytes:

@@ -3,11 +3,13 @@ into PostGIS, served by the real app in XML and JSON (CHECKLIST §9 items 1-4, 7
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import pytest_asyncio
 from civicloop_events import Event, Location, ServiceDefined, ServiceRequestSubmitted, StatusChanged
@@ -22,10 +24,15 @@ from civicloop_events.payloads import (
 from civicloop_events.payloads.base import EventPayload
 from civicloop_events.producer import EventProducer
 from civicloop_events.request_numbers import new_request_number
+from civicloop_gateway.adapters.postgres_view import render_stale
 from civicloop_gateway.bootstrap import Gateway
+from civicloop_gateway.domain.queries import Limits, request_query
+from civicloop_gateway.domain.request_view import RENDERING
 from civicloop_gateway.settings import JurisdictionsMode
 from civicloop_open311.dates import W3C_OUTPUT
-from civicloop_open311.documents import REQUEST_FIELDS
+from civicloop_open311.documents import REQUEST_FIELDS, view_requests_document
+from civicloop_open311.formats import Format
+from civicloop_open311.render import render
 from civicloop_places import public_place
 from civicloop_testing import make_topics
 from civicloop_testing.events import config_event, request_event
@@ -521,6 +528,78 @@ async def test_PG_02_pages_are_one_based_stable_and_link_the_next(world: World, 
     assert "link" not in r3.headers
     paged = [r["service_request_id"] for r in first + second + third]
     assert paged == [r["service_request_id"] for r in await world.requests(fmt)]
+
+
+# -- lists assembled from the renderings the fold stores (gateway_0008) ---------------------------------------
+
+
+def _lists(world: World) -> list[dict[str, str]]:
+    """Lists of the world's requests in several shapes: the default window, pages, ids past every filter."""
+    every = ",".join(world.ids.values())
+    return [{}, {"page_size": "2"}, {"page": "2", "page_size": "2"}, {"service_request_id": every}]
+
+
+async def _list_bodies(world: World) -> dict[tuple[str, int], bytes]:
+    bodies = {}
+    for fmt in FORMATS:
+        for i, params in enumerate(_lists(world)):
+            r = await world.get("requests", fmt, jurisdiction_id=world.j, **params)
+            assert r.status_code == 200, r.text
+            bodies[fmt, i] = r.content
+    return bodies
+
+
+def _renderings(dsn: str, jurisdiction_id: str) -> dict[str, int | None]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "select service_request_id, open311_rendering from gateway.requests where jurisdiction_id = %s",
+            (jurisdiction_id,),
+        ).fetchall()
+    return dict(rows)
+
+
+async def test_RQ_06_every_folded_request_carries_its_rendering_and_a_list_is_its_rendering_whole(
+    world: World, read_dsn: str
+):
+    """The fold writes each request's objects with its row; a list assembled from them is, byte for byte, the
+    list rendered from the rows' columns."""
+    renderings = _renderings(read_dsn, world.j)
+    assert len(renderings) == 7 and set(renderings.values()) == {RENDERING}
+    for fmt in FORMATS:
+        for params in _lists(world):
+            r = await world.get("requests", fmt, jurisdiction_id=world.j, **params)
+            query = request_query(
+                {k: [v] for k, v in params.items()},
+                jurisdiction_id=world.j,
+                now=datetime.now(UTC),
+                limits=Limits(),
+            )
+            rows = (await world.gateway.read_view.requests(query, extra=0))[: query.page.limit]
+            assert r.content == render(view_requests_document(rows), Format(fmt)), (fmt, params)
+
+
+async def test_RQ_06_rows_without_a_current_rendering_are_served_the_same_until_render_view_writes_it(
+    world: World, read_dsn: str
+):
+    """A row from before gateway_0008 (no rendering) and one of an older rendering (stale text) are served from
+    their columns; `render-view` (`render_stale`) then writes theirs and leaves the answers as they were."""
+    before = await _list_bodies(world)
+    with psycopg.connect(read_dsn) as conn:
+        conn.execute(
+            "update gateway.requests set open311_json = null, open311_xml = null, open311_rendering = null"
+            " where service_request_id = %s",
+            (world.ids["recent"],),
+        )
+        conn.execute(
+            "update gateway.requests set open311_json = 'stale', open311_xml = 'stale', open311_rendering = %s"
+            " where service_request_id = %s",
+            (RENDERING - 1, world.ids["closed"]),
+        )
+    assert await _list_bodies(world) == before
+    with psycopg.connect(read_dsn) as conn:
+        await asyncio.to_thread(render_stale, conn, batch=2)
+    assert set(_renderings(read_dsn, world.j).values()) == {RENDERING}
+    assert await _list_bodies(world) == before
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

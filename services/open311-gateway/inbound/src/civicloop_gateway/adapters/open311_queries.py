@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from civicloop_open311.documents import REQUEST_FIELDS
+from civicloop_open311.documents import REQUEST_FIELDS, rendered_request
+from civicloop_open311.formats import Format
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_gateway.domain.queries import RequestQuery, UpdatesQuery
+from civicloop_gateway.domain.request_view import RENDERING
 
 
 def _w3c(column: str) -> str:
@@ -30,6 +32,12 @@ def _request_columns(extensions: bool) -> str:
     return f"{REQUEST_COLUMNS}, {', '.join(EXTENSION_COLUMNS)}" if extensions else REQUEST_COLUMNS
 
 
+def rendered_columns(fmt: Format) -> str:
+    """A request's stored rendering in `fmt` (null when missing or of another version), its service name, its id."""
+    column = "open311_json" if fmt is Format.json else "open311_xml"
+    return f"case when open311_rendering = {RENDERING} then {column} end, service_name, service_request_id"
+
+
 # Up to this many values, a filter binds one text parameter each (sent as they are); a longer list, as one array
 # (scanned for its element type on every request, but never near PostgreSQL's limit on parameters).
 _LISTED = 32
@@ -48,8 +56,11 @@ def _in(column: str, values: tuple[str, ...], params: dict[str, Any]) -> str:
     return f"{column} in ({', '.join(f'%({name})s' for name in names)})"
 
 
-def requests_sql(q: RequestQuery, *, extra: int = 1) -> tuple[str, dict[str, Any]]:
-    """The statement `Open311View.requests` runs for `q`, and its parameters."""
+def requests_sql(
+    q: RequestQuery, *, extra: int = 1, columns: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The statement `Open311View.requests` runs for `q`, and its parameters; `columns`: what it selects of each
+    row instead of the request's fields."""
     where = ["jurisdiction_id = %(jurisdiction_id)s"]
     params: dict[str, Any] = {
         "jurisdiction_id": q.jurisdiction_id,
@@ -81,7 +92,7 @@ def requests_sql(q: RequestQuery, *, extra: int = 1) -> tuple[str, dict[str, Any
         )
         params |= {"near_lat": q.near.lat, "near_long": q.near.long, "radius": q.near.radius_m}
     sql = (
-        f"select {_request_columns(q.extensions)} from gateway.requests where {' and '.join(where)}"
+        f"select {columns or _request_columns(q.extensions)} from gateway.requests where {' and '.join(where)}"
         f" order by {q.order.value} limit %(limit)s offset %(offset)s"
     )
     return sql, params
@@ -170,6 +181,26 @@ class Open311View:
         Request rows (`REQUEST_COLUMNS`, then `EXTENSION_COLUMNS` when `q.extensions`).
         """
         return await self._rows(*requests_sql(q, extra=extra))
+
+    async def rendered_requests(
+        self, q: RequestQuery, fmt: Format, *, extra: int = 1
+    ) -> list[tuple[str, str | None]]:
+        """`requests` as their stored renderings in `fmt`, each with its service name (what
+        `rendered_requests_document` assembles); a row without a current rendering is rendered from its columns."""
+        rows = await self._rows(*requests_sql(q, extra=extra, columns=rendered_columns(fmt)))
+        missing = [id_ for text, _, id_ in rows if text is None]
+        if not missing:
+            return [(text, name) for text, name, _ in rows]
+        fields = await self._rows(
+            f"select {REQUEST_COLUMNS} from gateway.requests where service_request_id = any(%s)", (missing,)
+        )
+        made = {values[0]: getattr(rendered_request(values), fmt.value) for values in fields}
+        # A row gone in between (the view emptied for a rebuild) is left out, as the next read would.
+        return [
+            (text if text is not None else made[id_], name)
+            for text, name, id_ in rows
+            if text is not None or id_ in made
+        ]
 
     async def request(
         self, jurisdiction_id: str, service_request_id: str, *, extensions: bool = False

@@ -22,11 +22,19 @@ import psycopg
 from civicloop_events import Event
 from civicloop_events.consumer import BatchHandler
 from civicloop_events.payloads import RequestStatus
+from civicloop_open311.documents import REQUEST_FIELDS
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from civicloop_gateway.domain.catalogue import PartnerKeyRow, ServiceRow
-from civicloop_gateway.domain.request_view import RequestRow, ServiceKey, UpdateRow
+from civicloop_gateway.domain.request_view import (
+    RENDERING,
+    RequestRow,
+    ServiceKey,
+    UpdateRow,
+    rendered,
+    rendered_fields,
+)
 from civicloop_gateway.service_layer.folds import (
     CatalogueRows,
     RequestViewRows,
@@ -53,18 +61,24 @@ _ROW_TYPES = {
     "media_urls": "jsonb",
     "h3_resolution": "smallint",
 }
-_ROW_RECORD = ", ".join(f"{f.name} {_ROW_TYPES.get(f.name, 'text')}" for f in fields(RequestRow))
+# Each row's Open311 object as the reads serve it (`request_view.rendered`), written with the row (gateway_0008).
+_RENDERED_COLUMNS = ("open311_json", "open311_xml", "open311_rendering")
+_ROW_RECORD = ", ".join(
+    [f"{f.name} {_ROW_TYPES.get(f.name, 'text')}" for f in fields(RequestRow)]
+    + ["open311_json text", "open311_xml text", "open311_rendering smallint"]
+)
+_WRITTEN_COLUMNS = (*_ROW_COLUMNS, *_RENDERED_COLUMNS)
 _ROW_VALUES = ", ".join(
     "array(select jsonb_array_elements_text(r.media_urls))" if c == "media_urls" else f"r.{c}"
-    for c in _ROW_COLUMNS
+    for c in _WRITTEN_COLUMNS
 )
 _UPSERT_REQUESTS = (
-    f"insert into gateway.requests ({', '.join(_ROW_COLUMNS)}, location)"
+    f"insert into gateway.requests ({', '.join(_WRITTEN_COLUMNS)}, location)"
     f" select {_ROW_VALUES}, case when r.point_lat is null then null"
     " else ST_SetSRID(ST_MakePoint(r.point_long, r.point_lat), 4326)::geography end"
     f" from jsonb_to_recordset(%s) as r({_ROW_RECORD})"
     " on conflict (service_request_id) do update set "
-    + ", ".join(f"{c} = excluded.{c}" for c in _ROW_COLUMNS if c != "service_request_id")
+    + ", ".join(f"{c} = excluded.{c}" for c in _WRITTEN_COLUMNS if c != "service_request_id")
     + ", location = excluded.location"
 )
 _UPDATE_COLUMNS = tuple(f.name for f in fields(UpdateRow))
@@ -91,7 +105,22 @@ def _json_value(value: object) -> object:
 
 def _rows_document(rows: Sequence[Any]) -> Jsonb:
     """Dataclass rows as one jsonb array (floats keep every digit: `repr` in, `float8` out)."""
-    return Jsonb([vars(r) for r in rows], dumps=partial(json.dumps, default=_json_value))
+    return _document([vars(r) for r in rows])
+
+
+def _document(rows: list[dict[str, Any]]) -> Jsonb:
+    return Jsonb(rows, dumps=partial(json.dumps, default=_json_value))
+
+
+def _with_rendering(row: RequestRow) -> dict[str, Any]:
+    """The row's fields and its Open311 object in both formats (None for both when it cannot be written)."""
+    shown = rendered(row)
+    return {
+        **vars(row),
+        "open311_json": shown.json if shown else None,
+        "open311_xml": shown.xml if shown else None,
+        "open311_rendering": RENDERING if shown else None,
+    }
 
 
 async def lock_services(conn: psycopg.AsyncConnection[Any], services: Sequence[ServiceKey]) -> None:
@@ -146,7 +175,7 @@ class PostgresRequestViewRows(RequestViewRows):
         return await load_requests(self.conn, service_request_ids)
 
     async def save_requests(self, rows: Sequence[RequestRow]) -> None:
-        await self.conn.execute(_UPSERT_REQUESTS, (_rows_document(rows),))
+        await self.conn.execute(_UPSERT_REQUESTS, (_document([_with_rendering(r) for r in rows]),))
 
     async def save_updates(self, updates: Sequence[UpdateRow]) -> None:
         await self.conn.execute(_INSERT_UPDATES, (_rows_document(updates),))
@@ -188,6 +217,46 @@ class PostgresCatalogueRows(CatalogueRows):
             " where jurisdiction_id = %s and client_id = %s and key_id = %s",
             (at, event_id, jurisdiction_id, client_id, key_id),
         )
+
+
+_STALE_RENDERINGS = (
+    f"select {', '.join(REQUEST_FIELDS)} from gateway.requests"
+    " where service_request_id > %s and open311_rendering is distinct from %s"
+    " order by service_request_id limit %s for update skip locked"
+)
+_WRITE_RENDERINGS = (
+    "update gateway.requests r set open311_json = d.j, open311_xml = d.x, open311_rendering = d.v"
+    " from unnest(%s::text[], %s::text[], %s::text[], %s::smallint[]) as d(id, j, x, v)"
+    " where r.service_request_id = d.id"
+)
+
+
+def render_stale_batch(conn: psycopg.Connection[Any], *, after: str = "", batch: int = 2000) -> str | None:
+    """Write the Open311 rendering of up to `batch` rows past `after` (by id) whose rendering is missing or of
+    another version (rows from before gateway_0008, or bulk-loaded); the last id seen, None when none was left.
+    Rows a fold holds are skipped: the fold writes their rendering itself."""
+    rows = conn.execute(_STALE_RENDERINGS, (after, RENDERING, batch)).fetchall()
+    if not rows:
+        return None
+    shown = [rendered_fields(row) for row in rows]
+    conn.execute(
+        _WRITE_RENDERINGS,
+        (
+            [row[0] for row in rows],
+            [s.json if s else None for s in shown],
+            [s.xml if s else None for s in shown],
+            [RENDERING if s else None for s in shown],
+        ),
+    )
+    return str(rows[-1][0])
+
+
+def render_stale(conn: psycopg.Connection[Any], *, batch: int = 2000) -> None:
+    """`render_stale_batch` over the whole view, a transaction per batch (`conn` not in autocommit)."""
+    after: str | None = ""
+    while after is not None:
+        after = render_stale_batch(conn, after=after, batch=batch)
+        conn.commit()
 
 
 def request_event_handler(*, resolution: int) -> BatchHandler:

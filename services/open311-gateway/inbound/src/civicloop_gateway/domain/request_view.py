@@ -29,6 +29,8 @@ from civicloop_events.payloads import (
     ServiceRequestSubmitted,
     StatusChanged,
 )
+from civicloop_open311.dates import format_w3c
+from civicloop_open311.documents import REQUEST_FIELDS, RenderedRequest, rendered_request
 from civicloop_places import DEFAULT_RESOLUTION, block_address, public_place
 
 from civicloop_gateway.domain.statuses import extended_status, open311_status
@@ -166,6 +168,26 @@ def fold(
     if isinstance(payload, LocationResolved):
         return _location_resolved(before, event, payload)
     return NO_CHANGE
+
+
+# What `rendered` writes; raised whenever its output changes, so rows rendered before are rendered again (the
+# reads serve a row of another version from its columns meanwhile).
+RENDERING = 1
+
+
+def rendered(row: RequestRow) -> RenderedRequest | None:
+    """The row's Open311 request object in JSON and XML, as a list of requests shows it (service name left out),
+    written when the row changes so a read only assembles it. None when it cannot be written (a value no rendering
+    can carry): the reads then render that row from its columns, as before, and fail or not as they did."""
+    return rendered_fields([getattr(row, name) for name in REQUEST_FIELDS])
+
+
+def rendered_fields(values: Sequence[Any]) -> RenderedRequest | None:
+    """`rendered` of a row's `REQUEST_FIELDS` values, in that order (datetimes as datetimes)."""
+    try:
+        return rendered_request([format_w3c(v) if isinstance(v, datetime) else v for v in values])
+    except (ValueError, TypeError):  # orjson's error is a TypeError; a non-finite number a ValueError
+        return None
 
 
 ServiceKey = tuple[str, str]  # (jurisdiction_id, service_code)

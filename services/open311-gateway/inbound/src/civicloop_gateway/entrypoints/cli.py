@@ -64,6 +64,21 @@ def rebuild() -> None:
     )
 
 
+@app.command("render-view")
+def render_view() -> None:
+    """Render the Open311 object of every request whose stored rendering is missing or of an older version (rows
+    bulk-loaded, or after a change of the rendering); reads serve such rows from their columns meanwhile."""
+    import psycopg
+    from civicloop_runtime.process import configured
+
+    from civicloop_gateway.adapters.postgres_view import render_stale
+    from civicloop_gateway.settings import GatewaySettings
+
+    settings = configured(SERVICE, GatewaySettings)
+    with psycopg.connect(settings.pg_dsn) as conn:
+        render_stale(conn)
+
+
 async def _sweep_once(older_than_s: float) -> int:
     from civicloop_gateway.entrypoints.sweep import sweep_once
     from civicloop_gateway.settings import GatewaySettings

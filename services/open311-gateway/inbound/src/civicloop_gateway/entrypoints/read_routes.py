@@ -13,6 +13,7 @@ from civicloop_events.payloads import RequestStatus
 from civicloop_open311 import openapi
 from civicloop_open311.documents import (
     discovery_document,
+    rendered_requests_document,
     service_definition_document,
     services_document,
     token_document,
@@ -315,9 +316,14 @@ REQUESTS_PARAMETERS = [
 async def list_requests(fmt: FormatPath, request: Request) -> Response:
     read = await _read(fmt, request)
     query = _query(request_query, read)
-    rows, headers = _paged(read, query.page, await read.view.requests(query))
-    document = view_requests_document(rows, extended=_extended if query.extensions else None)
-    return document_response(document, read.format, headers=headers)
+    if query.extensions:
+        rows, headers = _paged(read, query.page, await read.view.requests(query))
+        document = view_requests_document(rows, extended=_extended)
+        return document_response(document, read.format, headers=headers)
+    # Each request's object was rendered when its row changed: the list is assembled from those texts.
+    texts, headers = _paged(read, query.page, await read.view.rendered_requests(query, read.format))
+    body = rendered_requests_document(texts, read.format)
+    return Response(body, media_type=None, headers={"Content-Type": read.format.content_type, **headers})
 
 
 async def _one_request(service_request_id: str, read: Read) -> Response:
