@@ -59,36 +59,40 @@ async def statuses(client: httpx.AsyncClient, n: int, path: str = "/open") -> li
 
 
 async def test_a_client_over_its_limit_is_answered_429_with_retry_after_and_others_go_on():
-    async with limited_app(rate_limit_per_client="3/minute") as client:
-        async with client("198.51.100.1") as greedy, client("198.51.100.2") as other:
-            assert await statuses(greedy, 3) == [200, 200, 200]
-            refused = await greedy.get("/open")
-            assert refused.status_code == 429
-            assert refused.json()["error"] == "too_many_requests"
-            assert 1 <= int(refused.headers["Retry-After"]) <= 60
-            assert await statuses(other, 3) == [200, 200, 200]
-            assert (await greedy.get("/healthz")).status_code == 200
-            assert (await greedy.get("/readyz")).status_code == 200
+    async with (
+        limited_app(rate_limit_per_client="3/minute") as client,
+        client("198.51.100.1") as greedy,
+        client("198.51.100.2") as other,
+    ):
+        assert await statuses(greedy, 3) == [200, 200, 200]
+        refused = await greedy.get("/open")
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "too_many_requests"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert await statuses(other, 3) == [200, 200, 200]
+        assert (await greedy.get("/healthz")).status_code == 200
+        assert (await greedy.get("/readyz")).status_code == 200
 
 
 async def test_the_limit_resets_when_retry_after_has_passed():
-    async with limited_app(rate_limit_per_client="2/second") as client:
-        async with client("198.51.100.3") as c:
-            assert await statuses(c, 2) == [200, 200]
-            refused = await c.get("/open")
-            assert refused.status_code == 429
-            retry_after = int(refused.headers["Retry-After"])
-            assert retry_after == 1
-            await asyncio.sleep(retry_after)  # what the answer promised: the window has moved on by then
-            assert await statuses(c, 1) == [200]
+    async with limited_app(rate_limit_per_client="2/second") as client, client("198.51.100.3") as c:
+        assert await statuses(c, 2) == [200, 200]
+        refused = await c.get("/open")
+        assert refused.status_code == 429
+        retry_after = int(refused.headers["Retry-After"])
+        assert retry_after == 1
+        await asyncio.sleep(retry_after)  # what the answer promised: the window has moved on by then
+        assert await statuses(c, 1) == [200]
 
 
 async def test_a_path_with_its_own_limit_is_counted_apart_and_on_top():
-    async with limited_app(rate_limit_per_client="10/minute", per_path={"/tight": "2/minute"}) as client:
-        async with client("198.51.100.4") as c:
-            assert await statuses(c, 3, "/tight/thing") == [200, 200, 429]
-            assert await statuses(c, 7) == [200] * 7  # 3 + 7 of the general 10
-            assert await statuses(c, 1) == [429]
+    async with (
+        limited_app(rate_limit_per_client="10/minute", per_path={"/tight": "2/minute"}) as client,
+        client("198.51.100.4") as c,
+    ):
+        assert await statuses(c, 3, "/tight/thing") == [200, 200, 429]
+        assert await statuses(c, 7) == [200] * 7  # 3 + 7 of the general 10
+        assert await statuses(c, 1) == [429]
 
 
 async def test_a_forwarded_address_counts_only_from_a_trusted_proxy():
