@@ -111,7 +111,7 @@ async def test_one_client_tracking_too_often_is_refused_and_others_are_not(intak
         assert codes == [404, 404, 429]
         refused = await track(busy, number, PHONE)
         assert refused.status_code == 429 and refused.json()["error"] == "too_many_requests"
-        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert 1 <= int(refused.headers["Retry-After"]) <= 120  # sliding: at most twice the window
         assert (await track(other, number, PHONE)).status_code == 200
         # The rest of the API keeps its own, wider limit.
         assert (await busy.post("/api/v1/requests", json={})).status_code == 422

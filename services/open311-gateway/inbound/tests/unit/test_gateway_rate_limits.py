@@ -22,7 +22,7 @@ async def test_a_client_over_its_limit_gets_a_429_open311_document_with_retry_af
         assert [(await greedy.get(path)).status_code for _ in range(2)] == [404, 404]
         refused = await greedy.get(path)
         assert refused.status_code == 429
-        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert 1 <= int(refused.headers["Retry-After"]) <= 120  # sliding: at most twice the window
         if fmt == "json":
             assert refused.headers["content-type"] == "application/json; charset=utf-8"
             [error] = refused.json()

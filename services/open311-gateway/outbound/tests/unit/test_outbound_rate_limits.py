@@ -22,5 +22,5 @@ async def test_a_client_trying_tokens_is_stopped_and_others_are_not():
         tries = [await guesser.get(PATH, headers={"Authorization": f"Bearer guess-{i}"}) for i in range(4)]
         assert [r.status_code for r in tries] == [403, 403, 403, 429]
         assert tries[-1].json()["error"] == "too_many_requests"
-        assert 1 <= int(tries[-1].headers["Retry-After"]) <= 60
+        assert 1 <= int(tries[-1].headers["Retry-After"]) <= 120  # sliding: at most twice the window
         assert (await other.get(PATH, headers={"Authorization": "Bearer guess"})).status_code == 403
