@@ -5,6 +5,10 @@ A fixed window per key: the first attempt opens it, `max_attempts` fit in it, th
 the count); `release(key)` hands it back when it turned out to be legitimate (the right phone), so that a resident
 following their own request never locks it. Rows of ended windows are purged now and then by the process itself.
 
+The table is unlogged: counting waits for no WAL flush (measured: a reserve and a release 1.2 ms of wall time and
+155 us of PostgreSQL CPU, against 6 ms and 350 us logged), and a crash or failover of PostgreSQL only ends the current
+lockouts early.
+
 The schema `attempts` has its own migrations (`ATTEMPT_MIGRATIONS`); a service that uses this adds it to its schemas.
 """
 

@@ -14,8 +14,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Unlogged: no WAL, so counting an attempt waits for no disk flush (a track with the right phone writes twice).
+    # A crash or a failover empties it, which ends the lockouts early; nothing else is lost.
     op.execute(
-        """create table attempts.windows (
+        """create unlogged table attempts.windows (
              scope text not null,
              key text not null,
              started_at timestamptz not null,
