@@ -2,8 +2,8 @@
 counts against its client's address, and a path may have a tighter limit of its own (intake's track).
 
 What is per process and what is shared: these counters live in the process's memory (a sliding window counter, as
-`limits` defines it; `limits` reads the notation), so a check costs no network round trip; with N replicas a client gets up to N times the limit,
-which is right for shedding a flood and wrong for counting guesses. What must hold across replicas (the guesses
+`limits` defines it; `limits` reads the notation), so a check costs no network round trip; with N replicas a client
+gets up to N times the limit, which is right for shedding a flood and wrong for counting guesses. What must hold across replicas (the guesses
 against one tracking number) is counted in PostgreSQL instead: `civicloop_runtime.attempt_limits`.
 
 The client is the connection's peer address. Behind a reverse proxy every request comes from the proxy: name it in
