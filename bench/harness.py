@@ -108,6 +108,8 @@ def service_env(dsn: str, topics: Topics, **settings: str) -> dict[str, str]:
         "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA,
         "CIVICLOOP_LOG_LEVEL": "WARNING",
         "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex),
+        # The whole load comes from one address: no per-client limit unless the run asks for one.
+        "CIVICLOOP_RATE_LIMIT_PER_CLIENT": os.environ.get("CIVICLOOP_RATE_LIMIT_PER_CLIENT", ""),
         **settings,
     }
 

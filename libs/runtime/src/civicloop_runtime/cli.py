@@ -86,10 +86,11 @@ def add_sweep_pending(
 
 def run_server(app: FastAPI, *, host: str, port: int) -> None:
     """Serve `app` with uvicorn, without uvicorn's access log (it would print query strings: track's carries a
-    phone, a partner's an api_key); the app logs each request itself, path only."""
+    phone, a partner's an api_key); the app logs each request itself, path only. uvicorn's own X-Forwarded-For
+    handling is off: the rate limits decide which proxies to believe (`civicloop_runtime.rate_limits`)."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, proxy_headers=False)
 
 
 def fail(message: str) -> typer.Exit:

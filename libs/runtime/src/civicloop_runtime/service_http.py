@@ -7,7 +7,7 @@ create_app, app_from_environment = HTTP.create_app, HTTP.app_from_environment
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI
 
 from civicloop_runtime import process
 from civicloop_runtime.app import ErrorRenderer, RunningService, Shed, json_error, service_app
+from civicloop_runtime.rate_limits import client_rate_limit
 from civicloop_runtime.settings import ProcessSettings
 
 S = TypeVar("S", bound=ProcessSettings)
@@ -36,6 +37,8 @@ class ServiceHttp(Generic[S]):
     description: str = ""
     render_error: ErrorRenderer = json_error
     install: Callable[[FastAPI], None] | None = None
+    # Path prefixes with a per-client limit of their own, on top of `rate_limit_per_client` (`limits` notation).
+    path_limits: Callable[[S], Mapping[str, str]] | None = None
 
     def create_app(self, settings: S | None = None, **adapters: Any) -> FastAPI:
         """The routes on the service skeleton; `adapters` (and `start_consumers`) go to `bootstrap`, which opens
@@ -51,6 +54,9 @@ class ServiceHttp(Generic[S]):
             max_body_bytes=settings.max_body_bytes,
             render_error=self.render_error,
             shedding=Shed.from_settings(settings),
+            rate_limit=client_rate_limit(
+                settings, self.render_error, per_path=self.path_limits(settings) if self.path_limits else None
+            ),
         )
         if self.install is not None:
             self.install(app)

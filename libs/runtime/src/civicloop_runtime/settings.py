@@ -10,11 +10,13 @@ No secret has a default: a secret is either given or, where the service can do w
 from __future__ import annotations
 
 import enum
+import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Self
 
+import limits
 import phonenumbers
 from civicloop_events.topics import Topics
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
@@ -67,6 +69,31 @@ class ProcessSettings(BaseSettings):
     busy_retry_after_s: float = Field(
         default=2.0, gt=0, description="the Retry-After of a 503 for an overloaded or unavailable service"
     )
+
+    # Rate limits per client address (civicloop_runtime.rate_limits): counted in each process's memory.
+    rate_limit_per_client: str = Field(
+        default="50/second;1500/minute",
+        description="requests one client may make to this process, in `limits` notation ('a;b' for both); empty: none",
+    )
+    rate_limit_trusted_proxies: str = Field(
+        default="",
+        description="comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; empty: none",
+    )
+
+    @field_validator("rate_limit_per_client")
+    @classmethod
+    def _limits_notation(cls, v: str) -> str:
+        if v.strip():
+            limits.parse_many(v)  # ValueError on a notation it cannot read
+        return v
+
+    @field_validator("rate_limit_trusted_proxies")
+    @classmethod
+    def _networks(cls, v: str) -> str:
+        for cidr in v.split(","):
+            if cidr.strip():
+                ipaddress.ip_network(cidr.strip(), strict=False)
+        return v
 
 
 class ServiceSettings(ProcessSettings):

@@ -20,6 +20,8 @@ def run_settings(
         "kafka_bootstrap": kafka_bootstrap,
         "topic_prefix": topics.prefix,
         "topic_partitions": topics.partitions,
+        # A test run is one client making hundreds of requests a second; the tests of the limits set their own.
+        "rate_limit_per_client": "",
     }
     return settings_type(**{**values, **overrides})
 

@@ -33,6 +33,7 @@ from civicloop_intake.adapters.postgres_catalogue import (
 from civicloop_intake.adapters.postgres_corrections import PostgresCorrections
 from civicloop_intake.adapters.postgres_merges import PostgresMerges
 from civicloop_intake.adapters.postgres_submissions import PostgresSubmissions
+from civicloop_intake.adapters.postgres_track_attempts import PostgresTrackAttempts
 from civicloop_intake.adapters.postgres_tracking import (
     TRACKING_CONSUMER,
     PostgresTrackingRows,
@@ -55,6 +56,7 @@ from civicloop_intake.service_layer.ports import (
     EventLog,
     Merges,
     Submissions,
+    TrackAttempts,
     TrackingView,
     Vault,
 )
@@ -78,6 +80,7 @@ class Intake(Service):
     tracking: TrackingView
     merges: Merges
     corrections: Corrections
+    track_attempts: TrackAttempts
     pool: AsyncConnectionPool | None = None
     sweeper: Sweeper | None = None
 
@@ -128,6 +131,7 @@ class Intake(Service):
             tracking=self.tracking,
             catalogue=self.catalogue,
             vault=self.vault,
+            attempts=self.track_attempts,
             default_region=self.settings.default_phone_region,
             wait_s=self.settings.read_your_writes_timeout_s,
         )
@@ -152,12 +156,13 @@ async def bootstrap(
     tracking: TrackingView | None = None,
     merges: Merges | None = None,
     corrections: Corrections | None = None,
+    track_attempts: TrackAttempts | None = None,
     start_consumers: bool = True,
 ) -> Intake:
     """A running intake; with `start_consumers`, the catalogue and track views are being folded from the log."""
     topics = settings.topics
     async with opening() as opened:
-        adapters = (vault, catalogue, submissions, tracking, merges, corrections)
+        adapters = (vault, catalogue, submissions, tracking, merges, corrections, track_attempts)
         if pool is None and (start_consumers or any(a is None for a in adapters)):
             pool = await owned_pool(settings, opened, name="civicloop-intake")
         if event_log is None:
@@ -181,9 +186,14 @@ async def bootstrap(
             )
             merges = merges or PostgresMerges(pool)
             corrections = corrections or PostgresCorrections(pool)
+            track_attempts = track_attempts or PostgresTrackAttempts(
+                pool,
+                max_attempts=settings.track_attempts_per_number,
+                window_s=settings.track_attempts_window_s,
+            )
         if vault is None or catalogue is None or submissions is None or tracking is None:
             raise TypeError("unreachable: without a pool every adapter was passed")
-        if merges is None or corrections is None:
+        if merges is None or corrections is None or track_attempts is None:
             raise TypeError("unreachable: without a pool every adapter was passed")
         intake = Intake(
             settings=settings,
@@ -194,6 +204,7 @@ async def bootstrap(
             tracking=tracking,
             merges=merges,
             corrections=corrections,
+            track_attempts=track_attempts,
             pool=pool,
             opened=opened,
         )

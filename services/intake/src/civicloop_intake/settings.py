@@ -31,3 +31,16 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings):
     kafka_connect_timeout_s: float = Field(
         default=10.0, gt=0, description="first connection attempt at start-up"
     )
+
+    # Track's limits (civicloop_runtime.rate_limits, .attempt_limits): per client in each process, on top of
+    # `rate_limit_per_client`; per tracking number in PostgreSQL, whoever asks and whichever replica answers.
+    track_rate_limit_per_client: str = Field(
+        default="30/minute;300/hour",
+        description="track requests one client may make, in `limits` notation; empty: only the general limit",
+    )
+    track_attempts_per_number: int = Field(
+        default=5, ge=1, description="tracks of one number with a phone that does not match, per window"
+    )
+    track_attempts_window_s: float = Field(
+        default=900.0, gt=0, description="a number refused after too many wrong phones is refused this long"
+    )

@@ -28,6 +28,7 @@ from civicloop_intake.service_layer.ports import (
     Merges,
     RequestNumberTaken,
     Submissions,
+    TrackAttempts,
     TrackingView,
     Vault,
 )
@@ -158,6 +159,21 @@ class FakeTrackingView(TrackingView):
         return True
 
 
+class FakeTrackAttempts(TrackAttempts):
+    """Attempts per number in one window that never ends: past `max_attempts`, refused for `retry_after_s`."""
+
+    def __init__(self, max_attempts: int = 1_000, retry_after_s: int = 60) -> None:
+        self.max_attempts, self.retry_after_s = max_attempts, retry_after_s
+        self.counts: dict[str, int] = {}
+
+    async def reserve(self, key: str) -> int | None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return None if self.counts[key] <= self.max_attempts else self.retry_after_s
+
+    async def release(self, key: str) -> None:
+        self.counts[key] = max(0, self.counts[key] - 1)
+
+
 async def intake_on_fakes(catalogue: FakeCatalogue) -> Intake:
     """The real `bootstrap` with every port a fake: no database, no broker, no consumers."""
     tracking = FakeTrackingView()
@@ -170,6 +186,7 @@ async def intake_on_fakes(catalogue: FakeCatalogue) -> Intake:
         tracking=tracking,
         merges=FakeMerges(),
         corrections=FakeCorrections(),
+        track_attempts=FakeTrackAttempts(),
         start_consumers=False,
     )
 

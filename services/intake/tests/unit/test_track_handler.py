@@ -8,7 +8,7 @@ from civicloop_events.payloads import RequestStatus
 from civicloop_intake.domain.catalogue import CatalogueEntry
 from civicloop_intake.domain.tracking import TrackedRequest
 from civicloop_intake.service_layer.track import RequestNotFound, track_request
-from intake_fakes import FakeCatalogue, FakeTrackingView, FakeVault
+from intake_fakes import FakeCatalogue, FakeTrackAttempts, FakeTrackingView, FakeVault
 
 WAIT_S = 0.2
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -24,7 +24,7 @@ async def world():
     return vault, tracking, sealed
 
 
-async def track(world, number, phone):
+async def track(world, number, phone, attempts=None):
     vault, tracking, _ = world
     return await track_request(
         number=number,
@@ -33,6 +33,7 @@ async def track(world, number, phone):
         tracking=tracking,
         catalogue=FakeCatalogue(CatalogueEntry("demo", "pothole", "Pothole", True)),
         vault=vault,
+        attempts=attempts or FakeTrackAttempts(),
         default_region="US",
         wait_s=WAIT_S,
     )

@@ -23,10 +23,10 @@ from civicloop_intake.domain.corrections import CorrectionProblem, CorrectionRej
 from civicloop_intake.domain.merging import MergeProblem, MergeRejected
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import FieldError, InvalidSubmission
-from civicloop_intake.entrypoints.routes import IDEMPOTENCY_HEADER, agent_router, router
+from civicloop_intake.entrypoints.routes import IDEMPOTENCY_HEADER, TRACK_PATH, agent_router, router
 from civicloop_intake.service_layer.merge import InvalidRequestNumbers
 from civicloop_intake.service_layer.ports import EventLogUnavailable
-from civicloop_intake.service_layer.track import RequestNotFound
+from civicloop_intake.service_layer.track import RequestNotFound, TooManyAttempts
 from civicloop_intake.settings import IntakeSettings
 
 SERVICE = "civicloop-intake"
@@ -122,6 +122,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def not_found(request: Request, exc: RequestNotFound) -> JSONResponse:
         return _error(404, "not_found", "no request matches this number and phone", request)
 
+    @app.exception_handler(TooManyAttempts)
+    async def too_many_attempts(request: Request, exc: TooManyAttempts) -> JSONResponse:
+        return _error(429, "too_many_attempts", str(exc), request, **{"Retry-After": str(exc.retry_after_s)})
+
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -145,6 +149,7 @@ HTTP = ServiceHttp(
     routers=(router, agent_router),
     render_error=_skeleton_error,
     install=_install_error_handlers,
+    path_limits=lambda settings: {TRACK_PATH: settings.track_rate_limit_per_client},
 )
 create_app = HTTP.create_app
 app_from_environment = HTTP.app_from_environment

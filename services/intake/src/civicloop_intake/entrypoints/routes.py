@@ -33,6 +33,7 @@ from civicloop_intake.entrypoints.models import (
 POSITION_HEADER = "CivicLoop-Position"
 AGENT_HEADER = "CivicLoop-Agent"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+TRACK_PATH = "/api/v1/track"  # limited per client more tightly than the rest (entrypoints.http)
 
 
 async def get_intake(request: Request) -> Intake:
@@ -108,7 +109,7 @@ def _answered(response: Response, position: LogPosition, *, created: bool) -> Po
 
 
 def track_link(number: str) -> str:
-    return "/api/v1/track?" + urlencode({"number": number})
+    return TRACK_PATH + "?" + urlencode({"number": number})
 
 
 @router.post(
@@ -148,7 +149,14 @@ async def submit_request(
 @router.get(
     "/track",
     response_model=TrackRead,
-    responses={404: {"model": ErrorRead, "description": "no request matches this number and phone"}},
+    responses={
+        404: {"model": ErrorRead, "description": "no request matches this number and phone"},
+        429: {
+            "model": ErrorRead,
+            "description": "too_many_attempts: this number was tracked with too many wrong phones (whoever asked), "
+            "or too_many_requests: this client tracked too often; Retry-After says when to try again",
+        },
+    },
 )
 async def track(
     response: Response,

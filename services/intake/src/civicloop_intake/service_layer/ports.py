@@ -56,6 +56,19 @@ class TrackingView(ABC):
         """Wait (bounded) until the view has applied the event at `position` of the request-events topic."""
 
 
+class TrackAttempts(ABC):
+    """Tracks of one request number, counted for every replica: a number asked with too many wrong phones is refused
+    for a while, whoever asks (`civicloop_runtime.attempt_limits.PostgresAttemptLimit`)."""
+
+    @abstractmethod
+    async def reserve(self, key: str) -> int | None:
+        """Count an attempt: None when it may go ahead, else the whole seconds until it may."""
+
+    @abstractmethod
+    async def release(self, key: str) -> None:
+        """Hand back a reserved attempt that found its request (the right phone)."""
+
+
 class MergeLedger(ABC):
     """Intake's merges, inside a transaction that no other merge runs beside (merges are checked one at a time)."""
 

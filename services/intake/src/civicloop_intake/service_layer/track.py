@@ -2,6 +2,11 @@
 
 Every "not found" — unknown number, wrong phone, erased resident, malformed input — is the same answer at the same
 moment (the end of the read-your-writes wait), so neither the answer nor its timing tells whether a number exists.
+
+Guessing phones against one number is bounded: every well-formed number, known or not, counts its attempts
+(`TrackAttempts`); one that found its request is handed back, so only misses add up, and past the limit the number
+is refused (`TooManyAttempts`) to everyone until its window ends. Counted whether the number exists or not, the
+refusal tells nothing either.
 """
 
 from __future__ import annotations
@@ -18,13 +23,21 @@ from civicloop_intake.domain.contact import InvalidContact, normalise_phone
 from civicloop_intake.domain.merging import MAX_CHAIN
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.domain.tracking import TrackedRequest
-from civicloop_intake.service_layer.ports import Catalogue, TrackingView, Vault
+from civicloop_intake.service_layer.ports import Catalogue, TrackAttempts, TrackingView, Vault
 
 POLL_S = 0.05
 
 
 class RequestNotFound(Exception):
     """No request matches this number and phone (deliberately vague)."""
+
+
+class TooManyAttempts(Exception):
+    """This number was tracked with too many wrong phones; it may be tracked again in `retry_after_s` seconds."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many attempts on this request number; retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,7 @@ async def track_request(
     tracking: TrackingView,
     catalogue: Catalogue,
     vault: Vault,
+    attempts: TrackAttempts,
     default_region: str,
     wait_s: float,
 ) -> TrackedRequestView:
@@ -53,7 +67,24 @@ async def track_request(
         e164 = normalise_phone(phone, default_region=default_region)
     except (request_numbers.InvalidRequestNumber, InvalidContact):
         return await _not_found(deadline)
+    retry_after_s = await attempts.reserve(canonical)
+    if retry_after_s is not None:
+        raise TooManyAttempts(retry_after_s)
+    view = await _matched(canonical, e164, after, tracking, catalogue, vault, deadline)
+    await attempts.release(canonical)
+    return view
 
+
+async def _matched(
+    canonical: str,
+    e164: str,
+    after: LogPosition | None,
+    tracking: TrackingView,
+    catalogue: Catalogue,
+    vault: Vault,
+    deadline: float,
+) -> TrackedRequestView:
+    """The request with this number, when its resident's phone is `e164`; RequestNotFound at `deadline` otherwise."""
     if after is not None:
         await tracking.wait_until_applied(after, timeout_s=max(0.0, deadline - time.monotonic()))
     request = await tracking.get(canonical)

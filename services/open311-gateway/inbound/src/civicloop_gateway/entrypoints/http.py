@@ -4,7 +4,8 @@ producers, vault and consumers open in the lifespan (`bootstrap`).
 Open311 lives under `/open311/v2/` (reads, writes, the admin catalogue API); `/healthz`, `/readyz` and `/metrics`
 at the root. Every error under the Open311 base path is an Open311 error document (`civicloop_open311.http`), the
 skeleton's own 413 included. The request log and the spans carry paths only: a partner's `api_key` sent in a query
-string reaches neither (`civicloop_runtime.redaction`).
+string reaches neither (`civicloop_runtime.redaction`). Every client is rate limited by its address
+(`civicloop_runtime.rate_limits`), answered 429 with Retry-After in an Open311 error document.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from civicloop_open311.http import (
 )
 from civicloop_runtime import process as runtime_process
 from civicloop_runtime.app import Shed, service_app
+from civicloop_runtime.rate_limits import client_rate_limit
 from fastapi import APIRouter, FastAPI
 from psycopg_pool import PoolTimeout
 
@@ -47,6 +49,7 @@ def create_app(settings: GatewaySettings | None = None, **adapters: Any) -> Fast
         max_body_bytes=settings.max_body_bytes,
         shedding=Shed.from_settings(settings),
         render_error=render_open311_error,
+        rate_limit=client_rate_limit(settings, render_open311_error),
     )
     app.state.settings = settings
     install_open311_error_handlers(

@@ -4,8 +4,9 @@ outbound sending, under the Open311 base path (admin bearer token, like the gate
 * `GET /open311/v2/admin/outbound/bodies.json[?jurisdiction_id=]` — per body: queued, retrying, sent, given up,
   paused, the oldest queued item's age and the last error.
 
-`create_app` builds only routes on the service skeleton (`civicloop_runtime.app`; its own errors, the 413, in plain
-JSON); `bootstrap` opens the pool and producer and starts sending in the lifespan.
+`create_app` builds only routes on the service skeleton (`civicloop_runtime.app`; its own errors, the 413 and the
+per-client rate limit's 429, in plain JSON); `bootstrap` opens the pool and producer and starts sending in the
+lifespan.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 import psycopg
 from civicloop_open311.http import install_open311_error_handlers, require_bearer
 from civicloop_runtime import process as runtime_process
-from civicloop_runtime.app import Shed, running_service, service_app
+from civicloop_runtime.app import Shed, json_error, running_service, service_app
+from civicloop_runtime.rate_limits import client_rate_limit
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from psycopg_pool import PoolTimeout
 
@@ -62,6 +64,7 @@ def create_app(settings: OutboundSettings | None = None, **adapters: Any) -> Fas
         routers=(open311,),
         max_body_bytes=settings.max_body_bytes,
         shedding=Shed.from_settings(settings),
+        rate_limit=client_rate_limit(settings, json_error),  # before the bearer token is checked
     )
     app.state.settings = settings
     install_open311_error_handlers(
