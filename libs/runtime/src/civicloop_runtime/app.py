@@ -102,6 +102,7 @@ def service_app(
     )
     if rate_limit is not None:
         app.add_middleware(_RateLimited, limit=rate_limit)
+    _document_refusals(app, limited=rate_limit is not None, shed=shedding is not None)
     app.add_middleware(_BodyLimit, max_bytes=max_body_bytes, render_error=render_error)
 
     async def body_too_large(request: Request, exc: Exception) -> Response:
@@ -126,6 +127,38 @@ def service_app(
         exclude_spans=["receive", "send"],
     )
     return app
+
+
+def _document_refusals(app: FastAPI, *, limited: bool, shed: bool) -> None:
+    """Every route (the ops routes aside) may be refused by the skeleton: say so in the OpenAPI document, where the
+    route does not describe these answers itself."""
+    refusals = {}
+    if limited:
+        refusals["429"] = {
+            "description": "Too many requests from this client: retry after `Retry-After` seconds"
+        }
+    if shed:
+        refusals["503"] = {
+            "description": "Busy, past the request's deadline, or a dependency unavailable: retry after `Retry-After`"
+        }
+    if not refusals:
+        return
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for path, operations in schema.get("paths", {}).items():
+                if path in OPS_PATHS:
+                    continue
+                for operation in operations.values():
+                    if isinstance(operation, dict) and "responses" in operation:
+                        for status, answer in refusals.items():
+                            operation["responses"].setdefault(status, answer)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class _RequestLog:
