@@ -13,7 +13,7 @@ from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 
 from civicloop_events.envelope import Event
-from civicloop_events.kafka_connection import client_options, producer_options
+from civicloop_events.kafka_connection import broker_answers, client_options, producer_options
 from civicloop_events.registry import encode_event
 from civicloop_events.tracing import inject_headers
 
@@ -65,6 +65,10 @@ class EventProducer:
     def connected(self) -> bool:
         client = self._producer.client
         return self._started and any(client._conns.values())  # a live connection to at least one broker
+
+    async def reachable(self) -> bool:
+        """A broker answers this producer now (for /readyz; `kafka_connection.broker_answers`)."""
+        return self._started and await broker_answers(self._producer.client)
 
     async def publish(self, event: Event[Any], *, topic: str | None = None) -> Position:
         target = topic or self.topic

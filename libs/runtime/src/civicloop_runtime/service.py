@@ -7,6 +7,7 @@ the bootstrap fails half-way, else by `close`), and hands its consumers to `own_
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,8 +26,9 @@ from civicloop_runtime.settings import ServiceSettings
 
 
 class KafkaClient(Protocol):
-    @property
-    def connected(self) -> bool: ...
+    async def reachable(self) -> bool:
+        """A broker answers the client now (asked, not remembered: an idle client's connections go stale)."""
+        ...
 
 
 @asynccontextmanager
@@ -82,10 +84,15 @@ class Service:
         if self.pool is None:
             return {}
         clients = self.kafka_clients()
+
+        async def kafka_reachable() -> bool:
+            answers = await asyncio.gather(*(c.reachable() for c in clients))
+            return all(answers)
+
         return service_checks(
             self.pool,
             migrations_current=partial(all_current, self.settings.sqlalchemy_url, self.schemas),
-            kafka_connected=(lambda: all(c.connected for c in clients)) if clients else None,
+            kafka_reachable=kafka_reachable if clients else None,
             consumers=self.supervised(),
         )
 
