@@ -66,7 +66,9 @@ def migrated_dsn(database_dsn: str) -> str:
     return database_dsn
 
 
-async def test_kafka_reads_false_within_seconds_of_the_outage_and_true_within_seconds_of_its_end(migrated_dsn):
+async def test_kafka_reads_false_within_seconds_of_the_outage_and_true_within_seconds_of_its_end(
+    migrated_dsn,
+):
     async with ThrowawayKafka() as kafka:
         topics = Topics(prefix="ready.", partitions=1)
         await ensure_topics(kafka.bootstrap, topics)
@@ -79,7 +81,9 @@ async def test_kafka_reads_false_within_seconds_of_the_outage_and_true_within_se
             assert await seconds_until(client, "kafka", False) < TRUTH_WITHIN_S
             assert (await client.get("/readyz")).status_code == 503
 
-            await asyncio.sleep(3)  # an outage longer than a probe's timeout: the clients' retries have failed
+            await asyncio.sleep(
+                3
+            )  # an outage longer than a probe's timeout: the clients' retries have failed
             await kafka.proxy.restore()
             assert await seconds_until(client, "kafka", True) < TRUTH_WITHIN_S
             assert (await client.get("/readyz")).status_code == 200
