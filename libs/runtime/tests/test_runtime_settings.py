@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 
 def test_a_process_without_a_database_reads_no_dsn_broker_or_pepper():
-    assert set(ProcessSettings.model_fields) == {"env", "log_level", "max_body_bytes"}
+    assert set(ProcessSettings.model_fields) == {"env", "log_level", "max_body_bytes", "shutdown_grace_s"}
     assert {"pg_dsn", "kafka_bootstrap"} <= set(ServiceSettings.model_fields)
     assert issubclass(ServiceSettings, ProcessSettings)
 

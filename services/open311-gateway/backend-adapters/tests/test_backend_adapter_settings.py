@@ -22,12 +22,14 @@ def test_production_needs_only_the_configuration_file(
     config = tmp_path / "adapters.json"
     monkeypatch.setenv("CIVICLOOP_ADAPTERS_CONFIG", str(config))
     assert BackendAdapterSettings().adapters_config == config
-    # The runtime's process base (environment, log level, body limit) and the file: no DSN, broker or pepper.
+    # The runtime's process base (environment, log level, body limit, shutdown grace) and the file: no DSN, broker
+    # or pepper.
     assert set(BackendAdapterSettings.model_fields) == {
         "adapters_config",
         "env",
         "log_level",
         "max_body_bytes",
+        "shutdown_grace_s",
     }
     assert set(BackendAdapterSettings.model_fields) - set(ProcessSettings.model_fields) == {"adapters_config"}
 
