@@ -55,6 +55,11 @@ class Process:
     proc: subprocess.Popen[bytes] | None = None
     exit_s: float | None = field(default=None)
 
+    def start(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            self.args, env=env, cwd=ROOT, stdout=self.log.open("wb"), stderr=subprocess.STDOUT
+        )
+
     async def ready(self, client: httpx.AsyncClient, timeout_s: float = 120) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -103,9 +108,7 @@ async def system(migrated_dsn: str, tmp_path: Path) -> AsyncIterator[tuple[Throw
             processes.append(Process(name, argv, tmp_path / f"{name}.log", port))
         try:
             for p in processes:
-                p.proc = subprocess.Popen(
-                    p.args, env=env, cwd=ROOT, stdout=p.log.open("wb"), stderr=subprocess.STDOUT
-                )
+                p.start(env)
             async with httpx.AsyncClient(timeout=5) as client:
                 await asyncio.gather(*(p.ready(client) for p in processes))
             yield kafka, processes

@@ -23,8 +23,8 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_runtime.db import open_pool
-from civicloop_runtime.process import exit_stopped
 from civicloop_runtime.migrations import Schemas
+from civicloop_runtime.process import exit_stopped
 from civicloop_runtime.rebuild import ConsumersStillRunning, Progress
 from civicloop_runtime.settings import ProcessSettings, ServiceSettings
 
