@@ -16,7 +16,7 @@ from pydantic import ValidationError
 def test_a_process_without_a_database_reads_no_dsn_broker_or_pepper():
     fields = set(ProcessSettings.model_fields)
     assert {"env", "log_level", "max_body_bytes", "max_in_flight_requests", "request_deadline_s"} <= fields
-    assert {"rate_limit_per_client", "rate_limit_trusted_proxies"} <= fields
+    assert {"rate_limit_per_client", "rate_limit_trusted_proxies", "shutdown_grace_s"} <= fields
     assert not fields & {"pg_dsn", "kafka_bootstrap", "vault_pepper", "pool_max_size"}
     assert {"pg_dsn", "kafka_bootstrap"} <= set(ServiceSettings.model_fields)
     assert issubclass(ServiceSettings, ProcessSettings)

@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from aiokafka.client import AIOKafkaClient
 from aiokafka.helpers import create_ssl_context
 
 PROTOCOLS = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}
@@ -57,3 +58,13 @@ def producer_options(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if linger_ms < 0:
         raise ValueError(f"CIVICLOOP_KAFKA_LINGER_MS must be 0 or more, not {linger_ms}")
     return {"linger_ms": linger_ms}
+
+
+async def broker_answers(client: AIOKafkaClient) -> bool:
+    """Whether a broker answers a metadata request from `client` now (for /readyz; bound it with a timeout).
+
+    A client's connections say little: an outage closes them and aiokafka reconnects an idle client only at its next
+    metadata refresh (`metadata_max_age_ms`, minutes), so a producer that published nothing since reads as down long
+    after the broker is back. Asking refreshes the metadata, reconnecting on the way; when no broker answers, the
+    refresh fails at once (or hangs, on a dropped link: the caller's timeout says no)."""
+    return bool(await client.force_metadata_update())

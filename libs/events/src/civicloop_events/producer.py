@@ -24,7 +24,7 @@ from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 
 from civicloop_events.envelope import Event
-from civicloop_events.kafka_connection import client_options, producer_options
+from civicloop_events.kafka_connection import broker_answers, client_options, producer_options
 from civicloop_events.registry import encode_event
 from civicloop_events.tracing import inject_headers
 
@@ -100,6 +100,10 @@ class EventProducer:
     async def partitions(self, topic: str | None = None) -> list[int]:
         """The partitions of `topic` (the producer's own) as this producer knows them: where its keys go."""
         return sorted(await self._producer.partitions_for(topic or self.topic))
+
+    async def reachable(self) -> bool:
+        """A broker answers this producer now (for /readyz; `kafka_connection.broker_answers`)."""
+        return self._started and await broker_answers(self._producer.client)
 
     async def publish(self, event: Event[Any], *, topic: str | None = None) -> Position:
         target = topic or self.topic

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 
 from civicloop_events.consumer import ConsumerRunner
-from civicloop_events.tasks import raise_if_cancelled
+from civicloop_events.tasks import cancel_and_wait, raise_if_cancelled, within
 
 log = logging.getLogger("civicloop.events.supervisor")
 
@@ -24,12 +24,16 @@ class ConsumerSupervisor:
         guard: Callable[[], AbstractAsyncContextManager[object]] | None = None,
         initial_backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
+        runner_stop_s: float = 3.0,
     ) -> None:
-        """`guard` is held while the runner runs (e.g. a lock that keeps a projection rebuild out meanwhile)."""
+        """`guard` is held while the runner runs (e.g. a lock that keeps a projection rebuild out meanwhile);
+        a runner's stop is given `runner_stop_s`, then abandoned (its consumer may be waiting on a broker that
+        no longer answers; its group hands the partitions on when the session times out)."""
         self._make_runner = make_runner
         self._guard = guard or nullcontext
         self._initial_backoff_s = initial_backoff_s
         self._max_backoff_s = max_backoff_s
+        self._runner_stop_s = runner_stop_s
         self._task: asyncio.Task[None] | None = None
         self._running = False
         self._started_since_failure = False
@@ -44,10 +48,9 @@ class ConsumerSupervisor:
 
     async def stop(self) -> None:
         """Cancel wherever the runner is: an interrupted transaction rolls back, so nothing is half-applied."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        # Cancelled once, the runner's own stop gets its bound before a cancel is repeated.
+        await cancel_and_wait(self._task, again_s=self._runner_stop_s + 0.5)
+        self._task = None
 
     async def _supervise(self) -> None:
         failures = 0
@@ -76,4 +79,4 @@ class ConsumerSupervisor:
             await runner.run()
         finally:
             self._running = False
-            await runner.stop()
+            await within(self._runner_stop_s, runner.stop(), what=f"stop of consumer {runner.name}")

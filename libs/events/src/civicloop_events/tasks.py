@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Awaitable
 from typing import Any
+
+log = logging.getLogger("civicloop.events.tasks")
 
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None, *, again_s: float = 0.5) -> None:
@@ -19,6 +23,16 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None, *, again_s: float = 0.
         await asyncio.wait({task}, timeout=again_s)
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def within(seconds: float, step: Awaitable[Any], *, what: str) -> None:
+    """Await `step` for at most `seconds`, then cancel it and say so: for a stop that must not hold a process which
+    was told to end (a Kafka client's stop can wait on a broker that no longer answers)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await step
+    except TimeoutError:
+        log.warning("gave up waiting", extra={"step": what, "after_s": seconds})
 
 
 def raise_if_cancelled(error: BaseException) -> None:

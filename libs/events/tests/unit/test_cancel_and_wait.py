@@ -86,3 +86,21 @@ async def test_a_task_that_swallows_a_cancel_is_cancelled_again_until_it_ends() 
     await started.wait()
     await asyncio.wait_for(cancel_and_wait(task, again_s=0.01), timeout=5)
     assert task.cancelled() and swallowed == 1
+
+
+async def test_a_stop_that_never_ends_is_let_go_after_its_bound_and_one_that_ends_is_awaited(caplog) -> None:
+    from civicloop_events.tasks import within
+
+    stopped = []
+
+    async def stop_on_a_dead_broker() -> None:
+        await asyncio.Event().wait()
+
+    async def clean_stop() -> None:
+        await asyncio.sleep(0)
+        stopped.append("clean")
+
+    await within(0.05, stop_on_a_dead_broker(), what="stop of consumer c")
+    assert [r.step for r in caplog.records if r.getMessage() == "gave up waiting"] == ["stop of consumer c"]
+    await within(5, clean_stop(), what="stop of consumer d")
+    assert stopped == ["clean"]

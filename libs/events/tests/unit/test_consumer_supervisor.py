@@ -54,3 +54,25 @@ async def test_a_failed_runner_is_replaced_and_the_guard_is_held_while_running()
     await supervisor.stop()
     assert log[-1] == "stop"
     assert held == [] and not supervisor.running
+
+
+class StuckOnStop(ScriptedRunner):
+    """A runner whose consumer's stop waits on a broker that no longer answers."""
+
+    async def stop(self) -> None:
+        self.log.append("stop")
+        await asyncio.Event().wait()
+
+
+async def test_a_runner_whose_stop_never_ends_is_let_go_after_its_bound():
+    log: list[str] = []
+    supervisor = ConsumerSupervisor(lambda: StuckOnStop(False, log), runner_stop_s=0.1)
+    supervisor.start()
+    async with asyncio.timeout(5):
+        while not (supervisor.running and "run" in log):
+            await asyncio.sleep(0.01)
+
+    async with asyncio.timeout(5):  # without the bound, this waits forever
+        await supervisor.stop()
+    assert log == ["start", "run", "stop"]
+    assert not supervisor.running

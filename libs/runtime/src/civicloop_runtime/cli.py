@@ -24,8 +24,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.migrations import Schemas
+from civicloop_runtime.process import exit_stopped
 from civicloop_runtime.rebuild import ConsumersStillRunning, Progress
-from civicloop_runtime.settings import ServiceSettings
+from civicloop_runtime.settings import ProcessSettings, ServiceSettings
 
 T = TypeVar("T")
 
@@ -87,10 +88,29 @@ def add_sweep_pending(
 def run_server(app: FastAPI, *, host: str, port: int) -> None:
     """Serve `app` with uvicorn, without uvicorn's access log (it would print query strings: track's carries a
     phone, a partner's an api_key); the app logs each request itself, path only. uvicorn's own X-Forwarded-For
-    handling is off: the rate limits decide which proxies to believe (`civicloop_runtime.rate_limits`)."""
+    handling is off: the rate limits decide which proxies to believe (`civicloop_runtime.rate_limits`).
+
+    On SIGTERM (or SIGINT) uvicorn stops accepting connections, gives the requests in flight `shutdown_grace_s`
+    before it cancels them, then shuts the app down (`Service.close`, bounded the same). It then raises the signal
+    again for whatever handled it before: a stop asked for is a normal exit, so that handler does nothing, and the
+    process ends at once (`process.exit_stopped`)."""
+    import signal
+
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, proxy_headers=False)
+    grace_s = ProcessSettings().shutdown_grace_s
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, lambda *_: None)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        timeout_graceful_shutdown=max(1, round(grace_s)),
+    )
+    exit_stopped()
 
 
 def fail(message: str) -> typer.Exit:

@@ -23,11 +23,11 @@ def service_checks(
     pool: AsyncConnectionPool,
     *,
     migrations_current: Callable[[], bool],
-    kafka_connected: Callable[[], bool] | None = None,
+    kafka_reachable: Check | None = None,
     consumers: Sequence[Supervised] = (),
 ) -> dict[str, Check]:
-    """What every service's /readyz asks: the database answers, its schema is at head, its Kafka clients are
-    connected and its consumers are running (the last two only where the process has them)."""
+    """What every service's /readyz asks: the database answers, its schema is at head, a broker answers its Kafka
+    clients and its consumers are running (the last two only where the process has them)."""
 
     async def database() -> bool:
         async with pool.connection() as conn:
@@ -38,12 +38,8 @@ def service_checks(
         return await asyncio.to_thread(migrations_current)
 
     checks: dict[str, Check] = {"database": database, "migrations": migrations}
-    if kafka_connected is not None:
-
-        async def kafka() -> bool:
-            return kafka_connected()
-
-        checks["kafka"] = kafka
+    if kafka_reachable is not None:
+        checks["kafka"] = kafka_reachable
     if consumers:
 
         async def running() -> bool:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi import FastAPI
+from opentelemetry import trace
 
 from civicloop_runtime.logs import configure_logging
 from civicloop_runtime.settings import ProcessSettings
@@ -25,3 +29,19 @@ def configured(service: str, settings_type: type[S]) -> S:
 def app_from_environment(service: str, settings_type: type[S], create_app: Callable[[S], FastAPI]) -> FastAPI:
     """For `uvicorn --factory`: the process set up, then the service's app built from its settings."""
     return create_app(configured(service, settings_type))
+
+
+def exit_stopped() -> None:
+    """End a process whose service has stopped and closed (told to, by SIGTERM or SIGINT): spans and logs flushed,
+    then exit code 0 at once.
+
+    What is left after the close is the interpreter's own teardown (its modules and objects freed one by one),
+    which took from 1 to 8 s per service process on a busy machine, all of it after everything was closed: time an
+    orchestrator's grace period would count against the process for nothing."""
+    shutdown = getattr(trace.get_tracer_provider(), "shutdown", None)
+    if shutdown is not None:
+        shutdown()  # the SDK's provider: its batch processor exports what it holds
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -7,6 +7,8 @@ the bootstrap fails half-way, else by `close`), and hands its consumers to `own_
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from typing import ClassVar, Protocol
 
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.outbox import Sweeper
+from civicloop_events.tasks import cancel_and_wait
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_runtime.consumers import ServiceConsumers
@@ -23,10 +26,13 @@ from civicloop_runtime.migrations import Schemas, all_current
 from civicloop_runtime.ops import Check, Supervised, service_checks
 from civicloop_runtime.settings import ServiceSettings
 
+log = logging.getLogger("civicloop.runtime.service")
+
 
 class KafkaClient(Protocol):
-    @property
-    def connected(self) -> bool: ...
+    async def reachable(self) -> bool:
+        """A broker answers the client now (asked, not remembered: an idle client's connections go stale)."""
+        ...
 
 
 @asynccontextmanager
@@ -82,13 +88,29 @@ class Service:
         if self.pool is None:
             return {}
         clients = self.kafka_clients()
+
+        async def kafka_reachable() -> bool:
+            answers = await asyncio.gather(*(c.reachable() for c in clients))
+            return all(answers)
+
         return service_checks(
             self.pool,
             migrations_current=partial(all_current, self.settings.sqlalchemy_url, self.schemas),
-            kafka_connected=(lambda: all(c.connected for c in clients)) if clients else None,
+            kafka_reachable=kafka_reachable if clients else None,
             consumers=self.supervised(),
         )
 
     async def close(self) -> None:
-        """Stop what bootstrap started, then close what it opened (not what its caller passed in)."""
-        await self.opened.aclose()
+        """Stop what bootstrap started, then close what it opened (not what its caller passed in), within the
+        settings' `shutdown_grace_s`: past it, the step still waiting is cancelled and the next one runs (an
+        interrupted consumer transaction rolls back and is applied again by whoever takes the partition)."""
+        closing = asyncio.create_task(self.opened.aclose())
+        await asyncio.wait({closing}, timeout=self.settings.shutdown_grace_s)
+        if closing.done():
+            await closing
+            return
+        log.error(
+            "not closed within the shutdown grace; letting go",
+            extra={"grace_s": self.settings.shutdown_grace_s},
+        )
+        await cancel_and_wait(closing)

@@ -95,6 +95,15 @@ class ProcessSettings(BaseSettings):
                 ipaddress.ip_network(cidr.strip(), strict=False)
         return v
 
+    # Shutdown: on SIGTERM the process stops taking work, then gives what is in flight this long twice over (the
+    # HTTP requests being answered, then the closing of consumers, clients and pool) before it lets go of it.
+    shutdown_grace_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="seconds for in-flight requests, then as many for closing, on SIGTERM",
+    )
+
 
 class ServiceSettings(ProcessSettings):
     """A service with a database and a broker."""

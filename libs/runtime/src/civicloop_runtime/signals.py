@@ -7,6 +7,8 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from civicloop_runtime.process import exit_stopped
+
 
 class Closable(Protocol):
     async def close(self) -> None: ...
@@ -27,7 +29,8 @@ async def wait_for_stop_signal() -> None:
 
 
 def run_until_stopped(start: Callable[[], Awaitable[Closable]]) -> None:
-    """Start a service (its bootstrap with the settings bound), keep it running until SIGINT or SIGTERM, close it."""
+    """Start a service (its bootstrap with the settings bound), keep it running until SIGINT or SIGTERM, close it
+    (a `Service` closes within its shutdown grace), then end the process (`process.exit_stopped`)."""
 
     async def main() -> None:
         service = await start()
@@ -37,3 +40,4 @@ def run_until_stopped(start: Callable[[], Awaitable[Closable]]) -> None:
             await service.close()
 
     asyncio.run(main())
+    exit_stopped()

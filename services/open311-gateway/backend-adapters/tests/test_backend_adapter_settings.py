@@ -22,9 +22,10 @@ def test_production_needs_only_the_configuration_file(
     config = tmp_path / "adapters.json"
     monkeypatch.setenv("CIVICLOOP_ADAPTERS_CONFIG", str(config))
     assert BackendAdapterSettings().adapters_config == config
-    # The runtime's process base (environment, log level, body limit, load shedding) and the file: no DSN, broker
-    # or pepper.
+    # The runtime's process base (environment, log level, body limit, load shedding, rate limits, shutdown grace)
+    # and the file: no DSN, broker or pepper.
     assert not set(BackendAdapterSettings.model_fields) & {"pg_dsn", "kafka_bootstrap", "vault_pepper"}
+    assert "shutdown_grace_s" in BackendAdapterSettings.model_fields
     assert set(BackendAdapterSettings.model_fields) - set(ProcessSettings.model_fields) == {"adapters_config"}
 
 

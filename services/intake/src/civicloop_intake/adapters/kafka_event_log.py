@@ -72,6 +72,10 @@ class KafkaEventLog(EventLog):
     def connected(self) -> bool:
         return self._producer is not None and self._producer.connected
 
+    async def reachable(self) -> bool:
+        """A broker answers now (for /readyz); False while the background task is still connecting."""
+        return self._producer is not None and await self._producer.reachable()
+
     async def producer(self) -> EventProducer:
         """The connected producer, once there is one (the consumers need it for their dead letters)."""
         await self._ready.wait()
