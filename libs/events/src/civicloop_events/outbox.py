@@ -149,11 +149,14 @@ async def publish_stored(
     entry = None if stored_now else await outbox.stored(key)
     if entry is not None and entry.published:  # a replay: no lock, no transaction
         return Outcome(entry, entry.position, published_now=False)
+    # A retry of a pending row looks on the log before it takes the row, so that no row lock and no pooled
+    # connection wait on the search: after an outage, retries of many pending rows at once starved the pool.
+    found = await _on_log(entry, event_log) if entry is not None else None
     async with outbox.claim(key) as claim:
         if claim.entry.published:  # a concurrent retry or the sweeper published it while this call waited
             return Outcome(claim.entry, claim.entry.position, published_now=False)
         position = await _publish(
-            claim, event_log, maybe_sent=_maybe_sent(claim.entry, stored_now=stored_now)
+            claim, event_log, maybe_sent=_maybe_sent(claim.entry, stored_now=stored_now), found=found
         )
     PUBLISHED.labels(outbox.outbox_name, "command").inc()
     return Outcome(claim.entry, position, published_now=True)
@@ -172,20 +175,33 @@ def _maybe_sent(entry: Stored, *, stored_now: bool) -> bool:
     return entry.age is None or entry.age > FRESH_ROW
 
 
-async def _publish(claim: Claim, event_log: EventLog, *, maybe_sent: bool) -> LogPosition | None:
-    """Publish the row's events in order, but none that an earlier attempt already put on the log; mark the row."""
+async def _on_log(entry: Stored, event_log: EventLog) -> list[LogPosition | None]:
+    """Where each of the row's events already stands on the log (None where it does not)."""
+    events = [decode_event(text) for text in entry.events]
+    if not events:
+        return []
+    if entry.created_at is None:
+        raise ValueError(f"{entry.key}: a row published again needs the time it was stored")
+    on_log = await event_log.find(events, since=entry.created_at)
+    if any(on_log):
+        FOUND_ON_LOG.inc(sum(1 for p in on_log if p is not None))
+    return on_log
+
+
+async def _publish(
+    claim: Claim, event_log: EventLog, *, maybe_sent: bool, found: list[LogPosition | None] | None = None
+) -> LogPosition | None:
+    """Publish the row's events in order, but none that an earlier attempt already put on the log (`found`, when
+    the caller searched before taking the row; else searched here if it `maybe_sent`); mark the row."""
     position = None
     events = [decode_event(text) for text in claim.entry.events]  # all or none: decode before publishing any
     on_log: list[LogPosition | None] = [None] * len(events)
-    if maybe_sent and events:
-        since = claim.entry.created_at
-        if since is None:
-            raise ValueError(f"{claim.entry.key}: a row published again needs the time it was stored")
-        on_log = await event_log.find(events, since=since)
-        if any(on_log):
-            FOUND_ON_LOG.inc(sum(1 for p in on_log if p is not None))
-    for event, found in zip(events, on_log, strict=True):
-        position = found or await event_log.publish(event)
+    if found is not None:
+        on_log = found
+    elif maybe_sent:
+        on_log = await _on_log(claim.entry, event_log)
+    for event, found_at in zip(events, on_log, strict=True):
+        position = found_at or await event_log.publish(event)
     await claim.mark_published(position)
     return position
 

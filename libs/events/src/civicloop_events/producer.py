@@ -20,12 +20,14 @@ from typing import Any
 from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber, UnknownProducerId
 from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 
 from civicloop_events.envelope import Event
 from civicloop_events.kafka_connection import broker_answers, client_options, producer_options
 from civicloop_events.registry import encode_event
+from civicloop_events.tasks import cancel_and_wait
 from civicloop_events.tracing import inject_headers
 
 _tracer = trace.get_tracer("civicloop.events")
@@ -35,6 +37,15 @@ SEND_AWAITED = Counter(
     "civicloop_events_earlier_send_awaited_total",
     "Publishes of an event answered by an earlier send of it (its caller had stopped waiting) instead of a new record",
 )
+
+RENEWED = Counter(
+    "civicloop_events_producer_renewed_total",
+    "Kafka producers replaced because the broker refused their sequence numbers (after an outage lost a batch)",
+)
+# Errors after which an idempotent producer's every later send would be refused too.
+BROKEN_PRODUCER = (OutOfOrderSequenceNumber, UnknownProducerId)
+# How long a replaced producer may take to stop (it flushes what it still holds; the broker refuses it anyway).
+RETIRE_WITHIN_S = 5.0
 
 # How many acknowledged sends whose callers had stopped waiting are remembered (each an id and a position).
 REMEMBERED_SENDS = 10_000
@@ -66,19 +77,25 @@ class EventProducer:
     def __init__(self, bootstrap_servers: str, topic: str, *, client_id: str = "civicloop") -> None:
         self.topic = topic
         self.bootstrap_servers = bootstrap_servers
-        self._producer = AIOKafkaProducer(
-            **client_options(bootstrap_servers),
-            client_id=client_id,
+        self.client_id = client_id
+        self._producer = self._client()
+        self._started = False
+        self._renewing = asyncio.Lock()
+        self._retired: set[asyncio.Task[None]] = set()
+        # Sends whose caller stopped waiting: still unsettled, or acknowledged (where the record landed).
+        self._unsettled: dict[UUID, asyncio.Future[Any]] = {}
+        self._landed: OrderedDict[UUID, Position] = OrderedDict()
+        self.search_slots = asyncio.Semaphore(SEARCHES_AT_ONCE)
+
+    def _client(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            **client_options(self.bootstrap_servers),
+            client_id=self.client_id,
             acks="all",
             enable_idempotence=True,  # broker-side dedupe of the client's own retries
             **producer_options(),
             request_timeout_ms=30_000,
         )
-        self._started = False
-        # Sends whose caller stopped waiting: still unsettled, or acknowledged (where the record landed).
-        self._unsettled: dict[UUID, asyncio.Future[Any]] = {}
-        self._landed: OrderedDict[UUID, Position] = OrderedDict()
-        self.search_slots = asyncio.Semaphore(SEARCHES_AT_ONCE)
 
     async def start(self) -> None:
         try:
@@ -91,6 +108,28 @@ class EventProducer:
     async def stop(self) -> None:
         await self._producer.stop()  # safe on a client that never started
         self._started = False
+        for retired in list(self._retired):
+            await cancel_and_wait(retired)
+
+    async def _renew_if_broken(self, error: BaseException, broken: AIOKafkaProducer) -> None:
+        """A send refused for its producer's sequence state (a batch lost in a broker outage leaves a gap in the
+        idempotent producer's numbering, and aiokafka does not start a new sequence itself): every later send of
+        that client would be refused too. Swap in a new client, with a new producer id; the caller's send failed
+        (its row stays pending and is published again, after a look on the log)."""
+        if not isinstance(error, BROKEN_PRODUCER) or not self._started:
+            return
+        async with self._renewing:
+            if self._producer is not broken:
+                return  # a concurrent call renewed it already
+            fresh = self._client()
+            await fresh.start()
+            self._producer = fresh
+        RENEWED.inc()
+        retiring = asyncio.create_task(
+            asyncio.wait_for(broken.stop(), RETIRE_WITHIN_S), name="retire-producer"
+        )
+        self._retired.add(retiring)
+        retiring.add_done_callback(self._retired.discard)
 
     @property
     def connected(self) -> bool:
@@ -123,9 +162,14 @@ class EventProducer:
             earlier = self._earlier_send(event.event_id)
             if isinstance(earlier, Position):
                 return earlier
-            if earlier is None:
-                earlier = await self._send(target, event, inject_headers())
-            position = _position(await self._settled(event.event_id, earlier))
+            client = self._producer
+            try:
+                if earlier is None:
+                    earlier = await self._send(target, event, inject_headers())
+                position = _position(await self._settled(event.event_id, earlier))
+            except KafkaError as exc:
+                await self._renew_if_broken(exc, client)
+                raise
             span.set_attribute("messaging.kafka.partition", position.partition)
             span.set_attribute("messaging.kafka.offset", position.offset)
         PUBLISHED.labels(event.type).inc()
@@ -153,6 +197,7 @@ class EventProducer:
             PUBLISH_SECONDS.time(),
         ):
             trace_headers = inject_headers()
+            client = self._producer
             sent: list[asyncio.Future[Any] | Position] = []
             try:
                 for event in events:
@@ -169,6 +214,7 @@ class EventProducer:
                 raise
         failed = [e for one in sent if not isinstance(one, Position) and (e := one.exception()) is not None]
         if failed:
+            await self._renew_if_broken(failed[0], client)
             raise failed[0]
         for type_, count in Tally(event.type for event in events).items():
             PUBLISHED.labels(type_).inc(count)
