@@ -317,6 +317,8 @@ class ConsumerRunner:
         if not polled or polled >= self.batch_max_records or self.batch_linger_ms <= 0:
             return batches
         await asyncio.sleep(self.batch_linger_ms / 1000)
+        if self._stopping.is_set():
+            return batches  # not applied: a stopped client polls no more
         more = await self._consumer.getmany(timeout_ms=0, max_records=self.batch_max_records - polled)
         for tp, records in more.items():
             batches.setdefault(tp, []).extend(records)
