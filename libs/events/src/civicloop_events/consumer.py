@@ -249,6 +249,10 @@ class ConsumerRunner:
         self.backoff_max_s = backoff_max_s
         self.batch_max_records = batch_max_records
         self.batch_max_ms = batch_max_ms
+        # Records the next transaction takes: with a handler per event, about what fits in `batch_max_ms` at the pace
+        # seen so far, since a transaction the time bound cuts short wrote and removed again the inbox rows of the
+        # records it did not reach. A batch handler's batch is never cut: it takes `batch_max_records`.
+        self._batch_room = batch_max_records
         # After a poll that brought fewer records than a batch holds, wait this long for more before applying: under a
         # trickle of events each would otherwise be a transaction of its own (begin, inbox, handler, position, commit),
         # and that fixed cost per batch, in every consumer, is most of the system's CPU per request. Idle costs nothing.
@@ -377,6 +381,7 @@ class ConsumerRunner:
             # Those without a failure together; then one that must run alone; the careful (retrying) ones last.
             group = [part for part in parts if not part.alone] or [min(parts, key=lambda p: p.careful)]
             slices = self._slices(group)
+            started = time.monotonic()
             try:
                 done = await self._apply_batch(slices, careful=group[0].careful)
             except _HandlerFailed as exc:
@@ -396,6 +401,11 @@ class ConsumerRunner:
                 delay = min(delay * 2, self.backoff_max_s)
                 continue
             delay = self.backoff_initial_s
+            if (
+                self.batch_handler is None and not group[0].careful
+            ):  # a careful batch's pace includes back-off
+                taken = sum(len(batch) for _, batch in slices)
+                self._fit_batch_room(time.monotonic() - started, sum(done), taken)
             if self.on_committed is not None:
                 self.on_committed()
             for (part, batch), count in zip(slices, done, strict=True):
@@ -406,9 +416,16 @@ class ConsumerRunner:
                     self._uncommitted[part.tp] = nxt
                     self._commit_wanted.set()
 
+    def _fit_batch_room(self, elapsed_s: float, reached: int, taken: int) -> None:
+        if reached < taken:  # cut short: take what fitted next time, with a margin
+            self._batch_room = max(1, int(0.8 * reached))
+        elif elapsed_s > 0:  # a small batch's pace includes the transaction's fixed cost: only grow on it
+            fits = int(0.8 * self.batch_max_ms / 1000 * reached / elapsed_s)
+            self._batch_room = min(self.batch_max_records, max(self._batch_room, fits))
+
     def _slices(self, group: list[_Partition]) -> list[tuple[_Partition, list[_Item]]]:
         """The records of `group` one transaction takes: each partition's next ones, no more than a batch holds."""
-        room, slices = self.batch_max_records, []
+        room, slices = self._batch_room, []
         for part in group:
             batch = part.pending[:room]
             slices.append((part, batch))
