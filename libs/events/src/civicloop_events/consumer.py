@@ -228,7 +228,6 @@ class ConsumerRunner:
         batch_max_ms: float = 100.0,
         batch_linger_ms: float = 0.0,
         on_committed: Callable[[], None] | None = None,
-        kafka_commit_interval_s: float = 1.0,
     ) -> None:
         self.name = name
         self.topic = topic
@@ -260,9 +259,6 @@ class ConsumerRunner:
         # Called after each batch commits: a handler that wakes someone for what it wrote must not do it before
         # the commit, or the one woken may look before the rows are there.
         self.on_committed = on_committed
-        # Kafka's committed offsets are informational and each commit is a write to the broker's offsets log: under a
-        # trickle a commit per batch would cost the broker as much as the batch. At most one per interval.
-        self.kafka_commit_interval_s = kafka_commit_interval_s
         self._consumer = AIOKafkaConsumer(
             **client_options(bootstrap_servers),
             group_id=name,
@@ -343,7 +339,7 @@ class ConsumerRunner:
             POSITION.labels(self.name, str(tp.partition)).set(stored.get(tp.partition, 0))
 
     async def _commit_kafka_offsets(self) -> None:
-        """Commits the latest applied offsets to Kafka, in the background, coalesced, at most once an interval.
+        """Commits the latest applied offsets to Kafka, in the background and coalesced.
 
         Informational (lag dashboards, `kafka-consumer-groups`): the DB position is authoritative, so a failure
         here is harmless, and a slow or absent group coordinator must not hold up applying the log."""
@@ -355,9 +351,6 @@ class ConsumerRunner:
                 await self._consumer.commit(offsets)
             except Exception as exc:
                 log.info("kafka offset commit skipped", extra={"consumer": self.name, "error": repr(exc)})
-            await asyncio.sleep(
-                self.kafka_commit_interval_s
-            )  # what is applied meanwhile goes in the next one
 
     def _decode(self, record: ConsumerRecord) -> Event[Any] | Exception:
         try:
