@@ -1,6 +1,6 @@
 """Read-your-writes without polling: the consumer runner announces each stored position with NOTIFY.
 
-The runner's `_store_position` sends the notice (`position_notice`) in the statement that stores the position, so
+The runner's `_store_positions` sends the notice (`position_notice`) in the statement that stores the position, so
 PostgreSQL delivers it at commit, exactly when the position becomes visible to a reader (and never for a
 rolled-back apply). Each pool gets one `AppliedListener`: a
 dedicated connection, opened on the first wait, that LISTENs and wakes the waiters whose offset was reached. A

@@ -7,14 +7,18 @@ after a crash). A failing handler is retried with back-off, then the record goes
 unreachable database is waited out instead, since dead-lettering every event during an outage would lose the log's
 order.
 
-Records are applied in batches: each partition's slice of a poll (at most `batch_max_records`, and cut where a
-transaction has run `batch_max_ms`) is one transaction with one inbox statement and one position. The handlers run
-one after the other in it; when one fails, the batch rolls back and runs again with each handler in a savepoint, so
-the failing event is retried and dead-lettered alone while the rest of its batch commits.
+Records are applied in batches: a poll, across every partition it returned (at most `batch_max_records`, and cut
+where a transaction has run `batch_max_ms`), is one transaction with one inbox statement and one statement for every
+partition's position: under a trickle a poll holds an event or two, and the fixed cost of a transaction is what
+counts. The handlers run one after the other in it; when one fails, the batch rolls back, the other partitions run
+again together, and the failing event's partition then runs in a transaction of its own with each handler in a
+savepoint, so the failing event is retried and dead-lettered alone while the rest commits without waiting for its
+retries. Within a partition the log's order holds throughout.
 
 A consumer gives either a `handler` (one event per call) or a `batch_handler`: the batch's new events in one call,
 so a read model can load every row the batch touches in one query, fold in memory and write once. When a batch
-handler fails, the batch rolls back and runs again calling it with one event at a time, each in its savepoint.
+handler fails on several partitions' events, each of them runs again in a transaction of its own; when it fails on
+one partition's, that partition runs again calling it with one event at a time, each in its savepoint.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import time
 from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -37,7 +41,7 @@ from opentelemetry import trace
 from prometheus_client import Counter, Gauge
 from psycopg_pool import AsyncConnectionPool
 
-from civicloop_events.applied import PositionKey, listener_for, position_notice
+from civicloop_events.applied import CHANNEL, PositionKey, listener_for, position_notice
 from civicloop_events.envelope import Event
 from civicloop_events.kafka_connection import client_options
 from civicloop_events.producer import EventProducer
@@ -48,9 +52,10 @@ log = logging.getLogger("civicloop.events.consumer")
 _tracer = trace.get_tracer("civicloop.events")
 
 Handler = Callable[[psycopg.AsyncConnection[Any], Event[Any]], Awaitable[None]]
-# Called once per batch, inside its transaction, with the batch's new events of one partition in log order (those
-# already in the inbox, and undecodable records, left out). It must leave the same state as applying them one by
-# one: after a failure the runner calls it again with one event at a time.
+# Called once per batch, inside its transaction, with the batch's new events (those already in the inbox, and
+# undecodable records, left out): one partition's after another, each partition's in log order (events of one
+# request share a partition, so theirs are in log order). It must leave the same state as applying them one by
+# one: after a failure the runner calls it again with fewer partitions, then one event at a time.
 BatchHandler = Callable[[psycopg.AsyncConnection[Any], Sequence[Event[Any]]], Awaitable[None]]
 
 APPLIED = Counter("civicloop_consumer_applied_total", "Events applied", ["consumer", "type"])
@@ -150,11 +155,41 @@ class _Failed:
 class _HandlerFailed(Exception):
     """A handler failed in a batch run without savepoints: the batch rolls back and runs again with them.
 
-    `record` and `event` are None when a batch handler failed on several events: which one is not known yet."""
+    `record` and `event` are None when a batch handler failed on several events: which one is not known yet;
+    `partitions` are those of the events the failed call was given."""
 
-    def __init__(self, record: ConsumerRecord | None, event: Event[Any] | None, error: Exception) -> None:
+    def __init__(
+        self,
+        record: ConsumerRecord | None,
+        event: Event[Any] | None,
+        error: Exception,
+        partitions: set[int],
+    ) -> None:
         super().__init__(repr(error))
-        self.record, self.event, self.error = record, event, error
+        self.record, self.event, self.error, self.partitions = record, event, error, partitions
+
+
+@dataclass(slots=True)
+class _Partition:
+    """One partition's records of a poll not applied yet, and what failures among them have taught so far."""
+
+    tp: TopicPartition
+    pending: list[_Item]
+    failed: dict[int, _Failed] = field(
+        default_factory=dict
+    )  # offset -> a handler's failures not yet resolved
+    alone_through: int = -1  # a batch handler failed on these and other partitions' events: apart up to here
+    careful_through: int = -1  # a batch handler failed on these events up to here: one by one
+
+    @property
+    def careful(self) -> bool:
+        """Its next records run in a transaction of their own, each handler in a savepoint."""
+        return bool(self.failed) or self.pending[0].record.offset <= self.careful_through
+
+    @property
+    def alone(self) -> bool:
+        """Its next records run in a transaction of their own."""
+        return self.careful or self.pending[0].record.offset <= self.alone_through
 
 
 class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
@@ -213,6 +248,10 @@ class ConsumerRunner:
         self.backoff_max_s = backoff_max_s
         self.batch_max_records = batch_max_records
         self.batch_max_ms = batch_max_ms
+        # Records the next transaction takes: with a handler per event, about what fits in `batch_max_ms` at the pace
+        # seen so far, since a transaction the time bound cuts short wrote and removed again the inbox rows of the
+        # records it did not reach. A batch handler's batch is never cut: it takes `batch_max_records`.
+        self._batch_room = batch_max_records
         # After a poll that brought fewer records than a batch holds, wait this long for more before applying: under a
         # trickle of events each would otherwise be a transaction of its own (begin, inbox, handler, position, commit),
         # and that fixed cost per batch, in every consumer, is most of the system's CPU per request. Idle costs nothing.
@@ -265,18 +304,12 @@ class ConsumerRunner:
         return self._started and bool(self._consumer.assignment())
 
     async def run(self) -> None:
-        """Poll and apply until `stop()`: each partition's slice of a poll in order, a batch per transaction."""
+        """Poll and apply until `stop()`: each poll in as few transactions as the bounds allow, each partition's
+        records in log order."""
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_kafka_offsets())
         while not self._stopping.is_set():
-            batches = await self._poll()
-            for tp, records in batches.items():
-                if self._stopping.is_set():
-                    return
-                nxt = await self._apply_slice(records)
-                if nxt is not None:
-                    self._uncommitted[tp] = nxt
-                    self._commit_wanted.set()
+            await self._apply_poll(await self._poll())
 
     # -- internals -------------------------------------------------------------------------------------------------
     async def _poll(self) -> dict[TopicPartition, list[ConsumerRecord]]:
@@ -288,6 +321,8 @@ class ConsumerRunner:
         if not polled or polled >= self.batch_max_records or self.batch_linger_ms <= 0:
             return batches
         await asyncio.sleep(self.batch_linger_ms / 1000)
+        if self._stopping.is_set():
+            return batches  # not applied: a stopped client polls no more
         more = await self._consumer.getmany(timeout_ms=0, max_records=self.batch_max_records - polled)
         for tp, records in more.items():
             batches.setdefault(tp, []).extend(records)
@@ -323,34 +358,29 @@ class ConsumerRunner:
         except (UnknownEventType, ValueError) as exc:
             return exc  # a record this reader cannot understand will not improve with retries
 
-    async def _apply_slice(self, records: list[ConsumerRecord]) -> int | None:
-        """Applies one partition's records in log order, in as few transactions as the bounds allow.
-
-        Returns the next offset to apply (None when stopped before the first batch committed)."""
-        pending = [_Item(record, self._decode(record)) for record in records]
-        failed: dict[int, _Failed] = {}  # offset -> a handler's failures not yet resolved
-        careful_through = -1  # a batch handler failed on the records up to this offset: apply them one by one
-        nxt: int | None = None
+    async def _apply_poll(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Applies a poll's records: every partition's in one transaction while no handler fails; a partition whose
+        records failed runs apart afterwards, so its retries and back-off do not hold back the others."""
+        parts = [
+            _Partition(tp, [_Item(record, self._decode(record)) for record in records])
+            for tp, records in polled.items()
+            if records
+        ]
         delay = self.backoff_initial_s
-        while pending and not self._stopping.is_set():
-            batch = pending[: self.batch_max_records]
+        while not self._stopping.is_set():
+            parts = [part for part in parts if part.pending]
+            if not parts:
+                return
+            # Those without a failure together; then one that must run alone; the careful (retrying) ones last.
+            group = [part for part in parts if not part.alone] or [min(parts, key=lambda p: p.careful)]
+            slices = self._slices(group)
+            started = time.monotonic()
             try:
-                done = await self._apply_batch(
-                    batch, failed, careful=bool(failed) or batch[0].record.offset <= careful_through
-                )
+                done = await self._apply_batch(slices, careful=group[0].careful)
             except _HandlerFailed as exc:
-                # Rolled back whole: run the batch again with a savepoint per event.
+                # Rolled back whole: the failing partition runs apart, the others go on together.
                 RETRIES.labels(self.name).inc()
-                if exc.record is None or exc.event is None:  # which of its events failed is not known
-                    careful_through = batch[-1].record.offset
-                    log.warning(
-                        "batch handler failed, applying its events one by one",
-                        extra={"consumer": self.name, "records": len(batch), "error": repr(exc.error)},
-                    )
-                    continue
-                failed[exc.record.offset] = _Failed(1, exc.error)  # this first attempt counted
-                if self.max_attempts > 1:
-                    self._log_retry(exc.event, 1, exc.error)
+                self._set_apart(exc, slices)
                 continue
             except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout) as exc:
                 # Infrastructure, not the events: the whole batch rolled back; wait it out and apply it again,
@@ -364,21 +394,73 @@ class ConsumerRunner:
                 delay = min(delay * 2, self.backoff_max_s)
                 continue
             delay = self.backoff_initial_s
+            if (
+                self.batch_handler is None and not group[0].careful
+            ):  # a careful batch's pace includes back-off
+                taken = sum(len(batch) for _, batch in slices)
+                self._fit_batch_room(time.monotonic() - started, sum(done), taken)
             if self.on_committed is not None:
                 self.on_committed()
-            nxt = pending[done - 1].record.offset + 1
-            pending = pending[done:]
-            failed = {offset: f for offset, f in failed.items() if offset >= nxt}
-        return nxt
+            for (part, batch), count in zip(slices, done, strict=True):
+                if count:
+                    nxt = batch[count - 1].record.offset + 1
+                    part.pending = part.pending[count:]
+                    part.failed = {offset: f for offset, f in part.failed.items() if offset >= nxt}
+                    self._uncommitted[part.tp] = nxt
+                    self._commit_wanted.set()
 
-    async def _apply_batch(self, batch: list[_Item], failed: dict[int, _Failed], *, careful: bool) -> int:
-        """One transaction: the batch's inbox rows, each new event's handler (or the batch handler once), the
-        position once.
+    def _fit_batch_room(self, elapsed_s: float, reached: int, taken: int) -> None:
+        if reached < taken:  # cut short: take what fitted next time, with a margin
+            self._batch_room = max(1, int(0.8 * reached))
+        elif elapsed_s > 0:  # a small batch's pace includes the transaction's fixed cost: only grow on it
+            fits = int(0.8 * self.batch_max_ms / 1000 * reached / elapsed_s)
+            self._batch_room = min(self.batch_max_records, max(self._batch_room, fits))
+
+    def _slices(self, group: list[_Partition]) -> list[tuple[_Partition, list[_Item]]]:
+        """The records of `group` one transaction takes: each partition's next ones, no more than a batch holds."""
+        room, slices = self._batch_room, []
+        for part in group:
+            batch = part.pending[:room]
+            slices.append((part, batch))
+            room -= len(batch)
+            if room <= 0:
+                break
+        return slices
+
+    def _set_apart(self, exc: _HandlerFailed, slices: list[tuple[_Partition, list[_Item]]]) -> None:
+        """What a failed batch teaches: the failing record retried in a savepoint, or, when a batch handler failed
+        and which event made it fail is not known, its partitions apart (several) or its events one by one (one)."""
+        involved = [(part, batch) for part, batch in slices if part.tp.partition in exc.partitions]
+        if exc.record is None or exc.event is None:
+            if len(involved) > 1:
+                for part, batch in involved:
+                    part.alone_through = batch[-1].record.offset
+                log.warning(
+                    "batch handler failed, applying each partition's events apart",
+                    extra={"consumer": self.name, "partitions": len(involved), "error": repr(exc.error)},
+                )
+            else:
+                [(part, batch)] = involved
+                part.careful_through = batch[-1].record.offset
+                log.warning(
+                    "batch handler failed, applying its events one by one",
+                    extra={"consumer": self.name, "records": len(batch), "error": repr(exc.error)},
+                )
+            return
+        [(part, _)] = involved
+        part.failed[exc.record.offset] = _Failed(1, exc.error)  # this first attempt counted
+        if self.max_attempts > 1:
+            self._log_retry(exc.event, 1, exc.error)
+
+    async def _apply_batch(self, slices: list[tuple[_Partition, list[_Item]]], *, careful: bool) -> list[int]:
+        """One transaction: the inbox rows of every partition's slice in one statement, each new event's handler
+        (or the batch handler once), every partition's position in one statement.
 
         The handlers run without savepoints until one fails (`_HandlerFailed` rolls the batch back); a `careful`
-        batch (one that failed before) runs with a savepoint per event, so the failing one is retried and
-        dead-lettered alone. Returns how many records it went past: all of them, unless the time bound or a stop
-        cut the batch short (a batch handler's batch is never cut: it runs once, at the end).
+        batch (one partition whose records failed before) runs with a savepoint per event, so the failing one is
+        retried and dead-lettered alone. Returns how many records of each slice it went past: all of them, unless
+        the time bound or a stop cut the batch short (a batch handler's batch is never cut: it runs once, at the
+        end).
         """
         batch_handler = None if careful else self.batch_handler
         together = batch_handler is not None
@@ -386,46 +468,57 @@ class ConsumerRunner:
         deadline = time.monotonic() + self.batch_max_ms / 1000
         applied: Tally[str] = Tally()
         duplicates = 0
+        done = [0] * len(slices)
         async with self.pool.connection() as conn, conn.transaction():
-            fresh = await self._claim_inbox(conn, batch)
+            fresh = await self._claim_inbox(conn, [item for _, batch in slices for item in batch])
             forgotten: set[UUID] = set()  # dead-lettered in this batch: their inbox rows are gone again
-            done = 0
-            for item in batch:
-                if done and not together and (time.monotonic() >= deadline or self._stopping.is_set()):
-                    break
-                done += 1
-                event = item.event
-                if isinstance(event, Exception):
-                    await self._dead_letter(item.record, reason="undecodable", error=event)
-                    continue
-                if event.event_id in fresh:
-                    fresh.discard(event.event_id)
-                elif event.event_id in forgotten:
-                    # A later copy of an event dead-lettered above is tried anew, as it would be on its own.
-                    forgotten.discard(event.event_id)
-                    await self._claim_inbox(conn, [item])
-                else:
-                    duplicates += 1
-                    continue
-                if together:
-                    gathered.append((item.record, event))
-                elif not careful:
-                    await self._handle_unguarded(conn, item.record, event)
-                    applied[event.type] += 1
-                elif await self._handle(conn, item.record, event, failed.get(item.record.offset)):
-                    applied[event.type] += 1
-                else:
-                    forgotten.add(event.event_id)
-                    await self._forget_inbox(conn, [event.event_id])
+            reached = 0
+            for i, (part, batch) in enumerate(slices):
+                for item in batch:
+                    if reached and not together and (time.monotonic() >= deadline or self._stopping.is_set()):
+                        break
+                    reached += 1
+                    done[i] += 1
+                    event = item.event
+                    if isinstance(event, Exception):
+                        await self._dead_letter(item.record, reason="undecodable", error=event)
+                        continue
+                    if event.event_id in fresh:
+                        fresh.discard(event.event_id)
+                    elif event.event_id in forgotten:
+                        # A later copy of an event dead-lettered above is tried anew, as it would be on its own.
+                        forgotten.discard(event.event_id)
+                        await self._claim_inbox(conn, [item])
+                    else:
+                        duplicates += 1
+                        continue
+                    if together:
+                        gathered.append((item.record, event))
+                    elif not careful:
+                        await self._handle_unguarded(conn, item.record, event)
+                        applied[event.type] += 1
+                    elif await self._handle(conn, item.record, event, part.failed.get(item.record.offset)):
+                        applied[event.type] += 1
+                    else:
+                        forgotten.add(event.event_id)
+                        await self._forget_inbox(conn, [event.event_id])
+                if done[i] < len(batch):
+                    break  # cut short: the rest waits for the next batch
             if gathered and batch_handler is not None:
                 await self._handle_together(conn, batch_handler, gathered)
                 applied.update(event.type for _, event in gathered)
             if fresh:  # cut short: the rows of the events this transaction did not reach
                 await self._forget_inbox(conn, list(fresh))
-            last = batch[done - 1].record
-            await self._store_position(conn, last.topic, last.partition, last.offset + 1)
-        self._dead_lettered.clear()  # committed: those records are behind the position now
-        POSITION.labels(self.name, str(last.partition)).set(last.offset + 1)
+            positions = {
+                part.tp.partition: batch[count - 1].record.offset + 1
+                for (part, batch), count in zip(slices, done, strict=True)
+                if count
+            }
+            await self._store_positions(conn, positions)
+        # Committed: the records dead-lettered behind the stored positions will not come again.
+        self._dead_lettered = {(p, o) for p, o in self._dead_lettered if o >= positions.get(p, 0)}
+        for partition, nxt in positions.items():
+            POSITION.labels(self.name, str(partition)).set(nxt)
         for type_, count in applied.items():
             APPLIED.labels(self.name, type_).inc(count)
         if duplicates:
@@ -433,20 +526,27 @@ class ConsumerRunner:
         return done
 
     async def _claim_inbox(self, conn: psycopg.AsyncConnection[Any], items: list[_Item]) -> set[UUID]:
-        """Inserts the inbox rows of `items` in one statement; the event ids that were not there yet."""
-        first: dict[UUID, int] = {}  # event id -> offset of its first copy in the batch
+        """Inserts the inbox rows of `items` (any of the topic's partitions) in one statement; the event ids that
+        were not there yet."""
+        first: dict[UUID, ConsumerRecord] = {}  # event id -> the record of its first copy in the batch
         for item in items:
             if not isinstance(item.event, Exception):
-                first.setdefault(item.event.event_id, item.record.offset)
+                first.setdefault(item.event.event_id, item.record)
         if not first:
             return set()
-        record = items[0].record
+        records = first.values()
         cur = await conn.execute(
             f"insert into {self.schema}.inbox (consumer, event_id, topic, partition, kafka_offset)"
-            " select %s, t.event_id, %s, %s, t.kafka_offset"
-            " from unnest(%s::uuid[], %s::bigint[]) as t(event_id, kafka_offset)"
+            " select %s, t.event_id, %s, t.partition, t.kafka_offset"
+            " from unnest(%s::uuid[], %s::integer[], %s::bigint[]) as t(event_id, partition, kafka_offset)"
             " on conflict do nothing returning event_id",
-            (self.name, record.topic, record.partition, list(first), list(first.values())),
+            (
+                self.name,
+                self.topic,
+                list(first),
+                [r.partition for r in records],
+                [r.offset for r in records],
+            ),
         )
         return {row[0] for row in await cur.fetchall()}
 
@@ -466,7 +566,7 @@ class ConsumerRunner:
         except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout):
             raise  # the database, not the event: the whole batch waits it out
         except Exception as exc:
-            raise _HandlerFailed(record, event, exc) from exc
+            raise _HandlerFailed(record, event, exc, {record.partition}) from exc
 
     async def _handle_together(
         self,
@@ -474,35 +574,40 @@ class ConsumerRunner:
         batch_handler: BatchHandler,
         gathered: list[tuple[ConsumerRecord, Event[Any]]],
     ) -> None:
-        """The batch handler, once for the batch: one span, linked to each event's trace."""
-        first = gathered[0][0]
-        links = [
-            trace.Link(context)
-            for record, _ in gathered
-            if (
-                context := trace.get_current_span(extract_context(record.headers)).get_span_context()
-            ).is_valid
-        ]
+        """The batch handler, once for the batch: one span, linked to each event's trace when it is recorded."""
+        partitions = {record.partition for record, _ in gathered}
         try:
             with _tracer.start_as_current_span(
                 "apply batch",
                 kind=trace.SpanKind.CONSUMER,
-                links=links,
                 attributes={
                     "messaging.system": "kafka",
                     "messaging.consumer.group.name": self.name,
-                    "messaging.kafka.partition": first.partition,
-                    "messaging.kafka.offset": first.offset,
                     "messaging.batch.message_count": len(gathered),
                 },
-            ):
+            ) as span:
+                if span.is_recording():  # each link parses its record's headers: no cost when tracing is off
+                    self._link_traces(span, gathered, partitions)
                 await batch_handler(conn, [event for _, event in gathered])
         except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout):
             raise  # the database, not the events: the whole batch waits it out
         except Exception as exc:
             if len(gathered) == 1:
-                raise _HandlerFailed(*gathered[0], exc) from exc
-            raise _HandlerFailed(None, None, exc) from exc
+                raise _HandlerFailed(*gathered[0], exc, partitions) from exc
+            raise _HandlerFailed(None, None, exc, partitions) from exc
+
+    @staticmethod
+    def _link_traces(
+        span: trace.Span, gathered: list[tuple[ConsumerRecord, Event[Any]]], partitions: set[int]
+    ) -> None:
+        if len(partitions) == 1:
+            first = gathered[0][0]
+            span.set_attribute("messaging.kafka.partition", first.partition)
+            span.set_attribute("messaging.kafka.offset", first.offset)
+        for record, _ in gathered:
+            context = trace.get_current_span(extract_context(record.headers)).get_span_context()
+            if context.is_valid:
+                span.add_link(context)
 
     async def _handle(
         self,
@@ -563,17 +668,30 @@ class ConsumerRunner:
             },
         )
 
-    async def _store_position(
-        self, conn: psycopg.AsyncConnection[Any], topic: str, partition: int, nxt: int
-    ) -> None:
-        # The position and its notice (delivered at commit, for read-your-writes waiters) in one round trip.
-        channel, payload = position_notice(PositionKey(self.schema, self.name, topic, partition), nxt)
+    async def _store_positions(self, conn: psycopg.AsyncConnection[Any], positions: dict[int, int]) -> None:
+        """Every partition's next offset, each with its notice (delivered at commit, for read-your-writes waiters),
+        in one round trip."""
+        notices = [
+            position_notice(PositionKey(self.schema, self.name, self.topic, partition), nxt)[1]
+            for partition, nxt in positions.items()
+        ]
         await conn.execute(
             f"with stored as (insert into {self.schema}.consumer_positions (consumer, topic, partition, next_offset)"
-            " values (%s, %s, %s, %s) on conflict (consumer, topic, partition)"
-            " do update set next_offset = excluded.next_offset, updated_at = now() returning 1)"
-            " select pg_notify(%s, %s) from stored",
-            (self.name, topic, partition, nxt, channel, payload),
+            " select %s, %s, p.partition, p.next_offset"
+            " from unnest(%s::integer[], %s::bigint[]) as p(partition, next_offset)"
+            " on conflict (consumer, topic, partition)"
+            " do update set next_offset = excluded.next_offset, updated_at = now() returning partition)"
+            " select pg_notify(%s, n.payload)"
+            " from unnest(%s::integer[], %s::text[]) as n(partition, payload) join stored using (partition)",
+            (
+                self.name,
+                self.topic,
+                list(positions),
+                list(positions.values()),
+                CHANNEL,
+                list(positions),
+                notices,
+            ),
         )
 
     async def _dead_letter(self, record: ConsumerRecord, *, reason: str, error: BaseException) -> None:

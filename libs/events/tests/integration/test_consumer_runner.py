@@ -8,14 +8,16 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from civicloop_events import Actor, CommentAdded, Event, StatusChanged
+from civicloop_events.applied import PositionKey, listener_for
 from civicloop_events.consumer import ConsumerRunner, read_positions
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.telemetry import configure_tracing
+from civicloop_testing import read_all_records
 from civicloop_testing.consumers import assert_applied
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from runner_kit import comment, consumer_database, runner_on
+from runner_kit import applied_within, comment, consumer_database, runner_on
 
 pytestmark = pytest.mark.integration
 
@@ -505,3 +507,117 @@ async def test_publish_many_puts_every_event_on_the_log_in_order_and_says_where(
         await consumer.stop()
     assert [got[p] for p in positions] == [str(e.event_id) for e in events]
     assert await producer.publish_many([]) == []
+
+
+# -- a poll over several partitions --------------------------------------------------------------------------------
+
+# Twelve requests: with the test topics' three partitions, these keys land on every one of them.
+SPREAD_KEYS = [f"AAAA-05{i:02d}" for i in range(12)]
+
+
+async def publish_spread(producer, label):
+    events = [comment(key, f"{label} {i}") for i, key in enumerate(SPREAD_KEYS)]
+    published = [await producer.publish(e) for e in events]
+    assert len({p.partition for p in published}) == 3
+    return events, published
+
+
+async def apply_as_one_poll(r: ConsumerRunner, kafka_bootstrap, topics) -> None:
+    """Everything on the request topic handed to `r` as one poll, as a poll after a pause brings it (a live poll
+    holds whatever the fetcher had by then, which no test can pin)."""
+    polled: dict[TopicPartition, list] = {}
+    for record in await read_all_records(kafka_bootstrap, topics.request_events, topics.partitions):
+        polled.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+    assert len(polled) == topics.partitions
+    try:
+        await r._apply_poll(polled)
+    finally:
+        await r.stop()
+
+
+async def test_a_poll_over_several_partitions_is_one_transaction_and_notifies_each_position(
+    kafka_bootstrap, fresh_topics, db, producer
+):
+    events, published = await publish_spread(producer, "spread")
+    last = {p.partition: p for p in published}  # the last event of each partition
+    transaction_of: dict[str, int] = {}
+
+    async def noting_the_transaction(conn, event):
+        await record_applied(conn, event)
+        cur = await conn.execute("select txid_current()")
+        transaction_of[event.payload.text] = (await cur.fetchone())[0]
+
+    r = runner("t.spread.v1", kafka_bootstrap, fresh_topics, db, producer)
+    r.handler = noting_the_transaction
+    await listener_for(db).listening()
+    waiting = [
+        asyncio.create_task(
+            applied_within(db, PositionKey(SCHEMA, r.name, p.topic, p.partition), p.offset, timeout_s=30)
+        )
+        for p in last.values()
+    ]
+    await apply_as_one_poll(r, kafka_bootstrap, fresh_topics)
+
+    assert sorted(transaction_of) == sorted(e.payload.text for e in events)
+    assert len(set(transaction_of.values())) == 1  # three partitions, one transaction
+    # Each partition's position was announced: every waiter woke without the fallback's slow re-read.
+    assert await asyncio.wait_for(asyncio.gather(*waiting), 20) == [True] * len(last)
+    async with db.connection() as conn:
+        positions = await read_positions(conn, SCHEMA, r.name, fresh_topics.request_events)
+    assert positions == {p.partition: p.offset + 1 for p in last.values()}
+
+
+async def others_visible(dsn, texts):
+    """How many of `texts` another session sees applied (committed)."""
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        cur = await conn.execute(f"select count(*) from {SCHEMA}.applied where note = any(%s)", (texts,))
+        return (await cur.fetchone())[0]
+
+
+@pytest.mark.parametrize("kind", ["handler", "batch_handler"])
+async def test_a_poison_record_in_one_partition_does_not_hold_back_the_others(
+    kind, kafka_bootstrap, fresh_topics, db, producer, fresh_database_dsn
+):
+    label = f"held {kind}"
+    bad = comment(SPREAD_KEYS[0], "poison")
+    p_bad = await producer.publish(bad)
+    events, published = await publish_spread(producer, label)
+    others = [
+        e.payload.text for e, p in zip(events, published, strict=True) if p.partition != p_bad.partition
+    ]
+    assert others
+    seen_by_the_poison: list[
+        int
+    ] = []  # at each attempt on the poison: the other partitions' events committed
+
+    async def watching(conn, batch):
+        if any(e.event_id == bad.event_id for e in batch):
+            seen_by_the_poison.append(await others_visible(fresh_database_dsn, others))
+        if kind == "handler":
+            await record_applied(conn, batch[0])
+        else:
+            await record_many(conn, batch)
+
+    if kind == "handler":
+        r = runner("t.held.one.v1", kafka_bootstrap, fresh_topics, db, producer, max_attempts=3)
+        r.handler = lambda conn, event: watching(conn, [event])
+    else:
+        r = batch_runner(
+            "t.held.many.v1", kafka_bootstrap, fresh_topics, db, producer, watching, max_attempts=3
+        )
+    await apply_as_one_poll(r, kafka_bootstrap, fresh_topics)
+
+    # The first attempt shared its transaction with every partition and rolled it back; the others committed
+    # before the poison's retries, which then ran (and failed for good) in a transaction of their own.
+    assert seen_by_the_poison[0] == 0
+    assert seen_by_the_poison[-1] == len(others)
+    if kind == "handler":
+        assert seen_by_the_poison == [0, len(others), len(others)]  # max_attempts, no more
+    notes = sorted(n for _, n in await applied_rows(db) if n.startswith(label))
+    assert notes == sorted(e.payload.text for e in events)
+    got = await dead_letters(kafka_bootstrap, fresh_topics.dead_letters, 1)
+    assert [json.loads(m.value)["event_id"] for m in got] == [str(bad.event_id)]
+    assert await inbox_ids(db, r.name) == {e.event_id for e in events}
+    async with db.connection() as conn:
+        positions = await read_positions(conn, SCHEMA, r.name, fresh_topics.request_events)
+    assert positions == {p.partition: p.offset + 1 for p in [p_bad, *published]}

@@ -27,7 +27,7 @@ async def db(fresh_database_dsn):
 
 
 async def store(pool, key: PositionKey, next_offset: int, *, notify: bool = True) -> None:
-    """What the runner's `_store_position` does, in one transaction (the notice optional, to lose it on purpose)."""
+    """What the runner's `_store_positions` does, in one transaction (the notice optional, to lose it on purpose)."""
     async with pool.connection() as conn, conn.transaction():
         await conn.execute(
             f"insert into {SCHEMA}.consumer_positions (consumer, topic, partition, next_offset)"

@@ -72,3 +72,15 @@ async def test_no_wait_when_idle_full_or_not_asked(first, linger_ms, slept):
     got = await runner(polls, batch_max_records=2, batch_linger_ms=linger_ms)._poll()
     assert got == first
     assert slept == [] and len(polls.asked) == 1
+
+
+async def test_a_runner_stopped_during_the_linger_polls_no_more(monkeypatch):
+    polls = Polls({A: ["a1"]}, {A: ["a2"]})
+    r = runner(polls, batch_max_records=10, batch_linger_ms=20)
+
+    async def stopped_meanwhile(seconds: float) -> None:
+        r._stopping.set()  # what stop() does first; it then stops the Kafka client, which refuses polls
+
+    monkeypatch.setattr("civicloop_events.consumer.asyncio.sleep", stopped_meanwhile)
+    assert await r._poll() == {A: ["a1"]}
+    assert len(polls.asked) == 1

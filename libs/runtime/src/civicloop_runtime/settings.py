@@ -127,7 +127,7 @@ class ServiceSettings(ProcessSettings):
     consumer_backoff_max_s: float = Field(default=5.0, gt=0)
     consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000)
     consumer_batch_max_records: int = Field(
-        default=500, ge=1, description="records of one partition applied in one transaction"
+        default=500, ge=1, description="records applied in one transaction (a poll's, across its partitions)"
     )
     consumer_batch_max_ms: float = Field(
         default=100.0, gt=0, description="a batch's transaction commits once it has run this long"
