@@ -144,9 +144,11 @@ def test_start_runs_the_services_own_processes_restarts_a_killed_one_and_stop_le
     eventually(lambda: supervised.pid("worker") not in (0, worker), 20, "a new worker after a SIGKILL")
     worker = supervised.pid("worker")
 
-    status = supervised.script("status")
-    assert f"web: ready on :{supervised.port} (pid {restarted})" in status.stdout
-    assert f"worker: RUNNING (pid {worker})" in status.stdout
+    # supervisord reports a restarted process STARTING until it has stayed up its start seconds.
+    expected = (f"web: ready on :{supervised.port} (pid {restarted})", f"worker: RUNNING (pid {worker})")
+    eventually(
+        lambda: all(line in supervised.script("status").stdout for line in expected), 20, "status: both up"
+    )
 
     stopped = supervised.script("stop")
     assert stopped.returncode == 0, stopped.stderr
