@@ -27,14 +27,18 @@ python-deps: ## install what is missing of the Python side: uv, the workspace an
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet --disable-pip-version-check uv
 	@$(UV) sync --all-packages --frozen --quiet
 
-deps: python-deps ## install what is missing: the Python side, Kafka, PostgreSQL + PostGIS
+deps: python-deps ## install what is missing: the Python side, Kafka, PostgreSQL + PostGIS, ss (services.sh asks it who holds a port)
 	@deploy/local/postgres.sh install
 	@mkdir -p .run/kafka && deploy/local/kafka.sh fetch
+	@$(call apt_command,ss,iproute2)
+
+# $(call apt_command,COMMAND,PACKAGE): install the Debian package when the command is missing.
+apt_command = command -v $(1) >/dev/null || { echo "installing $(2) (for $(1)) with apt-get"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; }
 
 bench-deps: ## install what the benchmarks need besides: wrk, the compiled load generator (Debian package)
-	@command -v wrk >/dev/null || { echo "bench: installing wrk with apt-get"; \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@$(call apt_command,wrk,wrk)
 
 up: deps ## start Kafka and PostgreSQL (idempotent) and create the topics
 	@deploy/local/postgres.sh start
