@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from civicloop_runtime.settings import ServiceSettings
-from civicloop_testing.faults import KAFKA_SH, ThrowawayKafka, free_port
+from civicloop_testing.faults import KAFKA_SH, ThrowawayKafka
+from civicloop_testing.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from civicloop_testing.faults import free_port
+from civicloop_testing.processes import free_port
 
 SERVICES_SH = Path(__file__).resolve().parents[1] / "deploy" / "local" / "services.sh"
 

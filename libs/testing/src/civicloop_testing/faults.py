@@ -12,32 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
+from civicloop_testing.processes import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[4]
 KAFKA_SH = REPO_ROOT / "deploy" / "local" / "kafka.sh"
-
-
-def free_port() -> int:
-    """A port nothing listens on now, below Linux's ephemeral range (32768-60999).
-
-    A broker restarted on a port inside that range can find it taken: the proxy reconnecting to it while it is down
-    may be given that very port as its source port and connect to itself ("Address already in use" on restart).
-    """
-    for _ in range(500):
-        port = random.randint(24_000, 32_000)  # noqa: S311 - a port number, not a secret
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 24000-32000")
 
 
 class TcpProxy:

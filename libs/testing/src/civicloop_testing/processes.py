@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import subprocess
 import sys
@@ -15,10 +16,20 @@ ROOT = Path(__file__).resolve().parents[4]
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        _, port = s.getsockname()
-        return int(port)
+    """A port nothing listens on now, below Linux's ephemeral range (32768-60999).
+
+    A server restarted on a port inside that range can find it taken: a client reconnecting to it while it is down
+    may be given that very port as its source port and connect to itself ("Address already in use" on restart).
+    """
+    for _ in range(500):
+        port = random.randint(24_000, 32_000)  # noqa: S311 - a port number, not a secret
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 24000-32000")
 
 
 def script(name: str) -> str:
