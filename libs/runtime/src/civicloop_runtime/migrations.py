@@ -20,13 +20,14 @@ def _config(url: str, script_location: str | Path, schema: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, script_location: str | Path, schema: str) -> None:
+def upgrade(url: str, script_location: str | Path, schema: str, *, revision: str = "head") -> None:
+    """Upgrade the schema to `revision` (a migration's own test stops before it, writes rows, then goes on)."""
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(f'create schema if not exists "{schema}"'))
         conn.execute(text("create extension if not exists postgis"))
     engine.dispose()
-    command.upgrade(_config(url, script_location, schema), "head")
+    command.upgrade(_config(url, script_location, schema), revision)
 
 
 def is_current(url: str, script_location: str | Path, schema: str) -> bool:

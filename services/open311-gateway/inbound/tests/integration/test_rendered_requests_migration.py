@@ -6,13 +6,11 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from alembic import command
-from alembic.config import Config
 from civicloop_gateway.database import GATEWAY_MIGRATIONS
 from civicloop_gateway.domain.request_view import RENDERING, rendered_fields
 from civicloop_gateway.settings import SCHEMA, Environment, GatewaySettings
 from civicloop_open311.documents import REQUEST_FIELDS
-from sqlalchemy import create_engine, text
+from civicloop_runtime import migrations
 
 pytestmark = pytest.mark.integration
 
@@ -39,15 +37,7 @@ INSERT = (
 
 def _upgrade(dsn: str, revision: str) -> None:
     url = GatewaySettings(env=Environment.test, pg_dsn=dsn).sqlalchemy_url
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f"create schema if not exists {SCHEMA}"))
-    engine.dispose()
-    cfg = Config()
-    cfg.set_main_option("script_location", GATEWAY_MIGRATIONS)
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    cfg.attributes["schema"] = SCHEMA
-    command.upgrade(cfg, revision)
+    migrations.upgrade(url, GATEWAY_MIGRATIONS, SCHEMA, revision=revision)
 
 
 def test_existing_rows_get_the_rendering_the_fold_would_write(fresh_database_dsn: str):
