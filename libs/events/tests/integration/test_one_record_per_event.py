@@ -18,16 +18,17 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from civicloop_events import Actor, ActorKind, CommentAdded, Event, decode_event, encode_event
+from civicloop_events import Event, decode_event, encode_event
 from civicloop_events.outbox import EventLogUnavailable, Sweeper, publish_stored
 from civicloop_events.outbox_kafka import ProducerEventLog
-from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox
+from civicloop_events.outbox_postgres import PostgresOutbox
 from civicloop_events.producer import EventProducer
 from civicloop_events.request_numbers import draw
 from civicloop_events.topics import Topics, ensure_topics
 from civicloop_testing import read_all_records
 from civicloop_testing.faults import ThrowawayKafka
-from psycopg_pool import AsyncConnectionPool
+from outbox_kit import scratch_outbox
+from runner_kit import comment as agent_comment
 
 pytestmark = pytest.mark.integration
 
@@ -87,35 +88,13 @@ async def log() -> AsyncIterator[Log]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def outbox(database_dsn: str) -> AsyncIterator[PostgresOutbox]:
-    pool = AsyncConnectionPool(database_dsn, min_size=1, max_size=4, open=False, kwargs={"autocommit": True})
-    await pool.open(wait=True)
-    name = f"rows_{uuid.uuid4().hex[:8]}"
-    async with pool.connection() as conn:
-        await conn.execute(f"create schema if not exists {SCHEMA}")
-        await conn.execute(
-            f"""create table {SCHEMA}.{name} (
-                 key text primary key,
-                 events text[] not null,
-                 state text not null default 'pending' check (state in ('pending', 'published')),
-                 partition integer,
-                 kafka_offset bigint,
-                 created_at timestamptz not null default now(),
-                 published_at timestamptz)"""
-        )
-    try:
-        yield PostgresOutbox(pool, OutboxTable(schema=SCHEMA, table=name, key="key", events="events"))
-    finally:
-        await pool.close()
+    async with scratch_outbox(database_dsn, SCHEMA) as scratch:
+        yield scratch
 
 
 def comment(text: str) -> Event[Any]:
-    return Event.create(
-        CommentAdded(text=text),
-        request_id=draw("intake"),
-        jurisdiction_id="demo",
-        actor=Actor(kind=ActorKind.agent, id="a1"),
-        source="agent",
-    )
+    """An agent's comment on a new request."""
+    return agent_comment(draw("intake"), text)
 
 
 async def stored(outbox: PostgresOutbox) -> tuple[str, Event[Any]]:

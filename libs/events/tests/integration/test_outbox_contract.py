@@ -19,11 +19,11 @@ from civicloop_events import Actor, ActorKind, CommentAdded, Event, decode_event
 from civicloop_events.outbox import EventLog, Outbox, Sweeper, publish_stored
 from civicloop_events.outbox_kafka import ProducerEventLog
 from civicloop_events.outbox_memory import InMemoryOutbox
-from civicloop_events.outbox_postgres import OutboxTable, PostgresOutbox
 from civicloop_events.positions import LogPosition
 from civicloop_events.producer import EventProducer
 from civicloop_events.request_numbers import draw
 from civicloop_testing import make_topics, read_all_records
+from outbox_kit import scratch_outbox
 from psycopg_pool import AsyncConnectionPool
 
 pytestmark = pytest.mark.integration
@@ -116,38 +116,23 @@ async def world(
         log = MemoryEventLog()
         yield World(InMemoryOutbox("memory"), log, "memory", memory_log=log)
         return
-    pool = AsyncConnectionPool(database_dsn, min_size=1, max_size=8, open=False, kwargs={"autocommit": True})
-    await pool.open(wait=True)
-    name = f"rows_{uuid.uuid4().hex[:8]}"
-    async with pool.connection() as conn:
-        await conn.execute(f"create schema if not exists {SCHEMA}")
-        await conn.execute(
-            f"""create table {SCHEMA}.{name} (
-                 key text primary key,
-                 events text[] not null,
-                 state text not null default 'pending' check (state in ('pending', 'published')),
-                 partition integer,
-                 kafka_offset bigint,
-                 created_at timestamptz not null default now(),
-                 published_at timestamptz)"""
-        )
     topics = await make_topics(kafka_bootstrap)
     producer = EventProducer(kafka_bootstrap, topics.request_events, client_id="outbox-contract")
     await producer.start()
     try:
-        yield World(
-            PostgresOutbox(pool, OutboxTable(schema=SCHEMA, table=name, key="key", events="events")),
-            ProducerEventLog(producer, publish_timeout_s=10),
-            "postgres",
-            pool=pool,
-            table=f"{SCHEMA}.{name}",
-            bootstrap=kafka_bootstrap,
-            topic=topics.request_events,
-            partitions=topics.partitions,
-        )
+        async with scratch_outbox(database_dsn, SCHEMA, max_size=8) as outbox:
+            yield World(
+                outbox,
+                ProducerEventLog(producer, publish_timeout_s=10),
+                "postgres",
+                pool=outbox.pool,
+                table=outbox.table.name,
+                bootstrap=kafka_bootstrap,
+                topic=topics.request_events,
+                partitions=topics.partitions,
+            )
     finally:
         await producer.stop()
-        await pool.close()
 
 
 async def test_a_stored_row_is_published_with_its_own_event_ids_and_marked_with_the_last_position(world):
