@@ -36,6 +36,13 @@ class ScriptedLog(EventLog):
         return LogPosition(0, self.calls)
 
 
+async def fail_once(log: GuardedEventLog) -> None:
+    """The broker goes down: a publish reaches it, fails, and opens the breaker."""
+    log.inner.down = True  # type: ignore[attr-defined]
+    with pytest.raises(EventLogUnavailable, match="broker down"):
+        await log.publish(object())
+
+
 def guarded() -> tuple[GuardedEventLog, ScriptedLog, Clock]:
     clock = Clock()
     inner = ScriptedLog()
@@ -59,9 +66,7 @@ async def test_a_failed_publish_opens_the_breaker_and_later_calls_are_refused_wi
 
 async def test_after_the_open_time_one_probe_goes_through_and_its_success_closes_the_breaker():
     log, inner, clock = guarded()
-    inner.down = True
-    with pytest.raises(EventLogUnavailable):
-        await log.publish(object())
+    await fail_once(log)
     clock.now += 2.0
     inner.down = False
     log.refuse_if_unavailable()  # the open time is over: a command may store and try
@@ -72,9 +77,7 @@ async def test_after_the_open_time_one_probe_goes_through_and_its_success_closes
 
 async def test_a_failed_probe_keeps_the_breaker_open_for_another_period():
     log, inner, clock = guarded()
-    inner.down = True
-    with pytest.raises(EventLogUnavailable):
-        await log.publish(object())
+    await fail_once(log)
     clock.now += 2.5
     with pytest.raises(EventLogUnavailable, match="broker down"):
         await log.publish(object())  # the probe reached the log and failed
@@ -86,9 +89,7 @@ async def test_a_failed_probe_keeps_the_breaker_open_for_another_period():
 
 async def test_while_a_probe_is_in_flight_other_calls_are_refused():
     log, inner, clock = guarded()
-    inner.down = True
-    with pytest.raises(EventLogUnavailable):
-        await log.publish(object())
+    await fail_once(log)
     clock.now += 3
     inner.down, inner.gate = False, asyncio.Event()
     probe = asyncio.create_task(log.publish(object()))
@@ -106,9 +107,7 @@ async def test_while_a_probe_is_in_flight_other_calls_are_refused():
 
 async def test_a_cancelled_probe_lets_the_next_call_probe():
     log, inner, clock = guarded()
-    inner.down = True
-    with pytest.raises(EventLogUnavailable):
-        await log.publish(object())
+    await fail_once(log)
     clock.now += 3
     inner.down, inner.gate = False, asyncio.Event()
     probe = asyncio.create_task(log.publish(object()))
@@ -134,7 +133,5 @@ async def test_a_search_of_the_log_goes_to_the_log_even_while_the_breaker_is_ope
 
     clock = Clock()
     log = GuardedEventLog(Searchable(), LogBreaker(open_s=2.0, name="test", clock=clock))
-    log.inner.down = True
-    with pytest.raises(EventLogUnavailable):
-        await log.publish(object())
+    await fail_once(log)
     assert await log.find([object(), object()], since=None) == [LogPosition(3, 7)] * 2
