@@ -16,15 +16,9 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from civicloop_events import ServiceDefined, decode_event
-from civicloop_intake import database
-from civicloop_intake.settings import IntakeSettings
-from civicloop_testing import create_database, drop_database, make_topics, read_all_records
-from civicloop_testing.events import config_event, publish_events
-from civicloop_testing.faults import ThrowawayKafka
+from civicloop_events import decode_event
+from civicloop_testing import read_all_records
 from civicloop_testing.polling import eventually
-from civicloop_testing.processes import ServiceProcess
-from civicloop_testing.run_settings import cli_env, run_settings
 
 from bench.rss import process_tree_rss_mb
 
@@ -40,7 +34,6 @@ class Trial:
     url: str
     answers: dict[str, str] = field(default_factory=dict)  # idempotency key -> request number
     refusals: Counter[int] = field(default_factory=Counter)
-    first_yes_after: dict[str, float] = field(default_factory=dict)
 
     async def client(self, http: httpx.AsyncClient, key: str) -> None:
         """One resident's submission: retried with the same key, backing off, until it is accepted."""
@@ -61,64 +54,40 @@ class Trial:
             delay = min(delay * 2, 4)
 
 
-async def test_a_30s_broker_outage_under_steady_load_loses_nothing_and_recovers_within_seconds(pg_admin_dsn):
-    async with ThrowawayKafka() as kafka:
-        topics = await make_topics(kafka.bootstrap)
-        dsn = create_database(pg_admin_dsn, prefix="cl_outage")
-        settings = run_settings(IntakeSettings, dsn, kafka.bootstrap, topics)
-        database.migrate(settings.sqlalchemy_url)
-        env = cli_env(settings, CIVICLOOP_LOG_LEVEL="WARNING", CIVICLOOP_RATE_LIMIT_PER_CLIENT="")
-        intake = ServiceProcess("intake", "civicloop-intake", env, log_prefix="outage")
-        intake.start()
-        try:
-            await intake.wait_ready()
-            pothole = config_event(
-                ServiceDefined(service_code="pothole", service_name="Pothole"), admin="trial"
-            )
-            await publish_events(kafka.bootstrap, topics.jurisdiction_config, [pothole])
-            trial = Trial(f"{intake.url}/api/v1/requests")
-            async with httpx.AsyncClient() as http:
-                await eventually(
-                    lambda: _accepts(http, trial.url), timeout=60, what="intake to accept a report"
-                )
-                assert intake.proc is not None
-                rss_before = process_tree_rss_mb(intake.proc.pid)
-                clients: list[asyncio.Task[None]] = []
-                stop_load = asyncio.Event()
+async def test_a_30s_broker_outage_under_steady_load_loses_nothing_and_recovers_within_seconds(intake_alone):
+    intake = await intake_alone("outage")
+    kafka, base = intake.kafka, intake.process.url
+    trial = Trial(intake.submit_url)
+    async with httpx.AsyncClient() as http:
+        rss_before = process_tree_rss_mb(intake.pid)
+        clients: list[asyncio.Task[None]] = []
+        stop_load = asyncio.Event()
 
-                async def load() -> None:
-                    while not stop_load.is_set():
-                        clients.append(asyncio.create_task(trial.client(http, f"trial-{uuid.uuid4()}")))
-                        await asyncio.sleep(1 / RATE)
+        async def load() -> None:
+            while not stop_load.is_set():
+                clients.append(asyncio.create_task(trial.client(http, f"trial-{uuid.uuid4()}")))
+                await asyncio.sleep(1 / RATE)
 
-                loader = asyncio.create_task(load())
-                await asyncio.sleep(10)
-                await kafka.stop()
-                down_at = time.monotonic()
-                await eventually(
-                    lambda: _ready(http, intake.url, False), timeout=10, interval=0.2, what="not ready"
-                )
-                not_ready_after = time.monotonic() - down_at
-                await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
-                await kafka.start()
-                back_at = time.monotonic()
-                await eventually(
-                    lambda: _ready(http, intake.url, True), timeout=30, interval=0.2, what="ready"
-                )
-                ready_after = time.monotonic() - back_at
-                await eventually(
-                    lambda: _accepts(http, trial.url), timeout=60, interval=0.2, what="a new yes"
-                )
-                served_after = time.monotonic() - back_at
-                await asyncio.sleep(10)
-                stop_load.set()
-                await loader
-                await asyncio.wait_for(asyncio.gather(*clients), timeout=90)
-                rss_after = process_tree_rss_mb(intake.proc.pid)
-            records = await read_all_records(kafka.bootstrap, topics.request_events, topics.partitions)
-        finally:
-            intake.stop()
-            drop_database(pg_admin_dsn, dsn)
+        loader = asyncio.create_task(load())
+        await asyncio.sleep(10)
+        await kafka.stop()
+        down_at = time.monotonic()
+        await eventually(lambda: _ready(http, base, False), timeout=10, interval=0.2, what="not ready")
+        not_ready_after = time.monotonic() - down_at
+        await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
+        await kafka.start()
+        back_at = time.monotonic()
+        await eventually(lambda: _ready(http, base, True), timeout=30, interval=0.2, what="ready")
+        ready_after = time.monotonic() - back_at
+        await eventually(lambda: intake.accepts(http), timeout=60, interval=0.2, what="a new yes")
+        served_after = time.monotonic() - back_at
+        await asyncio.sleep(10)
+        stop_load.set()
+        await loader
+        await asyncio.wait_for(asyncio.gather(*clients), timeout=90)
+        rss_after = process_tree_rss_mb(intake.pid)
+    topics = intake.topics
+    records = await read_all_records(kafka.bootstrap, topics.request_events, topics.partitions)
 
     submitted = [e for e in (decode_event(r.value) for r in records) if e.type == "request.submitted"]
     on_log = Counter(e.request_id for e in submitted)
@@ -138,11 +107,6 @@ async def test_a_30s_broker_outage_under_steady_load_loses_nothing_and_recovers_
     assert not_ready_after < 5 and ready_after < 5
     assert served_after < 10
     assert rss_after < rss_before + 50
-
-
-async def _accepts(http: httpx.AsyncClient, url: str) -> bool:
-    r = await http.post(url, json=BODY, headers={"Idempotency-Key": f"probe-{uuid.uuid4()}"}, timeout=12)
-    return r.status_code == 201
 
 
 async def _ready(http: httpx.AsyncClient, base: str, expected: bool) -> bool:

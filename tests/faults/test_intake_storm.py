@@ -13,15 +13,7 @@ import time
 
 import httpx
 import pytest
-from civicloop_events import ServiceDefined
-from civicloop_intake import database
-from civicloop_intake.settings import IntakeSettings
-from civicloop_testing import create_database, drop_database, make_topics
-from civicloop_testing.events import config_event, publish_events
-from civicloop_testing.faults import ThrowawayKafka
 from civicloop_testing.polling import eventually
-from civicloop_testing.processes import ServiceProcess
-from civicloop_testing.run_settings import cli_env, run_settings
 
 from bench.rss import process_tree_rss_mb
 from bench.wrk import Load, run_wrk
@@ -34,66 +26,40 @@ REPORT = json.dumps(
 STORM = Load(connections=128, threads=2, seconds=20, timeout_s=10)
 
 
-async def test_a_storm_during_a_broker_outage_is_shed_and_memory_returns_near_idle(pg_admin_dsn):
-    async with ThrowawayKafka() as kafka:
-        topics = await make_topics(kafka.bootstrap)
-        dsn = create_database(pg_admin_dsn, prefix="cl_storm")
-        settings = run_settings(IntakeSettings, dsn, kafka.bootstrap, topics)
-        database.migrate(settings.sqlalchemy_url)
-        # One address sends the whole storm: without the per-client limit, what answers it is the shedding.
-        env = cli_env(
-            settings,
-            CIVICLOOP_PUBLISH_TIMEOUT_S="3",
-            CIVICLOOP_LOG_LEVEL="WARNING",
-            CIVICLOOP_RATE_LIMIT_PER_CLIENT="",
+async def test_a_storm_during_a_broker_outage_is_shed_and_memory_returns_near_idle(intake_alone):
+    # One address sends the whole storm: without the per-client limit (the fixture's), the shedding answers it.
+    intake = await intake_alone("storm", CIVICLOOP_PUBLISH_TIMEOUT_S="3")
+    url = intake.submit_url
+    async with httpx.AsyncClient(timeout=15) as client:
+        warm = await asyncio.to_thread(
+            run_wrk, "warm", url, Load(seconds=5), post=("application/json", REPORT)
         )
-        intake = ServiceProcess("intake", "civicloop-intake", env, log_prefix="storm")
-        intake.start()
-        try:
-            await intake.wait_ready()
-            pothole = config_event(
-                ServiceDefined(service_code="pothole", service_name="Pothole"), admin="storm"
-            )
-            await publish_events(kafka.bootstrap, topics.jurisdiction_config, [pothole])
-            url = f"{intake.url}/api/v1/requests"
-            async with httpx.AsyncClient(timeout=15) as client:
-                await eventually(lambda: _accepted(client, url), timeout=60, what="intake to accept a report")
-                warm = await asyncio.to_thread(
-                    run_wrk, "warm", url, Load(seconds=5), post=("application/json", REPORT)
-                )
-                assert intake.proc is not None
-                idle_mb = process_tree_rss_mb(intake.proc.pid)
+        idle_mb = process_tree_rss_mb(intake.pid)
 
-                await kafka.stop()
-                health_ms: list[float] = []
-                storm = asyncio.create_task(
-                    asyncio.to_thread(run_wrk, "storm", url, STORM, post=("application/json", REPORT))
-                )
-                while not storm.done():
-                    started = time.monotonic()
-                    assert (await client.get(f"{intake.url}/healthz")).status_code == 200
-                    health_ms.append((time.monotonic() - started) * 1000)
-                    await asyncio.sleep(0.5)
-                storm_result = await storm
-                peak_mb = process_tree_rss_mb(intake.proc.pid)
+        await intake.kafka.stop()
+        health_ms: list[float] = []
+        storm = asyncio.create_task(
+            asyncio.to_thread(run_wrk, "storm", url, STORM, post=("application/json", REPORT))
+        )
+        while not storm.done():
+            started = time.monotonic()
+            assert (await client.get(f"{intake.process.url}/healthz")).status_code == 200
+            health_ms.append((time.monotonic() - started) * 1000)
+            await asyncio.sleep(0.5)
+        storm_result = await storm
+        peak_mb = process_tree_rss_mb(intake.pid)
 
-                await kafka.start()
-                back_at = time.monotonic()
-                await eventually(
-                    lambda: _accepted(client, url), timeout=60, interval=0.25, what="service again"
-                )
-                recovered_s = time.monotonic() - back_at
-                await asyncio.to_thread(
-                    run_wrk, "after", url, Load(seconds=5), post=("application/json", REPORT)
-                )
-                after_mb = process_tree_rss_mb(intake.proc.pid)
-        finally:
-            intake.stop()
-            drop_database(pg_admin_dsn, dsn)
+        await intake.kafka.start()
+        back_at = time.monotonic()
+        await eventually(lambda: intake.accepts(client), timeout=60, interval=0.25, what="service again")
+        recovered_s = time.monotonic() - back_at
+        await asyncio.to_thread(run_wrk, "after", url, Load(seconds=5), post=("application/json", REPORT))
+        after_mb = process_tree_rss_mb(intake.pid)
     print(
         f"\nwarm: {warm.requests} requests; storm: {storm_result.requests} requests in {storm_result.seconds:.0f}s "
         f"({storm_result.status_errors} answered non-2xx, {storm_result.socket_errors} socket errors), "
-        f"p50 {storm_result.p50_ms:.0f} ms, p99 {storm_result.p99_ms:.0f} ms; /healthz during the storm max {max(health_ms):.0f} ms; "
+        f"p50 {storm_result.p50_ms:.0f} ms, p99 {storm_result.p99_ms:.0f} ms; "
+        f"/healthz during the storm max {max(health_ms):.0f} ms; "
         f"served again {recovered_s:.2f}s after the broker returned; RSS idle {idle_mb:.0f} MB, after the storm "
         f"{peak_mb:.0f} MB, after recovery and more load {after_mb:.0f} MB"
     )
@@ -103,9 +69,3 @@ async def test_a_storm_during_a_broker_outage_is_shed_and_memory_returns_near_id
     assert max(health_ms) < 1000
     assert recovered_s < 10
     assert after_mb < idle_mb + 40, (idle_mb, peak_mb, after_mb)
-
-
-async def _accepted(client: httpx.AsyncClient, url: str) -> bool:
-    body = json.loads(REPORT.replace("{unique}", "probe"))
-    r = await client.post(url, json=body, headers={"Idempotency-Key": f"probe-{time.monotonic_ns()}"})
-    return r.status_code == 201
