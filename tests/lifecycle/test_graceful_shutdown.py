@@ -24,26 +24,12 @@ from civicloop_testing import create_database, drop_database
 from civicloop_testing.faults import ThrowawayKafka
 from civicloop_testing.processes import free_port, script
 
+from bench.system import MIGRATIONS, SPECS
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 EXIT_WITHIN_S = 10.0  # the grace period this asks for; a process that needs SIGKILL fails the test
-MIGRATIONS = (
-    "civicloop-intake",
-    "civicloop-projections",
-    "civicloop-gateway",
-    "civicloop-outbound",
-    "civicloop-geo",
-)
-# name, console script, arguments ("{port}": the process's HTTP port; None: a worker without HTTP)
-PROCESSES = (
-    ("intake", "civicloop-intake", ("serve", "--port", "{port}")),
-    ("public-projections", "civicloop-projections", ("serve", "--port", "{port}")),
-    ("open311-gateway", "civicloop-gateway", ("serve", "--port", "{port}")),
-    ("open311-outbound", "civicloop-outbound", ("run", "--port", "{port}")),
-    ("open311-poller", "civicloop-outbound", ("open311", "run")),
-    ("geo", "civicloop-geo", ("serve", "--port", "{port}")),
-)
 
 
 @dataclass
@@ -102,10 +88,10 @@ async def system(migrated_dsn: str, tmp_path: Path) -> AsyncIterator[tuple[Throw
             "CIVICLOOP_DEFAULT_JURISDICTION_ID": "demo",
         }
         processes = []
-        for name, console_script, args in PROCESSES:
-            port = free_port() if "{port}" in args else None
-            argv = [script(console_script), *(a.replace("{port}", str(port)) for a in args)]
-            processes.append(Process(name, argv, tmp_path / f"{name}.log", port))
+        for spec in SPECS:  # every process of `make run`, as the whole-system bench starts them
+            port = free_port() if spec.http else None
+            argv = [script(spec.script), *(a.replace("{port}", str(port)) for a in spec.args)]
+            processes.append(Process(spec.name, argv, tmp_path / f"{spec.name}.log", port))
         try:
             for p in processes:
                 p.start(env)
