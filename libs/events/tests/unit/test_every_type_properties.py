@@ -90,6 +90,8 @@ def _field_strategy(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[A
             min_size=b.get("min_length", 0),
             max_size=min(b.get("max_length", 3), 3),
         )
+    if origin is tuple:  # fixed length, e.g. a bounding box
+        return st.tuples(*(_field_strategy(a, []) for a in args))
     if origin is dict:
         return st.dictionaries(st.text(max_size=12), _field_strategy(args[1], []), max_size=3)
     raise NotImplementedError(f"no strategy for a field of type {annotation!r}: teach _field_strategy")
