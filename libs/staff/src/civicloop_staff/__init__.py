@@ -1,0 +1,1 @@
+"""Staff identity: roles, teams, sign-in rules, and the one verifier of staff tokens that every service uses."""
