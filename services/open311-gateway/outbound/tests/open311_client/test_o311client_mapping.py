@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
 from civicloop_events.payloads import Open311Connection, RequestStatus
 from civicloop_events.request_numbers import parse, producer_of
 from civicloop_open311 import wire

@@ -177,13 +177,14 @@ def test_agency_responsible_is_read_in_both_formats_and_an_empty_one_is_none() -
     xml = (
         '<?xml version="1.0" encoding="utf-8"?><service_requests>'
         "<request><service_request_id>1</service_request_id><status>open</status>"
-        "<agency_responsible> Helsingin kaupunki, Rakennusvirasto </agency_responsible></request>"
+        "<agency_responsible> Helsingin kaupunki, Kaupunkiympäristö </agency_responsible></request>"
         "<request><service_request_id>2</service_request_id><status>open</status><agency_responsible/></request>"
         "</service_requests>"
     ).encode()
     named, empty = wire.remote_requests(xml, "text/xml")
     assert (
-        named.agency_responsible == "Helsingin kaupunki, Rakennusvirasto" and empty.agency_responsible is None
+        named.agency_responsible == "Helsingin kaupunki, Kaupunkiympäristö"
+        and empty.agency_responsible is None
     )
     document = b'[{"service_request_id": 3, "status": "open", "agency_responsible": "Ymp\xc3\xa4rist\xc3\xb6keskus"},'
     document += b' {"service_request_id": 4, "status": "open"}]'
