@@ -6,9 +6,11 @@
 * Updates (§10.7): per body with an `updates_method`, every `poll_interval_s` over [last window end - overlap, now],
   plus a mop-up over the last `mopup_window_h` once a day: `servicerequestupdates`, or `GET requests` with
   `updated_after`, or a date window of `GET requests`. Each update is applied once (`outbound.backend_updates_seen`):
-  `BackendUpdateReceived`, and `StatusChanged` when the mapped status differs from the last one heard.
+  `BackendUpdateReceived` (with the agency it names), and `StatusChanged` when the mapped status differs from the
+  last one heard, or a public `CommentAdded` when only the note is new.
 * Import: `GET requests` over date windows (≤ 90 days each, RQ-03) for the history, then every poll; a request is
-  imported once (`outbound.backend_imports`) unless it came from CivicLoop or its category is excluded or unmatched.
+  imported once (`outbound.backend_imports`) unless it came from CivicLoop, its category is excluded or unmatched, or
+  it has no usable place (an implausible point is flagged and dropped, its address kept).
 
 Every event is published inside the database transaction that records it as done, with an event id derived from
 what it records, so a crash between publishing and committing republishes the same event (which consumers drop)
