@@ -420,6 +420,7 @@ class RemoteRequest:
     media_url: str | None
     attributes: dict[str, list[str]]
     external_status_code: str | None = None
+    agency_responsible: str | None = None
 
 
 @dataclass(frozen=True)
@@ -433,6 +434,7 @@ class RemoteUpdate:
     description: str
     media_url: str | None
     external_status_code: str | None
+    agency_responsible: str | None = None  # not in the standard's updates, but some back-ends send it
 
 
 def post_answer(record: Mapping[str, Any]) -> PostAnswer:
@@ -471,6 +473,7 @@ def remote_request(record: Mapping[str, Any]) -> RemoteRequest | None:
         media_url=as_media_url(record.get("media_url")),
         attributes=attributes_of(record),
         external_status_code=as_id(record.get("external_status_code")),
+        agency_responsible=as_text(record.get("agency_responsible")),
     )
 
 
@@ -492,6 +495,7 @@ def remote_update(record: Mapping[str, Any]) -> RemoteUpdate | None:
         description=as_text(record.get("description")) or "",
         media_url=as_media_url(record.get("media_url")),
         external_status_code=as_id(record.get("external_status_code")),
+        agency_responsible=as_text(record.get("agency_responsible")),
     )
 
 

@@ -83,7 +83,9 @@ class OutboundSettings(VaultPepperSettings):
     open311_token_backoff_initial_s: float = Field(default=2.0, gt=0)
     open311_token_backoff_max_s: float = Field(default=900.0, gt=0)
     open311_import_fallback_service_code: str | None = Field(
-        default=None, description="our category for an imported request no mapping matches (unset: skip it)"
+        default=None,
+        description="our category for an imported request no mapping matches, when its body sets no"
+        " import_fallback_service_code (unset: skip it)",
     )
     open311_import_history_days: int = Field(
         default=0, ge=0, description="how far back the first import poll looks (0: one mop-up window)"

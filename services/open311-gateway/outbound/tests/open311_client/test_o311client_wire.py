@@ -173,6 +173,30 @@ def test_updates_with_an_odd_root_and_wrapped_json() -> None:
     assert updates[0].media_url == "https://x.example/a.jpg"
 
 
+def test_agency_responsible_is_read_in_both_formats_and_an_empty_one_is_none() -> None:
+    xml = (
+        '<?xml version="1.0" encoding="utf-8"?><service_requests>'
+        "<request><service_request_id>1</service_request_id><status>open</status>"
+        "<agency_responsible> Helsingin kaupunki, Kaupunkiympäristö </agency_responsible></request>"
+        "<request><service_request_id>2</service_request_id><status>open</status><agency_responsible/></request>"
+        "</service_requests>"
+    ).encode()
+    named, empty = wire.remote_requests(xml, "text/xml")
+    assert (
+        named.agency_responsible == "Helsingin kaupunki, Kaupunkiympäristö"
+        and empty.agency_responsible is None
+    )
+    document = b'[{"service_request_id": 3, "status": "open", "agency_responsible": "Ymp\xc3\xa4rist\xc3\xb6keskus"},'
+    document += b' {"service_request_id": 4, "status": "open"}]'
+    named, absent = wire.remote_requests(document, "application/json")
+    assert named.agency_responsible == "Ympäristökeskus" and absent.agency_responsible is None
+    update = (
+        b'[{"update_id": "u", "service_request_id": "3", "status": "open",'
+        b' "updated_datetime": "2016-01-01T00:00:00Z", "agency_responsible": "HKL"}]'
+    )
+    assert [u.agency_responsible for u in wire.remote_updates(update, "application/json")] == ["HKL"]
+
+
 def test_string_booleans() -> None:
     [service] = wire.records(fixture("services_strbool.json"), "application/json")
     assert wire.as_bool(service["metadata"]) is True

@@ -6,9 +6,11 @@
 * Updates (§10.7): per body with an `updates_method`, every `poll_interval_s` over [last window end - overlap, now],
   plus a mop-up over the last `mopup_window_h` once a day: `servicerequestupdates`, or `GET requests` with
   `updated_after`, or a date window of `GET requests`. Each update is applied once (`outbound.backend_updates_seen`):
-  `BackendUpdateReceived`, and `StatusChanged` when the mapped status differs from the last one heard.
+  `BackendUpdateReceived` (with the agency it names), and `StatusChanged` when the mapped status differs from the
+  last one heard, or a public `CommentAdded` when only the note is new.
 * Import: `GET requests` over date windows (≤ 90 days each, RQ-03) for the history, then every poll; a request is
-  imported once (`outbound.backend_imports`) unless it came from CivicLoop or its category is excluded or unmatched.
+  imported once (`outbound.backend_imports`) unless it came from CivicLoop, its category is excluded or unmatched, or
+  it has no usable place (an implausible point is flagged and dropped, its address kept).
 
 Every event is published inside the database transaction that records it as done, with an event id derived from
 what it records, so a crash between publishing and committing republishes the same event (which consumers drop)
@@ -28,9 +30,11 @@ from functools import partial
 from typing import Any
 
 import httpx
-from civicloop_events import Actor, ActorKind, Event, Location, ServiceRequestSubmitted, StatusChanged
+from civicloop_events import Actor, ActorKind, Event, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
     BackendUpdateReceived,
+    CommentAdded,
+    CommentVisibility,
     EventPayload,
     ExternalReferenceAssigned,
     Open311Connection,
@@ -112,6 +116,7 @@ class PollReport:
     fetched: int = 0
     applied: int = 0
     status_changes: int = 0
+    notes: int = 0  # note-only updates shown as public comments
     duplicates: int = 0
     unknown_request: int = 0
     imported: int = 0
@@ -324,11 +329,10 @@ class Open311Poller:
         return report
 
     async def apply_update(self, body: BodyRecord, update: RemoteUpdate, report: PollReport) -> None:
-        connection = body.open311_connection()
         j, b = body.jurisdiction_id, body.body_id
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                "select request_id, last_status from outbound.external_refs where jurisdiction_id = %s"
+                "select request_id, last_status, last_note from outbound.external_refs where jurisdiction_id = %s"
                 " and body_id = %s and external_id = %s for update",
                 (j, b, update.service_request_id),
             )
@@ -338,7 +342,7 @@ class Open311Poller:
                     1  # not ours (yet): an import may bring it in, then a later poll applies
                 )
                 return
-            request_id, last_status = ref
+            request_id, last_status, last_note = ref
             cur = await conn.execute(
                 "insert into outbound.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id)"
                 " values (%s, %s, %s, %s) on conflict do nothing",
@@ -347,55 +351,86 @@ class Open311Poller:
             if cur.rowcount == 0:
                 report.duplicates += 1
                 return
-            received = backend_event(
-                BackendUpdateReceived(
-                    body_id=b,
-                    external_id=update.service_request_id,
-                    update_id=update.update_id[:200],
-                    backend_status=update.status[:120],
-                    external_status_code=(update.external_status_code or None)
-                    and update.external_status_code[:120],
-                    description=update.description[:4000],
-                    media_url=update.media_url,
-                    updated_at=update.updated_datetime,
-                ),
-                request_id=request_id,
-                jurisdiction_id=j,
+            await self._publish_update(conn, body, update, request_id, last_status, last_note, report)
+
+    async def _publish_update(
+        self,
+        conn: Any,
+        body: BodyRecord,
+        update: RemoteUpdate,
+        request_id: str,
+        last_status: str | None,
+        last_note: str | None,
+        report: PollReport,
+    ) -> None:
+        """An update not applied before, as events: `BackendUpdateReceived` (with the agency it names), then
+        `StatusChanged` when the mapped status differs from the last one heard, or else a public `CommentAdded`
+        when its note is new (a note-only update shows as a public update); the reference remembers both."""
+        connection = body.open311_connection()
+        j, b = body.jurisdiction_id, body.body_id
+        received = backend_event(
+            BackendUpdateReceived(
                 body_id=b,
-                key=("update", update.update_id),
-                occurred_at=update.updated_datetime,
-            )
-            await self.producer.publish(received)
-            report.applied += 1
-            status = mapping.map_status(connection, update.status, update.external_status_code)
-            previous = RequestStatus(last_status) if last_status else None
-            if status is not None and status != (previous or RequestStatus.open):
-                await self.producer.publish(
-                    backend_event(
-                        StatusChanged(
-                            status=status,
-                            previous_status=previous,
-                            external_status_code=(update.external_status_code or update.status)[:64] or None,
-                            public_note=(
-                                update.description.strip()[:4000]
-                                or mapping.boilerplate_note(body.definition.name, status)
-                            ),
+                external_id=update.service_request_id,
+                update_id=update.update_id[:200],
+                backend_status=update.status[:120],
+                external_status_code=(update.external_status_code or None)
+                and update.external_status_code[:120],
+                description=update.description[:4000],
+                media_url=update.media_url,
+                updated_at=update.updated_datetime,
+                agency_responsible=(update.agency_responsible or None) and update.agency_responsible[:200],
+            ),
+            request_id=request_id,
+            jurisdiction_id=j,
+            body_id=b,
+            key=("update", update.update_id),
+            occurred_at=update.updated_datetime,
+        )
+        await self.producer.publish(received)
+        report.applied += 1
+        status = mapping.map_status(connection, update.status, update.external_status_code)
+        previous = RequestStatus(last_status) if last_status else None
+        note = mapping.new_note(update.description, last_note)
+        if status is not None and status != (previous or RequestStatus.open):
+            await self.producer.publish(
+                backend_event(
+                    StatusChanged(
+                        status=status,
+                        previous_status=previous,
+                        external_status_code=(update.external_status_code or update.status)[:64] or None,
+                        public_note=(
+                            update.description.strip()[:4000]
+                            or mapping.boilerplate_note(body.definition.name, status)
                         ),
-                        request_id=request_id,
-                        jurisdiction_id=j,
-                        body_id=b,
-                        key=("status", update.update_id),
-                        occurred_at=update.updated_datetime,
-                        causation=received,
-                    )
+                    ),
+                    request_id=request_id,
+                    jurisdiction_id=j,
+                    body_id=b,
+                    key=("status", update.update_id),
+                    occurred_at=update.updated_datetime,
+                    causation=received,
                 )
-                report.status_changes += 1
-            if status is not None:
-                await conn.execute(
-                    "update outbound.external_refs set last_status = %s where jurisdiction_id = %s and body_id = %s"
-                    " and external_id = %s",
-                    (status.value, j, b, update.service_request_id),
+            )
+            report.status_changes += 1
+        elif note is not None:
+            await self.producer.publish(
+                backend_event(
+                    CommentAdded(text=note, visibility=CommentVisibility.public),
+                    request_id=request_id,
+                    jurisdiction_id=j,
+                    body_id=b,
+                    key=("note", update.update_id),
+                    occurred_at=update.updated_datetime,
+                    causation=received,
                 )
+            )
+            report.notes += 1
+        await conn.execute(
+            "update outbound.external_refs set last_status = coalesce(%s, last_status),"
+            " last_note = coalesce(%s, last_note) where jurisdiction_id = %s and body_id = %s and external_id = %s",
+            (status and status.value, note, j, b, update.service_request_id),
+        )
 
     # -- import ---------------------------------------------------------------------------------------------------
     async def import_window(self, body: BodyRecord, start: datetime, end: datetime) -> PollReport:
@@ -454,9 +489,13 @@ class Open311Poller:
             )
             if reason is None and code is None:
                 reason = how
-            location = _location(row)
+            location, location_flag = mapping.imported_location(row, connection)
             if reason is None and location is None:
-                reason = "no location (neither lat/long nor an address)"
+                reason = (
+                    f"no usable location: {location_flag} and there is no address"
+                    if location_flag
+                    else "no location (neither lat/long nor an address)"
+                )
             if reason is not None:
                 await conn.execute(
                     "insert into outbound.backend_imports (jurisdiction_id, body_id, external_id, outcome, reason)"
@@ -471,7 +510,13 @@ class Open311Poller:
             when = row.requested_datetime or self.clock()
             import_event = partial(backend_event, request_id=number, jurisdiction_id=j, body_id=b)
             imported = import_event(
-                RequestImported(body_id=b, external_id=ext, backend_service_code=row.service_code or ""),
+                RequestImported(
+                    body_id=b,
+                    external_id=ext,
+                    backend_service_code=row.service_code or "",
+                    agency_responsible=(row.agency_responsible or None) and row.agency_responsible[:200],
+                    location_flag=location_flag and location_flag[:300],
+                ),
                 key=("imported", ext),
                 occurred_at=when,
             )
@@ -511,6 +556,14 @@ class Open311Poller:
                     )
                 )
             await remember_reference(conn, j, b, ext, number, (status or RequestStatus.open).value)
+            if note := mapping.new_note(
+                row.status_notes or "", None
+            ):  # an update repeating it is nothing new
+                await conn.execute(
+                    "update outbound.external_refs set last_note = %s where jurisdiction_id = %s and body_id = %s"
+                    " and external_id = %s",
+                    (note, j, b, ext),
+                )
             await conn.execute(
                 "insert into outbound.backend_imports (jurisdiction_id, body_id, external_id, request_id, outcome,"
                 " reason) values (%s, %s, %s, %s, 'imported', %s)",
@@ -519,8 +572,8 @@ class Open311Poller:
             # The import already stands for the row's current state (an update exists once it has a date).
             if row.updated_datetime is not None and (seen := mapping.synthetic_update(row)) is not None:
                 await conn.execute(
-                    "insert into outbound.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id)"
-                    " values (%s, %s, %s, %s) on conflict do nothing",
+                    "insert into outbound.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id,"
+                    " by_import) values (%s, %s, %s, %s, true) on conflict do nothing",
                     (j, b, seen.update_id, ext),
                 )
             report.imported += 1
@@ -536,9 +589,7 @@ class Open311Poller:
         ours = mapping.came_from_us(row, connection)
         if ours:
             return f"sent by CivicLoop ({ours})"
-        if row.service_code and row.service_code in connection.import_exclude_service_codes:
-            return f"service_code {row.service_code} is excluded"
-        return None
+        return mapping.excluded(row.service_code, connection)
 
     # -- the loop -------------------------------------------------------------------------------------------------
     async def _due(self, body: BodyRecord, kind: str, every: timedelta, now: datetime) -> bool:
@@ -598,17 +649,3 @@ def windows(start: datetime, end: datetime, span: timedelta = MAX_WINDOW) -> lis
         out.append((cursor, nxt))
         cursor = nxt
     return out or [(start, end)]
-
-
-def _location(row: RemoteRequest) -> Location | None:
-    try:
-        return Location(
-            lat=row.lat,
-            long=row.long,
-            address_string=(row.address or None) and row.address[:500],
-            address_id=(row.address_id or None) and row.address_id[:120],
-        )
-    except ValueError:
-        if row.address:
-            return Location(address_string=row.address[:500])
-        return None

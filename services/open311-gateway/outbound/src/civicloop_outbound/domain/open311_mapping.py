@@ -1,11 +1,13 @@
-"""Pure rules of the Open311 back-end integration: statuses in, categories back, update ids, what came from us."""
+"""Pure rules of the Open311 back-end integration: statuses in, categories back, update ids, what came from us,
+plausible places and new notes."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
-from civicloop_events import request_numbers
+from civicloop_events import Location, request_numbers
 from civicloop_events.payloads import Open311Connection, RequestStatus
 from civicloop_open311.dates import format_w3c
 from civicloop_open311.wire import RemoteRequest, RemoteUpdate
@@ -70,6 +72,7 @@ def synthetic_update(row: RemoteRequest) -> RemoteUpdate | None:
         description=row.status_notes or "",
         media_url=None,
         external_status_code=row.external_status_code,
+        agency_responsible=row.agency_responsible,
     )
 
 
@@ -85,17 +88,96 @@ def came_from_us(row: RemoteRequest, connection: Open311Connection) -> str | Non
 def our_service_code(
     backend_code: str | None, connection: Open311Connection, body_codes: Sequence[str], fallback: str | None
 ) -> tuple[str | None, str]:
-    """(our code or None, how it was matched): the reverse `service_code_map`, the same code if the body handles
-    it, else the configured fallback; None means skip."""
+    """(our code or None, how it was matched) for a back-end's category, first match wins:
+
+    1. the body's `import_service_code_map` (theirs -> ours, many to one);
+    2. the reverse of `service_code_map` (ours -> theirs), when exactly one of ours maps to it: when several do,
+       the reverse cannot choose and is passed over (`import_service_code_map` settles it);
+    3. the same code, if the body handles it;
+    4. the body's `import_fallback_service_code`;
+    5. `fallback`, the process-wide default.
+    None means skip, with why.
+    """
+    ambiguous: list[str] = []
     if backend_code:
-        reverse = {theirs: ours for ours, theirs in connection.service_code_map.items()}
-        if backend_code in reverse:
-            return reverse[backend_code], "service_code_map"
+        if backend_code in connection.import_service_code_map:
+            return connection.import_service_code_map[backend_code], "import_service_code_map"
+        reverse = sorted(
+            ours for ours, theirs in connection.service_code_map.items() if theirs == backend_code
+        )
+        if len(reverse) == 1:
+            return reverse[0], "service_code_map"
+        ambiguous = reverse
         if backend_code in body_codes:
             return backend_code, "same code"
+    why = f" (service_code_map maps {', '.join(ambiguous)} to it)" if ambiguous else ""
+    if connection.import_fallback_service_code:
+        return connection.import_fallback_service_code, f"the body's fallback{why}"
     if fallback:
-        return fallback, "fallback"
-    return None, f"no category matches the back-end's service_code {backend_code!r} and no fallback is set"
+        return fallback, f"fallback{why}"
+    return (
+        None,
+        f"no category matches the back-end's service_code {backend_code!r} and no fallback is set{why}",
+    )
+
+
+def excluded(backend_code: str | None, connection: Open311Connection) -> str | None:
+    """Why a back-end's category is not imported (`import_exclude_service_codes`), or None."""
+    if backend_code and backend_code in connection.import_exclude_service_codes:
+        return f"service_code {backend_code} is excluded"
+    return None
+
+
+# Nothing but sea lies within hundreds of kilometres of (0, 0): a point this near it is a placeholder or a failed
+# geocode (Helsinki's feed has rows at (0.0, 0.034), 3.8 km away), never a street.
+NULL_ISLAND_RADIUS_M = 10_000.0
+_EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_m(lat1: float, long1: float, lat2: float, long2: float) -> float:
+    """Great-circle distance (haversine) in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(long2 - long1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+def point_flag(lat: float, long: float, area_bbox: tuple[float, float, float, float] | None) -> str | None:
+    """Why a back-end's point is implausible (not a WGS84 point; at or near 0,0; outside the body's area), or None."""
+    if not (-90 <= lat <= 90 and -180 <= long <= 180):
+        return "the point is not a WGS84 point"
+    if distance_m(lat, long, 0.0, 0.0) <= NULL_ISLAND_RADIUS_M:
+        return "the point is at or near 0,0"
+    if area_bbox is not None:
+        west, south, east, north = area_bbox
+        if not (west <= long <= east and south <= lat <= north):
+            return "the point is outside the body's area"
+    return None
+
+
+def imported_location(
+    row: RemoteRequest, connection: Open311Connection
+) -> tuple[Location | None, str | None]:
+    """(where the request is, why the back-end's point was not used): an implausible point is dropped and the
+    address kept; None when nothing usable is left (the flag says why, or there was never a place)."""
+    address = (row.address or None) and row.address[:500]
+    address_id = (row.address_id or None) and row.address_id[:120]
+    flag = None
+    if row.lat is not None and row.long is not None:
+        flag = point_flag(row.lat, row.long, connection.area_bbox)
+        if flag is None:
+            return Location(lat=row.lat, long=row.long, address_string=address, address_id=address_id), None
+    if address or address_id:
+        return Location(address_string=address, address_id=address_id), flag
+    return None, flag
+
+
+def new_note(description: str, last_note: str | None) -> str | None:
+    """The text of an update's note when it says something new (not empty, not the note last heard), else None."""
+    note = description.strip()[:4000]
+    if not note or note == (last_note or "").strip()[:4000]:
+        return None
+    return note
 
 
 IMPORT_PRODUCER = "open311-import"  # its tag in `request_numbers.PRODUCER_TAGS`

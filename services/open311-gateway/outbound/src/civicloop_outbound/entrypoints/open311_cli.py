@@ -6,7 +6,7 @@
 * `open311 import -j J --body B --since DATE [--until DATE]` — import a body's history (cut into ≤ 90-day windows).
 * `open311 discover URL [--type test]` — read a discovery document and print the endpoint and format to configure.
 * `open311 status [-j J] [--json]` — per body: poll windows and errors, tokens pending or given up, references,
-  requests imported and skipped (with why).
+  updates applied by polling (not the current state an import recorded), requests imported and skipped.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def poll(
     for key, r in reports.items():
         typer.echo(
             f"{key}: fetched {r.fetched}, applied {r.applied}, status changes {r.status_changes}, "
-            f"duplicates {r.duplicates}, unknown {r.unknown_request}, imported {r.imported}"
+            f"notes {r.notes}, duplicates {r.duplicates}, unknown {r.unknown_request}, imported {r.imported}"
         )
         for reason, n in sorted(r.skipped.items()):
             typer.echo(f"  {n} x {reason}")
@@ -131,7 +131,7 @@ select b.jurisdiction_id, b.body_id, b.definition -> 'open311' ->> 'updates_meth
        (select count(*) from outbound.external_refs r where r.jurisdiction_id = b.jurisdiction_id
           and r.body_id = b.body_id),
        (select count(*) from outbound.backend_updates_seen u where u.jurisdiction_id = b.jurisdiction_id
-          and u.body_id = b.body_id),
+          and u.body_id = b.body_id and not u.by_import),
        (select count(*) from outbound.backend_imports i where i.jurisdiction_id = b.jurisdiction_id
           and i.body_id = b.body_id and i.outcome = 'imported'),
        (select count(*) from outbound.backend_imports i where i.jurisdiction_id = b.jurisdiction_id
