@@ -4,7 +4,7 @@ document checked, and the configuration's own checks."""
 from __future__ import annotations
 
 import pytest
-from civicloop_staff.oidc import OidcProviderConfig, ProviderUnavailable, provider_metadata
+from civicloop_staff.oidc import OidcProviderConfig, ProviderUnavailable, oidc_providers, provider_metadata
 from civicloop_staff.oidc_claims import ClaimMapping, NoRoleMapped, StaffGrant, claim_values, map_claims
 from pydantic import ValidationError
 
@@ -144,3 +144,16 @@ def test_discovery_refuses_a_document_that_does_not_fit(change):
     document = {k: v for k, v in (DISCOVERY | change).items() if v is not None}
     with pytest.raises(ProviderUnavailable):
         provider_metadata(document, "https://login.springfield.example")
+
+
+def test_the_providers_are_one_per_jurisdiction():
+    springfield = config().model_dump()
+    shelbyville = springfield | {
+        "jurisdiction_id": "shelbyville",
+        "issuer": "https://sso.shelbyville.example",
+    }
+    providers = oidc_providers([springfield, shelbyville])
+    assert providers["shelbyville"].issuer == "https://sso.shelbyville.example"
+    assert providers["springfield"].claims == MAPPING
+    with pytest.raises(ValueError, match="two OpenID Connect providers"):
+        oidc_providers([springfield, shelbyville, springfield])

@@ -11,7 +11,7 @@ import json
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
@@ -194,10 +194,35 @@ async def test_a_token_signed_by_another_key_under_the_providers_key_id_is_refus
     forged = jwt.encode(unverified(header), unverified(payload) | {"groups": ["311-leads"]}, forger_key)
     with pytest.raises(IdTokenRejected, match="bad_signature"):
         await sign_in.validate_id_token(forged, nonce=start.pending.nonce)
-    # A key id the provider does not publish, even after its keys are read again, is no key.
-    unknown_kid = jwt.encode(unverified(header) | {"kid": "rotated-in"}, unverified(payload), forger_key)
-    with pytest.raises(IdTokenRejected, match="invalid_key_id"):
-        await sign_in.validate_id_token(unknown_kid, nonce=start.pending.nonce)
+
+
+async def test_an_unknown_key_id_has_the_keys_read_again_at_most_every_30_seconds(provider):
+    key_reads: list[str] = []
+
+    async def count_key_reads(request: httpx.Request) -> None:
+        if request.url.path == "/jwks":
+            key_reads.append(str(request.url))
+
+    now = [datetime.now(UTC)]
+    async with httpx.AsyncClient(timeout=10, event_hooks={"request": [count_key_reads]}) as http:
+        await person(http, provider, "carol", {"groups": ["311-agents"]})
+        sign_in = OidcSignIn(config(provider), http, environ=SECRET_ENV, clock=lambda: now[0])
+        start, tokens = await tokens_for(http, sign_in, "carol")
+        await sign_in.validate_id_token(tokens.id_token, nonce=start.pending.nonce)
+        assert len(key_reads) == 1
+
+        header, payload, _ = tokens.id_token.split(".")
+        rotated = RSAKey.generate_key(2048, parameters={"kid": "rotated-in"})
+        unknown_kid = jwt.encode(unverified(header) | {"kid": "rotated-in"}, unverified(payload), rotated)
+        first_read = now[0]
+        for seconds_later, reads in ((1, 1), (31, 2), (32, 2), (62, 3)):
+            now[0] = first_read + timedelta(seconds=seconds_later)
+            with pytest.raises(IdTokenRejected, match="invalid_key_id"):
+                await sign_in.validate_id_token(unknown_kid, nonce=start.pending.nonce)
+            assert len(key_reads) == reads, f"after {seconds_later} s"
+        # The provider's own key still verifies, without another read.
+        await sign_in.validate_id_token(tokens.id_token, nonce=start.pending.nonce)
+        assert len(key_reads) == 3
 
 
 async def test_a_token_issued_to_another_client_is_refused(provider, http):
@@ -241,6 +266,8 @@ async def test_a_callback_with_another_state_is_refused_and_its_code_not_spent(p
         await sign_in.complete(start.pending, callback | {"state": "forged-state"})
     with pytest.raises(SignInRefused, match="state"):
         await sign_in.complete(start.pending, {k: v for k, v in callback.items() if k != "state"})
+    with pytest.raises(SignInRefused, match="another issuer"):
+        await sign_in.complete(start.pending, callback | {"iss": "https://login.elsewhere.example"})
     # The code was never sent to the provider: the real callback still completes, once.
     assert (await sign_in.complete(start.pending, callback)).subject == "frank"
     with pytest.raises(SignInRefused, match="invalid_grant"):

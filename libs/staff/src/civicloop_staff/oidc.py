@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,11 +48,13 @@ __all__ = [
     "SignInRefused",
     "SignInStart",
     "TokenResponse",
+    "oidc_providers",
     "provider_metadata",
 ]
 
 # Asymmetric signatures only: `none` and the HMAC family (keyed with the client secret, which the provider and every
 # holder of the secret share) are never accepted for an ID token.
+KEYS_REREAD_AFTER = timedelta(seconds=30)
 SIGNING_ALGORITHMS = (
     "RS256",
     "RS384",
@@ -125,6 +127,17 @@ class OidcProviderConfig(BaseModel):
         if "openid" not in scopes:
             raise ValueError("scopes must include 'openid'")
         return scopes
+
+
+def oidc_providers(configs: Iterable[Mapping[str, Any]]) -> dict[str, OidcProviderConfig]:
+    """The jurisdictions' providers (as read from the operators' configuration), by jurisdiction; one each."""
+    providers: dict[str, OidcProviderConfig] = {}
+    for raw in configs:
+        config = OidcProviderConfig.model_validate(raw)
+        if config.jurisdiction_id in providers:
+            raise ValueError(f"two OpenID Connect providers for jurisdiction {config.jurisdiction_id!r}")
+        providers[config.jurisdiction_id] = config
+    return providers
 
 
 @dataclass(frozen=True)
@@ -215,6 +228,7 @@ class OidcSignIn:
         self.config, self._http, self._environ, self._clock = config, http, environ, clock
         self._metadata: ProviderMetadata | None = None
         self._keys: KeySet | None = None
+        self._keys_read_at: datetime | None = None
 
     async def _get_json(self, url: str, what: str) -> Any:
         try:
@@ -235,13 +249,18 @@ class OidcSignIn:
         return self._metadata
 
     async def _key_set(self, *, refresh: bool = False) -> KeySet:
-        if self._keys is None or refresh:
+        """The provider's published keys. Read again on `refresh` (a token named a key id not seen), but not more
+        often than `KEYS_REREAD_AFTER`: tokens with made-up key ids must not turn into a stream of reads."""
+        now = self._clock()
+        stale = self._keys_read_at is None or now - self._keys_read_at >= KEYS_REREAD_AFTER
+        if self._keys is None or (refresh and stale):
             metadata = await self.metadata()
             document = await self._get_json(metadata.jwks_uri, "keys")
             try:
                 self._keys = KeySet.import_key_set(document)
             except (JoseError, ValueError, TypeError, KeyError) as error:
                 raise ProviderUnavailable(f"keys: {type(error).__name__}") from error
+            self._keys_read_at = now
         return self._keys
 
     async def begin(self) -> SignInStart:
@@ -268,7 +287,7 @@ class OidcSignIn:
         )
         return SignInStart(authorization_url=url, pending=pending)
 
-    def _check_callback(self, pending: PendingSignIn, callback: Mapping[str, str]) -> str:
+    def _check_callback(self, pending: PendingSignIn, callback: Mapping[str, str], issuer: str) -> str:
         """The authorization code, once the callback is known to answer this very sign-in, in time."""
         if pending.jurisdiction_id != self.config.jurisdiction_id:
             raise SignInRefused("the sign-in was started for another jurisdiction")
@@ -281,6 +300,9 @@ class OidcSignIn:
             raise SignInRefused(f"the provider refused the sign-in: {callback['error'][:64]}")
         if not hmac.compare_digest(callback.get("state", "").encode(), pending.state.encode()):
             raise SignInRefused("the callback's state is not this sign-in's")
+        if "iss" in callback and callback["iss"] != issuer:
+            # RFC 9207: a provider that names itself in the callback must be the one this sign-in went to.
+            raise SignInRefused("the callback names another issuer")
         code = callback.get("code")
         if not code:
             raise SignInRefused("the callback carries no authorization code")
@@ -288,8 +310,8 @@ class OidcSignIn:
 
     async def exchange_code(self, pending: PendingSignIn, callback: Mapping[str, str]) -> TokenResponse:
         """The callback checked and its code exchanged at the token endpoint (client_secret_basic, PKCE verifier)."""
-        code = self._check_callback(pending, callback)
         metadata = await self.metadata()
+        code = self._check_callback(pending, callback, metadata.issuer)
         secret = resolve_secret(self.config.client_secret_ref, self._environ)
         # RFC 6749 2.3.1: client id and secret are form-encoded before they go into the Basic credentials.
         auth = httpx.BasicAuth(quote(self.config.client_id, safe=""), quote(secret, safe=""))
