@@ -23,6 +23,7 @@ from civicloop_staff.oidc import (
     NoRoleMapped,
     OidcProviderConfig,
     OidcSignIn,
+    ProviderUnavailable,
     SignInRefused,
     SignInStart,
     TokenResponse,
@@ -251,7 +252,7 @@ async def test_a_token_replayed_into_another_sign_in_or_expired_is_refused(provi
         config(provider),
         http,
         environ=SECRET_ENV,
-        clock=lambda: datetime.now().astimezone() + timedelta(hours=2),
+        clock=lambda: datetime.now(UTC) + timedelta(hours=2),
     )
     with pytest.raises(IdTokenRejected, match="expired"):
         await hours_later.validate_id_token(tokens.id_token, nonce=start.pending.nonce)
@@ -302,3 +303,9 @@ async def test_the_client_secret_comes_from_its_reference(provider, http):
     start = await sign_in.begin()
     with pytest.raises(SecretNotFound):
         await sign_in.complete(start.pending, await log_in(http, start, "heidi"))
+
+
+async def test_a_provider_that_does_not_answer_is_reported_as_unavailable(http):
+    nobody = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(ProviderUnavailable, match="discovery"):
+        await OidcSignIn(config(nobody), http, environ=SECRET_ENV).begin()
