@@ -55,3 +55,15 @@ def test_a_success_clears_everything():
 def test_a_policy_that_could_never_lock_is_refused():
     with pytest.raises(ValueError, match="lockout"):
         LockoutPolicy(max_failures=0)
+
+
+def test_a_guesser_trying_every_second_for_a_day_gets_few_checks():
+    """The figure the policy is for: with the defaults, how many passwords one account lets a guesser try a day."""
+    policy, record, checked = LockoutPolicy(), FailureRecord(), 0
+    for second in range(24 * 3600):
+        at = NOW + timedelta(seconds=second)
+        if not is_locked(record, at):
+            checked += 1
+        record = after_failure(policy, record, at)
+    # 5 before each lock; locks of 15, 30, 60, 120, 240, 480 and 960 minutes: the 7th outlasts the day.
+    assert checked == 5 * 7

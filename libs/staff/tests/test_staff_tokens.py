@@ -75,6 +75,7 @@ def test_the_public_set_holds_no_private_part():
     [
         pytest.param(lambda: "", id="empty"),
         pytest.param(lambda: "not.a.token", id="garbage"),
+        pytest.param(lambda: issue() + "A" * 10_000, id="too long"),
         pytest.param(lambda: issue()[:-4] + "AAAA", id="signature changed"),
         pytest.param(
             lambda: ".".join(
@@ -164,3 +165,19 @@ def test_keys_come_from_the_secrets_mechanism():
                 )
             }
         )
+
+
+def test_a_service_reads_where_its_key_set_is_from_its_settings(monkeypatch: pytest.MonkeyPatch):
+    from civicloop_staff.settings import StaffVerifierSettings
+
+    monkeypatch.setenv("CIVICLOOP_STAFF_TOKEN_VERIFY_KEYS_REF", "demo.staff-keys")
+    monkeypatch.setenv(secret_env_name("demo.staff-keys"), PUBLIC)
+    monkeypatch.setenv("CIVICLOOP_STAFF_TOKEN_AUDIENCE", "intake")
+    verifier = StaffVerifierSettings().staff_verifier()
+    with pytest.raises(InvalidStaffToken):
+        verifier.verify(issue())  # made for the audience "civicloop"
+    intake = StaffTokenIssuer(PRIVATE, audience="intake")
+    assert (
+        verifier.verify(intake.issue(staff_id=STAFF, jurisdiction_id="demo", roles=["agent"])).staff_id
+        == STAFF
+    )
