@@ -7,7 +7,7 @@ from typing import Annotated
 import httpx
 import pytest
 from civicloop_open311.http import render_open311_error
-from civicloop_staff.roles import Role, StaffPrincipal
+from civicloop_staff.roles import READS_REQUESTS, WORKS_REQUESTS, StaffPrincipal
 from civicloop_staff.tokens import StaffTokenIssuer, StaffTokenVerifier, new_signing_key
 from civicloop_staff.verifier import SCHEME_NAME, STAFF_RESPONSES, install_staff_verifier, require_staff
 from fastapi import Depends, FastAPI
@@ -31,13 +31,17 @@ def build_app(**install) -> FastAPI:
 
     @app.post("/agent/acknowledge", responses=STAFF_RESPONSES)
     async def acknowledge(
-        staff: Annotated[StaffPrincipal, Depends(require_staff(Role.agent, Role.supervisor))],
+        staff: Annotated[StaffPrincipal, Depends(require_staff(*WORKS_REQUESTS))],
     ):
         return {"actor": staff.actor.model_dump(mode="json")}
 
     @app.get("/staff/me")
     async def me(staff: Annotated[StaffPrincipal, Depends(require_staff())]):
         return {"roles": sorted(r.value for r in staff.roles)}
+
+    @app.get("/agent/requests")
+    async def queue(staff: Annotated[StaffPrincipal, Depends(require_staff(*READS_REQUESTS))]):
+        return {"demo": staff.acts_for("demo"), "other": staff.acts_for("other")}
 
     @app.get("/public")
     async def public():
@@ -79,6 +83,13 @@ async def test_a_valid_token_without_the_role_gets_403(client: httpx.AsyncClient
     assert answer.json()["error"] == "forbidden" and "agent, supervisor" in answer.json()["detail"]
 
 
+async def test_auditors_read_but_do_not_act_and_a_token_is_for_one_jurisdiction(client: httpx.AsyncClient):
+    auditor = bearer(token("auditor"))
+    assert (await client.get("/agent/requests", headers=auditor)).json() == {"demo": True, "other": False}
+    assert (await client.post("/agent/acknowledge", headers=auditor)).status_code == 403
+    assert (await client.get("/agent/requests", headers=bearer(token("admin")))).status_code == 403
+
+
 async def test_no_roles_named_admits_any_staff_member_only(client: httpx.AsyncClient):
     me = await client.get("/staff/me", headers=bearer(token("auditor")))
     assert me.json() == {"roles": ["auditor"]}
@@ -102,7 +113,7 @@ async def test_an_app_that_never_installed_the_verifier_lets_nobody_in():
     app = FastAPI()
 
     @app.get("/agent/x")
-    async def x(staff: Annotated[StaffPrincipal, Depends(require_staff(Role.agent))]):
+    async def x(staff: Annotated[StaffPrincipal, Depends(require_staff(*WORKS_REQUESTS))]):
         return {}
 
     async with client_of(app) as bare:

@@ -11,7 +11,20 @@ from civicloop_events.payloads.staff import StaffRole
 
 Role = StaffRole  # one enum: the roles the log records are the roles tokens carry
 
-__all__ = ["Role", "StaffPrincipal", "normalised_roles", "normalised_teams"]
+__all__ = [
+    "MANAGES_STAFF",
+    "READS_REQUESTS",
+    "WORKS_REQUESTS",
+    "Role",
+    "StaffPrincipal",
+    "normalised_roles",
+    "normalised_teams",
+]
+
+# The role sets routes admit, named once so every service draws the same lines (`require_staff(*WORKS_REQUESTS)`).
+WORKS_REQUESTS = (Role.agent, Role.supervisor)  # commands on requests
+READS_REQUESTS = (Role.agent, Role.supervisor, Role.auditor)  # the agent read model: exact places, histories
+MANAGES_STAFF = (Role.admin,)
 
 
 def normalised_roles(roles: Iterable[Role | str]) -> list[Role]:
@@ -37,6 +50,10 @@ class StaffPrincipal:
 
     def has_any(self, roles: frozenset[Role] | set[Role]) -> bool:
         return bool(self.roles & roles)
+
+    def acts_for(self, jurisdiction_id: str) -> bool:
+        """A token is for one jurisdiction: a route compares the request's before acting on it."""
+        return self.jurisdiction_id == jurisdiction_id
 
     @property
     def actor(self) -> Actor:
