@@ -66,8 +66,15 @@ def test_no_role_no_token():
         issue(roles=[])
 
 
-def test_the_public_set_holds_no_private_part():
+def test_the_public_set_holds_no_private_part_and_the_issuer_never_shows_its_key():
     assert all("d" not in key for key in json.loads(PUBLIC)["keys"])
+    assert json.loads(PRIVATE)["d"] not in repr(ISSUER)
+
+
+def test_a_signing_key_that_is_not_a_private_ed25519_key_is_refused_at_start():
+    environ = {secret_env_name(SIGNING_KEY_REF): json.dumps(json.loads(PUBLIC)["keys"][0])}
+    with pytest.raises(ValueError, match="private Ed25519"):
+        StaffTokenIssuer.from_secret(environ=environ)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -60,7 +60,7 @@ def _now() -> datetime:
 class StaffTokenIssuer:
     """Signs access tokens: built from the private JWK (`from_secret` reads it from the process's secrets)."""
 
-    private_jwk: str
+    private_jwk: str = field(repr=False)  # never in a log line or a traceback's locals
     issuer: str = DEFAULT_ISSUER
     audience: str = DEFAULT_AUDIENCE
     ttl: timedelta = ACCESS_TOKEN_TTL
@@ -69,7 +69,20 @@ class StaffTokenIssuer:
     def from_secret(
         cls, ref: str = SIGNING_KEY_REF, environ: Mapping[str, str] | None = None
     ) -> StaffTokenIssuer:
-        return cls(private_jwk=resolve_secret(ref, environ))
+        issuer = cls(private_jwk=resolve_secret(ref, environ))
+        _ = issuer._key  # a key that cannot be used fails at start-up, not at the first sign-in
+        return issuer
+
+    @cached_property
+    def _key(self) -> jwt.PyJWK:
+        key = jwt.PyJWK(json.loads(self.private_jwk))
+        if (
+            key.key_id is None
+            or key.algorithm_name != ALGORITHM
+            or not isinstance(key.key, Ed25519PrivateKey)
+        ):
+            raise ValueError("the staff token signing key must be a private Ed25519 JWK with a kid")
+        return key
 
     def issue(
         self,
@@ -81,7 +94,7 @@ class StaffTokenIssuer:
         methods: Iterable[str] = ("pwd",),
         now: datetime | None = None,
     ) -> str:
-        key = jwt.PyJWK(json.loads(self.private_jwk))
+        key = self._key
         roles = normalised_roles(roles)
         if not roles:
             raise ValueError("a staff member with no role gets no token")
