@@ -92,6 +92,9 @@ def require_staff(*roles: Role) -> Callable[..., Awaitable[StaffPrincipal]]:
             raise StaffRefused(401, "unauthenticated", "the staff token is not valid; sign in again") from exc
         if admitted and not principal.has_any(admitted):
             wanted = ", ".join(sorted(r.value for r in admitted))
+            log.info(  # the staff id is opaque: who tried what, for the audit, with no name
+                "staff role refused", extra={"staff_id": str(principal.staff_id), "path": request.url.path}
+            )
             raise StaffRefused(403, "forbidden", f"this route needs one of the roles: {wanted}")
         request.state.staff = principal
         return principal
