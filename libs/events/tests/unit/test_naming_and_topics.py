@@ -26,7 +26,7 @@ EVENTS_DOC = Path(__file__).parents[4] / "docs" / "events.md"
 
 # `<aggregate>.<fact>`: the aggregate, then the fact in the past tense, in snake_case; a fact about one part of
 # the aggregate names the part first (`request.status.changed`).
-AGGREGATES = {"request", "jurisdiction", "cluster"}
+AGGREGATES = {"request", "jurisdiction", "cluster", "staff"}
 NAME = re.compile(r"^(?P<aggregate>[a-z]+)\.[a-z][a-z_]*(\.[a-z][a-z_]*)?$")
 PRODUCERS = {"intake", "gateway", "outbound", "geo", "projections", "importer", "agent", "admin"}
 
@@ -100,7 +100,9 @@ def test_each_type_names_its_topic_and_topics_resolve_it():
     for (event_type, _), model in REGISTRY.models.items():
         expected = (
             TopicRole.jurisdiction_config
-            if event_type.startswith("jurisdiction.")
+            if event_type.startswith(
+                ("jurisdiction.", "staff.")
+            )  # staff accounts: one order per jurisdiction
             else TopicRole.request_events
         )
         assert model.topic is expected, event_type

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-StaffRole = Literal["agent", "supervisor", "admin", "auditor"]
+from civicloop_staff.roles import Role as StaffRole
 
 
 class NoRoleMapped(Exception):

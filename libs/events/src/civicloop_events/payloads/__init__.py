@@ -64,6 +64,19 @@ from civicloop_events.payloads.requests import (
     StatusChanged,
     upcast_submitted_v1_v2,
 )
+from civicloop_events.payloads.staff import (
+    DisableReason,
+    PasswordSetVia,
+    StaffCreated,
+    StaffDisabled,
+    StaffEnabled,
+    StaffPasswordSet,
+    StaffRole,
+    StaffRolesChanged,
+    StaffTeamsChanged,
+    StaffTotpEnrolled,
+    TeamDefined,
+)
 from civicloop_events.personal_data import SealedPersonalData
 
 __all__ = [
@@ -82,6 +95,7 @@ __all__ = [
     "ClusterDetected",
     "CommentAdded",
     "CommentVisibility",
+    "DisableReason",
     "DuplicateCandidate",
     "DuplicateSuspected",
     "EventPayload",
@@ -97,6 +111,7 @@ __all__ = [
     "Open311ConnectionV1",
     "PartnerAuthorised",
     "PartnerKeyRevoked",
+    "PasswordSetVia",
     "Priority",
     "PublicPlace",
     "RequestImported",
@@ -115,7 +130,16 @@ __all__ = [
     "ServiceRequestSubmitted",
     "ServiceRequestSubmittedV1",
     "ServiceType",
+    "StaffCreated",
+    "StaffDisabled",
+    "StaffEnabled",
+    "StaffPasswordSet",
+    "StaffRole",
+    "StaffRolesChanged",
+    "StaffTeamsChanged",
+    "StaffTotpEnrolled",
     "StatusChanged",
+    "TeamDefined",
     "UnresolvedReason",
     "WebhookConnection",
     "registered",
