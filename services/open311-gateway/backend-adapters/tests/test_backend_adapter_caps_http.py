@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
 import os
 from datetime import UTC, datetime, timedelta
@@ -173,7 +174,7 @@ def test_csv_rows_exported_late_reach_the_poll_of_when_they_appeared(csv_drop: P
     (csv_drop / "night-2.csv").write_text(_la_export(rows))  # the 200 again, and 50 more
     _published_at(csv_drop / "night-2.csv", base + timedelta(hours=1))
     got = []
-    for start, end in zip(polls, polls[1:], strict=False):
+    for start, end in itertools.pairwise(polls):
         params = {"start_date": _w3c(start), "end_date": _w3c(end)}
         got.append([u["service_request_id"] for u in read_all(client, "servicerequestupdates", params, 100)])
     assert sorted(got[0]) == sorted(r["SRNumber"] for r in rows[:200])

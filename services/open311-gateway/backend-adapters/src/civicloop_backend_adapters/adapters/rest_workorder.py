@@ -41,7 +41,7 @@ from civicloop_backend_adapters.domain.mapping import (
     parse_timestamp,
     update_hash,
 )
-from civicloop_backend_adapters.domain.paging import PageWalk, halves
+from civicloop_backend_adapters.domain.paging import PageWalk, PagingMode, halves
 
 log = logging.getLogger("civicloop.backend_adapters.rest")
 
@@ -191,7 +191,7 @@ class RestWorkOrderAdapter:
             params[spec.until_param] = self._at(end)
         if spec.page_size_param:
             params[spec.page_size_param] = str(spec.page_size)
-        mode = "cursor" if spec.cursor_path else "page" if spec.page_param else "none"
+        mode: PagingMode = "cursor" if spec.cursor_path else "page" if spec.page_param else "none"
         walk = PageWalk(mode, spec.page_size, spec.answer_cap, spec.max_pages)
         items: list[Any] = []
         page = spec.first_page

@@ -57,6 +57,7 @@ def page_of(rows: Sequence[Row], request: PageRequest) -> list[Row]:
 
 
 Step = Literal["next", "done", "cut"]
+PagingMode = Literal["page", "cursor", "none"]
 
 
 @dataclass
@@ -70,7 +71,7 @@ class PageWalk:
     it is lower) ends the walk; the same page twice means the back-end ignores the page number.
     """
 
-    mode: Literal["page", "cursor", "none"]
+    mode: PagingMode
     page_size: int
     answer_cap: int | None
     max_pages: int
