@@ -229,3 +229,18 @@ def test_the_open311_lists_page_over_every_la_row(
     for bad in ({"page": "0"}, {"page_size": "ten"}):
         r = client.get("/servicerequestupdates.json", params={**window, **bad})
         assert r.status_code == 400 and r.json()[0]["code"] == 400
+
+
+def test_an_export_by_url_is_published_at_its_last_modified(csv_http: tuple[Path, str], adapter: Any) -> None:
+    served, url = csv_http
+    rows = la_rows(30)
+    (served / "updates.csv").write_text(_la_export(rows))
+    published = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    _published_at(served / "updates.csv", published)  # the file server's Last-Modified
+    client = adapter({"la.example": {**LA_CSV_SETTINGS, "url": f"{url}/updates.csv"}})
+    around = {"start_date": _w3c(published - timedelta(minutes=1)), "end_date": _w3c(published)}
+    after = {"start_date": _w3c(published + timedelta(seconds=1))}
+    assert sorted(
+        u["service_request_id"] for u in read_all(client, "servicerequestupdates", around, 100)
+    ) == sorted(r["SRNumber"] for r in rows)
+    assert client.get("/servicerequestupdates.json", params=after).json() == []
