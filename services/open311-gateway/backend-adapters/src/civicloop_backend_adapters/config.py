@@ -155,7 +155,8 @@ class ListCall(_Strict):
     items_path: str = ""
     until_param: str | None = Field(
         None,
-        description="their upper bound on the change time, if the search has one: lets a cut answer be split",
+        description="their upper bound on the change time (inclusive, in the since format), if the search has "
+        "one: lets a cut answer be split",
     )
     answer_cap: int | None = Field(
         None,
