@@ -82,7 +82,9 @@ def test_a_capped_search_that_ignores_pages_is_read_whole_in_halved_windows(
             }
         )
         updates = read_all(client, "servicerequestupdates", HISTORY, page_size=1000)
+        one_read = len(backend.searches)
         requests = read_all(client, "requests", HISTORY, page_size=1000)
+    assert len(backend.searches) == 2 * one_read  # page 2 of each list was cut from the read of its page 1
     source = sorted(o["wo_number"] for o in la_orders)
     assert sorted(u["service_request_id"] for u in updates) == source  # each once: none lost, none twice
     assert len({u["update_id"] for u in updates}) == SOURCE_ROWS

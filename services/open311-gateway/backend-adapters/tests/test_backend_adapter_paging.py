@@ -14,6 +14,7 @@ from civicloop_backend_adapters.adapters.csv_feed import (
     settling,
 )
 from civicloop_backend_adapters.domain.backend import Update, Window
+from civicloop_backend_adapters.service_layer.snapshots import Snapshots
 from civicloop_backend_adapters.domain.paging import (
     BadPaging,
     PageRequest,
@@ -136,3 +137,25 @@ def test_an_update_is_published_when_it_first_appeared_and_found_by_either_time(
     assert late.in_window(Window(T0 - timedelta(days=3), T0 - timedelta(days=1)))  # its own change time
     assert not late.in_window(Window(T0 + timedelta(minutes=1), None))
     assert not Published(old, None).in_window(Window(T0 - timedelta(minutes=5), None))
+
+
+async def test_later_pages_are_cut_from_the_read_of_page_one_while_it_is_young() -> None:
+    now = [0.0]
+    reads: list[str] = []
+
+    async def load(what: str) -> str:
+        reads.append(what)
+        return f"{what}#{len(reads)}"
+
+    snapshots = Snapshots(60, size=2, clock=lambda: now[0])
+    assert await snapshots.read("w1", lambda: load("w1"), fresh=True) == "w1#1"
+    assert await snapshots.read("w1", lambda: load("w1"), fresh=False) == "w1#1"  # page 2: the same read
+    assert await snapshots.read("w1", lambda: load("w1"), fresh=True) == "w1#2"  # page 1 again: news
+    now[0] = 60.0
+    assert await snapshots.read("w1", lambda: load("w1"), fresh=False) == "w1#3"  # too old: read again
+    await snapshots.read("w2", lambda: load("w2"), fresh=True)
+    await snapshots.read("w3", lambda: load("w3"), fresh=True)
+    assert await snapshots.read("w1", lambda: load("w1"), fresh=False) == "w1#6"  # pushed out by two others
+    off = Snapshots(0, clock=lambda: now[0])
+    await off.read("w", lambda: load("w"), fresh=True)
+    assert await off.read("w", lambda: load("w"), fresh=False) == "w#8"

@@ -220,6 +220,11 @@ AdapterSettings = Annotated[CsvFeedSettings | RestWorkOrderSettings, Field(discr
 class AdapterAppConfig(_Strict):
     jurisdictions: dict[str, AdapterSettings]
     base_path: str = "/open311/v2"
+    page_snapshot_s: float = Field(
+        60.0,
+        ge=0,
+        description="how long pages 2.. of a window are cut from the read that answered its page 1",
+    )
 
     @model_validator(mode="after")
     def _some(self) -> AdapterAppConfig:

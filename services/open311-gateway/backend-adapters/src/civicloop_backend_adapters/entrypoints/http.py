@@ -11,7 +11,8 @@ Served under the base path (`/open311/v2`), in XML and JSON, with the gateway's 
 * `GET servicerequestupdates.{fmt}`: the back-end's changes in the window (FX-01), oldest first.
 
 Both lists answer at most 1,000 rows and honour `page` (from 1) and `page_size` (up to 1,000) over a stable order
-(requests: latest change first; updates: oldest first), so a reader can walk a window of any size.
+(requests: latest change first; updates: oldest first), so a reader can walk a window of any size; pages after
+the first are cut from the read that answered page 1 (`service_layer/snapshots.py`).
 
 The window is `start_date`/`end_date` or their CitySDK aliases `updated_after`/`updated_before`, both inclusive, on
 the time of the back-end's change (a back-end behind an adapter gives change times, not creation times); without
@@ -63,7 +64,7 @@ from civicloop_backend_adapters.domain.backend import (
     Window,
 )
 from civicloop_backend_adapters.domain.mapping import post_context
-from civicloop_backend_adapters.domain.paging import BadPaging, Row, page_of, page_request
+from civicloop_backend_adapters.domain.paging import BadPaging, PageRequest, Row, page_of, page_request
 from civicloop_backend_adapters.service_layer.jurisdictions import Jurisdictions
 from civicloop_backend_adapters.settings import BackendAdapterSettings
 
@@ -112,13 +113,16 @@ def _list(request: Request, name: str) -> list[str]:
     return values
 
 
-def _page(request: Request, jurisdiction_id: str, resource: str, rows: list[Row]) -> list[Row]:
-    """The page asked for (`page`, `page_size` ≤ 1000), or the first 1000 rows; a longer answer cut without a
-    page asked is logged, since the reader may not know it has more to read."""
+def _paging(request: Request) -> PageRequest:
     try:
-        asked = page_request(_one(request, "page"), _one(request, "page_size"), MAX_RESULTS)
+        return page_request(_one(request, "page"), _one(request, "page_size"), MAX_RESULTS)
     except BadPaging as exc:
         raise Open311Error(400, 400, str(exc)) from None
+
+
+def _page(asked: PageRequest, jurisdiction_id: str, resource: str, rows: list[Row]) -> list[Row]:
+    """The page asked for (`page`, `page_size` ≤ 1000), or the first 1000 rows; a longer answer cut without a
+    page asked is logged, since the reader may not know it has more to read."""
     if not asked.asked and len(rows) > MAX_RESULTS:
         log.warning(
             "answer cut at %d of %d rows; page it with page and page_size",
@@ -231,13 +235,18 @@ def create_app(
             raise Open311Error(400, 400, f"status must be open or closed, not {bad[0]!r}.")
         codes = set(_list(request, "service_code"))
         window = window_of(request, serving(request).window_days(jid))
-        rows = await _guard(adapter.requests(window))
+        paging = _paging(request)
+        rows = await _guard(
+            serving(request).snapshots.read(
+                (jid, "requests", window), partial(adapter.requests, window), fresh=paging.page == 1
+            )
+        )
         rows = [
             r
             for r in rows
             if (not statuses or r["status"] in statuses) and (not codes or r.get("service_code") in codes)
         ]
-        answered = _page(request, jid, "requests", rows)
+        answered = _page(paging, jid, "requests", rows)
         return _respond(requests_document(request_record(r) for r in answered), f)
 
     @router.get("/requests/{resource}")
@@ -258,8 +267,13 @@ def create_app(
         f = requested_format(fmt)
         jid, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
         window = window_of(request, serving(request).window_days(jid))
-        updates = await _guard(adapter.updates(window))  # oldest first
-        answered = _page(request, jid, "servicerequestupdates", updates)
+        paging = _paging(request)
+        updates = await _guard(  # oldest first
+            serving(request).snapshots.read(
+                (jid, "updates", window), partial(adapter.updates, window), fresh=paging.page == 1
+            )
+        )
+        answered = _page(paging, jid, "servicerequestupdates", updates)
         return _respond(updates_document(u.row() for u in answered), f)
 
     app = service_app(
