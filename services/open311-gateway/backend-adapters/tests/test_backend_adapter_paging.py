@@ -14,7 +14,6 @@ from civicloop_backend_adapters.adapters.csv_feed import (
     settling,
 )
 from civicloop_backend_adapters.domain.backend import Update, Window
-from civicloop_backend_adapters.service_layer.snapshots import Snapshots
 from civicloop_backend_adapters.domain.paging import (
     BadPaging,
     PageRequest,
@@ -23,6 +22,7 @@ from civicloop_backend_adapters.domain.paging import (
     page_of,
     page_request,
 )
+from civicloop_backend_adapters.service_layer.snapshots import Snapshots
 
 T0 = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
 
