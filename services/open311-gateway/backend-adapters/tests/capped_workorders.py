@@ -10,6 +10,7 @@ time, as ISO 8601 with its offset), `category` = RequestType. `GET /api/v1/order
 
 from __future__ import annotations
 
+import bisect
 import csv
 from datetime import datetime
 from pathlib import Path
@@ -51,14 +52,21 @@ def la_work_order(row: dict[str, str]) -> dict[str, Any]:
 
 class CappedWorkOrders:
     def __init__(self, orders: list[dict[str, Any]], *, cap: int, pages: bool) -> None:
-        self.orders = {str(o["wo_number"]): o for o in orders}
+        self.orders: dict[str, dict[str, Any]] = {}
+        self._by_time: list[tuple[datetime, str]] = []  # (modified, number), sorted: searches bisect it
         self.cap = cap
         self.pages = pages
         self.searches: list[dict[str, str]] = []
+        for order in orders:
+            self.add(order)
         self.app = self._build()
 
     def add(self, order: dict[str, Any]) -> None:
-        self.orders[str(order["wo_number"])] = order
+        number = str(order["wo_number"])
+        if number in self.orders:
+            self._by_time.remove((datetime.fromisoformat(self.orders[number]["modified"]), number))
+        self.orders[number] = order
+        bisect.insort(self._by_time, (datetime.fromisoformat(order["modified"]), number))
 
     def _build(self) -> FastAPI:
         app = FastAPI()
@@ -69,13 +77,11 @@ class CappedWorkOrders:
             self.searches.append(params)
             since = datetime.fromisoformat(params["modified_since"]) if "modified_since" in params else None
             until = datetime.fromisoformat(params["modified_until"]) if "modified_until" in params else None
-            items = [
-                order
-                for when, _, order in sorted(
-                    (datetime.fromisoformat(o["modified"]), number, o) for number, o in self.orders.items()
-                )
-                if (since is None or when >= since) and (until is None or when <= until)
-            ]
+            first = 0 if since is None else bisect.bisect_left(self._by_time, (since, ""))
+            last = (
+                len(self._by_time) if until is None else bisect.bisect_right(self._by_time, (until, "\uffff"))
+            )
+            items = [self.orders[number] for _, number in self._by_time[first:last]]
             if self.pages:
                 size = min(int(params.get("per_page", self.cap)), self.cap)
                 first = (int(params.get("page", "1")) - 1) * size
