@@ -104,7 +104,7 @@ class PageWalk:
             if cursor is None:
                 return "done"
             if cursor in self._cursors:
-                return self._cut(f"the back-end gave the cursor {cursor!r} twice")
+                return self._cut("the back-end gave the same cursor twice")
             self._cursors.add(cursor)
         else:
             page = tuple(keys)
