@@ -17,7 +17,8 @@ the first are cut from the read that answered page 1 (`service_layer/snapshots.p
 The window is `start_date`/`end_date` or their CitySDK aliases `updated_after`/`updated_before`, both inclusive, on
 the time of the back-end's change (a back-end behind an adapter gives change times, not creation times); without
 either, the last `default_window_days`. The back-end down, slow or failing -> 503 with Retry-After; the back-end
-refusing a request -> 400 carrying its message. No state is kept here.
+refusing a request -> 400 carrying its message. Nothing is stored here (a read is kept in memory only for the
+pages after the first).
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ from civicloop_backend_adapters.settings import BackendAdapterSettings
 SERVICE = "civicloop-backend-adapters"
 MAX_RESULTS = 1000  # RQ-04
 RETRY_AFTER_S = "30"
+STATUSES = ("open", "closed")
 
 log = logging.getLogger("civicloop.backend_adapters")
-STATUSES = ("open", "closed")
 
 
 def _one(request: Request, *names: str) -> str | None:
@@ -99,8 +100,8 @@ def window_of(request: Request, default_days: int) -> Window:
     end = _date(_one(request, "updated_before", "end_date"), "end_date", upper=True)
     if start is not None and end is not None and start > end:
         raise Open311Error(400, 400, "start_date is after end_date.")
-    if start is None and end is None:
-        start = datetime.now(UTC) - timedelta(days=default_days)
+    if start is None and end is None:  # from the minute, so the pages of one walk ask the same window
+        start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=default_days)
     elif start is None and end is not None:
         start = end - timedelta(days=default_days)
     return Window(start, end)
