@@ -54,4 +54,5 @@ async def bootstrap(
         api_keys=api_keys,
         window_days={jid: s.default_window_days for jid, s in config.jurisdictions.items()},
         base_path=config.base_path.rstrip("/"),
+        snapshot_s=config.page_snapshot_s,
     )

@@ -99,6 +99,12 @@ class CsvFeedSettings(_AdapterBase):
     delimiter: str = ","
     encoding: str = "utf-8-sig"
     timeout_s: float = 10.0
+    settle_s: int = Field(
+        60,
+        ge=0,
+        description="a dropped export changed this recently whose last line has no line end is still being "
+        "written: that line waits for the next read",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> CsvFeedSettings:
@@ -147,6 +153,23 @@ class ListCall(_Strict):
     since_format: str | None = Field(None, description="strftime format of the since value; W3C when unset")
     params: dict[str, str] = Field(default_factory=dict)
     items_path: str = ""
+    until_param: str | None = Field(
+        None,
+        description="their upper bound on the change time (inclusive, in the since format), if the search has "
+        "one: lets a cut answer be split",
+    )
+    answer_cap: int | None = Field(
+        None,
+        ge=1,
+        description="the most items their search returns in one answer; an answer this long is cut",
+    )
+    min_window_s: int = Field(60, ge=1, description="a cut answer's window is halved down to this span")
+    late_s: int = Field(
+        0,
+        ge=0,
+        description="how long after its change time a change may first show in their search: each read looks "
+        "back this much further (changes seen twice are one update)",
+    )
     page_param: str | None = Field(None, description="page-number paging: the page's query parameter")
     first_page: int = 1
     page_size_param: str | None = None
@@ -197,6 +220,11 @@ AdapterSettings = Annotated[CsvFeedSettings | RestWorkOrderSettings, Field(discr
 class AdapterAppConfig(_Strict):
     jurisdictions: dict[str, AdapterSettings]
     base_path: str = "/open311/v2"
+    page_snapshot_s: float = Field(
+        60.0,
+        ge=0,
+        description="how long pages 2.. of a window are cut from the read that answered its page 1",
+    )
 
     @model_validator(mode="after")
     def _some(self) -> AdapterAppConfig:

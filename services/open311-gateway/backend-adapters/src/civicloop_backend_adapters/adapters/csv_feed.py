@@ -7,6 +7,11 @@ in another column order or another row order, is one update, and the id is the s
 stored here. Rows that cannot be read (no id, no or unreadable timestamp, a status neither mapped nor covered by
 `default_status`) are skipped, and one log line per read says how many and where.
 
+A row belongs to a window by its change time or by when its export was published (a dropped file's last change,
+the URL's `Last-Modified`), so a change exported hours after it happened still reaches the reader polling when it
+appeared; a dropped file still being written (changed within `settle_s`, its last line without a line end) is read
+without that last line until it is whole.
+
 POST is not offered: this back-end cannot receive a request. The app answers an Open311 400 saying so (the
 resource itself has POST for other jurisdictions, so 405 would misdescribe it).
 """
@@ -19,6 +24,8 @@ import io
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +116,57 @@ def merge(updates: Iterable[Update]) -> list[Update]:
     return sorted(seen.values(), key=lambda u: (u.updated_datetime, u.update_id))
 
 
+@dataclass(frozen=True)
+class Export:
+    """One export as read: `published` is when its rows became readable (the file's last change, the URL's
+    `Last-Modified`; None when unknown); `being_written` when a dropped file may still be growing."""
+
+    source: str
+    text: str
+    published: datetime | None = None
+    being_written: bool = False
+
+
+@dataclass(frozen=True)
+class Published:
+    """An update and when it was first readable (the earliest export that has it; None when unknown)."""
+
+    update: Update
+    published: datetime | None
+
+    def in_window(self, window: Window) -> bool:
+        """Its change time is in the window, or it was published in it: a change exported after its time (a nightly
+        export of yesterday's work) is still answered to the reader whose window is the time it appeared."""
+        return window.contains(self.update.updated_datetime) or (
+            self.published is not None and window.contains(self.published)
+        )
+
+
+def readable_text(export: Export) -> str:
+    """The export without a last line that is still being written (no line end yet): it is read next time, whole,
+    instead of now as a cut row that would become an update of its own."""
+    if export.being_written and export.text and not export.text.endswith(("\n", "\r")):
+        return export.text[: export.text.rfind("\n") + 1]
+    return export.text
+
+
+def merge_published(pairs: Iterable[tuple[Update, datetime | None]]) -> list[Published]:
+    """Distinct updates (by update id) with their earliest known publication, oldest change first."""
+    seen: dict[str, Published] = {}
+    for update, published in pairs:
+        known = seen.get(update.update_id)
+        if known is None:
+            seen[update.update_id] = Published(update, published)
+        elif published is not None and (known.published is None or published < known.published):
+            seen[update.update_id] = Published(known.update, published)
+    return sorted(seen.values(), key=lambda p: (p.update.updated_datetime, p.update.update_id))
+
+
+def settling(text: str, changed: datetime, now: datetime, settle: timedelta) -> bool:
+    """A dropped file changed within `settle` whose last line has no line end is taken as still being written."""
+    return bool(text) and not text.endswith(("\n", "\r")) and now - changed < settle
+
+
 class CsvFeedAdapter:
     def __init__(self, jurisdiction_id: str, settings: CsvFeedSettings) -> None:
         self.jurisdiction_id = jurisdiction_id
@@ -118,7 +176,7 @@ class CsvFeedAdapter:
             make_client("", settings.url_auth, settings.timeout_s) if settings.url is not None else None
         )
 
-    async def _exports(self) -> list[tuple[str, str]]:
+    async def _exports(self) -> list[Export]:
         if self._client is not None:
             try:
                 response = await call(
@@ -129,34 +187,47 @@ class CsvFeedAdapter:
                     f"The CSV export could not be fetched (HTTP {exc.status})."
                 ) from None
             return [
-                (self.settings.url or "", response.content.decode(self.settings.encoding, errors="replace"))
+                Export(
+                    self.settings.url or "",
+                    response.content.decode(self.settings.encoding, errors="replace"),
+                    published=_http_date(response.headers.get("last-modified")),
+                )
             ]
         # File reads block: off the event loop, so other requests are served meanwhile.
         return await asyncio.to_thread(self._dropped_exports, Path(self.settings.directory or ""))
 
-    def _dropped_exports(self, directory: Path) -> list[tuple[str, str]]:
+    def _dropped_exports(self, directory: Path) -> list[Export]:
         if not directory.is_dir():
             log.warning("csv drop directory missing", extra={"jurisdiction_id": self.jurisdiction_id})
             raise BackendUnavailable("The CSV drop directory is not available.")
         exports = []
+        now = datetime.now(UTC)
+        settle = timedelta(seconds=self.settings.settle_s)
         for path in sorted(directory.glob("*.csv")):
             try:
-                exports.append(
-                    (path.name, path.read_bytes().decode(self.settings.encoding, errors="replace"))
-                )
+                stat = path.stat()
+                text = path.read_bytes().decode(self.settings.encoding, errors="replace")
             except OSError:
                 log.warning(
                     "csv export unreadable",
                     extra={"jurisdiction_id": self.jurisdiction_id, "file": path.name},
                 )
+                continue
+            written = datetime.fromtimestamp(stat.st_mtime, UTC)
+            # A copy that keeps the original time (`cp -p`, `rsync -t`) still changes the inode's time: the later
+            # of the two is when the rows arrived here.
+            arrived = max(written, datetime.fromtimestamp(stat.st_ctime, UTC))
+            exports.append(
+                Export(path.name, text, published=arrived, being_written=settling(text, written, now, settle))
+            )
         return exports
 
-    async def all_updates(self) -> list[Update]:
-        collected: list[Update] = []
+    async def _published(self) -> list[Published]:
+        collected: list[tuple[Update, datetime | None]] = []
         skipped: list[Skipped] = []
-        for source, text in await self._exports():
-            rows, bad = parse_export(text, source, self.settings)
-            collected += rows
+        for export in await self._exports():
+            rows, bad = parse_export(readable_text(export), export.source, self.settings)
+            collected += [(row, export.published) for row in rows]
             skipped += bad
         if skipped:
             log.warning(
@@ -165,16 +236,23 @@ class CsvFeedAdapter:
                 "; ".join(f"{s.source}:{s.line} {s.reason}" for s in skipped[:20]),
                 extra={"jurisdiction_id": self.jurisdiction_id, "skipped": len(skipped)},
             )
-        return merge(collected)
+        return merge_published(collected)
+
+    async def all_updates(self) -> list[Update]:
+        return [p.update for p in await self._published()]
 
     async def create(self, request: NewRequest) -> str:
         raise NotSupported("This back-end only exports status changes; it cannot receive service requests.")
 
     async def updates(self, window: Window) -> list[Update]:
-        return [u for u in await self.all_updates() if window.contains(u.updated_datetime)]
+        return [p.update for p in await self._published() if p.in_window(window)]
 
     async def requests(self, window: Window) -> list[dict[str, Any]]:
-        return request_rows(await self.updates(window))
+        """The requests with a change in the window (by its time or its publication), each folded from all its
+        changes: a change published late must not stand for the request's state over a later one."""
+        published = await self._published()
+        changed = {p.update.service_request_id for p in published if p.in_window(window)}
+        return request_rows(p.update for p in published if p.update.service_request_id in changed)
 
     async def request(self, service_request_id: str) -> dict[str, Any]:
         rows = request_rows(u for u in await self.all_updates() if u.service_request_id == service_request_id)
@@ -185,3 +263,14 @@ class CsvFeedAdapter:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.aclose()
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP date (`Last-Modified`) as an aware datetime; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

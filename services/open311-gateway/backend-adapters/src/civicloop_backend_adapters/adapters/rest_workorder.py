@@ -6,6 +6,10 @@ the window's start; each item is the work order as it now is, and becomes one up
 when `updates.update_id` names one, else a hash of (id, status, updated time, comment), the same on every read.
 Statuses go through `status_map` (their status -> open/closed and `external_status_code`). `GET requests/{id}`
 uses their fetch call when configured, else finds the id among the recent updates.
+
+Reading their list loses nothing silently: pages are followed, an answer cut by their cap (`answer_cap`) or by
+`max_pages` is read again in halves of its window when their search takes an upper bound (`until_param`), else the
+call fails; `late_s` looks back for changes that show up in their search after their change time.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from civicloop_open311.dates import format_w3c
 from civicloop_backend_adapters.adapters.http_client import call, make_client
 from civicloop_backend_adapters.config import ListCall, RestWorkOrderSettings, StatusTarget
 from civicloop_backend_adapters.domain.backend import (
+    AnswerCut,
     BackendRejected,
     BackendUnavailable,
     NewRequest,
@@ -36,6 +41,7 @@ from civicloop_backend_adapters.domain.mapping import (
     parse_timestamp,
     update_hash,
 )
+from civicloop_backend_adapters.domain.paging import PageWalk, PagingMode, halves
 
 log = logging.getLogger("civicloop.backend_adapters.rest")
 
@@ -140,22 +146,56 @@ class RestWorkOrderAdapter:
             raise BackendUnavailable("The back-end accepted the work order but gave no id.")
         return new_id
 
-    def _since(self, start: datetime) -> str:
+    def _at(self, when: datetime) -> str:
         fmt = self.settings.updates.since_format
-        return start.astimezone(UTC).strftime(fmt) if fmt else format_w3c(start)
+        return when.astimezone(UTC).strftime(fmt) if fmt else format_w3c(when)
 
     async def _items(self, window: Window) -> list[Any]:
-        """Every item of their search, following page numbers or cursors when configured (up to `max_pages`)."""
+        """Every item of their search for the window: pages followed; an answer cut by their cap or by `max_pages`
+        is split into halves (when their search takes an upper bound) until every part is read whole, else the read
+        fails (`AnswerCut`) rather than pass part of the window off as all of it."""
+        start = window.start or datetime.now(UTC) - timedelta(days=self.settings.default_window_days)
+        return await self._read(start, window.end)
+
+    async def _read(self, start: datetime, end: datetime | None) -> list[Any]:
+        spec = self.settings.updates
+        items, cut = await self._walk(start, end if spec.until_param else None)
+        if cut is None:
+            return items
+        parts = (
+            halves(start, end or datetime.now(UTC), timedelta(seconds=spec.min_window_s))
+            if spec.until_param
+            else None
+        )
+        where = {"jurisdiction_id": self.jurisdiction_id, "start": start.isoformat(), "reason": cut}
+        if parts is None:
+            log.error(
+                "rest work orders: an answer was cut and cannot be split; nothing is answered", extra=where
+            )
+            raise AnswerCut(
+                f"The back-end's answer from {format_w3c(start)} was cut ({cut}) and cannot be read whole."
+            )
+        log.info("rest work orders: an answer was cut; reading its window in halves", extra=where)
+        read: list[Any] = []
+        for part_start, part_end in parts:
+            read += await self._read(part_start, part_end)
+        return read
+
+    async def _walk(self, start: datetime, end: datetime | None) -> tuple[list[Any], str | None]:
+        """Their search from `start` (to `end` when given), page after page: (items, why it was cut or None)."""
         spec = self.settings.updates
         params = dict(spec.params)
-        start = window.start or datetime.now(UTC) - timedelta(days=self.settings.default_window_days)
         if spec.since_param:
-            params[spec.since_param] = self._since(start)
+            params[spec.since_param] = self._at(start)
+        if spec.until_param and end is not None:
+            params[spec.until_param] = self._at(end)
         if spec.page_size_param:
             params[spec.page_size_param] = str(spec.page_size)
+        mode: PagingMode = "cursor" if spec.cursor_path else "page" if spec.page_param else "none"
+        walk = PageWalk(mode, spec.page_size, spec.answer_cap, spec.max_pages)
         items: list[Any] = []
         page = spec.first_page
-        for _ in range(spec.max_pages):
+        while True:
             if spec.page_param:
                 params[spec.page_param] = str(page)
             body = _json(await call(self._client, "GET", spec.path, params=params))
@@ -163,28 +203,27 @@ class RestWorkOrderAdapter:
             if not isinstance(found, list):
                 raise BackendUnavailable("The back-end's list of work orders is not where the mapping says.")
             items += found
-            if spec.cursor_path:
-                cursor = _text(get_path(body, spec.cursor_path))
-                if cursor is None or not found:
-                    return items
+            cursor = _text(get_path(body, spec.cursor_path)) if spec.cursor_path else None
+            step = walk.after([self._key(item) for item in found], cursor)
+            if step != "next":
+                return items, walk.cut_reason
+            if cursor is not None:
                 params[spec.cursor_param] = cursor
-            elif spec.page_param:
-                if len(found) < spec.page_size:
-                    return items
-                page += 1
-            else:
-                return items
-        log.warning(
-            "rest work orders: stopped after max_pages",
-            extra={"jurisdiction_id": self.jurisdiction_id, "max_pages": spec.max_pages},
-        )
-        return items
+            page += 1
+
+    def _key(self, item: Any) -> str:
+        """What tells two pages apart: each item's id and change time."""
+        spec = self.settings.updates
+        return f"{get_path(item, spec.id)}@{get_path(item, spec.updated)}"
 
     def _to_update(self, item: Any) -> Update | None:
         s = self.settings
         return item_to_update(item, s.updates, self._status_map, s.default_status, s.service_code_map)
 
     async def updates(self, window: Window) -> list[Update]:
+        """The changes in the window, and those of the `late_s` before it (a change that showed up late in their
+        search); an item read twice (overlapping windows, a page repeated) is one update."""
+        window = window.looking_back(timedelta(seconds=self.settings.updates.late_s))
         found: dict[str, Update] = {}
         unreadable = 0
         for item in await self._items(window):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from civicloop_backend_adapters.config import ServiceEntry
@@ -17,6 +17,11 @@ from civicloop_backend_adapters.config import ServiceEntry
 
 class BackendUnavailable(Exception):
     """The back-end did not answer, timed out, or failed on its side (an Open311 503)."""
+
+
+class AnswerCut(BackendUnavailable):
+    """The back-end's answer for a window was cut (its cap, or too many pages) and the window cannot be split any
+    further: answering part of it as if it were all would lose the rest without a word, so the call fails."""
 
 
 class BackendRejected(Exception):
@@ -43,6 +48,10 @@ class Window:
 
     def contains(self, when: datetime) -> bool:
         return (self.start is None or when >= self.start) and (self.end is None or when <= self.end)
+
+    def looking_back(self, late: timedelta) -> Window:
+        """The window with its start moved `late` earlier, for changes that show up after their change time."""
+        return self if self.start is None or not late else Window(self.start - late, self.end)
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,22 @@ Served under the base path (`/open311/v2`), in XML and JSON, with the gateway's 
 * `GET requests.{fmt}`: the back-end's requests changed in the window, one row each in its latest state;
   `service_request_id` (comma list) overrides every other filter (RQ-02); `status`, `service_code` filter;
 * `GET requests/{id}.{fmt}`: one request, 404 when the back-end does not know it;
-* `GET servicerequestupdates.{fmt}`: the back-end's changes in the window (FX-01).
+* `GET servicerequestupdates.{fmt}`: the back-end's changes in the window (FX-01), oldest first.
+
+Both lists answer at most 1,000 rows and honour `page` (from 1) and `page_size` (up to 1,000) over a stable order
+(requests: latest change first; updates: oldest first), so a reader can walk a window of any size; pages after
+the first are cut from the read that answered page 1 (`service_layer/snapshots.py`).
 
 The window is `start_date`/`end_date` or their CitySDK aliases `updated_after`/`updated_before`, both inclusive, on
 the time of the back-end's change (a back-end behind an adapter gives change times, not creation times); without
 either, the last `default_window_days`. The back-end down, slow or failing -> 503 with Retry-After; the back-end
-refusing a request -> 400 carrying its message. No state is kept here.
+refusing a request -> 400 carrying its message. Nothing is stored here (a read is kept in memory only for the
+pages after the first).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -59,6 +65,7 @@ from civicloop_backend_adapters.domain.backend import (
     Window,
 )
 from civicloop_backend_adapters.domain.mapping import post_context
+from civicloop_backend_adapters.domain.paging import BadPaging, PageRequest, Row, page_of, page_request
 from civicloop_backend_adapters.service_layer.jurisdictions import Jurisdictions
 from civicloop_backend_adapters.settings import BackendAdapterSettings
 
@@ -66,6 +73,8 @@ SERVICE = "civicloop-backend-adapters"
 MAX_RESULTS = 1000  # RQ-04
 RETRY_AFTER_S = "30"
 STATUSES = ("open", "closed")
+
+log = logging.getLogger("civicloop.backend_adapters")
 
 
 def _one(request: Request, *names: str) -> str | None:
@@ -91,8 +100,8 @@ def window_of(request: Request, default_days: int) -> Window:
     end = _date(_one(request, "updated_before", "end_date"), "end_date", upper=True)
     if start is not None and end is not None and start > end:
         raise Open311Error(400, 400, "start_date is after end_date.")
-    if start is None and end is None:
-        start = datetime.now(UTC) - timedelta(days=default_days)
+    if start is None and end is None:  # from the minute, so the pages of one walk ask the same window
+        start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=default_days)
     elif start is None and end is not None:
         start = end - timedelta(days=default_days)
     return Window(start, end)
@@ -103,6 +112,26 @@ def _list(request: Request, name: str) -> list[str]:
     for raw in request.query_params.getlist(name):
         values += [v.strip() for v in raw.split(",") if v.strip()]
     return values
+
+
+def _paging(request: Request) -> PageRequest:
+    try:
+        return page_request(_one(request, "page"), _one(request, "page_size"), MAX_RESULTS)
+    except BadPaging as exc:
+        raise Open311Error(400, 400, str(exc)) from None
+
+
+def _page(asked: PageRequest, jurisdiction_id: str, resource: str, rows: list[Row]) -> list[Row]:
+    """The page asked for (`page`, `page_size` ≤ 1000), or the first 1000 rows; a longer answer cut without a
+    page asked is logged, since the reader may not know it has more to read."""
+    if not asked.asked and len(rows) > MAX_RESULTS:
+        log.warning(
+            "answer cut at %d of %d rows; page it with page and page_size",
+            MAX_RESULTS,
+            len(rows),
+            extra={"jurisdiction_id": jurisdiction_id, "resource": resource},
+        )
+    return page_of(rows, asked)
 
 
 def _respond(document: Document, fmt: Format) -> Response:
@@ -207,13 +236,19 @@ def create_app(
             raise Open311Error(400, 400, f"status must be open or closed, not {bad[0]!r}.")
         codes = set(_list(request, "service_code"))
         window = window_of(request, serving(request).window_days(jid))
-        rows = await _guard(adapter.requests(window))
+        paging = _paging(request)
+        rows = await _guard(
+            serving(request).snapshots.read(
+                (jid, "requests", window), partial(adapter.requests, window), fresh=paging.page == 1
+            )
+        )
         rows = [
             r
             for r in rows
             if (not statuses or r["status"] in statuses) and (not codes or r.get("service_code") in codes)
         ]
-        return _respond(requests_document(request_record(r) for r in rows[:MAX_RESULTS]), f)
+        answered = _page(paging, jid, "requests", rows)
+        return _respond(requests_document(request_record(r) for r in answered), f)
 
     @router.get("/requests/{resource}")
     async def get_request(resource: str, request: Request) -> Response:
@@ -233,8 +268,14 @@ def create_app(
         f = requested_format(fmt)
         jid, adapter = serving(request).pick(_one(request, "jurisdiction_id"))
         window = window_of(request, serving(request).window_days(jid))
-        updates = await _guard(adapter.updates(window))
-        return _respond(updates_document(u.row() for u in updates[-MAX_RESULTS:]), f)
+        paging = _paging(request)
+        updates = await _guard(  # oldest first
+            serving(request).snapshots.read(
+                (jid, "updates", window), partial(adapter.updates, window), fresh=paging.page == 1
+            )
+        )
+        answered = _page(paging, jid, "servicerequestupdates", updates)
+        return _respond(updates_document(u.row() for u in answered), f)
 
     app = service_app(
         title="CivicLoop Open311 back-end adapters",

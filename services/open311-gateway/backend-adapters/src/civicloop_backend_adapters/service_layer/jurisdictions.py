@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from civicloop_open311.errors import Open311Error
 
 from civicloop_backend_adapters.domain.backend import BackendAdapter
+from civicloop_backend_adapters.service_layer.snapshots import Snapshots
 
 
 class Jurisdictions:
@@ -19,8 +20,10 @@ class Jurisdictions:
         api_keys: Mapping[str, str | None],
         window_days: Mapping[str, int],
         base_path: str,
+        snapshot_s: float = 60.0,
     ) -> None:
         self.adapters = dict(adapters)
+        self.snapshots = Snapshots(snapshot_s)
         self.api_keys = dict(api_keys)
         self._window_days = dict(window_days)
         self.base_path = base_path
