@@ -42,11 +42,13 @@ from civicloop_events.payloads import (
 from civicloop_events.producer import EventProducer
 from civicloop_events.tasks import raise_if_cancelled
 from civicloop_open311.wire import RemoteRequest, RemoteUpdate
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_outbound.adapters.import_numbers import free_import_number
 from civicloop_outbound.adapters.open311_client import Open311Client, Open311Failure, Open311Permanent
 from civicloop_outbound.adapters.open311_sender import remember_reference
+from civicloop_outbound.domain import late_imports as late
 from civicloop_outbound.domain import open311_mapping as mapping
 from civicloop_outbound.domain.ports import BodyRecord
 from civicloop_outbound.service_layer.store import load_body
@@ -334,9 +336,9 @@ class Open311Poller:
             )
             ref = await cur.fetchone()
             if ref is None:
-                report.unknown_request += (
-                    1  # not ours (yet): an import may bring it in, then a later poll applies
-                )
+                # not known (yet): kept, so that the import brings the request in and the update is applied once
+                await remember_unknown_update(conn, j, b, update)
+                report.unknown_request += 1
                 return
             request_id, last_status = ref
             cur = await conn.execute(
@@ -413,25 +415,113 @@ class Open311Poller:
         return report
 
     async def poll_imports(self, body: BodyRecord) -> PollReport:
-        """The ongoing import: from the last window's end (minus an overlap) to now."""
+        """The ongoing import, up to now: requests created since the last import ended (minus an overlap), and never
+        fewer than the last `import_lookback_h`; where the back-end filters on `updated_after`, requests updated
+        since the last import too. Either way a request published late (created days before it appears) arrives."""
         connection = body.definition.open311
         if connection is None or not connection.import_requests:
             return PollReport()
         now = self.clock()
         last = await self.window_end(body, "import")
-        if last is not None:
-            start = last - self.config.overlap
-        elif self.config.import_history_days:
-            start = now - timedelta(days=self.config.import_history_days)
-        else:
-            start = now - timedelta(hours=connection.mopup_window_h)
+        first = timedelta(days=self.config.import_history_days) or timedelta(hours=connection.mopup_window_h)
+        reads = late.import_windows(
+            now,
+            last,
+            overlap=self.config.overlap,
+            lookback=timedelta(hours=connection.import_lookback_h),
+            first_look_back=first,
+            by_updated=connection.updates_method == "requests_updated_after",
+        )
         try:
-            report = await self.import_window(body, start, now)
+            report = await self.import_window(body, reads.requested_start, now)
+            if reads.updated_start is not None:
+                await self.import_updated(body, reads.updated_start, now, report)
         except Open311Failure as exc:
-            await self._store_window(body, "import", last or start, error=str(exc))
+            await self._store_window(body, "import", last or reads.requested_start, error=str(exc))
             raise
         await self._store_window(body, "import", now)
         return report
+
+    async def import_updated(
+        self, body: BodyRecord, start: datetime, end: datetime, report: PollReport
+    ) -> None:
+        """Import the back-end's requests updated in [start, end] (`updated_after`/`updated_before`): those already
+        decided are skipped as such, new ones are imported whatever their creation date."""
+        client = self.client(body.open311_connection())
+        rows = await client.requests(updated_after=start, updated_before=end)
+        report.fetched += len(rows)
+        for row in rows:
+            await self.import_one(body, row, report)
+
+    # -- updates heard before their request -------------------------------------------------------------------------
+    async def settle_unknown_updates(self, body: BodyRecord, report: PollReport) -> None:
+        """Updates kept about requests not known when they were read: applied once the request is known (or found to
+        be in its import already); with `import_requests`, their requests are fetched by id and imported first.
+        A request that is excluded or unmatched settles its updates as skipped; one CivicLoop sent waits for its
+        reference; one the back-end never returns is given up after a few reads. Nothing is fetched forever."""
+        connection = body.open311_connection()
+        j, b = body.jurisdiction_id, body.body_id
+        kept = await _open_unknown_updates(self.pool, j, b)
+        if not kept:
+            return
+        to_fetch: list[str] = []
+        for external_id, updates in kept.items():
+            if await self._settle_request(body, external_id, updates, report):
+                to_fetch.append(external_id)
+        if not to_fetch:
+            return
+        fetched = await self.client(connection).requests_by_id(to_fetch)
+        report.fetched += len(fetched)
+        for external_id in to_fetch:
+            row = fetched.get(external_id)
+            if row is not None:
+                await self.import_one(body, row, report)
+            else:
+                await _count_fetch(self.pool, j, b, external_id)
+        for external_id in to_fetch:  # imported or skipped now (or one more read counted): settle again
+            await self._settle_request(body, external_id, kept[external_id], report, fetched=True)
+
+    async def _settle_request(
+        self,
+        body: BodyRecord,
+        external_id: str,
+        updates: list[KeptUpdate],
+        report: PollReport,
+        *,
+        fetched: bool = False,
+    ) -> bool:
+        """Settle what can be settled of one request's kept updates; True when the request should be fetched."""
+        j, b = body.jurisdiction_id, body.body_id
+        importing = body.open311_connection().import_requests
+        async with self.pool.connection() as conn:
+            known = await _what_is_known(conn, j, b, external_id)
+        now = self.clock()
+        fetch = False
+        for kept in sorted(updates, key=lambda k: k.update.updated_datetime):
+            attempts = await _attempts(self.pool, j, b, kept.update.update_id) if fetched else kept.attempts
+            step = late.next_step(
+                known, remembered_at=kept.remembered_at, now=now, attempts=attempts, importing=importing
+            )
+            if step is late.Step.apply:
+                await self.apply_update(body, kept.update, report)
+                await _settle(self.pool, j, b, kept.update.update_id, late.State.applied)
+            elif step is late.Step.cover:
+                await _cover(self.pool, j, b, kept.update)
+            elif step is late.Step.skip:
+                await _settle(self.pool, j, b, kept.update.update_id, late.State.skipped, known.import_reason)
+                report.skip("update about a request not imported")
+            elif step is late.Step.give_up:
+                why = late.give_up_reason(known, importing=importing, attempts=attempts)
+                await _settle(self.pool, j, b, kept.update.update_id, late.State.given_up, why)
+                report.skip(f"update given up: {why}")
+                log.warning(
+                    "an update about an unknown back-end request was given up",
+                    extra={"body_id": b, "reason": why},
+                )
+            elif step is late.Step.wait and known.import_outcome == "skipped":
+                await _mark_ours(self.pool, j, b, kept.update.update_id, known.import_reason)
+            fetch = fetch or step is late.Step.fetch
+        return fetch and not fetched
 
     async def import_one(self, body: BodyRecord, row: RemoteRequest, report: PollReport) -> None:
         connection = body.open311_connection()
@@ -548,7 +638,8 @@ class Open311Poller:
     async def run_once(
         self, *, force: bool = False, jurisdiction_id: str | None = None
     ) -> dict[str, PollReport]:
-        """Tokens, then every due body's updates, import and mop-up; a failing body does not stop the others.
+        """Tokens, then every due body's updates, import (with the requests updates were heard about before the
+        requests themselves) and mop-up; a failing body does not stop the others.
 
         Due: `poll_interval_s` after the last try of the same kind (a failed try counts, so a back-end that is down
         is not hammered), the mop-up a day after the last one.
@@ -561,18 +652,25 @@ class Open311Poller:
             key = f"{body.jurisdiction_id}/{body.body_id}"
             every = timedelta(seconds=connection.poll_interval_s)
             report = reports[key] = PollReport()
+            polled = False
             try:
                 if connection.updates_method != "none":
                     if force or await self._due(body, "updates", every, now):
                         report = reports[key] = await self.poll_updates(body)
+                        polled = True
                     if await self._due(body, "mopup", timedelta(hours=24), now):
                         await self.poll_updates(body, mopup=True)
                 if connection.import_requests and (force or await self._due(body, "import", every, now)):
                     imported = await self.poll_imports(body)
+                    await self.settle_unknown_updates(body, imported)
                     report.imported += imported.imported
                     report.fetched += imported.fetched
+                    report.applied += imported.applied
+                    report.status_changes += imported.status_changes
                     for reason, n in imported.skipped.items():
                         report.skipped[reason] = report.skipped.get(reason, 0) + n
+                elif polled and not connection.import_requests:
+                    await self.settle_unknown_updates(body, report)  # a reference may have arrived since
             except Open311Failure as exc:
                 report.skip(f"error: {exc}")
                 log.warning("polling a back-end failed", extra={"body_id": body.body_id, "error": str(exc)})
@@ -598,6 +696,135 @@ def windows(start: datetime, end: datetime, span: timedelta = MAX_WINDOW) -> lis
         out.append((cursor, nxt))
         cursor = nxt
     return out or [(start, end)]
+
+
+@dataclass(frozen=True)
+class KeptUpdate:
+    update: RemoteUpdate
+    remembered_at: datetime
+    attempts: int
+
+
+async def remember_unknown_update(
+    conn: Any, jurisdiction_id: str, body_id: str, update: RemoteUpdate
+) -> None:
+    """Keep an update about a request not known yet (once: the same update read again changes nothing)."""
+    await conn.execute(
+        "insert into outbound.backend_unknown_updates (jurisdiction_id, body_id, update_id, external_id, update,"
+        " updated_at) values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
+        (
+            jurisdiction_id,
+            body_id,
+            update.update_id,
+            update.service_request_id,
+            Jsonb(late.update_record(update)),
+            update.updated_datetime,
+        ),
+    )
+
+
+async def _open_unknown_updates(
+    pool: AsyncConnectionPool, jurisdiction_id: str, body_id: str, limit: int = 500
+) -> dict[str, list[KeptUpdate]]:
+    """The kept updates still open, by the request they are about (the oldest first)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "select external_id, update, remembered_at, attempts from outbound.backend_unknown_updates"
+            " where jurisdiction_id = %s and body_id = %s and state in ('pending', 'ours')"
+            " order by updated_at, update_id limit %s",
+            (jurisdiction_id, body_id, limit),
+        )
+        rows = await cur.fetchall()
+    kept: dict[str, list[KeptUpdate]] = {}
+    for external_id, record, remembered_at, attempts in rows:
+        kept.setdefault(external_id, []).append(
+            KeptUpdate(late.update_from_record(record), remembered_at, attempts)
+        )
+    return kept
+
+
+async def _what_is_known(conn: Any, jurisdiction_id: str, body_id: str, external_id: str) -> late.Known:
+    key = (jurisdiction_id, body_id, external_id)
+    cur = await conn.execute(
+        "select 1 from outbound.external_refs where jurisdiction_id = %s and body_id = %s and external_id = %s",
+        key,
+    )
+    referenced = await cur.fetchone() is not None
+    cur = await conn.execute(
+        "select outcome, reason, decided_at from outbound.backend_imports where jurisdiction_id = %s"
+        " and body_id = %s and external_id = %s",
+        key,
+    )
+    decision = await cur.fetchone()
+    if decision is None:
+        return late.Known(referenced)
+    return late.Known(referenced, decision[0], decision[1], decision[2])
+
+
+async def _attempts(pool: AsyncConnectionPool, jurisdiction_id: str, body_id: str, update_id: str) -> int:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "select attempts from outbound.backend_unknown_updates where jurisdiction_id = %s and body_id = %s"
+            " and update_id = %s",
+            (jurisdiction_id, body_id, update_id),
+        )
+        row = await cur.fetchone()
+    return row[0] if row else 0
+
+
+async def _count_fetch(
+    pool: AsyncConnectionPool, jurisdiction_id: str, body_id: str, external_id: str
+) -> None:
+    """One more read by id that did not return the request."""
+    async with pool.connection() as conn:
+        await conn.execute(
+            "update outbound.backend_unknown_updates set attempts = attempts + 1 where jurisdiction_id = %s"
+            " and body_id = %s and external_id = %s and state = 'pending'",
+            (jurisdiction_id, body_id, external_id),
+        )
+
+
+async def _settle(
+    pool: AsyncConnectionPool,
+    jurisdiction_id: str,
+    body_id: str,
+    update_id: str,
+    state: late.State,
+    reason: str = "",
+) -> None:
+    async with pool.connection() as conn:
+        await conn.execute(
+            "update outbound.backend_unknown_updates set state = %s, reason = %s, settled_at = now()"
+            " where jurisdiction_id = %s and body_id = %s and update_id = %s",
+            (state.value, reason[:2000], jurisdiction_id, body_id, update_id),
+        )
+
+
+async def _mark_ours(
+    pool: AsyncConnectionPool, jurisdiction_id: str, body_id: str, update_id: str, reason: str
+) -> None:
+    """Stop fetching a request CivicLoop sent: its update waits for the reference (a batch token resolving)."""
+    async with pool.connection() as conn:
+        await conn.execute(
+            "update outbound.backend_unknown_updates set state = 'ours', reason = %s where jurisdiction_id = %s"
+            " and body_id = %s and update_id = %s and state = 'pending'",
+            (reason[:2000], jurisdiction_id, body_id, update_id),
+        )
+
+
+async def _cover(pool: AsyncConnectionPool, jurisdiction_id: str, body_id: str, update: RemoteUpdate) -> None:
+    """The request's import stood for the update: seen (a later read of it is a duplicate), nothing published."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(
+            "insert into outbound.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id)"
+            " values (%s, %s, %s, %s) on conflict do nothing",
+            (jurisdiction_id, body_id, update.update_id, update.service_request_id),
+        )
+        await conn.execute(
+            "update outbound.backend_unknown_updates set state = 'covered', settled_at = now()"
+            " where jurisdiction_id = %s and body_id = %s and update_id = %s",
+            (jurisdiction_id, body_id, update.update_id),
+        )
 
 
 def _location(row: RemoteRequest) -> Location | None:
