@@ -1,0 +1,324 @@
+"""Nothing late left behind: polling alone imports requests a back-end publishes days after their creation date, and
+an update heard about a request before the request itself is applied once, after the request is imported.
+
+The back-end is `late_server` on 127.0.0.1, on the test's virtual clock (shared with the poller), filtering the way
+the standard says, so a request is found only by a read that asks for it; events go to the real broker, state to the
+real database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from civicloop_events.payloads import (
+    BackendUpdateReceived,
+    BodyDefined,
+    ExternalReferenceAssigned,
+    Open311Connection,
+    RequestImported,
+    SendMethod,
+    ServiceRequestSubmitted,
+    StatusChanged,
+)
+from civicloop_events.request_numbers import new_request_number
+from civicloop_outbound.adapters.open311_client import Open311Client
+from civicloop_outbound.adapters.open311_polling import Open311Poller
+from civicloop_outbound.adapters.open311_sender import remember_reference
+from civicloop_testing.threaded_server import serve_in_thread
+from late_server import LateState, late_app
+from o311client_harness import define_body, read_events
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+CODES = ["POTHOLE", "GRAFFITI", "INTERNAL"]
+T0 = datetime.now(UTC).replace(microsecond=0)
+QUARTER = timedelta(minutes=15)
+
+
+@pytest.fixture
+def late() -> Iterator[tuple[LateState, str]]:
+    state = LateState(now=T0)
+    with serve_in_thread(late_app(state)) as url:
+        yield state, url
+
+
+def request_row(
+    sr_id: str,
+    requested: datetime,
+    *,
+    updated: datetime | None = None,
+    status: str = "open",
+    code: str = "POTHOLE",
+    notes: str | None = None,
+    description: str = "Reported at the counter",
+) -> dict[str, Any]:
+    return {
+        "service_request_id": sr_id,
+        "status": status,
+        "status_notes": notes,
+        "service_code": code,
+        "description": description,
+        "requested_datetime": requested,
+        "updated_datetime": updated or requested,
+        "lat": 34.0732,
+        "long": -118.2668,
+    }
+
+
+def update_row(update_id: str, sr_id: str, when: datetime, status: str, description: str) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "service_request_id": sr_id,
+        "status": status,
+        "updated_datetime": when,
+        "description": description,
+        "media_url": "",
+    }
+
+
+class World:
+    """One body on the late server, its poller on the server's clock, and what it published."""
+
+    def __init__(
+        self, state: LateState, poller: Open311Poller, jurisdiction: str, body: Any, env: Any
+    ) -> None:
+        self.state, self.poller, self.jurisdiction, self.body, self.env = (
+            state,
+            poller,
+            jurisdiction,
+            body,
+            env,
+        )
+
+    async def round(self, advance: timedelta = QUARTER):
+        self.state.now = self.state.clock() + advance
+        reports = await self.poller.run_once(force=True, jurisdiction_id=self.jurisdiction)
+        report = reports[f"{self.jurisdiction}/{self.body.body_id}"]
+        assert not [r for r in report.skipped if r.startswith("error")], report.skipped
+        return report
+
+    async def imported(self) -> Counter[str]:
+        """How many times each back-end id was imported, on the log."""
+        kafka, topics = self.env
+        events = await read_events(kafka, topics, types=(RequestImported.event_type,))
+        return Counter(
+            e.payload.external_id
+            for e in events
+            if e.jurisdiction_id == self.jurisdiction and e.payload.body_id == self.body.body_id
+        )
+
+    async def request_of(self, external_id: str) -> str:
+        async with self.poller.pool.connection() as conn:
+            cur = await conn.execute(
+                "select request_id from outbound.external_refs where jurisdiction_id = %s and body_id = %s"
+                " and external_id = %s",
+                (self.jurisdiction, self.body.body_id, external_id),
+            )
+            row = await cur.fetchone()
+        assert row is not None, f"{external_id} is not known"
+        return row[0]
+
+    async def events_of(self, external_id: str):
+        kafka, topics = self.env
+        return await read_events(kafka, topics, request_id=await self.request_of(external_id))
+
+    async def kept(self) -> dict[str, tuple[str, str]]:
+        async with self.poller.pool.connection() as conn:
+            cur = await conn.execute(
+                "select update_id, state, reason from outbound.backend_unknown_updates where jurisdiction_id = %s"
+                " and body_id = %s",
+                (self.jurisdiction, self.body.body_id),
+            )
+            return {u: (s, r) for u, s, r in await cur.fetchall()}
+
+
+async def world(
+    late, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap, *, updates_method: str
+) -> World:
+    state, url = late
+    jurisdiction = f"late-{uuid.uuid4().hex[:6]}.example.gov"
+    definition = BodyDefined(
+        body_id="county-works",
+        name="County Works",
+        send_method=SendMethod.open311,
+        service_codes=CODES,
+        open311=Open311Connection(
+            endpoint=f"{url}/v2",
+            format="json",
+            updates_method=updates_method,
+            import_requests=True,
+            import_exclude_service_codes=["INTERNAL"],
+            poll_interval_s=900,
+        ),
+    )
+    body = await define_body(o311_pool, jurisdiction, definition)
+    poller = Open311Poller(o311_pool, o311_producer, o311_http, clock=state.clock)
+    return World(state, poller, jurisdiction, body, (kafka_bootstrap, o311_topics))
+
+
+async def test_late_requests_arrive_by_polling_where_the_back_end_filters_on_updated_after(
+    late, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
+    w = await world(
+        late,
+        o311_pool,
+        o311_http,
+        o311_producer,
+        o311_topics,
+        kafka_bootstrap,
+        updates_method="requests_updated_after",
+    )
+    w.state.publish(request_row("ON-TIME", T0 - timedelta(hours=1)))
+    assert (await w.round()).imported == 1
+
+    now = w.state.clock() + QUARTER
+    # held in moderation for two days, unchanged since: only a re-read of creation dates finds it
+    w.state.publish(request_row("LATE-2D", now - timedelta(days=2)), at=now)
+    # five days late (beyond the 72-hour look-back), marked done as it was published: found by updated_after
+    w.state.publish(
+        request_row("LATE-5D", now - timedelta(days=5), updated=now, status="closed", notes="Filled"), at=now
+    )
+    second = await w.round()
+    assert second.imported == 2
+    assert any("updated_after" in q for path, q in w.state.queries if path.endswith("/requests.json"))
+
+    assert (await w.round()).imported == 0
+    assert await w.imported() == {"ON-TIME": 1, "LATE-2D": 1, "LATE-5D": 1}
+    late_5d = await w.events_of("LATE-5D")
+    assert [e.type for e in late_5d] == [
+        RequestImported.event_type,
+        ServiceRequestSubmitted.event_type,
+        ExternalReferenceAssigned.event_type,
+        StatusChanged.event_type,
+    ]
+    assert late_5d[1].occurred_at == now - timedelta(days=5)  # its own creation time, not the import's
+    assert late_5d[-1].payload.status == "closed"
+
+
+async def test_an_update_heard_before_its_request_brings_the_request_in_and_applies_once(
+    late, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
+    w = await world(
+        late,
+        o311_pool,
+        o311_http,
+        o311_producer,
+        o311_topics,
+        kafka_bootstrap,
+        updates_method="servicerequestupdates",
+    )
+    assert (await w.round()).imported == 0
+
+    now = w.state.clock() + QUARTER
+    w.state.publish(request_row("LATE-2D", now - timedelta(days=2)), at=now)  # in the look-back
+    # ten days late, closed as it was published: only its update in servicerequestupdates tells of it
+    w.state.publish(
+        request_row("LATE-10D", now - timedelta(days=10), updated=now, status="closed", notes="Cleared"),
+        at=now,
+    )
+    w.state.publish_update(update_row("u-10d-1", "LATE-10D", now, "closed", "Cleared"), at=now)
+    # an excluded category: fetched once, settled, never fetched again
+    w.state.publish(request_row("INT-1", now - timedelta(days=9), code="INTERNAL"), at=now)
+    w.state.publish_update(update_row("u-int-1", "INT-1", now, "open", "Internal note"), at=now)
+    # a request the back-end never returns
+    w.state.publish_update(update_row("u-gone-1", "GONE-1", now, "closed", "?"), at=now)
+
+    second = await w.round()
+    assert (second.unknown_request, second.imported) == (3, 2)
+    assert await w.imported() == {"LATE-2D": 1, "LATE-10D": 1}
+    late_10d = await w.events_of("LATE-10D")
+    assert [e.type for e in late_10d] == [
+        RequestImported.event_type,
+        ServiceRequestSubmitted.event_type,
+        ExternalReferenceAssigned.event_type,
+        StatusChanged.event_type,
+    ]  # the update was heard before the import read the request: the import stands for it, once
+    assert (late_10d[-1].payload.status, late_10d[-1].payload.public_note) == ("closed", "Cleared")
+    kept = await w.kept()
+    assert kept["u-10d-1"][0] == "covered"
+    assert kept["u-int-1"] == ("skipped", "service_code INTERNAL is excluded")
+    assert kept["u-gone-1"][0] == "pending"
+
+    # the back-end reopens it: a known request now, the update applies the usual way
+    reopened = w.state.clock() + QUARTER
+    w.state.publish_update(update_row("u-10d-2", "LATE-10D", reopened, "open", "Sinking again"), at=reopened)
+    third = await w.round()
+    assert (third.applied, third.status_changes, third.imported) == (1, 1, 0)
+
+    for _ in range(4):
+        await w.round()
+    assert await w.imported() == {"LATE-2D": 1, "LATE-10D": 1}
+    late_10d = await w.events_of("LATE-10D")
+    assert [(e.type, getattr(e.payload, "status", None)) for e in late_10d[4:]] == [
+        (BackendUpdateReceived.event_type, None),
+        (StatusChanged.event_type, "open"),
+    ]
+    asked = Counter(w.state.by_id_queries())
+    assert asked["INT-1"] == 1 and asked["LATE-10D"] == 1
+    assert asked["GONE-1"] == 10  # five rounds, each the list filter then GET requests/GONE-1
+    kept = await w.kept()
+    assert kept["u-gone-1"] == ("given_up", "the back-end did not return the request in 5 reads by id")
+    await w.round()
+    assert Counter(w.state.by_id_queries())["GONE-1"] == 10  # given up: not fetched forever
+
+
+async def test_an_update_about_a_request_we_sent_waits_for_its_reference_then_applies_once(
+    late, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
+    w = await world(
+        late,
+        o311_pool,
+        o311_http,
+        o311_producer,
+        o311_topics,
+        kafka_bootstrap,
+        updates_method="servicerequestupdates",
+    )
+    await w.round()
+    now = w.state.clock() + QUARTER
+    ours = new_request_number()
+    sent = now - timedelta(days=5)  # sent by CivicLoop days ago (beyond the look-back): read by id
+    w.state.publish(request_row("B-77", sent, description=f"Pothole\n\n[CivicLoop {ours}]"), at=sent)
+    w.state.publish_update(update_row("u-b77-1", "B-77", now, "closed", "Patched"), at=now)
+    first = await w.round()  # the batch token has not resolved: the request is not known
+    assert (first.unknown_request, first.imported, first.status_changes) == (1, 0, 0)
+    assert (await w.kept())["u-b77-1"][0] == "ours"
+    await w.round()
+    assert Counter(w.state.by_id_queries())["B-77"] == 1  # ours: not fetched again
+
+    async with o311_pool.connection() as conn:  # the token resolves (as poll_tokens records it)
+        await remember_reference(conn, w.jurisdiction, w.body.body_id, "B-77", ours)
+    applied = await w.round()
+    assert (applied.applied, applied.status_changes) == (1, 1)
+    assert (await w.round()).status_changes == 0
+    changes = await read_events(
+        kafka_bootstrap, o311_topics, request_id=ours, types=(StatusChanged.event_type,)
+    )
+    assert [(c.payload.status, c.payload.public_note) for c in changes] == [("closed", "Patched")]
+    assert await w.imported() == {}
+    assert (await w.kept())["u-b77-1"][0] == "applied"
+
+
+@pytest.mark.parametrize("honours_id_list", [True, False])
+async def test_requests_by_id_use_the_list_filter_and_fall_back_to_one_by_one(
+    late, o311_http, honours_id_list
+):
+    state, url = late
+    state.honours_id_list = honours_id_list
+    state.publish(request_row("A-1", T0 - timedelta(days=200)))  # older than a default list's 90 days
+    for sr_id in ("A-2", "OTHER"):
+        state.publish(request_row(sr_id, T0 - timedelta(days=1)))
+    client = Open311Client(Open311Connection(endpoint=f"{url}/v2", format="json"), o311_http)
+    found = await client.requests_by_id(["A-1", "A-2", "NOPE", "A-1"])
+    assert sorted(found) == ["A-1", "A-2"] and found["A-2"].service_request_id == "A-2"
+    one_by_one = [p.rsplit("/", 1)[1] for p, _ in state.queries if "/requests/" in p]
+    assert [q["service_request_id"] for p, q in state.queries if p.endswith("/requests.json")] == [
+        "A-1,A-2,NOPE"
+    ]
+    # ignored, the filter gave the default list: OTHER dropped, A-2 kept, A-1 and NOPE asked one by one
+    assert one_by_one == (["NOPE.json"] if honours_id_list else ["A-1.json", "NOPE.json"])
