@@ -8,157 +8,25 @@ real database.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 from civicloop_events.payloads import (
     BackendUpdateReceived,
-    BodyDefined,
     ExternalReferenceAssigned,
     Open311Connection,
     RequestImported,
-    SendMethod,
     ServiceRequestSubmitted,
     StatusChanged,
 )
 from civicloop_events.request_numbers import new_request_number
 from civicloop_outbound.adapters.open311_client import Open311Client
-from civicloop_outbound.adapters.open311_polling import Open311Poller
 from civicloop_outbound.adapters.open311_sender import remember_reference
-from civicloop_testing.threaded_server import serve_in_thread
-from late_server import LateState, late_app
-from o311client_harness import define_body, read_events
+from late_harness import QUARTER, T0, request_row, update_row, world
+from o311client_harness import read_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-CODES = ["POTHOLE", "GRAFFITI", "INTERNAL"]
-T0 = datetime.now(UTC).replace(microsecond=0)
-QUARTER = timedelta(minutes=15)
-
-
-@pytest.fixture
-def late() -> Iterator[tuple[LateState, str]]:
-    state = LateState(now=T0)
-    with serve_in_thread(late_app(state)) as url:
-        yield state, url
-
-
-def request_row(
-    sr_id: str,
-    requested: datetime,
-    *,
-    updated: datetime | None = None,
-    status: str = "open",
-    code: str = "POTHOLE",
-    notes: str | None = None,
-    description: str = "Reported at the counter",
-) -> dict[str, Any]:
-    return {
-        "service_request_id": sr_id,
-        "status": status,
-        "status_notes": notes,
-        "service_code": code,
-        "description": description,
-        "requested_datetime": requested,
-        "updated_datetime": updated or requested,
-        "lat": 34.0732,
-        "long": -118.2668,
-    }
-
-
-def update_row(update_id: str, sr_id: str, when: datetime, status: str, description: str) -> dict[str, Any]:
-    return {
-        "update_id": update_id,
-        "service_request_id": sr_id,
-        "status": status,
-        "updated_datetime": when,
-        "description": description,
-        "media_url": "",
-    }
-
-
-class World:
-    """One body on the late server, its poller on the server's clock, and what it published."""
-
-    def __init__(
-        self, state: LateState, poller: Open311Poller, jurisdiction: str, body: Any, env: Any
-    ) -> None:
-        self.state, self.poller, self.jurisdiction, self.body, self.env = (
-            state,
-            poller,
-            jurisdiction,
-            body,
-            env,
-        )
-
-    async def round(self, advance: timedelta = QUARTER):
-        self.state.now = self.state.clock() + advance
-        reports = await self.poller.run_once(force=True, jurisdiction_id=self.jurisdiction)
-        report = reports[f"{self.jurisdiction}/{self.body.body_id}"]
-        assert not [r for r in report.skipped if r.startswith("error")], report.skipped
-        return report
-
-    async def imported(self) -> Counter[str]:
-        """How many times each back-end id was imported, on the log."""
-        kafka, topics = self.env
-        events = await read_events(kafka, topics, types=(RequestImported.event_type,))
-        return Counter(
-            e.payload.external_id
-            for e in events
-            if e.jurisdiction_id == self.jurisdiction and e.payload.body_id == self.body.body_id
-        )
-
-    async def request_of(self, external_id: str) -> str:
-        async with self.poller.pool.connection() as conn:
-            cur = await conn.execute(
-                "select request_id from outbound.external_refs where jurisdiction_id = %s and body_id = %s"
-                " and external_id = %s",
-                (self.jurisdiction, self.body.body_id, external_id),
-            )
-            row = await cur.fetchone()
-        assert row is not None, f"{external_id} is not known"
-        return row[0]
-
-    async def events_of(self, external_id: str):
-        kafka, topics = self.env
-        return await read_events(kafka, topics, request_id=await self.request_of(external_id))
-
-    async def kept(self) -> dict[str, tuple[str, str]]:
-        async with self.poller.pool.connection() as conn:
-            cur = await conn.execute(
-                "select update_id, state, reason from outbound.backend_unknown_updates where jurisdiction_id = %s"
-                " and body_id = %s",
-                (self.jurisdiction, self.body.body_id),
-            )
-            return {u: (s, r) for u, s, r in await cur.fetchall()}
-
-
-async def world(
-    late, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap, *, updates_method: str
-) -> World:
-    state, url = late
-    jurisdiction = f"late-{uuid.uuid4().hex[:6]}.example.gov"
-    definition = BodyDefined(
-        body_id="county-works",
-        name="County Works",
-        send_method=SendMethod.open311,
-        service_codes=CODES,
-        open311=Open311Connection(
-            endpoint=f"{url}/v2",
-            format="json",
-            updates_method=updates_method,
-            import_requests=True,
-            import_exclude_service_codes=["INTERNAL"],
-            poll_interval_s=900,
-        ),
-    )
-    body = await define_body(o311_pool, jurisdiction, definition)
-    poller = Open311Poller(o311_pool, o311_producer, o311_http, clock=state.clock)
-    return World(state, poller, jurisdiction, body, (kafka_bootstrap, o311_topics))
 
 
 async def test_late_requests_arrive_by_polling_where_the_back_end_filters_on_updated_after(
@@ -302,6 +170,44 @@ async def test_an_update_about_a_request_we_sent_waits_for_its_reference_then_ap
     assert [(c.payload.status, c.payload.public_note) for c in changes] == [("closed", "Patched")]
     assert await w.imported() == {}
     assert (await w.kept())["u-b77-1"][0] == "applied"
+
+
+async def test_a_body_that_does_not_import_keeps_unknown_updates_only_while_it_waits_for_tokens(
+    late, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
+    w = await world(
+        late,
+        o311_pool,
+        o311_http,
+        o311_producer,
+        o311_topics,
+        kafka_bootstrap,
+        updates_method="servicerequestupdates",
+        import_requests=False,
+    )
+    now = w.state.clock() + QUARTER
+    heard = now - timedelta(minutes=10)  # before the next poll's overlap
+    w.state.publish_update(update_row("u-foreign", "F-1", heard, "closed", "Someone else's"), at=now)
+    assert (await w.round()).unknown_request == 1
+    assert await w.kept() == {}  # another agency's request: nothing to wait for
+
+    ours = new_request_number()
+    async with o311_pool.connection() as conn:  # a batch token still pending at the back-end
+        await conn.execute(
+            "insert into outbound.open311_tokens (jurisdiction_id, body_id, token, request_id, next_poll_at)"
+            " values (%s, %s, 'TOKEN-1', %s, now() + interval '1 day')",
+            (w.jurisdiction, w.body.body_id, ours),
+        )
+    later = w.state.clock() + QUARTER
+    w.state.publish_update(update_row("u-b88-1", "B-88", later, "closed", "Patched"), at=later)
+    assert (await w.round()).unknown_request == 1
+    assert (await w.kept())["u-b88-1"][0] == "pending"
+    async with o311_pool.connection() as conn:
+        await remember_reference(conn, w.jurisdiction, w.body.body_id, "B-88", ours)
+    assert (await w.round()).status_changes == 1
+    assert (await w.round()).status_changes == 0
+    assert (await w.kept())["u-b88-1"][0] == "applied"
+    assert not [q for p, q in w.state.queries if "/requests" in p]  # it does not import: never read by id
 
 
 @pytest.mark.parametrize("honours_id_list", [True, False])

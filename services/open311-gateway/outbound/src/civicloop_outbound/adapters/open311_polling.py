@@ -336,8 +336,10 @@ class Open311Poller:
             )
             ref = await cur.fetchone()
             if ref is None:
-                # not known (yet): kept, so that the import brings the request in and the update is applied once
-                await remember_unknown_update(conn, j, b, update)
+                # not known (yet): kept, so that the import brings the request in (or the batch token of a request
+                # CivicLoop sent resolves) and the update is then applied once
+                if connection.import_requests or await _has_pending_tokens(conn, j, b):
+                    await remember_unknown_update(conn, j, b, update)
                 report.unknown_request += 1
                 return
             request_id, last_status = ref
@@ -723,15 +725,25 @@ async def remember_unknown_update(
     )
 
 
+async def _has_pending_tokens(conn: Any, jurisdiction_id: str, body_id: str) -> bool:
+    cur = await conn.execute(
+        "select 1 from outbound.open311_tokens where jurisdiction_id = %s and body_id = %s and state = 'pending'"
+        " limit 1",
+        (jurisdiction_id, body_id),
+    )
+    return await cur.fetchone() is not None
+
+
 async def _open_unknown_updates(
     pool: AsyncConnectionPool, jurisdiction_id: str, body_id: str, limit: int = 500
 ) -> dict[str, list[KeptUpdate]]:
-    """The kept updates still open, by the request they are about (the oldest first)."""
+    """The kept updates still open, by the request they are about: those to fetch first (so that updates waiting
+    for a reference never hold them back), the oldest first."""
     async with pool.connection() as conn:
         cur = await conn.execute(
             "select external_id, update, remembered_at, attempts from outbound.backend_unknown_updates"
             " where jurisdiction_id = %s and body_id = %s and state in ('pending', 'ours')"
-            " order by updated_at, update_id limit %s",
+            " order by state = 'pending' desc, updated_at, update_id limit %s",
             (jurisdiction_id, body_id, limit),
         )
         rows = await cur.fetchall()
