@@ -1,4 +1,4 @@
-"""Real Los Angeles 311 requests (2017), a tenth of them published late, polled in rounds on a virtual clock: every
+"""Real Los Angeles 311 requests (2017), a fifth of them published late, polled in rounds on a virtual clock: every
 request is imported by polling alone, exactly once, whichever way the back-end tells of updates; a second import adds
 nothing.
 
@@ -46,7 +46,7 @@ def code(row: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("updates_method", ["requests_updated_after", "servicerequestupdates"])
-async def test_every_la_request_arrives_once_by_polling_though_a_tenth_are_published_late(
+async def test_every_la_request_arrives_once_by_polling_though_a_fifth_are_published_late(
     late, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap, updates_method
 ):
     rows = la_rows()
