@@ -6,7 +6,8 @@ So a request created days before it appears is invisible to a reader that only e
 
 Filters honoured: `start_date`/`end_date` on `requested_datetime` (the last 90 days without them),
 `updated_after`/`updated_before` on `updated_datetime` (unless `honours_updated_after` is off),
-`service_request_id=a,b,c` overriding the rest (unless `honours_id_list` is off: then ignored, as some back-ends do),
+`service_request_id=a,b,c` overriding the rest (`id_list`: honoured; ignored, or refused with a 400, as some
+back-ends do),
 `GET requests/{id}`, and `servicerequestupdates` by `updated_datetime` between `start_date` and `end_date`.
 """
 
@@ -34,7 +35,7 @@ def w3c(when: datetime) -> str:
 class LateState:
     now: datetime | None = None
     honours_updated_after: bool = True
-    honours_id_list: bool = True
+    id_list: str = "honoured"  # honoured | ignored | refused
     requests: list[dict[str, Any]] = field(default_factory=list)  # wire fields plus `published_at`
     updates: list[dict[str, Any]] = field(default_factory=list)  # wire fields plus `published_at`
     queries: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (path, query) of every GET
@@ -84,7 +85,13 @@ def late_app(state: LateState) -> Starlette:
         state.queries.append((request.url.path, q))
         rows = state.visible(state.requests)
         ids = q.get("service_request_id")
-        if ids and state.honours_id_list:
+        if ids and state.id_list == "refused":
+            return Response(
+                json.dumps([{"code": 400, "description": "Invalid parameter service_request_id"}]),
+                status_code=400,
+                headers={"Content-Type": "application/json"},
+            )
+        if ids and state.id_list == "honoured":
             wanted = set(ids.split(","))
             return _json([r for r in rows if r["service_request_id"] in wanted])
         if "updated_after" in q and state.honours_updated_after:

@@ -210,21 +210,27 @@ async def test_a_body_that_does_not_import_keeps_unknown_updates_only_while_it_w
     assert not [q for p, q in w.state.queries if "/requests" in p]  # it does not import: never read by id
 
 
-@pytest.mark.parametrize("honours_id_list", [True, False])
+@pytest.mark.parametrize(
+    ("id_list", "one_by_one"),
+    [
+        ("honoured", ["NOPE.json"]),
+        # ignored, the filter gave the default list: OTHER dropped, A-2 kept, A-1 and NOPE asked one by one
+        ("ignored", ["A-1.json", "NOPE.json"]),
+        ("refused", ["A-1.json", "A-2.json", "NOPE.json"]),
+    ],
+)
 async def test_requests_by_id_use_the_list_filter_and_fall_back_to_one_by_one(
-    late, o311_http, honours_id_list
+    late, o311_http, id_list, one_by_one
 ):
     state, url = late
-    state.honours_id_list = honours_id_list
+    state.id_list = id_list
     state.publish(request_row("A-1", T0 - timedelta(days=200)))  # older than a default list's 90 days
     for sr_id in ("A-2", "OTHER"):
         state.publish(request_row(sr_id, T0 - timedelta(days=1)))
     client = Open311Client(Open311Connection(endpoint=f"{url}/v2", format="json"), o311_http)
     found = await client.requests_by_id(["A-1", "A-2", "NOPE", "A-1"])
     assert sorted(found) == ["A-1", "A-2"] and found["A-2"].service_request_id == "A-2"
-    one_by_one = [p.rsplit("/", 1)[1] for p, _ in state.queries if "/requests/" in p]
     assert [q["service_request_id"] for p, q in state.queries if p.endswith("/requests.json")] == [
         "A-1,A-2,NOPE"
     ]
-    # ignored, the filter gave the default list: OTHER dropped, A-2 kept, A-1 and NOPE asked one by one
-    assert one_by_one == (["NOPE.json"] if honours_id_list else ["A-1.json", "NOPE.json"])
+    assert [p.rsplit("/", 1)[1] for p, _ in state.queries if "/requests/" in p] == one_by_one
