@@ -6,11 +6,14 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from civicloop_events.payloads import BodyDefined, Open311Connection, RequestImported, SendMethod
-from civicloop_outbound.adapters.open311_polling import Open311Poller
+from civicloop_events.topics import Topics
+from civicloop_outbound.adapters.open311_polling import Open311Poller, PollReport
+from civicloop_outbound.domain.ports import BodyRecord
 from late_server import LateState
 from o311client_harness import define_body, read_events
 
@@ -53,21 +56,18 @@ def update_row(update_id: str, sr_id: str, when: datetime, status: str, descript
     }
 
 
+@dataclass
 class World:
     """One body on the late server, its poller on the server's clock, and what it published."""
 
-    def __init__(
-        self, state: LateState, poller: Open311Poller, jurisdiction: str, body: Any, env: Any
-    ) -> None:
-        self.state, self.poller, self.jurisdiction, self.body, self.env = (
-            state,
-            poller,
-            jurisdiction,
-            body,
-            env,
-        )
+    state: LateState
+    poller: Open311Poller
+    jurisdiction: str
+    body: BodyRecord
+    env: tuple[str, Topics]  # the broker and this run's topics
 
-    async def round(self, advance: timedelta = QUARTER):
+    async def round(self, advance: timedelta = QUARTER) -> PollReport:
+        """Move the clock on, then one forced round of polling of this body's jurisdiction."""
         self.state.now = self.state.clock() + advance
         reports = await self.poller.run_once(force=True, jurisdiction_id=self.jurisdiction)
         report = reports[f"{self.jurisdiction}/{self.body.body_id}"]
