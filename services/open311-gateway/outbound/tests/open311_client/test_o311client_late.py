@@ -172,7 +172,7 @@ async def test_an_update_about_a_request_we_sent_waits_for_its_reference_then_ap
     assert (await w.kept())["u-b77-1"][0] == "applied"
 
 
-async def test_a_body_that_does_not_import_keeps_unknown_updates_only_while_it_waits_for_tokens(
+async def test_a_body_that_does_not_import_keeps_unknown_updates_only_when_they_may_be_about_a_pending_token(
     late, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
 ):
     w = await world(
@@ -192,15 +192,22 @@ async def test_a_body_that_does_not_import_keeps_unknown_updates_only_while_it_w
     assert await w.kept() == {}  # another agency's request: nothing to wait for
 
     ours = new_request_number()
+    token_at = w.state.clock() + timedelta(hours=2)
     async with o311_pool.connection() as conn:  # a batch token still pending at the back-end
         await conn.execute(
-            "insert into outbound.open311_tokens (jurisdiction_id, body_id, token, request_id, next_poll_at)"
-            " values (%s, %s, 'TOKEN-1', %s, now() + interval '1 day')",
-            (w.jurisdiction, w.body.body_id, ours),
+            "insert into outbound.open311_tokens (jurisdiction_id, body_id, token, request_id, next_poll_at,"
+            " created_at) values (%s, %s, 'TOKEN-1', %s, now() + interval '1 day', %s)",
+            (w.jurisdiction, w.body.body_id, ours, token_at),
         )
-    later = w.state.clock() + QUARTER
-    w.state.publish_update(update_row("u-b88-1", "B-88", later, "closed", "Patched"), at=later)
+    before = w.state.clock() + timedelta(
+        minutes=5
+    )  # over an hour (the clock skew) before the token: not ours
+    w.state.publish_update(update_row("u-before", "F-2", before, "closed", "Older than our token"), at=before)
     assert (await w.round()).unknown_request == 1
+    assert await w.kept() == {}
+    after = token_at + QUARTER
+    w.state.publish_update(update_row("u-b88-1", "B-88", after, "closed", "Patched"), at=after)
+    assert (await w.round(after - w.state.clock())).unknown_request == 1
     assert (await w.kept())["u-b88-1"][0] == "pending"
     async with o311_pool.connection() as conn:
         await remember_reference(conn, w.jurisdiction, w.body.body_id, "B-88", ours)

@@ -56,6 +56,9 @@ from civicloop_outbound.service_layer.store import load_body
 log = logging.getLogger("civicloop.outbound.open311_client")
 _NAMESPACE = uuid.UUID("0b8e6f1e-8d7c-5a4b-9e2f-3c1d0a9b8f71")
 MAX_WINDOW = timedelta(days=90)
+TOKEN_CLOCK_SKEW = timedelta(
+    hours=1
+)  # between our clock (a token's creation) and a back-end's (an update's time)
 
 
 def event_id(kind: str, *parts: object) -> uuid.UUID:
@@ -338,7 +341,9 @@ class Open311Poller:
             if ref is None:
                 # not known (yet): kept, so that the import brings the request in (or the batch token of a request
                 # CivicLoop sent resolves) and the update is then applied once
-                if connection.import_requests or await _has_pending_tokens(conn, j, b):
+                if connection.import_requests or await _token_pending_since(
+                    conn, j, b, update.updated_datetime
+                ):
                     await remember_unknown_update(conn, j, b, update)
                 report.unknown_request += 1
                 return
@@ -725,11 +730,13 @@ async def remember_unknown_update(
     )
 
 
-async def _has_pending_tokens(conn: Any, jurisdiction_id: str, body_id: str) -> bool:
+async def _token_pending_since(conn: Any, jurisdiction_id: str, body_id: str, when: datetime) -> bool:
+    """A batch token still pending that was created before `when` (give or take an hour of clock skew): the update
+    may be about the request it stands for. An update older than every pending token cannot be about one we sent."""
     cur = await conn.execute(
         "select 1 from outbound.open311_tokens where jurisdiction_id = %s and body_id = %s and state = 'pending'"
-        " limit 1",
-        (jurisdiction_id, body_id),
+        " and created_at <= %s limit 1",
+        (jurisdiction_id, body_id, when + TOKEN_CLOCK_SKEW),
     )
     return await cur.fetchone() is not None
 
