@@ -42,9 +42,9 @@ from civicloop_events.payloads import (
 from civicloop_events.producer import EventProducer
 from civicloop_events.tasks import raise_if_cancelled
 from civicloop_open311.wire import RemoteRequest, RemoteUpdate
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_outbound.adapters import unknown_updates as unknown
 from civicloop_outbound.adapters.import_numbers import free_import_number
 from civicloop_outbound.adapters.open311_client import Open311Client, Open311Failure, Open311Permanent
 from civicloop_outbound.adapters.open311_sender import remember_reference
@@ -341,10 +341,10 @@ class Open311Poller:
             if ref is None:
                 # not known (yet): kept, so that the import brings the request in (or the batch token of a request
                 # CivicLoop sent resolves) and the update is then applied once
-                if connection.import_requests or await _token_pending_since(
+                if connection.import_requests or await unknown.token_pending_since(
                     conn, j, b, update.updated_datetime
                 ):
-                    await remember_unknown_update(conn, j, b, update)
+                    await unknown.remember_unknown_update(conn, j, b, update)
                 report.unknown_request += 1
                 return
             request_id, last_status = ref
@@ -468,11 +468,11 @@ class Open311Poller:
         reference; one the back-end never returns is given up after a few reads. Nothing is fetched forever."""
         connection = body.open311_connection()
         j, b = body.jurisdiction_id, body.body_id
-        kept = await _open_unknown_updates(self.pool, j, b)
-        if not kept:
+        open_updates = await unknown.open_unknown_updates(self.pool, j, b)
+        if not open_updates:
             return
         to_fetch: list[str] = []
-        for external_id, updates in kept.items():
+        for external_id, updates in open_updates.items():
             if await self._settle_request(body, external_id, updates, report):
                 to_fetch.append(external_id)
         if not to_fetch:
@@ -484,15 +484,15 @@ class Open311Poller:
             if row is not None:
                 await self.import_one(body, row, report)
             else:
-                await _count_fetch(self.pool, j, b, external_id)
+                await unknown.count_fetch(self.pool, j, b, external_id)
         for external_id in to_fetch:  # imported or skipped now (or one more read counted): settle again
-            await self._settle_request(body, external_id, kept[external_id], report, fetched=True)
+            await self._settle_request(body, external_id, open_updates[external_id], report, fetched=True)
 
     async def _settle_request(
         self,
         body: BodyRecord,
         external_id: str,
-        updates: list[KeptUpdate],
+        updates: list[unknown.KeptUpdate],
         report: PollReport,
         *,
         fetched: bool = False,
@@ -501,32 +501,36 @@ class Open311Poller:
         j, b = body.jurisdiction_id, body.body_id
         importing = body.open311_connection().import_requests
         async with self.pool.connection() as conn:
-            known = await _what_is_known(conn, j, b, external_id)
+            known = await unknown.what_is_known(conn, j, b, external_id)
         now = self.clock()
         fetch = False
-        for kept in sorted(updates, key=lambda k: k.update.updated_datetime):
-            attempts = await _attempts(self.pool, j, b, kept.update.update_id) if fetched else kept.attempts
+        for one in sorted(updates, key=lambda k: k.update.updated_datetime):
+            attempts = (
+                await unknown.attempts_of(self.pool, j, b, one.update.update_id) if fetched else one.attempts
+            )
             step = late.next_step(
-                known, remembered_at=kept.remembered_at, now=now, attempts=attempts, importing=importing
+                known, remembered_at=one.remembered_at, now=now, attempts=attempts, importing=importing
             )
             if step is late.Step.apply:
-                await self.apply_update(body, kept.update, report)
-                await _settle(self.pool, j, b, kept.update.update_id, late.State.applied)
+                await self.apply_update(body, one.update, report)
+                await unknown.settle(self.pool, j, b, one.update.update_id, late.State.applied)
             elif step is late.Step.cover:
-                await _cover(self.pool, j, b, kept.update)
+                await unknown.cover(self.pool, j, b, one.update)
             elif step is late.Step.skip:
-                await _settle(self.pool, j, b, kept.update.update_id, late.State.skipped, known.import_reason)
+                await unknown.settle(
+                    self.pool, j, b, one.update.update_id, late.State.skipped, known.import_reason
+                )
                 report.skip("update about a request not imported")
             elif step is late.Step.give_up:
                 why = late.give_up_reason(known, importing=importing, attempts=attempts)
-                await _settle(self.pool, j, b, kept.update.update_id, late.State.given_up, why)
+                await unknown.settle(self.pool, j, b, one.update.update_id, late.State.given_up, why)
                 report.skip(f"update given up: {why}")
                 log.warning(
                     "an update about an unknown back-end request was given up",
                     extra={"body_id": b, "reason": why},
                 )
             elif step is late.Step.wait and known.import_outcome == "skipped":
-                await _mark_ours(self.pool, j, b, kept.update.update_id, known.import_reason)
+                await unknown.mark_ours(self.pool, j, b, one.update.update_id, known.import_reason)
             fetch = fetch or step is late.Step.fetch
         return fetch and not fetched
 
@@ -703,147 +707,6 @@ def windows(start: datetime, end: datetime, span: timedelta = MAX_WINDOW) -> lis
         out.append((cursor, nxt))
         cursor = nxt
     return out or [(start, end)]
-
-
-@dataclass(frozen=True)
-class KeptUpdate:
-    update: RemoteUpdate
-    remembered_at: datetime
-    attempts: int
-
-
-async def remember_unknown_update(
-    conn: Any, jurisdiction_id: str, body_id: str, update: RemoteUpdate
-) -> None:
-    """Keep an update about a request not known yet (once: the same update read again changes nothing)."""
-    await conn.execute(
-        "insert into outbound.backend_unknown_updates (jurisdiction_id, body_id, update_id, external_id, update,"
-        " updated_at) values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
-        (
-            jurisdiction_id,
-            body_id,
-            update.update_id,
-            update.service_request_id,
-            Jsonb(late.update_record(update)),
-            update.updated_datetime,
-        ),
-    )
-
-
-async def _token_pending_since(conn: Any, jurisdiction_id: str, body_id: str, when: datetime) -> bool:
-    """A batch token still pending that was created before `when` (give or take an hour of clock skew): the update
-    may be about the request it stands for. An update older than every pending token cannot be about one we sent."""
-    cur = await conn.execute(
-        "select 1 from outbound.open311_tokens where jurisdiction_id = %s and body_id = %s and state = 'pending'"
-        " and created_at <= %s limit 1",
-        (jurisdiction_id, body_id, when + TOKEN_CLOCK_SKEW),
-    )
-    return await cur.fetchone() is not None
-
-
-async def _open_unknown_updates(
-    pool: AsyncConnectionPool, jurisdiction_id: str, body_id: str, limit: int = 500
-) -> dict[str, list[KeptUpdate]]:
-    """The kept updates still open, by the request they are about: those to fetch first (so that updates waiting
-    for a reference never hold them back), the oldest first."""
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "select external_id, update, remembered_at, attempts from outbound.backend_unknown_updates"
-            " where jurisdiction_id = %s and body_id = %s and state in ('pending', 'ours')"
-            " order by state = 'pending' desc, updated_at, update_id limit %s",
-            (jurisdiction_id, body_id, limit),
-        )
-        rows = await cur.fetchall()
-    kept: dict[str, list[KeptUpdate]] = {}
-    for external_id, record, remembered_at, attempts in rows:
-        kept.setdefault(external_id, []).append(
-            KeptUpdate(late.update_from_record(record), remembered_at, attempts)
-        )
-    return kept
-
-
-async def _what_is_known(conn: Any, jurisdiction_id: str, body_id: str, external_id: str) -> late.Known:
-    key = (jurisdiction_id, body_id, external_id)
-    cur = await conn.execute(
-        "select 1 from outbound.external_refs where jurisdiction_id = %s and body_id = %s and external_id = %s",
-        key,
-    )
-    referenced = await cur.fetchone() is not None
-    cur = await conn.execute(
-        "select outcome, reason, decided_at from outbound.backend_imports where jurisdiction_id = %s"
-        " and body_id = %s and external_id = %s",
-        key,
-    )
-    decision = await cur.fetchone()
-    if decision is None:
-        return late.Known(referenced)
-    return late.Known(referenced, decision[0], decision[1], decision[2])
-
-
-async def _attempts(pool: AsyncConnectionPool, jurisdiction_id: str, body_id: str, update_id: str) -> int:
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "select attempts from outbound.backend_unknown_updates where jurisdiction_id = %s and body_id = %s"
-            " and update_id = %s",
-            (jurisdiction_id, body_id, update_id),
-        )
-        row = await cur.fetchone()
-    return row[0] if row else 0
-
-
-async def _count_fetch(
-    pool: AsyncConnectionPool, jurisdiction_id: str, body_id: str, external_id: str
-) -> None:
-    """One more read by id that did not return the request."""
-    async with pool.connection() as conn:
-        await conn.execute(
-            "update outbound.backend_unknown_updates set attempts = attempts + 1 where jurisdiction_id = %s"
-            " and body_id = %s and external_id = %s and state = 'pending'",
-            (jurisdiction_id, body_id, external_id),
-        )
-
-
-async def _settle(
-    pool: AsyncConnectionPool,
-    jurisdiction_id: str,
-    body_id: str,
-    update_id: str,
-    state: late.State,
-    reason: str = "",
-) -> None:
-    async with pool.connection() as conn:
-        await conn.execute(
-            "update outbound.backend_unknown_updates set state = %s, reason = %s, settled_at = now()"
-            " where jurisdiction_id = %s and body_id = %s and update_id = %s",
-            (state.value, reason[:2000], jurisdiction_id, body_id, update_id),
-        )
-
-
-async def _mark_ours(
-    pool: AsyncConnectionPool, jurisdiction_id: str, body_id: str, update_id: str, reason: str
-) -> None:
-    """Stop fetching a request CivicLoop sent: its update waits for the reference (a batch token resolving)."""
-    async with pool.connection() as conn:
-        await conn.execute(
-            "update outbound.backend_unknown_updates set state = 'ours', reason = %s where jurisdiction_id = %s"
-            " and body_id = %s and update_id = %s and state = 'pending'",
-            (reason[:2000], jurisdiction_id, body_id, update_id),
-        )
-
-
-async def _cover(pool: AsyncConnectionPool, jurisdiction_id: str, body_id: str, update: RemoteUpdate) -> None:
-    """The request's import stood for the update: seen (a later read of it is a duplicate), nothing published."""
-    async with pool.connection() as conn, conn.transaction():
-        await conn.execute(
-            "insert into outbound.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id)"
-            " values (%s, %s, %s, %s) on conflict do nothing",
-            (jurisdiction_id, body_id, update.update_id, update.service_request_id),
-        )
-        await conn.execute(
-            "update outbound.backend_unknown_updates set state = 'covered', settled_at = now()"
-            " where jurisdiction_id = %s and body_id = %s and update_id = %s",
-            (jurisdiction_id, body_id, update.update_id),
-        )
 
 
 def _location(row: RemoteRequest) -> Location | None:
