@@ -9,6 +9,9 @@
   `BackendUpdateReceived`, and `StatusChanged` when the mapped status differs from the last one heard.
 * Import: `GET requests` over date windows (≤ 90 days each, RQ-03) for the history, then every poll; a request is
   imported once (`outbound.backend_imports`) unless it came from CivicLoop or its category is excluded or unmatched.
+* Lateness: every import poll re-reads the body's `import_lookback_h` of creation dates and, where the back-end can,
+  the requests updated since; an update about a request not known yet is kept (`adapters/unknown_updates.py`), its
+  request fetched by id and imported, and the update then settled once (`domain/late_imports.py`).
 
 Every event is published inside the database transaction that records it as done, with an event id derived from
 what it records, so a crash between publishing and committing republishes the same event (which consumers drop)
