@@ -36,6 +36,7 @@ class LateState:
     now: datetime | None = None
     honours_updated_after: bool = True
     id_list: str = "honoured"  # honoured | ignored | refused
+    reads_by_id_down: bool = False  # reads by id answer 503 (the lists still answer)
     requests: list[dict[str, Any]] = field(default_factory=list)  # wire fields plus `published_at`
     updates: list[dict[str, Any]] = field(default_factory=list)  # wire fields plus `published_at`
     queries: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (path, query) of every GET
@@ -75,6 +76,14 @@ def _json(rows: list[dict[str, Any]], status: int = 200) -> Response:
     )
 
 
+def _unavailable() -> Response:
+    return Response(
+        "<html><body>503 Service Unavailable</body></html>",
+        status_code=503,
+        headers={"Content-Type": "text/html"},
+    )
+
+
 def _between(value: datetime | None, start: datetime | None, end: datetime | None) -> bool:
     return value is not None and (start is None or value >= start) and (end is None or value <= end)
 
@@ -85,6 +94,8 @@ def late_app(state: LateState) -> Starlette:
         state.queries.append((request.url.path, q))
         rows = state.visible(state.requests)
         ids = q.get("service_request_id")
+        if ids and state.reads_by_id_down:
+            return _unavailable()
         if ids and state.id_list == "refused":
             return Response(
                 json.dumps([{"code": 400, "description": "Invalid parameter service_request_id"}]),
@@ -105,6 +116,8 @@ def late_app(state: LateState) -> Starlette:
 
     async def get_request(request: Request) -> Response:
         state.queries.append((request.url.path, dict(request.query_params)))
+        if state.reads_by_id_down:
+            return _unavailable()
         wanted = request.path_params["sr_id"]
         rows = [r for r in state.visible(state.requests) if r["service_request_id"] == wanted]
         if not rows:

@@ -23,6 +23,7 @@ from civicloop_events.payloads import (
 from civicloop_events.request_numbers import new_request_number
 from civicloop_outbound.adapters.open311_client import Open311Client
 from civicloop_outbound.adapters.open311_sender import remember_reference
+from civicloop_outbound.domain.late_imports import Limits
 from late_harness import QUARTER, T0, request_row, update_row, world
 from o311client_harness import read_events
 
@@ -133,6 +134,39 @@ async def test_an_update_heard_before_its_request_brings_the_request_in_and_appl
     assert kept["u-gone-1"] == ("given_up", "the back-end did not return the request in 5 reads by id")
     await w.round()
     assert Counter(w.state.by_id_queries())["GONE-1"] == 10  # given up: not fetched forever
+
+
+async def test_reads_by_id_that_fail_keep_the_update_without_counting_against_it(
+    late, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
+    w = await world(
+        late,
+        o311_pool,
+        o311_http,
+        o311_producer,
+        o311_topics,
+        kafka_bootstrap,
+        updates_method="servicerequestupdates",
+    )
+    await w.round()
+    now = w.state.clock() + QUARTER
+    w.state.publish(request_row("OLD-1", now - timedelta(days=30), updated=now, status="closed"), at=now)
+    w.state.publish_update(update_row("u-old-1", "OLD-1", now, "closed", "Done"), at=now)
+    w.state.reads_by_id_down = True
+    for _ in range(Limits().max_fetches + 1):  # more rounds than reads allowed: a failure is not a read
+        w.state.now = w.state.clock() + QUARTER
+        report = await w.poller.run_once(force=True, jurisdiction_id=w.jurisdiction)
+        assert any("HTTP 503" in r for r in report[f"{w.jurisdiction}/{w.body.body_id}"].skipped)
+    async with o311_pool.connection() as conn:
+        cur = await conn.execute(
+            "select state, attempts from outbound.backend_unknown_updates where jurisdiction_id = %s",
+            (w.jurisdiction,),
+        )
+        assert await cur.fetchall() == [("pending", 0)]
+    w.state.reads_by_id_down = False
+    assert (await w.round()).imported == 1
+    assert await w.imported() == {"OLD-1": 1}
+    assert (await w.kept())["u-old-1"][0] == "covered"
 
 
 async def test_an_update_about_a_request_we_sent_waits_for_its_reference_then_applies_once(
