@@ -20,6 +20,7 @@ from o311client_harness import define_body, read_events
 CODES = ("POTHOLE", "GRAFFITI", "INTERNAL")
 T0 = datetime.now(UTC).replace(microsecond=0)
 QUARTER = timedelta(minutes=15)
+HOUR = timedelta(hours=1)
 
 
 def request_row(

@@ -21,10 +21,11 @@ from civicloop_events.payloads import (
     StatusChanged,
 )
 from civicloop_events.request_numbers import new_request_number
+from civicloop_open311.wire import as_datetime as wire_date
 from civicloop_outbound.adapters.open311_client import Open311Client
 from civicloop_outbound.adapters.open311_sender import remember_reference
 from civicloop_outbound.domain.late_imports import Limits
-from late_harness import QUARTER, T0, request_row, update_row, world
+from late_harness import HOUR, QUARTER, T0, request_row, update_row, world
 from o311client_harness import read_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -52,11 +53,18 @@ async def test_late_requests_arrive_by_polling_where_the_back_end_filters_on_upd
     w.state.publish(
         request_row("LATE-5D", now - timedelta(days=5), updated=now, status="closed", notes="Filled"), at=now
     )
-    second = await w.round()
+    second = await w.round(HOUR)  # the look-back is re-read hourly
     assert second.imported == 2
     assert any("updated_after" in q for path, q in w.state.queries if path.endswith("/requests.json"))
 
     assert (await w.round()).imported == 0
+    by_creation = [q for p, q in w.state.queries if p.endswith("/requests.json") and "start_date" in q]
+    look_back = timedelta(hours=w.body.open311_connection().import_lookback_h)
+    assert wire_date(by_creation[-2]["start_date"]) == wire_date(by_creation[-2]["end_date"]) - look_back
+    # a quarter later, within the hour: it resumes where the last import ended, minus the 5-minute overlap
+    assert wire_date(by_creation[-1]["start_date"]) == wire_date(by_creation[-2]["end_date"]) - timedelta(
+        minutes=5
+    )
     assert await w.imported() == {"ON-TIME": 1, "LATE-2D": 1, "LATE-5D": 1}
     late_5d = await w.events_of("LATE-5D")
     assert [e.type for e in late_5d] == [
@@ -97,7 +105,7 @@ async def test_an_update_heard_before_its_request_brings_the_request_in_and_appl
     # a request the back-end never returns
     w.state.publish_update(update_row("u-gone-1", "GONE-1", now, "closed", "?"), at=now)
 
-    second = await w.round()
+    second = await w.round(HOUR)
     assert (second.unknown_request, second.imported) == (3, 2)
     assert await w.imported() == {"LATE-2D": 1, "LATE-10D": 1}
     late_10d = await w.events_of("LATE-10D")

@@ -11,6 +11,7 @@ from civicloop_outbound.domain.late_imports import (
     Step,
     give_up_reason,
     import_windows,
+    look_back_due,
     next_step,
     update_from_record,
     update_record,
@@ -49,6 +50,27 @@ def test_the_first_import_looks_back_the_longer_of_its_history_and_the_look_back
     assert windows(None).requested_start == NOW - LOOKBACK
     history = windows(None, first=timedelta(days=30), by_updated=True)
     assert history.requested_start == history.updated_start == NOW - timedelta(days=30)
+
+
+def test_between_look_backs_the_import_only_resumes():
+    last = NOW - timedelta(minutes=15)
+    reads = import_windows(
+        NOW,
+        last,
+        overlap=FIVE_MIN,
+        lookback=LOOKBACK,
+        first_look_back=timedelta(hours=24),
+        by_updated=True,
+        look_back_due=False,
+    )
+    assert reads.requested_start == reads.updated_start == last - FIVE_MIN
+
+
+def test_the_look_back_is_due_once_an_hour():
+    hour = timedelta(hours=1)
+    assert look_back_due(NOW, None, hour)
+    assert not look_back_due(NOW, NOW - timedelta(minutes=59), hour)
+    assert look_back_due(NOW, NOW - hour, hour)
 
 
 HEARD = NOW - timedelta(hours=1)

@@ -9,8 +9,8 @@
   `BackendUpdateReceived`, and `StatusChanged` when the mapped status differs from the last one heard.
 * Import: `GET requests` over date windows (≤ 90 days each, RQ-03) for the history, then every poll; a request is
   imported once (`outbound.backend_imports`) unless it came from CivicLoop or its category is excluded or unmatched.
-* Lateness: every import poll re-reads the body's `import_lookback_h` of creation dates and, where the back-end can,
-  the requests updated since; an update about a request not known yet is kept (`adapters/unknown_updates.py`), its
+* Lateness: the import re-reads the body's `import_lookback_h` of creation dates hourly and, where the back-end can,
+  reads the requests updated since the last import; an update about a request not known yet is kept (`adapters/unknown_updates.py`), its
   request fetched by id and imported, and the update then settled once (`domain/late_imports.py`).
 
 Every event is published inside the database transaction that records it as done, with an event id derived from
@@ -113,6 +113,8 @@ class PollerConfig:
     token_backoff_max_s: float = 900.0
     import_fallback_service_code: str | None = None
     import_history_days: int = 0  # 0: the first import poll looks back one mop-up window only
+    # how often the ongoing import re-reads a body's `import_lookback_h` of creation dates (between, it resumes)
+    import_lookback_every: timedelta = timedelta(hours=1)
 
 
 @dataclass
@@ -425,14 +427,17 @@ class Open311Poller:
         return report
 
     async def poll_imports(self, body: BodyRecord) -> PollReport:
-        """The ongoing import, up to now: requests created since the last import ended (minus an overlap), and never
-        fewer than the last `import_lookback_h`; where the back-end filters on `updated_after`, requests updated
-        since the last import too. Either way a request published late (created days before it appears) arrives."""
+        """The ongoing import, up to now: requests created since the last import ended (minus an overlap), and once
+        an hour (`import_lookback_every`) never fewer than the last `import_lookback_h`; where the back-end filters
+        on `updated_after`, requests updated since the last import too. Either way a request published late (created
+        days before it appears) arrives."""
         connection = body.definition.open311
         if connection is None or not connection.import_requests:
             return PollReport()
         now = self.clock()
         last = await self.window_end(body, "import")
+        last_look_back = await self.window_end(body, "lookback")
+        look_back = late.look_back_due(now, last_look_back, self.config.import_lookback_every)
         first = timedelta(days=self.config.import_history_days) or timedelta(hours=connection.mopup_window_h)
         reads = late.import_windows(
             now,
@@ -441,6 +446,7 @@ class Open311Poller:
             lookback=timedelta(hours=connection.import_lookback_h),
             first_look_back=first,
             by_updated=connection.updates_method == "requests_updated_after",
+            look_back_due=look_back,
         )
         try:
             report = await self.import_window(body, reads.requested_start, now)
@@ -450,6 +456,8 @@ class Open311Poller:
             await self._store_window(body, "import", last or reads.requested_start, error=str(exc))
             raise
         await self._store_window(body, "import", now)
+        if look_back:
+            await self._store_window(body, "lookback", now)
         return report
 
     async def import_updated(

@@ -36,11 +36,18 @@ def import_windows(
     lookback: timedelta,
     first_look_back: timedelta,
     by_updated: bool,
+    look_back_due: bool = True,
 ) -> ImportWindows:
-    """Resume where the last import ended (minus the overlap; the first one looks back `first_look_back`), and never
-    read fewer creation dates than the look-back: a request published late still falls in it."""
+    """Resume where the last import ended (minus the overlap; the first one looks back `first_look_back`) and, when
+    the look-back is due, read no fewer creation dates than it: a request published late still falls in it."""
     resume = last_end - overlap if last_end is not None else now - first_look_back
-    return ImportWindows(min(resume, now - lookback), resume if by_updated else None)
+    requested = min(resume, now - lookback) if look_back_due else resume
+    return ImportWindows(requested, resume if by_updated else None)
+
+
+def look_back_due(now: datetime, last_look_back: datetime | None, every: timedelta) -> bool:
+    """The look-back re-reads days of requests already decided: once `every`, not every poll."""
+    return last_look_back is None or now - last_look_back >= every
 
 
 class State(StrEnum):
