@@ -45,6 +45,7 @@ OUTBOUND_TABLES = {
     "backend_poll_state",
     "open311_tokens",
     "backend_imports",
+    "backend_unknown_updates",
     "services",
     "inbox",
     "consumer_positions",

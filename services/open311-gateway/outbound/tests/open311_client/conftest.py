@@ -14,6 +14,7 @@ from civicloop_outbound.entrypoints.cli import app as cli
 from civicloop_testing import create_database, drop_database, make_topics
 from civicloop_testing.lifecycle import started
 from civicloop_testing.threaded_server import serve_in_thread
+from late_server import LateState, late_app
 from o311client_harness import DeviantState, deviant_app
 from psycopg_pool import AsyncConnectionPool
 from typer.testing import CliRunner
@@ -70,3 +71,13 @@ def deviant(
     state.reset()
     monkeypatch.setenv("CIVICLOOP_SECRET_DEVIANT_KEY", state.api_key)
     return state, url
+
+
+@pytest.fixture
+def late() -> Iterator[tuple[LateState, str]]:
+    """A back-end that publishes requests late (`late_server`), on a virtual clock starting at `late_harness.T0`."""
+    from late_harness import T0
+
+    state = LateState(now=T0)
+    with serve_in_thread(late_app(state)) as url:
+        yield state, url

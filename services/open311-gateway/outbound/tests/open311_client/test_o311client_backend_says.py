@@ -261,3 +261,47 @@ async def test_status_counts_as_applied_only_what_polling_applied(
     ]
     assert (await poller.poll_updates(body)).applied == 1
     assert (await status())["updates_applied"] == 1
+
+
+async def test_an_update_heard_late_but_older_than_what_the_request_shows_never_sets_its_status_back(
+    deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
+    state, url = deviant
+    body = await define_body(
+        o311_pool, JURISDICTION, deviant_body(url, body_id(), import_requests=True, format="json")
+    )
+    now = datetime.now(UTC)
+
+    def at(days_ago: float) -> str:
+        return (now - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    state.requests = [
+        request_row("o-1", "RT-9", status="closed", status_notes="Fixed", updated_datetime=at(1))
+    ]
+    poller = Open311Poller(o311_pool, o311_producer, o311_http)
+    assert (await poller.import_window(body, now - timedelta(days=3650), now)).imported == 1
+    number = (await imported_ids(o311_pool, body.body_id))["o-1"]
+
+    def update(update_id: str, days_ago: float, status: str, description: str) -> dict[str, Any]:
+        return {
+            "update_id": update_id,
+            "service_request_id": "o-1",
+            "status": status,
+            "updated_datetime": at(days_ago),
+            "description": description,
+        }
+
+    state.updates = [update("late-1", 2, "open", "Crew on site")]  # before the close the import showed
+    stale = await poller.poll_updates(body)
+    assert (stale.applied, stale.status_changes, stale.notes) == (1, 0, 0)
+    state.updates.append(update("now-1", 0.01, "open", "Came back: reopened"))
+    fresh = await poller.poll_updates(body)
+    assert (fresh.applied, fresh.status_changes, fresh.duplicates) == (1, 1, 1)
+
+    events = await read_events(kafka_bootstrap, o311_topics, request_id=number)
+    received = [e.payload.update_id for e in events if e.type == BackendUpdateReceived.event_type]
+    assert received == ["late-1", "now-1"]  # the late one is on the record all the same
+    changes = [
+        (e.payload.previous_status, e.payload.status) for e in events if e.type == StatusChanged.event_type
+    ]
+    assert changes == [("open", "closed"), ("closed", "open")]

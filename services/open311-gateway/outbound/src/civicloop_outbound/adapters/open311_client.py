@@ -7,7 +7,7 @@ raw body travels with the error, since real error bodies are often not parseable
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -224,6 +224,48 @@ class Open311Client:
         """GET requests with the given filters; a 404 on an empty list reads as empty (RQ-06, Mark-a-Spot)."""
         try:
             response = await self._call("GET", self.url("requests"), params=self._query(**params))
+        except Open311Permanent as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return wire.remote_requests(response.content, response.headers.get("content-type"))
+
+    async def requests_by_id(self, ids: Sequence[str], *, batch: int = 50) -> dict[str, RemoteRequest]:
+        """The back-end's requests of these ids, by id; an id it does not return is absent.
+
+        `service_request_id=a,b,c` is the standard's list filter (it overrides every other filter). Back-ends that
+        ignore it answer with their default list instead (rows of other ids are dropped), and some refuse it (a
+        4xx): every id the answer lacks is then asked alone with `GET requests/{id}`.
+        """
+        found: dict[str, RemoteRequest] = {}
+        unique = list(dict.fromkeys(ids))
+        for chunk in (unique[i : i + batch] for i in range(0, len(unique), batch)):
+            try:
+                response = await self._get_list("requests", service_request_id=",".join(chunk))
+            except Open311Permanent:
+                response = []  # the list filter refused: one by one
+            asked = set(chunk)
+            found.update((r.service_request_id, r) for r in response if r.service_request_id in asked)
+            for missing in (i for i in chunk if i not in found):
+                row = await self.request_by_id(missing)
+                if row is not None:
+                    found[missing] = row
+        return found
+
+    async def request_by_id(self, external_id: str) -> RemoteRequest | None:
+        """GET requests/{id}; None when the back-end does not know it (404, 400 or 410, or an answer without it)."""
+        try:
+            rows = await self._get_list(f"requests/{quote(external_id, safe='')}")
+        except Open311Permanent as exc:
+            if exc.status in (400, 410):
+                return None
+            raise
+        return next((r for r in rows if r.service_request_id == external_id), None)
+
+    async def _get_list(self, resource: str, **params: Any) -> list[RemoteRequest]:
+        """GET a list of requests; a 404 reads as empty (RQ-06, Mark-a-Spot; an unknown id)."""
+        try:
+            response = await self._call("GET", self.url(resource), params=self._query(**params))
         except Open311Permanent as exc:
             if exc.status == 404:
                 return []

@@ -11,6 +11,9 @@
 * Import: `GET requests` over date windows (≤ 90 days each, RQ-03) for the history, then every poll; a request is
   imported once (`outbound.backend_imports`) unless it came from CivicLoop, its category is excluded or unmatched, or
   it has no usable place (an implausible point is flagged and dropped, its address kept).
+* Lateness: the import re-reads the body's `import_lookback_h` of creation dates hourly and, where the back-end can,
+  reads the requests updated since the last import; an update about a request not known yet is kept (`adapters/unknown_updates.py`), its
+  request fetched by id and imported, and the update then settled once (`domain/late_imports.py`).
 
 Every event is published inside the database transaction that records it as done, with an event id derived from
 what it records, so a crash between publishing and committing republishes the same event (which consumers drop)
@@ -48,9 +51,11 @@ from civicloop_events.tasks import raise_if_cancelled
 from civicloop_open311.wire import RemoteRequest, RemoteUpdate
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_outbound.adapters import unknown_updates as unknown
 from civicloop_outbound.adapters.import_numbers import free_import_number
 from civicloop_outbound.adapters.open311_client import Open311Client, Open311Failure, Open311Permanent
 from civicloop_outbound.adapters.open311_sender import remember_reference
+from civicloop_outbound.domain import late_imports as late
 from civicloop_outbound.domain import open311_mapping as mapping
 from civicloop_outbound.domain.ports import BodyRecord
 from civicloop_outbound.service_layer.store import load_body
@@ -58,6 +63,9 @@ from civicloop_outbound.service_layer.store import load_body
 log = logging.getLogger("civicloop.outbound.open311_client")
 _NAMESPACE = uuid.UUID("0b8e6f1e-8d7c-5a4b-9e2f-3c1d0a9b8f71")
 MAX_WINDOW = timedelta(days=90)
+TOKEN_CLOCK_SKEW = timedelta(
+    hours=1
+)  # between our clock (a token's creation) and a back-end's (an update's time)
 
 
 def event_id(kind: str, *parts: object) -> uuid.UUID:
@@ -109,6 +117,8 @@ class PollerConfig:
     token_backoff_max_s: float = 900.0
     import_fallback_service_code: str | None = None
     import_history_days: int = 0  # 0: the first import poll looks back one mop-up window only
+    # how often the ongoing import re-reads a body's `import_lookback_h` of creation dates (between, it resumes)
+    import_lookback_every: timedelta = timedelta(hours=1)
 
 
 @dataclass
@@ -329,20 +339,25 @@ class Open311Poller:
         return report
 
     async def apply_update(self, body: BodyRecord, update: RemoteUpdate, report: PollReport) -> None:
+        connection = body.open311_connection()
         j, b = body.jurisdiction_id, body.body_id
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                "select request_id, last_status, last_note from outbound.external_refs where jurisdiction_id = %s"
-                " and body_id = %s and external_id = %s for update",
+                "select request_id, last_status, last_note, last_heard_at from outbound.external_refs"
+                " where jurisdiction_id = %s and body_id = %s and external_id = %s for update",
                 (j, b, update.service_request_id),
             )
             ref = await cur.fetchone()
             if ref is None:
-                report.unknown_request += (
-                    1  # not ours (yet): an import may bring it in, then a later poll applies
-                )
+                # not known (yet): kept, so that the import brings the request in (or the batch token of a request
+                # CivicLoop sent resolves) and the update is then applied once
+                if connection.import_requests or await unknown.token_pending_since(
+                    conn, j, b, update.updated_datetime
+                ):
+                    await unknown.remember_unknown_update(conn, j, b, update)
+                report.unknown_request += 1
                 return
-            request_id, last_status, last_note = ref
+            request_id, last_status, last_note, last_heard_at = ref
             cur = await conn.execute(
                 "insert into outbound.backend_updates_seen (jurisdiction_id, body_id, update_id, external_id)"
                 " values (%s, %s, %s, %s) on conflict do nothing",
@@ -351,24 +366,18 @@ class Open311Poller:
             if cur.rowcount == 0:
                 report.duplicates += 1
                 return
+            if last_heard_at is not None and update.updated_datetime < last_heard_at:
+                # Heard late, but older than what the request already shows: recorded, never set back over it.
+                await self.producer.publish(self._received(body, update, request_id))
+                report.applied += 1
+                report.skip("older than the last update heard (recorded; status and note kept)")
+                return
             await self._publish_update(conn, body, update, request_id, last_status, last_note, report)
 
-    async def _publish_update(
-        self,
-        conn: Any,
-        body: BodyRecord,
-        update: RemoteUpdate,
-        request_id: str,
-        last_status: str | None,
-        last_note: str | None,
-        report: PollReport,
-    ) -> None:
-        """An update not applied before, as events: `BackendUpdateReceived` (with the agency it names), then
-        `StatusChanged` when the mapped status differs from the last one heard, or else a public `CommentAdded`
-        when its note is new (a note-only update shows as a public update); the reference remembers both."""
-        connection = body.open311_connection()
+    def _received(self, body: BodyRecord, update: RemoteUpdate, request_id: str) -> Event[Any]:
+        """`BackendUpdateReceived`: the update as the back-end gave it, before mapping."""
         j, b = body.jurisdiction_id, body.body_id
-        received = backend_event(
+        return backend_event(
             BackendUpdateReceived(
                 body_id=b,
                 external_id=update.service_request_id,
@@ -387,6 +396,23 @@ class Open311Poller:
             key=("update", update.update_id),
             occurred_at=update.updated_datetime,
         )
+
+    async def _publish_update(
+        self,
+        conn: Any,
+        body: BodyRecord,
+        update: RemoteUpdate,
+        request_id: str,
+        last_status: str | None,
+        last_note: str | None,
+        report: PollReport,
+    ) -> None:
+        """An update not applied before, as events: `BackendUpdateReceived` (with the agency it names), then
+        `StatusChanged` when the mapped status differs from the last one heard, or else a public `CommentAdded`
+        when its note is new (a note-only update shows as a public update); the reference remembers both."""
+        connection = body.open311_connection()
+        j, b = body.jurisdiction_id, body.body_id
+        received = self._received(body, update, request_id)
         await self.producer.publish(received)
         report.applied += 1
         status = mapping.map_status(connection, update.status, update.external_status_code)
@@ -428,8 +454,9 @@ class Open311Poller:
             report.notes += 1
         await conn.execute(
             "update outbound.external_refs set last_status = coalesce(%s, last_status),"
-            " last_note = coalesce(%s, last_note) where jurisdiction_id = %s and body_id = %s and external_id = %s",
-            (status and status.value, note, j, b, update.service_request_id),
+            " last_note = coalesce(%s, last_note), last_heard_at = greatest(last_heard_at, %s)"
+            " where jurisdiction_id = %s and body_id = %s and external_id = %s",
+            (status and status.value, note, update.updated_datetime, j, b, update.service_request_id),
         )
 
     # -- import ---------------------------------------------------------------------------------------------------
@@ -448,25 +475,123 @@ class Open311Poller:
         return report
 
     async def poll_imports(self, body: BodyRecord) -> PollReport:
-        """The ongoing import: from the last window's end (minus an overlap) to now."""
+        """The ongoing import, up to now: requests created since the last import ended (minus an overlap), and once
+        an hour (`import_lookback_every`) never fewer than the last `import_lookback_h`; where the back-end filters
+        on `updated_after`, requests updated since the last import too. Either way a request published late (created
+        days before it appears) arrives."""
         connection = body.definition.open311
         if connection is None or not connection.import_requests:
             return PollReport()
         now = self.clock()
         last = await self.window_end(body, "import")
-        if last is not None:
-            start = last - self.config.overlap
-        elif self.config.import_history_days:
-            start = now - timedelta(days=self.config.import_history_days)
-        else:
-            start = now - timedelta(hours=connection.mopup_window_h)
+        last_look_back = await self.window_end(body, "lookback")
+        look_back = late.look_back_due(now, last_look_back, self.config.import_lookback_every)
+        first = timedelta(days=self.config.import_history_days) or timedelta(hours=connection.mopup_window_h)
+        reads = late.import_windows(
+            now,
+            last,
+            overlap=self.config.overlap,
+            lookback=timedelta(hours=connection.import_lookback_h),
+            first_look_back=first,
+            by_updated=connection.updates_method == "requests_updated_after",
+            look_back_due=look_back,
+        )
         try:
-            report = await self.import_window(body, start, now)
+            report = await self.import_window(body, reads.requested_start, now)
+            if reads.updated_start is not None:
+                await self.import_updated(body, reads.updated_start, now, report)
         except Open311Failure as exc:
-            await self._store_window(body, "import", last or start, error=str(exc))
+            await self._store_window(body, "import", last or reads.requested_start, error=str(exc))
             raise
         await self._store_window(body, "import", now)
+        if look_back:
+            await self._store_window(body, "lookback", now)
         return report
+
+    async def import_updated(
+        self, body: BodyRecord, start: datetime, end: datetime, report: PollReport
+    ) -> None:
+        """Import the back-end's requests updated in [start, end] (`updated_after`/`updated_before`): those already
+        decided are skipped as such, new ones are imported whatever their creation date."""
+        client = self.client(body.open311_connection())
+        rows = await client.requests(updated_after=start, updated_before=end)
+        report.fetched += len(rows)
+        for row in rows:
+            await self.import_one(body, row, report)
+
+    # -- updates heard before their request -------------------------------------------------------------------------
+    async def settle_unknown_updates(self, body: BodyRecord, report: PollReport) -> None:
+        """Updates kept about requests not known when they were read: applied once the request is known (or found to
+        be in its import already); with `import_requests`, their requests are fetched by id and imported first.
+        A request that is excluded or unmatched settles its updates as skipped; one CivicLoop sent waits for its
+        reference; one the back-end never returns is given up after a few reads. Nothing is fetched forever."""
+        connection = body.open311_connection()
+        j, b = body.jurisdiction_id, body.body_id
+        open_updates = await unknown.open_unknown_updates(self.pool, j, b)
+        if not open_updates:
+            return
+        to_fetch: list[str] = []
+        for external_id, updates in open_updates.items():
+            if await self._settle_request(body, external_id, updates, report):
+                to_fetch.append(external_id)
+        if not to_fetch:
+            return
+        fetched = await self.client(connection).requests_by_id(to_fetch)
+        report.fetched += len(fetched)
+        for external_id in to_fetch:
+            row = fetched.get(external_id)
+            if row is not None:
+                await self.import_one(body, row, report)
+            else:
+                await unknown.count_fetch(self.pool, j, b, external_id)
+        for external_id in to_fetch:  # imported or skipped now (or one more read counted): settle again
+            await self._settle_request(body, external_id, open_updates[external_id], report, fetched=True)
+
+    async def _settle_request(
+        self,
+        body: BodyRecord,
+        external_id: str,
+        updates: list[unknown.KeptUpdate],
+        report: PollReport,
+        *,
+        fetched: bool = False,
+    ) -> bool:
+        """Settle what can be settled of one request's kept updates; True when the request should be fetched."""
+        j, b = body.jurisdiction_id, body.body_id
+        importing = body.open311_connection().import_requests
+        async with self.pool.connection() as conn:
+            known = await unknown.what_is_known(conn, j, b, external_id)
+        now = self.clock()
+        fetch = False
+        for one in sorted(updates, key=lambda k: k.update.updated_datetime):
+            attempts = (
+                await unknown.attempts_of(self.pool, j, b, one.update.update_id) if fetched else one.attempts
+            )
+            step = late.next_step(
+                known, remembered_at=one.remembered_at, now=now, attempts=attempts, importing=importing
+            )
+            if step is late.Step.apply:
+                await self.apply_update(body, one.update, report)
+                await unknown.settle(self.pool, j, b, one.update.update_id, late.State.applied)
+            elif step is late.Step.cover:
+                await unknown.cover(self.pool, j, b, one.update)
+            elif step is late.Step.skip:
+                await unknown.settle(
+                    self.pool, j, b, one.update.update_id, late.State.skipped, known.import_reason
+                )
+                report.skip("update about a request not imported")
+            elif step is late.Step.give_up:
+                why = late.give_up_reason(known, importing=importing, attempts=attempts)
+                await unknown.settle(self.pool, j, b, one.update.update_id, late.State.given_up, why)
+                report.skip(f"update given up: {why}")
+                log.warning(
+                    "an update about an unknown back-end request was given up",
+                    extra={"body_id": b, "reason": why},
+                )
+            elif step is late.Step.wait and known.import_outcome == "skipped":
+                await unknown.mark_ours(self.pool, j, b, one.update.update_id, known.import_reason)
+            fetch = fetch or step is late.Step.fetch
+        return fetch and not fetched
 
     async def import_one(self, body: BodyRecord, row: RemoteRequest, report: PollReport) -> None:
         connection = body.open311_connection()
@@ -556,6 +681,11 @@ class Open311Poller:
                     )
                 )
             await remember_reference(conn, j, b, ext, number, (status or RequestStatus.open).value)
+            await conn.execute(  # the row's state stands as of its last change: older updates never set it back
+                "update outbound.external_refs set last_heard_at = %s where jurisdiction_id = %s and body_id = %s"
+                " and external_id = %s",
+                (row.updated_datetime or when, j, b, ext),
+            )
             if note := mapping.new_note(
                 row.status_notes or "", None
             ):  # an update repeating it is nothing new
@@ -599,7 +729,8 @@ class Open311Poller:
     async def run_once(
         self, *, force: bool = False, jurisdiction_id: str | None = None
     ) -> dict[str, PollReport]:
-        """Tokens, then every due body's updates, import and mop-up; a failing body does not stop the others.
+        """Tokens, then every due body's updates, import (with the requests updates were heard about before the
+        requests themselves) and mop-up; a failing body does not stop the others.
 
         Due: `poll_interval_s` after the last try of the same kind (a failed try counts, so a back-end that is down
         is not hammered), the mop-up a day after the last one.
@@ -612,18 +743,25 @@ class Open311Poller:
             key = f"{body.jurisdiction_id}/{body.body_id}"
             every = timedelta(seconds=connection.poll_interval_s)
             report = reports[key] = PollReport()
+            polled = False
             try:
                 if connection.updates_method != "none":
                     if force or await self._due(body, "updates", every, now):
                         report = reports[key] = await self.poll_updates(body)
+                        polled = True
                     if await self._due(body, "mopup", timedelta(hours=24), now):
                         await self.poll_updates(body, mopup=True)
                 if connection.import_requests and (force or await self._due(body, "import", every, now)):
                     imported = await self.poll_imports(body)
+                    await self.settle_unknown_updates(body, imported)
                     report.imported += imported.imported
                     report.fetched += imported.fetched
+                    report.applied += imported.applied
+                    report.status_changes += imported.status_changes
                     for reason, n in imported.skipped.items():
                         report.skipped[reason] = report.skipped.get(reason, 0) + n
+                elif polled and not connection.import_requests:
+                    await self.settle_unknown_updates(body, report)  # a reference may have arrived since
             except Open311Failure as exc:
                 report.skip(f"error: {exc}")
                 log.warning("polling a back-end failed", extra={"body_id": body.body_id, "error": str(exc)})
