@@ -154,7 +154,7 @@ async def test_SR_07_SR_03_what_the_back_end_says_is_served(read_dsn: str, kafka
             )
             shown = served[closed_one]
             assert shown["agency_responsible"] in (None, "")  # the back-end named none
-            assert (shown["status"], shown["status_notes"]) == ("closed", "Uusia töhryjä")
+            assert (shown["status"], shown["status_notes"]) == ("closed", "Puhdistettu")  # the close note
             assert shown["updated_datetime"] == format_w3c(CLOSED_AT)  # SR-10: the close time
 
             r = await client.get(

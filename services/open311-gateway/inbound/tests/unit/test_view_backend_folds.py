@@ -159,16 +159,18 @@ def test_SR_03_an_agents_public_comment_is_the_status_notes_too_until_a_status_c
     assert change.requests[NUMBER].status_notes == "Cleaned"
 
 
-def test_SR_10_a_note_on_a_closed_request_is_its_status_notes_and_keeps_the_close_time():
+def test_SR_03_SR_10_a_note_on_a_closed_request_is_an_update_and_leaves_the_close_note_and_time():
     closed_at = REQUESTED + timedelta(days=1)
-    row = _fold(
+    change = _fold(
         [
             _submitted(),
             _event(StatusChanged(status=RequestStatus.closed, public_note="Cleaned"), closed_at),
             _comment(closed_at + timedelta(days=4), "Cleaned again after new tags"),
         ]
-    ).requests[NUMBER]
-    assert (row.status_notes, row.updated_datetime) == ("Cleaned again after new tags", closed_at)
+    )
+    row = change.requests[NUMBER]
+    assert (row.status_notes, row.updated_datetime) == ("Cleaned", closed_at)
+    assert [u.description for u in change.updates] == ["Cleaned", "Cleaned again after new tags"]
 
 
 def test_the_batch_gives_what_folding_one_event_at_a_time_gives():

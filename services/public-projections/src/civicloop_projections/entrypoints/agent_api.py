@@ -97,7 +97,9 @@ async def list_requests(
     service_code: Annotated[str | None, Query(max_length=64)] = None,
     service_area_id: Annotated[str | None, Query(max_length=120)] = None,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
-    body_id: Annotated[str | None, Query(max_length=64, description="routed to this body")] = None,
+    body_id: Annotated[
+        str | None, Query(max_length=64, description="routed to this body, or imported from it")
+    ] = None,
     priority: Annotated[
         list[Priority] | None, Query(description="repeatable: any of these priorities")
     ] = None,

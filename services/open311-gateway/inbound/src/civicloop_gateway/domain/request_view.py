@@ -3,7 +3,7 @@
 A request's row holds exactly what the Open311 request object shows (SR-01..SR-17) plus its jurisdiction, point,
 source and what `extensions=true` adds; never the contact (SR-21: the sealed contact is not even read). Updates
 for `servicerequestupdates` (FX-01) are status changes and PUBLIC comments, one each, keyed by the event id; the
-latest of them gives `status_notes` (SR-03).
+latest of them gives an open request's `status_notes` (SR-03; a closed request's stay its close note).
 
 A request imported from a back-end shows the back-end's agency (SR-07): its `RequestImported` names it, and a
 later `BackendUpdateReceived` naming another replaces it. The import comes before the submission that opens the
@@ -382,14 +382,20 @@ def _comment_added(before: RequestRow | None, event: Event[Any], p: CommentAdded
     )
     if before is None:
         return Change(update=update)
-    # SR-03: the latest public word on the request (an agent's comment, a back-end's note) is its status note.
-    row = replace(before, status_notes=p.text, last_event_id=event.event_id)
     if before.civicloop_status is RequestStatus.closed:
-        # SR-10: a closed request's updated_datetime stays its close time; the comment is still an update.
-        return Change(request=row, update=update)
-    return Change(
-        request=replace(row, updated_datetime=max(before.updated_datetime, event.occurred_at)), update=update
+        # SR-10: a closed request's updated_datetime stays its close time; the comment is still an update. Its
+        # status_notes stay the close note (SR-03: why it is closed): a note changed without moving
+        # updated_datetime would be a change no `updated_after` sync could see.
+        return Change(request=replace(before, last_event_id=event.event_id), update=update)
+    # SR-03: on an open request, the latest public word (an agent's comment, a back-end's note-only update) is its
+    # status note; SR-10: a change, so updated_datetime moves.
+    row = replace(
+        before,
+        status_notes=p.text,
+        updated_datetime=max(before.updated_datetime, event.occurred_at),
+        last_event_id=event.event_id,
     )
+    return Change(request=row, update=update)
 
 
 def _imported(before: RequestRow | None, event: Event[Any], p: RequestImported) -> Change:
