@@ -165,7 +165,9 @@ async def test_the_lookup_reads_what_a_sent_request_was_given(settings, request_
         await request_producer.publish(e)
         for e in (
             submitted(number, j),
-            outbound(number, j, ExternalReferenceAssigned(body_id="roads", external_id="R/2026/7"), minutes=2),
+            outbound(
+                number, j, ExternalReferenceAssigned(body_id="roads", external_id="R/2026/7"), minutes=2
+            ),
         )
     ]
     async with consumers_running(projections):

@@ -148,7 +148,9 @@ def test_a_closing_status_and_a_public_note_keep_the_back_ends_times():
         [
             *import_events(),
             backend(
-                StatusChanged(status=RequestStatus.closed, previous_status=RequestStatus.open, public_note="done"),
+                StatusChanged(
+                    status=RequestStatus.closed, previous_status=RequestStatus.open, public_note="done"
+                ),
                 closed,
             ),
             placed(IMPORTED_AT),

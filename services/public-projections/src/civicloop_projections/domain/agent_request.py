@@ -124,7 +124,9 @@ class AgentRequest:
     merged_into: str | None = None
     merged_at: datetime | None = None
     merge_note: str | None = None
-    agency_responsible: str | None = None  # the back-end's agency: its import's, then its latest update naming one
+    agency_responsible: str | None = (
+        None  # the back-end's agency: its import's, then its latest update naming one
+    )
     location_flag: str | None = None  # why the import did not use the back-end's point
 
     @property
