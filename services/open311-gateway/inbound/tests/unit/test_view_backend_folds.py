@@ -13,7 +13,7 @@ from civicloop_events.payloads import (
     RequestImported,
     RequestStatus,
 )
-from civicloop_gateway.domain.request_view import ImportRow, fold, fold_many, opened_by, rendered
+from civicloop_gateway.domain.request_view import NO_CHANGE, ImportRow, fold, fold_many, opened_by, rendered
 from civicloop_testing.events import request_event
 
 REQUESTED = datetime(2016, 5, 2, 8, 30, tzinfo=UTC)
@@ -202,3 +202,8 @@ def test_the_served_object_shows_the_agency_and_the_note():
 def test_an_import_row_is_only_what_the_view_serves():
     (kept,) = _fold([_imported()]).imports
     assert kept == ImportRow(NUMBER, "Rakennusvirasto", kept.event_id)
+
+
+def test_an_import_of_a_request_the_view_has_is_a_repeat_and_changes_nothing():
+    row = _fold([_imported(), _submitted()]).requests[NUMBER]
+    assert fold(row, _imported("Other")) == fold(row, _imported(None)) == NO_CHANGE

@@ -232,9 +232,8 @@ class BatchChange:
 
     requests: dict[str, RequestRow] = field(default_factory=dict)
     updates: list[UpdateRow] = field(default_factory=list)
-    imports: list[ImportRow] = field(
-        default_factory=list
-    )  # of requests without a row yet, first import of each
+    # The imports of requests without a row yet (the first of each), kept for their submissions.
+    imports: list[ImportRow] = field(default_factory=list)
 
 
 def opened_by(before: Mapping[str, RequestRow], events: Iterable[Event[Any]]) -> list[str]:
@@ -399,15 +398,11 @@ def _comment_added(before: RequestRow | None, event: Event[Any], p: CommentAdded
 
 
 def _imported(before: RequestRow | None, event: Event[Any], p: RequestImported) -> Change:
-    """SR-07: the back-end's agency. Kept until the submission opens the row; on a row already open it fills an
-    agency not known yet (the import is the request's origin, not a change of it: no SR-10 bump)."""
-    if before is None:
-        return Change(imported=ImportRow(event.request_id or "", p.agency_responsible, event.event_id))
-    if before.agency_responsible is not None or not p.agency_responsible:
+    """SR-07: the back-end's agency, kept until the submission that follows opens the row. An import of a request the
+    view already has is a repeat (the first import precedes the submission, and the first one stays)."""
+    if before is not None:
         return NO_CHANGE
-    return Change(
-        request=replace(before, agency_responsible=p.agency_responsible, last_event_id=event.event_id)
-    )
+    return Change(imported=ImportRow(event.request_id or "", p.agency_responsible, event.event_id))
 
 
 def _backend_update(before: RequestRow | None, event: Event[Any], p: BackendUpdateReceived) -> Change:
