@@ -9,7 +9,7 @@ from pydantic import Field
 SCHEMA = "projections"
 
 # Versioned consumer groups (`civicloop_runtime.consumer_groups`).
-AGENT_VIEW_CONSUMER = "projections.agent.v2"  # v2: geo placement, duplicates, merges
+AGENT_VIEW_CONSUMER = "projections.agent.v3"  # v2: geo placement, duplicates, merges; v3: imported requests
 CATALOGUE_CONSUMER = "projections.catalogue.v1"
 
 

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from civicloop_events.payloads import (
+    BackendUpdateReceived,
     ExternalReferenceAssigned,
     RequestImported,
     Routed,
@@ -15,6 +16,7 @@ from civicloop_events.payloads import (
 )
 from civicloop_projections.adapters import tables
 from civicloop_testing.events import publish_events
+from civicloop_testing.geo_events import geo_event, location_resolved, public_place_at
 from civicloop_testing.legacy_events import submitted_v1
 from projection_events import (
     area_defined,
@@ -119,10 +121,36 @@ async def publish_history(kafka_bootstrap, topics, request_producer) -> tuple[li
         outbound(
             imported,
             j,
-            RequestImported(body_id="parks", external_id="WO-1", backend_service_code="T"),
+            RequestImported(
+                body_id="parks",
+                external_id="WO-1",
+                backend_service_code="T",
+                agency_responsible="Parks Department",
+                location_flag="outside the body's area: the point is not used",
+            ),
             minutes=20,
         ),
         submitted(imported, j, minutes=20),
+        # The back-end names another agency later; geo places it (neither is lost or changed by a rebuild).
+        outbound(
+            imported,
+            j,
+            BackendUpdateReceived(
+                body_id="parks",
+                external_id="WO-1",
+                update_id="WO-1-u1",
+                backend_status="open",
+                updated_at=at(25),
+                agency_responsible="Urban Forestry",
+            ),
+            minutes=25,
+        ),
+        geo_event(
+            location_resolved(34.05, -118.25, "200 N Spring St", public=public_place_at(34.05, -118.25)),
+            request_id=imported,
+            jurisdiction_id=j,
+            occurred_at=at(90),
+        ),
     ]
     orphan = status_changed(new_number(), j, "closed")
     v1 = submitted_v1(new_number(), jurisdiction_id=j, service_code="graffiti", lat=34.05, long=-118.25)
@@ -170,6 +198,7 @@ async def test_rebuild_from_zero_yields_identical_rows(
         (with_delivery,) = await cur.fetchone()
     assert after == before
     assert with_delivery == 7
+    assert any('"agency_responsible": "Urban Forestry"' in row for row in after["agent_requests"])
 
 
 async def test_rebuild_refuses_while_the_consumers_run(projections, request_producer):

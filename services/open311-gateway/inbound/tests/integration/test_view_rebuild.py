@@ -12,12 +12,14 @@ import psycopg
 import pytest
 from civicloop_events import Location, ServiceDefined, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
+    BackendUpdateReceived,
     CommentAdded,
     CommentVisibility,
     LocationMethod,
     LocationResolved,
     PartnerAuthorised,
     PartnerKeyRevoked,
+    RequestImported,
     RequestStatus,
 )
 from civicloop_events.request_numbers import new_request_number
@@ -85,6 +87,14 @@ def _history(j: str) -> tuple[list[Any], list[Any]]:
         point = Location(lat=lat, long=long, address_string=f"{i} Main St", address_id=f"A-{i}")
         by_address = Location(address_string=f"{i} Elm St")
         code = ("POTHOLE", "LIGHT", "UNDEFINED")[i % 3]
+        if i % 5 == 0:  # imported from a back-end: its import precedes the submission, maybe in another batch
+            imported = RequestImported(
+                body_id="dpw",
+                external_id=f"W-{i}",
+                backend_service_code="7",
+                agency_responsible=f"Agency {i}",
+            )
+            events.append(on(imported, i))
         submitted = on(
             ServiceRequestSubmitted(service_code=code, description=f"report {i}", location=point), i
         )
@@ -113,6 +123,16 @@ def _history(j: str) -> tuple[list[Any], list[Any]]:
                 public=moved,
             )
             events.append(on(resolved, i + 4))
+        if i % 10 == 0:
+            renamed = BackendUpdateReceived(
+                body_id="dpw",
+                external_id=f"W-{i}",
+                update_id=f"W-{i}-1",
+                backend_status="open",
+                updated_at=_at(i + 4.5),
+                agency_responsible=f"Agency {i} (new)",
+            )
+            events.append(on(renamed, i + 4.5))
         if i % 3 == 0:
             events.append(on(StatusChanged(status=RequestStatus.closed, public_note="Done"), i + 5))
             events.append(on(CommentAdded(text="after", visibility=CommentVisibility.public), i + 6))
@@ -173,6 +193,7 @@ async def test_a_rebuilt_view_equals_the_view_the_live_consumers_built(settings,
     assert counts == {
         "requests": 30,
         "request_updates": 30 * 2 + 10 * 2 + 1,
+        "imported_requests": 6,  # kept until the submission: every import in this log precedes its row
         "services": 2,
         "jurisdictions": 1,
         "partners": 2,
@@ -195,6 +216,8 @@ async def test_a_rebuilt_view_equals_the_view_the_live_consumers_built(settings,
     assert rebuilt == live
     renamed = [r for r in rebuilt["requests"] if '"service_code": "POTHOLE"' in r]
     assert renamed and all('"service_name": "Pothole (renamed)"' in r for r in renamed)
+    agencies = sorted(r.split('"agency_responsible": ')[1].split(",")[0] for r in rebuilt["requests"])
+    assert agencies[:6] == [f'"Agency {i}{" (new)" if i % 10 == 0 else ""}"' for i in (0, 10, 15, 20, 25, 5)]
 
 
 async def test_the_rebuild_refuses_while_the_consumers_run(settings, kafka_bootstrap):

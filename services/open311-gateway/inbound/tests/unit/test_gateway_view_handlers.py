@@ -7,7 +7,7 @@ from civicloop_events import Actor, Location, ServiceDefined, ServiceRequestSubm
 from civicloop_events.envelope import ActorKind
 from civicloop_events.payloads import PartnerKeyRevoked, StatusChanged
 from civicloop_gateway.domain.catalogue import PartnerKeyRow, ServiceRow
-from civicloop_gateway.domain.request_view import RequestRow, UpdateRow
+from civicloop_gateway.domain.request_view import ImportRow, RequestRow, UpdateRow
 from civicloop_gateway.service_layer.folds import (
     CatalogueRows,
     RequestViewRows,
@@ -35,6 +35,7 @@ class MemoryViewRows(RequestViewRows):
         self.names = names or {}
         self.requests: dict[str, RequestRow] = {}
         self.updates: list[UpdateRow] = []
+        self.imports: dict[str, ImportRow] = {}
         self.calls: list[str] = []
 
     async def lock_services(self, services) -> None:
@@ -53,6 +54,13 @@ class MemoryViewRows(RequestViewRows):
     async def save_updates(self, updates) -> None:
         known = {u.update_id for u in self.updates}
         self.updates.extend(u for u in updates if u.update_id not in known)
+
+    async def imports_of(self, service_request_ids) -> dict[str, ImportRow]:
+        return {i: self.imports[i] for i in service_request_ids if i in self.imports}
+
+    async def save_imports(self, imports) -> None:
+        for i in imports:
+            self.imports.setdefault(i.service_request_id, i)
 
 
 class MemoryCatalogueRows(CatalogueRows):

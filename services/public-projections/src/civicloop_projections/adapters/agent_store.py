@@ -31,7 +31,8 @@ _STATE_COLUMNS = """request_number, jurisdiction_id, service_code, description, 
     ST_Y(submitted_location::geometry) as lat, ST_X(submitted_location::geometry) as long, attributes, media_urls,
     resident_id, closed_at, body_id, team, priority, analysis_codes, external_references, delivery_state,
     delivery_attempts, delivery_last_error, delivery_retry_at, imported_from, placement, geo_service_areas,
-    inside_jurisdiction, unplaced, duplicate_candidates, merged_into, merged_at, merge_note"""
+    inside_jurisdiction, unplaced, duplicate_candidates, merged_into, merged_at, merge_note, agency_responsible,
+    location_flag"""
 
 
 class PostgresAgentViewStore(AgentViewStore):
@@ -194,6 +195,8 @@ _COLUMNS: tuple[tuple[str, str, Callable[[AgentRequest], Any]], ...] = (
     ("merged_into", "text", lambda s: s.merged_into),
     ("merged_at", "timestamptz", lambda s: s.merged_at),
     ("merge_note", "text", lambda s: s.merge_note),
+    ("agency_responsible", "text", lambda s: s.agency_responsible),
+    ("location_flag", "text", lambda s: s.location_flag),
 )
 
 # The states' rows: several unnested from one array per column, or one from plain parameters (cheaper to send).
@@ -209,7 +212,8 @@ _UPSERT = """insert into projections.agent_requests as r (
              resident_id, submitted_at, updated_at, closed_at, event_count, last_event_id, body_id, team, priority,
              analysis_codes, external_references, delivery_state, delivery_attempts, delivery_last_error,
              delivery_retry_at, imported_from, submitted_location, placement, geo_service_areas, geo_area_ids,
-             inside_jurisdiction, unplaced, duplicate_candidates, merged_into, merged_at, merge_note)
+             inside_jurisdiction, unplaced, duplicate_candidates, merged_into, merged_at, merge_note,
+             agency_responsible, location_flag)
            select n.request_number, n.jurisdiction_id, n.service_code,
                   (select s.service_name from projections.services s
                     where s.jurisdiction_id = n.jurisdiction_id and s.service_code = n.service_code),
@@ -220,7 +224,7 @@ _UPSERT = """insert into projections.agent_requests as r (
                   n.analysis_codes, n.external_references, n.delivery_state, n.delivery_attempts,
                   n.delivery_last_error, n.delivery_retry_at, n.imported_from, n.submitted_location, n.placement,
                   n.geo_service_areas, n.geo_area_ids, n.inside_jurisdiction, n.unplaced, n.duplicate_candidates,
-                  n.merged_into, n.merged_at, n.merge_note
+                  n.merged_into, n.merged_at, n.merge_note, n.agency_responsible, n.location_flag
              from (select u.*,
                           -- where the request is: the point geo placed it at, else the submitted one
                           case when u.placed_lat is not null
@@ -255,7 +259,8 @@ _UPSERT = """insert into projections.agent_requests as r (
              geo_service_areas = excluded.geo_service_areas, geo_area_ids = excluded.geo_area_ids,
              inside_jurisdiction = excluded.inside_jurisdiction, unplaced = excluded.unplaced,
              duplicate_candidates = excluded.duplicate_candidates, merged_into = excluded.merged_into,
-             merged_at = excluded.merged_at, merge_note = excluded.merge_note"""
+             merged_at = excluded.merged_at, merge_note = excluded.merge_note,
+             agency_responsible = excluded.agency_responsible, location_flag = excluded.location_flag"""
 
 
 _UPSERT_ONE = _UPSERT.replace("{rows}", _ONE_ROW)

@@ -6,6 +6,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from civicloop_projections.domain.queries import AgentRequestFilter, Cursor
 
@@ -19,7 +20,7 @@ _REQUEST_COLUMNS = """request_number, jurisdiction_id, service_code, service_nam
          else json_build_object('state', delivery_state, 'attempts', delivery_attempts,
                                 'last_error', delivery_last_error, 'retry_at', delivery_retry_at) end as delivery,
     imported_from, placement, geo_service_areas as service_areas, inside_jurisdiction, needs_placing, unplaced,
-    duplicate_suspected, merged_into, merged_at, merge_note,
+    duplicate_suspected, merged_into, merged_at, merge_note, agency_responsible, location_flag,
     array(select d.request_number from projections.agent_requests d where d.merged_into = r.request_number
            order by d.merged_at, d.request_number) as merged_duplicates"""
 
@@ -97,6 +98,20 @@ async def get_request(conn: psycopg.AsyncConnection[Any], request_number: str) -
         f"select {_REQUEST_COLUMNS}, duplicate_candidates from projections.agent_requests r"
         " where request_number = %s",
         (request_number,),
+    )
+    return await cur.fetchone()
+
+
+async def find_by_external_id(
+    conn: psycopg.AsyncConnection[Any], body_id: str, external_id: str
+) -> dict[str, Any] | None:
+    """The request a back-end knows by `external_id` (a reference it assigned, or the one it was imported by). Should
+    two requests carry the same reference, the first submitted is the one."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        f"select {_REQUEST_COLUMNS}, duplicate_candidates from projections.agent_requests r"
+        " where external_references @> %s order by submitted_at, request_number limit 1",
+        (Jsonb([{"body_id": body_id, "external_id": external_id}]),),
     )
     return await cur.fetchone()
 

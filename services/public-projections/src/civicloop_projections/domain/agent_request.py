@@ -12,6 +12,7 @@ from uuid import UUID
 from civicloop_events import Event, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
     AreaRef,
+    BackendUpdateReceived,
     DuplicateSuspected,
     EventPayload,
     ExternalReferenceAssigned,
@@ -123,6 +124,10 @@ class AgentRequest:
     merged_into: str | None = None
     merged_at: datetime | None = None
     merge_note: str | None = None
+    agency_responsible: str | None = (
+        None  # the back-end's agency: its import's, then its latest update naming one
+    )
+    location_flag: str | None = None  # why the import did not use the back-end's point
 
     @property
     def geo_area_ids(self) -> tuple[str, ...] | None:
@@ -225,12 +230,21 @@ def submitted(event: Event[Any]) -> AgentRequest:
     )
 
 
+# geo's verdicts about a request: derived by the platform when it reads the request, not a change of the request.
+# They keep their own times (`placement.resolved_at`, `unplaced.at`) and do not move `updated_at`: an imported
+# request is placed when it is imported, and would otherwise look years newer than it is (at the top of the queue,
+# and "changed" for the `since` filter).
+_DERIVED: tuple[type[EventPayload], ...] = (LocationResolved, LocationUnresolved, DuplicateSuspected)
+
+
 def touched(state: AgentRequest, event: Event[Any]) -> AgentRequest:
-    """Any event of the request counts and moves `updated_at` (never backwards: occurred_at may be backdated)."""
+    """Any event of the request counts; all but geo's verdicts move `updated_at` (never backwards: occurred_at may
+    be backdated, and an imported request's events carry the back-end's times)."""
+    moves = not isinstance(event.payload, _DERIVED)
     return replace(
         state,
         event_count=state.event_count + 1,
-        updated_at=max(state.updated_at, event.occurred_at),
+        updated_at=max(state.updated_at, event.occurred_at) if moves else state.updated_at,
         last_event_id=event.event_id,
     )
 
@@ -293,10 +307,25 @@ def reference_assigned(state: AgentRequest, p: ExternalReferenceAssigned) -> Age
 
 
 def imported(state: AgentRequest, p: RequestImported) -> AgentRequest:
-    """Where the request came from, when a back-end created it; the first import recorded stays."""
+    """Where the request came from, when a back-end created it; the first import recorded stays. The body it came
+    from is its body (an imported request is not routed), its agency the back-end's, and its flag says why the
+    back-end's point was not used."""
     if state.imported_from is not None:
         return state
-    return replace(state, imported_from=ExternalReference(p.body_id, p.external_id))
+    return replace(
+        state,
+        imported_from=ExternalReference(p.body_id, p.external_id),
+        body_id=state.body_id or p.body_id,
+        agency_responsible=p.agency_responsible or state.agency_responsible,
+        location_flag=p.location_flag,
+    )
+
+
+def backend_update(state: AgentRequest, p: BackendUpdateReceived) -> AgentRequest:
+    """The agency a back-end's update names becomes the request's; an update naming none leaves it."""
+    if not p.agency_responsible:
+        return state
+    return replace(state, agency_responsible=p.agency_responsible)
 
 
 def location_resolved(state: AgentRequest, event: Event[Any]) -> AgentRequest:
@@ -363,6 +392,7 @@ _CHANGES: dict[type[EventPayload], Change] = {
     SendFailed: _by_payload(send_failed),
     ExternalReferenceAssigned: _by_payload(reference_assigned),
     RequestImported: _by_payload(imported),
+    BackendUpdateReceived: _by_payload(backend_update),
     LocationResolved: location_resolved,
     LocationUnresolved: location_unresolved,
     DuplicateSuspected: _by_payload(duplicates_suspected),

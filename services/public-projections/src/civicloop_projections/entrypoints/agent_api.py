@@ -97,7 +97,9 @@ async def list_requests(
     service_code: Annotated[str | None, Query(max_length=64)] = None,
     service_area_id: Annotated[str | None, Query(max_length=120)] = None,
     jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
-    body_id: Annotated[str | None, Query(max_length=64, description="routed to this body")] = None,
+    body_id: Annotated[
+        str | None, Query(max_length=64, description="routed to this body, or imported from it")
+    ] = None,
     priority: Annotated[
         list[Priority] | None, Query(description="repeatable: any of these priorities")
     ] = None,
@@ -151,6 +153,32 @@ async def list_requests(
     async with pool.connection() as conn:
         items, next_cursor = await agent_views.list_requests(conn, query, limit=limit, cursor=after)
     return {"items": items, "next_cursor": next_cursor.encode() if next_cursor else None}
+
+
+@router.get(
+    "/requests/by-external-id",
+    response_model=AgentRequestDetail,
+    responses={404: {"description": "no request carries this reference"}},
+)
+async def get_request_by_external_id(
+    pool: Pool,
+    settings: Settings,
+    positions: Positions,
+    response: Response,
+    body_id: Annotated[str, Query(min_length=1, max_length=64, description="the body whose back-end it is")],
+    external_id: Annotated[
+        str, Query(min_length=1, max_length=200, description="the back-end's own id for the request")
+    ],
+) -> dict[str, Any]:
+    """The request a body's back-end knows by `external_id` (imported from it, or sent to it), with its history."""
+    deadline = Deadline(settings.read_your_writes_timeout_s)
+    await _wait_for(positions, pool, settings, response, deadline)
+    async with pool.connection() as conn:
+        found = await agent_views.find_by_external_id(conn, body_id, external_id)
+        if found is None:
+            raise HTTPException(404, f"no request of body {body_id} with external id {external_id}")
+        found["history"] = await agent_views.history_of(conn, found["request_number"])
+    return found
 
 
 @router.get(

@@ -3,7 +3,7 @@
 A rebuild replays up to where the log ended when it began; events published meanwhile are applied by the consumers
 when they next run. It refuses while consumers run (they would keep their positions in memory and race the reset),
 and consumers started during a rebuild wait for it (`civicloop_runtime.rebuild`). To rebuild without downtime
-instead, deploy a new version of the consumer groups (`projections.agent.v2`): it starts with no positions and
+instead, deploy a new version of the consumer groups (the next `projections.agent.vN`): it starts with no positions and
 replays into tables migrated for it. The replay runs with the rebuild's own batch bounds, on connections that commit
 without waiting for the WAL flush (`replay_pool` says why that is safe).
 """

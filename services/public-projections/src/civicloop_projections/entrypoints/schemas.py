@@ -94,7 +94,9 @@ class AgentRequestRead(BaseModel):
     closed_at: datetime | None
     event_count: int
     last_event_id: UUID
-    body_id: str | None = Field(description="the body the request is routed to")
+    body_id: str | None = Field(
+        description="the body the request is routed to; for an imported request, the body it was imported from"
+    )
     team: str | None
     priority: Literal["low", "normal", "high"] | None = Field(description="null until the request is routed")
     analysis_codes: list[str]
@@ -117,6 +119,12 @@ class AgentRequestRead(BaseModel):
     merged_at: datetime | None
     merge_note: str | None
     merged_duplicates: list[str] = Field(description="requests merged into this one, first merged first")
+    agency_responsible: str | None = Field(
+        description="the back-end's agency: named at import, then by the latest back-end update naming one"
+    )
+    location_flag: str | None = Field(
+        description="why the back-end's point was not used at import (at or near 0,0; outside the body's area)"
+    )
 
 
 class AgentRequestPage(BaseModel):

@@ -29,6 +29,7 @@ from psycopg.types.json import Jsonb
 from civicloop_gateway.domain.catalogue import PartnerKeyRow, ServiceRow
 from civicloop_gateway.domain.request_view import (
     RENDERING,
+    ImportRow,
     RequestRow,
     ServiceKey,
     UpdateRow,
@@ -179,6 +180,25 @@ class PostgresRequestViewRows(RequestViewRows):
 
     async def save_updates(self, updates: Sequence[UpdateRow]) -> None:
         await self.conn.execute(_INSERT_UPDATES, (_rows_document(updates),))
+
+    async def imports_of(self, service_request_ids: Sequence[str]) -> dict[str, ImportRow]:
+        cur = await self.conn.execute(
+            "select service_request_id, agency_responsible, event_id from gateway.imported_requests"
+            " where service_request_id = any(%s)",
+            (list(service_request_ids),),
+        )
+        return {r[0]: ImportRow(*r) for r in await cur.fetchall()}
+
+    async def save_imports(self, imports: Sequence[ImportRow]) -> None:
+        await self.conn.execute(
+            "insert into gateway.imported_requests (service_request_id, agency_responsible, event_id)"
+            " select * from unnest(%s::text[], %s::text[], %s::uuid[]) on conflict do nothing",
+            (
+                [i.service_request_id for i in imports],
+                [i.agency_responsible for i in imports],
+                [i.event_id for i in imports],
+            ),
+        )
 
 
 class PostgresCatalogueRows(CatalogueRows):

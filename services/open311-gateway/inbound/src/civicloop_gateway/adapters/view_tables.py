@@ -6,12 +6,13 @@ from typing import Any
 
 import psycopg
 
-VIEW_TABLES = ("requests", "request_updates", "services", "jurisdictions", "partners")
+VIEW_TABLES = ("requests", "request_updates", "imported_requests", "services", "jurisdictions", "partners")
 
 # Every column (geography as hex EWKB), in a total order: two builds of the same log give identical dumps.
 _DUMP_ORDER = {
     "requests": "service_request_id",
     "request_updates": "update_id",
+    "imported_requests": "service_request_id",
     "services": "jurisdiction_id, service_code",
     "jurisdictions": "jurisdiction_id",
     "partners": "jurisdiction_id, client_id, key_id",

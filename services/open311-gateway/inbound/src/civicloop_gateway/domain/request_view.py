@@ -2,7 +2,12 @@
 
 A request's row holds exactly what the Open311 request object shows (SR-01..SR-17) plus its jurisdiction, point,
 source and what `extensions=true` adds; never the contact (SR-21: the sealed contact is not even read). Updates
-for `servicerequestupdates` (FX-01) are status changes and PUBLIC comments, one each, keyed by the event id.
+for `servicerequestupdates` (FX-01) are status changes and PUBLIC comments, one each, keyed by the event id; the
+latest of them gives an open request's `status_notes` (SR-03; a closed request's stay its close note).
+
+A request imported from a back-end shows the back-end's agency (SR-07): its `RequestImported` names it, and a
+later `BackendUpdateReceived` naming another replaces it. The import comes before the submission that opens the
+row, possibly in an earlier batch, so what it says is kept (`ImportRow`) until the submission is folded.
 
 Public outputs never show where a resident is (DESIGN §4): the row's `address`, `lat` and `long` — the fields GETs
 serve — are the public place (an H3 cell's centre and a block-level address, `civicloop_places`), made from what
@@ -21,10 +26,12 @@ from uuid import UUID
 
 from civicloop_events import Event
 from civicloop_events.payloads import (
+    BackendUpdateReceived,
     CommentAdded,
     CommentVisibility,
     LocationResolved,
     PublicPlace,
+    RequestImported,
     RequestStatus,
     ServiceRequestSubmitted,
     StatusChanged,
@@ -81,19 +88,35 @@ class UpdateRow:
 
 
 @dataclass(frozen=True)
+class ImportRow:
+    """What a back-end's import says of a request the view has no row for yet (its submission follows)."""
+
+    service_request_id: str
+    agency_responsible: str | None
+    event_id: UUID
+
+
+@dataclass(frozen=True)
 class Change:
-    """What one event does to the view: the request's new row (None: leave it) and an update to record."""
+    """What one event does to the view: the request's new row (None: leave it), an update to record, and an import
+    to keep for the submission that follows it."""
 
     request: RequestRow | None = None
     update: UpdateRow | None = None
+    imported: ImportRow | None = None
 
 
 NO_CHANGE = Change()
 
 
 def submitted_row(
-    event: Event[ServiceRequestSubmitted], *, service_name: str | None, resolution: int = DEFAULT_RESOLUTION
+    event: Event[ServiceRequestSubmitted],
+    *,
+    service_name: str | None,
+    resolution: int = DEFAULT_RESOLUTION,
+    imported: ImportRow | None = None,
 ) -> RequestRow:
+    """The row a submission opens; `imported`: what the back-end's import of it said, when it was imported."""
     p = event.payload
     loc = p.location
     return RequestRow(
@@ -114,6 +137,7 @@ def submitted_row(
         point_long=place["long"],
         media_url=p.media_urls[0] if p.media_urls else None,
         media_urls=tuple(p.media_urls),
+        agency_responsible=imported.agency_responsible if imported else None,
     )
 
 
@@ -149,10 +173,12 @@ def fold(
     *,
     service_name: str | None = None,
     resolution: int = DEFAULT_RESOLUTION,
+    imported: ImportRow | None = None,
 ) -> Change:
     """The effect of `event` on the request `before` (None when the view has not seen the request).
 
-    `resolution` is the H3 resolution of the public point made from a submission.
+    `resolution` is the H3 resolution of the public point made from a submission; `imported` what the import of the
+    request said before its submission (kept from an earlier event).
     """
     if event.request_id is None:
         return NO_CHANGE
@@ -160,13 +186,19 @@ def fold(
     if isinstance(payload, ServiceRequestSubmitted):
         if before is not None:
             return NO_CHANGE  # the request exists: a second submission event never resets it
-        return Change(request=submitted_row(event, service_name=service_name, resolution=resolution))
+        return Change(
+            request=submitted_row(event, service_name=service_name, resolution=resolution, imported=imported)
+        )
     if isinstance(payload, StatusChanged):
         return _status_changed(before, event, payload)
     if isinstance(payload, CommentAdded):
         return _comment_added(before, event, payload)
     if isinstance(payload, LocationResolved):
         return _location_resolved(before, event, payload)
+    if isinstance(payload, RequestImported):
+        return _imported(before, event, payload)
+    if isinstance(payload, BackendUpdateReceived):
+        return _backend_update(before, event, payload)
     return NO_CHANGE
 
 
@@ -200,6 +232,21 @@ class BatchChange:
 
     requests: dict[str, RequestRow] = field(default_factory=dict)
     updates: list[UpdateRow] = field(default_factory=list)
+    # The imports of requests without a row yet (the first of each), kept for their submissions.
+    imports: list[ImportRow] = field(default_factory=list)
+
+
+def opened_by(before: Mapping[str, RequestRow], events: Iterable[Event[Any]]) -> list[str]:
+    """The requests a batch's submissions may open (no stored row), whose earlier imports the fold needs."""
+    return sorted(
+        {
+            e.request_id
+            for e in events
+            if e.request_id is not None
+            and e.request_id not in before
+            and isinstance(e.payload, ServiceRequestSubmitted)
+        }
+    )
 
 
 def submitted_services(events: Iterable[Event[Any]]) -> list[ServiceKey]:
@@ -224,10 +271,13 @@ def fold_many(
     *,
     service_names: Mapping[ServiceKey, str | None],
     resolution: int = DEFAULT_RESOLUTION,
+    imports: Mapping[str, ImportRow] | None = None,
 ) -> BatchChange:
     """`fold` of each event in log order, each seeing the row the previous ones left: the same view as folding them
-    one at a time. `before` holds the stored rows of the batch's requests (absent: not in the view)."""
+    one at a time. `before` holds the stored rows of the batch's requests (absent: not in the view), `imports` the
+    kept imports of the requests it opens (`opened_by`)."""
     rows = dict(before)
+    pending = dict(imports or {})
     change = BatchChange()
     seen_updates: set[UUID] = set()
     for event in events:
@@ -236,7 +286,16 @@ def fold_many(
         name = None
         if isinstance(event.payload, ServiceRequestSubmitted):
             name = service_names.get((event.jurisdiction_id, event.payload.service_code))
-        one = fold(rows.get(event.request_id), event, service_name=name, resolution=resolution)
+        one = fold(
+            rows.get(event.request_id),
+            event,
+            service_name=name,
+            resolution=resolution,
+            imported=pending.get(event.request_id),
+        )
+        if one.imported is not None and event.request_id not in pending:
+            pending[event.request_id] = one.imported  # the first import stays
+            change.imports.append(one.imported)
         if one.request is not None:
             rows[event.request_id] = change.requests[event.request_id] = one.request
         if one.update is not None and one.update.update_id not in seen_updates:
@@ -323,9 +382,36 @@ def _comment_added(before: RequestRow | None, event: Event[Any], p: CommentAdded
     if before is None:
         return Change(update=update)
     if before.civicloop_status is RequestStatus.closed:
-        # SR-10: a closed request's updated_datetime stays its close time; the comment is still an update.
+        # SR-10: a closed request's updated_datetime stays its close time; the comment is still an update. Its
+        # status_notes stay the close note (SR-03: why it is closed): a note changed without moving
+        # updated_datetime would be a change no `updated_after` sync could see.
         return Change(request=replace(before, last_event_id=event.event_id), update=update)
+    # SR-03: on an open request, the latest public word (an agent's comment, a back-end's note-only update) is its
+    # status note; SR-10: a change, so updated_datetime moves.
     row = replace(
-        before, updated_datetime=max(before.updated_datetime, event.occurred_at), last_event_id=event.event_id
+        before,
+        status_notes=p.text,
+        updated_datetime=max(before.updated_datetime, event.occurred_at),
+        last_event_id=event.event_id,
     )
     return Change(request=row, update=update)
+
+
+def _imported(before: RequestRow | None, event: Event[Any], p: RequestImported) -> Change:
+    """SR-07: the back-end's agency, kept until the submission that follows opens the row. An import of a request the
+    view already has is a repeat (the first import precedes the submission, and the first one stays)."""
+    if before is not None:
+        return NO_CHANGE
+    return Change(imported=ImportRow(event.request_id or "", p.agency_responsible, event.event_id))
+
+
+def _backend_update(before: RequestRow | None, event: Event[Any], p: BackendUpdateReceived) -> Change:
+    """SR-07: an update naming another agency makes it the request's (SR-10: a change partners see, so open
+    requests' updated_datetime moves). Its status and note reach the view as the StatusChanged or CommentAdded
+    the update causes."""
+    if before is None or not p.agency_responsible or p.agency_responsible == before.agency_responsible:
+        return NO_CHANGE
+    row = replace(before, agency_responsible=p.agency_responsible, last_event_id=event.event_id)
+    if before.civicloop_status is not RequestStatus.closed:
+        row = replace(row, updated_datetime=max(before.updated_datetime, event.occurred_at))
+    return Change(request=row)

@@ -26,10 +26,12 @@ from civicloop_events.payloads import (
 
 from civicloop_gateway.domain.catalogue import PartnerKeyRow, ServiceRow, partner_key_row, service_row
 from civicloop_gateway.domain.request_view import (
+    ImportRow,
     RequestRow,
     ServiceKey,
     UpdateRow,
     fold_many,
+    opened_by,
     requests_of,
     submitted_services,
 )
@@ -59,6 +61,14 @@ class RequestViewRows(ServiceLock):
     @abc.abstractmethod
     async def save_updates(self, updates: Sequence[UpdateRow]) -> None:
         """Once per update id: a replayed event adds nothing."""
+
+    @abc.abstractmethod
+    async def imports_of(self, service_request_ids: Sequence[str]) -> dict[str, ImportRow]:
+        """The kept imports of those requests (each request's first)."""
+
+    @abc.abstractmethod
+    async def save_imports(self, imports: Sequence[ImportRow]) -> None:
+        """Kept for the submissions that follow; the first import of a request stays."""
 
 
 class CatalogueRows(ServiceLock):
@@ -94,7 +104,11 @@ async def when_request_events_update_view(
     if not ids:
         return
     before = await rows.load_for_update(ids)
-    change = fold_many(before, events, service_names=names, resolution=resolution)
+    opened = opened_by(before, events)
+    imports = await rows.imports_of(opened) if opened else {}
+    change = fold_many(before, events, service_names=names, resolution=resolution, imports=imports)
+    if change.imports:
+        await rows.save_imports(change.imports)
     if change.requests:
         await rows.save_requests(list(change.requests.values()))
     if change.updates:
