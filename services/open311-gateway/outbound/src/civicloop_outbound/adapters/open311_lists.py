@@ -33,6 +33,13 @@ def row_key(row: Row) -> str:
     return row.update_id if isinstance(row, RemoteUpdate) else row.service_request_id
 
 
+def row_date(row: Row, kind: ListKind) -> datetime | None:
+    """The date a list's window bounds: an update's time, a request's creation or last update time."""
+    if isinstance(row, RemoteUpdate):
+        return row.updated_datetime
+    return row.requested_datetime if kind.after == "start_date" else row.updated_datetime
+
+
 @dataclass
 class Chunk:
     """A window of the range and its rows not yielded before; `complete` is False when the back-end's answer was
@@ -99,16 +106,13 @@ class ListWalk:
 
     async def chunks(self, start: datetime, end: datetime) -> AsyncIterator[Chunk]:
         for s, e in paging.windows(start, end, self.max_window):
-            # Depth first, earlier half first, so chunks come in date order; each pending window carries the keys
-            # of the answer it was split from, to tell a back-end that ignores the dates.
-            pending: list[tuple[datetime, datetime, frozenset[str] | None]] = [(s, e, None)]
+            pending = [(s, e)]  # depth first, earlier half first, so chunks come in date order
             while pending:
-                ws, we, parent = pending.pop()
-                rows, verdict = await self._read(ws, we, parent)
+                ws, we = pending.pop()
+                rows, verdict = await self._read(ws, we)
                 if verdict is Verdict.split:
-                    keys = frozenset(row_key(r) for r in rows)
                     (a, m), (_, b) = paging.split(ws, we, self.min_span)
-                    pending += [(m, b, keys), (a, m, keys)]
+                    pending += [(m, b), (a, m)]
                     continue
                 if verdict is Verdict.stuck:
                     log.error(
@@ -135,9 +139,7 @@ class ListWalk:
         self.queries += 1
         return list(await self.client.list_window(self.kind, start, end, **page))
 
-    async def _read(
-        self, start: datetime, end: datetime, parent: frozenset[str] | None
-    ) -> tuple[list[Any], Verdict]:
+    async def _read(self, start: datetime, end: datetime) -> tuple[list[Any], Verdict]:
         mode = self.connection.paging
         if paging.use_paging(mode, self.memory) and not self.pages_refused:
             rows, honoured = await self._pages(start, end)
@@ -166,12 +168,11 @@ class ListWalk:
                 rows, honoured = await self._pages(start, end, already=[first, second])
                 if honoured:
                     return rows, Verdict.complete
-        keys = frozenset(row_key(r) for r in rows)
         verdict = paging.judge(
             len(rows),
             threshold,
             can_split=bool(paging.split(start, end, self.min_span)),
-            same_as_parent=parent is not None and keys == parent,
+            ignores_window=paging.outside_window((row_date(r, self.kind) for r in rows), start, end),
         )
         return rows, verdict
 

@@ -21,6 +21,7 @@ from enum import Enum
 DEFAULT_CAP = 1000  # the standard's example cap: an answer this long is taken as cut short
 PLAUSIBLE_CAP_FLOOR = 10  # no back-end caps below this; shorter answers are never suspected
 MIN_SPAN = timedelta(seconds=1)  # Open311 dates are to the second: a window cannot be split below this
+WINDOW_SLACK = timedelta(days=1)
 MAX_PAGES = 10_000  # a walk of pages that never ends is a back-end bug, not data
 
 
@@ -113,20 +114,22 @@ class Verdict(Enum):
     stuck = "stuck"  # cut short and cannot be read whole: report it, stop the watermark before it
 
 
-def judge(
-    rows: int,
-    threshold: int,
-    *,
-    can_split: bool,
-    same_as_parent: bool,
-) -> Verdict:
-    """What to do with one (unpaged) answer of a window. `same_as_parent`: the half returned exactly what the
-    whole did, so the back-end ignores the dates and splitting further would not help."""
+def judge(rows: int, threshold: int, *, can_split: bool, ignores_window: bool) -> Verdict:
+    """What to do with one (unpaged) answer of a window. `ignores_window`: the answer holds rows dated outside the
+    window asked for, so the back-end does not filter by these dates and splitting would never end."""
     if not looks_capped(rows, threshold):
         return Verdict.complete
-    if not can_split or same_as_parent:
+    if not can_split or ignores_window:
         return Verdict.stuck
     return Verdict.split
+
+
+def outside_window(
+    dates: Iterable[datetime | None], start: datetime, end: datetime, slack: timedelta = WINDOW_SLACK
+) -> bool:
+    """Whether any dated row lies outside [start, end] by more than `slack` (a back-end reading our UTC dates as its
+    local time shifts the window by hours, not days)."""
+    return any(d is not None and not (start - slack <= d <= end + slack) for d in dates)
 
 
 def windows(start: datetime, end: datetime, span: timedelta) -> list[tuple[datetime, datetime]]:
