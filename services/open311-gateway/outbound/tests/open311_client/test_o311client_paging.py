@@ -4,9 +4,11 @@ polled into the real PostgreSQL and broker, every request and update counted aga
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,8 +18,10 @@ from civicloop_events.payloads import BackendUpdateReceived, BodyDefined, Open31
 from civicloop_outbound.adapters.open311_client import Open311Temporary
 from civicloop_outbound.adapters.open311_polling import Open311Poller
 from civicloop_outbound.domain.ports import BodyRecord
+from civicloop_outbound.entrypoints.cli import app as cli
 from civicloop_testing.threaded_server import serve_in_thread
 from o311client_harness import define_body, read_events
+from typer.testing import CliRunner
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -324,3 +328,33 @@ async def test_a_minimum_window_still_capped_is_reported_and_the_watermark_stops
         )
         (error,) = await cur.fetchone()
     assert "capped answer(s) could not be read whole" in error
+
+
+async def test_the_import_command_brings_in_every_request_once_and_a_second_run_adds_nothing(
+    capped, o311_dsn, o311_pool, o311_topics, kafka_bootstrap
+):
+    state, url = capped
+    source = SOURCE[:300]
+    state.source, state.cap = source, 20
+    body = await body_on(o311_pool, url)
+    env = {
+        "CIVICLOOP_PG_DSN": o311_dsn,
+        "CIVICLOOP_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "CIVICLOOP_ENV": "test",
+        "CIVICLOOP_TOPIC_PREFIX": o311_topics.prefix,
+    }
+    args = ["open311", "import", "-j", body.jurisdiction_id, "--body", body.body_id, "--since", "2017-12-01"]
+
+    first = await asyncio.to_thread(CliRunner().invoke, cli, args, env=env)
+    second = await asyncio.to_thread(CliRunner().invoke, cli, args, env=env)
+
+    assert first.exit_code == 0, first.output
+    assert f"fetched {len(source)}, imported {len(source)}" in first.output
+    assert second.exit_code == 0 and f"fetched {len(source)}, imported 0" in second.output
+    await assert_imported_once(o311_pool, kafka_bootstrap, o311_topics, body, source)
+
+    # A burst larger than the cap inside one second cannot be read whole: the command says so and fails.
+    burst = source[0].created
+    state.source = [replace(r, id=f"{r.id}-dup{i}", created=burst) for i, r in enumerate(source[:25])]
+    third = await asyncio.to_thread(CliRunner().invoke, cli, args, env=env)
+    assert third.exit_code == 1 and "could not be read whole" in third.output
