@@ -9,6 +9,7 @@ is capped. Rows seen twice (on shared window edges, on pages that shift while re
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from civicloop_outbound.domain.open311_paging import ListMemory, Verdict
 
 log = logging.getLogger("civicloop.outbound.open311_client")
 MAX_WINDOW = timedelta(days=90)
+RECENT_CHUNKS = 4
 
 Row = RemoteRequest | RemoteUpdate
 
@@ -94,7 +96,9 @@ class ListWalk:
         self.memory = memory
         self.min_span = min_span
         self.max_window = max_window
-        self.seen: set[str] = set()
+        # Keys of the last chunks yielded: windows are consecutive, so a row comes twice only on a shared edge (or
+        # a little further where a back-end shifts our dates), never chunks apart; a long import stays small.
+        self.recent: deque[set[str]] = deque(maxlen=RECENT_CHUNKS)
         self.queries = 0
         self.pages_refused = (
             False  # a back-end configured for pages repeated them: windows for the rest of the walk
@@ -127,12 +131,13 @@ class ListWalk:
                 yield Chunk(ws, we, self._new(rows), complete=verdict is Verdict.complete)
 
     def _new(self, rows: list[Any]) -> list[Any]:
-        fresh = []
+        fresh, keys = [], set()
         for row in rows:
             key = row_key(row)
-            if key not in self.seen:
-                self.seen.add(key)
+            if key not in keys and not any(key in chunk for chunk in self.recent):
+                keys.add(key)
                 fresh.append(row)
+        self.recent.append(keys)
         return fresh
 
     async def _ask(self, start: datetime, end: datetime, **page: int) -> list[Any]:
