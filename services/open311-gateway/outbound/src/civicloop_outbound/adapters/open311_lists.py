@@ -99,10 +99,8 @@ class ListWalk:
         # Keys of the last chunks yielded: windows are consecutive, so a row comes twice only on a shared edge (or
         # a little further where a back-end shifts our dates), never chunks apart; a long import stays small.
         self.recent: deque[set[str]] = deque(maxlen=RECENT_CHUNKS)
-        self.queries = 0
-        self.pages_refused = (
-            False  # a back-end configured for pages repeated them: windows for the rest of the walk
-        )
+        # Set when the back-end repeated its pages: date windows for the rest of the walk.
+        self.pages_refused = False
 
     @property
     def threshold(self) -> int:
@@ -141,7 +139,6 @@ class ListWalk:
         return fresh
 
     async def _ask(self, start: datetime, end: datetime, **page: int) -> list[Any]:
-        self.queries += 1
         return list(await self.client.list_window(self.kind, start, end, **page))
 
     async def _read(self, start: datetime, end: datetime) -> tuple[list[Any], Verdict]:
