@@ -161,12 +161,12 @@ class ListWalk:
         if paging.looks_capped(len(rows), threshold) and paging.should_probe(mode, self.memory):
             first = await self._ask(start, end, page=1, page_size=self.connection.page_size)
             second = await self._ask(start, end, page=2, page_size=self.connection.page_size)
-            verdict = paging.paging_verdict(
+            honours = paging.paging_verdict(
                 map(row_key, first), map(row_key, second), self.connection.page_size
             )
-            if verdict is not None:
-                self._learn_paging(verdict)
-            if verdict:
+            if honours is not None:
+                self._learn_paging(honours)
+            if honours:
                 rows, honoured = await self._pages(start, end, already=[first, second])
                 if honoured:
                     return rows, Verdict.complete
