@@ -358,3 +358,21 @@ async def test_the_import_command_brings_in_every_request_once_and_a_second_run_
     state.source = [replace(r, id=f"{r.id}-dup{i}", created=burst) for i, r in enumerate(source[:25])]
     third = await asyncio.to_thread(CliRunner().invoke, cli, args, env=env)
     assert third.exit_code == 1 and "could not be read whole" in third.output
+
+
+async def test_a_body_configured_for_pages_on_a_back_end_that_repeats_them_falls_back_to_windows(
+    capped, o311_pool, o311_producer, o311_http, o311_topics, kafka_bootstrap
+):
+    state, url = capped
+    source = SOURCE[:300]
+    state.source, state.cap = source, 20
+    body = await body_on(o311_pool, url, paging="pages", page_size=20)
+    poller = Open311Poller(o311_pool, o311_producer, o311_http)
+
+    report = await poller.import_window(body, *HISTORY)
+
+    assert report.imported == len(source) and report.capped == []
+    assert state.queries[0]["page"] == "1" and state.queries[1]["page"] == "2"  # pages asked first
+    assert any("page" not in q for q in state.queries)  # then date windows
+    assert await memory_of(o311_pool, body, "requests") == (False, 20)
+    await assert_imported_once(o311_pool, kafka_bootstrap, o311_topics, body, source)

@@ -84,6 +84,8 @@ def poll(
         )
         for reason, n in sorted(r.skipped.items()):
             typer.echo(f"  {n} x {reason}")
+        if (capped := r.capped_error()) is not None:
+            typer.echo(f"  NOT READ WHOLE: {capped}")
     if not reports:
         typer.echo("no body was due")
 
