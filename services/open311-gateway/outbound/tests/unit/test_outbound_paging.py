@@ -46,11 +46,18 @@ def test_paging_modes(mode: str, known: bool | None, use: bool, probe: bool) -> 
 
 
 def test_paging_is_honoured_when_page_2_differs_from_page_1() -> None:
-    assert paging.paging_verdict(["a", "b"], ["c", "d"], page_size=2) is True
-    assert paging.paging_verdict(["a", "b"], [], page_size=2) is True  # everything fitted on page 1
-    assert paging.paging_verdict(["a", "b"], ["b", "a"], page_size=2) is False  # page ignored
-    assert paging.paging_verdict(["a", "b", "c"], ["d"], page_size=2) is False  # page_size ignored
-    assert paging.paging_verdict([], [], page_size=2) is None  # an empty window tells nothing
+    plain = ["a", "b", "c"]
+    assert paging.paging_verdict(plain, ["a", "b"], ["c", "d"], page_size=2) is True
+    assert paging.paging_verdict(plain, ["a", "b"], [], page_size=2) is True  # everything fitted on page 1
+    assert paging.paging_verdict(plain, ["a", "b"], ["b", "a"], page_size=2) is False  # page ignored
+    assert paging.paging_verdict(plain, ["a", "b", "c"], ["d"], page_size=2) is False  # page_size ignored
+    assert paging.paging_verdict([], [], [], page_size=2) is None  # an empty window tells nothing
+
+
+def test_a_page_1_other_than_the_start_of_the_plain_answer_is_not_trusted() -> None:
+    # Pages counted from 0: "page 1" is the second page, and walking from it would skip the first.
+    assert paging.paging_verdict(["a", "b", "c", "d"], ["c", "d"], ["e", "f"], page_size=2) is False
+    assert paging.paging_verdict(["a", "b", "c", "d"], ["b", "a"], ["c", "d"], page_size=2) is True
 
 
 def test_pages_are_walked_while_full_and_new() -> None:

@@ -162,7 +162,7 @@ class ListWalk:
             first = await self._ask(start, end, page=1, page_size=self.connection.page_size)
             second = await self._ask(start, end, page=2, page_size=self.connection.page_size)
             honours = paging.paging_verdict(
-                map(row_key, first), map(row_key, second), self.connection.page_size
+                map(row_key, rows), map(row_key, first), map(row_key, second), self.connection.page_size
             )
             if honours is not None:
                 self._learn_paging(honours)

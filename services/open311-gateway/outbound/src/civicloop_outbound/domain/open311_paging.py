@@ -63,16 +63,23 @@ def should_probe(mode: str, memory: ListMemory) -> bool:
     return mode == "auto" and memory.paging is None
 
 
-def paging_verdict(page_1: Iterable[str], page_2: Iterable[str], page_size: int) -> bool | None:
-    """Does the back-end honour page/page_size, judged from the keys of pages 1 and 2 of the same window?
+def paging_verdict(
+    plain: Iterable[str], page_1: Iterable[str], page_2: Iterable[str], page_size: int
+) -> bool | None:
+    """Does the back-end honour page/page_size, judged from the keys of its plain answer and of pages 1 and 2 of the
+    same window?
 
-    More rows than asked for on page 1: page_size is ignored. Page 2 repeating page 1: page is ignored. Page 2
-    different (or empty after a non-empty page 1): honoured. An empty page 1 tells nothing.
+    More rows than asked for on page 1: page_size is ignored. Page 2 repeating page 1: page is ignored. Page 1 other
+    than the first rows of the plain answer: maybe not the first page (pages counted from 0, another order), and
+    trusting it could skip rows, so no. Otherwise page 2 different (or empty after a non-empty page 1): honoured. An empty page 1 tells
+    nothing. Wrongly saying no costs queries (windows are split instead); wrongly saying yes could lose rows.
     """
-    first, second = list(page_1), list(page_2)
+    whole, first, second = list(plain), list(page_1), list(page_2)
     if not first:
         return None
     if len(first) > page_size:
+        return False
+    if whole and set(first) != set(whole[: len(first)]):
         return False
     return not (second and set(second) == set(first))
 
