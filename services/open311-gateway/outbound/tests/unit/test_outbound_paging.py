@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
+from civicloop_outbound.adapters.open311_lists import Chunk
+from civicloop_outbound.adapters.open311_polling import PollReport
 from civicloop_outbound.domain import open311_paging as paging
 from civicloop_outbound.domain.open311_paging import ListMemory, Verdict
 
@@ -112,3 +114,15 @@ def test_long_ranges_are_cut_into_windows_of_at_most_the_span() -> None:
     assert [e - s for s, e in got] == [span, span, timedelta(days=20)]
     assert got[0][0] == T0 and all(a[1] == b[0] for a, b in pairwise(got))
     assert paging.windows(T0, T0, span) == [(T0, T0)]
+
+
+def test_a_report_follows_chunks_read_whole_and_stops_at_the_first_capped_one() -> None:
+    report = PollReport()
+    hour = timedelta(hours=1)
+    report.advance(Chunk(T0, T0 + hour, []))
+    assert report.read_to == T0 + hour and report.capped_error() is None
+    report.advance(Chunk(T0 + hour, T0 + 2 * hour, [], complete=False))
+    report.advance(Chunk(T0 + 2 * hour, T0 + 3 * hour, []))  # read whole, but after a hole
+    assert report.read_to == T0 + hour
+    assert report.capped == [(T0 + hour, T0 + 2 * hour)]
+    assert "1 capped answer(s) could not be read whole" in (report.capped_error() or "")
