@@ -9,6 +9,8 @@
   `BackendUpdateReceived`, and `StatusChanged` when the mapped status differs from the last one heard.
 * Import: `GET requests` over date windows (≤ 90 days each, RQ-03) for the history, then every poll; a request is
   imported once (`outbound.backend_imports`) unless it came from CivicLoop or its category is excluded or unmatched.
+* Every list is read without silent loss (`open311_lists`): by pages where the back-end honours them, else a capped
+  answer's window is read again in halves; a watermark moves only as far as the range was read whole.
 
 Every event is published inside the database transaction that records it as done, with an event id derived from
 what it records, so a crash between publishing and committing republishes the same event (which consumers drop)
