@@ -49,6 +49,7 @@ OUTBOUND_TABLES = {
     "services",
     "inbox",
     "consumer_positions",
+    "backend_list_memory",  # outbound_0002: what the Open311 client learnt about each back-end list
 }
 
 

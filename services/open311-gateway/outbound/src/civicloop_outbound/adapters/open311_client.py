@@ -8,7 +8,7 @@ raw body travels with the error, since real error bodies are often not parseable
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -28,6 +28,22 @@ from civicloop_open311.wire import (
 from civicloop_runtime.secrets import SecretNotFound, resolve_secret, secret_env_name  # noqa: F401
 
 USER_AGENT = "CivicLoop-Open311-client/1"
+
+
+@dataclass(frozen=True)
+class ListKind:
+    """A list the client reads by date window: its name (what is learnt about it is kept under it), the resource
+    and the parameters that bound the window."""
+
+    name: str
+    resource: str
+    after: str
+    before: str
+
+
+CREATED_REQUESTS = ListKind("requests", "requests", "start_date", "end_date")
+UPDATED_REQUESTS = ListKind("requests_updated", "requests", "updated_after", "updated_before")
+REQUEST_UPDATES = ListKind("updates", "servicerequestupdates", "start_date", "end_date")
 
 
 class Open311Failure(Exception):
@@ -211,14 +227,31 @@ class Open311Client:
             return None
 
     # -- hearing back ---------------------------------------------------------------------------------------------
-    async def request_updates(self, start: datetime, end: datetime) -> list[RemoteUpdate]:
-        """GET servicerequestupdates with both dates (FX-02: FMS sends both or neither)."""
+    async def request_updates(self, start: datetime, end: datetime, **params: Any) -> list[RemoteUpdate]:
+        """GET servicerequestupdates with both dates (FX-02: FMS sends both or neither), and `page`/`page_size`
+        when given."""
         response = await self._call(
             "GET",
             self.url("servicerequestupdates"),
-            params=self._query(start_date=start, end_date=end, api_key=self.api_key),
+            params=self._query(start_date=start, end_date=end, api_key=self.api_key, **params),
         )
         return wire.remote_updates(response.content, response.headers.get("content-type"))
+
+    async def list_window(
+        self,
+        kind: ListKind,
+        start: datetime,
+        end: datetime,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> list[RemoteRequest] | list[RemoteUpdate]:
+        """One answer of one list over one date window (one page of it when `page` is given)."""
+        if kind.resource == "servicerequestupdates":
+            return await self.request_updates(start, end, page=page, page_size=page_size)
+        return await self.requests(
+            **{kind.after: start, kind.before: end, "page": page, "page_size": page_size}
+        )
 
     async def requests(self, **params: Any) -> list[RemoteRequest]:
         """GET requests with the given filters; a 404 on an empty list reads as empty (RQ-06, Mark-a-Spot)."""

@@ -14,6 +14,8 @@
 * Lateness: the import re-reads the body's `import_lookback_h` of creation dates hourly and, where the back-end can,
   reads the requests updated since the last import; an update about a request not known yet is kept (`adapters/unknown_updates.py`), its
   request fetched by id and imported, and the update then settled once (`domain/late_imports.py`).
+* Every list is read without silent loss (`open311_lists`): by pages where the back-end honours them, else a capped
+  answer's window is read again in halves; a watermark moves only as far as the range was read whole.
 
 Every event is published inside the database transaction that records it as done, with an event id derived from
 what it records, so a crash between publishing and committing republishes the same event (which consumers drop)
@@ -26,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -53,10 +55,20 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_outbound.adapters import unknown_updates as unknown
 from civicloop_outbound.adapters.import_numbers import free_import_number
-from civicloop_outbound.adapters.open311_client import Open311Client, Open311Failure, Open311Permanent
+from civicloop_outbound.adapters.open311_client import (
+    CREATED_REQUESTS,
+    REQUEST_UPDATES,
+    UPDATED_REQUESTS,
+    ListKind,
+    Open311Client,
+    Open311Failure,
+    Open311Permanent,
+)
+from civicloop_outbound.adapters.open311_lists import Chunk, ListWalk, load_memory, save_memory
 from civicloop_outbound.adapters.open311_sender import remember_reference
 from civicloop_outbound.domain import late_imports as late
 from civicloop_outbound.domain import open311_mapping as mapping
+from civicloop_outbound.domain import open311_paging as paging
 from civicloop_outbound.domain.ports import BodyRecord
 from civicloop_outbound.service_layer.store import load_body
 
@@ -131,9 +143,45 @@ class PollReport:
     unknown_request: int = 0
     imported: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    # How far the range was read whole (a watermark may move there), and the windows whose answers were capped
+    # and could not be read whole (a watermark stops before the first one).
+    read_to: datetime | None = None
+    capped: list[tuple[datetime, datetime]] = field(default_factory=list)
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def advance(self, chunk: Chunk) -> None:
+        """A chunk of a walk is done: read whole, the watermark may follow it, unless a capped one came before."""
+        if not chunk.complete:
+            self.capped.append((chunk.start, chunk.end))
+        elif not self.capped:
+            self.read_to = chunk.end
+
+    def add(self, other: PollReport) -> None:
+        """Another read's counts and capped windows, into this report (`read_to` stays this report's own)."""
+        for name in (
+            "fetched",
+            "applied",
+            "status_changes",
+            "notes",
+            "duplicates",
+            "unknown_request",
+            "imported",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for reason, n in other.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+        self.capped.extend(other.capped)
+
+    def capped_error(self) -> str | None:
+        if not self.capped:
+            return None
+        start, end = self.capped[0]
+        return (
+            f"{len(self.capped)} capped answer(s) could not be read whole, the first between {start.isoformat()}"
+            f" and {end.isoformat()}: raise page_size/answer_cap or ask the back-end for paging"
+        )
 
 
 async def open311_bodies(pool: AsyncConnectionPool, jurisdiction_id: str | None = None) -> list[BodyRecord]:
@@ -270,18 +318,33 @@ class Open311Poller:
         return (await self.poll_state(body, kind))[0]
 
     async def _store_window(
-        self, body: BodyRecord, kind: str, end: datetime, error: str | None = None
+        self,
+        body: BodyRecord,
+        kind: str,
+        end: datetime,
+        error: str | None = None,
+        *,
+        read_to: datetime | None = None,
     ) -> None:
         """A poll's outcome: success moves the window's end; a failure keeps it (or sets the start it failed at)
-        and records the error and the time tried, so a back-end that is down is asked again only when due."""
+        and records the error and the time tried, so a back-end that is down is asked again only when due. A
+        failure after part of the range was read whole (`read_to`) moves the end there, not further."""
         async with self.pool.connection() as conn:
-            if error is None:
+            if error is None or read_to is not None:
                 await conn.execute(
-                    """insert into outbound.backend_poll_state (jurisdiction_id, body_id, kind, window_end, polled_at)
-                       values (%s, %s, %s, %s, %s) on conflict (jurisdiction_id, body_id, kind)
+                    """insert into outbound.backend_poll_state (jurisdiction_id, body_id, kind, window_end, polled_at,
+                                                               last_error)
+                       values (%s, %s, %s, %s, %s, %s) on conflict (jurisdiction_id, body_id, kind)
                        do update set window_end = excluded.window_end, polled_at = excluded.polled_at,
-                                     last_error = null""",
-                    (body.jurisdiction_id, body.body_id, kind, end, self.clock()),
+                                     last_error = excluded.last_error""",
+                    (
+                        body.jurisdiction_id,
+                        body.body_id,
+                        kind,
+                        end if read_to is None else read_to,
+                        self.clock(),
+                        error and error[:2000],
+                    ),
                 )
             else:
                 await conn.execute(
@@ -289,29 +352,59 @@ class Open311Poller:
                                                                last_error)
                        values (%s, %s, %s, %s, %s, %s) on conflict (jurisdiction_id, body_id, kind)
                        do update set polled_at = excluded.polled_at, last_error = excluded.last_error""",
-                    (body.jurisdiction_id, body.body_id, kind, end, self.clock(), error[:2000]),
+                    (body.jurisdiction_id, body.body_id, kind, end, self.clock(), (error or "")[:2000]),
                 )
 
     # -- updates --------------------------------------------------------------------------------------------------
+    async def walk(
+        self,
+        body: BodyRecord,
+        kind: ListKind,
+        start: datetime,
+        end: datetime,
+        on_chunk: Callable[[Chunk], Awaitable[None]],
+    ) -> None:
+        """Read one list of a body's back-end over [start, end] chunk by chunk, in date order, each read whole (or
+        marked capped); what the walk learnt about the list is kept, even when it fails half-way."""
+        connection = body.open311_connection()
+        memory = await load_memory(self.pool, body.jurisdiction_id, body.body_id, kind)
+        walk = ListWalk(self.client(connection), kind, memory)
+        try:
+            async for chunk in walk.chunks(start, end):
+                await on_chunk(chunk)
+        finally:
+            if walk.memory != memory:
+                await save_memory(self.pool, body.jurisdiction_id, body.body_id, kind, walk.memory)
+
     async def fetch_updates(
-        self, connection: Open311Connection, start: datetime, end: datetime
-    ) -> list[RemoteUpdate]:
-        client = self.client(connection)
-        method = connection.updates_method
+        self,
+        body: BodyRecord,
+        start: datetime,
+        end: datetime,
+        on_updates: Callable[[Chunk], Awaitable[None]],
+    ) -> None:
+        """The updates of [start, end] by the body's `updates_method`, chunk by chunk in date order (a chunk's rows
+        are `RemoteUpdate`s, synthesised from request rows where the method reads `GET requests`)."""
+        method = body.open311_connection().updates_method
         if method == "servicerequestupdates":
-            return await client.request_updates(start, end)
-        if method == "requests_updated_after":
-            rows = await client.requests(updated_after=start, updated_before=end)
-        elif method == "requests_window":
-            rows = []
-            for s, e in windows(start, end):
-                rows += await client.requests(start_date=s, end_date=e)
-        else:
-            return []
-        return [u for u in (mapping.synthetic_update(r) for r in rows) if u is not None]
+            await self.walk(body, REQUEST_UPDATES, start, end, on_updates)
+            return
+        if method not in ("requests_updated_after", "requests_window"):
+            return
+
+        async def as_updates(chunk: Chunk) -> None:
+            chunk.rows = [u for u in map(mapping.synthetic_update, chunk.rows) if u is not None]
+            await on_updates(chunk)
+
+        kind = UPDATED_REQUESTS if method == "requests_updated_after" else CREATED_REQUESTS
+        await self.walk(body, kind, start, end, as_updates)
 
     async def poll_updates(self, body: BodyRecord, *, mopup: bool = False) -> PollReport:
-        """One poll of one body: the window since the last one (or the mop-up window), applied and recorded."""
+        """One poll of one body: the window since the last one (or the mop-up window), applied and recorded.
+
+        The window's end moves only as far as the range was read whole: after a failure half-way, to the end of the
+        last chunk read; past a capped answer that cannot be read whole, never (the error says where it is).
+        """
         connection = body.definition.open311
         report = PollReport()
         if connection is None or connection.updates_method == "none":
@@ -327,15 +420,28 @@ class Open311Poller:
             start = min(
                 start, now - MAX_WINDOW
             )  # requests are found by creation date: look back the whole window
+
+        async def apply(chunk: Chunk) -> None:
+            report.fetched += len(chunk.rows)
+            for update in sorted(chunk.rows, key=lambda u: u.updated_datetime):
+                await self.apply_update(body, update, report)
+            report.advance(chunk)
+
         try:
-            updates = await self.fetch_updates(connection, start, now)
+            await self.fetch_updates(body, start, now, apply)
         except Open311Failure as exc:
-            await self._store_window(body, kind, last or start, error=str(exc))
+            await self._store_window(body, kind, last or start, error=str(exc), read_to=report.read_to)
             raise
-        report.fetched = len(updates)
-        for update in sorted(updates, key=lambda u: u.updated_datetime):
-            await self.apply_update(body, update, report)
-        await self._store_window(body, kind, now)
+        if report.capped:
+            await self._store_window(
+                body,
+                kind,
+                last or start,
+                error=report.capped_error(),
+                read_to=report.read_to or last or start,
+            )
+        else:
+            await self._store_window(body, kind, now)
         return report
 
     async def apply_update(self, body: BodyRecord, update: RemoteUpdate, report: PollReport) -> None:
@@ -460,18 +566,29 @@ class Open311Poller:
         )
 
     # -- import ---------------------------------------------------------------------------------------------------
-    async def import_window(self, body: BodyRecord, start: datetime, end: datetime) -> PollReport:
-        """Import the back-end's requests created in [start, end] (any span: cut into ≤ 90-day windows)."""
+    async def import_window(
+        self, body: BodyRecord, start: datetime, end: datetime, report: PollReport | None = None
+    ) -> PollReport:
+        """Import the back-end's requests created in [start, end] (any span: cut into ≤ 90-day windows, read by
+        pages or smaller windows where answers are capped, each row once). `report.read_to` tells how far the
+        range was read whole, also when a failure ends the import half-way (pass `report` in to keep it)."""
         connection = body.definition.open311
-        report = PollReport()
+        report = report if report is not None else PollReport()
         if connection is None:
             return report
-        client = self.client(connection)
-        for s, e in windows(start, end):
-            rows = await client.requests(start_date=s, end_date=e)
-            report.fetched += len(rows)
-            for row in rows:
+
+        async def import_rows(chunk: Chunk) -> None:
+            report.fetched += len(chunk.rows)
+            for row in chunk.rows:
                 await self.import_one(body, row, report)
+            report.advance(chunk)
+
+        await self.walk(body, CREATED_REQUESTS, start, end, import_rows)
+        if report.capped:
+            log.error(
+                "an import left capped windows unread",
+                extra={"body_id": body.body_id, "error": report.capped_error()},
+            )
         return report
 
     async def poll_imports(self, body: BodyRecord) -> PollReport:
@@ -496,14 +613,34 @@ class Open311Poller:
             by_updated=connection.updates_method == "requests_updated_after",
             look_back_due=look_back,
         )
+        report = PollReport()
+        updated = PollReport() if reads.updated_start is not None else None
         try:
-            report = await self.import_window(body, reads.requested_start, now)
-            if reads.updated_start is not None:
-                await self.import_updated(body, reads.updated_start, now, report)
+            await self.import_window(body, reads.requested_start, now, report)
+            if updated is not None and reads.updated_start is not None:
+                await self.import_updated(body, reads.updated_start, now, updated)
         except Open311Failure as exc:
-            await self._store_window(body, "import", last or reads.requested_start, error=str(exc))
+            await self._store_window(
+                body,
+                "import",
+                last or reads.requested_start,
+                error=str(exc),
+                read_to=_read_to(report, updated),
+            )
             raise
-        await self._store_window(body, "import", now)
+        finally:
+            if updated is not None:
+                report.add(updated)
+        if report.capped:  # a window that cannot be read whole: the import's end stays before it
+            await self._store_window(
+                body,
+                "import",
+                last or reads.requested_start,
+                error=report.capped_error(),
+                read_to=_read_to(report, updated) or last or reads.requested_start,
+            )
+        else:
+            await self._store_window(body, "import", now)
         if look_back:
             await self._store_window(body, "lookback", now)
         return report
@@ -511,13 +648,17 @@ class Open311Poller:
     async def import_updated(
         self, body: BodyRecord, start: datetime, end: datetime, report: PollReport
     ) -> None:
-        """Import the back-end's requests updated in [start, end] (`updated_after`/`updated_before`): those already
-        decided are skipped as such, new ones are imported whatever their creation date."""
-        client = self.client(body.open311_connection())
-        rows = await client.requests(updated_after=start, updated_before=end)
-        report.fetched += len(rows)
-        for row in rows:
-            await self.import_one(body, row, report)
+        """Import the back-end's requests updated in [start, end] (`updated_after`/`updated_before`, read whole like
+        every list): those already decided are skipped as such, new ones are imported whatever their creation
+        date."""
+
+        async def import_rows(chunk: Chunk) -> None:
+            report.fetched += len(chunk.rows)
+            for row in chunk.rows:
+                await self.import_one(body, row, report)
+            report.advance(chunk)
+
+        await self.walk(body, UPDATED_REQUESTS, start, end, import_rows)
 
     # -- updates heard before their request -------------------------------------------------------------------------
     async def settle_unknown_updates(self, body: BodyRecord, report: PollReport) -> None:
@@ -778,12 +919,14 @@ class Open311Poller:
                 await asyncio.wait_for(stop.wait(), timeout=tick_s)
 
 
+def _read_to(*reports: PollReport | None) -> datetime | None:
+    """How far every read that ran (None: did not run) was read whole; None when one of them read nothing whole."""
+    ends = [r.read_to for r in reports if r is not None]
+    if any(end is None for end in ends):
+        return None
+    return min((end for end in ends if end is not None), default=None)
+
+
 def windows(start: datetime, end: datetime, span: timedelta = MAX_WINDOW) -> list[tuple[datetime, datetime]]:
     """[start, end] cut into consecutive windows no longer than `span` (RQ-03: at most 90 days)."""
-    out = []
-    cursor = start
-    while cursor < end:
-        nxt = min(cursor + span, end)
-        out.append((cursor, nxt))
-        cursor = nxt
-    return out or [(start, end)]
+    return paging.windows(start, end, span)

@@ -84,6 +84,8 @@ def poll(
         )
         for reason, n in sorted(r.skipped.items()):
             typer.echo(f"  {n} x {reason}")
+        if (capped := r.capped_error()) is not None:
+            typer.echo(f"  NOT READ WHOLE: {capped}")
     if not reports:
         typer.echo("no body was due")
 
@@ -116,6 +118,10 @@ def import_(
     typer.echo(f"fetched {report.fetched}, imported {report.imported}")
     for reason, n in sorted(report.skipped.items()):
         typer.echo(f"skipped {n}: {reason}")
+    if report.capped:  # the history has holes: say where, and fail, so a script does not take it as complete
+        for s, e in report.capped:
+            typer.echo(f"NOT READ WHOLE (capped answer): {s.isoformat()} .. {e.isoformat()}", err=True)
+        raise fail(report.capped_error() or "capped answers")
 
 
 STATUS_SQL = """

@@ -10,14 +10,14 @@ the import already), once.
 dates (hourly, not every poll: it re-reads days of requests already decided).
 
 Revision ID: outbound_0003
-Revises: outbound_0001
+Revises: outbound_0002
 Create Date: 2026-12-05
 """
 
 from alembic import op
 
 revision = "outbound_0003"
-down_revision = "outbound_0001"
+down_revision = "outbound_0002"
 branch_labels = None
 depends_on = None
 
