@@ -35,10 +35,13 @@ from civicloop_projections.domain.sla import (
     SlaStatus,
     TargetStatus,
     clock_after,
+    deadlines,
     evaluate,
     fold_clock,
 )
 from civicloop_testing.events import request_event
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 CHICAGO = ZoneInfo("America/Chicago")
 H = timedelta(hours=1)
@@ -291,3 +294,53 @@ def test_the_policy_reads_the_definition():
 def test_the_overall_state_is_the_worse_target(states: tuple[SlaState, SlaState], overall: SlaState):
     acknowledge, resolve = (TargetStatus(s, H, H, None) for s in states)
     assert SlaStatus(acknowledge=acknowledge, resolve=resolve, dormant=False).state is overall
+
+
+def test_the_deadlines_say_when_the_state_changes_without_judging_the_request():
+    with a_request(local(2026, 11, 13, 15, 0)) as request:  # a Friday
+        request.submitted("pothole")
+        due = deadlines(request.clock, POLICY)
+        assert (due.acknowledge.at_risk_from, due.acknowledge.due_at) == (
+            local(2026, 11, 16, 9, 0),
+            local(2026, 11, 16, 10, 0),
+        )
+        assert due.resolve.due_at == local(2026, 11, 17, 13, 0)  # 16 hours: Friday 2, Monday 9, Tuesday 5
+        assert due.dormant_from == local(2026, 11, 27, 15, 0)
+        request.at(local(2026, 11, 16, 9, 30)).status(RequestStatus.closed)
+        due = deadlines(request.clock, POLICY)
+        assert due.dormant_from is None
+        assert due.acknowledge.done_at == due.resolve.done_at == local(2026, 11, 16, 9, 30)
+        assert due.resolve.due_at is None  # the clock stopped with 12.5 hours of 16 left
+        assert due.resolve.state_at(local(2027, 1, 1, 0, 0)) is SlaState.met
+
+
+START = local(2026, 11, 13, 15, 0)
+steps = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=5 * 24 * 60), st.sampled_from(list(RequestStatus))),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=steps, looked_after=st.integers(min_value=0, max_value=40 * 24 * 60))
+def test_the_states_agree_with_the_time_counted(steps: list[tuple[int, RequestStatus]], looked_after: int):
+    """Whatever happens to a pothole: a running target is due while less than the at-risk share of it is counted,
+    at risk from then, breached once more than all of it is; its due instant lies exactly the target away."""
+    clock = RequestClock.submitted("pothole", START)
+    at = START
+    for minutes, status in steps:
+        at += timedelta(minutes=minutes)
+        clock = clock.status_changed(status, at)
+    now = START + timedelta(minutes=looked_after)
+    status = evaluate(clock, POLICY, now=now)
+    for judged, done_at in ((status.acknowledge, clock.acknowledged_at), (status.resolve, clock.closed_at)):
+        if done_at is not None and done_at <= now:
+            assert judged.state in {SlaState.met, SlaState.missed}
+            continue
+        assert (judged.state is SlaState.due) == (judged.counted < judged.target * POLICY.at_risk_at)
+        if judged.counted > judged.target:
+            assert judged.state is SlaState.breached
+        if judged.state is SlaState.breached:
+            assert judged.counted >= judged.target
+    acknowledge_due = status.acknowledge.due_at
+    assert POLICY.targets_for("pothole").calendar.between(START, acknowledge_due) == 4 * H

@@ -8,9 +8,10 @@ duration is measured between UTC instants. A wall time the clocks skip reads wit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from civicloop_events.payloads import Holiday, OpeningHours, Weekday
@@ -70,14 +71,9 @@ class BusinessCalendar:
         wall = datetime.combine(day, time()) + timedelta(minutes=minute)
         return wall.replace(tzinfo=self.zone).astimezone(UTC)
 
-    def spans_of(self, day: date) -> Iterator[tuple[datetime, datetime]]:
+    def spans_of(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The day's open spans as UTC instants: none on a holiday; a span the clocks erased is left out."""
-        if day in self.holidays:
-            return
-        for opens, closes in self.week[day.weekday()]:
-            start, end = self._instant(day, opens), self._instant(day, closes)
-            if end > start:
-                yield start, end
+        return _spans_of(self, day)
 
     def is_open(self, instant: datetime) -> bool:
         at = _aware(instant)
@@ -119,6 +115,19 @@ class BusinessCalendar:
                 remaining -= closes - opens
             day += timedelta(days=1)
         raise ValueError("the calendar has no open hours to count")
+
+
+@lru_cache(maxsize=1 << 16)
+def _spans_of(calendar: BusinessCalendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    # Cached: a request open for months walks every day since its submission each time it is judged, and turning
+    # wall times into instants is most of that walk's cost. The calendar is frozen, so a day's spans never change.
+    if day in calendar.holidays:
+        return ()
+    spans = (
+        (calendar._instant(day, opens), calendar._instant(day, closes))
+        for opens, closes in calendar.week[day.weekday()]
+    )
+    return tuple((start, end) for start, end in spans if end > start)
 
 
 @dataclass(frozen=True)

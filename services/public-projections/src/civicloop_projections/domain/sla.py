@@ -168,6 +168,35 @@ def fold_clock(events: Iterable[Event[Any]]) -> RequestClock | None:
 
 
 @dataclass(frozen=True)
+class TargetDeadlines:
+    """The instants at which a target's state changes while nothing happens on the request. A read model stores
+    them, so a queue filters by SLA state with `now()` in SQL instead of judging every request (which walks every
+    day since the submission)."""
+
+    at_risk_from: datetime | None  # None: the clock stopped before reaching the at-risk share
+    due_at: datetime | None  # None: the clock stopped before reaching the target
+    done_at: datetime | None  # the acknowledgement, or the closure: from then on the state is final
+
+    def state_at(self, now: datetime) -> SlaState:
+        """Instants decide every state: a request due on Friday at 17:00 and closed on Saturday missed it, though
+        no business hour passed in between."""
+        if self.done_at is not None and self.done_at <= now:
+            return SlaState.met if self.due_at is None or self.done_at <= self.due_at else SlaState.missed
+        if self.due_at is not None and now > self.due_at:
+            return SlaState.breached
+        if self.at_risk_from is not None and now >= self.at_risk_from:
+            return SlaState.at_risk
+        return SlaState.due
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    acknowledge: TargetDeadlines | None  # None: no target
+    resolve: TargetDeadlines | None
+    dormant_from: datetime | None  # None: closed, so never dormant
+
+
+@dataclass(frozen=True)
 class TargetStatus:
     state: SlaState
     target: timedelta
@@ -188,30 +217,13 @@ class SlaStatus:
         return min(states, key=SEVERITY.__getitem__) if states else None
 
 
-def _state(
-    due_at: datetime | None,
-    done_at: datetime | None,
-    counted: timedelta,
-    target: timedelta,
-    at_risk_at: float,
-    now: datetime,
-) -> SlaState:
-    """Instants decide met and breached (a request closed on Saturday after a deadline of Friday 17:00 missed it,
-    though no business hour passed in between); the share of the target counted decides at risk."""
-    if done_at is not None:
-        # No due instant: the clock stopped before the target was used up.
-        return SlaState.met if due_at is None or done_at <= due_at else SlaState.missed
-    if due_at is not None and now > due_at:
-        return SlaState.breached
-    return SlaState.at_risk if counted >= target * at_risk_at else SlaState.due
-
-
-def _due_at(
+def _reached(
     calendar: BusinessCalendar | AroundTheClock,
     stretches: Iterable[tuple[datetime, datetime | None]],
     target: timedelta,
 ) -> datetime | None:
-    """The instant the counted time reaches the target, walking the stretches the clock ran."""
+    """The instant the counted time reaches `target`, walking the stretches the clock ran (None: it stopped
+    short of it)."""
     remaining = target
     for start, end in stretches:
         if end is None:
@@ -223,43 +235,67 @@ def _due_at(
     return None
 
 
-def _acknowledge(
-    clock: RequestClock, targets: Targets, at_risk_at: float, now: datetime
-) -> TargetStatus | None:
-    target = targets.acknowledge
-    if target is None:
-        return None
-    calendar = targets.calendar
-    due_at = calendar.add(clock.submitted_at, target)
-    done_at = (
-        clock.acknowledged_at if clock.acknowledged_at is not None and clock.acknowledged_at <= now else None
+def _target_deadlines(
+    calendar: BusinessCalendar | AroundTheClock,
+    stretches: tuple[tuple[datetime, datetime | None], ...],
+    target: timedelta,
+    at_risk_at: float,
+    done_at: datetime | None,
+) -> TargetDeadlines:
+    return TargetDeadlines(
+        at_risk_from=_reached(calendar, stretches, target * at_risk_at),
+        due_at=_reached(calendar, stretches, target),
+        done_at=done_at,
     )
-    counted = calendar.between(clock.submitted_at, done_at or now)
-    return TargetStatus(_state(due_at, done_at, counted, target, at_risk_at, now), target, counted, due_at)
 
 
-def _resolve(clock: RequestClock, targets: Targets, at_risk_at: float, now: datetime) -> TargetStatus | None:
-    target = targets.resolve
-    if target is None:
-        return None
-    calendar = targets.calendar
-    stretches = clock.stretches()
-    counted = sum((calendar.between(start, end or now) for start, end in stretches), timedelta())
-    due_at = _due_at(calendar, stretches, target)
-    state = _state(due_at, clock.closed_at, counted, target, at_risk_at, now)
-    return TargetStatus(state, target, counted, due_at)
+def deadlines(clock: RequestClock, policy: SlaPolicy) -> Deadlines:
+    """When the request's state will change if nothing happens on it (it changes again with its next event)."""
+    targets = policy.targets_for(clock.service_code)
+    dormant_from = None
+    if clock.status is not RequestStatus.closed:
+        dormant_from = (clock.last_activity_at or clock.submitted_at) + policy.dormant_after
+    if targets is None:
+        return Deadlines(acknowledge=None, resolve=None, dormant_from=dormant_from)
+    acknowledge = resolve = None
+    if targets.acknowledge is not None:
+        # Acknowledging stops its clock; until then it runs from the submission, pauses or not.
+        acknowledge = _target_deadlines(
+            targets.calendar,
+            ((clock.submitted_at, None),),
+            targets.acknowledge,
+            policy.at_risk_at,
+            clock.acknowledged_at,
+        )
+    if targets.resolve is not None:
+        resolve = _target_deadlines(
+            targets.calendar, clock.stretches(), targets.resolve, policy.at_risk_at, clock.closed_at
+        )
+    return Deadlines(acknowledge=acknowledge, resolve=resolve, dormant_from=dormant_from)
+
+
+def _counted(
+    calendar: BusinessCalendar | AroundTheClock,
+    stretches: Iterable[tuple[datetime, datetime | None]],
+    now: datetime,
+) -> timedelta:
+    return sum((calendar.between(start, min(end or now, now)) for start, end in stretches), timedelta())
 
 
 def evaluate(clock: RequestClock, policy: SlaPolicy, now: datetime | None = None) -> SlaStatus:
-    """How the request stands at `now` (the system clock's now when not given)."""
+    """How the request stands at `now` (the system clock's now when not given), with the time counted so far."""
     now = datetime.now(UTC) if now is None else now
     targets = policy.targets_for(clock.service_code)
-    last_activity = clock.last_activity_at or clock.submitted_at
-    dormant = clock.status is not RequestStatus.closed and now - last_activity >= policy.dormant_after
-    if targets is None:
-        return SlaStatus(acknowledge=None, resolve=None, dormant=dormant)
-    return SlaStatus(
-        acknowledge=_acknowledge(clock, targets, policy.at_risk_at, now),
-        resolve=_resolve(clock, targets, policy.at_risk_at, now),
-        dormant=dormant,
-    )
+    due = deadlines(clock, policy)
+    dormant = due.dormant_from is not None and now >= due.dormant_from
+    acknowledge = resolve = None
+    if targets is not None and targets.acknowledge is not None and due.acknowledge is not None:
+        until = clock.acknowledged_at if clock.acknowledged_at is not None else now
+        counted = _counted(targets.calendar, ((clock.submitted_at, until),), now)
+        acknowledge = TargetStatus(
+            due.acknowledge.state_at(now), targets.acknowledge, counted, due.acknowledge.due_at
+        )
+    if targets is not None and targets.resolve is not None and due.resolve is not None:
+        counted = _counted(targets.calendar, clock.stretches(), now)
+        resolve = TargetStatus(due.resolve.state_at(now), targets.resolve, counted, due.resolve.due_at)
+    return SlaStatus(acknowledge=acknowledge, resolve=resolve, dormant=dormant)
