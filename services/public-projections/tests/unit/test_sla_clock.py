@@ -193,6 +193,15 @@ def test_a_closed_then_reopened_request_resumes_its_resolution_clock_where_it_st
         assert (request.sla.resolve.state, request.sla.resolve.counted) == (SlaState.missed, 18 * H)
 
 
+def test_a_closure_said_again_later_keeps_the_first_closing_instant():
+    with a_request(local(2026, 11, 16, 8, 0)) as request:
+        request.submitted("pothole")
+        request.at(local(2026, 11, 16, 16, 0)).status(RequestStatus.closed)
+        request.at(local(2026, 11, 25, 9, 0)).status(RequestStatus.closed)  # the back-end's own closure
+        assert request.clock.closed_at == local(2026, 11, 16, 16, 0)
+        assert request.sla.resolve.state is SlaState.met
+
+
 def test_on_hold_pauses_the_resolution_clock():
     with a_request(local(2026, 11, 16, 8, 0)) as request:
         request.submitted("pothole")

@@ -1,7 +1,9 @@
 """The SLA clock: how a request stands against its category's targets to acknowledge and to resolve it.
 
 Pure: a request's clock (`RequestClock`) is folded from its events, a jurisdiction's policy (`SlaPolicy`) from its
-`jurisdiction.sla.defined`, and `evaluate` reads both at an instant (the system clock's now unless given).
+`jurisdiction.sla.defined`. `deadlines` gives the instants at which the request's state changes while nothing
+happens on it (what a read model stores, so queues filter by state in SQL); `evaluate` judges it at an instant
+(the system clock's now unless given), with the time counted so far.
 
 The rules (docs/agents.md, "SLA"):
 - both clocks start at the submission; targets count business hours or all hours, as the category's entry says;
@@ -10,8 +12,8 @@ The rules (docs/agents.md, "SLA"):
 - the resolution clock runs while the request is open, acknowledged or in progress; on hold and closed pause it.
   A reopened request resumes where it stopped: the time it spent closed never counts, so a reopening cannot make
   an honest closure look late, nor give a wrongly closed request a fresh allowance;
-- a running target is `due`, then `at_risk` once the policy's share of it is used, then `breached` from the instant
-  it falls due; a finished one is `met` (done by then) or `missed`;
+- a running target is `due`, then `at_risk` once the policy's share of it is used, then `breached` once its due instant
+  has passed; a finished one is `met` (done by then) or `missed`;
 - a request not closed is dormant when nothing happened on it (submission, status, comment, placing by an agent)
   for the policy's number of calendar days: dormancy is neglect as residents feel it, so every day counts.
 """
@@ -129,7 +131,8 @@ class RequestClock:
             acknowledged_at=acknowledged_at,
             ran=ran,
             running_since=running_since,
-            closed_at=at if status is RequestStatus.closed else None,
+            # A closure repeated (a back-end saying closed again) keeps the instant the request was closed.
+            closed_at=(self.closed_at or at) if status is RequestStatus.closed else None,
         ).touched(at)
 
     def recategorised(self, service_code: str) -> RequestClock:
