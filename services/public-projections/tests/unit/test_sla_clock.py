@@ -315,6 +315,9 @@ def test_the_deadlines_say_when_the_state_changes_without_judging_the_request():
         )
         assert due.resolve.due_at == local(2026, 11, 17, 13, 0)  # 16 hours: Friday 2, Monday 9, Tuesday 5
         assert due.dormant_from == local(2026, 11, 27, 15, 0)
+        assert due.state_at(local(2026, 11, 16, 9, 0)) is SlaState.at_risk
+        assert due.state_at(local(2026, 11, 16, 10, 0, 1)) is SlaState.breached
+        assert not due.dormant_at(local(2026, 11, 27, 14, 59)) and due.dormant_at(local(2026, 11, 27, 15, 0))
         request.at(local(2026, 11, 16, 9, 30)).status(RequestStatus.closed)
         due = deadlines(request.clock, POLICY)
         assert due.dormant_from is None

@@ -56,6 +56,10 @@ class SlaState(str, enum.Enum):
 SEVERITY = {SlaState.breached: 0, SlaState.at_risk: 1, SlaState.due: 2, SlaState.missed: 3, SlaState.met: 4}
 
 
+def worst(states: Iterable[SlaState]) -> SlaState | None:
+    return min(states, key=SEVERITY.__getitem__, default=None)
+
+
 @dataclass(frozen=True)
 class Targets:
     acknowledge: timedelta | None
@@ -198,6 +202,14 @@ class Deadlines:
     resolve: TargetDeadlines | None
     dormant_from: datetime | None  # None: closed, so never dormant
 
+    def state_at(self, now: datetime) -> SlaState | None:
+        """The request's state for queues at `now`: the worse of its targets' (None: no target)."""
+        states = [t.state_at(now) for t in (self.acknowledge, self.resolve) if t is not None]
+        return worst(states)
+
+    def dormant_at(self, now: datetime) -> bool:
+        return self.dormant_from is not None and now >= self.dormant_from
+
 
 @dataclass(frozen=True)
 class TargetStatus:
@@ -216,8 +228,7 @@ class SlaStatus:
     @property
     def state(self) -> SlaState | None:
         """The request's state for queues: the worse of its targets' (None: no target)."""
-        states = [t.state for t in (self.acknowledge, self.resolve) if t is not None]
-        return min(states, key=SEVERITY.__getitem__) if states else None
+        return worst(t.state for t in (self.acknowledge, self.resolve) if t is not None)
 
 
 def _reached(
@@ -290,7 +301,7 @@ def evaluate(clock: RequestClock, policy: SlaPolicy, now: datetime | None = None
     now = datetime.now(UTC) if now is None else now
     targets = policy.targets_for(clock.service_code)
     due = deadlines(clock, policy)
-    dormant = due.dormant_from is not None and now >= due.dormant_from
+    dormant = due.dormant_at(now)
     acknowledge = resolve = None
     if targets is not None and targets.acknowledge is not None and due.acknowledge is not None:
         until = clock.acknowledged_at if clock.acknowledged_at is not None else now
