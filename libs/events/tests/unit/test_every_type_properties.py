@@ -12,7 +12,7 @@ import re
 import types
 import typing
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -63,6 +63,8 @@ def _field_strategy(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[A
         return model_strategy(annotation)
     if annotation is AwareDatetime or annotation is datetime:
         return times
+    if annotation is date:
+        return st.dates()
     if annotation is uuid.UUID:
         return st.uuids()
     if annotation is bool:

@@ -64,6 +64,15 @@ from civicloop_events.payloads.requests import (
     StatusChanged,
     upcast_submitted_v1_v2,
 )
+from civicloop_events.payloads.service_levels import (
+    CategorySla,
+    Holiday,
+    OpeningHours,
+    SlaClock,
+    SlaDefined,
+    SlaTargets,
+    Weekday,
+)
 from civicloop_events.payloads.staff import (
     DisableReason,
     PasswordSetVia,
@@ -91,6 +100,7 @@ __all__ = [
     "BodyDefinedV1",
     "BodyPaused",
     "BodyResumed",
+    "CategorySla",
     "Channel",
     "ClusterDetected",
     "CommentAdded",
@@ -101,6 +111,7 @@ __all__ = [
     "EventPayload",
     "ExternalReferenceAssigned",
     "FrozenModel",
+    "Holiday",
     "Location",
     "LocationCorrected",
     "LocationMethod",
@@ -109,6 +120,7 @@ __all__ = [
     "MergedAsDuplicate",
     "Open311Connection",
     "Open311ConnectionV1",
+    "OpeningHours",
     "PartnerAuthorised",
     "PartnerKeyRevoked",
     "PasswordSetVia",
@@ -130,6 +142,9 @@ __all__ = [
     "ServiceRequestSubmitted",
     "ServiceRequestSubmittedV1",
     "ServiceType",
+    "SlaClock",
+    "SlaDefined",
+    "SlaTargets",
     "StaffCreated",
     "StaffDisabled",
     "StaffEnabled",
@@ -142,6 +157,7 @@ __all__ = [
     "TeamDefined",
     "UnresolvedReason",
     "WebhookConnection",
+    "Weekday",
     "registered",
     "upcast_submitted_v1_v2",
 ]
