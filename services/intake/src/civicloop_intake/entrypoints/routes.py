@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from civicloop_events import new_event_id
+from civicloop_staff.verifier import STAFF_RESPONSES
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from civicloop_intake.bootstrap import Intake
@@ -29,9 +30,9 @@ from civicloop_intake.entrypoints.models import (
     TrackRead,
     ValidationErrorRead,
 )
+from civicloop_intake.entrypoints.staff_auth import WorkingStaff
 
 POSITION_HEADER = "CivicLoop-Position"
-AGENT_HEADER = "CivicLoop-Agent"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 TRACK_PATH = "/api/v1/track"  # limited per client more tightly than the rest (entrypoints.http)
 
@@ -61,21 +62,8 @@ AfterPosition = Annotated[
     ),
 ]
 
-# No agent authentication exists yet: an authenticating proxy in front of intake must set this header from the
-# agent's login and strip any value a client sent (docs/operations.md). Intake only records it.
-AgentId = Annotated[
-    str,
-    Header(
-        alias=AGENT_HEADER,
-        min_length=1,
-        max_length=120,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@:-]*$",
-        description="the acting agent's opaque id, set by the authenticating proxy, never by the client",
-    ),
-]
-
 router = APIRouter(prefix="/api/v1", tags=["residents"])
-agent_router = APIRouter(prefix="/api/v1/agent", tags=["agents"])
+agent_router = APIRouter(prefix="/api/v1/agent", tags=["agents"], responses=STAFF_RESPONSES)
 
 
 _MALFORMED_BODY: dict[str, Any] = {"model": MalformedBodyRead, "description": "the body is not readable JSON"}
@@ -238,11 +226,13 @@ async def merge_request(
     body: MergeDuplicate,
     response: Response,
     intake: IntakeDep,
-    agent: AgentId,
+    staff: WorkingStaff,
     number: Annotated[str, Path(min_length=1, max_length=32, description="the duplicate's request number")],
 ) -> MergeRead:
     """Merge a duplicate into its original: the duplicate's resident follows the original from then on."""
-    receipt = await intake.merge(body, number=number, agent_id=agent)
+    receipt = await intake.merge(
+        body, number=number, agent_id=str(staff.staff_id), acting_for=staff.jurisdiction_id
+    )
     position = _answered(response, receipt.position, created=receipt.created)
     return MergeRead(
         request_number=receipt.duplicate,
@@ -279,7 +269,7 @@ async def correct_location(
     request: Request,
     response: Response,
     intake: IntakeDep,
-    agent: AgentId,
+    staff: WorkingStaff,
     number: Annotated[
         str, Path(min_length=1, max_length=32, description="the request to place, e.g. 7K3D-Q9XA")
     ],
@@ -295,7 +285,13 @@ async def correct_location(
     Without a key the server makes one and returns it in the `Idempotency-Key` header (and in a 503's body).
     """
     key = _idempotency_key(request, idempotency_key)
-    receipt = await intake.correct_location(body, number=number, agent_id=agent, idempotency_key=key)
+    receipt = await intake.correct_location(
+        body,
+        number=number,
+        agent_id=str(staff.staff_id),
+        acting_for=staff.jurisdiction_id,
+        idempotency_key=key,
+    )
     position = _answered(response, receipt.position, created=receipt.created)
     response.headers[IDEMPOTENCY_HEADER] = key
     return LocationCorrectionRead(
