@@ -4,12 +4,14 @@ for whichever staff member a test plays."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from uuid import UUID
 
 from civicloop_staff.tokens import StaffTokenIssuer, StaffTokenVerifier, new_signing_key
 
 _PRIVATE, PUBLIC_JWKS = new_signing_key("test-staff-key")
-ISSUER = StaffTokenIssuer(_PRIVATE)
+# Long-lived, unlike real ones (15 minutes): a header made when a test module is imported outlives a long run.
+ISSUER = StaffTokenIssuer(_PRIVATE, ttl=timedelta(hours=12))
 
 
 def verifier_for_tests() -> StaffTokenVerifier:
