@@ -30,6 +30,7 @@ from civicloop_intake.domain.work_commands import (
 from civicloop_intake.domain.work_policy import Reason, ReplyTemplate
 from civicloop_intake.entrypoints.models import ErrorRead, PositionRead, ValidationErrorRead
 from civicloop_intake.entrypoints.routes import (
+    _MALFORMED_BODY,
     IDEMPOTENCY_HEADER,
     IdempotencyKey,
     IntakeDep,
@@ -401,6 +402,7 @@ class BulkRead(BaseModel):
     response_model=BulkRead,
     responses={
         **STAFF_RESPONSES,
+        400: _MALFORMED_BODY,
         409: {
             "model": ErrorRead,
             "description": "idempotency_key_reused: the key came with another selection",
