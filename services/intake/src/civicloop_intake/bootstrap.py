@@ -224,7 +224,10 @@ async def bootstrap(
                 window_s=settings.track_attempts_window_s,
             )
             staff_work = staff_work or PostgresStaffWork(
-                pool, topic=topics.request_events, consumer=settings.topic_prefix + WORKED_CONSUMER
+                pool,
+                topic=topics.request_events,
+                consumer=settings.topic_prefix + WORKED_CONSUMER,
+                slots=settings.pool_max_size // 4,  # each holds up to two connections: half the pool at most
             )
         if vault is None or catalogue is None or submissions is None or tracking is None:
             raise TypeError("unreachable: without a pool every adapter was passed")

@@ -2,6 +2,7 @@
 (public and internal), schedule a visit, close with a reason, reopen. Each step is one event on the log whose actor is
 the token's staff id; the resident's track shows the public parts only."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -192,3 +193,22 @@ async def test_the_state_is_folded_once_from_the_log(intake):
             )
         ).fetchall()
     assert row == [("lights", "open", True)]
+
+
+async def test_concurrent_commands_close_a_request_once_and_never_starve_the_pool(intake):
+    numbers = [
+        await intake.submit(f"Hole {i}", address="2 Ash St", contact={"phone": PHONE}) for i in range(12)
+    ]
+    target = numbers[0]
+    closes = [
+        act(intake, target, "close", {"reason": reason})
+        for reason in ("fixed", "duplicate", "no_action_needed")
+    ]
+    others = [
+        act(intake, n, "acknowledge", {}) for n in numbers[1:]
+    ]  # more at once than the pool has connections
+    answers = await asyncio.gather(*closes, *others)
+    assert sorted(a.status_code for a in answers[:3]) == [201, 409, 409]
+    assert [a.status_code for a in answers[3:]] == [201] * 11
+    closed = [e for e in await events_of(intake, target) if e.type == "request.status.changed"]
+    assert len(closed) == 1

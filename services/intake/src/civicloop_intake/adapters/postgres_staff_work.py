@@ -5,6 +5,7 @@ their Idempotency-Key: the outbox of their events, see `kept_commands`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -141,14 +142,21 @@ class _Ledger(WorkLedger):
 
 
 class PostgresStaffWork(PostgresKeptCommands[WorkDone], StaffWork):
-    def __init__(self, pool: AsyncConnectionPool, *, topic: str, consumer: str = WORKED_CONSUMER) -> None:
+    """`slots`: commands of this process inside `serialised` at once. Each holds the lock's connection and takes a
+    second one at a time; bounding them keeps the pool from being filled by lock holders that all wait for a
+    second connection (a wait only the pool's timeout would end)."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool, *, topic: str, consumer: str = WORKED_CONSUMER, slots: int = 2
+    ) -> None:
         super().__init__(pool, STAFF_WORK_OUTBOX, WorkDone)
         self.topic = topic
         self.consumer = consumer
+        self._slots = asyncio.Semaphore(max(1, slots))
 
     @asynccontextmanager
     async def serialised(self, number: str) -> AsyncIterator[WorkLedger]:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._slots, self.pool.connection() as conn, conn.transaction():
             await conn.execute(_SERIALISE, (number,))
             yield _Ledger(self.pool)
 
