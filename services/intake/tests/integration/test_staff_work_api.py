@@ -101,7 +101,7 @@ async def test_the_state_refuses_what_does_not_fit_and_a_retry_repeats_nothing(i
         ("acknowledge", {}, 409, "closed"),
         ("close", {"reason": "fixed"}, 409, "closed"),
         ("reopen", {"reason": "fixed"}, 422, "unknown_reason"),
-        ("visits/v-nope/cancel", {}, 409, "closed"),
+        ("visits/v-nope/cancel", {}, 404, "unknown_visit"),
     ]:
         r = await act(intake, number, path, body)
         assert (r.status_code, r.json()["error"]) == (status, error), (path, r.text)

@@ -78,7 +78,7 @@ def test_a_merged_duplicate_is_worked_through_its_original():
     )
 
 
-def test_a_closed_request_takes_only_comments_and_a_reopen():
+def test_a_closed_request_takes_only_comments_a_visit_cancelled_and_a_reopen():
     closed = state(status=RequestStatus.closed)
     for cmd in (
         Acknowledge(),
@@ -92,6 +92,11 @@ def test_a_closed_request_takes_only_comments_and_a_reopen():
         assert refused(cmd, closed) is WorkProblem.closed, cmd
     assert isinstance(made(Comment(text="We will check again", visibility="public"), closed), CommentAdded)
     assert made(Reopen(reason="not_fixed"), closed).status is RequestStatus.open
+    closed_with_a_visit = state(status=RequestStatus.closed, visits=(VISIT,))
+    assert refused(
+        RescheduleVisit(visit_id="v-1", starts_at=NOW + timedelta(days=3)), closed_with_a_visit
+    ) is (WorkProblem.closed)
+    assert isinstance(made(CancelVisit(visit_id="v-1"), closed_with_a_visit), VisitCancelled)
 
 
 # -- status ------------------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from civicloop_intake.domain.rejections import CommandRejected
 from civicloop_intake.domain.submissions import KeptCommand
 from civicloop_intake.domain.work_policy import ReasonCode, WorkPolicy, render
-from civicloop_intake.domain.worked_requests import WorkedRequest
+from civicloop_intake.domain.worked_requests import Visit, WorkedRequest
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 PublicNote = Annotated[
@@ -221,6 +221,9 @@ def decide(
         return CommentAdded(text=cmd.text, visibility=cmd.visibility)
     if isinstance(cmd, Reopen):
         return _reopen(cmd, state, at)
+    if isinstance(cmd, CancelVisit):  # a closed request's planned visits are cancelled after it closed
+        visit = _visit(cmd.visit_id, state)
+        return VisitCancelled(visit_id=visit.visit_id, starts_at=visit.starts_at, public_note=cmd.public_note)
     if state.status is RequestStatus.closed:
         raise WorkRejected(WorkProblem.closed, f"{number} is closed: reopen it first")
     if isinstance(cmd, Acknowledge):
@@ -280,9 +283,6 @@ def decide(
             address=visit.address,
             public_note=cmd.public_note,
         )
-    if isinstance(cmd, CancelVisit):
-        visit = _visit(cmd.visit_id, state)
-        return VisitCancelled(visit_id=visit.visit_id, starts_at=visit.starts_at, public_note=cmd.public_note)
     if isinstance(cmd, ChangePriority):
         if cmd.priority is state.priority:
             raise WorkRejected(WorkProblem.no_change, f"{number} has priority {state.priority.value} already")
@@ -334,7 +334,7 @@ def _reopen(cmd: Reopen, state: WorkedRequest, at: Circumstances) -> StatusChang
     )
 
 
-def _visit(visit_id: str, state: WorkedRequest) -> Any:
+def _visit(visit_id: str, state: WorkedRequest) -> Visit:
     visit = state.visit(visit_id)
     if visit is None:
         raise WorkRejected(
