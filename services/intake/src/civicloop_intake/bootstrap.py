@@ -105,10 +105,13 @@ class Intake(Service):
             wait_s=self.settings.read_your_writes_timeout_s,
         )
 
-    async def submit(self, cmd: SubmitServiceRequest, *, idempotency_key: str) -> SubmissionReceipt:
+    async def submit(
+        self, cmd: SubmitServiceRequest, *, idempotency_key: str, agent_id: str | None = None
+    ) -> SubmissionReceipt:
         return await submit_service_request(
             cmd,
             idempotency_key=idempotency_key,
+            agent_id=agent_id,
             catalogue=self.catalogue,
             submissions=self.submissions,
             vault=self.vault,

@@ -212,3 +212,25 @@ async def test_concurrent_commands_close_a_request_once_and_never_starve_the_poo
     assert [a.status_code for a in answers[3:]] == [201] * 11
     closed = [e for e in await events_of(intake, target) if e.type == "request.status.changed"]
     assert len(closed) == 1
+
+
+async def test_only_a_verified_agent_submits_as_an_agent(intake):
+    body = {"service_code": "pothole", "description": "Reported by phone", "address_string": "4 Elm St"}
+    for headers, status in [
+        ({}, 401),
+        ({"CivicLoop-Agent": "agent-7"}, 401),
+        (staff_headers(None, "auditor"), 403),
+        (staff_headers(AGENT_ID, jurisdiction_id="other"), 403),
+    ]:
+        r = await intake.client.post("/api/v1/requests", json={**body, "source": "agent"}, headers=headers)
+        assert r.status_code == status, (headers, r.text)
+    r = await intake.client.post("/api/v1/requests", json={**body, "source": "agent"}, headers=AGENT)
+    assert r.status_code == 201, r.text
+    [submitted] = await events_of(intake, r.json()["request_number"])
+    assert (submitted.actor.kind.value, submitted.actor.id, submitted.source) == (
+        "agent",
+        str(AGENT_ID),
+        "agent",
+    )
+    resident = await intake.client.post("/api/v1/requests", json=body)  # a resident needs no token
+    assert resident.status_code == 201, resident.text

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from civicloop_events import new_event_id
-from civicloop_staff.verifier import STAFF_RESPONSES
+from civicloop_staff.verifier import STAFF_RESPONSES, StaffRefused
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from civicloop_intake.bootstrap import Intake
-from civicloop_intake.domain.commands import SubmitServiceRequest
+from civicloop_intake.domain.commands import IntakeSource, SubmitServiceRequest
 from civicloop_intake.domain.corrections import CorrectLocation
 from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition
@@ -30,7 +30,7 @@ from civicloop_intake.entrypoints.models import (
     TrackRead,
     ValidationErrorRead,
 )
-from civicloop_intake.entrypoints.staff_auth import WorkingStaff
+from civicloop_intake.entrypoints.staff_auth import WorkingStaff, working_staff_of
 
 POSITION_HEADER = "CivicLoop-Position"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -108,6 +108,11 @@ def track_link(number: str) -> str:
         SubmissionRead,
         "a retry: the request this Idempotency-Key already made",
         {
+            401: {"model": ErrorRead, "description": "`source: agent` without a valid staff token"},
+            403: {
+                "model": ErrorRead,
+                "description": "`source: agent` with a token of another role or jurisdiction",
+            },
             409: {"model": ErrorRead, "description": "the Idempotency-Key was used with a different body"},
             422: {"model": ValidationErrorRead, "description": "field-by-field problems"},
             503: _UNACKNOWLEDGED_RETRY,
@@ -121,9 +126,18 @@ async def submit_request(
     intake: IntakeDep,
     idempotency_key: IdempotencyKey = None,
 ) -> SubmissionRead:
-    """Report a problem. Answers once the event log holds the request; retry with the same Idempotency-Key."""
+    """Report a problem. Answers once the event log holds the request; retry with the same Idempotency-Key.
+
+    `source: agent` (an agent reporting for a resident) needs a staff token (agent or supervisor) of the request's
+    jurisdiction: the staff member is the event's actor. No one else can claim to be an agent."""
     key = _idempotency_key(request, idempotency_key)
-    receipt = await intake.submit(body, idempotency_key=key)
+    agent_id = None
+    if body.source is IntakeSource.agent:
+        staff = await working_staff_of(request)
+        if not staff.acts_for(body.jurisdiction_id or intake.settings.default_jurisdiction):
+            raise StaffRefused(403, "forbidden", "the staff token is for another jurisdiction")
+        agent_id = str(staff.staff_id)
+    receipt = await intake.submit(body, idempotency_key=key, agent_id=agent_id)
     position = _answered(response, receipt.position, created=receipt.created)
     response.headers[IDEMPOTENCY_HEADER] = key
     response.headers["Location"] = track_link(receipt.request_number)
