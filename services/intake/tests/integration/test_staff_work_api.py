@@ -81,6 +81,13 @@ async def test_an_agent_works_a_request_from_acknowledgement_to_reopening(intake
     assert ("comment", None, "We will send a crew this week.") in texts
     assert ("status", "closed", "Filled and sealed.") in texts
     assert ("status", "open", "Reported again: we are looking.") in texts
+    [planned] = [h for h in view["history"] if h["kind"] == "visit"]
+    assert (planned["text"], planned["duration_minutes"], planned["address"]) == (
+        "Visit planned",
+        120,
+        "12 Main St",
+    )
+    assert datetime.fromisoformat(planned["starts_at"]) == visit_at
     assert "upset" not in str(view) and "crew B" not in str(view)
 
 

@@ -347,3 +347,49 @@ def test_a_batch_folds_as_one_event_at_a_time():
     changed = fold_many({}, batch)
     assert changed[N].status is RequestStatus.acknowledged and changed["BBBB-0002"].service_code == "graffiti"
     assert fold_many(changed, [ev(CommentAdded(text="hi"))]) == {}
+
+
+# -- what the resident's track shows of staff work ---------------------------------------------------------------------
+
+
+def test_track_shows_visits_and_whom_to_turn_to_and_nothing_internal():
+    from civicloop_intake.domain.tracking import HistoryKind
+    from civicloop_intake.domain.tracking import fold as track_fold
+
+    later = NOW + timedelta(days=1)
+    events = [
+        SUBMITTED,
+        ev(RequestAssigned(team_id="streets", note="crew B")),
+        ev(PriorityChanged(priority=Priority.high, note="school nearby")),
+        ev(
+            VisitScheduled(
+                visit_id="v-1", starts_at=later, duration_minutes=60, address="Main St", public_note="Hi"
+            )
+        ),
+        ev(
+            VisitRescheduled(
+                visit_id="v-1",
+                starts_at=later + timedelta(hours=2),
+                duration_minutes=30,
+                previous_starts_at=later,
+                address="Main St",
+            )
+        ),
+        ev(VisitCancelled(visit_id="v-1", starts_at=later + timedelta(hours=2))),
+        ev(
+            StatusChanged(status="closed", previous_status="open", reason="not_ours", referred_to="State DOT")
+        ),
+    ]
+    view = None
+    for e in events:
+        view = track_fold(view, e)
+    assert [
+        (h.kind, h.text, h.starts_at, h.duration_minutes, h.address, h.note) for h in view.history[:3]
+    ] == [
+        (HistoryKind.visit, "Visit planned", later, 60, "Main St", "Hi"),
+        (HistoryKind.visit, "Visit moved", later + timedelta(hours=2), 30, "Main St", None),
+        (HistoryKind.visit, "Visit cancelled", later + timedelta(hours=2), None, None, None),
+    ]
+    closed = view.history[3]
+    assert (closed.status, closed.referred_to) == (RequestStatus.closed, "State DOT")
+    assert len(view.history) == 4 and "crew B" not in str(view) and "school" not in str(view)

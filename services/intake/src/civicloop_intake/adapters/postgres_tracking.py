@@ -43,6 +43,10 @@ def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
         "text": entry.text,
         "body_id": entry.body_id,
         "external_id": entry.external_id,
+        "referred_to": entry.referred_to,
+        "starts_at": entry.starts_at.isoformat() if entry.starts_at else None,
+        "duration_minutes": entry.duration_minutes,
+        "address": entry.address,
     }
 
 
@@ -55,6 +59,10 @@ def _entry(data: dict[str, Any]) -> HistoryEntry:
         text=data.get("text"),
         body_id=data.get("body_id"),
         external_id=data.get("external_id"),
+        referred_to=data.get("referred_to"),
+        starts_at=datetime.fromisoformat(data["starts_at"]) if data.get("starts_at") else None,
+        duration_minutes=data.get("duration_minutes"),
+        address=data.get("address"),
     )
 
 

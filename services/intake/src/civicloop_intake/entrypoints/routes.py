@@ -210,6 +210,10 @@ def _history(entries: tuple[HistoryEntry, ...]) -> list[HistoryEntryRead]:
             text=e.text,
             body_id=e.body_id,
             external_id=e.external_id,
+            referred_to=e.referred_to,
+            starts_at=e.starts_at,
+            duration_minutes=e.duration_minutes,
+            address=e.address,
         )
         for e in entries
     ]
