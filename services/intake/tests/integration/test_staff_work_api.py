@@ -7,8 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from civicloop_events import decode_event
+from civicloop_events import ServiceDefined, decode_event
 from civicloop_events.producer import Position
+from civicloop_intake.adapters.postgres_catalogue import CATALOGUE_CONSUMER
 from civicloop_intake.adapters.postgres_staff_work import WORKED_CONSUMER
 from civicloop_testing.consumers import assert_applied
 from civicloop_testing.staff_tokens import staff_headers
@@ -241,3 +242,21 @@ async def test_only_a_verified_agent_submits_as_an_agent(intake):
     )
     resident = await intake.client.post("/api/v1/requests", json=body)  # a resident needs no token
     assert resident.status_code == 201, resident.text
+
+
+async def test_a_request_moves_to_an_offered_category_and_track_follows(intake):
+    sidewalk = ServiceDefined(service_code="sidewalk", service_name="Sidewalk")
+    position = await intake.publish(sidewalk, request_id=None, topic=intake.topics.jurisdiction_config)
+    await assert_applied(
+        intake.pool, schema="intake", consumer=intake.topics.prefix + CATALOGUE_CONSUMER, positions=[position]
+    )
+    number = await intake.submit("Hole in the sidewalk", address="8 Elm St", contact={"phone": PHONE})
+    withdrawn = await act(intake, number, "category", {"service_code": "graffiti"})
+    assert (withdrawn.status_code, withdrawn.json()["error"]) == (422, "unknown_category")
+    moved = await act(
+        intake, number, "category", {"service_code": "sidewalk", "public_note": "Sidewalk crews fix this"}
+    )
+    assert moved.status_code == 201, moved.text
+    view = await track(intake, number, moved.headers["CivicLoop-Position"])
+    assert (view["service_code"], view["service_name"]) == ("sidewalk", "Sidewalk")
+    assert [h["text"] for h in view["history"]] == ["Sidewalk crews fix this"]

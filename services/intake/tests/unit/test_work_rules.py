@@ -393,3 +393,21 @@ def test_track_shows_visits_and_whom_to_turn_to_and_nothing_internal():
     closed = view.history[3]
     assert (closed.status, closed.referred_to) == (RequestStatus.closed, "State DOT")
     assert len(view.history) == 4 and "crew B" not in str(view) and "school" not in str(view)
+
+
+def test_track_follows_a_change_of_category_and_its_public_note():
+    from civicloop_intake.domain.tracking import HistoryKind
+    from civicloop_intake.domain.tracking import fold as track_fold
+
+    view = track_fold(None, SUBMITTED)
+    quiet = track_fold(view, ev(CategoryChanged(service_code="sidewalk", previous_service_code="pothole")))
+    assert (quiet.service_code, quiet.history) == ("sidewalk", ())
+    told = track_fold(
+        view,
+        ev(
+            CategoryChanged(
+                service_code="sidewalk", previous_service_code="pothole", note="x", public_note="Moved"
+            )
+        ),
+    )
+    assert [(h.kind, h.text) for h in told.history] == [(HistoryKind.comment, "Moved")]

@@ -144,6 +144,7 @@ class PostgresTrackingRows(TrackingRows):
             " select * from unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[],"
             " %s::timestamptz[], %s::timestamptz[], %s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[])"
             " on conflict (request_number) do update set status = excluded.status, updated_at = excluded.updated_at,"
+            " service_code = excluded.service_code,"
             " history = excluded.history, external_references = excluded.external_references,"
             " merged_into = excluded.merged_into, public_address = excluded.public_address,"
             " service_areas = excluded.service_areas",

@@ -17,6 +17,7 @@ from typing import Any
 
 from civicloop_events import CommentAdded, Event, SealedPersonalData, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
+    CategoryChanged,
     CommentVisibility,
     ExternalReferenceAssigned,
     LocationResolved,
@@ -119,6 +120,17 @@ def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | No
     if isinstance(payload, VisitScheduled | VisitRescheduled | VisitCancelled):
         entry = _visit_entry(payload, event.occurred_at)
         return replace(state, updated_at=event.occurred_at, history=(*state.history, entry))
+    if isinstance(payload, CategoryChanged):
+        # The category the resident's request is now in; staff's public note, if any, reads as a comment.
+        history = state.history
+        if payload.public_note:
+            history = (
+                *history,
+                HistoryEntry(HistoryKind.comment, event.occurred_at, text=payload.public_note),
+            )
+        return replace(
+            state, service_code=payload.service_code, updated_at=event.occurred_at, history=history
+        )
     if isinstance(payload, ExternalReferenceAssigned):
         reference = ExternalReference(payload.body_id, payload.external_id)
         if reference in state.external_references:
