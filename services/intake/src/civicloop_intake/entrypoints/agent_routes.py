@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from civicloop_staff.roles import StaffPrincipal
 from civicloop_staff.verifier import STAFF_RESPONSES
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from civicloop_intake.bootstrap import Intake
 from civicloop_intake.domain.work_commands import (
     Acknowledge,
     Assign,
@@ -89,8 +91,8 @@ async def _work(
     cmd: Any,
     *,
     number: str,
-    staff: Any,
-    intake: Any,
+    staff: StaffPrincipal,
+    intake: Intake,
     request: Request,
     response: Response,
     idempotency_key: str | None,
