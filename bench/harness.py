@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from civicloop_events.topics import Topics, ensure_topics
-from civicloop_testing import create_database, drop_database
+from civicloop_testing import create_database, drop_database, staff_tokens
 from civicloop_testing.processes import ServiceProcess
 from civicloop_testing.topic_cleanup import remember
 
@@ -108,6 +108,10 @@ def service_env(dsn: str, topics: Topics, **settings: str) -> dict[str, str]:
         "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA,
         "CIVICLOOP_LOG_LEVEL": "WARNING",
         "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex),
+        # Intake verifies staff tokens and does not start without a key set outside dev and test.
+        "CIVICLOOP_SECRET_STAFF_TOKEN_VERIFY_KEYS": os.environ.get(
+            "CIVICLOOP_SECRET_STAFF_TOKEN_VERIFY_KEYS", staff_tokens.PUBLIC_JWKS
+        ),
         # The whole load comes from one address: no per-client limit unless the run asks for one.
         "CIVICLOOP_RATE_LIMIT_PER_CLIENT": os.environ.get("CIVICLOOP_RATE_LIMIT_PER_CLIENT", ""),
         **settings,

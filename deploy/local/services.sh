@@ -46,6 +46,22 @@ secret() {
   cat "$file"
 }
 
+staff_token_keys() {
+  # Dev-only staff token keys (Ed25519), made once per run directory: the signing key (sign-in) and the public key
+  # set every service verifies staff tokens with (docs/staff.md).
+  local dir="$run/secrets"
+  mkdir -p "$dir"; chmod 700 "$dir"
+  if [ ! -s "$dir/staff-token-verify-keys" ]; then
+    (umask 077 && "$uv" run --frozen python -c 'import sys
+from civicloop_staff.tokens import new_signing_key
+private, public = new_signing_key("dev-staff")
+open(sys.argv[1], "w").write(private)
+open(sys.argv[2], "w").write(public)' "$dir/staff-token-signing-key" "$dir/staff-token-verify-keys")
+  fi
+  export CIVICLOOP_SECRET_STAFF_TOKEN_SIGNING_KEY="${CIVICLOOP_SECRET_STAFF_TOKEN_SIGNING_KEY:-$(cat "$dir/staff-token-signing-key")}"
+  export CIVICLOOP_SECRET_STAFF_TOKEN_VERIFY_KEYS="${CIVICLOOP_SECRET_STAFF_TOKEN_VERIFY_KEYS:-$(cat "$dir/staff-token-verify-keys")}"
+}
+
 ctl() { "$uv" run --frozen supervisorctl -c "$conf" "$@"; }
 
 supervisor_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
@@ -158,6 +174,7 @@ start() {
   export CIVICLOOP_ADMIN_TOKEN="${CIVICLOOP_ADMIN_TOKEN:-$(secret admin-token)}"
   export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
   export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
+  staff_token_keys  # intake verifies staff tokens and will not start without the key set
   local entry name port _cmd
   if supervisor_alive; then
     # Already supervising: apply a changed service list (supervisord adds, removes or restarts only the services

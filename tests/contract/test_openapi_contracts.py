@@ -15,6 +15,7 @@ import pytest_asyncio
 from civicloop_events import ServiceDefined
 from civicloop_testing.events import config_event, publish_events
 from civicloop_testing.processes import ServiceProcess, script
+from civicloop_testing.staff_tokens import PUBLIC_JWKS
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +45,8 @@ async def environment(fresh_database_dsn, fresh_topics, kafka_bootstrap):
         "CIVICLOOP_ADMIN_TOKEN": uuid.uuid4().hex,
         # One client fuzzing as fast as it can: the per-client limit would answer most of it (429s, documented).
         "CIVICLOOP_RATE_LIMIT_PER_CLIENT": "",
+        # Staff routes verify tokens with it (no token: 401, documented) rather than refuse every caller with 500.
+        "CIVICLOOP_SECRET_STAFF_TOKEN_VERIFY_KEYS": PUBLIC_JWKS,
     }
 
 

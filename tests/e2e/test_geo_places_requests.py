@@ -22,6 +22,7 @@ from civicloop_intake.entrypoints.http import create_app as create_intake
 from civicloop_projections.entrypoints.http import create_app as create_projections
 from civicloop_runtime.db import open_pool
 from civicloop_testing.polling import eventually
+from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from e2e_world import (
     migrated_intake,
     migrated_projections,
@@ -71,7 +72,11 @@ async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_
         ),
     )
 
-    apps = (create_intake(intake_settings), create_geo(geo_settings), create_projections(projection_settings))
+    apps = (
+        create_intake(intake_settings, staff_verifier=verifier_for_tests()),
+        create_geo(geo_settings),
+        create_projections(projection_settings),
+    )
     async with serving(
         (apps[0], "http://intake"), (apps[1], "http://geo"), (apps[2], "http://projections")
     ) as (intake, _, agent):
@@ -119,7 +124,7 @@ async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_
         fixed = await intake.post(
             f"/api/v1/agent/requests/{vague}/location",
             json={"lat": BELLEVUE[0], "long": BELLEVUE[1] + 0.001, "note": "called back"},
-            headers={"CivicLoop-Agent": "agent-7"},
+            headers=staff_headers(),  # a verified staff token (an agent of "demo")
         )
         assert fixed.status_code == 201, fixed.text
         corrected = await agent_view(

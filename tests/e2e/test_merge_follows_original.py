@@ -6,6 +6,8 @@ Both services run in this process as their real ASGI apps (lifespans, consumers,
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 from civicloop_events import ServiceDefined, StatusChanged
@@ -13,9 +15,12 @@ from civicloop_intake.entrypoints.http import create_app as create_intake
 from civicloop_projections.entrypoints.http import create_app as create_projections
 from civicloop_testing.events import agent_event, publish_events
 from civicloop_testing.polling import eventually
+from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from e2e_world import migrated_intake, migrated_projections, publish_configuration, serving
 
 pytestmark = pytest.mark.integration
+
+AGENT_3 = uuid.UUID("0193a1c2-7d4e-7000-8000-00000000a003")
 
 
 def report(description: str, phone: str) -> dict:
@@ -37,7 +42,10 @@ async def test_a_merged_request_follows_its_original_to_closure(
         kafka_bootstrap, fresh_topics, ServiceDefined(service_code="pothole", service_name="Pothole")
     )
 
-    intake_app, projections_app = create_intake(intake_settings), create_projections(projection_settings)
+    intake_app, projections_app = (
+        create_intake(intake_settings, staff_verifier=verifier_for_tests()),
+        create_projections(projection_settings),
+    )
     async with serving((intake_app, "http://intake"), (projections_app, "http://projections")) as (
         intake,
         agent,
@@ -61,7 +69,7 @@ async def test_a_merged_request_follows_its_original_to_closure(
         merge = await intake.post(
             f"/api/v1/agent/requests/{duplicate}/merge",
             json={"original": original, "note": "agents-only remark"},
-            headers={"CivicLoop-Agent": "agent-3"},
+            headers=staff_headers(AGENT_3),  # a verified staff token: its staff id is the actor
         )
         assert merge.status_code == 201, merge.text
         assert merge.json()["merged_into"] == original
@@ -84,7 +92,7 @@ async def test_a_merged_request_follows_its_original_to_closure(
         )
         assert view.status_code == 200 and view.headers["CivicLoop-Position-Applied"] == "true"
         assert (view.json()["merged_into"], view.json()["merge_note"]) == (original, "agents-only remark")
-        assert view.json()["history"][-1]["actor"] == {"kind": "agent", "id": "agent-3"}
+        assert view.json()["history"][-1]["actor"] == {"kind": "agent", "id": str(AGENT_3)}
         view = await agent.get(
             f"/api/v1/agent/requests/{original}", headers={"CivicLoop-Position": closed.token()}
         )

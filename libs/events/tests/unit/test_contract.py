@@ -56,9 +56,16 @@ def test_upcaster_is_pure():
 
 
 def test_written_events_keep_their_own_version_on_the_wire():
-    event = decode_event(golden("request.status.changed.v1.json"))
+    # A type with one version: `request.status.changed` has a v2 since contract 1.5, to which its v1 is read.
+    event = decode_event(golden("request.comment.added.v1.json"))
     again = json.loads(encode_event(event))
-    assert again["schema_version"] == 1 and again["payload"]["status"] == "in_progress"
+    assert again["schema_version"] == 1 and again["payload"]["text"] == event.payload.text
+
+
+def test_a_status_change_v1_reads_as_v2_without_a_reason():
+    event = decode_event(golden("request.status.changed.v1.json"))
+    assert event.schema_version == 2 and event.payload.status == "in_progress"
+    assert (event.payload.reason, event.payload.referred_to) == (None, None)
 
 
 def test_checked_in_json_schemas_match_the_models():

@@ -78,12 +78,13 @@ def test_old_and_new_names_of_one_event_fold_identically(path: Path):
 
 
 def test_an_alias_cannot_be_a_current_name_or_belong_to_two_types():
+    from civicloop_events.payloads import StatusChangedV1  # a first version: it registers alone
     from civicloop_events.registry import EventRegistry
 
     registry = EventRegistry()
-    registry.register(StatusChanged)
+    registry.register(StatusChangedV1)
 
-    class Clash(StatusChanged):
+    class Clash(StatusChangedV1):
         event_type = "request.other"
         aliases = ("request.status.changed",)
 

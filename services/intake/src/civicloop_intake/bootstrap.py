@@ -32,6 +32,11 @@ from civicloop_intake.adapters.postgres_catalogue import (
 )
 from civicloop_intake.adapters.postgres_corrections import PostgresCorrections
 from civicloop_intake.adapters.postgres_merges import PostgresMerges
+from civicloop_intake.adapters.postgres_staff_work import (
+    WORKED_CONSUMER,
+    PostgresStaffWork,
+    PostgresWorkedRows,
+)
 from civicloop_intake.adapters.postgres_submissions import PostgresSubmissions
 from civicloop_intake.adapters.postgres_track_attempts import PostgresTrackAttempts
 from civicloop_intake.adapters.postgres_tracking import (
@@ -44,6 +49,7 @@ from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.corrections import CorrectLocation
 from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition
+from civicloop_intake.domain.work_policy import WorkPolicy, load_policy
 from civicloop_intake.service_layer.correct import CorrectionReceipt, correct_location
 from civicloop_intake.service_layer.folds import (
     when_request_events_update_tracking,
@@ -62,6 +68,8 @@ from civicloop_intake.service_layer.ports import (
 )
 from civicloop_intake.service_layer.submit import SubmissionReceipt, submit_service_request
 from civicloop_intake.service_layer.track import TrackedRequestView, track_request
+from civicloop_intake.service_layer.work import WorkContext
+from civicloop_intake.service_layer.work_ports import StaffWork, when_request_events_update_worked
 from civicloop_intake.settings import IntakeSettings
 
 SCHEMA = "intake"
@@ -81,13 +89,29 @@ class Intake(Service):
     merges: Merges
     corrections: Corrections
     track_attempts: TrackAttempts
+    # Staff commands (acknowledge, assign, close, ...): their outbox, and the lists they are checked against.
+    staff_work: StaffWork
+    work_policy: WorkPolicy
     pool: AsyncConnectionPool | None = None
     sweeper: Sweeper | None = None
 
-    async def submit(self, cmd: SubmitServiceRequest, *, idempotency_key: str) -> SubmissionReceipt:
+    @property
+    def work(self) -> WorkContext:
+        return WorkContext(
+            staff_work=self.staff_work,
+            catalogue=self.catalogue,
+            event_log=self.event_log,
+            policy=self.work_policy,
+            wait_s=self.settings.read_your_writes_timeout_s,
+        )
+
+    async def submit(
+        self, cmd: SubmitServiceRequest, *, idempotency_key: str, agent_id: str | None = None
+    ) -> SubmissionReceipt:
         return await submit_service_request(
             cmd,
             idempotency_key=idempotency_key,
+            agent_id=agent_id,
             catalogue=self.catalogue,
             submissions=self.submissions,
             vault=self.vault,
@@ -97,11 +121,14 @@ class Intake(Service):
             hash_key=self.settings.pepper,
         )
 
-    async def merge(self, cmd: MergeDuplicate, *, number: str, agent_id: str) -> MergeReceipt:
+    async def merge(
+        self, cmd: MergeDuplicate, *, number: str, agent_id: str, acting_for: str | None = None
+    ) -> MergeReceipt:
         return await merge_duplicate(
             cmd,
             number=number,
             agent_id=agent_id,
+            acting_for=acting_for,
             tracking=self.tracking,
             merges=self.merges,
             event_log=self.event_log,
@@ -109,12 +136,19 @@ class Intake(Service):
         )
 
     async def correct_location(
-        self, cmd: CorrectLocation, *, number: str, agent_id: str, idempotency_key: str
+        self,
+        cmd: CorrectLocation,
+        *,
+        number: str,
+        agent_id: str,
+        idempotency_key: str,
+        acting_for: str | None = None,
     ) -> CorrectionReceipt:
         return await correct_location(
             cmd,
             number=number,
             agent_id=agent_id,
+            acting_for=acting_for,
             idempotency_key=idempotency_key,
             tracking=self.tracking,
             merges=self.merges,
@@ -157,12 +191,13 @@ async def bootstrap(
     merges: Merges | None = None,
     corrections: Corrections | None = None,
     track_attempts: TrackAttempts | None = None,
+    staff_work: StaffWork | None = None,
     start_consumers: bool = True,
 ) -> Intake:
     """A running intake; with `start_consumers`, the catalogue and track views are being folded from the log."""
     topics = settings.topics
     async with opening() as opened:
-        adapters = (vault, catalogue, submissions, tracking, merges, corrections, track_attempts)
+        adapters = (vault, catalogue, submissions, tracking, merges, corrections, track_attempts, staff_work)
         if pool is None and (start_consumers or any(a is None for a in adapters)):
             pool = await owned_pool(settings, opened, name="civicloop-intake")
         if event_log is None:
@@ -191,9 +226,15 @@ async def bootstrap(
                 max_attempts=settings.track_attempts_per_number,
                 window_s=settings.track_attempts_window_s,
             )
+            staff_work = staff_work or PostgresStaffWork(
+                pool,
+                topic=topics.request_events,
+                consumer=settings.topic_prefix + WORKED_CONSUMER,
+                slots=settings.pool_max_size // 4,  # each holds up to two connections: half the pool at most
+            )
         if vault is None or catalogue is None or submissions is None or tracking is None:
             raise TypeError("unreachable: without a pool every adapter was passed")
-        if merges is None or corrections is None or track_attempts is None:
+        if merges is None or corrections is None or track_attempts is None or staff_work is None:
             raise TypeError("unreachable: without a pool every adapter was passed")
         intake = Intake(
             settings=settings,
@@ -205,6 +246,8 @@ async def bootstrap(
             merges=merges,
             corrections=corrections,
             track_attempts=track_attempts,
+            staff_work=staff_work,
+            work_policy=load_policy(settings.agent_work_file),
             pool=pool,
             opened=opened,
         )
@@ -231,6 +274,9 @@ def _consumers(
     async def update_tracking(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
         await when_request_events_update_tracking(PostgresTrackingRows(conn), events)
 
+    async def update_worked(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+        await when_request_events_update_worked(PostgresWorkedRows(conn), events)
+
     topics = settings.topics
     return ServiceConsumers(
         settings,
@@ -242,6 +288,10 @@ def _consumers(
                 settings.topic_prefix + CATALOGUE_CONSUMER, topics.jurisdiction_config, update_catalogue
             ),
             ConsumerSpec(tracking_consumer, topics.request_events, batch_handler=update_tracking),
+            # The state staff commands are checked against.
+            ConsumerSpec(
+                settings.topic_prefix + WORKED_CONSUMER, topics.request_events, batch_handler=update_worked
+            ),
         ],
     )
 
@@ -250,7 +300,7 @@ def pending_sweeper(intake: Intake, *, older_than_s: float | None = None) -> Swe
     """Publishes what a command left pending (its client never retried); one replica at a time sweeps a table."""
     after = intake.settings.sweep_pending_after_s if older_than_s is None else older_than_s
     return Sweeper(
-        [intake.submissions, intake.corrections, intake.merges],
+        [intake.submissions, intake.corrections, intake.merges, intake.staff_work],
         intake.event_log,
         older_than=timedelta(seconds=after),
     )

@@ -13,12 +13,13 @@ from civicloop_runtime.settings import (
     PhoneRegionSettings,
     VaultPepperSettings,
 )
+from civicloop_staff.settings import StaffVerifierSettings
 from pydantic import Field
 
 __all__ = ["DEV_PEPPER", "Environment", "IntakeSettings"]
 
 
-class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings):
+class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, StaffVerifierSettings):
     default_jurisdiction: str = Field(default="demo", min_length=1, max_length=64)
     read_your_writes_timeout_s: float = Field(
         default=2.0, gt=0, le=10, description="how long a track waits for a just-submitted request"
@@ -43,4 +44,11 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings):
     )
     track_attempts_window_s: float = Field(
         default=900.0, gt=0, description="a number refused after too many wrong phones is refused this long"
+    )
+
+    # Staff commands (docs/agents.md): the close and reopen reasons and the reply templates, from a JSON file.
+    agent_work_file: str | None = Field(
+        default=None,
+        description="the jurisdiction's close reasons, reopen reasons and reply templates (JSON); built-in lists "
+        "when not set",
     )

@@ -27,6 +27,7 @@ from civicloop_testing import read_all_records as read_all
 from civicloop_testing.consumers import assert_applied
 from civicloop_testing.events import request_event
 from civicloop_testing.lifecycle import started
+from civicloop_testing.staff_tokens import verifier_for_tests
 from psycopg_pool import AsyncConnectionPool
 
 AGENT = Actor(kind="agent", id="agent-7")
@@ -81,7 +82,7 @@ def intake_settings(dsn: str, bootstrap: str, topics: Topics, **overrides: Any) 
 
 @asynccontextmanager
 async def running(settings: IntakeSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
+    app = create_app(settings, staff_verifier=verifier_for_tests())
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=30) as client:

@@ -1,12 +1,16 @@
 """Agents place requests by hand through intake's API, on the real broker and PostgreSQL."""
 
+import uuid
+
 import pytest
 from civicloop_events import decode_event
 from civicloop_events.payloads import LocationCorrected
+from civicloop_testing.staff_tokens import staff_headers
 
 pytestmark = pytest.mark.integration
 
-AGENT = {"CivicLoop-Agent": "agent-42"}
+AGENT_ID = uuid.UUID("0193a1c2-7d4e-7000-8000-00000000a042")
+AGENT = staff_headers(AGENT_ID)  # a verified staff token (the `CivicLoop-Agent` header is gone)
 POINT = {
     "lat": 38.8977,
     "long": -77.0365,
@@ -44,7 +48,7 @@ async def test_a_correction_is_on_the_topic_at_the_answered_position_and_a_retry
     assert f"{record.partition}:{record.offset}" == r.headers["CivicLoop-Position"]
     assert r.json()["position"] == {"partition": record.partition, "offset": record.offset}
     assert (event.request_id, event.jurisdiction_id, event.source) == (number, "demo", "agent")
-    assert (event.actor.kind.value, event.actor.id) == ("agent", "agent-42")
+    assert (event.actor.kind.value, event.actor.id) == ("agent", str(AGENT_ID))
     assert event.payload == LocationCorrected(
         lat=38.8977, long=-77.0365, address="1600 Pennsylvania Ave NW", note="pin was in the river"
     )

@@ -1,15 +1,18 @@
 """Agents merge duplicates through intake's API, on the real broker and PostgreSQL; the resident follows the original."""
 
 import asyncio
+import uuid
 
 import pytest
 from civicloop_events import CommentAdded, StatusChanged, decode_event
 from civicloop_events.payloads import AreaRef, CommentVisibility, MergedAsDuplicate, RequestStatus
 from civicloop_testing.geo_events import location_resolved, public_place_at
+from civicloop_testing.staff_tokens import staff_headers
 
 pytestmark = pytest.mark.integration
 
-AGENT = {"CivicLoop-Agent": "agent-42"}
+AGENT_ID = uuid.UUID("0193a1c2-7d4e-7000-8000-00000000a042")
+AGENT = staff_headers(AGENT_ID)  # a verified staff token (the `CivicLoop-Agent` header is gone)
 
 
 async def submit(intake, description: str, phone: str) -> str:
@@ -46,7 +49,7 @@ async def test_a_merged_residents_track_follows_the_original_without_its_persona
     ]
     event = decode_event(record.value)
     assert f"{record.partition}:{record.offset}" == merged_at
-    assert (event.actor.kind.value, event.actor.id, event.source) == ("agent", "agent-42", "agent")
+    assert (event.actor.kind.value, event.actor.id, event.source) == ("agent", str(AGENT_ID), "agent")
     assert event.payload.original_request_id == original
 
     body = await track(intake, duplicate, "2025550102", merged_at)

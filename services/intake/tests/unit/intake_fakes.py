@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4
 
-from civicloop_events import Event, PersonalData, SealedPersonalData
+from civicloop_events import Event, PersonalData, SealedPersonalData, decode_event
 from civicloop_events.outbox_memory import InMemoryOutbox
 from civicloop_events.personal_data import PersonalDataUnreadable
 from civicloop_intake.bootstrap import Intake, bootstrap
@@ -18,6 +18,8 @@ from civicloop_intake.domain.corrections import Correction
 from civicloop_intake.domain.merging import Merge, MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition, Submission, SubmissionState
 from civicloop_intake.domain.tracking import TrackedRequest
+from civicloop_intake.domain.work_commands import WorkDone
+from civicloop_intake.domain.worked_requests import WorkedRequest
 from civicloop_intake.service_layer.merge import MergeReceipt, merge_duplicate
 from civicloop_intake.service_layer.ports import (
     Catalogue,
@@ -32,6 +34,7 @@ from civicloop_intake.service_layer.ports import (
     TrackingView,
     Vault,
 )
+from civicloop_intake.service_layer.work_ports import StaffWork, WorkLedger
 from civicloop_intake.settings import Environment, IntakeSettings
 
 
@@ -174,6 +177,46 @@ class FakeTrackAttempts(TrackAttempts):
         self.counts[key] = max(0, self.counts[key] - 1)
 
 
+class _FakeWorkLedger(WorkLedger):
+    def __init__(self, store: FakeStaffWork) -> None:
+        self.store = store
+
+    async def current(self, number: str) -> tuple[WorkedRequest | None, list[Event[Any]]]:
+        rows = [r for r in self.store.rows.values() if r.request_number == number]
+        return self.store.states.get(number), [decode_event(r.event_json) for r in rows]
+
+    async def unpublished(self, number: str) -> list[str]:
+        return [
+            k
+            for k, r in self.store.rows.items()
+            if r.request_number == number and not self.store.entries[k].published
+        ]
+
+
+class FakeStaffWork(_KeptRows, StaffWork):
+    """Staff commands in memory; `states` stands for the folded state, which holds none of the kept commands."""
+
+    def __init__(self) -> None:
+        super().__init__("intake.staff_work")
+        self.rows: dict[str, WorkDone] = {}
+        self.states: dict[str, WorkedRequest] = {}
+        self._serial: dict[str, asyncio.Lock] = {}
+
+    async def get(self, idempotency_key: str) -> WorkDone | None:
+        return self.rows.get(idempotency_key)
+
+    async def add(self, command: WorkDone) -> WorkDone | None:
+        return self.keep(command.idempotency_key, command)
+
+    @asynccontextmanager
+    async def serialised(self, number: str) -> AsyncIterator[WorkLedger]:
+        async with self._serial.setdefault(number, asyncio.Lock()):
+            yield _FakeWorkLedger(self)
+
+    async def known(self, number: str) -> bool:
+        return number in self.states
+
+
 async def intake_on_fakes(catalogue: FakeCatalogue) -> Intake:
     """The real `bootstrap` with every port a fake: no database, no broker, no consumers."""
     tracking = FakeTrackingView()
@@ -187,6 +230,7 @@ async def intake_on_fakes(catalogue: FakeCatalogue) -> Intake:
         merges=FakeMerges(),
         corrections=FakeCorrections(),
         track_attempts=FakeTrackAttempts(),
+        staff_work=FakeStaffWork(),
         start_consumers=False,
     )
 

@@ -1,11 +1,14 @@
 """The HTTP contract (status codes, error shapes, headers) over the real handlers and in-memory ports."""
 
+import uuid
+
 import httpx
 import pytest
 from civicloop_intake.domain.catalogue import CatalogueEntry
 from civicloop_intake.entrypoints.http import create_app
 from civicloop_intake.entrypoints.routes import get_intake
 from civicloop_intake.settings import Environment, IntakeSettings
+from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from intake_fakes import FakeCatalogue, intake_on_fakes
 
 BODY = {"service_code": "pothole", "description": "Deep hole", "lat": 38.9, "long": -77.0}
@@ -18,7 +21,7 @@ async def intake():
 
 @pytest.fixture
 async def client(intake):
-    app = create_app(IntakeSettings(env=Environment.test))
+    app = create_app(IntakeSettings(env=Environment.test), staff_verifier=verifier_for_tests())
     app.dependency_overrides[get_intake] = lambda: intake
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as c:
         yield c
@@ -134,7 +137,9 @@ def test_the_track_answer_documents_external_references_and_nothing_internal():
 
 # -- agents: merge a duplicate ----------------------------------------------------------------------------------------
 
-AGENT = {"CivicLoop-Agent": "agent-7"}
+# A verified staff token, no longer a `CivicLoop-Agent` header: the actor is the token's staff id.
+AGENT_ID = uuid.UUID("0193a1c2-7d4e-7000-8000-00000000a007")
+AGENT = staff_headers(AGENT_ID)
 
 
 def _track_rows(intake, *numbers):
@@ -167,13 +172,26 @@ async def test_a_merge_answers_201_with_its_position_then_200_when_repeated(clie
         "/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=AGENT
     )
     assert (again.status_code, again.json()) == (200, r.json())
-    assert intake.event_log.events[0].actor.id == "agent-7"
+    assert intake.event_log.events[0].actor.id == str(AGENT_ID)
 
 
-async def test_a_merge_without_the_agent_header_is_refused_before_anything_happens(client, intake):
+async def test_a_merge_without_a_staff_token_is_refused_before_anything_happens(client, intake):
     _track_rows(intake, "AAAA-0001", "BBBB-0002")
-    r = await client.post("/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["header", "CivicLoop-Agent"]
+    for headers in ({}, {"CivicLoop-Agent": "agent-7"}, staff_headers(None, "auditor")):
+        r = await client.post(
+            "/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=headers
+        )
+        assert r.status_code in (401, 403) and r.json()["error"] in ("unauthenticated", "forbidden")
+    assert intake.event_log.events == []
+
+
+async def test_a_merge_of_another_jurisdictions_request_is_404(client, intake):
+    _track_rows(intake, "AAAA-0001", "BBBB-0002")
+    elsewhere = staff_headers(AGENT_ID, jurisdiction_id="springfield")
+    r = await client.post(
+        "/api/v1/agent/requests/AAAA-0001/merge", json={"original": "BBBB-0002"}, headers=elsewhere
+    )
+    assert (r.status_code, r.json()["error"]) == (404, "not_found")
     assert intake.event_log.events == []
 
 
@@ -253,7 +271,7 @@ async def test_a_correction_answers_201_with_its_position_and_key_then_200_when_
     [event] = intake.event_log.events
     assert (event.type, event.actor.id, event.payload.note) == (
         "request.location.corrected",
-        "agent-7",
+        str(AGENT_ID),
         "pin was in the river",
     )
 
@@ -281,7 +299,8 @@ async def test_corrections_without_a_key_are_each_a_new_event(client, intake):
         ("AAAA-0001", {**POINT, "long": -180.01}, AGENT, 422, [["body", "long"]]),
         ("AAAA-0001", {"lat": 1}, AGENT, 422, [["body", "long"]]),
         ("AAAA-0001", {**POINT, "address": ""}, AGENT, 422, [["body", "address"]]),
-        ("AAAA-0001", POINT, {}, 422, [["header", "CivicLoop-Agent"]]),
+        ("AAAA-0001", POINT, {}, 401, "unauthenticated"),
+        ("AAAA-0001", POINT, {"CivicLoop-Agent": "agent-7"}, 401, "unauthenticated"),
         ("ZZZZ-9999", POINT, AGENT, 404, "not_found"),
     ],
 )
@@ -293,6 +312,8 @@ async def test_refused_corrections_use_the_apis_error_shapes(
     assert r.status_code == status, r.text
     if status == 422:
         assert [e["loc"] for e in r.json()["detail"]] == expected
+    elif status == 401:
+        assert r.json()["error"] == expected
     else:
         assert r.json() == {"error": expected, "detail": "no request ZZZZ-9999"}
     assert intake.event_log.events == [] and intake.corrections.rows == {}
@@ -336,5 +357,7 @@ def test_the_location_command_documents_its_idempotency():
         "/api/v1/agent/requests/{number}/location"
     ]["post"]
     assert "Idempotency-Key" in operation["description"] and "new correction" in operation["description"]
-    assert {"200", "201", "404", "409", "422", "503"} <= set(operation["responses"])
-    assert {p["name"] for p in operation["parameters"]} == {"number", "CivicLoop-Agent", "Idempotency-Key"}
+    assert {"200", "201", "401", "403", "404", "409", "422", "503"} <= set(operation["responses"])
+    # The acting agent comes from the staff token (security `staffToken`), no longer from a header.
+    assert {p["name"] for p in operation["parameters"]} == {"number", "Idempotency-Key"}
+    assert operation["security"] == [{"staffToken": []}]

@@ -51,6 +51,7 @@ from civicloop_events.payloads.geo import (
 )
 from civicloop_events.payloads.requests import (
     ADDRESS_STRING_MAX,
+    REASON_CODE_PATTERN,
     UNPLACED_ADDRESS_ID,
     Channel,
     CommentAdded,
@@ -62,6 +63,7 @@ from civicloop_events.payloads.requests import (
     ServiceRequestSubmitted,
     ServiceRequestSubmittedV1,
     StatusChanged,
+    StatusChangedV1,
     upcast_submitted_v1_v2,
 )
 from civicloop_events.payloads.service_levels import (
@@ -86,10 +88,19 @@ from civicloop_events.payloads.staff import (
     StaffTotpEnrolled,
     TeamDefined,
 )
+from civicloop_events.payloads.work import (
+    CategoryChanged,
+    PriorityChanged,
+    RequestAssigned,
+    VisitCancelled,
+    VisitRescheduled,
+    VisitScheduled,
+)
 from civicloop_events.personal_data import SealedPersonalData
 
 __all__ = [
     "ADDRESS_STRING_MAX",
+    "REASON_CODE_PATTERN",
     "UNPLACED_ADDRESS_ID",
     "AreaRef",
     "AttributeDatatype",
@@ -100,6 +111,7 @@ __all__ = [
     "BodyDefinedV1",
     "BodyPaused",
     "BodyResumed",
+    "CategoryChanged",
     "CategorySla",
     "Channel",
     "ClusterDetected",
@@ -125,7 +137,9 @@ __all__ = [
     "PartnerKeyRevoked",
     "PasswordSetVia",
     "Priority",
+    "PriorityChanged",
     "PublicPlace",
+    "RequestAssigned",
     "RequestImported",
     "RequestImportedV1",
     "RequestStatus",
@@ -154,8 +168,12 @@ __all__ = [
     "StaffTeamsChanged",
     "StaffTotpEnrolled",
     "StatusChanged",
+    "StatusChangedV1",
     "TeamDefined",
     "UnresolvedReason",
+    "VisitCancelled",
+    "VisitRescheduled",
+    "VisitScheduled",
     "WebhookConnection",
     "Weekday",
     "registered",

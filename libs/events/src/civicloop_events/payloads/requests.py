@@ -134,8 +134,14 @@ class ServiceRequestSubmitted(EventPayload):
 upcast_submitted_v1_v2 = ServiceRequestSubmitted.upcast_v1_v2
 
 
+REASON_CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+"""A reason code (why a request was closed or reopened): a short snake_case word from the jurisdiction's list."""
+
+
 @registered
-class StatusChanged(EventPayload):
+class StatusChangedV1(EventPayload):
+    """Historical v1: the status and a public note, without the reason."""
+
     event_type: ClassVar[str] = "request.status.changed"
     schema_version: ClassVar[int] = 1
     topic: ClassVar[TopicRole] = TopicRole.request_events
@@ -144,6 +150,38 @@ class StatusChanged(EventPayload):
     previous_status: RequestStatus | None = None
     external_status_code: str | None = Field(default=None, max_length=64)
     public_note: str | None = Field(default=None, max_length=4000)
+
+
+@registered
+class StatusChanged(EventPayload):
+    """The request's status changed: by a back-end's update, a partner, or an agent (who closes and reopens with a
+    reason, so a resident can be told why)."""
+
+    event_type: ClassVar[str] = "request.status.changed"
+    schema_version: ClassVar[int] = 2
+    topic: ClassVar[TopicRole] = TopicRole.request_events
+
+    status: RequestStatus
+    previous_status: RequestStatus | None = None
+    external_status_code: str | None = Field(default=None, max_length=64)
+    public_note: str | None = Field(default=None, max_length=4000)
+    reason: str | None = Field(
+        default=None,
+        pattern=REASON_CODE_PATTERN,
+        description="why: a close reason (closing) or a reopen reason (leaving `closed`), from the jurisdiction's "
+        "lists (docs/agents.md)",
+    )
+    referred_to: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="closed as not ours: the organisation the resident should turn to (public)",
+    )
+
+    @staticmethod
+    def upcast_v1_v2(data: dict[str, Any]) -> dict[str, Any]:
+        """v1 -> v2: no reason was given (back-ends and partners gave none, agents could not close)."""
+        return dict(data)
 
 
 class CommentVisibility(str, enum.Enum):

@@ -43,6 +43,10 @@ def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
         "text": entry.text,
         "body_id": entry.body_id,
         "external_id": entry.external_id,
+        "referred_to": entry.referred_to,
+        "starts_at": entry.starts_at.isoformat() if entry.starts_at else None,
+        "duration_minutes": entry.duration_minutes,
+        "address": entry.address,
     }
 
 
@@ -55,6 +59,10 @@ def _entry(data: dict[str, Any]) -> HistoryEntry:
         text=data.get("text"),
         body_id=data.get("body_id"),
         external_id=data.get("external_id"),
+        referred_to=data.get("referred_to"),
+        starts_at=datetime.fromisoformat(data["starts_at"]) if data.get("starts_at") else None,
+        duration_minutes=data.get("duration_minutes"),
+        address=data.get("address"),
     )
 
 
@@ -136,6 +144,7 @@ class PostgresTrackingRows(TrackingRows):
             " select * from unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[],"
             " %s::timestamptz[], %s::timestamptz[], %s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[])"
             " on conflict (request_number) do update set status = excluded.status, updated_at = excluded.updated_at,"
+            " service_code = excluded.service_code,"
             " history = excluded.history, external_references = excluded.external_references,"
             " merged_into = excluded.merged_into, public_address = excluded.public_address,"
             " service_areas = excluded.service_areas",

@@ -71,11 +71,17 @@ def body_hash(cmd: SubmitServiceRequest, *, jurisdiction_id: str, key: bytes) ->
 
 
 def submitted_event(
-    accepted: AcceptedSubmission, *, request_number: str, event_id: UUID, contact: SealedPersonalData | None
+    accepted: AcceptedSubmission,
+    *,
+    request_number: str,
+    event_id: UUID,
+    contact: SealedPersonalData | None,
+    agent_id: str | None = None,
 ) -> Event[Any]:
-    """The `ServiceRequestSubmitted` event of an accepted submission, whose contact is already sealed."""
+    """The `ServiceRequestSubmitted` event of an accepted submission, whose contact is already sealed; an agent's
+    submission (source `agent`) names the verified staff member (`agent_id`) as its actor."""
     if accepted.source is IntakeSource.agent:
-        actor = Actor(kind=ActorKind.agent)
+        actor = Actor(kind=ActorKind.agent, id=agent_id)
     else:
         actor = Actor(kind=ActorKind.resident, id=str(contact.resident_id) if contact else None)
     return accepted_submitted_event(

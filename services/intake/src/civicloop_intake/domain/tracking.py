@@ -1,8 +1,9 @@
 """What a resident sees when tracking a request, folded from the request's events in log order.
 
-Only public facts enter the history: status changes with their public note, public comments, each body the request
-was sent to with the reference that body's back-end gave it, and a merge into an original (its number, never the
-agent's note). Internal comments and the routing decision (team, priority) leave no trace here, not even a changed
+Only public facts enter the history: status changes with their public note (and, closed as not ours, whom to turn
+to), public comments, visits planned, moved or cancelled (when and where, as the resident reads it), each body the
+request was sent to with the reference that body's back-end gave it, and a merge into an original (its number, never
+the agent's note). Internal comments and the routing decision (team, priority) leave no trace here, not even a changed
 `updated_at`. geo's placement keeps only its public side: the block-level address and the service areas' names.
 """
 
@@ -16,11 +17,15 @@ from typing import Any
 
 from civicloop_events import CommentAdded, Event, SealedPersonalData, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
+    CategoryChanged,
     CommentVisibility,
     ExternalReferenceAssigned,
     LocationResolved,
     MergedAsDuplicate,
     RequestStatus,
+    VisitCancelled,
+    VisitRescheduled,
+    VisitScheduled,
 )
 
 
@@ -29,6 +34,7 @@ class HistoryKind(str, enum.Enum):
     comment = "comment"
     sent = "sent"
     merged = "merged"
+    visit = "visit"
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,10 @@ class HistoryEntry:
     text: str | None = None
     body_id: str | None = None
     external_id: str | None = None
+    referred_to: str | None = None  # status: closed as not ours, whom to turn to
+    starts_at: datetime | None = None  # visit: when (planned, moved to, or the cancelled one)
+    duration_minutes: int | None = None
+    address: str | None = None  # visit: where, as the resident reads it
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,11 @@ def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | No
         return None  # nothing to track before the submission
     if isinstance(payload, StatusChanged):
         entry = HistoryEntry(
-            HistoryKind.status, event.occurred_at, status=payload.status, note=payload.public_note
+            HistoryKind.status,
+            event.occurred_at,
+            status=payload.status,
+            note=payload.public_note,
+            referred_to=payload.referred_to,
         )
         return replace(
             state, status=payload.status, updated_at=event.occurred_at, history=(*state.history, entry)
@@ -103,6 +117,20 @@ def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | No
     if isinstance(payload, CommentAdded) and payload.visibility is CommentVisibility.public:
         entry = HistoryEntry(HistoryKind.comment, event.occurred_at, text=payload.text)
         return replace(state, updated_at=event.occurred_at, history=(*state.history, entry))
+    if isinstance(payload, VisitScheduled | VisitRescheduled | VisitCancelled):
+        entry = _visit_entry(payload, event.occurred_at)
+        return replace(state, updated_at=event.occurred_at, history=(*state.history, entry))
+    if isinstance(payload, CategoryChanged):
+        # The category the resident's request is now in; staff's public note, if any, reads as a comment.
+        history = state.history
+        if payload.public_note:
+            history = (
+                *history,
+                HistoryEntry(HistoryKind.comment, event.occurred_at, text=payload.public_note),
+            )
+        return replace(
+            state, service_code=payload.service_code, updated_at=event.occurred_at, history=history
+        )
     if isinstance(payload, ExternalReferenceAssigned):
         reference = ExternalReference(payload.body_id, payload.external_id)
         if reference in state.external_references:
@@ -141,6 +169,26 @@ def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | No
             return state
         return replace(state, public_address=payload.public.address, service_areas=areas)
     return state
+
+
+def _visit_entry(payload: VisitScheduled | VisitRescheduled | VisitCancelled, at: datetime) -> HistoryEntry:
+    if isinstance(payload, VisitCancelled):
+        return HistoryEntry(
+            HistoryKind.visit,
+            at,
+            text="Visit cancelled",
+            note=payload.public_note,
+            starts_at=payload.starts_at,
+        )
+    return HistoryEntry(
+        HistoryKind.visit,
+        at,
+        text="Visit planned" if isinstance(payload, VisitScheduled) else "Visit moved",
+        note=payload.public_note,
+        starts_at=payload.starts_at,
+        duration_minutes=payload.duration_minutes,
+        address=payload.address,
+    )
 
 
 def fold_many(

@@ -12,7 +12,11 @@ from importlib.metadata import version
 from typing import Any
 
 import psycopg
+from civicloop_runtime import process
+from civicloop_runtime.secrets import SecretNotFound
 from civicloop_runtime.service_http import ServiceHttp
+from civicloop_staff.tokens import StaffTokenVerifier
+from civicloop_staff.verifier import install_staff_verifier
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,6 +27,8 @@ from civicloop_intake.domain.corrections import CorrectionProblem, CorrectionRej
 from civicloop_intake.domain.merging import MergeProblem, MergeRejected
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import FieldError, InvalidSubmission
+from civicloop_intake.domain.work_commands import WorkProblem, WorkRejected
+from civicloop_intake.entrypoints.agent_routes import work_router
 from civicloop_intake.entrypoints.routes import IDEMPOTENCY_HEADER, TRACK_PATH, agent_router, router
 from civicloop_intake.service_layer.merge import InvalidRequestNumbers
 from civicloop_intake.service_layer.ports import EventLogUnavailable
@@ -118,6 +124,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         return JSONResponse({"error": error, "detail": str(exc)}, status_code=status)
 
+    # Staff commands (entrypoints.agent_routes): like a correction's, a refusal carries no Idempotency-Key.
+    @app.exception_handler(WorkRejected)
+    async def work_rejected(request: Request, exc: WorkRejected) -> JSONResponse:
+        return JSONResponse(
+            {"error": exc.problem.value, "detail": str(exc)}, status_code=_WORK_STATUS.get(exc.problem, 409)
+        )
+
     @app.exception_handler(RequestNotFound)
     async def not_found(request: Request, exc: RequestNotFound) -> JSONResponse:
         return _error(404, "not_found", "no request matches this number and phone", request)
@@ -139,6 +152,24 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
+_WORK_STATUS = {
+    WorkProblem.unknown_request: 404,
+    WorkProblem.unknown_visit: 404,
+    **dict.fromkeys(
+        (
+            WorkProblem.unknown_reason,
+            WorkProblem.referral_needed,
+            WorkProblem.referral_not_expected,
+            WorkProblem.unknown_template,
+            WorkProblem.visit_in_the_past,
+            WorkProblem.no_address,
+            WorkProblem.unknown_category,
+        ),
+        422,
+    ),
+}  # the rest (merged, closed, not_closed, not_open, no_change) are the request's state: 409
+
+
 HTTP = ServiceHttp(
     SERVICE,
     IntakeSettings,
@@ -146,10 +177,40 @@ HTTP = ServiceHttp(
     title="CivicLoop intake",
     version=version("civicloop-intake"),
     summary="Residents report problems and follow them.",
-    routers=(router, agent_router),
+    routers=(router, agent_router, work_router),
     render_error=_skeleton_error,
     install=_install_error_handlers,
     path_limits=lambda settings: {TRACK_PATH: settings.track_rate_limit_per_client},
 )
-create_app = HTTP.create_app
-app_from_environment = HTTP.app_from_environment
+
+
+def create_app(
+    settings: IntakeSettings | None = None,
+    *,
+    staff_verifier: StaffTokenVerifier | None = None,
+    **adapters: Any,
+) -> FastAPI:
+    """The app; staff routes verify tokens with `staff_verifier`, by default the key set the settings name (read
+    now: outside dev and test a missing or unreadable one stops start-up)."""
+    settings = settings or IntakeSettings()
+    app = HTTP.create_app(settings, **adapters)
+    verifier = staff_verifier or _staff_verifier(settings)
+    if verifier is not None:
+        install_staff_verifier(app, verifier, render_error=_skeleton_error)
+    return app
+
+
+def _staff_verifier(settings: IntakeSettings) -> StaffTokenVerifier | None:
+    """The key set the settings name. Only dev and test may start without one: their staff routes then refuse
+    every caller (500, `civicloop_staff.verifier`), so a forgotten key never opens them."""
+    try:
+        return settings.staff_verifier()
+    except SecretNotFound:
+        if not settings.env.relaxed:
+            raise
+        log.warning("no staff token key set: intake's staff routes refuse every caller")
+        return None
+
+
+def app_from_environment() -> FastAPI:
+    return process.app_from_environment(SERVICE, IntakeSettings, create_app)

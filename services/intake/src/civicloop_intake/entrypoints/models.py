@@ -39,6 +39,14 @@ class HistoryEntryRead(BaseModel):
     external_id: str | None = Field(
         default=None, description="sent: the reference that body's back-end gave it"
     )
+    referred_to: str | None = Field(
+        default=None, description="status closed as not ours: the organisation to turn to"
+    )
+    starts_at: datetime | None = Field(
+        default=None, description="visit: when it is planned (or was, when cancelled)"
+    )
+    duration_minutes: int | None = Field(default=None, description="visit: how long the window lasts")
+    address: str | None = Field(default=None, description="visit: where, as it was given to you")
 
 
 class ExternalReferenceRead(BaseModel):

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from civicloop_events import new_event_id
+from civicloop_staff.verifier import STAFF_RESPONSES, StaffRefused
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from civicloop_intake.bootstrap import Intake
-from civicloop_intake.domain.commands import SubmitServiceRequest
+from civicloop_intake.domain.commands import IntakeSource, SubmitServiceRequest
 from civicloop_intake.domain.corrections import CorrectLocation
 from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition
@@ -29,9 +30,9 @@ from civicloop_intake.entrypoints.models import (
     TrackRead,
     ValidationErrorRead,
 )
+from civicloop_intake.entrypoints.staff_auth import WorkingStaff, working_staff_of
 
 POSITION_HEADER = "CivicLoop-Position"
-AGENT_HEADER = "CivicLoop-Agent"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 TRACK_PATH = "/api/v1/track"  # limited per client more tightly than the rest (entrypoints.http)
 
@@ -61,21 +62,8 @@ AfterPosition = Annotated[
     ),
 ]
 
-# No agent authentication exists yet: an authenticating proxy in front of intake must set this header from the
-# agent's login and strip any value a client sent (docs/operations.md). Intake only records it.
-AgentId = Annotated[
-    str,
-    Header(
-        alias=AGENT_HEADER,
-        min_length=1,
-        max_length=120,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@:-]*$",
-        description="the acting agent's opaque id, set by the authenticating proxy, never by the client",
-    ),
-]
-
 router = APIRouter(prefix="/api/v1", tags=["residents"])
-agent_router = APIRouter(prefix="/api/v1/agent", tags=["agents"])
+agent_router = APIRouter(prefix="/api/v1/agent", tags=["agents"], responses=STAFF_RESPONSES)
 
 
 _MALFORMED_BODY: dict[str, Any] = {"model": MalformedBodyRead, "description": "the body is not readable JSON"}
@@ -120,6 +108,11 @@ def track_link(number: str) -> str:
         SubmissionRead,
         "a retry: the request this Idempotency-Key already made",
         {
+            401: {"model": ErrorRead, "description": "`source: agent` without a valid staff token"},
+            403: {
+                "model": ErrorRead,
+                "description": "`source: agent` with a token of another role or jurisdiction",
+            },
             409: {"model": ErrorRead, "description": "the Idempotency-Key was used with a different body"},
             422: {"model": ValidationErrorRead, "description": "field-by-field problems"},
             503: _UNACKNOWLEDGED_RETRY,
@@ -133,9 +126,18 @@ async def submit_request(
     intake: IntakeDep,
     idempotency_key: IdempotencyKey = None,
 ) -> SubmissionRead:
-    """Report a problem. Answers once the event log holds the request; retry with the same Idempotency-Key."""
+    """Report a problem. Answers once the event log holds the request; retry with the same Idempotency-Key.
+
+    `source: agent` (an agent reporting for a resident) needs a staff token (agent or supervisor) of the request's
+    jurisdiction: the staff member is the event's actor. No one else can claim to be an agent."""
     key = _idempotency_key(request, idempotency_key)
-    receipt = await intake.submit(body, idempotency_key=key)
+    agent_id = None
+    if body.source is IntakeSource.agent:
+        staff = await working_staff_of(request)
+        if not staff.acts_for(body.jurisdiction_id or intake.settings.default_jurisdiction):
+            raise StaffRefused(403, "forbidden", "the staff token is for another jurisdiction")
+        agent_id = str(staff.staff_id)
+    receipt = await intake.submit(body, idempotency_key=key, agent_id=agent_id)
     position = _answered(response, receipt.position, created=receipt.created)
     response.headers[IDEMPOTENCY_HEADER] = key
     response.headers["Location"] = track_link(receipt.request_number)
@@ -208,6 +210,10 @@ def _history(entries: tuple[HistoryEntry, ...]) -> list[HistoryEntryRead]:
             text=e.text,
             body_id=e.body_id,
             external_id=e.external_id,
+            referred_to=e.referred_to,
+            starts_at=e.starts_at,
+            duration_minutes=e.duration_minutes,
+            address=e.address,
         )
         for e in entries
     ]
@@ -238,11 +244,13 @@ async def merge_request(
     body: MergeDuplicate,
     response: Response,
     intake: IntakeDep,
-    agent: AgentId,
+    staff: WorkingStaff,
     number: Annotated[str, Path(min_length=1, max_length=32, description="the duplicate's request number")],
 ) -> MergeRead:
     """Merge a duplicate into its original: the duplicate's resident follows the original from then on."""
-    receipt = await intake.merge(body, number=number, agent_id=agent)
+    receipt = await intake.merge(
+        body, number=number, agent_id=str(staff.staff_id), acting_for=staff.jurisdiction_id
+    )
     position = _answered(response, receipt.position, created=receipt.created)
     return MergeRead(
         request_number=receipt.duplicate,
@@ -279,7 +287,7 @@ async def correct_location(
     request: Request,
     response: Response,
     intake: IntakeDep,
-    agent: AgentId,
+    staff: WorkingStaff,
     number: Annotated[
         str, Path(min_length=1, max_length=32, description="the request to place, e.g. 7K3D-Q9XA")
     ],
@@ -295,7 +303,13 @@ async def correct_location(
     Without a key the server makes one and returns it in the `Idempotency-Key` header (and in a 503's body).
     """
     key = _idempotency_key(request, idempotency_key)
-    receipt = await intake.correct_location(body, number=number, agent_id=agent, idempotency_key=key)
+    receipt = await intake.correct_location(
+        body,
+        number=number,
+        agent_id=str(staff.staff_id),
+        acting_for=staff.jurisdiction_id,
+        idempotency_key=key,
+    )
     position = _answered(response, receipt.position, created=receipt.created)
     response.headers[IDEMPOTENCY_HEADER] = key
     return LocationCorrectionRead(

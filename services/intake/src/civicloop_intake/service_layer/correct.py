@@ -42,7 +42,9 @@ async def correct_location(
     corrections: Corrections,
     event_log: EventLog,
     wait_s: float,
+    acting_for: str | None = None,
 ) -> CorrectionReceipt:
+    """`acting_for`: the staff member's jurisdiction; another jurisdiction's request is answered as unknown."""
     event_log.refuse_if_unavailable()  # before anything is stored: the client retries with the same key
     try:
         canonical = request_numbers.parse(number)
@@ -53,7 +55,10 @@ async def correct_location(
     stored = await corrections.get(idempotency_key)
     stored_now = False  # a row this call stores is published without first looking for it on the log
     if stored is None:
-        jurisdiction_id = check_correction(canonical, await _known(canonical, tracking, merges, wait_s))
+        known = await _known(canonical, tracking, merges, wait_s)
+        if known is not None and acting_for is not None and known.jurisdiction_id != acting_for:
+            known = None
+        jurisdiction_id = check_correction(canonical, known)
         event_id = new_event_id()
         event = corrected_event(
             cmd, number=canonical, jurisdiction_id=jurisdiction_id, agent_id=agent_id, event_id=event_id

@@ -60,7 +60,9 @@ async def merge_duplicate(
     merges: Merges,
     event_log: EventLog,
     wait_s: float,
+    acting_for: str | None = None,
 ) -> MergeReceipt:
+    """`acting_for`: the staff member's jurisdiction; another jurisdiction's request is answered as unknown."""
     event_log.refuse_if_unavailable()  # before anything is stored or waited for
     duplicate, requested = _canonical(number, cmd.original)
     await wait_until_known(
@@ -71,6 +73,8 @@ async def merge_duplicate(
         merge = await ledger.get(duplicate)
         if merge is None:
             known = await _known(ledger, tracking, duplicate, requested)
+            if acting_for is not None:
+                known = {n: k for n, k in known.items() if k.jurisdiction_id == acting_for}
             plan = plan_merge(duplicate=duplicate, requested_original=requested, known=known)
             event = merged_event(plan, agent_id=agent_id, note=cmd.note)
             merge = Merge(

@@ -41,7 +41,9 @@ async def submit_service_request(
     default_jurisdiction: str,
     default_region: str,
     hash_key: bytes,
+    agent_id: str | None = None,
 ) -> SubmissionReceipt:
+    """`agent_id`: the verified staff member of a submission made by an agent (source `agent`)."""
     # The log known to be down: refuse before the catalogue, the vault or the outbox is touched (503, retry with
     # the same key); otherwise every request of an outage would store a row and wait out the publish timeout.
     event_log.refuse_if_unavailable()
@@ -81,7 +83,9 @@ async def submit_service_request(
 
     async def store(number: str) -> Submission:
         nonlocal stored_now
-        event = submitted_event(accepted, request_number=number, event_id=event_id, contact=contact)
+        event = submitted_event(
+            accepted, request_number=number, event_id=event_id, contact=contact, agent_id=agent_id
+        )
         mine = Submission.keeping(event, idempotency_key=idempotency_key, body_hash=fingerprint)
         # The stored one instead when an earlier or concurrent call with the same key stored its submission first.
         earlier = await submissions.add(mine)
