@@ -44,6 +44,7 @@ from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.corrections import CorrectLocation
 from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition
+from civicloop_intake.resident_bootstrap import resident_access
 from civicloop_intake.service_layer.correct import CorrectionReceipt, correct_location
 from civicloop_intake.service_layer.folds import (
     when_request_events_update_tracking,
@@ -60,6 +61,7 @@ from civicloop_intake.service_layer.ports import (
     TrackingView,
     Vault,
 )
+from civicloop_intake.service_layer.resident_access import ResidentAccess
 from civicloop_intake.service_layer.submit import SubmissionReceipt, submit_service_request
 from civicloop_intake.service_layer.track import TrackedRequestView, track_request
 from civicloop_intake.settings import IntakeSettings
@@ -83,6 +85,8 @@ class Intake(Service):
     track_attempts: TrackAttempts
     pool: AsyncConnectionPool | None = None
     sweeper: Sweeper | None = None
+    # Resident access (one-time codes, sessions): None without a database (fakes) unless one is passed.
+    residents: ResidentAccess | None = None
 
     async def submit(self, cmd: SubmitServiceRequest, *, idempotency_key: str) -> SubmissionReceipt:
         return await submit_service_request(
@@ -157,6 +161,7 @@ async def bootstrap(
     merges: Merges | None = None,
     corrections: Corrections | None = None,
     track_attempts: TrackAttempts | None = None,
+    residents: ResidentAccess | None = None,
     start_consumers: bool = True,
 ) -> Intake:
     """A running intake; with `start_consumers`, the catalogue and track views are being folded from the log."""
@@ -208,6 +213,10 @@ async def bootstrap(
             pool=pool,
             opened=opened,
         )
+        # Resident access: built on the pool unless passed.
+        if residents is None and pool is not None:
+            residents = resident_access(settings, pool, tracking=tracking, catalogue=catalogue)
+        intake.residents = residents
         if start_consumers and pool is not None:
             intake.own_consumers(_consumers(settings, pool, event_log, tracking_consumer))
             intake.sweeper = intake.keep_sweeping(pending_sweeper(intake), every_s=settings.sweep_every_s)

@@ -23,7 +23,12 @@ from civicloop_intake.domain.corrections import CorrectionProblem, CorrectionRej
 from civicloop_intake.domain.merging import MergeProblem, MergeRejected
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import FieldError, InvalidSubmission
-from civicloop_intake.entrypoints.routes import IDEMPOTENCY_HEADER, TRACK_PATH, agent_router, router
+from civicloop_intake.entrypoints.resident_routes import (
+    install_resident_error_handlers,
+    resident_path_limits,
+    resident_router,
+)
+from civicloop_intake.entrypoints.routes import IDEMPOTENCY_HEADER, agent_router, router
 from civicloop_intake.service_layer.merge import InvalidRequestNumbers
 from civicloop_intake.service_layer.ports import EventLogUnavailable
 from civicloop_intake.service_layer.track import RequestNotFound, TooManyAttempts
@@ -126,6 +131,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def too_many_attempts(request: Request, exc: TooManyAttempts) -> JSONResponse:
         return _error(429, "too_many_attempts", str(exc), request, **{"Retry-After": str(exc.retry_after_s)})
 
+    install_resident_error_handlers(app)  # resident access: codes, sessions
+
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -146,10 +153,10 @@ HTTP = ServiceHttp(
     title="CivicLoop intake",
     version=version("civicloop-intake"),
     summary="Residents report problems and follow them.",
-    routers=(router, agent_router),
+    routers=(router, agent_router, resident_router),
     render_error=_skeleton_error,
     install=_install_error_handlers,
-    path_limits=lambda settings: {TRACK_PATH: settings.track_rate_limit_per_client},
+    path_limits=resident_path_limits,  # track and the code routes: tighter per-client limits
 )
 create_app = HTTP.create_app
 app_from_environment = HTTP.app_from_environment
