@@ -26,8 +26,8 @@ async def submit(intake) -> str:
 
 
 async def track(intake, number, phone, **headers):
-    return await intake.client.get(
-        "/api/v1/track", params={"number": number, "phone": phone}, headers=headers
+    return await intake.client.post(
+        "/api/v1/track", json={"number": number, "phone": phone}, headers=headers
     )
 
 
