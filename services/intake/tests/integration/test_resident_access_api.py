@@ -96,7 +96,9 @@ async def test_a_resident_signs_in_with_a_code_and_sees_their_own_requests(intak
         # The phone on file works as well as the e-mail, and reaches the same resident.
         token = await sign_in(resident, sink, PHONE)
         assert read_sink(sink)[-1]["to"] == "+12025550161"
-        mine = await resident.get("/api/v1/residents/me/requests", headers={"Authorization": f"Bearer {token}"})
+        mine = await resident.get(
+            "/api/v1/residents/me/requests", headers={"Authorization": f"Bearer {token}"}
+        )
         assert [r["request_number"] for r in mine.json()["requests"]] == [second, first]
 
     # Neither a code, a token nor a contact in clear in intake's tables: digests only.
@@ -115,9 +117,13 @@ async def test_an_unknown_contact_gets_the_same_answer_and_no_code(intake, tmp_p
         await tracked(intake, known_number, "(202) 555-0163")
         known = await client.post("/api/v1/residents/codes", json={"contact": "(202) 555-0163"})
         unknown = await client.post("/api/v1/residents/codes", json={"contact": "(202) 555-0164"})
-        assert (known.status_code, known.json()) == (unknown.status_code, unknown.json()) == (
-            202,
-            {"detail": "if this contact is on file, a code is on its way", "expires_in_s": 600},
+        assert (
+            (known.status_code, known.json())
+            == (unknown.status_code, unknown.json())
+            == (
+                202,
+                {"detail": "if this contact is on file, a code is on its way", "expires_in_s": 600},
+            )
         )
         assert [s["to"] for s in read_sink(sink)] == ["+12025550163"]
         wrong = await client.post(
@@ -134,7 +140,10 @@ async def test_guessing_a_code_is_stopped_on_every_replica(intake, tmp_path):
     number = await intake.submit("Hole", address="1 Main St", contact={"phone": phone})
     await tracked(intake, number, phone)
     async with (
-        replicas(intake, sink, n=2, resident_code_checks_per_contact=4, resident_code_wrong_tries=100) as (a, b),
+        replicas(intake, sink, n=2, resident_code_checks_per_contact=4, resident_code_wrong_tries=100) as (
+            a,
+            b,
+        ),
         a("203.0.113.40") as guesser,
         b("203.0.113.41") as guesser_elsewhere,
     ):
@@ -151,7 +160,9 @@ async def test_guessing_a_code_is_stopped_on_every_replica(intake, tmp_path):
         )
         assert sorted(r.status_code for r in answers) == [401] * 4 + [429] * 4
         refused = next(r for r in answers if r.status_code == 429)
-        assert refused.json()["error"] == "too_many_attempts" and 1 <= int(refused.headers["Retry-After"]) <= 900
+        assert (
+            refused.json()["error"] == "too_many_attempts" and 1 <= int(refused.headers["Retry-After"]) <= 900
+        )
         # The contact is shut for its window, even to the right code.
         late = await guesser.post("/api/v1/residents/sessions", json={"contact": phone, "code": right})
         assert late.status_code == 429
@@ -181,7 +192,9 @@ async def test_a_code_dies_after_its_wrong_tries(intake, tmp_path):
 async def test_asking_for_codes_is_limited_per_contact_and_per_client(intake, tmp_path):
     sink = tmp_path / "codes.jsonl"
     async with (
-        replicas(intake, sink, resident_codes_per_contact=2, resident_rate_limit_per_client="4/minute") as (one,),
+        replicas(intake, sink, resident_codes_per_contact=2, resident_rate_limit_per_client="4/minute") as (
+            one,
+        ),
         one("203.0.113.42") as busy,
         one("198.51.100.33") as other,
     ):
@@ -197,7 +210,9 @@ async def test_asking_for_codes_is_limited_per_contact_and_per_client(intake, tm
         assert codes == [202, 429]  # the client's fifth call in the minute
         refused = await busy.post("/api/v1/residents/codes", json={"contact": "(202) 555-0172"})
         assert refused.json()["error"] == "too_many_requests"
-        assert (await other.post("/api/v1/residents/codes", json={"contact": "(202) 555-0172"})).status_code == 202
+        assert (
+            await other.post("/api/v1/residents/codes", json={"contact": "(202) 555-0172"})
+        ).status_code == 202
 
 
 async def test_without_a_sender_codes_are_unavailable(intake):

@@ -26,9 +26,7 @@ async def submit(intake) -> str:
 
 
 async def track(intake, number, phone, **headers):
-    return await intake.client.post(
-        "/api/v1/track", json={"number": number, "phone": phone}, headers=headers
-    )
+    return await intake.client.post("/api/v1/track", json={"number": number, "phone": phone}, headers=headers)
 
 
 async def test_right_after_submitting_the_resident_sees_the_request(intake):

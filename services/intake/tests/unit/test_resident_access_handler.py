@@ -52,7 +52,11 @@ async def test_a_code_sent_to_the_contact_on_file_opens_that_residents_requests(
     access, _, sender, _, _ = world
     await access.send_code("+1 202 555 0143")
     [message] = sender.sent
-    assert message.to.value == "+12025550143" and "555" not in repr(message) and message.code not in repr(message)
+    assert (
+        message.to.value == "+12025550143"
+        and "555" not in repr(message)
+        and message.code not in repr(message)
+    )
     opened = await access.open_session(PHONE, message.code)
     mine = await access.list_requests(opened.token)
     assert [s.request.request_number for s in mine] == ["0022-2ABC", "0011-1ABC"]  # the latest first
@@ -153,7 +157,7 @@ async def test_guessing_a_code_ends_it_after_five_wrong_tries(world):
 
 
 async def test_per_contact_limits_stop_asking_and_guessing(world):
-    access, _, sender, _, _ = world
+    access, *_ = world
     access.answer_floor_s = 0
     for _ in range(3):
         await access.send_code(PHONE)
