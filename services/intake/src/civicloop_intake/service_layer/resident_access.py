@@ -165,6 +165,8 @@ class ResidentAccess:
         return session.resident_id
 
     async def close_session(self, token: str) -> None:
+        """Sign out; `NotSignedIn` for a token that is no live session (deny by default, here too)."""
+        await self.resident_of(token)
         await self.sessions.remove(token_digest(token))
 
     async def list_requests(self, token: str) -> Sequence[ResidentRequestSummary]:
