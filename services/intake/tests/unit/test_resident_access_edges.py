@@ -1,8 +1,10 @@
 """Resident access at its edges: the development sink (a file only its owner reads, refused in production), and the
-HTTP routes over the real app (anonymous callers refused where a session is needed, the error shapes)."""
+HTTP routes over the real app (anonymous callers refused where a session is needed, the error shapes, no contact,
+code or token in a log line or a span)."""
 
 import stat
 from datetime import UTC, datetime
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from civicloop_intake.entrypoints.http import create_app
 from civicloop_intake.entrypoints.routes import get_intake
 from civicloop_intake.service_layer.resident_ports import AccessCodeMessage
 from civicloop_intake.settings import Environment, IntakeSettings
+from civicloop_testing.observability import captured_output
 from intake_fakes import FakeCatalogue, FakeTrackingView, intake_on_fakes
 from pydantic import ValidationError
 from resident_fakes import resident_access
@@ -95,3 +98,31 @@ async def test_without_resident_access_the_code_routes_are_unavailable():
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as c:
         r = await c.post("/api/v1/residents/codes", json={"contact": "(202) 555-0143"})
     assert r.status_code == 503 and r.json()["error"] == "codes_unavailable"
+
+
+async def test_no_contact_code_or_token_reaches_logs_or_spans():
+    catalogue = FakeCatalogue(CatalogueEntry("demo", "pothole", "Pothole", active=True))
+    intake = await intake_on_fakes(catalogue)
+    access, directory, sender, _ = resident_access(FakeTrackingView(), catalogue, answer_floor_s=0)
+    intake.residents = access
+    contact = parse_contact("(202) 555-0143", default_region="US")
+    directory.by_contact[contact] = uuid4()
+    with captured_output("civicloop-intake") as out:
+        app = create_app(IntakeSettings(env=Environment.test))
+        app.dependency_overrides[get_intake] = lambda: intake
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as c:
+            await c.post("/api/v1/residents/codes", json={"contact": "(202) 555-0143"})
+            code = sender.sent[-1].code
+            r = await c.post("/api/v1/residents/sessions", json={"contact": "(202) 555-0143", "code": code})
+            token = r.json()["access_token"]
+            listed = await c.get(
+                "/api/v1/residents/me/requests", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert listed.status_code == 200
+            sender.failing = True  # the sender's failure is logged, without the contact
+            await c.post("/api/v1/residents/codes", json={"contact": "(202) 555-0143"})
+    assert [e for e in out.log_lines() if e["message"] == "request"]  # the access log did write
+    assert any("not handed to the sender" in e["message"] for e in out.log_lines())
+    captured = out.text()
+    for secret in ("555-0143", "5550143", code, token):
+        assert secret not in captured
