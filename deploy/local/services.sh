@@ -278,7 +278,8 @@ Try:
        -d '{"service_code":"pothole","description":"Deep pothole","lat":34.0522,"long":-118.2437,
             "contact":{"phone":"+1 213 555 0100"},"preferred_channel":"sms"}'
   curl -s http://127.0.0.1:8002/api/v1/agent/requests/<request_number>
-  curl -s 'http://127.0.0.1:8001/api/v1/track?number=<request_number>&phone=%2B12135550100'
+  curl -s -X POST http://127.0.0.1:8001/api/v1/track -H 'Content-Type: application/json' \\
+       -d '{"number":"<request_number>","phone":"+1 213 555 0100"}'
   curl -s 'http://127.0.0.1:8004/api/v1/geocode?jurisdiction_id=demo&q=2111+W+Bellvue+Ave'
   curl -s 'http://127.0.0.1:8004/api/v1/areas/stats?jurisdiction_id=demo'
   curl -s 'http://127.0.0.1:8004/api/v1/public/heatmap?jurisdiction_id=demo&resolution=7'

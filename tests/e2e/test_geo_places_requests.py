@@ -111,7 +111,7 @@ async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_
         assert (placed["location"]["lat"], placed["location"]["long"]) == pytest.approx(BELLEVUE)
         assert placed["service_area_id"] == "nc-44" and placed["inside_jurisdiction"] is True
 
-        track = await intake.get("/api/v1/track", params={"number": by_address, "phone": "(213) 555-0144"})
+        track = await intake.post("/api/v1/track", json={"number": by_address, "phone": "(213) 555-0144"})
         assert track.status_code == 200, track.text
         assert track.json()["address"] == "2100 block of W BELLEVUE AVE, 90026"
 

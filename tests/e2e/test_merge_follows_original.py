@@ -103,9 +103,9 @@ async def test_a_merged_request_follows_its_original_to_closure(
         assert original in numbers and duplicate not in numbers
 
         # The duplicate's resident: their own number and phone show the original's closure, nothing of its resident.
-        track = await intake.get(
+        track = await intake.post(
             "/api/v1/track",
-            params={"number": duplicate, "phone": "213-555-0102"},
+            json={"number": duplicate, "phone": "213-555-0102"},
             headers={"CivicLoop-Position": closed.token()},
         )
         assert track.status_code == 200, track.text

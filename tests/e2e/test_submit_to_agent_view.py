@@ -106,9 +106,9 @@ async def test_a_post_to_intake_appears_in_the_agent_view_with_history_and_one_t
             ServiceRequestSubmitted.event_type,
             "request.status.changed",
         ]
-        track = await intake.get(
+        track = await intake.post(
             "/api/v1/track",
-            params={"number": number.lower(), "phone": "(213) 555-0147"},
+            json={"number": number.lower(), "phone": "(213) 555-0147"},
             headers={"CivicLoop-Position": changed.token()},
         )
         assert track.status_code == 200 and track.json()["status"] == "in_progress"

@@ -23,6 +23,7 @@ from civicloop_runtime.vault import ResidentKeyVault
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake import database
+from civicloop_intake.adapters.access_code_sink import FileAccessCodeSink
 from civicloop_intake.adapters.kafka_event_log import KafkaEventLog
 from civicloop_intake.adapters.postgres_catalogue import (
     CATALOGUE_CONSUMER,
@@ -32,6 +33,15 @@ from civicloop_intake.adapters.postgres_catalogue import (
 )
 from civicloop_intake.adapters.postgres_corrections import PostgresCorrections
 from civicloop_intake.adapters.postgres_merges import PostgresMerges
+from civicloop_intake.adapters.postgres_resident_access import (
+    CODE_CHECKS_SCOPE,
+    CODE_REQUESTS_SCOPE,
+    PostgresAccessCodes,
+    PostgresContactAttempts,
+    PostgresResidentRequests,
+    PostgresResidentSessions,
+    VaultResidentDirectory,
+)
 from civicloop_intake.adapters.postgres_staff_work import (
     WORKED_CONSUMER,
     PostgresStaffWork,
@@ -66,6 +76,8 @@ from civicloop_intake.service_layer.ports import (
     TrackingView,
     Vault,
 )
+from civicloop_intake.service_layer.resident_access import ResidentAccess
+from civicloop_intake.service_layer.resident_ports import AccessCodeSender
 from civicloop_intake.service_layer.submit import SubmissionReceipt, submit_service_request
 from civicloop_intake.service_layer.track import TrackedRequestView, track_request
 from civicloop_intake.service_layer.work import WorkContext
@@ -94,6 +106,8 @@ class Intake(Service):
     work_policy: WorkPolicy
     pool: AsyncConnectionPool | None = None
     sweeper: Sweeper | None = None
+    # Resident access (one-time codes, sessions): None without a database (fakes) unless one is passed.
+    residents: ResidentAccess | None = None
 
     @property
     def work(self) -> WorkContext:
@@ -192,6 +206,7 @@ async def bootstrap(
     corrections: Corrections | None = None,
     track_attempts: TrackAttempts | None = None,
     staff_work: StaffWork | None = None,
+    residents: ResidentAccess | None = None,
     start_consumers: bool = True,
 ) -> Intake:
     """A running intake; with `start_consumers`, the catalogue and track views are being folded from the log."""
@@ -251,6 +266,10 @@ async def bootstrap(
             pool=pool,
             opened=opened,
         )
+        # Resident access: built on the pool unless passed.
+        if residents is None and pool is not None:
+            residents = resident_access(settings, pool, tracking=tracking, catalogue=catalogue)
+        intake.residents = residents
         if start_consumers and pool is not None:
             intake.own_consumers(_consumers(settings, pool, event_log, tracking_consumer))
             intake.sweeper = intake.keep_sweeping(pending_sweeper(intake), every_s=settings.sweep_every_s)
@@ -303,4 +322,48 @@ def pending_sweeper(intake: Intake, *, older_than_s: float | None = None) -> Swe
         [intake.submissions, intake.corrections, intake.merges, intake.staff_work],
         intake.event_log,
         older_than=timedelta(seconds=after),
+    )
+
+
+# -- resident access (one-time codes, sessions) --------------------------------------------------------------------
+
+
+def resident_access(
+    settings: IntakeSettings,
+    pool: AsyncConnectionPool,
+    *,
+    tracking: TrackingView,
+    catalogue: Catalogue,
+    sender: AccessCodeSender | None = None,
+) -> ResidentAccess:
+    """`sender` stands for the notifier's port; without one, the development sink when configured, else none."""
+    if sender is None and settings.resident_code_sink_file is not None:
+        sender = FileAccessCodeSink(settings.resident_code_sink_file)
+    window_s = settings.resident_attempts_window_s
+    return ResidentAccess(
+        directory=VaultResidentDirectory(ResidentKeyVault(pool, pepper=settings.pepper)),
+        codes=PostgresAccessCodes(pool),
+        sessions=PostgresResidentSessions(pool),
+        requests=PostgresResidentRequests(pool),
+        sender=sender,
+        code_requests=PostgresContactAttempts(
+            pool,
+            scope=CODE_REQUESTS_SCOPE,
+            max_attempts=settings.resident_codes_per_contact,
+            window_s=window_s,
+        ),
+        code_checks=PostgresContactAttempts(
+            pool,
+            scope=CODE_CHECKS_SCOPE,
+            max_attempts=settings.resident_code_checks_per_contact,
+            window_s=window_s,
+        ),
+        tracking=tracking,
+        catalogue=catalogue,
+        key=settings.pepper,
+        default_region=settings.default_phone_region,
+        code_ttl=timedelta(seconds=settings.resident_code_ttl_s),
+        session_ttl=timedelta(seconds=settings.resident_session_ttl_s),
+        max_wrong_tries=settings.resident_code_wrong_tries,
+        answer_floor_s=settings.resident_answer_floor_s,
     )

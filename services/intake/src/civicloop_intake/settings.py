@@ -6,6 +6,9 @@ and test, never the public development pepper) is `civicloop_runtime.settings.Va
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Self
+
 from civicloop_runtime.settings import (
     DEV_PEPPER,
     Environment,
@@ -14,7 +17,7 @@ from civicloop_runtime.settings import (
     VaultPepperSettings,
 )
 from civicloop_staff.settings import StaffVerifierSettings
-from pydantic import Field
+from pydantic import Field, model_validator
 
 __all__ = ["DEV_PEPPER", "Environment", "IntakeSettings"]
 
@@ -52,3 +55,41 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, S
         description="the jurisdiction's close reasons, reopen reasons and reply templates (JSON); built-in lists "
         "when not set",
     )
+    # Resident access (one-time codes, sessions; service_layer.resident_access). Per client in each process, on top
+    # of `rate_limit_per_client`; per contact in PostgreSQL for every replica.
+    resident_rate_limit_per_client: str = Field(
+        default="10/minute;60/hour",
+        description="code requests and checks one client may make, in `limits` notation; empty: the general limit",
+    )
+    resident_codes_per_contact: int = Field(
+        default=3, ge=1, description="codes one contact may ask for per window"
+    )
+    resident_code_checks_per_contact: int = Field(
+        default=10, ge=1, description="code checks for one contact per window (a right one is handed back)"
+    )
+    resident_attempts_window_s: float = Field(default=900.0, gt=0, description="the window of both limits")
+    resident_code_ttl_s: float = Field(
+        default=600.0, gt=0, le=3600, description="how long a code may be used"
+    )
+    resident_code_wrong_tries: int = Field(default=5, ge=1, description="wrong tries that end a code")
+    resident_session_ttl_s: float = Field(
+        default=3600.0, gt=0, description="how long a resident's session lasts"
+    )
+    resident_answer_floor_s: float = Field(
+        default=0.5,
+        ge=0,
+        description="code requests and failed checks answer this long after the call, not sooner",
+    )
+    resident_code_sink_file: Path | None = Field(
+        default=None,
+        description="development sink for codes (dev and test only) until the notifier delivers them; unset: "
+        "code requests answer 503",
+    )
+
+    @model_validator(mode="after")
+    def _code_sink_only_in_development(self) -> Self:
+        if self.resident_code_sink_file is not None and not self.env.relaxed:
+            raise ValueError(
+                "CIVICLOOP_RESIDENT_CODE_SINK_FILE is for dev and test only: codes would sit in a file"
+            )
+        return self

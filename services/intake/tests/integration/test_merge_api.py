@@ -29,7 +29,7 @@ async def merge(intake, number: str, original: str, note: str = ""):
 
 async def track(intake, number: str, phone: str, position: str | None = None):
     headers = {"CivicLoop-Position": position} if position else {}
-    r = await intake.client.get("/api/v1/track", params={"number": number, "phone": phone}, headers=headers)
+    r = await intake.client.post("/api/v1/track", json={"number": number, "phone": phone}, headers=headers)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -66,9 +66,9 @@ async def test_a_merged_residents_track_follows_the_original_without_its_persona
         StatusChanged(status=RequestStatus.closed, previous_status=RequestStatus.open, public_note="Filled"),
         request_id=original,
     )
-    r = await intake.client.get(
+    r = await intake.client.post(
         "/api/v1/track",
-        params={"number": duplicate, "phone": "2025550102"},
+        json={"number": duplicate, "phone": "2025550102"},
         headers={"CivicLoop-Position": closed.token()},
     )
     body = r.json()

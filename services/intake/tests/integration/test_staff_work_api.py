@@ -31,8 +31,8 @@ async def events_of(intake, number: str):
 
 
 async def track(intake, number: str, position: str):
-    r = await intake.client.get(
-        "/api/v1/track", params={"number": number, "phone": PHONE}, headers={"CivicLoop-Position": position}
+    r = await intake.client.post(
+        "/api/v1/track", json={"number": number, "phone": PHONE}, headers={"CivicLoop-Position": position}
     )
     assert r.status_code == 200, r.text
     return r.json()

@@ -62,7 +62,7 @@ async def test_a_submission_lands_on_the_log_with_the_contact_sealed(intake, cap
 
     # Nor in intake's own tables, once the track view has folded the event too.
     assert (
-        await intake.client.get("/api/v1/track", params={"number": number, "phone": "2025550143"})
+        await intake.client.post("/api/v1/track", json={"number": number, "phone": "2025550143"})
     ).status_code == 200
     async with intake.pool.connection() as conn:
         for table in ("submissions", "tracking", "services", "inbox"):

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from civicloop_events import CommentAdded, Location, PersonalData, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
@@ -26,9 +28,7 @@ async def submit(intake) -> str:
 
 
 async def track(intake, number, phone, **headers):
-    return await intake.client.get(
-        "/api/v1/track", params={"number": number, "phone": phone}, headers=headers
-    )
+    return await intake.client.post("/api/v1/track", json={"number": number, "phone": phone}, headers=headers)
 
 
 async def test_right_after_submitting_the_resident_sees_the_request(intake):
@@ -70,6 +70,20 @@ async def test_a_wrong_phone_and_an_unknown_number_are_the_same_404(intake):
     unknown = await track(intake, "ZZZZ-ZZZZ", "(202) 555-0188")
     assert wrong_phone.status_code == unknown.status_code == 404
     assert wrong_phone.json() == unknown.json()
+
+
+async def test_a_wrong_phone_and_an_unknown_number_take_the_same_time(intake):
+    number = await submit(intake)
+    assert (await track(intake, number, "(202) 555-0188")).status_code == 200  # the view has it
+    wait_s = intake.settings.read_your_writes_timeout_s
+    for wrong in (
+        (number, "(202) 555-0199"),
+        ("ZZZZ-ZZZZ", "(202) 555-0188"),
+        ("not a number", "nor a phone"),
+    ):
+        started = time.perf_counter()
+        assert (await track(intake, *wrong)).status_code == 404
+        assert wait_s <= time.perf_counter() - started < wait_s + 0.5, wrong
 
 
 async def test_status_changes_and_public_comments_show_up_internal_ones_do_not(intake):

@@ -43,7 +43,7 @@ async def replicas(intake: Harness, n: int = 2, **overrides) -> AsyncIterator[li
 
 
 async def track(client: httpx.AsyncClient, number: str, phone: str) -> httpx.Response:
-    return await client.get("/api/v1/track", params={"number": number, "phone": phone})
+    return await client.post("/api/v1/track", json={"number": number, "phone": phone})
 
 
 async def submitted(intake: Harness) -> str:

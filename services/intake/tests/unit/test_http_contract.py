@@ -36,7 +36,7 @@ async def test_created_answer_shape_and_headers(client):
         "request_number": number,
         "status": "open",
         "position": {"partition": 0, "offset": 0},
-        "links": {"track": f"/api/v1/track?number={number}"},
+        "links": {"track": "/api/v1/track"},
     }
     assert r.headers["CivicLoop-Position"] == "0:0"
     assert r.headers["Idempotency-Key"] == "abc"
@@ -102,14 +102,19 @@ async def test_an_unavailable_event_log_is_503_with_the_key_to_retry(client, int
 
 
 async def test_track_misses_are_404_without_detail(client):
-    r = await client.get("/api/v1/track", params={"number": "ZZZZ-ZZZZ", "phone": "2025550143"})
+    r = await client.post("/api/v1/track", json={"number": "ZZZZ-ZZZZ", "phone": "2025550143"})
     assert r.status_code == 404
     assert r.json() == {"error": "not_found", "detail": "no request matches this number and phone"}
 
 
 async def test_track_needs_number_and_phone(client):
-    r = await client.get("/api/v1/track", params={"number": "ZZZZ-ZZZZ"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "phone"]
+    r = await client.post("/api/v1/track", json={"number": "ZZZZ-ZZZZ"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "phone"]
+
+
+async def test_track_takes_no_phone_in_the_url(client):
+    r = await client.get("/api/v1/track", params={"number": "ZZZZ-ZZZZ", "phone": "2025550143"})
+    assert r.status_code == 405
 
 
 async def test_healthz_answers_without_resources(client):

@@ -27,7 +27,11 @@ async def client():
 
 async def test_a_query_string_api_key_and_phone_reach_neither_logs_nor_spans(client):
     c, out = client
-    r = await c.get("/api/v1/track", params={"number": "ZZZZ-ZZZZ", "phone": PHONE, "api_key": API_KEY})
+    r = await c.post(
+        "/api/v1/track",
+        params={"phone": PHONE, "api_key": API_KEY},
+        json={"number": "ZZZZ-ZZZZ", "phone": PHONE},
+    )
     assert r.status_code == 404
 
     [line] = [entry for entry in out.log_lines() if entry["message"] == "request"]

@@ -66,7 +66,7 @@ def _entry(data: dict[str, Any]) -> HistoryEntry:
     )
 
 
-def _tracked(row: dict[str, Any]) -> TrackedRequest:
+def tracked_from_row(row: dict[str, Any]) -> TrackedRequest:
     return TrackedRequest(
         request_number=row["request_number"],
         jurisdiction_id=row["jurisdiction_id"],
@@ -95,7 +95,7 @@ async def _load(
         (request_number,),
     )
     row = await cur.fetchone()
-    return _tracked(row) if row else None
+    return tracked_from_row(row) if row else None
 
 
 class PostgresTrackingView(TrackingView):
@@ -133,7 +133,7 @@ class PostgresTrackingRows(TrackingRows):
             "select * from intake.tracking where request_number = any(%s) order by request_number for update",
             (list(request_numbers),),
         )
-        return {row["request_number"]: _tracked(row) for row in await cur.fetchall()}
+        return {row["request_number"]: tracked_from_row(row) for row in await cur.fetchall()}
 
     async def save(self, states: Sequence[TrackedRequest]) -> None:
         if not states:

@@ -29,7 +29,12 @@ from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import FieldError, InvalidSubmission
 from civicloop_intake.domain.work_commands import WorkProblem, WorkRejected
 from civicloop_intake.entrypoints.agent_routes import work_router
-from civicloop_intake.entrypoints.routes import IDEMPOTENCY_HEADER, TRACK_PATH, agent_router, router
+from civicloop_intake.entrypoints.resident_routes import (
+    install_resident_error_handlers,
+    resident_path_limits,
+    resident_router,
+)
+from civicloop_intake.entrypoints.routes import IDEMPOTENCY_HEADER, agent_router, router
 from civicloop_intake.service_layer.merge import InvalidRequestNumbers
 from civicloop_intake.service_layer.ports import EventLogUnavailable
 from civicloop_intake.service_layer.track import RequestNotFound, TooManyAttempts
@@ -139,6 +144,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def too_many_attempts(request: Request, exc: TooManyAttempts) -> JSONResponse:
         return _error(429, "too_many_attempts", str(exc), request, **{"Retry-After": str(exc.retry_after_s)})
 
+    install_resident_error_handlers(app)  # resident access: codes, sessions
+
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -177,10 +184,10 @@ HTTP = ServiceHttp(
     title="CivicLoop intake",
     version=version("civicloop-intake"),
     summary="Residents report problems and follow them.",
-    routers=(router, agent_router, work_router),
+    routers=(router, agent_router, work_router, resident_router),
     render_error=_skeleton_error,
     install=_install_error_handlers,
-    path_limits=lambda settings: {TRACK_PATH: settings.track_rate_limit_per_client},
+    path_limits=resident_path_limits,  # track and the code routes: tighter per-client limits
 )
 
 

@@ -19,7 +19,7 @@ class PositionRead(BaseModel):
 
 
 class SubmissionLinks(BaseModel):
-    track: str = Field(description="where the resident follows the request (add &phone=...)")
+    track: str = Field(description="where the resident follows the request: POST `{number, phone}` there")
 
 
 class SubmissionRead(BaseModel):

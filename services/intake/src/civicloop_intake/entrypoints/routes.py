@@ -1,40 +1,34 @@
-"""The residents' API (submit a request, track it) and the agents' commands (merge a duplicate, place a request)."""
+"""The residents' submissions and the agents' commands (merge a duplicate, place a request); track and resident access
+are in `resident_routes`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from civicloop_events import new_event_id
 from civicloop_staff.verifier import STAFF_RESPONSES, StaffRefused
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 
 from civicloop_intake.bootstrap import Intake
 from civicloop_intake.domain.commands import IntakeSource, SubmitServiceRequest
 from civicloop_intake.domain.corrections import CorrectLocation
 from civicloop_intake.domain.merging import MergeDuplicate
 from civicloop_intake.domain.submissions import LogPosition
-from civicloop_intake.domain.tracking import HistoryEntry
 from civicloop_intake.entrypoints.models import (
     ErrorRead,
-    ExternalReferenceRead,
-    HistoryEntryRead,
     LocationCorrectionRead,
     MalformedBodyRead,
     MergeRead,
-    OriginalRead,
-    PlaceAreaRead,
     PositionRead,
     SubmissionLinks,
     SubmissionRead,
-    TrackRead,
     ValidationErrorRead,
 )
 from civicloop_intake.entrypoints.staff_auth import WorkingStaff, working_staff_of
 
 POSITION_HEADER = "CivicLoop-Position"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-TRACK_PATH = "/api/v1/track"  # limited per client more tightly than the rest (entrypoints.http)
+TRACK_PATH = "/api/v1/track"  # its route is in resident_routes, limited per client more tightly than the rest
 
 
 async def get_intake(request: Request) -> Intake:
@@ -97,7 +91,8 @@ def _answered(response: Response, position: LogPosition, *, created: bool) -> Po
 
 
 def track_link(number: str) -> str:
-    return TRACK_PATH + "?" + urlencode({"number": number})
+    """Where the resident follows the request: POST `{number, phone}` there (resident_routes)."""
+    return TRACK_PATH
 
 
 @router.post(
@@ -146,77 +141,6 @@ async def submit_request(
         position=position,
         links=SubmissionLinks(track=track_link(receipt.request_number)),
     )
-
-
-@router.get(
-    "/track",
-    response_model=TrackRead,
-    responses={
-        404: {"model": ErrorRead, "description": "no request matches this number and phone"},
-        429: {
-            "model": ErrorRead,
-            "description": "too_many_attempts: this number was tracked with too many wrong phones (whoever asked), "
-            "or too_many_requests: this client tracked too often; Retry-After says when to try again",
-        },
-    },
-)
-async def track(
-    response: Response,
-    intake: IntakeDep,
-    number: Annotated[
-        str, Query(min_length=1, max_length=32, description="the request number, e.g. 7K3D-Q9XA")
-    ],
-    phone: Annotated[str, Query(min_length=1, max_length=32, description="the phone given with the request")],
-    after: AfterPosition = None,
-) -> TrackRead:
-    """Follow a request: its status and public history, for whoever knows its number and phone."""
-    view = await intake.track(number=number, phone=phone, after=LogPosition.parse(after) if after else None)
-    response.headers["Cache-Control"] = "no-store"
-    r, o = view.request, view.original
-    return TrackRead(
-        request_number=r.request_number,
-        service_code=r.service_code,
-        service_name=view.service_name,
-        status=o.status if o else r.status,
-        description=r.description,
-        submitted_at=r.submitted_at,
-        updated_at=r.updated_at,
-        history=_history(r.history),
-        external_references=[
-            ExternalReferenceRead(body_id=x.body_id, external_id=x.external_id) for x in r.external_references
-        ],
-        merged_into=r.merged_into,
-        original=None
-        if o is None
-        else OriginalRead(
-            request_number=o.request_number,
-            service_name=view.original_service_name,
-            status=o.status,
-            updated_at=o.updated_at,
-            history=_history(o.history),
-        ),
-        address=r.public_address,
-        service_areas=[PlaceAreaRead(kind=a.kind, name=a.name) for a in r.service_areas],
-    )
-
-
-def _history(entries: tuple[HistoryEntry, ...]) -> list[HistoryEntryRead]:
-    return [
-        HistoryEntryRead(
-            kind=e.kind,
-            at=e.at,
-            status=e.status,
-            note=e.note,
-            text=e.text,
-            body_id=e.body_id,
-            external_id=e.external_id,
-            referred_to=e.referred_to,
-            starts_at=e.starts_at,
-            duration_minutes=e.duration_minutes,
-            address=e.address,
-        )
-        for e in entries
-    ]
 
 
 @agent_router.post(

@@ -100,7 +100,13 @@ async def _matched(
         return await _not_found(deadline)
     if not contact.phone or not hmac.compare_digest(contact.phone.encode(), e164.encode()):
         return await _not_found(deadline)
+    return await view_of(request, tracking, catalogue)
 
+
+async def view_of(
+    request: TrackedRequest, tracking: TrackingView, catalogue: Catalogue
+) -> TrackedRequestView:
+    """What its resident sees of `request`: with its service's name and, when merged, the original it follows."""
     service = await catalogue.get(request.jurisdiction_id, request.service_code)
     original = await _followed(request, tracking)
     original_service = (

@@ -85,6 +85,10 @@ async def _wait_for(
         response.headers[APPLIED_HEADER] = "true" if applied else "false"
 
 
+# Text filters take any text but NUL, which PostgreSQL text cannot hold (a 422, not a failed query).
+NO_NUL = r"^[^\x00]*$"
+
+
 @router.get("/requests", response_model=AgentRequestPage)
 async def list_requests(
     pool: Pool,
@@ -94,11 +98,12 @@ async def list_requests(
     status: Annotated[
         list[RequestStatus] | None, Query(description="repeatable: any of these statuses")
     ] = None,
-    service_code: Annotated[str | None, Query(max_length=64)] = None,
-    service_area_id: Annotated[str | None, Query(max_length=120)] = None,
-    jurisdiction_id: Annotated[str | None, Query(max_length=64)] = None,
+    service_code: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    service_area_id: Annotated[str | None, Query(max_length=120, pattern=NO_NUL)] = None,
+    jurisdiction_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     body_id: Annotated[
-        str | None, Query(max_length=64, description="routed to this body, or imported from it")
+        str | None,
+        Query(max_length=64, pattern=NO_NUL, description="routed to this body, or imported from it"),
     ] = None,
     priority: Annotated[
         list[Priority] | None, Query(description="repeatable: any of these priorities")
@@ -165,9 +170,23 @@ async def get_request_by_external_id(
     settings: Settings,
     positions: Positions,
     response: Response,
-    body_id: Annotated[str, Query(min_length=1, max_length=64, description="the body whose back-end it is")],
+    body_id: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[a-z0-9][a-z0-9_.-]*$",
+            description="the body whose back-end it is",
+        ),
+    ],
     external_id: Annotated[
-        str, Query(min_length=1, max_length=200, description="the back-end's own id for the request")
+        str,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^\x00]+$",
+            description="the back-end's own id for the request",
+        ),
     ],
 ) -> dict[str, Any]:
     """The request a body's back-end knows by `external_id` (imported from it, or sent to it), with its history."""

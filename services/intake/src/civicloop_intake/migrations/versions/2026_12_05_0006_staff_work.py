@@ -1,6 +1,6 @@
 """staff commands on requests: the state they are checked against, and the commands kept with their event
 
-Revision ID: intake_0060
+Revision ID: intake_0006
 Revises: intake_0005
 Create Date: 2026-12-05
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-05
 from alembic import op
 from civicloop_intake.migrations.outbox_columns import kept_commands_table
 
-revision = "intake_0060"
+revision = "intake_0006"
 down_revision = "intake_0005"
 branch_labels = None
 depends_on = None
