@@ -6,6 +6,7 @@ and test, never the public development pepper) is `civicloop_runtime.settings.Va
 
 from __future__ import annotations
 
+from civicloop_runtime.secrets import SecretNotFound, resolve_secret
 from civicloop_runtime.settings import (
     DEV_PEPPER,
     Environment,
@@ -13,12 +14,45 @@ from civicloop_runtime.settings import (
     PhoneRegionSettings,
     VaultPepperSettings,
 )
+from civicloop_staff.settings import StaffVerifierSettings
+from civicloop_staff.tokens import StaffTokenIssuer, StaffTokenVerifier, new_signing_key
 from pydantic import Field
 
 __all__ = ["DEV_PEPPER", "Environment", "IntakeSettings"]
 
 
-class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings):
+class StaffSignInSettings(StaffVerifierSettings):
+    """Staff sign-in (docs/staff.md, "Signing in"): the token signing key, lockout, reset mail, single sign-on."""
+
+    staff_token_signing_key_ref: str = Field(
+        default="staff.token-signing-key",
+        description="secret ref of the private Ed25519 JWK; in dev and test an ephemeral pair when it is not set",
+    )
+    staff_sign_in_rate_limit_per_client: str = Field(
+        default="10/minute;100/hour",
+        description="sign-in, reset and SSO requests one client may make (`limits` notation), on top of the general",
+    )
+    staff_lockout_failures: int = Field(default=5, ge=1, description="wrong passwords or codes before a lock")
+    staff_lockout_window_s: float = Field(default=900.0, gt=0)
+    staff_lockout_s: float = Field(default=900.0, gt=0, description="the first lock; each next one doubles")
+    staff_totp_issuer: str = Field(default="CivicLoop", description="the name authenticator apps show")
+    staff_reset_link_base: str = Field(
+        default="http://127.0.0.1:8001/staff/reset",
+        description="the page a reset link opens; the one-time token follows in the fragment",
+    )
+    staff_smtp_host: str = "127.0.0.1"
+    staff_smtp_port: int = 25
+    staff_smtp_tls: str = Field(default="none", pattern=r"^(none|starttls|tls)$")
+    staff_smtp_username: str | None = None
+    staff_smtp_password_ref: str | None = None
+    staff_mail_from: str = "CivicLoop <no-reply@civicloop.example>"
+    staff_oidc_providers: str = Field(
+        default="[]",
+        description="JSON list of OpenID Connect providers, one per jurisdiction (civicloop_staff.oidc)",
+    )
+
+
+class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, StaffSignInSettings):
     default_jurisdiction: str = Field(default="demo", min_length=1, max_length=64)
     read_your_writes_timeout_s: float = Field(
         default=2.0, gt=0, le=10, description="how long a track waits for a just-submitted request"
@@ -44,3 +78,24 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings):
     track_attempts_window_s: float = Field(
         default=900.0, gt=0, description="a number refused after too many wrong phones is refused this long"
     )
+
+
+# -- staff sign-in ----------------------------------------------------------------------------------------------------
+
+
+def staff_token_keys(settings: IntakeSettings) -> tuple[StaffTokenIssuer, StaffTokenVerifier]:
+    """The signer and the verifier of staff tokens, from the secrets. In dev and test, when neither key is set, an
+    ephemeral pair made now (tokens die with the process); elsewhere a missing key stops the start."""
+    signing = settings.staff_token_signing_key_ref
+    if settings.env in (Environment.dev, Environment.test):
+        try:
+            resolve_secret(signing)
+        except SecretNotFound:
+            private, public = new_signing_key("ephemeral")
+            issuer = StaffTokenIssuer(private, settings.staff_token_issuer, settings.staff_token_audience)
+            return issuer, StaffTokenVerifier(
+                public, settings.staff_token_issuer, settings.staff_token_audience
+            )
+    issuer = StaffTokenIssuer.from_secret(signing)
+    issuer = StaffTokenIssuer(issuer.private_jwk, settings.staff_token_issuer, settings.staff_token_audience)
+    return issuer, settings.staff_verifier()

@@ -12,7 +12,11 @@ from importlib.metadata import version
 from typing import Any
 
 import psycopg
+
+# -- staff sign-in --
+from civicloop_runtime import process
 from civicloop_runtime.service_http import ServiceHttp
+from civicloop_staff.verifier import install_staff_verifier
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,10 +28,16 @@ from civicloop_intake.domain.merging import MergeProblem, MergeRejected
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import FieldError, InvalidSubmission
 from civicloop_intake.entrypoints.routes import IDEMPOTENCY_HEADER, TRACK_PATH, agent_router, router
+from civicloop_intake.entrypoints.signin_routes import (
+    SIGN_IN_PREFIX,
+    auth_router,
+    install_signin_errors,
+    staff_router,
+)
 from civicloop_intake.service_layer.merge import InvalidRequestNumbers
 from civicloop_intake.service_layer.ports import EventLogUnavailable
 from civicloop_intake.service_layer.track import RequestNotFound, TooManyAttempts
-from civicloop_intake.settings import IntakeSettings
+from civicloop_intake.settings import IntakeSettings, staff_token_keys
 
 SERVICE = "civicloop-intake"
 log = logging.getLogger("civicloop.intake.http")
@@ -126,6 +136,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def too_many_attempts(request: Request, exc: TooManyAttempts) -> JSONResponse:
         return _error(429, "too_many_attempts", str(exc), request, **{"Retry-After": str(exc.retry_after_s)})
 
+    install_signin_errors(app, lambda status, error, detail, request: _error(status, error, detail, request))
+
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -146,10 +158,26 @@ HTTP = ServiceHttp(
     title="CivicLoop intake",
     version=version("civicloop-intake"),
     summary="Residents report problems and follow them.",
-    routers=(router, agent_router),
+    routers=(router, agent_router, auth_router, staff_router),
     render_error=_skeleton_error,
     install=_install_error_handlers,
-    path_limits=lambda settings: {TRACK_PATH: settings.track_rate_limit_per_client},
+    path_limits=lambda settings: {
+        TRACK_PATH: settings.track_rate_limit_per_client,
+        SIGN_IN_PREFIX: settings.staff_sign_in_rate_limit_per_client,  # staff sign-in
+    },
 )
-create_app = HTTP.create_app
-app_from_environment = HTTP.app_from_environment
+
+
+def create_app(settings: IntakeSettings | None = None, **adapters: Any) -> FastAPI:
+    """The app, with the staff token verifier installed: its key pair is made (or read) once, so the tokens this
+    intake signs are the ones it verifies."""
+    settings = settings or IntakeSettings()
+    issuer, verifier = staff_token_keys(settings)
+    adapters.setdefault("token_issuer", issuer)
+    app = HTTP.create_app(settings, **adapters)
+    install_staff_verifier(app, verifier, render_error=_skeleton_error)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    return process.app_from_environment(SERVICE, IntakeSettings, create_app)
