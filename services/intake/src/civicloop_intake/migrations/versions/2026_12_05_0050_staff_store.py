@@ -41,7 +41,7 @@ def upgrade() -> None:
         """create table intake.staff_credentials (
              staff_id uuid primary key,
              jurisdiction_id text not null,
-             email_digest bytea not null unique,
+             email_digest bytea unique, -- none for an account made by a single sign-on (it has no password)
              password_hash text,
              password_set_at timestamptz,
              totp_secret text,
