@@ -15,14 +15,14 @@ from civicloop_staff.passwords import hash_password, password_problems
 from civicloop_staff.roles import Role
 from civicloop_staff.totp import time_step
 
-from civicloop_intake.domain.staff import SOURCE_CLI, cli_actor, staff_event
+from civicloop_intake.domain.staff import SOURCE_CLI, cli_actor, email_digest, staff_event
 from civicloop_intake.service_layer.staff_management import StaffAdmin
 from civicloop_intake.service_layer.staff_ports import EmailTaken, PendingTotp
 from civicloop_intake.service_layer.staff_publishing import publish_change
 from civicloop_intake.service_layer.staff_reset import PasswordRefused
 
 DEMO_AGENT_EMAIL = "agent@demo.civicloop.example"
-DEMO_AGENT_PASSWORD = "demo agent password, not for production"  # noqa: S105 - printed for `make run`
+DEMO_AGENT_PASSWORD = "demo password, never for production"  # noqa: S105 - printed for `make run`
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - the demo's, printed for `make run`
 
 
@@ -88,6 +88,8 @@ def demo_sign_in_instructions(base_url: str) -> str:
 async def seed_demo_agent(admin: StaffAdmin, *, jurisdiction_id: str, now: datetime) -> UUID | None:
     """The demo agent (agent and supervisor, password and TOTP set), for `make run`; None when it exists already.
     Never for production: its password and TOTP secret are printed."""
+    if await admin.store.login_by_email(email_digest(admin.pepper, DEMO_AGENT_EMAIL)) is not None:
+        return None
     try:
         return await seed_staff(
             admin,
