@@ -60,7 +60,7 @@ async def test_an_admin_creates_an_agent_who_sets_a_password_enrols_totp_and_sig
         weak = await h.client.post(
             "/api/v1/staff/auth/password-reset/complete", json={"token": token, "new_password": "short"}
         )
-        assert weak.status_code == 422
+        assert weak.status_code == 400 and weak.json()["error"] == "password_refused"
         done = await h.client.post(
             "/api/v1/staff/auth/password-reset/complete",
             json={"token": token, "new_password": AGENT_PASSWORD},

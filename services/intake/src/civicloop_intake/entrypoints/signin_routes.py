@@ -28,8 +28,20 @@ from civicloop_intake.service_layer.staff_sign_in import SignInRefused, confirm_
 
 SIGN_IN_PREFIX = "/api/v1/staff/auth"  # anonymous: limited per client more tightly (entrypoints.http)
 
-auth_router = APIRouter(prefix=SIGN_IN_PREFIX, tags=["staff sign-in"])
-staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff management"], responses=STAFF_RESPONSES)
+_MALFORMED: dict[int | str, dict[str, Any]] = {400: {"description": "the body is not readable JSON"}}
+auth_router = APIRouter(prefix=SIGN_IN_PREFIX, tags=["staff sign-in"], responses=_MALFORMED)
+staff_router = APIRouter(
+    prefix="/api/v1/staff",
+    tags=["staff management"],
+    responses={
+        **_MALFORMED,
+        **STAFF_RESPONSES,
+        404: {"description": "no such staff account in your jurisdiction (or not recorded yet)"},
+        409: {
+            "description": "the account rules refuse the change (email taken, unknown team, your own account)"
+        },
+    },
+)
 
 Admin = Annotated[StaffPrincipal, Depends(require_staff(*MANAGES_STAFF))]
 AnyStaff = Annotated[StaffPrincipal, Depends(require_staff())]
@@ -183,7 +195,11 @@ async def request_reset(body: ResetRequestBody, staff: Staff) -> Response:
 @auth_router.post(
     "/password-reset/complete",
     status_code=204,
-    responses={400: {"description": "the link is not valid (unknown, used, expired or superseded)"}},
+    responses={
+        400: {
+            "description": "the link is not valid (unknown, used, expired or superseded), or the password refused"
+        }
+    },
 )
 async def complete_reset(body: ResetCompleteBody, staff: Staff) -> Response:
     """The token from the link's fragment and the new password (12 to 128 characters)."""
@@ -312,17 +328,12 @@ def install_signin_errors(app: FastAPI, error: ErrorFn) -> None:
 
     @app.exception_handler(PasswordRefused)
     async def password_refused(request: Request, exc: PasswordRefused) -> JSONResponse:
-        return error(422, "password_refused", f"choose another password: {exc}", request)
+        return error(400, "password_refused", f"choose another password: {exc}", request)
 
     @app.exception_handler(StaffChangeRejected)
     async def change_rejected(request: Request, exc: StaffChangeRejected) -> JSONResponse:
-        status = (
-            403
-            if exc.problem is StaffProblem.not_allowed
-            else 409
-            if exc.problem in (StaffProblem.own_admin_role, StaffProblem.own_account)
-            else 422
-        )
+        # The rules' refusals are 409 (the account or jurisdiction as it stands forbids it); 422 is the body's shape.
+        status = 403 if exc.problem is StaffProblem.not_allowed else 409
         return error(status, exc.problem.value, str(exc), request)
 
     @app.exception_handler(StaffNotFound)
