@@ -46,6 +46,16 @@ secret() {
   cat "$file"
 }
 
+staff_token_keys() {
+  # Dev-only staff token keys (intake signs, every service verifies), made once per run directory; production sets
+  # CIVICLOOP_SECRET_STAFF_TOKEN_SIGNING_KEY and _VERIFY_KEYS from its secret store (docs/staff.md).
+  [ -n "${CIVICLOOP_SECRET_STAFF_TOKEN_SIGNING_KEY:-}" ] && return 0
+  local file="$run/secrets/staff-token-keys"
+  mkdir -p "$run/secrets"; chmod 700 "$run/secrets"
+  [ -s "$file" ] || "$uv" run --frozen civicloop-staff new-token-key --kid local-dev >"$file"
+  set -a; . "$file"; set +a
+}
+
 ctl() { "$uv" run --frozen supervisorctl -c "$conf" "$@"; }
 
 supervisor_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
@@ -158,6 +168,7 @@ start() {
   export CIVICLOOP_ADMIN_TOKEN="${CIVICLOOP_ADMIN_TOKEN:-$(secret admin-token)}"
   export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
   export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
+  staff_token_keys
   local entry name port _cmd
   if supervisor_alive; then
     # Already supervising: apply a changed service list (supervisord adds, removes or restarts only the services

@@ -29,7 +29,7 @@ from civicloop_intake.domain.staff import StaffLogin
 from civicloop_intake.service_layer.staff_ports import AccountRow, EmailTaken, PendingTotp, StaffStore
 
 STAFF_OUTBOX = OutboxTable(schema="intake", table="staff_changes", key="change_id")
-STAFF_CONSUMER = "intake-staff"
+STAFF_CONSUMER = "intake.staff.v1"
 
 _LOGIN = """select c.staff_id, c.jurisdiction_id, c.password_hash, c.password_set_at, c.totp_secret,
                    c.totp_last_step, c.recovery_digests, c.failures, c.window_started_at, c.locked_until,
