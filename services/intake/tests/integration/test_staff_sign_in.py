@@ -5,12 +5,16 @@ admin (or the staff member, or the operator's CLI) as actor, and no credential o
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import pyotp
 import pytest
-from civicloop_intake.domain.staff import email_digest
+from civicloop_events.outbox import Sweeper
+from civicloop_events.payloads.staff import StaffRolesChanged
+from civicloop_intake.domain.staff import SOURCE_CLI, cli_actor, email_digest, staff_event
+from civicloop_staff.roles import Role
 from civicloop_testing.polling import eventually
 from staff_harness import ADMIN_PASSWORD, staff_intake
 
@@ -205,3 +209,34 @@ async def test_sign_in_routes_are_rate_limited_per_client(migrated_dsn, kafka_bo
         answers = [await h.sign_in("nobody@demo.example", "guess number one") for _ in range(4)]
         assert [a.status_code for a in answers] == [401, 401, 401, 429]
         assert int(answers[-1].headers["Retry-After"]) >= 1
+
+
+async def test_a_staff_change_left_pending_is_published_by_the_sweeper(
+    migrated_dsn, kafka_bootstrap, fresh_topics
+):
+    """A change stored with its event but never published (its process stopped between the two) reaches the log
+    once, through the staff sweeper, and is folded."""
+    async with staff_intake(migrated_dsn, kafka_bootstrap, fresh_topics) as h:
+        admin_id = (
+            await h.staff.store.login_by_email(email_digest(h.settings.pepper, h.admin_email))
+        ).staff_id
+        change = staff_event(
+            StaffRolesChanged(
+                staff_id=admin_id, roles=[Role.admin, Role.auditor], previous_roles=[Role.admin]
+            ),
+            jurisdiction_id="demo",
+            actor=cli_actor("alice"),
+            source=SOURCE_CLI,
+        )
+        await h.staff.store.add_change(change, staff_id=admin_id)
+        sweeper = Sweeper([h.staff.store], h.staff.config_log, older_than=timedelta(0))
+        assert await sweeper.sweep_once() == 1
+        assert await sweeper.sweep_once() == 0
+
+        async def folded() -> bool:
+            row = await h.staff.store.account(admin_id)
+            return row is not None and row.account.roles == (Role.admin, Role.auditor)
+
+        await eventually(folded, what="the swept change folded")
+        on_log = [e for e in await h.config_events() if e.event_id == change.event_id]
+        assert len(on_log) == 1
