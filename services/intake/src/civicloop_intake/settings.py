@@ -6,6 +6,9 @@ and test, never the public development pepper) is `civicloop_runtime.settings.Va
 
 from __future__ import annotations
 
+import json
+from contextlib import suppress
+
 from civicloop_runtime.secrets import SecretNotFound, resolve_secret
 from civicloop_runtime.settings import (
     DEV_PEPPER,
@@ -84,18 +87,20 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, S
 
 
 def staff_token_keys(settings: IntakeSettings) -> tuple[StaffTokenIssuer, StaffTokenVerifier]:
-    """The signer and the verifier of staff tokens, from the secrets. In dev and test, when neither key is set, an
-    ephemeral pair made now (tokens die with the process); elsewhere a missing key stops the start."""
-    signing = settings.staff_token_signing_key_ref
+    """The signer and the verifier of staff tokens, from the secrets. In dev and test without a signing key, an
+    ephemeral pair made now (tokens die with the process), its public key added to the verify keys when those are
+    set (tests mint tokens with keys of their own); elsewhere a missing key stops the start."""
+    iss, aud = settings.staff_token_issuer, settings.staff_token_audience
     if settings.env in (Environment.dev, Environment.test):
         try:
-            resolve_secret(signing)
+            resolve_secret(settings.staff_token_signing_key_ref)
         except SecretNotFound:
             private, public = new_signing_key("ephemeral")
-            issuer = StaffTokenIssuer(private, settings.staff_token_issuer, settings.staff_token_audience)
-            return issuer, StaffTokenVerifier(
-                public, settings.staff_token_issuer, settings.staff_token_audience
+            keys = json.loads(public)["keys"]
+            with suppress(SecretNotFound):  # no verify keys either: the ephemeral key alone
+                keys += json.loads(resolve_secret(settings.staff_token_verify_keys_ref))["keys"]
+            return StaffTokenIssuer(private, iss, aud), StaffTokenVerifier(
+                json.dumps({"keys": keys}), iss, aud
             )
-    issuer = StaffTokenIssuer.from_secret(signing)
-    issuer = StaffTokenIssuer(issuer.private_jwk, settings.staff_token_issuer, settings.staff_token_audience)
-    return issuer, settings.staff_verifier()
+    signing = StaffTokenIssuer.from_secret(settings.staff_token_signing_key_ref)
+    return StaffTokenIssuer(signing.private_jwk, iss, aud), settings.staff_verifier()
