@@ -305,7 +305,7 @@ async def _staff_services(
         lock_for=timedelta(seconds=settings.staff_lockout_s),
         max_lock=max(timedelta(hours=24), timedelta(seconds=settings.staff_lockout_s)),
     )
-    reset = PasswordReset(store, config_log, mail, pepper, settings.staff_reset_link_base)
+    reset = PasswordReset(store, config_log, mail, pepper, settings.staff_reset_link_base, policy)
     opened.push_async_callback(reset.drain)
     return StaffServices(
         store=store,

@@ -16,7 +16,7 @@ from civicloop_events.payloads.staff import StaffRolesChanged
 from civicloop_intake.domain.staff import SOURCE_CLI, cli_actor, email_digest, staff_event
 from civicloop_staff.roles import Role
 from civicloop_testing.polling import eventually
-from staff_harness import ADMIN_PASSWORD, staff_intake
+from staff_harness import ADMIN_PASSWORD, ADMIN_TOTP, staff_intake
 
 pytestmark = pytest.mark.integration
 
@@ -176,7 +176,13 @@ async def test_an_admin_creates_an_agent_who_sets_a_password_enrols_totp_and_sig
 async def test_lockout_and_unknown_emails_answer_like_a_wrong_password(
     migrated_dsn, kafka_bootstrap, fresh_topics
 ):
-    async with staff_intake(migrated_dsn, kafka_bootstrap, fresh_topics, staff_lockout_failures=3) as h:
+    async with staff_intake(
+        migrated_dsn,
+        kafka_bootstrap,
+        fresh_topics,
+        staff_lockout_failures=3,
+        staff_sign_in_rate_limit_per_client="100/minute",
+    ) as h:
         wrong = [await h.sign_in(h.admin_email, f"wrong password {i}") for i in range(3)]
         assert {r.status_code for r in wrong} == {401}
         locked = await h.sign_in(h.admin_email, ADMIN_PASSWORD)  # the right password, while locked
@@ -200,6 +206,34 @@ async def test_lockout_and_unknown_emails_answer_like_a_wrong_password(
         assert done.status_code == 204
         assert (await h.sign_in(h.admin_email, new_password)).json() == {"status": "second_factor_needed"}
         assert (await h.sign_in(h.admin_email, ADMIN_PASSWORD)).status_code == 401
+
+        # Signed in, a password is changed with the current one; a wrong current one counts as a failure.
+        signed_in = await h.sign_in(h.admin_email, new_password, pyotp.TOTP(ADMIN_TOTP).now())
+        auth = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+        change = "/api/v1/staff/me/password"
+        wrong_current = await h.client.post(
+            change,
+            json={"current_password": ADMIN_PASSWORD, "new_password": "yet another passphrase"},
+            headers=auth,
+        )
+        assert wrong_current.status_code == 400 and wrong_current.json()["error"] == "current_password_wrong"
+        changed = await h.client.post(
+            change,
+            json={"current_password": new_password, "new_password": "yet another passphrase"},
+            headers=auth,
+        )
+        assert changed.status_code == 204, changed.text
+        assert (await h.sign_in(h.admin_email, "yet another passphrase")).json() == {
+            "status": "second_factor_needed"
+        }
+        assert (await h.sign_in(h.admin_email, new_password)).status_code == 401
+        admin_id = (await h.client.get("/api/v1/staff/me", headers=auth)).json()["staff_id"]
+        sets = [e for e in await h.config_events() if e.type == "staff.password.set"]
+        assert [(e.payload.via.value, e.actor.id) for e in sets] == [
+            ("enrolment", sets[0].actor.id),  # seeded by the operator's CLI
+            ("reset", admin_id),
+            ("change", admin_id),
+        ]
 
 
 async def test_sign_in_routes_are_rate_limited_per_client(migrated_dsn, kafka_bootstrap, fresh_topics):

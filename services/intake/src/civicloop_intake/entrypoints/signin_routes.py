@@ -23,7 +23,7 @@ from civicloop_intake.entrypoints.routes import get_intake
 from civicloop_intake.service_layer.staff_management import StaffNotFound
 from civicloop_intake.service_layer.staff_oidc import NoProvider
 from civicloop_intake.service_layer.staff_ports import EmailTaken
-from civicloop_intake.service_layer.staff_reset import PasswordRefused, ResetLinkInvalid
+from civicloop_intake.service_layer.staff_reset import CurrentPasswordWrong, PasswordRefused, ResetLinkInvalid
 from civicloop_intake.service_layer.staff_sign_in import SignInRefused, confirm_totp, sign_in
 
 SIGN_IN_PREFIX = "/api/v1/staff/auth"  # anonymous: limited per client more tightly (entrypoints.http)
@@ -118,6 +118,11 @@ class CreateStaffBody(BaseModel):
     roles: list[Role] = Field(min_length=1)
     teams: list[str] = Field(default_factory=list)
     send_invitation: bool = Field(default=True, description="email a link to set the first password")
+
+
+class ChangePasswordBody(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
 
 
 class RolesBody(BaseModel):
@@ -240,6 +245,17 @@ async def me(principal: AnyStaff) -> MeRead:
     )
 
 
+@staff_router.post(
+    "/me/password",
+    status_code=204,
+    responses={400: {"description": "the current password is wrong, or the new one refused"}},
+)
+async def change_password(body: ChangePasswordBody, principal: AnyStaff, staff: Staff) -> Response:
+    """A new password for the signed-in staff member (`staff.password.set`, `via: change`)."""
+    await staff.reset.change(principal, body.current_password, body.new_password, now=_now())
+    return Response(status_code=204)
+
+
 @staff_router.post("/teams", status_code=204)
 async def define_team(body: TeamBody, admin: Admin, staff: Staff) -> Response:
     """Create or rename a team of the admin's jurisdiction (`jurisdiction.team.defined`)."""
@@ -329,6 +345,10 @@ def install_signin_errors(app: FastAPI, error: ErrorFn) -> None:
     @app.exception_handler(PasswordRefused)
     async def password_refused(request: Request, exc: PasswordRefused) -> JSONResponse:
         return error(400, "password_refused", f"choose another password: {exc}", request)
+
+    @app.exception_handler(CurrentPasswordWrong)
+    async def current_wrong(request: Request, exc: CurrentPasswordWrong) -> JSONResponse:
+        return error(400, "current_password_wrong", "the current password is not right", request)
 
     @app.exception_handler(StaffChangeRejected)
     async def change_rejected(request: Request, exc: StaffChangeRejected) -> JSONResponse:

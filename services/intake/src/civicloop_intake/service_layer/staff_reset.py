@@ -17,8 +17,10 @@ from uuid import UUID
 import anyio.to_thread
 from civicloop_events.outbox import EventLog
 from civicloop_events.payloads.staff import PasswordSetVia, StaffPasswordSet
+from civicloop_staff.lockout import LockoutPolicy, after_failure, is_locked
 from civicloop_staff.one_time_secrets import ResetVerdict, check_reset_token, digest, issue_reset_token
-from civicloop_staff.passwords import PasswordProblem, hash_password, password_problems
+from civicloop_staff.passwords import PasswordProblem, check_password, hash_password, password_problems
+from civicloop_staff.roles import StaffPrincipal
 
 from civicloop_intake.domain.staff import SOURCE_SIGN_IN, email_digest, self_actor, staff_event
 from civicloop_intake.service_layer.staff_ports import StaffMail, StaffStore
@@ -29,6 +31,10 @@ log = logging.getLogger("civicloop.intake.password_reset")
 
 class ResetLinkInvalid(Exception):
     """Unknown, expired, used or superseded: answered alike."""
+
+
+class CurrentPasswordWrong(Exception):
+    """A signed-in password change with a wrong current password (counted towards the lockout: it is guessing)."""
 
 
 class PasswordRefused(Exception):
@@ -44,6 +50,7 @@ class PasswordReset:
     mail: StaffMail
     pepper: bytes
     link_base: str  # the staff page that reads the token from its fragment, e.g. https://.../staff/reset
+    policy: LockoutPolicy = field(default_factory=LockoutPolicy)
     _sending: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def request(self, email: str, *, now: datetime) -> None:
@@ -109,3 +116,33 @@ class PasswordReset:
         ):
             raise ResetLinkInvalid("used")
         await publish_change(self.store, self.config_log, event.event_id, what="staff password set")
+
+    async def change(
+        self, principal: StaffPrincipal, current_password: str, new_password: str, *, now: datetime
+    ) -> None:
+        """A signed-in staff member's new password: the current one first (a stolen token alone cannot take the
+        account), then the rules; every earlier reset link is void after."""
+        login = await self.store.login(principal.staff_id)
+        if login is None:
+            raise CurrentPasswordWrong("no credentials")
+        locked = is_locked(login.failures, now)
+        stored = None if locked else login.password_hash
+        checked = await anyio.to_thread.run_sync(check_password, stored, current_password)
+        if not checked.ok:
+            if not locked:
+                await self.store.record_attempt(
+                    login.staff_id, after_failure(self.policy, login.failures, now)
+                )
+            raise CurrentPasswordWrong("locked" if locked else "wrong")
+        problems = password_problems(new_password)
+        if problems:
+            raise PasswordRefused(problems)
+        password_hash = await anyio.to_thread.run_sync(hash_password, new_password)
+        event = staff_event(
+            StaffPasswordSet(staff_id=login.staff_id, via=PasswordSetVia.change),
+            jurisdiction_id=login.jurisdiction_id,
+            actor=principal.actor,
+            source=SOURCE_SIGN_IN,
+        )
+        await self.store.set_password(login.staff_id, password_hash, at=now, event=event)
+        await publish_change(self.store, self.config_log, event.event_id, what="staff password changed")
