@@ -90,18 +90,18 @@ def issue_token(
     return AccessToken(token, int(ctx.issuer.ttl.total_seconds()))
 
 
-async def _second_factor(ctx: SignInContext, login: StaffLogin, code: str, now: datetime) -> tuple[bool, str]:
+async def _second_factor(ctx: SignInContext, login: StaffLogin, code: str, now: datetime) -> bool:
     """Whether `code` is a TOTP code of the account (never one already used) or one of its recovery codes, spent."""
     if login.totp_secret is None:
-        return False, "otp"
+        return False
     plain = code.strip().replace(" ", "")
     if plain.isdigit():
         step = check_totp(login.totp_secret, plain, at=now, last_used_step=login.totp_last_step)
-        return step is not None and await ctx.store.spend_totp_step(login.staff_id, step), "otp"
+        return step is not None and await ctx.store.spend_totp_step(login.staff_id, step)
     left = use_recovery_code(login.recovery_digests, code)
-    if left is None:
-        return False, "otp"
-    return await ctx.store.spend_recovery_code(login.staff_id, login.recovery_digests, left), "otp"
+    return left is not None and await ctx.store.spend_recovery_code(
+        login.staff_id, login.recovery_digests, left
+    )
 
 
 async def sign_in(
@@ -115,7 +115,7 @@ async def sign_in(
     password_ok = checked.ok and account is not None and account.active
     second_ok: bool | None = None
     if code is not None and login is not None and password_ok:
-        second_ok, _ = await _second_factor(ctx, login, code, now)
+        second_ok = await _second_factor(ctx, login, code, now)
     step = sign_in_step(
         account,
         login.failures if login else FailureRecord(),
