@@ -58,6 +58,12 @@ async def test_an_admin_creates_an_agent_who_sets_a_password_enrols_totp_and_sig
             headers=auth,
         )
         assert again.status_code == 409 and again.json()["error"] == "email_taken"
+        nowhere = await h.client.post(
+            "/api/v1/staff/accounts",
+            json={"email": h.email("crew"), "roles": ["agent"], "teams": ["nowhere"]},
+            headers=auth,
+        )
+        assert nowhere.status_code == 409 and nowhere.json()["error"] == "unknown_team"
 
         # The invitation: a one-time link whose token is in the fragment.
         token = h.link_token(await h.mail_to(agent_email))

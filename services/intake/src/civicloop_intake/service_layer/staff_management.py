@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import uuid6
-from civicloop_events import PersonalData
+from civicloop_events import PersonalData, SealedPersonalData
 from civicloop_events.outbox import EventLog
 from civicloop_events.payloads.base import EventPayload
-from civicloop_events.payloads.staff import DisableReason, TeamDefined
+from civicloop_events.payloads.staff import DisableReason, StaffCreated, TeamDefined
+from civicloop_events.personal_data import new_key, seal
 from civicloop_staff import accounts
 from civicloop_staff.accounts import StaffChangeRejected, StaffProblem
 from civicloop_staff.roles import Role, StaffPrincipal
@@ -65,16 +66,18 @@ class StaffAdmin:
     ) -> UUID:
         """A new account (no password yet: its owner sets one through a reset link). `EmailTaken` when another
         account signs in with this email."""
-        staff_id = uuid6.uuid7()
-        _check_manager(by)  # before a key is made for someone who will not exist
-        contact = await self.store.seal_contact(staff_id, PersonalData(email=email.strip(), name=name))
-        payload = accounts.create_account(
-            staff_id=staff_id,
-            contact=contact,
-            roles=roles,
-            teams=teams,
-            known_teams=await self.store.known_teams(jurisdiction_id),
-            by=by,
+        staff_id, roles, teams = uuid6.uuid7(), list(roles), list(teams)
+        known = await self.store.known_teams(jurisdiction_id)
+
+        def decided(contact: SealedPersonalData) -> StaffCreated:
+            return accounts.create_account(
+                staff_id=staff_id, contact=contact, roles=roles, teams=teams, known_teams=known, by=by
+            )
+
+        # The rules first, on an empty contact under a throwaway key: no key is kept for an account refused.
+        decided(seal(PersonalData(), resident_id=staff_id, key=new_key()))
+        payload = decided(
+            await self.store.seal_contact(staff_id, PersonalData(email=email.strip(), name=name))
         )
         actor, source = actor_of(by, self.operator)
         event = staff_event(payload, jurisdiction_id=jurisdiction_id, actor=actor, source=source)
