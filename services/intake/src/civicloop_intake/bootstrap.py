@@ -38,8 +38,6 @@ from civicloop_intake.adapters.postgres_catalogue import (
 )
 from civicloop_intake.adapters.postgres_corrections import PostgresCorrections
 from civicloop_intake.adapters.postgres_merges import PostgresMerges
-
-# -- staff sign-in --
 from civicloop_intake.adapters.postgres_staff import STAFF_CONSUMER, PostgresStaffRows, PostgresStaffStore
 from civicloop_intake.adapters.postgres_submissions import PostgresSubmissions
 from civicloop_intake.adapters.postgres_track_attempts import PostgresTrackAttempts

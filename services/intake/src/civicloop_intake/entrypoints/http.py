@@ -12,8 +12,6 @@ from importlib.metadata import version
 from typing import Any
 
 import psycopg
-
-# -- staff sign-in --
 from civicloop_runtime import process
 from civicloop_runtime.service_http import ServiceHttp
 from civicloop_staff.verifier import install_staff_verifier
