@@ -25,7 +25,7 @@ from civicloop_staff.one_time_secrets import (
 from civicloop_staff.passwords import check_password
 from civicloop_staff.sign_in import Outcome, sign_in_step
 from civicloop_staff.tokens import StaffTokenIssuer
-from civicloop_staff.totp import check_totp, enrolment_qr_svg, enrolment_uri, new_totp_secret
+from civicloop_staff.totp import DIGITS, check_totp, enrolment_qr_svg, enrolment_uri, new_totp_secret
 
 from civicloop_intake.domain.staff import SOURCE_SIGN_IN, StaffLogin, email_digest, self_actor, staff_event
 from civicloop_intake.service_layer.staff_ports import PendingTotp, StaffStore
@@ -95,7 +95,7 @@ async def _second_factor(ctx: SignInContext, login: StaffLogin, code: str, now: 
     if login.totp_secret is None:
         return False
     plain = code.strip().replace(" ", "")
-    if plain.isdigit():
+    if plain.isdigit() and len(plain) == DIGITS:  # a TOTP code; anything else may be a recovery code
         step = check_totp(login.totp_secret, plain, at=now, last_used_step=login.totp_last_step)
         return step is not None and await ctx.store.spend_totp_step(login.staff_id, step)
     left = use_recovery_code(login.recovery_digests, code)
