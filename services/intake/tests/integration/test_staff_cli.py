@@ -68,7 +68,10 @@ async def test_the_operator_creates_and_disables_an_account(migrated_dsn, kafka_
 
 
 async def test_the_demo_agent_signs_in_as_printed(migrated_dsn, kafka_bootstrap, fresh_topics):
-    async with staff_intake(migrated_dsn, kafka_bootstrap, fresh_topics) as h:
+    # Signing in is polled until the account is folded: no per-client sign-in limit to run into meanwhile.
+    async with staff_intake(
+        migrated_dsn, kafka_bootstrap, fresh_topics, staff_sign_in_rate_limit_per_client=""
+    ) as h:
         printed = await staff_cli(h, "seed-demo")
         assert (
             DEMO_AGENT_EMAIL in printed
