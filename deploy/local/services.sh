@@ -47,19 +47,13 @@ secret() {
 }
 
 staff_token_keys() {
-  # Dev-only staff token keys (Ed25519), made once per run directory: the signing key (sign-in) and the public key
-  # set every service verifies staff tokens with (docs/staff.md).
-  local dir="$run/secrets"
-  mkdir -p "$dir"; chmod 700 "$dir"
-  if [ ! -s "$dir/staff-token-verify-keys" ]; then
-    (umask 077 && "$uv" run --frozen python -c 'import sys
-from civicloop_staff.tokens import new_signing_key
-private, public = new_signing_key("dev-staff")
-open(sys.argv[1], "w").write(private)
-open(sys.argv[2], "w").write(public)' "$dir/staff-token-signing-key" "$dir/staff-token-verify-keys")
-  fi
-  export CIVICLOOP_SECRET_STAFF_TOKEN_SIGNING_KEY="${CIVICLOOP_SECRET_STAFF_TOKEN_SIGNING_KEY:-$(cat "$dir/staff-token-signing-key")}"
-  export CIVICLOOP_SECRET_STAFF_TOKEN_VERIFY_KEYS="${CIVICLOOP_SECRET_STAFF_TOKEN_VERIFY_KEYS:-$(cat "$dir/staff-token-verify-keys")}"
+  # Dev-only staff token keys (intake signs, every service verifies), made once per run directory; production sets
+  # CIVICLOOP_SECRET_STAFF_TOKEN_SIGNING_KEY and _VERIFY_KEYS from its secret store (docs/staff.md).
+  [ -n "${CIVICLOOP_SECRET_STAFF_TOKEN_SIGNING_KEY:-}" ] && return 0
+  local file="$run/secrets/staff-token-keys"
+  mkdir -p "$run/secrets"; chmod 700 "$run/secrets"
+  [ -s "$file" ] || "$uv" run --frozen civicloop-staff new-token-key --kid local-dev >"$file"
+  set -a; . "$file"; set +a
 }
 
 ctl() { "$uv" run --frozen supervisorctl -c "$conf" "$@"; }

@@ -7,11 +7,14 @@ through this same function.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import psycopg
 from civicloop_events import Event
 from civicloop_events.outbox import Sweeper
@@ -20,6 +23,9 @@ from civicloop_runtime.ops import Supervised
 from civicloop_runtime.resources import owned_pool
 from civicloop_runtime.service import KafkaClient, Service, opening
 from civicloop_runtime.vault import ResidentKeyVault
+from civicloop_staff.lockout import LockoutPolicy
+from civicloop_staff.oidc import OidcSignIn, oidc_providers
+from civicloop_staff.tokens import StaffTokenIssuer
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake import database
@@ -42,6 +48,7 @@ from civicloop_intake.adapters.postgres_resident_access import (
     PostgresResidentSessions,
     VaultResidentDirectory,
 )
+from civicloop_intake.adapters.postgres_staff import STAFF_CONSUMER, PostgresStaffRows, PostgresStaffStore
 from civicloop_intake.adapters.postgres_staff_work import (
     WORKED_CONSUMER,
     PostgresStaffWork,
@@ -54,6 +61,7 @@ from civicloop_intake.adapters.postgres_tracking import (
     PostgresTrackingRows,
     PostgresTrackingView,
 )
+from civicloop_intake.adapters.smtp_staff_mail import SmtpStaffMail
 from civicloop_intake.adapters.vault import PostgresVault
 from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.corrections import CorrectLocation
@@ -78,13 +86,30 @@ from civicloop_intake.service_layer.ports import (
 )
 from civicloop_intake.service_layer.resident_access import ResidentAccess
 from civicloop_intake.service_layer.resident_ports import AccessCodeSender
+from civicloop_intake.service_layer.staff_management import StaffAdmin
+from civicloop_intake.service_layer.staff_oidc import SingleSignOn
+from civicloop_intake.service_layer.staff_ports import StaffMail, StaffStore
+from civicloop_intake.service_layer.staff_reset import PasswordReset
+from civicloop_intake.service_layer.staff_sign_in import SignInContext
 from civicloop_intake.service_layer.submit import SubmissionReceipt, submit_service_request
 from civicloop_intake.service_layer.track import TrackedRequestView, track_request
 from civicloop_intake.service_layer.work import WorkContext
 from civicloop_intake.service_layer.work_ports import StaffWork, when_request_events_update_worked
-from civicloop_intake.settings import IntakeSettings
+from civicloop_intake.settings import IntakeSettings, staff_token_keys
 
 SCHEMA = "intake"
+
+
+@dataclass(frozen=True)
+class StaffServices:
+    """Staff sign-in and management (docs/staff.md, "Signing in"): present when intake has its database."""
+
+    store: StaffStore
+    config_log: EventLog  # the staff events' topic, `jurisdiction.config`
+    sign_in: SignInContext
+    admin: StaffAdmin
+    reset: PasswordReset
+    sso: SingleSignOn
 
 
 @dataclass(kw_only=True)
@@ -108,6 +133,7 @@ class Intake(Service):
     sweeper: Sweeper | None = None
     # Resident access (one-time codes, sessions): None without a database (fakes) unless one is passed.
     residents: ResidentAccess | None = None
+    staff: StaffServices | None = None  # staff sign-in
 
     @property
     def work(self) -> WorkContext:
@@ -208,6 +234,10 @@ async def bootstrap(
     staff_work: StaffWork | None = None,
     residents: ResidentAccess | None = None,
     start_consumers: bool = True,
+    token_issuer: StaffTokenIssuer | None = None,
+    staff_store: StaffStore | None = None,
+    config_log: EventLog | None = None,
+    staff_mail: StaffMail | None = None,
 ) -> Intake:
     """A running intake; with `start_consumers`, the catalogue and track views are being folded from the log."""
     topics = settings.topics
@@ -270,10 +300,81 @@ async def bootstrap(
         if residents is None and pool is not None:
             residents = resident_access(settings, pool, tracking=tracking, catalogue=catalogue)
         intake.residents = residents
+        # -- staff sign-in: its store, the configuration topic it publishes on, its mail --
+        if pool is not None or staff_store is not None:
+            intake.staff = await _staff_services(
+                settings, opened, pool, token_issuer, staff_store, config_log, staff_mail
+            )
         if start_consumers and pool is not None:
             intake.own_consumers(_consumers(settings, pool, event_log, tracking_consumer))
             intake.sweeper = intake.keep_sweeping(pending_sweeper(intake), every_s=settings.sweep_every_s)
+            if intake.staff is not None:
+                staff_sweeper = Sweeper(
+                    [intake.staff.store],
+                    intake.staff.config_log,
+                    older_than=timedelta(seconds=settings.sweep_pending_after_s),
+                )
+                intake.keep_sweeping(staff_sweeper, every_s=settings.sweep_every_s)
     return intake
+
+
+async def _staff_services(
+    settings: IntakeSettings,
+    opened: AsyncExitStack,
+    pool: AsyncConnectionPool | None,
+    token_issuer: StaffTokenIssuer | None,
+    store: StaffStore | None,
+    config_log: EventLog | None,
+    mail: StaffMail | None,
+) -> StaffServices:
+    if store is None:
+        if pool is None:
+            raise TypeError("unreachable: the staff store needs the pool")
+        store = PostgresStaffStore(pool)
+    if config_log is None:
+        kafka_config_log = KafkaEventLog(
+            bootstrap_servers=settings.kafka_bootstrap,
+            topic=settings.topics.jurisdiction_config,
+            client_id="civicloop-intake-staff",
+            publish_timeout_s=settings.publish_timeout_s,
+            connect_timeout_s=settings.kafka_connect_timeout_s,
+            breaker_open_s=settings.event_log_breaker_open_s,
+        )
+        opened.push_async_callback(kafka_config_log.stop)
+        await kafka_config_log.start()
+        config_log = kafka_config_log
+    mail = mail or SmtpStaffMail(
+        host=settings.staff_smtp_host,
+        port=settings.staff_smtp_port,
+        mail_from=settings.staff_mail_from,
+        tls=settings.staff_smtp_tls,
+        username=settings.staff_smtp_username,
+        password_ref=settings.staff_smtp_password_ref,
+    )
+    issuer = token_issuer or staff_token_keys(settings)[0]
+    http = httpx.AsyncClient(timeout=10)
+    opened.push_async_callback(http.aclose)
+    providers = {
+        jurisdiction: OidcSignIn(config, http)
+        for jurisdiction, config in oidc_providers(json.loads(settings.staff_oidc_providers)).items()
+    }
+    pepper = settings.pepper
+    policy = LockoutPolicy(
+        max_failures=settings.staff_lockout_failures,
+        window=timedelta(seconds=settings.staff_lockout_window_s),
+        lock_for=timedelta(seconds=settings.staff_lockout_s),
+        max_lock=max(timedelta(hours=24), timedelta(seconds=settings.staff_lockout_s)),
+    )
+    reset = PasswordReset(store, config_log, mail, pepper, settings.staff_reset_link_base, policy)
+    opened.push_async_callback(reset.drain)
+    return StaffServices(
+        store=store,
+        config_log=config_log,
+        sign_in=SignInContext(store, config_log, issuer, policy, pepper, settings.staff_totp_issuer),
+        admin=StaffAdmin(store, config_log, pepper),
+        reset=reset,
+        sso=SingleSignOn(store, config_log, issuer, providers),
+    )
 
 
 def _catalogue(settings: IntakeSettings, pool: AsyncConnectionPool) -> Catalogue:
@@ -296,6 +397,9 @@ def _consumers(
     async def update_worked(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
         await when_request_events_update_worked(PostgresWorkedRows(conn), events)
 
+    async def update_staff(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:  # staff sign-in
+        await PostgresStaffRows(conn).apply(event)
+
     topics = settings.topics
     return ServiceConsumers(
         settings,
@@ -311,6 +415,7 @@ def _consumers(
             ConsumerSpec(
                 settings.topic_prefix + WORKED_CONSUMER, topics.request_events, batch_handler=update_worked
             ),
+            ConsumerSpec(settings.topic_prefix + STAFF_CONSUMER, topics.jurisdiction_config, update_staff),
         ],
     )
 

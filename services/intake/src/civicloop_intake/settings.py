@@ -6,9 +6,12 @@ and test, never the public development pepper) is `civicloop_runtime.settings.Va
 
 from __future__ import annotations
 
+import json
+from contextlib import suppress
 from pathlib import Path
 from typing import Self
 
+from civicloop_runtime.secrets import SecretNotFound, resolve_secret
 from civicloop_runtime.settings import (
     DEV_PEPPER,
     Environment,
@@ -17,12 +20,44 @@ from civicloop_runtime.settings import (
     VaultPepperSettings,
 )
 from civicloop_staff.settings import StaffVerifierSettings
+from civicloop_staff.tokens import StaffTokenIssuer, StaffTokenVerifier, new_signing_key
 from pydantic import Field, model_validator
 
 __all__ = ["DEV_PEPPER", "Environment", "IntakeSettings"]
 
 
-class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, StaffVerifierSettings):
+class StaffSignInSettings(StaffVerifierSettings):
+    """Staff sign-in (docs/staff.md, "Signing in"): the token signing key, lockout, reset mail, single sign-on."""
+
+    staff_token_signing_key_ref: str = Field(
+        default="staff.token-signing-key",
+        description="secret ref of the private Ed25519 JWK; in dev and test an ephemeral pair when it is not set",
+    )
+    staff_sign_in_rate_limit_per_client: str = Field(
+        default="10/minute;100/hour",
+        description="sign-in, reset and SSO requests one client may make (`limits` notation), on top of the general",
+    )
+    staff_lockout_failures: int = Field(default=5, ge=1, description="wrong passwords or codes before a lock")
+    staff_lockout_window_s: float = Field(default=900.0, gt=0)
+    staff_lockout_s: float = Field(default=900.0, gt=0, description="the first lock; each next one doubles")
+    staff_totp_issuer: str = Field(default="CivicLoop", description="the name authenticator apps show")
+    staff_reset_link_base: str = Field(
+        default="http://127.0.0.1:8001/staff/reset",
+        description="the page a reset link opens; the one-time token follows in the fragment",
+    )
+    staff_smtp_host: str = "127.0.0.1"
+    staff_smtp_port: int = 25
+    staff_smtp_tls: str = Field(default="none", pattern=r"^(none|starttls|tls)$")
+    staff_smtp_username: str | None = None
+    staff_smtp_password_ref: str | None = None
+    staff_mail_from: str = "CivicLoop <no-reply@civicloop.example>"
+    staff_oidc_providers: str = Field(
+        default="[]",
+        description="JSON list of OpenID Connect providers, one per jurisdiction (civicloop_staff.oidc)",
+    )
+
+
+class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, StaffSignInSettings):
     default_jurisdiction: str = Field(default="demo", min_length=1, max_length=64)
     read_your_writes_timeout_s: float = Field(
         default=2.0, gt=0, le=10, description="how long a track waits for a just-submitted request"
@@ -93,3 +128,26 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, S
                 "CIVICLOOP_RESIDENT_CODE_SINK_FILE is for dev and test only: codes would sit in a file"
             )
         return self
+
+
+# -- staff sign-in ----------------------------------------------------------------------------------------------------
+
+
+def staff_token_keys(settings: IntakeSettings) -> tuple[StaffTokenIssuer, StaffTokenVerifier]:
+    """The signer and the verifier of staff tokens, from the secrets. In dev and test without a signing key, an
+    ephemeral pair made now (tokens die with the process), its public key added to the verify keys when those are
+    set (tests mint tokens with keys of their own); elsewhere a missing key stops the start."""
+    iss, aud = settings.staff_token_issuer, settings.staff_token_audience
+    if settings.env in (Environment.dev, Environment.test):
+        try:
+            resolve_secret(settings.staff_token_signing_key_ref)
+        except SecretNotFound:
+            private, public = new_signing_key("ephemeral")
+            keys = json.loads(public)["keys"]
+            with suppress(SecretNotFound):  # no verify keys either: the ephemeral key alone
+                keys += json.loads(resolve_secret(settings.staff_token_verify_keys_ref))["keys"]
+            return StaffTokenIssuer(private, iss, aud), StaffTokenVerifier(
+                json.dumps({"keys": keys}), iss, aud
+            )
+    signing = StaffTokenIssuer.from_secret(settings.staff_token_signing_key_ref)
+    return StaffTokenIssuer(signing.private_jwk, iss, aud), settings.staff_verifier()

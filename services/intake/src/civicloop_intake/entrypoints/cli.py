@@ -26,6 +26,11 @@ async def _sweep_once(older_than_s: float) -> int:
     return await sweep_once(IntakeSettings(), older_than_s=older_than_s)
 
 
+# -- staff sign-in: `civicloop-intake staff ...` --
+from civicloop_intake.entrypoints.staff_cli import staff_app  # noqa: E402 - after the service's own commands
+
+app.add_typer(staff_app, name="staff")
+
 add_sweep_pending(
     app,
     _sweep_once,

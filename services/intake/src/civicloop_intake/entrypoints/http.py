@@ -13,7 +13,6 @@ from typing import Any
 
 import psycopg
 from civicloop_runtime import process
-from civicloop_runtime.secrets import SecretNotFound
 from civicloop_runtime.service_http import ServiceHttp
 from civicloop_staff.tokens import StaffTokenVerifier
 from civicloop_staff.verifier import install_staff_verifier
@@ -35,10 +34,16 @@ from civicloop_intake.entrypoints.resident_routes import (
     resident_router,
 )
 from civicloop_intake.entrypoints.routes import IDEMPOTENCY_HEADER, agent_router, router
+from civicloop_intake.entrypoints.signin_routes import (
+    SIGN_IN_PREFIX,
+    auth_router,
+    install_signin_errors,
+    staff_router,
+)
 from civicloop_intake.service_layer.merge import InvalidRequestNumbers
 from civicloop_intake.service_layer.ports import EventLogUnavailable
 from civicloop_intake.service_layer.track import RequestNotFound, TooManyAttempts
-from civicloop_intake.settings import IntakeSettings
+from civicloop_intake.settings import IntakeSettings, staff_token_keys
 
 SERVICE = "civicloop-intake"
 log = logging.getLogger("civicloop.intake.http")
@@ -145,6 +150,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(429, "too_many_attempts", str(exc), request, **{"Retry-After": str(exc.retry_after_s)})
 
     install_resident_error_handlers(app)  # resident access: codes, sessions
+    install_signin_errors(app, lambda status, error, detail, request: _error(status, error, detail, request))
 
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
@@ -184,10 +190,13 @@ HTTP = ServiceHttp(
     title="CivicLoop intake",
     version=version("civicloop-intake"),
     summary="Residents report problems and follow them.",
-    routers=(router, agent_router, work_router, resident_router),
+    routers=(router, agent_router, work_router, resident_router, auth_router, staff_router),
     render_error=_skeleton_error,
     install=_install_error_handlers,
-    path_limits=resident_path_limits,  # track and the code routes: tighter per-client limits
+    path_limits=lambda settings: {
+        **resident_path_limits(settings),  # track and the code routes: tighter per-client limits
+        SIGN_IN_PREFIX: settings.staff_sign_in_rate_limit_per_client,  # staff sign-in
+    },
 )
 
 
@@ -197,26 +206,14 @@ def create_app(
     staff_verifier: StaffTokenVerifier | None = None,
     **adapters: Any,
 ) -> FastAPI:
-    """The app; staff routes verify tokens with `staff_verifier`, by default the key set the settings name (read
-    now: outside dev and test a missing or unreadable one stops start-up)."""
+    """The app, with the staff token verifier installed: its key pair is made (or read) once, so the tokens this
+    intake signs are the ones it verifies (`staff_verifier` replaces the verifier, for tests that mint their own)."""
     settings = settings or IntakeSettings()
+    issuer, verifier = staff_token_keys(settings)
+    adapters.setdefault("token_issuer", issuer)
     app = HTTP.create_app(settings, **adapters)
-    verifier = staff_verifier or _staff_verifier(settings)
-    if verifier is not None:
-        install_staff_verifier(app, verifier, render_error=_skeleton_error)
+    install_staff_verifier(app, staff_verifier or verifier, render_error=_skeleton_error)
     return app
-
-
-def _staff_verifier(settings: IntakeSettings) -> StaffTokenVerifier | None:
-    """The key set the settings name. Only dev and test may start without one: their staff routes then refuse
-    every caller (500, `civicloop_staff.verifier`), so a forgotten key never opens them."""
-    try:
-        return settings.staff_verifier()
-    except SecretNotFound:
-        if not settings.env.relaxed:
-            raise
-        log.warning("no staff token key set: intake's staff routes refuse every caller")
-        return None
 
 
 def app_from_environment() -> FastAPI:

@@ -1,0 +1,147 @@
+"""`civicloop-intake staff ...`: the operator manages staff accounts from the host, each change an event whose actor
+is the CLI naming the operator (`--operator`, default the host login). Changes to an existing account need the
+account folded, i.e. a running intake (its staff consumer)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import getpass
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import TypeVar
+from uuid import UUID
+
+import typer
+from civicloop_events.payloads.staff import DisableReason
+from civicloop_runtime.process import configured
+from civicloop_staff.roles import Role
+
+from civicloop_intake.bootstrap import StaffServices, bootstrap
+from civicloop_intake.service_layer.staff_seed import demo_sign_in_instructions, seed_demo_agent, seed_staff
+from civicloop_intake.settings import IntakeSettings
+
+staff_app = typer.Typer(no_args_is_help=True, help="Staff accounts and teams (each change an event).")
+T = TypeVar("T")
+
+ROLES = typer.Option(..., "--role", help="repeat for several")
+TEAMS = typer.Option([], "--team", help="repeat for several")
+REASON = typer.Option(..., help="left, suspended, compromised or other")
+OPERATOR = typer.Option(
+    "", help="who runs this (recorded as the actor `staff-cli:<operator>`); default: your login"
+)
+
+
+@asynccontextmanager
+async def _staff(operator: str) -> AsyncIterator[StaffServices]:
+    intake = await bootstrap(configured("civicloop-intake", IntakeSettings), start_consumers=False)
+    try:
+        if intake.staff is None:
+            raise RuntimeError("unreachable: bootstrap opened the database")
+        admin = dataclasses.replace(intake.staff.admin, operator=operator or getpass.getuser())
+        yield dataclasses.replace(intake.staff, admin=admin)
+        await intake.staff.reset.drain()
+    finally:
+        await intake.close()
+
+
+def _run(operator: str, action: Callable[[StaffServices], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with _staff(operator) as staff:
+            return await action(staff)
+
+    return asyncio.run(run())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@staff_app.command("team")
+def define_team(
+    team_id: str,
+    name: str,
+    jurisdiction: str = typer.Option(..., help="the jurisdiction's id"),
+    inactive: bool = typer.Option(False, help="retire the team"),
+    operator: str = OPERATOR,
+) -> None:
+    """Create or rename a team (`jurisdiction.team.defined`)."""
+    _run(
+        operator,
+        lambda s: s.admin.define_team(
+            team_id, name, jurisdiction_id=jurisdiction, by=None, active=not inactive
+        ),
+    )
+
+
+@staff_app.command("create")
+def create(
+    email: str,
+    role: list[Role] = ROLES,
+    jurisdiction: str = typer.Option(..., help="the jurisdiction's id"),
+    team: list[str] = TEAMS,
+    name: str = typer.Option("", help="display name (sealed on the log)"),
+    password_stdin: bool = typer.Option(
+        False, help="read a first password from standard input; otherwise a link to set one is emailed"
+    ),
+    operator: str = OPERATOR,
+) -> None:
+    """Create an account and print its staff id."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+
+    async def action(s: StaffServices) -> UUID:
+        staff_id = await seed_staff(
+            s.admin,
+            email=email,
+            name=name or None,
+            roles=role,
+            teams=team,
+            jurisdiction_id=jurisdiction,
+            password=password,
+            now=_now(),
+        )
+        if password is None:
+            await s.reset.invite(staff_id, email, now=_now())
+        return staff_id
+
+    typer.echo(str(_run(operator, action)))
+
+
+@staff_app.command("roles")
+def roles(staff_id: UUID, role: list[Role] = ROLES, operator: str = OPERATOR) -> None:
+    """Set an account's roles (the whole set)."""
+    changed = _run(operator, lambda s: s.admin.change_roles(staff_id, role, by=None))
+    typer.echo("changed" if changed else "unchanged")
+
+
+@staff_app.command("teams")
+def teams(staff_id: UUID, team: list[str] = TEAMS, operator: str = OPERATOR) -> None:
+    """Set an account's teams (the whole set; none: in no team)."""
+    changed = _run(operator, lambda s: s.admin.change_teams(staff_id, team, by=None))
+    typer.echo("changed" if changed else "unchanged")
+
+
+@staff_app.command("disable")
+def disable(staff_id: UUID, reason: DisableReason = REASON, operator: str = OPERATOR) -> None:
+    """Stop an account signing in (its last token lapses within 15 minutes)."""
+    changed = _run(operator, lambda s: s.admin.disable(staff_id, reason, by=None))
+    typer.echo("changed" if changed else "unchanged")
+
+
+@staff_app.command("enable")
+def enable(staff_id: UUID, operator: str = OPERATOR) -> None:
+    changed = _run(operator, lambda s: s.admin.enable(staff_id, by=None))
+    typer.echo("changed" if changed else "unchanged")
+
+
+@staff_app.command("seed-demo")
+def seed_demo(
+    jurisdiction: str = typer.Option("demo"),
+    base_url: str = typer.Option("http://127.0.0.1:8001", help="intake's address, for the printed curl"),
+    operator: str = OPERATOR,
+) -> None:
+    """Create the demo agent (never in production) and print how to sign in as it."""
+    _run(operator, lambda s: seed_demo_agent(s.admin, jurisdiction_id=jurisdiction, now=_now()))
+    typer.echo(demo_sign_in_instructions(base_url))

@@ -1,0 +1,105 @@
+"""Accounts made by the operator with their credentials at once: the first admin of a jurisdiction, and the demo
+agent `make run` prints how to sign in as. Every step is an event with the operator's CLI as its actor."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import anyio.to_thread
+from civicloop_events.payloads.staff import PasswordSetVia, StaffPasswordSet, StaffTotpEnrolled
+from civicloop_staff.one_time_secrets import digest
+from civicloop_staff.passwords import hash_password, password_problems
+from civicloop_staff.roles import Role
+from civicloop_staff.totp import time_step
+
+from civicloop_intake.domain.staff import SOURCE_CLI, cli_actor, email_digest, staff_event
+from civicloop_intake.service_layer.staff_management import StaffAdmin
+from civicloop_intake.service_layer.staff_ports import EmailTaken, PendingTotp
+from civicloop_intake.service_layer.staff_publishing import publish_change
+from civicloop_intake.service_layer.staff_reset import PasswordRefused
+
+DEMO_AGENT_EMAIL = "agent@demo.civicloop.example"
+DEMO_AGENT_PASSWORD = "demo password, never for production"  # noqa: S105 - printed for `make run`
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - the demo's, printed for `make run`
+
+
+async def seed_staff(
+    admin: StaffAdmin,
+    *,
+    email: str,
+    roles: Iterable[Role | str],
+    jurisdiction_id: str,
+    name: str | None = None,
+    teams: Iterable[str] = (),
+    password: str | None = None,
+    totp_secret: str | None = None,
+    now: datetime,
+) -> UUID:
+    """An account created by the operator (`staff.created`), with a first password (`staff.password.set`) and a
+    TOTP secret already enrolled (`staff.totp.enrolled`) when given."""
+    if password is not None and (problems := password_problems(password, email=email)):
+        raise PasswordRefused(problems)
+    staff_id = await admin.create(
+        email=email, name=name, roles=roles, teams=teams, jurisdiction_id=jurisdiction_id, by=None
+    )
+    actor = cli_actor(admin.operator)
+    if password is not None:
+        password_hash = await anyio.to_thread.run_sync(hash_password, password)
+        event = staff_event(
+            StaffPasswordSet(staff_id=staff_id, via=PasswordSetVia.enrolment),
+            jurisdiction_id=jurisdiction_id,
+            actor=actor,
+            source=SOURCE_CLI,
+        )
+        await admin.store.set_password(staff_id, password_hash, at=now, event=event)
+        await publish_change(admin.store, admin.config_log, event.event_id, what="staff password set")
+    if totp_secret is not None:
+        ticket = digest(secrets.token_urlsafe(32))
+        pending = PendingTotp(staff_id, totp_secret, (), now + timedelta(minutes=1))
+        await admin.store.start_totp(ticket, pending)
+        event = staff_event(
+            StaffTotpEnrolled(staff_id=staff_id, recovery_codes_issued=0),
+            jurisdiction_id=jurisdiction_id,
+            actor=actor,
+            source=SOURCE_CLI,
+        )
+        # The step before the previous one as "last used": the app's current code works at once.
+        await admin.store.enrol_totp(ticket, pending, step=time_step(now) - 2, event=event)
+        await publish_change(admin.store, admin.config_log, event.event_id, what="staff TOTP enrolled")
+    return staff_id
+
+
+def demo_sign_in_instructions(base_url: str) -> str:
+    code = f"uv run python -c 'import pyotp; print(pyotp.TOTP(\"{DEMO_TOTP_SECRET}\").now())'"
+    return "\n".join(
+        [
+            f"Demo agent: {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD!r}, TOTP secret {DEMO_TOTP_SECRET}",
+            "Sign in (the code changes every 30 s):",
+            f"  curl -s {base_url}/api/v1/staff/auth/sign-in -H 'Content-Type: application/json' \\",
+            f'    -d \'{{"email": "{DEMO_AGENT_EMAIL}", "password": "{DEMO_AGENT_PASSWORD}", "code": "\'$({code})\'"}}\'',
+            "then send the access_token as `Authorization: Bearer <token>`.",
+        ]
+    )
+
+
+async def seed_demo_agent(admin: StaffAdmin, *, jurisdiction_id: str, now: datetime) -> UUID | None:
+    """The demo agent (agent and supervisor, password and TOTP set), for `make run`; None when it exists already.
+    Never for production: its password and TOTP secret are printed."""
+    if await admin.store.login_by_email(email_digest(admin.pepper, DEMO_AGENT_EMAIL)) is not None:
+        return None
+    try:
+        return await seed_staff(
+            admin,
+            email=DEMO_AGENT_EMAIL,
+            name="Demo Agent",
+            roles=(Role.agent, Role.supervisor),
+            jurisdiction_id=jurisdiction_id,
+            password=DEMO_AGENT_PASSWORD,
+            totp_secret=DEMO_TOTP_SECRET,
+            now=now,
+        )
+    except EmailTaken:
+        return None
