@@ -376,3 +376,43 @@ async def test_a_body_configured_for_pages_on_a_back_end_that_repeats_them_falls
     assert any("page" not in q for q in state.queries)  # then date windows
     assert await memory_of(o311_pool, body, "requests") == (False, 20)
     await assert_imported_once(o311_pool, kafka_bootstrap, o311_topics, body, source)
+
+
+async def test_the_ongoing_import_stops_before_a_window_it_cannot_read_whole_and_resumes_from_there(
+    capped, o311_pool, o311_producer, o311_http, o311_topics, kafka_bootstrap
+):
+    state, url = capped
+    source = SOURCE[:300]  # 2017-12-31 23:52 to 2018-01-01 08:00 UTC
+    burst = datetime(2018, 1, 1, 4, tzinfo=UTC)  # 25 requests entered in one second: more than the cap
+    bulk = [replace(r, id=f"{r.id}-bulk", created=burst, updated=burst) for r in source[:25]]
+    state.source, state.cap = source + bulk, 20
+    body = await body_on(o311_pool, url, updates_method="none", answer_cap=20)
+    now = datetime(2018, 1, 1, 12, tzinfo=UTC)
+    poller = Open311Poller(o311_pool, o311_producer, o311_http, clock=lambda: now)
+
+    first = await poller.poll_imports(body)
+
+    assert first.capped and all(s <= burst <= e for s, e in first.capped)
+    stopped = await poller.window_end(body, "import")
+    assert stopped <= first.capped[0][0]  # not past the window it could not read whole
+    async with o311_pool.connection() as conn:
+        cur = await conn.execute(
+            "select last_error from outbound.backend_poll_state where jurisdiction_id = %s and body_id = %s"
+            " and kind = 'import'",
+            (body.jurisdiction_id, body.body_id),
+        )
+        (error,) = await cur.fetchone()
+    assert "could not be read whole" in error
+
+    # The back-end raised its cap and the body says so: the next poll reads from where the first stopped, the burst
+    # whole, and the import's end moves to now; nothing is imported twice.
+    state.cap = 50
+    raised = body.definition.model_copy(
+        update={"open311": body.definition.open311.model_copy(update={"answer_cap": 50})}
+    )
+    body = await define_body(o311_pool, body.jurisdiction_id, raised)
+    second = await poller.poll_imports(body)
+
+    assert not second.capped
+    assert await poller.window_end(body, "import") == now
+    await assert_imported_once(o311_pool, kafka_bootstrap, o311_topics, body, source + bulk)
