@@ -257,7 +257,8 @@ demo_agent() {
     export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
     staff_token_keys
     mkdir -p "$run/logs"
-    "$uv" run --frozen civicloop-intake staff seed-demo --jurisdiction demo --base-url http://127.0.0.1:8001 \
+    # Its log lines (JSON, on standard output) stay out of the welcome text unless they warn.
+    CIVICLOOP_LOG_LEVEL=WARNING "$uv" run --frozen civicloop-intake staff seed-demo --jurisdiction demo --base-url http://127.0.0.1:8001 \
         --secrets-dir "$run/secrets" 2>"$run/logs/demo-agent.log"
   ) || { log "the demo agent was not created ($run/logs/demo-agent.log); the services run without it"; return 0; }
   cat <<'MSG'
