@@ -183,10 +183,14 @@ def seed_demo(
             s.admin, jurisdiction_id=jurisdiction, now=_now(), password=password, totp_secret=totp_secret
         ),
     )
-    if created is None:
-        # Another run directory (another checkout on the same database) may have made it, with its own secrets.
+    # Which directory's secrets the account has: the one that created it leaves a mark beside them.
+    mark = secrets_dir / "demo-agent-created" if secrets_dir is not None else None
+    if created is not None and mark is not None:
+        mark.write_text(f"{created}\n")
+    elif created is None and (mark is None or not mark.exists()):
         typer.echo(
-            f"The demo agent {DEMO_AGENT_EMAIL} exists already: nothing created. It signs in with the password "
-            "and TOTP secret it was created with (those below if this directory created it)."
+            f"The demo agent {DEMO_AGENT_EMAIL} exists already, made by another run (another checkout on this "
+            "database?): nothing created. It signs in with the password and TOTP secret it was made with, which "
+            "may not be these:"
         )
     typer.echo(demo_sign_in_instructions(base_url, password=password, totp_secret=totp_secret))

@@ -82,14 +82,14 @@ def demo_sign_in_instructions(
 ) -> str:
     """How to sign in as the demo agent, as shell lines that leave its access token in `$TOKEN`."""
     code = f"uv run python -c 'import pyotp; print(pyotp.TOTP(\"{totp_secret}\").now())'"
-    token = "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])'"
+    json_field = "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])'"
     return "\n".join(
         [
             f"Demo agent: {DEMO_AGENT_EMAIL} / {password!r}, TOTP secret {totp_secret}",
             "Sign in (the code changes every 30 s; a token lasts 15 minutes) and keep the token in $TOKEN:",
             f"  TOKEN=$(curl -s {base_url}/api/v1/staff/auth/sign-in -H 'Content-Type: application/json' \\",
             f'    -d \'{{"email": "{DEMO_AGENT_EMAIL}", "password": "{password}", "code": "\'$({code})\'"}}\' \\',
-            f"    | {token})",
+            f"    | {json_field})",
             "then send it as `Authorization: Bearer $TOKEN`.",
         ]
     )
