@@ -246,6 +246,31 @@ status() {
   done
 }
 
+demo_agent() {
+  # The demo agent (never in production), created once: its password and TOTP secret are made for this run directory
+  # and kept in its secrets/. The CLI gets the environment `start` gives intake (the same pepper finds the account).
+  # An account another checkout made on this database is left as it is: the CLI says so, and `make run` goes on.
+  (
+    export CIVICLOOP_VAULT_PEPPER="${CIVICLOOP_VAULT_PEPPER:-$(secret vault-pepper)}"
+    export CIVICLOOP_ADMIN_TOKEN="${CIVICLOOP_ADMIN_TOKEN:-$(secret admin-token)}"
+    export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
+    export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
+    staff_token_keys
+    mkdir -p "$run/logs"
+    # Its log lines (JSON, on standard output) stay out of the welcome text unless they warn.
+    CIVICLOOP_LOG_LEVEL=WARNING "$uv" run --frozen civicloop-intake staff seed-demo --jurisdiction demo --base-url http://127.0.0.1:8001 \
+        --secrets-dir "$run/secrets" 2>"$run/logs/demo-agent.log"
+  ) || { log "the demo agent was not created ($run/logs/demo-agent.log); the services run without it"; return 0; }
+  cat <<'MSG'
+Then, as that agent, acknowledge an open request:
+  NUMBER=$(curl -s -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8002/api/v1/agent/requests?status=open&limit=1' \
+           | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["request_number"])')
+  curl -s -X POST http://127.0.0.1:8001/api/v1/agent/requests/$NUMBER/acknowledge -H "Authorization: Bearer $TOKEN" \
+       -H 'Content-Type: application/json' -d '{"public_note": "Thank you, a crew will look at it this week."}'
+  (docs/agents.md lists every command: assign, comment, schedule, close with a reason, reopen, ...)
+MSG
+}
+
 welcome() {
   local kafka="${CIVICLOOP_KAFKA_BOOTSTRAP:-127.0.0.1:21092}" pg="${CIVICLOOP_PG_DSN:-postgresql://postgres@127.0.0.1:21432/civicloop}"
   "$uv" run --frozen python "$here/seed_demo.py" requests --intake http://127.0.0.1:8001
@@ -255,6 +280,7 @@ welcome() {
         --name "Demo partner app" | grep -E '^o311_' >"$key_file"
   fi
   local partner_key; partner_key="$(cat "$key_file")"
+  local agent; agent="$(demo_agent)"
   cat <<MSG
 
 CivicLoop is running (jurisdiction "demo"):
@@ -271,7 +297,7 @@ Try:
        -H 'Idempotency-Key: try-1' \\
        -d '{"service_code":"pothole","description":"Deep pothole","lat":34.0522,"long":-118.2437,
             "contact":{"phone":"+1 213 555 0100"},"preferred_channel":"sms"}'
-  curl -s http://127.0.0.1:8002/api/v1/agent/requests/<request_number>
+  curl -s -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8002/api/v1/agent/requests/<request_number>   (\$TOKEN: below)
   curl -s -X POST http://127.0.0.1:8001/api/v1/track -H 'Content-Type: application/json' \\
        -d '{"number":"<request_number>","phone":"+1 213 555 0100"}'
   curl -s 'http://127.0.0.1:8004/api/v1/geocode?jurisdiction_id=demo&q=2111+W+Bellvue+Ave'
@@ -281,6 +307,8 @@ Try:
   curl -s -X POST http://127.0.0.1:8003/open311/v2/requests.json -d api_key=$partner_key \\
        -d service_code=graffiti -d lat=34.0522 -d long=-118.2437 -d description='Tag on the wall'
 Demo partner API key (client demo-app): $partner_key   (admin token: $run/secrets/admin-token)
+
+$agent
 Stop the services with: make stop   (and Kafka and PostgreSQL too: make down)
 MSG
 }

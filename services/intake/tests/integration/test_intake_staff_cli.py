@@ -10,7 +10,9 @@ from uuid import UUID
 
 import pyotp
 import pytest
+from civicloop_intake import database
 from civicloop_intake.service_layer.staff_seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, DEMO_TOTP_SECRET
+from civicloop_intake.settings import Environment, IntakeSettings
 from civicloop_testing.polling import eventually
 from civicloop_testing.processes import ROOT, script
 from civicloop_testing.run_settings import cli_env
@@ -91,4 +93,41 @@ async def test_the_demo_agent_signs_in_as_printed(migrated_dsn, kafka_bootstrap,
         assert me["roles"] == ["agent", "supervisor"]
         created = [e for e in await h.config_events() if e.type == "staff.created"]
         assert DEMO_AGENT_EMAIL in await staff_cli(h, "seed-demo")  # a second run prints, and creates nothing
+        assert [e for e in await h.config_events() if e.type == "staff.created"] == created
+
+
+async def test_the_demo_agent_of_a_run_directory_has_secrets_of_its_own(
+    fresh_database_dsn, kafka_bootstrap, fresh_topics, tmp_path
+):
+    # A database of its own: the session's already holds the demo agent another test seeded.
+    database.migrate(IntakeSettings(env=Environment.test, pg_dsn=fresh_database_dsn).sqlalchemy_url)
+    async with staff_intake(
+        fresh_database_dsn, kafka_bootstrap, fresh_topics, staff_sign_in_rate_limit_per_client=""
+    ) as h:
+        run_secrets = tmp_path / "run" / "secrets"
+        printed = await staff_cli(h, "seed-demo", "--secrets-dir", str(run_secrets))
+        password = (run_secrets / "demo-agent-password").read_text().strip()
+        totp_secret = (run_secrets / "demo-agent-totp-secret").read_text().strip()
+        assert {password, totp_secret}.isdisjoint({DEMO_AGENT_PASSWORD, DEMO_TOTP_SECRET})
+        assert {
+            (run_secrets / name).stat().st_mode & 0o777
+            for name in ("demo-agent-password", "demo-agent-totp-secret")
+        } == {0o600}
+        assert password in printed and totp_secret in printed and "exists already" not in printed
+        assert DEMO_AGENT_PASSWORD not in printed and DEMO_TOTP_SECRET not in printed
+
+        async def signed_in() -> dict[str, str] | None:
+            answer = await h.sign_in(DEMO_AGENT_EMAIL, password, pyotp.TOTP(totp_secret).now())
+            return answer.json() if answer.status_code == 200 else None
+
+        assert (
+            await eventually(signed_in, what="the demo agent signed in with its run directory's secrets")
+        )["access_token"]
+        created = [e for e in await h.config_events() if e.type == "staff.created"]
+        # The same run directory again: the same secrets, nothing created.
+        again = await staff_cli(h, "seed-demo", "--secrets-dir", str(run_secrets))
+        assert password in again and "exists already" not in again
+        # Another run directory on the same database: told the account exists, and nothing created either.
+        other = await staff_cli(h, "seed-demo", "--secrets-dir", str(tmp_path / "other" / "secrets"))
+        assert "exists already" in other and password not in other
         assert [e for e in await h.config_events() if e.type == "staff.created"] == created

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import getpass
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
 
@@ -18,9 +20,18 @@ import typer
 from civicloop_events.payloads.staff import DisableReason
 from civicloop_runtime.process import configured
 from civicloop_staff.roles import Role
+from civicloop_staff.totp import new_totp_secret
 
 from civicloop_intake.bootstrap import StaffServices, bootstrap
-from civicloop_intake.service_layer.staff_seed import demo_sign_in_instructions, seed_demo_agent, seed_staff
+from civicloop_intake.service_layer.staff_seed import (
+    DEMO_AGENT_EMAIL,
+    DEMO_AGENT_PASSWORD,
+    DEMO_TOTP_SECRET,
+    demo_sign_in_instructions,
+    new_demo_password,
+    seed_demo_agent,
+    seed_staff,
+)
 from civicloop_intake.settings import IntakeSettings
 
 staff_app = typer.Typer(no_args_is_help=True, help="Staff accounts and teams (each change an event).")
@@ -136,12 +147,50 @@ def enable(staff_id: UUID, operator: str = OPERATOR) -> None:
     typer.echo("changed" if changed else "unchanged")
 
 
+DEMO_SECRETS_DIR = typer.Option(
+    None,
+    help="keep a password and TOTP secret generated once for this directory there (`make run`: its run "
+    "directory's secrets/); without it the demo's fixed ones",
+)
+
+
+def _kept_secret(directory: Path, name: str, new: Callable[[], str]) -> str:
+    """The secret in `directory/name`, made by `new` and written there (owner-only) the first time."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / name
+    if not path.exists() or not path.read_text().strip():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(new() + "\n")
+    return path.read_text().strip()
+
+
 @staff_app.command("seed-demo")
 def seed_demo(
     jurisdiction: str = typer.Option("demo"),
     base_url: str = typer.Option("http://127.0.0.1:8001", help="intake's address, for the printed curl"),
+    secrets_dir: Path | None = DEMO_SECRETS_DIR,
     operator: str = OPERATOR,
 ) -> None:
     """Create the demo agent (never in production) and print how to sign in as it."""
-    _run(operator, lambda s: seed_demo_agent(s.admin, jurisdiction_id=jurisdiction, now=_now()))
-    typer.echo(demo_sign_in_instructions(base_url))
+    password, totp_secret = DEMO_AGENT_PASSWORD, DEMO_TOTP_SECRET
+    if secrets_dir is not None:
+        password = _kept_secret(secrets_dir, "demo-agent-password", new_demo_password)
+        totp_secret = _kept_secret(secrets_dir, "demo-agent-totp-secret", new_totp_secret)
+    created = _run(
+        operator,
+        lambda s: seed_demo_agent(
+            s.admin, jurisdiction_id=jurisdiction, now=_now(), password=password, totp_secret=totp_secret
+        ),
+    )
+    # Which directory's secrets the account has: the one that created it leaves a mark beside them.
+    mark = secrets_dir / "demo-agent-created" if secrets_dir is not None else None
+    if created is not None and mark is not None:
+        mark.write_text(f"{created}\n")
+    elif created is None and (mark is None or not mark.exists()):
+        typer.echo(
+            f"The demo agent {DEMO_AGENT_EMAIL} exists already, made by another run (another checkout on this "
+            "database?): nothing created. It signs in with the password and TOTP secret it was made with, which "
+            "may not be these:"
+        )
+    typer.echo(demo_sign_in_instructions(base_url, password=password, totp_secret=totp_secret))

@@ -72,22 +72,40 @@ async def seed_staff(
     return staff_id
 
 
-def demo_sign_in_instructions(base_url: str) -> str:
-    code = f"uv run python -c 'import pyotp; print(pyotp.TOTP(\"{DEMO_TOTP_SECRET}\").now())'"
+def new_demo_password() -> str:
+    """A demo agent password of its own for one run directory: 128 random bits, as four words of hex."""
+    return " ".join(secrets.token_hex(4) for _ in range(4))
+
+
+def demo_sign_in_instructions(
+    base_url: str, *, password: str = DEMO_AGENT_PASSWORD, totp_secret: str = DEMO_TOTP_SECRET
+) -> str:
+    """How to sign in as the demo agent, as shell lines that leave its access token in `$TOKEN`."""
+    code = f"uv run python -c 'import pyotp; print(pyotp.TOTP(\"{totp_secret}\").now())'"
+    json_field = "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])'"
     return "\n".join(
         [
-            f"Demo agent: {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD!r}, TOTP secret {DEMO_TOTP_SECRET}",
-            "Sign in (the code changes every 30 s):",
-            f"  curl -s {base_url}/api/v1/staff/auth/sign-in -H 'Content-Type: application/json' \\",
-            f'    -d \'{{"email": "{DEMO_AGENT_EMAIL}", "password": "{DEMO_AGENT_PASSWORD}", "code": "\'$({code})\'"}}\'',
-            "then send the access_token as `Authorization: Bearer <token>`.",
+            f"Demo agent: {DEMO_AGENT_EMAIL} / {password!r}, TOTP secret {totp_secret}",
+            "Sign in (the code changes every 30 s; a token lasts 15 minutes) and keep the token in $TOKEN:",
+            f"  TOKEN=$(curl -s {base_url}/api/v1/staff/auth/sign-in -H 'Content-Type: application/json' \\",
+            f'    -d \'{{"email": "{DEMO_AGENT_EMAIL}", "password": "{password}", "code": "\'$({code})\'"}}\' \\',
+            f"    | {json_field})",
+            "then send it as `Authorization: Bearer $TOKEN`.",
         ]
     )
 
 
-async def seed_demo_agent(admin: StaffAdmin, *, jurisdiction_id: str, now: datetime) -> UUID | None:
-    """The demo agent (agent and supervisor, password and TOTP set), for `make run`; None when it exists already.
-    Never for production: its password and TOTP secret are printed."""
+async def seed_demo_agent(
+    admin: StaffAdmin,
+    *,
+    jurisdiction_id: str,
+    now: datetime,
+    password: str = DEMO_AGENT_PASSWORD,
+    totp_secret: str = DEMO_TOTP_SECRET,
+) -> UUID | None:
+    """The demo agent (agent and supervisor, password and TOTP set), for `make run`; None when it exists already
+    (its credentials are then those it was created with). Never for production: its password and TOTP secret are
+    printed. `make run` passes ones generated for its run directory; the fixed ones serve a bare `seed-demo`."""
     if await admin.store.login_by_email(email_digest(admin.pepper, DEMO_AGENT_EMAIL)) is not None:
         return None
     try:
@@ -97,8 +115,8 @@ async def seed_demo_agent(admin: StaffAdmin, *, jurisdiction_id: str, now: datet
             name="Demo Agent",
             roles=(Role.agent, Role.supervisor),
             jurisdiction_id=jurisdiction_id,
-            password=DEMO_AGENT_PASSWORD,
-            totp_secret=DEMO_TOTP_SECRET,
+            password=password,
+            totp_secret=totp_secret,
             now=now,
         )
     except EmailTaken:
