@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import h3
+from civicloop_staff.roles import READS_REQUESTS
+from civicloop_staff.verifier import STAFF_RESPONSES, require_staff
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
@@ -19,7 +21,15 @@ from civicloop_geo.adapters import queries
 from civicloop_geo.bootstrap import Geo
 from civicloop_geo.domain.places import GeocodeResult
 
-router = APIRouter(prefix="/api/v1", tags=["geo"])
+# Deny by default: exact places of requests are for staff who read requests (agent, supervisor, auditor); only the
+# routes under /public (aggregates that never show a point) answer anyone.
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["geo"],
+    dependencies=[Depends(require_staff(*READS_REQUESTS))],
+    responses=STAFF_RESPONSES,
+)
+public_router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
 
 def get_geo(request: Request) -> Geo:
@@ -273,7 +283,7 @@ async def requests_in_bbox(
     return _request_places(rows)
 
 
-@router.get("/public/heatmap", response_model=HeatMapRead, tags=["public"])
+@public_router.get("/heatmap", response_model=HeatMapRead)
 async def heatmap(
     geo: GeoDep,
     jurisdiction_id: Jurisdiction,
