@@ -165,10 +165,9 @@ wait_ready() {
 start() {
   mkdir -p "$run/logs"
   export CIVICLOOP_VAULT_PEPPER="${CIVICLOOP_VAULT_PEPPER:-$(secret vault-pepper)}"
-  export CIVICLOOP_ADMIN_TOKEN="${CIVICLOOP_ADMIN_TOKEN:-$(secret admin-token)}"
   export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
   export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
-  staff_token_keys  # intake verifies staff tokens and will not start without the key set
+  staff_token_keys  # every service verifies staff tokens (intake signs them) and will not start without the key set
   local entry name port _cmd
   if supervisor_alive; then
     # Already supervising: apply a changed service list (supervisord adds, removes or restarts only the services
