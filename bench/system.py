@@ -154,7 +154,6 @@ def environment(dsn: str, topics: Topics, gateway_port: int) -> dict[str, str]:
     env = service_env(
         dsn,
         topics,
-        CIVICLOOP_ADMIN_TOKEN=uuid.uuid4().hex,
         CIVICLOOP_PUBLIC_BASE_URL=f"http://127.0.0.1:{gateway_port}",
         CIVICLOOP_DEFAULT_JURISDICTION_ID="demo",
     )

@@ -165,10 +165,9 @@ wait_ready() {
 start() {
   mkdir -p "$run/logs"
   export CIVICLOOP_VAULT_PEPPER="${CIVICLOOP_VAULT_PEPPER:-$(secret vault-pepper)}"
-  export CIVICLOOP_ADMIN_TOKEN="${CIVICLOOP_ADMIN_TOKEN:-$(secret admin-token)}"
   export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
   export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
-  staff_token_keys  # intake verifies staff tokens and will not start without the key set
+  staff_token_keys  # every service verifies staff tokens (intake signs them) and will not start without the key set
   local entry name port _cmd
   if supervisor_alive; then
     # Already supervising: apply a changed service list (supervisord adds, removes or restarts only the services
@@ -252,7 +251,6 @@ demo_agent() {
   # An account another checkout made on this database is left as it is: the CLI says so, and `make run` goes on.
   (
     export CIVICLOOP_VAULT_PEPPER="${CIVICLOOP_VAULT_PEPPER:-$(secret vault-pepper)}"
-    export CIVICLOOP_ADMIN_TOKEN="${CIVICLOOP_ADMIN_TOKEN:-$(secret admin-token)}"
     export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
     export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
     staff_token_keys
@@ -300,13 +298,13 @@ Try:
   curl -s -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8002/api/v1/agent/requests/<request_number>   (\$TOKEN: below)
   curl -s -X POST http://127.0.0.1:8001/api/v1/track -H 'Content-Type: application/json' \\
        -d '{"number":"<request_number>","phone":"+1 213 555 0100"}'
-  curl -s 'http://127.0.0.1:8004/api/v1/geocode?jurisdiction_id=demo&q=2111+W+Bellvue+Ave'
-  curl -s 'http://127.0.0.1:8004/api/v1/areas/stats?jurisdiction_id=demo'
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://127.0.0.1:8004/api/v1/geocode?jurisdiction_id=demo&q=2111+W+Bellvue+Ave'
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://127.0.0.1:8004/api/v1/areas/stats?jurisdiction_id=demo'
   curl -s 'http://127.0.0.1:8004/api/v1/public/heatmap?jurisdiction_id=demo&resolution=7'
   curl -s http://127.0.0.1:8003/open311/v2/services.xml
   curl -s -X POST http://127.0.0.1:8003/open311/v2/requests.json -d api_key=$partner_key \\
        -d service_code=graffiti -d lat=34.0522 -d long=-118.2437 -d description='Tag on the wall'
-Demo partner API key (client demo-app): $partner_key   (admin token: $run/secrets/admin-token)
+Demo partner API key (client demo-app): $partner_key
 
 $agent
 Stop the services with: make stop   (and Kafka and PostgreSQL too: make down)

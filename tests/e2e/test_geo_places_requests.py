@@ -74,12 +74,13 @@ async def test_geo_places_flags_and_an_agent_corrects(fresh_database_dsn, fresh_
 
     apps = (
         create_intake(intake_settings, staff_verifier=verifier_for_tests()),
-        create_geo(geo_settings),
-        create_projections(projection_settings),
+        create_geo(geo_settings, staff_verifier=verifier_for_tests()),
+        create_projections(projection_settings, staff_verifier=verifier_for_tests()),
     )
     async with serving(
         (apps[0], "http://intake"), (apps[1], "http://geo"), (apps[2], "http://projections")
     ) as (intake, _, agent):
+        agent.headers.update(staff_headers())  # the agent read API admits staff only
 
         async def submit(body: dict) -> str:
             async def accepted() -> httpx.Response | None:  # intake learns the catalogue from the log

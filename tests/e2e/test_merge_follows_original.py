@@ -44,12 +44,14 @@ async def test_a_merged_request_follows_its_original_to_closure(
 
     intake_app, projections_app = (
         create_intake(intake_settings, staff_verifier=verifier_for_tests()),
-        create_projections(projection_settings),
+        create_projections(projection_settings, staff_verifier=verifier_for_tests()),
     )
     async with serving((intake_app, "http://intake"), (projections_app, "http://projections")) as (
         intake,
         agent,
     ):
+        agent.headers.update(staff_headers())  # the agent read API admits staff only
+
         # intake learns the catalogue from the log; until then the code is unknown (422)
         async def catalogued() -> httpx.Response | None:
             r = await intake.post(

@@ -18,6 +18,7 @@ from civicloop_gateway.settings import GatewaySettings
 from civicloop_projections.entrypoints.http import create_app as create_projections
 from civicloop_testing.events import agent_event, publish_events
 from civicloop_testing.polling import eventually
+from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from e2e_world import migrated_projections, publish_configuration, serving, shared_settings
 
 pytestmark = pytest.mark.integration
@@ -44,11 +45,15 @@ async def test_open311_submission_is_credited_to_the_partner_and_hears_status_ch
         ),
     )
 
-    gateway_app, projections_app = create_gateway(gateway_settings), create_projections(projection_settings)
+    gateway_app, projections_app = (
+        create_gateway(gateway_settings),
+        create_projections(projection_settings, staff_verifier=verifier_for_tests()),
+    )
     async with serving((gateway_app, "http://gw/open311/v2"), (projections_app, "http://projections")) as (
         open311,
         agent,
     ):
+        agent.headers.update(staff_headers())  # the agent read API admits staff only
         form = {
             "api_key": key,
             "service_code": "pothole",

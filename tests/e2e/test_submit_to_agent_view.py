@@ -15,6 +15,7 @@ from civicloop_runtime.telemetry import configure_tracing
 from civicloop_testing import read_all_records
 from civicloop_testing.events import agent_event, publish_events
 from civicloop_testing.polling import eventually
+from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from e2e_world import migrated_intake, migrated_projections, publish_configuration, serving
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -44,11 +45,15 @@ async def test_a_post_to_intake_appears_in_the_agent_view_with_history_and_one_t
         ServiceAreaDefined(area_id="ward-7", name="Ward 7", kind="ward", geometry=WARD),
     )
 
-    intake_app, projections_app = create_intake(intake_settings), create_projections(projection_settings)
+    intake_app, projections_app = (
+        create_intake(intake_settings),
+        create_projections(projection_settings, staff_verifier=verifier_for_tests()),
+    )
     async with serving((intake_app, "http://intake"), (projections_app, "http://projections")) as (
         intake,
         agent,
     ):
+        agent.headers.update(staff_headers())  # the agent read API admits staff only
         body = {
             "service_code": "pothole",
             "description": "Deep pothole in the bus lane",

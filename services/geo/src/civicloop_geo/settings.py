@@ -6,6 +6,7 @@ from typing import Literal
 
 from civicloop_runtime.consumer_groups import consumer_group
 from civicloop_runtime.settings import ServiceSettings
+from civicloop_staff.settings import StaffVerifierSettings
 from pydantic import Field, SecretStr
 
 SCHEMA = "geo"
@@ -15,7 +16,7 @@ REQUESTS_CONSUMER = "geo.requests.v1"
 CONFIG_CONSUMER = "geo.config.v1"
 
 
-class GeoSettings(ServiceSettings):
+class GeoSettings(ServiceSettings, StaffVerifierSettings):
     requests_consumer_name: str = consumer_group(
         REQUESTS_CONSUMER, description="consumer group on requests.events"
     )

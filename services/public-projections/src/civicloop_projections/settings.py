@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from civicloop_runtime.consumer_groups import consumer_group
 from civicloop_runtime.settings import ServiceSettings
+from civicloop_staff.settings import StaffVerifierSettings
 from pydantic import Field
 
 SCHEMA = "projections"
@@ -13,7 +14,7 @@ AGENT_VIEW_CONSUMER = "projections.agent.v3"  # v2: geo placement, duplicates, m
 CATALOGUE_CONSUMER = "projections.catalogue.v1"
 
 
-class ProjectionSettings(ServiceSettings):
+class ProjectionSettings(ServiceSettings, StaffVerifierSettings):
     agent_consumer_name: str = consumer_group(
         AGENT_VIEW_CONSUMER, description="consumer group of the agent view"
     )

@@ -21,6 +21,7 @@ from civicloop_testing import read_all_records
 from civicloop_testing.consumers import assert_applied
 from civicloop_testing.events import publish_events
 from civicloop_testing.lifecycle import started
+from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from httpx import ASGITransport, AsyncClient
 from psycopg_pool import AsyncConnectionPool
 
@@ -109,10 +110,13 @@ async def config_applied(projections: Projections, events: list[Event[Any]]) -> 
 async def api_client(
     settings: ProjectionSettings, *, run_consumer: bool = True
 ) -> AsyncIterator[AsyncClient]:
-    app = create_app(settings, start_consumers=run_consumer)
+    """A client of the app signed in as an agent (the agent read API refuses anonymous callers)."""
+    app = create_app(settings, staff_verifier=verifier_for_tests(), start_consumers=run_consumer)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = ASGITransport(app=manager.app)
-        async with AsyncClient(transport=transport, base_url="http://projections.test") as client:
+        async with AsyncClient(
+            transport=transport, base_url="http://projections.test", headers=staff_headers()
+        ) as client:
             yield client
 
 

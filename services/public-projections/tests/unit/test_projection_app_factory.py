@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from civicloop_projections.entrypoints.http import create_app
 from civicloop_projections.settings import AGENT_VIEW_CONSUMER, CATALOGUE_CONSUMER, ProjectionSettings
+from civicloop_runtime.settings import Environment
 
 
 def test_create_app_opens_nothing_and_serves_the_documented_routes():
     # An unreachable database and broker: building the app must not notice.
     settings = ProjectionSettings(
-        pg_dsn="postgresql://nobody@127.0.0.1:1/none", kafka_bootstrap="127.0.0.1:1"
+        pg_dsn="postgresql://nobody@127.0.0.1:1/none", kafka_bootstrap="127.0.0.1:1", env=Environment.test
     )
     app = create_app(settings)
     paths = set(app.openapi()["paths"])

@@ -6,7 +6,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from civicloop_runtime import process
 from civicloop_runtime.service_http import ServiceHttp
+from civicloop_staff.tokens import StaffTokenVerifier
+from civicloop_staff.verifier import install_staff_verifier
+from fastapi import FastAPI
 
 from civicloop_geo.bootstrap import bootstrap
 from civicloop_geo.entrypoints import query_api
@@ -20,7 +26,23 @@ HTTP = ServiceHttp(
     bootstrap,
     title="CivicLoop geo",
     description="Places for requests: geocoding, service areas, requests near/in/within, heat-map, clusters.",
-    routers=(query_api.router,),
+    routers=(query_api.router, query_api.public_router),
 )
-create_app = HTTP.create_app
-app_from_environment = HTTP.app_from_environment
+
+
+def create_app(
+    settings: GeoSettings | None = None,
+    *,
+    staff_verifier: StaffTokenVerifier | None = None,
+    **adapters: Any,
+) -> FastAPI:
+    """The app with the staff token verifier installed from the settings (`staff_verifier` replaces it, for tests
+    that mint their own tokens)."""
+    settings = settings or GeoSettings()
+    app = HTTP.create_app(settings, **adapters)
+    install_staff_verifier(app, staff_verifier or settings.staff_verifier_or_closed(settings.env))
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    return process.app_from_environment(SERVICE, GeoSettings, create_app)

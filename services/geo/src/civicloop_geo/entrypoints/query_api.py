@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import h3
+from civicloop_staff.roles import READS_REQUESTS, StaffPrincipal
+from civicloop_staff.verifier import STAFF_RESPONSES, StaffRefused, require_staff
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
@@ -19,7 +21,26 @@ from civicloop_geo.adapters import queries
 from civicloop_geo.bootstrap import Geo
 from civicloop_geo.domain.places import GeocodeResult
 
-router = APIRouter(prefix="/api/v1", tags=["geo"])
+
+async def _staff_of_the_jurisdiction(
+    request: Request, staff: Annotated[StaffPrincipal, Depends(require_staff(*READS_REQUESTS))]
+) -> StaffPrincipal:
+    """A token is for one jurisdiction: geo answers its staff about that one only."""
+    jurisdiction_id = request.query_params.get("jurisdiction_id")
+    if jurisdiction_id is not None and not staff.acts_for(jurisdiction_id):
+        raise StaffRefused(403, "forbidden", "this token is for another jurisdiction")
+    return staff
+
+
+# Deny by default: exact places of requests are for staff who read requests (agent, supervisor, auditor) of the
+# jurisdiction; only the routes under /public (aggregates that never show a point) answer anyone.
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["geo"],
+    dependencies=[Depends(_staff_of_the_jurisdiction)],
+    responses=STAFF_RESPONSES,
+)
+public_router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
 
 def get_geo(request: Request) -> Geo:
@@ -273,7 +294,7 @@ async def requests_in_bbox(
     return _request_places(rows)
 
 
-@router.get("/public/heatmap", response_model=HeatMapRead, tags=["public"])
+@public_router.get("/heatmap", response_model=HeatMapRead)
 async def heatmap(
     geo: GeoDep,
     jurisdiction_id: Jurisdiction,

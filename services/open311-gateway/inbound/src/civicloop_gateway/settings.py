@@ -34,7 +34,8 @@ from civicloop_runtime.settings import (
     VaultPepperSettings,
     sealing_nothing,
 )
-from pydantic import Field, SecretStr, field_validator, model_validator
+from civicloop_staff.settings import StaffVerifierSettings
+from pydantic import Field, field_validator, model_validator
 
 __all__ = [
     "DEV_PEPPER",
@@ -61,14 +62,13 @@ class JurisdictionsMode(str, enum.Enum):
     multi = "multi"
 
 
-class GatewaySettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings):
+class GatewaySettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, StaffVerifierSettings):
     jurisdictions_mode: JurisdictionsMode = JurisdictionsMode.multi
     default_jurisdiction_id: str | None = Field(
         default=None,
         max_length=64,
         description="what a missing jurisdiction_id means (required in single mode)",
     )
-    admin_token: SecretStr | None = Field(default=None, description="bearer token of the admin catalogue API")
 
     public_base_url: str = Field(
         default="http://127.0.0.1:8003", description="scheme://host[:port] partners use"

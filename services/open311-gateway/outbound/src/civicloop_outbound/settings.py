@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from civicloop_events.payloads import SendMethod
 from civicloop_runtime.settings import DEV_PEPPER, Environment, VaultPepperSettings
-from pydantic import Field, SecretStr, field_validator
+from civicloop_staff.settings import StaffVerifierSettings
+from pydantic import Field, field_validator
 
 SCHEMA = "outbound"
 OPEN311_BASE_PATH = "/open311/v2"
@@ -31,8 +32,7 @@ CONSUMERS = (OUTBOUND_CONFIG_CONSUMER, OUTBOUND_DISPATCH_CONSUMER, REFS_CONSUMER
 __all__ = ["DEV_PEPPER", "SCHEMA", "Environment", "OutboundSettings"]
 
 
-class OutboundSettings(VaultPepperSettings):
-    admin_token: SecretStr | None = Field(default=None, description="bearer token of the admin outbound API")
+class OutboundSettings(VaultPepperSettings, StaffVerifierSettings):
     public_base_url: str = Field(
         default="http://127.0.0.1:8003",
         description="the gateway's scheme://host[:port]: the link back to a request in emails and webhooks",

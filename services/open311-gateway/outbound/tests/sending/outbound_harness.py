@@ -47,9 +47,9 @@ from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
 from civicloop_testing.processes import free_port
 from civicloop_testing.run_settings import cli_env, run_settings
+from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from psycopg_pool import AsyncConnectionPool
 
-ADMIN_TOKEN = "admin-token-for-outbound-tests-0123456789"
 WEBHOOK_SECRET = "webhook-signing-secret-for-tests"
 WEBHOOK_SECRET_REF = "tests.webhook"
 RESIDENT = Actor(kind=ActorKind.resident, id=None)
@@ -283,7 +283,7 @@ class OutboundWorld:
         r = await self.client.get(
             "admin/outbound/bodies.json",
             params={"jurisdiction_id": jurisdiction},
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            headers=staff_headers(None, "admin", jurisdiction_id=jurisdiction),
         )
         assert r.status_code == 200, r.text
         return {b["body_id"]: b for b in r.json()}
@@ -359,7 +359,6 @@ async def outbound_world(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterat
             dsn,
             kafka_bootstrap,
             topics,
-            admin_token=ADMIN_TOKEN,
             log_level="WARNING",
             public_base_url="https://311.springfield.example.gov",
             consumer_backoff_initial_s=0.01,
@@ -376,7 +375,7 @@ async def outbound_world(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterat
             mail_from="CivicLoop Springfield <311@springfield.example.gov>",
         )
         database.migrate(settings.sqlalchemy_url)
-        app = create_app(settings)
+        app = create_app(settings, staff_verifier=verifier_for_tests())
         async with (
             started(
                 EventProducer(kafka_bootstrap, topics.jurisdiction_config, client_id="outbound-tests")

@@ -10,6 +10,7 @@ from civicloop_events.producer import EventProducer
 from civicloop_outbound.adapters.webhook_sender import WebhookSender
 from civicloop_outbound.service_layer.sender_loop import SenderLoop
 from civicloop_testing.lifecycle import started
+from civicloop_testing.staff_tokens import staff_headers
 from outbound_harness import (
     WEBHOOK_SECRET_REF,
     OutboundWorld,
@@ -69,10 +70,21 @@ async def test_an_unrecorded_success_is_sent_again_with_the_same_delivery_id(
         assert len(await w.events_of(rid, SentToBackend.event_type)) == 1
 
 
-async def test_the_status_api_needs_the_admin_token(outbound_world: OutboundWorld) -> None:
+async def test_the_status_api_needs_an_admin_or_auditor_token(outbound_world: OutboundWorld) -> None:
+    """401 without a token or with one that is not valid; 403 for another role or another jurisdiction."""
     r = await outbound_world.client.get("admin/outbound/bodies.json")
     assert r.status_code == 401
     r = await outbound_world.client.get(
         "admin/outbound/bodies.json", headers={"Authorization": "Bearer wrong"}
+    )
+    assert r.status_code == 401
+    r = await outbound_world.client.get(
+        "admin/outbound/bodies.json", headers=staff_headers(None, "agent", "supervisor")
+    )
+    assert r.status_code == 403
+    r = await outbound_world.client.get(
+        "admin/outbound/bodies.json",
+        params={"jurisdiction_id": "another-city"},
+        headers=staff_headers(None, "admin", jurisdiction_id="demo"),
     )
     assert r.status_code == 403

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from civicloop_events.payloads import Priority, RequestStatus
 from civicloop_events.request_numbers import InvalidRequestNumber
 from civicloop_events.request_numbers import parse as canonical_request_number
+from civicloop_staff.roles import READS_REQUESTS
+from civicloop_staff.verifier import STAFF_RESPONSES, require_staff
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import AsyncConnectionPool
@@ -25,7 +27,13 @@ from civicloop_projections.entrypoints.read_your_writes import Deadline, poll_un
 from civicloop_projections.entrypoints.schemas import AgentRequestDetail, AgentRequestPage, ServiceAreaList
 from civicloop_projections.settings import ProjectionSettings
 
-router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+# Deny by default: every route here needs a staff token of a role that reads requests (agent, supervisor, auditor).
+router = APIRouter(
+    prefix="/api/v1/agent",
+    tags=["agent"],
+    dependencies=[Depends(require_staff(*READS_REQUESTS))],
+    responses=STAFF_RESPONSES,
+)
 POSITION_HEADER = "CivicLoop-Position"
 APPLIED_HEADER = "CivicLoop-Position-Applied"
 

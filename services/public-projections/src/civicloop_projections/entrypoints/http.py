@@ -7,7 +7,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from civicloop_runtime import process
 from civicloop_runtime.service_http import ServiceHttp
+from civicloop_staff.tokens import StaffTokenVerifier
+from civicloop_staff.verifier import install_staff_verifier
+from fastapi import FastAPI
 
 from civicloop_projections.bootstrap import bootstrap
 from civicloop_projections.database import MIGRATIONS
@@ -25,5 +31,21 @@ HTTP = ServiceHttp(
     description="Read models folded from the CivicLoop log: the agents' view of requests, service areas.",
     routers=(agent_api.router,),
 )
-create_app = HTTP.create_app
-app_from_environment = HTTP.app_from_environment
+
+
+def create_app(
+    settings: ProjectionSettings | None = None,
+    *,
+    staff_verifier: StaffTokenVerifier | None = None,
+    **adapters: Any,
+) -> FastAPI:
+    """The app with the staff token verifier installed from the settings (`staff_verifier` replaces it, for tests
+    that mint their own tokens)."""
+    settings = settings or ProjectionSettings()
+    app = HTTP.create_app(settings, **adapters)
+    install_staff_verifier(app, staff_verifier or settings.staff_verifier_or_closed(settings.env))
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    return process.app_from_environment(SERVICE, ProjectionSettings, create_app)

@@ -7,8 +7,9 @@ Under the Open311 base path, JSON only (paths end in `.json`, so errors are Open
 * `PUT    admin/jurisdictions/{jurisdiction_id}/services/{service_code}.json` — replace its definition
 * `DELETE admin/jurisdictions/{jurisdiction_id}/services/{service_code}.json` — withdraw it (`active=false`)
 
-Every call needs `Authorization: Bearer <CIVICLOOP_ADMIN_TOKEN>`: 401 without credentials, 403 with wrong ones or
-when no admin token is configured (the API is then closed). A change answers after the broker acknowledged it and
+Every call needs a staff access token with the admin role for that jurisdiction (`Authorization: Bearer`, verified
+by `civicloop_staff.verifier`): 401 without one or with one that is not valid, 403 for another role or another
+jurisdiction. A change answers after the broker acknowledged it and
 says whether the view has applied it yet (`applied`).
 """
 
@@ -19,9 +20,10 @@ from typing import Annotated, Any
 from civicloop_events import ServiceDefined
 from civicloop_open311.errors import Open311Error
 from civicloop_open311.formats import Format, UnknownFormat, split_resource
-from civicloop_open311.http import require_bearer
 from civicloop_open311.openapi import ERRORS
 from civicloop_runtime.app import running_service
+from civicloop_staff.roles import MANAGES_STAFF, StaffPrincipal
+from civicloop_staff.verifier import StaffRefused, require_staff
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
@@ -37,12 +39,16 @@ from civicloop_gateway.service_layer.catalogue_admin import (
     update_service,
 )
 from civicloop_gateway.service_layer.submit_ports import EventLogUnavailable
-from civicloop_gateway.settings import GatewaySettings
 
 
-def require_admin(request: Request) -> None:
-    settings: GatewaySettings = request.app.state.settings
-    require_bearer(request, settings.admin_token.get_secret_value() if settings.admin_token else None)
+def require_admin(
+    request: Request, staff: Annotated[StaffPrincipal, Depends(require_staff(*MANAGES_STAFF))]
+) -> StaffPrincipal:
+    """An admin of the jurisdiction in the path: a token is for one jurisdiction."""
+    jurisdiction_id = request.path_params.get("jurisdiction_id")
+    if jurisdiction_id is not None and not staff.acts_for(jurisdiction_id):
+        raise StaffRefused(403, "forbidden", "this token is for another jurisdiction")
+    return staff
 
 
 # A resource without a known format suffix is answered in XML, as everywhere under the Open311 base path (G-05).
@@ -53,8 +59,11 @@ router = APIRouter(
     dependencies=[Depends(require_admin)],
     responses={
         400: {"description": "An invalid definition or parameter.", "content": _ERROR_BODY},
-        401: {"description": "No admin bearer token.", "content": _ERROR_BODY},
-        403: {"description": "A wrong admin token, or none configured.", "content": _ERROR_BODY},
+        401: {"description": "No staff token, or one that is not valid.", "content": _ERROR_BODY},
+        403: {
+            "description": "A staff token without the admin role for this jurisdiction.",
+            "content": _ERROR_BODY,
+        },
         404: {"description": "Unknown jurisdiction or service.", "content": _ERROR_BODY},
         409: {"description": "A service with this code already exists (use PUT).", "content": _ERROR_BODY},
         503: {"description": "The event log or the database is unavailable.", "content": _ERROR_BODY},

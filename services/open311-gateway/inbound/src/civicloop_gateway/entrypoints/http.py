@@ -23,6 +23,8 @@ from civicloop_open311.http import (
 from civicloop_runtime import process as runtime_process
 from civicloop_runtime.app import Shed, service_app
 from civicloop_runtime.rate_limits import client_rate_limit
+from civicloop_staff.tokens import StaffTokenVerifier
+from civicloop_staff.verifier import install_staff_verifier
 from fastapi import APIRouter, FastAPI
 from psycopg_pool import PoolTimeout
 
@@ -33,8 +35,14 @@ from civicloop_gateway.settings import OPEN311_BASE_PATH, GatewaySettings
 __all__ = ["SERVICE", "app_from_environment", "create_app"]
 
 
-def create_app(settings: GatewaySettings | None = None, **adapters: Any) -> FastAPI:
-    """The routes on the service skeleton; `adapters` (and `start_consumers`) go to `bootstrap`."""
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    staff_verifier: StaffTokenVerifier | None = None,
+    **adapters: Any,
+) -> FastAPI:
+    """The routes on the service skeleton; `adapters` (and `start_consumers`) go to `bootstrap`. The admin routes
+    admit staff through the verifier from the settings (`staff_verifier` replaces it, for tests)."""
     settings = settings or GatewaySettings()
     open311 = APIRouter(prefix=OPEN311_BASE_PATH)
     for routes in (read_routes.router, write_routes.router, admin_api.router):
@@ -52,6 +60,11 @@ def create_app(settings: GatewaySettings | None = None, **adapters: Any) -> Fast
         rate_limit=client_rate_limit(settings, render_open311_error),
     )
     app.state.settings = settings
+    install_staff_verifier(
+        app,
+        staff_verifier or settings.staff_verifier_or_closed(settings.env),
+        render_error=render_open311_error,
+    )
     install_open311_error_handlers(
         app, base_path=OPEN311_BASE_PATH, unavailable=(psycopg.OperationalError, PoolTimeout)
     )

@@ -10,7 +10,8 @@ import pytest
 from civicloop_events import decode_event
 from civicloop_events.payloads import ServiceDefined
 from civicloop_testing.open311_catalogue import streetlight_form
-from write_harness import ADMIN_TOKEN, CITY, WriteGateway, answers
+from civicloop_testing.staff_tokens import staff_headers
+from write_harness import ADMIN_TOKEN, CITY, OTHER_CITY, WriteGateway, answers
 
 pytestmark = pytest.mark.integration
 
@@ -56,14 +57,23 @@ async def config_definitions(gw: WriteGateway, code: str) -> list[ServiceDefined
     ]
 
 
-async def test_admin_requires_the_bearer_token(write_gw: WriteGateway) -> None:
-    """401 without credentials (with WWW-Authenticate), 403 with wrong ones; nothing is published."""
+async def test_admin_requires_an_admin_staff_token(write_gw: WriteGateway) -> None:
+    """401 without credentials (with WWW-Authenticate) or with a token that is not valid; 403 for a valid token of
+    another role or another jurisdiction; nothing is published. All in Open311's error format."""
     r = await write_gw.client.get(f"{services_path()}.json")
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
     r = await write_gw.client.post(
         f"{services_path()}.json", json=new_service("NOPE_DRAIN"), headers={"Authorization": "Bearer wrong"}
     )
-    assert r.status_code == 403 and r.json()[0]["code"] == 403
+    assert r.status_code == 401 and r.json()[0]["code"] == 401
+    for headers in (
+        staff_headers(None, "agent", "supervisor", "auditor", jurisdiction_id=CITY),
+        staff_headers(None, "admin", jurisdiction_id=OTHER_CITY),
+    ):
+        r = await write_gw.client.post(
+            f"{services_path()}.json", json=new_service("NOPE_DRAIN"), headers=headers
+        )
+        assert r.status_code == 403 and r.json()[0]["code"] == 403
     assert await config_definitions(write_gw, "NOPE_DRAIN") == []
 
 

@@ -37,7 +37,6 @@ async def test_partners_posts_are_refused_at_once_during_an_outage_and_served_wi
                 dsn,
                 kafka.bootstrap,
                 topics,
-                admin_token="admin-token-for-outage-tests-0123456789",
                 read_your_writes_timeout_s=5.0,
                 publish_timeout_s=3.0,
                 event_log_breaker_open_s=1.0,

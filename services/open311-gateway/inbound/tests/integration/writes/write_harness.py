@@ -35,12 +35,14 @@ from civicloop_testing.asgi import serving
 from civicloop_testing.events import config_event, publish_events, read_all_events
 from civicloop_testing.open311_catalogue import SHELBYVILLE, SPRINGFIELD, catalogue
 from civicloop_testing.run_settings import cli_env, run_settings
+from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from defusedxml import ElementTree
 from psycopg_pool import AsyncConnectionPool
 
 # The city of the partners (all but `foreign`), and the other city (`foreign`'s alone).
 CITY, OTHER_CITY = SPRINGFIELD, SHELBYVILLE
-ADMIN_TOKEN = "admin-token-for-write-tests-0123456789"
+# An admin of the city's jurisdiction: the admin API admits staff tokens only.
+ADMIN_TOKEN = staff_headers(None, "admin", jurisdiction_id=CITY)["Authorization"].removeprefix("Bearer ")
 
 
 @dataclass
@@ -172,7 +174,6 @@ async def write_gw(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Wri
             dsn,
             kafka_bootstrap,
             topics,
-            admin_token=ADMIN_TOKEN,
             read_your_writes_timeout_s=10.0,
             log_level="WARNING",
         )
@@ -181,7 +182,7 @@ async def write_gw(pg_admin_dsn: str, kafka_bootstrap: str) -> AsyncIterator[Wri
         second = PartnerClient("second-app", issue_key())
         revoked = PartnerClient("old-app", issue_key())
         foreign = PartnerClient("shelby-app", issue_key())
-        app = create_app(settings)
+        app = create_app(settings, staff_verifier=verifier_for_tests())
         async with serving(app, "http://gateway.test/open311/v2/") as client:
             pool: AsyncConnectionPool = app.state.service.pool
             await _configure(

@@ -1,8 +1,10 @@
 """The outbound worker's HTTP app: ops endpoints at the root (`/healthz`, `/readyz`, `/metrics`) and the admin API of
-outbound sending, under the Open311 base path (admin bearer token, like the gateway's catalogue API):
+outbound sending, under the Open311 base path, for staff (admins and auditors) of one jurisdiction: a staff access
+token verified by the shared verifier, like the gateway's catalogue API (401 without a valid one, 403 for another
+role or another jurisdiction):
 
-* `GET /open311/v2/admin/outbound/bodies.json[?jurisdiction_id=]` — per body: queued, retrying, sent, given up,
-  paused, the oldest queued item's age and the last error.
+* `GET /open311/v2/admin/outbound/bodies.json[?jurisdiction_id=]` — per body of the token's jurisdiction: queued,
+  retrying, sent, given up, paused, the oldest queued item's age and the last error.
 
 `create_app` builds only routes on the service skeleton (`civicloop_runtime.app`; its own errors, the 413 and the
 per-client rate limit's 429, in plain JSON); `bootstrap` opens the pool and producer and starts sending in the
@@ -14,13 +16,16 @@ from __future__ import annotations
 import logging
 from functools import partial
 from importlib.metadata import version
-from typing import Any
+from typing import Annotated, Any
 
 import psycopg
-from civicloop_open311.http import install_open311_error_handlers, require_bearer
+from civicloop_open311.http import install_open311_error_handlers
 from civicloop_runtime import process as runtime_process
 from civicloop_runtime.app import Shed, json_error, running_service, service_app
 from civicloop_runtime.rate_limits import client_rate_limit
+from civicloop_staff.roles import Role, StaffPrincipal
+from civicloop_staff.tokens import StaffTokenVerifier
+from civicloop_staff.verifier import STAFF_RESPONSES, StaffRefused, install_staff_verifier, require_staff
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from psycopg_pool import PoolTimeout
 
@@ -31,20 +36,20 @@ from civicloop_outbound.settings import OPEN311_BASE_PATH, OutboundSettings
 log = logging.getLogger("civicloop.outbound.http")
 
 
-def require_admin(request: Request) -> None:
-    settings: OutboundSettings = request.app.state.settings
-    require_bearer(request, settings.admin_token.get_secret_value() if settings.admin_token else None)
-
-
-router = APIRouter(prefix="/admin/outbound", tags=["admin"], dependencies=[Depends(require_admin)])
+Staff = Annotated[StaffPrincipal, Depends(require_staff(Role.admin, Role.auditor))]
+router = APIRouter(prefix="/admin/outbound", tags=["admin"], responses=STAFF_RESPONSES)
 open311 = APIRouter(prefix=OPEN311_BASE_PATH)
 
 
 @router.get("/bodies.json")
 async def list_body_statuses(
-    request: Request, jurisdiction_id: str | None = Query(default=None, max_length=64)
+    request: Request, staff: Staff, jurisdiction_id: str | None = Query(default=None, max_length=64)
 ) -> list[dict[str, Any]]:
-    """Per body: what is queued, retrying, sent and given up, whether it is paused, the oldest queued item's age."""
+    """Per body: what is queued, retrying, sent and given up, whether it is paused, the oldest queued item's age.
+    A token is for one jurisdiction: without `jurisdiction_id`, the token's."""
+    jurisdiction_id = jurisdiction_id or staff.jurisdiction_id
+    if not staff.acts_for(jurisdiction_id):
+        raise StaffRefused(403, "forbidden", "this token is for another jurisdiction")
     service: OutboundService = running_service(request)
     async with service.pool.connection() as conn:
         return [s.as_json() for s in await body_statuses(conn, jurisdiction_id)]
@@ -53,8 +58,14 @@ async def list_body_statuses(
 open311.include_router(router)
 
 
-def create_app(settings: OutboundSettings | None = None, **adapters: Any) -> FastAPI:
-    """The worker's app on the service skeleton; `adapters` go to `bootstrap` (tests pass a pool, senders...)."""
+def create_app(
+    settings: OutboundSettings | None = None,
+    *,
+    staff_verifier: StaffTokenVerifier | None = None,
+    **adapters: Any,
+) -> FastAPI:
+    """The worker's app on the service skeleton; `adapters` go to `bootstrap` (tests pass a pool, senders...). The
+    admin API admits staff through the verifier from the settings (`staff_verifier` replaces it, for tests)."""
     settings = settings or OutboundSettings()
     app = service_app(
         title="CivicLoop outbound",
@@ -67,6 +78,7 @@ def create_app(settings: OutboundSettings | None = None, **adapters: Any) -> Fas
         rate_limit=client_rate_limit(settings, json_error),  # before the bearer token is checked
     )
     app.state.settings = settings
+    install_staff_verifier(app, staff_verifier or settings.staff_verifier_or_closed(settings.env))
     install_open311_error_handlers(
         app, base_path=OPEN311_BASE_PATH, unavailable=(psycopg.OperationalError, PoolTimeout)
     )
