@@ -40,6 +40,7 @@ from civicloop_intake.domain.work_policy import ReasonCode, WorkPolicy, render
 from civicloop_intake.domain.worked_requests import Visit, WorkedRequest
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+VISIT_ID_PATTERN = _ID  # what a visit id may be: routes refuse anything else before a command is built
 PublicNote = Annotated[
     str | None, Field(default=None, min_length=1, max_length=4000, description="shown to the resident")
 ]

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from civicloop_intake.bootstrap import Intake
 from civicloop_intake.domain.work_commands import (
+    VISIT_ID_PATTERN,
     Acknowledge,
     Assign,
     CancelVisit,
@@ -46,7 +47,12 @@ from civicloop_intake.service_layer.work import BulkItem, do_bulk, do_work
 work_router = APIRouter(prefix="/api/v1/agent", tags=["agents"])
 
 Number = Annotated[str, Path(min_length=1, max_length=32, description="the request number, e.g. 7K3D-Q9XA")]
-VisitId = Annotated[str, Path(min_length=1, max_length=64, description="the visit, as scheduling named it")]
+VisitId = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=64, pattern=VISIT_ID_PATTERN, description="the visit, as scheduling named it"
+    ),
+]
 
 
 class WorkRead(BaseModel):
