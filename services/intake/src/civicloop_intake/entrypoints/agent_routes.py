@@ -7,11 +7,12 @@ and body answer again with 200 and put nothing new on the log; the same key with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from civicloop_staff.roles import StaffPrincipal
 from civicloop_staff.verifier import STAFF_RESPONSES
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from civicloop_intake.bootstrap import Intake
@@ -93,26 +94,44 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _work(
-    cmd: Any,
-    *,
-    number: str,
-    staff: StaffPrincipal,
-    intake: Intake,
+@dataclass(frozen=True)
+class WorkCall:
+    """What every command route shares: which request, who asks, under which key."""
+
+    number: str
+    staff: StaffPrincipal
+    intake: Intake
+    request: Request
+    response: Response
+    idempotency_key: str | None
+
+    async def run(self, cmd: Any) -> WorkRead:
+        key = _idempotency_key(self.request, self.idempotency_key)
+        receipt = await do_work(
+            cmd, number=self.number, staff=self.staff, idempotency_key=key, ctx=self.intake.work
+        )
+        position = _answered(self.response, receipt.position, created=receipt.created)
+        self.response.headers[IDEMPOTENCY_HEADER] = key
+        return WorkRead(
+            request_number=receipt.request_number,
+            event_id=str(receipt.event_id),
+            event_type=receipt.event_type,
+            position=position,
+        )
+
+
+async def _work_call(
+    number: Number,
+    staff: WorkingStaff,
+    intake: IntakeDep,
     request: Request,
     response: Response,
-    idempotency_key: str | None,
-) -> WorkRead:
-    key = _idempotency_key(request, idempotency_key)
-    receipt = await do_work(cmd, number=number, staff=staff, idempotency_key=key, ctx=intake.work)
-    position = _answered(response, receipt.position, created=receipt.created)
-    response.headers[IDEMPOTENCY_HEADER] = key
-    return WorkRead(
-        request_number=receipt.request_number,
-        event_id=str(receipt.event_id),
-        event_type=receipt.event_type,
-        position=position,
-    )
+    idempotency_key: IdempotencyKey = None,
+) -> WorkCall:
+    return WorkCall(number, staff, intake, request, response, idempotency_key)
+
+
+Work = Annotated[WorkCall, Depends(_work_call)]
 
 
 def _command_route(path: str, summary: str) -> Any:
@@ -126,152 +145,40 @@ def _command_route(path: str, summary: str) -> Any:
 
 
 @_command_route("/acknowledge", "Acknowledge: open -> acknowledged, with an optional public note")
-async def acknowledge(
-    body: Acknowledge,
-    number: Number,
-    staff: WorkingStaff,
-    intake: IntakeDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> WorkRead:
-    return await _work(
-        body,
-        number=number,
-        staff=staff,
-        intake=intake,
-        request=request,
-        response=response,
-        idempotency_key=idempotency_key,
-    )
+async def acknowledge(body: Acknowledge, work: Work) -> WorkRead:
+    return await work.run(body)
 
 
 @_command_route("/status", "Change the status of an open request (acknowledged, in_progress, on_hold)")
-async def change_status(
-    body: ChangeStatus,
-    number: Number,
-    staff: WorkingStaff,
-    intake: IntakeDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> WorkRead:
-    return await _work(
-        body,
-        number=number,
-        staff=staff,
-        intake=intake,
-        request=request,
-        response=response,
-        idempotency_key=idempotency_key,
-    )
+async def change_status(body: ChangeStatus, work: Work) -> WorkRead:
+    return await work.run(body)
 
 
 @_command_route("/close", "Close with a reason from the jurisdiction's list")
-async def close(
-    body: Close,
-    number: Number,
-    staff: WorkingStaff,
-    intake: IntakeDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> WorkRead:
-    return await _work(
-        body,
-        number=number,
-        staff=staff,
-        intake=intake,
-        request=request,
-        response=response,
-        idempotency_key=idempotency_key,
-    )
+async def close(body: Close, work: Work) -> WorkRead:
+    return await work.run(body)
 
 
 @_command_route("/reopen", "Reopen a closed request with a reason")
-async def reopen(
-    body: Reopen,
-    number: Number,
-    staff: WorkingStaff,
-    intake: IntakeDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> WorkRead:
-    return await _work(
-        body,
-        number=number,
-        staff=staff,
-        intake=intake,
-        request=request,
-        response=response,
-        idempotency_key=idempotency_key,
-    )
+async def reopen(body: Reopen, work: Work) -> WorkRead:
+    return await work.run(body)
 
 
 @_command_route("/assign", "Assign to a team, a staff member, or both")
-async def assign(
-    body: Assign,
-    number: Number,
-    staff: WorkingStaff,
-    intake: IntakeDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> WorkRead:
-    return await _work(
-        body,
-        number=number,
-        staff=staff,
-        intake=intake,
-        request=request,
-        response=response,
-        idempotency_key=idempotency_key,
-    )
+async def assign(body: Assign, work: Work) -> WorkRead:
+    return await work.run(body)
 
 
 @_command_route(
     "/comments", "A public comment to the resident, or an internal note (never public, never sent)"
 )
-async def comment(
-    body: Comment,
-    number: Number,
-    staff: WorkingStaff,
-    intake: IntakeDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> WorkRead:
-    return await _work(
-        body,
-        number=number,
-        staff=staff,
-        intake=intake,
-        request=request,
-        response=response,
-        idempotency_key=idempotency_key,
-    )
+async def comment(body: Comment, work: Work) -> WorkRead:
+    return await work.run(body)
 
 
 @_command_route("/visits", "Schedule a visit: start, duration, the address the resident reads")
-async def schedule_visit(
-    body: ScheduleVisit,
-    number: Number,
-    staff: WorkingStaff,
-    intake: IntakeDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> WorkRead:
-    return await _work(
-        body,
-        number=number,
-        staff=staff,
-        intake=intake,
-        request=request,
-        response=response,
-        idempotency_key=idempotency_key,
-    )
+async def schedule_visit(body: ScheduleVisit, work: Work) -> WorkRead:
+    return await work.run(body)
 
 
 class RescheduleBody(BaseModel):
@@ -289,91 +196,23 @@ class CancelBody(BaseModel):
 
 
 @_command_route("/visits/{visit_id}/reschedule", "Move a planned visit")
-async def reschedule_visit(
-    body: RescheduleBody,
-    number: Number,
-    visit_id: VisitId,
-    staff: WorkingStaff,
-    intake: IntakeDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> WorkRead:
-    cmd = RescheduleVisit(visit_id=visit_id, **body.model_dump())
-    return await _work(
-        cmd,
-        number=number,
-        staff=staff,
-        intake=intake,
-        request=request,
-        response=response,
-        idempotency_key=idempotency_key,
-    )
+async def reschedule_visit(body: RescheduleBody, visit_id: VisitId, work: Work) -> WorkRead:
+    return await work.run(RescheduleVisit(visit_id=visit_id, **body.model_dump()))
 
 
 @_command_route("/visits/{visit_id}/cancel", "Cancel a planned visit")
-async def cancel_visit(
-    body: CancelBody,
-    number: Number,
-    visit_id: VisitId,
-    staff: WorkingStaff,
-    intake: IntakeDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> WorkRead:
-    cmd = CancelVisit(visit_id=visit_id, **body.model_dump())
-    return await _work(
-        cmd,
-        number=number,
-        staff=staff,
-        intake=intake,
-        request=request,
-        response=response,
-        idempotency_key=idempotency_key,
-    )
+async def cancel_visit(body: CancelBody, visit_id: VisitId, work: Work) -> WorkRead:
+    return await work.run(CancelVisit(visit_id=visit_id, **body.model_dump()))
 
 
 @_command_route("/priority", "Change the priority (low, normal, high)")
-async def change_priority(
-    body: ChangePriority,
-    number: Number,
-    staff: WorkingStaff,
-    intake: IntakeDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> WorkRead:
-    return await _work(
-        body,
-        number=number,
-        staff=staff,
-        intake=intake,
-        request=request,
-        response=response,
-        idempotency_key=idempotency_key,
-    )
+async def change_priority(body: ChangePriority, work: Work) -> WorkRead:
+    return await work.run(body)
 
 
 @_command_route("/category", "Move to another category of the catalogue: routing runs again")
-async def change_category(
-    body: ChangeCategory,
-    number: Number,
-    staff: WorkingStaff,
-    intake: IntakeDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> WorkRead:
-    return await _work(
-        body,
-        number=number,
-        staff=staff,
-        intake=intake,
-        request=request,
-        response=response,
-        idempotency_key=idempotency_key,
-    )
+async def change_category(body: ChangeCategory, work: Work) -> WorkRead:
+    return await work.run(body)
 
 
 # -- bulk -------------------------------------------------------------------------------------------------------------
