@@ -28,6 +28,8 @@ from civicloop_events.payloads import (
     VisitScheduled,
 )
 
+from civicloop_intake.domain.folding import fold_by_request
+
 
 class HistoryKind(str, enum.Enum):
     status = "status"
@@ -196,14 +198,4 @@ def fold_many(
 ) -> dict[str, TrackedRequest]:
     """`events` (log order) folded into `states` (the views before them; a missing one is not tracked yet), as
     folding them one at a time would: request number -> view after the batch, for every view an event changed."""
-    current: dict[str, TrackedRequest] = dict(states)
-    changed: dict[str, TrackedRequest] = {}
-    for event in events:
-        number = event.request_id
-        if number is None:
-            continue
-        before = current.get(number)
-        after = fold(before, event)
-        if after is not None and after is not before:
-            current[number] = changed[number] = after
-    return changed
+    return fold_by_request(states, events, fold)

@@ -28,6 +28,8 @@ from civicloop_events.payloads import (
     VisitScheduled,
 )
 
+from civicloop_intake.domain.folding import fold_by_request
+
 
 @dataclass(frozen=True)
 class Visit:
@@ -111,14 +113,4 @@ def fold(state: WorkedRequest | None, event: Event[Any]) -> WorkedRequest | None
 def fold_many(states: Mapping[str, WorkedRequest], events: Sequence[Event[Any]]) -> dict[str, WorkedRequest]:
     """`events` (log order) folded into `states`: request number -> state after the batch, for every state an
     event changed."""
-    current: dict[str, WorkedRequest] = dict(states)
-    changed: dict[str, WorkedRequest] = {}
-    for event in events:
-        number = event.request_id
-        if number is None:
-            continue
-        before = current.get(number)
-        after = fold(before, event)
-        if after is not None and after is not before:
-            current[number] = changed[number] = after
-    return changed
+    return fold_by_request(states, events, fold)
