@@ -190,7 +190,12 @@ async def confirm_totp_route(body: ConfirmTotpBody, staff: Staff) -> TokenRead:
     return TokenRead(access_token=token.access_token, expires_in=token.expires_in)
 
 
-@auth_router.post("/password-reset", status_code=202)
+@auth_router.post(
+    "/password-reset",
+    status_code=202,
+    response_class=Response,  # an empty answer: no JSON body is promised
+    responses={202: {"description": "accepted; a link is emailed if the address has an account"}},
+)
 async def request_reset(body: ResetRequestBody, staff: Staff) -> Response:
     """Email a one-time link to set a new password, if the email has an account: the answer is the same either way."""
     await staff.reset.request(body.email, now=_now())

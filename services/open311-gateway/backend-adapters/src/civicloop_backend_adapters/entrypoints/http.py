@@ -180,7 +180,7 @@ def create_app(
             raise ValueError("no adapters configuration: set CIVICLOOP_ADAPTERS_CONFIG or pass --config")
         config = load_config(settings.adapters_config)
     base = config.base_path.rstrip("/")
-    router = APIRouter(prefix=base)
+    router = APIRouter(prefix=base, default_response_class=Response)  # XML or JSON, built by each route
 
     def serving(request: Request) -> Jurisdictions:
         jurisdictions: Jurisdictions | None = running_service(request)
