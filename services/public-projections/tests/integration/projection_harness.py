@@ -39,7 +39,7 @@ def settings_for(dsn: str, topics: Topics, kafka_bootstrap: str, **overrides) ->
         "topic_prefix": topics.prefix,
         "topic_partitions": topics.partitions,
         # Unique groups per test: a test's consumers never wait on another test's group membership.
-        "agent_consumer_name": f"projections.agent.v3.{tag}",
+        "agent_consumer_name": f"projections.agent.v4.{tag}",
         "catalogue_consumer_name": f"projections.catalogue.v1.{tag}",
         "consumer_backoff_initial_s": 0.01,
         "consumer_backoff_max_s": 0.05,
