@@ -96,7 +96,7 @@ async def test_imported_requests_keep_their_own_times_body_agency_and_flag(setti
         ),
         submitted(native, j),  # at(0): 2026-03-01, after both imports' times
     ]
-    async with api_client(settings) as client:
+    async with api_client(settings, jurisdiction_id=j) as client:
         for e in events:
             await request_producer.publish(e)
 

@@ -67,9 +67,7 @@ def test_routing_after_an_assignment_keeps_staff_s_team_but_sets_its_priority():
 
 
 def test_an_assignment_to_a_staff_member_alone_leaves_no_team():
-    state = replay(
-        submission(), routed("potholes", 1), by(AGENT, RequestAssigned(staff_id="staff-c"), 2)
-    )
+    state = replay(submission(), routed("potholes", 1), by(AGENT, RequestAssigned(staff_id="staff-c"), 2))
     assert (state.team, state.assignee) == (None, "staff-c")
 
 
@@ -147,7 +145,9 @@ def test_visits_are_planned_moved_and_cancelled_and_a_cancelled_one_stays_marked
             ),
             7,
         ),
-        by(AGENT, VisitScheduled(visit_id="v2", starts_at=at(2000), duration_minutes=30, address="2 Main"), 8),
+        by(
+            AGENT, VisitScheduled(visit_id="v2", starts_at=at(2000), duration_minutes=30, address="2 Main"), 8
+        ),
         by(OTHER_AGENT, VisitCancelled(visit_id="v2", starts_at=at(2000), public_note="no longer needed"), 9),
     )
     first, second = state.visits
@@ -189,7 +189,11 @@ def test_priority_and_category_changes():
         by(AGENT, PriorityChanged(priority=Priority.high, previous_priority=Priority.normal), 2),
         by(AGENT, CategoryChanged(service_code="sidewalk", previous_service_code="pothole"), 3),
     )
-    assert (state.priority, state.service_code, state.previous_service_code) == ("high", "sidewalk", "pothole")
+    assert (state.priority, state.service_code, state.previous_service_code) == (
+        "high",
+        "sidewalk",
+        "pothole",
+    )
 
 
 def test_activity_is_what_people_do_not_the_platform_s_machinery():
@@ -197,7 +201,11 @@ def test_activity_is_what_people_do_not_the_platform_s_machinery():
         submission(),
         by(AGENT, CommentAdded(text="looking", visibility=CommentVisibility.internal), 10),
         routed("potholes", 20),
-        by(ROUTER, SendFailed(body_id="streets", method="open311", attempt=1, error="timeout", retry_at=at(40)), 30),
+        by(
+            ROUTER,
+            SendFailed(body_id="streets", method="open311", attempt=1, error="timeout", retry_at=at(40)),
+            30,
+        ),
         by(ROUTER, SentToBackend(body_id="streets", method="open311", attempt=2), 50),
     )
     assert (state.last_activity_at, state.updated_at) == (at(10), at(50))

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 class InvalidQueryValue(ValueError):
@@ -95,3 +95,13 @@ class AgentRequestFilter:
     duplicate_suspected: bool | None = None
     outside_jurisdiction: bool | None = None
     unresolved: bool | None = None
+    # Queues of staff's work.
+    teams: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()  # staff ids; "mine" is the caller's own
+    unassigned: bool | None = None  # True: no staff member works it (a team may hold it); False: someone does
+    dormant_before: datetime | None = None  # not closed, and no one acted on it since this instant
+
+
+def dormant_since(now: datetime, days: int) -> datetime:
+    """The instant a request must have been left alone since to be dormant for `days` days."""
+    return now - timedelta(days=days)

@@ -37,7 +37,7 @@ _INDEXES = {
     "agent_requests_jurisdiction_page": "(jurisdiction_id, updated_at desc, request_number)",
     "agent_requests_team_page": "(jurisdiction_id, team, updated_at desc, request_number)",
     "agent_requests_assignee_page": "(jurisdiction_id, assignee, updated_at desc, request_number)",
-    "agent_requests_open_activity": "(jurisdiction_id, last_activity_at) where status <> 'closed'",
+    "agent_requests_open_page": "(jurisdiction_id, updated_at desc, request_number) where status <> 'closed'",
 }
 
 
@@ -45,10 +45,7 @@ def upgrade() -> None:
     # `projections.agent.v4` rebuilds the agent view from offset 0 with staff's work folded: its rows and history
     # must start empty, or the replay would count every event twice and collide on the history's event ids.
     op.execute("truncate projections.agent_requests, projections.agent_request_history")
-    op.execute(
-        "alter table projections.agent_requests "
-        + ", ".join(f"add column {c}" for c in _COLUMNS)
-    )
+    op.execute("alter table projections.agent_requests " + ", ".join(f"add column {c}" for c in _COLUMNS))
     for name, columns in _INDEXES.items():
         op.execute(f"create index {name} on projections.agent_requests {columns}")
 
@@ -57,6 +54,5 @@ def downgrade() -> None:
     for name in _INDEXES:
         op.execute(f"drop index projections.{name}")
     op.execute(
-        "alter table projections.agent_requests "
-        + ", ".join(f"drop column {c.split()[0]}" for c in _COLUMNS)
+        "alter table projections.agent_requests " + ", ".join(f"drop column {c.split()[0]}" for c in _COLUMNS)
     )
