@@ -173,5 +173,5 @@ async def test_the_lookup_reads_what_a_sent_request_was_given(settings, request_
     async with consumers_running(projections):
         await agent_caught_up(projections, positions)
     async with projections.pool.connection() as conn:
-        found = await find_by_external_id(conn, "roads", "R/2026/7")
+        found = await find_by_external_id(conn, "roads", "R/2026/7", jurisdiction_id=j)
     assert found is not None and found["request_number"] == number

@@ -357,7 +357,7 @@ async def queue_counts(
         str | None,
         Query(max_length=64, description="the token's own (the default); another is refused (403)"),
     ] = None,
-    dormant_days: Annotated[int, DORMANT_DAYS] = 7,
+    dormant_days: Annotated[int, DORMANT_DAYS] = 14,
 ) -> dict[str, Any]:
     """How many requests each queue holds, in one call (a console's sidebar): per status, then the open work (not
     closed, merged duplicates left out) in all, the caller's own, unassigned, dormant, and per team, assignee,
