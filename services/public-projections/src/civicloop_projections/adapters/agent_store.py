@@ -245,10 +245,6 @@ _COLUMNS: tuple[tuple[str, str, Callable[[AgentRequest], Any]], ...] = (
 _WORK_COLUMNS = (*(name for name, _ in _WORK_FIELDS), "visits")
 
 
-def _visit_json(visit: Visit) -> dict[str, Any]:
-    return {**_json(visit), "state": visit.state.value}
-
-
 # The states' rows: several unnested from one array per column, or one from plain parameters (cheaper to send).
 _MANY_ROWS = (
     f"unnest({', '.join(f'%s::{kind}[]' for _, kind, _ in _COLUMNS)})"

@@ -43,7 +43,7 @@ router = APIRouter(
     responses=STAFF_RESPONSES,
 )
 Staff = Annotated[StaffPrincipal, Depends(_reader)]
-OTHER_JURISDICTION = {
+OTHER_JURISDICTION: dict[int | str, dict[str, Any]] = {
     403: {
         "description": "`jurisdiction_id` names another jurisdiction than the token's: staff read their own only"
     }
