@@ -126,6 +126,16 @@ def test_ST_01_every_status_an_agent_sets_but_closed_is_open(status):
     assert change.request.updated_datetime == T0 + timedelta(minutes=10)
 
 
+def test_SR_03_a_wordless_move_within_open_keeps_the_latest_public_word_a_wordless_close_clears_it():
+    row = fold(
+        _opened(), _event(CommentAdded(text="Crew booked", visibility=CommentVisibility.public), 5)
+    ).request
+    working = fold(row, _event(StatusChanged(status=RequestStatus.in_progress), 10))
+    assert working.request.status_notes == "Crew booked" and working.update.description == ""
+    closed = fold(working.request, _event(StatusChanged(status=RequestStatus.closed), 20))
+    assert closed.request.status_notes is None
+
+
 # -- category changes -------------------------------------------------------------------------------------------------
 
 

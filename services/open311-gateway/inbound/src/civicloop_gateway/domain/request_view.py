@@ -385,6 +385,10 @@ def _status_changed(before: RequestRow | None, event: Event[Any], p: StatusChang
     )
     if before is None:
         return Change(update=update)
+    if note is None and open311_status(p.status) == before.status:
+        # SR-03: a wordless move within open (acknowledged -> in progress) leaves the latest public word standing;
+        # a wordless close or reopen clears it, since it explained the other side.
+        note = before.status_notes
     row = replace(
         before,
         status=open311_status(p.status),
