@@ -56,7 +56,7 @@ from civicloop_gateway.domain.work_notes import (
 )
 
 # What each visit event says in Open311 (work_notes: never when or where).
-_VISIT_WORDS = {
+_VISIT_WORDS: dict[type[Any], str] = {
     VisitScheduled: VISIT_SCHEDULED,
     VisitRescheduled: VISIT_RESCHEDULED,
     VisitCancelled: VISIT_CANCELLED,
