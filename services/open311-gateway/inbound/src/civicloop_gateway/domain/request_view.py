@@ -406,30 +406,11 @@ def _status_changed(before: RequestRow | None, event: Event[Any], p: StatusChang
 def _comment_added(before: RequestRow | None, event: Event[Any], p: CommentAdded) -> Change:
     if p.visibility is not CommentVisibility.public:
         return NO_CHANGE  # internal comments never leave CivicLoop
-    current = before.civicloop_status if before is not None else RequestStatus.open
-    update = _update(
-        event,
-        status=extended_status(current),
-        description=p.text,
-        media_url=p.media_urls[0] if p.media_urls else None,
-        external_status_code=current.value,
-    )
-    if before is None:
-        return Change(update=update)
-    if before.civicloop_status is RequestStatus.closed:
-        # SR-10: a closed request's updated_datetime stays its close time; the comment is still an update. Its
-        # status_notes stay the close note (SR-03: why it is closed): a note changed without moving
-        # updated_datetime would be a change no `updated_after` sync could see.
-        return Change(request=replace(before, last_event_id=event.event_id), update=update)
     # SR-03: on an open request, the latest public word (an agent's comment, a back-end's note-only update) is its
-    # status note; SR-10: a change, so updated_datetime moves.
-    row = replace(
-        before,
-        status_notes=p.text,
-        updated_datetime=max(before.updated_datetime, event.occurred_at),
-        last_event_id=event.event_id,
-    )
-    return Change(request=row, update=update)
+    # status note. On a closed one the note stays the close note (why it is closed): a note changed without moving
+    # updated_datetime would be a change no `updated_after` sync could see.
+    media_url = p.media_urls[0] if p.media_urls else None
+    return _public_change(before, event, description=p.text, note=p.text, media_url=media_url)
 
 
 def _category_changed(
@@ -445,14 +426,23 @@ def _category_changed(
 
 
 def _public_change(
-    before: RequestRow | None, event: Event[Any], *, description: str, note: str | None = None
+    before: RequestRow | None,
+    event: Event[Any],
+    *,
+    description: str,
+    note: str | None = None,
+    media_url: str | None = None,
 ) -> Change:
     """A change the public may see that leaves the status as it is: an update (FX-01) with the request's current
     status, and on an open request updated_datetime moved (SR-10) and `note`, when given, as its status_notes
-    (SR-03). A closed request keeps its close time and close note, as a comment after closing does."""
+    (SR-03). A closed request keeps its close time and its close note: the change is an update only."""
     current = before.civicloop_status if before is not None else RequestStatus.open
     update = _update(
-        event, status=extended_status(current), description=description, external_status_code=current.value
+        event,
+        status=extended_status(current),
+        description=description,
+        media_url=media_url,
+        external_status_code=current.value,
     )
     if before is None:
         return Change(update=update)
