@@ -21,6 +21,7 @@ from civicloop_events.payloads import (
 )
 from civicloop_gateway.domain.request_view import NO_CHANGE, RequestRow, fold, fold_many, named_services
 from civicloop_gateway.domain.work_notes import (
+    CLOSE_TEXTS,
     VISIT_CANCELLED,
     VISIT_RESCHEDULED,
     VISIT_SCHEDULED,
@@ -295,3 +296,30 @@ def test_a_worked_request_folds_the_same_in_any_batches_and_ends_as_the_log_says
         "Reopened: the problem is not fixed",
     ]
     assert "staff only" not in repr(updates) and "roads" not in repr(updates)
+
+
+# ST-02 [ADAPTER Role/mySociety.pm `rx/status_extended`]: the lower-case statuses a GET servicerequestupdates may say.
+MYSOCIETY_STATUSES = {
+    "unchanged",
+    "open",
+    "closed",
+    "fixed",
+    "in_progress",
+    "planned",
+    "action_scheduled",
+    "investigating",
+    "duplicate",
+    "not_councils_responsibility",
+    "no_further_action",
+    "internal_referral",
+    "cancelled",
+    "reopen",
+    "for_triage",
+}
+
+
+@pytest.mark.parametrize("reason", [*CLOSE_TEXTS, "weather_damage", None])
+def test_ST_02_every_close_s_update_status_is_one_of_mysociety_s(reason):
+    assert closed_as(reason) in MYSOCIETY_STATUSES
+    closed = fold(_opened(), _event(StatusChanged(status=RequestStatus.closed, reason=reason), 30))
+    assert closed.update.status in MYSOCIETY_STATUSES and closed.request.status == "closed"
