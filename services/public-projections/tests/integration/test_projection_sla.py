@@ -3,10 +3,12 @@ decided in SQL at read time (the twin of the pure rules), counts per state, reco
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 from civicloop_events import Actor, Event
 from civicloop_events.payloads import (
@@ -24,6 +26,10 @@ from civicloop_events.payloads import (
 from civicloop_projections.adapters import sla_store
 from civicloop_projections.domain.sla import SlaPolicy, SlaState
 from civicloop_projections.domain.sla_fold import fold_requests, sla_row
+from civicloop_projections.service_layer.sla_handlers import (
+    when_request_events_update_sla,
+    when_sla_defined_update_sla,
+)
 from civicloop_testing.events import publish_events, request_event
 from projection_events import new_jurisdiction, new_number
 from projection_harness import agent_caught_up, caught_up, consumers_running
@@ -197,6 +203,59 @@ async def test_requests_sla_is_folded_from_both_topics_and_judged_in_sql(
         assert _instant(rows[d]["acknowledge_due_at"]) == local(2026, 11, 13, 17, 0)  # streetlight: unchanged
         rows = await stored(projections, late)
         assert _instant(rows[e]["acknowledge_due_at"]) == local(2026, 11, 16, 10, 0)
+
+
+async def _waiting_for_a_lock(watcher: psycopg.AsyncConnection, pid: int) -> None:
+    """Until the backend `pid` waits for an advisory lock (bounded)."""
+    async with asyncio.timeout(10):
+        while True:
+            cur = await watcher.execute(
+                "select 1 from pg_locks where pid = %s and locktype = 'advisory' and not granted", (pid,)
+            )
+            if await cur.fetchone():
+                return
+            await asyncio.sleep(0.01)
+
+
+async def _apply(conn: psycopg.AsyncConnection, event: Event[Any]) -> None:
+    async with conn.transaction():
+        if event.request_id is None:
+            await when_sla_defined_update_sla(sla_store.PostgresSlaStore(conn), event)
+        else:
+            await when_request_events_update_sla(sla_store.PostgresSlaStore(conn), [event])
+
+
+@pytest.mark.parametrize("first", ["request", "definition"])
+async def test_a_request_and_a_definition_applied_at_once_never_miss_each_other(migrated_dsn, first):
+    """Each consumer's transaction takes the jurisdiction's lock before reading: the one that comes second waits
+    for the first to commit, then sees its row (without the lock, the definition would recompute no request, or
+    the request would be stored without the definition, whichever committed last)."""
+    j, number = new_jurisdiction(), new_number()
+    events = {
+        "request": submitted(number, j, local(2026, 11, 13, 15, 0)),
+        "definition": sla_defined(j, definition()),
+    }
+    second = "definition" if first == "request" else "request"
+    connect = psycopg.AsyncConnection.connect
+    async with (
+        await connect(migrated_dsn) as one,
+        await connect(migrated_dsn) as two,
+        await connect(migrated_dsn, autocommit=True) as watcher,
+    ):
+        async with one.transaction():
+            store = sla_store.PostgresSlaStore(one)
+            if first == "request":
+                await when_request_events_update_sla(store, [events["request"]])
+            else:
+                await when_sla_defined_update_sla(store, events["definition"])
+            applying = asyncio.create_task(_apply(two, events[second]))
+            await _waiting_for_a_lock(watcher, two.info.backend_pid)
+            assert not applying.done()
+        await applying
+        cur = await watcher.execute(
+            "select acknowledge_due_at from projections.request_sla where request_number = %s", (number,)
+        )
+        assert await cur.fetchone() == (local(2026, 11, 16, 10, 0),)
 
 
 async def _numbers(conn, jurisdiction: str, condition: str, params: list[Any]) -> list[str]:
