@@ -150,7 +150,9 @@ async def test_requests_sla_is_folded_from_both_topics_and_judged_in_sql(
 
         rows = await stored(projections, j)
         assert set(rows) == {a, b, c, d}
-        assert rows[c]["status"] == "in_progress"  # the on-hold event delivered again is not applied again
+        assert (
+            rows[c]["clock"]["status"] == "in_progress"
+        )  # the on-hold event delivered again is not applied again
         # What the pure fold gives, the database holds.
         policy = SlaPolicy.of(definition())
         unique = list({event.event_id: event for event in events if event.jurisdiction_id == j}.values())

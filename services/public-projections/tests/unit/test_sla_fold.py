@@ -20,6 +20,7 @@ from civicloop_events.payloads import (
     EventPayload,
     Holiday,
     Location,
+    MergedAsDuplicate,
     OpeningHours,
     PriorityChanged,
     RequestAssigned,
@@ -244,6 +245,18 @@ def test_a_category_change_applies_the_new_targets_and_keeps_the_time_counted(tr
     row = store.rows["AAAA-0008"]
     assert (row.acknowledge.minutes, row.resolve.minutes) == (None, None)  # not listed, no default
     assert row.state_at(local(2026, 11, 16, 8, 0)) is None
+
+
+def test_a_merged_duplicate_is_settled_at_its_merge(traveller):
+    store = MemorySlaStore()
+    apply(store, config_event(definition()), submitted("AAAA-0011"))
+    traveller.move_to(local(2026, 11, 16, 11, 0))  # after its acknowledgement fell due
+    apply(store, on("AAAA-0011", MergedAsDuplicate(original_request_id="AAAA-0001")))
+    row = store.rows["AAAA-0011"]
+    assert (row.acknowledge.done_at, row.resolve.done_at) == (local(2026, 11, 16, 11, 0),) * 2
+    later = local(2026, 12, 31, 9, 0)
+    assert row.acknowledge.state_at(later) is SlaState.missed and row.resolve.state_at(later) is SlaState.met
+    assert row.state_at(later) is SlaState.missed and not row.dormant_at(later)
 
 
 def test_work_events_are_activity_and_other_events_write_nothing(traveller):

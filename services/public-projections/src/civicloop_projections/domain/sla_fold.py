@@ -8,7 +8,7 @@ definition recomputes every request of its jurisdiction from their stored clocks
 
 Beyond what `sla.clock_after` reads, the agents' work events count: a category change applies the new category's
 targets (the time already counted stays) and, like an assignment, a visit or a priority change, is activity (it
-moves the dormant instant).
+moves the dormant instant); a merge into another request stops a duplicate's clocks as a closure does.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 from civicloop_events import Event
 from civicloop_events.payloads import (
     CategoryChanged,
+    MergedAsDuplicate,
     PriorityChanged,
     RequestAssigned,
     RequestStatus,
@@ -55,6 +56,10 @@ def clock_after_event(clock: RequestClock | None, event: Event[Any]) -> RequestC
         return clock.recategorised(payload.service_code).touched(event.occurred_at)
     if clock is not None and isinstance(payload, _ACTIVITY):
         return clock.touched(event.occurred_at)
+    if clock is not None and isinstance(payload, MergedAsDuplicate):
+        # Its original carries the work from now on (commands refuse a merged duplicate): the merge answers and
+        # settles it as a closure would, so a duplicate never sits breached or dormant in a queue.
+        return clock.status_changed(RequestStatus.closed, event.occurred_at)
     return clock_after(clock, event)
 
 
@@ -123,7 +128,6 @@ class SlaRow:
     request_number: str
     jurisdiction_id: str
     service_code: str
-    status: RequestStatus
     clock: RequestClock
     acknowledge: TargetRow
     resolve: TargetRow
@@ -153,7 +157,6 @@ def sla_row(request: RequestSla, policy: SlaPolicy | None) -> SlaRow:
         request_number=request.request_number,
         jurisdiction_id=request.jurisdiction_id,
         service_code=clock.service_code,
-        status=clock.status,
         clock=clock,
         acknowledge=acknowledge,
         resolve=resolve,

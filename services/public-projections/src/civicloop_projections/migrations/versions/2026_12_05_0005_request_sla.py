@@ -29,7 +29,6 @@ def upgrade() -> None:
              request_number text primary key,
              jurisdiction_id text not null,
              service_code text not null,
-             status text not null,
              clock jsonb not null,
              acknowledge_minutes integer,
              acknowledge_at_risk_from timestamptz,
