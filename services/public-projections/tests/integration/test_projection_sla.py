@@ -113,7 +113,7 @@ async def test_requests_sla_is_folded_from_both_topics_and_judged_in_sql(
     projections, request_producer, kafka_bootstrap, fresh_topics
 ):
     j, late = new_jurisdiction(), new_jurisdiction()
-    a, b, c, d, e = (new_number() for _ in range(5))
+    a, b, c, d, e, f, g, h = (new_number() for _ in range(8))
     on_hold = status(c, j, "on_hold", local(2026, 11, 16, 9, 0))
     events = [
         # A: nothing happens after a Friday-afternoon submission (a weekend in between).
@@ -134,6 +134,14 @@ async def test_requests_sla_is_folded_from_both_topics_and_judged_in_sql(
             CategoryChanged(service_code="streetlight", previous_service_code="pothole"),
             local(2026, 11, 13, 16, 0),
         ),
+        # F: closed after its resolution fell due; G: on hold, never resumed; H: both done in time.
+        submitted(f, j, local(2026, 11, 13, 15, 0)),
+        status(f, j, "closed", local(2026, 11, 18, 10, 0)),
+        submitted(g, j, local(2026, 11, 13, 15, 0)),
+        status(g, j, "on_hold", local(2026, 11, 16, 9, 0)),
+        submitted(h, j, local(2026, 11, 13, 15, 0)),
+        status(h, j, "acknowledged", local(2026, 11, 13, 16, 0)),
+        status(h, j, "closed", local(2026, 11, 16, 12, 0)),
         # E: in a jurisdiction whose definition comes later.
         submitted(e, late, local(2026, 11, 13, 15, 0)),
     ]
@@ -149,7 +157,7 @@ async def test_requests_sla_is_folded_from_both_topics_and_judged_in_sql(
         await agent_caught_up(projections, requests)
 
         rows = await stored(projections, j)
-        assert set(rows) == {a, b, c, d}
+        assert set(rows) == {a, b, c, d, f, g, h}
         assert (
             rows[c]["clock"]["status"] == "in_progress"
         )  # the on-hold event delivered again is not applied again
@@ -172,7 +180,8 @@ async def test_requests_sla_is_folded_from_both_topics_and_judged_in_sql(
         # SQL judges every request as the pure rules do, at every half hour of three weeks.
         nows = [local(2026, 11, 13, 14, 0) + timedelta(minutes=30 * i) for i in range(3 * 7 * 48)]
         states = await sql_states(projections, j, nows)
-        assert len(states) == 4 * len(nows)
+        assert len(states) == 7 * len(nows)
+        assert set(states.values()) == {s.value for s in SlaState}
         for (number, now), state in states.items():
             assert state == _value(expected[number].state_at(now)), (number, now)
 
@@ -185,9 +194,10 @@ async def test_requests_sla_is_folded_from_both_topics_and_judged_in_sql(
             dormant = await _numbers(conn, j, *sla_store.dormant_condition(True, now))
             awake = await _numbers(conn, j, *sla_store.dormant_condition(False, now))
             detail = await sla_store.sla_of(conn, [a, e], now)
-        assert counts == {"breached": 3, "at_risk": 1, "due": 0, "met": 0, "missed": 0, "dormant": 2}
-        assert breached == sorted([a, c, d]) and at_risk_or_due == [b]
-        assert dormant == sorted([a, d]) and awake == sorted([b, c])
+        assert counts == {"breached": 3, "at_risk": 1, "due": 1, "met": 1, "missed": 1, "dormant": 3}
+        assert breached == sorted([a, c, d]) and at_risk_or_due == sorted([b, g])
+        assert dormant == sorted([a, d, g]) and awake == sorted([b, c, f, h])
+        assert _instant(rows[g]["resolve_due_at"]) is None  # paused short of its target
         assert detail[a]["state"] == "breached" and detail[a]["dormant"] is True
         assert detail[a]["acknowledge"]["minutes"] == 240 and detail[a]["resolve"]["done_at"] is None
         assert detail[e]["state"] is None  # its jurisdiction has no definition yet
