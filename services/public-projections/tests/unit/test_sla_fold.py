@@ -82,15 +82,17 @@ def config_event(payload: SlaDefined) -> Event[Any]:
     return Event.create(payload, request_id=None, jurisdiction_id=J, actor=AGENT, source="admin")
 
 
-def on(number: str, payload: EventPayload, actor: Actor = AGENT) -> Event[Any]:
-    return request_event(payload, request_id=number, actor=actor, source="agent", jurisdiction_id=J)
+def on(number: str, payload: EventPayload, actor: Actor = AGENT, jurisdiction: str = J) -> Event[Any]:
+    return request_event(
+        payload, request_id=number, actor=actor, source="agent", jurisdiction_id=jurisdiction
+    )
 
 
-def submitted(number: str, service_code: str = "pothole") -> Event[Any]:
+def submitted(number: str, service_code: str = "pothole", jurisdiction: str = J) -> Event[Any]:
     payload = ServiceRequestSubmitted(
         service_code=service_code, description="a hole", location=Location(lat=41.88, long=-87.63)
     )
-    return on(number, payload, actor=RESIDENT)
+    return on(number, payload, actor=RESIDENT, jurisdiction=jurisdiction)
 
 
 class MemorySlaStore(SlaStore):
@@ -290,3 +292,32 @@ def test_a_clock_survives_json_as_it_was(traveller):
     policy = SlaPolicy.of(definition())
     assert sla_row(request, policy).resolve.due_at is not None
     assert sla_row(request, None).acknowledge.minutes is None
+
+
+def test_a_batch_gives_the_rows_its_events_give_one_at_a_time(traveller):
+    """The consumer folds a partition's batch in one call, or one event at a time after a failed batch: the same
+    rows either way, for several requests of several jurisdictions."""
+    other = "shelbyville"
+    events = [
+        config_event(definition()),
+        Event.create(definition(60), request_id=None, jurisdiction_id=other, actor=AGENT, source="admin"),
+    ]
+    requests = [submitted("BBBB-0001"), submitted("BBBB-0002", jurisdiction=other)]
+    for hours, (number, value) in enumerate(
+        [
+            ("BBBB-0001", "acknowledged"),
+            ("BBBB-0002", "on_hold"),
+            ("BBBB-0001", "closed"),
+            ("BBBB-0002", "open"),
+        ]
+    ):
+        traveller.shift(timedelta(hours=hours + 1))
+        jurisdiction = J if number == "BBBB-0001" else other
+        requests.append(on(number, StatusChanged(status=RequestStatus(value)), jurisdiction=jurisdiction))
+    one_by_one, batched = MemorySlaStore(), MemorySlaStore()
+    apply(one_by_one, *events, *requests)
+    apply(batched, *events)
+    asyncio.run(when_request_events_update_sla(batched, requests))
+    assert batched.rows == one_by_one.rows
+    assert batched.rows["BBBB-0002"].jurisdiction_id == other
+    assert batched.rows["BBBB-0002"].acknowledge.minutes == 60
