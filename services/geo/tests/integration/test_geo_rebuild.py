@@ -17,7 +17,7 @@ from civicloop_geo.bootstrap import bootstrap
 from civicloop_geo.entrypoints.rebuild import ConsumersStillRunning, rebuild
 from civicloop_geo.settings import SCHEMA, GeoSettings
 from civicloop_runtime.service_commands import without_consumers
-from civicloop_testing.events import config_event, publish_events
+from civicloop_testing.events import config_event, publish_events, read_all_events
 from civicloop_testing.polling import eventually
 
 sys.path.insert(
@@ -127,6 +127,24 @@ async def test_a_rebuild_replays_geos_read_model_from_the_log_without_publishing
     ) as offline:
         counts = await rebuild(offline)
 
-    assert await snapshot(fresh_geo_dsn) == live
+    rebuilt = await snapshot(fresh_geo_dsn)
+    if rebuilt != live:  # what the log holds of the requests that differ, to tell which fold went astray
+        differing = {
+            row[0]
+            for table in ("requests", "decisions")
+            for a, b in ((live[table], rebuilt[table]), (rebuilt[table], live[table]))
+            for row in a
+            if row not in b
+        }
+        log = await read_all_events(kafka_bootstrap, fresh_topics.request_events, fresh_topics.partitions)
+        histories = {
+            rid: [
+                (e.type, e.source, str(e.event_id)[-6:], str(e.causation_id)[-6:])
+                for e in log
+                if e.request_id == rid
+            ]
+            for rid in sorted(differing)
+        }
+        pytest.fail(f"the rebuild differs from live geo for {sorted(differing)}; their log: {histories}")
     assert counts == {name: len(rows) for name, rows in live.items()}
     assert await log_size(settings) == on_the_log, "a rebuild publishes nothing"

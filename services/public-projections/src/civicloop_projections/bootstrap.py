@@ -24,9 +24,14 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_projections import database
 from civicloop_projections.adapters.agent_store import PostgresAgentViewStore
 from civicloop_projections.adapters.catalogue_store import PostgresCatalogueStore
+from civicloop_projections.adapters.sla_store import PostgresSlaStore
 from civicloop_projections.service_layer.handlers import (
     when_jurisdiction_config_changes_update_catalogue,
     when_request_events_update_agent_view,
+)
+from civicloop_projections.service_layer.sla_handlers import (
+    when_request_events_update_sla,
+    when_sla_defined_update_sla,
 )
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 
@@ -108,5 +113,32 @@ def _consumers(projections: Projections, producer: EventProducer) -> ServiceCons
                 update_catalogue,
                 projections.consumers_lock,
             ),
+            *_sla_consumers(projections),
         ],
     )
+
+
+def _sla_consumers(projections: Projections) -> list[ConsumerSpec]:
+    """The SLA read model: requests' clocks from the request topic, definitions from the configuration topic."""
+    settings = projections.settings
+
+    async def update_sla(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+        await when_request_events_update_sla(PostgresSlaStore(conn), events)
+
+    async def define_sla(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await when_sla_defined_update_sla(PostgresSlaStore(conn), event)
+
+    return [
+        ConsumerSpec(
+            settings.sla_consumer_name,
+            settings.topics.request_events,
+            batch_handler=update_sla,
+            guard=projections.consumers_lock,
+        ),
+        ConsumerSpec(
+            settings.sla_definitions_consumer_name,
+            settings.topics.jurisdiction_config,
+            define_sla,
+            projections.consumers_lock,
+        ),
+    ]

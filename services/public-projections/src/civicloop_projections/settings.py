@@ -12,6 +12,8 @@ SCHEMA = "projections"
 # Versioned consumer groups (`civicloop_runtime.consumer_groups`).
 AGENT_VIEW_CONSUMER = "projections.agent.v4"  # v2: geo, merges; v3: imported requests; v4: staff work
 CATALOGUE_CONSUMER = "projections.catalogue.v1"
+SLA_CONSUMER = "projections.sla.v1"  # requests' SLA clocks and instants (adapters/sla_store.py)
+SLA_DEFINITIONS_CONSUMER = "projections.sla-definitions.v1"
 
 
 class ProjectionSettings(ServiceSettings, StaffVerifierSettings):
@@ -20,6 +22,10 @@ class ProjectionSettings(ServiceSettings, StaffVerifierSettings):
     )
     catalogue_consumer_name: str = consumer_group(
         CATALOGUE_CONSUMER, description="consumer group of the catalogue"
+    )
+    sla_consumer_name: str = consumer_group(SLA_CONSUMER, description="consumer group of the requests' SLA")
+    sla_definitions_consumer_name: str = consumer_group(
+        SLA_DEFINITIONS_CONSUMER, description="consumer group of the jurisdictions' SLA definitions"
     )
     rebuild_batch_max_records: int = Field(
         default=5000, ge=1, description="records of one partition a rebuild applies in one transaction"

@@ -37,9 +37,12 @@ async def dead_letters(bootstrap: str, topic: str, count: int) -> list:
     return got
 
 
-async def inbox_has(projections, event_id) -> bool:
+async def inbox_has(projections, event_id, consumer: str) -> bool:
+    """Whether `consumer` applied the event (every group reading a topic keeps its own inbox rows)."""
     async with projections.pool.connection() as conn:
-        cur = await conn.execute("select 1 from projections.inbox where event_id = %s", (event_id,))
+        cur = await conn.execute(
+            "select 1 from projections.inbox where consumer = %s and event_id = %s", (consumer, event_id)
+        )
         return await cur.fetchone() is not None
 
 
@@ -56,8 +59,16 @@ async def test_undecodable_bytes_are_dead_lettered_and_the_request_stream_goes_o
 
     async with consumers_running(projections):
         await agent_caught_up(projections, [after])
-        [dead] = await dead_letters(kafka_bootstrap, fresh_topics.dead_letters, 1)
+        # Every group that reads the request topic dead-letters the bytes it cannot decode (the agent view's and
+        # the SLA's), each record naming its consumer so each can be redriven alone.
+        letters = await dead_letters(kafka_bootstrap, fresh_topics.dead_letters, 2)
 
+    by_consumer = {dict(letter.headers)["dlq.consumer"]: letter for letter in letters}
+    assert set(by_consumer) == {
+        projections.settings.agent_consumer_name.encode(),
+        projections.settings.sla_consumer_name.encode(),
+    }
+    dead = by_consumer[projections.settings.agent_consumer_name.encode()]
     headers = dict(dead.headers)
     assert dead.value == b"\x00{not an event"
     assert headers["dlq.reason"] == b"undecodable"
@@ -87,7 +98,7 @@ async def test_an_area_the_handler_rejects_is_retried_then_dead_lettered(
     assert b"InvalidAreaGeometry" in headers["dlq.error"]
     assert headers["dlq.consumer"] == projections.settings.catalogue_consumer_name.encode()
     assert not await inbox_has(
-        projections, point.event_id
+        projections, point.event_id, projections.settings.catalogue_consumer_name
     )  # no inbox row: a redrive after a fix can apply it
     async with projections.pool.connection() as conn:
         cur = await conn.execute(
@@ -124,7 +135,7 @@ async def test_a_batch_with_one_poison_event_applies_every_other_event_exactly_o
     headers = dict(dead.headers)
     assert headers["dlq.reason"] == b"handler_failed"
     assert headers["dlq.offset"] == str(poison_at.offset).encode()
-    assert not await inbox_has(projections, poison.event_id)
+    assert not await inbox_has(projections, poison.event_id, projections.settings.agent_consumer_name)
     async with projections.pool.connection() as conn:
         cur = await conn.execute(
             "select event_id, count(*) from projections.agent_request_history where jurisdiction_id = %s"

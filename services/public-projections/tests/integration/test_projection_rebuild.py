@@ -8,17 +8,22 @@ import sys
 import pytest
 from civicloop_events.payloads import (
     BackendUpdateReceived,
+    CategorySla,
     ExternalReferenceAssigned,
+    OpeningHours,
     RequestImported,
     Routed,
     SendFailed,
     SentToBackend,
+    SlaDefined,
+    Weekday,
 )
 from civicloop_projections.adapters import tables
 from civicloop_testing.events import publish_events
 from civicloop_testing.geo_events import geo_event, location_resolved, public_place_at
 from civicloop_testing.legacy_events import submitted_v1
 from projection_events import (
+    SYSTEM,
     area_defined,
     assigned,
     at,
@@ -28,6 +33,7 @@ from projection_events import (
     commented,
     new_jurisdiction,
     new_number,
+    on_request,
     outbound,
     priority_changed,
     reopened,
@@ -39,7 +45,14 @@ from projection_events import (
     visit_rescheduled,
     visit_scheduled,
 )
-from projection_harness import agent_caught_up, catalogue_caught_up, consumers_running, env_for, settings_for
+from projection_harness import (
+    agent_caught_up,
+    catalogue_caught_up,
+    caught_up,
+    consumers_running,
+    env_for,
+    settings_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,6 +61,15 @@ pytestmark = pytest.mark.integration
 def settings(fresh_migrated_dsn, fresh_topics, kafka_bootstrap):
     """A database of the test's own: a rebuild empties every projection table."""
     return settings_for(fresh_migrated_dsn, fresh_topics, kafka_bootstrap)
+
+
+def sla_defined(jurisdiction: str, pothole_ack_minutes: int):
+    payload = SlaDefined(
+        time_zone="America/Los_Angeles",
+        opening_hours=[OpeningHours(day=day, opens="08:00", closes="17:00") for day in Weekday],
+        categories=[CategorySla(service_code="pothole", acknowledge_within_minutes=pothole_ack_minutes)],
+    )
+    return on_request(payload, None, jurisdiction, SYSTEM, "admin", -10)
 
 
 async def run_cli(settings, *args: str) -> tuple[int, str, str]:
@@ -72,6 +94,8 @@ async def publish_history(kafka_bootstrap, topics, request_producer) -> tuple[li
         area_defined(j, "east", square(-118.3, 34.0, 0.1)),
         area_defined(j, "east", square(-118.3, 34.0, 0.2)),  # a second version
         service_defined(j, "pothole", "Pothole (renamed)"),
+        sla_defined(j, 60),
+        sla_defined(j, 240),  # the latest replaces the first, and recomputes the requests folded meanwhile
     ]
     config = await publish_events(kafka_bootstrap, topics.jurisdiction_config, configuration)
     events = []
@@ -188,9 +212,18 @@ async def test_rebuild_from_zero_yields_identical_rows(
     async with consumers_running(projections):
         await catalogue_caught_up(projections, config)
         await agent_caught_up(projections, requests)
+        await caught_up(projections, projections.settings.sla_definitions_consumer_name, config)
+        await caught_up(projections, projections.settings.sla_consumer_name, requests)
     async with projections.pool.connection() as conn:
         before = await tables.dump(conn)
         counts = await tables.row_counts(conn)
+        cur = await conn.execute(
+            "select count(*) from projections.request_sla"
+            " where acknowledge_minutes = 240 and acknowledge_due_at is not null"
+        )
+        (with_deadlines,) = await cur.fetchone()
+    assert with_deadlines == 13  # every pothole, by the latest definition (the graffiti has no target)
+    async with projections.pool.connection() as conn:
         # Damage the read model: the rebuild must not start from what is there.
         await conn.execute(
             "update projections.agent_requests set status = 'bogus', service_area_id = null,"
@@ -200,11 +233,15 @@ async def test_rebuild_from_zero_yields_identical_rows(
         await conn.execute(
             "delete from projections.agent_request_history where type = 'request.comment.added'"
         )
+        await conn.execute("update projections.request_sla set acknowledge_due_at = null")
+        await conn.execute("delete from projections.sla_definitions")
     assert counts == {
         "agent_requests": 14,
         "agent_request_history": len(requests) - 1,
         "services": 1,
         "service_areas": 3,
+        "sla_definitions": 1,
+        "request_sla": 14,  # the requests submitted (not the orphan's status change)
     }
 
     code, out, err = await run_cli(projections.settings, "rebuild")

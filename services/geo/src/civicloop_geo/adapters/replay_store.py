@@ -65,7 +65,8 @@ async def write(conn: psycopg.AsyncConnection[Any], writes: ReplayWrites) -> Non
 
 async def pending_of(conn: psycopg.AsyncConnection[Any], request_ids: Collection[str]) -> dict[str, Pending]:
     cur = await conn.execute(
-        """select request_id, event_id, jurisdiction_id, service_code, submitted_at, status, merged_into
+        """select request_id, event_id, jurisdiction_id, service_code, submitted_at, status, merged_into,
+                  correction_id, corrected_status, corrected_merged_into
              from geo.replay_pending where request_id = any(%s)""",
         (list(request_ids),),
     )
@@ -83,21 +84,29 @@ async def keep_pending(
         rows = [
             {
                 "request_id": rid,
-                "event_id": str(p.event_id),
+                "event_id": str(p.event_id) if p.event_id is not None else None,
                 "jurisdiction_id": p.jurisdiction_id,
                 "service_code": p.service_code,
                 "submitted_at": p.submitted_at.isoformat(),
                 "status": p.status,
                 "merged_into": p.merged_into,
+                "correction_id": str(p.correction_id) if p.correction_id is not None else None,
+                "corrected_status": p.corrected_status,
+                "corrected_merged_into": p.corrected_merged_into,
             }
             for rid, p in pending.items()
         ]
         await conn.execute(
             """insert into geo.replay_pending
+                      (request_id, event_id, jurisdiction_id, service_code, submitted_at, status, merged_into,
+                       correction_id, corrected_status, corrected_merged_into)
                select * from jsonb_to_recordset(%s::jsonb) as p(request_id text, event_id uuid, jurisdiction_id text,
-                      service_code text, submitted_at timestamptz, status text, merged_into text)
+                      service_code text, submitted_at timestamptz, status text, merged_into text,
+                      correction_id uuid, corrected_status text, corrected_merged_into text)
                on conflict (request_id) do update
-                  set status = excluded.status, merged_into = excluded.merged_into""",
+                  set event_id = excluded.event_id, status = excluded.status, merged_into = excluded.merged_into,
+                      correction_id = excluded.correction_id, corrected_status = excluded.corrected_status,
+                      corrected_merged_into = excluded.corrected_merged_into""",
             (Jsonb(rows),),
         )
 

@@ -7,8 +7,14 @@ areas of today. Between a submission and its reaction, live geo already had the 
 that came in between are held with the submission (`Pending`) and applied when the reaction creates the row. An
 agent's correction moves the row when geo's reaction to it comes by (its areas and public cell are on it).
 
-`Pending` submissions are kept between batches in the rebuild's own table (`geo.replay_pending`), written in each
-batch's transaction; it holds only submissions whose reaction has not come yet.
+A request geo did not place gets its row from the first agent's correction after its submission, and from then on
+live geo applies its status changes and merges to that row. The replay sees the correction long before geo's
+reaction to it (and may not yet know whether the submission was placed): the correction and the changes after it are
+held too (`Pending.correction_id`, `corrected_status`, `corrected_merged_into`), and become the row when the
+reaction to that correction comes by, should the submission turn out not placed.
+
+`Pending` entries are kept between batches in the rebuild's own table (`geo.replay_pending`), written in each batch's
+transaction; it holds only what still waits for a reaction of geo's.
 """
 
 from __future__ import annotations
@@ -19,7 +25,12 @@ from typing import Any
 from uuid import UUID
 
 from civicloop_events import Event, ServiceRequestSubmitted, StatusChanged
-from civicloop_events.payloads import LocationResolved, LocationUnresolved, MergedAsDuplicate
+from civicloop_events.payloads import (
+    LocationCorrected,
+    LocationResolved,
+    LocationUnresolved,
+    MergedAsDuplicate,
+)
 
 from civicloop_geo.domain.batch_placing import Decision, PlacedRow, Submission
 
@@ -28,14 +39,19 @@ GEO_SOURCE = "geo"
 
 @dataclass
 class Pending:
-    """A submission geo has decided on but whose decision is not on the log yet, and what happened to it since."""
+    """What waits for geo's reaction: a submission whose decision is not on the log yet (`event_id`; None once
+    decided), and the first correction of a request geo had not placed (`correction_id`), each with what happened to
+    the request since."""
 
-    event_id: UUID
+    event_id: UUID | None
     jurisdiction_id: str
     service_code: str
     submitted_at: Any
     status: str = "open"
     merged_into: str | None = None
+    correction_id: UUID | None = None
+    corrected_status: str = "open"
+    corrected_merged_into: str | None = None
 
 
 @dataclass
@@ -80,14 +96,76 @@ def replay_batch(
             _change(writes, stored, pending, rid, status=payload.status.value)
         elif isinstance(payload, MergedAsDuplicate):
             _change(writes, stored, pending, rid, merged_into=payload.original_request_id)
+        elif isinstance(payload, LocationCorrected):
+            _correction_seen(writes, stored, decisions, pending, event)
         elif event.source == GEO_SOURCE and isinstance(payload, LocationResolved | LocationUnresolved):
             waiting = pending.get(rid)
-            if waiting is not None and event.causation_id == waiting.event_id:
-                del pending[rid]
+            if (
+                waiting is not None
+                and waiting.event_id is not None
+                and event.causation_id == waiting.event_id
+            ):
                 _decided(writes, decisions, rid, waiting, payload)
+                if isinstance(payload, LocationResolved) or waiting.correction_id is None:
+                    del pending[rid]
+                else:  # not placed, but corrected since: the row comes with the correction's reaction
+                    waiting.event_id = None
+            elif (
+                waiting is not None
+                and waiting.event_id is None
+                and event.causation_id == waiting.correction_id
+                and isinstance(payload, LocationResolved)
+            ):
+                del pending[rid]
+                _placed_by_correction(writes, rid, waiting, payload)
             elif isinstance(payload, LocationResolved):
                 _corrected(writes, stored, decisions, rid, event.jurisdiction_id, payload)
     return writes
+
+
+def _correction_seen(
+    writes: ReplayWrites,
+    stored: StoredState,
+    decisions: dict[str, Submission | None],
+    pending: dict[str, Pending],
+    event: Event[Any],
+) -> None:
+    """An agent's correction of a request without a row: live geo placed it there (if its submission was not
+    placed), so the changes from here on are held for the row its reaction will make."""
+    rid = event.request_id or ""
+    if rid in writes.new_rows or rid in stored.rows:
+        return  # the row exists: the reaction moves it
+    waiting = pending.get(rid)
+    if waiting is not None:
+        if waiting.correction_id is None:
+            waiting.correction_id = event.event_id
+        return
+    submission = decisions.get(rid)
+    if submission is not None:  # decided, not placed
+        pending[rid] = Pending(
+            None,
+            event.jurisdiction_id,
+            submission.service_code,
+            submission.submitted_at,
+            correction_id=event.event_id,
+        )
+
+
+def _placed_by_correction(
+    writes: ReplayWrites, rid: str, waiting: Pending, payload: LocationResolved
+) -> None:
+    writes.new_rows[rid] = PlacedRow(
+        request_id=rid,
+        jurisdiction_id=waiting.jurisdiction_id,
+        service_code=waiting.service_code,
+        submitted_at=waiting.submitted_at,
+        lat=payload.lat,
+        long=payload.long,
+        area_ids=tuple(a.area_id for a in payload.service_areas),
+        h3_cell=payload.public.h3_cell,
+        status=waiting.corrected_status,
+        merged_into=waiting.corrected_merged_into,
+    )
 
 
 def _decided(
@@ -168,7 +246,12 @@ def _change(
         if merged_into is not None:
             writes.merged[rid] = merged_into
     elif rid in pending:
+        waiting = pending[rid]
         if status is not None:
-            pending[rid].status = status
+            waiting.status = status
+            if waiting.correction_id is not None:
+                waiting.corrected_status = status
         if merged_into is not None:
-            pending[rid].merged_into = merged_into
+            waiting.merged_into = merged_into
+            if waiting.correction_id is not None:
+                waiting.corrected_merged_into = merged_into

@@ -3,6 +3,9 @@ topics of the test's own on the real broker; events published with the real prod
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +22,7 @@ from civicloop_gateway.entrypoints.http import create_app
 from civicloop_gateway.settings import SCHEMA, Environment, GatewaySettings
 from civicloop_testing.asgi import serving
 from civicloop_testing.polling import eventually
-from civicloop_testing.run_settings import run_settings
+from civicloop_testing.run_settings import cli_env, run_settings
 from fastapi import FastAPI
 from httpx import AsyncClient
 
@@ -71,3 +74,27 @@ async def running_app(
     app = create_app(settings, start_consumers=start_consumers)
     async with serving(app, "http://gateway.test", shutdown_timeout=60) as client:
         yield app, client
+
+
+async def run_cli(settings: GatewaySettings, *args: str) -> tuple[int, str, str]:
+    """`civicloop-gateway <args>` in a process of its own, configured as `settings`: its exit code, out and err."""
+    env = {
+        **os.environ,
+        **cli_env(
+            settings,
+            CIVICLOOP_TOPIC_PARTITIONS=str(settings.topic_partitions),
+            CIVICLOOP_PUBLIC_H3_RESOLUTION=str(settings.public_h3_resolution),
+            CIVICLOOP_LOG_LEVEL="WARNING",
+        ),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "civicloop_gateway.entrypoints.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode or 0, out.decode(), err.decode()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,8 +29,7 @@ from civicloop_runtime.consumers import ServiceConsumers
 from civicloop_testing import create_database, drop_database
 from civicloop_testing.events import config_event, publish_events, request_event
 from civicloop_testing.polling import eventually
-from civicloop_testing.run_settings import cli_env
-from read_harness import AGENT, caught_up, migrate, settings_for, unique_jurisdiction
+from read_harness import AGENT, caught_up, migrate, run_cli, settings_for, unique_jurisdiction
 
 pytestmark = pytest.mark.integration
 
@@ -146,29 +143,6 @@ def _history(j: str) -> tuple[list[Any], list[Any]]:
         )
     )  # a request the view never saw: its update is still recorded
     return config, events
-
-
-async def run_cli(settings, *args: str) -> tuple[int, str, str]:
-    env = {
-        **os.environ,
-        **cli_env(
-            settings,
-            CIVICLOOP_TOPIC_PARTITIONS=str(settings.topic_partitions),
-            CIVICLOOP_PUBLIC_H3_RESOLUTION=str(RESOLUTION),
-            CIVICLOOP_LOG_LEVEL="WARNING",
-        ),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "civicloop_gateway.entrypoints.cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    return process.returncode or 0, out.decode(), err.decode()
 
 
 async def _live_view(settings, kafka_bootstrap) -> tuple[Gateway, list[Any], list[Any]]:

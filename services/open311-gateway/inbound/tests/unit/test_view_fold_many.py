@@ -17,8 +17,8 @@ from civicloop_gateway.domain.request_view import (
     UpdateRow,
     fold,
     fold_many,
+    named_services,
     requests_of,
-    submitted_services,
 )
 from civicloop_places import public_place
 from civicloop_testing.events import request_event
@@ -92,7 +92,7 @@ class Store:
 
     def apply_batch(self, events) -> None:
         before = {i: self.requests[i] for i in requests_of(events) if i in self.requests}
-        names = {s: NAMES[s] for s in submitted_services(events) if s in NAMES}
+        names = {s: NAMES[s] for s in named_services(events) if s in NAMES}
         change = fold_many(before, events, service_names=names)
         self.requests |= change.requests
         for update in change.updates:
@@ -147,5 +147,5 @@ def test_an_event_replayed_within_a_batch_records_its_update_once():
 
 def test_a_batch_reads_each_service_and_request_once():
     log = _log()
-    assert submitted_services(log) == [(CITY, "GRAFFITI"), (CITY, "POTHOLE"), (CITY, "UNKNOWN")]
+    assert named_services(log) == [(CITY, "GRAFFITI"), (CITY, "POTHOLE"), (CITY, "UNKNOWN")]
     assert requests_of(log) == ["A-1", "B-2", "C-3", "Z-9"]

@@ -6,7 +6,14 @@ from typing import Any
 
 import psycopg
 
-PROJECTION_TABLES = ("agent_requests", "agent_request_history", "services", "service_areas")
+PROJECTION_TABLES = (
+    "agent_requests",
+    "agent_request_history",
+    "services",
+    "service_areas",
+    "sla_definitions",
+    "request_sla",
+)
 
 # Every column, geometry as hex EWKB, in a total order: two rebuilds of the same log give identical dumps.
 _DUMP_ORDER = {
@@ -14,6 +21,8 @@ _DUMP_ORDER = {
     "agent_request_history": "event_id",
     "services": "jurisdiction_id, service_code",
     "service_areas": "jurisdiction_id, area_id, version",
+    "sla_definitions": "jurisdiction_id",
+    "request_sla": "request_number",
 }
 
 

@@ -31,7 +31,7 @@ __all__ = ["ConsumersStillRunning", "rebuild"]
 async def rebuild(
     projections: Projections, *, on_progress: Progress | None = None, poll_s: float = 0.2
 ) -> dict[str, int]:
-    """Replay both topics into empty tables; returns the row count of each projection table."""
+    """Replay both topics (for every consumer group) into empty tables; returns the row count of each projection table."""
     s = projections.settings
     async with consumers_lock_exclusive(s.pg_dsn, CONSUMERS_LOCK) as alone:
         if not alone:
@@ -45,12 +45,19 @@ async def _replay_from_zero(
     projections: Projections, on_progress: Progress | None, poll_s: float
 ) -> dict[str, int]:
     s = projections.settings
-    groups = [s.agent_consumer_name, s.catalogue_consumer_name]
+    groups = [
+        s.agent_consumer_name,
+        s.catalogue_consumer_name,
+        s.sla_consumer_name,
+        s.sla_definitions_consumer_name,
+    ]
     targets = await replay_targets(
         s.kafka_bootstrap,
         [
             (s.agent_consumer_name, s.topics.request_events),
             (s.catalogue_consumer_name, s.topics.jurisdiction_config),
+            (s.sla_consumer_name, s.topics.request_events),
+            (s.sla_definitions_consumer_name, s.topics.jurisdiction_config),
         ],
     )
     async with projections.pool.connection() as conn:

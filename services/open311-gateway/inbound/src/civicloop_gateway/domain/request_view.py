@@ -2,8 +2,10 @@
 
 A request's row holds exactly what the Open311 request object shows (SR-01..SR-17) plus its jurisdiction, point,
 source and what `extensions=true` adds; never the contact (SR-21: the sealed contact is not even read). Updates
-for `servicerequestupdates` (FX-01) are status changes and PUBLIC comments, one each, keyed by the event id; the
-latest of them gives an open request's `status_notes` (SR-03; a closed request's stay its close note).
+for `servicerequestupdates` (FX-01) are the public changes, one each, keyed by the event id: status changes (an
+agent's close or reopen explained by its reason when it has no note), PUBLIC comments, category changes and visits
+(said without their time or place: `work_notes`). The latest public word gives an open request's `status_notes`
+(SR-03; a closed request's stay its close note). Assignments, priorities and internal comments are not Open311's.
 
 A request imported from a back-end shows the back-end's agency (SR-07): its `RequestImported` names it, and a
 later `BackendUpdateReceived` naming another replaces it. The import comes before the submission that opens the
@@ -27,6 +29,7 @@ from uuid import UUID
 from civicloop_events import Event
 from civicloop_events.payloads import (
     BackendUpdateReceived,
+    CategoryChanged,
     CommentAdded,
     CommentVisibility,
     LocationResolved,
@@ -35,12 +38,29 @@ from civicloop_events.payloads import (
     RequestStatus,
     ServiceRequestSubmitted,
     StatusChanged,
+    VisitCancelled,
+    VisitRescheduled,
+    VisitScheduled,
 )
 from civicloop_open311.dates import format_w3c
 from civicloop_open311.documents import REQUEST_FIELDS, RenderedRequest, rendered_request
 from civicloop_places import DEFAULT_RESOLUTION, block_address, public_place
 
 from civicloop_gateway.domain.statuses import extended_status, open311_status
+from civicloop_gateway.domain.work_notes import (
+    VISIT_CANCELLED,
+    VISIT_RESCHEDULED,
+    VISIT_SCHEDULED,
+    closed_as,
+    reason_text,
+)
+
+# What each visit event says in Open311 (work_notes: never when or where).
+_VISIT_WORDS: dict[type[Any], str] = {
+    VisitScheduled: VISIT_SCHEDULED,
+    VisitRescheduled: VISIT_RESCHEDULED,
+    VisitCancelled: VISIT_CANCELLED,
+}
 
 
 @dataclass(frozen=True)
@@ -199,6 +219,11 @@ def fold(
         return _imported(before, event, payload)
     if isinstance(payload, BackendUpdateReceived):
         return _backend_update(before, event, payload)
+    if isinstance(payload, CategoryChanged):
+        return _category_changed(before, event, payload, service_name=service_name)
+    if type(payload) in _VISIT_WORDS:
+        return _public_change(before, event, description=_VISIT_WORDS[type(payload)])
+    # Assignments, priorities and anything else staff keep to themselves: nothing Open311 shows.
     return NO_CHANGE
 
 
@@ -249,15 +274,16 @@ def opened_by(before: Mapping[str, RequestRow], events: Iterable[Event[Any]]) ->
     )
 
 
-def submitted_services(events: Iterable[Event[Any]]) -> list[ServiceKey]:
-    """The services whose name a batch's submissions read, each once, in a stable order."""
-    return sorted(
-        {
-            (e.jurisdiction_id, e.payload.service_code)
-            for e in events
-            if e.request_id is not None and isinstance(e.payload, ServiceRequestSubmitted)
-        }
+def _names_service(event: Event[Any]) -> bool:
+    """The event gives its request a service (whose catalogue name the row shows)."""
+    return event.request_id is not None and isinstance(
+        event.payload, ServiceRequestSubmitted | CategoryChanged
     )
+
+
+def named_services(events: Iterable[Event[Any]]) -> list[ServiceKey]:
+    """The services whose name a batch's submissions and category changes read, each once, in a stable order."""
+    return sorted({(e.jurisdiction_id, e.payload.service_code) for e in events if _names_service(e)})
 
 
 def requests_of(events: Iterable[Event[Any]]) -> list[str]:
@@ -284,7 +310,7 @@ def fold_many(
         if event.request_id is None:
             continue
         name = None
-        if isinstance(event.payload, ServiceRequestSubmitted):
+        if _names_service(event):
             name = service_names.get((event.jurisdiction_id, event.payload.service_code))
         one = fold(
             rows.get(event.request_id),
@@ -346,19 +372,28 @@ def _update(
 
 def _status_changed(before: RequestRow | None, event: Event[Any], p: StatusChanged) -> Change:
     previous = before.civicloop_status if before is not None else p.previous_status
+    status = extended_status(p.status, previous=previous)
+    if status == "closed":
+        status = closed_as(p.reason)  # ST-02: an agent's close says how it ended
+    # SR-03: the public note; an agent's close or reopen without one is explained by its reason.
+    note = p.public_note or reason_text(p.status, p.reason, p.referred_to)
     update = _update(
         event,
-        status=extended_status(p.status, previous=previous),
-        description=p.public_note or "",
+        status=status,
+        description=note or "",
         external_status_code=p.external_status_code or p.status.value,
     )
     if before is None:
         return Change(update=update)
+    if note is None and open311_status(p.status) == before.status:
+        # SR-03: a wordless move within open (acknowledged -> in progress) leaves the latest public word standing;
+        # a wordless close or reopen clears it, since it explained the other side.
+        note = before.status_notes
     row = replace(
         before,
         status=open311_status(p.status),
         civicloop_status=p.status,
-        status_notes=p.public_note,  # SR-03: why the status is what it is now
+        status_notes=note,  # SR-03: why the status is what it is now
         # SR-10: bumped on every change; a closing change makes it the close time.
         updated_datetime=event.occurred_at
         if p.status is RequestStatus.closed
@@ -371,29 +406,51 @@ def _status_changed(before: RequestRow | None, event: Event[Any], p: StatusChang
 def _comment_added(before: RequestRow | None, event: Event[Any], p: CommentAdded) -> Change:
     if p.visibility is not CommentVisibility.public:
         return NO_CHANGE  # internal comments never leave CivicLoop
+    # SR-03: on an open request, the latest public word (an agent's comment, a back-end's note-only update) is its
+    # status note. On a closed one the note stays the close note (why it is closed): a note changed without moving
+    # updated_datetime would be a change no `updated_after` sync could see.
+    media_url = p.media_urls[0] if p.media_urls else None
+    return _public_change(before, event, description=p.text, note=p.text, media_url=media_url)
+
+
+def _category_changed(
+    before: RequestRow | None, event: Event[Any], p: CategoryChanged, *, service_name: str | None
+) -> Change:
+    """SR-04/SR-05: the request shows its new service (the catalogue's name of it, or none until the catalogue
+    defines it); its public note, if any, is the latest public word (SR-03)."""
+    change = _public_change(before, event, description=p.public_note or "", note=p.public_note)
+    if change.request is None:
+        return change
+    row = replace(change.request, service_code=p.service_code, service_name=service_name)
+    return replace(change, request=row)
+
+
+def _public_change(
+    before: RequestRow | None,
+    event: Event[Any],
+    *,
+    description: str,
+    note: str | None = None,
+    media_url: str | None = None,
+) -> Change:
+    """A change the public may see that leaves the status as it is: an update (FX-01) with the request's current
+    status, and on an open request updated_datetime moved (SR-10) and `note`, when given, as its status_notes
+    (SR-03). A closed request keeps its close time and its close note: the change is an update only."""
     current = before.civicloop_status if before is not None else RequestStatus.open
     update = _update(
         event,
         status=extended_status(current),
-        description=p.text,
-        media_url=p.media_urls[0] if p.media_urls else None,
+        description=description,
+        media_url=media_url,
         external_status_code=current.value,
     )
     if before is None:
         return Change(update=update)
-    if before.civicloop_status is RequestStatus.closed:
-        # SR-10: a closed request's updated_datetime stays its close time; the comment is still an update. Its
-        # status_notes stay the close note (SR-03: why it is closed): a note changed without moving
-        # updated_datetime would be a change no `updated_after` sync could see.
-        return Change(request=replace(before, last_event_id=event.event_id), update=update)
-    # SR-03: on an open request, the latest public word (an agent's comment, a back-end's note-only update) is its
-    # status note; SR-10: a change, so updated_datetime moves.
-    row = replace(
-        before,
-        status_notes=p.text,
-        updated_datetime=max(before.updated_datetime, event.occurred_at),
-        last_event_id=event.event_id,
-    )
+    row = replace(before, last_event_id=event.event_id)
+    if before.civicloop_status is not RequestStatus.closed:
+        row = replace(row, updated_datetime=max(before.updated_datetime, event.occurred_at))
+        if note:
+            row = replace(row, status_notes=note)
     return Change(request=row, update=update)
 
 

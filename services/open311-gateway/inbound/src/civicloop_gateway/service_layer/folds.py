@@ -31,9 +31,9 @@ from civicloop_gateway.domain.request_view import (
     ServiceKey,
     UpdateRow,
     fold_many,
+    named_services,
     opened_by,
     requests_of,
-    submitted_services,
 )
 
 
@@ -95,7 +95,7 @@ async def when_request_events_update_view(
     """Fold a batch of request events (one partition's, in log order) into their requests' rows and the updates:
     one read of the rows, the fold in memory, one write of what changed. Submitted places are made public at H3
     `resolution`."""
-    services = submitted_services(events)
+    services = named_services(events)
     names: dict[ServiceKey, str] = {}
     if services:
         await rows.lock_services(services)

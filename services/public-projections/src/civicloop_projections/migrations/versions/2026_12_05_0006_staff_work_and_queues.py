@@ -1,15 +1,15 @@
 """agent read model: staff's work (assignment, status reasons and notes, comments, visits, reopen, category) and the
 queues' indexes; emptied for projections.agent.v4 to replay
 
-Revision ID: projections_0005
-Revises: projections_0004
+Revision ID: projections_0006
+Revises: projections_0005
 Create Date: 2026-12-05
 """
 
 from alembic import op
 
-revision = "projections_0005"
-down_revision = "projections_0004"
+revision = "projections_0006"
+down_revision = "projections_0005"
 branch_labels = None
 depends_on = None
 
