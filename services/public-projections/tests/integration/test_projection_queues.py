@@ -7,12 +7,21 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from civicloop_events.payloads import Routed
+from civicloop_events.payloads import (
+    CategorySla,
+    OpeningHours,
+    Routed,
+    SlaClock,
+    SlaDefined,
+    Weekday,
+)
 from civicloop_projections.adapters.agent_views import filter_sql
 from civicloop_projections.domain.queries import AgentRequestFilter
-from civicloop_testing.events import publish_events
+from civicloop_testing.events import publish_events, request_event
+from civicloop_testing.polling import eventually
 from civicloop_testing.staff_tokens import staff_headers
 from projection_events import (
+    AGENT,
     assigned,
     at,
     category_changed,
@@ -221,3 +230,60 @@ async def test_queue_filters_use_the_jurisdiction_s_indexes(migrated_dsn):
             migrated_dsn, page + where + " order by updated_at desc, request_number limit 50", params
         )
         assert index in plan, plan
+
+
+async def test_queues_by_sla_state_with_the_sla_store(settings, request_producer):
+    """The SLA store's state joins the queues: a filter, each item's `sla`, and the counts."""
+    j = new_jurisdiction()
+    late, in_time, no_target = new_number(), new_number(), new_number()
+    definition = SlaDefined(
+        time_zone="UTC",
+        opening_hours=[OpeningHours(day=Weekday.monday, opens="08:00", closes="17:00")],
+        categories=[
+            CategorySla(
+                service_code="pothole",
+                acknowledge_within_minutes=60,
+                resolve_within_minutes=600,
+                clock=SlaClock.all_hours,
+            )
+        ],
+        dormant_after_days=14,
+    )
+    await publish_events(
+        settings.kafka_bootstrap,
+        settings.topics.jurisdiction_config,
+        [request_event(definition, request_id=None, actor=AGENT, source="admin", jurisdiction_id=j)],
+    )
+    for e in (
+        submitted(late, j, minutes=0),  # never acknowledged, open since March: breached and dormant
+        submitted(in_time, j, minutes=1),
+        closed_with_reason(in_time, j, "fixed", minutes=10),  # acknowledged and resolved in time: met
+        submitted(no_target, j, service_code="graffiti", minutes=2),
+    ):
+        await request_producer.publish(e)
+    async with api_client(settings, jurisdiction_id=j) as client:
+
+        async def listed(**params) -> list[str] | None:
+            r = await client.get("/api/v1/agent/requests", params={"limit": 500, **params})
+            assert r.status_code == 200, r.text
+            return sorted(i["request_number"] for i in r.json()["items"])
+
+        async def folded() -> bool:
+            return await listed(sla_state=["breached", "met"]) == sorted([late, in_time])
+
+        await eventually(folded, what="the SLA store")
+        assert await listed(sla_state="breached") == [late]
+        assert await listed(sla_state="met", status="closed") == [in_time]
+        assert late in await listed(dormant="true") and in_time not in await listed(dormant="true")
+        assert in_time in await listed(dormant="false")
+        detail = (await client.get(f"/api/v1/agent/requests/{late}")).json()
+        assert (detail["sla"]["state"], detail["sla"]["acknowledge"]["due_at"]) == ("breached", iso(60))
+        items = (await client.get("/api/v1/agent/requests")).json()["items"]
+        assert {i["request_number"]: (i["sla"] or {}).get("state") for i in items} == {
+            late: "breached",
+            in_time: "met",
+            no_target: None,
+        }
+        counts = (await client.get("/api/v1/agent/queues")).json()
+    assert {k: v for k, v in counts["by_sla_state"].items() if v} == {"breached": 1, "met": 1}
+    assert counts["sla_dormant"] >= 1

@@ -11,6 +11,7 @@ from civicloop_events.payloads import CommentAdded, RequestStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from civicloop_projections.adapters import sla_store
 from civicloop_projections.domain.queries import AgentRequestFilter, Cursor
 
 COMMENT_TYPES = frozenset(REGISTRY.names_of(CommentAdded.event_type))
@@ -40,6 +41,15 @@ _FLAGS = {
     "outside_jurisdiction": ("inside_jurisdiction = false", "inside_jurisdiction is distinct from false"),
     "unresolved": ("needs_placing", "not needs_placing"),
 }
+
+
+def _with_sla(condition: str) -> str:
+    """The request's SLA row meets `condition` (the SLA store's, over alias `sla`); a request without one does not.
+    A subquery rather than a join keeps the list's own columns unqualified."""
+    return (
+        "exists (select 1 from projections.request_sla sla"
+        f" where sla.request_number = r.request_number and {condition})"
+    )
 
 
 def filter_sql(f: AgentRequestFilter, cursor: Cursor | None) -> tuple[str, list[Any]]:
@@ -84,6 +94,17 @@ def filter_sql(f: AgentRequestFilter, cursor: Cursor | None) -> tuple[str, list[
         # The partial index of open requests' pages per jurisdiction serves this.
         clauses.append("status <> 'closed' and last_activity_at < %s")
         params.append(f.dormant_before)
+    if f.sla_states or f.sla_dormant is not None:
+        if f.now is None:
+            raise ValueError("an SLA filter reads the SLA at an instant: give `now`")
+        if f.sla_states:
+            condition, values = sla_store.sla_state_condition(f.sla_states, f.now)
+            clauses.append(_with_sla(condition))
+            params += values
+        if f.sla_dormant is not None:
+            condition, values = sla_store.dormant_condition(True, f.now)
+            clauses.append(("" if f.sla_dormant else "not ") + _with_sla(condition))
+            params += values
     if f.since is not None:
         clauses.append("updated_at >= %s")
         params.append(f.since)
@@ -91,6 +112,16 @@ def filter_sql(f: AgentRequestFilter, cursor: Cursor | None) -> tuple[str, list[
         clauses.append("(updated_at < %s or (updated_at = %s and request_number > %s))")
         params += [cursor.updated_at, cursor.updated_at, cursor.request_number]
     return (" where " + " and ".join(clauses)) if clauses else "", params
+
+
+async def with_sla(
+    conn: psycopg.AsyncConnection[Any], rows: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """Each request's SLA at `now` (`sla`, null without a row in the SLA store), in one query for all of them."""
+    found = await sla_store.sla_of(conn, [row["request_number"] for row in rows], now) if rows else {}
+    for row in rows:
+        row["sla"] = found.get(row["request_number"])
+    return rows
 
 
 async def list_requests(
@@ -143,11 +174,16 @@ QUEUE_COLUMNS = ("team", "assignee", "priority", "service_code", "service_area_i
 
 
 async def queue_counts(
-    conn: psycopg.AsyncConnection[Any], *, jurisdiction_id: str, staff_id: str, dormant_before: datetime
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    jurisdiction_id: str,
+    staff_id: str,
+    dormant_before: datetime,
+    now: datetime,
 ) -> dict[str, Any]:
     """Every queue's count for one jurisdiction in two statements: requests per status (merged duplicates left out),
     then open work per team, assignee, priority, category and service area, with the caller's own ("mine"), the
-    unassigned and the dormant among it."""
+    unassigned and the dormant among it; then the SLA store's counts per SLA state at `now`."""
     cur = await conn.execute(
         """select status, count(*) from projections.agent_requests
             where jurisdiction_id = %s and merged_into is null group by status order by status""",
@@ -180,7 +216,14 @@ async def queue_counts(
         queues[column].append(entry)
     for entries in queues.values():  # most first; then by value, none last: the same order on every call
         entries.sort(key=lambda e: (-e["count"], e["value"] is None, e["value"] or ""))
-    return {"by_status": by_status, **totals, **{f"by_{c}": queues[c] for c in QUEUE_COLUMNS}}
+    sla = await sla_store.sla_counts(conn, jurisdiction_id, now)
+    return {
+        "by_status": by_status,
+        **totals,
+        **{f"by_{c}": queues[c] for c in QUEUE_COLUMNS},
+        "by_sla_state": {state: count for state, count in sla.items() if state != "dormant"},
+        "sla_dormant": sla["dormant"],
+    }
 
 
 async def history_of(

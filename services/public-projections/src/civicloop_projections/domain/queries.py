@@ -100,6 +100,10 @@ class AgentRequestFilter:
     assignees: tuple[str, ...] = ()  # staff ids; "mine" is the caller's own
     unassigned: bool | None = None  # True: no staff member works it (a team may hold it); False: someone does
     dormant_before: datetime | None = None  # not closed, and no one acted on it since this instant
+    # By the SLA store (adapters/sla_store.py), as the request stands at `now`.
+    sla_states: tuple[str, ...] = ()
+    sla_dormant: bool | None = None  # dormant by the jurisdiction's SLA definition (`dormant_after_days`)
+    now: datetime | None = None
 
 
 def dormant_since(now: datetime, days: int) -> datetime:

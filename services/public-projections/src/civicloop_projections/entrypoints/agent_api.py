@@ -24,6 +24,7 @@ from civicloop_projections.domain.queries import (
     LogPosition,
     dormant_since,
 )
+from civicloop_projections.domain.sla import SlaState
 from civicloop_projections.entrypoints.read_your_writes import Deadline, poll_until_found, wait_for_positions
 from civicloop_projections.entrypoints.schemas import (
     AgentRequestDetail,
@@ -188,6 +189,15 @@ async def list_requests(
         bool | None, Query(description="true: no staff member works it (a team may hold it); false: one does")
     ] = None,
     dormant_days: Annotated[int | None, DORMANT_DAYS] = None,
+    sla_state: Annotated[
+        list[SlaState] | None, Query(description="repeatable: the request's SLA state now is one of these")
+    ] = None,
+    dormant: Annotated[
+        bool | None,
+        Query(
+            description="true: dormant by the jurisdiction's SLA definition (`dormant_after_days`); false: not"
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
@@ -228,9 +238,13 @@ async def list_requests(
         assignees=(str(staff.staff_id),) if mine else tuple(assignee or ()),
         unassigned=unassigned,
         dormant_before=dormant_since(now, dormant_days) if dormant_days is not None else None,
+        sla_states=tuple(s.value for s in sla_state or ()),
+        sla_dormant=dormant,
+        now=now,
     )
     async with pool.connection() as conn:
         items, next_cursor = await agent_views.list_requests(conn, query, limit=limit, cursor=after)
+        await agent_views.with_sla(conn, items, now)
     return {"items": items, "next_cursor": next_cursor.encode() if next_cursor else None}
 
 
@@ -245,6 +259,7 @@ async def get_request_by_external_id(
     positions: Positions,
     response: Response,
     staff: Staff,
+    now: Now,
     body_id: Annotated[
         str,
         Query(
@@ -273,16 +288,18 @@ async def get_request_by_external_id(
         )
         if found is None:
             raise HTTPException(404, f"no request of body {body_id} with external id {external_id}")
-        await _with_history(conn, found, staff)
+        await _with_history(conn, found, staff, now)
     return found
 
 
-async def _with_history(conn: Any, found: dict[str, Any], staff: StaffPrincipal) -> None:
+async def _with_history(conn: Any, found: dict[str, Any], staff: StaffPrincipal, now: datetime) -> None:
+    """The request's history, its comments and its SLA now."""
     history = await agent_views.history_of(
         conn, found["request_number"], jurisdiction_id=staff.jurisdiction_id
     )
     found["history"] = history
     found["comments"] = agent_views.comments_in(history)
+    await agent_views.with_sla(conn, [found], now)
 
 
 @router.get(
@@ -294,6 +311,7 @@ async def get_request(
     positions: Positions,
     response: Response,
     staff: Staff,
+    now: Now,
     number: Annotated[str, Path(description="request number, XXXX-XXXX, any case")],
 ) -> dict[str, Any]:
     """One request of the token's jurisdiction with every event of its history, in log order (another
@@ -313,7 +331,7 @@ async def get_request(
     if found is None:
         raise HTTPException(404, f"no request {request_number}")
     async with pool.connection() as conn:
-        await _with_history(conn, found, staff)
+        await _with_history(conn, found, staff, now)
     return found
 
 
@@ -361,7 +379,7 @@ async def queue_counts(
 ) -> dict[str, Any]:
     """How many requests each queue holds, in one call (a console's sidebar): per status, then the open work (not
     closed, merged duplicates left out) in all, the caller's own, unassigned, dormant, and per team, assignee,
-    priority, category and service area. Each count is what `GET /requests` lists with the matching filter."""
+    priority, category and service area; and per SLA state now, with the dormant by the jurisdiction's definition. Each count is what `GET /requests` lists with the matching filter."""
     jurisdiction = _own_jurisdiction(staff, jurisdiction_id)
     await _wait_for(positions, pool, settings, response, Deadline(settings.read_your_writes_timeout_s))
     async with pool.connection() as conn:
@@ -370,5 +388,6 @@ async def queue_counts(
             jurisdiction_id=jurisdiction,
             staff_id=str(staff.staff_id),
             dormant_before=dormant_since(now, dormant_days),
+            now=now,
         )
     return {"jurisdiction_id": jurisdiction, "dormant_days": dormant_days, "as_of": now, **counts}

@@ -78,6 +78,23 @@ class VisitRead(BaseModel):
     changed_at: datetime | None = Field(description="when it was last moved or cancelled")
 
 
+class SlaTargetRead(BaseModel):
+    minutes: int = Field(description="the target's length, in the category's clock")
+    at_risk_from: datetime | None = Field(description="null while the clock stopped short of it")
+    due_at: datetime | None = Field(description="null while the clock stopped short of it")
+    done_at: datetime | None = Field(description="the acknowledgement, or the closure")
+
+
+class SlaRead(BaseModel):
+    state: Literal["breached", "at_risk", "due", "missed", "met"] | None = Field(
+        description="the worse of the two targets' now; null when the category has no target"
+    )
+    dormant: bool = Field(description="not closed, and untouched for the jurisdiction's `dormant_after_days`")
+    dormant_from: datetime | None
+    acknowledge: SlaTargetRead | None
+    resolve: SlaTargetRead | None
+
+
 class AgentRequestRead(BaseModel):
     request_number: str
     jurisdiction_id: str
@@ -159,6 +176,10 @@ class AgentRequestRead(BaseModel):
         description="every visit planned, in the order scheduled; cancelled ones marked"
     )
     previous_service_code: str | None = Field(description="the category before staff's latest change of it")
+    sla: SlaRead | None = Field(
+        default=None,
+        description="the SLA now (docs/agents.md, SLA); null before its SLA row is folded, or without a definition",
+    )
     last_activity_at: datetime | None = Field(
         description="the latest act of a person (resident, staff, a back-end's update); geo, routing and sending"
         " are not activity. `dormant_days` reads it"
@@ -232,6 +253,12 @@ class QueueCounts(BaseModel):
     by_priority: list[QueueEntry] = Field(description="null: not routed yet")
     by_service_code: list[CategoryQueueEntry]
     by_service_area_id: list[QueueEntry]
+    by_sla_state: dict[str, int] = Field(
+        description="requests per SLA state now (`breached`, `at_risk`, `due`, `missed`, `met`), as the SLA store counts"
+    )
+    sla_dormant: int = Field(
+        description="dormant by the jurisdiction's SLA definition (`dormant_after_days`)"
+    )
 
 
 class ServiceAreaRead(BaseModel):
