@@ -116,6 +116,7 @@ async def publish_history(kafka_bootstrap, topics, request_producer) -> tuple[li
                 visit_cancelled(number, j, "v2", 800, minutes=i + 7),
                 priority_changed(number, j, "high", minutes=i + 8),
                 category_changed(number, j, "sidewalk", "pothole", minutes=i + 8),
+                category_changed(number, j, "pothole", "sidewalk", minutes=i + 8),  # back: still a pothole
                 closed_with_reason(number, j, "not_ours", referred_to="State DOT", minutes=i + 8),
                 reopened(number, j, "closed_in_error", minutes=i + 8),
             ]
