@@ -98,13 +98,13 @@ def filter_sql(f: AgentRequestFilter, cursor: Cursor | None) -> tuple[str, list[
         if f.now is None:
             raise ValueError("an SLA filter reads the SLA at an instant: give `now`")
         if f.sla_states:
-            condition, values = sla_store.sla_state_condition(f.sla_states, f.now)
+            condition, sla_params = sla_store.sla_state_condition(f.sla_states, f.now)
             clauses.append(_with_sla(condition))
-            params += values
+            params += sla_params
         if f.sla_dormant is not None:
-            condition, values = sla_store.dormant_condition(True, f.now)
+            condition, sla_params = sla_store.dormant_condition(True, f.now)
             clauses.append(("" if f.sla_dormant else "not ") + _with_sla(condition))
-            params += values
+            params += sla_params
     if f.since is not None:
         clauses.append("updated_at >= %s")
         params.append(f.since)
