@@ -148,6 +148,7 @@ class Intake(Service):
             event_log=self.event_log,
             policy=self.work_policy,
             wait_s=self.settings.read_your_writes_timeout_s,
+            staff=self.staff.store if self.staff is not None else None,
         )
 
     async def submit(

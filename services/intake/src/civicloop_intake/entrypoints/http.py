@@ -179,10 +179,13 @@ _WORK_STATUS = {
             WorkProblem.visit_in_the_past,
             WorkProblem.no_address,
             WorkProblem.unknown_category,
+            WorkProblem.unknown_team,
+            WorkProblem.unknown_staff,
         ),
         422,
     ),
-}  # the rest (merged, closed, not_closed, not_open, no_change) are the request's state: 409
+}  # the rest (merged, closed, not_closed, not_open, no_change; and of an assignee: staff_disabled,
+# staff_cannot_work, staff_not_in_team) are the state of the request or of the staff member: 409
 
 
 HTTP = ServiceHttp(
