@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -29,7 +27,8 @@ from civicloop_staff.oidc import (
     TokenResponse,
 )
 from civicloop_staff.oidc_claims import ClaimMapping, StaffGrant
-from civicloop_testing.processes import ROOT, free_port, script
+from civicloop_testing.oidc_provider import oidc_provider, put_person
+from civicloop_testing.processes import free_port
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
@@ -44,29 +43,8 @@ MAPPING = ClaimMapping(
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
     """The provider process on a free port; its issuer URL once its discovery document answers."""
-    port = free_port()
-    log = ROOT / ".run" / "logs" / f"oidc-provider-{port}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [script("oidc-provider-mock"), "--host", "127.0.0.1", "--port", str(port), "--require-nonce"],
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    issuer = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{issuer}/.well-known/openid-configuration").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"the OIDC provider did not start; see {log}") from None
-            time.sleep(0.1)
+    with oidc_provider() as issuer:
         yield issuer
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture
@@ -85,12 +63,6 @@ def config(issuer: str, **overrides: object) -> OidcProviderConfig:
         "claims": MAPPING,
     }
     return OidcProviderConfig.model_validate(fields | overrides)
-
-
-async def person(http: httpx.AsyncClient, issuer: str, sub: str, claims: dict[str, object]) -> None:
-    """The provider's record of someone (its test API)."""
-    answer = await http.put(f"{issuer}/users/{quote(sub, safe='')}", json=claims)
-    assert answer.status_code == 204, answer.text
 
 
 async def log_in(
@@ -129,7 +101,7 @@ def with_payload(id_token: str, **changes: object) -> str:
 
 
 async def test_a_full_sign_in_maps_the_claims_to_roles_and_teams(provider, http):
-    await person(
+    await put_person(
         http,
         provider,
         "alice",
@@ -159,7 +131,7 @@ async def test_a_full_sign_in_maps_the_claims_to_roles_and_teams(provider, http)
 
 
 async def test_someone_the_mapping_gives_no_role_is_denied(provider, http):
-    await person(
+    await put_person(
         http, provider, "bob", {"email": "bob@springfield.example", "groups": ["dept-roads", "canteen"]}
     )
     sign_in = OidcSignIn(config(provider), http, environ=SECRET_ENV)
@@ -169,7 +141,7 @@ async def test_someone_the_mapping_gives_no_role_is_denied(provider, http):
 
 
 async def test_a_tampered_token_is_refused(provider, http):
-    await person(http, provider, "carol", {"groups": ["311-agents"]})
+    await put_person(http, provider, "carol", {"groups": ["311-agents"]})
     sign_in = OidcSignIn(config(provider), http, environ=SECRET_ENV)
     start, tokens = await tokens_for(http, sign_in, "carol")
     claims = await sign_in.validate_id_token(tokens.id_token, nonce=start.pending.nonce)
@@ -187,7 +159,7 @@ async def test_a_tampered_token_is_refused(provider, http):
 
 
 async def test_a_token_signed_by_another_key_under_the_providers_key_id_is_refused(provider, http):
-    await person(http, provider, "carol", {"groups": ["311-agents"]})
+    await put_person(http, provider, "carol", {"groups": ["311-agents"]})
     sign_in = OidcSignIn(config(provider), http, environ=SECRET_ENV)
     start, tokens = await tokens_for(http, sign_in, "carol")
     header, payload, _ = tokens.id_token.split(".")
@@ -206,7 +178,7 @@ async def test_an_unknown_key_id_has_the_keys_read_again_at_most_every_30_second
 
     now = [datetime.now(UTC)]
     async with httpx.AsyncClient(timeout=10, event_hooks={"request": [count_key_reads]}) as http:
-        await person(http, provider, "carol", {"groups": ["311-agents"]})
+        await put_person(http, provider, "carol", {"groups": ["311-agents"]})
         sign_in = OidcSignIn(config(provider), http, environ=SECRET_ENV, clock=lambda: now[0])
         start, tokens = await tokens_for(http, sign_in, "carol")
         await sign_in.validate_id_token(tokens.id_token, nonce=start.pending.nonce)
@@ -227,7 +199,7 @@ async def test_an_unknown_key_id_has_the_keys_read_again_at_most_every_30_second
 
 
 async def test_a_token_issued_to_another_client_is_refused(provider, http):
-    await person(http, provider, "dave", {"groups": ["311-agents"]})
+    await put_person(http, provider, "dave", {"groups": ["311-agents"]})
     other_app = OidcSignIn(config(provider, client_id="another-app"), http, environ=SECRET_ENV)
     start, tokens = await tokens_for(http, other_app, "dave")
     # Good for the client it was issued to ...
@@ -241,7 +213,7 @@ async def test_a_token_issued_to_another_client_is_refused(provider, http):
 
 
 async def test_a_token_replayed_into_another_sign_in_or_expired_is_refused(provider, http):
-    await person(http, provider, "erin", {"groups": ["311-agents"]})
+    await put_person(http, provider, "erin", {"groups": ["311-agents"]})
     sign_in = OidcSignIn(config(provider), http, environ=SECRET_ENV)
     start, tokens = await tokens_for(http, sign_in, "erin")
     another = await sign_in.begin()
@@ -259,7 +231,7 @@ async def test_a_token_replayed_into_another_sign_in_or_expired_is_refused(provi
 
 
 async def test_a_callback_with_another_state_is_refused_and_its_code_not_spent(provider, http):
-    await person(http, provider, "frank", {"groups": ["311-agents"]})
+    await put_person(http, provider, "frank", {"groups": ["311-agents"]})
     sign_in = OidcSignIn(config(provider), http, environ=SECRET_ENV)
     start = await sign_in.begin()
     callback = await log_in(http, start, "frank")
@@ -276,7 +248,7 @@ async def test_a_callback_with_another_state_is_refused_and_its_code_not_spent(p
 
 
 async def test_a_refusal_at_the_provider_or_a_late_return_is_refused(provider, http):
-    await person(http, provider, "grace", {"groups": ["311-agents"]})
+    await put_person(http, provider, "grace", {"groups": ["311-agents"]})
     sign_in = OidcSignIn(config(provider), http, environ=SECRET_ENV)
     start = await sign_in.begin()
     with pytest.raises(SignInRefused, match="access_denied"):
@@ -298,7 +270,7 @@ async def test_a_refusal_at_the_provider_or_a_late_return_is_refused(provider, h
 
 
 async def test_the_client_secret_comes_from_its_reference(provider, http):
-    await person(http, provider, "heidi", {"groups": ["311-agents"]})
+    await put_person(http, provider, "heidi", {"groups": ["311-agents"]})
     sign_in = OidcSignIn(config(provider), http, environ={})
     start = await sign_in.begin()
     with pytest.raises(SecretNotFound):

@@ -7,6 +7,7 @@ through this same function.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -48,6 +49,7 @@ from civicloop_intake.adapters.postgres_resident_access import (
     PostgresResidentSessions,
     VaultResidentDirectory,
 )
+from civicloop_intake.adapters.postgres_sla import SLA_CONSUMER, PostgresSlaDefinitions, fold_sla_definition
 from civicloop_intake.adapters.postgres_staff import STAFF_CONSUMER, PostgresStaffRows, PostgresStaffStore
 from civicloop_intake.adapters.postgres_staff_work import (
     WORKED_CONSUMER,
@@ -86,6 +88,7 @@ from civicloop_intake.service_layer.ports import (
 )
 from civicloop_intake.service_layer.resident_access import ResidentAccess
 from civicloop_intake.service_layer.resident_ports import AccessCodeSender
+from civicloop_intake.service_layer.sla_definitions import SlaAdmin, SlaDefinitions
 from civicloop_intake.service_layer.staff_management import StaffAdmin
 from civicloop_intake.service_layer.staff_oidc import SingleSignOn
 from civicloop_intake.service_layer.staff_ports import StaffMail, StaffStore
@@ -110,6 +113,8 @@ class StaffServices:
     admin: StaffAdmin
     reset: PasswordReset
     sso: SingleSignOn
+    # The jurisdiction's SLA definition (docs/agents.md, "SLA definitions"); bootstrap sets it (it needs the catalogue).
+    sla: SlaAdmin | None = None
 
 
 @dataclass(kw_only=True)
@@ -143,6 +148,7 @@ class Intake(Service):
             event_log=self.event_log,
             policy=self.work_policy,
             wait_s=self.settings.read_your_writes_timeout_s,
+            staff=self.staff.store if self.staff is not None else None,
         )
 
     async def submit(
@@ -238,6 +244,7 @@ async def bootstrap(
     staff_store: StaffStore | None = None,
     config_log: EventLog | None = None,
     staff_mail: StaffMail | None = None,
+    sla_definitions: SlaDefinitions | None = None,
 ) -> Intake:
     """A running intake; with `start_consumers`, the catalogue and track views are being folded from the log."""
     topics = settings.topics
@@ -305,6 +312,7 @@ async def bootstrap(
             intake.staff = await _staff_services(
                 settings, opened, pool, token_issuer, staff_store, config_log, staff_mail
             )
+            intake.staff = _with_sla(intake.staff, pool, catalogue, sla_definitions)
         if start_consumers and pool is not None:
             intake.own_consumers(_consumers(settings, pool, event_log, tracking_consumer))
             intake.sweeper = intake.keep_sweeping(pending_sweeper(intake), every_s=settings.sweep_every_s)
@@ -377,6 +385,19 @@ async def _staff_services(
     )
 
 
+def _with_sla(
+    staff: StaffServices,
+    pool: AsyncConnectionPool | None,
+    catalogue: Catalogue,
+    definitions: SlaDefinitions | None,
+) -> StaffServices:
+    if definitions is None:
+        if pool is None:
+            raise TypeError("a staff store passed without a pool needs `sla_definitions` too")
+        definitions = PostgresSlaDefinitions(pool)
+    return dataclasses.replace(staff, sla=SlaAdmin(staff.store, staff.config_log, definitions, catalogue))
+
+
 def _catalogue(settings: IntakeSettings, pool: AsyncConnectionPool) -> Catalogue:
     view = PostgresCatalogue(pool)
     return RecentCatalogue(view, keep_s=settings.catalogue_keep_s) if settings.catalogue_keep_s > 0 else view
@@ -416,6 +437,10 @@ def _consumers(
                 settings.topic_prefix + WORKED_CONSUMER, topics.request_events, batch_handler=update_worked
             ),
             ConsumerSpec(settings.topic_prefix + STAFF_CONSUMER, topics.jurisdiction_config, update_staff),
+            # The SLA definition in force, per jurisdiction (its own consumer: it reads the topic from the start).
+            ConsumerSpec(
+                settings.topic_prefix + SLA_CONSUMER, topics.jurisdiction_config, fold_sla_definition
+            ),
         ],
     )
 

@@ -9,18 +9,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 import pytest_asyncio
 from aiokafka.structs import ConsumerRecord
 from asgi_lifespan import LifespanManager
-from civicloop_events import Actor, ServiceDefined
+from civicloop_events import Actor, PersonalData, ServiceDefined
 from civicloop_events.payloads import AttributeDatatype, AttributeValue, ServiceAttribute
+from civicloop_events.payloads.staff import DisableReason, StaffCreated, StaffDisabled, TeamDefined
+from civicloop_events.personal_data import new_key, seal
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
 from civicloop_intake import database
 from civicloop_intake.adapters.postgres_catalogue import CATALOGUE_CONSUMER
+from civicloop_intake.adapters.postgres_staff import STAFF_CONSUMER
 from civicloop_intake.entrypoints.http import create_app
 from civicloop_intake.settings import Environment, IntakeSettings
 from civicloop_testing import read_all_records as read_all
@@ -112,6 +116,40 @@ class Harness:
         r = await self.client.post("/api/v1/requests", json=body)
         assert r.status_code == 201, r.text
         return r.json()["request_number"]
+
+    async def staff(
+        self,
+        *,
+        teams: dict[str, bool] | None = None,
+        members: dict[UUID, tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
+        disabled: tuple[UUID, ...] = (),
+        jurisdiction_id: str = "demo",
+    ) -> None:
+        """Teams (id: active) and staff members (id: (roles, teams)) of the jurisdiction, some disabled, on the log
+        as an admin would put them, and folded into intake's staff store (whom an assignment may name)."""
+        admin = Actor(kind="system", id="staff-cli:tests")
+        payloads: list[Any] = [
+            TeamDefined(team_id=team, name=team.title(), active=active)
+            for team, active in (teams or {}).items()
+        ]
+        payloads += [
+            StaffCreated(
+                staff_id=staff_id,
+                contact=seal(PersonalData(), resident_id=staff_id, key=new_key()),
+                roles=list(roles),
+                teams=list(member_teams),
+            )
+            for staff_id, (roles, member_teams) in (members or {}).items()
+        ]
+        payloads += [StaffDisabled(staff_id=staff_id, reason=DisableReason.left) for staff_id in disabled]
+        positions = []
+        for payload in payloads:
+            event = request_event(
+                payload, request_id=None, actor=admin, source="admin", jurisdiction_id=jurisdiction_id
+            )
+            positions.append(await self.producer.publish(event, topic=self.topics.jurisdiction_config))
+        consumer = self.topics.prefix + STAFF_CONSUMER
+        await assert_applied(self.pool, schema="intake", consumer=consumer, positions=positions)
 
     async def records(self) -> list[ConsumerRecord]:
         return await read_all(

@@ -124,10 +124,21 @@ async def test_the_demo_agent_of_a_run_directory_has_secrets_of_its_own(
             await eventually(signed_in, what="the demo agent signed in with its run directory's secrets")
         )["access_token"]
         created = [e for e in await h.config_events() if e.type == "staff.created"]
+        # The demo jurisdiction's SLA too (this database had none): Los Angeles' business hours, by the CLI.
+        slas = [e for e in await h.config_events() if e.type == "jurisdiction.sla.defined"]
+        assert [(e.jurisdiction_id, e.actor.kind.value, e.payload.time_zone) for e in slas] == [
+            ("demo", "system", "America/Los_Angeles")
+        ]
+        assert "The SLA of demo (defined now)" in printed
+        sla = h.staff.sla
+        assert sla is not None
+        await eventually(lambda: sla.current("demo"), what="the demo SLA folded")
         # The same run directory again: the same secrets, nothing created.
         again = await staff_cli(h, "seed-demo", "--secrets-dir", str(run_secrets))
         assert password in again and "exists already" not in again
+        assert "The SLA of demo (kept as it was)" in again
         # Another run directory on the same database: told the account exists, and nothing created either.
         other = await staff_cli(h, "seed-demo", "--secrets-dir", str(tmp_path / "other" / "secrets"))
         assert "exists already" in other and password not in other
         assert [e for e in await h.config_events() if e.type == "staff.created"] == created
+        assert [e for e in await h.config_events() if e.type == "jurisdiction.sla.defined"] == slas

@@ -7,15 +7,13 @@ map to no role, or whose account was disabled, is refused."""
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from collections.abc import Iterator
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from civicloop_testing.oidc_provider import oidc_provider, put_person
 from civicloop_testing.polling import eventually
-from civicloop_testing.processes import ROOT, free_port, script
 from staff_harness import StaffHarness, staff_intake
 
 pytestmark = pytest.mark.integration
@@ -25,29 +23,8 @@ CALLBACK = "http://127.0.0.1:8001/api/v1/staff/auth/oidc/callback"
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
-    port = free_port()
-    log = ROOT / ".run" / "logs" / f"oidc-provider-{port}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [script("oidc-provider-mock"), "--host", "127.0.0.1", "--port", str(port), "--require-nonce"],
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    issuer = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # the process's own readiness: its discovery document answers
-            try:
-                if httpx.get(f"{issuer}/.well-known/openid-configuration").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"the OIDC provider did not start; see {log}") from None
-            time.sleep(0.1)
+    with oidc_provider() as issuer:
         yield issuer
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def providers(issuer: str) -> str:
@@ -93,7 +70,7 @@ async def test_single_sign_on_creates_then_finds_the_account(
     ):
         sub = f"lead-{fresh_topics.prefix.strip('.')}"
         person = {"email": h.email("lead"), "groups": ["311-leads", "dept-roads", "canteen"]}
-        assert (await browser.put(f"{provider}/users/{quote(sub)}", json=person)).status_code == 204
+        await put_person(browser, provider, sub, person)
 
         first = await through_provider(h, browser, sub)
         assert first.status_code == 200, first.text
@@ -145,12 +122,12 @@ async def test_a_state_answers_once_and_no_role_means_no_entry(
         httpx.AsyncClient(timeout=10) as browser,
     ):
         canteen = f"canteen-{fresh_topics.prefix.strip('.')}"
-        await browser.put(f"{provider}/users/{canteen}", json={"groups": ["canteen"]})
+        await put_person(browser, provider, canteen, {"groups": ["canteen"]})
         refused = await through_provider(h, browser, canteen)
         assert refused.status_code == 401 and refused.json()["error"] == "sign_in_refused"
 
         agent = f"agent-{fresh_topics.prefix.strip('.')}"
-        await browser.put(f"{provider}/users/{agent}", json={"groups": ["311-agents"]})
+        await put_person(browser, provider, agent, {"groups": ["311-agents"]})
         start = await h.client.get("/api/v1/staff/auth/oidc/demo/start")
         url = start.headers["location"]
         await browser.get(url)

@@ -39,6 +39,7 @@ async def track(intake, number: str, position: str):
 
 
 async def test_an_agent_works_a_request_from_acknowledgement_to_reopening(intake):
+    await intake.staff(teams={"streets": True}, members={AGENT_ID: (("agent",), ("streets",))})
     number = await intake.submit("Deep hole", address="12 Main St", contact={"phone": PHONE})
     visit_at = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     steps = [
@@ -181,7 +182,43 @@ async def test_visits_move_and_are_cancelled_and_bulk_acts_on_each_request(intak
         assert [(c.payload.priority, c.actor.id) for c in changes] == [("high", str(AGENT_ID))]
 
 
+async def test_an_assignment_names_only_a_team_and_an_active_member_of_the_jurisdiction(intake):
+    member, gone, auditor, elsewhere = (uuid.uuid4() for _ in range(4))
+    await intake.staff(
+        teams={"roads": True, "retired-crew": False},
+        members={
+            member: (("agent",), ("roads",)),
+            gone: (("agent",), ("roads",)),
+            auditor: (("auditor",), ()),
+        },
+        disabled=(gone,),
+    )
+    await intake.staff(members={elsewhere: (("agent",), ())}, jurisdiction_id="springfield")
+    number = await intake.submit("Faded lines", address="8 Elm St", contact={"phone": PHONE})
+    for body, status, error in [
+        ({"team_id": "pavements"}, 422, "unknown_team"),
+        ({"team_id": "retired-crew"}, 422, "unknown_team"),
+        ({"staff_id": str(uuid.uuid4())}, 422, "unknown_staff"),
+        ({"staff_id": "agent-7"}, 422, "unknown_staff"),
+        ({"staff_id": str(elsewhere)}, 422, "unknown_staff"),  # another jurisdiction's
+        ({"staff_id": str(gone)}, 409, "staff_disabled"),
+        ({"staff_id": str(auditor)}, 409, "staff_cannot_work"),
+    ]:
+        r = await act(intake, number, "assign", body)
+        assert (r.status_code, r.json()["error"]) == (status, error), (body, r.text)
+    await intake.staff(teams={"lights": True})
+    r = await act(intake, number, "assign", {"team_id": "lights", "staff_id": str(member)})
+    assert (r.status_code, r.json()["error"]) == (409, "staff_not_in_team"), r.text
+    assert not [e for e in await events_of(intake, number) if e.type == "request.assigned"]
+
+    r = await act(intake, number, "assign", {"team_id": "roads", "staff_id": str(member)})
+    assert r.status_code == 201, r.text
+    [assigned] = [e for e in await events_of(intake, number) if e.type == "request.assigned"]
+    assert (assigned.payload.team_id, assigned.payload.staff_id) == ("roads", str(member))
+
+
 async def test_the_state_is_folded_once_from_the_log(intake):
+    await intake.staff(teams={"lights": True})
     number = await intake.submit("Lamp out", address="1 Birch Rd", contact={"phone": PHONE})
     r = await act(intake, number, "assign", {"team_id": "lights"})
     assert r.status_code == 201, r.text

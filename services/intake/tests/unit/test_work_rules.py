@@ -1,6 +1,8 @@
 """The rules of staff commands against a request's state, and the state folded from the log (no IO)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import pytest
 from civicloop_events import Actor, Event, ServiceRequestSubmitted, StatusChanged
@@ -19,6 +21,8 @@ from civicloop_events.payloads import (
     VisitRescheduled,
     VisitScheduled,
 )
+from civicloop_events.payloads.staff import DisableReason
+from civicloop_intake.domain.assignees import Assignee
 from civicloop_intake.domain.work_commands import (
     Acknowledge,
     Assign,
@@ -39,6 +43,8 @@ from civicloop_intake.domain.work_commands import (
 )
 from civicloop_intake.domain.work_policy import DEFAULT_POLICY, ReplyTemplate, WorkPolicy, load_policy
 from civicloop_intake.domain.worked_requests import Visit, WorkedRequest, fold, fold_many
+from civicloop_staff.accounts import StaffAccount
+from civicloop_staff.roles import Role
 from pydantic import ValidationError
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -193,12 +199,46 @@ def test_a_template_with_an_unknown_placeholder_is_refused_at_load():
 # -- assignment, priority, category ------------------------------------------------------------------------------------
 
 
+STREETS = Circumstances(
+    now=NOW, policy=DEFAULT_POLICY, new_visit_id="v-1", assignee=Assignee(team_active=True)
+)
+AGENT_ID = UUID("0193a1c2-7d4e-7000-8000-00000000a077")
+
+
+def knowing(account: StaffAccount | None, *, team_active: bool = True) -> Circumstances:
+    return replace(AT, assignee=Assignee(team_active=team_active, account=account))
+
+
 def test_assign_names_someone_and_changes_something():
-    event = made(Assign(team_id="streets", note="crew B"))
+    event = made(Assign(team_id="streets", note="crew B"), at=STREETS)
     assert isinstance(event, RequestAssigned)
     assert (event.team_id, event.staff_id, event.previous_team_id) == ("streets", None, None)
     assert refused(Assign()) is WorkProblem.no_change
     assert refused(Assign(team_id="streets"), state(team_id="streets")) is WorkProblem.no_change
+
+
+def test_an_assignment_names_a_team_of_the_jurisdiction_and_an_active_member_of_it_who_works_requests():
+    agent = StaffAccount(AGENT_ID, (Role.agent,), ("parks", "streets"))
+    both = Assign(team_id="streets", staff_id=str(AGENT_ID))
+    assert isinstance(made(both, at=knowing(agent)), RequestAssigned)
+    assert isinstance(
+        made(Assign(staff_id=str(AGENT_ID)), at=knowing(agent, team_active=False)), RequestAssigned
+    )
+    supervisor = StaffAccount(AGENT_ID, (Role.supervisor,), ("streets",))
+    assert isinstance(made(both, at=knowing(supervisor)), RequestAssigned)
+
+    assert refused(Assign(team_id="streets"), at=knowing(None, team_active=False)) is WorkProblem.unknown_team
+    assert refused(both, at=knowing(agent, team_active=False)) is WorkProblem.unknown_team
+    assert refused(Assign(staff_id=str(AGENT_ID)), at=knowing(None)) is WorkProblem.unknown_staff
+    disabled = replace(agent, disabled=DisableReason.left)
+    assert refused(both, at=knowing(disabled)) is WorkProblem.staff_disabled
+    auditor = StaffAccount(AGENT_ID, (Role.auditor, Role.admin), ("streets",))
+    assert refused(both, at=knowing(auditor)) is WorkProblem.staff_cannot_work
+    elsewhere = StaffAccount(AGENT_ID, (Role.agent,), ("parks",))
+    assert refused(both, at=knowing(elsewhere)) is WorkProblem.staff_not_in_team
+    # Nothing known of anyone (no staff store): whoever an assignment names is refused.
+    assert refused(Assign(team_id="streets")) is WorkProblem.unknown_team
+    assert refused(Assign(staff_id=str(AGENT_ID)), at=AT) is WorkProblem.unknown_staff
 
 
 def test_priority_and_category_must_change_and_the_category_be_offered():

@@ -32,8 +32,10 @@ from civicloop_events.payloads import (
     VisitScheduled,
 )
 from civicloop_events.payloads.work import MAX_VISIT_MINUTES
+from civicloop_staff.roles import WORKS_REQUESTS
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from civicloop_intake.domain.assignees import Assignee
 from civicloop_intake.domain.rejections import CommandRejected
 from civicloop_intake.domain.submissions import KeptCommand
 from civicloop_intake.domain.work_policy import ReasonCode, WorkPolicy, render
@@ -190,6 +192,11 @@ class WorkProblem(str, enum.Enum):
     visit_in_the_past = "visit_in_the_past"
     no_address = "no_address"
     unknown_category = "unknown_category"
+    unknown_team = "unknown_team"
+    unknown_staff = "unknown_staff"
+    staff_disabled = "staff_disabled"
+    staff_cannot_work = "staff_cannot_work"
+    staff_not_in_team = "staff_not_in_team"
 
 
 class WorkRejected(CommandRejected[WorkProblem]):
@@ -198,13 +205,15 @@ class WorkRejected(CommandRejected[WorkProblem]):
 
 @dataclass(frozen=True)
 class Circumstances:
-    """What a decision needs besides the command and the request: the clock, the policy, a new visit's id, and
-    whether a category the command names is one the catalogue offers."""
+    """What a decision needs besides the command and the request: the clock, the policy, a new visit's id,
+    whether a category the command names is one the catalogue offers, and what the staff store says of whom an
+    assignment names (None: nothing, so an assignment naming anyone is refused)."""
 
     now: datetime
     policy: WorkPolicy
     new_visit_id: str
     category_offered: bool = True
+    assignee: Assignee | None = None
 
 
 def decide(
@@ -248,6 +257,7 @@ def decide(
             raise WorkRejected(WorkProblem.no_change, "an assignment names a team, a staff member or both")
         if (cmd.team_id, cmd.staff_id) == (state.team_id, state.staff_id):
             raise WorkRejected(WorkProblem.no_change, f"{number} is assigned so already")
+        _check_assignee(cmd, at.assignee or Assignee())
         return RequestAssigned(
             team_id=cmd.team_id,
             staff_id=cmd.staff_id,
@@ -333,6 +343,27 @@ def _reopen(cmd: Reopen, state: WorkedRequest, at: Circumstances) -> StatusChang
         reason=reason.code,
         public_note=_public_note(cmd, state, at, reason=reason.label),
     )
+
+
+def _check_assignee(cmd: Assign, known: Assignee) -> None:
+    """A team the jurisdiction has (active); a staff member of it, active, who works requests, in that team."""
+    if cmd.team_id is not None and not known.team_active:
+        raise WorkRejected(WorkProblem.unknown_team, f"no team {cmd.team_id!r} in this jurisdiction")
+    if cmd.staff_id is None:
+        return
+    account = known.account
+    if account is None:
+        raise WorkRejected(WorkProblem.unknown_staff, f"no staff member {cmd.staff_id} in this jurisdiction")
+    if not account.active:
+        raise WorkRejected(WorkProblem.staff_disabled, f"staff member {cmd.staff_id} is disabled")
+    if not set(account.roles) & set(WORKS_REQUESTS):
+        raise WorkRejected(
+            WorkProblem.staff_cannot_work, f"staff member {cmd.staff_id} is neither an agent nor a supervisor"
+        )
+    if cmd.team_id is not None and cmd.team_id not in account.teams:
+        raise WorkRejected(
+            WorkProblem.staff_not_in_team, f"staff member {cmd.staff_id} is not in team {cmd.team_id!r}"
+        )
 
 
 def _visit(visit_id: str, state: WorkedRequest) -> Visit:

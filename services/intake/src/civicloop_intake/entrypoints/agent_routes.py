@@ -164,7 +164,9 @@ async def reopen(body: Reopen, work: Work) -> WorkRead:
     return await work.run(body)
 
 
-@_command_route("/assign", "Assign to a team, a staff member, or both")
+@_command_route(
+    "/assign", "Assign to a team of the jurisdiction, an active agent or supervisor of it, or both"
+)
 async def assign(body: Assign, work: Work) -> WorkRead:
     return await work.run(body)
 

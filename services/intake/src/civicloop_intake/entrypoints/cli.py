@@ -31,6 +31,11 @@ from civicloop_intake.entrypoints.staff_cli import staff_app  # noqa: E402 - aft
 
 app.add_typer(staff_app, name="staff")
 
+# -- the jurisdiction's SLA: `civicloop-intake sla ...` --
+from civicloop_intake.entrypoints.sla_cli import sla_app  # noqa: E402 - after the service's own commands
+
+app.add_typer(sla_app, name="sla")
+
 add_sweep_pending(
     app,
     _sweep_once,

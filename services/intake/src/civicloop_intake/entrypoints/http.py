@@ -40,6 +40,7 @@ from civicloop_intake.entrypoints.signin_routes import (
     install_signin_errors,
     staff_router,
 )
+from civicloop_intake.entrypoints.sla_routes import install_sla_errors, sla_router
 from civicloop_intake.service_layer.merge import InvalidRequestNumbers
 from civicloop_intake.service_layer.ports import EventLogUnavailable
 from civicloop_intake.service_layer.track import RequestNotFound, TooManyAttempts
@@ -151,6 +152,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     install_resident_error_handlers(app)  # resident access: codes, sessions
     install_signin_errors(app, lambda status, error, detail, request: _error(status, error, detail, request))
+    install_sla_errors(app, lambda status, error, detail, request: _error(status, error, detail, request))
 
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
@@ -177,10 +179,13 @@ _WORK_STATUS = {
             WorkProblem.visit_in_the_past,
             WorkProblem.no_address,
             WorkProblem.unknown_category,
+            WorkProblem.unknown_team,
+            WorkProblem.unknown_staff,
         ),
         422,
     ),
-}  # the rest (merged, closed, not_closed, not_open, no_change) are the request's state: 409
+}  # the rest (merged, closed, not_closed, not_open, no_change; and of an assignee: staff_disabled,
+# staff_cannot_work, staff_not_in_team) are the state of the request or of the staff member: 409
 
 
 HTTP = ServiceHttp(
@@ -190,7 +195,7 @@ HTTP = ServiceHttp(
     title="CivicLoop intake",
     version=version("civicloop-intake"),
     summary="Residents report problems and follow them.",
-    routers=(router, agent_router, work_router, resident_router, auth_router, staff_router),
+    routers=(router, agent_router, work_router, resident_router, auth_router, staff_router, sla_router),
     render_error=_skeleton_error,
     install=_install_error_handlers,
     path_limits=lambda settings: {

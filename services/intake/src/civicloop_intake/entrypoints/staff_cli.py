@@ -23,6 +23,7 @@ from civicloop_staff.roles import Role
 from civicloop_staff.totp import new_totp_secret
 
 from civicloop_intake.bootstrap import StaffServices, bootstrap
+from civicloop_intake.service_layer.sla_seed import seed_demo_sla
 from civicloop_intake.service_layer.staff_seed import (
     DEMO_AGENT_EMAIL,
     DEMO_AGENT_PASSWORD,
@@ -51,14 +52,18 @@ async def _staff(operator: str) -> AsyncIterator[StaffServices]:
     try:
         if intake.staff is None:
             raise RuntimeError("unreachable: bootstrap opened the database")
-        admin = dataclasses.replace(intake.staff.admin, operator=operator or getpass.getuser())
-        yield dataclasses.replace(intake.staff, admin=admin)
+        who = operator or getpass.getuser()
+        admin = dataclasses.replace(intake.staff.admin, operator=who)
+        sla = dataclasses.replace(intake.staff.sla, operator=who) if intake.staff.sla else None
+        yield dataclasses.replace(intake.staff, admin=admin, sla=sla)
         await intake.staff.reset.drain()
     finally:
         await intake.close()
 
 
-def _run(operator: str, action: Callable[[StaffServices], Awaitable[T]]) -> T:
+def run_with_staff(operator: str, action: Callable[[StaffServices], Awaitable[T]]) -> T:
+    """`action` on intake's staff services, as the operator, in a fresh event loop (one CLI command)."""
+
     async def run() -> T:
         async with _staff(operator) as staff:
             return await action(staff)
@@ -79,7 +84,7 @@ def define_team(
     operator: str = OPERATOR,
 ) -> None:
     """Create or rename a team (`jurisdiction.team.defined`)."""
-    _run(
+    run_with_staff(
         operator,
         lambda s: s.admin.define_team(
             team_id, name, jurisdiction_id=jurisdiction, by=None, active=not inactive
@@ -117,33 +122,33 @@ def create(
             await s.reset.invite(staff_id, email, now=_now())
         return staff_id
 
-    typer.echo(str(_run(operator, action)))
+    typer.echo(str(run_with_staff(operator, action)))
 
 
 @staff_app.command("roles")
 def roles(staff_id: UUID, role: list[Role] = ROLES, operator: str = OPERATOR) -> None:
     """Set an account's roles (the whole set)."""
-    changed = _run(operator, lambda s: s.admin.change_roles(staff_id, role, by=None))
+    changed = run_with_staff(operator, lambda s: s.admin.change_roles(staff_id, role, by=None))
     typer.echo("changed" if changed else "unchanged")
 
 
 @staff_app.command("teams")
 def teams(staff_id: UUID, team: list[str] = TEAMS, operator: str = OPERATOR) -> None:
     """Set an account's teams (the whole set; none: in no team)."""
-    changed = _run(operator, lambda s: s.admin.change_teams(staff_id, team, by=None))
+    changed = run_with_staff(operator, lambda s: s.admin.change_teams(staff_id, team, by=None))
     typer.echo("changed" if changed else "unchanged")
 
 
 @staff_app.command("disable")
 def disable(staff_id: UUID, reason: DisableReason = REASON, operator: str = OPERATOR) -> None:
     """Stop an account signing in (its last token lapses within 15 minutes)."""
-    changed = _run(operator, lambda s: s.admin.disable(staff_id, reason, by=None))
+    changed = run_with_staff(operator, lambda s: s.admin.disable(staff_id, reason, by=None))
     typer.echo("changed" if changed else "unchanged")
 
 
 @staff_app.command("enable")
 def enable(staff_id: UUID, operator: str = OPERATOR) -> None:
-    changed = _run(operator, lambda s: s.admin.enable(staff_id, by=None))
+    changed = run_with_staff(operator, lambda s: s.admin.enable(staff_id, by=None))
     typer.echo("changed" if changed else "unchanged")
 
 
@@ -177,12 +182,15 @@ def seed_demo(
     if secrets_dir is not None:
         password = _kept_secret(secrets_dir, "demo-agent-password", new_demo_password)
         totp_secret = _kept_secret(secrets_dir, "demo-agent-totp-secret", new_totp_secret)
-    created = _run(
-        operator,
-        lambda s: seed_demo_agent(
+
+    async def seed(s: StaffServices) -> tuple[UUID | None, bool]:
+        agent = await seed_demo_agent(
             s.admin, jurisdiction_id=jurisdiction, now=_now(), password=password, totp_secret=totp_secret
-        ),
-    )
+        )
+        sla = await seed_demo_sla(s.sla, jurisdiction_id=jurisdiction) if s.sla is not None else False
+        return agent, sla
+
+    created, sla_defined = run_with_staff(operator, seed)
     # Which directory's secrets the account has: the one that created it leaves a mark beside them.
     mark = secrets_dir / "demo-agent-created" if secrets_dir is not None else None
     if created is not None and mark is not None:
@@ -194,3 +202,7 @@ def seed_demo(
             "may not be these:"
         )
     typer.echo(demo_sign_in_instructions(base_url, password=password, totp_secret=totp_secret))
+    sla_state = "defined now" if sla_defined else "kept as it was"
+    typer.echo(
+        f"The SLA of {jurisdiction} ({sla_state}): uv run civicloop-intake sla show --jurisdiction {jurisdiction}"
+    )

@@ -23,8 +23,10 @@ from uuid import UUID
 from civicloop_events import decode_event, new_event_id, request_numbers
 from civicloop_staff.roles import StaffPrincipal
 
+from civicloop_intake.domain.assignees import Assignee
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.domain.work_commands import (
+    Assign,
     ChangeCategory,
     Circumstances,
     WorkDone,
@@ -39,6 +41,7 @@ from civicloop_intake.domain.worked_requests import WorkedRequest, fold
 from civicloop_intake.service_layer.merge import InvalidRequestNumbers
 from civicloop_intake.service_layer.ports import Catalogue, EventLog
 from civicloop_intake.service_layer.publishing import answer_kept, publish_kept
+from civicloop_intake.service_layer.staff_ports import StaffStore
 from civicloop_intake.service_layer.work_ports import StaffWork
 
 log = logging.getLogger("civicloop.intake.work")
@@ -64,6 +67,9 @@ class WorkContext:
     event_log: EventLog
     policy: WorkPolicy
     wait_s: float
+    staff: StaffStore | None = (
+        None  # whom an assignment may name; None: nobody (an assignment naming anyone fails)
+    )
 
 
 async def do_work(
@@ -97,6 +103,7 @@ async def do_work(
                 policy=ctx.policy,
                 new_visit_id=f"v-{event_id.hex[-12:]}",
                 category_offered=await _offered(cmd, state, ctx.catalogue),
+                assignee=await _assignee(cmd, staff.jurisdiction_id, ctx.staff),
             )
             payload = decide(cmd, state, number=canonical, jurisdiction_id=staff.jurisdiction_id, at=at)
             event = work_event(
@@ -150,6 +157,21 @@ async def _offered(cmd: Any, state: WorkedRequest | None, catalogue: Catalogue) 
         return True
     entry = await catalogue.get(state.jurisdiction_id, cmd.service_code)
     return entry is not None and entry.active
+
+
+async def _assignee(cmd: Any, jurisdiction_id: str, store: StaffStore | None) -> Assignee | None:
+    """What the staff store (folded from the log) says of the team and staff member an assignment names."""
+    if not isinstance(cmd, Assign) or store is None:
+        return None
+    team_active = cmd.team_id is not None and cmd.team_id in await store.known_teams(jurisdiction_id)
+    account = None
+    if cmd.staff_id is not None:
+        try:
+            row = await store.account(UUID(cmd.staff_id))
+        except ValueError:  # not a staff id at all
+            row = None
+        account = row.account if row is not None and row.jurisdiction_id == jurisdiction_id else None
+    return Assignee(team_active=team_active, account=account)
 
 
 async def _wait_until_known(staff_work: StaffWork, number: str, wait_s: float) -> None:
