@@ -150,3 +150,16 @@ async def test_a_category_change_moves_the_request_to_the_new_body_and_tells_the
         assert "staff only" not in mail.message.as_string()
     routed = await w.events_of(rid, "request.routed")
     assert [e.payload.body_id for e in routed] == ["roads", "parks"]
+
+    # Moved back: Roads gets it again, Parks is told, and the next comment goes to Roads.
+    await by_agent(w, city, rid, CategoryChanged(service_code="POTHOLE", previous_service_code="TREE"))
+    await by_agent(w, city, rid, CommentAdded(text="Roads after all", visibility=CommentVisibility.public))
+    mails = await mails_for(w, rid, 7)
+    later = mails[4:]  # in order per body; two bodies' mails may interleave
+    assert [m.message["Subject"] for m in later if m.rcpt_tos == ["roads@springfield.example.gov"]] == [
+        f"Request {rid}: Pothole",
+        f"Request {rid} new comment: Pothole",
+    ]
+    assert [m.message["Subject"] for m in later if m.rcpt_tos == ["parks@springfield.example.gov"]] == [
+        f"Request {rid} moved to Roads: Fallen tree"
+    ]

@@ -275,7 +275,7 @@ class Dispatcher:
                 "deliver",
                 moved.model_dump_json(),
                 *cause,
-                "",
+                str(event.event_id),  # keyed by the change: a move back to a body that had it delivers again
             )
         ]
         new_body = next((b for b in bodies if b.body_id == decision.body_id), None)

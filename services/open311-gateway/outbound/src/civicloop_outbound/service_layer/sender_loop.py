@@ -243,12 +243,11 @@ class SenderLoop:
         if (refused := await cur.fetchone()) is not None:
             raise Undeliverable(f"the back-end takes no updates (it answered HTTP {refused[0]} to one)")
         cur = await conn.execute(
-            "select state from outbound.outbound_queue where request_id = %s and jurisdiction_id = %s"
-            " and body_id = %s and purpose = 'deliver'",
+            "select 1 from outbound.outbound_queue where request_id = %s and jurisdiction_id = %s"
+            " and body_id = %s and purpose = 'deliver' and state = 'sent' limit 1",
             (item.payload.request_id, body.jurisdiction_id, body.body_id),
         )
-        delivered = await cur.fetchone()
-        if delivered is None or delivered[0] != "sent":
+        if await cur.fetchone() is None:
             raise Undeliverable("the request itself never reached this body")
 
     async def _undeliverable(

@@ -1,8 +1,8 @@
 """agents' updates to back-ends: update rows on the queue, what the back-end answered, bodies that take no updates
 
 * `outbound_queue.purpose` gains `update` (an agent's reopening or public comment, or a transfer notice, for a body
-  that already has the request); `update_key` (the event an update stands for; '' for deliveries and copies) joins
-  the once-only key, so each event queues one update per body and a delivery stays once per (request, body).
+  that already has the request); `update_key` (the event an update, or a category change's new delivery, stands
+  for; '' for a submission's delivery and copies) joins the once-only key, so each event queues one row per body.
 * `outbound_queue.state` gains `undeliverable`: the body cannot take the item (no updates there, or no id of the
   request); recorded, never retried.
 * `outbound_queue.answer`: what the back-end answered (an update id, the SMTP server's reply).
