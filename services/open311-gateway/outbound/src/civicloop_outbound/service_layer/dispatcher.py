@@ -248,7 +248,8 @@ class Dispatcher:
             bodies=[b.definition for b in bodies],
             rules=rules,
         )
-        if not decision.routed or decision.body_id == delivery.body_id or decision.method is None:
+        new_body_id, method = decision.body_id, decision.method
+        if new_body_id is None or method is None or new_body_id == delivery.body_id:
             return
         await asyncio.wait_for(
             self.producer.publish(rerouted_event(event, decision)), timeout=self.publish_timeout_s
@@ -270,19 +271,19 @@ class Dispatcher:
             (
                 event.request_id,
                 event.jurisdiction_id,
-                decision.body_id,
-                decision.method.value,
+                new_body_id,
+                method.value,
                 "deliver",
                 moved.model_dump_json(),
                 *cause,
                 str(event.event_id),  # keyed by the change: a move back to a body that had it delivers again
             )
         ]
-        new_body = next((b for b in bodies if b.body_id == decision.body_id), None)
+        new_body = next((b for b in bodies if b.body_id == new_body_id), None)
         notice = transfer_notice(
             event,
             public_note=p.public_note,
-            new_body_name=new_body.definition.name if new_body else decision.body_id,
+            new_body_name=new_body.definition.name if new_body else new_body_id,
         )
         rows += update_rows(event, delivery, notice)
         await store.enqueue(conn, rows)

@@ -17,6 +17,12 @@ back-end sees it twice. That window cannot be closed from our side without the b
 carries the row's stable `delivery_id` (`X-CivicLoop-Delivery` for webhooks, the email's `Message-ID`) for the
 back-end to drop a repeat, and the outcome events' ids derive from (row, attempt), so the repeated events are the
 same events and consumers' inboxes drop them too.
+
+Updates (`purpose = update`: an agent's reopening or public comment, a transfer notice) go through the same loop and
+ledger, behind the request's delivery in the body's order, and publish no outcome event: the row keeps the outcome
+and what the back-end answered (`answer`). One that cannot reach the body (the body refused updates before, or never
+got the request) is recorded `undeliverable` without a call; a back-end refusing one (`UpdatesRefused`) is
+remembered. An Open311 update carries the row's `delivery_id` as its `update_id`, for the back-end to drop a repeat.
 """
 
 from __future__ import annotations
