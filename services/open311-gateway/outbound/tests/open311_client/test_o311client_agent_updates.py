@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from civicloop_events import Actor, ActorKind, Event, Location, ServiceRequestSubmitted
 from civicloop_events.payloads import (
+    CategoryChanged,
     CommentAdded,
     CommentVisibility,
     RequestStatus,
@@ -27,7 +28,7 @@ from civicloop_outbound.settings import OutboundSettings
 from civicloop_testing.events import config_event, publish_events, request_event
 from civicloop_testing.polling import eventually
 from civicloop_testing.run_settings import run_settings
-from o311client_harness import RESIDENT, deviant_body
+from o311client_harness import RESIDENT, deviant_body, read_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -223,5 +224,113 @@ async def test_reopen_and_comments_are_posted_as_updates_and_refusals_are_rememb
         await by_agent(realtime, CommentAdded(text="Thursday at last", visibility=CommentVisibility.public))
         assert (await settled(realtime, 7))[-1]["state"] == "sent"
         assert [p["description"] for p in state.update_posts[posted:]] == [["Thursday at last"]]
+    finally:
+        await outbound.stop()
+
+
+async def test_a_category_change_moves_the_request_between_open311_back_ends(
+    deviant, o311_dsn, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+):
+    """The new back-end gets the request, the old one a CLOSED update saying where it went; what the old one says
+    about its copy afterwards is recorded but no longer changes the request."""
+    state, url = deviant
+    jurisdiction = f"move-{uuid.uuid4().hex[:6]}.example.gov"
+    settings = run_settings(
+        OutboundSettings,
+        o311_dsn,
+        kafka_bootstrap,
+        o311_topics,
+        log_level="WARNING",
+        outbound_poll_interval_s=0.1,
+        consumer_backoff_initial_s=0.01,
+        outbound_config_consumer_name=f"o311move-config.{uuid.uuid4().hex[:6]}",
+        outbound_dispatch_consumer_name=f"o311move-dispatch.{uuid.uuid4().hex[:6]}",
+    )
+    works = deviant_body(url, "public-works").model_copy(update={"service_codes": ["POTHOLE"]})
+    parks = deviant_body(url, "parks").model_copy(update={"name": "Deviant Parks", "service_codes": ["TREE"]})
+    parks = parks.model_copy(
+        update={"open311": parks.open311.model_copy(update={"service_code_map": {"TREE": "RT-9"}})}
+    )
+    outbound = Outbound(
+        settings=settings,
+        pool=o311_pool,
+        producer=o311_producer,
+        vault=None,
+        senders={SendMethod.open311: open311_sender(settings, o311_pool, o311_http)},
+    )
+    outbound.start()
+    try:
+        await publish_events(
+            kafka_bootstrap,
+            o311_topics.jurisdiction_config,
+            [config_event(b, jurisdiction_id=jurisdiction) for b in (works, parks)],
+        )
+
+        async def both_folded() -> bool:
+            async with o311_pool.connection() as conn:
+                cur = await conn.execute(
+                    "select count(*) from outbound.bodies where jurisdiction_id = %s", (jurisdiction,)
+                )
+                return (await cur.fetchone()) == (2,)
+
+        await eventually(both_folded, timeout=30, what="both bodies' definitions")
+        number = new_request_number()
+        await o311_producer.publish(
+            request_event(
+                ServiceRequestSubmitted(
+                    service_code="POTHOLE", description="Branch down", location=Location(lat=39.8, long=-89.6)
+                ),
+                request_id=number,
+                actor=RESIDENT,
+                source="web",
+                jurisdiction_id=jurisdiction,
+            )
+        )
+
+        async def rows(count: int) -> list[dict[str, Any]] | None:
+            found = await rows_of(o311_pool, number)
+            return found if len(found) == count and all(r["state"] == "sent" for r in found) else None
+
+        [first] = await eventually(lambda: rows(1), timeout=45, what="the first delivery")
+        await o311_producer.publish(
+            request_event(
+                CategoryChanged(service_code="TREE", previous_service_code="POTHOLE"),
+                request_id=number,
+                actor=AGENT,
+                source="agent",
+                jurisdiction_id=jurisdiction,
+            )
+        )
+        moved = await eventually(lambda: rows(3), timeout=45, what="the move")
+        by_purpose = {r["purpose"]: r for r in moved[1:]}
+        assert (
+            by_purpose["deliver"]["external_id"]
+            and by_purpose["deliver"]["external_id"] != first["external_id"]
+        )
+        [notice] = state.update_posts
+        assert notice["service_request_id"] == [first["external_id"]]
+        assert notice["status"] == ["CLOSED"]
+        assert notice["description"] == [
+            "This request has moved to Deviant Parks: no further action is needed here."
+        ]
+
+        # Public Works closes its copy: heard and recorded, but the request (now with Parks) stays as it is.
+        state.updates = [
+            {
+                "update_id": "pw-closed-1",
+                "service_request_id": first["external_id"],
+                "status": "closed",
+                "description": "Closed: not ours any more",
+                "updated_datetime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        ]
+        poller = Open311Poller(o311_pool, o311_producer, o311_http, config=PollerConfig())
+        report = await poller.poll_updates(BodyRecord(jurisdiction, works))
+        assert report.status_changes == 0 and report.notes == 0
+        assert report.skipped == {"the request moved to another body (recorded; status and note kept)": 1}
+        heard = await read_events(kafka_bootstrap, o311_topics, request_id=number)
+        assert [e.type for e in heard if e.source.startswith("backend:")] == [
+            "request.backend_update_received"
+        ]
     finally:
         await outbound.stop()
