@@ -12,13 +12,26 @@ from civicloop_events.payloads import (
     CategoryChanged,
     CommentAdded,
     CommentVisibility,
+    Priority,
     RequestStatus,
+    RoutingRule,
+    RoutingRulesDefined,
+    SendMethod,
     StatusChanged,
+    WebhookConnection,
 )
 from civicloop_events.payloads.base import EventPayload
 from civicloop_testing.events import request_event
+from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
-from outbound_harness import OutboundWorld, Received, roads_by_email, service
+from outbound_harness import (
+    WEBHOOK_SECRET_REF,
+    OutboundWorld,
+    Received,
+    WebhookReceiver,
+    roads_by_email,
+    service,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -163,3 +176,55 @@ async def test_a_category_change_moves_the_request_to_the_new_body_and_tells_the
     assert [m.message["Subject"] for m in later if m.rcpt_tos == ["parks@springfield.example.gov"]] == [
         f"Request {rid} moved to Roads: Fallen tree"
     ]
+
+
+async def test_a_move_to_a_webhook_body_with_high_priority_also_copies_its_priority_address(
+    outbound_world: OutboundWorld,
+) -> None:
+    """Routing on the new category applies its rules as for a submission; a webhook body takes no updates, so a
+    later comment goes nowhere."""
+    w = outbound_world
+    async with started(WebhookReceiver()) as receiver:
+        gas = BodyDefined(
+            body_id="gas",
+            name="Gas Safety",
+            send_method=SendMethod.webhook,
+            service_codes=["GAS"],
+            priority_email="gas-urgent@springfield.example.gov",
+            webhook=WebhookConnection(url=receiver.url, secret_ref=WEBHOOK_SECRET_REF),
+        )
+        city = await w.new_city(
+            "tohook",
+            service("POTHOLE", "Pothole"),
+            service("GAS", "Gas smell"),
+            roads_by_email(),
+            gas,
+            RoutingRulesDefined(
+                rules=[RoutingRule(name="gas", service_codes=["GAS"], priority=Priority.high)]
+            ),
+        )
+        rid = await w.submit(city, "POTHOLE", description="A smell of gas by the hole")
+        await mails_for(w, rid, 1)
+        await by_agent(w, city, rid, CategoryChanged(service_code="GAS", previous_service_code="POTHOLE"))
+
+        async def moved() -> bool:
+            return rid in receiver.requests_delivered() and len(w.smtp.for_request(rid)) == 3
+
+        await eventually(moved, what="the webhook, the priority copy and the notice")
+        [doc] = receiver.delivered
+        assert doc["request"]["priority"] == "high" and doc["request"]["service_code"] == "GAS"
+        subjects = {m.rcpt_tos[0]: m.message["Subject"] for m in w.smtp.for_request(rid)[1:]}
+        assert subjects == {
+            "gas-urgent@springfield.example.gov": f"[HIGH PRIORITY] Request {rid}: Gas smell",
+            "roads@springfield.example.gov": f"Request {rid} moved to Gas Safety: Pothole",
+        }
+
+        await by_agent(
+            w, city, rid, CommentAdded(text="Engineer on site", visibility=CommentVisibility.public)
+        )
+        await by_agent(w, city, rid, CategoryChanged(service_code="POTHOLE", previous_service_code="GAS"))
+        await mails_for(
+            w, rid, 4
+        )  # moved back: Roads gets the report again, after the comment was dispatched
+        assert len(receiver.delivered) == 1
+        assert not [r for r in await w.queue_rows(city) if r["purpose"] == "update" and r["body_id"] == "gas"]

@@ -267,17 +267,21 @@ class Dispatcher:
             }
         )
         cause = (event.event_id, event.correlation_id or event.event_id)
+        sends = [("deliver", method)]
+        if decision.priority_email and method is not SendMethod.email:
+            sends.append(("priority_copy", SendMethod.email))  # as for a submission (`queue_rows`)
         rows: list[store.QueueRow] = [
             (
                 event.request_id,
                 event.jurisdiction_id,
                 new_body_id,
-                method.value,
-                "deliver",
+                send_method.value,
+                purpose,
                 moved.model_dump_json(),
                 *cause,
                 str(event.event_id),  # keyed by the change: a move back to a body that had it delivers again
             )
+            for purpose, send_method in sends
         ]
         new_body = next((b for b in bodies if b.body_id == new_body_id), None)
         notice = transfer_notice(
