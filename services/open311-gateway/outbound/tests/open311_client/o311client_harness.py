@@ -131,6 +131,12 @@ def deviant_app(state: DeviantState) -> Starlette:
                 "</errors>",
                 status=403,
             )
+        if any(p.get("update_id") == fields.get("update_id") for p in state.update_posts):
+            return _xml(  # FixMyStreet drops a repeated update_id (CHECKLIST FX-11)
+                "<errors><error><code>400</code><description>Bad request: update_id already exists"
+                "</description></error></errors>",
+                status=400,
+            )
         state.update_posts.append(fields)
         return _xml(
             "<service_request_updates><request_update>"

@@ -157,6 +157,19 @@ async def test_reopen_and_comments_are_posted_as_updates_and_refusals_are_rememb
         )
         assert all("Cones are out" not in v for p in state.update_posts for vs in p.values() for v in vs)
 
+        # The crash window: the back-end took the comment but our commit was lost, so the row is sent again with
+        # the same update_id; the back-end drops the repeat, and the row is delivered, once.
+        async with o311_pool.connection() as conn:
+            await conn.execute(
+                "update outbound.outbound_queue set state = 'queued', sent_at = null, answer = null where seq = %s",
+                (comment_row["seq"],),
+            )
+        outbound.loop.wake()
+        await settled(realtime, 3)  # the reset row is queued until sent again
+        resent = next(r for r in await rows_of(o311_pool, realtime) if r["seq"] == comment_row["seq"])
+        assert resent["state"] == "sent" and "already has this update_id" in resent["answer"]
+        assert len(state.update_posts) == 2
+
         _, unsent = await settled(blackbox, 2)
         assert unsent["state"] == "undeliverable" and "no id" in unsent["last_error"]
 

@@ -169,6 +169,13 @@ class Open311Sender(Sender):
         try:
             answer = await client.post_update(outgoing)
         except Open311Failure as exc:
+            if already_has_it(exc):
+                # Sent before, but our record of it was lost (a crash before the commit): the back-end dropped
+                # the repeat by its update_id (CHECKLIST FX-11), so it is delivered.
+                return SendResult(
+                    destination=client.url("servicerequestupdates"),
+                    answer="HTTP 400: the back-end already has this update_id (a repeat)",
+                )
             if exc.status is not None and refuses_updates(exc.status):
                 raise UpdatesRefused(str(exc), status=exc.status) from exc
             if isinstance(exc, Open311Permanent):
@@ -183,6 +190,11 @@ class Open311Sender(Sender):
                 )
         said = f"HTTP {answer.status}" + (f", update_id {answer.update_id}" if answer.update_id else "")
         return SendResult(destination=client.url("servicerequestupdates"), answer=said)
+
+
+def already_has_it(failure: Open311Failure) -> bool:
+    """FixMyStreet's answer to an update_id it already has: a 400 saying it "already exists" (FX-11)."""
+    return failure.status == 400 and b"already exists" in failure.body.lower()
 
 
 async def reference_of(
