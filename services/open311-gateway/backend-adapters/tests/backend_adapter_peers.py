@@ -29,7 +29,7 @@ def serve_asgi(app: Any) -> AbstractContextManager[str]:
 
 class WorkOrderBackend:
     """A work-order system with its own JSON API: `/api/v1/orders` (create, search by `modified_since`) and
-    `/api/v1/orders/{id}`; answers are wrapped (`{"data": ...}`, `{"result": {"orders": [...]}}`)."""
+    `/api/v1/orders/{id}` (and `/api/v1/orders/{id}/comments` to add a comment); answers are wrapped (`{"data": ...}`, `{"result": {"orders": [...]}}`)."""
 
     def __init__(self, auth: str = "bearer") -> None:
         self.auth = auth
@@ -100,6 +100,15 @@ class WorkOrderBackend:
                 more = bool(items) and items[-1]["wo_number"] < max(self.orders)
                 return {"result": {"orders": items}, "next": items[-1]["wo_number"] if more else None}
             return {"result": {"orders": items, "count": len(items)}}
+
+        @app.post("/api/v1/orders/{number}/comments")
+        async def comment(number: str, request: Request) -> JSONResponse:
+            await gate(request)
+            if number not in self.orders:
+                return JSONResponse({"message": "no such order"}, status_code=404)
+            comments = self.orders[number].setdefault("comments", [])
+            comments.append(await request.json())
+            return JSONResponse({"data": {"comment": {"id": f"C-{len(comments)}"}}}, status_code=201)
 
         @app.get("/api/v1/orders/{number}")
         async def one(number: str, request: Request) -> dict[str, Any]:

@@ -147,6 +147,21 @@ class CreateCall(_Strict):
     id_path: str = Field(description="where the new work order's id is in their answer")
 
 
+class CommentCall(_Strict):
+    """Their call that adds a comment to a work order, for `POST servicerequestupdates`."""
+
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    path: str = Field(description="with `{id}` (their work order id), e.g. /orders/{id}/comments")
+    fields: dict[str, Any] = Field(
+        default_factory=dict,
+        description="target dotted path -> value spec, over service_request_id, update_id, status, "
+        "updated_datetime, description, media_url, media_urls",
+    )
+    id_path: str | None = Field(
+        None, description="where their id of the comment is in their answer, if anywhere"
+    )
+
+
 class ListCall(_Strict):
     path: str
     since_param: str | None = "updated_since"
@@ -205,6 +220,7 @@ class RestWorkOrderSettings(_AdapterBase):
     create: CreateCall
     updates: ListCall
     fetch: FetchCall | None = None
+    comment: CommentCall | None = Field(None, description="unset: updates are answered 501 (not taken)")
     status_map: StatusMap = Field(default_factory=dict)
     default_status: Open311Status | None = "open"
     service_code_map: dict[str, str] = Field(

@@ -46,6 +46,7 @@ OUTBOUND_TABLES = {
     "open311_tokens",
     "backend_imports",
     "backend_unknown_updates",
+    "body_update_support",
     "services",
     "inbox",
     "consumer_positions",

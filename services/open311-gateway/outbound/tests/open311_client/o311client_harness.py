@@ -50,6 +50,13 @@ class DeviantState:
     update_queries: list[dict[str, str]] = field(default_factory=list)
     updates_down: bool = False
     request_queries: list[dict[str, str]] = field(default_factory=list)
+    update_posts: list[dict[str, list[str]]] = field(
+        default_factory=list
+    )  # POST servicerequestupdates, accepted
+    update_attempts: int = 0  # every POST servicerequestupdates, refused ones too
+    updates_refused_with: int | None = (
+        None  # answer every update POST with this status (405: no such endpoint)
+    )
 
     def reset(self) -> None:
         self.__init__()  # type: ignore[misc]
@@ -108,6 +115,33 @@ def deviant_app(state: DeviantState) -> Starlette:
                 content_type="application/json",
             )
         return _xml("<service_requests></service_requests>", content_type="text/xml")  # blackbox
+
+    async def post_updates(request: Request) -> Response:
+        """POST servicerequestupdates as FixMyStreet-style servers take it (CHECKLIST FX-10)."""
+        state.update_attempts += 1
+        if state.updates_refused_with is not None:
+            return Response("Method Not Allowed", status_code=state.updates_refused_with)
+        form = await request.form()
+        fields: dict[str, list[str]] = {}
+        for k, v in form.multi_items():
+            fields.setdefault(k, []).append(str(v))
+        if fields.get("api_key") != [state.api_key]:
+            return _xml(
+                "<errors><error><code>403</code><description>api_key is invalid</description></error>"
+                "</errors>",
+                status=403,
+            )
+        if any(p.get("update_id") == fields.get("update_id") for p in state.update_posts):
+            return _xml(  # FixMyStreet drops a repeated update_id (CHECKLIST FX-11)
+                "<errors><error><code>400</code><description>Bad request: update_id already exists"
+                "</description></error></errors>",
+                status=400,
+            )
+        state.update_posts.append(fields)
+        return _xml(
+            "<service_request_updates><request_update>"
+            f"<update_id>U-{len(state.update_posts)}</update_id></request_update></service_request_updates>"
+        )
 
     async def get_token(request: Request) -> Response:
         token = request.path_params["token"]
@@ -191,6 +225,7 @@ def deviant_app(state: DeviantState) -> Starlette:
             Route("/v2/requests.{fmt}", get_requests, methods=["GET"]),
             Route("/v2/tokens/{token}.{fmt}", get_token, methods=["GET"]),
             Route("/v2/servicerequestupdates.{fmt}", get_updates, methods=["GET"]),
+            Route("/v2/servicerequestupdates.{fmt}", post_updates, methods=["POST"]),
         ]
     )
 

@@ -34,10 +34,12 @@ from civicloop_backend_adapters.config import CsvFeedSettings, StatusTarget
 from civicloop_backend_adapters.domain.backend import (
     BackendRejected,
     BackendUnavailable,
+    IncomingUpdate,
     NewRequest,
     NotSupported,
     RequestNotFound,
     Update,
+    UpdatesNotTaken,
     Window,
     request_rows,
 )
@@ -243,6 +245,9 @@ class CsvFeedAdapter:
 
     async def create(self, request: NewRequest) -> str:
         raise NotSupported("This back-end only exports status changes; it cannot receive service requests.")
+
+    async def post_update(self, update: IncomingUpdate) -> str:
+        raise UpdatesNotTaken("This back-end only exports status changes; it takes no updates.")
 
     async def updates(self, window: Window) -> list[Update]:
         return [p.update for p in await self._published() if p.in_window(window)]

@@ -5,7 +5,8 @@ POST requests -> their create call, with a JSON body built by the field mapping 
 the window's start; each item is the work order as it now is, and becomes one update: its id is their change id
 when `updates.update_id` names one, else a hash of (id, status, updated time, comment), the same on every read.
 Statuses go through `status_map` (their status -> open/closed and `external_status_code`). `GET requests/{id}`
-uses their fetch call when configured, else finds the id among the recent updates.
+uses their fetch call when configured, else finds the id among the recent updates. `POST servicerequestupdates` ->
+their comment call (`comment`), when configured; else the update is not taken (501).
 
 Reading their list loses nothing silently: pages are followed, an answer cut by their cap (`answer_cap`) or by
 `max_pages` is read again in halves of its window when their search takes an upper bound (`until_param`), else the
@@ -18,6 +19,7 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from civicloop_open311.dates import format_w3c
 
@@ -27,9 +29,11 @@ from civicloop_backend_adapters.domain.backend import (
     AnswerCut,
     BackendRejected,
     BackendUnavailable,
+    IncomingUpdate,
     NewRequest,
     RequestNotFound,
     Update,
+    UpdatesNotTaken,
     Window,
     request_rows,
 )
@@ -145,6 +149,20 @@ class RestWorkOrderAdapter:
             )
             raise BackendUnavailable("The back-end accepted the work order but gave no id.")
         return new_id
+
+    async def post_update(self, update: IncomingUpdate) -> str:
+        """Their comment call on the work order; their id of the comment when `id_path` finds one, else ours."""
+        spec = self.settings.comment
+        if spec is None:
+            raise UpdatesNotTaken("This back-end takes no updates (no comment call is configured).")
+        try:
+            document = build_document(spec.fields, update.context())
+        except MappingError as exc:
+            raise BackendRejected(400, f"cannot map the update: {exc}") from None
+        path = spec.path.replace("{id}", quote(update.service_request_id, safe=""))
+        response = await call(self._client, spec.method, path, json=document)
+        their_id = _text(get_path(_json(response), spec.id_path)) if spec.id_path else None
+        return their_id or update.update_id
 
     def _at(self, when: datetime) -> str:
         fmt = self.settings.updates.since_format

@@ -37,6 +37,10 @@ class NotSupported(Exception):
     """This back-end cannot do what was asked (an Open311 400)."""
 
 
+class UpdatesNotTaken(NotSupported):
+    """This back-end takes no updates to its requests (`POST servicerequestupdates` answers 501)."""
+
+
 class RequestNotFound(LookupError):
     pass
 
@@ -85,6 +89,30 @@ class NewRequest:
     context: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class IncomingUpdate:
+    """A validated `POST servicerequestupdates` (CHECKLIST FX-10): what happened to one of the back-end's requests."""
+
+    service_request_id: str
+    update_id: str
+    status: str
+    updated_datetime: datetime
+    description: str = ""
+    media_urls: tuple[str, ...] = ()
+
+    def context(self) -> dict[str, Any]:
+        """What a field mapping reads (`mapping.py`)."""
+        return {
+            "service_request_id": self.service_request_id,
+            "update_id": self.update_id,
+            "status": self.status,
+            "updated_datetime": self.updated_datetime.isoformat(),
+            "description": self.description,
+            "media_urls": list(self.media_urls),
+            "media_url": self.media_urls[0] if self.media_urls else None,
+        }
+
+
 def request_rows(updates: Iterable[Update]) -> list[dict[str, Any]]:
     """One §2.7 row per request, from its latest update (ties broken by update id, so the answer is stable)."""
     latest: dict[str, Update] = {}
@@ -113,6 +141,11 @@ class BackendAdapter(Protocol):
     def services(self) -> Sequence[ServiceEntry]: ...
 
     async def create(self, request: NewRequest) -> str: ...
+
+    async def post_update(self, update: IncomingUpdate) -> str:
+        """Record the update at the back-end; its id of the update (ours when it has none). `UpdatesNotTaken` when
+        it takes none."""
+        ...
 
     async def updates(self, window: Window) -> list[Update]: ...
 

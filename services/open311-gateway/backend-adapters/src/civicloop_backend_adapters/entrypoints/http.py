@@ -8,7 +8,9 @@ Served under the base path (`/open311/v2`), in XML and JSON, with the gateway's 
 * `GET requests.{fmt}`: the back-end's requests changed in the window, one row each in its latest state;
   `service_request_id` (comma list) overrides every other filter (RQ-02); `status`, `service_code` filter;
 * `GET requests/{id}.{fmt}`: one request, 404 when the back-end does not know it;
-* `GET servicerequestupdates.{fmt}`: the back-end's changes in the window (FX-01), oldest first.
+* `GET servicerequestupdates.{fmt}`: the back-end's changes in the window (FX-01), oldest first;
+* `POST servicerequestupdates.{fmt}` (FX-10): an update to one of the back-end's requests (an agent's comment or
+  reopening), recorded by the adapter's comment call; a back-end that takes none answers 501.
 
 Both lists answer at most 1,000 rows and honour `page` (from 1) and `page_size` (up to 1,000) over a stable order
 (requests: latest change first; updates: oldest first), so a reader can walk a window of any size; pages after
@@ -47,7 +49,7 @@ from civicloop_open311.http import (
     render_open311_error,
     requested_format,
 )
-from civicloop_open311.render import Document
+from civicloop_open311.render import Document, Many
 from civicloop_runtime import process as runtime_process
 from civicloop_runtime.app import Shed, running_service, service_app
 from fastapi import APIRouter, FastAPI, Request
@@ -59,9 +61,11 @@ from civicloop_backend_adapters.domain.backend import (
     BackendAdapter,
     BackendRejected,
     BackendUnavailable,
+    IncomingUpdate,
     NewRequest,
     NotSupported,
     RequestNotFound,
+    UpdatesNotTaken,
     Window,
 )
 from civicloop_backend_adapters.domain.mapping import post_context
@@ -146,6 +150,8 @@ async def _guard(coro: Any) -> Any:
         raise Open311Error(503, 503, f"{exc} Retry later.", headers={"Retry-After": RETRY_AFTER_S}) from None
     except BackendRejected as exc:
         raise Open311Error(400, 400, f"The back-end refused the request: {exc.message}") from None
+    except UpdatesNotTaken as exc:
+        raise Open311Error(501, 501, str(exc)) from None
     except NotSupported as exc:
         raise Open311Error(400, 400, str(exc)) from None
 
@@ -165,6 +171,32 @@ def _check_location(form: OpenForm) -> None:
         return
     if form.get("address_string") is None and form.get("address_id") is None:
         raise Open311Error(400, 400, "A location is required: lat and long, address_string or address_id.")
+
+
+def incoming_update(form: OpenForm) -> IncomingUpdate:
+    """FX-10/FX-11: service_request_id, update_id, status, updated_datetime required (400 each); description may be
+    empty."""
+    values = {}
+    for name in ("service_request_id", "update_id", "status", "updated_datetime"):
+        value = form.get(name)
+        if not value:
+            raise Open311Error(400, 400, f"{name} is required.")
+        values[name] = value
+    try:
+        when = parse_w3c(values["updated_datetime"]).start
+    except InvalidDate:
+        raise Open311Error(400, 400, "updated_datetime is not a W3C date.") from None
+    description = form.get("description") or ""
+    if len(description) > 4000:
+        raise Open311Error(400, 400, "description is longer than 4,000 characters.")
+    return IncomingUpdate(
+        service_request_id=values["service_request_id"],
+        update_id=values["update_id"],
+        status=values["status"].lower(),
+        updated_datetime=when,
+        description=description,
+        media_urls=tuple(form.all("media_url")),
+    )
 
 
 def create_app(
@@ -262,6 +294,19 @@ def create_app(
         except RequestNotFound:
             raise Open311Error(404, 404, f"Service request not found with id {sid}") from None
         return _respond(requests_document([request_record(row)]), f)
+
+    @router.post("/servicerequestupdates.{fmt}")
+    async def post_update(fmt: str, request: Request) -> Response:
+        f = requested_format(fmt)
+        form = await read_post_form(request)
+        jid, adapter = serving(request).pick(form.get("jurisdiction_id"))
+        expected_key = serving(request).api_keys[jid]
+        if expected_key is not None and form.get("api_key") != expected_key:
+            raise Open311Error(403, 403, "Missing or invalid api_key.")
+        update_id = await _guard(adapter.post_update(incoming_update(form)))
+        return _respond(
+            Document("service_request_updates", Many("request_update", [{"update_id": update_id}])), f
+        )
 
     @router.get("/servicerequestupdates.{fmt}")
     async def get_updates(fmt: str, request: Request) -> Response:

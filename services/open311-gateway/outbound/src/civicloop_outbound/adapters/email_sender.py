@@ -2,7 +2,8 @@
 
 The body's `email` receives it; a high-priority report is copied to its `priority_email` (Cc). For a body reached by
 another method, a high-priority report's copy is a queue row of its own (`purpose = priority_copy`) addressed to
-`priority_email` only. The `Message-ID` is the row's delivery id, so a repeat after a crash is recognisable.
+`priority_email` only. An `update` row (an agent's reopening or public comment, a transfer notice) is a short plain
+email to the body's address with the request number and the public note (`build_update_message`). The `Message-ID` is the row's delivery id, so a repeat after a crash is recognisable.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from civicloop_runtime.secrets import SecretNotFound, resolve_secret
 from jinja2 import Environment, StrictUndefined, select_autoescape
 from jinja2.loaders import DictLoader
 
+from civicloop_outbound.domain.backend_updates import UpdateKind
 from civicloop_outbound.domain.ports import (
     BodyRecord,
     OutboundItem,
@@ -24,6 +26,7 @@ from civicloop_outbound.domain.ports import (
     Sender,
     SendResult,
     TemporaryFailure,
+    Undeliverable,
 )
 from civicloop_outbound.settings import OutboundSettings
 
@@ -106,8 +109,28 @@ _HTML = """\
 </body></html>
 """
 
+# An agent's update on a request the body already has: the number, what happened, the public note. Plain text only.
+_UPDATE_TEXT = """\
+{% if u.kind.value == "reopen" %}Request {{ p.request_id }} has been reopened.
+{% elif u.kind.value == "transfer" %}Request {{ p.request_id }} has moved to {{ u.new_body_name }}.
+{% else %}A new comment on request {{ p.request_id }}.
+{% endif %}
+Request number: {{ p.request_id }}
+Category:       {{ p.service_name }} ({{ p.service_code }})
+{% if p.location.address_string %}Address:        {{ p.location.address_string }}
+{% endif %}
+{{ u.text }}
+{% if u.media_urls %}
+Photos:
+{% for url in u.media_urls %}  {{ url }}
+{% endfor %}{% endif %}
+See the request: {{ item.request_url }}
+
+Sent by CivicLoop. Reply to the jurisdiction's 311 team with the request number above.
+"""
+
 _ENV = Environment(
-    loader=DictLoader({"report.txt": _TEXT, "report.html": _HTML}),
+    loader=DictLoader({"report.txt": _TEXT, "report.html": _HTML, "update.txt": _UPDATE_TEXT}),
     undefined=StrictUndefined,
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     keep_trailing_newline=True,
@@ -120,6 +143,13 @@ def map_url(lat: float, long: float) -> str:
 
 def subject_of(item: OutboundItem) -> str:
     p = item.payload
+    if (u := p.update) is not None:
+        what = {
+            UpdateKind.reopen: "reopened",
+            UpdateKind.comment: "new comment",
+            UpdateKind.transfer: f"moved to {u.new_body_name}",
+        }[u.kind]
+        return f"Request {p.request_id} {what}: {p.service_name}"
     prefix = "[HIGH PRIORITY] " if p.priority is Priority.high else ""
     return f"{prefix}Request {p.request_id}: {p.service_name}"
 
@@ -129,13 +159,40 @@ def recipients(body: BodyRecord, item: OutboundItem) -> tuple[list[str], list[st
     priority = item.payload.priority_email
     if item.purpose == "priority_copy":
         return ([priority] if priority else []), []
+    if item.purpose == "update":
+        return ([body.definition.email] if body.definition.email else []), []
     to = [body.definition.email] if body.definition.email else []
     cc = [priority] if priority and priority not in to else []
     return to, cc
 
 
+def _headers(msg: EmailMessage, item: OutboundItem, *, mail_from: str) -> None:
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "civicloop.example"
+    msg["Message-ID"] = f"<{item.delivery_id}.{item.purpose}@{domain}>"
+    msg["X-CivicLoop-Request"] = item.payload.request_id
+
+
+def build_update_message(body: BodyRecord, item: OutboundItem, *, mail_from: str) -> EmailMessage:
+    """An agent's reopening, public comment or a transfer notice, for a body that has the request by email."""
+    to, _ = recipients(body, item)
+    if not to:
+        raise Undeliverable(f"body {body.body_id!r} has no email address for updates")
+    msg = EmailMessage()
+    msg["Subject"] = subject_of(item)
+    msg["From"] = mail_from
+    msg["To"] = ", ".join(to)
+    _headers(msg, item, mail_from=mail_from)
+    msg["X-CivicLoop-Update"] = item.payload.update.kind.value if item.payload.update else ""
+    context = {"p": item.payload, "u": item.payload.update, "item": item}
+    msg.set_content(_ENV.get_template("update.txt").render(context))
+    return msg
+
+
 def build_message(body: BodyRecord, item: OutboundItem, *, mail_from: str) -> EmailMessage:
     p = item.payload
+    if item.purpose == "update":
+        return build_update_message(body, item, mail_from=mail_from)
     to, cc = recipients(body, item)
     if not to:
         raise PermanentFailure(f"body {body.body_id!r} has no email address for this report")
@@ -157,10 +214,7 @@ def build_message(body: BodyRecord, item: OutboundItem, *, mail_from: str) -> Em
     msg["To"] = ", ".join(to)
     if cc:
         msg["Cc"] = ", ".join(cc)
-    msg["Date"] = formatdate(localtime=False, usegmt=True)
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "civicloop.example"
-    msg["Message-ID"] = f"<{item.delivery_id}.{item.purpose}@{domain}>"
-    msg["X-CivicLoop-Request"] = p.request_id
+    _headers(msg, item, mail_from=mail_from)
     if p.priority is Priority.high:
         msg["X-Priority"] = "1"
         msg["Importance"] = "high"
@@ -190,7 +244,7 @@ class EmailSender(Sender):
             except SecretNotFound as exc:
                 raise TemporaryFailure(str(exc)) from exc
         try:
-            await aiosmtplib.send(
+            _refused, said = await aiosmtplib.send(
                 message,
                 hostname=s.smtp_host,
                 port=s.smtp_port,
@@ -211,4 +265,4 @@ class EmailSender(Sender):
             raise TemporaryFailure(f"SMTP {exc.code}: {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(f"SMTP: {type(exc).__name__}: {exc}") from exc
-        return SendResult(destination=self.destination(body, item))
+        return SendResult(destination=self.destination(body, item), answer=said)

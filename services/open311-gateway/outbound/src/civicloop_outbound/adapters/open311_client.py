@@ -46,6 +46,24 @@ UPDATED_REQUESTS = ListKind("requests_updated", "requests", "updated_after", "up
 REQUEST_UPDATES = ListKind("updates", "servicerequestupdates", "start_date", "end_date")
 
 
+@dataclass(frozen=True)
+class OutgoingUpdate:
+    """One POST servicerequestupdates: the back-end's id of the request and what happened to it."""
+
+    service_request_id: str
+    update_id: str
+    status: str  # upper case (CHECKLIST ST-02)
+    updated_datetime: datetime
+    description: str
+    media_urls: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class UpdateAnswer:
+    status: int
+    update_id: str | None  # the back-end's id of the update, when it gave one
+
+
 class Open311Failure(Exception):
     """A call that did not succeed; `status` is None when no HTTP answer came."""
 
@@ -208,6 +226,31 @@ class Open311Client:
                 status=response.status_code,
                 body=response.content,
             ) from exc
+
+    async def post_update(self, update: OutgoingUpdate) -> UpdateAnswer:
+        """POST servicerequestupdates (CHECKLIST FX-10; not GeoReport v2 itself: many servers add it). A back-end
+        without it answers 404, 405 or 501, which the caller reads from the failure's `status`."""
+        pairs = self._query(
+            api_key=self.api_key,
+            service_request_id=update.service_request_id,
+            update_id=update.update_id,
+            status=update.status,
+            updated_datetime=update.updated_datetime,
+            description=update.description,
+        )
+        pairs += [("media_url", url) for url in update.media_urls]
+        response = await self._call(
+            "POST",
+            self.url("servicerequestupdates"),
+            content=urlencode(pairs, encoding="utf-8").encode("ascii"),
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
+        try:
+            rows = wire.records(response.content, response.headers.get("content-type"))
+        except UnreadableDocument:
+            rows = []  # it said yes: an answer we cannot read does not undo that
+        update_id = next((i for r in rows if (i := wire.as_id(r.get("update_id"))) is not None), None)
+        return UpdateAnswer(status=response.status_code, update_id=update_id)
 
     async def resolve_token(self, token: str) -> str | None:
         """The service_request_id of a batch token, or None while the back-end is still processing (TK-03)."""

@@ -133,6 +133,17 @@ class PollerConfig:
     import_lookback_every: timedelta = timedelta(hours=1)
 
 
+async def moved_elsewhere(conn: Any, request_id: str, body_id: str) -> bool:
+    """Whether the request's latest delivery went to another body than `body_id` (a category change moved it)."""
+    cur = await conn.execute(
+        "select body_id from outbound.outbound_queue where request_id = %s and purpose = 'deliver'"
+        " order by seq desc limit 1",
+        (request_id,),
+    )
+    row = await cur.fetchone()
+    return row is not None and row[0] != body_id
+
+
 @dataclass
 class PollReport:
     fetched: int = 0
@@ -477,6 +488,13 @@ class Open311Poller:
                 await self.producer.publish(self._received(body, update, request_id))
                 report.applied += 1
                 report.skip("older than the last update heard (recorded; status and note kept)")
+                return
+            if await moved_elsewhere(conn, request_id, b):
+                # A category change moved the request to another body: what the body it left says is recorded,
+                # but no longer changes the request's status or notes (it was told the request moved).
+                await self.producer.publish(self._received(body, update, request_id))
+                report.applied += 1
+                report.skip("the request moved to another body (recorded; status and note kept)")
                 return
             await self._publish_update(conn, body, update, request_id, last_status, last_note, report)
 

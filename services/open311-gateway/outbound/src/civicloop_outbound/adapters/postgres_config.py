@@ -49,6 +49,11 @@ class PostgresOutboundConfigRows(OutboundConfigRows):
                 event.event_id,
             ),
         )
+        # A new definition (perhaps a new endpoint) may take updates: the refusal learnt before is forgotten.
+        await self.conn.execute(
+            "delete from outbound.body_update_support where jurisdiction_id = %s and body_id = %s",
+            (j, p.body_id),
+        )
 
     async def pause_body(self, event: Event[BodyPaused]) -> None:
         p, j = event.payload, event.jurisdiction_id

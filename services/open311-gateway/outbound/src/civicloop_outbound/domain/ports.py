@@ -14,6 +14,8 @@ from civicloop_events import PersonalData, SealedPersonalData
 from civicloop_events.payloads import BodyDefined, Location, Open311Connection, Priority, SendMethod
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from civicloop_outbound.domain.backend_updates import BackendUpdate
+
 
 class DispatchPayload(BaseModel):
     """What the dispatcher snapshots into the queue row for the senders (contact sealed, as on the log)."""
@@ -37,6 +39,10 @@ class DispatchPayload(BaseModel):
     rules: list[str] = Field(default_factory=list)
     priority_email: str | None = None
     contact: SealedPersonalData | None = None
+    update: BackendUpdate | None = Field(
+        default=None,
+        description="set on an `update` row: what the body is told about a request it already has",
+    )
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ class OutboundItem:
     seq: int
     delivery_id: str
     method: SendMethod
-    purpose: str  # deliver | priority_copy
+    purpose: str  # deliver | priority_copy | update
     attempt: int
     payload: DispatchPayload
     request_url: str
@@ -75,6 +81,7 @@ class OutboundItem:
 class SendResult:
     external_id: str | None = None
     destination: str = ""
+    answer: str = ""  # what the back-end answered (kept on the row; no secret, nothing personal)
 
 
 class SendFailure(Exception):
@@ -91,6 +98,20 @@ class TemporaryFailure(SendFailure):
 
 class PermanentFailure(SendFailure):
     """Retrying cannot help; the item is given up at once."""
+
+
+class Undeliverable(PermanentFailure):
+    """The body cannot take this item at all (an update for a request it never received, or has no id for): the row
+    is recorded as `undeliverable`, not as a failure, and never tried again."""
+
+
+class UpdatesRefused(Undeliverable):
+    """The back-end answered an update with 404, 405 or 501: it takes no updates. The body is remembered as such
+    (`outbound.body_update_support`), so its later updates are recorded as undeliverable without a call."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Sender(abc.ABC):

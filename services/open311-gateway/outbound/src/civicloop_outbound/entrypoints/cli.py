@@ -93,7 +93,8 @@ def status(
     jurisdiction: str = ONLY_JURISDICTION,
     as_json: bool = AS_JSON,
 ) -> None:
-    """Per body: queued, failed (retrying), sent, given up, paused, and the oldest queued item's age."""
+    """Per body: queued, failed (retrying), sent, given up, undeliverable updates, paused, and the oldest queued
+    item's age."""
     settings = OutboundSettings()
 
     async def main() -> list[Any]:
@@ -113,12 +114,16 @@ def status(
         "failed",
         "sent",
         "given up",
+        "undeliverable",
         "paused",
         "oldest queued",
         "last error",
     ):
         table.add_column(
-            column, justify="right" if column in ("queued", "failed", "sent", "given up") else "left"
+            column,
+            justify="right"
+            if column in ("queued", "failed", "sent", "given up", "undeliverable")
+            else "left",
         )
     for r in rows:
         table.add_row(
@@ -129,6 +134,7 @@ def status(
             str(r.retrying),
             str(r.sent),
             str(r.given_up),
+            str(r.undeliverable),
             f"yes ({r.paused_reason})" if r.paused and r.paused_reason else ("yes" if r.paused else "no"),
             age_text(r.oldest_queued_age_s),
             (r.last_error or "")[:60],

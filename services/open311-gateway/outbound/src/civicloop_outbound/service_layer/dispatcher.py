@@ -8,6 +8,11 @@ event id is derived from the submitted event's id (uuid5), so the second copy is
 consumer's inbox drops it. A batch reads each kind of row once (imports, bodies and rules per jurisdiction, the
 areas of every point, service names), publishes its `Routed` events together and queues its rows in one statement.
 
+Agents' work on a request a body already has (`follow_work`): a reopening or a public comment is queued as an
+`update` row for the body of the request's latest delivery, behind that delivery in the body's order; a category
+change that routes to another body queues a delivery there and a transfer notice for the old body
+(`domain/backend_updates.py`). These rows are keyed by the event, so a batch applied again queues nothing new.
+
 Requests that came from a back-end are not sent back to one: a `source` starting with `backend:`, or a
 `RequestImported` seen for the request (it precedes the import's `ServiceRequestSubmitted` on the same key).
 """
@@ -19,9 +24,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from civicloop_events import Actor, ActorKind, Event, ServiceRequestSubmitted, derived_event_id
-from civicloop_events.payloads import RequestImported, Routed, SendMethod
+from civicloop_events.payloads import CategoryChanged, RequestImported, Routed, SendMethod
 from civicloop_events.producer import EventProducer
 
+from civicloop_outbound.domain.backend_updates import (
+    TAKES_UPDATES,
+    BackendUpdate,
+    by_staff,
+    transfer_notice,
+    update_of,
+)
 from civicloop_outbound.domain.ports import DispatchPayload
 from civicloop_outbound.domain.routing import RoutingDecision, RoutingInput, route
 from civicloop_outbound.service_layer import store
@@ -128,9 +140,50 @@ def queue_rows(
                 payload,
                 event.event_id,
                 event.correlation_id or event.event_id,
+                "",
             )
         )
     return rows
+
+
+def update_rows(event: Event[Any], delivery: store.Delivery, update: BackendUpdate) -> list[store.QueueRow]:
+    """The update's row for the body of the request's latest delivery (none for a body that takes no updates). It
+    carries the delivery's snapshot, so the sender has the request's details beside the update."""
+    if delivery.method not in TAKES_UPDATES:
+        return []
+    payload = delivery.payload.model_copy(update={"update": update})
+    return [
+        (
+            delivery.request_id,
+            delivery.jurisdiction_id,
+            delivery.body_id,
+            delivery.method.value,
+            "update",
+            payload.model_dump_json(),
+            event.event_id,
+            event.correlation_id or event.event_id,
+            str(update.event_id),
+        )
+    ]
+
+
+def rerouted_event(event: Event[CategoryChanged], decision: RoutingDecision) -> Event[Routed]:
+    """The new routing on the log after a category change; its id derives from the change's."""
+    return Event.create(
+        Routed(
+            body_id=decision.body_id,
+            team=decision.team,
+            priority=decision.priority,
+            analysis_codes=list(decision.analysis_codes),
+            rules=list(decision.rules),
+        ),
+        request_id=event.request_id,
+        jurisdiction_id=event.jurisdiction_id,
+        actor=OUTBOUND_ACTOR,
+        source=OUTBOUND_SOURCE,
+        causation=event,
+        event_id=derived_event_id("rerouted", event.event_id),
+    )
 
 
 class Dispatcher:
@@ -157,6 +210,87 @@ class Dispatcher:
         submissions = to_route(events, imported=imported_before)
         if submissions:
             await self.route_and_enqueue(conn, submissions)
+        await self.follow_work(conn, events)
+
+    async def follow_work(self, conn: store.Conn, events: Sequence[Event[Any]]) -> None:
+        """After the batch's submissions are queued: agents' work on requests a body has, in log order (an update
+        follows the latest delivery, which a category change earlier in the batch may have moved)."""
+        for event in events:
+            if not event.request_id or not by_staff(event):
+                continue
+            if isinstance(event.payload, CategoryChanged):
+                await self.reroute(conn, event)
+            elif (update := update_of(event)) is not None:
+                delivery = await store.latest_delivery(conn, event.request_id)
+                if delivery is not None:
+                    await store.enqueue(conn, update_rows(event, delivery, update))
+
+    async def reroute(self, conn: store.Conn, event: Event[CategoryChanged]) -> None:
+        """Routing runs again on the new category, from the snapshot of the request's latest delivery. A new body
+        gets the request (a `Routed` on the log, a delivery queued) and the old one a transfer notice; the same body,
+        or no body for the new category, leaves things as they are."""
+        if event.request_id is None:
+            return
+        delivery = await store.latest_delivery(conn, event.request_id)
+        if delivery is None:
+            return  # never sent to a body (or came from one): nothing to move
+        p = event.payload
+        bodies = await store.load_bodies(conn, event.jurisdiction_id)
+        rules = await store.load_rules(conn, event.jurisdiction_id)
+        before = delivery.payload
+        decision = route(
+            RoutingInput(
+                service_code=p.service_code,
+                description=before.description,
+                attributes=before.attributes,
+                area_ids=frozenset(before.area_ids) if before.area_ids is not None else None,
+            ),
+            bodies=[b.definition for b in bodies],
+            rules=rules,
+        )
+        new_body_id, method = decision.body_id, decision.method
+        if new_body_id is None or method is None or new_body_id == delivery.body_id:
+            return
+        await asyncio.wait_for(
+            self.producer.publish(rerouted_event(event, decision)), timeout=self.publish_timeout_s
+        )
+        name = (await store.service_name(conn, event.jurisdiction_id, p.service_code)) or p.service_code
+        moved = before.model_copy(
+            update={
+                "service_code": p.service_code,
+                "service_name": name,
+                "priority": decision.priority,
+                "team": decision.team,
+                "analysis_codes": list(decision.analysis_codes),
+                "rules": list(decision.rules),
+                "priority_email": decision.priority_email,
+            }
+        )
+        cause = (event.event_id, event.correlation_id or event.event_id)
+        sends = [("deliver", method)]
+        if decision.priority_email and method is not SendMethod.email:
+            sends.append(("priority_copy", SendMethod.email))  # as for a submission (`queue_rows`)
+        rows: list[store.QueueRow] = [
+            (
+                event.request_id,
+                event.jurisdiction_id,
+                new_body_id,
+                send_method.value,
+                purpose,
+                moved.model_dump_json(),
+                *cause,
+                str(event.event_id),  # keyed by the change: a move back to a body that had it delivers again
+            )
+            for purpose, send_method in sends
+        ]
+        new_body = next((b for b in bodies if b.body_id == new_body_id), None)
+        notice = transfer_notice(
+            event,
+            public_note=p.public_note,
+            new_body_name=new_body.definition.name if new_body else new_body_id,
+        )
+        rows += update_rows(event, delivery, notice)
+        await store.enqueue(conn, rows)
 
     async def route_and_enqueue(
         self, conn: store.Conn, submissions: Sequence[Event[ServiceRequestSubmitted]]

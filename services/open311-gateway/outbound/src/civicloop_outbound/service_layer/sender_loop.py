@@ -17,6 +17,12 @@ back-end sees it twice. That window cannot be closed from our side without the b
 carries the row's stable `delivery_id` (`X-CivicLoop-Delivery` for webhooks, the email's `Message-ID`) for the
 back-end to drop a repeat, and the outcome events' ids derive from (row, attempt), so the repeated events are the
 same events and consumers' inboxes drop them too.
+
+Updates (`purpose = update`: an agent's reopening or public comment, a transfer notice) go through the same loop and
+ledger, behind the request's delivery in the body's order, and publish no outcome event: the row keeps the outcome
+and what the back-end answered (`answer`). One that cannot reach the body (the body refused updates before, or never
+got the request) is recorded `undeliverable` without a call; a back-end refusing one (`UpdatesRefused`) is
+remembered. An Open311 update carries the row's `delivery_id` as its `update_id`, for the back-end to drop a repeat.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ from civicloop_outbound.domain.ports import (
     Sender,
     SendResult,
     TemporaryFailure,
+    Undeliverable,
+    UpdatesRefused,
 )
 from civicloop_outbound.service_layer import store
 from civicloop_outbound.service_layer.dispatcher import OUTBOUND_ACTOR, OUTBOUND_SOURCE
@@ -207,6 +215,8 @@ class SenderLoop:
             sender = self.senders[item.method]
             outcome: SendResult | Exception
             try:
+                if item.purpose == "update":
+                    await self._check_update_deliverable(conn, body, item)
                 outcome = await asyncio.wait_for(
                     sender.send(body, item), timeout=self.settings.outbound_send_timeout_s * 2
                 )
@@ -221,9 +231,52 @@ class SenderLoop:
             cause = (causation, correlation)
             if isinstance(outcome, SendResult):
                 await self._succeeded(conn, body, item, outcome, cause)
+            elif isinstance(outcome, Undeliverable):
+                await self._undeliverable(conn, body, item, outcome)
             else:
                 await self._failed(conn, body, item, outcome, cause)
             return 1
+
+    @staticmethod
+    async def _check_update_deliverable(conn: store.Conn, body: BodyRecord, item: OutboundItem) -> None:
+        """An update goes only to a body that got the request and has not refused updates before; raises
+        `Undeliverable` otherwise. (The request's delivery to the body is ahead of it in the body's order, so it is
+        settled by now: sent, or given up.)"""
+        cur = await conn.execute(
+            "select refused_status from outbound.body_update_support where jurisdiction_id = %s and body_id = %s",
+            (body.jurisdiction_id, body.body_id),
+        )
+        if (refused := await cur.fetchone()) is not None:
+            raise Undeliverable(f"the back-end takes no updates (it answered HTTP {refused[0]} to one)")
+        cur = await conn.execute(
+            "select 1 from outbound.outbound_queue where request_id = %s and jurisdiction_id = %s"
+            " and body_id = %s and purpose = 'deliver' and state = 'sent' limit 1",
+            (item.payload.request_id, body.jurisdiction_id, body.body_id),
+        )
+        if await cur.fetchone() is None:
+            raise Undeliverable("the request itself never reached this body")
+
+    async def _undeliverable(
+        self, conn: store.Conn, body: BodyRecord, item: OutboundItem, reason: Undeliverable
+    ) -> None:
+        """Recorded, never retried; a back-end that refused an update is remembered as taking none."""
+        text = (str(reason) or type(reason).__name__)[:2000]
+        if isinstance(reason, UpdatesRefused):
+            await conn.execute(
+                "insert into outbound.body_update_support (jurisdiction_id, body_id, refused_status, answer)"
+                " values (%s, %s, %s, %s) on conflict (jurisdiction_id, body_id) do update"
+                " set refused_status = excluded.refused_status, answer = excluded.answer, learned_at = now()",
+                (body.jurisdiction_id, body.body_id, reason.status, text),
+            )
+        await conn.execute(
+            "update outbound.outbound_queue set state = 'undeliverable', attempts = %s, last_error = %s"
+            " where seq = %s",
+            (item.attempt, text, item.seq),
+        )
+        log.warning(
+            "not deliverable",
+            extra={"seq": item.seq, "body_id": body.body_id, "method": item.method.value, "error": text},
+        )
 
     async def _item(
         self, seq: int, method: SendMethod, purpose: str, attempt: int, payload: DispatchPayload
@@ -296,8 +349,8 @@ class SenderLoop:
                 )
         await conn.execute(
             "update outbound.outbound_queue set state = 'sent', sent_at = now(), attempts = %s, external_id = %s,"
-            " last_error = null where seq = %s",
-            (item.attempt, result.external_id, item.seq),
+            " last_error = null, answer = %s where seq = %s",
+            (item.attempt, result.external_id, result.answer[:2000] or None, item.seq),
         )
         log.info(
             "sent",

@@ -1,4 +1,4 @@
-"""Per body: what is queued, sent, failing, given up, whether it is paused, and how old its oldest queued item is."""
+"""Per body: what is queued, sent, failing, given up, undeliverable (updates), whether it is paused, and how old its oldest queued item is."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class BodyStatus:
     retrying: int  # queued after at least one failed attempt ("failed" in the CLI)
     sent: int
     given_up: int  # state failed: no more automatic retries
+    undeliverable: int  # updates the body cannot take (it takes none, or has no id of the request)
     oldest_queued_at: datetime | None
     oldest_queued_age_s: float | None
     last_error: str | None
@@ -37,6 +38,7 @@ select b.jurisdiction_id, b.body_id, b.name, b.send_method, b.paused, b.paused_r
        count(q.seq) filter (where q.state = 'queued' and q.attempts > 0),
        count(q.seq) filter (where q.state = 'sent'),
        count(q.seq) filter (where q.state = 'failed'),
+       count(q.seq) filter (where q.state = 'undeliverable'),
        min(q.enqueued_at) filter (where q.state = 'queued'),
        extract(epoch from now() - min(q.enqueued_at) filter (where q.state = 'queued')),
        (select l.last_error from outbound.outbound_queue l

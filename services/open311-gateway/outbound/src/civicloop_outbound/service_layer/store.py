@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from civicloop_events.payloads import BodyDefined, RoutingRule
+from civicloop_events.payloads import BodyDefined, RoutingRule, SendMethod
 
-from civicloop_outbound.domain.ports import BodyRecord
+from civicloop_outbound.domain.ports import BodyRecord, DispatchPayload
 
 Conn = psycopg.AsyncConnection[Any]
 
@@ -106,23 +107,52 @@ async def remember_imports(conn: Conn, imports: Sequence[tuple[str, str, str]]) 
     )
 
 
-QueueRow = tuple[str, str, str, str, str, str, UUID, UUID]
+QueueRow = tuple[str, str, str, str, str, str, UUID, UUID, str]
 _QUEUE_COLUMNS = (
-    "request_id, jurisdiction_id, body_id, method, purpose, payload, causation_id, correlation_id"
+    "request_id, jurisdiction_id, body_id, method, purpose, payload, causation_id, correlation_id, update_key"
 )
 
 
 async def enqueue(conn: Conn, rows: Sequence[QueueRow]) -> None:
     """Queue rows in their order (`seq` follows it: each body's items are sent in that order); a row already queued
-    for its (request, body, purpose) stays."""
+    for its (request, body, purpose, update key) stays."""
     if not rows:
         return
     columns = list(zip(*rows, strict=True))
     await conn.execute(
         f"insert into outbound.outbound_queue ({_QUEUE_COLUMNS})"
         f" select {_QUEUE_COLUMNS} from unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-        " %s::jsonb[], %s::uuid[], %s::uuid[])"
+        " %s::jsonb[], %s::uuid[], %s::uuid[], %s::text[])"
         f" with ordinality as q({_QUEUE_COLUMNS}, n)"
-        " order by n on conflict (request_id, body_id, purpose) do nothing",
+        " order by n on conflict (request_id, body_id, purpose, update_key) do nothing",
         [list(c) for c in columns],
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A request's latest delivery to a body: where its updates go."""
+
+    request_id: str
+    jurisdiction_id: str
+    body_id: str
+    method: SendMethod
+    payload: DispatchPayload
+    state: str
+
+
+async def latest_delivery(conn: Conn, request_id: str) -> Delivery | None:
+    """The request's latest `deliver` row (a category change that moved it adds a later one), or None when it was
+    never queued for a body."""
+    cur = await conn.execute(
+        "select jurisdiction_id, body_id, method, payload, state from outbound.outbound_queue"
+        " where request_id = %s and purpose = 'deliver' order by seq desc limit 1",
+        (request_id,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    j, body_id, method, payload, state = row
+    return Delivery(
+        request_id, j, body_id, SendMethod(method), DispatchPayload.model_validate(payload), state
     )
