@@ -10,7 +10,7 @@ from pydantic import Field
 SCHEMA = "projections"
 
 # Versioned consumer groups (`civicloop_runtime.consumer_groups`).
-AGENT_VIEW_CONSUMER = "projections.agent.v3"  # v2: geo placement, duplicates, merges; v3: imported requests
+AGENT_VIEW_CONSUMER = "projections.agent.v4"  # v2: geo, merges; v3: imported requests; v4: staff work
 CATALOGUE_CONSUMER = "projections.catalogue.v1"
 SLA_CONSUMER = "projections.sla.v1"  # requests' SLA clocks and instants (adapters/sla_store.py)
 SLA_DEFINITIONS_CONSUMER = "projections.sla-definitions.v1"

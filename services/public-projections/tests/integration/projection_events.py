@@ -15,7 +15,15 @@ from civicloop_events import (
     ServiceDefined,
     StatusChanged,
 )
-from civicloop_events.payloads import ServiceRequestSubmitted
+from civicloop_events.payloads import (
+    CategoryChanged,
+    PriorityChanged,
+    RequestAssigned,
+    ServiceRequestSubmitted,
+    VisitCancelled,
+    VisitRescheduled,
+    VisitScheduled,
+)
 from civicloop_events.personal_data import SealedPersonalData
 from civicloop_testing.events import request_event
 
@@ -34,7 +42,7 @@ def new_jurisdiction() -> str:
     return f"j-{uuid4().hex[:10]}"
 
 
-def at(minutes: int) -> datetime:
+def at(minutes: float) -> datetime:
     """A fixed instant, so orderings in tests never depend on the clock."""
     return datetime(2026, 3, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=minutes)
 
@@ -138,3 +146,68 @@ def area_defined(
         area_id=area_id, name=name or area_id.title(), kind=kind, geometry=geometry, source="test boundaries"
     )
     return on_request(payload, None, jurisdiction, SYSTEM, "admin", -30)
+
+
+def by_staff(number: str, jurisdiction: str, payload, *, minutes: float = 1, staff: str = "agent-7") -> Event:
+    """An event of staff's work (contract 1.6), its actor the staff member."""
+    return on_request(payload, number, jurisdiction, Actor(kind="agent", id=staff), "agent", minutes)
+
+
+def assigned(
+    number: str, jurisdiction: str, *, team: str | None, staff_id: str | None, minutes: float = 1
+) -> Event:
+    return by_staff(number, jurisdiction, RequestAssigned(team_id=team, staff_id=staff_id), minutes=minutes)
+
+
+def closed_with_reason(
+    number: str, jurisdiction: str, reason: str, *, referred_to: str | None = None, minutes: float = 1
+) -> Event:
+    payload = StatusChanged(
+        status="closed", reason=reason, referred_to=referred_to, public_note=f"closed: {reason}"
+    )
+    return by_staff(number, jurisdiction, payload, minutes=minutes)
+
+
+def reopened(number: str, jurisdiction: str, reason: str, *, minutes: float = 1) -> Event:
+    payload = StatusChanged(status="open", previous_status="closed", reason=reason)
+    return by_staff(number, jurisdiction, payload, minutes=minutes)
+
+
+def commented(number: str, jurisdiction: str, text: str, visibility: str, *, minutes: float = 1) -> Event:
+    return by_staff(number, jurisdiction, CommentAdded(text=text, visibility=visibility), minutes=minutes)
+
+
+def visit_scheduled(
+    number: str, jurisdiction: str, visit_id: str, starts_minutes: int, *, minutes: float = 1
+):
+    payload = VisitScheduled(
+        visit_id=visit_id, starts_at=at(starts_minutes), duration_minutes=60, address="200 N Spring St"
+    )
+    return by_staff(number, jurisdiction, payload, minutes=minutes)
+
+
+def visit_rescheduled(
+    number: str, jurisdiction: str, visit_id: str, was: int, now: int, *, minutes: float = 1
+):
+    payload = VisitRescheduled(
+        visit_id=visit_id,
+        starts_at=at(now),
+        duration_minutes=90,
+        previous_starts_at=at(was),
+        address="200 N Spring St",
+    )
+    return by_staff(number, jurisdiction, payload, minutes=minutes)
+
+
+def visit_cancelled(number: str, jurisdiction: str, visit_id: str, was: int, *, minutes: float = 1):
+    payload = VisitCancelled(visit_id=visit_id, starts_at=at(was), public_note="not needed")
+    return by_staff(number, jurisdiction, payload, minutes=minutes)
+
+
+def priority_changed(number: str, jurisdiction: str, priority: str, *, minutes: float = 1) -> Event:
+    return by_staff(number, jurisdiction, PriorityChanged(priority=priority), minutes=minutes)
+
+
+def category_changed(number: str, jurisdiction: str, new: str, old: str, *, minutes: float = 1) -> Event:
+    payload = CategoryChanged(service_code=new, previous_service_code=old)
+    return by_staff(number, jurisdiction, payload, minutes=minutes)

@@ -39,7 +39,7 @@ def settings_for(dsn: str, topics: Topics, kafka_bootstrap: str, **overrides) ->
         "topic_prefix": topics.prefix,
         "topic_partitions": topics.partitions,
         # Unique groups per test: a test's consumers never wait on another test's group membership.
-        "agent_consumer_name": f"projections.agent.v3.{tag}",
+        "agent_consumer_name": f"projections.agent.v4.{tag}",
         "catalogue_consumer_name": f"projections.catalogue.v1.{tag}",
         "consumer_backoff_initial_s": 0.01,
         "consumer_backoff_max_s": 0.05,
@@ -108,14 +108,17 @@ async def config_applied(projections: Projections, events: list[Event[Any]]) -> 
 
 @asynccontextmanager
 async def api_client(
-    settings: ProjectionSettings, *, run_consumer: bool = True
+    settings: ProjectionSettings, *, jurisdiction_id: str, run_consumer: bool = True
 ) -> AsyncIterator[AsyncClient]:
-    """A client of the app signed in as an agent (the agent read API refuses anonymous callers)."""
+    """A client of the app signed in as an agent of `jurisdiction_id` (the agent read API refuses anonymous callers,
+    and answers for the token's jurisdiction only)."""
     app = create_app(settings, staff_verifier=verifier_for_tests(), start_consumers=run_consumer)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = ASGITransport(app=manager.app)
         async with AsyncClient(
-            transport=transport, base_url="http://projections.test", headers=staff_headers()
+            transport=transport,
+            base_url="http://projections.test",
+            headers=staff_headers(None, jurisdiction_id=jurisdiction_id),
         ) as client:
             yield client
 

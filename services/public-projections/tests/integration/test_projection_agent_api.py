@@ -15,6 +15,7 @@ from civicloop_projections.domain.queries import AgentRequestFilter, Bbox
 from civicloop_testing import create_database, drop_database, make_topics
 from civicloop_testing.events import publish_events
 from civicloop_testing.polling import eventually
+from civicloop_testing.staff_tokens import staff_headers
 from httpx import AsyncClient
 from projection_events import (
     area_defined,
@@ -77,7 +78,7 @@ async def dataset(pg_admin_dsn, kafka_bootstrap):
         ),
         submitted(new_number(), other, minutes=60),
     ]
-    async with api_client(settings) as client:
+    async with api_client(settings, jurisdiction_id=j) as client:
         last = None
         for event in events:
             last = await producer.publish(event)
@@ -86,7 +87,8 @@ async def dataset(pg_admin_dsn, kafka_bootstrap):
 
         async def everything_projected() -> bool:
             page = await client.get("/api/v1/agent/requests", params={"limit": 500})
-            return len(page.json()["items"]) == 13
+            others = await client.get("/api/v1/agent/requests", headers=staff_headers(jurisdiction_id=other))
+            return (len(page.json()["items"]), len(others.json()["items"])) == (12, 1)
 
         async def catalogue_projected() -> bool:
             areas = await client.get("/api/v1/agent/service-areas", params={"jurisdiction_id": j})
@@ -100,8 +102,8 @@ async def dataset(pg_admin_dsn, kafka_bootstrap):
     drop_database(pg_admin_dsn, dsn)
 
 
-async def numbers_of(client: AsyncClient, **params) -> list[str]:
-    r = await client.get("/api/v1/agent/requests", params={"limit": 500, **params})
+async def numbers_of(client: AsyncClient, headers: dict[str, str] | None = None, **params) -> list[str]:
+    r = await client.get("/api/v1/agent/requests", params={"limit": 500, **params}, headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["next_cursor"] is None
     return [item["request_number"] for item in r.json()["items"]]
@@ -169,7 +171,25 @@ async def test_filters_by_since_and_jurisdiction(dataset):
     assert sorted(
         await numbers_of(dataset.client, jurisdiction_id=dataset.jurisdiction, since="2026-03-01T09:40:00")
     ) == sorted([n["no_point"], *dataset.tied])
-    assert len(await numbers_of(dataset.client, jurisdiction_id=dataset.other_jurisdiction)) == 1
+    # The token reads its own jurisdiction: another's needs a token of that jurisdiction.
+    other = staff_headers(jurisdiction_id=dataset.other_jurisdiction)
+    assert len(await numbers_of(dataset.client, other, jurisdiction_id=dataset.other_jurisdiction)) == 1
+    assert len(await numbers_of(dataset.client, other)) == 1
+
+
+async def test_a_token_reads_its_own_jurisdiction_only(dataset):
+    """Naming another jurisdiction is refused; another jurisdiction's request is unknown, as is its reference."""
+    other = dataset.other_jurisdiction
+    for path in ("/api/v1/agent/requests", "/api/v1/agent/service-areas", "/api/v1/agent/queues"):
+        r = await dataset.client.get(path, params={"jurisdiction_id": other})
+        assert r.status_code == 403, (path, r.text)
+    number = dataset.numbers["north_closed"]
+    theirs = await dataset.client.get(
+        f"/api/v1/agent/requests/{number}", headers=staff_headers(jurisdiction_id=other)
+    )
+    assert theirs.status_code == 404
+    mine = await dataset.client.get(f"/api/v1/agent/requests/{number}")
+    assert mine.status_code == 200
 
 
 @pytest.mark.parametrize("limit", [1, 3, 5])

@@ -90,7 +90,7 @@ async def test_placements_candidates_and_merges_reach_the_agent_view_and_its_fil
         window_start=at(0),
         jurisdiction_id=j,
     )
-    async with api_client(settings) as client:
+    async with api_client(settings, jurisdiction_id=j) as client:
         # The projection's rule places `plain` only once the areas are known: their consumer goes first.
         await config_caught_up(settings, area_positions)
         await request_producer.publish(cluster)  # about no request: nothing to fold, nothing to dead-letter

@@ -122,7 +122,7 @@ async def test_imported_la_requests_keep_their_own_times_and_agencies(projection
     assert Counter(agency for _, agency, _ in stored.values()) == Counter(agencies.values())
     assert {body for _, _, body in stored.values()} == {"la"}
 
-    async with api_client(projections.settings, run_consumer=False) as client:
+    async with api_client(projections.settings, jurisdiction_id=j, run_consumer=False) as client:
         r = await client.get(
             "/api/v1/agent/requests",
             params={"jurisdiction_id": j, "since": (now - timedelta(days=1)).isoformat(), "limit": 500},

@@ -96,7 +96,7 @@ async def test_imported_requests_keep_their_own_times_body_agency_and_flag(setti
         ),
         submitted(native, j),  # at(0): 2026-03-01, after both imports' times
     ]
-    async with api_client(settings) as client:
+    async with api_client(settings, jurisdiction_id=j) as client:
         for e in events:
             await request_producer.publish(e)
 
@@ -173,5 +173,5 @@ async def test_the_lookup_reads_what_a_sent_request_was_given(settings, request_
     async with consumers_running(projections):
         await agent_caught_up(projections, positions)
     async with projections.pool.connection() as conn:
-        found = await find_by_external_id(conn, "roads", "R/2026/7")
+        found = await find_by_external_id(conn, "roads", "R/2026/7", jurisdiction_id=j)
     assert found is not None and found["request_number"] == number

@@ -25,16 +25,25 @@ from civicloop_testing.legacy_events import submitted_v1
 from projection_events import (
     SYSTEM,
     area_defined,
+    assigned,
     at,
+    category_changed,
+    closed_with_reason,
     comment,
+    commented,
     new_jurisdiction,
     new_number,
     on_request,
     outbound,
+    priority_changed,
+    reopened,
     service_defined,
     square,
     status_changed,
     submitted,
+    visit_cancelled,
+    visit_rescheduled,
+    visit_scheduled,
 )
 from projection_harness import (
     agent_caught_up,
@@ -97,6 +106,20 @@ async def publish_history(kafka_bootstrap, topics, request_producer) -> tuple[li
             status_changed(number, j, "acknowledged", minutes=i + 5),
             comment(number, j, minutes=i + 6),
         ]
+        if i % 3 == 1:  # staff's work: every kind of it, each replayed into the same row
+            events += [
+                assigned(number, j, team=f"team-{i % 2}", staff_id=f"staff-{i}", minutes=i + 6),
+                commented(number, j, "internal note", "internal", minutes=i + 7),
+                visit_scheduled(number, j, "v1", 600, minutes=i + 7),
+                visit_rescheduled(number, j, "v1", 600, 700, minutes=i + 7),
+                visit_scheduled(number, j, "v2", 800, minutes=i + 7),
+                visit_cancelled(number, j, "v2", 800, minutes=i + 7),
+                priority_changed(number, j, "high", minutes=i + 8),
+                category_changed(number, j, "sidewalk", "pothole", minutes=i + 8),
+                category_changed(number, j, "pothole", "sidewalk", minutes=i + 8),  # back: still a pothole
+                closed_with_reason(number, j, "not_ours", referred_to="State DOT", minutes=i + 8),
+                reopened(number, j, "closed_in_error", minutes=i + 8),
+            ]
         if i % 3 == 0:
             events.append(status_changed(number, j, "closed", minutes=i + 9))
         if i % 2 == 0:
@@ -205,7 +228,8 @@ async def test_rebuild_from_zero_yields_identical_rows(
         # Damage the read model: the rebuild must not start from what is there.
         await conn.execute(
             "update projections.agent_requests set status = 'bogus', service_area_id = null,"
-            " delivery_state = 'sent', external_references = '[]', imported_from = null"
+            " delivery_state = 'sent', external_references = '[]', imported_from = null, assignee = null,"
+            " visits = '[]', status_reason = null, reopen_count = 0, internal_comments = 0, last_activity_at = null"
         )
         await conn.execute(
             "delete from projections.agent_request_history where type = 'request.comment.added'"
@@ -233,8 +257,13 @@ async def test_rebuild_from_zero_yields_identical_rows(
             " where delivery_state is not null or imported_from is not null"
         )
         (with_delivery,) = await cur.fetchone()
+        cur = await conn.execute(
+            "select count(*) from projections.agent_requests where assignee is not null and reopen_count = 1"
+            " and jsonb_array_length(visits) = 2"
+        )
+        (worked,) = await cur.fetchone()
     assert after == before
-    assert with_delivery == 7
+    assert (with_delivery, worked) == (7, 4)
     assert any('"agency_responsible": "Urban Forestry"' in row for row in after["agent_requests"])
 
 

@@ -75,7 +75,7 @@ async def test_routing_and_delivery_are_in_the_agent_view_and_its_filters(
         ),
         submitted(unrouted, j, minutes=3),
     ]
-    async with api_client(settings) as client:
+    async with api_client(settings, jurisdiction_id=j) as client:
         for e in events:
             await request_producer.publish(e)
 

@@ -25,7 +25,7 @@ def test_create_app_opens_nothing_and_serves_the_documented_routes():
 
 
 def test_consumer_groups_are_versioned():
-    assert AGENT_VIEW_CONSUMER == "projections.agent.v3"
+    assert AGENT_VIEW_CONSUMER == "projections.agent.v4"
     assert CATALOGUE_CONSUMER == "projections.catalogue.v1"
     settings = ProjectionSettings()
     assert (settings.agent_consumer_name, settings.catalogue_consumer_name) == (

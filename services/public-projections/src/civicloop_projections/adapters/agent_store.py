@@ -22,6 +22,8 @@ from civicloop_projections.domain.agent_request import (
     ExternalReference,
     Placement,
     Unplaced,
+    Visit,
+    VisitState,
 )
 from civicloop_projections.domain.history import HistoryEntry
 from civicloop_projections.service_layer.ports import AgentViewStore
@@ -32,7 +34,9 @@ _STATE_COLUMNS = """request_number, jurisdiction_id, service_code, description, 
     resident_id, closed_at, body_id, team, priority, analysis_codes, external_references, delivery_state,
     delivery_attempts, delivery_last_error, delivery_retry_at, imported_from, placement, geo_service_areas,
     inside_jurisdiction, unplaced, duplicate_candidates, merged_into, merged_at, merge_note, agency_responsible,
-    location_flag"""
+    location_flag, assignee, assigned_at, assigned_by, status_reason, referred_to, status_note, status_changed_at,
+    status_changed_by, reopened_at, reopen_count, public_comments, internal_comments, last_comment_at, visits,
+    previous_service_code, last_activity_at"""
 
 
 class PostgresAgentViewStore(AgentViewStore):
@@ -108,7 +112,21 @@ def _state(row: dict[str, Any]) -> AgentRequest:
         DuplicateCandidate(**{**c, "submitted_at": datetime.fromisoformat(c["submitted_at"])})
         for c in row["duplicate_candidates"]
     )
+    row["visits"] = tuple(_visit(v) for v in row["visits"])
     return AgentRequest(**row)
+
+
+def _visit(stored: dict[str, Any]) -> Visit:
+    changed_at = stored["changed_at"]
+    return Visit(
+        **{
+            **stored,
+            "starts_at": datetime.fromisoformat(stored["starts_at"]),
+            "scheduled_at": datetime.fromisoformat(stored["scheduled_at"]),
+            "changed_at": None if changed_at is None else datetime.fromisoformat(changed_at),
+            "state": VisitState(stored["state"]),
+        }
+    )
 
 
 async def history_summaries(
@@ -143,6 +161,30 @@ def _json_names(name: str) -> str:
         "analysis_codes": "analysis_json",
         "geo_area_ids": "geo_area_ids_json",
     }.get(name, name)
+
+
+# Staff's work (contract 1.6): columns written as folded, with no catalogue or geometry in between.
+_WORK_FIELDS = (
+    ("assignee", "text"),
+    ("assigned_at", "timestamptz"),
+    ("assigned_by", "text"),
+    ("status_reason", "text"),
+    ("referred_to", "text"),
+    ("status_note", "text"),
+    ("status_changed_at", "timestamptz"),
+    ("status_changed_by", "text"),
+    ("reopened_at", "timestamptz"),
+    ("reopen_count", "integer"),
+    ("public_comments", "integer"),
+    ("internal_comments", "integer"),
+    ("last_comment_at", "timestamptz"),
+    ("previous_service_code", "text"),
+    ("last_activity_at", "timestamptz"),
+)
+
+
+def _visit_json(visit: Visit) -> dict[str, Any]:
+    return {**_json(visit), "state": visit.state.value}
 
 
 # One column of the upsert: its name, its element type, and how a state gives its value.
@@ -197,7 +239,11 @@ _COLUMNS: tuple[tuple[str, str, Callable[[AgentRequest], Any]], ...] = (
     ("merge_note", "text", lambda s: s.merge_note),
     ("agency_responsible", "text", lambda s: s.agency_responsible),
     ("location_flag", "text", lambda s: s.location_flag),
+    *((name, kind, lambda s, name=name: getattr(s, name)) for name, kind in _WORK_FIELDS),
+    ("visits", "jsonb", lambda s: Jsonb([_visit_json(v) for v in s.visits])),
 )
+_WORK_COLUMNS = (*(name for name, _ in _WORK_FIELDS), "visits")
+
 
 # The states' rows: several unnested from one array per column, or one from plain parameters (cheaper to send).
 _MANY_ROWS = (
@@ -213,7 +259,7 @@ _UPSERT = """insert into projections.agent_requests as r (
              analysis_codes, external_references, delivery_state, delivery_attempts, delivery_last_error,
              delivery_retry_at, imported_from, submitted_location, placement, geo_service_areas, geo_area_ids,
              inside_jurisdiction, unplaced, duplicate_candidates, merged_into, merged_at, merge_note,
-             agency_responsible, location_flag)
+             agency_responsible, location_flag, {work_columns})
            select n.request_number, n.jurisdiction_id, n.service_code,
                   (select s.service_name from projections.services s
                     where s.jurisdiction_id = n.jurisdiction_id and s.service_code = n.service_code),
@@ -224,7 +270,7 @@ _UPSERT = """insert into projections.agent_requests as r (
                   n.analysis_codes, n.external_references, n.delivery_state, n.delivery_attempts,
                   n.delivery_last_error, n.delivery_retry_at, n.imported_from, n.submitted_location, n.placement,
                   n.geo_service_areas, n.geo_area_ids, n.inside_jurisdiction, n.unplaced, n.duplicate_candidates,
-                  n.merged_into, n.merged_at, n.merge_note, n.agency_responsible, n.location_flag
+                  n.merged_into, n.merged_at, n.merge_note, n.agency_responsible, n.location_flag, {work_values}
              from (select u.*,
                           -- where the request is: the point geo placed it at, else the submitted one
                           case when u.placed_lat is not null
@@ -260,9 +306,14 @@ _UPSERT = """insert into projections.agent_requests as r (
              inside_jurisdiction = excluded.inside_jurisdiction, unplaced = excluded.unplaced,
              duplicate_candidates = excluded.duplicate_candidates, merged_into = excluded.merged_into,
              merged_at = excluded.merged_at, merge_note = excluded.merge_note,
-             agency_responsible = excluded.agency_responsible, location_flag = excluded.location_flag"""
+             agency_responsible = excluded.agency_responsible, location_flag = excluded.location_flag,
+             {work_updates}"""
 
-
+_UPSERT = (
+    _UPSERT.replace("{work_columns}", ", ".join(_WORK_COLUMNS))
+    .replace("{work_values}", ", ".join(f"n.{c}" for c in _WORK_COLUMNS))
+    .replace("{work_updates}", ", ".join(f"{c} = excluded.{c}" for c in _WORK_COLUMNS))
+)
 _UPSERT_ONE = _UPSERT.replace("{rows}", _ONE_ROW)
 _UPSERT_MANY = _UPSERT.replace("{rows}", _MANY_ROWS)
 

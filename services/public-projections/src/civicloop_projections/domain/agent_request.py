@@ -13,17 +13,25 @@ from civicloop_events import Event, ServiceRequestSubmitted, StatusChanged
 from civicloop_events.payloads import (
     AreaRef,
     BackendUpdateReceived,
+    CategoryChanged,
+    CommentAdded,
+    CommentVisibility,
     DuplicateSuspected,
     EventPayload,
     ExternalReferenceAssigned,
     LocationResolved,
     LocationUnresolved,
     MergedAsDuplicate,
+    PriorityChanged,
+    RequestAssigned,
     RequestImported,
     RequestStatus,
     Routed,
     SendFailed,
     SentToBackend,
+    VisitCancelled,
+    VisitRescheduled,
+    VisitScheduled,
 )
 
 
@@ -84,6 +92,27 @@ class DuplicateCandidate:
     score: float
 
 
+class VisitState(str, enum.Enum):
+    planned = "planned"
+    cancelled = "cancelled"
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A visit staff planned, as it stands now (a cancelled one is kept, marked)."""
+
+    visit_id: str
+    starts_at: datetime
+    duration_minutes: int
+    address: str
+    state: VisitState
+    scheduled_at: datetime
+    scheduled_by: str | None
+    public_note: str | None = None
+    rescheduled_count: int = 0
+    changed_at: datetime | None = None  # the latest reschedule or the cancellation
+
+
 @dataclass(frozen=True)
 class AgentRequest:
     """A request's current state. Catalogue-derived fields (service name, service area) are resolved on write."""
@@ -128,6 +157,26 @@ class AgentRequest:
         None  # the back-end's agency: its import's, then its latest update naming one
     )
     location_flag: str | None = None  # why the import did not use the back-end's point
+    # Staff's work (contract 1.6). `team` is routing's proposal until staff assign the request (`assigned_at`), then
+    # staff's choice: a later routing (after a category change) proposes a priority, not a team.
+    assignee: str | None = None  # the staff member working it (a staff id)
+    assigned_at: datetime | None = None
+    assigned_by: str | None = None  # the actor's id
+    status_reason: str | None = None  # the latest status change's reason code (a close or a reopen)
+    referred_to: str | None = None  # closed as not ours: whom to turn to
+    status_note: str | None = None  # the latest status change's public note
+    status_changed_at: datetime | None = None
+    status_changed_by: str | None = None
+    reopened_at: datetime | None = None
+    reopen_count: int = 0
+    public_comments: int = 0
+    internal_comments: int = 0
+    last_comment_at: datetime | None = None
+    visits: tuple[Visit, ...] = ()  # in the order first scheduled
+    previous_service_code: str | None = None  # the category before staff's latest change
+    # The latest act of a person (resident, staff, a back-end's update): what "dormant" reads. The platform's own
+    # machinery (geo, routing, sending) is not activity: a request whose delivery is retried is still untouched.
+    last_activity_at: datetime | None = None
 
     @property
     def geo_area_ids(self) -> tuple[str, ...] | None:
@@ -227,6 +276,7 @@ def submitted(event: Event[Any]) -> AgentRequest:
         attributes={k: list(v) for k, v in p.attributes.items()},
         media_urls=tuple(p.media_urls),
         resident_id=p.contact.resident_id if p.contact else None,
+        last_activity_at=event.occurred_at,
     )
 
 
@@ -235,33 +285,58 @@ def submitted(event: Event[Any]) -> AgentRequest:
 # request is placed when it is imported, and would otherwise look years newer than it is (at the top of the queue,
 # and "changed" for the `since` filter).
 _DERIVED: tuple[type[EventPayload], ...] = (LocationResolved, LocationUnresolved, DuplicateSuspected)
+# The platform's machinery: it changes the request, but no person acted (see `AgentRequest.last_activity_at`).
+_NOT_ACTIVITY: tuple[type[EventPayload], ...] = (
+    *_DERIVED,
+    Routed,
+    SentToBackend,
+    SendFailed,
+    ExternalReferenceAssigned,
+    RequestImported,
+)
 
 
 def touched(state: AgentRequest, event: Event[Any]) -> AgentRequest:
     """Any event of the request counts; all but geo's verdicts move `updated_at` (never backwards: occurred_at may
     be backdated, and an imported request's events carry the back-end's times)."""
     moves = not isinstance(event.payload, _DERIVED)
+    acts = not isinstance(event.payload, _NOT_ACTIVITY)
+    last_activity = state.last_activity_at
+    if acts:
+        last_activity = event.occurred_at if last_activity is None else max(last_activity, event.occurred_at)
     return replace(
         state,
         event_count=state.event_count + 1,
         updated_at=max(state.updated_at, event.occurred_at) if moves else state.updated_at,
         last_event_id=event.event_id,
+        last_activity_at=last_activity,
     )
 
 
 def status_changed(state: AgentRequest, event: Event[Any]) -> AgentRequest:
+    """The status, its reason, referral and public note (each the latest change's: a reopen clears a close's
+    referral); leaving `closed` is a reopen."""
     p: StatusChanged = event.payload
     closing = p.status is RequestStatus.closed
+    reopening = state.status == RequestStatus.closed.value and not closing
     return replace(
         touched(state, event),
         status=p.status.value,
         external_status_code=p.external_status_code,
         closed_at=(state.closed_at or event.occurred_at) if closing else None,
+        status_reason=p.reason,
+        referred_to=p.referred_to,
+        status_note=p.public_note,
+        status_changed_at=event.occurred_at,
+        status_changed_by=event.actor.id,
+        reopened_at=event.occurred_at if reopening else state.reopened_at,
+        reopen_count=state.reopen_count + 1 if reopening else state.reopen_count,
     )
 
 
 def routed(state: AgentRequest, p: Routed) -> AgentRequest:
-    """A routing decision replaces the previous one. Routing to another body starts its delivery afresh."""
+    """A routing decision replaces the previous one, but for a team staff assigned (kept). Routing to another body
+    starts its delivery afresh."""
     delivery = state.delivery
     if p.body_id is None:
         delivery = None
@@ -270,7 +345,7 @@ def routed(state: AgentRequest, p: Routed) -> AgentRequest:
     return replace(
         state,
         body_id=p.body_id,
-        team=p.team,
+        team=state.team if state.assigned_at is not None else p.team,
         priority=p.priority.value,
         analysis_codes=tuple(p.analysis_codes),
         delivery=delivery,
@@ -378,6 +453,94 @@ def merged(state: AgentRequest, event: Event[Any]) -> AgentRequest:
     )
 
 
+def assigned(state: AgentRequest, event: Event[Any]) -> AgentRequest:
+    """An assignment names the team and the staff member (either may be none) that now hold the request."""
+    p: RequestAssigned = event.payload
+    return replace(
+        state,
+        team=p.team_id,
+        assignee=p.staff_id,
+        assigned_at=event.occurred_at,
+        assigned_by=event.actor.id,
+    )
+
+
+def commented(state: AgentRequest, event: Event[Any]) -> AgentRequest:
+    """Counted by visibility; the text stays in the history, where both kinds are shown to staff, marked."""
+    p: CommentAdded = event.payload
+    public = p.visibility is CommentVisibility.public
+    return replace(
+        state,
+        public_comments=state.public_comments + public,
+        internal_comments=state.internal_comments + (not public),
+        last_comment_at=event.occurred_at
+        if state.last_comment_at is None
+        else max(state.last_comment_at, event.occurred_at),
+    )
+
+
+def _with_visit(state: AgentRequest, visit_id: str, change: Callable[[Visit], Visit]) -> AgentRequest:
+    """`change` applied to the visit; a visit this view never saw scheduled is left alone (nothing to change)."""
+    return replace(state, visits=tuple(change(v) if v.visit_id == visit_id else v for v in state.visits))
+
+
+def visit_scheduled(state: AgentRequest, event: Event[Any]) -> AgentRequest:
+    p: VisitScheduled = event.payload
+    if any(v.visit_id == p.visit_id for v in state.visits):
+        return state  # a visit id names one visit: scheduling it again is not a new one
+    visit = Visit(
+        visit_id=p.visit_id,
+        starts_at=p.starts_at,
+        duration_minutes=p.duration_minutes,
+        address=p.address,
+        state=VisitState.planned,
+        scheduled_at=event.occurred_at,
+        scheduled_by=event.actor.id,
+        public_note=p.public_note,
+    )
+    return replace(state, visits=(*state.visits, visit))
+
+
+def visit_rescheduled(state: AgentRequest, event: Event[Any]) -> AgentRequest:
+    p: VisitRescheduled = event.payload
+    return _with_visit(
+        state,
+        p.visit_id,
+        lambda v: replace(
+            v,
+            starts_at=p.starts_at,
+            duration_minutes=p.duration_minutes,
+            address=p.address,
+            public_note=p.public_note if p.public_note is not None else v.public_note,
+            rescheduled_count=v.rescheduled_count + 1,
+            changed_at=event.occurred_at,
+        ),
+    )
+
+
+def visit_cancelled(state: AgentRequest, event: Event[Any]) -> AgentRequest:
+    p: VisitCancelled = event.payload
+    return _with_visit(
+        state,
+        p.visit_id,
+        lambda v: replace(
+            v,
+            state=VisitState.cancelled,
+            public_note=p.public_note if p.public_note is not None else v.public_note,
+            changed_at=event.occurred_at,
+        ),
+    )
+
+
+def priority_changed(state: AgentRequest, p: PriorityChanged) -> AgentRequest:
+    return replace(state, priority=p.priority.value)
+
+
+def category_changed(state: AgentRequest, p: CategoryChanged) -> AgentRequest:
+    """The new category; its name is read from the catalogue when the row is written. Routing runs again on it."""
+    return replace(state, service_code=p.service_code, previous_service_code=p.previous_service_code)
+
+
 Change = Callable[[AgentRequest, Event[Any]], AgentRequest]
 
 
@@ -397,4 +560,11 @@ _CHANGES: dict[type[EventPayload], Change] = {
     LocationUnresolved: location_unresolved,
     DuplicateSuspected: _by_payload(duplicates_suspected),
     MergedAsDuplicate: merged,
+    RequestAssigned: assigned,
+    CommentAdded: commented,
+    VisitScheduled: visit_scheduled,
+    VisitRescheduled: visit_rescheduled,
+    VisitCancelled: visit_cancelled,
+    PriorityChanged: _by_payload(priority_changed),
+    CategoryChanged: _by_payload(category_changed),
 }

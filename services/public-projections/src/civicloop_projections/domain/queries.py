@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 class InvalidQueryValue(ValueError):
@@ -95,3 +95,17 @@ class AgentRequestFilter:
     duplicate_suspected: bool | None = None
     outside_jurisdiction: bool | None = None
     unresolved: bool | None = None
+    # Queues of staff's work.
+    teams: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()  # staff ids; "mine" is the caller's own
+    unassigned: bool | None = None  # True: no staff member works it (a team may hold it); False: someone does
+    dormant_before: datetime | None = None  # not closed, and no one acted on it since this instant
+    # By the SLA store (adapters/sla_store.py), as the request stands at `now`.
+    sla_states: tuple[str, ...] = ()
+    sla_dormant: bool | None = None  # dormant by the jurisdiction's SLA definition (`dormant_after_days`)
+    now: datetime | None = None
+
+
+def dormant_since(now: datetime, days: int) -> datetime:
+    """The instant a request must have been left alone since to be dormant for `days` days."""
+    return now - timedelta(days=days)

@@ -63,6 +63,38 @@ class DuplicateCandidateRead(BaseModel):
     score: float = Field(description="0..1, higher is likelier the same problem")
 
 
+class VisitRead(BaseModel):
+    visit_id: str
+    starts_at: datetime
+    duration_minutes: int
+    address: str = Field(
+        description="where, as the resident reads it, as it was when scheduled or last moved"
+    )
+    state: Literal["planned", "cancelled"]
+    scheduled_at: datetime
+    scheduled_by: str | None = Field(description="the staff id that scheduled it")
+    public_note: str | None = Field(description="the latest note for the resident")
+    rescheduled_count: int
+    changed_at: datetime | None = Field(description="when it was last moved or cancelled")
+
+
+class SlaTargetRead(BaseModel):
+    minutes: int = Field(description="the target's length, in the category's clock")
+    at_risk_from: datetime | None = Field(description="null while the clock stopped short of it")
+    due_at: datetime | None = Field(description="null while the clock stopped short of it")
+    done_at: datetime | None = Field(description="the acknowledgement, or the closure")
+
+
+class SlaRead(BaseModel):
+    state: Literal["breached", "at_risk", "due", "missed", "met"] | None = Field(
+        description="the worse of the two targets' now; null when the category has no target"
+    )
+    dormant: bool = Field(description="not closed, and untouched for the jurisdiction's `dormant_after_days`")
+    dormant_from: datetime | None
+    acknowledge: SlaTargetRead | None
+    resolve: SlaTargetRead | None
+
+
 class AgentRequestRead(BaseModel):
     request_number: str
     jurisdiction_id: str
@@ -125,6 +157,33 @@ class AgentRequestRead(BaseModel):
     location_flag: str | None = Field(
         description="why the back-end's point was not used at import (at or near 0,0; outside the body's area)"
     )
+    assignee: str | None = Field(description="the staff id working the request (`request.assigned`)")
+    assigned_at: datetime | None
+    assigned_by: str | None = Field(description="the staff id that made the latest assignment")
+    status_reason: str | None = Field(
+        description="the latest status change's reason code: a close reason, or a reopen reason"
+    )
+    referred_to: str | None = Field(description="closed as not ours: whom the resident should turn to")
+    status_note: str | None = Field(description="the latest status change's public note")
+    status_changed_at: datetime | None
+    status_changed_by: str | None = Field(description="the actor id of the latest status change")
+    reopened_at: datetime | None = Field(description="when it last left `closed`")
+    reopen_count: int
+    public_comments: int
+    internal_comments: int
+    last_comment_at: datetime | None
+    visits: list[VisitRead] = Field(
+        description="every visit planned, in the order scheduled; cancelled ones marked"
+    )
+    previous_service_code: str | None = Field(description="the category before staff's latest change of it")
+    sla: SlaRead | None = Field(
+        default=None,
+        description="the SLA now (docs/agents.md, SLA); null before its SLA row is folded, or without a definition",
+    )
+    last_activity_at: datetime | None = Field(
+        description="the latest act of a person (resident, staff, a back-end's update); geo, routing and sending"
+        " are not activity. `dormant_days` reads it"
+    )
 
 
 class AgentRequestPage(BaseModel):
@@ -152,11 +211,54 @@ class HistoryEventRead(BaseModel):
     summary: dict[str, Any] = Field(description="the event's payload, without sealed contact details")
 
 
+class CommentRead(BaseModel):
+    event_id: UUID
+    occurred_at: datetime
+    actor: Actor
+    visibility: Literal["public", "internal"] = Field(
+        description="public: the resident reads it; internal: staff only, never shown or sent"
+    )
+    text: str
+    media_urls: list[str]
+
+
 class AgentRequestDetail(AgentRequestRead):
     duplicate_candidates: list[DuplicateCandidateRead] = Field(
         description="geo's latest candidates, best first"
     )
     history: list[HistoryEventRead]
+    comments: list[CommentRead] = Field(description="public and internal comments, in log order, each marked")
+
+
+class QueueEntry(BaseModel):
+    value: str | None = Field(description="the team, staff id, priority, category or area; null: none")
+    count: int
+
+
+class CategoryQueueEntry(QueueEntry):
+    service_name: str | None
+
+
+class QueueCounts(BaseModel):
+    jurisdiction_id: str
+    as_of: datetime
+    dormant_days: int
+    by_status: dict[str, int] = Field(description="every request per status, merged duplicates left out")
+    open: int = Field(description="open work: not closed, not merged into another request")
+    mine: int = Field(description="open work assigned to the caller")
+    unassigned: int = Field(description="open work no staff member is assigned to")
+    dormant: int = Field(description="open work no one acted on for `dormant_days` days")
+    by_team: list[QueueEntry] = Field(description="open work per team, most first")
+    by_assignee: list[QueueEntry]
+    by_priority: list[QueueEntry] = Field(description="null: not routed yet")
+    by_service_code: list[CategoryQueueEntry]
+    by_service_area_id: list[QueueEntry]
+    by_sla_state: dict[str, int] = Field(
+        description="requests per SLA state now (`breached`, `at_risk`, `due`, `missed`, `met`), as the SLA store counts"
+    )
+    sla_dormant: int = Field(
+        description="dormant by the jurisdiction's SLA definition (`dormant_after_days`)"
+    )
 
 
 class ServiceAreaRead(BaseModel):
