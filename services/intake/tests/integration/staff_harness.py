@@ -8,13 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pyotp
-from aiosmtpd.controller import Controller
 from asgi_lifespan import LifespanManager
 from civicloop_events import Event
 from civicloop_events.topics import Topics
@@ -25,21 +23,12 @@ from civicloop_intake.settings import IntakeSettings
 from civicloop_staff.roles import Role
 from civicloop_testing.events import read_all_events
 from civicloop_testing.polling import eventually
-from civicloop_testing.processes import free_port
+from civicloop_testing.smtp import SmtpInbox, smtp_inbox
 from intake_harness import intake_settings
 
 ADMIN_PASSWORD = "correct horse battery staple"
 ADMIN_TOTP = pyotp.random_base32()
 SIGN_IN = "/api/v1/staff/auth/sign-in"
-
-
-class _Collect:
-    def __init__(self, inbox: list[EmailMessage]) -> None:
-        self.inbox = inbox
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.inbox.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
-        return "250 OK"
 
 
 @dataclass
@@ -48,7 +37,7 @@ class StaffHarness:
     intake: Intake
     settings: IntakeSettings
     topics: Topics
-    inbox: list[EmailMessage]
+    smtp: SmtpInbox
     admin_email: str
 
     def email(self, local: str) -> str:
@@ -77,7 +66,7 @@ class StaffHarness:
 
     async def mail_to(self, to: str) -> EmailMessage:
         async def arrived() -> EmailMessage | None:
-            return next((m for m in self.inbox if m["To"] == to), None)
+            return next((m for m in self.smtp.messages if m["To"] == to), None)
 
         return await eventually(arrived, what=f"a mail to {to}")
 
@@ -93,18 +82,14 @@ class StaffHarness:
 async def staff_intake(
     dsn: str, bootstrap: str, topics: Topics, **overrides: Any
 ) -> AsyncIterator[StaffHarness]:
-    inbox: list[EmailMessage] = []
-    port = free_port()
-    smtp = Controller(_Collect(inbox), hostname="127.0.0.1", port=port)
-    smtp.start()
-    try:
-        settings = intake_settings(dsn, bootstrap, topics, staff_smtp_port=port, **overrides)
+    with smtp_inbox() as smtp:
+        settings = intake_settings(dsn, bootstrap, topics, staff_smtp_port=smtp.port, **overrides)
         app = create_app(settings)
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=30) as client:
                 admin_email = f"Admin@{topics.prefix.strip('.')}.example"
-                harness = StaffHarness(client, app.state.service, settings, topics, inbox, admin_email)
+                harness = StaffHarness(client, app.state.service, settings, topics, smtp, admin_email)
                 admin_id = await seed_staff(
                     harness.staff.admin,
                     email=admin_email,
@@ -116,5 +101,3 @@ async def staff_intake(
                 )
                 await harness.folded(admin_id, "the first admin folded")
                 yield harness
-    finally:
-        smtp.stop()

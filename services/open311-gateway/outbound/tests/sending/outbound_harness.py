@@ -15,14 +15,11 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest_asyncio
 import uvicorn
-from aiosmtpd.controller import Controller
 from civicloop_events import (
     Actor,
     ActorKind,
@@ -47,6 +44,7 @@ from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
 from civicloop_testing.processes import free_port
 from civicloop_testing.run_settings import cli_env, run_settings
+from civicloop_testing.smtp import Received, SmtpInbox
 from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from psycopg_pool import AsyncConnectionPool
 
@@ -57,39 +55,11 @@ ADMIN_ID = "outbound-tests"
 
 
 # -- SMTP ----------------------------------------------------------------------------------------------------------
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-
-class _Collect:
-    def __init__(self, inbox: list[Received]) -> None:
-        self.inbox = inbox
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = message_from_bytes(envelope.content, policy=policy.default)
-        self.inbox.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))  # type: ignore[arg-type]
-        return "250 OK"
-
-
-class SmtpServer:
-    """aiosmtpd on 127.0.0.1 (its own thread): every message it accepts, as parsed."""
-
-    def __init__(self) -> None:
-        self.inbox: list[Received] = []
-        self.port = free_port()
-        self._controller = Controller(_Collect(self.inbox), hostname="127.0.0.1", port=self.port)
-
-    def start(self) -> None:
-        self._controller.start()
-
-    def stop(self) -> None:
-        self._controller.stop()
+class SmtpServer(SmtpInbox):
+    """The county's mail relay: every message it accepts, as parsed, found by the request it is about."""
 
     def for_request(self, request_id: str) -> list[Received]:
-        return [r for r in self.inbox if r.message["X-CivicLoop-Request"] == request_id]
+        return self.with_header("X-CivicLoop-Request", request_id)
 
 
 # -- webhook receiver ------------------------------------------------------------------------------------------------
