@@ -16,6 +16,7 @@ import psycopg
 from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
+from civicloop_runtime.config_first import config_caught_up
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers, consumer_runner
 from civicloop_runtime.rebuild import consumers_lock_shared
 from civicloop_runtime.resources import owned_pool, owned_producer
@@ -24,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_geo import database
 from civicloop_geo.adapters.area_store import AreaVersions, PostgresAreaResolver
-from civicloop_geo.adapters.background import ClusterSweeper, config_caught_up, sweep_once
+from civicloop_geo.adapters.background import ClusterSweeper, sweep_once
 from civicloop_geo.adapters.geocoders import make_geocoder
 from civicloop_geo.adapters.kafka_publisher import KafkaEventPublisher
 from civicloop_geo.adapters.placing_batch import PostgresPlacingBatch
@@ -175,6 +176,7 @@ def _consumers(geo: Geo, producer: EventProducer) -> ServiceConsumers:
             consumers_lock_shared(settings.pg_dsn, CONSUMERS_LOCK),
             config_caught_up(
                 geo.pool,
+                schema=SCHEMA,
                 bootstrap_servers=settings.kafka_bootstrap,
                 topic=settings.topics.jurisdiction_config,
                 consumer=settings.config_consumer_name,

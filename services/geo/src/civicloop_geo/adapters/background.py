@@ -1,63 +1,24 @@
-"""geo's background work besides its consumers: waiting for the configuration to be folded, the cluster sweep loop."""
+"""geo's background work besides its consumers: the cluster sweep loop."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 from civicloop_events import Event
-from civicloop_events.consumer import read_positions
 from civicloop_events.tasks import cancel_and_wait, raise_if_cancelled
-from civicloop_events.topics import partition_extents
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_geo.adapters.clusters import PostgresClusterStore
 from civicloop_geo.service_layer.cluster_sweep import ClusterPolicy, sweep
 from civicloop_geo.service_layer.ports import EventPublisher
-from civicloop_geo.settings import SCHEMA
 
 log = logging.getLogger("civicloop.geo")
 
 # One sweep at a time across replicas: a transaction-scoped advisory lock, released by the commit.
 SWEEP_LOCK_KEY = 0x6765_6F5F_636C  # "geo_cl"
-
-
-@contextlib.asynccontextmanager
-async def config_caught_up(
-    pool: AsyncConnectionPool,
-    *,
-    bootstrap_servers: str,
-    topic: str,
-    consumer: str,
-    timeout_s: float = 120.0,
-    poll_s: float = 0.2,
-) -> AsyncIterator[None]:
-    """Wait until the configuration consumer has applied the config topic as it stood when this began.
-
-    Requests and configuration are separate topics with no order between them: without this, a fresh start (or a
-    replay) could place requests before the service areas are folded and flag them all outside the jurisdiction.
-    After `timeout_s` it goes on regardless (a stuck config consumer must not stop placing forever) and says so.
-    """
-    ends = {
-        p: end
-        for p, (start, end) in (await partition_extents(bootstrap_servers, topic)).items()
-        if end > start
-    }
-    try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                async with pool.connection() as conn:
-                    done = await read_positions(conn, SCHEMA, consumer, topic)
-                if all(done.get(p, 0) >= end for p, end in ends.items()):
-                    break
-                await asyncio.sleep(poll_s)
-    except TimeoutError:
-        log.warning("configuration not caught up; placing requests anyway", extra={"timeout_s": timeout_s})
-    yield
 
 
 async def sweep_once(

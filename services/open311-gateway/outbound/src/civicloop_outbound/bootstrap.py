@@ -22,6 +22,7 @@ from datetime import timedelta
 import httpx
 from civicloop_events.payloads import SendMethod
 from civicloop_events.producer import EventProducer
+from civicloop_runtime.config_first import config_caught_up
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
 from civicloop_runtime.ops import Supervised
 from civicloop_runtime.resources import owned_pool, owned_producer
@@ -139,11 +140,19 @@ class Outbound(_Part):
             ConsumerSpec(
                 s.outbound_config_consumer_group, s.topics.jurisdiction_config, apply_outbound_config_event
             ),
+            # Routing needs the bodies: the dispatcher starts once the configuration as it stood is folded.
             ConsumerSpec(
                 s.outbound_dispatch_consumer_group,
                 s.topics.request_events,
                 batch_handler=dispatcher.dispatch,
                 on_committed=wake_sender,
+                guard=lambda: config_caught_up(
+                    self.pool,
+                    schema=SCHEMA,
+                    bootstrap_servers=s.kafka_bootstrap,
+                    topic=s.topics.jurisdiction_config,
+                    consumer=s.outbound_config_consumer_group,
+                ),
             ),
         ]
 
