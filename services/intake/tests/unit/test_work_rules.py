@@ -451,3 +451,12 @@ def test_track_follows_a_change_of_category_and_its_public_note():
         ),
     )
     assert [(h.kind, h.text) for h in told.history] == [(HistoryKind.comment, "Moved")]
+
+
+def test_routing_proposes_a_priority_until_staff_set_one():
+    s = fold(None, SUBMITTED)
+    s = fold(s, ev(Routed(team="roads", priority=Priority.high)))
+    assert s.priority is Priority.high
+    s = fold(s, ev(PriorityChanged(priority=Priority.low, previous_priority=Priority.high)))
+    s = fold(s, ev(Routed(team="parks", priority=Priority.high)))  # after a category change
+    assert s.priority is Priority.low

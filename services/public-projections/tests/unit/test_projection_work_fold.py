@@ -224,3 +224,13 @@ def test_a_batch_folds_work_as_one_event_at_a_time_does():
     ]
     (batched,) = fold_many({}, events, {}).changed.values()
     assert batched == replay(*events)
+
+
+def test_routing_proposes_a_priority_until_staff_set_one():
+    state = replay(
+        submission(),
+        routed("potholes", 1, priority="high"),
+        by(AGENT, PriorityChanged(priority=Priority.low, previous_priority=Priority.high), 5),
+        routed("graffiti-team", 9, priority="high"),
+    )
+    assert (state.priority, state.priority_set_at) == ("low", at(5))

@@ -52,6 +52,7 @@ def _worked(row: dict[str, Any]) -> WorkedRequest:
         team_id=row["team_id"],
         staff_id=row["staff_id"],
         priority=Priority(row["priority"]),
+        priority_by_staff=row["priority_by_staff"],
         visits=tuple(
             Visit(v["visit_id"], datetime.fromisoformat(v["starts_at"]), v["duration_minutes"], v["address"])
             for v in row["visits"]
@@ -81,12 +82,13 @@ class PostgresWorkedRows(WorkedRows):
             return
         await self.conn.execute(
             "insert into intake.worked_requests (request_number, jurisdiction_id, service_code, status, updated_at,"
-            " team_id, staff_id, priority, visits, merged_into, address)"
+            " team_id, staff_id, priority, priority_by_staff, visits, merged_into, address)"
             " select * from unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[],"
-            " %s::text[], %s::text[], %s::jsonb[], %s::text[], %s::text[])"
+            " %s::text[], %s::text[], %s::boolean[], %s::jsonb[], %s::text[], %s::text[])"
             " on conflict (request_number) do update set service_code = excluded.service_code,"
             " status = excluded.status, updated_at = excluded.updated_at, team_id = excluded.team_id,"
-            " staff_id = excluded.staff_id, priority = excluded.priority, visits = excluded.visits,"
+            " staff_id = excluded.staff_id, priority = excluded.priority,"
+            " priority_by_staff = excluded.priority_by_staff, visits = excluded.visits,"
             " merged_into = excluded.merged_into, address = excluded.address",
             (
                 [s.request_number for s in states],
@@ -97,6 +99,7 @@ class PostgresWorkedRows(WorkedRows):
                 [s.team_id for s in states],
                 [s.staff_id for s in states],
                 [s.priority.value for s in states],
+                [s.priority_by_staff for s in states],
                 [Jsonb([_visit_json(v) for v in s.visits]) for s in states],
                 [s.merged_into for s in states],
                 [s.address for s in states],

@@ -51,6 +51,7 @@ class WorkedRequest:
     team_id: str | None = None
     staff_id: str | None = None
     priority: Priority = Priority.normal
+    priority_by_staff: bool = False  # staff set it: a later routing's proposal no longer replaces it
     visits: tuple[Visit, ...] = ()
     merged_into: str | None = None
     address: str | None = None  # what a resident reads: geo's block-level address, else the one submitted
@@ -81,10 +82,11 @@ def fold(state: WorkedRequest | None, event: Event[Any]) -> WorkedRequest | None
     if isinstance(p, RequestAssigned):
         return replace(state, team_id=p.team_id, staff_id=p.staff_id, updated_at=at)
     if isinstance(p, Routed):
-        # Routing proposes a team and a priority; a team staff already chose is kept.
-        return replace(state, team_id=state.team_id or p.team, priority=p.priority)
+        # Routing proposes a team and a priority; what staff already chose is kept.
+        priority = state.priority if state.priority_by_staff else p.priority
+        return replace(state, team_id=state.team_id or p.team, priority=priority)
     if isinstance(p, PriorityChanged):
-        return replace(state, priority=p.priority, updated_at=at)
+        return replace(state, priority=p.priority, priority_by_staff=True, updated_at=at)
     if isinstance(p, CategoryChanged):
         return replace(state, service_code=p.service_code, updated_at=at)
     if isinstance(p, VisitScheduled):

@@ -36,7 +36,7 @@ _STATE_COLUMNS = """request_number, jurisdiction_id, service_code, description, 
     inside_jurisdiction, unplaced, duplicate_candidates, merged_into, merged_at, merge_note, agency_responsible,
     location_flag, assignee, assigned_at, assigned_by, status_reason, referred_to, status_note, status_changed_at,
     status_changed_by, reopened_at, reopen_count, public_comments, internal_comments, last_comment_at, visits,
-    previous_service_code, last_activity_at"""
+    previous_service_code, last_activity_at, priority_set_at"""
 
 
 class PostgresAgentViewStore(AgentViewStore):
@@ -180,6 +180,7 @@ _WORK_FIELDS = (
     ("last_comment_at", "timestamptz"),
     ("previous_service_code", "text"),
     ("last_activity_at", "timestamptz"),
+    ("priority_set_at", "timestamptz"),
 )
 
 

@@ -157,8 +157,9 @@ class AgentRequest:
         None  # the back-end's agency: its import's, then its latest update naming one
     )
     location_flag: str | None = None  # why the import did not use the back-end's point
-    # Staff's work (contract 1.6). `team` is routing's proposal until staff assign the request (`assigned_at`), then
-    # staff's choice: a later routing (after a category change) proposes a priority, not a team.
+    # Staff's work (contract 1.6). `team` is routing's proposal until staff assign the request (`assigned_at`), and
+    # `priority` until staff set one (`priority_set_at`); then staff's choice: a later routing (after a category
+    # change) changes neither.
     assignee: str | None = None  # the staff member working it (a staff id)
     assigned_at: datetime | None = None
     assigned_by: str | None = None  # the actor's id
@@ -168,6 +169,7 @@ class AgentRequest:
     status_changed_at: datetime | None = None
     status_changed_by: str | None = None
     reopened_at: datetime | None = None
+    priority_set_at: datetime | None = None
     reopen_count: int = 0
     public_comments: int = 0
     internal_comments: int = 0
@@ -335,8 +337,8 @@ def status_changed(state: AgentRequest, event: Event[Any]) -> AgentRequest:
 
 
 def routed(state: AgentRequest, p: Routed) -> AgentRequest:
-    """A routing decision replaces the previous one, but for a team staff assigned (kept). Routing to another body
-    starts its delivery afresh."""
+    """A routing decision replaces the previous one, but for a team staff assigned and a priority staff set (kept).
+    Routing to another body starts its delivery afresh."""
     delivery = state.delivery
     if p.body_id is None:
         delivery = None
@@ -346,7 +348,7 @@ def routed(state: AgentRequest, p: Routed) -> AgentRequest:
         state,
         body_id=p.body_id,
         team=state.team if state.assigned_at is not None else p.team,
-        priority=p.priority.value,
+        priority=state.priority if state.priority_set_at is not None else p.priority.value,
         analysis_codes=tuple(p.analysis_codes),
         delivery=delivery,
     )
@@ -532,8 +534,10 @@ def visit_cancelled(state: AgentRequest, event: Event[Any]) -> AgentRequest:
     )
 
 
-def priority_changed(state: AgentRequest, p: PriorityChanged) -> AgentRequest:
-    return replace(state, priority=p.priority.value)
+def priority_changed(state: AgentRequest, event: Event[Any]) -> AgentRequest:
+    """Staff's priority: from now on a routing (after a category change) no longer proposes one."""
+    p: PriorityChanged = event.payload
+    return replace(state, priority=p.priority.value, priority_set_at=event.occurred_at)
 
 
 def category_changed(state: AgentRequest, p: CategoryChanged) -> AgentRequest:
@@ -565,6 +569,6 @@ _CHANGES: dict[type[EventPayload], Change] = {
     VisitScheduled: visit_scheduled,
     VisitRescheduled: visit_rescheduled,
     VisitCancelled: visit_cancelled,
-    PriorityChanged: _by_payload(priority_changed),
+    PriorityChanged: priority_changed,
     CategoryChanged: _by_payload(category_changed),
 }

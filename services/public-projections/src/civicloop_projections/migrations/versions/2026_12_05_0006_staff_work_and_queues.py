@@ -29,6 +29,7 @@ _COLUMNS = (
     "last_comment_at timestamptz",
     "previous_service_code text",
     "last_activity_at timestamptz",
+    "priority_set_at timestamptz",
     "visits jsonb not null default '[]'",
 )
 
