@@ -1,0 +1,203 @@
+"""Email over SMTP (`aiosmtplib`) to the county's mail relay: one `OutgoingMessage` becomes one MIME message.
+
+The message is built here (pure: `build_email`) and handed to the relay (`SmtpEmailSender`). Its `Message-ID`
+comes from the notifier's idempotency key, so a resend after a crash carries the same id and the resident's mail
+client (and the relay's duplicate check) can tell. What the relay answered becomes the result:
+
+- the message's own fault, for good (a 5xx to the recipient or to the content, an address that does not parse):
+  `refused`, so the notifier tries the resident's next channel;
+- anything else (4xx, no connection, a timeout, a 5xx to our sender address, our login or our greeting: the relay
+  or our configuration, which a fix mends for every waiting message at once): `failed`, tried again later.
+
+An error says the SMTP code and the relay's words with every address in them blanked: never the recipient.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, localtime
+from typing import Literal
+
+import aiosmtplib
+
+from civicloop_channels.message import Attachment, Channel, Outcome, OutgoingMessage, SendResult
+
+PROVIDER = "smtp"
+
+# What a sender sets itself: a message's own headers never replace them.
+_RESERVED_HEADERS = frozenset(
+    {"from", "to", "cc", "bcc", "subject", "message-id", "date", "mime-version", "auto-submitted"}
+)
+_ID_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_ANY_ADDRESS = re.compile(r"[^\s<>\"'()\[\],;:]+@[^\s<>\"'()\[\],;:]+")
+_QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*([A-Za-z0-9._-]+)")
+_MAX_ERROR = 300
+
+
+class UnsendableEmail(ValueError):
+    """The message cannot be written as an email (a bad address, a bad header); the text names no value."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where the relay is and how to speak to it. `repr` leaves the password out."""
+
+    host: str
+    port: int
+    mail_from: str  # the county's sending address, e.g. "CivicLoop <no-reply@county.example>"
+    tls: Literal["none", "starttls", "tls"] = "none"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout_s: float = 30.0
+    message_id_domain: str | None = None  # the right of every Message-ID; the sending address's domain if unset
+    tls_context: ssl.SSLContext | None = field(default=None, repr=False)  # e.g. a county's own CA
+
+
+def message_id_of(key: str, domain: str) -> str:
+    """A `Message-ID` for an idempotency key: the same key, the same id; two keys, two ids.
+
+    RFC 5322's id-left is a dot-atom: every character outside letters, digits, `-` and `_` is written as `=XX`
+    (its UTF-8 bytes), so the mapping is reversible and never collides.
+    """
+    left = "".join(c if c in _ID_SAFE else "".join(f"={b:02X}" for b in c.encode()) for c in key)
+    return f"<{left}@{domain}>"
+
+
+def _recipient(to: str) -> Address:
+    try:
+        address = Address(addr_spec=to.strip())
+    except (ValueError, IndexError, TypeError) as exc:  # the library's text quotes the address: not ours
+        raise UnsendableEmail("the recipient is not an email address") from exc
+    if not address.username or "." not in address.domain:
+        raise UnsendableEmail("the recipient is not an email address")
+    return address
+
+
+def _domain_of(mail_from: str) -> str:
+    sender = mail_from.rsplit("<", 1)[-1].rstrip(">").strip()
+    return sender.rsplit("@", 1)[-1]
+
+
+def _content_type(attachment: Attachment) -> tuple[str, str, dict[str, str]]:
+    """ "text/calendar; method=REQUEST" → ("text", "calendar", {"method": "REQUEST"})."""
+    holder = EmailMessage()
+    holder["Content-Type"] = attachment.content_type
+    params = {k: v for k, v in holder.get_params(failobj=[])[1:] if isinstance(v, str)}
+    return holder.get_content_maintype(), holder.get_content_subtype(), params
+
+
+def _attach(email: EmailMessage, attachment: Attachment) -> None:
+    maintype, subtype, params = _content_type(attachment)
+    email.add_attachment(
+        attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename, params=params
+    )
+
+
+def _check_unsubscribe(headers: Mapping[str, str]) -> None:
+    """RFC 8058: a one-click `List-Unsubscribe-Post` needs a `List-Unsubscribe` with an HTTPS URI to post to."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    post = lowered.get("list-unsubscribe-post")
+    if post is None:
+        return
+    if post.strip() != "List-Unsubscribe=One-Click":
+        raise UnsendableEmail("List-Unsubscribe-Post must be 'List-Unsubscribe=One-Click' (RFC 8058)")
+    if "<https://" not in lowered.get("list-unsubscribe", ""):
+        raise UnsendableEmail("List-Unsubscribe-Post needs a List-Unsubscribe with an https URI (RFC 8058)")
+
+
+def build_email(message: OutgoingMessage, *, mail_from: str, message_id_domain: str | None = None) -> EmailMessage:
+    """The MIME message: the text, the HTML as its alternative, then each attachment (photos, a visit's `.ics`).
+
+    Raises `UnsendableEmail` (naming no value) when the recipient or a header cannot be written.
+    """
+    if message.channel is not Channel.email:
+        raise UnsendableEmail(f"an email sender cannot send on {message.channel.value}")
+    recipient = _recipient(message.to)
+    _check_unsubscribe(message.headers)
+    email = EmailMessage()
+    email["From"] = mail_from
+    email["To"] = recipient
+    # A template's subject may carry a line break; a header cannot.
+    email["Subject"] = " ".join((message.subject or "").split())
+    email["Message-ID"] = message_id_of(message.message_id, message_id_domain or _domain_of(mail_from))
+    email["Date"] = format_datetime(localtime())
+    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies stay away
+    email["Content-Language"] = message.language
+    for name, value in message.headers.items():
+        if name.lower() in _RESERVED_HEADERS or name.lower().startswith("content-"):
+            raise UnsendableEmail(f"the header {name} is the sender's to set")
+        try:
+            email[name] = value
+        except ValueError as exc:  # a line break in a value: header injection
+            raise UnsendableEmail(f"the header {name} cannot be written") from exc
+    email.set_content(message.text)
+    if message.html is not None:
+        email.add_alternative(message.html, subtype="html")
+    for attachment in message.attachments:
+        _attach(email, attachment)
+    return email
+
+
+def _blank_addresses(text: str, recipient: str) -> str:
+    if recipient:
+        text = re.sub(re.escape(recipient), "<address>", text, flags=re.IGNORECASE)
+    text = _ANY_ADDRESS.sub("<address>", text)
+    return " ".join(text.split())[:_MAX_ERROR]
+
+
+def _said(code: int, words: str, recipient: str) -> str:
+    return f"SMTP {code}: {_blank_addresses(words, recipient)}"
+
+
+def _provider_id(reply: str, message_id: str) -> str:
+    """The relay's queue id when its reply names one (Postfix "queued as", Exim "id="), else the Message-ID."""
+    found = _QUEUE_ID.search(reply)
+    return found.group(1) if found else message_id
+
+
+class SmtpEmailSender:
+    """A `ChannelSender` for email: one SMTP session per message to the configured relay."""
+
+    channel = Channel.email
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        s = self.settings
+        try:
+            email = build_email(message, mail_from=s.mail_from, message_id_domain=s.message_id_domain)
+        except UnsendableEmail as exc:
+            return SendResult(Outcome.refused, PROVIDER, error=str(exc))
+        recipient = message.to.strip()
+        try:
+            _rejected, reply = await aiosmtplib.send(
+                email,
+                hostname=s.host,
+                port=s.port,
+                use_tls=s.tls == "tls",
+                start_tls=s.tls == "starttls",
+                username=s.username,
+                password=s.password,
+                timeout=s.timeout_s,
+                tls_context=s.tls_context,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            # One recipient: its refusal is the whole answer.
+            code = max(r.code for r in exc.recipients)
+            words = "; ".join(r.message for r in exc.recipients)
+            outcome = Outcome.refused if code >= 500 else Outcome.failed
+            return SendResult(outcome, PROVIDER, error=_said(code, words, recipient))
+        except (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError) as exc:
+            outcome = Outcome.refused if exc.code >= 500 else Outcome.failed
+            return SendResult(outcome, PROVIDER, error=_said(exc.code, exc.message, recipient))
+        except aiosmtplib.SMTPResponseException as exc:  # our sender address, our login, our greeting
+            return SendResult(Outcome.failed, PROVIDER, error=_said(exc.code, exc.message, recipient))
+        except (aiosmtplib.SMTPException, OSError) as exc:  # no connection, a timeout, a dropped session
+            return SendResult(Outcome.failed, PROVIDER, error=f"SMTP: {type(exc).__name__}")
+        return SendResult(Outcome.accepted, PROVIDER, provider_id=_provider_id(reply, str(email["Message-ID"])))
