@@ -75,7 +75,11 @@ def _entry(visit: Visit, texts: VisitTexts, organizer: Organizer, uid_domain: st
     event.add("dtstart", _utc(visit.starts_at))
     event.add("dtend", _utc(visit.starts_at + visit.duration))
     # The request number is what the resident quotes when they call: the entry's title always carries it.
-    summary = texts.summary if visit.request_number in texts.summary else f"{texts.summary} ({visit.request_number})"
+    summary = (
+        texts.summary
+        if visit.request_number in texts.summary
+        else f"{texts.summary} ({visit.request_number})"
+    )
     event.add("summary", summary)
     event.add("location", visit.address)
     event.add("description", f"{texts.description}\n\n{visit.tracking_url}")

@@ -18,6 +18,7 @@ import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, localtime
@@ -54,7 +55,9 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout_s: float = 30.0
-    message_id_domain: str | None = None  # the right of every Message-ID; the sending address's domain if unset
+    message_id_domain: str | None = (
+        None  # the right of every Message-ID; the sending address's domain if unset
+    )
     tls_context: ssl.SSLContext | None = field(default=None, repr=False)  # e.g. a county's own CA
 
 
@@ -71,7 +74,12 @@ def message_id_of(key: str, domain: str) -> str:
 def _recipient(to: str) -> Address:
     try:
         address = Address(addr_spec=to.strip())
-    except (ValueError, IndexError, TypeError) as exc:  # the library's text quotes the address: not ours
+    except (
+        ValueError,
+        IndexError,
+        TypeError,
+        HeaderParseError,
+    ) as exc:  # the library's text quotes the address: not ours
         raise UnsendableEmail("the recipient is not an email address") from exc
     if not address.username or "." not in address.domain:
         raise UnsendableEmail("the recipient is not an email address")
@@ -110,7 +118,9 @@ def _check_unsubscribe(headers: Mapping[str, str]) -> None:
         raise UnsendableEmail("List-Unsubscribe-Post needs a List-Unsubscribe with an https URI (RFC 8058)")
 
 
-def build_email(message: OutgoingMessage, *, mail_from: str, message_id_domain: str | None = None) -> EmailMessage:
+def build_email(
+    message: OutgoingMessage, *, mail_from: str, message_id_domain: str | None = None
+) -> EmailMessage:
     """The MIME message: the text, the HTML as its alternative, then each attachment (photos, a visit's `.ics`).
 
     Raises `UnsendableEmail` (naming no value) when the recipient or a header cannot be written.
@@ -127,7 +137,6 @@ def build_email(message: OutgoingMessage, *, mail_from: str, message_id_domain: 
     email["Message-ID"] = message_id_of(message.message_id, message_id_domain or _domain_of(mail_from))
     email["Date"] = format_datetime(localtime())
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies stay away
-    email["Content-Language"] = message.language
     for name, value in message.headers.items():
         if name.lower() in _RESERVED_HEADERS or name.lower().startswith("content-"):
             raise UnsendableEmail(f"the header {name} is the sender's to set")
@@ -140,6 +149,7 @@ def build_email(message: OutgoingMessage, *, mail_from: str, message_id_domain: 
         email.add_alternative(message.html, subtype="html")
     for attachment in message.attachments:
         _attach(email, attachment)
+    email["Content-Language"] = message.language  # after the content: setting the content clears Content-*
     return email
 
 
@@ -200,4 +210,6 @@ class SmtpEmailSender:
             return SendResult(Outcome.failed, PROVIDER, error=_said(exc.code, exc.message, recipient))
         except (aiosmtplib.SMTPException, OSError) as exc:  # no connection, a timeout, a dropped session
             return SendResult(Outcome.failed, PROVIDER, error=f"SMTP: {type(exc).__name__}")
-        return SendResult(Outcome.accepted, PROVIDER, provider_id=_provider_id(reply, str(email["Message-ID"])))
+        return SendResult(
+            Outcome.accepted, PROVIDER, provider_id=_provider_id(reply, str(email["Message-ID"]))
+        )

@@ -1,0 +1,164 @@
+"""The MIME message an `OutgoingMessage` becomes (pure: no relay)."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+from civicloop_channels.email import UnsendableEmail, build_email, message_id_of
+from civicloop_channels.message import Attachment, Channel, OutgoingMessage
+
+FROM = "Springfield County <no-reply@county.example>"
+ONE_CLICK = {
+    "List-Unsubscribe": "<https://civicloop.county.example/unsubscribe/t0k3n>, <mailto:unsubscribe@county.example>",
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+}
+
+
+def _message(**changes: object) -> OutgoingMessage:
+    fields: dict[str, object] = {
+        "message_id": "evt-01J:res-7:email",
+        "channel": Channel.email,
+        "to": "ana.lopez@example.org",
+        "text": "Recibimos su solicitud 7KQ4-MZT2.",
+        "language": "es",
+        "subject": "Solicitud 7KQ4-MZT2 recibida",
+        "html": "<p>Recibimos su solicitud <b>7KQ4-MZT2</b>.</p>",
+        "headers": ONE_CLICK,
+    }
+    fields.update(changes)
+    return OutgoingMessage(**fields)  # type: ignore[arg-type]
+
+
+def _as_received(email: EmailMessage) -> EmailMessage:
+    """What a mail client parses from the bytes on the wire."""
+    parsed = message_from_bytes(email.as_bytes(), policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def test_the_text_and_the_html_are_alternatives_of_one_message():
+    email = _as_received(build_email(_message(), mail_from=FROM))
+    assert email.get_content_type() == "multipart/alternative"
+    plain = email.get_body(preferencelist=("plain",))
+    html = email.get_body(preferencelist=("html",))
+    assert plain is not None and plain.get_content().strip() == "Recibimos su solicitud 7KQ4-MZT2."
+    assert html is not None and "<b>7KQ4-MZT2</b>" in html.get_content()
+    assert email["To"] == "ana.lopez@example.org"
+    assert email["From"] == FROM
+    assert email["Subject"] == "Solicitud 7KQ4-MZT2 recibida"
+    assert email["Content-Language"] == "es"
+    assert email["Auto-Submitted"] == "auto-generated"
+
+
+def test_a_text_only_message_is_one_plain_part():
+    email = _as_received(build_email(_message(html=None), mail_from=FROM))
+    assert email.get_content_type() == "text/plain"
+    assert "7KQ4-MZT2" in email.get_content()
+
+
+def test_the_message_id_comes_from_the_idempotency_key_so_a_resend_carries_the_same():
+    first = build_email(_message(), mail_from=FROM)
+    again = build_email(_message(), mail_from=FROM)
+    other = build_email(_message(message_id="evt-01J:res-8:email"), mail_from=FROM)
+    assert first["Message-ID"] == again["Message-ID"] == "<evt-01J=3Ares-7=3Aemail@county.example>"
+    assert other["Message-ID"] != first["Message-ID"]
+
+
+def test_the_message_id_domain_can_be_set():
+    email = build_email(_message(), mail_from=FROM, message_id_domain="notify.county.example")
+    assert str(email["Message-ID"]).endswith("@notify.county.example>")
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("plain-key_1", "<plain-key_1@d.example>"),
+        ("a.b", "<a=2Eb@d.example>"),
+        ("a=2Eb", "<a=3D2Eb@d.example>"),  # an escape in the key is escaped itself: no collision with "a.b"
+        ("ñ", "<=C3=B1@d.example>"),
+    ],
+)
+def test_a_message_id_is_a_dot_atom_that_never_collides(key: str, expected: str):
+    assert message_id_of(key, "d.example") == expected
+
+
+def test_one_click_unsubscribe_headers_are_passed_on():
+    email = _as_received(build_email(_message(), mail_from=FROM))
+    assert email["List-Unsubscribe"] == ONE_CLICK["List-Unsubscribe"]
+    assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_a_one_click_post_without_an_https_unsubscribe_uri_is_not_sent():
+    headers = {
+        "List-Unsubscribe": "<mailto:unsubscribe@county.example>",
+        "List-Unsubscribe-Post": ONE_CLICK["List-Unsubscribe-Post"],
+    }
+    with pytest.raises(UnsendableEmail, match="https"):
+        build_email(_message(headers=headers), mail_from=FROM)
+
+
+def test_a_one_click_post_must_say_one_click():
+    headers = {**ONE_CLICK, "List-Unsubscribe-Post": "unsubscribe=yes"}
+    with pytest.raises(UnsendableEmail, match="One-Click"):
+        build_email(_message(headers=headers), mail_from=FROM)
+
+
+def test_a_reply_address_may_be_set_by_the_message():
+    email = build_email(_message(headers={"Reply-To": "r-7kq4mzt2@reply.county.example"}), mail_from=FROM)
+    assert email["Reply-To"] == "r-7kq4mzt2@reply.county.example"
+
+
+@pytest.mark.parametrize("name", ["From", "to", "Message-ID", "Subject", "Content-Type", "Bcc"])
+def test_a_message_header_never_replaces_what_the_sender_sets(name: str):
+    with pytest.raises(UnsendableEmail, match=name):
+        build_email(_message(headers={name: "x@evil.example"}), mail_from=FROM)
+
+
+def test_a_line_break_in_a_header_value_is_refused_without_quoting_it():
+    with pytest.raises(UnsendableEmail) as raised:
+        build_email(_message(headers={"Reply-To": "a@b.example\r\nBcc: all@evil.example"}), mail_from=FROM)
+    assert "evil" not in str(raised.value)
+
+
+def test_a_line_break_in_the_subject_becomes_a_space():
+    email = build_email(_message(subject="Solicitud\r\nBcc: all@evil.example"), mail_from=FROM)
+    assert email["Subject"] == "Solicitud Bcc: all@evil.example"
+    assert email["Bcc"] is None
+
+
+@pytest.mark.parametrize(
+    "to", ["not-an-address", "ana@", "@example.org", "ana@localhost", "a@b.example, c@d.example"]
+)
+def test_a_recipient_that_is_not_one_address_is_unsendable_and_not_quoted(to: str):
+    with pytest.raises(UnsendableEmail) as raised:
+        build_email(_message(to=to), mail_from=FROM)
+    assert to not in str(raised.value)
+
+
+def test_only_email_messages_are_built():
+    with pytest.raises(UnsendableEmail, match="sms"):
+        build_email(_message(channel=Channel.sms), mail_from=FROM)
+
+
+def test_photos_and_a_calendar_file_are_attached_after_the_alternatives():
+    ics = b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
+    photo = b"\xff\xd8\xff\xe0 not really a jpeg"
+    message = _message(
+        attachments=(
+            Attachment("fixed.jpg", "image/jpeg", photo),
+            Attachment("visit-7KQ4-MZT2.ics", "text/calendar; method=REQUEST; charset=UTF-8", ics),
+        )
+    )
+    email = _as_received(build_email(message, mail_from=FROM))
+    assert email.get_content_type() == "multipart/mixed"
+    body = email.get_body(preferencelist=("html", "plain"))
+    assert body is not None and "7KQ4-MZT2" in body.get_content()
+    attached = list(email.iter_attachments())
+    assert [a.get_filename() for a in attached] == ["fixed.jpg", "visit-7KQ4-MZT2.ics"]
+    assert attached[0].get_content_type() == "image/jpeg"
+    assert attached[0].get_content() == photo
+    assert attached[1].get_content_type() == "text/calendar"
+    assert attached[1].get_param("method") == "REQUEST"
+    assert attached[1].get_payload(decode=True) == ics
