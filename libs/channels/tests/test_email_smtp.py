@@ -8,11 +8,13 @@ import ipaddress
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from civicloop_channels.calendar import Organizer, Visit, VisitTexts, ics_attachment, visit_request
 from civicloop_channels.email import SmtpEmailSender, SmtpSettings
 from civicloop_channels.message import Attachment, Channel, Outcome, OutgoingMessage
 from civicloop_testing.processes import free_port
@@ -21,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from icalendar import Calendar
 
 FROM = "Springfield County <no-reply@county.example>"
 RESIDENT = "ana.lopez@example.org"
@@ -246,3 +249,45 @@ async def test_starttls_to_a_relay_that_requires_it(tmp_path: Path):
     assert plain.outcome is Outcome.failed  # the relay wants STARTTLS first: nothing goes in clear
     assert secured.outcome is Outcome.accepted
     assert relay.delivered == 1
+
+
+async def test_a_visit_s_calendar_file_arrives_by_email_and_a_reschedule_moves_the_same_entry(
+    inbox: SmtpInbox,
+):
+    visit = Visit(
+        visit_id="01JEVISIT7",
+        request_number="7KQ4-MZT2",
+        starts_at=dt.datetime(2026, 12, 8, 17, 30, tzinfo=dt.UTC),
+        duration=dt.timedelta(minutes=90),
+        address="1200 Main St, Springfield",
+        tracking_url="https://civicloop.county.example/track/7KQ4-MZT2",
+        sequence=0,
+        recorded_at=dt.datetime(2026, 12, 5, 17, 2, tzinfo=dt.UTC),
+    )
+    texts = VisitTexts(
+        "Visita por la solicitud 7KQ4-MZT2", "Un equipo irá a revisar el bache.", "Mañana: visita"
+    )
+    county = Organizer("no-reply@county.example", "Springfield County")
+    moved = replace(visit, starts_at=visit.starts_at + dt.timedelta(days=1), sequence=1)
+    sender = _sender(inbox.port)
+    for key, which in (("scheduled", visit), ("rescheduled", moved)):
+        ics = visit_request(which, texts, organizer=county, uid_domain="county.example")
+        attachment = ics_attachment(ics, request_number="7KQ4-MZT2")
+        result = await sender.send(
+            _message(f"evt-{key}:res-7:email", language="es", attachments=(attachment,))
+        )
+        assert result.outcome is Outcome.accepted
+
+    entries = []
+    for email in inbox.messages:
+        (attached,) = email.iter_attachments()
+        assert attached.get_content_type() == "text/calendar" and attached.get_param("method") == "REQUEST"
+        (event,) = Calendar.from_ical(attached.get_payload(decode=True)).walk("VEVENT")
+        (alarm,) = event.walk("VALARM")
+        assert alarm.decoded("TRIGGER") == -dt.timedelta(hours=24)
+        assert str(event["SUMMARY"]) == "Visita por la solicitud 7KQ4-MZT2"
+        entries.append(event)
+    first, second = entries
+    assert first["UID"] == second["UID"]
+    assert second["SEQUENCE"] > first["SEQUENCE"]
+    assert second.decoded("DTSTART") == dt.datetime(2026, 12, 9, 17, 30, tzinfo=dt.UTC)
