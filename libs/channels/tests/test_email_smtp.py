@@ -61,6 +61,9 @@ class _Answers:
     def __init__(self, *, mail: str | None = None, rcpt: str | None = None, data: str = "250 OK") -> None:
         self.mail, self.rcpt, self.data = mail, rcpt, data
         self.delivered = 0
+        self.peers: list[
+            tuple[str, int]
+        ] = []  # one (host, port) per delivered message: a new port, a new session
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -81,12 +84,13 @@ class _Answers:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.data.startswith("250"):
             self.delivered += 1
+            self.peers.append(session.peer)
         return self.data
 
 
 @contextmanager
-def _answering(handler: _Answers, **controller: Any) -> Iterator[int]:
-    port = free_port()
+def _answering(handler: _Answers, port: int | None = None, **controller: Any) -> Iterator[int]:
+    port = port or free_port()
     server = Controller(handler, hostname="127.0.0.1", port=port, **controller)
     server.start()
     try:
@@ -291,3 +295,40 @@ async def test_a_visit_s_calendar_file_arrives_by_email_and_a_reschedule_moves_t
     assert first["UID"] == second["UID"]
     assert second["SEQUENCE"] > first["SEQUENCE"]
     assert second.decoded("DTSTART") == dt.datetime(2026, 12, 9, 17, 30, tzinfo=dt.UTC)
+
+
+async def test_messages_share_a_session_up_to_the_cap():
+    relay = _Answers()
+    with _answering(relay) as port:
+        sender = _sender(port, messages_per_session=2)
+        for n in range(5):
+            assert (await sender.send(_message(f"m-{n}"))).outcome is Outcome.accepted
+        await sender.close()
+    assert relay.delivered == 5
+    first, second, third = sorted(set(relay.peers), key=relay.peers.index)
+    assert relay.peers == [first, first, second, second, third]
+
+
+async def test_messages_in_flight_at_once_use_no_more_sessions_than_configured():
+    relay = _Answers()
+    with _answering(relay) as port:
+        sender = _sender(port, sessions=2)
+        results = await asyncio.gather(*(sender.send(_message(f"m-{n}")) for n in range(8)))
+        await sender.close()
+    assert {r.outcome for r in results} == {Outcome.accepted}
+    assert relay.delivered == 8
+    assert len(set(relay.peers)) == 2
+
+
+async def test_a_session_the_relay_closed_while_idle_is_replaced_before_a_message_is_written_to_it():
+    first_relay, second_relay = _Answers(), _Answers()
+    port = free_port()
+    sender = _sender(port, idle_check_s=0)
+    with _answering(first_relay, port=port):
+        assert (await sender.send(_message("m-1"))).outcome is Outcome.accepted
+    # The relay restarted: the kept session is dead, which only a NOOP finds out.
+    with _answering(second_relay, port=port):
+        result = await sender.send(_message("m-2"))
+        await sender.close()
+    assert result.outcome is Outcome.accepted
+    assert (first_relay.delivered, second_relay.delivered) == (1, 1)

@@ -99,7 +99,8 @@ def _calendar(method: str, event: Event) -> bytes:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method)
     calendar.add_component(event)
-    return calendar.to_ical()
+    ics: bytes = calendar.to_ical()
+    return ics
 
 
 def visit_request(

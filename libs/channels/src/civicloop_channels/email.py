@@ -14,8 +14,10 @@ An error says the SMTP code and the relay's words with every address in them bla
 
 from __future__ import annotations
 
+import asyncio
 import re
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
@@ -59,6 +61,9 @@ class SmtpSettings:
         None  # the right of every Message-ID; the sending address's domain if unset
     )
     tls_context: ssl.SSLContext | None = field(default=None, repr=False)  # e.g. a county's own CA
+    sessions: int = 4  # SMTP sessions open at once (messages in flight)
+    messages_per_session: int = 100  # then QUIT and a new session: relays cap a session's messages
+    idle_check_s: float = 10.0  # a session idle longer is asked NOOP before it carries a message
 
 
 def message_id_of(key: str, domain: str) -> str:
@@ -170,13 +175,27 @@ def _provider_id(reply: str, message_id: str) -> str:
     return found.group(1) if found else message_id
 
 
+@dataclass
+class _Session:
+    smtp: aiosmtplib.SMTP
+    sent: int = 0
+    last_used: float = 0.0
+
+
 class SmtpEmailSender:
-    """A `ChannelSender` for email: one SMTP session per message to the configured relay."""
+    """A `ChannelSender` for email: up to `sessions` SMTP sessions to the relay, each kept open for the next message.
+
+    A session is reused for up to `messages_per_session` messages (relays cap them); one idle longer than
+    `idle_check_s` is asked `NOOP` first, so a session the relay closed meanwhile is replaced before a message is
+    written to it, not after. Call `close()` on shutdown to say `QUIT` to the idle ones.
+    """
 
     channel = Channel.email
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
+        self._slots = asyncio.Semaphore(settings.sessions)
+        self._idle: list[_Session] = []
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         s = self.settings
@@ -185,31 +204,89 @@ class SmtpEmailSender:
         except UnsendableEmail as exc:
             return SendResult(Outcome.refused, PROVIDER, error=str(exc))
         recipient = message.to.strip()
-        try:
-            _rejected, reply = await aiosmtplib.send(
-                email,
-                hostname=s.host,
-                port=s.port,
-                use_tls=s.tls == "tls",
-                start_tls=s.tls == "starttls",
-                username=s.username,
-                password=s.password,
-                timeout=s.timeout_s,
-                tls_context=s.tls_context,
+        async with self._slots:
+            session: _Session | None = None
+            try:
+                session = await self._session()
+                _rejected, reply = await session.smtp.send_message(email, timeout=s.timeout_s)
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                # One recipient: its refusal is the whole answer. The session was reset: it stays.
+                code = max(r.code for r in exc.recipients)
+                words = "; ".join(r.message for r in exc.recipients)
+                outcome = Outcome.refused if code >= 500 else Outcome.failed
+                await self._keep(session)
+                return SendResult(outcome, PROVIDER, error=_said(code, words, recipient))
+            except (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError) as exc:
+                outcome = Outcome.refused if exc.code >= 500 else Outcome.failed
+                await self._keep(session)
+                return SendResult(outcome, PROVIDER, error=_said(exc.code, exc.message, recipient))
+            except aiosmtplib.SMTPResponseException as exc:  # our sender address, our login, our greeting
+                await self._drop(session)
+                return SendResult(Outcome.failed, PROVIDER, error=_said(exc.code, exc.message, recipient))
+            except aiosmtplib.SMTPNotSupported:  # an address in UTF-8 to a relay without SMTPUTF8: never
+                await self._keep(session)
+                return SendResult(
+                    Outcome.refused, PROVIDER, error="SMTP: the relay cannot carry this address"
+                )
+            except (aiosmtplib.SMTPException, OSError) as exc:  # no connection, a timeout, a dropped session
+                await self._drop(session)
+                return SendResult(Outcome.failed, PROVIDER, error=f"SMTP: {type(exc).__name__}")
+            await self._keep(session)
+            return SendResult(
+                Outcome.accepted, PROVIDER, provider_id=_provider_id(reply, str(email["Message-ID"]))
             )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            # One recipient: its refusal is the whole answer.
-            code = max(r.code for r in exc.recipients)
-            words = "; ".join(r.message for r in exc.recipients)
-            outcome = Outcome.refused if code >= 500 else Outcome.failed
-            return SendResult(outcome, PROVIDER, error=_said(code, words, recipient))
-        except (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError) as exc:
-            outcome = Outcome.refused if exc.code >= 500 else Outcome.failed
-            return SendResult(outcome, PROVIDER, error=_said(exc.code, exc.message, recipient))
-        except aiosmtplib.SMTPResponseException as exc:  # our sender address, our login, our greeting
-            return SendResult(Outcome.failed, PROVIDER, error=_said(exc.code, exc.message, recipient))
-        except (aiosmtplib.SMTPException, OSError) as exc:  # no connection, a timeout, a dropped session
-            return SendResult(Outcome.failed, PROVIDER, error=f"SMTP: {type(exc).__name__}")
-        return SendResult(
-            Outcome.accepted, PROVIDER, provider_id=_provider_id(reply, str(email["Message-ID"]))
+
+    async def close(self) -> None:
+        """Says QUIT to every idle session."""
+        idle, self._idle = self._idle, []
+        for session in idle:
+            await self._drop(session, polite=True)
+
+    async def _session(self) -> _Session:
+        s = self.settings
+        while self._idle:
+            session = self._idle.pop()
+            if time.monotonic() - session.last_used < s.idle_check_s:
+                return session
+            try:
+                await session.smtp.noop(timeout=s.timeout_s)
+                return session
+            except (aiosmtplib.SMTPException, OSError):
+                await self._drop(session)
+        smtp = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            use_tls=s.tls == "tls",
+            start_tls=s.tls == "starttls",
+            username=s.username,
+            password=s.password,
+            timeout=s.timeout_s,
+            tls_context=s.tls_context,
         )
+        try:
+            await smtp.connect()
+        except BaseException:  # a greeting or a login refused leaves a socket open: close it, then say why
+            smtp.close()
+            raise
+        return _Session(smtp)
+
+    async def _keep(self, session: _Session | None) -> None:
+        if session is None:
+            return
+        session.sent += 1
+        session.last_used = time.monotonic()
+        if session.sent >= self.settings.messages_per_session or not session.smtp.is_connected:
+            await self._drop(session, polite=True)
+            return
+        self._idle.append(session)
+
+    async def _drop(self, session: _Session | None, *, polite: bool = False) -> None:
+        if session is None:
+            return
+        if polite and session.smtp.is_connected:
+            try:
+                await session.smtp.quit(timeout=self.settings.timeout_s)
+                return
+            except (aiosmtplib.SMTPException, OSError):
+                pass  # closing it below is all that is left
+        session.smtp.close()
