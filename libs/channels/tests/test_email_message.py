@@ -6,7 +6,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
-from civicloop_channels.email import UnsendableEmail, build_email, message_id_of
+from civicloop_channels.email import UnsendableEmail, build_email, message_id_of, one_click_unsubscribe
 from civicloop_channels.message import Attachment, Channel, OutgoingMessage
 
 FROM = "Springfield County <no-reply@county.example>"
@@ -162,3 +162,33 @@ def test_photos_and_a_calendar_file_are_attached_after_the_alternatives():
     assert attached[1].get_content_type() == "text/calendar"
     assert attached[1].get_param("method") == "REQUEST"
     assert attached[1].get_payload(decode=True) == ics
+
+
+def test_one_click_unsubscribe_makes_both_headers():
+    headers = one_click_unsubscribe(
+        "https://civicloop.county.example/u/t0k3n", mailto="unsubscribe@county.example"
+    )
+    assert headers == {
+        "List-Unsubscribe": "<https://civicloop.county.example/u/t0k3n>, <mailto:unsubscribe@county.example>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    email = _as_received(build_email(_message(headers=headers), mail_from=FROM))
+    assert email["List-Unsubscribe"] == headers["List-Unsubscribe"]
+
+
+def test_one_click_unsubscribe_without_a_mailto():
+    headers = one_click_unsubscribe("https://civicloop.county.example/u/t0k3n")
+    assert headers["List-Unsubscribe"] == "<https://civicloop.county.example/u/t0k3n>"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://civicloop.county.example/u/t0k3n",
+        "https://x.example/u/a>,<https://evil.example",
+        "https://x.example/u/a b",
+    ],
+)
+def test_one_click_unsubscribe_wants_one_plain_https_url(url: str):
+    with pytest.raises(ValueError, match="https"):
+        one_click_unsubscribe(url)

@@ -111,6 +111,20 @@ def _attach(email: EmailMessage, attachment: Attachment) -> None:
     )
 
 
+def one_click_unsubscribe(url: str, *, mailto: str | None = None) -> dict[str, str]:
+    """The RFC 8058 headers for an `OutgoingMessage`: a mail client's "Unsubscribe" posts to `url` with no page.
+
+    `url` must be HTTPS and opaque (a token naming the contact and channel, never the address itself); a `mailto`
+    is offered as well for clients that only write mail.
+    """
+    if not url.startswith("https://") or any(c in url for c in "<>, \r\n"):
+        raise ValueError(
+            "a one-click unsubscribe URL is an https URL without spaces, commas or angle brackets"
+        )
+    value = f"<{url}>" if mailto is None else f"<{url}>, <mailto:{mailto}>"
+    return {"List-Unsubscribe": value, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 def _check_unsubscribe(headers: Mapping[str, str]) -> None:
     """RFC 8058: a one-click `List-Unsubscribe-Post` needs a `List-Unsubscribe` with an HTTPS URI to post to."""
     lowered = {k.lower(): v for k, v in headers.items()}
