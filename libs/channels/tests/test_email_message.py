@@ -8,6 +8,8 @@ from email.message import EmailMessage
 import pytest
 from civicloop_channels.email import UnsendableEmail, build_email, message_id_of, one_click_unsubscribe
 from civicloop_channels.message import Attachment, Channel, OutgoingMessage
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 FROM = "Springfield County <no-reply@county.example>"
 ONE_CLICK = {
@@ -192,3 +194,28 @@ def test_one_click_unsubscribe_without_a_mailto():
 def test_one_click_unsubscribe_wants_one_plain_https_url(url: str):
     with pytest.raises(ValueError, match="https"):
         one_click_unsubscribe(url)
+
+
+_ANY_TEXT = st.text(st.characters(exclude_categories=()))  # surrogates and control characters included
+
+
+def _lines(text: str) -> str:
+    """What survives any mail system: the lines (SMTP writes CRLF), without the trailing line break."""
+    return text.encode("utf-8", "replace").decode().replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_ANY_TEXT, subject=_ANY_TEXT, html=st.one_of(st.none(), _ANY_TEXT))
+def test_any_text_is_written_and_read_back_whole(text: str, subject: str, html: str | None):
+    email = _as_received(build_email(_message(text=text, subject=subject, html=html), mail_from=FROM))
+    plain = email.get_body(preferencelist=("plain",))
+    assert plain is not None
+    assert _lines(plain.get_content()) == _lines(text)
+    if html is not None:
+        rich = email.get_body(preferencelist=("html",))
+        assert rich is not None and _lines(rich.get_content()) == _lines(html)
+
+
+def test_a_lone_surrogate_is_written_as_a_question_mark():
+    email = _as_received(build_email(_message(text="bache \ud800 grande", html=None), mail_from=FROM))
+    assert email.get_content().strip() == "bache ? grande"

@@ -192,6 +192,13 @@ async def test_our_sender_address_refused_is_a_failure_not_the_resident_s_addres
     assert result.error is not None and "553" in result.error
 
 
+async def test_a_message_too_big_for_the_relay_is_refused():
+    with _answering(_Answers(mail="552 5.3.4 Message size exceeds fixed limit")) as port:
+        result = await _sender(port).send(_message())
+    assert result.outcome is Outcome.refused
+    assert result.error == "SMTP 552: 5.3.4 Message size exceeds fixed limit"
+
+
 async def test_no_relay_listening_is_a_failure():
     result = await _sender(free_port()).send(_message())
     assert result.outcome is Outcome.failed

@@ -40,6 +40,7 @@ _ID_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 _ANY_ADDRESS = re.compile(r"[^\s<>\"'()\[\],;:]+@[^\s<>\"'()\[\],;:]+")
 _QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*([A-Za-z0-9._-]+)")
 _MAX_ERROR = 300
+_TOO_BIG = 552  # RFC 1870: the message exceeds the relay's size limit
 
 
 class UnsendableEmail(ValueError):
@@ -74,6 +75,11 @@ def message_id_of(key: str, domain: str) -> str:
     """
     left = "".join(c if c in _ID_SAFE else "".join(f"={b:02X}" for b in c.encode()) for c in key)
     return f"<{left}@{domain}>"
+
+
+def _writable(text: str) -> str:
+    """The text as UTF-8 can carry it: a lone surrogate (from a note that came through JSON) becomes "?"."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _recipient(to: str) -> Address:
@@ -152,7 +158,7 @@ def build_email(
     email["From"] = mail_from
     email["To"] = recipient
     # A template's subject may carry a line break; a header cannot.
-    email["Subject"] = " ".join((message.subject or "").split())
+    email["Subject"] = " ".join(_writable(message.subject or "").split())
     email["Message-ID"] = message_id_of(message.message_id, message_id_domain or _domain_of(mail_from))
     email["Date"] = format_datetime(localtime())
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies stay away
@@ -163,9 +169,9 @@ def build_email(
             email[name] = value
         except ValueError as exc:  # a line break in a value: header injection
             raise UnsendableEmail(f"the header {name} cannot be written") from exc
-    email.set_content(message.text)
+    email.set_content(_writable(message.text))
     if message.html is not None:
-        email.add_alternative(message.html, subtype="html")
+        email.add_alternative(_writable(message.html), subtype="html")
     for attachment in message.attachments:
         _attach(email, attachment)
     email["Content-Language"] = message.language  # after the content: setting the content clears Content-*
@@ -234,7 +240,13 @@ class SmtpEmailSender:
                 outcome = Outcome.refused if exc.code >= 500 else Outcome.failed
                 await self._keep(session)
                 return SendResult(outcome, PROVIDER, error=_said(exc.code, exc.message, recipient))
-            except aiosmtplib.SMTPResponseException as exc:  # our sender address, our login, our greeting
+            except aiosmtplib.SMTPSenderRefused as exc:
+                # 552 to MAIL FROM: the relay read the announced SIZE, this message is too big for it, for good.
+                # Any other refusal of our sender address is the relay's or our configuration's.
+                await self._keep(session)  # the envelope was reset: the session carries the next message
+                outcome = Outcome.refused if exc.code == _TOO_BIG else Outcome.failed
+                return SendResult(outcome, PROVIDER, error=_said(exc.code, exc.message, recipient))
+            except aiosmtplib.SMTPResponseException as exc:  # our login, our greeting
                 await self._drop(session)
                 return SendResult(Outcome.failed, PROVIDER, error=_said(exc.code, exc.message, recipient))
             except aiosmtplib.SMTPNotSupported:  # an address in UTF-8 to a relay without SMTPUTF8: never
