@@ -145,9 +145,27 @@ def test_the_request_number_is_in_the_title_even_when_the_text_lacks_it():
     assert str(event["SUMMARY"]) == "Crew visit (7KQ4-MZT2)"
 
 
-def test_the_file_names_no_resident():
+def test_the_file_names_no_resident_unless_asked():
     _, event = _parsed(_request())
     assert "ATTENDEE" not in event
+
+
+@pytest.mark.parametrize("make", ["request", "cancel"])
+def test_the_resident_may_be_named_as_the_attendee_that_need_not_answer(make: str):
+    ics = (
+        _request(attendee="ana.lopez@example.org")
+        if make == "request"
+        else visit_cancel(
+            SCHEDULED,
+            ENGLISH,
+            organizer=COUNTY,
+            uid_domain="county.example",
+            attendee="ana.lopez@example.org",
+        )
+    )
+    _, event = _parsed(ics)
+    assert str(event["ATTENDEE"]) == "mailto:ana.lopez@example.org"
+    assert event["ATTENDEE"].params["RSVP"] == "FALSE"
 
 
 def test_a_time_without_its_offset_is_refused():

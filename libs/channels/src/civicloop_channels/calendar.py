@@ -7,7 +7,7 @@ more) and passes the time the change was recorded as `DTSTAMP`: the same change 
 resend is the same entry.
 
 The texts (summary, description, the reminder) come from the notifier's catalogs in the resident's language; the
-file holds no contact of the resident: the organizer is the county's sending address, and no attendee is named.
+file holds no contact of the resident unless the caller names them as the attendee (then it is made at sending).
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _entry(visit: Visit, texts: VisitTexts, organizer: Organizer, uid_domain: str, status: str) -> Event:
+def _entry(
+    visit: Visit, texts: VisitTexts, organizer: Organizer, uid_domain: str, status: str, attendee: str | None
+) -> Event:
     if visit.sequence < 0:
         raise ValueError("a SEQUENCE is 0 or more")
     event = Event()
@@ -89,6 +91,11 @@ def _entry(visit: Visit, texts: VisitTexts, organizer: Organizer, uid_domain: st
     county = vCalAddress(f"mailto:{organizer.email}")
     county.params["cn"] = vText(organizer.name)
     event.add("organizer", county)
+    if attendee is not None:
+        resident = vCalAddress(f"mailto:{attendee}")
+        resident.params["role"] = vText("REQ-PARTICIPANT")
+        resident.params["rsvp"] = vText("FALSE")  # nothing to answer: the county sets the time
+        event.add("attendee", resident)
     return event
 
 
@@ -110,9 +117,14 @@ def visit_request(
     organizer: Organizer,
     uid_domain: str,
     alarm_before: timedelta | None = DEFAULT_ALARM_BEFORE,
+    attendee: str | None = None,
 ) -> bytes:
-    """`METHOD:REQUEST`: a new visit, or the new window of a rescheduled one; a reminder `alarm_before` the start."""
-    event = _entry(visit, texts, organizer, uid_domain, "CONFIRMED")
+    """`METHOD:REQUEST`: a new visit, or the new window of a rescheduled one; a reminder `alarm_before` the start.
+
+    `attendee` (the resident's email address, as RFC 5546 wants on a request) helps mail clients move the entry
+    on their own; it is the resident's contact, so a file with it is made when the email is sent, never stored.
+    """
+    event = _entry(visit, texts, organizer, uid_domain, "CONFIRMED", attendee)
     if alarm_before is not None:
         if alarm_before <= timedelta(0):
             raise ValueError("the reminder comes before the visit")
@@ -124,9 +136,11 @@ def visit_request(
     return _calendar("REQUEST", event)
 
 
-def visit_cancel(visit: Visit, texts: VisitTexts, *, organizer: Organizer, uid_domain: str) -> bytes:
+def visit_cancel(
+    visit: Visit, texts: VisitTexts, *, organizer: Organizer, uid_domain: str, attendee: str | None = None
+) -> bytes:
     """`METHOD:CANCEL`: the entry with the visit's `UID`, at a higher `SEQUENCE`, leaves the resident's calendar."""
-    return _calendar("CANCEL", _entry(visit, texts, organizer, uid_domain, "CANCELLED"))
+    return _calendar("CANCEL", _entry(visit, texts, organizer, uid_domain, "CANCELLED", attendee))
 
 
 def ics_attachment(ics: bytes, *, request_number: str) -> Attachment:
