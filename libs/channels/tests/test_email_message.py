@@ -219,3 +219,18 @@ def test_any_text_is_written_and_read_back_whole(text: str, subject: str, html: 
 def test_a_lone_surrogate_is_written_as_a_question_mark():
     email = _as_received(build_email(_message(text="bache \ud800 grande", html=None), mail_from=FROM))
     assert email.get_content().strip() == "bache ? grande"
+
+
+@pytest.mark.parametrize("name", ["X Bad", "X:Bad", "Ñame", ""])
+def test_a_header_name_outside_rfc_5322_is_refused(name: str):
+    with pytest.raises(UnsendableEmail, match="RFC 5322"):
+        build_email(_message(headers={name: "v"}), mail_from=FROM)
+
+
+@pytest.mark.parametrize("content_type", ["garbage", "image/", "multipart/mixed", "message/rfc822; x=y"])
+def test_an_attachment_must_have_a_file_s_content_type(content_type: str):
+    message = _message(
+        attachments=(Attachment("a.bin", "image/png", b"1"), Attachment("b.bin", content_type, b"2"))
+    )
+    with pytest.raises(UnsendableEmail, match="attachment 2"):
+        build_email(message, mail_from=FROM)

@@ -4,10 +4,10 @@ The message is built here (pure: `build_email`) and handed to the relay (`SmtpEm
 comes from the notifier's idempotency key, so a resend after a crash carries the same id and the resident's mail
 client (and the relay's duplicate check) can tell. What the relay answered becomes the result:
 
-- the message's own fault, for good (a 5xx to the recipient or to the content, an address that does not parse):
-  `refused`, so the notifier tries the resident's next channel;
-- anything else (4xx, no connection, a timeout, a 5xx to our sender address, our login or our greeting: the relay
-  or our configuration, which a fix mends for every waiting message at once): `failed`, tried again later.
+- the message's own fault, for good (a 5xx to the recipient or to the content, too big for the relay, an address
+  or a header that cannot be written): `refused`, so the notifier tries the resident's next channel;
+- anything else (4xx, no connection, a timeout, another 5xx to our sender address, our login or our greeting: the
+  relay or our configuration, which a fix mends for every waiting message at once): `failed`, tried again later.
 
 An error says the SMTP code and the relay's words with every address in them blanked: never the recipient.
 """
@@ -39,6 +39,8 @@ _RESERVED_HEADERS = frozenset(
 _ID_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 _ANY_ADDRESS = re.compile(r"[^\s<>\"'()\[\],;:]+@[^\s<>\"'()\[\],;:]+")
 _QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*([A-Za-z0-9._-]+)")
+_FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")  # RFC 5322 ftext: printable ASCII but ":"
+_LEAF_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")  # RFC 6838 type/subtype
 _MAX_ERROR = 300
 _TOO_BIG = 552  # RFC 1870: the message exceeds the relay's size limit
 
@@ -58,9 +60,8 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout_s: float = 30.0
-    message_id_domain: str | None = (
-        None  # the right of every Message-ID; the sending address's domain if unset
-    )
+    # The right of every Message-ID; the sending address's domain if unset.
+    message_id_domain: str | None = None
     tls_context: ssl.SSLContext | None = field(default=None, repr=False)  # e.g. a county's own CA
     sessions: int = 4  # SMTP sessions open at once (messages in flight)
     messages_per_session: int = 100  # then QUIT and a new session: relays cap a session's messages
@@ -85,12 +86,7 @@ def _writable(text: str) -> str:
 def _recipient(to: str) -> Address:
     try:
         address = Address(addr_spec=to.strip())
-    except (
-        ValueError,
-        IndexError,
-        TypeError,
-        HeaderParseError,
-    ) as exc:  # the library's text quotes the address: not ours
+    except (ValueError, IndexError, TypeError, HeaderParseError) as exc:  # its text quotes the address
         raise UnsendableEmail("the recipient is not an email address") from exc
     if not address.username or "." not in address.domain:
         raise UnsendableEmail("the recipient is not an email address")
@@ -102,16 +98,19 @@ def _domain_of(mail_from: str) -> str:
     return sender.rsplit("@", 1)[-1]
 
 
-def _content_type(attachment: Attachment) -> tuple[str, str, dict[str, str]]:
-    """ "text/calendar; method=REQUEST" → ("text", "calendar", {"method": "REQUEST"})."""
+def _content_type(attachment: Attachment, position: int) -> tuple[str, str, dict[str, str]]:
+    """ "text/calendar; method=REQUEST" → ("text", "calendar", {"method": "REQUEST"}); a file, not a container."""
+    declared = attachment.content_type.split(";", 1)[0].strip().lower()
+    if not _LEAF_TYPE.fullmatch(declared) or declared.split("/")[0] in {"multipart", "message"}:
+        raise UnsendableEmail(f"attachment {position} has no content type a file can have")
     holder = EmailMessage()
     holder["Content-Type"] = attachment.content_type
     params = {k: v for k, v in holder.get_params(failobj=[])[1:] if isinstance(v, str)}
     return holder.get_content_maintype(), holder.get_content_subtype(), params
 
 
-def _attach(email: EmailMessage, attachment: Attachment) -> None:
-    maintype, subtype, params = _content_type(attachment)
+def _attach(email: EmailMessage, attachment: Attachment, position: int) -> None:
+    maintype, subtype, params = _content_type(attachment, position)
     email.add_attachment(
         attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename, params=params
     )
@@ -163,6 +162,8 @@ def build_email(
     email["Date"] = format_datetime(localtime())
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office replies stay away
     for name, value in message.headers.items():
+        if not _FIELD_NAME.fullmatch(name):
+            raise UnsendableEmail("a header name is printable ASCII without spaces or colons (RFC 5322)")
         if name.lower() in _RESERVED_HEADERS or name.lower().startswith("content-"):
             raise UnsendableEmail(f"the header {name} is the sender's to set")
         try:
@@ -172,8 +173,8 @@ def build_email(
     email.set_content(_writable(message.text))
     if message.html is not None:
         email.add_alternative(_writable(message.html), subtype="html")
-    for attachment in message.attachments:
-        _attach(email, attachment)
+    for position, attachment in enumerate(message.attachments, start=1):
+        _attach(email, attachment, position)
     email["Content-Language"] = message.language  # after the content: setting the content clears Content-*
     return email
 
