@@ -61,9 +61,9 @@ class _Answers:
     def __init__(self, *, mail: str | None = None, rcpt: str | None = None, data: str = "250 OK") -> None:
         self.mail, self.rcpt, self.data = mail, rcpt, data
         self.delivered = 0
-        self.peers: list[
-            tuple[str, int]
-        ] = []  # one (host, port) per delivered message: a new port, a new session
+        # One (host, port) per delivered message, and per session that said QUIT: a new port, a new session.
+        self.peers: list[tuple[str, int]] = []
+        self.quits: list[tuple[str, int]] = []
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -80,6 +80,10 @@ class _Answers:
             return self.rcpt.format(address=address)
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        self.quits.append(session.peer)
+        return "221 Bye"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.data.startswith("250"):
@@ -314,6 +318,7 @@ async def test_messages_share_a_session_up_to_the_cap():
     assert relay.delivered == 5
     first, second, third = sorted(set(relay.peers), key=relay.peers.index)
     assert relay.peers == [first, first, second, second, third]
+    assert relay.quits == [first, second, third]  # two at the cap, the last on close
 
 
 async def test_messages_in_flight_at_once_use_no_more_sessions_than_configured():
