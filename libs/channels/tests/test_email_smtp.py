@@ -344,3 +344,44 @@ async def test_a_session_the_relay_closed_while_idle_is_replaced_before_a_messag
         await sender.close()
     assert result.outcome is Outcome.accepted
     assert (first_relay.delivered, second_relay.delivered) == (1, 1)
+
+
+@asynccontextmanager
+async def _relay_stuck_in_data(in_data: asyncio.Event, closed: asyncio.Event) -> AsyncIterator[int]:
+    """Takes a message's data and never answers it; notes when the client closes the session."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 relay.test ESMTP\r\n")
+        while line := await reader.readline():
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                writer.write(b"250 relay.test\r\n")
+            elif verb == b"DATA":
+                writer.write(b"354 go ahead\r\n")
+                while (await reader.readline()) not in (b".\r\n", b""):
+                    pass  # the message, to its end: the client now waits for a reply that never comes
+                in_data.set()
+                await reader.read()  # until the client closes the session
+                break
+            else:
+                writer.write(b"250 OK\r\n")
+        closed.set()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_send_cancelled_mid_session_closes_that_session():
+    in_data, closed = asyncio.Event(), asyncio.Event()
+    async with _relay_stuck_in_data(in_data, closed) as port:
+        sending = asyncio.create_task(_sender(port).send(_message()))
+        await asyncio.wait_for(in_data.wait(), timeout=10)
+        sending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        await asyncio.wait_for(closed.wait(), timeout=10)

@@ -258,6 +258,12 @@ class SmtpEmailSender:
             except (aiosmtplib.SMTPException, OSError) as exc:  # no connection, a timeout, a dropped session
                 await self._drop(session)
                 return SendResult(Outcome.failed, PROVIDER, error=f"SMTP: {type(exc).__name__}")
+            except (
+                BaseException
+            ):  # cancelled mid-session (a shutdown): the session's state is unknown, close it
+                if session is not None:
+                    session.smtp.close()
+                raise
             await self._keep(session)
             return SendResult(
                 Outcome.accepted, PROVIDER, provider_id=_provider_id(reply, str(email["Message-ID"]))
