@@ -15,6 +15,9 @@ An error says the SMTP code and the relay's words with every address in them bla
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import re
 import ssl
 import time
@@ -27,6 +30,7 @@ from email.utils import format_datetime, localtime
 from typing import Literal
 
 import aiosmtplib
+from civicloop_events import request_numbers
 
 from civicloop_channels.message import Attachment, Channel, Outcome, OutgoingMessage, SendResult
 
@@ -177,6 +181,51 @@ def build_email(
         _attach(email, attachment, position)
     email["Content-Language"] = message.language  # after the content: setting the content clears Content-*
     return email
+
+
+@dataclass(frozen=True)
+class ReplyAddress:
+    """What a reply address says: the request, and a tag that only the notifier's key makes."""
+
+    request_number: str
+    tag: str
+
+
+_REPLY_LOCAL = re.compile(r"r-([0-9a-z]{8})-([a-z2-7]{16})")
+
+
+def _reply_tag(request_number: str, resident_id: str, key: bytes) -> str:
+    digest = hmac.new(key, f"reply|{request_number}|{resident_id}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest[:10]).decode().lower()  # 80 bits: never guessed, 16 characters
+
+
+def reply_address(request_number: str, resident_id: str, *, key: bytes, domain: str) -> str:
+    """The `Reply-To` of a message about one request to one resident: `r-<number>-<tag>@<domain>`.
+
+    A resident's reply to it lands on that request as their comment. Request numbers are public, so the tag (an
+    HMAC of the request and the resident under the notifier's key) is what makes the address theirs; it holds no
+    contact and reveals no resident id. Lower case, as some mail systems fold the local part.
+    """
+    number = request_numbers.parse(request_number)
+    return f"r-{number.replace('-', '').lower()}-{_reply_tag(number, resident_id, key)}@{domain.lower()}"
+
+
+def read_reply_address(address: str, *, domain: str) -> ReplyAddress | None:
+    """The request a reply was sent to, when `address` is one of ours (any case); `None` for any other address."""
+    local, _, at = address.strip().strip("<>").lower().rpartition("@")
+    found = _REPLY_LOCAL.fullmatch(local)
+    if at != domain.lower() or found is None:
+        return None
+    try:
+        number = request_numbers.parse(found.group(1))
+    except request_numbers.InvalidRequestNumber:
+        return None
+    return ReplyAddress(number, found.group(2))
+
+
+def reply_is_from(reply: ReplyAddress, resident_id: str, *, key: bytes) -> bool:
+    """Whether the tag is the one `reply_address` made for this request and this resident (the request's own)."""
+    return hmac.compare_digest(reply.tag, _reply_tag(reply.request_number, resident_id, key))
 
 
 def _blank_addresses(text: str, recipient: str) -> str:
