@@ -234,3 +234,36 @@ def test_an_attachment_must_have_a_file_s_content_type(content_type: str):
     )
     with pytest.raises(UnsendableEmail, match="attachment 2"):
         build_email(message, mail_from=FROM)
+
+
+def test_a_photo_the_html_names_by_cid_is_shown_in_it_and_the_rest_stay_attached():
+    photo, other, ics = b"\xff\xd8 the fix", b"\xff\xd8 before", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    message = _message(
+        html='<p>Fixed:</p><img src="cid:fixed-1.jpg" alt="the repaired road">',
+        attachments=(
+            Attachment("fixed-1.jpg", "image/jpeg", photo),
+            Attachment("before-1.jpg", "image/jpeg", other),
+            Attachment("visit.ics", "text/calendar; method=REQUEST", ics),
+        ),
+    )
+    email = _as_received(build_email(message, mail_from=FROM))
+    html = email.get_body(preferencelist=("html",))
+    assert html is not None and 'src="cid:fixed-1.jpg"' in html.get_content()
+    (related,) = [p for p in email.walk() if p.get_content_type() == "multipart/related"]
+    shown = [p for p in related.iter_parts() if p.get_content_type() == "image/jpeg"]
+    assert len(shown) == 1
+    assert shown[0]["Content-ID"] == "<fixed-1.jpg>"
+    assert shown[0].get_content_disposition() == "inline"
+    assert shown[0].get_content() == photo
+    assert [a.get_filename() for a in email.iter_attachments()] == ["before-1.jpg", "visit.ics"]
+    plain = email.get_body(preferencelist=("plain",))
+    assert plain is not None and plain.get_content().strip() == "Recibimos su solicitud 7KQ4-MZT2."
+
+
+def test_a_file_name_that_cannot_be_a_content_id_stays_an_attachment():
+    message = _message(
+        html='<img src="cid:my photo.jpg">', attachments=(Attachment("my photo.jpg", "image/jpeg", b"1"),)
+    )
+    email = _as_received(build_email(message, mail_from=FROM))
+    assert [a.get_filename() for a in email.iter_attachments()] == ["my photo.jpg"]
+    assert not [p for p in email.walk() if p.get_content_type() == "multipart/related"]

@@ -27,7 +27,7 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, localtime
-from typing import Literal
+from typing import Literal, cast
 
 import aiosmtplib
 from civicloop_events import request_numbers
@@ -45,6 +45,7 @@ _ANY_ADDRESS = re.compile(r"[^\s<>\"'()\[\],;:]+@[^\s<>\"'()\[\],;:]+")
 _QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*([A-Za-z0-9._-]+)")
 _FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")  # RFC 5322 ftext: printable ASCII but ":"
 _LEAF_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")  # RFC 6838 type/subtype
+_CID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a file name that is also a Content-ID's id
 _MAX_ERROR = 300
 _TOO_BIG = 552  # RFC 1870: the message exceeds the relay's size limit
 
@@ -120,6 +121,33 @@ def _attach(email: EmailMessage, attachment: Attachment, position: int) -> None:
     )
 
 
+def _shown_in(
+    html: str | None, attachments: tuple[Attachment, ...]
+) -> tuple[list[tuple[int, Attachment]], list[tuple[int, Attachment]]]:
+    """Which attachments the HTML shows (`<img src="cid:fixed-1.jpg">`: a photo of the fix) and which it does not."""
+    shown: list[tuple[int, Attachment]] = []
+    attached: list[tuple[int, Attachment]] = []
+    for position, attachment in enumerate(attachments, start=1):
+        referenced = html is not None and f"cid:{attachment.filename}" in html
+        in_body = referenced and _CID_NAME.fullmatch(attachment.filename) is not None
+        (shown if in_body else attached).append((position, attachment))
+    return shown, attached
+
+
+def _show(html_part: EmailMessage, attachment: Attachment, position: int) -> None:
+    """A file the HTML shows, beside it in a multipart/related, under the Content-ID its `cid:` names."""
+    maintype, subtype, params = _content_type(attachment, position)
+    html_part.add_related(
+        attachment.content,
+        maintype=maintype,
+        subtype=subtype,
+        cid=f"<{attachment.filename}>",
+        disposition="inline",
+        filename=attachment.filename,
+        params=params,
+    )
+
+
 def one_click_unsubscribe(url: str, *, mailto: str | None = None) -> dict[str, str]:
     """The RFC 8058 headers for an `OutgoingMessage`: a mail client's "Unsubscribe" posts to `url` with no page.
 
@@ -151,6 +179,9 @@ def build_email(
 ) -> EmailMessage:
     """The MIME message: the text, the HTML as its alternative, then each attachment (photos, a visit's `.ics`).
 
+    An attachment the HTML names as `cid:<its file name>` (a photo of the fix) is shown in the HTML instead: it goes
+    beside the HTML in a `multipart/related`, with that Content-ID.
+
     Raises `UnsendableEmail` (naming no value) when the recipient or a header cannot be written.
     """
     if message.channel is not Channel.email:
@@ -175,9 +206,15 @@ def build_email(
         except ValueError as exc:  # a line break in a value: header injection
             raise UnsendableEmail(f"the header {name} cannot be written") from exc
     email.set_content(_writable(message.text))
-    if message.html is not None:
-        email.add_alternative(_writable(message.html), subtype="html")
-    for position, attachment in enumerate(message.attachments, start=1):
+    html = _writable(message.html) if message.html is not None else None
+    if html is not None:
+        email.add_alternative(html, subtype="html")
+    shown, attached = _shown_in(html, message.attachments)
+    if shown:
+        html_part = cast(EmailMessage, email.get_body(preferencelist=("html",)))  # added just above
+        for position, attachment in shown:
+            _show(html_part, attachment, position)
+    for position, attachment in attached:
         _attach(email, attachment, position)
     email["Content-Language"] = message.language  # after the content: setting the content clears Content-*
     return email
