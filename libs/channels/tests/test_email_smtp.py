@@ -385,3 +385,15 @@ async def test_a_send_cancelled_mid_session_closes_that_session():
         with pytest.raises(asyncio.CancelledError):
             await sending
         await asyncio.wait_for(closed.wait(), timeout=10)
+
+
+@pytest.mark.parametrize(
+    "changes", [{"sessions": 0}, {"messages_per_session": 0}, {"timeout_s": 0}, {"idle_check_s": -1}]
+)
+def test_settings_that_could_never_send_are_refused(changes: dict[str, Any]):
+    with pytest.raises(ValueError, match="SMTP"):
+        SmtpSettings(host="127.0.0.1", port=25, mail_from=FROM, **changes)
+
+
+def test_the_settings_repr_hides_the_password():
+    assert "s3cret" not in repr(SmtpSettings(host="relay", port=587, mail_from=FROM, password="s3cret"))

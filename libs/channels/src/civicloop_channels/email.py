@@ -72,6 +72,12 @@ class SmtpSettings:
     messages_per_session: int = 100  # then QUIT and a new session: relays cap a session's messages
     idle_check_s: float = 10.0  # a session idle longer is asked NOOP before it carries a message
 
+    def __post_init__(self) -> None:
+        if self.sessions < 1 or self.messages_per_session < 1:
+            raise ValueError("an SMTP sender needs at least one session carrying at least one message")
+        if self.timeout_s <= 0 or self.idle_check_s < 0:
+            raise ValueError("SMTP timeouts are positive")
+
 
 def message_id_of(key: str, domain: str) -> str:
     """A `Message-ID` for an idempotency key: the same key, the same id; two keys, two ids.
