@@ -7,6 +7,7 @@ import pytest
 from civicloop_channels.message import Channel, Outcome, OutgoingMessage
 from civicloop_channels.web_push import (
     MAX_PLAINTEXT,
+    WebPushSettings,
     parse_subscription,
     push_payload,
     push_topic,
@@ -42,7 +43,13 @@ def test_a_long_text_is_shortened_to_what_a_push_service_must_accept_and_says_so
     body = json.loads(payload)["body"]
     assert len(payload) <= MAX_PLAINTEXT
     assert body.endswith("…") and set(body[:-1]) == {"ñ"}
-    assert len(push_payload(_message(text="ñ" * (len(body))))) > MAX_PLAINTEXT - 10  # it kept what fitted
+    one_more = json.loads(payload) | {"body": "ñ" * len(body) + "…"}  # one character more than it kept
+    assert len(json.dumps(one_more, ensure_ascii=False, separators=(",", ":")).encode()) > MAX_PLAINTEXT
+
+
+def test_a_text_that_fits_is_sent_whole():
+    text = "ñ" * 1000
+    assert json.loads(push_payload(_message(text=text)))["body"] == text
 
 
 def test_the_topic_is_stable_per_message_short_and_url_safe():
@@ -90,3 +97,9 @@ def test_throttling_and_outages_fail_for_now_with_the_service_s_delay(status, re
 
 def test_a_retry_after_given_as_a_date_leaves_the_delay_to_the_notifier():
     assert result_of_status(429, "Wed, 21 Oct 2026 07:28:00 GMT").retry_after_s is None
+
+
+def test_a_vapid_subject_that_is_no_contact_is_refused_at_start():
+    with pytest.raises(ValueError, match="VAPID subject"):
+        WebPushSettings("key", "311@county.example")
+    assert WebPushSettings("key", "https://county.example/311").vapid_subject.startswith("https://")

@@ -41,6 +41,11 @@ class WebPushSettings:
     ttl_s: int = 7 * 24 * 3600  # how long a push service keeps a message for a browser that is offline
     timeout_s: float = 10.0
 
+    def __post_init__(self) -> None:
+        # Push services turn away a token without a contact (RFC 8292 §2.1): better at start than on every push.
+        if not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise ValueError("the VAPID subject is a mailto: or https:// contact")
+
 
 def push_topic(message_id: str) -> str:
     """The RFC 8030 `Topic` for a message: a resend of the same message replaces the one still waiting in the push
