@@ -10,6 +10,7 @@ Faults on demand: `answer_with(status, retry_after, times)`, `hang_for(seconds)`
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import itertools
@@ -17,8 +18,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, SubElement, tostring
 
+import uvicorn
 from defusedxml import ElementTree as SafeET
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -95,8 +97,30 @@ class GovDeliveryAccount:
     # -- the API ------------------------------------------------------------------------------------------------
 
     def app(self) -> Starlette:
-        path = "/api/account/{account}/bulletins/{action}"
-        return Starlette(routes=[Route(path, self._send_now, methods=["POST"])])
+        account = "/api/account/{account}"
+        return Starlette(
+            routes=[
+                Route(f"{account}/bulletins/sent.xml", self._sent, methods=["GET"]),
+                Route(f"{account}/bulletins/{{action}}", self._send_now, methods=["POST"]),
+            ]
+        )
+
+    async def _sent(self, request: Request) -> Response:
+        """The API's list of sent bulletins (newest first), with each one's topics and body, to read them by hand."""
+        if not self._authorised(request.headers.get("authorization", "")):
+            return _errors(401, "Unauthorized", headers={"WWW-Authenticate": 'Basic realm="govDelivery API"'})
+        if request.path_params["account"] != self.account_code:
+            return _errors(404, "Account not found")
+        listed = Element("bulletins", type="array")
+        for bulletin in reversed(self.bulletins):
+            sent = SubElement(listed, "bulletin")
+            SubElement(sent, "id").text = bulletin.id
+            SubElement(sent, "subject").text = bulletin.subject
+            SubElement(sent, "body").text = bulletin.body
+            topics = SubElement(sent, "topics", type="array")
+            for code in bulletin.topics:
+                SubElement(SubElement(topics, "topic"), "code").text = code
+        return Response(tostring(listed, encoding="unicode"), 200, media_type="application/xml")
 
     async def _send_now(self, request: Request) -> Response:
         if request.path_params["action"] not in ("send_now", "send_now.xml"):
@@ -186,3 +210,22 @@ def govdelivery_account(account_code: str, username: str, password: str) -> Iter
     with serve_in_thread(account.app()) as base_url:
         account.base_url = base_url
         yield account
+
+
+def main() -> None:
+    """`python -m civicloop_testing.govdelivery_server --port 24081 --account MDPGC --user U --password P --topics
+    MDPGC_311_CAT_POTHOLE ...`: the account's API for a local run."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--account", required=True)
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--topics", nargs="*", default=[])
+    args = parser.parse_args()
+    account = GovDeliveryAccount(args.account, args.user, args.password, set(args.topics))
+    account.base_url = f"http://127.0.0.1:{args.port}"
+    uvicorn.run(account.app(), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

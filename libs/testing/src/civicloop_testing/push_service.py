@@ -11,6 +11,7 @@ Faults on demand: `unsubscribe` (410 Gone), `answer_with(429 or 5xx, retry_after
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import json
@@ -26,11 +27,12 @@ from typing import Any
 
 import http_ece  # type: ignore[import-untyped]
 import jwt
+import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from civicloop_testing.threaded_server import serve_in_thread
@@ -134,7 +136,27 @@ class PushService:
     # -- the push service -----------------------------------------------------------------------------------------
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/push/{subscription_id}", self._push, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/push/{subscription_id}", self._push, methods=["POST"]),
+                # The browser's side, for a person running it by hand (`python -m civicloop_testing.push_service`).
+                Route("/subscriptions", self._new_subscription, methods=["POST"]),
+                Route("/received", self._received, methods=["GET"]),
+            ]
+        )
+
+    async def _new_subscription(self, request: Request) -> Response:
+        asked = json.loads(await request.body() or b"{}")
+        key = asked.get("applicationServerKey") if isinstance(asked, dict) else None
+        subscription = self.subscribe(unb64url(key) if isinstance(key, str) else None)
+        return JSONResponse(subscription, status_code=201)
+
+    async def _received(self, request: Request) -> Response:
+        shown = [
+            {"subscription": p.subscription_id, "message": p.message_id, "topic": p.topic, "payload": p.json}
+            for p in self.received()
+        ]
+        return JSONResponse(shown)
 
     async def _push(self, request: Request) -> Response:
         subscription_id = request.path_params["subscription_id"]
@@ -239,6 +261,15 @@ def _id_of(subscription: dict[str, Any]) -> str:
     return str(subscription["endpoint"]).rsplit("/", 1)[-1]
 
 
+def main() -> None:
+    """`python -m civicloop_testing.push_service --port 24080`: the push service for a local run."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--port", type=int, required=True)
+    port = parser.parse_args().port
+    service = PushService(base_url=f"http://127.0.0.1:{port}")
+    uvicorn.run(service.app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
 @contextmanager
 def push_service() -> Iterator[PushService]:
     """A push service on 127.0.0.1:<free port> for the block."""
@@ -246,3 +277,7 @@ def push_service() -> Iterator[PushService]:
     with serve_in_thread(service.app()) as base_url:
         service.base_url = base_url
         yield service
+
+
+if __name__ == "__main__":
+    main()
