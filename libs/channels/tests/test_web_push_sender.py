@@ -198,3 +198,21 @@ def test_the_push_service_turns_away_a_payload_it_cannot_decrypt(service: PushSe
         headers={**headers, "TTL": "60", "Content-Encoding": "aes128gcm"},
     )
     assert answer.status_code == 400 and service.received(subscription) == []
+
+
+def test_the_push_service_turns_away_a_vapid_token_living_more_than_a_day(service: PushService):
+    from py_vapid import Vapid
+
+    vapid = Vapid.from_string(private_key=VAPID_PRIVATE)
+    claims = {
+        "sub": "mailto:311@county.example",
+        "aud": service.base_url,
+        "exp": int(time.time()) + 2 * 24 * 3600,
+    }
+    subscription = service.subscribe()
+    answer = httpx.post(
+        subscription["endpoint"],
+        content=b"\x00" * 120,
+        headers={**vapid.sign(claims), "TTL": "60", "Content-Encoding": "aes128gcm"},
+    )
+    assert answer.status_code == 401 and "24 hours" in answer.text
