@@ -6,7 +6,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-
 from civicloop_channels.message import Channel, Outcome, OutgoingMessage
 from civicloop_channels.twilio_sms import TwilioSender, TwilioSettings
 from civicloop_testing.polling import eventually
