@@ -2,7 +2,7 @@
 
 CTIA's messaging principles and the carriers' codes of conduct ask every program to honour STOP and its synonyms at
 once, to confirm an opt-out with one last message, to answer HELP with who we are and how to stop, and to take START
-back. A keyword counts only as the whole message (trimmed, any case, trailing punctuation ignored): "stop." opts out,
+back. A keyword counts only as the whole message (trimmed, any case, surrounding punctuation ignored): "stop." opts out,
 "please don't stop the repairs" does not. Pure: no IO, no state; the notifier keeps the opt-out per contact and
 channel.
 """
@@ -33,7 +33,7 @@ _KEYWORDS: dict[str, KeywordAction] = {
 
 def keyword_action(text: str) -> KeywordAction | None:
     """The action a whole inbound message asks for, or None when it is anything else (a reply, a report)."""
-    word = text.strip().rstrip(".!¡?¿ ").strip().upper()
+    word = text.strip(" \t\r\n.,!¡?¿").upper()
     return _KEYWORDS.get(word)
 
 
