@@ -1,0 +1,141 @@
+"""A local server speaking Vonage's SMS API (an HTTP SMS gateway), the second SMS provider behind the same port.
+
+`POST /sms/json` with `api_key`, `api_secret`, `from`, `to` (international digits, no "+"), `text`, `type`,
+`client-ref`, as a form or JSON; answers 200 with `message-count` and a status per message part, as Vonage does:
+"0" with a `message-id`, or a non-zero status with `error-text` (2 missing parameters, 3 invalid `to`, 4 bad
+credentials, 7 barred number, 1 throttled on demand). Faults on demand: the next requests answer 500, or hang for a
+while before answering (a client gone by then leaves no message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from civicloop_testing.threaded_server import serve_in_thread
+
+_INTERNATIONAL = re.compile(r"^[1-9]\d{6,14}$")
+
+
+@dataclass(frozen=True)
+class Taken:
+    message_id: str
+    to: str
+    sender: str
+    text: str
+    client_ref: str | None
+
+
+@dataclass(frozen=True)
+class _Fault:
+    kind: str  # "http" | "hang" | "throttle"
+    status: int = 500
+    seconds: float = 0.0
+
+
+class VonageServer:
+    """Vonage's SMS API for one account; `taken` in the order they came."""
+
+    def __init__(self, *, api_key: str | None = None, api_secret: str | None = None) -> None:
+        self.api_key = api_key or secrets.token_hex(4)
+        self.api_secret = api_secret or secrets.token_hex(8)
+        self.barred: set[str] = set()  # numbers (digits) Vonage will not send to: status 7
+        self.taken: list[Taken] = []
+        self.hangs_ended: list[str] = []
+        self.url = ""
+        self._faults: deque[_Fault] = deque()
+        self._lock = threading.Lock()
+        self.app = Starlette(routes=[Route("/sms/json", self._send, methods=["POST"])])
+
+    def answer_next(self, count: int, status: int = 500) -> None:
+        with self._lock:
+            self._faults.extend(_Fault("http", status=status) for _ in range(count))
+
+    def throttle_next(self, count: int) -> None:
+        """The next `count` requests are judged "1" (throttled), in a 200 answer as Vonage sends it."""
+        with self._lock:
+            self._faults.extend(_Fault("throttle") for _ in range(count))
+
+    def hang_next(self, count: int, seconds: float) -> None:
+        with self._lock:
+            self._faults.extend(_Fault("hang", seconds=seconds) for _ in range(count))
+
+    def _next_fault(self) -> _Fault | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+    def to(self, number: str) -> list[Taken]:
+        return [t for t in self.taken if t.to == number.removeprefix("+")]
+
+    async def _send(self, request: Request) -> Response:
+        fault = self._next_fault()
+        if request.headers.get("content-type", "").startswith("application/json"):
+            params = {k: str(v) for k, v in (await request.json()).items()}
+        else:
+            params = {k: str(v) for k, v in (await request.form()).items()}
+        if fault and fault.kind == "hang":
+            await asyncio.sleep(fault.seconds)  # the gateway stalling, not a test waiting for a condition
+            if await request.is_disconnected():
+                self.hangs_ended.append("abandoned")
+                return Response(status_code=499)
+            self.hangs_ended.append("answered")
+        elif fault and fault.kind == "http":
+            return Response("Internal Server Error", status_code=fault.status)
+        elif fault:
+            return self._judged(
+                {"status": "1", "error-text": "Throughput Rate Exceeded - please wait [ 30 ] and retry"}
+            )
+        return self._judged(self._take(params))
+
+    def _take(self, params: Mapping[str, str]) -> dict[str, Any]:
+        if not all(params.get(name) for name in ("api_key", "api_secret", "from", "to", "text")):
+            return {"status": "2", "error-text": "Missing params"}
+        if not (
+            secrets.compare_digest(params["api_key"], self.api_key)
+            and secrets.compare_digest(params["api_secret"], self.api_secret)
+        ):
+            return {"status": "4", "error-text": "Bad Credentials"}
+        to = params["to"]
+        if not _INTERNATIONAL.match(to):
+            return {"status": "3", "error-text": f"Invalid to address {to}"}
+        if to in self.barred:
+            return {"status": "7", "error-text": "Number barred."}
+        taken = Taken(
+            secrets.token_hex(8).upper(), to, params["from"], params["text"], params.get("client-ref")
+        )
+        self.taken.append(taken)
+        part: dict[str, Any] = {
+            "to": to,
+            "message-id": taken.message_id,
+            "status": "0",
+            "remaining-balance": "10.00000000",
+            "message-price": "0.00750000",
+            "network": "310004",
+        }
+        if taken.client_ref:
+            part["client-ref"] = taken.client_ref
+        return part
+
+    def _judged(self, part: dict[str, Any]) -> JSONResponse:
+        return JSONResponse({"message-count": "1", "messages": [part]})
+
+
+@contextmanager
+def vonage_server(**options: Any) -> Iterator[VonageServer]:
+    """A `VonageServer` on 127.0.0.1:<free port> for the block; its `url` is the sender's `base_url`."""
+    server = VonageServer(**options)
+    with serve_in_thread(server.app) as url:
+        server.url = url
+        yield server
