@@ -74,7 +74,7 @@ class VonageSettings:
 class VonageSmsSender:
     """A `ChannelSender` for SMS through one Vonage account. `aclose()` it when done."""
 
-    channel = Channel.sms
+    channel: Channel = Channel.sms
 
     def __init__(self, settings: VonageSettings) -> None:
         self._settings = settings

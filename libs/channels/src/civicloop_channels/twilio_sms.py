@@ -122,7 +122,7 @@ class TwilioSender:
             raise ValueError("a WhatsApp sender needs whatsapp_from")
         if channel is Channel.sms and not (settings.sms_from or settings.messaging_service_sid):
             raise ValueError("an SMS sender needs sms_from or messaging_service_sid")
-        self.channel = channel
+        self.channel: Channel = channel
         self._settings = settings
         self._http = _HeaderKeepingClient()
         self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
