@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from civicloop_channels.message import Channel, Outcome, OutgoingMessage
 from civicloop_channels.twilio_sms import TwilioSender, TwilioSettings
 from civicloop_testing.polling import eventually
-from civicloop_testing.twilio_server import TwilioServer, twilio_server
+from civicloop_testing.processes import free_port
+from civicloop_testing.twilio_server import OUTBOX_PATH, TwilioServer, twilio_server
 
 OUR_NUMBER = "+15005550006"
 RESIDENT = "+12135550147"
@@ -180,8 +185,6 @@ async def test_wrong_credentials_fail_rather_than_refuse(twilio: TwilioServer) -
 
 
 async def test_nobody_listening_fails(twilio: TwilioServer) -> None:
-    from civicloop_testing.processes import free_port
-
     sender = TwilioSender(Channel.sms, settings_for(twilio, base_url=f"http://127.0.0.1:{free_port()}"))
     try:
         result = await sender.send(text())
@@ -203,3 +206,41 @@ def test_a_sender_needs_a_sending_number_for_its_channel() -> None:
         TwilioSender(Channel.whatsapp, TwilioSettings(account_sid="AC1", auth_token="t", sms_from=OUR_NUMBER))
     with pytest.raises(ValueError, match="email"):
         TwilioSender(Channel.email, TwilioSettings(account_sid="AC1", auth_token="t", sms_from=OUR_NUMBER))
+
+
+async def test_the_local_twilio_runs_on_its_own_for_a_developer_and_shows_what_went_out(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "civicloop_testing.twilio_server", "--port", str(port)]
+    command += ["--account-sid", "AC" + "a" * 32, "--auth-token", "local-token", "--number", OUR_NUMBER]
+    with (tmp_path / "twilio.log").open("w") as log:
+        process = await asyncio.create_subprocess_exec(*command, stdout=log, stderr=asyncio.subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url) as http:
+
+            async def outbox() -> httpx.Response | None:
+                try:
+                    return await http.get(OUTBOX_PATH)
+                except httpx.TransportError:
+                    return None
+
+            assert (await eventually(outbox, timeout=30, what="the local Twilio to serve")).json() == []
+            settings = TwilioSettings(
+                account_sid="AC" + "a" * 32, auth_token="local-token", sms_from=OUR_NUMBER, base_url=base_url
+            )
+            sender = TwilioSender(Channel.sms, settings)
+            try:
+                result = await sender.send(text(body="Hello from the local Twilio"))
+            finally:
+                await sender.aclose()
+            shown = (await http.get(OUTBOX_PATH)).json()
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
+
+    assert result.outcome is Outcome.accepted
+    assert [(m["sid"], m["to"], m["body"]) for m in shown] == [
+        (result.provider_id, RESIDENT, "Hello from the local Twilio")
+    ]

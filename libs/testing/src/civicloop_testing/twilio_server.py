@@ -14,8 +14,10 @@ resident's text to a webhook, signed the same way.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import hmac
 import re
@@ -29,6 +31,7 @@ from email.utils import formatdate
 from typing import Any
 
 import httpx
+import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -41,6 +44,7 @@ API_VERSION = "2010-04-01"
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _WHATSAPP = "whatsapp:"
 MAX_BODY = 1600
+OUTBOX_PATH = "/local/outbox"  # not Twilio's: what a developer reads to see the texts that went out
 
 
 def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
@@ -102,7 +106,10 @@ class TwilioServer:
         self._faults: deque[_Fault] = deque()
         self._lock = threading.Lock()
         self.app = Starlette(
-            routes=[Route("/2010-04-01/Accounts/{account}/Messages.json", self._create, methods=["POST"])]
+            routes=[
+                Route("/2010-04-01/Accounts/{account}/Messages.json", self._create, methods=["POST"]),
+                Route(OUTBOX_PATH, self._outbox, methods=["GET"]),
+            ]
         )
 
     # -- faults, set from the test's thread ---------------------------------------------------------------------
@@ -190,6 +197,9 @@ class TwilioServer:
         self.accepted.append(message)
         task = BackgroundTask(self._post_statuses, message) if message.status_callback else None
         return JSONResponse(self._resource(message), status_code=201, background=task)
+
+    async def _outbox(self, request: Request) -> Response:
+        return JSONResponse([dataclasses.asdict(m) for m in self.accepted])
 
     def _refusal(self, form: Mapping[str, str]) -> tuple[int, str] | None:
         to, sender, service = form.get("To", ""), form.get("From"), form.get("MessagingServiceSid")
@@ -305,3 +315,26 @@ def twilio_server(**options: Any) -> Iterator[TwilioServer]:
     with serve_in_thread(server.app) as url:
         server.url = url
         yield server
+
+
+def main() -> None:
+    """`python -m civicloop_testing.twilio_server`: a local Twilio for a developer's machine (`make run`)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--account-sid", required=True)
+    parser.add_argument("--auth-token", required=True)
+    parser.add_argument(
+        "--number", action="append", required=True, help="a sending number of the account (E.164)"
+    )
+    args = parser.parse_args()
+    server = TwilioServer(
+        account_sid=args.account_sid, auth_token=args.auth_token, numbers=tuple(args.number)
+    )
+    print(
+        f"Twilio's Messages API on http://127.0.0.1:{args.port}; texts sent: http://127.0.0.1:{args.port}{OUTBOX_PATH}"
+    )
+    uvicorn.run(server.app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

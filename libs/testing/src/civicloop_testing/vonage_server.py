@@ -9,7 +9,9 @@ while before answering (a client gone by then leaves no message).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import dataclasses
 import re
 import secrets
 import threading
@@ -19,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -27,6 +30,7 @@ from starlette.routing import Route
 from civicloop_testing.threaded_server import serve_in_thread
 
 _INTERNATIONAL = re.compile(r"^[1-9]\d{6,14}$")
+OUTBOX_PATH = "/local/outbox"  # not Vonage's: what a developer reads to see the texts that went out
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,12 @@ class VonageServer:
         self.url = ""
         self._faults: deque[_Fault] = deque()
         self._lock = threading.Lock()
-        self.app = Starlette(routes=[Route("/sms/json", self._send, methods=["POST"])])
+        self.app = Starlette(
+            routes=[
+                Route("/sms/json", self._send, methods=["POST"]),
+                Route(OUTBOX_PATH, self._outbox, methods=["GET"]),
+            ]
+        )
 
     def answer_next(self, count: int, status: int = 500) -> None:
         with self._lock:
@@ -78,6 +87,9 @@ class VonageServer:
 
     def to(self, number: str) -> list[Taken]:
         return [t for t in self.taken if t.to == number.removeprefix("+")]
+
+    async def _outbox(self, request: Request) -> Response:
+        return JSONResponse([dataclasses.asdict(t) for t in self.taken])
 
     async def _send(self, request: Request) -> Response:
         fault = self._next_fault()
@@ -139,3 +151,21 @@ def vonage_server(**options: Any) -> Iterator[VonageServer]:
     with serve_in_thread(server.app) as url:
         server.url = url
         yield server
+
+
+def main() -> None:
+    """`python -m civicloop_testing.vonage_server`: a local Vonage SMS API for a developer's machine."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--api-key", required=True)
+    parser.add_argument("--api-secret", required=True)
+    args = parser.parse_args()
+    server = VonageServer(api_key=args.api_key, api_secret=args.api_secret)
+    print(
+        f"Vonage's SMS API on http://127.0.0.1:{args.port}; texts sent: http://127.0.0.1:{args.port}{OUTBOX_PATH}"
+    )
+    uvicorn.run(server.app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
