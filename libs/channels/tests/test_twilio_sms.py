@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -244,3 +245,44 @@ async def test_the_local_twilio_runs_on_its_own_for_a_developer_and_shows_what_w
     assert [(m["sid"], m["to"], m["body"]) for m in shown] == [
         (result.provider_id, RESIDENT, "Hello from the local Twilio")
     ]
+
+
+async def test_free_form_whatsapp_outside_the_24_hour_window_is_refused(twilio: TwilioServer) -> None:
+    twilio.whatsapp_window_closed.add("+12135550122")
+    sender = TwilioSender(Channel.whatsapp, settings_for(twilio))
+    try:
+        result = await sender.send(text(to="+12135550122", channel=Channel.whatsapp))
+    finally:
+        await sender.aclose()
+
+    assert result.outcome is Outcome.refused and result.error is not None and "63016" in result.error
+
+
+async def test_concurrent_sends_each_get_their_own_answer(sms: TwilioSender, twilio: TwilioServer) -> None:
+    twilio.throttle_next(5, retry_after_s=3)
+    messages = [text(to=f"+1213555{n:04d}") for n in range(40)]
+
+    started = time.monotonic()
+    results = await asyncio.gather(*(sms.send(m) for m in messages))
+    took = time.monotonic() - started
+
+    throttled = [r for r in results if r.outcome is Outcome.failed]
+    accepted = [r for r in results if r.outcome is Outcome.accepted]
+    assert len(throttled) == 5 and all(r.retry_after_s == 3.0 for r in throttled)
+    assert len(accepted) == 35 and all(r.retry_after_s is None for r in accepted)
+    assert len({r.provider_id for r in accepted}) == 35
+    print(f"40 concurrent sends through the SDK to the local Twilio in {took:.2f} s")
+
+
+async def test_a_send_logs_neither_the_number_nor_the_text(
+    sms: TwilioSender, twilio: TwilioServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    twilio.throttle_next(1)
+
+    results = [await sms.send(text(body="Pothole on 1200 Elm St fixed")) for _ in range(2)]
+
+    assert [r.outcome for r in results] == [Outcome.failed, Outcome.accepted]
+    assert caplog.records, "the SDK logs each request: this test reads those lines"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "2135550147" not in logged and "Elm St" not in logged and twilio.auth_token not in logged

@@ -98,6 +98,7 @@ class TwilioServer:
         self.numbers = set(numbers)  # the account's sending numbers (SMS and WhatsApp)
         self.unsubscribed: set[str] = set()  # numbers that replied STOP: 21610
         self.unreachable: set[str] = set()  # numbers whose delivery fails: `undelivered`, 30003
+        self.whatsapp_window_closed: set[str] = set()  # no reply in 24 h: free-form WhatsApp refused, 63016
         self.accepted: list[Accepted] = []
         self.callbacks: list[Callback] = []
         self.requests_seen = 0
@@ -219,6 +220,8 @@ class TwilioServer:
                 21606,
                 "The From phone number is not a valid, SMS-capable inbound phone number or short code for your account.",
             )
+        if to.startswith(_WHATSAPP) and number in self.whatsapp_window_closed:
+            return 63016, "Failed to send freeform message because you are outside the allowed window."
         if number in self.unsubscribed:
             return 21610, "Attempt to send to unsubscribed recipient"
         if len(form["Body"]) > MAX_BODY:
