@@ -286,3 +286,8 @@ async def test_a_send_logs_neither_the_number_nor_the_text(
     assert caplog.records, "the SDK logs each request: this test reads those lines"
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "2135550147" not in logged and "Elm St" not in logged and twilio.auth_token not in logged
+
+
+def test_a_sender_can_be_made_before_any_event_loop_runs() -> None:
+    sender = TwilioSender(Channel.sms, TwilioSettings(account_sid="AC1", auth_token="t", sms_from=OUR_NUMBER))
+    assert sender.channel is Channel.sms

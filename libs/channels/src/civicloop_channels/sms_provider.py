@@ -58,7 +58,7 @@ def sms_settings(provider: str, values: Mapping[str, str]) -> SmsSettings:
 
 
 def sms_sender(channel: Channel, settings: SmsSettings) -> ClosingSender:
-    """The sender for `channel` through the configured provider (create it inside the running event loop)."""
+    """The sender for `channel` through the configured provider."""
     if isinstance(settings, TwilioSettings):
         return TwilioSender(channel, settings)
     if channel is not Channel.sms:

@@ -112,8 +112,8 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 class TwilioSender:
-    """A `ChannelSender` for SMS or WhatsApp through one Twilio account. Create it inside the running event loop and
-    `aclose()` it when done (the SDK's aiohttp session lives in that loop)."""
+    """A `ChannelSender` for SMS or WhatsApp through one Twilio account; `aclose()` it when done (the SDK's aiohttp
+    session, made at the first send, lives in that event loop)."""
 
     def __init__(self, channel: Channel, settings: TwilioSettings) -> None:
         if channel not in (Channel.sms, Channel.whatsapp):
@@ -124,12 +124,22 @@ class TwilioSender:
             raise ValueError("an SMS sender needs sms_from or messaging_service_sid")
         self.channel: Channel = channel
         self._settings = settings
-        self._http = _HeaderKeepingClient()
-        self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
-        self._client.api.base_url = settings.base_url
+        self._http: _HeaderKeepingClient | None = None
+        self._client: Any = None
+
+    def _twilio(self) -> Any:
+        """The SDK's client, made on first use: its aiohttp session belongs to the running event loop."""
+        if self._client is None:
+            self._http = _HeaderKeepingClient()
+            self._client = Client(
+                self._settings.account_sid, self._settings.auth_token, http_client=self._http
+            )
+            self._client.api.base_url = self._settings.base_url
+        return self._client
 
     async def aclose(self) -> None:
-        await self._http.close()
+        if self._http is not None:
+            await self._http.close()
 
     def _addresses(self, to: str) -> dict[str, Any]:
         settings = self._settings
@@ -144,7 +154,7 @@ class TwilioSender:
         token = _last_headers.set(kept)
         try:
             async with asyncio.timeout(self._settings.timeout_s):
-                created = await self._client.messages.create_async(
+                created = await self._twilio().messages.create_async(
                     body=message.text,
                     status_callback=self._settings.status_callback_url or None,
                     **self._addresses(message.to),
