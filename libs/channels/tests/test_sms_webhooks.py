@@ -12,6 +12,7 @@ from civicloop_channels.message import Channel, Outcome, OutgoingMessage
 from civicloop_channels.sms_webhooks import (
     SIGNATURE_HEADER,
     DeliveryState,
+    InboundMedia,
     NotAWebhook,
     TwilioSignatureCheck,
     delivery_receipt,
@@ -189,3 +190,32 @@ def test_a_callback_without_what_twilio_always_sends_is_not_a_webhook(params: di
 def test_an_inbound_message_without_a_sender_is_not_a_webhook() -> None:
     with pytest.raises(NotAWebhook):
         inbound_text({"MessageSid": "SM1", "To": OUR_NUMBER, "Body": "hi"})
+
+
+async def test_a_photo_sent_with_a_text_is_read_with_its_type(twilio: TwilioServer, webhook: Webhook) -> None:
+    url = f"{webhook.url}/twilio/inbound"
+    photo = f"https://api.twilio.com/2010-04-01/Accounts/{twilio.account_sid}/Messages/MM1/Media/ME1"
+
+    await twilio.send_inbound(url, RESIDENT, "Pothole at Elm and 3rd", media=((photo, "image/jpeg"),))
+
+    posted = webhook.posted[-1]
+    assert TwilioSignatureCheck(twilio.auth_token).is_genuine(url, posted.params, posted.signature)
+    text = inbound_text(posted.params)
+    assert text.media == (InboundMedia(photo, "image/jpeg"),) and text.provider_id.startswith("MM")
+    assert "media=1" in repr(text)
+
+
+async def test_stop_blocks_further_texts_as_twilio_does_and_start_lifts_it(
+    sms: TwilioSender, twilio: TwilioServer, webhook: Webhook
+) -> None:
+    url = f"{webhook.url}/twilio/inbound"
+    resident = "+12135550177"
+
+    await twilio.send_inbound(url, resident, " stop ")
+    blocked = await sms.send(OutgoingMessage(f"m-{time.monotonic_ns()}", Channel.sms, resident, "Closed"))
+    await twilio.send_inbound(url, resident, "START")
+    lifted = await sms.send(OutgoingMessage(f"m-{time.monotonic_ns()}", Channel.sms, resident, "Closed"))
+
+    assert blocked.outcome is Outcome.refused and blocked.error is not None and "21610" in blocked.error
+    assert lifted.outcome is Outcome.accepted
+    assert [inbound_text(p.params).text for p in webhook.posted[-2:]] == [" stop ", "START"]

@@ -91,6 +91,14 @@ def delivery_receipt(params: Mapping[str, str]) -> DeliveryReceipt:
     return DeliveryReceipt(sid, state, int(code) if code and code.isdigit() else None)
 
 
+@dataclass(frozen=True)
+class InboundMedia:
+    """A photo (or other file) sent with a text: Twilio keeps it at `url`, fetched with the account's credentials."""
+
+    url: str
+    content_type: str
+
+
 @dataclass(frozen=True, repr=False)
 class InboundText:
     """A text a resident sent us: on which channel, from which number (E.164, the `whatsapp:` prefix removed)."""
@@ -100,9 +108,10 @@ class InboundText:
     sender: str
     recipient: str  # our number it was sent to
     text: str
+    media: tuple[InboundMedia, ...] = ()
 
     def __repr__(self) -> str:
-        return f"InboundText(provider_id={self.provider_id!r}, channel={self.channel.value})"
+        return f"InboundText(provider_id={self.provider_id!r}, channel={self.channel.value}, media={len(self.media)})"
 
 
 def inbound_text(params: Mapping[str, str]) -> InboundText:
@@ -116,6 +125,18 @@ def inbound_text(params: Mapping[str, str]) -> InboundText:
         sender.removeprefix(_WHATSAPP_PREFIX),
         recipient.removeprefix(_WHATSAPP_PREFIX),
         params.get("Body", ""),
+        _media(params),
+    )
+
+
+def _media(params: Mapping[str, str]) -> tuple[InboundMedia, ...]:
+    count = params.get("NumMedia", "0")
+    return tuple(
+        InboundMedia(
+            params[f"MediaUrl{index}"], params.get(f"MediaContentType{index}", "application/octet-stream")
+        )
+        for index in range(int(count) if count.isdigit() else 0)
+        if params.get(f"MediaUrl{index}")
     )
 
 

@@ -44,6 +44,9 @@ API_VERSION = "2010-04-01"
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _WHATSAPP = "whatsapp:"
 MAX_BODY = 1600
+# Twilio's default opt-out and opt-in keywords on a long code (Advanced Opt-Out off), kept apart from the notifier's.
+TWILIO_OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
+TWILIO_OPT_IN = frozenset({"START", "YES", "UNSTOP"})
 OUTBOX_PATH = "/local/outbox"  # not Twilio's: what a developer reads to see the texts that went out
 
 
@@ -287,12 +290,21 @@ class TwilioServer:
         return callback
 
     async def send_inbound(
-        self, webhook_url: str, sender: str, body: str, *, to: str | None = None
+        self,
+        webhook_url: str,
+        sender: str,
+        body: str,
+        *,
+        to: str | None = None,
+        media: tuple[tuple[str, str], ...] = (),
     ) -> httpx.Response:
-        """A resident's text to our number, posted to `webhook_url` as Twilio posts it (signed)."""
+        """A resident's text to our number, posted to `webhook_url` as Twilio posts it (signed). `media` are the
+        (URL, content type) of an MMS's photos. Like Twilio's default opt-out handling on a long code, an opt-out
+        keyword blocks further texts to the sender (21610) and an opt-in one lifts the block; both still reach the
+        webhook."""
         ours = to or next(iter(sorted(self.numbers)))
         channel_prefix = _WHATSAPP if sender.startswith(_WHATSAPP) else ""
-        sid = _new_sid("SM")
+        sid = _new_sid("MM" if media else "SM")
         params = {
             "AccountSid": self.account_sid,
             "ApiVersion": API_VERSION,
@@ -303,12 +315,24 @@ class TwilioServer:
             "From": sender,
             "To": f"{channel_prefix}{ours.removeprefix(_WHATSAPP)}",
             "Body": body,
-            "NumMedia": "0",
+            "NumMedia": str(len(media)),
             "NumSegments": "1",
         }
+        for index, (url, content_type) in enumerate(media):
+            params[f"MediaUrl{index}"] = url
+            params[f"MediaContentType{index}"] = content_type
+        if not channel_prefix:
+            self._apply_opt_out_keyword(sender, body)
         headers = {"X-Twilio-Signature": twilio_signature(self.auth_token, webhook_url, params)}
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.post(webhook_url, data=params, headers=headers)
+
+    def _apply_opt_out_keyword(self, sender: str, body: str) -> None:
+        word = body.strip().upper()
+        if word in TWILIO_OPT_OUT:
+            self.unsubscribed.add(sender)
+        elif word in TWILIO_OPT_IN:
+            self.unsubscribed.discard(sender)
 
 
 @contextmanager
