@@ -80,11 +80,3 @@ def test_help_says_who_we_are_where_to_get_help_rates_and_how_to_stop() -> None:
 def test_the_opt_in_confirmation_says_how_to_stop_again() -> None:
     assert "STOP" in keyword_reply(KeywordAction.opt_in, "en", PROGRAM)
     assert "STOP" in keyword_reply(KeywordAction.opt_in, "es", PROGRAM)
-
-
-def test_every_reply_fits_one_message_segment_or_two() -> None:
-    # 160 GSM-7 characters per segment; the Spanish accents make it UCS-2 (70 per segment, 67 when concatenated).
-    long_program = Program(name="City of Springfield 311", help_contact="springfield.example/311")
-    for action in KeywordAction:
-        for language in ("en", "es"):
-            assert len(keyword_reply(action, language, long_program)) <= 320

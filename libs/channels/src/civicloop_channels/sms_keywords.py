@@ -59,17 +59,19 @@ _REPLIES: dict[str, dict[KeywordAction, str]] = {
             "apply. Help: {help_contact}. Reply STOP to unsubscribe."
         ),
     },
+    # Worded without "á", "í", "ó", "ú" (outside the GSM alphabet) so that each stays 7-bit: two segments at most.
     "es": {
         KeywordAction.opt_out: (
-            "{name}: Se ha dado de baja y no recibirá más mensajes de texto. Responda START para volver a suscribirse."
+            "{name}: Se ha dado de baja y ya no le enviaremos mensajes de texto. Responda START para volver a "
+            "suscribirse."
         ),
         KeywordAction.opt_in: (
-            "{name}: Está suscrito de nuevo a las novedades de sus solicitudes de servicio. Pueden aplicarse "
-            "tarifas de mensajes y datos. Responda HELP para obtener ayuda, STOP para darse de baja."
+            "{name}: Se ha suscrito de nuevo a las novedades de sus solicitudes. Pueden aplicarse tarifas de "
+            "mensajes y datos. Responda HELP para obtener ayuda, STOP para darse de baja."
         ),
         KeywordAction.help: (
-            "{name}: novedades de las solicitudes de servicio que reportó. La frecuencia de mensajes varía. Pueden "
-            "aplicarse tarifas de mensajes y datos. Ayuda: {help_contact}. Responda STOP para darse de baja."
+            "{name}: novedades de sus solicitudes de servicio. Frecuencia variable. Pueden aplicarse tarifas de "
+            "mensajes y datos. Ayuda: {help_contact}. Responda STOP para darse de baja."
         ),
     },
 }
