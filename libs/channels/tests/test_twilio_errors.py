@@ -16,7 +16,8 @@ def test_permanent_errors_about_the_recipient_or_message_refuse(status: int, cod
 
 
 @pytest.mark.parametrize(
-    ("status", "code"), [(500, 20500), (503, None), (429, 20429), (401, 20003), (400, 21606), (403, None)]
+    ("status", "code"),
+    [(500, 20500), (503, None), (429, 20429), (401, 20003), (400, 21606), (403, None), (404, 404)],
 )
 def test_outages_throttling_and_our_own_configuration_fail_to_be_tried_again(
     status: int, code: int | None

@@ -291,3 +291,31 @@ async def test_a_send_logs_neither_the_number_nor_the_text(
 def test_a_sender_can_be_made_before_any_event_loop_runs() -> None:
     sender = TwilioSender(Channel.sms, TwilioSettings(account_sid="AC1", auth_token="t", sms_from=OUR_NUMBER))
     assert sender.channel is Channel.sms
+
+
+async def test_a_proxy_s_html_error_page_fails_the_attempt(sms: TwilioSender, twilio: TwilioServer) -> None:
+    twilio.answer_next(1, status=502, raw="<html><body>502 Bad Gateway</body></html>")
+
+    result = await sms.send(text())
+
+    assert result.outcome is Outcome.failed and result.error is not None and "502" in result.error
+
+
+async def test_an_unreadable_success_fails_the_attempt_instead_of_raising(
+    sms: TwilioSender, twilio: TwilioServer
+) -> None:
+    twilio.answer_next(1, status=201, raw="<html>created?</html>")
+
+    result = await sms.send(text())
+
+    assert result.outcome is Outcome.failed and result.error == "twilio: an answer that is not a message"
+
+
+async def test_a_wrong_account_in_the_url_fails_rather_than_refuses(twilio: TwilioServer) -> None:
+    sender = TwilioSender(Channel.sms, settings_for(twilio, base_url=f"{twilio.url}/not-twilio"))
+    try:
+        result = await sender.send(text())
+    finally:
+        await sender.aclose()
+
+    assert result.outcome is Outcome.failed and result.error is not None and "404" in result.error

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException  # type: ignore[import-untyped]
+from twilio.base.exceptions import (  # type: ignore[import-untyped]
+    TwilioRestException,
+    TwilioServiceException,
+)
 from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
 from twilio.rest import Client  # type: ignore[import-untyped]
 
@@ -53,7 +56,7 @@ def twilio_error_outcome(status: int, code: int | None) -> Outcome:
         return Outcome.failed
     if code in REFUSING_CODES:
         return Outcome.refused
-    if code in OPERATOR_CODES or status in (401, 403):
+    if code in OPERATOR_CODES or status in (401, 403, 404):  # 404: a wrong account or base URL
         return Outcome.failed
     return Outcome.refused  # any other 4xx: Twilio will not take this message as it is
 
@@ -159,7 +162,7 @@ class TwilioSender:
                     status_callback=self._settings.status_callback_url or None,
                     **self._addresses(message.to),
                 )
-        except TwilioRestException as error:
+        except (TwilioRestException, TwilioServiceException) as error:
             status, code = int(error.status), (int(error.code) if error.code else None)
             return SendResult(
                 twilio_error_outcome(status, code),
@@ -173,6 +176,10 @@ class TwilioSender:
             )
         except aiohttp.ClientError as error:
             return SendResult(Outcome.failed, PROVIDER, error=f"twilio: {type(error).__name__}")
+        except (
+            ValueError
+        ):  # a 2xx whose body is not Twilio's JSON: it may have been taken, as after a timeout
+            return SendResult(Outcome.failed, PROVIDER, error="twilio: an answer that is not a message")
         finally:
             _last_headers.reset(token)
         return SendResult(Outcome.accepted, PROVIDER, provider_id=str(created.sid))

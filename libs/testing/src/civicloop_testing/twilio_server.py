@@ -79,6 +79,7 @@ class _Fault:
     kind: str  # "status" | "hang"
     status: int = 500
     retry_after_s: int | None = None
+    raw: str | None = None  # a body not in Twilio's shape (a proxy's HTML page)
     seconds: float = 0.0
 
 
@@ -118,10 +119,11 @@ class TwilioServer:
 
     # -- faults, set from the test's thread ---------------------------------------------------------------------
 
-    def answer_next(self, count: int, status: int = 500) -> None:
-        """The next `count` requests answer `status` (a 5xx outage) in Twilio's error shape."""
+    def answer_next(self, count: int, status: int = 500, *, raw: str | None = None) -> None:
+        """The next `count` requests answer `status` (a 5xx outage) in Twilio's error shape, or `raw` as text/html
+        (what a load balancer in front of the API answers)."""
         with self._lock:
-            self._faults.extend(_Fault("status", status=status) for _ in range(count))
+            self._faults.extend(_Fault("status", status=status, raw=raw) for _ in range(count))
 
     def throttle_next(self, count: int, retry_after_s: int = 1) -> None:
         """The next `count` requests answer 429 (code 20429) with `Retry-After`."""
@@ -179,6 +181,8 @@ class TwilioServer:
                 self.hangs_ended.append("abandoned")
                 return Response(status_code=499)
             self.hangs_ended.append("answered")
+        elif fault and fault.raw is not None:
+            return Response(fault.raw, status_code=fault.status, media_type="text/html")
         elif fault:
             headers = {"Retry-After": str(fault.retry_after_s)} if fault.retry_after_s is not None else None
             code = 20429 if fault.status == 429 else 20500
