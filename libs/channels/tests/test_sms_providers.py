@@ -51,7 +51,7 @@ def provider(request: pytest.FixtureRequest) -> Iterator[Provider]:
                     "auth_token": twilio.auth_token,
                     "sms_from": OUR_NUMBER,
                     "base_url": twilio.url,
-                    "timeout_s": "0.5",
+                    "timeout_s": "10",
                 },
                 twilio.unsubscribed.add,
                 lambda number: len(twilio.to(number)),
@@ -66,7 +66,7 @@ def provider(request: pytest.FixtureRequest) -> Iterator[Provider]:
                     "api_secret": vonage.api_secret,
                     "sms_from": OUR_NUMBER,
                     "base_url": vonage.url,
-                    "timeout_s": "0.5",
+                    "timeout_s": "10",
                 },
                 lambda number: vonage.barred.add(number.removeprefix("+")),
                 lambda number: len(vonage.to(number)),
@@ -134,13 +134,16 @@ async def test_a_throttle_fails_the_attempt(sender: ClosingSender, provider: Pro
     assert result.outcome is Outcome.failed
 
 
-async def test_a_hang_fails_at_the_timeout_and_the_provider_keeps_nothing(
-    sender: ClosingSender, provider: Provider
-) -> None:
+async def test_a_hang_fails_at_the_timeout_and_the_provider_keeps_nothing(provider: Provider) -> None:
+    impatient = sms_sender(
+        Channel.sms, sms_settings(provider.name, {**provider.settings, "timeout_s": "0.5"})
+    )
     provider.server.hang_next(1, seconds=1.5)
     before, ended = provider.taken_by(RESIDENT), len(provider.server.hangs_ended)
-
-    result = await sender.send(text())
+    try:
+        result = await impatient.send(text())
+    finally:
+        await impatient.aclose()
 
     assert result.outcome is Outcome.failed and result.error and "no answer" in result.error
 
@@ -203,3 +206,28 @@ async def test_vonage_sends_no_whatsapp() -> None:
 )
 def test_vonage_s_statuses(status: str, outcome: Outcome) -> None:
     assert vonage_status_outcome(status) is outcome
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['{"message-count": "1", "messages": [{"status": "0"}]}', '{"messages": []}', "<html>OK</html>", "[]"],
+)
+async def test_a_vonage_answer_without_a_readable_status_fails_instead_of_raising(raw: str) -> None:
+    with vonage_server() as vonage:
+        settings = sms_settings(
+            "vonage",
+            {
+                "api_key": vonage.api_key,
+                "api_secret": vonage.api_secret,
+                "sms_from": OUR_NUMBER,
+                "base_url": vonage.url,
+            },
+        )
+        vonage.answer_next(1, status=200, raw=raw)
+        sender = sms_sender(Channel.sms, settings)
+        try:
+            result = await sender.send(text())
+        finally:
+            await sender.aclose()
+
+    assert result.outcome is Outcome.failed and result.error == "vonage: an answer without message statuses"

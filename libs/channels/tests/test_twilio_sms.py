@@ -151,7 +151,7 @@ async def test_a_hanging_api_fails_at_the_timeout_and_keeps_no_message(twilio: T
         await sender.aclose()
 
     assert result.outcome is Outcome.failed and result.error is not None and "no answer" in result.error
-    assert took < 1.2
+    assert took < 1.4  # the hang lasts 1.5 s: the sender did not wait for it
     await eventually(lambda: _true(twilio.hangs_ended), timeout=10, what="the hung request to end")
     assert twilio.hangs_ended[-1] == "abandoned" and len(twilio.accepted) == before
 

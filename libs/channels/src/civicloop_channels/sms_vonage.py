@@ -124,14 +124,15 @@ class VonageSmsSender:
         )
 
     def _judged(self, response: httpx.Response) -> SendResult:
+        unreadable = SendResult(Outcome.failed, PROVIDER, error="vonage: an answer without message statuses")
         try:
             parts: list[dict[str, Any]] = response.json()["messages"]
             statuses = [str(part["status"]) for part in parts]
-        except (ValueError, KeyError, TypeError):
-            return SendResult(Outcome.failed, PROVIDER, error="vonage: an answer without message statuses")
-        if not statuses:
-            return SendResult(Outcome.failed, PROVIDER, error="vonage: an answer without message statuses")
-        refusing = next((s for s in statuses if s != "0"), None)
-        if refusing is not None:
-            return SendResult(vonage_status_outcome(refusing), PROVIDER, error=vonage_status_text(refusing))
-        return SendResult(Outcome.accepted, PROVIDER, provider_id=str(parts[0]["message-id"]))
+            refusing = next((s for s in statuses if s != "0"), None)
+            if refusing is not None:
+                return SendResult(
+                    vonage_status_outcome(refusing), PROVIDER, error=vonage_status_text(refusing)
+                )
+            return SendResult(Outcome.accepted, PROVIDER, provider_id=str(parts[0]["message-id"]))
+        except (ValueError, KeyError, TypeError, IndexError):  # may have been taken, as after a timeout
+            return unreadable

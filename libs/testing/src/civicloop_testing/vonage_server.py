@@ -47,6 +47,7 @@ class _Fault:
     kind: str  # "http" | "hang" | "throttle"
     status: int = 500
     seconds: float = 0.0
+    raw: str | None = None  # a 200 whose body is not Vonage's shape
 
 
 class VonageServer:
@@ -68,9 +69,10 @@ class VonageServer:
             ]
         )
 
-    def answer_next(self, count: int, status: int = 500) -> None:
+    def answer_next(self, count: int, status: int = 500, *, raw: str | None = None) -> None:
+        """The next `count` requests answer `status` with a plain body (`raw`, or "Internal Server Error")."""
         with self._lock:
-            self._faults.extend(_Fault("http", status=status) for _ in range(count))
+            self._faults.extend(_Fault("http", status=status, raw=raw) for _ in range(count))
 
     def throttle_next(self, count: int) -> None:
         """The next `count` requests are judged "1" (throttled), in a 200 answer as Vonage sends it."""
@@ -104,7 +106,7 @@ class VonageServer:
                 return Response(status_code=499)
             self.hangs_ended.append("answered")
         elif fault and fault.kind == "http":
-            return Response("Internal Server Error", status_code=fault.status)
+            return Response(fault.raw or "Internal Server Error", status_code=fault.status)
         elif fault:
             return self._judged(
                 {"status": "1", "error-text": "Throughput Rate Exceeded - please wait [ 30 ] and retry"}
