@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from civicloop_channels.message import Channel, Outcome, OutgoingMessage, SendResult
+from civicloop_channels.sms_webhooks import DeliveryReceipt, DeliveryState, InboundText, NotAWebhook
 
 PROVIDER = "vonage"
 VONAGE_SMS_BASE_URL = "https://rest.nexmo.com"
@@ -136,3 +137,39 @@ class VonageSmsSender:
             return SendResult(Outcome.accepted, PROVIDER, provider_id=str(parts[0]["message-id"]))
         except (ValueError, KeyError, TypeError, IndexError):  # may have been taken, as after a timeout
             return unreadable
+
+
+# Vonage's delivery receipt statuses in Twilio's vocabulary, which the notifier keeps.
+_RECEIPT_STATES: Mapping[str, DeliveryState] = {
+    "accepted": DeliveryState.sent,
+    "buffered": DeliveryState.sending,
+    "unknown": DeliveryState.sent,  # the carrier said nothing final
+    "delivered": DeliveryState.delivered,
+    "expired": DeliveryState.undelivered,
+    "failed": DeliveryState.failed,
+    "rejected": DeliveryState.failed,
+}
+
+
+def vonage_delivery_receipt(params: Mapping[str, str]) -> DeliveryReceipt:
+    """A Vonage delivery receipt (its `callback` or the account's webhook), as the notifier keeps it: no number.
+
+    The SMS API's webhooks are unsigned unless Vonage's support turns signing on: the notifier serves them on a path
+    holding a secret and checks `api-key`.
+    """
+    message_id, status = params.get("messageId"), params.get("status")
+    if not message_id or not status or status not in _RECEIPT_STATES:
+        raise NotAWebhook("a delivery receipt without messageId or a known status")
+    code = params.get("err-code")
+    error = int(code) if code and code.isdigit() and code != "0" else None
+    return DeliveryReceipt(message_id, _RECEIPT_STATES[status], error)
+
+
+def vonage_inbound_text(params: Mapping[str, str]) -> InboundText:
+    """A resident's text through Vonage (`msisdn` the sender, `to` our number, international digits)."""
+    message_id, sender, recipient = params.get("messageId"), params.get("msisdn"), params.get("to")
+    if not message_id or not sender or not recipient:
+        raise NotAWebhook("an inbound message without messageId, msisdn or to")
+    return InboundText(
+        message_id, Channel.sms, f"+{sender.lstrip('+')}", f"+{recipient.lstrip('+')}", params.get("text", "")
+    )

@@ -3,7 +3,8 @@
 `POST /sms/json` with `api_key`, `api_secret`, `from`, `to` (international digits, no "+"), `text`, `type`,
 `client-ref`, as a form or JSON; answers 200 with `message-count` and a status per message part, as Vonage does:
 "0" with a `message-id`, or a non-zero status with `error-text` (2 missing parameters, 3 invalid `to`, 4 bad
-credentials, 7 barred number, 1 throttled on demand). Faults on demand: the next requests answer 500, or hang for a
+credentials, 7 barred number, 1 throttled on demand). A message sent with `callback` gets a delivery receipt posted
+there (`delivered`, or `failed` for numbers marked undeliverable); `send_inbound` posts a resident's text. Faults on demand: the next requests answer 500, or hang for a
 while before answering (a client gone by then leaves no message).
 """
 
@@ -15,14 +16,17 @@ import dataclasses
 import re
 import secrets
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -40,6 +44,7 @@ class Taken:
     sender: str
     text: str
     client_ref: str | None
+    callback: str | None
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,9 @@ class VonageServer:
         self.api_key = api_key or secrets.token_hex(4)
         self.api_secret = api_secret or secrets.token_hex(8)
         self.barred: set[str] = set()  # numbers (digits) Vonage will not send to: status 7
+        self.undeliverable: set[str] = set()  # numbers (digits) whose receipt says failed
         self.taken: list[Taken] = []
+        self.receipts: list[tuple[str, dict[str, str], int | None]] = []  # (url, form, the webhook's status)
         self.hangs_ended: list[str] = []
         self.url = ""
         self._faults: deque[_Fault] = deque()
@@ -111,23 +118,68 @@ class VonageServer:
             return self._judged(
                 {"status": "1", "error-text": "Throughput Rate Exceeded - please wait [ 30 ] and retry"}
             )
-        return self._judged(self._take(params))
+        part, taken = self._take(params)
+        receipt = BackgroundTask(self._post_receipt, taken) if taken and taken.callback else None
+        return self._judged(part, receipt)
 
-    def _take(self, params: Mapping[str, str]) -> dict[str, Any]:
+    async def _post_receipt(self, taken: Taken) -> None:
+        assert taken.callback is not None
+        params = {
+            "msisdn": taken.to,
+            "to": taken.sender,
+            "network-code": "310004",
+            "messageId": taken.message_id,
+            "price": "0.00750000",
+            "status": "failed" if taken.to in self.undeliverable else "delivered",
+            "scts": time.strftime("%y%m%d%H%M", time.gmtime()),
+            "err-code": "1" if taken.to in self.undeliverable else "0",
+            "api-key": self.api_key,
+            "message-timestamp": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        }
+        if taken.client_ref:
+            params["client-ref"] = taken.client_ref
+        async with httpx.AsyncClient(timeout=10) as client:
+            try:
+                answered: int | None = (await client.post(taken.callback, data=params)).status_code
+            except httpx.TransportError:
+                answered = None
+        self.receipts.append((taken.callback, params, answered))
+
+    async def send_inbound(self, webhook_url: str, sender: str, text: str, *, to: str) -> httpx.Response:
+        """A resident's text to our number `to`, posted to `webhook_url` as Vonage's SMS API posts it."""
+        params = {
+            "msisdn": sender.removeprefix("+"),
+            "to": to.removeprefix("+"),
+            "messageId": secrets.token_hex(8).upper(),
+            "text": text,
+            "type": "text" if text.isascii() else "unicode",
+            "keyword": (text.split() or [""])[0].upper(),
+            "api-key": self.api_key,
+            "message-timestamp": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        }
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await client.post(webhook_url, data=params)
+
+    def _take(self, params: Mapping[str, str]) -> tuple[dict[str, Any], Taken | None]:
         if not all(params.get(name) for name in ("api_key", "api_secret", "from", "to", "text")):
-            return {"status": "2", "error-text": "Missing params"}
+            return {"status": "2", "error-text": "Missing params"}, None
         if not (
             secrets.compare_digest(params["api_key"], self.api_key)
             and secrets.compare_digest(params["api_secret"], self.api_secret)
         ):
-            return {"status": "4", "error-text": "Bad Credentials"}
+            return {"status": "4", "error-text": "Bad Credentials"}, None
         to = params["to"]
         if not _INTERNATIONAL.match(to):
-            return {"status": "3", "error-text": f"Invalid to address {to}"}
+            return {"status": "3", "error-text": f"Invalid to address {to}"}, None
         if to in self.barred:
-            return {"status": "7", "error-text": "Number barred."}
+            return {"status": "7", "error-text": "Number barred."}, None
         taken = Taken(
-            secrets.token_hex(8).upper(), to, params["from"], params["text"], params.get("client-ref")
+            secrets.token_hex(8).upper(),
+            to,
+            params["from"],
+            params["text"],
+            params.get("client-ref"),
+            params.get("callback"),
         )
         self.taken.append(taken)
         part: dict[str, Any] = {
@@ -140,10 +192,10 @@ class VonageServer:
         }
         if taken.client_ref:
             part["client-ref"] = taken.client_ref
-        return part
+        return part, taken
 
-    def _judged(self, part: dict[str, Any]) -> JSONResponse:
-        return JSONResponse({"message-count": "1", "messages": [part]})
+    def _judged(self, part: dict[str, Any], background: BackgroundTask | None = None) -> JSONResponse:
+        return JSONResponse({"message-count": "1", "messages": [part]}, background=background)
 
 
 @contextmanager
