@@ -319,3 +319,22 @@ async def test_a_wrong_account_in_the_url_fails_rather_than_refuses(twilio: Twil
         await sender.aclose()
 
     assert result.outcome is Outcome.failed and result.error is not None and "404" in result.error
+
+
+async def test_an_api_key_authenticates_instead_of_the_auth_token(twilio: TwilioServer) -> None:
+    twilio.api_keys["SK" + "b" * 32] = "key-secret"
+    right = settings_for(
+        twilio, auth_token="unused", api_key_sid="SK" + "b" * 32, api_key_secret="key-secret"
+    )
+    wrong = settings_for(twilio, auth_token="unused", api_key_sid="SK" + "b" * 32, api_key_secret="not-it")
+    results = []
+    for settings in (right, wrong):
+        sender = TwilioSender(Channel.sms, settings)
+        try:
+            results.append(await sender.send(text()))
+        finally:
+            await sender.aclose()
+
+    assert [r.outcome for r in results] == [Outcome.accepted, Outcome.failed]
+    assert results[1].error is not None and "20003" in results[1].error
+    assert "key-secret" not in repr(right)

@@ -70,7 +70,9 @@ def twilio_error_text(status: int, code: int | None) -> str:
 @dataclass(frozen=True, repr=False)
 class TwilioSettings:
     """An account and its senders. `sms_from` / `whatsapp_from` are E.164 numbers; a Messaging Service may stand for
-    the SMS sender. `status_callback_url` is where Twilio posts delivery statuses (the notifier's webhook)."""
+    the SMS sender. `status_callback_url` is where Twilio posts delivery statuses (the notifier's webhook). Requests
+    authenticate with an API key when one is set (it can be revoked alone), else with the auth token; webhooks are
+    always signed with the auth token."""
 
     account_sid: str
     auth_token: str
@@ -78,11 +80,13 @@ class TwilioSettings:
     whatsapp_from: str | None = None
     messaging_service_sid: str | None = None
     status_callback_url: str | None = None
+    api_key_sid: str | None = None  # an API key (SK...) authenticates instead of the auth token when set
+    api_key_secret: str | None = None
     base_url: str = TWILIO_API_BASE_URL
     timeout_s: float = 10.0
 
     def __repr__(self) -> str:  # the token never reaches a log
-        return f"TwilioSettings(account_sid={self.account_sid!r}, base_url={self.base_url!r})"
+        return f"TwilioSettings(account_sid={self.account_sid!r}, api_key_sid={self.api_key_sid!r}, base_url={self.base_url!r})"
 
 
 # The headers of the response to the request in progress, per task: the SDK's exception drops them.
@@ -134,8 +138,14 @@ class TwilioSender:
         """The SDK's client, made on first use: its aiohttp session belongs to the running event loop."""
         if self._client is None:
             self._http = _HeaderKeepingClient()
+            settings = self._settings
+            username, password = (
+                (settings.api_key_sid, settings.api_key_secret)
+                if settings.api_key_sid and settings.api_key_secret
+                else (settings.account_sid, settings.auth_token)
+            )
             self._client = Client(
-                self._settings.account_sid, self._settings.auth_token, http_client=self._http
+                username, password, account_sid=settings.account_sid, http_client=self._http
             )
             self._client.api.base_url = self._settings.base_url
         return self._client

@@ -1,6 +1,7 @@
 """A local server speaking Twilio's Messages API, for the `twilio` SDK to send through in tests and `make run`.
 
-`POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with HTTP basic auth (the account SID and auth token), form
+`POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with HTTP basic auth (the account SID and auth token, or an
+API key's SID and secret), form
 fields `To`, `From` or `MessagingServiceSid`, `Body`, `StatusCallback`; answers 201 with the message resource, or
 Twilio's JSON error shape (`code`, `message`, `more_info`, `status`) for what Twilio refuses: 20003 bad credentials,
 21211 invalid `To`, 21602 no body, 21604 no `To`, 21603 no sender, 21606 not our number, 21610 unsubscribed, 21617
@@ -100,6 +101,7 @@ class TwilioServer:
         self.account_sid = account_sid or _new_sid("AC")
         self.auth_token = auth_token or secrets.token_hex(16)
         self.numbers = set(numbers)  # the account's sending numbers (SMS and WhatsApp)
+        self.api_keys: dict[str, str] = {}  # API key SID (SK...) -> secret, also accepted for basic auth
         self.unsubscribed: set[str] = set()  # numbers that replied STOP: 21610
         self.unreachable: set[str] = set()  # numbers whose delivery fails: `undelivered`, 30003
         self.whatsapp_window_closed: set[str] = set()  # no reply in 24 h: free-form WhatsApp refused, 63016
@@ -159,18 +161,16 @@ class TwilioServer:
         return JSONResponse(body, status_code=status, headers=headers)
 
     def _authenticated(self, request: Request, account: str) -> bool:
+        """The account SID and auth token, or one of the account's API keys (SID and secret)."""
         header = request.headers.get("authorization", "")
-        if not header.startswith("Basic "):
+        if not header.startswith("Basic ") or account != self.account_sid:
             return False
         try:
             user, _, password = base64.b64decode(header[6:]).decode().partition(":")
         except ValueError:
             return False
-        return (
-            secrets.compare_digest(user, self.account_sid)
-            and secrets.compare_digest(password, self.auth_token)
-            and account == self.account_sid
-        )
+        expected = self.auth_token if user == self.account_sid else self.api_keys.get(user)
+        return expected is not None and secrets.compare_digest(password, expected)
 
     async def _create(self, request: Request) -> Response:
         fault = self._next_fault()
