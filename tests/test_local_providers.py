@@ -261,7 +261,7 @@ def test_start_supervises_the_providers_and_the_services_reach_each_with_the_set
     # Web push: the exported VAPID key signs a push the local push service checks and decrypts.
     assert asyncio.run(_push(env, f"http://127.0.0.1:{ports['push']}")) is Outcome.accepted
     received = httpx.get(f"http://127.0.0.1:{ports['push']}/received").json()
-    assert [r["payload"] for r in received] != []
+    assert [r["payload"]["body"] for r in received] == ["Visit scheduled"]
 
     status = local_run.script("status").stdout
     assert f"mailbox: ready on :{ports['mail_web']},{ports['mail_smtp']}" in status
