@@ -70,9 +70,7 @@ class Mailbox:
     def message(self, file: str) -> EmailMessage | None:
         if not _FILE_NAME.match(file) or not (self.directory / file).is_file():
             return None
-        parsed = message_from_bytes((self.directory / file).read_bytes(), policy=policy.default)
-        assert isinstance(parsed, EmailMessage)  # noqa: S101 - policy.default makes EmailMessage
-        return parsed
+        return message_from_bytes((self.directory / file).read_bytes(), policy=policy.default)
 
     def summaries(self) -> list[Summary]:
         """Newest first."""
