@@ -13,6 +13,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -325,3 +326,18 @@ def smtplib_blocker(port: int) -> Iterator[None]:
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_the_default_provider_ports_are_distinct_and_below_the_ephemeral_range() -> None:
+    # As the broker's and the database's (docs/operations.md): a port in the range can be taken by a client.
+    script = SERVICES_SH.read_text()
+    defaults = {
+        name: int(port) for name, port in re.findall(r"\$\{(CIVICLOOP_LOCAL_\w+_PORT):-(\d+)\}", script)
+    }
+    services = {int(port) for port in re.findall(r'^  "[\w-]+\|(\d+)\|', script, re.MULTILINE)}
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+
+    assert len(defaults) == 5
+    assert len(set(defaults.values())) == len(defaults)
+    assert not set(defaults.values()) & services
+    assert max(defaults.values()) < low
