@@ -36,6 +36,7 @@ def test_keep_writes_each_message_whole_with_its_envelope_in_arrival_order(tmp_p
     assert kept["Return-Path"] == "<bounce@demo.example>"
     assert kept.get_all("Delivered-To") == ["a@example.org", "b@example.org"]
     assert [s.subject for s in mailbox.summaries()] == ["Visita", "Recibimos su reporte"]
+    assert all(s.received.endswith(" UTC") for s in mailbox.summaries())
 
 
 async def test_the_web_page_lists_and_shows_messages_and_serves_nothing_else(tmp_path: Path) -> None:

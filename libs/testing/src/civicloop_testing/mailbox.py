@@ -33,12 +33,13 @@ from starlette.routing import Route
 
 # The only file names the mailbox writes and serves: nothing else in (or above) the folder can be asked for.
 _FILE_NAME = re.compile(r"^\d{8}T\d{6}\d{6}Z-[0-9a-f]{8}\.eml$")
+_STAMP = "%Y%m%dT%H%M%S%fZ"  # the file name's start: arrival order is name order
 
 
 @dataclass(frozen=True)
 class Summary:
     file: str
-    date: str
+    received: str  # when the mailbox took it, UTC (a message's own Date may be missing or anything)
     mail_from: str
     to: str
     subject: str
@@ -54,7 +55,7 @@ class Mailbox:
         """Write the message as an MTA delivers it (envelope sender and recipients as headers on top), whole or not
         at all: a reader never sees half a file."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime(_STAMP)
         path = self.directory / f"{stamp}-{secrets.token_hex(4)}.eml"
         envelope = [f"Return-Path: <{mail_from}>"] + [f"Delivered-To: {rcpt}" for rcpt in rcpt_tos]
         partial = path.with_suffix(".partial")
@@ -82,7 +83,7 @@ class Mailbox:
             listed.append(
                 Summary(
                     path.name,
-                    str(message.get("Date", "")),
+                    datetime.strptime(path.name[:22], _STAMP).strftime("%Y-%m-%d %H:%M:%S UTC"),
                     str(message.get("From", "")),
                     str(message.get("To", "")),
                     str(message.get("Subject", "")),
@@ -117,14 +118,14 @@ def web_app(mailbox: Mailbox, smtp: Controller | None = None) -> Starlette:
     async def index(request: Request) -> Response:
         rows = "".join(
             f'<tr><td><a href="/messages/{s.file}">{html.escape(s.subject) or "(no subject)"}</a></td>'
-            f"<td>{html.escape(s.to)}</td><td>{html.escape(s.mail_from)}</td><td>{html.escape(s.date)}</td></tr>"
+            f"<td>{html.escape(s.to)}</td><td>{html.escape(s.mail_from)}</td><td>{s.received}</td></tr>"
             for s in mailbox.summaries()
         )
         page = (
             "<!doctype html><meta charset=utf-8><title>CivicLoop local mailbox</title>"
             f"<h1>Local mailbox</h1><p>Every message sent to this machine's SMTP server, newest first; files in "
             f"<code>{html.escape(str(mailbox.directory))}</code>.</p>"
-            f"<table border=1 cellpadding=4><tr><th>subject</th><th>to</th><th>from</th><th>date</th></tr>{rows}"
+            f"<table border=1 cellpadding=4><tr><th>subject</th><th>to</th><th>from</th><th>received</th></tr>{rows}"
             "</table>"
         )
         return HTMLResponse(page)
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
         if not summaries:
             print(f"no message in {args.dir}")
         for s in summaries:
-            print(f"{s.file}  {s.to}  {s.subject}")
+            print(f"{s.file}  {s.received}  {s.to}  {s.subject}")
 
 
 if __name__ == "__main__":
