@@ -91,8 +91,9 @@ def eventually(condition: Callable[[], bool], within: float, what: str) -> None:
 
 
 class LocalRun:
-    def __init__(self, run_dir: Path, providers: bool) -> None:
+    def __init__(self, run_dir: Path, providers: bool, sms_provider: str | None = None) -> None:
         self.run_dir = run_dir
+        self.sms_provider = sms_provider
         self.ports = {name: free_port() for name in ("sms", "push", "govdelivery", "mail_smtp", "mail_web")}
         self.providers = providers
         self.env_file = run_dir / "service-env.json"
@@ -112,6 +113,8 @@ class LocalRun:
             CIVICLOOP_LOCAL_MAIL_SMTP_PORT=str(self.ports["mail_smtp"]),
             CIVICLOOP_LOCAL_MAIL_WEB_PORT=str(self.ports["mail_web"]),
         )
+        if self.sms_provider is not None:
+            env["CIVICLOOP_SMS_PROVIDER"] = self.sms_provider
         return subprocess.run(
             ["bash", str(SERVICES_SH), *args], env=env, capture_output=True, text=True, timeout=timeout
         )
@@ -125,9 +128,9 @@ class LocalRun:
         return env
 
 
-def _local_run(tmp_path: Path, providers: bool) -> Iterator[LocalRun]:
+def _local_run(tmp_path: Path, providers: bool, sms_provider: str | None = None) -> Iterator[LocalRun]:
     (tmp_path / "env_dump.py").write_text(ENV_DUMP)
-    run = LocalRun(tmp_path, providers)
+    run = LocalRun(tmp_path, providers, sms_provider)
     (tmp_path / "services.list").write_text(
         f"service|-|{sys.executable} {tmp_path / 'env_dump.py'} {run.env_file}\n"
     )
@@ -147,6 +150,11 @@ def local_run(tmp_path: Path) -> Iterator[LocalRun]:
 
 
 @pytest.fixture
+def with_vonage(tmp_path: Path) -> Iterator[LocalRun]:
+    yield from _local_run(tmp_path, providers=True, sms_provider="vonage")
+
+
+@pytest.fixture
 def without_providers(tmp_path: Path) -> Iterator[LocalRun]:
     yield from _local_run(tmp_path, providers=False)
 
@@ -163,7 +171,13 @@ async def _send_sms(env: dict[str, str]) -> Outcome:
         for name, value in env.items()
         if name.startswith("CIVICLOOP_SMS_") and name != "CIVICLOOP_SMS_PROVIDER"
     }
-    values["auth_token"] = env["CIVICLOOP_SECRET_SMS_AUTH_TOKEN"]
+    # The secret fields, by their fixed names (libs/channels/src/civicloop_channels/environment.py reads the same).
+    secrets = {
+        "CIVICLOOP_SECRET_SMS_AUTH_TOKEN": "auth_token",
+        "CIVICLOOP_SECRET_SMS_API_KEY_SECRET": "api_key_secret",
+        "CIVICLOOP_SECRET_SMS_API_SECRET": "api_secret",
+    }
+    values.update({field: env[name] for name, field in secrets.items() if name in env})
     sender = sms_sender(Channel.sms, sms_settings(env["CIVICLOOP_SMS_PROVIDER"], values))
     try:
         result = await sender.send(
@@ -267,12 +281,32 @@ def test_start_supervises_the_providers_and_the_services_reach_each_with_the_set
     status = local_run.script("status").stdout
     assert f"mailbox: ready on :{ports['mail_web']},{ports['mail_smtp']}" in status
     assert f"govdelivery: ready on :{ports['govdelivery']}" in status
+    # The welcome says where each is read.
+    welcome = local_run.script("providers").stdout
+    assert f"http://127.0.0.1:{ports['mail_web']}/" in welcome and str(local_run.run_dir / "mail") in welcome
+    assert f"http://127.0.0.1:{ports['sms']}/local/outbox" in welcome
 
     pids = [local_run.pid(name) for name in PROVIDERS]
     stopped = local_run.script("stop")
     assert stopped.returncode == 0, stopped.stderr
     assert not any(alive(pid) for pid in pids)
     assert not any(listening(port) for port in ports.values())
+
+
+def test_the_sms_provider_is_configuration_vonage_gets_its_own_local_server_and_settings(
+    with_vonage: LocalRun,
+) -> None:
+    started = with_vonage.script("start")
+
+    assert started.returncode == 0, started.stderr
+    assert listener_pid(with_vonage.ports["sms"]) == with_vonage.pid("vonage")
+    assert "twilio" not in with_vonage.script("status").stdout
+    env = with_vonage.service_env()
+    assert env["CIVICLOOP_SMS_PROVIDER"] == "vonage"
+    assert "CIVICLOOP_SMS_ACCOUNT_SID" not in env  # a Twilio setting Vonage's settings would refuse
+    assert asyncio.run(_send_sms(env)) is Outcome.accepted
+    outbox = httpx.get(f"http://127.0.0.1:{with_vonage.ports['sms']}/local/outbox").json()
+    assert [m["text"] for m in outbox] == ["Your request 7KQ4-MZT2 was received."]
 
 
 def test_a_second_start_keeps_the_same_provider_processes_and_secrets(local_run: LocalRun) -> None:

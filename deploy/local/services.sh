@@ -2,7 +2,7 @@
 # Every CivicLoop service as a local process (what `make run` starts), run under supervisord (the `supervisor`
 # package of the workspace's dev tools): it starts each service's own process (no `uv run` wrapper between them),
 # restarts one that crashes, and stops exactly the processes it started. Logs and state live in the run directory.
-#   services.sh start|stop|status|welcome|ctl <supervisorctl arguments>
+#   services.sh start|stop|status|welcome|providers|ctl <supervisorctl arguments>
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -44,11 +44,18 @@ SMS_NUMBER="+15005550006"  # the county's sending number on the local Twilio acc
 GOVDELIVERY_ACCOUNT="DEMO"
 GOVDELIVERY_USER="civicloop-api@demo.civicloop.example"
 PROVIDERS_ON="${CIVICLOOP_LOCAL_PROVIDERS:-1}"
+# The SMS provider is configuration: the local server of the one chosen (twilio unless set; empty for none).
+SMS_PROVIDER="${CIVICLOOP_SMS_PROVIDER-twilio}"
 if [ "$PROVIDERS_ON" != 0 ]; then
   # Secrets reach a command through supervisord's %(ENV_...)s, from the environment `start` exports: never written
   # into the configuration file.
+  case "$SMS_PROVIDER" in
+    twilio) SERVICES+=("twilio|$SMS_PORT|python -m civicloop_testing.twilio_server --port $SMS_PORT --number $SMS_NUMBER --account-sid %(ENV_CIVICLOOP_SMS_ACCOUNT_SID)s --auth-token %(ENV_CIVICLOOP_SECRET_SMS_AUTH_TOKEN)s|/local/outbox") ;;
+    vonage) SERVICES+=("vonage|$SMS_PORT|python -m civicloop_testing.vonage_server --port $SMS_PORT --api-key %(ENV_CIVICLOOP_SMS_API_KEY)s --api-secret %(ENV_CIVICLOOP_SECRET_SMS_API_SECRET)s|/local/outbox") ;;
+    "") ;;
+    *) echo "services: no local server for the SMS provider '$SMS_PROVIDER' (twilio, vonage or empty)" >&2; exit 2 ;;
+  esac
   SERVICES+=(
-    "twilio|$SMS_PORT|python -m civicloop_testing.twilio_server --port $SMS_PORT --number $SMS_NUMBER --account-sid %(ENV_CIVICLOOP_SMS_ACCOUNT_SID)s --auth-token %(ENV_CIVICLOOP_SECRET_SMS_AUTH_TOKEN)s|/local/outbox"
     "push-service|$PUSH_PORT|python -m civicloop_testing.push_service --port $PUSH_PORT|/received"
     "govdelivery|$GOVDELIVERY_PORT|python -m civicloop_testing.govdelivery_server --port $GOVDELIVERY_PORT --account $GOVDELIVERY_ACCOUNT --user $GOVDELIVERY_USER --password %(ENV_CIVICLOOP_SECRET_GOVDELIVERY_PASSWORD)s --topics %(ENV_CIVICLOOP_LOCAL_GOVDELIVERY_TOPICS)s|-"
     "mailbox|$MAIL_WEB_PORT,$MAIL_SMTP_PORT|python -m civicloop_testing.mailbox serve --http-port $MAIL_WEB_PORT --smtp-port $MAIL_SMTP_PORT --dir $run/mail|/readyz"
@@ -86,12 +93,20 @@ provider_settings() {
   # The local providers' settings, exported to every service in the one naming the services read
   # (libs/channels/README.md): SMS through the local Twilio, mail to the mailbox. A variable already set wins.
   [ "$PROVIDERS_ON" != 0 ] || return 0
-  export CIVICLOOP_SMS_PROVIDER="${CIVICLOOP_SMS_PROVIDER-twilio}"
-  export CIVICLOOP_SMS_ACCOUNT_SID="${CIVICLOOP_SMS_ACCOUNT_SID:-AC$(secret twilio-account-sid | cut -c1-32)}"
-  export CIVICLOOP_SECRET_SMS_AUTH_TOKEN="${CIVICLOOP_SECRET_SMS_AUTH_TOKEN:-$(secret twilio-auth-token)}"
-  export CIVICLOOP_SMS_SMS_FROM="${CIVICLOOP_SMS_SMS_FROM:-$SMS_NUMBER}"
-  export CIVICLOOP_SMS_WHATSAPP_FROM="${CIVICLOOP_SMS_WHATSAPP_FROM:-$SMS_NUMBER}"
-  export CIVICLOOP_SMS_BASE_URL="${CIVICLOOP_SMS_BASE_URL:-http://127.0.0.1:$SMS_PORT}"
+  export CIVICLOOP_SMS_PROVIDER="$SMS_PROVIDER"
+  case "$SMS_PROVIDER" in
+    twilio)
+      export CIVICLOOP_SMS_ACCOUNT_SID="${CIVICLOOP_SMS_ACCOUNT_SID:-AC$(secret twilio-account-sid | cut -c1-32)}"
+      export CIVICLOOP_SECRET_SMS_AUTH_TOKEN="${CIVICLOOP_SECRET_SMS_AUTH_TOKEN:-$(secret twilio-auth-token)}"
+      export CIVICLOOP_SMS_WHATSAPP_FROM="${CIVICLOOP_SMS_WHATSAPP_FROM:-$SMS_NUMBER}" ;;
+    vonage)
+      export CIVICLOOP_SMS_API_KEY="${CIVICLOOP_SMS_API_KEY:-$(secret vonage-api-key | cut -c1-8)}"
+      export CIVICLOOP_SECRET_SMS_API_SECRET="${CIVICLOOP_SECRET_SMS_API_SECRET:-$(secret vonage-api-secret)}" ;;
+  esac
+  if [ -n "$SMS_PROVIDER" ]; then
+    export CIVICLOOP_SMS_SMS_FROM="${CIVICLOOP_SMS_SMS_FROM:-$SMS_NUMBER}"
+    export CIVICLOOP_SMS_BASE_URL="${CIVICLOOP_SMS_BASE_URL:-http://127.0.0.1:$SMS_PORT}"
+  fi
   # intake's own mail (staff reset links, residents' codes)
   export CIVICLOOP_STAFF_SMTP_HOST="${CIVICLOOP_STAFF_SMTP_HOST:-127.0.0.1}"
   export CIVICLOOP_STAFF_SMTP_PORT="${CIVICLOOP_STAFF_SMTP_PORT:-$MAIL_SMTP_PORT}"
@@ -355,6 +370,19 @@ Then, as that agent, acknowledge an open request:
 MSG
 }
 
+# Where a newcomer reads what the local providers were sent (part of the welcome).
+providers_welcome() {
+  [ "$PROVIDERS_ON" != 0 ] || return 0
+  echo 'Local providers (nothing leaves this machine; README.md, "Local providers"):'
+  echo "  mailbox             http://127.0.0.1:$MAIL_WEB_PORT/   every mail sent to SMTP 127.0.0.1:$MAIL_SMTP_PORT, as .eml in $run/mail/"
+  echo "                      uv run python -m civicloop_testing.mailbox list --dir $run/mail   (--show <file>)"
+  if [ -n "$SMS_PROVIDER" ]; then
+    echo "  SMS outbox          http://127.0.0.1:$SMS_PORT/local/outbox   texts sent through the local $SMS_PROVIDER (from $SMS_NUMBER)"
+  fi
+  echo "  web push            http://127.0.0.1:$PUSH_PORT/received   pushes the local push service decrypted"
+  echo "  govDelivery         http://127.0.0.1:$GOVDELIVERY_PORT/api/account/$GOVDELIVERY_ACCOUNT/bulletins/sent.xml   (user $GOVDELIVERY_USER, password in $run/secrets/govdelivery-password)"
+}
+
 welcome() {
   local kafka="${CIVICLOOP_KAFKA_BOOTSTRAP:-127.0.0.1:21092}" pg="${CIVICLOOP_PG_DSN:-postgresql://postgres@127.0.0.1:21432/civicloop}"
   "$uv" run --frozen python "$here/seed_demo.py" requests --intake http://127.0.0.1:8001
@@ -365,18 +393,7 @@ welcome() {
   fi
   local partner_key; partner_key="$(cat "$key_file")"
   local agent; agent="$(demo_agent)"
-  local providers=""
-  if [ "$PROVIDERS_ON" != 0 ]; then
-    providers="$(cat <<PROVIDERS
-Local providers (nothing leaves this machine; README.md, "Local providers"):
-  mailbox             http://127.0.0.1:$MAIL_WEB_PORT/   every mail sent to SMTP 127.0.0.1:$MAIL_SMTP_PORT, as .eml in $run/mail/
-                      uv run python -m civicloop_testing.mailbox list --dir $run/mail   (--show <file>)
-  SMS outbox          http://127.0.0.1:$SMS_PORT/local/outbox   texts and WhatsApp sent through the local Twilio (from $SMS_NUMBER)
-  web push            http://127.0.0.1:$PUSH_PORT/received   pushes the local push service decrypted
-  govDelivery         http://127.0.0.1:$GOVDELIVERY_PORT/api/account/$GOVDELIVERY_ACCOUNT/bulletins/sent.xml   (user $GOVDELIVERY_USER, password in $run/secrets/govdelivery-password)
-PROVIDERS
-)"
-  fi
+  local providers; providers="$(providers_welcome)"
   cat <<MSG
 
 CivicLoop is running (jurisdiction "demo"):
@@ -415,6 +432,7 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   welcome) welcome ;;
+  providers) providers_welcome ;;
   ctl) shift; ctl "$@" ;;
-  *) echo "usage: $0 start|stop|status|welcome|ctl <supervisorctl arguments>" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|welcome|providers|ctl <supervisorctl arguments>" >&2; exit 2 ;;
 esac
