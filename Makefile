@@ -61,11 +61,11 @@ seed: migrate ## load the demo jurisdiction
 	@$(UV) run --frozen python deploy/local/seed_demo.py config
 	@$(UV) run --frozen python deploy/local/seed_demo.py gazetteer
 
-run: seed ## install what is missing, start everything with demo data (services under supervisord), print the URLs
+run: seed ## install what is missing, start everything with demo data (services and local providers under supervisord), print the URLs
 	@deploy/local/services.sh start
 	@deploy/local/services.sh welcome
 
-stop: ## stop the service processes started by `make run` (and their supervisor)
+stop: ## stop the service and local provider processes started by `make run` (and their supervisor)
 	@deploy/local/services.sh stop
 
 status: ## the state, pid and readiness of each service started by `make run`

@@ -60,6 +60,7 @@ class Supervised:
             CIVICLOOP_SERVICES_LIST=str(self.run_dir / "services.list"),
             CIVICLOOP_SERVICE_START_SECONDS=str(start_seconds),
             CIVICLOOP_SERVICE_STOP_SECONDS="5",
+            CIVICLOOP_LOCAL_PROVIDERS="0",  # the provider stand-ins have tests of their own (test_local_providers)
             CIVICLOOP_SERVICE_READY_SECONDS="20",
         )
         return subprocess.run(

@@ -9,6 +9,7 @@ jurisdiction that already has configuration events on the log is left alone, and
     python deploy/local/seed_demo.py config            # catalogue + areas
     python deploy/local/seed_demo.py gazetteer         # address points for geocoding
     python deploy/local/seed_demo.py requests --intake http://127.0.0.1:8001 --count 40
+    python deploy/local/seed_demo.py govdelivery-topics --account DEMO   # the local govDelivery account's topics
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import typer
+from civicloop_channels.govdelivery import TopicScheme
 from civicloop_events import Actor, Event, ServiceAreaDefined, ServiceDefined
 from civicloop_events.payloads import AttributeDatatype, AttributeValue, ServiceAttribute, ServiceType
 from civicloop_events.producer import EventProducer
@@ -319,6 +321,17 @@ def requests(intake: str = "http://127.0.0.1:8001", count: int = 40) -> None:
                 raise SystemExit(f"seed: intake refused a demo report: {r.status_code} {r.text}")
             created += 1
     typer.echo(f"seed: {created} demo requests submitted through intake ({earlier} were there already)")
+
+
+@app.command("govdelivery-topics")
+def govdelivery_topics(account: str = "DEMO") -> None:
+    """The topic codes the local govDelivery account is made with, one a line: each category of the demo catalogue
+    and each generated district, as the county would have created them (TopicScheme)."""
+    scheme = TopicScheme(account)
+    for code, *_ in CATALOGUE:
+        typer.echo(scheme.for_category(code))
+    for area in generated_areas():
+        typer.echo(scheme.for_district(area.area_id))
 
 
 if __name__ == "__main__":

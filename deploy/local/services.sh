@@ -2,7 +2,7 @@
 # Every CivicLoop service as a local process (what `make run` starts), run under supervisord (the `supervisor`
 # package of the workspace's dev tools): it starts each service's own process (no `uv run` wrapper between them),
 # restarts one that crashes, and stops exactly the processes it started. Logs and state live in the run directory.
-#   services.sh start|stop|status|welcome|ctl <supervisorctl arguments>
+#   services.sh start|stop|status|welcome|providers|ctl <supervisorctl arguments>
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -11,7 +11,9 @@ uv="${UV:-uv}"
 conf="$run/supervisord.conf"
 pidfile="$run/supervisord.pid"
 
-# name | port (- for a worker without HTTP) | command (found on the workspace's PATH)
+# name | port (- for a worker without HTTP; several comma-separated, the first one HTTP) | command (found on the
+# workspace's PATH) | optional: the path answering when it is ready (/readyz unless given; - for listening on its
+# ports, for a provider's stand-in that has no such path)
 SERVICES=(
   "intake|8001|civicloop-intake serve --host 127.0.0.1 --port 8001"
   "public-projections|8002|civicloop-projections serve --host 127.0.0.1 --port 8002"
@@ -27,6 +29,37 @@ fi
 # Another list in the same format, one service a line (the supervisor's own tests run a throwaway service).
 if [ -n "${CIVICLOOP_SERVICES_LIST:-}" ]; then
   mapfile -t SERVICES < <(grep -v '^[[:space:]]*\(#\|$\)' "$CIVICLOOP_SERVICES_LIST")
+fi
+
+# Local stand-ins for the providers the services send through (docs in each module of libs/testing), supervised like
+# the services: Twilio's Messages API (texts read at /local/outbox), a web push service, the county's govDelivery
+# account, and a mailbox keeping every mail as an .eml file under $run/mail. CIVICLOOP_LOCAL_PROVIDERS=0 leaves
+# them out (a machine pointed at real providers). Ports may be moved with the variables below.
+SMS_PORT="${CIVICLOOP_LOCAL_SMS_PORT:-24082}"
+PUSH_PORT="${CIVICLOOP_LOCAL_PUSH_PORT:-24080}"
+GOVDELIVERY_PORT="${CIVICLOOP_LOCAL_GOVDELIVERY_PORT:-24081}"
+MAIL_SMTP_PORT="${CIVICLOOP_LOCAL_MAIL_SMTP_PORT:-24025}"
+MAIL_WEB_PORT="${CIVICLOOP_LOCAL_MAIL_WEB_PORT:-24083}"
+SMS_NUMBER="+15005550006"  # the county's sending number on the local Twilio account (SMS and WhatsApp)
+GOVDELIVERY_ACCOUNT="DEMO"
+GOVDELIVERY_USER="civicloop-api@demo.civicloop.example"
+PROVIDERS_ON="${CIVICLOOP_LOCAL_PROVIDERS:-1}"
+# The SMS provider is configuration: the local server of the one chosen (twilio unless set; empty for none).
+SMS_PROVIDER="${CIVICLOOP_SMS_PROVIDER-twilio}"
+if [ "$PROVIDERS_ON" != 0 ]; then
+  # Secrets reach a command through supervisord's %(ENV_...)s, from the environment `start` exports: never written
+  # into the configuration file.
+  case "$SMS_PROVIDER" in
+    twilio) SERVICES+=("twilio|$SMS_PORT|python -m civicloop_testing.twilio_server --port $SMS_PORT --number $SMS_NUMBER --account-sid %(ENV_CIVICLOOP_SMS_ACCOUNT_SID)s --auth-token %(ENV_CIVICLOOP_SECRET_SMS_AUTH_TOKEN)s|/local/outbox") ;;
+    vonage) SERVICES+=("vonage|$SMS_PORT|python -m civicloop_testing.vonage_server --port $SMS_PORT --api-key %(ENV_CIVICLOOP_SMS_API_KEY)s --api-secret %(ENV_CIVICLOOP_SECRET_SMS_API_SECRET)s|/local/outbox") ;;
+    "") ;;
+    *) echo "services: no local server for the SMS provider '$SMS_PROVIDER' (twilio, vonage or empty)" >&2; exit 2 ;;
+  esac
+  SERVICES+=(
+    "push-service|$PUSH_PORT|python -m civicloop_testing.push_service --port $PUSH_PORT|/received"
+    "govdelivery|$GOVDELIVERY_PORT|python -m civicloop_testing.govdelivery_server --port $GOVDELIVERY_PORT --account $GOVDELIVERY_ACCOUNT --user $GOVDELIVERY_USER --password %(ENV_CIVICLOOP_SECRET_GOVDELIVERY_PASSWORD)s --topics %(ENV_CIVICLOOP_LOCAL_GOVDELIVERY_TOPICS)s|-"
+    "mailbox|$MAIL_WEB_PORT,$MAIL_SMTP_PORT|python -m civicloop_testing.mailbox serve --http-port $MAIL_WEB_PORT --smtp-port $MAIL_SMTP_PORT --dir $run/mail|/readyz"
+  )
 fi
 
 # Seconds a service must stay up to count as started; a crash sooner is retried, then given up (FATAL).
@@ -56,9 +89,60 @@ staff_token_keys() {
   set -a; . "$file"; set +a
 }
 
+provider_settings() {
+  # The local providers' settings, exported to every service in the one naming the services read
+  # (libs/channels/README.md): SMS through the local Twilio, mail to the mailbox. A variable already set wins.
+  [ "$PROVIDERS_ON" != 0 ] || return 0
+  export CIVICLOOP_SMS_PROVIDER="$SMS_PROVIDER"
+  case "$SMS_PROVIDER" in
+    twilio)
+      export CIVICLOOP_SMS_ACCOUNT_SID="${CIVICLOOP_SMS_ACCOUNT_SID:-AC$(secret twilio-account-sid | cut -c1-32)}"
+      export CIVICLOOP_SECRET_SMS_AUTH_TOKEN="${CIVICLOOP_SECRET_SMS_AUTH_TOKEN:-$(secret twilio-auth-token)}"
+      export CIVICLOOP_SMS_WHATSAPP_FROM="${CIVICLOOP_SMS_WHATSAPP_FROM:-$SMS_NUMBER}" ;;
+    vonage)
+      export CIVICLOOP_SMS_API_KEY="${CIVICLOOP_SMS_API_KEY:-$(secret vonage-api-key | cut -c1-8)}"
+      export CIVICLOOP_SECRET_SMS_API_SECRET="${CIVICLOOP_SECRET_SMS_API_SECRET:-$(secret vonage-api-secret)}" ;;
+  esac
+  if [ -n "$SMS_PROVIDER" ]; then
+    export CIVICLOOP_SMS_SMS_FROM="${CIVICLOOP_SMS_SMS_FROM:-$SMS_NUMBER}"
+    export CIVICLOOP_SMS_BASE_URL="${CIVICLOOP_SMS_BASE_URL:-http://127.0.0.1:$SMS_PORT}"
+  fi
+  # intake's own mail (staff reset links, residents' codes)
+  export CIVICLOOP_STAFF_SMTP_HOST="${CIVICLOOP_STAFF_SMTP_HOST:-127.0.0.1}"
+  export CIVICLOOP_STAFF_SMTP_PORT="${CIVICLOOP_STAFF_SMTP_PORT:-$MAIL_SMTP_PORT}"
+  export CIVICLOOP_STAFF_SMTP_TLS="${CIVICLOOP_STAFF_SMTP_TLS:-none}"
+  # The residents' mail, web push and the govDelivery feed, named after each sender's settings the same way.
+  export CIVICLOOP_EMAIL_HOST="${CIVICLOOP_EMAIL_HOST:-127.0.0.1}"
+  export CIVICLOOP_EMAIL_PORT="${CIVICLOOP_EMAIL_PORT:-$MAIL_SMTP_PORT}"
+  export CIVICLOOP_EMAIL_MAIL_FROM="${CIVICLOOP_EMAIL_MAIL_FROM:-CivicLoop demo <no-reply@demo.civicloop.example>}"
+  export CIVICLOOP_WEB_PUSH_VAPID_SUBJECT="${CIVICLOOP_WEB_PUSH_VAPID_SUBJECT:-mailto:no-reply@demo.civicloop.example}"
+  export CIVICLOOP_SECRET_WEB_PUSH_VAPID_PRIVATE_KEY="${CIVICLOOP_SECRET_WEB_PUSH_VAPID_PRIVATE_KEY:-$(vapid_key)}"
+  export CIVICLOOP_GOVDELIVERY_BASE_URL="${CIVICLOOP_GOVDELIVERY_BASE_URL:-http://127.0.0.1:$GOVDELIVERY_PORT}"
+  export CIVICLOOP_GOVDELIVERY_ACCOUNT_CODE="${CIVICLOOP_GOVDELIVERY_ACCOUNT_CODE:-$GOVDELIVERY_ACCOUNT}"
+  export CIVICLOOP_GOVDELIVERY_USERNAME="${CIVICLOOP_GOVDELIVERY_USERNAME:-$GOVDELIVERY_USER}"
+  export CIVICLOOP_SECRET_GOVDELIVERY_PASSWORD="${CIVICLOOP_SECRET_GOVDELIVERY_PASSWORD:-$(secret govdelivery-password)}"
+  # The topics the local account has: one per category of the demo catalogue and per demo district.
+  export CIVICLOOP_LOCAL_GOVDELIVERY_TOPICS="${CIVICLOOP_LOCAL_GOVDELIVERY_TOPICS:-$("$uv" run --frozen python "$here/seed_demo.py" govdelivery-topics --account "$GOVDELIVERY_ACCOUNT" | tr '\n' ' ')}"
+}
+
+vapid_key() {
+  # A dev-only VAPID key pair (P-256), made once per run directory: the private key's 32 bytes, base64url.
+  local file="$run/secrets/vapid-private-key"
+  mkdir -p "$run/secrets"; chmod 700 "$run/secrets"
+  [ -s "$file" ] || "$uv" run --frozen python -c '
+import base64
+from cryptography.hazmat.primitives.asymmetric import ec
+key = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value.to_bytes(32, "big")
+print(base64.urlsafe_b64encode(key).rstrip(b"=").decode())' >"$file"
+  cat "$file"
+}
+
 ctl() { "$uv" run --frozen supervisorctl -c "$conf" "$@"; }
 
 supervisor_alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+# The ports of an entry's port field, one a line (none for -).
+ports_of() { [ "$1" = "-" ] || tr ',' '\n' <<<"$1"; }
 
 # The pid listening on 127.0.0.1:$1, empty when nothing listens.
 listener_pid() { ss -ltnpH "sport = :$1" 2>/dev/null | grep -o "pid=[0-9]*" | head -n 1 | cut -d= -f2 || true; }
@@ -88,9 +172,9 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://$run/supervisor.sock
 CONF
-    local entry name port cmd
+    local entry name port cmd _ready
     for entry in "${SERVICES[@]}"; do
-      IFS='|' read -r name port cmd <<<"$entry"
+      IFS='|' read -r name port cmd _ready <<<"$entry"
       cat <<CONF
 
 [program:$name]
@@ -115,16 +199,17 @@ CONF
 # A port held by a process this supervisor did not start (a stray copy, another checkout) would answer /readyz for a
 # copy that cannot bind: refuse to start rather than report that copy as ready.
 check_port_free() {
-  local name="$1" port="$2" holder
-  [ "$port" = "-" ] && return 0
-  holder="$(listener_pid "$port")"
-  if [ -n "$holder" ]; then
-    log "$name: port $port is taken by pid $holder ($(ps -o args= -p "$holder" | cut -c1-80)), not started by this run directory; stop it first"
-    return 1
-  elif (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    log "$name: port $port is taken by a process not started by this run directory; stop it first"
-    return 1
-  fi
+  local name="$1" port holder
+  for port in $(ports_of "$2"); do
+    holder="$(listener_pid "$port")"
+    if [ -n "$holder" ]; then
+      log "$name: port $port is taken by pid $holder ($(ps -o args= -p "$holder" | cut -c1-80)), not started by this run directory; stop it first"
+      return 1
+    elif (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      log "$name: port $port is taken by a process not started by this run directory; stop it first"
+      return 1
+    fi
+  done
 }
 
 fail_start() {
@@ -134,28 +219,43 @@ fail_start() {
   return 1
 }
 
-# Ready means: supervised and running, and (for an HTTP service) its /readyz answered by the supervised process
-# itself, the one listening on its port.
+# Whether an HTTP service answers: its ready path on its first port (with - for the path: every port listens).
+answers() {
+  local ports="$1" ready="${2:-/readyz}" port
+  if [ "$ready" = "-" ]; then
+    for port in $(ports_of "$ports"); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || return 1; done
+    return 0
+  fi
+  curl -fsS -m 2 "http://127.0.0.1:${ports%%,*}$ready" >/dev/null 2>&1
+}
+
+# Ready means: supervised and running, and (for an HTTP service) its ready path answered by the supervised process
+# itself, the one listening on each of its ports.
 wait_ready() {
-  local name="$1" port="$2" deadline=$((SECONDS + READY_SECONDS)) state pid holder worker_pid="" worker_since=0
+  local name="$1" ports="$2" ready="${3:-}" deadline=$((SECONDS + READY_SECONDS)) state pid port holder held
+  local worker_pid="" worker_since=0
   while [ "$SECONDS" -lt "$deadline" ]; do
     read -r state pid <<<"$(service_status "$name")"
     case "$state" in
       FATAL | EXITED | STOPPED | ERROR) fail_start "$name" "not running (supervisor state $state)"; return 1 ;;
     esac
     if [ "$state" = RUNNING ] && [ "${pid:-0}" != 0 ]; then
-      if [ "$port" = "-" ]; then
+      if [ "$ports" = "-" ]; then
         # No /readyz to ask: the same process still running a while after supervisord counted it started.
         [ -z "${worker_pid:-}" ] && worker_pid="$pid" worker_since="$SECONDS"
         [ "$pid" != "$worker_pid" ] && worker_pid="$pid" worker_since="$SECONDS"
         [ $((SECONDS - worker_since)) -ge "$START_SECONDS" ] && return 0
         sleep 0.25; continue
       fi
-      holder="$(listener_pid "$port")"
-      if [ -n "$holder" ] && [ "$holder" != "$pid" ]; then
-        fail_start "$name" "port $port is held by pid $holder, not by the supervised pid $pid"; return 1
-      fi
-      if [ "$holder" = "$pid" ] && curl -fsS -m 2 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then return 0; fi
+      held=1
+      for port in $(ports_of "$ports"); do
+        holder="$(listener_pid "$port")"
+        if [ -n "$holder" ] && [ "$holder" != "$pid" ]; then
+          fail_start "$name" "port $port is held by pid $holder, not by the supervised pid $pid"; return 1
+        fi
+        [ "$holder" = "$pid" ] || held=0
+      done
+      if [ "$held" = 1 ] && answers "$ports" "$ready"; then return 0; fi
     fi
     sleep 0.25
   done
@@ -168,14 +268,15 @@ start() {
   export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
   export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
   staff_token_keys  # every service verifies staff tokens (intake signs them) and will not start without the key set
-  local entry name port _cmd
+  provider_settings
+  local entry name port _cmd _ready
   if supervisor_alive; then
     # Already supervising: apply a changed service list (supervisord adds, removes or restarts only the services
     # whose entry changed), then start only what is not running (one given up after repeated crashes, say).
     write_config
     ctl update >/dev/null
     for entry in "${SERVICES[@]}"; do
-      IFS='|' read -r name port _cmd <<<"$entry"
+      IFS='|' read -r name port _cmd _ready <<<"$entry"
       case "$(service_status "$name")" in
         RUNNING* | STARTING* | BACKOFF*) ;;
         *) check_port_free "$name" "$port"; ctl start "$name" >/dev/null || true ;;
@@ -183,7 +284,7 @@ start() {
     done
   else
     for entry in "${SERVICES[@]}"; do
-      IFS='|' read -r name port _cmd <<<"$entry"
+      IFS='|' read -r name port _cmd _ready <<<"$entry"
       check_port_free "$name" "$port"
     done
     write_config
@@ -196,10 +297,10 @@ start() {
       sleep 0.1
     done
   fi
-  local failed=0
+  local failed=0 ready
   for entry in "${SERVICES[@]}"; do
-    IFS='|' read -r name port _cmd <<<"$entry"
-    wait_ready "$name" "$port" || failed=1
+    IFS='|' read -r name port _cmd ready <<<"$entry"
+    wait_ready "$name" "$port" "$ready" || failed=1
   done
   [ "$failed" = 0 ] || { log "not every service started; \`$0 status\` tells, \`$0 stop\` stops them"; exit 1; }
   log "every service is running under supervisord (pid $(cat "$pidfile"))"
@@ -235,12 +336,12 @@ stop() {
 
 status() {
   if ! supervisor_alive; then echo "supervisord: down"; return 3; fi
-  local entry name port _cmd state pid
+  local entry name port _cmd ready state pid
   for entry in "${SERVICES[@]}"; do
-    IFS='|' read -r name port _cmd <<<"$entry"
+    IFS='|' read -r name port _cmd ready <<<"$entry"
     read -r state pid <<<"$(service_status "$name")"
     if [ "$port" = "-" ] || [ "$state" != RUNNING ]; then echo "$name: $state (pid $pid)"
-    elif curl -fsS -m 2 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then echo "$name: ready on :$port (pid $pid)"
+    elif answers "$port" "$ready"; then echo "$name: ready on :$port (pid $pid)"
     else echo "$name: running, not ready on :$port (pid $pid)"; fi
   done
 }
@@ -269,6 +370,19 @@ Then, as that agent, acknowledge an open request:
 MSG
 }
 
+# Where a newcomer reads what the local providers were sent (part of the welcome).
+providers_welcome() {
+  [ "$PROVIDERS_ON" != 0 ] || return 0
+  echo 'Local providers (nothing leaves this machine; README.md, "Local providers"):'
+  echo "  mailbox             http://127.0.0.1:$MAIL_WEB_PORT/   every mail sent to SMTP 127.0.0.1:$MAIL_SMTP_PORT, as .eml in $run/mail/"
+  echo "                      uv run python -m civicloop_testing.mailbox list --dir $run/mail   (--show <file>)"
+  if [ -n "$SMS_PROVIDER" ]; then
+    echo "  SMS outbox          http://127.0.0.1:$SMS_PORT/local/outbox   texts sent through the local $SMS_PROVIDER (from $SMS_NUMBER)"
+  fi
+  echo "  web push            http://127.0.0.1:$PUSH_PORT/received   pushes the local push service decrypted"
+  echo "  govDelivery         http://127.0.0.1:$GOVDELIVERY_PORT/api/account/$GOVDELIVERY_ACCOUNT/bulletins/sent.xml   (user $GOVDELIVERY_USER, password in $run/secrets/govdelivery-password)"
+}
+
 welcome() {
   local kafka="${CIVICLOOP_KAFKA_BOOTSTRAP:-127.0.0.1:21092}" pg="${CIVICLOOP_PG_DSN:-postgresql://postgres@127.0.0.1:21432/civicloop}"
   "$uv" run --frozen python "$here/seed_demo.py" requests --intake http://127.0.0.1:8001
@@ -279,6 +393,7 @@ welcome() {
   fi
   local partner_key; partner_key="$(cat "$key_file")"
   local agent; agent="$(demo_agent)"
+  local providers; providers="$(providers_welcome)"
   cat <<MSG
 
 CivicLoop is running (jurisdiction "demo"):
@@ -289,6 +404,7 @@ CivicLoop is running (jurisdiction "demo"):
   outbound            http://127.0.0.1:8005/readyz   uv run civicloop-outbound status   (bodies, queues, pauses)
   Kafka               $kafka         PostgreSQL + PostGIS  $pg
   logs                $run/logs/   processes: deploy/local/services.sh status
+$providers
 
 Try:
   curl -s -X POST http://127.0.0.1:8001/api/v1/requests -H 'Content-Type: application/json' \\
@@ -316,6 +432,7 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   welcome) welcome ;;
+  providers) providers_welcome ;;
   ctl) shift; ctl "$@" ;;
-  *) echo "usage: $0 start|stop|status|welcome|ctl <supervisorctl arguments>" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|welcome|providers|ctl <supervisorctl arguments>" >&2; exit 2 ;;
 esac
