@@ -17,6 +17,7 @@ from civicloop_intake.adapters.channel_access_codes import ChannelAccessCodeSend
 from civicloop_intake.bootstrap import access_code_sender
 from civicloop_intake.domain.resident_access import ContactKind
 from civicloop_intake.entrypoints.http import create_app
+from civicloop_testing.observability import captured_output, span_text
 from civicloop_testing.polling import eventually
 from civicloop_testing.smtp import SmtpInbox, smtp_inbox
 from civicloop_testing.twilio_server import TwilioServer, twilio_server
@@ -169,3 +170,38 @@ async def test_where_codes_go_is_configuration(intake, twilio, tmp_path):
         wrong = {k: v for k, v in sms_environment(twilio).items() if "SECRET" not in k}
         with pytest.raises(UnknownSmsSetup, match="CIVICLOOP_SECRET_SMS_AUTH_TOKEN"):
             access_code_sender(settings, opened, wrong)
+
+
+async def test_no_contact_or_code_reaches_a_log_line_or_a_span_whatever_the_provider_answers(
+    intake, twilio, inbox, monkeypatch
+):
+    phone, refused_phone, email = "(202) 555-0194", "(202) 555-0195", "nadia.k@example.org"
+    for number_phone, contact in (
+        (phone, {"phone": phone, "email": email}),
+        (refused_phone, {"phone": refused_phone}),
+    ):
+        number = await intake.submit("Hole", address="1 Main St", contact=contact)
+        await tracked(intake, number, number_phone)
+    twilio.unsubscribed.add("+12025550195")  # replied STOP once: Twilio refuses it (21610)
+    with captured_output("civicloop-intake") as out:
+        async with delivering(intake, twilio, inbox, monkeypatch) as client:
+            for contact in (phone, email, refused_phone):
+                r = await client.post("/api/v1/residents/codes", json={"contact": contact})
+                assert r.status_code == 202, r.text
+            [sms] = await eventually(lambda: _now(texted(twilio, "+12025550194")), timeout=10, what="the SMS")
+            [mail] = await eventually(lambda: _now(mailed(inbox, email)), timeout=10, what="the mail")
+    not_handed = [e for e in out.log_lines() if e["message"] == "access code not handed to the sender"]
+    assert len(not_handed) == 1 and "21610" in str(not_handed[0]["error"])
+    assert [
+        e["contact_kind"] for e in out.log_lines() if e["message"] == "access code handed to the sender"
+    ] == [
+        "phone",
+        "email",
+    ]
+    # Every line but the test relay's own (aiosmtpd logs each envelope under `mail.log`), and every span.
+    ours = [line for line in out.logs.getvalue().splitlines() if '"logger": "mail.log"' not in line]
+    captured = "\n".join(ours) + "\n".join(span_text(s) for s in out.spans)
+    assert len(ours) > 3
+    codes = [_CODE.search(text).group(1) for text in (sms, mail)]
+    for secret in ("555-0194", "5550194", "5550195", "nadia", twilio.auth_token, *codes):
+        assert secret not in captured

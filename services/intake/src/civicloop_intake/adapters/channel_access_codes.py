@@ -51,13 +51,13 @@ class ChannelAccessCodeSender(AccessCodeSender):
         sender = self._senders.get(message.to.kind)
         if sender is None:
             raise CodeNotDelivered(f"no channel delivers codes to a {message.to.kind.value}")
-        outgoing = self.outgoing(message, sender.channel)
+        outgoing = self._outgoing(message, sender.channel)
         result = await sender.send(outgoing)
         if result.outcome is not Outcome.accepted:
             said = (result.error or "-").replace(message.code, "<code>")
             raise CodeNotDelivered(f"{result.provider} {result.outcome.value}: {said}")
 
-    def outgoing(self, message: AccessCodeMessage, channel: Channel) -> OutgoingMessage:
+    def _outgoing(self, message: AccessCodeMessage, channel: Channel) -> OutgoingMessage:
         """The message on `channel`, in the resident's language."""
         minutes = minutes_left(message.expires_at, self._clock())
         message_id = f"resident-code-{uuid.uuid4()}"
