@@ -1,6 +1,6 @@
 """The `AccessCodeSender` port: one contract, run against the development sink and against the real sender (SMS
-through the `twilio` SDK to the local Twilio server, email through `aiosmtplib` to an aiosmtpd inbox); then what
-only the real sender does (languages, refusals, outages), each read back where a resident would read it."""
+through the `twilio` SDK to the local Twilio server, or through the second provider, Vonage, chosen by
+`CIVICLOOP_SMS_*`; email through `aiosmtplib` to an aiosmtpd inbox); then what only the real sender does (languages, refusals, outages), each read back where a resident would read it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from civicloop_channels.email import SmtpEmailSender, SmtpSettings
+from civicloop_channels.environment import sms_settings_from_environment
 from civicloop_channels.message import Channel
+from civicloop_channels.sms_provider import ClosingSender, sms_sender
 from civicloop_channels.twilio_sms import TwilioSender, TwilioSettings
 from civicloop_intake.adapters.access_code_sink import FileAccessCodeSink, read_sink
 from civicloop_intake.adapters.channel_access_codes import ChannelAccessCodeSender
@@ -27,6 +29,7 @@ from civicloop_intake.service_layer.resident_ports import (
 from civicloop_testing.processes import free_port
 from civicloop_testing.smtp import SmtpInbox, smtp_inbox
 from civicloop_testing.twilio_server import TwilioServer, twilio_server
+from civicloop_testing.vonage_server import VonageServer, vonage_server
 
 OUR_NUMBER = "+15005550006"
 PHONE = ResidentContact(ContactKind.phone, "+12025550171")
@@ -75,15 +78,37 @@ def smtp_settings(port: int) -> SmtpSettings:
     )
 
 
+@pytest.fixture(scope="module")
+def vonage() -> Iterator[VonageServer]:
+    with vonage_server() as server:
+        yield server
+
+
+def vonage_environment(vonage: VonageServer) -> dict[str, str]:
+    """The second provider, chosen the way a service reads it (`CIVICLOOP_SMS_*`)."""
+    return {
+        "CIVICLOOP_SMS_PROVIDER": "vonage",
+        "CIVICLOOP_SMS_API_KEY": vonage.api_key,
+        "CIVICLOOP_SMS_SMS_FROM": OUR_NUMBER,
+        "CIVICLOOP_SMS_BASE_URL": vonage.url,
+        "CIVICLOOP_SECRET_SMS_API_SECRET": vonage.api_secret,
+    }
+
+
 @asynccontextmanager
-async def real_sender(twilio: TwilioServer, inbox: SmtpInbox) -> AsyncIterator[ChannelAccessCodeSender]:
-    """SMS to the local Twilio, email to the inbox, both emptied first (the servers serve the whole module)."""
+async def real_sender(
+    twilio: TwilioServer, inbox: SmtpInbox, vonage: VonageServer | None = None
+) -> AsyncIterator[ChannelAccessCodeSender]:
+    """SMS to the local Twilio (or Vonage), email to the inbox, all emptied first (they serve the whole module)."""
     twilio.accepted.clear()
     inbox.received.clear()
-    sms, email = (
-        TwilioSender(Channel.sms, twilio_settings(twilio)),
-        SmtpEmailSender(smtp_settings(inbox.port)),
-    )
+    sms: ClosingSender = TwilioSender(Channel.sms, twilio_settings(twilio))
+    if vonage is not None:
+        vonage.taken.clear()
+        settings = sms_settings_from_environment(vonage_environment(vonage))
+        assert settings is not None
+        sms = sms_sender(Channel.sms, settings)
+    email = SmtpEmailSender(smtp_settings(inbox.port))
     try:
         yield ChannelAccessCodeSender(sms=sms, email=email)
     finally:
@@ -97,17 +122,21 @@ async def channels(twilio: TwilioServer, inbox: SmtpInbox) -> AsyncIterator[Chan
         yield sender
 
 
-def landed(twilio: TwilioServer, inbox: SmtpInbox, contact: ResidentContact) -> list[str]:
-    if contact.kind is ContactKind.phone:
+def landed(
+    twilio: TwilioServer, inbox: SmtpInbox, contact: ResidentContact, vonage: VonageServer | None = None
+) -> list[str]:
+    if contact.kind is ContactKind.phone and vonage is not None:
+        texts = [t.text for t in vonage.to(contact.value)]
+    elif contact.kind is ContactKind.phone:
         texts = [m.body for m in twilio.to(contact.value)]
     else:
         texts = [r.message.get_body(preferencelist=("plain",)).get_content() for r in inbox.to(contact.value)]
     return [found.group(1) for text in texts for found in [_CODE.search(text)] if found]
 
 
-@pytest.fixture(params=["sink", "channels"])
+@pytest.fixture(params=["sink", "twilio+smtp", "vonage+smtp"])
 async def delivery(
-    request, tmp_path: Path, twilio: TwilioServer, inbox: SmtpInbox
+    request, tmp_path: Path, twilio: TwilioServer, inbox: SmtpInbox, vonage: VonageServer
 ) -> AsyncIterator[Delivery]:
     if request.param == "sink":
         path = tmp_path / "codes.jsonl"
@@ -116,8 +145,9 @@ async def delivery(
             lambda contact: [c["code"] for c in read_sink(path) if c["to"] == contact.value],
         )
         return
-    async with real_sender(twilio, inbox) as sender:
-        yield Delivery(sender, lambda contact: landed(twilio, inbox, contact))
+    second = vonage if request.param == "vonage+smtp" else None
+    async with real_sender(twilio, inbox, second) as sender:
+        yield Delivery(sender, lambda contact: landed(twilio, inbox, contact, second))
 
 
 # -- the contract ----------------------------------------------------------------------------------------------------
