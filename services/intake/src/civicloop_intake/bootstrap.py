@@ -314,9 +314,8 @@ async def bootstrap(
         if residents is None and pool is not None:
             sender = access_code_sender(settings, opened, os.environ)
             residents = resident_access(settings, pool, tracking=tracking, catalogue=catalogue, sender=sender)
-            opened.push_async_callback(
-                residents.drain
-            )  # before the senders close (the stack unwinds backwards)
+            # Pushed after the senders' closes, so it runs before them (the stack unwinds backwards).
+            opened.push_async_callback(residents.drain)
         intake.residents = residents
         # -- staff sign-in: its store, the configuration topic it publishes on, its mail --
         if pool is not None or staff_store is not None:

@@ -74,7 +74,7 @@ def code_language(requested: str | None, accept_language: str | None) -> str:
 
 @dataclass(frozen=True)
 class CodeLetter:
-    """One code as the resident reads it: an SMS `text`, or an email's `subject` and `text`."""
+    """A code's email as the resident reads it."""
 
     subject: str
     text: str
