@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal, cast
 
 import httpx
 import psycopg
+from civicloop_channels.email import SmtpEmailSender, SmtpSettings
+from civicloop_channels.environment import sms_settings_from_environment
+from civicloop_channels.message import Channel
+from civicloop_channels.sms_provider import sms_sender
 from civicloop_events import Event
 from civicloop_events.outbox import Sweeper
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
 from civicloop_runtime.ops import Supervised
 from civicloop_runtime.resources import owned_pool
+from civicloop_runtime.secrets import resolve_secret
 from civicloop_runtime.service import KafkaClient, Service, opening
 from civicloop_runtime.vault import ResidentKeyVault
 from civicloop_staff.lockout import LockoutPolicy
@@ -31,6 +37,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_intake import database
 from civicloop_intake.adapters.access_code_sink import FileAccessCodeSink
+from civicloop_intake.adapters.channel_access_codes import ChannelAccessCodeSender
 from civicloop_intake.adapters.kafka_event_log import KafkaEventLog
 from civicloop_intake.adapters.postgres_catalogue import (
     CATALOGUE_CONSUMER,
@@ -305,7 +312,10 @@ async def bootstrap(
         )
         # Resident access: built on the pool unless passed.
         if residents is None and pool is not None:
-            residents = resident_access(settings, pool, tracking=tracking, catalogue=catalogue)
+            sender = access_code_sender(settings, opened, os.environ)
+            residents = resident_access(settings, pool, tracking=tracking, catalogue=catalogue, sender=sender)
+            # Pushed after the senders' closes, so it runs before them (the stack unwinds backwards).
+            opened.push_async_callback(residents.drain)
         intake.residents = residents
         # -- staff sign-in: its store, the configuration topic it publishes on, its mail --
         if pool is not None or staff_store is not None:
@@ -458,6 +468,38 @@ def pending_sweeper(intake: Intake, *, older_than_s: float | None = None) -> Swe
 # -- resident access (one-time codes, sessions) --------------------------------------------------------------------
 
 
+def access_code_sender(
+    settings: IntakeSettings, opened: AsyncExitStack, environ: Mapping[str, str]
+) -> AccessCodeSender | None:
+    """Where codes go: the development sink when set (it takes every code), else phones by SMS through the provider
+    `environ` names (`civicloop_channels.environment`) and e-mail addresses through the staff SMTP relay (unless
+    `resident_code_email` is off); None when neither channel is there. A wrong SMS setup stops the start."""
+    if settings.resident_code_sink_file is not None:
+        return FileAccessCodeSink(settings.resident_code_sink_file)
+    sms_settings = sms_settings_from_environment(environ)
+    sms = sms_sender(Channel.sms, sms_settings) if sms_settings is not None else None
+    if sms is not None:
+        opened.push_async_callback(sms.aclose)
+    email = None
+    if settings.resident_code_email:
+        password_ref = settings.staff_smtp_password_ref
+        email = SmtpEmailSender(
+            SmtpSettings(
+                host=settings.staff_smtp_host,
+                port=settings.staff_smtp_port,
+                mail_from=settings.staff_mail_from,
+                tls=cast(Literal["none", "starttls", "tls"], settings.staff_smtp_tls),
+                username=settings.staff_smtp_username,
+                password=resolve_secret(password_ref) if password_ref else None,
+                sessions=2,
+            )
+        )
+        opened.push_async_callback(email.close)
+    if sms is None and email is None:
+        return None
+    return ChannelAccessCodeSender(sms=sms, email=email)
+
+
 def resident_access(
     settings: IntakeSettings,
     pool: AsyncConnectionPool,
@@ -466,9 +508,7 @@ def resident_access(
     catalogue: Catalogue,
     sender: AccessCodeSender | None = None,
 ) -> ResidentAccess:
-    """`sender` stands for the notifier's port; without one, the development sink when configured, else none."""
-    if sender is None and settings.resident_code_sink_file is not None:
-        sender = FileAccessCodeSink(settings.resident_code_sink_file)
+    """Resident access on the pool; without a `sender`, code requests answer 503."""
     window_s = settings.resident_attempts_window_s
     return ResidentAccess(
         directory=VaultResidentDirectory(ResidentKeyVault(pool, pepper=settings.pepper)),

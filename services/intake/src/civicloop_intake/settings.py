@@ -117,8 +117,12 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, S
     )
     resident_code_sink_file: Path | None = Field(
         default=None,
-        description="development sink for codes (dev and test only) until the notifier delivers them; unset: "
-        "code requests answer 503",
+        description="development sink (dev and test only): every code goes into this file instead of a channel",
+    )
+    resident_code_email: bool = Field(
+        default=True,
+        description="send codes to e-mail addresses through the staff SMTP relay (`STAFF_SMTP_*`); false: code "
+        "requests for an e-mail address answer 503. Phones get theirs by SMS when `CIVICLOOP_SMS_PROVIDER` is set",
     )
 
     @model_validator(mode="after")

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
+from civicloop_intake.domain.code_texts import code_language
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.domain.tracking import HistoryEntry
 from civicloop_intake.entrypoints.models import (
@@ -72,6 +73,13 @@ class CodeRequest(BaseModel):
 
     contact: str = Field(
         min_length=3, max_length=254, description="the e-mail address or phone number given with a request"
+    )
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$",
+        description="the language to write the code's message in (BCP 47, e.g. `es`); without it, the "
+        "`Accept-Language` header's; English when neither is one we write (English, Spanish)",
     )
 
 
@@ -170,14 +178,23 @@ async def track(
     responses={
         422: {"model": ValidationErrorRead, "description": "neither an e-mail address nor a phone number"},
         429: _TOO_MANY,
-        503: {"model": ErrorRead, "description": "codes cannot be delivered in this deployment"},
+        503: {
+            "model": ErrorRead,
+            "description": "codes to this kind of contact (a phone, an e-mail address) cannot be delivered in this "
+            "deployment",
+        },
     },
 )
-async def request_code(body: CodeRequest, intake: IntakeDep) -> CodeRequested:
-    """Ask for a one-time code at the e-mail address or phone given with a request. The answer is the same, at the
-    same moment, whether or not the contact is on file."""
+async def request_code(
+    body: CodeRequest,
+    intake: IntakeDep,
+    accept_language: Annotated[str | None, Header(max_length=512)] = None,
+) -> CodeRequested:
+    """Ask for a one-time code at the e-mail address or phone given with a request: it goes by SMS to a phone, by
+    email to an address, in the resident's language. The answer is the same, at the same moment, whether or not the
+    contact is on file."""
     residents = _residents(intake)
-    await residents.send_code(body.contact)
+    await residents.send_code(body.contact, language=code_language(body.language, accept_language))
     return CodeRequested(expires_in_s=int(residents.code_ttl.total_seconds()))
 
 
@@ -326,4 +343,6 @@ def install_resident_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CodesUnavailable)
     async def unavailable(request: Request, exc: CodesUnavailable) -> JSONResponse:
-        return error(503, "codes_unavailable", "codes cannot be delivered in this deployment yet")
+        return error(
+            503, "codes_unavailable", "codes to this kind of contact cannot be delivered in this deployment"
+        )

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from civicloop_events import request_numbers
 
+from civicloop_intake.domain.code_texts import DEFAULT_LANGUAGE
 from civicloop_intake.domain.resident_access import (
     CodeCheck,
     InvalidContact,
@@ -37,6 +38,7 @@ from civicloop_intake.service_layer.resident_ports import (
     AccessCodeMessage,
     AccessCodes,
     AccessCodeSender,
+    CodeNotDelivered,
     ContactAttempts,
     ResidentDirectory,
     ResidentRequests,
@@ -102,9 +104,15 @@ class ResidentAccess:
     answer_floor_s: float
     list_limit: int = 200
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _delivering: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
-    async def send_code(self, raw_contact: str) -> None:
-        """Send a code to `raw_contact` when it is on file; the same answer and timing when it is not."""
+    async def send_code(self, raw_contact: str, *, language: str = DEFAULT_LANGUAGE) -> None:
+        """Send a code to `raw_contact` when it is on file; the same answer and timing when it is not.
+
+        The answer waits for the channel only until the floor (with a floor of 0, until the channel answered): a
+        slow or hanging provider must not tell who is on file. A delivery still under way goes on in the
+        background (`drain` waits for it at shutdown).
+        """
         if self.sender is None:
             raise CodesUnavailable
         deadline = time.monotonic() + self.answer_floor_s
@@ -112,6 +120,8 @@ class ResidentAccess:
             contact = parse_contact(raw_contact, default_region=self.default_region)
         except InvalidContact as exc:
             raise InvalidResidentContact(str(exc)) from None
+        if not self.sender.delivers(contact.kind):
+            raise CodesUnavailable
         digest = contact_digest(contact, key=self.key)
         retry_after_s = await self.code_requests.reserve(digest.hex())
         if retry_after_s is not None:
@@ -120,11 +130,29 @@ class ResidentAccess:
         if resident_id is not None:
             code, pending = issue_code(digest, resident_id, key=self.key, now=self.clock(), ttl=self.code_ttl)
             await self.codes.put(pending)
-            try:
-                await self.sender.send(AccessCodeMessage(contact, code, pending.expires_at))
-            except Exception as exc:  # the same answer either way; the resident asks again
-                log.warning("access code not handed to the sender", extra={"error": type(exc).__name__})
+            message = AccessCodeMessage(contact, code, pending.expires_at, language)
+            delivery = asyncio.create_task(self._deliver(self.sender, message), name="resident-code")
+            self._delivering.add(delivery)
+            delivery.add_done_callback(self._delivering.discard)
+            timeout = max(0.0, deadline - time.monotonic()) if self.answer_floor_s > 0 else None
+            await asyncio.wait({delivery}, timeout=timeout)
         await _until(deadline)
+
+    @staticmethod
+    async def _deliver(sender: AccessCodeSender, message: AccessCodeMessage) -> None:
+        try:
+            await sender.send(message)
+        except CodeNotDelivered as exc:  # the same answer either way; the resident asks again
+            log.warning("access code not handed to the sender", extra={"error": str(exc)})
+        except Exception as exc:  # its words could quote the contact: only its type
+            log.warning("access code not handed to the sender", extra={"error": type(exc).__name__})
+        else:
+            log.info("access code handed to the sender", extra={"contact_kind": message.to.kind.value})
+
+    async def drain(self) -> None:
+        """Wait for the codes still being delivered (at shutdown)."""
+        if self._delivering:
+            await asyncio.gather(*self._delivering, return_exceptions=True)
 
     async def open_session(self, raw_contact: str, code: str) -> OpenedSession:
         """A session for the resident whose pending code this is; `InvalidCode` for every other case."""

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from civicloop_intake.domain.resident_access import CodeVerdict, PendingCode, ResidentContact, ResidentSession
+from civicloop_intake.domain.resident_access import (
+    CodeVerdict,
+    ContactKind,
+    PendingCode,
+    ResidentContact,
+    ResidentSession,
+)
 from civicloop_intake.domain.tracking import TrackedRequest
 
 
@@ -19,13 +25,23 @@ class AccessCodeMessage:
     to: ResidentContact
     code: str
     expires_at: datetime
+    language: str = "en"  # what the resident reads it in: a language `domain.code_texts` writes
 
     def __repr__(self) -> str:  # never let a stray log line print the code or the contact
         return f"AccessCodeMessage({self.to.kind.value}, expires_at={self.expires_at.isoformat()})"
 
 
+class CodeNotDelivered(Exception):
+    """The channel did not take the code (its words name neither the contact nor the code)."""
+
+
 class AccessCodeSender(ABC):
-    """Delivers access codes. The notifier fills this port; until then a development sink stands in."""
+    """Delivers access codes: by SMS and email through `civicloop_channels` (`adapters.channel_access_codes`), or
+    into the development sink. `send` returns once the channel took the code, and raises otherwise."""
+
+    def delivers(self, kind: ContactKind) -> bool:
+        """Whether codes to this kind of contact can go anywhere (a deployment without SMS cannot text one)."""
+        return True
 
     @abstractmethod
     async def send(self, message: AccessCodeMessage) -> None: ...
