@@ -71,8 +71,9 @@ stop: ## stop the service and local provider processes started by `make run` (an
 status: ## the state, pid and readiness of each service started by `make run`
 	@deploy/local/services.sh status
 
+# Fault tests (a broker of their own stopped, the database cut off) have their own target, as soak tests do.
 test: up lint ## every static check (`make lint`), then the test suite against the real broker and database
-	@$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)
+	@$(UV) run --frozen pytest -m "not slow and not faults" $(PYTEST_ARGS)
 
 # Broker and database point at a closed port here, so a test that needs either fails instead of passing by luck.
 test-unit: python-deps ## only the tests that need no broker and no database (every test not marked integration or slow)
@@ -82,7 +83,7 @@ test-unit: python-deps ## only the tests that need no broker and no database (ev
 test-slow: up bench-deps ## run only the slow and soak tests
 	@$(UV) run --frozen pytest -m slow $(PYTEST_ARGS)
 
-# Most of them run in `make test` too; the storm (wrk against intake during an outage) runs only here and in test-slow.
+# The storm (wrk against intake during an outage) is slow too: it runs here and in test-slow.
 test-faults: up bench-deps ## the fault suite: a broker of the tests' own stopped, the database cut off, consumers killed, a storm; with the figures each printed
 	@$(UV) run --frozen pytest -m faults -rP $(PYTEST_ARGS)
 
