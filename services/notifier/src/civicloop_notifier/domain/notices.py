@@ -116,3 +116,37 @@ def _status_notice(p: StatusChanged) -> Notice | None:
     if p.status is p.previous_status and not note:
         return None  # nothing changed a resident could see
     return Notice(MessageKind.status_changed, {"status": p.status.value, "note": note})
+
+
+_DATES = ("starts_at", "previous_starts_at")
+
+
+def notice_as_json(notice: Notice) -> dict[str, Any]:
+    """The notice as stored with its message (public facts only), read back by `notice_from_json`."""
+    params = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in notice.params.items()}
+    visit = None
+    if notice.visit is not None:
+        v = notice.visit
+        visit = {
+            "visit_id": v.visit_id,
+            "starts_at": v.starts_at.isoformat(),
+            "duration_minutes": v.duration_minutes,
+            "address": v.address,
+            "cancelled": v.cancelled,
+        }
+    return {"kind": notice.kind.value, "params": params, "visit": visit, "asks_survey": notice.asks_survey}
+
+
+def notice_from_json(data: Mapping[str, Any]) -> Notice:
+    params = {k: (datetime.fromisoformat(v) if k in _DATES and v else v) for k, v in data["params"].items()}
+    visit = None
+    if data.get("visit"):
+        v = data["visit"]
+        visit = VisitFacts(
+            v["visit_id"],
+            datetime.fromisoformat(v["starts_at"]),
+            v["duration_minutes"],
+            v["address"],
+            v["cancelled"],
+        )
+    return Notice(MessageKind(data["kind"]), params, visit=visit, asks_survey=bool(data.get("asks_survey")))

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_datetime
@@ -68,9 +69,9 @@ REASON_CONTEXT = "reason"
 class Catalog(Protocol):
     """A gettext catalog (`babel.support.Translations` is one)."""
 
-    def gettext(self, message: str) -> str: ...
+    def gettext(self, message: str, /) -> str: ...
 
-    def pgettext(self, context: str, message: str) -> str: ...
+    def pgettext(self, context: str, message: str, /) -> str | object: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class Texts:
 
     def _t(self, catalog: Catalog, jurisdiction_id: str, msgid: str) -> str:
         own = catalog.pgettext(jurisdiction_id, msgid)
-        return own if own != msgid else catalog.gettext(msgid)
+        return own if isinstance(own, str) and own != msgid else catalog.gettext(msgid)
 
     def render(
         self,
@@ -124,7 +125,7 @@ class Texts:
         def when(value: Any) -> str:
             if not isinstance(value, datetime):
                 return str(value)
-            return format_datetime(value, format="medium", tzinfo=time_zone, locale=locale)
+            return format_datetime(value, format="medium", tzinfo=ZoneInfo(time_zone), locale=locale)
 
         p = notice.params
         facts: dict[str, Any] = {"number": number, "original": p.get("original", "")}
@@ -138,7 +139,8 @@ class Texts:
             lines.append(str(p["note"]))
         if p.get("reason"):
             reason = catalog.pgettext(REASON_CONTEXT, p["reason"])
-            lines.append(t(REASON) % {"reason": reason.replace("_", " ")})
+            label = reason if isinstance(reason, str) else p["reason"]
+            lines.append(t(REASON) % {"reason": label.replace("_", " ")})
         if p.get("referred_to"):
             lines.append(t(REFERRED_TO) % {"referred_to": p["referred_to"]})
         lines.append(t(TRACK) % {"link": tracking_link})
