@@ -37,6 +37,7 @@ from civicloop_notifier.service_layer.folds import when_request_event_queue_mess
 from civicloop_notifier.service_layer.preferences import ContactPreferences
 from civicloop_notifier.service_layer.sender_loop import SenderLoop
 from civicloop_notifier.service_layer.sending import SendingDeps
+from civicloop_notifier.service_layer.surveys import SurveyAnswers
 from civicloop_notifier.settings import SCHEMA, NotifierSettings
 
 SERVICE = "civicloop-notifier"
@@ -66,6 +67,7 @@ class Notifier(Service):
     senders: Mapping[NotificationChannel, ChannelSender]
     sender_loop: SenderLoop
     preferences: ContactPreferences
+    surveys: SurveyAnswers
     clock: Callable[[], datetime] = _now
     _sending: asyncio.Task[None] | None = None
 
@@ -152,6 +154,11 @@ async def bootstrap(
             senders=chosen,
             sender_loop=loop,
             preferences=ContactPreferences(partial(store_transaction, pool), settings.pepper),
+            surveys=SurveyAnswers(
+                transaction=partial(store_transaction, pool),
+                find_resident=vault.find_resident,
+                publish=publish,
+            ),
             clock=clock,
             opened=opened,
         )

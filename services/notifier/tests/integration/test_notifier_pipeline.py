@@ -16,6 +16,7 @@ from civicloop_events.payloads import (
     NotificationFailed,
     NotificationSent,
     StatusChanged,
+    SurveyAnswered,
     VisitRescheduled,
     VisitScheduled,
 )
@@ -282,3 +283,26 @@ async def test_a_merged_residents_hear_the_originals_updates(harness: Harness):
     assert original in told_of_merge.text and told_of_ack.text.startswith(
         f"Your report {original} was acknowledged"
     )
+
+
+async def test_a_reply_to_was_it_fixed_becomes_a_survey_answer_once(harness: Harness):
+    number = new_number()
+    async with harness.running() as notifier:
+        await harness.publish(
+            await harness.submitted(number),
+            agent(number, StatusChanged(status="closed", previous_status="open", reason="fixed")),
+        )
+        await settled(notifier, number, 2)
+        assert await notifier.surveys.answer(SMS, PHONE, "thanks!", answer_id="SM1") is False
+        assert await notifier.surveys.answer(SMS, PHONE, "Yes 9", answer_id="SM2")
+        assert await notifier.surveys.answer(
+            SMS, PHONE, "Yes 9", answer_id="SM2"
+        )  # the provider redelivered it
+        assert (
+            await notifier.surveys.answer(SMS, "+12025550100", "No 1", answer_id="SM3") is False
+        )  # a stranger
+    events = await read_all_events(harness.kafka, harness.topics.request_events, harness.topics.partitions)
+    answers = {e.event_id: e for e in events if isinstance(e.payload, SurveyAnswered)}
+    [answer] = answers.values()
+    assert answer.request_id == number and (answer.payload.fixed, answer.payload.nps_score) == (True, 9)
+    assert PHONE not in answer.model_dump_json()

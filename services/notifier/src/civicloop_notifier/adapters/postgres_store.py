@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from civicloop_notifier.service_layer.ports import Attempt, QueuedMessage, Resident
+from civicloop_notifier.service_layer.surveys import AskedSurvey
 
 _RESIDENT_COLUMNS = (
     "r.request_id, r.jurisdiction_id, r.resident_id, r.contact, r.preferred_channel, r.language"
@@ -160,6 +161,17 @@ class PostgresNotifierStore:
                on conflict (digest, channel) do update set opted_out = excluded.opted_out, changed_at = now()""",
             (digest, channel.value, opted_out),
         )
+
+    async def last_survey_asked(self, resident_id: UUID) -> AskedSurvey | None:
+        """The request of the last close this resident was told of (and asked "was it fixed?")."""
+        cur = await self.conn.execute(
+            """select about_request_id, jurisdiction_id, cause_event_id from notifier.messages
+                where resident_id = %s and kind = 'closed' and state = 'sent'
+                order by seq desc limit 1""",
+            (resident_id,),
+        )
+        row = await cur.fetchone()
+        return AskedSurvey(request_id=row[0], jurisdiction_id=row[1], cause_event_id=row[2]) if row else None
 
     async def record_attempt(self, notification_id: UUID, attempt: Attempt) -> None:
         await self.conn.execute(
