@@ -60,7 +60,9 @@ class ChannelSenderContract:
         told = " ".join(str(v) for v in (result.provider, result.provider_id, result.error) if v)
         assert message.to not in told and message.text not in told
 
-    async def test_an_accepted_message_reaches_the_provider_with_its_id(self, sender: ChannelSender, address: str) -> None:
+    async def test_an_accepted_message_reaches_the_provider_with_its_id(
+        self, sender: ChannelSender, address: str
+    ) -> None:
         message = self.message(sender, address)
         result = await sender.send(message)
         assert result.outcome is Outcome.accepted
@@ -68,14 +70,18 @@ class ChannelSenderContract:
         assert await self.received(sender, message)
         self._says_nothing_personal(result, message)
 
-    async def test_a_refusal_is_refused_and_names_no_recipient(self, sender: ChannelSender, address: str) -> None:
+    async def test_a_refusal_is_refused_and_names_no_recipient(
+        self, sender: ChannelSender, address: str
+    ) -> None:
         await self.arrange_refusal(sender)
         message = self.message(sender, address, "refused")
         result = await sender.send(message)
         assert result.outcome is Outcome.refused and result.error
         self._says_nothing_personal(result, message)
 
-    async def test_a_failure_is_failed_and_the_same_message_goes_after(self, sender: ChannelSender, address: str) -> None:
+    async def test_a_failure_is_failed_and_the_same_message_goes_after(
+        self, sender: ChannelSender, address: str
+    ) -> None:
         await self.arrange_failure(sender)
         message = self.message(sender, address, "failed")
         first = await sender.send(message)
@@ -84,6 +90,8 @@ class ChannelSenderContract:
         second = await sender.send(message)
         assert second.outcome is Outcome.accepted and await self.received(sender, message)
 
-    def test_a_message_shows_neither_recipient_nor_text_in_its_repr(self, sender: ChannelSender, address: str) -> None:
+    def test_a_message_shows_neither_recipient_nor_text_in_its_repr(
+        self, sender: ChannelSender, address: str
+    ) -> None:
         message = self.message(sender, address)
         assert address not in repr(message) and TEXT not in repr(message)
