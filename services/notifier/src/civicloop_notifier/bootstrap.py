@@ -90,10 +90,11 @@ class Notifier(Service):
         self._sending = asyncio.create_task(self.sender_loop.run())
 
         async def stop() -> None:
+            # Asked, not cancelled: a worker ends after recording its current send (bounded by the send timeout),
+            # and a cancellation that psycopg turns into a query error cannot be lost on the way.
+            self.sender_loop.stop()
             if self._sending is not None:
-                self._sending.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._sending
+                await self._sending
 
         self.opened.push_async_callback(stop)
 
@@ -126,7 +127,8 @@ async def bootstrap(
         publish_timeout = settings.publish_timeout_s
 
         async def publish(event: Event[Any]) -> Any:
-            return await asyncio.wait_for(producer.publish(event), publish_timeout)
+            async with asyncio.timeout(publish_timeout):
+                return await producer.publish(event)
 
         deps = SendingDeps(
             senders=chosen,

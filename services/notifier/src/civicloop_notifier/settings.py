@@ -47,6 +47,10 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
         default="http://127.0.0.1:8001/track/{number}",
         description="the resident's tracking page; `{number}` is the request number",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8006",
+        description="the notifier's own scheme://host[:port], as residents reach it: the unsubscribe links",
+    )
     notifier_providers: dict[NotificationChannel, str] = Field(
         default_factory=lambda: dict.fromkeys(NotificationChannel, "fake"),
         description="channel -> provider sending it; a channel left out is not available (its messages fall back)",
@@ -83,6 +87,11 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
         if unknown:
             raise ValueError(f"unknown providers {unknown}; known: {list(PROVIDERS)}")
         return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, v: str) -> str:
+        return v.rstrip("/")
 
     def time_zone_of(self, jurisdiction_id: str) -> str:
         return self.notifier_time_zones.get(jurisdiction_id, "UTC")

@@ -31,8 +31,6 @@ from civicloop_testing.consumers import assert_applied
 from civicloop_testing.events import publish_events
 
 AGENT = Actor(kind=ActorKind.agent, id="staff-7")
-PHONE = "+12025550143"
-EMAIL = "ana.lopez@example.org"
 NAME = "Ana Lopez"
 
 
@@ -60,6 +58,8 @@ class Harness:
     clock: Clock = field(default_factory=Clock)
     senders: dict[NotificationChannel, RecordingChannelSender] = field(default_factory=dict)
     positions: list[Position] = field(default_factory=list)
+    phone: str = field(default_factory=lambda: "+1202555" + "".join(random.choices(string.digits, k=4)))
+    email: str = field(default_factory=lambda: f"{unique_letters(8)}@example.org")
 
     def __post_init__(self) -> None:
         self.senders = self.senders or {
@@ -68,9 +68,15 @@ class Harness:
         }
 
     @asynccontextmanager
-    async def running(self, **overrides: Any) -> AsyncIterator[Notifier]:
+    async def running(self, *, start_consumers: bool = True, **overrides: Any) -> AsyncIterator[Notifier]:
         settings = self.settings.model_copy(update=overrides) if overrides else self.settings
-        notifier = await bootstrap(settings, vault=self.vault, senders=self.senders, clock=self.clock)
+        notifier = await bootstrap(
+            settings,
+            vault=self.vault,
+            senders=self.senders,
+            clock=self.clock,
+            start_consumers=start_consumers,
+        )
         try:
             yield notifier
         finally:
@@ -93,9 +99,12 @@ class Harness:
         *,
         language: str = "en",
         channel: Channel = Channel.sms,
-        phone: str | None = PHONE,
-        email: str | None = EMAIL,
+        phone: str | None = "",
+        email: str | None = "",
     ) -> Event[Any]:
+        """A submission by this test's resident (their own phone and email unless told: `None` leaves one out)."""
+        phone = self.phone if phone == "" else phone
+        email = self.email if email == "" else email
         sealed = await self.vault.seal(PersonalData(name=NAME, phone=phone, email=email))
         payload = ServiceRequestSubmitted(
             service_code="pothole",

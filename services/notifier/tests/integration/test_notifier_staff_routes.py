@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from civicloop_events.payloads import StatusChanged
+from civicloop_events.payloads import Channel, NotificationChannel, StatusChanged
 from civicloop_notifier.entrypoints.http import create_app
 from civicloop_testing.asgi import serving
 from civicloop_testing.polling import eventually
 from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
-from notifier_harness import PHONE, Harness, new_number, settings_for
+from notifier_harness import Harness, new_number, settings_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 
 @pytest.fixture
 def harness(notifier_dsn, fresh_topics, kafka_bootstrap, vault) -> Harness:
-    return Harness(
-        settings_for(notifier_dsn, fresh_topics, kafka_bootstrap), fresh_topics, kafka_bootstrap, vault
+    settings = settings_for(
+        notifier_dsn, fresh_topics, kafka_bootstrap, public_url="https://notifier.civicloop.example"
     )
+    return Harness(settings, fresh_topics, kafka_bootstrap, vault)
 
 
 async def test_staff_preview_an_action_and_read_what_was_sent(harness: Harness):
@@ -61,7 +62,7 @@ async def test_staff_preview_an_action_and_read_what_was_sent(harness: Harness):
             "es",
             "closed",
         )
-        assert "se cerró" in preview["text"] and "Bacheado" in preview["text"] and PHONE not in r.text
+        assert "se cerró" in preview["text"] and "Bacheado" in preview["text"] and harness.phone not in r.text
         assert len(harness.senders[next(iter(harness.senders))].sent) == 1  # a preview sends nothing
 
         other = await client.post(
@@ -83,3 +84,37 @@ async def test_staff_preview_an_action_and_read_what_was_sent(harness: Harness):
         assert unknown.status_code == 422
         anonymous = await client.get(f"/api/v1/notifier/requests/{number}/messages")
         assert anonymous.status_code == 401
+
+
+async def test_an_emails_unsubscribe_link_stops_email_for_that_address(harness: Harness):
+    first, second = new_number(), new_number()
+    email = harness.senders[NotificationChannel.email]
+    app = create_app(
+        harness.settings, staff_verifier=verifier_for_tests(), vault=harness.vault, senders=harness.senders
+    )
+    async with serving(app, "http://notifier") as client:
+        await harness.publish(await harness.submitted(first, channel=Channel.email, phone=None))
+        [message] = await eventually(lambda: _sent(email), what="the first email")
+        assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        link = message.headers["List-Unsubscribe"].strip("<>")
+        assert link.startswith("https://notifier.civicloop.example/api/v1/notifier/unsubscribe?token=")
+        assert harness.email not in link and harness.email.split("@")[0] not in link
+        path = link.removeprefix("https://notifier.civicloop.example")
+        assert (await client.post(path.replace("token=", "token=x"))).status_code == 404
+        page = await client.get(path)
+        assert page.status_code == 200 and "<form method=post" in page.text
+        one_click = await client.post(path, data={"List-Unsubscribe": "One-Click"})
+        assert one_click.status_code == 200 and one_click.json() == {"unsubscribed": True}
+
+        await harness.publish(await harness.submitted(second, channel=Channel.email, phone=None))
+
+        async def given_up() -> bool:
+            r = await client.get(f"/api/v1/notifier/requests/{second}/messages", headers=staff_headers())
+            return [m["state"] for m in r.json()["messages"]] == ["given_up"]
+
+        await eventually(given_up, what="the second message given up: email was the only channel")
+    assert len(email.sent) == 1
+
+
+async def _sent(sender):
+    return list(sender.sent)

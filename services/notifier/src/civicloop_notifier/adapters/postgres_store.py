@@ -14,7 +14,7 @@ from civicloop_events.personal_data import SealedPersonalData
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from civicloop_notifier.service_layer.ports import Attempt, QueuedMessage, Resident
+from civicloop_notifier.service_layer.ports import Attempt, QueuedMessage, Resident, ToldNotice
 from civicloop_notifier.service_layer.surveys import AskedSurvey
 
 _RESIDENT_COLUMNS = (
@@ -56,28 +56,42 @@ class PostgresNotifierStore:
             ),
         )
 
-    async def merge(self, duplicate: str, original: str) -> None:
+    async def merge(self, duplicate: str, original: str, *, at: datetime) -> None:
         # The duplicate and whoever already followed it now follow the original (a chain ends at its root).
         await self.conn.execute(
-            "update notifier.requests set merged_into = %s where request_id = %s or merged_into = %s",
-            (original, duplicate, duplicate),
+            """update notifier.requests set merged_into = %s, merged_at = %s
+                where request_id = %s or merged_into = %s""",
+            (original, at, duplicate, duplicate),
         )
 
-    async def audience(self, request_id: str) -> Sequence[Resident]:
+    async def audience(self, request_id: str, *, at: datetime) -> Sequence[Resident]:
+        # Followers hear what happened to the original from their merge on: the original's partition may be read
+        # after the duplicate's, so the merge's time, not the order of reading, decides.
         cur = await self.conn.execute(
             f"""select {_RESIDENT_COLUMNS} from notifier.requests r
-                 where (r.request_id = %s or r.merged_into = %s)
+                 where (r.request_id = %s or (r.merged_into = %s and r.merged_at <= %s))
                    and r.contact is not null and r.preferred_channel <> 'none'
                  order by r.request_id = %s desc, r.request_id""",
-            (request_id, request_id, request_id),
+            (request_id, request_id, at, request_id),
         )
         return [_resident(row) for row in await cur.fetchall()]
+
+    async def told_since(self, request_id: str, since: datetime) -> Sequence[ToldNotice]:
+        cur = await self.conn.execute(
+            """select distinct on (cause_event_id) cause_event_id, occurred_at, kind, notice
+                 from notifier.messages where about_request_id = %s and occurred_at >= %s
+                order by cause_event_id""",
+            (request_id, since),
+        )
+        rows = sorted(await cur.fetchall(), key=lambda r: r[1])
+        return [ToldNotice(r[0], r[1], MessageKind(r[2]), r[3]) for r in rows]
 
     async def queue(
         self,
         *,
         notification_id: UUID,
         cause_event_id: UUID,
+        occurred_at: datetime,
         resident: Resident,
         about_request_id: str,
         kind: MessageKind,
@@ -86,13 +100,14 @@ class PostgresNotifierStore:
     ) -> bool:
         cur = await self.conn.execute(
             """insert into notifier.messages
-                 (notification_id, cause_event_id, resident_id, request_id, about_request_id, jurisdiction_id, kind,
-                  notice, next_attempt_at)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                 (notification_id, cause_event_id, occurred_at, resident_id, request_id, about_request_id,
+                  jurisdiction_id, kind, notice, next_attempt_at)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                on conflict do nothing""",
             (
                 notification_id,
                 cause_event_id,
+                occurred_at,
                 resident.resident_id,
                 resident.request_id,
                 about_request_id,

@@ -2,12 +2,15 @@
 
 * `POST /api/v1/notifier/preview` — who will be notified, and what they will get, if the proposed event (an agent's
   action, as the event it would publish) were saved. Nothing is sent or kept; no contact is shown.
+* `POST /api/v1/notifier/unsubscribe?token=` (public) — an email's one-click unsubscribe link (RFC 8058); `GET`
+  shows a button that posts it.
 * `GET /api/v1/notifier/requests/{number}/messages` — what the request's residents were sent, attempt by attempt
   (channel, provider, provider id, outcome, error), never a contact.
 """
 
 from __future__ import annotations
 
+import html
 from typing import Annotated, Any
 
 from civicloop_events import Event
@@ -19,12 +22,14 @@ from civicloop_runtime.service_http import ServiceHttp
 from civicloop_staff.roles import READS_REQUESTS, StaffPrincipal
 from civicloop_staff.tokens import StaffTokenVerifier
 from civicloop_staff.verifier import STAFF_RESPONSES, StaffRefused, install_staff_verifier, require_staff
-from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
 from civicloop_notifier.bootstrap import SERVICE, Notifier, bootstrap
 from civicloop_notifier.service_layer.preview import preview
+from civicloop_notifier.service_layer.sending import UNSUBSCRIBE_PATH
 from civicloop_notifier.settings import NotifierSettings
 
 Staff = Annotated[StaffPrincipal, Depends(require_staff(*READS_REQUESTS))]
@@ -96,13 +101,36 @@ async def _messages(store: PostgresNotifierStore, number: str, jurisdiction_id: 
     ]
 
 
+public = APIRouter(tags=["residents"])
+
+
+@public.post(UNSUBSCRIBE_PATH)
+async def unsubscribe(request: Request, token: Annotated[str, Query(max_length=200)]) -> dict[str, bool]:
+    """One-click unsubscribe (RFC 8058: a mail client POSTs `List-Unsubscribe=One-Click`; a resident's browser the
+    page's form): the contact the link was signed for gets no more email."""
+    notifier: Notifier = running_service(request)
+    if not await notifier.preferences.unsubscribe(token):
+        raise HTTPException(404, "unknown link")
+    return {"unsubscribed": True}
+
+
+@public.get(UNSUBSCRIBE_PATH, response_class=HTMLResponse)
+async def unsubscribe_page(token: Annotated[str, Query(max_length=200)]) -> str:
+    """The link opened in a browser: a button, so a mail scanner following links unsubscribes nobody."""
+    return (
+        "<!doctype html><title>Unsubscribe</title><form method=post action='?token="
+        + html.escape(token, quote=True)
+        + "'><button>Stop these emails / Dejar de recibir estos correos</button></form>"
+    )
+
+
 HTTP = ServiceHttp(
     SERVICE,
     NotifierSettings,
     bootstrap,
     title="CivicLoop notifier",
     description="Residents hear back: what was sent to whom (by request), and a preview of what an action sends.",
-    routers=(router,),
+    routers=(router, public),
 )
 
 

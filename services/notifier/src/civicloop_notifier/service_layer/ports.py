@@ -26,6 +26,16 @@ class Resident:
 
 
 @dataclass(frozen=True)
+class ToldNotice:
+    """A notice a request's residents were given: what a resident merged into it later still hears."""
+
+    cause_event_id: UUID
+    occurred_at: datetime
+    kind: MessageKind
+    notice: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class QueuedMessage:
     notification_id: UUID
     cause_event_id: UUID
@@ -53,15 +63,18 @@ class RequestsStore(Protocol):
 
     async def remember_request(self, resident: Resident, *, submitted_at: datetime) -> None: ...
 
-    async def merge(self, duplicate: str, original: str) -> None: ...
+    async def merge(self, duplicate: str, original: str, *, at: datetime) -> None: ...
 
-    async def audience(self, request_id: str) -> Sequence[Resident]: ...
+    async def audience(self, request_id: str, *, at: datetime) -> Sequence[Resident]: ...
+
+    async def told_since(self, request_id: str, since: datetime) -> Sequence[ToldNotice]: ...
 
     async def queue(
         self,
         *,
         notification_id: UUID,
         cause_event_id: UUID,
+        occurred_at: datetime,
         resident: Resident,
         about_request_id: str,
         kind: MessageKind,

@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from civicloop_events.payloads import NotificationChannel
 
 from civicloop_notifier.domain.opt_outs import contact_digest
+from civicloop_notifier.domain.unsubscribe import read_unsubscribe_token
 from civicloop_notifier.service_layer.ports import MessagesStore
 
 
@@ -31,6 +32,16 @@ class ContactPreferences:
         digest = contact_digest(self._pepper, channel, address)
         async with self._transaction() as store:
             return channel in await store.opted_out({channel: digest})
+
+    async def unsubscribe(self, token: str) -> bool:
+        """An email's unsubscribe link followed: the contact it was signed for is opted out of that channel."""
+        named = read_unsubscribe_token(self._pepper, token)
+        if named is None:
+            return False
+        channel, digest = named
+        async with self._transaction() as store:
+            await store.set_opt_out(digest, channel, True)
+        return True
 
     async def _set(self, channel: NotificationChannel, address: str, opted_out: bool) -> None:
         digest = contact_digest(self._pepper, channel, address)

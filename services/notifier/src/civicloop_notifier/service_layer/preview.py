@@ -32,7 +32,7 @@ async def preview(
         return []
     out: list[PreviewedMessage] = []
     seen: set[Any] = set()
-    for resident in await store.audience(proposed.request_id):
+    for resident in await store.audience(proposed.request_id, at=proposed.occurred_at):
         if resident.resident_id in seen or resident.jurisdiction_id != proposed.jurisdiction_id:
             continue  # told once; and a staff member previews only their own jurisdiction's residents
         seen.add(resident.resident_id)

@@ -37,28 +37,40 @@ class SenderLoop:
         self.concurrency = concurrency
         self.poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         """New messages were committed: idle workers look now rather than at the next poll."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Workers end once their current send is recorded (`run` then returns): no message is cut half-way."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        """Run `concurrency` workers until cancelled."""
+        """Run `concurrency` workers until `stop`."""
         async with asyncio.TaskGroup() as group:
             for _ in range(self.concurrency):
                 group.create_task(self._worker())
 
     async def _worker(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 handled = await self.send_next()
-            except (psycopg.Error, OSError) as exc:  # database or broker away: wait, then look again
+            except (psycopg.Error, OSError, TimeoutError) as exc:  # database or broker away: wait, look again
                 log.warning("sending paused", extra={"error": type(exc).__name__})
                 handled = False
-            if not handled:
+            except (
+                Exception
+            ) as exc:  # a bug must not stop every worker: the message's transaction rolled back
+                log.exception("sending failed", extra={"error": type(exc).__name__})
+                handled = False
+            if not handled and not self._stopping:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+                    async with asyncio.timeout(self.poll_interval_s):
+                        await self._wake.wait()
 
     async def send_next(self) -> bool:
         """Claim and send one due message; False when none is due."""

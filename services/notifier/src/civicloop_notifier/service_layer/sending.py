@@ -35,18 +35,21 @@ from civicloop_notifier.domain.notices import notice_from_json
 from civicloop_notifier.domain.opt_outs import contact_digest
 from civicloop_notifier.domain.quiet_hours import QuietHours
 from civicloop_notifier.domain.texts import Texts
+from civicloop_notifier.domain.unsubscribe import unsubscribe_token
 from civicloop_notifier.service_layer.ports import Attempt, MessagesStore, QueuedMessage
 
 log = logging.getLogger("civicloop.notifier.sending")
 
 NOTIFIER_ACTOR = Actor(kind=ActorKind.system, id="notifier")
 NOTIFIER_SOURCE = "notifier"
+UNSUBSCRIBE_PATH = "/api/v1/notifier/unsubscribe"
 
 
 class SendingPolicy(Protocol):
     """What sending reads of the settings (`NotifierSettings` has it all)."""
 
     tracking_url: str
+    public_url: str
     notifier_fallback_order: list[NotificationChannel]
     notifier_send_timeout_s: float
     notifier_max_attempts: int
@@ -129,6 +132,9 @@ async def send_one(store: MessagesStore, message: QueuedMessage, deps: SendingDe
         text=rendered.text,
         language=rendered.language,
         subject=rendered.subject,
+        headers=_unsubscribe_headers(deps, channel, digests[channel])
+        if channel is NotificationChannel.email
+        else {},
     )
     result = await _send(deps.senders[channel], outgoing, deps.policy.notifier_send_timeout_s)
     attempt = attempts + 1
@@ -189,10 +195,19 @@ async def send_one(store: MessagesStore, message: QueuedMessage, deps: SendingDe
     return "refused"
 
 
+def _unsubscribe_headers(deps: SendingDeps, channel: NotificationChannel, digest: bytes) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe: the link's token is in the query string, which logs and traces never keep."""
+    link = (
+        f"{deps.policy.public_url}{UNSUBSCRIBE_PATH}?token={unsubscribe_token(deps.pepper, channel, digest)}"
+    )
+    return {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 async def _send(sender: ChannelSender, message: OutgoingMessage, timeout_s: float) -> SendResult:
     """The provider's answer; a sender that raises or hangs past the bound is a failed attempt (tried again)."""
     try:
-        return await asyncio.wait_for(sender.send(message), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            return await sender.send(message)
     except TimeoutError:
         return SendResult(Outcome.failed, provider="unknown", error="timeout")
     except Exception as exc:  # a sender's bug or a lost connection: never lose the message for it

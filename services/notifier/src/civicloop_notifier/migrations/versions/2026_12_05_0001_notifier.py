@@ -18,7 +18,7 @@ def upgrade() -> None:
     for ddl in consumer_tables_ddl("notifier"):
         op.execute(ddl)
     # A request's resident, as its submission said: the contact stays sealed (unreadable once the resident's key is
-    # shredded); `merged_into` is the original this request follows since it was merged as a duplicate.
+    # shredded); `merged_into` is the original this request follows since `merged_at`, when it was merged as a duplicate.
     op.execute(
         """create table notifier.requests (
              request_id text primary key,
@@ -28,6 +28,7 @@ def upgrade() -> None:
              preferred_channel text not null default 'none',
              language text not null default 'en',
              merged_into text,
+             merged_at timestamptz,
              submitted_at timestamptz not null)"""
     )
     op.execute(
@@ -40,6 +41,7 @@ def upgrade() -> None:
              notification_id uuid primary key,
              seq bigint generated always as identity,
              cause_event_id uuid not null,
+             occurred_at timestamptz not null,
              resident_id uuid not null,
              request_id text not null references notifier.requests (request_id),
              about_request_id text not null,
@@ -62,6 +64,7 @@ def upgrade() -> None:
         "create index messages_resident_queue on notifier.messages (resident_id, seq) where state = 'pending'"
     )
     op.execute("create index messages_of_request on notifier.messages (request_id)")
+    op.execute("create index messages_about on notifier.messages (about_request_id, occurred_at)")
     # A row per attempt: what the provider answered. `error` is the provider's code or the error's class only.
     op.execute(
         """create table notifier.attempts (
