@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from civicloop_events.envelope import Actor, Event
-from civicloop_events.payloads import Channel, Location, ServiceRequestSubmitted
+from civicloop_events.payloads import DEFAULT_LANGUAGE, Channel, Location, ServiceRequestSubmitted
 from civicloop_events.personal_data import PersonalData, SealedPersonalData
 
 
@@ -24,6 +24,8 @@ class AcceptedReport:
     attributes: dict[str, list[str]] = field(default_factory=dict)
     media_urls: list[str] = field(default_factory=list)
     contact: PersonalData | None = None
+    language: str = DEFAULT_LANGUAGE
+    """the resident's language (BCP 47), which the notifier writes to them in"""
 
 
 def submitted_event(
@@ -45,6 +47,7 @@ def submitted_event(
         media_urls=accepted.media_urls,
         contact=contact,
         preferred_channel=preferred_channel,
+        language=accepted.language,
     )
     return Event.create(
         payload,

@@ -53,7 +53,7 @@ async def test_replay_returns_one_requests_history_in_log_order(kafka_bootstrap,
     history = await _replay(kafka_bootstrap, fresh_topics.request_events, mine)
 
     assert [h["event_id"] for h in history] == [str(e.event_id) for e in written if e.request_id == mine]
-    assert history[0]["schema_version"] == 2 and history[0]["payload"]["location"]["lat"] == 34.0
+    assert history[0]["schema_version"] == 3 and history[0]["payload"]["location"]["lat"] == 34.0
     assert [h["offset"] for h in history] == sorted(h["offset"] for h in history)
     assert history[-1]["payload"]["public_note"] == "Filled"
 

@@ -86,7 +86,8 @@ def test_any_v1_submission_upcasts_to_an_equivalent_v2(
     )
     event = decode_event(json.loads(encode_event(envelope(v1, number, when, "resident"))))
     p = event.payload
-    assert isinstance(p, ServiceRequestSubmitted) and event.schema_version == 2
+    assert isinstance(p, ServiceRequestSubmitted) and event.schema_version == 3
+    assert p.language == "en"  # nobody was asked before v3
     assert (p.service_code, p.description, p.contact) == (service_code, description, contact)
     assert (p.location.lat, p.location.long) == (point if point else (None, None))
     assert p.location.address_string == address

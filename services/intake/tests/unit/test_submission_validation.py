@@ -160,3 +160,13 @@ def test_contact_details_stay_out_of_reprs():
         {**BASE, "contact": {"name": "Ana Lopez", "phone": "2025550143"}}
     )
     assert "Ana" not in repr(cmd) and "2025550143" not in repr(cmd)
+
+
+@pytest.mark.parametrize("language", ["", "Spanish", "es_ES", "e", "es-" + "x" * 40])
+def test_a_language_is_a_bcp47_tag(language):
+    with pytest.raises(ValidationError):
+        check(language=language)
+
+
+def test_a_language_tag_is_kept():
+    assert check(language="es-US").language == "es-US"

@@ -179,3 +179,15 @@ async def test_without_a_contact_a_retry_after_the_service_was_withdrawn_is_answ
     assert again.request_number == first.request_number and not again.created
     with pytest.raises(InvalidSubmission):
         await world.submit(NO_CONTACT, key="key-2")  # a new submission is refused
+
+
+async def test_the_residents_language_travels_with_the_submission(world):
+    await world.submit({**BODY, "language": "es"})
+    [event] = world.event_log.events
+    assert event.payload.language == "es"
+
+
+async def test_a_submission_without_a_language_is_in_english(world):
+    await world.submit()
+    [event] = world.event_log.events
+    assert event.payload.language == "en"

@@ -49,8 +49,18 @@ from civicloop_events.payloads.geo import (
     PublicPlace,
     UnresolvedReason,
 )
+from civicloop_events.payloads.notifications import (
+    MessageKind,
+    NotificationChannel,
+    NotificationFailed,
+    NotificationOutcome,
+    NotificationSent,
+    SurveyAnswered,
+)
 from civicloop_events.payloads.requests import (
     ADDRESS_STRING_MAX,
+    DEFAULT_LANGUAGE,
+    LANGUAGE_TAG_PATTERN,
     REASON_CODE_PATTERN,
     UNPLACED_ADDRESS_ID,
     Channel,
@@ -62,6 +72,7 @@ from civicloop_events.payloads.requests import (
     RequestStatus,
     ServiceRequestSubmitted,
     ServiceRequestSubmittedV1,
+    ServiceRequestSubmittedV2,
     StatusChanged,
     StatusChangedV1,
     upcast_submitted_v1_v2,
@@ -100,6 +111,8 @@ from civicloop_events.personal_data import SealedPersonalData
 
 __all__ = [
     "ADDRESS_STRING_MAX",
+    "DEFAULT_LANGUAGE",
+    "LANGUAGE_TAG_PATTERN",
     "REASON_CODE_PATTERN",
     "UNPLACED_ADDRESS_ID",
     "AreaRef",
@@ -130,6 +143,11 @@ __all__ = [
     "LocationResolved",
     "LocationUnresolved",
     "MergedAsDuplicate",
+    "MessageKind",
+    "NotificationChannel",
+    "NotificationFailed",
+    "NotificationOutcome",
+    "NotificationSent",
     "Open311Connection",
     "Open311ConnectionV1",
     "OpeningHours",
@@ -155,6 +173,7 @@ __all__ = [
     "ServiceDefined",
     "ServiceRequestSubmitted",
     "ServiceRequestSubmittedV1",
+    "ServiceRequestSubmittedV2",
     "ServiceType",
     "SlaClock",
     "SlaDefined",
@@ -169,6 +188,7 @@ __all__ = [
     "StaffTotpEnrolled",
     "StatusChanged",
     "StatusChangedV1",
+    "SurveyAnswered",
     "TeamDefined",
     "UnresolvedReason",
     "VisitCancelled",

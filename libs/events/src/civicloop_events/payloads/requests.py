@@ -89,8 +89,8 @@ class ServiceRequestSubmittedV1(EventPayload):
 
 
 @registered
-class ServiceRequestSubmitted(EventPayload):
-    """A resident, agent or partner reported a problem. The request number is the envelope's `request_id`."""
+class ServiceRequestSubmittedV2(EventPayload):
+    """Historical v2: a `Location` and a media list, without the resident's language."""
 
     event_type: ClassVar[str] = _SUBMITTED
     schema_version: ClassVar[int] = 2
@@ -131,7 +131,43 @@ class ServiceRequestSubmitted(EventPayload):
         return data
 
 
-upcast_submitted_v1_v2 = ServiceRequestSubmitted.upcast_v1_v2
+upcast_submitted_v1_v2 = ServiceRequestSubmittedV2.upcast_v1_v2
+
+LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+"""A BCP 47 language tag as residents' messages are chosen by (`en`, `es`, `es-US`, `zh-Hant-TW`): lower-case
+primary language, then subtags."""
+DEFAULT_LANGUAGE = "en"
+
+
+@registered
+class ServiceRequestSubmitted(EventPayload):
+    """A resident, agent or partner reported a problem. The request number is the envelope's `request_id`."""
+
+    event_type: ClassVar[str] = _SUBMITTED
+    schema_version: ClassVar[int] = 3
+    topic: ClassVar[TopicRole] = TopicRole.request_events
+    aliases: ClassVar[tuple[str, ...]] = _SUBMITTED_ALIASES
+
+    service_code: str = Field(min_length=1, max_length=64)
+    description: str = Field(default="", max_length=4000)
+    location: Location
+    attributes: dict[str, list[str]] = Field(
+        default_factory=dict, description="Open311 attribute code -> values"
+    )
+    media_urls: list[str] = Field(default_factory=list, max_length=10)
+    contact: SealedPersonalData | None = None
+    preferred_channel: Channel = Channel.none
+    language: str = Field(
+        default=DEFAULT_LANGUAGE,
+        pattern=LANGUAGE_TAG_PATTERN,
+        max_length=35,
+        description="the resident's language (BCP 47): what the notifier writes to them in",
+    )
+
+    @staticmethod
+    def upcast_v2_v3(data: dict[str, Any]) -> dict[str, Any]:
+        """v2 -> v3: nobody was asked their language; English is what residents were written to in."""
+        return {**data, "language": DEFAULT_LANGUAGE}
 
 
 REASON_CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"

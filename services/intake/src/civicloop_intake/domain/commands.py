@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from civicloop_events.payloads import Channel
+from civicloop_events.payloads import DEFAULT_LANGUAGE, LANGUAGE_TAG_PATTERN, Channel
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
 
@@ -60,4 +60,10 @@ class SubmitServiceRequest(BaseModel):
     media_url: HttpUrl | None = None
     contact: ContactDetails | None = None
     preferred_channel: Channel = Channel.none
+    language: str = Field(
+        default=DEFAULT_LANGUAGE,
+        pattern=LANGUAGE_TAG_PATTERN,
+        max_length=35,
+        description="the resident's language (BCP 47, e.g. `es`): what they hear back in",
+    )
     source: IntakeSource = IntakeSource.web

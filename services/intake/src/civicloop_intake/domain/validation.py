@@ -72,6 +72,7 @@ def check_submission(
         media_urls=[str(cmd.media_url)] if cmd.media_url else [],
         contact=contact,
         preferred_channel=cmd.preferred_channel,
+        language=cmd.language,
         source=cmd.source,
     )
 

@@ -1,0 +1,186 @@
+"""The one place that wires the notifier: the pool, the producer, the vault, the catalogs of texts, the channel
+senders chosen by configuration, the consumer that folds requests and queues messages, and the sender loop.
+
+`bootstrap(settings, ...)` takes every adapter as an optional parameter (tests pass their own senders, a pool, a
+clock) and returns the running `Notifier`; `close()` stops what it started and closes what it opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import psycopg
+from civicloop_channels.message import Channel as WireChannel
+from civicloop_channels.message import ChannelSender
+from civicloop_events import Event
+from civicloop_events.payloads import NotificationChannel
+from civicloop_events.producer import EventProducer
+from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
+from civicloop_runtime.resources import owned_pool, owned_producer
+from civicloop_runtime.service import KafkaClient, Service, opening
+from civicloop_runtime.vault import ResidentKeyVault
+from psycopg_pool import AsyncConnectionPool
+
+from civicloop_notifier import database
+from civicloop_notifier.adapters.catalogs import load_catalogs
+from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
+from civicloop_notifier.adapters.recording_sender import RecordingChannelSender
+from civicloop_notifier.domain.texts import Texts
+from civicloop_notifier.service_layer.folds import when_request_event_queue_messages
+from civicloop_notifier.service_layer.preferences import ContactPreferences
+from civicloop_notifier.service_layer.sender_loop import SenderLoop
+from civicloop_notifier.service_layer.sending import SendingDeps
+from civicloop_notifier.service_layer.surveys import SurveyAnswers
+from civicloop_notifier.settings import SCHEMA, NotifierSettings
+
+SERVICE = "civicloop-notifier"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_senders(settings: NotifierSettings) -> dict[NotificationChannel, ChannelSender]:
+    """The channel senders the settings name (`fake` keeps what it is given; real providers join here)."""
+    return {
+        channel: RecordingChannelSender(WireChannel(channel.value))
+        for channel, provider in settings.notifier_providers.items()
+        if provider == "fake"
+    }
+
+
+@dataclass(kw_only=True)
+class Notifier(Service):
+    schemas = database.SCHEMAS
+    settings: NotifierSettings
+    pool: AsyncConnectionPool
+    producer: EventProducer
+    vault: ResidentKeyVault
+    texts: Texts
+    senders: Mapping[NotificationChannel, ChannelSender]
+    sender_loop: SenderLoop
+    preferences: ContactPreferences
+    surveys: SurveyAnswers
+    clock: Callable[[], datetime] = _now
+    _sending: asyncio.Task[None] | None = None
+
+    def kafka_clients(self) -> Sequence[KafkaClient]:
+        return (self.producer,)
+
+    def store(self) -> contextlib.AbstractAsyncContextManager[PostgresNotifierStore]:
+        """The notifier's tables on one transaction."""
+        return store_transaction(self.pool)
+
+    async def fold(self, conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+        await when_request_event_queue_messages(
+            PostgresNotifierStore(conn),
+            event,
+            now=self.clock(),
+            max_age=timedelta(seconds=self.settings.notifier_max_age_s),
+        )
+
+    def start_sending(self) -> None:
+        self._sending = asyncio.create_task(self.sender_loop.run())
+
+        async def stop() -> None:
+            # Asked, not cancelled: a worker ends after recording its current send (bounded by the send timeout),
+            # and a cancellation that psycopg turns into a query error cannot be lost on the way.
+            self.sender_loop.stop()
+            if self._sending is not None:
+                await self._sending
+
+        self.opened.push_async_callback(stop)
+
+    @property
+    def sending(self) -> bool:
+        return self._sending is not None and not self._sending.done()
+
+
+async def bootstrap(
+    settings: NotifierSettings,
+    *,
+    pool: AsyncConnectionPool | None = None,
+    producer: EventProducer | None = None,
+    vault: ResidentKeyVault | None = None,
+    senders: Mapping[NotificationChannel, ChannelSender] | None = None,
+    clock: Callable[[], datetime] = _now,
+    start_consumers: bool = True,
+    start_sending: bool = True,
+) -> Notifier:
+    async with opening() as opened:
+        if pool is None:
+            pool = await owned_pool(settings, opened, name=SERVICE)
+        if producer is None:
+            producer = await owned_producer(
+                settings, opened, topic=settings.topics.request_events, client_id=SERVICE
+            )
+        vault = vault or ResidentKeyVault(pool, pepper=settings.pepper)
+        texts = Texts(load_catalogs())
+        chosen = dict(senders) if senders is not None else default_senders(settings)
+        publish_timeout = settings.publish_timeout_s
+
+        async def publish(event: Event[Any]) -> Any:
+            async with asyncio.timeout(publish_timeout):
+                return await producer.publish(event)
+
+        deps = SendingDeps(
+            senders=chosen,
+            texts=texts,
+            policy=settings,
+            pepper=settings.pepper,
+            unseal=vault.unseal,
+            publish=publish,
+            clock=clock,
+            rand=random.random,
+        )
+        loop = SenderLoop(
+            pool=pool,
+            store_for=PostgresNotifierStore,
+            deps=deps,
+            concurrency=settings.notifier_concurrency,
+            poll_interval_s=settings.notifier_poll_interval_s,
+        )
+        notifier = Notifier(
+            settings=settings,
+            pool=pool,
+            producer=producer,
+            vault=vault,
+            texts=texts,
+            senders=chosen,
+            sender_loop=loop,
+            preferences=ContactPreferences(partial(store_transaction, pool), settings.pepper),
+            surveys=SurveyAnswers(
+                transaction=partial(store_transaction, pool),
+                find_resident=vault.find_resident,
+                publish=publish,
+            ),
+            clock=clock,
+            opened=opened,
+        )
+        notifier.own_consumers(
+            ServiceConsumers(
+                settings,
+                pool=pool,
+                schema=SCHEMA,
+                dead_letters=producer,
+                specs=[
+                    ConsumerSpec(
+                        settings.requests_consumer_name,
+                        settings.topics.request_events,
+                        notifier.fold,
+                        on_committed=loop.wake,
+                    )
+                ],
+            ),
+            start=start_consumers,
+        )
+        if start_sending:
+            notifier.start_sending()
+    return notifier
