@@ -16,6 +16,8 @@ from civicloop_geo.entrypoints.http import create_app as create_geo
 from civicloop_geo.settings import GeoSettings
 from civicloop_intake.entrypoints.http import create_app as create_intake
 from civicloop_intake.settings import IntakeSettings
+from civicloop_notifier.entrypoints.http import create_app as create_notifier
+from civicloop_notifier.settings import NotifierSettings
 from civicloop_outbound.entrypoints.http import create_app as create_outbound
 from civicloop_outbound.settings import OutboundSettings
 from civicloop_projections.entrypoints.http import create_app as create_projections
@@ -77,6 +79,11 @@ SERVICES = [
         "geo",
         "civicloop_geo",
         lambda: create_geo(_test_settings(GeoSettings), staff_verifier=verifier_for_tests()),
+    ),
+    Service(
+        "notifier",
+        "civicloop_notifier",
+        lambda: create_notifier(_test_settings(NotifierSettings), staff_verifier=verifier_for_tests()),
     ),
     Service(
         "backend-adapters",

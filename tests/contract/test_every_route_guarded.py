@@ -31,6 +31,7 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
     "open311-gateway": (("*", r"/open311/v2/(?!admin/).*"),),  # Open311 reads, and writes with an api_key
     "outbound": (),
     "geo": (("get", r"/api/v1/public/.*"),),  # aggregates that never show a point
+    "notifier": (("*", r"/api/v1/notifier/unsubscribe"),),  # the signed link in a resident's email (RFC 8058)
     # The stand-in for departments' systems: Open311 with each partner's api_key, nothing for staff.
     "backend-adapters": (("*", r"/open311/v2/.*"),),
 }

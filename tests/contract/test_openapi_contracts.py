@@ -25,6 +25,7 @@ SERVICES = [
     ("public-projections", "civicloop-projections"),
     ("open311-gateway", "civicloop-gateway"),
     ("geo", "civicloop-geo"),
+    ("notifier", "civicloop-notifier"),
 ]
 
 

@@ -21,8 +21,9 @@ from civicloop_runtime.app import running_service
 from civicloop_runtime.service_http import ServiceHttp
 from civicloop_staff.roles import READS_REQUESTS, StaffPrincipal
 from civicloop_staff.tokens import StaffTokenVerifier
-from civicloop_staff.verifier import STAFF_RESPONSES, StaffRefused, install_staff_verifier, require_staff
+from civicloop_staff.verifier import STAFF_RESPONSES, install_staff_verifier, require_staff
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 
@@ -33,7 +34,11 @@ from civicloop_notifier.service_layer.sending import UNSUBSCRIBE_PATH
 from civicloop_notifier.settings import NotifierSettings
 
 Staff = Annotated[StaffPrincipal, Depends(require_staff(*READS_REQUESTS))]
-router = APIRouter(prefix="/api/v1/notifier", tags=["notifier"], responses=STAFF_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1/notifier",
+    tags=["notifier"],
+    responses={**STAFF_RESPONSES, 400: {"description": "the body is not readable JSON"}},
+)
 NUMBER = Path(pattern=r"^[0-9A-Z]{4}-[0-9A-Z]{4}$")
 
 
@@ -46,14 +51,17 @@ class PreviewBody(BaseModel):
 @router.post("/preview")
 async def preview_action(body: PreviewBody, request: Request, staff: Staff) -> dict[str, Any]:
     """Who will be notified, and what they will get, for a proposed action (nothing is sent)."""
+    # Refused in the shape of every other 422 of this route (FastAPI's validation errors), as documented.
     event_type = REGISTRY.canonical(body.type)
     if event_type not in REGISTRY.event_types():
-        raise StaffRefused(422, "unknown_event_type", "no such event type")
+        raise RequestValidationError([_invalid(("body", "type"), "no such event type")])
     model: type[EventPayload] = REGISTRY.models[(event_type, REGISTRY.latest_version(event_type))]
     try:
         payload = model.model_validate(body.payload)
     except ValidationError as exc:
-        raise StaffRefused(422, "invalid_payload", f"{len(exc.errors())} invalid field(s)") from None
+        raise RequestValidationError(
+            [_invalid(("body", "payload", *e["loc"]), e["msg"]) for e in exc.errors(include_input=False)]
+        ) from None
     notifier: Notifier = running_service(request)
     proposed = Event.create(
         payload,
@@ -65,6 +73,10 @@ async def preview_action(body: PreviewBody, request: Request, staff: Staff) -> d
     async with store_transaction(notifier.pool) as store:
         messages = await preview(store, proposed, texts=notifier.texts, policy=notifier.settings)
     return {"request_id": body.request_id, "messages": [m.__dict__ for m in messages]}
+
+
+def _invalid(loc: tuple[Any, ...], msg: str) -> dict[str, Any]:
+    return {"type": "value_error", "loc": loc, "msg": msg}
 
 
 @router.get("/requests/{number}/messages")
@@ -104,7 +116,7 @@ async def _messages(store: PostgresNotifierStore, number: str, jurisdiction_id: 
 public = APIRouter(tags=["residents"])
 
 
-@public.post(UNSUBSCRIBE_PATH)
+@public.post(UNSUBSCRIBE_PATH, responses={404: {"description": "the link is not one this notifier signed"}})
 async def unsubscribe(request: Request, token: Annotated[str, Query(max_length=200)]) -> dict[str, bool]:
     """One-click unsubscribe (RFC 8058: a mail client POSTs `List-Unsubscribe=One-Click`; a resident's browser the
     page's form): the contact the link was signed for gets no more email."""
