@@ -101,7 +101,7 @@ def _sms_settings(provider: str, environ: Mapping[str, str]) -> TwilioSettings |
         settings = sms_settings_from_environment(environ)
     except UnknownSmsSetup as error:  # its text names variables only
         raise ProviderSetupError(str(error)) from None
-    if not isinstance(settings, SMS_PROVIDERS[provider]):
+    if settings is None or not isinstance(settings, SMS_PROVIDERS[provider]):
         raise ProviderSetupError(f"the notifier sends through {provider}: set {PROVIDER_VARIABLE}={provider}")
     return settings
 
