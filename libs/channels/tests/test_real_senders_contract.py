@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -14,7 +16,6 @@ from civicloop_channels.message import Channel, OutgoingMessage
 from civicloop_channels.twilio_sms import TwilioSender, TwilioSettings
 from civicloop_testing.channel_contract import ChannelSenderContract
 from civicloop_testing.processes import free_port
-from civicloop_testing.smtp import Received, _Collect
 from civicloop_testing.twilio_server import TwilioServer, twilio_server
 
 OUR_NUMBER = "+15005550006"
@@ -54,11 +55,11 @@ class TestTwilioSmsContract(ChannelSenderContract):
         return any(m.to == message.to and m.body == message.text for m in self.server.accepted)
 
 
-class _RelayWithAnswers(_Collect):
+class _RelayWithAnswers:
     """aiosmtpd keeping what it accepts, answering RCPT with the next queued reply (a refusal, a deferral)."""
 
-    def __init__(self, inbox: list[Received]) -> None:
-        super().__init__(inbox)
+    def __init__(self) -> None:
+        self.inbox: list[EmailMessage] = []
         self.next_rcpt: deque[str] = deque()
 
     async def handle_RCPT(  # aiosmtpd calls it by this name
@@ -69,12 +70,15 @@ class _RelayWithAnswers(_Collect):
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's name
+        self.inbox.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+        return "250 OK"
+
 
 class TestSmtpEmailContract(ChannelSenderContract):
     @pytest.fixture
     def relay(self) -> Iterator[_RelayWithAnswers]:
-        received: list[Received] = []
-        handler = _RelayWithAnswers(received)
+        handler = _RelayWithAnswers()
         self.port = free_port()
         controller = Controller(handler, hostname="127.0.0.1", port=self.port)
         controller.start()
@@ -109,6 +113,4 @@ class TestSmtpEmailContract(ChannelSenderContract):
 
     async def received(self, sender: SmtpEmailSender, message: OutgoingMessage) -> bool:
         message_id = message_id_of(message.message_id, "county.example")
-        return any(
-            r.message["Message-ID"] == message_id and message.to in r.rcpt_tos for r in self.relay.inbox
-        )
+        return any(m["Message-ID"] == message_id and m["To"] == message.to for m in self.relay.inbox)
