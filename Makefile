@@ -56,6 +56,7 @@ migrate: up ## apply every service's Alembic migrations
 	@# After the gateway's: the first outbound migration moves the outbound tables out of schema gateway.
 	@$(UV) run --frozen civicloop-outbound migrate
 	@$(UV) run --frozen civicloop-geo migrate
+	@$(UV) run --frozen civicloop-notifier migrate
 
 seed: migrate ## load the demo jurisdiction
 	@$(UV) run --frozen python deploy/local/seed_demo.py config

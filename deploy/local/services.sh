@@ -21,6 +21,7 @@ SERVICES=(
   "open311-outbound|8005|civicloop-outbound run --host 127.0.0.1 --port 8005"
   "open311-poller|-|civicloop-outbound open311 run"
   "geo|8004|civicloop-geo serve --host 127.0.0.1 --port 8004"
+  "notifier|8006|civicloop-notifier serve --host 127.0.0.1 --port 8006"
 )
 # The back-end adapter app runs when it has a configuration (docs/outbound.md, services/open311-gateway/backend-adapters).
 if [ -n "${CIVICLOOP_ADAPTERS_CONFIG:-}" ]; then
@@ -121,6 +122,16 @@ provider_settings() {
   export CIVICLOOP_GOVDELIVERY_ACCOUNT_CODE="${CIVICLOOP_GOVDELIVERY_ACCOUNT_CODE:-$GOVDELIVERY_ACCOUNT}"
   export CIVICLOOP_GOVDELIVERY_USERNAME="${CIVICLOOP_GOVDELIVERY_USERNAME:-$GOVDELIVERY_USER}"
   export CIVICLOOP_SECRET_GOVDELIVERY_PASSWORD="${CIVICLOOP_SECRET_GOVDELIVERY_PASSWORD:-$(secret govdelivery-password)}"
+  # The notifier sends residents' messages through them (docs/notifier.md, "Providers"): texts (and WhatsApp, which
+  # Vonage does not carry here) through the local SMS provider, mail to the mailbox, pushes to the push service.
+  local sms_providers=""
+  case "$SMS_PROVIDER" in
+    twilio) sms_providers='"sms": "twilio", "whatsapp": "twilio", ' ;;
+    vonage) sms_providers='"sms": "vonage", ' ;;
+  esac
+  if [ -z "${CIVICLOOP_NOTIFIER_PROVIDERS:-}" ]; then
+    export CIVICLOOP_NOTIFIER_PROVIDERS="{${sms_providers}\"email\": \"smtp\", \"push\": \"webpush\"}"
+  fi
   # The topics the local account has: one per category of the demo catalogue and per demo district.
   export CIVICLOOP_LOCAL_GOVDELIVERY_TOPICS="${CIVICLOOP_LOCAL_GOVDELIVERY_TOPICS:-$("$uv" run --frozen python "$here/seed_demo.py" govdelivery-topics --account "$GOVDELIVERY_ACCOUNT" | tr '\n' ' ')}"
 }
@@ -402,6 +413,7 @@ CivicLoop is running (jurisdiction "demo"):
   open311-gateway     http://127.0.0.1:8003/open311/v2/discovery.json   (OpenAPI: http://127.0.0.1:8003/docs)
   geo                 http://127.0.0.1:8004   (OpenAPI: http://127.0.0.1:8004/docs)
   outbound            http://127.0.0.1:8005/readyz   uv run civicloop-outbound status   (bodies, queues, pauses)
+  notifier            http://127.0.0.1:8006   (OpenAPI: http://127.0.0.1:8006/docs)   residents hear back (docs/notifier.md)
   Kafka               $kafka         PostgreSQL + PostGIS  $pg
   logs                $run/logs/   processes: deploy/local/services.sh status
 $providers

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from functools import partial
 from typing import Any
 
 import psycopg
-from civicloop_channels.message import Channel as WireChannel
 from civicloop_channels.message import ChannelSender
 from civicloop_events import Event
 from civicloop_events.payloads import NotificationChannel
@@ -31,7 +31,7 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_notifier import database
 from civicloop_notifier.adapters.catalogs import load_catalogs
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
-from civicloop_notifier.adapters.recording_sender import RecordingChannelSender
+from civicloop_notifier.adapters.providers import ChannelSenders, senders_from_environment
 from civicloop_notifier.domain.texts import Texts
 from civicloop_notifier.service_layer.folds import when_request_event_queue_messages
 from civicloop_notifier.service_layer.preferences import ContactPreferences
@@ -47,13 +47,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def default_senders(settings: NotifierSettings) -> dict[NotificationChannel, ChannelSender]:
-    """The channel senders the settings name (`fake` keeps what it is given; real providers join here)."""
-    return {
-        channel: RecordingChannelSender(WireChannel(channel.value))
-        for channel, provider in settings.notifier_providers.items()
-        if provider == "fake"
-    }
+def default_senders(settings: NotifierSettings, environ: Mapping[str, str] | None = None) -> ChannelSenders:
+    """The channel senders the settings name, built from the process's environment (`adapters/providers.py`)."""
+    return senders_from_environment(settings.notifier_providers, os.environ if environ is None else environ)
 
 
 @dataclass(kw_only=True)
@@ -123,7 +119,12 @@ async def bootstrap(
             )
         vault = vault or ResidentKeyVault(pool, pepper=settings.pepper)
         texts = Texts(load_catalogs())
-        chosen = dict(senders) if senders is not None else default_senders(settings)
+        if senders is not None:
+            chosen = dict(senders)
+        else:
+            built = default_senders(settings)
+            opened.push_async_callback(built.aclose)  # after the sender loop has stopped (a stack)
+            chosen = built.senders
         publish_timeout = settings.publish_timeout_s
 
         async def publish(event: Event[Any]) -> Any:

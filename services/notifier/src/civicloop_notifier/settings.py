@@ -19,8 +19,8 @@ from civicloop_notifier.domain.quiet_hours import QuietHours
 
 SCHEMA = "notifier"
 REQUESTS_CONSUMER = "notifier.requests.v1"
-PROVIDERS = ("fake",)
-"""The providers a channel can be given here; the real ones (Twilio, SMTP, web push) join as their senders land."""
+PROVIDERS = ("fake", "twilio", "vonage", "smtp", "webpush")
+"""The providers a channel can be given (`adapters/providers.py` builds them from the environment)."""
 
 
 class QuietHoursSetting(BaseModel):

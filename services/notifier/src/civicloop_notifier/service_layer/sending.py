@@ -196,11 +196,17 @@ async def send_one(store: MessagesStore, message: QueuedMessage, deps: SendingDe
 
 
 def _unsubscribe_headers(deps: SendingDeps, channel: NotificationChannel, digest: bytes) -> dict[str, str]:
-    """RFC 8058 one-click unsubscribe: the link's token is in the query string, which logs and traces never keep."""
+    """RFC 8058 one-click unsubscribe: the link's token is in the query string, which logs and traces never keep.
+
+    One-click is for HTTPS links only (RFC 8058 §3; the email sender refuses it otherwise): a notifier reached over
+    plain HTTP (a development machine) offers the link without it, so its mail still goes."""
     link = (
         f"{deps.policy.public_url}{UNSUBSCRIBE_PATH}?token={unsubscribe_token(deps.pepper, channel, digest)}"
     )
-    return {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    headers = {"List-Unsubscribe": f"<{link}>"}
+    if link.startswith("https://"):
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
 
 
 async def _send(sender: ChannelSender, message: OutgoingMessage, timeout_s: float) -> SendResult:
