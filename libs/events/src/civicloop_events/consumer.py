@@ -331,11 +331,13 @@ class ConsumerRunner:
     async def _seek_to_stored(self, assigned: Any) -> None:
         async with self.pool.connection() as conn:
             stored = await read_positions(conn, self.schema, self.name, self.topic)
+        new = [tp for tp in assigned if tp.partition not in stored]
+        # A partition never applied starts at its first offset, sought explicitly: `seek_to_beginning` only asks
+        # for a reset, which the group's committed offset (informational, and left behind by an earlier run of
+        # the same group, e.g. before a rebuild) could still win, skipping the partition.
+        beginnings = await self._consumer.beginning_offsets(new) if new else {}
         for tp in assigned:
-            if tp.partition in stored:
-                self._consumer.seek(tp, stored[tp.partition])
-            else:
-                await self._consumer.seek_to_beginning(tp)
+            self._consumer.seek(tp, stored[tp.partition] if tp.partition in stored else beginnings[tp])
             POSITION.labels(self.name, str(tp.partition)).set(stored.get(tp.partition, 0))
 
     async def _commit_kafka_offsets(self) -> None:
