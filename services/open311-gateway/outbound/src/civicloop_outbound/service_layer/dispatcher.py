@@ -95,6 +95,10 @@ def to_route(events: Sequence[Event[Any]], *, imported: set[str]) -> list[Event[
 
 def routed_event(event: Event[ServiceRequestSubmitted], decision: RoutingDecision) -> Event[Routed]:
     """The decision on the log; its id is derived from the submission's, so publishing it again is the same event."""
+    return _routed(event, decision, kind="routed")
+
+
+def _routed(event: Event[Any], decision: RoutingDecision, *, kind: str) -> Event[Routed]:
     return Event.create(
         Routed(
             body_id=decision.body_id,
@@ -108,7 +112,7 @@ def routed_event(event: Event[ServiceRequestSubmitted], decision: RoutingDecisio
         actor=OUTBOUND_ACTOR,
         source=OUTBOUND_SOURCE,
         causation=event,
-        event_id=derived_event_id("routed", event.event_id),
+        event_id=derived_event_id(kind, event.event_id),
     )
 
 
@@ -169,21 +173,7 @@ def update_rows(event: Event[Any], delivery: store.Delivery, update: BackendUpda
 
 def rerouted_event(event: Event[CategoryChanged], decision: RoutingDecision) -> Event[Routed]:
     """The new routing on the log after a category change; its id derives from the change's."""
-    return Event.create(
-        Routed(
-            body_id=decision.body_id,
-            team=decision.team,
-            priority=decision.priority,
-            analysis_codes=list(decision.analysis_codes),
-            rules=list(decision.rules),
-        ),
-        request_id=event.request_id,
-        jurisdiction_id=event.jurisdiction_id,
-        actor=OUTBOUND_ACTOR,
-        source=OUTBOUND_SOURCE,
-        causation=event,
-        event_id=derived_event_id("rerouted", event.event_id),
-    )
+    return _routed(event, decision, kind="rerouted")
 
 
 class Dispatcher:
