@@ -19,6 +19,8 @@ from typing import Any
 
 import psycopg
 from civicloop_channels.message import ChannelSender
+from civicloop_channels.sms_keywords import Program
+from civicloop_channels.sms_webhooks import TwilioSignatureCheck
 from civicloop_events import Event
 from civicloop_events.payloads import NotificationChannel
 from civicloop_events.producer import EventProducer
@@ -30,10 +32,16 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_notifier import database
 from civicloop_notifier.adapters.catalogs import load_catalogs
+from civicloop_notifier.adapters.inbound_store import PostgresInboundStore, inbound_transaction
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
 from civicloop_notifier.adapters.providers import ChannelSenders, senders_from_environment
+from civicloop_notifier.adapters.twilio_webhook_setup import twilio_signature_from_environment
 from civicloop_notifier.domain.texts import Texts
+from civicloop_notifier.service_layer.conversation_ports import TextReportingPort
+from civicloop_notifier.service_layer.delivery_receipts import DeliveryReceipts
 from civicloop_notifier.service_layer.folds import when_request_event_queue_messages
+from civicloop_notifier.service_layer.inbound_folds import when_status_changed_track_open
+from civicloop_notifier.service_layer.inbound_texts import InboundTexts
 from civicloop_notifier.service_layer.preferences import ContactPreferences
 from civicloop_notifier.service_layer.sender_loop import SenderLoop
 from civicloop_notifier.service_layer.sending import SendingDeps
@@ -65,6 +73,10 @@ class Notifier(Service):
     preferences: ContactPreferences
     surveys: SurveyAnswers
     clock: Callable[[], datetime] = _now
+    receipts: DeliveryReceipts | None = None
+    inbound: InboundTexts | None = None
+    twilio_signature: TwilioSignatureCheck | None = None  # None: Twilio's webhooks are refused
+    text_reporting: TextReportingPort | None = None
     _sending: asyncio.Task[None] | None = None
 
     def kafka_clients(self) -> Sequence[KafkaClient]:
@@ -81,6 +93,7 @@ class Notifier(Service):
             now=self.clock(),
             max_age=timedelta(seconds=self.settings.notifier_max_age_s),
         )
+        await when_status_changed_track_open(PostgresInboundStore(conn), event)
 
     def start_sending(self) -> None:
         self._sending = asyncio.create_task(self.sender_loop.run())
@@ -109,6 +122,8 @@ async def bootstrap(
     clock: Callable[[], datetime] = _now,
     start_consumers: bool = True,
     start_sending: bool = True,
+    twilio_signature: TwilioSignatureCheck | None = None,
+    text_reporting: TextReportingPort | None = None,
 ) -> Notifier:
     async with opening() as opened:
         if pool is None:
@@ -164,7 +179,10 @@ async def bootstrap(
             ),
             clock=clock,
             opened=opened,
+            twilio_signature=twilio_signature or twilio_signature_from_environment(os.environ),
+            text_reporting=text_reporting,
         )
+        _wire_inbound(notifier, publish)
         notifier.own_consumers(
             ServiceConsumers(
                 settings,
@@ -184,4 +202,42 @@ async def bootstrap(
         )
         if start_sending:
             notifier.start_sending()
+            _start_receipts(notifier)
     return notifier
+
+
+def _wire_inbound(notifier: Notifier, publish: Callable[[Event[Any]], Any]) -> None:
+    """Delivery receipts and residents' messages (texts, email replies) on the notifier's tables."""
+    settings = notifier.settings
+    transaction = partial(inbound_transaction, notifier.pool)
+    notifier.receipts = DeliveryReceipts(
+        transaction=transaction,
+        wake_sender=notifier.sender_loop.wake,
+        clock=notifier.clock,
+        every_s=max(settings.notifier_poll_interval_s, 0.05),
+    )
+    notifier.inbound = InboundTexts(
+        transaction=transaction,
+        find_resident=notifier.vault.find_resident,
+        key_for=notifier.vault.key_for,
+        preferences=notifier.preferences,
+        surveys=notifier.surveys,
+        publish=publish,
+        program=Program(settings.notifier_program_name, settings.notifier_help_contact),
+        clock=notifier.clock,
+        conversation_ttl=timedelta(seconds=settings.notifier_conversation_ttl_s),
+        text_reporting=notifier.text_reporting,
+    )
+
+
+def _start_receipts(notifier: Notifier) -> None:
+    """Receipts that came before their attempt committed are applied by this pass."""
+    receipts = notifier.receipts
+    assert receipts is not None
+    task = asyncio.create_task(receipts.run())
+
+    async def stop() -> None:
+        receipts.stop()
+        await task
+
+    notifier.opened.push_async_callback(stop)

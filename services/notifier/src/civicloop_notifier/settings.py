@@ -79,6 +79,19 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
     )
     notifier_backoff_initial_s: float = Field(default=30.0, gt=0)
     notifier_backoff_max_s: float = Field(default=3600.0, gt=0)
+    # The inbound side (`entrypoints/webhooks.py`): Twilio's callbacks and residents' texts, email replies.
+    notifier_webhook_max_bytes: int = Field(
+        default=16384, ge=1024, le=1_048_576, description="a webhook's form is read no further than this"
+    )
+    notifier_conversation_ttl_s: float = Field(
+        default=24 * 3600, gt=0, description="how long the request a resident last talked about stays the conversation"
+    )
+    notifier_program_name: str = Field(
+        default="CivicLoop 311", max_length=40, description="who the texts come from (STOP / HELP answers)"
+    )
+    notifier_help_contact: str = Field(
+        default="311", max_length=80, description="where residents get help (the HELP answer)"
+    )
 
     @field_validator("notifier_providers")
     @classmethod

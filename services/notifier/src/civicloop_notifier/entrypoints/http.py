@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
 from civicloop_notifier.bootstrap import SERVICE, Notifier, bootstrap
+from civicloop_notifier.entrypoints import webhooks
 from civicloop_notifier.service_layer.preview import preview
 from civicloop_notifier.service_layer.sending import UNSUBSCRIBE_PATH
 from civicloop_notifier.settings import NotifierSettings
@@ -142,7 +143,7 @@ HTTP = ServiceHttp(
     bootstrap,
     title="CivicLoop notifier",
     description="Residents hear back: what was sent to whom (by request), and a preview of what an action sends.",
-    routers=(router, public),
+    routers=(router, public, webhooks.router),
 )
 
 
