@@ -33,7 +33,10 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
     "geo": (("get", r"/api/v1/public/.*"),),  # aggregates that never show a point
     "notifier": (
         ("*", r"/api/v1/notifier/unsubscribe"),  # the signed link in a resident's email (RFC 8058)
-        ("post", r"/webhooks/twilio/(status|inbound)"),  # Twilio's signature (X-Twilio-Signature) is the check
+        (
+            "post",
+            r"/webhooks/twilio/(status|inbound)",
+        ),  # Twilio's signature (X-Twilio-Signature) is the check
     ),
     # The stand-in for departments' systems: Open311 with each partner's api_key, nothing for staff.
     "backend-adapters": (("*", r"/open311/v2/.*"),),

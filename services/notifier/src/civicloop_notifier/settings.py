@@ -84,7 +84,9 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
         default=16384, ge=1024, le=1_048_576, description="a webhook's form is read no further than this"
     )
     notifier_conversation_ttl_s: float = Field(
-        default=24 * 3600, gt=0, description="how long the request a resident last talked about stays the conversation"
+        default=24 * 3600,
+        gt=0,
+        description="how long the request a resident last talked about stays the conversation",
     )
     notifier_program_name: str = Field(
         default="CivicLoop 311", max_length=40, description="who the texts come from (STOP / HELP answers)"

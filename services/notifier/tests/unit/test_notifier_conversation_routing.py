@@ -71,7 +71,10 @@ def test_a_stale_question_is_not_answered_by_a_number():
 
 
 def test_texts_in_english_and_spanish():
-    assert ask_text((A, B), "en") == f"Which of your requests is this about? Reply with its number: 1) {A} 2) {B}"
+    assert (
+        ask_text((A, B), "en")
+        == f"Which of your requests is this about? Reply with its number: 1) {A} 2) {B}"
+    )
     assert ask_text((A, B), "es-US").startswith("A cual de sus solicitudes")
     assert B in landed_text(B, "es") and landed_text(B, "es").startswith("Gracias")
     assert landed_text(B, "fr").startswith("Thanks")

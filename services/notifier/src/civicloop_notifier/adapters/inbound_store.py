@@ -171,9 +171,7 @@ class PostgresInboundStore:
             (resident_id, request_id, at),
         )
 
-    async def ask(
-        self, resident_id: UUID, choices: Sequence[str], waiting: Waiting, at: datetime
-    ) -> None:
+    async def ask(self, resident_id: UUID, choices: Sequence[str], waiting: Waiting, at: datetime) -> None:
         await self.conn.execute(
             """insert into notifier.conversations
                  (resident_id, request_id, choices, pending_id, pending_text, pending_channel, updated_at)

@@ -169,7 +169,10 @@ class InboundTexts:
                 if sealed is None:  # erased since the digest was read: nothing of theirs is kept
                     return None
                 await store.ask(
-                    resident_id, decision.choices, Waiting(message.inbound_id, sealed, message.channel.value), now
+                    resident_id,
+                    decision.choices,
+                    Waiting(message.inbound_id, sealed, message.channel.value),
+                    now,
                 )
                 return ask_text(decision.choices, language)
         return None
