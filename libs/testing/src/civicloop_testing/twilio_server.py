@@ -113,6 +113,7 @@ class TwilioServer:
         self.whatsapp_window_closed: set[str] = set()  # no reply in 24 h: free-form WhatsApp refused, 63016
         self.accepted: list[Accepted] = []
         self.callbacks: list[Callback] = []
+        self.inbound: list[dict[str, str]] = []  # the form of each text posted to a webhook "from a resident"
         self.requests_seen = 0
         self.hangs_ended: list[str] = []  # per hung request, once it is over: "abandoned" or "answered"
         self.url = ""
@@ -367,6 +368,7 @@ class TwilioServer:
         if not channel_prefix:
             self._apply_opt_out_keyword(sender, body)
         headers = {"X-Twilio-Signature": twilio_signature(self.auth_token, webhook_url, params)}
+        self.inbound.append(params)
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.post(self.behind_proxy(webhook_url), data=params, headers=headers)
 

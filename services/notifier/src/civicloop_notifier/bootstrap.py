@@ -182,7 +182,7 @@ async def bootstrap(
             twilio_signature=twilio_signature or twilio_signature_from_environment(os.environ),
             text_reporting=text_reporting,
         )
-        _wire_inbound(notifier, publish)
+        receipts = _wire_inbound(notifier, publish)
         notifier.own_consumers(
             ServiceConsumers(
                 settings,
@@ -202,11 +202,11 @@ async def bootstrap(
         )
         if start_sending:
             notifier.start_sending()
-            _start_receipts(notifier)
+            _start_receipts(notifier, receipts)
     return notifier
 
 
-def _wire_inbound(notifier: Notifier, publish: Callable[[Event[Any]], Any]) -> None:
+def _wire_inbound(notifier: Notifier, publish: Callable[[Event[Any]], Any]) -> DeliveryReceipts:
     """Delivery receipts and residents' messages (texts, email replies) on the notifier's tables."""
     settings = notifier.settings
     transaction = partial(inbound_transaction, notifier.pool)
@@ -228,12 +228,11 @@ def _wire_inbound(notifier: Notifier, publish: Callable[[Event[Any]], Any]) -> N
         conversation_ttl=timedelta(seconds=settings.notifier_conversation_ttl_s),
         text_reporting=notifier.text_reporting,
     )
+    return notifier.receipts
 
 
-def _start_receipts(notifier: Notifier) -> None:
+def _start_receipts(notifier: Notifier, receipts: DeliveryReceipts) -> None:
     """Receipts that came before their attempt committed are applied by this pass."""
-    receipts = notifier.receipts
-    assert receipts is not None
     task = asyncio.create_task(receipts.run())
 
     async def stop() -> None:

@@ -148,6 +148,20 @@ class PostgresInboundStore:
         row = await cur.fetchone()
         return row[0] if row else None
 
+    # -- residents' messages -----------------------------------------------------------------------------------------
+
+    async def seen(self, inbound_id: str) -> bool:
+        cur = await self.conn.execute(
+            "select 1 from notifier.inbound_messages where inbound_id = %s", (inbound_id,)
+        )
+        return await cur.fetchone() is not None
+
+    async def taken(self, inbound_id: str) -> None:
+        await self.conn.execute(
+            "insert into notifier.inbound_messages (inbound_id) values (%s) on conflict do nothing",
+            (inbound_id,),
+        )
+
     # -- conversations -----------------------------------------------------------------------------------------------
 
     async def conversation(self, resident_id: UUID) -> tuple[Conversation, Waiting | None] | None:

@@ -10,7 +10,7 @@ request without a genuine signature is refused 403 before anything in it is beli
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from civicloop_channels.sms_webhooks import (
@@ -29,7 +29,7 @@ from civicloop_notifier.service_layer.inbound_texts import IncomingMessage
 
 STATUS_PATH = "/webhooks/twilio/status"
 INBOUND_PATH = "/webhooks/twilio/inbound"
-_REFUSALS = {
+_REFUSALS: dict[int | str, dict[str, Any]] = {
     403: {"description": "not signed by our Twilio account"},
     413: {"description": "the form is larger than a webhook's"},
 }
@@ -77,7 +77,8 @@ async def twilio_status(request: Request, form: Form) -> Response:
         receipt = delivery_receipt(form)
     except NotAWebhook:
         raise HTTPException(400, "not a status callback") from None
-    assert notifier.receipts is not None
+    if notifier.receipts is None:
+        raise HTTPException(503, "not ready")
     await notifier.receipts.received(receipt.provider_id, receipt.state.value, receipt.error_code)
     return Response(status_code=204)
 
@@ -90,7 +91,8 @@ async def twilio_inbound(request: Request, form: Form) -> Response:
         text = inbound_text(form)
     except NotAWebhook:
         raise HTTPException(400, "not an inbound message") from None
-    assert notifier.inbound is not None
+    if notifier.inbound is None:
+        raise HTTPException(503, "not ready")
     reply = await notifier.inbound.text(
         IncomingMessage(text.provider_id, NotificationChannel(text.channel.value), text.sender, text.text)
     )

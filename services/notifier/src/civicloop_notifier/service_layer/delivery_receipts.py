@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, suppress
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -64,10 +64,8 @@ class DeliveryReceipts:
                 await self.apply_pending()
             except Exception as exc:  # the database away for a while: the receipts wait in their table
                 log.warning("applying delivery receipts failed", extra={"error": type(exc).__name__})
-            try:
+            with suppress(TimeoutError):  # the next pass is due
                 await asyncio.wait_for(self._stop.wait(), self._every_s)
-            except TimeoutError:
-                pass
 
     def stop(self) -> None:
         self._stop.set()

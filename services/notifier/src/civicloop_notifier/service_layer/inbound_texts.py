@@ -53,6 +53,10 @@ class Waiting:
 
 
 class InboundStore(Protocol):
+    async def seen(self, inbound_id: str) -> bool: ...
+
+    async def taken(self, inbound_id: str) -> None: ...
+
     async def open_requests(self, resident_id: UUID) -> Sequence[Any]: ...
 
     async def language_of(self, resident_id: UUID) -> str | None: ...
@@ -102,7 +106,10 @@ class InboundTexts:
         self._text_reporting = text_reporting
 
     async def text(self, message: IncomingMessage) -> str | None:
-        """Handle a text (SMS or WhatsApp); returns the reply to send back, or None."""
+        """Handle a text (SMS or WhatsApp); returns the reply to send back, or None (a retried webhook's text was
+        taken already: nothing again)."""
+        if await self._seen(message.inbound_id):
+            return None
         resident_id = await self._find_resident(phone=message.sender)
         language = await self._language(resident_id)
         action = keyword_action(message.text)
@@ -149,6 +156,7 @@ class InboundTexts:
                         NotificationChannel(waiting.channel),
                     )
                 await store.talking_about(resident_id, decision.request_id, now)
+                await store.taken(message.inbound_id)
                 return landed_text(decision.request_id, language)
             if parse_answer(message.text) is not None and await self._surveys.answer(
                 message.channel, message.sender, message.text, answer_id=message.inbound_id
@@ -163,6 +171,7 @@ class InboundTexts:
                     message.channel,
                 )
                 await store.talking_about(resident_id, decision.request_id, now)
+                await store.taken(message.inbound_id)
                 return landed_text(decision.request_id, language)
             if decision.route is Route.ask:
                 sealed = await self._seal(resident_id, message.text)
@@ -179,9 +188,16 @@ class InboundTexts:
 
     async def land_on(self, resident_id: UUID, request: Any, message: IncomingMessage) -> None:
         """A message already known to be about `request` (an email reply to its address) lands on it."""
-        await self._comment(resident_id, request, message.text, message.inbound_id, message.channel)
         async with self._transaction() as store:
+            if await store.seen(message.inbound_id):
+                return
+            await self._comment(resident_id, request, message.text, message.inbound_id, message.channel)
             await store.talking_about(resident_id, request.request_id, self._clock())
+            await store.taken(message.inbound_id)
+
+    async def _seen(self, inbound_id: str) -> bool:
+        async with self._transaction() as store:
+            return await store.seen(inbound_id)
 
     async def _language(self, resident_id: UUID | None) -> str:
         if resident_id is None:

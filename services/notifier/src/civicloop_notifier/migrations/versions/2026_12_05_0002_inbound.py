@@ -54,9 +54,16 @@ def upgrade() -> None:
              pending_channel text,
              updated_at timestamptz not null default now())"""
     )
+    # The provider's id of each resident's message that landed (or waits): a webhook retried is not taken twice.
+    op.execute(
+        """create table notifier.inbound_messages (
+             inbound_id text primary key,
+             received_at timestamptz not null default now())"""
+    )
 
 
 def downgrade() -> None:
+    op.execute("drop table if exists notifier.inbound_messages")
     op.execute("drop table if exists notifier.conversations")
     op.execute("drop index if exists notifier.requests_of_resident")
     op.execute("alter table notifier.requests drop column if exists closed")
