@@ -180,6 +180,14 @@ async def test_a_stranger_without_requests_gets_the_help_text_and_a_forged_text_
     with notifier_served(harness.settings, twilio):
         answer = reply_of(await twilio.send_inbound(INBOUND_URL, "+12025550199", "There is a hole"))
         assert answer is not None and answer.startswith("We could not find an open request of yours")
+        # The local server's own route texts "as a resident" (what a newcomer uses under `make run`).
+        twilio.inbound_webhook = INBOUND_URL
+        async with httpx.AsyncClient(timeout=10) as client:
+            r = await client.post(
+                f"{twilio.url}/local/inbound", json={"from": "+12025550199", "body": "AYUDA"}
+            )
+        assert r.status_code == 200 and r.json()["webhook_status"] == 200
+        assert "Responda STOP" in r.json()["reply"]
         params = {"MessageSid": "SM" + "0" * 32, "From": harness.phone, "To": OUR_NUMBER, "Body": "hi"}
         async with httpx.AsyncClient(timeout=10) as client:
             local = twilio.behind_proxy(INBOUND_URL)
