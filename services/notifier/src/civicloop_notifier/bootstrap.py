@@ -35,13 +35,14 @@ from civicloop_notifier.adapters.catalogs import load_catalogs
 from civicloop_notifier.adapters.inbound_store import PostgresInboundStore, inbound_transaction
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
 from civicloop_notifier.adapters.providers import ChannelSenders, senders_from_environment
+from civicloop_notifier.adapters.reply_smtp import ReplyHandler, start_reply_listener
 from civicloop_notifier.adapters.twilio_webhook_setup import twilio_signature_from_environment
 from civicloop_notifier.domain.texts import Texts
 from civicloop_notifier.service_layer.conversation_ports import TextReportingPort
 from civicloop_notifier.service_layer.delivery_receipts import DeliveryReceipts
 from civicloop_notifier.service_layer.folds import when_request_event_queue_messages
 from civicloop_notifier.service_layer.inbound_folds import when_status_changed_track_open
-from civicloop_notifier.service_layer.inbound_texts import InboundTexts
+from civicloop_notifier.service_layer.inbound_texts import InboundTexts, IncomingMessage
 from civicloop_notifier.service_layer.preferences import ContactPreferences
 from civicloop_notifier.service_layer.sender_loop import SenderLoop
 from civicloop_notifier.service_layer.sending import SendingDeps
@@ -183,6 +184,7 @@ async def bootstrap(
             text_reporting=text_reporting,
         )
         receipts = _wire_inbound(notifier, publish)
+        await _listen_for_replies(notifier)
         notifier.own_consumers(
             ServiceConsumers(
                 settings,
@@ -229,6 +231,49 @@ def _wire_inbound(notifier: Notifier, publish: Callable[[Event[Any]], Any]) -> D
         text_reporting=notifier.text_reporting,
     )
     return notifier.receipts
+
+
+async def _listen_for_replies(notifier: Notifier) -> None:
+    """Residents' replies to emails over SMTP, when a reply domain and port are configured."""
+    settings, inbound = notifier.settings, notifier.inbound
+    if not settings.notifier_reply_domain or settings.notifier_reply_smtp_port is None or inbound is None:
+        return
+    pool = notifier.pool
+
+    async def residents_of(number: str) -> Any:
+        async with inbound_transaction(pool) as store:
+            return await store.residents_of(number)
+
+    async def land(resident_id: Any, number: str, message_id: str, text: str) -> None:
+        async with inbound_transaction(pool) as store:
+            jurisdiction_id = await store.jurisdiction_of(number)
+        if jurisdiction_id is None or inbound is None:
+            return
+        message = IncomingMessage(f"email:{message_id}:{number}", NotificationChannel.email, "", text)
+        await inbound.land_on(resident_id, _RequestRef(number, jurisdiction_id), message)
+
+    handler = ReplyHandler(
+        residents_of=residents_of, land=land, pepper=settings.pepper, domain=settings.notifier_reply_domain
+    )
+    server = await start_reply_listener(
+        handler,
+        host=settings.notifier_reply_smtp_host,
+        port=settings.notifier_reply_smtp_port,
+        max_bytes=settings.notifier_reply_max_bytes,
+        hostname=settings.notifier_reply_domain,
+    )
+
+    async def stop() -> None:
+        server.close()
+        await server.wait_closed()
+
+    notifier.opened.push_async_callback(stop)
+
+
+@dataclass(frozen=True)
+class _RequestRef:
+    request_id: str
+    jurisdiction_id: str
 
 
 def _start_receipts(notifier: Notifier, receipts: DeliveryReceipts) -> None:

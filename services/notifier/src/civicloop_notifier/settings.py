@@ -94,6 +94,19 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
     notifier_help_contact: str = Field(
         default="311", max_length=80, description="where residents get help (the HELP answer)"
     )
+    notifier_reply_domain: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the domain of emails' per-request Reply-To addresses (its MX reaches the reply listener); "
+        "unset: emails carry no Reply-To",
+    )
+    notifier_reply_smtp_host: str = Field(default="127.0.0.1", description="where the reply listener binds")
+    notifier_reply_smtp_port: int | None = Field(
+        default=None, ge=1, le=65535, description="the reply listener's SMTP port; unset: no listener"
+    )
+    notifier_reply_max_bytes: int = Field(
+        default=262_144, ge=4096, le=10_485_760, description="a reply larger than this is refused (552)"
+    )
 
     @field_validator("notifier_providers")
     @classmethod

@@ -141,6 +141,15 @@ class PostgresInboundStore:
         row = await cur.fetchone()
         return row[0] if row else None
 
+    async def residents_of(self, request_id: str) -> Sequence[UUID]:
+        """Those hearing of the request: its resident and those of the requests merged into it."""
+        cur = await self.conn.execute(
+            """select resident_id from notifier.requests
+                where (request_id = %s or merged_into = %s) and resident_id is not null""",
+            (request_id, request_id),
+        )
+        return [r[0] for r in await cur.fetchall()]
+
     async def resident_of(self, request_id: str) -> UUID | None:
         cur = await self.conn.execute(
             "select resident_id from notifier.requests where request_id = %s", (request_id,)
