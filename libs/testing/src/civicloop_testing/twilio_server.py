@@ -113,7 +113,9 @@ class TwilioServer:
         self.whatsapp_window_closed: set[str] = set()  # no reply in 24 h: free-form WhatsApp refused, 63016
         self.accepted: list[Accepted] = []
         self.callbacks: list[Callback] = []
-        self.inbound: list[dict[str, str]] = []  # the form of each text posted to a webhook "from a resident"
+        self.inbound: list[dict[str, str]] = []
+        # Post the statuses before answering the create request (a callback that overtakes the answer to the send).
+        self.callbacks_before_answer = False  # the form of each text posted to a webhook "from a resident"
         self.requests_seen = 0
         self.hangs_ended: list[str] = []  # per hung request, once it is over: "abandoned" or "answered"
         self.url = ""
@@ -215,6 +217,9 @@ class TwilioServer:
             form.get("StatusCallback"),
         )
         self.accepted.append(message)
+        if message.status_callback and self.callbacks_before_answer:
+            await self._post_statuses(message)
+            return JSONResponse(self._resource(message), status_code=201)
         task = BackgroundTask(self._post_statuses, message) if message.status_callback else None
         return JSONResponse(self._resource(message), status_code=201, background=task)
 

@@ -125,3 +125,25 @@ async def twilio_post(
         return await client.post(
             twilio.behind_proxy(STATUS_URL), data=params, headers={"X-Twilio-Signature": signed}
         )
+
+
+async def test_a_callback_that_overtakes_the_answer_to_the_send_is_applied_all_the_same(
+    harness: Harness, twilio: TwilioServer, inbox: SmtpInbox, notifier_pool: AsyncConnectionPool
+):
+    number = new_number()
+    twilio.unreachable.add(harness.phone)
+    twilio.callbacks_before_answer = (
+        True  # the receipts reach the notifier before its attempt row is committed
+    )
+    with notifier_served(harness.settings, twilio):
+        await harness.publish(await harness.submitted(number, channel=Channel.sms))
+
+        async def on_email() -> list | None:
+            rows = await attempts(notifier_pool, number)
+            return rows if len(rows) == 2 else None
+
+        rows = await eventually(on_email, what="the undelivered text's message sent by email")
+    assert [c.answered for c in twilio.callbacks] == [204, 204]
+    assert [r[:2] for r in rows] == [("sms", "accepted"), ("email", "accepted")]
+    assert (rows[0][3], rows[0][4]) == ("undelivered", "30003")
+    assert len(inbox.to(harness.email)) == 1 and len(twilio.to(harness.phone)) == 1

@@ -101,11 +101,15 @@ async def test_a_text_lands_once_on_the_residents_open_request_as_an_internal_co
             INBOUND_URL, harness.phone, "El hoyo es cada vez mas grande", sid=sid
         )
         assert reply_of(retried) is None
-        second = reply_of(await twilio.send_inbound(INBOUND_URL, harness.phone, "Y hay agua"))
+        # The same conversation over WhatsApp.
+        second = reply_of(await twilio.send_inbound(INBOUND_URL, f"whatsapp:{harness.phone}", "Y hay agua"))
         assert second == reply_of(answer)
         again = await comments(harness, number)
 
-    assert [e.payload.text for e in again] == ["El hoyo es cada vez mas grande", "Y hay agua"]
+    assert [(e.payload.text, e.source) for e in again] == [
+        ("El hoyo es cada vez mas grande", "sms"),
+        ("Y hay agua", "whatsapp"),
+    ]
     assert again[0].event_id == comment.event_id
     assert comment.payload.text == "El hoyo es cada vez mas grande"
     assert comment.payload.visibility is CommentVisibility.internal
