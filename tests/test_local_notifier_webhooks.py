@@ -1,5 +1,6 @@
-"""`make run`'s notifier hears back from the local Twilio: `deploy/local/services.sh` points the SMS provider's
-status callbacks at the notifier's webhook and the local Twilio's "text as a resident" route at its inbound one."""
+"""`make run`'s notifier hears back: `deploy/local/services.sh` points the SMS provider's status callbacks at the
+notifier's webhook, the local Twilio's "text as a resident" route at its inbound one, and gives emails a reply domain
+whose replies reach the notifier's SMTP listener."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ from tests.test_local_providers import SERVICES_SH, LocalRun, _local_run
 
 @pytest.fixture
 def local_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalRun]:
-    monkeypatch.delenv("CIVICLOOP_SMS_STATUS_CALLBACK_URL", raising=False)  # the run under test sets it
+    for name in (
+        "CIVICLOOP_SMS_STATUS_CALLBACK_URL",
+        "CIVICLOOP_NOTIFIER_REPLY_DOMAIN",
+        "CIVICLOOP_NOTIFIER_REPLY_SMTP_PORT",
+    ):
+        monkeypatch.delenv(name, raising=False)  # the run under test sets them
     yield from _local_run(tmp_path, providers=True)
 
 
@@ -23,3 +29,8 @@ def test_twilio_calls_the_notifier_s_webhooks(local_run: LocalRun) -> None:
     assert started.returncode == 0, started.stderr
     env = local_run.service_env()
     assert env["CIVICLOOP_SMS_STATUS_CALLBACK_URL"] == "http://127.0.0.1:8006/webhooks/twilio/status"
+    # Emails carry a reply address of that domain; replies go to the notifier's listener.
+    assert (env["CIVICLOOP_NOTIFIER_REPLY_DOMAIN"], env["CIVICLOOP_NOTIFIER_REPLY_SMTP_PORT"]) == (
+        "reply.demo.civicloop.example",
+        "24026",
+    )

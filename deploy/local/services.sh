@@ -132,6 +132,9 @@ provider_settings() {
     twilio) sms_providers='"sms": "twilio", "whatsapp": "twilio", ' ;;
     vonage) sms_providers='"sms": "vonage", ' ;;
   esac
+  # Residents' replies to the notifier's emails reach its own SMTP listener (docs/notifier.md, "Conversations").
+  export CIVICLOOP_NOTIFIER_REPLY_DOMAIN="${CIVICLOOP_NOTIFIER_REPLY_DOMAIN:-reply.demo.civicloop.example}"
+  export CIVICLOOP_NOTIFIER_REPLY_SMTP_PORT="${CIVICLOOP_NOTIFIER_REPLY_SMTP_PORT:-24026}"
   if [ -z "${CIVICLOOP_NOTIFIER_PROVIDERS:-}" ]; then
     export CIVICLOOP_NOTIFIER_PROVIDERS="{${sms_providers}\"email\": \"smtp\", \"push\": \"webpush\"}"
   fi
