@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import random
 from collections.abc import Callable, Mapping, Sequence
@@ -249,7 +250,9 @@ async def _listen_for_replies(notifier: Notifier) -> None:
             jurisdiction_id = await store.jurisdiction_of(number)
         if jurisdiction_id is None or inbound is None:
             return
-        message = IncomingMessage(f"email:{message_id}:{number}", NotificationChannel.email, "", text)
+        # A Message-ID may name the sender's own domain: kept (and derived into the event id) as a digest only.
+        digest = hashlib.sha256(f"{message_id}\n{number}".encode()).hexdigest()[:40]
+        message = IncomingMessage(f"email:{digest}", NotificationChannel.email, "", text)
         await inbound.land_on(resident_id, _RequestRef(number, jurisdiction_id), message)
 
     handler = ReplyHandler(

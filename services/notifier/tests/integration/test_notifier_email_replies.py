@@ -121,6 +121,14 @@ async def test_a_reply_to_the_email_lands_once_on_its_request_and_strangers_are_
         assert too_big.value.code == 552
 
         landed = await eventually(lambda: comments(harness, number), what="the reply as a comment")
+        async with notifier.pool.connection() as conn:
+            kept = [
+                r[0]
+                for r in await (
+                    await conn.execute("select inbound_id from notifier.inbound_messages")
+                ).fetchall()
+            ]
+        assert kept and not [k for k in kept if "resident.example" in k]  # the Message-ID only as a digest
     finally:
         await notifier.close()
     assert [c.payload.text for c in landed] == ["Still broken, and deeper now."]
