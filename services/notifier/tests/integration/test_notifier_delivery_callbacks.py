@@ -10,6 +10,7 @@ import pytest
 from civicloop_events.payloads import Channel, NotificationChannel
 from civicloop_testing.polling import eventually
 from civicloop_testing.smtp import SmtpInbox, smtp_inbox
+from civicloop_testing.staff_tokens import staff_headers
 from civicloop_testing.twilio_server import TwilioServer, twilio_server, twilio_signature
 from inbound_harness import OUR_NUMBER, STATUS_URL, notifier_served, provider_environment
 from notifier_harness import Harness, new_number, settings_for
@@ -62,7 +63,7 @@ async def test_an_undelivered_text_goes_to_email_once_and_a_delivered_one_is_kep
     reached, unreachable = new_number(), new_number()
     other = Harness(harness.settings, harness.topics, harness.kafka, harness.vault)
     twilio.unreachable.add(other.phone)
-    with notifier_served(harness.settings, twilio):
+    with notifier_served(harness.settings, twilio) as local:
         await harness.publish(
             await harness.submitted(reached, channel=Channel.sms),
             await other.submitted(unreachable, channel=Channel.sms),
@@ -103,6 +104,16 @@ async def test_an_undelivered_text_goes_to_email_once_and_a_delivered_one_is_kep
         assert (await twilio_post(twilio, forged, signature=proxied)).status_code == 403
         assert (await twilio_post(twilio, forged, signature="")).status_code == 403
         assert await message_states(notifier_pool, unreachable) == [("sent", "email")]
+        # Agents see it attempt by attempt.
+        async with httpx.AsyncClient(timeout=10) as client:
+            seen = await client.get(
+                f"{local}/api/v1/notifier/requests/{unreachable}/messages", headers=staff_headers()
+            )
+        [message] = seen.json()["messages"]
+        assert [(a["channel"], a["delivery_state"], a["delivery_error"]) for a in message["attempts"]] == [
+            ("sms", "undelivered", "30003"),
+            ("email", None, None),
+        ]
     assert len(inbox.to(other.email)) == 1
     assert len(twilio.to(other.phone)) == 1
     assert (await attempts(notifier_pool, unreachable))[0][3:] == ("undelivered", "30003")
