@@ -65,5 +65,13 @@ def reply_text(message: EmailMessage) -> str:
     return EmailReplyParser.parse_reply(text).strip()[:MAX_COMMENT]
 
 
+_QUOTED = re.compile(r"<blockquote\b.*?</blockquote\s*>", re.IGNORECASE | re.DOTALL)
+_BREAK = re.compile(r"<(br|/p|/div|/li|/tr)\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"[ \t\xa0]+")
+
+
 def _strip_tags(html_text: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", " ", html_text))
+    """An HTML reply's text: the quoted history (mail clients put it in a blockquote) left out, lines kept."""
+    text = _TAG.sub(" ", _BREAK.sub("\n", _QUOTED.sub("", html_text)))
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in html.unescape(text).splitlines())
