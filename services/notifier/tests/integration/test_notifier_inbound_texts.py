@@ -16,6 +16,7 @@ from civicloop_events.payloads import (
     CommentVisibility,
     NotificationChannel,
     StatusChanged,
+    SurveyAnswered,
 )
 from civicloop_notifier.adapters.postgres_store import store_transaction
 from civicloop_notifier.service_layer.preferences import ContactPreferences
@@ -204,3 +205,34 @@ async def test_a_stranger_without_requests_gets_the_help_text_and_a_forged_text_
                 headers={"X-Twilio-Signature": twilio_signature(twilio.auth_token, INBOUND_URL, params)},
             )
             assert big.status_code == 413
+
+
+async def test_an_answer_to_was_it_fixed_is_a_survey_answer(
+    harness: Harness, twilio: TwilioServer, notifier_pool: AsyncConnectionPool
+):
+    number = new_number()
+    with notifier_served(harness.settings, twilio):
+        await harness.publish(
+            await harness.submitted(number, language="es"),
+            agent(number, StatusChanged(status="closed", previous_status="open", reason="fixed")),
+        )
+
+        async def asked() -> list | None:
+            texts = twilio.to(harness.phone)
+            return texts if len(texts) == 2 else None
+
+        await eventually(asked, what="the received and closed texts")
+        answer = reply_of(await twilio.send_inbound(INBOUND_URL, harness.phone, "Si, 9"))
+        assert answer == "Gracias por su respuesta."
+
+        async def answered() -> list | None:
+            events = await read_all_events(
+                harness.kafka, harness.topics.request_events, harness.topics.partitions
+            )
+            return [
+                e for e in events if isinstance(e.payload, SurveyAnswered) and e.request_id == number
+            ] or None
+
+        [survey] = await eventually(answered, what="the survey answer on the log")
+    assert (survey.payload.fixed, survey.payload.nps_score, survey.payload.channel) == (True, 9, SMS)
+    assert await comments(harness, number) == []
