@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 import psycopg
+from civicloop_channels.calendar import Organizer
 from civicloop_channels.message import ChannelSender
 from civicloop_events import Event
 from civicloop_events.payloads import NotificationChannel
@@ -30,9 +31,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_notifier import database
 from civicloop_notifier.adapters.catalogs import load_catalogs
+from civicloop_notifier.adapters.photo_fetch import HttpPhotoFetcher
+from civicloop_notifier.adapters.postgres_attachments import PostgresNoticeFactsStore
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
 from civicloop_notifier.adapters.providers import ChannelSenders, senders_from_environment
 from civicloop_notifier.domain.texts import Texts
+from civicloop_notifier.domain.visit_calendar import CalendarPolicy
+from civicloop_notifier.service_layer.email_extras import EmailExtras
 from civicloop_notifier.service_layer.folds import when_request_event_queue_messages
 from civicloop_notifier.service_layer.preferences import ContactPreferences
 from civicloop_notifier.service_layer.sender_loop import SenderLoop
@@ -45,6 +50,22 @@ SERVICE = "civicloop-notifier"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def email_extras(settings: NotifierSettings, photos: HttpPhotoFetcher | None) -> EmailExtras:
+    """A visit's `.ics` and a closing's photos, as the settings say."""
+    return EmailExtras(
+        calendar=CalendarPolicy(
+            uid_domain=settings.notifier_calendar_domain,
+            organizer=Organizer(
+                settings.notifier_calendar_organizer_email, settings.notifier_calendar_organizer_name
+            ),
+            alarm_before=timedelta(hours=settings.notifier_visit_alarm_hours),
+        ),
+        media_prefixes=tuple(settings.notifier_media_url_prefixes),
+        photo_max_bytes=settings.notifier_photo_max_bytes,
+        photos=photos,
+    )
 
 
 def default_senders(settings: NotifierSettings, environ: Mapping[str, str] | None = None) -> ChannelSenders:
@@ -80,6 +101,7 @@ class Notifier(Service):
             event,
             now=self.clock(),
             max_age=timedelta(seconds=self.settings.notifier_max_age_s),
+            facts=PostgresNoticeFactsStore(conn),
         )
 
     def start_sending(self) -> None:
@@ -126,6 +148,10 @@ async def bootstrap(
             opened.push_async_callback(built.aclose)  # after the sender loop has stopped (a stack)
             chosen = built.senders
         publish_timeout = settings.publish_timeout_s
+        photos = None
+        if settings.notifier_media_url_prefixes:
+            photos = HttpPhotoFetcher()
+            opened.push_async_callback(photos.aclose)
 
         async def publish(event: Event[Any]) -> Any:
             async with asyncio.timeout(publish_timeout):
@@ -140,6 +166,7 @@ async def bootstrap(
             publish=publish,
             clock=clock,
             rand=random.random,
+            email_extras=email_extras(settings, photos),
         )
         loop = SenderLoop(
             pool=pool,

@@ -79,6 +79,29 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
     )
     notifier_backoff_initial_s: float = Field(default=30.0, gt=0)
     notifier_backoff_max_s: float = Field(default=3600.0, gt=0)
+    notifier_visit_alarm_hours: float = Field(
+        default=24.0, gt=0, le=24 * 14, description="a visit's calendar reminder, this many hours before it"
+    )
+    notifier_calendar_domain: str = Field(
+        default="civicloop.example",
+        min_length=1,
+        description="the visits' calendar UIDs are visit-<id>@<this>",
+    )
+    notifier_calendar_organizer_email: str = Field(
+        default="no-reply@civicloop.example",
+        description="the county's address, as the calendar entries' organiser",
+    )
+    notifier_calendar_organizer_name: str = Field(default="CivicLoop")
+    notifier_media_url_prefixes: list[str] = Field(
+        default_factory=list,
+        description="where CivicLoop serves media itself: a closing's photos under one of these are attached "
+        "(when small), any other is linked",
+    )
+    notifier_photo_max_bytes: int = Field(
+        default=2_000_000,
+        ge=0,
+        description="a photo larger than this is linked rather than attached (0: never)",
+    )
 
     @field_validator("notifier_providers")
     @classmethod
