@@ -103,6 +103,33 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
         description="a photo larger than this is linked rather than attached (0: never)",
     )
 
+    govdelivery_base_url: str | None = Field(
+        default=None,
+        description="the govDelivery API (https://api.govdelivery.com); the feed is off without it",
+    )
+    govdelivery_account_code: str | None = Field(default=None, description="the county's account, e.g. MDPGC")
+    govdelivery_username: str | None = Field(default=None, description="the account's API user")
+    govdelivery_password_ref: str = Field(
+        default="govdelivery.password",
+        description="secret ref of the API user's password (CIVICLOOP_SECRET_GOVDELIVERY_PASSWORD)",
+    )
+    govdelivery_from_address_id: str | None = Field(
+        default=None, description="a sender address of the account"
+    )
+    govdelivery_topic_prefixes: dict[str, str] = Field(
+        default_factory=dict,
+        description="jurisdiction -> its topics' prefix (`<PREFIX>_311_CAT_<CATEGORY>`); the account code otherwise",
+    )
+    govdelivery_district_kinds: list[str] = Field(
+        default_factory=lambda: ["council_district"],
+        description="the service area kinds whose area is a request's district topic",
+    )
+    govdelivery_language: str = Field(default="en", description="the language bulletins are written in")
+
+    def govdelivery_configured(self) -> bool:
+        """The feed is on when the API, the account and its user are named."""
+        return bool(self.govdelivery_base_url and self.govdelivery_account_code and self.govdelivery_username)
+
     @field_validator("notifier_providers")
     @classmethod
     def _known_providers(cls, v: dict[NotificationChannel, str]) -> dict[NotificationChannel, str]:
