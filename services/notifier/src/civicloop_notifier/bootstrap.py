@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 import psycopg
+from civicloop_channels.calendar import Organizer
 from civicloop_channels.message import ChannelSender
 from civicloop_events import Event
 from civicloop_events.payloads import NotificationChannel
@@ -30,9 +31,16 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_notifier import database
 from civicloop_notifier.adapters.catalogs import load_catalogs
+from civicloop_notifier.adapters.feed_setup import feed_policy, feed_rule, govdelivery_sender
+from civicloop_notifier.adapters.photo_fetch import HttpPhotoFetcher
+from civicloop_notifier.adapters.postgres_attachments import PostgresNoticeFactsStore
+from civicloop_notifier.adapters.postgres_feed import PostgresFeedStore
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
 from civicloop_notifier.adapters.providers import ChannelSenders, senders_from_environment
 from civicloop_notifier.domain.texts import Texts
+from civicloop_notifier.domain.visit_calendar import CalendarPolicy
+from civicloop_notifier.service_layer.email_extras import EmailExtras
+from civicloop_notifier.service_layer.feed import FeedDeps, FeedLoop, when_request_event_queue_bulletins
 from civicloop_notifier.service_layer.folds import when_request_event_queue_messages
 from civicloop_notifier.service_layer.preferences import ContactPreferences
 from civicloop_notifier.service_layer.sender_loop import SenderLoop
@@ -45,6 +53,22 @@ SERVICE = "civicloop-notifier"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def email_extras(settings: NotifierSettings, photos: HttpPhotoFetcher | None) -> EmailExtras:
+    """A visit's `.ics` and a closing's photos, as the settings say."""
+    return EmailExtras(
+        calendar=CalendarPolicy(
+            uid_domain=settings.notifier_calendar_domain,
+            organizer=Organizer(
+                settings.notifier_calendar_organizer_email, settings.notifier_calendar_organizer_name
+            ),
+            alarm_before=timedelta(hours=settings.notifier_visit_alarm_hours),
+        ),
+        media_prefixes=tuple(settings.notifier_media_url_prefixes),
+        photo_max_bytes=settings.notifier_photo_max_bytes,
+        photos=photos,
+    )
 
 
 def default_senders(settings: NotifierSettings, environ: Mapping[str, str] | None = None) -> ChannelSenders:
@@ -65,7 +89,9 @@ class Notifier(Service):
     preferences: ContactPreferences
     surveys: SurveyAnswers
     clock: Callable[[], datetime] = _now
+    feed: FeedLoop | None = None  # the govDelivery feed, when configured
     _sending: asyncio.Task[None] | None = None
+    _feeding: asyncio.Task[None] | None = None
 
     def kafka_clients(self) -> Sequence[KafkaClient]:
         return (self.producer,)
@@ -80,7 +106,22 @@ class Notifier(Service):
             event,
             now=self.clock(),
             max_age=timedelta(seconds=self.settings.notifier_max_age_s),
+            facts=PostgresNoticeFactsStore(conn),
         )
+        if self.feed is not None:
+            await when_request_event_queue_bulletins(
+                PostgresFeedStore(conn),
+                event,
+                rule=feed_rule(self.settings),
+                now=self.clock(),
+                max_age=timedelta(seconds=self.settings.notifier_max_age_s),
+            )
+
+    def committed(self) -> None:
+        """Folded events were committed: the senders look for what they queued now."""
+        self.sender_loop.wake()
+        if self.feed is not None:
+            self.feed.wake()
 
     def start_sending(self) -> None:
         self._sending = asyncio.create_task(self.sender_loop.run())
@@ -93,6 +134,16 @@ class Notifier(Service):
                 await self._sending
 
         self.opened.push_async_callback(stop)
+        if self.feed is not None:
+            feed = self.feed
+            self._feeding = asyncio.create_task(feed.run())
+
+            async def stop_feed() -> None:
+                feed.stop()
+                if self._feeding is not None:
+                    await self._feeding
+
+            self.opened.push_async_callback(stop_feed)
 
     @property
     def sending(self) -> bool:
@@ -107,6 +158,7 @@ async def bootstrap(
     vault: ResidentKeyVault | None = None,
     senders: Mapping[NotificationChannel, ChannelSender] | None = None,
     clock: Callable[[], datetime] = _now,
+    feed_sender: ChannelSender | None = None,
     start_consumers: bool = True,
     start_sending: bool = True,
 ) -> Notifier:
@@ -126,6 +178,10 @@ async def bootstrap(
             opened.push_async_callback(built.aclose)  # after the sender loop has stopped (a stack)
             chosen = built.senders
         publish_timeout = settings.publish_timeout_s
+        photos = None
+        if settings.notifier_media_url_prefixes:
+            photos = HttpPhotoFetcher()
+            opened.push_async_callback(photos.aclose)
 
         async def publish(event: Event[Any]) -> Any:
             async with asyncio.timeout(publish_timeout):
@@ -140,6 +196,7 @@ async def bootstrap(
             publish=publish,
             clock=clock,
             rand=random.random,
+            email_extras=email_extras(settings, photos),
         )
         loop = SenderLoop(
             pool=pool,
@@ -148,6 +205,24 @@ async def bootstrap(
             concurrency=settings.notifier_concurrency,
             poll_interval_s=settings.notifier_poll_interval_s,
         )
+        feed = None
+        if settings.govdelivery_configured():
+            if feed_sender is None:
+                built_feed = govdelivery_sender(settings)
+                opened.push_async_callback(built_feed.aclose)
+                feed_sender = built_feed
+            feed = FeedLoop(
+                pool=pool,
+                store_for=PostgresFeedStore,
+                deps=FeedDeps(
+                    sender=feed_sender,
+                    texts=texts,
+                    policy=feed_policy(settings),
+                    clock=clock,
+                    rand=random.random,
+                ),
+                poll_interval_s=settings.notifier_poll_interval_s,
+            )
         notifier = Notifier(
             settings=settings,
             pool=pool,
@@ -163,6 +238,7 @@ async def bootstrap(
                 publish=publish,
             ),
             clock=clock,
+            feed=feed,
             opened=opened,
         )
         notifier.own_consumers(
@@ -176,7 +252,7 @@ async def bootstrap(
                         settings.requests_consumer_name,
                         settings.topics.request_events,
                         notifier.fold,
-                        on_committed=loop.wake,
+                        on_committed=notifier.committed,
                     )
                 ],
             ),

@@ -79,6 +79,56 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
     )
     notifier_backoff_initial_s: float = Field(default=30.0, gt=0)
     notifier_backoff_max_s: float = Field(default=3600.0, gt=0)
+    notifier_visit_alarm_hours: float = Field(
+        default=24.0, gt=0, le=24 * 14, description="a visit's calendar reminder, this many hours before it"
+    )
+    notifier_calendar_domain: str = Field(
+        default="civicloop.example",
+        min_length=1,
+        description="the visits' calendar UIDs are visit-<id>@<this>",
+    )
+    notifier_calendar_organizer_email: str = Field(
+        default="no-reply@civicloop.example",
+        description="the county's address, as the calendar entries' organiser",
+    )
+    notifier_calendar_organizer_name: str = Field(default="CivicLoop")
+    notifier_media_url_prefixes: list[str] = Field(
+        default_factory=list,
+        description="where CivicLoop serves media itself: a closing's photos under one of these are attached "
+        "(when small), any other is linked",
+    )
+    notifier_photo_max_bytes: int = Field(
+        default=2_000_000,
+        ge=0,
+        description="a photo larger than this is linked rather than attached (0: never)",
+    )
+
+    govdelivery_base_url: str | None = Field(
+        default=None,
+        description="the govDelivery API (https://api.govdelivery.com); the feed is off without it",
+    )
+    govdelivery_account_code: str | None = Field(default=None, description="the county's account, e.g. MDPGC")
+    govdelivery_username: str | None = Field(default=None, description="the account's API user")
+    govdelivery_password_ref: str = Field(
+        default="govdelivery.password",
+        description="secret ref of the API user's password (CIVICLOOP_SECRET_GOVDELIVERY_PASSWORD)",
+    )
+    govdelivery_from_address_id: str | None = Field(
+        default=None, description="a sender address of the account"
+    )
+    govdelivery_topic_prefixes: dict[str, str] = Field(
+        default_factory=dict,
+        description="jurisdiction -> its topics' prefix (`<PREFIX>_311_CAT_<CATEGORY>`); the account code otherwise",
+    )
+    govdelivery_district_kinds: list[str] = Field(
+        default_factory=lambda: ["council_district"],
+        description="the service area kinds whose area is a request's district topic",
+    )
+    govdelivery_language: str = Field(default="en", description="the language bulletins are written in")
+
+    def govdelivery_configured(self) -> bool:
+        """The feed is on when the API, the account and its user are named."""
+        return bool(self.govdelivery_base_url and self.govdelivery_account_code and self.govdelivery_username)
 
     @field_validator("notifier_providers")
     @classmethod
