@@ -491,7 +491,7 @@ def _on_confirmation(conversation: Conversation, word: str, ctx: Context) -> Tur
         Submit(
             conversation_id=conversation.conversation_id,
             service_code=conversation.service_code,
-            description=conversation.description,
+            description=conversation.description or conversation.service_name or conversation.service_code,
             place=conversation.place,
             attributes=dict(conversation.attributes),
             language=conversation.language,

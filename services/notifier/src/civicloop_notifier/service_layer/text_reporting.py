@@ -1,0 +1,167 @@
+"""Reporting a problem by text message (SMS or WhatsApp): the inbound webhook hands a text that is neither a keyword
+nor a reply about an open request to `TextReporting`, which carries the conversation (`domain/text_report.py`) one
+turn further and gives the reply to send back.
+
+The conversation is kept in PostgreSQL under a peppered digest of the number and channel, so a restart keeps it; one
+number's texts are taken one at a time (the row is locked for the turn, geocoding and submission included, each
+bounded by its client's timeout). The address is looked up through geo's public geocode, the report filed through
+intake's public submission route with the conversation's id as the Idempotency-Key, so a retry never files twice.
+The request number reaches the resident in the notifier's own "received" message, once the submission is on the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from civicloop_events import Event, ServiceDefined
+from civicloop_events.payloads import NotificationChannel
+
+from civicloop_notifier.domain.opt_outs import normalised_address
+from civicloop_notifier.domain.text_report import (
+    Catalog,
+    Context,
+    Conversation,
+    Geocode,
+    Place,
+    ReportableService,
+    SubmissionAnswer,
+    Submit,
+    Turn,
+    after_geocoder_unavailable,
+    after_geocoding,
+    after_submission,
+    respond,
+)
+
+TEXT_CHANNELS = frozenset({NotificationChannel.sms, NotificationChannel.whatsapp})
+
+
+class GeocoderUnavailable(Exception):
+    """The geocoder could not answer (down, slow, refusing): the resident is asked to try again later."""
+
+
+class PlaceFinder(Protocol):
+    async def places(self, jurisdiction_id: str, query: str) -> list[Place]:
+        """Places inside the jurisdiction for an address, best first; raises `GeocoderUnavailable`."""
+        ...
+
+
+@dataclass(frozen=True)
+class TextReport:
+    """What is filed: the conversation's report, with the number it came from as the resident's contact."""
+
+    idempotency_key: str
+    jurisdiction_id: str
+    channel: NotificationChannel
+    phone: str
+    report: Submit
+
+
+class ReportSubmitter(Protocol):
+    async def submit(self, report: TextReport) -> SubmissionAnswer: ...
+
+
+class TextReportStore(Protocol):
+    """The conversation rows and the folded catalogue, on one transaction."""
+
+    async def conversation(self, sender_digest: bytes, *, lock: bool) -> Conversation | None: ...
+
+    async def save_conversation(self, sender_digest: bytes, conversation: Conversation) -> None: ...
+
+    async def reportable_services(self, jurisdiction_id: str) -> list[ReportableService]: ...
+
+    async def define_service(self, event: Event[Any]) -> None: ...
+
+
+def sender_digest(pepper: bytes, channel: NotificationChannel, sender: str) -> bytes:
+    """HMAC-SHA256 of the channel and the normalised number under the deployment's pepper (as opt-outs keep theirs,
+    under a purpose of its own)."""
+    message = f"text-report:{channel.value}:{normalised_address(channel, sender)}".encode()
+    return hmac.new(pepper, message, hashlib.sha256).digest()
+
+
+async def when_service_defined_keep_reportable_service(store: TextReportStore, event: Event[Any]) -> None:
+    """The config topic's fold: the latest definition of each service; other configuration events are not ours."""
+    if isinstance(event.payload, ServiceDefined):
+        await store.define_service(event)
+
+
+class TextReporting:
+    """The text-reporting port the inbound webhook calls (`in_progress`, `handle`)."""
+
+    def __init__(
+        self,
+        *,
+        transaction: Callable[[], AbstractAsyncContextManager[TextReportStore]],
+        places: PlaceFinder,
+        submitter: ReportSubmitter,
+        catalogs: Mapping[str, Catalog],
+        pepper: bytes,
+        jurisdiction_id: str,
+        timeout: timedelta,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.transaction = transaction
+        self.places = places
+        self.submitter = submitter
+        self.catalogs = catalogs
+        self.pepper = pepper
+        self.jurisdiction_id = jurisdiction_id
+        self.timeout = timeout
+        self.clock = clock
+        self.new_id = new_id
+
+    async def in_progress(self, sender: str, channel: NotificationChannel) -> bool:
+        """Whether this number has a report under way on this channel (its texts are the report's answers)."""
+        if channel not in TEXT_CHANNELS:
+            return False
+        async with self.transaction() as store:
+            found = await store.conversation(sender_digest(self.pepper, channel, sender), lock=False)
+        return found is not None and found.is_open(self.clock(), self.timeout)
+
+    async def handle(self, sender: str, channel: NotificationChannel, text: str, language: str) -> str:
+        """One text of the resident's: the conversation one turn further, kept; the reply to send back."""
+        if channel not in TEXT_CHANNELS:
+            raise ValueError(f"reports by text come by SMS or WhatsApp, not {channel.value}")
+        digest = sender_digest(self.pepper, channel, sender)
+        async with self.transaction() as store:
+            conversation = await store.conversation(digest, lock=True)
+            ctx = Context(
+                services=await store.reportable_services(self.jurisdiction_id),
+                catalogs=self.catalogs,
+                now=self.clock(),
+                timeout=self.timeout,
+            )
+            turn = respond(conversation, text, language=language, new_id=self.new_id(), ctx=ctx)
+            turn = await self._act(turn, sender, channel, ctx)
+            await store.save_conversation(digest, turn.conversation)
+        return turn.reply
+
+    async def _act(self, turn: Turn, sender: str, channel: NotificationChannel, ctx: Context) -> Turn:
+        match turn.action:
+            case Geocode(query=query):
+                try:
+                    found = await self.places.places(self.jurisdiction_id, query)
+                except GeocoderUnavailable:
+                    return after_geocoder_unavailable(turn.conversation, ctx)
+                return after_geocoding(turn.conversation, found, ctx)
+            case Submit() as report:
+                answer = await self.submitter.submit(
+                    TextReport(
+                        idempotency_key=f"text-report-{report.conversation_id}",
+                        jurisdiction_id=self.jurisdiction_id,
+                        channel=channel,
+                        phone=normalised_address(channel, sender),
+                        report=report,
+                    )
+                )
+                return after_submission(turn.conversation, answer, ctx)
+        return turn
