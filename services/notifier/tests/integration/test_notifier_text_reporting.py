@@ -46,6 +46,7 @@ from civicloop_runtime.settings import Environment
 from civicloop_runtime.vault import ResidentKeyVault
 from civicloop_testing.events import config_event, publish_events, read_all_events, request_event
 from civicloop_testing.polling import eventually
+from civicloop_testing.processes import free_port
 from civicloop_testing.staff_tokens import verifier_for_tests
 from civicloop_testing.threaded_server import serve_in_thread
 from notifier_harness import Clock, settings_for
@@ -289,3 +290,48 @@ async def test_a_retried_submission_files_the_report_once(world: World) -> None:
     ]
     assert len(mine) == 1 and mine[0].payload.preferred_channel.value == "whatsapp"
     assert json.loads(mine[0].model_dump_json())["source"] == "whatsapp"
+
+
+async def test_geo_or_intake_out_of_reach_keeps_the_conversation_and_a_later_ok_files_it(
+    world: World,
+) -> None:
+    phone, sms = phone_number(), NotificationChannel.sms
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    async with AsyncExitStack() as stack:
+        no_geo = text_reporting_from_settings(
+            world.notifier.settings.model_copy(update={"notifier_geo_url": nowhere}),
+            world.pool,
+            world.notifier.texts,
+            Clock(),
+            stack,
+        )
+        await no_geo.handle(phone, sms, "graffiti", "en")
+        down = await no_geo.handle(phone, sms, "101 Main St", "en")
+        assert down.startswith("We cannot look up addresses right now")
+        no_intake = text_reporting_from_settings(
+            world.notifier.settings.model_copy(update={"notifier_intake_url": nowhere}),
+            world.pool,
+            world.notifier.texts,
+            Clock(),
+            stack,
+        )
+        assert (await no_intake.handle(phone, sms, "101 Main St", "en")).startswith(
+            "Send this report? Grafiti"
+        )
+        assert await no_intake.handle(phone, sms, "OK", "en") == (
+            "We could not send your report just now. Reply OK to try again."
+        )
+    assert await world.reporting.in_progress(phone, sms)
+    assert (await world.reporting.handle(phone, sms, "ok", "en")).startswith("Thank you")
+
+    async def filed() -> list[Any] | None:
+        found = [
+            e
+            for e in await world.submissions()
+            if e.jurisdiction_id == world.jurisdiction
+            and e.payload.location.lat == pytest.approx(LAT0 + 101e-5)
+        ]
+        return found or None
+
+    (submitted,) = await eventually(filed, timeout=10, what="the report on the log")
+    assert submitted.payload.service_code == "graffiti"
