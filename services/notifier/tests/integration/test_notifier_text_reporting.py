@@ -55,6 +55,7 @@ from psycopg_pool import AsyncConnectionPool
 pytestmark = pytest.mark.integration
 
 PEPPER = "notifier-tests-pepper-0123456789"
+GEOCODES_PER_RESIDENT = "3/minute"
 LAT0, LONG0 = 34.0, -118.0
 BOUNDARY = {
     "type": "Polygon",
@@ -103,7 +104,13 @@ def services_over_http(dsn: str, topics: Topics, kafka: str) -> Iterator[tuple[s
         "topic_prefix": topics.prefix,
         "topic_partitions": topics.partitions,
     }
-    geo = create_geo(GeoSettings(**shared), staff_verifier=verifier_for_tests(), start_consumers=False)
+    # The notifier (on 127.0.0.1) is geo's trusted proxy: the public geocode's limit counts each resident apart.
+    geo_settings = GeoSettings(
+        rate_limit_trusted_proxies="127.0.0.1",
+        public_geocode_rate_limit_per_client=GEOCODES_PER_RESIDENT,
+        **shared,
+    )
+    geo = create_geo(geo_settings, staff_verifier=verifier_for_tests(), start_consumers=False)
     intake = create_intake(IntakeSettings(vault_pepper=PEPPER, **shared), staff_verifier=verifier_for_tests())
     with serve_in_thread(geo, lifespan="on") as geo_url, serve_in_thread(intake, lifespan="on") as intake_url:
         yield geo_url, intake_url
@@ -269,6 +276,7 @@ async def test_a_retried_submission_files_the_report_once(world: World) -> None:
     # same request, and the log holds it once.
     again = TextReport(
         idempotency_key=f"text-report-{conversation.conversation_id}",
+        on_behalf_of="text-report-retry",
         jurisdiction_id=world.jurisdiction,
         channel=NotificationChannel.whatsapp,
         phone=phone,
@@ -335,3 +343,17 @@ async def test_geo_or_intake_out_of_reach_keeps_the_conversation_and_a_later_ok_
 
     (submitted,) = await eventually(filed, timeout=10, what="the report on the log")
     assert submitted.payload.service_code == "graffiti"
+
+
+async def test_the_public_geocode_s_limit_counts_each_resident_apart(world: World) -> None:
+    busy, other, sms = phone_number(), phone_number(), NotificationChannel.sms
+    reporting = world.reporting
+    await reporting.handle(busy, sms, "graffiti", "en")
+    for _ in range(3):  # the limit: three lookups a minute
+        assert (await reporting.handle(busy, sms, "12 Far Rd", "en")).startswith(
+            "We could not find that place"
+        )
+    limited = await reporting.handle(busy, sms, "12 Far Rd", "en")
+    assert limited.startswith("We cannot look up addresses right now")
+    await reporting.handle(other, sms, "graffiti", "en")
+    assert (await reporting.handle(other, sms, "121 Main St", "en")).startswith("Send this report? Grafiti")

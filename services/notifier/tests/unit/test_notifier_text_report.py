@@ -275,3 +275,8 @@ def test_answers_are_read_as_intake_takes_them():
 def test_without_a_catalogue_the_resident_is_told_to_call():
     turn = say(None, "pothole", services=[])
     assert turn.conversation.step is Step.cancelled and "call 311" in turn.reply
+
+
+def test_a_language_tag_intake_would_refuse_becomes_english():
+    assert say(None, "pothole", language="not a tag!").conversation.language == "en"
+    assert say(None, "pothole", language="es-MX").conversation.language == "es-MX"

@@ -13,6 +13,9 @@ from civicloop_notifier.service_layer.text_reporting import GeocoderUnavailable,
 
 GEOCODE_PATH = "/api/v1/public/geocode"
 SUBMIT_PATH = "/api/v1/requests"
+FORWARDED_FOR = (
+    "X-Forwarded-For"  # the resident's pseudonym: per-resident limits where the notifier is trusted
+)
 REFUSED = frozenset({400, 404, 409, 422})  # the report as it is will never be taken: asking again cannot help
 
 
@@ -22,10 +25,12 @@ class GeoPlaces:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
 
-    async def places(self, jurisdiction_id: str, query: str) -> list[Place]:
+    async def places(self, jurisdiction_id: str, query: str, *, on_behalf_of: str) -> list[Place]:
         try:
             answer = await self.client.get(
-                GEOCODE_PATH, params={"jurisdiction_id": jurisdiction_id, "q": query}
+                GEOCODE_PATH,
+                params={"jurisdiction_id": jurisdiction_id, "q": query},
+                headers={FORWARDED_FOR: on_behalf_of},
             )
         except httpx.HTTPError as exc:
             raise GeocoderUnavailable(type(exc).__name__) from None
@@ -59,7 +64,9 @@ class IntakeSubmitter:
         }
         try:
             answer = await self.client.post(
-                SUBMIT_PATH, json=body, headers={"Idempotency-Key": report.idempotency_key}
+                SUBMIT_PATH,
+                json=body,
+                headers={"Idempotency-Key": report.idempotency_key, FORWARDED_FOR: report.on_behalf_of},
             )
         except httpx.HTTPError:
             return SubmissionAnswer.unavailable

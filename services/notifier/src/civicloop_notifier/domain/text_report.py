@@ -20,7 +20,12 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from civicloop_channels.sms_segments import sms_segments
-from civicloop_events.payloads import AttributeDatatype, ServiceAttribute
+from civicloop_events.payloads import (
+    DEFAULT_LANGUAGE,
+    LANGUAGE_TAG_PATTERN,
+    AttributeDatatype,
+    ServiceAttribute,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 from civicloop_notifier.domain import text_report_texts as texts
@@ -308,7 +313,10 @@ def question(conversation: Conversation, ctx: Context) -> str:
 def _start(text: str, *, language: str, new_id: str, ctx: Context) -> Turn:
     conversation = Conversation(
         conversation_id=new_id,
-        language=language,
+        # The tag goes to intake with the report: one it would refuse is not worth losing the report for.
+        language=language
+        if len(language) <= 35 and re.fullmatch(LANGUAGE_TAG_PATTERN, language)
+        else DEFAULT_LANGUAGE,
         step=Step.category,
         started_at=ctx.now,
         updated_at=ctx.now,

@@ -48,8 +48,9 @@ class GeocoderUnavailable(Exception):
 
 
 class PlaceFinder(Protocol):
-    async def places(self, jurisdiction_id: str, query: str) -> list[Place]:
-        """Places inside the jurisdiction for an address, best first; raises `GeocoderUnavailable`."""
+    async def places(self, jurisdiction_id: str, query: str, *, on_behalf_of: str) -> list[Place]:
+        """Places inside the jurisdiction for an address, best first; raises `GeocoderUnavailable`. `on_behalf_of`
+        is the resident's pseudonym (`resident_pseudonym`), for per-resident limits."""
         ...
 
 
@@ -58,6 +59,7 @@ class TextReport:
     """What is filed: the conversation's report, with the number it came from as the resident's contact."""
 
     idempotency_key: str
+    on_behalf_of: str  # the resident's pseudonym (`resident_pseudonym`), for per-resident limits
     jurisdiction_id: str
     channel: NotificationChannel
     phone: str
@@ -85,6 +87,13 @@ def sender_digest(pepper: bytes, channel: NotificationChannel, sender: str) -> b
     under a purpose of its own)."""
     message = f"text-report:{channel.value}:{normalised_address(channel, sender)}".encode()
     return hmac.new(pepper, message, hashlib.sha256).digest()
+
+
+def resident_pseudonym(digest: bytes) -> str:
+    """A short name for one number's reports, made from its digest (so telling nothing of the number), which the
+    notifier gives geo and intake as the client it speaks for (`X-Forwarded-For`): where they list the notifier as a
+    trusted proxy, their per-client limits count each resident apart instead of all of them as one client."""
+    return "text-report-" + digest[:8].hex()
 
 
 async def when_service_defined_keep_reportable_service(store: TextReportStore, event: Event[Any]) -> None:
@@ -141,15 +150,17 @@ class TextReporting:
                 timeout=self.timeout,
             )
             turn = respond(conversation, text, language=language, new_id=self.new_id(), ctx=ctx)
-            turn = await self._act(turn, sender, channel, ctx)
+            turn = await self._act(turn, sender, channel, ctx, resident_pseudonym(digest))
             await store.save_conversation(digest, turn.conversation)
         return turn.reply
 
-    async def _act(self, turn: Turn, sender: str, channel: NotificationChannel, ctx: Context) -> Turn:
+    async def _act(
+        self, turn: Turn, sender: str, channel: NotificationChannel, ctx: Context, pseudonym: str
+    ) -> Turn:
         match turn.action:
             case Geocode(query=query):
                 try:
-                    found = await self.places.places(self.jurisdiction_id, query)
+                    found = await self.places.places(self.jurisdiction_id, query, on_behalf_of=pseudonym)
                 except GeocoderUnavailable:
                     return after_geocoder_unavailable(turn.conversation, ctx)
                 return after_geocoding(turn.conversation, found, ctx)
@@ -157,6 +168,7 @@ class TextReporting:
                 answer = await self.submitter.submit(
                     TextReport(
                         idempotency_key=f"text-report-{report.conversation_id}",
+                        on_behalf_of=pseudonym,
                         jurisdiction_id=self.jurisdiction_id,
                         channel=channel,
                         phone=normalised_address(channel, sender),
