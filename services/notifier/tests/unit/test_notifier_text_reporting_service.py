@@ -97,3 +97,20 @@ async def test_sms_and_whatsapp_from_one_number_are_two_conversations_and_email_
     assert await texts.in_progress("+12025550147", NotificationChannel.sms)
     assert not await texts.in_progress("+12025550147", NotificationChannel.whatsapp)
     assert not await texts.in_progress("+12025550147", NotificationChannel.email)
+
+
+async def test_a_text_that_moved_the_conversation_while_geo_was_asked_stands() -> None:
+    store, intake = MemoryStore(), Intake()
+
+    class SlowGeo(Geo):
+        async def places(self, jurisdiction_id: str, query: str, *, on_behalf_of: str) -> list[Place]:
+            await texts.handle(
+                "+12025550147", NotificationChannel.sms, "EXIT", "en"
+            )  # meanwhile, another text
+            return await super().places(jurisdiction_id, query, on_behalf_of=on_behalf_of)
+
+    texts = reporting(store, SlowGeo(), intake)
+    await texts.handle("+12025550147", NotificationChannel.sms, "a tag", "en")
+    await texts.handle("+12025550147", NotificationChannel.sms, "12 Main St", "en")
+    (kept,) = store.rows.values()
+    assert kept.step.value == "cancelled" and kept.place is None

@@ -2,9 +2,9 @@
 nor a reply about an open request to `TextReporting`, which carries the conversation (`domain/text_report.py`) one
 turn further and gives the reply to send back.
 
-The conversation is kept in PostgreSQL under a peppered digest of the number and channel, so a restart keeps it; one
-number's texts are taken one at a time (the row is locked for the turn, geocoding and submission included, each
-bounded by its client's timeout). The address is looked up through geo's public geocode, the report filed through
+The conversation is kept in PostgreSQL under a peppered digest of the number and channel, so a restart keeps it. A
+turn is read and written under the row's lock; geo and intake are called between two transactions, with no
+connection held, and their result is kept only if no other text of the number moved the conversation meanwhile. The address is looked up through geo's public geocode, the report filed through
 intake's public submission route with the conversation's id as the Idempotency-Key, so a retry never files twice.
 The request number reaches the resident in the notifier's own "received" message, once the submission is on the log.
 """
@@ -37,6 +37,7 @@ from civicloop_notifier.domain.text_report import (
     after_geocoder_unavailable,
     after_geocoding,
     after_submission,
+    question,
     respond,
 )
 
@@ -150,9 +151,22 @@ class TextReporting:
                 timeout=self.timeout,
             )
             turn = respond(conversation, text, language=language, new_id=self.new_id(), ctx=ctx)
-            turn = await self._act(turn, sender, channel, ctx, resident_pseudonym(digest))
             await store.save_conversation(digest, turn.conversation)
-        return turn.reply
+        if turn.action is None:
+            return turn.reply
+        # geo or intake is asked with no database connection held; the result is kept only if no other text of this
+        # number moved the conversation meanwhile (a filing is keyed by the conversation: never twice either way).
+        done = await self._act(turn, sender, channel, ctx, resident_pseudonym(digest))
+        async with self.transaction() as store:
+            kept = await store.conversation(digest, lock=True)
+            if kept != turn.conversation:
+                return (
+                    question(kept, ctx)
+                    if kept is not None and kept.is_open(ctx.now, self.timeout)
+                    else done.reply
+                )
+            await store.save_conversation(digest, done.conversation)
+        return done.reply
 
     async def _act(
         self, turn: Turn, sender: str, channel: NotificationChannel, ctx: Context, pseudonym: str
