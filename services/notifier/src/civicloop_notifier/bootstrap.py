@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import httpx
 import psycopg
 from civicloop_channels.calendar import Organizer
 from civicloop_channels.message import ChannelSender
@@ -37,6 +38,8 @@ from civicloop_notifier.adapters.postgres_attachments import PostgresNoticeFacts
 from civicloop_notifier.adapters.postgres_feed import PostgresFeedStore
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
 from civicloop_notifier.adapters.providers import ChannelSenders, senders_from_environment
+from civicloop_notifier.adapters.text_report_http import GeoPlaces, IntakeSubmitter
+from civicloop_notifier.adapters.text_report_store import PostgresTextReportStore, text_report_transaction
 from civicloop_notifier.domain.texts import Texts
 from civicloop_notifier.domain.visit_calendar import CalendarPolicy
 from civicloop_notifier.service_layer.email_extras import EmailExtras
@@ -46,6 +49,10 @@ from civicloop_notifier.service_layer.preferences import ContactPreferences
 from civicloop_notifier.service_layer.sender_loop import SenderLoop
 from civicloop_notifier.service_layer.sending import SendingDeps
 from civicloop_notifier.service_layer.surveys import SurveyAnswers
+from civicloop_notifier.service_layer.text_reporting import (
+    TextReporting,
+    when_service_defined_keep_reportable_service,
+)
 from civicloop_notifier.settings import SCHEMA, NotifierSettings
 
 SERVICE = "civicloop-notifier"
@@ -90,6 +97,7 @@ class Notifier(Service):
     surveys: SurveyAnswers
     clock: Callable[[], datetime] = _now
     feed: FeedLoop | None = None  # the govDelivery feed, when configured
+    text_reporting: TextReporting | None = None
     _sending: asyncio.Task[None] | None = None
     _feeding: asyncio.Task[None] | None = None
 
@@ -150,6 +158,39 @@ class Notifier(Service):
         return self._sending is not None and not self._sending.done()
 
 
+async def fold_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+    """The services text reports offer, folded from the config topic."""
+    await when_service_defined_keep_reportable_service(PostgresTextReportStore(conn), event)
+
+
+def _http_client(
+    base_url: str, settings: NotifierSettings, opened: contextlib.AsyncExitStack
+) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=base_url, timeout=settings.notifier_text_report_http_timeout_s)
+    opened.push_async_callback(client.aclose)
+    return client
+
+
+def text_reporting_from_settings(
+    settings: NotifierSettings,
+    pool: AsyncConnectionPool,
+    texts: Texts,
+    clock: Callable[[], datetime],
+    opened: contextlib.AsyncExitStack,
+) -> TextReporting:
+    """Reports by text message, through geo's public geocode and intake's submission route as the settings name."""
+    return TextReporting(
+        transaction=partial(text_report_transaction, pool),
+        places=GeoPlaces(_http_client(settings.notifier_geo_url, settings, opened)),
+        submitter=IntakeSubmitter(_http_client(settings.notifier_intake_url, settings, opened)),
+        catalogs=texts.catalogs,
+        pepper=settings.pepper,
+        jurisdiction_id=settings.notifier_text_report_jurisdiction,
+        timeout=timedelta(seconds=settings.notifier_text_report_timeout_s),
+        clock=clock,
+    )
+
+
 async def bootstrap(
     settings: NotifierSettings,
     *,
@@ -161,6 +202,7 @@ async def bootstrap(
     feed_sender: ChannelSender | None = None,
     start_consumers: bool = True,
     start_sending: bool = True,
+    text_reporting: TextReporting | None = None,
 ) -> Notifier:
     async with opening() as opened:
         if pool is None:
@@ -223,6 +265,8 @@ async def bootstrap(
                 ),
                 poll_interval_s=settings.notifier_poll_interval_s,
             )
+        if text_reporting is None and settings.text_reporting_configured():
+            text_reporting = text_reporting_from_settings(settings, pool, texts, clock, opened)
         notifier = Notifier(
             settings=settings,
             pool=pool,
@@ -240,6 +284,7 @@ async def bootstrap(
             clock=clock,
             feed=feed,
             opened=opened,
+            text_reporting=text_reporting,
         )
         notifier.own_consumers(
             ServiceConsumers(
@@ -253,7 +298,18 @@ async def bootstrap(
                         settings.topics.request_events,
                         notifier.fold,
                         on_committed=notifier.committed,
-                    )
+                    ),
+                    *(
+                        [
+                            ConsumerSpec(
+                                settings.text_report_catalogue_consumer_name,
+                                settings.topics.jurisdiction_config,
+                                fold_catalogue,
+                            )
+                        ]
+                        if text_reporting is not None
+                        else []
+                    ),
                 ],
             ),
             start=start_consumers,

@@ -19,6 +19,7 @@ from civicloop_notifier.domain.quiet_hours import QuietHours
 
 SCHEMA = "notifier"
 REQUESTS_CONSUMER = "notifier.requests.v1"
+TEXT_REPORT_CATALOGUE_CONSUMER = "notifier.catalogue.v1"
 PROVIDERS = ("fake", "twilio", "vonage", "smtp", "webpush")
 """The providers a channel can be given (`adapters/providers.py` builds them from the environment)."""
 
@@ -129,6 +130,33 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
     def govdelivery_configured(self) -> bool:
         """The feed is on when the API, the account and its user are named."""
         return bool(self.govdelivery_base_url and self.govdelivery_account_code and self.govdelivery_username)
+
+    # Reports by text message (service_layer/text_reporting.py): on when both URLs are set.
+    notifier_geo_url: str = Field(
+        default="", description="geo's base URL (its public geocode), for text reports"
+    )
+    notifier_intake_url: str = Field(
+        default="", description="intake's base URL (its public submission route), for text reports"
+    )
+    notifier_text_report_jurisdiction: str = Field(
+        default="demo",
+        min_length=1,
+        max_length=64,
+        description="the jurisdiction text reports are filed with",
+    )
+    notifier_text_report_timeout_s: float = Field(
+        default=1800.0, gt=0, description="a text report left alone this long starts afresh at the next text"
+    )
+    notifier_text_report_http_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, description="bound on one call to geo or intake"
+    )
+    text_report_catalogue_consumer_name: str = consumer_group(
+        TEXT_REPORT_CATALOGUE_CONSUMER,
+        description="consumer group on jurisdiction.config (the services text reports offer)",
+    )
+
+    def text_reporting_configured(self) -> bool:
+        return bool(self.notifier_geo_url and self.notifier_intake_url)
 
     @field_validator("notifier_providers")
     @classmethod
