@@ -80,7 +80,7 @@ def main(
             for line in asyncio.run(consumer_runner.run(records)):
                 typer.echo(line)
         if "notifier" in phases:
-            typer.echo("== notifier: submissions on the log to messages at an SMTP relay ==")
+            typer.echo("== notifier: submissions on the log to an SMTP relay, then to the local Twilio ==")
             for line in asyncio.run(notifier.run(notifications)):
                 typer.echo(line)
         if "soak" in phases:
