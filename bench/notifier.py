@@ -37,6 +37,7 @@ from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics
 from civicloop_runtime.vault import ResidentKeyVault
 from civicloop_testing.processes import ServiceProcess, free_port
+from civicloop_testing.topic_cleanup import delete_created
 from psycopg_pool import AsyncConnectionPool
 
 from bench.harness import KAFKA, ROOT, scratch_database, scratch_topics, service_env
@@ -314,8 +315,11 @@ async def run(notifications: int) -> list[str]:
 def main(
     notifications: int = typer.Option(2_000, help="submissions published per path, each one notification"),
 ) -> None:
-    for line in asyncio.run(run(notifications)):
-        typer.echo(line)
+    try:
+        for line in asyncio.run(run(notifications)):
+            typer.echo(line)
+    finally:
+        delete_created()  # the scratch topics, as `python -m bench` deletes them
 
 
 if __name__ == "__main__":
