@@ -8,13 +8,13 @@ import asyncio
 import typer
 from civicloop_testing.topic_cleanup import delete_created
 
-from bench import consumer_runner, geo, intake_pipeline, open311_gateway, replay, whole_system
+from bench import consumer_runner, geo, intake_pipeline, notifier, open311_gateway, replay, whole_system
 from bench.wrk import Load
 
 app = typer.Typer(add_completion=False)
 
 # In the order `make bench` runs them; `soak` runs only when asked for.
-PHASES = ("rss", "system", "lag", "replay", "intake", "open311", "geo", "consumer")
+PHASES = ("rss", "system", "lag", "replay", "intake", "open311", "geo", "consumer", "notifier")
 WHOLE_SYSTEM = {"rss", "system", "lag"}
 
 
@@ -41,6 +41,9 @@ def main(
     rows: int = typer.Option(1_000_000, help="requests in the Open311 and geo read models"),
     records: int = typer.Option(20_000, help="records the consumer runner applies"),
     replay_requests: int = typer.Option(5_000, help="requests whose events fill the log of the replay phase"),
+    notifications: int = typer.Option(
+        2_000, help="submissions whose notifications the notifier phase sends (one each)"
+    ),
     soak_seconds: float = typer.Option(300, help="duration of the soak"),
     soak_rate: float = typer.Option(500, help="offered load (req/s) of the soak"),
     soak_every: float = typer.Option(5, help="seconds between two lag samples of the soak"),
@@ -75,6 +78,10 @@ def main(
         if "consumer" in phases:
             typer.echo("== consumer runner ==")
             for line in asyncio.run(consumer_runner.run(records)):
+                typer.echo(line)
+        if "notifier" in phases:
+            typer.echo("== notifier: submissions on the log to an SMTP relay, then to the local Twilio ==")
+            for line in asyncio.run(notifier.run(notifications)):
                 typer.echo(line)
         if "soak" in phases:
             typer.echo("== soak: every consumer keeps up ==")

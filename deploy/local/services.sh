@@ -284,6 +284,9 @@ start() {
   export CIVICLOOP_VAULT_PEPPER="${CIVICLOOP_VAULT_PEPPER:-$(secret vault-pepper)}"
   export CIVICLOOP_PUBLIC_BASE_URL="${CIVICLOOP_PUBLIC_BASE_URL:-http://127.0.0.1:8003}"
   export CIVICLOOP_DEFAULT_JURISDICTION_ID="${CIVICLOOP_DEFAULT_JURISDICTION_ID:-demo}"
+  # The notifier's reports by text message reach geo's public geocode and intake's submission route (docs/notifier.md).
+  export CIVICLOOP_NOTIFIER_GEO_URL="${CIVICLOOP_NOTIFIER_GEO_URL:-http://127.0.0.1:8004}"
+  export CIVICLOOP_NOTIFIER_INTAKE_URL="${CIVICLOOP_NOTIFIER_INTAKE_URL:-http://127.0.0.1:8001}"
   staff_token_keys  # every service verifies staff tokens (intake signs them) and will not start without the key set
   provider_settings
   local entry name port _cmd _ready

@@ -267,3 +267,14 @@ def test_a_file_name_that_cannot_be_a_content_id_stays_an_attachment():
     email = _as_received(build_email(message, mail_from=FROM))
     assert [a.get_filename() for a in email.iter_attachments()] == ["my photo.jpg"]
     assert not [p for p in email.walk() if p.get_content_type() == "multipart/related"]
+
+
+def test_a_long_unsubscribe_url_is_written_as_is_on_the_wire():
+    # A real unsubscribe URL carries a token and is longer than a 78-character line: folded by the default policy it
+    # became RFC 2047 encoded-words, which parse back to the same value, but in which mail clients find no link.
+    url = "https://civicloop.county.example/api/v1/notifier/unsubscribe/" + "t0k3n" * 20
+    headers = one_click_unsubscribe(url, mailto="unsubscribe@county.example")
+    wire = build_email(_message(headers=headers), mail_from=FROM).as_bytes()
+    line = next(x for x in wire.split(b"\n") if x.startswith(b"List-Unsubscribe:"))
+    assert line.rstrip(b"\r") == f"List-Unsubscribe: <{url}>, <mailto:unsubscribe@county.example>".encode()
+    assert b"=?utf-8?" not in wire.split(b"\n\n", 1)[0]

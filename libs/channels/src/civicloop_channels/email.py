@@ -23,6 +23,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email import policy as email_policy
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -180,6 +181,11 @@ def _check_unsubscribe(headers: Mapping[str, str]) -> None:
         raise UnsendableEmail("List-Unsubscribe-Post needs a List-Unsubscribe with an https URI (RFC 8058)")
 
 
+# RFC 5322's own line limit rather than the default policy's 78: a header with a token longer than 78 characters (an
+# unsubscribe URL) would otherwise be written as RFC 2047 encoded-words, in which mail clients find no link.
+WIRE_POLICY = email_policy.default.clone(max_line_length=998)
+
+
 def build_email(
     message: OutgoingMessage, *, mail_from: str, message_id_domain: str | None = None
 ) -> EmailMessage:
@@ -194,7 +200,7 @@ def build_email(
         raise UnsendableEmail(f"an email sender cannot send on {message.channel.value}")
     recipient = _recipient(message.to)
     _check_unsubscribe(message.headers)
-    email = EmailMessage()
+    email = EmailMessage(policy=WIRE_POLICY)
     email["From"] = mail_from
     email["To"] = recipient
     # A template's subject may carry a line break; a header cannot.

@@ -63,3 +63,7 @@ class GeoSettings(ServiceSettings, StaffVerifierSettings):
     cluster_sweep_interval_s: float = Field(default=300.0, gt=0)
 
     public_h3_resolution: int = Field(default=9, ge=5, le=10, description="H3 cell size of public locations")
+    public_geocode_rate_limit_per_client: str = Field(
+        default="20/minute;200/hour",
+        description="public geocode lookups one client may make (`limits` notation), on top of the general limit",
+    )

@@ -18,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import httpx
 import psycopg
+from civicloop_channels.calendar import Organizer
 from civicloop_channels.message import ChannelSender
 from civicloop_channels.sms_keywords import Program
 from civicloop_channels.sms_webhooks import TwilioSignatureCheck
@@ -33,14 +35,23 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_notifier import database
 from civicloop_notifier.adapters.catalogs import load_catalogs
+from civicloop_notifier.adapters.feed_setup import feed_policy, feed_rule, govdelivery_sender
 from civicloop_notifier.adapters.inbound_store import PostgresInboundStore, inbound_transaction
+from civicloop_notifier.adapters.photo_fetch import HttpPhotoFetcher
+from civicloop_notifier.adapters.postgres_attachments import PostgresNoticeFactsStore
+from civicloop_notifier.adapters.postgres_feed import PostgresFeedStore
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
 from civicloop_notifier.adapters.providers import ChannelSenders, senders_from_environment
 from civicloop_notifier.adapters.reply_smtp import ReplyHandler, start_reply_listener
+from civicloop_notifier.adapters.text_report_http import GeoPlaces, IntakeSubmitter
+from civicloop_notifier.adapters.text_report_store import PostgresTextReportStore, text_report_transaction
 from civicloop_notifier.adapters.twilio_webhook_setup import twilio_signature_from_environment
 from civicloop_notifier.domain.texts import Texts
+from civicloop_notifier.domain.visit_calendar import CalendarPolicy
 from civicloop_notifier.service_layer.conversation_ports import TextReportingPort
 from civicloop_notifier.service_layer.delivery_receipts import DeliveryReceipts
+from civicloop_notifier.service_layer.email_extras import EmailExtras
+from civicloop_notifier.service_layer.feed import FeedDeps, FeedLoop, when_request_event_queue_bulletins
 from civicloop_notifier.service_layer.folds import when_request_event_queue_messages
 from civicloop_notifier.service_layer.inbound_folds import when_status_changed_track_open
 from civicloop_notifier.service_layer.inbound_texts import InboundTexts, IncomingMessage
@@ -48,6 +59,10 @@ from civicloop_notifier.service_layer.preferences import ContactPreferences
 from civicloop_notifier.service_layer.sender_loop import SenderLoop
 from civicloop_notifier.service_layer.sending import SendingDeps
 from civicloop_notifier.service_layer.surveys import SurveyAnswers
+from civicloop_notifier.service_layer.text_reporting import (
+    TextReporting,
+    when_service_defined_keep_reportable_service,
+)
 from civicloop_notifier.settings import SCHEMA, NotifierSettings
 
 SERVICE = "civicloop-notifier"
@@ -55,6 +70,22 @@ SERVICE = "civicloop-notifier"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def email_extras(settings: NotifierSettings, photos: HttpPhotoFetcher | None) -> EmailExtras:
+    """A visit's `.ics` and a closing's photos, as the settings say."""
+    return EmailExtras(
+        calendar=CalendarPolicy(
+            uid_domain=settings.notifier_calendar_domain,
+            organizer=Organizer(
+                settings.notifier_calendar_organizer_email, settings.notifier_calendar_organizer_name
+            ),
+            alarm_before=timedelta(hours=settings.notifier_visit_alarm_hours),
+        ),
+        media_prefixes=tuple(settings.notifier_media_url_prefixes),
+        photo_max_bytes=settings.notifier_photo_max_bytes,
+        photos=photos,
+    )
 
 
 def default_senders(settings: NotifierSettings, environ: Mapping[str, str] | None = None) -> ChannelSenders:
@@ -78,8 +109,10 @@ class Notifier(Service):
     receipts: DeliveryReceipts | None = None
     inbound: InboundTexts | None = None
     twilio_signature: TwilioSignatureCheck | None = None  # None: Twilio's webhooks are refused
+    feed: FeedLoop | None = None  # the govDelivery feed, when configured
     text_reporting: TextReportingPort | None = None
     _sending: asyncio.Task[None] | None = None
+    _feeding: asyncio.Task[None] | None = None
 
     def kafka_clients(self) -> Sequence[KafkaClient]:
         return (self.producer,)
@@ -94,8 +127,23 @@ class Notifier(Service):
             event,
             now=self.clock(),
             max_age=timedelta(seconds=self.settings.notifier_max_age_s),
+            facts=PostgresNoticeFactsStore(conn),
         )
         await when_status_changed_track_open(PostgresInboundStore(conn), event)
+        if self.feed is not None:
+            await when_request_event_queue_bulletins(
+                PostgresFeedStore(conn),
+                event,
+                rule=feed_rule(self.settings),
+                now=self.clock(),
+                max_age=timedelta(seconds=self.settings.notifier_max_age_s),
+            )
+
+    def committed(self) -> None:
+        """Folded events were committed: the senders look for what they queued now."""
+        self.sender_loop.wake()
+        if self.feed is not None:
+            self.feed.wake()
 
     def start_sending(self) -> None:
         self._sending = asyncio.create_task(self.sender_loop.run())
@@ -108,10 +156,53 @@ class Notifier(Service):
                 await self._sending
 
         self.opened.push_async_callback(stop)
+        if self.feed is not None:
+            feed = self.feed
+            self._feeding = asyncio.create_task(feed.run())
+
+            async def stop_feed() -> None:
+                feed.stop()
+                if self._feeding is not None:
+                    await self._feeding
+
+            self.opened.push_async_callback(stop_feed)
 
     @property
     def sending(self) -> bool:
         return self._sending is not None and not self._sending.done()
+
+
+async def fold_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+    """The services text reports offer, folded from the config topic."""
+    await when_service_defined_keep_reportable_service(PostgresTextReportStore(conn), event)
+
+
+def _http_client(
+    base_url: str, settings: NotifierSettings, opened: contextlib.AsyncExitStack
+) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=base_url, timeout=settings.notifier_text_report_http_timeout_s)
+    opened.push_async_callback(client.aclose)
+    return client
+
+
+def text_reporting_from_settings(
+    settings: NotifierSettings,
+    pool: AsyncConnectionPool,
+    texts: Texts,
+    clock: Callable[[], datetime],
+    opened: contextlib.AsyncExitStack,
+) -> TextReporting:
+    """Reports by text message, through geo's public geocode and intake's submission route as the settings name."""
+    return TextReporting(
+        transaction=partial(text_report_transaction, pool),
+        places=GeoPlaces(_http_client(settings.notifier_geo_url, settings, opened)),
+        submitter=IntakeSubmitter(_http_client(settings.notifier_intake_url, settings, opened)),
+        catalogs=texts.catalogs,
+        pepper=settings.pepper,
+        jurisdiction_id=settings.notifier_text_report_jurisdiction,
+        timeout=timedelta(seconds=settings.notifier_text_report_timeout_s),
+        clock=clock,
+    )
 
 
 async def bootstrap(
@@ -122,10 +213,11 @@ async def bootstrap(
     vault: ResidentKeyVault | None = None,
     senders: Mapping[NotificationChannel, ChannelSender] | None = None,
     clock: Callable[[], datetime] = _now,
+    feed_sender: ChannelSender | None = None,
     start_consumers: bool = True,
     start_sending: bool = True,
     twilio_signature: TwilioSignatureCheck | None = None,
-    text_reporting: TextReportingPort | None = None,
+    text_reporting: TextReporting | None = None,
 ) -> Notifier:
     async with opening() as opened:
         if pool is None:
@@ -143,6 +235,10 @@ async def bootstrap(
             opened.push_async_callback(built.aclose)  # after the sender loop has stopped (a stack)
             chosen = built.senders
         publish_timeout = settings.publish_timeout_s
+        photos = None
+        if settings.notifier_media_url_prefixes:
+            photos = HttpPhotoFetcher()
+            opened.push_async_callback(photos.aclose)
 
         async def publish(event: Event[Any]) -> Any:
             async with asyncio.timeout(publish_timeout):
@@ -157,6 +253,7 @@ async def bootstrap(
             publish=publish,
             clock=clock,
             rand=random.random,
+            email_extras=email_extras(settings, photos),
         )
         loop = SenderLoop(
             pool=pool,
@@ -165,6 +262,26 @@ async def bootstrap(
             concurrency=settings.notifier_concurrency,
             poll_interval_s=settings.notifier_poll_interval_s,
         )
+        feed = None
+        if settings.govdelivery_configured():
+            if feed_sender is None:
+                built_feed = govdelivery_sender(settings)
+                opened.push_async_callback(built_feed.aclose)
+                feed_sender = built_feed
+            feed = FeedLoop(
+                pool=pool,
+                store_for=PostgresFeedStore,
+                deps=FeedDeps(
+                    sender=feed_sender,
+                    texts=texts,
+                    policy=feed_policy(settings),
+                    clock=clock,
+                    rand=random.random,
+                ),
+                poll_interval_s=settings.notifier_poll_interval_s,
+            )
+        if text_reporting is None and settings.text_reporting_configured():
+            text_reporting = text_reporting_from_settings(settings, pool, texts, clock, opened)
         notifier = Notifier(
             settings=settings,
             pool=pool,
@@ -180,6 +297,7 @@ async def bootstrap(
                 publish=publish,
             ),
             clock=clock,
+            feed=feed,
             opened=opened,
             twilio_signature=twilio_signature or twilio_signature_from_environment(os.environ),
             text_reporting=text_reporting,
@@ -197,8 +315,19 @@ async def bootstrap(
                         settings.requests_consumer_name,
                         settings.topics.request_events,
                         notifier.fold,
-                        on_committed=loop.wake,
-                    )
+                        on_committed=notifier.committed,
+                    ),
+                    *(
+                        [
+                            ConsumerSpec(
+                                settings.text_report_catalogue_consumer_name,
+                                settings.topics.jurisdiction_config,
+                                fold_catalogue,
+                            )
+                        ]
+                        if text_reporting is not None
+                        else []
+                    ),
                 ],
             ),
             start=start_consumers,

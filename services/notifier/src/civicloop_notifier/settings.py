@@ -19,6 +19,7 @@ from civicloop_notifier.domain.quiet_hours import QuietHours
 
 SCHEMA = "notifier"
 REQUESTS_CONSUMER = "notifier.requests.v1"
+TEXT_REPORT_CATALOGUE_CONSUMER = "notifier.catalogue.v1"
 PROVIDERS = ("fake", "twilio", "vonage", "smtp", "webpush")
 """The providers a channel can be given (`adapters/providers.py` builds them from the environment)."""
 
@@ -107,6 +108,83 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
     notifier_reply_max_bytes: int = Field(
         default=262_144, ge=4096, le=10_485_760, description="a reply larger than this is refused (552)"
     )
+    notifier_visit_alarm_hours: float = Field(
+        default=24.0, gt=0, le=24 * 14, description="a visit's calendar reminder, this many hours before it"
+    )
+    notifier_calendar_domain: str = Field(
+        default="civicloop.example",
+        min_length=1,
+        description="the visits' calendar UIDs are visit-<id>@<this>",
+    )
+    notifier_calendar_organizer_email: str = Field(
+        default="no-reply@civicloop.example",
+        description="the county's address, as the calendar entries' organiser",
+    )
+    notifier_calendar_organizer_name: str = Field(default="CivicLoop")
+    notifier_media_url_prefixes: list[str] = Field(
+        default_factory=list,
+        description="where CivicLoop serves media itself: a closing's photos under one of these are attached "
+        "(when small), any other is linked",
+    )
+    notifier_photo_max_bytes: int = Field(
+        default=2_000_000,
+        ge=0,
+        description="a photo larger than this is linked rather than attached (0: never)",
+    )
+
+    govdelivery_base_url: str | None = Field(
+        default=None,
+        description="the govDelivery API (https://api.govdelivery.com); the feed is off without it",
+    )
+    govdelivery_account_code: str | None = Field(default=None, description="the county's account, e.g. MDPGC")
+    govdelivery_username: str | None = Field(default=None, description="the account's API user")
+    govdelivery_password_ref: str = Field(
+        default="govdelivery.password",
+        description="secret ref of the API user's password (CIVICLOOP_SECRET_GOVDELIVERY_PASSWORD)",
+    )
+    govdelivery_from_address_id: str | None = Field(
+        default=None, description="a sender address of the account"
+    )
+    govdelivery_topic_prefixes: dict[str, str] = Field(
+        default_factory=dict,
+        description="jurisdiction -> its topics' prefix (`<PREFIX>_311_CAT_<CATEGORY>`); the account code otherwise",
+    )
+    govdelivery_district_kinds: list[str] = Field(
+        default_factory=lambda: ["council_district"],
+        description="the service area kinds whose area is a request's district topic",
+    )
+    govdelivery_language: str = Field(default="en", description="the language bulletins are written in")
+
+    def govdelivery_configured(self) -> bool:
+        """The feed is on when the API, the account and its user are named."""
+        return bool(self.govdelivery_base_url and self.govdelivery_account_code and self.govdelivery_username)
+
+    # Reports by text message (service_layer/text_reporting.py): on when both URLs are set.
+    notifier_geo_url: str = Field(
+        default="", description="geo's base URL (its public geocode), for text reports"
+    )
+    notifier_intake_url: str = Field(
+        default="", description="intake's base URL (its public submission route), for text reports"
+    )
+    notifier_text_report_jurisdiction: str = Field(
+        default="demo",
+        min_length=1,
+        max_length=64,
+        description="the jurisdiction text reports are filed with",
+    )
+    notifier_text_report_timeout_s: float = Field(
+        default=1800.0, gt=0, description="a text report left alone this long starts afresh at the next text"
+    )
+    notifier_text_report_http_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, description="bound on one call to geo or intake"
+    )
+    text_report_catalogue_consumer_name: str = consumer_group(
+        TEXT_REPORT_CATALOGUE_CONSUMER,
+        description="consumer group on jurisdiction.config (the services text reports offer)",
+    )
+
+    def text_reporting_configured(self) -> bool:
+        return bool(self.notifier_geo_url and self.notifier_intake_url)
 
     @field_validator("notifier_providers")
     @classmethod

@@ -47,6 +47,10 @@ class VisitFacts:
     duration_minutes: int | None
     address: str | None
     cancelled: bool = False
+    sequence: int = (
+        0  # the calendar entry's SEQUENCE: how many changes of this visit came before (the fold counts)
+    )
+    recorded_at: datetime | None = None  # when the change was recorded: the calendar file's DTSTAMP
 
 
 def _note(text: str | None) -> str:
@@ -69,7 +73,9 @@ def notice_for(event: Event[Any]) -> Notice | None:
             MessageKind.visit_scheduled,
             {"starts_at": p.starts_at, "duration_minutes": p.duration_minutes, "address": p.address}
             | {"note": _note(p.public_note)},
-            visit=VisitFacts(p.visit_id, p.starts_at, p.duration_minutes, p.address),
+            visit=VisitFacts(
+                p.visit_id, p.starts_at, p.duration_minutes, p.address, recorded_at=event.occurred_at
+            ),
         )
     if isinstance(p, VisitRescheduled):
         return Notice(
@@ -81,13 +87,17 @@ def notice_for(event: Event[Any]) -> Notice | None:
                 "address": p.address,
                 "note": _note(p.public_note),
             },
-            visit=VisitFacts(p.visit_id, p.starts_at, p.duration_minutes, p.address),
+            visit=VisitFacts(
+                p.visit_id, p.starts_at, p.duration_minutes, p.address, recorded_at=event.occurred_at
+            ),
         )
     if isinstance(p, VisitCancelled):
         return Notice(
             MessageKind.visit_cancelled,
             {"starts_at": p.starts_at, "note": _note(p.public_note)},
-            visit=VisitFacts(p.visit_id, p.starts_at, None, None, cancelled=True),
+            visit=VisitFacts(
+                p.visit_id, p.starts_at, None, None, cancelled=True, recorded_at=event.occurred_at
+            ),
         )
     if isinstance(p, MergedAsDuplicate):
         return Notice(MessageKind.merged, {"original": p.original_request_id})
@@ -133,6 +143,8 @@ def notice_as_json(notice: Notice) -> dict[str, Any]:
             "duration_minutes": v.duration_minutes,
             "address": v.address,
             "cancelled": v.cancelled,
+            "sequence": v.sequence,
+            "recorded_at": v.recorded_at.isoformat() if v.recorded_at else None,
         }
     return {"kind": notice.kind.value, "params": params, "visit": visit, "asks_survey": notice.asks_survey}
 
@@ -148,5 +160,7 @@ def notice_from_json(data: Mapping[str, Any]) -> Notice:
             v["duration_minutes"],
             v["address"],
             v["cancelled"],
+            v.get("sequence", 0),
+            datetime.fromisoformat(v["recorded_at"]) if v.get("recorded_at") else None,
         )
     return Notice(MessageKind(data["kind"]), params, visit=visit, asks_survey=bool(data.get("asks_survey")))

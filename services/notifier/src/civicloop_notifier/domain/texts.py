@@ -104,6 +104,10 @@ class Texts:
         own = catalog.pgettext(jurisdiction_id, msgid)
         return own if isinstance(own, str) and own != msgid else catalog.gettext(msgid)
 
+    def text(self, msgid: str, *, language: str, jurisdiction_id: str) -> str:
+        """One source text in the resident's language, the jurisdiction's own wording first (a calendar's texts)."""
+        return self._t(self.catalogs[choose_language(language, self.catalogs)], jurisdiction_id, msgid)
+
     def render(
         self,
         notice: Notice,

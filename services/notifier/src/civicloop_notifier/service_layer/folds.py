@@ -13,11 +13,17 @@ from civicloop_events.payloads import MergedAsDuplicate, MessageKind, ServiceReq
 
 from civicloop_notifier.domain.keys import notification_id
 from civicloop_notifier.domain.notices import notice_as_json, notice_for
+from civicloop_notifier.service_layer.notice_facts import NoticeFactsStore, fold_notice_facts
 from civicloop_notifier.service_layer.ports import RequestsStore, Resident
 
 
 async def when_request_event_queue_messages(
-    store: RequestsStore, event: Event[Any], *, now: datetime, max_age: timedelta
+    store: RequestsStore,
+    event: Event[Any],
+    *,
+    now: datetime,
+    max_age: timedelta,
+    facts: NoticeFactsStore | None = None,
 ) -> int:
     """Fold `event` and queue its messages; returns how many were queued (0 for a replay: the keys are taken)."""
     p = event.payload
@@ -36,6 +42,8 @@ async def when_request_event_queue_messages(
             submitted_at=event.occurred_at,
         )
     notice = notice_for(event)
+    if facts is not None:  # a visit's calendar SEQUENCE, a closing's photos
+        notice = await fold_notice_facts(facts, event.request_id, event, notice)
     # Who hears it is read before a merge is folded: the duplicate's own resident is told of the merge.
     audience = await store.audience(event.request_id, at=event.occurred_at) if notice is not None else ()
     if isinstance(p, MergedAsDuplicate):

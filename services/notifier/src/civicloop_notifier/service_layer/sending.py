@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from civicloop_channels.message import Channel as WireChannel
@@ -36,6 +37,7 @@ from civicloop_notifier.domain.opt_outs import contact_digest
 from civicloop_notifier.domain.quiet_hours import QuietHours
 from civicloop_notifier.domain.texts import Texts
 from civicloop_notifier.domain.unsubscribe import unsubscribe_token
+from civicloop_notifier.service_layer.email_extras import EmailExtras, Extras
 from civicloop_notifier.service_layer.ports import Attempt, MessagesStore, QueuedMessage
 from civicloop_notifier.service_layer.replies import reply_to_header
 
@@ -72,6 +74,7 @@ class SendingDeps:
     publish: Callable[[Event[Any]], Awaitable[Any]]
     clock: Callable[[], datetime]
     rand: Callable[[], float]
+    email_extras: EmailExtras | None = None  # a visit's .ics, a closing's photos
 
 
 def _address(channel: NotificationChannel, contact: PersonalData) -> str | None:
@@ -118,21 +121,34 @@ async def send_one(store: MessagesStore, message: QueuedMessage, deps: SendingDe
         return "given_up"
     attempts = message.attempts if channel == message.channel else 0
     address = _address(channel, contact) or ""  # the plan holds reachable channels only: never empty
+    notice = notice_from_json(message.notice)
+    tracking_link = deps.policy.tracking_url.format(number=message.about_request_id)
     rendered = deps.texts.render(
-        notice_from_json(message.notice),
+        notice,
         number=message.about_request_id,
-        tracking_link=deps.policy.tracking_url.format(number=message.about_request_id),
+        tracking_link=tracking_link,
         language=resident.language,
         jurisdiction_id=resident.jurisdiction_id,
         time_zone=deps.policy.time_zone_of(resident.jurisdiction_id),
     )
+    extras = Extras()
+    if channel is NotificationChannel.email and deps.email_extras is not None:
+        extras = await deps.email_extras.for_notice(
+            notice,
+            number=message.about_request_id,
+            tracking_link=tracking_link,
+            translate=partial(
+                deps.texts.text, language=resident.language, jurisdiction_id=resident.jurisdiction_id
+            ),
+        )
     outgoing = OutgoingMessage(
         message_id=delivery_key(message.cause_event_id, resident.resident_id, channel.value),
         channel=WireChannel(channel.value),
         to=address,
-        text=rendered.text,
+        text="\n".join((rendered.text, *extras.lines)),
         language=rendered.language,
         subject=rendered.subject,
+        attachments=extras.attachments,
         headers={
             **_unsubscribe_headers(deps, channel, digests[channel]),
             **reply_to_header(deps.pepper, deps.policy, message.about_request_id, resident.resident_id),

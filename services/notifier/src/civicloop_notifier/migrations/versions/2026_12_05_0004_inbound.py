@@ -1,14 +1,14 @@
 """the notifier's inbound side: delivery receipts on attempts, which requests are still open, residents' conversations
 
-Revision ID: notifier_0002_inbound
-Revises: notifier_0001
+Revision ID: notifier_0004_inbound
+Revises: notifier_0003_text_reports
 Create Date: 2026-12-05
 """
 
 from alembic import op
 
-revision = "notifier_0002_inbound"
-down_revision = "notifier_0001"
+revision = "notifier_0004_inbound"
+down_revision = "notifier_0003_text_reports"
 branch_labels = None
 depends_on = None
 
