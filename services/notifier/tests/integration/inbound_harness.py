@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from civicloop_notifier.entrypoints.http import create_app
@@ -39,8 +40,9 @@ def provider_environment(monkeypatch: pytest.MonkeyPatch, twilio: TwilioServer, 
 
 
 @contextmanager
-def notifier_served(settings: NotifierSettings, twilio: TwilioServer) -> Iterator[str]:
+def notifier_served(settings: NotifierSettings, twilio: TwilioServer, **adapters: Any) -> Iterator[str]:
     """The notifier's whole app (consumer, sender, webhooks) in a thread; yields its local URL."""
-    with serve_in_thread(create_app(settings, staff_verifier=verifier_for_tests()), lifespan="on") as url:
+    app = create_app(settings, staff_verifier=verifier_for_tests(), **adapters)
+    with serve_in_thread(app, lifespan="on") as url:
         twilio.proxies[PUBLIC_URL] = url
         yield url

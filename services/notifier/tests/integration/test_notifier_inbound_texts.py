@@ -236,3 +236,42 @@ async def test_an_answer_to_was_it_fixed_is_a_survey_answer(
         [survey] = await eventually(answered, what="the survey answer on the log")
     assert (survey.payload.fixed, survey.payload.nps_score, survey.payload.channel) == (True, 9, SMS)
     assert await comments(harness, number) == []
+
+
+class ReportingByText:
+    """Reporting by text as the webhook sees it (`TextReportingPort`): a report under way for one number."""
+
+    def __init__(self, under_way_for: str) -> None:
+        self.under_way_for = under_way_for
+        self.handed: list[tuple[str, NotificationChannel, str, str]] = []
+
+    async def in_progress(self, sender: str, channel: NotificationChannel) -> bool:
+        return sender == self.under_way_for
+
+    async def handle(self, sender: str, channel: NotificationChannel, text: str, language: str) -> str:
+        self.handed.append((sender, channel, text, language))
+        return "What is the address?"
+
+
+async def test_texts_about_no_open_request_and_a_report_under_way_go_to_reporting_by_text(
+    harness: Harness, twilio: TwilioServer, notifier_pool: AsyncConnectionPool
+):
+    number, stranger = new_number(), "+12025550177"
+    reporting = ReportingByText(under_way_for=harness.phone)
+    with notifier_served(harness.settings, twilio, text_reporting=reporting):
+        await harness.publish(await harness.submitted(number))
+        await known(harness, notifier_pool, number)
+        assert (
+            reply_of(await twilio.send_inbound(INBOUND_URL, stranger, "Pothole on Elm"))
+            == "What is the address?"
+        )
+        # The resident has an open request, but their report by text under way keeps the conversation.
+        assert (
+            reply_of(await twilio.send_inbound(INBOUND_URL, harness.phone, "5 Main St"))
+            == "What is the address?"
+        )
+    assert reporting.handed == [
+        (stranger, NotificationChannel.sms, "Pothole on Elm", "en"),
+        (harness.phone, NotificationChannel.sms, "5 Main St", "en"),
+    ]
+    assert await comments(harness, number) == []
