@@ -39,6 +39,7 @@ from civicloop_testing.smtp import SmtpInbox, smtp_inbox
 from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from civicloop_testing.twilio_server import Accepted, TwilioServer, twilio_server
 from e2e_world import migrated_intake, publish_configuration, serving
+from icalendar import Calendar
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
@@ -131,6 +132,15 @@ async def test_residents_hear_back_once_on_their_channel_in_their_language_throu
         await pool.close()
 
 
+def visit_entry(message: Any) -> Any:
+    """The one VEVENT of the email's calendar attachment, parsed with `icalendar`."""
+    [attached] = [a for a in message.iter_attachments() if a.get_content_type() == "text/calendar"]
+    calendar = Calendar.from_ical(attached.get_payload(decode=True))
+    assert str(calendar["METHOD"]) == "REQUEST"
+    [entry] = calendar.walk("VEVENT")
+    return entry
+
+
 class World:
     """The residents, the agent and the notifier of this test, and what each step checks."""
 
@@ -176,8 +186,17 @@ class World:
                 number, "visits", {"starts_at": visit_at.isoformat(), "duration_minutes": 120}
             )
             await self.texts(3, "the visit")
-            await self.act(by_email, "visits", {"starts_at": visit_at.isoformat(), "duration_minutes": 60})
+            mailed = await self.act(
+                by_email, "visits", {"starts_at": visit_at.isoformat(), "duration_minutes": 60}
+            )
             await self.mails(2, "the receipt and the visit by email")
+            mailed_visit = "v-" + uuid.UUID(mailed["event_id"]).hex[-12:]
+            await self.act(
+                by_email,
+                f"visits/{mailed_visit}/reschedule",
+                {"starts_at": (visit_at + timedelta(hours=3)).isoformat()},
+            )
+            await self.mails(3, "the moved visit by email")
             # The hung requests end on the server's side once their client has long gone: no message left behind.
             await eventually(
                 self.hangs_over, timeout=10, what="the two hung requests to end at the server", interval=0.05
@@ -197,7 +216,7 @@ class World:
             texts = await self.texts(6, "the reopening")
             self.check_spanish_texts(number, texts, visit_at, moved)
             await self.check_attempts(number)
-            await self.check_email_resident(by_email)
+            await self.check_email_resident(by_email, visit_at)
 
             # Erased: the next public comment is told to nobody, and the resident's messages keep nothing of them.
             await self.vault.erase(await self.resident_of(number))
@@ -331,13 +350,27 @@ class World:
             ).fetchall()
         return rows if sum(r[2] == "accepted" for r in rows) >= sent else None
 
-    async def check_email_resident(self, number: str) -> None:
+    async def check_email_resident(self, number: str, visit_at: datetime) -> None:
+        """The receipt, then the visit and its move, each email carrying the calendar entry: one UID, the SEQUENCE
+        rising, the new time, a reminder 24 hours before."""
         mails = self.inbox.to(EMAIL)
-        assert len(mails) == 2
+        assert len(mails) == 3
         bodies = [m.message.get_body(("plain",)).get_content() for m in mails]
         assert f"We received your report {number}" in bodies[0]
         assert f"A visit for your report {number} is planned" in bodies[1]
         assert "12 Main St" in bodies[1]
+        assert not [a for a in mails[0].message.iter_attachments() if a.get_content_type() == "text/calendar"]
+        planned, moved = (visit_entry(mail.message) for mail in mails[1:])
+        assert planned["UID"] == moved["UID"] and number in str(planned["SUMMARY"])
+        assert (int(planned["SEQUENCE"]), int(moved["SEQUENCE"])) == (0, 1)
+        assert planned.decoded("DTSTART") == visit_at
+        assert moved.decoded("DTSTART") == visit_at + timedelta(hours=3)
+        assert planned.decoded("DTEND") - planned.decoded("DTSTART") == timedelta(minutes=60)
+        for entry in (planned, moved):
+            [alarm] = entry.walk("VALARM")
+            assert alarm.decoded("TRIGGER") == timedelta(hours=-24)
+            assert "12 Main St" in str(entry["LOCATION"])
+            assert f"https://civicloop.example/track/{number}" in str(entry["DESCRIPTION"])
 
     async def resident_of(self, number: str) -> uuid.UUID:
         async with self.pool.connection() as conn:
@@ -394,6 +427,6 @@ class World:
             for r in records
             if isinstance(decode_event(r.value).payload, NotificationSent | NotificationFailed)
         ]
-        assert len(told) == 8  # six texts and two emails
+        assert len(told) == 9  # six texts and three emails
         for value in clear:
             assert not [raw for raw in told if value.encode() in raw], value
