@@ -36,7 +36,7 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_notifier import database
 from civicloop_notifier.adapters.catalogs import load_catalogs
 from civicloop_notifier.adapters.feed_setup import feed_policy, feed_rule, govdelivery_sender
-from civicloop_notifier.adapters.inbound_store import PostgresInboundStore, inbound_transaction
+from civicloop_notifier.adapters.inbound_store import OpenRequest, PostgresInboundStore, inbound_transaction
 from civicloop_notifier.adapters.photo_fetch import HttpPhotoFetcher
 from civicloop_notifier.adapters.postgres_attachments import PostgresNoticeFactsStore
 from civicloop_notifier.adapters.postgres_feed import PostgresFeedStore
@@ -382,7 +382,7 @@ async def _listen_for_replies(notifier: Notifier) -> None:
         # A Message-ID may name the sender's own domain: kept (and derived into the event id) as a digest only.
         digest = hashlib.sha256(f"{message_id}\n{number}".encode()).hexdigest()[:40]
         message = IncomingMessage(f"email:{digest}", NotificationChannel.email, "", text)
-        await inbound.land_on(resident_id, _RequestRef(number, jurisdiction_id), message)
+        await inbound.land_on(resident_id, OpenRequest(number, jurisdiction_id), message)
 
     handler = ReplyHandler(
         residents_of=residents_of, land=land, pepper=settings.pepper, domain=settings.notifier_reply_domain
@@ -400,12 +400,6 @@ async def _listen_for_replies(notifier: Notifier) -> None:
         await server.wait_closed()
 
     notifier.opened.push_async_callback(stop)
-
-
-@dataclass(frozen=True)
-class _RequestRef:
-    request_id: str
-    jurisdiction_id: str
 
 
 def _start_receipts(notifier: Notifier, receipts: DeliveryReceipts) -> None:

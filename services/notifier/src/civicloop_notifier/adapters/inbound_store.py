@@ -14,21 +14,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from civicloop_notifier.domain.conversation import Conversation
 from civicloop_notifier.domain.delivery import falls_back, moves_forward
+from civicloop_notifier.service_layer.inbound_texts import Waiting
 
 
 @dataclass(frozen=True)
 class OpenRequest:
     request_id: str
     jurisdiction_id: str
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """A text waiting for the resident's answer to "which request?", still sealed."""
-
-    inbound_id: str
-    sealed_text: bytes
-    channel: str
 
 
 class PostgresInboundStore:

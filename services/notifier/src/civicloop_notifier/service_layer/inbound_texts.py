@@ -47,6 +47,8 @@ _SPANISH_KEYWORDS = frozenset({"PARAR", "ALTO", "INICIAR", "AYUDA"})
 
 @dataclass(frozen=True)
 class Waiting:
+    """A text waiting for the resident's answer to "which request?", sealed with their key."""
+
     inbound_id: str
     sealed_text: bytes
     channel: str
