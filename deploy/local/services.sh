@@ -51,7 +51,8 @@ if [ "$PROVIDERS_ON" != 0 ]; then
   # Secrets reach a command through supervisord's %(ENV_...)s, from the environment `start` exports: never written
   # into the configuration file.
   case "$SMS_PROVIDER" in
-    twilio) SERVICES+=("twilio|$SMS_PORT|python -m civicloop_testing.twilio_server --port $SMS_PORT --number $SMS_NUMBER --account-sid %(ENV_CIVICLOOP_SMS_ACCOUNT_SID)s --auth-token %(ENV_CIVICLOOP_SECRET_SMS_AUTH_TOKEN)s|/local/outbox") ;;
+    # Texts "from a resident" (POST /local/inbound) go to the notifier's webhook, signed as Twilio signs.
+    twilio) SERVICES+=("twilio|$SMS_PORT|python -m civicloop_testing.twilio_server --port $SMS_PORT --number $SMS_NUMBER --account-sid %(ENV_CIVICLOOP_SMS_ACCOUNT_SID)s --auth-token %(ENV_CIVICLOOP_SECRET_SMS_AUTH_TOKEN)s --inbound-webhook http://127.0.0.1:8006/webhooks/twilio/inbound|/local/outbox") ;;
     vonage) SERVICES+=("vonage|$SMS_PORT|python -m civicloop_testing.vonage_server --port $SMS_PORT --api-key %(ENV_CIVICLOOP_SMS_API_KEY)s --api-secret %(ENV_CIVICLOOP_SECRET_SMS_API_SECRET)s|/local/outbox") ;;
     "") ;;
     *) echo "services: no local server for the SMS provider '$SMS_PROVIDER' (twilio, vonage or empty)" >&2; exit 2 ;;
@@ -99,7 +100,9 @@ provider_settings() {
     twilio)
       export CIVICLOOP_SMS_ACCOUNT_SID="${CIVICLOOP_SMS_ACCOUNT_SID:-AC$(secret twilio-account-sid | cut -c1-32)}"
       export CIVICLOOP_SECRET_SMS_AUTH_TOKEN="${CIVICLOOP_SECRET_SMS_AUTH_TOKEN:-$(secret twilio-auth-token)}"
-      export CIVICLOOP_SMS_WHATSAPP_FROM="${CIVICLOOP_SMS_WHATSAPP_FROM:-$SMS_NUMBER}" ;;
+      export CIVICLOOP_SMS_WHATSAPP_FROM="${CIVICLOOP_SMS_WHATSAPP_FROM:-$SMS_NUMBER}"
+      # Delivery statuses come back to the notifier's webhook, signed over this (its public) URL.
+      export CIVICLOOP_SMS_STATUS_CALLBACK_URL="${CIVICLOOP_SMS_STATUS_CALLBACK_URL:-http://127.0.0.1:8006/webhooks/twilio/status}" ;;
     vonage)
       export CIVICLOOP_SMS_API_KEY="${CIVICLOOP_SMS_API_KEY:-$(secret vonage-api-key | cut -c1-8)}"
       export CIVICLOOP_SECRET_SMS_API_SECRET="${CIVICLOOP_SECRET_SMS_API_SECRET:-$(secret vonage-api-secret)}" ;;
@@ -129,6 +132,9 @@ provider_settings() {
     twilio) sms_providers='"sms": "twilio", "whatsapp": "twilio", ' ;;
     vonage) sms_providers='"sms": "vonage", ' ;;
   esac
+  # Residents' replies to the notifier's emails reach its own SMTP listener (docs/notifier.md, "Conversations").
+  export CIVICLOOP_NOTIFIER_REPLY_DOMAIN="${CIVICLOOP_NOTIFIER_REPLY_DOMAIN:-reply.demo.civicloop.example}"
+  export CIVICLOOP_NOTIFIER_REPLY_SMTP_PORT="${CIVICLOOP_NOTIFIER_REPLY_SMTP_PORT:-24026}"
   if [ -z "${CIVICLOOP_NOTIFIER_PROVIDERS:-}" ]; then
     export CIVICLOOP_NOTIFIER_PROVIDERS="{${sms_providers}\"email\": \"smtp\", \"push\": \"webpush\"}"
   fi

@@ -31,7 +31,13 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
     "open311-gateway": (("*", r"/open311/v2/(?!admin/).*"),),  # Open311 reads, and writes with an api_key
     "outbound": (),
     "geo": (("get", r"/api/v1/public/.*"),),  # aggregates that never show a point
-    "notifier": (("*", r"/api/v1/notifier/unsubscribe"),),  # the signed link in a resident's email (RFC 8058)
+    "notifier": (
+        ("*", r"/api/v1/notifier/unsubscribe"),  # the signed link in a resident's email (RFC 8058)
+        (
+            "post",
+            r"/webhooks/twilio/(status|inbound)",
+        ),  # Twilio's signature (X-Twilio-Signature) is the check
+    ),
     # The stand-in for departments' systems: Open311 with each partner's api_key, nothing for staff.
     "backend-adapters": (("*", r"/open311/v2/.*"),),
 }

@@ -10,7 +10,11 @@ too long, 21910 `whatsapp:` on one side only. Faults on demand: the next request
 `undelivered` with 30003 for numbers marked unreachable) to the message's `StatusCallback`, signed as Twilio signs:
 `X-Twilio-Signature` = base64(HMAC-SHA1(auth token, URL + each form field's name and value, sorted by name)),
 computed here independently of the SDK, so the SDK's validator checks a real signature. `send_inbound` posts a
-resident's text to a webhook, signed the same way.
+resident's text to a webhook, signed the same way; so does `POST /local/inbound` (JSON `{"from": "+1...", "body":
+"..."}`, not Twilio's: a test or a newcomer texting "as a resident" the webhook given as `inbound_webhook`).
+
+`proxies` maps a public URL prefix to the local address behind it, as a reverse proxy in front of the notifier does:
+a webhook is signed over the public URL (as Twilio signs what it calls) and delivered to the local one.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ MAX_BODY = 1600
 TWILIO_OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
 TWILIO_OPT_IN = frozenset({"START", "YES", "UNSTOP"})
 OUTBOX_PATH = "/local/outbox"  # not Twilio's: what a developer reads to see the texts that went out
+INBOUND_PATH = "/local/inbound"  # not Twilio's: text the notifier "from a resident"
 
 
 def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
@@ -97,6 +102,7 @@ class TwilioServer:
         account_sid: str | None = None,
         auth_token: str | None = None,
         numbers: tuple[str, ...] = ("+15005550006",),
+        inbound_webhook: str | None = None,
     ) -> None:
         self.account_sid = account_sid or _new_sid("AC")
         self.auth_token = auth_token or secrets.token_hex(16)
@@ -107,15 +113,23 @@ class TwilioServer:
         self.whatsapp_window_closed: set[str] = set()  # no reply in 24 h: free-form WhatsApp refused, 63016
         self.accepted: list[Accepted] = []
         self.callbacks: list[Callback] = []
+        self.inbound: list[dict[str, str]] = []
+        # Post the statuses before answering the create request (a callback that overtakes the answer to the send).
+        self.callbacks_before_answer = False  # the form of each text posted to a webhook "from a resident"
         self.requests_seen = 0
         self.hangs_ended: list[str] = []  # per hung request, once it is over: "abandoned" or "answered"
         self.url = ""
+        self.inbound_webhook = (
+            inbound_webhook  # where `POST /local/inbound` texts go (the notifier's webhook)
+        )
+        self.proxies: dict[str, str] = {}  # public URL prefix -> the local address a proxy forwards it to
         self._faults: deque[_Fault] = deque()
         self._lock = threading.Lock()
         self.app = Starlette(
             routes=[
                 Route("/2010-04-01/Accounts/{account}/Messages.json", self._create, methods=["POST"]),
                 Route(OUTBOX_PATH, self._outbox, methods=["GET"]),
+                Route(INBOUND_PATH, self._text_from_resident, methods=["POST"]),
             ]
         )
 
@@ -203,6 +217,9 @@ class TwilioServer:
             form.get("StatusCallback"),
         )
         self.accepted.append(message)
+        if message.status_callback and self.callbacks_before_answer:
+            await self._post_statuses(message)
+            return JSONResponse(self._resource(message), status_code=201)
         task = BackgroundTask(self._post_statuses, message) if message.status_callback else None
         return JSONResponse(self._resource(message), status_code=201, background=task)
 
@@ -283,10 +300,37 @@ class TwilioServer:
                     params["ErrorCode"] = "30003"
                 await self._post_signed(client, message.status_callback, params)
 
+    def behind_proxy(self, url: str) -> str:
+        """Where a request to the public `url` really goes (it is signed over `url` all the same)."""
+        for public, local in self.proxies.items():
+            if url.startswith(public):
+                return local + url[len(public) :]
+        return url
+
+    async def _text_from_resident(self, request: Request) -> Response:
+        try:
+            asked = await request.json()
+            sender, body = str(asked["from"]), str(asked["body"])
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": 'a JSON body {"from": "+1...", "body": "..."}'}, status_code=400)
+        webhook = str(asked.get("webhook") or self.inbound_webhook or "")
+        if not webhook:
+            return JSONResponse({"error": "no inbound webhook configured"}, status_code=409)
+        try:
+            answer = await self.send_inbound(webhook, sender, body)
+        except httpx.TransportError:
+            return JSONResponse({"error": "the webhook could not be reached"}, status_code=502)
+        return JSONResponse(
+            {"webhook_status": answer.status_code, "reply": answer.text},
+            status_code=200 if answer.is_success else 502,
+        )
+
     async def _post_signed(self, client: httpx.AsyncClient, url: str, params: dict[str, str]) -> Callback:
         headers = {"X-Twilio-Signature": twilio_signature(self.auth_token, url, params)}
         try:
-            answered: int | None = (await client.post(url, data=params, headers=headers)).status_code
+            answered: int | None = (
+                await client.post(self.behind_proxy(url), data=params, headers=headers)
+            ).status_code
         except httpx.TransportError:
             answered = None
         callback = Callback(url, params, answered)
@@ -301,14 +345,15 @@ class TwilioServer:
         *,
         to: str | None = None,
         media: tuple[tuple[str, str], ...] = (),
+        sid: str | None = None,
     ) -> httpx.Response:
         """A resident's text to our number, posted to `webhook_url` as Twilio posts it (signed). `media` are the
         (URL, content type) of an MMS's photos. Like Twilio's default opt-out handling on a long code, an opt-out
         keyword blocks further texts to the sender (21610) and an opt-in one lifts the block; both still reach the
-        webhook."""
+        webhook. `sid` repeats an earlier message's id (Twilio retrying a webhook)."""
         ours = to or next(iter(sorted(self.numbers)))
         channel_prefix = _WHATSAPP if sender.startswith(_WHATSAPP) else ""
-        sid = _new_sid("MM" if media else "SM")
+        sid = sid or _new_sid("MM" if media else "SM")
         params = {
             "AccountSid": self.account_sid,
             "ApiVersion": API_VERSION,
@@ -328,8 +373,9 @@ class TwilioServer:
         if not channel_prefix:
             self._apply_opt_out_keyword(sender, body)
         headers = {"X-Twilio-Signature": twilio_signature(self.auth_token, webhook_url, params)}
+        self.inbound.append(params)
         async with httpx.AsyncClient(timeout=10) as client:
-            return await client.post(webhook_url, data=params, headers=headers)
+            return await client.post(self.behind_proxy(webhook_url), data=params, headers=headers)
 
     def _apply_opt_out_keyword(self, sender: str, body: str) -> None:
         word = body.strip().upper()
@@ -357,9 +403,13 @@ def main() -> None:
     parser.add_argument(
         "--number", action="append", required=True, help="a sending number of the account (E.164)"
     )
+    parser.add_argument("--inbound-webhook", help=f"where {INBOUND_PATH} texts go (the notifier's webhook)")
     args = parser.parse_args()
     server = TwilioServer(
-        account_sid=args.account_sid, auth_token=args.auth_token, numbers=tuple(args.number)
+        account_sid=args.account_sid,
+        auth_token=args.auth_token,
+        numbers=tuple(args.number),
+        inbound_webhook=args.inbound_webhook,
     )
     print(
         f"Twilio's Messages API on http://127.0.0.1:{args.port}; texts sent: http://127.0.0.1:{args.port}{OUTBOX_PATH}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import random
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,8 @@ import httpx
 import psycopg
 from civicloop_channels.calendar import Organizer
 from civicloop_channels.message import ChannelSender
+from civicloop_channels.sms_keywords import Program
+from civicloop_channels.sms_webhooks import TwilioSignatureCheck
 from civicloop_events import Event
 from civicloop_events.payloads import NotificationChannel
 from civicloop_events.producer import EventProducer
@@ -33,18 +36,25 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_notifier import database
 from civicloop_notifier.adapters.catalogs import load_catalogs
 from civicloop_notifier.adapters.feed_setup import feed_policy, feed_rule, govdelivery_sender
+from civicloop_notifier.adapters.inbound_store import OpenRequest, PostgresInboundStore, inbound_transaction
 from civicloop_notifier.adapters.photo_fetch import HttpPhotoFetcher
 from civicloop_notifier.adapters.postgres_attachments import PostgresNoticeFactsStore
 from civicloop_notifier.adapters.postgres_feed import PostgresFeedStore
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
 from civicloop_notifier.adapters.providers import ChannelSenders, senders_from_environment
+from civicloop_notifier.adapters.reply_smtp import ReplyHandler, start_reply_listener
 from civicloop_notifier.adapters.text_report_http import GeoPlaces, IntakeSubmitter
 from civicloop_notifier.adapters.text_report_store import PostgresTextReportStore, text_report_transaction
+from civicloop_notifier.adapters.twilio_webhook_setup import twilio_signature_from_environment
 from civicloop_notifier.domain.texts import Texts
 from civicloop_notifier.domain.visit_calendar import CalendarPolicy
+from civicloop_notifier.service_layer.conversation_ports import TextReportingPort
+from civicloop_notifier.service_layer.delivery_receipts import DeliveryReceipts
 from civicloop_notifier.service_layer.email_extras import EmailExtras
 from civicloop_notifier.service_layer.feed import FeedDeps, FeedLoop, when_request_event_queue_bulletins
 from civicloop_notifier.service_layer.folds import when_request_event_queue_messages
+from civicloop_notifier.service_layer.inbound_folds import when_status_changed_track_open
+from civicloop_notifier.service_layer.inbound_texts import InboundTexts, IncomingMessage
 from civicloop_notifier.service_layer.preferences import ContactPreferences
 from civicloop_notifier.service_layer.sender_loop import SenderLoop
 from civicloop_notifier.service_layer.sending import SendingDeps
@@ -96,8 +106,11 @@ class Notifier(Service):
     preferences: ContactPreferences
     surveys: SurveyAnswers
     clock: Callable[[], datetime] = _now
+    receipts: DeliveryReceipts | None = None
+    inbound: InboundTexts | None = None
+    twilio_signature: TwilioSignatureCheck | None = None  # None: Twilio's webhooks are refused
     feed: FeedLoop | None = None  # the govDelivery feed, when configured
-    text_reporting: TextReporting | None = None
+    text_reporting: TextReportingPort | None = None
     _sending: asyncio.Task[None] | None = None
     _feeding: asyncio.Task[None] | None = None
 
@@ -116,6 +129,7 @@ class Notifier(Service):
             max_age=timedelta(seconds=self.settings.notifier_max_age_s),
             facts=PostgresNoticeFactsStore(conn),
         )
+        await when_status_changed_track_open(PostgresInboundStore(conn), event)
         if self.feed is not None:
             await when_request_event_queue_bulletins(
                 PostgresFeedStore(conn),
@@ -202,6 +216,7 @@ async def bootstrap(
     feed_sender: ChannelSender | None = None,
     start_consumers: bool = True,
     start_sending: bool = True,
+    twilio_signature: TwilioSignatureCheck | None = None,
     text_reporting: TextReporting | None = None,
 ) -> Notifier:
     async with opening() as opened:
@@ -284,8 +299,11 @@ async def bootstrap(
             clock=clock,
             feed=feed,
             opened=opened,
+            twilio_signature=twilio_signature or twilio_signature_from_environment(os.environ),
             text_reporting=text_reporting,
         )
+        receipts = _wire_inbound(notifier, publish)
+        await _listen_for_replies(notifier)
         notifier.own_consumers(
             ServiceConsumers(
                 settings,
@@ -316,4 +334,80 @@ async def bootstrap(
         )
         if start_sending:
             notifier.start_sending()
+            _start_receipts(notifier, receipts)
     return notifier
+
+
+def _wire_inbound(notifier: Notifier, publish: Callable[[Event[Any]], Any]) -> DeliveryReceipts:
+    """Delivery receipts and residents' messages (texts, email replies) on the notifier's tables."""
+    settings = notifier.settings
+    transaction = partial(inbound_transaction, notifier.pool)
+    notifier.receipts = DeliveryReceipts(
+        transaction=transaction,
+        wake_sender=notifier.sender_loop.wake,
+        clock=notifier.clock,
+        every_s=max(settings.notifier_poll_interval_s, 0.05),
+    )
+    notifier.inbound = InboundTexts(
+        transaction=transaction,
+        find_resident=notifier.vault.find_resident,
+        key_for=notifier.vault.key_for,
+        preferences=notifier.preferences,
+        surveys=notifier.surveys,
+        publish=publish,
+        program=Program(settings.notifier_program_name, settings.notifier_help_contact),
+        clock=notifier.clock,
+        conversation_ttl=timedelta(seconds=settings.notifier_conversation_ttl_s),
+        text_reporting=notifier.text_reporting,
+    )
+    return notifier.receipts
+
+
+async def _listen_for_replies(notifier: Notifier) -> None:
+    """Residents' replies to emails over SMTP, when a reply domain and port are configured."""
+    settings, inbound = notifier.settings, notifier.inbound
+    if not settings.notifier_reply_domain or settings.notifier_reply_smtp_port is None or inbound is None:
+        return
+    pool = notifier.pool
+
+    async def residents_of(number: str) -> Any:
+        async with inbound_transaction(pool) as store:
+            return await store.residents_of(number)
+
+    async def land(resident_id: Any, number: str, message_id: str, text: str) -> None:
+        async with inbound_transaction(pool) as store:
+            jurisdiction_id = await store.jurisdiction_of(number)
+        if jurisdiction_id is None or inbound is None:
+            return
+        # A Message-ID may name the sender's own domain: kept (and derived into the event id) as a digest only.
+        digest = hashlib.sha256(f"{message_id}\n{number}".encode()).hexdigest()[:40]
+        message = IncomingMessage(f"email:{digest}", NotificationChannel.email, "", text)
+        await inbound.land_on(resident_id, OpenRequest(number, jurisdiction_id), message)
+
+    handler = ReplyHandler(
+        residents_of=residents_of, land=land, pepper=settings.pepper, domain=settings.notifier_reply_domain
+    )
+    server = await start_reply_listener(
+        handler,
+        host=settings.notifier_reply_smtp_host,
+        port=settings.notifier_reply_smtp_port,
+        max_bytes=settings.notifier_reply_max_bytes,
+        hostname=settings.notifier_reply_domain,
+    )
+
+    async def stop() -> None:
+        server.close()
+        await server.wait_closed()
+
+    notifier.opened.push_async_callback(stop)
+
+
+def _start_receipts(notifier: Notifier, receipts: DeliveryReceipts) -> None:
+    """Receipts that came before their attempt committed are applied by this pass."""
+    task = asyncio.create_task(receipts.run())
+
+    async def stop() -> None:
+        receipts.stop()
+        await task
+
+    notifier.opened.push_async_callback(stop)

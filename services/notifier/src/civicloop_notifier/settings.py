@@ -80,6 +80,34 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
     )
     notifier_backoff_initial_s: float = Field(default=30.0, gt=0)
     notifier_backoff_max_s: float = Field(default=3600.0, gt=0)
+    # The inbound side (`entrypoints/webhooks.py`): Twilio's callbacks and residents' texts, email replies.
+    notifier_webhook_max_bytes: int = Field(
+        default=16384, ge=1024, le=1_048_576, description="a webhook's form is read no further than this"
+    )
+    notifier_conversation_ttl_s: float = Field(
+        default=24 * 3600,
+        gt=0,
+        description="how long the request a resident last talked about stays the conversation",
+    )
+    notifier_program_name: str = Field(
+        default="CivicLoop 311", max_length=40, description="who the texts come from (STOP / HELP answers)"
+    )
+    notifier_help_contact: str = Field(
+        default="311", max_length=80, description="where residents get help (the HELP answer)"
+    )
+    notifier_reply_domain: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the domain of emails' per-request Reply-To addresses (its MX reaches the reply listener); "
+        "unset: emails carry no Reply-To",
+    )
+    notifier_reply_smtp_host: str = Field(default="127.0.0.1", description="where the reply listener binds")
+    notifier_reply_smtp_port: int | None = Field(
+        default=None, ge=1, le=65535, description="the reply listener's SMTP port; unset: no listener"
+    )
+    notifier_reply_max_bytes: int = Field(
+        default=262_144, ge=4096, le=10_485_760, description="a reply larger than this is refused (552)"
+    )
     notifier_visit_alarm_hours: float = Field(
         default=24.0, gt=0, le=24 * 14, description="a visit's calendar reminder, this many hours before it"
     )

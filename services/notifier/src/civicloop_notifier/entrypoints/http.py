@@ -5,7 +5,7 @@
 * `POST /api/v1/notifier/unsubscribe?token=` (public) — an email's one-click unsubscribe link (RFC 8058); `GET`
   shows a button that posts it.
 * `GET /api/v1/notifier/requests/{number}/messages` — what the request's residents were sent, attempt by attempt
-  (channel, provider, provider id, outcome, error), never a contact.
+  (channel, provider, provider id, outcome, error, and the provider's later delivery state), never a contact.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
 from civicloop_notifier.bootstrap import SERVICE, Notifier, bootstrap
+from civicloop_notifier.entrypoints import webhooks
 from civicloop_notifier.service_layer.preview import preview
 from civicloop_notifier.service_layer.sending import UNSUBSCRIBE_PATH
 from civicloop_notifier.settings import NotifierSettings
@@ -93,7 +94,7 @@ async def _messages(store: PostgresNotifierStore, number: str, jurisdiction_id: 
                   coalesce(json_agg(json_build_object(
                     'channel', a.channel, 'attempt', a.attempt, 'provider', a.provider,
                     'provider_message_id', a.provider_message_id, 'outcome', a.outcome, 'error', a.error,
-                    'at', a.attempted_at) order by a.attempted_at) filter (where a.attempt is not null), '[]')
+                    'at', a.attempted_at, 'delivery_state', a.delivery_state, 'delivery_error', a.delivery_error) order by a.attempted_at) filter (where a.attempt is not null), '[]')
              from notifier.messages m left join notifier.attempts a using (notification_id)
             where m.request_id = %s and m.jurisdiction_id = %s
             group by m.notification_id order by m.created_at""",
@@ -142,7 +143,7 @@ HTTP = ServiceHttp(
     bootstrap,
     title="CivicLoop notifier",
     description="Residents hear back: what was sent to whom (by request), and a preview of what an action sends.",
-    routers=(router, public),
+    routers=(router, public, webhooks.router),
 )
 
 

@@ -39,6 +39,7 @@ from civicloop_notifier.domain.texts import Texts
 from civicloop_notifier.domain.unsubscribe import unsubscribe_token
 from civicloop_notifier.service_layer.email_extras import EmailExtras, Extras
 from civicloop_notifier.service_layer.ports import Attempt, MessagesStore, QueuedMessage
+from civicloop_notifier.service_layer.replies import reply_to_header
 
 log = logging.getLogger("civicloop.notifier.sending")
 
@@ -148,7 +149,10 @@ async def send_one(store: MessagesStore, message: QueuedMessage, deps: SendingDe
         language=rendered.language,
         subject=rendered.subject,
         attachments=extras.attachments,
-        headers=_unsubscribe_headers(deps, channel, digests[channel])
+        headers={
+            **_unsubscribe_headers(deps, channel, digests[channel]),
+            **reply_to_header(deps.pepper, deps.policy, message.about_request_id, resident.resident_id),
+        }
         if channel is NotificationChannel.email
         else {},
     )

@@ -1,0 +1,119 @@
+"""A resident's conversation by text or email reply: which of their open requests a message lands on, and what we
+answer. Pure: the service layer reads the state and does what `route_reply` decides.
+
+One conversation per resident across channels: the request they last talked about stays theirs for a while (the
+conversation's time to live), so a second text needs no question. With several open requests and no such
+conversation, the resident is asked which one (a numbered list of request numbers); their answer, a number of that
+list or a request number, picks it, and the text they first sent then lands on it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+MAX_CHOICES = 5  # a numbered list that fits one SMS segment in either language
+_CHOICE = re.compile(r"^\s*#?\s*(\d{1,2})\s*[.)]?\s*$")
+
+
+class Route(str, enum.Enum):
+    land = "land"  # the text is a comment on `request_id`
+    ask = "ask"  # the resident is asked which request (`choices`); the text waits
+    picked = "picked"  # the answer picked `request_id`: the waiting text lands on it
+    none = "none"  # no open request: the text is not about one
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What we remember of a resident's conversation (never the text in clear: the service layer seals it)."""
+
+    request_id: str | None
+    choices: tuple[str, ...]
+    waiting: bool  # a text waits for the resident's answer to "which request?"
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    route: Route
+    request_id: str | None = None
+    choices: tuple[str, ...] = ()
+
+
+def picked_choice(text: str, choices: Sequence[str]) -> str | None:
+    """The request an answer to "which request?" names: its place in the list (1-based) or its number."""
+    found = _CHOICE.match(text)
+    if found:
+        index = int(found.group(1))
+        return choices[index - 1] if 1 <= index <= len(choices) else None
+    word = text.strip().upper()
+    return word if word in choices else None
+
+
+def route_reply(
+    text: str,
+    *,
+    open_requests: Sequence[str],
+    conversation: Conversation | None,
+    now: datetime,
+    ttl: timedelta,
+) -> Decision:
+    """Where a resident's message goes. `open_requests` are theirs, newest first."""
+    current = conversation if conversation and now - conversation.updated_at <= ttl else None
+    if current and current.waiting:
+        chosen = picked_choice(text, current.choices)
+        if chosen is not None and chosen in open_requests:
+            return Decision(Route.picked, chosen)
+    if not open_requests:
+        return Decision(Route.none)
+    if current and current.request_id in open_requests:
+        return Decision(Route.land, current.request_id)
+    if len(open_requests) == 1:
+        return Decision(Route.land, open_requests[0])
+    return Decision(Route.ask, choices=tuple(open_requests[:MAX_CHOICES]))
+
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "ask": "Which of your requests is this about? Reply with its number: {choices}",
+        "landed": "Thanks, we added your message to request {number}.",
+        "survey": "Thank you for your answer.",
+        "nothing_open": (
+            "We could not find an open request of yours. To report a problem, visit {help_contact} or call 311."
+        ),
+    },
+    "es": {
+        "ask": "A cual de sus solicitudes se refiere? Responda con su numero: {choices}",
+        "landed": "Gracias, agregamos su mensaje a la solicitud {number}.",
+        "survey": "Gracias por su respuesta.",
+        "nothing_open": (
+            "No encontramos ninguna solicitud abierta suya. Para reportar un problema, visite {help_contact} o "
+            "llame al 311."
+        ),
+    },
+}
+
+
+def _language(language: str) -> str:
+    primary = language.split("-", 1)[0].split("_", 1)[0].lower()
+    return primary if primary in _TEXTS else "en"
+
+
+def ask_text(choices: Sequence[str], language: str) -> str:
+    listed = " ".join(f"{i}) {number}" for i, number in enumerate(choices, start=1))
+    return _TEXTS[_language(language)]["ask"].format(choices=listed)
+
+
+def landed_text(number: str, language: str) -> str:
+    return _TEXTS[_language(language)]["landed"].format(number=number)
+
+
+def nothing_open_text(language: str, help_contact: str) -> str:
+    return _TEXTS[_language(language)]["nothing_open"].format(help_contact=help_contact)
+
+
+def survey_thanks_text(language: str) -> str:
+    return _TEXTS[_language(language)]["survey"]
