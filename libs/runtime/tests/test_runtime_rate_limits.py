@@ -170,3 +170,13 @@ def test_ended_windows_are_dropped_by_the_sweep():
     assert len(windows) == 4
     assert windows.hit(one_per_s, "*", "e", 102.5) is None  # two windows later: theirs has ended
     assert len(windows) == 2
+
+
+def test_a_path_counted_apart_meets_its_own_limit_only():
+    limits = ClientRateLimits("2/second", per_path={"/webhooks/": "5/second"}, apart=("/webhooks/",))
+    assert [limits.check("/webhooks/twilio/status", "twilio") for _ in range(5)] == [None] * 5
+    assert limits.check("/webhooks/twilio/status", "twilio") is not None  # its own limit still holds
+    assert [limits.check("/api/v1/x", "twilio") for _ in range(2)] == [None, None]  # the rest counted apart
+    assert limits.check("/api/v1/x", "twilio") is not None
+    with pytest.raises(ValueError, match="limit of its own"):
+        ClientRateLimits("2/second", apart=("/webhooks/",))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from fastapi import Request, Response
@@ -131,12 +131,19 @@ def _wait(previous: float, current: float, amount: int, length: float, into: flo
 class ClientRateLimits:
     """Per-client limits in this process: `check(path, client)` counts the request and says whether it is over.
 
-    `limits` applies everywhere; `per_path` adds a prefix's own limit on top (counted apart from the rest)."""
+    `limits` applies everywhere; `per_path` adds a prefix's own limit on top (counted apart from the rest). A prefix
+    in `apart` counts against its own limit only: a provider's signed webhooks come from a few addresses at the
+    provider's pace, and a callback refused by the everywhere limit is one the provider never sends again."""
 
-    def __init__(self, limits: str, *, per_path: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, limits: str, *, per_path: Mapping[str, str] | None = None, apart: Collection[str] = ()
+    ) -> None:
         self._windows = SlidingWindows()
         self._everywhere = parse_limits(limits)
         self._per_path = [(prefix, parse_limits(n)) for prefix, n in (per_path or {}).items()]
+        self._apart = tuple(apart)
+        if missing := [prefix for prefix in self._apart if prefix not in dict(self._per_path)]:
+            raise ValueError(f"a path counted apart needs a limit of its own: {missing}")
 
     @property
     def active(self) -> bool:
@@ -152,7 +159,7 @@ class ClientRateLimits:
         return None
 
     def _applying(self, path: str) -> list[tuple[str, list[RateLimitItem]]]:
-        applying = [("*", self._everywhere)]
+        applying = [] if path.startswith(self._apart) else [("*", self._everywhere)]
         applying += [(prefix, items) for prefix, items in self._per_path if path.startswith(prefix)]
         return applying
 
@@ -176,9 +183,10 @@ def client_rate_limit(
     render_error: ErrorRenderer,
     *,
     per_path: Mapping[str, str] | None = None,
+    apart: Collection[str] = (),
 ) -> RateLimit | None:
     """The `rate_limit` for `service_app` from the process's settings; None when no limit is set."""
-    counters = ClientRateLimits(settings.rate_limit_per_client, per_path=per_path)
+    counters = ClientRateLimits(settings.rate_limit_per_client, per_path=per_path, apart=apart)
     if not counters.active:
         return None
     trusted = parse_networks(settings.rate_limit_trusted_proxies)

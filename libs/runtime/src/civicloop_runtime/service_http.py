@@ -39,6 +39,8 @@ class ServiceHttp(Generic[S]):
     install: Callable[[FastAPI], None] | None = None
     # Path prefixes with a per-client limit of their own, on top of `rate_limit_per_client` (`limits` notation).
     path_limits: Callable[[S], Mapping[str, str]] | None = None
+    # Prefixes of `path_limits` counted against their own limit only, not `rate_limit_per_client` too.
+    limited_apart: tuple[str, ...] = ()
 
     def create_app(self, settings: S | None = None, **adapters: Any) -> FastAPI:
         """The routes on the service skeleton; `adapters` (and `start_consumers`) go to `bootstrap`, which opens
@@ -55,7 +57,10 @@ class ServiceHttp(Generic[S]):
             render_error=self.render_error,
             shedding=Shed.from_settings(settings),
             rate_limit=client_rate_limit(
-                settings, self.render_error, per_path=self.path_limits(settings) if self.path_limits else None
+                settings,
+                self.render_error,
+                per_path=self.path_limits(settings) if self.path_limits else None,
+                apart=self.limited_apart,
             ),
         )
         if self.install is not None:

@@ -84,6 +84,11 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
     notifier_webhook_max_bytes: int = Field(
         default=16384, ge=1024, le=1_048_576, description="a webhook's form is read no further than this"
     )
+    notifier_webhook_rate_limit: str = Field(
+        default="300/second",
+        description="the providers' webhooks (`/webhooks/`), counted apart from `rate_limit_per_client`: Twilio sends a "
+        "status callback per text from a few addresses and never resends one refused",
+    )
     notifier_conversation_ttl_s: float = Field(
         default=24 * 3600,
         gt=0,

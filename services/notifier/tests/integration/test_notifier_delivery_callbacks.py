@@ -158,3 +158,29 @@ async def test_a_callback_that_overtakes_the_answer_to_the_send_is_applied_all_t
     assert [r[:2] for r in rows] == [("sms", "accepted"), ("email", "accepted")]
     assert (rows[0][3], rows[0][4]) == ("undelivered", "30003")
     assert len(inbox.to(harness.email)) == 1 and len(twilio.to(harness.phone)) == 1
+
+
+async def test_callbacks_are_counted_apart_from_the_per_client_limit(harness: Harness, twilio: TwilioServer):
+    """Twilio posts a callback per text from a few addresses and never resends one refused: a per-client limit
+    sized for people must not drop them, while their own limit still holds."""
+    settings = harness.settings.model_copy(
+        update={"rate_limit_per_client": "3/minute", "notifier_webhook_rate_limit": "12/minute"}
+    )
+    with notifier_served(settings, twilio) as local:
+        answers = [
+            (
+                await twilio_post(twilio, {"MessageSid": f"SM{i:032d}", "MessageStatus": "delivered"})
+            ).status_code
+            for i in range(13)
+        ]
+        async with httpx.AsyncClient(timeout=10) as client:
+            staff = [
+                (
+                    await client.get(
+                        f"{local}/api/v1/notifier/requests/1AAA-BBBB/messages", headers=staff_headers()
+                    )
+                )
+                for _ in range(4)
+            ]
+    assert answers == [204] * 12 + [429]
+    assert [r.status_code for r in staff][3] == 429 and 429 not in [r.status_code for r in staff][:3]

@@ -137,6 +137,8 @@ async def unsubscribe_page(token: Annotated[str, Query(max_length=200)]) -> str:
     )
 
 
+WEBHOOKS = "/webhooks/"  # signed by the provider; their pace, not a client's
+
 HTTP = ServiceHttp(
     SERVICE,
     NotifierSettings,
@@ -144,6 +146,8 @@ HTTP = ServiceHttp(
     title="CivicLoop notifier",
     description="Residents hear back: what was sent to whom (by request), and a preview of what an action sends.",
     routers=(router, public, webhooks.router),
+    path_limits=lambda settings: {WEBHOOKS: settings.notifier_webhook_rate_limit},
+    limited_apart=(WEBHOOKS,),
 )
 
 
