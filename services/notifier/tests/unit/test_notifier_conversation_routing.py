@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from civicloop_notifier.domain.conversation import (
     MAX_CHOICES,
     Conversation,
     Decision,
     Route,
     ask_text,
+    guess_language,
     landed_text,
     picked_choice,
     route_reply,
@@ -78,3 +80,19 @@ def test_texts_in_english_and_spanish():
     assert ask_text((A, B), "es-US").startswith("A cual de sus solicitudes")
     assert B in landed_text(B, "es") and landed_text(B, "es").startswith("Gracias")
     assert landed_text(B, "fr").startswith("Thanks")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Hay un bache enorme frente a mi casa", "es"),
+        ("La luz de la calle está rota", "es"),
+        ("¿Pueden venir hoy?", "es"),
+        ("There is a huge pothole in front of my house", "en"),
+        ("streetlight out on the corner of 5th and Main", "en"),
+        ("12 Main St", "en"),
+        ("", "en"),
+    ],
+)
+def test_a_strangers_first_text_chooses_the_language_of_the_reply(text: str, language: str) -> None:
+    assert guess_language(text) == language

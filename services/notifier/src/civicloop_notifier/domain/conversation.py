@@ -117,3 +117,91 @@ def nothing_open_text(language: str, help_contact: str) -> str:
 
 def survey_thanks_text(language: str) -> str:
     return _TEXTS[_language(language)]["survey"]
+
+
+# A stranger's first text says nothing of their language but its words. Only English and Spanish have texts, so a
+# count of each one's commonest short words (and Spanish's own marks) chooses well enough for a reply; the resident
+# can still switch (ESPAÑOL / ENGLISH) within a report.
+_SPANISH_WORDS = frozenset(
+    [
+        "el",
+        "la",
+        "los",
+        "las",
+        "un",
+        "una",
+        "unos",
+        "unas",
+        "de",
+        "del",
+        "en",
+        "y",
+        "que",
+        "hay",
+        "mi",
+        "mis",
+        "es",
+        "esta",
+        "está",
+        "calle",
+        "frente",
+        "por",
+        "para",
+        "con",
+        "al",
+        "se",
+        "no",
+        "muy",
+        "casa",
+        "esquina",
+        "cerca",
+        "roto",
+        "rota",
+        "basura",
+        "bache",
+        "hoyo",
+        "luz",
+    ]
+)
+_ENGLISH_WORDS = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "in",
+        "and",
+        "is",
+        "there",
+        "my",
+        "on",
+        "at",
+        "to",
+        "for",
+        "with",
+        "by",
+        "near",
+        "street",
+        "st",
+        "ave",
+        "road",
+        "broken",
+        "light",
+        "trash",
+        "pothole",
+        "not",
+        "very",
+        "house",
+        "corner",
+    ]
+)
+_SPANISH_MARKS = frozenset("ñáéíóúü¿¡")
+
+
+def guess_language(text: str) -> str:
+    """ "es" when the text reads as Spanish rather than English, else "en"."""
+    lowered = text.lower()
+    words = re.findall(r"[a-záéíóúüñ]+", lowered)
+    spanish = sum(w in _SPANISH_WORDS for w in words) + 2 * sum(c in _SPANISH_MARKS for c in lowered)
+    english = sum(w in _ENGLISH_WORDS for w in words)
+    return "es" if spanish > english else "en"

@@ -31,6 +31,7 @@ from civicloop_notifier.domain.conversation import (
     Conversation,
     Route,
     ask_text,
+    guess_language,
     landed_text,
     nothing_open_text,
     route_reply,
@@ -113,7 +114,7 @@ class InboundTexts:
         if await self._seen(message.inbound_id):
             return None
         resident_id = await self._find_resident(phone=message.sender)
-        language = await self._language(resident_id)
+        language = await self._language(resident_id) if resident_id else guess_language(message.text)
         action = keyword_action(message.text)
         if action is not None:
             if message.text.strip(" \t\r\n.,!¡?¿").upper() in _SPANISH_KEYWORDS:
