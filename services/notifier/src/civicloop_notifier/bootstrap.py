@@ -358,6 +358,7 @@ def _wire_inbound(notifier: Notifier, publish: Callable[[Event[Any]], Any]) -> D
         program=Program(settings.notifier_program_name, settings.notifier_help_contact),
         clock=notifier.clock,
         conversation_ttl=timedelta(seconds=settings.notifier_conversation_ttl_s),
+        catalogs=notifier.texts.catalogs,
         text_reporting=notifier.text_reporting,
     )
     return notifier.receipts

@@ -68,7 +68,9 @@ class Harness:
         }
 
     @asynccontextmanager
-    async def running(self, *, start_consumers: bool = True, **overrides: Any) -> AsyncIterator[Notifier]:
+    async def running(
+        self, *, start_consumers: bool = True, start_sending: bool = True, **overrides: Any
+    ) -> AsyncIterator[Notifier]:
         settings = self.settings.model_copy(update=overrides) if overrides else self.settings
         notifier = await bootstrap(
             settings,
@@ -76,6 +78,7 @@ class Harness:
             senders=self.senders,
             clock=self.clock,
             start_consumers=start_consumers,
+            start_sending=start_sending,
         )
         try:
             yield notifier

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from civicloop_notifier.adapters.catalogs import load_catalogs
+from civicloop_notifier.domain import conversation
 from civicloop_notifier.domain.conversation import (
     MAX_CHOICES,
     Conversation,
@@ -20,6 +23,9 @@ from civicloop_notifier.domain.conversation import (
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 TTL = timedelta(hours=24)
 A, B, C = "1AAA-0001", "1BBB-0002", "1CCC-0003"
+
+
+CATALOGS = load_catalogs()
 
 
 def route(text: str, open_requests: list[str], conversation: Conversation | None = None):
@@ -74,12 +80,20 @@ def test_a_stale_question_is_not_answered_by_a_number():
 
 def test_texts_in_english_and_spanish():
     assert (
-        ask_text((A, B), "en")
+        ask_text(CATALOGS, (A, B), "en")
         == f"Which of your requests is this about? Reply with its number: 1) {A} 2) {B}"
     )
-    assert ask_text((A, B), "es-US").startswith("A cual de sus solicitudes")
-    assert B in landed_text(B, "es") and landed_text(B, "es").startswith("Gracias")
-    assert landed_text(B, "fr").startswith("Thanks")
+    assert ask_text(CATALOGS, (A, B), "es-US").startswith("¿A cuál de sus solicitudes")
+    assert B in landed_text(CATALOGS, B, "es") and landed_text(CATALOGS, B, "es").startswith("Gracias")
+    assert landed_text(CATALOGS, B, "fr").startswith("Thanks")
+
+
+@pytest.mark.parametrize("msgid", conversation.every_msgid())
+def test_every_reply_has_a_spanish_translation_with_the_same_placeholders(msgid: str) -> None:
+    translated = CATALOGS["es"].gettext(msgid)
+    assert translated != msgid and sorted(re.findall(r"%\((\w+)\)s", translated)) == sorted(
+        re.findall(r"%\((\w+)\)s", msgid)
+    )
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from civicloop_channels.sms_keywords import Program
 from civicloop_events.payloads import CommentAdded, NotificationChannel
+from civicloop_notifier.adapters.catalogs import load_catalogs
 from civicloop_notifier.domain.conversation import Conversation
 from civicloop_notifier.service_layer.inbound_texts import InboundTexts, IncomingMessage
 from civicloop_notifier.service_layer.preferences import ContactPreferences
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.asyncio
 SMS = NotificationChannel.sms
 PHONE = "+12025550123"
 RESIDENT = uuid.uuid4()
+CATALOGS = load_catalogs()
 NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
 
 
@@ -109,6 +111,7 @@ def texts(
         program=Program("CivicLoop 311", "311"),
         clock=lambda: NOW,
         conversation_ttl=timedelta(hours=1),
+        catalogs=CATALOGS,
         text_reporting=reporting,
     )
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from civicloop_notifier.domain.texts import N_, Catalog, choose_language
 
 MAX_CHOICES = 5  # a numbered list that fits one SMS segment in either language
 _CHOICE = re.compile(r"^\s*#?\s*(\d{1,2})\s*[.)]?\s*$")
@@ -76,47 +78,39 @@ def route_reply(
     return Decision(Route.ask, choices=tuple(open_requests[:MAX_CHOICES]))
 
 
-_TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "ask": "Which of your requests is this about? Reply with its number: {choices}",
-        "landed": "Thanks, we added your message to request {number}.",
-        "survey": "Thank you for your answer.",
-        "nothing_open": (
-            "We could not find an open request of yours. To report a problem, visit {help_contact} or call 311."
-        ),
-    },
-    "es": {
-        "ask": "A cual de sus solicitudes se refiere? Responda con su numero: {choices}",
-        "landed": "Gracias, agregamos su mensaje a la solicitud {number}.",
-        "survey": "Gracias por su respuesta.",
-        "nothing_open": (
-            "No encontramos ninguna solicitud abierta suya. Para reportar un problema, visite {help_contact} o "
-            "llame al 311."
-        ),
-    },
-}
+# The replies' source texts are msgids; `notifier.po` translates them (the catalogs are given, so this stays pure).
+ASK = N_("Which of your requests is this about? Reply with its number: %(choices)s")
+LANDED = N_("Thanks, we added your message to request %(number)s.")
+SURVEY_THANKS = N_("Thank you for your answer.")
+NOTHING_OPEN = N_(
+    "We could not find an open request of yours. To report a problem, visit %(help_contact)s or call 311."
+)
 
 
-def _language(language: str) -> str:
-    primary = language.split("-", 1)[0].split("_", 1)[0].lower()
-    return primary if primary in _TEXTS else "en"
+def every_msgid() -> list[str]:
+    """Every source text of the replies, for the catalogs' completeness check."""
+    return [ASK, LANDED, SURVEY_THANKS, NOTHING_OPEN]
 
 
-def ask_text(choices: Sequence[str], language: str) -> str:
+def _say(catalogs: Mapping[str, Catalog], language: str, msgid: str, **values: str) -> str:
+    return catalogs[choose_language(language, catalogs)].gettext(msgid) % values
+
+
+def ask_text(catalogs: Mapping[str, Catalog], choices: Sequence[str], language: str) -> str:
     listed = " ".join(f"{i}) {number}" for i, number in enumerate(choices, start=1))
-    return _TEXTS[_language(language)]["ask"].format(choices=listed)
+    return _say(catalogs, language, ASK, choices=listed)
 
 
-def landed_text(number: str, language: str) -> str:
-    return _TEXTS[_language(language)]["landed"].format(number=number)
+def landed_text(catalogs: Mapping[str, Catalog], number: str, language: str) -> str:
+    return _say(catalogs, language, LANDED, number=number)
 
 
-def nothing_open_text(language: str, help_contact: str) -> str:
-    return _TEXTS[_language(language)]["nothing_open"].format(help_contact=help_contact)
+def nothing_open_text(catalogs: Mapping[str, Catalog], language: str, help_contact: str) -> str:
+    return _say(catalogs, language, NOTHING_OPEN, help_contact=help_contact)
 
 
-def survey_thanks_text(language: str) -> str:
-    return _TEXTS[_language(language)]["survey"]
+def survey_thanks_text(catalogs: Mapping[str, Catalog], language: str) -> str:
+    return _say(catalogs, language, SURVEY_THANKS)
 
 
 # A stranger's first text says nothing of their language but its words. Only English and Spanish have texts, so a

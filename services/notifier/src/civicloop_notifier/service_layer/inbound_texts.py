@@ -15,7 +15,7 @@ event, which every consumer's inbox drops. It is on the log (acknowledged) befor
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +38,7 @@ from civicloop_notifier.domain.conversation import (
     survey_thanks_text,
 )
 from civicloop_notifier.domain.survey import parse_answer
+from civicloop_notifier.domain.texts import Catalog
 from civicloop_notifier.service_layer.conversation_ports import TextReportingPort
 from civicloop_notifier.service_layer.preferences import ContactPreferences
 from civicloop_notifier.service_layer.surveys import SurveyAnswers
@@ -95,6 +96,7 @@ class InboundTexts:
         program: Program,
         clock: Callable[[], datetime],
         conversation_ttl: timedelta,
+        catalogs: Mapping[str, Catalog],
         text_reporting: TextReportingPort | None = None,
     ) -> None:
         self._transaction = transaction
@@ -107,6 +109,7 @@ class InboundTexts:
         self._clock = clock
         self._ttl = conversation_ttl
         self._text_reporting = text_reporting
+        self._catalogs = catalogs
 
     async def text(self, message: IncomingMessage) -> str | None:
         """Handle a text (SMS or WhatsApp); returns the reply to send back, or None (a retried webhook's text was
@@ -132,7 +135,7 @@ class InboundTexts:
             return reply
         if reporting is not None:
             return await reporting.handle(message.sender, message.channel, message.text, language)
-        return nothing_open_text(language, self._program.help_contact)
+        return nothing_open_text(self._catalogs, language, self._program.help_contact)
 
     async def on_request(self, resident_id: UUID, message: IncomingMessage, language: str) -> str | None:
         """Land `message` on the resident's open request (or ask which); None when they have none open."""
@@ -160,11 +163,11 @@ class InboundTexts:
                     )
                 await store.talking_about(resident_id, decision.request_id, now)
                 await store.taken(message.inbound_id)
-                return landed_text(decision.request_id, language)
+                return landed_text(self._catalogs, decision.request_id, language)
             if parse_answer(message.text) is not None and await self._surveys.answer(
                 message.channel, message.sender, message.text, answer_id=message.inbound_id
             ):
-                return survey_thanks_text(language)
+                return survey_thanks_text(self._catalogs, language)
             if decision.route is Route.land and decision.request_id:
                 await self._comment(
                     resident_id,
@@ -175,7 +178,7 @@ class InboundTexts:
                 )
                 await store.talking_about(resident_id, decision.request_id, now)
                 await store.taken(message.inbound_id)
-                return landed_text(decision.request_id, language)
+                return landed_text(self._catalogs, decision.request_id, language)
             if decision.route is Route.ask:
                 sealed = await self._seal(resident_id, message.text)
                 if sealed is None:  # erased since the digest was read: nothing of theirs is kept
@@ -186,7 +189,7 @@ class InboundTexts:
                     Waiting(message.inbound_id, sealed, message.channel.value),
                     now,
                 )
-                return ask_text(decision.choices, language)
+                return ask_text(self._catalogs, decision.choices, language)
         return None
 
     async def land_on(self, resident_id: UUID, request: Any, message: IncomingMessage) -> None:
