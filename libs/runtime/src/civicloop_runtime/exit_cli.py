@@ -14,6 +14,7 @@ import typer
 from civicloop_events.topics import Topics
 
 from civicloop_runtime.cli import fail
+from civicloop_runtime.content_hash import read_model_hash_at
 from civicloop_runtime.exit_archive import ArchiveError, export, load, verify
 
 app = typer.Typer(
@@ -32,6 +33,8 @@ DSN = typer.Option(
     help="the services' database",
 )
 ARCHIVE = typer.Argument(..., help="the archive's directory")
+HASHED_SCHEMAS = typer.Option(..., "--schema", help="the schemas to hash")
+IGNORED = typer.Option(None, "--ignore", help="table.column to leave out (a write time), repeatable")
 SCHEMAS = typer.Option(
     None, "--schema", help="only these schemas (default: every service schema but the vault)"
 )
@@ -75,6 +78,38 @@ def load_cmd(directory: Path = ARCHIVE, bootstrap: str = BOOTSTRAP) -> None:
     typer.echo(
         f"{loaded} records loaded; now migrate and rebuild every service, and compare the content hashes"
     )
+
+
+@app.command("hashes")
+def hashes_cmd(schema: list[str] = HASHED_SCHEMAS, dsn: str = DSN, ignore: list[str] = IGNORED) -> None:
+    """Print the content hash of every table of each schema, and of each schema (`content-sha256` lines, as a
+    rebuild prints them): to compare two deployments' read models, or one before and after a change."""
+    left_out: dict[str, list[str]] = {}
+    for item in ignore or []:
+        table, _, column = item.partition(".")
+        left_out.setdefault(table, []).append(column)
+
+    async def main() -> None:
+        for name in schema:
+            tables = await _tables_of(dsn, name)
+            hashed = await read_model_hash_at(dsn, name, tables, ignore=left_out)
+            for table in sorted(hashed.tables):
+                typer.echo(f"content-sha256 {name}.{table} {hashed.tables[table]}")
+            typer.echo(f"content-sha256 {name} {hashed.combined}")
+
+    asyncio.run(main())
+
+
+async def _tables_of(dsn: str, schema: str) -> list[str]:
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        cur = await conn.execute(
+            "select table_name from information_schema.tables"
+            " where table_schema = %s and table_type = 'BASE TABLE' order by table_name",
+            (schema,),
+        )
+        return [row[0] for row in await cur.fetchall()]
 
 
 if __name__ == "__main__":

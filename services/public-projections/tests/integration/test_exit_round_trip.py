@@ -121,6 +121,24 @@ async def test_an_archives_log_loaded_into_a_fresh_civicloop_rebuilds_equal_proj
         assert await tables.content_hash(conn) == original
         assert await tables.dump(conn) == await _dump(fresh_migrated_dsn)
 
+    # `civicloop-exit hashes` prints the same lines for any schema, here both deployments' projections.
+    printed = []
+    for env in (exit_env(fresh_migrated_dsn, fresh_topics, kafka_bootstrap), target):
+        code, out, err = await exit_cli(env, "hashes", "--schema", "projections")
+        assert code == 0, err
+        printed.append(
+            {
+                line
+                for line in out.splitlines()
+                if line.split()[1] in {f"projections.{t}" for t in original.tables}
+            }
+        )
+    assert (
+        printed[0]
+        == printed[1]
+        == {f"content-sha256 projections.{t} {digest}" for t, digest in original.tables.items()}
+    )
+
 
 async def _dump(dsn: str) -> dict[str, list[str]]:
     import psycopg
