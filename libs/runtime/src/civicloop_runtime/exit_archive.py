@@ -13,7 +13,7 @@ An archive holds:
   with its size and SHA-256) and `SHA256SUMS` (`sha256sum -c SHA256SUMS` checks it).
 
 The vault (residents' keys) is left out: an archive is a copy that outlives erasures, and a resident erased after it
-was written must stay erased in it; the sealed contacts stay sealed. Everything streams, a record or a row at a time,
+was written must stay erased in it; the sealed contacts stay sealed. So are the tables of secrets (`SECRET_TABLES`). Everything streams, a record or a row at a time,
 so memory stays bounded whatever the log's size.
 """
 
@@ -43,6 +43,20 @@ MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
 # Schemas that are not the county's read models: the database's own, PostGIS's, and the vault (see above).
 NOT_EXPORTED = frozenset({"public", "information_schema", "tiger", "tiger_data", "topology", "vault"})
+# Tables of secrets and of short-lived sign-in state: password hashes, TOTP secrets, reset tickets, residents' one-time
+# codes and sessions, and text-message reports still being typed (a resident's words in clear, not yet filed). None is
+# a record of the county's work; each is a credential, or personal data outside the sealed contacts.
+SECRET_TABLES = frozenset(
+    {
+        "intake.staff_credentials",
+        "intake.staff_totp_pending",
+        "intake.staff_reset_tokens",
+        "intake.staff_oidc_pending",
+        "intake.resident_codes",
+        "intake.resident_sessions",
+        "notifier.text_report_conversations",
+    }
+)
 _PRODUCE_WINDOW = 1000  # records in flight while loading: the memory bound of a load
 _CHUNK = 1 << 20
 
@@ -122,7 +136,7 @@ async def export(
         "topics": log,
         "read_models": read_models,
         "attachments": "none: intake stores no files (a request's media are URLs, on the log)",
-        "left_out": sorted(NOT_EXPORTED & {"vault"}),
+        "left_out": {"schemas": ["vault"], "tables": sorted(SECRET_TABLES)},
         "files": files,
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -231,7 +245,7 @@ async def _tables(conn: psycopg.AsyncConnection[Any], schema: str) -> list[str]:
         " where table_schema = %s and table_type = 'BASE TABLE' order by table_name",
         (schema,),
     )
-    return [row[0] for row in await cur.fetchall()]
+    return [row[0] for row in await cur.fetchall() if f"{schema}.{row[0]}" not in SECRET_TABLES]
 
 
 async def _spatial_column(conn: psycopg.AsyncConnection[Any], schema: str, table: str) -> str | None:
