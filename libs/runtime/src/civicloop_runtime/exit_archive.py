@@ -175,9 +175,8 @@ async def _partition_lines(
     if start >= end:
         return
     tp = TopicPartition(topic, partition)
-    consumer = AIOKafkaConsumer(
-        **client_options(bootstrap), group_id=None, enable_auto_commit=False, isolation_level="read_committed"
-    )
+    # No producer of the log is transactional: reading uncommitted, the position always reaches the end offset.
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign([tp])
