@@ -22,6 +22,7 @@ from civicloop_events.applied import close_listener
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
+from civicloop_runtime.content_hash import ReadModelHash
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.migrations import Schemas
 from civicloop_runtime.process import exit_stopped
@@ -168,12 +169,22 @@ def run_rebuild(rebuild: Callable[[Progress], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
-def print_row_counts(counts: Mapping[str, int], *, schema: str, title: str) -> None:
-    """What a rebuild left in each of its tables."""
+def print_row_counts(
+    counts: Mapping[str, int], *, schema: str, title: str, hashes: ReadModelHash | None = None
+) -> None:
+    """What a rebuild left in each of its tables, and their content hashes (`civicloop_runtime.content_hash`) when
+    given: one line per table, then the read model's, in plain `content-sha256` lines a script can compare."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table("table", "rows", title=title)
     for name, count in counts.items():
         table.add_row(f"{schema}.{name}", str(count))
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    if hashes is not None:
+        for name in sorted(hashes.tables):
+            console.print(
+                f"content-sha256 {schema}.{name} {hashes.tables[name]}", highlight=False, soft_wrap=True
+            )
+        console.print(f"content-sha256 {schema} {hashes.combined}", highlight=False, soft_wrap=True)

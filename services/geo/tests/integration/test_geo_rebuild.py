@@ -14,8 +14,9 @@ from civicloop_events import ServiceAreaDefined, ServiceDefined
 from civicloop_events.consumer import read_positions
 from civicloop_events.topics import Topics, partition_extents
 from civicloop_geo.bootstrap import bootstrap
-from civicloop_geo.entrypoints.rebuild import ConsumersStillRunning, rebuild
+from civicloop_geo.entrypoints.rebuild import TABLES, WRITE_TIME_COLUMNS, ConsumersStillRunning, rebuild
 from civicloop_geo.settings import SCHEMA, GeoSettings
+from civicloop_runtime.content_hash import read_model_hash_at
 from civicloop_runtime.service_commands import without_consumers
 from civicloop_testing.events import config_event, publish_events, read_all_events
 from civicloop_testing.polling import eventually
@@ -119,6 +120,7 @@ async def test_a_rebuild_replays_geos_read_model_from_the_log_without_publishing
     finally:
         await geo.close()
     live = await snapshot(fresh_geo_dsn)
+    live_hash = await read_model_hash_at(fresh_geo_dsn, SCHEMA, TABLES, ignore=WRITE_TIME_COLUMNS)
     assert live["requests"] and live["decisions"] and live["service_areas"]
     on_the_log = await log_size(settings)
 
@@ -147,4 +149,6 @@ async def test_a_rebuild_replays_geos_read_model_from_the_log_without_publishing
         }
         pytest.fail(f"the rebuild differs from live geo for {sorted(differing)}; their log: {histories}")
     assert counts == {name: len(rows) for name, rows in live.items()}
+    rebuilt_hash = await read_model_hash_at(fresh_geo_dsn, SCHEMA, TABLES, ignore=WRITE_TIME_COLUMNS)
+    assert rebuilt_hash == live_hash
     assert await log_size(settings) == on_the_log, "a rebuild publishes nothing"

@@ -217,6 +217,7 @@ async def test_rebuild_from_zero_yields_identical_rows(
         await caught_up(projections, projections.settings.sla_consumer_name, requests)
     async with projections.pool.connection() as conn:
         before = await tables.dump(conn)
+        hash_before = await tables.content_hash(conn)
         counts = await tables.row_counts(conn)
         cur = await conn.execute(
             "select count(*) from projections.request_sla"
@@ -250,8 +251,14 @@ async def test_rebuild_from_zero_yields_identical_rows(
     for table, count in counts.items():
         assert f"projections.{table}" in out and str(count) in out
 
+    # The command prints the content hash of what it built: the live consumers' read model's, before the damage.
+    assert f"content-sha256 projections {hash_before.combined}" in out
+    for table, digest in hash_before.tables.items():
+        assert f"content-sha256 projections.{table} {digest}" in out
+
     async with projections.pool.connection() as conn:
         after = await tables.dump(conn)
+        assert await tables.content_hash(conn) == hash_before
         cur = await conn.execute(
             "select count(*) from projections.agent_requests"
             " where delivery_state is not null or imported_from is not null"

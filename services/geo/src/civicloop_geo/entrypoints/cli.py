@@ -7,6 +7,7 @@ from typing import Any
 
 from civicloop_events import Event
 from civicloop_runtime.cli import print_row_counts, run_rebuild, service_cli
+from civicloop_runtime.content_hash import ReadModelHash
 from civicloop_runtime.process import configured
 from civicloop_runtime.rebuild import Progress
 from civicloop_runtime.service_commands import add_consume, without_consumers
@@ -18,7 +19,7 @@ from civicloop_geo.bootstrap import bootstrap
 from civicloop_geo.entrypoints.cli_areas import areas_app
 from civicloop_geo.entrypoints.cli_gazetteer import gazetteer_app
 from civicloop_geo.entrypoints.http import SERVICE, app_from_environment
-from civicloop_geo.entrypoints.rebuild import rebuild
+from civicloop_geo.entrypoints.rebuild import content_hash, rebuild
 from civicloop_geo.settings import GeoSettings
 
 app = service_cli(
@@ -74,13 +75,16 @@ def rebuild_cmd() -> None:
     """Empty geo's read model and positions, replay the log from offset 0 (nothing published), report row counts."""
     settings = configured(SERVICE, GeoSettings)
 
-    async def main(on_progress: Progress) -> dict[str, int]:
+    async def main(on_progress: Progress) -> tuple[dict[str, int], ReadModelHash]:
         # The runners need the dead-letter producer; the consumers themselves are the rebuild's to run.
         topic = settings.topics.dead_letters
         async with without_consumers(bootstrap, settings, topic=topic, client_id="civicloop-geo") as geo:
-            return await rebuild(geo, on_progress=on_progress)
+            counts = await rebuild(geo, on_progress=on_progress)
+            async with geo.pool.connection() as conn:
+                return counts, await content_hash(conn)
 
-    print_row_counts(run_rebuild(main), schema="geo", title="geo rebuilt")
+    counts, hashes = run_rebuild(main)
+    print_row_counts(counts, schema="geo", title="geo rebuilt", hashes=hashes)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ run. It refuses while geo's consumers run, and consumers started meanwhile wait 
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
+from civicloop_runtime.content_hash import ReadModelHash, read_model_hash
 from civicloop_runtime.rebuild import (
     ConsumersStillRunning,
     Progress,
@@ -23,10 +27,12 @@ from civicloop_runtime.rebuild import (
 from civicloop_geo.bootstrap import CONSUMERS_LOCK, Geo
 from civicloop_geo.settings import SCHEMA
 
-__all__ = ["ConsumersStillRunning", "rebuild"]
+__all__ = ["ConsumersStillRunning", "content_hash", "rebuild"]
 
 TABLES = ("requests", "decisions", "service_areas", "services")
 WORK_TABLES = ("replay_pending",)  # the rebuild's own, emptied with the others
+# Left out of the content hash: when geo wrote the decision (`default now()`), not what the log says.
+WRITE_TIME_COLUMNS = {"decisions": ("decided_at",)}
 
 
 async def rebuild(geo: Geo, *, on_progress: Progress | None = None, poll_s: float = 0.2) -> dict[str, int]:
@@ -66,3 +72,8 @@ async def _replay_from_zero(geo: Geo, on_progress: Progress | None, poll_s: floa
             row = await cur.fetchone()
             counts[table] = int(row[0]) if row else 0
         return counts
+
+
+async def content_hash(conn: psycopg.AsyncConnection[Any]) -> ReadModelHash:
+    """Geo's read model's content hash (`WRITE_TIME_COLUMNS` left out)."""
+    return await read_model_hash(conn, SCHEMA, TABLES, ignore=WRITE_TIME_COLUMNS)

@@ -161,6 +161,7 @@ async def test_a_rebuilt_view_equals_the_view_the_live_consumers_built(settings,
     try:
         async with gateway.pool.connection() as conn:
             live = await view_tables.dump(conn)
+            live_hash = await view_tables.content_hash(conn)
             counts = await view_tables.row_counts(conn)
     finally:
         await gateway.close()
@@ -184,9 +185,12 @@ async def test_a_rebuilt_view_equals_the_view_the_live_consumers_built(settings,
     for table, count in counts.items():
         assert f"gateway.{table}" in out and str(count) in out
     assert f"{len(config_positions) + len(request_positions)} records replayed" in out
+    # The command prints the content hash of what it built: the live consumers' view's, before the damage.
+    assert f"content-sha256 gateway {live_hash.combined}" in out
 
     async with await psycopg.AsyncConnection.connect(settings.pg_dsn, autocommit=True) as conn:
         rebuilt = await view_tables.dump(conn)
+        assert await view_tables.content_hash(conn) == live_hash
     assert rebuilt == live
     renamed = [r for r in rebuilt["requests"] if '"service_code": "POTHOLE"' in r]
     assert renamed and all('"service_name": "Pothole (renamed)"' in r for r in renamed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from civicloop_runtime.content_hash import ReadModelHash, read_model_hash
 
 PROJECTION_TABLES = (
     "agent_requests",
@@ -42,6 +43,11 @@ async def row_counts(conn: psycopg.AsyncConnection[Any]) -> dict[str, int]:
         cur = await conn.execute(f"select count(*) from projections.{table}")
         (counts[table],) = await cur.fetchone()  # type: ignore[misc]
     return counts
+
+
+async def content_hash(conn: psycopg.AsyncConnection[Any]) -> ReadModelHash:
+    """The projections' content hash: every column of every table (none records when a row was written)."""
+    return await read_model_hash(conn, "projections", PROJECTION_TABLES)
 
 
 async def dump(conn: psycopg.AsyncConnection[Any]) -> dict[str, list[str]]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from civicloop_runtime.cli import print_row_counts, run_rebuild, service_cli
+from civicloop_runtime.content_hash import ReadModelHash
 from civicloop_runtime.process import configured
 from civicloop_runtime.rebuild import Progress
 from civicloop_runtime.service_commands import add_consume, without_consumers
 
 from civicloop_projections import database
+from civicloop_projections.adapters import tables
 from civicloop_projections.bootstrap import bootstrap
 from civicloop_projections.entrypoints.http import SERVICE, app_from_environment
 from civicloop_projections.entrypoints.rebuild import rebuild
@@ -37,15 +39,18 @@ def rebuild_cmd() -> None:
     """Empty this service's tables and positions, replay the log from offset 0, then report the row counts."""
     settings = configured(SERVICE, ProjectionSettings)
 
-    async def main(on_progress: Progress) -> dict[str, int]:
+    async def main(on_progress: Progress) -> tuple[dict[str, int], ReadModelHash]:
         # The runners need the dead-letter producer; the consumers themselves are the rebuild's to run.
         topic = settings.topics.dead_letters
         async with without_consumers(
             bootstrap, settings, topic=topic, client_id="civicloop-projections"
         ) as projections:
-            return await rebuild(projections, on_progress=on_progress)
+            counts = await rebuild(projections, on_progress=on_progress)
+            async with projections.pool.connection() as conn:
+                return counts, await tables.content_hash(conn)
 
-    print_row_counts(run_rebuild(main), schema=SCHEMA, title="projections rebuilt")
+    counts, hashes = run_rebuild(main)
+    print_row_counts(counts, schema=SCHEMA, title="projections rebuilt", hashes=hashes)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from civicloop_runtime.content_hash import ReadModelHash, read_model_hash
 
 VIEW_TABLES = ("requests", "request_updates", "imported_requests", "services", "jurisdictions", "partners")
 
@@ -34,6 +35,11 @@ async def row_counts(conn: psycopg.AsyncConnection[Any]) -> dict[str, int]:
         row = await cur.fetchone()
         counts[table] = row[0] if row else 0
     return counts
+
+
+async def content_hash(conn: psycopg.AsyncConnection[Any]) -> ReadModelHash:
+    """The view's content hash: every column of every table (none records when a row was written)."""
+    return await read_model_hash(conn, "gateway", VIEW_TABLES)
 
 
 async def dump(conn: psycopg.AsyncConnection[Any]) -> dict[str, list[str]]:

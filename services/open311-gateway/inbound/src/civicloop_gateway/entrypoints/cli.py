@@ -48,17 +48,22 @@ def consume() -> None:
 def rebuild() -> None:
     """Empty the Open311 view and its positions, replay the log from offset 0 (consumers stopped), then report the
     row counts and the replay's rate."""
+    import asyncio
+
     from civicloop_runtime.cli import print_row_counts, run_rebuild
+    from civicloop_runtime.content_hash import read_model_hash_at
     from civicloop_runtime.process import configured
     from rich.console import Console
 
+    from civicloop_gateway.adapters.view_tables import VIEW_TABLES
     from civicloop_gateway.entrypoints.rebuild import rebuild as rebuild_view
     from civicloop_gateway.settings import SCHEMA, GatewaySettings, sealing_nothing
 
     with sealing_nothing():  # the view holds no personal data: folding it digests and seals nothing
         settings = configured(SERVICE, GatewaySettings)
     rebuilt = run_rebuild(lambda on_progress: rebuild_view(settings, on_progress=on_progress))
-    print_row_counts(rebuilt.row_counts, schema=SCHEMA, title="Open311 view rebuilt")
+    hashes = asyncio.run(read_model_hash_at(settings.pg_dsn, SCHEMA, VIEW_TABLES))
+    print_row_counts(rebuilt.row_counts, schema=SCHEMA, title="Open311 view rebuilt", hashes=hashes)
     Console().print(
         f"{rebuilt.records} records replayed in {rebuilt.seconds:.1f} s: {rebuilt.records_per_s:,.0f} records/s"
     )
