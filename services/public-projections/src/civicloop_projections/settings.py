@@ -40,6 +40,9 @@ class ProjectionSettings(ServiceSettings, StaffVerifierSettings):
     public_min_cell_count: int = Field(
         default=3, ge=1, le=100, description="k: a map cell with fewer requests is not drawn on /public"
     )
+    public_cache_s: float = Field(
+        default=60.0, ge=0, le=3600, description="how long /public and the weekly CSV are served from memory"
+    )
     rebuild_batch_max_records: int = Field(
         default=5000, ge=1, description="records of one partition a rebuild applies in one transaction"
     )

@@ -1,0 +1,138 @@
+"""The public figures, read from `projections.public_requests` (and the SLA read model's verdicts, which hold no
+personal data): the weekly aggregates of the CSV and the last days' summary of /public.
+
+NPS here is computed in SQL by the rule of `domain.public_stats.nps`; the SLA verdict of a request is its resolve
+target's state (`projections.sla_target_state`): met or missed once it is resolved, none without a target.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+_NPS = """case when count(nps_score) filter (where {cond}) = 0 then null else round(100.0 * (
+    count(*) filter (where {cond} and nps_score >= 9) - count(*) filter (where {cond} and nps_score <= 6))
+    / count(nps_score) filter (where {cond}))::int end"""
+
+# Each request with its time zone and SLA verdict (true: met, false: missed, null: no target or not resolved).
+_REQUESTS = """
+  select p.*, coalesce(d.definition->>'time_zone', %(tz)s) as tz,
+         case projections.sla_target_state(s.resolve_minutes, s.resolve_at_risk_from, s.resolve_due_at,
+                                           s.resolved_at, %(now)s::timestamptz)
+           when 'met' then true when 'missed' then false end as on_time
+    from projections.public_requests p
+    left join projections.sla_definitions d on d.jurisdiction_id = p.jurisdiction_id
+    left join projections.request_sla s on s.request_number = p.request_number
+   where %(jurisdiction)s::text is null or p.jurisdiction_id = %(jurisdiction)s
+"""
+
+_IN_WEEK = "(k.closed_at at time zone w.tz) >= w.week_start and (k.closed_at at time zone w.tz) < w.week_end"
+_WEEKLY = f"""
+with req as ({_REQUESTS}),
+keyed as (
+  select r.*, 'all' as dimension, '' as key from req r
+  union all select r.*, 'category', r.service_code from req r
+  union all select r.*, 'service_area', area from req r cross join unnest(r.service_areas) as area
+),
+weeks as (
+  select jurisdiction_id, tz, week_start, week_start + interval '1 week' as week_end
+    from (select jurisdiction_id, tz, min(submitted_at at time zone tz) as first from req
+           group by jurisdiction_id, tz) j
+   cross join generate_series(date_trunc('week', j.first),
+                              date_trunc('week', %(now)s::timestamptz at time zone j.tz), interval '1 week')
+              as week_start
+)
+select w.jurisdiction_id, to_char(w.week_start, 'IYYY-"W"IW') as iso_week, w.week_start::date as week_start,
+       k.dimension, k.key,
+       count(*) filter (where (k.submitted_at at time zone w.tz) >= w.week_start) as filed,
+       count(*) filter (where {_IN_WEEK}) as resolved,
+       count(*) filter (where k.closed_at is null or (k.closed_at at time zone w.tz) >= w.week_end)
+         as open_at_week_end,
+       percentile_cont(0.5) within group (order by extract(epoch from k.closed_at - k.submitted_at) / 3600.0)
+         filter (where {_IN_WEEK}) as median_hours_to_resolve,
+       count(k.on_time) filter (where {_IN_WEEK}) as sla_judged,
+       (count(*) filter (where {_IN_WEEK} and k.on_time))::float
+         / nullif(count(k.on_time) filter (where {_IN_WEEK}), 0) as sla_on_time_share,
+       count(k.nps_score) filter (where {_IN_WEEK}) as nps_responses,
+       {_NPS.format(cond=_IN_WEEK)} as nps
+  from weeks w
+  join keyed k on k.jurisdiction_id = w.jurisdiction_id and (k.submitted_at at time zone w.tz) < w.week_end
+ group by w.jurisdiction_id, w.week_start, k.dimension, k.key
+having k.dimension = 'all'
+    or count(*) filter (where (k.submitted_at at time zone w.tz) >= w.week_start) > 0
+    or count(*) filter (where {_IN_WEEK}) > 0
+    or count(*) filter (where k.closed_at is null or (k.closed_at at time zone w.tz) >= w.week_end) > 0
+ order by w.jurisdiction_id, w.week_start, array_position(array['all', 'category', 'service_area'], k.dimension),
+          k.key
+"""
+
+
+async def weekly(
+    conn: psycopg.AsyncConnection[Any], *, now: datetime, jurisdiction: str | None, default_tz: str
+) -> list[dict[str, Any]]:
+    """Every week from a jurisdiction's first request to the current one (ISO weeks in its time zone)."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(_WEEKLY, {"now": now, "jurisdiction": jurisdiction, "tz": default_tz})
+    return await cur.fetchall()
+
+
+_WINDOW = "k.closed_at >= %(since)s and k.closed_at < %(now)s::timestamptz"
+_SUMMARY = f"""
+with req as ({_REQUESTS}),
+keyed as (
+  select r.*, 'all' as dimension, '' as key from req r
+  union all select r.*, 'category', r.service_code from req r
+  union all select r.*, 'service_area', area from req r cross join unnest(r.service_areas) as area
+)
+select k.dimension, k.key,
+       count(*) filter (where k.submitted_at >= %(since)s) as filed,
+       count(*) filter (where {_WINDOW}) as resolved,
+       count(*) filter (where k.closed_at is null) as open,
+       percentile_cont(0.5) within group (order by extract(epoch from k.closed_at - k.submitted_at) / 3600.0)
+         filter (where {_WINDOW}) as median_hours_to_resolve,
+       count(k.on_time) filter (where {_WINDOW}) as sla_judged,
+       (count(*) filter (where {_WINDOW} and k.on_time))::float
+         / nullif(count(k.on_time) filter (where {_WINDOW}), 0) as sla_on_time_share,
+       count(k.nps_score) filter (where {_WINDOW}) as nps_responses,
+       {_NPS.format(cond=_WINDOW)} as nps
+  from keyed k
+ where k.submitted_at < %(now)s::timestamptz
+ group by k.dimension, k.key
+ order by array_position(array['all', 'category', 'service_area'], k.dimension), filed desc, k.key
+"""
+
+
+async def summary(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    now: datetime,
+    since: datetime,
+    jurisdiction: str | None,
+    default_tz: str,
+) -> list[dict[str, Any]]:
+    """Filed and resolved between `since` and `now`, open now, and the figures of those resolved, per dimension."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(_SUMMARY, {"now": now, "since": since, "jurisdiction": jurisdiction, "tz": default_tz})
+    return await cur.fetchall()
+
+
+async def cells(
+    conn: psycopg.AsyncConnection[Any], *, since: datetime, jurisdiction: str | None, min_count: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Requests filed since `since` per H3 cell (its centre), cells with fewer than `min_count` left out; and how
+    many requests those left-out cells held."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        """select h3_cell, min(cell_lat) as lat, min(cell_long) as long, count(*) as requests
+             from projections.public_requests
+            where h3_cell is not null and submitted_at >= %(since)s
+              and (%(jurisdiction)s::text is null or jurisdiction_id = %(jurisdiction)s)
+            group by h3_cell order by h3_cell""",
+        {"since": since, "jurisdiction": jurisdiction},
+    )
+    rows = await cur.fetchall()
+    shown = [r for r in rows if r["requests"] >= min_count]
+    return shown, sum(r["requests"] for r in rows if r["requests"] < min_count)

@@ -1,0 +1,172 @@
+"""/public and the weekly CSV on the real database and broker: a small world of requests published to the log, folded
+by the public consumer, read through the app; none of the residents' or staff's strings appears in either."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from asgi_lifespan import LifespanManager
+from civicloop_events import Actor, Event, Location
+from civicloop_events.payloads import (
+    AreaRef,
+    CommentAdded,
+    LocationMethod,
+    LocationResolved,
+    ServiceRequestSubmitted,
+    StatusChanged,
+    SurveyAnswered,
+)
+from civicloop_events.personal_data import SealedPersonalData
+from civicloop_places import public_place
+from civicloop_projections.domain.public_stats import WEEKLY_COLUMNS
+from civicloop_projections.entrypoints.http import create_app
+from civicloop_testing.events import request_event
+from civicloop_testing.staff_tokens import verifier_for_tests
+from httpx import ASGITransport, AsyncClient
+from projection_events import new_jurisdiction, new_number
+from projection_harness import caught_up, consumers_running
+
+RESIDENTS = [
+    ("Maribel Okonkwo-Lindqvist", "410-555-0134", "maribel.ol@example.org", 2111),
+    ("Theodore Vasquez-Hale", "+44 20 7946 0958", "teddy.vh@example.net", 3417),
+    ("Ingrid Ferreira-Abbott", "(443) 555-0199", "ingrid.fa@example.com", 4789),
+    ("Kwame Delacroix-Moss", "667.555.0177", "kwame.dm@example.org", 5623),
+    ("Yolanda Petrakis-Byrne", "0049 30 901820", "yolanda.pb@example.de", 6031),
+    ("Osvaldo Nakamura-Reid", "202 555 0143", "osvaldo.nr@example.us", 7759),
+]
+STAFF = Actor(kind="agent", id="agent-hidden-42")
+# Five requests at one spot (one H3 cell) and one far away (a cell of its own, below k = 3).
+NEAR = [(39.29043, -76.61221)] * 5
+FAR = (39.35000, -76.70000)
+
+
+def _world(jurisdiction: str, now: datetime) -> tuple[list[Event], list[str]]:
+    events: list[Event] = []
+    personal: list[str] = [STAFF.id or ""]
+    at = lambda minutes: now - timedelta(minutes=60 - minutes)  # noqa: E731 (within the last hour)
+    for i, (name, phone, email, house) in enumerate(RESIDENTS):
+        number, resident = new_number(), uuid4()
+        lat, long = NEAR[i] if i < 5 else FAR
+        address = f"{house} Pennington Ave, Apt 2"
+        personal += [name, phone, email, address, str(resident), f"{lat:.5f}", f"{long:.5f}"]
+        code = "pothole" if i < 4 else "graffiti"
+
+        def on(payload, minutes: float, actor: Actor = STAFF, number: str = number) -> Event:
+            return request_event(
+                payload,
+                request_id=number,
+                actor=actor,
+                source="web",
+                jurisdiction_id=jurisdiction,
+                occurred_at=at(minutes),
+            )
+
+        events.append(
+            on(
+                ServiceRequestSubmitted(
+                    service_code=code,
+                    description=f"{name} here, call {phone} or write to {email}",
+                    location=Location(lat=lat, long=long, address_string=address),
+                    contact=SealedPersonalData(
+                        resident_id=resident, nonce="bm9uY2Vub25jZTEy", ciphertext="c2VhbGVk"
+                    ),
+                    preferred_channel="sms",
+                ),
+                i,
+                Actor(kind="resident"),
+            )
+        )
+        areas = [AreaRef(area_id="d3", kind="district", name="District 3", version=1)] if i < 5 else []
+        events.append(
+            on(
+                LocationResolved(
+                    lat=lat,
+                    long=long,
+                    address=address,
+                    method=LocationMethod.submitted,
+                    provider="reporter",
+                    confidence=1.0,
+                    service_areas=areas,
+                    inside_jurisdiction=True,
+                    public=public_place(lat, long, address),
+                ),
+                i + 0.5,
+            )
+        )
+        events.append(on(CommentAdded(text=f"{name} phoned from {phone}", visibility="internal"), 20))
+        if i < 3:  # three closed, each with a survey answer: 10, 9 and 3 (NPS 33)
+            events.append(on(StatusChanged(status="acknowledged", public_note=f"Thanks {email}"), 30))
+            events.append(
+                on(StatusChanged(status="closed", reason="fixed", public_note=f"Done, ring {phone}"), 40)
+            )
+            events.append(
+                on(
+                    SurveyAnswered(resident_id=resident, fixed=True, nps_score=[10, 9, 3][i], channel="sms"),
+                    50,
+                )
+            )
+    return events, personal
+
+
+async def test_public_page_and_weekly_csv_show_figures_and_nothing_personal(projections, request_producer):
+    jurisdiction = new_jurisdiction()
+    now = datetime.now(UTC)
+    events, personal = _world(jurisdiction, now)
+    positions = await request_producer.publish_many(events)
+    async with consumers_running(projections):
+        await caught_up(projections, projections.settings.public_consumer_name, positions)
+
+    app = create_app(projections.settings, staff_verifier=verifier_for_tests(), start_consumers=False)
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://public.test") as client,
+    ):
+        page = await client.get("/public", params={"jurisdiction_id": jurisdiction})
+        weekly = await client.get("/api/public/weekly.csv", params={"jurisdiction_id": jurisdiction})
+        again = await client.get("/public", params={"jurisdiction_id": jurisdiction})
+
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["cache-control"].startswith("public, max-age=")
+    assert again.text == page.text  # served from memory
+    html = page.text
+    assert "<script" not in html
+    assert re.search(r"<dt>Filed</dt><dd>6</dd>", html)
+    assert re.search(r"<dt>Resolved</dt><dd>3</dd>", html)
+    assert re.search(r"<dt>Open now</dt><dd>3</dd>", html)
+    assert re.search(r"<dt>Net Promoter Score</dt><dd>33</dd>", html)
+    assert '<th scope="row">pothole</th><td class="n">4</td><td class="n">3</td>' in html
+    assert '<th scope="row">District 3</th><td class="n">5</td>' in html
+    assert html.count("<circle ") == 1  # the far cell holds one request, below k = 3
+    assert "1 request not drawn" in html
+
+    assert weekly.status_code == 200
+    assert weekly.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(weekly.text)))
+    assert tuple(rows[0].keys()) == WEEKLY_COLUMNS
+    overall = [r for r in rows if r["dimension"] == "all"]
+    assert sum(int(r["filed"]) for r in overall) == 6
+    assert sum(int(r["resolved"]) for r in overall) == 3
+    assert overall[-1]["open_at_week_end"] == "3"
+    assert {(r["dimension"], r["key"]) for r in rows} >= {
+        ("category", "pothole"),
+        ("category", "graffiti"),
+        ("service_area", "District 3"),
+    }
+
+    for text in (html, weekly.text):
+        for value in personal:
+            assert value not in text, value
+    async with projections.pool.connection() as conn:
+        cur = await conn.execute(
+            "select public_note, block_address from projections.public_requests where jurisdiction_id = %s",
+            (jurisdiction,),
+        )
+        stored = repr(await cur.fetchall())
+    for value in personal:
+        assert value not in stored, value
+    assert "[phone removed]" in stored and "block of Pennington Ave" in stored
