@@ -8,6 +8,7 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 from asgi_lifespan import LifespanManager
 from civicloop_events import Actor, Event, Location
@@ -170,3 +171,54 @@ async def test_public_page_and_weekly_csv_show_figures_and_nothing_personal(proj
     for value in personal:
         assert value not in stored, value
     assert "[phone removed]" in stored and "block of Pennington Ave" in stored
+
+
+async def test_weekly_csv_counts_iso_weeks_in_the_jurisdictions_time_zone(projections, request_producer):
+    jurisdiction = new_jurisdiction()
+    a, b, d = new_number(), new_number(), new_number()
+
+    def on(number: str, payload, when: str) -> Event:
+        return request_event(
+            payload,
+            request_id=number,
+            actor=STAFF,
+            source="web",
+            jurisdiction_id=jurisdiction,
+            occurred_at=datetime.fromisoformat(when),
+        )
+
+    def submission(lat: float) -> ServiceRequestSubmitted:
+        return ServiceRequestSubmitted(service_code="pothole", location=Location(lat=lat, long=-76.6))
+
+    events = [
+        on(a, submission(39.29), "2026-03-02T15:00:00+00:00"),  # Monday of 2026-W10
+        on(a, StatusChanged(status="closed", reason="fixed"), "2026-03-03T15:00:00+00:00"),  # 24 h later
+        on(b, submission(39.30), "2026-03-04T15:00:00+00:00"),
+        # Monday 03:00 UTC is Sunday 23:00 in New York: still 2026-W10 there.
+        on(d, submission(39.31), "2026-03-09T03:00:00+00:00"),
+        on(b, StatusChanged(status="closed", reason="fixed"), "2026-03-17T15:00:00+00:00"),  # 2026-W12
+        on(b, SurveyAnswered(resident_id=uuid4(), nps_score=10, channel="sms"), "2026-03-18T15:00:00+00:00"),
+    ]
+    positions = await request_producer.publish_many(events)
+    async with consumers_running(projections):
+        await caught_up(projections, projections.settings.public_consumer_name, positions)
+
+    settings = projections.settings.model_copy(update={"public_time_zone": "America/New_York"})
+    app = create_app(settings, staff_verifier=verifier_for_tests(), start_consumers=False)
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://public.test") as client,
+    ):
+        weekly = await client.get("/api/public/weekly.csv", params={"jurisdiction_id": jurisdiction})
+    rows = list(csv.DictReader(io.StringIO(weekly.text)))
+    figures = ("iso_week", "filed", "resolved", "open_at_week_end", "median_hours_to_resolve", "nps")
+    overall = [tuple(r[f] for f in figures) for r in rows if r["dimension"] == "all"]
+    assert overall[:4] == [
+        ("2026-W10", "3", "1", "2", "24", ""),
+        ("2026-W11", "0", "0", "2", "", ""),
+        ("2026-W12", "0", "1", "1", "312", "100"),
+        ("2026-W13", "0", "0", "1", "", ""),
+    ]
+    assert overall[-1][0] == datetime.now(ZoneInfo("America/New_York")).strftime("%G-W%V")
+    pothole = [tuple(r[f] for f in figures) for r in rows if r["dimension"] == "category"]
+    assert pothole[:3] == overall[:3] and len(pothole) == len(overall)  # open until now: a row every week

@@ -29,44 +29,63 @@ _REQUESTS = """
    where %(jurisdiction)s::text is null or p.jurisdiction_id = %(jurisdiction)s
 """
 
-_IN_WEEK = "(k.closed_at at time zone w.tz) >= w.week_start and (k.closed_at at time zone w.tz) < w.week_end"
+_CLOSED_FIGURES = f"""count(*) as resolved,
+       percentile_cont(0.5) within group (order by extract(epoch from closed_at - submitted_at) / 3600.0)
+         as median_hours_to_resolve,
+       count(on_time) as sla_judged,
+       (count(*) filter (where on_time))::float / nullif(count(on_time), 0) as sla_on_time_share,
+       count(nps_score) as nps_responses,
+       {_NPS.format(cond="true")} as nps"""
+
+# Linear in the requests: filed per week of submission, resolved (and the figures of the resolved) per week of the
+# latest close, then a running sum of the two gives what was open at each week's end. The grid of weeks x keys
+# (every key of the jurisdiction: 'all', its categories, its areas) gives weeks without activity their zeros.
 _WEEKLY = f"""
 with req as ({_REQUESTS}),
 keyed as (
-  select r.*, 'all' as dimension, '' as key from req r
-  union all select r.*, 'category', r.service_code from req r
-  union all select r.*, 'service_area', area from req r cross join unnest(r.service_areas) as area
+  select k.*, date_trunc('week', k.submitted_at at time zone k.tz) as filed_week,
+         date_trunc('week', k.closed_at at time zone k.tz) as closed_week
+    from (select r.*, 'all' as dimension, '' as key from req r
+          union all select r.*, 'category', r.service_code from req r
+          union all select r.*, 'service_area', area from req r cross join unnest(r.service_areas) as area) k
 ),
 weeks as (
-  select jurisdiction_id, tz, week_start, week_start + interval '1 week' as week_end
+  select j.jurisdiction_id, week_start
     from (select jurisdiction_id, tz, min(submitted_at at time zone tz) as first from req
            group by jurisdiction_id, tz) j
    cross join generate_series(date_trunc('week', j.first),
                               date_trunc('week', %(now)s::timestamptz at time zone j.tz), interval '1 week')
               as week_start
+),
+keys as (select distinct jurisdiction_id, dimension, key from keyed),
+filed as (
+  select jurisdiction_id, dimension, key, filed_week as week_start, count(*) as filed
+    from keyed group by 1, 2, 3, 4
+),
+closed as (
+  select jurisdiction_id, dimension, key, closed_week as week_start, {_CLOSED_FIGURES}
+    from keyed where closed_at is not null group by 1, 2, 3, 4
+),
+grid as (
+  select w.jurisdiction_id, w.week_start, k.dimension, k.key,
+         coalesce(f.filed, 0) as filed, coalesce(c.resolved, 0) as resolved,
+         sum(coalesce(f.filed, 0) - coalesce(c.resolved, 0)) over (
+           partition by w.jurisdiction_id, k.dimension, k.key order by w.week_start) as open_at_week_end,
+         c.median_hours_to_resolve, coalesce(c.sla_judged, 0) as sla_judged, c.sla_on_time_share,
+         coalesce(c.nps_responses, 0) as nps_responses, c.nps
+    from weeks w
+    join keys k on k.jurisdiction_id = w.jurisdiction_id
+    left join filed f on (f.jurisdiction_id, f.dimension, f.key, f.week_start)
+                       = (w.jurisdiction_id, k.dimension, k.key, w.week_start)
+    left join closed c on (c.jurisdiction_id, c.dimension, c.key, c.week_start)
+                        = (w.jurisdiction_id, k.dimension, k.key, w.week_start)
 )
-select w.jurisdiction_id, to_char(w.week_start, 'IYYY-"W"IW') as iso_week, w.week_start::date as week_start,
-       k.dimension, k.key,
-       count(*) filter (where (k.submitted_at at time zone w.tz) >= w.week_start) as filed,
-       count(*) filter (where {_IN_WEEK}) as resolved,
-       count(*) filter (where k.closed_at is null or (k.closed_at at time zone w.tz) >= w.week_end)
-         as open_at_week_end,
-       percentile_cont(0.5) within group (order by extract(epoch from k.closed_at - k.submitted_at) / 3600.0)
-         filter (where {_IN_WEEK}) as median_hours_to_resolve,
-       count(k.on_time) filter (where {_IN_WEEK}) as sla_judged,
-       (count(*) filter (where {_IN_WEEK} and k.on_time))::float
-         / nullif(count(k.on_time) filter (where {_IN_WEEK}), 0) as sla_on_time_share,
-       count(k.nps_score) filter (where {_IN_WEEK}) as nps_responses,
-       {_NPS.format(cond=_IN_WEEK)} as nps
-  from weeks w
-  join keyed k on k.jurisdiction_id = w.jurisdiction_id and (k.submitted_at at time zone w.tz) < w.week_end
- group by w.jurisdiction_id, w.week_start, k.dimension, k.key
-having k.dimension = 'all'
-    or count(*) filter (where (k.submitted_at at time zone w.tz) >= w.week_start) > 0
-    or count(*) filter (where {_IN_WEEK}) > 0
-    or count(*) filter (where k.closed_at is null or (k.closed_at at time zone w.tz) >= w.week_end) > 0
- order by w.jurisdiction_id, w.week_start, array_position(array['all', 'category', 'service_area'], k.dimension),
-          k.key
+select jurisdiction_id, to_char(week_start, 'IYYY-"W"IW') as iso_week, week_start::date as week_start,
+       dimension, key, filed, resolved, open_at_week_end::bigint as open_at_week_end, median_hours_to_resolve,
+       sla_judged, sla_on_time_share, nps_responses, nps
+  from grid
+ where dimension = 'all' or filed > 0 or resolved > 0 or open_at_week_end > 0
+ order by jurisdiction_id, week_start, array_position(array['all', 'category', 'service_area'], dimension), key
 """
 
 
