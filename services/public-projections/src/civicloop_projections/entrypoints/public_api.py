@@ -44,16 +44,26 @@ def _settings(request: Request) -> ProjectionSettings:
     return request.app.state.service.settings
 
 
+_CACHE_ENTRIES = (
+    256  # jurisdiction filters are the caller's: a bounded cache, so random ones cannot fill memory
+)
+
+
 async def _cached(request: Request, key: tuple[Any, ...], produce: Callable[[], Awaitable[str]]) -> str:
-    """The text produced for `key` at most `public_cache_s` ago, or a new one (one per process)."""
+    """The text produced for `key` at most `public_cache_s` ago, or a new one (one cache per app)."""
     ttl = _settings(request).public_cache_s
-    cache: dict[tuple[Any, ...], tuple[float, str]] = request.app.state.__dict__.setdefault(
-        "public_cache", {}
-    )
+    cache: dict[tuple[Any, ...], tuple[float, str]] | None = getattr(request.app.state, "public_cache", None)
+    if cache is None:
+        cache = request.app.state.public_cache = {}
+    now = time.monotonic()
     hit = cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < ttl:
+    if hit is not None and now - hit[0] < ttl:
         return hit[1]
     text = await produce()
+    for stale in [k for k, (at, _) in cache.items() if now - at >= ttl]:
+        del cache[stale]
+    if len(cache) >= _CACHE_ENTRIES:
+        cache.pop(next(iter(cache)))
     cache[key] = (time.monotonic(), text)
     return text
 
