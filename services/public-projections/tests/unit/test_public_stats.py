@@ -43,3 +43,8 @@ def test_dots_keep_north_up_and_grow_with_counts() -> None:
     assert north.r > south.r
     assert all(0 <= d.x <= 640 and 0 <= d.y <= 400 for d in (south, north))
     assert dots([]) == []
+
+
+def test_a_single_cell_is_drawn_in_the_middle() -> None:
+    (dot,) = dots([(39.29, -76.61, 5)])
+    assert (dot.x, dot.y) == (320, 200)

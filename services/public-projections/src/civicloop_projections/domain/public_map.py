@@ -29,9 +29,12 @@ def dots(
     span_y = max(max(lats) - min(lats), 1e-6)
     scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
     most = max(c[2] for c in cells)
+    # Centred in the box: a single cell, or a line of cells, sits in the middle rather than in a corner.
+    left = (width - (max(longs) - min(longs)) * squeeze * scale) / 2
+    bottom = (height + (max(lats) - min(lats)) * scale) / 2
     out = []
     for lat, long, requests in cells:
-        x = pad + (long - min(longs)) * squeeze * scale
-        y = height - pad - (lat - min(lats)) * scale
+        x = left + (long - min(longs)) * squeeze * scale
+        y = bottom - (lat - min(lats)) * scale
         out.append(Dot(round(x, 1), round(y, 1), round(4 + 14 * math.sqrt(requests / most), 1), requests))
     return out
