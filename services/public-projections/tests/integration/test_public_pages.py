@@ -14,18 +14,22 @@ from asgi_lifespan import LifespanManager
 from civicloop_events import Actor, Event, Location
 from civicloop_events.payloads import (
     AreaRef,
+    CategorySla,
     CommentAdded,
     LocationMethod,
     LocationResolved,
+    OpeningHours,
     ServiceRequestSubmitted,
+    SlaDefined,
     StatusChanged,
     SurveyAnswered,
+    Weekday,
 )
 from civicloop_events.personal_data import SealedPersonalData
 from civicloop_places import public_place
 from civicloop_projections.domain.public_stats import WEEKLY_COLUMNS
 from civicloop_projections.entrypoints.http import create_app
-from civicloop_testing.events import request_event
+from civicloop_testing.events import config_event, publish_events, request_event
 from civicloop_testing.staff_tokens import verifier_for_tests
 from httpx import ASGITransport, AsyncClient
 from projection_events import new_jurisdiction, new_number
@@ -226,3 +230,69 @@ async def test_weekly_csv_counts_iso_weeks_in_the_jurisdictions_time_zone(projec
     assert overall[-1][0] == datetime.now(ZoneInfo("America/New_York")).strftime("%G-W%V")
     pothole = [tuple(r[f] for f in figures) for r in rows if r["dimension"] == "category"]
     assert pothole[:3] == overall[:3] and len(pothole) == len(overall)  # open until now: a row every week
+
+
+async def test_weekly_csv_takes_the_sla_verdicts_and_the_time_zone_of_the_sla_definition(
+    projections, request_producer
+):
+    jurisdiction = new_jurisdiction()
+    every_day = [OpeningHours(day=day, opens="00:00", closes="24:00") for day in Weekday]
+    definition = SlaDefined(
+        time_zone="America/New_York",
+        opening_hours=every_day,
+        categories=[CategorySla(service_code="pothole", resolve_within_minutes=60)],
+    )
+    config = await publish_events(
+        projections.settings.kafka_bootstrap,
+        projections.settings.topics.jurisdiction_config,
+        [
+            config_event(
+                definition, jurisdiction_id=jurisdiction, occurred_at=datetime(2026, 2, 1, tzinfo=UTC)
+            )
+        ],
+    )
+
+    def on(number: str, payload, when: str) -> Event:
+        return request_event(
+            payload,
+            request_id=number,
+            actor=STAFF,
+            source="web",
+            jurisdiction_id=jurisdiction,
+            occurred_at=datetime.fromisoformat(when),
+        )
+
+    def submission(code: str) -> ServiceRequestSubmitted:
+        return ServiceRequestSubmitted(service_code=code, location=Location(lat=39.29, long=-76.6))
+
+    fast, slow, untimed, late_sunday = new_number(), new_number(), new_number(), new_number()
+    closed = StatusChanged(status="closed", reason="fixed")
+    events = [
+        on(fast, submission("pothole"), "2026-03-02T15:00:00+00:00"),  # Monday 10:00 in New York, 2026-W10
+        on(fast, closed, "2026-03-02T15:30:00+00:00"),  # within the hour: met
+        on(slow, submission("pothole"), "2026-03-02T15:00:00+00:00"),
+        on(slow, closed, "2026-03-06T15:00:00+00:00"),  # four days: missed
+        on(untimed, submission("graffiti"), "2026-03-02T15:00:00+00:00"),  # no target: not judged
+        on(untimed, closed, "2026-03-03T15:00:00+00:00"),
+        # Monday 04:00 UTC is Sunday 23:00 in New York: 2026-W09 by the definition's zone (W10 in UTC).
+        on(late_sunday, submission("pothole"), "2026-03-02T04:00:00+00:00"),
+    ]
+    positions = await request_producer.publish_many(events)
+    s = projections.settings
+    async with consumers_running(projections):
+        await caught_up(projections, s.sla_definitions_consumer_name, config)
+        await caught_up(projections, s.sla_consumer_name, positions)
+        await caught_up(projections, s.public_consumer_name, positions)
+
+    app = create_app(s, staff_verifier=verifier_for_tests(), start_consumers=False)  # public_time_zone: UTC
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://public.test") as client,
+    ):
+        weekly = await client.get("/api/public/weekly.csv", params={"jurisdiction_id": jurisdiction})
+    rows = list(csv.DictReader(io.StringIO(weekly.text)))
+    figures = ("iso_week", "filed", "resolved", "open_at_week_end", "sla_judged", "sla_on_time_share")
+    overall = [tuple(r[f] for f in figures) for r in rows if r["dimension"] == "all"]
+    assert overall[:2] == [("2026-W09", "1", "0", "1", "0", ""), ("2026-W10", "3", "3", "1", "2", "0.5")]
+    by_category = {r["key"]: tuple(r[f] for f in figures) for r in rows if r["iso_week"] == "2026-W10"}
+    assert by_category["graffiti"] == ("2026-W10", "1", "1", "0", "0", "")
