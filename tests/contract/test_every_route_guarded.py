@@ -27,7 +27,10 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
         ("post", r"/api/v1/residents/(codes|sessions)"),  # a one-time code, then a resident's session
         ("*", r"/api/v1/staff/auth/.*"),  # signing in is how a stranger becomes staff
     ),
-    "public-projections": (),
+    "public-projections": (
+        ("get", r"/public"),  # the transparency page: aggregates, no personal data (docs/public.md)
+        ("get", r"/api/public/weekly\.csv"),
+    ),
     "open311-gateway": (("*", r"/open311/v2/(?!admin/).*"),),  # Open311 reads, and writes with an api_key
     "outbound": (),
     "geo": (("get", r"/api/v1/public/.*"),),  # aggregates that never show a point

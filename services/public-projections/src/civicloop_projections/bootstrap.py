@@ -24,11 +24,13 @@ from psycopg_pool import AsyncConnectionPool
 from civicloop_projections import database
 from civicloop_projections.adapters.agent_store import PostgresAgentViewStore
 from civicloop_projections.adapters.catalogue_store import PostgresCatalogueStore
+from civicloop_projections.adapters.public_store import PostgresPublicRequestStore
 from civicloop_projections.adapters.sla_store import PostgresSlaStore
 from civicloop_projections.service_layer.handlers import (
     when_jurisdiction_config_changes_update_catalogue,
     when_request_events_update_agent_view,
 )
+from civicloop_projections.service_layer.public_handlers import when_request_events_update_public_view
 from civicloop_projections.service_layer.sla_handlers import (
     when_request_events_update_sla,
     when_sla_defined_update_sla,
@@ -114,7 +116,22 @@ def _consumers(projections: Projections, producer: EventProducer) -> ServiceCons
                 projections.consumers_lock,
             ),
             *_sla_consumers(projections),
+            _public_consumer(projections),
         ],
+    )
+
+
+def _public_consumer(projections: Projections) -> ConsumerSpec:
+    """The public read model: its own group on the request topic, folding nothing personal (docs/public.md)."""
+
+    async def update_public_view(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+        await when_request_events_update_public_view(PostgresPublicRequestStore(conn), events)
+
+    return ConsumerSpec(
+        projections.settings.public_consumer_name,
+        projections.settings.topics.request_events,
+        batch_handler=update_public_view,
+        guard=projections.consumers_lock,
     )
 
 

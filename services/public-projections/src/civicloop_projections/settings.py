@@ -14,6 +14,7 @@ AGENT_VIEW_CONSUMER = "projections.agent.v4"  # v2: geo, merges; v3: imported re
 CATALOGUE_CONSUMER = "projections.catalogue.v1"
 SLA_CONSUMER = "projections.sla.v1"  # requests' SLA clocks and instants (adapters/sla_store.py)
 SLA_DEFINITIONS_CONSUMER = "projections.sla-definitions.v1"
+PUBLIC_CONSUMER = "projections.public.v1"  # the public read model (adapters/public_store.py, docs/public.md)
 
 
 class ProjectionSettings(ServiceSettings, StaffVerifierSettings):
@@ -26,6 +27,21 @@ class ProjectionSettings(ServiceSettings, StaffVerifierSettings):
     sla_consumer_name: str = consumer_group(SLA_CONSUMER, description="consumer group of the requests' SLA")
     sla_definitions_consumer_name: str = consumer_group(
         SLA_DEFINITIONS_CONSUMER, description="consumer group of the jurisdictions' SLA definitions"
+    )
+    public_consumer_name: str = consumer_group(
+        PUBLIC_CONSUMER, description="consumer group of the public read model (no personal data)"
+    )
+    public_time_zone: str = Field(
+        default="UTC",
+        min_length=1,
+        max_length=64,
+        description="IANA time zone of the public pages' weeks and days, for a jurisdiction whose SLA definition names none",
+    )
+    public_min_cell_count: int = Field(
+        default=3, ge=1, le=100, description="k: a map cell with fewer requests is not drawn on /public"
+    )
+    public_cache_s: float = Field(
+        default=60.0, ge=0, le=3600, description="how long /public and the weekly CSV are served from memory"
     )
     rebuild_batch_max_records: int = Field(
         default=5000, ge=1, description="records of one partition a rebuild applies in one transaction"

@@ -215,6 +215,7 @@ async def test_rebuild_from_zero_yields_identical_rows(
         await agent_caught_up(projections, requests)
         await caught_up(projections, projections.settings.sla_definitions_consumer_name, config)
         await caught_up(projections, projections.settings.sla_consumer_name, requests)
+        await caught_up(projections, projections.settings.public_consumer_name, requests)
     async with projections.pool.connection() as conn:
         before = await tables.dump(conn)
         hash_before = await tables.content_hash(conn)
@@ -244,6 +245,7 @@ async def test_rebuild_from_zero_yields_identical_rows(
         "service_areas": 3,
         "sla_definitions": 1,
         "request_sla": 14,  # the requests submitted (not the orphan's status change)
+        "public_requests": 14,
     }
 
     code, out, err = await run_cli(projections.settings, "rebuild")

@@ -14,6 +14,7 @@ PROJECTION_TABLES = (
     "service_areas",
     "sla_definitions",
     "request_sla",
+    "public_requests",
 )
 
 # Every column, geometry as hex EWKB, in a total order: two rebuilds of the same log give identical dumps.
@@ -24,6 +25,7 @@ _DUMP_ORDER = {
     "service_areas": "jurisdiction_id, area_id, version",
     "sla_definitions": "jurisdiction_id",
     "request_sla": "request_number",
+    "public_requests": "request_number",
 }
 
 
