@@ -65,7 +65,11 @@ async def test_a_qr_code_is_an_svg_that_clients_may_keep(client):
 async def test_a_refused_code_is_a_422_that_does_not_echo_the_data(client, params):
     r = await client.get("/api/qr", params=params)
     assert r.status_code == 422
-    assert r.json()["error"] == "qr_refused"
+    [problem] = r.json()["detail"]
+    assert problem["type"] == "qr_refused" and problem["loc"] == [
+        "query",
+        "size" if "size" in params else "data",
+    ]
     assert "elsewhere" not in r.text and "alert" not in r.text
 
 

@@ -28,6 +28,10 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 class QrRefused(ValueError):
     """Why the data or size cannot make a code; the message is safe to show (it never repeats the data)."""
 
+    def __init__(self, message: str, *, field: str = "data") -> None:
+        super().__init__(message)
+        self.field = field
+
 
 @dataclass(frozen=True, slots=True)
 class QrRequest:
@@ -47,7 +51,7 @@ def checked(data: str, size: int, *, own_base: str) -> QrRequest:
     if len(data) > QR_DATA_MAX:
         raise QrRefused(f"data is longer than {QR_DATA_MAX} characters")
     if not QR_SIZE_MIN <= size <= QR_SIZE_MAX:
-        raise QrRefused(f"size must be between {QR_SIZE_MIN} and {QR_SIZE_MAX} pixels")
+        raise QrRefused(f"size must be between {QR_SIZE_MIN} and {QR_SIZE_MAX} pixels", field="size")
     if _SCHEME.match(data):
         parts = urlsplit(data)
         if parts.scheme.lower() not in ("http", "https"):

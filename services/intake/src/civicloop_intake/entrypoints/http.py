@@ -24,11 +24,12 @@ from psycopg_pool import PoolTimeout
 from civicloop_intake.bootstrap import bootstrap
 from civicloop_intake.domain.corrections import CorrectionProblem, CorrectionRejected
 from civicloop_intake.domain.merging import MergeProblem, MergeRejected
+from civicloop_intake.domain.qr_codes import QR_PATH
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import FieldError, InvalidSubmission
 from civicloop_intake.domain.work_commands import WorkProblem, WorkRejected
 from civicloop_intake.entrypoints.agent_routes import work_router
-from civicloop_intake.entrypoints.qr_routes import QR_PATH, poster_router, qr_router
+from civicloop_intake.entrypoints.qr_routes import poster_router, qr_router
 from civicloop_intake.entrypoints.resident_routes import (
     install_resident_error_handlers,
     resident_path_limits,

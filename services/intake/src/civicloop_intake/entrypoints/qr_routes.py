@@ -26,6 +26,7 @@ from civicloop_intake.domain.qr_codes import (
     checked,
     qr_svg,
 )
+from civicloop_intake.entrypoints.models import ValidationErrorRead
 from civicloop_intake.entrypoints.routes import IntakeDep
 
 QR_MAX_AGE_S = (
@@ -38,18 +39,16 @@ poster_router = APIRouter(prefix="/api/v1/admin", tags=["posters"], responses=ST
 Admin = Annotated[StaffPrincipal, Depends(require_staff(Role.admin))]
 
 
-class QrRefusedRead(BaseModel):
-    error: Literal["qr_refused"]
-    detail: str
-
-
 @qr_router.get(
     QR_PATH,
     response_class=Response,
     responses={
         200: {"content": {SVG: {}}, "description": "the QR code, an SVG `size` pixels square"},
         304: {"description": "the code the client holds (If-None-Match) is still this one"},
-        422: {"model": QrRefusedRead, "description": "data or size out of bounds, or a link to another site"},
+        422: {
+            "model": ValidationErrorRead,
+            "description": "data or size out of bounds, or a link to another site (type `qr_refused`)",
+        },
         429: {"description": "too many codes asked for by this client"},
     },
 )
@@ -64,7 +63,11 @@ async def qr_code(
     try:
         wanted = checked(data, size, own_base=intake.settings.public_base_url)
     except QrRefused as refused:
-        return JSONResponse({"error": "qr_refused", "detail": str(refused)}, status_code=422)
+        field = "size" if refused.field == "size" else "data"
+        return JSONResponse(
+            {"detail": [{"type": "qr_refused", "loc": ["query", field], "msg": str(refused)}]},
+            status_code=422,
+        )
     etag = '"' + hashlib.sha256(f"{wanted.size}\n{wanted.data}".encode()).hexdigest()[:32] + '"'
     cache = {"Cache-Control": f"public, max-age={QR_MAX_AGE_S}, immutable", "ETag": etag}
     if etag in request.headers.get("If-None-Match", ""):
@@ -77,7 +80,10 @@ async def qr_code(
     response_class=Response,
     responses={
         200: {"content": {SVG: {}, "application/pdf": {}}, "description": "the poster, one Letter page"},
-        422: {"description": "an id that is not a short slug, a title too long, lat without lng..."},
+        422: {
+            "model": ValidationErrorRead,
+            "description": "an id that is not a short slug, a title too long, a latitude out of range...",
+        },
     },
 )
 async def build_poster(
