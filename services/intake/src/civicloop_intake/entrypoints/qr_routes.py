@@ -26,7 +26,7 @@ from civicloop_intake.domain.qr_codes import (
     checked,
     qr_svg,
 )
-from civicloop_intake.entrypoints.models import ValidationErrorRead
+from civicloop_intake.entrypoints.models import MalformedBodyRead, ValidationErrorRead
 from civicloop_intake.entrypoints.routes import IntakeDep
 
 QR_MAX_AGE_S = (
@@ -80,6 +80,7 @@ async def qr_code(
     response_class=Response,
     responses={
         200: {"content": {SVG: {}, "application/pdf": {}}, "description": "the poster, one Letter page"},
+        400: {"model": MalformedBodyRead, "description": "the body is not readable JSON"},
         422: {
             "model": ValidationErrorRead,
             "description": "an id that is not a short slug, a title too long, a latitude out of range...",
