@@ -26,6 +26,7 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
         ("post", r"/api/v1/track"),  # the phone in the body, rate-limited
         ("post", r"/api/v1/residents/(codes|sessions)"),  # a one-time code, then a resident's session
         ("*", r"/api/v1/staff/auth/.*"),  # signing in is how a stranger becomes staff
+        ("get", r"/api/qr"),  # QR codes of text or of links to the own site, rate-limited
     ),
     "public-projections": (
         ("get", r"/public"),  # the transparency page: aggregates, no personal data (docs/public.md)

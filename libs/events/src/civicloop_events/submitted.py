@@ -26,6 +26,8 @@ class AcceptedReport:
     contact: PersonalData | None = None
     language: str = DEFAULT_LANGUAGE
     """the resident's language (BCP 47), which the notifier writes to them in"""
+    link_source: str | None = None
+    """the poster, kiosk or campaign whose link brought the report (`poster-d3`), if one did"""
 
 
 def submitted_event(
@@ -48,6 +50,7 @@ def submitted_event(
         contact=contact,
         preferred_channel=preferred_channel,
         language=accepted.language,
+        link_source=accepted.link_source,
     )
     return Event.create(
         payload,

@@ -127,7 +127,10 @@ def test_a_v1_submission_that_named_no_place_upcasts_to_an_unplaced_location():
     """v1 required no place; such an event must be read (agents place it), not dead-lettered."""
     event = decode_event(golden("history/intake.service_request.submitted.v1.no_place.json"))
     assert isinstance(event.payload, ServiceRequestSubmitted)
-    assert event.type == ServiceRequestSubmitted.event_type and event.schema_version == 3
+    assert (
+        event.type == ServiceRequestSubmitted.event_type
+        and event.schema_version == ServiceRequestSubmitted.schema_version
+    )
     assert event.payload.location == Location(address_id=UNPLACED_ADDRESS_ID)
     assert not event.payload.location.has_point and event.payload.location.address_string is None
     assert event.payload.media_urls == [] and event.payload.preferred_channel.value == "none"

@@ -86,8 +86,12 @@ def test_any_v1_submission_upcasts_to_an_equivalent_v2(
     )
     event = decode_event(json.loads(encode_event(envelope(v1, number, when, "resident"))))
     p = event.payload
-    assert isinstance(p, ServiceRequestSubmitted) and event.schema_version == 3
+    assert (
+        isinstance(p, ServiceRequestSubmitted)
+        and event.schema_version == ServiceRequestSubmitted.schema_version
+    )
     assert p.language == "en"  # nobody was asked before v3
+    assert p.link_source is None  # no link was recorded before v4
     assert (p.service_code, p.description, p.contact) == (service_code, description, contact)
     assert (p.location.lat, p.location.long) == (point if point else (None, None))
     assert p.location.address_string == address

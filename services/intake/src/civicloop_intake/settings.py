@@ -84,6 +84,17 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, S
         default=900.0, gt=0, description="a number refused after too many wrong phones is refused this long"
     )
 
+    # QR codes and posters (docs/posters.md): links are only ever made to, and codes only of, this public site.
+    public_base_url: str = Field(
+        default="http://localhost:8001",
+        pattern=r"^https?://[^/?#@\s]+(/[^?#\s]*)?$",
+        description="the residents' site: tracking links, poster links and the only URLs `/api/qr` encodes",
+    )
+    qr_rate_limit_per_client: str = Field(
+        default="60/minute;600/hour",
+        description="QR codes one client may ask for, in `limits` notation; empty: only the general limit",
+    )
+
     # Staff commands (docs/agents.md): the close and reopen reasons and the reply templates, from a JSON file.
     agent_work_file: str | None = Field(
         default=None,

@@ -36,7 +36,11 @@ async def test_created_answer_shape_and_headers(client):
         "request_number": number,
         "status": "open",
         "position": {"partition": 0, "offset": 0},
-        "links": {"track": "/api/v1/track"},
+        "links": {
+            "track": "/api/v1/track",
+            "track_page": f"http://localhost:8001/track?number={number}",
+            "track_qr": f"/api/qr?data=http%3A%2F%2Flocalhost%3A8001%2Ftrack%3Fnumber%3D{number}&size=256",
+        },
     }
     assert r.headers["CivicLoop-Position"] == "0:0"
     assert r.headers["Idempotency-Key"] == "abc"

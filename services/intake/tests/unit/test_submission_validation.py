@@ -144,7 +144,7 @@ def test_an_empty_contact_is_no_contact():
         ({"lat": 91}, ("lat",)),
         ({"media_url": "ftp://example.org/x"}, ("media_url",)),
         ({"preferred_channel": "pigeon"}, ("preferred_channel",)),
-        ({"source": "fax"}, ("source",)),
+        ({"source": "Fax!"}, ("source",)),  # neither a channel word nor a link's slug
         ({"contact": {"phone": "+1202", "fax": "1"}}, ("contact", "fax")),
         ({"surprise": 1}, ("surprise",)),
     ],

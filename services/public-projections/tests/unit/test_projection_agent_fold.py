@@ -119,7 +119,7 @@ def test_a_v1_submission_read_from_the_log_is_folded_with_its_location():
         ("https://img/old.jpg",),
     )
     entry = history_entry(read)
-    assert entry.schema_version == 3
+    assert entry.schema_version == ServiceRequestSubmitted.schema_version
     assert entry.summary["location"]["lat"] == 34.1
 
 

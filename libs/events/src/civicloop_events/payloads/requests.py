@@ -140,8 +140,8 @@ DEFAULT_LANGUAGE = "en"
 
 
 @registered
-class ServiceRequestSubmitted(EventPayload):
-    """A resident, agent or partner reported a problem. The request number is the envelope's `request_id`."""
+class ServiceRequestSubmittedV3(EventPayload):
+    """Historical v3: the resident's language, without the link that brought the report."""
 
     event_type: ClassVar[str] = _SUBMITTED
     schema_version: ClassVar[int] = 3
@@ -168,6 +168,49 @@ class ServiceRequestSubmitted(EventPayload):
     def upcast_v2_v3(data: dict[str, Any]) -> dict[str, Any]:
         """v2 -> v3: nobody was asked their language; English is what residents were written to in."""
         return {**data, "language": DEFAULT_LANGUAGE}
+
+
+LINK_SOURCE_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
+"""A link source: a short lower-case slug naming the poster, kiosk or campaign whose link brought a report
+(`poster-d3`, `kiosk-library`)."""
+
+
+@registered
+class ServiceRequestSubmitted(EventPayload):
+    """A resident, agent or partner reported a problem. The request number is the envelope's `request_id`."""
+
+    event_type: ClassVar[str] = _SUBMITTED
+    schema_version: ClassVar[int] = 4
+    topic: ClassVar[TopicRole] = TopicRole.request_events
+    aliases: ClassVar[tuple[str, ...]] = _SUBMITTED_ALIASES
+
+    service_code: str = Field(min_length=1, max_length=64)
+    description: str = Field(default="", max_length=4000)
+    location: Location
+    attributes: dict[str, list[str]] = Field(
+        default_factory=dict, description="Open311 attribute code -> values"
+    )
+    media_urls: list[str] = Field(default_factory=list, max_length=10)
+    contact: SealedPersonalData | None = None
+    preferred_channel: Channel = Channel.none
+    language: str = Field(
+        default=DEFAULT_LANGUAGE,
+        pattern=LANGUAGE_TAG_PATTERN,
+        max_length=35,
+        description="the resident's language (BCP 47): what the notifier writes to them in",
+    )
+    link_source: str | None = Field(
+        default=None,
+        pattern=LINK_SOURCE_PATTERN,
+        max_length=40,
+        description="the poster, kiosk or campaign whose link brought the report (`poster-d3`); none when the "
+        "resident came on their own. How the report arrived is the envelope's `source`",
+    )
+
+    @staticmethod
+    def upcast_v3_v4(data: dict[str, Any]) -> dict[str, Any]:
+        """v3 -> v4: no link was recorded before; such reports read as having come on their own."""
+        return {**data, "link_source": None}
 
 
 REASON_CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"

@@ -83,6 +83,7 @@ def tracked_from_row(row: dict[str, Any]) -> TrackedRequest:
         merged_into=row["merged_into"],
         public_address=row["public_address"],
         service_areas=tuple(PlaceArea(a["kind"], a["name"]) for a in row["service_areas"]),
+        link_source=row["link_source"],
     )
 
 
@@ -140,9 +141,11 @@ class PostgresTrackingRows(TrackingRows):
             return
         await self.conn.execute(
             "insert into intake.tracking (request_number, jurisdiction_id, service_code, description, status, contact,"
-            " submitted_at, updated_at, history, external_references, merged_into, public_address, service_areas)"
+            " submitted_at, updated_at, history, external_references, merged_into, public_address, service_areas,"
+            " link_source)"
             " select * from unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[],"
-            " %s::timestamptz[], %s::timestamptz[], %s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[])"
+            " %s::timestamptz[], %s::timestamptz[], %s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[],"
+            " %s::text[])"
             " on conflict (request_number) do update set status = excluded.status, updated_at = excluded.updated_at,"
             " service_code = excluded.service_code,"
             " history = excluded.history, external_references = excluded.external_references,"
@@ -167,5 +170,22 @@ class PostgresTrackingRows(TrackingRows):
                 [s.merged_into for s in states],
                 [s.public_address for s in states],
                 [Jsonb([{"kind": a.kind, "name": a.name} for a in s.service_areas]) for s in states],
+                [s.link_source for s in states],
             ),
         )
+
+
+async def reports_by_link_source(
+    pool: AsyncConnectionPool, jurisdiction_id: str, *, since: datetime | None = None
+) -> list[tuple[str, int, datetime]]:
+    """How many requests each link source brought in a jurisdiction (since a moment, if given), most first, with
+    the latest one's submission time: which posters work."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "select link_source, count(*), max(submitted_at) from intake.tracking"
+            " where jurisdiction_id = %s and link_source is not null"
+            " and (%s::timestamptz is null or submitted_at >= %s::timestamptz)"
+            " group by link_source order by count(*) desc, link_source",
+            (jurisdiction_id, since, since),
+        )
+        return [(row[0], row[1], row[2]) for row in await cur.fetchall()]

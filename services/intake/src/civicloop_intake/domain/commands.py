@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
-from civicloop_events.payloads import DEFAULT_LANGUAGE, LANGUAGE_TAG_PATTERN, Channel
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from civicloop_events.payloads import DEFAULT_LANGUAGE, LANGUAGE_TAG_PATTERN, LINK_SOURCE_PATTERN, Channel
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
 
 class IntakeSource(str, enum.Enum):
@@ -66,4 +67,40 @@ class SubmitServiceRequest(BaseModel):
         max_length=35,
         description="the resident's language (BCP 47, e.g. `es`): what they hear back in",
     )
-    source: IntakeSource = IntakeSource.web
+    source: IntakeSource = Field(
+        default=IntakeSource.web,
+        description="how the report arrives (`web`, `agent`, ...), or the slug of the link that brought it "
+        "(`poster-d3`: read as `link_source`, arriving by `web`)",
+    )
+    link_source: str | None = Field(
+        default=None,
+        pattern=LINK_SOURCE_PATTERN,
+        max_length=40,
+        description="the poster, kiosk or campaign whose link brought the report (`poster-d3`)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _report_link_fields(cls, data: Any) -> Any:
+        """A report link's own names (`/report?address=&lat=&lng=&source=poster-d3`, domain.link_sources) are taken
+        as the submission's: `address` and `lng` fill `address_string` and `long`; a `source` that is no channel
+        word but a slug is the link's source (anything else stays `source`, and is refused there)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for link_name, name in (("address", "address_string"), ("lng", "long")):
+            if link_name in data and name not in data:
+                data[name] = data.pop(link_name)
+        source = data.get("source")
+        if (
+            isinstance(source, str)
+            and source not in _CHANNEL_WORDS
+            and _LINK_SOURCE.match(source)
+            and "link_source" not in data
+        ):
+            data["link_source"] = data.pop("source")
+        return data
+
+
+_CHANNEL_WORDS = frozenset(s.value for s in IntakeSource)
+_LINK_SOURCE = re.compile(LINK_SOURCE_PATTERN)

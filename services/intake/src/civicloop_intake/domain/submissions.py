@@ -62,8 +62,13 @@ def body_hash(cmd: SubmitServiceRequest, *, jurisdiction_id: str, key: bytes) ->
 
     Keyed (HMAC) because the body holds contact details: the stored digest must not be a guessable hash of them.
     """
+    asked = cmd.model_dump(mode="json")
+    if asked.get("link_source") is None:
+        asked.pop(
+            "link_source", None
+        )  # as bodies were fingerprinted before links had a source: retries still match
     canonical = json.dumps(
-        {**cmd.model_dump(mode="json"), "jurisdiction_id": jurisdiction_id},
+        {**asked, "jurisdiction_id": jurisdiction_id},
         sort_keys=True,
         separators=(",", ":"),
     )

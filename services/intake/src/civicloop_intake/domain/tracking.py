@@ -85,6 +85,7 @@ class TrackedRequest:
     merged_into: str | None = None
     public_address: str | None = None  # block level, from geo
     service_areas: tuple[PlaceArea, ...] = ()
+    link_source: str | None = None  # the poster or campaign link that brought the report (posters.md)
 
 
 def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | None:
@@ -102,6 +103,7 @@ def fold(state: TrackedRequest | None, event: Event[Any]) -> TrackedRequest | No
             submitted_at=event.occurred_at,
             updated_at=event.occurred_at,
             contact=payload.contact,
+            link_source=payload.link_source,
         )
     if state is None:
         return None  # nothing to track before the submission

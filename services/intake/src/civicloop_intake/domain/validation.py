@@ -74,6 +74,7 @@ def check_submission(
         preferred_channel=cmd.preferred_channel,
         language=cmd.language,
         source=cmd.source,
+        link_source=cmd.link_source,
     )
 
 

@@ -36,6 +36,11 @@ from civicloop_intake.entrypoints.sla_cli import sla_app  # noqa: E402 - after t
 
 app.add_typer(sla_app, name="sla")
 
+# -- posters: `civicloop-intake poster ...` --
+from civicloop_intake.entrypoints.poster_cli import poster  # noqa: E402 - after the service's own commands
+
+app.command("poster")(poster)
+
 add_sweep_pending(
     app,
     _sweep_once,

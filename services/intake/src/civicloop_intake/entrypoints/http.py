@@ -24,10 +24,12 @@ from psycopg_pool import PoolTimeout
 from civicloop_intake.bootstrap import bootstrap
 from civicloop_intake.domain.corrections import CorrectionProblem, CorrectionRejected
 from civicloop_intake.domain.merging import MergeProblem, MergeRejected
+from civicloop_intake.domain.qr_codes import QR_PATH
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import FieldError, InvalidSubmission
 from civicloop_intake.domain.work_commands import WorkProblem, WorkRejected
 from civicloop_intake.entrypoints.agent_routes import work_router
+from civicloop_intake.entrypoints.qr_routes import poster_router, qr_router
 from civicloop_intake.entrypoints.resident_routes import (
     install_resident_error_handlers,
     resident_path_limits,
@@ -195,12 +197,23 @@ HTTP = ServiceHttp(
     title="CivicLoop intake",
     version=version("civicloop-intake"),
     summary="Residents report problems and follow them.",
-    routers=(router, agent_router, work_router, resident_router, auth_router, staff_router, sla_router),
+    routers=(
+        router,
+        agent_router,
+        work_router,
+        resident_router,
+        auth_router,
+        staff_router,
+        sla_router,
+        qr_router,
+        poster_router,
+    ),
     render_error=_skeleton_error,
     install=_install_error_handlers,
     path_limits=lambda settings: {
         **resident_path_limits(settings),  # track and the code routes: tighter per-client limits
         SIGN_IN_PREFIX: settings.staff_sign_in_rate_limit_per_client,  # staff sign-in
+        QR_PATH: settings.qr_rate_limit_per_client,  # public QR codes
     },
 )
 

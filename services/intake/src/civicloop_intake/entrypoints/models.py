@@ -20,6 +20,10 @@ class PositionRead(BaseModel):
 
 class SubmissionLinks(BaseModel):
     track: str = Field(description="where the resident follows the request: POST `{number, phone}` there")
+    track_page: str = Field(
+        description="the request's tracking page on the public site, its number filled in"
+    )
+    track_qr: str = Field(description="an SVG QR code of `track_page` (`GET /api/qr`), to show or print")
 
 
 class SubmissionRead(BaseModel):

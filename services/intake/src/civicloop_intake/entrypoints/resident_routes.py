@@ -22,6 +22,7 @@ from civicloop_intake.entrypoints.models import (
     ErrorRead,
     ExternalReferenceRead,
     HistoryEntryRead,
+    MalformedBodyRead,
     OriginalRead,
     PlaceAreaRead,
     TrackRead,
@@ -145,11 +146,14 @@ _TOO_MANY = {"model": ErrorRead, "description": "too many attempts for this cont
 
 # -- routes ---------------------------------------------------------------------------------------------------------
 
+_MALFORMED: dict[str, Any] = {"model": MalformedBodyRead, "description": "the body is not readable JSON"}
+
 
 @resident_router.post(
     "/track",
     response_model=TrackRead,
     responses={
+        400: _MALFORMED,
         404: {"model": ErrorRead, "description": "no request matches this number and phone"},
         422: {"model": ValidationErrorRead, "description": "the body is not `{number, phone}`"},
         429: {
@@ -176,6 +180,7 @@ async def track(
     status_code=202,
     response_model=CodeRequested,
     responses={
+        400: _MALFORMED,
         422: {"model": ValidationErrorRead, "description": "neither an e-mail address nor a phone number"},
         429: _TOO_MANY,
         503: {
@@ -203,6 +208,7 @@ async def request_code(
     status_code=201,
     response_model=SessionRead,
     responses={
+        400: _MALFORMED,
         401: {"model": ErrorRead, "description": "invalid_code: no valid code for this contact matches"},
         429: _TOO_MANY,
     },

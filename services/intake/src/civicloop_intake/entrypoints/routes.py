@@ -13,6 +13,7 @@ from civicloop_intake.bootstrap import Intake
 from civicloop_intake.domain.commands import IntakeSource, SubmitServiceRequest
 from civicloop_intake.domain.corrections import CorrectLocation
 from civicloop_intake.domain.merging import MergeDuplicate
+from civicloop_intake.domain.qr_codes import qr_link, tracking_page_link
 from civicloop_intake.domain.submissions import LogPosition
 from civicloop_intake.entrypoints.models import (
     ErrorRead,
@@ -139,7 +140,11 @@ async def submit_request(
     return SubmissionRead(
         request_number=receipt.request_number,
         position=position,
-        links=SubmissionLinks(track=track_link(receipt.request_number)),
+        links=SubmissionLinks(
+            track=track_link(receipt.request_number),
+            track_page=(page := tracking_page_link(intake.settings.public_base_url, receipt.request_number)),
+            track_qr=qr_link(page),
+        ),
     )
 
 
