@@ -29,6 +29,8 @@ def serve_api_docs(app: FastAPI) -> None:
     """/docs, /docs/oauth2-redirect and /redoc on `app` (built with `docs_url=None, redoc_url=None`), with the
     assets they load served by `app` itself under `DOCS_ASSETS`."""
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(_ASSETS_DIRECTORY)), name="docs-assets")
+    # Said on the app as FastAPI's own pages would be, for whatever lists the routes an app serves.
+    app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url = DOCS_URL, REDOC_URL, OAUTH2_REDIRECT_URL
     openapi_url = app.openapi_url or "/openapi.json"
 
     @app.get(DOCS_URL, include_in_schema=False)
