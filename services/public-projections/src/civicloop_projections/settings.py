@@ -14,6 +14,8 @@ AGENT_VIEW_CONSUMER = "projections.agent.v4"  # v2: geo, merges; v3: imported re
 CATALOGUE_CONSUMER = "projections.catalogue.v1"
 SLA_CONSUMER = "projections.sla.v1"  # requests' SLA clocks and instants (adapters/sla_store.py)
 SLA_DEFINITIONS_CONSUMER = "projections.sla-definitions.v1"
+# Where each request's events stand on the log (civicloop_events.request_index; `civicloop-events replay` reads it).
+REQUEST_INDEX_CONSUMER = "projections.request-index.v1"
 
 
 class ProjectionSettings(ServiceSettings, StaffVerifierSettings):
@@ -26,6 +28,9 @@ class ProjectionSettings(ServiceSettings, StaffVerifierSettings):
     sla_consumer_name: str = consumer_group(SLA_CONSUMER, description="consumer group of the requests' SLA")
     sla_definitions_consumer_name: str = consumer_group(
         SLA_DEFINITIONS_CONSUMER, description="consumer group of the jurisdictions' SLA definitions"
+    )
+    request_index_consumer_name: str = consumer_group(
+        REQUEST_INDEX_CONSUMER, description="consumer group of the request log index"
     )
     rebuild_batch_max_records: int = Field(
         default=5000, ge=1, description="records of one partition a rebuild applies in one transaction"

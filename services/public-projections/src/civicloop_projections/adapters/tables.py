@@ -13,6 +13,7 @@ PROJECTION_TABLES = (
     "service_areas",
     "sla_definitions",
     "request_sla",
+    "request_log_index",
 )
 
 # Every column, geometry as hex EWKB, in a total order: two rebuilds of the same log give identical dumps.
@@ -23,6 +24,7 @@ _DUMP_ORDER = {
     "service_areas": "jurisdiction_id, area_id, version",
     "sla_definitions": "jurisdiction_id",
     "request_sla": "request_number",
+    "request_log_index": "topic, request_id, partition, kafka_offset",
 }
 
 

@@ -50,6 +50,7 @@ async def _replay_from_zero(
         s.catalogue_consumer_name,
         s.sla_consumer_name,
         s.sla_definitions_consumer_name,
+        s.request_index_consumer_name,
     ]
     targets = await replay_targets(
         s.kafka_bootstrap,
@@ -58,6 +59,7 @@ async def _replay_from_zero(
             (s.catalogue_consumer_name, s.topics.jurisdiction_config),
             (s.sla_consumer_name, s.topics.request_events),
             (s.sla_definitions_consumer_name, s.topics.jurisdiction_config),
+            (s.request_index_consumer_name, s.topics.request_events),
         ],
     )
     async with projections.pool.connection() as conn:
