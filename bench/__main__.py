@@ -51,9 +51,9 @@ def main(
     records: int = typer.Option(20_000, help="records the consumer runner applies"),
     replay_requests: int = typer.Option(5_000, help="requests whose events fill the log of the replay phase"),
     history_events: int = typer.Option(
-        3_000_000, help="events the history phase writes (or as many as --history-fill-seconds allow)"
+        1_000_000, help="events the history phase writes (or as many as --history-fill-seconds allow)"
     ),
-    history_fill_seconds: float = typer.Option(180, help="the history phase's bound on filling the log"),
+    history_fill_seconds: float = typer.Option(300, help="the history phase's bound on filling the log"),
     notifications: int = typer.Option(
         2_000, help="submissions whose notifications the notifier phase sends (one each)"
     ),

@@ -7,12 +7,10 @@ import json
 import os
 from typing import Any
 
-import psycopg
 import typer
 
 from civicloop_events import schemas
-from civicloop_events.history import indexed_history, scanned_history
-from civicloop_events.request_index import indexed_positions
+from civicloop_events.history import REQUEST_INDEX_CONSUMER, IndexSource, request_history
 from civicloop_events.topics import Topics
 
 app = typer.Typer(help="CivicLoop event contract tools.", no_args_is_help=True, add_completion=False)
@@ -34,9 +32,6 @@ def schemas_cmd(
     typer.echo("schemas up to date")
 
 
-REQUEST_INDEX_CONSUMER = "projections.request-index.v1"
-
-
 async def _replay(
     bootstrap: str,
     topic: str,
@@ -46,24 +41,12 @@ async def _replay(
     index_schema: str,
     index_consumer: str,
 ) -> tuple[list[dict[str, Any]], str]:
-    """The request's history, through the request index when `index_dsn` reaches it, else from the whole topic;
-    and how it was read (said on stderr, so a slow whole scan is never a surprise)."""
-    if not index_dsn:
-        how = "no request index given (--index-dsn): reading the whole topic"
-        return await scanned_history(bootstrap, topic, request_id), how
-    try:
-        async with await psycopg.AsyncConnection.connect(index_dsn, autocommit=True) as conn:
-            positions = await indexed_positions(
-                conn, schema=index_schema, consumer=index_consumer, topic=topic, request_id=request_id
-            )
-    except psycopg.errors.UndefinedTable:
-        how = f"no request index in schema {index_schema!r}: reading the whole topic"
-        return await scanned_history(bootstrap, topic, request_id), how
-    except psycopg.OperationalError as exc:
-        how = f"request index unreachable ({type(exc).__name__}): reading the whole topic"
-        return await scanned_history(bootstrap, topic, request_id), how
-    history = await indexed_history(bootstrap, topic, request_id, positions)
-    return history, "read through the request index"
+    return await request_history(
+        bootstrap,
+        topic,
+        request_id,
+        index=IndexSource(index_dsn, index_schema, index_consumer) if index_dsn else None,
+    )
 
 
 @app.command()

@@ -16,15 +16,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from civicloop_events.kafka_connection import client_options
 from civicloop_events.log_search import partition_for
 from civicloop_events.registry import decode_event
-from civicloop_events.request_index import IndexedPositions
+from civicloop_events.request_index import IndexedPositions, indexed_positions
 from civicloop_events.topics import partition_extents
 
 # A fetch after a seek brings at most this much of a partition: a request's records are few, and a larger fetch
@@ -155,3 +157,39 @@ async def scanned_history(bootstrap: str, topic: str, request_id: str) -> list[d
         return _entries(records)
     finally:
         await consumer.stop()
+
+
+# The consumer group that folds the index in the projections' service (its settings' default).
+REQUEST_INDEX_CONSUMER = "projections.request-index.v1"
+
+
+@dataclass(frozen=True)
+class IndexSource:
+    """Where the request index is: a database, its schema and the consumer group that folds it."""
+
+    dsn: str
+    schema: str = "projections"
+    consumer: str = REQUEST_INDEX_CONSUMER
+
+
+async def request_history(
+    bootstrap: str, topic: str, request_id: str, *, index: IndexSource | None
+) -> tuple[list[dict[str, Any]], str]:
+    """The request's history, through the request index when `index` reaches it, else from the whole topic; and how
+    it was read (for the caller to say, so a slow whole scan is never a surprise)."""
+    if index is None:
+        return await scanned_history(
+            bootstrap, topic, request_id
+        ), "no request index given: read the whole topic"
+    try:
+        async with await psycopg.AsyncConnection.connect(index.dsn, autocommit=True) as conn:
+            positions = await indexed_positions(
+                conn, schema=index.schema, consumer=index.consumer, topic=topic, request_id=request_id
+            )
+    except psycopg.errors.UndefinedTable:
+        how = f"no request index in schema {index.schema!r}: read the whole topic"
+        return await scanned_history(bootstrap, topic, request_id), how
+    except psycopg.OperationalError as exc:
+        how = f"request index unreachable ({type(exc).__name__}): read the whole topic"
+        return await scanned_history(bootstrap, topic, request_id), how
+    return await indexed_history(bootstrap, topic, request_id, positions), "read through the request index"

@@ -36,6 +36,11 @@ from civicloop_intake.entrypoints.sla_cli import sla_app  # noqa: E402 - after t
 
 app.add_typer(sla_app, name="sla")
 
+# -- public-records exports: `civicloop-intake records ...` --
+from civicloop_intake.entrypoints.records_cli import records_app  # noqa: E402 - after the service's own commands
+
+app.add_typer(records_app, name="records")
+
 add_sweep_pending(
     app,
     _sweep_once,

@@ -28,6 +28,7 @@ from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import FieldError, InvalidSubmission
 from civicloop_intake.domain.work_commands import WorkProblem, WorkRejected
 from civicloop_intake.entrypoints.agent_routes import work_router
+from civicloop_intake.entrypoints.records_routes import records_router
 from civicloop_intake.entrypoints.resident_routes import (
     install_resident_error_handlers,
     resident_path_limits,
@@ -195,7 +196,16 @@ HTTP = ServiceHttp(
     title="CivicLoop intake",
     version=version("civicloop-intake"),
     summary="Residents report problems and follow them.",
-    routers=(router, agent_router, work_router, resident_router, auth_router, staff_router, sla_router),
+    routers=(
+        router,
+        agent_router,
+        work_router,
+        resident_router,
+        auth_router,
+        staff_router,
+        sla_router,
+        records_router,
+    ),
     render_error=_skeleton_error,
     install=_install_error_handlers,
     path_limits=lambda settings: {
