@@ -4,11 +4,15 @@ auditor gets one."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 
 import pytest
 from civicloop_events import CommentAdded
 from civicloop_events.history import scanned_history
+from civicloop_testing.processes import ROOT, script
+from civicloop_testing.run_settings import cli_env
 from civicloop_testing.staff_tokens import staff_headers
 from intake_harness import Harness
 
@@ -129,3 +133,30 @@ async def test_another_jurisdictions_request_or_none_is_not_found(intake: Harnes
     assert (await intake.client.get(records(number), headers=elsewhere)).status_code == 404
     missing = await intake.client.get(records("ZZZZ-ZZZZ"), headers=staff_headers(uuid.uuid4(), "auditor"))
     assert missing.status_code == 404
+
+
+async def test_the_command_line_export_is_the_replay_and_is_recorded_with_the_operator(
+    intake: Harness, tmp_path
+):
+    number = await filed(intake)
+    before = await replay(intake, number)
+    out = tmp_path / "export.json"
+
+    proc = await asyncio.create_subprocess_exec(
+        script("civicloop-intake"),
+        *("records", "export", number, "--out", str(out), "--operator", "clerk7", "--reason", "FOIA-12"),
+        env=cli_env(intake.settings, PATH="/usr/bin:/bin", CIVICLOOP_LOG_LEVEL="WARNING"),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+
+    assert proc.returncode == 0, err.decode()
+    export = json.loads(out.read_text())
+    assert [e["event_id"] for e in export["events"]] == [e["event_id"] for e in before]
+    assert EMAIL not in out.read_text() and export["redacted"] is True
+    recorded = (await replay(intake, number))[len(before) :]
+    assert [(e["type"], e["actor"]["id"], e["payload"]["reason"]) for e in recorded] == [
+        ("request.records.exported", "records-cli:clerk7", "FOIA-12")
+    ]
