@@ -109,9 +109,9 @@ def _audited_event(i: int) -> bytes:
 
 async def _index(conn: psycopg.AsyncConnection, topic: str, rows: list[tuple[str, int, int]]) -> None:
     await conn.execute(
-        f"insert into {SCHEMA}.{TABLE} (topic, request_id, partition, kafka_offset, event_id)"
-        " select %s, k, p, o, gen_random_uuid() from unnest(%s::text[], %s::integer[], %s::bigint[]) as t(k, p, o)",
-        (topic, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
+        f"insert into {SCHEMA}.{TABLE} (request_id, partition, kafka_offset, event_id)"
+        " select k, p, o, gen_random_uuid() from unnest(%s::text[], %s::integer[], %s::bigint[]) as t(k, p, o)",
+        ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
     )
     ends: dict[int, int] = {}
     for _, partition, offset in rows:

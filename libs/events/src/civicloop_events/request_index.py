@@ -8,8 +8,10 @@ inbox row (its first copy's partition and offset) in the same transaction, so th
 with the events' request numbers. An event seen again (the same `event_id` further on) is not indexed twice: the
 history reports an event once, where it first stands, as a full scan does.
 
-A service that keeps the index creates its table in a migration (`request_index_ddl`), runs a consumer of the
-request topic whose batch handler calls `index_request_events`, and empties it in its rebuild. The reader needs only
+The table holds one topic's positions (the one its consumer reads; no topic column, so the rows do not depend on the
+deployment's topic prefix and an archive loaded elsewhere rebuilds them alike). A service that keeps the index
+creates its table in a migration (`request_index_ddl`), runs a consumer of the request topic whose batch handler
+calls `index_request_events`, and empties it in its rebuild. The reader needs only
 the database and the schema: `IndexedPositions` says where the indexed requests' records are, and up to which offset
 of each partition the index is complete (the consumer's stored position), so the rest is read from the log.
 """
@@ -32,12 +34,11 @@ def request_index_ddl(schema: str) -> list[str]:
     """DDL of the index table, for a service's Alembic migration (after its inbox and position tables)."""
     return [
         f"""create table {schema}.{TABLE} (
-              topic text not null,
               request_id text not null,
               partition integer not null,
               kafka_offset bigint not null,
               event_id uuid not null,
-              primary key (topic, request_id, partition, kafka_offset))""",
+              primary key (request_id, partition, kafka_offset))""",
     ]
 
 
@@ -55,8 +56,8 @@ async def index_request_events(
         return
     await conn.execute(
         sql.SQL(
-            "insert into {index} (topic, request_id, partition, kafka_offset, event_id)"
-            " select i.topic, e.request_id, i.partition, i.kafka_offset, i.event_id"
+            "insert into {index} (request_id, partition, kafka_offset, event_id)"
+            " select e.request_id, i.partition, i.kafka_offset, i.event_id"
             " from unnest(%s::uuid[], %s::text[]) as e(event_id, request_id)"
             " join {inbox} i on i.consumer = %s and i.event_id = e.event_id and i.topic = %s"
             " on conflict do nothing"
@@ -79,10 +80,9 @@ async def indexed_positions(
 ) -> IndexedPositions:
     cur = await conn.execute(
         sql.SQL(
-            "select partition, kafka_offset from {index} where topic = %s and request_id = %s"
-            " order by partition, kafka_offset"
+            "select partition, kafka_offset from {index} where request_id = %s order by partition, kafka_offset"
         ).format(index=sql.Identifier(schema, TABLE)),
-        (topic, request_id),
+        (request_id,),
     )
     offsets: dict[int, list[int]] = {}
     for partition, offset in await cur.fetchall():

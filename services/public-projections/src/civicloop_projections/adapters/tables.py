@@ -24,7 +24,7 @@ _DUMP_ORDER = {
     "service_areas": "jurisdiction_id, area_id, version",
     "sla_definitions": "jurisdiction_id",
     "request_sla": "request_number",
-    "request_log_index": "topic, request_id, partition, kafka_offset",
+    "request_log_index": "request_id, partition, kafka_offset",
 }
 
 
