@@ -8,13 +8,22 @@ import asyncio
 import typer
 from civicloop_testing.topic_cleanup import delete_created
 
-from bench import consumer_runner, geo, intake_pipeline, notifier, open311_gateway, replay, whole_system
+from bench import (
+    consumer_runner,
+    geo,
+    history,
+    intake_pipeline,
+    notifier,
+    open311_gateway,
+    replay,
+    whole_system,
+)
 from bench.wrk import Load
 
 app = typer.Typer(add_completion=False)
 
 # In the order `make bench` runs them; `soak` runs only when asked for.
-PHASES = ("rss", "system", "lag", "replay", "intake", "open311", "geo", "consumer", "notifier")
+PHASES = ("rss", "system", "lag", "replay", "history", "intake", "open311", "geo", "consumer", "notifier")
 WHOLE_SYSTEM = {"rss", "system", "lag"}
 
 
@@ -41,6 +50,10 @@ def main(
     rows: int = typer.Option(1_000_000, help="requests in the Open311 and geo read models"),
     records: int = typer.Option(20_000, help="records the consumer runner applies"),
     replay_requests: int = typer.Option(5_000, help="requests whose events fill the log of the replay phase"),
+    history_events: int = typer.Option(
+        1_000_000, help="events the history phase writes (or as many as --history-fill-seconds allow)"
+    ),
+    history_fill_seconds: float = typer.Option(300, help="the history phase's bound on filling the log"),
     notifications: int = typer.Option(
         2_000, help="submissions whose notifications the notifier phase sends (one each)"
     ),
@@ -63,6 +76,11 @@ def main(
         if "replay" in phases:
             typer.echo("== replay: rebuilding read models from the log ==")
             asyncio.run(replay.run(requests=replay_requests, echo=typer.echo))
+        if "history" in phases:
+            typer.echo("== one request's history: the request index beside the whole topic's scan ==")
+            asyncio.run(
+                history.run(events=history_events, fill_seconds=history_fill_seconds, echo=typer.echo)
+            )
         if "intake" in phases:
             typer.echo("== intake and agent projection (only these two running) ==")
             for line in asyncio.run(intake_pipeline.run(load=load, rate=rate, lag_seconds=lag_seconds)):
