@@ -10,13 +10,16 @@
    the same everywhere, no consumer group is scaled past it, replication fits the brokers, database and Kafka
    credentials match their roles and users, each service's KafkaUser may read every consumer group its code names,
    every pod runs with the restricted security settings, server Deployments are probed and scraped on their own
-   port and have a migration Job (those with a database), singleton workers stay single, network policies point at ports the pods listen
-   on, PostgreSQL's max_connections covers every pool, every pod given the vault pepper shares one Secret and may
-   use the vault, a Deployment runs the outbound sender loop and every pod that runs it has the vault
-   pepper, the back-ends' Secret and the back-end egress label (and is selected by the egress policy when its
-   Component is enabled), and the Ingresses publish exactly the public routes of the gateway (its Open311 resources, never
-   its admin API, over TLS, on the host of CIVICLOOP_PUBLIC_BASE_URL) and of geo (its /api/v1/public/ paths, over
-   TLS), nothing else of either.
+   port and have a migration Job (those with a database), singleton workers stay single, network policies point at
+   ports the pods listen on, PostgreSQL's max_connections covers every pool, every pod given the vault pepper shares
+   one Secret and may use the vault, a Deployment runs the outbound sender loop and every pod that runs it has the
+   vault pepper, the back-ends' Secret and the back-end egress label (and is selected by the egress policy when its
+   Component is enabled), a Deployment runs the notifier and every notifier pod has the pepper, its providers'
+   Secret and the provider egress label (selected by that policy when rendered), and the Ingresses publish exactly
+   the routes strangers may call: every route the route walk of tests/contract/test_every_route_guarded.py declares
+   public (or a resident's own) of every service, but those KEPT_INSIDE, over TLS (the gateway's on the host of
+   CIVICLOOP_PUBLIC_BASE_URL), and no other route (staff and admin APIs, health, metrics, OpenAPI, /docs and its
+   assets). The apps are built by tests/contract/service_apps.py, with the test staff verifier, so no key is needed.
 
 Exits non-zero on the first file that does not parse or on any failed check.
 """
@@ -76,6 +79,13 @@ KEPT_INSIDE: dict[str, dict[str, str]] = {
         r"/open311/v2/.*": "the departments' stand-in: only the outbound sender and the poller call it",
     },
 }
+
+# The notifier (`civicloop-notifier serve|consume`: consumers, sender and feed loops) needs the vault pepper, its
+# providers' secrets (CIVICLOOP_SECRET_*) and the label the provider egress Component selects. base/notifier.yaml.
+NOTIFIER_COMMAND = "civicloop-notifier"
+PROVIDER_EGRESS_LABEL = "civicloop.io/provider-egress"
+PROVIDER_EGRESS_POLICY = "notifier-provider-egress"
+PROVIDER_SECRETS = "civicloop-notifier-providers"
 
 # Secrets the operators create (Strimzi: per KafkaUser and the cluster CA; CloudNativePG: the CA and app owner).
 OPERATOR_SECRETS = {"civicloop-cluster-ca-cert", "civicloop-pg-ca", "civicloop-pg-app"}
@@ -432,6 +442,7 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
                     )
     f += check_database_users(objects, ceilings)
     f += check_outbound_sender(objects)
+    f += check_notifier(objects)
     f += check_ingresses(objects)
     return [f"{overlay}: {x}" for x in f]
 
@@ -627,6 +638,46 @@ def check_outbound_sender(objects: list[dict]) -> list[str]:
             f"no Deployment runs the outbound sender loop (`{OUTBOUND_COMMAND} run`): nothing would ever be sent "
             f"to the bodies' back-ends"
         )
+    return f
+
+
+def check_notifier(objects: list[dict]) -> list[str]:
+    """Some Deployment runs the notifier (else no resident hears back), and every pod that runs it has the vault pepper
+    (it unseals contacts and keys opt-outs with it), its providers' Secret and the provider egress label (selected by
+    the egress policy when the Component is rendered)."""
+    f: list[str] = []
+    egress = next(
+        (
+            o
+            for o in objects
+            if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == PROVIDER_EGRESS_POLICY
+        ),
+        None,
+    )
+    running = []
+    for owner, meta, spec in pod_specs(objects):
+        for c in spec["containers"]:
+            argv = [*c.get("command", []), *c.get("args", [])]
+            if argv[:1] != [NOTIFIER_COMMAND] or argv[1:2] not in (["serve"], ["consume"]):
+                continue
+            where = f"{owner} container {c['name']} (notifier)"
+            running.append(owner)
+            pepper = next((e for e in c.get("env", []) if e["name"] == "CIVICLOOP_VAULT_PEPPER"), None)
+            if pepper is None or "secretKeyRef" not in pepper.get("valueFrom", {}):
+                f.append(f"{where}: no CIVICLOOP_VAULT_PEPPER from a Secret")
+            if not any(
+                ef.get("secretRef", {}).get("name") == PROVIDER_SECRETS for ef in c.get("envFrom", [])
+            ):
+                f.append(f"{where}: no envFrom Secret {PROVIDER_SECRETS} (the providers' CIVICLOOP_SECRET_*)")
+            labels = meta.get("labels", {})
+            if labels.get(PROVIDER_EGRESS_LABEL) != "true":
+                f.append(
+                    f'{where}: pod lacks the label {PROVIDER_EGRESS_LABEL}: "true", so it reaches no provider'
+                )
+            elif egress is not None and not selector_matches(egress["spec"]["podSelector"], labels):
+                f.append(f"{where}: NetworkPolicy/{PROVIDER_EGRESS_POLICY} does not select its pods")
+    if not any(w.startswith("Deployment/") for w in running):
+        f.append(f"no Deployment runs `{NOTIFIER_COMMAND} serve|consume`: no resident would hear back")
     return f
 
 
