@@ -160,11 +160,9 @@ def ingress_routes(rule_path: dict, path: str) -> bool:
 def _served_routes(app: Any) -> set[str]:
     """Every route of the app's OpenAPI document, and those the document leaves out: ops, the documentation pages
     and their assets (a mount: one path under it stands for all)."""
-    mounted = {
-        r.path.rstrip("/") + "/x"
-        for r in app.routes
-        if type(r).__name__ == "Mount" and getattr(r, "path", "")
-    }
+    from starlette.routing import Mount
+
+    mounted = {r.path.rstrip("/") + "/x" for r in app.routes if isinstance(r, Mount) and r.path}
     return (
         set(app.openapi()["paths"])
         | {"/healthz", "/readyz", "/metrics"}
@@ -202,14 +200,16 @@ def _contract_lists() -> tuple[list[Any], dict, dict]:
 
 
 @cache
-def service_paths() -> dict[str, tuple[list[str], list[str]]]:
+def service_paths() -> tuple[dict[str, tuple[list[str], list[str]]], list[str]]:
     """Per Deployment: one request path per route it serves that must be published (the routes the route walk
     declares public or a resident's own, but those KEPT_INSIDE), and every other one (staff routes, health, metrics,
-    OpenAPI, /docs and its assets), which must never be."""
+    OpenAPI, /docs and its assets), which must never be. And a finding for each KEPT_INSIDE pattern that matches no
+    route (an exception left behind would hide the next route it happens to match)."""
     services, public, resident = _contract_lists()
     out: dict[str, tuple[list[str], list[str]]] = {}
+    stale = {(name, p) for name, patterns in KEPT_INSIDE.items() for p in patterns}
     for service in services:
-        deployment = DEPLOYMENT_OF[service.name]
+        deployment = DEPLOYMENT_OF.get(service.name, service.name)
         app = service.build()
         documented = app.openapi()["paths"]
         published, internal = set(), set()
@@ -221,13 +221,15 @@ def service_paths() -> dict[str, tuple[list[str], list[str]]]:
                 for m, pattern in public[service.name]
                 for method in methods
             ) or (service.name in resident and re.fullmatch(resident[service.name], route) is not None)
-            kept_inside = any(re.fullmatch(p, route) for p in KEPT_INSIDE.get(service.name, {}))
+            kept = {p for p in KEPT_INSIDE.get(service.name, {}) if re.fullmatch(p, route)}
+            stale -= {(service.name, p) for p in kept}
+            kept_inside = bool(kept)
             if open_to_strangers and not kept_inside:
                 published.update(_sample_paths(route, PUBLIC_FORMATS))
             else:
                 internal.update(_sample_paths(route, ANY_FORMAT))
         out[deployment] = (sorted(published), sorted(internal))
-    return out
+    return out, [f"KEPT_INSIDE: {p!r} matches no route of {name}" for name, p in sorted(stale)]
 
 
 def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str, dict]) -> list[str]:
@@ -713,9 +715,10 @@ def check_ingresses(objects: list[dict]) -> list[str]:
                 published.append((host, host in tls_hosts, svc.get("name"), p))
 
     try:
-        paths = service_paths()
+        paths, stale = service_paths()
     except ImportError as exc:
         return [*f, f"cannot read the services' routes ({exc}); run with `uv run` from the repository root"]
+    f += stale
     deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
     for name, (public, private) in paths.items():
         deployment = deployments.get(name)
