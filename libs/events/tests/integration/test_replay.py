@@ -3,7 +3,7 @@
 import pytest
 from civicloop_events import Actor, CommentAdded, Event, StatusChanged, encode_event
 from civicloop_events.history import scanned_history as _replay
-from civicloop_events.payloads import ServiceRequestSubmittedV1
+from civicloop_events.payloads import ServiceRequestSubmitted, ServiceRequestSubmittedV1
 from civicloop_events.producer import EventProducer
 
 pytestmark = pytest.mark.integration
@@ -53,7 +53,10 @@ async def test_replay_returns_one_requests_history_in_log_order(kafka_bootstrap,
     history = await _replay(kafka_bootstrap, fresh_topics.request_events, mine)
 
     assert [h["event_id"] for h in history] == [str(e.event_id) for e in written if e.request_id == mine]
-    assert history[0]["schema_version"] == 3 and history[0]["payload"]["location"]["lat"] == 34.0
+    assert (
+        history[0]["schema_version"] == ServiceRequestSubmitted.schema_version
+        and history[0]["payload"]["location"]["lat"] == 34.0
+    )
     assert [h["offset"] for h in history] == sorted(h["offset"] for h in history)
     assert history[-1]["payload"]["public_note"] == "Filled"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from civicloop_events.payloads import ServiceRequestSubmitted
 from civicloop_testing.legacy_events import submitted_v1
 from projection_events import (
     area_defined,
@@ -117,7 +118,7 @@ async def test_a_v1_submission_is_upcast_and_projected_with_its_location(project
     assert row["media_urls"] == ["https://img.example/old.jpg"]
     assert row["preferred_channel"] == "none"
     [entry] = await history_rows(projections, number)
-    assert entry["schema_version"] == 3  # as read, after the upcasts
+    assert entry["schema_version"] == ServiceRequestSubmitted.schema_version  # as read, after the upcasts
     assert entry["summary"]["location"] == {
         "lat": 34.1,
         "long": -118.3,
