@@ -18,7 +18,7 @@ from intake_harness import Harness
 
 pytestmark = pytest.mark.integration
 
-PHONE, EMAIL, NAME = "+12025550143", "dana.resident@example.org", "Dana Resident"
+PHONE, EMAIL, NAME = "+12025550178", "dana.resident@example.org", "Dana Resident"
 
 
 def records(number: str) -> str:
@@ -27,7 +27,7 @@ def records(number: str) -> str:
 
 async def filed(intake: Harness) -> str:
     number = await intake.submit(
-        f"Deep hole, call me at 202-555-0143 or write {EMAIL}",
+        f"Deep hole, call me at 202-555-0178 or write {EMAIL}",
         address="1600 Pennsylvania Ave NW, Washington, DC",
         contact={"name": NAME, "phone": PHONE, "email": EMAIL},
     )
@@ -57,7 +57,7 @@ async def test_the_redacted_export_is_the_replay_without_personal_data_and_is_it
     assert [(e["event_id"], e["offset"], e["type"]) for e in export["events"]] == [
         (e["event_id"], e["offset"], e["type"]) for e in before
     ]
-    for text in (PHONE, EMAIL, NAME, "202-555-0143"):
+    for text in (PHONE, EMAIL, NAME, "202-555-0178"):
         assert text not in r.text
     assert export["events"][0]["payload"]["contact"] == "[redacted]"
     assert (
