@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -21,8 +22,11 @@ from civicloop_events.topics import Topics, partition_extents
 from civicloop_intake import database
 from civicloop_intake.adapters import read_models
 from civicloop_intake.bootstrap import consumer_specs
+from civicloop_intake.entrypoints.rebuild import rebuild
 from civicloop_intake.settings import Environment, IntakeSettings
 from civicloop_runtime.content_hash import ReadModelHash, read_model_hash_at
+from civicloop_runtime.exit_archive import export, load
+from civicloop_testing import create_database, drop_database, make_topics
 from civicloop_testing.events import request_event
 from civicloop_testing.geo_events import location_resolved, public_place_at
 from civicloop_testing.polling import eventually
@@ -231,6 +235,37 @@ async def test_a_rebuild_replays_intakes_read_models_into_the_same_rows_and_leav
         await every_consumer_caught_up(settings)
     _, after_counts, _ = await hashes_and_counts(fresh_intake_dsn)
     assert after_counts["tracking"] == counts["tracking"] + 1, number
+
+
+async def test_intakes_read_models_come_back_with_equal_hashes_from_an_exit_archive(
+    fresh_intake_dsn: str,
+    fresh_pool: AsyncConnectionPool,
+    pg_admin_dsn: str,
+    kafka_bootstrap: str,
+    fresh_topics: Topics,
+    producer: EventProducer,
+    tmp_path: Path,
+) -> None:
+    settings = intake_settings(fresh_intake_dsn, kafka_bootstrap, fresh_topics)
+    async with running(settings) as client:
+        await build_world(Harness(client, settings, fresh_topics, producer, fresh_pool))
+        await every_consumer_caught_up(settings)
+    live, counts, _ = await hashes_and_counts(fresh_intake_dsn)
+
+    archive = tmp_path / "exit"
+    exported = await export(
+        archive, bootstrap=kafka_bootstrap, topics=fresh_topics, dsn=fresh_intake_dsn, schemas=["intake"]
+    )
+    elsewhere = await make_topics(kafka_bootstrap, partitions=fresh_topics.partitions)
+    assert await load(archive, bootstrap=kafka_bootstrap, topics=elsewhere) == exported.records
+    dsn = create_database(pg_admin_dsn)
+    try:
+        database.migrate(IntakeSettings(env=Environment.test, pg_dsn=dsn).sqlalchemy_url)
+        assert await rebuild(intake_settings(dsn, kafka_bootstrap, elsewhere)) == counts
+        rebuilt, _, _ = await hashes_and_counts(dsn)
+    finally:
+        drop_database(pg_admin_dsn, dsn)
+    assert rebuilt == live
 
 
 async def test_every_table_of_intakes_schema_is_a_read_model_or_its_write_side(migrated_dsn: str) -> None:
