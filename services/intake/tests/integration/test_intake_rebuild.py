@@ -134,6 +134,8 @@ async def build_world(intake: Harness) -> None:
         )
         for i in range(5)
     ]
+    # Agents act on what the views hold: wait for them rather than for a read-your-writes window on a busy machine.
+    await every_consumer_caught_up(intake.settings)
     worked, merged, original, placed = numbers[:4]
     visit_at = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     for path, body in [
