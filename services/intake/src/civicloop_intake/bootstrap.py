@@ -11,7 +11,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal, cast
@@ -24,8 +24,9 @@ from civicloop_channels.message import Channel
 from civicloop_channels.sms_provider import sms_sender
 from civicloop_events import Event
 from civicloop_events.outbox import Sweeper
-from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
+from civicloop_runtime.consumers import ConsumerSpec, Guard, ServiceConsumers
 from civicloop_runtime.ops import Supervised
+from civicloop_runtime.rebuild import consumers_lock_shared
 from civicloop_runtime.resources import owned_pool
 from civicloop_runtime.secrets import resolve_secret
 from civicloop_runtime.service import KafkaClient, Service, opening
@@ -108,6 +109,8 @@ from civicloop_intake.service_layer.work_ports import StaffWork, when_request_ev
 from civicloop_intake.settings import IntakeSettings, staff_token_keys
 
 SCHEMA = "intake"
+# The advisory lock intake's consumers share and its rebuild takes alone (`civicloop_runtime.rebuild`).
+CONSUMERS_LOCK = f"intake.consumers:{SCHEMA}"
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,10 @@ class Intake(Service):
             wait_s=self.settings.read_your_writes_timeout_s,
         )
 
+    def consumers_lock(self) -> AbstractAsyncContextManager[None]:
+        """Held by each running consumer; a rebuild cannot start while any is held."""
+        return consumers_lock_shared(self.settings.pg_dsn, CONSUMERS_LOCK)
+
     def kafka_clients(self) -> Sequence[KafkaClient]:
         return (self.event_log,) if isinstance(self.event_log, KafkaEventLog) else ()
 
@@ -324,7 +331,7 @@ async def bootstrap(
             )
             intake.staff = _with_sla(intake.staff, pool, catalogue, sla_definitions)
         if start_consumers and pool is not None:
-            intake.own_consumers(_consumers(settings, pool, event_log, tracking_consumer))
+            intake.own_consumers(_consumers(settings, pool, event_log, intake.consumers_lock))
             intake.sweeper = intake.keep_sweeping(pending_sweeper(intake), every_s=settings.sweep_every_s)
             if intake.staff is not None:
                 staff_sweeper = Sweeper(
@@ -414,10 +421,22 @@ def _catalogue(settings: IntakeSettings, pool: AsyncConnectionPool) -> Catalogue
 
 
 def _consumers(
-    settings: IntakeSettings, pool: AsyncConnectionPool, event_log: EventLog, tracking_consumer: str
+    settings: IntakeSettings, pool: AsyncConnectionPool, event_log: EventLog, guard: Guard
 ) -> ServiceConsumers:
     if not isinstance(event_log, KafkaEventLog):
         raise TypeError("intake's consumers dead-letter through the Kafka event log: pass none to bootstrap")
+    return ServiceConsumers(
+        settings,
+        pool=pool,
+        schema=SCHEMA,
+        dead_letters=event_log.producer,  # the consumers start once the event log has connected
+        specs=consumer_specs(settings, guard=guard),
+    )
+
+
+def consumer_specs(settings: IntakeSettings, *, guard: Guard | None = None) -> list[ConsumerSpec]:
+    """Intake's consumers, each folding one of its read models (`adapters/read_models.py`); `guard` is held while
+    each runs (the consumers' lock, which keeps a rebuild out)."""
 
     async def update_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
         await when_service_defined_update_catalogue(PostgresCatalogueRows(conn), event)
@@ -431,28 +450,20 @@ def _consumers(
     async def update_staff(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:  # staff sign-in
         await PostgresStaffRows(conn).apply(event)
 
-    topics = settings.topics
-    return ServiceConsumers(
-        settings,
-        pool=pool,
-        schema=SCHEMA,
-        dead_letters=event_log.producer,  # the consumers start once the event log has connected
-        specs=[
-            ConsumerSpec(
-                settings.topic_prefix + CATALOGUE_CONSUMER, topics.jurisdiction_config, update_catalogue
-            ),
-            ConsumerSpec(tracking_consumer, topics.request_events, batch_handler=update_tracking),
-            # The state staff commands are checked against.
-            ConsumerSpec(
-                settings.topic_prefix + WORKED_CONSUMER, topics.request_events, batch_handler=update_worked
-            ),
-            ConsumerSpec(settings.topic_prefix + STAFF_CONSUMER, topics.jurisdiction_config, update_staff),
-            # The SLA definition in force, per jurisdiction (its own consumer: it reads the topic from the start).
-            ConsumerSpec(
-                settings.topic_prefix + SLA_CONSUMER, topics.jurisdiction_config, fold_sla_definition
-            ),
-        ],
-    )
+    topics, prefix = settings.topics, settings.topic_prefix
+    return [
+        ConsumerSpec(prefix + CATALOGUE_CONSUMER, topics.jurisdiction_config, update_catalogue, guard),
+        ConsumerSpec(
+            prefix + TRACKING_CONSUMER, topics.request_events, batch_handler=update_tracking, guard=guard
+        ),
+        # The state staff commands are checked against.
+        ConsumerSpec(
+            prefix + WORKED_CONSUMER, topics.request_events, batch_handler=update_worked, guard=guard
+        ),
+        ConsumerSpec(prefix + STAFF_CONSUMER, topics.jurisdiction_config, update_staff, guard),
+        # The SLA definition in force, per jurisdiction (its own consumer: it reads the topic from the start).
+        ConsumerSpec(prefix + SLA_CONSUMER, topics.jurisdiction_config, fold_sla_definition, guard),
+    ]
 
 
 def pending_sweeper(intake: Intake, *, older_than_s: float | None = None) -> Sweeper:

@@ -1,4 +1,5 @@
-"""`civicloop-intake`: apply the database migrations, serve the HTTP API, publish what was left pending."""
+"""`civicloop-intake`: apply the database migrations, serve the HTTP API, publish what was left pending, rebuild the
+read models from the log."""
 
 from __future__ import annotations
 
@@ -24,6 +25,35 @@ async def _sweep_once(older_than_s: float) -> int:
     from civicloop_intake.settings import IntakeSettings
 
     return await sweep_once(IntakeSettings(), older_than_s=older_than_s)
+
+
+@app.command("rebuild")
+def rebuild_cmd() -> None:
+    """Empty intake's read models (catalogue, track view, worked requests, staff accounts and teams, SLA
+    definitions) and their positions, replay the log from offset 0 (intake stopped), then report the row counts and
+    content hashes. The write side (outboxes, residents' codes and sessions, staff credentials) is left as it is."""
+    import asyncio
+
+    from civicloop_runtime.cli import print_row_counts, run_rebuild
+    from civicloop_runtime.content_hash import read_model_hash_at
+    from civicloop_runtime.process import configured
+
+    from civicloop_intake.adapters import read_models
+    from civicloop_intake.entrypoints.http import SERVICE
+    from civicloop_intake.entrypoints.rebuild import rebuild
+    from civicloop_intake.settings import IntakeSettings
+
+    settings = configured(SERVICE, IntakeSettings)
+    counts = run_rebuild(lambda on_progress: rebuild(settings, on_progress=on_progress))
+    hashes = asyncio.run(
+        read_model_hash_at(
+            settings.pg_dsn,
+            read_models.SCHEMA,
+            read_models.READ_MODEL_TABLES,
+            ignore=read_models.WRITE_TIME_COLUMNS,
+        )
+    )
+    print_row_counts(counts, schema=read_models.SCHEMA, title="intake rebuilt", hashes=hashes)
 
 
 # -- staff sign-in: `civicloop-intake staff ...` --

@@ -14,6 +14,8 @@ the deployment and the runbooks name it.
 * `bodies pause --jurisdiction J --body B [--reason ...]` / `bodies resume -j J --body B`.
 * `rules define --jurisdiction J --file rules.json` — publish `RoutingRulesDefined` (a list of rules).
 * `open311 run | poll | import | status | discover` — the Open311 client's poller (`entrypoints/open311_cli.py`).
+* `hashes [--ignore table.column]` — the content hash of every table of outbound's state and of the whole: its queue
+  and back-ends' answers are dispatch state, never rebuilt from the log (docs/operations.md, "Rebuilding read models").
 
 Changes wait (bounded, `--wait`) until the outbound config fold has applied them.
 """
@@ -40,6 +42,7 @@ from civicloop_events.payloads import (
 )
 from civicloop_events.producer import EventProducer, Position
 from civicloop_runtime.cli import command_pool, fail, run_server, service_cli
+from civicloop_runtime.state_hashes import add_hashes
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
@@ -60,6 +63,12 @@ rules_app = typer.Typer(help="Routing rules.", no_args_is_help=True, add_complet
 app.add_typer(bodies_app, name="bodies")
 app.add_typer(rules_app, name="rules")
 app.add_typer(open311_cli.app, name="open311")
+add_hashes(
+    app,
+    schema=SCHEMA,
+    help="Print the content hash of every table of outbound's state (bodies, queue, references, back-ends' answers,"
+    " ...) and of the whole: it is dispatch state, never rebuilt from the log (a rebuild would send again).",
+)
 
 CLI_CLIENT = "civicloop-outbound-cli"
 ADMIN = Actor(kind=ActorKind.system, id="outbound-cli")
