@@ -8,13 +8,22 @@ import asyncio
 import typer
 from civicloop_testing.topic_cleanup import delete_created
 
-from bench import consumer_runner, geo, intake_pipeline, notifier, open311_gateway, replay, whole_system
+from bench import (
+    consumer_runner,
+    geo,
+    intake_pipeline,
+    notifier,
+    open311_gateway,
+    open_data,
+    replay,
+    whole_system,
+)
 from bench.wrk import Load
 
 app = typer.Typer(add_completion=False)
 
 # In the order `make bench` runs them; `soak` runs only when asked for.
-PHASES = ("rss", "system", "lag", "replay", "intake", "open311", "geo", "consumer", "notifier")
+PHASES = ("rss", "system", "lag", "replay", "intake", "open311", "geo", "consumer", "notifier", "open-data")
 WHOLE_SYSTEM = {"rss", "system", "lag"}
 
 
@@ -43,6 +52,9 @@ def main(
     replay_requests: int = typer.Option(5_000, help="requests whose events fill the log of the replay phase"),
     notifications: int = typer.Option(
         2_000, help="submissions whose notifications the notifier phase sends (one each)"
+    ),
+    open_data_rows: int = typer.Option(
+        1_000_000, help="requests in the public read model the open-data export writes"
     ),
     soak_seconds: float = typer.Option(300, help="duration of the soak"),
     soak_rate: float = typer.Option(500, help="offered load (req/s) of the soak"),
@@ -82,6 +94,10 @@ def main(
         if "notifier" in phases:
             typer.echo("== notifier: submissions on the log to an SMTP relay, then to the local Twilio ==")
             for line in asyncio.run(notifier.run(notifications)):
+                typer.echo(line)
+        if "open-data" in phases:
+            typer.echo("== open-data export: the public read model to CSV and GeoJSON ==")
+            for line in asyncio.run(open_data.run(open_data_rows)):
                 typer.echo(line)
         if "soak" in phases:
             typer.echo("== soak: every consumer keeps up ==")
