@@ -94,55 +94,51 @@ def _time(value: datetime | None) -> str | None:
 
 def record(row: Sequence[Any]) -> dict[str, Any]:
     """One public row (in `SOURCE_COLUMNS` order) as the export's fields, by name, in `FIELDS` order."""
-    src = dict(zip(SOURCE_COLUMNS, row, strict=True))
-    times = [t for t in (src["submitted_at"], src["acknowledged_at"], src["closed_at"]) if t is not None]
+    (number, jurisdiction, status, code, name, submitted, acknowledged, closed) = row[:8]
+    (reason, note, address, lat, long, cell, resolution, areas) = row[8:]
+    updated = max(t for t in (submitted, acknowledged, closed) if t is not None) if submitted else None
     return {
-        "service_request_id": src["request_number"],
-        "jurisdiction_id": src["jurisdiction_id"],
-        "status": "closed" if src["status"] == "closed" else "open",
-        "status_detail": src["status"],
-        "service_code": src["service_code"],
-        "service_name": src["service_name"],
-        "requested_datetime": _time(src["submitted_at"]),
-        "updated_datetime": _time(max(times)) if times else None,
-        "acknowledged_datetime": _time(src["acknowledged_at"]),
-        "closed_datetime": _time(src["closed_at"]),
-        "close_reason": src["close_reason"],
-        "status_notes": src["public_note"],
-        "address": src["block_address"],
-        "lat": src["cell_lat"],
-        "long": src["cell_long"],
-        "h3_cell": src["h3_cell"],
-        "h3_resolution": src["h3_resolution"],
-        "service_areas": list(src["service_areas"]) if src["service_areas"] is not None else None,
+        "service_request_id": number,
+        "jurisdiction_id": jurisdiction,
+        "status": "closed" if status == "closed" else "open",
+        "status_detail": status,
+        "service_code": code,
+        "service_name": name,
+        "requested_datetime": _time(submitted),
+        "updated_datetime": _time(updated),
+        "acknowledged_datetime": _time(acknowledged),
+        "closed_datetime": _time(closed),
+        "close_reason": reason,
+        "status_notes": note,
+        "address": address,
+        "lat": lat,
+        "long": long,
+        "h3_cell": cell,
+        "h3_resolution": resolution,
+        "service_areas": list(areas) if areas is not None else None,
     }
 
 
 def csv_cells(rec: Mapping[str, Any]) -> list[str]:
     """The record as CSV cells: empty for none, lists joined by '; ', numbers as Python prints them."""
-    cells = []
-    for name in NAMES:
-        value = rec[name]
-        if value is None:
-            cells.append("")
-        elif isinstance(value, list):
-            cells.append("; ".join(value))
-        else:
-            cells.append(str(value))
-    return cells
+    return [
+        "" if value is None else "; ".join(value) if isinstance(value, list) else str(value)
+        for value in (rec[name] for name in NAMES)
+    ]
+
+
+# One encoder for every feature: json.dumps with options would build a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def geojson_feature(rec: Mapping[str, Any]) -> str:
     """The record as one GeoJSON Feature (RFC 7946): a Point at the cell's centre (null without a place), every
     other field a property."""
-    geometry = None
-    if rec["lat"] is not None and rec["long"] is not None:
-        geometry = {"type": "Point", "coordinates": [rec["long"], rec["lat"]]}
-    properties = {k: v for k, v in rec.items() if k not in ("lat", "long")}
-    return json.dumps(
-        {"type": "Feature", "id": rec["service_request_id"], "geometry": geometry, "properties": properties},
-        ensure_ascii=False,
-        separators=(",", ":"),
+    properties = dict(rec)
+    lat, long = properties.pop("lat"), properties.pop("long")
+    geometry = None if lat is None or long is None else {"type": "Point", "coordinates": [long, lat]}
+    return _ENCODER.encode(
+        {"type": "Feature", "id": rec["service_request_id"], "geometry": geometry, "properties": properties}
     )
 
 
