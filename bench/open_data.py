@@ -108,6 +108,7 @@ def _run(rows: int) -> list[str]:
                 raise RuntimeError(f"civicloop-projections open-data exited with {code}")
             latest = directory / "latest"
             csv_mb, geo_mb = _megabytes(latest / "requests.csv"), _megabytes(latest / "requests.geojson")
+            parquet_mb = _megabytes(latest / "requests.parquet")
             with (latest / "requests.csv").open("rb") as fh:
                 written = sum(1 for _ in fh) - 1
     export_rate, copy_rate = written / seconds, copied / copy_s
@@ -116,9 +117,9 @@ def _run(rows: int) -> list[str]:
         f"{'open-data export of an empty read model (start-up)':<52} {empty_s:10.1f} s, peak RSS {empty_mb:.1f} MB",
         f"public read model filled with {rows} requests by SQL in {filled:.1f} s",
         f"{'ceiling: COPY (the export select) TO STDOUT':<52} {copy_rate:10.0f} rows/s ({copied} rows, {copy_s:.1f} s)",
-        f"{'open-data export (CSV + GeoJSON + dictionary)':<52} {export_rate:10.0f} rows/s ({written} rows,"
+        f"{'open-data export (CSV, GeoJSON, Parquet)':<52} {export_rate:10.0f} rows/s ({written} rows,"
         f" {seconds:.1f} s, start-up included; {export_rate / copy_rate:.1%} of the ceiling;"
         f" {work_rate:.0f} rows/s without the start-up)",
-        f"{'peak RSS of the exporting process':<52} {peak_mb:10.1f} MB ({peak_mb - empty_mb:+.1f} MB over start-up; CSV {csv_mb:.0f} MB, GeoJSON {geo_mb:.0f} MB)",
+        f"{'peak RSS of the exporting process':<52} {peak_mb:10.1f} MB ({peak_mb - empty_mb:+.1f} MB over start-up; CSV {csv_mb:.0f} MB, GeoJSON {geo_mb:.0f} MB, Parquet {parquet_mb:.0f} MB)",
         f"reproduce: uv run --frozen python -m bench --only open-data --open-data-rows {rows}",
     ]

@@ -10,6 +10,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pyarrow.parquet as pq
 import pytest
 from asgi_lifespan import LifespanManager
 from civicloop_projections.adapters import open_data_export
@@ -78,12 +79,20 @@ def test_every_public_row_lands_in_csv_and_geojson_in_batches(fresh_migrated_dsn
     assert manifest["rows"] == 23 and set(manifest["files"]) == {
         "requests.csv",
         "requests.geojson",
+        "requests.parquet",
         "data-dictionary.json",
         "data-dictionary.csv",
     }
     assert (
         json.loads((latest / "data-dictionary.json").read_text())["fields"][0]["name"] == "service_request_id"
     )
+    table = pq.read_table(latest / "requests.parquet")
+    assert table.num_rows == 23 and table.column_names == list(open_data.NAMES)
+    assert pq.ParquetFile(latest / "requests.parquet").metadata.num_row_groups == 5
+    first = table.slice(0, 1).to_pylist()[0]
+    assert first["requested_datetime"] == BASE + timedelta(minutes=1)
+    assert first["service_areas"] == ["District 3"] and first["h3_resolution"] == 9
+    assert table.slice(4, 1).to_pylist()[0]["lat"] is None
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial or temporary link left
 
 
@@ -145,6 +154,8 @@ async def test_admins_fire_an_export_and_fetch_its_files_others_are_refused(
         assert len(body.text.strip().splitlines()) == 13
         geo = await client.get(f"{url}/{export_id}/requests.geojson", headers=admin)
         assert len(geo.json()["features"]) == 12
+        parquet = await client.get(f"{url}/latest/requests.parquet", headers=admin)
+        assert parquet.status_code == 200 and parquet.content[:4] == b"PAR1"
         assert (await client.get(f"{url}/latest/..%2Fsecrets", headers=admin)).status_code == 404
         assert (await client.get(f"{url}/20991231T000000Z-abcdef", headers=admin)).status_code == 404
 
@@ -160,7 +171,12 @@ async def test_residents_folded_from_the_log_leave_no_string_in_the_export(
 
     settings = projections.settings.model_copy(update={"open_data_dir": tmp_path})
     result = run_export(settings)
-    texts = {name: (result.path / name).read_text() for name in open_data_export.FILES}
+    texts = {
+        name: (result.path / name).read_text()
+        for name in open_data_export.FILES
+        if name != "requests.parquet"
+    }
+    texts["requests.parquet"] = repr(pq.read_table(result.path / "requests.parquet").to_pylist())
     with (result.path / "requests.csv").open(newline="") as fh:
         ours = [r for r in csv.DictReader(fh) if r["jurisdiction_id"] == jurisdiction]
     assert len(ours) == 6 and sum(r["status"] == "closed" for r in ours) == 3

@@ -3,7 +3,8 @@ and GeoJSON beside the data dictionary, into a directory of its own that appears
 name, then renamed), with `latest` a symlink replaced atomically. Bounded memory: one batch at a time.
 
     <directory>/
-      20261205T120000Z-1a2b3c/   requests.csv, requests.geojson, data-dictionary.json, data-dictionary.csv,
+      20261205T120000Z-1a2b3c/   requests.csv, requests.geojson, requests.parquet (a row group per batch),
+                                 data-dictionary.json, data-dictionary.csv,
                                  manifest.json (rows, generated_at, each file's SHA-256)
       latest -> 20261205T120000Z-1a2b3c
 """
@@ -29,10 +30,11 @@ from civicloop_projections.domain import open_data
 
 CSV_FILE = "requests.csv"
 GEOJSON_FILE = "requests.geojson"
+PARQUET_FILE = "requests.parquet"
 DICTIONARY_JSON = "data-dictionary.json"
 DICTIONARY_CSV = "data-dictionary.csv"
 MANIFEST = "manifest.json"
-FILES = (CSV_FILE, GEOJSON_FILE, DICTIONARY_JSON, DICTIONARY_CSV, MANIFEST)
+FILES = (CSV_FILE, GEOJSON_FILE, PARQUET_FILE, DICTIONARY_JSON, DICTIONARY_CSV, MANIFEST)
 LATEST = "latest"
 EXPORT_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 _PARTIAL = ".partial-"
@@ -111,6 +113,7 @@ def _write_rows(
         conn.transaction(),
         (into / CSV_FILE).open("w", encoding="utf-8", newline="") as csv_fh,
         (into / GEOJSON_FILE).open("w", encoding="utf-8") as geo_fh,
+        _ParquetSink(into / PARQUET_FILE) as parquet,
     ):
         conn.execute("set transaction isolation level repeatable read, read only")
         writer = csv.writer(csv_fh, lineterminator="\n")
@@ -125,6 +128,7 @@ def _write_rows(
                 writer.writerows(open_data.csv_cells(r) for r in records)
                 features = ",\n".join(open_data.geojson_feature(r) for r in records)
                 geo_fh.write(features if rows == 0 else ",\n" + features)
+                parquet.write(records)
                 rows += len(batch)
                 if on_rows is not None:
                     on_rows(len(batch))
@@ -133,6 +137,47 @@ def _write_rows(
             fh.flush()
             os.fsync(fh.fileno())
     return rows
+
+
+class _ParquetSink:
+    """requests.parquet: the same fields, typed (times as UTC timestamps, areas as a list), one row group per batch
+    (pyarrow, imported here so the service's other commands do not load it)."""
+
+    def __init__(self, path: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        kinds = {
+            "string": pa.string(),
+            "integer": pa.int16(),
+            "number": pa.float64(),
+            "datetime": pa.timestamp("us", tz="UTC"),
+            "string list": pa.list_(pa.string()),
+        }
+        self._pa = pa
+        self._fields = [(f.name, kinds[f.type], f.type == "datetime") for f in open_data.FIELDS]
+        self._schema = pa.schema([(name, kind) for name, kind, _ in self._fields])
+        self._path = path
+        self._writer = pq.ParquetWriter(path, self._schema, compression="zstd")
+
+    def __enter__(self) -> _ParquetSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._writer.close()
+        with self._path.open("rb") as fh:
+            os.fsync(fh.fileno())
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        pa = self._pa
+        columns = [
+            # ISO 8601 text (the records' form) cast to a timestamp by Arrow, not parsed again in Python
+            pa.array([r[name] for r in records], pa.string()).cast(kind)
+            if is_time
+            else pa.array([r[name] for r in records], kind)
+            for name, kind, is_time in self._fields
+        ]
+        self._writer.write_table(pa.Table.from_arrays(columns, schema=self._schema))
 
 
 def _sha256(path: Path) -> str:

@@ -35,6 +35,7 @@ ExportId = Annotated[
 MEDIA = {
     open_data_export.CSV_FILE: "text/csv; charset=utf-8",
     open_data_export.GEOJSON_FILE: "application/geo+json",
+    open_data_export.PARQUET_FILE: "application/vnd.apache.parquet",
     open_data_export.DICTIONARY_JSON: "application/json",
     open_data_export.DICTIONARY_CSV: "text/csv; charset=utf-8",
     open_data_export.MANIFEST: "application/json",
