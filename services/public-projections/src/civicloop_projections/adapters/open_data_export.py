@@ -144,8 +144,8 @@ class _ParquetSink:
     (pyarrow, imported here so the service's other commands do not load it)."""
 
     def __init__(self, path: Path) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
         kinds = {
             "string": pa.string(),
