@@ -18,7 +18,7 @@ SERVICES := $(notdir $(wildcard services/*/src/civicloop_* services/*/*/src/civi
 EMPTY :=
 MYPYPATH_OF_WORKSPACE := $(subst $(EMPTY) $(EMPTY),:,$(wildcard libs/*/src services/*/src services/*/*/src))
 
-.PHONY: help python-deps deps bench-deps up down topics migrate seed run stop status test test-unit test-slow test-faults lint bench soak schemas
+.PHONY: help python-deps deps browser-deps bench-deps up down topics migrate seed run stop status test test-unit test-slow test-faults lint bench soak schemas
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -36,6 +36,11 @@ deps: python-deps ## install what is missing: the Python side, Kafka, PostgreSQL
 apt_command = command -v $(1) >/dev/null || { echo "installing $(2) (for $(1)) with apt-get"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; }
+
+# Pages are tested in Debian's chromium, driven by Playwright (a Python dependency) with `executable_path`: a browser
+# build of Playwright's own is a download from elsewhere, so it is never fetched.
+browser-deps: ## install what the browser tests need besides: Debian's chromium (headless, driven by Playwright)
+	@$(call apt_command,chromium,chromium)
 
 bench-deps: ## install what the benchmarks need besides: wrk, the compiled load generator (Debian package)
 	@$(call apt_command,wrk,wrk)
@@ -73,11 +78,11 @@ status: ## the state, pid and readiness of each service started by `make run`
 	@deploy/local/services.sh status
 
 # Fault tests (a broker of their own stopped, the database cut off) have their own target, as soak tests do.
-test: up lint ## every static check (`make lint`), then the test suite against the real broker and database
+test: up browser-deps lint ## every static check (`make lint`), then the test suite against the real broker and database
 	@$(UV) run --frozen pytest -m "not slow and not faults" $(PYTEST_ARGS)
 
 # Broker and database point at a closed port here, so a test that needs either fails instead of passing by luck.
-test-unit: python-deps ## only the tests that need no broker and no database (every test not marked integration or slow)
+test-unit: python-deps browser-deps ## only the tests that need no broker and no database (every test not marked integration or slow)
 	@CIVICLOOP_KAFKA_BOOTSTRAP=127.0.0.1:9 CIVICLOOP_PG_DSN=postgresql://nobody@127.0.0.1:9/none \
 		$(UV) run --frozen pytest -m "not integration and not slow" $(PYTEST_ARGS)
 

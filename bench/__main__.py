@@ -11,6 +11,7 @@ from civicloop_testing.topic_cleanup import delete_created
 from bench import (
     consumer_runner,
     geo,
+    history,
     intake_pipeline,
     notifier,
     open311_gateway,
@@ -23,7 +24,19 @@ from bench.wrk import Load
 app = typer.Typer(add_completion=False)
 
 # In the order `make bench` runs them; `soak` runs only when asked for.
-PHASES = ("rss", "system", "lag", "replay", "intake", "open311", "geo", "consumer", "notifier", "open-data")
+PHASES = (
+    "rss",
+    "system",
+    "lag",
+    "replay",
+    "history",
+    "intake",
+    "open311",
+    "geo",
+    "consumer",
+    "notifier",
+    "open-data",
+)
 WHOLE_SYSTEM = {"rss", "system", "lag"}
 
 
@@ -50,6 +63,10 @@ def main(
     rows: int = typer.Option(1_000_000, help="requests in the Open311 and geo read models"),
     records: int = typer.Option(20_000, help="records the consumer runner applies"),
     replay_requests: int = typer.Option(5_000, help="requests whose events fill the log of the replay phase"),
+    history_events: int = typer.Option(
+        1_000_000, help="events the history phase writes (or as many as --history-fill-seconds allow)"
+    ),
+    history_fill_seconds: float = typer.Option(300, help="the history phase's bound on filling the log"),
     notifications: int = typer.Option(
         2_000, help="submissions whose notifications the notifier phase sends (one each)"
     ),
@@ -75,6 +92,11 @@ def main(
         if "replay" in phases:
             typer.echo("== replay: rebuilding read models from the log ==")
             asyncio.run(replay.run(requests=replay_requests, echo=typer.echo))
+        if "history" in phases:
+            typer.echo("== one request's history: the request index beside the whole topic's scan ==")
+            asyncio.run(
+                history.run(events=history_events, fill_seconds=history_fill_seconds, echo=typer.echo)
+            )
         if "intake" in phases:
             typer.echo("== intake and agent projection (only these two running) ==")
             for line in asyncio.run(intake_pipeline.run(load=load, rate=rate, lag_seconds=lag_seconds)):
@@ -96,7 +118,7 @@ def main(
             for line in asyncio.run(notifier.run(notifications)):
                 typer.echo(line)
         if "open-data" in phases:
-            typer.echo("== open-data export: the public read model to CSV and GeoJSON ==")
+            typer.echo("== open-data export: the public read model to CSV, GeoJSON and Parquet ==")
             for line in asyncio.run(open_data.run(open_data_rows)):
                 typer.echo(line)
         if "soak" in phases:

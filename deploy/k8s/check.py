@@ -10,13 +10,16 @@
    the same everywhere, no consumer group is scaled past it, replication fits the brokers, database and Kafka
    credentials match their roles and users, each service's KafkaUser may read every consumer group its code names,
    every pod runs with the restricted security settings, server Deployments are probed and scraped on their own
-   port and have a migration Job (those with a database), singleton workers stay single, network policies point at ports the pods listen
-   on, PostgreSQL's max_connections covers every pool, every pod given the vault pepper shares one Secret and may
-   use the vault, a Deployment runs the outbound sender loop and every pod that runs it has the vault
-   pepper, the back-ends' Secret and the back-end egress label (and is selected by the egress policy when its
-   Component is enabled), and the Ingresses publish exactly the public routes of the gateway (its Open311 resources, never
-   its admin API, over TLS, on the host of CIVICLOOP_PUBLIC_BASE_URL) and of geo (its /api/v1/public/ paths, over
-   TLS), nothing else of either.
+   port and have a migration Job (those with a database), singleton workers stay single, network policies point at
+   ports the pods listen on, PostgreSQL's max_connections covers every pool, every pod given the vault pepper shares
+   one Secret and may use the vault, a Deployment runs the outbound sender loop and every pod that runs it has the
+   vault pepper, the back-ends' Secret and the back-end egress label (and is selected by the egress policy when its
+   Component is enabled), a Deployment runs the notifier and every notifier pod has the pepper, its providers'
+   Secret and the provider egress label (selected by that policy when rendered), and the Ingresses publish exactly
+   the routes strangers may call: every route the route walk of tests/contract/test_every_route_guarded.py declares
+   public (or a resident's own) of every service, but those KEPT_INSIDE, over TLS (the gateway's on the host of
+   CIVICLOOP_PUBLIC_BASE_URL), and no other route (staff and admin APIs, health, metrics, OpenAPI, /docs and its
+   assets). The apps are built by tests/contract/service_apps.py, with the test staff verifier, so no key is needed.
 
 Exits non-zero on the first file that does not parse or on any failed check.
 """
@@ -29,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,6 +58,34 @@ OUTBOUND_COMMAND = "civicloop-outbound"
 BACKEND_EGRESS_LABEL = "civicloop.io/backend-egress"
 BACKEND_EGRESS_POLICY = "gateway-backend-egress"
 BACKEND_SECRETS = "civicloop-gateway-backends"
+
+# The Deployment serving each app of the route walk (tests/contract/service_apps.py names them).
+DEPLOYMENT_OF = {
+    "intake": "intake",
+    "public-projections": "public-projections",
+    "open311-gateway": "open311-gateway",
+    "outbound": "open311-gateway-outbound",
+    "geo": "geo",
+    "notifier": "notifier",
+    "backend-adapters": "open311-backend-adapters",
+}
+# Routes the route walk lets strangers call that no Ingress here publishes, on purpose (path patterns, with why).
+# Everything else it declares public (or a resident's own) must be published over TLS, and nothing else may be.
+KEPT_INSIDE: dict[str, dict[str, str]] = {
+    "intake": {
+        r"/api/v1/staff/auth/.*": "staff sign-in goes where the staff API goes: inside, or an internal ingress class",
+    },
+    "backend-adapters": {
+        r"/open311/v2/.*": "the departments' stand-in: only the outbound sender and the poller call it",
+    },
+}
+
+# The notifier (`civicloop-notifier serve|consume`: consumers, sender and feed loops) needs the vault pepper, its
+# providers' secrets (CIVICLOOP_SECRET_*) and the label the provider egress Component selects. base/notifier.yaml.
+NOTIFIER_COMMAND = "civicloop-notifier"
+PROVIDER_EGRESS_LABEL = "civicloop.io/provider-egress"
+PROVIDER_EGRESS_POLICY = "notifier-provider-egress"
+PROVIDER_SECRETS = "civicloop-notifier-providers"
 
 # Secrets the operators create (Strimzi: per KafkaUser and the cluster CA; CloudNativePG: the CA and app owner).
 OPERATOR_SECRETS = {"civicloop-cluster-ca-cert", "civicloop-pg-ca", "civicloop-pg-app"}
@@ -126,42 +158,78 @@ def ingress_routes(rule_path: dict, path: str) -> bool:
 
 
 def _served_routes(app: Any) -> set[str]:
-    """Every route of the app's OpenAPI document, and those the document leaves out: ops and the documentation."""
+    """Every route of the app's OpenAPI document, and those the document leaves out: ops, the documentation pages
+    and their assets (a mount: one path under it stands for all)."""
+    from starlette.routing import Mount
+
+    mounted = {r.path.rstrip("/") + "/x" for r in app.routes if isinstance(r, Mount) and r.path}
     return (
         set(app.openapi()["paths"])
         | {"/healthz", "/readyz", "/metrics"}
         | {u for u in (app.openapi_url, app.docs_url, app.redoc_url) if u}
-    )
+        | {getattr(r, "path", "") for r in app.routes if getattr(r, "path", "").startswith("/docs")}
+        | mounted
+    ) - {""}
 
 
-def gateway_paths() -> tuple[list[str], list[str]]:
-    """One request path per route the gateway serves (per format): the public Open311 resources, and the rest
-    (the admin API under /open311/v2/admin/, health, metrics, OpenAPI)."""
-    from civicloop_gateway.entrypoints.http import create_app
-    from civicloop_gateway.settings import OPEN311_BASE_PATH, GatewaySettings
-
-    public, private = set(), set()
-    for route in _served_routes(create_app(GatewaySettings.model_construct())):
-        for fmt in ("json", "xml"):
-            path = re.sub(r"\{[^}]+\}", "x", route.replace("{fmt}", fmt))
-            is_public = path.startswith(OPEN311_BASE_PATH + "/") and not path.startswith(
-                OPEN311_BASE_PATH + "/admin/"
-            )
-            (public if is_public else private).add(path)
-    return sorted(public), sorted(private)
+# The formats a `{fmt}` suffix stands for: a public route is sampled in Open311's (the only public ones with a
+# suffix), a private one in every format the services answer in (the posters' svg and pdf too), so that an Exact
+# Ingress path of any of them is seen.
+PUBLIC_FORMATS = ("json", "xml")
+ANY_FORMAT = ("json", "xml", "svg", "pdf", "csv")
 
 
-def geo_paths() -> tuple[list[str], list[str]]:
-    """One request path per route geo serves: the public ones (under /api/v1/public/: H3 cells, never a point),
-    and the rest (the internal query API with exact points, health, metrics, OpenAPI)."""
-    from civicloop_geo.entrypoints.http import create_app
-    from civicloop_geo.settings import GeoSettings
+def _sample_paths(route: str, formats: tuple[str, ...]) -> set[str]:
+    """Request paths standing for a route: `{fmt}` as each of `formats`, any other parameter as `x`."""
+    return {
+        re.sub(r"\{[^}]+\}", "x", route.replace("{fmt}", fmt))
+        for fmt in (formats if "{fmt}" in route else ("",))
+    }
 
-    public, private = set(), set()
-    for route in _served_routes(create_app(GeoSettings.model_construct())):
-        path = re.sub(r"\{[^}]+\}", "x", route)
-        (public if path.startswith("/api/v1/public/") else private).add(path)
-    return sorted(public), sorted(private)
+
+def _contract_lists() -> tuple[list[Any], dict, dict]:
+    """The apps (built by their real factories with the test staff verifier: no key needed here) and the two lists
+    of what strangers may call, both kept by the route walk in tests/contract: the deliberately public routes, and
+    a resident's own routes (their session, not staff)."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests.contract.service_apps import SERVICES
+    from tests.contract.test_every_route_guarded import PUBLIC, RESIDENT_SESSION
+
+    return SERVICES, PUBLIC, RESIDENT_SESSION
+
+
+@cache
+def service_paths() -> tuple[dict[str, tuple[list[str], list[str]]], list[str]]:
+    """Per Deployment: one request path per route it serves that must be published (the routes the route walk
+    declares public or a resident's own, but those KEPT_INSIDE), and every other one (staff routes, health, metrics,
+    OpenAPI, /docs and its assets), which must never be. And a finding for each KEPT_INSIDE pattern that matches no
+    route (an exception left behind would hide the next route it happens to match)."""
+    services, public, resident = _contract_lists()
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    stale = {(name, p) for name, patterns in KEPT_INSIDE.items() for p in patterns}
+    for service in services:
+        deployment = DEPLOYMENT_OF.get(service.name, service.name)
+        app = service.build()
+        documented = app.openapi()["paths"]
+        published, internal = set(), set()
+        for route in _served_routes(app):
+            methods = documented.get(route, {})
+            # An Ingress routes paths, not methods: a path is published when any of its methods is public.
+            open_to_strangers = any(
+                m in ("*", method) and re.fullmatch(pattern, route)
+                for m, pattern in public[service.name]
+                for method in methods
+            ) or (service.name in resident and re.fullmatch(resident[service.name], route) is not None)
+            kept = {p for p in KEPT_INSIDE.get(service.name, {}) if re.fullmatch(p, route)}
+            stale -= {(service.name, p) for p in kept}
+            kept_inside = bool(kept)
+            if open_to_strangers and not kept_inside:
+                published.update(_sample_paths(route, PUBLIC_FORMATS))
+            else:
+                internal.update(_sample_paths(route, ANY_FORMAT))
+        out[deployment] = (sorted(published), sorted(internal))
+    return out, [f"KEPT_INSIDE: {p!r} matches no route of {name}" for name, p in sorted(stale)]
 
 
 def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str, dict]) -> list[str]:
@@ -376,6 +444,7 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
                     )
     f += check_database_users(objects, ceilings)
     f += check_outbound_sender(objects)
+    f += check_notifier(objects)
     f += check_ingresses(objects)
     return [f"{overlay}: {x}" for x in f]
 
@@ -480,10 +549,10 @@ def check_database_users(objects: list[dict], ceilings: dict[str, int]) -> list[
     max_connections = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
     sql = " ".join(cluster["spec"]["bootstrap"]["initdb"].get("postInitApplicationSQL", []))
     owner = re.search(r"CREATE SCHEMA vault AUTHORIZATION (\w+)", sql)
-    group = re.search(r"GRANT USAGE ON SCHEMA vault TO (\w+)", sql)
+    groups = set(re.findall(r"GRANT USAGE ON SCHEMA vault TO (\w+)", sql))
     vault_roles = {owner.group(1)} if owner else set()
     for role in cluster["spec"].get("managed", {}).get("roles", []):
-        if group and group.group(1) in role.get("inRoles", []):
+        if groups & set(role.get("inRoles", [])):
             vault_roles.add(role["name"])
 
     budget, peppers = 0, set()
@@ -574,9 +643,50 @@ def check_outbound_sender(objects: list[dict]) -> list[str]:
     return f
 
 
+def check_notifier(objects: list[dict]) -> list[str]:
+    """Some Deployment runs the notifier (else no resident hears back), and every pod that runs it has the vault pepper
+    (it unseals contacts and keys opt-outs with it), its providers' Secret and the provider egress label (selected by
+    the egress policy when the Component is rendered)."""
+    f: list[str] = []
+    egress = next(
+        (
+            o
+            for o in objects
+            if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == PROVIDER_EGRESS_POLICY
+        ),
+        None,
+    )
+    running = []
+    for owner, meta, spec in pod_specs(objects):
+        for c in spec["containers"]:
+            argv = [*c.get("command", []), *c.get("args", [])]
+            if argv[:1] != [NOTIFIER_COMMAND] or argv[1:2] not in (["serve"], ["consume"]):
+                continue
+            where = f"{owner} container {c['name']} (notifier)"
+            running.append(owner)
+            pepper = next((e for e in c.get("env", []) if e["name"] == "CIVICLOOP_VAULT_PEPPER"), None)
+            if pepper is None or "secretKeyRef" not in pepper.get("valueFrom", {}):
+                f.append(f"{where}: no CIVICLOOP_VAULT_PEPPER from a Secret")
+            if not any(
+                ef.get("secretRef", {}).get("name") == PROVIDER_SECRETS for ef in c.get("envFrom", [])
+            ):
+                f.append(f"{where}: no envFrom Secret {PROVIDER_SECRETS} (the providers' CIVICLOOP_SECRET_*)")
+            labels = meta.get("labels", {})
+            if labels.get(PROVIDER_EGRESS_LABEL) != "true":
+                f.append(
+                    f'{where}: pod lacks the label {PROVIDER_EGRESS_LABEL}: "true", so it reaches no provider'
+                )
+            elif egress is not None and not selector_matches(egress["spec"]["podSelector"], labels):
+                f.append(f"{where}: NetworkPolicy/{PROVIDER_EGRESS_POLICY} does not select its pods")
+    if not any(w.startswith("Deployment/") for w in running):
+        f.append(f"no Deployment runs `{NOTIFIER_COMMAND} serve|consume`: no resident would hear back")
+    return f
+
+
 def check_ingresses(objects: list[dict]) -> list[str]:
-    """Backends exist, every host has TLS, and the gateway's routes are published exactly: its public Open311
-    resources on the host of CIVICLOOP_PUBLIC_BASE_URL, nothing else (no admin API, health, metrics or OpenAPI)."""
+    """Backends exist, every host has TLS, and every service's routes are published exactly: each route the route
+    walk declares public (or a resident's own), but those KEPT_INSIDE, over TLS, and nothing else (no staff or admin
+    API, health, metrics, OpenAPI, /docs or its assets); the gateway's on the host of CIVICLOOP_PUBLIC_BASE_URL."""
     f: list[str] = []
     services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
     configmaps = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
@@ -604,10 +714,25 @@ def check_ingresses(objects: list[dict]) -> list[str]:
                     f.append(f"Ingress/{name}: path {p['path']} is {p['pathType']}; use Exact or Prefix")
                 published.append((host, host in tls_hosts, svc.get("name"), p))
 
-    f += check_geo_ingress(objects, services, published)
-    gateway = next(
-        (o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "open311-gateway"), None
-    )
+    try:
+        paths, stale = service_paths()
+    except ImportError as exc:
+        return [*f, f"cannot read the services' routes ({exc}); run with `uv run` from the repository root"]
+    f += stale
+    deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+    for name, (public, private) in paths.items():
+        deployment = deployments.get(name)
+        if deployment is None:
+            f.append(f"Deployment/{name}: missing (it serves routes the route walk knows)")
+            continue
+        routes = _routes_to(deployment["spec"]["template"]["metadata"]["labels"], services, published)
+        for path in public:
+            if not any(tls and ingress_routes(p, path) for _, tls, p in routes):
+                f.append(f"{name}: {path} is deliberately public but not published over TLS")
+        f += _published_private(name, private, routes)
+
+    # The gateway's resources are published on the host discovery advertises (CIVICLOOP_PUBLIC_BASE_URL).
+    gateway = deployments.get("open311-gateway")
     if gateway is None:
         return f
     pod = gateway["spec"]["template"]
@@ -617,33 +742,10 @@ def check_ingresses(objects: list[dict]) -> list[str]:
     )
     if base.scheme != "https" or base.path not in ("", "/"):
         f.append(f"open311-gateway: CIVICLOOP_PUBLIC_BASE_URL must be https://<host>, not {base.geturl()!r}")
-    try:
-        public, private = gateway_paths()
-    except ImportError as exc:
-        return [*f, f"open311-gateway: cannot read its routes ({exc}); run with `uv run`"]
-    for path in public:
+    for path in paths["open311-gateway"][0]:
         if not any(host == base.hostname and tls and ingress_routes(p, path) for host, tls, p in to_gateway):
             f.append(f"open311-gateway: {path} is not published over TLS on {base.hostname}")
-    return f + _published_private("open311-gateway", private, to_gateway)
-
-
-def check_geo_ingress(
-    objects: list[dict], services: dict[str, dict], published: list[tuple[str | None, bool, str, dict]]
-) -> list[str]:
-    """geo's public routes are published over TLS, and nothing else of geo is (its query API gives exact points)."""
-    f: list[str] = []
-    geo = next((o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "geo"), None)
-    if geo is None:
-        return f
-    to_geo = _routes_to(geo["spec"]["template"]["metadata"]["labels"], services, published)
-    try:
-        public, private = geo_paths()
-    except ImportError as exc:
-        return [*f, f"geo: cannot read its routes ({exc}); run with `uv run`"]
-    for path in public:
-        if not any(tls and ingress_routes(p, path) for _, tls, p in to_geo):
-            f.append(f"geo: {path} is not published over TLS")
-    return f + _published_private("geo", private, to_geo)
+    return f
 
 
 def _routes_to(
@@ -678,6 +780,12 @@ def render(kubectl: str, overlay: str, components: list[str]) -> subprocess.Comp
             text=True,
             check=False,
         )
+    # A Component the overlay enables already would be added twice.
+    enabled = (
+        yaml.safe_load((HERE / "overlays" / overlay / "kustomization.yaml").read_text()).get("components")
+        or []
+    )
+    components = [c for c in components if not any(Path(e).name == c for e in enabled)]
     # kustomize takes only relative paths to other kustomizations: a throw-away overlay of the overlay, beside it.
     with tempfile.TemporaryDirectory(dir=HERE, prefix=".check-") as tmp:
         rel = Path(os.path.relpath(HERE, tmp))

@@ -40,7 +40,10 @@ def migrated_intake(dsn: str, topics: Topics, kafka_bootstrap: str) -> IntakeSet
 
 
 def migrated_projections(dsn: str, topics: Topics, kafka_bootstrap: str) -> ProjectionSettings:
-    settings = ProjectionSettings(**shared_settings(dsn, topics, kafka_bootstrap))
+    # A shared machine under load may take seconds to fold a write: the tests wait for theirs rather than fail.
+    settings = ProjectionSettings(
+        **shared_settings(dsn, topics, kafka_bootstrap), read_your_writes_timeout_s=30
+    )
     migrations.upgrade(settings.sqlalchemy_url, PROJECTION_MIGRATIONS, PROJECTION_SCHEMA)
     return settings
 

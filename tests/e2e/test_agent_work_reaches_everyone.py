@@ -145,7 +145,7 @@ async def _work_and_check(
     position = r.headers["CivicLoop-Position"]
 
     detail = await view.get(f"/api/v1/agent/requests/{number}", headers={"CivicLoop-Position": position})
-    assert detail.headers["CivicLoop-Position-Applied"] == "true"
+    assert detail.status_code == 200 and detail.headers["CivicLoop-Position-Applied"] == "true", detail.text
     request = detail.json()
     by_staff = [h for h in request["history"] if h["actor"]["kind"] == "agent"]
     steps = [(h["type"], h["summary"].get("status")) for h in by_staff]

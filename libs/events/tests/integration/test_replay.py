@@ -2,7 +2,7 @@
 
 import pytest
 from civicloop_events import Actor, CommentAdded, Event, StatusChanged, encode_event
-from civicloop_events.cli import _replay
+from civicloop_events.history import scanned_history as _replay
 from civicloop_events.payloads import ServiceRequestSubmittedV1
 from civicloop_events.producer import EventProducer
 

@@ -1,6 +1,6 @@
 """The app factory every HTTP service is built with: `service_app(...)`.
 
-What it gives every service the same way: a lifespan that runs the service's bootstrap and closes what it opened;
+What it gives every service the same way: /docs and /redoc whose scripts it serves itself (`api_docs`); a lifespan that runs the service's bootstrap and closes what it opened;
 /healthz, /readyz (the running service's `readiness_checks()`) and /metrics; one JSON log line per request with the
 path only; OpenTelemetry spans whose URLs have no query string and whose attributes no secret; a request body limit
 answered 413 in the service's own error format; load shedding (a bound on requests in flight, a deadline, a
@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from civicloop_runtime.api_docs import serve_api_docs
 from civicloop_runtime.ops import Check, ops_router
 from civicloop_runtime.redaction import scrub_server_span
 from civicloop_runtime.settings import ProcessSettings
@@ -93,7 +94,17 @@ def service_app(
             service, app.state.service = app.state.service, None
             await service.close()
 
-    app = FastAPI(title=title, version=version, summary=summary, description=description, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        version=version,
+        summary=summary,
+        description=description,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    # /docs and /redoc with their scripts served here, not from a CDN a county's network may not reach.
+    serve_api_docs(app)
     app.state.service = None
     for router in routers:
         app.include_router(router)

@@ -59,6 +59,11 @@ class StaffSignInSettings(StaffVerifierSettings):
 
 class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, StaffSignInSettings):
     default_jurisdiction: str = Field(default="demo", min_length=1, max_length=64)
+    request_index_dsn: str | None = Field(
+        default=None,
+        description="records exports: the projections' database holding the request index (none: the whole topic is"
+        " read for each export)",
+    )
     read_your_writes_timeout_s: float = Field(
         default=2.0, gt=0, le=10, description="how long a track waits for a just-submitted request"
     )

@@ -15,6 +15,7 @@ import psycopg
 from civicloop_events import Event
 from civicloop_events.consumer import ConsumerRunner
 from civicloop_events.producer import EventProducer
+from civicloop_events.request_index import index_request_events
 from civicloop_runtime.consumers import ConsumerSpec, ServiceConsumers
 from civicloop_runtime.rebuild import consumers_lock_shared
 from civicloop_runtime.resources import owned_pool, owned_producer
@@ -117,6 +118,7 @@ def _consumers(projections: Projections, producer: EventProducer) -> ServiceCons
             ),
             *_sla_consumers(projections),
             _public_consumer(projections),
+            _request_index_consumer(projections),
         ],
     )
 
@@ -133,6 +135,17 @@ def _public_consumer(projections: Projections) -> ConsumerSpec:
         batch_handler=update_public_view,
         guard=projections.consumers_lock,
     )
+
+
+def _request_index_consumer(projections: Projections) -> ConsumerSpec:
+    """Where each request's events stand on the log, for the auditors' replay (`civicloop_events.request_index`)."""
+    settings = projections.settings
+    name, topic = settings.request_index_consumer_name, settings.topics.request_events
+
+    async def index(conn: psycopg.AsyncConnection[Any], events: Sequence[Event[Any]]) -> None:
+        await index_request_events(conn, schema=SCHEMA, consumer=name, topic=topic, events=events)
+
+    return ConsumerSpec(name, topic, batch_handler=index, guard=projections.consumers_lock)
 
 
 def _sla_consumers(projections: Projections) -> list[ConsumerSpec]:

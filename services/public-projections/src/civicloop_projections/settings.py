@@ -17,6 +17,8 @@ CATALOGUE_CONSUMER = "projections.catalogue.v1"
 SLA_CONSUMER = "projections.sla.v1"  # requests' SLA clocks and instants (adapters/sla_store.py)
 SLA_DEFINITIONS_CONSUMER = "projections.sla-definitions.v1"
 PUBLIC_CONSUMER = "projections.public.v1"  # the public read model (adapters/public_store.py, docs/public.md)
+# Where each request's events stand on the log (civicloop_events.request_index; `civicloop-events replay` reads it).
+REQUEST_INDEX_CONSUMER = "projections.request-index.v1"
 
 
 class ProjectionSettings(ServiceSettings, StaffVerifierSettings):
@@ -44,6 +46,9 @@ class ProjectionSettings(ServiceSettings, StaffVerifierSettings):
     )
     public_cache_s: float = Field(
         default=60.0, ge=0, le=3600, description="how long /public and the weekly CSV are served from memory"
+    )
+    request_index_consumer_name: str = consumer_group(
+        REQUEST_INDEX_CONSUMER, description="consumer group of the request log index"
     )
     rebuild_batch_max_records: int = Field(
         default=5000, ge=1, description="records of one partition a rebuild applies in one transaction"

@@ -261,6 +261,13 @@ async def test_an_unknown_request_is_404_after_a_bounded_wait(dataset):
     elapsed = time.monotonic() - started
     assert r.status_code == 404
     assert NOT_FOUND_WAIT_S * 0.9 <= elapsed < NOT_FOUND_WAIT_S + 2
+    assert "CivicLoop-Position-Applied" not in r.headers  # no position asked for: nothing to say of one
+
+
+async def test_a_404_says_the_callers_position_was_not_reached_yet(dataset):
+    r = await dataset.client.get(f"/api/v1/agent/requests/{new_number()}", params={"after": "0:999999999"})
+    assert r.status_code == 404
+    assert r.headers["CivicLoop-Position-Applied"] == "false"  # not found *yet*: the caller may ask again
 
 
 async def test_a_get_with_the_position_of_a_fresh_submission_sees_it(dataset):

@@ -60,14 +60,16 @@ async def test_undecodable_bytes_are_dead_lettered_and_the_request_stream_goes_o
     async with consumers_running(projections):
         await agent_caught_up(projections, [after])
         # Every group that reads the request topic dead-letters the bytes it cannot decode (the agent view's,
-        # the SLA's and the public view's), each record naming its consumer so each can be redriven alone.
-        letters = await dead_letters(kafka_bootstrap, fresh_topics.dead_letters, 3)
+        # the SLA's, the public view's and the request index's), each record naming its consumer so each can be
+        # redriven alone.
+        letters = await dead_letters(kafka_bootstrap, fresh_topics.dead_letters, 4)
 
     by_consumer = {dict(letter.headers)["dlq.consumer"]: letter for letter in letters}
     assert set(by_consumer) == {
         projections.settings.agent_consumer_name.encode(),
         projections.settings.sla_consumer_name.encode(),
         projections.settings.public_consumer_name.encode(),
+        projections.settings.request_index_consumer_name.encode(),
     }
     dead = by_consumer[projections.settings.agent_consumer_name.encode()]
     headers = dict(dead.headers)

@@ -57,6 +57,7 @@ from civicloop_events.payloads.notifications import (
     NotificationSent,
     SurveyAnswered,
 )
+from civicloop_events.payloads.records import ExportFormat, RecordsExported
 from civicloop_events.payloads.requests import (
     ADDRESS_STRING_MAX,
     DEFAULT_LANGUAGE,
@@ -137,6 +138,7 @@ __all__ = [
     "DuplicateCandidate",
     "DuplicateSuspected",
     "EventPayload",
+    "ExportFormat",
     "ExternalReferenceAssigned",
     "FrozenModel",
     "Holiday",
@@ -160,6 +162,7 @@ __all__ = [
     "Priority",
     "PriorityChanged",
     "PublicPlace",
+    "RecordsExported",
     "RequestAssigned",
     "RequestImported",
     "RequestImportedV1",

@@ -40,6 +40,10 @@ app.add_typer(sla_app, name="sla")
 from civicloop_intake.entrypoints.poster_cli import poster  # noqa: E402 - after the service's own commands
 
 app.command("poster")(poster)
+# -- public-records exports: `civicloop-intake records ...` --
+from civicloop_intake.entrypoints.records_cli import records_app  # noqa: E402 - after the service's own commands
+
+app.add_typer(records_app, name="records")
 
 add_sweep_pending(
     app,

@@ -30,6 +30,7 @@ from civicloop_intake.domain.validation import FieldError, InvalidSubmission
 from civicloop_intake.domain.work_commands import WorkProblem, WorkRejected
 from civicloop_intake.entrypoints.agent_routes import work_router
 from civicloop_intake.entrypoints.qr_routes import poster_router, qr_router
+from civicloop_intake.entrypoints.records_routes import records_router
 from civicloop_intake.entrypoints.resident_routes import (
     install_resident_error_handlers,
     resident_path_limits,
@@ -207,6 +208,7 @@ HTTP = ServiceHttp(
         sla_router,
         qr_router,
         poster_router,
+        records_router,
     ),
     render_error=_skeleton_error,
     install=_install_error_handlers,

@@ -15,6 +15,7 @@ PROJECTION_TABLES = (
     "sla_definitions",
     "request_sla",
     "public_requests",
+    "request_log_index",
 )
 
 # Every column, geometry as hex EWKB, in a total order: two rebuilds of the same log give identical dumps.
@@ -26,6 +27,7 @@ _DUMP_ORDER = {
     "sla_definitions": "jurisdiction_id",
     "request_sla": "request_number",
     "public_requests": "request_number",
+    "request_log_index": "request_id, partition, kafka_offset",
 }
 
 

@@ -329,7 +329,11 @@ async def get_request(
 
     found = await poll_until_found(find, deadline)
     if found is None:
-        raise HTTPException(404, f"no request {request_number}")
+        # A 404 says whether the caller's writes were read first: "false" means not yet, so try again.
+        applied = response.headers.get(APPLIED_HEADER)
+        raise HTTPException(
+            404, f"no request {request_number}", headers={APPLIED_HEADER: applied} if applied else None
+        )
     async with pool.connection() as conn:
         await _with_history(conn, found, staff, now)
     return found

@@ -51,6 +51,7 @@ async def _replay_from_zero(
         s.sla_consumer_name,
         s.sla_definitions_consumer_name,
         s.public_consumer_name,
+        s.request_index_consumer_name,
     ]
     targets = await replay_targets(
         s.kafka_bootstrap,
@@ -60,6 +61,7 @@ async def _replay_from_zero(
             (s.sla_consumer_name, s.topics.request_events),
             (s.sla_definitions_consumer_name, s.topics.jurisdiction_config),
             (s.public_consumer_name, s.topics.request_events),
+            (s.request_index_consumer_name, s.topics.request_events),
         ],
     )
     async with projections.pool.connection() as conn:
