@@ -15,6 +15,7 @@ from bench import (
     intake_pipeline,
     notifier,
     open311_gateway,
+    open_data,
     replay,
     whole_system,
 )
@@ -23,7 +24,19 @@ from bench.wrk import Load
 app = typer.Typer(add_completion=False)
 
 # In the order `make bench` runs them; `soak` runs only when asked for.
-PHASES = ("rss", "system", "lag", "replay", "history", "intake", "open311", "geo", "consumer", "notifier")
+PHASES = (
+    "rss",
+    "system",
+    "lag",
+    "replay",
+    "history",
+    "intake",
+    "open311",
+    "geo",
+    "consumer",
+    "notifier",
+    "open-data",
+)
 WHOLE_SYSTEM = {"rss", "system", "lag"}
 
 
@@ -56,6 +69,9 @@ def main(
     history_fill_seconds: float = typer.Option(300, help="the history phase's bound on filling the log"),
     notifications: int = typer.Option(
         2_000, help="submissions whose notifications the notifier phase sends (one each)"
+    ),
+    open_data_rows: int = typer.Option(
+        1_000_000, help="requests in the public read model the open-data export writes"
     ),
     soak_seconds: float = typer.Option(300, help="duration of the soak"),
     soak_rate: float = typer.Option(500, help="offered load (req/s) of the soak"),
@@ -100,6 +116,10 @@ def main(
         if "notifier" in phases:
             typer.echo("== notifier: submissions on the log to an SMTP relay, then to the local Twilio ==")
             for line in asyncio.run(notifier.run(notifications)):
+                typer.echo(line)
+        if "open-data" in phases:
+            typer.echo("== open-data export: the public read model to CSV, GeoJSON and Parquet ==")
+            for line in asyncio.run(open_data.run(open_data_rows)):
                 typer.echo(line)
         if "soak" in phases:
             typer.echo("== soak: every consumer keeps up ==")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from civicloop_runtime.consumer_groups import consumer_group
 from civicloop_runtime.settings import ServiceSettings
 from civicloop_staff.settings import StaffVerifierSettings
@@ -60,3 +62,11 @@ class ProjectionSettings(ServiceSettings, StaffVerifierSettings):
         le=30,
         description="how long a GET waits for a position (or a not-yet-projected request)",
     )
+    open_data_dir: Path = Field(
+        default=Path(".run/open-data"),
+        description="where the open-data exports are written, one directory each, with `latest` pointing at the newest",
+    )
+    open_data_batch_rows: int = Field(
+        default=10_000, ge=100, le=1_000_000, description="rows the open-data export reads per batch"
+    )
+    open_data_keep: int = Field(default=7, ge=1, le=1000, description="open-data exports kept on disk")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import typer
 from civicloop_runtime.cli import print_row_counts, run_rebuild, service_cli
 from civicloop_runtime.content_hash import ReadModelHash
 from civicloop_runtime.process import configured
@@ -12,6 +15,7 @@ from civicloop_projections import database
 from civicloop_projections.adapters import tables
 from civicloop_projections.bootstrap import bootstrap
 from civicloop_projections.entrypoints.http import SERVICE, app_from_environment
+from civicloop_projections.entrypoints.open_data import export_with_progress
 from civicloop_projections.entrypoints.rebuild import rebuild
 from civicloop_projections.settings import SCHEMA, ProjectionSettings
 
@@ -51,6 +55,21 @@ def rebuild_cmd() -> None:
 
     counts, hashes = run_rebuild(main)
     print_row_counts(counts, schema=SCHEMA, title="projections rebuilt", hashes=hashes)
+
+
+@app.command("open-data")
+def open_data_cmd(
+    directory: str = typer.Option(
+        "", "--dir", help="where to write the export (default: CIVICLOOP_OPEN_DATA_DIR, .run/open-data)"
+    ),
+) -> None:
+    """Export every request without personal data (CSV, GeoJSON, the data dictionary) from the public read model,
+    into a new directory under the export directory, and point `latest` at it; the line a cron runs."""
+    settings = configured(SERVICE, ProjectionSettings)
+    if directory:
+        settings = settings.model_copy(update={"open_data_dir": Path(directory)})
+    result = export_with_progress(settings)
+    typer.echo(f"open-data export {result.export_id}: {result.rows} requests in {result.path}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from civicloop_projections.bootstrap import bootstrap
 from civicloop_projections.database import MIGRATIONS
-from civicloop_projections.entrypoints import agent_api, public_api
+from civicloop_projections.entrypoints import agent_api, open_data, public_api
 from civicloop_projections.settings import ProjectionSettings
 
 SERVICE = "public-projections"
@@ -32,7 +32,7 @@ HTTP = ServiceHttp(
         "Read models folded from the CivicLoop log: the agents' view of requests, service areas, and the public"
         " figures (/public, the weekly CSV) from a read model without personal data."
     ),
-    routers=(agent_api.router, public_api.router),
+    routers=(agent_api.router, public_api.router, open_data.router),
 )
 
 
