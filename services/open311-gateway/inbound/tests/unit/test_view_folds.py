@@ -222,7 +222,7 @@ def test_location_resolved_gives_the_public_place_to_show_and_to_search():
         != (34.073216645, -118.266861909)
     )
     assert (placed.lat, placed.long, placed.address) == (geo.public.lat, geo.public.long, geo.public.address)
-    assert placed.address == "2100 block of W BELLEVUE AVE, LOS ANGELES"
+    assert placed.address == "2100 block of W BELLEVUE AVE"  # the city typed after the street is not shown
     assert (placed.h3_cell, placed.h3_resolution) == (geo.public.h3_cell, 8)
     assert placed.updated_datetime == T0 + timedelta(minutes=1)  # SR-10: what partners see changed
     assert placed.last_event_id == resolved.event_id and placed.status == "open"
@@ -282,3 +282,27 @@ def test_partner_keys_carry_only_the_digest():
         "a" * 64,
         T0,
     )
+
+
+def test_free_text_the_gets_show_is_kept_without_phones_emails_or_house_numbers():
+    """What a resident or an agent typed is public in Open311: its phones and emails are replaced by markers and its
+    house numbers generalised to the block, in the description, the status notes and every update."""
+    typed = "Ring Jane at (410) 555-0134 or jane.doe@example.org, 2111 Pennington Ave"
+    shown = "Ring Jane at [phone removed] or [email removed], 2100 block of Pennington Ave"
+    row = fold(None, _event(_submitted(description=typed), at=T0)).request
+    assert row.description == shown
+    commented = fold(
+        row,
+        _event(CommentAdded(text=typed, visibility=CommentVisibility.public), at=T0 + timedelta(minutes=1)),
+    )
+    assert (commented.request.status_notes, commented.update.description) == (shown, shown)
+    closed = fold(
+        commented.request,
+        _event(
+            StatusChanged(status=RequestStatus.closed, reason="fixed", public_note=typed),
+            at=T0 + timedelta(minutes=2),
+        ),
+    )
+    assert (closed.request.status_notes, closed.update.description) == (shown, shown)
+    for text in (row, commented, closed):
+        assert "555" not in repr(text) and "@" not in repr(text) and "2111" not in repr(text)
