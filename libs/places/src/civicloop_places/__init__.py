@@ -11,6 +11,8 @@ import re
 import h3
 from civicloop_events.payloads import PublicPlace
 
+from civicloop_places.scrub import scrub_contacts
+
 DEFAULT_RESOLUTION = 9  # cells of about 0.1 km², edge about 200 m: a block or two in a city
 
 _HOUSE_NUMBER = re.compile(r"^\s*(\d{1,6})(?:\s*-\s*\d{1,6})?[A-Za-z]?\s+(?P<rest>\S.*)$")
@@ -25,38 +27,28 @@ _STREET_WORD = re.compile(
     r"PARKWAY|TER|TERRACE|CIR|CIRCLE|SQ|SQUARE|BROADWAY)\.?$",
     re.IGNORECASE,
 )
-# A street: up to six words ending with a street type (the last one among them), and its direction if it has one.
-_STREET_AT_START = re.compile(
-    r"^(?:[\w.'-]+\s+){0,5}"
-    r"(?:ST|STREET|AVE?|AVENUE|RD|ROAD|BLVD|BOULEVARD|DR|DRIVE|WAY|LN|LANE|PL|PLACE|CT|COURT|HWY|HIGHWAY|PKWY|"
-    r"PARKWAY|TER|TERRACE|CIR|CIRCLE|SQ|SQUARE|BROADWAY)\b\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?",
-    re.IGNORECASE,
-)
-_ZIPCODE = re.compile(r"^\d{5}(?:-\d{4})?$")
 
 
 def block_address(address: str | None) -> str | None:
     """'2111 W Bellevue Ave, Apt 3, 90026' -> '2100 block of W Bellevue Ave, 90026'.
 
-    An intersection ('8TH AVE and JUDAH ST') names no home and is kept. Of the rest only the street (up to its
-    street type) and a ZIP code are shown: whatever else was typed ('12 Main St, ring Jane on 410-555-0134', 'outside
-    my house, I am Jane') could name a person or a home, so it is not shown at all: the H3 cell still places it.
+    A phone or an email typed into it is removed. An intersection ('8TH AVE and JUDAH ST') names no home and is kept. Anything else free-form ('outside my
+    house, I am Jane') could name a person or a home, so it is not shown at all: the H3 cell still places it.
     """
     if not address:
         return None
     text = _UNIT.sub("", " ".join(address.split())).strip(" ,")
-    first, *rest = (part.strip() for part in text.split(","))
-    zipcode = "".join(f", {part}" for part in rest[-1:] if _ZIPCODE.match(part))
-    match = _HOUSE_NUMBER.match(first)
+    # A phone or an email typed into an address is no part of the place: the part after a comma holding one is
+    # dropped, the street's own part keeps markers in their stead ('12 Main St ring 410-555-0134').
+    street, *rest = (part.strip() for part in text.split(","))
+    text = ", ".join([scrub_contacts(street), *(part for part in rest if scrub_contacts(part) == part)])
+    match = _HOUSE_NUMBER.match(text)
     if match:
-        street = _STREET_AT_START.match(match.group("rest").strip())
-        if street is None:
-            return None
         block = int(match.group(1)) // 100 * 100
-        return f"{block} block of {street.group(0)}{zipcode}"
-    crossing = _INTERSECTION.match(first)
+        return f"{block} block of {match.group('rest').strip()}"
+    crossing = _INTERSECTION.match(text.split(",")[0])
     if crossing and all(_STREET_WORD.search(crossing.group(side).strip()) for side in ("a", "b")):
-        return f"{first}{zipcode}"
+        return text
     return None
 
 
