@@ -47,32 +47,39 @@ def _window() -> dict[str, str]:
     }
 
 
-def public_outputs(numbers: Sequence[str]) -> list[tuple[str, Read]]:
-    """(name, read) of every output the public can fetch; `numbers`: this example's requests."""
+@dataclass(frozen=True)
+class Output:
+    """A public output: its name, how to read it, the example's requests it lists (so the test sees they are there
+    to leak), and whether it shows typed text (descriptions, notes, comments: scrubbed of phones and emails, not of
+    names)."""
+
+    name: str
+    read: Read
+    shows: Sequence[str] = ()
+    free_text: bool = False
+
+
+def public_outputs(numbers: Sequence[str]) -> list[Output]:
+    """Every output the public can fetch; `numbers`: this example's requests. A new output is one line here."""
+    window, each = {**DEMO, **_window()}, tuple(numbers)
+    heat = {**DEMO, "resolution": "9", "days": "1"}
+    updates = "/servicerequestupdates"
     return [
-        ("GET /public", _get("projections", "/public")),
-        ("GET /api/public/weekly.csv", _get("projections", "/api/public/weekly.csv")),
-        ("Open311 GET requests.json", _get("open311", "/requests.json", **DEMO, **_window())),
-        ("Open311 GET requests.xml", _get("open311", "/requests.xml", **DEMO, **_window())),
+        Output("GET /public", _get("projections", "/public")),
+        Output("GET /api/public/weekly.csv", _get("projections", "/api/public/weekly.csv")),
+        Output("Open311 GET requests.json", _get("open311", "/requests.json", **window), each, True),
+        Output("Open311 GET requests.xml", _get("open311", "/requests.xml", **window), each, True),
         *(
-            (
-                f"Open311 GET requests/{n}.json",
-                _get("open311", f"/requests/{n}.json", **DEMO, extensions="true"),
-            )
-            for n in numbers
+            Output(f"Open311 GET requests/{n}", _get("open311", f"/requests/{n}.json", **DEMO), (n,), True)
+            for n in each
         ),
-        (
-            "Open311 GET servicerequestupdates.json",
-            _get("open311", "/servicerequestupdates.json", **DEMO, **_window()),
+        Output(
+            "Open311 GET servicerequestupdates.json", _get("open311", f"{updates}.json", **window), each, True
         ),
-        (
-            "Open311 GET servicerequestupdates.xml",
-            _get("open311", "/servicerequestupdates.xml", **DEMO, **_window()),
+        Output(
+            "Open311 GET servicerequestupdates.xml", _get("open311", f"{updates}.xml", **window), each, True
         ),
-        (
-            "geo GET /api/v1/public/heatmap",
-            _get("geo", "/api/v1/public/heatmap", **DEMO, resolution="9", days="1"),
-        ),
+        Output("geo GET /api/v1/public/heatmap", _get("geo", "/api/v1/public/heatmap", **heat)),
     ]
 
 
@@ -82,10 +89,7 @@ _FREE_TEXT = (
     ("agent's public comment", "in_comment"),
     ("closing public note", "in_close_note"),
 )
-# Open311 shows the description, public comments and notes as typed, scrubbed of phones, emails and house numbers
-# (civicloop_places.scrub): a name in them is not recognised. Known, and reported apart from the leaks the test fails on.
 _NAME_KINDS = ("name", "family name")
-_SHOWS_FREE_TEXT = "Open311 "
 
 
 def _typed_in(person: Resident) -> list[str]:
@@ -94,23 +98,24 @@ def _typed_in(person: Resident) -> list[str]:
 
 @dataclass(frozen=True)
 class Leak:
-    output: str
+    output: Output
     kind: str
     value: str
     typed_in: tuple[str, ...]
 
     @property
     def known(self) -> bool:
-        """A name typed into free text that Open311 shows (not the address: only its street and ZIP are shown)."""
-        free_text = set(self.typed_in) - {"address"}
-        return self.output.startswith(_SHOWS_FREE_TEXT) and self.kind in _NAME_KINDS and bool(free_text)
+        """A name typed into text an output shows: no scrub recognises a name. Known, and reported apart from the
+        leaks the test fails on. (Not a name typed into the address: the phone and email beside it drop that part.)"""
+        typed = set(self.typed_in) - {"address"}
+        return self.output.free_text and self.kind in _NAME_KINDS and bool(typed)
 
     def __str__(self) -> str:
         where = ", ".join(self.typed_in) or "nowhere public (contact only)"
-        return f"{self.output}: {self.kind} {self.value!r} (typed in: {where})"
+        return f"{self.output.name}: {self.kind} {self.value!r} (typed in: {where})"
 
 
-def leaks(output: str, text: str, people: Sequence[Resident]) -> list[Leak]:
+def leaks(output: Output, text: str, people: Sequence[Resident]) -> list[Leak]:
     """What of the residents' personal strings `text` shows, once each; none: []."""
     found: dict[str, Leak] = {}
     lowered = text.lower()
