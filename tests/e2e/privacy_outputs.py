@@ -118,20 +118,18 @@ class Leak:
 
 
 def leaks(output: Output, text: str, people: Sequence[Resident]) -> list[Leak]:
-    """What of the residents' personal strings `text` shows, once each; none: []."""
-    found: dict[str, Leak] = {}
-    lowered = text.lower()
+    """What of the residents' personal strings `text` shows, once each; none: []. Two residents may be drawn with one
+    string: where it was typed is where any of them typed it."""
+    typed_by: dict[tuple[str, str], set[str]] = {}
     for person in people:
-        typed = tuple(_typed_in(person))
+        typed = set(_typed_in(person))
         for kind, value in person.strings().items():
-            if value.lower() in lowered:
-                leak = Leak(output, kind, value, typed)
-                found.setdefault(str(leak), leak)
+            if value.lower() in text.lower():
+                typed_by.setdefault((kind, value), set()).update(typed)
         for lat, long in person.points():
             if lat in text and long in text:
-                leak = Leak(output, "the exact point", f"{lat},{long}", typed)
-                found.setdefault(str(leak), leak)
-    return list(found.values())
+                typed_by.setdefault(("the exact point", f"{lat},{long}"), set()).update(typed)
+    return [Leak(output, kind, value, tuple(sorted(typed))) for (kind, value), typed in typed_by.items()]
 
 
 async def wait_until_public(system: System, numbers: Sequence[str]) -> None:
