@@ -55,3 +55,17 @@ def test_two_neighbours_in_one_cell_show_the_same_place() -> None:
         == (a.lat, a.long, "2100 block of W BELLEVUE AVE")
     )
     assert (a.lat, a.long) != (34.073216645, -118.266861909)
+
+
+@pytest.mark.parametrize(
+    ("given_address", "shown"),
+    [
+        ("2111 W Bellevue Ave, ring Jane 410-555-0134, 90026", "2100 block of W Bellevue Ave, 90026"),
+        ("417 Sunset Blvd, +1 213 555 0185, y0h6@example.org", "400 block of Sunset Blvd"),
+        ("417 Sunset Blvd call 213.555.0185", "400 block of Sunset Blvd call [phone removed]"),
+        ("Main St & 5th Ave, jane@example.org", "Main St & 5th Ave"),
+        ("2111 Maple Ave, Springfield", "2100 block of Maple Ave, Springfield"),
+    ],
+)
+def test_block_address_never_shows_a_phone_or_an_email_typed_into_it(given_address: str, shown: str) -> None:
+    assert block_address(given_address) == shown

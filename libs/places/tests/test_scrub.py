@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from civicloop_places.scrub import EMAIL_MARK, PHONE_MARK, scrub
+from civicloop_places.scrub import EMAIL_MARK, PHONE_MARK, scrub, scrub_contacts
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -109,3 +109,14 @@ def test_no_house_number_survives(before: str, number: int, street: str) -> None
 def test_scrub_is_idempotent(text: str) -> None:
     once = scrub(text)
     assert scrub(once) == once
+
+
+@pytest.mark.parametrize("token", ["2962788ca4", "a1234567", "ab12345678cd", "[2962788ca4]"])
+def test_digits_glued_to_letters_are_no_phone(token: str) -> None:
+    """An id or a hash in a text ("Address check [2962788ca4]") is kept: a phone stands apart from letters."""
+    assert scrub_contacts(f"Check {token} now") == f"Check {token} now"
+
+
+@pytest.mark.parametrize("phone", ["410-555-0134", "(410) 555 0134", "+1 213 555 0185", "2135550185"])
+def test_a_phone_after_punctuation_is_still_a_phone(phone: str) -> None:
+    assert scrub_contacts(f"tel:{phone}; or [{phone}]") == "tel:[phone removed]; or [[phone removed]]"

@@ -11,6 +11,8 @@ import re
 import h3
 from civicloop_events.payloads import PublicPlace
 
+from civicloop_places.scrub import scrub_contacts
+
 DEFAULT_RESOLUTION = 9  # cells of about 0.1 km², edge about 200 m: a block or two in a city
 
 _HOUSE_NUMBER = re.compile(r"^\s*(\d{1,6})(?:\s*-\s*\d{1,6})?[A-Za-z]?\s+(?P<rest>\S.*)$")
@@ -30,12 +32,16 @@ _STREET_WORD = re.compile(
 def block_address(address: str | None) -> str | None:
     """'2111 W Bellevue Ave, Apt 3, 90026' -> '2100 block of W Bellevue Ave, 90026'.
 
-    An intersection ('8TH AVE and JUDAH ST') names no home and is kept. Anything else free-form ('outside my
+    A phone or an email typed into it is removed. An intersection ('8TH AVE and JUDAH ST') names no home and is kept. Anything else free-form ('outside my
     house, I am Jane') could name a person or a home, so it is not shown at all: the H3 cell still places it.
     """
     if not address:
         return None
     text = _UNIT.sub("", " ".join(address.split())).strip(" ,")
+    # A phone or an email typed into an address is no part of the place: the part after a comma holding one is
+    # dropped, the street's own part keeps markers in their stead ('12 Main St ring 410-555-0134').
+    street, *rest = (part.strip() for part in text.split(","))
+    text = ", ".join([scrub_contacts(street), *(part for part in rest if scrub_contacts(part) == part)])
     match = _HOUSE_NUMBER.match(text)
     if match:
         block = int(match.group(1)) // 100 * 100

@@ -3,7 +3,7 @@
 Public text (a public note, a description where one is shown) may carry what a resident or an agent typed: "call me
 on 410-555-0134", "jane@example.org", "outside 1234 Main St". `scrub` replaces each email and phone with a marker and
 turns "1234 Main St" into "1200 block of Main St", as `block_address` does for addresses. It errs towards removing:
-any run of 7 or more digits (with the separators phones use) is taken for a phone. Pure, no IO.
+any run of 7 or more digits (with the separators phones use) not glued to letters is taken for a phone. Pure, no IO.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ PHONE_MARK = "[phone removed]"
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*", re.UNICODE)
 # A phone: an optional "+" or "00" prefix, then digits in groups separated by spaces, dots, dashes, slashes or
 # parentheses, 7 digits or more in all (US "410-555-0134", "(410) 555 0134", international "+44 20 7946 0958").
-_PHONE_CANDIDATE = re.compile(r"(?<!\d)(?:\+|00)?\(?\d(?:[\s().\-/]{0,3}\d){6,}(?!\d)")
+# Not glued to letters: "2962788ca4" (an id, a hash) is no phone.
+_PHONE_CANDIDATE = re.compile(r"(?<![^\W_])(?:\+|00)?\(?\d(?:[\s().\-/]{0,3}\d){6,}(?![^\W_])")
 _STREET = (
     r"(?:ST|STREET|AVE?|AVENUE|RD|ROAD|BLVD|BOULEVARD|DR|DRIVE|WAY|LN|LANE|PL|PLACE|CT|COURT|HWY|HIGHWAY|PKWY|"
     r"PARKWAY|TER|TERRACE|CIR|CIRCLE|SQ|SQUARE|BROADWAY|CALLE|AVENIDA)"
@@ -38,10 +39,13 @@ def _block(match: re.Match[str]) -> str:
     return f"{int(match.group('number')) // 100 * 100} block of{match.group('street')}"
 
 
+def scrub_contacts(text: str) -> str:
+    """The text with emails and phones replaced by markers (house numbers kept)."""
+    return _PHONE_CANDIDATE.sub(_phone, _EMAIL.sub(EMAIL_MARK, text))
+
+
 def scrub(text: str | None) -> str | None:
     """The text with emails and phones replaced by markers and house numbers generalised to the block."""
     if text is None:
         return None
-    text = _EMAIL.sub(EMAIL_MARK, text)
-    text = _PHONE_CANDIDATE.sub(_phone, text)
-    return _HOUSE_NUMBER.sub(_block, text)
+    return _HOUSE_NUMBER.sub(_block, scrub_contacts(text))

@@ -282,3 +282,27 @@ def test_partner_keys_carry_only_the_digest():
         "a" * 64,
         T0,
     )
+
+
+def test_free_text_the_gets_show_is_kept_without_phones_or_emails():
+    """What a resident or an agent typed is public in Open311: its phones and emails are replaced by markers in the
+    description, the status notes and every update (the rest, a house number too, is kept as typed)."""
+    typed = "Ring Jane at (410) 555-0134 or jane.doe@example.org; crew 7 is on the way to 2111 Pennington Ave"
+    shown = "Ring Jane at [phone removed] or [email removed]; crew 7 is on the way to 2111 Pennington Ave"
+    row = fold(None, _event(_submitted(description=typed), at=T0)).request
+    assert row.description == shown
+    commented = fold(
+        row,
+        _event(CommentAdded(text=typed, visibility=CommentVisibility.public), at=T0 + timedelta(minutes=1)),
+    )
+    assert (commented.request.status_notes, commented.update.description) == (shown, shown)
+    closed = fold(
+        commented.request,
+        _event(
+            StatusChanged(status=RequestStatus.closed, reason="fixed", public_note=typed),
+            at=T0 + timedelta(minutes=2),
+        ),
+    )
+    assert (closed.request.status_notes, closed.update.description) == (shown, shown)
+    for change in (row, commented, closed):
+        assert "555" not in repr(change) and "@" not in repr(change)

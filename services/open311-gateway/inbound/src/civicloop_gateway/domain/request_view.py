@@ -16,6 +16,10 @@ serve — are the public place (an H3 cell's centre and a block-level address, `
 was submitted and replaced by geo's `LocationResolved.public`. The radius search runs on the same public point
 (`point_lat`, `point_long` -> the `location` column): searching on the exact point would let anyone narrow a request
 down to it with repeated small-radius queries. Neither the exact point nor the submitted address is kept.
+
+Free text the GETs show (the description, status notes, updates' descriptions) is what residents and agents typed:
+it is kept with its phones and emails replaced by markers (`civicloop_places.scrub.scrub_contacts`). A name typed
+into it is not recognised, so it stays; so do house numbers (a problem's place, as Open311 clients expect).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from civicloop_events.payloads import (
 from civicloop_open311.dates import format_w3c
 from civicloop_open311.documents import REQUEST_FIELDS, RenderedRequest, rendered_request
 from civicloop_places import DEFAULT_RESOLUTION, block_address, public_place
+from civicloop_places.scrub import scrub_contacts
 
 from civicloop_gateway.domain.statuses import extended_status, open311_status
 from civicloop_gateway.domain.work_notes import (
@@ -146,7 +151,7 @@ def submitted_row(
         civicloop_status=RequestStatus.open,
         service_code=p.service_code,
         service_name=service_name,
-        description=p.description,
+        description=scrub_contacts(p.description),
         requested_datetime=event.occurred_at,
         updated_datetime=event.occurred_at,
         source=event.source,
@@ -364,7 +369,7 @@ def _update(
         jurisdiction_id=event.jurisdiction_id,
         status=status,
         updated_datetime=event.occurred_at,
-        description=description,
+        description=scrub_contacts(description),
         media_url=media_url,
         external_status_code=external_status_code,
     )
@@ -376,7 +381,7 @@ def _status_changed(before: RequestRow | None, event: Event[Any], p: StatusChang
     if status == "closed":
         status = closed_as(p.reason)  # ST-02: an agent's close says how it ended
     # SR-03: the public note; an agent's close or reopen without one is explained by its reason.
-    note = p.public_note or reason_text(p.status, p.reason, p.referred_to)
+    note = (p.public_note and scrub_contacts(p.public_note)) or reason_text(p.status, p.reason, p.referred_to)
     update = _update(
         event,
         status=status,
@@ -450,7 +455,7 @@ def _public_change(
     if before.civicloop_status is not RequestStatus.closed:
         row = replace(row, updated_datetime=max(before.updated_datetime, event.occurred_at))
         if note:
-            row = replace(row, status_notes=note)
+            row = replace(row, status_notes=scrub_contacts(note))
     return Change(request=row, update=update)
 
 
