@@ -3,13 +3,16 @@ text against the residents' strings (naming the output, what leaked and where th
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from civicloop_testing.polling import eventually
+from civicloop_testing.staff_tokens import staff_headers
 from privacy_residents import Resident
 
 
@@ -33,6 +36,28 @@ def _get(client: str, path: str, **params: str) -> Read:
     async def read(system: System) -> str:
         r = await getattr(system, client).get(path, params=params)
         assert r.status_code == 200, (path, r.status_code, r.text[:500])
+        return r.text
+
+    return read
+
+
+def _open_data(file_name: str) -> Read:
+    """One file of an open-data export an admin fires through projections' route, as text."""
+
+    async def read(system: System) -> str:
+        exports, admin = "/api/v1/admin/open-data/exports", staff_headers(None, "admin")
+        started = await system.projections.post(exports, headers=admin)
+        assert started.status_code == 202, started.text
+        href = started.json()["href"]
+
+        async def done() -> bool:
+            return (await system.projections.get(href, headers=admin)).json()["state"] == "done"
+
+        await eventually(done, timeout=60, what="the open-data export to finish", interval=0.2)
+        r = await system.projections.get(f"{href}/{file_name}", headers=admin)
+        assert r.status_code == 200, (file_name, r.status_code)
+        if file_name.endswith(".parquet"):
+            return repr(pq.read_table(io.BytesIO(r.content)).to_pylist())
         return r.text
 
     return read
@@ -80,6 +105,9 @@ def public_outputs(numbers: Sequence[str]) -> list[Output]:
             "Open311 GET servicerequestupdates.xml", _get("open311", f"{updates}.xml", **window), each, True
         ),
         Output("geo GET /api/v1/public/heatmap", _get("geo", "/api/v1/public/heatmap", **heat)),
+        Output("open-data export requests.csv", _open_data("requests.csv"), each, True),
+        Output("open-data export requests.geojson", _open_data("requests.geojson"), each, True),
+        Output("open-data export requests.parquet", _open_data("requests.parquet"), each, True),
     ]
 
 

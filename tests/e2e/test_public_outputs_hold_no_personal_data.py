@@ -39,12 +39,12 @@ AGENT_ID = uuid.uuid4()
 
 
 @pytest.fixture
-async def system(fresh_database_dsn, fresh_topics, kafka_bootstrap) -> AsyncIterator[System]:
+async def system(fresh_database_dsn, fresh_topics, kafka_bootstrap, tmp_path) -> AsyncIterator[System]:
     shared = shared_settings(fresh_database_dsn, fresh_topics, kafka_bootstrap)
     intake_settings = migrated_intake(fresh_database_dsn, fresh_topics, kafka_bootstrap)
     # Every example's cells drawn on /public, nothing served from the pages' cache.
     projection_settings = migrated_projections(fresh_database_dsn, fresh_topics, kafka_bootstrap).model_copy(
-        update={"public_cache_s": 0.0, "public_min_cell_count": 1}
+        update={"public_cache_s": 0.0, "public_min_cell_count": 1, "open_data_dir": tmp_path / "open-data"}
     )
     gateway_settings = GatewaySettings(env="test", default_jurisdiction_id="demo", **shared)
     migrate_gateway(gateway_settings.sqlalchemy_url)
