@@ -118,7 +118,6 @@ _FREE_TEXT = (
     ("agent's public comment", "in_comment"),
     ("closing public note", "in_close_note"),
 )
-_NAME_KINDS = ("name", "family name")
 
 
 def _typed_in(person: Resident) -> list[str]:
@@ -131,14 +130,6 @@ class Leak:
     kind: str
     value: str
     typed_in: tuple[str, ...]
-
-    @property
-    def known(self) -> bool:
-        """A name typed into text an output shows: no scrub recognises a name. Known, and reported apart from the
-        leaks the test fails on. (Not a name typed into the address beside a phone and an email: that part is
-        dropped; a name alone after the street is kept, as a city would be.)"""
-        typed = set(self.typed_in) - {"address (with phone and email)"}
-        return self.output.free_text and self.kind in _NAME_KINDS and bool(typed)
 
     def __str__(self) -> str:
         where = ", ".join(self.typed_in) or "nowhere public (contact only)"

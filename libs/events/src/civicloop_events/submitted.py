@@ -8,6 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from civicloop_events.envelope import Actor, Event
+from civicloop_events.own_words import (
+    DESCRIPTION_MAX,
+    address_without_own_contact,
+    description_without_own_contact,
+)
 from civicloop_events.payloads import DEFAULT_LANGUAGE, Channel, Location, ServiceRequestSubmitted
 from civicloop_events.personal_data import PersonalData, SealedPersonalData
 
@@ -41,10 +46,16 @@ def submitted_event(
     preferred_channel: Channel = Channel.none,
 ) -> Event[Any]:
     """The `ServiceRequestSubmitted` of `accepted` under the request number and event id kept with it."""
+    # The resident's own name and e-mail address typed into what is published are taken out (own_words).
+    location = accepted.location.model_copy(
+        update={
+            "address_string": address_without_own_contact(accepted.location.address_string, accepted.contact)
+        }
+    )
     payload = ServiceRequestSubmitted(
         service_code=accepted.service_code,
-        description=accepted.description,
-        location=accepted.location,
+        description=description_without_own_contact(accepted.description, accepted.contact)[:DESCRIPTION_MAX],
+        location=location,
         attributes=accepted.attributes,
         media_urls=accepted.media_urls,
         contact=contact,

@@ -24,6 +24,7 @@ from civicloop_channels.message import Channel
 from civicloop_channels.sms_provider import sms_sender
 from civicloop_events import Event
 from civicloop_events.outbox import Sweeper
+from civicloop_events.personal_data import PersonalData, PersonalDataUnreadable
 from civicloop_runtime.consumers import ConsumerSpec, Guard, ServiceConsumers
 from civicloop_runtime.ops import Supervised
 from civicloop_runtime.rebuild import consumers_lock_shared
@@ -159,7 +160,18 @@ class Intake(Service):
             policy=self.work_policy,
             wait_s=self.settings.read_your_writes_timeout_s,
             staff=self.staff.store if self.staff is not None else None,
+            residents_contact=self.residents_contact,
         )
+
+    async def residents_contact(self, number: str) -> PersonalData | None:
+        """The contact of the request's resident in clear, for what staff publish (None: none, or erased)."""
+        tracked = await self.tracking.get(number)
+        if tracked is None or tracked.contact is None:
+            return None
+        try:
+            return await self.vault.unseal(tracked.contact)
+        except PersonalDataUnreadable:
+            return None
 
     async def submit(
         self, cmd: SubmitServiceRequest, *, idempotency_key: str, agent_id: str | None = None

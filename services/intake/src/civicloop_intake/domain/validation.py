@@ -67,7 +67,11 @@ def check_submission(
         jurisdiction_id=jurisdiction_id,
         service_code=cmd.service_code,
         description=cmd.description,
-        location=Location(lat=cmd.lat, long=cmd.long, address_string=cmd.address_string),
+        location=Location(
+            lat=cmd.lat,
+            long=cmd.long,
+            address_string=cmd.address_string,
+        ),
         attributes={code: list(values) for code, values in cmd.attributes.items()},
         media_urls=[str(cmd.media_url)] if cmd.media_url else [],
         contact=contact,

@@ -14,13 +14,15 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from civicloop_events import decode_event, new_event_id, request_numbers
+from civicloop_events.own_words import public_text_without_own_contact
+from civicloop_events.personal_data import PersonalData
 from civicloop_staff.roles import StaffPrincipal
 
 from civicloop_intake.domain.assignees import Assignee
@@ -70,6 +72,9 @@ class WorkContext:
     staff: StaffStore | None = (
         None  # whom an assignment may name; None: nobody (an assignment naming anyone fails)
     )
+    # The request's resident's contact in clear (None: no contact, erased, or unknown), whose own words are taken
+    # out of public comments and notes; None: nothing is taken out.
+    residents_contact: Callable[[str], Awaitable[PersonalData | None]] | None = None
 
 
 async def do_work(
@@ -106,6 +111,8 @@ async def do_work(
                 assignee=await _assignee(cmd, staff.jurisdiction_id, ctx.staff),
             )
             payload = decide(cmd, state, number=canonical, jurisdiction_id=staff.jurisdiction_id, at=at)
+            if ctx.residents_contact is not None:
+                payload = public_text_without_own_contact(payload, await ctx.residents_contact(canonical))
             event = work_event(
                 payload,
                 number=canonical,
