@@ -23,9 +23,16 @@ _STREET = (
     r"(?:ST|STREET|AVE?|AVENUE|RD|ROAD|BLVD|BOULEVARD|DR|DRIVE|WAY|LN|LANE|PL|PLACE|CT|COURT|HWY|HIGHWAY|PKWY|"
     r"PARKWAY|TER|TERRACE|CIR|CIRCLE|SQ|SQUARE|BROADWAY|CALLE|AVENIDA)"
 )
+# Words of a sentence rather than of a street's name: "Crew 7 is on the way" and "3 cones on Main St" hold no house
+# number, though "way" and "St" are street types.
+_SENTENCE_WORD = (
+    r"(?:is|are|was|were|be|will|on|at|in|to|of|for|by|and|or|the|a|an|it|we|our|your|this|that|"
+    r"es|en|el|la|los|las|de|del|y|un|una|por|para)"
+)
 # "1234 Main St", "1234-1236 N Main Street", "12B Elm Rd": a number, up to four words, a street type.
 _HOUSE_NUMBER = re.compile(
-    rf"\b(?P<number>\d{{1,6}})(?:\s*-\s*\d{{1,6}})?[A-Za-z]?(?!\s+block\s+of\b)(?P<street>(?:\s+[\w.'-]+){{0,4}}?\s+{_STREET}\b\.?)",
+    rf"\b(?P<number>\d{{1,6}})(?:\s*-\s*\d{{1,6}})?[A-Za-z]?(?!\s+block\s+of\b)"
+    rf"(?P<street>(?:\s+(?!{_SENTENCE_WORD}\b)[\w.'-]+){{0,4}}?\s+{_STREET}\b\.?)",
     re.IGNORECASE,
 )
 
