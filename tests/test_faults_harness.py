@@ -13,7 +13,8 @@ from civicloop_testing import ADMIN_DSN
 from civicloop_testing.faults import TcpProxy, ThrowawayKafka
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-pytestmark = pytest.mark.integration
+# A broker or database of the test's own is stopped or cut off: the fault suite (`make test-faults`), not `make test`.
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 def _through(proxy: TcpProxy, dsn: str) -> str:

@@ -26,7 +26,8 @@ from civicloop_testing.processes import free_port, script
 
 from bench.system import MIGRATIONS, SPECS
 
-pytestmark = pytest.mark.integration
+# A broker or database of the test's own is stopped or cut off: the fault suite (`make test-faults`), not `make test`.
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXIT_WITHIN_S = 10.0  # the grace period this asks for; a process that needs SIGKILL fails the test

@@ -23,7 +23,8 @@ from civicloop_gateway.settings import Environment, GatewaySettings
 from civicloop_testing.faults import TcpProxy, ThrowawayKafka
 from civicloop_testing.run_settings import run_settings
 
-pytestmark = pytest.mark.integration
+# A broker or database of the test's own is stopped or cut off: the fault suite (`make test-faults`), not `make test`.
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 TRUTH_WITHIN_S = 5.0  # issue 11: readiness right within 5 s of the change
 PROBE_EVERY_S = 0.5  # what a kubelet's readiness probe might do, faster than its usual period

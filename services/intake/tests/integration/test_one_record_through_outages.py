@@ -25,7 +25,8 @@ from civicloop_testing.faults import ThrowawayKafka
 from civicloop_testing.lifecycle import started
 from intake_harness import AGENT, SERVICES, intake_settings, running
 
-pytestmark = pytest.mark.integration
+# A broker or database of the test's own is stopped or cut off: the fault suite (`make test-faults`), not `make test`.
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 CLIENTS = 12
 
