@@ -47,19 +47,19 @@ class PostgresStaffStore:
 
     async def staff_roles(self, staff_id: UUID, roles: Sequence[str]) -> None:
         await self.conn.execute(
-            "update notifier.staff set roles = %s, updated_at = now() where staff_id = %s",
+            "update notifier.staff set roles = %s where staff_id = %s",
             (list(roles), staff_id),
         )
 
     async def staff_teams(self, staff_id: UUID, teams: Sequence[str]) -> None:
         await self.conn.execute(
-            "update notifier.staff set teams = %s, updated_at = now() where staff_id = %s",
+            "update notifier.staff set teams = %s where staff_id = %s",
             (list(teams), staff_id),
         )
 
     async def staff_active(self, staff_id: UUID, active: bool) -> None:
         await self.conn.execute(
-            "update notifier.staff set active = %s, updated_at = now() where staff_id = %s",
+            "update notifier.staff set active = %s where staff_id = %s",
             (active, staff_id),
         )
 

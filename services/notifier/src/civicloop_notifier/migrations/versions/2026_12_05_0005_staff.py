@@ -15,7 +15,8 @@ depends_on = None
 
 def upgrade() -> None:
     # A staff account: its e-mail and display name stay sealed under the staff member's own key (unreadable once
-    # that key is shredded); roles and teams are whole sets, as the staff events write them.
+    # that key is shredded); roles and teams are whole sets, as the staff events write them, so a replay of the
+    # config topic leaves every row as it was.
     op.execute(
         """create table notifier.staff (
              staff_id uuid primary key,
@@ -23,8 +24,7 @@ def upgrade() -> None:
              contact jsonb not null,
              roles text[] not null default '{}',
              teams text[] not null default '{}',
-             active boolean not null default true,
-             updated_at timestamptz not null default now())"""
+             active boolean not null default true)"""
     )
     op.execute("create index staff_of_jurisdiction on notifier.staff (jurisdiction_id)")
     op.execute(
