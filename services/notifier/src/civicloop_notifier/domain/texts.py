@@ -147,7 +147,7 @@ class Texts:
         status = p.get("status", "")
         facts["status"] = t(STATUSES[status]) if status in STATUSES else status
         lines = [t(BODIES[notice.kind]) % facts]
-        late_reason = p.get("late_reason")
+        late_reason = str(p.get("late_reason") or "")
         if late_reason in LATE_REASONS_TEXT:
             lines.append(t(LATE_REASONS_TEXT[late_reason]) % {"due": when(p.get("due_at") or p.get("since"))})
             lines.append(t(SUPERVISOR_TOLD))
