@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from civicloop_channels.email import SmtpEmailSender, SmtpSettings
 from civicloop_channels.message import Channel as WireChannel
+from civicloop_channels.message import Outcome
 from civicloop_events import Actor, ActorKind, Event
 from civicloop_events.payloads import (
     AgentReminded,
@@ -318,3 +319,68 @@ async def test_a_late_declaration_tells_the_resident_in_spanish_on_their_channel
         await harness.applied(notifier)
         await notifier.sender_loop.drain()
     assert len(sms.sent) == 2 and inbox.received == []
+
+
+@pytest.fixture
+def recording(notifier_dsn, fresh_topics, kafka_bootstrap, vault) -> Harness:
+    """The notifier with recording senders, told what to answer."""
+    return Harness(
+        settings_for(notifier_dsn, fresh_topics, kafka_bootstrap), fresh_topics, kafka_bootstrap, vault
+    )
+
+
+async def attempts_of(notifier: Notifier, jurisdiction: str) -> list[tuple[str, int, str]]:
+    async with notifier.pool.connection() as conn:
+        cur = await conn.execute(
+            """select m.state, a.attempt, a.outcome from notifier.staff_attempts a
+                 join notifier.staff_messages m using (message_id)
+                 join notifier.staff_notices n using (cause_event_id)
+                where n.jurisdiction_id = %s order by m.seq, a.attempt""",
+            (jurisdiction,),
+        )
+        return [tuple(r) for r in await cur.fetchall()]
+
+
+async def test_a_failing_mail_server_delays_a_staff_mail_and_a_refusal_or_an_erased_key_ends_it(
+    recording: Harness,
+):
+    email = recording.senders[NotificationChannel.email]
+    email.answer_next(
+        Outcome.failed, Outcome.failed
+    )  # the first escalation's two tries; the third is accepted
+    staff = await streets_and_parks(recording)
+    await staff.publish()
+    async with recording.running() as notifier:
+        await staff.applied(notifier)
+        await recording.publish(
+            staff.selfheal(Escalated(reason=StuckReason.past_due, since=SINCE, team_id="parks"), new_number())
+        )
+
+        async def settled() -> bool:
+            return any(s == "sent" for s, _, _ in await attempts_of(notifier, staff.jurisdiction))
+
+        await eventually(settled, what="the escalation sent after two failures")
+        assert await attempts_of(notifier, staff.jurisdiction) == [
+            ("sent", 1, "failed"),
+            ("sent", 2, "failed"),
+            ("sent", 3, "accepted"),
+        ]
+        email.answer_next(Outcome.refused)
+        await recording.publish(
+            staff.selfheal(Escalated(reason=StuckReason.dormant, since=SINCE, team_id="parks"), new_number())
+        )
+        await recording.vault.erase(staff.ids["lead"])  # the streets lead left and their key was shredded
+        await recording.publish(
+            staff.selfheal(
+                Escalated(reason=StuckReason.dormant, since=SINCE, team_id="streets"), new_number()
+            )
+        )
+        await recording.applied(notifier)
+
+        async def all_settled() -> list[tuple[str, str]] | None:
+            rows = await staff_rows(notifier, staff.jurisdiction)
+            return rows if len(rows) == 3 and all(state != "pending" for _, state in rows) else None
+
+        rows = await eventually(all_settled, what="three staff messages settled")
+    assert [state for _, state in rows] == ["sent", "given_up", "erased"]
+    assert [m.to for m in email.sent] == [staff.emails["parkslead"]]
