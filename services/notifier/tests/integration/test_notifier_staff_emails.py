@@ -34,10 +34,13 @@ from civicloop_events.payloads.staff import DisableReason
 from civicloop_events.personal_data import PersonalData, new_key, seal
 from civicloop_notifier.adapters.recording_sender import RecordingChannelSender
 from civicloop_notifier.bootstrap import Notifier
+from civicloop_notifier.entrypoints.http import create_app
+from civicloop_testing.asgi import serving
 from civicloop_testing.consumers import assert_applied
 from civicloop_testing.events import publish_events, read_all_events
 from civicloop_testing.polling import eventually
 from civicloop_testing.smtp import SmtpInbox, smtp_inbox
+from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from notifier_harness import NAME, Harness, new_number, settings_for, unique_letters
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -193,6 +196,33 @@ async def test_an_escalation_is_mailed_to_its_team_s_active_supervisors_once_wit
         assert words in text
     for personal in (harness.phone, harness.email, NAME, "Staffer"):
         assert personal not in mail.as_string()
+    # Staff of the jurisdiction read who was told, by staff id, on the request's messages.
+    app = create_app(
+        harness.settings,
+        staff_verifier=verifier_for_tests(),
+        vault=harness.vault,
+        senders={},
+        start_consumers=False,
+        start_sending=False,
+    )
+    async with serving(app, "http://notifier") as client:
+        r = await client.get(
+            f"/api/v1/notifier/requests/{number}/messages",
+            headers=staff_headers(staff.ids["lead"], "supervisor", jurisdiction_id=staff.jurisdiction),
+        )
+        (told,) = r.json()["staff_messages"]
+        assert (told["kind"], told["reason"], told["role"], told["state"]) == (
+            "escalated",
+            "past_due",
+            "supervisor",
+            "sent",
+        )
+        assert told["staff_id"] == str(staff.ids["lead"]) and told["attempts"][0]["outcome"] == "accepted"
+        assert staff.emails["lead"] not in r.text
+        elsewhere = await client.get(
+            f"/api/v1/notifier/requests/{number}/messages", headers=staff_headers(jurisdiction_id="demo")
+        )
+        assert elsewhere.json()["staff_messages"] == []
     # A restart that replays both topics from the start (new consumer groups) mails nobody again.
     tag = unique_letters(8)
     async with harness.running(
