@@ -40,6 +40,7 @@ from civicloop_notifier.adapters.inbound_store import OpenRequest, PostgresInbou
 from civicloop_notifier.adapters.photo_fetch import HttpPhotoFetcher
 from civicloop_notifier.adapters.postgres_attachments import PostgresNoticeFactsStore
 from civicloop_notifier.adapters.postgres_feed import PostgresFeedStore
+from civicloop_notifier.adapters.postgres_staff import PostgresStaffStore
 from civicloop_notifier.adapters.postgres_store import PostgresNotifierStore, store_transaction
 from civicloop_notifier.adapters.providers import ChannelSenders, senders_from_environment
 from civicloop_notifier.adapters.reply_smtp import ReplyHandler, start_reply_listener
@@ -58,6 +59,11 @@ from civicloop_notifier.service_layer.inbound_texts import InboundTexts, Incomin
 from civicloop_notifier.service_layer.preferences import ContactPreferences
 from civicloop_notifier.service_layer.sender_loop import SenderLoop
 from civicloop_notifier.service_layer.sending import SendingDeps
+from civicloop_notifier.service_layer.staff_directory import (
+    when_selfheal_event_queue_staff_notice,
+    when_staff_event_update_directory,
+)
+from civicloop_notifier.service_layer.staff_sending import StaffDeps, StaffSenderLoop
 from civicloop_notifier.service_layer.surveys import SurveyAnswers
 from civicloop_notifier.service_layer.text_reporting import (
     TextReporting,
@@ -103,6 +109,7 @@ class Notifier(Service):
     texts: Texts
     senders: Mapping[NotificationChannel, ChannelSender]
     sender_loop: SenderLoop
+    staff_loop: StaffSenderLoop
     preferences: ContactPreferences
     surveys: SurveyAnswers
     clock: Callable[[], datetime] = _now
@@ -113,6 +120,7 @@ class Notifier(Service):
     text_reporting: TextReportingPort | None = None
     _sending: asyncio.Task[None] | None = None
     _feeding: asyncio.Task[None] | None = None
+    _staff_sending: asyncio.Task[None] | None = None
 
     def kafka_clients(self) -> Sequence[KafkaClient]:
         return (self.producer,)
@@ -130,6 +138,12 @@ class Notifier(Service):
             facts=PostgresNoticeFactsStore(conn),
         )
         await when_status_changed_track_open(PostgresInboundStore(conn), event)
+        await when_selfheal_event_queue_staff_notice(
+            PostgresStaffStore(conn),
+            event,
+            now=self.clock(),
+            max_age=timedelta(seconds=self.settings.notifier_max_age_s),
+        )
         if self.feed is not None:
             await when_request_event_queue_bulletins(
                 PostgresFeedStore(conn),
@@ -142,6 +156,7 @@ class Notifier(Service):
     def committed(self) -> None:
         """Folded events were committed: the senders look for what they queued now."""
         self.sender_loop.wake()
+        self.staff_loop.wake()
         if self.feed is not None:
             self.feed.wake()
 
@@ -156,6 +171,15 @@ class Notifier(Service):
                 await self._sending
 
         self.opened.push_async_callback(stop)
+        staff_loop = self.staff_loop
+        self._staff_sending = asyncio.create_task(staff_loop.run())
+
+        async def stop_staff() -> None:
+            staff_loop.stop()
+            if self._staff_sending is not None:
+                await self._staff_sending
+
+        self.opened.push_async_callback(stop_staff)
         if self.feed is not None:
             feed = self.feed
             self._feeding = asyncio.create_task(feed.run())
@@ -170,6 +194,11 @@ class Notifier(Service):
     @property
     def sending(self) -> bool:
         return self._sending is not None and not self._sending.done()
+
+
+async def fold_staff_directory(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
+    """Who the staff are (roles, teams, active, sealed contact), folded from the config topic."""
+    await when_staff_event_update_directory(PostgresStaffStore(conn), event)
 
 
 async def fold_catalogue(conn: psycopg.AsyncConnection[Any], event: Event[Any]) -> None:
@@ -262,6 +291,19 @@ async def bootstrap(
             concurrency=settings.notifier_concurrency,
             poll_interval_s=settings.notifier_poll_interval_s,
         )
+        staff_loop = StaffSenderLoop(
+            pool=pool,
+            store_for=PostgresStaffStore,
+            deps=StaffDeps(
+                email=chosen.get(NotificationChannel.email),
+                texts=texts,
+                policy=settings,
+                unseal=vault.unseal,
+                clock=clock,
+                rand=random.random,
+            ),
+            poll_interval_s=settings.notifier_poll_interval_s,
+        )
         feed = None
         if settings.govdelivery_configured():
             if feed_sender is None:
@@ -290,6 +332,7 @@ async def bootstrap(
             texts=texts,
             senders=chosen,
             sender_loop=loop,
+            staff_loop=staff_loop,
             preferences=ContactPreferences(partial(store_transaction, pool), settings.pepper),
             surveys=SurveyAnswers(
                 transaction=partial(store_transaction, pool),
@@ -316,6 +359,11 @@ async def bootstrap(
                         settings.topics.request_events,
                         notifier.fold,
                         on_committed=notifier.committed,
+                    ),
+                    ConsumerSpec(
+                        settings.staff_directory_consumer_name,
+                        settings.topics.jurisdiction_config,
+                        fold_staff_directory,
                     ),
                     *(
                         [

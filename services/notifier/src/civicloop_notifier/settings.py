@@ -20,6 +20,7 @@ from civicloop_notifier.domain.quiet_hours import QuietHours
 SCHEMA = "notifier"
 REQUESTS_CONSUMER = "notifier.requests.v1"
 TEXT_REPORT_CATALOGUE_CONSUMER = "notifier.catalogue.v1"
+STAFF_DIRECTORY_CONSUMER = "notifier.staff.v1"
 PROVIDERS = ("fake", "twilio", "vonage", "smtp", "webpush")
 """The providers a channel can be given (`adapters/providers.py` builds them from the environment)."""
 
@@ -47,6 +48,17 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
     tracking_url: str = Field(
         default="http://127.0.0.1:8001/track/{number}",
         description="the resident's tracking page; `{number}` is the request number",
+    )
+    agent_console_url: str = Field(
+        default="http://127.0.0.1:8001/agent/requests/{number}",
+        description="a request in the agent console, linked from staff e-mails; `{number}` is the request number",
+    )
+    notifier_staff_language: str = Field(
+        default="en", max_length=35, description="the language staff e-mails are written in (BCP 47)"
+    )
+    staff_directory_consumer_name: str = consumer_group(
+        STAFF_DIRECTORY_CONSUMER,
+        description="consumer group on jurisdiction.config (the staff directory: whom to e-mail about stuck requests)",
     )
     public_url: str = Field(
         default="http://127.0.0.1:8006",

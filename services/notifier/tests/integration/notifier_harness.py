@@ -138,6 +138,7 @@ def settings_for(dsn: str, topics: Topics, kafka: str, **more: Any) -> NotifierS
         topic_prefix=topics.prefix,
         topic_partitions=topics.partitions,
         requests_consumer_name=f"notifier.requests.v1.{tag}",
+        staff_directory_consumer_name=f"notifier.staff.v1.{tag}",
         vault_pepper="notifier-tests-pepper-0123456789",
         tracking_url="https://civicloop.example/track/{number}",
         consumer_backoff_initial_s=0.01,

@@ -43,6 +43,7 @@ class MessageKind(str, enum.Enum):
     merged = "merged"
     comment = "comment"
     backend_update = "backend_update"
+    late = "late"  # CivicLoop owns up that the request is late (`request.declared_late`)
 
 
 class NotificationOutcome(str, enum.Enum):

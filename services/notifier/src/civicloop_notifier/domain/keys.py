@@ -15,3 +15,8 @@ def notification_id(cause_event_id: UUID, resident_id: UUID) -> UUID:
 def delivery_key(cause_event_id: UUID, resident_id: UUID, channel: str) -> str:
     """The idempotency key a provider is given: (event, resident, channel). A resend after a crash carries it."""
     return str(uuid5(_NOTIFIER, f"delivery:{cause_event_id}:{resident_id}:{channel}"))
+
+
+def staff_message_id(cause_event_id: UUID, staff_id: UUID) -> UUID:
+    """One e-mail per (event, staff member); also its Message-ID, so a resend after a crash is recognisable."""
+    return uuid5(_NOTIFIER, f"staff:{cause_event_id}:{staff_id}")

@@ -2,7 +2,8 @@
 
 Pure: an event in, a `Notice` (the message's kind and its parameters) or nothing out. Internal comments, assignments,
 priorities and the notifier's own events are never told; a status change is told by what it means to the resident
-(acknowledged, closed, reopened, or a change with the agent's public note).
+(acknowledged, closed, reopened, or a change with the agent's public note); selfheal's `request.declared_late` is
+told as it is: the request is late, and why.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from civicloop_events.payloads import (
     BackendUpdateReceived,
     CommentAdded,
     CommentVisibility,
+    LateDeclared,
     MergedAsDuplicate,
     MessageKind,
     RequestStatus,
@@ -26,6 +28,7 @@ from civicloop_events.payloads import (
     VisitRescheduled,
     VisitScheduled,
 )
+from civicloop_events.payloads.selfheal import LATE_REASONS
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,10 @@ def notice_for(event: Event[Any]) -> Notice | None:
         )
     if isinstance(p, MergedAsDuplicate):
         return Notice(MessageKind.merged, {"original": p.original_request_id})
+    if isinstance(p, LateDeclared):
+        if p.reason not in LATE_REASONS:
+            return None  # the platform's own machinery is never the resident's to hear of
+        return Notice(MessageKind.late, {"late_reason": p.reason.value, "since": p.since, "due_at": p.due_at})
     if isinstance(p, BackendUpdateReceived):
         # The status a back-end reports reaches residents as the `request.status.changed` the poller maps it to;
         # what is left to tell is the department's own note.
@@ -128,7 +135,7 @@ def _status_notice(p: StatusChanged) -> Notice | None:
     return Notice(MessageKind.status_changed, {"status": p.status.value, "note": note})
 
 
-_DATES = ("starts_at", "previous_starts_at")
+_DATES = ("starts_at", "previous_starts_at", "since", "due_at")
 
 
 def notice_as_json(notice: Notice) -> dict[str, Any]:

@@ -48,7 +48,15 @@ BODIES: Mapping[MessageKind, str] = {
     ),
     MessageKind.comment: N_("News about your report %(number)s:"),
     MessageKind.backend_update: N_("News about your report %(number)s:"),
+    MessageKind.late: N_("Your report %(number)s is late, and we owe you an apology."),
 }
+LATE_REASONS_TEXT: Mapping[str, str] = {
+    "unacknowledged": N_("We said a team would take it up by %(due)s, and none has yet."),
+    "past_due": N_("We said it would be resolved by %(due)s, and it is not yet."),
+    "dormant": N_("Nothing has moved on it for too long."),
+    "visit_passed": N_("A visit was planned, and we have not told you since what came of it."),
+}
+SUPERVISOR_TOLD = N_("A supervisor was told and will follow it up.")
 STATUSES: Mapping[str, str] = {
     "open": N_("open"),
     "acknowledged": N_("acknowledged"),
@@ -139,6 +147,10 @@ class Texts:
         status = p.get("status", "")
         facts["status"] = t(STATUSES[status]) if status in STATUSES else status
         lines = [t(BODIES[notice.kind]) % facts]
+        late_reason = str(p.get("late_reason") or "")
+        if late_reason in LATE_REASONS_TEXT:
+            lines.append(t(LATE_REASONS_TEXT[late_reason]) % {"due": when(p.get("due_at") or p.get("since"))})
+            lines.append(t(SUPERVISOR_TOLD))
         if p.get("note"):
             lines.append(str(p["note"]))
         if p.get("reason"):
@@ -155,4 +167,14 @@ class Texts:
 
 def every_msgid() -> list[str]:
     """Every source text, for the catalogs' completeness check."""
-    return [SUBJECT, *BODIES.values(), *STATUSES.values(), REASON, REFERRED_TO, TRACK, SURVEY]
+    return [
+        SUBJECT,
+        *BODIES.values(),
+        *STATUSES.values(),
+        *LATE_REASONS_TEXT.values(),
+        SUPERVISOR_TOLD,
+        REASON,
+        REFERRED_TO,
+        TRACK,
+        SURVEY,
+    ]

@@ -5,7 +5,8 @@
 * `POST /api/v1/notifier/unsubscribe?token=` (public) — an email's one-click unsubscribe link (RFC 8058); `GET`
   shows a button that posts it.
 * `GET /api/v1/notifier/requests/{number}/messages` — what the request's residents were sent, attempt by attempt
-  (channel, provider, provider id, outcome, error, and the provider's later delivery state), never a contact.
+  (channel, provider, provider id, outcome, error, and the provider's later delivery state), and the e-mails staff
+  were sent about it (by staff id); never a contact.
 """
 
 from __future__ import annotations
@@ -82,10 +83,48 @@ def _invalid(loc: tuple[Any, ...], msg: str) -> dict[str, Any]:
 
 @router.get("/requests/{number}/messages")
 async def request_messages(request: Request, staff: Staff, number: Annotated[str, NUMBER]) -> dict[str, Any]:
-    """Every message owed to the request's residents and every attempt at it."""
+    """Every message owed to the request's residents and every attempt at it, and the e-mails its staff were sent
+    about it (escalations, reminders: by staff id, never an address)."""
     notifier: Notifier = running_service(request)
     async with store_transaction(notifier.pool) as store:
-        return {"request_id": number, "messages": await _messages(store, number, staff.jurisdiction_id)}
+        return {
+            "request_id": number,
+            "messages": await _messages(store, number, staff.jurisdiction_id),
+            "staff_messages": await _staff_messages(store, number, staff.jurisdiction_id),
+        }
+
+
+async def _staff_messages(
+    store: PostgresNotifierStore, number: str, jurisdiction_id: str
+) -> list[dict[str, Any]]:
+    cur = await store.conn.execute(
+        """select m.message_id, n.cause_event_id, n.kind, n.notice ->> 'reason', m.staff_id, m.role, m.state,
+                  m.created_at,
+                  coalesce(json_agg(json_build_object(
+                    'attempt', a.attempt, 'provider', a.provider, 'provider_message_id', a.provider_message_id,
+                    'outcome', a.outcome, 'error', a.error, 'at', a.attempted_at) order by a.attempt)
+                    filter (where a.attempt is not null), '[]')
+             from notifier.staff_messages m
+             join notifier.staff_notices n using (cause_event_id)
+             left join notifier.staff_attempts a using (message_id)
+            where n.request_id = %s and n.jurisdiction_id = %s
+            group by m.message_id, n.cause_event_id order by m.seq""",
+        (number, jurisdiction_id),
+    )
+    return [
+        {
+            "message_id": str(r[0]),
+            "cause_event_id": str(r[1]),
+            "kind": r[2],
+            "reason": r[3],
+            "staff_id": str(r[4]),
+            "role": r[5],
+            "state": r[6],
+            "created_at": r[7].isoformat(),
+            "attempts": r[8],
+        }
+        for r in await cur.fetchall()
+    ]
 
 
 async def _messages(store: PostgresNotifierStore, number: str, jurisdiction_id: str) -> list[dict[str, Any]]:

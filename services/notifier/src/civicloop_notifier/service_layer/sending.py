@@ -156,7 +156,7 @@ async def send_one(store: MessagesStore, message: QueuedMessage, deps: SendingDe
         if channel is NotificationChannel.email
         else {},
     )
-    result = await _send(deps.senders[channel], outgoing, deps.policy.notifier_send_timeout_s)
+    result = await send_bounded(deps.senders[channel], outgoing, deps.policy.notifier_send_timeout_s)
     attempt = attempts + 1
     await store.record_attempt(
         message.notification_id,
@@ -229,7 +229,7 @@ def _unsubscribe_headers(deps: SendingDeps, channel: NotificationChannel, digest
     return headers
 
 
-async def _send(sender: ChannelSender, message: OutgoingMessage, timeout_s: float) -> SendResult:
+async def send_bounded(sender: ChannelSender, message: OutgoingMessage, timeout_s: float) -> SendResult:
     """The provider's answer; a sender that raises or hangs past the bound is a failed attempt (tried again)."""
     try:
         async with asyncio.timeout(timeout_s):
