@@ -42,7 +42,15 @@ def test_a_success_before_the_threshold_ends_the_streak_quietly_and_the_count_st
 
 def test_a_new_streak_after_a_recovery_is_said_again():
     _, said = run(["HTTP 503", "HTTP 503", "HTTP 503", None, "HTTP 500", "HTTP 500", "HTTP 500"])
-    assert said == [None, None, Announcement.failing, Announcement.recovered, None, None, Announcement.failing]
+    assert said == [
+        None,
+        None,
+        Announcement.failing,
+        Announcement.recovered,
+        None,
+        None,
+        Announcement.failing,
+    ]
 
 
 def test_a_threshold_of_one_says_the_first_failure():
@@ -53,11 +61,7 @@ def test_the_error_is_a_status_or_a_transport_errors_kind_never_the_url_or_the_k
     url = "https://works.example.gov/open311/v2/servicerequestupdates.xml?api_key=s3cret"
     assert poll_error_kind(Open311Temporary(f"HTTP 503 from {url}: down", status=503)) == "HTTP 503"
     assert poll_error_kind(Open311Permanent(f"HTTP 401 from {url}", status=401)) == "HTTP 401"
-    try:
-        try:
-            raise httpx.ConnectError(f"refused {url}")
-        except httpx.ConnectError as exc:
-            raise Open311Temporary(f"ConnectError calling {url}: {exc}") from exc
-    except Open311Temporary as failure:
-        assert poll_error_kind(failure) == "ConnectError"
+    failure = Open311Temporary(f"ConnectError calling {url}: refused")
+    failure.__cause__ = httpx.ConnectError(f"refused {url}")
+    assert poll_error_kind(failure) == "ConnectError"
     assert poll_error_kind(Open311Permanent("secret deviant.key not found")) == "Open311Permanent"
