@@ -5,6 +5,8 @@ Open311 server on 127.0.0.1, with the real broker and database."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,8 +16,10 @@ from civicloop_events import Event
 from civicloop_events.payloads import BodyPollFailing, BodyPollNudged, BodyPollRecovered
 from civicloop_outbound.adapters.open311_polling import Open311Poller, PollerConfig
 from civicloop_outbound.adapters.postgres_config import apply_outbound_config_event
+from civicloop_outbound.entrypoints.cli import app as cli
 from civicloop_testing.events import config_event, read_all_events
 from o311client_harness import define_body, deviant_body
+from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +82,7 @@ async def test_failing_polls_are_said_once_per_streak_and_the_recovery_once(
 
 
 async def test_rounds_that_do_not_poll_the_body_leave_its_streak_alone(
-    deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap
+    deviant, o311_pool, o311_http, o311_producer, o311_topics, kafka_bootstrap, o311_dsn
 ):
     state, url = deviant
     jurisdiction = city("streak-idle")
@@ -101,6 +105,15 @@ async def test_rounds_that_do_not_poll_the_body_leave_its_streak_alone(
             (jurisdiction,),
         )
         assert await cur.fetchone() == (2, "HTTP 503")
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["open311", "status", "-j", jurisdiction, "--json"],
+        env={"CIVICLOOP_PG_DSN": o311_dsn, "CIVICLOOP_ENV": "test"},
+    )
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.output)
+    assert row["failing_polls"] == 2
 
 
 async def test_a_nudge_makes_the_next_poll_due_at_once_and_only_once(
