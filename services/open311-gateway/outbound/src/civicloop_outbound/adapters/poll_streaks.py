@@ -41,7 +41,7 @@ def poll_error_kind(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _announcement(key: BodyKey, announce: Announcement, streak: Streak, at: datetime) -> Event[Any] | None:
+def _announcement(key: BodyKey, announce: Announcement, streak: Streak, at: datetime) -> Event[Any]:
     j, body_id = key
     since = streak.failing_since or at
     payload: BodyPollFailing | BodyPollRecovered
