@@ -11,6 +11,8 @@ from civicloop_events.payloads import (
     BodyDefined,
     BodyPaused,
     BodyResumed,
+    CommentAdded,
+    CommentVisibility,
     DeliveryRequeued,
     SendMethod,
     SentToBackend,
@@ -18,10 +20,10 @@ from civicloop_events.payloads import (
     WebhookConnection,
 )
 from civicloop_events.producer import Position
-from civicloop_testing.events import publish_events
+from civicloop_testing.events import publish_events, request_event
 from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
-from outbound_harness import WEBHOOK_SECRET_REF, OutboundWorld, WebhookReceiver, service
+from outbound_harness import WEBHOOK_SECRET_REF, OutboundWorld, WebhookReceiver, roads_by_email, service
 
 pytestmark = pytest.mark.integration
 
@@ -39,11 +41,11 @@ def works(receiver: WebhookReceiver) -> BodyDefined:
 
 
 def requeued(
-    w: OutboundWorld, city: str, request_id: str, *, attempts: int, n: int = 1
+    w: OutboundWorld, city: str, request_id: str, *, attempts: int, n: int = 1, body_id: str = "works"
 ) -> Event[DeliveryRequeued]:
-    """selfheal's requeue of the request's report to `works` (its id derived, so a retry is the same event)."""
+    """selfheal's requeue of the request's report to the body (its id derived, so a retry is the same event)."""
     return Event.create(
-        DeliveryRequeued(body_id="works", reason=StuckReason.delivery_given_up, attempts=attempts),
+        DeliveryRequeued(body_id=body_id, reason=StuckReason.delivery_given_up, attempts=attempts),
         request_id=request_id,
         jurisdiction_id=city,
         actor=SELFHEAL,
@@ -193,3 +195,48 @@ async def test_the_requeue_cli_publishes_one_requeue_per_given_up_report_as_the_
         assert receiver.requests_delivered() == [first, second]
         code, out = await w.cli("requeue", "--body", "works", "-j", city)
         assert code == 0 and "nothing given up to requeue" in out, out
+
+
+async def test_updates_held_back_by_a_given_up_report_follow_it_when_it_is_requeued(
+    outbound_world: OutboundWorld,
+) -> None:
+    w = outbound_world
+    city = await w.new_city("requeue-updates", service("POTHOLE", "Pothole"), roads_by_email())
+    await w.configure(city, BodyPaused(body_id="roads", reason="tests"))
+    rid = await w.submit(city, "POTHOLE")
+    await w.wait_queued(city, 1)
+    async with w.pool.connection() as conn:  # the report given up (as after its last attempt)
+        await conn.execute(
+            "update outbound.outbound_queue set state = 'failed', attempts = 8, last_error = 'HTTP 550'"
+            " where jurisdiction_id = %s",
+            (city,),
+        )
+    await w.request_producer.publish(
+        request_event(
+            CommentAdded(text="Crew booked for Monday", visibility=CommentVisibility.public),
+            request_id=rid,
+            actor=Actor(kind=ActorKind.agent, id="agent-7"),
+            source="agent",
+            jurisdiction_id=city,
+        )
+    )
+    await w.wait_queued(city, 2)
+    await w.configure(city, BodyResumed(body_id="roads"))
+
+    async def states() -> list[str]:
+        return [r["state"] for r in await w.queue_rows(city)]
+
+    async def held_back() -> bool:
+        return await states() == ["failed", "undeliverable"]
+
+    await eventually(held_back, what="the comment not sent: the report never reached the body")
+    assert w.smtp.for_request(rid) == []
+
+    await publish_applied(w, requeued(w, city, rid, attempts=8, body_id="roads"))
+
+    async def both_sent() -> bool:
+        return await states() == ["sent", "sent"]
+
+    await eventually(both_sent, what="the report, then the comment")
+    subjects = [m.message["Subject"] for m in w.smtp.for_request(rid)]
+    assert subjects == [f"Request {rid}: Pothole", f"Request {rid} new comment: Pothole"]
