@@ -73,6 +73,9 @@ def poller_config(settings: OutboundSettings) -> PollerConfig:
         token_backoff_max_s=settings.open311_token_backoff_max_s,
         import_fallback_service_code=settings.open311_import_fallback_service_code,
         import_history_days=settings.open311_import_history_days,
+        streaks_topic=settings.topics.jurisdiction_config,
+        poll_failing_after=settings.outbound_poll_failing_after,
+        publish_timeout_s=settings.publish_timeout_s,
     )
 
 

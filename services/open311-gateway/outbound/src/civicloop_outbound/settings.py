@@ -90,6 +90,11 @@ class OutboundSettings(VaultPepperSettings, StaffVerifierSettings):
     open311_import_history_days: int = Field(
         default=0, ge=0, description="how far back the first import poll looks (0: one mop-up window)"
     )
+    outbound_poll_failing_after: int = Field(
+        default=3,
+        ge=1,
+        description="failed poll rounds of a body in a row before `jurisdiction.body.poll_failing` is said",
+    )
 
     @field_validator("public_base_url")
     @classmethod

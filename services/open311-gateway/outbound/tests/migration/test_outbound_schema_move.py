@@ -51,6 +51,7 @@ OUTBOUND_TABLES = {
     "inbox",
     "consumer_positions",
     "backend_list_memory",  # outbound_0002: what the Open311 client learnt about each back-end list
+    "body_poll_streaks",  # outbound_0006: failed polls in a row and pending nudges, per body
 }
 
 

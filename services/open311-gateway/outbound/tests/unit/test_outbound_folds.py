@@ -1,10 +1,14 @@
 """Outbound's folds (`service_layer/folds.py`) on in-memory rows: which write each configuration event makes, and
 the external reference remembered from `ExternalReferenceAssigned`."""
 
+from datetime import UTC, datetime
+
 from civicloop_events import Actor
 from civicloop_events.envelope import ActorKind
 from civicloop_events.payloads import (
     BodyPaused,
+    BodyPollFailing,
+    BodyPollNudged,
     BodyResumed,
     ExternalReferenceAssigned,
     PartnerKeyRevoked,
@@ -49,6 +53,9 @@ class MemoryConfigRows(OutboundConfigRows):
     async def save_area(self, event) -> None:
         self.writes.append(f"area {event.payload.area_id}")
 
+    async def nudge_poll(self, event) -> None:
+        self.writes.append(f"nudge {event.payload.body_id}")
+
 
 class MemoryReferences(ExternalReferences):
     def __init__(self) -> None:
@@ -62,15 +69,18 @@ class MemoryReferences(ExternalReferences):
                 self.kept.append(reference)
 
 
-async def test_pause_and_resume_reach_their_rows_and_events_outbound_does_not_read_change_nothing():
+async def test_pause_resume_and_nudge_reach_their_rows_and_events_outbound_does_not_read_change_nothing():
     rows = MemoryConfigRows()
+    since = datetime(2026, 12, 5, 9, tzinfo=UTC)
     for payload in (
         BodyPaused(body_id="works", reason="strike"),
         PartnerKeyRevoked(client_id="cityapp", key_id="k1"),
         BodyResumed(body_id="works"),
+        BodyPollFailing(body_id="works", failing_since=since, failures=3, error="HTTP 503"),
+        BodyPollNudged(body_id="works", failing_since=since),
     ):
         await when_config_event_update_outbound_config(rows, _event(payload))
-    assert rows.writes == ["pause works", "resume works"]
+    assert rows.writes == ["pause works", "resume works", "nudge works"]
 
 
 async def test_an_assigned_external_reference_is_remembered_for_its_request():

@@ -66,6 +66,13 @@ from civicloop_outbound.adapters.open311_client import (
 )
 from civicloop_outbound.adapters.open311_lists import Chunk, ListWalk, load_memory, save_memory
 from civicloop_outbound.adapters.open311_sender import remember_reference
+from civicloop_outbound.adapters.poll_streaks import (
+    BodyKey,
+    nudge_acted_on,
+    pending_nudge,
+    poll_error_kind,
+    record_round,
+)
 from civicloop_outbound.domain import late_imports as late
 from civicloop_outbound.domain import open311_mapping as mapping
 from civicloop_outbound.domain import open311_paging as paging
@@ -131,6 +138,11 @@ class PollerConfig:
     import_history_days: int = 0  # 0: the first import poll looks back one mop-up window only
     # how often the ongoing import re-reads a body's `import_lookback_h` of creation dates (between, it resumes)
     import_lookback_every: timedelta = timedelta(hours=1)
+    # Streaks of failing polls (`adapters/poll_streaks.py`): announced on this topic (`jurisdiction.config`) after
+    # this many failed rounds of a body in a row; None keeps no streaks (a poller without a config topic).
+    streaks_topic: str | None = None
+    poll_failing_after: int = 3
+    publish_timeout_s: float = 10.0
 
 
 async def moved_elsewhere(conn: Any, request_id: str, body_id: str) -> bool:
@@ -233,8 +245,10 @@ class Open311Poller:
         return Open311Client(connection, self.http, environ=self.environ)
 
     # -- tokens ---------------------------------------------------------------------------------------------------
-    async def poll_tokens(self) -> int:
-        """Poll every due token once; returns how many were resolved."""
+    async def poll_tokens(self, outcomes: dict[BodyKey, str | None] | None = None) -> int:
+        """Poll every due token once; returns how many were resolved. `outcomes` gets, per body whose tokens were
+        polled, whether its back-end answered (None) or the kind of failure (a token it does not know is an
+        answer)."""
         now = self.clock()
         async with self.pool.connection() as conn:
             cur = await conn.execute(
@@ -260,6 +274,10 @@ class Open311Poller:
                 )  # unknown token: no use asking again
             except Open311Failure as exc:
                 error = str(exc)
+                if outcomes is not None:
+                    outcomes[(jurisdiction_id, body_id)] = poll_error_kind(exc)
+            if outcomes is not None:
+                outcomes.setdefault((jurisdiction_id, body_id), None)
             attempts += 1
             async with self.pool.connection() as conn, conn.transaction():
                 if external_id:
@@ -892,25 +910,33 @@ class Open311Poller:
         requests themselves) and mop-up; a failing body does not stop the others.
 
         Due: `poll_interval_s` after the last try of the same kind (a failed try counts, so a back-end that is down
-        is not hammered), the mop-up a day after the last one.
+        is not hammered), the mop-up a day after the last one; at once for a body nudged since its last round
+        (`jurisdiction.body.poll_nudged`), once. Each polled body's outcome then goes into its streak of failures.
         """
-        await self.poll_tokens()
+        outcomes: dict[BodyKey, str | None] = {}
+        await self.poll_tokens(outcomes)
         reports: dict[str, PollReport] = {}
         now = self.clock()
         for body in await open311_bodies(self.pool, jurisdiction_id):
             connection = body.open311_connection()
             key = f"{body.jurisdiction_id}/{body.body_id}"
+            body_key = (body.jurisdiction_id, body.body_id)
+            nudged_at = await pending_nudge(self.pool, body_key)
+            now_due = force or nudged_at is not None
             every = timedelta(seconds=connection.poll_interval_s)
             report = reports[key] = PollReport()
-            polled = False
+            polled = attempted = False
             try:
                 if connection.updates_method != "none":
-                    if force or await self._due(body, "updates", every, now):
+                    if now_due or await self._due(body, "updates", every, now):
+                        attempted = True
                         report = reports[key] = await self.poll_updates(body)
                         polled = True
                     if await self._due(body, "mopup", timedelta(hours=24), now):
+                        attempted = True
                         await self.poll_updates(body, mopup=True)
-                if connection.import_requests and (force or await self._due(body, "import", every, now)):
+                if connection.import_requests and (now_due or await self._due(body, "import", every, now)):
+                    attempted = True
                     imported = await self.poll_imports(body)
                     await self.settle_unknown_updates(body, imported)
                     report.imported += imported.imported
@@ -924,6 +950,22 @@ class Open311Poller:
             except Open311Failure as exc:
                 report.skip(f"error: {exc}")
                 log.warning("polling a back-end failed", extra={"body_id": body.body_id, "error": str(exc)})
+                outcomes[body_key] = poll_error_kind(exc)
+            else:
+                if attempted:
+                    outcomes.setdefault(body_key, None)  # a token of it that failed this round still counts
+            if nudged_at is not None:
+                await nudge_acted_on(self.pool, body_key, nudged_at)
+        if self.config.streaks_topic is not None:
+            await record_round(
+                self.pool,
+                self.producer,
+                topic=self.config.streaks_topic,
+                outcomes=outcomes,
+                at=now,
+                threshold=self.config.poll_failing_after,
+                publish_timeout_s=self.config.publish_timeout_s,
+            )
         return reports
 
     async def run_forever(self, stop: asyncio.Event, *, tick_s: float = 5.0) -> None:

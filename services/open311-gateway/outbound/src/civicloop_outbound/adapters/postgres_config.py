@@ -10,7 +10,13 @@ from typing import Any
 
 import psycopg
 from civicloop_events import Event, ServiceAreaDefined, ServiceDefined
-from civicloop_events.payloads import BodyDefined, BodyPaused, BodyResumed, RoutingRulesDefined
+from civicloop_events.payloads import (
+    BodyDefined,
+    BodyPaused,
+    BodyPollNudged,
+    BodyResumed,
+    RoutingRulesDefined,
+)
 from psycopg.types.json import Jsonb
 
 from civicloop_outbound.service_layer.folds import (
@@ -106,6 +112,21 @@ class PostgresOutboundConfigRows(OutboundConfigRows):
                on conflict (jurisdiction_id, area_id) do update set
                  geometry = excluded.geometry, last_event_id = excluded.last_event_id""",
             (j, p.area_id, json.dumps(p.geometry), event.event_id),
+        )
+
+    async def nudge_poll(self, event: Event[BodyPollNudged]) -> None:
+        """A pending nudge the poller acts on in its next round; a later nudge before then is the same nudge."""
+        p, j = event.payload, event.jurisdiction_id
+        await self.conn.execute(
+            """insert into outbound.body_poll_streaks (jurisdiction_id, body_id, nudged_at) values (%s, %s, %s)
+               on conflict (jurisdiction_id, body_id)
+               do update set nudged_at = coalesce(outbound.body_poll_streaks.nudged_at, excluded.nudged_at)""",
+            (j, p.body_id, event.occurred_at),
+        )
+        await self.conn.execute(
+            "update outbound.open311_tokens set next_poll_at = least(next_poll_at, %s)"
+            " where jurisdiction_id = %s and body_id = %s and state = 'pending'",
+            (event.occurred_at, j, p.body_id),
         )
 
 

@@ -13,6 +13,8 @@ the deployment and the runbooks name it.
   priority_email, open311, webhook).
 * `bodies pause --jurisdiction J --body B [--reason ...]` / `bodies resume -j J --body B`.
 * `rules define --jurisdiction J --file rules.json` — publish `RoutingRulesDefined` (a list of rules).
+* `requeue --request N | --body B [--jurisdiction J] [--operator O]` — publish `request.delivery.requeued` for each
+  given-up report named (`entrypoints/requeue_cli.py`); the dispatcher queues it again with fresh attempts.
 * `open311 run | poll | import | status | discover` — the Open311 client's poller (`entrypoints/open311_cli.py`).
 * `hashes [--ignore table.column]` — the content hash of every table of outbound's state and of the whole: its queue
   and back-ends' answers are dispatch state, never rebuilt from the log (docs/operations.md, "Rebuilding read models").
@@ -48,7 +50,7 @@ from rich.console import Console
 from rich.table import Table
 
 from civicloop_outbound import database
-from civicloop_outbound.entrypoints import open311_cli
+from civicloop_outbound.entrypoints import open311_cli, requeue_cli
 from civicloop_outbound.entrypoints.cli_support import AS_JSON, ONLY_JURISDICTION
 from civicloop_outbound.service_layer.status import age_text, body_statuses
 from civicloop_outbound.settings import SCHEMA, OutboundSettings
@@ -63,6 +65,7 @@ rules_app = typer.Typer(help="Routing rules.", no_args_is_help=True, add_complet
 app.add_typer(bodies_app, name="bodies")
 app.add_typer(rules_app, name="rules")
 app.add_typer(open311_cli.app, name="open311")
+app.command("requeue")(requeue_cli.requeue)
 add_hashes(
     app,
     schema=SCHEMA,

@@ -141,7 +141,9 @@ select b.jurisdiction_id, b.body_id, b.definition -> 'open311' ->> 'updates_meth
        (select count(*) from outbound.backend_imports i where i.jurisdiction_id = b.jurisdiction_id
           and i.body_id = b.body_id and i.outcome = 'imported'),
        (select count(*) from outbound.backend_imports i where i.jurisdiction_id = b.jurisdiction_id
-          and i.body_id = b.body_id and i.outcome = 'skipped')
+          and i.body_id = b.body_id and i.outcome = 'skipped'),
+       coalesce((select s.failures from outbound.body_poll_streaks s where s.jurisdiction_id = b.jurisdiction_id
+          and s.body_id = b.body_id), 0)
   from outbound.bodies b
  where b.definition -> 'open311' is not null and jsonb_typeof(b.definition -> 'open311') = 'object'
    and (%(j)s::text is null or b.jurisdiction_id = %(j)s)
@@ -159,6 +161,7 @@ STATUS_COLUMNS = (
     "updates_applied",
     "imported",
     "import_skipped",
+    "failing_polls",  # failed poll rounds in a row, now
 )
 
 

@@ -13,6 +13,9 @@ Agents' work on a request a body already has (`follow_work`): a reopening or a p
 change that routes to another body queues a delivery there and a transfer notice for the old body
 (`domain/backend_updates.py`). These rows are keyed by the event, so a batch applied again queues nothing new.
 
+A `request.delivery.requeued` (selfheal, or `civicloop-outbound requeue`) puts the request's given-up or still
+queued reports to the body back on the queue with fresh attempts (`store.requeue`), after the batch's own work.
+
 Requests that came from a back-end are not sent back to one: a `source` starting with `backend:`, or a
 `RequestImported` seen for the request (it precedes the import's `ServiceRequestSubmitted` on the same key).
 """
@@ -20,11 +23,12 @@ Requests that came from a back-end are not sent back to one: a `source` starting
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from civicloop_events import Actor, ActorKind, Event, ServiceRequestSubmitted, derived_event_id
-from civicloop_events.payloads import CategoryChanged, RequestImported, Routed, SendMethod
+from civicloop_events.payloads import CategoryChanged, DeliveryRequeued, RequestImported, Routed, SendMethod
 from civicloop_events.producer import EventProducer
 
 from civicloop_outbound.domain.backend_updates import (
@@ -38,6 +42,7 @@ from civicloop_outbound.domain.ports import DispatchPayload
 from civicloop_outbound.domain.routing import RoutingDecision, RoutingInput, route
 from civicloop_outbound.service_layer import store
 
+log = logging.getLogger("civicloop.outbound.dispatcher")
 OUTBOUND_ACTOR = Actor(kind=ActorKind.system, id="outbound")
 OUTBOUND_SOURCE = "outbound"
 BACKEND_SOURCE_PREFIX = "backend:"
@@ -201,6 +206,27 @@ class Dispatcher:
         if submissions:
             await self.route_and_enqueue(conn, submissions)
         await self.follow_work(conn, events)
+        await self.requeue(conn, events)
+
+    async def requeue(self, conn: store.Conn, events: Sequence[Event[Any]]) -> None:
+        """`request.delivery.requeued`: the request's given-up (or still queued) reports to the body go back on the
+        queue with fresh attempts, in their place in the body's order; once per event (the consumer's inbox)."""
+        for event in events:
+            p = event.payload
+            if not isinstance(p, DeliveryRequeued) or not event.request_id:
+                continue
+            seqs = await store.requeue(
+                conn, request_id=event.request_id, jurisdiction_id=event.jurisdiction_id, body_id=p.body_id
+            )
+            log.info(
+                "requeued" if seqs else "nothing to requeue (sent, or never queued for the body)",
+                extra={
+                    "request_id": event.request_id,
+                    "body_id": p.body_id,
+                    "seqs": seqs,
+                    "reason": p.reason.value,
+                },
+            )
 
     async def follow_work(self, conn: store.Conn, events: Sequence[Event[Any]]) -> None:
         """After the batch's submissions are queued: agents' work on requests a body has, in log order (an update

@@ -13,6 +13,7 @@ from civicloop_events import Event, ServiceAreaDefined, ServiceDefined
 from civicloop_events.payloads import (
     BodyDefined,
     BodyPaused,
+    BodyPollNudged,
     BodyResumed,
     ExternalReferenceAssigned,
     RoutingRulesDefined,
@@ -42,6 +43,10 @@ class OutboundConfigRows(abc.ABC):
     @abc.abstractmethod
     async def save_area(self, event: Event[ServiceAreaDefined]) -> None: ...
 
+    @abc.abstractmethod
+    async def nudge_poll(self, event: Event[BodyPollNudged]) -> None:
+        """The body's next poll is due at once (its back-off cleared, its batch tokens too), once."""
+
 
 # (jurisdiction_id, body_id, external_id, request_id): which of our requests a body's id names.
 ExternalReference = tuple[str, str, str, str]
@@ -69,6 +74,8 @@ async def when_config_event_update_outbound_config(rows: OutboundConfigRows, eve
         await rows.save_service(event)
     elif isinstance(p, ServiceAreaDefined):
         await rows.save_area(event)
+    elif isinstance(p, BodyPollNudged):
+        await rows.nudge_poll(event)
 
 
 def external_references(events: Sequence[Event[Any]]) -> list[ExternalReference]:

@@ -254,7 +254,7 @@ class SenderLoop:
             (item.payload.request_id, body.jurisdiction_id, body.body_id),
         )
         if await cur.fetchone() is None:
-            raise Undeliverable("the request itself never reached this body")
+            raise Undeliverable(store.NEVER_REACHED)
 
     async def _undeliverable(
         self, conn: store.Conn, body: BodyRecord, item: OutboundItem, reason: Undeliverable

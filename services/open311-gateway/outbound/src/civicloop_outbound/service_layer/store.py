@@ -156,3 +156,70 @@ async def latest_delivery(conn: Conn, request_id: str) -> Delivery | None:
     return Delivery(
         request_id, j, body_id, SendMethod(method), DispatchPayload.model_validate(payload), state
     )
+
+
+# A report (or its priority copy) to a body: what a requeue puts back on the queue.
+_REPORTS = "('deliver', 'priority_copy')"
+# Why an update was not sent: its request's delivery to the body had not gone (given up); a requeue of that delivery
+# requeues such updates too, behind it.
+NEVER_REACHED = "the request itself never reached this body"
+
+
+async def requeue(conn: Conn, *, request_id: str, jurisdiction_id: str, body_id: str) -> list[int]:
+    """The request's reports to the body that were given up, or are still queued, back on the queue with their
+    attempts reset and due now; their `seq` stays, so each keeps its place in the body's order. A report already
+    sent is left alone. Returns the rows requeued. A row being sent right now is waited for (its lock), then
+    judged as it ended. The updates of the request that were not sent because the report had not reached the body
+    go back on the queue too (behind the report, by their `seq`)."""
+    requeue_rows = (
+        "update outbound.outbound_queue set state = 'queued', attempts = 0, next_attempt_at = now(),"
+        " requeues = requeues + 1 where request_id = %s and jurisdiction_id = %s and body_id = %s and "
+    )
+    key = (request_id, jurisdiction_id, body_id)
+    cur = await conn.execute(
+        requeue_rows + f"purpose in {_REPORTS} and state in ('failed', 'queued') returning seq", key
+    )
+    reports = sorted(seq for (seq,) in await cur.fetchall())
+    if not reports:
+        return []
+    cur = await conn.execute(
+        requeue_rows
+        + "purpose = 'update' and state = 'undeliverable' and last_error = %s and seq > %s returning seq",
+        (*key, NEVER_REACHED, reports[0]),
+    )
+    return sorted(reports + [seq for (seq,) in await cur.fetchall()])
+
+
+@dataclass(frozen=True)
+class GivenUp:
+    """A request's report to a body, given up: what `civicloop-outbound requeue` names."""
+
+    request_id: str
+    jurisdiction_id: str
+    body_id: str
+    seq: int  # the latest of the request's given-up rows for the body
+    attempts: int
+    requeues: int
+    last_error: str | None
+
+
+async def given_up(
+    conn: Conn,
+    *,
+    request_id: str | None = None,
+    body_id: str | None = None,
+    jurisdiction_id: str | None = None,
+) -> list[GivenUp]:
+    """Given-up reports, one per (request, body), of a request or of a body (of one jurisdiction, or of all)."""
+    cur = await conn.execute(
+        "select distinct on (jurisdiction_id, body_id, request_id)"
+        "       request_id, jurisdiction_id, body_id, seq, attempts, requeues, last_error"
+        "  from outbound.outbound_queue"
+        f" where state = 'failed' and purpose in {_REPORTS}"
+        "   and (%(r)s::text is null or request_id = %(r)s) and (%(b)s::text is null or body_id = %(b)s)"
+        "   and (%(j)s::text is null or jurisdiction_id = %(j)s)"
+        " order by jurisdiction_id, body_id, request_id, seq desc",
+        {"r": request_id, "b": body_id, "j": jurisdiction_id},
+    )
+    rows = [GivenUp(*row) for row in await cur.fetchall()]
+    return sorted(rows, key=lambda g: g.seq)
