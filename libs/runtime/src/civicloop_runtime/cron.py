@@ -9,8 +9,7 @@ is judged by `staff` (401 not valid, 403 without the role). Refusals are raised 
 the service's own refusal, so they are answered in its error format.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI reads the dependency's annotations, which name a local.
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping

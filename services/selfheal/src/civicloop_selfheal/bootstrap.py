@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +54,8 @@ class Selfheal(Service):
     producer: EventProducer
     intake: IntakeOutboxes | None = None
     schedule: asyncio.Task[None] | None = None
+    # A caller arriving while this process sweeps is answered at once, without a connection of the pool.
+    sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def kafka_clients(self) -> Sequence[EventProducer]:
         return (self.producer,)
@@ -66,7 +68,10 @@ class Selfheal(Service):
                 self.producer, settings.topics, timeout_s=settings.publish_timeout_s
             ),
             dead_letters=KafkaDeadLetters(
-                self.pool, bootstrap_servers=settings.kafka_bootstrap, topic=settings.topics.dead_letters
+                self.pool,
+                self.producer,
+                bootstrap_servers=settings.kafka_bootstrap,
+                topic=settings.topics.dead_letters,
             ),
             intake=self.intake,
             policy=settings.sweep_policy(),
@@ -76,7 +81,10 @@ class Selfheal(Service):
         self, trigger: Trigger, *, staff_id: str | None = None, now: datetime | None = None
     ) -> RunReport | None:
         """One sweep, recorded and counted; None at once when another sweep (of any replica) is running."""
-        async with sweep_lock(self.pool) as held:
+        if self.sweeping.locked():
+            count_busy(trigger.value)
+            return None
+        async with self.sweeping, sweep_lock(self.pool) as held:
             if not held:
                 count_busy(trigger.value)
                 return None

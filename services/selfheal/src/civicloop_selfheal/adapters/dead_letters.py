@@ -14,6 +14,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from civicloop_events.kafka_connection import client_options
+from civicloop_events.producer import EventProducer
 from civicloop_events.request_numbers import InvalidRequestNumber
 from civicloop_events.request_numbers import parse as request_number
 from psycopg_pool import AsyncConnectionPool
@@ -25,8 +26,11 @@ MAX_RECORDS = 500
 
 
 class KafkaDeadLetters(DeadLetterSource):
-    def __init__(self, pool: AsyncConnectionPool, *, bootstrap_servers: str, topic: str) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, producer: EventProducer, *, bootstrap_servers: str, topic: str
+    ) -> None:
         self.pool = pool
+        self.producer = producer  # knows the topic's partitions (a consumer without a group does not)
         self.bootstrap_servers = bootstrap_servers
         self.topic = topic
 
@@ -38,13 +42,7 @@ class KafkaDeadLetters(DeadLetterSource):
         )
         await consumer.start()
         try:
-            partitions = [
-                TopicPartition(self.topic, p) for p in (consumer.partitions_for_topic(self.topic) or ())
-            ]
-            if not partitions:
-                await consumer.topics()  # the metadata may not be loaded yet
-                found = consumer.partitions_for_topic(self.topic) or ()
-                partitions = [TopicPartition(self.topic, p) for p in found]
+            partitions = [TopicPartition(self.topic, p) for p in await self.producer.partitions(self.topic)]
             if not partitions:
                 return 0
             consumer.assign(partitions)

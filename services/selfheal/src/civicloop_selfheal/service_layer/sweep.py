@@ -9,9 +9,10 @@ land). Each step's failure is recorded in the run and the rest goes on; a failed
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from civicloop_events import Event
@@ -44,6 +45,7 @@ class SweepDeps:
 
 async def run_sweep(deps: SweepDeps, report: RunReport, *, now: datetime) -> RunReport:
     await deps.store.start_run(report)
+    began = time.monotonic()
     try:
         await _steps(deps, report, now=now)
         report.outcome = Outcome.partial if report.errors else Outcome.done
@@ -52,7 +54,7 @@ async def run_sweep(deps: SweepDeps, report: RunReport, *, now: datetime) -> Run
         log.exception("sweep failed", extra={"run_id": str(report.run_id)})
         report.errors.append(_error("sweep", exc))
         report.outcome = Outcome.failed
-    report.finished_at = datetime.now(now.tzinfo)
+    report.finished_at = report.started_at + timedelta(seconds=time.monotonic() - began)
     await deps.store.finish_run(report)
     return report
 
