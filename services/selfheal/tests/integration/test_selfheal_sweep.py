@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -36,7 +37,10 @@ from civicloop_events.payloads import (
     VisitScheduled,
     Weekday,
 )
-from civicloop_selfheal.domain.runs import Outcome, Trigger
+from civicloop_events.producer import EventProducer
+from civicloop_selfheal.adapters.kafka_publisher import KafkaEventPublisher
+from civicloop_selfheal.domain.runs import Outcome, RunReport, Trigger
+from civicloop_selfheal.service_layer.sweep import run_sweep
 from civicloop_testing.events import config_event, request_event
 from selfheal_harness import (
     config_folded,
@@ -249,3 +253,39 @@ async def test_every_stuck_condition_is_acted_on_once_across_repeated_concurrent
     assert seen.pop(("jurisdiction.body.poll_nudged", "roads", "")) == 2
     assert all(n == 1 for n in seen.values()), seen
     assert sum(1 for r in reports if r is not None and r.done) == 1
+
+
+async def test_actions_a_run_could_not_publish_stay_pending_and_the_next_run_publishes_them_once(
+    fresh_database_dsn: str, fresh_topics, kafka_bootstrap: str
+) -> None:
+    settings = selfheal_settings(fresh_database_dsn, kafka_bootstrap, fresh_topics)
+    j = f"j{uuid4().hex[:8]}"
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    stuck = number()
+    async with running(settings) as service:
+        await publish(settings, [sla(j), *Story(j).submitted(stuck, t0).events])
+        await folded(service, [stuck])
+        await config_folded(service, "select count(*) = 1 from selfheal.sla_definitions")
+        never_started = EventProducer(
+            kafka_bootstrap, settings.topics.request_events, client_id="never-started"
+        )
+        cut_off = replace(
+            service.deps(),
+            publisher=KafkaEventPublisher(never_started, settings.topics, timeout_s=2),
+            dead_letters=None,
+        )
+        with time_machine.travel(t0 + 2 * H, tick=True):
+            report = RunReport(run_id=uuid4(), trigger=Trigger.command, started_at=datetime.now(UTC))
+            failed = await run_sweep(cut_off, report, now=report.started_at)
+            assert (failed.outcome, failed.done, failed.errors) == (Outcome.partial, {}, [failed.errors[0]])
+            assert failed.errors[0].startswith("actions: ")
+            assert await selfheal_events(settings) == []
+            next_run = await service.sweep_now(Trigger.schedule)
+    assert next_run is not None and next_run.done == {"republished": 2}, next_run
+    seen = Counter(_key(e) for e in await selfheal_events(settings))
+    assert seen == Counter(
+        {
+            ("request.escalated", stuck, "unacknowledged"): 1,
+            ("request.declared_late", stuck, "unacknowledged"): 1,
+        }
+    )
