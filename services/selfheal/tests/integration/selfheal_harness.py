@@ -3,9 +3,7 @@ called by the test, and what selfheal put on the log read back."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,6 +15,7 @@ from civicloop_selfheal.bootstrap import Selfheal, bootstrap
 from civicloop_selfheal.database import migrate
 from civicloop_selfheal.settings import SelfhealSettings
 from civicloop_testing.events import publish_events, read_all_events
+from civicloop_testing.polling import eventually
 from civicloop_testing.run_settings import run_settings
 
 CRON_TOKEN = "cron-token-for-tests-0123456789abcdef"
@@ -36,15 +35,6 @@ async def running(settings: SelfhealSettings, **adapters: Any) -> AsyncIterator[
         yield service
     finally:
         await service.close()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, what: str, timeout_s: float = 30.0) -> None:
-    # time.monotonic: time-machine moves the wall clock, not this one.
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout_s} s: {what}")
-        await asyncio.sleep(0.05)
 
 
 async def publish(settings: SelfhealSettings, events: Iterable[Event[Any]]) -> None:
@@ -68,7 +58,7 @@ async def folded(service: Selfheal, numbers: Iterable[str], *, check: str = "tru
             row = await cur.fetchone()
             return bool(row and row[0] == len(wanted))
 
-    await eventually(there, what=f"the view holds {wanted} ({check})")
+    await eventually(there, timeout=30, what=f"the view holds {wanted} ({check})")
 
 
 async def config_folded(service: Selfheal, sql: str) -> None:
@@ -77,7 +67,7 @@ async def config_folded(service: Selfheal, sql: str) -> None:
             row = await (await conn.execute(sql)).fetchone()
             return bool(row and row[0])
 
-    await eventually(there, what=sql)
+    await eventually(there, timeout=30, what=sql)
 
 
 async def selfheal_events(settings: SelfhealSettings) -> list[Event[Any]]:
