@@ -289,3 +289,24 @@ async def test_actions_a_run_could_not_publish_stay_pending_and_the_next_run_pub
             ("request.declared_late", stuck, "unacknowledged"): 1,
         }
     )
+
+
+async def test_an_intake_that_does_not_answer_is_recorded_as_the_run_s_error_and_the_rest_is_done(
+    fresh_database_dsn: str, fresh_topics, kafka_bootstrap: str
+) -> None:
+    settings = selfheal_settings(
+        fresh_database_dsn,
+        kafka_bootstrap,
+        fresh_topics,
+        selfheal_intake_url="http://127.0.0.1:1/?token=secret",
+    )
+    j = f"j{uuid4().hex[:8]}"
+    stuck = number()
+    async with running(settings) as service:
+        await publish(settings, [sla(j), *Story(j).submitted(stuck, datetime.now(UTC) - 3 * H).events])
+        await folded(service, [stuck])
+        await config_folded(service, "select count(*) = 1 from selfheal.sla_definitions")
+        report = await service.sweep_now(Trigger.cron)
+    assert report is not None
+    assert (report.outcome, report.errors) == (Outcome.partial, ["submissions_pending: ConnectError"])
+    assert report.done == {"escalate": 1, "declare_late": 1}

@@ -20,18 +20,15 @@ class HttpIntakeOutboxes(IntakeOutboxes):
         self.cron_token_ref = cron_token_ref
 
     async def oldest_pending_s(self) -> float | None:
-        try:
-            response = await self.client.get("/metrics")
-            response.raise_for_status()
-        except httpx.HTTPError:
-            return None
+        response = await self.client.get("/metrics")
+        response.raise_for_status()
         ages = [
             sample.value
             for family in text_string_to_metric_families(response.text)
             if family.name == OLDEST_PENDING
             for sample in family.samples
         ]
-        return max(ages, default=0.0)
+        return max(ages) if ages else None
 
     async def sweep_now(self) -> int:
         response = await self.client.post(

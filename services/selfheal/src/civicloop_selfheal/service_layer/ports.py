@@ -101,7 +101,8 @@ class DeadLetterSource(abc.ABC):
 class IntakeOutboxes(abc.ABC):
     @abc.abstractmethod
     async def oldest_pending_s(self) -> float | None:
-        """The age of intake's oldest pending row, as its metrics say (None: intake did not answer)."""
+        """The age of intake's oldest pending row, as its metrics say (None: they say nothing of it yet); raises
+        when intake does not answer."""
 
     @abc.abstractmethod
     async def sweep_now(self) -> int:
