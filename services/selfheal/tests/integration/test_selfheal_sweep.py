@@ -38,7 +38,9 @@ from civicloop_events.payloads import (
     Weekday,
 )
 from civicloop_events.producer import EventProducer
+from civicloop_runtime.db import open_pool
 from civicloop_selfheal.adapters.kafka_publisher import KafkaEventPublisher
+from civicloop_selfheal.adapters.postgres_sweep import sweep_lock
 from civicloop_selfheal.domain.runs import Outcome, RunReport, Trigger
 from civicloop_selfheal.service_layer.sweep import run_sweep
 from civicloop_testing.events import config_event, request_event
@@ -310,3 +312,22 @@ async def test_an_intake_that_does_not_answer_is_recorded_as_the_run_s_error_and
     assert report is not None
     assert (report.outcome, report.errors) == (Outcome.partial, ["submissions_pending: ConnectError"])
     assert report.done == {"escalate": 1, "declare_late": 1}
+
+
+async def test_while_another_replica_sweeps_a_call_is_answered_busy_at_once_and_nothing_is_recorded(
+    fresh_database_dsn: str, fresh_topics, kafka_bootstrap: str
+) -> None:
+    settings = selfheal_settings(fresh_database_dsn, kafka_bootstrap, fresh_topics)
+    other_replica = await open_pool(fresh_database_dsn, min_size=1, max_size=1, name="other-replica")
+    try:
+        async with running(settings) as service:
+            async with sweep_lock(other_replica) as held:
+                assert held
+                assert await service.sweep_now(Trigger.cron) is None
+            after = await service.sweep_now(Trigger.cron)
+            async with service.pool.connection() as conn:
+                runs = await (await conn.execute("select trigger from selfheal.runs")).fetchall()
+    finally:
+        await other_replica.close()
+    assert after is not None and after.outcome is Outcome.done
+    assert runs == [("cron",)]
