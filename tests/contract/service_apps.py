@@ -23,6 +23,8 @@ from civicloop_outbound.settings import OutboundSettings
 from civicloop_projections.entrypoints.http import create_app as create_projections
 from civicloop_projections.settings import ProjectionSettings
 from civicloop_runtime.settings import Environment
+from civicloop_selfheal.entrypoints.http import create_app as create_selfheal
+from civicloop_selfheal.settings import SelfhealSettings
 from civicloop_testing.staff_tokens import verifier_for_tests
 from fastapi import FastAPI
 
@@ -84,6 +86,11 @@ SERVICES = [
         "notifier",
         "civicloop_notifier",
         lambda: create_notifier(_test_settings(NotifierSettings), staff_verifier=verifier_for_tests()),
+    ),
+    Service(
+        "selfheal",
+        "civicloop_selfheal",
+        lambda: create_selfheal(_test_settings(SelfhealSettings), staff_verifier=verifier_for_tests()),
     ),
     Service(
         "backend-adapters",

@@ -24,12 +24,12 @@ from civicloop_events.payloads import (
     Weekday,
 )
 from civicloop_projections.adapters import sla_store
-from civicloop_projections.domain.sla import SlaPolicy, SlaState
 from civicloop_projections.domain.sla_fold import fold_requests, sla_row
 from civicloop_projections.service_layer.sla_handlers import (
     when_request_events_update_sla,
     when_sla_defined_update_sla,
 )
+from civicloop_sla.clock import SlaPolicy, SlaState
 from civicloop_testing.events import publish_events, request_event
 from projection_events import new_jurisdiction, new_number
 from projection_harness import agent_caught_up, caught_up, consumers_running

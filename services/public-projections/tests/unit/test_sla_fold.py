@@ -31,7 +31,6 @@ from civicloop_events.payloads import (
     StatusChanged,
     Weekday,
 )
-from civicloop_projections.domain.sla import SlaPolicy, SlaState
 from civicloop_projections.domain.sla_fold import (
     RequestSla,
     SlaRow,
@@ -46,6 +45,7 @@ from civicloop_projections.service_layer.sla_handlers import (
     when_request_events_update_sla,
     when_sla_defined_update_sla,
 )
+from civicloop_sla.clock import SlaPolicy, SlaState
 from civicloop_testing.events import request_event
 
 CHICAGO = ZoneInfo("America/Chicago")

@@ -29,6 +29,7 @@ from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import FieldError, InvalidSubmission
 from civicloop_intake.domain.work_commands import WorkProblem, WorkRejected
 from civicloop_intake.entrypoints.agent_routes import work_router
+from civicloop_intake.entrypoints.cron_routes import router as cron_router
 from civicloop_intake.entrypoints.qr_routes import poster_router, qr_router
 from civicloop_intake.entrypoints.records_routes import records_router
 from civicloop_intake.entrypoints.resident_routes import (
@@ -209,6 +210,7 @@ HTTP = ServiceHttp(
         qr_router,
         poster_router,
         records_router,
+        cron_router,
     ),
     render_error=_skeleton_error,
     install=_install_error_handlers,

@@ -22,10 +22,10 @@ from uuid import UUID
 import psycopg
 from civicloop_events import Event
 from civicloop_events.payloads import SlaDefined
+from civicloop_sla.clock import SlaPolicy, SlaState
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from civicloop_projections.domain.sla import SlaPolicy, SlaState
 from civicloop_projections.domain.sla_fold import (
     RequestSla,
     SlaRow,

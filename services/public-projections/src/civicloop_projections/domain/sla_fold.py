@@ -31,9 +31,8 @@ from civicloop_events.payloads import (
     VisitRescheduled,
     VisitScheduled,
 )
-
-from civicloop_projections.domain.business_time import UnknownTimeZone
-from civicloop_projections.domain.sla import (
+from civicloop_sla.business_time import UnknownTimeZone
+from civicloop_sla.clock import (
     RequestClock,
     SlaPolicy,
     SlaState,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from civicloop_events.payloads import Priority, RequestStatus
 from civicloop_events.request_numbers import InvalidRequestNumber
 from civicloop_events.request_numbers import parse as canonical_request_number
+from civicloop_sla.clock import SlaState
 from civicloop_staff.roles import READS_REQUESTS, StaffPrincipal
 from civicloop_staff.verifier import STAFF_RESPONSES, require_staff
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
@@ -24,7 +25,6 @@ from civicloop_projections.domain.queries import (
     LogPosition,
     dormant_since,
 )
-from civicloop_projections.domain.sla import SlaState
 from civicloop_projections.entrypoints.read_your_writes import Deadline, poll_until_found, wait_for_positions
 from civicloop_projections.entrypoints.schemas import (
     AgentRequestDetail,

@@ -12,8 +12,8 @@ from typing import Any
 
 from civicloop_events import Event
 from civicloop_events.payloads import SlaDefined
+from civicloop_sla.clock import SlaPolicy
 
-from civicloop_projections.domain.sla import SlaPolicy
 from civicloop_projections.domain.sla_fold import RequestSla, SlaRow, fold_requests, policy_of, sla_row
 
 

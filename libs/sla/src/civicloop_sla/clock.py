@@ -38,7 +38,7 @@ from civicloop_events.payloads import (
     StatusChanged,
 )
 
-from civicloop_projections.domain.business_time import AROUND_THE_CLOCK, AroundTheClock, BusinessCalendar
+from civicloop_sla.business_time import AROUND_THE_CLOCK, AroundTheClock, BusinessCalendar
 
 # While the request is in one of these, the resolution clock runs.
 RUNNING = frozenset({RequestStatus.open, RequestStatus.acknowledged, RequestStatus.in_progress})

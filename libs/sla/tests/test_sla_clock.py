@@ -28,7 +28,7 @@ from civicloop_events.payloads import (
     StatusChanged,
     Weekday,
 )
-from civicloop_projections.domain.sla import (
+from civicloop_sla.clock import (
     RequestClock,
     SlaPolicy,
     SlaState,

@@ -51,7 +51,9 @@ class BusinessCalendar:
     holidays: frozenset[date]
 
     @classmethod
-    def of(cls, zone_name: str, opening_hours: Iterable[OpeningHours], holidays: Iterable[Holiday] = ()):
+    def of(
+        cls, zone_name: str, opening_hours: Iterable[OpeningHours], holidays: Iterable[Holiday] = ()
+    ) -> BusinessCalendar:
         spans: list[list[tuple[int, int]]] = [[] for _ in range(7)]
         for span in opening_hours:
             spans[WEEKDAY_NUMBERS[span.day]].append((_minutes(span.opens), _minutes(span.closes)))

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from civicloop_events.payloads import Holiday, OpeningHours, Weekday
-from civicloop_projections.domain.business_time import (
+from civicloop_sla.business_time import (
     AROUND_THE_CLOCK,
     BusinessCalendar,
     UnknownTimeZone,

@@ -1,0 +1,3 @@
+from civicloop_runtime.alembic_env import run
+
+run(schema="selfheal")
