@@ -223,6 +223,7 @@ async def test_every_stuck_condition_is_acted_on_once_across_repeated_concurrent
         ("request.delivery.requeued", given_up, "delivery_given_up"),
         ("request.delivery.requeued", not_sent, "not_sent"),
         ("request.assignee.reminded", visit, "visit_passed"),
+        ("request.escalated", visit, "visit_passed"),
         ("request.declared_late", visit, "visit_passed"),
         ("request.escalated", notified, "notification_failed"),
         ("request.escalated", member, "dead_lettered"),

@@ -88,7 +88,7 @@ def test_past_due_reminds_the_assignee_too_and_one_action_of_a_kind_per_request(
     assert (escalated.team_id, escalated.assignee, escalated.service_code) == ("roads", STAFF, "pothole")
 
 
-def test_dormant_with_nobody_assigned_is_escalated_with_someone_assigned_the_assignee_is_reminded() -> None:
+def test_dormant_is_escalated_and_the_assignee_if_any_reminded_as_the_late_notice_says_a_supervisor_knows() -> None:
     now = T0 + timedelta(days=3)
     view = fold(submitted(service_code="graffiti"))  # a category with no targets: only dormancy
     assert kinds(actions(findings(view, now=now), now)) == [
@@ -98,6 +98,7 @@ def test_dormant_with_nobody_assigned_is_escalated_with_someone_assigned_the_ass
     assigned = request_after(view, at(RequestAssigned(staff_id=STAFF), T0 + H))
     assert kinds(actions(findings(assigned, now=now), now)) == [
         (ActionKind.remind, "dormant"),
+        (ActionKind.escalate, "dormant"),
         (ActionKind.declare_late, "dormant"),
     ]
 

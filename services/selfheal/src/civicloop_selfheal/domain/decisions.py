@@ -3,9 +3,9 @@
 - A delivery given up is requeued once; given up again after that, or still not sent `not_sent_after` past the
   requeue, it is escalated. A report not sent in time is requeued the same way.
 - A body whose polls keep failing is nudged (again once per cooldown while the streak lasts).
-- Unacknowledged past its target: escalated. Past due: escalated and its assignee reminded. Dormant, or a visit
-  passed with nothing said: the assignee reminded (escalated when nobody is assigned). For these four the resident
-  is told, honestly, that the request is late (`LATE_REASONS`).
+- Unacknowledged past its target: escalated. Past due, dormant, or a visit passed with nothing said: escalated and
+  its assignee (if any) reminded. For these four the resident is told, honestly, that the request is late
+  (`LATE_REASONS`) and that a supervisor was told: so every late notice goes with an escalation.
 - A failed notification, a dead-lettered event: escalated. A hot spot nobody acted on: escalated to the supervisors.
 
 Every action has a key: the same fact (the same request, reason and `since`) gives the same action, whose event id
@@ -159,8 +159,7 @@ def _for_request(
     remind = reason in (StuckReason.past_due, StuckReason.dormant, StuckReason.visit_passed)
     if remind and request.assignee is not None:
         actions.append(_action(ActionKind.remind, finding))
-    if reason in (StuckReason.past_due, StuckReason.unacknowledged) or not actions:
-        actions.append(_escalation(finding))
+    actions.append(_escalation(finding))  # the late notice tells the resident a supervisor knows
     if reason in LATE_REASONS:
         actions.append(_action(ActionKind.declare_late, finding))
     return actions
