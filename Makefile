@@ -62,6 +62,7 @@ migrate: up ## apply every service's Alembic migrations
 	@$(UV) run --frozen civicloop-outbound migrate
 	@$(UV) run --frozen civicloop-geo migrate
 	@$(UV) run --frozen civicloop-notifier migrate
+	@$(UV) run --frozen civicloop-selfheal migrate
 
 seed: migrate ## load the demo jurisdiction
 	@$(UV) run --frozen python deploy/local/seed_demo.py config

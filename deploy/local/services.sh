@@ -22,6 +22,7 @@ SERVICES=(
   "open311-poller|-|civicloop-outbound open311 run"
   "geo|8004|civicloop-geo serve --host 127.0.0.1 --port 8004"
   "notifier|8006|civicloop-notifier serve --host 127.0.0.1 --port 8006"
+  "selfheal|8007|civicloop-selfheal serve --host 127.0.0.1 --port 8007"
 )
 # The back-end adapter app runs when it has a configuration (docs/outbound.md, services/open311-gateway/backend-adapters).
 if [ -n "${CIVICLOOP_ADAPTERS_CONFIG:-}" ]; then
@@ -288,6 +289,10 @@ start() {
   export CIVICLOOP_NOTIFIER_GEO_URL="${CIVICLOOP_NOTIFIER_GEO_URL:-http://127.0.0.1:8004}"
   export CIVICLOOP_NOTIFIER_INTAKE_URL="${CIVICLOOP_NOTIFIER_INTAKE_URL:-http://127.0.0.1:8001}"
   staff_token_keys  # every service verifies staff tokens (intake signs them) and will not start without the key set
+  # selfheal's cron token (a cron runner calls POST /api/cron/self-heal with it); intake takes it too, for
+  # selfheal's request to sweep what its outboxes left pending (docs/selfheal.md).
+  export CIVICLOOP_SECRET_SELFHEAL_CRON_TOKEN="${CIVICLOOP_SECRET_SELFHEAL_CRON_TOKEN:-$(secret selfheal-cron-token)}"
+  export CIVICLOOP_SELFHEAL_INTAKE_URL="${CIVICLOOP_SELFHEAL_INTAKE_URL:-http://127.0.0.1:8001}"
   provider_settings
   local entry name port _cmd _ready
   if supervisor_alive; then
@@ -423,6 +428,7 @@ CivicLoop is running (jurisdiction "demo"):
   geo                 http://127.0.0.1:8004   (OpenAPI: http://127.0.0.1:8004/docs)
   outbound            http://127.0.0.1:8005/readyz   uv run civicloop-outbound status   (bodies, queues, pauses)
   notifier            http://127.0.0.1:8006   (OpenAPI: http://127.0.0.1:8006/docs)   residents hear back (docs/notifier.md)
+  selfheal            http://127.0.0.1:8007   (OpenAPI: http://127.0.0.1:8007/docs)   nothing stays stuck (docs/selfheal.md)
   Kafka               $kafka         PostgreSQL + PostGIS  $pg
   logs                $run/logs/   processes: deploy/local/services.sh status
 $providers
@@ -441,6 +447,7 @@ Try:
   curl -s http://127.0.0.1:8003/open311/v2/services.xml
   curl -s -X POST http://127.0.0.1:8003/open311/v2/requests.json -d api_key=$partner_key \\
        -d service_code=graffiti -d lat=34.0522 -d long=-118.2437 -d description='Tag on the wall'
+  curl -s -X POST http://127.0.0.1:8007/api/cron/self-heal -H "CivicLoop-Cron-Token: \$(cat $run/secrets/selfheal-cron-token)"
 Demo partner API key (client demo-app): $partner_key
 
 $agent

@@ -26,6 +26,7 @@ SERVICES = [
     ("open311-gateway", "civicloop-gateway"),
     ("geo", "civicloop-geo"),
     ("notifier", "civicloop-notifier"),
+    ("selfheal", "civicloop-selfheal"),
 ]
 
 
