@@ -26,7 +26,7 @@ from civicloop_testing.polling import eventually
 from civicloop_testing.run_settings import run_settings
 from psycopg_pool import AsyncConnectionPool
 
-CRON_TOKEN = "e2e-selfheal-cron-token-0123456789abcdef"  # noqa: S105 - the test deployment's cron secret
+CRON_TOKEN = "e2e-selfheal-cron-token-0123456789abcdef"
 CRON_TOKEN_ENV = "CIVICLOOP_SECRET_SELFHEAL_CRON_TOKEN"
 SELF_HEAL = "/api/cron/self-heal"
 
@@ -62,7 +62,7 @@ async def view_holds(pool: AsyncConnectionPool, number: str, condition: str) -> 
         async with pool.connection() as conn:
             row = await (
                 await conn.execute(
-                    f"select count(*) from selfheal.requests where request_number = %s and ({condition})",  # noqa: S608 - the test's own condition
+                    f"select count(*) from selfheal.requests where request_number = %s and ({condition})",
                     (number,),
                 )
             ).fetchone()

@@ -74,7 +74,7 @@ ADMIN_ID = uuid.uuid4()
 AGENT_ID = uuid.uuid4()
 RESIDENT_EMAIL = "marta.ruiz@example.org"
 CONSOLE = "https://console.civicloop.example/agent/requests/{number}"
-WEBHOOK_SECRET = "e2e-webhook-signing-secret"  # noqa: S105 - the test department's signing secret
+WEBHOOK_SECRET = "e2e-webhook-signing-secret"
 WEBHOOK_SECRET_REF = "e2e.works-webhook"
 STORM = 20  # concurrent cron calls per round
 
@@ -241,9 +241,9 @@ async def staff_of_the_county(intake: httpx.AsyncClient) -> dict[str, str]:
         ("crew.agent@county.example", ["agent"], ["streets"]),
     ]
     for email, roles, teams in accounts:
+        body = {"email": email, "roles": roles, "teams": teams, "send_invitation": False}
 
-        async def created() -> httpx.Response | None:
-            body = {"email": email, "roles": roles, "teams": teams, "send_invitation": False}
+        async def created(body: dict[str, Any] = body) -> httpx.Response | None:
             r = await intake.post("/api/v1/staff/accounts", json=body, headers=admin)
             return None if r.status_code == 409 and r.json()["error"] == "unknown_team" else r
 
