@@ -38,10 +38,15 @@ def migrated_selfheal(dsn: str, topics: Topics, kafka_bootstrap: str) -> Selfhea
     return settings
 
 
-async def cron_storm(selfheal: httpx.AsyncClient, calls: int) -> list[dict[str, Any]]:
-    """`calls` concurrent calls with the cron token; the runs that were not refused as busy (409)."""
+async def cron_storm(*replicas: httpx.AsyncClient, calls: int) -> list[dict[str, Any]]:
+    """`calls` concurrent calls with the cron token to each replica at once; the runs that were not refused as busy
+    (409)."""
     answers = await asyncio.gather(
-        *(selfheal.post(SELF_HEAL, headers={CRON_TOKEN_HEADER: CRON_TOKEN}) for _ in range(calls))
+        *(
+            replica.post(SELF_HEAL, headers={CRON_TOKEN_HEADER: CRON_TOKEN})
+            for replica in replicas
+            for _ in range(calls)
+        )
     )
     assert {a.status_code for a in answers} <= {200, 409}, [a.text for a in answers]
     return [a.json() for a in answers if a.status_code == 200]

@@ -1,6 +1,6 @@
 """End to end through the real broker and PostgreSQL, the closed loop of selfheal: a request that stopped moving is
-found by a sweep that a cron runner calls (with the cron token, many times at once), and the service that owns the
-work carries out what selfheal decided, once.
+found by a sweep that a cron runner calls (with the cron token, many times at once, on two replicas), and the
+service that owns the work carries out what selfheal decided, once.
 
 - A resident's report nobody acknowledged past its SLA's target (time moved back with `time-machine` for the
   submission, so it is three hours old): escalated once; the notifier e-mails the supervisor of the request's team
@@ -171,8 +171,10 @@ async def test_an_unacknowledged_request_is_escalated_to_its_team_s_supervisor_a
     try:
         async with serving(
             (create_intake(intake_settings, staff_verifier=verifier_for_tests()), "http://intake"),
-            (create_selfheal(selfheal_settings, staff_verifier=verifier_for_tests()), "http://selfheal"),
-        ) as (intake, selfheal):
+            # Two replicas of selfheal: one sweep at a time across both.
+            (create_selfheal(selfheal_settings, staff_verifier=verifier_for_tests()), "http://selfheal-a"),
+            (create_selfheal(selfheal_settings, staff_verifier=verifier_for_tests()), "http://selfheal-b"),
+        ) as (intake, *selfheal):
             leads = await staff_of_the_county(intake)
 
             # Submitted three hours ago (time moved back for the submission alone), then given to the streets team.
@@ -187,15 +189,15 @@ async def test_an_unacknowledged_request_is_escalated_to_its_team_s_supervisor_a
 
             await view_holds(pool, number, "view->>'team_id' = 'streets'")
             await sla_known(pool, "demo")
-            runs = await cron_storm(selfheal, STORM)
-            runs += await cron_storm(selfheal, STORM)
+            runs = await cron_storm(*selfheal, calls=STORM)
+            runs += await cron_storm(*selfheal, calls=STORM)
             assert actions_done(runs) == Counter({"escalate": 1, "declare_late": 1}), runs
             assert [r["found"] for r in runs if r["done"]] == [{"unacknowledged": 1}]
 
             [escalation] = await mails_to(inbox, leads["streets"], 1, "the escalation to the streets lead")
             [_, late] = await mails_to(inbox, RESIDENT_EMAIL, 2, "the late notice to the resident")
             # Swept again once the notices went: the cooldown holds, nothing more is done or sent.
-            again = await cron_storm(selfheal, STORM)
+            again = await cron_storm(*selfheal, calls=STORM)
             assert actions_done(again) == Counter()
             await running_notifier.staff_loop.drain()
             await running_notifier.sender_loop.drain()
@@ -325,8 +327,8 @@ async def test_a_refused_delivery_is_requeued_once_and_sent_once(
                 assert department.refused == [number] and department.accepted == []
                 department.status = 200
 
-                runs = await cron_storm(selfheal, STORM)
-                runs += await cron_storm(selfheal, STORM)
+                runs = await cron_storm(selfheal, calls=STORM)
+                runs += await cron_storm(selfheal, calls=STORM)
                 assert actions_done(runs) == Counter({"requeue": 1}), runs
 
                 async def delivered() -> bool:
@@ -335,7 +337,7 @@ async def test_a_refused_delivery_is_requeued_once_and_sent_once(
                 await eventually(delivered, timeout=30, what="the requeued report sent", interval=0.05)
                 await view_holds(pool, number, "view->>'sent_at' is not null")
                 # Sent: the next sweeps find nothing to do.
-                assert actions_done(await cron_storm(selfheal, STORM)) == Counter()
+                assert actions_done(await cron_storm(selfheal, calls=STORM)) == Counter()
     finally:
         await pool.close()
 
