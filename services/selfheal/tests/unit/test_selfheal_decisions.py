@@ -88,7 +88,9 @@ def test_past_due_reminds_the_assignee_too_and_one_action_of_a_kind_per_request(
     assert (escalated.team_id, escalated.assignee, escalated.service_code) == ("roads", STAFF, "pothole")
 
 
-def test_dormant_is_escalated_and_the_assignee_if_any_reminded_as_the_late_notice_says_a_supervisor_knows() -> None:
+def test_dormant_is_escalated_and_the_assignee_if_any_reminded_as_the_late_notice_says_a_supervisor_knows() -> (
+    None
+):
     now = T0 + timedelta(days=3)
     view = fold(submitted(service_code="graffiti"))  # a category with no targets: only dormancy
     assert kinds(actions(findings(view, now=now), now)) == [
