@@ -781,10 +781,8 @@ def render(kubectl: str, overlay: str, components: list[str]) -> subprocess.Comp
             check=False,
         )
     # A Component the overlay enables already would be added twice.
-    enabled = (
-        yaml.safe_load((HERE / "overlays" / overlay / "kustomization.yaml").read_text()).get("components")
-        or []
-    )
+    spec = yaml.safe_load((HERE / "overlays" / overlay / "kustomization.yaml").read_text())
+    enabled = spec.get("components") or []
     components = [c for c in components if not any(Path(e).name == c for e in enabled)]
     # kustomize takes only relative paths to other kustomizations: a throw-away overlay of the overlay, beside it.
     with tempfile.TemporaryDirectory(dir=HERE, prefix=".check-") as tmp:
@@ -797,6 +795,9 @@ def render(kubectl: str, overlay: str, components: list[str]) -> subprocess.Comp
                     "namespace": "civicloop",
                     "resources": [str(rel / "overlays" / overlay)],
                     "components": [str(rel / "components" / c) for c in components],
+                    # The overlay's tags, which a county enabling a Component in the overlay itself gives its
+                    # workloads too (selfheal-cron's runs selfheal's image).
+                    "images": spec.get("images") or [],
                 }
             )
         )
