@@ -826,17 +826,17 @@ def check_in_cluster_calls(objects: list[dict]) -> list[str]:
                     )
                     if cport is None:
                         f.append(
-                            f"{owner}: {var} reaches pods of Service/{url.hostname} that do not listen on {target_port}"
+                            f"{owner}: {var}: Service/{url.hostname}'s pods do not listen on {target_port}"
                         )
                         continue
                     number, name = cport["containerPort"], cport.get("name")
                     if not egress_allows(objects, source, labels, number, name):
                         f.append(
-                            f"{owner}: {var} calls Service/{url.hostname}, but its network policies do not let it reach port {number}"
+                            f"{owner}: {var}: its network policies do not let it reach {url.hostname} on {number}"
                         )
                     if not ingress_allows(objects, source, labels, number, name):
                         f.append(
-                            f"{owner}: {var} calls Service/{url.hostname}, whose pods' network policy does not admit it on port {number}"
+                            f"{owner}: {var}: the network policies of {url.hostname} do not admit it on {number}"
                         )
     return f
 
@@ -954,7 +954,7 @@ def render(kubectl: str, overlay: str, components: list[str]) -> subprocess.Comp
                     "resources": [str(rel / "overlays" / overlay)],
                     "components": [str(rel / "components" / c) for c in components],
                     # The overlay's tags, which a county enabling a Component in the overlay itself gives its
-                    # workloads too (selfheal-cron's runs selfheal's image).
+                    # workloads too (selfheal-cron runs selfheal's image).
                     "images": spec.get("images") or [],
                 }
             )
