@@ -15,7 +15,10 @@
    one Secret and may use the vault, a Deployment runs the outbound sender loop and every pod that runs it has the
    vault pepper, the back-ends' Secret and the back-end egress label (and is selected by the egress policy when its
    Component is enabled), a Deployment runs the notifier and every notifier pod has the pepper, its providers'
-   Secret and the provider egress label (selected by that policy when rendered), and the Ingresses publish exactly
+   Secret and the provider egress label (selected by that policy when rendered), a Deployment runs selfheal and every
+   pod running intake's server or selfheal (and any cron runner) has the cron token from one Secret, the calls the
+   pods make inside the cluster (the URLs of Services they are given; PostgreSQL for those with a database) pass
+   the network policies at both ends, and the Ingresses publish exactly
    the routes strangers may call: every route the route walk of tests/contract/test_every_route_guarded.py declares
    public (or a resident's own) of every service, but those KEPT_INSIDE, over TLS (the gateway's on the host of
    CIVICLOOP_PUBLIC_BASE_URL), and no other route (staff and admin APIs, health, metrics, OpenAPI, /docs and its
@@ -86,6 +89,20 @@ NOTIFIER_COMMAND = "civicloop-notifier"
 PROVIDER_EGRESS_LABEL = "civicloop.io/provider-egress"
 PROVIDER_EGRESS_POLICY = "notifier-provider-egress"
 PROVIDER_SECRETS = "civicloop-notifier-providers"
+
+# The cron token (docs/selfheal.md): selfheal's cron route admits a cron runner holding it, and selfheal sends it to
+# intake's POST /api/cron/sweep-pending. Every pod running either server (or a selfheal sweep) needs it, from one
+# Secret, or one side refuses the other. base/selfheal.yaml.
+CRON_TOKEN_ENV = "CIVICLOOP_SECRET_SELFHEAL_CRON_TOKEN"  # noqa: S105 - the variable's name, not a token
+CRON_TOKEN_COMMANDS = {
+    ("civicloop-intake", "serve"),
+    ("civicloop-selfheal", "serve"),
+    ("civicloop-selfheal", "consume"),
+    ("civicloop-selfheal", "sweep"),
+}
+SELFHEAL_COMMAND = "civicloop-selfheal"
+# Where the pods that talk to PostgreSQL connect (the CloudNativePG instances' label), checked against the policies.
+POSTGRES_PODS = {"cnpg.io/cluster": "civicloop-pg"}
 
 # Secrets the operators create (Strimzi: per KafkaUser and the cluster CA; CloudNativePG: the CA and app owner).
 OPERATOR_SECRETS = {"civicloop-cluster-ca-cert", "civicloop-pg-ca", "civicloop-pg-app"}
@@ -445,6 +462,8 @@ def check_rendered(overlay: str, objects: list[dict], template_secrets: dict[str
     f += check_database_users(objects, ceilings)
     f += check_outbound_sender(objects)
     f += check_notifier(objects)
+    f += check_cron_token(objects)
+    f += check_in_cluster_calls(objects)
     f += check_ingresses(objects)
     return [f"{overlay}: {x}" for x in f]
 
@@ -683,6 +702,145 @@ def check_notifier(objects: list[dict]) -> list[str]:
     return f
 
 
+def check_cron_token(objects: list[dict]) -> list[str]:
+    """Some Deployment runs selfheal (else nothing stuck is ever found), and every pod running intake's server or
+    selfheal, and any other container given the cron token (a cron runner), reads it from one Secret and key."""
+    f: list[str] = []
+    sources, running = set(), []
+    for owner, _, spec in pod_specs(objects):
+        for c in spec["containers"]:
+            argv = [*c.get("command", []), *c.get("args", [])]
+            token = next((e for e in c.get("env", []) if e["name"] == CRON_TOKEN_ENV), None)
+            needs = tuple(argv[:2]) in CRON_TOKEN_COMMANDS
+            if needs and argv[0] == SELFHEAL_COMMAND and owner.startswith("Deployment/"):
+                running.append(owner)
+            if token is None:
+                if needs:
+                    f.append(f"{owner} container {c['name']} ({' '.join(argv[:2])}): no {CRON_TOKEN_ENV}")
+                continue
+            ref = token.get("valueFrom", {}).get("secretKeyRef")
+            if ref is None:
+                f.append(f"{owner} container {c['name']}: {CRON_TOKEN_ENV} is not read from a Secret")
+            else:
+                sources.add((ref["name"], ref["key"]))
+    if len(sources) > 1:
+        f.append(
+            f"the cron token comes from several Secrets {sorted(sources)}: one side would refuse the other"
+        )
+    if not running:
+        f.append(f"no Deployment runs `{SELFHEAL_COMMAND} serve|consume`: nothing stuck would ever be found")
+    return f
+
+
+def _policies(objects: list[dict], labels: dict, kind: str) -> list[dict]:
+    """The NetworkPolicies of `kind` (Ingress or Egress) that select pods with these labels."""
+    return [
+        o
+        for o in objects
+        if o["kind"] == "NetworkPolicy"
+        and kind in o["spec"].get("policyTypes", ["Ingress"])
+        and selector_matches(o["spec"]["podSelector"], labels)
+    ]
+
+
+def _port_allowed(rule: dict, number: int, name: str | None) -> bool:
+    ports = rule.get("ports") or []
+    return not ports or any(p.get("port") in (number, name) for p in ports)
+
+
+def egress_allows(objects: list[dict], source: dict, target: dict, number: int, name: str | None) -> bool:
+    """Whether pods labelled `source` may open a connection to pods labelled `target` (same namespace) on a port
+    (the destination's number and name): no Egress policy selects them, or one of their rules names the target's pods
+    (a podSelector alone, or no `to`) and the port."""
+    policies = _policies(objects, source, "Egress")
+    return not policies or any(
+        _port_allowed(rule, number, name)
+        and (
+            not rule.get("to")
+            or any(
+                set(peer) == {"podSelector"} and selector_matches(peer["podSelector"], target)
+                for peer in rule["to"]
+            )
+        )
+        for o in policies
+        for rule in o["spec"].get("egress", [])
+    )
+
+
+def ingress_allows(objects: list[dict], source: dict, target: dict, number: int, name: str | None) -> bool:
+    """Whether pods labelled `target` admit a connection from pods labelled `source` (same namespace) on a port."""
+    policies = _policies(objects, target, "Ingress")
+    return not policies or any(
+        _port_allowed(rule, number, name)
+        and (
+            not rule.get("from")
+            or any(
+                set(peer) == {"podSelector"} and selector_matches(peer["podSelector"], source)
+                for peer in rule["from"]
+            )
+        )
+        for o in policies
+        for rule in o["spec"].get("ingress", [])
+    )
+
+
+def check_in_cluster_calls(objects: list[dict]) -> list[str]:
+    """The calls CivicLoop's pods make inside the cluster pass the network policies at both ends: each URL a
+    container is given (`http://<Service>[:port]/...`: the notifier to geo and intake, selfheal to intake, the cron
+    runner to selfheal) reaches that Service's pods, and every pod with a database reaches PostgreSQL, which admits
+    it."""
+    f: list[str] = []
+    configmaps = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
+    services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
+    workloads = list(pod_specs(objects))
+    for owner, meta, spec in workloads:
+        source = meta.get("labels", {})
+        for c in spec["containers"]:
+            env = container_env(c, configmaps)
+            if "CIVICLOOP_PG_DSN" in env and not (
+                egress_allows(objects, source, POSTGRES_PODS, 5432, None)
+                and ingress_allows(objects, source, POSTGRES_PODS, 5432, None)
+            ):
+                f.append(f"{owner}: the network policies do not let it reach PostgreSQL on 5432")
+            for var, value in sorted(env.items()):
+                url = urlsplit(value) if re.match(r"https?://", value) else None
+                service = services.get(url.hostname) if url else None
+                if service is None:
+                    continue
+                port = url.port or (443 if url.scheme == "https" else 80)
+                sport = next((p for p in service["spec"]["ports"] if p["port"] == port), None)
+                if sport is None:
+                    f.append(f"{owner}: {var} calls Service/{url.hostname} on port {port}, which it lacks")
+                    continue
+                target_port = sport.get("targetPort", port)
+                pods = [
+                    (m["labels"], s)
+                    for w, m, s in workloads
+                    if w.startswith("Deployment/")
+                    and matches({"matchLabels": service["spec"]["selector"]}, m["labels"])
+                ]
+                for labels, target_spec in pods:
+                    listening = [p for tc in target_spec["containers"] for p in tc.get("ports", [])]
+                    cport = next(
+                        (p for p in listening if target_port in (p["containerPort"], p.get("name"))), None
+                    )
+                    if cport is None:
+                        f.append(
+                            f"{owner}: {var}: Service/{url.hostname}'s pods do not listen on {target_port}"
+                        )
+                        continue
+                    number, name = cport["containerPort"], cport.get("name")
+                    if not egress_allows(objects, source, labels, number, name):
+                        f.append(
+                            f"{owner}: {var}: its network policies do not let it reach {url.hostname} on {number}"
+                        )
+                    if not ingress_allows(objects, source, labels, number, name):
+                        f.append(
+                            f"{owner}: {var}: the network policies of {url.hostname} do not admit it on {number}"
+                        )
+    return f
+
+
 def check_ingresses(objects: list[dict]) -> list[str]:
     """Backends exist, every host has TLS, and every service's routes are published exactly: each route the route
     walk declares public (or a resident's own), but those KEPT_INSIDE, over TLS, and nothing else (no staff or admin
@@ -781,10 +939,8 @@ def render(kubectl: str, overlay: str, components: list[str]) -> subprocess.Comp
             check=False,
         )
     # A Component the overlay enables already would be added twice.
-    enabled = (
-        yaml.safe_load((HERE / "overlays" / overlay / "kustomization.yaml").read_text()).get("components")
-        or []
-    )
+    spec = yaml.safe_load((HERE / "overlays" / overlay / "kustomization.yaml").read_text())
+    enabled = spec.get("components") or []
     components = [c for c in components if not any(Path(e).name == c for e in enabled)]
     # kustomize takes only relative paths to other kustomizations: a throw-away overlay of the overlay, beside it.
     with tempfile.TemporaryDirectory(dir=HERE, prefix=".check-") as tmp:
@@ -797,6 +953,9 @@ def render(kubectl: str, overlay: str, components: list[str]) -> subprocess.Comp
                     "namespace": "civicloop",
                     "resources": [str(rel / "overlays" / overlay)],
                     "components": [str(rel / "components" / c) for c in components],
+                    # The overlay's tags, which a county enabling a Component in the overlay itself gives its
+                    # workloads too (selfheal-cron runs selfheal's image).
+                    "images": spec.get("images") or [],
                 }
             )
         )
