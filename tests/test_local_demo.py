@@ -14,7 +14,6 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -86,31 +85,12 @@ def world(tmp_path: Path, pg_admin_dsn: str) -> Iterator[tuple[LocalRun, Topics,
                 "CIVICLOOP_OPEN311_TICK_S": "0.5",
                 "CIVICLOOP_LOCAL_DEMO_STEP_S": "2",
                 "CIVICLOOP_LOCAL_DEMO_OWN_EVERY_S": "4",
+                "CIVICLOOP_LOCAL_DEMO_POLL_S": "10",
+                "CIVICLOOP_LOCAL_DEMO_ADAPTERS_URL": f"http://127.0.0.1:{ports['adapters']}",
             }
-            env["ADAPTERS_URL"] = f"http://127.0.0.1:{ports['adapters']}"
             yield run, topics, env
     finally:
         drop_database(pg_admin_dsn, dsn)
-
-
-def seed_bodies(env: dict[str, str], workorders_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            str(SEED),
-            "bodies",
-            "--workorders-url",
-            workorders_url,
-            "--adapters-url",
-            env["ADAPTERS_URL"],
-            "--poll-interval-s",
-            "10",
-        ],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def submitted(service_code: str, attributes: dict[str, list[str]] | None = None) -> Event[Any]:
@@ -131,22 +111,20 @@ def test_the_demo_county_reaches_each_body_and_hears_back(
     world: tuple[LocalRun, Topics, dict[str, str]],
 ) -> None:
     run, topics, env = world
-    started = run.script("start")
-    assert started.returncode == 0, started.stderr
-    workorders = f"http://127.0.0.1:{run.ports['workorders']}"
     seed = seed_module()
     catalogue = [
         config_event(ServiceDefined(service_code=code, service_name=name, group=group))
         for code, name, group, *_ in seed.CATALOGUE
     ]
-    asyncio.run(publish_events(KAFKA, topics.jurisdiction_config, catalogue))
+    asyncio.run(publish_events(KAFKA, topics.jurisdiction_config, catalogue))  # as `make seed` does
 
-    first = seed_bodies(env, workorders)
-    again = seed_bodies(env, workorders)  # a second `make run`: nothing defined twice
+    started = run.script("start")  # defines the bodies, then starts the demo back-ends and the services
+    again = run.script("start")  # a second `make run`: nothing defined twice
 
-    assert first.returncode == 0, first.stderr
-    assert "defined sanitation, streets, parks, routing rules" in first.stdout
-    assert again.returncode == 0 and "already defined" in again.stdout, again.stderr
+    assert started.returncode == 0, started.stderr
+    assert "defined sanitation, streets, parks, routing rules" in started.stderr
+    assert again.returncode == 0 and "already defined" in again.stderr, again.stderr
+    workorders = f"http://127.0.0.1:{run.ports['workorders']}"
     config = asyncio.run(read_all_events(KAFKA, topics.jurisdiction_config, 1))
     assert sorted(e.payload.body_id for e in config if isinstance(e.payload, BodyDefined)) == [
         "parks",

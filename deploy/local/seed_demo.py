@@ -5,15 +5,16 @@ requests (through intake's API).
 The bodies show each way a county's departments are reached: Sanitation by email (to the local mailbox), Street
 Services by Open311 to the demo work-order system (which moves its work orders along and creates problems of its
 own, both heard back), Water & Parks by webhook to its job system, heard back through the CSV export the back-end
-adapters' CSV feed reads (`civicloop_testing.demo_workorders`, started by `deploy/local/services.sh`).
+adapters' CSV feed reads (`civicloop_testing.demo_workorders`). `deploy/local/services.sh start` defines them when
+it starts those demo back-ends, before the services (so the first reports are routed to them), and only then.
 
 With `../shared/data/` beside the checkout the areas are the real Los Angeles neighborhood councils, loaded with
 `civicloop-geo areas load` like a county would, the gazetteer holds the real addresses of 2017 MyLA311 reports, and
 the demo requests are real reports; without it (a user's clone) all three are generated. Seeding is idempotent: a
 jurisdiction that already has configuration events on the log is left alone, and a gazetteer load replaces its rows.
 
-    python deploy/local/seed_demo.py config            # catalogue + areas, then bodies + routing rules
-    python deploy/local/seed_demo.py bodies            # bodies + routing rules only (each defined once)
+    python deploy/local/seed_demo.py config            # catalogue + areas
+    python deploy/local/seed_demo.py bodies            # bodies + routing rules, each once (services.sh start, demo on)
     python deploy/local/seed_demo.py gazetteer         # address points for geocoding
     python deploy/local/seed_demo.py requests --intake http://127.0.0.1:8001 --count 40
     python deploy/local/seed_demo.py govdelivery-topics --account DEMO   # the local govDelivery account's topics
@@ -257,8 +258,8 @@ async def seed_config(bootstrap: str, topics: Topics) -> None:
     )
 
 
-# Where the demo back-ends listen (deploy/local/services.sh starts them on these ports).
-WORKORDERS_URL = f"http://127.0.0.1:{os.environ.get('CIVICLOOP_LOCAL_WORKORDERS_PORT', '24084')}"
+# Where the demo back-ends listen by default (deploy/local/services.sh passes where it starts them).
+WORKORDERS_URL = "http://127.0.0.1:24084"
 ADAPTERS_URL = "http://127.0.0.1:8010"
 # Our categories -> the work-order system's own codes (civicloop_testing.demo_workorders.WORK_ORDER_SERVICES).
 STREETS_CODES = {
@@ -437,10 +438,10 @@ def demo_reports(count: int) -> list[dict]:
 
 @app.command()
 def config() -> None:
-    """Publish the demo jurisdiction's catalogue and service areas, then its bodies and routing rules (once)."""
-    bootstrap = os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:21092")
-    asyncio.run(seed_config(bootstrap, Topics.from_env()))
-    asyncio.run(seed_bodies(bootstrap, Topics.from_env(), WORKORDERS_URL, ADAPTERS_URL, 30))
+    """Publish the demo jurisdiction's catalogue and service areas (once)."""
+    asyncio.run(
+        seed_config(os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:21092"), Topics.from_env())
+    )
 
 
 @app.command()

@@ -23,12 +23,14 @@ SERVICES=(
   "geo|8004|civicloop-geo serve --host 127.0.0.1 --port 8004"
   "notifier|8006|civicloop-notifier serve --host 127.0.0.1 --port 8006"
 )
-# The demo county's back-ends (README.md, "Try it"; on unless CIVICLOOP_LOCAL_DEMO=0): the demo work-order system
-# and job system (civicloop_testing.demo_workorders) and, for the job system's CSV exports, the back-end adapter app
-# on a configuration of the demo's own. A work order or job moves on every DEMO_STEP_S; the crews find a problem of
+# The demo county's back-ends (README.md, "Try it"; on with the local providers unless CIVICLOOP_LOCAL_DEMO=0): the
+# demo work-order system and job system (civicloop_testing.demo_workorders) and, for the job system's CSV exports,
+# the back-end adapter app on a configuration of the demo's own. A work order or job moves on every DEMO_STEP_S; the crews find a problem of
 # their own every DEMO_OWN_EVERY_S.
-DEMO_ON="${CIVICLOOP_LOCAL_DEMO:-1}"
+DEMO_ON="${CIVICLOOP_LOCAL_DEMO:-${CIVICLOOP_LOCAL_PROVIDERS:-1}}"
 WORKORDERS_PORT="${CIVICLOOP_LOCAL_WORKORDERS_PORT:-24084}"
+# Where the demo's bodies reach the adapter app (its port below; a test's own run moves it).
+DEMO_ADAPTERS_URL="${CIVICLOOP_LOCAL_DEMO_ADAPTERS_URL:-http://127.0.0.1:8010}"
 DEMO_STEP_S="${CIVICLOOP_LOCAL_DEMO_STEP_S:-60}"
 DEMO_OWN_EVERY_S="${CIVICLOOP_LOCAL_DEMO_OWN_EVERY_S:-600}"
 demo="$run/demo"
@@ -158,9 +160,13 @@ provider_settings() {
 }
 
 demo_settings() {
-  # The demo's back-ends: the adapter app's configuration (the job system's CSV drop directory as a CSV feed), and
-  # outbound's mail to the mailbox (the Sanitation Bureau's reports). A variable already set wins.
+  # The demo's back-ends: the adapter app's configuration (the job system's CSV drop directory as a CSV feed),
+  # outbound's mail to the mailbox (the Sanitation Bureau's reports), and the demo's bodies and routing rules on the
+  # log, defined before the services start (so the first reports are routed to them) and never twice. A variable
+  # already set wins.
   [ "$DEMO_ON" != 0 ] || return 0
+  "$uv" run --frozen python "$here/seed_demo.py" bodies --workorders-url "http://127.0.0.1:$WORKORDERS_PORT" \
+      --adapters-url "$DEMO_ADAPTERS_URL" --poll-interval-s "${CIVICLOOP_LOCAL_DEMO_POLL_S:-30}" >&2
   mkdir -p "$demo/parks-exports"
   if [ "$CIVICLOOP_ADAPTERS_CONFIG" = "$demo/adapters.yaml" ]; then
     cat >"$demo/adapters.yaml" <<YAML
