@@ -14,6 +14,7 @@ from civicloop_testing.demo_workorders import (
     Pace,
     Systems,
     WorkOrder,
+    job_status,
     own_problems,
     parks_export,
     timeline,
@@ -69,6 +70,12 @@ def test_the_parks_export_lists_each_change_so_far_oldest_first(tmp_path: Path) 
     assert [(r["Job Ref"], r["Status"], r["Changed At"]) for r in rows] == [
         ("PK-101", "Logged", "2026-12-05T09:00:00Z"),
         ("PK-101", "In Hand", "2026-12-05T09:01:00Z"),
+    ]
+    assert [job_status(systems.jobs[0], PACE, T0 + timedelta(seconds=s)) for s in (0, 60, 120, 999)] == [
+        "Logged",
+        "In Hand",
+        "Completed",
+        "Completed",
     ]
     assert write_export(systems, tmp_path / "drop", T0) is True
     assert write_export(systems, tmp_path / "drop", T0) is False  # unchanged: left as it is
@@ -126,4 +133,5 @@ def test_the_job_system_answers_its_job_reference_once_per_request(tmp_path: Pat
     assert client.post("/parks/jobs", json={"nothing": 1}).status_code == 400
     listing = client.get("/orders.json").json()
     assert [j["ref"] for j in listing["parks_jobs"]] == ["PK-101"]
-    assert "PK-101" in client.get("/").text
+    page = client.get("/").text
+    assert "PK-101" in page and "7KQ4-MZT2" in page and "Logged" in page

@@ -201,6 +201,12 @@ class ParksJob:
         return cls(**{**record, "received_at": parse_time(record["received_at"])})
 
 
+def job_status(job: ParksJob, pace: Pace, now: datetime) -> str:
+    """The job's status in the job system at `now` (its latest row in the export)."""
+    reached = int(max(0.0, (now - job.received_at).total_seconds()) // pace.step_s) if pace.step_s > 0 else 0
+    return PARKS_JOB_STEPS[min(reached, len(PARKS_JOB_STEPS) - 1)][0]
+
+
 def parks_export(jobs: list[ParksJob], pace: Pace, now: datetime) -> str:
     """The job system's CSV export at `now`: one row per change of each job so far, oldest first."""
     rows = []
@@ -398,6 +404,7 @@ def web_app(systems: Systems, *, clock: Callable[[], datetime] = lambda: datetim
 
     async def index(request: Request) -> Response:
         now = clock()
+        orders = sorted(systems.all_orders(now), key=lambda o: o.received_at, reverse=True)
         rows = "".join(
             "<tr>"
             + "".join(
@@ -412,22 +419,43 @@ def web_app(systems: Systems, *, clock: Callable[[], datetime] = lambda: datetim
                 )
             )
             + "</tr>"
-            for o in systems.all_orders(now)
+            for o in orders
             for d in [request_document(o, pace, now)]
         )
         jobs = "".join(
-            f"<tr><td>{html.escape(j.ref)}</td><td>{html.escape(j.civicloop_number)}</td>"
-            f"<td>{html.escape(j.service_name)}</td><td>{w3c(j.received_at)}</td></tr>"
-            for j in systems.jobs
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(v)}</td>"
+                for v in (
+                    j.ref,
+                    j.civicloop_number,
+                    j.service_name,
+                    job_status(j, pace, now),
+                    w3c(j.received_at),
+                )
+            )
+            + "</tr>"
+            for j in reversed(systems.jobs)
         )
         return HTMLResponse(
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Demo work orders</title></head>"
-            "<body><h1>Street Services: work orders</h1><table><thead><tr><th>Work order</th>"
-            "<th>CivicLoop request</th><th>Category</th><th>Status</th><th>Received</th><th>Updated</th>"
-            f"</tr></thead><tbody>{rows}</tbody></table><h1>Water &amp; Parks: jobs</h1><table><thead><tr>"
-            "<th>Job</th><th>CivicLoop request</th><th>Category</th><th>Logged</th></tr></thead>"
-            f"<tbody>{jobs}</tbody></table><p>Their changes go out as CSV: parks-exports/jobs.csv.</p>"
-            "</body></html>"
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            "<meta http-equiv='refresh' content='10'><title>Demo county: departmental systems</title>"
+            "<style>body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1b1b}"
+            "table{border-collapse:collapse;margin-bottom:1.5rem}th,td{border:1px solid #c8c8c8;"
+            "padding:.35rem .6rem;text-align:left}th{background:#eef2f6}</style></head><body><main>"
+            "<h1>Street Services: work orders</h1>"
+            f"<p>Each work order is assigned {pace.step_s:g} s after it arrives and fixed {pace.step_s:g} s later; "
+            "the crews log what they find themselves. This page refreshes every 10 s.</p>"
+            "<table><thead><tr><th scope='col'>Work order</th><th scope='col'>CivicLoop request</th>"
+            "<th scope='col'>Category</th><th scope='col'>Status</th><th scope='col'>Received</th>"
+            f"<th scope='col'>Updated</th></tr></thead><tbody>{rows}</tbody></table>"
+            "<h1>Water &amp; Parks: jobs</h1>"
+            "<p>The job system tells nobody: its changes go out as a CSV export (<code>jobs.csv</code> in its drop "
+            "directory), which CivicLoop reads through the adapter app's CSV feed.</p>"
+            "<table><thead><tr><th scope='col'>Job</th><th scope='col'>CivicLoop request</th>"
+            "<th scope='col'>Category</th><th scope='col'>Status</th><th scope='col'>Logged</th></tr></thead>"
+            f"<tbody>{jobs}</tbody></table></main></body></html>"
         )
 
     async def ready(request: Request) -> Response:
