@@ -23,10 +23,10 @@ SERVICES=(
   "geo|8004|civicloop-geo serve --host 127.0.0.1 --port 8004"
   "notifier|8006|civicloop-notifier serve --host 127.0.0.1 --port 8006"
 )
-# The demo county's back-ends (README.md, "Try it"; on with the local providers unless CIVICLOOP_LOCAL_DEMO=0): the
-# demo work-order system and job system (civicloop_testing.demo_workorders) and, for the job system's CSV exports,
-# the back-end adapter app on a configuration of the demo's own. A work order or job moves on every DEMO_STEP_S; the crews find a problem of
-# their own every DEMO_OWN_EVERY_S.
+# The demo county's back-ends (README.md, "The demo county's departments"; on with the local providers unless
+# CIVICLOOP_LOCAL_DEMO=0): the demo work-order system and job system (civicloop_testing.demo_workorders) and, for the
+# job system's CSV exports, the back-end adapter app on a configuration of the demo's own. A work order or job moves
+# on every DEMO_STEP_S; the crews find a problem of their own every DEMO_OWN_EVERY_S.
 DEMO_ON="${CIVICLOOP_LOCAL_DEMO:-${CIVICLOOP_LOCAL_PROVIDERS:-1}}"
 WORKORDERS_PORT="${CIVICLOOP_LOCAL_WORKORDERS_PORT:-24084}"
 # Where the demo's bodies reach the adapter app (its port below; a test's own run moves it).
@@ -458,7 +458,7 @@ providers_welcome() {
 # Where a newcomer sees each of the demo county's departments get its reports and answer (part of the welcome).
 demo_welcome() {
   [ "$DEMO_ON" != 0 ] || return 0
-  echo 'The demo county'"'"'s departments (deploy/local/seed_demo.py; README.md, "Try it"):'
+  echo 'The demo county'"'"'s departments (deploy/local/seed_demo.py; README.md, "The demo county'"'"'s departments"):'
   echo "  Sanitation Bureau   by email             the mailbox (to sanitation@demo.civicloop.example): bulky items, dumping, appliances, ..."
   echo "  Street Services     by Open311           http://127.0.0.1:$WORKORDERS_PORT/   its own list of work orders: potholes, graffiti, street lights"
   echo "                      each work order moves on every $DEMO_STEP_S s (assigned, fixed); its crews find a problem of their own every $DEMO_OWN_EVERY_S s"
