@@ -8,6 +8,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from civicloop_open311.wire import remote_requests, remote_updates
 from civicloop_testing.demo_workorders import (
@@ -21,7 +22,6 @@ from civicloop_testing.demo_workorders import (
     web_app,
     write_export,
 )
-from starlette.testclient import TestClient
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 PACE = Pace(step_s=60, own_every_s=600)
@@ -87,11 +87,16 @@ def clock() -> list[datetime]:
     return [T0]
 
 
-def test_open311_answers_read_by_civicloop_s_reader_and_a_restart_keeps_them(
+def client_of(systems: Systems, clock: list[datetime] | None = None) -> httpx.AsyncClient:
+    app = web_app(systems, clock=(lambda: clock[0]) if clock else (lambda: datetime.now(UTC)))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo")
+
+
+async def test_open311_answers_read_by_civicloop_s_reader_and_a_restart_keeps_them(
     tmp_path: Path, clock: list[datetime]
 ) -> None:
     state = tmp_path / "state.json"
-    client = TestClient(web_app(Systems.load(state, PACE, T0), clock=lambda: clock[0]))
+    client = client_of(Systems.load(state, PACE, T0), clock)
     form = {
         "service_code": "RD-POT",
         "lat": "34.052200",
@@ -99,39 +104,43 @@ def test_open311_answers_read_by_civicloop_s_reader_and_a_restart_keeps_them(
         "description": "Deep pothole [CivicLoop 7KQ4-MZT2]",
         "attribute[civicloop_number]": "7KQ4-MZT2",
     }
-    created = client.post("/open311/v2/requests.json", data=form)
-    again = client.post("/open311/v2/requests.json", data=form)  # a retried send: the same work order
+    created = await client.post("/open311/v2/requests.json", data=form)
+    again = await client.post("/open311/v2/requests.json", data=form)  # a retried send: the same work order
 
     assert created.json()[0]["service_request_id"] == again.json()[0]["service_request_id"] == "WO-1001"
-    assert client.post("/open311/v2/requests.json", data={**form, "service_code": "NOPE"}).status_code == 404
+    assert (
+        await client.post("/open311/v2/requests.json", data={**form, "service_code": "NOPE"})
+    ).status_code == 404
     clock[0] = T0 + timedelta(seconds=700)
-    updates = remote_updates(client.get("/open311/v2/servicerequestupdates.json").content)
+    updates = remote_updates((await client.get("/open311/v2/servicerequestupdates.json")).content)
     assert [(u.service_request_id, u.status) for u in updates] == [
         ("WO-1001", "open"),
         ("WO-1001", "closed"),
         ("CREW-1", "open"),  # found at 600 s, assigned at 660 s
     ]
     window = {"start_date": "2026-12-05T09:05:00Z", "end_date": "2026-12-05T09:20:00Z"}
-    created_in_window = remote_requests(client.get("/open311/v2/requests.json", params=window).content)
+    created_in_window = remote_requests(
+        (await client.get("/open311/v2/requests.json", params=window)).content
+    )
     assert [r.service_request_id for r in created_in_window] == ["CREW-1"]
 
-    restarted = TestClient(web_app(Systems.load(state, PACE, T0 + timedelta(days=1)), clock=lambda: clock[0]))
-    one = remote_requests(restarted.get("/open311/v2/requests/WO-1001.json").content)
+    restarted = client_of(Systems.load(state, PACE, T0 + timedelta(days=1)), clock)
+    one = remote_requests((await restarted.get("/open311/v2/requests/WO-1001.json")).content)
     assert [(r.status, r.external_status_code) for r in one] == [("closed", "fixed")]
-    assert restarted.get("/open311/v2/requests/CREW-1.json").status_code == 200
-    assert restarted.get("/open311/v2/requests/WO-9999.json").status_code == 404
+    assert (await restarted.get("/open311/v2/requests/CREW-1.json")).status_code == 200
+    assert (await restarted.get("/open311/v2/requests/WO-9999.json")).status_code == 404
 
 
-def test_the_job_system_answers_its_job_reference_once_per_request(tmp_path: Path) -> None:
-    client = TestClient(web_app(Systems.load(tmp_path / "state.json", PACE, T0)))
+async def test_the_job_system_answers_its_job_reference_once_per_request(tmp_path: Path) -> None:
+    client = client_of(Systems.load(tmp_path / "state.json", PACE, T0))
     delivery = {"event": "request.submitted", "request": {"request_id": "7KQ4-MZT2", "service_name": "Water"}}
 
-    first = client.post("/parks/jobs", json=delivery)
-    second = client.post("/parks/jobs", json=delivery)
+    first = await client.post("/parks/jobs", json=delivery)
+    second = await client.post("/parks/jobs", json=delivery)
 
     assert first.json() == second.json() == {"external_id": "PK-101"}
-    assert client.post("/parks/jobs", json={"nothing": 1}).status_code == 400
-    listing = client.get("/orders.json").json()
+    assert (await client.post("/parks/jobs", json={"nothing": 1})).status_code == 400
+    listing = (await client.get("/orders.json")).json()
     assert [j["ref"] for j in listing["parks_jobs"]] == ["PK-101"]
-    page = client.get("/").text
+    page = (await client.get("/")).text
     assert "PK-101" in page and "7KQ4-MZT2" in page and "Logged" in page
