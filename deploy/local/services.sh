@@ -166,7 +166,8 @@ demo_settings() {
   # already set wins.
   [ "$DEMO_ON" != 0 ] || return 0
   "$uv" run --frozen python "$here/seed_demo.py" bodies --workorders-url "http://127.0.0.1:$WORKORDERS_PORT" \
-      --adapters-url "$DEMO_ADAPTERS_URL" --poll-interval-s "${CIVICLOOP_LOCAL_DEMO_POLL_S:-30}" >&2
+      --adapters-url "$DEMO_ADAPTERS_URL" --poll-interval-s "${CIVICLOOP_LOCAL_DEMO_POLL_S:-30}" >&2 \
+    || log "the demo's bodies were not defined (the output above); the services run without them"
   mkdir -p "$demo/parks-exports"
   if [ "$CIVICLOOP_ADAPTERS_CONFIG" = "$demo/adapters.yaml" ]; then
     cat >"$demo/adapters.yaml" <<YAML
