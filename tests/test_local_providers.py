@@ -91,12 +91,17 @@ def eventually(condition: Callable[[], bool], within: float, what: str) -> None:
 
 
 class LocalRun:
-    def __init__(self, run_dir: Path, providers: bool, sms_provider: str | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, providers: bool, sms_provider: str | None = None, demo: bool = False
+    ) -> None:
         self.run_dir = run_dir
         self.sms_provider = sms_provider
-        self.ports = {name: free_port() for name in ("sms", "push", "govdelivery", "mail_smtp", "mail_web")}
+        names = ("sms", "push", "govdelivery", "mail_smtp", "mail_web", "workorders")
+        self.ports = {name: free_port() for name in names}
         self.providers = providers
+        self.demo = demo  # the demo county's back-ends (tests/test_local_demo.py)
         self.env_file = run_dir / "service-env.json"
+        self.extra_env: dict[str, str] = {}
 
     def script(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(EXPORTED)}
@@ -112,7 +117,10 @@ class LocalRun:
             CIVICLOOP_LOCAL_GOVDELIVERY_PORT=str(self.ports["govdelivery"]),
             CIVICLOOP_LOCAL_MAIL_SMTP_PORT=str(self.ports["mail_smtp"]),
             CIVICLOOP_LOCAL_MAIL_WEB_PORT=str(self.ports["mail_web"]),
+            CIVICLOOP_LOCAL_DEMO="1" if self.demo else "0",
+            CIVICLOOP_LOCAL_WORKORDERS_PORT=str(self.ports["workorders"]),
         )
+        env.update(self.extra_env)
         if self.sms_provider is not None:
             env["CIVICLOOP_SMS_PROVIDER"] = self.sms_provider
         return subprocess.run(
@@ -371,7 +379,7 @@ def test_the_default_provider_ports_are_distinct_and_below_the_ephemeral_range()
     services = {int(port) for port in re.findall(r'^  "[\w-]+\|(\d+)\|', script, re.MULTILINE)}
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
 
-    assert len(defaults) == 5
+    assert len(defaults) == 6
     assert len(set(defaults.values())) == len(defaults)
     assert not set(defaults.values()) & services
     assert max(defaults.values()) < low

@@ -1,5 +1,12 @@
-"""Seed the demo jurisdiction: its service catalogue and service areas (events on `jurisdiction.config`), its
-gazetteer (address points in geo's tables), and demo requests (through intake's API).
+"""Seed the demo jurisdiction: its service catalogue and service areas (events on `jurisdiction.config`), the bodies
+its reports go to and the routing rules (events too), its gazetteer (address points in geo's tables), and demo
+requests (through intake's API).
+
+The bodies show each way a county's departments are reached: Sanitation by email (to the local mailbox), Street
+Services by Open311 to the demo work-order system (which moves its work orders along and creates problems of its
+own, both heard back), Water & Parks by webhook to its job system, heard back through the CSV export the back-end
+adapters' CSV feed reads (`civicloop_testing.demo_workorders`). `deploy/local/services.sh start` defines them when
+it starts those demo back-ends, before the services (so the first reports are routed to them), and only then.
 
 With `../shared/data/` beside the checkout the areas are the real Los Angeles neighborhood councils, loaded with
 `civicloop-geo areas load` like a county would, the gazetteer holds the real addresses of 2017 MyLA311 reports, and
@@ -7,6 +14,7 @@ the demo requests are real reports; without it (a user's clone) all three are ge
 jurisdiction that already has configuration events on the log is left alone, and a gazetteer load replaces its rows.
 
     python deploy/local/seed_demo.py config            # catalogue + areas
+    python deploy/local/seed_demo.py bodies            # bodies + routing rules, each once (services.sh start, demo on)
     python deploy/local/seed_demo.py gazetteer         # address points for geocoding
     python deploy/local/seed_demo.py requests --intake http://127.0.0.1:8001 --count 40
     python deploy/local/seed_demo.py govdelivery-topics --account DEMO   # the local govDelivery account's topics
@@ -25,9 +33,32 @@ from pathlib import Path
 
 import httpx
 import typer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from civicloop_channels.govdelivery import TopicScheme
-from civicloop_events import Actor, Event, ServiceAreaDefined, ServiceDefined
-from civicloop_events.payloads import AttributeDatatype, AttributeValue, ServiceAttribute, ServiceType
+from civicloop_events import (
+    Actor,
+    Event,
+    ServiceAreaDefined,
+    ServiceDefined,
+    UnknownEventType,
+    decode_event,
+    derived_event_id,
+)
+from civicloop_events.kafka_connection import client_options
+from civicloop_events.payloads import (
+    AttributeDatatype,
+    AttributeValue,
+    BodyDefined,
+    Open311Connection,
+    Priority,
+    RoutingRule,
+    RoutingRulesDefined,
+    SendMethod,
+    ServiceAttribute,
+    ServiceType,
+    WebhookConnection,
+)
+from civicloop_events.payloads.base import EventPayload
 from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics, partition_extents
 
@@ -227,6 +258,154 @@ async def seed_config(bootstrap: str, topics: Topics) -> None:
     )
 
 
+# Where the demo back-ends listen by default (deploy/local/services.sh passes where it starts them).
+WORKORDERS_URL = "http://127.0.0.1:24084"
+ADAPTERS_URL = "http://127.0.0.1:8010"
+# Our categories -> the work-order system's own codes (civicloop_testing.demo_workorders.WORK_ORDER_SERVICES).
+STREETS_CODES = {
+    "pothole": "RD-POT",
+    "graffiti": "GR-REM",
+    "streetlight": "LT-OUT",
+    "streetlights": "LT-MULTI",
+}
+SANITATION_CODES = ["bulky-items", "illegal-dumping", "appliances", "e-waste", "dead-animal", "other"]
+PARKS_CODES = ["water-waste", "encampment"]
+
+
+def demo_bodies(workorders_url: str, adapters_url: str, poll_interval_s: int = 30) -> list[BodyDefined]:
+    """The three departments of the demo county, one per way of reaching a department (docs/outbound.md)."""
+    return [
+        BodyDefined(
+            body_id="sanitation",
+            name="Sanitation Bureau",
+            send_method=SendMethod.email,
+            service_codes=SANITATION_CODES,
+            email="sanitation@demo.civicloop.example",
+            priority_email="sanitation-duty@demo.civicloop.example",
+        ),
+        BodyDefined(
+            body_id="streets",
+            name="Street Services",
+            send_method=SendMethod.open311,
+            service_codes=list(STREETS_CODES),
+            open311=Open311Connection(
+                endpoint=f"{workorders_url}/open311/v2",
+                format="json",
+                id_field="civicloop_number",
+                service_code_map=STREETS_CODES,
+                updates_method="servicerequestupdates",
+                poll_interval_s=poll_interval_s,
+                import_requests=True,
+                paging="none",
+            ),
+        ),
+        BodyDefined(
+            body_id="parks",
+            name="Water & Parks",
+            send_method=SendMethod.webhook,
+            service_codes=PARKS_CODES,
+            webhook=WebhookConnection(url=f"{workorders_url}/parks/jobs"),
+            # Their job system only exports a CSV of its changes: heard back through the adapters' CSV feed.
+            open311=Open311Connection(
+                endpoint=f"{adapters_url}/open311/v2",
+                jurisdiction_id="parks-jobs",
+                format="json",
+                updates_method="servicerequestupdates",
+                poll_interval_s=poll_interval_s,
+            ),
+        ),
+    ]
+
+
+DEMO_RULES = RoutingRulesDefined(
+    rules=[
+        RoutingRule(
+            name="Six or more dumped items: high priority (the duty inbox is copied)",
+            service_codes=["illegal-dumping", "bulky-items"],
+            attribute_equals={"item_count": "6+"},
+            priority=Priority.high,
+        ),
+        RoutingRule(
+            name="Encampments are for the outreach team",
+            service_codes=["encampment"],
+            body_id="parks",
+            team="outreach",
+            analysis_codes=["outreach"],
+        ),
+    ]
+)
+
+
+async def config_on_the_log(bootstrap: str, topic: str) -> list[Event]:
+    """Every event on the configuration topic now (a demo's is small), decoded; records of other kinds skipped."""
+    extents = await partition_extents(bootstrap, topic)
+    wanted = {p: end for p, (start, end) in extents.items() if end > start}
+    if not wanted:
+        return []
+    consumer = AIOKafkaConsumer(
+        **client_options(bootstrap), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    out: list[Event] = []
+    try:
+        partitions = [TopicPartition(topic, p) for p in wanted]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        while [tp for tp in partitions if await consumer.position(tp) < wanted[tp.partition]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    try:
+                        out.append(decode_event(record.value))
+                    except (UnknownEventType, ValueError):  # a kind this seed does not read: not a body
+                        continue
+    finally:
+        await consumer.stop()
+    return out
+
+
+def bodies_to_define(seen: list[Event], bodies: list[BodyDefined]) -> tuple[list[EventPayload], list[str]]:
+    """What of the demo's bodies and rules the log lacks (pure): a body or the rules already defined for the
+    jurisdiction, by the seed or by an administrator since, are left as they are. Also the ids already there."""
+    ours = [e for e in seen if e.jurisdiction_id == JURISDICTION]
+    defined = {e.payload.body_id for e in ours if isinstance(e.payload, BodyDefined)}
+    missing: list[EventPayload] = [b for b in bodies if b.body_id not in defined]
+    if not any(isinstance(e.payload, RoutingRulesDefined) for e in ours):
+        missing.append(DEMO_RULES)
+    return missing, sorted(defined)
+
+
+def seed_event(payload: EventPayload) -> Event:
+    """A seed's event, its id derived from what it defines: two seeds racing publish the same event."""
+    key = getattr(payload, "body_id", "rules")
+    return Event.create(
+        payload,
+        request_id=None,
+        jurisdiction_id=JURISDICTION,
+        actor=Actor(kind="system", id="seed"),
+        source="admin",
+        event_id=derived_event_id("demo-seed", JURISDICTION, payload.event_type, key),
+    )
+
+
+async def seed_bodies(
+    bootstrap: str, topics: Topics, workorders_url: str, adapters_url: str, poll_interval_s: int
+) -> None:
+    seen = await config_on_the_log(bootstrap, topics.jurisdiction_config)
+    missing, there = bodies_to_define(seen, demo_bodies(workorders_url, adapters_url, poll_interval_s))
+    if not missing:
+        typer.echo(f"seed: bodies {', '.join(there)} and the routing rules already defined, left as they are")
+        return
+    producer = EventProducer(bootstrap, topics.jurisdiction_config, client_id="civicloop-seed")
+    await producer.start()
+    try:
+        for payload in missing:
+            await producer.publish(seed_event(payload))
+    finally:
+        await producer.stop()
+    named = [getattr(p, "body_id", "routing rules") for p in missing]
+    typer.echo(f"seed: defined {', '.join(named)} for jurisdiction '{JURISDICTION}'")
+
+
 def demo_reports(count: int) -> list[dict]:
     data = shared_data()
     rng = random.Random(311)  # noqa: S311 - a fixed seed, so every demo holds the same reports; nothing secret
@@ -263,6 +442,15 @@ def config() -> None:
     asyncio.run(
         seed_config(os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:21092"), Topics.from_env())
     )
+
+
+@app.command()
+def bodies(
+    workorders_url: str = WORKORDERS_URL, adapters_url: str = ADAPTERS_URL, poll_interval_s: int = 30
+) -> None:
+    """Define the demo's bodies (email, Open311, webhook + CSV feed) and routing rules, each once."""
+    bootstrap = os.environ.get("CIVICLOOP_KAFKA_BOOTSTRAP", "127.0.0.1:21092")
+    asyncio.run(seed_bodies(bootstrap, Topics.from_env(), workorders_url, adapters_url, poll_interval_s))
 
 
 @app.command()

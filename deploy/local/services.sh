@@ -2,7 +2,7 @@
 # Every CivicLoop service as a local process (what `make run` starts), run under supervisord (the `supervisor`
 # package of the workspace's dev tools): it starts each service's own process (no `uv run` wrapper between them),
 # restarts one that crashes, and stops exactly the processes it started. Logs and state live in the run directory.
-#   services.sh start|stop|status|welcome|providers|ctl <supervisorctl arguments>
+#   services.sh start|stop|status|welcome|providers|demo|ctl <supervisorctl arguments>
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -24,6 +24,20 @@ SERVICES=(
   "notifier|8006|civicloop-notifier serve --host 127.0.0.1 --port 8006"
   "selfheal|8007|civicloop-selfheal serve --host 127.0.0.1 --port 8007"
 )
+# The demo county's back-ends (README.md, "The demo county's departments"; on with the local providers unless
+# CIVICLOOP_LOCAL_DEMO=0): the demo work-order system and job system (civicloop_testing.demo_workorders) and, for the
+# job system's CSV exports, the back-end adapter app on a configuration of the demo's own. A work order or job moves
+# on every DEMO_STEP_S; the crews find a problem of their own every DEMO_OWN_EVERY_S.
+DEMO_ON="${CIVICLOOP_LOCAL_DEMO:-${CIVICLOOP_LOCAL_PROVIDERS:-1}}"
+WORKORDERS_PORT="${CIVICLOOP_LOCAL_WORKORDERS_PORT:-24084}"
+# Where the demo's bodies reach the adapter app (its port below; a test's own run moves it).
+DEMO_ADAPTERS_URL="${CIVICLOOP_LOCAL_DEMO_ADAPTERS_URL:-http://127.0.0.1:8010}"
+DEMO_STEP_S="${CIVICLOOP_LOCAL_DEMO_STEP_S:-60}"
+DEMO_OWN_EVERY_S="${CIVICLOOP_LOCAL_DEMO_OWN_EVERY_S:-600}"
+demo="$run/demo"
+if [ "$DEMO_ON" != 0 ]; then
+  export CIVICLOOP_ADAPTERS_CONFIG="${CIVICLOOP_ADAPTERS_CONFIG:-$demo/adapters.yaml}"
+fi
 # The back-end adapter app runs when it has a configuration (docs/outbound.md, services/open311-gateway/backend-adapters).
 if [ -n "${CIVICLOOP_ADAPTERS_CONFIG:-}" ]; then
   SERVICES+=("backend-adapters|8010|civicloop-backend-adapters serve --host 127.0.0.1 --port 8010")
@@ -63,6 +77,9 @@ if [ "$PROVIDERS_ON" != 0 ]; then
     "govdelivery|$GOVDELIVERY_PORT|python -m civicloop_testing.govdelivery_server --port $GOVDELIVERY_PORT --account $GOVDELIVERY_ACCOUNT --user $GOVDELIVERY_USER --password %(ENV_CIVICLOOP_SECRET_GOVDELIVERY_PASSWORD)s --topics %(ENV_CIVICLOOP_LOCAL_GOVDELIVERY_TOPICS)s|-"
     "mailbox|$MAIL_WEB_PORT,$MAIL_SMTP_PORT|python -m civicloop_testing.mailbox serve --http-port $MAIL_WEB_PORT --smtp-port $MAIL_SMTP_PORT --dir $run/mail|/readyz"
   )
+fi
+if [ "$DEMO_ON" != 0 ]; then
+  SERVICES+=("workorders|$WORKORDERS_PORT|python -m civicloop_testing.demo_workorders serve --port $WORKORDERS_PORT --state $demo/workorders.json --parks-exports $demo/parks-exports --step-s $DEMO_STEP_S --own-every-s $DEMO_OWN_EVERY_S|/readyz")
 fi
 
 # Seconds a service must stay up to count as started; a crash sooner is retried, then given up (FATAL).
@@ -141,6 +158,41 @@ provider_settings() {
   fi
   # The topics the local account has: one per category of the demo catalogue and per demo district.
   export CIVICLOOP_LOCAL_GOVDELIVERY_TOPICS="${CIVICLOOP_LOCAL_GOVDELIVERY_TOPICS:-$("$uv" run --frozen python "$here/seed_demo.py" govdelivery-topics --account "$GOVDELIVERY_ACCOUNT" | tr '\n' ' ')}"
+}
+
+demo_settings() {
+  # The demo's back-ends: the adapter app's configuration (the job system's CSV drop directory as a CSV feed),
+  # outbound's mail to the mailbox (the Sanitation Bureau's reports), and the demo's bodies and routing rules on the
+  # log, defined before the services start (so the first reports are routed to them) and never twice. A variable
+  # already set wins.
+  [ "$DEMO_ON" != 0 ] || return 0
+  "$uv" run --frozen python "$here/seed_demo.py" bodies --workorders-url "http://127.0.0.1:$WORKORDERS_PORT" \
+      --adapters-url "$DEMO_ADAPTERS_URL" --poll-interval-s "${CIVICLOOP_LOCAL_DEMO_POLL_S:-30}" >&2 \
+    || log "the demo's bodies were not defined (the output above); the services run without them"
+  mkdir -p "$demo/parks-exports"
+  if [ "$CIVICLOOP_ADAPTERS_CONFIG" = "$demo/adapters.yaml" ]; then
+    cat >"$demo/adapters.yaml" <<YAML
+# Written by deploy/local/services.sh for the demo: Water & Parks' job system exports its changes as CSV.
+jurisdictions:
+  parks-jobs:
+    type: csv_feed
+    directory: $demo/parks-exports
+    columns: {external_id: Job Ref, status: Status, timestamp: Changed At, comment: Notes}
+    status_map:
+      Logged: open
+      In Hand: {status: open, external_status_code: in_hand}
+      Completed: closed
+    services:
+      - {service_code: water-waste, service_name: Report Water Waste}
+      - {service_code: encampment, service_name: Homeless Encampment}
+YAML
+  fi
+  if [ "$PROVIDERS_ON" != 0 ]; then
+    export CIVICLOOP_SMTP_HOST="${CIVICLOOP_SMTP_HOST:-127.0.0.1}"
+    export CIVICLOOP_SMTP_PORT="${CIVICLOOP_SMTP_PORT:-$MAIL_SMTP_PORT}"
+    export CIVICLOOP_SMTP_TLS="${CIVICLOOP_SMTP_TLS:-none}"
+    export CIVICLOOP_MAIL_FROM="${CIVICLOOP_MAIL_FROM:-CivicLoop demo <reports@demo.civicloop.example>}"
+  fi
 }
 
 vapid_key() {
@@ -294,6 +346,7 @@ start() {
   export CIVICLOOP_SECRET_SELFHEAL_CRON_TOKEN="${CIVICLOOP_SECRET_SELFHEAL_CRON_TOKEN:-$(secret selfheal-cron-token)}"
   export CIVICLOOP_SELFHEAL_INTAKE_URL="${CIVICLOOP_SELFHEAL_INTAKE_URL:-http://127.0.0.1:8001}"
   provider_settings
+  demo_settings
   local entry name port _cmd _ready
   if supervisor_alive; then
     # Already supervising: apply a changed service list (supervisord adds, removes or restarts only the services
@@ -408,6 +461,18 @@ providers_welcome() {
   echo "  govDelivery         http://127.0.0.1:$GOVDELIVERY_PORT/api/account/$GOVDELIVERY_ACCOUNT/bulletins/sent.xml   (user $GOVDELIVERY_USER, password in $run/secrets/govdelivery-password)"
 }
 
+# Where a newcomer sees each of the demo county's departments get its reports and answer (part of the welcome).
+demo_welcome() {
+  [ "$DEMO_ON" != 0 ] || return 0
+  echo 'The demo county'"'"'s departments (deploy/local/seed_demo.py; README.md, "The demo county'"'"'s departments"):'
+  echo "  Sanitation Bureau   by email             the mailbox (to sanitation@demo.civicloop.example): bulky items, dumping, appliances, ..."
+  echo "  Street Services     by Open311           http://127.0.0.1:$WORKORDERS_PORT/   its own list of work orders: potholes, graffiti, street lights"
+  echo "                      each work order moves on every $DEMO_STEP_S s (assigned, fixed); its crews find a problem of their own every $DEMO_OWN_EVERY_S s"
+  echo "  Water & Parks       by webhook + CSV     its job system's export: $demo/parks-exports/jobs.csv   (water waste, encampments)"
+  echo "                      heard back through the CSV feed of the adapter app (http://127.0.0.1:8010/open311/v2/servicerequestupdates.json?jurisdiction_id=parks-jobs)"
+  echo "  uv run civicloop-outbound status   (what each body was sent)    uv run civicloop-outbound open311 status   (what was heard back)"
+}
+
 welcome() {
   local kafka="${CIVICLOOP_KAFKA_BOOTSTRAP:-127.0.0.1:21092}" pg="${CIVICLOOP_PG_DSN:-postgresql://postgres@127.0.0.1:21432/civicloop}"
   "$uv" run --frozen python "$here/seed_demo.py" requests --intake http://127.0.0.1:8001
@@ -419,6 +484,7 @@ welcome() {
   local partner_key; partner_key="$(cat "$key_file")"
   local agent; agent="$(demo_agent)"
   local providers; providers="$(providers_welcome)"
+  local demo_text; demo_text="$(demo_welcome)"
   cat <<MSG
 
 CivicLoop is running (jurisdiction "demo"):
@@ -432,6 +498,7 @@ CivicLoop is running (jurisdiction "demo"):
   Kafka               $kafka         PostgreSQL + PostGIS  $pg
   logs                $run/logs/   processes: deploy/local/services.sh status
 $providers
+$demo_text
 
 Try:
   curl -s -X POST http://127.0.0.1:8001/api/v1/requests -H 'Content-Type: application/json' \\
@@ -461,6 +528,7 @@ case "${1:-}" in
   status) status ;;
   welcome) welcome ;;
   providers) providers_welcome ;;
+  demo) demo_welcome ;;
   ctl) shift; ctl "$@" ;;
-  *) echo "usage: $0 start|stop|status|welcome|providers|ctl <supervisorctl arguments>" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|welcome|providers|demo|ctl <supervisorctl arguments>" >&2; exit 2 ;;
 esac
