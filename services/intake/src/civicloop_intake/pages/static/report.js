@@ -1,0 +1,154 @@
+// The report form, improved when JavaScript runs (the form works without it):
+// - only the chosen category's questions are shown and sent;
+// - "Use my location" sets the point, and says in the page's language why it could not;
+// - offline, the report is kept in IndexedDB and sent once the connection returns, with its Idempotency-Key,
+//   so it makes one request however many times it is tried (and from however many tabs).
+"use strict";
+(function () {
+  const form = document.getElementById("report");
+  if (!form) return;
+  const text = form.dataset;
+  const keyField = form.elements.namedItem("idempotency_key");
+  const queueStatus = document.getElementById("queue-status");
+  const USED_KEYS = "civicloop.used-report-keys";
+  const DB_NAME = "civicloop-reports";
+  const STORE = "outbox";
+
+  // -- one key per report --------------------------------------------------------------------------------------
+  function usedKeys() {
+    try { return JSON.parse(localStorage.getItem(USED_KEYS) || "[]"); } catch (e) { return []; }
+  }
+  function markUsed(key) {
+    const keys = usedKeys().filter((k) => k !== key);
+    keys.push(key);
+    try { localStorage.setItem(USED_KEYS, JSON.stringify(keys.slice(-50))); } catch (e) { /* private mode */ }
+  }
+  function freshKey() {
+    const random = (self.crypto && crypto.randomUUID) ? crypto.randomUUID()
+      : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    return "web-" + random;
+  }
+  // A form the server refused keeps its key on purpose (sending it again completes that same report); any other
+  // form whose key was already sent (a page the service worker kept) gets a new one.
+  if (!document.getElementById("error-summary") && usedKeys().includes(keyField.value)) keyField.value = freshKey();
+
+  // -- the chosen category's questions ---------------------------------------------------------------------------
+  const category = form.elements.namedItem("service_code");
+  function showQuestions() {
+    for (const set of form.querySelectorAll("fieldset.questions")) {
+      const mine = set.dataset.category === category.value;
+      set.hidden = !mine;
+      set.disabled = !mine;
+    }
+  }
+  category.addEventListener("change", showQuestions);
+  showQuestions();
+
+  // -- use my location ------------------------------------------------------------------------------------------
+  const locate = document.getElementById("use-location");
+  const forget = document.getElementById("clear-location");
+  const geoStatus = document.getElementById("geo-status");
+  const lat = document.getElementById("f-lat");
+  const lng = document.getElementById("f-lng");
+  locate.hidden = false;
+  function setPoint(latitude, longitude) {
+    lat.value = latitude === "" ? "" : latitude.toFixed(6);
+    lng.value = longitude === "" ? "" : longitude.toFixed(6);
+    forget.hidden = lat.value === "";
+    geoStatus.textContent = lat.value === "" ? "" : text.textLocationSet.replace("{lat}", lat.value).replace("{lng}", lng.value);
+  }
+  locate.addEventListener("click", function () {
+    if (!("geolocation" in navigator)) { geoStatus.textContent = text.textGeoUnsupported; return; }
+    geoStatus.textContent = "…";
+    navigator.geolocation.getCurrentPosition(
+      (where) => setPoint(where.coords.latitude, where.coords.longitude),
+      (error) => {
+        geoStatus.textContent = { 1: text.textGeoDenied, 2: text.textGeoUnavailable, 3: text.textGeoTimeout }[error.code]
+          || text.textGeoUnavailable;
+      },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  });
+  forget.addEventListener("click", () => setPoint("", ""));
+
+  // -- the offline queue -----------------------------------------------------------------------------------------
+  function openQueue() {
+    return new Promise((resolve, reject) => {
+      const request = indexedDB.open(DB_NAME, 1);
+      request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "key" });
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+  function inQueue(mode, work) {
+    return openQueue().then((db) => new Promise((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const answer = work(tx.objectStore(STORE));
+      tx.oncomplete = () => { db.close(); resolve(answer && answer.result); };
+      tx.onerror = () => { db.close(); reject(tx.error); };
+    }));
+  }
+  const saveReport = (report) => inQueue("readwrite", (store) => store.put(report));
+  const savedReports = () => inQueue("readonly", (store) => store.getAll());
+  const dropReport = (key) => inQueue("readwrite", (store) => store.delete(key));
+
+  function say(message) {
+    queueStatus.hidden = false;
+    queueStatus.textContent = message;
+  }
+
+  function sendOne(report) {
+    const body = new FormData();
+    for (const [name, value] of report.fields) body.append(name, value);
+    return fetch(form.action, { method: "POST", body: body, headers: { "Idempotency-Key": report.key },
+                                credentials: "same-origin" })
+      .then((answer) => {
+        if (answer.ok && answer.url.indexOf("/report/sent") !== -1) {
+          const number = new URL(answer.url).searchParams.get("number");
+          return dropReport(report.key).then(() => say(text.textSent.replace("{number}", number)));
+        }
+        if (answer.status === 422 || answer.status === 409) {
+          return dropReport(report.key).then(() => say(text.textRefused));
+        }
+        return undefined; // the service could not take it now (503, 429): tried again later
+      });
+  }
+
+  let flushing = false;
+  function flush() {
+    if (flushing || !navigator.onLine) return Promise.resolve();
+    flushing = true;
+    const run = () => savedReports().then((reports) =>
+      reports.reduce((chain, report) => chain.then(() => sendOne(report)), Promise.resolve()));
+    // One tab sends at a time; the Idempotency-Key keeps a report single even if two did.
+    const locked = navigator.locks ? navigator.locks.request("civicloop-report-outbox", run) : run();
+    return locked.catch(() => undefined).finally(() => { flushing = false; });
+  }
+
+  form.addEventListener("submit", function (event) {
+    markUsed(keyField.value);
+    if (navigator.onLine) return; // sent as a plain form: the answer page follows
+    event.preventDefault();
+    const fields = [];
+    for (const [name, value] of new FormData(form)) {
+      if (value instanceof File && !value.name) continue;
+      fields.push([name, value]);
+    }
+    saveReport({ key: keyField.value, fields: fields, savedAt: new Date().toISOString() })
+      .then(() => {
+        form.reset();
+        setPoint("", "");
+        showQuestions();
+        keyField.value = freshKey();
+        say(text.textSaved);
+        document.getElementById("main").focus();
+      })
+      .catch(() => say(text.textRefused));
+  });
+
+  window.addEventListener("online", flush);
+  flush();
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/pages-sw.js", { scope: "/" }).catch(() => undefined);
+  }
+})();
