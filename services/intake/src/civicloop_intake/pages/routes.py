@@ -15,16 +15,16 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from civicloop_events import new_event_id, request_numbers
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from civicloop_intake.bootstrap import Intake
 from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.qr_codes import qr_link, tracking_page_link
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import InvalidSubmission
-from civicloop_intake.entrypoints.routes import IntakeDep
 from civicloop_intake.pages import stores
 from civicloop_intake.pages.photos import PhotoRefused, cleaned
 from civicloop_intake.pages.rendering import PAGE_HEADERS, SERVICE_WORKER_PATH, STATIC_DIR, error_texts, page
@@ -55,7 +55,42 @@ _TEXT_KEY = {
 _PLACE_FIELDS = {"address", "lat", "lng"}
 
 log = logging.getLogger("civicloop.intake.pages")
+
+
+async def _intake(request: Request) -> Intake:
+    intake: Intake = request.app.state.service
+    return intake
+
+
+IntakeDep = Annotated[Intake, Depends(_intake)]
 pages_router = APIRouter(tags=["residents' pages"])
+
+
+def _html(**answers: str) -> dict[int | str, dict[str, Any]]:
+    """A page route's answers, status (`s303`) -> what the page then says: an HTML page, a redirection (no body),
+    or the skeleton's refusals in JSON (a form it could not read, a client over its rate limit)."""
+    kinds: dict[int, dict[str, Any]] = {
+        303: {},
+        400: {"application/json": {}},
+        429: {"text/html": {}, "application/json": {}},
+    }
+    documented: dict[int | str, dict[str, Any]] = {}
+    for name, text in answers.items():
+        status = int(name.removeprefix("s"))
+        content = kinds.get(status, {"text/html": {}})
+        documented[status] = {"content": content, "description": text} if content else {"description": text}
+    return documented
+
+
+_FORM_BODY: dict[str, Any] = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {"schema": {"type": "object"}},
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        },
+        "description": "the page's form, as a browser posts it",
+    }
+}
 
 Language = Annotated[str | None, Query(alias="lang", max_length=35)]
 
@@ -69,7 +104,7 @@ def _language(request: Request, chosen: str | None) -> str:
 
 async def _report_page(
     request: Request,
-    intake: Any,
+    intake: Intake,
     language: str,
     *,
     values: dict[str, Any],
@@ -99,7 +134,7 @@ async def _report_page(
     )
 
 
-@pages_router.get(REPORT_PATH, response_class=Response)
+@pages_router.get(REPORT_PATH, response_class=Response, responses=_html(s200="the report form"))
 async def report_form(
     request: Request,
     intake: IntakeDep,
@@ -133,7 +168,19 @@ def _problems(errors: list[tuple[tuple[Any, ...], str]], service_code: str) -> d
     return marked
 
 
-@pages_router.post(REPORT_PATH, response_class=Response)
+@pages_router.post(
+    REPORT_PATH,
+    response_class=Response,
+    openapi_extra=_FORM_BODY,
+    responses=_html(
+        s200="never: a report made is answered 303",
+        s303="made (or made before with this form's key): to the answer page",
+        s400="the form could not be read",
+        s409="this form's key was used for another report: the form again, with a new key",
+        s422="the form again, its problems marked",
+        s503="the report could not be recorded now: the form again, to send as it is",
+    ),
+)
 async def send_report(request: Request, intake: IntakeDep) -> Response:
     """The form posted (multipart, for the photo): the request is made, then the answer page (303); a refusal is
     the form again with its fields marked (422), what was typed kept, the same Idempotency-Key."""
@@ -198,7 +245,7 @@ async def send_report(request: Request, intake: IntakeDep) -> Response:
     return answer
 
 
-@pages_router.get(REPORT_PATH + "/sent", response_class=Response)
+@pages_router.get(REPORT_PATH + "/sent", response_class=Response, responses=_html(s200="the answer page"))
 async def report_sent(
     request: Request,
     intake: IntakeDep,
@@ -230,7 +277,9 @@ def _cookie_secure(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
 
-@pages_router.get(TRACK_PAGE_PATH, response_class=Response)
+@pages_router.get(
+    TRACK_PAGE_PATH, response_class=Response, responses=_html(s200="the track form, or the request")
+)
 async def track_form(
     request: Request,
     intake: IntakeDep,
@@ -271,7 +320,18 @@ def _form_value(form: Any, name: str, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-@pages_router.post(TRACK_CODE_PATH, response_class=Response)
+@pages_router.post(
+    TRACK_CODE_PATH,
+    response_class=Response,
+    openapi_extra=_FORM_BODY,
+    responses=_html(
+        s200="the code form",
+        s400="the form could not be read",
+        s422="not a contact",
+        s429="too many codes asked for",
+        s503="no code can go to this kind of contact",
+    ),
+)
 async def track_send_code(request: Request, intake: IntakeDep) -> Response:
     """Sends a one-time code to the contact (`POST /api/v1/residents/codes`'s handler: the same answer whether the
     contact is on file or not), then asks for it."""
@@ -324,7 +384,19 @@ def _too_many(language: str, number: str, contact: str, retry_after_s: int) -> R
     return answer
 
 
-@pages_router.post(TRACK_OPEN_PATH, response_class=Response)
+@pages_router.post(
+    TRACK_OPEN_PATH,
+    response_class=Response,
+    openapi_extra=_FORM_BODY,
+    responses=_html(
+        s200="the request",
+        s400="the form could not be read",
+        s401="the code does not work",
+        s404="not one of this resident's requests",
+        s429="too many tries",
+        s503="no resident access here",
+    ),
+)
 async def track_open(request: Request, intake: IntakeDep) -> Response:
     """Exchanges the code for a resident's session (kept in an HttpOnly cookie for `/track` only), and shows the
     request, if it is one of this resident's."""
@@ -400,7 +472,13 @@ async def track_open(request: Request, intake: IntakeDep) -> Response:
     return answer
 
 
-@pages_router.post(TRACK_PAGE_PATH + "/sign-out", response_class=Response)
+@pages_router.post(
+    TRACK_PAGE_PATH + "/sign-out",
+    response_class=Response,
+    responses=_html(
+        s200="never: answered 303", s303="signed out: to the track form", s400="the form could not be read"
+    ),
+)
 async def track_sign_out(request: Request, intake: IntakeDep) -> Response:
     """Ends the resident's session on this device."""
     form = await request.form()
@@ -417,7 +495,15 @@ async def track_sign_out(request: Request, intake: IntakeDep) -> Response:
 # -- photos and the service worker ----------------------------------------------------------------------------------
 
 
-@pages_router.get(MEDIA_PATH + "/{photo_file}", response_class=Response)
+@pages_router.get(
+    MEDIA_PATH + "/{photo_file}",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "the photo"},
+        404: {"description": "no such photo"},
+        503: {"description": "intake runs without its database"},
+    },
+)
 async def photo(
     intake: IntakeDep,
     photo_file: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}\.jpg$")],
