@@ -40,7 +40,7 @@ def _when(at: datetime | None, language: str) -> str:
     if at is None:
         return ""
     local = at.astimezone()
-    return local.strftime("%d/%m/%Y %H:%M" if language == "es" else "%b %d, %Y %I:%M %p")
+    return local.strftime("%d/%m/%Y %H:%M %Z" if language == "es" else "%b %d, %Y %I:%M %p %Z")
 
 
 def _with_language(path: str, language: str, **query: str) -> str:
