@@ -193,10 +193,10 @@ async def send_report(request: Request, intake: IntakeDep) -> Response:
                 photo = value
         else:
             fields.setdefault(name, []).append(value)
-    language = page_language((fields.get("lang") or [None])[0], request.headers.get("accept-language"))
+    language = page_language((fields.get("lang") or [""])[0] or None, request.headers.get("accept-language"))
     given_key = (fields.get("idempotency_key") or [""])[0] or request.headers.get("idempotency-key", "")
     key = given_key if _KEY.fullmatch(given_key) else f"web-{new_event_id()}"
-    values = {name: v[0] for name, v in fields.items() if v} | {"idempotency_key": key}
+    values: dict[str, Any] = {name: v[0] for name, v in fields.items() if v} | {"idempotency_key": key}
     values["multi"] = fields
 
     async def refused(problems: dict[str, str], status_code: int = 422) -> Response:
