@@ -7,13 +7,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
-from civicloop_events import CommentAdded, StatusChanged
+from civicloop_events import Actor, CommentAdded, ServiceAreaDefined, StatusChanged
 from civicloop_events.payloads import CommentVisibility, RequestStatus
+from civicloop_geo.adapters.area_store import PostgresAreaStore
+from civicloop_geo.adapters.gazetteer_loader import AddressRecord, load_address_points
+from civicloop_geo.database import migrate as migrate_geo
+from civicloop_geo.domain.addresses import parse_address
+from civicloop_geo.entrypoints.http import create_app as create_geo
+from civicloop_geo.settings import GeoSettings
 from civicloop_intake.adapters.access_code_sink import read_sink
 from civicloop_intake.pages.report_form import attribute_field
+from civicloop_intake.settings import Environment
 from civicloop_testing.browser import OpenPage, axe_violations, describe_violations, loopback_only
+from civicloop_testing.events import request_event
+from civicloop_testing.staff_tokens import verifier_for_tests
 from civicloop_testing.threaded_server import serve_in_thread
 from intake_harness import Harness
 from pages_harness import pages_app
@@ -224,4 +234,71 @@ async def test_a_resident_follows_a_request_with_a_one_time_code(
         await expect(history).not_to_contain_text("Called by the crew")
         await _no_serious_violations(page)
         await screenshots(page, "track-request")
+    assert blocked.urls == [], blocked.urls
+
+
+LAT0, LONG0 = 34.0, -118.0
+
+
+@pytest.fixture
+async def town(intake: Harness) -> str:
+    """A jurisdiction of geo's own on the run's database: address points on Main St inside its boundary."""
+    migrate_geo(GeoSettings(pg_dsn=intake.settings.pg_dsn).sqlalchemy_url)
+    jurisdiction = f"pg-{uuid4().hex[:8]}"
+    records = []
+    for n in (101, 121, 141):
+        parsed = parse_address(f"{n} Main St, 90001")
+        assert parsed is not None
+        records.append(AddressRecord(parsed, LAT0 + n * 1e-5, LONG0 + 1e-4))
+    await load_address_points(intake.pool, jurisdiction, records, source="town")
+    square = [[LONG0 - 0.01, LAT0 - 0.01], [LONG0 + 0.01, LAT0 - 0.01], [LONG0 + 0.01, LAT0 + 0.01]]
+    boundary = {"type": "Polygon", "coordinates": [[*square, [LONG0 - 0.01, LAT0 + 0.01], square[0]]]}
+    area = ServiceAreaDefined(area_id="town", name="Town", kind="boundary", geometry=boundary, source="test")
+    event = request_event(
+        area,
+        request_id=None,
+        actor=Actor(kind="system", id="pages-tests"),
+        source="cli",
+        jurisdiction_id=jurisdiction,
+    )
+    async with intake.pool.connection() as conn:
+        await PostgresAreaStore().define(conn, event)
+    return jurisdiction
+
+
+async def test_the_address_search_finds_the_place_through_geo(
+    intake: Harness, town: str, open_page: OpenPage, screenshots, tmp_path
+):
+    geo = create_geo(
+        GeoSettings(
+            env=Environment.test,
+            pg_dsn=intake.settings.pg_dsn,
+            kafka_bootstrap=intake.settings.kafka_bootstrap,
+            topic_prefix=intake.topics.prefix,
+        ),
+        staff_verifier=verifier_for_tests(),
+        start_consumers=False,
+    )
+    page = await open_page(javascript=True)
+    blocked = await loopback_only(page.context)
+    with serve_in_thread(geo, lifespan="on") as geo_url:
+        app = pages_app(intake, tmp_path / "codes.jsonl", pages_geo_url=geo_url, default_jurisdiction=town)
+        with serve_in_thread(app, lifespan="on") as base:
+            await page.goto(f"{base}/report", wait_until="load")
+            await page.fill("#f-address", "121 Main St")
+            await page.click("#find-address")
+            choice = page.locator("#places button").first
+            await expect(choice).to_contain_text("121")
+            await expect(page.locator("#geo-status")).to_contain_text("Places found")
+            await _no_serious_violations(page)
+            await screenshots(page, "report-address-search")
+            await choice.click()
+            await expect(page.locator("#f-lat")).to_have_value(f"{LAT0 + 121e-5:.6f}")
+            await expect(page.locator("#places")).to_be_hidden()
+
+            nowhere = await open_page(javascript=True)
+            unconfigured = pages_app(intake, tmp_path / "codes.jsonl")  # no geo: no search button
+            with serve_in_thread(unconfigured, lifespan="on") as plain:
+                await nowhere.goto(f"{plain}/report", wait_until="load")
+                await expect(nowhere.locator("#find-address")).to_be_hidden()
     assert blocked.urls == [], blocked.urls

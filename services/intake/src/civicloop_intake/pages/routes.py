@@ -16,7 +16,7 @@ from uuid import UUID
 
 from civicloop_events import new_event_id, request_numbers
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -25,7 +25,7 @@ from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.qr_codes import qr_link, tracking_page_link
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import InvalidSubmission
-from civicloop_intake.pages import stores
+from civicloop_intake.pages import places, stores
 from civicloop_intake.pages.photos import PhotoRefused, cleaned
 from civicloop_intake.pages.rendering import PAGE_HEADERS, SERVICE_WORKER_PATH, STATIC_DIR, error_texts, page
 from civicloop_intake.pages.report_form import CHANNELS, attribute_field, form_field_of, submission_of
@@ -41,6 +41,7 @@ from civicloop_intake.service_layer.resident_access import (
 from civicloop_intake.service_layer.track import RequestNotFound
 
 REPORT_PATH = "/report"
+PLACES_PATH = "/report/places"
 TRACK_PAGE_PATH = "/track"
 TRACK_CODE_PATH = "/track/code"
 TRACK_OPEN_PATH = "/track/open"
@@ -130,6 +131,7 @@ async def _report_page(
         notice=notice,
         channels=CHANNELS,
         attribute_field=attribute_field,
+        address_search=bool(intake.settings.pages_geo_url),
         no_store=bool(errors),  # a refused form shows what the resident typed: keep it out of caches
     )
 
@@ -243,6 +245,40 @@ async def send_report(request: Request, intake: IntakeDep) -> Response:
     )
     answer.headers["Idempotency-Key"] = key
     return answer
+
+
+@pages_router.get(
+    PLACES_PATH,
+    responses={
+        200: {"description": "places for the address typed, inside the jurisdiction, best first"},
+        404: {"description": "no address search here (`PAGES_GEO_URL` not set)"},
+        503: {"description": "geo did not answer: the address is taken as typed"},
+    },
+)
+async def report_places(
+    request: Request,
+    intake: IntakeDep,
+    q: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")],
+) -> Response:
+    """The report form's address search (with JavaScript): geo's public geocode, asked by intake."""
+    settings = intake.settings
+    if not settings.pages_geo_url:
+        return JSONResponse({"error": "not_found", "detail": "no address search here"}, status_code=404)
+    try:
+        found = await places.find_places(
+            settings.pages_geo_url,
+            settings.default_jurisdiction,
+            q,
+            client_address=request.client.host if request.client else None,
+            timeout_s=settings.pages_geo_timeout_s,
+        )
+    except places.PlacesUnavailable as e:
+        log.warning("report page: address search unavailable", extra={"error": str(e)})
+        return JSONResponse({"error": "unavailable", "detail": "address search unavailable"}, status_code=503)
+    return JSONResponse(
+        {"results": [{"address": p.address, "lat": p.lat, "long": p.long} for p in found]},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @pages_router.get(REPORT_PATH + "/sent", response_class=Response, responses=_html(s200="the answer page"))

@@ -70,6 +70,44 @@
   });
   forget.addEventListener("click", () => setPoint("", ""));
 
+  // -- address search (geo's public geocode, through intake) ----------------------------------------------------
+  const find = document.getElementById("find-address");
+  const address = document.getElementById("f-address");
+  const placesList = document.getElementById("places");
+  if (form.dataset.addressSearch === "on") find.hidden = false;
+  function showPlaces(found) {
+    placesList.replaceChildren();
+    for (const place of found) {
+      const item = document.createElement("li");
+      const choose = document.createElement("button");
+      choose.type = "button";
+      choose.textContent = place.address;
+      choose.addEventListener("click", () => {
+        address.value = place.address;
+        setPoint(place.lat, place.long);
+        placesList.hidden = true;
+        placesList.replaceChildren();
+        address.focus();
+      });
+      item.appendChild(choose);
+      placesList.appendChild(item);
+    }
+    placesList.hidden = found.length === 0;
+  }
+  find.addEventListener("click", function () {
+    const query = address.value.trim();
+    if (!query) { address.focus(); return; }
+    geoStatus.textContent = "…";
+    fetch("/report/places?q=" + encodeURIComponent(query), { headers: { Accept: "application/json" } })
+      .then((answer) => answer.ok ? answer.json() : Promise.reject(new Error(String(answer.status))))
+      .then((body) => {
+        showPlaces(body.results);
+        geoStatus.textContent = body.results.length
+          ? text.textPlacesFound.replace("{count}", String(body.results.length)) : text.textPlacesNone;
+      })
+      .catch(() => { showPlaces([]); geoStatus.textContent = text.textPlacesUnavailable; });
+  });
+
   // -- the offline queue -----------------------------------------------------------------------------------------
   function openQueue() {
     return new Promise((resolve, reject) => {
