@@ -30,3 +30,15 @@ def has_metadata(jpeg: bytes) -> bool:
         return bool(image.getexif()) or any(
             k in image.info for k in ("exif", "xmp", "icc_profile", "comment")
         )
+
+
+def full_size_photo(width: int = 4000, height: int = 3000) -> bytes:
+    """A phone's full-size photo: noisy enough to weigh megabytes, with the same EXIF (rotate, camera, GPS)."""
+    image = Image.merge("RGB", [Image.effect_noise((width, height), 90) for _ in range(3)])
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    exif[MAKE] = "PhoneMaker"
+    exif[GPS_IFD] = {1: "N", 2: (38.0, 54.0, 0.0), 3: "W", 4: (77.0, 0.0, 0.0)}
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=92, exif=exif.tobytes())
+    return out.getvalue()

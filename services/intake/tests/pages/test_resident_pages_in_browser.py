@@ -5,6 +5,7 @@ no serious or critical violation on any of them; screenshots at phone and deskto
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from uuid import uuid4
@@ -27,7 +28,8 @@ from civicloop_testing.staff_tokens import verifier_for_tests
 from civicloop_testing.threaded_server import serve_in_thread
 from intake_harness import Harness
 from pages_harness import pages_app
-from photo_samples import has_metadata, phone_photo
+from photo_samples import full_size_photo, has_metadata, phone_photo
+from PIL import Image
 from playwright.async_api import Page, expect
 
 pytestmark = pytest.mark.integration
@@ -93,6 +95,29 @@ async def test_a_resident_reports_with_a_photo(intake: Harness, open_page: OpenP
     assert blocked.urls == [], blocked.urls
     [kept] = await _kept_photos(intake, key)
     assert not has_metadata(kept)
+
+
+async def test_a_full_size_phone_photo_is_made_small_enough_to_send(
+    intake: Harness, open_page: OpenPage, tmp_path
+):
+    photo = tmp_path / "IMG_0004.jpg"
+    photo.write_bytes(full_size_photo())
+    assert (
+        photo.stat().st_size > intake.settings.max_body_bytes
+    )  # as it is, larger than intake takes in a post
+    page = await open_page(javascript=True)
+    with serve_in_thread(pages_app(intake, tmp_path / "codes.jsonl"), lifespan="on") as base:
+        await page.goto(f"{base}/report", wait_until="load")
+        await _fill_report(page, photo, description="A hole, photographed at full size")
+        await expect(page.locator("#send")).to_be_enabled()
+        assert await page.evaluate("document.getElementById('f-photo').files[0].size") < 900 * 1024
+        key = await page.input_value("input[name=idempotency_key]")
+        await page.click("#send")
+        await page.wait_for_url(re.compile(r"/report/sent\?number="))
+    [kept] = await _kept_photos(intake, key)
+    assert not has_metadata(kept)
+    with Image.open(io.BytesIO(kept)) as image:
+        assert max(image.size) <= 1600 and image.height > image.width  # upright, as the camera said
 
 
 async def test_a_report_made_by_keyboard_alone(intake: Harness, open_page: OpenPage, tmp_path):

@@ -108,6 +108,41 @@
       .catch(() => { showPlaces([]); geoStatus.textContent = text.textPlacesUnavailable; });
   });
 
+  // -- a phone's photo made small enough to send -----------------------------------------------------------------
+  // A full-size photo is larger than the service takes in one post: drawn again at most 1600 pixels wide (upright,
+  // as the camera said) before it is sent. The server cleans every photo again, whatever the browser did.
+  const photoInput = document.getElementById("f-photo");
+  const send = document.getElementById("send");
+  const PHOTO_BUDGET = 900 * 1024;
+  const MAX_SIDE = 1600;
+  photoInput.addEventListener("change", function () {
+    const file = photoInput.files && photoInput.files[0];
+    if (!file || file.size <= PHOTO_BUDGET || !self.createImageBitmap || !self.DataTransfer) return;
+    send.disabled = true;
+    createImageBitmap(file, { imageOrientation: "from-image" })
+      .then((bitmap) => {
+        const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+        const canvas = document.createElement("canvas");
+        canvas.width = Math.round(bitmap.width * scale);
+        canvas.height = Math.round(bitmap.height * scale);
+        canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        bitmap.close();
+        const encode = (quality) => new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));
+        // Lower the quality until it fits (a photo of fine detail weighs more at the same size).
+        const fitting = (qualities) => encode(qualities[0]).then((blob) =>
+          blob && blob.size > PHOTO_BUDGET && qualities.length > 1 ? fitting(qualities.slice(1)) : blob);
+        return fitting([0.85, 0.7, 0.55, 0.4]);
+      })
+      .then((blob) => {
+        if (!blob) return;
+        const smaller = new DataTransfer();
+        smaller.items.add(new File([blob], file.name.replace(/\.[^.]*$/, "") + ".jpg", { type: "image/jpeg" }));
+        photoInput.files = smaller.files;
+      })
+      .catch(() => undefined) // sent as it is: the server says if it is too large
+      .finally(() => { send.disabled = false; });
+  });
+
   // -- the offline queue -----------------------------------------------------------------------------------------
   function openQueue() {
     return new Promise((resolve, reject) => {
