@@ -30,7 +30,7 @@ from intake_harness import Harness
 from pages_harness import pages_app
 from photo_samples import full_size_photo, has_metadata, phone_photo
 from PIL import Image
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 pytestmark = pytest.mark.integration
 
@@ -118,6 +118,25 @@ async def test_a_full_size_phone_photo_is_made_small_enough_to_send(
     assert not has_metadata(kept)
     with Image.open(io.BytesIO(kept)) as image:
         assert max(image.size) <= 1600 and image.height > image.width  # upright, as the camera said
+
+
+async def test_a_refused_report_shows_its_problems(
+    intake: Harness, open_page: OpenPage, screenshots, tmp_path
+):
+    page = await open_page(javascript=True)
+    with serve_in_thread(pages_app(intake, tmp_path / "codes.jsonl"), lifespan="on") as base:
+        await page.goto(f"{base}/report?lang=es", wait_until="load")
+        await page.select_option("#f-service_code", "pothole")
+        await page.fill("#f-description", "Sin lugar")
+        await page.click("#send")
+        summary = page.locator("#error-summary")
+        await expect(summary).to_contain_text("Indique una dirección, o use su ubicación.")
+        await expect(page.locator("#f-address")).to_have_attribute("aria-invalid", "true")
+        await expect(page.locator("#f-description")).to_have_value("Sin lugar")
+        await _no_serious_violations(page)
+        await screenshots(page, "report-refused")
+        await summary.get_by_role("link").click()  # the summary leads to the field
+        assert await page.evaluate("document.activeElement.id") == "f-address"
 
 
 async def test_a_report_made_by_keyboard_alone(intake: Harness, open_page: OpenPage, tmp_path):
@@ -210,6 +229,39 @@ async def test_a_report_made_offline_is_sent_once_when_back_online(
         if r.value and b"request.submitted" in r.value and b"Offline: a hole by the school" in r.value
     ]
     assert len(made) == 1 and number.encode() in made[0].value
+
+
+async def test_a_report_whose_connection_drops_on_the_way_is_kept_and_sent_once(
+    intake: Harness, open_page: OpenPage, tmp_path
+):
+    page = await open_page(javascript=True)
+    with serve_in_thread(pages_app(intake, tmp_path / "codes.jsonl"), lifespan="on") as base:
+        await page.goto(f"{base}/report", wait_until="load")
+        dropped: list[str] = []
+
+        async def drop_posts(route: Route) -> None:
+            if route.request.method == "POST":
+                dropped.append(route.request.url)
+                await route.abort("connectionreset")
+            else:
+                await route.continue_()
+
+        await page.route("**/report", drop_posts)  # the browser still says "online"
+        await _fill_report(page, None, description="Sent over a bad connection")
+        await page.click("#send")
+        await expect(page.locator("#queue-status")).to_contain_text("saved on this device")
+        assert len(dropped) == 1
+        await page.unroute("**/report", drop_posts)
+        await page.evaluate(
+            "window.dispatchEvent(new Event('online'))"
+        )  # as the browser does on reconnecting
+        await expect(page.locator("#queue-status")).to_contain_text("was sent: number", timeout=20_000)
+    made = [
+        r
+        for r in await intake.records()
+        if r.value and b"request.submitted" in r.value and b"Sent over a bad connection" in r.value
+    ]
+    assert len(made) == 1
 
 
 async def test_a_resident_follows_a_request_with_a_one_time_code(

@@ -197,16 +197,17 @@
     return locked.catch(() => undefined).finally(() => { flushing = false; });
   }
 
-  form.addEventListener("submit", function (event) {
-    markUsed(keyField.value);
-    if (navigator.onLine) return; // sent as a plain form: the answer page follows
-    event.preventDefault();
+  function formFields() {
     const fields = [];
     for (const [name, value] of new FormData(form)) {
       if (value instanceof File && !value.name) continue;
       fields.push([name, value]);
     }
-    saveReport({ key: keyField.value, fields: fields, savedAt: new Date().toISOString() })
+    return fields;
+  }
+
+  function keepForLater(fields) {
+    return saveReport({ key: keyField.value, fields: fields, savedAt: new Date().toISOString() })
       .then(() => {
         form.reset();
         setPoint("", "");
@@ -216,10 +217,38 @@
         document.getElementById("main").focus();
       })
       .catch(() => say(text.textRefused));
+  }
+
+  let submitting = false;
+  let plainPost = false;
+  form.addEventListener("submit", function (event) {
+    markUsed(keyField.value);
+    if (plainPost) return; // the service answered with the form again: the browser posts it and shows the answer
+    event.preventDefault();
+    if (submitting) return;
+    const fields = formFields();
+    if (!navigator.onLine) { keepForLater(fields); return; }
+    // Online, sent by the page so that a connection lost on the way keeps the report instead of losing it.
+    submitting = true;
+    send.disabled = true;
+    const label = send.textContent;
+    send.textContent = text.textSending;
+    const body = new FormData();
+    for (const [name, value] of fields) body.append(name, value);
+    fetch(form.action, { method: "POST", body: body, credentials: "same-origin" })
+      .then((answer) => {
+        if (answer.ok && answer.url.indexOf("/report/sent") !== -1) { window.location.assign(answer.url); return; }
+        // Refused, or not taken now: the same form posted by the browser shows the page the service answers
+        // (the same key: a report the service did take is answered again, never made twice).
+        plainPost = true;
+        form.requestSubmit ? form.requestSubmit() : form.submit();
+      }, () => keepForLater(fields))
+      .finally(() => { submitting = false; send.disabled = false; send.textContent = label; });
   });
 
   window.addEventListener("online", flush);
   flush();
+  setInterval(flush, 30000); // a connection lost while the browser still said "online" sends no event
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/pages-sw.js", { scope: "/" }).catch(() => undefined);
