@@ -114,6 +114,10 @@ async def test_a_refused_report_comes_back_marked_with_what_was_typed(intake: Ha
             and _form_key(r.text) == key
             and r.headers["Cache-Control"] == "no-store"
         )
+        fields |= {"address": "12 Private Ln", "phone": "not a phone"}
+        r = await client.post("/report", data=fields)
+        assert r.status_code == 422 and 'id="e-phone"' in r.text
+        assert "Private" not in "".join(re.findall(r'href="([^"]*)"', r.text))  # typed text never in a link
 
 
 async def test_the_track_page_opens_a_request_with_a_one_time_code(intake: Harness, tmp_path):

@@ -118,7 +118,10 @@ async def _report_page(
         if intake.pool is not None
         else []
     )
-    keep = {k: str(values.get(k) or "") for k in ("address", "lat", "lng", "source")}
+    # The other language's link keeps a poster link's prefill; of a posted form, only its source: what a resident
+    # typed never goes into a URL.
+    kept = ("address", "lat", "lng", "source") if request.method == "GET" else ("source",)
+    keep = {k: str(values.get(k) or "") for k in kept}
     return page(
         "report.html",
         language=language,
