@@ -17,7 +17,7 @@ from uuid import UUID
 from civicloop_events import new_event_id, request_numbers
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from civicloop_intake.bootstrap import Intake
@@ -250,19 +250,30 @@ async def send_report(request: Request, intake: IntakeDep) -> Response:
     return answer
 
 
+class PlaceRead(BaseModel):
+    address: str
+    lat: float
+    long: float
+
+
+class PlacesRead(BaseModel):
+    results: list[PlaceRead] = Field(description="inside the jurisdiction, best first, at most five")
+
+
 @pages_router.get(
     PLACES_PATH,
+    response_model=PlacesRead,
     responses={
-        200: {"description": "places for the address typed, inside the jurisdiction, best first"},
         404: {"description": "no address search here (`PAGES_GEO_URL` not set)"},
         503: {"description": "geo did not answer: the address is taken as typed"},
     },
 )
 async def report_places(
     request: Request,
+    response: Response,
     intake: IntakeDep,
     q: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")],
-) -> Response:
+) -> PlacesRead | JSONResponse:
     """The report form's address search (with JavaScript): geo's public geocode, asked by intake."""
     settings = intake.settings
     if not settings.pages_geo_url:
@@ -278,10 +289,8 @@ async def report_places(
     except places.PlacesUnavailable as e:
         log.warning("report page: address search unavailable", extra={"error": str(e)})
         return JSONResponse({"error": "unavailable", "detail": "address search unavailable"}, status_code=503)
-    return JSONResponse(
-        {"results": [{"address": p.address, "lat": p.lat, "long": p.long} for p in found]},
-        headers={"Cache-Control": "no-store"},
-    )
+    response.headers["Cache-Control"] = "no-store"
+    return PlacesRead(results=[PlaceRead(address=p.address, lat=p.lat, long=p.long) for p in found])
 
 
 @pages_router.get(REPORT_PATH + "/sent", response_class=Response, responses=_html(s200="the answer page"))
