@@ -127,6 +127,11 @@ async def test_the_track_page_opens_a_request_with_a_one_time_code(intake: Harne
     )
     held = await intake.client.post("/api/v1/track", json={"number": number, "phone": PHONE})
     assert held.status_code == 200  # the track view holds the request
+    other = await intake.submit(
+        "Graffiti on the wall", address="7 Oak Ave", contact={"email": EMAIL, "phone": PHONE}
+    )
+    held = await intake.client.post("/api/v1/track", json={"number": other, "phone": PHONE})
+    assert held.status_code == 200  # the track view holds it too
     async with pages_client(intake, sink) as client:
         page = await client.get("/track", params={"number": number})
         assert page.status_code == 200 and f'value="{number}"' in page.text
@@ -152,6 +157,9 @@ async def test_the_track_page_opens_a_request_with_a_one_time_code(intake: Harne
 
         again = await client.get("/track", params={"number": number})  # the session, in its cookie
         assert number in again.text and "/track/sign-out" in again.text
+        listed = await client.get("/track", params={"number": number})  # their other request, a link away
+        assert f"/track?number={other}" in listed.text
+        assert "Graffiti on the wall" not in (await client.get("/track", params={"number": other})).text
 
         out = await client.post("/track/sign-out", data={"lang": "en"})
         assert out.status_code == 303

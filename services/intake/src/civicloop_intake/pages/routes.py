@@ -38,7 +38,7 @@ from civicloop_intake.service_layer.resident_access import (
     NotSignedIn,
     TooManyCodeAttempts,
 )
-from civicloop_intake.service_layer.track import RequestNotFound
+from civicloop_intake.service_layer.track import RequestNotFound, TrackedRequestView
 
 REPORT_PATH = "/report"
 PLACES_PATH = "/report/places"
@@ -344,14 +344,7 @@ async def track_form(
         except (NotSignedIn, RequestNotFound):
             pass
         else:
-            return page(
-                "tracked.html",
-                language=language,
-                here=TRACK_PAGE_PATH,
-                keep={"number": number or ""},
-                view=view,
-                no_store=True,
-            )
+            return await _tracked(intake, token, view, language)
     return page(
         "track.html",
         language=language,
@@ -360,6 +353,26 @@ async def track_form(
         stage="contact",
         number=number or "",
         errors={},
+    )
+
+
+async def _tracked(intake: Intake, token: str, view: TrackedRequestView, language: str) -> Response:
+    """The request, and the resident's other requests to open with the same session."""
+    if intake.residents is None:
+        raise CodesUnavailable
+    others = [
+        s
+        for s in await intake.residents.list_requests(token)
+        if s.request.request_number != view.request.request_number
+    ]
+    return page(
+        "tracked.html",
+        language=language,
+        here=TRACK_PAGE_PATH,
+        keep={"number": view.request.request_number},
+        view=view,
+        others=others,
+        no_store=True,
     )
 
 
@@ -500,14 +513,7 @@ async def track_open(request: Request, intake: IntakeDep) -> Response:
             errors={"number": "not_yours"},
             no_store=True,
         )
-    answer = page(
-        "tracked.html",
-        language=language,
-        here=TRACK_PAGE_PATH,
-        keep={"number": number or ""},
-        view=view,
-        no_store=True,
-    )
+    answer = await _tracked(intake, opened.token, view, language)
     answer.set_cookie(
         SESSION_COOKIE,
         opened.token,
