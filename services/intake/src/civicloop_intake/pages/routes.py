@@ -8,6 +8,7 @@ and idempotency hold; refusals come back as the same page with the fields marked
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -218,7 +219,9 @@ async def send_report(request: Request, intake: IntakeDep) -> Response:
     if photo is not None:
         upload = await photo.read()
         try:
-            clean = cleaned(upload)
+            # A few hundred ms of decoding and resizing for a phone's photo: off the event loop (Pillow lets go of
+            # the GIL while it works), so the other requests are not held meanwhile.
+            clean = await asyncio.to_thread(cleaned, upload)
         except PhotoRefused:
             return await refused({"photo": "error_photo"})
         if intake.pool is None:
