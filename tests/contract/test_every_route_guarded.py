@@ -27,6 +27,10 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
         ("post", r"/api/v1/residents/(codes|sessions)"),  # a one-time code, then a resident's session
         ("*", r"/api/v1/staff/auth/.*"),  # signing in is how a stranger becomes staff
         ("get", r"/api/qr"),  # QR codes of text or of links to the own site, rate-limited
+        ("*", r"/report(/sent|/places)?"),  # the residents' report form, its answer, its address search
+        ("*", r"/track(/code|/open|/sign-out)?"),  # track with a one-time code, limited like the code routes
+        ("get", r"/media/\{photo_file\}"),  # a report's photo, EXIF stripped: its `media_url`, sent to bodies
+        ("get", r"/pages-sw\.js"),  # the pages' service worker, served from the root for its scope
     ),
     "public-projections": (
         ("get", r"/public"),  # the transparency page: aggregates, no personal data (docs/public.md)

@@ -99,6 +99,13 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, S
         default="60/minute;600/hour",
         description="QR codes one client may ask for, in `limits` notation; empty: only the general limit",
     )
+    # The residents' pages (docs/residents.md, "Pages"): the report form's address search asks geo's public geocode.
+    pages_geo_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#@\s]+(/[^?#\s]*)?)?$",
+        description="geo's base URL, for the report form's address search; empty: addresses are taken as typed",
+    )
+    pages_geo_timeout_s: float = Field(default=5.0, gt=0, le=30, description="bound on one address search")
 
     # Staff commands (docs/agents.md): the close and reopen reasons and the reply templates, from a JSON file.
     agent_work_file: str | None = Field(

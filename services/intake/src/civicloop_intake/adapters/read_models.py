@@ -41,6 +41,7 @@ WRITE_SIDE: tuple[tuple[str, str], ...] = (
     ("staff_reset_tokens", "password reset tickets"),
     ("staff_oidc_pending", "single sign-ons started and not yet returned"),
     ("staff_oidc_links", "which provider's person is which staff member"),
+    ("photos", "residents' photos kept with their reports (the log holds their media_url only)"),
 )
 # The consumers' own bookkeeping: a rebuild forgets its consumers' rows, not the tables.
 CONSUMER_TABLES = ("inbox", "consumer_positions")

@@ -30,6 +30,7 @@ from civicloop_intake.domain.validation import FieldError, InvalidSubmission
 from civicloop_intake.domain.work_commands import WorkProblem, WorkRejected
 from civicloop_intake.entrypoints.agent_routes import work_router
 from civicloop_intake.entrypoints.cron_routes import router as cron_router
+from civicloop_intake.entrypoints.pages_mount import install_pages, pages_path_limits, pages_router
 from civicloop_intake.entrypoints.qr_routes import poster_router, qr_router
 from civicloop_intake.entrypoints.records_routes import records_router
 from civicloop_intake.entrypoints.resident_routes import (
@@ -157,6 +158,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     install_resident_error_handlers(app)  # resident access: codes, sessions
     install_signin_errors(app, lambda status, error, detail, request: _error(status, error, detail, request))
     install_sla_errors(app, lambda status, error, detail, request: _error(status, error, detail, request))
+    install_pages(app)  # the residents' pages' static files
 
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
@@ -211,6 +213,7 @@ HTTP = ServiceHttp(
         poster_router,
         records_router,
         cron_router,
+        pages_router,
     ),
     render_error=_skeleton_error,
     install=_install_error_handlers,
@@ -218,6 +221,7 @@ HTTP = ServiceHttp(
         **resident_path_limits(settings),  # track and the code routes: tighter per-client limits
         SIGN_IN_PREFIX: settings.staff_sign_in_rate_limit_per_client,  # staff sign-in
         QR_PATH: settings.qr_rate_limit_per_client,  # public QR codes
+        **pages_path_limits(settings),  # the track page's code forms, like the code routes
     },
 )
 
