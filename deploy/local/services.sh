@@ -15,7 +15,9 @@ pidfile="$run/supervisord.pid"
 # workspace's PATH) | optional: the path answering when it is ready (/readyz unless given; - for listening on its
 # ports, for a provider's stand-in that has no such path)
 SERVICES=(
-  "intake|8001|civicloop-intake serve --host 127.0.0.1 --port 8001"
+  # intake serves the residents' pages (/report, /track, photos at /media): its links point at itself here, not at
+  # the gateway's CIVICLOOP_PUBLIC_BASE_URL (one public host routes both in Kubernetes).
+  "intake|8001|env CIVICLOOP_PUBLIC_BASE_URL=http://127.0.0.1:8001 civicloop-intake serve --host 127.0.0.1 --port 8001"
   "public-projections|8002|civicloop-projections serve --host 127.0.0.1 --port 8002"
   "open311-gateway|8003|civicloop-gateway serve --host 127.0.0.1 --port 8003"
   "open311-outbound|8005|civicloop-outbound run --host 127.0.0.1 --port 8005"
@@ -340,6 +342,8 @@ start() {
   # The notifier's reports by text message reach geo's public geocode and intake's submission route (docs/notifier.md).
   export CIVICLOOP_NOTIFIER_GEO_URL="${CIVICLOOP_NOTIFIER_GEO_URL:-http://127.0.0.1:8004}"
   export CIVICLOOP_NOTIFIER_INTAKE_URL="${CIVICLOOP_NOTIFIER_INTAKE_URL:-http://127.0.0.1:8001}"
+  # The report page's address search asks geo's public geocode through intake (docs/residents.md).
+  export CIVICLOOP_PAGES_GEO_URL="${CIVICLOOP_PAGES_GEO_URL:-http://127.0.0.1:8004}"
   staff_token_keys  # every service verifies staff tokens (intake signs them) and will not start without the key set
   # selfheal's cron token (a cron runner calls POST /api/cron/self-heal with it); intake takes it too, for
   # selfheal's request to sweep what its outboxes left pending (docs/selfheal.md).
@@ -489,6 +493,7 @@ welcome() {
 
 CivicLoop is running (jurisdiction "demo"):
   intake              http://127.0.0.1:8001   (OpenAPI: http://127.0.0.1:8001/docs)
+  report a problem    http://127.0.0.1:8001/report   track it: http://127.0.0.1:8001/track   (residents' pages, en/es)
   public-projections  http://127.0.0.1:8002   (OpenAPI: http://127.0.0.1:8002/docs)
   open311-gateway     http://127.0.0.1:8003/open311/v2/discovery.json   (OpenAPI: http://127.0.0.1:8003/docs)
   geo                 http://127.0.0.1:8004   (OpenAPI: http://127.0.0.1:8004/docs)

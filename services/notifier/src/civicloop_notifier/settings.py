@@ -46,7 +46,7 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
         default=10.0, gt=0, le=60, description="wait for the broker's acknowledgement"
     )
     tracking_url: str = Field(
-        default="http://127.0.0.1:8001/track/{number}",
+        default="http://127.0.0.1:8001/track?number={number}",
         description="the resident's tracking page; `{number}` is the request number",
     )
     agent_console_url: str = Field(
