@@ -128,6 +128,8 @@ async def build_world(intake: Harness) -> None:
         sla(480),
         sla(240),  # the latest replaces the first
     )
+    # A submission is checked against the folded catalogue: wait for it rather than race its consumer.
+    await every_consumer_caught_up(intake.settings)
     numbers = [
         await intake.submit(
             f"Hole number {i}", address=f"{10 + i} Main St", contact={"phone": f"(202) 555-01{i:02}"}
