@@ -15,7 +15,10 @@ def test_each_action_names_its_route_and_leaves_empty_fields_out():
     close = api_call("close", {"reason": "fixed", "referred_to": "", "public_note": "Filled"}, staff_id=ME)
     assert (close.path, close.body) == ("/close", {"reason": "fixed", "public_note": "Filled"})
     comment = api_call("comment", {"text": "Called the crew", "visibility": "internal"}, staff_id=ME)
-    assert (comment.path, comment.body) == ("/comments", {"text": "Called the crew", "visibility": "internal"})
+    assert (comment.path, comment.body) == (
+        "/comments",
+        {"text": "Called the crew", "visibility": "internal"},
+    )
     merge = api_call("merge", {"original": " 7K3D-Q9XA ", "note": ""}, staff_id=ME)
     assert (merge.path, merge.body) == ("/merge", {"original": "7K3D-Q9XA"})
     assert {api_call(a, {}, staff_id=ME).path for a in ACTIONS} == {
@@ -50,7 +53,9 @@ def test_an_unknown_action_is_refused():
 
 
 def test_a_refusal_reads_as_the_api_detail_or_its_fields_never_their_values():
-    assert refusal_text(409, {"error": "closed", "detail": "the request is closed"}) == "the request is closed"
+    assert (
+        refusal_text(409, {"error": "closed", "detail": "the request is closed"}) == "the request is closed"
+    )
     invalid = {"detail": [{"loc": ["body", "reason"], "msg": "Field required", "type": "missing"}]}
     assert refusal_text(422, invalid) == "reason: Field required"
     assert refusal_text(502, None) == "HTTP 502"

@@ -1,0 +1,7 @@
+import sys
+from pathlib import Path
+
+# The integration harness (an intake per test on the real broker and database) lives beside these tests.
+sys.path.insert(0, str(Path(__file__).parent.parent / "integration"))
+
+from intake_harness import intake, migrated_dsn, producer  # noqa: F401 - fixtures for this directory
