@@ -5,8 +5,8 @@ both verify, and an agent account with a password and TOTP, seeded as the operat
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from civicloop_projections.settings import SCHEMA as PROJECTION_SCHEMA
 from civicloop_projections.settings import ProjectionSettings
 from civicloop_runtime import migrations
 from civicloop_staff.roles import Role
+from civicloop_staff.tokens import StaffTokenIssuer, StaffTokenVerifier
 from civicloop_testing.threaded_server import serve_in_thread
 from fastapi import FastAPI
 from intake_harness import Harness
@@ -44,6 +45,15 @@ class ConsoleWorld:
     app: FastAPI  # the console's intake, its lifespan running in the test's loop
     settings: IntakeSettings
     agent: Agent
+    keys: tuple[StaffTokenIssuer, StaffTokenVerifier]
+
+    @contextmanager
+    def served(self) -> Iterator[str]:
+        """Another replica of the console's intake (same database, same keys) on a loopback port, for a browser."""
+        issuer, verifier = self.keys
+        app = create_app(self.settings, staff_verifier=verifier, token_issuer=issuer, start_consumers=False)
+        with serve_in_thread(app, lifespan="on") as base:
+            yield base
 
     async def events_of(self, harness: Harness, number: str) -> list[Any]:
         return [e for e in (decode_event(r.value) for r in await harness.records()) if e.request_id == number]
@@ -80,7 +90,7 @@ async def console_world(
                 totp_secret=totp.secret,
                 now=datetime.now(UTC),
             )
-            yield ConsoleWorld(app, settings, Agent(staff_id, email, totp))
+            yield ConsoleWorld(app, settings, Agent(staff_id, email, totp), (issuer, verifier))
 
 
 @asynccontextmanager
