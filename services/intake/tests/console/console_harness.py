@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,9 @@ from civicloop_events import decode_event
 from civicloop_intake.entrypoints.http import create_app
 from civicloop_intake.service_layer.staff_seed import seed_staff
 from civicloop_intake.settings import Environment, IntakeSettings, staff_token_keys
+from civicloop_notifier.database import migrate as migrate_notifier
+from civicloop_notifier.entrypoints.http import create_app as create_notifier
+from civicloop_notifier.settings import NotifierSettings
 from civicloop_projections.entrypoints.http import MIGRATIONS as PROJECTION_MIGRATIONS
 from civicloop_projections.entrypoints.http import create_app as create_projections
 from civicloop_projections.settings import SCHEMA as PROJECTION_SCHEMA
@@ -61,8 +64,9 @@ class ConsoleWorld:
 
 @asynccontextmanager
 async def console_world(
-    intake: Harness, *, roles: tuple[Role, ...] = (Role.agent,)
+    intake: Harness, *, roles: tuple[Role, ...] = (Role.agent,), notifier: NotifierSettings | None = None
 ) -> AsyncIterator[ConsoleWorld]:
+    """`notifier`: the notifier's real app on a loopback port too, for the console's preview."""
     issuer, verifier = staff_token_keys(intake.settings)
     projection_settings = ProjectionSettings(
         env=Environment.test,
@@ -74,8 +78,14 @@ async def console_world(
     )
     migrations.upgrade(projection_settings.sqlalchemy_url, PROJECTION_MIGRATIONS, PROJECTION_SCHEMA)
     projections = create_projections(projection_settings, staff_verifier=verifier)
-    with serve_in_thread(projections, lifespan="on") as projections_url:
-        settings = intake.settings.model_copy(update={"console_projections_url": projections_url})
+    with ExitStack() as stack:
+        projections_url = stack.enter_context(serve_in_thread(projections, lifespan="on"))
+        urls = {"console_projections_url": projections_url}
+        if notifier is not None:
+            migrate_notifier(notifier.sqlalchemy_url)
+            notifier_app = create_notifier(notifier, staff_verifier=verifier)
+            urls["console_notifier_url"] = stack.enter_context(serve_in_thread(notifier_app, lifespan="on"))
+        settings = intake.settings.model_copy(update=urls)
         app = create_app(settings, staff_verifier=verifier, token_issuer=issuer, start_consumers=False)
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
             service = app.state.service

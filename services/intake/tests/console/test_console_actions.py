@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from civicloop_intake.console.actions import ACTIONS, UnknownAction, api_call, refusal_text
+from civicloop_intake.console.actions import ACTIONS, UnknownAction, api_call, proposed_event, refusal_text
 from civicloop_intake.console.routes import queue_filters
 
 ME = "4f9d2c1e-0000-4000-8000-000000000001"
@@ -71,3 +71,44 @@ def test_the_queue_asks_for_open_work_unless_statuses_are_chosen():
     assert ("mine", "true") in closed and ("cursor", "c1") in closed
     assert ("dormant", "true") in queue_filters("dormant", [], [], None)
     assert ("unassigned", "true") in queue_filters("unassigned", [], [], None)
+
+
+def test_the_preview_proposes_the_event_the_form_would_make():
+    assert proposed_event("acknowledge", {"public_note": "Soon"}, status_now="open") == (
+        "request.status.changed",
+        {"status": "acknowledged", "previous_status": "open", "public_note": "Soon"},
+    )
+    close = proposed_event(
+        "close",
+        {"reason": "not_ours", "referred_to": "State DOT", "public_note": ""},
+        status_now="in_progress",
+    )
+    assert close == (
+        "request.status.changed",
+        {
+            "status": "closed",
+            "previous_status": "in_progress",
+            "reason": "not_ours",
+            "referred_to": "State DOT",
+        },
+    )
+    reopen = proposed_event("reopen", {"reason": "recurred", "referred_to": "x"}, status_now="closed")
+    assert reopen == (
+        "request.status.changed",
+        {"status": "open", "previous_status": "closed", "reason": "recurred"},
+    )
+    assert proposed_event("status", {"status": "in_progress", "reason": "x"}, status_now="bogus") == (
+        "request.status.changed",
+        {"status": "in_progress", "previous_status": None},
+    )
+    assert proposed_event("status", {"status": "deleted"}, status_now="open") is None
+
+
+def test_only_a_public_comment_tells_a_resident():
+    public = proposed_event("comment", {"text": " Monday ", "visibility": "public"}, status_now="open")
+    assert public == ("request.comment.added", {"text": "Monday", "visibility": "public"})
+    assert (
+        proposed_event("comment", {"text": "Crew notes", "visibility": "internal"}, status_now="open") is None
+    )
+    assert proposed_event("assign", {"to_me": "1"}, status_now="open") is None
+    assert proposed_event("merge", {"original": "7K3D-Q9XA"}, status_now="open") is None

@@ -5,9 +5,16 @@ token, strangers and signed-out browsers do nothing."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+
 import pytest
+from civicloop_events.payloads import NotificationChannel
 from civicloop_intake.console.routes import FORM_COOKIE, SESSION_COOKIE
+from civicloop_notifier.settings import NotifierSettings
 from civicloop_testing.polling import eventually
+from civicloop_testing.run_settings import run_settings
+from civicloop_testing.smtp import SmtpInbox, smtp_inbox
 from console_harness import PASSWORD, browser_client, console_world, hidden
 from intake_harness import Harness
 
@@ -172,3 +179,81 @@ async def test_an_agent_works_a_request_to_closed_and_the_log_says_so(intake: Ha
             "acknowledged",
             "closed",
         ]
+
+
+@pytest.fixture
+def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpInbox]:
+    """A real SMTP server the notifier's e-mail sender is pointed at, as `make run` points it."""
+    with smtp_inbox() as started:
+        for name, value in {
+            "CIVICLOOP_EMAIL_HOST": "127.0.0.1",
+            "CIVICLOOP_EMAIL_PORT": str(started.port),
+            "CIVICLOOP_EMAIL_MAIL_FROM": "CivicLoop <no-reply@county.example>",
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield started
+
+
+async def test_the_preview_says_who_will_be_notified_before_saving(intake: Harness, inbox: SmtpInbox):
+    notifier = run_settings(
+        NotifierSettings,
+        intake.settings.pg_dsn,
+        intake.settings.kafka_bootstrap,
+        intake.topics,
+        requests_consumer_name=f"notifier.requests.v1.{uuid.uuid4().hex[:8]}",
+        tracking_url="https://civicloop.example/track/{number}",
+        notifier_providers={NotificationChannel.email: "smtp"},
+    )
+    async with console_world(intake, notifier=notifier) as world, browser_client(world) as client:
+        await _signed_in_client(client, world)
+        report = {
+            "service_code": "pothole",
+            "description": "Graffiti on the library wall",
+            "address_string": "3 Elm St",
+            "contact": {"email": "reader@example.org"},
+            "preferred_channel": "email",
+        }
+        made = await intake.client.post("/api/v1/requests", json=report)
+        assert made.status_code == 201, made.text
+        number = made.json()["request_number"]
+        url = f"/console/requests/{number}"
+
+        async def form_of(action: str) -> dict[str, str]:
+            page = await client.get(url)
+            if page.status_code != 200:
+                return {}
+            return {
+                "csrf": hidden(page.text, "csrf"),
+                "idempotency_key": hidden(page.text, "idempotency_key", f"{url}/{action}"),
+            }
+
+        form = await eventually(lambda: form_of("comment"), timeout=30, what="the request's page")
+        public = {
+            **form,
+            "text": "The wall will be cleaned on Monday",
+            "visibility": "public",
+            "preview": "1",
+        }
+
+        async def previewed() -> str | None:
+            page = await client.post(f"{url}/comment", data=public)
+            assert page.status_code == 200, page.text
+            return page.text if "· email ·" in page.text else None
+
+        shown = await eventually(previewed, timeout=30, what="the notifier to know the resident")
+        assert "Who will be notified if you save" in shown and "The wall will be cleaned on Monday" in shown
+        assert "reader@example.org" not in shown  # who, by channel and language: never the contact itself
+        assert (
+            hidden(shown, "idempotency_key", f"{url}/comment") == form["idempotency_key"]
+        )  # saving is the same
+
+        internal = await client.post(f"{url}/comment", data={**public, "visibility": "internal"})
+        assert "Nobody: no resident is told of this." in internal.text
+
+        events_before = await world.events_of(intake, number)
+        assert not [e for e in events_before if e.type == "request.comment.added"]  # a preview saves nothing
+
+        saved = await client.post(f"{url}/comment", data={k: v for k, v in public.items() if k != "preview"})
+        assert saved.status_code == 303
+        comments = [e for e in await world.events_of(intake, number) if e.type == "request.comment.added"]
+        assert [e.payload.text for e in comments] == ["The wall will be cleaned on Monday"]

@@ -115,3 +115,33 @@ def refusal_text(status: int, body: Any) -> str:
             if parts:
                 return "; ".join(parts)
     return f"HTTP {status}"
+
+
+# -- "who will be notified" -------------------------------------------------------------------------------------------
+
+_STATUSES = ("open", "acknowledged", "in_progress", "on_hold", "closed")
+
+
+def proposed_event(
+    action: str, form: Mapping[str, str], *, status_now: str
+) -> tuple[str, dict[str, Any]] | None:
+    """The event an action's form would put on the log, as the notifier's preview reads it (its type and payload);
+    None when the action tells residents nothing (an internal note, an assignment, a merge). The preview is a
+    forecast: intake's rules decide the real event when the form is saved."""
+    given = _given(form, "public_note", "reason", "referred_to")
+    previous = status_now if status_now in _STATUSES else None
+    if action in ("acknowledge", "status", "close", "reopen"):
+        status = {"acknowledge": "acknowledged", "close": "closed", "reopen": "open"}.get(
+            action, form.get("status", "")
+        )
+        if status not in _STATUSES:
+            return None
+        payload: dict[str, Any] = {"status": status, "previous_status": previous, **given}
+        if action not in ("close", "reopen"):
+            payload.pop("reason", None)
+        if action != "close":
+            payload.pop("referred_to", None)
+        return "request.status.changed", payload
+    if action == "comment" and form.get("visibility") == "public" and form.get("text", "").strip():
+        return "request.comment.added", {"text": form["text"].strip(), "visibility": "public"}
+    return None

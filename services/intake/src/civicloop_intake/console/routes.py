@@ -32,7 +32,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from civicloop_intake.bootstrap import Intake
 from civicloop_intake.console import sessions, upstream
-from civicloop_intake.console.actions import ACTIONS, UnknownAction, api_call, refusal_text
+from civicloop_intake.console.actions import ACTIONS, UnknownAction, api_call, proposed_event, refusal_text
 from civicloop_intake.console.sessions import ConsoleSession
 from civicloop_intake.console.texts import console_texts
 from civicloop_intake.pages.rendering import page, templates
@@ -451,6 +451,17 @@ async def queue_page(
 # -- a request --------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Preview:
+    """An action's form shown again with what the notifier says it would send, before it is saved."""
+
+    action: str
+    key: str  # the form's Idempotency-Key, kept: saving after a preview is the same action
+    values: Mapping[str, str]
+    messages: list[dict[str, Any]]
+    unavailable: bool = False
+
+
 async def _request_page(
     request: Request,
     signed: SignedIn,
@@ -461,6 +472,7 @@ async def _request_page(
     done: str | None = None,
     problem: str | None = None,
     status_code: int = 200,
+    previewed: Preview | None = None,
 ) -> Response:
     intake = _intake(request)
     settings = intake.settings
@@ -506,7 +518,10 @@ async def _request_page(
         can_work=signed.staff.has_any(frozenset(WORKS_REQUESTS)),
         close_reasons=policy.close_reasons,
         reopen_reasons=policy.reopen_reasons,
-        keys={action: f"console-{new_event_id()}" for action in ACTIONS},
+        keys={action: f"console-{new_event_id()}" for action in ACTIONS}
+        | ({previewed.action: previewed.key} if previewed else {}),
+        previewed=previewed,
+        preview_offered=bool(settings.console_notifier_url),
         history=_history_rows(found["history"]) if found else [],
     )
 
@@ -586,6 +601,8 @@ async def request_action(
     except UnknownAction:
         return Response("no such action", status_code=404, media_type="text/plain")
     key = fields.get("idempotency_key", "")
+    if fields.get("preview"):
+        return await _preview(request, signed, language, number, action, fields, key)
     headers = {
         "Authorization": f"Bearer {signed.session.access_token}",
         "Idempotency-Key": key if _KEY.match(key) else f"console-{new_event_id()}",
@@ -615,3 +632,38 @@ async def request_action(
         problem=refusal_text(answer.status_code, body),
         status_code=answer.status_code if 400 <= answer.status_code < 500 else 502,
     )
+
+
+async def _preview(
+    request: Request,
+    signed: SignedIn,
+    language: str,
+    number: str,
+    action: str,
+    fields: Mapping[str, str],
+    key: str,
+) -> Response:
+    """The notifier's answer for the event the form would make; nothing is saved, nothing sent."""
+    settings = _intake(request).settings
+    proposed = proposed_event(action, fields, status_now=fields.get("status_now", ""))
+    messages: list[dict[str, Any]] = []
+    unavailable = False
+    if proposed is not None:
+        try:
+            messages = await upstream.preview(
+                settings.console_notifier_url,
+                signed.session.access_token,
+                settings.console_upstream_timeout_s,
+                number=number.upper(),
+                event_type=proposed[0],
+                payload=proposed[1],
+            )
+        except upstream.SignedOut:
+            return _to_sign_in(language, ended="session")
+        except upstream.Unavailable:
+            unavailable = True
+    kept = {k: v for k, v in fields.items() if k not in ("csrf", "preview", "idempotency_key")}
+    previewed = Preview(
+        action, key if _KEY.match(key) else f"console-{new_event_id()}", kept, messages, unavailable
+    )
+    return await _request_page(request, signed, language, number, previewed=previewed)

@@ -97,6 +97,10 @@ _EN: dict[str, str] = {
     "by": "By",
     "what": "What",
     "back_to_queue": "Back to the queue",
+    "preview": "Who will be notified?",
+    "preview_title": "Who will be notified if you save",
+    "preview_nobody": "Nobody: no resident is told of this.",
+    "preview_unavailable": "The preview is not available now. Saving works as usual.",
 }
 
 _ES: dict[str, str] = {
@@ -192,6 +196,10 @@ _ES: dict[str, str] = {
     "by": "Por",
     "what": "Qué",
     "back_to_queue": "Volver a la cola",
+    "preview": "¿A quién se avisará?",
+    "preview_title": "A quién se avisará si guarda",
+    "preview_nobody": "A nadie: no se avisa a ningún residente.",
+    "preview_unavailable": "La vista previa no está disponible ahora. Guardar funciona como siempre.",
 }
 
 _TEXTS = {"en": _EN, "es": _ES}
