@@ -16,6 +16,7 @@ import httpx
 import pyotp
 from asgi_lifespan import LifespanManager
 from civicloop_events import decode_event
+from civicloop_events.payloads import NotificationChannel
 from civicloop_intake.entrypoints.http import create_app
 from civicloop_intake.service_layer.staff_seed import seed_staff
 from civicloop_intake.settings import Environment, IntakeSettings, staff_token_keys
@@ -29,11 +30,26 @@ from civicloop_projections.settings import ProjectionSettings
 from civicloop_runtime import migrations
 from civicloop_staff.roles import Role
 from civicloop_staff.tokens import StaffTokenIssuer, StaffTokenVerifier
+from civicloop_testing.run_settings import run_settings
 from civicloop_testing.threaded_server import serve_in_thread
 from fastapi import FastAPI
 from intake_harness import Harness
 
 PASSWORD = "a long staff password for the console"
+
+
+def notifier_settings(intake: Harness) -> NotifierSettings:
+    """The notifier on the harness's database and topics, e-mail through `CIVICLOOP_EMAIL_*` (the `inbox`)."""
+    return run_settings(
+        NotifierSettings,
+        intake.settings.pg_dsn,
+        intake.settings.kafka_bootstrap,
+        intake.topics,
+        # A group of this test's own: one shared with other runs' notifiers would rebalance with theirs.
+        requests_consumer_name=f"notifier.requests.v1.{uuid4().hex[:8]}",
+        tracking_url="https://civicloop.example/track/{number}",
+        notifier_providers={NotificationChannel.email: "smtp"},
+    )
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The console in Debian's chromium, on the real app, database and broker with public-projections' agent view: an
 agent signs in by keyboard alone (password and TOTP), opens the queue, and works a new request to closed through
-its page's forms; the log holds each step with the agent as actor. axe-core finds no serious or critical violation
+its page's forms, asking first who the acknowledgement will notify; the log holds each step with the agent as actor. axe-core finds no serious or critical violation
 on any page; screenshots at phone and desktop widths go to .run/screenshots/."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from civicloop_testing.browser import OpenPage, axe_violations, describe_violations, loopback_only
 from civicloop_testing.polling import eventually
-from console_harness import PASSWORD, console_world
+from console_harness import PASSWORD, console_world, notifier_settings
 from intake_harness import Harness
 from playwright.async_api import Page, expect
 
@@ -21,12 +21,19 @@ async def _no_serious_violations(page: Page) -> None:
 
 
 async def test_an_agent_signs_in_and_works_a_request_to_closed(
-    intake: Harness, open_page: OpenPage, screenshots
+    intake: Harness, inbox: object, open_page: OpenPage, screenshots
 ):
-    number = await intake.submit(
-        "Streetlight out at the corner", address="14 Oak Ave", contact={"email": "r@example.org"}
-    )
-    async with console_world(intake) as world:
+    report = {
+        "service_code": "pothole",
+        "description": "Streetlight out at the corner",
+        "address_string": "14 Oak Ave",
+        "contact": {"email": "r@example.org"},
+        "preferred_channel": "email",
+    }
+    made = await intake.client.post("/api/v1/requests", json=report)
+    assert made.status_code == 201, made.text
+    number = made.json()["request_number"]
+    async with console_world(intake, notifier=notifier_settings(intake)) as world:
         with world.served() as base:
             page = await open_page(javascript=True)
             blocked = await loopback_only(page.context)
@@ -67,7 +74,18 @@ async def test_an_agent_signs_in_and_works_a_request_to_closed(
 
             action = f"form[action^='/console/requests/{number}/"
             await page.fill("#acknowledge-note", "A crew will look at it this week")
-            await page.click(f"{action}acknowledge'] button[type=submit]")
+
+            async def previewed() -> bool:  # the notifier folds the new request on its own consumer
+                await page.click(f"{action}acknowledge'] button[name=preview]")
+                await expect(page.locator("section.preview")).to_be_visible()
+                return await page.locator("section.preview li").count() == 1
+
+            await eventually(previewed, timeout=30, what="the preview to name the resident")
+            await expect(page.locator("section.preview")).to_contain_text(f"{number} · email · en")
+            await expect(page.locator("#acknowledge-note")).to_have_value("A crew will look at it this week")
+            await _no_serious_violations(page)
+            await screenshots(page, "console-preview")
+            await page.click(f"{action}acknowledge'] button:not([name])")
             await expect(page.locator("p.done")).to_have_text("Done: Acknowledge.")
             await expect(page.locator("#status")).to_have_text("Acknowledged")
 

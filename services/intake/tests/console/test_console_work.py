@@ -5,17 +5,10 @@ token, strangers and signed-out browsers do nothing."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
-from civicloop_events.payloads import NotificationChannel
 from civicloop_intake.console.routes import FORM_COOKIE, SESSION_COOKIE
-from civicloop_notifier.settings import NotifierSettings
 from civicloop_testing.polling import eventually
-from civicloop_testing.run_settings import run_settings
-from civicloop_testing.smtp import SmtpInbox, smtp_inbox
-from console_harness import PASSWORD, browser_client, console_world, hidden
+from console_harness import PASSWORD, browser_client, console_world, hidden, notifier_settings
 from intake_harness import Harness
 
 pytestmark = pytest.mark.integration
@@ -181,29 +174,8 @@ async def test_an_agent_works_a_request_to_closed_and_the_log_says_so(intake: Ha
         ]
 
 
-@pytest.fixture
-def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpInbox]:
-    """A real SMTP server the notifier's e-mail sender is pointed at, as `make run` points it."""
-    with smtp_inbox() as started:
-        for name, value in {
-            "CIVICLOOP_EMAIL_HOST": "127.0.0.1",
-            "CIVICLOOP_EMAIL_PORT": str(started.port),
-            "CIVICLOOP_EMAIL_MAIL_FROM": "CivicLoop <no-reply@county.example>",
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield started
-
-
-async def test_the_preview_says_who_will_be_notified_before_saving(intake: Harness, inbox: SmtpInbox):
-    notifier = run_settings(
-        NotifierSettings,
-        intake.settings.pg_dsn,
-        intake.settings.kafka_bootstrap,
-        intake.topics,
-        requests_consumer_name=f"notifier.requests.v1.{uuid.uuid4().hex[:8]}",
-        tracking_url="https://civicloop.example/track/{number}",
-        notifier_providers={NotificationChannel.email: "smtp"},
-    )
+async def test_the_preview_says_who_will_be_notified_before_saving(intake: Harness, inbox: object):
+    notifier = notifier_settings(intake)
     async with console_world(intake, notifier=notifier) as world, browser_client(world) as client:
         await _signed_in_client(client, world)
         report = {
