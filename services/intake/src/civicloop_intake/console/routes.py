@@ -61,15 +61,23 @@ Language = Annotated[str | None, Query(alias="lang", max_length=35)]
 
 
 def _html(**answers: str) -> dict[int | str, dict[str, Any]]:
-    """A console route's answers: HTML pages, or a redirection (303/302, no body)."""
-    documented: dict[int | str, dict[str, Any]] = {}
+    """A console route's answers: HTML pages, redirections (no body), and the skeleton's refusals in JSON (a
+    parameter out of bounds, a form it could not read, a client over its rate limit)."""
+    documented: dict[int | str, dict[str, Any]] = {
+        422: {
+            "content": {"text/html": {}, "application/json": {}},
+            "description": "a parameter out of bounds (JSON), or an action refused by the API's rules (the page)",
+        },
+        429: {"content": {"text/html": {}, "application/json": {}}, "description": "over the rate limit"},
+    }
     for name, text in answers.items():
         status = int(name.removeprefix("s"))
-        documented[status] = (
-            {"description": text}
-            if status in (302, 303)
-            else {"content": {"text/html": {}}, "description": text}
-        )
+        if status in (302, 303):
+            documented[status] = {"description": text}
+        elif status == 400:
+            documented[status] = {"content": {"text/html": {}, "application/json": {}}, "description": text}
+        else:
+            documented[status] = {"content": {"text/html": {}}, "description": text}
     return documented
 
 
@@ -228,7 +236,7 @@ def _form_token_ok(request: Request, form: Mapping[str, Any]) -> bool:
     return hmac.compare_digest(cookie.encode(), sent.encode())
 
 
-@console_router.get("", status_code=303, responses=_html(s303="to the queue"))
+@console_router.get("", status_code=303, response_class=Response, responses=_html(s303="to the queue"))
 async def console_home(lang: Language = None) -> RedirectResponse:
     return RedirectResponse(_link(QUEUE_PATH, lang or "en"), status_code=303)
 
@@ -308,6 +316,7 @@ async def confirm_totp_post(request: Request, lang: Language = None) -> Response
 @console_router.get(
     "/sso/{jurisdiction_id}/start",
     status_code=302,
+    response_class=Response,
     responses=_html(s302="to the identity provider", s404="no single sign-on for this jurisdiction"),
 )
 async def sso_start(
@@ -358,7 +367,7 @@ async def sign_out(request: Request, lang: Language = None) -> Response:
         return _to_sign_in(language, ended="session")
     form = await request.form()
     if not signed.session.csrf_matches(_text(form, "csrf")):
-        return Response("the form's CSRF token does not match", status_code=403, media_type="text/plain")
+        return Response("the form's CSRF token does not match", status_code=403, media_type="text/html")
     intake = _intake(request)
     if intake.pool is not None:
         await sessions.end_session(intake.pool, signed.session_id)
@@ -397,7 +406,14 @@ def queue_filters(
 
 
 @console_router.get(
-    "/queue", response_class=Response, responses=_html(s200="the queue", s303="not signed in: to sign-in")
+    "/queue",
+    response_class=Response,
+    responses=_html(
+        s200="the queue",
+        s303="not signed in: to sign-in",
+        s403="the staff member does not read requests",
+        s503="the agent view cannot be reached: the page says so",
+    ),
 )
 async def queue_page(
     request: Request,
@@ -551,7 +567,13 @@ def _history_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @console_router.get(
     "/requests/{number}",
     response_class=Response,
-    responses=_html(s200="the request", s303="not signed in: to sign-in", s404="no such request"),
+    responses=_html(
+        s200="the request",
+        s303="not signed in: to sign-in",
+        s403="the staff member does not read requests",
+        s404="no such request",
+        s503="the agent view cannot be reached: the page says so",
+    ),
 )
 async def request_page(
     request: Request,
@@ -575,9 +597,10 @@ async def request_page(
     responses=_html(
         s303="done: to the request's page (or, not signed in, to sign-in)",
         s403="the form's CSRF token does not match, or the staff member does not work requests",
-        s404="no such action",
+        s404="no such action, or no such request",
+        s502="the API failed (event log or database unavailable): the page again, to retry",
+        s503="the agent view cannot be reached: the page says so",
         s409="refused by the request's state: the page again, with why",
-        s422="refused by the API's rules: the page again, with why",
     ),
 )
 async def request_action(
@@ -594,12 +617,12 @@ async def request_action(
         return _to_sign_in(language, ended="session")
     form = await request.form()
     if not signed.session.csrf_matches(_text(form, "csrf")):
-        return Response("the form's CSRF token does not match", status_code=403, media_type="text/plain")
+        return Response("the form's CSRF token does not match", status_code=403, media_type="text/html")
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
         call = api_call(action, fields, staff_id=str(signed.staff.staff_id))
     except UnknownAction:
-        return Response("no such action", status_code=404, media_type="text/plain")
+        return Response("no such action", status_code=404, media_type="text/html")
     key = fields.get("idempotency_key", "")
     if fields.get("preview"):
         return await _preview(request, signed, language, number, action, fields, key)
