@@ -80,9 +80,14 @@ class ConsoleWorld:
 
 @asynccontextmanager
 async def console_world(
-    intake: Harness, *, roles: tuple[Role, ...] = (Role.agent,), notifier: NotifierSettings | None = None
+    intake: Harness,
+    *,
+    roles: tuple[Role, ...] = (Role.agent,),
+    notifier: NotifierSettings | None = None,
+    totp_enrolled: bool = True,
 ) -> AsyncIterator[ConsoleWorld]:
-    """`notifier`: the notifier's real app on a loopback port too, for the console's preview."""
+    """`notifier`: the notifier's real app on a loopback port too, for the console's preview; `totp_enrolled`
+    False: an agent with a password only, who sets up the authenticator app at the first sign-in."""
     issuer, verifier = staff_token_keys(intake.settings)
     projection_settings = ProjectionSettings(
         env=Environment.test,
@@ -113,7 +118,7 @@ async def console_world(
                 roles=list(roles),
                 jurisdiction_id="demo",
                 password=PASSWORD,
-                totp_secret=totp.secret,
+                totp_secret=totp.secret if totp_enrolled else None,
                 now=datetime.now(UTC),
             )
             yield ConsoleWorld(app, settings, Agent(staff_id, email, totp), (issuer, verifier))

@@ -5,6 +5,9 @@ token, strangers and signed-out browsers do nothing."""
 
 from __future__ import annotations
 
+import re
+
+import pyotp
 import pytest
 from civicloop_intake.console.routes import FORM_COOKIE, SESSION_COOKIE
 from civicloop_testing.polling import eventually
@@ -229,3 +232,44 @@ async def test_the_preview_says_who_will_be_notified_before_saving(intake: Harne
         assert saved.status_code == 303
         comments = [e for e in await world.events_of(intake, number) if e.type == "request.comment.added"]
         assert [e.payload.text for e in comments] == ["The wall will be cleaned on Monday"]
+
+
+async def test_an_agent_without_totp_sets_up_the_app_at_the_first_sign_in(intake: Harness):
+    async with console_world(intake, totp_enrolled=False) as world, browser_client(world) as client:
+        form = await client.get("/console/sign-in")
+        enrol = await client.post(
+            "/console/sign-in",
+            data={
+                "form_token": hidden(form.text, "form_token"),
+                "email": world.agent.email,
+                "password": PASSWORD,
+            },
+        )
+        assert enrol.status_code == 200 and "Set up your authenticator app" in enrol.text
+        assert 'src="data:image/svg+xml;base64,' in enrol.text  # the QR code, drawn by intake, no script
+        assert SESSION_COOKIE not in client.cookies
+        key = re.search(r'<code class="key">([A-Z2-7 ]+)</code>', enrol.text)
+        assert key, "the key to type instead of scanning"
+        app = pyotp.TOTP(key.group(1).replace(" ", ""))
+
+        wrong = await client.post(
+            "/console/sign-in/totp",
+            data={
+                "form_token": hidden(enrol.text, "form_token"),
+                "ticket": hidden(enrol.text, "ticket"),
+                "code": "000000",
+            },
+        )
+        assert wrong.status_code == 401 and SESSION_COOKIE not in client.cookies
+
+        # The enrolment's ticket lives on the server for a while: the first right code from the app confirms it.
+        confirmed = await client.post(
+            "/console/sign-in/totp",
+            data={
+                "form_token": hidden(wrong.text, "form_token"),
+                "ticket": hidden(enrol.text, "ticket"),
+                "code": app.now(),
+            },
+        )
+        assert confirmed.status_code == 303, confirmed.text
+        assert (await client.get("/console/queue")).status_code == 200

@@ -237,8 +237,8 @@ def _form_token_ok(request: Request, form: Mapping[str, Any]) -> bool:
 
 
 @console_router.get("", status_code=303, response_class=Response, responses=_html(s303="to the queue"))
-async def console_home(lang: Language = None) -> RedirectResponse:
-    return RedirectResponse(_link(QUEUE_PATH, lang or "en"), status_code=303)
+async def console_home(request: Request, lang: Language = None) -> RedirectResponse:
+    return RedirectResponse(_link(QUEUE_PATH, _language(request, lang)), status_code=303)
 
 
 @console_router.get("/sign-in", response_class=Response, responses=_html(s200="the sign-in form"))
