@@ -37,6 +37,7 @@ async def test_sign_in_steps_and_the_session_cookie(intake: Harness):
     async with console_world(intake) as world, browser_client(world) as client:
         stranger = await client.get("/console/queue")
         assert stranger.status_code == 303 and stranger.headers["location"].startswith("/console/sign-in")
+        assert "ended" not in stranger.headers["location"]  # never signed in: no "your session ended"
 
         form = await client.get("/console/sign-in?lang=es")
         assert "Iniciar sesión" in form.text and form.headers["cache-control"] == "no-store"
@@ -103,6 +104,7 @@ async def test_sign_in_steps_and_the_session_cookie(intake: Harness):
         client.cookies.set(SESSION_COOKIE, session_id, path="/console")  # a copy of the cookie kept somewhere
         again = await client.get("/console/queue")
         assert again.status_code == 303 and again.headers["location"].startswith("/console/sign-in")
+        assert "ended=session" in again.headers["location"]
 
 
 async def test_an_agent_works_a_request_to_closed_and_the_log_says_so(intake: Harness):

@@ -126,6 +126,12 @@ def _cookie(response: Response, request: Request, name: str, value: str, max_age
     )
 
 
+def _not_signed_in(request: Request, language: str) -> RedirectResponse:
+    """To the sign-in form; saying the session ended only to a browser that had one."""
+    had_one = SESSION_COOKIE in request.cookies
+    return _to_sign_in(language, **({"ended": "session"} if had_one else {}))
+
+
 def _to_sign_in(language: str, **query: str) -> RedirectResponse:
     response = RedirectResponse(_link(SIGN_IN_PATH, language, **query), status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=CONSOLE_PATH)
@@ -364,7 +370,7 @@ async def sign_out(request: Request, lang: Language = None) -> Response:
     language = _language(request, lang)
     signed = await _signed_in(request)
     if signed is None:
-        return _to_sign_in(language, ended="session")
+        return _not_signed_in(request, language)
     form = await request.form()
     if not signed.session.csrf_matches(_text(form, "csrf")):
         return Response("the form's CSRF token does not match", status_code=403, media_type="text/html")
@@ -426,7 +432,7 @@ async def queue_page(
     language = _language(request, lang)
     signed = await _signed_in(request)
     if signed is None:
-        return _to_sign_in(language, ended="session")
+        return _not_signed_in(request, language)
     if not signed.staff.has_any(frozenset(READS_REQUESTS)):
         return _render(request, "forbidden.html", language, status_code=403, signed=signed)
     settings = _intake(request).settings
@@ -441,7 +447,7 @@ async def queue_page(
             base, token, timeout, queue_filters(view, status or [], sla_state or [], cursor)
         )
     except upstream.SignedOut:
-        return _to_sign_in(language, ended="session")
+        return _not_signed_in(request, language)
     except upstream.Unavailable:
         problem = "no_projections" if not base else "view_unavailable"
     next_link = _link(QUEUE_PATH, language, view=view, cursor=next_cursor) if next_cursor else None
@@ -501,7 +507,7 @@ async def _request_page(
             after,
         )
     except upstream.SignedOut:
-        return _to_sign_in(language, ended="session")
+        return _not_signed_in(request, language)
     except upstream.Unavailable:
         return _render(
             request,
@@ -585,7 +591,7 @@ async def request_page(
     language = _language(request, lang)
     signed = await _signed_in(request)
     if signed is None:
-        return _to_sign_in(language, ended="session")
+        return _not_signed_in(request, language)
     if not signed.staff.has_any(frozenset(READS_REQUESTS)):
         return _render(request, "forbidden.html", language, status_code=403, signed=signed)
     return await _request_page(request, signed, language, number, after=after, done=done)
@@ -614,7 +620,7 @@ async def request_action(
     language = _language(request, lang)
     signed = await _signed_in(request)
     if signed is None:
-        return _to_sign_in(language, ended="session")
+        return _not_signed_in(request, language)
     form = await request.form()
     if not signed.session.csrf_matches(_text(form, "csrf")):
         return Response("the form's CSRF token does not match", status_code=403, media_type="text/html")
@@ -637,7 +643,7 @@ async def request_action(
             f"/api/v1/agent/requests/{number.upper()}{call.path}", json=call.body, headers=headers
         )
     if answer.status_code == 401:
-        return _to_sign_in(language, ended="session")
+        return _not_signed_in(request, language)
     if answer.status_code in (200, 201):
         position = answer.json().get("position") or {}
         after = f"{position.get('partition')}:{position.get('offset')}" if position else None
@@ -682,7 +688,7 @@ async def _preview(
                 payload=proposed[1],
             )
         except upstream.SignedOut:
-            return _to_sign_in(language, ended="session")
+            return _not_signed_in(request, language)
         except upstream.Unavailable:
             unavailable = True
     kept = {k: v for k, v in fields.items() if k not in ("csrf", "preview", "idempotency_key")}
