@@ -636,6 +636,9 @@ async def request_action(
         "Authorization": f"Bearer {signed.session.access_token}",
         "Idempotency-Key": key if _KEY.match(key) else f"console-{new_event_id()}",
     }
+    if forwarded := request.headers.get("x-forwarded-for"):
+        headers["X-Forwarded-For"] = forwarded  # behind a trusted proxy, the same client as the form's post
+    # The API's per-client limits count the agent's browser, as for the form's own post.
     client_host = request.client.host if request.client else "127.0.0.1"
     transport = httpx.ASGITransport(app=request.app, client=(client_host, 0))
     async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=60) as client:
