@@ -70,20 +70,17 @@ def page(
     `environment`: another set of templates (`templates(...)`), the pages' own by default."""
     t = texts_for(language)
     kept = {k: v for k, v in (keep or {}).items() if v}
-    html = (
-        (environment or _env)
-        .get_template(template)
-        .render(
-            t=t,
-            lang=language,
-            languages=LANGUAGES,
-            static=STATIC_PATH,
-            service_worker=SERVICE_WORKER_PATH,
-            link=lambda path, **q: _with_language(path, language, **q),
-            language_links={code: _with_language(here, code, **kept) for code in LANGUAGES},
-            say=lambda key, **values: t[key].format(**values),
-            **context,
-        )
+    env = environment or _env
+    html = env.get_template(template).render(
+        t=t,
+        lang=language,
+        languages=LANGUAGES,
+        static=STATIC_PATH,
+        service_worker=SERVICE_WORKER_PATH,
+        link=lambda path, **q: _with_language(path, language, **q),
+        language_links={code: _with_language(here, code, **kept) for code in LANGUAGES},
+        say=lambda key, **values: t[key].format(**values),
+        **context,
     )
     headers = dict(PAGE_HEADERS)
     headers["Cache-Control"] = "no-store" if no_store else "no-cache"
