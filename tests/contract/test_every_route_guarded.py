@@ -31,6 +31,9 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
         ("*", r"/track(/code|/open|/sign-out)?"),  # track with a one-time code, limited like the code routes
         ("get", r"/media/\{photo_file\}"),  # a report's photo, EXIF stripped: its `media_url`, sent to bodies
         ("get", r"/pages-sw\.js"),  # the pages' service worker, served from the root for its scope
+        # The agents' console: its sign-in forms and single sign-on (how a stranger becomes staff, limited like
+        # the API's sign-in), and /console itself, a redirection to the queue.
+        ("*", r"/console(/sign-in(/totp)?|/sso/.*)?"),
     ),
     "public-projections": (
         ("get", r"/public"),  # the transparency page: aggregates, no personal data (docs/public.md)
@@ -54,6 +57,9 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
 NO_STAFF_ROUTES = frozenset({"backend-adapters"})
 # A resident's own requests: not staff routes, but not open either (the resident's session, 401 without it).
 RESIDENT_SESSION: dict[str, str] = {"intake": r"/api/v1/residents/(me/.*|sessions/current)"}
+# The agents' console pages: a staff member's server-side session (its cookie), never a bearer token; a stranger,
+# with or without a token, is sent to the sign-in form (303) and nothing is done.
+CONSOLE_SESSION: dict[str, str] = {"intake": r"/console/(queue|sign-out|requests/.*)"}
 # Staff routes any signed-in staff member may use (their own account): no role is wrong for them.
 ANY_STAFF: dict[str, tuple[str, ...]] = {"intake": (r"/api/v1/staff/me.*",)}
 
@@ -86,6 +92,14 @@ async def _walk(service: Service) -> tuple[list[str], int]:
                     r = await client.request(method, _url(path))
                     if operation.get("security") != [{"resident session": []}] or r.status_code != 401:
                         failures.append(f"{where}: a resident route open to strangers ({r.status_code})")
+                    continue
+                if service.name in CONSOLE_SESSION and re.fullmatch(CONSOLE_SESSION[service.name], path):
+                    for headers in ({}, staff_headers(None, "agent")):
+                        r = await client.request(method, _url(path), headers=headers)
+                        if r.status_code != 303 or not r.headers["location"].startswith("/console/sign-in"):
+                            failures.append(
+                                f"{where}: a console page open without a session ({r.status_code})"
+                            )
                     continue
                 staff_routes += 1
                 if operation.get("security") != [{"staffToken": []}]:

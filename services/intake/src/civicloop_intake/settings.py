@@ -106,6 +106,19 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, S
         description="geo's base URL, for the report form's address search; empty: addresses are taken as typed",
     )
     pages_geo_timeout_s: float = Field(default=5.0, gt=0, le=30, description="bound on one address search")
+    # The agents' console (docs/agents.md, "Console"): it reads the queues from public-projections' agent API and
+    # the "who will be notified" preview from the notifier, each with the signed-in staff member's own token.
+    console_projections_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#@\s]+(/[^?#\s]*)?)?$",
+        description="public-projections' base URL, for the console's queues and request pages; empty: no queue",
+    )
+    console_notifier_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#@\s]+(/[^?#\s]*)?)?$",
+        description="the notifier's base URL, for the console's preview of who will be notified; empty: no preview",
+    )
+    console_upstream_timeout_s: float = Field(default=10.0, gt=0, le=60, description="bound on one read")
 
     # Staff commands (docs/agents.md): the close and reopen reasons and the reply templates, from a JSON file.
     agent_work_file: str | None = Field(

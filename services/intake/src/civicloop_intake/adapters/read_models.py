@@ -41,7 +41,8 @@ WRITE_SIDE: tuple[tuple[str, str], ...] = (
     ("staff_reset_tokens", "password reset tickets"),
     ("staff_oidc_pending", "single sign-ons started and not yet returned"),
     ("staff_oidc_links", "which provider's person is which staff member"),
-    ("photos", "residents' photos kept with their reports (the log holds their media_url only)"),
+    ("photos", "residents' photos, cleaned, kept with their report (never on the log)"),
+    ("console_sessions", "agents' console sessions: their tokens until they expire (never on the log)"),
 )
 # The consumers' own bookkeeping: a rebuild forgets its consumers' rows, not the tables.
 CONSUMER_TABLES = ("inbox", "consumer_positions")

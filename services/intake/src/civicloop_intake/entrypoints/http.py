@@ -30,7 +30,12 @@ from civicloop_intake.domain.validation import FieldError, InvalidSubmission
 from civicloop_intake.domain.work_commands import WorkProblem, WorkRejected
 from civicloop_intake.entrypoints.agent_routes import work_router
 from civicloop_intake.entrypoints.cron_routes import router as cron_router
-from civicloop_intake.entrypoints.pages_mount import install_pages, pages_path_limits, pages_router
+from civicloop_intake.entrypoints.pages_mount import (
+    console_router,
+    install_pages,
+    pages_path_limits,
+    pages_router,
+)
 from civicloop_intake.entrypoints.qr_routes import poster_router, qr_router
 from civicloop_intake.entrypoints.records_routes import records_router
 from civicloop_intake.entrypoints.resident_routes import (
@@ -214,6 +219,7 @@ HTTP = ServiceHttp(
         records_router,
         cron_router,
         pages_router,
+        console_router,
     ),
     render_error=_skeleton_error,
     install=_install_error_handlers,

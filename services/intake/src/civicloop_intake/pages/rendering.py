@@ -28,12 +28,17 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
-_env = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(("html",)),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+def templates(*directories: Path) -> Environment:
+    """Templates from `directories` first, then the pages' own (their layout): one setup for every page."""
+    env = Environment(
+        loader=FileSystemLoader([*directories, HERE / "templates"]),
+        autoescape=select_autoescape(("html",)),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = _when
+    return env
 
 
 def _when(at: datetime | None, language: str) -> str:
@@ -47,7 +52,7 @@ def _with_language(path: str, language: str, **query: str) -> str:
     return f"{path}?{urlencode({**query, 'lang': language})}"
 
 
-_env.filters["when"] = _when
+_env = templates()
 
 
 def page(
@@ -58,12 +63,15 @@ def page(
     no_store: bool = False,
     here: str,
     keep: Mapping[str, str] | None = None,
+    environment: Environment | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """`template` in `language`; `here` and `keep` make the links to the same page in the other languages."""
+    """`template` in `language`; `here` and `keep` make the links to the same page in the other languages;
+    `environment`: another set of templates (`templates(...)`), the pages' own by default."""
     t = texts_for(language)
     kept = {k: v for k, v in (keep or {}).items() if v}
-    html = _env.get_template(template).render(
+    env = environment or _env
+    html = env.get_template(template).render(
         t=t,
         lang=language,
         languages=LANGUAGES,
