@@ -344,6 +344,9 @@ start() {
   export CIVICLOOP_NOTIFIER_INTAKE_URL="${CIVICLOOP_NOTIFIER_INTAKE_URL:-http://127.0.0.1:8001}"
   # The report page's address search asks geo's public geocode through intake (docs/residents.md).
   export CIVICLOOP_PAGES_GEO_URL="${CIVICLOOP_PAGES_GEO_URL:-http://127.0.0.1:8004}"
+  # The agent console (intake's /console) reads the agent view and asks the notifier who an action would notify.
+  export CIVICLOOP_CONSOLE_PROJECTIONS_URL="${CIVICLOOP_CONSOLE_PROJECTIONS_URL:-http://127.0.0.1:8002}"
+  export CIVICLOOP_CONSOLE_NOTIFIER_URL="${CIVICLOOP_CONSOLE_NOTIFIER_URL:-http://127.0.0.1:8006}"
   staff_token_keys  # every service verifies staff tokens (intake signs them) and will not start without the key set
   # selfheal's cron token (a cron runner calls POST /api/cron/self-heal with it); intake takes it too, for
   # selfheal's request to sweep what its outboxes left pending (docs/selfheal.md).
@@ -494,6 +497,7 @@ welcome() {
 CivicLoop is running (jurisdiction "demo"):
   intake              http://127.0.0.1:8001   (OpenAPI: http://127.0.0.1:8001/docs)
   report a problem    http://127.0.0.1:8001/report   track it: http://127.0.0.1:8001/track   (residents' pages, en/es)
+  agent console       http://127.0.0.1:8001/console   (sign in as the demo agent below)
   public-projections  http://127.0.0.1:8002   (OpenAPI: http://127.0.0.1:8002/docs)
   open311-gateway     http://127.0.0.1:8003/open311/v2/discovery.json   (OpenAPI: http://127.0.0.1:8003/docs)
   geo                 http://127.0.0.1:8004   (OpenAPI: http://127.0.0.1:8004/docs)

@@ -50,7 +50,7 @@ class NotifierSettings(VaultPepperSettings, StaffVerifierSettings):
         description="the resident's tracking page; `{number}` is the request number",
     )
     agent_console_url: str = Field(
-        default="http://127.0.0.1:8001/agent/requests/{number}",
+        default="http://127.0.0.1:8001/console/requests/{number}",
         description="a request in the agent console, linked from staff e-mails; `{number}` is the request number",
     )
     notifier_staff_language: str = Field(
