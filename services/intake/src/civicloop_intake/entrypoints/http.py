@@ -30,6 +30,7 @@ from civicloop_intake.domain.validation import FieldError, InvalidSubmission
 from civicloop_intake.domain.work_commands import WorkProblem, WorkRejected
 from civicloop_intake.entrypoints.agent_routes import work_router
 from civicloop_intake.entrypoints.pages_mount import (
+    admin_router,
     console_router,
     install_pages,
     pages_path_limits,
@@ -218,6 +219,7 @@ HTTP = ServiceHttp(
         records_router,
         pages_router,
         console_router,
+        admin_router,
     ),
     render_error=_skeleton_error,
     install=_install_error_handlers,
