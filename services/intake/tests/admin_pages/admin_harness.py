@@ -28,7 +28,8 @@ async def admin_world(
             yield world, smtp
 
 
-async def sign_in(client: httpx.AsyncClient, world: ConsoleWorld) -> None:
+async def sign_in(client: httpx.AsyncClient, world: ConsoleWorld) -> str:
+    """Signs in by password and TOTP; where the console sends the staff member first."""
     form = await client.get("/console/sign-in")
     answer = await client.post(
         "/console/sign-in",
@@ -40,6 +41,7 @@ async def sign_in(client: httpx.AsyncClient, world: ConsoleWorld) -> None:
         },
     )
     assert answer.status_code == 303, answer.text
+    return answer.headers["location"]
 
 
 async def config_events(intake: Harness) -> list[Any]:

@@ -6,6 +6,7 @@ forged forms and staff without the admin role change nothing."""
 from __future__ import annotations
 
 import re
+from uuid import uuid4
 
 import pytest
 from admin_harness import admin_world, config_events, sign_in
@@ -26,17 +27,20 @@ def _section(html: str, anchor: str) -> str:
 
 async def test_an_admin_manages_staff_and_roles(intake: Harness):
     async with admin_world(intake) as (world, smtp), browser_client(world) as client:
-        await sign_in(client, world)
-        home = await client.get("/console/admin")
+        first = await sign_in(client, world)
+        assert first.startswith("/console/admin")  # an admin only: no queue to open, the admin pages instead
+        home = await client.get(first)
         assert home.status_code == 303 and home.headers["location"].startswith(STAFF)
         page = await client.get(STAFF)
         assert page.status_code == 200, page.text
         assert page.headers["cache-control"] == "no-store"
         assert world.agent.email in page.text  # the admin's own account, its email unsealed for the page
         csrf = hidden(page.text, "csrf")
+        tag = uuid4().hex[:8]  # the tests share the jurisdiction's staff and teams: this test's own
+        roads, parks = f"roads-{tag}", f"parks-{tag}"
 
         team = await client.post(
-            f"{STAFF}/teams", data={"csrf": csrf, "team_id": "roads", "team_name": "Roads"}
+            f"{STAFF}/teams", data={"csrf": csrf, "team_id": roads, "team_name": "Roads"}
         )
         assert team.status_code == 303 and "done=team" in team.headers["location"]
 
@@ -44,25 +48,25 @@ async def test_an_admin_manages_staff_and_roles(intake: Harness):
             current = await client.get(STAFF)
             return current.text if text in current.text else None
 
-        await eventually(lambda: shows("<code>roads</code> Roads"), timeout=30, what="the team listed")
+        await eventually(lambda: shows(f"<code>{roads}</code> Roads"), timeout=30, what="the team listed")
 
-        email = "new.agent@county.example"
+        email, name = f"new.agent.{tag}@county.example", f"Nora Field {tag}"
         made = await client.post(
             f"{STAFF}/accounts",
             data={
                 "csrf": csrf,
                 "email": email,
-                "name": "Nora Field",
+                "name": name,
                 "roles": ["agent"],
-                "teams": ["roads"],
+                "teams": [roads],
                 "send_invitation": "yes",
             },
         )
         assert made.status_code == 303, made.text
         assert "done=created" in made.headers["location"]
-        listed = await eventually(lambda: shows("Nora Field"), timeout=30, what="the new account listed")
+        listed = await eventually(lambda: shows(name), timeout=30, what="the new account listed")
         assert email in listed
-        staff_id = re.search(r'href="#acc-([0-9a-f-]{36})">Nora Field', listed)
+        staff_id = re.search(r'href="#acc-([0-9a-f-]{36})">' + name, listed)
         assert staff_id, "the account's row links to its forms"
         new_id = staff_id.group(1)
 
@@ -75,9 +79,9 @@ async def test_an_admin_manages_staff_and_roles(intake: Harness):
         account = f"{STAFF}/accounts/{new_id}"
         roles = await client.post(f"{account}/roles", data={"csrf": csrf, "roles": ["supervisor", "agent"]})
         assert roles.status_code == 303 and "done=roles" in roles.headers["location"]
-        await client.post(f"{STAFF}/teams", data={"csrf": csrf, "team_id": "parks", "team_name": "Parks"})
-        await eventually(lambda: shows("<code>parks</code> Parks"), timeout=30, what="the second team")
-        teams = await client.post(f"{account}/teams", data={"csrf": csrf, "teams": ["parks"]})
+        await client.post(f"{STAFF}/teams", data={"csrf": csrf, "team_id": parks, "team_name": "Parks"})
+        await eventually(lambda: shows(f"<code>{parks}</code> Parks"), timeout=30, what="the second team")
+        teams = await client.post(f"{account}/teams", data={"csrf": csrf, "teams": [parks]})
         assert teams.status_code == 303, teams.text
         off = await client.post(f"{account}/disable", data={"csrf": csrf, "reason": "left"})
         assert off.status_code == 303 and "done=disabled" in off.headers["location"]
@@ -130,7 +134,7 @@ async def test_only_admins_open_the_admin_pages(intake: Harness):
     ):
         stranger = await client.get(STAFF)
         assert stranger.status_code == 303 and stranger.headers["location"].startswith("/console/sign-in")
-        await sign_in(client, world)
+        assert (await sign_in(client, world)).startswith("/console/queue")
         queue = await client.get("/console/queue")
         assert STAFF not in queue.text  # no link to pages the agent cannot open
         refused = await client.get(STAFF)

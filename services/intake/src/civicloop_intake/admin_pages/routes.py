@@ -42,6 +42,8 @@ from civicloop_intake.pages.rendering import page, templates
 HERE = Path(__file__).parent
 ADMIN_PATH = f"{CONSOLE_PATH}/admin"
 STAFF_PAGE = f"{ADMIN_PATH}/staff"
+ADMIN_STATIC_DIR = HERE / "static"
+ADMIN_STATIC_PATH = "/static/admin"
 ROLES = tuple(role.value for role in Role)
 DISABLE_REASONS = tuple(reason.value for reason in DisableReason)
 STAFF_DONE = ("created", "team", "roles", "teams", "disabled", "enabled")
@@ -78,6 +80,7 @@ def _render(
         c=console_texts(language),
         a=admin_texts(language),
         console_static=STATIC_PATH,
+        admin_static=ADMIN_STATIC_PATH,
         **context,
     )
 
@@ -122,6 +125,7 @@ async def _staff_page(
     if intake.pool is None or intake.staff is None:
         raise RuntimeError("the admin pages need intake's database")
     jurisdiction = signed.staff.jurisdiction_id
+    teams = await directory.teams(intake.pool, jurisdiction)
     return _render(
         request,
         "admin_staff.html",
@@ -130,7 +134,8 @@ async def _staff_page(
         signed=signed,
         section="staff",
         accounts=await directory.accounts(intake.pool, intake.staff.store, jurisdiction),
-        teams=await directory.teams(intake.pool, jurisdiction),
+        teams=teams,
+        team_names={team.team_id: team.name for team in teams},
         roles=ROLES,
         disable_reasons=DISABLE_REASONS,
         done=done if done in STAFF_DONE else None,

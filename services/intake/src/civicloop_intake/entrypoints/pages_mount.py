@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from civicloop_intake.admin_pages.routes import admin_router
+from civicloop_intake.admin_pages.routes import ADMIN_STATIC_DIR, ADMIN_STATIC_PATH, admin_router
 from civicloop_intake.console.routes import SIGN_IN_PATH as CONSOLE_SIGN_IN_PATH
 from civicloop_intake.console.routes import STATIC_DIR as CONSOLE_STATIC_DIR
 from civicloop_intake.console.routes import STATIC_PATH as CONSOLE_STATIC_PATH
@@ -23,6 +23,7 @@ __all__ = ["admin_router", "console_router", "install_pages", "pages_path_limits
 def install_pages(app: FastAPI) -> None:
     app.mount(STATIC_PATH, StaticFiles(directory=str(STATIC_DIR)), name="pages-static")
     app.mount(CONSOLE_STATIC_PATH, StaticFiles(directory=str(CONSOLE_STATIC_DIR)), name="console-static")
+    app.mount(ADMIN_STATIC_PATH, StaticFiles(directory=str(ADMIN_STATIC_DIR)), name="admin-static")
 
 
 def pages_path_limits(settings: IntakeSettings) -> dict[str, str]:

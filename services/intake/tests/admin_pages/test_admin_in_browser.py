@@ -1,0 +1,87 @@
+"""The admin pages in Debian's chromium, on the real app, database and broker: an admin signs in, opens the staff
+page from the console's menu, and by keyboard alone defines a team and creates an account; axe-core finds no serious
+or critical violation; screenshots at phone and desktop widths go to .run/screenshots/."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from admin_harness import admin_world
+from civicloop_testing.browser import OpenPage, axe_violations, describe_violations, loopback_only
+from civicloop_testing.polling import eventually
+from console_harness import PASSWORD
+from intake_harness import Harness
+from playwright.async_api import Page, expect
+
+pytestmark = pytest.mark.integration
+
+
+async def _no_serious_violations(page: Page) -> None:
+    serious = await axe_violations(page)
+    assert serious == [], describe_violations(serious)
+
+
+async def test_an_admin_defines_a_team_and_creates_an_account_by_keyboard(
+    intake: Harness, open_page: OpenPage, screenshots
+):
+    tag = uuid4().hex[:8]  # the tests share the jurisdiction's staff and teams: this test's own
+    email, team = f"nora.{tag}@county.example", f"roads-{tag}"
+    async with admin_world(intake) as (world, smtp):
+        with world.served() as base:
+            page = await open_page(javascript=True)
+            blocked = await loopback_only(page.context)
+            await page.goto(f"{base}/console/sign-in", wait_until="load")
+            await page.fill("#s-email", world.agent.email)
+            await page.fill("#s-password", PASSWORD)
+            await page.fill("#s-code", world.agent.totp.now())
+            await page.keyboard.press("Enter")  # an admin only: the admin pages, not a queue they cannot open
+            await expect(page.locator("h1")).to_have_text("Staff and roles")
+            await expect(page.locator("nav.console a:text-is('Administration')")).to_be_visible()
+            await _no_serious_violations(page)
+
+            # A team, by keyboard alone: its id, its name, Enter.
+            await page.locator("#team-id").focus()
+            await page.keyboard.type(team)
+            await page.keyboard.press("Tab")
+            await expect(page.locator("#team-name")).to_be_focused()
+            await page.keyboard.type("Roads and bridges")
+            await page.keyboard.press("Enter")
+            await expect(page.locator("p.done")).to_contain_text("The team was saved.")
+
+            async def team_listed() -> bool:
+                await page.reload(wait_until="load")
+                return await page.locator(f"#new-team-{team}").count() == 1
+
+            await eventually(team_listed, timeout=30, what="the team in the form")
+
+            # An account, by keyboard alone: email, name, a role (Space ticks it), its team, Enter.
+            await page.locator("#new-email").focus()
+            await page.keyboard.type(email)
+            await page.keyboard.press("Tab")
+            await expect(page.locator("#new-name")).to_be_focused()
+            await page.keyboard.type("Nora Field")
+            await page.keyboard.press("Tab")
+            await expect(page.locator("#new-role-agent")).to_be_focused()
+            await page.keyboard.press("Space")
+            await page.locator(f"#new-team-{team}").focus()
+            await page.keyboard.press("Space")
+            await page.locator("#new-invite").focus()
+            await page.keyboard.press("Enter")  # Enter in a form's field sends the form
+            await expect(page.locator("p.done")).to_contain_text("The account was created.")
+
+            async def account_listed() -> bool:
+                await page.reload(wait_until="load")
+                return await page.locator(f"table.accounts td:text-is('{email}')").count() == 1
+
+            await eventually(account_listed, timeout=30, what="the account in the list")
+            await expect(page.locator("table.accounts")).to_contain_text("Roads and bridges")  # its team
+            await _no_serious_violations(page)
+            await screenshots(page, "admin-staff")
+
+            await page.goto(f"{base}/console/admin/staff?lang=es", wait_until="load")
+            await expect(page.locator("h1")).to_have_text("Personal y roles")
+            await _no_serious_violations(page)
+            await screenshots(page, "admin-staff-es")
+            assert blocked.urls == [], blocked.urls
+    assert smtp.to(email), "the invitation was mailed"
