@@ -18,12 +18,12 @@ from intake_harness import Harness
 
 @asynccontextmanager
 async def admin_world(
-    intake: Harness, *, roles: tuple[Role, ...] = (Role.admin,)
+    intake: Harness, *, roles: tuple[Role, ...] = (Role.admin,), **settings: Any
 ) -> AsyncIterator[tuple[ConsoleWorld, SmtpInbox]]:
+    """`settings`: intake's settings changed for this world (e.g. `admin_selfheal_url`)."""
     with smtp_inbox() as smtp:
-        mailed = dataclasses.replace(
-            intake, settings=intake.settings.model_copy(update={"staff_smtp_port": smtp.port})
-        )
+        update = {"staff_smtp_port": smtp.port, **settings}
+        mailed = dataclasses.replace(intake, settings=intake.settings.model_copy(update=update))
         async with console_world(mailed, roles=roles) as world:
             yield world, smtp
 

@@ -1,10 +1,11 @@
 """The admin's pages in the console, at `/console/admin/...`: staff and roles (accounts, their roles and teams,
-disable and enable, the jurisdiction's teams). They use the console's sign-in, session and CSRF token, and are
+disable and enable, the jurisdiction's teams) and selfheal (run now, the latest runs). They use the console's sign-in, session and CSRF token, and are
 admitted to the `admin` role alone (a 403 page to anyone else signed in).
 
 Every change is a form posted here and passed on in-process to intake's staff management API
-(`/api/v1/staff/...`) with the admin's own token: the API's rules, events and refusals, unchanged. What the page
-lists is intake's own fold of `jurisdiction.config` (`admin_pages.directory`)."""
+(`/api/v1/staff/...`) with the admin's own token: the API's rules, events and refusals, unchanged. What the staff
+page lists is intake's own fold of `jurisdiction.config` (`admin_pages.directory`); selfheal is asked over HTTP
+with the admin's own token (`admin_pages.selfheal`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from civicloop_intake.admin_pages import directory
+from civicloop_intake.admin_pages import directory, selfheal
 from civicloop_intake.admin_pages.texts import admin_texts
 from civicloop_intake.console.actions import refusal_text
 from civicloop_intake.console.routes import (
@@ -37,6 +38,7 @@ from civicloop_intake.console.routes import (
 )
 from civicloop_intake.console.routes import HERE as CONSOLE_HERE
 from civicloop_intake.console.texts import console_texts
+from civicloop_intake.console.upstream import SignedOut, Unavailable
 from civicloop_intake.pages.rendering import page, templates
 
 HERE = Path(__file__).parent
@@ -290,3 +292,106 @@ async def change_account(
     else:
         answer = await _call_api(request, signed, "POST", path, None)
     return await _after(request, signed, language, answer, CHANGES[change], {})
+
+
+# -- selfheal ---------------------------------------------------------------------------------------------------------
+
+SELFHEAL_PAGE = f"{ADMIN_PATH}/selfheal"
+
+
+async def _selfheal_page(
+    request: Request,
+    signed: SignedIn,
+    language: str,
+    *,
+    report: Mapping[str, Any] | None = None,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    settings = _intake(request).settings
+    base = settings.admin_selfheal_url
+    runs: list[dict[str, Any]] = []
+    if base and problem != "selfheal_unavailable":
+        try:
+            runs = await selfheal.latest_runs(
+                base, signed.session.access_token, settings.console_upstream_timeout_s
+            )
+        except SignedOut:
+            return _not_signed_in(request, language)
+        except Unavailable:
+            problem, status_code = (
+                problem or "selfheal_unavailable",
+                503 if status_code == 200 else status_code,
+            )
+    return _render(
+        request,
+        "admin_selfheal.html",
+        language,
+        status_code=status_code,
+        signed=signed,
+        section="selfheal",
+        configured=bool(base),
+        token_configured=selfheal.cron_token_configured(),
+        report=report,
+        report_found=selfheal.counted(report.get("found")) if report else [],
+        report_done=selfheal.counted(report.get("done")) if report else [],
+        runs=[
+            {**run, "found": selfheal.counted(run.get("found")), "done": selfheal.counted(run.get("done"))}
+            for run in runs
+        ],
+        problem=problem,
+    )
+
+
+@admin_router.get(
+    "/selfheal",
+    response_class=Response,
+    responses=_html(
+        s200="run now, the latest runs, whether the cron token is set",
+        s303="not signed in: to sign-in",
+        s403="the staff member is not an admin",
+        s503="selfheal cannot be reached: the page says so",
+    ),
+)
+async def selfheal_page(request: Request, lang: Language = None) -> Response:
+    language = _language(request, lang)
+    signed = await _admin(request, language)
+    if not isinstance(signed, SignedIn):
+        return signed
+    return await _selfheal_page(request, signed, language)
+
+
+@admin_router.post(
+    "/selfheal/run",
+    response_class=Response,
+    responses=_html(
+        s200="the sweep ran: what it found and did",
+        s303="not signed in: to sign-in",
+        s403="the form's CSRF token does not match, or the staff member is not an admin",
+        s409="a sweep is running already: nothing was started",
+        s503="selfheal cannot be reached: the page says so",
+    ),
+)
+async def selfheal_run(request: Request, lang: Language = None) -> Response:
+    """One sweep now, asked of selfheal with the admin's own token (recorded there as an admin's run)."""
+    language = _language(request, lang)
+    signed = await _admin(request, language)
+    if not isinstance(signed, SignedIn):
+        return signed
+    form = await request.form()
+    if not signed.session.csrf_matches(_field(form, "csrf")):
+        return _csrf_refused()
+    settings = _intake(request).settings
+    try:
+        report = await selfheal.run_now(
+            settings.admin_selfheal_url, signed.session.access_token, settings.admin_selfheal_timeout_s
+        )
+    except SignedOut:
+        return _not_signed_in(request, language)
+    except selfheal.Busy:
+        return await _selfheal_page(request, signed, language, problem="selfheal_busy", status_code=409)
+    except Unavailable:
+        return await _selfheal_page(
+            request, signed, language, problem="selfheal_unavailable", status_code=503
+        )
+    return await _selfheal_page(request, signed, language, report=report)
