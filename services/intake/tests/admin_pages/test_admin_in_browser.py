@@ -1,6 +1,6 @@
 """The admin pages in Debian's chromium, on the real app, database and broker: an admin signs in, opens the staff
 page from the console's menu, and by keyboard alone defines a team and creates an account; axe-core finds no serious
-or critical violation; screenshots at phone and desktop widths go to .run/screenshots/."""
+or critical violation, there and on the selfheal and poster pages (a poster downloaded); screenshots at phone and desktop widths go to .run/screenshots/."""
 
 from __future__ import annotations
 
@@ -78,6 +78,24 @@ async def test_an_admin_defines_a_team_and_creates_an_account_by_keyboard(
             await expect(page.locator("table.accounts")).to_contain_text("Roads and bridges")  # its team
             await _no_serious_violations(page)
             await screenshots(page, "admin-staff")
+
+            await page.click("nav.admin a:text-is('Self-heal')")
+            await expect(page.locator("h1")).to_have_text("Self-heal")
+            await expect(page.locator("#cron-token")).to_be_visible()
+            await _no_serious_violations(page)
+            await screenshots(page, "admin-selfheal")
+
+            await page.click("nav.admin a:text-is('Posters')")
+            await expect(page.locator("h1")).to_have_text("Posters")
+            await page.fill("#p-id", f"kiosk-{tag}")
+            await page.select_option("#p-kind", "kiosk")
+            await page.fill("#p-title", "Library kiosk")
+            async with page.expect_download() as downloading:
+                await page.click("form[action^='/console/admin/posters'] button[type=submit]")
+            download = await downloading.value
+            assert download.suggested_filename == f"poster-kiosk-{tag}.pdf"
+            await _no_serious_violations(page)
+            await screenshots(page, "admin-posters")
 
             await page.goto(f"{base}/console/admin/staff?lang=es", wait_until="load")
             await expect(page.locator("h1")).to_have_text("Personal y roles")

@@ -1,5 +1,6 @@
 """The admin's pages in the console, at `/console/admin/...`: staff and roles (accounts, their roles and teams,
-disable and enable, the jurisdiction's teams) and selfheal (run now, the latest runs). They use the console's sign-in, session and CSRF token, and are
+disable and enable, the jurisdiction's teams), selfheal (run now, the latest runs) and posters (the builder over
+intake's poster routes, and the reports each link source brought). They use the console's sign-in, session and CSRF token, and are
 admitted to the `admin` role alone (a 403 page to anyone else signed in).
 
 Every change is a form posted here and passed on in-process to intake's staff management API
@@ -39,6 +40,7 @@ from civicloop_intake.console.routes import (
 from civicloop_intake.console.routes import HERE as CONSOLE_HERE
 from civicloop_intake.console.texts import console_texts
 from civicloop_intake.console.upstream import SignedOut, Unavailable
+from civicloop_intake.domain.posters import PosterKind
 from civicloop_intake.pages.rendering import page, templates
 
 HERE = Path(__file__).parent
@@ -101,13 +103,20 @@ def _csrf_refused() -> Response:
     return Response("the form's CSRF token does not match", status_code=403, media_type="text/html")
 
 
-async def _call_api(request: Request, signed: SignedIn, method: str, path: str, body: Any) -> httpx.Response:
-    """Intake's own staff management API, in-process, as the admin (their token, their client address)."""
+async def _call_intake(
+    request: Request, signed: SignedIn, method: str, path: str, body: Any = None, params: Any = None
+) -> httpx.Response:
+    """Intake's own API, in-process, as the admin (their token, their client address)."""
     client_host = request.client.host if request.client else "127.0.0.1"
     transport = httpx.ASGITransport(app=request.app, client=(client_host, 0))
     headers = {"Authorization": f"Bearer {signed.session.access_token}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=60) as client:
-        return await client.request(method, f"/api/v1/staff{path}", json=body, headers=headers)
+        return await client.request(method, path, json=body, params=params, headers=headers)
+
+
+async def _call_api(request: Request, signed: SignedIn, method: str, path: str, body: Any) -> httpx.Response:
+    """Intake's staff management API (`/api/v1/staff...`)."""
+    return await _call_intake(request, signed, method, f"/api/v1/staff{path}", body)
 
 
 # -- staff and roles --------------------------------------------------------------------------------------------------
@@ -395,3 +404,106 @@ async def selfheal_run(request: Request, lang: Language = None) -> Response:
             request, signed, language, problem="selfheal_unavailable", status_code=503
         )
     return await _selfheal_page(request, signed, language, report=report)
+
+
+# -- posters ----------------------------------------------------------------------------------------------------------
+
+POSTER_KINDS = tuple(kind.value for kind in PosterKind)
+POSTER_FIELDS = ("poster_id", "kind", "title", "address", "lat", "lng")
+
+
+async def _posters_page(
+    request: Request,
+    signed: SignedIn,
+    language: str,
+    *,
+    problem: str | None = None,
+    status_code: int = 200,
+    typed: Mapping[str, Any] | None = None,
+) -> Response:
+    answer = await _call_intake(request, signed, "GET", "/api/v1/admin/report-sources")
+    if answer.status_code == 401:
+        return _not_signed_in(request, language)
+    sources = answer.json()["sources"] if answer.status_code == 200 else None
+    return _render(
+        request,
+        "admin_posters.html",
+        language,
+        status_code=status_code,
+        signed=signed,
+        section="posters",
+        kinds=POSTER_KINDS,
+        sources=sources,
+        problem=problem,
+        typed=typed or {"kind": "spot", "format": "pdf"},
+    )
+
+
+@admin_router.get(
+    "/posters",
+    response_class=Response,
+    responses=_html(
+        s200="the poster builder and the reports each link source brought",
+        s303="not signed in: to sign-in",
+        s403="the staff member is not an admin",
+    ),
+)
+async def posters_page(request: Request, lang: Language = None) -> Response:
+    language = _language(request, lang)
+    signed = await _admin(request, language)
+    if not isinstance(signed, SignedIn):
+        return signed
+    return await _posters_page(request, signed, language)
+
+
+@admin_router.post(
+    "/posters",
+    response_class=Response,
+    responses={
+        **_html(
+            s303="not signed in: to sign-in",
+            s403="the form's CSRF token does not match, or the staff member is not an admin",
+        ),
+        200: {
+            "content": {"application/pdf": {}, "image/svg+xml": {}},
+            "description": "the poster, to download",
+        },
+    },
+)
+async def build_poster(request: Request, lang: Language = None) -> Response:
+    """The poster drawn by intake's poster route (`POST /api/v1/admin/posters.{pdf,svg}`), handed to the browser as
+    a download; a refusal comes back on the page with what was typed."""
+    language = _language(request, lang)
+    signed = await _admin(request, language)
+    if not isinstance(signed, SignedIn):
+        return signed
+    form = await request.form()
+    if not signed.session.csrf_matches(_field(form, "csrf")):
+        return _csrf_refused()
+    typed = {name: _field(form, name, 200) for name in POSTER_FIELDS}
+    fmt = "svg" if _field(form, "format") == "svg" else "pdf"
+    spec = {k: v for k, v in typed.items() if v}  # the API reads the coordinates and refuses them by name
+    answer = await _call_intake(request, signed, "POST", f"/api/v1/admin/posters.{fmt}", spec)
+    if answer.status_code == 401:
+        return _not_signed_in(request, language)
+    if answer.status_code == 200:
+        return Response(
+            answer.content,
+            media_type=answer.headers["content-type"],
+            headers={
+                "Content-Disposition": answer.headers["content-disposition"],
+                "Cache-Control": "no-store",
+            },
+        )
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    return await _posters_page(
+        request,
+        signed,
+        language,
+        problem=refusal_text(answer.status_code, body),
+        status_code=answer.status_code if 400 <= answer.status_code < 500 else 502,
+        typed={**typed, "format": fmt},
+    )
