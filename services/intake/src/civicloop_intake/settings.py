@@ -128,6 +128,11 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, S
     admin_selfheal_timeout_s: float = Field(
         default=60.0, gt=0, le=300, description="bound on one sweep asked for"
     )
+    admin_outbound_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#@\s]+(/[^?#\s]*)?)?$",
+        description="outbound's base URL, for the admin pages' bodies (queues, pause, resume); empty: not offered",
+    )
 
     # Staff commands (docs/agents.md): the close and reopen reasons and the reply templates, from a JSON file.
     agent_work_file: str | None = Field(

@@ -9,9 +9,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from asgi_lifespan import LifespanManager
+from civicloop_events.payloads.base import EventPayload
+from civicloop_events.producer import EventProducer
+from civicloop_intake.entrypoints.http import create_app
+from civicloop_outbound.database import migrate as migrate_outbound
+from civicloop_outbound.entrypoints.http import create_app as create_outbound
+from civicloop_outbound.settings import OutboundSettings
 from civicloop_staff.roles import Role
-from civicloop_testing.events import read_all_events
+from civicloop_testing.events import config_event, read_all_events
+from civicloop_testing.lifecycle import started
+from civicloop_testing.run_settings import run_settings
 from civicloop_testing.smtp import SmtpInbox, smtp_inbox
+from civicloop_testing.threaded_server import serve_in_thread
 from console_harness import PASSWORD, ConsoleWorld, console_world, hidden
 from intake_harness import Harness
 
@@ -47,3 +57,36 @@ async def sign_in(client: httpx.AsyncClient, world: ConsoleWorld) -> str:
 async def config_events(intake: Harness) -> list[Any]:
     """Every event on this test's `jurisdiction.config`."""
     return await read_all_events(intake.settings.kafka_bootstrap, intake.topics.jurisdiction_config, 1)
+
+
+@asynccontextmanager
+async def with_outbound(world: ConsoleWorld, intake: Harness) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """outbound's real app on a loopback port (the test's database and topics, the world's staff keys), and a
+    browser client on a replica of the world's intake pointed at it (`admin_outbound_url`)."""
+    issuer, verifier = world.keys
+    outbound_settings = run_settings(
+        OutboundSettings,
+        intake.settings.pg_dsn,
+        intake.settings.kafka_bootstrap,
+        intake.topics,
+        log_level="WARNING",
+        outbound_methods=set(),  # nothing is sent: the page reads the queues and pauses
+    )
+    migrate_outbound(outbound_settings.sqlalchemy_url)
+    outbound_app = create_outbound(outbound_settings, staff_verifier=verifier)
+    with serve_in_thread(outbound_app, lifespan="on") as outbound_url:
+        settings = world.settings.model_copy(update={"admin_outbound_url": outbound_url})
+        app = create_app(settings, staff_verifier=verifier, token_issuer=issuer, start_consumers=False)
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+            transport = httpx.ASGITransport(app=app, client=("198.51.100.51", 40001))
+            async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=60) as client:
+                yield client, outbound_url
+
+
+async def define_body(intake: Harness, payload: EventPayload) -> None:
+    async with started(
+        EventProducer(
+            intake.settings.kafka_bootstrap, intake.topics.jurisdiction_config, client_id="admin-tests"
+        )
+    ) as producer:
+        await producer.publish(config_event(payload, jurisdiction_id="demo"))

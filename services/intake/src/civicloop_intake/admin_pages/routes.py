@@ -1,6 +1,6 @@
 """The admin's pages in the console, at `/console/admin/...`: staff and roles (accounts, their roles and teams,
-disable and enable, the jurisdiction's teams), selfheal (run now, the latest runs) and posters (the builder over
-intake's poster routes, and the reports each link source brought). They use the console's sign-in, session and CSRF token, and are
+disable and enable, the jurisdiction's teams), selfheal (run now, the latest runs), posters (the builder over
+intake's poster routes, and the reports each link source brought) and bodies (what is queued, pause, resume). They use the console's sign-in, session and CSRF token, and are
 admitted to the `admin` role alone (a 403 page to anyone else signed in).
 
 Every change is a form posted here and passed on in-process to intake's staff management API
@@ -23,7 +23,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from civicloop_intake.admin_pages import directory, selfheal
+from civicloop_intake.admin_pages import directory, outbound, selfheal
 from civicloop_intake.admin_pages.texts import admin_texts
 from civicloop_intake.console.actions import refusal_text
 from civicloop_intake.console.routes import (
@@ -507,3 +507,111 @@ async def build_poster(request: Request, lang: Language = None) -> Response:
         status_code=answer.status_code if 400 <= answer.status_code < 500 else 502,
         typed={**typed, "format": fmt},
     )
+
+
+# -- bodies -----------------------------------------------------------------------------------------------------------
+
+BODIES_PAGE = f"{ADMIN_PATH}/bodies"
+BodyId = Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="the body")]
+
+
+async def _bodies_page(
+    request: Request,
+    signed: SignedIn,
+    language: str,
+    *,
+    done: str | None = None,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    settings = _intake(request).settings
+    base = settings.admin_outbound_url
+    found: list[dict[str, Any]] = []
+    if base:
+        try:
+            found = await outbound.bodies(
+                base, signed.session.access_token, settings.console_upstream_timeout_s
+            )
+        except SignedOut:
+            return _not_signed_in(request, language)
+        except Unavailable:
+            problem = problem or "outbound_unavailable"
+            status_code = 503 if status_code == 200 else status_code
+    return _render(
+        request,
+        "admin_bodies.html",
+        language,
+        status_code=status_code,
+        signed=signed,
+        section="bodies",
+        configured=bool(base),
+        bodies=found,
+        done=done if done in ("paused", "resumed") else None,
+        problem=problem,
+    )
+
+
+@admin_router.get(
+    "/bodies",
+    response_class=Response,
+    responses=_html(
+        s200="per body: what is queued, retrying, sent, given up, paused; pause and resume",
+        s303="not signed in: to sign-in",
+        s403="the staff member is not an admin",
+        s503="outbound cannot be reached: the page says so",
+    ),
+)
+async def bodies_page(
+    request: Request, lang: Language = None, done: Annotated[str | None, Query(max_length=20)] = None
+) -> Response:
+    language = _language(request, lang)
+    signed = await _admin(request, language)
+    if not isinstance(signed, SignedIn):
+        return signed
+    return await _bodies_page(request, signed, language, done=done)
+
+
+@admin_router.post(
+    "/bodies/{body_id}/{change}",
+    response_class=Response,
+    responses=_html(
+        s303="done: to the bodies page (or, not signed in, to sign-in)",
+        s403="the form's CSRF token does not match, or the staff member is not an admin",
+        s404="no such body in the admin's jurisdiction, or no such change",
+        s503="outbound cannot be reached: the page says so",
+    ),
+)
+async def pause_or_resume(
+    request: Request,
+    body_id: BodyId,
+    change: Annotated[str, PathParam(max_length=20, description="pause or resume")],
+    lang: Language = None,
+) -> Response:
+    """Outbound's pause or resume of the body, asked with the admin's own token."""
+    language = _language(request, lang)
+    signed = await _admin(request, language)
+    if not isinstance(signed, SignedIn):
+        return signed
+    form = await request.form()
+    if not signed.session.csrf_matches(_field(form, "csrf")):
+        return _csrf_refused()
+    if change not in ("pause", "resume"):
+        return Response("no such change", status_code=404, media_type="text/html")
+    settings = _intake(request).settings
+    try:
+        await outbound.pause_or_resume(
+            settings.admin_outbound_url,
+            signed.session.access_token,
+            settings.console_upstream_timeout_s,
+            body_id,
+            pause=change == "pause",
+            reason=_field(form, "reason", 200),
+        )
+    except SignedOut:
+        return _not_signed_in(request, language)
+    except outbound.NoSuchBody:
+        return await _bodies_page(request, signed, language, problem="no_such_body", status_code=404)
+    except Unavailable:
+        return await _bodies_page(request, signed, language, problem="outbound_unavailable", status_code=503)
+    done = "paused" if change == "pause" else "resumed"
+    return RedirectResponse(_link(BODIES_PAGE, language, done=done), status_code=303)
