@@ -4,8 +4,8 @@ with that account an admin, and intake's staff mail pointed at a local SMTP inbo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -59,11 +59,9 @@ async def config_events(intake: Harness) -> list[Any]:
     return await read_all_events(intake.settings.kafka_bootstrap, intake.topics.jurisdiction_config, 1)
 
 
-@asynccontextmanager
-async def with_outbound(world: ConsoleWorld, intake: Harness) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    """outbound's real app on a loopback port (the test's database and topics, the world's staff keys), and a
-    browser client on a replica of the world's intake pointed at it (`admin_outbound_url`)."""
-    issuer, verifier = world.keys
+@contextmanager
+def outbound_served(world: ConsoleWorld, intake: Harness) -> Iterator[str]:
+    """outbound's real app on a loopback port (the test's database and topics, the world's staff keys)."""
     outbound_settings = run_settings(
         OutboundSettings,
         intake.settings.pg_dsn,
@@ -73,14 +71,34 @@ async def with_outbound(world: ConsoleWorld, intake: Harness) -> AsyncIterator[t
         outbound_methods=set(),  # nothing is sent: the page reads the queues and pauses
     )
     migrate_outbound(outbound_settings.sqlalchemy_url)
-    outbound_app = create_outbound(outbound_settings, staff_verifier=verifier)
-    with serve_in_thread(outbound_app, lifespan="on") as outbound_url:
+    with serve_in_thread(
+        create_outbound(outbound_settings, staff_verifier=world.keys[1]), lifespan="on"
+    ) as url:
+        yield url
+
+
+@asynccontextmanager
+async def with_outbound(world: ConsoleWorld, intake: Harness) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """outbound served, and a browser client on a replica of the world's intake pointed at it."""
+    issuer, verifier = world.keys
+    with outbound_served(world, intake) as outbound_url:
         settings = world.settings.model_copy(update={"admin_outbound_url": outbound_url})
         app = create_app(settings, staff_verifier=verifier, token_issuer=issuer, start_consumers=False)
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
             transport = httpx.ASGITransport(app=app, client=("198.51.100.51", 40001))
             async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=60) as client:
                 yield client, outbound_url
+
+
+@contextmanager
+def served_with_outbound(world: ConsoleWorld, intake: Harness) -> Iterator[str]:
+    """A replica of the world's intake on a loopback port (for a browser), pointed at outbound served too."""
+    issuer, verifier = world.keys
+    with outbound_served(world, intake) as outbound_url:
+        settings = world.settings.model_copy(update={"admin_outbound_url": outbound_url})
+        app = create_app(settings, staff_verifier=verifier, token_issuer=issuer, start_consumers=False)
+        with serve_in_thread(app, lifespan="on") as base:
+            yield base
 
 
 async def define_body(intake: Harness, payload: EventPayload) -> None:

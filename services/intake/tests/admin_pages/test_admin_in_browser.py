@@ -1,13 +1,14 @@
 """The admin pages in Debian's chromium, on the real app, database and broker: an admin signs in, opens the staff
 page from the console's menu, and by keyboard alone defines a team and creates an account; axe-core finds no serious
-or critical violation, there and on the selfheal and poster pages (a poster downloaded); screenshots at phone and desktop widths go to .run/screenshots/."""
+or critical violation, there and on the selfheal, poster (a poster downloaded) and bodies pages (a body paused, through outbound's real app); screenshots at phone and desktop widths go to .run/screenshots/."""
 
 from __future__ import annotations
 
 from uuid import uuid4
 
 import pytest
-from admin_harness import admin_world
+from admin_harness import admin_world, define_body, served_with_outbound
+from civicloop_events.payloads import BodyDefined, SendMethod
 from civicloop_testing.browser import OpenPage, axe_violations, describe_violations, loopback_only
 from civicloop_testing.polling import eventually
 from console_harness import PASSWORD
@@ -27,8 +28,16 @@ async def test_an_admin_defines_a_team_and_creates_an_account_by_keyboard(
 ):
     tag = uuid4().hex[:8]  # the tests share the jurisdiction's staff and teams: this test's own
     email, team = f"nora.{tag}@county.example", f"roads-{tag}"
+    body = BodyDefined(
+        body_id=f"roads-{tag}",
+        name="Roads and bridges",
+        send_method=SendMethod.email,
+        service_codes=["ADMIN-PAGES-ONLY"],
+        email="roads@county.example",
+    )
+    await define_body(intake, body)
     async with admin_world(intake) as (world, smtp):
-        with world.served() as base:
+        with served_with_outbound(world, intake) as base:
             page = await open_page(javascript=True)
             blocked = await loopback_only(page.context)
             await page.goto(f"{base}/console/sign-in", wait_until="load")
@@ -96,6 +105,28 @@ async def test_an_admin_defines_a_team_and_creates_an_account_by_keyboard(
             assert download.suggested_filename == f"poster-kiosk-{tag}.pdf"
             await _no_serious_violations(page)
             await screenshots(page, "admin-posters")
+
+            await page.click("nav.admin a:text-is('Bodies')")
+            await expect(page.locator("h1")).to_have_text("Bodies")
+
+            async def body_listed() -> bool:
+                await page.reload(wait_until="load")
+                return await page.locator(f"#body-roads-{tag}").count() == 1
+
+            await eventually(body_listed, timeout=30, what="the body listed by outbound")
+            await page.fill(
+                f"form[action^='/console/admin/bodies/roads-{tag}/pause'] input[name=reason]", "Storm"
+            )
+            await page.click(f"form[action^='/console/admin/bodies/roads-{tag}/pause'] button")
+            await expect(page.locator("p.done")).to_be_visible()
+
+            async def body_paused() -> bool:
+                await page.reload(wait_until="load")
+                return "Paused (Storm)" in await page.locator(f"#body-roads-{tag}").inner_text()
+
+            await eventually(body_paused, timeout=30, what="the body paused")
+            await _no_serious_violations(page)
+            await screenshots(page, "admin-bodies")
 
             await page.goto(f"{base}/console/admin/staff?lang=es", wait_until="load")
             await expect(page.locator("h1")).to_have_text("Personal y roles")
