@@ -133,6 +133,11 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, S
         pattern=r"^(https?://[^/?#@\s]+(/[^?#\s]*)?)?$",
         description="outbound's base URL, for the admin pages' bodies (queues, pause, resume); empty: not offered",
     )
+    admin_gateway_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#@\s]+(/[^?#\s]*)?)?$",
+        description="the Open311 gateway's base URL, for the admin pages' catalogue; empty: not offered",
+    )
 
     # Staff commands (docs/agents.md): the close and reopen reasons and the reply templates, from a JSON file.
     agent_work_file: str | None = Field(

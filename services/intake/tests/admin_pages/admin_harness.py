@@ -12,11 +12,15 @@ import httpx
 from asgi_lifespan import LifespanManager
 from civicloop_events.payloads.base import EventPayload
 from civicloop_events.producer import EventProducer
+from civicloop_gateway import database as gateway_database
+from civicloop_gateway.entrypoints.http import create_app as create_gateway
+from civicloop_gateway.settings import GatewaySettings
 from civicloop_intake.entrypoints.http import create_app
 from civicloop_outbound.database import migrate as migrate_outbound
 from civicloop_outbound.entrypoints.http import create_app as create_outbound
 from civicloop_outbound.settings import OutboundSettings
 from civicloop_staff.roles import Role
+from civicloop_testing import create_database, drop_database
 from civicloop_testing.events import config_event, read_all_events
 from civicloop_testing.lifecycle import started
 from civicloop_testing.run_settings import run_settings
@@ -108,3 +112,35 @@ async def define_body(intake: Harness, payload: EventPayload) -> None:
         )
     ) as producer:
         await producer.publish(config_event(payload, jurisdiction_id="demo"))
+
+
+@contextmanager
+def gateway_served(world: ConsoleWorld, intake: Harness, pg_admin_dsn: str) -> Iterator[str]:
+    """The Open311 gateway's real app on a loopback port, on a database of its own (PostGIS) and the test's topics,
+    with the world's staff keys."""
+    dsn = create_database(pg_admin_dsn, prefix="cl_admin_pages_gateway")
+    try:
+        settings = run_settings(
+            GatewaySettings, dsn, intake.settings.kafka_bootstrap, intake.topics, log_level="WARNING"
+        )
+        gateway_database.migrate(settings.sqlalchemy_url)
+        with serve_in_thread(create_gateway(settings, staff_verifier=world.keys[1]), lifespan="on") as url:
+            yield url
+    finally:
+        drop_database(pg_admin_dsn, dsn)
+
+
+@asynccontextmanager
+async def replica(world: ConsoleWorld, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser client on a replica of the world's intake with `settings` changed (another service's address)."""
+    issuer, verifier = world.keys
+    app = create_app(
+        world.settings.model_copy(update=settings),
+        staff_verifier=verifier,
+        token_issuer=issuer,
+        start_consumers=False,
+    )
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+        transport = httpx.ASGITransport(app=app, client=("198.51.100.52", 40002))
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=60) as client:
+            yield client
