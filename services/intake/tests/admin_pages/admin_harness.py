@@ -95,14 +95,17 @@ async def with_outbound(world: ConsoleWorld, intake: Harness) -> AsyncIterator[t
 
 
 @contextmanager
-def served_with_outbound(world: ConsoleWorld, intake: Harness) -> Iterator[str]:
-    """A replica of the world's intake on a loopback port (for a browser), pointed at outbound served too."""
+def served_replica(world: ConsoleWorld, **settings: Any) -> Iterator[str]:
+    """A replica of the world's intake on a loopback port (for a browser) with `settings` changed."""
     issuer, verifier = world.keys
-    with outbound_served(world, intake) as outbound_url:
-        settings = world.settings.model_copy(update={"admin_outbound_url": outbound_url})
-        app = create_app(settings, staff_verifier=verifier, token_issuer=issuer, start_consumers=False)
-        with serve_in_thread(app, lifespan="on") as base:
-            yield base
+    app = create_app(
+        world.settings.model_copy(update=settings),
+        staff_verifier=verifier,
+        token_issuer=issuer,
+        start_consumers=False,
+    )
+    with serve_in_thread(app, lifespan="on") as base:
+        yield base
 
 
 async def define_body(intake: Harness, payload: EventPayload) -> None:

@@ -1,13 +1,14 @@
 """The admin pages in Debian's chromium, on the real app, database and broker: an admin signs in, opens the staff
 page from the console's menu, and by keyboard alone defines a team and creates an account; axe-core finds no serious
-or critical violation, there and on the selfheal, poster (a poster downloaded) and bodies pages (a body paused, through outbound's real app); screenshots at phone and desktop widths go to .run/screenshots/."""
+or critical violation, there and on the selfheal, poster (a poster downloaded) bodies (a body paused, through outbound's real app) and
+catalogue pages (a service defined, through the gateway's real app); screenshots at phone and desktop widths go to .run/screenshots/."""
 
 from __future__ import annotations
 
 from uuid import uuid4
 
 import pytest
-from admin_harness import admin_world, define_body, served_with_outbound
+from admin_harness import admin_world, define_body, gateway_served, outbound_served, served_replica
 from civicloop_events.payloads import BodyDefined, SendMethod
 from civicloop_testing.browser import OpenPage, axe_violations, describe_violations, loopback_only
 from civicloop_testing.polling import eventually
@@ -24,7 +25,7 @@ async def _no_serious_violations(page: Page) -> None:
 
 
 async def test_an_admin_defines_a_team_and_creates_an_account_by_keyboard(
-    intake: Harness, open_page: OpenPage, screenshots
+    intake: Harness, open_page: OpenPage, screenshots, pg_admin_dsn: str
 ):
     tag = uuid4().hex[:8]  # the tests share the jurisdiction's staff and teams: this test's own
     email, team = f"nora.{tag}@county.example", f"roads-{tag}"
@@ -37,7 +38,11 @@ async def test_an_admin_defines_a_team_and_creates_an_account_by_keyboard(
     )
     await define_body(intake, body)
     async with admin_world(intake) as (world, smtp):
-        with served_with_outbound(world, intake) as base:
+        with (
+            outbound_served(world, intake) as outbound_url,
+            gateway_served(world, intake, pg_admin_dsn) as gateway_url,
+            served_replica(world, admin_outbound_url=outbound_url, admin_gateway_url=gateway_url) as base,
+        ):
             page = await open_page(javascript=True)
             blocked = await loopback_only(page.context)
             await page.goto(f"{base}/console/sign-in", wait_until="load")
@@ -127,6 +132,22 @@ async def test_an_admin_defines_a_team_and_creates_an_account_by_keyboard(
             await eventually(body_paused, timeout=30, what="the body paused")
             await _no_serious_violations(page)
             await screenshots(page, "admin-bodies")
+
+            await page.click("nav.admin a:text-is('Catalogue')")
+            await expect(page.locator("h1")).to_have_text("Catalogue")
+            await page.fill("#svc-code", f"GRAFFITI-{tag}")
+            await page.fill("#svc-name", "Graffiti")
+            await page.fill("#svc-group", "streets")
+            await page.click("section[aria-labelledby=define-title] button[type=submit]")
+            await expect(page.locator("p.done")).to_contain_text("The service was defined")
+
+            async def service_listed() -> bool:
+                await page.reload(wait_until="load")
+                return await page.locator(f"#service-GRAFFITI-{tag}").count() == 1
+
+            await eventually(service_listed, timeout=30, what="the service listed by the gateway")
+            await _no_serious_violations(page)
+            await screenshots(page, "admin-catalogue")
 
             await page.goto(f"{base}/console/admin/staff?lang=es", wait_until="load")
             await expect(page.locator("h1")).to_have_text("Personal y roles")
