@@ -1,7 +1,7 @@
 """The admin pages in Debian's chromium, on the real app, database and broker: an admin signs in, opens the staff
 page from the console's menu, and by keyboard alone defines a team and creates an account; axe-core finds no serious
 or critical violation, there and on the selfheal, poster (a poster downloaded) bodies (a body paused, through outbound's real app) and
-catalogue pages (a service defined, through the gateway's real app); screenshots at phone and desktop widths go to .run/screenshots/."""
+catalogue and partners pages (a service defined and a key made, through the gateway's real app); screenshots at phone and desktop widths go to .run/screenshots/."""
 
 from __future__ import annotations
 
@@ -148,6 +148,15 @@ async def test_an_admin_defines_a_team_and_creates_an_account_by_keyboard(
             await eventually(service_listed, timeout=30, what="the service listed by the gateway")
             await _no_serious_violations(page)
             await screenshots(page, "admin-catalogue")
+
+            await page.click('nav.admin a:text-is("Partners\' keys")')
+            await expect(page.locator("h1")).to_have_text("Partners' keys")
+            await page.fill("#pk-client", f"app-{tag}")
+            await page.fill("#pk-name", "Neighbour App")
+            await page.click("section[aria-labelledby=new-key-title] button[type=submit]")
+            await expect(page.locator("#issued-key")).to_contain_text("o311_")
+            await _no_serious_violations(page)
+            await screenshots(page, "admin-partners")
 
             await page.goto(f"{base}/console/admin/staff?lang=es", wait_until="load")
             await expect(page.locator("h1")).to_have_text("Personal y roles")

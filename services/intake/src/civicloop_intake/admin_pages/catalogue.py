@@ -17,7 +17,7 @@ class Refused(Exception):
     """The gateway refused the change (its Open311 error's description)."""
 
 
-async def _call(
+async def call_gateway(
     base_url: str, method: str, path: str, token: str, timeout_s: float, body: Any = None
 ) -> httpx.Response:
     if not base_url:
@@ -34,7 +34,7 @@ async def _call(
     return answer
 
 
-def _refusal(answer: httpx.Response) -> Refused:
+def refusal_of(answer: httpx.Response) -> Refused:
     try:
         errors = answer.json()
         return Refused(str(errors[0]["description"]))
@@ -43,7 +43,7 @@ def _refusal(answer: httpx.Response) -> Refused:
 
 
 async def services(base_url: str, token: str, timeout_s: float, jurisdiction_id: str) -> list[dict[str, Any]]:
-    answer = await _call(base_url, "GET", f"/{jurisdiction_id}/services.json", token, timeout_s)
+    answer = await call_gateway(base_url, "GET", f"/{jurisdiction_id}/services.json", token, timeout_s)
     if answer.status_code != 200:
         raise Unavailable(f"HTTP {answer.status_code}")
     return sorted(answer.json()["services"], key=lambda s: (not s.get("active", True), s["service_code"]))
@@ -52,17 +52,21 @@ async def services(base_url: str, token: str, timeout_s: float, jurisdiction_id:
 async def define(
     base_url: str, token: str, timeout_s: float, jurisdiction_id: str, service: dict[str, Any]
 ) -> None:
-    answer = await _call(base_url, "POST", f"/{jurisdiction_id}/services.json", token, timeout_s, service)
+    answer = await call_gateway(
+        base_url, "POST", f"/{jurisdiction_id}/services.json", token, timeout_s, service
+    )
     if 400 <= answer.status_code < 500:
-        raise _refusal(answer)
+        raise refusal_of(answer)
     if answer.status_code != 201:
         raise Unavailable(f"HTTP {answer.status_code}")
 
 
 async def withdraw(base_url: str, token: str, timeout_s: float, jurisdiction_id: str, code: str) -> None:
     """`code` as the page checked it (letters, digits, `_-.`): safe in a path."""
-    answer = await _call(base_url, "DELETE", f"/{jurisdiction_id}/services/{code}.json", token, timeout_s)
+    answer = await call_gateway(
+        base_url, "DELETE", f"/{jurisdiction_id}/services/{code}.json", token, timeout_s
+    )
     if 400 <= answer.status_code < 500:
-        raise _refusal(answer)
+        raise refusal_of(answer)
     if answer.status_code != 200:
         raise Unavailable(f"HTTP {answer.status_code}")

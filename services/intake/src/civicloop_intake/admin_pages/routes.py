@@ -1,6 +1,6 @@
 """The admin's pages in the console, at `/console/admin/...`, one module per section: staff and roles
-(`staff_routes`), selfheal (`selfheal_routes`), posters (`poster_routes`), bodies (`body_routes`) and the catalogue
-(`catalogue_routes`). They use the console's sign-in, session and CSRF token and are admitted to the `admin` role
+(`staff_routes`), selfheal (`selfheal_routes`), posters (`poster_routes`), bodies (`body_routes`), the catalogue
+(`catalogue_routes`) and partners' Open311 keys (`partner_routes`). They use the console's sign-in, session and CSRF token and are admitted to the `admin` role
 alone (a 403 page to anyone else signed in; `common`).
 
 Intake's own APIs (staff management, posters) are called in-process with the admin's own token, so their rules,
@@ -13,6 +13,7 @@ from __future__ import annotations
 from civicloop_intake.admin_pages import (  # noqa: F401 - imported for their routes
     body_routes,
     catalogue_routes,
+    partner_routes,
     poster_routes,
     selfheal_routes,
     staff_routes,
