@@ -58,8 +58,8 @@ NO_STAFF_ROUTES = frozenset({"backend-adapters"})
 # A resident's own requests: not staff routes, but not open either (the resident's session, 401 without it).
 RESIDENT_SESSION: dict[str, str] = {"intake": r"/api/v1/residents/(me/.*|sessions/current)"}
 # The agents' console pages: a staff member's server-side session (its cookie), never a bearer token; a stranger,
-# with or without a token, is sent to the sign-in form (303) and nothing is done.
-CONSOLE_SESSION: dict[str, str] = {"intake": r"/console/(queue|sign-out|requests/.*)"}
+# with or without a token, is sent to the sign-in form (303) and nothing is done. The admin pages are console pages.
+CONSOLE_SESSION: dict[str, str] = {"intake": r"/console/(queue|sign-out|requests/.*|admin(/.*)?)"}
 # Staff routes any signed-in staff member may use (their own account): no role is wrong for them.
 ANY_STAFF: dict[str, tuple[str, ...]] = {"intake": (r"/api/v1/staff/me.*",)}
 

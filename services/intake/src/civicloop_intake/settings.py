@@ -119,6 +119,25 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, S
         description="the notifier's base URL, for the console's preview of who will be notified; empty: no preview",
     )
     console_upstream_timeout_s: float = Field(default=10.0, gt=0, le=60, description="bound on one read")
+    # The admin pages (docs/staff.md, "Admin pages"): selfheal's "run now" and latest runs, with the admin's own token.
+    admin_selfheal_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#@\s]+(/[^?#\s]*)?)?$",
+        description="selfheal's base URL, for the admin pages' run now and latest runs; empty: not offered",
+    )
+    admin_selfheal_timeout_s: float = Field(
+        default=60.0, gt=0, le=300, description="bound on one sweep asked for"
+    )
+    admin_outbound_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#@\s]+(/[^?#\s]*)?)?$",
+        description="outbound's base URL, for the admin pages' bodies (queues, pause, resume); empty: not offered",
+    )
+    admin_gateway_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#@\s]+(/[^?#\s]*)?)?$",
+        description="the Open311 gateway's base URL, for the admin pages' catalogue; empty: not offered",
+    )
 
     # Staff commands (docs/agents.md): the close and reopen reasons and the reply templates, from a JSON file.
     agent_work_file: str | None = Field(

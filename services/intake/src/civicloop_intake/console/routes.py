@@ -182,7 +182,9 @@ async def _start_session(request: Request, token: AccessToken, language: str) ->
         now=_now(),
     )
     log.info("console session opened", extra={"staff_id": str(principal.staff_id)})
-    response = RedirectResponse(_link(QUEUE_PATH, language), status_code=303)
+    # Staff who read no requests (an admin only) start on the admin pages rather than a queue they cannot open.
+    start = QUEUE_PATH if principal.has_any(frozenset(READS_REQUESTS)) else f"{CONSOLE_PATH}/admin"
+    response = RedirectResponse(_link(start, language), status_code=303)
     _cookie(response, request, SESSION_COOKIE, session_id, token.expires_in)
     response.delete_cookie(FORM_COOKIE, path=CONSOLE_PATH)
     return response

@@ -26,6 +26,7 @@ _EN: dict[str, str] = {
     "confirm": "Confirm and sign in",
     "sign_out": "Sign out",
     "queue": "Queue",
+    "admin": "Administration",
     "queues": "Queues",
     "open_work": "Open work",
     "mine": "Mine",
@@ -111,6 +112,7 @@ _EN: dict[str, str] = {
 _ES: dict[str, str] = {
     "console": "Consola de agentes",
     "skip": "Saltar al contenido",
+    "admin": "Administración",
     "sign_in_title": "Iniciar sesión",
     "sign_in_lead": "Solo personal. Use su correo, su contraseña y el código de su aplicación de autenticación.",
     "email": "Correo electrónico",

@@ -31,6 +31,7 @@ from civicloop_intake.domain.work_commands import WorkProblem, WorkRejected
 from civicloop_intake.entrypoints.agent_routes import work_router
 from civicloop_intake.entrypoints.cron_routes import router as cron_router
 from civicloop_intake.entrypoints.pages_mount import (
+    admin_router,
     console_router,
     install_pages,
     pages_path_limits,
@@ -220,6 +221,7 @@ HTTP = ServiceHttp(
         cron_router,
         pages_router,
         console_router,
+        admin_router,
     ),
     render_error=_skeleton_error,
     install=_install_error_handlers,

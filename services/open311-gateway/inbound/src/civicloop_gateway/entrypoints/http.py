@@ -29,7 +29,7 @@ from fastapi import APIRouter, FastAPI
 from psycopg_pool import PoolTimeout
 
 from civicloop_gateway.bootstrap import SERVICE, bootstrap
-from civicloop_gateway.entrypoints import admin_api, read_routes, write_routes
+from civicloop_gateway.entrypoints import admin_api, partner_api, read_routes, write_routes
 from civicloop_gateway.settings import OPEN311_BASE_PATH, GatewaySettings
 
 __all__ = ["SERVICE", "app_from_environment", "create_app"]
@@ -45,7 +45,7 @@ def create_app(
     admit staff through the verifier from the settings (`staff_verifier` replaces it, for tests)."""
     settings = settings or GatewaySettings()
     open311 = APIRouter(prefix=OPEN311_BASE_PATH)
-    for routes in (read_routes.router, write_routes.router, admin_api.router):
+    for routes in (read_routes.router, write_routes.router, admin_api.router, partner_api.router):
         open311.include_router(routes)
     app = service_app(
         title="CivicLoop Open311 gateway",

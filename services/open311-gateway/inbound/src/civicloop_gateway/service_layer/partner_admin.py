@@ -38,8 +38,10 @@ class AuthorisedPartner:
 
 
 async def authorise_partner(
-    jurisdiction_id: str, client_id: str, name: str, *, log: EventLog
+    jurisdiction_id: str, client_id: str, name: str, *, log: EventLog, actor: Actor = CLI_ACTOR
 ) -> AuthorisedPartner:
+    """A new key for the client (a client may hold several: a rotation is a new key, then the old one revoked);
+    `actor`: the CLI, or the admin calling the admin API."""
     try:
         check_client_id(client_id)
     except ValueError as exc:
@@ -51,14 +53,20 @@ async def authorise_partner(
         client_id=client_id, name=name.strip(), key_id=issued.key_id, key_sha256=issued.key_sha256
     )
     event = Event.create(
-        payload, request_id=None, jurisdiction_id=jurisdiction_id, actor=CLI_ACTOR, source=ADMIN_SOURCE
+        payload, request_id=None, jurisdiction_id=jurisdiction_id, actor=actor, source=ADMIN_SOURCE
     )
     position = await log.publish(event)
     return AuthorisedPartner(issued, str(event.event_id), position)
 
 
 async def revoke_key(
-    jurisdiction_id: str, client_id: str, key_id: str, *, known: list[PartnerListing], log: EventLog
+    jurisdiction_id: str,
+    client_id: str,
+    key_id: str,
+    *,
+    known: list[PartnerListing],
+    log: EventLog,
+    actor: Actor = CLI_ACTOR,
 ) -> LogPosition:
     """Revoke a key `known` (the partners view) lists as live for this client and jurisdiction."""
     match = [
@@ -74,7 +82,7 @@ async def revoke_key(
         PartnerKeyRevoked(client_id=client_id, key_id=key_id),
         request_id=None,
         jurisdiction_id=jurisdiction_id,
-        actor=CLI_ACTOR,
+        actor=actor,
         source=ADMIN_SOURCE,
     )
     return await log.publish(event)

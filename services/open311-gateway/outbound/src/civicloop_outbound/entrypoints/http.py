@@ -5,6 +5,7 @@ role or another jurisdiction):
 
 * `GET /open311/v2/admin/outbound/bodies.json[?jurisdiction_id=]` — per body of the token's jurisdiction: queued,
   retrying, sent, given up, paused, the oldest queued item's age and the last error.
+* `POST /open311/v2/admin/outbound/bodies/{body_id}/pause` and `.../resume` (admins): `entrypoints.body_admin`.
 
 `create_app` builds only routes on the service skeleton (`civicloop_runtime.app`; its own errors, the 413 and the
 per-client rate limit's 429, in plain JSON); `bootstrap` opens the pool and producer and starts sending in the
@@ -30,6 +31,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from psycopg_pool import PoolTimeout
 
 from civicloop_outbound.bootstrap import SERVICE, OutboundService, bootstrap
+from civicloop_outbound.entrypoints.body_admin import body_admin
 from civicloop_outbound.service_layer.status import body_statuses
 from civicloop_outbound.settings import OPEN311_BASE_PATH, OutboundSettings
 
@@ -56,6 +58,7 @@ async def list_body_statuses(
 
 
 open311.include_router(router)
+open311.include_router(body_admin)
 
 
 def create_app(

@@ -1,0 +1,1 @@
+"""Pages for a jurisdiction's admin in the console (`/console/admin/...`)."""

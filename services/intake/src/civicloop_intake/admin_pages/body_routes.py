@@ -1,0 +1,136 @@
+"""Bodies: what is queued per body, pause and resume (outbound's admin API)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Path as PathParam
+from fastapi import Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from civicloop_intake.admin_pages import outbound
+from civicloop_intake.admin_pages.common import (
+    ADMIN_PATH,
+    Language,
+    _admin,
+    _csrf_refused,
+    _field,
+    _render,
+    admin_router,
+)
+from civicloop_intake.console.routes import (
+    SignedIn,
+    _html,
+    _intake,
+    _language,
+    _link,
+    _not_signed_in,
+)
+from civicloop_intake.console.upstream import SignedOut, Unavailable
+
+# -- bodies -----------------------------------------------------------------------------------------------------------
+
+BODIES_PAGE = f"{ADMIN_PATH}/bodies"
+BodyId = Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="the body")]
+
+
+async def _bodies_page(
+    request: Request,
+    signed: SignedIn,
+    language: str,
+    *,
+    done: str | None = None,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    settings = _intake(request).settings
+    base = settings.admin_outbound_url
+    found: list[dict[str, Any]] = []
+    if base:
+        try:
+            found = await outbound.bodies(
+                base, signed.session.access_token, settings.console_upstream_timeout_s
+            )
+        except SignedOut:
+            return _not_signed_in(request, language)
+        except Unavailable:
+            problem = problem or "outbound_unavailable"
+            status_code = 503 if status_code == 200 else status_code
+    return _render(
+        request,
+        "admin_bodies.html",
+        language,
+        status_code=status_code,
+        signed=signed,
+        section="bodies",
+        configured=bool(base),
+        bodies=found,
+        done=done if done in ("paused", "resumed") else None,
+        problem=problem,
+    )
+
+
+@admin_router.get(
+    "/bodies",
+    response_class=Response,
+    responses=_html(
+        s200="per body: what is queued, retrying, sent, given up, paused; pause and resume",
+        s303="not signed in: to sign-in",
+        s403="the staff member is not an admin",
+        s503="outbound cannot be reached: the page says so",
+    ),
+)
+async def bodies_page(
+    request: Request, lang: Language = None, done: Annotated[str | None, Query(max_length=20)] = None
+) -> Response:
+    language = _language(request, lang)
+    signed = await _admin(request, language)
+    if not isinstance(signed, SignedIn):
+        return signed
+    return await _bodies_page(request, signed, language, done=done)
+
+
+@admin_router.post(
+    "/bodies/{body_id}/{change}",
+    response_class=Response,
+    responses=_html(
+        s303="done: to the bodies page (or, not signed in, to sign-in)",
+        s403="the form's CSRF token does not match, or the staff member is not an admin",
+        s404="no such body in the admin's jurisdiction, or no such change",
+        s503="outbound cannot be reached: the page says so",
+    ),
+)
+async def pause_or_resume(
+    request: Request,
+    body_id: BodyId,
+    change: Annotated[str, PathParam(max_length=20, description="pause or resume")],
+    lang: Language = None,
+) -> Response:
+    """Outbound's pause or resume of the body, asked with the admin's own token."""
+    language = _language(request, lang)
+    signed = await _admin(request, language)
+    if not isinstance(signed, SignedIn):
+        return signed
+    form = await request.form()
+    if not signed.session.csrf_matches(_field(form, "csrf")):
+        return _csrf_refused()
+    if change not in ("pause", "resume"):
+        return Response("no such change", status_code=404, media_type="text/html")
+    settings = _intake(request).settings
+    try:
+        await outbound.pause_or_resume(
+            settings.admin_outbound_url,
+            signed.session.access_token,
+            settings.console_upstream_timeout_s,
+            body_id,
+            pause=change == "pause",
+            reason=_field(form, "reason", 200),
+        )
+    except SignedOut:
+        return _not_signed_in(request, language)
+    except outbound.NoSuchBody:
+        return await _bodies_page(request, signed, language, problem="no_such_body", status_code=404)
+    except Unavailable:
+        return await _bodies_page(request, signed, language, problem="outbound_unavailable", status_code=503)
+    done = "paused" if change == "pause" else "resumed"
+    return RedirectResponse(_link(BODIES_PAGE, language, done=done), status_code=303)
