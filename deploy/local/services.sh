@@ -347,6 +347,10 @@ start() {
   # The agent console (intake's /console) reads the agent view and asks the notifier who an action would notify.
   export CIVICLOOP_CONSOLE_PROJECTIONS_URL="${CIVICLOOP_CONSOLE_PROJECTIONS_URL:-http://127.0.0.1:8002}"
   export CIVICLOOP_CONSOLE_NOTIFIER_URL="${CIVICLOOP_CONSOLE_NOTIFIER_URL:-http://127.0.0.1:8006}"
+  # Its admin pages act through selfheal (run now), outbound (bodies) and the gateway (catalogue, partners' keys).
+  export CIVICLOOP_ADMIN_SELFHEAL_URL="${CIVICLOOP_ADMIN_SELFHEAL_URL:-http://127.0.0.1:8007}"
+  export CIVICLOOP_ADMIN_OUTBOUND_URL="${CIVICLOOP_ADMIN_OUTBOUND_URL:-http://127.0.0.1:8005}"
+  export CIVICLOOP_ADMIN_GATEWAY_URL="${CIVICLOOP_ADMIN_GATEWAY_URL:-http://127.0.0.1:8003}"
   staff_token_keys  # every service verifies staff tokens (intake signs them) and will not start without the key set
   # selfheal's cron token (a cron runner calls POST /api/cron/self-heal with it); intake takes it too, for
   # selfheal's request to sweep what its outboxes left pending (docs/selfheal.md).
