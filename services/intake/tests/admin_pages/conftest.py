@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 sys.path.insert(0, str(Path(__file__).parent.parent / "integration"))
 sys.path.insert(0, str(Path(__file__).parent.parent / "console"))
 
-from intake_harness import intake, producer  # noqa: E402, F401 - fixtures for this directory
+from intake_harness import intake, producer  # noqa: F401 - fixtures for this directory
 
 
 @pytest.fixture(scope="session")
