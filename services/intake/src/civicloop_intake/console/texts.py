@@ -107,6 +107,13 @@ _EN: dict[str, str] = {
     "preview_title": "Who will be notified if you save",
     "preview_nobody": "Nobody: no resident is told of this.",
     "preview_unavailable": "The preview is not available now. Saving works as usual.",
+    # single sign-on
+    "sso_refused": "Your organisation signed you in, but this account cannot use the console: it has no role "
+    "here or it was disabled. Ask your administrator.",
+    "sso_unavailable": "Your organisation's sign-in cannot be reached now. Try again in a few minutes, or sign "
+    "in with your email and password.",
+    "sso_signed_in": "Signed in",
+    "sso_continue": "Continue to the console",
 }
 
 _ES: dict[str, str] = {
@@ -212,6 +219,13 @@ _ES: dict[str, str] = {
     "preview_title": "A quién se avisará si guarda",
     "preview_nobody": "A nadie: no se avisa a ningún residente.",
     "preview_unavailable": "La vista previa no está disponible ahora. Guardar funciona como siempre.",
+    # single sign-on
+    "sso_refused": "Su organización le identificó, pero esta cuenta no puede usar la consola: no tiene ningún "
+    "rol aquí o fue desactivada. Consulte a su administrador.",
+    "sso_unavailable": "No se puede contactar ahora con el inicio de sesión de su organización. Inténtelo en "
+    "unos minutos, o inicie sesión con su correo y contraseña.",
+    "sso_signed_in": "Sesión iniciada",
+    "sso_continue": "Continuar a la consola",
 }
 
 _TEXTS = {"en": _EN, "es": _ES}
