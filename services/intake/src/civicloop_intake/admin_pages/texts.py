@@ -146,6 +146,12 @@ _EN: dict[str, str] = {
     "issued_lead": "Copy it now and give it to the partner over a safe channel: it cannot be shown again.",
     "done_revoked": "The key was revoked: the gateway refuses it from now on.",
     "forbidden": "Only an admin of the jurisdiction opens these pages.",
+    # partners' keys: their use
+    "key_requests": "Requests let in",
+    "key_refused": "Refused",
+    "key_last_used": "Last used",
+    "key_never_used": "Never",
+    "usage_lead": "Each key's use, as the gateway counts it: its requests let in, those refused (a revoked key, or a key used for another jurisdiction), and when it was last used. Before revoking an old key, check that the partner no longer uses it.",
 }
 
 _ES: dict[str, str] = {
@@ -290,6 +296,12 @@ _ES: dict[str, str] = {
     "issued_lead": "Cópiela ahora y entréguela al socio por un canal seguro: no se puede volver a mostrar.",
     "done_revoked": "Se revocó la clave: la pasarela la rechaza desde ahora.",
     "forbidden": "Solo un administrador de la jurisdicción abre estas páginas.",
+    # partners' keys: their use
+    "key_requests": "Peticiones aceptadas",
+    "key_refused": "Rechazadas",
+    "key_last_used": "Último uso",
+    "key_never_used": "Nunca",
+    "usage_lead": "El uso de cada clave, como lo cuenta la pasarela: sus peticiones aceptadas, las rechazadas (una clave revocada, o usada para otra jurisdicción) y cuándo se usó por última vez. Antes de revocar una clave antigua, compruebe que el socio ya no la usa.",
 }
 
 _TEXTS = {"en": _EN, "es": _ES}
