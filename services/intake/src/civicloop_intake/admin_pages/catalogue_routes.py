@@ -1,4 +1,5 @@
-"""The catalogue: the gateway's services, define and withdraw (its admin API)."""
+"""The catalogue: the gateway's services, define and withdraw; a service's page, its questions (attributes) added,
+edited and removed (the gateway's admin API)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import Path as PathParam
 from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from civicloop_intake.admin_pages import catalogue
+from civicloop_intake.admin_pages import attributes, catalogue
 from civicloop_intake.admin_pages.common import (
     ADMIN_PATH,
     Language,
@@ -177,3 +178,179 @@ async def withdraw_service(request: Request, code: ServiceCode, lang: Language =
         code,
     )
     return await _catalogue_change(request, language, signed, change, "withdrawn", {})
+
+
+# -- a service's questions --------------------------------------------------------------------------------------------
+
+Order = Annotated[int, PathParam(ge=1, le=100_000, description="the question's place in the service")]
+
+
+def _service_path(code: str) -> str:
+    return f"{CATALOGUE_PAGE}/services/{code}"
+
+
+async def _service_page(
+    request: Request,
+    signed: SignedIn,
+    language: str,
+    code: str,
+    *,
+    done: str | None = None,
+    problem: str | None = None,
+    refusal: str | None = None,
+    status_code: int = 200,
+    typed: Mapping[str, str] | None = None,
+    typed_for: int | None = None,
+) -> Response:
+    """`typed` (with `typed_for`, the question's order, or None for a new one): what a refused form held."""
+    settings = _intake(request).settings
+    found: dict[str, Any] | None = None
+    if settings.admin_gateway_url:
+        try:
+            listed = await catalogue.services(
+                settings.admin_gateway_url,
+                signed.session.access_token,
+                settings.console_upstream_timeout_s,
+                signed.staff.jurisdiction_id,
+            )
+        except SignedOut:
+            return _not_signed_in(request, language)
+        except Unavailable:
+            problem = problem or "gateway_unavailable"
+            status_code = 503 if status_code == 200 else status_code
+        else:
+            found = next((s for s in listed if s["service_code"] == code), None)
+            if found is None:
+                problem, status_code = "no_such_service", 404
+    else:
+        problem, status_code = "gateway_not_configured", 503
+    questions = sorted((found or {}).get("attributes") or [], key=lambda a: a["order"])
+    return _render(
+        request,
+        "admin_service.html",
+        language,
+        status_code=status_code,
+        signed=signed,
+        section="catalogue",
+        code=code,
+        service=found,
+        questions=[
+            {**q, "typed": typed if typed is not None and typed_for == q["order"] else attributes.typed_of(q)}
+            for q in questions
+        ],
+        new=typed if typed is not None and typed_for is None else {"datatype": "string"},
+        datatypes=attributes.DATATYPES,
+        done=done if done in ("question_added", "question_changed", "question_removed") else None,
+        problem=problem,
+        refusal=refusal,
+    )
+
+
+@admin_router.get(
+    "/catalogue/services/{code}",
+    response_class=Response,
+    responses=_html(
+        s200="the service's questions, each with a form to change or remove it, and a form to add one",
+        s303="not signed in: to sign-in",
+        s403="the staff member is not an admin",
+        s404="no such service: the page says so",
+        s503="the gateway cannot be reached (or is not configured): the page says so",
+    ),
+)
+async def service_page(
+    request: Request,
+    code: ServiceCode,
+    lang: Language = None,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    language = _language(request, lang)
+    signed = await _admin(request, language)
+    if not isinstance(signed, SignedIn):
+        return signed
+    return await _service_page(request, signed, language, code, done=done)
+
+
+_QUESTION_ANSWERS = _html(
+    s303="done: to the service's page (or, not signed in, to sign-in)",
+    s403="the form's CSRF token does not match, or the staff member is not an admin",
+    s404="no such service",
+    s409="refused by the gateway (a code in use, a list without answers...), or the question changed meanwhile: "
+    "the page again, with why and what was typed",
+    s503="the gateway cannot be reached: the page says so",
+)
+
+
+async def _change_questions(
+    request: Request, code: str, order: int | None, lang: str | None, change: str
+) -> Response:
+    """`change` is `added`, `changed` or `removed`: the service's definition as listed now, the question added,
+    replaced or removed, the whole definition put back (the gateway checks it and publishes it)."""
+    language = _language(request, lang)
+    signed = await _admin(request, language)
+    if not isinstance(signed, SignedIn):
+        return signed
+    form = await request.form()
+    if not signed.session.csrf_matches(_field(form, "csrf")):
+        return _csrf_refused()
+    typed = {name: _field(form, name, 4000) for name in attributes.FORM_FIELDS}
+    settings = _intake(request).settings
+    access = (settings.admin_gateway_url, signed.session.access_token, settings.console_upstream_timeout_s)
+
+    def again(status_code: int, **why: str | None) -> Any:
+        kept = typed if change != "removed" else None
+        return _service_page(
+            request, signed, language, code, status_code=status_code, typed=kept, typed_for=order, **why
+        )
+
+    try:
+        listed = await catalogue.services(*access, signed.staff.jurisdiction_id)
+        service = next((s for s in listed if s["service_code"] == code), None)
+        if service is None:
+            return await again(404)
+        was = _field(form, "was", 64)
+        if order is None:
+            fields = attributes.with_added(service, typed)
+        elif change == "changed":
+            fields = attributes.with_replaced(service, order, was, typed)
+        else:
+            fields = attributes.without(service, order, was)
+        await catalogue.replace(*access, signed.staff.jurisdiction_id, code, fields)
+    except SignedOut:
+        return _not_signed_in(request, language)
+    except attributes.Stale:
+        return await again(409, problem="question_changed_meanwhile")
+    except catalogue.Refused as refused:
+        return await again(409, refusal=str(refused))
+    except Unavailable:
+        return await again(503, problem="gateway_unavailable")
+    return RedirectResponse(_link(_service_path(code), language, done=f"question_{change}"), status_code=303)
+
+
+@admin_router.post(
+    "/catalogue/services/{code}/questions", response_class=Response, responses=_QUESTION_ANSWERS
+)
+async def add_question(request: Request, code: ServiceCode, lang: Language = None) -> Response:
+    """A question added at the end of the service's (a new definition of the service on `jurisdiction.config`)."""
+    return await _change_questions(request, code, None, lang, "added")
+
+
+@admin_router.post(
+    "/catalogue/services/{code}/questions/{order}", response_class=Response, responses=_QUESTION_ANSWERS
+)
+async def change_question(
+    request: Request, code: ServiceCode, order: Order, lang: Language = None
+) -> Response:
+    """The question at `order` replaced by the form's (its code, kind, whether required, text and answers)."""
+    return await _change_questions(request, code, order, lang, "changed")
+
+
+@admin_router.post(
+    "/catalogue/services/{code}/questions/{order}/remove",
+    response_class=Response,
+    responses=_QUESTION_ANSWERS,
+)
+async def remove_question(
+    request: Request, code: ServiceCode, order: Order, lang: Language = None
+) -> Response:
+    """The question at `order` removed (reports already made keep their answers)."""
+    return await _change_questions(request, code, order, lang, "removed")
