@@ -1,4 +1,4 @@
-"""Bodies: what is queued per body, pause and resume (outbound's admin API)."""
+"""Bodies: what is queued per body, pause and resume, a given-up report requeued (outbound's admin API)."""
 
 from __future__ import annotations
 
@@ -47,10 +47,13 @@ async def _bodies_page(
     base = settings.admin_outbound_url
     found: list[dict[str, Any]] = []
     if base:
+        access = (base, signed.session.access_token, settings.console_upstream_timeout_s)
         try:
-            found = await outbound.bodies(
-                base, signed.session.access_token, settings.console_upstream_timeout_s
-            )
+            found = await outbound.bodies(*access)
+            for body in found:
+                body["given_up_reports"] = (
+                    await outbound.given_up(*access, body["body_id"]) if body.get("given_up") else []
+                )
         except SignedOut:
             return _not_signed_in(request, language)
         except Unavailable:
@@ -65,7 +68,7 @@ async def _bodies_page(
         section="bodies",
         configured=bool(base),
         bodies=found,
-        done=done if done in ("paused", "resumed") else None,
+        done=done if done in ("paused", "resumed", "requeued") else None,
         problem=problem,
     )
 
@@ -134,3 +137,48 @@ async def pause_or_resume(
         return await _bodies_page(request, signed, language, problem="outbound_unavailable", status_code=503)
     done = "paused" if change == "pause" else "resumed"
     return RedirectResponse(_link(BODIES_PAGE, language, done=done), status_code=303)
+
+
+RequestId = Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="the request")]
+
+
+@admin_router.post(
+    "/bodies/{body_id}/given-up/{request_id}/requeue",
+    response_class=Response,
+    responses=_html(
+        s303="done: to the bodies page (or, not signed in, to sign-in)",
+        s403="the form's CSRF token does not match, or the staff member is not an admin",
+        s404="no such body in the admin's jurisdiction",
+        s409="the report is not given up (any more): the page says so",
+        s503="outbound cannot be reached: the page says so",
+    ),
+)
+async def requeue_report(
+    request: Request, body_id: BodyId, request_id: RequestId, lang: Language = None
+) -> Response:
+    """Outbound's requeue of the request's given-up report to the body (fresh attempts, its place in the order)."""
+    language = _language(request, lang)
+    signed = await _admin(request, language)
+    if not isinstance(signed, SignedIn):
+        return signed
+    form = await request.form()
+    if not signed.session.csrf_matches(_field(form, "csrf")):
+        return _csrf_refused()
+    settings = _intake(request).settings
+    try:
+        await outbound.requeue(
+            settings.admin_outbound_url,
+            signed.session.access_token,
+            settings.console_upstream_timeout_s,
+            body_id,
+            request_id,
+        )
+    except SignedOut:
+        return _not_signed_in(request, language)
+    except outbound.NoSuchBody:
+        return await _bodies_page(request, signed, language, problem="no_such_body", status_code=404)
+    except outbound.NothingGivenUp:
+        return await _bodies_page(request, signed, language, problem="nothing_given_up", status_code=409)
+    except Unavailable:
+        return await _bodies_page(request, signed, language, problem="outbound_unavailable", status_code=503)
+    return RedirectResponse(_link(BODIES_PAGE, language, done="requeued"), status_code=303)

@@ -181,6 +181,14 @@ _EN: dict[str, str] = {
     "done_question_removed": "The question was removed: it goes from here once the gateway has applied it.",
     "no_such_service": "There is no such service in the catalogue.",
     "question_changed_meanwhile": "This question was changed meanwhile by someone else: look at it again below.",
+    # bodies: given-up reports requeued
+    "given_up_reports": "Given up: no more automatic attempts",
+    "request_number": "Request",
+    "attempts": "Attempts",
+    "times_requeued": "Requeued before",
+    "requeue": "Requeue",
+    "done_requeued": "The report is back on the body's queue with fresh attempts: it leaves this list once outbound has applied it.",
+    "nothing_given_up": "That report is not given up (any more): there is nothing to requeue.",
 }
 
 _ES: dict[str, str] = {
@@ -360,6 +368,14 @@ _ES: dict[str, str] = {
     "done_question_removed": "Se quitó la pregunta: desaparece de aquí cuando la pasarela lo haya aplicado.",
     "no_such_service": "No existe ese servicio en el catálogo.",
     "question_changed_meanwhile": "Otra persona cambió esta pregunta mientras tanto: vuelva a mirarla abajo.",
+    # bodies: given-up reports requeued
+    "given_up_reports": "Abandonados: sin más intentos automáticos",
+    "request_number": "Solicitud",
+    "attempts": "Intentos",
+    "times_requeued": "Reencolada antes",
+    "requeue": "Reencolar",
+    "done_requeued": "El reporte vuelve a la cola del organismo con intentos nuevos: sale de esta lista cuando outbound lo haya aplicado.",
+    "nothing_given_up": "Ese reporte no está abandonado (ya no): no hay nada que reencolar.",
 }
 
 _TEXTS = {"en": _EN, "es": _ES}
