@@ -21,6 +21,9 @@ from civicloop_intake.entrypoints.http import create_app
 from civicloop_outbound.database import migrate as migrate_outbound
 from civicloop_outbound.entrypoints.http import create_app as create_outbound
 from civicloop_outbound.settings import OutboundSettings
+from civicloop_selfheal.database import migrate as migrate_selfheal
+from civicloop_selfheal.entrypoints.http import create_app as create_selfheal
+from civicloop_selfheal.settings import SelfhealSettings
 from civicloop_staff.roles import Role
 from civicloop_testing import create_database, drop_database
 from civicloop_testing.events import config_event, read_all_events
@@ -173,3 +176,19 @@ class BodyEndpoint:
             return Response(status_code=self.status)
 
         return endpoint
+
+
+@contextmanager
+def selfheal_served(world: ConsoleWorld, intake: Harness, pg_admin_dsn: str) -> Iterator[tuple[str, str]]:
+    """selfheal's real app on a loopback port, on a database of its own and the test's topics, with the world's
+    staff keys and no schedule of its own (it runs when asked): its URL and its database."""
+    dsn = create_database(pg_admin_dsn, prefix="cl_admin_pages_selfheal")
+    try:
+        settings = run_settings(
+            SelfhealSettings, dsn, intake.settings.kafka_bootstrap, intake.topics, selfheal_every_s=0
+        )
+        migrate_selfheal(settings.sqlalchemy_url)
+        with serve_in_thread(create_selfheal(settings, staff_verifier=world.keys[1]), lifespan="on") as url:
+            yield url, dsn
+    finally:
+        drop_database(pg_admin_dsn, dsn)
