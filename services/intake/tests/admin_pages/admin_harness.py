@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
-from civicloop_events.payloads import SendMethod
+from civicloop_events.payloads import SendMethod, ServiceDefined
 from civicloop_events.payloads.base import EventPayload
 from civicloop_events.producer import EventProducer
 from civicloop_gateway import database as gateway_database
@@ -28,6 +28,7 @@ from civicloop_staff.roles import Role
 from civicloop_testing import create_database, drop_database
 from civicloop_testing.events import config_event, read_all_events
 from civicloop_testing.lifecycle import started
+from civicloop_testing.polling import eventually
 from civicloop_testing.run_settings import run_settings
 from civicloop_testing.smtp import SmtpInbox, smtp_inbox
 from civicloop_testing.threaded_server import serve_in_thread
@@ -192,3 +193,25 @@ def selfheal_served(world: ConsoleWorld, intake: Harness, pg_admin_dsn: str) -> 
             yield url, dsn
     finally:
         drop_database(pg_admin_dsn, dsn)
+
+
+async def reported(intake: Harness, service_code: str) -> str:
+    """A report of a service of the test's own, defined on the test's `jurisdiction.config` (the admin pages' tests
+    share a database, where an earlier test's body may still take the harness's `pothole`): its number, once intake
+    has folded the service and takes the report."""
+    await intake.publish(
+        ServiceDefined(service_code=service_code, service_name="Deep hole"),
+        request_id=None,
+        topic=intake.topics.jurisdiction_config,
+    )
+    report = {
+        "service_code": service_code,
+        "description": "Deep hole by the school",
+        "address_string": "3 Elm St",
+    }
+
+    async def taken() -> str | None:
+        answer = await intake.client.post("/api/v1/requests", json=report)
+        return str(answer.json()["request_number"]) if answer.status_code == 201 else None
+
+    return await eventually(taken, timeout=30, what=f"intake takes reports of {service_code}")

@@ -10,7 +10,15 @@ import re
 from uuid import uuid4
 
 import pytest
-from admin_harness import BodyEndpoint, admin_world, config_events, define_body, sign_in, with_outbound
+from admin_harness import (
+    BodyEndpoint,
+    admin_world,
+    config_events,
+    define_body,
+    reported,
+    sign_in,
+    with_outbound,
+)
 from civicloop_events import decode_event
 from civicloop_events.payloads import BodyDefined, SendMethod, WebhookConnection
 from civicloop_testing.polling import eventually
@@ -83,7 +91,8 @@ async def test_an_admin_requeues_a_report_given_up_on_a_body(intake: Harness, mo
     endpoint takes it."""
     monkeypatch.setenv("CIVICLOOP_SECRET_ADMIN_PAGES_WEBHOOK", "a webhook secret for the admin pages' tests")
     endpoint = BodyEndpoint()
-    body_id = f"works-{uuid4().hex[:6]}"
+    tag = uuid4().hex[:6]
+    body_id, service_code = f"works-{tag}", f"HOLE-{tag}"
     with serve_in_thread(endpoint.app()) as endpoint_url:
         await define_body(
             intake,
@@ -91,7 +100,7 @@ async def test_an_admin_requeues_a_report_given_up_on_a_body(intake: Harness, mo
                 body_id=body_id,
                 name="Public Works",
                 send_method=SendMethod.webhook,
-                service_codes=["pothole"],
+                service_codes=[service_code],
                 webhook=WebhookConnection(url=f"{endpoint_url}/hook", secret_ref="admin-pages.webhook"),
             ),
         )
@@ -100,7 +109,7 @@ async def test_an_admin_requeues_a_report_given_up_on_a_body(intake: Harness, mo
             with_outbound(world, intake, frozenset({SendMethod.webhook})) as (client, _),
         ):
             await sign_in(client, world)
-            number = await intake.submit("Deep hole by the school", address="3 Elm St", contact={})
+            number = await reported(intake, service_code)
 
             async def given_up_row(requeued_before: int) -> str | None:
                 page = await client.get(PAGE)

@@ -82,8 +82,8 @@ def test_a_runs_counts_are_listed_by_name_without_the_zeros():
     assert counted(None) == [] and counted({"bad": "x"}) == []
 
 
-def _stuck_for_hours() -> tuple[str, list, list]:
-    """A pothole reported three hours ago and never acknowledged (the SLA: within the hour): its number, the SLA on
+def _stuck_for_hours(service_code: str = "pothole") -> tuple[str, list, list]:
+    """A report (of `service_code`) made three hours ago and never acknowledged (the SLA: within the hour): its number, the SLA on
     `jurisdiction.config`, the report on the requests' topic."""
     number = (
         "".join(random.choices("ABCDEFGHJKMNPQRSTVWXYZ", k=4))
@@ -95,7 +95,7 @@ def _stuck_for_hours() -> tuple[str, list, list]:
         opening_hours=[OpeningHours(day=Weekday.monday, opens="08:00", closes="17:00")],
         categories=[
             CategorySla(
-                service_code="pothole",
+                service_code=service_code,
                 acknowledge_within_minutes=60,
                 resolve_within_minutes=48 * 60,
                 clock=SlaClock.all_hours,
@@ -105,7 +105,7 @@ def _stuck_for_hours() -> tuple[str, list, list]:
     )
     report = request_event(
         ServiceRequestSubmitted(
-            service_code="pothole", description="a hole", location=Location(lat=41.88, long=-87.63)
+            service_code=service_code, description="a hole", location=Location(lat=41.88, long=-87.63)
         ),
         request_id=number,
         actor=Actor(kind=ActorKind.resident, id=None),

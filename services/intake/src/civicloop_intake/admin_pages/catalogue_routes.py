@@ -238,7 +238,7 @@ async def _service_page(
             {**q, "typed": typed if typed is not None and typed_for == q["order"] else attributes.typed_of(q)}
             for q in questions
         ],
-        new=typed if typed is not None and typed_for is None else {"datatype": "string"},
+        new=typed if typed is not None and typed_for is None else attributes.typed_of({}),
         datatypes=attributes.DATATYPES,
         done=done if done in ("question_added", "question_changed", "question_removed") else None,
         problem=problem,
