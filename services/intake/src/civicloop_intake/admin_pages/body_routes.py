@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Path as PathParam
 from fastapi import Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from civicloop_intake.admin_pages import outbound
 from civicloop_intake.admin_pages.common import (
     ADMIN_PATH,
+    AdminPost,
     Language,
     _admin,
-    _csrf_refused,
     _field,
     _render,
     admin_router,
+    ask_upstream,
+    done_to,
+    posted_by_admin,
 )
 from civicloop_intake.console.routes import (
     SignedIn,
     _html,
     _intake,
     _language,
-    _link,
     _not_signed_in,
 )
 from civicloop_intake.console.upstream import SignedOut, Unavailable
@@ -110,33 +113,28 @@ async def pause_or_resume(
     lang: Language = None,
 ) -> Response:
     """Outbound's pause or resume of the body, asked with the admin's own token."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
     if change not in ("pause", "resume"):
         return Response("no such change", status_code=404, media_type="text/html")
-    settings = _intake(request).settings
-    try:
-        await outbound.pause_or_resume(
+    settings = posted.settings
+    done = "paused" if change == "pause" else "resumed"
+    return await ask_upstream(
+        posted,
+        outbound.pause_or_resume(
             settings.admin_outbound_url,
-            signed.session.access_token,
+            posted.token,
             settings.console_upstream_timeout_s,
             body_id,
             pause=change == "pause",
-            reason=_field(form, "reason", 200),
-        )
-    except SignedOut:
-        return _not_signed_in(request, language)
-    except outbound.NoSuchBody:
-        return await _bodies_page(request, signed, language, problem="no_such_body", status_code=404)
-    except Unavailable:
-        return await _bodies_page(request, signed, language, problem="outbound_unavailable", status_code=503)
-    done = "paused" if change == "pause" else "resumed"
-    return RedirectResponse(_link(BODIES_PAGE, language, done=done), status_code=303)
+            reason=_field(posted.form, "reason", 200),
+        ),
+        then=lambda _: done_to(BODIES_PAGE, posted, done),
+        again=partial(_bodies_page, request, posted.signed, posted.language),
+        unavailable="outbound_unavailable",
+        refusals={outbound.NoSuchBody: (404, "no_such_body")},
+    )
 
 
 RequestId = Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="the request")]
@@ -157,28 +155,24 @@ async def requeue_report(
     request: Request, body_id: BodyId, request_id: RequestId, lang: Language = None
 ) -> Response:
     """Outbound's requeue of the request's given-up report to the body (fresh attempts, its place in the order)."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
-    settings = _intake(request).settings
-    try:
-        await outbound.requeue(
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    settings = posted.settings
+    return await ask_upstream(
+        posted,
+        outbound.requeue(
             settings.admin_outbound_url,
-            signed.session.access_token,
+            posted.token,
             settings.console_upstream_timeout_s,
             body_id,
             request_id,
-        )
-    except SignedOut:
-        return _not_signed_in(request, language)
-    except outbound.NoSuchBody:
-        return await _bodies_page(request, signed, language, problem="no_such_body", status_code=404)
-    except outbound.NothingGivenUp:
-        return await _bodies_page(request, signed, language, problem="nothing_given_up", status_code=409)
-    except Unavailable:
-        return await _bodies_page(request, signed, language, problem="outbound_unavailable", status_code=503)
-    return RedirectResponse(_link(BODIES_PAGE, language, done="requeued"), status_code=303)
+        ),
+        then=lambda _: done_to(BODIES_PAGE, posted, "requeued"),
+        again=partial(_bodies_page, request, posted.signed, posted.language),
+        unavailable="outbound_unavailable",
+        refusals={
+            outbound.NoSuchBody: (404, "no_such_body"),
+            outbound.NothingGivenUp: (409, "nothing_given_up"),
+        },
+    )

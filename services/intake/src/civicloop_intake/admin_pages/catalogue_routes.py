@@ -3,29 +3,32 @@ edited and removed (the gateway's admin API)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Path as PathParam
 from fastapi import Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from civicloop_intake.admin_pages import attributes, catalogue
 from civicloop_intake.admin_pages.common import (
     ADMIN_PATH,
+    AdminPost,
     Language,
     _admin,
-    _csrf_refused,
     _field,
     _render,
     admin_router,
+    ask_upstream,
+    done_to,
+    posted_by_admin,
 )
 from civicloop_intake.console.routes import (
     SignedIn,
     _html,
     _intake,
     _language,
-    _link,
     _not_signed_in,
 )
 from civicloop_intake.console.upstream import SignedOut, Unavailable
@@ -102,22 +105,15 @@ async def catalogue_page(
     return await _catalogue_page(request, signed, language, done=done)
 
 
-async def _catalogue_change(
-    request: Request, language: str, signed: SignedIn, change: Any, done: str, typed: Any
-) -> Response:
-    try:
-        await change
-    except SignedOut:
-        return _not_signed_in(request, language)
-    except catalogue.Refused as refused:
-        return await _catalogue_page(
-            request, signed, language, refusal=str(refused), status_code=409, typed=typed
-        )
-    except Unavailable:
-        return await _catalogue_page(
-            request, signed, language, problem="gateway_unavailable", status_code=503
-        )
-    return RedirectResponse(_link(CATALOGUE_PAGE, language, done=done), status_code=303)
+async def _catalogue_change(posted: AdminPost, change: Awaitable[None], done: str, typed: Any) -> Response:
+    return await ask_upstream(
+        posted,
+        change,
+        then=lambda _: done_to(CATALOGUE_PAGE, posted, done),
+        again=partial(_catalogue_page, posted.request, posted.signed, posted.language, typed=typed),
+        unavailable="gateway_unavailable",
+        refusals={catalogue.Refused: (409, None)},
+    )
 
 
 _CATALOGUE_ANSWERS = _html(
@@ -131,14 +127,10 @@ _CATALOGUE_ANSWERS = _html(
 @admin_router.post("/catalogue/services", response_class=Response, responses=_CATALOGUE_ANSWERS)
 async def define_service(request: Request, lang: Language = None) -> Response:
     """A new service of the catalogue (`ServiceDefined` on `jurisdiction.config`, by the gateway)."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
-    typed = {name: _field(form, name, 2000) for name in SERVICE_FIELDS}
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    typed = {name: _field(posted.form, name, 2000) for name in SERVICE_FIELDS}
     service = {
         "service_code": typed["service_code"],
         "service_name": typed["service_name"],
@@ -146,15 +138,15 @@ async def define_service(request: Request, lang: Language = None) -> Response:
         "group": typed["group"],
         "keywords": [k.strip() for k in typed["keywords"].split(",") if k.strip()],
     }
-    settings = _intake(request).settings
+    settings = posted.settings
     change = catalogue.define(
         settings.admin_gateway_url,
-        signed.session.access_token,
+        posted.token,
         settings.console_upstream_timeout_s,
-        signed.staff.jurisdiction_id,
+        posted.signed.staff.jurisdiction_id,
         service,
     )
-    return await _catalogue_change(request, language, signed, change, "defined", typed)
+    return await _catalogue_change(posted, change, "defined", typed)
 
 
 @admin_router.post(
@@ -162,22 +154,18 @@ async def define_service(request: Request, lang: Language = None) -> Response:
 )
 async def withdraw_service(request: Request, code: ServiceCode, lang: Language = None) -> Response:
     """The service withdrawn (no longer offered to residents; its definition kept)."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
-    settings = _intake(request).settings
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    settings = posted.settings
     change = catalogue.withdraw(
         settings.admin_gateway_url,
-        signed.session.access_token,
+        posted.token,
         settings.console_upstream_timeout_s,
-        signed.staff.jurisdiction_id,
+        posted.signed.staff.jurisdiction_id,
         code,
     )
-    return await _catalogue_change(request, language, signed, change, "withdrawn", {})
+    return await _catalogue_change(posted, change, "withdrawn", {})
 
 
 # -- a service's questions --------------------------------------------------------------------------------------------
@@ -280,50 +268,57 @@ _QUESTION_ANSWERS = _html(
 )
 
 
+class _NoSuchService(Exception):
+    """The service is not (any more) in the jurisdiction's catalogue."""
+
+
 async def _change_questions(
     request: Request, code: str, order: int | None, lang: str | None, change: str
 ) -> Response:
     """`change` is `added`, `changed` or `removed`: the service's definition as listed now, the question added,
     replaced or removed, the whole definition put back (the gateway checks it and publishes it)."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
-    typed = {name: _field(form, name, 4000) for name in attributes.FORM_FIELDS}
-    settings = _intake(request).settings
-    access = (settings.admin_gateway_url, signed.session.access_token, settings.console_upstream_timeout_s)
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    typed = {name: _field(posted.form, name, 4000) for name in attributes.FORM_FIELDS}
+    settings = posted.settings
+    access = (settings.admin_gateway_url, posted.token, settings.console_upstream_timeout_s)
+    jurisdiction_id = posted.signed.staff.jurisdiction_id
 
-    def again(status_code: int, **why: str | None) -> Any:
-        kept = typed if change != "removed" else None
-        return _service_page(
-            request, signed, language, code, status_code=status_code, typed=kept, typed_for=order, **why
-        )
-
-    try:
-        listed = await catalogue.services(*access, signed.staff.jurisdiction_id)
+    async def put_back() -> None:
+        listed = await catalogue.services(*access, jurisdiction_id)
         service = next((s for s in listed if s["service_code"] == code), None)
         if service is None:
-            return await again(404)
-        was = _field(form, "was", 64)
+            raise _NoSuchService(code)
+        was = _field(posted.form, "was", 64)
         if order is None:
             fields = attributes.with_added(service, typed)
         elif change == "changed":
             fields = attributes.with_replaced(service, order, was, typed)
         else:
             fields = attributes.without(service, order, was)
-        await catalogue.replace(*access, signed.staff.jurisdiction_id, code, fields)
-    except SignedOut:
-        return _not_signed_in(request, language)
-    except attributes.Stale:
-        return await again(409, problem="question_changed_meanwhile")
-    except catalogue.Refused as refused:
-        return await again(409, refusal=str(refused))
-    except Unavailable:
-        return await again(503, problem="gateway_unavailable")
-    return RedirectResponse(_link(_service_path(code), language, done=f"question_{change}"), status_code=303)
+        await catalogue.replace(*access, jurisdiction_id, code, fields)
+
+    return await ask_upstream(
+        posted,
+        put_back(),
+        then=lambda _: done_to(_service_path(code), posted, f"question_{change}"),
+        again=partial(
+            _service_page,
+            request,
+            posted.signed,
+            posted.language,
+            code,
+            typed=typed if change != "removed" else None,
+            typed_for=order,
+        ),
+        unavailable="gateway_unavailable",
+        refusals={
+            _NoSuchService: (404, "no_such_service"),
+            attributes.Stale: (409, "question_changed_meanwhile"),
+            catalogue.Refused: (409, None),
+        },
+    )
 
 
 @admin_router.post(

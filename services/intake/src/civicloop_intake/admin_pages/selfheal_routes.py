@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from fastapi import Request
@@ -11,12 +12,13 @@ from fastapi.responses import Response
 from civicloop_intake.admin_pages import selfheal
 from civicloop_intake.admin_pages.common import (
     ADMIN_PATH,
+    AdminPost,
     Language,
     _admin,
-    _csrf_refused,
-    _field,
     _render,
     admin_router,
+    ask_upstream,
+    posted_by_admin,
 )
 from civicloop_intake.console.routes import (
     SignedIn,
@@ -107,24 +109,16 @@ async def selfheal_page(request: Request, lang: Language = None) -> Response:
 )
 async def selfheal_run(request: Request, lang: Language = None) -> Response:
     """One sweep now, asked of selfheal with the admin's own token (recorded there as an admin's run)."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
-    settings = _intake(request).settings
-    try:
-        report = await selfheal.run_now(
-            settings.admin_selfheal_url, signed.session.access_token, settings.admin_selfheal_timeout_s
-        )
-    except SignedOut:
-        return _not_signed_in(request, language)
-    except selfheal.Busy:
-        return await _selfheal_page(request, signed, language, problem="selfheal_busy", status_code=409)
-    except Unavailable:
-        return await _selfheal_page(
-            request, signed, language, problem="selfheal_unavailable", status_code=503
-        )
-    return await _selfheal_page(request, signed, language, report=report)
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    settings = posted.settings
+    page = partial(_selfheal_page, request, posted.signed, posted.language)
+    return await ask_upstream(
+        posted,
+        selfheal.run_now(settings.admin_selfheal_url, posted.token, settings.admin_selfheal_timeout_s),
+        then=lambda report: page(report=report),
+        again=page,
+        unavailable="selfheal_unavailable",
+        refusals={selfheal.Busy: (409, "selfheal_busy")},
+    )

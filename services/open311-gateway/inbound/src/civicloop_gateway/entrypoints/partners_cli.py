@@ -129,7 +129,17 @@ def list_(
 
     partners = asyncio.run(main())
     table = Table(title="Partner clients")
-    columns = ("Jurisdiction", "Client id", "Name", "Key id", "Authorised", "Revoked", "Requests", "Refused", "Last used")
+    columns = (
+        "Jurisdiction",
+        "Client id",
+        "Name",
+        "Key id",
+        "Authorised",
+        "Revoked",
+        "Requests",
+        "Refused",
+        "Last used",
+    )
     for column in columns:
         table.add_column(column, no_wrap=True)
     for p in partners:
