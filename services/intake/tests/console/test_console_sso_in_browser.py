@@ -5,7 +5,8 @@ and someone whose account an admin disabled, come back to a page that says they 
 
 The console is reached as `localhost` and the provider as `127.0.0.1`: two sites, as a county's console and its
 identity provider are, so the return from the provider is a cross-site navigation (SameSite cookies behave as they
-will in production). axe-core on each of the console's pages; screenshots `console-sso-*`."""
+will in production). axe-core on each of the console's pages; screenshots `console-sso-*`. A provider that cannot be
+reached is said plainly (503), in the agent's language."""
 
 from __future__ import annotations
 
@@ -125,3 +126,17 @@ async def test_an_agent_signs_in_through_the_organisations_provider(
             await expect(again.get_by_role("alert")).to_contain_text("cannot use the console")
 
             assert [u for u in blocked.urls if PROVIDER_PAGE_ASSETS not in u] == [], blocked.urls
+
+
+async def test_a_provider_that_cannot_be_reached_is_said_plainly(intake: Harness, monkeypatch):
+    monkeypatch.setenv("CIVICLOOP_SECRET_DEMO_OIDC_CLIENT", "client-secret-for-tests")
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    async with console_world(intake) as world:
+        with world.served(staff_oidc_providers=providers(closed, "http://127.0.0.1:1")) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as browser:
+                answer = await browser.get("/console/sso/demo/start")
+                assert answer.status_code == 503, answer.text
+                assert 'role="alert"' in answer.text and "cannot be reached now" in answer.text
+                spanish = await browser.get("/console/sso/demo/start?lang=es")
+                assert spanish.status_code == 503 and "No se puede contactar" in spanish.text
+                assert (await browser.get("/console/sso/elsewhere/start")).status_code == 404
