@@ -21,15 +21,14 @@ from civicloop_intake.admin_pages.common import (
     ask_upstream,
     done_to,
     posted_by_admin,
+    read_upstream,
 )
 from civicloop_intake.console.routes import (
     SignedIn,
     _html,
     _intake,
     _language,
-    _not_signed_in,
 )
-from civicloop_intake.console.upstream import SignedOut, Unavailable
 
 # -- bodies -----------------------------------------------------------------------------------------------------------
 
@@ -51,17 +50,27 @@ async def _bodies_page(
     found: list[dict[str, Any]] = []
     if base:
         access = (base, signed.session.access_token, settings.console_upstream_timeout_s)
-        try:
-            found = await outbound.bodies(*access)
-            for body in found:
+
+        async def with_given_up() -> list[dict[str, Any]]:
+            bodies = await outbound.bodies(*access)
+            for body in bodies:
                 body["given_up_reports"] = (
                     await outbound.given_up(*access, body["body_id"]) if body.get("given_up") else []
                 )
-        except SignedOut:
-            return _not_signed_in(request, language)
-        except Unavailable:
-            problem = problem or "outbound_unavailable"
-            status_code = 503 if status_code == 200 else status_code
+            return bodies
+
+        read = await read_upstream(
+            request,
+            language,
+            with_given_up(),
+            unavailable="outbound_unavailable",
+            problem=problem,
+            status_code=status_code,
+        )
+        if isinstance(read, Response):
+            return read
+        listed, problem, status_code = read
+        found = listed or []
     return _render(
         request,
         "admin_bodies.html",

@@ -23,15 +23,14 @@ from civicloop_intake.admin_pages.common import (
     ask_upstream,
     done_to,
     posted_by_admin,
+    read_upstream,
 )
 from civicloop_intake.console.routes import (
     SignedIn,
     _html,
     _intake,
     _language,
-    _not_signed_in,
 )
-from civicloop_intake.console.upstream import SignedOut, Unavailable
 
 # -- the catalogue ----------------------------------------------------------------------------------------------------
 
@@ -57,18 +56,23 @@ async def _catalogue_page(
     base = settings.admin_gateway_url
     found: list[dict[str, Any]] = []
     if base:
-        try:
-            found = await catalogue.services(
+        read = await read_upstream(
+            request,
+            language,
+            catalogue.services(
                 base,
                 signed.session.access_token,
                 settings.console_upstream_timeout_s,
                 signed.staff.jurisdiction_id,
-            )
-        except SignedOut:
-            return _not_signed_in(request, language)
-        except Unavailable:
-            problem = problem or "gateway_unavailable"
-            status_code = 503 if status_code == 200 else status_code
+            ),
+            unavailable="gateway_unavailable",
+            problem=problem,
+            status_code=status_code,
+        )
+        if isinstance(read, Response):
+            return read
+        listed, problem, status_code = read
+        found = listed or []
     return _render(
         request,
         "admin_catalogue.html",
@@ -194,19 +198,23 @@ async def _service_page(
     settings = _intake(request).settings
     found: dict[str, Any] | None = None
     if settings.admin_gateway_url:
-        try:
-            listed = await catalogue.services(
+        read = await read_upstream(
+            request,
+            language,
+            catalogue.services(
                 settings.admin_gateway_url,
                 signed.session.access_token,
                 settings.console_upstream_timeout_s,
                 signed.staff.jurisdiction_id,
-            )
-        except SignedOut:
-            return _not_signed_in(request, language)
-        except Unavailable:
-            problem = problem or "gateway_unavailable"
-            status_code = 503 if status_code == 200 else status_code
-        else:
+            ),
+            unavailable="gateway_unavailable",
+            problem=problem,
+            status_code=status_code,
+        )
+        if isinstance(read, Response):
+            return read
+        listed, problem, status_code = read
+        if listed is not None:
             found = next((s for s in listed if s["service_code"] == code), None)
             if found is None:
                 problem, status_code = "no_such_service", 404

@@ -1,9 +1,11 @@
 """What every admin page shares: the router under `/console/admin`, the admin-only check on top of the console's
 session, rendering with the console's layout and texts, in-process calls to intake's own API, and form fields.
 
-Most changes an admin posts have one shape, written once here: the admin and their form (`posted_by_admin`: the
-CSRF token checked), then another service asked with the admin's own token (`ask_upstream`): done, the next page;
-signed out there, to sign-in; that service unreachable or refusing, the section's page again saying why."""
+Asking another service with the admin's own token has one shape, written once here. A page's read
+(`read_upstream`): its answer; signed out there, to sign-in; unreachable, the page says so (503). A change the admin
+posts: the admin and their form (`posted_by_admin`: the CSRF token checked), then the service asked
+(`ask_upstream`): done, the next page; signed out there, to sign-in; unreachable or refusing, the section's page
+again saying why."""
 
 from __future__ import annotations
 
@@ -164,3 +166,23 @@ async def ask_upstream(
         return await again(status_code=status_code, **why)
     answer = then(result)
     return await answer if inspect.isawaitable(answer) else answer
+
+
+async def read_upstream(
+    request: Request,
+    language: str,
+    call: Awaitable[T],
+    *,
+    unavailable: str,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> tuple[T | None, str | None, int] | Response:
+    """A page's read of another service, asked with the admin's token: its answer (None when unreachable), and the
+    page's problem and status (the `unavailable` problem and 503 when unreachable, unless the page has one already);
+    or, signed out there, the answer that sends the admin to sign in."""
+    try:
+        return await call, problem, status_code
+    except SignedOut:
+        return _not_signed_in(request, language)
+    except Unavailable:
+        return None, problem or unavailable, 503 if status_code == 200 else status_code

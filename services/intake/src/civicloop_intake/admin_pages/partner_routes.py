@@ -23,9 +23,9 @@ from civicloop_intake.admin_pages.common import (
     ask_upstream,
     done_to,
     posted_by_admin,
+    read_upstream,
 )
-from civicloop_intake.console.routes import SignedIn, _html, _intake, _language, _not_signed_in
-from civicloop_intake.console.upstream import SignedOut, Unavailable
+from civicloop_intake.console.routes import SignedIn, _html, _intake, _language
 
 PARTNERS_PAGE = f"{ADMIN_PATH}/partners"
 Slug = Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -58,18 +58,23 @@ async def _partners_page(
     base = settings.admin_gateway_url
     keys: list[dict[str, Any]] = []
     if base:
-        try:
-            keys = await partners.keys(
+        read = await read_upstream(
+            request,
+            language,
+            partners.keys(
                 base,
                 signed.session.access_token,
                 settings.console_upstream_timeout_s,
                 signed.staff.jurisdiction_id,
-            )
-        except SignedOut:
-            return _not_signed_in(request, language)
-        except Unavailable:
-            problem = problem or "gateway_unavailable"
-            status_code = 503 if status_code == 200 else status_code
+            ),
+            unavailable="gateway_unavailable",
+            problem=problem,
+            status_code=status_code,
+        )
+        if isinstance(read, Response):
+            return read
+        listed, problem, status_code = read
+        keys = listed or []
     return _render(
         request,
         "admin_partners.html",

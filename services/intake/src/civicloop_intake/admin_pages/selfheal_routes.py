@@ -19,15 +19,14 @@ from civicloop_intake.admin_pages.common import (
     admin_router,
     ask_upstream,
     posted_by_admin,
+    read_upstream,
 )
 from civicloop_intake.console.routes import (
     SignedIn,
     _html,
     _intake,
     _language,
-    _not_signed_in,
 )
-from civicloop_intake.console.upstream import SignedOut, Unavailable
 
 # -- selfheal ---------------------------------------------------------------------------------------------------------
 
@@ -47,17 +46,18 @@ async def _selfheal_page(
     base = settings.admin_selfheal_url
     runs: list[dict[str, Any]] = []
     if base and problem != "selfheal_unavailable":
-        try:
-            runs = await selfheal.latest_runs(
-                base, signed.session.access_token, settings.console_upstream_timeout_s
-            )
-        except SignedOut:
-            return _not_signed_in(request, language)
-        except Unavailable:
-            problem, status_code = (
-                problem or "selfheal_unavailable",
-                503 if status_code == 200 else status_code,
-            )
+        read = await read_upstream(
+            request,
+            language,
+            selfheal.latest_runs(base, signed.session.access_token, settings.console_upstream_timeout_s),
+            unavailable="selfheal_unavailable",
+            problem=problem,
+            status_code=status_code,
+        )
+        if isinstance(read, Response):
+            return read
+        listed, problem, status_code = read
+        runs = listed or []
     return _render(
         request,
         "admin_selfheal.html",
