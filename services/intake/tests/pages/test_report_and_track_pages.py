@@ -145,6 +145,22 @@ async def test_the_track_page_opens_a_request_with_a_one_time_code(intake: Harne
         )
         assert wrong.status_code == 401 and "does not work" in wrong.text
 
+        invalid = await client.post("/track/code", data={"number": number, "contact": "nobody", "lang": "es"})
+        assert invalid.status_code == 422 and "Escriba un correo electrónico" in invalid.text
+        assert 'value="nobody"' in invalid.text  # what was typed is kept
+
+        stranger = "(202) 555-0199"  # a resident with a request of their own, not this one
+        theirs_number = await intake.submit("Dumped sofa", address="9 Elm St", contact={"phone": stranger})
+        held = await intake.client.post("/api/v1/track", json={"number": theirs_number, "phone": stranger})
+        assert held.status_code == 200
+        await client.post("/track/code", data={"number": number, "contact": stranger, "lang": "en"})
+        theirs = await client.post(
+            "/track/open",
+            data={"number": number, "contact": stranger, "code": read_sink(sink)[-1]["code"]},
+        )
+        assert theirs.status_code == 404 and "not one of the requests made with this contact" in theirs.text
+        assert "set-cookie" not in theirs.headers  # their session was closed, not handed over
+
         opened = await client.post("/track/open", data={"number": number, "contact": EMAIL, "code": code})
         assert opened.status_code == 200, opened.text
         assert number in opened.text and "Open" in opened.text and "Broken light" not in opened.text
