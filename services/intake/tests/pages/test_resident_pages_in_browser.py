@@ -28,7 +28,7 @@ from civicloop_testing.staff_tokens import verifier_for_tests
 from civicloop_testing.threaded_server import serve_in_thread
 from intake_harness import Harness
 from pages_harness import pages_app
-from photo_samples import full_size_photo, has_metadata, phone_photo
+from civicloop_testing.photo_samples import full_size_photo, has_metadata, phone_photo
 from PIL import Image
 from playwright.async_api import Page, Route, expect
 
