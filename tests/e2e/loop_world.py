@@ -21,14 +21,11 @@ from civicloop_events.topics import Topics
 from civicloop_intake.entrypoints.http import create_app as create_intake
 from civicloop_intake.service_layer.staff_seed import seed_staff
 from civicloop_intake.settings import IntakeSettings, staff_token_keys
-from civicloop_notifier.database import migrate as migrate_notifier
 from civicloop_notifier.entrypoints.http import create_app as create_notifier
-from civicloop_notifier.settings import NotifierSettings
 from civicloop_projections.entrypoints.http import create_app as create_projections
 from civicloop_staff.roles import Role
-from civicloop_testing.run_settings import run_settings
 from civicloop_testing.threaded_server import serve_in_thread
-from e2e_world import migrated_intake, migrated_projections
+from e2e_world import migrated_intake, migrated_notifier, migrated_projections
 
 AGENT_PASSWORD = "a long staff password for the console"
 
@@ -46,34 +43,6 @@ class Served:
 
     intake_url: str
     agent: Agent
-
-
-def loop_notifier_settings(
-    dsn: str,
-    topics: Topics,
-    kafka_bootstrap: str,
-    *,
-    providers: Mapping[NotificationChannel, str],
-    **overrides: object,
-) -> NotifierSettings:
-    """The notifier on the test's database and topics, sending by `providers`, quick to send and to retry; its
-    schema migrated."""
-    settings = run_settings(
-        NotifierSettings,
-        dsn,
-        kafka_bootstrap,
-        topics,
-        # Groups of this test's own: ones shared with other runs' notifiers would rebalance with theirs.
-        requests_consumer_name=f"notifier.requests.v1.{uuid.uuid4().hex[:8]}",
-        staff_directory_consumer_name=f"notifier.staff.v1.{uuid.uuid4().hex[:8]}",
-        notifier_providers=dict(providers),
-        notifier_poll_interval_s=0.05,
-        notifier_backoff_initial_s=0.05,
-        notifier_backoff_max_s=0.2,
-        **overrides,
-    )
-    migrate_notifier(settings.sqlalchemy_url)
-    return settings
 
 
 async def seeded_agent(settings: IntakeSettings, *, jurisdiction_id: str = "demo") -> Agent:
@@ -121,7 +90,7 @@ async def served_loop(
         intake = create_intake(console_settings, staff_verifier=verifier, token_issuer=issuer)
         intake_url = stack.enter_context(serve_in_thread(intake, lifespan="on"))
         notifier = create_notifier(
-            loop_notifier_settings(
+            migrated_notifier(
                 dsn,
                 topics,
                 kafka_bootstrap,
