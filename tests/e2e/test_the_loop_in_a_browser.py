@@ -89,6 +89,7 @@ async def test_a_report_in_the_browser_is_worked_to_closed_and_the_resident_sees
         await world.act("acknowledge", note="A crew will look at it this week.")
         await expect(agent.locator("#status")).to_have_text("Acknowledged")
         link = await world.told(2, f"Your report {number} was acknowledged: a team is on it.")
+        assert "A crew will look at it this week." in world.last.body
         await world.sees(link, "Acknowledged", "A crew will look at it this week.")
 
         visit_day = datetime.now(UTC).date() + timedelta(days=2)
@@ -114,6 +115,7 @@ async def test_a_report_in_the_browser_is_worked_to_closed_and_the_resident_sees
         await world.check_page(agent, "loop-console-closed")
         link = await world.told(5, f"Your report {number} was closed.")
         assert "Drain repaired and the hole filled." in world.last.body and "Was it fixed?" in world.last.body
+        assert "Reason: fixed." in world.last.body, world.last.body
         await world.sees(link, "Closed", "Drain repaired and the hole filled.")
         await world.check_page(resident, "loop-track-closed")
 
