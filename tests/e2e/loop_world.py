@@ -71,14 +71,12 @@ async def served_loop(
     kafka_bootstrap: str,
     *,
     providers: Mapping[NotificationChannel, str],
-    intake_overrides: Mapping[str, object] | None = None,
 ) -> AsyncIterator[Served]:
     """public-projections, intake with its consumers and the console, and the notifier, each on a loopback port;
-    the notifier's messages link to intake's track page. Its senders and intake's code senders are built from the
-    environment (`CIVICLOOP_SMS_*`, `CIVICLOOP_EMAIL_*`): set it before entering."""
-    intake_settings = migrated_intake(dsn, topics, kafka_bootstrap).model_copy(
-        update=dict(intake_overrides or {})
-    )
+    the notifier's messages link to intake's track page. The notifier's senders (`CIVICLOOP_SMS_*`,
+    `CIVICLOOP_EMAIL_*`) and intake's code senders (`CIVICLOOP_SMS_*`, `CIVICLOOP_STAFF_SMTP_*`) are built from the
+    environment: set it before entering."""
+    intake_settings = migrated_intake(dsn, topics, kafka_bootstrap)
     issuer, verifier = staff_token_keys(intake_settings)
     agent = await seeded_agent(intake_settings)
     projections = create_projections(
