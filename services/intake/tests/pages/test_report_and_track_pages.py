@@ -10,9 +10,9 @@ import re
 import pytest
 from civicloop_intake.adapters.access_code_sink import read_sink
 from civicloop_intake.pages.report_form import attribute_field
+from civicloop_testing.photo_samples import has_metadata, phone_photo
 from intake_harness import Harness
 from pages_harness import pages_client
-from photo_samples import has_metadata, phone_photo
 from PIL import Image
 
 pytestmark = pytest.mark.integration
