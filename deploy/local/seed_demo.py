@@ -64,6 +64,8 @@ from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics, partition_extents
 
 JURISDICTION = "demo"
+# The parks webhook's signing secret (CIVICLOOP_SECRET_DEMO_PARKS_WEBHOOK, made by services.sh).
+PARKS_WEBHOOK_SECRET_REF = "demo.parks-webhook"  # noqa: S105 - the name of a secret, not one
 ROOT = Path(__file__).resolve().parents[2]
 app = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -305,7 +307,9 @@ def demo_bodies(workorders_url: str, adapters_url: str, poll_interval_s: int = 3
             name="Water & Parks",
             send_method=SendMethod.webhook,
             service_codes=PARKS_CODES,
-            webhook=WebhookConnection(url=f"{workorders_url}/parks/jobs"),
+            webhook=WebhookConnection(
+                url=f"{workorders_url}/parks/jobs", secret_ref=PARKS_WEBHOOK_SECRET_REF
+            ),
             # Their job system only exports a CSV of its changes: heard back through the adapters' CSV feed.
             open311=Open311Connection(
                 endpoint=f"{adapters_url}/open311/v2",
