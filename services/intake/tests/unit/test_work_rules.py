@@ -197,7 +197,9 @@ def test_a_comment_takes_its_text_from_a_comment_template_or_is_written():
         policy=DEFAULT_POLICY.model_copy(
             update={
                 "templates": (
-                    ReplyTemplate(template_id="crew", action="comment", text="A crew is on {request_number}."),
+                    ReplyTemplate(
+                        template_id="crew", action="comment", text="A crew is on {request_number}."
+                    ),
                 )
             }
         ),
