@@ -124,6 +124,13 @@ async def test_an_agent_signs_in_and_works_a_request_to_closed(
             await _no_serious_violations(page)
             await screenshots(page, "console-request-closed")
 
+            await page.goto(f"{base}/console/requests/{number}?lang=es", wait_until="load")
+            await expect(page.locator("#status")).to_contain_text("Cerrada")
+            await expect(page.locator("#priority")).to_have_text("Alta")
+            await expect(page.locator("form[action*='/reopen'] legend")).to_have_text("Reabrir")
+            await _no_serious_violations(page)
+            await screenshots(page, "console-request-es")
+
             await page.goto(f"{base}/console/sign-in?lang=es", wait_until="load")
             await expect(page.locator("h1")).to_have_text("Iniciar sesión")
             await _no_serious_violations(page)

@@ -627,6 +627,7 @@ async def _request_page(
         can_work=can_work,
         close_reasons=policy.close_reasons,
         reopen_reasons=policy.reopen_reasons,
+        reason_labels={r.code: r.label for r in (*policy.reopen_reasons, *policy.close_reasons)},
         templates={
             action: policy.templates_for(action=command, service_code=service_code)
             for action, command in TEMPLATE_ACTIONS.items()
