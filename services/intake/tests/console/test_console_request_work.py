@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from civicloop_events import ServiceDefined
 from civicloop_intake.adapters.postgres_catalogue import CATALOGUE_CONSUMER
+from civicloop_intake.domain.work_policy import DEFAULT_POLICY, ReplyTemplate
 from civicloop_intake.service_layer.staff_seed import seed_staff
 from civicloop_staff.roles import Role
 from civicloop_testing.consumers import assert_applied
@@ -212,9 +214,29 @@ async def test_an_agent_works_a_request_with_every_action_of_its_page(intake: Ha
         await _define_category(intake, category, active=False)  # the other tests' catalogue as it was
 
 
-async def test_the_preview_covers_templates_visits_and_merges(intake: Harness, inbox: object):
+async def test_the_preview_covers_templates_visits_and_merges(intake: Harness, inbox: object, tmp_path: Path):
+    policy = tmp_path / "agent-work.json"
+    policy.write_text(
+        DEFAULT_POLICY.model_copy(
+            update={
+                "templates": (
+                    *DEFAULT_POLICY.templates,
+                    ReplyTemplate(
+                        template_id="bench-crew",
+                        action="comment",
+                        service_code="pothole",
+                        text="Report {request_number}: a crew is on its way.",
+                    ),
+                    ReplyTemplate(
+                        template_id="graffiti-only", action="comment", service_code="graffiti", text="Gone."
+                    ),
+                )
+            }
+        ).model_dump_json(),
+        encoding="utf-8",
+    )
     async with (
-        console_world(intake, notifier=notifier_settings(intake)) as world,
+        console_world(intake, notifier=notifier_settings(intake), agent_work_file=str(policy)) as world,
         browser_client(world) as client,
     ):
         await _signed_in_client(client, world)
@@ -263,5 +285,17 @@ async def test_the_preview_covers_templates_visits_and_merges(intake: Harness, i
         quiet = await previewed("comment", {"text": "Crew notes", "visibility": "internal"})
         assert "Nobody: no resident is told of this." in quiet
 
+        # A comment's templates are those of its category: chosen, previewed, then saved as the comment's text.
+        comment = _form(quiet, f"{page.url}/comment")
+        assert 'value="bench-crew"' in comment and "graffiti-only" not in comment
+        crew = {"template_id": "bench-crew", "text": "", "visibility": "public"}
+        told = await previewed("comment", crew)
+        assert f"Report {number}: a crew is on its way." in told.split('id="preview-comment"')[1]
         kinds = [e.type for e in await world.events_of(intake, number) if e.actor.kind == "agent"]
         assert kinds == ["request.visit.scheduled"]  # previews saved nothing
+        await page.done("comment", crew, html=told)
+
+    comments = [e for e in await world.events_of(intake, number) if e.type == "request.comment.added"]
+    assert [(e.payload.text, e.payload.visibility.value) for e in comments] == [
+        (f"Report {number}: a crew is on its way.", "public")
+    ]
