@@ -85,9 +85,11 @@ async def console_world(
     roles: tuple[Role, ...] = (Role.agent,),
     notifier: NotifierSettings | None = None,
     totp_enrolled: bool = True,
+    **settings_update: Any,
 ) -> AsyncIterator[ConsoleWorld]:
     """`notifier`: the notifier's real app on a loopback port too, for the console's preview; `totp_enrolled`
-    False: an agent with a password only, who sets up the authenticator app at the first sign-in."""
+    False: an agent with a password only, who sets up the authenticator app at the first sign-in;
+    `settings_update`: the console's intake settings changed so (e.g. `agent_work_file`)."""
     issuer, verifier = staff_token_keys(intake.settings)
     projection_settings = ProjectionSettings(
         env=Environment.test,
@@ -106,7 +108,7 @@ async def console_world(
             migrate_notifier(notifier.sqlalchemy_url)
             notifier_app = create_notifier(notifier, staff_verifier=verifier)
             urls["console_notifier_url"] = stack.enter_context(serve_in_thread(notifier_app, lifespan="on"))
-        settings = intake.settings.model_copy(update=urls)
+        settings = intake.settings.model_copy(update={**urls, **settings_update})
         app = create_app(settings, staff_verifier=verifier, token_issuer=issuer, start_consumers=False)
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
             service = app.state.service

@@ -24,18 +24,31 @@ from typing import Annotated, Any
 import httpx
 from civicloop_events import new_event_id
 from civicloop_staff.oidc import OidcError
-from civicloop_staff.roles import READS_REQUESTS, WORKS_REQUESTS, StaffPrincipal
+from civicloop_staff.roles import READS_REQUESTS, WORKS_REQUESTS, Role, StaffPrincipal
 from civicloop_staff.tokens import InvalidStaffToken, StaffTokenVerifier
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
+from civicloop_intake.adapters import staff_directory
 from civicloop_intake.bootstrap import Intake
 from civicloop_intake.console import sessions, upstream
-from civicloop_intake.console.actions import ACTIONS, UnknownAction, api_call, proposed_event, refusal_text
+from civicloop_intake.console.actions import (
+    ACTIONS,
+    TEMPLATE_ACTIONS,
+    VISIT_ACTIONS,
+    Incomplete,
+    PlannedVisit,
+    RequestFacts,
+    UnknownAction,
+    api_call,
+    proposed_event,
+    refusal_text,
+)
 from civicloop_intake.console.sessions import ConsoleSession
 from civicloop_intake.console.texts import console_texts
 from civicloop_intake.pages.rendering import page, templates
+from civicloop_intake.pages.stores import active_categories
 from civicloop_intake.pages.texts import page_language
 from civicloop_intake.service_layer.staff_oidc import NoProvider
 from civicloop_intake.service_layer.staff_sign_in import AccessToken, SignInRefused, confirm_totp, sign_in
@@ -480,10 +493,89 @@ class Preview:
     """An action's form shown again with what the notifier says it would send, before it is saved."""
 
     action: str
+    form: str  # which form: the action, and for a visit's, the visit too (`reschedule:v-1`)
     key: str  # the form's Idempotency-Key, kept: saving after a preview is the same action
     values: Mapping[str, str]
     messages: list[dict[str, Any]]
     unavailable: bool = False
+    incomplete: bool = False  # the form lacks what its event needs: nothing to forecast yet
+
+
+def form_of(action: str, fields: Mapping[str, str]) -> str:
+    """The form an action's fields came from: one per action, and per visit for a visit's actions."""
+    return f"{action}:{fields.get('visit_id', '')}" if action in VISIT_ACTIONS else action
+
+
+@dataclass(frozen=True)
+class StaffChoice:
+    staff_id: str
+    label: str  # name and email, as the picker shows it
+    teams: tuple[str, ...]  # the teams' names
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Whom the page names: the jurisdiction's active teams, and its staff by id (the ones an assignment may name
+    among them: active agents and supervisors)."""
+
+    teams: list[tuple[str, str]]  # (team_id, name), active ones
+    team_names: Mapping[str, str]
+    names: Mapping[str, str]  # staff id -> name (or email)
+    assignable: list[StaffChoice]
+
+
+def directory_of(teams: list[staff_directory.Team], accounts: list[staff_directory.Account]) -> Directory:
+    """The page's view of the staff directory: names for ids, and the assignment picker's choices."""
+    works = {Role.agent.value, Role.supervisor.value}
+    team_names = {t.team_id: t.name for t in teams}
+    names = {str(a.staff_id): a.name or a.email or str(a.staff_id) for a in accounts}
+    assignable = [
+        StaffChoice(
+            str(a.staff_id),
+            " · ".join(part for part in (a.name, a.email) if part) or str(a.staff_id),
+            tuple(team_names.get(t, t) for t in a.teams),
+        )
+        for a in accounts
+        if a.disabled is None and works & set(a.roles)
+    ]
+    return Directory(
+        teams=[(t.team_id, t.name) for t in teams if t.active],
+        team_names=team_names,
+        names=names,
+        assignable=assignable,
+    )
+
+
+async def _directory(intake: Intake, jurisdiction_id: str) -> Directory:
+    if intake.pool is None or intake.staff is None:
+        return directory_of([], [])
+    return directory_of(
+        await staff_directory.teams(intake.pool, jurisdiction_id),
+        await staff_directory.accounts(intake.pool, intake.staff.store, jurisdiction_id),
+    )
+
+
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def facts_of(found: Mapping[str, Any]) -> RequestFacts:
+    """What a preview's forecast reads of the agent view's request: its status, category, address, planned visits."""
+    visits = tuple(
+        PlannedVisit(v["visit_id"], _moment(v["starts_at"]), v["duration_minutes"], v["address"])
+        for v in found.get("visits") or ()
+        if v.get("state") == "planned"
+    )
+    return RequestFacts(
+        number=found["request_number"],
+        status=found["status"],
+        service_code=found["service_code"],
+        address=found.get("address_string"),
+        visits=visits,
+    )
+
+
+_UNREAD: Any = object()  # `_request_page` reads the request itself
 
 
 async def _request_page(
@@ -497,38 +589,31 @@ async def _request_page(
     problem: str | None = None,
     status_code: int = 200,
     previewed: Preview | None = None,
+    found: dict[str, Any] | None = _UNREAD,
 ) -> Response:
     intake = _intake(request)
     settings = intake.settings
     try:
-        found = await upstream.request_detail(
-            settings.console_projections_url,
-            signed.session.access_token,
-            settings.console_upstream_timeout_s,
-            number.upper(),
-            after,
-        )
+        if found is _UNREAD:
+            found = await upstream.request_detail(
+                settings.console_projections_url,
+                signed.session.access_token,
+                settings.console_upstream_timeout_s,
+                number.upper(),
+                after,
+            )
     except upstream.SignedOut:
         return _not_signed_in(request, language)
     except upstream.Unavailable:
-        return _render(
-            request,
-            "queue.html",
-            language,
-            status_code=503,
-            signed=signed,
-            items=[],
-            counts=None,
-            problem="view_unavailable" if settings.console_projections_url else "no_projections",
-            view="open",
-            statuses=[],
-            sla_states=[],
-            all_statuses=(),
-            all_sla_states=(),
-            views=Views,
-            next_link=None,
-        )
+        return _view_unavailable(request, signed, language)
     policy = intake.work_policy
+    can_work = signed.staff.has_any(frozenset(WORKS_REQUESTS))
+    jurisdiction = signed.staff.jurisdiction_id
+    directory = await _directory(intake, jurisdiction)
+    categories = (
+        await active_categories(intake.pool, jurisdiction) if can_work and intake.pool is not None else []
+    )
+    service_code = found["service_code"] if found else None
     return _render(
         request,
         "request.html",
@@ -539,19 +624,62 @@ async def _request_page(
         r=found,
         done=done if done in ACTIONS else None,
         problem=problem,
-        can_work=signed.staff.has_any(frozenset(WORKS_REQUESTS)),
+        can_work=can_work,
         close_reasons=policy.close_reasons,
         reopen_reasons=policy.reopen_reasons,
-        keys={action: f"console-{new_event_id()}" for action in ACTIONS}
-        | ({previewed.action: previewed.key} if previewed else {}),
+        reason_labels={r.code: r.label for r in (*policy.reopen_reasons, *policy.close_reasons)},
+        templates={
+            action: policy.templates_for(action=command, service_code=service_code)
+            for action, command in TEMPLATE_ACTIONS.items()
+        },
+        directory=directory,
+        categories=categories,
+        priorities=("low", "normal", "high"),
+        visits=_visits(found),
+        key_for=lambda form: (
+            previewed.key if previewed and previewed.form == form else f"console-{new_event_id()}"
+        ),
         previewed=previewed,
         preview_offered=bool(settings.console_notifier_url),
-        history=_history_rows(found["history"]) if found else [],
+        history=_history_rows(found["history"], directory.names) if found else [],
     )
 
 
-def _history_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each event as the page lists it: when, what, by whom, and its payload's plain values."""
+def _visits(found: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The request's planned visits, each with its start as a `datetime-local` field shows it (UTC)."""
+    planned = []
+    for visit in (found or {}).get("visits") or ():
+        if visit.get("state") != "planned":
+            continue
+        starts = _moment(visit["starts_at"]).astimezone(UTC)
+        planned.append({**visit, "at": starts, "local": starts.strftime("%Y-%m-%dT%H:%M")})
+    return planned
+
+
+def _view_unavailable(request: Request, signed: SignedIn, language: str) -> Response:
+    settings = _intake(request).settings
+    return _render(
+        request,
+        "queue.html",
+        language,
+        status_code=503,
+        signed=signed,
+        items=[],
+        counts=None,
+        problem="view_unavailable" if settings.console_projections_url else "no_projections",
+        view="open",
+        statuses=[],
+        sla_states=[],
+        all_statuses=(),
+        all_sla_states=(),
+        views=Views,
+        next_link=None,
+    )
+
+
+def _history_rows(history: list[dict[str, Any]], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Each event as the page lists it: when, what, by whom (a staff member by name), and its payload's plain
+    values."""
     rows = []
     for event in history:
         summary = event.get("summary") or {}
@@ -565,7 +693,11 @@ def _history_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 "at": datetime.fromisoformat(event["occurred_at"]),
                 "type": event["type"],
-                "actor": f"{actor.get('kind')}: {actor.get('id')}" if actor.get("id") else actor.get("kind"),
+                "actor": (
+                    f"{actor.get('kind')}: {names.get(actor['id'], actor['id'])}"
+                    if actor.get("id")
+                    else actor.get("kind")
+                ),
                 "details": details,
             }
         )
@@ -678,10 +810,30 @@ async def _preview(
     key: str,
 ) -> Response:
     """The notifier's answer for the event the form would make; nothing is saved, nothing sent."""
-    settings = _intake(request).settings
-    proposed = proposed_event(action, fields, status_now=fields.get("status_now", ""))
+    intake = _intake(request)
+    settings = intake.settings
+    try:
+        found = await upstream.request_detail(
+            settings.console_projections_url,
+            signed.session.access_token,
+            settings.console_upstream_timeout_s,
+            number.upper(),
+            None,
+        )
+    except upstream.SignedOut:
+        return _not_signed_in(request, language)
+    except upstream.Unavailable:
+        return _view_unavailable(request, signed, language)
     messages: list[dict[str, Any]] = []
-    unavailable = False
+    unavailable = incomplete = False
+    try:
+        proposed = (
+            proposed_event(action, fields, facts=facts_of(found), policy=intake.work_policy)
+            if found
+            else None
+        )
+    except Incomplete:
+        proposed, incomplete = None, True
     if proposed is not None:
         try:
             messages = await upstream.preview(
@@ -698,6 +850,12 @@ async def _preview(
             unavailable = True
     kept = {k: v for k, v in fields.items() if k not in ("csrf", "preview", "idempotency_key")}
     previewed = Preview(
-        action, key if _KEY.match(key) else f"console-{new_event_id()}", kept, messages, unavailable
+        action,
+        form_of(action, fields),
+        key if _KEY.match(key) else f"console-{new_event_id()}",
+        kept,
+        messages,
+        unavailable,
+        incomplete,
     )
-    return await _request_page(request, signed, language, number, previewed=previewed)
+    return await _request_page(request, signed, language, number, previewed=previewed, found=found)
