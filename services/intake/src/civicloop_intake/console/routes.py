@@ -528,7 +528,12 @@ async def _queue_page(
         "queue.html",
         language,
         status_code=503 if problem == "view_unavailable" else status_code,
-        keep={"view": qv.view, "status": next(iter(qv.statuses), ""), "team": next(iter(qv.teams), "")},
+        keep={
+            "view": qv.view,
+            "status": next(iter(qv.statuses), ""),
+            "sla_state": next(iter(qv.sla_states), ""),
+            "team": next(iter(qv.teams), ""),
+        },
         signed=signed,
         items=items,
         rows=[(item, sla_summary(item.get("sla"))) for item in items],
