@@ -57,7 +57,13 @@ async def test_the_queue_counts_and_says_each_sla_in_words_with_filters_kept(int
             assert page.status_code == 200, page.text
             rows = [row_of(page.text, n) for n in made.all()]
             ready = all(rows) and "Late" in (rows[0] or "") and "No target" in (rows[3] or "")
-            return page.text if ready else None
+            # The counts are read a moment before the rows: both caught up.
+            counted = re.search(r">streets <span class=\"count\">1</span>", page.text)
+            return (
+                page.text
+                if ready and counted and 'Open work <span class="count">5</span>' in page.text
+                else None
+            )
 
         queue = await eventually(folded, timeout=30, what="the seeded requests and their SLA in the queue")
         late = row_of(queue, made.late)
