@@ -52,10 +52,13 @@ async def test_an_agent_selects_and_works_requests_in_bulk_by_keyboard_alone(
 
             async def seeded() -> bool:
                 await page.reload(wait_until="load")
-                return (
-                    await page.locator("tbody tr").count() == 5
-                    and "Late" in await row(made.late).inner_text()
-                )
+                if (
+                    await page.locator("tbody tr").count() != 5
+                    or "Late" not in await row(made.late).inner_text()
+                ):
+                    return False
+                counts = " ".join((await page.locator("nav.counts").text_content() or "").split())
+                return "streets 1" in counts  # the counts are read a moment before the rows: both caught up
 
             await eventually(seeded, timeout=30, what="the seeded requests and their SLA in the queue")
             await expect(row(made.late).locator("td.sla-cell")).to_contain_text("Late")
