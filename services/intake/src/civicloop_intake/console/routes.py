@@ -15,8 +15,8 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +44,15 @@ from civicloop_intake.console.actions import (
     api_call,
     proposed_event,
     refusal_text,
+)
+from civicloop_intake.console.queue import (
+    BULK_ACTIONS,
+    MAX_SELECTED,
+    BulkOutcome,
+    bulk_command,
+    bulk_outcome,
+    selected_numbers,
+    sla_summary,
 )
 from civicloop_intake.console.sessions import ConsoleSession
 from civicloop_intake.console.texts import console_texts
@@ -404,17 +413,28 @@ def _text(form: Mapping[str, Any], name: str) -> str | None:
 # -- the queue --------------------------------------------------------------------------------------------------------
 
 Views = ("open", "mine", "unassigned", "dormant")
+STATUS_CHOICES = (
+    "acknowledged",
+    "in_progress",
+    "on_hold",
+)  # what "set status" offers; closing has its own form
+_TEAM = re.compile(r"^[^\x00]{1,64}$")
 
 
 def queue_filters(
-    view: str, statuses: list[str], sla_states: list[str], cursor: str | None
+    view: str,
+    statuses: list[str],
+    sla_states: list[str],
+    cursor: str | None,
+    teams: Sequence[str] = (),
 ) -> list[tuple[str, str]]:
     """The agent view's query for the console's queue: open work (merged duplicates left out) unless statuses
-    are chosen; `mine`, `unassigned` or the SLA's `dormant` on top."""
+    are chosen; `mine`, `unassigned` or the SLA's `dormant` on top; held by any of `teams`."""
     filters: list[tuple[str, str]] = [("merged", "false"), ("limit", "50")]
     chosen = [s for s in statuses if s in (*OPEN_STATUSES, "closed")]
     filters += [("status", s) for s in chosen or OPEN_STATUSES]
     filters += [("sla_state", s) for s in sla_states if s in SLA_STATES]
+    filters += [("team", t) for t in teams if _TEAM.match(t)]
     if view == "mine":
         filters.append(("mine", "true"))
     elif view == "unassigned":
@@ -424,6 +444,140 @@ def queue_filters(
     if cursor:
         filters.append(("cursor", cursor))
     return filters
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """A queue and its filters, as the page's URL (and the bulk form's hidden fields) keep them."""
+
+    view: str = "open"
+    statuses: tuple[str, ...] = ()
+    sla_states: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    cursor: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        view: str | None,
+        statuses: Sequence[str],
+        sla_states: Sequence[str],
+        teams: Sequence[str],
+        cursor: str | None = None,
+    ) -> QueueView:
+        """Only the values the queue knows (a form's fields are not checked by FastAPI as a query is)."""
+        return cls(
+            view if view in Views else "open",
+            tuple(s for s in statuses if s in (*OPEN_STATUSES, "closed"))[:5],
+            tuple(s for s in sla_states if s in SLA_STATES)[:5],
+            tuple(t for t in teams if _TEAM.match(t))[:5],
+            cursor if cursor and len(cursor) <= 500 else None,
+        )
+
+    def params(self, *, cursor: bool = False) -> dict[str, str | list[str]]:
+        """The query for a link to this queue (the page's cursor too when `cursor`)."""
+        query: dict[str, str | list[str]] = {"view": self.view}
+        for name, values in (("status", self.statuses), ("sla_state", self.sla_states), ("team", self.teams)):
+            if values:
+                query[name] = list(values)
+        if cursor and self.cursor:
+            query["cursor"] = self.cursor
+        return query
+
+    def current(self) -> str | None:
+        """The sidebar's queue this page is, when it is exactly one of them."""
+        filters = [("status", self.statuses), ("sla", self.sla_states), ("team", self.teams)]
+        chosen = [(kind, values) for kind, values in filters if values]
+        if not chosen:
+            return f"view:{self.view}"
+        if self.view == "open" and len(chosen) == 1 and len(chosen[0][1]) == 1:
+            return f"{chosen[0][0]}:{chosen[0][1][0]}"
+        return None
+
+
+def _queue_link(language: str, qv: QueueView, **extra: str) -> str:
+    return str(httpx.URL(QUEUE_PATH, params={**qv.params(), **extra, "lang": language}))
+
+
+async def _queue_page(
+    request: Request,
+    signed: SignedIn,
+    language: str,
+    qv: QueueView,
+    *,
+    select_all: bool = False,
+    selected: Sequence[str] = (),
+    outcome: BulkOutcome | None = None,
+    bulk_problem: str | None = None,
+    status_code: int = 200,
+    wait: Sequence[str] = (),
+) -> Response:
+    """The queue page: the counts of every queue, the requests of `qv` with their SLA in words, and (for staff who
+    work requests) the bulk form; after a bulk action, read once the agent view applied its events (`wait`)."""
+    intake = _intake(request)
+    settings = intake.settings
+    base, timeout = settings.console_projections_url, settings.console_upstream_timeout_s
+    token = signed.session.access_token
+    items: list[dict[str, Any]] = []
+    next_cursor = counts = None
+    problem = None
+    try:
+        if wait:
+            await upstream.wait_for(base, token, timeout, wait)
+        counts = await upstream.counts(base, token, timeout)
+        items, next_cursor = await upstream.queue(
+            base,
+            token,
+            timeout,
+            queue_filters(qv.view, list(qv.statuses), list(qv.sla_states), qv.cursor, qv.teams),
+        )
+    except upstream.SignedOut:
+        return _not_signed_in(request, language)
+    except upstream.Unavailable:
+        problem = "no_projections" if not base else "view_unavailable"
+    teams_known = sorted({str(e["value"]) for e in (counts or {}).get("by_team", []) if e.get("value")})
+    return _render(
+        request,
+        "queue.html",
+        language,
+        status_code=503 if problem == "view_unavailable" else status_code,
+        keep={
+            "view": qv.view,
+            "status": next(iter(qv.statuses), ""),
+            "sla_state": next(iter(qv.sla_states), ""),
+            "team": next(iter(qv.teams), ""),
+        },
+        signed=signed,
+        items=items,
+        rows=[(item, sla_summary(item.get("sla"))) for item in items],
+        counts=counts,
+        problem=problem,
+        view=qv.view,
+        qv=qv,
+        current=qv.current(),
+        statuses=list(qv.statuses),
+        sla_states=list(qv.sla_states),
+        teams=list(qv.teams),
+        team_choices=sorted({*teams_known, *qv.teams}),
+        all_statuses=(*OPEN_STATUSES, "closed"),
+        all_sla_states=SLA_STATES,
+        views=Views,
+        next_link=_queue_link(language, replace(qv, cursor=next_cursor), cursor=next_cursor)
+        if next_cursor
+        else None,
+        select_all_link=_queue_link(
+            language, qv, **({"cursor": qv.cursor} if qv.cursor else {}), select="all"
+        ),
+        clear_link=_queue_link(language, qv, **({"cursor": qv.cursor} if qv.cursor else {})),
+        select_all=select_all,
+        selected=set(selected),
+        can_work=signed.staff.has_any(frozenset(WORKS_REQUESTS)),
+        close_reasons=intake.work_policy.close_reasons,
+        status_choices=STATUS_CHOICES,
+        bulk_key=f"console-bulk-{new_event_id()}",
+        outcome=outcome,
+        bulk_problem=bulk_problem,
+    )
 
 
 @console_router.get(
@@ -442,7 +596,11 @@ async def queue_page(
     view: Annotated[str, Query(pattern=r"^(open|mine|unassigned|dormant)$")] = "open",
     status: Annotated[list[str] | None, Query(max_length=5)] = None,
     sla_state: Annotated[list[str] | None, Query(max_length=5)] = None,
+    team: Annotated[list[str] | None, Query(max_length=5)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
+    select: Annotated[
+        str | None, Query(pattern=r"^all$", description="every request of the page ticked")
+    ] = None,
 ) -> Response:
     language = _language(request, lang)
     signed = await _signed_in(request)
@@ -450,38 +608,109 @@ async def queue_page(
         return _not_signed_in(request, language)
     if not signed.staff.has_any(frozenset(READS_REQUESTS)):
         return _render(request, "forbidden.html", language, status_code=403, signed=signed)
-    settings = _intake(request).settings
-    base, timeout = settings.console_projections_url, settings.console_upstream_timeout_s
-    token = signed.session.access_token
-    items: list[dict[str, Any]] = []
-    next_cursor = counts = None
-    problem = None
-    try:
-        counts = await upstream.counts(base, token, timeout)
-        items, next_cursor = await upstream.queue(
-            base, token, timeout, queue_filters(view, status or [], sla_state or [], cursor)
-        )
-    except upstream.SignedOut:
+    qv = QueueView.of(view, status or [], sla_state or [], team or [], cursor)
+    return await _queue_page(request, signed, language, qv, select_all=select == "all")
+
+
+async def _agent_api_post(
+    request: Request, signed: SignedIn, path: str, body: Mapping[str, Any], key: str
+) -> httpx.Response:
+    """A console form passed on to intake's own agent API in-process, with the agent's token and the form's
+    Idempotency-Key; the API's per-client limits count the agent's browser, as for the form's own post."""
+    headers = {
+        "Authorization": f"Bearer {signed.session.access_token}",
+        "Idempotency-Key": key if _KEY.match(key) else f"console-{new_event_id()}",
+    }
+    if forwarded := request.headers.get("x-forwarded-for"):
+        headers["X-Forwarded-For"] = forwarded  # behind a trusted proxy, the same client as the form's post
+    client_host = request.client.host if request.client else "127.0.0.1"
+    transport = httpx.ASGITransport(app=request.app, client=(client_host, 0))
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=60) as client:
+        return await client.post(path, json=dict(body), headers=headers)
+
+
+@console_router.post(
+    "/queue",
+    response_class=Response,
+    responses=_html(
+        s200="the bulk action done: the queue with each request's outcome; or, to close, the summary to confirm",
+        s303="not signed in: to sign-in",
+        s403="the form's CSRF token does not match, or the staff member does not work requests",
+        s404="no such bulk action",
+        s409="the form's Idempotency-Key came with another selection: the queue, with why",
+        s502="the API failed (event log unavailable): the queue again, to retry",
+        s503="the agent view cannot be reached: the page says so",
+    ),
+)
+async def queue_bulk(request: Request, lang: Language = None) -> Response:
+    """The bulk form: one command (acknowledge, assign, set status, close) over the requests ticked on the page,
+    passed on to intake's `POST /api/v1/agent/requests/bulk`; a close is summed up for the agent to confirm first.
+    The queue comes back with each request's outcome (done, or refused and why), read after its events."""
+    language = _language(request, lang)
+    signed = await _signed_in(request)
+    if signed is None:
         return _not_signed_in(request, language)
-    except upstream.Unavailable:
-        problem = "no_projections" if not base else "view_unavailable"
-    next_link = _link(QUEUE_PATH, language, view=view, cursor=next_cursor) if next_cursor else None
-    return _render(
+    form = await request.form()
+    if not signed.session.csrf_matches(_text(form, "csrf")):
+        return Response("the form's CSRF token does not match", status_code=403, media_type="text/html")
+    if not signed.staff.has_any(frozenset(WORKS_REQUESTS)):
+        return _render(request, "forbidden.html", language, status_code=403, signed=signed)
+
+    def strings(name: str) -> list[str]:
+        return [v for v in form.getlist(name) if isinstance(v, str)][:MAX_SELECTED]
+
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    qv = QueueView.of(fields.get("f_view"), strings("f_status"), strings("f_sla_state"), strings("f_team"))
+    action = fields.get("action", "")
+    if action not in BULK_ACTIONS:
+        return Response("no such bulk action", status_code=404, media_type="text/html")
+    numbers = selected_numbers(strings("number"))
+    t = console_texts(language)
+    if not numbers:
+        return await _queue_page(
+            request, signed, language, qv, bulk_problem=t["q_none_selected"], status_code=422
+        )
+    command = bulk_command(action, fields, staff_id=str(signed.staff.staff_id))
+    key = fields.get("idempotency_key", "")
+    key = key if _KEY.match(key) else f"console-bulk-{new_event_id()}"
+    if action == "close" and not fields.get("confirmed"):
+        policy = _intake(request).work_policy
+        reason = policy.close_reason(str(command.get("reason", "")))
+        return _render(
+            request,
+            "bulk_confirm.html",
+            language,
+            signed=signed,
+            qv=qv,
+            numbers=numbers,
+            command=command,
+            reason_label=reason.label if reason else command.get("reason", ""),
+            key=key,
+            back_link=_queue_link(language, qv),
+        )
+    answer = await _agent_api_post(
+        request, signed, "/api/v1/agent/requests/bulk", {"request_numbers": numbers, "command": command}, key
+    )
+    if answer.status_code == 401:
+        return _not_signed_in(request, language)
+    if answer.status_code == 200:
+        outcome = bulk_outcome(action, answer.json().get("results", []))
+        refused = [i.number for i in outcome.items if i.outcome == "refused"]
+        return await _queue_page(
+            request, signed, language, qv, outcome=outcome, selected=refused, wait=outcome.positions()
+        )
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    return await _queue_page(
         request,
-        "queue.html",
+        signed,
         language,
-        status_code=503 if problem == "view_unavailable" else 200,
-        signed=signed,
-        items=items,
-        counts=counts,
-        problem=problem,
-        view=view,
-        statuses=status or [],
-        sla_states=sla_state or [],
-        all_statuses=(*OPEN_STATUSES, "closed"),
-        all_sla_states=SLA_STATES,
-        views=Views,
-        next_link=next_link,
+        qv,
+        selected=numbers,
+        bulk_problem=refusal_text(answer.status_code, body),
+        status_code=answer.status_code if 400 <= answer.status_code < 500 else 502,
     )
 
 
