@@ -295,10 +295,15 @@ async def read_events(
 ) -> list[Event[Any]]:
     """Every event on the request topic right now (from the beginning), optionally only one request's / some types,
     in the order they were recorded. The suite's topic holds every test's events (imports of thousands): one
-    request's are picked by their key before anything is decoded, since a test polls this."""
+    request's, or some types', are picked by their key and type header before anything is decoded, since a test polls this."""
     records = await read_all_records(bootstrap, topics.request_events, topics.partitions)
     key = request_id.encode() if request_id is not None else None
-    events = (decode_event(r.value) for r in records if key is None or r.key == key)
+    wanted = {t.encode() for t in types}
+    events = (
+        decode_event(r.value)
+        for r in records
+        if (key is None or r.key == key) and (not wanted or dict(r.headers).get("event_type") in wanted)
+    )
     return sorted(
         (
             e
