@@ -4,6 +4,7 @@ the CPU of every process involved, in-process load loops (geo's database-level p
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
@@ -14,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from civicloop_events.topics import Topics, ensure_topics
+from civicloop_staff.tokens import new_signing_key
 from civicloop_testing import create_database, drop_database, staff_tokens
 from civicloop_testing.processes import ServiceProcess
 from civicloop_testing.topic_cleanup import remember
@@ -98,6 +100,12 @@ async def scratch_topics() -> Topics:
     return topics
 
 
+_SIGNING_KEY, _bench_public = new_signing_key("bench")
+_VERIFY_KEYS = json.dumps(
+    {"keys": json.loads(_bench_public)["keys"] + json.loads(staff_tokens.PUBLIC_JWKS)["keys"]}
+)
+
+
 def service_env(dsn: str, topics: Topics, **settings: str) -> dict[str, str]:
     """The environment of a service process under bench: the run's database and topics, quiet logs, and `settings`
     (`CIVICLOOP_` names)."""
@@ -108,9 +116,13 @@ def service_env(dsn: str, topics: Topics, **settings: str) -> dict[str, str]:
         "CIVICLOOP_KAFKA_BOOTSTRAP": KAFKA,
         "CIVICLOOP_LOG_LEVEL": "WARNING",
         "CIVICLOOP_VAULT_PEPPER": os.environ.get("CIVICLOOP_VAULT_PEPPER", uuid.uuid4().hex),
-        # Intake verifies staff tokens and does not start without a key set outside dev and test.
+        # Intake signs staff tokens and every service verifies them: neither starts without its keys outside dev
+        # and test. The bench's own signing key, and a key set that verifies it and the test tokens.
+        "CIVICLOOP_SECRET_STAFF_TOKEN_SIGNING_KEY": os.environ.get(
+            "CIVICLOOP_SECRET_STAFF_TOKEN_SIGNING_KEY", _SIGNING_KEY
+        ),
         "CIVICLOOP_SECRET_STAFF_TOKEN_VERIFY_KEYS": os.environ.get(
-            "CIVICLOOP_SECRET_STAFF_TOKEN_VERIFY_KEYS", staff_tokens.PUBLIC_JWKS
+            "CIVICLOOP_SECRET_STAFF_TOKEN_VERIFY_KEYS", _VERIFY_KEYS
         ),
         # The whole load comes from one address: no per-client limit unless the run asks for one.
         "CIVICLOOP_RATE_LIMIT_PER_CLIENT": os.environ.get("CIVICLOOP_RATE_LIMIT_PER_CLIENT", ""),

@@ -7,6 +7,9 @@
 2. Submit-to-projection lag at a steady offered load, once the projection has folded the POST phase's backlog
    (how long that took is printed too): from the moment the client sends a POST to the moment the
    agent projection committed the event (its inbox row's time), both on this machine's clock.
+3. The residents' pages on the same process, under the same load and beside the same ceiling: the report form
+   (`GET /report`, rendered from the catalogue), a report sent as the page's form (`POST /report`, url-encoded,
+   each with a key of its own, answered 303 once on the log) and the track form (`GET /track`).
 """
 
 from __future__ import annotations
@@ -34,7 +37,13 @@ from bench.harness import (
     service_env,
     service_pids,
 )
-from bench.wrk import Load, ratio
+from bench.wrk import Load, WrkResult, ratio
+
+# The report page's form as a browser without JavaScript sends it (no photo): wrk's post.lua fills the key and place.
+REPORT_FORM = (
+    "idempotency_key=page-{unique}&service_code=pothole&description=Deep+pothole+{unique}"
+    "&lat={lat}&lng={long}&preferred_channel=none&lang=en"
+)
 
 REPORT = {
     "service_code": "pothole",
@@ -130,6 +139,23 @@ async def wait_projected(dsn: str, count: int, timeout: float = 600) -> float:
     raise RuntimeError(f"the agent projection did not reach {count} submissions in {timeout:.0f} s")
 
 
+async def residents_pages(meter: CpuMeter, url: str, load: Load, ceiling: WrkResult) -> list[str]:
+    """The residents' pages, each beside the no-op ceiling of the same run."""
+    lines: list[str] = []
+    for name, path, post in (
+        ("intake GET /report (the report form)", "/report", None),
+        (
+            "intake POST /report (the form, acks=all)",
+            "/report",
+            ("application/x-www-form-urlencoded", REPORT_FORM),
+        ),
+        ("intake GET /track (the track form)", "/track", None),
+    ):
+        phase_lines, result = await measured(meter, name, f"{url}{path}", load, post=post)
+        lines += [*phase_lines, ratio(result, ceiling)]
+    return lines
+
+
 async def run(*, load: Load, rate: float, lag_seconds: float) -> list[str]:
     lines: list[str] = []
     with scratch_database() as dsn:
@@ -187,6 +213,7 @@ async def run(*, load: Load, rate: float, lag_seconds: float) -> list[str]:
                 f"   ({len(lags)}/{len(sent)} projected, {errors} errors)"
             )
             lines.append(usage.per_request_line(len(sent)))
+            lines += await residents_pages(meter, intake.url, load, ceiling)
         finally:
             intake.stop()
             projections.stop()

@@ -130,7 +130,10 @@ def test_the_demo_county_reaches_each_body_and_hears_back(
     )
 
     assert started.returncode == 0, started.stderr
-    assert "defined sanitation, streets, parks, routing rules" in started.stderr
+    assert (
+        "defined sanitation, streets, parks, team sanitation, team streets, team parks, team outreach, routing rules"
+        in started.stderr
+    )
     assert again.returncode == 0 and "already defined, left as they are" in again.stdout, again.stderr
     workorders = f"http://127.0.0.1:{run.ports['workorders']}"
     config = asyncio.run(read_all_events(KAFKA, topics.jurisdiction_config, 1))

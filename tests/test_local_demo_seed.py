@@ -8,7 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 from civicloop_events import Actor, Event
-from civicloop_events.payloads import BodyDefined, RoutingRulesDefined, SendMethod
+from civicloop_events.payloads import BodyDefined, RoutingRulesDefined, SendMethod, TeamDefined
 
 SEED = Path(__file__).resolve().parents[1] / "deploy" / "local" / "seed_demo.py"
 
@@ -38,8 +38,23 @@ def on_the_log(payload: object, jurisdiction: str = "demo") -> Event:  # type: i
 def test_an_empty_log_gets_every_body_and_the_rules() -> None:
     missing, there = seed.bodies_to_define([], BODIES)
 
-    assert [getattr(p, "body_id", "rules") for p in missing] == ["sanitation", "streets", "parks", "rules"]
+    assert [seed.label_of(p) for p in missing] == [
+        "sanitation",
+        "streets",
+        "parks",
+        "team sanitation",
+        "team streets",
+        "team parks",
+        "team outreach",
+        "routing rules",
+    ]
     assert there == []
+
+
+def test_every_team_the_rules_name_is_defined() -> None:
+    teams = {t.team_id for t in seed.DEMO_TEAMS}
+    assert {r.team for r in seed.DEMO_RULES.rules if r.team} <= teams
+    assert {b.body_id for b in BODIES} <= teams  # each department has its crews
 
 
 def test_what_is_on_the_log_is_left_as_it_is_even_when_an_administrator_changed_it() -> None:
@@ -47,12 +62,19 @@ def test_what_is_on_the_log_is_left_as_it_is_even_when_an_administrator_changed_
     log = [
         on_the_log(changed),
         on_the_log(RoutingRulesDefined(rules=[])),
+        on_the_log(TeamDefined(team_id="outreach", name="Outreach (renamed)")),
         on_the_log(BodyDefined(body_id="sanitation", name="Elsewhere"), jurisdiction="another"),
     ]
 
     missing, there = seed.bodies_to_define(log, BODIES)
 
-    assert [getattr(p, "body_id", "rules") for p in missing] == ["sanitation", "parks"]
+    assert [seed.label_of(p) for p in missing] == [
+        "sanitation",
+        "parks",
+        "team sanitation",
+        "team streets",
+        "team parks",
+    ]
     assert there == ["streets"]
 
 
@@ -61,6 +83,8 @@ def test_a_seed_event_s_id_derives_from_what_it_defines() -> None:
 
     assert first.event_id == again.event_id != seed.seed_event(BODIES[2]).event_id
     assert seed.seed_event(seed.DEMO_RULES).event_id == seed.seed_event(seed.DEMO_RULES).event_id
+    teams = {seed.seed_event(t).event_id for t in seed.DEMO_TEAMS}
+    assert len(teams) == len(seed.DEMO_TEAMS)
 
 
 def test_every_category_reaches_one_body_each_way_of_sending_once() -> None:

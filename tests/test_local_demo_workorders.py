@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from civicloop_open311.wire import remote_requests, remote_updates
+from civicloop_outbound.adapters.webhook_sender import SIGNATURE_HEADER, sign
 from civicloop_testing.demo_workorders import (
     Pace,
     Systems,
@@ -144,3 +146,22 @@ async def test_the_job_system_answers_its_job_reference_once_per_request(tmp_pat
     assert [j["ref"] for j in listing["parks_jobs"]] == ["PK-101"]
     page = (await client.get("/")).text
     assert "PK-101" in page and "7KQ4-MZT2" in page and "Logged" in page
+
+
+async def test_with_a_secret_the_job_system_takes_only_deliveries_outbound_signed(tmp_path: Path) -> None:
+    secret = "parks-webhook-secret"
+    app = web_app(Systems.load(tmp_path / "state.json", PACE, T0), clock=lambda: T0, parks_secret=secret)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://workorders")
+    raw = json.dumps({"event": "request.submitted", "request": {"request_id": "7KQ4-MZT2"}}).encode()
+    json_type = {"Content-Type": "application/json"}
+
+    unsigned = await client.post("/parks/jobs", content=raw, headers=json_type)
+    forged = await client.post(
+        "/parks/jobs", content=raw, headers={**json_type, SIGNATURE_HEADER: sign("a guess", raw)}
+    )
+    signed = await client.post(
+        "/parks/jobs", content=raw, headers={**json_type, SIGNATURE_HEADER: sign(secret, raw)}
+    )
+
+    assert (unsigned.status_code, forged.status_code) == (401, 401)
+    assert signed.status_code == 200 and signed.json() == {"external_id": "PK-101"}

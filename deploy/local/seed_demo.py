@@ -56,6 +56,7 @@ from civicloop_events.payloads import (
     SendMethod,
     ServiceAttribute,
     ServiceType,
+    TeamDefined,
     WebhookConnection,
 )
 from civicloop_events.payloads.base import EventPayload
@@ -63,6 +64,8 @@ from civicloop_events.producer import EventProducer
 from civicloop_events.topics import Topics, partition_extents
 
 JURISDICTION = "demo"
+# The parks webhook's signing secret (CIVICLOOP_SECRET_DEMO_PARKS_WEBHOOK, made by services.sh).
+PARKS_WEBHOOK_SECRET_REF = "demo.parks-webhook"  # noqa: S105 - the name of a secret, not one
 ROOT = Path(__file__).resolve().parents[2]
 app = typer.Typer(add_completion=False, no_args_is_help=True)
 
@@ -304,7 +307,9 @@ def demo_bodies(workorders_url: str, adapters_url: str, poll_interval_s: int = 3
             name="Water & Parks",
             send_method=SendMethod.webhook,
             service_codes=PARKS_CODES,
-            webhook=WebhookConnection(url=f"{workorders_url}/parks/jobs"),
+            webhook=WebhookConnection(
+                url=f"{workorders_url}/parks/jobs", secret_ref=PARKS_WEBHOOK_SECRET_REF
+            ),
             # Their job system only exports a CSV of its changes: heard back through the adapters' CSV feed.
             open311=Open311Connection(
                 endpoint=f"{adapters_url}/open311/v2",
@@ -316,6 +321,14 @@ def demo_bodies(workorders_url: str, adapters_url: str, poll_interval_s: int = 3
         ),
     ]
 
+
+# The crews the demo's routing and agents name: the bodies' own, and the outreach team the encampment rule gives.
+DEMO_TEAMS = [
+    TeamDefined(team_id="sanitation", name="Sanitation crews"),
+    TeamDefined(team_id="streets", name="Street Services crews"),
+    TeamDefined(team_id="parks", name="Water & Parks crews"),
+    TeamDefined(team_id="outreach", name="Homeless outreach"),
+]
 
 DEMO_RULES = RoutingRulesDefined(
     rules=[
@@ -364,11 +377,14 @@ async def config_on_the_log(bootstrap: str, topic: str) -> list[Event]:
 
 
 def bodies_to_define(seen: list[Event], bodies: list[BodyDefined]) -> tuple[list[EventPayload], list[str]]:
-    """What of the demo's bodies and rules the log lacks (pure): a body or the rules already defined for the
-    jurisdiction, by the seed or by an administrator since, are left as they are. Also the ids already there."""
+    """What of the demo's bodies, teams and rules the log lacks (pure): a body, a team or the rules already defined
+    for the jurisdiction, by the seed or by an administrator since, are left as they are. Also the body ids already
+    there."""
     ours = [e for e in seen if e.jurisdiction_id == JURISDICTION]
     defined = {e.payload.body_id for e in ours if isinstance(e.payload, BodyDefined)}
+    teams = {e.payload.team_id for e in ours if isinstance(e.payload, TeamDefined)}
     missing: list[EventPayload] = [b for b in bodies if b.body_id not in defined]
+    missing += [t for t in DEMO_TEAMS if t.team_id not in teams]
     if not any(isinstance(e.payload, RoutingRulesDefined) for e in ours):
         missing.append(DEMO_RULES)
     return missing, sorted(defined)
@@ -376,7 +392,7 @@ def bodies_to_define(seen: list[Event], bodies: list[BodyDefined]) -> tuple[list
 
 def seed_event(payload: EventPayload) -> Event:
     """A seed's event, its id derived from what it defines: two seeds racing publish the same event."""
-    key = getattr(payload, "body_id", "rules")
+    key = getattr(payload, "body_id", None) or getattr(payload, "team_id", None) or "rules"
     return Event.create(
         payload,
         request_id=None,
@@ -402,8 +418,14 @@ async def seed_bodies(
             await producer.publish(seed_event(payload))
     finally:
         await producer.stop()
-    named = [getattr(p, "body_id", "routing rules") for p in missing]
+    named = [label_of(p) for p in missing]
     typer.echo(f"seed: defined {', '.join(named)} for jurisdiction '{JURISDICTION}'")
+
+
+def label_of(payload: EventPayload) -> str:
+    if isinstance(payload, TeamDefined):
+        return f"team {payload.team_id}"
+    return getattr(payload, "body_id", "routing rules")
 
 
 def demo_reports(count: int) -> list[dict]:

@@ -168,6 +168,8 @@ demo_settings() {
   # log, defined before the services start (so the first reports are routed to them) and never twice. A variable
   # already set wins.
   [ "$DEMO_ON" != 0 ] || return 0
+  # Water & Parks' job system checks the webhook's signature (outbound signs with the secret the body names).
+  export CIVICLOOP_SECRET_DEMO_PARKS_WEBHOOK="${CIVICLOOP_SECRET_DEMO_PARKS_WEBHOOK:-$(secret demo-parks-webhook)}"
   "$uv" run --frozen python "$here/seed_demo.py" bodies --workorders-url "http://127.0.0.1:$WORKORDERS_PORT" \
       --adapters-url "$DEMO_ADAPTERS_URL" --poll-interval-s "${CIVICLOOP_LOCAL_DEMO_POLL_S:-30}" >&2 \
     || log "the demo's bodies were not defined (the output above); the services run without them"

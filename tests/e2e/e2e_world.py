@@ -6,21 +6,26 @@ Named uniquely so that it never collides with another directory's helpers when t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
+from civicloop_events.payloads import NotificationChannel
 from civicloop_events.payloads.base import EventPayload
 from civicloop_events.topics import Topics
 from civicloop_intake import database as intake_database
 from civicloop_intake.settings import Environment, IntakeSettings
+from civicloop_notifier.database import migrate as migrate_notifier
+from civicloop_notifier.settings import NotifierSettings
 from civicloop_projections.entrypoints.http import MIGRATIONS as PROJECTION_MIGRATIONS
 from civicloop_projections.settings import SCHEMA as PROJECTION_SCHEMA
 from civicloop_projections.settings import ProjectionSettings
 from civicloop_runtime import migrations
 from civicloop_testing.asgi import serving as serving_one
 from civicloop_testing.events import config_event, publish_events
+from civicloop_testing.run_settings import run_settings
 
 
 def shared_settings(dsn: str, topics: Topics, kafka_bootstrap: str) -> dict[str, Any]:
@@ -45,6 +50,35 @@ def migrated_projections(dsn: str, topics: Topics, kafka_bootstrap: str) -> Proj
         **shared_settings(dsn, topics, kafka_bootstrap), read_your_writes_timeout_s=30
     )
     migrations.upgrade(settings.sqlalchemy_url, PROJECTION_MIGRATIONS, PROJECTION_SCHEMA)
+    return settings
+
+
+def migrated_notifier(
+    dsn: str,
+    topics: Topics,
+    kafka_bootstrap: str,
+    *,
+    providers: Mapping[NotificationChannel, str],
+    **overrides: Any,
+) -> NotifierSettings:
+    """The notifier sending by `providers`, quick to send and to retry (`overrides` change any setting)."""
+    tag = uuid.uuid4().hex[:8]
+    settings = run_settings(
+        NotifierSettings,
+        dsn,
+        kafka_bootstrap,
+        topics,
+        # Groups of this test's own: ones shared with other runs' notifiers would rebalance with theirs.
+        requests_consumer_name=f"notifier.requests.v1.{tag}",
+        staff_directory_consumer_name=f"notifier.staff.v1.{tag}",
+        text_report_catalogue_consumer_name=f"notifier.catalogue.v1.{tag}",
+        notifier_providers=dict(providers),
+        notifier_poll_interval_s=0.05,
+        notifier_backoff_initial_s=0.05,
+        notifier_backoff_max_s=0.2,
+        **overrides,
+    )
+    migrate_notifier(settings.sqlalchemy_url)
     return settings
 
 

@@ -37,19 +37,17 @@ from civicloop_geo.domain.addresses import parse_address
 from civicloop_geo.entrypoints.http import create_app as create_geo
 from civicloop_geo.settings import GeoSettings
 from civicloop_intake.entrypoints.http import create_app as create_intake
-from civicloop_notifier.database import migrate as migrate_notifier
 from civicloop_notifier.entrypoints.http import create_app as create_notifier
 from civicloop_notifier.entrypoints.webhooks import INBOUND_PATH, STATUS_PATH
 from civicloop_notifier.settings import NotifierSettings
 from civicloop_runtime.db import open_pool
 from civicloop_testing.events import read_all_events, request_event
 from civicloop_testing.polling import eventually
-from civicloop_testing.run_settings import run_settings
 from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from civicloop_testing.threaded_server import serve_in_thread
 from civicloop_testing.twilio_server import Accepted, TwilioServer, twilio_server
 from defusedxml import ElementTree
-from e2e_world import migrated_intake, publish_configuration, shared_settings
+from e2e_world import migrated_intake, migrated_notifier, publish_configuration, shared_settings
 from psycopg_pool import AsyncConnectionPool
 
 pytestmark = pytest.mark.integration
@@ -97,14 +95,7 @@ def twilio() -> Iterator[TwilioServer]:
 @pytest.fixture
 def providers_env(monkeypatch: pytest.MonkeyPatch, twilio: TwilioServer) -> None:
     """The variables the notifier builds its Twilio sender from, as `make run` sets them."""
-    for name, value in {
-        "CIVICLOOP_SMS_PROVIDER": "twilio",
-        "CIVICLOOP_SMS_ACCOUNT_SID": twilio.account_sid,
-        "CIVICLOOP_SECRET_SMS_AUTH_TOKEN": twilio.auth_token,
-        "CIVICLOOP_SMS_SMS_FROM": OUR_NUMBER,
-        "CIVICLOOP_SMS_BASE_URL": twilio.url,
-        "CIVICLOOP_SMS_STATUS_CALLBACK_URL": PUBLIC_URL + STATUS_PATH,
-    }.items():
+    for name, value in twilio.environment(OUR_NUMBER, status_callback_url=PUBLIC_URL + STATUS_PATH).items():
         monkeypatch.setenv(name, value)
 
 
@@ -174,25 +165,16 @@ async def test_a_spanish_speaker_reports_by_text_and_hears_each_change_once_unti
 def notifier_settings(
     dsn: str, topics: Topics, kafka: str, geo_url: str, intake_url: str
 ) -> NotifierSettings:
-    settings = run_settings(
-        NotifierSettings,
+    return migrated_notifier(
         dsn,
-        kafka,
         topics,
-        # Groups of this test's own: ones shared with other runs' notifiers would rebalance with theirs.
-        requests_consumer_name=f"notifier.requests.v1.{uuid.uuid4().hex[:8]}",
-        text_report_catalogue_consumer_name=f"notifier.catalogue.v1.{uuid.uuid4().hex[:8]}",
+        kafka,
+        providers={NotificationChannel.sms: "twilio"},
         public_url=PUBLIC_URL,
         tracking_url="https://civicloop.example/track/{number}",
-        notifier_providers={NotificationChannel.sms: "twilio"},
         notifier_geo_url=geo_url,
         notifier_intake_url=intake_url,
-        notifier_poll_interval_s=0.05,
-        notifier_backoff_initial_s=0.05,
-        notifier_backoff_max_s=0.2,
     )
-    migrate_notifier(settings.sqlalchemy_url)
-    return settings
 
 
 class World:

@@ -28,17 +28,15 @@ from civicloop_events.registry import decode_event
 from civicloop_events.topics import Topics
 from civicloop_intake.entrypoints.http import create_app as create_intake
 from civicloop_notifier.bootstrap import Notifier, bootstrap
-from civicloop_notifier.database import migrate as migrate_notifier
 from civicloop_notifier.settings import NotifierSettings
 from civicloop_runtime.db import open_pool
 from civicloop_runtime.vault import ResidentKeyVault
 from civicloop_testing import read_all_records
 from civicloop_testing.polling import eventually
-from civicloop_testing.run_settings import run_settings
 from civicloop_testing.smtp import SmtpInbox, smtp_inbox
 from civicloop_testing.staff_tokens import staff_headers, verifier_for_tests
 from civicloop_testing.twilio_server import Accepted, TwilioServer, twilio_server
-from e2e_world import migrated_intake, publish_configuration, serving
+from e2e_world import migrated_intake, migrated_notifier, publish_configuration, serving
 from icalendar import Calendar
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
@@ -71,12 +69,7 @@ def inbox() -> Iterator[SmtpInbox]:
 def providers_env(monkeypatch: pytest.MonkeyPatch, twilio: TwilioServer, inbox: SmtpInbox) -> None:
     """The variables the notifier builds its real senders from, as `make run` sets them."""
     for name, value in {
-        "CIVICLOOP_SMS_PROVIDER": "twilio",
-        "CIVICLOOP_SMS_ACCOUNT_SID": twilio.account_sid,
-        "CIVICLOOP_SECRET_SMS_AUTH_TOKEN": twilio.auth_token,
-        "CIVICLOOP_SMS_SMS_FROM": OUR_NUMBER,
-        "CIVICLOOP_SMS_BASE_URL": twilio.url,
-        "CIVICLOOP_SMS_TIMEOUT_S": str(SMS_TIMEOUT_S),
+        **twilio.environment(OUR_NUMBER, timeout_s=str(SMS_TIMEOUT_S)),
         "CIVICLOOP_EMAIL_HOST": "127.0.0.1",
         "CIVICLOOP_EMAIL_PORT": str(inbox.port),
         "CIVICLOOP_EMAIL_MAIL_FROM": "CivicLoop <no-reply@county.example>",
@@ -85,23 +78,15 @@ def providers_env(monkeypatch: pytest.MonkeyPatch, twilio: TwilioServer, inbox: 
 
 
 def notifier_settings(dsn: str, topics: Topics, kafka_bootstrap: str) -> NotifierSettings:
-    settings = run_settings(
-        NotifierSettings,
+    return migrated_notifier(
         dsn,
-        kafka_bootstrap,
         topics,
-        # A group of this test's own: one shared with other runs' notifiers would rebalance with theirs.
-        requests_consumer_name=f"notifier.requests.v1.{uuid.uuid4().hex[:8]}",
+        kafka_bootstrap,
+        providers={NotificationChannel.sms: "twilio", NotificationChannel.email: "smtp"},
         tracking_url="https://civicloop.example/track/{number}",
-        notifier_providers={NotificationChannel.sms: "twilio", NotificationChannel.email: "smtp"},
-        notifier_poll_interval_s=0.05,
-        notifier_backoff_initial_s=0.05,
-        notifier_backoff_max_s=0.2,
         notifier_max_attempts=20,  # the outage below fails the first text 5 times (more on a slow machine): still SMS
         notifier_send_timeout_s=5,
     )
-    migrate_notifier(settings.sqlalchemy_url)
-    return settings
 
 
 async def test_residents_hear_back_once_on_their_channel_in_their_language_through_outage_restart_and_erasure(

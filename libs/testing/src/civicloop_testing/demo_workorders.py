@@ -4,8 +4,8 @@
   reports CivicLoop sends (`POST requests`), moves each work order along on its own over time (received, a crew
   assigned, fixed: level 3) and creates problems of its own that its crews find (level 4). CivicLoop's poller hears
   both back (`servicerequestupdates`, `requests`). Its own list of work orders is the page at `/`.
-* **Water & Parks' job system**: it takes reports by webhook (`POST /parks/jobs`, answering its job reference) and
-  can only tell what became of them through a CSV export of its job changes, rewritten in a drop directory
+* **Water & Parks' job system**: it takes reports by webhook (`POST /parks/jobs`, answering its job reference; with a
+  secret, `CIVICLOOP_SECRET_DEMO_PARKS_WEBHOOK`, only those whose `X-CivicLoop-Signature` is right) and can only tell what became of them through a CSV export of its job changes, rewritten in a drop directory
   (`jobs.csv`) that the back-end adapters' CSV feed reads.
 
 Time is the only driver: what a work order or a job shows is computed from when it was received, the pace and the
@@ -23,6 +23,8 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import hashlib
+import hmac
 import html
 import io
 import json
@@ -294,7 +296,21 @@ def _window(request: Request, start: str, end: str, now: datetime) -> tuple[date
     return parse_time(q.get(start)) or now - timedelta(days=90), parse_time(q.get(end)) or now
 
 
-def web_app(systems: Systems, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Starlette:
+PARKS_SECRET_ENV = "CIVICLOOP_SECRET_DEMO_PARKS_WEBHOOK"  # noqa: S105 - the variable that holds it
+
+
+def signed_by(secret: str, raw: bytes, signature: str | None) -> bool:
+    """Whether `signature` (`sha256=<hex>`) is the HMAC-SHA256 of the raw body under `secret`, as CivicLoop signs."""
+    expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return signature is not None and hmac.compare_digest(expected, signature)
+
+
+def web_app(
+    systems: Systems,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    parks_secret: str | None = None,
+) -> Starlette:
     pace = systems.pace
 
     async def services(request: Request) -> Response:
@@ -381,8 +397,11 @@ def web_app(systems: Systems, *, clock: Callable[[], datetime] = lambda: datetim
         return JSONResponse([document for _, document in sorted(found, key=lambda f: f[0])])
 
     async def parks_job(request: Request) -> Response:
+        raw = await request.body()
+        if parks_secret and not signed_by(parks_secret, raw, request.headers.get("x-civicloop-signature")):
+            return JSONResponse({"error": "signature missing or wrong"}, status_code=401)
         try:
-            delivery = await request.json()
+            delivery = json.loads(raw)
             report = delivery["request"]
             number, service_name = str(report["request_id"]), str(report.get("service_name") or "")
         except (ValueError, KeyError, TypeError):
@@ -507,7 +526,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--own-every-s", type=float, default=600.0, help="seconds between the crews' finds")
     args = parser.parse_args(argv)
     systems = Systems.load(args.state, Pace(args.step_s, args.own_every_s), datetime.now(UTC))
-    app = web_app(systems)
+    app = web_app(systems, parks_secret=os.environ.get(PARKS_SECRET_ENV) or None)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

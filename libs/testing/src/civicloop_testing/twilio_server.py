@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from civicloop_channels.environment import PROVIDER_VARIABLE, SECRET_REFS, field_variable, secret_variable
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -160,6 +161,17 @@ class TwilioServer:
 
     def to(self, number: str) -> list[Accepted]:
         return [m for m in self.accepted if m.to.removeprefix(_WHATSAPP) == number]
+
+    def environment(self, sms_from: str, **fields: str) -> dict[str, str]:
+        """The `CIVICLOOP_SMS_*` variables a service builds its Twilio sender from (`civicloop_channels.environment`,
+        as `make run` sets them): this account, sending from `sms_from` through this server; `fields` adds others
+        (`status_callback_url=...`, `timeout_s=...`)."""
+        values = {"account_sid": self.account_sid, "sms_from": sms_from, "base_url": self.url, **fields}
+        return {
+            PROVIDER_VARIABLE: "twilio",
+            secret_variable(SECRET_REFS["twilio"]["auth_token"]): self.auth_token,
+            **{field_variable(name): value for name, value in values.items()},
+        }
 
     # -- the API ----------------------------------------------------------------------------------------------------
 

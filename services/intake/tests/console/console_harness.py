@@ -91,9 +91,13 @@ async def console_world(
     roles: tuple[Role, ...] = (Role.agent,),
     notifier: NotifierSettings | None = None,
     totp_enrolled: bool = True,
+    jurisdiction_id: str = "demo",
+    **settings_update: Any,
 ) -> AsyncIterator[ConsoleWorld]:
     """`notifier`: the notifier's real app on a loopback port too, for the console's preview; `totp_enrolled`
-    False: an agent with a password only, who sets up the authenticator app at the first sign-in."""
+    False: an agent with a password only, who sets up the authenticator app at the first sign-in;
+    `jurisdiction_id`: the agent's (one of the test's own keeps what it defines, e.g. an SLA, from other tests);
+    `settings_update`: the console's intake settings changed so (e.g. `agent_work_file`)."""
     issuer, verifier = staff_token_keys(intake.settings)
     projection_settings = ProjectionSettings(
         env=Environment.test,
@@ -112,7 +116,7 @@ async def console_world(
             migrate_notifier(notifier.sqlalchemy_url)
             notifier_app = create_notifier(notifier, staff_verifier=verifier)
             urls["console_notifier_url"] = stack.enter_context(serve_in_thread(notifier_app, lifespan="on"))
-        settings = intake.settings.model_copy(update=urls)
+        settings = intake.settings.model_copy(update={**urls, **settings_update})
         app = create_app(settings, staff_verifier=verifier, token_issuer=issuer, start_consumers=False)
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
             service = app.state.service
@@ -122,7 +126,7 @@ async def console_world(
                 service.staff.admin,
                 email=email,
                 roles=list(roles),
-                jurisdiction_id="demo",
+                jurisdiction_id=jurisdiction_id,
                 password=PASSWORD,
                 totp_secret=totp.secret if totp_enrolled else None,
                 now=datetime.now(UTC),
@@ -146,3 +150,19 @@ def hidden(html: str, name: str, form_action: str | None = None) -> str:
     found = re.search(rf'name="{name}" value="([^"]*)"', html)
     assert found, f"no hidden {name}"
     return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, world: ConsoleWorld) -> None:
+    """The world's agent signs in on `client` (a `browser_client`), password and TOTP: the session's cookie kept."""
+    form = await client.get("/console/sign-in")
+    answer = await client.post(
+        "/console/sign-in",
+        data={
+            "form_token": hidden(form.text, "form_token"),
+            "email": world.agent.email,
+            "password": PASSWORD,
+            "code": world.agent.totp.now(),
+        },
+    )
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"].startswith("/console/")

@@ -1,7 +1,8 @@
 """The console in Debian's chromium, on the real app, database and broker with public-projections' agent view: an
 agent signs in by keyboard alone (password and TOTP), opens the queue, and works a new request to closed through
-its page's forms, asking first who the acknowledgement will notify; the log holds each step with the agent as actor. axe-core finds no serious or critical violation
-on any page; screenshots at phone and desktop widths go to .run/screenshots/."""
+its page's forms (assigning by the picker, a priority, a visit planned, a reply template on closing), asking first
+who the acknowledgement and a visit's cancellation would notify; the log holds each step with the agent as actor.
+axe-core finds no serious or critical violation on any page; screenshots at phone and desktop widths go to .run/screenshots/."""
 
 from __future__ import annotations
 
@@ -95,15 +96,40 @@ async def test_an_agent_signs_in_and_works_a_request_to_closed(
             await expect(page.locator("ul.comments")).to_contain_text("Bulb and fuse both checked")
 
             await page.click(f"{action}assign'] button[name=to_me]")
-            await expect(page.locator("#assignee")).to_have_text(str(world.agent.staff_id))
+            await expect(page.locator("#assignee")).to_have_text(world.agent.email)  # by name (here, no name)
 
+            # The picker names staff, never asks for an id; priority and a visit, by keyboard-reachable forms.
+            await expect(page.locator("#assign-staff option:checked")).to_contain_text(world.agent.email)
+            await page.select_option("#priority-new", "high")
+            await page.click(f"{action}priority'] button[type=submit]")
+            await expect(page.locator("#priority")).to_have_text("High")
+            await page.fill("#visit-start", "2031-06-02T09:30")
+            await page.click(f"{action}visit'] button:not([name])")
+            await expect(page.locator("p.done")).to_have_text("Done: Schedule a visit.")
+            await expect(page.locator("ul.visits li")).to_have_count(1)
+            await expect(page.locator("#v1-start")).to_have_value("2031-06-02T09:30")
+            await page.fill("#v1-cancel-note", "The crew is needed elsewhere")
+            await page.click(f"{action}cancel_visit'] button[name=preview]")
+            await expect(page.locator("#preview-v1-cancel")).to_be_visible()
+            await expect(page.locator("section.preview li")).to_contain_text(f"{number} · email · en")
+            await _no_serious_violations(page)
+            await screenshots(page, "console-request-visit")
+
+            # Closing with a reply template: the API fills it in as the note the resident reads.
             await page.select_option("#close-reason", "fixed")
-            await page.fill("#close-note", "Replaced the lamp")
-            await page.click(f"{action}close'] button[type=submit]")
+            await page.select_option("#close-template", "close-fixed")
+            await page.click(f"{action}close'] button:not([name])")
             await expect(page.locator("#status")).to_contain_text("Closed")
             await expect(page.locator("table.history")).to_contain_text("request.status.changed")
             await _no_serious_violations(page)
             await screenshots(page, "console-request-closed")
+
+            await page.goto(f"{base}/console/requests/{number}?lang=es", wait_until="load")
+            await expect(page.locator("#status")).to_contain_text("Cerrada")
+            await expect(page.locator("#priority")).to_have_text("Alta")
+            await expect(page.locator("form[action*='/reopen'] legend")).to_have_text("Reabrir")
+            await _no_serious_violations(page)
+            await screenshots(page, "console-request-es")
 
             await page.goto(f"{base}/console/sign-in?lang=es", wait_until="load")
             await expect(page.locator("h1")).to_have_text("Iniciar sesión")
@@ -117,7 +143,10 @@ async def test_an_agent_signs_in_and_works_a_request_to_closed(
         "request.status.changed",
         "request.comment.added",
         "request.assigned",
+        "request.priority.changed",
+        "request.visit.scheduled",
         "request.status.changed",
     ]
     assert {e.actor.id for e in worked} == {str(world.agent.staff_id)}
     assert worked[-1].payload.status.value == "closed"
+    assert worked[-1].payload.public_note == f"Report {number} is fixed. Thank you for telling us."

@@ -10,6 +10,7 @@ import re
 import pyotp
 import pytest
 from civicloop_intake.console.routes import FORM_COOKIE, SESSION_COOKIE
+from civicloop_intake.console.sessions import open_token
 from civicloop_testing.polling import eventually
 from console_harness import PASSWORD, browser_client, console_world, hidden, notifier_settings
 from intake_harness import Harness
@@ -86,10 +87,13 @@ async def test_sign_in_steps_and_the_session_cookie(intake: Harness):
         assert "." not in session_id  # an opaque id, not the (dotted) access token
         async with intake.pool.connection() as conn:
             cur = await conn.execute(
-                "select staff_id from intake.console_sessions where access_token <> '' and staff_id = %s",
+                "select access_token from intake.console_sessions where staff_id = %s",
                 (world.agent.staff_id,),
             )
-            assert await cur.fetchone() is not None
+            [(stored,)] = await cur.fetchall()
+        # The row holds the token sealed under the cookie's id: the table alone gives no token to call the API.
+        assert stored.startswith("v1.") and "." not in stored.removeprefix("v1.")
+        assert open_token(session_id, stored) is not None and open_token("another-id", stored) is None
 
         queue = await client.get("/console/queue")
         assert queue.status_code == 200, queue.text

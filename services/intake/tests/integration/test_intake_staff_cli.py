@@ -90,7 +90,7 @@ async def test_the_demo_agent_signs_in_as_printed(migrated_dsn, kafka_bootstrap,
 
         token = (await eventually(signed_in, what="the demo agent folded and signed in"))["access_token"]
         me = (await h.client.get("/api/v1/staff/me", headers={"Authorization": f"Bearer {token}"})).json()
-        assert me["roles"] == ["agent", "supervisor"]
+        assert me["roles"] == ["agent", "supervisor", "admin"]
         created = [e for e in await h.config_events() if e.type == "staff.created"]
         assert DEMO_AGENT_EMAIL in await staff_cli(h, "seed-demo")  # a second run prints, and creates nothing
         assert [e for e in await h.config_events() if e.type == "staff.created"] == created

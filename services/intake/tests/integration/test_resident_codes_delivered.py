@@ -41,22 +41,12 @@ def inbox() -> Iterator[SmtpInbox]:
         yield server
 
 
-def sms_environment(twilio: TwilioServer) -> dict[str, str]:
-    return {
-        "CIVICLOOP_SMS_PROVIDER": "twilio",
-        "CIVICLOOP_SMS_ACCOUNT_SID": twilio.account_sid,
-        "CIVICLOOP_SMS_SMS_FROM": OUR_NUMBER,
-        "CIVICLOOP_SMS_BASE_URL": twilio.url,
-        "CIVICLOOP_SECRET_SMS_AUTH_TOKEN": twilio.auth_token,
-    }
-
-
 @asynccontextmanager
 async def delivering(
     intake: Harness, twilio: TwilioServer, inbox: SmtpInbox, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An intake app on the harness's database and topics whose codes go by SMS and email (no sink)."""
-    for name, value in sms_environment(twilio).items():
+    for name, value in twilio.environment(OUR_NUMBER).items():
         monkeypatch.setenv(name, value)
     settings = intake.settings.model_copy(
         update={
@@ -158,7 +148,7 @@ async def test_a_hanging_sms_provider_does_not_hold_the_answer_and_the_code_stil
 async def test_where_codes_go_is_configuration(intake, twilio, tmp_path):
     async with AsyncExitStack() as opened:
         settings = intake.settings.model_copy(update={"resident_code_sink_file": None})
-        both = access_code_sender(settings, opened, sms_environment(twilio))
+        both = access_code_sender(settings, opened, twilio.environment(OUR_NUMBER))
         assert isinstance(both, ChannelAccessCodeSender)
         assert both.delivers(ContactKind.phone) and both.delivers(ContactKind.email)
         email_only = access_code_sender(settings, opened, {})
@@ -166,8 +156,10 @@ async def test_where_codes_go_is_configuration(intake, twilio, tmp_path):
         nothing = settings.model_copy(update={"resident_code_email": False})
         assert access_code_sender(nothing, opened, {}) is None  # code requests answer 503
         sink = settings.model_copy(update={"resident_code_sink_file": tmp_path / "codes.jsonl"})
-        assert isinstance(access_code_sender(sink, opened, sms_environment(twilio)), FileAccessCodeSink)
-        wrong = {k: v for k, v in sms_environment(twilio).items() if "SECRET" not in k}
+        assert isinstance(
+            access_code_sender(sink, opened, twilio.environment(OUR_NUMBER)), FileAccessCodeSink
+        )
+        wrong = {k: v for k, v in twilio.environment(OUR_NUMBER).items() if "SECRET" not in k}
         with pytest.raises(UnknownSmsSetup, match="CIVICLOOP_SECRET_SMS_AUTH_TOKEN"):
             access_code_sender(settings, opened, wrong)
 

@@ -6,7 +6,7 @@ import io
 
 import pytest
 from civicloop_intake.pages.photos import MAX_SIDE, PhotoRefused, cleaned
-from photo_samples import has_metadata, phone_photo
+from civicloop_testing.photo_samples import has_metadata, phone_photo
 from PIL import Image
 
 

@@ -10,9 +10,10 @@ import re
 import pytest
 from civicloop_intake.adapters.access_code_sink import read_sink
 from civicloop_intake.pages.report_form import attribute_field
+from civicloop_testing.photo_samples import has_metadata, phone_photo
+from civicloop_testing.polling import eventually
 from intake_harness import Harness
 from pages_harness import pages_client
-from photo_samples import has_metadata, phone_photo
 from PIL import Image
 
 pytestmark = pytest.mark.integration
@@ -144,6 +145,31 @@ async def test_the_track_page_opens_a_request_with_a_one_time_code(intake: Harne
             "/track/open", data={"number": number, "contact": EMAIL, "code": "000000", "lang": "en"}
         )
         assert wrong.status_code == 401 and "does not work" in wrong.text
+
+        invalid = await client.post("/track/code", data={"number": number, "contact": "nobody", "lang": "es"})
+        assert invalid.status_code == 422 and "Escriba un correo electrónico" in invalid.text
+        assert 'value="nobody"' in invalid.text  # what was typed is kept
+
+        stranger = "(202) 555-0199"  # a resident with a request of their own, not this one
+        theirs_number = await intake.submit("Dumped sofa", address="9 Elm St", contact={"phone": stranger})
+        held = await intake.client.post("/api/v1/track", json={"number": theirs_number, "phone": stranger})
+        assert held.status_code == 200
+
+        async def code_for_stranger() -> str | None:
+            # A contact not on file is answered the same and sent nothing: asked again (slowly: codes per contact
+            # and requests per client are limited) until their code went.
+            await client.post("/track/code", data={"number": number, "contact": stranger, "lang": "en"})
+            sent = [c["code"] for c in read_sink(sink) if c["kind"] == "phone"]
+            return sent[-1] if sent else None
+
+        stranger_code = await eventually(
+            code_for_stranger, timeout=30, what="a code sent to the other resident", interval=2.0
+        )
+        theirs = await client.post(
+            "/track/open", data={"number": number, "contact": stranger, "code": stranger_code}
+        )
+        assert theirs.status_code == 404 and "not one of the requests made with this contact" in theirs.text
+        assert "set-cookie" not in theirs.headers  # their session was closed, not handed over
 
         opened = await client.post("/track/open", data={"number": number, "contact": EMAIL, "code": code})
         assert opened.status_code == 200, opened.text

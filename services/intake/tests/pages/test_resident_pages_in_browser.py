@@ -24,11 +24,11 @@ from civicloop_intake.pages.report_form import attribute_field
 from civicloop_intake.settings import Environment
 from civicloop_testing.browser import OpenPage, axe_violations, describe_violations, loopback_only
 from civicloop_testing.events import request_event
+from civicloop_testing.photo_samples import full_size_photo, has_metadata, phone_photo
 from civicloop_testing.staff_tokens import verifier_for_tests
 from civicloop_testing.threaded_server import serve_in_thread
 from intake_harness import Harness
 from pages_harness import pages_app
-from photo_samples import full_size_photo, has_metadata, phone_photo
 from PIL import Image
 from playwright.async_api import Page, Route, expect
 

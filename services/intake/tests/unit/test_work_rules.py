@@ -191,6 +191,29 @@ def test_a_template_of_another_action_or_category_or_beside_a_note_is_refused():
     assert refused(Acknowledge(template_id="ack-default", public_note="x")) is WorkProblem.unknown_template
 
 
+def test_a_comment_takes_its_text_from_a_comment_template_or_is_written():
+    at = replace(
+        AT,
+        policy=DEFAULT_POLICY.model_copy(
+            update={
+                "templates": (
+                    ReplyTemplate(
+                        template_id="crew", action="comment", text="A crew is on {request_number}."
+                    ),
+                )
+            }
+        ),
+    )
+    public = made(Comment(template_id="crew", visibility="public"), at=at)
+    assert isinstance(public, CommentAdded) and public.text == f"A crew is on {N}."
+    assert refused(Comment(template_id="crew", text="x", visibility="public"), at=at) is (
+        WorkProblem.unknown_template
+    )
+    assert refused(Comment(template_id="ack-default", visibility="public")) is WorkProblem.unknown_template
+    with pytest.raises(ValidationError):
+        Comment(visibility="public")  # neither a text nor a template
+
+
 def test_a_template_with_an_unknown_placeholder_is_refused_at_load():
     with pytest.raises(ValidationError):
         ReplyTemplate(template_id="t", action="close", text="Dear {resident_name}")

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -63,7 +63,9 @@ class Selfheal(Service):
     def deps(self) -> SweepDeps:
         settings = self.settings
         return SweepDeps(
-            store=PostgresSweepStore(self.pool),
+            store=PostgresSweepStore(
+                self.pool, runs_kept=timedelta(days=self.settings.selfheal_runs_kept_days)
+            ),
             publisher=KafkaEventPublisher(
                 self.producer, settings.topics, timeout_s=settings.publish_timeout_s
             ),

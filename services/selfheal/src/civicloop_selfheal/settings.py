@@ -59,6 +59,12 @@ class SelfhealSettings(ServiceSettings, StaffVerifierSettings):
         default="120/minute", description="calls one client may make to the cron route (`limits` notation)"
     )
     selfheal_runs_listed: int = Field(default=50, ge=1, le=500, description="runs `GET .../runs` answers")
+    selfheal_runs_kept_days: int = Field(
+        default=90,
+        ge=1,
+        le=3660,
+        description="days a run's record is kept (older ones go as a new run starts)",
+    )
 
     def sweep_policy(self) -> SweepPolicy:
         return SweepPolicy(

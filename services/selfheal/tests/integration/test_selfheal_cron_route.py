@@ -146,3 +146,28 @@ async def test_a_cron_storm_of_100_concurrent_calls_escalates_each_request_once(
     assert escalated == Counter(dict.fromkeys(numbers, 1))
     told = Counter(e.request_id for e in await selfheal_events(settings) if e.type == "request.declared_late")
     assert told == Counter(dict.fromkeys(numbers, 1))
+
+
+async def test_runs_older_than_the_kept_days_go_as_a_new_run_starts(
+    fresh_database_dsn: str, fresh_topics, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in CRON_ENV.items():
+        monkeypatch.setenv(name, value)
+    settings = selfheal_settings(fresh_database_dsn, kafka_bootstrap, fresh_topics).model_copy(
+        update={"selfheal_runs_kept_days": 30}
+    )
+    app = create_app(settings, staff_verifier=verifier_for_tests())
+    now = datetime.now(UTC)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://selfheal.test") as client,
+    ):
+        async with app.state.service.pool.connection() as conn:
+            for trigger, age in (("cron", timedelta(days=31)), ("schedule", timedelta(days=29))):
+                await conn.execute(
+                    "insert into selfheal.runs (run_id, trigger, started_at) values (%s, %s, %s)",
+                    (uuid4(), trigger, now - age),
+                )
+        ran = await client.post("/api/cron/self-heal", headers={CRON_TOKEN_HEADER: CRON_TOKEN})
+        assert ran.status_code == 200, ran.text
+        assert await runs_recorded(app) == [("schedule", None), ("cron", None)]

@@ -13,7 +13,7 @@ from fastapi import Path as PathParam
 from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from civicloop_intake.admin_pages import directory
+from civicloop_intake.adapters import staff_directory as directory
 from civicloop_intake.admin_pages.common import (
     ADMIN_PATH,
     Language,

@@ -15,8 +15,8 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,18 +24,40 @@ from typing import Annotated, Any
 import httpx
 from civicloop_events import new_event_id
 from civicloop_staff.oidc import OidcError
-from civicloop_staff.roles import READS_REQUESTS, WORKS_REQUESTS, StaffPrincipal
+from civicloop_staff.roles import READS_REQUESTS, WORKS_REQUESTS, Role, StaffPrincipal
 from civicloop_staff.tokens import InvalidStaffToken, StaffTokenVerifier
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
+from civicloop_intake.adapters import staff_directory
 from civicloop_intake.bootstrap import Intake
 from civicloop_intake.console import sessions, upstream
-from civicloop_intake.console.actions import ACTIONS, UnknownAction, api_call, proposed_event, refusal_text
+from civicloop_intake.console.actions import (
+    ACTIONS,
+    TEMPLATE_ACTIONS,
+    VISIT_ACTIONS,
+    Incomplete,
+    PlannedVisit,
+    RequestFacts,
+    UnknownAction,
+    api_call,
+    proposed_event,
+    refusal_text,
+)
+from civicloop_intake.console.queue import (
+    BULK_ACTIONS,
+    MAX_SELECTED,
+    BulkOutcome,
+    bulk_command,
+    bulk_outcome,
+    selected_numbers,
+    sla_summary,
+)
 from civicloop_intake.console.sessions import ConsoleSession
 from civicloop_intake.console.texts import console_texts
 from civicloop_intake.pages.rendering import page, templates
+from civicloop_intake.pages.stores import active_categories
 from civicloop_intake.pages.texts import page_language
 from civicloop_intake.service_layer.staff_oidc import NoProvider
 from civicloop_intake.service_layer.staff_sign_in import AccessToken, SignInRefused, confirm_totp, sign_in
@@ -408,17 +430,28 @@ def _text(form: Mapping[str, Any], name: str) -> str | None:
 # -- the queue --------------------------------------------------------------------------------------------------------
 
 Views = ("open", "mine", "unassigned", "dormant")
+STATUS_CHOICES = (
+    "acknowledged",
+    "in_progress",
+    "on_hold",
+)  # what "set status" offers; closing has its own form
+_TEAM = re.compile(r"^[^\x00]{1,64}$")
 
 
 def queue_filters(
-    view: str, statuses: list[str], sla_states: list[str], cursor: str | None
+    view: str,
+    statuses: list[str],
+    sla_states: list[str],
+    cursor: str | None,
+    teams: Sequence[str] = (),
 ) -> list[tuple[str, str]]:
     """The agent view's query for the console's queue: open work (merged duplicates left out) unless statuses
-    are chosen; `mine`, `unassigned` or the SLA's `dormant` on top."""
+    are chosen; `mine`, `unassigned` or the SLA's `dormant` on top; held by any of `teams`."""
     filters: list[tuple[str, str]] = [("merged", "false"), ("limit", "50")]
     chosen = [s for s in statuses if s in (*OPEN_STATUSES, "closed")]
     filters += [("status", s) for s in chosen or OPEN_STATUSES]
     filters += [("sla_state", s) for s in sla_states if s in SLA_STATES]
+    filters += [("team", t) for t in teams if _TEAM.match(t)]
     if view == "mine":
         filters.append(("mine", "true"))
     elif view == "unassigned":
@@ -428,6 +461,140 @@ def queue_filters(
     if cursor:
         filters.append(("cursor", cursor))
     return filters
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """A queue and its filters, as the page's URL (and the bulk form's hidden fields) keep them."""
+
+    view: str = "open"
+    statuses: tuple[str, ...] = ()
+    sla_states: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    cursor: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        view: str | None,
+        statuses: Sequence[str],
+        sla_states: Sequence[str],
+        teams: Sequence[str],
+        cursor: str | None = None,
+    ) -> QueueView:
+        """Only the values the queue knows (a form's fields are not checked by FastAPI as a query is)."""
+        return cls(
+            view if view in Views else "open",
+            tuple(s for s in statuses if s in (*OPEN_STATUSES, "closed"))[:5],
+            tuple(s for s in sla_states if s in SLA_STATES)[:5],
+            tuple(t for t in teams if _TEAM.match(t))[:5],
+            cursor if cursor and len(cursor) <= 500 else None,
+        )
+
+    def params(self, *, cursor: bool = False) -> dict[str, str | list[str]]:
+        """The query for a link to this queue (the page's cursor too when `cursor`)."""
+        query: dict[str, str | list[str]] = {"view": self.view}
+        for name, values in (("status", self.statuses), ("sla_state", self.sla_states), ("team", self.teams)):
+            if values:
+                query[name] = list(values)
+        if cursor and self.cursor:
+            query["cursor"] = self.cursor
+        return query
+
+    def current(self) -> str | None:
+        """The sidebar's queue this page is, when it is exactly one of them."""
+        filters = [("status", self.statuses), ("sla", self.sla_states), ("team", self.teams)]
+        chosen = [(kind, values) for kind, values in filters if values]
+        if not chosen:
+            return f"view:{self.view}"
+        if self.view == "open" and len(chosen) == 1 and len(chosen[0][1]) == 1:
+            return f"{chosen[0][0]}:{chosen[0][1][0]}"
+        return None
+
+
+def _queue_link(language: str, qv: QueueView, **extra: str) -> str:
+    return str(httpx.URL(QUEUE_PATH, params={**qv.params(), **extra, "lang": language}))
+
+
+async def _queue_page(
+    request: Request,
+    signed: SignedIn,
+    language: str,
+    qv: QueueView,
+    *,
+    select_all: bool = False,
+    selected: Sequence[str] = (),
+    outcome: BulkOutcome | None = None,
+    bulk_problem: str | None = None,
+    status_code: int = 200,
+    wait: Sequence[str] = (),
+) -> Response:
+    """The queue page: the counts of every queue, the requests of `qv` with their SLA in words, and (for staff who
+    work requests) the bulk form; after a bulk action, read once the agent view applied its events (`wait`)."""
+    intake = _intake(request)
+    settings = intake.settings
+    base, timeout = settings.console_projections_url, settings.console_upstream_timeout_s
+    token = signed.session.access_token
+    items: list[dict[str, Any]] = []
+    next_cursor = counts = None
+    problem = None
+    try:
+        if wait:
+            await upstream.wait_for(base, token, timeout, wait)
+        counts = await upstream.counts(base, token, timeout)
+        items, next_cursor = await upstream.queue(
+            base,
+            token,
+            timeout,
+            queue_filters(qv.view, list(qv.statuses), list(qv.sla_states), qv.cursor, qv.teams),
+        )
+    except upstream.SignedOut:
+        return _not_signed_in(request, language)
+    except upstream.Unavailable:
+        problem = "no_projections" if not base else "view_unavailable"
+    teams_known = sorted({str(e["value"]) for e in (counts or {}).get("by_team", []) if e.get("value")})
+    return _render(
+        request,
+        "queue.html",
+        language,
+        status_code=503 if problem == "view_unavailable" else status_code,
+        keep={
+            "view": qv.view,
+            "status": next(iter(qv.statuses), ""),
+            "sla_state": next(iter(qv.sla_states), ""),
+            "team": next(iter(qv.teams), ""),
+        },
+        signed=signed,
+        items=items,
+        rows=[(item, sla_summary(item.get("sla"))) for item in items],
+        counts=counts,
+        problem=problem,
+        view=qv.view,
+        qv=qv,
+        current=qv.current(),
+        statuses=list(qv.statuses),
+        sla_states=list(qv.sla_states),
+        teams=list(qv.teams),
+        team_choices=sorted({*teams_known, *qv.teams}),
+        all_statuses=(*OPEN_STATUSES, "closed"),
+        all_sla_states=SLA_STATES,
+        views=Views,
+        next_link=_queue_link(language, replace(qv, cursor=next_cursor), cursor=next_cursor)
+        if next_cursor
+        else None,
+        select_all_link=_queue_link(
+            language, qv, **({"cursor": qv.cursor} if qv.cursor else {}), select="all"
+        ),
+        clear_link=_queue_link(language, qv, **({"cursor": qv.cursor} if qv.cursor else {})),
+        select_all=select_all,
+        selected=set(selected),
+        can_work=signed.staff.has_any(frozenset(WORKS_REQUESTS)),
+        close_reasons=intake.work_policy.close_reasons,
+        status_choices=STATUS_CHOICES,
+        bulk_key=f"console-bulk-{new_event_id()}",
+        outcome=outcome,
+        bulk_problem=bulk_problem,
+    )
 
 
 @console_router.get(
@@ -446,7 +613,11 @@ async def queue_page(
     view: Annotated[str, Query(pattern=r"^(open|mine|unassigned|dormant)$")] = "open",
     status: Annotated[list[str] | None, Query(max_length=5)] = None,
     sla_state: Annotated[list[str] | None, Query(max_length=5)] = None,
+    team: Annotated[list[str] | None, Query(max_length=5)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
+    select: Annotated[
+        str | None, Query(pattern=r"^all$", description="every request of the page ticked")
+    ] = None,
 ) -> Response:
     language = _language(request, lang)
     signed = await _signed_in(request)
@@ -454,38 +625,109 @@ async def queue_page(
         return _not_signed_in(request, language)
     if not signed.staff.has_any(frozenset(READS_REQUESTS)):
         return _render(request, "forbidden.html", language, status_code=403, signed=signed)
-    settings = _intake(request).settings
-    base, timeout = settings.console_projections_url, settings.console_upstream_timeout_s
-    token = signed.session.access_token
-    items: list[dict[str, Any]] = []
-    next_cursor = counts = None
-    problem = None
-    try:
-        counts = await upstream.counts(base, token, timeout)
-        items, next_cursor = await upstream.queue(
-            base, token, timeout, queue_filters(view, status or [], sla_state or [], cursor)
-        )
-    except upstream.SignedOut:
+    qv = QueueView.of(view, status or [], sla_state or [], team or [], cursor)
+    return await _queue_page(request, signed, language, qv, select_all=select == "all")
+
+
+async def _agent_api_post(
+    request: Request, signed: SignedIn, path: str, body: Mapping[str, Any], key: str
+) -> httpx.Response:
+    """A console form passed on to intake's own agent API in-process, with the agent's token and the form's
+    Idempotency-Key; the API's per-client limits count the agent's browser, as for the form's own post."""
+    headers = {
+        "Authorization": f"Bearer {signed.session.access_token}",
+        "Idempotency-Key": key if _KEY.match(key) else f"console-{new_event_id()}",
+    }
+    if forwarded := request.headers.get("x-forwarded-for"):
+        headers["X-Forwarded-For"] = forwarded  # behind a trusted proxy, the same client as the form's post
+    client_host = request.client.host if request.client else "127.0.0.1"
+    transport = httpx.ASGITransport(app=request.app, client=(client_host, 0))
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=60) as client:
+        return await client.post(path, json=dict(body), headers=headers)
+
+
+@console_router.post(
+    "/queue",
+    response_class=Response,
+    responses=_html(
+        s200="the bulk action done: the queue with each request's outcome; or, to close, the summary to confirm",
+        s303="not signed in: to sign-in",
+        s403="the form's CSRF token does not match, or the staff member does not work requests",
+        s404="no such bulk action",
+        s409="the form's Idempotency-Key came with another selection: the queue, with why",
+        s502="the API failed (event log unavailable): the queue again, to retry",
+        s503="the agent view cannot be reached: the page says so",
+    ),
+)
+async def queue_bulk(request: Request, lang: Language = None) -> Response:
+    """The bulk form: one command (acknowledge, assign, set status, close) over the requests ticked on the page,
+    passed on to intake's `POST /api/v1/agent/requests/bulk`; a close is summed up for the agent to confirm first.
+    The queue comes back with each request's outcome (done, or refused and why), read after its events."""
+    language = _language(request, lang)
+    signed = await _signed_in(request)
+    if signed is None:
         return _not_signed_in(request, language)
-    except upstream.Unavailable:
-        problem = "no_projections" if not base else "view_unavailable"
-    next_link = _link(QUEUE_PATH, language, view=view, cursor=next_cursor) if next_cursor else None
-    return _render(
+    form = await request.form()
+    if not signed.session.csrf_matches(_text(form, "csrf")):
+        return Response("the form's CSRF token does not match", status_code=403, media_type="text/html")
+    if not signed.staff.has_any(frozenset(WORKS_REQUESTS)):
+        return _render(request, "forbidden.html", language, status_code=403, signed=signed)
+
+    def strings(name: str) -> list[str]:
+        return [v for v in form.getlist(name) if isinstance(v, str)][:MAX_SELECTED]
+
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    qv = QueueView.of(fields.get("f_view"), strings("f_status"), strings("f_sla_state"), strings("f_team"))
+    action = fields.get("action", "")
+    if action not in BULK_ACTIONS:
+        return Response("no such bulk action", status_code=404, media_type="text/html")
+    numbers = selected_numbers(strings("number"))
+    t = console_texts(language)
+    if not numbers:
+        return await _queue_page(
+            request, signed, language, qv, bulk_problem=t["q_none_selected"], status_code=422
+        )
+    command = bulk_command(action, fields, staff_id=str(signed.staff.staff_id))
+    key = fields.get("idempotency_key", "")
+    key = key if _KEY.match(key) else f"console-bulk-{new_event_id()}"
+    if action == "close" and not fields.get("confirmed"):
+        policy = _intake(request).work_policy
+        reason = policy.close_reason(str(command.get("reason", "")))
+        return _render(
+            request,
+            "bulk_confirm.html",
+            language,
+            signed=signed,
+            qv=qv,
+            numbers=numbers,
+            command=command,
+            reason_label=reason.label if reason else command.get("reason", ""),
+            key=key,
+            back_link=_queue_link(language, qv),
+        )
+    answer = await _agent_api_post(
+        request, signed, "/api/v1/agent/requests/bulk", {"request_numbers": numbers, "command": command}, key
+    )
+    if answer.status_code == 401:
+        return _not_signed_in(request, language)
+    if answer.status_code == 200:
+        outcome = bulk_outcome(action, answer.json().get("results", []))
+        refused = [i.number for i in outcome.items if i.outcome == "refused"]
+        return await _queue_page(
+            request, signed, language, qv, outcome=outcome, selected=refused, wait=outcome.positions()
+        )
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    return await _queue_page(
         request,
-        "queue.html",
+        signed,
         language,
-        status_code=503 if problem == "view_unavailable" else 200,
-        signed=signed,
-        items=items,
-        counts=counts,
-        problem=problem,
-        view=view,
-        statuses=status or [],
-        sla_states=sla_state or [],
-        all_statuses=(*OPEN_STATUSES, "closed"),
-        all_sla_states=SLA_STATES,
-        views=Views,
-        next_link=next_link,
+        qv,
+        selected=numbers,
+        bulk_problem=refusal_text(answer.status_code, body),
+        status_code=answer.status_code if 400 <= answer.status_code < 500 else 502,
     )
 
 
@@ -497,10 +739,89 @@ class Preview:
     """An action's form shown again with what the notifier says it would send, before it is saved."""
 
     action: str
+    form: str  # which form: the action, and for a visit's, the visit too (`reschedule:v-1`)
     key: str  # the form's Idempotency-Key, kept: saving after a preview is the same action
     values: Mapping[str, str]
     messages: list[dict[str, Any]]
     unavailable: bool = False
+    incomplete: bool = False  # the form lacks what its event needs: nothing to forecast yet
+
+
+def form_of(action: str, fields: Mapping[str, str]) -> str:
+    """The form an action's fields came from: one per action, and per visit for a visit's actions."""
+    return f"{action}:{fields.get('visit_id', '')}" if action in VISIT_ACTIONS else action
+
+
+@dataclass(frozen=True)
+class StaffChoice:
+    staff_id: str
+    label: str  # name and email, as the picker shows it
+    teams: tuple[str, ...]  # the teams' names
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Whom the page names: the jurisdiction's active teams, and its staff by id (the ones an assignment may name
+    among them: active agents and supervisors)."""
+
+    teams: list[tuple[str, str]]  # (team_id, name), active ones
+    team_names: Mapping[str, str]
+    names: Mapping[str, str]  # staff id -> name (or email)
+    assignable: list[StaffChoice]
+
+
+def directory_of(teams: list[staff_directory.Team], accounts: list[staff_directory.Account]) -> Directory:
+    """The page's view of the staff directory: names for ids, and the assignment picker's choices."""
+    works = {Role.agent.value, Role.supervisor.value}
+    team_names = {t.team_id: t.name for t in teams}
+    names = {str(a.staff_id): a.name or a.email or str(a.staff_id) for a in accounts}
+    assignable = [
+        StaffChoice(
+            str(a.staff_id),
+            " · ".join(part for part in (a.name, a.email) if part) or str(a.staff_id),
+            tuple(team_names.get(t, t) for t in a.teams),
+        )
+        for a in accounts
+        if a.disabled is None and works & set(a.roles)
+    ]
+    return Directory(
+        teams=[(t.team_id, t.name) for t in teams if t.active],
+        team_names=team_names,
+        names=names,
+        assignable=assignable,
+    )
+
+
+async def _directory(intake: Intake, jurisdiction_id: str) -> Directory:
+    if intake.pool is None or intake.staff is None:
+        return directory_of([], [])
+    return directory_of(
+        await staff_directory.teams(intake.pool, jurisdiction_id),
+        await staff_directory.accounts(intake.pool, intake.staff.store, jurisdiction_id),
+    )
+
+
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def facts_of(found: Mapping[str, Any]) -> RequestFacts:
+    """What a preview's forecast reads of the agent view's request: its status, category, address, planned visits."""
+    visits = tuple(
+        PlannedVisit(v["visit_id"], _moment(v["starts_at"]), v["duration_minutes"], v["address"])
+        for v in found.get("visits") or ()
+        if v.get("state") == "planned"
+    )
+    return RequestFacts(
+        number=found["request_number"],
+        status=found["status"],
+        service_code=found["service_code"],
+        address=found.get("address_string"),
+        visits=visits,
+    )
+
+
+_UNREAD: Any = object()  # `_request_page` reads the request itself
 
 
 async def _request_page(
@@ -514,38 +835,31 @@ async def _request_page(
     problem: str | None = None,
     status_code: int = 200,
     previewed: Preview | None = None,
+    found: dict[str, Any] | None = _UNREAD,
 ) -> Response:
     intake = _intake(request)
     settings = intake.settings
     try:
-        found = await upstream.request_detail(
-            settings.console_projections_url,
-            signed.session.access_token,
-            settings.console_upstream_timeout_s,
-            number.upper(),
-            after,
-        )
+        if found is _UNREAD:
+            found = await upstream.request_detail(
+                settings.console_projections_url,
+                signed.session.access_token,
+                settings.console_upstream_timeout_s,
+                number.upper(),
+                after,
+            )
     except upstream.SignedOut:
         return _not_signed_in(request, language)
     except upstream.Unavailable:
-        return _render(
-            request,
-            "queue.html",
-            language,
-            status_code=503,
-            signed=signed,
-            items=[],
-            counts=None,
-            problem="view_unavailable" if settings.console_projections_url else "no_projections",
-            view="open",
-            statuses=[],
-            sla_states=[],
-            all_statuses=(),
-            all_sla_states=(),
-            views=Views,
-            next_link=None,
-        )
+        return _view_unavailable(request, signed, language)
     policy = intake.work_policy
+    can_work = signed.staff.has_any(frozenset(WORKS_REQUESTS))
+    jurisdiction = signed.staff.jurisdiction_id
+    directory = await _directory(intake, jurisdiction)
+    categories = (
+        await active_categories(intake.pool, jurisdiction) if can_work and intake.pool is not None else []
+    )
+    service_code = found["service_code"] if found else None
     return _render(
         request,
         "request.html",
@@ -556,19 +870,62 @@ async def _request_page(
         r=found,
         done=done if done in ACTIONS else None,
         problem=problem,
-        can_work=signed.staff.has_any(frozenset(WORKS_REQUESTS)),
+        can_work=can_work,
         close_reasons=policy.close_reasons,
         reopen_reasons=policy.reopen_reasons,
-        keys={action: f"console-{new_event_id()}" for action in ACTIONS}
-        | ({previewed.action: previewed.key} if previewed else {}),
+        reason_labels={r.code: r.label for r in (*policy.reopen_reasons, *policy.close_reasons)},
+        templates={
+            action: policy.templates_for(action=command, service_code=service_code)
+            for action, command in TEMPLATE_ACTIONS.items()
+        },
+        directory=directory,
+        categories=categories,
+        priorities=("low", "normal", "high"),
+        visits=_visits(found),
+        key_for=lambda form: (
+            previewed.key if previewed and previewed.form == form else f"console-{new_event_id()}"
+        ),
         previewed=previewed,
         preview_offered=bool(settings.console_notifier_url),
-        history=_history_rows(found["history"]) if found else [],
+        history=_history_rows(found["history"], directory.names) if found else [],
     )
 
 
-def _history_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each event as the page lists it: when, what, by whom, and its payload's plain values."""
+def _visits(found: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The request's planned visits, each with its start as a `datetime-local` field shows it (UTC)."""
+    planned = []
+    for visit in (found or {}).get("visits") or ():
+        if visit.get("state") != "planned":
+            continue
+        starts = _moment(visit["starts_at"]).astimezone(UTC)
+        planned.append({**visit, "at": starts, "local": starts.strftime("%Y-%m-%dT%H:%M")})
+    return planned
+
+
+def _view_unavailable(request: Request, signed: SignedIn, language: str) -> Response:
+    settings = _intake(request).settings
+    return _render(
+        request,
+        "queue.html",
+        language,
+        status_code=503,
+        signed=signed,
+        items=[],
+        counts=None,
+        problem="view_unavailable" if settings.console_projections_url else "no_projections",
+        view="open",
+        statuses=[],
+        sla_states=[],
+        all_statuses=(),
+        all_sla_states=(),
+        views=Views,
+        next_link=None,
+    )
+
+
+def _history_rows(history: list[dict[str, Any]], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Each event as the page lists it: when, what, by whom (a staff member by name), and its payload's plain
+    values."""
     rows = []
     for event in history:
         summary = event.get("summary") or {}
@@ -582,7 +939,11 @@ def _history_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 "at": datetime.fromisoformat(event["occurred_at"]),
                 "type": event["type"],
-                "actor": f"{actor.get('kind')}: {actor.get('id')}" if actor.get("id") else actor.get("kind"),
+                "actor": (
+                    f"{actor.get('kind')}: {names.get(actor['id'], actor['id'])}"
+                    if actor.get("id")
+                    else actor.get("kind")
+                ),
                 "details": details,
             }
         )
@@ -695,10 +1056,30 @@ async def _preview(
     key: str,
 ) -> Response:
     """The notifier's answer for the event the form would make; nothing is saved, nothing sent."""
-    settings = _intake(request).settings
-    proposed = proposed_event(action, fields, status_now=fields.get("status_now", ""))
+    intake = _intake(request)
+    settings = intake.settings
+    try:
+        found = await upstream.request_detail(
+            settings.console_projections_url,
+            signed.session.access_token,
+            settings.console_upstream_timeout_s,
+            number.upper(),
+            None,
+        )
+    except upstream.SignedOut:
+        return _not_signed_in(request, language)
+    except upstream.Unavailable:
+        return _view_unavailable(request, signed, language)
     messages: list[dict[str, Any]] = []
-    unavailable = False
+    unavailable = incomplete = False
+    try:
+        proposed = (
+            proposed_event(action, fields, facts=facts_of(found), policy=intake.work_policy)
+            if found
+            else None
+        )
+    except Incomplete:
+        proposed, incomplete = None, True
     if proposed is not None:
         try:
             messages = await upstream.preview(
@@ -715,6 +1096,12 @@ async def _preview(
             unavailable = True
     kept = {k: v for k, v in fields.items() if k not in ("csrf", "preview", "idempotency_key")}
     previewed = Preview(
-        action, key if _KEY.match(key) else f"console-{new_event_id()}", kept, messages, unavailable
+        action,
+        form_of(action, fields),
+        key if _KEY.match(key) else f"console-{new_event_id()}",
+        kept,
+        messages,
+        unavailable,
+        incomplete,
     )
-    return await _request_page(request, signed, language, number, previewed=previewed)
+    return await _request_page(request, signed, language, number, previewed=previewed, found=found)

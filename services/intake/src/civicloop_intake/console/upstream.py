@@ -22,12 +22,19 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def _get(base_url: str, path: str, token: str, timeout_s: float, params: Any = None) -> httpx.Response:
+async def _get(
+    base_url: str,
+    path: str,
+    token: str,
+    timeout_s: float,
+    params: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
     if not base_url:
         raise Unavailable("not configured")
     try:
         async with httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s) as client:
-            answer = await client.get(path, params=params, headers=_bearer(token))
+            answer = await client.get(path, params=params, headers={**_bearer(token), **(headers or {})})
     except httpx.HTTPError as exc:
         raise Unavailable(type(exc).__name__) from None
     if answer.status_code == 401:
@@ -52,6 +59,20 @@ async def counts(base_url: str, token: str, timeout_s: float) -> dict[str, Any]:
         raise Unavailable(f"HTTP {answer.status_code}")
     found: dict[str, Any] = answer.json()
     return found
+
+
+async def wait_for(base_url: str, token: str, timeout_s: float, positions: Sequence[str]) -> None:
+    """Until the agent view applied each log position (`<partition>:<offset>`), e.g. a bulk action's events: a
+    read of one row that waits for two positions at a time (the `after` parameter and the position header)."""
+    for i in range(0, len(positions), 2):
+        pair = positions[i : i + 2]
+        params = [("limit", "1"), ("after", pair[0])]
+        headers = {"CivicLoop-Position": pair[1]} if len(pair) > 1 else None
+        answer = await _get(
+            base_url, "/api/v1/agent/requests", token, timeout_s, params=params, headers=headers
+        )
+        if answer.status_code != 200:
+            raise Unavailable(f"HTTP {answer.status_code}")
 
 
 async def request_detail(

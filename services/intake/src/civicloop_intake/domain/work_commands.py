@@ -33,7 +33,7 @@ from civicloop_events.payloads import (
 )
 from civicloop_events.payloads.work import MAX_VISIT_MINUTES
 from civicloop_staff.roles import WORKS_REQUESTS
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from civicloop_intake.domain.assignees import Assignee
 from civicloop_intake.domain.rejections import CommandRejected
@@ -110,10 +110,19 @@ class Comment(_Command):
     """A public comment (the resident reads it) or an internal note (never public, never sent)."""
 
     action: Literal["comment"] = "comment"
-    text: str = Field(min_length=1, max_length=4000)
+    text: str | None = Field(
+        default=None, min_length=1, max_length=4000, description="the comment; or a `template_id` instead"
+    )
     visibility: CommentVisibility = Field(
         description="`public`: the resident reads it; `internal`: staff only"
     )
+    template_id: TemplateId = None
+
+    @model_validator(mode="after")
+    def _text_or_template(self) -> Comment:
+        if self.text is None and self.template_id is None:
+            raise ValueError("a comment has a text or a template_id")
+        return self
 
 
 class ScheduleVisit(_Command):
@@ -228,7 +237,7 @@ def decide(
             f"{number} is merged into {state.merged_into}: work {state.merged_into} instead",
         )
     if isinstance(cmd, Comment):
-        return CommentAdded(text=cmd.text, visibility=cmd.visibility)
+        return CommentAdded(text=_comment_text(cmd, state, at), visibility=cmd.visibility)
     if isinstance(cmd, Reopen):
         return _reopen(cmd, state, at)
     if isinstance(cmd, CancelVisit):  # a closed request's planned visits are cancelled after it closed
@@ -272,7 +281,7 @@ def decide(
             raise WorkRejected(
                 WorkProblem.no_address, "the request has no address a resident reads: give one"
             )
-        values = {"visit_start": _readable(cmd.starts_at), "visit_address": address}
+        values = {"visit_start": readable_moment(cmd.starts_at), "visit_address": address}
         return VisitScheduled(
             visit_id=at.new_visit_id,
             starts_at=cmd.starts_at,
@@ -380,22 +389,32 @@ def _in_the_future(starts_at: datetime, at: Circumstances) -> None:
         raise WorkRejected(WorkProblem.visit_in_the_past, "a visit is planned for a time still to come")
 
 
-def _readable(moment: datetime) -> str:
+def readable_moment(moment: datetime) -> str:
+    """A visit's start as a template's `{visit_start}` reads it."""
     return moment.strftime("%A %d %B %Y at %H:%M")
 
 
+def _comment_text(cmd: Comment, state: WorkedRequest, at: Circumstances) -> str:
+    """The comment's text, or its template rendered against the request; one of the two, not both."""
+    text = _public_note(cmd, state, at)
+    if text is None:  # the model refuses a comment with neither
+        raise ValueError("a comment has a text or a template")
+    return text
+
+
 def _public_note(cmd: Any, state: WorkedRequest, at: Circumstances, **values: str | None) -> str | None:
-    """The command's public note, or its template rendered against the request; not both."""
+    """The command's public note (a comment's text), or its template rendered against the request; not both."""
     template_id = getattr(cmd, "template_id", None)
+    written = cmd.text if isinstance(cmd, Comment) else cmd.public_note
     if template_id is None:
-        return cmd.public_note
+        return written
     template = at.policy.template(template_id, action=cmd.action, service_code=state.service_code)
     if template is None:
         raise WorkRejected(
             WorkProblem.unknown_template,
             f"no template {template_id} for {cmd.action} in category {state.service_code}",
         )
-    if cmd.public_note is not None:
+    if written is not None:
         raise WorkRejected(WorkProblem.unknown_template, "give a public note or a template, not both")
     return render(
         template,

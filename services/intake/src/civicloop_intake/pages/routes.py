@@ -379,6 +379,32 @@ async def _tracked(intake: Intake, token: str, view: TrackedRequestView, languag
     )
 
 
+def _track_page(
+    language: str,
+    number: str,
+    contact: str,
+    *,
+    stage: str,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    minutes: int | None = None,
+) -> Response:
+    """The track form at `stage` (contact, then code), what the resident typed kept, never cached."""
+    return page(
+        "track.html",
+        language=language,
+        here=TRACK_PAGE_PATH,
+        keep={"number": number or ""},
+        status_code=status_code,
+        stage=stage,
+        number=number,
+        contact=contact,
+        minutes=minutes,
+        errors=errors or {},
+        no_store=True,
+    )
+
+
 def _form_value(form: Any, name: str, limit: int) -> str:
     value = form.get(name)
     return value.strip()[:limit] if isinstance(value, str) else ""
@@ -415,34 +441,21 @@ async def track_send_code(request: Request, intake: IntakeDep) -> Response:
         except TooManyCodeAttempts as e:
             return _too_many(language, number, contact, e.retry_after_s)
     minutes = int(intake.settings.resident_code_ttl_s // 60)
-    return page(
-        "track.html",
-        language=language,
-        here=TRACK_PAGE_PATH,
-        keep={"number": number or ""},
-        status_code=status,
-        stage=stage,
-        number=number,
-        contact=contact,
-        minutes=minutes,
-        errors=errors,
-        no_store=True,
+    return _track_page(
+        language, number, contact, stage=stage, status_code=status, errors=errors, minutes=minutes
     )
 
 
 def _too_many(language: str, number: str, contact: str, retry_after_s: int) -> Response:
-    answer = page(
-        "track.html",
-        language=language,
-        here=TRACK_PAGE_PATH,
-        keep={"number": number or ""},
-        status_code=429,
+    minutes = max(1, -(-retry_after_s // 60))
+    answer = _track_page(
+        language,
+        number,
+        contact,
         stage="contact",
-        number=number,
-        contact=contact,
+        status_code=429,
         errors={"form": "too_many"},
-        minutes=max(1, -(-retry_after_s // 60)),
-        no_store=True,
+        minutes=minutes,
     )
     answer.headers["Retry-After"] = str(retry_after_s)
     return answer
@@ -469,34 +482,15 @@ async def track_open(request: Request, intake: IntakeDep) -> Response:
     number, contact = _form_value(form, "number", 32), _form_value(form, "contact", 254)
     code = _form_value(form, "code", 16)
     if intake.residents is None:
-        return page(
-            "track.html",
-            language=language,
-            here=TRACK_PAGE_PATH,
-            keep={"number": number or ""},
-            status_code=503,
-            stage="contact",
-            number=number,
-            contact=contact,
-            errors={"contact": "codes_unavailable"},
-            no_store=True,
-        )
+        unavailable = {"contact": "codes_unavailable"}
+        return _track_page(language, number, contact, stage="contact", status_code=503, errors=unavailable)
     try:
         opened = await intake.residents.open_session(contact, code)
     except InvalidCode:
         minutes = int(intake.settings.resident_code_ttl_s // 60)
-        return page(
-            "track.html",
-            language=language,
-            here=TRACK_PAGE_PATH,
-            keep={"number": number or ""},
-            status_code=401,
-            stage="code",
-            number=number,
-            contact=contact,
-            minutes=minutes,
-            errors={"code": "code_wrong"},
-            no_store=True,
+        wrong = {"code": "code_wrong"}
+        return _track_page(
+            language, number, contact, stage="code", status_code=401, errors=wrong, minutes=minutes
         )
     except TooManyCodeAttempts as e:
         return _too_many(language, number, contact, e.retry_after_s)
@@ -504,18 +498,8 @@ async def track_open(request: Request, intake: IntakeDep) -> Response:
         view = await intake.residents.get_request(opened.token, number)
     except RequestNotFound:
         await intake.residents.close_session(opened.token)
-        return page(
-            "track.html",
-            language=language,
-            here=TRACK_PAGE_PATH,
-            keep={"number": number or ""},
-            status_code=404,
-            stage="contact",
-            number=number,
-            contact=contact,
-            errors={"number": "not_yours"},
-            no_store=True,
-        )
+        not_yours = {"number": "not_yours"}
+        return _track_page(language, number, contact, stage="contact", status_code=404, errors=not_yours)
     answer = await _tracked(intake, opened.token, view, language)
     answer.set_cookie(
         SESSION_COOKIE,

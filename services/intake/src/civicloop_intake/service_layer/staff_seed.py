@@ -103,7 +103,8 @@ async def seed_demo_agent(
     password: str = DEMO_AGENT_PASSWORD,
     totp_secret: str = DEMO_TOTP_SECRET,
 ) -> UUID | None:
-    """The demo agent (agent and supervisor, password and TOTP set), for `make run`; None when it exists already
+    """The demo agent (agent, supervisor and the demo county's admin, so one account shows the console and the admin
+    pages; password and TOTP set), for `make run`; None when it exists already
     (its credentials are then those it was created with). Never for production: its password and TOTP secret are
     printed. `make run` passes ones generated for its run directory; the fixed ones serve a bare `seed-demo`."""
     if await admin.store.login_by_email(email_digest(admin.pepper, DEMO_AGENT_EMAIL)) is not None:
@@ -113,7 +114,7 @@ async def seed_demo_agent(
             admin,
             email=DEMO_AGENT_EMAIL,
             name="Demo Agent",
-            roles=(Role.agent, Role.supervisor),
+            roles=(Role.agent, Role.supervisor, Role.admin),
             jurisdiction_id=jurisdiction_id,
             password=password,
             totp_secret=totp_secret,

@@ -8,7 +8,6 @@ and a bulletin is marked sent in the transaction that holds it (claimed `for upd
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from civicloop_notifier.domain.feed import (
     update_for,
 )
 from civicloop_notifier.domain.texts import REASON_CONTEXT, Texts, choose_language
+from civicloop_notifier.service_layer.polling_workers import PollingWorkers
 
 log = logging.getLogger("civicloop.notifier.feed")
 
@@ -224,7 +224,7 @@ async def send_bulletin(store: FeedStore, bulletin: QueuedBulletin, deps: FeedDe
     return "given_up"
 
 
-class FeedLoop:
+class FeedLoop(PollingWorkers):
     """One worker sending due bulletins (a county's feed is a trickle; order per request is kept by the claim)."""
 
     def __init__(
@@ -235,37 +235,13 @@ class FeedLoop:
         deps: FeedDeps,
         poll_interval_s: float,
     ) -> None:
+        super().__init__(poll_interval_s=poll_interval_s, concurrency=1, log=log, what="feed")
         self.pool = pool
         self.store_for = store_for
         self.deps = deps
-        self.poll_interval_s = poll_interval_s
-        self._wake = asyncio.Event()
-        self._stopping = False
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-
-    async def run(self) -> None:
-        while not self._stopping:
-            try:
-                handled = await self.send_next()
-            except (psycopg.Error, OSError, TimeoutError) as exc:  # database away: wait, look again
-                log.warning("feed paused", extra={"error": type(exc).__name__})
-                handled = False
-            except Exception as exc:  # a bug must not stop the feed: the bulletin's transaction rolled back
-                log.exception("feed failed", extra={"error": type(exc).__name__})
-                handled = False
-            if not handled and not self._stopping:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll_interval_s):
-                        await self._wake.wait()
-
-    async def send_next(self) -> bool:
+    async def step(self) -> bool:
+        """Claim and send one due bulletin; False when none is due."""
         async with self.pool.connection() as conn, conn.transaction():
             store = self.store_for(conn)
             bulletin = await store.claim_due(self.deps.clock())
@@ -274,9 +250,3 @@ class FeedLoop:
             result = await send_bulletin(store, bulletin, self.deps)
         BULLETINS.labels(result).inc()
         return True
-
-    async def drain(self) -> int:
-        count = 0
-        while await self.send_next():
-            count += 1
-        return count

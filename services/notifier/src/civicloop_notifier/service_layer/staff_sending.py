@@ -10,8 +10,6 @@ with the notifier's back-off, and set aside as `no_recipient` after `CIVICLOOP_N
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from civicloop_notifier.domain.backoff import retry_at
 from civicloop_notifier.domain.staff import recipients
 from civicloop_notifier.domain.staff_texts import render_staff_email
 from civicloop_notifier.domain.texts import Texts, choose_language
+from civicloop_notifier.service_layer.polling_workers import PollingWorkers
 from civicloop_notifier.service_layer.sending import send_bounded
 from civicloop_notifier.service_layer.staff_ports import StaffMessage, StaffStore
 
@@ -163,7 +162,7 @@ async def send_one(store: StaffStore, message: StaffMessage, deps: StaffDeps) ->
     return "given_up"
 
 
-class StaffSenderLoop:
+class StaffSenderLoop(PollingWorkers):
     """One worker: expands due notices, then sends due messages, one per transaction (`for update skip locked`,
     so several processes never take the same row)."""
 
@@ -175,35 +174,10 @@ class StaffSenderLoop:
         deps: StaffDeps,
         poll_interval_s: float,
     ) -> None:
+        super().__init__(poll_interval_s=poll_interval_s, concurrency=1, log=log, what="staff sending")
         self.pool = pool
         self.store_for = store_for
         self.deps = deps
-        self.poll_interval_s = poll_interval_s
-        self._wake = asyncio.Event()
-        self._stopping = False
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-
-    async def run(self) -> None:
-        while not self._stopping:
-            try:
-                handled = await self.step()
-            except (psycopg.Error, OSError, TimeoutError) as exc:  # database away: wait, look again
-                log.warning("staff sending paused", extra={"error": type(exc).__name__})
-                handled = False
-            except Exception as exc:  # a bug must not stop the loop: the row's transaction rolled back
-                log.exception("staff sending failed", extra={"error": type(exc).__name__})
-                handled = False
-            if not handled and not self._stopping:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll_interval_s):
-                        await self._wake.wait()
 
     async def step(self) -> bool:
         """Expand one due notice, else send one due message; False when neither was due."""
@@ -219,10 +193,3 @@ class StaffSenderLoop:
             result = await send_one(store, message, self.deps)
         STAFF_OUTCOMES.labels(result).inc()
         return True
-
-    async def drain(self) -> int:
-        """Expand and send everything due now (for commands and tests); returns how many steps were taken."""
-        count = 0
-        while await self.step():
-            count += 1
-        return count

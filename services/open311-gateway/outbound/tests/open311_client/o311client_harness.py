@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from civicloop_events import Actor, Event, Location
+from civicloop_events import Actor, Event, Location, decode_event
 from civicloop_events.payloads import BodyDefined, Open311Connection, SendMethod
 from civicloop_events.topics import Topics
 from civicloop_outbound.adapters.postgres_config import apply_outbound_config_event
 from civicloop_outbound.domain.ports import BodyRecord, DispatchPayload, OutboundItem
-from civicloop_testing.events import config_event, read_all_events
+from civicloop_testing import read_all_records
+from civicloop_testing.events import config_event
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -293,8 +294,16 @@ async def read_events(
     bootstrap: str, topics: Topics, *, request_id: str | None = None, types: tuple[str, ...] = ()
 ) -> list[Event[Any]]:
     """Every event on the request topic right now (from the beginning), optionally only one request's / some types,
-    in the order they were recorded."""
-    events = await read_all_events(bootstrap, topics.request_events, topics.partitions)
+    in the order they were recorded. The suite's topic holds every test's events (imports of thousands): one
+    request's, or some types', are picked by their key and type header before anything is decoded, since a test polls this."""
+    records = await read_all_records(bootstrap, topics.request_events, topics.partitions)
+    key = request_id.encode() if request_id is not None else None
+    wanted = {t.encode() for t in types}
+    events = (
+        decode_event(r.value)
+        for r in records
+        if (key is None or r.key == key) and (not wanted or dict(r.headers).get("event_type") in wanted)
+    )
     return sorted(
         (
             e

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -42,8 +42,9 @@ async def sweep_lock(pool: AsyncConnectionPool) -> AsyncIterator[bool]:
 
 
 class PostgresSweepStore(SweepStore):
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, *, runs_kept: timedelta = timedelta(days=90)) -> None:
         self.pool = pool
+        self.runs_kept = runs_kept  # a run's record is for operators and auditors; the actions are on the log
 
     async def snapshot(self) -> Snapshot:
         async with self.pool.connection() as conn, conn.transaction():
@@ -155,10 +156,14 @@ class PostgresSweepStore(SweepStore):
             )
 
     async def start_run(self, report: RunReport) -> None:
-        async with self.pool.connection() as conn:
+        """Records the run, and forgets runs older than `runs_kept` (a sweep every 5 minutes is 105,000 a year)."""
+        async with self.pool.connection() as conn, conn.transaction():
             await conn.execute(
                 "insert into selfheal.runs (run_id, trigger, staff_id, started_at) values (%s, %s, %s, %s)",
                 (report.run_id, report.trigger.value, report.staff_id, report.started_at),
+            )
+            await conn.execute(
+                "delete from selfheal.runs where started_at < %s", (report.started_at - self.runs_kept,)
             )
 
     async def finish_run(self, report: RunReport) -> None:

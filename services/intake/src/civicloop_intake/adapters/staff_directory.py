@@ -1,5 +1,6 @@
-"""The admin's view of their jurisdiction's staff: the accounts and teams intake folded from `jurisdiction.config`
-(intake's own tables), each account's name and email unsealed for the admin's page only (never logged)."""
+"""The jurisdiction's staff as intake folded them from `jurisdiction.config` (intake's own tables): its teams and its
+accounts, each account's name and email unsealed for the staff pages that show them (the admin's staff page, the
+console's assignment picker), never logged."""
 
 from __future__ import annotations
 
