@@ -74,6 +74,7 @@ def _url(path: str) -> str:
     # "demo" is the tokens' jurisdiction, so a jurisdiction in the path never decides the answer by itself.
     filled = re.sub(r"\{jurisdiction_id\}", "demo", path)
     filled = re.sub(r"\{fmt\}", "json", filled)
+    filled = re.sub(r"\{order\}", "1", filled)  # a place in a list (a service's questions): a number
     return re.sub(r"\{[^}]+\}", "AAAA-0001", filled)
 
 

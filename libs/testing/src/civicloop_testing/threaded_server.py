@@ -15,9 +15,12 @@ from civicloop_testing.processes import free_port
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
-    """`app` under uvicorn on 127.0.0.1:<free port> for the block; yields its base URL."""
-    port = free_port()
+def serve_in_thread(
+    app: Any, *, lifespan: Literal["on", "off"] = "off", port: int | None = None
+) -> Iterator[str]:
+    """`app` under uvicorn on 127.0.0.1:<port> (a free one unless given: an app that must know its own address
+    before it starts) for the block; yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -1,7 +1,9 @@
 """The catalogue page of the admin pages, with the Open311 gateway's real app (its own database, the test's broker
 topics): an admin defines a service and withdraws it, each asked of the gateway's admin API with the admin's own
 token and on `jurisdiction.config`; the gateway's refusal (a code in use) comes back on the page with what was
-typed; a forged form changes nothing; without the gateway's address the page says so."""
+typed; a forged form changes nothing; without the gateway's address the page says so. A service's questions are
+added, changed and removed from its page, each a whole new definition on the log; the gateway's refusal (a list
+without choices) and a form opened before another change come back on the page."""
 
 from __future__ import annotations
 
@@ -71,3 +73,95 @@ async def test_without_the_gateway_the_page_says_so(intake: Harness):
         await sign_in(client, world)
         page = await client.get(PAGE)
         assert page.status_code == 200 and "CIVICLOOP_ADMIN_GATEWAY_URL" in page.text
+
+
+async def test_an_admin_adds_changes_and_removes_a_services_questions(intake: Harness, pg_admin_dsn: str):
+    code = f"TREE-{uuid4().hex[:6].upper()}"
+    service_page = f"{PAGE}/services/{code}"
+    async with admin_world(intake) as (world, _):
+        with gateway_served(world, intake, pg_admin_dsn) as gateway_url:
+            async with replica(world, admin_gateway_url=gateway_url) as client:
+                await sign_in(client, world)
+                csrf = hidden((await client.get(PAGE)).text, "csrf", f"{PAGE}/services")
+                made = await client.post(
+                    f"{PAGE}/services",
+                    data={"csrf": csrf, "service_code": code, "service_name": "Fallen tree"},
+                )
+                assert made.status_code == 303, made.text
+
+                async def shown(text: str, present: bool = True) -> bool:
+                    page = await client.get(service_page)
+                    return page.status_code == 200 and (text in page.text) == present
+
+                await eventually(lambda: shown("No question yet."), timeout=30, what="the service's page")
+                question = {
+                    "csrf": csrf,
+                    "code": "size",
+                    "datatype": "singlevaluelist",
+                    "description": "How big is it?",
+                    "values": "branch = A branch\ntrunk = A whole tree",
+                }
+                forged = await client.post(f"{service_page}/questions", data={**question, "csrf": "forged"})
+                assert forged.status_code == 403
+                empty_list = await client.post(f"{service_page}/questions", data={**question, "values": ""})
+                assert empty_list.status_code == 409 and "Refused:" in empty_list.text
+                assert "How big is it?" in empty_list.text  # what was typed, kept
+                added = await client.post(f"{service_page}/questions", data=question)
+                assert added.status_code == 303 and "done=question_added" in added.headers["location"], (
+                    added.text
+                )
+                await eventually(lambda: shown('id="question-1"'), timeout=30, what="the question listed")
+                catalogue_page = await client.get(PAGE)
+                row = catalogue_page.text[catalogue_page.text.index(f'id="service-{code}"') :]
+                assert f'href="{service_page}?lang=en">1<' in row[: row.index("</tr>")]
+
+                second = {
+                    **question,
+                    "code": "blocking",
+                    "datatype": "string",
+                    "values": "",
+                    "required": "on",
+                }
+                second["description"] = "Is the road blocked?"
+                assert (await client.post(f"{service_page}/questions", data=second)).status_code == 303
+                await eventually(lambda: shown('id="question-2"'), timeout=30, what="the second question")
+
+                changed = await client.post(
+                    f"{service_page}/questions/1",
+                    data={
+                        **question,
+                        "was": "size",
+                        "required": "on",
+                        "values": "branch = A branch\nroot = Roots",
+                    },
+                )
+                assert changed.status_code == 303 and "done=question_changed" in changed.headers["location"]
+                await eventually(lambda: shown("A branch, Roots"), timeout=30, what="the changed choices")
+
+                stale = await client.post(
+                    f"{service_page}/questions/1/remove", data={"csrf": csrf, "was": "blocking"}
+                )
+                assert stale.status_code == 409 and "changed meanwhile" in stale.text
+                removed = await client.post(
+                    f"{service_page}/questions/1/remove", data={"csrf": csrf, "was": "size"}
+                )
+                assert removed.status_code == 303 and "done=question_removed" in removed.headers["location"]
+                await eventually(lambda: shown('id="question-1"', present=False), timeout=30, what="removed")
+                assert 'id="question-2"' in (await client.get(service_page)).text
+                unknown = await client.get(f"{PAGE}/services/NO-SUCH-{code}")
+                assert unknown.status_code == 404 and "no such service" in unknown.text
+
+    definitions = [
+        e.payload
+        for e in await config_events(intake)
+        if e.type == "jurisdiction.service.defined" and getattr(e.payload, "service_code", None) == code
+    ]
+    asked = [[(a.code, a.required, [v.key for v in a.values]) for a in d.attributes] for d in definitions]
+    assert asked == [
+        [],
+        [("size", False, ["branch", "trunk"])],
+        [("size", False, ["branch", "trunk"]), ("blocking", True, [])],
+        [("size", True, ["branch", "root"]), ("blocking", True, [])],
+        [("blocking", True, [])],
+    ]
+    assert all(d.service_name == "Fallen tree" and d.active for d in definitions)

@@ -1,15 +1,18 @@
 """Partners' Open311 keys in the admin pages, with the gateway's real app (its own database, the test's broker
 topics): an admin makes a key (shown once, never again), rotates it (a new key for the client) and revokes the old
 one, each through the gateway's admin API with the admin's own token and on `jurisdiction.config` with the admin as
-actor; a refusal comes back on the page; a forged form changes nothing."""
+actor; each key's use, as the gateway counts the partner's writes, shows on the page; a refusal comes back on the
+page; a forged form changes nothing."""
 
 from __future__ import annotations
 
 import re
 from uuid import uuid4
 
+import httpx
 import pytest
 from admin_harness import admin_world, config_events, gateway_served, replica, sign_in
+from civicloop_testing.polling import eventually
 from console_harness import hidden
 from intake_harness import Harness
 
@@ -17,6 +20,15 @@ pytestmark = pytest.mark.integration
 
 PAGE = "/console/admin/partners"
 KEY = re.compile(r'id="issued-key">(o311_[^<]+)<')
+
+
+def usage(html: str, key_id: str) -> tuple[str, str]:
+    """A key's row on the page: its requests let in, and refused."""
+    row = html[html.index(f'id="key-{key_id}"') :]
+    row = row[: row.index("</tr>")]
+    found = re.search(r'class="count requests">(\d+)<.*class="count refused">(\d+)<', row, re.S)
+    assert found, row
+    return found.group(1), found.group(2)
 
 
 async def test_an_admin_makes_rotates_and_revokes_a_partners_key(intake: Harness, pg_admin_dsn: str):
@@ -60,6 +72,26 @@ async def test_an_admin_makes_rotates_and_revokes_a_partners_key(intake: Harness
                 assert "Revoked" in row[: row.index("</tr>")]
                 again = await client.post(revoke, data={"csrf": csrf})
                 assert again.status_code == 409 and "Refused:" in again.text
+
+                # The partner writes with both keys: the gateway counts each key's use, and the page shows it.
+                async with httpx.AsyncClient(base_url=f"{gateway_url}/open311/v2", timeout=10) as partner:
+                    write = {"jurisdiction_id": "demo", "service_code": "pothole", "lat": "1", "long": "1"}
+                    old = await partner.post("/requests.json", data={**write, "api_key": first_key.group(1)})
+                    assert old.status_code == 403 and "revoked" in old.text
+
+                    async def let_in() -> bool:  # once the gateway's view knows the jurisdiction
+                        answer = await partner.post(
+                            "/requests.json", data={**write, "api_key": second_key.group(1)}
+                        )
+                        return answer.status_code not in (403, 404)
+
+                    await eventually(let_in, timeout=30, what="a write let in with the new key")
+                used = await client.get(PAGE)
+                second_id = second_key.group(1).split("_")[1]
+                assert usage(used.text, first_id) == ("0", "1") and usage(used.text, second_id) == ("1", "0")
+                for key_id in (first_id, second_id):
+                    row = used.text[used.text.index(f'id="key-{key_id}"') :]
+                    assert "Never" not in row[: row.index("</tr>")]
 
                 bad = await client.post(
                     f"{PAGE}/keys", data={"csrf": csrf, "client_id": "Not OK!", "name": "N"}

@@ -67,11 +67,17 @@ class ConsoleWorld:
     keys: tuple[StaffTokenIssuer, StaffTokenVerifier]
 
     @contextmanager
-    def served(self) -> Iterator[str]:
-        """Another replica of the console's intake (same database, same keys) on a loopback port, for a browser."""
+    def served(self, *, port: int | None = None, **settings: Any) -> Iterator[str]:
+        """Another replica of the console's intake (same database, same keys) on a loopback port, for a browser;
+        `settings` over the world's (with `port`, for settings that name the replica's own address)."""
         issuer, verifier = self.keys
-        app = create_app(self.settings, staff_verifier=verifier, token_issuer=issuer, start_consumers=False)
-        with serve_in_thread(app, lifespan="on") as base:
+        app = create_app(
+            self.settings.model_copy(update=settings),
+            staff_verifier=verifier,
+            token_issuer=issuer,
+            start_consumers=False,
+        )
+        with serve_in_thread(app, lifespan="on", port=port) as base:
             yield base
 
     async def events_of(self, harness: Harness, number: str) -> list[Any]:

@@ -1,32 +1,34 @@
-"""Bodies: what is queued per body, pause and resume (outbound's admin API)."""
+"""Bodies: what is queued per body, pause and resume, a given-up report requeued (outbound's admin API)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Path as PathParam
 from fastapi import Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from civicloop_intake.admin_pages import outbound
 from civicloop_intake.admin_pages.common import (
     ADMIN_PATH,
+    AdminPost,
     Language,
     _admin,
-    _csrf_refused,
     _field,
     _render,
     admin_router,
+    ask_upstream,
+    done_to,
+    posted_by_admin,
+    read_upstream,
 )
 from civicloop_intake.console.routes import (
     SignedIn,
     _html,
     _intake,
     _language,
-    _link,
-    _not_signed_in,
 )
-from civicloop_intake.console.upstream import SignedOut, Unavailable
 
 # -- bodies -----------------------------------------------------------------------------------------------------------
 
@@ -47,15 +49,28 @@ async def _bodies_page(
     base = settings.admin_outbound_url
     found: list[dict[str, Any]] = []
     if base:
-        try:
-            found = await outbound.bodies(
-                base, signed.session.access_token, settings.console_upstream_timeout_s
-            )
-        except SignedOut:
-            return _not_signed_in(request, language)
-        except Unavailable:
-            problem = problem or "outbound_unavailable"
-            status_code = 503 if status_code == 200 else status_code
+        access = (base, signed.session.access_token, settings.console_upstream_timeout_s)
+
+        async def with_given_up() -> list[dict[str, Any]]:
+            bodies = await outbound.bodies(*access)
+            for body in bodies:
+                body["given_up_reports"] = (
+                    await outbound.given_up(*access, body["body_id"]) if body.get("given_up") else []
+                )
+            return bodies
+
+        read = await read_upstream(
+            request,
+            language,
+            with_given_up(),
+            unavailable="outbound_unavailable",
+            problem=problem,
+            status_code=status_code,
+        )
+        if isinstance(read, Response):
+            return read
+        listed, problem, status_code = read
+        found = listed or []
     return _render(
         request,
         "admin_bodies.html",
@@ -65,7 +80,7 @@ async def _bodies_page(
         section="bodies",
         configured=bool(base),
         bodies=found,
-        done=done if done in ("paused", "resumed") else None,
+        done=done if done in ("paused", "resumed", "requeued") else None,
         problem=problem,
     )
 
@@ -107,30 +122,66 @@ async def pause_or_resume(
     lang: Language = None,
 ) -> Response:
     """Outbound's pause or resume of the body, asked with the admin's own token."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
     if change not in ("pause", "resume"):
         return Response("no such change", status_code=404, media_type="text/html")
-    settings = _intake(request).settings
-    try:
-        await outbound.pause_or_resume(
+    settings = posted.settings
+    done = "paused" if change == "pause" else "resumed"
+    return await ask_upstream(
+        posted,
+        outbound.pause_or_resume(
             settings.admin_outbound_url,
-            signed.session.access_token,
+            posted.token,
             settings.console_upstream_timeout_s,
             body_id,
             pause=change == "pause",
-            reason=_field(form, "reason", 200),
-        )
-    except SignedOut:
-        return _not_signed_in(request, language)
-    except outbound.NoSuchBody:
-        return await _bodies_page(request, signed, language, problem="no_such_body", status_code=404)
-    except Unavailable:
-        return await _bodies_page(request, signed, language, problem="outbound_unavailable", status_code=503)
-    done = "paused" if change == "pause" else "resumed"
-    return RedirectResponse(_link(BODIES_PAGE, language, done=done), status_code=303)
+            reason=_field(posted.form, "reason", 200),
+        ),
+        then=lambda _: done_to(BODIES_PAGE, posted, done),
+        again=partial(_bodies_page, request, posted.signed, posted.language),
+        unavailable="outbound_unavailable",
+        refusals={outbound.NoSuchBody: (404, "no_such_body")},
+    )
+
+
+RequestId = Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="the request")]
+
+
+@admin_router.post(
+    "/bodies/{body_id}/given-up/{request_id}/requeue",
+    response_class=Response,
+    responses=_html(
+        s303="done: to the bodies page (or, not signed in, to sign-in)",
+        s403="the form's CSRF token does not match, or the staff member is not an admin",
+        s404="no such body in the admin's jurisdiction",
+        s409="the report is not given up (any more): the page says so",
+        s503="outbound cannot be reached: the page says so",
+    ),
+)
+async def requeue_report(
+    request: Request, body_id: BodyId, request_id: RequestId, lang: Language = None
+) -> Response:
+    """Outbound's requeue of the request's given-up report to the body (fresh attempts, its place in the order)."""
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    settings = posted.settings
+    return await ask_upstream(
+        posted,
+        outbound.requeue(
+            settings.admin_outbound_url,
+            posted.token,
+            settings.console_upstream_timeout_s,
+            body_id,
+            request_id,
+        ),
+        then=lambda _: done_to(BODIES_PAGE, posted, "requeued"),
+        again=partial(_bodies_page, request, posted.signed, posted.language),
+        unavailable="outbound_unavailable",
+        refusals={
+            outbound.NoSuchBody: (404, "no_such_body"),
+            outbound.NothingGivenUp: (409, "nothing_given_up"),
+        },
+    )

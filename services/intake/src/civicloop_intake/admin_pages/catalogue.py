@@ -1,6 +1,7 @@
 """The Open311 gateway's catalogue admin API as the admin pages reach it, over HTTP with the admin's own token (never
 its tables): the jurisdiction's services, withdrawn ones included (`GET .../services.json`), a new service
-(`POST .../services.json`), a service withdrawn (`DELETE .../services/{code}.json`)."""
+(`POST .../services.json`), a service's definition replaced (`PUT .../services/{code}.json`: its questions
+edited), a service withdrawn (`DELETE .../services/{code}.json`)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,19 @@ async def withdraw(base_url: str, token: str, timeout_s: float, jurisdiction_id:
     """`code` as the page checked it (letters, digits, `_-.`): safe in a path."""
     answer = await call_gateway(
         base_url, "DELETE", f"/{jurisdiction_id}/services/{code}.json", token, timeout_s
+    )
+    if 400 <= answer.status_code < 500:
+        raise refusal_of(answer)
+    if answer.status_code != 200:
+        raise Unavailable(f"HTTP {answer.status_code}")
+
+
+async def replace(
+    base_url: str, token: str, timeout_s: float, jurisdiction_id: str, code: str, fields: dict[str, Any]
+) -> None:
+    """The service's whole definition but its code (`code` as the page checked it: safe in a path)."""
+    answer = await call_gateway(
+        base_url, "PUT", f"/{jurisdiction_id}/services/{code}.json", token, timeout_s, fields
     )
     if 400 <= answer.status_code < 500:
         raise refusal_of(answer)

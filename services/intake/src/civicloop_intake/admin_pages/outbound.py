@@ -1,5 +1,6 @@
 """outbound as the admin pages reach it, over HTTP with the admin's own token (never its tables): what is queued per
-body (`GET /open311/v2/admin/outbound/bodies.json`) and pause or resume (`POST .../bodies/{body_id}/pause|resume`)."""
+body (`GET /open311/v2/admin/outbound/bodies.json`), pause or resume (`POST .../bodies/{body_id}/pause|resume`), a
+body's given-up reports (`GET .../bodies/{body_id}/given-up.json`) and one requeued (`POST .../requeue`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ ADMIN_API = "/open311/v2/admin/outbound"
 
 class NoSuchBody(Exception):
     """The body is not one of the admin's jurisdiction."""
+
+
+class NothingGivenUp(Exception):
+    """The request has no given-up report to the body (requeued already, or never given up)."""
 
 
 async def _call(
@@ -49,5 +54,27 @@ async def pause_or_resume(
     answer = await _call(base_url, "POST", path, token, timeout_s, {"reason": reason} if pause else None)
     if answer.status_code == 404:
         raise NoSuchBody
+    if answer.status_code != 202:
+        raise Unavailable(f"HTTP {answer.status_code}")
+
+
+async def given_up(base_url: str, token: str, timeout_s: float, body_id: str) -> list[dict[str, Any]]:
+    """The body's given-up reports, oldest first (`body_id` as the page checked it)."""
+    answer = await _call(base_url, "GET", f"/bodies/{body_id}/given-up.json", token, timeout_s)
+    if answer.status_code == 404:
+        raise NoSuchBody
+    if answer.status_code != 200:
+        raise Unavailable(f"HTTP {answer.status_code}")
+    return list(answer.json())
+
+
+async def requeue(base_url: str, token: str, timeout_s: float, body_id: str, request_id: str) -> None:
+    answer = await _call(
+        base_url, "POST", f"/bodies/{body_id}/requeue", token, timeout_s, {"request_id": request_id}
+    )
+    if answer.status_code == 404:
+        raise NoSuchBody
+    if answer.status_code == 409:
+        raise NothingGivenUp
     if answer.status_code != 202:
         raise Unavailable(f"HTTP {answer.status_code}")

@@ -4,24 +4,28 @@ new key for the client, then the old one revoked), a key revoked; through the ga
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Path as PathParam
 from fastapi import Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from civicloop_intake.admin_pages import partners
 from civicloop_intake.admin_pages.common import (
     ADMIN_PATH,
+    AdminPost,
     Language,
     _admin,
-    _csrf_refused,
     _field,
     _render,
     admin_router,
+    ask_upstream,
+    done_to,
+    posted_by_admin,
+    read_upstream,
 )
-from civicloop_intake.console.routes import SignedIn, _html, _intake, _language, _link, _not_signed_in
-from civicloop_intake.console.upstream import SignedOut, Unavailable
+from civicloop_intake.console.routes import SignedIn, _html, _intake, _language
 
 PARTNERS_PAGE = f"{ADMIN_PATH}/partners"
 Slug = Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -54,18 +58,23 @@ async def _partners_page(
     base = settings.admin_gateway_url
     keys: list[dict[str, Any]] = []
     if base:
-        try:
-            keys = await partners.keys(
+        read = await read_upstream(
+            request,
+            language,
+            partners.keys(
                 base,
                 signed.session.access_token,
                 settings.console_upstream_timeout_s,
                 signed.staff.jurisdiction_id,
-            )
-        except SignedOut:
-            return _not_signed_in(request, language)
-        except Unavailable:
-            problem = problem or "gateway_unavailable"
-            status_code = 503 if status_code == 200 else status_code
+            ),
+            unavailable="gateway_unavailable",
+            problem=problem,
+            status_code=status_code,
+        )
+        if isinstance(read, Response):
+            return read
+        listed, problem, status_code = read
+        keys = listed or []
     return _render(
         request,
         "admin_partners.html",
@@ -117,33 +126,27 @@ async def partners_page(
 async def issue_key(request: Request, lang: Language = None) -> Response:
     """A new key for a partner client (new, or rotating: the old key stays until it is revoked). The answer is the
     page with the key, never cached, and intake keeps no copy."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
-    typed = {"client_id": _field(form, "client_id", 64), "name": _field(form, "name", 200)}
-    settings = _intake(request).settings
-    try:
-        issued = await partners.new_key(
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    typed = {"client_id": _field(posted.form, "client_id", 64), "name": _field(posted.form, "name", 200)}
+    settings = posted.settings
+    page = partial(_partners_page, request, posted.signed, posted.language)
+    return await ask_upstream(
+        posted,
+        partners.new_key(
             settings.admin_gateway_url,
-            signed.session.access_token,
+            posted.token,
             settings.console_upstream_timeout_s,
-            signed.staff.jurisdiction_id,
+            posted.signed.staff.jurisdiction_id,
             typed["client_id"],
             typed["name"],
-        )
-    except SignedOut:
-        return _not_signed_in(request, language)
-    except partners.Refused as refused:
-        return await _partners_page(
-            request, signed, language, refusal=str(refused), status_code=409, typed=typed
-        )
-    except Unavailable:
-        return await _partners_page(request, signed, language, problem="gateway_unavailable", status_code=503)
-    return await _partners_page(request, signed, language, issued=issued)
+        ),
+        then=lambda issued: page(issued=issued),
+        again=partial(page, typed=typed),
+        unavailable="gateway_unavailable",
+        refusals={partners.Refused: (409, None)},
+    )
 
 
 @admin_router.post(
@@ -158,27 +161,22 @@ async def issue_key(request: Request, lang: Language = None) -> Response:
 )
 async def revoke_key(request: Request, client_id: Slug, key_id: Slug, lang: Language = None) -> Response:
     """The key refused from when the gateway applied the revocation."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
-    settings = _intake(request).settings
-    try:
-        await partners.revoke(
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    settings = posted.settings
+    return await ask_upstream(
+        posted,
+        partners.revoke(
             settings.admin_gateway_url,
-            signed.session.access_token,
+            posted.token,
             settings.console_upstream_timeout_s,
-            signed.staff.jurisdiction_id,
+            posted.signed.staff.jurisdiction_id,
             client_id,
             key_id,
-        )
-    except SignedOut:
-        return _not_signed_in(request, language)
-    except partners.Refused as refused:
-        return await _partners_page(request, signed, language, refusal=str(refused), status_code=409)
-    except Unavailable:
-        return await _partners_page(request, signed, language, problem="gateway_unavailable", status_code=503)
-    return RedirectResponse(_link(PARTNERS_PAGE, language, done="revoked"), status_code=303)
+        ),
+        then=lambda _: done_to(PARTNERS_PAGE, posted, "revoked"),
+        again=partial(_partners_page, request, posted.signed, posted.language),
+        unavailable="gateway_unavailable",
+        refusals={partners.Refused: (409, None)},
+    )

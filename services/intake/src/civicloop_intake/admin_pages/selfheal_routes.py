@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from fastapi import Request
@@ -11,21 +12,21 @@ from fastapi.responses import Response
 from civicloop_intake.admin_pages import selfheal
 from civicloop_intake.admin_pages.common import (
     ADMIN_PATH,
+    AdminPost,
     Language,
     _admin,
-    _csrf_refused,
-    _field,
     _render,
     admin_router,
+    ask_upstream,
+    posted_by_admin,
+    read_upstream,
 )
 from civicloop_intake.console.routes import (
     SignedIn,
     _html,
     _intake,
     _language,
-    _not_signed_in,
 )
-from civicloop_intake.console.upstream import SignedOut, Unavailable
 
 # -- selfheal ---------------------------------------------------------------------------------------------------------
 
@@ -45,17 +46,18 @@ async def _selfheal_page(
     base = settings.admin_selfheal_url
     runs: list[dict[str, Any]] = []
     if base and problem != "selfheal_unavailable":
-        try:
-            runs = await selfheal.latest_runs(
-                base, signed.session.access_token, settings.console_upstream_timeout_s
-            )
-        except SignedOut:
-            return _not_signed_in(request, language)
-        except Unavailable:
-            problem, status_code = (
-                problem or "selfheal_unavailable",
-                503 if status_code == 200 else status_code,
-            )
+        read = await read_upstream(
+            request,
+            language,
+            selfheal.latest_runs(base, signed.session.access_token, settings.console_upstream_timeout_s),
+            unavailable="selfheal_unavailable",
+            problem=problem,
+            status_code=status_code,
+        )
+        if isinstance(read, Response):
+            return read
+        listed, problem, status_code = read
+        runs = listed or []
     return _render(
         request,
         "admin_selfheal.html",
@@ -107,24 +109,16 @@ async def selfheal_page(request: Request, lang: Language = None) -> Response:
 )
 async def selfheal_run(request: Request, lang: Language = None) -> Response:
     """One sweep now, asked of selfheal with the admin's own token (recorded there as an admin's run)."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
-    settings = _intake(request).settings
-    try:
-        report = await selfheal.run_now(
-            settings.admin_selfheal_url, signed.session.access_token, settings.admin_selfheal_timeout_s
-        )
-    except SignedOut:
-        return _not_signed_in(request, language)
-    except selfheal.Busy:
-        return await _selfheal_page(request, signed, language, problem="selfheal_busy", status_code=409)
-    except Unavailable:
-        return await _selfheal_page(
-            request, signed, language, problem="selfheal_unavailable", status_code=503
-        )
-    return await _selfheal_page(request, signed, language, report=report)
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    settings = posted.settings
+    page = partial(_selfheal_page, request, posted.signed, posted.language)
+    return await ask_upstream(
+        posted,
+        selfheal.run_now(settings.admin_selfheal_url, posted.token, settings.admin_selfheal_timeout_s),
+        then=lambda report: page(report=report),
+        again=page,
+        unavailable="selfheal_unavailable",
+        refusals={selfheal.Busy: (409, "selfheal_busy")},
+    )

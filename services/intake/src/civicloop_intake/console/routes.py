@@ -228,6 +228,7 @@ def _sign_in_page(
     *,
     status_code: int = 200,
     message: str | None = None,
+    alert: str | None = None,
     email: str = "",
     enrolment: Any = None,
 ) -> Response:
@@ -244,6 +245,7 @@ def _sign_in_page(
         status_code=status_code,
         form_token=form_token,
         message=message,
+        alert=alert,
         email=email,
         enrolment=enrolment,
         qr=qr,
@@ -358,19 +360,31 @@ async def sso_start(
     intake = _intake(request)
     if intake.staff is None:
         raise RuntimeError("staff sign-in needs intake's database")
+    language = _language(request, lang)
     try:
         url = await intake.staff.sso.start(jurisdiction_id, now=_now())
     except NoProvider:
-        return _sign_in_page(request, _language(request, lang), status_code=404)
+        return _sign_in_page(request, language, status_code=404)
+    except OidcError:
+        return _sign_in_page(
+            request, language, status_code=503, alert=console_texts(language)["sso_unavailable"]
+        )
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
 
 
 @console_router.get(
     "/sso/callback",
     response_class=Response,
-    responses=_html(s303="signed in", s401="refused", s503="the identity provider cannot be reached"),
+    responses=_html(
+        s200="signed in: a page that moves on to the console",
+        s401="refused",
+        s503="the identity provider cannot be reached",
+    ),
 )
 async def sso_callback(request: Request) -> Response:
+    """The provider sends the browser back here. Signed in, the answer is a page that moves on by itself (and by
+    its link): this navigation came from the provider's site, so a redirection from here would still be
+    cross-site and the browser would not send the SameSite=Strict session cookie on it."""
     intake = _intake(request)
     language = _language(request, None)
     t = console_texts(language)
@@ -379,10 +393,13 @@ async def sso_callback(request: Request) -> Response:
     try:
         token = await intake.staff.sso.callback(dict(request.query_params), now=_now())
     except SignInRefused:
-        return _sign_in_page(request, language, status_code=401, message=t["refused"])
+        return _sign_in_page(request, language, status_code=401, alert=t["sso_refused"])
     except OidcError:
-        return _sign_in_page(request, language, status_code=503, message=t["refused"])
-    return await _start_session(request, token, language)
+        return _sign_in_page(request, language, status_code=503, alert=t["sso_unavailable"])
+    started = await _start_session(request, token, language)
+    moving_on = _render(request, "sso_signed_in.html", language, next=started.headers["location"])
+    moving_on.raw_headers.extend((k, v) for k, v in started.raw_headers if k == b"set-cookie")
+    return moving_on
 
 
 @console_router.post(

@@ -192,6 +192,13 @@ _EN: dict[str, str] = {
     "q_why_staff_disabled": "that staff member's account is disabled.",
     "q_why_staff_cannot_work": "that staff member does not work requests.",
     "q_why_staff_not_in_team": "that staff member is not in that team.",
+    # single sign-on
+    "sso_refused": "Your organisation signed you in, but this account cannot use the console: it has no role "
+    "here or it was disabled. Ask your administrator.",
+    "sso_unavailable": "Your organisation's sign-in cannot be reached now. Try again in a few minutes, or sign "
+    "in with your email and password.",
+    "sso_signed_in": "Signed in",
+    "sso_continue": "Continue to the console",
 }
 
 _ES: dict[str, str] = {
@@ -382,6 +389,13 @@ _ES: dict[str, str] = {
     "q_why_staff_disabled": "la cuenta de ese empleado está desactivada.",
     "q_why_staff_cannot_work": "ese empleado no trabaja solicitudes.",
     "q_why_staff_not_in_team": "ese empleado no está en ese equipo.",
+    # single sign-on
+    "sso_refused": "Su organización le identificó, pero esta cuenta no puede usar la consola: no tiene ningún "
+    "rol aquí o fue desactivada. Consulte a su administrador.",
+    "sso_unavailable": "No se puede contactar ahora con el inicio de sesión de su organización. Inténtelo en "
+    "unos minutos, o inicie sesión con su correo y contraseña.",
+    "sso_signed_in": "Sesión iniciada",
+    "sso_continue": "Continuar a la consola",
 }
 
 _TEXTS = {"en": _EN, "es": _ES}

@@ -46,6 +46,9 @@ ELSEWHERE = issue_key()
 
 
 class FakePartners(Partners):
+    def __init__(self) -> None:
+        self.uses: list[tuple[str, bool]] = []
+
     async def by_digest(self, key_sha256: str) -> list[PartnerKey]:
         rows = {
             KEY.key_sha256: [PartnerKey(J, "cityapp", "City app", KEY.key_id, revoked=False)],
@@ -53,6 +56,9 @@ class FakePartners(Partners):
             ELSEWHERE.key_sha256: [PartnerKey("other.gov", "cityapp", "City app", ELSEWHERE.key_id, False)],
         }
         return rows.get(key_sha256, [])
+
+    async def record_use(self, key: PartnerKey, *, let_in: bool) -> None:
+        self.uses.append((key.key_id, let_in))
 
 
 class FakeJurisdictions(Jurisdictions):
@@ -163,6 +169,21 @@ async def test_g70_missing_unknown_revoked_or_foreign_key_is_403(ctx: SubmitCont
     assert "Invalid api_key" in (await refused(body(), "o311_nope", ctx, Forbidden)).descriptions[0]
     assert "revoked" in (await refused(body(), REVOKED.key, ctx, Forbidden)).descriptions[0]
     assert "not authorised" in (await refused(body(), ELSEWHERE.key, ctx, Forbidden)).descriptions[0]
+
+
+async def test_a_recognised_keys_use_is_counted_let_in_or_refused(ctx: SubmitContext) -> None:
+    """The admins' listing counts each key's requests: let in, or refused (revoked, another jurisdiction's); a key
+    not recognised is no key's use."""
+    await refused(body(), None, ctx, Forbidden)
+    await refused(body(), "o311_nope", ctx, Forbidden)
+    await refused(body(), REVOKED.key, ctx, Forbidden)
+    await refused(body(), ELSEWHERE.key, ctx, Forbidden)
+    await submit_request(body(), api_key=KEY.key, ctx=ctx)
+    assert ctx.partners.uses == [  # type: ignore[attr-defined]
+        (REVOKED.key_id, False),
+        (ELSEWHERE.key_id, False),
+        (KEY.key_id, True),
+    ]
 
 
 async def test_g61_jurisdiction_missing_400_unknown_404(ctx: SubmitContext) -> None:

@@ -4,6 +4,8 @@ requeue` publishes one for each given-up report it names, as the operator."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from civicloop_events import Actor, ActorKind, Event, derived_event_id
 from civicloop_events.consumer import wait_until_applied
@@ -20,9 +22,11 @@ from civicloop_events.payloads import (
     WebhookConnection,
 )
 from civicloop_events.producer import Position
+from civicloop_outbound.service_layer.requeue import ID_NAMESPACE
 from civicloop_testing.events import publish_events, request_event
 from civicloop_testing.lifecycle import started
 from civicloop_testing.polling import eventually
+from civicloop_testing.staff_tokens import staff_headers
 from outbound_harness import WEBHOOK_SECRET_REF, OutboundWorld, WebhookReceiver, roads_by_email, service
 
 pytestmark = pytest.mark.integration
@@ -195,6 +199,68 @@ async def test_the_requeue_cli_publishes_one_requeue_per_given_up_report_as_the_
         assert receiver.requests_delivered() == [first, second]
         code, out = await w.cli("requeue", "--body", "works", "-j", city)
         assert code == 0 and "nothing given up to requeue" in out, out
+
+
+async def test_an_admin_lists_a_bodys_given_up_reports_and_requeues_one_over_http(
+    outbound_world: OutboundWorld,
+) -> None:
+    """The admin pages' button: the body's given-up reports listed; one requeued, as the admin, with the same event
+    (id) the CLI would publish; auditors and agents refused; another body's or nothing given up refused."""
+    w = outbound_world
+    async with started(WebhookReceiver(status=422)) as receiver:
+        city = await w.new_city("requeue-http", service("POTHOLE", "Pothole"), works(receiver))
+        first, second = await w.submit(city, "POTHOLE"), await w.submit(city, "POTHOLE")
+
+        async def both_given_up() -> bool:
+            return [r["state"] for r in await w.queue_rows(city)] == ["failed", "failed"]
+
+        await eventually(both_given_up, what="both reports given up")
+        admin_id = uuid.uuid4()
+        admin = staff_headers(admin_id, "admin", jurisdiction_id=city)
+        url = "admin/outbound/bodies/works"
+        listed = await w.client.get(f"{url}/given-up.json", headers=admin)
+        assert listed.status_code == 200, listed.text
+        assert [(g["request_id"], g["attempts"], g["requeues"]) for g in listed.json()] == [
+            (first, 1, 0),
+            (second, 1, 0),
+        ]
+        for refused, headers in (
+            (403, staff_headers(None, "auditor", jurisdiction_id=city)),
+            (403, staff_headers(None, "agent", jurisdiction_id=city)),
+            (401, {}),
+        ):
+            answer = await w.client.post(f"{url}/requeue", json={"request_id": first}, headers=headers)
+            assert answer.status_code == refused, answer.text
+        elsewhere = staff_headers(None, "admin", jurisdiction_id=f"{city}-other")
+        assert (
+            await w.client.post(f"{url}/requeue", json={"request_id": first}, headers=elsewhere)
+        ).status_code == 404
+        nothing = await w.client.post(f"{url}/requeue", json={"request_id": "ZZZZ-ZZZZ"}, headers=admin)
+        assert nothing.status_code == 409, nothing.text
+
+        await w.configure(city, BodyPaused(body_id="works", reason="tests"))
+        requeued_now = await w.client.post(f"{url}/requeue", json={"request_id": first}, headers=admin)
+        assert requeued_now.status_code == 202, requeued_now.text
+        assert requeued_now.json() == {"body_id": "works", "published": "request.delivery.requeued"}
+        [event] = await w.events_of(first, DeliveryRequeued.event_type)
+        assert (event.actor.kind, event.actor.id, event.source) == ("agent", str(admin_id), "admin")
+        # The CLI's id for this row's first requeue: asked by both, the report is requeued once.
+        seq = (await row_of(w, city, first))["seq"]
+        assert event.event_id == derived_event_id(ID_NAMESPACE, seq, 0)
+
+        async def queued_again() -> bool:
+            return (await row_of(w, city, first)).get("state") == "queued"
+
+        await eventually(queued_again, what="the report queued again")
+        left = await w.client.get(f"{url}/given-up.json", headers=admin)
+        assert [g["request_id"] for g in left.json()] == [second]
+        receiver.status = 200
+        await w.configure(city, BodyResumed(body_id="works"))
+
+        async def sent() -> bool:
+            return receiver.requests_delivered() == [first]
+
+        await eventually(sent, what="the requeued report sent")
 
 
 async def test_updates_held_back_by_a_given_up_report_follow_it_when_it_is_requeued(

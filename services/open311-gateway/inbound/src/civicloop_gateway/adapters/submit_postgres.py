@@ -222,6 +222,24 @@ class PostgresPartners(Partners):
             rows = await cur.fetchall()
         return [PartnerKey(j, c, n, k, revoked) for j, c, n, k, revoked in rows]
 
+    async def record_use(self, key: PartnerKey, *, let_in: bool) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "insert into gateway.partner_key_usage as u"
+                " (jurisdiction_id, client_id, key_id, requests, refused, last_used_at)"
+                " values (%(j)s, %(c)s, %(k)s, %(in)s, %(out)s, now())"
+                " on conflict (jurisdiction_id, client_id, key_id) do update set"
+                " requests = u.requests + excluded.requests, refused = u.refused + excluded.refused,"
+                " last_used_at = greatest(u.last_used_at, excluded.last_used_at)",
+                {
+                    "j": key.jurisdiction_id,
+                    "c": key.client_id,
+                    "k": key.key_id,
+                    "in": int(let_in),
+                    "out": int(not let_in),
+                },
+            )
+
 
 class PostgresCatalogue(Catalogue):
     def __init__(self, pool: AsyncConnectionPool) -> None:

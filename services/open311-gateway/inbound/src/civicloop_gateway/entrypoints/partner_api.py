@@ -2,7 +2,8 @@
 section; `civicloop-gateway partners ...` does the same from a shell). Under the Open311 base path, JSON only:
 
 * `GET  admin/jurisdictions/{jurisdiction_id}/partners.json` — each client's keys: key id, authorised, revoked
-  (never a key or its digest)
+  (never a key or its digest), and its use: `requests` (writes let in), `refused` (writes refused: revoked, or
+  another jurisdiction's), `last_used_at` (null if never used)
 * `POST admin/jurisdictions/{jurisdiction_id}/partners.json` (`{"client_id", "name"}`) — a new key for the client
   (a new client, or another key for one: a rotation is a new key, then the old one revoked); `201` carries the key,
   shown this once (only its SHA-256 digest is published); never logged
@@ -75,6 +76,9 @@ async def list_keys(jurisdiction_id: JurisdictionId, request: Request, admin: Ad
                     "key_id": p.key_id,
                     "authorised_at": p.authorised_at,
                     "revoked_at": p.revoked_at,
+                    "requests": p.requests,
+                    "refused": p.refused,
+                    "last_used_at": p.last_used_at,
                 }
                 for p in partners
             ],

@@ -129,10 +129,31 @@ def list_(
 
     partners = asyncio.run(main())
     table = Table(title="Partner clients")
-    for column in ("Jurisdiction", "Client id", "Name", "Key id", "Authorised", "Revoked"):
+    columns = (
+        "Jurisdiction",
+        "Client id",
+        "Name",
+        "Key id",
+        "Authorised",
+        "Revoked",
+        "Requests",
+        "Refused",
+        "Last used",
+    )
+    for column in columns:
         table.add_column(column, no_wrap=True)
     for p in partners:
-        table.add_row(p.jurisdiction_id, p.client_id, p.name, p.key_id, p.authorised_at, p.revoked_at or "")
+        table.add_row(
+            p.jurisdiction_id,
+            p.client_id,
+            p.name,
+            p.key_id,
+            p.authorised_at,
+            p.revoked_at or "",
+            str(p.requests),
+            str(p.refused),
+            p.last_used_at or "",
+        )
     Console(highlight=False).print(table)
 
 

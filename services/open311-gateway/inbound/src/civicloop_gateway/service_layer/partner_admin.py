@@ -28,6 +28,9 @@ class PartnerListing:
     key_id: str
     authorised_at: str
     revoked_at: str | None
+    requests: int = 0  # writes let in with the key
+    refused: int = 0  # writes refused with it (revoked, or another jurisdiction's)
+    last_used_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ async def authorised_partner(
 
     The key is checked first, so a request without a valid key learns nothing else (G-73: a missing key is 403,
     as the spec says, not 400). Then the jurisdiction is resolved (400 missing, 404 unknown, G-61), and the key
-    must be authorised, and not revoked, for that jurisdiction.
+    must be authorised, and not revoked, for that jurisdiction. A recognised key's use is counted (let in, or
+    refused: revoked, another jurisdiction's) for the admins' listing of keys.
     """
     if not api_key:
         raise Forbidden(f"api_key was not provided -- can't proceed with {action}.")
@@ -32,11 +33,14 @@ async def authorised_partner(
     if not rows:
         raise Forbidden(f"Invalid api_key received -- can't proceed with {action}.")
     if not live:
+        await partners.record_use(rows[0], let_in=False)  # a partner still using a key revoked: worth seeing
         raise Forbidden(f"The api_key received has been revoked -- can't proceed with {action}.")
     jurisdiction_id = await jurisdictions.resolve(given_jurisdiction)
     for row in live:
         if row.jurisdiction_id == jurisdiction_id:
+            await partners.record_use(row, let_in=True)
             return row, jurisdiction_id
+    await partners.record_use(live[0], let_in=False)
     raise Forbidden(
         f"The api_key received is not authorised for jurisdiction {jurisdiction_id!r} "
         f"-- can't proceed with {action}."

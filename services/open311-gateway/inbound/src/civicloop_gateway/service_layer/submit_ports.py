@@ -43,6 +43,10 @@ class Partners(ABC):
     async def by_digest(self, key_sha256: str) -> list[PartnerKey]:
         """Every key row with this digest (normally one), revoked ones included."""
 
+    @abstractmethod
+    async def record_use(self, key: PartnerKey, *, let_in: bool) -> None:
+        """One more request with this key, let in or refused (revoked, another jurisdiction's), used now."""
+
 
 class Jurisdictions(ABC):
     @abstractmethod

@@ -1,6 +1,6 @@
 """Partners' API keys over the admin API (the admin pages' partners section), on the real broker, database and
 gateway: an admin issues a key (shown once), the partner submits with it, a second key rotates it, the first is
-revoked and refused; the events carry the admin as actor; other roles and jurisdictions are refused."""
+revoked and refused; each key's use is counted (let in, refused, last used); the events carry the admin as actor; other roles and jurisdictions are refused."""
 
 from __future__ import annotations
 
@@ -63,6 +63,10 @@ async def test_an_admin_issues_rotates_and_revokes_a_partners_keys(write_gw: Wri
         (key_id, True),
         (second.json()["key_id"], False),
     ]
+    # Each key's use: the first let in once, then refused once revoked; the second let in once.
+    assert [(k["requests"], k["refused"]) for k in mine] == [(1, 1), (1, 0)]
+    assert all(k["last_used_at"] for k in mine)
+    assert mine[0]["last_used_at"] >= mine[0]["authorised_at"]
     assert key not in listed.text and second.json()["key"] not in listed.text
 
     events = [decode_event(r.value) for r in await write_gw.config_records()]

@@ -3,9 +3,10 @@ body's queue.
 
 For each given-up report it names (one per request and body), it publishes `request.delivery.requeued` (actor
 `system outbound-cli:<operator>`), which the outbound dispatcher applies once: the report is queued again with fresh
-attempts, in its place in the body's order. The event's id derives from the row and how many times it was requeued,
-so running the command twice before the first is applied publishes the same events (dropped as repeats), and
-running it after a report was given up again requeues it again. It prints what it requeued.
+attempts, in its place in the body's order. The event's id derives from the row and how many times it was requeued
+(`service_layer.requeue`), so running the command twice before the first is applied publishes the same events
+(dropped as repeats), and running it after a report was given up again requeues it again. It prints what it
+requeued. An admin does the same for one report over HTTP (`entrypoints.body_admin`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import getpass
 import json
 
 import typer
-from civicloop_events import Actor, ActorKind, Event, derived_event_id
-from civicloop_events.payloads import DeliveryRequeued, StuckReason
+from civicloop_events import Actor, ActorKind, Event
+from civicloop_events.payloads import DeliveryRequeued
 from civicloop_events.producer import EventProducer
 from civicloop_runtime.cli import command_pool, fail
 
+from civicloop_outbound.service_layer import requeue as requeues
 from civicloop_outbound.service_layer.store import GivenUp, given_up
 from civicloop_outbound.settings import OutboundSettings
 
@@ -28,14 +30,9 @@ SOURCE = "outbound-cli"
 
 
 def requeue_event(item: GivenUp, *, operator: str) -> Event[DeliveryRequeued]:
-    """The requeue of one given-up report; its id derives from the row and its requeues (see the module)."""
-    return Event.create(
-        DeliveryRequeued(body_id=item.body_id, reason=StuckReason.delivery_given_up, attempts=item.attempts),
-        request_id=item.request_id,
-        jurisdiction_id=item.jurisdiction_id,
-        actor=Actor(kind=ActorKind.system, id=f"{SOURCE}:{operator}"[:120]),
-        source=SOURCE,
-        event_id=derived_event_id("outbound-cli.requeue", item.seq, item.requeues),
+    """The requeue of one given-up report, as the operator; its id derives from the row and its requeues."""
+    return requeues.requeue_event(
+        item, actor=Actor(kind=ActorKind.system, id=f"{SOURCE}:{operator}"[:120]), source=SOURCE
     )
 
 
