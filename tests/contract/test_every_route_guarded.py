@@ -41,7 +41,11 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "open311-gateway": (("*", r"/open311/v2/(?!admin/).*"),),  # Open311 reads, and writes with an api_key
     "outbound": (),
-    "geo": (("get", r"/api/v1/public/.*"),),  # aggregates that never show a point
+    "geo": (
+        ("get", r"/api/v1/public/heatmap"),  # aggregates that never show a point
+        ("get", r"/api/v1/public/geocode"),  # an address anyone typed, inside the jurisdiction; rate-limited
+        ("get", r"/api/v1/public/areas"),  # the service areas' simplified outlines: published boundaries
+    ),
     "notifier": (
         ("*", r"/api/v1/notifier/unsubscribe"),  # the signed link in a resident's email (RFC 8058)
         (
