@@ -37,20 +37,18 @@ class AreaMapPolicy:
 
 def feature_collection(outlines: list[AreaOutline], *, tolerance_m: float, truncated: bool) -> bytes:
     """The GeoJSON document (RFC 7946) of the outlines; `simplified_m` and `truncated` are foreign members."""
-    features = ",".join(
-        '{"type":"Feature","id":%s,"properties":%s,"geometry":%s}'
-        % (
-            json.dumps(o.area_id),
-            json.dumps(
-                {"area_id": o.area_id, "kind": o.kind, "name": o.name, "version": o.version},
-                separators=(",", ":"),
-            ),
-            o.geometry,  # ST_AsGeoJSON's text, put in as it is
-        )
-        for o in outlines
-    )
+    features = ",".join(_feature(o) for o in outlines)
     head = json.dumps({"simplified_m": tolerance_m, "truncated": truncated}, separators=(",", ":"))[1:-1]
-    return ('{"type":"FeatureCollection",%s,"features":[%s]}' % (head, features)).encode()
+    return f'{{"type":"FeatureCollection",{head},"features":[{features}]}}'.encode()
+
+
+def _feature(o: AreaOutline) -> str:
+    properties = {"area_id": o.area_id, "kind": o.kind, "name": o.name, "version": o.version}
+    # The geometry is ST_AsGeoJSON's text, put in as it is.
+    return (
+        f'{{"type":"Feature","id":{json.dumps(o.area_id)},'
+        f'"properties":{json.dumps(properties, separators=(",", ":"))},"geometry":{o.geometry}}}'
+    )
 
 
 class AreaMaps:
@@ -63,7 +61,8 @@ class AreaMaps:
 
     def etag_of(self, jurisdiction_id: str, kind: str | None, versions: list[tuple[str, int]]) -> str:
         made_of = [FORMAT, jurisdiction_id, kind, asdict(self.policy), versions]
-        return '"%s"' % hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()[:32]
+        digest = hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()[:32]
+        return f'"{digest}"'
 
     async def current_etag(self, jurisdiction_id: str, kind: str | None) -> str:
         """The ETag the map has now (one small query): a client holding it needs nothing more."""
