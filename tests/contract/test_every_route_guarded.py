@@ -28,6 +28,7 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
         ("*", r"/api/v1/staff/auth/.*"),  # signing in is how a stranger becomes staff
         ("get", r"/api/qr"),  # QR codes of text or of links to the own site, rate-limited
         ("*", r"/report(/sent|/places)?"),  # the residents' report form, its answer, its address search
+        ("get", r"/report/areas"),  # the report map's service areas (geo's public map, on intake's site)
         ("*", r"/track(/code|/open|/sign-out)?"),  # track with a one-time code, limited like the code routes
         ("get", r"/media/\{photo_file\}"),  # a report's photo, EXIF stripped: its `media_url`, sent to bodies
         ("get", r"/pages-sw\.js"),  # the pages' service worker, served from the root for its scope
