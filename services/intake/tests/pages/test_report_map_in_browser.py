@@ -184,7 +184,7 @@ async def test_the_map_shows_geos_areas_and_a_click_puts_the_pin_the_report_carr
 
 
 async def test_the_keyboard_puts_the_pin_and_my_location_moves_it(
-    intake: Harness, town: str, open_page: OpenPage, tmp_path: Path
+    intake: Harness, town: str, open_page: OpenPage, screenshots, tmp_path: Path
 ):
     with serving_geo(intake) as geo_url:
         app = pages_app(intake, tmp_path / "codes.jsonl", pages_geo_url=geo_url, default_jurisdiction=town)
@@ -208,6 +208,9 @@ async def test_the_keyboard_puts_the_pin_and_my_location_moves_it(
             before = await page.evaluate(pane)
             await page.keyboard.press("ArrowRight")  # the arrows move the map: the middle moves east
             await page.wait_for_function(f"{pane} !== {json.dumps(before)}")
+            await expect(page.locator("#map.aiming")).to_be_visible()  # the ring that marks the middle
+            await _no_serious_violations(page)
+            await screenshots(page, "report-map-keyboard")
             await page.keyboard.press("Enter")
             await expect(page.locator("#map .leaflet-marker-icon")).to_have_count(1)
             lat, lng = float(await page.input_value("#f-lat")), float(await page.input_value("#f-lng"))

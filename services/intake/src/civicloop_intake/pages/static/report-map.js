@@ -44,6 +44,11 @@
     form.dispatchEvent(new CustomEvent("civicloop:pin", { detail: { lat: wrapped.lat, lng: wrapped.lng } }));
   }
   map.on("click", (event) => putPin(event.latlng));
+  // The ring in the middle (pages.css) shows while the map is used with the keyboard, not after a tap.
+  map.getContainer().addEventListener("keyup", (event) => {
+    if (event.target === map.getContainer()) map.getContainer().classList.add("aiming");
+  });
+  map.getContainer().addEventListener("pointerdown", () => map.getContainer().classList.remove("aiming"));
   map.getContainer().addEventListener("keydown", (event) => {
     if (event.target !== map.getContainer() || (event.key !== "Enter" && event.key !== " ")) return;
     event.preventDefault();
