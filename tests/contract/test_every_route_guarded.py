@@ -64,7 +64,7 @@ NO_STAFF_ROUTES = frozenset({"backend-adapters"})
 RESIDENT_SESSION: dict[str, str] = {"intake": r"/api/v1/residents/(me/.*|sessions/current)"}
 # The agents' console pages: a staff member's server-side session (its cookie), never a bearer token; a stranger,
 # with or without a token, is sent to the sign-in form (303) and nothing is done. The admin pages are console pages.
-CONSOLE_SESSION: dict[str, str] = {"intake": r"/console/(queue|sign-out|requests/.*|admin(/.*)?)"}
+CONSOLE_SESSION: dict[str, str] = {"intake": r"/console/(queue(/map)?|sign-out|requests/.*|admin(/.*)?)"}
 # Staff routes any signed-in staff member may use (their own account): no role is wrong for them.
 ANY_STAFF: dict[str, tuple[str, ...]] = {"intake": (r"/api/v1/staff/me.*",)}
 

@@ -107,6 +107,14 @@ _EN: dict[str, str] = {
     "preview_title": "Who will be notified if you save",
     "preview_nobody": "Nobody: no resident is told of this.",
     "preview_unavailable": "The preview is not available now. Saving works as usual.",
+    # The queue's map (/console/queue/map).
+    "queue_map": "Queue map",
+    "queue_map_label": "Map of the queue's requests",
+    "queue_map_hint": "The queue's requests that have a place (its first 50). Each pin leads to its request; the "
+    "list below holds the same requests.",
+    "queue_map_unplaced": "Not on the map, having no place: {count}.",
+    "queue_map_none": "No request of this queue has a place.",
+    "queue_map_list": "Requests on the map",
 }
 
 _ES: dict[str, str] = {
@@ -212,6 +220,14 @@ _ES: dict[str, str] = {
     "preview_title": "A quién se avisará si guarda",
     "preview_nobody": "A nadie: no se avisa a ningún residente.",
     "preview_unavailable": "La vista previa no está disponible ahora. Guardar funciona como siempre.",
+    # The queue's map (/console/queue/map).
+    "queue_map": "Mapa de la cola",
+    "queue_map_label": "Mapa de las solicitudes de la cola",
+    "queue_map_hint": "Las solicitudes de la cola que tienen lugar (sus primeras 50). Cada marcador lleva a su "
+    "solicitud; la lista de abajo tiene las mismas solicitudes.",
+    "queue_map_unplaced": "Fuera del mapa, por no tener lugar: {count}.",
+    "queue_map_none": "Ninguna solicitud de esta cola tiene lugar.",
+    "queue_map_list": "Solicitudes en el mapa",
 }
 
 _TEXTS = {"en": _EN, "es": _ES}
