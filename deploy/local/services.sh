@@ -346,6 +346,9 @@ start() {
   export CIVICLOOP_NOTIFIER_INTAKE_URL="${CIVICLOOP_NOTIFIER_INTAKE_URL:-http://127.0.0.1:8001}"
   # The report page's address search asks geo's public geocode through intake (docs/residents.md).
   export CIVICLOOP_PAGES_GEO_URL="${CIVICLOOP_PAGES_GEO_URL:-http://127.0.0.1:8004}"
+  # The report map's basemap: none by default (no tile server on a machine without internet): the service areas are
+  # drawn on a plain background. Set a tile URL template to have one (docs/residents.md, "Map").
+  export CIVICLOOP_MAP_TILE_URL="${CIVICLOOP_MAP_TILE_URL:-}"
   # The agent console (intake's /console) reads the agent view and asks the notifier who an action would notify.
   export CIVICLOOP_CONSOLE_PROJECTIONS_URL="${CIVICLOOP_CONSOLE_PROJECTIONS_URL:-http://127.0.0.1:8002}"
   export CIVICLOOP_CONSOLE_NOTIFIER_URL="${CIVICLOOP_CONSOLE_NOTIFIER_URL:-http://127.0.0.1:8006}"

@@ -28,6 +28,7 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
         ("*", r"/api/v1/staff/auth/.*"),  # signing in is how a stranger becomes staff
         ("get", r"/api/qr"),  # QR codes of text or of links to the own site, rate-limited
         ("*", r"/report(/sent|/places)?"),  # the residents' report form, its answer, its address search
+        ("get", r"/report/areas"),  # the report map's service areas (geo's public map, on intake's site)
         ("*", r"/track(/code|/open|/sign-out)?"),  # track with a one-time code, limited like the code routes
         ("get", r"/media/\{photo_file\}"),  # a report's photo, EXIF stripped: its `media_url`, sent to bodies
         ("get", r"/pages-sw\.js"),  # the pages' service worker, served from the root for its scope
@@ -41,7 +42,11 @@ PUBLIC: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "open311-gateway": (("*", r"/open311/v2/(?!admin/).*"),),  # Open311 reads, and writes with an api_key
     "outbound": (),
-    "geo": (("get", r"/api/v1/public/.*"),),  # aggregates that never show a point
+    "geo": (
+        ("get", r"/api/v1/public/heatmap"),  # aggregates that never show a point
+        ("get", r"/api/v1/public/geocode"),  # an address anyone typed, inside the jurisdiction; rate-limited
+        ("get", r"/api/v1/public/areas"),  # the service areas' simplified outlines: published boundaries
+    ),
     "notifier": (
         ("*", r"/api/v1/notifier/unsubscribe"),  # the signed link in a resident's email (RFC 8058)
         (
@@ -59,7 +64,7 @@ NO_STAFF_ROUTES = frozenset({"backend-adapters"})
 RESIDENT_SESSION: dict[str, str] = {"intake": r"/api/v1/residents/(me/.*|sessions/current)"}
 # The agents' console pages: a staff member's server-side session (its cookie), never a bearer token; a stranger,
 # with or without a token, is sent to the sign-in form (303) and nothing is done. The admin pages are console pages.
-CONSOLE_SESSION: dict[str, str] = {"intake": r"/console/(queue|sign-out|requests/.*|admin(/.*)?)"}
+CONSOLE_SESSION: dict[str, str] = {"intake": r"/console/(queue(/map)?|sign-out|requests/.*|admin(/.*)?)"}
 # Staff routes any signed-in staff member may use (their own account): no role is wrong for them.
 ANY_STAFF: dict[str, tuple[str, ...]] = {"intake": (r"/api/v1/staff/me.*",)}
 

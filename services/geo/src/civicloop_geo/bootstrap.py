@@ -32,6 +32,7 @@ from civicloop_geo.adapters.placing_batch import PostgresPlacingBatch
 from civicloop_geo.adapters.replay_store import replay_requests
 from civicloop_geo.adapters.request_places import PostgresRequestPlaces
 from civicloop_geo.domain.duplicates import DuplicatePolicy
+from civicloop_geo.service_layer.area_maps import AreaMapPolicy, AreaMaps
 from civicloop_geo.service_layer.batch_handler import BatchPlacingDeps, place_and_check_batch
 from civicloop_geo.service_layer.cluster_sweep import ClusterPolicy
 from civicloop_geo.service_layer.handlers import (
@@ -67,6 +68,14 @@ def cluster_policy(settings: GeoSettings) -> ClusterPolicy:
     )
 
 
+def area_map_policy(settings: GeoSettings) -> AreaMapPolicy:
+    return AreaMapPolicy(
+        tolerance_m=settings.public_areas_tolerance_m,
+        max_bytes=settings.public_areas_max_bytes,
+        max_areas=settings.public_areas_max_areas,
+    )
+
+
 @dataclass(kw_only=True)
 class Geo(Service):
     """A running geo: its adapters and, where it has a producer, its consumers and the cluster sweep."""
@@ -76,6 +85,7 @@ class Geo(Service):
     pool: AsyncConnectionPool
     geocoder: Geocoder
     areas: PostgresAreaResolver  # the AreaResolver port, plus listings for the query API
+    area_maps: AreaMaps  # the public map of the service areas, kept until an area changes
     producer: EventProducer | None = None
     sweeper: ClusterSweeper | None = None
 
@@ -123,6 +133,7 @@ async def bootstrap(
     the query API only (a producer passed in still makes the runners and `sweep_once`)."""
     async with opening() as opened:
         pool = pool or await owned_pool(settings, opened, name="civicloop-geo")
+        areas = areas or PostgresAreaResolver(pool)
         if producer is None and start_consumers:
             producer = await owned_producer(
                 settings, opened, topic=settings.topics.request_events, client_id="civicloop-geo"
@@ -136,7 +147,8 @@ async def bootstrap(
             settings=settings,
             pool=pool,
             geocoder=geocoder,
-            areas=areas or PostgresAreaResolver(pool),
+            areas=areas,
+            area_maps=AreaMaps(areas, area_map_policy(settings)),
             producer=producer,
             opened=opened,
         )

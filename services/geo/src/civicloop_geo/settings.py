@@ -67,3 +67,24 @@ class GeoSettings(ServiceSettings, StaffVerifierSettings):
         default="20/minute;200/hour",
         description="public geocode lookups one client may make (`limits` notation), on top of the general limit",
     )
+    public_areas_tolerance_m: float = Field(
+        default=10.0,
+        gt=0,
+        le=1_000,
+        description="the public service-area map's simplification tolerance; it doubles until the map fits",
+    )
+    public_areas_max_bytes: int = Field(
+        default=750_000,
+        ge=10_000,
+        le=20_000_000,
+        description="the public service-area map's bound: geometry is simplified further until it fits",
+    )
+    public_areas_max_areas: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="areas on the public map at most (the first, by kind and id)",
+    )
+    public_areas_max_age_s: int = Field(
+        default=300, ge=0, le=86_400, description="how long browsers and proxies may keep the public map"
+    )

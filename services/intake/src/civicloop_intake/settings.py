@@ -106,6 +106,17 @@ class IntakeSettings(VaultPepperSettings, OutboxSettings, PhoneRegionSettings, S
         description="geo's base URL, for the report form's address search; empty: addresses are taken as typed",
     )
     pages_geo_timeout_s: float = Field(default=5.0, gt=0, le=30, description="bound on one address search")
+    # The report form's map: the service areas (from geo, served by intake) on a basemap of tiles, if one is set.
+    map_tile_url: str = Field(
+        default="",
+        pattern=r"^(https?://[^/?#@\s]+/[^?#\s]*\{z\}[^?#\s]*(\?[^#\s]*)?)?$",
+        description="the report map's basemap, a tile URL template (`https://tiles.example/{z}/{x}/{y}.png`, "
+        "`{s}` for subdomains); empty: no basemap, the service areas on a plain background",
+    )
+    map_tile_attribution: str = Field(
+        default="", max_length=300, description="the basemap's credit shown on the map (as its licence asks)"
+    )
+    map_tile_max_zoom: int = Field(default=19, ge=1, le=22, description="the basemap's deepest zoom")
     # The agents' console (docs/agents.md, "Console"): it reads the queues from public-projections' agent API and
     # the "who will be notified" preview from the notifier, each with the signed-in staff member's own token.
     console_projections_url: str = Field(

@@ -24,9 +24,16 @@ from civicloop_events.payloads import AreaRef
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from civicloop_geo.service_layer.ports import AreaDefinitions, AreaResolver, PointAreas
+from civicloop_geo.service_layer.ports import (
+    AreaDefinitions,
+    AreaOutline,
+    AreaOutlines,
+    AreaResolver,
+    PointAreas,
+)
 
 BOUNDARY_KIND = "boundary"
+METRES_PER_DEGREE = 111_320.0  # of latitude, near enough everywhere
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 
 
@@ -134,7 +141,7 @@ class AreaVersions(AreaDefinitions):
         return await PostgresAreaStore().define(self.conn, event)
 
 
-class PostgresAreaResolver(AreaResolver):
+class PostgresAreaResolver(AreaResolver, AreaOutlines):
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
 
@@ -208,3 +215,32 @@ class PostgresAreaResolver(AreaResolver):
             )
             row = await cur.fetchone()
         return json.loads(row[0]) if row else None
+
+    async def current_versions(self, jurisdiction_id: str, kind: str | None) -> list[tuple[str, int]]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                """select area_id, version from geo.current_service_areas
+                    where jurisdiction_id = %s and (%s::text is null or kind = %s)
+                    order by kind, area_id""",
+                (jurisdiction_id, kind, kind),
+            )
+            return [(str(a), int(v)) for a, v in await cur.fetchall()]
+
+    async def outlines(
+        self, jurisdiction_id: str, kind: str | None, *, tolerance_m: float, limit: int
+    ) -> list[AreaOutline]:
+        # Tolerance in degrees of latitude (a degree of longitude is shorter: never coarser than asked); simplified
+        # per area, preserving topology so no area vanishes; points to 5 decimals (about a metre).
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                """select area_id, kind, name, version,
+                          ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, %s), 5) as geometry
+                     from geo.current_service_areas
+                    where jurisdiction_id = %s and (%s::text is null or kind = %s)
+                    order by kind, area_id
+                    limit %s""",
+                (tolerance_m / METRES_PER_DEGREE, jurisdiction_id, kind, kind, limit),
+            )
+            return [
+                AreaOutline(str(a), str(k), str(n), int(v), str(g)) for a, k, n, v, g in await cur.fetchall()
+            ]

@@ -15,7 +15,7 @@ from civicloop_staff.verifier import install_staff_verifier
 from fastapi import FastAPI
 
 from civicloop_geo.bootstrap import bootstrap
-from civicloop_geo.entrypoints import public_geocode, query_api
+from civicloop_geo.entrypoints import public_areas, public_geocode, query_api
 from civicloop_geo.settings import GeoSettings
 
 SERVICE = "geo"
@@ -26,7 +26,7 @@ HTTP = ServiceHttp(
     bootstrap,
     title="CivicLoop geo",
     description="Places for requests: geocoding, service areas, requests near/in/within, heat-map, clusters.",
-    routers=(query_api.router, query_api.public_router, public_geocode.router),
+    routers=(query_api.router, query_api.public_router, public_geocode.router, public_areas.router),
     # The public geocode answers anyone: a tighter per-client limit of its own.
     path_limits=lambda settings: {
         public_geocode.PUBLIC_GEOCODE_PATH: settings.public_geocode_rate_limit_per_client

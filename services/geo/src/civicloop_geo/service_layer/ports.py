@@ -81,6 +81,31 @@ class AreaResolver(abc.ABC):
         return [await self.locate(j, lat, long) for j, lat, long in points]
 
 
+@dataclass(frozen=True)
+class AreaOutline:
+    """A current service area drawn for the public map: its geometry simplified, as GeoJSON text."""
+
+    area_id: str
+    kind: str
+    name: str
+    version: int
+    geometry: str
+
+
+class AreaOutlines(abc.ABC):
+    """The current service areas of a jurisdiction, for the public map."""
+
+    @abc.abstractmethod
+    async def current_versions(self, jurisdiction_id: str, kind: str | None) -> list[tuple[str, int]]:
+        """(area id, version) of every current area, by kind then id: what the map depends on, read cheaply."""
+
+    @abc.abstractmethod
+    async def outlines(
+        self, jurisdiction_id: str, kind: str | None, *, tolerance_m: float, limit: int
+    ) -> list[AreaOutline]:
+        """The current areas (the first `limit`, by kind then id), each simplified to within `tolerance_m`."""
+
+
 class RequestPlaces(abc.ABC):
     """geo's own view of requests and their places, inside the transaction that applies one event."""
 

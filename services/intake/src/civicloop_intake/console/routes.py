@@ -1105,3 +1105,79 @@ async def _preview(
         incomplete,
     )
     return await _request_page(request, signed, language, number, previewed=previewed, found=found)
+
+
+# -- the queue's map ----------------------------------------------------------------------------------------------------
+
+
+@console_router.get(
+    "/queue/map",
+    response_class=Response,
+    responses=_html(
+        s200="the queue's requests that have a place, on a map and as a list",
+        s303="not signed in: to sign-in",
+        s403="the staff member does not read requests",
+        s503="the agent view cannot be reached: the page says so",
+    ),
+)
+async def queue_map_page(
+    request: Request,
+    lang: Language = None,
+    view: Annotated[str, Query(pattern=r"^(open|mine|unassigned|dormant)$")] = "open",
+) -> Response:
+    """The queue's requests (its first page) placed on a map, with the report map's library and basemap; the same
+    requests as a list of links, the way to them without the map."""
+    from civicloop_intake.pages.area_map import (
+        with_tiles,
+    )  # the report map's basemap, named in the page's policy
+
+    language = _language(request, lang)
+    signed = await _signed_in(request)
+    if signed is None:
+        return _not_signed_in(request, language)
+    if not signed.staff.has_any(frozenset(READS_REQUESTS)):
+        return _render(request, "forbidden.html", language, status_code=403, signed=signed)
+    settings = _intake(request).settings
+    base, timeout = settings.console_projections_url, settings.console_upstream_timeout_s
+    items: list[dict[str, Any]] = []
+    problem = None
+    try:
+        items, _ = await upstream.queue(
+            base, signed.session.access_token, timeout, queue_filters(view, [], [], None)
+        )
+    except upstream.SignedOut:
+        return _not_signed_in(request, language)
+    except upstream.Unavailable:
+        problem = "no_projections" if not base else "view_unavailable"
+    placed = [
+        {
+            "number": r["request_number"],
+            "lat": r["location"]["lat"],
+            "long": r["location"]["long"],
+            "title": f"{r['request_number']} · {r.get('service_name') or r.get('service_code') or ''}",
+            "link": _link(f"{CONSOLE_PATH}/requests/{r['request_number']}", language),
+        }
+        for r in items
+        if r.get("location")
+    ]
+    answer = _render(
+        request,
+        "queue_map.html",
+        language,
+        status_code=503 if problem == "view_unavailable" else 200,
+        signed=signed,
+        items=[r for r in items if r.get("location")],
+        placed=placed,
+        unplaced=len(items) - len(placed),
+        problem=problem,
+        view=view,
+        tiles={
+            "url": settings.map_tile_url,
+            "attribution": settings.map_tile_attribution,
+            "max_zoom": settings.map_tile_max_zoom,
+        },
+    )
+    if settings.map_tile_url:
+        policy = answer.headers["Content-Security-Policy"]
+        answer.headers["Content-Security-Policy"] = with_tiles(policy, settings.map_tile_url)
+    return answer

@@ -199,6 +199,14 @@ _EN: dict[str, str] = {
     "in with your email and password.",
     "sso_signed_in": "Signed in",
     "sso_continue": "Continue to the console",
+    # The queue's map (/console/queue/map).
+    "queue_map": "Queue map",
+    "queue_map_label": "Map of the queue's requests",
+    "queue_map_hint": "The queue's requests that have a place (its first 50). Each pin leads to its request; the "
+    "list below holds the same requests.",
+    "queue_map_unplaced": "Not on the map, having no place: {count}.",
+    "queue_map_none": "No request of this queue has a place.",
+    "queue_map_list": "Requests on the map",
 }
 
 _ES: dict[str, str] = {
@@ -396,6 +404,14 @@ _ES: dict[str, str] = {
     "unos minutos, o inicie sesión con su correo y contraseña.",
     "sso_signed_in": "Sesión iniciada",
     "sso_continue": "Continuar a la consola",
+    # The queue's map (/console/queue/map).
+    "queue_map": "Mapa de la cola",
+    "queue_map_label": "Mapa de las solicitudes de la cola",
+    "queue_map_hint": "Las solicitudes de la cola que tienen lugar (sus primeras 50). Cada marcador lleva a su "
+    "solicitud; la lista de abajo tiene las mismas solicitudes.",
+    "queue_map_unplaced": "Fuera del mapa, por no tener lugar: {count}.",
+    "queue_map_none": "Ninguna solicitud de esta cola tiene lugar.",
+    "queue_map_list": "Solicitudes en el mapa",
 }
 
 _TEXTS = {"en": _EN, "es": _ES}

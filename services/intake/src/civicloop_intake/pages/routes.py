@@ -26,7 +26,7 @@ from civicloop_intake.domain.commands import SubmitServiceRequest
 from civicloop_intake.domain.qr_codes import qr_link, tracking_page_link
 from civicloop_intake.domain.submissions import IdempotencyKeyReused
 from civicloop_intake.domain.validation import InvalidSubmission
-from civicloop_intake.pages import places, stores
+from civicloop_intake.pages import area_map, places, stores
 from civicloop_intake.pages.photos import PhotoRefused, cleaned
 from civicloop_intake.pages.rendering import PAGE_HEADERS, SERVICE_WORKER_PATH, STATIC_DIR, error_texts, page
 from civicloop_intake.pages.report_form import CHANNELS, attribute_field, form_field_of, submission_of
@@ -43,6 +43,7 @@ from civicloop_intake.service_layer.track import RequestNotFound, TrackedRequest
 
 REPORT_PATH = "/report"
 PLACES_PATH = "/report/places"
+AREAS_PAGE_PATH = "/report/areas"
 TRACK_PAGE_PATH = "/track"
 TRACK_CODE_PATH = "/track/code"
 TRACK_OPEN_PATH = "/track/open"
@@ -123,7 +124,7 @@ async def _report_page(
     # typed never goes into a URL.
     kept = ("address", "lat", "lng", "source") if request.method == "GET" else ("source",)
     keep = {k: str(values.get(k) or "") for k in kept}
-    return page(
+    answer = page(
         "report.html",
         language=language,
         here=REPORT_PATH,
@@ -136,8 +137,26 @@ async def _report_page(
         channels=CHANNELS,
         attribute_field=attribute_field,
         address_search=bool(intake.settings.pages_geo_url),
+        area_map=_map_of(intake),
         no_store=bool(errors),  # a refused form shows what the resident typed: keep it out of caches
     )
+    if intake.settings.map_tile_url:
+        policy = answer.headers["Content-Security-Policy"]
+        answer.headers["Content-Security-Policy"] = area_map.with_tiles(policy, intake.settings.map_tile_url)
+    return answer
+
+
+def _map_of(intake: Intake) -> dict[str, Any] | None:
+    """The report map's setup: the areas (when geo is known) and the basemap (when one is set); None: no map."""
+    settings = intake.settings
+    if not (settings.pages_geo_url or settings.map_tile_url):
+        return None
+    return {
+        "areas": AREAS_PAGE_PATH if settings.pages_geo_url else "",
+        "tiles": settings.map_tile_url,
+        "attribution": settings.map_tile_attribution,
+        "max_zoom": settings.map_tile_max_zoom,
+    }
 
 
 @pages_router.get(REPORT_PATH, response_class=Response, responses=_html(s200="the report form"))
@@ -294,6 +313,41 @@ async def report_places(
         return JSONResponse({"error": "unavailable", "detail": "address search unavailable"}, status_code=503)
     response.headers["Cache-Control"] = "no-store"
     return PlacesRead(results=[PlaceRead(address=p.address, lat=p.lat, long=p.long) for p in found])
+
+
+@pages_router.get(
+    AREAS_PAGE_PATH,
+    response_class=Response,
+    responses={
+        200: {"content": {"application/geo+json": {}}, "description": "the service areas, as geo draws them"},
+        304: {"description": "unchanged since the ETag given in If-None-Match"},
+        404: {"description": "no map of areas here (`PAGES_GEO_URL` not set)"},
+        503: {"description": "geo did not answer and intake holds no copy: the map shows no areas"},
+    },
+)
+async def report_areas(request: Request, intake: IntakeDep) -> Response:
+    """The report map's service areas: geo's public map, kept and served by intake on its own site."""
+    settings = intake.settings
+    if not settings.pages_geo_url:
+        return JSONResponse({"error": "not_found", "detail": "no map of areas here"}, status_code=404)
+    copies: area_map.AreaMapCopies | None = getattr(request.app.state, "area_map_copies", None)
+    if copies is None:
+        copies = request.app.state.area_map_copies = area_map.AreaMapCopies()
+    try:
+        copy = await copies.current(
+            settings.pages_geo_url, settings.default_jurisdiction, timeout_s=settings.pages_geo_timeout_s
+        )
+    except area_map.AreasUnavailable as e:
+        log.warning("report page: service areas unavailable", extra={"error": str(e)})
+        return JSONResponse({"error": "unavailable", "detail": "service areas unavailable"}, status_code=503)
+    headers = {"Cache-Control": copy.cache_control, "X-Content-Type-Options": "nosniff"}
+    if copy.etag:
+        headers["ETag"] = copy.etag
+        if copy.etag in {
+            t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")
+        }:
+            return Response(status_code=304, headers=headers)
+    return Response(copy.body, media_type="application/geo+json", headers=headers)
 
 
 @pages_router.get(REPORT_PATH + "/sent", response_class=Response, responses=_html(s200="the answer page"))

@@ -106,6 +106,12 @@ _EN: dict[str, str] = {
     "st_closed": "Closed",
     "st_on_hold": "On hold",
     "merged_entry": "Joined to the same problem, {number}",
+    # The report form's map (only with JavaScript; the address field does the same without it).
+    "map_label": "Map of the service areas",
+    "map_hint": "Tap or click the map to put the pin where the problem is. With a keyboard: the arrow keys move "
+    "the map, + and - zoom, Enter puts the pin in the middle. The address field above does the same.",
+    "map_pin": "The place of the problem",
+    "map_unavailable": "The map could not be loaded: type the address, or use your location.",
 }
 
 _ES: dict[str, str] = {
@@ -205,6 +211,13 @@ _ES: dict[str, str] = {
     "st_closed": "Cerrada",
     "st_on_hold": "En espera",
     "merged_entry": "Unida al mismo problema, {number}",
+    # The report form's map (only with JavaScript; the address field does the same without it).
+    "map_label": "Mapa de las zonas de servicio",
+    "map_hint": "Toque o haga clic en el mapa para poner el marcador donde está el problema. Con el teclado: las "
+    "flechas mueven el mapa, + y - acercan y alejan, Intro pone el marcador en el centro. El campo de dirección de "
+    "arriba hace lo mismo.",
+    "map_pin": "El lugar del problema",
+    "map_unavailable": "No se pudo cargar el mapa: escriba la dirección, o use su ubicación.",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": _EN, "es": _ES}

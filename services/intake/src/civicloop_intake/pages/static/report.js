@@ -1,6 +1,7 @@
 // The report form, improved when JavaScript runs (the form works without it):
 // - only the chosen category's questions are shown and sent;
-// - "Use my location" sets the point, and says in the page's language why it could not;
+// - "Use my location" sets the point, and says in the page's language why it could not; a pin on the map
+//   (report-map.js) sets it too;
 // - offline, the report is kept in IndexedDB and sent once the connection returns, with its Idempotency-Key,
 //   so it makes one request however many times it is tried (and from however many tabs).
 "use strict";
@@ -56,7 +57,11 @@
     lng.value = longitude === "" ? "" : longitude.toFixed(6);
     forget.hidden = lat.value === "";
     geoStatus.textContent = lat.value === "" ? "" : text.textLocationSet.replace("{lat}", lat.value).replace("{lng}", lng.value);
+    // The map (report-map.js), when there is one, moves its pin there.
+    form.dispatchEvent(new CustomEvent("civicloop:point", { detail: { lat: lat.value, lng: lng.value } }));
   }
+  // A pin put on the map sets the point as "use my location" does.
+  form.addEventListener("civicloop:pin", (event) => setPoint(event.detail.lat, event.detail.lng));
   locate.addEventListener("click", function () {
     if (!("geolocation" in navigator)) { geoStatus.textContent = text.textGeoUnsupported; return; }
     geoStatus.textContent = "…";

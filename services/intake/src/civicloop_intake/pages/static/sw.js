@@ -19,7 +19,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   const page = url.pathname === "/report";
-  if (url.origin !== self.location.origin || !(page || url.pathname.startsWith("/static/pages/"))) return;
+  const kept = page || url.pathname === "/report/areas" || url.pathname.startsWith("/static/pages/");
+  if (url.origin !== self.location.origin || !kept) return;
   // The network first (the newest form, in the language asked); the kept copy when there is no network.
   event.respondWith(fetch(request).then((answer) => {
     if (answer.ok) {
