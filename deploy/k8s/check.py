@@ -77,10 +77,17 @@ DEPLOYMENT_OF = {
 KEPT_INSIDE: dict[str, dict[str, str]] = {
     "intake": {
         r"/api/v1/staff/auth/.*": "staff sign-in goes where the staff API goes: inside, or an internal ingress class",
+        r"/console(/.*)?": "the agent console and admin pages sign staff in: they go where staff sign-in goes",
     },
     "backend-adapters": {
         r"/open311/v2/.*": "the departments' stand-in: only the outbound sender and the poller call it",
     },
+}
+
+# Static mounts strangers need (the route walk sees documented routes only): the residents' pages' assets. The
+# console's and admin pages' assets stay inside with the console.
+PUBLIC_MOUNTS: dict[str, dict[str, str]] = {
+    "intake": {"/static/pages": "the residents' pages' CSS, scripts and vendored map library"},
 }
 
 # The notifier (`civicloop-notifier serve|consume`: consumers, sender and feed loops) needs the vault pepper, its
@@ -238,6 +245,7 @@ def service_paths() -> tuple[dict[str, tuple[list[str], list[str]]], list[str]]:
                 for m, pattern in public[service.name]
                 for method in methods
             ) or (service.name in resident and re.fullmatch(resident[service.name], route) is not None)
+            open_to_strangers |= any(route == f"{m}/x" for m in PUBLIC_MOUNTS.get(service.name, {}))
             kept = {p for p in KEPT_INSIDE.get(service.name, {}) if re.fullmatch(p, route)}
             stale -= {(service.name, p) for p in kept}
             kept_inside = bool(kept)
