@@ -40,6 +40,8 @@ async def test_an_agent_sees_the_queues_placed_requests_on_a_map(
             await page.fill("#s-code", world.agent.totp.now())
             await page.keyboard.press("Enter")
             await expect(page.locator("h1")).to_have_text("Queue")
+            await page.click("p.select-links a:text-is('Queue map')")  # the queue links to its map
+            await expect(page.locator("h1")).to_have_text("Queue map")
 
             async def both_placed() -> bool:
                 await page.goto(f"{base}/console/queue/map", wait_until="load")
