@@ -61,6 +61,7 @@ class Walk:
     fix_bound_s: float
     number: str = ""
     texts_seen: int = 0
+    potholes_resolved_before: int = 0
     shots: list[Path] = field(default_factory=list)
 
     # -- what the resident's phone received -----------------------------------------------------------------------
@@ -117,6 +118,7 @@ async def shown(check: Awaitable[None], what: str) -> None:
 
 
 async def report(walk: Walk, page: Page) -> None:
+    walk.potholes_resolved_before = await potholes_resolved(walk, page) or 0
     await page.goto(f"{walk.intake}/report", wait_until="load")
     await shown(expect(page.locator("h1")).to_have_text("Report a problem"), "the report page")
     await shown(
@@ -256,17 +258,23 @@ async def console_closed(walk: Walk, page: Page) -> None:
     await walk.shoot(page, "console-closed")
 
 
-async def public(walk: Walk, page: Page) -> None:
+async def potholes_resolved(walk: Walk, page: Page) -> int | None:
+    """The public page's count of potholes resolved in the last 7 days (None before its first pothole)."""
+    await page.goto(f"{walk.public}/public", wait_until="load")
     row = page.locator("tr", has=page.locator("th:text-is('pothole'), th:text-is('Pothole')"))
+    if await row.count() != 1:
+        return None
+    cells = await row.locator("td").all_inner_texts()
+    return int(cells[1]) if len(cells) > 1 and cells[1].strip().isdigit() else None
 
+
+async def public(walk: Walk, page: Page) -> None:
     async def resolved() -> bool:
-        await page.goto(f"{walk.public}/public", wait_until="load")
-        if await row.count() != 1:
-            return False
-        cells = await row.locator("td").all_inner_texts()
-        return len(cells) > 1 and cells[1].strip().isdigit() and int(cells[1]) >= 1
+        now = await potholes_resolved(walk, page)
+        return now is not None and now > walk.potholes_resolved_before
 
-    await within(resolved, walk.bound_s, "the public page counting a resolved pothole")
+    await within(resolved, walk.bound_s, "the public page counting one more pothole resolved")
+    row = page.locator("tr", has=page.locator("th:text-is('pothole'), th:text-is('Pothole')"))
     say(f"   public page, potholes: {' | '.join((await row.inner_text()).split())}")
     await walk.shoot(page, "public")
 

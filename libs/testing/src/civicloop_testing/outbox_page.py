@@ -39,13 +39,13 @@ def outbox_response(
     if not wants_html(request):
         return JSONResponse(list(records))
     rows = "".join(
-        f"<tr><td>{html.escape(t.to)}</td><td>{html.escape(t.sender)}</td><td class='body'>{html.escape(t.body)}</td></tr>"
+        f"<tr><td class='body'>{html.escape(t.body)}</td><td>{html.escape(t.to)}</td><td>{html.escape(t.sender)}</td></tr>"
         for t in reversed(texts)
     )
     count = f"{len(texts)} text{'s' if len(texts) != 1 else ''}"
     table = (
         "<div class='scroll' role='region' aria-label='Texts' tabindex='0'><table>"
-        "<thead><tr><th scope='col'>To</th><th scope='col'>From</th><th scope='col'>Text</th></tr></thead>"
+        "<thead><tr><th scope='col'>Text</th><th scope='col'>To</th><th scope='col'>From</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></div>"
         if texts
         else "<p>No text sent yet.</p>"
