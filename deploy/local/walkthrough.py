@@ -32,6 +32,7 @@ import pytest
 from civicloop_testing.browser import chromium_executable, take_screenshots
 from civicloop_testing.polling import eventually
 from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Error as BrowserError
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT_EMAIL = "agent@demo.civicloop.example"
@@ -329,6 +330,8 @@ async def walk_through(walk: Walk, browser: Browser) -> None:
             await run()
         except StepFailed as e:
             raise StepFailed(f"step {k} ({title}) did not happen: {e}") from None
+        except BrowserError as e:  # a page that did not load or answer in time
+            raise StepFailed(f"step {k} ({title}) did not happen: {str(e).splitlines()[0]}") from None
         say(f"   done in {time.monotonic() - started:.0f} s")
 
 
