@@ -18,7 +18,7 @@ SERVICES := $(notdir $(wildcard services/*/src/civicloop_* services/*/*/src/civi
 EMPTY :=
 MYPYPATH_OF_WORKSPACE := $(subst $(EMPTY) $(EMPTY),:,$(wildcard libs/*/src services/*/src services/*/*/src))
 
-.PHONY: help python-deps deps browser-deps bench-deps up down topics migrate seed run stop status test test-unit test-slow test-faults lint bench soak schemas
+.PHONY: help python-deps deps browser-deps bench-deps up down topics migrate seed run stop status walkthrough test test-unit test-slow test-faults lint bench soak schemas
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -77,6 +77,10 @@ stop: ## stop the service and local provider processes started by `make run` (an
 
 status: ## the state, pid and readiness of each service started by `make run`
 	@deploy/local/services.sh status
+
+# Against the services `make run` started (not part of `make test`): README.md, "Follow one request in the browser".
+walkthrough: python-deps browser-deps ## follow one request from report to fix in chromium, against a running `make run`; screenshots in .run/screenshots/walkthrough-*
+	@$(UV) run --frozen python deploy/local/walkthrough.py
 
 # Fault tests (a broker of their own stopped, the database cut off) have their own target, as soak tests do.
 test: up browser-deps lint ## every static check (`make lint`), then the test suite against the real broker and database

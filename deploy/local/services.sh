@@ -455,7 +455,9 @@ demo_agent() {
         --secrets-dir "$run/secrets" 2>"$run/logs/demo-agent.log"
   ) || { log "the demo agent was not created ($run/logs/demo-agent.log); the services run without it"; return 0; }
   cat <<'MSG'
-Then, as that agent, acknowledge an open request:
+It is an agent, a supervisor and the demo county's admin: sign in to http://127.0.0.1:8001/console with that
+password and the TOTP code (uv run python -c 'import pyotp; print(pyotp.TOTP(open(".run/secrets/demo-agent-totp-secret").read().strip()).now())').
+Or, with $TOKEN, acknowledge an open request:
   NUMBER=$(curl -s -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8002/api/v1/agent/requests?status=open&limit=1' \
            | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["request_number"])')
   curl -s -X POST http://127.0.0.1:8001/api/v1/agent/requests/$NUMBER/acknowledge -H "Authorization: Bearer $TOKEN" \
@@ -506,7 +508,9 @@ welcome() {
 CivicLoop is running (jurisdiction "demo"):
   intake              http://127.0.0.1:8001   (OpenAPI: http://127.0.0.1:8001/docs)
   report a problem    http://127.0.0.1:8001/report   track it: http://127.0.0.1:8001/track   (residents' pages, en/es)
-  agent console       http://127.0.0.1:8001/console   (sign in as the demo agent below)
+  agent console       http://127.0.0.1:8001/console   admin pages: http://127.0.0.1:8001/console/admin   (sign in as the demo agent below)
+  public page         http://127.0.0.1:8002/public   (the transparency page, no personal data)
+  follow one request  README.md, "Follow one request in the browser"; make walkthrough does it in chromium
   public-projections  http://127.0.0.1:8002   (OpenAPI: http://127.0.0.1:8002/docs)
   open311-gateway     http://127.0.0.1:8003/open311/v2/discovery.json   (OpenAPI: http://127.0.0.1:8003/docs)
   geo                 http://127.0.0.1:8004   (OpenAPI: http://127.0.0.1:8004/docs)

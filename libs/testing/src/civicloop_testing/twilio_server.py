@@ -44,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from civicloop_testing.outbox_page import Text, outbox_response
 from civicloop_testing.threaded_server import serve_in_thread
 
 API_VERSION = "2010-04-01"
@@ -53,7 +54,7 @@ MAX_BODY = 1600
 # Twilio's default opt-out and opt-in keywords on a long code (Advanced Opt-Out off), kept apart from the notifier's.
 TWILIO_OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
 TWILIO_OPT_IN = frozenset({"START", "YES", "UNSTOP"})
-OUTBOX_PATH = "/local/outbox"  # not Twilio's: what a developer reads to see the texts that went out
+OUTBOX_PATH = "/local/outbox"  # not Twilio's: the texts that went out (JSON, or a page for a browser)
 INBOUND_PATH = "/local/inbound"  # not Twilio's: text the notifier "from a resident"
 
 
@@ -236,7 +237,8 @@ class TwilioServer:
         return JSONResponse(self._resource(message), status_code=201, background=task)
 
     async def _outbox(self, request: Request) -> Response:
-        return JSONResponse([dataclasses.asdict(m) for m in self.accepted])
+        texts = [Text(m.to, m.sender or m.messaging_service_sid or "", m.body) for m in self.accepted]
+        return outbox_response(request, [dataclasses.asdict(m) for m in self.accepted], texts, "Twilio")
 
     def _refusal(self, form: Mapping[str, str]) -> tuple[int, str] | None:
         to, sender, service = form.get("To", ""), form.get("From"), form.get("MessagingServiceSid")

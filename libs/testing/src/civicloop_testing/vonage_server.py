@@ -31,10 +31,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from civicloop_testing.outbox_page import Text, outbox_response
 from civicloop_testing.threaded_server import serve_in_thread
 
 _INTERNATIONAL = re.compile(r"^[1-9]\d{6,14}$")
-OUTBOX_PATH = "/local/outbox"  # not Vonage's: what a developer reads to see the texts that went out
+OUTBOX_PATH = "/local/outbox"  # not Vonage's: the texts that went out (JSON, or a page for a browser)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ class VonageServer:
         return [t for t in self.taken if t.to == number.removeprefix("+")]
 
     async def _outbox(self, request: Request) -> Response:
-        return JSONResponse([dataclasses.asdict(t) for t in self.taken])
+        texts = [Text(t.to, t.sender, t.text) for t in self.taken]
+        return outbox_response(request, [dataclasses.asdict(t) for t in self.taken], texts, "Vonage")
 
     async def _send(self, request: Request) -> Response:
         fault = self._next_fault()
