@@ -4,11 +4,13 @@ import pytest
 from civicloop_events.payloads import (
     BackendUpdateReceived,
     CommentAdded,
+    CommentVisibility,
     Location,
     MergedAsDuplicate,
     MessageKind,
     PriorityChanged,
     RequestAssigned,
+    RequestStatus,
     ServiceRequestSubmitted,
     StatusChanged,
     VisitCancelled,
@@ -113,16 +115,21 @@ def test_internal_work_is_never_told():
     assert kind(PriorityChanged(priority="high")) is None
 
 
-def test_a_backend_update_is_told_by_its_note_only():
-    def update(description):
-        return BackendUpdateReceived(
-            body_id="dpw",
-            external_id="77",
-            update_id="u1",
-            backend_status="open",
-            description=description,
-            updated_at=START,
-        )
+def test_a_backend_update_is_told_once_by_what_the_poller_makes_of_it():
+    received = BackendUpdateReceived(
+        body_id="dpw",
+        external_id="77",
+        update_id="u1",
+        backend_status="closed",
+        description="Crew filled it",
+        updated_at=START,
+    )
+    # The poller follows the update with its meaning: a status change carrying the note, or a public comment.
+    follow_up = StatusChanged(
+        status=RequestStatus.closed, previous_status=RequestStatus.open, public_note="Crew filled it"
+    )
+    note_only = CommentAdded(text="Crew scheduled", visibility=CommentVisibility.public)
 
-    assert kind(update("")) is None
-    assert kind(update("Crew scheduled")) is MessageKind.backend_update
+    assert kind(received) is None
+    assert kind(follow_up) is MessageKind.closed
+    assert kind(note_only) is MessageKind.comment

@@ -2,7 +2,8 @@
 
 Pure: an event in, a `Notice` (the message's kind and its parameters) or nothing out. Internal comments, assignments,
 priorities and the notifier's own events are never told; a status change is told by what it means to the resident
-(acknowledged, closed, reopened, or a change with the agent's public note); selfheal's `request.declared_late` is
+(acknowledged, closed, reopened, or a change with the agent's public note); a department's update is told by the
+status change or public note the poller makes of it, not by the update as received; selfheal's `request.declared_late` is
 told as it is: the request is late, and why.
 """
 
@@ -109,10 +110,10 @@ def notice_for(event: Event[Any]) -> Notice | None:
             return None  # the platform's own machinery is never the resident's to hear of
         return Notice(MessageKind.late, {"late_reason": p.reason.value, "since": p.since, "due_at": p.due_at})
     if isinstance(p, BackendUpdateReceived):
-        # The status a back-end reports reaches residents as the `request.status.changed` the poller maps it to;
-        # what is left to tell is the department's own note.
-        note = _note(p.description)
-        return Notice(MessageKind.backend_update, {"note": note}) if note else None
+        # The update as the back-end gave it: the poller follows it with what it means, a `request.status.changed`
+        # (the department's note as its public note) or, for a new note alone, a public `request.comment.added`.
+        # Those are what residents hear; telling this one too said each department's update twice.
+        return None
     return None
 
 
