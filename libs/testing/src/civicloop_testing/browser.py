@@ -91,19 +91,61 @@ def describe_violations(violations: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# The elements whose right edge passes the viewport's (the deepest ones: what widens the page), as selectors.
+_WIDER_THAN_VIEWPORT = """() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width) return [];
+  // Inside a region that scrolls, only an absolutely placed element escapes it (when its containing block is
+  // outside the region); anything else there scrolls with the region and does not widen the page.
+  const clipped = (e) => {
+    const escapes = getComputedStyle(e).position === "absolute";
+    for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+      const style = getComputedStyle(a);
+      if (escapes && style.position !== "static") return false;
+      if (!escapes && style.overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  const wide = [...document.body.querySelectorAll("*")].filter((e) => {
+    const box = e.getBoundingClientRect();
+    return box.right > width + 1 && box.width > 0 && getComputedStyle(e).position !== "fixed" && !clipped(e);
+  });
+  const deepest = wide.filter((e) => !wide.some((other) => other !== e && e.contains(other)));
+  return deepest.slice(0, 5).map((e) => {
+    const id = e.id ? "#" + e.id : "";
+    const cls = typeof e.className === "string" && e.className ? "." + e.className.trim().split(/\\s+/).join(".") : "";
+    return `${e.tagName.toLowerCase()}${id}${cls} (right edge ${Math.round(e.getBoundingClientRect().right)} px)`;
+  });
+}"""
+
+
+class PageWiderThanViewport(AssertionError):
+    """A page scrolls sideways at a width it is shown at: something in it does not fit."""
+
+
+async def wider_than_viewport(page: Page) -> list[str]:
+    """What makes the page wider than its viewport, as the page is now (empty when it fits)."""
+    return cast(list[str], await page.evaluate(_WIDER_THAN_VIEWPORT))
+
+
 async def take_screenshots(page: Page, folder: Path, name: str) -> list[Path]:
-    """Full-page PNGs `<name>-phone.png` and `<name>-desktop.png`; the page's viewport is put back after."""
+    """Full-page PNGs `<name>-phone.png` and `<name>-desktop.png`; the page's viewport is put back after. A page
+    wider than either width fails (`PageWiderThanViewport`, naming what widens it) after both are written."""
     before = page.viewport_size
     written = []
+    too_wide: list[str] = []
     try:
         for width_name, size in (("phone", PHONE), ("desktop", DESKTOP)):
             await page.set_viewport_size(size)
             path = folder / f"{name}-{width_name}.png"
             await page.screenshot(path=str(path), full_page=True)
             written.append(path)
+            too_wide += [f"{width_name}: {what}" for what in await wider_than_viewport(page)]
     finally:
         if before is not None:
             await page.set_viewport_size(before)
+    if too_wide:
+        raise PageWiderThanViewport(f"{name} scrolls sideways: " + "; ".join(too_wide))
     return written
 
 

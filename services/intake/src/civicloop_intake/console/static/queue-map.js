@@ -10,7 +10,8 @@
   if (!points.length) return;
   box.hidden = false;
   const setup = box.dataset;
-  const map = L.map(box, { keyboard: true, maxZoom: Number(setup.maxZoom) || 19 });
+  // No fading: a popup is read (and its contrast checked) as soon as it opens, and motion is kept to a minimum.
+  const map = L.map(box, { keyboard: true, fadeAnimation: false, maxZoom: Number(setup.maxZoom) || 19 });
   if (setup.tiles) {
     const credit = document.createElement("span");
     credit.textContent = setup.attribution || "";
