@@ -29,6 +29,7 @@ from civicloop_staff.tokens import InvalidStaffToken, StaffTokenVerifier
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from civicloop_intake.adapters import staff_directory
 from civicloop_intake.bootstrap import Intake
@@ -409,17 +410,36 @@ async def sso_callback(request: Request) -> Response:
 )
 async def sign_out(request: Request, lang: Language = None) -> Response:
     language = _language(request, lang)
+    posted = await _posted(request, language)
+    if isinstance(posted, Response):
+        return posted
+    signed, _ = posted
+    intake = _intake(request)
+    if intake.pool is not None:
+        await sessions.end_session(intake.pool, signed.session_id)
+    log.info("console session closed", extra={"staff_id": str(signed.staff.staff_id)})
+    return _to_sign_in(language, ended="signed_out")
+
+
+async def _reader(request: Request, language: str) -> SignedIn | Response:
+    """The signed-in staff member, who reads requests; else the answer: to sign-in, or forbidden (403)."""
+    signed = await _signed_in(request)
+    if signed is None:
+        return _not_signed_in(request, language)
+    if not signed.staff.has_any(frozenset(READS_REQUESTS)):
+        return _render(request, "forbidden.html", language, status_code=403, signed=signed)
+    return signed
+
+
+async def _posted(request: Request, language: str) -> tuple[SignedIn, FormData] | Response:
+    """The signed-in staff member and their form, its CSRF token the session's; else to sign-in, or 403."""
     signed = await _signed_in(request)
     if signed is None:
         return _not_signed_in(request, language)
     form = await request.form()
     if not signed.session.csrf_matches(_text(form, "csrf")):
         return Response("the form's CSRF token does not match", status_code=403, media_type="text/html")
-    intake = _intake(request)
-    if intake.pool is not None:
-        await sessions.end_session(intake.pool, signed.session_id)
-    log.info("console session closed", extra={"staff_id": str(signed.staff.staff_id)})
-    return _to_sign_in(language, ended="signed_out")
+    return signed, form
 
 
 def _text(form: Mapping[str, Any], name: str) -> str | None:
@@ -620,11 +640,9 @@ async def queue_page(
     ] = None,
 ) -> Response:
     language = _language(request, lang)
-    signed = await _signed_in(request)
-    if signed is None:
-        return _not_signed_in(request, language)
-    if not signed.staff.has_any(frozenset(READS_REQUESTS)):
-        return _render(request, "forbidden.html", language, status_code=403, signed=signed)
+    signed = await _reader(request, language)
+    if isinstance(signed, Response):
+        return signed
     qv = QueueView.of(view, status or [], sla_state or [], team or [], cursor)
     return await _queue_page(request, signed, language, qv, select_all=select == "all")
 
@@ -664,12 +682,10 @@ async def queue_bulk(request: Request, lang: Language = None) -> Response:
     passed on to intake's `POST /api/v1/agent/requests/bulk`; a close is summed up for the agent to confirm first.
     The queue comes back with each request's outcome (done, or refused and why), read after its events."""
     language = _language(request, lang)
-    signed = await _signed_in(request)
-    if signed is None:
-        return _not_signed_in(request, language)
-    form = await request.form()
-    if not signed.session.csrf_matches(_text(form, "csrf")):
-        return Response("the form's CSRF token does not match", status_code=403, media_type="text/html")
+    posted = await _posted(request, language)
+    if isinstance(posted, Response):
+        return posted
+    signed, form = posted
     if not signed.staff.has_any(frozenset(WORKS_REQUESTS)):
         return _render(request, "forbidden.html", language, status_code=403, signed=signed)
 
@@ -969,11 +985,9 @@ async def request_page(
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     language = _language(request, lang)
-    signed = await _signed_in(request)
-    if signed is None:
-        return _not_signed_in(request, language)
-    if not signed.staff.has_any(frozenset(READS_REQUESTS)):
-        return _render(request, "forbidden.html", language, status_code=403, signed=signed)
+    signed = await _reader(request, language)
+    if isinstance(signed, Response):
+        return signed
     return await _request_page(request, signed, language, number, after=after, done=done)
 
 
@@ -998,12 +1012,10 @@ async def request_action(
     """The action's form passed on to intake's agent API in-process, with the agent's token and the form's own
     Idempotency-Key (a double click or a resent form does it once)."""
     language = _language(request, lang)
-    signed = await _signed_in(request)
-    if signed is None:
-        return _not_signed_in(request, language)
-    form = await request.form()
-    if not signed.session.csrf_matches(_text(form, "csrf")):
-        return Response("the form's CSRF token does not match", status_code=403, media_type="text/html")
+    posted = await _posted(request, language)
+    if isinstance(posted, Response):
+        return posted
+    signed, form = posted
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
         call = api_call(action, fields, staff_id=str(signed.staff.staff_id))
@@ -1132,11 +1144,9 @@ async def queue_map_page(
     )  # the report map's basemap, named in the page's policy
 
     language = _language(request, lang)
-    signed = await _signed_in(request)
-    if signed is None:
-        return _not_signed_in(request, language)
-    if not signed.staff.has_any(frozenset(READS_REQUESTS)):
-        return _render(request, "forbidden.html", language, status_code=403, signed=signed)
+    signed = await _reader(request, language)
+    if isinstance(signed, Response):
+        return signed
     settings = _intake(request).settings
     base, timeout = settings.console_projections_url, settings.console_upstream_timeout_s
     items: list[dict[str, Any]] = []
