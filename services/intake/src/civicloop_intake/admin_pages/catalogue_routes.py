@@ -41,6 +41,26 @@ ServiceCode = Annotated[
 SERVICE_FIELDS = ("service_code", "service_name", "description", "group", "keywords")
 
 
+async def _services(
+    request: Request, signed: SignedIn, language: str, problem: str | None, status_code: int
+) -> tuple[list[dict[str, Any]] | None, str | None, int] | Response:
+    """The jurisdiction's catalogue as the gateway holds it, read with the admin's token (`read_upstream`)."""
+    settings = _intake(request).settings
+    return await read_upstream(
+        request,
+        language,
+        catalogue.services(
+            settings.admin_gateway_url,
+            signed.session.access_token,
+            settings.console_upstream_timeout_s,
+            signed.staff.jurisdiction_id,
+        ),
+        unavailable="gateway_unavailable",
+        problem=problem,
+        status_code=status_code,
+    )
+
+
 async def _catalogue_page(
     request: Request,
     signed: SignedIn,
@@ -53,22 +73,9 @@ async def _catalogue_page(
     typed: Mapping[str, Any] | None = None,
 ) -> Response:
     settings = _intake(request).settings
-    base = settings.admin_gateway_url
     found: list[dict[str, Any]] = []
-    if base:
-        read = await read_upstream(
-            request,
-            language,
-            catalogue.services(
-                base,
-                signed.session.access_token,
-                settings.console_upstream_timeout_s,
-                signed.staff.jurisdiction_id,
-            ),
-            unavailable="gateway_unavailable",
-            problem=problem,
-            status_code=status_code,
-        )
+    if settings.admin_gateway_url:
+        read = await _services(request, signed, language, problem, status_code)
         if isinstance(read, Response):
             return read
         listed, problem, status_code = read
@@ -80,7 +87,7 @@ async def _catalogue_page(
         status_code=status_code,
         signed=signed,
         section="catalogue",
-        configured=bool(base),
+        configured=bool(settings.admin_gateway_url),
         services=found,
         done=done if done in ("defined", "withdrawn") else None,
         problem=problem,
@@ -198,19 +205,7 @@ async def _service_page(
     settings = _intake(request).settings
     found: dict[str, Any] | None = None
     if settings.admin_gateway_url:
-        read = await read_upstream(
-            request,
-            language,
-            catalogue.services(
-                settings.admin_gateway_url,
-                signed.session.access_token,
-                settings.console_upstream_timeout_s,
-                signed.staff.jurisdiction_id,
-            ),
-            unavailable="gateway_unavailable",
-            problem=problem,
-            status_code=status_code,
-        )
+        read = await _services(request, signed, language, problem, status_code)
         if isinstance(read, Response):
             return read
         listed, problem, status_code = read

@@ -9,13 +9,14 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from civicloop_intake.admin_pages.common import (
+    AdminPost,
     Language,
     _admin,
     _call_intake,
-    _csrf_refused,
     _field,
     _render,
     admin_router,
+    posted_by_admin,
 )
 from civicloop_intake.console.actions import refusal_text
 from civicloop_intake.console.routes import (
@@ -93,13 +94,10 @@ async def posters_page(request: Request, lang: Language = None) -> Response:
 async def build_poster(request: Request, lang: Language = None) -> Response:
     """The poster drawn by intake's poster route (`POST /api/v1/admin/posters.{pdf,svg}`), handed to the browser as
     a download; a refusal comes back on the page with what was typed."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    signed, language, form = posted.signed, posted.language, posted.form
     typed = {name: _field(form, name, 200) for name in POSTER_FIELDS}
     fmt = "svg" if _field(form, "format") == "svg" else "pdf"
     spec = {k: v for k, v in typed.items() if v}  # the API reads the coordinates and refuses them by name

@@ -16,14 +16,15 @@ from fastapi.responses import RedirectResponse, Response
 from civicloop_intake.adapters import staff_directory as directory
 from civicloop_intake.admin_pages.common import (
     ADMIN_PATH,
+    AdminPost,
     Language,
     _admin,
     _call_intake,
     _chosen,
-    _csrf_refused,
     _field,
     _render,
     admin_router,
+    posted_by_admin,
 )
 from civicloop_intake.console.actions import refusal_text
 from civicloop_intake.console.routes import (
@@ -162,13 +163,10 @@ async def staff_page(
 @admin_router.post("/staff/accounts", response_class=Response, responses=_CHANGE_ANSWERS)
 async def create_account(request: Request, lang: Language = None) -> Response:
     """A new account (`staff.created`); its owner is sent the link that sets a first password when asked."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    signed, language, form = posted.signed, posted.language, posted.form
     typed = {
         "email": _field(form, "email", 320),
         "name": _field(form, "name", 200),
@@ -187,13 +185,10 @@ async def create_account(request: Request, lang: Language = None) -> Response:
 @admin_router.post("/staff/teams", response_class=Response, responses=_CHANGE_ANSWERS)
 async def define_team(request: Request, lang: Language = None) -> Response:
     """A team defined or renamed (`jurisdiction.team.defined`)."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    signed, language, form = posted.signed, posted.language, posted.form
     typed = {"team_id": _field(form, "team_id", 64), "team_name": _field(form, "team_name", 200)}
     body = {"team_id": typed["team_id"], "name": typed["team_name"], "active": True}
     answer = await _call_api(request, signed, "POST", "/teams", body)
@@ -208,13 +203,10 @@ async def change_account(
     lang: Language = None,
 ) -> Response:
     """An account's roles or teams replaced, or the account disabled (with a reason) or enabled."""
-    language = _language(request, lang)
-    signed = await _admin(request, language)
-    if not isinstance(signed, SignedIn):
-        return signed
-    form = await request.form()
-    if not signed.session.csrf_matches(_field(form, "csrf")):
-        return _csrf_refused()
+    posted = await posted_by_admin(request, lang)
+    if not isinstance(posted, AdminPost):
+        return posted
+    signed, language, form = posted.signed, posted.language, posted.form
     try:
         account = UUID(staff_id)
     except ValueError:
