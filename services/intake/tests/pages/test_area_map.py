@@ -59,3 +59,16 @@ async def test_intake_keeps_geos_map_and_asks_again_only_when_it_is_stale(monkey
     assert kept.body == first.body
     with pytest.raises(area_map.AreasUnavailable):
         await copies.current(geo_url, "elsewhere", timeout_s=1)
+
+
+async def test_a_map_past_the_limit_is_refused_and_not_kept(monkeypatch) -> None:
+    monkeypatch.setattr(area_map, "MAX_BYTES", 1_000)
+    geo = FastAPI()
+
+    @geo.get(area_map.AREAS_PATH)
+    async def areas(jurisdiction_id: str) -> Response:
+        return Response(b"[" + b"0," * 5_000 + b"0]", media_type="application/geo+json")
+
+    copies = area_map.AreaMapCopies()
+    with serve_in_thread(geo) as geo_url, pytest.raises(area_map.AreasUnavailable):
+        await copies.current(geo_url, "demo", timeout_s=5)

@@ -45,19 +45,22 @@ class AreaMapCopies:
             return held
         headers = {"If-None-Match": held.etag} if held is not None and held.etag else {}
         try:
-            async with httpx.AsyncClient(base_url=geo_url, timeout=timeout_s) as client:
-                answer = await client.get(
-                    AREAS_PATH, params={"jurisdiction_id": jurisdiction_id}, headers=headers
-                )
+            async with (
+                httpx.AsyncClient(base_url=geo_url, timeout=timeout_s) as client,
+                client.stream(
+                    "GET", AREAS_PATH, params={"jurisdiction_id": jurisdiction_id}, headers=headers
+                ) as answer,
+            ):
+                body = await _read_at_most(answer, MAX_BYTES) if answer.status_code == 200 else b""
         except httpx.HTTPError as e:
             if held is not None:
                 return held
             raise AreasUnavailable(type(e).__name__) from None
         if answer.status_code == 304 and held is not None:
             fresh = AreaMapCopy(held.body, held.etag, held.cache_control, now)
-        elif answer.status_code == 200 and len(answer.content) <= MAX_BYTES:
+        elif answer.status_code == 200 and body is not None:
             fresh = AreaMapCopy(
-                answer.content,
+                body,
                 answer.headers.get("etag", ""),
                 answer.headers.get("cache-control", "public, max-age=300"),
                 now,
@@ -68,6 +71,17 @@ class AreaMapCopies:
             raise AreasUnavailable(f"geo answered {answer.status_code}")
         self._copies[key] = fresh
         return fresh
+
+
+async def _read_at_most(answer: httpx.Response, limit: int) -> bytes | None:
+    """The body, read no further than `limit` bytes; None when it is longer."""
+    chunks, size = [], 0
+    async for chunk in answer.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def tile_origin(tile_url: str) -> str:
